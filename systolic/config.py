@@ -1,0 +1,567 @@
+"""The architecture vocabulary: one frozen, validated ``ArrayConfig`` and the readers that make it.
+
+This module is imported by the RTL generator, the testbenches and the model alike, so it stays small and
+imports nothing heavy. Sources, in order of precedence (later wins):
+
+1. the defaults below,
+2. a systolic TOML file (``configs/*.toml``) or a SCALE-Sim ``.cfg`` file,
+3. ``--set FIELD=VALUE`` overrides from the command line.
+"""
+
+from __future__ import annotations
+
+import configparser
+import dataclasses
+import enum
+import json
+import math
+import sys
+from dataclasses import dataclass, fields
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+
+class Dataflow(str, enum.Enum):
+    """Which operand stays in the PEs while the others move.
+
+    OS: output stationary (rows=M, cols=N, time=K); WS: weight stationary (rows=K, cols=N, time=M);
+    IS: input stationary (rows=K, cols=M, time=N).
+    """
+
+    OS = "os"
+    WS = "ws"
+    IS = "is"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+KIB = 1024
+
+
+@dataclass(frozen=True)
+class ArrayConfig:
+    """A systolic-array accelerator, fully described. Every length carries its unit in its name.
+
+    Attributes
+    ----------
+    name : str
+        Label used in reports and build directories.
+    rows, cols : int
+        PE array height and width.
+    dataflow : Dataflow
+        ``os``, ``ws`` or ``is``.
+    input_bits, weight_bits : int
+        Operand widths, 2..16 bits (a 2-bit signed weight holds ternary values).
+    input_signed, weight_signed : bool
+        Two's-complement operands when true.
+    acc_bits : int
+        Accumulator width; sums wrap around modulo ``2**acc_bits`` (two's complement when either
+        operand is signed).
+    ifmap_sram_bytes, filter_sram_bytes, ofmap_sram_bytes : int
+        Capacity of each on-chip buffer (both halves of a double buffer together).
+    word_bytes : int
+        Bytes per stored operand word.
+    dram_bw_words_per_cycle : int
+        Words the DRAM interface moves per cycle.
+    dram_latency_cycles : int
+        Cycles from a DRAM read request to its data.
+    clock_hz : float
+        Core clock.
+    tech_node_nm : float
+        Technology node.
+    vdd_v : float
+        Supply voltage.
+    zero_gating : bool
+        Hold a multiplier's inputs when an operand is zero, so they do not toggle.
+    ifmap_offset, filter_offset, ofmap_offset : int
+        Base addresses of the three tensors in the traces (SCALE-Sim's offsets).
+    read_request_buffer, write_request_buffer : int
+        SCALE-Sim 3's DRAM request-buffer depths, kept for round trips to SCALE-Sim.
+    memory_banks : int
+        SCALE-Sim's ``MemoryBanks``.
+    interface_bandwidth : str
+        SCALE-Sim's ``InterfaceBandwidth``: ``user`` (use ``dram_bw_words_per_cycle``) or ``calc``.
+    """
+
+    name: str = "custom"
+    rows: int = 8
+    cols: int = 8
+    dataflow: Dataflow = Dataflow.WS
+    input_bits: int = 8
+    weight_bits: int = 8
+    input_signed: bool = True
+    weight_signed: bool = True
+    acc_bits: int = 32
+    ifmap_sram_bytes: int = 64 * KIB
+    filter_sram_bytes: int = 64 * KIB
+    ofmap_sram_bytes: int = 64 * KIB
+    word_bytes: int = 1
+    dram_bw_words_per_cycle: int = 10
+    dram_latency_cycles: int = 20
+    clock_hz: float = 1.0e9
+    tech_node_nm: float = 45.0
+    vdd_v: float = 0.9
+    zero_gating: bool = False
+    ifmap_offset: int = 0
+    filter_offset: int = 10_000_000
+    ofmap_offset: int = 20_000_000
+    read_request_buffer: int = 32
+    write_request_buffer: int = 32
+    memory_banks: int = 1
+    interface_bandwidth: str = "user"
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = _coerce(f.name, getattr(self, f.name))
+            object.__setattr__(self, f.name, value)
+        _check_relations(self)
+
+    def replace(self, **changes: Any) -> ArrayConfig:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict, field order preserved."""
+        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
+
+    def to_json(self) -> str:
+        """Canonical JSON (used to pass the config to testbenches and to name build directories)."""
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str | None = None) -> ArrayConfig:
+        """Build from a flat dict of field names; unknown keys are errors."""
+        known = {f.name for f in fields(cls)}
+        for key in data:
+            if key not in known:
+                raise InputError(f"unknown config field '{key}' (known: {', '.join(sorted(known))})", source)
+        try:
+            return cls(**data)
+        except InputError as err:
+            raise err.located(source) from None
+
+    @property
+    def product_bits(self) -> int:
+        """Width of one full product of an input and a weight."""
+        return self.input_bits + self.weight_bits
+
+    @property
+    def pe_count(self) -> int:
+        return self.rows * self.cols
+
+    @property
+    def slug(self) -> str:
+        """A short, file-name-safe identity: name plus a hash of every field."""
+        import hashlib
+
+        digest = hashlib.sha256(self.to_json().encode()).hexdigest()[:10]
+        return f"{self.name}-{self.rows}x{self.cols}-{self.dataflow.value}-{digest}"
+
+
+# --------------------------------------------------------------------------- validation
+
+_INT_RANGES: dict[str, tuple[int, int]] = {
+    "rows": (1, 4096),
+    "cols": (1, 4096),
+    "input_bits": (2, 16),
+    "weight_bits": (2, 16),
+    "acc_bits": (4, 64),
+    "ifmap_sram_bytes": (1, 2**40),
+    "filter_sram_bytes": (1, 2**40),
+    "ofmap_sram_bytes": (1, 2**40),
+    "word_bytes": (1, 8),
+    "dram_bw_words_per_cycle": (1, 1 << 20),
+    "dram_latency_cycles": (0, 1 << 20),
+    "ifmap_offset": (0, 2**48),
+    "filter_offset": (0, 2**48),
+    "ofmap_offset": (0, 2**48),
+    "read_request_buffer": (1, 1 << 20),
+    "write_request_buffer": (1, 1 << 20),
+    "memory_banks": (1, 1024),
+}
+_FLOAT_RANGES: dict[str, tuple[float, float]] = {
+    "clock_hz": (1.0e3, 1.0e11),
+    "tech_node_nm": (3.0, 250.0),
+    "vdd_v": (0.1, 3.0),
+}
+_BOOLS = {"input_signed", "weight_signed", "zero_gating"}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    """Check one field's type and range; return it in canonical form."""
+    if name == "name":
+        if not isinstance(value, str) or not value.strip():
+            raise InputError(f"{name} must be a non-empty string, not {value!r}", where=name)
+        return value.strip()
+    if name == "dataflow":
+        try:
+            return Dataflow(str(value).strip().lower())
+        except ValueError:
+            raise InputError(f"dataflow must be one of os, ws, is, not {value!r}", where=name) from None
+    if name == "interface_bandwidth":
+        text = str(value).strip().lower()
+        if text not in ("user", "calc"):
+            raise InputError(f"interface_bandwidth must be 'user' or 'calc', not {value!r}", where=name)
+        return text
+    if name in _BOOLS:
+        if not isinstance(value, bool):
+            raise InputError(f"{name} must be true or false, not {value!r}", where=name)
+        return value
+    if name in _INT_RANGES:
+        lo, hi = _INT_RANGES[name]
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            else:
+                raise InputError(f"{name} must be an integer, not {value!r}", where=name)
+        if not lo <= value <= hi:
+            raise InputError(f"{name} must be in {lo}..{hi}, not {value}", where=name)
+        return value
+    if name in _FLOAT_RANGES:
+        lo, hi = _FLOAT_RANGES[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise InputError(f"{name} must be a number, not {value!r}", where=name)
+        if not lo <= value <= hi:
+            raise InputError(f"{name} must be in {lo:g}..{hi:g}, not {value:g}", where=name)
+        return float(value)
+    raise AssertionError(f"field {name} has no validator")  # a programming error, not user input
+
+
+def _check_relations(cfg: ArrayConfig) -> None:
+    if cfg.acc_bits < cfg.product_bits:
+        raise InputError(
+            f"acc_bits must be at least input_bits + weight_bits ({cfg.product_bits}), not {cfg.acc_bits}",
+            where="acc_bits",
+        )
+    widest = max(cfg.input_bits, cfg.weight_bits)
+    if cfg.word_bytes * 8 < widest:
+        raise InputError(
+            f"word_bytes must hold a {widest}-bit operand (at least {math.ceil(widest / 8)}), "
+            f"not {cfg.word_bytes}",
+            where="word_bytes",
+        )
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+# --------------------------------------------------------------------------- systolic TOML
+
+#: Sections of a systolic TOML file and the fields each may hold.
+TOML_SECTIONS: dict[str, tuple[str, ...]] = {
+    "array": ("rows", "cols", "dataflow", "zero_gating"),
+    "precision": ("input_bits", "weight_bits", "input_signed", "weight_signed", "acc_bits"),
+    "memory": (
+        "ifmap_sram_bytes",
+        "filter_sram_bytes",
+        "ofmap_sram_bytes",
+        "word_bytes",
+        "memory_banks",
+        "ifmap_offset",
+        "filter_offset",
+        "ofmap_offset",
+    ),
+    "dram": (
+        "dram_bw_words_per_cycle",
+        "dram_latency_cycles",
+        "read_request_buffer",
+        "write_request_buffer",
+        "interface_bandwidth",
+    ),
+    "technology": ("clock_hz", "tech_node_nm", "vdd_v"),
+}
+
+
+def load_toml(path: str | Path) -> ArrayConfig:
+    """Read a systolic architecture TOML file (top-level ``name`` plus the sections above)."""
+    path = Path(path)
+    text = _read_text(path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise InputError(f"malformed TOML: {err}", path) from None
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if key == "name":
+            flat["name"] = value
+        elif key in TOML_SECTIONS:
+            if not isinstance(value, dict):
+                raise InputError(f"[{key}] must be a table", path, key)
+            for sub, subval in value.items():
+                if sub not in TOML_SECTIONS[key]:
+                    allowed = ", ".join(TOML_SECTIONS[key])
+                    raise InputError(f"unknown key '{sub}' (allowed: {allowed})", path, f"[{key}]")
+                flat[sub] = subval
+        else:
+            allowed = ", ".join(["name", *TOML_SECTIONS])
+            raise InputError(f"unknown key or section '{key}' (allowed: {allowed})", path)
+    flat.setdefault("name", path.stem)
+    return _from_flat(flat, path)
+
+
+def to_toml(cfg: ArrayConfig) -> str:
+    """The config as systolic TOML (the inverse of :func:`load_toml`)."""
+    values = cfg.to_dict()
+    lines = [f"name = {_toml_value(values['name'])}"]
+    for section, names in TOML_SECTIONS.items():
+        lines += ["", f"[{section}]"]
+        lines += [f"{n} = {_toml_value(values[n])}" for n in names]
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)
+    return repr(value)
+
+
+# --------------------------------------------------------------------------- SCALE-Sim .cfg
+
+# SCALE-Sim 2 and 3 keys (configparser lower-cases them) -> how each maps onto ArrayConfig.
+_SCALESIM_KEYS: dict[str, dict[str, str | None]] = {
+    "general": {"run_name": "name"},
+    "architecture_presets": {
+        "arrayheight": "rows",
+        "arraywidth": "cols",
+        "ifmapsramszkb": "ifmap_sram_bytes",
+        "filtersramszkb": "filter_sram_bytes",
+        "ofmapsramszkb": "ofmap_sram_bytes",
+        "ifmapoffset": "ifmap_offset",
+        "filteroffset": "filter_offset",
+        "ofmapoffset": "ofmap_offset",
+        "dataflow": "dataflow",
+        "bandwidth": "dram_bw_words_per_cycle",
+        "memorybanks": "memory_banks",
+        "onchipmemorybanks": "memory_banks",
+        "onchipmemorybankports": None,
+        "readrequestbuffer": "read_request_buffer",
+        "writerequestbuffer": "write_request_buffer",
+    },
+    "run_presets": {"interfacebandwidth": "interface_bandwidth", "useramulatortrace": "!false"},
+    "network_presets": {"topologycsvloc": None},
+    "layout": {
+        "ifmapcustomlayout": "!false",
+        "ifmapsrambankbandwidth": None,
+        "ifmapsrambanknum": None,
+        "ifmapsrambankport": None,
+        "filtercustomlayout": "!false",
+        "filtersrambankbandwidth": None,
+        "filtersrambanknum": None,
+        "filtersrambankport": None,
+    },
+    "sparsity": {
+        "sparsitysupport": "!false",
+        "sparserep": None,
+        "optimizedmapping": None,
+        "blocksize": None,
+        "randomnumbergeneratorseed": None,
+        "nonzeroelems": None,
+    },
+}
+_SCALESIM_KB = {"ifmap_sram_bytes", "filter_sram_bytes", "ofmap_sram_bytes"}
+
+
+def load_scalesim_cfg(path: str | Path) -> ArrayConfig:
+    """Read a SCALE-Sim 2 or 3 ``.cfg`` file.
+
+    Sizes in kB become bytes (x1024, SCALE-Sim's convention). Keys SCALE-Sim accepts but systolic does not
+    model (bank layouts, topology location) are accepted and ignored; features it cannot honour
+    (sparsity, custom layouts, Ramulator traces switched on) are errors rather than silently dropped.
+    """
+    path = Path(path)
+    text = _read_text(path)
+    parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=("#", ";"))
+    try:
+        parser.read_string(text, source=str(path))
+    except configparser.Error as err:
+        raise InputError(f"malformed SCALE-Sim config: {' '.join(str(err).split())}", path) from None
+    flat: dict[str, Any] = {}
+    for section in parser.sections():
+        keymap = _SCALESIM_KEYS.get(section.lower())
+        if keymap is None:
+            raise InputError(f"unknown section [{section}] (known: {', '.join(_SCALESIM_KEYS)})", path)
+        for key, raw in parser.items(section):
+            where = f"[{section}] {key}"
+            if key not in keymap:
+                raise InputError(f"unknown key '{key}'", path, f"[{section}]")
+            target = keymap[key]
+            raw = raw.strip().strip('"')
+            if target is None:
+                continue
+            if target == "!false":
+                if raw.lower() not in ("false", "0", "no", ""):
+                    raise InputError(f"'{raw}' is not supported by systolic (only False)", path, where)
+                continue
+            flat[target] = _scalesim_value(target, raw, path, where)
+    flat.setdefault("name", path.stem)
+    return _from_flat(flat, path)
+
+
+def _scalesim_value(field: str, raw: str, path: Path, where: str) -> Any:
+    if field in ("name", "dataflow", "interface_bandwidth"):
+        return raw
+    if field == "dram_bw_words_per_cycle":
+        parts = [p.strip() for p in raw.split(",") if p.strip()]
+        values = {_int(p, path, where) for p in parts}
+        if len(values) != 1:
+            raise InputError(f"per-layer bandwidth lists are not supported, got '{raw}'", path, where)
+        return values.pop()
+    value = _int(raw, path, where)
+    return value * KIB if field in _SCALESIM_KB else value
+
+
+def _int(raw: str, path: Path, where: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise InputError(f"expected an integer, got '{raw}'", path, where) from None
+
+
+def to_scalesim_cfg(cfg: ArrayConfig, topology_csv: str = "") -> str:
+    """The config as a SCALE-Sim 3 ``.cfg`` (with every key SCALE-Sim 3 requires)."""
+    for n in _SCALESIM_KB:
+        if getattr(cfg, n) % KIB:
+            raise InputError(f"{n} = {getattr(cfg, n)} is not a whole number of kB, which SCALE-Sim needs")
+    bw_mode = cfg.interface_bandwidth.upper()
+    lines = [
+        "[general]",
+        f"run_name = {cfg.name}",
+        "",
+        "[architecture_presets]",
+        f"ArrayHeight: {cfg.rows}",
+        f"ArrayWidth: {cfg.cols}",
+        f"IfmapSramSzkB: {cfg.ifmap_sram_bytes // KIB}",
+        f"FilterSramSzkB: {cfg.filter_sram_bytes // KIB}",
+        f"OfmapSramSzkB: {cfg.ofmap_sram_bytes // KIB}",
+        f"IfmapOffset: {cfg.ifmap_offset}",
+        f"FilterOffset: {cfg.filter_offset}",
+        f"OfmapOffset: {cfg.ofmap_offset}",
+        f"Bandwidth : {cfg.dram_bw_words_per_cycle}",
+        f"Dataflow : {cfg.dataflow.value}",
+        f"MemoryBanks: {cfg.memory_banks}",
+        f"ReadRequestBuffer: {cfg.read_request_buffer}",
+        f"WriteRequestBuffer: {cfg.write_request_buffer}",
+        "",
+        "[layout]",
+        "IfmapCustomLayout: False",
+        "IfmapSRAMBankBandwidth: 10",
+        "IfmapSRAMBankNum: 10",
+        "IfmapSRAMBankPort: 2",
+        "FilterCustomLayout: False",
+        "FilterSRAMBankBandwidth: 10",
+        "FilterSRAMBankNum: 10",
+        "FilterSRAMBankPort: 2",
+        "",
+        "[sparsity]",
+        "SparsitySupport : false",
+        "SparseRep : ellpack_block",
+        "OptimizedMapping : false",
+        "BlockSize : 8",
+        "RandomNumberGeneratorSeed : 40",
+        "",
+        "[run_presets]",
+        f"InterfaceBandwidth: {bw_mode}",
+        "UseRamulatorTrace: False",
+    ]
+    if topology_csv:
+        lines += ["", "[network_presets]", f'TopologyCsvLoc: "{topology_csv}"']
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- resolution and overrides
+
+
+def builtin_arch_names() -> list[str]:
+    """Names of the architectures shipped in ``configs/``."""
+    root = resources.files("systolic.configs")
+    return sorted(p.name[: -len(".toml")] for p in root.iterdir() if p.name.endswith(".toml"))
+
+
+def load_arch(arch: str | Path, overrides: dict[str, Any] | None = None) -> ArrayConfig:
+    """Resolve ``arch`` (a shipped name, a ``.toml`` or a SCALE-Sim ``.cfg`` path) and apply overrides."""
+    text = str(arch)
+    path = Path(text)
+    if path.suffix.lower() == ".cfg":
+        cfg = load_scalesim_cfg(path)
+    elif path.suffix.lower() == ".toml" or path.exists():
+        cfg = load_toml(path)
+    elif text in builtin_arch_names():
+        with resources.as_file(resources.files("systolic.configs") / f"{text}.toml") as p:
+            cfg = load_toml(p)
+    else:
+        names = ", ".join(builtin_arch_names())
+        raise InputError(f"no such architecture file or name (shipped: {names})", text)
+    if overrides:
+        try:
+            cfg = cfg.replace(**overrides)
+        except InputError as err:
+            raise err.located("--set") from None
+    return cfg
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Parse one ``FIELD=VALUE`` command-line override into a typed value."""
+    if "=" not in text:
+        raise InputError(f"expected FIELD=VALUE, got '{text}'", "--set")
+    key, _, raw = text.partition("=")
+    key, raw = key.strip(), raw.strip()
+    known = {f.name for f in fields(ArrayConfig)}
+    if key not in known:
+        raise InputError(f"unknown config field '{key}'", "--set")
+    if key in _BOOLS:
+        low = raw.lower()
+        if low not in ("true", "false", "1", "0", "yes", "no"):
+            raise InputError(f"{key} must be true or false, not '{raw}'", "--set")
+        return key, low in ("true", "1", "yes")
+    if key in _INT_RANGES:
+        try:
+            return key, int(raw.replace("_", ""))
+        except ValueError:
+            raise InputError(f"{key} must be an integer, not '{raw}'", "--set") from None
+    if key in _FLOAT_RANGES:
+        try:
+            return key, float(raw)
+        except ValueError:
+            raise InputError(f"{key} must be a number, not '{raw}'", "--set") from None
+    return key, raw
+
+
+def _from_flat(flat: dict[str, Any], path: Path) -> ArrayConfig:
+    try:
+        return ArrayConfig.from_dict(flat)
+    except InputError as err:
+        raise InputError(err.what, path, _toml_where(err.where)) from None
+
+
+def _toml_where(field: str | None) -> str | None:
+    if field is None:
+        return None
+    for section, names in TOML_SECTIONS.items():
+        if field in names:
+            return f"[{section}] {field}"
+    return field
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("no such file", path) from None
+    except IsADirectoryError:
+        raise InputError("is a directory, not a file", path) from None
+    except UnicodeDecodeError:
+        raise InputError("not a UTF-8 text file", path) from None
+    except OSError as err:
+        raise InputError(f"cannot read: {err.strerror}", path) from None

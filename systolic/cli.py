@@ -125,11 +125,11 @@ def _workload_show(args: argparse.Namespace) -> int:
             print(f"{layer.name},{layer.kind},{layer.m},{layer.n},{layer.k},{layer.repeat},{layer.macs}")
         return 0
     head = ("#", "layer", "kind", "M", "N", "K", "x", "MACs")
-    rows = [(str(i), l.name, l.kind, f"{l.m:,}", f"{l.n:,}", f"{l.k:,}", f"{l.repeat:,}", f"{l.macs:,}")
-            for i, l in enumerate(wl)]
+    rows = [(str(i), ly.name, ly.kind, *(f"{v:,}" for v in (ly.m, ly.n, ly.k, ly.repeat, ly.macs)))
+            for i, ly in enumerate(wl)]
     widths = [max(len(h), *(len(r[j]) for r in rows)) for j, h in enumerate(head)]
     align = ["<", "<", "<", ">", ">", ">", ">", ">"]
-    fmt = "  ".join(f"{{:{a}{w}}}" for a, w in zip(align, widths))
+    fmt = "  ".join(f"{{:{a}{w}}}" for a, w in zip(align, widths, strict=True))
     print(f"{wl.name}: {len(wl)} layers")
     print(fmt.format(*head))
     print("  ".join("-" * w for w in widths))
@@ -147,10 +147,100 @@ def _workload_list(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- hdl
+
+
+def add_hdl(sub: Any) -> None:
+    p = sub.add_parser("hdl", help="generate the Verilog of an architecture")
+    _add_arch_args(p)
+    p.add_argument("-o", "--output", required=True, metavar="FILE.v", help="where to write the Verilog")
+    p.set_defaults(func=_hdl)
+
+
+def _hdl(args: argparse.Namespace) -> int:
+    from .hdl.generate import write_verilog
+
+    cfg = resolve_arch(args)
+    write_verilog(cfg, args.output)
+    print(f"wrote {args.output}: module systolic_top, {cfg.rows}x{cfg.cols} {cfg.dataflow.value.upper()}",
+          file=sys.stderr)
+    return 0
+
+
+# --------------------------------------------------------------------------- cosim
+
+
+def _gemm_shape(text: str) -> tuple[int, int, int]:
+    parts = text.replace("x", ",").split(",")
+    if len(parts) != 3:
+        raise InputError(f"expected M,N,K, got '{text}'", "--gemm")
+    try:
+        m, n, k = (int(p) for p in parts)
+    except ValueError:
+        raise InputError(f"M, N and K must be integers, got '{text}'", "--gemm") from None
+    return m, n, k
+
+
+def add_cosim(sub: Any) -> None:
+    p = sub.add_parser("cosim", help="run the RTL under Icarus or Verilator and compare it with the model")
+    _add_arch_args(p, required=False)
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--gemm", metavar="M,N,K", help="one GEMM C[M,N] = A[M,K] @ B[K,N]")
+    what.add_argument("--matrix", choices=("default",),
+                      help="the validation matrix: 3 dataflows x 3 array shapes x GEMM edge cases")
+    p.add_argument("--sim", choices=("icarus", "verilator", "both"), default=None,
+                   help="simulator (default: icarus for --gemm, both for --matrix)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random operands")
+    p.add_argument("--waves", action="store_true", help="dump a VCD of the run")
+    p.add_argument("--jobs", type=int, default=2, help="simulations to run in parallel (--matrix)")
+    p.add_argument("--json", metavar="OUT", help="write the results as JSON")
+    p.add_argument("--build-dir", default="build", help="where builds and runs go (default: build)")
+    p.set_defaults(func=_cosim)
+
+
+def _cosim(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .cosim import matrix as mx
+    from .cosim.runner import GemmCase, run_cases
+
+    root = Path(args.build_dir)
+    if args.matrix:
+        sims = ["icarus", "verilator"] if args.sim in (None, "both") else [args.sim]
+        base = resolve_arch(args) if args.arch else ArrayConfig(name="matrix")
+        groups = mx.default_matrix(base)
+        n_cases = sum(len(c) for _, c in groups) * len(sims)
+        print(f"systolic cosim: {n_cases} cases, {len(groups) * len(sims)} builds, {args.jobs} at a time",
+              file=sys.stderr)
+        rows = mx.run_matrix(groups, sims, args.jobs, root=root, progress=mx.print_progress)
+    else:
+        if not args.arch:
+            raise InputError("--arch is needed with --gemm", "systolic cosim")
+        cfg = resolve_arch(args)
+        m, n, k = _gemm_shape(args.gemm)
+        sims = ["icarus", "verilator"] if args.sim == "both" else [args.sim or "icarus"]
+        case = GemmCase(m, n, k, seed=args.seed)
+        rows = [r for sim in sims for r in run_cases(cfg, sim, [case], waves=args.waves, root=root)]
+    print(mx.format_table(rows))
+    bad = [r for r in rows if not r.ok]
+    print(f"{len(rows) - len(bad)}/{len(rows)} cases agree: RTL cycles == model cycles and outputs == A @ B",
+          file=sys.stderr)
+    if args.json:
+        from .fileio import atomic_write_json
+
+        out = Path(args.json)
+        if args.gemm and len(rows) == 1:
+            atomic_write_json(out, rows[0].to_dict())
+        else:
+            mx.write_json(out, rows, {"matrix": args.matrix})
+        print(f"wrote {out}", file=sys.stderr)
+    return 0 if not bad else 1
+
+
 # --------------------------------------------------------------------------- main
 
 #: Subcommands in the order ``--help`` lists them. Later slices append theirs here.
-SUBCOMMANDS: list[Callable[[Any], None]] = [add_config, add_workload]
+SUBCOMMANDS: list[Callable[[Any], None]] = [add_config, add_workload, add_hdl, add_cosim]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -388,6 +388,7 @@ def load_scalesim_cfg(path: str | Path) -> ArrayConfig:
     except configparser.Error as err:
         raise InputError(f"malformed SCALE-Sim config: {' '.join(str(err).split())}", path) from None
     flat: dict[str, Any] = {}
+    origin: dict[str, str] = {}
     for section in parser.sections():
         keymap = _SCALESIM_KEYS.get(section.lower())
         if keymap is None:
@@ -405,8 +406,9 @@ def load_scalesim_cfg(path: str | Path) -> ArrayConfig:
                     raise InputError(f"'{raw}' is not supported by systolic (only False)", path, where)
                 continue
             flat[target] = _scalesim_value(target, raw, path, where)
+            origin[target] = where
     flat.setdefault("name", path.stem)
-    return _from_flat(flat, path)
+    return _from_flat(flat, path, origin)
 
 
 def _scalesim_value(field: str, raw: str, path: Path, where: str) -> Any:
@@ -538,11 +540,13 @@ def parse_override(text: str) -> tuple[str, Any]:
     return key, raw
 
 
-def _from_flat(flat: dict[str, Any], path: Path) -> ArrayConfig:
+def _from_flat(flat: dict[str, Any], path: Path, origin: dict[str, str] | None = None) -> ArrayConfig:
+    """Validate a flat field dict read from ``path``; errors name the file's own key for the field."""
     try:
         return ArrayConfig.from_dict(flat)
     except InputError as err:
-        raise InputError(err.what, path, _toml_where(err.where)) from None
+        where = (origin or {}).get(err.where or "") or _toml_where(err.where)
+        raise InputError(err.what, path, where) from None
 
 
 def _toml_where(field: str | None) -> str | None:

@@ -29,7 +29,7 @@ class InputError(ValueError):
         super().__init__(self._render())
 
     def _render(self) -> str:
-        head = ":".join(p for p in (self.source, self.where) if p)
+        head = ": ".join(p for p in (self.source, self.where) if p)
         text = f"{head}: {self.what}" if head else self.what
         return " ".join(text.split())  # always one line
 

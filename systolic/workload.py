@@ -217,7 +217,10 @@ def read_topology(path: str | Path, name: str | None = None) -> Workload:
     )
 
 
-def _read_conv(path: Path, header: list[str], body: list[tuple[int, list[str]]], name: str | None) -> Workload:
+Rows = list[tuple[int, list[str]]]
+
+
+def _read_conv(path: Path, header: list[str], body: Rows, name: str | None) -> Workload:
     keys = [_normalise(h) for h in header]
     two_strides = len(keys) >= 9 and "stride" in keys[8]
     width = 9 if two_strides else 8
@@ -227,7 +230,7 @@ def _read_conv(path: Path, header: list[str], body: list[tuple[int, list[str]]],
         if len(cells) < width:
             raise InputError(f"expected {width} columns, got {len(cells)}", path, f"line {line}")
         values = _ints(cells[1:width], path, line, header[1:width])
-        fields_ = dict(zip(_CONV_COLUMNS, values[:6]))
+        fields_ = dict(zip(_CONV_COLUMNS, values[:6], strict=True))
         stride_h = values[6]
         stride_w = values[7] if two_strides else stride_h
         layer_name = cells[0]
@@ -251,7 +254,7 @@ def _read_conv(path: Path, header: list[str], body: list[tuple[int, list[str]]],
     return Workload(name or path.stem, tuple(layers)) if layers else _empty(path)
 
 
-def _read_gemm(path: Path, header: list[str], body: list[tuple[int, list[str]]], name: str | None) -> Workload:
+def _read_gemm(path: Path, header: list[str], body: Rows, name: str | None) -> Workload:
     layers = []
     for line, cells in body:
         if len(cells) < 4:

@@ -1,0 +1,86 @@
+"""The validation matrix behind ``make cosim``: dataflows x array shapes x GEMM edge cases x simulators.
+
+Each (config, simulator) pair is one build and one simulator process running all its GEMMs; pairs run in
+parallel (``--jobs``). The table and the JSON hold one row per case.
+"""
+
+from __future__ import annotations
+
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from systolic.config import ArrayConfig, Dataflow
+from systolic.fileio import atomic_write_json
+
+from .runner import CaseResult, GemmCase, run_cases
+
+#: Array shapes: square, small square, and non-square (more rows than columns).
+ARRAYS = ((4, 4), (8, 8), (16, 12))
+
+
+def default_cases(rows: int, cols: int) -> list[GemmCase]:
+    """GEMM edge cases for a rows x cols array: 1x1x1, K = 1, M below the array, primes, exact
+    multiples of the array, and shapes that leave partial folds in every dimension."""
+    shapes = [
+        (1, 1, 1, "1x1x1"),
+        (5, 3, 1, "K=1"),
+        (max(1, rows - 1), cols, 2 * rows, "M<rows"),
+        (7, 5, 3, "primes"),
+        (2 * rows, 2 * cols, 2 * rows, "exact multiple"),
+        (2 * rows + 3, cols + 5, 3 * rows + 1, "partial folds"),
+        (13, 2 * cols + 1, 2, "N>cols, small K"),
+    ]
+    return [GemmCase(m, n, k, seed=i, label=f"{label} ({m}x{n}x{k})")
+            for i, (m, n, k, label) in enumerate(shapes)]
+
+
+def default_matrix(base: ArrayConfig) -> list[tuple[ArrayConfig, list[GemmCase]]]:
+    groups = []
+    for df in Dataflow:
+        for rows, cols in ARRAYS:
+            cfg = base.replace(name=f"{df.value}-{rows}x{cols}", rows=rows, cols=cols, dataflow=df)
+            groups.append((cfg, default_cases(rows, cols)))
+    return groups
+
+
+def run_matrix(groups: list[tuple[ArrayConfig, list[GemmCase]]], sims: list[str], jobs: int,
+               root: Path = Path("build"), progress=None) -> list[CaseResult]:
+    """Run every group under every simulator, ``jobs`` at a time; rows come back in matrix order."""
+    work = [(cfg, cases, sim) for cfg, cases in groups for sim in sims]
+
+    def one(item):
+        cfg, cases, sim = item
+        rows = run_cases(cfg, sim, cases, root=root, run_name="matrix")
+        if progress:
+            progress(cfg, sim, rows)
+        return rows
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        results = list(pool.map(one, work))
+    return [row for rows in results for row in rows]
+
+
+def format_table(rows: list[CaseResult]) -> str:
+    head = ("config", "workload", "simulator", "RTL cycles", "model cycles", "difference", "outputs ok")
+    body = [(r.arch, r.workload, r.simulator, str(r.rtl_cycles), str(r.model_cycles),
+             f"{r.cycle_difference:+d}", "yes" if r.outputs_match else f"NO ({r.mismatches} wrong)")
+            for r in rows]
+    widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(head)]
+    line = "  ".join(f"{{:<{w}}}" if i < 3 else f"{{:>{w}}}" for i, w in enumerate(widths))
+    out = [line.format(*head), "  ".join("-" * w for w in widths)]
+    out += [line.format(*b) for b in body]
+    return "\n".join(out)
+
+
+def write_json(path: Path, rows: list[CaseResult], meta: dict) -> None:
+    """Write results atomically: an interrupted run never leaves a half-written file behind."""
+    data = {**meta, "cases": [r.to_dict() for r in rows],
+            "all_ok": all(r.ok for r in rows), "count": len(rows)}
+    atomic_write_json(path, data)
+
+
+def print_progress(cfg: ArrayConfig, sim: str, rows: list[CaseResult]) -> None:
+    bad = sum(not r.ok for r in rows)
+    status = "ok" if not bad else f"{bad} FAILED"
+    print(f"  {cfg.name:<10} {sim:<9} {len(rows)} cases {status}", file=sys.stderr, flush=True)

@@ -1,0 +1,184 @@
+"""Build the generated Verilog once per (config, simulator) and run GEMM cases on it through cocotb's runner.
+
+Build directories are named from the config (``build/sim/<sim>/<config slug>``) and reused while the
+Verilog, the simulator and the build options are unchanged (a stamp file holds their hash), so a
+Verilator C++ build is paid once per configuration. All cases for one build run in one simulator process;
+the config and the cases travel to the testbench as JSON in one environment variable, ``SYSTOLIC_COSIM``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from systolic.model.cycles import GemmArrays, compute_cycles
+
+from systolic.config import ArrayConfig
+from systolic.errors import InputError
+from systolic.fileio import atomic_write_text
+
+from .tools import check_simulator, tool_env
+
+TOP = "systolic_top"
+TB_MODULE = "systolic.cosim.tb_gemm"
+ENV_VAR = "SYSTOLIC_COSIM"
+#: Verilator options: -Wno-fatal because cocotb adds its own warnings-as-errors-free build; the split
+#: options keep the C++ compile units small so -j2 builds large arrays in minutes, not tens of minutes.
+VERILATOR_ARGS = ("-Wno-fatal", "--output-split", "20000", "--output-split-cfuncs", "200", "-O1")
+_VCD_DUMP = f"""module systolic_vcd_dump;
+initial begin
+    $dumpfile("waves.vcd");
+    $dumpvars(0, {TOP});
+end
+endmodule
+"""
+
+
+@dataclass(frozen=True)
+class GemmCase:
+    """One GEMM to run: shapes and the seed of its random operands."""
+
+    m: int
+    n: int
+    k: int
+    seed: int = 0
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("m", "n", "k"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+                raise InputError(f"{name} must be an integer in 1..65535 (the sequencer's 16-bit counters), "
+                                 f"not {value!r}", "--gemm")
+
+    @property
+    def shape(self) -> str:
+        return f"{self.m}x{self.n}x{self.k}"
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """What one case measured on the RTL, next to what the model predicts."""
+
+    config: dict
+    arch: str
+    dataflow: str
+    array: str
+    workload: str
+    shape: dict
+    simulator: str
+    seed: int
+    rtl_cycles: int
+    model_cycles: int
+    outputs_match: bool
+    mismatches: int
+    waves: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def cycle_difference(self) -> int:
+        return self.rtl_cycles - self.model_cycles
+
+    @property
+    def ok(self) -> bool:
+        return self.outputs_match and self.cycle_difference == 0
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["cycle_difference"] = self.cycle_difference
+        return data
+
+
+def build(cfg: ArrayConfig, sim: str, *, waves: bool = False, root: Path = Path("build")) -> Path:
+    """Generate and compile the RTL of ``cfg`` for ``sim``; reuse an up-to-date build."""
+    check_simulator(sim)
+    from systolic.hdl.generate import verilog_text
+
+    text = verilog_text(cfg)
+    args = VERILATOR_ARGS if sim == "verilator" else ()
+    digest = hashlib.sha256(json.dumps([text, sim, waves, args, _VCD_DUMP]).encode()).hexdigest()
+    bdir = (root / "sim" / sim / (cfg.slug + ("-waves" if waves else ""))).resolve()
+    stamp = bdir / "build.stamp"
+    if stamp.exists() and stamp.read_text() == digest:
+        return bdir
+    bdir.mkdir(parents=True, exist_ok=True)
+    stamp.unlink(missing_ok=True)
+    src = bdir / f"{TOP}.v"
+    atomic_write_text(src, text)
+    sources = [src]
+    build_args: list[str] = list(args)
+    if waves and sim == "icarus":
+        dump = bdir / "systolic_vcd_dump.v"
+        atomic_write_text(dump, _VCD_DUMP)
+        sources.append(dump)
+        build_args += ["-s", "systolic_vcd_dump"]
+    runner = _runner(sim)
+    log = bdir / "build.log"
+    try:
+        runner.build(sources=sources, hdl_toplevel=TOP, build_dir=bdir, build_args=build_args,
+                     timescale=("1ns", "1ps"), waves=waves and sim == "verilator", always=True, log_file=log)
+    except (RuntimeError, SystemExit) as err:
+        raise InputError(f"{sim} build failed ({err}); see {log}: {_tail(log)}", cfg.name) from None
+    atomic_write_text(stamp, digest)
+    return bdir
+
+
+def run_cases(cfg: ArrayConfig, sim: str, cases: list[GemmCase], *, waves: bool = False,
+              root: Path = Path("build"), run_name: str | None = None) -> list[CaseResult]:
+    """Run ``cases`` on the RTL of ``cfg`` under ``sim`` in one simulator process."""
+    bdir = build(cfg, sim, waves=waves, root=root)
+    name = run_name or hashlib.sha256(json.dumps([c.__dict__ for c in cases]).encode()).hexdigest()[:12]
+    tdir = bdir / "runs" / name
+    tdir.mkdir(parents=True, exist_ok=True)
+    out = tdir / "results.json"
+    out.unlink(missing_ok=True)
+    spec = {"config": cfg.to_dict(), "cases": [asdict(c) for c in cases], "out": str(out)}
+    runner = _runner(sim)
+    log = tdir / "sim.log"
+    start = time.perf_counter()
+    try:
+        runner.test(test_module=TB_MODULE, hdl_toplevel=TOP, build_dir=bdir, test_dir=tdir,
+                    extra_env={ENV_VAR: json.dumps(spec)}, waves=waves and sim == "verilator",
+                    timescale=("1ns", "1ps"), log_file=log, results_xml=str(tdir / "results.xml"))
+    except (RuntimeError, SystemExit) as err:
+        raise InputError(f"{sim} simulation failed ({err}); see {log}: {_tail(log)}", cfg.name) from None
+    wall_s = time.perf_counter() - start
+    if not out.exists():
+        raise InputError(f"{sim} simulation wrote no results; see {log}: {_tail(log)}", cfg.name)
+    measured = json.loads(out.read_text())
+    gemm = GemmArrays.of([c.m for c in cases], [c.n for c in cases], [c.k for c in cases])
+    model = compute_cycles(cfg, gemm).cycles_per_gemm
+    vcd = None
+    if waves:
+        vcd = str(tdir / ("waves.vcd" if sim == "icarus" else "dump.vcd"))
+    results = []
+    for case, got, model_cycles in zip(cases, measured["cases"], model.tolist(), strict=True):
+        if "error" in got:
+            raise InputError(f"{sim} case {case.shape}: {got['error']}; see {log}", cfg.name)
+        results.append(CaseResult(
+            config=cfg.to_dict(), arch=cfg.name, dataflow=cfg.dataflow.value, array=f"{cfg.rows}x{cfg.cols}",
+            workload=case.label or f"gemm {case.shape}", shape={"m": case.m, "n": case.n, "k": case.k},
+            simulator=sim, seed=case.seed, rtl_cycles=int(got["cycles"]), model_cycles=int(model_cycles),
+            outputs_match=bool(got["outputs_match"]), mismatches=int(got["mismatches"]), waves=vcd,
+            extra={"sim_wall_s": round(wall_s / len(cases), 4), "sim_cycles_total": got.get("sim_cycles")},
+        ))
+    return results
+
+
+def _runner(sim: str):
+    os.environ.update(tool_env())  # the runner copies os.environ into every subprocess it starts
+    from cocotb_tools.runner import get_runner
+
+    return get_runner(sim)
+
+
+def _tail(path: Path, lines: int = 3) -> str:
+    try:
+        text = path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return "(no log)"
+    return " | ".join(line.strip() for line in text[-lines:]) or "(empty log)"

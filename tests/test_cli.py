@@ -1,0 +1,78 @@
+"""The `systolic` command end to end: output, exit status 2 and one-line errors without tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from systolic.cli import main
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "systolic.cli", *args], capture_output=True, text=True)
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess, expected: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert lines[0].startswith("systolic: error: ")
+    assert expected in lines[0]
+
+
+def test_help_lists_commands():
+    proc = run("--help")
+    assert proc.returncode == 0
+    for cmd in ("config", "workload", "hdl", "cosim"):
+        assert cmd in proc.stdout
+
+
+def test_config_show_json(capsys):
+    assert main(["config", "show", "ws-32x32", "--format", "json", "--set", "acc_bits=24"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["rows"], data["cols"], data["dataflow"], data["acc_bits"]) == (32, 32, "ws", 24)
+
+
+def test_config_show_scalesim_round_trip(tmp_path, capsys):
+    assert main(["config", "show", "eyeriss", "--format", "scalesim"]) == 0
+    path = tmp_path / "eyeriss.cfg"
+    path.write_text(capsys.readouterr().out)
+    assert main(["config", "show", str(path), "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["rows"], data["cols"], data["ifmap_sram_bytes"]) == (12, 14, 36864)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["config", "show", "small-8x8", "--set", "rows=-3"], "--set: rows: rows must be in 1..4096, not -3"),
+        (["config", "show", "small-8x8", "--set", "input_bits=40"], "input_bits must be in 2..16, not 40"),
+        (["config", "show", "small-8x8", "--set", "weight_bits=0"], "weight_bits must be in 2..16, not 0"),
+        (["config", "show", "small-8x8", "--set", "dataflow=rs"], "dataflow must be one of os, ws, is, not 'rs'"),
+        (["config", "show", "missing.toml"], "missing.toml: no such file"),
+        (["config", "show", "nonesuch"], "nonesuch: no such architecture file or name"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+        (["cosim", "--arch", "small-8x8", "--gemm", "4,4"], "--gemm: expected M,N,K, got '4,4'"),
+        (["cosim", "--arch", "small-8x8", "--gemm", "0,4,4"], "m must be an integer in 1..65535"),
+        (["cosim", "--arch", "small-8x8", "--gemm=-3,4,4"], "m must be an integer in 1..65535, not -3"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(args, expected):
+    assert_one_line_error(run(*args), expected)
+
+
+def test_malformed_toml_names_file(tmp_path):
+    path = tmp_path / "broken.toml"
+    path.write_text("[array]\nrows = = 3\n")
+    assert_one_line_error(run("config", "show", str(path)), f"{path}: malformed TOML")
+
+
+def test_malformed_cfg_names_key(tmp_path):
+    path = tmp_path / "broken.cfg"
+    path.write_text("[architecture_presets]\nArrayHeight: many\n")
+    assert_one_line_error(run("config", "show", str(path)),
+                          f"{path}: [architecture_presets] arrayheight: expected an integer, got 'many'")

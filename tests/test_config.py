@@ -1,0 +1,218 @@
+"""ArrayConfig validation, the TOML and SCALE-Sim readers, overrides, and their error messages."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from systolic.config import (
+    ArrayConfig,
+    Dataflow,
+    builtin_arch_names,
+    load_arch,
+    load_scalesim_cfg,
+    load_toml,
+    parse_override,
+    to_scalesim_cfg,
+    to_toml,
+)
+from systolic.errors import InputError
+
+SCALESIM3_CFG = """\
+[general]
+run_name = my_run
+
+[architecture_presets]
+ArrayHeight:    16
+ArrayWidth:     12
+IfmapSramSzkB:   32
+FilterSramSzkB:  16
+OfmapSramSzkB:   8
+IfmapOffset:    0
+FilterOffset:   10000000
+OfmapOffset:    20000000
+Bandwidth : 6
+Dataflow : is
+MemoryBanks:   1
+ReadRequestBuffer: 32
+WriteRequestBuffer: 32
+
+[layout]
+IfmapCustomLayout: False
+IfmapSRAMBankBandwidth: 10
+IfmapSRAMBankNum: 10
+IfmapSRAMBankPort: 2
+FilterCustomLayout: False
+FilterSRAMBankBandwidth: 10
+FilterSRAMBankNum: 10
+FilterSRAMBankPort: 2
+
+[sparsity]
+SparsitySupport : false
+SparseRep : ellpack_block
+OptimizedMapping : false
+BlockSize : 8
+RandomNumberGeneratorSeed : 40
+
+[run_presets]
+InterfaceBandwidth: CALC
+UseRamulatorTrace: False
+"""
+
+SCALESIM2_CFG = """\
+[general]
+run_name = scale_example_run_32x32_os
+
+[architecture_presets]
+ArrayHeight:    32
+ArrayWidth:     32
+IfmapSramSzkB:   64 
+FilterSramSzkB:  64 
+OfmapSramSzkB:   64 
+IfmapOffset:    0
+FilterOffset:   10000000
+OfmapOffset:    20000000
+Bandwidth : 10
+Dataflow : os
+MemoryBanks:   1
+
+[run_presets]
+InterfaceBandwidth: CALC 
+"""
+
+
+def test_defaults_are_valid_and_frozen():
+    cfg = ArrayConfig()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.rows = 3  # type: ignore[misc]
+    assert cfg.dataflow is Dataflow.WS
+
+
+@pytest.mark.parametrize("name", builtin_arch_names())
+def test_shipped_configs_load_and_round_trip(name, tmp_path):
+    cfg = load_arch(name)
+    assert cfg.name == name
+    path = tmp_path / "again.toml"
+    path.write_text(to_toml(cfg))
+    assert load_toml(path) == cfg
+
+
+def test_shipped_set_covers_the_named_architectures():
+    shapes = {(c.rows, c.cols, c.dataflow) for c in map(load_arch, builtin_arch_names())}
+    assert {(128, 128, Dataflow.WS), (32, 32, Dataflow.WS), (12, 14, Dataflow.WS), (8, 8, Dataflow.OS)} <= shapes
+
+
+def test_scalesim3_cfg(tmp_path):
+    path = tmp_path / "s3.cfg"
+    path.write_text(SCALESIM3_CFG)
+    cfg = load_scalesim_cfg(path)
+    assert (cfg.name, cfg.rows, cfg.cols, cfg.dataflow) == ("my_run", 16, 12, Dataflow.IS)
+    assert (cfg.ifmap_sram_bytes, cfg.filter_sram_bytes, cfg.ofmap_sram_bytes) == (32768, 16384, 8192)
+    assert cfg.dram_bw_words_per_cycle == 6 and cfg.interface_bandwidth == "calc"
+    # writing it back and reading again gives the same config
+    again = tmp_path / "again.cfg"
+    again.write_text(to_scalesim_cfg(cfg))
+    assert load_scalesim_cfg(again) == cfg
+
+
+def test_scalesim2_cfg_with_trailing_spaces(tmp_path):
+    path = tmp_path / "s2.cfg"
+    path.write_text(SCALESIM2_CFG)
+    cfg = load_arch(str(path))
+    assert (cfg.rows, cfg.cols, cfg.dataflow, cfg.ifmap_sram_bytes) == (32, 32, Dataflow.OS, 65536)
+
+
+def test_overrides_apply_and_validate():
+    cfg = load_arch("small-8x8", dict(parse_override(t) for t in ["rows=16", "dataflow=ws", "zero_gating=yes"]))
+    assert (cfg.rows, cfg.dataflow, cfg.zero_gating) == (16, Dataflow.WS, True)
+
+
+# ---------------------------------------------------------------- bad input: one pinned line each
+
+
+def _error(fn, *args) -> str:
+    with pytest.raises(InputError) as info:
+        fn(*args)
+    text = str(info.value)
+    assert "\n" not in text
+    return text
+
+
+def _toml(tmp_path, body: str):
+    path = tmp_path / "arch.toml"
+    path.write_text(body)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('[array]\nrows = -3\n', "[array] rows: rows must be in 1..4096, not -3"),
+        ('[array]\nrows = 0\n', "[array] rows: rows must be in 1..4096, not 0"),
+        ('[array]\ndataflow = "rs"\n', "[array] dataflow: dataflow must be one of os, ws, is, not 'rs'"),
+        ('[precision]\ninput_bits = 0\n', "[precision] input_bits: input_bits must be in 2..16, not 0"),
+        ('[precision]\nweight_bits = 40\n', "[precision] weight_bits: weight_bits must be in 2..16, not 40"),
+        ('[precision]\nacc_bits = 12\n', "[precision] acc_bits: acc_bits must be at least input_bits + weight_bits (16), not 12"),
+        ('[array]\nrows = "eight"\n', "[array] rows: rows must be an integer, not 'eight'"),
+        ('[array]\nheight = 4\n', "[array]: unknown key 'height'"),
+        ('[arr]\nrows = 4\n', "unknown key or section 'arr'"),
+        ('[array\nrows = 4\n', "malformed TOML"),
+    ],
+)
+def test_bad_toml(tmp_path, body, message):
+    path = _toml(tmp_path, body)
+    text = _error(load_toml, path)
+    assert text.startswith(str(path) + ": ")
+    assert message in text
+
+
+def test_missing_file():
+    assert _error(load_arch, "/no/such/arch.toml") == "/no/such/arch.toml: no such file"
+
+
+def test_unknown_arch_name():
+    assert _error(load_arch, "tpu9").startswith("tpu9: no such architecture file or name (shipped: eyeriss,")
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (("ArrayHeight:    16", "ArrayHeight:    -3"), "[architecture_presets] arrayheight: rows must be in 1..4096, not -3"),
+        (("Dataflow : is", "Dataflow : xs"), "[architecture_presets] dataflow: dataflow must be one of os, ws, is, not 'xs'"),
+        (("Bandwidth : 6", "Bandwidth : fast"), "[architecture_presets] bandwidth: expected an integer, got 'fast'"),
+        (("Bandwidth : 6", "Bandwidth : 0"), "[architecture_presets] bandwidth: dram_bw_words_per_cycle must be in 1..1048576, not 0"),
+        (("SparsitySupport : false", "SparsitySupport : true"), "[sparsity] sparsitysupport: 'true' is not supported by systolic (only False)"),
+        (("MemoryBanks:   1", "Banks: 1"), "[architecture_presets]: unknown key 'banks'"),
+        (("[layout]", "[layoutz]"), "unknown section [layoutz]"),
+        (("[general]", "general"), "malformed SCALE-Sim config"),
+    ],
+)
+def test_bad_scalesim_cfg(tmp_path, edit, message):
+    path = tmp_path / "bad.cfg"
+    path.write_text(SCALESIM3_CFG.replace(*edit))
+    text = _error(load_scalesim_cfg, path)
+    assert text.startswith(str(path) + ": ")
+    assert message in text
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("rows", "--set: expected FIELD=VALUE, got 'rows'"),
+        ("height=3", "--set: unknown config field 'height'"),
+        ("rows=abc", "--set: rows must be an integer, not 'abc'"),
+        ("zero_gating=maybe", "--set: zero_gating must be true or false, not 'maybe'"),
+    ],
+)
+def test_bad_override(text, message):
+    assert _error(parse_override, text) == message
+
+
+def test_override_out_of_range_names_set():
+    assert _error(load_arch, "small-8x8", {"cols": 0}) == "--set: cols: cols must be in 1..4096, not 0"
+
+
+def test_word_must_hold_operand():
+    text = _error(ArrayConfig, "x", 8, 8, Dataflow.WS, 16, 8)
+    assert "word_bytes must hold a 16-bit operand (at least 2), not 1" in text

@@ -58,7 +58,7 @@ def test_config_show_scalesim_round_trip(tmp_path, capsys):
         (["frobnicate"], "invalid choice: 'frobnicate'"),
         (["cosim", "--arch", "small-8x8", "--gemm", "4,4"], "--gemm: expected M,N,K, got '4,4'"),
         (["cosim", "--arch", "small-8x8", "--gemm", "0,4,4"], "m must be an integer in 1..65535"),
-        (["cosim", "--arch", "small-8x8", "--gemm=-3,4,4"], "m must be an integer in 1..65535, not -3"),
+        (["cosim", "--arch", "small-8x8", "--gemm=-3,4,4"], "--gemm: m must be an integer in 1..65535 (the sequencer's 16-bit counters), not -3"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(args, expected):

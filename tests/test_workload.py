@@ -1,0 +1,208 @@
+"""The workload vocabulary and the SCALE-Sim topology readers, with their error messages."""
+
+from __future__ import annotations
+
+import pytest
+
+from systolic.errors import InputError
+from systolic.workload import ConvShape, Layer, Workload, read_topology, write_gemm_csv
+
+CONV_HEADER = (
+    "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,"
+)
+CONV_HEADER_2 = (
+    "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, "
+    "Stride Height, Stride Width,"
+)
+
+
+def write(tmp_path, text, name="net.csv", newline="\n"):
+    path = tmp_path / name
+    path.write_bytes(text.replace("\n", newline).encode())
+    return path
+
+
+def shapes(wl):
+    return [(ly.name, ly.m, ly.n, ly.k, ly.repeat, ly.kind) for ly in wl]
+
+
+# --------------------------------------------------------------------------- vocabulary
+
+
+def test_conv_lowers_to_its_im2col_gemm():
+    shape = ConvShape(224, 224, 7, 7, 3, 64, 2, 2, 3, 3, batch=2)
+    layer = Layer.from_conv("conv1", shape)
+    assert (shape.ofmap_h, shape.ofmap_w) == (112, 112)
+    assert (layer.m, layer.n, layer.k, layer.repeat, layer.kind) == (2 * 112 * 112, 64, 7 * 7 * 3, 1, "conv")
+    assert layer.macs == 2 * 112 * 112 * 64 * 147
+
+
+def test_grouped_and_depthwise_convs_are_repeated_gemms():
+    grouped = Layer.from_conv("g", ConvShape(10, 10, 3, 3, 8, 16, pad_h=1, pad_w=1, groups=4))
+    assert (grouped.m, grouped.n, grouped.k, grouped.repeat, grouped.kind) == (100, 4, 18, 4, "conv")
+    dw = Layer.from_conv("dw", ConvShape(10, 10, 3, 3, 8, 8, pad_h=1, pad_w=1, groups=8))
+    assert (dw.n, dw.k, dw.repeat, dw.kind) == (1, 9, 8, "depthwise")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"channels": 0}, "channels: channels must be a positive integer, not 0"),
+        ({"stride_h": -3}, "stride_h: stride_h must be a positive integer, not -3"),
+        ({"pad_w": -1}, "pad_w: pad_w must be a non-negative integer, not -1"),
+        ({"groups": 3}, "groups: groups (3) must divide channels (4) and filters (8)"),
+        ({"filter_h": 9}, "filter_h: filter_h (9) is larger than the padded ifmap height (7)"),
+    ],
+)
+def test_bad_conv_shapes(kwargs, message):
+    base = {
+        "ifmap_h": 5,
+        "ifmap_w": 5,
+        "filter_h": 3,
+        "filter_w": 3,
+        "channels": 4,
+        "filters": 8,
+        "pad_h": 1,
+        "pad_w": 1,
+    }
+    with pytest.raises(InputError) as info:
+        ConvShape(**{**base, **kwargs})
+    assert str(info.value) == message
+
+
+def test_bad_layers_and_empty_workload():
+    with pytest.raises(InputError, match=r"^k: k must be a positive integer, not 0$"):
+        Layer("x", 1, 2, 0)
+    with pytest.raises(InputError, match=r"kind must be gemm, conv, depthwise or attention, not 'pool'"):
+        Layer("x", 1, 2, 3, kind="pool")
+    with pytest.raises(InputError, match=r"^name: layer name must be a non-empty string"):
+        Layer(" ", 1, 2, 3)
+    with pytest.raises(InputError, match=r"^empty: a workload needs at least one layer$"):
+        Workload("empty", ())
+
+
+# --------------------------------------------------------------------------- SCALE-Sim conv CSV
+
+
+def test_conv_csv_with_one_strides_column(tmp_path):
+    path = write(tmp_path, f"{CONV_HEADER}\nConv1,224,224,11,11,3,96,4,\nConv2,27,27,5,5,96,256,1,\n")
+    wl = read_topology(path)
+    assert wl.name == "net"
+    assert shapes(wl) == [
+        ("Conv1", 54 * 54, 96, 11 * 11 * 3, 1, "conv"),  # SCALE-Sim convolutions are unpadded
+        ("Conv2", 23 * 23, 256, 5 * 5 * 96, 1, "conv"),
+    ]
+    assert (wl.layers[0].conv.stride_h, wl.layers[0].conv.stride_w) == (4, 4)
+
+
+def test_conv_csv_with_two_stride_columns(tmp_path):
+    path = write(tmp_path, f"{CONV_HEADER_2}\nConv1,20,30,3,3,8,16,2,1,\n")
+    (layer,) = read_topology(path)
+    assert (layer.conv.stride_h, layer.conv.stride_w) == (2, 1)
+    assert (layer.m, layer.n, layer.k) == (9 * 28, 16, 72)
+
+
+def test_conv_csv_crlf_and_no_trailing_commas(tmp_path):
+    path = write(tmp_path, f"{CONV_HEADER.rstrip(',')}\nConv1,8,8,3,3,4,5,1\n", newline="\r\n")
+    assert shapes(read_topology(path)) == [("Conv1", 36, 5, 36, 1, "conv")]
+
+
+@pytest.mark.parametrize("filters", [1, 2])
+def test_depthwise_dp_layers_are_one_gemm_per_channel(tmp_path, filters):
+    # SCALE-Sim 2/3 split a layer whose name contains "DP" into one layer per input channel, each with one
+    # channel and Num Filter filters.
+    path = write(tmp_path, f"{CONV_HEADER}\nConv_DP_1,112,112,3,3,32,{filters},1,\n")
+    (layer,) = read_topology(path)
+    assert (layer.m, layer.n, layer.k, layer.repeat, layer.kind) == (110 * 110, filters, 9, 32, "depthwise")
+    assert layer.macs == 32 * (110 * 110 * 9 * filters)
+
+
+def test_a_name_without_dp_is_a_dense_conv(tmp_path):
+    (layer,) = read_topology(write(tmp_path, f"{CONV_HEADER}\nConv_dp_1,10,10,3,3,32,1,1,\n"))
+    assert (layer.n, layer.k, layer.repeat, layer.kind) == (1, 9 * 32, 1, "conv")
+
+
+# --------------------------------------------------------------------------- GEMM CSV
+
+
+def test_gemm_csv_with_trailing_commas_and_crlf(tmp_path):
+    path = write(tmp_path, "Layer,M,N,K,\nfc1,128,256,64,\nfc2,1,10,256,\n\n", newline="\r\n")
+    assert shapes(read_topology(path, name="mlp")) == [
+        ("fc1", 128, 256, 64, 1, "gemm"),
+        ("fc2", 1, 10, 256, 1, "gemm"),
+    ]
+    assert read_topology(path, name="mlp").name == "mlp"
+
+
+def test_gemm_csv_with_spaces_and_a_repeat_column(tmp_path):
+    path = write(tmp_path, "Layer, M, N, K, Repeat\nheads, 16, 16, 64, 12\n")
+    assert shapes(read_topology(path)) == [("heads", 16, 16, 64, 12, "gemm")]
+
+
+def test_write_gemm_csv_round_trips(tmp_path):
+    wl = Workload("w", (Layer("a", 3, 4, 5), Layer("b", 2, 2, 2, repeat=2)))
+    text = write_gemm_csv(wl)
+    assert text == "Layer,M,N,K,\na,3,4,5,\nb_0,2,2,2,\nb_1,2,2,2,\n"
+    again = read_topology(write(tmp_path, text))
+    assert shapes(again) == [
+        ("a", 3, 4, 5, 1, "gemm"),
+        ("b_0", 2, 2, 2, 1, "gemm"),
+        ("b_1", 2, 2, 2, 1, "gemm"),
+    ]
+    assert again.macs == wl.macs
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def test_missing_file(tmp_path):
+    path = tmp_path / "nope.csv"
+    with pytest.raises(InputError) as info:
+        read_topology(path)
+    assert str(info.value) == f"{path}: no such file"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            f"{CONV_HEADER}\nConv1,224,abc,11,11,3,96,4,\n",
+            "line 2: IFMAP Width must be an integer, got 'abc'",
+        ),
+        ("Layer,M,N,K,\nfc,4,x,5,\n", "line 2: N must be an integer, got 'x'"),
+        (f"{CONV_HEADER}\nConv1,0,224,11,11,3,96,4,\n", "line 2: ifmap_h must be a positive integer, not 0"),
+        (
+            f"{CONV_HEADER}\nConv1,224,224,11,11,3,-3,4,\n",
+            "line 2: filters must be a positive integer, not -3",
+        ),
+        ("Layer,M,N,K,\nfc,1,2,3,\nfc2,-3,4,5,\n", "line 3: m must be a positive integer, not -3"),
+        ("Layer,M,N,K,\nfc,0,4,5,\n", "line 2: m must be a positive integer, not 0"),
+        (
+            f"{CONV_HEADER}\nConv1,5,5,11,11,3,96,4,\n",
+            "line 2: filter_h (11) is larger than the padded ifmap height (5)",
+        ),
+        (f"{CONV_HEADER}\nConv1,5,5,3,3,3\n", "line 2: expected 8 columns, got 6"),
+        ("Layer,M,N,K,\nfc,4,5\n", "line 2: expected 4 columns (Layer, M, N, K), got 3"),
+        ("", "empty topology: no header and no layers"),
+        ("\n\n", "empty topology: no header and no layers"),
+        (f"{CONV_HEADER}\n", "topology has a header but no layers"),
+        (
+            "a,b,c\n1,2,3\n",
+            "line 1: unrecognised header: expected SCALE-Sim conv columns (Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides[, Stride width]) or GEMM columns (Layer, M, N, K), got 'a,b,c'",
+        ),
+    ],
+)
+def test_bad_topologies_name_file_line_and_column(tmp_path, text, message):
+    path = write(tmp_path, text)
+    with pytest.raises(InputError) as info:
+        read_topology(path)
+    assert str(info.value) == f"{path}: {message}"
+
+
+def test_not_utf8_and_directory(tmp_path):
+    path = tmp_path / "bin.csv"
+    path.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(InputError, match=r"bin.csv: not a UTF-8 text file$"):
+        read_topology(path)
+    with pytest.raises(InputError, match=r": is a directory, not a file$"):
+        read_topology(tmp_path)

@@ -31,8 +31,9 @@ def default_cases(rows: int, cols: int) -> list[GemmCase]:
         (2 * rows + 3, cols + 5, 3 * rows + 1, "partial folds"),
         (13, 2 * cols + 1, 2, "N>cols, small K"),
     ]
-    return [GemmCase(m, n, k, seed=i, label=f"{label} ({m}x{n}x{k})")
-            for i, (m, n, k, label) in enumerate(shapes)]
+    return [
+        GemmCase(m, n, k, seed=i, label=f"{label} ({m}x{n}x{k})") for i, (m, n, k, label) in enumerate(shapes)
+    ]
 
 
 def default_matrix(base: ArrayConfig) -> list[tuple[ArrayConfig, list[GemmCase]]]:
@@ -44,8 +45,13 @@ def default_matrix(base: ArrayConfig) -> list[tuple[ArrayConfig, list[GemmCase]]
     return groups
 
 
-def run_matrix(groups: list[tuple[ArrayConfig, list[GemmCase]]], sims: list[str], jobs: int,
-               root: Path = Path("build"), progress=None) -> list[CaseResult]:
+def run_matrix(
+    groups: list[tuple[ArrayConfig, list[GemmCase]]],
+    sims: list[str],
+    jobs: int,
+    root: Path = Path("build"),
+    progress=None,
+) -> list[CaseResult]:
     """Run every group under every simulator, ``jobs`` at a time; rows come back in matrix order."""
     work = [(cfg, cases, sim) for cfg, cases in groups for sim in sims]
 
@@ -63,9 +69,18 @@ def run_matrix(groups: list[tuple[ArrayConfig, list[GemmCase]]], sims: list[str]
 
 def format_table(rows: list[CaseResult]) -> str:
     head = ("config", "workload", "simulator", "RTL cycles", "model cycles", "difference", "outputs ok")
-    body = [(r.arch, r.workload, r.simulator, str(r.rtl_cycles), str(r.model_cycles),
-             f"{r.cycle_difference:+d}", "yes" if r.outputs_match else f"NO ({r.mismatches} wrong)")
-            for r in rows]
+    body = [
+        (
+            r.arch,
+            r.workload,
+            r.simulator,
+            str(r.rtl_cycles),
+            str(r.model_cycles),
+            f"{r.cycle_difference:+d}",
+            "yes" if r.outputs_match else f"NO ({r.mismatches} wrong)",
+        )
+        for r in rows
+    ]
     widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(head)]
     line = "  ".join(f"{{:<{w}}}" if i < 3 else f"{{:>{w}}}" for i, w in enumerate(widths))
     out = [line.format(*head), "  ".join("-" * w for w in widths)]
@@ -75,8 +90,12 @@ def format_table(rows: list[CaseResult]) -> str:
 
 def write_json(path: Path, rows: list[CaseResult], meta: dict) -> None:
     """Write results atomically: an interrupted run never leaves a half-written file behind."""
-    data = {**meta, "cases": [r.to_dict() for r in rows],
-            "all_ok": all(r.ok for r in rows), "count": len(rows)}
+    data = {
+        **meta,
+        "cases": [r.to_dict() for r in rows],
+        "all_ok": all(r.ok for r in rows),
+        "count": len(rows),
+    }
     atomic_write_json(path, data)
 
 

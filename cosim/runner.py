@@ -52,8 +52,10 @@ class GemmCase:
         for name in ("m", "n", "k"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
-                raise InputError(f"{name} must be an integer in 1..65535 (the sequencer's 16-bit counters), "
-                                 f"not {value!r}", "--gemm")
+                raise InputError(
+                    f"{name} must be an integer in 1..65535 (the sequencer's 16-bit counters), not {value!r}",
+                    "--gemm",
+                )
 
     @property
     def shape(self) -> str:
@@ -119,16 +121,31 @@ def build(cfg: ArrayConfig, sim: str, *, waves: bool = False, root: Path = Path(
     runner = _runner(sim)
     log = bdir / "build.log"
     try:
-        runner.build(sources=sources, hdl_toplevel=TOP, build_dir=bdir, build_args=build_args,
-                     timescale=("1ns", "1ps"), waves=waves and sim == "verilator", always=True, log_file=log)
+        runner.build(
+            sources=sources,
+            hdl_toplevel=TOP,
+            build_dir=bdir,
+            build_args=build_args,
+            timescale=("1ns", "1ps"),
+            waves=waves and sim == "verilator",
+            always=True,
+            log_file=log,
+        )
     except (RuntimeError, SystemExit) as err:
         raise InputError(f"{sim} build failed ({err}); see {log}: {_tail(log)}", cfg.name) from None
     atomic_write_text(stamp, digest)
     return bdir
 
 
-def run_cases(cfg: ArrayConfig, sim: str, cases: list[GemmCase], *, waves: bool = False,
-              root: Path = Path("build"), run_name: str | None = None) -> list[CaseResult]:
+def run_cases(
+    cfg: ArrayConfig,
+    sim: str,
+    cases: list[GemmCase],
+    *,
+    waves: bool = False,
+    root: Path = Path("build"),
+    run_name: str | None = None,
+) -> list[CaseResult]:
     """Run ``cases`` on the RTL of ``cfg`` under ``sim`` in one simulator process."""
     bdir = build(cfg, sim, waves=waves, root=root)
     name = run_name or hashlib.sha256(json.dumps([c.__dict__ for c in cases]).encode()).hexdigest()[:12]
@@ -141,9 +158,17 @@ def run_cases(cfg: ArrayConfig, sim: str, cases: list[GemmCase], *, waves: bool 
     log = tdir / "sim.log"
     start = time.perf_counter()
     try:
-        runner.test(test_module=TB_MODULE, hdl_toplevel=TOP, build_dir=bdir, test_dir=tdir,
-                    extra_env={ENV_VAR: json.dumps(spec)}, waves=waves and sim == "verilator",
-                    timescale=("1ns", "1ps"), log_file=log, results_xml=str(tdir / "results.xml"))
+        runner.test(
+            test_module=TB_MODULE,
+            hdl_toplevel=TOP,
+            build_dir=bdir,
+            test_dir=tdir,
+            extra_env={ENV_VAR: json.dumps(spec)},
+            waves=waves and sim == "verilator",
+            timescale=("1ns", "1ps"),
+            log_file=log,
+            results_xml=str(tdir / "results.xml"),
+        )
     except (RuntimeError, SystemExit) as err:
         raise InputError(f"{sim} simulation failed ({err}); see {log}: {_tail(log)}", cfg.name) from None
     wall_s = time.perf_counter() - start
@@ -159,13 +184,27 @@ def run_cases(cfg: ArrayConfig, sim: str, cases: list[GemmCase], *, waves: bool 
     for case, got, model_cycles in zip(cases, measured["cases"], model.tolist(), strict=True):
         if "error" in got:
             raise InputError(f"{sim} case {case.shape}: {got['error']}; see {log}", cfg.name)
-        results.append(CaseResult(
-            config=cfg.to_dict(), arch=cfg.name, dataflow=cfg.dataflow.value, array=f"{cfg.rows}x{cfg.cols}",
-            workload=case.label or f"gemm {case.shape}", shape={"m": case.m, "n": case.n, "k": case.k},
-            simulator=sim, seed=case.seed, rtl_cycles=int(got["cycles"]), model_cycles=int(model_cycles),
-            outputs_match=bool(got["outputs_match"]), mismatches=int(got["mismatches"]), waves=vcd,
-            extra={"sim_wall_s": round(wall_s / len(cases), 4), "sim_cycles_total": got.get("sim_cycles")},
-        ))
+        results.append(
+            CaseResult(
+                config=cfg.to_dict(),
+                arch=cfg.name,
+                dataflow=cfg.dataflow.value,
+                array=f"{cfg.rows}x{cfg.cols}",
+                workload=case.label or f"gemm {case.shape}",
+                shape={"m": case.m, "n": case.n, "k": case.k},
+                simulator=sim,
+                seed=case.seed,
+                rtl_cycles=int(got["cycles"]),
+                model_cycles=int(model_cycles),
+                outputs_match=bool(got["outputs_match"]),
+                mismatches=int(got["mismatches"]),
+                waves=vcd,
+                extra={
+                    "sim_wall_s": round(wall_s / len(cases), 4),
+                    "sim_cycles_total": got.get("sim_cycles"),
+                },
+            )
+        )
     return results
 
 

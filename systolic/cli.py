@@ -28,10 +28,20 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _add_arch_args(p: argparse.ArgumentParser, required: bool = True) -> None:
-    p.add_argument("--arch", required=required, metavar="ARCH",
-                   help="a shipped architecture name, a systolic .toml or a SCALE-Sim .cfg file")
-    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", dest="overrides",
-                   help="override one config field (repeatable), e.g. --set rows=16 --set dataflow=os")
+    p.add_argument(
+        "--arch",
+        required=required,
+        metavar="ARCH",
+        help="a shipped architecture name, a systolic .toml or a SCALE-Sim .cfg file",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        dest="overrides",
+        help="override one config field (repeatable), e.g. --set rows=16 --set dataflow=os",
+    )
 
 
 def resolve_arch(args: argparse.Namespace) -> ArrayConfig:
@@ -75,8 +85,10 @@ def _config_show(args: argparse.Namespace) -> int:
 def _config_list(args: argparse.Namespace) -> int:
     for name in builtin_arch_names():
         cfg = load_arch(name)
-        print(f"{name:<14} {cfg.rows}x{cfg.cols} {cfg.dataflow.value.upper()}  "
-              f"{cfg.input_bits}b x {cfg.weight_bits}b -> {cfg.acc_bits}b")
+        print(
+            f"{name:<14} {cfg.rows}x{cfg.cols} {cfg.dataflow.value.upper()}  "
+            f"{cfg.input_bits}b x {cfg.weight_bits}b -> {cfg.acc_bits}b"
+        )
     return 0
 
 
@@ -87,8 +99,11 @@ def add_workload(sub: Any) -> None:
     p = sub.add_parser("workload", help="inspect networks and topology files")
     wsub = p.add_subparsers(dest="workload_cmd", required=True, parser_class=_Parser)
     show = wsub.add_parser("show", help="table of a network's layers as GEMMs (M, N, K, MACs)")
-    show.add_argument("net", metavar="NET|FILE",
-                      help="a zoo network name, a SCALE-Sim topology CSV, a GEMM CSV or an ONNX model")
+    show.add_argument(
+        "net",
+        metavar="NET|FILE",
+        help="a zoo network name, a SCALE-Sim topology CSV, a GEMM CSV or an ONNX model",
+    )
     _add_net_params(show)
     show.add_argument("--format", choices=("table", "csv", "scalesim-gemm"), default="table")
     show.set_defaults(func=_workload_show)
@@ -107,8 +122,11 @@ def load_workload_arg(args: argparse.Namespace):
     """The workload named on the command line (zoo name or file), with network parameters applied."""
     from .netload import load_workload
 
-    params = {k: getattr(args, k) for k in ("seq_len", "batch", "context", "phase")
-              if getattr(args, k, None) is not None}
+    params = {
+        k: getattr(args, k)
+        for k in ("seq_len", "batch", "context", "phase")
+        if getattr(args, k, None) is not None
+    }
     return load_workload(args.net, **params)
 
 
@@ -125,8 +143,10 @@ def _workload_show(args: argparse.Namespace) -> int:
             print(f"{layer.name},{layer.kind},{layer.m},{layer.n},{layer.k},{layer.repeat},{layer.macs}")
         return 0
     head = ("#", "layer", "kind", "M", "N", "K", "x", "MACs")
-    rows = [(str(i), ly.name, ly.kind, *(f"{v:,}" for v in (ly.m, ly.n, ly.k, ly.repeat, ly.macs)))
-            for i, ly in enumerate(wl)]
+    rows = [
+        (str(i), ly.name, ly.kind, *(f"{v:,}" for v in (ly.m, ly.n, ly.k, ly.repeat, ly.macs)))
+        for i, ly in enumerate(wl)
+    ]
     widths = [max(len(h), *(len(r[j]) for r in rows)) for j, h in enumerate(head)]
     align = ["<", "<", "<", ">", ">", ">", ">", ">"]
     fmt = "  ".join(f"{{:{a}{w}}}" for a, w in zip(align, widths, strict=True))
@@ -162,8 +182,10 @@ def _hdl(args: argparse.Namespace) -> int:
 
     cfg = resolve_arch(args)
     write_verilog(cfg, args.output)
-    print(f"wrote {args.output}: module systolic_top, {cfg.rows}x{cfg.cols} {cfg.dataflow.value.upper()}",
-          file=sys.stderr)
+    print(
+        f"wrote {args.output}: module systolic_top, {cfg.rows}x{cfg.cols} {cfg.dataflow.value.upper()}",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -186,10 +208,17 @@ def add_cosim(sub: Any) -> None:
     _add_arch_args(p, required=False)
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--gemm", metavar="M,N,K", help="one GEMM C[M,N] = A[M,K] @ B[K,N]")
-    what.add_argument("--matrix", choices=("default",),
-                      help="the validation matrix: 3 dataflows x 3 array shapes x GEMM edge cases")
-    p.add_argument("--sim", choices=("icarus", "verilator", "both"), default=None,
-                   help="simulator (default: icarus for --gemm, both for --matrix)")
+    what.add_argument(
+        "--matrix",
+        choices=("default",),
+        help="the validation matrix: 3 dataflows x 3 array shapes x GEMM edge cases",
+    )
+    p.add_argument(
+        "--sim",
+        choices=("icarus", "verilator", "both"),
+        default=None,
+        help="simulator (default: icarus for --gemm, both for --matrix)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the random operands")
     p.add_argument("--waves", action="store_true", help="dump a VCD of the run")
     p.add_argument("--jobs", type=int, default=2, help="simulations to run in parallel (--matrix)")
@@ -210,8 +239,10 @@ def _cosim(args: argparse.Namespace) -> int:
         base = resolve_arch(args) if args.arch else ArrayConfig(name="matrix")
         groups = mx.default_matrix(base)
         n_cases = sum(len(c) for _, c in groups) * len(sims)
-        print(f"systolic cosim: {n_cases} cases, {len(groups) * len(sims)} builds, {args.jobs} at a time",
-              file=sys.stderr)
+        print(
+            f"systolic cosim: {n_cases} cases, {len(groups) * len(sims)} builds, {args.jobs} at a time",
+            file=sys.stderr,
+        )
         rows = mx.run_matrix(groups, sims, args.jobs, root=root, progress=mx.print_progress)
     else:
         if not args.arch:
@@ -223,8 +254,10 @@ def _cosim(args: argparse.Namespace) -> int:
         rows = [r for sim in sims for r in run_cases(cfg, sim, [case], waves=args.waves, root=root)]
     print(mx.format_table(rows))
     bad = [r for r in rows if not r.ok]
-    print(f"{len(rows) - len(bad)}/{len(rows)} cases agree: RTL cycles == model cycles and outputs == A @ B",
-          file=sys.stderr)
+    print(
+        f"{len(rows) - len(bad)}/{len(rows)} cases agree: RTL cycles == model cycles and outputs == A @ B",
+        file=sys.stderr,
+    )
     if args.json:
         from .fileio import atomic_write_json
 

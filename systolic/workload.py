@@ -40,8 +40,18 @@ class ConvShape:
     batch: int = 1
 
     def __post_init__(self) -> None:
-        for name in ("ifmap_h", "ifmap_w", "filter_h", "filter_w", "channels", "filters",
-                     "stride_h", "stride_w", "groups", "batch"):
+        for name in (
+            "ifmap_h",
+            "ifmap_w",
+            "filter_h",
+            "filter_w",
+            "channels",
+            "filters",
+            "stride_h",
+            "stride_w",
+            "groups",
+            "batch",
+        ):
             _check_dim(name, getattr(self, name))
         for name in ("pad_h", "pad_w"):
             value = getattr(self, name)
@@ -55,11 +65,15 @@ class ConvShape:
         if self.filter_h > self.ifmap_h + 2 * self.pad_h:
             raise InputError(
                 f"filter_h ({self.filter_h}) is larger than the padded ifmap height "
-                f"({self.ifmap_h + 2 * self.pad_h})", where="filter_h")
+                f"({self.ifmap_h + 2 * self.pad_h})",
+                where="filter_h",
+            )
         if self.filter_w > self.ifmap_w + 2 * self.pad_w:
             raise InputError(
                 f"filter_w ({self.filter_w}) is larger than the padded ifmap width "
-                f"({self.ifmap_w + 2 * self.pad_w})", where="filter_w")
+                f"({self.ifmap_w + 2 * self.pad_w})",
+                where="filter_w",
+            )
 
     @property
     def ofmap_h(self) -> int:
@@ -236,8 +250,12 @@ def _read_conv(path: Path, header: list[str], body: Rows, name: str | None) -> W
         layer_name = cells[0]
         groups = 1
         opt = {}
-        for key, field_name in (("padheight", "pad_h"), ("padwidth", "pad_w"), ("groups", "groups"),
-                                ("batch", "batch")):
+        for key, field_name in (
+            ("padheight", "pad_h"),
+            ("padwidth", "pad_w"),
+            ("groups", "groups"),
+            ("batch", "batch"),
+        ):
             if key in extra and extra[key] < len(cells):
                 opt[field_name] = _ints([cells[extra[key]]], path, line, [header[extra[key]]])[0]
         if "DP" in layer_name:

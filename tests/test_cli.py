@@ -52,13 +52,19 @@ def test_config_show_scalesim_round_trip(tmp_path, capsys):
         (["config", "show", "small-8x8", "--set", "rows=-3"], "--set: rows: rows must be in 1..4096, not -3"),
         (["config", "show", "small-8x8", "--set", "input_bits=40"], "input_bits must be in 2..16, not 40"),
         (["config", "show", "small-8x8", "--set", "weight_bits=0"], "weight_bits must be in 2..16, not 0"),
-        (["config", "show", "small-8x8", "--set", "dataflow=rs"], "dataflow must be one of os, ws, is, not 'rs'"),
+        (
+            ["config", "show", "small-8x8", "--set", "dataflow=rs"],
+            "dataflow must be one of os, ws, is, not 'rs'",
+        ),
         (["config", "show", "missing.toml"], "missing.toml: no such file"),
         (["config", "show", "nonesuch"], "nonesuch: no such architecture file or name"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
         (["cosim", "--arch", "small-8x8", "--gemm", "4,4"], "--gemm: expected M,N,K, got '4,4'"),
         (["cosim", "--arch", "small-8x8", "--gemm", "0,4,4"], "m must be an integer in 1..65535"),
-        (["cosim", "--arch", "small-8x8", "--gemm=-3,4,4"], "--gemm: m must be an integer in 1..65535 (the sequencer's 16-bit counters), not -3"),
+        (
+            ["cosim", "--arch", "small-8x8", "--gemm=-3,4,4"],
+            "--gemm: m must be an integer in 1..65535 (the sequencer's 16-bit counters), not -3",
+        ),
     ],
 )
 def test_bad_input_is_one_line_exit_2(args, expected):
@@ -74,5 +80,54 @@ def test_malformed_toml_names_file(tmp_path):
 def test_malformed_cfg_names_key(tmp_path):
     path = tmp_path / "broken.cfg"
     path.write_text("[architecture_presets]\nArrayHeight: many\n")
-    assert_one_line_error(run("config", "show", str(path)),
-                          f"{path}: [architecture_presets] arrayheight: expected an integer, got 'many'")
+    assert_one_line_error(
+        run("config", "show", str(path)),
+        f"{path}: [architecture_presets] arrayheight: expected an integer, got 'many'",
+    )
+
+
+def test_workload_show_resnet50_mac_total():
+    proc = run("workload", "show", "resnet50")
+    assert proc.returncode == 0, proc.stderr
+    assert "total: 54 layers, 4,089,184,256 MACs (4.089 G MACs)" in proc.stdout
+    assert "layer1.0.conv1" in proc.stdout
+
+
+def test_workload_show_scalesim_csv(tmp_path):
+    path = tmp_path / "net.csv"
+    path.write_text("Layer,M,N,K,\r\nfc1,16,32,64,\r\nfc2,16,8,32,\r\n")
+    proc = run("workload", "show", str(path))
+    assert proc.returncode == 0, proc.stderr
+    assert "total: 2 layers, 36,864 MACs" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("Layer,M,N,K,\nfc1,16,x,64,\n", "line 2: N must be an integer, got 'x'"),
+        ("Layer,M,N,K,\nfc1,16,0,64,\n", "line 2: n must be a positive integer, not 0"),
+        ("Layer,M,N,K,\nfc1,-3,4,64,\n", "line 2: m must be a positive integer, not -3"),
+        ("hello,world\n", "unrecognised header"),
+        ("", "empty topology"),
+    ],
+)
+def test_workload_show_bad_csv(tmp_path, content, expected):
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    proc = run("workload", "show", str(path))
+    assert_one_line_error(proc, f"{path}: ")
+    assert expected in proc.stderr
+
+
+def test_workload_show_bad_onnx(tmp_path):
+    path = tmp_path / "bad.onnx"
+    path.write_bytes(b"\x00\x01 definitely not a protobuf \xff" * 10)
+    assert_one_line_error(run("workload", "show", str(path)), f"{path}: ")
+
+
+def test_workload_show_unknown_network():
+    assert_one_line_error(run("workload", "show", "resnet51"), "resnet51: no such network or file")
+
+
+def test_workload_bad_parameter():
+    assert_one_line_error(run("workload", "show", "gpt2", "--seq-len", "0"), "seq_len")

@@ -100,7 +100,12 @@ def test_shipped_configs_load_and_round_trip(name, tmp_path):
 
 def test_shipped_set_covers_the_named_architectures():
     shapes = {(c.rows, c.cols, c.dataflow) for c in map(load_arch, builtin_arch_names())}
-    assert {(128, 128, Dataflow.WS), (32, 32, Dataflow.WS), (12, 14, Dataflow.WS), (8, 8, Dataflow.OS)} <= shapes
+    assert {
+        (128, 128, Dataflow.WS),
+        (32, 32, Dataflow.WS),
+        (12, 14, Dataflow.WS),
+        (8, 8, Dataflow.OS),
+    } <= shapes
 
 
 def test_scalesim3_cfg(tmp_path):
@@ -124,7 +129,9 @@ def test_scalesim2_cfg_with_trailing_spaces(tmp_path):
 
 
 def test_overrides_apply_and_validate():
-    cfg = load_arch("small-8x8", dict(parse_override(t) for t in ["rows=16", "dataflow=ws", "zero_gating=yes"]))
+    cfg = load_arch(
+        "small-8x8", dict(parse_override(t) for t in ["rows=16", "dataflow=ws", "zero_gating=yes"])
+    )
     assert (cfg.rows, cfg.dataflow, cfg.zero_gating) == (16, Dataflow.WS, True)
 
 
@@ -148,16 +155,19 @@ def _toml(tmp_path, body: str):
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ('[array]\nrows = -3\n', "[array] rows: rows must be in 1..4096, not -3"),
-        ('[array]\nrows = 0\n', "[array] rows: rows must be in 1..4096, not 0"),
+        ("[array]\nrows = -3\n", "[array] rows: rows must be in 1..4096, not -3"),
+        ("[array]\nrows = 0\n", "[array] rows: rows must be in 1..4096, not 0"),
         ('[array]\ndataflow = "rs"\n', "[array] dataflow: dataflow must be one of os, ws, is, not 'rs'"),
-        ('[precision]\ninput_bits = 0\n', "[precision] input_bits: input_bits must be in 2..16, not 0"),
-        ('[precision]\nweight_bits = 40\n', "[precision] weight_bits: weight_bits must be in 2..16, not 40"),
-        ('[precision]\nacc_bits = 12\n', "[precision] acc_bits: acc_bits must be at least input_bits + weight_bits (16), not 12"),
+        ("[precision]\ninput_bits = 0\n", "[precision] input_bits: input_bits must be in 2..16, not 0"),
+        ("[precision]\nweight_bits = 40\n", "[precision] weight_bits: weight_bits must be in 2..16, not 40"),
+        (
+            "[precision]\nacc_bits = 12\n",
+            "[precision] acc_bits: acc_bits must be at least input_bits + weight_bits (16), not 12",
+        ),
         ('[array]\nrows = "eight"\n', "[array] rows: rows must be an integer, not 'eight'"),
-        ('[array]\nheight = 4\n', "[array]: unknown key 'height'"),
-        ('[arr]\nrows = 4\n', "unknown key or section 'arr'"),
-        ('[array\nrows = 4\n', "malformed TOML"),
+        ("[array]\nheight = 4\n", "[array]: unknown key 'height'"),
+        ("[arr]\nrows = 4\n", "unknown key or section 'arr'"),
+        ("[array\nrows = 4\n", "malformed TOML"),
     ],
 )
 def test_bad_toml(tmp_path, body, message):
@@ -178,11 +188,26 @@ def test_unknown_arch_name():
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (("ArrayHeight:    16", "ArrayHeight:    -3"), "[architecture_presets] arrayheight: rows must be in 1..4096, not -3"),
-        (("Dataflow : is", "Dataflow : xs"), "[architecture_presets] dataflow: dataflow must be one of os, ws, is, not 'xs'"),
-        (("Bandwidth : 6", "Bandwidth : fast"), "[architecture_presets] bandwidth: expected an integer, got 'fast'"),
-        (("Bandwidth : 6", "Bandwidth : 0"), "[architecture_presets] bandwidth: dram_bw_words_per_cycle must be in 1..1048576, not 0"),
-        (("SparsitySupport : false", "SparsitySupport : true"), "[sparsity] sparsitysupport: 'true' is not supported by systolic (only False)"),
+        (
+            ("ArrayHeight:    16", "ArrayHeight:    -3"),
+            "[architecture_presets] arrayheight: rows must be in 1..4096, not -3",
+        ),
+        (
+            ("Dataflow : is", "Dataflow : xs"),
+            "[architecture_presets] dataflow: dataflow must be one of os, ws, is, not 'xs'",
+        ),
+        (
+            ("Bandwidth : 6", "Bandwidth : fast"),
+            "[architecture_presets] bandwidth: expected an integer, got 'fast'",
+        ),
+        (
+            ("Bandwidth : 6", "Bandwidth : 0"),
+            "[architecture_presets] bandwidth: dram_bw_words_per_cycle must be in 1..1048576, not 0",
+        ),
+        (
+            ("SparsitySupport : false", "SparsitySupport : true"),
+            "[sparsity] sparsitysupport: 'true' is not supported by systolic (only False)",
+        ),
         (("MemoryBanks:   1", "Banks: 1"), "[architecture_presets]: unknown key 'banks'"),
         (("[layout]", "[layoutz]"), "unknown section [layoutz]"),
         (("[general]", "general"), "malformed SCALE-Sim config"),

@@ -12,8 +12,9 @@ import argparse
 import statistics
 import time
 
-from systolic.config import load_arch
 from systolic.model.cycles import workload_cycles
+
+from systolic.config import load_arch
 from systolic.netload import load_workload
 
 NETWORKS = (
@@ -42,9 +43,9 @@ def main(argv=None) -> int:
     print(f"{cfg.name}: {cfg.rows}x{cfg.cols} {cfg.dataflow.value.upper()}, median of {args.repeat} runs")
     print(f"{'network':<12}{'layers':>8}{'G MACs':>10}{'cycles':>16}{'load ms':>10}{'model ms':>10}")
     for name, params in NETWORKS:
-        load_s = median_time(lambda: load_workload(name, **params), max(3, args.repeat // 10))
+        load_s = median_time(lambda n=name, p=params: load_workload(n, **p), max(3, args.repeat // 10))
         wl = load_workload(name, **params)
-        model_s = median_time(lambda: workload_cycles(cfg, wl), args.repeat)
+        model_s = median_time(lambda w=wl: workload_cycles(cfg, w), args.repeat)
         res = workload_cycles(cfg, wl)
         print(
             f"{name:<12}{len(wl):>8}{wl.macs / 1e9:>10.2f}{res.total_cycles:>16,}"

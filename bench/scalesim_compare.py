@@ -1,4 +1,4 @@
-"""Per-layer compute cycles: systolic's model (== its RTL) next to PyPI SCALE-Sim 3, with every difference explained.
+"""Per-layer compute cycles: systolic's model (= its RTL) beside PyPI SCALE-Sim 3, every difference explained.
 
 Usage:
     python bench/scalesim_compare.py --arch ws-32x32 --topology resnet18 [--peer-python PY] [--layers N]
@@ -34,9 +34,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+from systolic.model.cycles import GemmArrays, compute_cycles, fold_plan
 
 from systolic.config import Dataflow, load_arch, to_scalesim_cfg
-from systolic.model.cycles import GemmArrays, compute_cycles, fold_plan
 from systolic.netload import load_workload
 from systolic.workload import Layer, Workload, write_gemm_csv
 

@@ -1,4 +1,4 @@
-"""cocotb testbench: runs the GEMM cases of ``$SYSTOLIC_COSIM`` on ``systolic_top`` and writes what it measured.
+"""cocotb testbench: runs the GEMM cases of ``$SYSTOLIC_COSIM`` on ``systolic_top``, writes what it measured.
 
 Glue only: the memory model, the output accumulation, the checker and the cycle counter are the
 simulator-independent :class:`systolic.cosim.harness.GemmHarness`, which the amaranth.sim tests drive too.
@@ -15,9 +15,9 @@ import cocotb
 import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge
+from systolic.cosim.harness import GemmHarness, random_operands, reference
 
 from systolic.config import ArrayConfig
-from systolic.cosim.harness import GemmHarness, random_operands, reference
 from systolic.fileio import atomic_write_json
 
 CLOCK_NS = 10

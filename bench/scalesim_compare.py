@@ -19,7 +19,7 @@ against systolic's RTL (see README):
     WS, IS: sum over folds (ru + T + R + C - 1)
                                           our RTL loads only the ru rows of the stationary tile a fold uses,
                                           SCALE-Sim always R: ru - R per fold; our psum leaves PE(R-1, c)
-                                          through one more register than SCALE-Sim's skew assumes: +1 per fold.
+                                          through one register more than SCALE-Sim's skew: +1 per fold.
     all:    SCALE-Sim reports the index of its last cycle (counting from 0), we the number of cycles: +1.
 The script checks that SCALE-Sim's measured cycles equal the formulas above on every layer and says so.
 """
@@ -42,7 +42,8 @@ from systolic.workload import Layer, Workload, write_gemm_csv
 
 ROOT = Path(__file__).resolve().parent.parent
 LAYOUT_HEADER = (
-    "Layer name, IFMAP Height Intraline Factor, IFMAP Width Intraline Factor, Filter Height Intraline Factor, "
+    "Layer name, IFMAP Height Intraline Factor, IFMAP Width Intraline Factor, "
+    "Filter Height Intraline Factor, "
     "Filter Width Intraline Factor, Channel Intraline Factor, Num Filter Intraline Factor, IFMAP Height "
     "Intraline Order, IFMAP Width Intraline Order, Channel Intraline Order, IFMAP Height Interline Order, "
     "IFMAP Width Interline Order, Channel Interline Order, Num Filter Intraline Order, Channel Intraline "
@@ -149,7 +150,8 @@ def main(argv=None) -> int:
     )
     predicted = scalesim_formula(cfg, gemm)
     print(
-        f"{cfg.name} ({cfg.rows}x{cfg.cols} {cfg.dataflow.value.upper()}) on {wl.name}: per-layer compute cycles"
+        f"{cfg.name} ({cfg.rows}x{cfg.cols} {cfg.dataflow.value.upper()}) on {wl.name}: "
+        "per-layer compute cycles"
     )
     print(f"{'layer':<24}{'M':>8}{'N':>7}{'K':>7}{'systolic':>11}{'SCALE-Sim':>11}{'diff':>8}  formula")
     for i, ly in enumerate(wl):
@@ -163,7 +165,8 @@ def main(argv=None) -> int:
         f"total: systolic {ours.sum():,}  SCALE-Sim {theirs.sum():,}  ratio {ours.sum() / theirs.sum():.4f}"
     )
     print(
-        f"SCALE-Sim's cycles match the documented closed form on {int((predicted == theirs).sum())}/{len(wl)} "
+        f"SCALE-Sim's cycles match the documented closed form on "
+        f"{int((predicted == theirs).sum())}/{len(wl)} "
         f"layers: every difference is {'explained' if explained else 'NOT fully explained'} by the "
         "micro-architecture notes in this script's docstring"
     )

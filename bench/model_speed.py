@@ -12,9 +12,8 @@ import argparse
 import statistics
 import time
 
-from systolic.model.cycles import workload_cycles
-
 from systolic.config import load_arch
+from systolic.model.cycles import workload_cycles
 from systolic.netload import load_workload
 
 NETWORKS = (

@@ -34,9 +34,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-from systolic.model.cycles import GemmArrays, compute_cycles, fold_plan
 
 from systolic.config import Dataflow, load_arch, to_scalesim_cfg
+from systolic.model.cycles import GemmArrays, compute_cycles, fold_plan
 from systolic.netload import load_workload
 from systolic.workload import Layer, Workload, write_gemm_csv
 

@@ -42,8 +42,10 @@ def main(argv=None) -> int:
             (row,) = run_cases(cfg, sim, [GemmCase(m, n, k, seed=1)], root=ROOT, run_name="speed")
             run_s = time.perf_counter() - start
             rate = cfg.rows * cfg.cols * row.rtl_cycles / run_s
-            print(f"{sim:<10}{cfg.name + '-' + df:<16}{build_s:>9.1f}{run_s:>8.1f}{row.rtl_cycles:>10}"
-                  f"{rate:>14,.0f}  {'yes' if row.ok else 'NO'}")
+            print(
+                f"{sim:<10}{cfg.name + '-' + df:<16}{build_s:>9.1f}{run_s:>8.1f}{row.rtl_cycles:>10}"
+                f"{rate:>14,.0f}  {'yes' if row.ok else 'NO'}"
+            )
     return 0
 
 

@@ -15,11 +15,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from systolic.model.cycles import GemmArrays, compute_cycles
-
 from systolic.config import ArrayConfig
 from systolic.errors import InputError
 from systolic.fileio import atomic_write_text
+from systolic.model.cycles import GemmArrays, compute_cycles
 
 from .tools import check_simulator, tool_env
 

@@ -15,9 +15,9 @@ import cocotb
 import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge
-from systolic.cosim.harness import GemmHarness, random_operands, reference
 
 from systolic.config import ArrayConfig
+from systolic.cosim.harness import GemmHarness, random_operands, reference
 from systolic.fileio import atomic_write_json
 
 CLOCK_NS = 10

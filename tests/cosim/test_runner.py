@@ -7,11 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
-from systolic.cosim.runner import GemmCase, run_cases
-from systolic.cosim.tools import check_simulator
 
 from systolic.cli import main
 from systolic.config import ArrayConfig, Dataflow
+from systolic.cosim.runner import GemmCase, run_cases
+from systolic.cosim.tools import check_simulator
 from systolic.errors import InputError
 
 BUILD = Path(__file__).resolve().parents[2] / "build" / "test-sim"

@@ -8,9 +8,9 @@ import sys
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from systolic.model.cycles import GemmArrays, compute_cycles, fold_plan, workload_cycles
 
 from systolic.config import ArrayConfig, Dataflow
+from systolic.model.cycles import GemmArrays, compute_cycles, fold_plan, workload_cycles
 from systolic.workload import Layer, Workload
 
 

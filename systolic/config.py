@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
+from .fileio import read_text
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -285,7 +286,7 @@ TOML_SECTIONS: dict[str, tuple[str, ...]] = {
 def load_toml(path: str | Path) -> ArrayConfig:
     """Read a systolic architecture TOML file (top-level ``name`` plus the sections above)."""
     path = Path(path)
-    text = _read_text(path)
+    text = read_text(path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
@@ -381,7 +382,7 @@ def load_scalesim_cfg(path: str | Path) -> ArrayConfig:
     (sparsity, custom layouts, Ramulator traces switched on) are errors rather than silently dropped.
     """
     path = Path(path)
-    text = _read_text(path)
+    text = read_text(path)
     parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=("#", ";"))
     try:
         parser.read_string(text, source=str(path))
@@ -556,16 +557,3 @@ def _toml_where(field: str | None) -> str | None:
         if field in names:
             return f"[{section}] {field}"
     return field
-
-
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("no such file", path) from None
-    except IsADirectoryError:
-        raise InputError("is a directory, not a file", path) from None
-    except UnicodeDecodeError:
-        raise InputError("not a UTF-8 text file", path) from None
-    except OSError as err:
-        raise InputError(f"cannot read: {err.strerror}", path) from None

@@ -8,6 +8,23 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from .errors import InputError
+
+
+def read_text(path: str | os.PathLike, encoding: str = "utf-8") -> str:
+    """A user's input file as text, or a one-line InputError naming it (missing, a folder, not text)."""
+    path = Path(path)
+    try:
+        return path.read_text(encoding=encoding)
+    except FileNotFoundError:
+        raise InputError("no such file", path) from None
+    except IsADirectoryError:
+        raise InputError("is a directory, not a file", path) from None
+    except UnicodeDecodeError:
+        raise InputError("not a UTF-8 text file", path) from None
+    except OSError as err:
+        raise InputError(f"cannot read: {err.strerror}", path) from None
+
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` to a temporary file beside ``path`` and rename it over ``path``."""

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
+from .fileio import read_text
 
 _MAX_DIM = 1 << 40
 
@@ -171,16 +172,7 @@ _CONV_COLUMNS = ("ifmap_h", "ifmap_w", "filter_h", "filter_w", "channels", "filt
 
 def _rows(path: Path) -> list[tuple[int, list[str]]]:
     """Non-empty CSV rows with their 1-based line numbers; trailing empty cells dropped."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError("no such file", path) from None
-    except IsADirectoryError:
-        raise InputError("is a directory, not a file", path) from None
-    except UnicodeDecodeError:
-        raise InputError("not a UTF-8 text file", path) from None
-    except OSError as err:
-        raise InputError(f"cannot read: {err.strerror}", path) from None
+    text = read_text(path, encoding="utf-8-sig")
     out = []
     reader = csv.reader(io.StringIO(text))
     try:

@@ -160,6 +160,7 @@ def run_cases(
         runner.test(
             test_module=TB_MODULE,
             hdl_toplevel=TOP,
+            hdl_toplevel_lang="verilog",  # a fresh runner has no sources to infer it from
             build_dir=bdir,
             test_dir=tdir,
             extra_env={ENV_VAR: json.dumps(spec)},
@@ -183,6 +184,8 @@ def run_cases(
     for case, got, model_cycles in zip(cases, measured["cases"], model.tolist(), strict=True):
         if "error" in got:
             raise InputError(f"{sim} case {case.shape}: {got['error']}; see {log}", cfg.name)
+        if got.get("problems"):
+            raise InputError(f"{sim} case {case.shape}: protocol violations: {got['problems'][:3]}", cfg.name)
         results.append(
             CaseResult(
                 config=cfg.to_dict(),

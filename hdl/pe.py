@@ -1,0 +1,195 @@
+"""Processing elements: one multiply-accumulate cell per dataflow kind.
+
+* :class:`OSPE`, output stationary: the accumulator stays in the PE; operands pass right and down.
+* :class:`WSPE`, operand stationary (WS, and IS with the operand formats swapped): a weight is shifted
+  into the PE and held; the west operand passes right; partial sums flow down.
+
+Signal names are stable so that per-signal activity can be attributed from a VCD:
+``a_in``, ``b_in``, ``w``, ``a_out``, ``b_out``, ``psum_in``, ``psum_out``, ``acc``, ``mul_a``, ``mul_b``,
+``product``.
+
+Zero-operand gating (``cfg.zero_gating``): when either operand of the multiply is zero, ``mul_a`` and
+``mul_b`` keep the values of the last non-zero pair (held in the enabled registers ``hold_a``/``hold_b``)
+and ``product`` is forced to 0, so the multiplier's inputs do not toggle. The multiplier still works in
+the cycle its operands arrive (``mul_x = nonzero ? x : hold_x``), so gating changes no timing.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Module, Mux, Shape, Signal, signed, unsigned
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from systolic.config import ArrayConfig
+
+from .dataflow import STATIONARY, acc_signed, check_config, port_format
+
+
+def _shape(bits: int, is_signed: bool) -> Shape:
+    return signed(bits) if is_signed else unsigned(bits)
+
+
+def operand_shapes(cfg: ArrayConfig) -> tuple[Shape, Shape, Shape]:
+    """Shapes of the west operand, the north operand and the accumulator for ``cfg``'s dataflow."""
+    return (
+        _shape(*port_format(cfg, "west")),
+        _shape(*port_format(cfg, "north")),
+        _shape(cfg.acc_bits, acc_signed(cfg)),
+    )
+
+
+class _Multiplier:
+    """The named signals around one PE's multiplier (created with the PE, so tests can probe them)."""
+
+    def __init__(self, a: Shape, b: Shape):
+        self.mul_a = Signal(a, name="mul_a")
+        self.mul_b = Signal(b, name="mul_b")
+        self.product = Signal((self.mul_a * self.mul_b).shape(), name="product")
+
+    def build(self, m: Module, a: Signal, b: Signal, zero_gating: bool) -> None:
+        """Drive ``product = a * b`` through ``mul_a``/``mul_b``, gated on zero operands if asked."""
+        mul_a, mul_b, product = self.mul_a, self.mul_b, self.product
+        if not zero_gating:
+            m.d.comb += [mul_a.eq(a), mul_b.eq(b), product.eq(mul_a * mul_b)]
+            return
+        nonzero = Signal(name="nonzero")
+        hold_a = Signal(a.shape(), name="hold_a")
+        hold_b = Signal(b.shape(), name="hold_b")
+        m.d.comb += nonzero.eq((a != 0) & (b != 0))
+        with m.If(nonzero):
+            m.d.sync += [hold_a.eq(a), hold_b.eq(b)]
+        m.d.comb += [
+            mul_a.eq(Mux(nonzero, a, hold_a)),
+            mul_b.eq(Mux(nonzero, b, hold_b)),
+            product.eq(Mux(nonzero, mul_a * mul_b, 0)),
+        ]
+
+
+class _PE(wiring.Component):
+    """What both PE kinds share: the signature (with a one-bit ``control`` input) and the multiplier."""
+
+    def __init__(self, cfg: ArrayConfig, control: str):
+        check_config(cfg)
+        self._zero_gating = cfg.zero_gating
+        a, b, acc = operand_shapes(cfg)
+        self.mul = _Multiplier(a, b)
+        super().__init__(
+            {
+                "a_in": In(a),
+                "b_in": In(b),
+                control: In(1),
+                "psum_in": In(acc),
+                "a_out": Out(a),
+                "b_out": Out(b),
+                "psum_out": Out(acc),
+            }
+        )
+
+
+class OSPE(_PE):
+    """Output-stationary PE: ``acc += a_in * b_in``; operands move on through registers.
+
+    Parameters
+    ----------
+    cfg : ArrayConfig
+        Operand formats follow the tensors of the west (A) and north (B) ports; the accumulator is
+        ``acc_bits`` wide, signed if either operand is.
+
+    Ports
+    -----
+    a_in : In(west operand)
+        Operand from the left neighbour (or the west skew).
+    b_in : In(north operand)
+        Operand from the upper neighbour (or the north skew).
+    drain : In(1)
+        When high, ``acc`` loads ``psum_in`` instead of accumulating: the array's accumulators shift
+        down one row per cycle (zero enters at the top, which also clears them).
+    psum_in : In(acc)
+        The accumulator of the PE above (zero for row 0).
+    a_out : Out(west operand)
+        ``a_in`` registered, to the right neighbour.
+    b_out : Out(north operand)
+        ``b_in`` registered, to the lower neighbour.
+    psum_out : Out(acc)
+        The accumulator register ``acc``.
+
+    Attributes
+    ----------
+    acc : Signal
+        The accumulator register.
+    mul : object
+        ``mul.mul_a``, ``mul.mul_b``: the multiplier's operand inputs; ``mul.product``: its output
+        (0 while gated).
+    """
+
+    def __init__(self, cfg: ArrayConfig):
+        super().__init__(cfg, "drain")
+        self.acc = Signal(self.psum_out.shape(), name="acc")
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        acc, product = self.acc, self.mul.product
+        self.mul.build(m, self.a_in, self.b_in, self._zero_gating)
+        m.d.sync += [self.a_out.eq(self.a_in), self.b_out.eq(self.b_in)]
+        with m.If(self.drain):
+            m.d.sync += acc.eq(self.psum_in)
+        with m.Else():
+            m.d.sync += acc.eq(acc + product)  # wraps modulo 2**acc_bits
+        m.d.comb += self.psum_out.eq(acc)
+        return m
+
+
+class WSPE(_PE):
+    """Operand-stationary PE: ``psum_out <= psum_in + a_in * w`` with a held weight ``w``.
+
+    Used for WS (west = A, weight = B) and IS (west = B, weight = A).
+
+    Parameters
+    ----------
+    cfg : ArrayConfig
+        Operand formats follow the tensors of the west and north ports of ``cfg``'s dataflow.
+
+    Ports
+    -----
+    a_in : In(west operand)
+        Streaming operand from the left neighbour (or the west skew).
+    b_in : In(north operand)
+        Weight being shifted in from the PE above (or the north port for row 0).
+    load : In(1)
+        When high, ``w`` takes ``b_in``: the column's weights shift down one row.
+    psum_in : In(acc)
+        Partial sum from the PE above (zero for row 0).
+    a_out : Out(west operand)
+        ``a_in`` registered, to the right neighbour.
+    b_out : Out(north operand)
+        The held weight ``w``, to the PE below (for shifting).
+    psum_out : Out(acc)
+        ``psum_in + a_in * w`` registered, wrapping modulo ``2**acc_bits``.
+
+    Attributes
+    ----------
+    w : Signal
+        The stationary weight register.
+    mul : object
+        ``mul.mul_a``, ``mul.mul_b``: the multiplier's operand inputs; ``mul.product``: its output
+        (0 while gated).
+    """
+
+    def __init__(self, cfg: ArrayConfig):
+        super().__init__(cfg, "load")
+        self.w = Signal(self.b_in.shape(), name="w")
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        w = self.w
+        with m.If(self.load):
+            m.d.sync += w.eq(self.b_in)
+        self.mul.build(m, self.a_in, w, self._zero_gating)
+        m.d.sync += [self.a_out.eq(self.a_in), self.psum_out.eq(self.psum_in + self.mul.product)]
+        m.d.comb += self.b_out.eq(w)
+        return m
+
+
+def make_pe(cfg: ArrayConfig) -> OSPE | WSPE:
+    """The PE kind ``cfg``'s dataflow needs."""
+    return OSPE(cfg) if STATIONARY[cfg.dataflow] == "output" else WSPE(cfg)

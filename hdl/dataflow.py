@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from systolic.config import ArrayConfig, Dataflow
+from systolic.dataflow import MAPPINGS
 
 Tensor = Literal["A", "B", "C"]
 Role = Literal["sr", "sc", "t"]
@@ -70,16 +71,15 @@ class PortMap:
         return self.dims[self.lane_axis]
 
 
-#: Role of each GEMM dimension per dataflow: spatial rows, spatial columns, time.
+#: Role of each GEMM dimension per dataflow: spatial rows, spatial columns, time (from the vocabulary's
+#: one dataflow table, :data:`systolic.dataflow.MAPPINGS`).
 ROLES: dict[Dataflow, dict[str, Role]] = {
-    Dataflow.OS: {"m": "sr", "n": "sc", "k": "t"},
-    Dataflow.WS: {"k": "sr", "n": "sc", "m": "t"},
-    Dataflow.IS: {"k": "sr", "m": "sc", "n": "t"},  # WS on C^T = B^T A^T
+    df: {mp.spatial_rows: "sr", mp.spatial_cols: "sc", mp.temporal: "t"} for df, mp in MAPPINGS.items()
 }
 
 #: Stationary kind per dataflow: 'output' (partial sums stay in the PEs and drain afterwards) or
 #: 'operand' (an operand tile is loaded first; partial sums flow down the columns).
-STATIONARY: dict[Dataflow, str] = {Dataflow.OS: "output", Dataflow.WS: "operand", Dataflow.IS: "operand"}
+STATIONARY: dict[Dataflow, str] = {df: mp.stationary for df, mp in MAPPINGS.items()}
 
 #: Which tensor each port carries and along which axis its lanes run (the table in the module docstring).
 PORT_MAP: dict[Dataflow, dict[str, PortMap]] = {

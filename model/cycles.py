@@ -22,9 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from systolic.config import ArrayConfig
+from systolic.dataflow import MAPPINGS
 from systolic.workload import Workload
-
-from .dataflow import MAPPINGS
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,13 @@
 """Dataflows as data: which GEMM dimension is spread over the array's rows, which over its columns, which runs
-in time, and what stays in the PEs. Every model function reads this table instead of branching per dataflow.
+in time, and what stays in the PEs. The model's fold planner and the RTL generator both read this one table
+instead of branching per dataflow.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from systolic.config import Dataflow
+from .config import Dataflow
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from systolic.config import ArrayConfig, Dataflow
 from systolic.fileio import atomic_write_json
+from systolic.workload import ConvShape
 
 from .runner import CaseResult, GemmCase, run_cases
 
@@ -31,9 +32,12 @@ def default_cases(rows: int, cols: int) -> list[GemmCase]:
         (2 * rows + 3, cols + 5, 3 * rows + 1, "partial folds"),
         (13, 2 * cols + 1, 2, "N>cols, small K"),
     ]
-    return [
+    cases = [
         GemmCase(m, n, k, seed=i, label=f"{label} ({m}x{n}x{k})") for i, (m, n, k, label) in enumerate(shapes)
     ]
+    # a padded, strided convolution as its im2col GEMM, also checked against a direct convolution
+    conv = ConvShape(7, 6, 3, 3, 2, cols + 1, stride_h=2, stride_w=2, pad_h=1, pad_w=1)
+    return [*cases, GemmCase.from_conv(conv, seed=len(cases))]
 
 
 def default_matrix(base: ArrayConfig) -> list[tuple[ArrayConfig, list[GemmCase]]]:

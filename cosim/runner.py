@@ -19,6 +19,7 @@ from systolic.config import ArrayConfig
 from systolic.errors import InputError
 from systolic.fileio import atomic_write_text
 from systolic.model.cycles import GemmArrays, compute_cycles
+from systolic.workload import ConvShape, Layer
 
 from .tools import check_simulator, tool_env
 
@@ -46,6 +47,19 @@ class GemmCase:
     k: int
     seed: int = 0
     label: str = ""
+    conv: dict | None = None  # ConvShape fields when the GEMM is a convolution's im2col
+
+    @classmethod
+    def from_conv(cls, shape: ConvShape, seed: int = 0, label: str = "") -> GemmCase:
+        """The im2col GEMM of a convolution; the testbench also checks it against a direct convolution."""
+        layer = Layer.from_conv("conv", shape)
+        if layer.repeat != 1:
+            raise InputError(f"groups = {shape.groups}: co-simulate one group's GEMM with --gemm", "--conv")
+        conv_label = label or (
+            f"conv {shape.ifmap_h}x{shape.ifmap_w}x{shape.channels} * {shape.filter_h}x"
+            f"{shape.filter_w}x{shape.filters} /{shape.stride_h} pad {shape.pad_h}"
+        )
+        return cls(layer.m, layer.n, layer.k, seed=seed, label=conv_label, conv=asdict(shape))
 
     def __post_init__(self) -> None:
         for name in ("m", "n", "k"):

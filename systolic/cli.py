@@ -203,11 +203,34 @@ def _gemm_shape(text: str) -> tuple[int, int, int]:
     return m, n, k
 
 
+def _conv_shape(text: str):
+    from .workload import ConvShape
+
+    parts = text.split(",")
+    if not 6 <= len(parts) <= 8:
+        raise InputError(f"expected H,W,R,S,C,F[,STRIDE[,PAD]], got '{text}'", "--conv")
+    try:
+        h, w, r, s, c, f, *rest = (int(p) for p in parts)
+    except ValueError:
+        raise InputError(f"every field must be an integer, got '{text}'", "--conv") from None
+    stride = rest[0] if rest else 1
+    pad = rest[1] if len(rest) > 1 else 0
+    try:
+        return ConvShape(h, w, r, s, c, f, stride_h=stride, stride_w=stride, pad_h=pad, pad_w=pad)
+    except InputError as err:
+        raise err.located("--conv") from None
+
+
 def add_cosim(sub: Any) -> None:
     p = sub.add_parser("cosim", help="run the RTL under Icarus or Verilator and compare it with the model")
     _add_arch_args(p, required=False)
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--gemm", metavar="M,N,K", help="one GEMM C[M,N] = A[M,K] @ B[K,N]")
+    what.add_argument(
+        "--conv",
+        metavar="H,W,R,S,C,F[,STRIDE[,PAD]]",
+        help="one convolution run as its im2col GEMM, checked against a direct convolution",
+    )
     what.add_argument(
         "--matrix",
         choices=("default",),
@@ -246,11 +269,13 @@ def _cosim(args: argparse.Namespace) -> int:
         rows = mx.run_matrix(groups, sims, args.jobs, root=root, progress=mx.print_progress)
     else:
         if not args.arch:
-            raise InputError("--arch is needed with --gemm", "systolic cosim")
+            raise InputError("--arch is needed with --gemm and --conv", "systolic cosim")
         cfg = resolve_arch(args)
-        m, n, k = _gemm_shape(args.gemm)
         sims = ["icarus", "verilator"] if args.sim == "both" else [args.sim or "icarus"]
-        case = GemmCase(m, n, k, seed=args.seed)
+        if args.conv:
+            case = GemmCase.from_conv(_conv_shape(args.conv), seed=args.seed)
+        else:
+            case = GemmCase(*_gemm_shape(args.gemm), seed=args.seed)
         rows = [r for sim in sims for r in run_cases(cfg, sim, [case], waves=args.waves, root=root)]
     print(mx.format_table(rows))
     bad = [r for r in rows if not r.ok]
@@ -262,7 +287,7 @@ def _cosim(args: argparse.Namespace) -> int:
         from .fileio import atomic_write_json
 
         out = Path(args.json)
-        if args.gemm and len(rows) == 1:
+        if not args.matrix and len(rows) == 1:
             atomic_write_json(out, rows[0].to_dict())
         else:
             mx.write_json(out, rows, {"matrix": args.matrix})

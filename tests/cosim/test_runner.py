@@ -7,17 +7,22 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from systolic.cli import main
 from systolic.config import ArrayConfig, Dataflow
 from systolic.cosim.runner import GemmCase, run_cases
 from systolic.cosim.tools import check_simulator
 from systolic.errors import InputError
+from systolic.workload import ConvShape
 
 BUILD = Path(__file__).resolve().parents[2] / "build" / "test-sim"
 SIMS = ("icarus", "verilator")
 
+CONV = ConvShape(5, 4, 3, 2, 2, 3, stride_h=2, stride_w=1, pad_h=1, pad_w=0)  # as im2col, checked directly
 EDGE_CASES = [
+    GemmCase.from_conv(CONV, seed=9),
     GemmCase(1, 1, 1, seed=1),
     GemmCase(7, 5, 3, seed=2),  # primes, partial folds everywhere
     GemmCase(2, 4, 1, seed=3),  # K = 1, M < rows
@@ -104,3 +109,32 @@ def test_missing_simulator_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(InputError, match=r"^icarus: iverilog not found: Icarus Verilog is missing"):
         check_simulator("icarus")
+
+
+@pytest.mark.sim
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.integers(1, 6),
+    cols=st.integers(1, 6),
+    dataflow=st.sampled_from(list(Dataflow)),
+    signed=st.booleans(),
+    bits=st.integers(2, 9),
+    m=st.integers(1, 20),
+    n=st.integers(1, 20),
+    k=st.integers(1, 20),
+    seed=st.integers(0, 2**16),
+)
+def test_configs_and_shapes_nobody_chose(rows, cols, dataflow, signed, bits, m, n, k, seed):
+    """Hypothesis picks the array, the dataflow, the formats and the GEMM; Icarus runs it."""
+    cfg = ArrayConfig(
+        name="rand",
+        rows=rows,
+        cols=cols,
+        dataflow=dataflow,
+        input_bits=bits,
+        weight_bits=bits,
+        input_signed=signed,
+        weight_signed=signed,
+        acc_bits=2 * bits + 2,
+    )
+    _check(run_cases(cfg, "icarus", [GemmCase(m, n, k, seed=seed)], root=BUILD, run_name="random"))

@@ -288,7 +288,9 @@ def write_gemm_csv(workload: Workload) -> str:
     """A SCALE-Sim GEMM topology (``Layer,M,N,K,``) of the workload; repeated GEMMs are written out."""
     lines = ["Layer,M,N,K,"]
     for layer in workload:
+        # SCALE-Sim splits rows on every comma and does not read quotes: keep names comma-free
+        name = layer.name.replace(",", ";")
         for r in range(layer.repeat):
             suffix = f"_{r}" if layer.repeat > 1 else ""
-            lines.append(f"{layer.name}{suffix},{layer.m},{layer.n},{layer.k},")
+            lines.append(f"{name}{suffix},{layer.m},{layer.n},{layer.k},")
     return "\n".join(lines) + "\n"

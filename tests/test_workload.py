@@ -206,3 +206,13 @@ def test_not_utf8_and_directory(tmp_path):
         read_topology(path)
     with pytest.raises(InputError, match=r": is a directory, not a file$"):
         read_topology(tmp_path)
+
+
+def test_gemm_csv_round_trip_keeps_names_comma_free(tmp_path):
+    from systolic.workload import Layer, Workload, read_topology, write_gemm_csv
+
+    wl = Workload("w", (Layer("a,b", 3, 4, 5), Layer("heads", 2, 2, 2, repeat=2)))
+    path = tmp_path / "w.csv"
+    path.write_text(write_gemm_csv(wl))
+    back = read_topology(path)
+    assert [(ly.name, ly.m, ly.n, ly.k) for ly in back] == [("a;b", 3, 4, 5), ("heads_0", 2, 2, 2), ("heads_1", 2, 2, 2)]

@@ -215,4 +215,8 @@ def test_gemm_csv_round_trip_keeps_names_comma_free(tmp_path):
     path = tmp_path / "w.csv"
     path.write_text(write_gemm_csv(wl))
     back = read_topology(path)
-    assert [(ly.name, ly.m, ly.n, ly.k) for ly in back] == [("a;b", 3, 4, 5), ("heads_0", 2, 2, 2), ("heads_1", 2, 2, 2)]
+    assert [(ly.name, ly.m, ly.n, ly.k) for ly in back] == [
+        ("a;b", 3, 4, 5),
+        ("heads_0", 2, 2, 2),
+        ("heads_1", 2, 2, 2),
+    ]

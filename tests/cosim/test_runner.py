@@ -136,5 +136,6 @@ def test_configs_and_shapes_nobody_chose(rows, cols, dataflow, signed, bits, m, 
         input_signed=signed,
         weight_signed=signed,
         acc_bits=2 * bits + 2,
+        word_bytes=(bits + 7) // 8,
     )
     _check(run_cases(cfg, "icarus", [GemmCase(m, n, k, seed=seed)], root=BUILD, run_name="random"))

@@ -178,12 +178,18 @@ def add_hdl(sub: Any) -> None:
 
 
 def _hdl(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from .hdl.generate import write_verilog
+    from .hdl.lint import write_lint_config
 
     cfg = resolve_arch(args)
-    write_verilog(cfg, args.output)
+    out = Path(args.output)
+    write_verilog(cfg, out)
+    vlt = write_lint_config(out.with_suffix(".vlt"))
     print(
-        f"wrote {args.output}: module systolic_top, {cfg.rows}x{cfg.cols} {cfg.dataflow.value.upper()}",
+        f"wrote {out}: module systolic_top, {cfg.rows}x{cfg.cols} {cfg.dataflow.value.upper()}; waivers, "
+        f"each with its reason, in {vlt} (verilator --lint-only -Wall {vlt} {out})",
         file=sys.stderr,
     )
     return 0

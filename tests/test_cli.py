@@ -131,3 +131,28 @@ def test_workload_show_unknown_network():
 
 def test_workload_bad_parameter():
     assert_one_line_error(run("workload", "show", "gpt2", "--seq-len", "0"), "seq_len")
+
+
+def test_hdl_writes_verilog_and_lint_waivers(tmp_path):
+    out = tmp_path / "ws.v"
+    assert (
+        main(
+            [
+                "hdl",
+                "--arch",
+                "small-8x8",
+                "--set",
+                "rows=2",
+                "--set",
+                "cols=3",
+                "--set",
+                "dataflow=ws",
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    text = out.read_text()
+    assert "module systolic_top(" in text and "pe_1_2" in text
+    assert "lint_off -rule DECLFILENAME" in (tmp_path / "ws.vlt").read_text()

@@ -168,7 +168,7 @@ def run_cases(
     out = tdir / "results.json"
     out.unlink(missing_ok=True)
     spec = {"config": cfg.to_dict(), "cases": [asdict(c) for c in cases], "out": str(out)}
-    runner = _runner(sim)
+    runner = _runner(sim, vcd=waves)
     log = tdir / "sim.log"
     start = time.perf_counter()
     try:
@@ -225,10 +225,23 @@ def run_cases(
     return results
 
 
-def _runner(sim: str):
+def _runner(sim: str, vcd: bool = False):
     os.environ.update(tool_env())  # the runner copies os.environ into every subprocess it starts
-    from cocotb_tools.runner import get_runner
+    from cocotb_tools.runner import Icarus, get_runner
 
+    if sim == "icarus" and vcd:
+
+        class IcarusVcd(Icarus):
+            """cocotb's Icarus runner tells vvp '-none' (or '-fst' with its own waves); ask for VCD, which
+            the dump module added at build time writes."""
+
+            def _test_command(self):
+                return [
+                    [("-vcd" if arg in ("-none", "-fst") else arg) for arg in cmd]
+                    for cmd in super()._test_command()
+                ]
+
+        return IcarusVcd()
     return get_runner(sim)
 
 

@@ -139,3 +139,17 @@ def test_configs_and_shapes_nobody_chose(rows, cols, dataflow, signed, bits, m, 
         word_bytes=(bits + 7) // 8,
     )
     _check(run_cases(cfg, "icarus", [GemmCase(m, n, k, seed=seed)], root=BUILD, run_name="random"))
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("sim", SIMS)
+def test_waves_give_a_vcd_with_per_pe_signals(sim):
+    from vcdvcd import VCDVCD
+
+    cfg = ArrayConfig(name="t2x2", rows=2, cols=2, dataflow=Dataflow.WS)
+    (row,) = run_cases(cfg, sim, [GemmCase(3, 2, 4, seed=7)], waves=True, root=BUILD, run_name="waves")
+    assert row.ok and row.waves and Path(row.waves).exists()
+    names = VCDVCD(row.waves, only_sigs=True).signals
+    for r in range(2):
+        for c in range(2):
+            assert any(name.split("[")[0].endswith(f".pe_{r}_{c}.mul_a") for name in names), (r, c)

@@ -112,19 +112,21 @@ class CaseResult:
 def build(cfg: ArrayConfig, sim: str, *, waves: bool = False, root: Path = Path("build")) -> Path:
     """Generate and compile the RTL of ``cfg`` for ``sim``; reuse an up-to-date build."""
     check_simulator(sim)
-    from systolic.hdl.generate import verilog_text
-
-    text = verilog_text(cfg)
     args = VERILATOR_ARGS if sim == "verilator" else ()
-    digest = hashlib.sha256(json.dumps([text, sim, waves, args, _VCD_DUMP]).encode()).hexdigest()
+    # The Verilog is a function of the config and the generator's source: key the cache on those, so a
+    # cached build costs no elaboration (minutes for a 128x128 array).
+    key = [cfg.to_json(), _generator_digest(), sim, waves, args, _VCD_DUMP]
+    digest = hashlib.sha256(json.dumps(key).encode()).hexdigest()
     bdir = (root / "sim" / sim / (cfg.slug + ("-waves" if waves else ""))).resolve()
     stamp = bdir / "build.stamp"
     if stamp.exists() and stamp.read_text() == digest:
         return bdir
     bdir.mkdir(parents=True, exist_ok=True)
     stamp.unlink(missing_ok=True)
+    from systolic.hdl.generate import verilog_text
+
     src = bdir / f"{TOP}.v"
-    atomic_write_text(src, text)
+    atomic_write_text(src, verilog_text(cfg))
     sources = [src]
     build_args: list[str] = list(args)
     if waves and sim == "icarus":
@@ -223,6 +225,20 @@ def run_cases(
             )
         )
     return results
+
+
+def _generator_digest() -> str:
+    """Hash of the RTL generator's source files (hdl/ and the vocabulary it reads)."""
+    import systolic
+    import systolic.hdl
+
+    files = sorted(Path(systolic.hdl.__file__).parent.glob("*.py"))
+    files += [Path(systolic.__file__).parent / name for name in ("config.py", "dataflow.py")]
+    h = hashlib.sha256()
+    for path in files:
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
 
 
 def _runner(sim: str, vcd: bool = False):

@@ -153,3 +153,16 @@ def test_waves_give_a_vcd_with_per_pe_signals(sim):
     for r in range(2):
         for c in range(2):
             assert any(name.split("[")[0].endswith(f".pe_{r}_{c}.mul_a") for name in names), (r, c)
+
+
+@pytest.mark.sim
+def test_builds_are_cached_per_config(tmp_path):
+    from systolic.cosim.runner import build
+
+    cfg = ArrayConfig(name="cache", rows=2, cols=2, dataflow=Dataflow.OS)
+    first = build(cfg, "icarus", root=tmp_path)
+    stamp = (first / "build.stamp").stat().st_mtime_ns
+    assert build(cfg, "icarus", root=tmp_path) == first
+    assert (first / "build.stamp").stat().st_mtime_ns == stamp  # reused, not rebuilt
+    other = build(cfg.replace(acc_bits=24), "icarus", root=tmp_path)
+    assert other != first and (other / "systolic_top.v").exists()

@@ -14,26 +14,27 @@ from systolic.config import ArrayConfig
 from systolic.errors import InputError
 from systolic.workload import ConvShape
 
-from .harness import acc_signed, random_operands, wrap
+from .harness import acc_signed, random_tensor, wrap
 
 
 def conv_tensors(
     cfg: ArrayConfig, shape: ConvShape, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
     """Random ifmap [batch, H, W, C] and filters [R, S, C, F] in the config's operand formats."""
+    check_ungrouped(shape)
+    ifmap = random_tensor(cfg, "A", (shape.batch, shape.ifmap_h, shape.ifmap_w, shape.channels), rng)
+    filters = random_tensor(cfg, "B", (shape.filter_h, shape.filter_w, shape.channels, shape.filters), rng)
+    return ifmap, filters
+
+
+def check_ungrouped(shape: ConvShape) -> None:
+    """Co-simulation runs one GEMM: a grouped convolution (``groups`` GEMMs) is refused with a hint."""
     if shape.groups != 1:
         raise InputError(
             f"groups = {shape.groups}: a grouped convolution is {shape.groups} independent GEMMs; "
             "co-simulate one group with --gemm and its per-group M,N,K",
             "--conv",
         )
-    pixels = shape.batch * shape.ifmap_h * shape.ifmap_w
-    taps = shape.filter_h * shape.filter_w * shape.channels
-    x, w = random_operands(cfg, pixels, shape.filters, taps, rng)
-    # random_operands draws A[pixels, taps] and B[taps, filters]: reuse A's first C columns as the ifmap
-    ifmap = x[:, : shape.channels].reshape(shape.batch, shape.ifmap_h, shape.ifmap_w, shape.channels)
-    filters = w.reshape(shape.filter_h, shape.filter_w, shape.channels, shape.filters)
-    return ifmap, filters
 
 
 def _padded(ifmap: np.ndarray, shape: ConvShape) -> np.ndarray:

@@ -88,14 +88,24 @@ def random_operands(
     A signed 2-bit operand takes -2..1 (so ternary -1, 0, 1 fits). ``zero_fraction`` of the elements
     are forced to zero (to exercise zero gating).
     """
-    out = []
-    for tensor, shape in (("A", (m, k)), ("B", (k, n))):
-        lo, hi = operand_range(*operand_format(cfg, tensor))
-        x = rng.integers(lo, hi, size=shape, endpoint=True, dtype=np.int64)
-        if zero_fraction:
-            x[rng.random(shape) < zero_fraction] = 0
-        out.append(x)
-    return out[0], out[1]
+    a = random_tensor(cfg, "A", (m, k), rng, zero_fraction)
+    b = random_tensor(cfg, "B", (k, n), rng, zero_fraction)
+    return a, b
+
+
+def random_tensor(
+    cfg: ArrayConfig,
+    tensor: str,
+    shape: tuple[int, ...],
+    rng: np.random.Generator,
+    zero_fraction: float = 0.0,
+) -> np.ndarray:
+    """Random values (int64) of any ``shape`` over the full range of ``tensor``'s ('A' or 'B') format."""
+    lo, hi = operand_range(*operand_format(cfg, tensor))
+    x = rng.integers(lo, hi, size=shape, endpoint=True, dtype=np.int64)
+    if zero_fraction:
+        x[rng.random(shape) < zero_fraction] = 0
+    return x
 
 
 def pack(values, bits: int) -> int:

@@ -21,6 +21,7 @@ from systolic.fileio import atomic_write_text
 from systolic.model.cycles import GemmArrays, compute_cycles
 from systolic.workload import ConvShape, Layer
 
+from .conv import check_ungrouped
 from .tools import check_simulator, tool_env
 
 TOP = "systolic_top"
@@ -53,9 +54,8 @@ class GemmCase:
     @classmethod
     def from_conv(cls, shape: ConvShape, seed: int = 0, label: str = "") -> GemmCase:
         """The im2col GEMM of a convolution; the testbench also checks it against a direct convolution."""
+        check_ungrouped(shape)
         layer = Layer.from_conv("conv", shape)
-        if layer.repeat != 1:
-            raise InputError(f"groups = {shape.groups}: co-simulate one group's GEMM with --gemm", "--conv")
         conv_label = label or (
             f"conv {shape.ifmap_h}x{shape.ifmap_w}x{shape.channels} * {shape.filter_h}x"
             f"{shape.filter_w}x{shape.filters} /{shape.stride_h} pad {shape.pad_h}"

@@ -106,3 +106,55 @@ def simulate(dut, testbench, *, vcd: str | os.PathLike | None = None) -> None:
 def run_gemm(cfg: ArrayConfig, a: np.ndarray, b: np.ndarray, **kwargs) -> GemmHarness:
     """:func:`run_gemms` for a single GEMM."""
     return run_gemms(cfg, [(a, b)], **kwargs)[0]
+
+
+def run_layers(
+    cfg: ArrayConfig,
+    operands: Sequence[tuple[np.ndarray, np.ndarray]],
+    *,
+    idle_cycles: int = 1,
+    vcd: str | os.PathLike | None = None,
+) -> list:
+    """Run one layer per ``(a, b)`` pair on one simulated ``Accelerator(cfg)``, out of the DRAM model.
+
+    Returns the finished :class:`~systolic.cosim.mem_harness.LayerHarness` of each layer.
+    """
+    from systolic.hdl.accel import Accelerator
+    from systolic.model.cycles import GemmArrays
+    from systolic.model.memory import memory_cycles
+
+    from .mem_harness import LayerHarness
+
+    sys.set_int_max_str_digits(0)
+    dut = Accelerator(cfg)
+    ports = {name: getattr(dut, name) for name in (*LayerHarness.output_ports, *LayerHarness.input_ports)}
+    for name in LayerHarness.monitored:
+        sub, sig = name.split(".")
+        ports[name] = getattr(getattr(dut, sub), sig)
+    sampled_names = (*LayerHarness.output_ports, *LayerHarness.monitored)
+    harnesses = [LayerHarness(cfg, a, b) for a, b in operands]
+
+    def drive(ctx, values: dict[str, int]) -> None:
+        for name, value in values.items():
+            ctx.set(ports[name], value)
+
+    async def testbench(ctx):
+        drive(ctx, LayerHarness.idle_inputs(cfg))
+        await ctx.tick()
+        for h in harnesses:
+            limit = 2 * int(memory_cycles(cfg, GemmArrays.of(h.m, h.n, h.k)).cycles[0]) + 200
+            values = h.inputs_for_start()
+            for _ in range(limit):
+                drive(ctx, values)
+                await ctx.tick()
+                values = h.step({name: ctx.get(ports[name]) for name in sampled_names})
+                if h.done:
+                    break
+            else:
+                raise TimeoutError(f"{h.m}x{h.n}x{h.k}: no done")
+            drive(ctx, values)
+            for _ in range(idle_cycles):
+                await ctx.tick()
+
+    simulate(dut, testbench, vcd=vcd)
+    return harnesses

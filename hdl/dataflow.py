@@ -26,67 +26,19 @@ This module imports nothing heavy: the testbenches and the generator both read i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
-
 from systolic.config import ArrayConfig, Dataflow
-from systolic.dataflow import MAPPINGS
-
-Tensor = Literal["A", "B", "C"]
-Role = Literal["sr", "sc", "t"]
-
-#: The GEMM dimensions along each tensor's axes (axis 0 = row, axis 1 = column).
-TENSOR_DIMS: dict[str, tuple[str, str]] = {"A": ("m", "k"), "B": ("k", "n"), "C": ("m", "n")}
-
-#: Streams at the array's edge, in the order their lanes are listed in port names.
-PORTS: tuple[str, ...] = ("west", "north", "south")
-#: The operand streams the sequencer requests from memory.
-OPERAND_PORTS: tuple[str, ...] = ("west", "north")
-
-
-@dataclass(frozen=True)
-class PortMap:
-    """What one array port carries.
-
-    Attributes
-    ----------
-    tensor : {'A', 'B', 'C'}
-        The tensor the port reads (west, north) or writes (south).
-    lane_axis : {0, 1}
-        The tensor axis its lanes run along: lane ``i`` of a vector whose lane 0 is at ``(row, col)``
-        holds ``X[row + i, col]`` for axis 0 and ``X[row, col + i]`` for axis 1.
-    """
-
-    tensor: Tensor
-    lane_axis: int
-
-    @property
-    def dims(self) -> tuple[str, str]:
-        """The GEMM dimensions of the tensor's (row, column) axes."""
-        return TENSOR_DIMS[self.tensor]
-
-    @property
-    def lane_dim(self) -> str:
-        """The GEMM dimension the lanes run over."""
-        return self.dims[self.lane_axis]
-
-
-#: Role of each GEMM dimension per dataflow: spatial rows, spatial columns, time (from the vocabulary's
-#: one dataflow table, :data:`systolic.dataflow.MAPPINGS`).
-ROLES: dict[Dataflow, dict[str, Role]] = {
-    df: {mp.spatial_rows: "sr", mp.spatial_cols: "sc", mp.temporal: "t"} for df, mp in MAPPINGS.items()
-}
-
-#: Stationary kind per dataflow: 'output' (partial sums stay in the PEs and drain afterwards) or
-#: 'operand' (an operand tile is loaded first; partial sums flow down the columns).
-STATIONARY: dict[Dataflow, str] = {df: mp.stationary for df, mp in MAPPINGS.items()}
-
-#: Which tensor each port carries and along which axis its lanes run (the table in the module docstring).
-PORT_MAP: dict[Dataflow, dict[str, PortMap]] = {
-    Dataflow.OS: {"west": PortMap("A", 0), "north": PortMap("B", 1), "south": PortMap("C", 1)},
-    Dataflow.WS: {"west": PortMap("A", 1), "north": PortMap("B", 1), "south": PortMap("C", 1)},
-    Dataflow.IS: {"west": PortMap("B", 0), "north": PortMap("A", 0), "south": PortMap("C", 0)},
-}
+from systolic.dataflow import (  # noqa: F401  (re-exported: the RTL's readers import them from here)
+    MAPPINGS,
+    OPERAND_PORTS,
+    PORT_MAP,
+    PORTS,
+    ROLES,
+    STATIONARY,
+    TENSOR_DIMS,
+    PortMap,
+    Role,
+    Tensor,
+)
 
 #: The role the lane dimension of each port must have: west lanes feed rows, north and south lanes columns.
 _LANE_ROLE: dict[str, Role] = {"west": "sr", "north": "sc", "south": "sc"}

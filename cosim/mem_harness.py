@@ -1,0 +1,290 @@
+"""A cycle-level DRAM model and monitors around ``systolic_accel`` for one layer, shared by every simulator.
+
+:class:`LayerHarness` holds A, B and C in a NumPy DRAM (each tensor contiguous along its array-port lane
+axis, at its configured base address), answers read requests ``dram_latency_cycles`` after accepting them,
+takes write beats, and counts what happens: cycles (``busy`` high), SRAM reads and writes per buffer as
+the array and the DRAM port make them, DRAM words per tensor, and the six SCALE-Sim traces. Like
+:class:`~systolic.cosim.harness.GemmHarness` it knows nothing about the simulator: an adapter samples the
+DUT's outputs and the monitored internal signals once per cycle (at the falling edge), calls
+:meth:`LayerHarness.step` and drives what it returns.
+
+Pure Python and NumPy: no simulator, cocotb or amaranth import.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from systolic.config import ArrayConfig
+from systolic.dataflow import PORT_MAP, TENSOR_DIMS
+from systolic.model.memory import BUFFER, geometry, plan_layer
+
+from .harness import acc_signed as _acc_signed
+from .harness import pack, reference, unpack
+
+INPUT_PORTS: tuple[str, ...] = (
+    "start",
+    "dim_m",
+    "dim_n",
+    "dim_k",
+    "tile_m",
+    "tile_n",
+    "tile_k",
+    "dram_rd_req_ready",
+    "dram_rd_data_valid",
+    "dram_rd_data",
+    "dram_wr_ready",
+)
+OUTPUT_PORTS: tuple[str, ...] = (
+    "busy",
+    "done",
+    "dram_rd_req_valid",
+    "dram_rd_req_addr",
+    "dram_rd_req_len",
+    "dram_wr_valid",
+    "dram_wr_addr",
+    "dram_wr_len",
+    "dram_wr_data",
+)
+#: Internal signals the monitors read (``submodule.signal``): the array's memory-side ports and the tile
+#: the controller is computing (its coordinates are tile-relative).
+MONITORED: tuple[str, ...] = (
+    *(f"core.{p}_{f}" for p in ("west", "north") for f in ("req", "row", "col", "lanes")),
+    *(f"core.south_{f}" for f in ("valid", "row", "col", "lanes", "first")),
+    "ctrl.cp_m0",
+    "ctrl.cp_n0",
+    "ctrl.cp_k0",
+    "ctrl.cp_first_k",
+)
+TRACE_NAMES: tuple[str, ...] = (
+    "IFMAP_SRAM_TRACE",
+    "FILTER_SRAM_TRACE",
+    "OFMAP_SRAM_TRACE",
+    "IFMAP_DRAM_TRACE",
+    "FILTER_DRAM_TRACE",
+    "OFMAP_DRAM_TRACE",
+)
+
+
+def dram_image(cfg: ArrayConfig, x: np.ndarray, tensor: str) -> np.ndarray:
+    """``x`` flattened in its DRAM layout: contiguous along the lane axis of the port that carries it."""
+    g = geometry(cfg)[tensor]
+    lane_axis = TENSOR_DIMS[tensor].index(g.lane_dim)
+    return np.ascontiguousarray(x if lane_axis == 1 else x.T).ravel()
+
+
+def from_dram_image(cfg: ArrayConfig, flat: np.ndarray, tensor: str, shape: tuple[int, int]) -> np.ndarray:
+    """Inverse of :func:`dram_image`."""
+    g = geometry(cfg)[tensor]
+    lane_axis = TENSOR_DIMS[tensor].index(g.lane_dim)
+    return flat.reshape(shape) if lane_axis == 1 else flat.reshape(shape[::-1]).T
+
+
+class LayerHarness:
+    """DRAM, monitors and checks around ``systolic_accel`` for one layer C = A @ B.
+
+    Parameters
+    ----------
+    cfg : ArrayConfig
+        The configuration the DUT was generated from.
+    a, b : numpy.ndarray
+        A[M, K] and B[K, N].
+
+    Attributes
+    ----------
+    done : bool
+    cycles : int
+        Cycles with ``busy`` high.
+    result : numpy.ndarray
+        C[M, N] as written to DRAM.
+    counts : dict
+        ``{'sram_reads': {buffer: words}, 'sram_writes': ..., 'dram_reads': ..., 'dram_writes': ...}``.
+    traces : dict
+        Trace name -> list of rows ``[cycle, address per lane...]`` (-1 for an idle lane), cycles counted
+        from the layer's first busy cycle.
+    problems : list of str
+        Protocol violations (accesses outside a tensor, writes twice, ...). Empty for a correct DUT.
+    """
+
+    input_ports = INPUT_PORTS
+    output_ports = OUTPUT_PORTS
+    monitored = MONITORED
+
+    def __init__(self, cfg: ArrayConfig, a: np.ndarray, b: np.ndarray):
+        self.cfg = cfg
+        a = np.asarray(a, dtype=np.int64)
+        b = np.asarray(b, dtype=np.int64)
+        self.m, self.k = a.shape
+        self.n = b.shape[1]
+        self.tile = plan_layer(cfg, self.m, self.n, self.k)
+        self.geo = geometry(cfg)
+        self.tensors = {"A": a, "B": b}
+        self.shapes = {"A": (self.m, self.k), "B": (self.k, self.n), "C": (self.m, self.n)}
+        self.images = {x: dram_image(cfg, self.tensors[x], x) for x in ("A", "B")}
+        self.c_image = np.zeros(self.m * self.n, dtype=np.int64)
+        self.c_written = np.zeros(self.m * self.n, dtype=np.int64)
+        self.rd_bits = max(cfg.input_bits, cfg.weight_bits)
+        self.bw = cfg.dram_bw_words_per_cycle
+        self.latency = cfg.dram_latency_cycles
+        self._returns: dict[int, int] = {}  # cycle -> packed read data to present in it
+        self._cycle = 0
+        self._started = False
+        self.first_busy: int | None = None
+        self.cycles = 0
+        self.done = False
+        self.problems: list[str] = []
+        self.counts = {
+            kind: dict.fromkeys(BUFFER.values(), 0)
+            for kind in ("sram_reads", "sram_writes", "dram_reads", "dram_writes")
+        }
+        self.traces: dict[str, list[list[int]]] = defaultdict(list)
+        self._pending_write: list[int] | None = None  # the ofmap SRAM write of the next cycle
+
+    # ------------------------------------------------------------------ inputs
+    @staticmethod
+    def idle_inputs(cfg: ArrayConfig) -> dict[str, int]:
+        return {**dict.fromkeys(INPUT_PORTS, 0), "dram_rd_req_ready": 1, "dram_wr_ready": 1}
+
+    def inputs_for_start(self) -> dict[str, int]:
+        tm, tn, tk = self.tile
+        return {
+            **self.idle_inputs(self.cfg),
+            "start": 1,
+            "dim_m": self.m,
+            "dim_n": self.n,
+            "dim_k": self.k,
+            "tile_m": tm,
+            "tile_n": tn,
+            "tile_k": tk,
+        }
+
+    @property
+    def result(self) -> np.ndarray:
+        return from_dram_image(self.cfg, self.c_image, "C", self.shapes["C"])
+
+    def expected(self) -> np.ndarray:
+        return reference(self.cfg, self.tensors["A"], self.tensors["B"])
+
+    # ------------------------------------------------------------------ one cycle
+    def step(self, sampled: dict[str, int]) -> dict[str, int]:
+        """Consume the outputs and monitored signals sampled mid-cycle; return the inputs to drive next.
+
+        A value returned by the call for cycle t is on the DUT's inputs during cycle t (captured by the
+        rising edge that ends it), as with :class:`~systolic.cosim.harness.GemmHarness`; read data for a
+        request accepted in cycle t is returned by the call for cycle t + L.
+        """
+        t = self._cycle
+        self._cycle += 1
+        busy = bool(sampled["busy"])
+        self._started = self._started or busy
+        drive = self.inputs_for_start() if not self._started else self.idle_inputs(self.cfg)
+        if busy:
+            if self.first_busy is None:
+                self.first_busy = t
+            self.cycles += 1
+        rel = t - (self.first_busy if self.first_busy is not None else t)
+        if self._pending_write is not None:
+            self.traces["OFMAP_SRAM_TRACE"].append([rel, *self._pending_write])
+            self._pending_write = None
+        if busy:
+            self._monitor_array(rel, sampled)
+        if sampled["dram_rd_req_valid"]:
+            self._read_request(t, rel, sampled["dram_rd_req_addr"], sampled["dram_rd_req_len"])
+        if sampled["dram_wr_valid"]:
+            self._write_beat(rel, sampled["dram_wr_addr"], sampled["dram_wr_len"], sampled["dram_wr_data"])
+        word = self._returns.pop(t, None)
+        if word is not None:
+            drive["dram_rd_data_valid"] = 1
+            drive["dram_rd_data"] = word
+        if sampled["done"] and not self.done:
+            self.done = True
+            self._check_complete()
+        return drive
+
+    # ------------------------------------------------------------------ DRAM
+    def _region(self, addr: int, length: int, tensors: tuple[str, ...]) -> tuple[str, int] | None:
+        for x in tensors:
+            base = self.geo[x].offset
+            size = self.shapes[x][0] * self.shapes[x][1]
+            if base <= addr and addr + length <= base + size:
+                return x, addr - base
+        return None
+
+    def _read_request(self, t: int, rel: int, addr: int, length: int) -> None:
+        found = self._region(addr, length, ("A", "B")) if 1 <= length <= self.bw else None
+        if found is None:
+            self.problems.append(f"cycle {rel}: DRAM read of {length} words at {addr} outside A and B")
+            self._returns[t + self.latency] = 0
+            return
+        x, index = found
+        words = self.images[x][index : index + length]
+        self._returns[t + self.latency] = pack(words, self.rd_bits)
+        buf = BUFFER[x]
+        self.counts["dram_reads"][buf] += length
+        self.counts["sram_writes"][buf] += length
+        self.traces[f"{buf.upper()}_DRAM_TRACE"].append(
+            [rel, *range(addr, addr + length), *([-1] * (self.bw - length))]
+        )
+
+    def _write_beat(self, rel: int, addr: int, length: int, data: int) -> None:
+        found = self._region(addr, length, ("C",)) if 1 <= length <= self.bw else None
+        if found is None:
+            self.problems.append(f"cycle {rel}: DRAM write of {length} words at {addr} outside C")
+            return
+        _, index = found
+        values = unpack(data, self.cfg.acc_bits, length, _acc_signed(self.cfg))
+        self.c_image[index : index + length] = values
+        self.c_written[index : index + length] += 1
+        self.counts["dram_writes"]["ofmap"] += length
+        self.counts["sram_reads"]["ofmap"] += length  # the drain reads the shadow half
+        self.traces["OFMAP_DRAM_TRACE"].append([rel, *range(addr, addr + length), *([-1] * (self.bw - length))])
+
+    # ------------------------------------------------------------------ array-side monitors
+    def _addresses(self, tensor: str, port: str, row: int, col: int, lanes: int, origin: dict) -> list[int]:
+        """DRAM addresses of the lanes of a vector at tile coordinates (row, col), -1 for idle lanes."""
+        g = self.geo[tensor]
+        dims = TENSOR_DIMS[tensor]
+        coord = {dims[0]: row + origin[dims[0]], dims[1]: col + origin[dims[1]]}
+        pitch = self.shapes[tensor][dims.index(g.lane_dim)]
+        start = g.offset + coord[g.other_dim] * pitch + coord[g.lane_dim]
+        return [start + i if i < lanes else -1 for i in range(g.lanes)]
+
+    def _monitor_array(self, rel: int, s: dict[str, int]) -> None:
+        origin = {"m": s["ctrl.cp_m0"], "n": s["ctrl.cp_n0"], "k": s["ctrl.cp_k0"]}
+        for port in ("west", "north"):
+            if s[f"core.{port}_req"]:
+                x = PORT_MAP[self.cfg.dataflow][port].tensor
+                lanes = s[f"core.{port}_lanes"]
+                addrs = self._addresses(x, port, s[f"core.{port}_row"], s[f"core.{port}_col"], lanes, origin)
+                self.traces[f"{BUFFER[x].upper()}_SRAM_TRACE"].append([rel, *addrs])
+                self.counts["sram_reads"][BUFFER[x]] += lanes
+        if s["core.south_valid"]:
+            lanes = s["core.south_lanes"]
+            addrs = self._addresses("C", "south", s["core.south_row"], s["core.south_col"], lanes, origin)
+            self._pending_write = addrs  # written to the ofmap SRAM in the next cycle
+            self.counts["sram_writes"]["ofmap"] += lanes
+            if not (s["core.south_first"] and s["ctrl.cp_first_k"]):
+                self.counts["sram_reads"]["ofmap"] += lanes  # read-modify-write
+
+    def _check_complete(self) -> None:
+        bad = int(np.count_nonzero(self.c_written != 1))
+        if bad:
+            self.problems.append(f"{bad} outputs not written to DRAM exactly once")
+
+    def trace_arrays(self) -> dict[str, np.ndarray]:
+        """The recorded traces as int64 arrays [row, 1 + lanes] (empty arrays for traces with no rows)."""
+        widths = {
+            "IFMAP_SRAM_TRACE": self.geo["A"].lanes,
+            "FILTER_SRAM_TRACE": self.geo["B"].lanes,
+            "OFMAP_SRAM_TRACE": self.geo["C"].lanes,
+            "IFMAP_DRAM_TRACE": self.bw,
+            "FILTER_DRAM_TRACE": self.bw,
+            "OFMAP_DRAM_TRACE": self.bw,
+        }
+        return {
+            name: np.array(self.traces.get(name, []), dtype=np.int64).reshape(-1, 1 + widths[name])
+            for name in TRACE_NAMES
+        }
+

@@ -1,0 +1,84 @@
+"""``DoubleBuffer``: one on-chip SRAM buffer as two halves, one facing the array, one facing DRAM."""
+
+from __future__ import annotations
+
+from amaranth.hdl import Module, Mux, Signal, unsigned
+from amaranth.lib import wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+
+class DoubleBuffer(wiring.Component):
+    """A double-buffered SRAM: two memories of ``depth`` lines of ``lanes`` elements of ``bits`` bits.
+
+    While the array works on the *active* half (``a_*`` ports), DRAM fills or drains the other, *shadow*
+    half (``s_*`` ports); ``active`` says which half is which and changes only between steps. Each half
+    has one synchronous read port (data in the cycle after the address) and one write port with a write
+    enable per lane.
+
+    Parameters
+    ----------
+    lanes : int
+        Elements per line (the array port's lanes).
+    bits : int
+        Bits per element.
+    depth : int
+        Lines per half.
+
+    Ports
+    -----
+    active : In(1)
+        The half the ``a_*`` ports reach (the other one is the shadow half).
+    a_rd_en, a_rd_addr : In
+        Read a line of the active half; its data is on ``a_rd_data`` in the next cycle.
+    a_rd_data : Out(lanes * bits)
+    a_wr_en : In(lanes), a_wr_addr, a_wr_data : In
+        Write the lanes whose enable bit is set into a line of the active half.
+    s_rd_en, s_rd_addr, s_rd_data, s_wr_en, s_wr_addr, s_wr_data
+        The same for the shadow half. With ``*_rd_en`` low a read port holds its data.
+    """
+
+    def __init__(self, lanes: int, bits: int, depth: int):
+        for name, value in (("lanes", lanes), ("bits", bits), ("depth", depth)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, not {value!r}")
+        self._lanes, self._bits, self._depth = lanes, bits, depth
+        addr = range(max(depth, 2))
+        ports = {"active": In(1)}
+        for side in ("a", "s"):
+            ports |= {
+                f"{side}_rd_en": In(1),
+                f"{side}_rd_addr": In(addr),
+                f"{side}_rd_data": Out(lanes * bits),
+                f"{side}_wr_en": In(lanes),
+                f"{side}_wr_addr": In(addr),
+                f"{side}_wr_data": In(lanes * bits),
+            }
+        super().__init__(ports)
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        width = self._lanes * self._bits
+        # Which half answered the reads of the previous cycle (reads return one cycle later).
+        active_q = Signal(name="active_q")
+        m.d.sync += active_q.eq(self.active)
+        data = []
+        for half in (0, 1):
+            mem = Memory(shape=unsigned(width), depth=self._depth, init=[])
+            m.submodules[f"half{half}"] = mem
+            rd = mem.read_port()
+            wr = mem.write_port(granularity=self._bits)
+            is_active = self.active == half
+            m.d.comb += [
+                rd.en.eq(Mux(is_active, self.a_rd_en, self.s_rd_en)),
+                rd.addr.eq(Mux(is_active, self.a_rd_addr, self.s_rd_addr)),
+                wr.en.eq(Mux(is_active, self.a_wr_en, self.s_wr_en)),
+                wr.addr.eq(Mux(is_active, self.a_wr_addr, self.s_wr_addr)),
+                wr.data.eq(Mux(is_active, self.a_wr_data, self.s_wr_data)),
+            ]
+            data.append(rd.data)
+        m.d.comb += [
+            self.a_rd_data.eq(Mux(active_q, data[1], data[0])),
+            self.s_rd_data.eq(Mux(active_q, data[0], data[1])),
+        ]
+        return m

@@ -1,0 +1,428 @@
+"""The memory controller: walks a layer's tiles in steps, fills and drains the double buffers over DRAM.
+
+The timing it implements is the one :mod:`systolic.model.memory` computes (its docstring defines it): a
+layer runs as steps separated by a barrier; in step s the array computes tile s-1, DRAM fills tile s's
+operands into the shadow halves and drains tile s-2's outputs from the shadow ofmap half. Tiles are walked
+n outermost, then m, then k; their sizes come in as registers (the planner's choice,
+:func:`systolic.model.memory.plan_layer`).
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Module, Mux, Signal, Value
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from systolic.config import ArrayConfig
+from systolic.model.memory import ADDR_BITS, geometry
+
+from .dataflow import check_config, operand_format
+from .sequencer import DIM_BITS
+
+
+def div_const(value: Value, divisor: int, max_value: int) -> Value:
+    """``value // divisor`` for 0 <= value <= max_value, as a multiply and shift (no divider)."""
+    if divisor & (divisor - 1) == 0:
+        return value >> (divisor.bit_length() - 1)
+    shift = max_value.bit_length() + divisor.bit_length()
+    magic = -(-(1 << shift) // divisor)
+    # Exact over the whole range (checked once here, in Python, so a wrong shift fails at generation).
+    worst = max(range(max_value - divisor, max_value + 1), key=lambda v: (v * magic >> shift) - v // divisor)
+    assert (worst * magic >> shift) == worst // divisor, (divisor, max_value)
+    return (value * magic) >> shift
+
+
+class _Walker:
+    """Walks the DRAM beats of up to two tile segments: for each, lines o outer, line blocks lb, beats j.
+
+    ``segments``: list of dicts with ``enable`` (Value), ``lanes`` (int P), ``ext_lane``, ``ext_other``
+    (Values), ``base`` (int), ``origin_lane``, ``origin_other``, ``pitch`` (Values: the tensor's extent
+    along its lane axis). Provides ``busy``, ``seg``, ``line``, ``lane0`` (first lane of the beat within
+    the line), ``length``, ``addr``, ``last`` (the beat is the walk's last) and ``init``/``advance``
+    statements.
+    """
+
+    def __init__(self, m: Module, name: str, segments: list[dict], bw: int):
+        self.busy = Signal(name=f"{name}_busy")
+        self.seg = Signal(range(max(len(segments), 2)), name=f"{name}_seg")
+        self.o = Signal(DIM_BITS, name=f"{name}_o")
+        self.lb = Signal(DIM_BITS, name=f"{name}_lb")
+        most = max(s["lanes"] for s in segments)
+        self.j = Signal(range(-(-most // bw) + 1), name=f"{name}_j")
+        self.line = Signal(2 * DIM_BITS, name=f"{name}_line")
+        self.lane0 = Signal(range(most + bw + 1), name=f"{name}_lane0")  # small: it sizes lane shifts
+        self.length = Signal(range(bw + 1), name=f"{name}_len")
+        self.addr = Signal(ADDR_BITS, name=f"{name}_addr")
+        self.last = Signal(name=f"{name}_last")
+        self._segments = segments
+        sel = lambda key: self._pick(key)  # noqa: E731
+        lanes_p = self._pick_const("lanes")
+        ext_lane, ext_other = sel("ext_lane"), sel("ext_other")
+        lane_base = Signal(DIM_BITS + 1, name=f"{name}_lane_base")
+        valid = Signal(DIM_BITS + 1, name=f"{name}_valid_lanes")
+        self.last_beat = Signal(name=f"{name}_last_beat")
+        self.last_lb = Signal(name=f"{name}_last_lb")
+        self.last_o = Signal(name=f"{name}_last_o")
+        self.last_seg = Signal(name=f"{name}_last_seg")
+        m.d.comb += [
+            lane_base.eq(self.lb * lanes_p),
+            self.last_lb.eq(lane_base + lanes_p >= ext_lane),
+            valid.eq(Mux(self.last_lb, ext_lane - lane_base, lanes_p)),
+            self.lane0.eq(self.j * bw),
+            self.last_beat.eq(self.lane0 + bw >= valid),
+            self.length.eq(Mux(self.last_beat, valid - self.lane0, bw)),
+            self.last_o.eq(self.o + 1 == ext_other),
+            self.line.eq(self.lb * ext_other + self.o),
+            self.addr.eq(
+                sel("base")
+                + (sel("origin_other") + self.o) * sel("pitch")
+                + sel("origin_lane")
+                + lane_base
+                + self.lane0
+            ),
+        ]
+        if len(segments) == 1:
+            m.d.comb += self.last_seg.eq(1)
+        else:  # two segments: the first is the last one when the second is not enabled
+            m.d.comb += self.last_seg.eq((self.seg == 1) | ~segments[1]["enable"])
+        m.d.comb += self.last.eq(self.last_beat & self.last_lb & self.last_o & self.last_seg)
+
+    def _pick(self, key: str) -> Value:
+        values = [Value.cast(s[key]) for s in self._segments]
+        out = values[-1]
+        for i in range(len(values) - 2, -1, -1):
+            out = Mux(self.seg == i, values[i], out)
+        return out
+
+    def _pick_const(self, key: str) -> Value:
+        return self._pick(key)
+
+    def init(self, enables: list[Value]) -> list:
+        """Statements that (re)start the walk at the first enabled segment."""
+        first = 0 if len(enables) == 1 else Mux(enables[0], 0, 1)
+        any_enabled = enables[0] if len(enables) == 1 else enables[0] | enables[1]
+        return [self.busy.eq(any_enabled), self.seg.eq(first), self.o.eq(0), self.lb.eq(0), self.j.eq(0)]
+
+    def advance(self, m: Module) -> None:
+        """Move to the next beat (call inside the condition that consumes the current one)."""
+        with m.If(self.last_beat):
+            m.d.sync += self.j.eq(0)
+            with m.If(self.last_lb):
+                m.d.sync += self.lb.eq(0)
+                with m.If(self.last_o):
+                    m.d.sync += self.o.eq(0)
+                    with m.If(self.last_seg):
+                        m.d.sync += self.busy.eq(0)
+                    with m.Else():
+                        m.d.sync += self.seg.eq(self.seg + 1)
+                with m.Else():
+                    m.d.sync += self.o.eq(self.o + 1)
+            with m.Else():
+                m.d.sync += self.lb.eq(self.lb + 1)
+        with m.Else():
+            m.d.sync += self.j.eq(self.j + 1)
+
+
+def controller_ports(cfg: ArrayConfig) -> dict:
+    """The accelerator's external ports (command and DRAM), shared by the controller and the top level."""
+    bw = cfg.dram_bw_words_per_cycle
+    rd_bits = max(cfg.input_bits, cfg.weight_bits)
+    return {
+        "start": In(1),
+        "dim_m": In(DIM_BITS),
+        "dim_n": In(DIM_BITS),
+        "dim_k": In(DIM_BITS),
+        "tile_m": In(DIM_BITS),
+        "tile_n": In(DIM_BITS),
+        "tile_k": In(DIM_BITS),
+        "busy": Out(1),
+        "done": Out(1),
+        "dram_rd_req_valid": Out(1),
+        "dram_rd_req_ready": In(1),
+        "dram_rd_req_addr": Out(ADDR_BITS),
+        "dram_rd_req_len": Out(range(bw + 1)),
+        "dram_rd_data_valid": In(1),
+        "dram_rd_data_ready": Out(1),
+        "dram_rd_data": In(bw * rd_bits),
+        "dram_wr_valid": Out(1),
+        "dram_wr_ready": In(1),
+        "dram_wr_addr": Out(ADDR_BITS),
+        "dram_wr_len": Out(range(bw + 1)),
+        "dram_wr_data": Out(bw * cfg.acc_bits),
+    }
+
+
+class Controller(wiring.Component):
+    """Tile walker, step barrier, DRAM fill and drain engines.
+
+    Parameters
+    ----------
+    cfg : ArrayConfig
+        Array, dataflow, buffer sizes, DRAM width (``dram_bw_words_per_cycle`` words per beat) and
+        tensor base addresses (``*_offset``).
+
+    Ports
+    -----
+    start, dim_m, dim_n, dim_k, tile_m, tile_n, tile_k : In
+        Start a layer of M x N x K with tiles of at most tile_m x tile_n x tile_k (ignored while busy).
+    busy, done : Out(1)
+        ``busy`` from the cycle after ``start`` to the layer's last cycle; ``done`` pulses after it.
+    dram_rd_req_* : valid/ready stream of read requests (word address, length in words <= bw).
+    dram_rd_data_* : valid/ready stream of read data, in request order (``ready`` is always 1).
+    dram_wr_* : valid/ready stream of write beats (word address, length, data).
+    core_start : Out(1), core_m, core_n, core_k : Out(16), core_done : In(1)
+        Run the compute tile on the array.
+    cp_m0, cp_n0, cp_k0, cp_mt, cp_nt, cp_kt : Out(16), cp_first_k : Out(1)
+        The tile being computed (for address generation and the ofmap's overwrite-or-add).
+    a_active, b_active, c_active : Out(1)
+        The active half of the ifmap (A), filter (B) and ofmap (C) buffers.
+    fill_a_*, fill_b_* : Out
+        Shadow-half writes of the A and B buffers (``en`` per lane, ``addr``, ``data``).
+    drain_rd_en, drain_rd_addr : Out; drain_rd_data : In
+        Shadow-half reads of the ofmap buffer.
+    """
+
+    def __init__(self, cfg: ArrayConfig):
+        self._cfg = check_config(cfg)
+        geo = geometry(cfg)
+        ports = controller_ports(cfg)
+        ports |= {
+            "core_start": Out(1),
+            "core_m": Out(DIM_BITS),
+            "core_n": Out(DIM_BITS),
+            "core_k": Out(DIM_BITS),
+            "core_done": In(1),
+            "cp_first_k": Out(1),
+            "a_active": Out(1),
+            "b_active": Out(1),
+            "c_active": Out(1),
+            "drain_rd_en": Out(1),
+            "drain_rd_addr": Out(range(max(geo["C"].half_lines, 2))),
+            "drain_rd_data": In(geo["C"].lanes * cfg.acc_bits),
+        }
+        for d in "mnk":
+            ports[f"cp_{d}0"] = Out(DIM_BITS)
+            ports[f"cp_{d}t"] = Out(DIM_BITS)
+        for x in ("A", "B"):
+            g = geo[x]
+            bits, _ = operand_format(cfg, x)
+            ports[f"fill_{x.lower()}_en"] = Out(g.lanes)
+            ports[f"fill_{x.lower()}_addr"] = Out(range(max(g.half_lines, 2)))
+            ports[f"fill_{x.lower()}_data"] = Out(g.lanes * bits)
+        super().__init__(ports)
+
+    def elaborate(self, platform) -> Module:  # noqa: C901 (one state machine, read top to bottom)
+        m = Module()
+        cfg = self._cfg
+        geo = geometry(cfg)
+        bw = cfg.dram_bw_words_per_cycle
+        rd_bits = max(cfg.input_bits, cfg.weight_bits)
+
+        dim = {d: Signal(DIM_BITS, name=f"dim_{d}_q") for d in "mnk"}
+        size = {d: Signal(DIM_BITS, name=f"tile_{d}_q") for d in "mnk"}
+
+        def tile_record(prefix: str) -> dict:
+            rec = {"valid": Signal(name=f"{prefix}_valid")}
+            for d in "mnk":
+                rec[f"{d}0"] = Signal(DIM_BITS, name=f"{prefix}_{d}0")
+                rec[f"{d}t"] = Signal(DIM_BITS, name=f"{prefix}_{d}t")
+            for flag in ("load_a", "load_b", "first_k", "last_k"):
+                rec[flag] = Signal(name=f"{prefix}_{flag}")
+            return rec
+
+        ld, cp, dr = tile_record("ld"), tile_record("cp"), tile_record("dr")
+        # The next tile of the walk (n outermost, then m, then k).
+        nxt = {d: Signal(DIM_BITS + 1, name=f"next_{d}0") for d in "mnk"}
+        nxt_valid = Signal(name="next_valid")
+        last = {d: Signal(name=f"next_last_{d}") for d in "mnk"}
+        for d in "mnk":
+            m.d.comb += last[d].eq(nxt[d] + size[d] >= dim[d])
+
+        a_active, b_active, c_active = self.a_active, self.b_active, self.c_active
+        launch = Signal(name="launch")  # the first cycle of a step
+        c_done, r_done, d_done = Signal(name="c_done"), Signal(name="r_done"), Signal(name="d_done")
+        barrier = Signal(name="barrier")
+        m.d.comb += barrier.eq(self.busy & c_done & r_done & d_done)
+
+        # ---- fill (read) walkers: requests and responses walk the same beats
+        def segments(rec: dict, tensors: tuple[str, ...]) -> list[dict]:
+            out = []
+            for x in tensors:
+                g = geo[x]
+                out.append(
+                    {
+                        "enable": rec[f"load_{x.lower()}"] if x != "C" else rec["valid"],
+                        "lanes": g.lanes,
+                        "ext_lane": rec[f"{g.lane_dim}t"],
+                        "ext_other": rec[f"{g.other_dim}t"],
+                        "base": g.offset,
+                        "origin_lane": rec[f"{g.lane_dim}0"],
+                        "origin_other": rec[f"{g.other_dim}0"],
+                        "pitch": dim[g.lane_dim],
+                    }
+                )
+            return out
+
+        req = _Walker(m, "rdreq", segments(ld, ("A", "B")), bw)
+        rsp = _Walker(m, "rdrsp", segments(ld, ("A", "B")), bw)
+        drn = _Walker(m, "drain", segments(dr, ("C",)), bw)
+
+        m.d.comb += [
+            self.dram_rd_req_valid.eq(req.busy),
+            self.dram_rd_req_addr.eq(req.addr),
+            self.dram_rd_req_len.eq(Mux(req.busy, req.length, 0)),
+            self.dram_rd_data_ready.eq(1),
+        ]
+        with m.If(req.busy & self.dram_rd_req_ready):
+            req.advance(m)
+
+        # Responses: write the beat's words into the shadow half of A or B.
+        words = [self.dram_rd_data[i * rd_bits : (i + 1) * rd_bits] for i in range(bw)]
+        take = self.dram_rd_data_valid & rsp.busy
+        for i, x in enumerate(("A", "B")):
+            g = geo[x]
+            bits, _ = operand_format(cfg, x)
+            beat = Cat(*(w[:bits] for w in words))
+            beat_mask = Signal(bw, name=f"fill_{x.lower()}_beat_mask")
+            m.d.comb += beat_mask.eq(Cat(*(rsp.length > lane for lane in range(bw))))
+            en, addr, data = (getattr(self, f"fill_{x.lower()}_{f}") for f in ("en", "addr", "data"))
+            wide_mask = Signal(g.lanes + bw, name=f"fill_{x.lower()}_wide_mask")
+            wide_data = Signal((g.lanes + bw) * bits, name=f"fill_{x.lower()}_wide_data")
+            m.d.comb += [
+                wide_mask.eq(beat_mask << rsp.lane0),
+                wide_data.eq(beat << (rsp.lane0 * bits)),
+                en.eq(Mux(take & (rsp.seg == i), wide_mask[: g.lanes], 0)),
+                addr.eq(rsp.line),
+                data.eq(wide_data[: g.lanes * bits]),
+            ]
+        with m.If(take):
+            rsp.advance(m)
+            with m.If(rsp.last):
+                m.d.sync += r_done.eq(1)
+
+        # ---- drain: read a line of the shadow ofmap half, send a beat of it the next cycle
+        st_valid = Signal(name="wr_valid_q")
+        st_addr = Signal(ADDR_BITS, name="wr_addr_q")
+        st_len = Signal(range(bw + 1), name="wr_len_q")
+        st_lane0 = Signal.like(drn.lane0, name="wr_lane0_q")
+        st_last = Signal(name="wr_last_q")
+        stall = Signal(name="wr_stall")
+        acc = cfg.acc_bits
+        lanes_c = geo["C"].lanes
+        shifted = Signal(lanes_c * acc, name="wr_shifted")
+        m.d.comb += [
+            stall.eq(st_valid & ~self.dram_wr_ready),
+            self.drain_rd_en.eq(~stall & drn.busy),
+            self.drain_rd_addr.eq(drn.line),
+            shifted.eq(self.drain_rd_data >> (st_lane0 * acc)),
+            self.dram_wr_valid.eq(st_valid),
+            self.dram_wr_addr.eq(st_addr),
+            self.dram_wr_len.eq(Mux(st_valid, st_len, 0)),
+        ]
+        if bw <= lanes_c:
+            m.d.comb += self.dram_wr_data.eq(shifted[: bw * acc])
+        else:
+            m.d.comb += self.dram_wr_data.eq(shifted)
+        with m.If(~stall):
+            m.d.sync += [
+                st_valid.eq(drn.busy),
+                st_addr.eq(drn.addr),
+                st_len.eq(drn.length),
+                st_lane0.eq(drn.lane0),
+                st_last.eq(drn.last),
+            ]
+            with m.If(drn.busy):
+                drn.advance(m)
+        with m.If(st_valid & self.dram_wr_ready & st_last):
+            m.d.sync += d_done.eq(1)
+
+        # ---- compute
+        m.d.comb += [
+            self.core_start.eq(launch & cp["valid"]),
+            self.core_m.eq(cp["mt"]),
+            self.core_n.eq(cp["nt"]),
+            self.core_k.eq(cp["kt"]),
+            self.cp_first_k.eq(cp["first_k"]),
+        ]
+        for d in "mnk":
+            m.d.comb += [getattr(self, f"cp_{d}0").eq(cp[f"{d}0"]), getattr(self, f"cp_{d}t").eq(cp[f"{d}t"])]
+        with m.If(self.core_done):
+            m.d.sync += c_done.eq(1)
+
+        # ---- step boundary: shift the tile pipeline, swap halves, restart the engines
+        m.d.sync += [launch.eq(0), self.done.eq(0)]
+        new_ld = {
+            "valid": nxt_valid,
+            "first_k": nxt["k"] == 0,
+            "last_k": last["k"],
+            # An operand tile is loaded unless it is the one the previous tile used.
+            "load_a": nxt_valid & ~(ld["valid"] & (ld["m0"] == nxt["m"]) & (ld["k0"] == nxt["k"])),
+            "load_b": nxt_valid & ~(ld["valid"] & (ld["n0"] == nxt["n"]) & (ld["k0"] == nxt["k"])),
+        }
+        for d in "mnk":
+            new_ld[f"{d}0"] = nxt[d]
+            new_ld[f"{d}t"] = Mux(last[d], dim[d] - nxt[d], size[d])
+        new_dr_valid = cp["valid"] & cp["last_k"]
+        with m.If(barrier):
+            m.d.sync += [ld[key].eq(value) for key, value in new_ld.items()]
+            m.d.sync += [cp[key].eq(ld[key]) for key in cp]
+            m.d.sync += [dr[key].eq(cp[key]) for key in dr if key != "valid"]
+            m.d.sync += dr["valid"].eq(new_dr_valid)
+            with m.If(ld["valid"] & ld["load_a"]):
+                m.d.sync += a_active.eq(~a_active)
+            with m.If(ld["valid"] & ld["load_b"]):
+                m.d.sync += b_active.eq(~b_active)
+            with m.If(new_dr_valid):
+                m.d.sync += c_active.eq(~c_active)
+            # advance the walk: k innermost, then m, then n
+            with m.If(nxt_valid):
+                with m.If(last["k"]):
+                    m.d.sync += nxt["k"].eq(0)
+                    with m.If(last["m"]):
+                        m.d.sync += nxt["m"].eq(0)
+                        with m.If(last["n"]):
+                            m.d.sync += nxt_valid.eq(0)
+                        with m.Else():
+                            m.d.sync += nxt["n"].eq(nxt["n"] + size["n"])
+                    with m.Else():
+                        m.d.sync += nxt["m"].eq(nxt["m"] + size["m"])
+                with m.Else():
+                    m.d.sync += nxt["k"].eq(nxt["k"] + size["k"])
+            any_left = nxt_valid | ld["valid"] | new_dr_valid
+            with m.If(any_left):
+                loading = new_ld["load_a"] | new_ld["load_b"]
+                m.d.sync += [
+                    launch.eq(1),
+                    c_done.eq(~ld["valid"]),
+                    r_done.eq(~loading),
+                    d_done.eq(~new_dr_valid),
+                    *req.init([new_ld["load_a"], new_ld["load_b"]]),
+                    *rsp.init([new_ld["load_a"], new_ld["load_b"]]),
+                    *drn.init([new_dr_valid]),
+                ]
+            with m.Else():
+                m.d.sync += [self.busy.eq(0), self.done.eq(1)]
+
+        # ---- start: an empty pipeline whose first barrier (in the first busy cycle) loads tile 0
+        with m.If(self.start & ~self.busy):
+            m.d.sync += [
+                self.busy.eq(1),
+                nxt_valid.eq(1),
+                ld["valid"].eq(0),
+                cp["valid"].eq(0),
+                dr["valid"].eq(0),
+                c_done.eq(1),
+                r_done.eq(1),
+                d_done.eq(1),
+                req.busy.eq(0),
+                rsp.busy.eq(0),
+                drn.busy.eq(0),
+            ]
+            for d in "mnk":
+                m.d.sync += [
+                    dim[d].eq(getattr(self, f"dim_{d}")),
+                    size[d].eq(getattr(self, f"tile_{d}")),
+                    nxt[d].eq(0),
+                ]
+        return m
+

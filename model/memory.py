@@ -1,0 +1,424 @@
+"""The memory system of the generated accelerator: tiles, double-buffered SRAMs and a DRAM port.
+
+Per layer: total cycles including stalls, SRAM reads and writes per buffer, DRAM reads and writes per
+tensor, exact against the RTL (``hdl/controller.py``). Vectorised over tiles; the only Python loop is over
+distinct layer shapes (to plan their tiles).
+
+Storage
+-------
+Buffers: ifmap holds A, filter holds B, ofmap holds C (SCALE-Sim's names). Every tensor is stored in DRAM
+contiguous along the axis its lanes run on at the array port that carries it (:data:`PORT_MAP`): element
+(i_other, i_lane) of X is at word ``offset_X + i_other * D_lane + i_lane``. An SRAM holds
+``bytes // word_bytes`` elements (the ofmap: ``bytes // ceil(acc_bits / 8)`` partial sums), half of them
+per half of the double buffer, as lines of P elements (P = lanes of the port): a tile with extents
+(El along the lanes, Eo along the other axis) takes ``ceil(El / P) * Eo`` lines.
+
+Tiles and steps
+---------------
+A layer C[M,N] = A[M,K] @ B[K,N] is cut into tiles of at most ``tm x tn x tk`` (:func:`plan_tiles`),
+walked with n outermost, then m, then k. The controller runs *steps* separated by a barrier. Step s
+(s = 0 .. S+1, S tiles) does, all starting in its first cycle:
+
+* compute tile s-1 on the array (1 <= s <= S), reading A and B from the active halves and accumulating
+  C in the active ofmap half (overwrite on the tile's first k-tile and first K-fold, else add);
+* load tile s's A and B into the shadow halves (s < S), skipping an operand whose tile is the one just
+  loaded (then its halves do not swap);
+* drain tile s-2's C from the shadow ofmap half to DRAM (when tile s-2 was its output tile's last
+  k-tile).
+
+DRAM: one read request per cycle, data ``dram_latency_cycles`` later; one write beat per cycle; a beat
+carries at most ``dram_bw_words_per_cycle`` words and never crosses an SRAM line. A step lasts (cycles)
+
+    1 + max(cc + 4 [compute], beats_read + L [load], beats_write + 1 [drain])
+
+over the activities it has, where cc is the array's compute cycles for the tile
+(:func:`~systolic.model.cycles.compute_cycles`): the array starts in the step's first cycle, its first
+operand data arrives three cycles later and the last result is written to the ofmap SRAM one cycle after
+it leaves the array. A layer's cycles run from the first cycle ``busy`` is high to the last: one prologue cycle (the
+controller's empty pipeline takes its first barrier) and then the steps. ``compute_cycles`` is the sum of cc over tiles; ``stall_cycles`` is the rest: the exposed first
+fill and last drain, DRAM time beyond compute, and four cycles per step of array start-up.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from systolic.config import ArrayConfig
+from systolic.dataflow import MAPPINGS, PORT_MAP, TENSOR_DIMS, port_lanes, tensor_port
+from systolic.errors import InputError
+
+from .cycles import GemmArrays, compute_cycles
+
+TENSORS: tuple[str, ...] = ("A", "B", "C")
+#: The config field that sizes each tensor's buffer, and SCALE-Sim's name for the buffer.
+SRAM_FIELD = {"A": "ifmap_sram_bytes", "B": "filter_sram_bytes", "C": "ofmap_sram_bytes"}
+BUFFER = {"A": "ifmap", "B": "filter", "C": "ofmap"}
+OFFSET_FIELD = {"A": "ifmap_offset", "B": "filter_offset", "C": "ofmap_offset"}
+#: DRAM word addresses are this wide in the RTL.
+ADDR_BITS = 48
+#: Cycles from a step's first cycle to the array's first operand data (start, busy, request, data).
+ARRAY_START_CYCLES = 3
+#: Compute activity: array start-up (3) plus the registered read-modify-write of the last result (1).
+COMPUTE_EXTRA_CYCLES = 4
+#: The layer's first busy cycle, in which the controller's empty pipeline takes its first barrier.
+PROLOGUE_CYCLES = 1
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """How one tensor is stored: its port, lanes per SRAM line, axes, and buffer size."""
+
+    tensor: str
+    port: str
+    lanes: int  # P: elements per SRAM line
+    lane_dim: str  # GEMM dimension along the lanes (contiguous in DRAM)
+    other_dim: str
+    offset: int  # base word address in DRAM
+    element_bytes: int
+    capacity: int  # elements in the whole buffer (both halves)
+    half_lines: int  # lines per half
+
+
+def geometry(cfg: ArrayConfig) -> dict[str, Geometry]:
+    """Storage geometry of A, B and C for ``cfg``."""
+    out = {}
+    for x in TENSORS:
+        port = tensor_port(cfg.dataflow, x)
+        pm = PORT_MAP[cfg.dataflow][port]
+        lanes = port_lanes(cfg.rows, cfg.cols, port)
+        elem = math.ceil(cfg.acc_bits / 8) if x == "C" else cfg.word_bytes
+        cap = getattr(cfg, SRAM_FIELD[x]) // elem
+        out[x] = Geometry(
+            tensor=x,
+            port=port,
+            lanes=lanes,
+            lane_dim=pm.lane_dim,
+            other_dim=pm.dims[1 - pm.lane_axis],
+            offset=getattr(cfg, OFFSET_FIELD[x]),
+            element_bytes=elem,
+            capacity=cap,
+            half_lines=(cap // 2) // lanes,
+        )
+    return out
+
+
+def _lines(ext_lane, ext_other, lanes: int):
+    return -(-ext_lane // lanes) * ext_other
+
+
+def _beats(ext_lane, ext_other, lanes: int, bw: int):
+    """DRAM beats to move a tile: per line ceil(valid lanes / bw), never crossing a line."""
+    full, rest = ext_lane // lanes, ext_lane % lanes
+    return ext_other * (full * -(-lanes // bw) + -(-rest // bw))
+
+
+@dataclass(frozen=True)
+class TilePlan:
+    """Tile sizes per layer (``tm``, ``tn``, ``tk``) and how many tiles each dimension has."""
+
+    tm: np.ndarray  # [layer]
+    tn: np.ndarray  # [layer]
+    tk: np.ndarray  # [layer]
+    count_m: np.ndarray  # [layer]
+    count_n: np.ndarray  # [layer]
+    count_k: np.ndarray  # [layer]
+
+    @property
+    def tiles(self) -> np.ndarray:
+        return self.count_m * self.count_n * self.count_k
+
+
+def _candidates(extent: int, granule: int) -> np.ndarray:
+    """Tile sizes worth trying along one dimension: balanced splits into 1..q pieces, in granules."""
+    q = -(-extent // granule)
+    pieces = np.unique(np.concatenate([np.arange(1, min(q, 32) + 1), np.geomspace(1, q, 64).round()]))
+    return np.unique(np.minimum(extent, -(-q // pieces.astype(np.int64)) * granule))
+
+
+def _granules(cfg: ArrayConfig) -> dict[str, int]:
+    mp = MAPPINGS[cfg.dataflow]
+    return {mp.spatial_rows: cfg.rows, mp.spatial_cols: cfg.cols, mp.temporal: 1}
+
+
+def check_memory(cfg: ArrayConfig) -> None:
+    """Config-level checks of the memory system (before any layer is looked at)."""
+    if cfg.dram_latency_cycles < 1:
+        raise InputError(
+            f"dram_latency_cycles must be at least 1 for the memory system, not {cfg.dram_latency_cycles}",
+            where="dram_latency_cycles",
+        )
+
+
+def plan_layer(cfg: ArrayConfig, m: int, n: int, k: int, layer: str = "layer") -> tuple[int, int, int]:
+    """Tile sizes (tm, tn, tk) for one M x N x K layer.
+
+    Every tensor's tile must fit one half of its buffer. Among the tile sizes that fit, the plan takes
+    the one with the least DRAM traffic for the n, m, k walk (an operand tile is reloaded whenever it
+    changes between consecutive tiles), then the fewest tiles, then the largest tk, tm, tn.
+
+    Raises
+    ------
+    InputError
+        A buffer cannot hold the operands of one fold (the smallest tile), or a tensor does not fit the
+        DRAM address space.
+    """
+    check_memory(cfg)
+    geo = geometry(cfg)
+    dims = {"m": m, "n": n, "k": k}
+    gran = _granules(cfg)
+    for x, g in geo.items():
+        size = dims[TENSOR_DIMS[x][0]] * dims[TENSOR_DIMS[x][1]]
+        if g.offset + size > 1 << ADDR_BITS:
+            raise InputError(
+                f"{layer}: tensor {x} ({size} words from {g.offset}) is larger than the {ADDR_BITS}-bit "
+                "DRAM address space",
+                where=OFFSET_FIELD[x],
+            )
+        smallest = {d: min(dims[d], gran[d]) for d in dims}
+        need = int(_lines(smallest[g.lane_dim], smallest[g.other_dim], g.lanes))
+        if need > g.half_lines:
+            need_bytes = 2 * need * g.lanes * g.element_bytes
+            raise InputError(
+                f"too small to hold one fold's operands of {layer}: {BUFFER[x]} needs {need_bytes} bytes "
+                f"(two halves of {need} line(s) of {g.lanes} x {g.element_bytes} bytes), not "
+                f"{getattr(cfg, SRAM_FIELD[x])}",
+                where=SRAM_FIELD[x],
+            )
+    cm, cn, ck = (_candidates(dims[d], gran[d]) for d in "mnk")
+    sm, sn, sk = (a.ravel() for a in np.meshgrid(cm, cn, ck, indexing="ij"))  # [candidate]
+    ext = {"m": sm, "n": sn, "k": sk}
+    fits = np.ones(sm.shape, dtype=bool)
+    for g in geo.values():
+        fits &= _lines(ext[g.lane_dim], ext[g.other_dim], g.lanes) <= g.half_lines
+    tm_, tn_, tk_ = -(-m // sm), -(-n // sn), -(-k // sk)
+    traffic = m * k * np.where(tm_ * tk_ > 1, tn_, 1) + k * n * np.where(tk_ > 1, tm_, 1)
+    tiles = tm_ * tn_ * tk_
+    order = np.lexsort((-sn, -sm, -sk, tiles, traffic, ~fits))
+    best = order[0]
+    return int(sm[best]), int(sn[best]), int(sk[best])
+
+
+def plan_tiles(cfg: ArrayConfig, gemm: GemmArrays, names: list[str] | None = None) -> TilePlan:
+    """:func:`plan_layer` for every layer (each distinct shape planned once)."""
+    shapes = np.stack([gemm.m, gemm.n, gemm.k], axis=1)  # [layer, 3]
+    uniq, inverse = np.unique(shapes, axis=0, return_inverse=True)
+    first = {}
+    for i, u in enumerate(inverse.ravel()):
+        first.setdefault(int(u), i)
+    sizes = np.array(
+        [
+            plan_layer(cfg, *map(int, shape), layer=names[first[u]] if names else f"layer {first[u]}")
+            for u, shape in enumerate(uniq)
+        ],
+        dtype=np.int64,
+    ).reshape(-1, 3)[inverse.ravel()]  # [layer, 3]
+    tm, tn, tk = sizes.T
+    return TilePlan(tm, tn, tk, -(-gemm.m // tm), -(-gemm.n // tn), -(-gemm.k // tk))
+
+
+@dataclass(frozen=True)
+class Tiles:
+    """Every tile of every layer, in execution order (one GEMM of each layer; repeats are identical)."""
+
+    layer: np.ndarray  # [tile]
+    m0: np.ndarray  # [tile] first row of A / C
+    n0: np.ndarray  # [tile]
+    k0: np.ndarray  # [tile]
+    mt: np.ndarray  # [tile] extents
+    nt: np.ndarray  # [tile]
+    kt: np.ndarray  # [tile]
+    load_a: np.ndarray  # [tile] bool: A's tile is loaded from DRAM (else reused)
+    load_b: np.ndarray  # [tile] bool
+    first_k: np.ndarray  # [tile] bool: first k-tile of its output tile
+    last_k: np.ndarray  # [tile] bool: last k-tile: C is drained after it
+    compute_cycles: np.ndarray  # [tile] cc
+
+    def ext(self, dim: str) -> np.ndarray:
+        return {"m": self.mt, "n": self.nt, "k": self.kt}[dim]
+
+    def origin(self, dim: str) -> np.ndarray:
+        return {"m": self.m0, "n": self.n0, "k": self.k0}[dim]
+
+
+def tiles_of(cfg: ArrayConfig, gemm: GemmArrays, plan: TilePlan) -> Tiles:
+    """The tiles of every layer in the order the controller walks them (n, then m, then k innermost)."""
+    count = plan.tiles
+    layer = np.repeat(np.arange(count.size), count)  # [tile]
+    j = np.arange(layer.size) - np.repeat(np.cumsum(count) - count, count)  # index within the layer
+    cm, ck = plan.count_m[layer], plan.count_k[layer]
+    i_n, i_m, i_k = j // (cm * ck), (j // ck) % cm, j % ck
+    m0, n0, k0 = i_m * plan.tm[layer], i_n * plan.tn[layer], i_k * plan.tk[layer]
+    mt = np.minimum(plan.tm[layer], gemm.m[layer] - m0)
+    nt = np.minimum(plan.tn[layer], gemm.n[layer] - n0)
+    kt = np.minimum(plan.tk[layer], gemm.k[layer] - k0)
+    first = j == 0
+    prev = np.roll(np.stack([i_m, i_n, i_k]), 1, axis=1)  # [3, tile] the previous tile's indices
+    load_a = first | (prev[0] != i_m) | (prev[2] != i_k)
+    load_b = first | (prev[1] != i_n) | (prev[2] != i_k)
+    cc = compute_cycles(cfg, GemmArrays.of(mt, nt, kt)).cycles_per_gemm
+    return Tiles(layer, m0, n0, k0, mt, nt, kt, load_a, load_b, i_k == 0, i_k == ck - 1, cc)
+
+
+@dataclass(frozen=True)
+class Steps:
+    """The controller's steps, every layer's S + 2 of them, in order."""
+
+    layer: np.ndarray  # [step]
+    index: np.ndarray  # [step] s within the layer
+    start: np.ndarray  # [step] first cycle, counted from the layer's first busy cycle
+    cycles: np.ndarray  # [step]
+    compute_tile: np.ndarray  # [step] global tile index computed in this step, -1 for none
+    load_tile: np.ndarray  # [step] tile loaded, -1 for none
+    drain_tile: np.ndarray  # [step] tile whose C is drained, -1 for none
+    read_beats: np.ndarray  # [step] DRAM read requests
+    write_beats: np.ndarray  # [step] DRAM write beats
+
+
+def tile_beats(cfg: ArrayConfig, tiles: Tiles) -> dict[str, np.ndarray]:
+    """DRAM beats to move each tile's A, B and C whole (before reuse is taken into account)."""
+    geo = geometry(cfg)
+    bw = cfg.dram_bw_words_per_cycle
+    return {x: _beats(tiles.ext(g.lane_dim), tiles.ext(g.other_dim), g.lanes, bw) for x, g in geo.items()}
+
+
+def steps_of(cfg: ArrayConfig, tiles: Tiles, layers: int) -> Steps:
+    """Lay the tiles out as steps and time them (see the module docstring)."""
+    beats = tile_beats(cfg, tiles)
+    read = np.where(tiles.load_a, beats["A"], 0) + np.where(tiles.load_b, beats["B"], 0)  # [tile]
+    write = np.where(tiles.last_k, beats["C"], 0)  # [tile]
+    count = np.bincount(tiles.layer, minlength=layers)  # [layer] S
+    n_steps = count + 2
+    layer = np.repeat(np.arange(layers), n_steps)  # [step]
+    index = np.arange(layer.size) - np.repeat(np.cumsum(n_steps) - n_steps, n_steps)
+    first_tile = np.cumsum(count) - count  # [layer] global index of tile 0
+    base = first_tile[layer]
+    s_count = count[layer]
+
+    def tile_at(offset: int, valid: np.ndarray) -> np.ndarray:
+        return np.where(valid, base + index - offset, -1)
+
+    compute = tile_at(1, (index >= 1) & (index <= s_count))
+    load = tile_at(0, index < s_count)
+    drain = tile_at(2, index >= 2)
+    drain = np.where(drain >= 0, np.where(tiles.last_k[np.maximum(drain, 0)], drain, -1), -1)
+    read_beats = np.where(load >= 0, read[np.maximum(load, 0)], 0)
+    write_beats = np.where(drain >= 0, write[np.maximum(drain, 0)], 0)
+    busy = np.maximum.reduce(
+        [
+            np.where(compute >= 0, tiles.compute_cycles[np.maximum(compute, 0)] + COMPUTE_EXTRA_CYCLES, 0),
+            np.where(read_beats > 0, read_beats + cfg.dram_latency_cycles, 0),
+            np.where(write_beats > 0, write_beats + 1, 0),
+        ]
+    )
+    cycles = busy + 1
+    start = np.cumsum(cycles) - cycles
+    start -= np.repeat(start[np.cumsum(n_steps) - n_steps], n_steps)  # from each layer's first step
+    start += PROLOGUE_CYCLES  # counted from the layer's first busy cycle
+    return Steps(layer, index, start, cycles, compute, load, drain, read_beats, write_beats)
+
+
+@dataclass(frozen=True)
+class MemoryResult:
+    """Per-layer results of the memory system (all repeats of a layer included, except ``*_per_gemm``)."""
+
+    plan: TilePlan
+    cycles: np.ndarray  # [layer] total, stalls included
+    cycles_per_gemm: np.ndarray  # [layer]
+    compute_cycles: np.ndarray  # [layer] the array's cycles with operands always ready (sum over tiles)
+    stall_cycles: np.ndarray  # [layer] cycles - compute_cycles
+    sram_reads: dict[str, np.ndarray]  # buffer -> [layer] words read (ifmap/filter by the array;
+    #                                    ofmap: read-modify-write plus drain to DRAM)
+    sram_writes: dict[str, np.ndarray]  # buffer -> [layer] words written (ifmap/filter by DRAM fills)
+    dram_reads: dict[str, np.ndarray]  # buffer -> [layer] words (ofmap: 0)
+    dram_writes: dict[str, np.ndarray]  # buffer -> [layer] words (ifmap/filter: 0)
+    macs: np.ndarray  # [layer]
+
+    @property
+    def total_cycles(self) -> int:
+        return int(self.cycles.sum())
+
+    @property
+    def dram_bandwidth(self) -> np.ndarray:
+        """[layer] DRAM words moved per cycle, averaged over the layer."""
+        words = sum(self.dram_reads.values()) + sum(self.dram_writes.values())
+        return words / self.cycles
+
+
+def _per_layer(values: np.ndarray, layer: np.ndarray, layers: int) -> np.ndarray:
+    return np.bincount(layer, weights=values, minlength=layers).astype(np.int64)
+
+
+def access_counts(cfg: ArrayConfig, tiles: Tiles) -> dict[str, dict[str, np.ndarray]]:
+    """SRAM and DRAM words moved per tile: ``{'sram_reads': {buffer: [tile]}, ...}``."""
+    mp = MAPPINGS[cfg.dataflow]
+    spatial = {mp.spatial_rows: cfg.rows, mp.spatial_cols: cfg.cols}
+    folds = {d: -(-tiles.ext(d) // size) for d, size in spatial.items()}
+    size = {x: tiles.ext(TENSOR_DIMS[x][0]) * tiles.ext(TENSOR_DIMS[x][1]) for x in TENSORS}
+
+    def passes(x: str) -> np.ndarray:  # how often the array touches each element of x
+        out = np.ones_like(tiles.mt)
+        for d, f in folds.items():
+            if d not in TENSOR_DIMS[x]:
+                out = out * f
+        return out
+
+    c_writes = size["C"] * passes("C")
+    loaded = {"A": np.where(tiles.load_a, size["A"], 0), "B": np.where(tiles.load_b, size["B"], 0)}
+    drained = np.where(tiles.last_k, size["C"], 0)
+    zero = np.zeros_like(tiles.mt)
+    return {
+        "sram_reads": {
+            "ifmap": size["A"] * passes("A"),
+            "filter": size["B"] * passes("B"),
+            "ofmap": c_writes - np.where(tiles.first_k, size["C"], 0) + drained,
+        },
+        "sram_writes": {"ifmap": loaded["A"], "filter": loaded["B"], "ofmap": c_writes},
+        "dram_reads": {"ifmap": loaded["A"], "filter": loaded["B"], "ofmap": zero},
+        "dram_writes": {"ifmap": zero, "filter": zero, "ofmap": drained},
+    }
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Everything the traces and reports need: the plan, the tiles and the timed steps."""
+
+    plan: TilePlan
+    tiles: Tiles
+    steps: Steps
+
+
+def schedule(cfg: ArrayConfig, gemm: GemmArrays, names: list[str] | None = None) -> Schedule:
+    """Plan, tile and time every layer."""
+    plan = plan_tiles(cfg, gemm, names)
+    tiles = tiles_of(cfg, gemm, plan)
+    return Schedule(plan, tiles, steps_of(cfg, tiles, gemm.m.size))
+
+
+def memory_cycles(cfg: ArrayConfig, gemm: GemmArrays, names: list[str] | None = None) -> MemoryResult:
+    """Cycles with stalls and access counts of every layer on the accelerator with its memory system."""
+    sched = schedule(cfg, gemm, names)
+    layers = gemm.m.size
+    tiles, steps = sched.tiles, sched.steps
+    per_gemm = _per_layer(steps.cycles, steps.layer, layers) + PROLOGUE_CYCLES
+    compute = _per_layer(tiles.compute_cycles, tiles.layer, layers)
+    counts = access_counts(cfg, tiles)
+    rep = gemm.repeat
+
+    def total(kind: str) -> dict[str, np.ndarray]:
+        return {b: _per_layer(v, tiles.layer, layers) * rep for b, v in counts[kind].items()}
+
+    return MemoryResult(
+        plan=sched.plan,
+        cycles=per_gemm * rep,
+        cycles_per_gemm=per_gemm,
+        compute_cycles=compute * rep,
+        stall_cycles=(per_gemm - compute) * rep,
+        sram_reads=total("sram_reads"),
+        sram_writes=total("sram_writes"),
+        dram_reads=total("dram_reads"),
+        dram_writes=total("dram_writes"),
+        macs=gemm.macs,
+    )

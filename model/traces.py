@@ -1,0 +1,194 @@
+"""SRAM and DRAM traces in SCALE-Sim's CSV layout, generated vectorised, one step at a time.
+
+Six traces per layer, as SCALE-Sim names them: ``IFMAP_SRAM_TRACE`` and ``FILTER_SRAM_TRACE`` (reads by
+the array), ``OFMAP_SRAM_TRACE`` (writes by the array), ``IFMAP_DRAM_TRACE`` and ``FILTER_DRAM_TRACE``
+(read requests) and ``OFMAP_DRAM_TRACE`` (write beats). A row is a cycle (counted from the layer's first
+busy cycle) and then one DRAM word address per port lane (SRAM traces: the array port's lanes; DRAM
+traces: ``dram_bw_words_per_cycle``), ``-1`` for an idle lane; rows exist only for cycles with an access.
+Addresses are the tensors' DRAM word addresses (see :mod:`systolic.model.memory` for the layout), so an
+SRAM trace says which element is read, as SCALE-Sim's do.
+
+The array-side events follow the RTL's timing contract (``SystolicTop``): per fold, operand requests one
+cycle before their data, results leaving the array and written to the ofmap SRAM one cycle later.
+:func:`layer_traces` yields one chunk per step and trace, so a whole network's traces are never in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from systolic.config import ArrayConfig
+from systolic.dataflow import MAPPINGS, PORT_MAP, ROLES
+from systolic.model.memory import ARRAY_START_CYCLES, BUFFER, Schedule, geometry
+
+TRACE_NAMES: tuple[str, ...] = (
+    "IFMAP_SRAM_TRACE",
+    "FILTER_SRAM_TRACE",
+    "OFMAP_SRAM_TRACE",
+    "IFMAP_DRAM_TRACE",
+    "FILTER_DRAM_TRACE",
+    "OFMAP_DRAM_TRACE",
+)
+
+
+def trace_widths(cfg: ArrayConfig) -> dict[str, int]:
+    """Address columns of each trace (the cycle column not included)."""
+    geo = geometry(cfg)
+    bw = cfg.dram_bw_words_per_cycle
+    return {
+        "IFMAP_SRAM_TRACE": geo["A"].lanes,
+        "FILTER_SRAM_TRACE": geo["B"].lanes,
+        "OFMAP_SRAM_TRACE": geo["C"].lanes,
+        "IFMAP_DRAM_TRACE": bw,
+        "FILTER_DRAM_TRACE": bw,
+        "OFMAP_DRAM_TRACE": bw,
+    }
+
+
+def _rows(cycle: np.ndarray, start: np.ndarray, count: np.ndarray, width: int) -> np.ndarray:
+    """Rows [cycle, start, start+1, ..., -1 ...]: ``count`` consecutive addresses, then idle lanes."""
+    lane = np.arange(width)  # [lane]
+    addr = np.where(lane < count[:, None], start[:, None] + lane, -1)  # [event, lane]
+    return np.concatenate([cycle[:, None], addr], axis=1)
+
+
+def _ragged(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(owner, index): for each of ``counts.sum()`` items, which group it is in and its index there."""
+    owner = np.repeat(np.arange(counts.size), counts)
+    index = np.arange(owner.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    return owner, index
+
+
+class _Dims:
+    """Global tensor extents of the layer and DRAM geometry, for address arithmetic."""
+
+    def __init__(self, cfg: ArrayConfig, m: int, n: int, k: int):
+        self.cfg = cfg
+        self.geo = geometry(cfg)
+        self.full = {"m": m, "n": n, "k": k}
+
+    def start_address(self, tensor: str, coord: dict[str, np.ndarray]) -> np.ndarray:
+        g = self.geo[tensor]
+        return g.offset + coord[g.other_dim] * self.full[g.lane_dim] + coord[g.lane_dim]
+
+
+def array_events(cfg: ArrayConfig, dims: _Dims, tile: dict, first_data: int) -> dict[str, np.ndarray]:
+    """SRAM trace rows of one compute tile whose first operand data arrives in cycle ``first_data``."""
+    mp = MAPPINGS[cfg.dataflow]
+    roles = ROLES[cfg.dataflow]
+    r, c = cfg.rows, cfg.cols
+    ext = {"m": tile["mt"], "n": tile["nt"], "k": tile["kt"]}
+    sr, sc, t_len = ext[mp.spatial_rows], ext[mp.spatial_cols], ext[mp.temporal]
+    f_sr, f_sc = -(-sr // r), -(-sc // c)
+    sc_i, sr_i = np.divmod(np.arange(f_sr * f_sc), f_sr)  # [fold] spatial columns outer, rows inner
+    sr_base, sc_base = sr_i * r, sc_i * c
+    ru, cu = np.minimum(r, sr - sr_base), np.minimum(c, sc - sc_base)
+    operand = mp.stationary == "operand"
+    period = ru + t_len + r + c - 1 if operand else np.full(ru.shape, t_len + 2 * r + c - 2)
+    d0 = first_data + np.cumsum(period) - period  # [fold] first data cycle
+
+    def rows(port: str, fold, cycle, t, sr_index, lanes) -> np.ndarray:
+        pm = PORT_MAP[cfg.dataflow][port]
+        base = {"sr": sr_base[fold], "sc": sc_base[fold]}
+        coord = {}
+        for d in pm.dims:
+            if d == pm.lane_dim:
+                value = base[roles[d]]
+            elif roles[d] == "t":
+                value = t
+            else:
+                value = sr_index
+            coord[d] = value + tile[f"{d}0"]
+        start = dims.start_address(pm.tensor, coord)
+        return _rows(cycle, start, lanes, dims.geo[pm.tensor].lanes)
+
+    out = {}
+    fold_t, u = _ragged(np.full(ru.shape, t_len))
+    if operand:
+        fold_l, i = _ragged(ru)
+        out["north"] = rows(
+            "north", fold_l, d0[fold_l] - 1 + i, 0, sr_base[fold_l] + ru[fold_l] - 1 - i, cu[fold_l]
+        )
+        out["west"] = rows("west", fold_t, d0[fold_t] - 1 + ru[fold_t] + u, u, 0, ru[fold_t])
+        cyc = d0[fold_t] + ru[fold_t] + u + r + c - 1 + 1
+        out["south"] = rows("south", fold_t, cyc, u, 0, cu[fold_t])
+    else:
+        out["west"] = rows("west", fold_t, d0[fold_t] - 1 + u, u, 0, ru[fold_t])
+        out["north"] = rows("north", fold_t, d0[fold_t] - 1 + u, u, 0, cu[fold_t])
+        fold_d, row = _ragged(ru)
+        cyc = d0[fold_d] + t_len + r + c - 2 + (r - 1 - row) + 1
+        south = rows("south", fold_d, cyc, 0, sr_base[fold_d] + row, cu[fold_d])
+        out["south"] = south[np.argsort(south[:, 0], kind="stable")]
+    names = {}
+    for port, arr in out.items():
+        tensor = PORT_MAP[cfg.dataflow][port].tensor
+        names[f"{BUFFER[tensor].upper()}_SRAM_TRACE"] = arr
+    return names
+
+
+def dram_beats(cfg: ArrayConfig, dims: _Dims, tensor: str, tile: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(start address, words) of each DRAM beat moving ``tensor``'s tile, in the controller's order."""
+    g = dims.geo[tensor]
+    bw = cfg.dram_bw_words_per_cycle
+    el, eo = tile[f"{g.lane_dim}t"], tile[f"{g.other_dim}t"]
+    lb = np.arange(-(-el // g.lanes))  # [line block]
+    valid = np.minimum(g.lanes, el - lb * g.lanes)
+    per_line = -(-valid // bw)  # [line block] beats
+    blk, j = _ragged(np.tile(per_line, eo))  # over (o, lb) pairs, o outer
+    o, lb_of = np.divmod(blk, lb.size)
+    words = np.minimum(bw, valid[lb_of] - j * bw)
+    coord = {
+        g.other_dim: tile[f"{g.other_dim}0"] + o,
+        g.lane_dim: tile[f"{g.lane_dim}0"] + lb_of * g.lanes + j * bw,
+    }
+    return dims.start_address(tensor, coord), words
+
+
+def layer_traces(
+    cfg: ArrayConfig, sched: Schedule, layer: int, m: int, n: int, k: int
+) -> Iterator[tuple[str, np.ndarray]]:
+    """(trace name, rows) chunks of one layer's six traces, in cycle order per trace."""
+    dims = _Dims(cfg, m, n, k)
+    tiles, steps = sched.tiles, sched.steps
+    bw = cfg.dram_bw_words_per_cycle
+
+    def tile_dict(j: int) -> dict:
+        return {
+            **{f"{d}0": int(tiles.origin(d)[j]) for d in "mnk"},
+            **{f"{d}t": int(tiles.ext(d)[j]) for d in "mnk"},
+        }
+
+    for s in np.flatnonzero(steps.layer == layer):
+        t0 = int(steps.start[s])
+        if steps.compute_tile[s] >= 0:
+            events = array_events(cfg, dims, tile_dict(int(steps.compute_tile[s])), t0 + ARRAY_START_CYCLES)
+            yield from events.items()
+        if steps.load_tile[s] >= 0:
+            j = int(steps.load_tile[s])
+            tile = tile_dict(j)
+            parts = [
+                (x, *dram_beats(cfg, dims, x, tile))
+                for x, load in (("A", tiles.load_a[j]), ("B", tiles.load_b[j]))
+                if load
+            ]
+            offset = 0
+            for x, start, words in parts:
+                cycle = t0 + offset + np.arange(start.size)
+                offset += start.size
+                yield f"{BUFFER[x].upper()}_DRAM_TRACE", _rows(cycle, start, words, bw)
+        if steps.drain_tile[s] >= 0:
+            start, words = dram_beats(cfg, dims, "C", tile_dict(int(steps.drain_tile[s])))
+            yield "OFMAP_DRAM_TRACE", _rows(t0 + 1 + np.arange(start.size), start, words, bw)
+
+
+def collect(chunks: Iterator[tuple[str, np.ndarray]], widths: dict[str, int]) -> dict[str, np.ndarray]:
+    """All chunks joined per trace (for small layers and tests; large runs stream :func:`layer_traces`)."""
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in TRACE_NAMES}
+    for name, rows in chunks:
+        parts[name].append(rows)
+    return {
+        name: np.concatenate(p) if p else np.zeros((0, 1 + widths[name]), dtype=np.int64)
+        for name, p in parts.items()
+    }

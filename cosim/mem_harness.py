@@ -239,7 +239,8 @@ class LayerHarness:
         self.c_written[index : index + length] += 1
         self.counts["dram_writes"]["ofmap"] += length
         self.counts["sram_reads"]["ofmap"] += length  # the drain reads the shadow half
-        self.traces["OFMAP_DRAM_TRACE"].append([rel, *range(addr, addr + length), *([-1] * (self.bw - length))])
+        idle = [-1] * (self.bw - length)
+        self.traces["OFMAP_DRAM_TRACE"].append([rel, *range(addr, addr + length), *idle])
 
     # ------------------------------------------------------------------ array-side monitors
     def _addresses(self, tensor: str, port: str, row: int, col: int, lanes: int, origin: dict) -> list[int]:

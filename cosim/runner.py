@@ -19,22 +19,29 @@ from systolic.config import ArrayConfig
 from systolic.errors import InputError
 from systolic.fileio import atomic_write_text
 from systolic.model.cycles import GemmArrays, compute_cycles
+from systolic.model.memory import memory_cycles
 from systolic.workload import ConvShape, Layer
 
 from .conv import check_ungrouped
 from .tools import check_simulator, tool_env
 
 TOP = "systolic_top"
-TB_MODULE = "systolic.cosim.tb_gemm"
+#: Per top ('core': the GEMM engine with SRAM-timed operand ports; 'accel': the accelerator out of DRAM):
+#: its Verilog module and its cocotb testbench.
+TOPS = {
+    "core": ("systolic_top", "systolic.cosim.tb_gemm"),
+    "accel": ("systolic_accel", "systolic.cosim.tb_layer"),
+}
+TB_MODULE = TOPS["core"][1]
 ENV_VAR = "SYSTOLIC_COSIM"
 #: Verilator options: -Wno-fatal, since the simulation build runs without hdl/lint.py's explained waivers
 #: and Verilator would stop on their width warnings; the split options keep the C++ compile units small
 #: so make -j2 builds a 32x32 array in about 2 minutes instead of tens of minutes.
 VERILATOR_ARGS = ("-Wno-fatal", "--output-split", "20000", "--output-split-cfuncs", "200", "-O1")
-_VCD_DUMP = f"""module systolic_vcd_dump;
+_VCD_DUMP = """module systolic_vcd_dump;
 initial begin
     $dumpfile("waves.vcd");
-    $dumpvars(0, {TOP});
+    $dumpvars(0, {top});
 end
 endmodule
 """
@@ -101,7 +108,9 @@ class CaseResult:
 
     @property
     def ok(self) -> bool:
-        return self.outputs_match and self.cycle_difference == 0
+        """Outputs right, cycles equal and, for the accelerator, every count and trace equal too."""
+        memory_ok = self.extra.get("counts_match", True) and self.extra.get("traces_match", True)
+        return self.outputs_match and self.cycle_difference == 0 and memory_ok
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -109,15 +118,20 @@ class CaseResult:
         return data
 
 
-def build(cfg: ArrayConfig, sim: str, *, waves: bool = False, root: Path = Path("build")) -> Path:
-    """Generate and compile the RTL of ``cfg`` for ``sim``; reuse an up-to-date build."""
+def build(
+    cfg: ArrayConfig, sim: str, *, waves: bool = False, root: Path = Path("build"), top: str = "core"
+) -> Path:
+    """Generate and compile the RTL of ``cfg`` (``top``: 'core' or 'accel') for ``sim``; reuse an
+    up-to-date build."""
     check_simulator(sim)
+    top_module = TOPS[top][0]
     args = VERILATOR_ARGS if sim == "verilator" else ()
     # The Verilog is a function of the config and the generator's source: key the cache on those, so a
     # cached build costs no elaboration (minutes for a 128x128 array).
-    key = [cfg.to_json(), _generator_digest(), sim, waves, args, _VCD_DUMP]
+    key = [cfg.to_json(), _generator_digest(), sim, waves, args, _VCD_DUMP, top]
     digest = hashlib.sha256(json.dumps(key).encode()).hexdigest()
-    bdir = (root / "sim" / sim / (cfg.slug + ("-waves" if waves else ""))).resolve()
+    suffix = ("-accel" if top == "accel" else "") + ("-waves" if waves else "")
+    bdir = (root / "sim" / sim / (cfg.slug + suffix)).resolve()
     stamp = bdir / "build.stamp"
     if stamp.exists() and stamp.read_text() == digest:
         return bdir
@@ -125,13 +139,13 @@ def build(cfg: ArrayConfig, sim: str, *, waves: bool = False, root: Path = Path(
     stamp.unlink(missing_ok=True)
     from systolic.hdl.generate import verilog_text
 
-    src = bdir / f"{TOP}.v"
-    atomic_write_text(src, verilog_text(cfg))
+    src = bdir / f"{top_module}.v"
+    atomic_write_text(src, verilog_text(cfg, top))
     sources = [src]
     build_args: list[str] = list(args)
     if waves and sim == "icarus":
         dump = bdir / "systolic_vcd_dump.v"
-        atomic_write_text(dump, _VCD_DUMP)
+        atomic_write_text(dump, _VCD_DUMP.format(top=top_module))
         sources.append(dump)
         build_args += ["-s", "systolic_vcd_dump"]
     runner = _runner(sim)
@@ -139,7 +153,7 @@ def build(cfg: ArrayConfig, sim: str, *, waves: bool = False, root: Path = Path(
     try:
         runner.build(
             sources=sources,
-            hdl_toplevel=TOP,
+            hdl_toplevel=top_module,
             build_dir=bdir,
             build_args=build_args,
             timescale=("1ns", "1ps"),
@@ -161,9 +175,16 @@ def run_cases(
     waves: bool = False,
     root: Path = Path("build"),
     run_name: str | None = None,
+    top: str = "core",
 ) -> list[CaseResult]:
-    """Run ``cases`` on the RTL of ``cfg`` under ``sim`` in one simulator process."""
-    bdir = build(cfg, sim, waves=waves, root=root)
+    """Run ``cases`` on the RTL of ``cfg`` under ``sim`` in one simulator process.
+
+    ``top='core'`` runs each case as a GEMM on the engine alone (operands from SRAM-timed ports);
+    ``top='accel'`` runs it as a layer on the whole accelerator out of the DRAM model, and the result also
+    holds stall cycles, SRAM and DRAM access counts (RTL and model) and whether the traces are identical.
+    """
+    bdir = build(cfg, sim, waves=waves, root=root, top=top)
+    top_module, tb_module = TOPS[top]
     name = run_name or hashlib.sha256(json.dumps([c.__dict__ for c in cases]).encode()).hexdigest()[:12]
     tdir = bdir / "runs" / name
     tdir.mkdir(parents=True, exist_ok=True)
@@ -175,8 +196,8 @@ def run_cases(
     start = time.perf_counter()
     try:
         runner.test(
-            test_module=TB_MODULE,
-            hdl_toplevel=TOP,
+            test_module=tb_module,
+            hdl_toplevel=top_module,
             hdl_toplevel_lang="verilog",  # a fresh runner has no sources to infer it from
             build_dir=bdir,
             test_dir=tdir,
@@ -193,12 +214,16 @@ def run_cases(
         raise InputError(f"{sim} simulation wrote no results; see {log}: {_tail(log)}", cfg.name)
     measured = json.loads(out.read_text())
     gemm = GemmArrays.of([c.m for c in cases], [c.n for c in cases], [c.k for c in cases])
-    model = compute_cycles(cfg, gemm).cycles_per_gemm
+    if top == "accel":
+        memory = memory_cycles(cfg, gemm)
+        model = memory.cycles_per_gemm
+    else:
+        model = compute_cycles(cfg, gemm).cycles_per_gemm
     vcd = None
     if waves:
         vcd = str(tdir / ("waves.vcd" if sim == "icarus" else "dump.vcd"))
     results = []
-    for case, got, model_cycles in zip(cases, measured["cases"], model.tolist(), strict=True):
+    for i, (case, got, model_cycles) in enumerate(zip(cases, measured["cases"], model.tolist(), strict=True)):
         if "error" in got:
             raise InputError(f"{sim} case {case.shape}: {got['error']}; see {log}", cfg.name)
         if got.get("problems"):
@@ -221,19 +246,42 @@ def run_cases(
                 extra={
                     "sim_wall_s": round(wall_s / len(cases), 4),
                     "sim_cycles_total": got.get("sim_cycles"),
+                    **(_memory_extra(memory, i, got) if top == "accel" else {}),
                 },
             )
         )
     return results
 
 
+def _memory_extra(memory, i: int, got: dict) -> dict:
+    """The memory system's numbers of case ``i``: RTL (measured by the testbench's monitors) and model."""
+    model = {
+        kind: {buf: int(v[i]) for buf, v in getattr(memory, kind).items()}
+        for kind in ("sram_reads", "sram_writes", "dram_reads", "dram_writes")
+    }
+    model["stall_cycles"] = int(memory.stall_cycles[i])
+    model["compute_cycles"] = int(memory.compute_cycles[i])
+    rtl = dict(got["counts"])
+    rtl["stall_cycles"] = int(got["cycles"]) - model["compute_cycles"]
+    return {
+        "tile": got["tile"],
+        "rtl": rtl,
+        "model": model,
+        "counts_match": all(rtl[k] == model[k] for k in model if k not in ("compute_cycles", "stall_cycles")),
+        "traces_match": bool(got["traces_match"]),
+        "trace_rows": got["trace_rows"],
+    }
+
+
 def _generator_digest() -> str:
     """Hash of the RTL generator's source files (hdl/ and the vocabulary it reads)."""
     import systolic
     import systolic.hdl
+    import systolic.model
 
     files = sorted(Path(systolic.hdl.__file__).parent.glob("*.py"))
     files += [Path(systolic.__file__).parent / name for name in ("config.py", "dataflow.py")]
+    files += [Path(systolic.model.__file__).parent / name for name in ("memory.py", "cycles.py")]
     h = hashlib.sha256()
     for path in files:
         h.update(path.name.encode())

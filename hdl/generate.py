@@ -1,4 +1,5 @@
-"""Verilog of :class:`~systolic.hdl.top.SystolicTop` for one config: module ``systolic_top``."""
+"""Verilog for one config: the whole accelerator (module ``systolic_accel``) or the GEMM engine alone
+(module ``systolic_top``)."""
 
 from __future__ import annotations
 
@@ -9,23 +10,29 @@ from pathlib import Path
 from systolic.config import ArrayConfig
 from systolic.fileio import atomic_write_text
 
-TOP_NAME = "systolic_top"
+#: Module name of each top: ``accel`` (:class:`~systolic.hdl.accel.Accelerator`: array, SRAMs, controller,
+#: DRAM port) and ``core`` (:class:`~systolic.hdl.top.SystolicTop`: the array and its sequencer).
+TOP_NAMES = {"accel": "systolic_accel", "core": "systolic_top"}
+TOP_NAME = TOP_NAMES["core"]
 
 
-def verilog_text(cfg: ArrayConfig) -> str:
-    """The synthesizable Verilog of ``cfg``'s GEMM engine.
+def verilog_text(cfg: ArrayConfig, top: str = "core") -> str:
+    """The synthesizable Verilog of ``cfg``'s accelerator (``top='accel'``) or GEMM engine (``'core'``).
 
-    The top module is ``systolic_top`` with clock ``clk`` and synchronous active-high reset ``rst``,
-    plus the ports of :class:`~systolic.hdl.top.SystolicTop`.
+    The top module has clock ``clk`` and synchronous active-high reset ``rst`` plus the component's ports.
     """
     from amaranth.back import verilog
 
-    from .top import SystolicTop
-
+    if top == "accel":
+        from .accel import Accelerator as component
+    elif top == "core":
+        from .top import SystolicTop as component
+    else:
+        raise ValueError(f"top must be one of {sorted(TOP_NAMES)}, not {top!r}")
     sys.set_int_max_str_digits(0)  # wide buses of large arrays print as long integers
-    return verilog.convert(SystolicTop(cfg), name=TOP_NAME, emit_src=False)
+    return verilog.convert(component(cfg), name=TOP_NAMES[top], emit_src=False)
 
 
-def write_verilog(cfg: ArrayConfig, path: str | os.PathLike) -> Path:
+def write_verilog(cfg: ArrayConfig, path: str | os.PathLike, top: str = "core") -> Path:
     """Write :func:`verilog_text` to ``path`` atomically (a temporary file, then ``os.replace``)."""
-    return atomic_write_text(path, verilog_text(cfg))
+    return atomic_write_text(path, verilog_text(cfg, top))

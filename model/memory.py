@@ -34,9 +34,10 @@ carries at most ``dram_bw_words_per_cycle`` words and never crosses an SRAM line
 over the activities it has, where cc is the array's compute cycles for the tile
 (:func:`~systolic.model.cycles.compute_cycles`): the array starts in the step's first cycle, its first
 operand data arrives three cycles later and the last result is written to the ofmap SRAM one cycle after
-it leaves the array. A layer's cycles run from the first cycle ``busy`` is high to the last: one prologue cycle (the
-controller's empty pipeline takes its first barrier) and then the steps. ``compute_cycles`` is the sum of cc over tiles; ``stall_cycles`` is the rest: the exposed first
-fill and last drain, DRAM time beyond compute, and four cycles per step of array start-up.
+it leaves the array. A layer's cycles run from the first cycle ``busy`` is high to the last: one
+prologue cycle (the controller's empty pipeline takes its first barrier) and then the steps.
+``compute_cycles`` is the sum of cc over tiles; ``stall_cycles`` is the rest: the prologue, the exposed
+first fill and last drain, DRAM time beyond compute, and four cycles per step of array start-up.
 """
 
 from __future__ import annotations

@@ -423,3 +423,57 @@ def memory_cycles(cfg: ArrayConfig, gemm: GemmArrays, names: list[str] | None = 
         dram_writes=total("dram_writes"),
         macs=gemm.macs,
     )
+
+
+def access_windows(cfg: ArrayConfig, gemm: GemmArrays, sched: Schedule) -> dict[str, np.ndarray]:
+    """First and last cycle of each kind of access per layer (SCALE-Sim's detailed-report columns).
+
+    Keys ``'<buffer>_sram'`` and ``'<buffer>_dram'``; values ``[layer, 2]`` (start, stop), counted from the
+    layer's first busy cycle (-1 where a layer has no such access). Array-side windows come from the
+    fold timing of the first and last compute tiles (:func:`systolic.model.traces.array_windows`); DRAM
+    windows from the steps.
+    """
+    from .traces import array_windows
+
+    layers = gemm.m.size
+    tiles, steps = sched.tiles, sched.steps
+    out = {
+        f"{b}_{kind}": np.full((layers, 2), -1, dtype=np.int64)
+        for b in BUFFER.values()
+        for kind in ("sram", "dram")
+    }
+    beats = tile_beats(cfg, tiles)
+    for layer in range(layers):
+        idx = np.flatnonzero(steps.layer == layer)
+        comp = idx[steps.compute_tile[idx] >= 0]
+        for s, col in ((comp[0], 0), (comp[-1], 1)):
+            tile = tile_record(tiles, int(steps.compute_tile[s]))
+            spans = array_windows(cfg, tile, int(steps.start[s]) + ARRAY_START_CYCLES)
+            for name, span in spans.items():
+                out[name.split("_")[0].lower() + "_sram"][layer, col] = span[col]
+        loads = idx[steps.load_tile[idx] >= 0]
+        t = steps.load_tile[loads]
+        a_beats = np.where(tiles.load_a[t], beats["A"][t], 0)
+        b_beats = np.where(tiles.load_b[t], beats["B"][t], 0)
+        start = steps.start[loads]
+        has_a, has_b = a_beats > 0, b_beats > 0
+        if has_a.any():
+            out["ifmap_dram"][layer] = start[has_a][0], (start + a_beats - 1)[has_a][-1]
+        if has_b.any():
+            out["filter_dram"][layer] = (
+                (start + a_beats)[has_b][0],
+                (start + a_beats + b_beats - 1)[has_b][-1],
+            )
+        drains = idx[steps.drain_tile[idx] >= 0]
+        if drains.size:
+            w = steps.write_beats[drains]
+            out["ofmap_dram"][layer] = steps.start[drains][0] + 1, (steps.start[drains] + w)[-1]
+    return out
+
+
+def tile_record(tiles: Tiles, j: int) -> dict:
+    """Origins and extents of tile ``j`` as plain ints (``m0``, ``mt``, ...)."""
+    return {
+        **{f"{d}0": int(tiles.origin(d)[j]) for d in "mnk"},
+        **{f"{d}t": int(tiles.ext(d)[j]) for d in "mnk"},
+    }

@@ -21,7 +21,7 @@ import numpy as np
 
 from systolic.config import ArrayConfig
 from systolic.dataflow import MAPPINGS, PORT_MAP, ROLES
-from systolic.model.memory import ARRAY_START_CYCLES, BUFFER, Schedule, geometry
+from systolic.model.memory import ARRAY_START_CYCLES, BUFFER, Schedule, geometry, tile_record
 
 TRACE_NAMES: tuple[str, ...] = (
     "IFMAP_SRAM_TRACE",
@@ -61,7 +61,7 @@ def _ragged(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return owner, index
 
 
-class _Dims:
+class Dims:
     """Global tensor extents of the layer and DRAM geometry, for address arithmetic."""
 
     def __init__(self, cfg: ArrayConfig, m: int, n: int, k: int):
@@ -74,7 +74,7 @@ class _Dims:
         return g.offset + coord[g.other_dim] * self.full[g.lane_dim] + coord[g.lane_dim]
 
 
-def array_events(cfg: ArrayConfig, dims: _Dims, tile: dict, first_data: int) -> dict[str, np.ndarray]:
+def array_events(cfg: ArrayConfig, dims: Dims, tile: dict, first_data: int) -> dict[str, np.ndarray]:
     """SRAM trace rows of one compute tile whose first operand data arrives in cycle ``first_data``."""
     mp = MAPPINGS[cfg.dataflow]
     roles = ROLES[cfg.dataflow]
@@ -128,7 +128,37 @@ def array_events(cfg: ArrayConfig, dims: _Dims, tile: dict, first_data: int) -> 
     return names
 
 
-def dram_beats(cfg: ArrayConfig, dims: _Dims, tensor: str, tile: dict) -> tuple[np.ndarray, np.ndarray]:
+def array_windows(cfg: ArrayConfig, tile: dict, first_data: int) -> dict[str, tuple[int, int]]:
+    """(first, last) cycle of each SRAM trace's events for one compute tile, from its fold timing alone
+    (the same timing :func:`array_events` spells out event by event)."""
+    mp = MAPPINGS[cfg.dataflow]
+    r, c = cfg.rows, cfg.cols
+    ext = {"m": tile["mt"], "n": tile["nt"], "k": tile["kt"]}
+    sr, sc, t_len = ext[mp.spatial_rows], ext[mp.spatial_cols], ext[mp.temporal]
+    f_sr = -(-sr // r)
+    sr_base = np.arange(f_sr) * r
+    ru = np.tile(np.minimum(r, sr - sr_base), -(-sc // c))  # [fold] spatial columns outer, rows inner
+    operand = mp.stationary == "operand"
+    period = ru + t_len + r + c - 1 if operand else np.full(ru.shape, t_len + 2 * r + c - 2)
+    first_fold, last_fold = first_data, first_data + int(period[:-1].sum())
+    ru0, ru1 = int(ru[0]), int(ru[-1])
+    if operand:
+        spans = {
+            "north": (first_fold - 1, last_fold + ru1 - 2),
+            "west": (first_fold - 1 + ru0, last_fold + ru1 + t_len - 2),
+            "south": (first_fold + ru0 + r + c, last_fold + ru1 + t_len + r + c - 1),
+        }
+    else:
+        drain = t_len + r + c - 2
+        spans = {
+            "north": (first_fold - 1, last_fold + t_len - 2),
+            "west": (first_fold - 1, last_fold + t_len - 2),
+            "south": (first_fold + drain + r - ru0 + 1, last_fold + drain + r),
+        }
+    return {f"{BUFFER[PORT_MAP[cfg.dataflow][p].tensor].upper()}_SRAM_TRACE": v for p, v in spans.items()}
+
+
+def dram_beats(cfg: ArrayConfig, dims: Dims, tensor: str, tile: dict) -> tuple[np.ndarray, np.ndarray]:
     """(start address, words) of each DRAM beat moving ``tensor``'s tile, in the controller's order."""
     g = dims.geo[tensor]
     bw = cfg.dram_bw_words_per_cycle
@@ -150,15 +180,12 @@ def layer_traces(
     cfg: ArrayConfig, sched: Schedule, layer: int, m: int, n: int, k: int
 ) -> Iterator[tuple[str, np.ndarray]]:
     """(trace name, rows) chunks of one layer's six traces, in cycle order per trace."""
-    dims = _Dims(cfg, m, n, k)
+    dims = Dims(cfg, m, n, k)
     tiles, steps = sched.tiles, sched.steps
     bw = cfg.dram_bw_words_per_cycle
 
     def tile_dict(j: int) -> dict:
-        return {
-            **{f"{d}0": int(tiles.origin(d)[j]) for d in "mnk"},
-            **{f"{d}t": int(tiles.ext(d)[j]) for d in "mnk"},
-        }
+        return tile_record(tiles, j)
 
     for s in np.flatnonzero(steps.layer == layer):
         t0 = int(steps.start[s])

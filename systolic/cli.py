@@ -301,10 +301,62 @@ def _cosim(args: argparse.Namespace) -> int:
     return 0 if not bad else 1
 
 
+# --------------------------------------------------------------------------- run
+
+
+def add_run(sub: Any) -> None:
+    p = sub.add_parser(
+        "run",
+        help="the fast model on a network: cycles with memory stalls, SRAM/DRAM traffic, SCALE-Sim reports",
+    )
+    _add_arch_args(p)
+    p.add_argument("--topology", dest="net", required=True, metavar="NET|FILE", help="zoo name, CSV or ONNX")
+    _add_net_params(p)
+    p.add_argument("--out", metavar="DIR", help="write the reports (and traces) into DIR, replaced whole")
+    p.add_argument(
+        "--traces", action="store_true", help="also write SCALE-Sim-layout SRAM and DRAM traces per layer"
+    )
+    p.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    import time
+    from pathlib import Path
+
+    from . import reports
+    from .fileio import AtomicDir, atomic_write_json, atomic_write_text
+
+    cfg = resolve_arch(args)
+    wl = load_workload_arg(args)
+    if args.traces and not args.out:
+        raise InputError("--traces needs --out DIR", "systolic run")
+    start = time.perf_counter()
+    res = reports.run_results(cfg, wl)
+    model_s = time.perf_counter() - start
+    summary = reports.summary(cfg, wl, res, model_s)
+    t = summary["total"]
+    print(
+        f"{wl.name} on {cfg.name} ({cfg.rows}x{cfg.cols} {cfg.dataflow.value.upper()}): {len(wl)} layers, "
+        f"{t['cycles']:,} cycles ({t['seconds'] * 1e3:.3f} ms at {cfg.clock_hz / 1e9:g} GHz), "
+        f"{t['stall_cycles']:,} stall cycles, utilisation {100 * t['utilisation']:.1f}%, "
+        f"DRAM {t['dram_words']:,} words ({t['dram_words_per_cycle']:.2f}/cycle); "
+        f"model {model_s * 1e3:.1f} ms"
+    )
+    if args.out:
+        with AtomicDir(args.out) as tmp:
+            for name, text in reports.report_texts(cfg, wl, res).items():
+                atomic_write_text(tmp / name, text)
+            atomic_write_json(tmp / "summary.json", summary)
+            rows = reports.write_traces(cfg, wl, res, tmp) if args.traces else 0
+        extra = f", traces ({rows:,} rows) in {Path(args.out)}/layer<i>/" if args.traces else ""
+        print(f"wrote COMPUTE/BANDWIDTH/DETAILED_ACCESS_REPORT.csv and summary.json to {args.out}{extra}")
+    return 0
+
+
 # --------------------------------------------------------------------------- main
 
 #: Subcommands in the order ``--help`` lists them. Later slices append theirs here.
-SUBCOMMANDS: list[Callable[[Any], None]] = [add_config, add_workload, add_hdl, add_cosim]
+SUBCOMMANDS: list[Callable[[Any], None]] = [add_config, add_workload, add_hdl, add_cosim, add_run]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,177 @@
+"""SCALE-Sim-compatible reports and a JSON summary of one model run (the edge where model results become
+files). ``COMPUTE_REPORT.csv``, ``BANDWIDTH_REPORT.csv`` and ``DETAILED_ACCESS_REPORT.csv`` have
+SCALE-Sim 3's headers and layout (``LayerID, value, ...,`` with a trailing comma); cycles in the detailed
+report are counted from each layer's first cycle, as SCALE-Sim counts them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import ArrayConfig
+from .workload import Workload
+
+COMPUTE_HEADER = (
+    "LayerID, Total Cycles (incl. prefetch), Total Cycles, Stall Cycles, Overall Util %, "
+    "Mapping Efficiency %, Compute Util %,"
+)
+BANDWIDTH_HEADER = (
+    "LayerID, Avg IFMAP SRAM BW, Avg FILTER SRAM BW, Avg OFMAP SRAM BW, "
+    "Avg IFMAP DRAM BW, Avg FILTER DRAM BW, Avg OFMAP DRAM BW,"
+)
+DETAIL_HEADER = (
+    "LayerID, SRAM IFMAP Start Cycle, SRAM IFMAP Stop Cycle, SRAM IFMAP Reads, "
+    "SRAM Filter Start Cycle, SRAM Filter Stop Cycle, SRAM Filter Reads, "
+    "SRAM OFMAP Start Cycle, SRAM OFMAP Stop Cycle, SRAM OFMAP Writes, "
+    "DRAM IFMAP Start Cycle, DRAM IFMAP Stop Cycle, DRAM IFMAP Reads, "
+    "DRAM Filter Start Cycle, DRAM Filter Stop Cycle, DRAM Filter Reads, "
+    "DRAM OFMAP Start Cycle, DRAM OFMAP Stop Cycle, DRAM OFMAP Writes,"
+)
+
+
+def _num(x: Any) -> str:
+    if isinstance(x, (float, np.floating)):
+        return f"{float(x):.6g}"
+    return str(int(x))
+
+
+def _csv(header: str, rows: list[list[Any]]) -> str:
+    lines = [header]
+    lines += [f"{i}, " + ", ".join(_num(v) for v in row) + "," for i, row in enumerate(rows)]
+    return "\n".join(lines) + "\n"
+
+
+def run_results(cfg: ArrayConfig, workload: Workload) -> dict[str, Any]:
+    """Everything ``systolic run`` reports, computed by the model (no file I/O)."""
+    from .model.cycles import GemmArrays, compute_cycles
+    from .model.memory import access_windows, memory_cycles, schedule
+
+    gemm = GemmArrays.from_workload(workload)
+    names = [layer.name for layer in workload]
+    mem = memory_cycles(cfg, gemm, names)
+    comp = compute_cycles(cfg, gemm)
+    sched = schedule(cfg, gemm, names)
+    windows = access_windows(cfg, gemm, sched)
+    return {"gemm": gemm, "memory": mem, "compute": comp, "schedule": sched, "windows": windows}
+
+
+def report_texts(cfg: ArrayConfig, workload: Workload, res: dict[str, Any]) -> dict[str, str]:
+    """The three SCALE-Sim reports as CSV text, keyed by file name."""
+    mem, comp, win = res["memory"], res["compute"], res["windows"]
+    pes = cfg.rows * cfg.cols
+    cycles = mem.cycles
+    rep = res["gemm"].repeat
+    compute_rows, bw_rows, detail_rows = [], [], []
+    for i in range(len(workload)):
+        compute_rows.append(
+            [
+                cycles[i],
+                cycles[i],
+                mem.stall_cycles[i],
+                100.0 * mem.macs[i] / (cycles[i] * pes),
+                100.0 * comp.mapping_efficiency[i],
+                100.0 * mem.macs[i] / (mem.compute_cycles[i] * pes),
+            ]
+        )
+
+        def dram_bw(buf: str, words: int, i: int = i) -> float:
+            start, stop = win[f"{buf}_dram"][i]
+            return words / (rep[i] * (stop - start + 1)) if start >= 0 else 0.0  # per GEMM, as SCALE-Sim
+
+        bw_rows.append(
+            [
+                mem.sram_reads["ifmap"][i] / cycles[i],
+                mem.sram_reads["filter"][i] / cycles[i],
+                mem.sram_writes["ofmap"][i] / cycles[i],
+                dram_bw("ifmap", mem.dram_reads["ifmap"][i]),
+                dram_bw("filter", mem.dram_reads["filter"][i]),
+                dram_bw("ofmap", mem.dram_writes["ofmap"][i]),
+            ]
+        )
+        detail = []
+        for key, count in (
+            ("ifmap_sram", mem.sram_reads["ifmap"][i]),
+            ("filter_sram", mem.sram_reads["filter"][i]),
+            ("ofmap_sram", mem.sram_writes["ofmap"][i]),
+            ("ifmap_dram", mem.dram_reads["ifmap"][i]),
+            ("filter_dram", mem.dram_reads["filter"][i]),
+            ("ofmap_dram", mem.dram_writes["ofmap"][i]),
+        ):
+            detail += [*win[key][i], count]
+        detail_rows.append(detail)
+    return {
+        "COMPUTE_REPORT.csv": _csv(COMPUTE_HEADER, compute_rows),
+        "BANDWIDTH_REPORT.csv": _csv(BANDWIDTH_HEADER, bw_rows),
+        "DETAILED_ACCESS_REPORT.csv": _csv(DETAIL_HEADER, detail_rows),
+    }
+
+
+def summary(cfg: ArrayConfig, workload: Workload, res: dict[str, Any], model_s: float) -> dict[str, Any]:
+    """The run as JSON-ready data: config, per-layer numbers and totals."""
+    mem, comp = res["memory"], res["compute"]
+    plan = mem.plan
+    layers = []
+    for i, layer in enumerate(workload):
+        layers.append(
+            {
+                "name": layer.name,
+                "m": layer.m,
+                "n": layer.n,
+                "k": layer.k,
+                "repeat": layer.repeat,
+                "macs": int(mem.macs[i]),
+                "tile": [int(plan.tm[i]), int(plan.tn[i]), int(plan.tk[i])],
+                "tiles": int(plan.tiles[i]),
+                "cycles": int(mem.cycles[i]),
+                "compute_cycles": int(mem.compute_cycles[i]),
+                "stall_cycles": int(mem.stall_cycles[i]),
+                "array_only_cycles": int(comp.cycles[i]),
+                "utilisation": float(mem.macs[i] / (mem.cycles[i] * cfg.rows * cfg.cols)),
+                "sram_reads": {b: int(v[i]) for b, v in mem.sram_reads.items()},
+                "sram_writes": {b: int(v[i]) for b, v in mem.sram_writes.items()},
+                "dram_reads": {b: int(v[i]) for b, v in mem.dram_reads.items() if b != "ofmap"},
+                "dram_writes": {"ofmap": int(mem.dram_writes["ofmap"][i])},
+                "dram_words_per_cycle": float(mem.dram_bandwidth[i]),
+            }
+        )
+    total = int(mem.cycles.sum())
+    dram_words = int(sum(v.sum() for v in mem.dram_reads.values()) + mem.dram_writes["ofmap"].sum())
+    return {
+        "config": cfg.to_dict(),
+        "workload": workload.name,
+        "layers": layers,
+        "total": {
+            "cycles": total,
+            "compute_cycles": int(mem.compute_cycles.sum()),
+            "stall_cycles": int(mem.stall_cycles.sum()),
+            "macs": int(mem.macs.sum()),
+            "seconds": total / cfg.clock_hz,
+            "utilisation": float(mem.macs.sum() / (total * cfg.rows * cfg.cols)),
+            "dram_words": dram_words,
+            "dram_words_per_cycle": dram_words / total,
+        },
+        "model_seconds": model_s,
+    }
+
+
+def write_traces(cfg: ArrayConfig, workload: Workload, res: dict[str, Any], out: Path) -> int:
+    """Write each layer's six traces (``layer<i>/<NAME>.csv``) chunk by chunk; return the rows written."""
+    from .model.traces import TRACE_NAMES, layer_traces
+
+    gemm, sched = res["gemm"], res["schedule"]
+    rows = 0
+    for i in range(len(workload)):
+        folder = out / f"layer{i}"
+        folder.mkdir(parents=True, exist_ok=True)
+        files = {name: open(folder / f"{name}.csv", "w", encoding="ascii") for name in TRACE_NAMES}  # noqa: SIM115
+        try:
+            for name, chunk in layer_traces(cfg, sched, i, int(gemm.m[i]), int(gemm.n[i]), int(gemm.k[i])):
+                np.savetxt(files[name], chunk, fmt="%d", delimiter=",")
+                rows += chunk.shape[0]
+        finally:
+            for f in files.values():
+                f.close()
+    return rows

@@ -40,28 +40,78 @@ def default_cases(rows: int, cols: int) -> list[GemmCase]:
     return [*cases, GemmCase.from_conv(conv, seed=len(cases))]
 
 
-def default_matrix(base: ArrayConfig) -> list[tuple[ArrayConfig, list[GemmCase]]]:
-    groups = []
+#: Memory systems for the whole-accelerator part of the matrix: a narrow DRAM port and small buffers
+#: (several tiles per layer, DRAM-bound: stalls) and a wide port with larger buffers (compute-bound).
+MEMORIES = {
+    "mem-narrow": dict(
+        rows=4,
+        cols=4,
+        dram_bw_words_per_cycle=1,
+        dram_latency_cycles=6,
+        ifmap_sram_bytes=128,
+        filter_sram_bytes=128,
+        ofmap_sram_bytes=512,
+    ),
+    "mem-wide": dict(
+        rows=8,
+        cols=6,
+        dram_bw_words_per_cycle=4,
+        dram_latency_cycles=3,
+        ifmap_sram_bytes=2048,
+        filter_sram_bytes=2048,
+        ofmap_sram_bytes=8192,
+    ),
+}
+
+
+def memory_cases(rows: int, cols: int) -> list[GemmCase]:
+    """Layers for the whole accelerator: tiny, primes, partial folds, several tiles, and a convolution."""
+    shapes = [
+        (1, 1, 1, "1x1x1"),
+        (7, 5, 3, "primes"),
+        (2 * rows + 3, cols + 5, 3 * rows + 1, "partial folds"),
+        (5 * rows + 2, 3 * cols + 1, 6 * rows + 3, "several tiles"),
+    ]
+    cases = [
+        GemmCase(m, n, k, seed=100 + i, label=f"{label} ({m}x{n}x{k})")
+        for i, (m, n, k, label) in enumerate(shapes)
+    ]
+    conv = ConvShape(7, 6, 3, 3, 2, cols + 1, stride_h=2, stride_w=2, pad_h=1, pad_w=1)
+    return [*cases, GemmCase.from_conv(conv, seed=100 + len(cases))]
+
+
+#: One group of the matrix: a config, its cases, and which top they run on ('core' or 'accel').
+Group = tuple[ArrayConfig, list[GemmCase], str]
+
+
+def default_matrix(base: ArrayConfig) -> list[Group]:
+    """The GEMM engine on every dataflow and array shape, then the whole accelerator on every dataflow
+    and both memory systems."""
+    groups: list[Group] = []
     for df in Dataflow:
         for rows, cols in ARRAYS:
             cfg = base.replace(name=f"{df.value}-{rows}x{cols}", rows=rows, cols=cols, dataflow=df)
-            groups.append((cfg, default_cases(rows, cols)))
+            groups.append((cfg, default_cases(rows, cols), "core"))
+    for df in Dataflow:
+        for name, fields in MEMORIES.items():
+            cfg = base.replace(name=f"{df.value}-{name}", dataflow=df, **fields)
+            groups.append((cfg, memory_cases(cfg.rows, cfg.cols), "accel"))
     return groups
 
 
 def run_matrix(
-    groups: list[tuple[ArrayConfig, list[GemmCase]]],
+    groups: list[Group],
     sims: list[str],
     jobs: int,
     root: Path = Path("build"),
     progress=None,
 ) -> list[CaseResult]:
     """Run every group under every simulator, ``jobs`` at a time; rows come back in matrix order."""
-    work = [(cfg, cases, sim) for cfg, cases in groups for sim in sims]
+    work = [(cfg, cases, top, sim) for cfg, cases, top in groups for sim in sims]
 
     def one(item):
-        cfg, cases, sim = item
-        rows = run_cases(cfg, sim, cases, root=root, run_name="matrix")
+        cfg, cases, top, sim = item
+        rows = run_cases(cfg, sim, cases, root=root, run_name="matrix", top=top)
         if progress:
             progress(cfg, sim, rows)
         return rows
@@ -71,8 +121,26 @@ def run_matrix(
     return [row for rows in results for row in rows]
 
 
+def _memory_cell(r: CaseResult) -> str:
+    if "rtl" not in r.extra:
+        return "-"
+    if r.extra["counts_match"] and r.extra["traces_match"]:
+        return "same"
+    return "counts DIFFER" if not r.extra["counts_match"] else "traces DIFFER"
+
+
 def format_table(rows: list[CaseResult]) -> str:
-    head = ("config", "workload", "simulator", "RTL cycles", "model cycles", "difference", "outputs ok")
+    head = (
+        "config",
+        "workload",
+        "simulator",
+        "RTL cycles",
+        "model cycles",
+        "difference",
+        "stalls",
+        "accesses+traces",
+        "outputs ok",
+    )
     body = [
         (
             r.arch,
@@ -81,6 +149,8 @@ def format_table(rows: list[CaseResult]) -> str:
             str(r.rtl_cycles),
             str(r.model_cycles),
             f"{r.cycle_difference:+d}",
+            str(r.extra["rtl"]["stall_cycles"]) if "rtl" in r.extra else "-",
+            _memory_cell(r),
             "yes" if r.outputs_match else f"NO ({r.mismatches} wrong)",
         )
         for r in rows

@@ -288,4 +288,3 @@ class LayerHarness:
             name: np.array(self.traces.get(name, []), dtype=np.int64).reshape(-1, 1 + widths[name])
             for name in TRACE_NAMES
         }
-

@@ -183,6 +183,14 @@ def run_cases(
     ``top='accel'`` runs it as a layer on the whole accelerator out of the DRAM model, and the result also
     holds stall cycles, SRAM and DRAM access counts (RTL and model) and whether the traces are identical.
     """
+    # The model first: a layer the memory system cannot run (a buffer too small for one fold, a tensor
+    # beyond the address space) is reported before anything is built or simulated.
+    gemm = GemmArrays.of([c.m for c in cases], [c.n for c in cases], [c.k for c in cases])
+    if top == "accel":
+        memory = memory_cycles(cfg, gemm, [c.label or c.shape for c in cases])
+        model = memory.cycles_per_gemm
+    else:
+        model = compute_cycles(cfg, gemm).cycles_per_gemm
     bdir = build(cfg, sim, waves=waves, root=root, top=top)
     top_module, tb_module = TOPS[top]
     name = run_name or hashlib.sha256(json.dumps([c.__dict__ for c in cases]).encode()).hexdigest()[:12]
@@ -213,12 +221,6 @@ def run_cases(
     if not out.exists():
         raise InputError(f"{sim} simulation wrote no results; see {log}: {_tail(log)}", cfg.name)
     measured = json.loads(out.read_text())
-    gemm = GemmArrays.of([c.m for c in cases], [c.n for c in cases], [c.k for c in cases])
-    if top == "accel":
-        memory = memory_cycles(cfg, gemm)
-        model = memory.cycles_per_gemm
-    else:
-        model = compute_cycles(cfg, gemm).cycles_per_gemm
     vcd = None
     if waves:
         vcd = str(tdir / ("waves.vcd" if sim == "icarus" else "dump.vcd"))

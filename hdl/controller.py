@@ -425,4 +425,3 @@ class Controller(wiring.Component):
                     nxt[d].eq(0),
                 ]
         return m
-

@@ -16,6 +16,7 @@ from typing import Any
 from . import __version__
 from .config import ArrayConfig, builtin_arch_names, load_arch, parse_override, to_scalesim_cfg, to_toml
 from .errors import InputError
+from .thermal_cli import add_thermal
 
 EXIT_BAD_INPUT = 2
 
@@ -227,6 +228,33 @@ def _conv_shape(text: str):
         raise err.located("--conv") from None
 
 
+def _layer_case(spec: str, seed: int):
+    """The cosim case of ``NET:LAYER``: a convolution keeps its shape (and its direct-convolution check)."""
+    from .cosim.runner import GemmCase
+    from .netload import load_workload
+
+    net, sep, which = spec.rpartition(":")
+    if not sep or not net or not which:
+        raise InputError(f"expected NET:LAYER, got '{spec}'", "--topology-layer")
+    wl = load_workload(net)
+    layers = list(wl)
+    names = [layer.name for layer in layers]
+    if which in names:
+        layer = layers[names.index(which)]
+    elif which.isdigit() and int(which) < len(layers):
+        layer = layers[int(which)]
+    else:
+        raise InputError(
+            f"{net} has no layer '{which}' (names: {', '.join(names[:4])}, ...; "
+            f"or an index 0..{len(layers) - 1})",
+            "--topology-layer",
+        )
+    label = f"{wl.name}:{layer.name}"
+    if layer.conv is not None and getattr(layer.conv, "groups", 1) == 1:
+        return GemmCase.from_conv(layer.conv, seed=seed, label=label)
+    return GemmCase(layer.m, layer.n, layer.k, seed=seed, label=label)
+
+
 def add_cosim(sub: Any) -> None:
     p = sub.add_parser("cosim", help="run the RTL under Icarus or Verilator and compare it with the model")
     _add_arch_args(p, required=False)
@@ -238,9 +266,21 @@ def add_cosim(sub: Any) -> None:
         help="one convolution run as its im2col GEMM, checked against a direct convolution",
     )
     what.add_argument(
+        "--topology-layer",
+        metavar="NET:LAYER",
+        help="one layer of a network (zoo name or file; layer name or index), e.g. resnet18:layer1.0.conv1",
+    )
+    what.add_argument(
         "--matrix",
         choices=("default",),
-        help="the validation matrix: 3 dataflows x 3 array shapes x GEMM edge cases",
+        help="the validation matrix: the engine on 3 dataflows x 3 array shapes x GEMM edge cases, and the "
+        "whole accelerator on 3 dataflows x 2 memory systems x layers",
+    )
+    p.add_argument(
+        "--core",
+        action="store_true",
+        help="run the GEMM engine alone (operands from SRAM-timed ports) instead of the whole accelerator "
+        "out of DRAM",
     )
     p.add_argument(
         "--sim",
@@ -280,9 +320,12 @@ def _cosim(args: argparse.Namespace) -> int:
         sims = ["icarus", "verilator"] if args.sim == "both" else [args.sim or "icarus"]
         if args.conv:
             case = GemmCase.from_conv(_conv_shape(args.conv), seed=args.seed)
+        elif args.topology_layer:
+            case = _layer_case(args.topology_layer, args.seed)
         else:
             case = GemmCase(*_gemm_shape(args.gemm), seed=args.seed)
-        rows = [r for sim in sims for r in run_cases(cfg, sim, [case], waves=args.waves, root=root)]
+        top = "core" if args.core else "accel"
+        rows = [r for sim in sims for r in run_cases(cfg, sim, [case], waves=args.waves, root=root, top=top)]
     print(mx.format_table(rows))
     bad = [r for r in rows if not r.ok]
     print(
@@ -356,7 +399,14 @@ def _run(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- main
 
 #: Subcommands in the order ``--help`` lists them. Later slices append theirs here.
-SUBCOMMANDS: list[Callable[[Any], None]] = [add_config, add_workload, add_hdl, add_cosim, add_run]
+SUBCOMMANDS: list[Callable[[Any], None]] = [
+    add_config,
+    add_workload,
+    add_hdl,
+    add_cosim,
+    add_run,
+    add_thermal,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

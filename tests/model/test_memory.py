@@ -1,0 +1,134 @@
+"""model/memory.py and model/traces.py: plans, step timing, counts and traces, checked against the RTL
+under amaranth.sim (the fast tier; the cocotb tier is tests/cosim/test_layers.py), and their error paths."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from systolic.config import ArrayConfig, Dataflow
+from systolic.errors import InputError
+from systolic.model.cycles import GemmArrays, compute_cycles
+from systolic.model.memory import geometry, memory_cycles, plan_layer, schedule
+from systolic.model.traces import collect, layer_traces, trace_widths
+
+SMALL = dict(
+    rows=4,
+    cols=3,
+    dram_bw_words_per_cycle=2,
+    dram_latency_cycles=3,
+    ifmap_sram_bytes=256,
+    filter_sram_bytes=256,
+    ofmap_sram_bytes=1024,
+)
+
+
+def _cfg(df: Dataflow, **changes) -> ArrayConfig:
+    return ArrayConfig(name="mem", dataflow=df, **{**SMALL, **changes})
+
+
+@pytest.mark.parametrize("df", list(Dataflow))
+def test_rtl_agrees_on_cycles_counts_and_traces(df):
+    """Several tiles, partial folds, a narrow DRAM port: the RTL (amaranth.sim) and the model agree exactly."""
+    from systolic.cosim.amaranth_sim import run_layers
+    from systolic.cosim.harness import random_operands
+
+    cfg = _cfg(df)
+    rng = np.random.default_rng(5)
+    shapes = [(5, 6, 7), (16, 12, 20)]
+    runs = run_layers(cfg, [random_operands(cfg, m, n, k, rng) for m, n, k in shapes])
+    gemm = GemmArrays.of(*zip(*shapes, strict=True))
+    model = memory_cycles(cfg, gemm)
+    sched = schedule(cfg, gemm)
+    assert model.plan.tiles[1] > 1  # the second layer really is tiled
+    for i, (h, (m, n, k)) in enumerate(zip(runs, shapes, strict=True)):
+        assert np.array_equal(h.result, h.expected()), h.problems
+        assert h.problems == []
+        assert h.cycles == model.cycles[i]
+        for kind in ("sram_reads", "sram_writes", "dram_reads", "dram_writes"):
+            assert h.counts[kind] == {b: int(v[i]) for b, v in getattr(model, kind).items()}, kind
+        ours = collect(layer_traces(cfg, sched, i, m, n, k), trace_widths(cfg))
+        for name, rows in h.trace_arrays().items():
+            assert np.array_equal(rows, ours[name]), name
+
+
+def test_stalls_grow_as_bandwidth_shrinks():
+    gemm = GemmArrays.of(64, 48, 96)
+    stalls = [
+        int(memory_cycles(_cfg(Dataflow.WS, dram_bw_words_per_cycle=bw), gemm).stall_cycles[0])
+        for bw in (1, 2, 4)
+    ]
+    assert stalls[0] > stalls[1] > stalls[2]
+
+
+def test_big_buffers_leave_only_fill_drain_and_startup():
+    """One tile: steps are fill, compute, drain; compute cycles equal the array-only model's."""
+    cfg = ArrayConfig(
+        rows=8,
+        cols=8,
+        dram_bw_words_per_cycle=8,
+        ifmap_sram_bytes=1 << 20,
+        filter_sram_bytes=1 << 20,
+        ofmap_sram_bytes=1 << 22,
+    )
+    gemm = GemmArrays.of(100, 40, 60)
+    mem = memory_cycles(cfg, gemm)
+    assert mem.plan.tiles[0] == 1
+    assert mem.compute_cycles[0] == compute_cycles(cfg, gemm).cycles[0]
+    dram_reads = mem.dram_reads["ifmap"][0] + mem.dram_reads["filter"][0]
+    assert dram_reads == 100 * 60 + 60 * 40 and mem.dram_writes["ofmap"][0] == 100 * 40
+
+
+def test_plans_fit_half_buffers():
+    cfg = _cfg(Dataflow.OS)
+    geo = geometry(cfg)
+    for m, n, k in [(1, 1, 1), (33, 17, 40), (200, 3, 9)]:
+        tm, tn, tk = plan_layer(cfg, m, n, k)
+        ext = {"m": tm, "n": tn, "k": tk}
+        for g in geo.values():
+            assert -(-ext[g.lane_dim] // g.lanes) * ext[g.other_dim] <= g.half_lines
+
+
+def test_repeat_multiplies_everything():
+    cfg = _cfg(Dataflow.WS)
+    one, three = (memory_cycles(cfg, GemmArrays.of(9, 7, 5, r)) for r in (1, 3))
+    assert three.cycles[0] == 3 * one.cycles[0]
+    assert three.dram_reads["ifmap"][0] == 3 * one.dram_reads["ifmap"][0]
+
+
+def test_resnet50_on_128x128_is_fast_and_whole():
+    import time
+
+    from systolic.config import load_arch
+    from systolic.netload import load_workload
+
+    wl = load_workload("resnet50")
+    start = time.perf_counter()
+    mem = memory_cycles(load_arch("tpu-v1-128"), GemmArrays.from_workload(wl))
+    assert time.perf_counter() - start < 5  # generous: the benchmark measures it; this only catches a blow-up
+    assert int(mem.macs.sum()) == 4_089_184_256
+    assert (mem.stall_cycles > 0).all()
+
+
+# ------------------------------------------------------------------ bad input
+
+
+def test_sram_too_small_message_names_field_and_layer():
+    with pytest.raises(
+        InputError,
+        match=r"^filter_sram_bytes: too small to hold one fold's operands of conv1: filter needs \d+ bytes",
+    ):
+        plan_layer(_cfg(Dataflow.WS, filter_sram_bytes=4), 10, 10, 10, layer="conv1")
+
+
+def test_latency_zero_is_refused():
+    with pytest.raises(InputError, match="^dram_latency_cycles: dram_latency_cycles must be at least 1"):
+        plan_layer(_cfg(Dataflow.WS, dram_latency_cycles=0), 4, 4, 4)
+
+
+def test_tensor_beyond_address_space():
+    cfg = _cfg(Dataflow.WS, ofmap_offset=(1 << 48) - 10)
+    with pytest.raises(
+        InputError, match=r"^ofmap_offset: big: tensor C \(400 words from \d+\) is larger than the 48-bit"
+    ):
+        plan_layer(cfg, 20, 20, 4, layer="big")

@@ -1,0 +1,1112 @@
+"""A HotSpot-equivalent compact thermal model: block and grid RC networks, steady state and transients.
+
+The RC networks are HotSpot 6's (uvahotspot/HotSpot, ``temperature_block.c``, ``temperature_grid.c``,
+``temperature.c``), rebuilt with NumPy/SciPy so that the numbers match HotSpot's to its print precision:
+
+* **Block model**: one node per floorplan block in each of four layers (silicon, thermal interface,
+  spreader, sink) plus 12 package nodes (spreader periphery W, E, N, S; sink under the spreader W, E,
+  N, S; outer sink W, E, N, S), in that order. Lateral conductances between adjacent blocks, vertical
+  ones between layers, sink nodes and the sink periphery to ambient.
+* **Grid model**: ``rows x cols`` cells over the die in each of the four layers (row 0 at the top of the
+  die), the same 12 package nodes, blocks mapped to cells by their area of overlap.
+
+Every thermal capacitance carries HotSpot's fitting factor ``C_FACTOR = 0.333``. The network is
+``C dT/dt = P + g_amb * T_amb - G T``.
+
+Solvers (pure functions, no I/O):
+
+* steady state: one direct solve (dense LU for the block model, sparse LU for the grid model);
+  with a temperature-dependent ``leakage(T_blocks) -> W`` hook, the fixed point is iterated like HotSpot
+  does (until no block moves by 0.01 K);
+* block transient: exact for piecewise-constant power, ``T(t+h) = T_ss + expm(-h C^-1 G) (T - T_ss)``,
+  one ``scipy.linalg.expm`` per distinct step length (HotSpot's adaptive RK4 lands on the same numbers);
+* grid transient, ``integrator="be"``: one backward-Euler step per trace row with the step equal to the
+  sampling interval and the matrix ``C/h + G`` factorised once. This is what HotSpot built with SuperLU
+  does, and it reproduces that build's ``.ttrace``;
+* grid transient, ``integrator="exact"``: each row's steady state (one solve with the factorised G)
+  plus the decay of the deviation from it, ``exp(-h C^-1 G) x``, integrated with a few sub-steps of an
+  L-stable third-order SDIRK method that needs one real factorisation (relative error of the decay at
+  most 1.9e-4 per row with the default 8 sub-steps, whatever the stiffness). It lands near HotSpot's
+  non-SuperLU (adaptive RK4) build.
+
+Python loops run over trace rows (and leakage iterations) only, never over cells or blocks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse
+import scipy.sparse.linalg
+
+from systolic.errors import InputError
+
+from .floorplan import Floorplan
+
+#: HotSpot's lumped-vs-distributed fitting factor, applied to every thermal capacitance.
+C_FACTOR = 0.333
+#: HotSpot's tolerance for comparing lengths (util.h ``DELTA``).
+DELTA = 1.0e-6
+#: Number of package nodes after the layer nodes.
+N_EXTRA = 12
+SP_W, SP_E, SP_N, SP_S, SINK_C_W, SINK_C_E, SINK_C_N, SINK_C_S, SINK_W, SINK_E, SINK_N, SINK_S = range(12)
+#: Layers of both models, top (silicon) to bottom (sink), and the name prefixes HotSpot prints for them.
+N_LAYERS = 4
+LAYER_PREFIXES = ("", "iface_", "hsp_", "hsink_")
+#: Leakage loop limits (temperature.h ``LEAKAGE_MAX_ITER``, ``LEAK_TOL``).
+LEAKAGE_MAX_ITER = 100
+LEAK_TOL_K = 0.01
+MAP_MODES = ("avg", "min", "max", "center")
+INTEGRATORS = ("be", "exact")
+
+Leakage = Callable[[np.ndarray], np.ndarray]
+
+
+# --------------------------------------------------------------------------- parameters
+
+
+@dataclass(frozen=True)
+class ThermalParams:
+    """Every HotSpot thermal-model configuration key, with HotSpot 6's built-in defaults.
+
+    Field names are HotSpot's keys with their units appended (``t_chip`` -> ``t_chip_m``);
+    :data:`HOTSPOT_KEYS` maps one to the other. Conductivities k in W/(m K), volumetric heat capacities
+    p in J/(m^3 K), resistances in K/W, capacitances in J/K, lengths in m, temperatures in K.
+    Keys naming files (``init_file``, ``steady_file`` ...) belong to the command, not to the model.
+    The secondary heat path, the detailed package model and microfluidic cooling are kept for
+    completeness of config files; enabling them is rejected by :meth:`check_supported`.
+    """
+
+    # chip
+    t_chip_m: float = 0.15e-3
+    k_chip_w_mk: float = 100.0
+    p_chip_j_m3k: float = 1.75e6
+    thermal_threshold_k: float = 81.8 + 273.15
+    # heat sink
+    c_convec_j_k: float = 140.4
+    r_convec_k_w: float = 0.1
+    s_sink_m: float = 60e-3
+    t_sink_m: float = 6.9e-3
+    k_sink_w_mk: float = 400.0
+    p_sink_j_m3k: float = 3.55e6
+    # heat spreader
+    s_spreader_m: float = 30e-3
+    t_spreader_m: float = 1e-3
+    k_spreader_w_mk: float = 400.0
+    p_spreader_j_m3k: float = 3.55e6
+    # thermal interface material
+    t_interface_m: float = 20e-6
+    k_interface_w_mk: float = 4.0
+    p_interface_j_m3k: float = 4.0e6
+    # secondary heat path (grid model only in HotSpot; not modelled here)
+    model_secondary: bool = False
+    r_convec_sec_k_w: float = 1.0
+    c_convec_sec_j_k: float = 140.4
+    n_metal: int = 8
+    t_metal_m: float = 10.0e-6
+    t_c4_m: float = 0.0001
+    s_c4_m: float = 20.0e-6
+    n_c4: int = 400
+    s_sub_m: float = 0.021
+    t_sub_m: float = 0.001
+    s_solder_m: float = 0.021
+    t_solder_m: float = 0.00094
+    s_pcb_m: float = 0.1
+    t_pcb_m: float = 0.002
+    # others
+    ambient_k: float = 45 + 273.15
+    init_temp_k: float = 60 + 273.15
+    sampling_intvl_s: float = 3.333e-6
+    base_proc_freq_hz: float = 3e9
+    dtm_used: bool = False
+    model_type: str = "block"
+    leakage_used: bool = False
+    leakage_mode: int = 0
+    package_model_used: bool = False
+    block_omit_lateral: bool = False
+    grid_rows: int = 64
+    grid_cols: int = 64
+    grid_map_mode: str = "center"
+    detailed_3D_used: bool = False
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.type == "bool":
+                if not isinstance(value, (bool, np.bool_, int)) or value not in (0, 1):
+                    raise InputError(f"must be 0 or 1, not {value!r}", "thermal config", _key(f.name))
+                object.__setattr__(self, f.name, bool(value))
+            elif f.type == "int":
+                if isinstance(value, bool) or not float(value).is_integer():
+                    raise InputError(f"must be an integer, not {value!r}", "thermal config", _key(f.name))
+                object.__setattr__(self, f.name, int(value))
+            elif f.type == "float":
+                value = float(value)
+                if not np.isfinite(value):
+                    raise InputError(
+                        f"must be a finite number, not {value!r}", "thermal config", _key(f.name)
+                    )
+                object.__setattr__(self, f.name, value)
+        # HotSpot's own sanity checks (thermal_config_add_from_strs), same wording
+        for name in ("t_chip_m", "s_sink_m", "t_sink_m", "s_spreader_m", "t_spreader_m", "t_interface_m"):
+            if getattr(self, name) <= 0:
+                raise InputError(
+                    f"chip and package dimensions should be greater than zero, not {getattr(self, name):g}",
+                    "thermal config",
+                    _key(name),
+                )
+        for name in ("k_chip_w_mk", "k_sink_w_mk", "k_spreader_w_mk", "k_interface_w_mk"):
+            if getattr(self, name) <= 0:
+                raise InputError(
+                    f"thermal conductivity must be positive, not {getattr(self, name):g}",
+                    "thermal config",
+                    _key(name),
+                )
+        positive = ("base_proc_freq_hz", "sampling_intvl_s", "r_convec_k_w")
+        non_negative = ("thermal_threshold_k", "c_convec_j_k", "ambient_k")
+        for name in positive + non_negative:
+            value = getattr(self, name)
+            if value < 0 or (name in positive and value == 0):
+                kind = "positive" if name in positive else "non-negative"
+                raise InputError(f"must be {kind}, not {value:g}", "thermal config", _key(name))
+        for name in ("p_chip_j_m3k", "p_sink_j_m3k", "p_spreader_j_m3k", "p_interface_j_m3k"):
+            if getattr(self, name) < 0:
+                raise InputError(
+                    f"must be non-negative, not {getattr(self, name):g}", "thermal config", _key(name)
+                )
+        mode = self.model_type.lower()
+        if mode not in ("block", "grid"):
+            raise InputError(
+                f"invalid model type '{self.model_type}'. use 'block' or 'grid'", "thermal config"
+            )
+        object.__setattr__(self, "model_type", mode)
+        map_mode = self.grid_map_mode.lower()
+        if map_mode not in MAP_MODES:
+            raise InputError(
+                f"invalid mapping mode '{self.grid_map_mode}'. use 'avg', 'min', 'max' or 'center'",
+                "thermal config",
+            )
+        object.__setattr__(self, "grid_map_mode", map_mode)
+        if self.grid_rows <= 0 or self.grid_cols <= 0:
+            raise InputError("grid rows and columns should both be greater than zero", "thermal config")
+
+    def replace(self, **changes: object) -> ThermalParams:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def check_supported(self) -> None:
+        """Raise an InputError for HotSpot features this model does not implement."""
+        unsupported = {
+            "model_secondary": "the secondary heat path",
+            "package_model_used": "the detailed package (fan and fin) model",
+            "detailed_3D_used": "detailed 3-D modelling",
+        }
+        for name, what in unsupported.items():
+            if getattr(self, name):
+                raise InputError(f"{what} is not supported; set it to 0", "thermal config", _key(name))
+        if self.leakage_used and self.leakage_mode != 0:
+            raise InputError(
+                "HotLeakage (leakage_mode 1) is not implemented, in HotSpot either",
+                "thermal config",
+                "leakage_mode",
+            )
+
+
+#: HotSpot config key -> :class:`ThermalParams` field.
+HOTSPOT_KEYS: dict[str, str] = {}
+for _f in fields(ThermalParams):
+    _base = _f.name
+    for _suffix in ("_w_mk", "_j_m3k", "_k_w", "_j_k", "_hz", "_m", "_k", "_s"):
+        if _base.endswith(_suffix) and _base != "model_type":
+            _base = _base[: -len(_suffix)]
+            break
+    HOTSPOT_KEYS[_base] = _f.name
+del _f, _base, _suffix
+
+
+def _key(field_name: str) -> str:
+    return next((k for k, v in HOTSPOT_KEYS.items() if v == field_name), field_name)
+
+
+def getr(k_w_mk: float | np.ndarray, thickness_m, area_m2) -> np.ndarray:
+    """Thermal resistance of a slab (HotSpot ``getr``): thickness / (k * area)."""
+    return np.asarray(thickness_m) / (np.asarray(k_w_mk) * np.asarray(area_m2))
+
+
+def getcap(p_j_m3k: float | np.ndarray, thickness_m, area_m2) -> np.ndarray:
+    """Thermal capacitance of a slab with HotSpot's fitting factor (``getcap``)."""
+    return C_FACTOR * np.asarray(p_j_m3k) * np.asarray(thickness_m) * np.asarray(area_m2)
+
+
+@dataclass(frozen=True)
+class PackageRC:
+    """The package resistances (K/W) and capacitances (J/K) around a die of the given size
+    (HotSpot ``populate_package_R`` / ``populate_package_C``; secondary path omitted)."""
+
+    r_sp1_x: float
+    r_sp1_y: float
+    r_hs1_x: float
+    r_hs1_y: float
+    r_hs2_x: float
+    r_hs2_y: float
+    r_hs: float
+    r_sp_per_x: float
+    r_sp_per_y: float
+    r_hs_c_per_x: float
+    r_hs_c_per_y: float
+    r_hs_per: float
+    r_amb_c_per_x: float
+    r_amb_c_per_y: float
+    r_amb_per: float
+    c_sp_per_x: float
+    c_sp_per_y: float
+    c_hs_c_per_x: float
+    c_hs_c_per_y: float
+    c_hs_per: float
+    c_amb_c_per_x: float
+    c_amb_c_per_y: float
+    c_amb_per: float
+
+
+def package_rc(p: ThermalParams, width_m: float, height_m: float) -> PackageRC:
+    """Package R's and C's for a die ``width_m`` x ``height_m`` (see :class:`PackageRC`)."""
+    s_sp, t_sp, s_hs, t_hs = p.s_spreader_m, p.t_spreader_m, p.s_sink_m, p.t_sink_m
+    k_sp, k_hs = p.k_spreader_w_mk, p.k_sink_w_mk
+    w, h = width_m, height_m
+    a_sp_x = (s_sp + h) * (s_sp - w) / 4.0  # spreader periphery beside the die, east/west
+    a_sp_y = (s_sp + w) * (s_sp - h) / 4.0
+    a_hs = (s_hs * s_hs - s_sp * s_sp) / 4.0  # sink periphery beyond the spreader, per side
+    r_amb = p.r_convec_k_w * s_hs * s_hs
+    c_amb = C_FACTOR * p.c_convec_j_k / (s_hs * s_hs)
+    return PackageRC(
+        r_sp1_x=float(getr(k_sp, (s_sp - w) / 4.0, (s_sp + 3 * h) / 4.0 * t_sp)),
+        r_sp1_y=float(getr(k_sp, (s_sp - h) / 4.0, (s_sp + 3 * w) / 4.0 * t_sp)),
+        r_hs1_x=float(getr(k_hs, (s_sp - w) / 4.0, (s_sp + 3 * h) / 4.0 * t_hs)),
+        r_hs1_y=float(getr(k_hs, (s_sp - h) / 4.0, (s_sp + 3 * w) / 4.0 * t_hs)),
+        r_hs2_x=float(getr(k_hs, (s_sp - w) / 4.0, (3 * s_sp + h) / 4.0 * t_hs)),
+        r_hs2_y=float(getr(k_hs, (s_sp - h) / 4.0, (3 * s_sp + w) / 4.0 * t_hs)),
+        r_hs=float(getr(k_hs, (s_hs - s_sp) / 4.0, (s_hs + 3 * s_sp) / 4.0 * t_hs)),
+        r_sp_per_x=float(getr(k_sp, t_sp, a_sp_x)),
+        r_sp_per_y=float(getr(k_sp, t_sp, a_sp_y)),
+        r_hs_c_per_x=float(getr(k_hs, t_hs, a_sp_x)),
+        r_hs_c_per_y=float(getr(k_hs, t_hs, a_sp_y)),
+        r_hs_per=float(getr(k_hs, t_hs, a_hs)),
+        r_amb_c_per_x=r_amb / a_sp_x,
+        r_amb_c_per_y=r_amb / a_sp_y,
+        r_amb_per=r_amb / a_hs,
+        c_sp_per_x=float(getcap(p.p_spreader_j_m3k, t_sp, a_sp_x)),
+        c_sp_per_y=float(getcap(p.p_spreader_j_m3k, t_sp, a_sp_y)),
+        c_hs_c_per_x=float(getcap(p.p_sink_j_m3k, t_hs, a_sp_x)),
+        c_hs_c_per_y=float(getcap(p.p_sink_j_m3k, t_hs, a_sp_y)),
+        c_hs_per=float(getcap(p.p_sink_j_m3k, t_hs, a_hs)),
+        c_amb_c_per_x=c_amb * a_sp_x,
+        c_amb_c_per_y=c_amb * a_sp_y,
+        c_amb_per=c_amb * a_hs,
+    )
+
+
+def _check_die_fits(p: ThermalParams, width_m: float, height_m: float) -> None:
+    if max(width_m, height_m) > min(p.s_sink_m, p.s_spreader_m):
+        raise InputError(
+            f"inordinate floorplan size: the {width_m * 1e3:.4g} x {height_m * 1e3:.4g} mm die does not fit "
+            f"the {p.s_spreader_m * 1e3:.4g} mm spreader and {p.s_sink_m * 1e3:.4g} mm sink "
+            f"(raise s_spreader and s_sink)",
+            "thermal config",
+        )
+
+
+def _package_extras(pk: PackageRC) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Edges among the 12 package nodes, their conductances to ambient and their capacitances.
+
+    Returns (edges [edge, 3] as (node, node, W/K) with node indices 0..11, g_amb [12], c [12]).
+    """
+    sp_y, sp_x = 1.0 / pk.r_sp_per_y, 1.0 / pk.r_sp_per_x
+    hs_y, hs_x = 1.0 / (pk.r_hs2_y + pk.r_hs), 1.0 / (pk.r_hs2_x + pk.r_hs)
+    edges = np.array(
+        [
+            (SP_N, SINK_C_N, sp_y),
+            (SP_S, SINK_C_S, sp_y),
+            (SP_E, SINK_C_E, sp_x),
+            (SP_W, SINK_C_W, sp_x),
+            (SINK_C_N, SINK_N, hs_y),
+            (SINK_C_S, SINK_S, hs_y),
+            (SINK_C_E, SINK_E, hs_x),
+            (SINK_C_W, SINK_W, hs_x),
+        ]
+    )
+    g_amb = np.zeros(N_EXTRA)
+    g_amb[[SINK_C_N, SINK_C_S]] = 1.0 / (pk.r_hs_c_per_y + pk.r_amb_c_per_y)
+    g_amb[[SINK_C_E, SINK_C_W]] = 1.0 / (pk.r_hs_c_per_x + pk.r_amb_c_per_x)
+    g_amb[[SINK_N, SINK_S, SINK_E, SINK_W]] = 1.0 / (pk.r_hs_per + pk.r_amb_per)
+    c = np.zeros(N_EXTRA)
+    c[[SP_N, SP_S]] = pk.c_sp_per_y
+    c[[SP_E, SP_W]] = pk.c_sp_per_x
+    c[[SINK_C_N, SINK_C_S]] = pk.c_hs_c_per_y + pk.c_amb_c_per_y
+    c[[SINK_C_E, SINK_C_W]] = pk.c_hs_c_per_x + pk.c_amb_c_per_x
+    c[[SINK_N, SINK_S, SINK_E, SINK_W]] = pk.c_hs_per + pk.c_amb_per
+    return edges, g_amb, c
+
+
+def node_names(flp: Floorplan) -> tuple[str, ...]:
+    """Names of the block-level nodes in HotSpot's ``.steady`` order: blocks, ``iface_*``, ``hsp_*``,
+    ``hsink_*``, ``inode_0`` .. ``inode_11``."""
+    return tuple(f"{pre}{n}" for pre in LAYER_PREFIXES for n in flp.names) + tuple(
+        f"inode_{i}" for i in range(N_EXTRA)
+    )
+
+
+def hotspot_leakage(flp: Floorplan) -> Leakage:
+    """HotSpot's built-in leakage model (``calc_leakage``, mode 0):
+    ``1.5e4 * w * h * exp(0.036 * (T - 383.15 K))`` watts per block."""
+    area_m2 = flp.area_m2.copy()
+
+    def leakage(t_blocks_k: np.ndarray) -> np.ndarray:
+        return 1.5e4 * area_m2 * np.exp(0.036 * (np.asarray(t_blocks_k) - 383.15))
+
+    return leakage
+
+
+# --------------------------------------------------------------------------- block model
+
+
+@dataclass(frozen=True, eq=False)
+class BlockModel:
+    """HotSpot's block RC network of a floorplan.
+
+    Attributes
+    ----------
+    floorplan : Floorplan
+        The floorplan, moved to the origin.
+    params : ThermalParams
+    g_w_k : numpy.ndarray
+        ``[node, node]`` conductance matrix (HotSpot's ``b``), ambient conductances on the diagonal.
+    g_amb_w_k : numpy.ndarray
+        ``[node]`` conductance of every node to ambient.
+    c_j_k : numpy.ndarray
+        ``[node]`` capacitance of every node to ground.
+    names : tuple of str
+        Node names, see :func:`node_names`.
+    """
+
+    floorplan: Floorplan
+    params: ThermalParams
+    g_w_k: np.ndarray
+    g_amb_w_k: np.ndarray
+    c_j_k: np.ndarray
+    names: tuple[str, ...]
+
+    @property
+    def n_blocks(self) -> int:
+        return self.floorplan.n_blocks
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.c_j_k)
+
+    def source_w(self, power_w: np.ndarray) -> np.ndarray:
+        """``[..., node]`` right-hand side P + g_amb T_amb for ``[..., block]`` silicon powers."""
+        power_w = np.asarray(power_w, dtype=np.float64)
+        rhs = np.broadcast_to(
+            self.g_amb_w_k * self.params.ambient_k, (*power_w.shape[:-1], self.n_nodes)
+        ).copy()
+        rhs[..., : self.n_blocks] += power_w
+        return rhs
+
+
+def _eq(a, b) -> np.ndarray:
+    return np.abs(np.asarray(a) - np.asarray(b)) < DELTA
+
+
+def block_model(flp: Floorplan, params: ThermalParams) -> BlockModel:
+    """Build HotSpot's block model (``populate_R_model_block`` and ``populate_C_model_block``)."""
+    params.check_supported()
+    flp = flp.translated()
+    p = params
+    n = flp.n_blocks
+    w, h = flp.width_m, flp.height_m
+    chip_w, chip_h = flp.chip_width_m, flp.chip_height_m
+    _check_die_fits(p, chip_w, chip_h)
+    pk = package_rc(p, chip_w, chip_h)
+    area = w * h  # [block]
+
+    # lateral conductances from a block's centre to its edges, per layer: [layer, block]
+    k = np.array([p.k_chip_w_mk, p.k_interface_w_mk, p.k_spreader_w_mk, p.k_sink_w_mk])[:, None]
+    t = np.array([p.t_chip_m, p.t_interface_m, p.t_spreader_m, p.t_sink_m])[:, None]
+    gx = 1.0 / getr(k, w / 2.0, h * t)
+    gy = 1.0 / getr(k, h / 2.0, w * t)
+    if p.block_omit_lateral:
+        gx[0] = gy[0] = 0.0
+
+    # adjacency exactly as flp.c's is_horiz_adj / is_vert_adj / get_shared_len: [block i, block j]
+    x1, x2 = flp.left_m[:, None], flp.right_m[:, None]
+    x3, x4 = flp.left_m[None, :], flp.right_m[None, :]
+    y1, y2 = flp.bottom_m[:, None], flp.top_m[:, None]
+    y3, y4 = flp.bottom_m[None, :], flp.top_m[None, :]
+    diagonal = (
+        (_eq(x2, x3) & _eq(y2, y3))
+        | (_eq(x1, x4) & _eq(y1, y4))
+        | (_eq(x2, x3) & _eq(y1, y4))
+        | (_eq(x1, x4) & _eq(y2, y3))
+    )
+    not_self = ~np.eye(n, dtype=bool)
+    y_overlap = (
+        ((y3 >= y1) & (y3 <= y2))
+        | ((y4 >= y1) & (y4 <= y2))
+        | ((y1 >= y3) & (y1 <= y4))
+        | ((y2 >= y3) & (y2 <= y4))
+    )
+    x_overlap = (
+        ((x3 >= x1) & (x3 <= x2))
+        | ((x4 >= x1) & (x4 <= x2))
+        | ((x1 >= x3) & (x1 <= x4))
+        | ((x2 >= x3) & (x2 <= x4))
+    )
+    horiz = not_self & ~diagonal & (_eq(x1, x4) | _eq(x2, x3)) & y_overlap
+    vert = not_self & ~diagonal & (_eq(y1, y4) | _eq(y2, y3)) & x_overlap
+    shared = np.where(horiz, np.minimum(y2, y4) - np.maximum(y1, y3), 0.0)
+    shared = np.where(vert, np.minimum(x2, x4) - np.maximum(x1, x3), shared)  # [block, block]
+    # g[i][j]: from the centre of i towards j, per unit of shared length, times the shared length
+    part = np.where(horiz[None], (gx / h)[:, :, None], np.where(vert[None], (gy / w)[:, :, None], 0.0))
+    g_lat = part * shared[None]  # [layer, block i, block j]
+
+    n_nodes = N_LAYERS * n + N_EXTRA
+    g = np.zeros((n_nodes, n_nodes))  # HotSpot's directional g[i][j] (half-resistance conductances)
+    for layer in range(N_LAYERS):  # four layers, not a loop over blocks
+        sl = slice(layer * n, (layer + 1) * n)
+        g[sl, sl] = g_lat[layer]
+    idx = np.arange(n)
+    k_v = np.array([p.k_chip_w_mk, p.k_interface_w_mk, p.k_spreader_w_mk])
+    t_v = np.array([p.t_chip_m, p.t_interface_m, p.t_spreader_m])
+    for layer in range(N_LAYERS - 1):
+        gv = 2.0 / getr(k_v[layer], t_v[layer], area)
+        g[layer * n + idx, (layer + 1) * n + idx] = gv
+        g[(layer + 1) * n + idx, layer * n + idx] = gv
+
+    # blocks on the die's borders connect to the peripheral spreader and sink nodes
+    border_n = _eq(flp.top_m, chip_h)
+    border_s = _eq(flp.bottom_m, 0.0)
+    border_e = _eq(flp.right_m, chip_w)
+    border_w = _eq(flp.left_m, 0.0)
+    hsp, hsink, extra = 2 * n + idx, 3 * n + idx, N_LAYERS * n
+    for layer, nodes, r1x, r1y, (nn, ns, ne, nw) in (
+        (2, hsp, pk.r_sp1_x, pk.r_sp1_y, (SP_N, SP_S, SP_E, SP_W)),
+        (3, hsink, pk.r_hs1_x, pk.r_hs1_y, (SINK_C_N, SINK_C_S, SINK_C_E, SINK_C_W)),
+    ):
+        gxl, gyl = gx[layer], gy[layer]
+        for border, gdir, r1, node in (
+            (border_n, gyl, r1y, nn),
+            (border_s, gyl, r1y, ns),
+            (border_e, gxl, r1x, ne),
+            (border_w, gxl, r1x, nw),
+        ):
+            total = gdir[border].sum()  # the edge's blocks short their resistances to the edge
+            gp = 2.0 * border / (1.0 / gdir + r1 * total / gdir)
+            g[nodes, extra + node] = gp
+            g[extra + node, nodes] = gp
+    edges, g_amb_extra, c_extra = _package_extras(pk)
+    a, b = extra + edges[:, 0].astype(int), extra + edges[:, 1].astype(int)
+    g[a, b] = g[b, a] = 2.0 * edges[:, 2]
+
+    # B: series combination of the two half conductances, Laplacian with ambient on the diagonal
+    both = (g != 0) & (g.T != 0)
+    series = np.where(both, g * g.T / np.where(both, g + g.T, 1.0), 0.0)
+    g_amb = np.zeros(n_nodes)
+    g_amb[hsink] = 1.0 / (getr(p.k_sink_w_mk, p.t_sink_m, area) + p.r_convec_k_w * p.s_sink_m**2 / area)
+    g_amb[extra:] = g_amb_extra
+    big_g = -series
+    big_g[np.diag_indices(n_nodes)] = series.sum(axis=1) + g_amb
+
+    c = np.concatenate(
+        [
+            getcap(p.p_chip_j_m3k, p.t_chip_m, area),
+            getcap(p.p_interface_j_m3k, p.t_interface_m, area),
+            getcap(p.p_spreader_j_m3k, p.t_spreader_m, area),
+            getcap(p.p_sink_j_m3k, p.t_sink_m, area) + C_FACTOR * p.c_convec_j_k / p.s_sink_m**2 * area,
+            c_extra,
+        ]
+    )
+    for arr in (big_g, g_amb, c):
+        arr.setflags(write=False)
+    return BlockModel(flp, params, big_g, g_amb, c, node_names(flp))
+
+
+def _fixed_point(
+    solve: Callable[[np.ndarray], np.ndarray], blocks_of, power_w, leakage, t_start
+) -> np.ndarray:
+    """HotSpot's temperature-leakage loop: re-solve with power + leakage(T) until no block moves by
+    more than LEAK_TOL_K."""
+    temps = t_start
+    for _ in range(LEAKAGE_MAX_ITER + 1):
+        new = solve(power_w + leakage(blocks_of(temps)))
+        moved = float(np.max(blocks_of(new) - blocks_of(temps)))
+        temps = new
+        if not np.all(np.isfinite(new)) or float(np.max(blocks_of(new))) > 1e4:
+            break
+        if moved < LEAK_TOL_K:
+            return temps
+    raise InputError(
+        "too many iterations before temperature-leakage convergence -- possible thermal runaway", "leakage"
+    )
+
+
+def _check_power(power_w: np.ndarray, n_blocks: int) -> np.ndarray:
+    power_w = np.asarray(power_w, dtype=np.float64)
+    if power_w.shape[-1:] != (n_blocks,):
+        raise InputError(
+            f"power has {power_w.shape[-1] if power_w.ndim else 0} columns for {n_blocks} blocks"
+        )
+    return power_w
+
+
+def steady_block(model: BlockModel, power_w: np.ndarray, leakage: Leakage | None = None) -> np.ndarray:
+    """Steady temperatures ``[node]`` (K) of the block model for silicon powers ``[block]`` (W).
+
+    ``leakage(T_blocks_k) -> W`` adds temperature-dependent power; the fixed point is iterated as in
+    HotSpot (from 0 K, until no block moves by 0.01 K; at most 100 iterations).
+    """
+    power_w = _check_power(power_w, model.n_blocks)
+    lu = scipy.linalg.lu_factor(model.g_w_k)
+
+    def solve(pw: np.ndarray) -> np.ndarray:
+        return scipy.linalg.lu_solve(lu, model.source_w(pw))
+
+    if leakage is None:
+        return solve(power_w)
+    n = model.n_blocks
+    return _fixed_point(solve, lambda t: t[:n], power_w, leakage, np.zeros(model.n_nodes))
+
+
+def transient_block(
+    model: BlockModel,
+    power_w: np.ndarray,
+    init_k: np.ndarray | float,
+    dt_s: float | np.ndarray | None = None,
+    leakage: Leakage | None = None,
+) -> np.ndarray:
+    """Temperatures ``[row, node]`` at the end of each trace row, exact for piecewise-constant power.
+
+    Parameters
+    ----------
+    model : BlockModel
+    power_w : numpy.ndarray
+        ``[row, block]`` silicon power of each trace row (W), floorplan order.
+    init_k : float or numpy.ndarray
+        Temperature of every node at the start, ``[node]`` or one value for all.
+    dt_s : float or numpy.ndarray, optional
+        Length of each row (scalar or ``[row]``); default the sampling interval. One matrix exponential
+        is computed per distinct length.
+    leakage : callable, optional
+        ``leakage(T_blocks_k) -> W`` evaluated at the start of every row and added to its power.
+    """
+    power_w = _check_power(np.atleast_2d(power_w), model.n_blocks)
+    n_rows = power_w.shape[0]
+    dts = _row_steps(dt_s, model.params.sampling_intvl_s, n_rows)
+    temps = np.broadcast_to(np.asarray(init_k, dtype=np.float64), (model.n_nodes,)).copy()
+    a = -model.g_w_k / model.c_j_k[:, None]  # [node, node] dT/dt = a T + C^-1 (P + g_amb T_amb)
+    props = {h: scipy.linalg.expm(a * h) for h in np.unique(dts)}
+    lu = scipy.linalg.lu_factor(model.g_w_k)
+    n = model.n_blocks
+    t_ss = (
+        None if leakage is not None else scipy.linalg.lu_solve(lu, model.source_w(power_w).T).T
+    )  # [row, node]
+    out = np.empty((n_rows, model.n_nodes))
+    for row in range(n_rows):
+        if t_ss is None:
+            ss = scipy.linalg.lu_solve(lu, model.source_w(power_w[row] + leakage(temps[:n])))
+        else:
+            ss = t_ss[row]
+        temps = ss + props[dts[row]] @ (temps - ss)
+        out[row] = temps
+    return out
+
+
+def _row_steps(dt_s, default_s: float, n_rows: int) -> np.ndarray:
+    dts = np.broadcast_to(np.asarray(default_s if dt_s is None else dt_s, dtype=np.float64), (n_rows,))
+    if np.any(~np.isfinite(dts)) or np.any(dts <= 0):
+        raise InputError("time steps must be positive", "dt_s")
+    return dts
+
+
+# --------------------------------------------------------------------------- grid model
+
+
+@dataclass(frozen=True, eq=False)
+class GridModel:
+    """HotSpot's grid RC network: four layers of ``rows x cols`` cells over the die plus 12 package nodes.
+
+    Node ``l*rows*cols + i*cols + j`` is cell (i, j) of layer l (row 0 at the top of the die, column 0 at
+    its left edge); the 12 package nodes follow.
+
+    Attributes
+    ----------
+    floorplan : Floorplan
+        The floorplan, moved to the origin.
+    params : ThermalParams
+    rows, cols : int
+    map_mode : str
+        How cell temperatures become block temperatures: ``avg``, ``min``, ``max`` or ``center``.
+    g_w_k : scipy.sparse.csc_matrix
+        ``[node, node]`` conductance matrix, ambient conductances on the diagonal.
+    g_amb_w_k, c_j_k : numpy.ndarray
+        ``[node]`` conductance to ambient and capacitance.
+    occupancy : scipy.sparse.csr_matrix
+        ``[cell, block]`` fraction of each cell covered by each block (HotSpot's b2g map).
+    power_map : scipy.sparse.csr_matrix
+        ``[cell, block]`` watts into each cell per watt of each block (occupancy x cell / block area).
+    block_cells : numpy.ndarray, block_offsets : numpy.ndarray
+        Cells under each block (concatenated, ``[offset[b]:offset[b+1]]``), HotSpot's g2b index ranges.
+    to_blocks : scipy.sparse.csr_matrix
+        ``[block, cell]`` weights for the linear map modes (``avg``, ``center``).
+    """
+
+    floorplan: Floorplan
+    params: ThermalParams
+    rows: int
+    cols: int
+    map_mode: str
+    g_w_k: scipy.sparse.csc_matrix
+    g_amb_w_k: np.ndarray
+    c_j_k: np.ndarray
+    occupancy: scipy.sparse.csr_matrix
+    power_map: scipy.sparse.csr_matrix
+    block_cells: np.ndarray
+    block_offsets: np.ndarray
+    to_blocks: scipy.sparse.csr_matrix
+
+    @property
+    def n_blocks(self) -> int:
+        return self.floorplan.n_blocks
+
+    @property
+    def n_cells(self) -> int:
+        return self.rows * self.cols
+
+    @property
+    def n_nodes(self) -> int:
+        return N_LAYERS * self.n_cells + N_EXTRA
+
+    def source_w(self, power_w: np.ndarray) -> np.ndarray:
+        """``[node]`` right-hand side P + g_amb T_amb for silicon block powers ``[block]``."""
+        rhs = self.g_amb_w_k * self.params.ambient_k
+        rhs[: self.n_cells] += self.power_map @ np.asarray(power_w, dtype=np.float64)
+        return rhs
+
+    def layers_k(self, field_k: np.ndarray) -> np.ndarray:
+        """``[layer, row, col]`` view of the cell part of a ``[node]`` temperature vector."""
+        return np.asarray(field_k)[: N_LAYERS * self.n_cells].reshape(N_LAYERS, self.rows, self.cols)
+
+    def blocks_k(self, field_k: np.ndarray) -> np.ndarray:
+        """Block temperatures ``[..., layer, block]`` from ``[..., node]`` fields (``xlate_temp_g2b``)."""
+        field_k = np.asarray(field_k)
+        cells = field_k[..., : N_LAYERS * self.n_cells].reshape(*field_k.shape[:-1], N_LAYERS, self.n_cells)
+        if self.map_mode in ("avg", "center"):
+            return cells @ self.to_blocks.T.toarray() if cells.ndim > 2 else (self.to_blocks @ cells.T).T
+        gathered = cells[..., self.block_cells]
+        reduce = np.minimum if self.map_mode == "min" else np.maximum
+        return reduce.reduceat(gathered, self.block_offsets[:-1], axis=-1)
+
+    def block_node_temps_k(self, field_k: np.ndarray) -> np.ndarray:
+        """The ``[4 * block + 12]`` block-model-shaped vector HotSpot prints in ``.steady`` files."""
+        return np.concatenate([self.blocks_k(field_k).reshape(-1), np.asarray(field_k)[-N_EXTRA:]])
+
+    def field_from_block_nodes(self, temps_k: np.ndarray) -> np.ndarray:
+        """Spread a ``[4 * block + 12]`` block-level vector (an init file) onto the cells by occupancy
+        (HotSpot ``xlate_vector_b2g``): a cell gets the occupancy-weighted sum of its blocks."""
+        temps_k = np.asarray(temps_k, dtype=np.float64)
+        n = self.n_blocks
+        per_layer = temps_k[: N_LAYERS * n].reshape(N_LAYERS, n)
+        cells = (self.occupancy @ per_layer.T).T  # [layer, cell]
+        return np.concatenate([cells.reshape(-1), temps_k[N_LAYERS * n :]])
+
+
+def _tolerant_floor(v: np.ndarray) -> np.ndarray:
+    nearest = np.floor(v + 0.5)
+    return np.where(_eq(v, nearest), nearest, np.floor(v)).astype(np.int64)
+
+
+def _tolerant_ceil(v: np.ndarray) -> np.ndarray:
+    nearest = np.floor(v + 0.5)
+    return np.where(_eq(v, nearest), nearest, np.ceil(v)).astype(np.int64)
+
+
+def grid_model(
+    flp: Floorplan,
+    params: ThermalParams,
+    rows: int | None = None,
+    cols: int | None = None,
+    map_mode: str | None = None,
+) -> GridModel:
+    """Build HotSpot's grid model (``set_bgmap``, ``populate_R/C_model_grid``, its SuperLU matrix).
+
+    ``rows``, ``cols`` and ``map_mode`` default to the params' ``grid_rows``, ``grid_cols`` and
+    ``grid_map_mode``.
+    """
+    params.check_supported()
+    flp = flp.translated()
+    p = params
+    nr = p.grid_rows if rows is None else int(rows)
+    nc = p.grid_cols if cols is None else int(cols)
+    mode = (p.grid_map_mode if map_mode is None else map_mode).lower()
+    if nr <= 0 or nc <= 0:
+        raise InputError("grid rows and columns should both be greater than zero", "thermal config")
+    if mode not in MAP_MODES:
+        raise InputError(
+            f"invalid mapping mode '{mode}'. use 'avg', 'min', 'max' or 'center'", "thermal config"
+        )
+    width, height = flp.chip_width_m, flp.chip_height_m
+    _check_die_fits(p, width, height)
+    cw, ch = width / nc, height / nr
+    n = flp.n_blocks
+    n_cells = nr * nc
+
+    # block -> cell ranges (set_bgmap): rows counted from the top of the die
+    lu, ru = flp.left_m, flp.right_m
+    bu, tu = flp.bottom_m, flp.top_m
+    i1 = nr - _tolerant_ceil(tu / ch)
+    i2 = nr - _tolerant_floor(bu / ch)
+    j1 = _tolerant_floor(lu / cw)
+    j2 = _tolerant_ceil(ru / cw)
+    if (
+        np.any(i1 < 0)
+        or np.any(j1 < 0)
+        or np.any(i2 > nr)
+        or np.any(j2 > nc)
+        or np.any(i1 >= i2)
+        or np.any(j1 >= j2)
+    ):
+        raise InputError(f"invalid floorplan spec or grid resolution ({nr} x {nc})", "grid model")
+    # overlap of every block with every cell row / column, snapped like HotSpot: [block, row] and [block, col]
+    ii, jj = np.arange(nr), np.arange(nc)
+    tc, bc = height - ii * ch, height - (ii + 1) * ch
+    lc, rc = jj * cw, (jj + 1) * cw
+    oh = (np.minimum(tu[:, None], tc[None]) - np.maximum(bu[:, None], bc[None])) / ch
+    ow = (np.minimum(ru[:, None], rc[None]) - np.maximum(lu[:, None], lc[None])) / cw
+    oh = np.where(_eq(oh, 0.0), 0.0, np.where(_eq(oh, 1.0), 1.0, oh))
+    ow = np.where(_eq(ow, 0.0), 0.0, np.where(_eq(ow, 1.0), 1.0, ow))
+    in_rows = (ii[None] >= i1[:, None]) & (ii[None] < i2[:, None])  # [block, row]
+    in_cols = (jj[None] >= j1[:, None]) & (jj[None] < j2[:, None])
+    if np.any((oh < 0) & in_rows) or np.any((ow < 0) & in_cols):
+        raise InputError("negative overlap of a block with a grid cell", "grid model")
+    fy = np.where(in_rows, oh, 0.0)  # [block, row]
+    fx = np.where(in_cols, ow, 0.0)  # [block, col]
+
+    # the cells of each block (HotSpot's g2b index ranges), concatenated block after block
+    counts = (i2 - i1) * (j2 - j1)
+    offsets = np.concatenate(([0], np.cumsum(counts)))
+    owner = np.repeat(np.arange(n), counts)
+    local = np.arange(offsets[-1]) - offsets[owner]
+    span_c = (j2 - j1)[owner]
+    cell_i = i1[owner] + local // span_c
+    cell_j = j1[owner] + local % span_c
+    cells = cell_i * nc + cell_j
+    occ = fy[owner, cell_i] * fx[owner, cell_j]  # [block-cell pair]
+    occupancy = scipy.sparse.csr_matrix((occ, (cells, owner)), shape=(n_cells, n))  # [cell, block]
+    power_map = scipy.sparse.csr_matrix(
+        (occ * (cw * ch) / flp.area_m2[owner], (cells, owner)), shape=(n_cells, n)
+    )
+    if mode == "center":
+        ci1, cj1 = (i1 + i2) // 2, (j1 + j2) // 2
+        ci2 = ci1 - ((i2 - i1) % 2 == 0)
+        cj2 = cj1 - ((j2 - j1) % 2 == 0)
+        ci = np.stack([ci1, ci2, ci1, ci2], axis=1)
+        cj = np.stack([cj1, cj1, cj2, cj2], axis=1)
+        to_blocks = scipy.sparse.csr_matrix(
+            (np.full(4 * n, 0.25), (np.repeat(np.arange(n), 4), (ci * nc + cj).ravel())), shape=(n, n_cells)
+        )
+    else:
+        to_blocks = scipy.sparse.csr_matrix((1.0 / counts[owner], (owner, cells)), shape=(n, n_cells))
+
+    g, g_amb, c = _grid_network(p, width, height, nr, nc)
+    return GridModel(flp, params, nr, nc, mode, g, g_amb, c, occupancy, power_map, cells, offsets, to_blocks)
+
+
+def _grid_network(
+    p: ThermalParams, width: float, height: float, nr: int, nc: int
+) -> tuple[scipy.sparse.csc_matrix, np.ndarray, np.ndarray]:
+    cw, ch = width / nc, height / nr
+    n_cells = nr * nc
+    k = np.array([p.k_chip_w_mk, p.k_interface_w_mk, p.k_spreader_w_mk, p.k_sink_w_mk])
+    t = np.array([p.t_chip_m, p.t_interface_m, p.t_spreader_m, p.t_sink_m])
+    sp = np.array([p.p_chip_j_m3k, p.p_interface_j_m3k, p.p_spreader_j_m3k, p.p_sink_j_m3k])
+    rx = getr(k, cw, ch * t)  # [layer]
+    ry = getr(k, ch, cw * t)
+    rz = getr(k, t, cw * ch)
+    rz[3] += p.r_convec_k_w * p.s_sink_m**2 / (cw * ch)  # the sink's cells reach ambient through convection
+    pk = package_rc(p, width, height)
+
+    cell = np.arange(n_cells).reshape(nr, nc)
+    layer_base = np.arange(N_LAYERS)[:, None] * n_cells  # [layer, 1]
+    extra = N_LAYERS * n_cells
+    src, dst, gval = [], [], []
+
+    def add(a, b, gv) -> None:
+        a, b = np.broadcast_arrays(np.asarray(a).ravel(), np.asarray(b).ravel())
+        src.append(a)
+        dst.append(b)
+        gval.append(np.broadcast_to(np.asarray(gv, dtype=np.float64), a.shape).ravel())
+
+    # lateral: two half-cell resistances in series; vertical: the upper layer's rz (find_res)
+    east = (layer_base + cell[:, :-1].ravel()[None]), (layer_base + cell[:, 1:].ravel()[None])
+    add(*east, np.repeat(1.0 / rx, (nc - 1) * nr))
+    south = (layer_base + cell[:-1, :].ravel()[None]), (layer_base + cell[1:, :].ravel()[None])
+    add(*south, np.repeat(1.0 / ry, (nr - 1) * nc))
+    add(
+        layer_base[:-1] + cell.ravel()[None],
+        layer_base[1:] + cell.ravel()[None],
+        np.repeat(1.0 / rz[:-1], n_cells),
+    )
+    # die edges of the spreader and sink layers to the peripheral nodes: half a cell plus the
+    # periphery's lateral resistance, times the number of cells sharing that edge
+    for layer, r1x, r1y, (nn, ns, ne, nw) in (
+        (2, pk.r_sp1_x, pk.r_sp1_y, (SP_N, SP_S, SP_E, SP_W)),
+        (3, pk.r_hs1_x, pk.r_hs1_y, (SINK_C_N, SINK_C_S, SINK_C_E, SINK_C_W)),
+    ):
+        base = layer * n_cells
+        g_ns = 1.0 / (ry[layer] / 2.0 + nc * r1y)
+        g_ew = 1.0 / (rx[layer] / 2.0 + nr * r1x)
+        add(base + cell[0, :], extra + nn, g_ns)
+        add(base + cell[-1, :], extra + ns, g_ns)
+        add(base + cell[:, -1], extra + ne, g_ew)
+        add(base + cell[:, 0], extra + nw, g_ew)
+    edges, g_amb_extra, c_extra = _package_extras(pk)
+    add(extra + edges[:, 0].astype(int), extra + edges[:, 1].astype(int), edges[:, 2])
+
+    a, b, gv = np.concatenate(src), np.concatenate(dst), np.concatenate(gval)
+    n_nodes = extra + N_EXTRA
+    g_amb = np.zeros(n_nodes)
+    g_amb[3 * n_cells : 4 * n_cells] = 1.0 / rz[3]
+    g_amb[extra:] = g_amb_extra
+    diag = np.bincount(a, gv, n_nodes) + np.bincount(b, gv, n_nodes) + g_amb
+    g = scipy.sparse.coo_matrix(
+        (
+            np.concatenate([-gv, -gv, diag]),
+            (np.concatenate([a, b, np.arange(n_nodes)]), np.concatenate([b, a, np.arange(n_nodes)])),
+        ),
+        shape=(n_nodes, n_nodes),
+    ).tocsc()
+    c_layer = getcap(sp, t, cw * ch)
+    c_layer[3] += C_FACTOR * p.c_convec_j_k * (cw * ch) / p.s_sink_m**2
+    c = np.concatenate([np.repeat(c_layer, n_cells), c_extra])
+    return g, g_amb, c
+
+
+@dataclass(frozen=True, eq=False)
+class GridSteady:
+    """Steady state of the grid model.
+
+    Attributes
+    ----------
+    field_k : numpy.ndarray
+        ``[node]`` temperature of every cell and package node.
+    blocks_k : numpy.ndarray
+        ``[layer, block]`` block temperatures mapped from each layer.
+    """
+
+    field_k: np.ndarray
+    blocks_k: np.ndarray
+
+
+def _splu(matrix: scipy.sparse.spmatrix):
+    # The matrices are symmetric positive definite: a symmetric ordering and no pivoting keep the
+    # factors sparse and the factorisation fast.
+    return scipy.sparse.linalg.splu(
+        scipy.sparse.csc_matrix(matrix),
+        permc_spec="MMD_AT_PLUS_A",
+        diag_pivot_thresh=0.0,
+        options={"SymmetricMode": True},
+    )
+
+
+def _dissection_order(rows: int, cols: int, leaf: int = 36) -> np.ndarray:
+    """Cells in nested-dissection order: halves first, the separating line of cells last, recursively."""
+    out, stack = [], [(0, rows, 0, cols)]
+    while stack:  # over sub-rectangles (about 2 * rows * cols / leaf of them), not cells
+        r0, r1, c0, c1 = stack.pop()
+        h, w = r1 - r0, c1 - c0
+        if h * w <= leaf or h < 3 or w < 3:
+            out.append((np.arange(r0, r1)[:, None] * cols + np.arange(c0, c1)[None]).ravel())
+        elif h >= w:
+            m = (r0 + r1) // 2
+            out.append(m * cols + np.arange(c0, c1))
+            stack += [(r0, m, c0, c1), (m + 1, r1, c0, c1)]
+        else:
+            m = (c0 + c1) // 2
+            out.append(np.arange(r0, r1) * cols + m)
+            stack += [(r0, r1, c0, m), (r0, r1, m + 1, c1)]
+    return np.concatenate(out[::-1])  # separators after the parts they separate
+
+
+class _GridFactor:
+    """Sparse LU of a grid-model matrix, factorised in nested-dissection order with the four layers of a
+    cell next to each other and the package nodes last; SuperLU's minimum-degree ordering refines it.
+    That gives about 15% less fill, and faster solves, than minimum degree on the natural order."""
+
+    def __init__(self, model: GridModel, matrix: scipy.sparse.spmatrix):
+        cells = _dissection_order(model.rows, model.cols)
+        layers = np.arange(N_LAYERS)[None, :] * model.n_cells
+        self.perm = np.concatenate(
+            [(cells[:, None] + layers).ravel(), N_LAYERS * model.n_cells + np.arange(N_EXTRA)]
+        )
+        csc = scipy.sparse.csc_matrix(matrix)
+        self.lu = _splu(csc[self.perm][:, self.perm])
+
+    def solve(self, rhs: np.ndarray) -> np.ndarray:
+        out = np.empty_like(rhs)
+        out[self.perm] = self.lu.solve(rhs[self.perm])
+        return out
+
+
+def steady_grid(model: GridModel, power_w: np.ndarray, leakage: Leakage | None = None) -> GridSteady:
+    """Steady state of the grid model for silicon block powers ``[block]`` (W): one sparse solve
+    (per leakage iteration, with the factorisation reused)."""
+    power_w = _check_power(power_w, model.n_blocks)
+    lu = _GridFactor(model, model.g_w_k)
+
+    def solve(pw: np.ndarray) -> np.ndarray:
+        return lu.solve(model.source_w(pw))
+
+    if leakage is None:
+        field = solve(power_w)
+    else:
+        field = _fixed_point(solve, lambda f: model.blocks_k(f)[0], power_w, leakage, np.zeros(model.n_nodes))
+    return GridSteady(field, model.blocks_k(field))
+
+
+@dataclass(frozen=True, eq=False)
+class GridTransient:
+    """A grid-model transient.
+
+    Attributes
+    ----------
+    blocks_k : numpy.ndarray
+        ``[row, layer, block]`` block temperatures at the end of every trace row.
+    final_k : numpy.ndarray
+        ``[node]`` field at the end of the last row.
+    fields_k : numpy.ndarray or None
+        ``[kept row, node]`` fields at the end of the rows asked for with ``keep``.
+    kept_rows : numpy.ndarray
+        Row indices of ``fields_k``.
+    """
+
+    blocks_k: np.ndarray
+    final_k: np.ndarray
+    fields_k: np.ndarray | None
+    kept_rows: np.ndarray
+
+
+#: Alexander's (1977) L-stable, stiffly accurate 3-stage SDIRK method of order 3: one diagonal coefficient,
+#: so one factorisation of C + gamma h G serves every stage.
+_SDIRK_GAMMA = 0.435866521508459
+_SDIRK_A = np.array(
+    [
+        [_SDIRK_GAMMA, 0.0, 0.0],
+        [(1 - _SDIRK_GAMMA) / 2, _SDIRK_GAMMA, 0.0],
+        [
+            -1.5 * _SDIRK_GAMMA**2 + 4 * _SDIRK_GAMMA - 0.25,
+            1.5 * _SDIRK_GAMMA**2 - 5 * _SDIRK_GAMMA + 1.25,
+            _SDIRK_GAMMA,
+        ],
+    ]
+)
+
+
+class _SubStepped:
+    """x -> exp(-h C^-1 G) x, approximated by ``substeps`` steps of the SDIRK method above.
+
+    Over one row the error is at most 1.3e-3, 1.9e-4, 2.6e-5 of |x| for 4, 8, 16 sub-steps, whatever the
+    stiffness (the method is L-stable: the fast modes of the thin interface layer are damped, not
+    amplified). SciPy's complex sparse LU is about 15 times slower than its real one, which rules out
+    the complex-pole rational approximations of the exponential; ``expm_multiply`` needs on the order of
+    ``||h C^-1 G||`` (about 1e6 here) products.
+    """
+
+    def __init__(self, model: GridModel, h_s: float, substeps: int):
+        self.g = model.g_w_k
+        self.h = h_s / substeps
+        self.substeps = substeps
+        self.lu = _GridFactor(model, scipy.sparse.diags(model.c_j_k) + (_SDIRK_GAMMA * self.h) * self.g)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        a, h, g, solve = _SDIRK_A, self.h, self.g, self.lu.solve
+        for _ in range(self.substeps):
+            k1 = solve(-(g @ x))
+            k2 = solve(-(g @ (x + h * a[1, 0] * k1)))
+            k3 = solve(-(g @ (x + h * (a[2, 0] * k1 + a[2, 1] * k2))))
+            x = x + h * (a[2, 0] * k1 + a[2, 1] * k2 + a[2, 2] * k3)
+        return x
+
+
+def transient_grid(
+    model: GridModel,
+    power_w: np.ndarray,
+    init_k: np.ndarray | float,
+    dt_s: float | np.ndarray | None = None,
+    integrator: str = "be",
+    leakage: Leakage | None = None,
+    keep: bool | np.ndarray = False,
+    substeps: int = 8,
+) -> GridTransient:
+    """Grid-model temperatures at the end of every trace row.
+
+    Parameters
+    ----------
+    model : GridModel
+    power_w : numpy.ndarray
+        ``[row, block]`` silicon power of each trace row (W).
+    init_k : float or numpy.ndarray
+        Start temperatures: one value, or a ``[node]`` field (use
+        :meth:`GridModel.field_from_block_nodes` for a block-level init file, as HotSpot does).
+    dt_s : float or numpy.ndarray, optional
+        Length of each row (scalar or ``[row]``); default the sampling interval.
+    integrator : {"be", "exact"}
+        ``be``: one backward-Euler step per row (HotSpot's SuperLU build); ``exact``: each row's steady
+        state plus the decay of the deviation from it, ``exp(-h C^-1 G)``, integrated with ``substeps``
+        steps of an L-stable third-order method (near HotSpot's adaptive-RK4 build).
+    leakage : callable, optional
+        ``leakage(T_silicon_blocks_k) -> W`` evaluated at the start of every row.
+    keep : bool or array of int
+        Keep the whole field at the end of all rows (True) or of the listed rows.
+    substeps : int
+        ``exact`` only: sub-steps per row; the relative error of the decay over a row is at most 1.9e-4
+        with 8, 2.6e-5 with 16.
+    """
+    power_w = _check_power(np.atleast_2d(power_w), model.n_blocks)
+    if integrator not in INTEGRATORS:
+        raise InputError(f"integrator must be 'be' or 'exact', not {integrator!r}", "--integrator")
+    n_rows = power_w.shape[0]
+    dts = _row_steps(dt_s, model.params.sampling_intvl_s, n_rows)
+    if isinstance(keep, (bool, np.bool_)):
+        kept = np.arange(n_rows) if keep else np.zeros(0, dtype=np.int64)
+    else:
+        kept = np.asarray(keep, dtype=np.int64)
+    keep_slot = {int(r): s for s, r in enumerate(kept)}
+    field = np.broadcast_to(np.asarray(init_k, dtype=np.float64), (model.n_nodes,)).copy()
+    g, c = model.g_w_k, model.c_j_k
+    if integrator == "be":
+        steps = {h: _GridFactor(model, g + scipy.sparse.diags(c / h)) for h in np.unique(dts)}
+    else:
+        if isinstance(substeps, bool) or not isinstance(substeps, (int, np.integer)) or substeps < 1:
+            raise InputError(f"substeps must be a positive integer, not {substeps!r}", "substeps")
+        steps = {h: _SubStepped(model, h, int(substeps)) for h in np.unique(dts)}
+        g_lu = _GridFactor(model, g)
+    blocks = np.empty((n_rows, N_LAYERS, model.n_blocks))
+    fields = np.empty((len(kept), model.n_nodes)) if len(kept) else None
+    for row in range(n_rows):
+        pw = power_w[row]
+        if leakage is not None:
+            pw = pw + leakage(model.blocks_k(field)[0])
+        rhs = model.source_w(pw)
+        h = dts[row]
+        if integrator == "be":
+            field = steps[h].solve(rhs + c / h * field)
+        else:
+            ss = g_lu.solve(rhs)
+            field = ss + steps[h](field - ss)
+        blocks[row] = model.blocks_k(field)
+        if row in keep_slot:
+            fields[keep_slot[row]] = field
+    return GridTransient(blocks, field, fields, kept)

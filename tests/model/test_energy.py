@@ -1,0 +1,279 @@
+"""model/energy.py: Horowitz's points, width/capacity/technology/voltage scaling, counts @ table against a
+brute-force sum, leakage, and operand statistics against a pure-Python popcount."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from systolic.config import KIB, ArrayConfig
+from systolic.errors import InputError
+from systolic.model import energy as en
+
+CFG = ArrayConfig()  # 8x8, int8 x int8 -> int32, 64 KB buffers, 45 nm, 0.9 V
+
+
+def _row(table: en.EnergyTable, key: str) -> float:
+    return float(table.energy_pj[table.keys.index(key)])
+
+
+# --------------------------------------------------------------------------- Horowitz at 45 nm
+
+
+def test_horowitz_points_are_reproduced_at_45nm():
+    assert en.mult_energy_pj(8, 8) == pytest.approx(0.2)
+    assert en.mult_energy_pj(32, 32) == pytest.approx(3.1)
+    assert en.add_energy_pj(8) == pytest.approx(0.03)
+    assert en.add_energy_pj(32) == pytest.approx(0.1)
+    np.testing.assert_allclose(en.sram_read_pj([8 * KIB, 32 * KIB, 1024 * KIB]), [10.0, 20.0, 100.0])
+    assert en.dram_access_pj(64) == pytest.approx(1300.0)
+    assert en.DRAM_PJ_PER_64B_RANGE[0] <= en.DRAM_PJ_PER_64B <= en.DRAM_PJ_PER_64B_RANGE[1]
+    assert en.energy_scale(45, 0.9) == pytest.approx(1.0)
+
+
+def test_table_at_reference_activity_gives_horowitz_numbers():
+    typical = en.scale_activity(en.build_table(CFG))  # default activity 0.5
+    assert _row(typical, "mult.multiply") == pytest.approx(0.2)
+    assert _row(typical, "acc.accumulate") == pytest.approx(0.1 + 32 * 0.1 / 32)  # int32 add + 32 flops
+    assert _row(typical, "ifmap_sram.read") == pytest.approx(20.0 * 8 / 64)  # half of 64 KB, 8-bit word
+    assert _row(typical, "ofmap_sram.write") == pytest.approx(20.0 * 32 / 64)  # acc_bits-wide psum words
+    assert _row(typical, "dram.read") == pytest.approx(1300.0 * 8 / 64)
+    full = en.build_table(CFG)
+    np.testing.assert_allclose(full.energy_pj, typical.energy_pj / en.REFERENCE_ACTIVITY)
+
+
+def test_table_layout_is_the_shared_class_tuple():
+    table = en.build_table(CFG)
+    assert tuple(dict.fromkeys(table.classes.tolist())) == en.COMPONENT_CLASSES
+    assert table.keys == tuple(f"{c}.{a}" for c, a in en.ACTIONS)
+    with pytest.raises(ValueError):
+        table.energy_pj[0] = 1.0  # frozen arrays
+
+
+# --------------------------------------------------------------------------- scaling
+
+
+def test_width_scaling_is_monotone_and_near_textbook_laws():
+    bits = np.arange(2, 33)
+    assert np.all(np.diff(en.mult_energy_pj(bits, bits)) > 0)
+    assert np.all(np.diff(en.add_energy_pj(bits)) > 0)
+    # a*b law within 5 % between the anchors; adder between linear and sqrt
+    assert en.mult_energy_pj(16, 16) == pytest.approx(0.2 * 4, rel=0.05)
+    assert en.mult_energy_pj(8, 16) == pytest.approx(en.mult_energy_pj(16, 8))
+    assert 0.5 < en._ADD_EXPONENT < 1.0
+
+
+def test_sram_scaling_with_capacity_and_word_width():
+    caps = 2.0 ** np.arange(10, 25)
+    assert np.all(np.diff(en.sram_read_pj(caps)) > 0)
+    # log-log interpolation: 16 KB is the geometric mean of 8 KB and 32 KB's energies
+    assert en.sram_read_pj(16 * KIB) == pytest.approx(math.sqrt(10 * 20))
+    assert en.sram_read_pj(32 * KIB, 16) == pytest.approx(20 * 16 / 64)
+
+
+def test_technology_scaling_matches_hand_computed_stillmaker_values():
+    s45 = 1.018 * 1.0**2 - 0.3107 * 1.0 + 0.1539  # HP 45 nm at its nominal 1.0 V
+    s7 = 0.1776 * 0.7**2 - 0.09097 * 0.7 + 0.02447  # HP 7 nm at 0.7 V
+    s180 = 24.64 * 1.8 - 17.98
+    v = (0.9 / 1.0) ** 2  # Horowitz's 0.9 V against 45 nm's nominal 1.0 V
+    assert en.energy_scale(7, 0.7) == pytest.approx(s7 / s45 / v)
+    assert en.energy_scale(180, 1.8) == pytest.approx(s180 / s45 / v)
+    assert en.energy_scale(45, 1.0) == pytest.approx(1 / 0.81)
+
+
+def test_technology_scaling_is_monotone_at_nominal_voltage():
+    nodes = [180, 130, 90, 65, 45, 40, 32, 28, 22, 20, 16, 14, 12, 10, 7]
+    factors = [en.energy_scale(n, en.nominal_vdd_v(n)) for n in nodes]
+    assert all(a > b for a, b in zip(factors, factors[1:], strict=False))
+    assert en.energy_scale(28, 0.9) < en.energy_scale(32, 0.9)
+
+
+def test_voltage_scaling_is_quadratic():
+    for node in (65, 45, 16):
+        assert en.energy_scale(node, 0.6) / en.energy_scale(node, 0.3) == pytest.approx(4.0)
+    hot = en.build_table(CFG.replace(vdd_v=1.8))
+    base = en.build_table(CFG)
+    on_chip = hot.classes != "dram"
+    np.testing.assert_allclose(hot.energy_pj[on_chip], 4 * base.energy_pj[on_chip])
+    np.testing.assert_allclose(hot.energy_pj[~on_chip], base.energy_pj[~on_chip])  # off-chip
+
+
+def test_node_outside_the_fits_is_an_error():
+    with pytest.raises(InputError) as err:
+        en.build_table(CFG.replace(tech_node_nm=5))
+    assert str(err.value) == (
+        "tech_node_nm: tech_node_nm must be in 7..180 nm, the range of the Stillmaker & Baas scaling fits, not 5"
+    )
+
+
+def test_delay_scale_is_one_at_the_reference():
+    assert en.delay_scale(45, 0.9) == pytest.approx(1.0)
+    assert en.delay_scale(7, 0.7) < 1.0 < en.delay_scale(180, 1.8)
+
+
+# --------------------------------------------------------------------------- counts @ table
+
+
+def test_counts_at_table_equals_brute_force_sum():
+    rng = np.random.default_rng(5)
+    table = en.build_table(CFG.replace(tech_node_nm=28, vdd_v=0.8))
+    counts = rng.integers(0, 10**6, size=(7, len(table.keys)))  # [layer, action]
+    brute = [
+        sum(int(counts[i, j]) * float(table.energy_pj[j]) for j in range(counts.shape[1])) for i in range(7)
+    ]
+    np.testing.assert_allclose(table.energy(counts), brute, rtol=1e-12)
+    by_class = table.energy_by_class(counts)  # [layer, class]
+    assert by_class.shape == (7, len(en.COMPONENT_CLASSES))
+    np.testing.assert_allclose(by_class.sum(axis=1), brute, rtol=1e-12)
+    for k, cls in enumerate(en.COMPONENT_CLASSES):
+        cols = [j for j, c in enumerate(table.classes.tolist()) if c == cls]
+        expected = [sum(int(counts[i, j]) * float(table.energy_pj[j]) for j in cols) for i in range(7)]
+        np.testing.assert_allclose(by_class[:, k], expected, rtol=1e-12)
+
+
+def test_per_layer_activity_matches_brute_force():
+    rng = np.random.default_rng(9)
+    table = en.build_table(CFG)
+    counts = rng.integers(0, 1000, size=(4, len(table.keys)))  # [layer, action]
+    activity = rng.random((4, len(en.COMPONENT_CLASSES)))  # [layer, class]
+    got = en.dynamic_energy_pj(table, counts, activity)
+    for layer in range(4):
+        expected = np.zeros(len(en.COMPONENT_CLASSES))
+        for j, cls in enumerate(table.classes.tolist()):
+            k = en.COMPONENT_CLASSES.index(cls)
+            expected[k] += counts[layer, j] * table.energy_pj[j] * activity[layer, k]
+        np.testing.assert_allclose(got[layer], expected, rtol=1e-12)
+        scaled = en.scale_activity(table, activity[layer])
+        np.testing.assert_allclose(got[layer].sum(), scaled.energy(counts[layer]), rtol=1e-12)
+
+
+def test_activity_scales_each_class():
+    table = en.build_table(CFG)
+    scaled = en.scale_activity(table, {"mult": 0.25, "dram": 1.0})
+    assert _row(scaled, "mult.multiply") == pytest.approx(0.25 * _row(table, "mult.multiply"))
+    assert _row(scaled, "dram.write") == pytest.approx(_row(table, "dram.write"))
+    assert _row(scaled, "ctrl.cycle") == pytest.approx(0.5 * _row(table, "ctrl.cycle"))
+    assert not en.scale_activity(table, 0.0).energy_pj.any()
+    with pytest.raises(InputError, match=r"unknown component class\(es\) \['mul'\]"):
+        en.scale_activity(table, {"mul": 0.3})
+    with pytest.raises(InputError, match="activity factors must be in 0..1"):
+        en.scale_activity(table, 1.5)
+
+
+# --------------------------------------------------------------------------- leakage
+
+
+def test_leakage_per_class_scales_with_pes_capacity_and_temperature():
+    leak = en.leakage_w(CFG)
+    assert leak.shape == (len(en.COMPONENT_CLASSES),)
+    assert leak[en.COMPONENT_CLASSES.index("dram")] == 0.0
+    big = en.leakage_w(CFG.replace(rows=16, ifmap_sram_bytes=128 * KIB))
+    pe = [en.COMPONENT_CLASSES.index(c) for c in ("mult", "acc", "fwd")]
+    np.testing.assert_allclose(big[pe], 2 * leak[pe])
+    i = en.COMPONENT_CLASSES.index("ifmap_sram")
+    assert big[i] == pytest.approx(2 * leak[i])
+    assert leak[i] == pytest.approx(64 * 8192 * en.LEAK_W_PER_SRAM_BIT)  # per KB: 8192 cells
+    hot = en.leakage_w(CFG, en.LEAK_T_REF_K + 20)
+    np.testing.assert_allclose(hot, 2 * leak)  # doubles every 20 K
+    trace = en.leakage_w(CFG, np.array([[300.0], [320.0], [340.0]]))  # [time, 1]
+    assert trace.shape == (3, len(en.COMPONENT_CLASSES))
+    assert en.leakage_w(CFG.replace(tech_node_nm=16, vdd_v=0.85)).sum() < leak.sum()
+
+
+# --------------------------------------------------------------------------- operand statistics
+
+
+def _brute_stats(values: np.ndarray, bits: int, signed: bool) -> tuple[float, float, float]:
+    mask = (1 << bits) - 1
+    flips = steps = 0
+    for lane in range(values.shape[1]):
+        col = [int(v) & mask for v in values[:, lane]]
+        for a, b in zip(col, col[1:], strict=False):
+            flips += bin(a ^ b).count("1")
+            steps += 1
+    flat = [int(v) for v in values.ravel()]
+    nz = [v for v in flat if v != 0]
+
+    def width(v: int) -> int:
+        if not signed:
+            return v.bit_length()
+        n = 1
+        while not -(1 << (n - 1)) <= v < (1 << (n - 1)):
+            n += 1
+        return n
+
+    effective = sum(width(v) for v in nz) / len(nz) if nz else 0.0
+    return flips / (bits * steps) if steps else 0.0, flat.count(0) / len(flat), effective
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    bits=st.integers(2, 16),
+    signed=st.booleans(),
+    shape=st.tuples(st.integers(1, 12), st.integers(1, 5)),
+    seed=st.integers(0, 2**32 - 1),
+    zeros=st.floats(0, 1),
+)
+def test_operand_stats_match_a_pure_python_popcount(bits, signed, shape, seed, zeros):
+    rng = np.random.default_rng(seed)
+    lo, hi = (-(1 << (bits - 1)), 1 << (bits - 1)) if signed else (0, 1 << bits)
+    values = rng.integers(lo, hi, size=shape)
+    values[rng.random(shape) < zeros] = 0
+    stats = en.operand_stats(values, bits, signed, axis=0)
+    switch, zero, effective = _brute_stats(values, bits, signed)
+    assert stats.bit_switch_prob == pytest.approx(switch)
+    assert stats.zero_frac == pytest.approx(zero)
+    assert stats.effective_bits == pytest.approx(effective)
+    assert stats.transitions == (shape[0] - 1) * shape[1]
+    moved = en.operand_stats(values.T, bits, signed, axis=1)  # the streaming axis is a parameter
+    assert moved.bit_switch_prob == pytest.approx(switch)
+
+
+def test_zero_operands_switch_nothing():
+    zeros = np.zeros((50, 8), dtype=np.int8)
+    stats = en.operand_stats(zeros, 8, True)
+    assert (stats.bit_switch_prob, stats.zero_frac, stats.effective_bits) == (0.0, 1.0, 0.0)
+    activity = en.predict_activity(en.activity_features(stats, stats))
+    for cls in ("mult", "acc", "fwd"):
+        assert activity[en.COMPONENT_CLASSES.index(cls)] == 0.0
+    constant = en.operand_stats(np.full((20, 3), -7), 8, True)
+    assert constant.bit_switch_prob == 0.0 and constant.zero_frac == 0.0
+
+
+def test_random_operands_predict_the_reference_activity():
+    rng = np.random.default_rng(1)
+    a = en.operand_stats(rng.integers(-128, 128, size=(4000, 4)), 8, True)
+    b = en.operand_stats(rng.integers(0, 256, size=(4000, 4)), 8, False)
+    assert a.bit_switch_prob == pytest.approx(0.5, abs=0.01)
+    activity = en.predict_activity(en.activity_features(a, b))
+    assert activity[en.COMPONENT_CLASSES.index("mult")] == pytest.approx(0.5, abs=0.01)
+    assert activity[en.COMPONENT_CLASSES.index("ifmap_sram")] == en.REFERENCE_ACTIVITY
+
+
+def test_operand_values_must_fit_their_width():
+    with pytest.raises(InputError, match=r"operand values must fit 4-bit signed \(-8..7\), got -9..3"):
+        en.operand_stats(np.array([-9, 3]), 4, True)
+
+
+def test_activity_model_is_vectorised_and_fits_by_least_squares():
+    rng = np.random.default_rng(2)
+    layers = rng.random((30, 2, 3))  # [layer, stream, (s, z, e)]
+    features = en.activity_features(layers[:, 0], layers[:, 1], zero_gating=True)  # [layer, feature]
+    assert features.shape == (30, len(en.ACTIVITY_FEATURES))
+    truth = en.ActivityCoeffs(rng.random((len(en.COMPONENT_CLASSES), len(en.ACTIVITY_FEATURES))) * 0.2)
+    measured = features @ truth.coeffs.T  # [layer, class]
+    fitted = en.fit_activity(features, measured)
+    np.testing.assert_allclose(fitted.coeffs, truth.coeffs, atol=1e-9)
+    np.testing.assert_allclose(en.predict_activity(features, fitted), np.clip(measured, 0, 1))
+
+
+def test_model_does_not_import_amaranth_or_cocotb():
+    code = "import sys, systolic.model.energy; print('amaranth' in sys.modules or 'cocotb' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

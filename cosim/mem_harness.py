@@ -20,6 +20,7 @@ import numpy as np
 from systolic.config import ArrayConfig
 from systolic.dataflow import PORT_MAP, TENSOR_DIMS
 from systolic.model.memory import BUFFER, geometry, plan_layer
+from systolic.model.traces import TRACE_NAMES
 
 from .harness import acc_signed as _acc_signed
 from .harness import pack, reference, unpack
@@ -57,14 +58,6 @@ MONITORED: tuple[str, ...] = (
     "ctrl.cp_n0",
     "ctrl.cp_k0",
     "ctrl.cp_first_k",
-)
-TRACE_NAMES: tuple[str, ...] = (
-    "IFMAP_SRAM_TRACE",
-    "FILTER_SRAM_TRACE",
-    "OFMAP_SRAM_TRACE",
-    "IFMAP_DRAM_TRACE",
-    "FILTER_DRAM_TRACE",
-    "OFMAP_DRAM_TRACE",
 )
 
 

@@ -307,7 +307,7 @@ def _cosim(args: argparse.Namespace) -> int:
         sims = ["icarus", "verilator"] if args.sim in (None, "both") else [args.sim]
         base = resolve_arch(args) if args.arch else ArrayConfig(name="matrix")
         groups = mx.default_matrix(base)
-        n_cases = sum(len(c) for _, c in groups) * len(sims)
+        n_cases = sum(len(cases) for _, cases, _ in groups) * len(sims)
         print(
             f"systolic cosim: {n_cases} cases, {len(groups) * len(sims)} builds, {args.jobs} at a time",
             file=sys.stderr,

@@ -97,3 +97,13 @@ def test_earlier_results_survive_a_failed_run(net, tmp_path, capsys):
 def test_traces_need_out(net, capsys):
     assert main(["run", *SMALL, "--topology", net, "--traces"]) == 2
     assert capsys.readouterr().err.strip() == "systolic: error: systolic run: --traces needs --out DIR"
+
+
+def test_default_matrix_counts_both_tops():
+    from systolic.config import ArrayConfig
+    from systolic.cosim.matrix import default_matrix
+
+    groups = default_matrix(ArrayConfig(name="matrix"))
+    tops = [top for _, _, top in groups]
+    assert tops.count("core") == 9 and tops.count("accel") == 6
+    assert sum(len(cases) for _, cases, top in groups if top == "accel") == 30

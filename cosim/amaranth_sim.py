@@ -58,27 +58,40 @@ def run_gemms(
     TimeoutError
         A GEMM did not finish within its expected cycle count plus some slack.
     """
-    sys.set_int_max_str_digits(0)
     dut = SystolicTop(cfg)
-    ports = {name: getattr(dut, name) for name in (*GemmHarness.output_ports, *GemmHarness.input_ports)}
     harnesses = [
         GemmHarness(cfg, a, b, junk_seed=None if junk_seed is None else junk_seed + i)
         for i, (a, b) in enumerate(operands)
     ]
+    limits = [h.expected_cycles + _SLACK_CYCLES for h in harnesses]
+    _run_harnesses(cfg, dut, GemmHarness, harnesses, limits, idle_cycles=idle_cycles, vcd=vcd)
+    return harnesses
+
+
+def _run_harnesses(cfg, dut, harness_class, harnesses, limits, *, idle_cycles: int, vcd) -> None:
+    """Drive each harness to its ``done`` in turn on one simulated ``dut``: once per cycle, right after the
+    rising edge, sample its outputs and monitored internal signals (``submodule.signal``) and drive what
+    :meth:`step` returns."""
+    sys.set_int_max_str_digits(0)
+    ports = {name: getattr(dut, name) for name in (*harness_class.output_ports, *harness_class.input_ports)}
+    for name in harness_class.monitored:
+        sub, sig = name.split(".")
+        ports[name] = getattr(getattr(dut, sub), sig)
+    sampled_names = (*harness_class.output_ports, *harness_class.monitored)
 
     def drive(ctx, values: dict[str, int]) -> None:
         for name, value in values.items():
             ctx.set(ports[name], value)
 
     async def testbench(ctx):
-        drive(ctx, GemmHarness.idle_inputs(cfg))
+        drive(ctx, harness_class.idle_inputs(cfg))
         await ctx.tick()
-        for harness in harnesses:
+        for harness, limit in zip(harnesses, limits, strict=True):
             values = harness.inputs_for_start()
-            for _ in range(harness.expected_cycles + _SLACK_CYCLES):
+            for _ in range(limit):
                 drive(ctx, values)
                 await ctx.tick()
-                values = harness.step({name: ctx.get(ports[name]) for name in GemmHarness.output_ports})
+                values = harness.step({name: ctx.get(ports[name]) for name in sampled_names})
                 if harness.done:
                     break
             else:
@@ -88,7 +101,6 @@ def run_gemms(
                 await ctx.tick()
 
     simulate(dut, testbench, vcd=vcd)
-    return harnesses
 
 
 def simulate(dut, testbench, *, vcd: str | os.PathLike | None = None) -> None:
@@ -125,36 +137,8 @@ def run_layers(
 
     from .mem_harness import LayerHarness
 
-    sys.set_int_max_str_digits(0)
     dut = Accelerator(cfg)
-    ports = {name: getattr(dut, name) for name in (*LayerHarness.output_ports, *LayerHarness.input_ports)}
-    for name in LayerHarness.monitored:
-        sub, sig = name.split(".")
-        ports[name] = getattr(getattr(dut, sub), sig)
-    sampled_names = (*LayerHarness.output_ports, *LayerHarness.monitored)
     harnesses = [LayerHarness(cfg, a, b) for a, b in operands]
-
-    def drive(ctx, values: dict[str, int]) -> None:
-        for name, value in values.items():
-            ctx.set(ports[name], value)
-
-    async def testbench(ctx):
-        drive(ctx, LayerHarness.idle_inputs(cfg))
-        await ctx.tick()
-        for h in harnesses:
-            limit = 2 * int(memory_cycles(cfg, GemmArrays.of(h.m, h.n, h.k)).cycles[0]) + 200
-            values = h.inputs_for_start()
-            for _ in range(limit):
-                drive(ctx, values)
-                await ctx.tick()
-                values = h.step({name: ctx.get(ports[name]) for name in sampled_names})
-                if h.done:
-                    break
-            else:
-                raise TimeoutError(f"{h.m}x{h.n}x{h.k}: no done")
-            drive(ctx, values)
-            for _ in range(idle_cycles):
-                await ctx.tick()
-
-    simulate(dut, testbench, vcd=vcd)
+    limits = [2 * int(memory_cycles(cfg, GemmArrays.of(h.m, h.n, h.k)).cycles[0]) + 200 for h in harnesses]
+    _run_harnesses(cfg, dut, LayerHarness, harnesses, limits, idle_cycles=idle_cycles, vcd=vcd)
     return harnesses

@@ -165,6 +165,8 @@ class GemmHarness:
 
     output_ports = OUTPUT_PORTS
     input_ports = INPUT_PORTS
+    monitored: tuple[str, ...] = ()  # every signal it needs is a port
+    may_be_unknown: tuple[str, ...] = ()
 
     def __init__(self, cfg: ArrayConfig, a: np.ndarray, b: np.ndarray, *, junk_seed: int | None = None):
         a = np.asarray(a, dtype=np.int64)

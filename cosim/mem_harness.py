@@ -104,6 +104,8 @@ class LayerHarness:
     input_ports = INPUT_PORTS
     output_ports = OUTPUT_PORTS
     monitored = MONITORED
+    #: The write-data bus carries SRAM contents nobody has written yet (X in Icarus) while not valid.
+    may_be_unknown: tuple[str, ...] = ("dram_wr_data",)
 
     def __init__(self, cfg: ArrayConfig, a: np.ndarray, b: np.ndarray):
         self.cfg = cfg

@@ -325,7 +325,7 @@ def steps_of(cfg: ArrayConfig, tiles: Tiles, layers: int) -> Steps:
 class MemoryResult:
     """Per-layer results of the memory system (all repeats of a layer included, except ``*_per_gemm``)."""
 
-    plan: TilePlan
+    schedule: Schedule  # the plan, tiles and timed steps the numbers come from (traces and windows reuse it)
     cycles: np.ndarray  # [layer] total, stalls included
     cycles_per_gemm: np.ndarray  # [layer]
     compute_cycles: np.ndarray  # [layer] the array's cycles with operands always ready (sum over tiles)
@@ -336,6 +336,10 @@ class MemoryResult:
     dram_reads: dict[str, np.ndarray]  # buffer -> [layer] words (ofmap: 0)
     dram_writes: dict[str, np.ndarray]  # buffer -> [layer] words (ifmap/filter: 0)
     macs: np.ndarray  # [layer]
+
+    @property
+    def plan(self) -> TilePlan:
+        return self.schedule.plan
 
     @property
     def total_cycles(self) -> int:
@@ -412,7 +416,7 @@ def memory_cycles(cfg: ArrayConfig, gemm: GemmArrays, names: list[str] | None = 
         return {b: _per_layer(v, tiles.layer, layers) * rep for b, v in counts[kind].items()}
 
     return MemoryResult(
-        plan=sched.plan,
+        schedule=sched,
         cycles=per_gemm * rep,
         cycles_per_gemm=per_gemm,
         compute_cycles=compute * rep,

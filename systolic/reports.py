@@ -47,13 +47,13 @@ def _csv(header: str, rows: list[list[Any]]) -> str:
 def run_results(cfg: ArrayConfig, workload: Workload) -> dict[str, Any]:
     """Everything ``systolic run`` reports, computed by the model (no file I/O)."""
     from .model.cycles import GemmArrays, compute_cycles
-    from .model.memory import access_windows, memory_cycles, schedule
+    from .model.memory import access_windows, memory_cycles
 
     gemm = GemmArrays.from_workload(workload)
     names = [layer.name for layer in workload]
     mem = memory_cycles(cfg, gemm, names)
     comp = compute_cycles(cfg, gemm)
-    sched = schedule(cfg, gemm, names)
+    sched = mem.schedule
     windows = access_windows(cfg, gemm, sched)
     return {"gemm": gemm, "memory": mem, "compute": comp, "schedule": sched, "windows": windows}
 

@@ -55,8 +55,8 @@ class _Walker:
         self.addr = Signal(ADDR_BITS, name=f"{name}_addr")
         self.last = Signal(name=f"{name}_last")
         self._segments = segments
-        sel = lambda key: self._pick(key)  # noqa: E731
-        lanes_p = self._pick_const("lanes")
+        sel = self._pick
+        lanes_p = sel("lanes")
         ext_lane, ext_other = sel("ext_lane"), sel("ext_other")
         lane_base = Signal(DIM_BITS + 1, name=f"{name}_lane_base")
         valid = Signal(DIM_BITS + 1, name=f"{name}_valid_lanes")
@@ -93,9 +93,6 @@ class _Walker:
         for i in range(len(values) - 2, -1, -1):
             out = Mux(self.seg == i, values[i], out)
         return out
-
-    def _pick_const(self, key: str) -> Value:
-        return self._pick(key)
 
     def init(self, enables: list[Value]) -> list:
         """Statements that (re)start the walk at the first enabled segment."""

@@ -250,7 +250,7 @@ def _layer_case(spec: str, seed: int):
             "--topology-layer",
         )
     label = f"{wl.name}:{layer.name}"
-    if layer.conv is not None and getattr(layer.conv, "groups", 1) == 1:
+    if layer.conv is not None and layer.conv.groups == 1:
         return GemmCase.from_conv(layer.conv, seed=seed, label=label)
     return GemmCase(layer.m, layer.n, layer.k, seed=seed, label=label)
 

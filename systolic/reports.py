@@ -6,6 +6,7 @@ report are counted from each layer's first cycle, as SCALE-Sim counts them.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -157,6 +158,37 @@ def summary(cfg: ArrayConfig, workload: Workload, res: dict[str, Any], model_s: 
     }
 
 
+class _BatchedCsv:
+    """One trace file: integer rows appended in chunks, turned into text about a million values at a time."""
+
+    def __init__(self, path: Path):
+        self.file = open(path, "wb")  # noqa: SIM115 (closed by close())
+        self.chunks: list[np.ndarray] = []
+        self.values = 0
+
+    def append(self, rows: np.ndarray) -> None:
+        self.chunks.append(rows)
+        self.values += rows.size
+        if self.values >= TRACE_BATCH_VALUES:
+            self.flush()
+
+    def flush(self) -> None:
+        from .fileio import int_csv_bytes
+
+        if self.chunks:
+            self.file.write(int_csv_bytes(np.concatenate(self.chunks)))
+            self.chunks, self.values = [], 0
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            self.file.close()
+
+
+TRACE_BATCH_VALUES = 1 << 20
+
+
 def write_traces(cfg: ArrayConfig, workload: Workload, res: dict[str, Any], out: Path) -> int:
     """Write each layer's six traces (``layer<i>/<NAME>.csv``) chunk by chunk; return the rows written."""
     from .model.traces import TRACE_NAMES, layer_traces
@@ -166,12 +198,12 @@ def write_traces(cfg: ArrayConfig, workload: Workload, res: dict[str, Any], out:
     for i in range(len(workload)):
         folder = out / f"layer{i}"
         folder.mkdir(parents=True, exist_ok=True)
-        files = {name: open(folder / f"{name}.csv", "w", encoding="ascii") for name in TRACE_NAMES}  # noqa: SIM115
-        try:
+        with contextlib.ExitStack() as stack:
+            files = {}
+            for name in TRACE_NAMES:
+                files[name] = _BatchedCsv(folder / f"{name}.csv")
+                stack.callback(files[name].close)
             for name, chunk in layer_traces(cfg, sched, i, int(gemm.m[i]), int(gemm.n[i]), int(gemm.k[i])):
-                np.savetxt(files[name], chunk, fmt="%d", delimiter=",")
+                files[name].append(chunk)
                 rows += chunk.shape[0]
-        finally:
-            for f in files.values():
-                f.close()
     return rows

@@ -42,6 +42,7 @@ first fill and last drain, DRAM time beyond compute, and four cycles per step of
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -132,11 +133,15 @@ class TilePlan:
         return self.count_m * self.count_n * self.count_k
 
 
+@functools.lru_cache(maxsize=4096)
 def _candidates(extent: int, granule: int) -> np.ndarray:
-    """Tile sizes worth trying along one dimension: balanced splits into 1..q pieces, in granules."""
+    """Tile sizes worth trying along one dimension: balanced splits into 1..q pieces, in granules
+    (ascending; cached, read-only: layers and design points share them)."""
     q = -(-extent // granule)
     pieces = np.unique(np.concatenate([np.arange(1, min(q, 32) + 1), np.geomspace(1, q, 64).round()]))
-    return np.unique(np.minimum(extent, -(-q // pieces.astype(np.int64)) * granule))
+    out = np.unique(np.minimum(extent, -(-q // pieces.astype(np.int64)) * granule))
+    out.flags.writeable = False
+    return out
 
 
 def _granules(cfg: ArrayConfig) -> dict[str, int]:
@@ -188,17 +193,37 @@ def plan_layer(cfg: ArrayConfig, m: int, n: int, k: int, layer: str = "layer") -
                 f"{getattr(cfg, SRAM_FIELD[x])}",
                 where=SRAM_FIELD[x],
             )
-    cm, cn, ck = (_candidates(dims[d], gran[d]) for d in "mnk")
-    sm, sn, sk = (a.ravel() for a in np.meshgrid(cm, cn, ck, indexing="ij"))  # [candidate]
-    ext = {"m": sm, "n": sn, "k": sk}
-    fits = np.ones(sm.shape, dtype=bool)
-    for g in geo.values():
-        fits &= _lines(ext[g.lane_dim], ext[g.other_dim], g.lanes) <= g.half_lines
+    return _best_tile(geo, dims, {d: _candidates(dims[d], gran[d]) for d in "mnk"})
+
+
+def _best_tile(
+    geo: dict[str, Geometry], dims: dict[str, int], cand: dict[str, np.ndarray]
+) -> tuple[int, int, int]:
+    """The plan's choice among the candidate sizes (ascending per dimension): the fitting (tm, tn, tk)
+    with the least traffic, then the fewest tiles, then the largest tk, tm, tn.
+
+    For a fixed (tm, tk), traffic and tile count never grow with tn and ties go to the larger tn, so the
+    best tn is the largest that fits B's and C's halves (line counts grow with every extent, so the
+    fitting tn form a prefix of the candidates). That leaves a search over (tm, tk) pairs only.
+    """
+    m, n, k = dims["m"], dims["n"], dims["k"]
+    cm, cn, ck = cand["m"], cand["n"], cand["k"]
+
+    def fits(x: str, ext: dict[str, np.ndarray]) -> np.ndarray:
+        g = geo[x]
+        return _lines(ext[g.lane_dim], ext[g.other_dim], g.lanes) <= g.half_lines
+
+    n_fit_b = fits("B", {"k": ck[:, None], "n": cn[None, :]}).sum(axis=1)  # [tk] fitting tn candidates
+    n_fit_c = fits("C", {"m": cm[:, None], "n": cn[None, :]}).sum(axis=1)  # [tm]
+    sm, sk = (a.ravel() for a in np.meshgrid(cm, ck, indexing="ij"))  # [pair]
+    n_fit = np.minimum.outer(n_fit_c, n_fit_b).ravel()  # [pair]
+    ok = fits("A", {"m": sm, "k": sk}) & (n_fit > 0)
+    sm, sk = sm[ok], sk[ok]
+    sn = cn[n_fit[ok] - 1]
     tm_, tn_, tk_ = -(-m // sm), -(-n // sn), -(-k // sk)
     traffic = m * k * np.where(tm_ * tk_ > 1, tn_, 1) + k * n * np.where(tk_ > 1, tm_, 1)
     tiles = tm_ * tn_ * tk_
-    order = np.lexsort((-sn, -sm, -sk, tiles, traffic, ~fits))
-    best = order[0]
+    best = np.lexsort((-sn, -sm, -sk, tiles, traffic))[0]
     return int(sm[best]), int(sn[best]), int(sk[best])
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from systolic.config import ArrayConfig, Dataflow
 from systolic.errors import InputError
@@ -132,3 +134,47 @@ def test_tensor_beyond_address_space():
         InputError, match=r"^ofmap_offset: big: tensor C \(400 words from \d+\) is larger than the 48-bit"
     ):
         plan_layer(cfg, 20, 20, 4, layer="big")
+
+
+def _plan_by_exhaustion(cfg: ArrayConfig, m: int, n: int, k: int) -> tuple[int, int, int]:
+    """The planner's rule spelled out over every (tm, tn, tk) candidate triple (the test's oracle)."""
+    from systolic.model.memory import _candidates, _granules, _lines
+
+    geo, gran, dims = geometry(cfg), _granules(cfg), {"m": m, "n": n, "k": k}
+    sm, sn, sk = (
+        a.ravel() for a in np.meshgrid(*(_candidates(dims[d], gran[d]) for d in "mnk"), indexing="ij")
+    )
+    ext = {"m": sm, "n": sn, "k": sk}
+    fits = np.ones(sm.shape, dtype=bool)
+    for g in geo.values():
+        fits &= _lines(ext[g.lane_dim], ext[g.other_dim], g.lanes) <= g.half_lines
+    tm_, tn_, tk_ = -(-m // sm), -(-n // sn), -(-k // sk)
+    traffic = m * k * np.where(tm_ * tk_ > 1, tn_, 1) + k * n * np.where(tk_ > 1, tm_, 1)
+    best = np.lexsort((-sn, -sm, -sk, tm_ * tn_ * tk_, traffic, ~fits))[0]
+    return int(sm[best]), int(sn[best]), int(sk[best])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rows=st.integers(1, 40),
+    cols=st.integers(1, 40),
+    df=st.sampled_from(list(Dataflow)),
+    kib=st.tuples(*[st.integers(1, 256)] * 3),
+    m=st.integers(1, 5000),
+    n=st.integers(1, 3000),
+    k=st.integers(1, 5000),
+)
+def test_planner_equals_exhaustive_search(rows, cols, df, kib, m, n, k):
+    cfg = ArrayConfig(
+        rows=rows,
+        cols=cols,
+        dataflow=df,
+        ifmap_sram_bytes=kib[0] * 1024,
+        filter_sram_bytes=kib[1] * 1024,
+        ofmap_sram_bytes=kib[2] * 4096,
+    )
+    try:
+        got = plan_layer(cfg, m, n, k)
+    except InputError:
+        return  # a buffer too small for one fold: the error is tested above
+    assert got == _plan_by_exhaustion(cfg, m, n, k)

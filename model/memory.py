@@ -303,47 +303,109 @@ class Steps:
     write_beats: np.ndarray  # [step] DRAM write beats
 
 
-def tile_beats(cfg: ArrayConfig, tiles: Tiles) -> dict[str, np.ndarray]:
-    """DRAM beats to move each tile's A, B and C whole (before reuse is taken into account)."""
+def tile_beats(cfg: ArrayConfig, tiles: Tiles, bw=None) -> dict[str, np.ndarray]:
+    """DRAM beats to move each tile's A, B and C whole (before reuse is taken into account), at the
+    config's bandwidth or at ``bw`` (a ``[point, 1]`` column gives ``[point, tile]`` arrays)."""
     geo = geometry(cfg)
-    bw = cfg.dram_bw_words_per_cycle
+    bw = cfg.dram_bw_words_per_cycle if bw is None else bw
     return {x: _beats(tiles.ext(g.lane_dim), tiles.ext(g.other_dim), g.lanes, bw) for x, g in geo.items()}
 
 
-def steps_of(cfg: ArrayConfig, tiles: Tiles, layers: int) -> Steps:
-    """Lay the tiles out as steps and time them (see the module docstring)."""
-    beats = tile_beats(cfg, tiles)
-    read = np.where(tiles.load_a, beats["A"], 0) + np.where(tiles.load_b, beats["B"], 0)  # [tile]
-    write = np.where(tiles.last_k, beats["C"], 0)  # [tile]
+@dataclass(frozen=True)
+class StepLayout:
+    """Which tile each step computes, loads and drains (-1 for none): the steps without their timing."""
+
+    layer: np.ndarray  # [step]
+    index: np.ndarray  # [step] s within the layer
+    first: np.ndarray  # [layer] index of the layer's first step
+    n_steps: np.ndarray  # [layer] S + 2
+    compute: np.ndarray  # [step]
+    load: np.ndarray  # [step]
+    drain: np.ndarray  # [step]
+
+
+def step_layout(tiles: Tiles, layers: int) -> StepLayout:
+    """Lay the tiles out as steps (see the module docstring): step s computes s-1, loads s, drains s-2."""
     count = np.bincount(tiles.layer, minlength=layers)  # [layer] S
     n_steps = count + 2
     layer = np.repeat(np.arange(layers), n_steps)  # [step]
-    index = np.arange(layer.size) - np.repeat(np.cumsum(n_steps) - n_steps, n_steps)
-    first_tile = np.cumsum(count) - count  # [layer] global index of tile 0
-    base = first_tile[layer]
+    first = np.cumsum(n_steps) - n_steps
+    index = np.arange(layer.size) - np.repeat(first, n_steps)
+    base = (np.cumsum(count) - count)[layer]  # global index of the layer's tile 0
     s_count = count[layer]
 
     def tile_at(offset: int, valid: np.ndarray) -> np.ndarray:
         return np.where(valid, base + index - offset, -1)
 
-    compute = tile_at(1, (index >= 1) & (index <= s_count))
-    load = tile_at(0, index < s_count)
     drain = tile_at(2, index >= 2)
     drain = np.where(drain >= 0, np.where(tiles.last_k[np.maximum(drain, 0)], drain, -1), -1)
-    read_beats = np.where(load >= 0, read[np.maximum(load, 0)], 0)
-    write_beats = np.where(drain >= 0, write[np.maximum(drain, 0)], 0)
+    return StepLayout(
+        layer,
+        index,
+        first,
+        n_steps,
+        tile_at(1, (index >= 1) & (index <= s_count)),
+        tile_at(0, index < s_count),
+        drain,
+    )
+
+
+def step_beats(cfg: ArrayConfig, tiles: Tiles, layout: StepLayout, bw) -> tuple[np.ndarray, np.ndarray]:
+    """(read requests, write beats) of every step; ``bw`` a scalar or a ``[point, 1]`` column of
+    bandwidths (then ``[point, step]`` arrays, for design points that share the tiles)."""
+    beats = tile_beats(cfg, tiles, bw)
+    read = np.where(tiles.load_a, beats["A"], 0) + np.where(tiles.load_b, beats["B"], 0)  # [(point,) tile]
+    write = np.where(tiles.last_k, beats["C"], 0)
+    load, drain = layout.load, layout.drain
+    read_beats = np.where(load >= 0, read[..., np.maximum(load, 0)], 0)
+    write_beats = np.where(drain >= 0, write[..., np.maximum(drain, 0)], 0)
+    return read_beats, write_beats
+
+
+def step_cycles(tiles: Tiles, layout: StepLayout, read_beats, write_beats, latency) -> np.ndarray:
+    """Cycles of every step: 1 + the longest of its compute, load and drain (``latency`` broadcasts
+    like the beats)."""
+    compute = layout.compute
     busy = np.maximum.reduce(
         [
-            np.where(compute >= 0, tiles.compute_cycles[np.maximum(compute, 0)] + COMPUTE_EXTRA_CYCLES, 0),
-            np.where(read_beats > 0, read_beats + cfg.dram_latency_cycles, 0),
+            np.broadcast_to(
+                np.where(
+                    compute >= 0, tiles.compute_cycles[np.maximum(compute, 0)] + COMPUTE_EXTRA_CYCLES, 0
+                ),
+                np.shape(read_beats),
+            ),
+            np.where(read_beats > 0, read_beats + latency, 0),
             np.where(write_beats > 0, write_beats + 1, 0),
         ]
     )
-    cycles = busy + 1
+    return busy + 1
+
+
+def steps_of(cfg: ArrayConfig, tiles: Tiles, layers: int) -> Steps:
+    """Lay the tiles out as steps and time them (see the module docstring)."""
+    lay = step_layout(tiles, layers)
+    read_beats, write_beats = step_beats(cfg, tiles, lay, cfg.dram_bw_words_per_cycle)
+    cycles = step_cycles(tiles, lay, read_beats, write_beats, cfg.dram_latency_cycles)
     start = np.cumsum(cycles) - cycles
-    start -= np.repeat(start[np.cumsum(n_steps) - n_steps], n_steps)  # from each layer's first step
+    start -= np.repeat(
+        start[lay.first], np.diff(np.append(lay.first, cycles.size))
+    )  # from each layer's first step
     start += PROLOGUE_CYCLES  # counted from the layer's first busy cycle
-    return Steps(layer, index, start, cycles, compute, load, drain, read_beats, write_beats)
+    return Steps(
+        lay.layer, lay.index, start, cycles, lay.compute, lay.load, lay.drain, read_beats, write_beats
+    )
+
+
+def cycles_per_gemm_for(
+    cfg: ArrayConfig, tiles: Tiles, layers: int, bw: np.ndarray, latency: np.ndarray
+) -> np.ndarray:
+    """``[point, layer]`` cycles per GEMM for design points that differ from ``cfg`` only in DRAM
+    bandwidth and latency (``bw``, ``latency``: ``[point]``): the same tiles, timed for all points at once."""
+    lay = step_layout(tiles, layers)
+    bw = np.asarray(bw, dtype=np.int64)[:, None]
+    read_beats, write_beats = step_beats(cfg, tiles, lay, bw)
+    cycles = step_cycles(tiles, lay, read_beats, write_beats, np.asarray(latency, dtype=np.int64)[:, None])
+    return np.add.reduceat(cycles, lay.first, axis=1) + PROLOGUE_CYCLES
 
 
 @dataclass(frozen=True)

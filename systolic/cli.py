@@ -16,6 +16,7 @@ from typing import Any
 from . import __version__
 from .config import ArrayConfig, builtin_arch_names, load_arch, parse_override, to_scalesim_cfg, to_toml
 from .errors import InputError
+from .sweep import add_sweep
 from .thermal_cli import add_thermal
 
 EXIT_BAD_INPUT = 2
@@ -406,6 +407,7 @@ SUBCOMMANDS: list[Callable[[Any], None]] = [
     add_cosim,
     add_run,
     add_thermal,
+    add_sweep,
 ]
 
 

@@ -1,0 +1,82 @@
+"""model/sweep.py: bulk evaluation equals the model run point by point; the Pareto front."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from systolic.config import ArrayConfig, Dataflow
+from systolic.model.cycles import GemmArrays
+from systolic.model.memory import memory_cycles
+from systolic.model.sweep import area_m2, evaluate, pareto_front, plan_key
+from systolic.netload import load_workload
+
+
+@pytest.fixture(scope="module")
+def nets():
+    return {n: GemmArrays.from_workload(load_workload(n)) for n in ("alexnet", "mobilenetv2")}
+
+
+def _points():
+    base = ArrayConfig(
+        rows=16, cols=8, ifmap_sram_bytes=32768, filter_sram_bytes=16384, ofmap_sram_bytes=65536
+    )
+    pts = []
+    for df in Dataflow:
+        for bw, lat in ((1, 1), (4, 20), (32, 3)):
+            pts.append(base.replace(dataflow=df, dram_bw_words_per_cycle=bw, dram_latency_cycles=lat))
+    pts.append(base.replace(rows=4, cols=32, vdd_v=0.7, tech_node_nm=16))
+    pts.append(base.replace(ofmap_sram_bytes=16))  # too small for one fold: infeasible
+    return pts
+
+
+def test_bulk_equals_point_by_point(nets):
+    pts = _points()
+    res = evaluate(pts, nets)
+    assert len({plan_key(c) for c in pts}) < len(pts)  # groups really share work
+    for i, cfg in enumerate(pts[:-1]):
+        assert res["error"][i] == ""
+        total = 0
+        for net, g in nets.items():
+            mem = memory_cycles(cfg, g)
+            assert res[f"{net}.cycles"][i] == mem.total_cycles
+            assert res[f"{net}.stall_cycles"][i] == mem.stall_cycles.sum()
+            assert res[f"{net}.latency_s"][i] == pytest.approx(mem.total_cycles / cfg.clock_hz)
+            words = sum(v.sum() for v in mem.dram_reads.values()) + sum(
+                v.sum() for v in mem.dram_writes.values()
+            )
+            assert res[f"{net}.dram_words"][i] == words
+            total += mem.total_cycles
+        assert res["cycles"][i] == total
+        assert res["area_mm2"][i] == pytest.approx(area_m2(cfg) * 1e6)
+        assert res["energy_j"][i] > 0
+    assert "too small to hold one fold" in res["error"][-1]
+    assert np.isnan(res["cycles"][-1]) and np.isnan(res["energy_j"][-1])
+
+
+def test_energy_and_latency_move_the_right_way(nets):
+    base = ArrayConfig(rows=16, cols=16)
+    res = evaluate([base, base.replace(vdd_v=0.7), base.replace(dram_bw_words_per_cycle=1)], nets)
+    assert res["energy_j"][1] < res["energy_j"][0]  # lower supply, less energy per action
+    assert res["latency_s"][2] > res["latency_s"][0]  # less bandwidth, more stalls
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    hnp.arrays(float, st.tuples(st.integers(1, 40), st.integers(1, 3)), elements=st.integers(0, 5).map(float))
+)
+def test_pareto_front_is_the_non_dominated_set(obj):
+    front = pareto_front(obj)
+    for i in range(obj.shape[0]):
+        dominated = any(
+            np.all(obj[j] <= obj[i]) and np.any(obj[j] < obj[i]) for j in range(obj.shape[0]) if j != i
+        )
+        assert front[i] == (not dominated)
+
+
+def test_pareto_front_ignores_nan():
+    obj = np.array([[1.0, 1.0], [np.nan, 0.0], [2.0, 0.5]])
+    assert pareto_front(obj).tolist() == [True, False, True]

@@ -23,13 +23,15 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) tools
 
-# Icarus Verilog (Debian 11.x works with cocotb 2.1) and a C++ toolchain for Verilator's builds.
+# Icarus Verilog (Debian 11.x works with cocotb 2.1), a C++ toolchain for Verilator's builds, and Chromium
+# (headless) for the test that renders the HTML report.
 tools:
 	@missing=""; \
 	command -v iverilog >/dev/null 2>&1 || missing="$$missing iverilog"; \
 	command -v g++ >/dev/null 2>&1 || missing="$$missing g++"; \
 	command -v make >/dev/null 2>&1 || missing="$$missing make"; \
 	command -v perl >/dev/null 2>&1 || missing="$$missing perl"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "systolic: installing$$missing with apt-get"; \

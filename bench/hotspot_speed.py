@@ -1,4 +1,5 @@
-"""HotSpot 6 against systolic's thermal solver on HotSpot's ex2 grid transient (64x64 grid, 100 rows).
+"""HotSpot 6 against systolic's thermal solver on HotSpot's ex2 grid transient (64x64 grid, 100 rows),
+on its ex3 3-D stack (layer file, detailed 3-D), and the thermal part of ``systolic run`` on ResNet-50.
 
 Builds HotSpot (uvahotspot/HotSpot, SuperLU build, as in the reference runs) into build/peers/hotspot
 from a git snapshot, installing Debian's libsuperlu-dev and libblas-dev with apt when missing (as root),
@@ -7,7 +8,14 @@ the wall times and their ratio. systolic is timed twice: the solver (read inputs
 steady state, 100 backward-Euler rows, write the outputs) in this process, and the whole ``systolic
 thermal`` command including Python's start-up.
 
-    python bench/hotspot_speed.py [--hotspot-src DIR] [--ref DIR] [--runs N]
+    python bench/hotspot_speed.py [--hotspot-src DIR] [--ref DIR] [--runs N] [--only ex2|ex3|resnet50]
+
+ex3: HotSpot's own command (cmd.txt of ex3_3d_inputs, both lines) against ``systolic thermal`` with the
+same arguments, outputs compared byte for byte. resnet50: ResNet-50 on tpu-v1-128 through the power model
+(model/power.py, 10 us intervals) into ``systolic.thermal_cli.run_thermal``: steady state, transient and
+peak, then the same with DTM holding a limit halfway between the steady and the transient peak; the PNG
+is timed separately. Small dense linear algebra suffers from multi-threaded BLAS on a busy machine: run
+with OPENBLAS_NUM_THREADS=1 to see the single-thread times.
 
 ``--hotspot-src`` is a checkout or a bare git directory of uvahotspot/HotSpot (default: the first of
 $HOTSPOT_SRC and build/peers/hotspot-src).
@@ -139,16 +147,118 @@ def compare(ref_dir: Path, hs_dir: Path, sy_dir: Path) -> str:
     return f"max |dT| HotSpot vs systolic over the .ttrace: {d:.3f} K; .steady identical: {same}"
 
 
+#: ex3's cmd.txt: steady state with grid steady file, then the transient (HotSpot needs two runs).
+EX3_RUNS = (
+    ["-c", "example.config", "-p", "example.ptrace", "-grid_layer_file", "example.lcf", "-materials_file",
+     "example.materials", "-model_type", "grid", "-detailed_3D", "on", "-steady_file", "example.steady",
+     "-grid_steady_file", "example.grid.steady"],
+    ["-c", "example.config", "-p", "example.ptrace", "-grid_layer_file", "example.lcf", "-materials_file",
+     "example.materials", "-model_type", "grid", "-detailed_3D", "on", "-o", "example.ttrace"],
+)  # fmt: skip
+
+
+def bench_ex3(binary: Path, ref_root: Path, runs: int) -> None:
+    from systolic.thermal_cli import add_thermal
+
+    ref = ref_root / "ex3_3d_inputs"
+    with tempfile.TemporaryDirectory() as tmp:
+        hs_dir, sy_dir = Path(tmp, "hotspot"), Path(tmp, "systolic")
+        shutil.copytree(ref, hs_dir)
+        shutil.copytree(ref, sy_dir)
+        start = time.perf_counter()
+        for argv in EX3_RUNS:
+            subprocess.run([str(binary), *argv], cwd=hs_dir, check=True, capture_output=True)
+        t_hs = time.perf_counter() - start
+        best = float("inf")
+        cwd = Path.cwd()
+        os.chdir(sy_dir)
+        try:
+            for _ in range(runs):
+                start = time.perf_counter()
+                for argv in EX3_RUNS:
+                    parser = argparse.ArgumentParser()
+                    add_thermal(parser.add_subparsers())
+                    args = parser.parse_args(["thermal", *argv])
+                    args.func(args)
+                best = min(best, time.perf_counter() - start)
+        finally:
+            os.chdir(cwd)
+        same = {
+            name: (hs_dir / name).read_text() == (sy_dir / name).read_text()
+            for name in ("example.steady", "example.grid.steady", "example.ttrace")
+        }
+        print(
+            "case: ex3_3d_inputs (4-layer stack, 64x64 grid, -detailed_3D on), both command lines of cmd.txt"
+        )
+        print(f"HotSpot 6 (SuperLU)                 {t_hs:8.2f} s")
+        print(f"systolic thermal, in-process        {best:8.3f} s   {t_hs / best:7.1f}x faster")
+        print("byte-identical to HotSpot: " + ", ".join(f"{k} {v}" for k, v in same.items()))
+
+
+def bench_resnet50(runs: int) -> None:
+    import numpy as np
+
+    from systolic.config import load_arch
+    from systolic.model import dvfs, power
+    from systolic.model.cycles import GemmArrays
+    from systolic.model.energy import LEAK_T_REF_K
+    from systolic.model.floorplan import floorplan_for
+    from systolic.model.memory import schedule
+    from systolic.netload import load_workload
+    from systolic.thermal_cli import run_thermal
+
+    cfg = load_arch("tpu-v1-128", {})
+    wl = load_workload("resnet50")
+    gemm = GemmArrays.from_workload(wl)
+    work = power.step_work(cfg, gemm, schedule(cfg, gemm, [layer.name for layer in wl]), LEAK_T_REF_K)
+    costs = dvfs.costs(cfg, work)
+    tl = dvfs.plan_timeline(cfg, work, costs, dvfs.plan_policy(costs, "none", dvfs.fastest_time_s(costs)))
+    edges = power.interval_edges_s(cfg, tl.end_s, 10e-6)
+    flp = floorplan_for(cfg)
+    blocks = power.block_power_w(tl, edges, flp)  # [interval, block]
+    dts = np.diff(edges)
+    run_thermal(cfg, blocks[:2], dts[:2], flp.names)  # imports and first-call costs out of the clock
+    plain = min((run_thermal(cfg, blocks, dts, flp.names) for _ in range(runs)), key=lambda r: r.seconds)
+    limit = (plain.run.peak_k + float(plain.run.steady_k.max())) / 2
+    managed = min(
+        (run_thermal(cfg, blocks, dts, flp.names, limit_k=limit) for _ in range(runs)),
+        key=lambda r: r.seconds,
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        run_thermal(cfg, blocks[:2], dts[:2], flp.names, png=Path(tmp, "warm.png"))  # matplotlib import
+        t_png = float("inf")
+        for _ in range(runs):
+            start = time.perf_counter()
+            r = run_thermal(cfg, blocks, dts, flp.names, png=Path(tmp, "t.png"))
+            t_png = min(t_png, time.perf_counter() - start - r.seconds)
+    print(
+        f"case: ResNet-50 on tpu-v1-128, {len(dts)} intervals of 10 us ({tl.end_s * 1e3:.3f} ms), "
+        f"{flp.n_blocks} blocks, block model"
+    )
+    print(f"thermal part (floorplan, model, steady, transient, peak) {plain.seconds * 1e3:8.1f} ms")
+    print(f"  ... with DTM at {limit:.2f} K                         {managed.seconds * 1e3:8.1f} ms")
+    print(f"PNG heatmap (extra)                                      {t_png * 1e3:8.1f} ms")
+    for line in managed.lines():
+        print("  " + line)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--hotspot-src", help="HotSpot checkout or bare git directory")
     ap.add_argument("--ref", default=str(DEFAULT_REF), help="the HotSpot reference directory")
     ap.add_argument("--runs", type=int, default=3, help="systolic runs (the best is reported)")
+    ap.add_argument("--only", choices=("ex2", "ex3", "resnet50"), help="one case instead of all")
     args = ap.parse_args()
+    if args.only == "resnet50":
+        bench_resnet50(args.runs)
+        return 0
     ref = Path(args.ref) / CASE
     if not ref.exists():
         sys.exit(f"no reference inputs at {ref} (set SYSTOLIC_HOTSPOT_REF or --ref)")
     binary = build_hotspot(find_src(args.hotspot_src))
+    if args.only == "ex3":
+        bench_ex3(binary, Path(args.ref), args.runs)
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         hs_dir, sy_dir = Path(tmp, "hotspot"), Path(tmp, "systolic")
         hs_dir.mkdir()
@@ -165,6 +275,9 @@ def main() -> int:
         print(f"systolic thermal, solver in-process {t_in:8.3f} s   {t_hs / t_in:7.1f}x faster")
         print(f"systolic thermal, whole command     {t_cmd:8.3f} s   {t_hs / t_cmd:7.1f}x faster")
         print(compare(ref, hs_dir, sy_dir))
+    if args.only is None:
+        bench_ex3(binary, Path(args.ref), args.runs)
+        bench_resnet50(args.runs)
     return 0
 
 

@@ -26,6 +26,8 @@ Counting rules (both readers):
   than Verilator does; on the RTL here both give the same counts for every named class and differ only
   in ``other`` (tested).
 * Names are matched without Icarus's ``\\`` escapes and without the bit range: ``top.pe_0_1.a_in``.
+* :data:`CLASS_RULES` attributes every named signal; :func:`energy_rules` counts each register once for
+  the energy calibration (``cosim/calibrate.py``).
 * Real variables count nothing. Lines starting with ``$`` in the body (``$dumpvars``, ``$end``, ...) are
   skipped; the fast reader takes a comment to be one line and does not accept values on a ``#time`` line
   (no simulator here writes either).
@@ -68,6 +70,32 @@ CLASS_RULES: tuple[tuple[str, str], ...] = (
     (r"(?:^|\.)ofmap_sram\.(?:[^.]+\.)*" + _NAMED, "ofmap_sram"),
     (r"(?:^|\.)(?:sequencer|ctrl)\.(?:[^.]+\.)*" + _NAMED, "ctrl"),
 )
+
+
+def energy_rules(dataflow: str) -> tuple[tuple[str, str], ...]:
+    """Classification rules that count each physical register or net of the energy model once.
+
+    :data:`CLASS_RULES` attributes every named signal; for energy that counts some nets twice or more: a
+    PE's ``a_in`` is its left neighbour's ``a_out`` register (Icarus and Verilator give the two ports
+    separate codes), in OS ``psum_out`` is the ``acc`` register, in WS and IS ``b_out`` is the weight
+    register ``w`` and ``psum_out`` is the accumulator (the one register that both accumulates and
+    forwards partial sums, so it is charged once, to ``acc``), and the controller passes DRAM and SRAM
+    data through (``*_data``, ``wr_shifted``: the same words the DRAM ports and the SRAMs carry). These
+    rules keep one name per register (``a_out``, ``b_out`` or ``w``, ``acc`` or ``psum_out``) and leave
+    the copies to ``other``. ``dataflow`` is ``os``, ``ws`` or ``is``.
+    """
+    stationary = str(dataflow) != "os"
+    pe_acc = "product|psum_out" if stationary else "product|acc"
+    pe_fwd = "a_out|w" if stationary else "a_out|b_out"
+    return (
+        CLASS_RULES[0],  # DRAM ports
+        CLASS_RULES[1],  # multiplier operands and zero gating
+        (_PE + rf"(?:{pe_acc})$", "acc"),
+        (_PE + rf"(?:{pe_fwd})$", "fwd"),
+        *CLASS_RULES[4:8],  # skew lanes, SRAMs
+        (r"(?:^|\.)(?:sequencer|ctrl)\.(?:[^.]+\.)*(?!\w*_data$|wr_shifted$)" + _NAMED, "ctrl"),
+    )
+
 
 _RANGE_SUFFIX = re.compile(r"(?:\[[^\]]*\])+$")
 _ESCAPE = re.compile(r"(^|\.)\\")

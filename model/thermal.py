@@ -7,8 +7,13 @@ The RC networks are HotSpot 6's (uvahotspot/HotSpot, ``temperature_block.c``, ``
   spreader, sink) plus 12 package nodes (spreader periphery W, E, N, S; sink under the spreader W, E,
   N, S; outer sink W, E, N, S), in that order. Lateral conductances between adjacent blocks, vertical
   ones between layers, sink nodes and the sink periphery to ambient.
-* **Grid model**: ``rows x cols`` cells over the die in each of the four layers (row 0 at the top of the
-  die), the same 12 package nodes, blocks mapped to cells by their area of overlap.
+* **Grid model**: ``rows x cols`` cells over the die in each layer (row 0 at the top of the die), the
+  same 12 package nodes, blocks mapped to cells by their area of overlap. The chip layers are silicon and
+  interface by default, or the :class:`Layer` records of a HotSpot layer configuration file (3-D stacks:
+  several power-dissipating dies, each layer with its own floorplan, conductivity, heat capacity and
+  thickness, with or without lateral flow), followed by the spreader and the sink. HotSpot's detailed
+  3-D mode (``-detailed_3D on``) is reproduced too: per-cell materials from the blocks covering a cell
+  and vertical resistances split between the two layers they join.
 
 Every thermal capacitance carries HotSpot's fitting factor ``C_FACTOR = 0.333``. The network is
 ``C dT/dt = P + g_amb * T_amb - G T``.
@@ -16,10 +21,13 @@ Every thermal capacitance carries HotSpot's fitting factor ``C_FACTOR = 0.333``.
 Solvers (pure functions, no I/O):
 
 * steady state: one direct solve (dense LU for the block model, sparse LU for the grid model);
-  with a temperature-dependent ``leakage(T_blocks) -> W`` hook, the fixed point is iterated like HotSpot
-  does (until no block moves by 0.01 K);
+  with a temperature-dependent ``leakage(T_blocks) -> W`` hook, the fixed point of power and temperature
+  is iterated like HotSpot does (until no block moves by 0.01 K), and a thermal runaway (no fixed point)
+  is an InputError naming the block;
 * block transient: exact for piecewise-constant power, ``T(t+h) = T_ss + expm(-h C^-1 G) (T - T_ss)``,
   one ``scipy.linalg.expm`` per distinct step length (HotSpot's adaptive RK4 lands on the same numbers);
+  or in modal form (:func:`block_modal`, :func:`transient_modal`: one eigendecomposition, then any
+  number of rows of any lengths, leakage re-evaluated every row);
 * grid transient, ``integrator="be"``: one backward-Euler step per trace row with the step equal to the
   sampling interval and the matrix ``C/h + G`` factorised once. This is what HotSpot built with SuperLU
   does, and it reproduces that build's ``.ttrace``;
@@ -28,6 +36,13 @@ Solvers (pure functions, no I/O):
   L-stable third-order SDIRK method that needs one real factorisation (relative error of the decay at
   most 1.9e-4 per row with the default 8 sub-steps, whatever the stiffness). It lands near HotSpot's
   non-SuperLU (adaptive RK4) build.
+
+:func:`thermal_run` is the thermal part of a run: a per-interval power trace on a floorplan to the steady
+map, the transient, and the peak temperature with its block and time.
+
+The grid's lateral resistances are the physical ones, ``cw / (k ch t)`` between east-west neighbours and
+``ch / (k cw t)`` between north-south ones; HotSpot's SuperLU matrix swaps the two, which only matters
+for cells that are not square (the HotSpot examples' cells are).
 
 Python loops run over trace rows (and leakage iterations) only, never over cells or blocks.
 """
@@ -203,7 +218,6 @@ class ThermalParams:
         unsupported = {
             "model_secondary": "the secondary heat path",
             "package_model_used": "the detailed package (fan and fin) model",
-            "detailed_3D_used": "detailed 3-D modelling",
         }
         for name, what in unsupported.items():
             if getattr(self, name):
@@ -424,6 +438,8 @@ def _eq(a, b) -> np.ndarray:
 def block_model(flp: Floorplan, params: ThermalParams) -> BlockModel:
     """Build HotSpot's block model (``populate_R_model_block`` and ``populate_C_model_block``)."""
     params.check_supported()
+    if params.detailed_3D_used:
+        raise InputError("detailed 3-D modelling needs the grid model", "thermal config", "detailed_3D")
     flp = flp.translated()
     p = params
     n = flp.n_blocks
@@ -534,22 +550,55 @@ def block_model(flp: Floorplan, params: ThermalParams) -> BlockModel:
     return BlockModel(flp, params, big_g, g_amb, c, node_names(flp))
 
 
+#: Above this temperature the leakage loop stops as a runaway: silicon has long melted (1687 K).
+RUNAWAY_K = 2000.0
+
+
 def _fixed_point(
-    solve: Callable[[np.ndarray], np.ndarray], blocks_of, power_w, leakage, t_start
+    solve: Callable[[np.ndarray], np.ndarray],
+    blocks_of: Callable[[np.ndarray], np.ndarray],
+    power_w: np.ndarray,
+    leakage: Leakage,
+    t_start: np.ndarray,
+    names: tuple[str, ...],
+    tol_k: float = LEAK_TOL_K,
+    max_iter: int = LEAKAGE_MAX_ITER,
 ) -> np.ndarray:
-    """HotSpot's temperature-leakage loop: re-solve with power + leakage(T) until no block moves by
-    more than LEAK_TOL_K."""
+    """The temperature-leakage fixed point: re-solve with power + leakage(T) until no block moves by
+    more than ``tol_k`` (HotSpot's loop and tolerance; it starts from ambient, where HotSpot starts
+    from 0 K: the fixed point is the same, and a leakage law fitted near room temperature is not asked
+    about 0 K).
+
+    Plain (Picard) iteration converges when leakage grows with temperature more slowly than the thermal
+    conductance carries the extra heat away (for one block: dP_leak/dT x R_th < 1); otherwise the
+    temperatures climb without bound -- thermal runaway -- and an InputError names the hottest block.
+    """
     temps = t_start
-    for _ in range(LEAKAGE_MAX_ITER + 1):
+    moved, iteration = np.inf, 0
+    while iteration < max_iter:
+        iteration += 1
         new = solve(power_w + leakage(blocks_of(temps)))
-        moved = float(np.max(blocks_of(new) - blocks_of(temps)))
+        blocks = blocks_of(new)
+        finite = bool(np.all(np.isfinite(blocks)))
+        moved = float(np.max(np.abs(blocks - blocks_of(temps)))) if finite else np.inf
         temps = new
-        if not np.all(np.isfinite(new)) or float(np.max(blocks_of(new))) > 1e4:
+        if not finite or float(np.max(blocks)) > RUNAWAY_K or float(np.min(blocks)) < 0:
             break
-        if moved < LEAK_TOL_K:
+        if moved < tol_k:
             return temps
+    blocks = blocks_of(temps)
+    hot = int(np.argmax(np.where(np.isfinite(blocks), blocks, np.inf)))
+    if float(np.nanmin(blocks)) < 0 and not float(np.nanmax(blocks)) > RUNAWAY_K:
+        hot = int(np.nanargmin(blocks))
+        state = "fell below 0 K"
+    elif not np.isfinite(blocks[hot]) or blocks[hot] > RUNAWAY_K:
+        state = f"passed {RUNAWAY_K:.0f} K"
+    else:
+        state = f"is at {blocks[hot]:.1f} K and still moving by {moved:.3g} K per iteration"
     raise InputError(
-        "too many iterations before temperature-leakage convergence -- possible thermal runaway", "leakage"
+        f"thermal runaway: temperature and leakage power do not converge; block '{names[hot]}' {state} "
+        f"after {iteration} iterations",
+        "leakage",
     )
 
 
@@ -566,7 +615,8 @@ def steady_block(model: BlockModel, power_w: np.ndarray, leakage: Leakage | None
     """Steady temperatures ``[node]`` (K) of the block model for silicon powers ``[block]`` (W).
 
     ``leakage(T_blocks_k) -> W`` adds temperature-dependent power; the fixed point is iterated as in
-    HotSpot (from 0 K, until no block moves by 0.01 K; at most 100 iterations).
+    HotSpot (until no block moves by 0.01 K; at most 100 iterations; from ambient), and an InputError
+    reports a thermal runaway naming the hottest block.
     """
     power_w = _check_power(power_w, model.n_blocks)
     lu = scipy.linalg.lu_factor(model.g_w_k)
@@ -577,7 +627,14 @@ def steady_block(model: BlockModel, power_w: np.ndarray, leakage: Leakage | None
     if leakage is None:
         return solve(power_w)
     n = model.n_blocks
-    return _fixed_point(solve, lambda t: t[:n], power_w, leakage, np.zeros(model.n_nodes))
+    return _fixed_point(
+        solve,
+        lambda t: t[:n],
+        power_w,
+        leakage,
+        np.full(model.n_nodes, model.params.ambient_k),
+        model.floorplan.names,
+    )
 
 
 def transient_block(
@@ -635,16 +692,102 @@ def _row_steps(dt_s, default_s: float, n_rows: int) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
-class GridModel:
-    """HotSpot's grid RC network: four layers of ``rows x cols`` cells over the die plus 12 package nodes.
-
-    Node ``l*rows*cols + i*cols + j`` is cell (i, j) of layer l (row 0 at the top of the die, column 0 at
-    its left edge); the 12 package nodes follow.
+class Layer:
+    """One layer of a grid-model stack: a record of a HotSpot layer configuration file (``.lcf``).
 
     Attributes
     ----------
     floorplan : Floorplan
-        The floorplan, moved to the origin.
+        The layer's blocks; every layer of a stack covers the same die.
+    k_w_mk : float
+        Thermal conductivity (the ``.lcf`` gives its inverse, the resistivity in m K / W).
+    p_j_m3k : float
+        Volumetric heat capacity.
+    thickness_m : float
+    lateral : bool
+        Heat flows sideways in the layer (``.lcf`` ``Y``); without it only vertically.
+    power : bool
+        The layer dissipates power: its blocks are power-trace columns.
+    block_k_w_mk, block_p_j_m3k : numpy.ndarray, optional
+        ``[block]`` per-block conductivity and heat capacity from the floorplan's optional columns (NaN
+        where a block has none). Only the detailed 3-D model (``-detailed_3D on``) uses them.
+    """
+
+    floorplan: Floorplan
+    k_w_mk: float
+    p_j_m3k: float
+    thickness_m: float
+    lateral: bool = True
+    power: bool = False
+    block_k_w_mk: np.ndarray | None = None
+    block_p_j_m3k: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        for name, strict in (("k_w_mk", True), ("thickness_m", True), ("p_j_m3k", False)):
+            value = float(getattr(self, name))
+            if not np.isfinite(value) or value < 0 or (strict and value == 0):
+                kind = "positive" if strict else "non-negative"
+                raise InputError(f"must be {kind}, not {value:g}", "layer", name)
+            object.__setattr__(self, name, value)
+        for name in ("block_k_w_mk", "block_p_j_m3k"):
+            arr = getattr(self, name)
+            if arr is not None:
+                arr = np.array(arr, dtype=np.float64).reshape(-1)
+                if arr.shape != (self.floorplan.n_blocks,):
+                    raise InputError(f"{arr.size} values for {self.floorplan.n_blocks} blocks", "layer", name)
+                arr.setflags(write=False)
+                object.__setattr__(self, name, arr)
+
+
+def default_layers(flp: Floorplan, params: ThermalParams) -> tuple[Layer, Layer]:
+    """HotSpot's chip layers without a layer file: power-dissipating silicon, then the interface material."""
+    p = params
+    return (
+        Layer(flp, p.k_chip_w_mk, p.p_chip_j_m3k, p.t_chip_m, lateral=True, power=True),
+        Layer(flp, p.k_interface_w_mk, p.p_interface_j_m3k, p.t_interface_m, lateral=True, power=False),
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class CellMap:
+    """How one floorplan's blocks cover the grid cells (HotSpot's b2g and g2b maps of a layer).
+
+    Attributes
+    ----------
+    floorplan : Floorplan
+    occupancy : scipy.sparse.csr_matrix
+        ``[cell, block]`` fraction of each cell covered by each block.
+    power_map : scipy.sparse.csr_matrix
+        ``[cell, block]`` watts into each cell per watt of each block (occupancy x cell / block area).
+    block_cells, block_offsets : numpy.ndarray
+        Cells under each block (concatenated, ``[offset[b]:offset[b+1]]``), HotSpot's g2b index ranges.
+    to_blocks : scipy.sparse.csr_matrix
+        ``[block, cell]`` weights for the linear map modes (``avg``, ``center``).
+    """
+
+    floorplan: Floorplan
+    occupancy: scipy.sparse.csr_matrix
+    power_map: scipy.sparse.csr_matrix
+    block_cells: np.ndarray
+    block_offsets: np.ndarray
+    to_blocks: scipy.sparse.csr_matrix
+
+
+@dataclass(frozen=True, eq=False)
+class GridModel:
+    """HotSpot's grid RC network: layers of ``rows x cols`` cells over the die plus 12 package nodes.
+
+    The stack is the chip layers (silicon and interface by default, or the layers of a ``.lcf``) and then
+    the spreader and the sink. Node ``l*rows*cols + i*cols + j`` is cell (i, j) of layer l (row 0 at the
+    top of the die, column 0 at its left edge); the 12 package nodes follow.
+
+    Power inputs (``[power block]`` vectors) are the blocks of the power-dissipating layers, layer after
+    layer, each in its floorplan's order; without a layer file, the silicon floorplan's blocks.
+
+    Attributes
+    ----------
+    floorplan : Floorplan
+        The first power-dissipating layer's floorplan (the silicon one without a layer file).
     params : ThermalParams
     rows, cols : int
     map_mode : str
@@ -653,14 +796,14 @@ class GridModel:
         ``[node, node]`` conductance matrix, ambient conductances on the diagonal.
     g_amb_w_k, c_j_k : numpy.ndarray
         ``[node]`` conductance to ambient and capacitance.
-    occupancy : scipy.sparse.csr_matrix
-        ``[cell, block]`` fraction of each cell covered by each block (HotSpot's b2g map).
-    power_map : scipy.sparse.csr_matrix
-        ``[cell, block]`` watts into each cell per watt of each block (occupancy x cell / block area).
-    block_cells : numpy.ndarray, block_offsets : numpy.ndarray
-        Cells under each block (concatenated, ``[offset[b]:offset[b+1]]``), HotSpot's g2b index ranges.
-    to_blocks : scipy.sparse.csr_matrix
-        ``[block, cell]`` weights for the linear map modes (``avg``, ``center``).
+    layers : tuple of Layer
+        Every layer, top to bottom, the spreader and sink included.
+    maps : tuple of CellMap
+        Per layer, its blocks' cells (layers with the same floorplan share one map).
+    power_to_cells : scipy.sparse.csr_matrix
+        ``[layer cell, power block]`` watts into each cell of every layer per watt of each power input.
+    has_lcf : bool
+        The chip layers came from a layer file (names ``layer_<n>_<block>`` in ``.steady`` files).
     """
 
     floorplan: Floorplan
@@ -671,15 +814,19 @@ class GridModel:
     g_w_k: scipy.sparse.csc_matrix
     g_amb_w_k: np.ndarray
     c_j_k: np.ndarray
-    occupancy: scipy.sparse.csr_matrix
-    power_map: scipy.sparse.csr_matrix
-    block_cells: np.ndarray
-    block_offsets: np.ndarray
-    to_blocks: scipy.sparse.csr_matrix
+    layers: tuple[Layer, ...]
+    maps: tuple[CellMap, ...]
+    power_to_cells: scipy.sparse.csr_matrix
+    has_lcf: bool = False
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.layers)
 
     @property
     def n_blocks(self) -> int:
-        return self.floorplan.n_blocks
+        """Number of power inputs (blocks of the power-dissipating layers)."""
+        return self.power_to_cells.shape[1]
 
     @property
     def n_cells(self) -> int:
@@ -687,40 +834,109 @@ class GridModel:
 
     @property
     def n_nodes(self) -> int:
-        return N_LAYERS * self.n_cells + N_EXTRA
+        return self.n_layers * self.n_cells + N_EXTRA
+
+    @property
+    def n_block_nodes(self) -> int:
+        """Length of a ``.steady`` vector: every layer's blocks and the package nodes."""
+        return sum(layer.floorplan.n_blocks for layer in self.layers) + N_EXTRA
+
+    @property
+    def power_node_index(self) -> np.ndarray:
+        """Positions of the power inputs' blocks in a ``.steady`` vector."""
+        sizes = np.array([layer.floorplan.n_blocks for layer in self.layers])
+        starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+        return np.concatenate([starts[i] + np.arange(sizes[i]) for i in self.power_layers])
+
+    @property
+    def uniform(self) -> bool:
+        """Every layer has the same floorplan (no layer file, or one that repeats a single floorplan)."""
+        return all(m is self.maps[0] for m in self.maps)
+
+    # the silicon layer's maps, under their historical names
+    @property
+    def occupancy(self) -> scipy.sparse.csr_matrix:
+        return self.maps[0].occupancy
+
+    @property
+    def power_map(self) -> scipy.sparse.csr_matrix:
+        return self.maps[0].power_map
+
+    @property
+    def to_blocks(self) -> scipy.sparse.csr_matrix:
+        return self.maps[0].to_blocks
+
+    @property
+    def power_layers(self) -> tuple[int, ...]:
+        return tuple(i for i, layer in enumerate(self.layers) if layer.power)
+
+    @property
+    def power_names(self) -> tuple[str, ...]:
+        """Names of the power inputs, in order."""
+        return tuple(n for i in self.power_layers for n in self.layers[i].floorplan.names)
 
     def source_w(self, power_w: np.ndarray) -> np.ndarray:
-        """``[node]`` right-hand side P + g_amb T_amb for silicon block powers ``[block]``."""
+        """``[node]`` right-hand side P + g_amb T_amb for powers ``[power block]``."""
         rhs = self.g_amb_w_k * self.params.ambient_k
-        rhs[: self.n_cells] += self.power_map @ np.asarray(power_w, dtype=np.float64)
+        rhs[: self.n_layers * self.n_cells] += self.power_to_cells @ np.asarray(power_w, dtype=np.float64)
         return rhs
 
     def layers_k(self, field_k: np.ndarray) -> np.ndarray:
         """``[layer, row, col]`` view of the cell part of a ``[node]`` temperature vector."""
-        return np.asarray(field_k)[: N_LAYERS * self.n_cells].reshape(N_LAYERS, self.rows, self.cols)
+        n = self.n_layers
+        return np.asarray(field_k)[: n * self.n_cells].reshape(n, self.rows, self.cols)
+
+    def layer_blocks_k(self, field_k: np.ndarray, layer: int) -> np.ndarray:
+        """Block temperatures ``[..., block]`` of one layer from ``[..., node]`` fields
+        (``xlate_temp_g2b``)."""
+        field_k = np.asarray(field_k)
+        cells = field_k[..., layer * self.n_cells : (layer + 1) * self.n_cells]
+        cmap = self.maps[layer]
+        if self.map_mode in ("avg", "center"):
+            return (cmap.to_blocks @ cells.T).T
+        reduce = np.minimum if self.map_mode == "min" else np.maximum
+        return reduce.reduceat(cells[..., cmap.block_cells], cmap.block_offsets[:-1], axis=-1)
 
     def blocks_k(self, field_k: np.ndarray) -> np.ndarray:
-        """Block temperatures ``[..., layer, block]`` from ``[..., node]`` fields (``xlate_temp_g2b``)."""
-        field_k = np.asarray(field_k)
-        cells = field_k[..., : N_LAYERS * self.n_cells].reshape(*field_k.shape[:-1], N_LAYERS, self.n_cells)
-        if self.map_mode in ("avg", "center"):
-            return cells @ self.to_blocks.T.toarray() if cells.ndim > 2 else (self.to_blocks @ cells.T).T
-        gathered = cells[..., self.block_cells]
-        reduce = np.minimum if self.map_mode == "min" else np.maximum
-        return reduce.reduceat(gathered, self.block_offsets[:-1], axis=-1)
+        """Block temperatures ``[..., layer, block]`` from ``[..., node]`` fields, for a stack whose layers
+        share one floorplan (see :meth:`block_node_temps_k` for any stack)."""
+        if not self.uniform:
+            raise ValueError("the layers have different floorplans: use block_node_temps_k")
+        return np.stack([self.layer_blocks_k(field_k, i) for i in range(self.n_layers)], axis=-2)
+
+    def power_blocks_k(self, field_k: np.ndarray) -> np.ndarray:
+        """Temperatures ``[..., power block]`` of the power inputs' blocks (the ``.ttrace`` columns)."""
+        return np.concatenate([self.layer_blocks_k(field_k, i) for i in self.power_layers], axis=-1)
 
     def block_node_temps_k(self, field_k: np.ndarray) -> np.ndarray:
-        """The ``[4 * block + 12]`` block-model-shaped vector HotSpot prints in ``.steady`` files."""
-        return np.concatenate([self.blocks_k(field_k).reshape(-1), np.asarray(field_k)[-N_EXTRA:]])
+        """The ``[..., block node]`` vector HotSpot prints in ``.steady`` files: every layer's blocks, then
+        the 12 package nodes (names: :func:`grid_node_names`)."""
+        field_k = np.asarray(field_k)
+        parts = [self.layer_blocks_k(field_k, i) for i in range(self.n_layers)]
+        return np.concatenate([*parts, field_k[..., -N_EXTRA:]], axis=-1)
 
     def field_from_block_nodes(self, temps_k: np.ndarray) -> np.ndarray:
-        """Spread a ``[4 * block + 12]`` block-level vector (an init file) onto the cells by occupancy
-        (HotSpot ``xlate_vector_b2g``): a cell gets the occupancy-weighted sum of its blocks."""
+        """Spread a block-node vector (an init file) onto the cells by occupancy (HotSpot
+        ``xlate_vector_b2g``): a cell gets the occupancy-weighted sum of its blocks."""
         temps_k = np.asarray(temps_k, dtype=np.float64)
-        n = self.n_blocks
-        per_layer = temps_k[: N_LAYERS * n].reshape(N_LAYERS, n)
-        cells = (self.occupancy @ per_layer.T).T  # [layer, cell]
-        return np.concatenate([cells.reshape(-1), temps_k[N_LAYERS * n :]])
+        out, pos = [], 0
+        for cmap in self.maps:
+            n = cmap.floorplan.n_blocks
+            out.append(cmap.occupancy @ temps_k[pos : pos + n])
+            pos += n
+        return np.concatenate([*out, temps_k[pos:]])
+
+
+def grid_node_names(model: GridModel) -> tuple[str, ...]:
+    """Names of the block-level nodes of a grid model, in HotSpot's ``.steady`` order."""
+    if not model.has_lcf:
+        return node_names(model.floorplan)
+    n = model.n_layers
+    prefixes = [f"layer_{i}_" for i in range(n - 2)] + ["hsp_", "hsink_"]
+    names = [
+        f"{pre}{b}" for pre, layer in zip(prefixes, model.layers, strict=True) for b in layer.floorplan.names
+    ]
+    return tuple(names) + tuple(f"inode_{i}" for i in range(N_EXTRA))
 
 
 def _tolerant_floor(v: np.ndarray) -> np.ndarray:
@@ -734,19 +950,23 @@ def _tolerant_ceil(v: np.ndarray) -> np.ndarray:
 
 
 def grid_model(
-    flp: Floorplan,
+    flp: Floorplan | None,
     params: ThermalParams,
     rows: int | None = None,
     cols: int | None = None,
     map_mode: str | None = None,
+    layers: tuple[Layer, ...] | list[Layer] | None = None,
 ) -> GridModel:
     """Build HotSpot's grid model (``set_bgmap``, ``populate_R/C_model_grid``, its SuperLU matrix).
 
     ``rows``, ``cols`` and ``map_mode`` default to the params' ``grid_rows``, ``grid_cols`` and
-    ``grid_map_mode``.
+    ``grid_map_mode``. ``layers`` (from a layer configuration file, :func:`systolic.hotspot_io.read_lcf`)
+    replaces the default silicon and interface layers, and ``flp`` is then ignored, as in HotSpot; the
+    spreader and sink follow the last layer. With ``params.detailed_3D_used`` (HotSpot's ``-detailed_3D
+    on``, layer files only) the cells take their resistances and capacitances from the blocks covering
+    them and vertical resistances are split between the two layers, as HotSpot's detailed 3-D model does.
     """
     params.check_supported()
-    flp = flp.translated()
     p = params
     nr = p.grid_rows if rows is None else int(rows)
     nc = p.grid_cols if cols is None else int(cols)
@@ -757,13 +977,83 @@ def grid_model(
         raise InputError(
             f"invalid mapping mode '{mode}'. use 'avg', 'min', 'max' or 'center'", "thermal config"
         )
-    width, height = flp.chip_width_m, flp.chip_height_m
+    has_lcf = layers is not None
+    if has_lcf:
+        layers = tuple(layers)
+        if not layers:
+            raise InputError("no layers in the layer configuration file", "grid_layer_file")
+        if not any(layer.power for layer in layers):
+            raise InputError("no layer dissipates power", "grid_layer_file")
+    else:
+        if p.detailed_3D_used:
+            raise InputError(
+                "detailed 3-D modelling can only be used in 3-D mode (give a layer file, -grid_layer_file)",
+                "thermal config",
+                "detailed_3D",
+            )
+        layers = default_layers(flp, p)
+    chip = [layer.floorplan.translated() for layer in layers]
+    width, height = chip[0].chip_width_m, chip[0].chip_height_m
+    for i, f in enumerate(chip):
+        if abs(f.chip_width_m - width) >= DELTA or abs(f.chip_height_m - height) >= DELTA:
+            raise InputError(
+                f"width and height differ across layers: layer {i} is {f.chip_width_m * 1e3:.6g} x "
+                f"{f.chip_height_m * 1e3:.6g} mm, layer 0 {width * 1e3:.6g} x {height * 1e3:.6g} mm",
+                "grid_layer_file",
+            )
     _check_die_fits(p, width, height)
+    by_flp: dict[int, CellMap] = {}
+    maps = []
+    for layer, f in zip(layers, chip, strict=True):
+        key = id(layer.floorplan)
+        if key not in by_flp:
+            by_flp[key] = _cell_map(f, nr, nc, width, height, mode)
+        maps.append(by_flp[key])
+    package = (
+        Layer(chip[-1], p.k_spreader_w_mk, p.p_spreader_j_m3k, p.t_spreader_m),
+        Layer(chip[-1], p.k_sink_w_mk, p.p_sink_j_m3k, p.t_sink_m),
+    )
+    layers = tuple(dataclasses.replace(layer, floorplan=f) for layer, f in zip(layers, chip, strict=True))
+    layers += package
+    maps += [maps[-1], maps[-1]]
+    n_cells = nr * nc
+    # power inputs -> cells of their layers: [layer cell, power block]
+    coo_r, coo_c, coo_v, col = [], [], [], 0
+    for i, (layer, cmap) in enumerate(zip(layers, maps, strict=True)):
+        if layer.power:
+            pm = cmap.power_map.tocoo()
+            coo_r.append(pm.row + i * n_cells)
+            coo_c.append(pm.col + col)
+            coo_v.append(pm.data)
+            col += layer.floorplan.n_blocks
+    power_to_cells = scipy.sparse.csr_matrix(
+        (np.concatenate(coo_v), (np.concatenate(coo_r), np.concatenate(coo_c))),
+        shape=(len(layers) * n_cells, col),
+    )
+    g, g_amb, c = _grid_network(p, width, height, nr, nc, layers, maps, p.detailed_3D_used)
+    first_power = next(i for i, layer in enumerate(layers) if layer.power)
+    return GridModel(
+        layers[first_power].floorplan,
+        params,
+        nr,
+        nc,
+        mode,
+        g,
+        g_amb,
+        c,
+        layers,
+        tuple(maps),
+        power_to_cells,
+        has_lcf,
+    )
+
+
+def _cell_map(flp: Floorplan, nr: int, nc: int, width: float, height: float, mode: str) -> CellMap:
+    """Block <-> cell maps of one floorplan on the grid (HotSpot ``set_bgmap``)."""
     cw, ch = width / nc, height / nr
     n = flp.n_blocks
     n_cells = nr * nc
-
-    # block -> cell ranges (set_bgmap): rows counted from the top of the die
+    # block -> cell ranges: rows counted from the top of the die
     lu, ru = flp.left_m, flp.right_m
     bu, tu = flp.bottom_m, flp.top_m
     i1 = nr - _tolerant_ceil(tu / ch)
@@ -819,51 +1109,110 @@ def grid_model(
         )
     else:
         to_blocks = scipy.sparse.csr_matrix((1.0 / counts[owner], (owner, cells)), shape=(n, n_cells))
+    return CellMap(flp, occupancy, power_map, cells, offsets, to_blocks)
 
-    g, g_amb, c = _grid_network(p, width, height, nr, nc)
-    return GridModel(flp, params, nr, nc, mode, g, g_amb, c, occupancy, power_map, cells, offsets, to_blocks)
+
+#: HotSpot's detailed 3-D model: a block covering at least this share of a cell gives the cell its
+#: material (temperature_grid.h ``OCCUPANCY_THRESHOLD``); below it the blocks' conductances add up.
+OCCUPANCY_THRESHOLD = 0.95
+
+
+def _cell_materials(layer: Layer, cmap: CellMap) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Detailed 3-D: per-cell conductivity, heat capacity, and whether a block fills the cell
+    (HotSpot ``new_blist``/``blist_append``: the first block in floorplan order covering at least
+    OCCUPANCY_THRESHOLD of a cell sets it; otherwise conductances are summed weighted by occupancy)."""
+    n = layer.floorplan.n_blocks
+    k_b = np.full(n, layer.k_w_mk) if layer.block_k_w_mk is None else layer.block_k_w_mk
+    k_b = np.where(np.isnan(k_b), layer.k_w_mk, k_b)
+    p_b = np.full(n, layer.p_j_m3k) if layer.block_p_j_m3k is None else layer.block_p_j_m3k
+    p_b = np.where(np.isnan(p_b), layer.p_j_m3k, p_b)
+    occ = cmap.occupancy.tocoo()
+    n_cells = occ.shape[0]
+    covered = np.bincount(occ.row, minlength=n_cells) > 0
+    if not np.all(covered):
+        raise InputError("detailed 3-D model: a grid cell is covered by no block", "grid_layer_file")
+    full = occ.data >= OCCUPANCY_THRESHOLD
+    first = np.full(n_cells, n)  # the first filling block of every cell, n when none
+    np.minimum.at(first, occ.row[full], occ.col[full])
+    locked = first < n
+    k_sum = np.bincount(occ.row, occ.data * k_b[occ.col], minlength=n_cells)
+    k_cell = np.where(locked, k_b[np.minimum(first, n - 1)], k_sum)
+    p_cell = np.where(locked, p_b[np.minimum(first, n - 1)], layer.p_j_m3k)
+    return k_cell, p_cell, locked
 
 
 def _grid_network(
-    p: ThermalParams, width: float, height: float, nr: int, nc: int
+    p: ThermalParams,
+    width: float,
+    height: float,
+    nr: int,
+    nc: int,
+    layers: tuple[Layer, ...],
+    maps: list[CellMap],
+    detailed: bool,
 ) -> tuple[scipy.sparse.csc_matrix, np.ndarray, np.ndarray]:
     cw, ch = width / nc, height / nr
     n_cells = nr * nc
-    k = np.array([p.k_chip_w_mk, p.k_interface_w_mk, p.k_spreader_w_mk, p.k_sink_w_mk])
-    t = np.array([p.t_chip_m, p.t_interface_m, p.t_spreader_m, p.t_sink_m])
-    sp = np.array([p.p_chip_j_m3k, p.p_interface_j_m3k, p.p_spreader_j_m3k, p.p_sink_j_m3k])
+    n_layers = len(layers)
+    k = np.array([layer.k_w_mk for layer in layers])
+    t = np.array([layer.thickness_m for layer in layers])
+    sp = np.array([layer.p_j_m3k for layer in layers])
+    lateral = np.array([layer.lateral for layer in layers])
     rx = getr(k, cw, ch * t)  # [layer]
     ry = getr(k, ch, cw * t)
     rz = getr(k, t, cw * ch)
-    rz[3] += p.r_convec_k_w * p.s_sink_m**2 / (cw * ch)  # the sink's cells reach ambient through convection
+    rz[-1] += p.r_convec_k_w * p.s_sink_m**2 / (cw * ch)  # the sink's cells reach ambient through convection
+    c_layer = getcap(sp, t, cw * ch)
+    c_layer[-1] += C_FACTOR * p.c_convec_j_k * (cw * ch) / p.s_sink_m**2
+    c_cells = np.repeat(c_layer[:, None], n_cells, axis=1)  # [layer, cell]
     pk = package_rc(p, width, height)
 
     cell = np.arange(n_cells).reshape(nr, nc)
-    layer_base = np.arange(N_LAYERS)[:, None] * n_cells  # [layer, 1]
-    extra = N_LAYERS * n_cells
+    layer_base = np.arange(n_layers)[:, None] * n_cells  # [layer, 1]
+    extra = n_layers * n_cells
     src, dst, gval = [], [], []
 
     def add(a, b, gv) -> None:
         a, b = np.broadcast_arrays(np.asarray(a).ravel(), np.asarray(b).ravel())
         src.append(a)
         dst.append(b)
-        gval.append(np.broadcast_to(np.asarray(gv, dtype=np.float64), a.shape).ravel())
+        gval.append(np.broadcast_to(np.asarray(gv, dtype=np.float64).reshape(-1), a.shape))
 
-    # lateral: two half-cell resistances in series; vertical: the upper layer's rz (find_res)
-    east = (layer_base + cell[:, :-1].ravel()[None]), (layer_base + cell[:, 1:].ravel()[None])
-    add(*east, np.repeat(1.0 / rx, (nc - 1) * nr))
-    south = (layer_base + cell[:-1, :].ravel()[None]), (layer_base + cell[1:, :].ravel()[None])
-    add(*south, np.repeat(1.0 / ry, (nr - 1) * nc))
-    add(
-        layer_base[:-1] + cell.ravel()[None],
-        layer_base[1:] + cell.ravel()[None],
-        np.repeat(1.0 / rz[:-1], n_cells),
-    )
+    west, east = cell[:, :-1].ravel(), cell[:, 1:].ravel()
+    north, south = cell[:-1, :].ravel(), cell[1:, :].ravel()
+    if not detailed:
+        # lateral: two half-cell resistances in series; vertical: the upper layer's rz (find_res); a layer
+        # without lateral flow has HotSpot's LARGENUM lateral resistances, i.e. none
+        gx = np.where(lateral, 1.0 / rx, 0.0)
+        gy = np.where(lateral, 1.0 / ry, 0.0)
+        add(layer_base + west[None], layer_base + east[None], np.repeat(gx, (nc - 1) * nr))
+        add(layer_base + north[None], layer_base + south[None], np.repeat(gy, (nr - 1) * nc))
+        add(
+            layer_base[:-1] + cell.ravel()[None],
+            layer_base[1:] + cell.ravel()[None],
+            np.repeat(1.0 / rz[:-1], n_cells),
+        )
+    else:
+        # per-cell resistances of the chip layers from their blocks; spreader and sink keep the layer's
+        # (the sink's rz includes its share of the convection resistance, also between spreader and sink)
+        rxc = np.repeat(rx[:, None], n_cells, axis=1)  # [layer, cell]
+        ryc, rzc = np.repeat(ry[:, None], n_cells, axis=1), np.repeat(rz[:, None], n_cells, axis=1)
+        for i in range(n_layers - 2):
+            k_cell, p_cell, locked = _cell_materials(layers[i], maps[i])
+            with np.errstate(divide="ignore"):
+                rxc[i], ryc[i], rzc[i] = (getr(k_cell, cw, ch * t[i]), getr(k_cell, ch, cw * t[i]),
+                                          getr(k_cell, t[i], cw * ch))  # fmt: skip
+            c_cells[i] = np.where(locked, getcap(p_cell, t[i], cw * ch), c_layer[i])
+        add(layer_base + west[None], layer_base + east[None], 1.0 / (rxc[:, west] / 2 + rxc[:, east] / 2))
+        add(layer_base + north[None], layer_base + south[None], 1.0 / (ryc[:, north] / 2 + ryc[:, south] / 2))
+        r_vert = rzc[:-1] / 2 + rzc[1:] / 2  # [layer pair, cell]
+        r_vert[0] = rzc[0] + rzc[1] / 2  # HotSpot counts the top layer's whole rz
+        add(layer_base[:-1] + cell.ravel()[None], layer_base[1:] + cell.ravel()[None], 1.0 / r_vert)
     # die edges of the spreader and sink layers to the peripheral nodes: half a cell plus the
     # periphery's lateral resistance, times the number of cells sharing that edge
     for layer, r1x, r1y, (nn, ns, ne, nw) in (
-        (2, pk.r_sp1_x, pk.r_sp1_y, (SP_N, SP_S, SP_E, SP_W)),
-        (3, pk.r_hs1_x, pk.r_hs1_y, (SINK_C_N, SINK_C_S, SINK_C_E, SINK_C_W)),
+        (n_layers - 2, pk.r_sp1_x, pk.r_sp1_y, (SP_N, SP_S, SP_E, SP_W)),
+        (n_layers - 1, pk.r_hs1_x, pk.r_hs1_y, (SINK_C_N, SINK_C_S, SINK_C_E, SINK_C_W)),
     ):
         base = layer * n_cells
         g_ns = 1.0 / (ry[layer] / 2.0 + nc * r1y)
@@ -876,9 +1225,11 @@ def _grid_network(
     add(extra + edges[:, 0].astype(int), extra + edges[:, 1].astype(int), edges[:, 2])
 
     a, b, gv = np.concatenate(src), np.concatenate(dst), np.concatenate(gval)
+    keep = gv != 0
+    a, b, gv = a[keep], b[keep], gv[keep]
     n_nodes = extra + N_EXTRA
     g_amb = np.zeros(n_nodes)
-    g_amb[3 * n_cells : 4 * n_cells] = 1.0 / rz[3]
+    g_amb[(n_layers - 1) * n_cells : n_layers * n_cells] = 1.0 / rz[-1]
     g_amb[extra:] = g_amb_extra
     diag = np.bincount(a, gv, n_nodes) + np.bincount(b, gv, n_nodes) + g_amb
     g = scipy.sparse.coo_matrix(
@@ -888,9 +1239,7 @@ def _grid_network(
         ),
         shape=(n_nodes, n_nodes),
     ).tocsc()
-    c_layer = getcap(sp, t, cw * ch)
-    c_layer[3] += C_FACTOR * p.c_convec_j_k * (cw * ch) / p.s_sink_m**2
-    c = np.concatenate([np.repeat(c_layer, n_cells), c_extra])
+    c = np.concatenate([c_cells.reshape(-1), c_extra])
     return g, g_amb, c
 
 
@@ -902,12 +1251,23 @@ class GridSteady:
     ----------
     field_k : numpy.ndarray
         ``[node]`` temperature of every cell and package node.
-    blocks_k : numpy.ndarray
-        ``[layer, block]`` block temperatures mapped from each layer.
+    power_k : numpy.ndarray
+        ``[power block]`` temperatures of the power inputs' blocks.
+    nodes_k : numpy.ndarray
+        ``[block node]`` every layer's block temperatures and the package nodes (``.steady`` order).
+    blocks_k : numpy.ndarray or None
+        ``[layer, block]`` block temperatures mapped from each layer, when the layers share a floorplan.
     """
 
     field_k: np.ndarray
-    blocks_k: np.ndarray
+    power_k: np.ndarray
+    nodes_k: np.ndarray
+    blocks_k: np.ndarray | None
+
+
+def _grid_steady(model: GridModel, field: np.ndarray) -> GridSteady:
+    blocks = model.blocks_k(field) if model.uniform else None
+    return GridSteady(field, model.power_blocks_k(field), model.block_node_temps_k(field), blocks)
 
 
 def _splu(matrix: scipy.sparse.spmatrix):
@@ -941,15 +1301,15 @@ def _dissection_order(rows: int, cols: int, leaf: int = 36) -> np.ndarray:
 
 
 class _GridFactor:
-    """Sparse LU of a grid-model matrix, factorised in nested-dissection order with the four layers of a
+    """Sparse LU of a grid-model matrix, factorised in nested-dissection order with the layers of a
     cell next to each other and the package nodes last; SuperLU's minimum-degree ordering refines it.
     That gives about 15% less fill, and faster solves, than minimum degree on the natural order."""
 
     def __init__(self, model: GridModel, matrix: scipy.sparse.spmatrix):
         cells = _dissection_order(model.rows, model.cols)
-        layers = np.arange(N_LAYERS)[None, :] * model.n_cells
+        layers = np.arange(model.n_layers)[None, :] * model.n_cells
         self.perm = np.concatenate(
-            [(cells[:, None] + layers).ravel(), N_LAYERS * model.n_cells + np.arange(N_EXTRA)]
+            [(cells[:, None] + layers).ravel(), model.n_layers * model.n_cells + np.arange(N_EXTRA)]
         )
         csc = scipy.sparse.csc_matrix(matrix)
         self.lu = _splu(csc[self.perm][:, self.perm])
@@ -961,8 +1321,9 @@ class _GridFactor:
 
 
 def steady_grid(model: GridModel, power_w: np.ndarray, leakage: Leakage | None = None) -> GridSteady:
-    """Steady state of the grid model for silicon block powers ``[block]`` (W): one sparse solve
-    (per leakage iteration, with the factorisation reused)."""
+    """Steady state of the grid model for powers ``[power block]`` (W): one sparse solve (per leakage
+    iteration, with the factorisation reused). ``leakage(T_power_blocks_k) -> W`` as in
+    :func:`steady_block`."""
     power_w = _check_power(power_w, model.n_blocks)
     lu = _GridFactor(model, model.g_w_k)
 
@@ -972,8 +1333,15 @@ def steady_grid(model: GridModel, power_w: np.ndarray, leakage: Leakage | None =
     if leakage is None:
         field = solve(power_w)
     else:
-        field = _fixed_point(solve, lambda f: model.blocks_k(f)[0], power_w, leakage, np.zeros(model.n_nodes))
-    return GridSteady(field, model.blocks_k(field))
+        field = _fixed_point(
+            solve,
+            model.power_blocks_k,
+            power_w,
+            leakage,
+            np.full(model.n_nodes, model.params.ambient_k),
+            model.power_names,
+        )
+    return _grid_steady(model, field)
 
 
 @dataclass(frozen=True, eq=False)
@@ -982,8 +1350,13 @@ class GridTransient:
 
     Attributes
     ----------
-    blocks_k : numpy.ndarray
-        ``[row, layer, block]`` block temperatures at the end of every trace row.
+    nodes_k : numpy.ndarray
+        ``[row, block node]`` every layer's block temperatures and the package nodes (``.steady`` order)
+        at the end of every trace row.
+    power_k : numpy.ndarray
+        ``[row, power block]`` temperatures of the power inputs' blocks (the ``.ttrace`` columns).
+    blocks_k : numpy.ndarray or None
+        ``[row, layer, block]`` block temperatures, when the layers share one floorplan.
     final_k : numpy.ndarray
         ``[node]`` field at the end of the last row.
     fields_k : numpy.ndarray or None
@@ -992,7 +1365,9 @@ class GridTransient:
         Row indices of ``fields_k``.
     """
 
-    blocks_k: np.ndarray
+    nodes_k: np.ndarray
+    power_k: np.ndarray
+    blocks_k: np.ndarray | None
     final_k: np.ndarray
     fields_k: np.ndarray | None
     kept_rows: np.ndarray
@@ -1047,7 +1422,7 @@ def transient_grid(
     dt_s: float | np.ndarray | None = None,
     integrator: str = "be",
     leakage: Leakage | None = None,
-    keep: bool | np.ndarray = False,
+    keep: bool | str | np.ndarray = False,
     substeps: int = 8,
 ) -> GridTransient:
     """Grid-model temperatures at the end of every trace row.
@@ -1068,8 +1443,9 @@ def transient_grid(
         steps of an L-stable third-order method (near HotSpot's adaptive-RK4 build).
     leakage : callable, optional
         ``leakage(T_silicon_blocks_k) -> W`` evaluated at the start of every row.
-    keep : bool or array of int
-        Keep the whole field at the end of all rows (True) or of the listed rows.
+    keep : bool, "peak" or array of int
+        Keep the whole field at the end of all rows (True), of the listed rows, or of the row whose
+        hottest power block is the hottest of the transient (``"peak"``, for a thermal map).
     substeps : int
         ``exact`` only: sub-steps per row; the relative error of the decay over a row is at most 1.9e-4
         with 8, 2.6e-5 with 16.
@@ -1079,7 +1455,12 @@ def transient_grid(
         raise InputError(f"integrator must be 'be' or 'exact', not {integrator!r}", "--integrator")
     n_rows = power_w.shape[0]
     dts = _row_steps(dt_s, model.params.sampling_intvl_s, n_rows)
-    if isinstance(keep, (bool, np.bool_)):
+    peak_only = isinstance(keep, str) and keep == "peak"
+    if isinstance(keep, str) and not peak_only:
+        raise InputError(f"keep must be a bool, 'peak' or row numbers, not {keep!r}", "keep")
+    if peak_only:
+        kept = np.zeros(1, dtype=np.int64)
+    elif isinstance(keep, (bool, np.bool_)):
         kept = np.arange(n_rows) if keep else np.zeros(0, dtype=np.int64)
     else:
         kept = np.asarray(keep, dtype=np.int64)
@@ -1093,12 +1474,13 @@ def transient_grid(
             raise InputError(f"substeps must be a positive integer, not {substeps!r}", "substeps")
         steps = {h: _SubStepped(model, h, int(substeps)) for h in np.unique(dts)}
         g_lu = _GridFactor(model, g)
-    blocks = np.empty((n_rows, N_LAYERS, model.n_blocks))
+    nodes = np.empty((n_rows, model.n_block_nodes))
+    peak_k = -np.inf
     fields = np.empty((len(kept), model.n_nodes)) if len(kept) else None
     for row in range(n_rows):
         pw = power_w[row]
         if leakage is not None:
-            pw = pw + leakage(model.blocks_k(field)[0])
+            pw = pw + leakage(model.power_blocks_k(field))
         rhs = model.source_w(pw)
         h = dts[row]
         if integrator == "be":
@@ -1106,7 +1488,254 @@ def transient_grid(
         else:
             ss = g_lu.solve(rhs)
             field = ss + steps[h](field - ss)
-        blocks[row] = model.blocks_k(field)
-        if row in keep_slot:
+        nodes[row] = model.block_node_temps_k(field)
+        if peak_only:
+            hottest = float(nodes[row, model.power_node_index].max())
+            if hottest > peak_k:
+                peak_k, kept[0], fields[0] = hottest, row, field
+        elif row in keep_slot:
             fields[keep_slot[row]] = field
-    return GridTransient(blocks, field, fields, kept)
+    power = nodes[:, model.power_node_index]
+    blocks = None
+    if model.uniform:
+        blocks = nodes[:, :-N_EXTRA].reshape(n_rows, model.n_layers, model.floorplan.n_blocks)
+    return GridTransient(nodes, power, blocks, field, fields, kept)
+
+
+# --------------------------------------------------------------------------- modal block transients
+
+
+@dataclass(frozen=True, eq=False)
+class BlockModal:
+    """The block model in modal form, for transients with many rows and any step lengths.
+
+    ``G`` is symmetric and ``C`` diagonal, so ``C^-1/2 G C^-1/2 = V diag(lam) V^T`` with real ``lam > 0``.
+    In modal coordinates ``z = V^T C^1/2 T`` every mode relaxes on its own:
+    ``z(t + h) = z_ss + exp(-lam h) (z - z_ss)`` with ``z_ss = lam^-1 V^T C^-1/2 (P + g_amb T_amb)``,
+    exact for piecewise-constant power like :func:`transient_block`, but a step of any length costs one
+    ``exp`` of a vector instead of a matrix exponential.
+
+    Attributes
+    ----------
+    model : BlockModel
+    lam_per_s : numpy.ndarray
+        ``[mode]`` decay rates.
+    z_amb : numpy.ndarray
+        ``[mode]`` steady modal state with no power (everything at ambient).
+    z_per_w : numpy.ndarray
+        ``[mode, block]`` steady modal state per watt of each block.
+    to_nodes : numpy.ndarray
+        ``[node, mode]`` ``C^-1/2 V``: temperatures from modal states.
+    to_modes : numpy.ndarray
+        ``[mode, node]`` ``V^T C^1/2``.
+    """
+
+    model: BlockModel
+    lam_per_s: np.ndarray
+    z_amb: np.ndarray
+    z_per_w: np.ndarray
+    to_nodes: np.ndarray
+    to_modes: np.ndarray
+
+    def steady_k(self, power_w: np.ndarray) -> np.ndarray:
+        """``[..., node]`` steady temperatures for ``[..., block]`` powers."""
+        return (self.z_amb + np.asarray(power_w) @ self.z_per_w.T) @ self.to_nodes.T
+
+
+def block_modal(model: BlockModel) -> BlockModal:
+    """Eigen-decompose a block model (one ``eigh`` of a ``[node, node]`` matrix)."""
+    s = 1.0 / np.sqrt(model.c_j_k)  # [node] C^-1/2
+    lam, v = scipy.linalg.eigh(s[:, None] * model.g_w_k * s[None, :])
+    to_nodes = s[:, None] * v  # [node, mode]
+    proj = v.T * s[None, :]  # [mode, node] V^T C^-1/2
+    z_amb = proj @ (model.g_amb_w_k * model.params.ambient_k) / lam
+    z_per_w = proj[:, : model.n_blocks] / lam[:, None]
+    return BlockModal(model, lam, z_amb, z_per_w, to_nodes, v.T / s[None, :])
+
+
+def transient_modal(
+    modal: BlockModal,
+    power_w: np.ndarray,
+    init_k: np.ndarray | float,
+    dt_s: float | np.ndarray,
+    leakage: Leakage | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Block temperatures ``[row, block]`` at the end of each row and the final ``[node]`` temperatures.
+
+    ``power_w`` is ``[row, block]``; ``dt_s`` a scalar or ``[row]`` (rows may differ in length);
+    ``leakage(T_blocks_k) -> W`` is evaluated at the start of every row (coupled step by step).
+    Without leakage the rows are solved in a few array operations per row on ``[mode]`` vectors.
+    """
+    model = modal.model
+    power_w = _check_power(np.atleast_2d(power_w), model.n_blocks)
+    n_rows, n = power_w.shape[0], model.n_blocks
+    dts = _row_steps(dt_s, model.params.sampling_intvl_s, n_rows)
+    temps0 = np.broadcast_to(np.asarray(init_k, dtype=np.float64), (model.n_nodes,))
+    z = modal.to_modes @ temps0
+    decay = np.exp(-np.outer(dts, modal.lam_per_s))  # [row, mode]
+    out_z = np.empty((n_rows, len(z)))
+    blocks_from_z = modal.to_nodes[:n]  # [block, mode]
+    if leakage is None:
+        z_ss = modal.z_amb + power_w @ modal.z_per_w.T  # [row, mode]
+        for row in range(n_rows):
+            z = z_ss[row] + decay[row] * (z - z_ss[row])
+            out_z[row] = z
+    else:
+        for row in range(n_rows):
+            pw = power_w[row] + leakage(blocks_from_z @ z)
+            ss = modal.z_amb + modal.z_per_w @ pw
+            z = ss + decay[row] * (z - ss)
+            out_z[row] = z
+    return out_z @ blocks_from_z.T, modal.to_nodes @ z
+
+
+def exponential_leakage(ref_w: np.ndarray, ref_k: float | None = None, per_k: float | None = None) -> Leakage:
+    """Leakage ``ref_w * exp(per_k (T - ref_k))`` per block: the temperature law of
+    :func:`systolic.model.energy.leakage_temperature_factor` (doubling every 20 K) by default."""
+    from . import energy
+
+    ref = np.asarray(ref_w, dtype=np.float64).copy()
+    t0 = energy.LEAK_T_REF_K if ref_k is None else float(ref_k)
+    k = energy.LEAK_K_PER_K if per_k is None else float(per_k)
+
+    def leakage(t_blocks_k: np.ndarray) -> np.ndarray:
+        return ref * np.exp(k * (np.asarray(t_blocks_k) - t0))
+
+    return leakage
+
+
+# --------------------------------------------------------------------------- the thermal part of a run
+
+
+@dataclass(frozen=True, eq=False)
+class ThermalRun:
+    """Temperatures of a run's power trace on its floorplan (block model).
+
+    Attributes
+    ----------
+    floorplan : Floorplan
+    steady_k : numpy.ndarray
+        ``[block]`` steady temperatures under the trace's average power (with leakage when given).
+    steady_nodes_k : numpy.ndarray
+        ``[node]`` the whole steady state (``.steady`` order, :func:`node_names`).
+    transient_k : numpy.ndarray
+        ``[interval, block]`` temperatures at the end of every interval.
+    times_s : numpy.ndarray
+        ``[interval]`` end time of every interval.
+    peak_k : float
+        Highest block temperature of the transient.
+    peak_block : str
+    peak_time_s : float
+        End of the interval where the peak occurs.
+    steady_leakage_w : numpy.ndarray
+        ``[block]`` leakage at the steady state (zeros without a leakage model).
+    """
+
+    floorplan: Floorplan
+    steady_k: np.ndarray
+    steady_nodes_k: np.ndarray
+    transient_k: np.ndarray
+    times_s: np.ndarray
+    peak_k: float
+    peak_block: str
+    peak_time_s: float
+    steady_leakage_w: np.ndarray
+
+    @property
+    def peak_row(self) -> int:
+        return int(np.searchsorted(self.times_s, self.peak_time_s))
+
+
+def reorder_columns(values: np.ndarray, names: tuple[str, ...] | list[str], flp: Floorplan) -> np.ndarray:
+    """``[..., block]`` columns named ``names`` permuted into floorplan order (names must match)."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.shape[-1] != len(names):
+        raise InputError(f"{values.shape[-1]} power columns for {len(names)} block names", "power")
+    wanted = {n.lower(): i for i, n in enumerate(flp.names)}
+    extra = [n for n in names if n.lower() not in wanted]
+    missing = sorted(set(flp.names) - {flp.names[wanted[n.lower()]] for n in names if n.lower() in wanted})
+    if extra or missing or len(set(n.lower() for n in names)) != len(names):
+        raise InputError(
+            f"block names do not match the floorplan (not in it: {', '.join(extra) or 'none'}; "
+            f"missing: {', '.join(missing) or 'none'})",
+            "power",
+        )
+    out = np.empty_like(values)
+    out[..., [wanted[n.lower()] for n in names]] = values
+    return out
+
+
+def run_inputs(
+    flp: Floorplan, power_w: np.ndarray, interval_s: float | np.ndarray, params: ThermalParams | None
+) -> tuple[ThermalParams, np.ndarray, np.ndarray]:
+    """Checked inputs of a run: (params, default HotSpot's with ``init_temp`` = ambient; power
+    ``[interval, block]``, finite and non-negative; interval lengths ``[interval]``)."""
+    if params is None:
+        base = ThermalParams()
+        params = base.replace(init_temp_k=base.ambient_k)
+    power = _check_power(np.atleast_2d(np.asarray(power_w, dtype=np.float64)), flp.n_blocks)
+    if np.any(~np.isfinite(power)) or np.any(power < 0):
+        raise InputError("power must be finite and non-negative", "power")
+    return params, power, _row_steps(interval_s, params.sampling_intvl_s, power.shape[0])
+
+
+def initial_temps_k(model: BlockModel, init: str | float, steady_k: np.ndarray) -> np.ndarray:
+    """``[node]`` start of a run: ``"steady"`` (``steady_k``), ``"ambient"`` or one temperature."""
+    if isinstance(init, str) and init in ("steady", "ambient"):
+        return steady_k if init == "steady" else np.full(model.n_nodes, model.params.ambient_k)
+    if isinstance(init, (int, float)) and not isinstance(init, bool):
+        return np.full(model.n_nodes, float(init))
+    raise InputError(f"init must be 'steady', 'ambient' or a temperature, not {init!r}", "init")
+
+
+def thermal_run(
+    flp: Floorplan,
+    power_w: np.ndarray,
+    interval_s: float | np.ndarray,
+    names: tuple[str, ...] | list[str] | None = None,
+    params: ThermalParams | None = None,
+    leakage: Leakage | None = None,
+    init: str | float = "steady",
+) -> ThermalRun:
+    """Steady state, transient and peak of a per-interval power trace on a floorplan (block model).
+
+    Parameters
+    ----------
+    flp : Floorplan
+    power_w : numpy.ndarray
+        ``[interval, block]`` dynamic (or total) power per block.
+    interval_s : float or numpy.ndarray
+        Length of every interval (scalar or ``[interval]``).
+    names : sequence of str, optional
+        Block name of every column (default: floorplan order).
+    params : ThermalParams, optional
+        Package and ambient (default HotSpot's, with ``init_temp`` = ambient).
+    leakage : callable, optional
+        ``leakage(T_blocks_k) -> W`` added to ``power_w``: the steady state is the temperature-leakage
+        fixed point, the transient re-evaluates it every interval.
+    init : "steady", "ambient" or float
+        Start of the transient: the steady state of the average power (the run repeated back to back,
+        HotSpot's usual ``-init_file`` practice), ambient, or one temperature.
+    """
+    if names is not None:
+        power_w = reorder_columns(np.atleast_2d(power_w), tuple(names), flp)
+    params, power, dts = run_inputs(flp, power_w, interval_s, params)
+    model = block_model(flp, params)
+    steady = steady_block(model, (power * dts[:, None]).sum(axis=0) / dts.sum(), leakage)
+    n = flp.n_blocks
+    start = initial_temps_k(model, init, steady)
+    temps, _ = transient_modal(block_modal(model), power, start, dts, leakage)
+    times = np.cumsum(dts)
+    row, block = np.unravel_index(int(np.argmax(temps)), temps.shape)
+    leak_w = np.zeros(n) if leakage is None else np.asarray(leakage(steady[:n]), dtype=np.float64)
+    return ThermalRun(
+        model.floorplan,
+        steady[:n],
+        steady,
+        temps,
+        times,
+        float(temps[row, block]),
+        model.floorplan.names[block],
+        float(times[row]),
+        leak_w,
+    )

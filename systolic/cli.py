@@ -14,7 +14,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import __version__
+from .calibrate_cli import add_calibrate
 from .config import ArrayConfig, builtin_arch_names, load_arch, parse_override, to_scalesim_cfg, to_toml
+from .dvfs_cli import add_dvfs
 from .errors import InputError
 from .sweep import add_sweep
 from .thermal_cli import add_thermal
@@ -351,49 +353,76 @@ def _cosim(args: argparse.Namespace) -> int:
 def add_run(sub: Any) -> None:
     p = sub.add_parser(
         "run",
-        help="the fast model on a network: cycles with memory stalls, SRAM/DRAM traffic, SCALE-Sim reports",
+        help="the fast model on a network: cycles and stalls, energy, power over time, DVFS, temperature, "
+        "bounds, SCALE-Sim reports and an HTML report",
     )
     _add_arch_args(p)
     p.add_argument("--topology", dest="net", required=True, metavar="NET|FILE", help="zoo name, CSV or ONNX")
     _add_net_params(p)
-    p.add_argument("--out", metavar="DIR", help="write the reports (and traces) into DIR, replaced whole")
+    p.add_argument(
+        "--out", metavar="DIR", help="write reports, summary.json, power trace and report.html into DIR"
+    )
     p.add_argument(
         "--traces", action="store_true", help="also write SCALE-Sim-layout SRAM and DRAM traces per layer"
     )
+    p.add_argument(
+        "--calibration",
+        metavar="FILE",
+        help="activity calibration (default: $SYSTOLIC_CALIBRATION, else configs/calibration.json)",
+    )
+    p.add_argument(
+        "--zero-frac", type=float, default=0.0, metavar="Z", help="share of zero operands assumed for energy"
+    )
+    p.add_argument(
+        "--interval", metavar="LENGTH", help="power/thermal interval: 10us, 5000cycles (default: 200)"
+    )
+    p.add_argument(
+        "--policy",
+        choices=("none", "race", "deadline", "activity"),
+        help="a DVFS policy over the layers (default: the nominal operating point throughout)",
+    )
+    p.add_argument(
+        "--deadline-ms", type=float, metavar="MS", help="deadline for --policy (default: nominal time)"
+    )
+    p.add_argument(
+        "--temp-limit-c", type=float, metavar="C", help="dynamic thermal management holds this peak (Celsius)"
+    )
+    p.add_argument("--no-thermal", action="store_true", help="skip the thermal model")
     p.set_defaults(func=_run)
 
 
+def run_options(args: argparse.Namespace):
+    """The :class:`~systolic.pipeline.RunOptions` of parsed ``systolic run`` arguments."""
+    from .pipeline import RunOptions
+
+    return RunOptions(
+        calibration=args.calibration,
+        zero_frac=args.zero_frac,
+        interval=args.interval,
+        policy=args.policy,
+        deadline_s=None if args.deadline_ms is None else args.deadline_ms * 1e-3,
+        temp_limit_k=None if args.temp_limit_c is None else args.temp_limit_c + 273.15,
+        thermal=not args.no_thermal,
+    )
+
+
 def _run(args: argparse.Namespace) -> int:
-    import time
     from pathlib import Path
 
-    from . import reports
-    from .fileio import AtomicDir, atomic_write_json, atomic_write_text
+    from .fileio import AtomicDir
+    from .pipeline import full_run, report_lines, write_run
 
     cfg = resolve_arch(args)
     wl = load_workload_arg(args)
     if args.traces and not args.out:
         raise InputError("--traces needs --out DIR", "systolic run")
-    start = time.perf_counter()
-    res = reports.run_results(cfg, wl)
-    model_s = time.perf_counter() - start
-    summary = reports.summary(cfg, wl, res, model_s)
-    t = summary["total"]
-    print(
-        f"{wl.name} on {cfg.name} ({cfg.rows}x{cfg.cols} {cfg.dataflow.value.upper()}): {len(wl)} layers, "
-        f"{t['cycles']:,} cycles ({t['seconds'] * 1e3:.3f} ms at {cfg.clock_hz / 1e9:g} GHz), "
-        f"{t['stall_cycles']:,} stall cycles, utilisation {100 * t['utilisation']:.1f}%, "
-        f"DRAM {t['dram_words']:,} words ({t['dram_words_per_cycle']:.2f}/cycle); "
-        f"model {model_s * 1e3:.1f} ms"
-    )
+    result = full_run(cfg, wl, run_options(args))
+    for line in report_lines(result):
+        print(line)
     if args.out:
         with AtomicDir(args.out) as tmp:
-            for name, text in reports.report_texts(cfg, wl, res).items():
-                atomic_write_text(tmp / name, text)
-            atomic_write_json(tmp / "summary.json", summary)
-            rows = reports.write_traces(cfg, wl, res, tmp) if args.traces else 0
-        extra = f", traces ({rows:,} rows) in {Path(args.out)}/layer<i>/" if args.traces else ""
-        print(f"wrote COMPUTE/BANDWIDTH/DETAILED_ACCESS_REPORT.csv and summary.json to {args.out}{extra}")
+            written = write_run(result, tmp, traces=args.traces)
+        print(f"wrote {', '.join(written)} to {Path(args.out)}")
     return 0
 
 
@@ -407,7 +436,9 @@ SUBCOMMANDS: list[Callable[[Any], None]] = [
     add_cosim,
     add_run,
     add_thermal,
+    add_dvfs,
     add_sweep,
+    add_calibrate,
 ]
 
 

@@ -91,6 +91,27 @@ class ArrayConfig:
         SCALE-Sim's ``MemoryBanks``.
     interface_bandwidth : str
         SCALE-Sim's ``InterfaceBandwidth``: ``user`` (use ``dram_bw_words_per_cycle``) or ``calc``.
+    vth_v : float
+        Threshold voltage of the alpha-power law ``f ~ (V - vth_v)**alpha_power / V`` that relates each
+        voltage domain's supply to its highest clock (``model/dvfs.py``); the law passes through
+        (``vdd_v``, ``clock_hz``).
+    alpha_power : float
+        The law's velocity-saturation exponent (1 for fully velocity-saturated, 2 for Shockley devices).
+    dvfs_vdd_v : tuple of float
+        Supply voltages of the DVFS operating points, strictly increasing; empty: ``vdd_v`` x (0.7, 0.8,
+        0.9, 1.0, 1.1), keeping those at least 50 mV above ``vth_v``.
+    dvfs_clock_hz : tuple of float
+        Clock of each operating point, strictly increasing, none above what the law allows at its
+        voltage; empty: the law's clock at each voltage.
+    dvfs_domains : tuple of str
+        Voltage domains with a regulator of their own: ``array`` (PEs and controller), ``sram`` (the
+        three buffers) and ``dram_if`` (the on-chip DRAM interface), or groups of them joined by ``+``
+        that share one regulator (``array+sram``). A part named in no domain stays at the nominal point.
+    dvfs_transition_latency_s : float
+        Time one change of a domain's operating point takes, during which the accelerator waits
+        (on-chip regulators: tens to hundreds of ns; off-chip: tens of us).
+    dvfs_transition_energy_j : float
+        Energy of one change of one domain's operating point (regulator losses, recharging the domain).
     """
 
     name: str = "custom"
@@ -119,6 +140,13 @@ class ArrayConfig:
     write_request_buffer: int = 32
     memory_banks: int = 1
     interface_bandwidth: str = "user"
+    vth_v: float = 0.3
+    alpha_power: float = 1.3
+    dvfs_vdd_v: tuple[float, ...] = ()
+    dvfs_clock_hz: tuple[float, ...] = ()
+    dvfs_domains: tuple[str, ...] = ("array", "sram", "dram_if")
+    dvfs_transition_latency_s: float = 100e-9
+    dvfs_transition_energy_j: float = 10e-9
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -193,8 +221,20 @@ _FLOAT_RANGES: dict[str, tuple[float, float]] = {
     "clock_hz": (1.0e3, 1.0e11),
     "tech_node_nm": (3.0, 250.0),
     "vdd_v": (0.1, 3.0),
+    "vth_v": (0.0, 1.5),
+    "alpha_power": (1.0, 2.0),
+    "dvfs_transition_latency_s": (0.0, 1.0),
+    "dvfs_transition_energy_j": (0.0, 1.0),
 }
 _BOOLS = {"input_signed", "weight_signed", "zero_gating"}
+#: Tuple fields and the range of each element.
+_FLOAT_TUPLES: dict[str, tuple[float, float]] = {"dvfs_vdd_v": (0.1, 3.0), "dvfs_clock_hz": (1.0e3, 1.0e11)}
+#: The parts of the accelerator a voltage domain can hold (``dvfs_domains``).
+DVFS_PARTS: tuple[str, ...] = ("array", "sram", "dram_if")
+#: Default DVFS voltages, as multiples of ``vdd_v``.
+DVFS_DEFAULT_V_RATIOS: tuple[float, ...] = (0.7, 0.8, 0.9, 1.0, 1.1)
+#: The smallest gate overdrive V - vth_v an operating point may have.
+DVFS_MIN_OVERDRIVE_V = 0.05
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -213,6 +253,10 @@ def _coerce(name: str, value: Any) -> Any:
         if text not in ("user", "calc"):
             raise InputError(f"interface_bandwidth must be 'user' or 'calc', not {value!r}", where=name)
         return text
+    if name in _FLOAT_TUPLES:
+        return _coerce_float_tuple(name, value)
+    if name == "dvfs_domains":
+        return _coerce_domains(value)
     if name in _BOOLS:
         if not isinstance(value, bool):
             raise InputError(f"{name} must be true or false, not {value!r}", where=name)
@@ -237,7 +281,118 @@ def _coerce(name: str, value: Any) -> Any:
     raise AssertionError(f"field {name} has no validator")  # a programming error, not user input
 
 
+def _coerce_float_tuple(name: str, value: Any) -> tuple[float, ...]:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = (value,)
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise InputError(f"{name} must be a list of numbers, not {value!r}", where=name)
+    lo, hi = _FLOAT_TUPLES[name]
+    out = []
+    for i, v in enumerate(value):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise InputError(f"{name}[{i}] must be a number, not {v!r}", where=name)
+        if not lo <= v <= hi:
+            raise InputError(f"{name}[{i}] must be in {lo:g}..{hi:g}, not {v:g}", where=name)
+        out.append(float(v))
+    return tuple(out)
+
+
+def _coerce_domains(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise InputError(f"dvfs_domains must be a list of domains, not {value!r}", where="dvfs_domains")
+    out, seen = [], set()
+    for entry in value:
+        parts = [p.strip().lower() for p in str(entry).split("+")]
+        for part in parts:
+            if part not in DVFS_PARTS:
+                raise InputError(
+                    f"dvfs_domains: unknown part {part!r} in {entry!r} (known: {', '.join(DVFS_PARTS)})",
+                    where="dvfs_domains",
+                )
+            if part in seen:
+                raise InputError(f"dvfs_domains: {part!r} is in two domains", where="dvfs_domains")
+            seen.add(part)
+        out.append("+".join(parts))
+    return tuple(out)
+
+
+def alpha_power_clock_hz(cfg: ArrayConfig, vdd_v: float) -> float:
+    """The highest clock at ``vdd_v`` by the alpha-power law through (``cfg.vdd_v``, ``cfg.clock_hz``).
+
+    ``f(V) = clock_hz * g(V) / g(vdd_v)`` with ``g(V) = (V - vth_v)**alpha_power / V`` (Sakurai and
+    Newton, "Alpha-power law MOSFET model", IEEE JSSC 25(2), 1990: gate delay ~ C V / (V - Vth)**alpha).
+    """
+
+    def g(v: float) -> float:
+        return (v - cfg.vth_v) ** cfg.alpha_power / v
+
+    return cfg.clock_hz * g(vdd_v) / g(cfg.vdd_v)
+
+
+def dvfs_levels(cfg: ArrayConfig) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The DVFS operating points as (voltages, clocks), both increasing (see ``dvfs_vdd_v``)."""
+    volts = cfg.dvfs_vdd_v or tuple(
+        round(cfg.vdd_v * r, 6)
+        for r in DVFS_DEFAULT_V_RATIOS
+        if cfg.vdd_v * r - cfg.vth_v >= DVFS_MIN_OVERDRIVE_V
+    )
+    clocks = cfg.dvfs_clock_hz or tuple(alpha_power_clock_hz(cfg, v) for v in volts)
+    return volts, clocks
+
+
+def _check_dvfs(cfg: ArrayConfig) -> None:
+    if cfg.vdd_v - cfg.vth_v < DVFS_MIN_OVERDRIVE_V:
+        raise InputError(
+            f"vth_v must be at least {DVFS_MIN_OVERDRIVE_V * 1e3:g} mV below vdd_v ({cfg.vdd_v:g} V), "
+            f"not {cfg.vth_v:g}",
+            where="vth_v",
+        )
+    volts, clocks = cfg.dvfs_vdd_v, cfg.dvfs_clock_hz
+    for i in range(1, len(volts)):
+        if volts[i] <= volts[i - 1]:
+            raise InputError(
+                f"dvfs_vdd_v must be strictly increasing, but [{i - 1}] = {volts[i - 1]:g} V is followed "
+                f"by [{i}] = {volts[i]:g} V",
+                where="dvfs_vdd_v",
+            )
+    for i, v in enumerate(volts):
+        if v - cfg.vth_v < DVFS_MIN_OVERDRIVE_V:
+            raise InputError(
+                f"dvfs_vdd_v[{i}] = {v:g} V must be at least {DVFS_MIN_OVERDRIVE_V * 1e3:g} mV above "
+                f"vth_v ({cfg.vth_v:g} V)",
+                where="dvfs_vdd_v",
+            )
+    if clocks and len(clocks) != len(volts):
+        raise InputError(
+            f"dvfs_clock_hz has {len(clocks)} entries for {len(volts)} dvfs_vdd_v operating points",
+            where="dvfs_clock_hz",
+        )
+    for i in range(1, len(clocks)):
+        if clocks[i] <= clocks[i - 1]:
+            raise InputError(
+                f"dvfs_clock_hz must be strictly increasing, but [{i - 1}] = {clocks[i - 1]:g} Hz is "
+                f"followed by [{i}] = {clocks[i]:g} Hz",
+                where="dvfs_clock_hz",
+            )
+    for i, (v, f) in enumerate(zip(volts, clocks, strict=False)):
+        limit = alpha_power_clock_hz(cfg, v)
+        if f > limit * (1 + 1e-9):
+            raise InputError(
+                f"dvfs_clock_hz[{i}] = {f:g} Hz is above the {limit:.6g} Hz the alpha-power law allows at "
+                f"{v:g} V (vth_v = {cfg.vth_v:g} V, alpha_power = {cfg.alpha_power:g}, through "
+                f"{cfg.clock_hz:g} Hz at {cfg.vdd_v:g} V)",
+                where="dvfs_clock_hz",
+            )
+    if not dvfs_levels(cfg)[0]:
+        raise InputError(
+            f"no default DVFS voltage is {DVFS_MIN_OVERDRIVE_V * 1e3:g} mV above vth_v ({cfg.vth_v:g} V); "
+            "give dvfs_vdd_v",
+            where="dvfs_vdd_v",
+        )
+
+
 def _check_relations(cfg: ArrayConfig) -> None:
+    _check_dvfs(cfg)
     if cfg.acc_bits < cfg.product_bits:
         raise InputError(
             f"acc_bits must be at least input_bits + weight_bits ({cfg.product_bits}), not {cfg.acc_bits}",
@@ -280,6 +435,15 @@ TOML_SECTIONS: dict[str, tuple[str, ...]] = {
         "interface_bandwidth",
     ),
     "technology": ("clock_hz", "tech_node_nm", "vdd_v"),
+    "dvfs": (
+        "vth_v",
+        "alpha_power",
+        "dvfs_vdd_v",
+        "dvfs_clock_hz",
+        "dvfs_domains",
+        "dvfs_transition_latency_s",
+        "dvfs_transition_energy_j",
+    ),
 }
 
 
@@ -325,6 +489,8 @@ def _toml_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, str):
         return json.dumps(value)
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     return repr(value)
 
 
@@ -538,6 +704,13 @@ def parse_override(text: str) -> tuple[str, Any]:
             return key, float(raw)
         except ValueError:
             raise InputError(f"{key} must be a number, not '{raw}'", "--set") from None
+    if key in _FLOAT_TUPLES:
+        try:
+            return key, tuple(float(p) for p in raw.split(",") if p.strip())
+        except ValueError:
+            raise InputError(f"{key} must be numbers separated by commas, not '{raw}'", "--set") from None
+    if key == "dvfs_domains":
+        return key, tuple(p.strip() for p in raw.split(",") if p.strip())
     return key, raw
 
 

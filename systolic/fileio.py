@@ -8,8 +8,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from .errors import InputError
 
 
@@ -82,10 +80,7 @@ class AtomicDir:
             shutil.rmtree(old, ignore_errors=True)
 
 
-_POW10 = 10 ** np.arange(19, dtype=np.int64)
-
-
-def int_csv_bytes(rows: np.ndarray) -> bytes:
+def int_csv_bytes(rows: Any) -> bytes:
     """``rows`` (a 2-D integer array) as CSV bytes, the same text as ``np.savetxt(f, rows, fmt="%d",
     delimiter=",")`` but built with array operations (a loop over digit positions, not over values).
 
@@ -95,6 +90,8 @@ def int_csv_bytes(rows: np.ndarray) -> bytes:
     fewer digits, that write lands in an earlier value's bytes, which that value's own lower digits
     (written later) and the separators and signs (written last) then overwrite.
     """
+    import numpy as np  # fileio is imported by light modules (netload): keep NumPy out of their imports
+
     a = np.asarray(rows)
     if a.ndim != 2 or not np.issubdtype(a.dtype, np.integer):
         raise ValueError("int_csv_bytes needs a 2-D integer array")
@@ -103,7 +100,9 @@ def int_csv_bytes(rows: np.ndarray) -> bytes:
     v = a.astype(np.int64).ravel()
     neg = v < 0
     mag = np.abs(v)  # int64's minimum cannot occur: trace values are cycles, addresses and -1
-    ndig = np.searchsorted(_POW10, mag, side="right").clip(min=1)  # digits of each value
+    ndig = np.searchsorted(10 ** np.arange(19, dtype=np.int64), mag, side="right").clip(
+        min=1
+    )  # digits of each value
     size = ndig + neg + 1
     pad = int(ndig.max())  # room for the first value's stray high-digit writes
     sep = pad + np.cumsum(size) - 1  # each value's separator

@@ -9,14 +9,17 @@ thermal model (SciPy) is imported where a reader needs its parameter table.
 Formats (all lines: ``#`` starts a comment line, blank lines are skipped):
 
 * ``.flp``: ``name width height left-x bottom-y`` in metres; HotSpot's optional specific-heat and
-  resistivity columns (3-D models only) and its connectivity lines ``name1 name2 density`` are accepted
-  and ignored.
+  resistivity columns (used by the detailed 3-D model, :func:`read_flp_rc`) and its connectivity lines
+  ``name1 name2 density`` (ignored) are accepted.
 * ``.ptrace`` / ``.ttrace``: a header of block names, then one row of values per sampling interval.
 * ``.steady`` / ``.init``: ``name<TAB>value`` per node.
 * grid files: ``Layer <n>:`` then ``<i*cols+j><TAB><T>`` per cell (row 0 at the top of the die); the
   transient file puts ``t = <seconds>`` before each step.
 * config files: ``-key value`` per line; unknown keys are errors; the first occurrence of a key wins
   (as in HotSpot).
+* layer configuration files (``.lcf``, 3-D stacks): per layer, one item per line: number, lateral heat
+  flow ``Y``/``N``, power dissipation ``Y``/``N``, volumetric heat capacity, resistivity (or a material
+  name for both), thickness, floorplan file.
 * materials files: per material, one item per line: name, ``solid`` or ``fluid``, conductivity
   W/(m K), volumetric heat capacity J/(m^3 K), and for fluids the dynamic viscosity Pa s.
 """
@@ -71,6 +74,12 @@ def _is_number(text: str) -> bool:
 
 def read_flp(path: PathLike) -> Floorplan:
     """Read a HotSpot ``.flp`` floorplan and check that its blocks tile the die."""
+    return read_flp_rc(path)[0]
+
+
+def read_flp_rc(path: PathLike) -> tuple[Floorplan, np.ndarray, np.ndarray]:
+    """Read a ``.flp`` with HotSpot's optional per-block columns (3-D models): (floorplan, volumetric heat
+    capacity J/(m^3 K) ``[block]``, resistivity m K/W ``[block]``), NaN where a line has no such column."""
     names: list[str] = []
     values: list[list[float]] = []
     for number, tokens in _lines(path):
@@ -86,15 +95,125 @@ def read_flp(path: PathLike) -> Floorplan:
         for value, field in zip(nums[:2], fields, strict=False):
             if value <= 0:
                 raise InputError(f"block '{tokens[0]}': {field} must be positive, not {value:g}", path, where)
+        for value, field in zip(nums[4:], fields[4:], strict=False):
+            if value <= 0:
+                raise InputError(f"block '{tokens[0]}': {field} must be positive, not {value:g}", path, where)
         names.append(tokens[0])
-        values.append(nums[:4])
+        values.append(nums + [math.nan] * (6 - len(nums)))
     if not names:
         raise InputError("no units specified in the floorplan file", path)
-    arr = np.array(values)  # [block, 4]
+    arr = np.array(values)  # [block, 6]
     try:
-        return Floorplan(tuple(names), arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3])
+        flp = Floorplan(tuple(names), arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3])
     except InputError as err:
         raise err.located(path) from None
+    return flp, arr[:, 4], arr[:, 5]
+
+
+def read_lcf(path: PathLike, materials: Mapping[str, Material] | None = None) -> tuple[Any, ...]:
+    """Read a HotSpot layer configuration file (``-grid_layer_file``) into
+    :class:`systolic.model.thermal.Layer` objects, ordered by layer number.
+
+    Per layer, one item per line: layer number (0, 1, ... in any order, each once), lateral heat flow
+    ``Y``/``N``, power dissipation ``Y``/``N``, volumetric heat capacity J/(m^3 K), resistivity m K/W,
+    thickness m, floorplan file. A material name from the materials file may stand for the heat capacity
+    and resistivity lines together. A relative floorplan path is looked up in the working directory (as
+    HotSpot does), then beside the layer file.
+    """
+    from .model.thermal import Layer
+
+    items = [(f"line {number}", tokens[0]) for number, tokens in _lines(path)]
+    records: dict[int, Layer] = {}
+    pos = 0
+    while pos < len(items):
+        where, text = items[pos]
+        try:
+            number = int(text)
+        except ValueError:
+            raise InputError(f"invalid layer number '{text}'", path, where) from None
+        if number < 0:
+            raise InputError(f"layer number must be >= 0, not {number}", path, where)
+        if number in records:
+            raise InputError(f"layer numbers must be unique: {number} appears twice", path, where)
+
+        def take(what: str) -> tuple[str, str]:
+            nonlocal pos
+            pos += 1
+            if pos >= len(items):
+                raise InputError(f"layer {number} ends before its {what}", path, where)  # noqa: B023
+            return items[pos]
+
+        flags = []
+        for what in ("lateral heat flow flag", "power dissipation flag"):
+            at, flag = take(what)
+            if flag[0] not in "YyNn":
+                raise InputError(f"invalid {what} '{flag}': use Y or N", path, at)
+            flags.append(flag[0] in "Yy")
+        at, text = take("specific heat")
+        if _is_number(text):
+            p_j_m3k = _number(text, path, at, "specific heat")
+            at, text = take("resistivity")
+            resistivity = _number(text, path, at, "resistivity")
+            if resistivity <= 0:
+                raise InputError(f"resistivity must be positive, not {text}", path, at)
+            k_w_mk = 1.0 / resistivity
+        else:
+            material = (materials or {}).get(text)
+            if material is None:
+                known = ", ".join(sorted(materials or {})) or "none; give -materials_file"
+                raise InputError(
+                    f"'{text}' is neither a specific heat nor a known material (known: {known})", path, at
+                )
+            p_j_m3k, k_w_mk = material.p_j_m3k, material.k_w_mk
+        at, text = take("thickness")
+        thickness_m = _number(text, path, at, "thickness")
+        if thickness_m <= 0:
+            raise InputError(f"thickness must be positive, not {text}", path, at)
+        at, text = take("floorplan file")
+        flp_path = Path(text)
+        if not flp_path.is_absolute() and not flp_path.exists():
+            flp_path = Path(path).parent / flp_path
+        flp, sh, res = read_flp_rc(flp_path)
+        try:
+            records[number] = Layer(flp, k_w_mk, p_j_m3k, thickness_m, flags[0], flags[1], 1.0 / res, sh)
+        except InputError as err:
+            raise InputError(err.what, path, f"layer {number}") from None
+        pos += 1
+    if not records:
+        raise InputError("no layers in the layer configuration file", path)
+    missing = sorted(set(range(len(records))) - set(records))
+    if missing:
+        raise InputError(
+            f"layer numbers must be 0..{len(records) - 1} for {len(records)} layers; "
+            f"missing {', '.join(map(str, missing))}",
+            path,
+        )
+    return tuple(records[i] for i in range(len(records)))
+
+
+def trace_in_stack_order(trace: Trace, floorplans: Sequence[Floorplan], source: PathLike) -> np.ndarray:
+    """``[row, power block]`` values of a power trace for a layered grid model: the columns come grouped
+    by power-dissipating layer, in layer order (as HotSpot reads them); within a group, names are matched
+    to that layer's floorplan (ignoring case)."""
+    sizes = [f.n_blocks for f in floorplans]
+    if len(trace.names) != sum(sizes):
+        raise InputError(
+            f"the trace has {len(trace.names)} columns; the power-dissipating layers have "
+            f"{' + '.join(map(str, sizes))} = {sum(sizes)} blocks",
+            source,
+            "header",
+        )
+    parts, start = [], 0
+    for i, (flp, size) in enumerate(zip(floorplans, sizes, strict=True)):
+        sub = Trace(trace.names[start : start + size], trace.values[:, start : start + size])
+        try:
+            parts.append(trace_in_floorplan_order(sub, flp, source))
+        except InputError as err:
+            raise InputError(
+                f"columns {start + 1}..{start + size} (power layer {i}): {err.what}", source, "header"
+            ) from None
+        start += size
+    return np.concatenate(parts, axis=1)
 
 
 def format_flp(flp: Floorplan, comment: str | None = None) -> str:

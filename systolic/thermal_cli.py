@@ -5,7 +5,12 @@
 option is accepted in HotSpot's single-dash spelling (``-steady_file``) and the common ones also as
 ``--steady-file``; any HotSpot config key can be given as ``-key value`` and overrides the config file.
 Instead of ``-f FLP`` a floorplan can be generated from an architecture (``--arch``, ``--tile``) and
-saved with ``--write-flp``.
+saved with ``--write-flp``. ``-grid_layer_file F.lcf`` (with ``-model_type grid``, optionally
+``-detailed_3D on``) models a 3-D stack as HotSpot does; ``--png FILE`` (or ``--heatmap``) draws the
+steady state and, with ``-o``, the moment of peak temperature.
+
+:func:`run_thermal` is the thermal section of ``systolic run``: floorplan, steady map, transient, peak
+temperature with its block and time, optional DTM (``model/dtm.py``) and PNG.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import InputError
@@ -65,6 +71,13 @@ def add_thermal(sub: Any) -> None:
         help="grid transient: one backward-Euler step per trace row like HotSpot's SuperLU build (be, "
         "default) or the matrix exponential, exact for piecewise-constant power (exact); the block model "
         "is always exact",
+    )
+    p.add_argument(
+        "--png",
+        "--heatmap",
+        dest="png",
+        metavar="FILE",
+        help="write a PNG heatmap: the steady state and, with -o, the moment of peak temperature",
     )
     _add_arch_args(p, required=False)
     p.add_argument("--tile", metavar="ROWSxCOLS", help="with --arch: PEs per floorplan tile, e.g. 4x4")
@@ -141,12 +154,23 @@ def _thermal(args: argparse.Namespace) -> int:
     materials = io.read_materials(_file(settings, "materials_file")) if "materials_file" in settings else None
     params = io.thermal_params(settings, materials)
     params.check_supported()
-    for key, what in (("grid_layer_file", "layer configuration files (3-D stacks)"),):
-        if key in settings:
-            raise InputError(f"{what} are not supported", settings[key].source, f"-{key}")
     if settings.get("use_microchannels", io.ConfigValue("0", "", "")).value not in ("0",):
         raise InputError("microfluidic cooling is not supported", "systolic thermal", "-use_microchannels")
-    flp = _floorplan(args)
+    layers = None
+    if "grid_layer_file" in settings:
+        setting = settings["grid_layer_file"]
+        if params.model_type != "grid":
+            raise InputError("a layer file needs -model_type grid", setting.source, "-grid_layer_file")
+        layers = io.read_lcf(setting.value, materials)
+        if args.hs_f or args.arch:
+            print(
+                f"systolic thermal: warning: layer configuration file {setting.value} specified; "
+                "ignoring the floorplan",
+                file=sys.stderr,
+            )
+        flp = layers[0].floorplan
+    else:
+        flp = _floorplan(args)
     if args.write_flp:
         io.write_flp(
             args.write_flp, flp, comment=f"floorplan used by systolic thermal ({flp.n_blocks} blocks)"
@@ -159,19 +183,32 @@ def _thermal(args: argparse.Namespace) -> int:
             return 0
         raise InputError("required parameter -p (power trace) missing", "systolic thermal")
     trace = io.read_ptrace(args.hs_p)
-    power = io.trace_in_floorplan_order(trace, flp, args.hs_p)  # [row, block]
-    order = np.array([flp.index(n) for n in trace.names])  # trace column -> block
-    leakage = th.hotspot_leakage(flp) if params.leakage_used else None
+    leakage = None
     grid = params.model_type == "grid"
     outputs = []
 
     if grid:
-        model = th.grid_model(flp, params)
+        model = th.grid_model(flp, params, layers=layers)
+        power_flps = [model.layers[i].floorplan for i in model.power_layers]
+        power = io.trace_in_stack_order(trace, power_flps, args.hs_p)  # [row, power block]
+        order = _stack_order(trace.names, power_flps)  # trace column -> power block
+        if params.leakage_used:
+            leakage = _stack_leakage(th, power_flps)
         steady = th.steady_grid(model, power.mean(axis=0), leakage)
-        steady_nodes = model.block_node_temps_k(steady.field_k)
+        steady_nodes = steady.nodes_k
+        steady_power = steady.power_k
+        names = th.grid_node_names(model)
+        power_names = model.power_names
     else:
+        power = io.trace_in_floorplan_order(trace, flp, args.hs_p)  # [row, block]
+        order = np.array([flp.index(n) for n in trace.names])
+        leakage = th.hotspot_leakage(flp) if params.leakage_used else None
         model = th.block_model(flp, params)
+        steady = None
         steady_nodes = th.steady_block(model, power.mean(axis=0), leakage)
+        steady_power = steady_nodes[: flp.n_blocks]
+        names = th.node_names(flp)
+        power_names = flp.names
         for key in ("grid_steady_file", "grid_transient_file"):
             if key in settings:
                 print(
@@ -179,7 +216,6 @@ def _thermal(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
                 settings.pop(key)
-    names = th.node_names(flp)
     if "steady_file" in settings:
         outputs.append(io.write_steady(_file(settings, "steady_file"), names, steady_nodes))
     if grid and "grid_steady_file" in settings:
@@ -187,6 +223,8 @@ def _thermal(args: argparse.Namespace) -> int:
             io.write_grid_steady(_file(settings, "grid_steady_file"), model.layers_k(steady.field_k))
         )
 
+    transient = None  # [row, power block]
+    peak_field = None
     if args.hs_o:
         if leakage is not None:
             print(
@@ -197,40 +235,116 @@ def _thermal(args: argparse.Namespace) -> int:
         if init_file:
             init = io.read_init(init_file, names)
             if params.dtm_used:
-                init = _clip(init, flp.n_blocks, params)
+                init = _clip(init, len(power_names), params)
         else:
             init = np.full(len(names), params.init_temp_k)
         if grid:
-            keep = "grid_transient_file" in settings
+            keep_file = "grid_transient_file" in settings
             result = th.transient_grid(
-                model, power, model.field_from_block_nodes(init), integrator=args.integrator, keep=keep
+                model,
+                power,
+                model.field_from_block_nodes(init),
+                integrator=args.integrator,
+                keep=True if keep_file else "peak" if args.png else False,
             )
-            silicon = result.blocks_k[:, 0, :]
-            if keep:
+            transient = result.power_k
+            if keep_file:
                 dt = params.sampling_intvl_s
                 steps = [
                     (k * dt, model.layers_k(f))
                     for k, f in zip(result.kept_rows, result.fields_k, strict=True)
                 ]
                 outputs.append(io.write_grid_transient(_file(settings, "grid_transient_file"), steps))
+            if args.png:
+                peak_field = result.fields_k[
+                    list(result.kept_rows).index(int(np.argmax(transient.max(axis=1))))
+                ]
         else:
-            silicon = th.transient_block(model, power, init)[:, : flp.n_blocks]
-        outputs.insert(0, io.write_ttrace(args.hs_o, trace.names, silicon[:, order]))
+            transient = th.transient_block(model, power, init)[:, : flp.n_blocks]
+        outputs.insert(0, io.write_ttrace(args.hs_o, trace.names, transient[:, order]))
 
-    hottest = int(np.argmax(steady_nodes[: flp.n_blocks]))
+    if args.png:
+        outputs.append(
+            _write_png(
+                args.png,
+                model if grid else None,
+                flp,
+                steady_power,
+                steady,
+                transient,
+                peak_field,
+                params,
+                power_names,
+            )
+        )
+    hottest = int(np.argmax(steady_power))
     how = f"grid {model.rows}x{model.cols} model" if grid else "block model"
+    if grid and layers is not None:
+        how += f", {len(layers)} layers{' (detailed 3-D)' if params.detailed_3D_used else ''}"
     if args.hs_o and grid:
         how += f" ({args.integrator} integrator)"
     print(
-        f"systolic thermal: {how}, {flp.n_blocks} blocks, {len(power)} trace rows; steady state hottest "
-        f"{flp.names[hottest]} {steady_nodes[hottest]:.2f} K; {time.perf_counter() - started:.2f} s",
+        f"systolic thermal: {how}, {len(power_names)} blocks, {len(power)} trace rows; steady state hottest "
+        f"{power_names[hottest]} {steady_power[hottest]:.2f} K; {time.perf_counter() - started:.2f} s",
         file=sys.stderr,
     )
     for path in outputs:
         print(f"wrote {path}", file=sys.stderr)
     if not outputs:
-        print(io.format_steady(flp.names, steady_nodes[: flp.n_blocks]), end="")
+        print(io.format_steady(power_names, steady_power), end="")
     return 0
+
+
+def _stack_order(trace_names, floorplans) -> Any:
+    """Trace column -> power input of a layered grid model (columns grouped by layer)."""
+    import numpy as np
+
+    out, start, base = [], 0, 0
+    for flp in floorplans:
+        out += [base + flp.index(n) for n in trace_names[start : start + flp.n_blocks]]
+        start += flp.n_blocks
+        base += flp.n_blocks
+    return np.array(out)
+
+
+def _stack_leakage(th, floorplans):
+    import numpy as np
+
+    parts = [th.hotspot_leakage(f) for f in floorplans]
+    sizes = np.cumsum([f.n_blocks for f in floorplans])[:-1]
+
+    def leakage(t_k):
+        return np.concatenate([leak(t) for leak, t in zip(parts, np.split(t_k, sizes), strict=True)])
+
+    return leakage
+
+
+def _write_png(path, grid_model, flp, steady_power, steady, transient, peak_field, params, power_names):
+    """The steady map and, with a transient, the map at the row of peak temperature (of the first
+    power-dissipating layer of a stack; the peak named may lie in another)."""
+    import numpy as np
+
+    from .heatmap import Panel, write_heatmap
+
+    n = flp.n_blocks  # the first power layer's blocks lead every power vector
+    steady_field = (
+        None if grid_model is None else grid_model.layers_k(steady.field_k)[grid_model.power_layers[0]]
+    )
+    layer = ""
+    if grid_model is not None and grid_model.has_lcf:
+        layer = f"layer {grid_model.power_layers[0]}, "
+    panels = [Panel(f"{layer}steady state", flp, steady_power[:n], steady_field)]
+    if transient is not None:
+        row = int(np.argmax(transient.max(axis=1)))
+        t_s = (row + 1) * params.sampling_intvl_s
+        field = None
+        if grid_model is not None:
+            field = grid_model.layers_k(peak_field)[grid_model.power_layers[0]]
+        hot = int(np.argmax(transient[row]))
+        panels.append(
+            Panel(f"peak {transient[row, hot]:.2f} K at t = {t_s:.6g} s", flp, transient[row, :n], field)
+        )
+    return write_heatmap(path, panels)
 
 
 def _clip(init, n_blocks: int, params) -> Any:
@@ -264,3 +378,169 @@ def _dump_config(path: str, params, settings: dict) -> None:
     for key in ("init_file", "steady_file", "grid_steady_file", "grid_transient_file"):
         lines.append(f"-{key}\t{settings[key].value if key in settings else '(null)'}")
     atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+# --------------------------------------------------------------------------- the thermal section of a run
+
+
+@dataclass(frozen=True, eq=False)
+class RunThermal:
+    """What ``systolic run`` reports about temperature (see :func:`run_thermal`).
+
+    Attributes
+    ----------
+    run : systolic.model.thermal.ThermalRun
+        Steady map, transient, peak temperature, its block and time.
+    dtm : systolic.model.dtm.DtmResult or None
+        The managed run, when a limit was given.
+    png : pathlib.Path or None
+        The heatmap written.
+    seconds : float
+        Wall time of the thermal part (model, DTM; not the PNG).
+    """
+
+    run: Any
+    dtm: Any
+    png: Any
+    seconds: float
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready numbers for a report."""
+        import numpy as np
+
+        r = self.run
+        out = {
+            "model": "block",
+            "peak_k": round(r.peak_k, 3),
+            "peak_block": r.peak_block,
+            "peak_time_s": r.peak_time_s,
+            "steady_max_k": round(float(r.steady_k.max()), 3),
+            "steady_hottest_block": r.floorplan.names[int(np.argmax(r.steady_k))],
+            "steady_leakage_w": round(float(r.steady_leakage_w.sum()), 6),
+        }
+        if self.dtm is not None:
+            d = self.dtm
+            out["dtm"] = {
+                "peak_k": round(d.peak_k, 3),
+                "held": d.held,
+                "unmanaged_peak_k": round(d.unmanaged_peak_k, 3),
+                "throttled_intervals": d.throttled_intervals,
+                "time_cost_s": d.time_cost_s,
+                "energy_cost_j": d.energy_cost_j,
+            }
+        return out
+
+    def lines(self) -> list[str]:
+        """Human-readable lines for a report."""
+        import numpy as np
+
+        r = self.run
+        out = [
+            f"thermal: peak {r.peak_k:.2f} K in {r.peak_block} at t = {r.peak_time_s * 1e3:.4g} ms; steady "
+            f"{float(r.steady_k.max()):.2f} K in {r.floorplan.names[int(np.argmax(r.steady_k))]}"
+        ]
+        if self.dtm is not None:
+            d = self.dtm
+            out.append(
+                f"dtm: peak {d.peak_k:.2f} K ({'held' if d.held else 'NOT held'}; unmanaged "
+                f"{d.unmanaged_peak_k:.2f} K), {d.throttled_intervals} of {len(d.level)} intervals "
+                f"throttled, "
+                f"+{d.time_cost_s * 1e3:.4g} ms, {d.energy_cost_j * 1e3:+.4g} mJ"
+            )
+        if self.png is not None:
+            out.append(f"thermal map: {self.png}")
+        return out
+
+
+def run_thermal(
+    cfg: Any,
+    power_w: Any,
+    interval_s: Any,
+    names: Any,
+    png: Any = None,
+    leakage: Any = None,
+    limit_k: float | None = None,
+    points: Any = None,
+    region: Any = "array",
+    hysteresis_k: float = 0.2,
+    compute_fraction: Any = 1.0,
+    params: Any = None,
+    tile: tuple[int, int] | None = None,
+) -> RunThermal:
+    """The thermal part of ``systolic run``: the floorplan of ``cfg``, the block model's steady state and
+    transient for a per-interval power trace, its peak, optionally DTM and a PNG heatmap.
+
+    Parameters
+    ----------
+    cfg : ArrayConfig
+    power_w : numpy.ndarray
+        ``[interval, block]`` power per floorplan block (``model.power.block_power_w``).
+    interval_s : float or numpy.ndarray
+        Interval length(s).
+    names : sequence of str
+        Block name of every column (must be the blocks of ``floorplan_for(cfg, tile)``).
+    png : path, optional
+        Write the heatmap (steady state, and the moment of peak temperature).
+    leakage : callable or numpy.ndarray, optional
+        ``leakage(T_blocks_k) -> W``, or ``[block]`` leakage at ``energy.LEAK_T_REF_K`` scaled with
+        temperature by ``energy.leakage_temperature_factor``'s law; then ``power_w`` should be dynamic
+        only. Coupled: fixed point in steady state, re-evaluated every interval in the transient.
+    limit_k : float, optional
+        Run DTM holding this peak temperature.
+    points : sequence of OperatingPoint, optional
+        DTM operating points, fastest first; default the config's DVFS points, else an alpha-power ladder.
+    region : "array", "chip" or sequence of block names
+        What DTM slows down.
+    hysteresis_k : float
+        DTM steps back up only after an interval ending this far below the limit.
+    compute_fraction : float or numpy.ndarray
+        ``[interval]`` share of each interval paced by the throttled clock (see ``model/dtm.py``).
+    """
+    import numpy as np
+
+    from .model import dtm as dtm_model
+    from .model import thermal as th
+    from .model.floorplan import floorplan_for
+
+    started = time.perf_counter()
+    flp = floorplan_for(cfg, tile)
+    if leakage is not None and not callable(leakage):
+        leakage = th.exponential_leakage(
+            th.reorder_columns(np.asarray(leakage, dtype=float), tuple(names), flp)
+        )
+    result = th.thermal_run(flp, power_w, interval_s, tuple(names), params, leakage)
+    managed = None
+    if limit_k is not None:
+        if points is None:
+            points = _config_points(cfg, dtm_model)
+        if isinstance(region, str):
+            if region not in ("array", "chip"):
+                raise InputError(f"region must be 'array', 'chip' or block names, not {region!r}", "dtm")
+            region = dtm_model.pe_region(flp) if region == "array" else None
+        policy = dtm_model.DtmPolicy(limit_k, tuple(points), hysteresis_k, region=region)
+        power = th.reorder_columns(power_w, tuple(names), flp)
+        managed = dtm_model.run_dtm(flp, power, interval_s, policy, params, leakage, compute_fraction)
+    seconds = time.perf_counter() - started
+    path = None
+    if png is not None:
+        from .heatmap import Panel, write_heatmap
+
+        row = result.peak_row
+        panels = [
+            Panel("steady state (average power)", flp, result.steady_k),
+            Panel(
+                f"peak {result.peak_k:.2f} K ({result.peak_block}) at t = {result.peak_time_s * 1e3:.4g} ms",
+                flp,
+                result.transient_k[row],
+            ),
+        ]
+        path = write_heatmap(png, panels, suptitle=f"{cfg.name}: block temperatures (K)")
+    return RunThermal(result, managed, path, seconds)
+
+
+def _config_points(cfg: Any, dtm_model: Any) -> tuple:
+    """The config's DVFS operating points (fastest first), or an alpha-power ladder from its supply."""
+    if cfg.dvfs_vdd_v and cfg.dvfs_clock_hz:
+        pairs = sorted(zip(cfg.dvfs_vdd_v, cfg.dvfs_clock_hz, strict=True), key=lambda p: -p[1])
+        return tuple(dtm_model.OperatingPoint(float(v), float(f)) for v, f in pairs)
+    return dtm_model.alpha_power_points(cfg.vdd_v, cfg.clock_hz, cfg.vth_v, cfg.alpha_power)

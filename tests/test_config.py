@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
@@ -241,3 +242,80 @@ def test_override_out_of_range_names_set():
 def test_word_must_hold_operand():
     text = _error(ArrayConfig, "x", 8, 8, Dataflow.WS, 16, 8)
     assert "word_bytes must hold a 16-bit operand (at least 2), not 1" in text
+
+
+# ---------------------------------------------------------------- DVFS fields
+
+
+def test_dvfs_section_round_trips(tmp_path):
+    cfg = ArrayConfig(
+        dvfs_vdd_v=(0.7, 0.9),
+        dvfs_clock_hz=(5e8, 1e9),
+        dvfs_domains=("array+sram", "dram_if"),
+        dvfs_transition_latency_s=20e-6,
+    )
+    path = tmp_path / "d.toml"
+    path.write_text(to_toml(cfg))
+    assert "[dvfs]" in path.read_text() and "dvfs_vdd_v = [0.7, 0.9]" in path.read_text()
+    assert load_toml(path) == cfg
+    assert ArrayConfig.from_dict(json.loads(cfg.to_json())) == cfg
+
+
+def test_dvfs_overrides():
+    cfg = load_arch(
+        "small-8x8",
+        dict(
+            parse_override(t) for t in ["dvfs_vdd_v=0.6,0.9", "dvfs_domains=array+sram,dram_if", "vth_v=0.35"]
+        ),
+    )
+    assert cfg.dvfs_vdd_v == (0.6, 0.9) and cfg.dvfs_domains == ("array+sram", "dram_if")
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            "dvfs_vdd_v = [0.9, 0.7]\n",
+            "[dvfs] dvfs_vdd_v: dvfs_vdd_v must be strictly increasing, but [0] = 0.9 V is followed by "
+            "[1] = 0.7 V",
+        ),
+        (
+            "dvfs_vdd_v = [0.7, 0.9]\ndvfs_clock_hz = [6e8, 5e8]\n",
+            "[dvfs] dvfs_clock_hz: dvfs_clock_hz must be strictly increasing, but [0] = 6e+08 Hz is followed "
+            "by [1] = 5e+08 Hz",
+        ),
+        (
+            "dvfs_vdd_v = [0.7, 0.9]\ndvfs_clock_hz = [8e8, 9e8]\n",
+            "[dvfs] dvfs_clock_hz: dvfs_clock_hz[0] = 8e+08 Hz is above the 7.58972e+08 Hz the alpha-power "
+            "law allows at 0.7 V (vth_v = 0.3 V, alpha_power = 1.3, through 1e+09 Hz at 0.9 V)",
+        ),
+        (
+            "dvfs_vdd_v = [0.7, 0.9]\ndvfs_clock_hz = [5e8]\n",
+            "[dvfs] dvfs_clock_hz: dvfs_clock_hz has 1 entries for 2 dvfs_vdd_v operating points",
+        ),
+        (
+            "dvfs_vdd_v = [0.32, 0.9]\n",
+            "[dvfs] dvfs_vdd_v: dvfs_vdd_v[0] = 0.32 V must be at least 50 mV above vth_v (0.3 V)",
+        ),
+        ("vth_v = 0.88\n", "[dvfs] vth_v: vth_v must be at least 50 mV below vdd_v (0.9 V), not 0.88"),
+        ('dvfs_vdd_v = ["low"]\n', "[dvfs] dvfs_vdd_v: dvfs_vdd_v[0] must be a number, not 'low'"),
+        (
+            'dvfs_domains = ["array", "pe"]\n',
+            "[dvfs] dvfs_domains: dvfs_domains: unknown part 'pe' in 'pe' (known: array, sram, dram_if)",
+        ),
+        (
+            'dvfs_domains = ["array+sram", "sram"]\n',
+            "[dvfs] dvfs_domains: dvfs_domains: 'sram' is in two domains",
+        ),
+        ("alpha_power = 3\n", "[dvfs] alpha_power: alpha_power must be in 1..2, not 3"),
+    ],
+)
+def test_bad_dvfs(tmp_path, body, message):
+    path = _toml(tmp_path, "[technology]\nclock_hz = 1e9\n\n[dvfs]\n" + body)
+    assert _error(load_toml, path) == f"{path}: {message}"
+
+
+def test_bad_dvfs_override():
+    assert _error(parse_override, "dvfs_vdd_v=0.7,x") == (
+        "--set: dvfs_vdd_v must be numbers separated by commas, not '0.7,x'"
+    )

@@ -275,3 +275,91 @@ def test_vocabulary_stays_light():
     code = "import sys, systolic.hotspot_io; print('scipy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+# --------------------------------------------------------------------------- layer configuration files
+
+LCF = """# silicon
+0
+Y
+Y
+1.75e6
+0.01
+0.00015
+two.flp
+
+# a material stands for the heat capacity and the resistivity
+1
+N
+n
+copper
+2.0e-05
+two.flp
+"""
+
+
+def test_read_lcf(tmp_path):
+    write(tmp_path, "two.flp", FLP)
+    materials = {"copper": io.Material("copper", False, 400.0, 3.55e6)}
+    layers = io.read_lcf(write(tmp_path, "stack.lcf", LCF), materials)  # floorplan found beside the lcf
+    assert [(la.lateral, la.power) for la in layers] == [(True, True), (False, False)]
+    assert layers[0].k_w_mk == pytest.approx(100.0) and layers[0].p_j_m3k == 1.75e6
+    assert (layers[1].k_w_mk, layers[1].p_j_m3k, layers[1].thickness_m) == (400.0, 3.55e6, 2e-5)
+    assert layers[0].floorplan.names == ("a", "b")
+    # layers may come in any order; the result is ordered by layer number
+    swapped = LCF.split("# a material")
+    text = "# a material" + swapped[1] + swapped[0]
+    layers = io.read_lcf(write(tmp_path, "swapped.lcf", text), materials)
+    assert layers[0].power and not layers[1].power
+
+
+def test_flp_per_block_columns_for_3d(tmp_path):
+    flp, sh, res = io.read_flp_rc(
+        write(tmp_path, "c.flp", "a 0.001 0.002 0 0 1.5e6 0.02\nb 0.001 0.002 0.001 0\n")
+    )
+    assert flp.names == ("a", "b")
+    assert sh[0] == 1.5e6 and res[0] == 0.02 and np.isnan(sh[1]) and np.isnan(res[1])
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("x\n", "s.lcf: line 1: invalid layer number 'x'"),
+        ("0\nY\nQ\n", "s.lcf: line 3: invalid power dissipation flag 'Q': use Y or N"),
+        ("0\nY\nY\n1.75e6\n", "s.lcf: line 1: layer 0 ends before its resistivity"),
+        ("0\nY\nY\n1.75e6\n-1\n", "s.lcf: line 5: resistivity must be positive, not -1"),
+        (
+            "0\nY\nY\nunobtainium\n",
+            "s.lcf: line 4: 'unobtainium' is neither a specific heat nor a known material (known: none; give -materials_file)",
+        ),
+        ("0\nY\nY\n1.75e6\n0.01\n0\ntwo.flp\n", "s.lcf: line 6: thickness must be positive, not 0"),
+        ("0\nY\nY\n1.75e6\n0.01\n1e-4\nnone.flp\n", "none.flp: no such file"),
+        (
+            "0\nY\nY\n1.75e6\n0.01\n1e-4\ntwo.flp\n0\nY\nN\n4e6\n0.25\n2e-5\ntwo.flp\n",
+            "s.lcf: line 8: layer numbers must be unique: 0 appears twice",
+        ),
+        (
+            "1\nY\nY\n1.75e6\n0.01\n1e-4\ntwo.flp\n",
+            "s.lcf: layer numbers must be 0..0 for 1 layers; missing 0",
+        ),
+        ("# nothing\n", "s.lcf: no layers in the layer configuration file"),
+    ],
+)
+def test_lcf_errors(tmp_path, text, message):
+    write(tmp_path, "two.flp", FLP)
+    with pytest.raises(InputError) as err:
+        io.read_lcf(write(tmp_path, "s.lcf", text))
+    assert str(err.value).endswith(message)
+
+
+def test_trace_in_stack_order(tmp_path):
+    one = two_blocks()
+    other = Floorplan(("x",), [2e-3], [2e-3], [0.0], [0.0])
+    trace = io.Trace(("b", "a", "x"), np.array([[1.0, 2.0, 3.0]]))
+    np.testing.assert_array_equal(io.trace_in_stack_order(trace, [one, other], "p"), [[2.0, 1.0, 3.0]])
+    bad = io.Trace(("x", "a", "b"), np.array([[1.0, 2.0, 3.0]]))
+    with pytest.raises(
+        InputError,
+        match=r"p: header: columns 1..2 \(power layer 0\): trace names do not match the floorplan \(not in the floorplan: x; missing from the trace: b\)",
+    ):
+        io.trace_in_stack_order(bad, [one, other], "p")

@@ -27,6 +27,11 @@ def test_run_writes_reports_and_summary(net, tmp_path, capsys):
         "BANDWIDTH_REPORT.csv",
         "COMPUTE_REPORT.csv",
         "DETAILED_ACCESS_REPORT.csv",
+        "ENERGY_REPORT.csv",
+        "floorplan.flp",
+        "power.csv",
+        "power.ptrace",
+        "report.html",
         "summary.json",
     ]
     compute = (out / "COMPUTE_REPORT.csv").read_text().splitlines()
@@ -36,7 +41,98 @@ def test_run_writes_reports_and_summary(net, tmp_path, capsys):
     assert sum(layer["cycles"] for layer in summary["layers"]) == summary["total"]["cycles"]
     first = compute[1].split(", ")
     assert int(first[1]) == summary["layers"][0]["cycles"] and first[-1].endswith(",")
-    assert "cycles" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    for word in ("cycles", "pJ/MAC", "TOPS/W", "calibration", "W average", "thermal: peak", "roofline"):
+        assert word in printed
+    energy = (out / "ENERGY_REPORT.csv").read_text().splitlines()
+    assert len(energy) == 1 + len(summary["layers"]) and energy[0].startswith("LayerID, Layer, MACs, Cycles")
+    e = summary["energy"]
+    assert e["total_j"] == pytest.approx(sum(e["by_component_j"].values()))
+    assert e["total_j"] == pytest.approx(sum(layer["energy_pj"] for layer in summary["layers"]) * 1e-12)
+    assert e["pj_per_mac"] == pytest.approx(e["total_j"] * 1e12 / summary["total"]["macs"])
+    assert summary["thermal"]["peak_k"] >= summary["thermal"]["steady_max_k"] > 273.15
+    assert set(summary["bounds"]) and summary["power"]["peak_w"] >= summary["power"]["average_w"] > 0
+    ptrace = (out / "power.ptrace").read_text().splitlines()
+    flp_blocks = [
+        ln.split()[0] for ln in (out / "floorplan.flp").read_text().splitlines() if ln and ln[0] != "#"
+    ]
+    assert ptrace[0].split() == flp_blocks and len(ptrace) == 1 + summary["power"]["intervals"]
+
+
+def test_run_is_deterministic(net, tmp_path):
+    for d in ("a", "b"):
+        assert (
+            main(["run", *SMALL, "--topology", net, "--out", str(tmp_path / d), "--policy", "deadline"]) == 0
+        )
+    for f in (tmp_path / "a").iterdir():
+        assert f.read_bytes() == (tmp_path / "b" / f.name).read_bytes(), f.name
+
+
+def _energy(tmp_path, name, *extra):
+    out = tmp_path / name
+    assert main(["run", "--arch", "small-8x8", "--topology", "alexnet", "--out", str(out), *extra]) == 0
+    return json.loads((out / "summary.json").read_text())["energy"]
+
+
+def test_energy_follows_sparsity_gating_and_precision(tmp_path):
+    dense = _energy(tmp_path, "dense")
+    sparse = _energy(tmp_path, "sparse", "--zero-frac", "0.9")
+    gated = _energy(tmp_path, "gated", "--zero-frac", "0.9", "--set", "zero_gating=true")
+    narrow = _energy(tmp_path, "narrow", "--set", "input_bits=4", "--set", "weight_bits=4")
+    compute = ("mult", "acc", "fwd")
+
+    def pe(e):
+        return sum(e["by_component_j"][c] for c in compute)
+
+    assert pe(sparse) < pe(dense)  # zeros toggle fewer bits
+    assert pe(gated) < pe(sparse)  # gating holds the multiplier's inputs on zeros
+    assert pe(narrow) < pe(dense)  # narrower operands, narrower multipliers
+
+
+def test_dvfs_policy_in_run(net, tmp_path, capsys):
+    out = tmp_path / "d"
+    assert main(["run", *SMALL, "--topology", "alexnet", "--out", str(out), "--policy", "none"]) == 0
+    nominal = json.loads((out / "summary.json").read_text())["power"]["dvfs"]
+    deadline = nominal["time_s"] * 1.3e3
+    argv = ["run", *SMALL, "--topology", "alexnet", "--out", str(out), "--policy", "deadline"]
+    assert main([*argv, "--deadline-ms", f"{deadline:.6f}"]) == 0
+    d = json.loads((out / "summary.json").read_text())["power"]["dvfs"]
+    assert d["deadline_met"] and d["time_s"] <= deadline * 1e-3 and d["saved_j"] > 0
+    assert "DVFS deadline:" in capsys.readouterr().out
+    assert main([*argv, "--deadline-ms", f"{deadline / 100:.6f}"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "no operating point meets a deadline" in err and "fastest achievable" in err and "\n" not in err
+
+
+def test_temperature_limit_is_held_below_the_unmanaged_peak(tmp_path):
+    out = tmp_path / "t"
+    base = ["run", "--arch", "small-8x8", "--topology", "alexnet", "--out", str(out)]
+    assert main(base) == 0
+    th = json.loads((out / "summary.json").read_text())["thermal"]
+    limit_k = (th["steady_max_k"] + th["peak_k"]) / 2
+    assert main([*base, "--temp-limit-c", f"{limit_k - 273.15:.4f}"]) == 0
+    dtm = json.loads((out / "summary.json").read_text())["thermal"]["dtm"]
+    assert dtm["held"] and dtm["peak_k"] <= limit_k + 1e-6 < dtm["unmanaged_peak_k"]
+    assert dtm["throttled_intervals"] > 0 and dtm["time_cost_s"] > 0
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--zero-frac", "1.5"], "--zero-frac: must be in 0..1, not 1.5"),
+        (["--deadline-ms", "3"], "--deadline-ms: a deadline needs a DVFS policy"),
+        (
+            ["--temp-limit-c", "50", "--no-thermal"],
+            "--temp-limit-c: a temperature limit needs the thermal model",
+        ),
+        (["--interval", "3 parsecs"], "--interval: expected a positive length"),
+        (["--calibration", "/nonexistent.json"], "/nonexistent.json: no such file"),
+    ],
+)
+def test_run_option_errors(net, capsys, extra, message):
+    assert main(["run", *SMALL, "--topology", net, *extra]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err, err
 
 
 def test_traces_match_detailed_report(net, tmp_path):

@@ -180,7 +180,7 @@ def test_block_model_ignores_grid_files(tmp_path, monkeypatch, capsys):
         (
             {"a.flp": "a 0.001 0.001 0 0\n", "p": "a\n1\n"},
             ["-f", "a.flp", "-p", "p", "-grid_layer_file", "x.lcf"],
-            "command line: -grid_layer_file: layer configuration files (3-D stacks) are not supported",
+            "command line: -grid_layer_file: a layer file needs -model_type grid",
         ),
         (
             {"a.flp": "a 0.001 0.001 0 0\n", "p": "a\n1\n"},
@@ -203,6 +203,20 @@ def test_block_model_ignores_grid_files(tmp_path, monkeypatch, capsys):
             "--tile: expected ROWSxCOLS, e.g. 4x4, not '4by4'",
         ),
         ({}, ["--integrator", "rk4"], "systolic thermal: argument --integrator: invalid choice: 'rk4'"),
+        (
+            {
+                "a.flp": "a 0.001 0.001 0 0\n",
+                "s.lcf": "0\nY\nY\n1.75e6\n0.01\n0.00015\na.flp\n",
+                "p": "a\tb\n1\t1\n",
+            },
+            ["-p", "p", "-grid_layer_file", "s.lcf", "-model_type", "grid"],
+            "p: header: the trace has 2 columns; the power-dissipating layers have 1 = 1 blocks",
+        ),
+        (
+            {"a.flp": "a 0.001 0.001 0 0\n", "p": "a\n1\n"},
+            ["-f", "a.flp", "-p", "p", "-detailed_3D", "on", "-model_type", "grid"],
+            "thermal config: detailed_3D: detailed 3-D modelling can only be used in 3-D mode",
+        ),
     ],
 )
 def test_errors(tmp_path, monkeypatch, files, argv, message):
@@ -213,3 +227,74 @@ def test_errors(tmp_path, monkeypatch, files, argv, message):
     assert code == EXIT_BAD_INPUT
     assert message in err
     assert "\n" not in err
+
+
+# --------------------------------------------------------------------------- layer files and heatmaps
+
+#: HotSpot 6 on ex3_3d_inputs exactly as its cmd.txt says (the .ttrace it writes; the reference folder
+#: holds the inputs only, see tests/model/test_thermal.py for the steady values).
+EX3_TTRACE = (
+    "Unit1\tUnit2\tUnit3\tL2_left\tL2\tL2_right\tIcache\tDcache\tBpred\tDTB\tFPAdd\tFPReg\tFPMul\tFPMap\tIntMap\tIntQ\tIntReg\tIntExec\tFPQ\tLdStQ\tITB\n"
+    "324.04\t321.87\t326.76\t321.10\t320.98\t322.56\t329.06\t332.68\t331.40\t329.78\t327.90\t326.57\t325.37\t323.42\t327.36\t331.18\t341.70\t335.05\t327.96\t335.26\t331.24\n"
+    "326.05\t323.45\t329.12\t322.69\t322.54\t324.73\t330.81\t333.97\t332.68\t332.51\t329.86\t328.57\t327.34\t325.54\t329.44\t332.94\t340.08\t336.00\t330.68\t336.19\t333.71\n"
+)
+
+
+@needs_ref
+def test_layer_file_3d_stack_same_ttrace_as_hotspot(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(copy_case("ex3_3d_inputs", tmp_path))
+    code, err = thermal(
+        "-c", "example.config", "-p", "example.ptrace", "-grid_layer_file", "example.lcf",
+        "-materials_file", "example.materials", "-model_type", "grid", "-detailed_3D", "on",
+        "-o", "example.ttrace", "-steady_file", "example.steady", "--png", "ex3.png",
+    )  # fmt: skip
+    assert code == 0, err
+    assert Path("example.ttrace").read_text() == EX3_TTRACE
+    steady = Path("example.steady").read_text().splitlines()
+    assert steady[0] == "layer_0_Unit1\t352.63" and steady[-1].startswith("inode_11\t")
+    assert "4 layers (detailed 3-D)" in capsys.readouterr().err
+    assert Path("ex3.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("model", ["block", "grid"])
+def test_png_heatmap_is_deterministic(tmp_path, monkeypatch, model):
+    monkeypatch.chdir(tmp_path)
+    thermal("--arch", "small-8x8", "--tile", "4x4", "--write-flp", "a.flp")
+    names = [line.split()[0] for line in Path("a.flp").read_text().splitlines() if not line.startswith("#")]
+    rows = np.random.default_rng(5).uniform(0.01, 0.3, (6, len(names)))
+    Path("p.ptrace").write_text(
+        "\t".join(names) + "\n" + "\n".join("\t".join(f"{v:.4f}" for v in r) for r in rows) + "\n"
+    )
+    argv = ["-f", "a.flp", "-p", "p.ptrace", "-model_type", model, "-grid_rows", "16", "-grid_cols", "16",
+            "-sampling_intvl", "0.001", "-o", "t.ttrace"]  # fmt: skip
+    assert thermal(*argv, "--png", "one.png")[0] == 0
+    assert thermal(*argv, "--heatmap", "two.png")[0] == 0
+    one = Path("one.png").read_bytes()
+    assert one[:8] == b"\x89PNG\r\n\x1a\n" and one == Path("two.png").read_bytes()
+    assert b"Software" not in one and b"tIME" not in one
+
+
+def test_run_thermal_for_systolic_run(tmp_path):
+    from systolic.config import load_arch
+    from systolic.model.floorplan import floorplan_for
+    from systolic.thermal_cli import run_thermal
+
+    cfg = load_arch("small-8x8", {})
+    flp = floorplan_for(cfg)
+    power = np.random.default_rng(2).uniform(0.0, 0.4, (80, flp.n_blocks))
+    power[30:40, 0] = 3.0  # a hot burst in pe_t0_0
+    names = tuple(reversed(flp.names))
+    result = run_thermal(cfg, power[:, ::-1], 1e-3, names, png=tmp_path / "t.png")
+    assert result.run.peak_block == "pe_t0_0" and 30e-3 <= result.run.peak_time_s <= 41e-3
+    assert result.dtm is None and result.png.read_bytes()[:4] == b"\x89PNG"
+    limit = (result.run.peak_k + float(result.run.steady_k.max())) / 2
+    managed = run_thermal(
+        cfg, power[:, ::-1], 1e-3, names, limit_k=limit, leakage=np.full(flp.n_blocks, 1e-3)
+    )
+    assert managed.dtm.held and managed.dtm.peak_k < managed.dtm.unmanaged_peak_k
+    assert managed.dtm.time_cost_s > 0
+    summary = managed.summary()
+    assert summary["dtm"]["held"] is True and summary["peak_block"] == "pe_t0_0"
+    assert managed.lines()[0].startswith("thermal: peak ") and "held" in managed.lines()[1]
+    with pytest.raises(InputError, match="dtm: region must be 'array', 'chip' or block names, not 'pe'"):
+        run_thermal(cfg, power, 1e-3, flp.names, limit_k=limit, region="pe")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from systolic.config import ArrayConfig, Dataflow
-from systolic.cosim.toggles import CLASSES, canonical_name, classify, count_toggles
+from systolic.cosim.toggles import CLASSES, canonical_name, classify, count_toggles, energy_rules
 from systolic.errors import InputError
 
 READERS = ("fast", "vcdvcd")
@@ -221,6 +221,36 @@ def test_classify_and_names():
     assert CLASSES[classify(["systolic_top.sequencer.$12"])[0]] == "other"
     custom = [(r"\.x_bus$", "fwd")]
     assert CLASSES[classify(["top.x_bus[7:0]"], custom)[0]] == "fwd"
+
+
+@pytest.mark.parametrize("dataflow", ["os", "ws", "is"])
+def test_energy_rules_count_each_register_once(dataflow):
+    """For energy, a PE's input ports (the neighbour's output registers), OS's psum_out (= acc), WS/IS's
+    b_out (= w) and the controller's data pass-through are left to 'other'; the psum register of WS/IS is
+    the accumulator."""
+    rules = energy_rules(dataflow)
+    stationary = dataflow != "os"
+
+    def cls(name: str) -> str:
+        return CLASSES[classify([f"systolic_accel.core.array.{name}"], rules)[0]]
+
+    assert cls("pe_1_2.a_in[7:0]") == cls("pe_1_2.b_in[7:0]") == cls("pe_1_2.psum_in[31:0]") == "other"
+    assert cls("pe_1_2.a_out[7:0]") == "fwd"
+    assert cls("pe_1_2.mul_a[7:0]") == cls("pe_1_2.hold_b[7:0]") == "mult"
+    assert cls("pe_1_2.product[15:0]") == "acc"
+    assert cls("pe_1_2.psum_out[31:0]") == ("acc" if stationary else "other")
+    assert cls("pe_1_2.acc[31:0]") == ("other" if stationary else "acc")  # WS/IS PEs have no acc
+    assert cls("pe_1_2.w[7:0]") == ("fwd" if stationary else "other")
+    assert cls("pe_1_2.b_out[7:0]") == ("other" if stationary else "fwd")
+    ctrl = [CLASSES[classify([f"systolic_accel.ctrl.{n}"], rules)[0]] for n in ("fill_a_data", "wr_shifted")]
+    assert ctrl == ["other", "other"]
+    assert CLASSES[classify(["systolic_accel.ctrl.rdreq_addr[47:0]"], rules)[0]] == "ctrl"
+    assert (
+        CLASSES[classify(["systolic_accel.dram_rd_data[31:0]", "systolic_accel.ctrl.dram_rd_data"], rules)[0]]
+        == "dram"
+    )
+    assert CLASSES[classify(["systolic_accel.core.skew_west.lane2_1[7:0]"], rules)[0]] == "fwd"
+    assert CLASSES[classify(["systolic_accel.ofmap_sram.rd__data[127:0]"], rules)[0]] == "ofmap_sram"
 
 
 # --------------------------------------------------------------------------- corrupt files

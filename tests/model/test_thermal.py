@@ -8,6 +8,7 @@ are skipped, naming the path, when it is absent.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -260,10 +261,12 @@ def test_leakage_fixed_point():
 
 def test_thermal_runaway_is_reported():
     model = th.block_model(square(2), PARAMS)
+    power = np.array([3.0, 0.0, 0.0, 0.0])
     with pytest.raises(
-        InputError, match="leakage: too many iterations before temperature-leakage convergence"
+        InputError,
+        match=r"leakage: thermal runaway: temperature and leakage power do not converge; block 'b0_0' passed 2000 K after \d+ iterations",
     ):
-        th.steady_block(model, np.full(4, 3.0), leakage=lambda t: 50.0 * np.exp((t - 300.0) / 5.0))
+        th.steady_block(model, power, leakage=lambda t: 50.0 * np.exp((t - 300.0) / 5.0))
 
 
 def test_transient_leakage_hook_runs_each_row():
@@ -324,6 +327,230 @@ def test_model_errors():
 
 
 def test_model_imports_no_hdl_or_cosim():
-    code = "import sys, systolic.model.thermal, systolic.model.floorplan; print('amaranth' in sys.modules, 'cocotb' in sys.modules)"
+    code = "import sys, systolic.model.thermal, systolic.model.floorplan, systolic.model.dtm; print('amaranth' in sys.modules, 'cocotb' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+# --------------------------------------------------------------------------- layer files (3-D stacks)
+
+#: HotSpot 6 (the SuperLU build of shared/reference/hotspot, in build/peers/hotspot) on the inputs of
+#: ex3_3d_inputs, run as its cmd.txt says: .ttrace rows, then the steady temperatures of the blocks of the
+#: two power-dissipating layers (layer_0_*, layer_2_*), %.2f. "detailed" is cmd.txt (-detailed_3D on),
+#: "plain" the same without -detailed_3D. The reference folder holds the inputs only.
+EX3_HOTSPOT = {
+    "plain": (
+        "322.30 320.91 324.46 319.94 319.97 320.87 325.99 329.02 328.01 325.92 324.94 323.90 322.97 321.36 324.38 327.54 337.71 331.08 324.45 331.11 327.16",
+        "322.61 321.41 324.74 320.23 320.32 321.28 325.24 327.56 326.70 325.65 324.47 323.62 322.85 321.61 324.10 326.81 333.95 329.39 324.38 329.22 326.59",
+        "337.39 334.86 340.13 334.23 333.98 335.80 341.78 344.87 343.56 342.36 340.57 339.33 338.22 336.48 339.89 343.21 351.90 346.57 340.63 346.66 343.51",
+    ),
+    "detailed": (
+        "324.04 321.87 326.76 321.10 320.98 322.56 329.06 332.68 331.40 329.78 327.90 326.57 325.37 323.42 327.36 331.18 341.70 335.05 327.96 335.26 331.24",
+        "326.05 323.45 329.12 322.69 322.54 324.73 330.81 333.97 332.68 332.51 329.86 328.57 327.34 325.54 329.44 332.94 340.08 336.00 330.68 336.19 333.71",
+        "352.63 346.15 357.38 346.16 346.17 350.02 363.62 368.37 364.95 365.51 360.06 357.16 354.39 350.75 357.32 361.79 369.42 367.02 361.67 368.33 366.57",
+    ),
+}
+HOTSPOT_BIN = Path(__file__).resolve().parents[2] / "build/peers/hotspot/hotspot"
+
+
+def ex3(detailed: bool):
+    from systolic.hotspot_io import read_lcf, trace_in_stack_order
+
+    d = REF / "ex3_3d_inputs"
+    materials = read_materials(d / "example.materials")
+    params = thermal_params(read_hotspot_config(d / "example.config"), materials)
+    params = params.replace(model_type="grid", detailed_3D_used=detailed)
+    model = th.grid_model(None, params, layers=read_lcf(d / "example.lcf", materials))
+    trace = read_ptrace(d / "example.ptrace")
+    power = trace_in_stack_order(trace, [model.layers[i].floorplan for i in model.power_layers], "ptrace")
+    return model, power, params
+
+
+@needs_ref
+@pytest.mark.parametrize("kind", ["plain", "detailed"])
+def test_layer_file_matches_hotspot(kind):
+    model, power, params = ex3(kind == "detailed")
+    assert model.n_layers == 6 and model.power_layers == (0, 2) and not model.uniform
+    assert model.power_names[:4] == ("Unit1", "Unit2", "Unit3", "L2_left")
+    ref = np.array([row.split() for row in EX3_HOTSPOT[kind]], dtype=float)
+    steady = th.steady_grid(model, power.mean(axis=0))
+    assert np.abs(steady.power_k - ref[2]).max() < 0.006
+    result = th.transient_grid(model, power, params.init_temp_k)
+    assert np.abs(result.power_k - ref[:2]).max() < 0.006  # the trace lists the blocks in stack order
+    names = th.grid_node_names(model)
+    assert names[:2] == ("layer_0_Unit1", "layer_0_Unit2") and names[-13:-11] == ("hsink_ITB", "inode_0")
+    assert len(names) == len(steady.nodes_k) == 3 + 3 + 18 + 18 + 18 + 18 + 12
+
+
+@pytest.mark.slow
+@needs_ref
+@pytest.mark.skipif(not HOTSPOT_BIN.exists(), reason=f"no HotSpot binary at {HOTSPOT_BIN}")
+@pytest.mark.parametrize("detailed", [False, True])
+def test_layer_file_every_node_and_cell_against_hotspot_binary(tmp_path, detailed):
+    from systolic.hotspot_io import read_grid
+
+    shutil.copytree(REF / "ex3_3d_inputs", tmp_path / "ex3")
+    d = tmp_path / "ex3"
+    extra = ["-detailed_3D", "on"] if detailed else []
+    subprocess.run(
+        [str(HOTSPOT_BIN), "-c", "example.config", "-p", "example.ptrace", "-grid_layer_file", "example.lcf",
+         "-materials_file", "example.materials", "-model_type", "grid", *extra, "-steady_file", "h.steady",
+         "-grid_steady_file", "h.grid.steady"],
+        cwd=d, check=True, capture_output=True,
+    )  # fmt: skip
+    model, power, _ = ex3(detailed)
+    steady = th.steady_grid(model, power.mean(axis=0))
+    names, ref = read_steady(d / "h.steady")
+    assert names == th.grid_node_names(model)
+    assert np.abs(steady.nodes_k - ref).max() < 0.006
+    cells = read_grid(d / "h.grid.steady", 64 * 64)
+    assert np.abs(model.layers_k(steady.field_k).reshape(model.n_layers, -1) - cells).max() < 0.006
+
+
+def test_layer_file_of_the_default_stack_gives_the_default_model(tmp_path):
+    from systolic.hotspot_io import read_lcf
+
+    flp = square(3)
+    p = PARAMS.replace(grid_map_mode="avg")
+    (tmp_path / "a.flp").write_text(
+        "".join(
+            f"{n}\t{w}\t{h}\t{x}\t{y}\n"
+            for n, w, h, x, y in zip(
+                flp.names, flp.width_m, flp.height_m, flp.left_m, flp.bottom_m, strict=True
+            )
+        )
+    )
+    (tmp_path / "stack.lcf").write_text(
+        f"# silicon\n0\nY\nY\n{p.p_chip_j_m3k}\n{1 / p.k_chip_w_mk}\n{p.t_chip_m}\na.flp\n"
+        f"# interface\n1\nY\nN\n{p.p_interface_j_m3k}\n{1 / p.k_interface_w_mk}\n{p.t_interface_m}\na.flp\n"
+    )
+    layered = th.grid_model(None, p, rows=12, cols=12, layers=read_lcf(tmp_path / "stack.lcf"))
+    default = th.grid_model(flp, p, rows=12, cols=12)
+    power = np.linspace(0.5, 4.0, 9)
+    a, b = th.steady_grid(layered, power), th.steady_grid(default, power)
+    np.testing.assert_allclose(a.nodes_k, b.nodes_k, rtol=0, atol=1e-9)
+    ta = th.transient_grid(layered, np.tile(power, (3, 1)), 300.0)
+    tb = th.transient_grid(default, np.tile(power, (3, 1)), 300.0)
+    np.testing.assert_allclose(ta.power_k, tb.blocks_k[:, 0], rtol=0, atol=1e-9)
+    assert th.grid_node_names(layered)[0] == "layer_0_b0_0" and th.grid_node_names(default)[0] == "b0_0"
+
+
+def test_detailed_3d_needs_a_layer_file_and_the_grid_model():
+    p = PARAMS.replace(detailed_3D_used=True)
+    with pytest.raises(InputError, match="detailed_3D: detailed 3-D modelling can only be used in 3-D mode"):
+        th.grid_model(square(2), p, rows=4, cols=4)
+    with pytest.raises(InputError, match="detailed_3D: detailed 3-D modelling needs the grid model"):
+        th.block_model(square(2), p)
+
+
+def test_layers_must_cover_the_same_die():
+    small = square(2, side_mm=4.0)
+    big = square(2, side_mm=5.0)
+    layers = [th.Layer(small, 100.0, 1.75e6, 1e-4, power=True), th.Layer(big, 4.0, 4e6, 2e-5)]
+    with pytest.raises(
+        InputError, match="grid_layer_file: width and height differ across layers: layer 1 is 5 x 5 mm"
+    ):
+        th.grid_model(None, PARAMS, rows=4, cols=4, layers=layers)
+    with pytest.raises(InputError, match="grid_layer_file: no layer dissipates power"):
+        th.grid_model(None, PARAMS, rows=4, cols=4, layers=[th.Layer(small, 100.0, 1.75e6, 1e-4)])
+
+
+# --------------------------------------------------------------------------- leakage coupled to temperature
+
+
+def one_block() -> Floorplan:
+    return Floorplan(("core",), [4e-3], [4e-3], [0.0], [0.0])
+
+
+def test_linear_leakage_on_one_block_has_a_closed_form():
+    # T = T_amb + R (P + a + b (T - T0))  =>  T = (T_amb + R (P + a - b T0)) / (1 - R b)
+    model = th.block_model(one_block(), PARAMS)
+    r_th = float(th.steady_block(model, np.array([1.0]))[0] - PARAMS.ambient_k)  # K/W, the model is linear
+    p_w, a_w, b_w_k, t0 = 5.0, 1.0, 0.02, 300.0
+    assert r_th * b_w_k < 1  # converges
+    closed = (PARAMS.ambient_k + r_th * (p_w + a_w - b_w_k * t0)) / (1 - r_th * b_w_k)
+    leak = lambda t: a_w + b_w_k * (t - t0)  # noqa: E731
+    temps = th.steady_block(model, np.array([p_w]), leakage=leak)
+    assert temps[0] == pytest.approx(closed, abs=th.LEAK_TOL_K)
+    grid = th.grid_model(one_block(), PARAMS, rows=8, cols=8, map_mode="avg")
+    r_grid = float(th.steady_grid(grid, np.array([1.0])).power_k[0] - PARAMS.ambient_k)
+    closed_grid = (PARAMS.ambient_k + r_grid * (p_w + a_w - b_w_k * t0)) / (1 - r_grid * b_w_k)
+    assert th.steady_grid(grid, np.array([p_w]), leakage=leak).power_k[0] == pytest.approx(
+        closed_grid, abs=th.LEAK_TOL_K
+    )
+
+
+def test_linear_leakage_past_the_loop_gain_of_one_runs_away():
+    model = th.block_model(one_block(), PARAMS)
+    r_th = float(th.steady_block(model, np.array([1.0]))[0] - PARAMS.ambient_k)
+    b_w_k = 1.5 / r_th  # loop gain 1.5: every iteration adds more heat than the package removes
+    with pytest.raises(InputError, match="leakage: thermal runaway: .* block 'core' passed 2000 K"):
+        th.steady_block(model, np.array([5.0]), leakage=lambda t: b_w_k * (t - 300.0))
+
+
+def test_transient_leakage_is_re_evaluated_every_row():
+    model = th.block_model(one_block(), PARAMS)
+    leak = lambda t: 1.0 * np.exp((np.asarray(t) - 300.0) / 20.0)  # noqa: E731
+    power = np.full((400, 1), 4.0)
+    coupled, _ = th.transient_modal(th.block_modal(model), power, 300.0, 1.0, leakage=leak)
+    plain, _ = th.transient_modal(th.block_modal(model), power, 300.0, 1.0)
+    assert np.all(np.diff(coupled[:, 0] - plain[:, 0]) >= -1e-12)  # leakage grows as the block heats
+    assert coupled[-1, 0] > plain[-1, 0] + 0.5
+    # by the end it has settled on the steady fixed point
+    steady = th.steady_block(model, power[0], leakage=leak)
+    assert coupled[-1, 0] == pytest.approx(steady[0], abs=0.05)
+
+
+def test_exponential_leakage_doubles_every_20_k():
+    leak = th.exponential_leakage(np.array([1.0, 2.0]))
+    np.testing.assert_allclose(leak(np.array([298.15, 318.15])), [1.0, 4.0])
+
+
+# --------------------------------------------------------------------------- modal transients and runs
+
+
+def test_modal_transient_is_the_matrix_exponential():
+    model = th.block_model(square(3), PARAMS)
+    power = np.random.default_rng(3).uniform(0, 3, (20, 9))
+    exact = th.transient_block(model, power, 310.0, dt_s=0.01)
+    modal = th.block_modal(model)
+    temps, final = th.transient_modal(modal, power, 310.0, 0.01)
+    np.testing.assert_allclose(temps, exact[:, :9], atol=1e-8)
+    np.testing.assert_allclose(final, exact[-1], atol=1e-8)
+    dts = np.where(np.arange(20) % 2 == 0, 0.01, 0.03)  # rows of different lengths
+    np.testing.assert_allclose(
+        th.transient_modal(modal, power, 310.0, dts)[0],
+        th.transient_block(model, power, 310.0, dts)[:, :9],
+        atol=1e-8,
+    )
+    np.testing.assert_allclose(modal.steady_k(power[0]), th.steady_block(model, power[0]), atol=1e-8)
+
+
+def test_thermal_run_peak_and_names():
+    flp = square(2)
+    power = np.zeros((50, 4))
+    power[20:30, 3] = 8.0  # a burst in block b1_1
+    names = ("b1_1", "b0_0", "b0_1", "b1_0")
+    run = th.thermal_run(flp, power[:, [3, 0, 1, 2]], 1e-3, names, init="ambient")
+    assert run.peak_block == "b1_1" and run.peak_time_s == pytest.approx(30e-3)
+    assert run.peak_k == pytest.approx(run.transient_k.max()) and run.peak_row == 29
+    assert run.steady_k.shape == (4,) and run.steady_nodes_k.shape == (4 * 4 + 12,)
+    assert int(np.argmax(run.steady_k)) == 3
+    with pytest.raises(
+        InputError, match=r"power: block names do not match the floorplan \(not in it: x; missing: b1_0\)"
+    ):
+        th.thermal_run(flp, power, 1e-3, ("b1_1", "b0_0", "b0_1", "x"))
+    with pytest.raises(InputError, match="power: power must be finite and non-negative"):
+        th.thermal_run(flp, -power - 1, 1e-3)
+
+
+def test_grid_transient_keeps_the_field_of_the_peak_row():
+    model = th.grid_model(square(2), PARAMS, rows=4, cols=4)
+    power = np.zeros((6, 4))
+    power[2, 1] = 50.0  # a pulse: the end of row 2 is the hottest moment
+    result = th.transient_grid(model, power, 300.0, keep="peak")
+    assert list(result.kept_rows) == [2]
+    full = th.transient_grid(model, power, 300.0, keep=True)
+    np.testing.assert_array_equal(result.fields_k[0], full.fields_k[2])
+    with pytest.raises(InputError, match="keep: keep must be a bool, 'peak' or row numbers, not 'max'"):
+        th.transient_grid(model, power, 300.0, keep="max")

@@ -1,0 +1,883 @@
+"""Power over time: per component and per floorplan block, per interval, from the model's timed steps.
+
+Pure functions of an :class:`~systolic.config.ArrayConfig`, a :class:`~systolic.model.memory.Schedule` and
+per-layer operating points; files are written at the edge (``systolic/dvfs_cli.py``).
+
+Timing at per-domain clocks
+---------------------------
+The memory model (``model/memory.py``) times a step as ``1 + max(cc + 4, read beats + L, write beats + 1)``
+cycles of one clock. With the three parts of :data:`PARTS` on clocks of their own (``f_array``,
+``f_sram``, ``f_dram_if``) a step lasts, in seconds,
+
+    1 / f_array + max((cc + 4) / f_array,            # the array computes the tile
+                      port_lines / f_sram,            # the busiest array-side SRAM port keeps up
+                      read_beats / min(f_dram_if, f_sram) + L / clock_hz,   # fill the shadow halves
+                      (write_beats + 1) / min(f_dram_if, f_sram))           # drain C
+
+over the activities the step has. ``port_lines`` is the most line accesses one array-side SRAM port makes
+for the tile (words / lanes: exact for full lines, a lower bound otherwise), never more than ``cc``. A fill
+beat passes the DRAM interface and is written into an SRAM, so it moves at the slower of the two clocks.
+The DRAM device's latency L is in nominal cycles (``dram_latency_cycles / clock_hz``): slowing a clock on
+the chip does not make the DRAM answer later or sooner. With every clock at ``clock_hz`` this is the
+memory model's step exactly, so the nominal timeline has the model's cycles. Consequences: slowing the
+array stretches compute but not DRAM time (a memory-bound layer hides it); slowing the SRAMs costs nothing
+while their ports have slack (few line accesses per compute cycle, as in weight-stationary layers with
+small M) and fills are not limited by them.
+
+Energy
+------
+Dynamic energy per step at the config's supply comes from action counts (:func:`step_action_counts`)
+times the energy table (``model/energy.py``) at the default activity (:func:`step_energy_pj`; swap in the
+calibrated per-layer energy when it lands). It scales as ``(V / vdd_v)**2`` per part; the controller's
+per-cycle energy is charged per cycle of the array clock (``alpha C V^2 f``). Of a DRAM access,
+:data:`DRAM_IF_ENERGY_SHARE` is spent on chip in the DRAM interface (PHY and controller, on the
+``dram_if`` domain's supply); the rest is off chip (column ``dram``) and does not scale. Leakage is
+``V I_leak(V, T)``: ``energy.leakage_w`` at the config's supply and temperature, times
+``V / vdd_v * exp(LEAK_DIBL_PER_V (V - vdd_v))`` (drain-induced barrier lowering raises the subthreshold
+current with V).
+
+Intervals and blocks
+--------------------
+A timeline is a list of segments (transitions, steps, idle). Inside a step each activity spends its energy
+uniformly over its own window: compute from the array's first operand to its last result, a load from the
+first DRAM request to the last fill (a latency after the last request), a drain over its write beats; the
+controller and leakage over the whole step. Interval energies are differences of the cumulative energy at
+the interval edges, so any interval length works without a loop over time. A layer repeated r times is
+drawn as one GEMM whose steps each last r times longer (same energy and layer time; only the order inside
+the layer differs).
+
+Per floorplan block: PE-class dynamic power is split over the PE tiles by each tile's share of the
+layer's utilised PEs (folds weighted equally), PE leakage by the tile's share of PEs; each SRAM class goes
+to its buffer, ``ctrl`` and DVFS transitions to ``ctrl``, the on-chip DRAM interface share to
+``dram_if``; off-chip DRAM power is not on the die.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from systolic.config import DVFS_PARTS, ArrayConfig
+from systolic.dataflow import MAPPINGS, TENSOR_DIMS
+from systolic.errors import InputError
+
+from .cycles import GemmArrays, fold_plan
+from .energy import (
+    ACTIONS,
+    COMPONENT_CLASSES,
+    LEAK_T_REF_K,
+    EnergyTable,
+    build_table,
+    class_matrix,
+    leakage_w,
+    scale_activity,
+)
+from .floorplan import Floorplan, default_tile
+from .memory import COMPUTE_EXTRA_CYCLES, PROLOGUE_CYCLES, Schedule, access_counts, geometry
+
+#: The parts of the accelerator that can have a supply of their own: ``array`` (PEs and controller),
+#: ``sram`` (the three buffers) and ``dram_if`` (the on-chip DRAM interface).
+PARTS: tuple[str, ...] = DVFS_PARTS
+#: Energy columns of a timeline: the energy model's classes with ``dram`` split into its off-chip part
+#: (``dram``) and the on-chip interface (``dram_if``), plus DVFS transitions.
+COLUMNS: tuple[str, ...] = (*COMPONENT_CLASSES, "dram_if", "transition")
+#: The part whose supply each column's energy scales with (``dram``: off chip, none; ``transition``: none).
+COLUMN_PART: dict[str, str | None] = {
+    "mult": "array",
+    "acc": "array",
+    "fwd": "array",
+    "ctrl": "array",
+    "ifmap_sram": "sram",
+    "filter_sram": "sram",
+    "ofmap_sram": "sram",
+    "dram": None,
+    "dram_if": "dram_if",
+    "transition": None,
+}
+#: Share of a DRAM access's energy spent in the accelerator's own DRAM interface (controller, PHY, I/O
+#: drivers). An assumed round figure: the I/O and interface are a sizeable minority of DRAM access energy
+#: (Malladi et al., ISCA 2012, put I/O and termination near a third for DDR3); replace it with a
+#: characterised value.
+DRAM_IF_ENERGY_SHARE = 0.25
+#: Growth of the subthreshold leakage current with supply, per volt: DIBL coefficient 0.1 V/V over a
+#: subthreshold swing of 90 mV/decade, i.e. ln(10) * 0.1 / 0.09.
+LEAK_DIBL_PER_V = math.log(10.0) * 0.1 / 0.09
+#: Segment kinds of a timeline.
+KIND_STEP, KIND_TRANSITION, KIND_IDLE = 0, 1, 2
+#: Activities of a step, each spread over its own window inside the step: ``whole`` (the controller,
+#: leakage; transitions and idle), ``compute`` (the array and its SRAM ports), ``load`` (DRAM reads and
+#: SRAM fills) and ``drain`` (ofmap reads and DRAM writes).
+FAMILIES: tuple[str, ...] = ("whole", "compute", "load", "drain")
+F_WHOLE, F_COMPUTE, F_LOAD, F_DRAIN = range(4)
+
+_CLASS_INDEX = {c: i for i, c in enumerate(COMPONENT_CLASSES)}
+
+
+# --------------------------------------------------------------------------- what each step does
+
+
+def step_action_counts(cfg: ArrayConfig, sched: Schedule) -> np.ndarray:
+    """Action counts ``[step, action]`` (rows of ``energy.ACTIONS``) of one GEMM of each layer, per step."""
+    return step_family_counts(cfg, sched).sum(axis=1)
+
+
+def step_family_counts(cfg: ArrayConfig, sched: Schedule) -> np.ndarray:
+    """Action counts ``[step, family, action]`` (:data:`FAMILIES`, rows of ``energy.ACTIONS``).
+
+    A step's compute tile brings its multiplies, accumulates, operand and partial-sum hops and array-side
+    SRAM accesses; its load tile the SRAM fills and DRAM reads; its drain tile the ofmap reads to DRAM and
+    the DRAM writes; ``ctrl.cycle`` is the step's cycles. Hops are counted to first order: a moving
+    operand or partial sum makes one hop per MAC; a stationary tile loaded through ``ru`` rows makes
+    ``(ru + 1) / 2`` hops per element on average (``ru`` the mean rows a fold uses); an output-stationary
+    array drains each result through ``(ru + 1) / 2`` rows on average.
+    """
+    tiles, steps = sched.tiles, sched.steps
+    mp = MAPPINGS[cfg.dataflow]
+    macs = (tiles.mt * tiles.nt * tiles.kt).astype(float)  # [tile]
+    ext_rows = tiles.ext(mp.spatial_rows).astype(float)
+    ru = ext_rows / np.ceil(ext_rows / cfg.rows)  # [tile] mean rows a fold uses
+    size = {x: (tiles.ext(d0) * tiles.ext(d1)).astype(float) for x, (d0, d1) in TENSOR_DIMS.items()}
+    if mp.stationary == "output":
+        weight_hop, psum_hop = macs, size["C"] * (ru + 1) / 2
+    else:
+        stationary = next(x for x in ("A", "B") if mp.temporal not in TENSOR_DIMS[x])
+        weight_hop, psum_hop = size[stationary] * (ru + 1) / 2, macs
+    acc = access_counts(cfg, tiles)
+    drained = acc["dram_writes"]["ofmap"].astype(float)  # [tile]
+    per_tile = {  # (class, action) -> ([tile] counts, which step role brings them)
+        ("mult", "multiply"): (macs, "compute"),
+        ("acc", "accumulate"): (macs, "compute"),
+        ("fwd", "input_hop"): (macs, "compute"),
+        ("fwd", "weight_hop"): (weight_hop, "compute"),
+        ("fwd", "psum_hop"): (psum_hop, "compute"),
+        ("ifmap_sram", "read"): (acc["sram_reads"]["ifmap"], "compute"),
+        ("ifmap_sram", "write"): (acc["sram_writes"]["ifmap"], "load"),
+        ("filter_sram", "read"): (acc["sram_reads"]["filter"], "compute"),
+        ("filter_sram", "write"): (acc["sram_writes"]["filter"], "load"),
+        ("ofmap_sram", "read"): (acc["sram_reads"]["ofmap"] - drained, "compute"),
+        ("ofmap_sram", "write"): (acc["sram_writes"]["ofmap"], "compute"),
+        ("dram", "read"): (acc["dram_reads"]["ifmap"] + acc["dram_reads"]["filter"], "load"),
+        ("dram", "write"): (drained, "drain"),
+    }
+    role_tile = {"compute": steps.compute_tile, "load": steps.load_tile, "drain": steps.drain_tile}
+    family = {"compute": F_COMPUTE, "load": F_LOAD, "drain": F_DRAIN}
+    out = np.zeros((steps.layer.size, len(FAMILIES), len(ACTIONS)))  # [step, family, action]
+    for a, key in enumerate(ACTIONS):
+        if key == ("ctrl", "cycle"):
+            out[:, F_WHOLE, a] = steps.cycles
+            continue
+        counts, role = per_tile[key]
+        t = role_tile[role]
+        out[:, family[role], a] = np.where(t >= 0, np.asarray(counts, dtype=float)[np.maximum(t, 0)], 0.0)
+    # the ofmap drain reads come with the drain
+    out[:, F_DRAIN, ACTIONS.index(("ofmap_sram", "read"))] = np.where(
+        steps.drain_tile >= 0, drained[np.maximum(steps.drain_tile, 0)], 0.0
+    )
+    return out
+
+
+def step_energy_pj(
+    cfg: ArrayConfig, sched: Schedule, table: EnergyTable | None = None, activity=None
+) -> tuple[np.ndarray, float]:
+    """Dynamic energy per step, activity family and class at the config's supply, default activity.
+
+    Returns ``(energy[step, family, class], ctrl_pj_per_cycle)``: the ``ctrl`` column is left at 0 because the
+    controller is charged per cycle of the array clock (:func:`step_energy_at`). Counts
+    (:func:`step_action_counts`) times the full-swing table times the activity (``energy.scale_activity``;
+    its default 0.5 is Horowitz's random data). The calibrated per-layer energy of the energy model
+    replaces this function when it lands: only its return value is used downstream.
+    """
+    full = build_table(cfg) if table is None else table
+    dyn = scale_activity(full, activity)
+    counts = step_family_counts(cfg, sched)  # [step, family, action]
+    ctrl_row = dyn.index("ctrl", "cycle")
+    ctrl_pj = float(dyn.energy_pj[ctrl_row])
+    counts[..., ctrl_row] = 0.0
+    return counts @ (dyn.energy_pj[:, None] * class_matrix(dyn)), ctrl_pj
+
+
+@dataclass(frozen=True)
+class StepWork:
+    """What every step of one GEMM of each layer does, independent of clocks and supplies.
+
+    Attributes
+    ----------
+    layer : np.ndarray, shape [step]
+    first : np.ndarray of bool, shape [step]
+        The layer's first step (it also carries the layer's prologue cycle).
+    repeat : np.ndarray, shape [layer]
+    compute_cycles : np.ndarray, shape [step]
+        Array cycles of the compute activity (cc + 4), 0 without one.
+    port_lines : np.ndarray, shape [step]
+        Line accesses of the busiest array-side SRAM port.
+    read_beats, write_beats : np.ndarray, shape [step]
+    dram_latency_s : float
+    energy_pj : np.ndarray, shape [step, family, column]
+        Dynamic energy at the config's supply per :data:`FAMILIES` and :data:`COLUMNS` (``ctrl`` and
+        ``transition`` 0).
+    ctrl_pj_per_cycle : np.ndarray, shape [step]
+        The controller's energy per cycle of the array clock, at the config's supply.
+    leak_w : np.ndarray, shape [column]
+        Leakage at the config's supply and the given temperature (``energy.leakage_w``).
+    pe_share : np.ndarray, shape [layer, tile]
+        Share of each PE tile in the layer's utilised PEs (rows sum to 1).
+    pe_tiles : int
+    """
+
+    layer: np.ndarray
+    first: np.ndarray
+    repeat: np.ndarray
+    compute_cycles: np.ndarray
+    port_lines: np.ndarray
+    read_beats: np.ndarray
+    write_beats: np.ndarray
+    dram_latency_s: float
+    energy_pj: np.ndarray
+    ctrl_pj_per_cycle: np.ndarray
+    leak_w: np.ndarray
+    pe_share: np.ndarray
+    pe_tiles: int
+
+    @property
+    def layers(self) -> int:
+        return int(self.repeat.size)
+
+    def layer_sum(self, per_step: np.ndarray) -> np.ndarray:
+        """``[..., step]`` summed per layer into ``[..., layer]`` (one GEMM each)."""
+        onehot = (self.layer[:, None] == np.arange(self.layers)[None, :]).astype(float)  # [step, layer]
+        return np.asarray(per_step, dtype=float) @ onehot
+
+
+def _split_columns(per_class: np.ndarray) -> np.ndarray:
+    """``[..., class]`` -> ``[..., column]``: the DRAM class split into off-chip and interface shares."""
+    out = np.zeros((*per_class.shape[:-1], len(COLUMNS)))
+    out[..., : len(COMPONENT_CLASSES)] = per_class
+    d = _CLASS_INDEX["dram"]
+    out[..., COLUMNS.index("dram_if")] = per_class[..., d] * DRAM_IF_ENERGY_SHARE
+    out[..., d] = per_class[..., d] * (1.0 - DRAM_IF_ENERGY_SHARE)
+    return out
+
+
+def pe_tile_share(cfg: ArrayConfig, gemm: GemmArrays, tile: tuple[int, int] | None = None) -> np.ndarray:
+    """Share ``[layer, tile]`` of each floorplan PE tile (row-major, as ``floorplan_for``) in the utilised
+    PEs of each layer: row i of the array is used in ``(folds - 1 + [i < last fold's rows]) / folds`` of a
+    layer's row folds, likewise the columns, and a PE's use is the product."""
+    tr, tc = default_tile(cfg) if tile is None else tile
+    plan = fold_plan(cfg, gemm)
+
+    def tile_use(extent: np.ndarray, folds: np.ndarray, size: int, step: int) -> np.ndarray:
+        last = extent - (folds - 1) * size  # [layer] rows (cols) of the last fold
+        idx = np.arange(size)
+        use = (folds[:, None] - 1 + (idx[None, :] < last[:, None])) / folds[:, None]  # [layer, row]
+        edges = np.unique(np.minimum(np.arange(0, size + step, step), size))
+        cum = np.concatenate([np.zeros((use.shape[0], 1)), np.cumsum(use, axis=1)], axis=1)
+        return cum[:, edges[1:]] - cum[:, edges[:-1]]  # [layer, tile row]
+
+    rows = tile_use(plan.spatial_rows, plan.row_folds, cfg.rows, tr)
+    cols = tile_use(plan.spatial_cols, plan.col_folds, cfg.cols, tc)
+    share = (rows[:, :, None] * cols[:, None, :]).reshape(rows.shape[0], -1)  # [layer, tile]
+    return share / share.sum(axis=1, keepdims=True)
+
+
+def step_work(
+    cfg: ArrayConfig,
+    gemm: GemmArrays,
+    sched: Schedule,
+    temperature_k: float = LEAK_T_REF_K,
+    tile: tuple[int, int] | None = None,
+    activity=None,
+    layer_dynamic_pj: np.ndarray | None = None,
+) -> StepWork:
+    """The clock- and supply-independent description of every step (see the module docstring).
+
+    Parameters
+    ----------
+    activity : float, mapping or array, optional
+        Activity per class for the default energies (:func:`step_energy_pj`).
+    layer_dynamic_pj : np.ndarray, shape [layer, class], optional
+        Dynamic energy of each layer (all repeats) per ``energy.COMPONENT_CLASSES`` at the config's
+        supply and clock, e.g. ``energy.layer_energy(...).dynamic_pj`` from the calibrated model: the
+        steps' energies are scaled per layer and class to add up to it (their distribution over steps
+        and activities stays the model's). A class the steps give no energy keeps none.
+    """
+    tiles, steps = sched.tiles, sched.steps
+    geo = geometry(cfg)
+    acc = access_counts(cfg, tiles)
+    lines = np.maximum.reduce(
+        [
+            acc["sram_reads"]["ifmap"] / geo["A"].lanes,
+            acc["sram_reads"]["filter"] / geo["B"].lanes,
+            acc["sram_writes"]["ofmap"] / geo["C"].lanes,
+        ]
+    )  # [tile]
+    c = steps.compute_tile
+    has = c >= 0
+    compute = np.where(has, tiles.compute_cycles[np.maximum(c, 0)] + COMPUTE_EXTRA_CYCLES, 0)
+    port = np.where(has, lines[np.maximum(c, 0)], 0.0)
+    energy, ctrl_pj = step_energy_pj(cfg, sched, activity=activity)  # [step, family, class]
+    ctrl_step = np.full(steps.layer.size, ctrl_pj)
+    if layer_dynamic_pj is not None:
+        given = np.asarray(layer_dynamic_pj, dtype=float)
+        n_layers = gemm.m.size
+        if given.shape != (n_layers, len(COMPONENT_CLASSES)):
+            raise InputError(
+                f"layer_dynamic_pj must be [layer, class] = [{n_layers}, {len(COMPONENT_CLASSES)}], "
+                f"not {list(given.shape)}"
+            )
+        rep = np.asarray(gemm.repeat, dtype=float)
+        onehot = (steps.layer[:, None] == np.arange(n_layers)[None, :]).astype(float)  # [step, layer]
+        mine = (onehot.T @ energy.sum(axis=1)) * rep[:, None]  # [layer, class]
+        ctrl = _CLASS_INDEX["ctrl"]
+        cycles = steps.cycles + np.where(steps.index == 0, PROLOGUE_CYCLES, 0)
+        mine[:, ctrl] = ctrl_pj * (onehot.T @ cycles) * rep
+        factor = np.where(mine > 0, given / np.where(mine > 0, mine, 1.0), 0.0)  # [layer, class]
+        energy = energy * factor[steps.layer][:, None, :]
+        ctrl_step = ctrl_step * factor[steps.layer, ctrl]
+    share = pe_tile_share(cfg, gemm, tile)
+    return StepWork(
+        layer=steps.layer,
+        first=steps.index == 0,
+        repeat=np.asarray(gemm.repeat),
+        compute_cycles=compute.astype(float),
+        port_lines=port.astype(float),
+        read_beats=steps.read_beats.astype(float),
+        write_beats=steps.write_beats.astype(float),
+        dram_latency_s=cfg.dram_latency_cycles / cfg.clock_hz,
+        energy_pj=_split_columns(energy),
+        ctrl_pj_per_cycle=ctrl_step,
+        leak_w=_split_columns(np.asarray(leakage_w(cfg, temperature_k), dtype=float)),
+        pe_share=share,
+        pe_tiles=share.shape[1],
+    )
+
+
+# --------------------------------------------------------------------------- time and energy at (V, f)
+
+
+def _activity_windows(work: StepWork, f_part: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Step duration ``[..., step]`` and each family's start and end in it ``[..., step, family]`` (s)."""
+    f = np.asarray(f_part, dtype=float)
+    fa, fs, fd = f[..., 0], f[..., 1], f[..., 2]
+    fio = np.minimum(fd, fs)
+    compute = np.maximum(work.compute_cycles / fa, work.port_lines / fs)
+    load = np.where(work.read_beats > 0, work.read_beats / fio + work.dram_latency_s, 0.0)
+    drain = np.where(work.write_beats > 0, (work.write_beats + 1) / fio, 0.0)
+    prologue = np.where(work.first, PROLOGUE_CYCLES / fa, 0.0)
+    total = prologue + 1.0 / fa + np.maximum.reduce([compute, load, drain])
+    zero = np.zeros_like(total)
+    # the array's operands arrive three cycles into the step; a load's requests start with the step and
+    # its data (and the SRAM fills) end a DRAM latency after the last request; the drain starts a cycle in
+    start = np.stack(
+        [zero, prologue + np.minimum(3.0 / fa, compute), prologue + zero, prologue + 1.0 / fio],
+        axis=-1,
+    )
+    end = np.stack([total, prologue + compute, prologue + load, prologue + drain], axis=-1)
+    return total, start, np.maximum(end, start)
+
+
+def step_times_s(work: StepWork, f_part: np.ndarray) -> np.ndarray:
+    """Duration of each step (one GEMM), ``[..., step]``, with ``f_part[..., step, part]`` clocks (Hz).
+
+    The layer's prologue cycle is added to its first step.
+    """
+    return _activity_windows(work, f_part)[0]
+
+
+def column_voltage_scale(cfg: ArrayConfig, v_part: np.ndarray) -> np.ndarray:
+    """Dynamic-energy factor ``(V / vdd_v)**2`` per column, ``[..., column]``, from ``v_part[..., part]``."""
+    v = np.asarray(v_part, dtype=float) / cfg.vdd_v
+    out = np.ones((*v.shape[:-1], len(COLUMNS)))
+    for j, name in enumerate(COLUMNS):
+        part = COLUMN_PART[name]
+        if part is not None:
+            out[..., j] = v[..., PARTS.index(part)] ** 2
+    return out
+
+
+def column_leakage_w(cfg: ArrayConfig, work: StepWork, v_part: np.ndarray) -> np.ndarray:
+    """Leakage power per column ``[..., column]`` with part supplies ``v_part[..., part]``."""
+    v = np.asarray(v_part, dtype=float)
+    out = np.broadcast_to(work.leak_w, (*v.shape[:-1], len(COLUMNS))).copy()
+    for j, name in enumerate(COLUMNS):
+        part = COLUMN_PART[name]
+        if part is not None:
+            vp = v[..., PARTS.index(part)]
+            out[..., j] *= vp / cfg.vdd_v * np.exp(LEAK_DIBL_PER_V * (vp - cfg.vdd_v))
+    return out
+
+
+def step_energy_at(
+    cfg: ArrayConfig, work: StepWork, v_part: np.ndarray, f_part: np.ndarray, t_step_s: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Dynamic energy ``[..., step, family, column]`` and leakage ``[..., step, column]`` (pJ) of one GEMM's
+    steps at per-step supplies ``v_part[..., step, part]`` and clocks ``f_part[..., step, part]`` lasting
+    ``t_step_s[..., step]``."""
+    vs = column_voltage_scale(cfg, v_part)  # [..., step, column]
+    dyn = work.energy_pj * vs[..., None, :]
+    ctrl = COLUMNS.index("ctrl")
+    fa = np.asarray(f_part, dtype=float)[..., 0]
+    dyn[..., F_WHOLE, ctrl] = work.ctrl_pj_per_cycle * fa * t_step_s * vs[..., ctrl]
+    leak = column_leakage_w(cfg, work, v_part) * t_step_s[..., None] * 1e12
+    return dyn, leak
+
+
+# --------------------------------------------------------------------------- timelines
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Power over time as segments (transitions, steps, idle) in time order.
+
+    Inside a segment each activity family (:data:`FAMILIES`) spends its energy uniformly over its own
+    window; leakage is spread over the whole segment.
+
+    Attributes
+    ----------
+    start_s, duration_s : np.ndarray, shape [segment]
+    kind : np.ndarray, shape [segment]
+        :data:`KIND_STEP`, :data:`KIND_TRANSITION` or :data:`KIND_IDLE`.
+    layer : np.ndarray, shape [segment]
+        The layer a step or the transition before it belongs to; -1 when idle.
+    dynamic_pj : np.ndarray, shape [segment, family, column]
+        Dynamic energy (transitions' switching energy in column ``transition``).
+    family_start_s, family_end_s : np.ndarray, shape [segment, family]
+        Each family's window, from the segment's start.
+    leakage_pj : np.ndarray, shape [segment, column]
+    v_part, f_part : np.ndarray, shape [segment, part]
+        Supply (V) and clock (Hz) of each part; the clock is 0 while it is stopped (transition, idle).
+    pe_share : np.ndarray, shape [layer, tile]
+        From :class:`StepWork`, to split PE power over the floorplan's tiles.
+    window_s : float
+        The time the timeline covers: its end, idle to the deadline included.
+    """
+
+    start_s: np.ndarray
+    duration_s: np.ndarray
+    kind: np.ndarray
+    layer: np.ndarray
+    dynamic_pj: np.ndarray
+    family_start_s: np.ndarray
+    family_end_s: np.ndarray
+    leakage_pj: np.ndarray
+    v_part: np.ndarray
+    f_part: np.ndarray
+    pe_share: np.ndarray
+    window_s: float
+
+    @property
+    def end_s(self) -> float:
+        return float(self.start_s[-1] + self.duration_s[-1]) if self.start_s.size else 0.0
+
+    @property
+    def busy_s(self) -> float:
+        """End of the last non-idle segment."""
+        busy = self.kind != KIND_IDLE
+        return float((self.start_s + self.duration_s)[busy].max()) if busy.any() else 0.0
+
+    @property
+    def energy_pj(self) -> np.ndarray:
+        """Total energy per column ``[column]``."""
+        return self.dynamic_pj.sum(axis=(0, 1)) + self.leakage_pj.sum(axis=0)
+
+    def integrate(self, edges_s: np.ndarray, per_family: np.ndarray, whole: np.ndarray | None = None):
+        """Per-interval sums ``[interval, k]`` of ``per_family[segment, family, k]`` (each spread over its
+        family's window) plus ``whole[segment, k]`` (spread over the segment)."""
+        start = self.start_s[:, None] + self.family_start_s  # [segment, family]
+        dur = self.family_end_s - self.family_start_s
+        empty = dur <= 0  # an activity with no time of its own takes the whole segment
+        start = np.where(empty, self.start_s[:, None], start)
+        dur = np.where(empty, self.duration_s[:, None], dur)
+        out = 0.0
+        for f in range(len(FAMILIES)):
+            vals = per_family[:, f]
+            if f == F_WHOLE and whole is not None:
+                vals = vals + whole
+            if vals.any():
+                out = out + integrate(start[:, f], dur[:, f], vals, edges_s)
+        if np.isscalar(out):
+            return np.zeros((np.size(edges_s) - 1, per_family.shape[2]))
+        return out
+
+
+def build_timeline(
+    cfg: ArrayConfig,
+    work: StepWork,
+    v_layer: np.ndarray,
+    f_layer: np.ndarray,
+    changes: np.ndarray,
+    idle: tuple[float, np.ndarray, int] | None = None,
+) -> Timeline:
+    """The timeline of a run with per-layer operating points.
+
+    Parameters
+    ----------
+    v_layer, f_layer : np.ndarray, shape [layer, part]
+        Supply and clock of each part during each layer.
+    changes : np.ndarray, shape [layer]
+        Domains whose operating point changes before each layer: a transition of
+        ``dvfs_transition_latency_s`` (everything waits, leaking at the higher of the two supplies) and
+        ``changes x dvfs_transition_energy_j``.
+    idle : (seconds, v_part, changes), optional
+        After the last layer: idle (clocks stopped, leakage only) for ``seconds`` at supplies ``v_part``,
+        entered through a transition when ``changes`` > 0 (its latency counts towards ``seconds``).
+    """
+    v_layer, f_layer = np.asarray(v_layer, dtype=float), np.asarray(f_layer, dtype=float)
+    changes = np.asarray(changes, dtype=np.int64)
+    layer = work.layer
+    t, f_start, f_end = _activity_windows(work, f_layer[layer])  # [step], [step, family]
+    dyn, leak = step_energy_at(cfg, work, v_layer[layer], f_layer[layer], t)
+    rep = work.repeat[layer].astype(float)
+    lat = cfg.dvfs_transition_latency_s
+    e_tr_pj = cfg.dvfs_transition_energy_j * 1e12
+    n_fam, n_col = len(FAMILIES), len(COLUMNS)
+
+    def transition(v_from: np.ndarray, v_to: np.ndarray, n: np.ndarray):
+        v_hi = np.maximum(v_from, v_to)
+        d = np.zeros((n.size, n_fam, n_col))
+        d[:, F_WHOLE, COLUMNS.index("transition")] = n * e_tr_pj
+        return d, column_leakage_w(cfg, work, v_hi) * lat * 1e12, v_hi
+
+    def whole(dur: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return np.zeros((dur.size, n_fam)), np.repeat(dur[:, None], n_fam, axis=1)
+
+    prev_v = np.concatenate([v_layer[:1], v_layer[:-1]])
+    tr_dyn, tr_leak, tr_v = transition(prev_v, v_layer, changes)
+    n_layers = work.layers
+    tr_dur = np.where(changes > 0, lat, 0.0)
+    tr_fs, tr_fe = whole(tr_dur)
+    # order: each layer's transition (if any), then its steps (a repeated GEMM: steps r times longer)
+    seg = {
+        "key": np.concatenate([2 * np.arange(n_layers), 2 * layer + 1]),
+        "dur": np.concatenate([tr_dur, t * rep]),
+        "kind": np.concatenate([np.full(n_layers, KIND_TRANSITION), np.full(layer.size, KIND_STEP)]),
+        "layer": np.concatenate([np.arange(n_layers), layer]),
+        "dyn": np.concatenate([tr_dyn, dyn * rep[:, None, None]]),
+        "fs": np.concatenate([tr_fs, f_start * rep[:, None]]),
+        "fe": np.concatenate([tr_fe, f_end * rep[:, None]]),
+        "leak": np.concatenate([tr_leak, leak * rep[:, None]]),
+        "v": np.concatenate([tr_v, v_layer[layer]]),
+        "f": np.concatenate([np.zeros_like(f_layer), f_layer[layer]]),
+    }
+    keep = (seg["kind"] == KIND_STEP) | (np.concatenate([changes, np.zeros(layer.size, np.int64)]) > 0)
+    order = np.argsort(seg["key"][keep], kind="stable")
+    seg = {k: v[keep][order] for k, v in seg.items()}
+    if idle is not None:
+        idle_s, idle_v, idle_changes = idle
+        idle_v = np.asarray(idle_v, dtype=float)
+        extra = []
+        if idle_changes > 0:
+            d, lk, v_hi = transition(v_layer[-1:], idle_v[None, :], np.array([idle_changes]))
+            extra.append((lat, KIND_TRANSITION, d[0], lk[0], v_hi[0]))
+            idle_s -= lat
+        if idle_s > 0:
+            lk = column_leakage_w(cfg, work, idle_v) * idle_s * 1e12
+            extra.append((idle_s, KIND_IDLE, np.zeros((n_fam, n_col)), lk, idle_v))
+        for dur, kind, d, lk, v in extra:
+            fs, fe = whole(np.array([dur]))
+            add = {
+                "dur": dur,
+                "kind": kind,
+                "layer": -1,
+                "dyn": d,
+                "fs": fs[0],
+                "fe": fe[0],
+                "leak": lk,
+                "v": v,
+                "f": np.zeros(len(PARTS)),
+            }
+            seg = {k: np.concatenate([seg[k], np.asarray(add[k])[None]]) for k in add}
+    start = np.concatenate([[0.0], np.cumsum(seg["dur"])[:-1]])
+    end = float(start[-1] + seg["dur"][-1]) if start.size else 0.0
+    return Timeline(
+        start_s=start,
+        duration_s=seg["dur"],
+        kind=seg["kind"],
+        layer=seg["layer"],
+        dynamic_pj=seg["dyn"],
+        family_start_s=seg["fs"],
+        family_end_s=seg["fe"],
+        leakage_pj=seg["leak"],
+        v_part=seg["v"],
+        f_part=seg["f"],
+        pe_share=work.pe_share,
+        window_s=end,
+    )
+
+
+def interval_edges_s(cfg: ArrayConfig, end_s: float, interval: str | float | None = None) -> np.ndarray:
+    """Edges ``[interval + 1]`` of equal intervals from 0 covering ``end_s``.
+
+    ``interval``: seconds as a number; a string with a unit (``"10us"``, ``"2.5e-6s"``, ``"5000cycles"``,
+    cycles of the nominal ``clock_hz``); or None for 50 intervals.
+    """
+    if interval is None:
+        step = end_s / 50 if end_s > 0 else 1.0
+    elif isinstance(interval, str):
+        step = parse_interval_s(cfg, interval)
+    else:
+        step = float(interval)
+    if not step > 0 or not math.isfinite(step):
+        raise InputError(f"the interval must be a positive length of time, not {interval!r}", "--interval")
+    n = max(1, math.ceil(end_s / step - 1e-9))
+    if n > 10_000_000:
+        raise InputError(f"{n:,} intervals of {step:g} s is too many; use a longer interval", "--interval")
+    return np.arange(n + 1) * step
+
+
+_UNITS_S = {"ms": 1e-3, "us": 1e-6, "ns": 1e-9, "s": 1.0}  # longest suffix first
+
+
+def parse_interval_s(cfg: ArrayConfig, text: str) -> float:
+    """``"10us"``, ``"1e-5s"``, ``"20000cycles"`` (nominal clock) -> seconds."""
+    raw = text.strip().lower().replace(" ", "")
+    for unit, scale in (("cycles", 1.0 / cfg.clock_hz), ("cycle", 1.0 / cfg.clock_hz), *_UNITS_S.items()):
+        if raw.endswith(unit):
+            number = raw[: -len(unit)]
+            try:
+                value = float(number)
+            except ValueError:
+                break
+            if value > 0 and math.isfinite(value):
+                return value * scale
+            break
+    raise InputError(
+        f"expected a positive length with a unit (s, ms, us, ns or cycles), e.g. 10us or 5000cycles, "
+        f"not '{text}'",
+        "--interval",
+    )
+
+
+def integrate(start_s: np.ndarray, duration_s: np.ndarray, totals: np.ndarray, edges_s: np.ndarray):
+    """Per-interval sums ``[interval, k]`` of ``totals[segment, k]``, each spread uniformly over its
+    segment: differences of the piecewise-linear cumulative sum at the interval edges."""
+    totals = np.asarray(totals, dtype=float)
+    keep = duration_s > 0
+    start, dur, tot = start_s[keep], duration_s[keep], totals[keep]
+    cum = np.vstack([np.zeros((1, tot.shape[1])), np.cumsum(tot, axis=0)])  # [segment + 1, k]
+    if start.size == 0:
+        return np.zeros((edges_s.size - 1, totals.shape[1]))
+    end = start[-1] + dur[-1]
+    t = np.clip(edges_s, 0.0, end)
+    i = np.clip(np.searchsorted(start, t, side="right") - 1, 0, start.size - 1)  # [edge]
+    frac = np.clip((t - start[i]) / dur[i], 0.0, 1.0)
+    at = np.where((t >= end)[:, None], cum[-1], cum[i] + frac[:, None] * tot[i])  # [edge, k]
+    return np.diff(at, axis=0)
+
+
+@dataclass(frozen=True)
+class IntervalPower:
+    """Mean power per interval.
+
+    Attributes
+    ----------
+    edges_s : np.ndarray, shape [interval + 1]
+    power_w : np.ndarray, shape [interval, column]
+        Per :data:`COLUMNS`, dynamic plus leakage.
+    leakage_w : np.ndarray, shape [interval, column]
+    v_part, f_part : np.ndarray, shape [interval, part]
+        Time-weighted mean supply and clock (a stopped clock counts 0) over the covered part of the interval.
+    """
+
+    edges_s: np.ndarray
+    power_w: np.ndarray
+    leakage_w: np.ndarray
+    v_part: np.ndarray
+    f_part: np.ndarray
+
+    @property
+    def total_w(self) -> np.ndarray:
+        return self.power_w.sum(axis=1)
+
+    @property
+    def energy_pj(self) -> np.ndarray:
+        """``[interval, column]``."""
+        return self.power_w * np.diff(self.edges_s)[:, None] * 1e12
+
+
+def interval_power(tl: Timeline, edges_s: np.ndarray) -> IntervalPower:
+    """Mean power per interval and column, and the mean operating point per part."""
+    edges_s = np.asarray(edges_s, dtype=float)
+    width = np.diff(edges_s)
+    n_col, n_p = len(COLUMNS), len(PARTS)
+    whole = np.hstack(
+        [
+            tl.leakage_pj,
+            tl.leakage_pj,
+            tl.v_part * tl.duration_s[:, None],
+            tl.f_part * tl.duration_s[:, None],
+            tl.duration_s[:, None],
+        ]
+    )
+    per_family = np.zeros((tl.start_s.size, len(FAMILIES), whole.shape[1]))
+    per_family[:, :, :n_col] = tl.dynamic_pj
+    sums = tl.integrate(edges_s, per_family, whole)  # [interval, k]
+    covered = np.maximum(sums[:, -1:], 1e-300)
+    return IntervalPower(
+        edges_s=edges_s,
+        power_w=sums[:, :n_col] * 1e-12 / width[:, None],
+        leakage_w=sums[:, n_col : 2 * n_col] * 1e-12 / width[:, None],
+        v_part=sums[:, 2 * n_col : 2 * n_col + n_p] / covered,
+        f_part=sums[:, 2 * n_col + n_p : 2 * n_col + 2 * n_p] / covered,
+    )
+
+
+def block_power_w(tl: Timeline, edges_s: np.ndarray, flp: Floorplan) -> np.ndarray:
+    """Mean power per interval and floorplan block ``[interval, block]`` (W), in ``flp.names`` order.
+
+    See the module docstring for how columns map onto blocks.
+    """
+    edges_s = np.asarray(edges_s, dtype=float)
+    width = np.diff(edges_s)[:, None]
+    pe_cols = [COLUMNS.index(c) for c in ("mult", "acc", "fwd")]
+    n_layers, n_tiles = tl.pe_share.shape
+    tile_names = [n for n in flp.names if n.startswith("pe_t")]
+    if len(tile_names) != n_tiles:
+        raise InputError(f"the floorplan has {len(tile_names)} PE tiles, the power model {n_tiles}")
+    # PE dynamic energy per interval and layer, then split by each layer's tile shares
+    onehot = (tl.layer[:, None] == np.arange(n_layers)[None, :]).astype(float)  # [segment, layer]
+    pe_dyn = tl.dynamic_pj[:, :, pe_cols].sum(axis=2)  # [segment, family]
+    per_family = np.concatenate([pe_dyn[:, :, None] * onehot[:, None, :], tl.dynamic_pj], axis=2)
+    whole = np.hstack(
+        [np.zeros((tl.start_s.size, n_layers)), tl.leakage_pj]
+    )  # leakage of the PE columns is split by area below
+    sums = tl.integrate(edges_s, per_family, whole)
+    tiles = sums[:, :n_layers] @ tl.pe_share  # [interval, tile] PE dynamic
+    col = sums[:, n_layers:]  # [interval, column] dynamic + leakage
+    leak_pe = tl.integrate(
+        edges_s,
+        np.zeros((tl.start_s.size, len(FAMILIES), 1)),
+        tl.leakage_pj[:, pe_cols].sum(axis=1, keepdims=True),
+    )[:, 0]
+    out = np.zeros((edges_s.size - 1, flp.n_blocks))
+    idx = {n: i for i, n in enumerate(flp.names)}
+    tile_idx = np.array([idx[n] for n in tile_names])
+    area = flp.area_m2[tile_idx]  # square PEs: a tile's area is proportional to its PEs
+    out[:, tile_idx] = tiles + leak_pe[:, None] * (area / area.sum())[None, :]
+    for name, block in (
+        ("ifmap_sram", "ifmap_sram"),
+        ("filter_sram", "filter_sram"),
+        ("ofmap_sram", "ofmap_sram"),
+        ("ctrl", "ctrl"),
+        ("transition", "ctrl"),
+        ("dram_if", "dram_if"),
+    ):
+        out[:, idx[block]] += col[:, COLUMNS.index(name)]
+    return out * 1e-12 / width
+
+
+# --------------------------------------------------------------------------- text outputs
+
+
+def timeline_csv(ip: IntervalPower) -> str:
+    """One row per interval: its edges, each part's mean V and f, power per column and in total."""
+    head = ["t_start_s", "t_end_s"]
+    head += [f"{p}_{q}" for p in PARTS for q in ("v", "hz")]
+    head += [f"{c}_w" for c in COLUMNS] + ["total_w"]
+    vf = np.stack([ip.v_part, ip.f_part], axis=2).reshape(ip.v_part.shape[0], -1)  # [interval, part*2]
+    rows = np.hstack([ip.edges_s[:-1, None], ip.edges_s[1:, None], vf, ip.power_w, ip.total_w[:, None]])
+    body = "\n".join(",".join(f"{v:.6g}" for v in row) for row in rows.tolist())
+    return ",".join(head) + "\n" + body + "\n"
+
+
+# --------------------------------------------------------------------------- against RTL toggles
+
+
+@dataclass(frozen=True)
+class ToggleComparison:
+    """The model's interval energy against toggle counts from the RTL, per window and class.
+
+    Attributes
+    ----------
+    classes : tuple of str
+        The classes compared (those with toggles and model energy).
+    model_pj, rtl_pj : np.ndarray, shape [window, class]
+        The model's energy and the RTL's toggles times ``pj_per_toggle``.
+    pj_per_toggle : np.ndarray, shape [class]
+        Given, or fitted so the totals agree (then only the distribution over time is compared).
+    error : np.ndarray, shape [class]
+        Mean absolute per-window difference over the mean RTL energy per window (NMAE).
+    total_error : float
+        The same for the sum over classes.
+    max_window_error : float
+        The largest per-window difference of the total over the mean total per window.
+    """
+
+    classes: tuple[str, ...]
+    model_pj: np.ndarray
+    rtl_pj: np.ndarray
+    pj_per_toggle: np.ndarray
+    error: np.ndarray
+    total_error: float
+    max_window_error: float
+
+
+def compare_toggles(
+    model_pj: np.ndarray,
+    toggles: np.ndarray,
+    toggle_classes: Sequence[str] | None = None,
+    pj_per_toggle: np.ndarray | None = None,
+) -> ToggleComparison:
+    """Compare the model's energy per window with the RTL's toggles per window.
+
+    Parameters
+    ----------
+    model_pj : np.ndarray, shape [window, column]
+        The model's energy per window, columns :data:`COLUMNS` or ``energy.COMPONENT_CLASSES`` (for
+        example :attr:`IntervalPower.energy_pj` with intervals equal to the VCD windows, aligned at the
+        accelerator's first busy cycle).
+    toggles : np.ndarray, shape [window, class]
+        ``ToggleCounts.per_window`` of ``cosim.toggles.count_toggles(..., window_cycles=...)``.
+    toggle_classes : sequence of str, optional
+        The toggle columns' classes (default ``cosim.toggles.CLASSES``: the component classes then
+        ``other``, which is ignored).
+    pj_per_toggle : np.ndarray, optional
+        Energy per toggle per compared class (from the calibration); by default fitted per class so
+        that the totals agree.
+    """
+    model = np.asarray(model_pj, dtype=float)
+    tog = np.asarray(toggles, dtype=float)
+    names = tuple(toggle_classes) if toggle_classes is not None else (*COMPONENT_CLASSES, "other")
+    model_cols = COLUMNS if model.shape[1] == len(COLUMNS) else COMPONENT_CLASSES
+    if model.shape[1] != len(model_cols):
+        raise InputError(f"model energy must have {len(COLUMNS)} or {len(COMPONENT_CLASSES)} columns")
+    if tog.ndim != 2 or tog.shape[1] != len(names):
+        raise InputError(f"toggles must be [window, class] with {len(names)} classes, not {tog.shape}")
+    n = min(model.shape[0], tog.shape[0])
+    if n == 0:
+        raise InputError("no windows to compare")
+    if abs(model.shape[0] - tog.shape[0]) > 1:
+        raise InputError(
+            f"the model has {model.shape[0]} windows and the RTL {tog.shape[0]}: align them first"
+        )
+
+    def model_col(c: str) -> np.ndarray:
+        if c == "dram" and model_cols is COLUMNS:
+            return model[:n, COLUMNS.index("dram")] + model[:n, COLUMNS.index("dram_if")]
+        return model[:n, model_cols.index(c)]
+
+    classes = tuple(c for c in COMPONENT_CLASSES if c in names)
+    m = np.stack([model_col(c) for c in classes], axis=1)  # [window, class]
+    t = np.stack([tog[:n, names.index(c)] for c in classes], axis=1)
+    if pj_per_toggle is None:
+        tot = t.sum(axis=0)
+        scale = np.where(tot > 0, m.sum(axis=0) / np.maximum(tot, 1e-300), 0.0)
+    else:
+        scale = np.broadcast_to(np.asarray(pj_per_toggle, dtype=float), (len(classes),))
+    r = t * scale
+    mean = np.maximum(r.mean(axis=0), 1e-300)
+    err = np.abs(m - r).mean(axis=0) / mean
+    err = np.where(r.mean(axis=0) > 0, err, np.where(m.sum(axis=0) > 0, np.inf, 0.0))
+    tm, tr = m.sum(axis=1), r.sum(axis=1)
+    mean_total = max(float(tr.mean()), 1e-300)
+    return ToggleComparison(
+        classes=classes,
+        model_pj=m,
+        rtl_pj=r,
+        pj_per_toggle=np.asarray(scale, dtype=float),
+        error=err,
+        total_error=float(np.abs(tm - tr).mean() / mean_total),
+        max_window_error=float(np.abs(tm - tr).max() / mean_total),
+    )

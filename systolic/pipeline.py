@@ -1,0 +1,386 @@
+"""One ``systolic run``: network and config in, everything the model knows out.
+
+The stages, each a pure model function fed by the one before::
+
+    ArrayConfig + Workload
+      -> memory model        cycles with stalls, SRAM/DRAM accesses, the timed steps   (model/memory.py)
+      -> energy              per layer and component class, calibrated activity      (model/energy.py)
+      -> power over time     per component and floorplan block, per interval         (model/power.py)
+         (DVFS policy)       per-layer operating points under a deadline             (model/dvfs.py)
+      -> temperature         steady map, transient, peak; leakage coupled; DTM  (model/thermal.py, dtm.py)
+      -> bounds              roofline and Eyexam bounds per layer                    (model/bounds.py)
+      -> files               SCALE-Sim reports, summary.json, power CSV and .ptrace, report.html
+
+:func:`full_run` computes; :func:`write_run` writes into a folder the caller swaps in atomically.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import ArrayConfig
+from .errors import InputError
+from .workload import Workload
+
+#: Default number of power/thermal intervals when no ``--interval`` is given.
+DEFAULT_INTERVALS = 200
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What ``systolic run`` was asked for beyond the config and the network.
+
+    Attributes
+    ----------
+    calibration : str or None
+        Calibration file (None: ``$SYSTOLIC_CALIBRATION`` or the shipped ``configs/calibration.json``).
+    zero_frac : float
+        Share of zero operands assumed for energy (no data: uniform random operands otherwise).
+    interval : str or None
+        Power/thermal interval (``10us``, ``5000cycles``); default: the run in 200 intervals.
+    policy : str or None
+        DVFS policy (``none``, ``race``, ``deadline``, ``activity``); None runs at the nominal point.
+    deadline_s : float or None
+        Deadline for the policy (default: the nominal run's time).
+    temp_limit_k : float or None
+        Dynamic thermal management holds this peak temperature.
+    thermal : bool
+        Compute temperatures at all.
+    """
+
+    calibration: str | None = None
+    zero_frac: float = 0.0
+    interval: str | None = None
+    policy: str | None = None
+    deadline_s: float | None = None
+    temp_limit_k: float | None = None
+    thermal: bool = True
+
+
+@dataclass
+class RunResult:
+    """Everything :func:`full_run` computed (model objects, not files)."""
+
+    cfg: ArrayConfig
+    workload: Workload
+    res: dict[str, Any]  # reports.run_results: gemm, memory, compute, schedule, windows
+    summary: dict[str, Any]
+    energy: Any = None  # energy.LayerEnergy
+    calibration_path: Path | None = None
+    dvfs: Any = None  # dvfs.DvfsResult (always: the nominal plan when no policy is asked for)
+    edges_s: np.ndarray | None = None
+    interval_power: Any = None  # power.IntervalPower
+    block_power_w: np.ndarray | None = None  # [interval, block], dynamic + leakage at the reference T
+    floorplan: Any = None
+    thermal: Any = None  # thermal_cli.RunThermal
+    bounds: Any = None  # bounds.Bounds
+    stage_s: dict[str, float] = field(default_factory=dict)
+
+
+def _check(opts: RunOptions) -> None:
+    if not (math.isfinite(opts.zero_frac) and 0.0 <= opts.zero_frac <= 1.0):
+        raise InputError(f"must be in 0..1, not {opts.zero_frac:g}", "--zero-frac")
+    if opts.deadline_s is not None and not (math.isfinite(opts.deadline_s) and opts.deadline_s > 0):
+        raise InputError(
+            f"must be a positive number of milliseconds, not {opts.deadline_s * 1e3:g}", "--deadline-ms"
+        )
+    if opts.deadline_s is not None and opts.policy is None:
+        raise InputError(
+            "a deadline needs a DVFS policy (--policy race|deadline|activity|none)", "--deadline-ms"
+        )
+    if opts.temp_limit_k is not None and not (math.isfinite(opts.temp_limit_k) and opts.temp_limit_k > 0):
+        raise InputError(
+            f"must be a temperature above absolute zero, not {opts.temp_limit_k - 273.15:g} C",
+            "--temp-limit-c",
+        )
+    if opts.temp_limit_k is not None and not opts.thermal:
+        raise InputError("a temperature limit needs the thermal model (drop --no-thermal)", "--temp-limit-c")
+
+
+def full_run(cfg: ArrayConfig, wl: Workload, opts: RunOptions = RunOptions()) -> RunResult:
+    """Run every stage of the model on ``wl`` (see the module docstring)."""
+    from threadpoolctl import threadpool_limits
+
+    from . import reports
+    from .calibrate_cli import load_calibration
+    from .model import dvfs, power
+    from .model import thermal as _thermal  # noqa: F401  (loads SciPy's BLAS before its threads are limited)
+    from .model.bounds import layer_bounds
+    from .model.energy import layer_energy
+    from .model.floorplan import floorplan_for
+
+    _check(opts)
+    stage: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def done(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        stage[name] = now - clock
+        clock = now
+
+    calibration, cal_path = load_calibration(opts.calibration)
+    res = reports.run_results(cfg, wl)
+    done("memory")
+    gemm, mem = res["gemm"], res["memory"]
+    energy = layer_energy(cfg, gemm, mem, calibration=calibration, zero_frac=opts.zero_frac)
+    done("energy")
+    # small dense matrices: BLAS threads cost more than they give (and thrash a loaded machine)
+    with threadpool_limits(limits=1, user_api="blas"):
+        work = power.step_work(cfg, gemm, res["schedule"], layer_dynamic_pj=energy.dynamic_pj)
+        costs = dvfs.costs(cfg, work)
+        nominal_s = float(mem.cycles.sum()) / cfg.clock_hz
+        deadline_s = opts.deadline_s if opts.deadline_s is not None else nominal_s
+        if opts.policy is not None and opts.policy != "none":
+            dvfs.check_deadline(costs, deadline_s)
+        plan = dvfs.plan_policy(costs, opts.policy or "none", deadline_s)
+        nominal = dvfs.plan_policy(costs, "none", deadline_s)
+        timeline = dvfs.plan_timeline(cfg, work, costs, plan)
+        run_dvfs = dvfs.DvfsResult(plan, nominal, timeline, costs, work)
+        end_s = timeline.window_s
+        edges = power.interval_edges_s(
+            cfg, end_s, opts.interval if opts.interval else end_s / DEFAULT_INTERVALS
+        )
+        ip = power.interval_power(timeline, edges)
+        flp = floorplan_for(cfg)
+        blocks = power.block_power_w(timeline, edges, flp)
+        done("power")
+        thermal = None
+        if opts.thermal:
+            from .thermal_cli import run_thermal
+
+            # dynamic power per block, leakage per block at the reference temperature, coupled to temperature
+            no_leak = dataclasses.replace(timeline, leakage_pj=np.zeros_like(timeline.leakage_pj))
+            dynamic = power.block_power_w(no_leak, edges, flp)
+            width = np.diff(edges)
+            leak_ref = ((blocks - dynamic) * width[:, None]).sum(axis=0) / width.sum()
+            thermal = run_thermal(cfg, dynamic, float(width[0]), flp.names, leakage=leak_ref)
+            if opts.temp_limit_k is not None:  # throttle the PE array if it is the hot spot, else the chip
+                region = "array" if thermal.run.peak_block.startswith("pe_t") else "chip"
+                thermal = run_thermal(
+                    cfg,
+                    dynamic,
+                    float(width[0]),
+                    flp.names,
+                    leakage=leak_ref,
+                    limit_k=opts.temp_limit_k,
+                    region=region,
+                )
+            done("thermal")
+    bounds = layer_bounds(cfg, gemm, mem)
+    done("bounds")
+    summary = reports.summary(cfg, wl, res, stage["memory"])
+    summary["energy"] = _energy_summary(cfg, wl, energy, cal_path, opts)
+    summary["power"] = _power_summary(ip, run_dvfs, opts)
+    if thermal is not None:
+        summary["thermal"] = thermal.summary()
+    summary["bounds"] = bounds.to_dict()
+    for i, row in enumerate(summary["layers"]):
+        row["energy_pj"] = float(energy.energy_pj[i].sum())
+        row["bound"] = "memory" if bool(bounds.memory_bound[i]) else "compute"
+    return RunResult(
+        cfg, wl, res, summary, energy, cal_path, run_dvfs, edges, ip, blocks, flp, thermal, bounds, stage
+    )
+
+
+def _energy_summary(
+    cfg: ArrayConfig, wl: Workload, e: Any, cal_path: Path, opts: RunOptions
+) -> dict[str, Any]:
+    from .model.energy import COMPONENT_CLASSES
+
+    total = e.energy_pj.sum(axis=0)  # [class]
+    all_pj = float(total.sum())
+    memory = sum(float(total[i]) for i, c in enumerate(COMPONENT_CLASSES) if "sram" in c or c == "dram")
+    seconds = float(e.cycles.sum()) / cfg.clock_hz
+    return {
+        "calibration": str(cal_path),
+        "zero_frac": opts.zero_frac,
+        "total_j": all_pj * 1e-12,
+        "dynamic_j": float(e.dynamic_pj.sum()) * 1e-12,
+        "leakage_j": float(e.leakage_pj.sum()) * 1e-12,
+        "by_component_j": {c: float(total[i]) * 1e-12 for i, c in enumerate(COMPONENT_CLASSES)},
+        "memory_share": memory / all_pj if all_pj else 0.0,
+        "pj_per_mac": all_pj / float(e.macs.sum()),
+        "tops_per_w": float(e.tops_per_w()),
+        "average_power_w": all_pj * 1e-12 / seconds,
+        "clock_hz": cfg.clock_hz,
+        "vdd_v": cfg.vdd_v,
+    }
+
+
+def _power_summary(ip: Any, d: Any, opts: RunOptions) -> dict[str, Any]:
+    total = ip.total_w
+    out = {
+        "intervals": int(total.size),
+        "interval_s": float(ip.edges_s[1] - ip.edges_s[0]),
+        "average_w": float((total * np.diff(ip.edges_s)).sum() / (ip.edges_s[-1] - ip.edges_s[0])),
+        "peak_w": float(total.max()),
+        "peak_interval": int(np.argmax(total)),
+    }
+    if opts.policy is not None:
+        plan, nominal = d.plan, d.nominal
+        out["dvfs"] = {
+            "policy": plan.policy,
+            "deadline_s": plan.deadline_s,
+            "time_s": plan.time_s,
+            "deadline_met": plan.met,
+            "energy_j": plan.energy_pj * 1e-12,
+            "nominal_energy_j": nominal.energy_pj * 1e-12,
+            "saved_j": (nominal.energy_pj - plan.energy_pj) * 1e-12,
+            "saved_fraction": (nominal.energy_pj - plan.energy_pj) / nominal.energy_pj
+            if nominal.energy_pj
+            else 0.0,
+            "transitions": int(plan.changes.sum()),
+        }
+    return out
+
+
+def report_lines(r: RunResult) -> list[str]:
+    """What ``systolic run`` prints, one line per stage."""
+    s, cfg, wl = r.summary, r.cfg, r.workload
+    t, e, p = s["total"], s["energy"], s["power"]
+    lines = [
+        f"{wl.name} on {cfg.name} ({cfg.rows}x{cfg.cols} {cfg.dataflow.value.upper()}): {len(wl)} layers, "
+        f"{t['cycles']:,} cycles ({t['seconds'] * 1e3:.3f} ms at {cfg.clock_hz / 1e9:g} GHz), "
+        f"{t['stall_cycles']:,} stall cycles, utilisation {100 * t['utilisation']:.1f}%, "
+        f"DRAM {t['dram_words']:,} words ({t['dram_words_per_cycle']:.2f}/cycle)",
+        f"energy {e['total_j'] * 1e3:.4g} mJ ({e['pj_per_mac']:.3f} pJ/MAC, {e['tops_per_w']:.2f} TOPS/W at "
+        f"{cfg.vdd_v:g} V; memory {100 * e['memory_share']:.0f}%, "
+        f"leakage {e['leakage_j'] / e['total_j'] * 100:.0f}%); "
+        f"calibration {e['calibration']}",
+        f"power {p['average_w']:.3f} W average, {p['peak_w']:.3f} W peak over {p['intervals']} intervals of "
+        f"{p['interval_s'] * 1e6:.4g} us",
+    ]
+    if "dvfs" in p:
+        d = p["dvfs"]
+        lines.append(
+            f"DVFS {d['policy']}: {d['time_s'] * 1e3:.4f} ms against a deadline of "
+            f"{d['deadline_s'] * 1e3:.4g} ms "
+            f"({'met' if d['deadline_met'] else 'MISSED'}), {d['energy_j'] * 1e3:.4g} mJ, saved "
+            f"{d['saved_j'] * 1e3:.4g} mJ ({100 * d['saved_fraction']:.1f}%) against nominal, "
+            f"{d['transitions']} transitions"
+        )
+    if r.thermal is not None:
+        lines += r.thermal.lines()
+    memory_bound = int(sum(row["bound"] == "memory" for row in s["layers"]))
+    lines.append(
+        f"roofline: {memory_bound} of {len(wl)} layers memory-bound; "
+        f"model {sum(r.stage_s.values()) * 1e3:.0f} ms"
+    )
+    return lines
+
+
+def html_sections(r: RunResult) -> dict[str, Any]:
+    """The optional sections of the HTML report (see ``systolic/html_report.py``)."""
+    from .model import power
+    from .model.energy import COMPONENT_CLASSES
+
+    e = r.energy
+    sections: dict[str, Any] = {
+        "energy": {
+            "classes_pj": {c: e.energy_pj[:, i] for i, c in enumerate(COMPONENT_CLASSES)},
+            "note": f"calibrated activity ({r.summary['energy']['calibration']}), zero fraction "
+            f"{r.summary['energy']['zero_frac']:g}",
+        },
+        "power": {
+            "edges_s": r.interval_power.edges_s,
+            "power_w": dict(zip(power.COLUMNS, r.interval_power.power_w.T, strict=True)),
+        },
+    }
+    if "dvfs" in r.summary["power"]:
+        ip = r.interval_power
+        sections["dvfs"] = {
+            "edges_s": ip.edges_s,
+            "vdd_v": dict(zip(power.PARTS, ip.v_part.T, strict=True)),
+            "clock_hz": dict(zip(power.PARTS, ip.f_part.T, strict=True)),
+        }
+    if r.thermal is not None:
+        sections["thermal"] = _thermal_map(r)
+    return sections
+
+
+def _thermal_map(r: RunResult, pixels: int = 240) -> dict[str, Any]:
+    """The steady-state block temperatures rasterised over the floorplan (for the HTML report)."""
+    flp, temps = r.floorplan, r.thermal.run.steady_k
+    left, bottom = flp.left_m, flp.bottom_m
+    right, top = left + flp.width_m, bottom + flp.height_m
+    w, h = float(right.max()), float(top.max())
+    nx = pixels
+    ny = max(1, round(pixels * h / w))
+    xs = (np.arange(nx) + 0.5) * w / nx  # [x]
+    ys = h - (np.arange(ny) + 0.5) * h / ny  # [y] north row first
+    inside_x = (xs[None, :] >= left[:, None]) & (xs[None, :] < right[:, None])  # [block, x]
+    inside_y = (ys[None, :] >= bottom[:, None]) & (ys[None, :] < top[:, None])  # [block, y]
+    owner = np.argmax(inside_y[:, :, None] & inside_x[:, None, :], axis=0)  # [y, x] first block covering
+    t = r.thermal.run
+    return {
+        "map_k": temps[owner],
+        "width_mm": w * 1e3,
+        "height_mm": h * 1e3,
+        "note": f"steady state at average power; hottest {t.peak_block} reaches {t.peak_k - 273.15:.2f} C "
+        f"at {t.peak_time_s * 1e3:.4g} ms in the transient",
+    }
+
+
+def write_run(r: RunResult, out: Path, traces: bool = False) -> list[str]:
+    """Write the run's files into ``out`` (a folder the caller swaps in whole); return their names."""
+    from . import reports
+    from .fileio import atomic_write_json, atomic_write_text
+    from .hotspot_io import format_flp, format_trace
+    from .html_report import write_html_report
+    from .model import power
+
+    written = []
+    for name, text in reports.report_texts(r.cfg, r.workload, r.res).items():
+        atomic_write_text(out / name, text)
+        written.append(name)
+    atomic_write_text(out / "ENERGY_REPORT.csv", _energy_csv(r))
+    atomic_write_text(out / "power.csv", power.timeline_csv(r.interval_power))
+    atomic_write_text(out / "power.ptrace", format_trace(r.floorplan.names, r.block_power_w, "%.6f"))
+    atomic_write_text(out / "floorplan.flp", format_flp(r.floorplan, f"systolic floorplan of {r.cfg.name}"))
+    stable = {k: v for k, v in r.summary.items() if k != "model_seconds"}
+    atomic_write_json(out / "summary.json", stable)
+    write_html_report(out / "report.html", r.summary, r.bounds, html_sections(r))
+    written += [
+        "ENERGY_REPORT.csv",
+        "power.csv",
+        "power.ptrace",
+        "floorplan.flp",
+        "summary.json",
+        "report.html",
+    ]
+    if traces:
+        rows = reports.write_traces(r.cfg, r.workload, r.res, out)
+        written.append(f"layer<i>/*_TRACE.csv ({rows:,} rows)")
+    return written
+
+
+def _energy_csv(r: RunResult) -> str:
+    from .model.energy import COMPONENT_CLASSES
+
+    e = r.energy
+    head = [
+        "LayerID",
+        "Layer",
+        "MACs",
+        "Cycles",
+        *[f"{c} pJ" for c in COMPONENT_CLASSES],
+        "Leakage pJ",
+        "Total pJ",
+        "pJ/MAC",
+    ]
+    lines = [", ".join(head)]
+    for i, layer in enumerate(r.workload):
+        total = float(e.energy_pj[i].sum())
+        row = [str(i), layer.name, str(int(e.macs[i])), str(int(e.cycles[i]))]
+        row += [f"{v:.6g}" for v in e.energy_pj[i]]
+        row += [f"{float(e.leakage_pj[i].sum()):.6g}", f"{total:.6g}", f"{total / e.macs[i]:.6g}"]
+        lines.append(", ".join(row))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,264 @@
+"""Power over time: nominal timing equals the memory model, intervals conserve energy, blocks, toggles."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from systolic.config import ArrayConfig, Dataflow
+from systolic.errors import InputError
+from systolic.hotspot_io import read_ptrace, write_ptrace
+from systolic.model import power
+from systolic.model.cycles import GemmArrays
+from systolic.model.energy import ACTIONS, COMPONENT_CLASSES
+from systolic.model.floorplan import floorplan_for
+from systolic.model.memory import memory_cycles
+
+SHAPES = GemmArrays.of([40, 7, 33], [20, 5, 64], [30, 9, 17], [1, 3, 1])
+
+
+def _cfg(df: Dataflow = Dataflow.WS, **kw) -> ArrayConfig:
+    base = dict(
+        rows=8,
+        cols=8,
+        dataflow=df,
+        ifmap_sram_bytes=1024,
+        filter_sram_bytes=1024,
+        ofmap_sram_bytes=4096,
+        dram_bw_words_per_cycle=4,
+        dram_latency_cycles=10,
+        clock_hz=500e6,
+    )
+    return ArrayConfig(**{**base, **kw})
+
+
+def _nominal(cfg: ArrayConfig, gemm: GemmArrays = SHAPES):
+    mem = memory_cycles(cfg, gemm)
+    work = power.step_work(cfg, gemm, mem.schedule)
+    n = work.layers
+    v = np.full((n, 3), cfg.vdd_v)
+    f = np.full((n, 3), cfg.clock_hz)
+    return mem, work, power.build_timeline(cfg, work, v, f, np.zeros(n, dtype=int))
+
+
+@pytest.mark.parametrize("df", list(Dataflow))
+def test_nominal_timeline_has_the_memory_models_cycles(df):
+    cfg = _cfg(df)
+    mem, work, tl = _nominal(cfg)
+    t = power.step_times_s(work, np.full((work.layer.size, 3), cfg.clock_hz))
+    per_layer = work.layer_sum(t) * work.repeat * cfg.clock_hz
+    np.testing.assert_allclose(per_layer, mem.cycles, rtol=1e-12)
+    assert tl.end_s * cfg.clock_hz == pytest.approx(mem.total_cycles, rel=1e-12)
+
+
+@pytest.mark.parametrize("df", list(Dataflow))
+def test_step_counts_add_up_to_the_memory_models_totals(df):
+    cfg = _cfg(df)
+    mem = memory_cycles(cfg, SHAPES)
+    counts = power.step_action_counts(cfg, mem.schedule)  # [step, action]
+    layer = mem.schedule.steps.layer
+    per_layer = np.stack([np.bincount(layer, weights=counts[:, a]) for a in range(len(ACTIONS))], axis=1)
+    col = {key: i for i, key in enumerate(ACTIONS)}
+    rep = SHAPES.repeat
+    np.testing.assert_allclose(per_layer[:, col[("mult", "multiply")]] * rep, mem.macs)
+    for buf in ("ifmap", "filter", "ofmap"):
+        np.testing.assert_allclose(per_layer[:, col[(f"{buf}_sram", "read")]] * rep, mem.sram_reads[buf])
+        np.testing.assert_allclose(per_layer[:, col[(f"{buf}_sram", "write")]] * rep, mem.sram_writes[buf])
+    dram_r = sum(mem.dram_reads.values())
+    dram_w = sum(mem.dram_writes.values())
+    np.testing.assert_allclose(per_layer[:, col[("dram", "read")]] * rep, dram_r)
+    np.testing.assert_allclose(per_layer[:, col[("dram", "write")]] * rep, dram_w)
+    np.testing.assert_allclose(per_layer[:, col[("ctrl", "cycle")]] * rep, mem.cycles - rep)  # no prologue
+
+
+def _brute_integrate(start, dur, totals, edges):
+    out = np.zeros((len(edges) - 1, totals.shape[1]))
+    for s, d, tot in zip(start, dur, totals, strict=True):
+        for i in range(len(edges) - 1):
+            lo, hi = max(s, edges[i]), min(s + d, edges[i + 1])
+            if d > 0 and hi > lo:
+                out[i] += tot * (hi - lo) / d
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    durations=st.lists(st.one_of(st.just(0.0), st.floats(1e-6, 5.0)), min_size=1, max_size=12),
+    step=st.floats(0.05, 7.0),
+    seed=st.integers(0, 2**31),
+)
+def test_integrate_matches_brute_force(durations, step, seed):
+    dur = np.array(durations)
+    start = np.concatenate([[0.0], np.cumsum(dur)[:-1]])
+    totals = np.random.default_rng(seed).uniform(0, 10, (dur.size, 3))
+    edges = np.arange(0, max(dur.sum(), step) / step + 2) * step
+    got = power.integrate(start, dur, totals, edges)
+    np.testing.assert_allclose(got, _brute_integrate(start, dur, totals, edges), atol=1e-9)
+    np.testing.assert_allclose(got.sum(axis=0), totals[dur > 0].sum(axis=0), rtol=1e-9, atol=1e-9)
+
+
+@settings(max_examples=25, deadline=None)
+@given(cycles=st.integers(1, 5000))
+def test_intervals_conserve_energy(cycles):
+    cfg = _cfg()
+    _, _, tl = _nominal(cfg)
+    edges = power.interval_edges_s(cfg, tl.end_s, f"{cycles}cycles")
+    ip = power.interval_power(tl, edges)
+    assert edges[-1] >= tl.end_s
+    np.testing.assert_allclose(ip.energy_pj.sum(axis=0), tl.energy_pj, rtol=1e-9, atol=1e-6)
+    busy = ip.f_part[:, 0] > 0
+    np.testing.assert_allclose(ip.v_part[busy], cfg.vdd_v)
+
+
+def test_block_power_is_the_on_chip_power_and_goes_where_the_work_is():
+    cfg = _cfg(rows=16, cols=16)
+    gemm = GemmArrays.of([64], [3], [16])  # WS: K=16 rows, N=3 of 16 columns used
+    _, _, tl = _nominal(cfg, gemm)
+    flp = floorplan_for(cfg, tile=(4, 4))
+    edges = power.interval_edges_s(cfg, tl.end_s, None)
+    work = power.step_work(cfg, gemm, memory_cycles(cfg, gemm).schedule, tile=(4, 4))
+    tl = power.Timeline(**{**tl.__dict__, "pe_share": work.pe_share})
+    blocks = power.block_power_w(tl, edges, flp)
+    ip = power.interval_power(tl, edges)
+    on_chip = ip.total_w - ip.power_w[:, power.COLUMNS.index("dram")]
+    np.testing.assert_allclose(blocks.sum(axis=1), on_chip, rtol=1e-9)
+    tiles = {n: blocks[:, i].sum() for i, n in enumerate(flp.names) if n.startswith("pe_t")}
+    # only the first tile column computes; the others leak
+    assert tiles["pe_t0_0"] > 2 * tiles["pe_t0_1"]
+    assert tiles["pe_t0_1"] == pytest.approx(tiles["pe_t3_3"])
+
+
+def test_pe_tile_share_matches_a_per_pe_count():
+    cfg = _cfg(rows=8, cols=8)
+    gemm = GemmArrays.of([5, 9], [11, 3], [13, 20])  # WS: rows = K, cols = N
+    share = power.pe_tile_share(cfg, gemm, tile=(3, 5))
+    for layer, (k, n) in enumerate([(13, 11), (20, 3)]):
+        use = np.zeros((8, 8))
+        for r0 in range(0, k, 8):
+            for c0 in range(0, n, 8):
+                use[: min(8, k - r0), : min(8, n - c0)] += 1
+        tiles = [use[r : r + 3, c : c + 5].sum() for r in range(0, 8, 3) for c in range(0, 8, 5)]
+        np.testing.assert_allclose(share[layer], np.array(tiles) / sum(tiles))
+
+
+def test_ptrace_names_match_the_floorplan(tmp_path):
+    cfg = _cfg()
+    _, _, tl = _nominal(cfg)
+    flp = floorplan_for(cfg)
+    edges = power.interval_edges_s(cfg, tl.end_s, "1us")
+    path = write_ptrace(tmp_path / "p.ptrace", flp.names, power.block_power_w(tl, edges, flp))
+    trace = read_ptrace(path)
+    assert trace.names == flp.names and trace.values.shape == (edges.size - 1, flp.n_blocks)
+
+
+def test_timeline_csv_header_and_rows():
+    cfg = _cfg()
+    _, _, tl = _nominal(cfg)
+    edges = power.interval_edges_s(cfg, tl.end_s, None)
+    text = power.timeline_csv(power.interval_power(tl, edges))
+    lines = text.splitlines()
+    assert lines[0].startswith(
+        "t_start_s,t_end_s,array_v,array_hz,sram_v,sram_hz,dram_if_v,dram_if_hz,mult_w"
+    )
+    assert lines[0].endswith(",transition_w,total_w") and len(lines) == 51
+    assert text == power.timeline_csv(power.interval_power(tl, edges))  # deterministic
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("10us", 1e-5), ("2.5e-6s", 2.5e-6), ("5000cycles", 1e-5), ("1 ms", 1e-3)]
+)
+def test_interval_units(text, seconds):
+    assert power.parse_interval_s(_cfg(), text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["10", "fast", "-3us", "0cycles"])
+def test_bad_interval(text):
+    with pytest.raises(InputError) as info:
+        power.parse_interval_s(_cfg(), text)
+    assert str(info.value) == (
+        "--interval: expected a positive length with a unit (s, ms, us, ns or cycles), e.g. 10us or "
+        f"5000cycles, not '{text}'"
+    )
+
+
+# --------------------------------------------------------------------------- against RTL toggles
+
+
+def _synthetic(seed: int = 1, windows: int = 20):
+    rng = np.random.default_rng(seed)
+    model = rng.uniform(1, 100, (windows, len(power.COLUMNS)))
+    pj_per_toggle = rng.uniform(0.01, 0.1, len(COMPONENT_CLASSES))
+    dram = model[:, power.COLUMNS.index("dram")] + model[:, power.COLUMNS.index("dram_if")]
+    per_class = np.column_stack([model[:, : len(COMPONENT_CLASSES) - 1], dram])
+    per_class = per_class[:, [COMPONENT_CLASSES.index(c) for c in COMPONENT_CLASSES]]
+    toggles = np.column_stack([per_class / pj_per_toggle, rng.integers(0, 9, windows)])  # + "other"
+    return model, toggles, pj_per_toggle
+
+
+def test_toggle_comparison_of_exact_toggles_has_no_error():
+    model, toggles, pj = _synthetic()
+    cmp = power.compare_toggles(model, toggles)
+    assert cmp.classes == COMPONENT_CLASSES
+    np.testing.assert_allclose(cmp.pj_per_toggle, pj, rtol=1e-9)
+    np.testing.assert_allclose(cmp.error, 0, atol=1e-9)
+    assert cmp.total_error == pytest.approx(0, abs=1e-9)
+    given_pj = power.compare_toggles(model, toggles, pj_per_toggle=pj)
+    np.testing.assert_allclose(given_pj.error, 0, atol=1e-9)
+
+
+def test_toggle_comparison_finds_a_wrong_window():
+    model, toggles, pj = _synthetic(windows=10)
+    toggles = toggles.copy()
+    mult = COMPONENT_CLASSES.index("mult")
+    toggles[3, mult] *= 3  # the RTL switched three times as much in window 3
+    cmp = power.compare_toggles(model, toggles, pj_per_toggle=pj)
+    rtl = toggles[:, mult] * pj[mult]
+    expected = np.abs(model[:, mult] - rtl).mean() / rtl.mean()
+    assert cmp.error[mult] == pytest.approx(expected)
+    others = [i for i in range(len(COMPONENT_CLASSES)) if i != mult]
+    np.testing.assert_allclose(cmp.error[others], 0, atol=1e-9)
+    assert cmp.max_window_error > cmp.total_error > 0
+
+
+def test_toggle_comparison_bad_shapes():
+    model, toggles, _ = _synthetic(windows=10)
+    with pytest.raises(InputError, match="the model has 10 windows and the RTL 13: align them first"):
+        power.compare_toggles(model, np.vstack([toggles, toggles[:3]]))
+    with pytest.raises(InputError, match=r"toggles must be \[window, class\] with 9 classes"):
+        power.compare_toggles(model, toggles[:, :5])
+
+
+def test_power_model_imports_no_hdl_or_simulator():
+    code = "import sys, systolic.model.power, systolic.model.dvfs; print('amaranth' in sys.modules, 'cocotb' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
+
+
+def _layer_class_dynamic(tl: power.Timeline, layers: int) -> np.ndarray:
+    dyn = tl.dynamic_pj.sum(axis=1)  # [segment, column]
+    per_class = dyn[:, : len(COMPONENT_CLASSES)].copy()
+    per_class[:, COMPONENT_CLASSES.index("dram")] += dyn[:, power.COLUMNS.index("dram_if")]
+    onehot = (tl.layer[:, None] == np.arange(layers)[None, :]).astype(float)
+    return onehot.T @ per_class  # [layer, class]
+
+
+def test_calibrated_layer_energy_rescales_the_steps():
+    cfg = _cfg()
+    mem, work, tl = _nominal(cfg)
+    own = _layer_class_dynamic(tl, work.layers)
+    factor = np.random.default_rng(3).uniform(0.2, 3.0, own.shape)
+    scaled = power.step_work(cfg, SHAPES, mem.schedule, layer_dynamic_pj=own * factor)
+    n = scaled.layers
+    tl2 = power.build_timeline(
+        cfg, scaled, np.full((n, 3), cfg.vdd_v), np.full((n, 3), cfg.clock_hz), np.zeros(n, dtype=int)
+    )
+    np.testing.assert_allclose(_layer_class_dynamic(tl2, n), own * factor, rtol=1e-9)
+    with pytest.raises(
+        InputError, match=r"layer_dynamic_pj must be \[layer, class\] = \[3, 8\], not \[3, 7\]"
+    ):
+        power.step_work(cfg, SHAPES, mem.schedule, layer_dynamic_pj=own[:, :7])

@@ -2,10 +2,10 @@
 
 A sweep's points differ in a few config fields. Points that agree on every field that shapes the tiles
 (:func:`plan_key`: array, dataflow, widths, buffer sizes) share their tile plan, tiles and access counts,
-which are computed once per group; the rest is vectorised across the group's points: step timing for
-every DRAM bandwidth and latency at once (:func:`~systolic.model.memory.cycles_per_gemm_for`), energy as
-one product of the shared action counts with a ``[point, action]`` table. The numbers are the same as
-``systolic run``'s for each point on its own (a test checks that).
+which are computed once per group; the step timing is vectorised across the group's points, for every
+DRAM bandwidth and latency at once (:func:`~systolic.model.memory.cycles_per_gemm_for`), and the
+calibrated energy model runs per point on the shared counts with the point's own cycles. The numbers are
+the same as ``systolic run``'s for each point on its own (a test checks that).
 
 A point whose buffers cannot hold one fold of some layer is *infeasible*: it gets NaN metrics and the
 reason, and the sweep goes on.
@@ -13,8 +13,8 @@ reason, and the sweep goes on.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -24,7 +24,7 @@ from systolic.errors import InputError
 from . import energy as en
 from .cycles import GemmArrays
 from .floorplan import floorplan_for
-from .memory import access_counts, cycles_per_gemm_for, plan_tiles, tiles_of
+from .memory import MemoryResult, cycles_per_gemm_for, memory_cycles
 
 #: Config fields that determine the tile plan, the tiles and the access counts (not their timing).
 PLAN_FIELDS: tuple[str, ...] = (
@@ -50,55 +50,21 @@ def plan_key(cfg: ArrayConfig) -> tuple:
     return tuple(getattr(cfg, f) for f in PLAN_FIELDS)
 
 
-@dataclass(frozen=True)
-class _Shared:
-    """What a group of points shares on one network: per-layer action counts and the tiles."""
-
-    tiles: object
-    counts: np.ndarray  # [action] summed over layers and repeats (energy table order), ctrl cycles 0
-    compute_cycles: np.ndarray  # [layer] per GEMM
-    dram_words: int
-    macs: int
+def _shared(cfg: ArrayConfig, gemm: GemmArrays, names: list[str]) -> MemoryResult:
+    """The memory model of the group's first point: its tiles and access counts hold for the whole group."""
+    return memory_cycles(cfg, gemm, names)
 
 
-def _shared(cfg: ArrayConfig, gemm: GemmArrays, names: list[str]) -> _Shared:
-    plan = plan_tiles(cfg, gemm, names)
-    tiles = tiles_of(cfg, gemm, plan)
-    layers = gemm.m.size
-    acc = access_counts(cfg, tiles)
-    rep = gemm.repeat
-
-    def total(kind: str, buf: str) -> int:
-        return int((np.bincount(tiles.layer, weights=acc[kind][buf], minlength=layers) * rep).sum())
-
-    per_layer = {
-        (kind, buf): total(kind, buf)
-        for kind in ("sram_reads", "sram_writes", "dram_reads", "dram_writes")
-        for buf in ("ifmap", "filter", "ofmap")
-    }
-    counts = _action_counts(int(gemm.macs.sum()), per_layer)
-    dram = sum(v for (kind, _), v in per_layer.items() if kind.startswith("dram"))
-    compute = np.bincount(tiles.layer, weights=tiles.compute_cycles, minlength=layers).astype(np.int64)
-    return _Shared(tiles, counts, compute, int(dram), int(gemm.macs.sum()))
-
-
-def _action_counts(macs: int, totals: dict[tuple[str, str], int]) -> np.ndarray:
-    """``[action]`` counts in :data:`~systolic.model.energy.ACTIONS` order (one hop of each operand per
-    MAC; controller cycles are added per point, as they depend on its timing)."""
-    counts = {
-        ("mult", "multiply"): macs,
-        ("acc", "accumulate"): macs,
-        ("fwd", "input_hop"): macs,
-        ("fwd", "weight_hop"): macs,
-        ("fwd", "psum_hop"): 0,
-        ("ctrl", "cycle"): 0,
-        ("dram", "read"): totals[("dram_reads", "ifmap")] + totals[("dram_reads", "filter")],
-        ("dram", "write"): totals[("dram_writes", "ofmap")],
-    }
-    for buf in ("ifmap", "filter", "ofmap"):
-        counts[(f"{buf}_sram", "read")] = totals[("sram_reads", buf)]
-        counts[(f"{buf}_sram", "write")] = totals[("sram_writes", buf)]
-    return np.array([counts[a] for a in en.ACTIONS], dtype=float)
+def _at(mem: MemoryResult, per_gemm: np.ndarray, repeat: np.ndarray) -> MemoryResult:
+    """``mem`` with another point's cycles (same tiles and accesses, other DRAM bandwidth or latency)."""
+    per_gemm = per_gemm.astype(np.int64)
+    compute_per_gemm = mem.compute_cycles // repeat
+    return dataclasses.replace(
+        mem,
+        cycles=per_gemm * repeat,
+        cycles_per_gemm=per_gemm,
+        stall_cycles=(per_gemm - compute_per_gemm) * repeat,
+    )
 
 
 def area_m2(cfg: ArrayConfig) -> float:
@@ -110,12 +76,20 @@ def evaluate(
     configs: Sequence[ArrayConfig],
     networks: Mapping[str, GemmArrays],
     names: Mapping[str, list[str]] | None = None,
+    calibration: en.Calibration | None = None,
 ) -> dict[str, np.ndarray]:
     """Latency, energy, area and more of every config on every network.
+
+    Energy is :func:`~systolic.model.energy.layer_energy` with ``calibration`` (default: the shipped
+    calibration file) on uniform random operands, the same as ``systolic run`` without ``--zero-frac``.
 
     Returns columns ``[point]``: ``area_mm2``, ``error`` (empty when feasible), the totals over networks
     of :data:`METRICS`, and ``<network>.<metric>`` per network. Infeasible points get NaN.
     """
+    if calibration is None:
+        from systolic.calibrate_cli import load_calibration
+
+        calibration = load_calibration()[0]
     n = len(configs)
     out: dict[str, np.ndarray] = {"area_mm2": np.array([area_m2(c) * 1e6 for c in configs])}
     errors = np.full(n, "", dtype=object)
@@ -128,30 +102,28 @@ def evaluate(
         pts = [configs[i] for i in idx]
         bw = np.array([c.dram_bw_words_per_cycle for c in pts])
         lat = np.array([c.dram_latency_cycles for c in pts])
-        clock = np.array([c.clock_hz for c in pts])
         try:
             shared = {net: _shared(first, g, (names or {}).get(net, [])) for net, g in networks.items()}
         except InputError as err:
             errors[idx] = str(err)
             continue
-        tables = (
-            np.stack([en.build_table(c).energy_pj for c in pts]) * en.REFERENCE_ACTIVITY
-        )  # [point, action]
-        ctrl = en.ACTIONS.index(("ctrl", "cycle"))
-        leak_w = np.array([float(np.sum(en.leakage_w(c))) for c in pts])
         for net, g in networks.items():
-            sh = shared[net]
-            per_gemm = cycles_per_gemm_for(first, sh.tiles, g.m.size, bw, lat)  # [point, layer]
-            cycles = (per_gemm * g.repeat).sum(axis=1)
-            seconds = cycles / clock
-            dyn_pj = tables @ sh.counts + tables[:, ctrl] * cycles
+            mem = shared[net]
+            per_gemm = cycles_per_gemm_for(first, mem.schedule.tiles, g.m.size, bw, lat)  # [point, layer]
             col = per_net[net]
-            col["cycles"][idx] = cycles
-            col["stall_cycles"][idx] = cycles - (sh.compute_cycles * g.repeat).sum()
-            col["latency_s"][idx] = seconds
-            col["energy_j"][idx] = dyn_pj * 1e-12 + leak_w * seconds
-            col["dram_words"][idx] = sh.dram_words
-            col["utilisation"][idx] = sh.macs / (cycles * first.rows * first.cols)
+            dram = sum(int(v.sum()) for v in mem.dram_reads.values()) + sum(
+                int(v.sum()) for v in mem.dram_writes.values()
+            )
+            for j, (i, cfg) in enumerate(zip(idx, pts, strict=True)):
+                m = _at(mem, per_gemm[j], g.repeat)
+                e = en.layer_energy(cfg, g, m, calibration=calibration)
+                cycles = int(m.cycles.sum())
+                col["cycles"][i] = cycles
+                col["stall_cycles"][i] = int(m.stall_cycles.sum())
+                col["latency_s"][i] = cycles / cfg.clock_hz
+                col["energy_j"][i] = float(e.energy_pj.sum()) * 1e-12
+                col["dram_words"][i] = dram
+                col["utilisation"][i] = float(m.macs.sum()) / (cycles * cfg.rows * cfg.cols)
     for m in METRICS:
         out[m] = (
             sum(per_net[net][m] for net in networks)

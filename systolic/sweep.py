@@ -8,6 +8,7 @@ The spec (TOML)::
     samples = 10000              # random mode
     seed = 0                     # random mode
     batch = 500                  # points per Dask task (optional)
+    calibration = "cal.json"     # energy calibration (optional; default as systolic run's)
 
     [space]                      # ArrayConfig fields and their values
     rows = [16, 32, 64, 128]                      # a list: grid values, or random choices
@@ -50,7 +51,7 @@ from .fileio import atomic_write_json, atomic_write_text, read_text
 
 #: What the Pareto front minimises.
 OBJECTIVES: tuple[str, ...] = ("latency_s", "energy_j", "area_mm2")
-SPEC_KEYS = {"base", "networks", "mode", "samples", "seed", "batch", "space"}
+SPEC_KEYS = {"base", "networks", "mode", "samples", "seed", "batch", "space", "calibration"}
 _INT_FIELDS = {f.name for f in fields(ArrayConfig) if f.type in ("int", int)}
 _FLOAT_FIELDS = {f.name for f in fields(ArrayConfig) if f.type in ("float", float)}
 
@@ -76,6 +77,7 @@ class SweepSpec:
     seed: int
     batch: int
     space: tuple[tuple[str, tuple[Any, ...] | Range], ...]
+    calibration: Path | None = None
 
     @property
     def digest(self) -> str:
@@ -88,6 +90,7 @@ class SweepSpec:
                 "samples": self.samples,
                 "seed": self.seed,
                 "batch": self.batch,
+                "calibration": None if self.calibration is None else self.calibration.read_text(),
                 "space": [[k, v if isinstance(v, tuple) else [v.low, v.high, v.log]] for k, v in self.space],
             },
             sort_keys=True,
@@ -189,7 +192,16 @@ def load_spec(path: str | os.PathLike) -> SweepSpec:
         size = math.prod(len(v) for _, v in space)
         if size > 10_000_000:
             raise InputError(f"the grid has {size:,} points; at most 10,000,000", path, "space")
-    return SweepSpec(path, base, nets, mode, samples, seed, batch, tuple(space))
+    calibration = None
+    if "calibration" in data:
+        calibration = path.parent / get("calibration", str)
+        from .calibrate_cli import load_calibration
+
+        try:
+            load_calibration(calibration)
+        except InputError as err:
+            raise InputError(f"calibration: {err}", path) from None
+    return SweepSpec(path, base, nets, mode, samples, seed, batch, tuple(space), calibration)
 
 
 def design_points(spec: SweepSpec) -> list[dict[str, Any]]:
@@ -240,14 +252,14 @@ def batches(spec: SweepSpec, cfgs: list[ArrayConfig | None]) -> list[np.ndarray]
     return [np.array(order[s : s + spec.batch], dtype=np.int64) for s in range(0, len(order), spec.batch)]
 
 
-def run_batch(cfg_dicts: list[dict | None], shared: tuple[dict, dict]) -> dict[str, np.ndarray]:
+def run_batch(cfg_dicts: list[dict | None], shared: tuple) -> dict[str, np.ndarray]:
     """Evaluate one batch (runs on a Dask worker): configs as dicts, None for a contradictory point;
-    ``shared``: (networks as GemmArrays, their layer names)."""
+    ``shared``: (networks as GemmArrays, their layer names, the energy calibration)."""
     from .model.sweep import evaluate
 
-    networks, names = shared
+    networks, names, calibration = shared
     live = [i for i, d in enumerate(cfg_dicts) if d is not None]
-    res = evaluate([ArrayConfig.from_dict(cfg_dicts[i]) for i in live], networks, names)
+    res = evaluate([ArrayConfig.from_dict(cfg_dicts[i]) for i in live], networks, names, calibration)
     out = {}
     for key, col in res.items():
         text = col.dtype.kind in "UO"
@@ -310,6 +322,9 @@ def run_sweep(
     labels = {n: Path(n).stem if Path(n).is_file() else n for n in spec.networks}
     networks = {labels[n]: GemmArrays.from_workload(w) for n, w in workloads.items()}
     names = {labels[n]: [ly.name for ly in w] for n, w in workloads.items()}
+    from .calibrate_cli import load_calibration
+
+    calibration, cal_path = load_calibration(spec.calibration)
     points = design_points(spec)
     cfgs, errors = make_configs(spec, points)
     plan = batches(spec, cfgs)
@@ -340,7 +355,9 @@ def run_sweep(
             except OSError as err:
                 raise InputError(f"cannot reach the Dask scheduler: {err}", "--scheduler") from None
         try:
-            shared = client.scatter([(networks, names)], broadcast=True)[0]  # one object, on every worker
+            shared = client.scatter([(networks, names, calibration)], broadcast=True)[
+                0
+            ]  # one object, everywhere
             futures = {
                 client.submit(run_batch, p, shared, pure=False): b for b, p in zip(todo, payload, strict=True)
             }
@@ -371,6 +388,7 @@ def run_sweep(
         "batches": len(plan),
         "networks": list(networks),
         "objectives": list(OBJECTIVES),
+        "calibration": cal_path.name,
     }
     atomic_write_json(out / "summary.json", summary)  # the same bytes however often the sweep resumed
     return {**summary, "resumed_batches": resumed, "seconds": time.perf_counter() - start}

@@ -63,6 +63,10 @@ def write(tmp_path: Path, text: str, name: str = "s.toml") -> Path:
             "space.vdd_v: bound 9.0:",
         ),
         ("base = [", "not valid TOML"),
+        (
+            'base = "small-8x8"\nnetworks = ["alexnet"]\ncalibration = "nope.json"\n[space]\nrows = [4]\n',
+            "calibration: ",
+        ),
     ],
 )
 def test_spec_errors_are_one_line(tmp_path, capsys, text, message):

@@ -8,11 +8,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from systolic.calibrate_cli import load_calibration
 from systolic.config import ArrayConfig, Dataflow
 from systolic.model.cycles import GemmArrays
+from systolic.model.energy import layer_energy
 from systolic.model.memory import memory_cycles
 from systolic.model.sweep import area_m2, evaluate, pareto_front, plan_key
 from systolic.netload import load_workload
+
+CAL = load_calibration()[0]
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +54,8 @@ def test_bulk_equals_point_by_point(nets):
             )
             assert res[f"{net}.dram_words"][i] == words
             total += mem.total_cycles
+            e = layer_energy(cfg, g, mem, calibration=CAL)
+            assert res[f"{net}.energy_j"][i] == pytest.approx(e.energy_pj.sum() * 1e-12, rel=1e-12)
         assert res["cycles"][i] == total
         assert res["area_mm2"][i] == pytest.approx(area_m2(cfg) * 1e6)
         assert res["energy_j"][i] > 0

@@ -355,7 +355,7 @@ def _safe_candidates(c: Costs, layer: int, max_switch: float, idle_bound_w: floa
 def deadline_plan(c: Costs, deadline_s: float, buckets: int | None = None) -> DvfsPlan:
     """Minimum-energy per-layer choices that meet ``deadline_s`` (see the module docstring).
 
-    ``buckets`` time steps over the deadline (default ``100 x layers`` within 2000..20000, fewer when the
+    ``buckets`` time steps over the deadline (default ``40 x layers`` within 2000..20000, fewer when the
     table would pass 2e7 entries): each layer's time is rounded up to a bucket, so the plan meets the
     deadline and may leave up to ``layers`` buckets of slack unused, which :func:`polish` then spends.
     """
@@ -365,7 +365,7 @@ def deadline_plan(c: Costs, deadline_s: float, buckets: int | None = None) -> Dv
     idle_bound = float(c.idle_w[: c.choices].max())
     cands = [_safe_candidates(c, layer, max_switch, idle_bound) for layer in range(n)]
     entries = sum(cand.size for cand in cands)
-    b_count = int(buckets or max(min(max(100 * n, 2000), 20000, int(2e7 / entries)), 200))
+    b_count = int(buckets or max(min(max(40 * n, 2000), 20000, int(2e7 / entries)), 200))
     dt = deadline_s / b_count
     lat_b = math.ceil(c.latency_s / dt - 1e-9) if c.latency_s > 0 else 0
     tbs = [np.ceil(c.time_s[cand, layer] / dt - 1e-9).astype(np.int64) for layer, cand in enumerate(cands)]

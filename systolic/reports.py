@@ -193,9 +193,14 @@ def write_traces(cfg: ArrayConfig, workload: Workload, res: dict[str, Any], out:
     """Write each layer's six traces (``layer<i>/<NAME>.csv``) chunk by chunk; return the rows written."""
     from .model.traces import TRACE_NAMES, layer_traces
 
+    import sys
+
+    from tqdm import tqdm
+
     gemm, sched = res["gemm"], res["schedule"]
     rows = 0
-    for i in range(len(workload)):
+    bar = tqdm(range(len(workload)), desc="traces", unit="layer", file=sys.stderr, delay=1.0)
+    for i in bar:
         folder = out / f"layer{i}"
         folder.mkdir(parents=True, exist_ok=True)
         with contextlib.ExitStack() as stack:

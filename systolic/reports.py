@@ -191,11 +191,11 @@ TRACE_BATCH_VALUES = 1 << 20
 
 def write_traces(cfg: ArrayConfig, workload: Workload, res: dict[str, Any], out: Path) -> int:
     """Write each layer's six traces (``layer<i>/<NAME>.csv``) chunk by chunk; return the rows written."""
-    from .model.traces import TRACE_NAMES, layer_traces
-
     import sys
 
     from tqdm import tqdm
+
+    from .model.traces import TRACE_NAMES, layer_traces
 
     gemm, sched = res["gemm"], res["schedule"]
     rows = 0

@@ -461,12 +461,11 @@ def validation_table(result: CalibrationResult) -> str:
 def _cocotb_test():
     """The testbench, defined only inside the simulator (cocotb is imported there, not by the CLI)."""
     import cocotb
-    from cocotb.clock import Clock
     from cocotb.simtime import get_sim_time
-    from cocotb.triggers import ClockCycles, FallingEdge
+    from cocotb.triggers import ClockCycles
 
     from .mem_harness import LayerHarness
-    from .tb_common import _drive, run_one
+    from .tb_common import run_one, start_and_reset
 
     @cocotb.test()
     async def calibration_layers(dut):
@@ -476,12 +475,7 @@ def _cocotb_test():
 
         spec = json.loads(os.environ[ENV_VAR])
         cfg = ArrayConfig.from_dict(spec["config"])
-        cocotb.start_soon(Clock(dut.clk, CLOCK_NS, unit="ns").start())
-        dut.rst.value = 1
-        _drive(dut, LayerHarness.idle_inputs(cfg))
-        await ClockCycles(dut.clk, 3)
-        await FallingEdge(dut.clk)
-        dut.rst.value = 0
+        await start_and_reset(dut, LayerHarness.idle_inputs(cfg))
         results = []
         for layer in spec["layers"]:
             harness = LayerHarness(

@@ -56,6 +56,17 @@ def _sample(name: str, handle, may_be_unknown: tuple[str, ...]) -> int:
     raise ValueError(f"{name} is {value} (not 0/1)")
 
 
+async def start_and_reset(dut, idle_inputs: dict[str, int]) -> None:
+    """Start the clock, hold reset for three cycles with the inputs idle, release it on a falling edge
+    (Icarus starts registers as X: nothing may be driven before this)."""
+    cocotb.start_soon(Clock(dut.clk, CLOCK_NS, unit="ns").start())
+    dut.rst.value = 1
+    _drive(dut, idle_inputs)
+    await ClockCycles(dut.clk, 3)
+    await FallingEdge(dut.clk)
+    dut.rst.value = 0
+
+
 def _drive(dut, values: dict[str, int]) -> None:
     for name, value in values.items():
         getattr(dut, name).value = value
@@ -91,12 +102,7 @@ async def run_spec(
     """
     spec = json.loads(os.environ["SYSTOLIC_COSIM"])
     cfg = ArrayConfig.from_dict(spec["config"])
-    cocotb.start_soon(Clock(dut.clk, CLOCK_NS, unit="ns").start())
-    dut.rst.value = 1
-    _drive(dut, harness_class.idle_inputs(cfg))
-    await ClockCycles(dut.clk, 3)
-    await FallingEdge(dut.clk)
-    dut.rst.value = 0
+    await start_and_reset(dut, harness_class.idle_inputs(cfg))
     results = []
     for case in spec["cases"]:
         a, b, direct = case_operands(cfg, case)

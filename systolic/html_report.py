@@ -423,7 +423,12 @@ def _dvfs_section(sec: Mapping[str, Any], layers: list) -> list[str]:
 
 
 def _thermal_section(sec: Mapping[str, Any], layers: list) -> list[str]:
-    _keys("thermal", sec, required=(), optional=("png", "map_k", "width_mm", "height_mm", "note"))
+    _keys(
+        "thermal",
+        sec,
+        required=(),
+        optional=("png", "map_k", "peak_map_k", "peak_label", "width_mm", "height_mm", "note"),
+    )
     if ("png" in sec) == ("map_k" in sec):
         raise ValueError("thermal: give exactly one of png (PNG bytes) or map_k (a [y, x] array)")
     head = ["<h2>Thermal map</h2>", *_note(sec)]
@@ -432,9 +437,18 @@ def _thermal_section(sec: Mapping[str, Any], layers: list) -> list[str]:
         if not png.startswith(_PNG_MAGIC):
             raise ValueError("thermal: png is not PNG data (no PNG signature)")
         return [*head, _img("image/png", png, "thermal", "Thermal map")]
-    t = np.asarray(sec["map_k"], dtype=float)
+    out = [*head, _map_chart(sec, "map_k", "Steady state", "thermal")]
+    if "peak_map_k" in sec:
+        label = str(sec.get("peak_label", "At the peak"))
+        out.append(_map_chart(sec, "peak_map_k", label, "thermal-peak"))
+    return out
+
+
+def _map_chart(sec: Mapping[str, Any], key: str, label: str, name: str) -> str:
+    """One temperature map ``sec[key]`` ([y, x] in K) as a chart with a colour bar."""
+    t = np.asarray(sec[key], dtype=float)
     if t.ndim != 2 or 0 in t.shape or not np.isfinite(t).all():
-        raise ValueError(f"thermal: map_k must be a non-empty, finite [y, x] array, not shape {t.shape}")
+        raise ValueError(f"thermal: {key} must be a non-empty, finite [y, x] array, not shape {t.shape}")
     w, h = float(sec.get("width_mm", t.shape[1])), float(sec.get("height_mm", t.shape[0]))
     unit = "mm" if "width_mm" in sec else "cells"
     c = t - 273.15
@@ -442,7 +456,7 @@ def _thermal_section(sec: Mapping[str, Any], layers: list) -> list[str]:
     span = max(hi - lo, 1e-9)
     aspect = h / w if w > 0 else 1.0
     chart = _Chart(
-        f"Peak {hi:.1f} °C, mean {float(c.mean()):.1f} °C, min {lo:.1f} °C",
+        f"{label}: peak {hi:.1f} °C, mean {float(c.mean()):.1f} °C, min {lo:.1f} °C",
         xlabel=f"x ({unit})",
         ylabel=f"y ({unit})",
         width=620,
@@ -451,7 +465,7 @@ def _thermal_section(sec: Mapping[str, Any], layers: list) -> list[str]:
     chart.xlim, chart.ylim, chart.y_down = (0.0, w), (0.0, h), True
     chart.image(_png(_heat((c - lo) / span)), (0.0, w, 0.0, h))
     chart.colorbar(lo, hi, "°C")
-    return [*head, chart.img("thermal", "Thermal map")]
+    return chart.img(name, "Thermal map")
 
 
 # --------------------------------------------------------------------------- charts

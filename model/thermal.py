@@ -54,9 +54,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 
 import numpy as np
-import scipy.linalg
-import scipy.sparse
-import scipy.sparse.linalg
 
 from systolic.errors import InputError
 
@@ -79,6 +76,23 @@ MAP_MODES = ("avg", "min", "max", "center")
 INTEGRATORS = ("be", "exact")
 
 Leakage = Callable[[np.ndarray], np.ndarray]
+
+
+class _LazySciPy:
+    """``scipy.linalg`` and ``scipy.sparse`` imported on first use: the CLI builds its parser (and most
+    commands run) without paying SciPy's import time; the solvers load it when they first need it."""
+
+    def __getattr__(self, name: str):
+        import importlib
+
+        module = importlib.import_module(f"scipy.{name}")
+        if name == "sparse":
+            importlib.import_module("scipy.sparse.linalg")
+        setattr(self, name, module)
+        return module
+
+
+scipy = _LazySciPy()
 
 
 # --------------------------------------------------------------------------- parameters

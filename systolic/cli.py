@@ -388,6 +388,12 @@ def add_run(sub: Any) -> None:
         "--temp-limit-c", type=float, metavar="C", help="dynamic thermal management holds this peak (Celsius)"
     )
     p.add_argument("--no-thermal", action="store_true", help="skip the thermal model")
+    p.add_argument(
+        "--memory-only",
+        action="store_true",
+        help="SCALE-Sim's scope: cycles, stalls, SRAM/DRAM accesses, bounds and reports (no energy, power, "
+        "thermal)",
+    )
     p.set_defaults(func=_run)
 
 
@@ -403,6 +409,7 @@ def run_options(args: argparse.Namespace):
         deadline_s=None if args.deadline_ms is None else args.deadline_ms * 1e-3,
         temp_limit_k=None if args.temp_limit_c is None else args.temp_limit_c + 273.15,
         thermal=not args.no_thermal,
+        memory_only=args.memory_only,
     )
 
 

@@ -53,6 +53,8 @@ class RunOptions:
         Dynamic thermal management holds this peak temperature.
     thermal : bool
         Compute temperatures at all.
+    memory_only : bool
+        SCALE-Sim's scope only: cycles, stalls, accesses, bounds, the reports (no energy, power, thermal).
     """
 
     calibration: str | None = None
@@ -62,6 +64,7 @@ class RunOptions:
     deadline_s: float | None = None
     temp_limit_k: float | None = None
     thermal: bool = True
+    memory_only: bool = False
 
 
 @dataclass
@@ -71,7 +74,7 @@ class RunResult:
     cfg: ArrayConfig
     workload: Workload
     res: dict[str, Any]  # reports.run_results: gemm, memory, compute, schedule, windows
-    summary: dict[str, Any]
+    summary: dict[str, Any]  # summary.json; energy, power and thermal sections added by their stages
     energy: Any = None  # energy.LayerEnergy
     calibration_path: Path | None = None
     dvfs: Any = None  # dvfs.DvfsResult (always: the nominal plan when no policy is asked for)
@@ -100,94 +103,125 @@ def _check(opts: RunOptions) -> None:
             f"must be a temperature above absolute zero, not {opts.temp_limit_k - 273.15:g} C",
             "--temp-limit-c",
         )
+    if opts.memory_only:
+        asked = [
+            flag
+            for flag, given in (
+                ("--calibration", opts.calibration is not None),
+                ("--zero-frac", opts.zero_frac != 0.0),
+                ("--interval", opts.interval is not None),
+                ("--policy", opts.policy is not None),
+                ("--temp-limit-c", opts.temp_limit_k is not None),
+            )
+            if given
+        ]
+        if asked:
+            raise InputError(f"{', '.join(asked)} need(s) the energy and power stages", "--memory-only")
     if opts.temp_limit_k is not None and not opts.thermal:
         raise InputError("a temperature limit needs the thermal model (drop --no-thermal)", "--temp-limit-c")
 
 
 def full_run(cfg: ArrayConfig, wl: Workload, opts: RunOptions = RunOptions()) -> RunResult:
-    """Run every stage of the model on ``wl`` (see the module docstring)."""
-    from threadpoolctl import threadpool_limits
-
+    """Run every stage of the model on ``wl`` (see the module docstring); with ``opts.memory_only``
+    only the memory model and the bounds (SCALE-Sim's scope)."""
     from . import reports
-    from .calibrate_cli import load_calibration
-    from .model import dvfs, power
-    from .model import thermal as _thermal  # noqa: F401  (loads SciPy's BLAS before its threads are limited)
     from .model.bounds import layer_bounds
-    from .model.energy import layer_energy
-    from .model.floorplan import floorplan_for
 
     _check(opts)
     stage: dict[str, float] = {}
-    clock = time.perf_counter()
+    clock = [time.perf_counter()]
 
     def done(name: str) -> None:
-        nonlocal clock
         now = time.perf_counter()
-        stage[name] = now - clock
-        clock = now
+        stage[name] = now - clock[0]
+        clock[0] = now
 
-    calibration, cal_path = load_calibration(opts.calibration)
+    calibration = None
+    if not opts.memory_only:
+        from .calibrate_cli import load_calibration
+
+        calibration = load_calibration(opts.calibration)  # a bad file fails before any work
     res = reports.run_results(cfg, wl)
     done("memory")
-    gemm, mem = res["gemm"], res["memory"]
-    energy = layer_energy(cfg, gemm, mem, calibration=calibration, zero_frac=opts.zero_frac)
-    done("energy")
-    # small dense matrices: BLAS threads cost more than they give (and thrash a loaded machine)
-    with threadpool_limits(limits=1, user_api="blas"):
-        work = power.step_work(cfg, gemm, res["schedule"], layer_dynamic_pj=energy.dynamic_pj)
-        costs = dvfs.costs(cfg, work)
-        nominal_s = float(mem.cycles.sum()) / cfg.clock_hz
-        deadline_s = opts.deadline_s if opts.deadline_s is not None else nominal_s
-        if opts.policy is not None and opts.policy != "none":
-            dvfs.check_deadline(costs, deadline_s)
-        plan = dvfs.plan_policy(costs, opts.policy or "none", deadline_s)
-        nominal = dvfs.plan_policy(costs, "none", deadline_s)
-        timeline = dvfs.plan_timeline(cfg, work, costs, plan)
-        run_dvfs = dvfs.DvfsResult(plan, nominal, timeline, costs, work)
-        end_s = timeline.window_s
-        edges = power.interval_edges_s(
-            cfg, end_s, opts.interval if opts.interval else end_s / DEFAULT_INTERVALS
-        )
-        ip = power.interval_power(timeline, edges)
-        flp = floorplan_for(cfg)
-        blocks = power.block_power_w(timeline, edges, flp)
-        done("power")
-        thermal = None
-        if opts.thermal:
-            from .thermal_cli import run_thermal
-
-            # dynamic power per block, leakage per block at the reference temperature, coupled to temperature
-            no_leak = dataclasses.replace(timeline, leakage_pj=np.zeros_like(timeline.leakage_pj))
-            dynamic = power.block_power_w(no_leak, edges, flp)
-            width = np.diff(edges)
-            leak_ref = ((blocks - dynamic) * width[:, None]).sum(axis=0) / width.sum()
-            thermal = run_thermal(cfg, dynamic, float(width[0]), flp.names, leakage=leak_ref)
-            if opts.temp_limit_k is not None:  # throttle the PE array if it is the hot spot, else the chip
-                region = "array" if thermal.run.peak_block.startswith("pe_t") else "chip"
-                thermal = run_thermal(
-                    cfg,
-                    dynamic,
-                    float(width[0]),
-                    flp.names,
-                    leakage=leak_ref,
-                    limit_k=opts.temp_limit_k,
-                    region=region,
-                )
-            done("thermal")
-    bounds = layer_bounds(cfg, gemm, mem)
+    bounds = layer_bounds(cfg, res["gemm"], res["memory"])
     done("bounds")
     summary = reports.summary(cfg, wl, res, stage["memory"])
-    summary["energy"] = _energy_summary(cfg, wl, energy, cal_path, opts)
-    summary["power"] = _power_summary(ip, run_dvfs, opts)
-    if thermal is not None:
-        summary["thermal"] = thermal.summary()
     summary["bounds"] = bounds.to_dict()
     for i, row in enumerate(summary["layers"]):
-        row["energy_pj"] = float(energy.energy_pj[i].sum())
         row["bound"] = "memory" if bool(bounds.memory_bound[i]) else "compute"
-    return RunResult(
-        cfg, wl, res, summary, energy, cal_path, run_dvfs, edges, ip, blocks, flp, thermal, bounds, stage
+    r = RunResult(cfg, wl, res, summary, bounds=bounds, stage_s=stage)
+    if opts.memory_only:
+        return r
+    _energy_stage(r, opts, *calibration)
+    done("energy")
+    if opts.thermal:
+        import scipy.linalg  # noqa: F401  (loads SciPy's BLAS now, so that the limit below covers it)
+    from threadpoolctl import threadpool_limits
+
+    # small dense matrices: BLAS threads cost more than they give (and thrash a loaded machine)
+    with threadpool_limits(limits=1, user_api="blas"):
+        _power_stage(r, opts)
+        done("power")
+        if opts.thermal:
+            _thermal_stage(r, opts)
+            done("thermal")
+    return r
+
+
+def _energy_stage(r: RunResult, opts: RunOptions, calibration: Any, cal_path: Path) -> None:
+    from .model.energy import layer_energy
+
+    gemm, mem = r.res["gemm"], r.res["memory"]
+    r.energy = layer_energy(r.cfg, gemm, mem, calibration=calibration, zero_frac=opts.zero_frac)
+    r.calibration_path = cal_path
+    r.summary["energy"] = _energy_summary(r.cfg, r.workload, r.energy, cal_path, opts)
+    for i, row in enumerate(r.summary["layers"]):
+        row["energy_pj"] = float(r.energy.energy_pj[i].sum())
+
+
+def _power_stage(r: RunResult, opts: RunOptions) -> None:
+    """Power over time at the nominal point or under a DVFS policy, per component and floorplan block."""
+    from .model import dvfs, power
+    from .model.floorplan import floorplan_for
+
+    cfg, mem = r.cfg, r.res["memory"]
+    work = power.step_work(cfg, r.res["gemm"], r.res["schedule"], layer_dynamic_pj=r.energy.dynamic_pj)
+    costs = dvfs.costs(cfg, work)
+    nominal_s = float(mem.cycles.sum()) / cfg.clock_hz
+    deadline_s = opts.deadline_s if opts.deadline_s is not None else nominal_s
+    if opts.policy is not None and opts.policy != "none":
+        dvfs.check_deadline(costs, deadline_s)
+    plan = dvfs.plan_policy(costs, opts.policy or "none", deadline_s)
+    nominal = dvfs.plan_policy(costs, "none", deadline_s)
+    timeline = dvfs.plan_timeline(cfg, work, costs, plan)
+    r.dvfs = dvfs.DvfsResult(plan, nominal, timeline, costs, work)
+    end_s = timeline.window_s
+    r.edges_s = power.interval_edges_s(
+        cfg, end_s, opts.interval if opts.interval else end_s / DEFAULT_INTERVALS
     )
+    r.interval_power = power.interval_power(timeline, r.edges_s)
+    r.floorplan = floorplan_for(cfg)
+    r.block_power_w = power.block_power_w(timeline, r.edges_s, r.floorplan)
+    r.summary["power"] = _power_summary(r.interval_power, r.dvfs, opts)
+
+
+def _thermal_stage(r: RunResult, opts: RunOptions) -> None:
+    """Temperatures from each block's dynamic power per interval and its leakage at the reference
+    temperature, coupled to temperature; DTM when a limit is given."""
+    from .model import power
+    from .thermal_cli import run_thermal
+
+    timeline, edges, flp = r.dvfs.timeline, r.edges_s, r.floorplan
+    no_leak = dataclasses.replace(timeline, leakage_pj=np.zeros_like(timeline.leakage_pj))
+    dynamic = power.block_power_w(no_leak, edges, flp)
+    width = np.diff(edges)
+    leak_ref = ((r.block_power_w - dynamic) * width[:, None]).sum(axis=0) / width.sum()
+    args = (r.cfg, dynamic, float(width[0]), flp.names)
+    r.thermal = run_thermal(*args, leakage=leak_ref)
+    if opts.temp_limit_k is not None:  # throttle the PE array if it is the hot spot, else the chip
+        region = "array" if r.thermal.run.peak_block.startswith("pe_t") else "chip"
+        r.thermal = run_thermal(*args, leakage=leak_ref, limit_k=opts.temp_limit_k, region=region)
+    r.summary["thermal"] = r.thermal.summary()
 
 
 def _energy_summary(
@@ -245,19 +279,26 @@ def _power_summary(ip: Any, d: Any, opts: RunOptions) -> dict[str, Any]:
 def report_lines(r: RunResult) -> list[str]:
     """What ``systolic run`` prints, one line per stage."""
     s, cfg, wl = r.summary, r.cfg, r.workload
-    t, e, p = s["total"], s["energy"], s["power"]
+    t = s["total"]
     lines = [
         f"{wl.name} on {cfg.name} ({cfg.rows}x{cfg.cols} {cfg.dataflow.value.upper()}): {len(wl)} layers, "
         f"{t['cycles']:,} cycles ({t['seconds'] * 1e3:.3f} ms at {cfg.clock_hz / 1e9:g} GHz), "
         f"{t['stall_cycles']:,} stall cycles, utilisation {100 * t['utilisation']:.1f}%, "
         f"DRAM {t['dram_words']:,} words ({t['dram_words_per_cycle']:.2f}/cycle)",
-        f"energy {e['total_j'] * 1e3:.4g} mJ ({e['pj_per_mac']:.3f} pJ/MAC, {e['tops_per_w']:.2f} TOPS/W at "
-        f"{cfg.vdd_v:g} V; memory {100 * e['memory_share']:.0f}%, "
-        f"leakage {e['leakage_j'] / e['total_j'] * 100:.0f}%); "
-        f"calibration {e['calibration']}",
-        f"power {p['average_w']:.3f} W average, {p['peak_w']:.3f} W peak over {p['intervals']} intervals of "
-        f"{p['interval_s'] * 1e6:.4g} us",
     ]
+    e, p = s.get("energy"), s.get("power", {})
+    if e is not None:
+        lines.append(
+            f"energy {e['total_j'] * 1e3:.4g} mJ ({e['pj_per_mac']:.3f} pJ/MAC, "
+            f"{e['tops_per_w']:.2f} TOPS/W at {cfg.vdd_v:g} V; memory {100 * e['memory_share']:.0f}%, "
+            f"leakage {e['leakage_j'] / e['total_j'] * 100:.0f}%); "
+            f"calibration {e['calibration']}"
+        )
+    if p:
+        lines.append(
+            f"power {p['average_w']:.3f} W average, {p['peak_w']:.3f} W peak over {p['intervals']} intervals "
+            f"of {p['interval_s'] * 1e6:.4g} us"
+        )
     if "dvfs" in p:
         d = p["dvfs"]
         lines.append(
@@ -283,6 +324,8 @@ def html_sections(r: RunResult) -> dict[str, Any]:
     from .model.energy import COMPONENT_CLASSES
 
     e = r.energy
+    if e is None:  # --memory-only
+        return {}
     sections: dict[str, Any] = {
         "energy": {
             "classes_pj": {c: e.energy_pj[:, i] for i, c in enumerate(COMPONENT_CLASSES)},
@@ -336,29 +379,27 @@ def write_run(r: RunResult, out: Path, traces: bool = False) -> list[str]:
     """Write the run's files into ``out`` (a folder the caller swaps in whole); return their names."""
     from . import reports
     from .fileio import atomic_write_json, atomic_write_text
-    from .hotspot_io import format_flp, format_trace
     from .html_report import write_html_report
-    from .model import power
 
     written = []
     for name, text in reports.report_texts(r.cfg, r.workload, r.res).items():
         atomic_write_text(out / name, text)
         written.append(name)
-    atomic_write_text(out / "ENERGY_REPORT.csv", _energy_csv(r))
-    atomic_write_text(out / "power.csv", power.timeline_csv(r.interval_power))
-    atomic_write_text(out / "power.ptrace", format_trace(r.floorplan.names, r.block_power_w, "%.6f"))
-    atomic_write_text(out / "floorplan.flp", format_flp(r.floorplan, f"systolic floorplan of {r.cfg.name}"))
+    if r.energy is not None:
+        from .hotspot_io import format_flp, format_trace
+        from .model import power
+
+        atomic_write_text(out / "ENERGY_REPORT.csv", _energy_csv(r))
+        atomic_write_text(out / "power.csv", power.timeline_csv(r.interval_power))
+        atomic_write_text(out / "power.ptrace", format_trace(r.floorplan.names, r.block_power_w, "%.6f"))
+        atomic_write_text(
+            out / "floorplan.flp", format_flp(r.floorplan, f"systolic floorplan of {r.cfg.name}")
+        )
+        written += ["ENERGY_REPORT.csv", "power.csv", "power.ptrace", "floorplan.flp"]
     stable = {k: v for k, v in r.summary.items() if k != "model_seconds"}
     atomic_write_json(out / "summary.json", stable)
     write_html_report(out / "report.html", r.summary, r.bounds, html_sections(r))
-    written += [
-        "ENERGY_REPORT.csv",
-        "power.csv",
-        "power.ptrace",
-        "floorplan.flp",
-        "summary.json",
-        "report.html",
-    ]
+    written += ["summary.json", "report.html"]
     if traces:
         rows = reports.write_traces(r.cfg, r.workload, r.res, out)
         written.append(f"layer<i>/*_TRACE.csv ({rows:,} rows)")

@@ -59,6 +59,28 @@ def test_run_writes_reports_and_summary(net, tmp_path, capsys):
     assert ptrace[0].split() == flp_blocks and len(ptrace) == 1 + summary["power"]["intervals"]
 
 
+def test_memory_only_is_scalesim_scope(net, tmp_path, capsys):
+    out = tmp_path / "m"
+    assert main(["run", *SMALL, "--topology", net, "--out", str(out), "--memory-only"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "BANDWIDTH_REPORT.csv",
+        "COMPUTE_REPORT.csv",
+        "DETAILED_ACCESS_REPORT.csv",
+        "report.html",
+        "summary.json",
+    ]
+    summary = json.loads((out / "summary.json").read_text())
+    assert "energy" not in summary and "thermal" not in summary and summary["total"]["cycles"] > 0
+    printed = capsys.readouterr().out
+    assert "pJ/MAC" not in printed and "roofline" in printed
+    full = tmp_path / "f"
+    assert main(["run", *SMALL, "--topology", net, "--out", str(full)]) == 0
+    for name in ("COMPUTE_REPORT.csv", "BANDWIDTH_REPORT.csv", "DETAILED_ACCESS_REPORT.csv"):
+        assert (out / name).read_bytes() == (full / name).read_bytes()
+    assert main(["run", *SMALL, "--topology", net, "--memory-only", "--policy", "race"]) == 2
+    assert "--memory-only: --policy need(s) the energy and power stages" in capsys.readouterr().err
+
+
 def test_run_is_deterministic(net, tmp_path):
     for d in ("a", "b"):
         assert (

@@ -625,12 +625,14 @@ def to_scalesim_cfg(cfg: ArrayConfig, topology_csv: str = "") -> str:
         "",
         "[layout]",
         "IfmapCustomLayout: False",
-        "IfmapSRAMBankBandwidth: 10",
-        "IfmapSRAMBankNum: 10",
+        # SCALE-Sim 3 in USER mode fetches the ifmap and the filter at these bank bandwidths (and only
+        # the ofmap at `Bandwidth`): one bank at the DRAM bandwidth keeps all three at the config's
+        f"IfmapSRAMBankBandwidth: {cfg.dram_bw_words_per_cycle}",
+        "IfmapSRAMBankNum: 1",
         "IfmapSRAMBankPort: 2",
         "FilterCustomLayout: False",
-        "FilterSRAMBankBandwidth: 10",
-        "FilterSRAMBankNum: 10",
+        f"FilterSRAMBankBandwidth: {cfg.dram_bw_words_per_cycle}",
+        "FilterSRAMBankNum: 1",
         "FilterSRAMBankPort: 2",
         "",
         "[sparsity]",

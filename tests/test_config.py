@@ -319,3 +319,12 @@ def test_bad_dvfs_override():
     assert _error(parse_override, "dvfs_vdd_v=0.7,x") == (
         "--set: dvfs_vdd_v must be numbers separated by commas, not '0.7,x'"
     )
+
+
+def test_scalesim_export_fetches_every_operand_at_the_dram_bandwidth():
+    """SCALE-Sim 3 (USER mode) reads the ifmap and filter bandwidths from the [layout] bank keys."""
+    text = to_scalesim_cfg(ArrayConfig(dram_bw_words_per_cycle=32, interface_bandwidth="user"))
+    keys = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+    for op in ("Ifmap", "Filter"):
+        assert int(keys[f"{op}SRAMBankBandwidth"]) * int(keys[f"{op}SRAMBankNum"]) == 32
+    assert int(keys["Bandwidth "]) == 32

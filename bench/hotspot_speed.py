@@ -126,11 +126,7 @@ def run_systolic_inprocess(ref: Path, work: Path) -> float:
 
 
 def run_systolic_command(work: Path) -> float:
-    code = (
-        "import sys; from systolic import cli; from systolic.thermal_cli import add_thermal; "
-        "cli.SUBCOMMANDS.append(add_thermal) if add_thermal not in cli.SUBCOMMANDS else None; "
-        "sys.exit(cli.main(sys.argv[1:]))"
-    )
+    code = "import sys; from systolic import cli; sys.exit(cli.main(sys.argv[1:]))"
     start = time.perf_counter()
     subprocess.run([sys.executable, "-c", code, "thermal", *ARGS], cwd=work, check=True, capture_output=True)
     return time.perf_counter() - start

@@ -1,12 +1,15 @@
 """Per-layer compute cycles: systolic's model (= its RTL) beside PyPI SCALE-Sim 3, every difference explained.
 
 Usage:
-    python bench/scalesim_compare.py --arch ws-32x32 --topology resnet18 [--peer-python PY] [--layers N]
+    python bench/scalesim_compare.py --arch ws-32x32 --topology resnet18 [--layers N] [--reuse]
 
 SCALE-Sim runs in its own virtual environment (it needs numpy<2 and pandas<2.3): ``--peer-python``, or
-``build/peers-venv``, created on first use. The same config is written as a SCALE-Sim .cfg and the
-network as a SCALE-Sim GEMM topology (identical M, N, K per layer); SCALE-Sim runs with
-``InterfaceBandwidth: CALC`` so its "Total Cycles" are compute cycles without stalls.
+``build/peers-venv``, created on first use; it is driven through its Python API with traces off, and
+``--reuse`` reads the reports of an earlier run with byte-identical inputs. bench/scalesim_memory.py
+shares these helpers for the memory comparison (stalls, SRAM and DRAM traffic) and the run-time ratio.
+The same config is written as a SCALE-Sim .cfg and the network as a SCALE-Sim GEMM topology (identical
+M, N, K per layer); SCALE-Sim runs with ``InterfaceBandwidth: CALC`` so its "Total Cycles" are compute
+cycles without stalls.
 
 Why the numbers differ (R = rows, C = cols, T = temporal extent, ru = rows a fold uses, F = folds):
 SCALE-Sim's per-layer compute cycles fit, exactly, on every layer this script has run:
@@ -28,14 +31,21 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
+import json
+import os
+import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import peers
 
 from systolic.config import Dataflow, load_arch, to_scalesim_cfg
+from systolic.fileio import atomic_write_json, atomic_write_text
 from systolic.model.cycles import GemmArrays, compute_cycles, fold_plan
 from systolic.netload import load_workload
 from systolic.workload import Layer, Workload, write_gemm_csv
@@ -52,19 +62,12 @@ LAYOUT_HEADER = (
 )
 
 
+SCALESIM_PIN = ("scalesim==3.0.0", "numpy<2", "pandas<2.3")
+
+
 def peer_python(explicit: str | None) -> str:
     """The Python of the peers' venv, created with SCALE-Sim 3 on first use."""
-    if explicit:
-        return explicit
-    venv = ROOT / "build" / "peers-venv"
-    py = venv / "bin" / "python"
-    if not py.exists():
-        print(f"creating {venv} with scalesim==3.0.0 (once)", file=sys.stderr)
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run(
-            [str(py), "-m", "pip", "install", "-q", "scalesim==3.0.0", "numpy<2", "pandas<2.3"], check=True
-        )
-    return str(py)
+    return peers.peer_python("peers-venv", SCALESIM_PIN, explicit)
 
 
 def expand(workload: Workload) -> Workload:
@@ -85,48 +88,86 @@ def scalesim_formula(cfg, gemm: GemmArrays) -> np.ndarray:
     return plan.folds * (plan.temporal + 2 * r + c - 2) - 1
 
 
-def run_scalesim(py: str, cfg, workload: Workload, outdir: Path) -> tuple[np.ndarray, float]:
-    outdir.mkdir(parents=True, exist_ok=True)
-    cfg_path, topo, layout = outdir / "arch.cfg", outdir / "topology.csv", outdir / "layout.csv"
-    cfg_path.write_text(to_scalesim_cfg(cfg.replace(name="bench", interface_bandwidth="calc")))
-    topo.write_text(write_gemm_csv(workload))
-    layout.write_text(
-        LAYOUT_HEADER
-        + "\n"
-        + "".join(f"{ly.name},1,1,1,1,1,1,1,2,0,4,5,3,3,0,1,2,7,4,5,6,\n" for ly in workload)
-    )
-    start = time.perf_counter()
-    proc = subprocess.run(
-        [
-            py,
-            "-m",
-            "scalesim.scale",
-            "-c",
-            str(cfg_path),
-            "-t",
-            str(topo),
-            "-l",
-            str(layout),
-            "-p",
-            str(outdir / "out"),
-            "-i",
-            "gemm",
-            "-s",
-            "N",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=outdir,
-    )
-    seconds = time.perf_counter() - start
-    report = outdir / "out" / "bench" / "COMPUTE_REPORT.csv"
-    if proc.returncode != 0 or not report.exists():
-        sys.exit(f"SCALE-Sim failed (exit {proc.returncode}): {proc.stdout[-500:]} {proc.stderr[-500:]}")
-    with report.open() as f:
-        rows = list(csv.reader(f))
+#: Runs SCALE-Sim without writing its traces: ``python -m scalesim.scale`` ignores ``-s N`` (it always
+#: passes ``save_disk_space=False``), so the peer is driven through its own API instead.
+PEER_DRIVER = (
+    "import sys\n"
+    "from scalesim.scale_sim import scalesim\n"
+    "cfg, topo, layout, kind, out = sys.argv[1:]\n"
+    "scalesim(save_disk_space=True, verbose=True, config=cfg, topology=topo, layout=layout,\n"
+    "         input_type_gemm=kind == 'gemm').run_scale(top_path=out)\n"
+)
+
+
+def layout_csv(names) -> str:
+    """A SCALE-Sim 3 layout file (``-l``) with the default layout for each layer; SCALE-Sim 3 reads one even
+    when custom layouts are off, and only uses it when they are on."""
+    return LAYOUT_HEADER + "\n" + "".join(f"{n},1,1,1,1,1,1,1,2,0,4,5,3,3,0,1,2,7,4,5,6,\n" for n in names)
+
+
+@dataclass(frozen=True)
+class PeerRun:
+    """SCALE-Sim's three reports (rows keyed by stripped header) and what the run cost."""
+
+    reports: dict[str, list[dict[str, float]]]
+    seconds: float  # wall time
+    cpu_seconds: float  # user + system time of the SCALE-Sim process
+    max_rss_bytes: int
+    reused: bool  # read from an earlier run with identical inputs instead of run now
+
+    def column(self, report: str, header: str) -> np.ndarray:
+        return np.array([row[header] for row in self.reports[report]])
+
+
+def _read_report(path: Path) -> list[dict[str, float]]:
+    with path.open() as f:
+        rows = [r for r in csv.reader(f) if r and r[0].strip()]
     head = [h.strip() for h in rows[0]]
-    col = head.index("Total Cycles")
-    return np.array([int(float(r[col])) for r in rows[1:] if r and r[0].strip()], dtype=np.int64), seconds
+    return [{h: float(v) for h, v in zip(head, r, strict=False) if h} for r in rows[1:]]
+
+
+def run_scalesim(
+    py: str, outdir: Path, cfg_text: str, topology: str, layout: str, kind: str, reuse: bool = False
+) -> PeerRun:
+    """Run SCALE-Sim 3 (``kind`` ``gemm`` or ``conv`` topology) in ``outdir`` and read its reports.
+
+    With ``reuse``, an earlier run in ``outdir`` whose inputs were byte-identical is read instead (its
+    measured times come from ``stamp.json``); SCALE-Sim takes minutes to hours on a whole network.
+    """
+    inputs = {"arch.cfg": cfg_text, "topology.csv": topology, "layout.csv": layout}
+    digest = hashlib.sha256(json.dumps([inputs, kind, PEER_DRIVER], sort_keys=True).encode()).hexdigest()
+    stamp_path, reports_dir = outdir / "stamp.json", outdir / "out" / "bench"
+    names = ("COMPUTE_REPORT.csv", "BANDWIDTH_REPORT.csv", "DETAILED_ACCESS_REPORT.csv")
+    if reuse and stamp_path.exists():
+        stamp = json.loads(stamp_path.read_text())
+        if stamp["inputs_sha256"] == digest and all((reports_dir / n).exists() for n in names):
+            reports = {n: _read_report(reports_dir / n) for n in names}
+            return PeerRun(reports, stamp["seconds"], stamp["cpu_seconds"], stamp["max_rss_bytes"], True)
+    outdir.mkdir(parents=True, exist_ok=True)
+    stamp_path.unlink(missing_ok=True)
+    for name, text in inputs.items():
+        atomic_write_text(outdir / name, text)
+    if (outdir / "out").exists():
+        shutil.rmtree(outdir / "out")
+    args = [str(outdir / n) for n in inputs] + [kind, str(outdir / "out")]
+    with (outdir / "scalesim.log").open("w") as log:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            [py, "-c", PEER_DRIVER, *args], stdout=log, stderr=subprocess.STDOUT, cwd=outdir
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0 or not all((reports_dir / n).exists() for n in names):
+        tail = (outdir / "scalesim.log").read_text(errors="replace")[-800:]
+        sys.exit(f"SCALE-Sim failed (exit {proc.returncode}), see {outdir / 'scalesim.log'}:\n{tail}")
+    cpu = usage.ru_utime + usage.ru_stime
+    rss = usage.ru_maxrss * 1024  # kB on Linux
+    atomic_write_json(
+        stamp_path, {"inputs_sha256": digest, "seconds": seconds, "cpu_seconds": cpu, "max_rss_bytes": rss}
+    )
+    reports = {n: _read_report(reports_dir / n) for n in names}
+    return PeerRun(reports, seconds, cpu, rss, False)
 
 
 def main(argv=None) -> int:
@@ -136,6 +177,9 @@ def main(argv=None) -> int:
     ap.add_argument("--dataflow", choices=[d.value for d in Dataflow], default=None)
     ap.add_argument("--layers", type=int, default=None, help="only the first N layers")
     ap.add_argument("--peer-python", default=None)
+    ap.add_argument(
+        "--reuse", action="store_true", help="read SCALE-Sim's reports of an identical earlier run"
+    )
     args = ap.parse_args(argv)
     cfg = load_arch(args.arch, {"dataflow": args.dataflow} if args.dataflow else None)
     wl = expand(load_workload(args.topology))
@@ -145,9 +189,16 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     ours = compute_cycles(cfg, gemm).cycles
     ours_s = time.perf_counter() - start
-    theirs, theirs_s = run_scalesim(
-        peer_python(args.peer_python), cfg, wl, ROOT / "build" / "bench" / f"scalesim-{cfg.slug}-{wl.name}"
+    peer = run_scalesim(
+        peer_python(args.peer_python),
+        ROOT / "build" / "bench" / f"scalesim-{cfg.slug}-{wl.name}",
+        to_scalesim_cfg(cfg.replace(name="bench", interface_bandwidth="calc")),
+        write_gemm_csv(wl),
+        layout_csv(ly.name for ly in wl),
+        "gemm",
+        reuse=args.reuse,
     )
+    theirs, theirs_s = peer.column("COMPUTE_REPORT.csv", "Total Cycles").astype(np.int64), peer.seconds
     predicted = scalesim_formula(cfg, gemm)
     print(
         f"{cfg.name} ({cfg.rows}x{cfg.cols} {cfg.dataflow.value.upper()}) on {wl.name}: "

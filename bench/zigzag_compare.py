@@ -80,6 +80,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import peers
 import yaml
 
 from systolic import reports
@@ -141,15 +142,7 @@ with open(out + "/zigzag_result.json", "w") as f:
 
 def peer_python(explicit: str | None) -> str:
     """The Python of ZigZag's venv, created with ZigZag on first use (never the project's venv)."""
-    if explicit:
-        return explicit
-    venv = ROOT / "build" / "peers-zigzag-venv"
-    py = venv / "bin" / "python"
-    if not py.exists():
-        print(f"creating {venv} with {' '.join(ZIGZAG_PIN)} (once)", file=sys.stderr)
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(py), "-m", "pip", "install", "-q", *ZIGZAG_PIN], check=True)
-    return str(py)
+    return peers.peer_python("peers-zigzag-venv", ZIGZAG_PIN, explicit)
 
 
 def locate_zigzag(py: str) -> tuple[Path, str]:

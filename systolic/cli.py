@@ -14,12 +14,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import __version__
-from .calibrate_cli import add_calibrate
 from .config import ArrayConfig, builtin_arch_names, load_arch, parse_override, to_scalesim_cfg, to_toml
-from .dvfs_cli import add_dvfs
 from .errors import InputError
-from .sweep import add_sweep
-from .thermal_cli import add_thermal
 
 EXIT_BAD_INPUT = 2
 
@@ -436,20 +432,30 @@ def _run(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- main
 
 #: Subcommands in the order ``--help`` lists them. Later slices append theirs here.
-SUBCOMMANDS: list[Callable[[Any], None]] = [
-    add_config,
-    add_workload,
-    add_hdl,
-    add_cosim,
-    add_run,
-    add_thermal,
-    add_dvfs,
-    add_sweep,
-    add_calibrate,
-]
+#: Every subcommand: its name and the ``module:function`` that registers it. A command line names one, and
+#: only that one's module is imported (the others' imports would only slow the start).
+SUBCOMMANDS: dict[str, str] = {
+    "config": "systolic.cli:add_config",
+    "workload": "systolic.cli:add_workload",
+    "hdl": "systolic.cli:add_hdl",
+    "cosim": "systolic.cli:add_cosim",
+    "run": "systolic.cli:add_run",
+    "thermal": "systolic.thermal_cli:add_thermal",
+    "dvfs": "systolic.dvfs_cli:add_dvfs",
+    "sweep": "systolic.sweep:add_sweep",
+    "calibrate": "systolic.calibrate_cli:add_calibrate",
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _adder(target: str) -> Callable[[Any], None]:
+    import importlib
+
+    module, name = target.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser with every subcommand, or with ``only`` that one (when a command line names it)."""
     parser = _Parser(
         prog="systolic",
         description="One architecture description for systolic-array accelerators: RTL, co-simulation "
@@ -457,13 +463,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"systolic {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
-    for add in SUBCOMMANDS:
-        add(sub)
+    for name, target in SUBCOMMANDS.items():
+        if only is None or name == only:
+            _adder(target)(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    first = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(first if first in SUBCOMMANDS else None)
     try:
         args = parser.parse_args(argv)
         return int(args.func(args) or 0)

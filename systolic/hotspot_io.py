@@ -489,7 +489,7 @@ OTHER_KEYS = frozenset(
 
 def known_keys() -> frozenset[str]:
     """Every config key HotSpot 6 reads, spelled as HotSpot does (keys are compared ignoring case)."""
-    from .model.thermal import HOTSPOT_KEYS
+    from .model.thermal_params import HOTSPOT_KEYS
 
     return OTHER_KEYS | frozenset(HOTSPOT_KEYS)
 

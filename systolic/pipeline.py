@@ -320,12 +320,12 @@ def report_lines(r: RunResult) -> list[str]:
 
 def html_sections(r: RunResult) -> dict[str, Any]:
     """The optional sections of the HTML report (see ``systolic/html_report.py``)."""
-    from .model import power
-    from .model.energy import COMPONENT_CLASSES
-
     e = r.energy
     if e is None:  # --memory-only
         return {}
+    from .model import power
+    from .model.energy import COMPONENT_CLASSES
+
     sections: dict[str, Any] = {
         "energy": {
             "classes_pj": {c: e.energy_pj[:, i] for i, c in enumerate(COMPONENT_CLASSES)},

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from small_configs import small_cfg
 
 from systolic.config import ArrayConfig, Dataflow, alpha_power_clock_hz, load_arch
 from systolic.errors import InputError
@@ -14,20 +15,7 @@ from systolic.model.cycles import GemmArrays
 from systolic.model.memory import memory_cycles
 from systolic.netload import load_workload
 
-
-def _cfg(**kw) -> ArrayConfig:
-    base = dict(
-        rows=8,
-        cols=8,
-        dataflow=Dataflow.WS,
-        ifmap_sram_bytes=1024,
-        filter_sram_bytes=1024,
-        ofmap_sram_bytes=4096,
-        dram_bw_words_per_cycle=4,
-        dram_latency_cycles=10,
-        clock_hz=500e6,
-    )
-    return ArrayConfig(**{**base, **kw})
+_cfg = small_cfg
 
 
 def _costs(cfg: ArrayConfig, gemm: GemmArrays):

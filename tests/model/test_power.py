@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from small_configs import small_cfg
 
 from systolic.config import ArrayConfig, Dataflow
 from systolic.errors import InputError
@@ -22,19 +23,7 @@ from systolic.model.memory import memory_cycles
 SHAPES = GemmArrays.of([40, 7, 33], [20, 5, 64], [30, 9, 17], [1, 3, 1])
 
 
-def _cfg(df: Dataflow = Dataflow.WS, **kw) -> ArrayConfig:
-    base = dict(
-        rows=8,
-        cols=8,
-        dataflow=df,
-        ifmap_sram_bytes=1024,
-        filter_sram_bytes=1024,
-        ofmap_sram_bytes=4096,
-        dram_bw_words_per_cycle=4,
-        dram_latency_cycles=10,
-        clock_hz=500e6,
-    )
-    return ArrayConfig(**{**base, **kw})
+_cfg = small_cfg
 
 
 def _nominal(cfg: ArrayConfig, gemm: GemmArrays = SHAPES):

@@ -43,7 +43,6 @@ try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
-import tomllib
 
 from .config import ArrayConfig, Dataflow, load_arch
 from .errors import InputError

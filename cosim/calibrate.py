@@ -220,7 +220,7 @@ def simulate(
     from systolic.model.cycles import GemmArrays
     from systolic.model.memory import memory_cycles
 
-    from .runner import _runner, build
+    from .runner import build, run_testbench
     from .toggles import count_toggles, energy_rules
 
     t0 = time.perf_counter()
@@ -228,35 +228,22 @@ def simulate(
     t_build = time.perf_counter() - t0
     tdir = bdir / "runs" / run_name
     tdir.mkdir(parents=True, exist_ok=True)
-    out = tdir / "results.json"
-    out.unlink(missing_ok=True)
     vcd = tdir / "waves.vcd"
     vcd.unlink(missing_ok=True)
-    spec = {
-        "config": cfg.to_dict(),
-        "layers": [{"a": a.tolist(), "b": b.tolist()} for a, b in operands],
-        "out": str(out),
-    }
-    log = tdir / "sim.log"
-    t1 = time.perf_counter()
-    try:
-        _runner("icarus", vcd=True).test(
-            test_module=TB_MODULE,
-            hdl_toplevel="systolic_accel",
-            hdl_toplevel_lang="verilog",
-            build_dir=bdir,
-            test_dir=tdir,
-            extra_env={ENV_VAR: json.dumps(spec)},
-            timescale=("1ns", "1ps"),
-            log_file=log,
-            results_xml=str(tdir / "results.xml"),
-        )
-    except (RuntimeError, SystemExit) as err:
-        raise InputError(f"icarus calibration run failed ({err}); see {log}", cfg.name) from None
-    t_sim = time.perf_counter() - t1
-    if not out.exists():
-        raise InputError(f"icarus calibration run wrote no results; see {log}", cfg.name)
-    got = json.loads(out.read_text())["layers"]
+    spec = {"config": cfg.to_dict(), "layers": [{"a": a.tolist(), "b": b.tolist()} for a, b in operands]}
+    measured, log, t_sim = run_testbench(
+        cfg,
+        "icarus",
+        bdir,
+        tdir,
+        TB_MODULE,
+        "systolic_accel",
+        ENV_VAR,
+        spec,
+        waves=True,
+        what="calibration run",
+    )
+    got = measured["layers"]
     if len(got) != len(operands):
         raise InputError(f"icarus calibration run finished {len(got)} of {len(operands)} layers; see {log}")
     period_s = CLOCK_NS * 1e-9

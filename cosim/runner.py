@@ -167,6 +167,47 @@ def build(
     return bdir
 
 
+def run_testbench(
+    cfg: ArrayConfig,
+    sim: str,
+    bdir: Path,
+    tdir: Path,
+    tb_module: str,
+    top_module: str,
+    env_var: str,
+    spec: dict,
+    waves: bool = False,
+    what: str = "simulation",
+) -> tuple[dict, Path, float]:
+    """Run the cocotb testbench ``tb_module`` on the build in ``bdir`` with ``spec`` (plus the results
+    path, ``out``) in ``$env_var``; return the results it wrote, the log and the wall time. A failed run
+    or one that wrote nothing is an InputError naming the log and its last lines."""
+    tdir.mkdir(parents=True, exist_ok=True)
+    out = tdir / "results.json"
+    out.unlink(missing_ok=True)
+    log = tdir / "sim.log"
+    start = time.perf_counter()
+    try:
+        _runner(sim, vcd=waves).test(
+            test_module=tb_module,
+            hdl_toplevel=top_module,
+            hdl_toplevel_lang="verilog",  # a fresh runner has no sources to infer it from
+            build_dir=bdir,
+            test_dir=tdir,
+            extra_env={env_var: json.dumps({**spec, "out": str(out)})},
+            waves=waves and sim == "verilator",
+            timescale=("1ns", "1ps"),
+            log_file=log,
+            results_xml=str(tdir / "results.xml"),
+        )
+    except (RuntimeError, SystemExit) as err:
+        raise InputError(f"{sim} {what} failed ({err}); see {log}: {_tail(log)}", cfg.name) from None
+    wall_s = time.perf_counter() - start
+    if not out.exists():
+        raise InputError(f"{sim} {what} wrote no results; see {log}: {_tail(log)}", cfg.name)
+    return json.loads(out.read_text()), log, wall_s
+
+
 def run_cases(
     cfg: ArrayConfig,
     sim: str,
@@ -195,32 +236,10 @@ def run_cases(
     top_module, tb_module = TOPS[top]
     name = run_name or hashlib.sha256(json.dumps([c.__dict__ for c in cases]).encode()).hexdigest()[:12]
     tdir = bdir / "runs" / name
-    tdir.mkdir(parents=True, exist_ok=True)
-    out = tdir / "results.json"
-    out.unlink(missing_ok=True)
-    spec = {"config": cfg.to_dict(), "cases": [asdict(c) for c in cases], "out": str(out)}
-    runner = _runner(sim, vcd=waves)
-    log = tdir / "sim.log"
-    start = time.perf_counter()
-    try:
-        runner.test(
-            test_module=tb_module,
-            hdl_toplevel=top_module,
-            hdl_toplevel_lang="verilog",  # a fresh runner has no sources to infer it from
-            build_dir=bdir,
-            test_dir=tdir,
-            extra_env={ENV_VAR: json.dumps(spec)},
-            waves=waves and sim == "verilator",
-            timescale=("1ns", "1ps"),
-            log_file=log,
-            results_xml=str(tdir / "results.xml"),
-        )
-    except (RuntimeError, SystemExit) as err:
-        raise InputError(f"{sim} simulation failed ({err}); see {log}: {_tail(log)}", cfg.name) from None
-    wall_s = time.perf_counter() - start
-    if not out.exists():
-        raise InputError(f"{sim} simulation wrote no results; see {log}: {_tail(log)}", cfg.name)
-    measured = json.loads(out.read_text())
+    spec = {"config": cfg.to_dict(), "cases": [asdict(c) for c in cases]}
+    measured, log, wall_s = run_testbench(
+        cfg, sim, bdir, tdir, tb_module, top_module, ENV_VAR, spec, waves=waves, what="simulation"
+    )
     vcd = None
     if waves:
         vcd = str(tdir / ("waves.vcd" if sim == "icarus" else "dump.vcd"))

@@ -70,7 +70,7 @@ def _dvfs(args: argparse.Namespace) -> int:
     from .model import dvfs, power
     from .model.cycles import GemmArrays
     from .model.energy import LEAK_T_REF_K
-    from .model.memory import schedule
+    from .model.memory import memory_cycles
 
     start = time.perf_counter()
     cfg = resolve_arch(args)
@@ -84,25 +84,20 @@ def _dvfs(args: argparse.Namespace) -> int:
     if not 200.0 <= temperature_k <= 500.0:
         raise InputError(f"must be in 200..500 K, not {temperature_k:g}", "--temperature-k")
     gemm = GemmArrays.from_workload(wl)
-    sched = schedule(cfg, gemm, [layer.name for layer in wl])
+    mem = memory_cycles(cfg, gemm, [layer.name for layer in wl])
     layer_pj, energy_note = None, "energy table at activity 0.5"
     if args.energy == "calibrated":
         from .calibrate_cli import load_calibration
         from .model.energy import layer_energy
-        from .model.memory import memory_cycles
 
         calibration, cal_path = load_calibration()
-        mem = memory_cycles(cfg, gemm)
         layer_pj = layer_energy(
             cfg, gemm, mem, calibration=calibration, temperature_k=temperature_k
         ).dynamic_pj
         energy_note = f"calibrated energy ({cal_path})"
-    work = power.step_work(cfg, gemm, sched, temperature_k, layer_dynamic_pj=layer_pj)
-    costs = dvfs.costs(cfg, work)
-    dvfs.check_deadline(costs, deadline_s)
-    plan = dvfs.plan_policy(costs, args.policy, deadline_s)
-    nominal = dvfs.plan_policy(costs, "none", deadline_s)
-    tl = dvfs.plan_timeline(cfg, work, costs, plan)
+    run = dvfs.run_dvfs(cfg, gemm, mem.schedule, args.policy, deadline_s, temperature_k, layer_pj)
+    dvfs.check_deadline(run.costs, deadline_s)  # also for 'none', which does not aim at the deadline
+    costs, plan, nominal, tl = run.costs, run.plan, run.nominal, run.timeline
     edges = power.interval_edges_s(cfg, tl.end_s, args.interval)
     ip = power.interval_power(tl, edges)
     model_s = time.perf_counter() - start

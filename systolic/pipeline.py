@@ -185,16 +185,18 @@ def _power_stage(r: RunResult, opts: RunOptions) -> None:
     from .model.floorplan import floorplan_for
 
     cfg, mem = r.cfg, r.res["memory"]
-    work = power.step_work(cfg, r.res["gemm"], r.res["schedule"], layer_dynamic_pj=r.energy.dynamic_pj)
-    costs = dvfs.costs(cfg, work)
     nominal_s = float(mem.cycles.sum()) / cfg.clock_hz
     deadline_s = opts.deadline_s if opts.deadline_s is not None else nominal_s
-    if opts.policy is not None and opts.policy != "none":
-        dvfs.check_deadline(costs, deadline_s)
-    plan = dvfs.plan_policy(costs, opts.policy or "none", deadline_s)
-    nominal = dvfs.plan_policy(costs, "none", deadline_s)
-    timeline = dvfs.plan_timeline(cfg, work, costs, plan)
-    r.dvfs = dvfs.DvfsResult(plan, nominal, timeline, costs, work)
+    # the policies that aim at the deadline refuse one no operating point meets (plan_policy)
+    r.dvfs = dvfs.run_dvfs(
+        cfg,
+        r.res["gemm"],
+        r.res["schedule"],
+        opts.policy or "none",
+        deadline_s,
+        layer_dynamic_pj=r.energy.dynamic_pj,
+    )
+    timeline = r.dvfs.timeline
     end_s = timeline.window_s
     r.edges_s = power.interval_edges_s(
         cfg, end_s, opts.interval if opts.interval else end_s / DEFAULT_INTERVALS

@@ -50,11 +50,6 @@ def plan_key(cfg: ArrayConfig) -> tuple:
     return tuple(getattr(cfg, f) for f in PLAN_FIELDS)
 
 
-def _shared(cfg: ArrayConfig, gemm: GemmArrays, names: list[str]) -> MemoryResult:
-    """The memory model of the group's first point: its tiles and access counts hold for the whole group."""
-    return memory_cycles(cfg, gemm, names)
-
-
 def _at(mem: MemoryResult, per_gemm: np.ndarray, repeat: np.ndarray) -> MemoryResult:
     """``mem`` with another point's cycles (same tiles and accesses, other DRAM bandwidth or latency)."""
     per_gemm = per_gemm.astype(np.int64)
@@ -102,8 +97,8 @@ def evaluate(
         pts = [configs[i] for i in idx]
         bw = np.array([c.dram_bw_words_per_cycle for c in pts])
         lat = np.array([c.dram_latency_cycles for c in pts])
-        try:
-            shared = {net: _shared(first, g, (names or {}).get(net, [])) for net, g in networks.items()}
+        try:  # the group's first point: its tiles and access counts hold for the whole group
+            shared = {net: memory_cycles(first, g, (names or {}).get(net, [])) for net, g in networks.items()}
         except InputError as err:
             errors[idx] = str(err)
             continue
@@ -125,23 +120,15 @@ def evaluate(
                 col["dram_words"][i] = dram
                 col["utilisation"][i] = float(m.macs.sum()) / (cycles * cfg.rows * cfg.cols)
     for m in METRICS:
-        out[m] = (
-            sum(per_net[net][m] for net in networks)
-            if m != "utilisation"
-            else _weighted_util(per_net, configs)
-        )
+        out[m] = sum(per_net[net][m] for net in networks)
+    macs = sum(float(g.macs.sum()) for g in networks.values())
+    pes = np.array([c.rows * c.cols for c in configs], dtype=float)
+    out["utilisation"] = macs / (out["cycles"] * pes)  # MACs done over MAC slots in the total cycles
     for net in networks:
         for m in METRICS:
             out[f"{net}.{m}"] = per_net[net][m]
     out["error"] = errors.astype(str)
     return out
-
-
-def _weighted_util(per_net: dict, configs: Sequence[ArrayConfig]) -> np.ndarray:
-    """Utilisation over all networks: MACs done over MAC slots in the total cycles."""
-    cycles = sum(col["cycles"] for col in per_net.values())
-    macs = sum(col["utilisation"] * col["cycles"] for col in per_net.values())
-    return macs / cycles
 
 
 def pareto_front(objectives: np.ndarray) -> np.ndarray:

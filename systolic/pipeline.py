@@ -218,11 +218,9 @@ def _thermal_stage(r: RunResult, opts: RunOptions) -> None:
     dynamic = power.block_power_w(no_leak, edges, flp)
     width = np.diff(edges)
     leak_ref = ((r.block_power_w - dynamic) * width[:, None]).sum(axis=0) / width.sum()
-    args = (r.cfg, dynamic, float(width[0]), flp.names)
-    r.thermal = run_thermal(*args, leakage=leak_ref)
-    if opts.temp_limit_k is not None:  # throttle the PE array if it is the hot spot, else the chip
-        region = "array" if r.thermal.run.peak_block.startswith("pe_t") else "chip"
-        r.thermal = run_thermal(*args, leakage=leak_ref, limit_k=opts.temp_limit_k, region=region)
+    r.thermal = run_thermal(
+        r.cfg, dynamic, float(width[0]), flp.names, leakage=leak_ref, limit_k=opts.temp_limit_k, region="auto"
+    )
     r.summary["thermal"] = r.thermal.summary()
 
 

@@ -489,8 +489,8 @@ def run_thermal(
         Run DTM holding this peak temperature.
     points : sequence of OperatingPoint, optional
         DTM operating points, fastest first; default the config's DVFS points, else an alpha-power ladder.
-    region : "array", "chip" or sequence of block names
-        What DTM slows down.
+    region : "array", "chip", "auto" or sequence of block names
+        What DTM slows down; "auto": the PE array if the unmanaged hot spot is a PE tile, else the chip.
     hysteresis_k : float
         DTM steps back up only after an interval ending this far below the limit.
     compute_fraction : float or numpy.ndarray
@@ -514,8 +514,12 @@ def run_thermal(
         if points is None:
             points = _config_points(cfg, dtm_model)
         if isinstance(region, str):
-            if region not in ("array", "chip"):
-                raise InputError(f"region must be 'array', 'chip' or block names, not {region!r}", "dtm")
+            if region not in ("array", "chip", "auto"):
+                raise InputError(
+                    f"region must be 'array', 'chip', 'auto' or block names, not {region!r}", "dtm"
+                )
+            if region == "auto":  # the PE array when it holds the unmanaged hot spot, else the chip
+                region = "array" if result.peak_block.startswith("pe_t") else "chip"
             region = dtm_model.pe_region(flp) if region == "array" else None
         policy = dtm_model.DtmPolicy(limit_k, tuple(points), hysteresis_k, region=region)
         power = th.reorder_columns(power_w, tuple(names), flp)

@@ -296,5 +296,12 @@ def test_run_thermal_for_systolic_run(tmp_path):
     summary = managed.summary()
     assert summary["dtm"]["held"] is True and summary["peak_block"] == "pe_t0_0"
     assert managed.lines()[0].startswith("thermal: peak ") and "held" in managed.lines()[1]
-    with pytest.raises(InputError, match="dtm: region must be 'array', 'chip' or block names, not 'pe'"):
+    # the hot spot is a PE tile, so "auto" throttles the array: the same run as region="array"
+    auto = run_thermal(
+        cfg, power[:, ::-1], 1e-3, names, limit_k=limit, leakage=np.full(flp.n_blocks, 1e-3), region="auto"
+    )
+    assert auto.summary() == summary
+    with pytest.raises(
+        InputError, match="dtm: region must be 'array', 'chip', 'auto' or block names, not 'pe'"
+    ):
         run_thermal(cfg, power, 1e-3, flp.names, limit_k=limit, region="pe")

@@ -247,8 +247,9 @@ class StepWork:
 
     def layer_sum(self, per_step: np.ndarray) -> np.ndarray:
         """``[..., step]`` summed per layer into ``[..., layer]`` (one GEMM each)."""
-        onehot = (self.layer[:, None] == np.arange(self.layers)[None, :]).astype(float)  # [step, layer]
-        return np.asarray(per_step, dtype=float) @ onehot
+        # steps are laid out layer after layer, at least two per layer: sum each layer's run of them
+        first = np.searchsorted(self.layer, np.arange(self.layers))
+        return np.add.reduceat(np.asarray(per_step, dtype=float), first, axis=-1)
 
 
 def _split_columns(per_class: np.ndarray) -> np.ndarray:

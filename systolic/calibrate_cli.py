@@ -9,6 +9,7 @@ which ``make calibrate`` regenerates).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -42,6 +43,16 @@ def load_calibration(path: str | os.PathLike | None = None):
     except json.JSONDecodeError as err:
         raise InputError(f"not valid JSON ({err.msg})", path, f"line {err.lineno}") from None
     return Calibration.from_dict(data, str(path)), path
+
+
+def calibration_label(path: str | os.PathLike) -> str:
+    """How outputs name a calibration file, the same on every machine: the packaged default by its place in
+    the repository, any other file by its name and the first 12 hex digits of its content's SHA-256."""
+    path = Path(path)
+    if path.resolve() == default_calibration_path().resolve():
+        return "configs/calibration.json"
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    return f"{path.name} (sha256 {digest})"
 
 
 def calibration_text(calibration) -> str:

@@ -87,14 +87,14 @@ def _dvfs(args: argparse.Namespace) -> int:
     mem = memory_cycles(cfg, gemm, [layer.name for layer in wl])
     layer_pj, energy_note = None, "energy table at activity 0.5"
     if args.energy == "calibrated":
-        from .calibrate_cli import load_calibration
+        from .calibrate_cli import calibration_label, load_calibration
         from .model.energy import layer_energy
 
         calibration, cal_path = load_calibration()
         layer_pj = layer_energy(
             cfg, gemm, mem, calibration=calibration, temperature_k=temperature_k
         ).dynamic_pj
-        energy_note = f"calibrated energy ({cal_path})"
+        energy_note = f"calibrated energy ({calibration_label(cal_path)})"
     run = dvfs.run_dvfs(cfg, gemm, mem.schedule, args.policy, deadline_s, temperature_k, layer_pj)
     dvfs.check_deadline(run.costs, deadline_s)  # also for 'none', which does not aim at the deadline
     costs, plan, nominal, tl = run.costs, run.plan, run.nominal, run.timeline

@@ -169,12 +169,13 @@ def full_run(cfg: ArrayConfig, wl: Workload, opts: RunOptions = RunOptions()) ->
 
 
 def _energy_stage(r: RunResult, opts: RunOptions, calibration: Any, cal_path: Path) -> None:
+    from .calibrate_cli import calibration_label
     from .model.energy import layer_energy
 
     gemm, mem = r.res["gemm"], r.res["memory"]
     r.energy = layer_energy(r.cfg, gemm, mem, calibration=calibration, zero_frac=opts.zero_frac)
     r.calibration_path = cal_path
-    r.summary["energy"] = _energy_summary(r.cfg, r.workload, r.energy, cal_path, opts)
+    r.summary["energy"] = _energy_summary(r.cfg, r.workload, r.energy, calibration_label(cal_path), opts)
     for i, row in enumerate(r.summary["layers"]):
         row["energy_pj"] = float(r.energy.energy_pj[i].sum())
 
@@ -225,7 +226,7 @@ def _thermal_stage(r: RunResult, opts: RunOptions) -> None:
 
 
 def _energy_summary(
-    cfg: ArrayConfig, wl: Workload, e: Any, cal_path: Path, opts: RunOptions
+    cfg: ArrayConfig, wl: Workload, e: Any, cal_label: str, opts: RunOptions
 ) -> dict[str, Any]:
     from .model.energy import COMPONENT_CLASSES
 
@@ -234,7 +235,7 @@ def _energy_summary(
     memory = sum(float(total[i]) for i, c in enumerate(COMPONENT_CLASSES) if "sram" in c or c == "dram")
     seconds = float(e.cycles.sum()) / cfg.clock_hz
     return {
-        "calibration": str(cal_path),
+        "calibration": cal_label,
         "zero_frac": opts.zero_frac,
         "total_j": all_pj * 1e-12,
         "dynamic_j": float(e.dynamic_pj.sum()) * 1e-12,

@@ -41,6 +41,17 @@ def test_default_and_environment_paths(tmp_path, monkeypatch):
     assert cc.load_calibration()[1] == other
 
 
+def test_label_is_the_same_on_every_machine(tmp_path):
+    """Outputs name the packaged file by its place in the repository, any other by name and content hash,
+    never by an absolute path (which differs between checkouts)."""
+    assert cc.calibration_label(cc.default_calibration_path()) == "configs/calibration.json"
+    a = cc.write_calibration(_calibration(), tmp_path / "a" / "mine.json")
+    b = cc.write_calibration(_calibration(), tmp_path / "b" / "mine.json")
+    label = cc.calibration_label(a)
+    assert label == cc.calibration_label(b) and label.startswith("mine.json (sha256 ")
+    assert str(tmp_path) not in label
+
+
 BAD = {
     "not json": ("{", "not valid JSON"),
     "not a calibration": ('{"a": 1}', "not a systolic calibration file"),

@@ -47,8 +47,8 @@ def main(argv=None) -> int:
     )
     from systolic.cli import build_parser, run_options
     from systolic.config import load_arch
-    from systolic.netload import load_workload
-    from systolic.pipeline import full_run
+    from systolic.flow.run import full_run
+    from systolic.formats.network import load_workload
 
     opts = run_options(
         build_parser().parse_args(["run", "--arch", args.arch, "--topology", args.topology, *args.extra])

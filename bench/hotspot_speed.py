@@ -12,7 +12,7 @@ thermal`` command including Python's start-up.
 
 ex3: HotSpot's own command (cmd.txt of ex3_3d_inputs, both lines) against ``systolic thermal`` with the
 same arguments, outputs compared byte for byte. resnet50: ResNet-50 on tpu-v1-128 through the power model
-(model/power.py, 10 us intervals) into ``systolic.thermal_cli.run_thermal``: steady state, transient and
+(model/power.py, 10 us intervals) into ``systolic.flow.thermal.run_thermal``: steady state, transient and
 peak, then the same with DTM holding a limit halfway between the steady and the transient peak; the PNG
 is timed separately. Small dense linear algebra suffers from multi-threaded BLAS on a busy machine: run
 with OPENBLAS_NUM_THREADS=1 to see the single-thread times.
@@ -104,7 +104,7 @@ def run_hotspot(binary: Path, ref: Path, work: Path) -> float:
 
 def run_systolic_inprocess(ref: Path, work: Path) -> float:
     """The solver as the command runs it, without interpreter start-up and imports."""
-    from systolic.thermal_cli import add_thermal
+    from systolic.cli.thermal import add as add_thermal
 
     parser = argparse.ArgumentParser()
     add_thermal(parser.add_subparsers())
@@ -112,7 +112,7 @@ def run_systolic_inprocess(ref: Path, work: Path) -> float:
     import numpy  # noqa: F401  (imported before the clock starts, as the command has it loaded)
     import scipy.sparse.linalg  # noqa: F401
 
-    import systolic.hotspot_io  # noqa: F401
+    import systolic.formats.hotspot  # noqa: F401
     import systolic.model.thermal  # noqa: F401
 
     cwd = Path.cwd()
@@ -154,7 +154,7 @@ EX3_RUNS = (
 
 
 def bench_ex3(binary: Path, ref_root: Path, runs: int) -> None:
-    from systolic.thermal_cli import add_thermal
+    from systolic.cli.thermal import add as add_thermal
 
     ref = ref_root / "ex3_3d_inputs"
     with tempfile.TemporaryDirectory() as tmp:
@@ -195,13 +195,13 @@ def bench_resnet50(runs: int) -> None:
     import numpy as np
 
     from systolic.config import load_arch
+    from systolic.flow.thermal import run_thermal
+    from systolic.formats.network import load_workload
     from systolic.model import dvfs, power
     from systolic.model.cycles import GemmArrays
     from systolic.model.energy import LEAK_T_REF_K
     from systolic.model.floorplan import floorplan_for
     from systolic.model.memory import schedule
-    from systolic.netload import load_workload
-    from systolic.thermal_cli import run_thermal
 
     cfg = load_arch("tpu-v1-128", {})
     wl = load_workload("resnet50")

@@ -13,8 +13,8 @@ import statistics
 import time
 
 from systolic.config import load_arch
+from systolic.formats.network import load_workload
 from systolic.model.cycles import workload_cycles
-from systolic.netload import load_workload
 
 NETWORKS = (
     ("resnet50", {}),

@@ -46,8 +46,8 @@ import peers
 
 from systolic.config import Dataflow, load_arch, to_scalesim_cfg
 from systolic.fileio import atomic_write_json, atomic_write_text
+from systolic.formats.network import load_workload
 from systolic.model.cycles import GemmArrays, compute_cycles, fold_plan
-from systolic.netload import load_workload
 from systolic.workload import Layer, Workload, write_gemm_csv
 
 ROOT = Path(__file__).resolve().parent.parent

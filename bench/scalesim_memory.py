@@ -12,7 +12,8 @@ the convolution and addresses the ifmap tensor: padding is folded into the ifmap
 (exactly the rows and columns the windows touch, ``(out - 1) * stride + filter``, so both tools have the
 same M, N, K), a fully connected layer is a 1 x M ifmap with a 1 x 1 filter. SCALE-Sim's numbers are read
 from its COMPUTE, BANDWIDTH and DETAILED_ACCESS reports; ours come from the model in-process
-(:func:`systolic.reports.run_results`). With ``--time`` the script also times ``systolic run`` end to end
+(:func:`systolic.model.network.network_run`).
+With ``--time`` the script also times ``systolic run`` end to end
 as a subprocess and prints SCALE-Sim's wall time over ours. Results go to
 ``build/bench/scalesim-memory-<arch>-<net>.json``; SCALE-Sim's inputs, log and reports stay in
 ``build/bench/scalesim-mem-<arch>-<net>/``. SCALE-Sim 3's USER mode slows down sharply when an operand is
@@ -85,10 +86,10 @@ from systolic.config import ArrayConfig, load_arch, to_scalesim_cfg
 from systolic.dataflow import MAPPINGS, TENSOR_DIMS
 from systolic.errors import InputError
 from systolic.fileio import atomic_write_json
+from systolic.formats.network import load_workload
 from systolic.model.cycles import GemmArrays
 from systolic.model.memory import PROLOGUE_CYCLES
-from systolic.netload import load_workload
-from systolic.reports import run_results
+from systolic.model.network import network_run
 from systolic.workload import Workload
 
 #: What the tables compare: (key in our per-layer dict, label, SCALE-Sim's report, its column)
@@ -144,7 +145,7 @@ def conv_topology_csv(workload: Workload) -> str:
 
 
 def ours_per_layer(res: dict) -> dict[str, np.ndarray]:
-    mem, steps = res["memory"], res["schedule"].steps
+    mem, steps = res.memory, res.schedule.steps
     layers = mem.cycles.size
     last = np.r_[steps.layer[1:] != steps.layer[:-1], True]  # [step] the layer's drain-only step
     exposed = np.bincount(
@@ -155,7 +156,7 @@ def ours_per_layer(res: dict) -> dict[str, np.ndarray]:
         "stall_cycles": mem.stall_cycles,
         # SCALE-Sim's "Stall Cycles" leave out its first fill and last drain: so does this column
         "inner_stall_cycles": mem.stall_cycles
-        - (exposed.astype(np.int64) + PROLOGUE_CYCLES) * res["gemm"].repeat,
+        - (exposed.astype(np.int64) + PROLOGUE_CYCLES) * res.gemm.repeat,
         "sram_ifmap_reads": mem.sram_reads["ifmap"],
         "sram_filter_reads": mem.sram_reads["filter"],
         "sram_ofmap_writes": mem.sram_writes["ofmap"],
@@ -212,7 +213,7 @@ def checks(
     """Each documented difference as a per-layer boolean (True = the layer behaves as explained)."""
     size = {"A": gemm.m * gemm.k, "B": gemm.k * gemm.n, "C": gemm.m * gemm.n}
     passes = untiled_passes(cfg, gemm)
-    plan = res["memory"].plan
+    plan = res.memory.plan
     bw = cfg.dram_bw_words_per_cycle
     # SCALE-Sim's ofmap drains count the padding of the partial line each drain starts with
     drain_words = cfg.ofmap_sram_bytes - -(-cfg.ofmap_sram_bytes // 2)
@@ -359,10 +360,10 @@ def main(argv=None) -> int:
     model_times, model_cpu = [], []
     for _ in range(max(1, args.repeat)):
         start, cpu = time.perf_counter(), time.process_time()
-        res = run_results(cfg, wl)
+        res = network_run(cfg, wl)
         model_times.append(time.perf_counter() - start)
         model_cpu.append(time.process_time() - cpu)
-    gemm: GemmArrays = res["gemm"]
+    gemm: GemmArrays = res.gemm
     ours = ours_per_layer(res)
 
     def col(report: str, header: str) -> np.ndarray:
@@ -451,8 +452,8 @@ def main(argv=None) -> int:
             "layers": names,
             "systolic": per_layer(ours)
             | {
-                "sram_ofmap_reads": [int(x) for x in res["memory"].sram_reads["ofmap"]],
-                "m_tiles": [int(x) for x in res["memory"].plan.count_m],
+                "sram_ofmap_reads": [int(x) for x in res.memory.sram_reads["ofmap"]],
+                "m_tiles": [int(x) for x in res.memory.plan.count_m],
             },
             "scalesim": per_layer(theirs),
             "totals": {

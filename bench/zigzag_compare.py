@@ -10,7 +10,7 @@ by wall clock: ZigZag's whole evaluation of the network through its API
 (``api.get_hardware_performance_zigzag`` with its defaults: LOMA temporal-mapping search, ``lpf_limit`` 6)
 and ``systolic run --arch <config> --topology <net>`` (median of ``--repeats`` runs; most of its wall time is
 Python starting and importing). Also shown: the model time ``systolic run`` prints for everything it
-computes, and the in-process time of ``systolic.reports.run_results`` (cycles, memory, stalls).
+computes, and the in-process time of ``systolic.model.network.network_run`` (cycles, memory, stalls).
 
 Same network: the layers of systolic's zoo network, written as a ZigZag workload (one ``Conv`` entry per
 layer with ZigZag's loop dimensions B, K, C, OY, OX, FY, FX; the fully connected layer as a 1x1 conv),
@@ -83,10 +83,11 @@ import numpy as np
 import peers
 import yaml
 
-from systolic import reports
 from systolic.config import ArrayConfig, load_arch, to_toml
 from systolic.fileio import atomic_write_json, atomic_write_text
-from systolic.netload import load_workload
+from systolic.formats.network import load_workload
+from systolic.model.network import network_run
+from systolic.report.summary import run_summary
 from systolic.workload import Workload, write_gemm_csv
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -354,23 +355,23 @@ def systolic_energy(
         if isinstance(value, (int, float)):
             return {"pj": float(value) * factor, "source": f"systolic run's summary, total.{key}"}
     try:
-        from systolic.calibrate_cli import load_calibration
+        from systolic.formats.calibration import load_calibration
         from systolic.model.energy import layer_energy
 
         calibration, _ = load_calibration()
-        energy = layer_energy(cfg, res["gemm"], res["memory"], calibration=calibration)
+        energy = layer_energy(cfg, res.gemm, res.memory, calibration=calibration)
         return {"pj": float(energy.total_pj.sum()), "source": "systolic.model.energy.layer_energy"}
     except Exception as err:  # the energy model is optional for this comparison: say why it is missing
         return {"pj": None, "source": f"not available ({type(err).__name__}: {err})"}
 
 
 def model_seconds(cfg: ArrayConfig, wl: Workload, repeats: int) -> tuple[float, dict[str, Any]]:
-    """Median in-process time of ``reports.run_results`` (after one warm-up run) and its result."""
-    res = reports.run_results(cfg, wl)
+    """Median in-process time of ``network_run`` (after one warm-up run) and its result."""
+    res = network_run(cfg, wl)
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        res = reports.run_results(cfg, wl)
+        res = network_run(cfg, wl)
         times.append(time.perf_counter() - start)
     return float(np.median(times)), res
 
@@ -437,12 +438,12 @@ def main(argv=None) -> int:
     )
     cli = run_systolic_cli(arch_path, topology, args.repeats)
     model_s, res = model_seconds(cfg, wl, repeats=5)
-    summary = reports.summary(cfg, wl, res, model_s)
+    summary = run_summary(cfg, wl, res, model_s)
     printed = parse_cli(cli["stdout"])
     energy = systolic_energy(cfg, res, summary, printed)
 
-    ours = np.asarray(res["memory"].cycles, dtype=np.int64)  # [layer]
-    macs = np.asarray(res["memory"].macs, dtype=np.int64)  # [layer]
+    ours = np.asarray(res.memory.cycles, dtype=np.int64)  # [layer]
+    macs = np.asarray(res.memory.macs, dtype=np.int64)  # [layer]
     zz_layers = {ly["name"]: ly for ly in zz["layers"]}
     missing = [ly.name for ly in wl if ly.name not in zz_layers]
     if missing:
@@ -468,7 +469,7 @@ def main(argv=None) -> int:
         f"\n{'layer':<22}{'MACs':>13}{'systolic':>11}{'stall':>9}{'ZigZag':>11}{'ideal':>11}"
         f"{'stall':>9}{'ld/st':>9}{'ZZ/sys':>8}  ZigZag spatial util"
     )
-    for ly, z, c, m, st in zip(wl, theirs, ours, macs, res["memory"].stall_cycles, strict=True):
+    for ly, z, c, m, st in zip(wl, theirs, ours, macs, res.memory.stall_cycles, strict=True):
         ldst = z["onload_cycles"] + z["offload_cycles"] + z["drain_cycles"]
         util = m / (z["ideal_temporal_cycles"] * pes)
         print(
@@ -496,7 +497,7 @@ def main(argv=None) -> int:
     if printed["model_seconds"] is not None:
         print(
             f"systolic run reports {_fmt_s(printed['model_seconds'])} of model time for all it computes; the "
-            "in-process row times reports.run_results (cycles, memory, stalls) alone"
+            "in-process row times network_run (cycles, memory, stalls) alone"
         )
     print(
         f"ZigZag: {zz['cpu_seconds']:.1f} s CPU, {zz['max_rss_bytes'] / 2**20:.0f} MB peak RSS, "
@@ -545,7 +546,7 @@ def main(argv=None) -> int:
             "energy_pj": energy["pj"],
             "energy_source": energy["source"],
             "per_layer_cycles": ours.tolist(),
-            "per_layer_stall_cycles": np.asarray(res["memory"].stall_cycles).astype(int).tolist(),
+            "per_layer_stall_cycles": np.asarray(res.memory.stall_cycles).astype(int).tolist(),
         },
         "ratio_zigzag_over_systolic_cli": ratio_cli,
         "ratio_zigzag_over_systolic_model": ratio_model,

@@ -333,7 +333,7 @@ def check_deadline(c: Costs, deadline_s: float) -> None:
         raise InputError(
             f"no operating point meets a deadline of {deadline_s * 1e3:.6g} ms: the fastest achievable "
             f"is {fastest * 1e3:.6g} ms (every domain at its fastest point)",
-            where="--deadline-ms",
+            where="deadline",
         )
 
 
@@ -525,7 +525,7 @@ def plan_policy(c: Costs, policy: str, deadline_s: float) -> DvfsPlan:
         return deadline_plan(c, deadline_s)
     if policy == "activity":
         return activity_plan(c, deadline_s)
-    raise InputError(f"policy must be one of {', '.join(POLICIES)}, not {policy!r}", where="--policy")
+    raise InputError(f"policy must be one of {', '.join(POLICIES)}, not {policy!r}", where="policy")
 
 
 # --------------------------------------------------------------------------- a whole run
@@ -544,6 +544,21 @@ class DvfsResult:
     @property
     def saved_pj(self) -> float:
         return self.nominal.energy_pj - self.plan.energy_pj
+
+    def summary(self) -> dict:
+        """The plan against nominal, JSON-ready (``systolic run``'s and ``systolic dvfs``'s summaries)."""
+        plan, nominal = self.plan, self.nominal
+        return {
+            "policy": plan.policy,
+            "deadline_s": plan.deadline_s,
+            "time_s": plan.time_s,
+            "deadline_met": plan.met,
+            "energy_j": plan.energy_pj * 1e-12,
+            "nominal_energy_j": nominal.energy_pj * 1e-12,
+            "saved_j": self.saved_pj * 1e-12,
+            "saved_fraction": self.saved_pj / nominal.energy_pj if nominal.energy_pj else 0.0,
+            "transitions": int(plan.changes.sum()),
+        }
 
 
 def plan_timeline(cfg: ArrayConfig, work: StepWork, c: Costs, plan: DvfsPlan) -> Timeline:

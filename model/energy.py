@@ -1126,7 +1126,7 @@ def layer_energy(
     memory : MemoryResult, optional
         ``memory_cycles(cfg, gemm)`` if already computed (its tiles, accesses and cycles are used).
     calibration : Calibration
-        Toggle coefficients (``systolic.calibrate_cli.load_calibration()``).
+        Toggle coefficients (``systolic.formats.calibration.load_calibration()``).
     stats_a, stats_b : array ``[stat]`` or ``[layer, stat]``, optional
         Operand statistics of A and B (:func:`layer_stats` from real tensors). Without them: independent
         uniform operands at the configured widths with a share ``zero_frac`` of zeros in both A and B

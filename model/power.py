@@ -1,7 +1,7 @@
 """Power over time: per component and per floorplan block, per interval, from the model's timed steps.
 
 Pure functions of an :class:`~systolic.config.ArrayConfig`, a :class:`~systolic.model.memory.Schedule` and
-per-layer operating points; files are written at the edge (``systolic/dvfs_cli.py``).
+per-layer operating points; files are written at the edge (``systolic/flow/dvfs.py``).
 
 Timing at per-domain clocks
 ---------------------------
@@ -621,10 +621,10 @@ def interval_edges_s(cfg: ArrayConfig, end_s: float, interval: str | float | Non
     else:
         step = float(interval)
     if not step > 0 or not math.isfinite(step):
-        raise InputError(f"the interval must be a positive length of time, not {interval!r}", "--interval")
+        raise InputError(f"the interval must be a positive length of time, not {interval!r}", "interval")
     n = max(1, math.ceil(end_s / step - 1e-9))
     if n > 10_000_000:
-        raise InputError(f"{n:,} intervals of {step:g} s is too many; use a longer interval", "--interval")
+        raise InputError(f"{n:,} intervals of {step:g} s is too many; use a longer interval", "interval")
     return np.arange(n + 1) * step
 
 
@@ -647,7 +647,7 @@ def parse_interval_s(cfg: ArrayConfig, text: str) -> float:
     raise InputError(
         f"expected a positive length with a unit (s, ms, us, ns or cycles), e.g. 10us or 5000cycles, "
         f"not '{text}'",
-        "--interval",
+        "interval",
     )
 
 

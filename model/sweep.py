@@ -70,21 +70,17 @@ def area_m2(cfg: ArrayConfig) -> float:
 def evaluate(
     configs: Sequence[ArrayConfig],
     networks: Mapping[str, GemmArrays],
+    calibration: en.Calibration,
     names: Mapping[str, list[str]] | None = None,
-    calibration: en.Calibration | None = None,
 ) -> dict[str, np.ndarray]:
     """Latency, energy, area and more of every config on every network.
 
-    Energy is :func:`~systolic.model.energy.layer_energy` with ``calibration`` (default: the shipped
-    calibration file) on uniform random operands, the same as ``systolic run`` without ``--zero-frac``.
+    Energy is :func:`~systolic.model.energy.layer_energy` with ``calibration`` (the flow reads the file)
+    on uniform random operands, the same as ``systolic run`` without ``--zero-frac``.
 
     Returns columns ``[point]``: ``area_mm2``, ``error`` (empty when feasible), the totals over networks
     of :data:`METRICS`, and ``<network>.<metric>`` per network. Infeasible points get NaN.
     """
-    if calibration is None:
-        from systolic.calibrate_cli import load_calibration
-
-        calibration = load_calibration()[0]
     n = len(configs)
     out: dict[str, np.ndarray] = {"area_mm2": np.array([area_m2(c) * 1e6 for c in configs])}
     errors = np.full(n, "", dtype=object)

@@ -812,7 +812,7 @@ def grid_model(
     """Build HotSpot's grid model (``set_bgmap``, ``populate_R/C_model_grid``, its SuperLU matrix).
 
     ``rows``, ``cols`` and ``map_mode`` default to the params' ``grid_rows``, ``grid_cols`` and
-    ``grid_map_mode``. ``layers`` (from a layer configuration file, :func:`systolic.hotspot_io.read_lcf`)
+    ``grid_map_mode``. ``layers`` (from a layer configuration file, :func:`systolic.formats.hotspot.read_lcf`)
     replaces the default silicon and interface layers, and ``flp`` is then ignored, as in HotSpot; the
     spreader and sink follow the last layer. With ``params.detailed_3D_used`` (HotSpot's ``-detailed_3D
     on``, layer files only) the cells take their resistances and capacitances from the blocks covering
@@ -1304,7 +1304,7 @@ def transient_grid(
     """
     power_w = _check_power(np.atleast_2d(power_w), model.n_blocks)
     if integrator not in INTEGRATORS:
-        raise InputError(f"integrator must be 'be' or 'exact', not {integrator!r}", "--integrator")
+        raise InputError(f"integrator must be 'be' or 'exact', not {integrator!r}", "integrator")
     n_rows = power_w.shape[0]
     dts = _row_steps(dt_s, model.params.sampling_intvl_s, n_rows)
     peak_only = isinstance(keep, str) and keep == "peak"

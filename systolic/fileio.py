@@ -90,7 +90,7 @@ def int_csv_bytes(rows: Any) -> bytes:
     fewer digits, that write lands in an earlier value's bytes, which that value's own lower digits
     (written later) and the separators and signs (written last) then overwrite.
     """
-    import numpy as np  # fileio is imported by light modules (netload): keep NumPy out of their imports
+    import numpy as np  # light modules (formats/network.py) import fileio: keep NumPy out
 
     a = np.asarray(rows)
     if a.ndim != 2 or not np.issubdtype(a.dtype, np.integer):

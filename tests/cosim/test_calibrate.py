@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from systolic.calibrate_cli import load_calibration
 from systolic.cosim import calibrate as cal
 from systolic.errors import InputError
+from systolic.formats.calibration import load_calibration
 from systolic.model import energy as en
 from systolic.model.cycles import GemmArrays
 

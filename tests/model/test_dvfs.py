@@ -6,14 +6,15 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from small_configs import small_cfg
 
 from systolic.config import ArrayConfig, Dataflow, alpha_power_clock_hz, load_arch
 from systolic.errors import InputError
+from systolic.formats.network import load_workload
 from systolic.model import dvfs, power
 from systolic.model.cycles import GemmArrays
 from systolic.model.memory import memory_cycles
-from systolic.netload import load_workload
+
+from .small_configs import small_cfg
 
 _cfg = small_cfg
 
@@ -223,7 +224,7 @@ def test_unreachable_deadline_names_the_fastest_time():
         with pytest.raises(InputError) as info:
             dvfs.plan_policy(c, policy, fastest / 2)
         assert str(info.value) == (
-            f"--deadline-ms: no operating point meets a deadline of {fastest / 2 * 1e3:.6g} ms: the fastest "
+            f"deadline: no operating point meets a deadline of {fastest / 2 * 1e3:.6g} ms: the fastest "
             f"achievable is {fastest * 1e3:.6g} ms (every domain at its fastest point)"
         )
 
@@ -232,7 +233,7 @@ def test_unknown_policy():
     cfg = _cfg()
     _, c = _costs(cfg, GemmArrays.of([4], [4], [4]))
     with pytest.raises(
-        InputError, match="--policy: policy must be one of none, race, deadline, activity, not 'slow'"
+        InputError, match="policy: policy must be one of none, race, deadline, activity, not 'slow'"
     ):
         dvfs.plan_policy(c, "slow", 1.0)
 

@@ -102,7 +102,7 @@ def test_resnet50_on_128x128_is_fast_and_whole():
     import time
 
     from systolic.config import load_arch
-    from systolic.netload import load_workload
+    from systolic.formats.network import load_workload
 
     wl = load_workload("resnet50")
     start = time.perf_counter()

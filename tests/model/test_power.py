@@ -9,16 +9,17 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from small_configs import small_cfg
 
 from systolic.config import ArrayConfig, Dataflow
 from systolic.errors import InputError
-from systolic.hotspot_io import read_ptrace, write_ptrace
+from systolic.formats.hotspot import read_ptrace, write_ptrace
 from systolic.model import power
 from systolic.model.cycles import GemmArrays
 from systolic.model.energy import ACTIONS, COMPONENT_CLASSES
 from systolic.model.floorplan import floorplan_for
 from systolic.model.memory import memory_cycles
+
+from .small_configs import small_cfg
 
 SHAPES = GemmArrays.of([40, 7, 33], [20, 5, 64], [30, 9, 17], [1, 3, 1])
 
@@ -170,7 +171,7 @@ def test_bad_interval(text):
     with pytest.raises(InputError) as info:
         power.parse_interval_s(_cfg(), text)
     assert str(info.value) == (
-        "--interval: expected a positive length with a unit (s, ms, us, ns or cycles), e.g. 10us or "
+        "interval: expected a positive length with a unit (s, ms, us, ns or cycles), e.g. 10us or "
         f"5000cycles, not '{text}'"
     )
 

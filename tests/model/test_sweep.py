@@ -8,13 +8,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from systolic.calibrate_cli import load_calibration
 from systolic.config import ArrayConfig, Dataflow
+from systolic.formats.calibration import load_calibration
+from systolic.formats.network import load_workload
 from systolic.model.cycles import GemmArrays
 from systolic.model.energy import layer_energy
 from systolic.model.memory import memory_cycles
 from systolic.model.sweep import area_m2, evaluate, pareto_front, plan_key
-from systolic.netload import load_workload
 
 CAL = load_calibration()[0]
 
@@ -39,7 +39,7 @@ def _points():
 
 def test_bulk_equals_point_by_point(nets):
     pts = _points()
-    res = evaluate(pts, nets)
+    res = evaluate(pts, nets, calibration=CAL)
     assert len({plan_key(c) for c in pts}) < len(pts)  # groups really share work
     for i, cfg in enumerate(pts[:-1]):
         assert res["error"][i] == ""
@@ -65,7 +65,9 @@ def test_bulk_equals_point_by_point(nets):
 
 def test_energy_and_latency_move_the_right_way(nets):
     base = ArrayConfig(rows=16, cols=16)
-    res = evaluate([base, base.replace(vdd_v=0.7), base.replace(dram_bw_words_per_cycle=1)], nets)
+    res = evaluate(
+        [base, base.replace(vdd_v=0.7), base.replace(dram_bw_words_per_cycle=1)], nets, calibration=CAL
+    )
     assert res["energy_j"][1] < res["energy_j"][0]  # lower supply, less energy per action
     assert res["latency_s"][2] > res["latency_s"][0]  # less bandwidth, more stalls
 

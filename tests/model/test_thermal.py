@@ -18,7 +18,7 @@ import pytest
 import scipy.linalg
 
 from systolic.errors import InputError
-from systolic.hotspot_io import (
+from systolic.formats.hotspot import (
     read_flp,
     read_grid_transient,
     read_hotspot_config,
@@ -110,7 +110,7 @@ def test_grid_steady_matches_hotspot(ex2):
 
 
 def read_grid_transient_free(path: Path) -> np.ndarray:
-    from systolic.hotspot_io import read_grid
+    from systolic.formats.hotspot import read_grid
 
     return read_grid(path, 64 * 64)
 
@@ -318,7 +318,7 @@ def test_model_errors():
     with pytest.raises(InputError, match="power has 3 columns for 4 blocks"):
         th.steady_block(th.block_model(square(), PARAMS), np.ones(3))
     model = th.grid_model(square(), PARAMS, rows=4, cols=4)
-    with pytest.raises(InputError, match="--integrator: integrator must be 'be' or 'exact', not 'rk4'"):
+    with pytest.raises(InputError, match="integrator: integrator must be 'be' or 'exact', not 'rk4'"):
         th.transient_grid(model, np.ones((1, 4)), 300.0, integrator="rk4")
     with pytest.raises(InputError, match="dt_s: time steps must be positive"):
         th.transient_grid(model, np.ones((1, 4)), 300.0, dt_s=0.0)
@@ -354,7 +354,7 @@ HOTSPOT_BIN = Path(__file__).resolve().parents[2] / "build/peers/hotspot/hotspot
 
 
 def ex3(detailed: bool):
-    from systolic.hotspot_io import read_lcf, trace_in_stack_order
+    from systolic.formats.hotspot import read_lcf, trace_in_stack_order
 
     d = REF / "ex3_3d_inputs"
     materials = read_materials(d / "example.materials")
@@ -387,7 +387,7 @@ def test_layer_file_matches_hotspot(kind):
 @pytest.mark.skipif(not HOTSPOT_BIN.exists(), reason=f"no HotSpot binary at {HOTSPOT_BIN}")
 @pytest.mark.parametrize("detailed", [False, True])
 def test_layer_file_every_node_and_cell_against_hotspot_binary(tmp_path, detailed):
-    from systolic.hotspot_io import read_grid
+    from systolic.formats.hotspot import read_grid
 
     shutil.copytree(REF / "ex3_3d_inputs", tmp_path / "ex3")
     d = tmp_path / "ex3"
@@ -408,7 +408,7 @@ def test_layer_file_every_node_and_cell_against_hotspot_binary(tmp_path, detaile
 
 
 def test_layer_file_of_the_default_stack_gives_the_default_model(tmp_path):
-    from systolic.hotspot_io import read_lcf
+    from systolic.formats.hotspot import read_lcf
 
     flp = square(3)
     p = PARAMS.replace(grid_map_mode="avg")

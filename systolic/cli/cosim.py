@@ -1,0 +1,158 @@
+"""``systolic cosim``: the RTL under Icarus or Verilator, compared with the model."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from systolic.config import ArrayConfig
+from systolic.errors import InputError
+
+from .common import add_arch_args, resolve_arch
+
+
+def _gemm_shape(text: str) -> tuple[int, int, int]:
+    parts = text.replace("x", ",").split(",")
+    if len(parts) != 3:
+        raise InputError(f"expected M,N,K, got '{text}'", "--gemm")
+    try:
+        m, n, k = (int(p) for p in parts)
+    except ValueError:
+        raise InputError(f"M, N and K must be integers, got '{text}'", "--gemm") from None
+    return m, n, k
+
+
+def _conv_shape(text: str):
+    from systolic.workload import ConvShape
+
+    parts = text.split(",")
+    if not 6 <= len(parts) <= 8:
+        raise InputError(f"expected H,W,R,S,C,F[,STRIDE[,PAD]], got '{text}'", "--conv")
+    try:
+        h, w, r, s, c, f, *rest = (int(p) for p in parts)
+    except ValueError:
+        raise InputError(f"every field must be an integer, got '{text}'", "--conv") from None
+    stride = rest[0] if rest else 1
+    pad = rest[1] if len(rest) > 1 else 0
+    try:
+        return ConvShape(h, w, r, s, c, f, stride_h=stride, stride_w=stride, pad_h=pad, pad_w=pad)
+    except InputError as err:
+        raise err.located("--conv") from None
+
+
+def _layer_case(spec: str, seed: int):
+    """The cosim case of ``NET:LAYER``: a convolution keeps its shape (and its direct-convolution check)."""
+    from systolic.cosim.runner import GemmCase
+    from systolic.formats.network import load_workload
+
+    net, sep, which = spec.rpartition(":")
+    if not sep or not net or not which:
+        raise InputError(f"expected NET:LAYER, got '{spec}'", "--topology-layer")
+    wl = load_workload(net)
+    layers = list(wl)
+    names = [layer.name for layer in layers]
+    if which in names:
+        layer = layers[names.index(which)]
+    elif which.isdigit() and int(which) < len(layers):
+        layer = layers[int(which)]
+    else:
+        raise InputError(
+            f"{net} has no layer '{which}' (names: {', '.join(names[:4])}, ...; "
+            f"or an index 0..{len(layers) - 1})",
+            "--topology-layer",
+        )
+    label = f"{wl.name}:{layer.name}"
+    if layer.conv is not None and layer.conv.groups == 1:
+        return GemmCase.from_conv(layer.conv, seed=seed, label=label)
+    return GemmCase(layer.m, layer.n, layer.k, seed=seed, label=label)
+
+
+def add(sub: Any) -> None:
+    """Register ``systolic cosim``."""
+    p = sub.add_parser("cosim", help="run the RTL under Icarus or Verilator and compare it with the model")
+    add_arch_args(p, required=False)
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--gemm", metavar="M,N,K", help="one GEMM C[M,N] = A[M,K] @ B[K,N]")
+    what.add_argument(
+        "--conv",
+        metavar="H,W,R,S,C,F[,STRIDE[,PAD]]",
+        help="one convolution run as its im2col GEMM, checked against a direct convolution",
+    )
+    what.add_argument(
+        "--topology-layer",
+        metavar="NET:LAYER",
+        help="one layer of a network (zoo name or file; layer name or index), e.g. resnet18:layer1.0.conv1",
+    )
+    what.add_argument(
+        "--matrix",
+        choices=("default",),
+        help="the validation matrix: the engine on 3 dataflows x 3 array shapes x GEMM edge cases, and the "
+        "whole accelerator on 3 dataflows x 2 memory systems x layers",
+    )
+    p.add_argument(
+        "--core",
+        action="store_true",
+        help="run the GEMM engine alone (operands from SRAM-timed ports) instead of the whole accelerator "
+        "out of DRAM",
+    )
+    p.add_argument(
+        "--sim",
+        choices=("icarus", "verilator", "both"),
+        default=None,
+        help="simulator (default: icarus for --gemm, both for --matrix)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the random operands")
+    p.add_argument("--waves", action="store_true", help="dump a VCD of the run")
+    p.add_argument("--jobs", type=int, default=2, help="simulations to run in parallel (--matrix)")
+    p.add_argument("--json", metavar="OUT", help="write the results as JSON")
+    p.add_argument("--build-dir", default="build", help="where builds and runs go (default: build)")
+    p.set_defaults(func=_cosim)
+
+
+def _cosim(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from systolic.cosim import matrix as mx
+    from systolic.cosim.runner import GemmCase, run_cases
+
+    root = Path(args.build_dir)
+    if args.matrix:
+        sims = ["icarus", "verilator"] if args.sim in (None, "both") else [args.sim]
+        base = resolve_arch(args) if args.arch else ArrayConfig(name="matrix")
+        groups = mx.default_matrix(base)
+        n_cases = sum(len(cases) for _, cases, _ in groups) * len(sims)
+        print(
+            f"systolic cosim: {n_cases} cases, {len(groups) * len(sims)} builds, {args.jobs} at a time",
+            file=sys.stderr,
+        )
+        rows = mx.run_matrix(groups, sims, args.jobs, root=root, progress=mx.print_progress)
+    else:
+        if not args.arch:
+            raise InputError("--arch is needed with --gemm and --conv", "systolic cosim")
+        cfg = resolve_arch(args)
+        sims = ["icarus", "verilator"] if args.sim == "both" else [args.sim or "icarus"]
+        if args.conv:
+            case = GemmCase.from_conv(_conv_shape(args.conv), seed=args.seed)
+        elif args.topology_layer:
+            case = _layer_case(args.topology_layer, args.seed)
+        else:
+            case = GemmCase(*_gemm_shape(args.gemm), seed=args.seed)
+        top = "core" if args.core else "accel"
+        rows = [r for sim in sims for r in run_cases(cfg, sim, [case], waves=args.waves, root=root, top=top)]
+    print(mx.format_table(rows))
+    bad = [r for r in rows if not r.ok]
+    print(
+        f"{len(rows) - len(bad)}/{len(rows)} cases agree: RTL cycles == model cycles and outputs == A @ B",
+        file=sys.stderr,
+    )
+    if args.json:
+        from systolic.fileio import atomic_write_json
+
+        out = Path(args.json)
+        if not args.matrix and len(rows) == 1:
+            atomic_write_json(out, rows[0].to_dict())
+        else:
+            mx.write_json(out, rows, {"matrix": args.matrix})
+        print(f"wrote {out}", file=sys.stderr)
+    return 0 if not bad else 1

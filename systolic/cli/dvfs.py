@@ -1,0 +1,112 @@
+"""``systolic dvfs``: a DVFS policy on a network, its power over time, and what it saves against nominal.
+
+``systolic dvfs --arch tpu-v1-128 --topology resnet50 --deadline-ms 4.5 --policy deadline --out runs/d``
+prints the timeline (per interval: each domain's supply and clock, power per component), the energy over
+the deadline window, the energy saved against the nominal operating point and whether the deadline is
+met. ``--out DIR`` writes, replacing DIR whole: ``timeline.csv``, ``power.ptrace`` with the matching
+``floorplan.flp`` (for ``systolic thermal``), ``layers.csv`` (each layer's operating points),
+``summary.json`` and ``dvfs.png``. Exit status 1 when the plan misses the deadline (only ``none`` can),
+2 on bad input, such as a deadline no operating point meets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any
+
+from .common import add_arch_args, add_net_params, load_workload_arg, resolve_arch
+
+
+def add(sub: Any) -> None:
+    """Register ``systolic dvfs``."""
+    p = sub.add_parser(
+        "dvfs",
+        help="power over time and DVFS policies (none, race, deadline, activity) against a deadline",
+        description="Plan per-layer voltage and frequency of the array, SRAM and DRAM-interface domains "
+        "for a network under a deadline; print the timeline, total energy and the saving against nominal.",
+    )
+    add_arch_args(p)
+    p.add_argument("--topology", dest="net", required=True, metavar="NET|FILE", help="zoo name, CSV or ONNX")
+    add_net_params(p)
+    p.add_argument(
+        "--deadline-ms", type=float, required=True, metavar="MS", help="time for the whole network (ms)"
+    )
+    p.add_argument(
+        "--policy",
+        choices=("none", "race", "deadline", "activity"),
+        default="deadline",
+        help="nominal point (none), fastest then idle (race), least energy meeting the deadline "
+        "(deadline, default), or slow the under-used domains of each layer (activity)",
+    )
+    p.add_argument(
+        "--interval",
+        metavar="LENGTH",
+        help="length of a timeline interval: 10us, 0.5ms, 2e-6s or 20000cycles (nominal clock); "
+        "default: the window in 50 intervals",
+    )
+    p.add_argument(
+        "--temperature-k", type=float, default=None, metavar="K", help="die temperature for leakage"
+    )
+    p.add_argument(
+        "--energy",
+        choices=("calibrated", "default"),
+        default="calibrated",
+        help="per-layer energy from the calibrated activity model (default; the calibration file of "
+        "systolic calibrate) or from the energy table at the reference activity 0.5",
+    )
+    p.add_argument("--out", metavar="DIR", help="write the timeline, ptrace, summary and plot into DIR")
+    p.set_defaults(func=_dvfs)
+
+
+def _dvfs(args: argparse.Namespace) -> int:
+    from systolic.flow.dvfs import plan_network
+
+    start = time.perf_counter()
+    cfg = resolve_arch(args)
+    wl = load_workload_arg(args)
+    report = plan_network(
+        cfg, wl, args.policy, args.deadline_ms * 1e-3, args.interval, args.temperature_k, args.energy
+    )
+    model_s = time.perf_counter() - start
+    print(_table(report.interval_power))
+    print(_headline(cfg, wl, report.summary))
+    print(f"{report.energy_note}; model {model_s * 1e3:.0f} ms", file=sys.stderr)
+    if args.out:
+        from systolic.fileio import AtomicDir
+        from systolic.flow.dvfs import write_dvfs
+
+        with AtomicDir(args.out) as tmp:
+            written = write_dvfs(report, tmp)
+        print(f"wrote {', '.join(written)} to {args.out}")
+    return 0 if report.run.plan.met else 1
+
+
+def _table(ip) -> str:
+    from systolic.model import power
+
+    head = ["t_ms"] + [f"{p}_V@MHz" for p in power.PARTS] + [c for c in power.COLUMNS] + ["total_W"]
+    rows = []
+    for i in range(ip.power_w.shape[0]):
+        row = [f"{ip.edges_s[i] * 1e3:.4f}"]
+        row += [f"{ip.v_part[i, p]:.2f}@{ip.f_part[i, p] / 1e6:.0f}" for p in range(len(power.PARTS))]
+        row += [f"{w:.3f}" for w in ip.power_w[i]]
+        row.append(f"{ip.total_w[i]:.3f}")
+        rows.append(row)
+    widths = [max(len(h), *(len(r[j]) for r in rows)) for j, h in enumerate(head)]
+    lines = ["  ".join(h.rjust(w) for h, w in zip(head, widths, strict=True))]
+    lines += ["  ".join(v.rjust(w) for v, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(lines)
+
+
+def _headline(cfg, wl, s: dict[str, Any]) -> str:
+    met = "met" if s["deadline_met"] else "MISSED"
+    return (
+        f"{wl.name} on {cfg.name} ({cfg.rows}x{cfg.cols}), policy {s['policy']}: finishes at "
+        f"{s['time_s'] * 1e3:.4f} ms, deadline {s['deadline_s'] * 1e3:.4g} ms {met} (fastest "
+        f"{s['fastest_time_s'] * 1e3:.4f} ms, nominal {s['nominal_time_s'] * 1e3:.4f} ms); energy to the "
+        f"deadline {s['energy_j'] * 1e3:.4f} mJ, nominal {s['nominal_energy_j'] * 1e3:.4f} mJ, saved "
+        f"{s['saved_j'] * 1e3:.4f} mJ ({100 * s['saved_fraction']:.1f}%); {s['transitions']} domain "
+        f"transitions"
+    )

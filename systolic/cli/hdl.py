@@ -1,0 +1,35 @@
+"""``systolic hdl``: the Verilog of an architecture."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from .common import add_arch_args, resolve_arch
+
+
+def add(sub: Any) -> None:
+    """Register ``systolic hdl``."""
+    p = sub.add_parser("hdl", help="generate the Verilog of an architecture")
+    add_arch_args(p)
+    p.add_argument("-o", "--output", required=True, metavar="FILE.v", help="where to write the Verilog")
+    p.set_defaults(func=_hdl)
+
+
+def _hdl(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from systolic.hdl.generate import write_verilog
+    from systolic.hdl.lint import write_lint_config
+
+    cfg = resolve_arch(args)
+    out = Path(args.output)
+    write_verilog(cfg, out)
+    vlt = write_lint_config(out.with_suffix(".vlt"))
+    print(
+        f"wrote {out}: module systolic_top, {cfg.rows}x{cfg.cols} {cfg.dataflow.value.upper()}; waivers, "
+        f"each with its reason, in {vlt} (verilator --lint-only -Wall {vlt} {out})",
+        file=sys.stderr,
+    )
+    return 0

@@ -1,0 +1,176 @@
+"""``systolic run``: every model stage on a network (``systolic.flow.run``), its report lines and files."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from typing import TYPE_CHECKING, Any
+
+from systolic.errors import InputError
+
+if TYPE_CHECKING:
+    from systolic.flow.run import RunResult
+
+from .common import add_arch_args, add_net_params, load_workload_arg, resolve_arch
+
+
+def add(sub: Any) -> None:
+    """Register ``systolic run``."""
+    p = sub.add_parser(
+        "run",
+        help="the fast model on a network: cycles and stalls, energy, power over time, DVFS, temperature, "
+        "bounds, SCALE-Sim reports and an HTML report",
+    )
+    add_arch_args(p)
+    p.add_argument("--topology", dest="net", required=True, metavar="NET|FILE", help="zoo name, CSV or ONNX")
+    add_net_params(p)
+    p.add_argument(
+        "--out", metavar="DIR", help="write reports, summary.json, power trace and report.html into DIR"
+    )
+    p.add_argument(
+        "--traces", action="store_true", help="also write SCALE-Sim-layout SRAM and DRAM traces per layer"
+    )
+    p.add_argument(
+        "--calibration",
+        metavar="FILE",
+        help="activity calibration (default: $SYSTOLIC_CALIBRATION, else configs/calibration.json)",
+    )
+    p.add_argument(
+        "--zero-frac", type=float, default=0.0, metavar="Z", help="share of zero operands assumed for energy"
+    )
+    p.add_argument(
+        "--interval", metavar="LENGTH", help="power/thermal interval: 10us, 5000cycles (default: 200)"
+    )
+    p.add_argument(
+        "--policy",
+        choices=("none", "race", "deadline", "activity"),
+        help="a DVFS policy over the layers (default: the nominal operating point throughout)",
+    )
+    p.add_argument(
+        "--deadline-ms", type=float, metavar="MS", help="deadline for --policy (default: nominal time)"
+    )
+    p.add_argument(
+        "--temp-limit-c", type=float, metavar="C", help="dynamic thermal management holds this peak (Celsius)"
+    )
+    p.add_argument("--no-thermal", action="store_true", help="skip the thermal model")
+    p.add_argument(
+        "--memory-only",
+        action="store_true",
+        help="SCALE-Sim's scope: cycles, stalls, SRAM/DRAM accesses, bounds and reports (no energy, power, "
+        "thermal)",
+    )
+    p.set_defaults(func=_run)
+
+
+def run_options(args: argparse.Namespace):
+    """The checked :class:`~systolic.flow.run.RunOptions` of parsed ``systolic run`` arguments."""
+    from systolic.flow.run import RunOptions
+
+    opts = RunOptions(
+        calibration=args.calibration,
+        zero_frac=args.zero_frac,
+        interval=args.interval,
+        policy=args.policy,
+        deadline_s=None if args.deadline_ms is None else args.deadline_ms * 1e-3,
+        temp_limit_k=None if args.temp_limit_c is None else args.temp_limit_c + 273.15,
+        thermal=not args.no_thermal,
+        memory_only=args.memory_only,
+    )
+    _check(opts)
+    return opts
+
+
+def _check(opts: Any) -> None:
+    if not (math.isfinite(opts.zero_frac) and 0.0 <= opts.zero_frac <= 1.0):
+        raise InputError(f"must be in 0..1, not {opts.zero_frac:g}", "--zero-frac")
+    if opts.deadline_s is not None and not (math.isfinite(opts.deadline_s) and opts.deadline_s > 0):
+        raise InputError(
+            f"must be a positive number of milliseconds, not {opts.deadline_s * 1e3:g}", "--deadline-ms"
+        )
+    if opts.deadline_s is not None and opts.policy is None:
+        raise InputError(
+            "a deadline needs a DVFS policy (--policy race|deadline|activity|none)", "--deadline-ms"
+        )
+    if opts.temp_limit_k is not None and not (math.isfinite(opts.temp_limit_k) and opts.temp_limit_k > 0):
+        raise InputError(
+            f"must be a temperature above absolute zero, not {opts.temp_limit_k - 273.15:g} C",
+            "--temp-limit-c",
+        )
+    if opts.memory_only:
+        asked = [
+            flag
+            for flag, given in (
+                ("--calibration", opts.calibration is not None),
+                ("--zero-frac", opts.zero_frac != 0.0),
+                ("--interval", opts.interval is not None),
+                ("--policy", opts.policy is not None),
+                ("--temp-limit-c", opts.temp_limit_k is not None),
+            )
+            if given
+        ]
+        if asked:
+            raise InputError(f"{', '.join(asked)} need(s) the energy and power stages", "--memory-only")
+    if opts.temp_limit_k is not None and not opts.thermal:
+        raise InputError("a temperature limit needs the thermal model (drop --no-thermal)", "--temp-limit-c")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from systolic.fileio import AtomicDir
+    from systolic.flow.run import full_run, write_run
+
+    cfg = resolve_arch(args)
+    wl = load_workload_arg(args)
+    if args.traces and not args.out:
+        raise InputError("--traces needs --out DIR", "systolic run")
+    result = full_run(cfg, wl, run_options(args))
+    for line in report_lines(result):
+        print(line)
+    if args.out:
+        with AtomicDir(args.out) as tmp:
+            written = write_run(result, tmp, traces=args.traces)
+        print(f"wrote {', '.join(written)} to {Path(args.out)}")
+    return 0
+
+
+def report_lines(r: RunResult) -> list[str]:
+    """What ``systolic run`` prints, one line per stage."""
+    s, cfg, wl = r.summary, r.cfg, r.workload
+    t = s["total"]
+    lines = [
+        f"{wl.name} on {cfg.name} ({cfg.rows}x{cfg.cols} {cfg.dataflow.value.upper()}): {len(wl)} layers, "
+        f"{t['cycles']:,} cycles ({t['seconds'] * 1e3:.3f} ms at {cfg.clock_hz / 1e9:g} GHz), "
+        f"{t['stall_cycles']:,} stall cycles, utilisation {100 * t['utilisation']:.1f}%, "
+        f"DRAM {t['dram_words']:,} words ({t['dram_words_per_cycle']:.2f}/cycle)",
+    ]
+    e, p = s.get("energy"), s.get("power", {})
+    if e is not None:
+        lines.append(
+            f"energy {e['total_j'] * 1e3:.4g} mJ ({e['pj_per_mac']:.3f} pJ/MAC, "
+            f"{e['tops_per_w']:.2f} TOPS/W at {cfg.vdd_v:g} V; memory {100 * e['memory_share']:.0f}%, "
+            f"leakage {e['leakage_j'] / e['total_j'] * 100:.0f}%); "
+            f"calibration {e['calibration']}"
+        )
+    if p:
+        lines.append(
+            f"power {p['average_w']:.3f} W average, {p['peak_w']:.3f} W peak over {p['intervals']} intervals "
+            f"of {p['interval_s'] * 1e6:.4g} us"
+        )
+    if "dvfs" in p:
+        d = p["dvfs"]
+        lines.append(
+            f"DVFS {d['policy']}: {d['time_s'] * 1e3:.4f} ms against a deadline of "
+            f"{d['deadline_s'] * 1e3:.4g} ms "
+            f"({'met' if d['deadline_met'] else 'MISSED'}), {d['energy_j'] * 1e3:.4g} mJ, saved "
+            f"{d['saved_j'] * 1e3:.4g} mJ ({100 * d['saved_fraction']:.1f}%) against nominal, "
+            f"{d['transitions']} transitions"
+        )
+    if r.thermal is not None:
+        lines += r.thermal.lines()
+    memory_bound = int(sum(row["bound"] == "memory" for row in s["layers"]))
+    lines.append(
+        f"roofline: {memory_bound} of {len(wl)} layers memory-bound; "
+        f"model {sum(r.stage_s.values()) * 1e3:.0f} ms"
+    )
+    return lines

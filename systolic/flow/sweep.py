@@ -1,0 +1,419 @@
+"""``systolic sweep SPEC.toml``: many design points over one or more networks, on Dask, resumable.
+
+The spec (TOML)::
+
+    base = "tpu-v1-128"          # shipped arch name or arch file (relative to the spec)
+    networks = ["resnet50"]      # zoo names or topology files
+    mode = "grid"                # "grid": every combination; "random": `samples` points drawn with `seed`
+    samples = 10000              # random mode
+    seed = 0                     # random mode
+    batch = 500                  # points per Dask task (optional)
+    calibration = "cal.json"     # energy calibration (optional; default as systolic run's)
+
+    [space]                      # ArrayConfig fields and their values
+    rows = [16, 32, 64, 128]                      # a list: grid values, or random choices
+    dataflow = ["os", "ws", "is"]
+    dram_bw_words_per_cycle = {min = 4, max = 128, log = true}   # random mode: a range (ints stay ints)
+
+Points are numbered in spec order (grid: the last field varies fastest). Points that share a tile plan
+(:func:`systolic.model.sweep.plan_key`) go into the same batch, so the model evaluates them together.
+Each finished batch is written at once, atomically, as ``OUT/parts/part-<batch>.parquet``; a rerun of
+the same spec into the same ``OUT`` skips the batches already there, so a killed sweep resumes without
+redoing finished points and ends with the same bytes. At the end ``points.parquet`` and ``points.csv``
+(one row per point: its fields, totals and per-network metrics, ``pareto``) and ``pareto.csv`` (the
+points on the front of latency, energy and area, all minimised) are written, plus ``summary.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+from systolic.config import ArrayConfig, Dataflow, load_arch
+from systolic.errors import InputError
+from systolic.fileio import atomic_write_json, atomic_write_text, read_text
+
+#: What the Pareto front minimises.
+OBJECTIVES: tuple[str, ...] = ("latency_s", "energy_j", "area_mm2")
+SPEC_KEYS = {"base", "networks", "mode", "samples", "seed", "batch", "space", "calibration"}
+_INT_FIELDS = {f.name for f in fields(ArrayConfig) if f.type in ("int", int)}
+_FLOAT_FIELDS = {f.name for f in fields(ArrayConfig) if f.type in ("float", float)}
+
+
+@dataclass(frozen=True)
+class Range:
+    """A random-mode range of one field: uniform, or log-uniform when ``log``."""
+
+    low: float
+    high: float
+    log: bool = False
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A parsed, checked sweep spec (see the module docstring)."""
+
+    path: Path
+    base: ArrayConfig
+    networks: tuple[str, ...]
+    mode: str
+    samples: int
+    seed: int
+    batch: int
+    space: tuple[tuple[str, tuple[Any, ...] | Range], ...]
+    calibration: Path | None = None
+
+    @property
+    def digest(self) -> str:
+        """Identity of what the sweep computes (base config, networks, points): resume checks it."""
+        text = json.dumps(
+            {
+                "base": self.base.to_dict(),
+                "networks": list(self.networks),
+                "mode": self.mode,
+                "samples": self.samples,
+                "seed": self.seed,
+                "batch": self.batch,
+                "calibration": None if self.calibration is None else self.calibration.read_text(),
+                "space": [[k, v if isinstance(v, tuple) else [v.low, v.high, v.log]] for k, v in self.space],
+            },
+            sort_keys=True,
+            default=str,
+        )
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def load_spec(path: str | os.PathLike) -> SweepSpec:
+    """Read and check a sweep spec; every problem is a one-line InputError naming the file and key."""
+    path = Path(path)
+    text = read_text(path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise InputError(f"not valid TOML: {err}", path) from None
+    unknown = set(data) - SPEC_KEYS
+    if unknown:
+        raise InputError(f"unknown key(s) {sorted(unknown)} (known: {sorted(SPEC_KEYS)})", path)
+
+    def get(key: str, kind: type, default: Any = None) -> Any:
+        if key not in data:
+            if default is None:
+                raise InputError("missing", path, key)
+            return default
+        value = data[key]
+        if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+            raise InputError(f"must be an integer, not {value!r}", path, key)
+        if kind is str and not isinstance(value, str):
+            raise InputError(f"must be a string, not {value!r}", path, key)
+        return value
+
+    base_name = get("base", str)
+    base_path = path.parent / base_name
+    try:
+        base = load_arch(base_path if base_path.suffix in (".toml", ".cfg") else base_name)
+    except InputError as err:
+        raise InputError(f"base: {err}", path) from None
+    networks = data.get("networks")
+    if isinstance(networks, str):
+        networks = [networks]
+    if not networks or not isinstance(networks, list) or not all(isinstance(n, str) for n in networks):
+        raise InputError("must be a non-empty list of network names or topology files", path, "networks")
+    nets = tuple(str(path.parent / n) if Path(path.parent / n).is_file() else n for n in networks)
+    mode = get("mode", str, "grid")
+    if mode not in ("grid", "random"):
+        raise InputError(f"must be 'grid' or 'random', not {mode!r}", path, "mode")
+    samples = get("samples", int, 0 if mode == "grid" else None)
+    if mode == "random" and not 1 <= samples <= 10_000_000:
+        raise InputError(f"must be in 1..10000000, not {samples}", path, "samples")
+    seed = get("seed", int, 0)
+    batch = get("batch", int, 500)
+    if not 1 <= batch <= 1_000_000:
+        raise InputError(f"must be in 1..1000000, not {batch}", path, "batch")
+    space_raw = data.get("space")
+    if not isinstance(space_raw, dict) or not space_raw:
+        raise InputError("missing or empty: give at least one config field and its values", path, "space")
+    known = {f.name for f in fields(ArrayConfig)} - {"name"}
+    space = []
+    for key, value in space_raw.items():
+        where = f"space.{key}"
+        if key not in known:
+            raise InputError(f"not a config field (known: {', '.join(sorted(known))})", path, where)
+        if isinstance(value, list):
+            if not value:
+                raise InputError("empty list of values", path, where)
+            for v in value:
+                try:
+                    base.replace(**{key: v})
+                except InputError as err:
+                    raise InputError(f"value {v!r}: {err.what}", path, where) from None
+                except TypeError:
+                    raise InputError(f"value {v!r} has the wrong type", path, where) from None
+            space.append((key, tuple(value)))
+        elif isinstance(value, dict):
+            if mode != "random":
+                raise InputError("a range needs mode = 'random' (grid mode takes lists)", path, where)
+            extra = set(value) - {"min", "max", "log"}
+            if extra or not {"min", "max"} <= set(value):
+                raise InputError("a range is {min = .., max = .., log = true|false}", path, where)
+            if key not in _INT_FIELDS | _FLOAT_FIELDS:
+                raise InputError("only numeric fields take a range; give a list", path, where)
+            lo, hi, log = value["min"], value["max"], value.get("log", False)
+            if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lo, hi)) or lo > hi:
+                raise InputError(
+                    f"min and max must be numbers with min <= max, not {lo!r}, {hi!r}", path, where
+                )
+            if log and lo <= 0:
+                raise InputError(f"a log range needs min > 0, not {lo}", path, where)
+            for v in (lo, hi):
+                try:
+                    base.replace(**{key: int(v) if key in _INT_FIELDS else float(v)})
+                except InputError as err:
+                    raise InputError(f"bound {v!r}: {err.what}", path, where) from None
+            space.append((key, Range(float(lo), float(hi), bool(log))))
+        else:
+            raise InputError(f"must be a list of values or a range table, not {value!r}", path, where)
+    if mode == "grid":
+        size = math.prod(len(v) for _, v in space)
+        if size > 10_000_000:
+            raise InputError(f"the grid has {size:,} points; at most 10,000,000", path, "space")
+    calibration = None
+    if "calibration" in data:
+        calibration = path.parent / get("calibration", str)
+        from systolic.formats.calibration import load_calibration
+
+        try:
+            load_calibration(calibration)
+        except InputError as err:
+            raise InputError(f"calibration: {err}", path) from None
+    return SweepSpec(path, base, nets, mode, samples, seed, batch, tuple(space), calibration)
+
+
+def design_points(spec: SweepSpec) -> list[dict[str, Any]]:
+    """The points, in order: the grid's combinations (last field fastest) or ``samples`` random draws."""
+    keys = [k for k, _ in spec.space]
+    if spec.mode == "grid":
+        return [
+            dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(v for _, v in spec.space))
+        ]
+    rng = np.random.default_rng(spec.seed)
+    columns = {}
+    for key, dom in spec.space:
+        if isinstance(dom, tuple):
+            columns[key] = [dom[i] for i in rng.integers(0, len(dom), spec.samples)]
+            continue
+        lo, hi = (math.log(dom.low), math.log(dom.high)) if dom.log else (dom.low, dom.high)
+        draw = rng.uniform(lo, hi, spec.samples)
+        draw = np.exp(draw) if dom.log else draw
+        if key in _INT_FIELDS:
+            columns[key] = (
+                np.clip(np.round(draw), math.ceil(dom.low), math.floor(dom.high)).astype(int).tolist()
+            )
+        else:
+            columns[key] = draw.tolist()
+    return [dict(zip(keys, vals, strict=True)) for vals in zip(*columns.values(), strict=True)]
+
+
+def make_configs(spec: SweepSpec, points: list[dict[str, Any]]) -> tuple[list[ArrayConfig | None], list[str]]:
+    """The config of each point (None with the reason where fields contradict each other)."""
+    cfgs: list[ArrayConfig | None] = []
+    errors = []
+    for i, p in enumerate(points):
+        try:
+            cfgs.append(spec.base.replace(name=f"point{i}", **p))
+            errors.append("")
+        except InputError as err:
+            cfgs.append(None)
+            errors.append(err.what)
+    return cfgs, errors
+
+
+def batches(spec: SweepSpec, cfgs: list[ArrayConfig | None]) -> list[np.ndarray]:
+    """Point indices per batch: points grouped by tile plan (stable), cut every ``spec.batch`` points."""
+    from systolic.model.sweep import plan_key
+
+    keys = [repr(plan_key(c)) if c is not None else "" for c in cfgs]
+    order = sorted(range(len(cfgs)), key=lambda i: keys[i])  # stable: spec order within a group
+    return [np.array(order[s : s + spec.batch], dtype=np.int64) for s in range(0, len(order), spec.batch)]
+
+
+def run_batch(cfg_dicts: list[dict | None], shared: tuple) -> dict[str, np.ndarray]:
+    """Evaluate one batch (runs on a Dask worker): configs as dicts, None for a contradictory point;
+    ``shared``: (networks as GemmArrays, their layer names, the energy calibration)."""
+    from systolic.model.sweep import evaluate
+
+    networks, names, calibration = shared
+    live = [i for i, d in enumerate(cfg_dicts) if d is not None]
+    res = evaluate([ArrayConfig.from_dict(cfg_dicts[i]) for i in live], networks, calibration, names)
+    out = {}
+    for key, col in res.items():
+        text = col.dtype.kind in "UO"
+        full = np.full(len(cfg_dicts), "" if text else np.nan, dtype=object if text else float)
+        full[live] = col
+        out[key] = full
+    return out
+
+
+def _table(spec: SweepSpec, points: list[dict], errors: list[str], idx: np.ndarray, res: dict) -> Any:
+    import pyarrow as pa
+
+    cols: dict[str, Any] = {"point": pa.array(idx, type=pa.int64())}
+    for key, _ in spec.space:
+        values = [points[i][key] for i in idx]
+        if key == "dataflow":
+            values = [Dataflow(v).value if not isinstance(v, Dataflow) else v.value for v in values]
+        cols[key] = pa.array(values)
+    err = [errors[i] or str(res["error"][j]) for j, i in enumerate(idx)]
+    for key, col in res.items():
+        if key != "error":
+            cols[key] = pa.array(np.asarray(col, dtype=float))
+    cols["error"] = pa.array(err, type=pa.string())
+    return pa.table(cols)
+
+
+def _write_parquet(path: Path, table: Any) -> None:
+    import pyarrow.parquet as pq
+
+    tmp = path.with_name(f".{path.name}.tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    os.replace(tmp, path)
+
+
+def run_sweep(
+    spec: SweepSpec, out: Path, scheduler: str | None = None, workers: int = 2, progress: bool = True
+) -> dict[str, Any]:
+    """Run (or resume) the sweep into ``out``; returns the summary."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from systolic.formats.network import load_workload
+    from systolic.model.cycles import GemmArrays
+    from systolic.model.sweep import pareto_front
+
+    start = time.perf_counter()
+    out = Path(out)
+    parts = out / "parts"
+    stamp = out / "spec.json"
+    if stamp.exists():
+        old = json.loads(stamp.read_text())
+        if old.get("digest") != spec.digest:
+            raise InputError("holds a sweep of a different spec; give another --out or remove it", out)
+    elif out.exists() and any(out.iterdir()):
+        raise InputError("exists and is not a sweep folder; give another --out", out)
+    parts.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(stamp, {"digest": spec.digest, "spec": str(spec.path)})
+
+    workloads = {n: load_workload(n) for n in spec.networks}
+    labels = {n: Path(n).stem if Path(n).is_file() else n for n in spec.networks}
+    networks = {labels[n]: GemmArrays.from_workload(w) for n, w in workloads.items()}
+    names = {labels[n]: [ly.name for ly in w] for n, w in workloads.items()}
+    from systolic.formats.calibration import load_calibration
+
+    calibration, cal_path = load_calibration(spec.calibration)
+    points = design_points(spec)
+    cfgs, errors = make_configs(spec, points)
+    plan = batches(spec, cfgs)
+    todo = [b for b in range(len(plan)) if not (parts / f"part-{b:05d}.parquet").exists()]
+    resumed = len(plan) - len(todo)
+
+    def finish(b: int, res: dict) -> None:
+        _write_parquet(parts / f"part-{b:05d}.parquet", _table(spec, points, errors, plan[b], res))
+
+    payload = [[cfgs[i].to_dict() if cfgs[i] is not None else None for i in plan[b]] for b in todo]
+    bar = _progress(len(plan), resumed, progress)
+    if todo:
+        from dask.distributed import Client, LocalCluster, as_completed
+
+        cluster = None
+        if scheduler is None:
+            cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=40,
+            )
+            client = Client(cluster)
+        else:
+            try:
+                client = Client(scheduler, timeout="10s")
+            except OSError as err:
+                raise InputError(f"cannot reach the Dask scheduler: {err}", "--scheduler") from None
+        try:
+            shared = client.scatter([(networks, names, calibration)], broadcast=True)[
+                0
+            ]  # one object, everywhere
+            futures = {
+                client.submit(run_batch, p, shared, pure=False): b for b, p in zip(todo, payload, strict=True)
+            }
+            for fut in as_completed(futures):
+                finish(futures[fut], fut.result())
+                bar.update(1)
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    bar.close()
+
+    table = pa.concat_tables([pq.read_table(parts / f"part-{b:05d}.parquet") for b in range(len(plan))])
+    table = table.sort_by("point")
+    obj = np.stack([table[k].to_numpy() for k in OBJECTIVES], axis=1)
+    front = pareto_front(obj)
+    table = table.append_column("pareto", pa.array(front))
+    _write_parquet(out / "points.parquet", table)
+    atomic_write_text(out / "points.csv", _csv(table))
+    atomic_write_text(out / "pareto.csv", _csv(table.filter(pa.array(front))))
+    feasible = np.isfinite(obj).all(axis=1)
+    summary = {
+        "spec": str(spec.path),
+        "digest": spec.digest,
+        "points": len(points),
+        "feasible": int(feasible.sum()),
+        "pareto": int(front.sum()),
+        "batches": len(plan),
+        "networks": list(networks),
+        "objectives": list(OBJECTIVES),
+        "calibration": cal_path.name,
+    }
+    atomic_write_json(out / "summary.json", summary)  # the same bytes however often the sweep resumed
+    return {**summary, "resumed_batches": resumed, "seconds": time.perf_counter() - start}
+
+
+def _csv(table: Any) -> str:
+    import io
+
+    import pyarrow.csv as pacsv
+
+    buf = io.BytesIO()
+    pacsv.write_csv(table, buf)
+    return buf.getvalue().decode()
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress(total: int, done: int, show: bool) -> Any:
+    if not show:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=done, unit="batch", desc="sweep", file=sys.stderr, delay=1.0)

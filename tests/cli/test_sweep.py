@@ -1,0 +1,145 @@
+"""``systolic sweep``: spec errors, outputs, determinism, an existing scheduler, and resume after a kill."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from systolic.cli import main
+from systolic.flow.sweep import design_points, load_spec, run_sweep
+
+GRID = """
+base = "small-8x8"
+networks = ["alexnet"]
+mode = "grid"
+batch = {batch}
+[space]
+rows = [4, 8, 16]
+cols = [4, 8]
+dataflow = ["os", "ws", "is"]
+dram_bw_words_per_cycle = [1, 4]
+ofmap_sram_bytes = [16, 65536]
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "s.toml") -> Path:
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            'base = "small-8x8"\nnetworks = ["alexnet"]\nbogus = 1\n[space]\nrows = [4]\n',
+            "unknown key(s) ['bogus']",
+        ),
+        ('base = "small-8x8"\nnetworks = ["alexnet"]\n[space]\nrows = [4, 0]\n', "space.rows: value 0:"),
+        (
+            'base = "small-8x8"\nnetworks = ["alexnet"]\n[space]\nrowz = [4]\n',
+            "space.rowz: not a config field",
+        ),
+        (
+            'base = "small-8x8"\nnetworks = ["alexnet"]\n[space]\nrows = {min = 4, max = 8}\n',
+            "needs mode = 'random'",
+        ),
+        ('base = "small-8x8"\nnetworks = []\n[space]\nrows = [4]\n', "networks: must be a non-empty list"),
+        ('base = "small-8x8"\nnetworks = ["alexnet"]\n', "space: missing or empty"),
+        ('base = "nope"\nnetworks = ["alexnet"]\n[space]\nrows = [4]\n', "base: nope: no such architecture"),
+        (
+            'base = "small-8x8"\nnetworks = ["alexnet"]\nmode = "random"\n[space]\nrows = [4]\n',
+            "samples: missing",
+        ),
+        (
+            'base = "small-8x8"\nnetworks = ["alexnet"]\nmode = "random"\nsamples = 3\n[space]\n'
+            "vdd_v = {min = 0.5, max = 9.0}\n",
+            "space.vdd_v: bound 9.0:",
+        ),
+        ("base = [", "not valid TOML"),
+        (
+            'base = "small-8x8"\nnetworks = ["alexnet"]\ncalibration = "nope.json"\n[space]\nrows = [4]\n',
+            "calibration: ",
+        ),
+    ],
+)
+def test_spec_errors_are_one_line(tmp_path, capsys, text, message):
+    spec = write(tmp_path, text)
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and str(spec) in err and message in err, err
+
+
+def test_random_points_are_seeded_and_in_range(tmp_path):
+    text = (
+        'base = "small-8x8"\nnetworks = ["alexnet"]\nmode = "random"\nsamples = 200\nseed = 3\n[space]\n'
+        "rows = [4, 8]\ndram_bw_words_per_cycle = {min = 2, max = 64, log = true}\nvdd_v = {min = 0.6, max = 1.0}\n"
+    )
+    spec = load_spec(write(tmp_path, text))
+    a, b = design_points(spec), design_points(spec)
+    assert a == b and len(a) == 200
+    assert {p["rows"] for p in a} == {4, 8}
+    bw = [p["dram_bw_words_per_cycle"] for p in a]
+    assert all(isinstance(v, int) and 2 <= v <= 64 for v in bw) and len(set(bw)) > 10
+    assert all(0.6 <= p["vdd_v"] <= 1.0 for p in a)
+
+
+def test_sweep_writes_points_front_and_is_deterministic(tmp_path, capsys):
+    spec = write(tmp_path, GRID.format(batch=5))
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "a"), "--quiet", "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "72 points x 1 network(s) (alexnet)" in out
+    import pyarrow.parquet as pq
+
+    t = pq.read_table(tmp_path / "a" / "points.parquet")
+    assert t.num_rows == 72 and t["point"].to_pylist() == list(range(72))
+    err = t["error"].to_pylist()
+    assert sum(e != "" for e in err) == 36 and all("ofmap_sram_bytes" in e for e in err if e)  # 16-byte ofmap
+    front = t["pareto"].to_pylist()
+    assert any(front) and not any(f and e for f, e in zip(front, err, strict=True))
+    assert (tmp_path / "a" / "pareto.csv").read_text().count("\n") == sum(front) + 1
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "b"), "--quiet", "--workers", "2"]) == 0
+    for name in ("points.parquet", "points.csv", "pareto.csv", "summary.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+def test_existing_scheduler(tmp_path):
+    from dask.distributed import LocalCluster
+
+    spec = load_spec(write(tmp_path, GRID.format(batch=36)))
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        s = run_sweep(spec, tmp_path / "c", scheduler=cluster.scheduler_address, progress=False)
+    assert s["points"] == 72 and s["batches"] == 2
+
+
+def test_other_spec_into_same_folder_is_refused(tmp_path, capsys):
+    spec = write(tmp_path, GRID.format(batch=36))
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "d"), "--quiet", "--workers", "1"]) == 0
+    other = write(tmp_path, GRID.format(batch=12), "t.toml")
+    assert main(["sweep", str(other), "--out", str(tmp_path / "d"), "--quiet"]) == 2
+    assert "holds a sweep of a different spec" in capsys.readouterr().err
+
+
+def test_killed_sweep_resumes_to_the_same_result(tmp_path):
+    spec = write(tmp_path, GRID.format(batch=1))
+    cmd = [sys.executable, "-m", "systolic.cli", "sweep", str(spec), "--quiet", "--workers", "1"]
+    subprocess.run([*cmd, "--out", str(tmp_path / "whole")], check=True, capture_output=True)
+    parts = tmp_path / "cut" / "parts"
+    proc = subprocess.Popen([*cmd, "--out", str(tmp_path / "cut")], start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(parts.glob("part-*.parquet"))) < 10:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # the driver and its Dask workers, mid-sweep
+    proc.wait()
+    done = len(list(parts.glob("part-*.parquet")))
+    assert 10 <= done < 72 and not (tmp_path / "cut" / "points.parquet").exists()
+    res = subprocess.run([*cmd, "--out", str(tmp_path / "cut")], check=True, capture_output=True, text=True)
+    assert f"{done} of 72 batches resumed" in res.stdout
+    for name in ("points.parquet", "points.csv", "pareto.csv", "summary.json"):
+        assert (tmp_path / "cut" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name

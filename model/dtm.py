@@ -48,25 +48,6 @@ class OperatingPoint:
     freq_hz: float
 
 
-def alpha_power_points(
-    vdd_v: float,
-    freq_hz: float,
-    vth_v: float = 0.3,
-    alpha: float = 1.3,
-    steps: int = 5,
-    vmin_v: float | None = None,
-) -> tuple[OperatingPoint, ...]:
-    """``steps`` points from nominal (``vdd_v``, ``freq_hz``) down to ``vmin_v`` (default Vth + 40% of
-    the overdrive), with f from the alpha-power law f ~ (V - Vth)^alpha / V (Sakurai and Newton, 1990)
-    normalised to the nominal point."""
-    vmin = vth_v + 0.4 * (vdd_v - vth_v) if vmin_v is None else vmin_v
-    if not vth_v < vmin <= vdd_v:
-        raise InputError(f"need vth < vmin <= vdd, not {vth_v:g}, {vmin:g}, {vdd_v:g}", "operating points")
-    v = np.linspace(vdd_v, vmin, steps)
-    f = freq_hz * ((v - vth_v) ** alpha / v) / ((vdd_v - vth_v) ** alpha / vdd_v)
-    return tuple(OperatingPoint(float(a), float(b)) for a, b in zip(v, f, strict=True))
-
-
 @dataclass(frozen=True)
 class DtmPolicy:
     """What the controller holds and how.

@@ -156,7 +156,10 @@ def test_allowed_arrows_pass():
 
 
 def test_a_cycle_is_caught():
-    edges = {"systolic.flow.run": {"systolic.report.summary"}, "systolic.report.summary": {"systolic.flow.run"}}
+    edges = {
+        "systolic.flow.run": {"systolic.report.summary"},
+        "systolic.report.summary": {"systolic.flow.run"},
+    }
     assert package_cycles(edges) == [("flow", "report")]
 
 

@@ -3,11 +3,20 @@ transient for a per-interval power trace, the peak, optionally DTM (``model/dtm.
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
 
+import numpy as np
+
+from systolic.config import ArrayConfig, dvfs_levels
 from systolic.errors import InputError
+from systolic.model.dtm import DtmPolicy, DtmResult, Leakage, OperatingPoint, pe_region, run_dtm
+from systolic.model.floorplan import Floorplan
+from systolic.model.thermal import ThermalRun
+from systolic.model.thermal_params import ThermalParams
 
 
 @dataclass(frozen=True, eq=False)
@@ -16,7 +25,7 @@ class RunThermal:
 
     Attributes
     ----------
-    run : systolic.model.thermal.ThermalRun
+    run : ThermalRun
         Steady map, transient, peak temperature, its block and time.
     dtm : systolic.model.dtm.DtmResult or None
         The managed run, when a limit was given.
@@ -26,15 +35,13 @@ class RunThermal:
         Wall time of the thermal part (model, DTM; not the PNG).
     """
 
-    run: Any
-    dtm: Any
-    png: Any
+    run: ThermalRun
+    dtm: DtmResult | None
+    png: Path | None
     seconds: float
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> dict[str, object]:
         """JSON-ready numbers for a report."""
-        import numpy as np
-
         r = self.run
         out = {
             "model": "block",
@@ -59,8 +66,6 @@ class RunThermal:
 
     def lines(self) -> list[str]:
         """Human-readable lines for a report."""
-        import numpy as np
-
         r = self.run
         out = [
             f"thermal: peak {r.peak_k:.2f} K in {r.peak_block} at t = {r.peak_time_s * 1e3:.4g} ms; steady "
@@ -80,18 +85,18 @@ class RunThermal:
 
 
 def run_thermal(
-    cfg: Any,
-    power_w: Any,
-    interval_s: Any,
-    names: Any,
-    png: Any = None,
-    leakage: Any = None,
+    cfg: ArrayConfig,
+    power_w: np.ndarray,
+    interval_s: float | np.ndarray,
+    names: Sequence[str],
+    png: str | os.PathLike | None = None,
+    leakage: Leakage | np.ndarray | None = None,
     limit_k: float | None = None,
-    points: Any = None,
-    region: Any = "array",
+    points: Sequence[OperatingPoint] | None = None,
+    region: str | Sequence[str] = "array",
     hysteresis_k: float = 0.2,
-    compute_fraction: Any = 1.0,
-    params: Any = None,
+    compute_fraction: float | np.ndarray = 1.0,
+    params: ThermalParams | None = None,
     tile: tuple[int, int] | None = None,
 ) -> RunThermal:
     """The thermal part of ``systolic run``: the floorplan of ``cfg``, the block model's steady state and
@@ -115,7 +120,7 @@ def run_thermal(
     limit_k : float, optional
         Run DTM holding this peak temperature.
     points : sequence of OperatingPoint, optional
-        DTM operating points, fastest first; default the config's DVFS points, else an alpha-power ladder.
+        DTM operating points, fastest first; default the config's DVFS ladder (:func:`operating_points`).
     region : "array", "chip", "auto" or sequence of block names
         What DTM slows down; "auto": the PE array if the unmanaged hot spot is a PE tile, else the chip.
     hysteresis_k : float
@@ -123,9 +128,6 @@ def run_thermal(
     compute_fraction : float or numpy.ndarray
         ``[interval]`` share of each interval paced by the throttled clock (see ``model/dtm.py``).
     """
-    import numpy as np
-
-    from systolic.model import dtm as dtm_model
     from systolic.model import thermal as th
     from systolic.model.floorplan import floorplan_for
 
@@ -138,40 +140,49 @@ def run_thermal(
     result = th.thermal_run(flp, power_w, interval_s, tuple(names), params, leakage)
     managed = None
     if limit_k is not None:
-        if points is None:
-            points = _config_points(cfg, dtm_model)
-        if isinstance(region, str):
-            if region not in ("array", "chip", "auto"):
-                raise InputError(
-                    f"region must be 'array', 'chip', 'auto' or block names, not {region!r}", "dtm"
-                )
-            if region == "auto":  # the PE array when it holds the unmanaged hot spot, else the chip
-                region = "array" if result.peak_block.startswith("pe_t") else "chip"
-            region = dtm_model.pe_region(flp) if region == "array" else None
-        policy = dtm_model.DtmPolicy(limit_k, tuple(points), hysteresis_k, region=region)
+        policy = _policy(cfg, flp, result, limit_k, points, region, hysteresis_k)
         power = th.reorder_columns(power_w, tuple(names), flp)
-        managed = dtm_model.run_dtm(flp, power, interval_s, policy, params, leakage, compute_fraction)
+        managed = run_dtm(flp, power, interval_s, policy, params, leakage, compute_fraction)
     seconds = time.perf_counter() - started
-    path = None
-    if png is not None:
-        from systolic.report.heatmap import Panel, write_heatmap
-
-        row = result.peak_row
-        panels = [
-            Panel("steady state (average power)", flp, result.steady_k),
-            Panel(
-                f"peak {result.peak_k:.2f} K ({result.peak_block}) at t = {result.peak_time_s * 1e3:.4g} ms",
-                flp,
-                result.transient_k[row],
-            ),
-        ]
-        path = write_heatmap(png, panels, suptitle=f"{cfg.name}: block temperatures (K)")
+    path = None if png is None else _png(png, cfg, flp, result)
     return RunThermal(result, managed, path, seconds)
 
 
-def _config_points(cfg: Any, dtm_model: Any) -> tuple:
-    """The config's DVFS operating points (fastest first), or an alpha-power ladder from its supply."""
-    if cfg.dvfs_vdd_v and cfg.dvfs_clock_hz:
-        pairs = sorted(zip(cfg.dvfs_vdd_v, cfg.dvfs_clock_hz, strict=True), key=lambda p: -p[1])
-        return tuple(dtm_model.OperatingPoint(float(v), float(f)) for v, f in pairs)
-    return dtm_model.alpha_power_points(cfg.vdd_v, cfg.clock_hz, cfg.vth_v, cfg.alpha_power)
+def operating_points(cfg: ArrayConfig) -> tuple[OperatingPoint, ...]:
+    """DTM's operating points, fastest first: the nominal point, then the config's DVFS ladder below it
+    (``systolic.config.dvfs_levels``: ``dvfs_vdd_v``/``dvfs_clock_hz``, or the default voltages with
+    alpha-power-law clocks). DTM only slows down, so ladder points above the nominal clock are left out."""
+    volts, clocks = dvfs_levels(cfg)
+    below = [(v, f) for v, f in zip(volts, clocks, strict=True) if f < cfg.clock_hz * (1 - 1e-9)]
+    pairs = [(cfg.vdd_v, cfg.clock_hz), *sorted(below, key=lambda p: -p[1])]
+    return tuple(OperatingPoint(float(v), float(f)) for v, f in pairs)
+
+
+def _policy(
+    cfg: ArrayConfig,
+    flp: Floorplan,
+    result: ThermalRun,
+    limit_k: float,
+    points: Sequence[OperatingPoint] | None,
+    region: str | Sequence[str],
+    hysteresis_k: float,
+) -> DtmPolicy:
+    if isinstance(region, str):
+        if region not in ("array", "chip", "auto"):
+            raise InputError(f"region must be 'array', 'chip', 'auto' or block names, not {region!r}", "dtm")
+        if region == "auto":  # the PE array when it holds the unmanaged hot spot, else the chip
+            region = "array" if result.peak_block.startswith("pe_t") else "chip"
+        region = pe_region(flp) if region == "array" else None
+    points = operating_points(cfg) if points is None else tuple(points)
+    return DtmPolicy(limit_k, points, hysteresis_k, region=region)
+
+
+def _png(png: str | os.PathLike, cfg: ArrayConfig, flp: Floorplan, result: ThermalRun) -> Path:
+    from systolic.report.heatmap import Panel, write_heatmap
+
+    peak = f"peak {result.peak_k:.2f} K ({result.peak_block}) at t = {result.peak_time_s * 1e3:.4g} ms"
+    panels = [
+        Panel("steady state (average power)", flp, result.steady_k),
+        Panel(peak, flp, result.transient_k[result.peak_row]),
+    ]
+    return write_heatmap(png, panels, suptitle=f"{cfg.name}: block temperatures (K)")

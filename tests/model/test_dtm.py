@@ -102,14 +102,6 @@ def test_region_only_scales_its_blocks():
     np.testing.assert_allclose(result.power_w[:, 1:], power[:, 1:] * 0.4)  # same energy, longer interval
 
 
-def test_alpha_power_points():
-    points = dtm.alpha_power_points(0.9, 1e9, vth_v=0.3, alpha=1.3, steps=4)
-    assert points[0] == dtm.OperatingPoint(0.9, 1e9)
-    f = [p.freq_hz for p in points]
-    assert all(a > b for a, b in zip(f, f[1:], strict=False))
-    dtm.DtmPolicy(350.0, points)  # valid ordering
-
-
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

@@ -189,65 +189,17 @@ def run_dtm(
         Start temperatures: the unmanaged steady state of the average power (default), ambient or a value.
     """
     params, power, dts = th.run_inputs(flp, power_w, interval_s, params)
-    n_rows, n = power.shape
-    cf = np.broadcast_to(np.asarray(compute_fraction, dtype=np.float64), (n_rows,))
+    cf = np.broadcast_to(np.asarray(compute_fraction, dtype=np.float64), (power.shape[0],))
     if np.any((cf < 0) | (cf > 1)):
         raise InputError("compute fraction must be in 0..1", "compute_fraction")
-    in_region = np.ones(n, dtype=bool)
-    if policy.region is not None:
-        index = {name.lower(): i for i, name in enumerate(flp.names)}
-        unknown = [r for r in policy.region if r.lower() not in index]
-        if unknown:
-            raise InputError(f"region blocks not in the floorplan: {', '.join(unknown)}", "dtm", "region")
-        in_region[:] = False
-        in_region[[index[r.lower()] for r in policy.region]] = True
-    v0, f0 = policy.points[0].vdd_v, policy.points[0].freq_hz
-    s_v = np.array([p.vdd_v / v0 for p in policy.points])  # [level]
-    s_f = np.array([p.freq_hz / f0 for p in policy.points])
-
     model = th.block_model(flp, params)
-    modal = th.block_modal(model)
-    blocks_from_z = modal.to_nodes[:n]  # [block, mode]
     steady = th.steady_block(model, (power * dts[:, None]).sum(axis=0) / dts.sum(), leakage)
     start = th.initial_temps_k(model, init, steady)
-    z0 = modal.to_modes @ start
-
-    def step(z: np.ndarray, row: int, level: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-        stretch = cf[row] / s_f[level] + 1.0 - cf[row]
-        h = dts[row] * stretch
-        dyn = power[row] / stretch * np.where(in_region, s_v[level] ** 2, 1.0)  # same energy, V^2-scaled
-        pw = dyn
-        if leakage is not None:
-            pw = dyn + np.asarray(leakage(blocks_from_z @ z)) * np.where(in_region, s_v[level], 1.0)
-        ss = modal.z_amb + modal.z_per_w @ pw
-        z_new = ss + np.exp(-modal.lam_per_s * h) * (z - ss)
-        return z_new, blocks_from_z @ z_new, pw, h
-
-    def simulate(controlled: bool):
-        z, level, dwell, last_peak = z0, 0, 0, float(np.max(start[:n]))
-        levels = np.zeros(n_rows, dtype=np.int64)
-        temps, powers, durations = np.empty((n_rows, n)), np.empty((n_rows, n)), np.empty(n_rows)
-        slowest = len(policy.points) - 1
-        for row in range(n_rows):
-            cand = level
-            if controlled and level > 0 and dwell >= policy.min_dwell:
-                if last_peak < policy.limit_k - policy.hysteresis_k:
-                    cand = level - 1
-            while True:
-                z_new, t_blocks, pw, h = step(z, row, cand)
-                if not controlled or cand == slowest or float(t_blocks.max()) <= policy.limit_k:
-                    break
-                if cand < level:  # stepping up would pass the limit: stay
-                    cand = level
-                else:
-                    cand += 1
-            dwell = dwell + 1 if cand == level else 1
-            level, z, last_peak = cand, z_new, float(t_blocks.max())
-            levels[row], temps[row], powers[row], durations[row] = level, t_blocks, pw, h
-        return levels, temps, powers, durations
-
-    base_levels, base_temps, base_power, base_dur = simulate(False)
-    levels, temps, powers, durations = simulate(True)
+    stepper = _Stepper(model, power, dts, cf, _region_mask(flp, policy), policy, leakage)
+    peak0 = float(np.max(start[: flp.n_blocks]))
+    z0 = stepper.modal.to_modes @ start
+    base_levels, base_temps, base_power, base_dur = _simulate(stepper, policy, z0, peak0, controlled=False)
+    levels, temps, powers, durations = _simulate(stepper, policy, z0, peak0, controlled=True)
     times = np.cumsum(durations)
     row, block = np.unravel_index(int(np.argmax(temps)), temps.shape)
     peak = float(temps[row, block])
@@ -267,3 +219,71 @@ def run_dtm(
         unmanaged_time_s=float(base_dur.sum()),
         unmanaged_energy_j=float((base_power * base_dur[:, None]).sum()),
     )
+
+
+def _region_mask(flp: Floorplan, policy: DtmPolicy) -> np.ndarray:
+    """``[block]`` True for the blocks the policy throttles."""
+    if policy.region is None:
+        return np.ones(flp.n_blocks, dtype=bool)
+    index = {name.lower(): i for i, name in enumerate(flp.names)}
+    unknown = [r for r in policy.region if r.lower() not in index]
+    if unknown:
+        raise InputError(f"region blocks not in the floorplan: {', '.join(unknown)}", "dtm", "region")
+    mask = np.zeros(flp.n_blocks, dtype=bool)
+    mask[[index[r.lower()] for r in policy.region]] = True
+    return mask
+
+
+class _Stepper:
+    """One interval of the block model in modal form at a DTM level: the region's clock stretches the
+    interval, its voltage scales its dynamic energy by V^2 and its leakage by V."""
+
+    def __init__(self, model, power, dts, cf, in_region, policy: DtmPolicy, leakage: Leakage | None):
+        self.modal = th.block_modal(model)
+        self.power, self.dts, self.cf, self.in_region, self.leakage = power, dts, cf, in_region, leakage
+        self.blocks_from_z = self.modal.to_nodes[: power.shape[1]]  # [block, mode]
+        v0, f0 = policy.points[0].vdd_v, policy.points[0].freq_hz
+        self.s_v = np.array([p.vdd_v / v0 for p in policy.points])  # [level]
+        self.s_f = np.array([p.freq_hz / f0 for p in policy.points])  # [level]
+
+    def step(self, z: np.ndarray, row: int, level: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+        """Modal state, block temperatures, block power and length after interval ``row`` at ``level``."""
+        cf, modal = self.cf[row], self.modal
+        stretch = cf / self.s_f[level] + 1.0 - cf
+        h = self.dts[row] * stretch
+        dyn = self.power[row] / stretch * np.where(self.in_region, self.s_v[level] ** 2, 1.0)  # same energy
+        pw = dyn
+        if self.leakage is not None:
+            leak = np.asarray(self.leakage(self.blocks_from_z @ z))
+            pw = dyn + leak * np.where(self.in_region, self.s_v[level], 1.0)
+        ss = modal.z_amb + modal.z_per_w @ pw
+        z_new = ss + np.exp(-modal.lam_per_s * h) * (z - ss)
+        return z_new, self.blocks_from_z @ z_new, pw, h
+
+
+def _simulate(
+    stepper: _Stepper, policy: DtmPolicy, z0: np.ndarray, peak0: float, controlled: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Levels, block temperatures, block power and lengths per interval, with or without the policy."""
+    n_rows, n = stepper.power.shape
+    z, level, dwell, last_peak = z0, 0, 0, peak0
+    levels = np.zeros(n_rows, dtype=np.int64)
+    temps, powers, durations = np.empty((n_rows, n)), np.empty((n_rows, n)), np.empty(n_rows)
+    slowest = len(policy.points) - 1
+    for row in range(n_rows):
+        cand = level
+        if controlled and level > 0 and dwell >= policy.min_dwell:
+            if last_peak < policy.limit_k - policy.hysteresis_k:
+                cand = level - 1
+        while True:
+            z_new, t_blocks, pw, h = stepper.step(z, row, cand)
+            if not controlled or cand == slowest or float(t_blocks.max()) <= policy.limit_k:
+                break
+            if cand < level:  # stepping up would pass the limit: stay
+                cand = level
+            else:
+                cand += 1
+        dwell = dwell + 1 if cand == level else 1
+        level, z, last_peak = cand, z_new, float(t_blocks.max())
+        levels[row], temps[row], powers[row], durations[row] = level, t_blocks, pw, h
+    return levels, temps, powers, durations

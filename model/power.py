@@ -54,6 +54,7 @@ to its buffer, ``ctrl`` and DVFS transitions to ``ctrl``, the on-chip DRAM inter
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -503,6 +504,79 @@ class Timeline:
         return out
 
 
+@dataclass(frozen=True)
+class _Segments:
+    """Timeline segments before they are laid end to end: one row each (see :class:`Timeline`)."""
+
+    duration_s: np.ndarray  # [seg]
+    kind: np.ndarray  # [seg]
+    layer: np.ndarray  # [seg]
+    dynamic_pj: np.ndarray  # [seg, family, column]
+    family_start_s: np.ndarray  # [seg, family]
+    family_end_s: np.ndarray  # [seg, family]
+    leakage_pj: np.ndarray  # [seg, column]
+    v_part: np.ndarray  # [seg, part]
+    f_part: np.ndarray  # [seg, part]
+
+    def take(self, index: np.ndarray) -> _Segments:
+        return _Segments(*(getattr(self, f.name)[index] for f in dataclasses.fields(self)))
+
+    def then(self, other: _Segments) -> _Segments:
+        return _Segments(
+            *(
+                np.concatenate([getattr(self, f.name), getattr(other, f.name)])
+                for f in dataclasses.fields(self)
+            )
+        )
+
+
+def _transitions(
+    cfg: ArrayConfig, work: StepWork, v_from: np.ndarray, v_to: np.ndarray, n: np.ndarray, layer
+):
+    """DVFS transitions (``[seg]`` domains changing): everything waits ``dvfs_transition_latency_s``,
+    leaking at the higher of the two supplies, and pays ``n x dvfs_transition_energy_j``."""
+    lat, n_fam = cfg.dvfs_transition_latency_s, len(FAMILIES)
+    v_hi = np.maximum(v_from, v_to)
+    dyn = np.zeros((n.size, n_fam, len(COLUMNS)))
+    dyn[:, F_WHOLE, COLUMNS.index("transition")] = n * cfg.dvfs_transition_energy_j * 1e12
+    dur = np.where(n > 0, lat, 0.0)
+    whole_start, whole_end = np.zeros((dur.size, n_fam)), np.repeat(dur[:, None], n_fam, axis=1)
+    leak = column_leakage_w(cfg, work, v_hi) * lat * 1e12
+    kind = np.full(n.size, KIND_TRANSITION)
+    return _Segments(dur, kind, layer, dyn, whole_start, whole_end, leak, v_hi, np.zeros_like(v_hi))
+
+
+def _idle(
+    cfg: ArrayConfig, work: StepWork, v_last: np.ndarray, idle: tuple[float, np.ndarray, int]
+) -> list[_Segments]:
+    """After the last layer: a transition into the idle supplies when domains change, then idle (clocks
+    stopped, leakage only) for the rest of ``idle``'s seconds."""
+    idle_s, idle_v, idle_changes = idle
+    idle_v = np.asarray(idle_v, dtype=float)
+    n_fam, n_col = len(FAMILIES), len(COLUMNS)
+    out = []
+    if idle_changes > 0:
+        one = np.array([idle_changes])
+        out.append(_transitions(cfg, work, v_last[None, :], idle_v[None, :], one, np.array([-1])))
+        idle_s -= cfg.dvfs_transition_latency_s
+    if idle_s > 0:
+        leak = column_leakage_w(cfg, work, idle_v) * idle_s * 1e12
+        out.append(
+            _Segments(
+                np.array([idle_s]),
+                np.array([KIND_IDLE]),
+                np.array([-1]),
+                np.zeros((1, n_fam, n_col)),
+                np.zeros((1, n_fam)),
+                np.full((1, n_fam), idle_s),
+                leak[None],
+                idle_v[None],
+                np.zeros((1, len(PARTS))),
+            )
+        )
+    return out
+
+
 def build_timeline(
     cfg: ArrayConfig,
     work: StepWork,
@@ -531,78 +605,40 @@ def build_timeline(
     t, f_start, f_end = _activity_windows(work, f_layer[layer])  # [step], [step, family]
     dyn, leak = step_energy_at(cfg, work, v_layer[layer], f_layer[layer], t)
     rep = work.repeat[layer].astype(float)
-    lat = cfg.dvfs_transition_latency_s
-    e_tr_pj = cfg.dvfs_transition_energy_j * 1e12
-    n_fam, n_col = len(FAMILIES), len(COLUMNS)
-
-    def transition(v_from: np.ndarray, v_to: np.ndarray, n: np.ndarray):
-        v_hi = np.maximum(v_from, v_to)
-        d = np.zeros((n.size, n_fam, n_col))
-        d[:, F_WHOLE, COLUMNS.index("transition")] = n * e_tr_pj
-        return d, column_leakage_w(cfg, work, v_hi) * lat * 1e12, v_hi
-
-    def whole(dur: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return np.zeros((dur.size, n_fam)), np.repeat(dur[:, None], n_fam, axis=1)
-
-    prev_v = np.concatenate([v_layer[:1], v_layer[:-1]])
-    tr_dyn, tr_leak, tr_v = transition(prev_v, v_layer, changes)
     n_layers = work.layers
-    tr_dur = np.where(changes > 0, lat, 0.0)
-    tr_fs, tr_fe = whole(tr_dur)
-    # order: each layer's transition (if any), then its steps (a repeated GEMM: steps r times longer)
-    seg = {
-        "key": np.concatenate([2 * np.arange(n_layers), 2 * layer + 1]),
-        "dur": np.concatenate([tr_dur, t * rep]),
-        "kind": np.concatenate([np.full(n_layers, KIND_TRANSITION), np.full(layer.size, KIND_STEP)]),
-        "layer": np.concatenate([np.arange(n_layers), layer]),
-        "dyn": np.concatenate([tr_dyn, dyn * rep[:, None, None]]),
-        "fs": np.concatenate([tr_fs, f_start * rep[:, None]]),
-        "fe": np.concatenate([tr_fe, f_end * rep[:, None]]),
-        "leak": np.concatenate([tr_leak, leak * rep[:, None]]),
-        "v": np.concatenate([tr_v, v_layer[layer]]),
-        "f": np.concatenate([np.zeros_like(f_layer), f_layer[layer]]),
-    }
-    keep = (seg["kind"] == KIND_STEP) | (np.concatenate([changes, np.zeros(layer.size, np.int64)]) > 0)
-    order = np.argsort(seg["key"][keep], kind="stable")
-    seg = {k: v[keep][order] for k, v in seg.items()}
+    prev_v = np.concatenate([v_layer[:1], v_layer[:-1]])
+    trans = _transitions(cfg, work, prev_v, v_layer, changes, np.arange(n_layers))
+    steps = _Segments(  # a repeated GEMM: its steps r times longer
+        t * rep,
+        np.full(layer.size, KIND_STEP),
+        layer,
+        dyn * rep[:, None, None],
+        f_start * rep[:, None],
+        f_end * rep[:, None],
+        leak * rep[:, None],
+        v_layer[layer],
+        f_layer[layer],
+    )
+    # order: each layer's transition (if any), then its steps
+    key = np.concatenate([2 * np.arange(n_layers), 2 * layer + 1])
+    keep = np.concatenate([changes > 0, np.ones(layer.size, dtype=bool)])
+    seg = trans.then(steps).take(np.flatnonzero(keep)[np.argsort(key[keep], kind="stable")])
     if idle is not None:
-        idle_s, idle_v, idle_changes = idle
-        idle_v = np.asarray(idle_v, dtype=float)
-        extra = []
-        if idle_changes > 0:
-            d, lk, v_hi = transition(v_layer[-1:], idle_v[None, :], np.array([idle_changes]))
-            extra.append((lat, KIND_TRANSITION, d[0], lk[0], v_hi[0]))
-            idle_s -= lat
-        if idle_s > 0:
-            lk = column_leakage_w(cfg, work, idle_v) * idle_s * 1e12
-            extra.append((idle_s, KIND_IDLE, np.zeros((n_fam, n_col)), lk, idle_v))
-        for dur, kind, d, lk, v in extra:
-            fs, fe = whole(np.array([dur]))
-            add = {
-                "dur": dur,
-                "kind": kind,
-                "layer": -1,
-                "dyn": d,
-                "fs": fs[0],
-                "fe": fe[0],
-                "leak": lk,
-                "v": v,
-                "f": np.zeros(len(PARTS)),
-            }
-            seg = {k: np.concatenate([seg[k], np.asarray(add[k])[None]]) for k in add}
-    start = np.concatenate([[0.0], np.cumsum(seg["dur"])[:-1]])
-    end = float(start[-1] + seg["dur"][-1]) if start.size else 0.0
+        for extra in _idle(cfg, work, v_layer[-1], idle):
+            seg = seg.then(extra)
+    start = np.concatenate([[0.0], np.cumsum(seg.duration_s)[:-1]])
+    end = float(start[-1] + seg.duration_s[-1]) if start.size else 0.0
     return Timeline(
         start_s=start,
-        duration_s=seg["dur"],
-        kind=seg["kind"],
-        layer=seg["layer"],
-        dynamic_pj=seg["dyn"],
-        family_start_s=seg["fs"],
-        family_end_s=seg["fe"],
-        leakage_pj=seg["leak"],
-        v_part=seg["v"],
-        f_part=seg["f"],
+        duration_s=seg.duration_s,
+        kind=seg.kind,
+        layer=seg.layer,
+        dynamic_pj=seg.dynamic_pj,
+        family_start_s=seg.family_start_s,
+        family_end_s=seg.family_end_s,
+        leakage_pj=seg.leakage_pj,
+        v_part=seg.v_part,
+        f_part=seg.f_part,
         pe_share=work.pe_share,
         window_s=end,
     )

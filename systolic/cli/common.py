@@ -22,6 +22,7 @@ FLAGS = {
     "zero fraction": "--zero-frac",
     "temperature limit": "--temp-limit-c",
     "calibration": "--calibration",
+    "scheduler": "--scheduler",
 }
 
 

@@ -150,43 +150,9 @@ def load_spec(path: str | os.PathLike) -> SweepSpec:
     known = {f.name for f in fields(ArrayConfig)} - {"name"}
     space = []
     for key, value in space_raw.items():
-        where = f"space.{key}"
         if key not in known:
-            raise InputError(f"not a config field (known: {', '.join(sorted(known))})", path, where)
-        if isinstance(value, list):
-            if not value:
-                raise InputError("empty list of values", path, where)
-            for v in value:
-                try:
-                    base.replace(**{key: v})
-                except InputError as err:
-                    raise InputError(f"value {v!r}: {err.what}", path, where) from None
-                except TypeError:
-                    raise InputError(f"value {v!r} has the wrong type", path, where) from None
-            space.append((key, tuple(value)))
-        elif isinstance(value, dict):
-            if mode != "random":
-                raise InputError("a range needs mode = 'random' (grid mode takes lists)", path, where)
-            extra = set(value) - {"min", "max", "log"}
-            if extra or not {"min", "max"} <= set(value):
-                raise InputError("a range is {min = .., max = .., log = true|false}", path, where)
-            if key not in _INT_FIELDS | _FLOAT_FIELDS:
-                raise InputError("only numeric fields take a range; give a list", path, where)
-            lo, hi, log = value["min"], value["max"], value.get("log", False)
-            if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lo, hi)) or lo > hi:
-                raise InputError(
-                    f"min and max must be numbers with min <= max, not {lo!r}, {hi!r}", path, where
-                )
-            if log and lo <= 0:
-                raise InputError(f"a log range needs min > 0, not {lo}", path, where)
-            for v in (lo, hi):
-                try:
-                    base.replace(**{key: int(v) if key in _INT_FIELDS else float(v)})
-                except InputError as err:
-                    raise InputError(f"bound {v!r}: {err.what}", path, where) from None
-            space.append((key, Range(float(lo), float(hi), bool(log))))
-        else:
-            raise InputError(f"must be a list of values or a range table, not {value!r}", path, where)
+            raise InputError(f"not a config field (known: {', '.join(sorted(known))})", path, f"space.{key}")
+        space.append((key, _axis(base, key, value, mode, path)))
     if mode == "grid":
         size = math.prod(len(v) for _, v in space)
         if size > 10_000_000:
@@ -201,6 +167,42 @@ def load_spec(path: str | os.PathLike) -> SweepSpec:
         except InputError as err:
             raise InputError(f"calibration: {err}", path) from None
     return SweepSpec(path, base, nets, mode, samples, seed, batch, tuple(space), calibration)
+
+
+def _axis(base: ArrayConfig, key: str, value: Any, mode: str, path: Path) -> tuple | Range:
+    """One axis of the space: a list of values (each checked on ``base``) or a numeric range."""
+    where = f"space.{key}"
+    if isinstance(value, list):
+        if not value:
+            raise InputError("empty list of values", path, where)
+        for v in value:
+            try:
+                base.replace(**{key: v})
+            except InputError as err:
+                raise InputError(f"value {v!r}: {err.what}", path, where) from None
+            except TypeError:
+                raise InputError(f"value {v!r} has the wrong type", path, where) from None
+        return tuple(value)
+    if not isinstance(value, dict):
+        raise InputError(f"must be a list of values or a range table, not {value!r}", path, where)
+    if mode != "random":
+        raise InputError("a range needs mode = 'random' (grid mode takes lists)", path, where)
+    extra = set(value) - {"min", "max", "log"}
+    if extra or not {"min", "max"} <= set(value):
+        raise InputError("a range is {min = .., max = .., log = true|false}", path, where)
+    if key not in _INT_FIELDS | _FLOAT_FIELDS:
+        raise InputError("only numeric fields take a range; give a list", path, where)
+    lo, hi, log = value["min"], value["max"], value.get("log", False)
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lo, hi)) or lo > hi:
+        raise InputError(f"min and max must be numbers with min <= max, not {lo!r}, {hi!r}", path, where)
+    if log and lo <= 0:
+        raise InputError(f"a log range needs min > 0, not {lo}", path, where)
+    for v in (lo, hi):
+        try:
+            base.replace(**{key: int(v) if key in _INT_FIELDS else float(v)})
+        except InputError as err:
+            raise InputError(f"bound {v!r}: {err.what}", path, where) from None
+    return Range(float(lo), float(hi), bool(log))
 
 
 def design_points(spec: SweepSpec) -> list[dict[str, Any]]:
@@ -336,37 +338,7 @@ def run_sweep(
     payload = [[cfgs[i].to_dict() if cfgs[i] is not None else None for i in plan[b]] for b in todo]
     bar = _progress(len(plan), resumed, progress)
     if todo:
-        from dask.distributed import Client, LocalCluster, as_completed
-
-        cluster = None
-        if scheduler is None:
-            cluster = LocalCluster(
-                n_workers=workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                silence_logs=40,
-            )
-            client = Client(cluster)
-        else:
-            try:
-                client = Client(scheduler, timeout="10s")
-            except OSError as err:
-                raise InputError(f"cannot reach the Dask scheduler: {err}", "--scheduler") from None
-        try:
-            shared = client.scatter([(networks, names, calibration)], broadcast=True)[
-                0
-            ]  # one object, everywhere
-            futures = {
-                client.submit(run_batch, p, shared, pure=False): b for b, p in zip(todo, payload, strict=True)
-            }
-            for fut in as_completed(futures):
-                finish(futures[fut], fut.result())
-                bar.update(1)
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
+        _compute(todo, payload, (networks, names, calibration), finish, bar, scheduler, workers)
     bar.close()
 
     table = pa.concat_tables([pq.read_table(parts / f"part-{b:05d}.parquet") for b in range(len(plan))])
@@ -391,6 +363,43 @@ def run_sweep(
     }
     atomic_write_json(out / "summary.json", summary)  # the same bytes however often the sweep resumed
     return {**summary, "resumed_batches": resumed, "seconds": time.perf_counter() - start}
+
+
+def _compute(
+    todo: list[int],
+    payload: list[list[dict | None]],
+    shared: tuple,
+    finish: Any,
+    bar: Any,
+    scheduler: str | None,
+    workers: int,
+) -> None:
+    """Evaluate the batches ``todo`` on Dask (a local cluster, or ``scheduler``), ``finish`` each."""
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+        )
+        client = Client(cluster)
+    else:
+        try:
+            client = Client(scheduler, timeout="10s")
+        except OSError as err:
+            raise InputError(f"cannot reach the Dask scheduler: {err}", "scheduler") from None
+    try:
+        everywhere = client.scatter([shared], broadcast=True)[0]  # one object, on every worker
+        futures = {
+            client.submit(run_batch, p, everywhere, pure=False): b for b, p in zip(todo, payload, strict=True)
+        }
+        for fut in as_completed(futures):
+            finish(futures[fut], fut.result())
+            bar.update(1)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 def _csv(table: Any) -> str:

@@ -2,7 +2,7 @@
 Eyexam's bounds, and, when given, energy, power over time, the V/f timeline and a thermal map.
 
 The file needs nothing but a browser: CSS is inline, there are no external URLs, and every plot is an
-``<img>`` with a ``data:`` URI: an SVG drawn here (:class:`_Chart`; the thermal map is a PNG inside it).
+``<img>`` with a ``data:`` URI: an SVG drawn here (:class:`svg.Chart`; the thermal map is a PNG inside it).
 The charts are written directly rather than with matplotlib, whose import and layout alone took over a
 second of CPU per report, more than the whole model run. The bytes depend only on the inputs: no
 timestamps, and the run's own wall time (``summary['model_seconds']``) is left out. A few lines of inline
@@ -34,12 +34,7 @@ Every section also takes an optional ``note`` (text shown under its heading).
 
 from __future__ import annotations
 
-import base64
-import html
-import math
 import os
-import struct
-import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -49,11 +44,11 @@ import numpy as np
 from systolic.fileio import atomic_write_text
 from systolic.model.bounds import STEP_LABELS, Bounds
 
+from . import svg
+
 SECTIONS: tuple[str, ...] = ("energy", "power", "dvfs", "thermal")
 #: Time series are drawn with at most this many intervals.
 MAX_INTERVALS = 2000
-#: Layers up to this count are labelled by name on the per-layer plots, more by index.
-_NAMED_LAYERS = 24
 #: Tables longer than this scroll inside a box, so the plots stay near each other.
 _SCROLL_ROWS = 16
 _PALETTE = (
@@ -69,25 +64,6 @@ _PALETTE = (
     "#999933",
 )
 _MEMORY_COLOUR, _COMPUTE_COLOUR = _PALETTE[1], _PALETTE[0]
-_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-#: Inferno-like colour map for temperatures: positions and RGB.
-_HEAT = (
-    np.array([0.0, 0.13, 0.25, 0.38, 0.5, 0.63, 0.75, 0.88, 1.0]),
-    np.array(
-        [
-            [0, 0, 4],
-            [31, 12, 72],
-            [85, 15, 109],
-            [136, 34, 106],
-            [186, 54, 85],
-            [227, 89, 51],
-            [249, 140, 10],
-            [249, 201, 50],
-            [252, 255, 164],
-        ],
-        dtype=float,
-    ),
-)
 
 
 def write_html_report(
@@ -133,7 +109,7 @@ def html_report(
     title = (
         f"{summary['workload']} on {cfg['name']} ({cfg['rows']}x{cfg['cols']} {str(cfg['dataflow']).upper()})"
     )
-    body = [f"<h1>{_e(title)}</h1>", _totals(summary, bounds), _config(cfg)]
+    body = [f"<h1>{svg.escape(title)}</h1>", _totals(summary, bounds), _config(cfg)]
     body += _layers_section(layers, bounds)
     body += _roofline_section(layers, bounds)
     body += _eyexam_section(layers, bounds)
@@ -146,7 +122,7 @@ def html_report(
     for name in SECTIONS:
         if name in sections:
             body += render[name](sections[name], layers)
-    return _page(_e(title), "\n".join(body))
+    return _page(svg.escape(title), "\n".join(body))
 
 
 # --------------------------------------------------------------------------- sections
@@ -177,7 +153,7 @@ def _totals(summary: Mapping[str, Any], b: Bounds) -> str:
 
 
 def _config(cfg: Mapping[str, Any]) -> str:
-    rows = [(_e(k), _e(str(v))) for k, v in cfg.items()]
+    rows = [(svg.escape(k), svg.escape(str(v))) for k, v in cfg.items()]
     return f"<details><summary>Configuration</summary>{_table(['field', 'value'], rows, cls='kv')}</details>"
 
 
@@ -187,18 +163,18 @@ def _layers_section(layers: list, b: Bounds) -> list[str]:
     compute = np.array([ly["compute_cycles"] for ly in layers], dtype=float)
     stall = np.array([ly["stall_cycles"] for ly in layers], dtype=float)
     util = np.array([ly["utilisation"] for ly in layers], dtype=float)
-    cycles = _Chart("Cycles per layer", ylabel="cycles", width=_wide(len(names)), height=300)
+    cycles = svg.Chart("Cycles per layer", ylabel="cycles", width=_wide(len(names)), height=300)
     cycles.categories(names)
     cycles.bars(x, 0, compute, _PALETTE[0], "compute")
     cycles.bars(x, compute, compute + stall, _PALETTE[1], "stall")
-    use = _Chart("Utilisation per layer", ylabel="utilisation %", width=_wide(len(names)), height=200)
+    use = svg.Chart("Utilisation per layer", ylabel="utilisation %", width=_wide(len(names)), height=200)
     use.categories(names)
     use.ylim = (0.0, 100.0)
     use.bars(x, 0, 100 * util, _PALETTE[2])
     rows = [
         (
             i,
-            _e(ly["name"]),
+            svg.escape(ly["name"]),
             _int(ly["m"]),
             _int(ly["n"]),
             _int(ly["k"]),
@@ -227,7 +203,7 @@ def _layers_section(layers: list, b: Bounds) -> list[str]:
 def _roofline_section(layers: list, b: Bounds) -> list[str]:
     peak, bw, ridge = b.peak_macs_per_cycle, b.peak_words_per_cycle, b.ridge_macs_per_word
     oi, perf = b.intensity_macs_per_word, b.achieved_macs_per_cycle
-    chart = _Chart(
+    chart = svg.Chart(
         f"Roofline: {peak:,} MACs/cycle, {bw} words/cycle each way, ridge at {ridge:.3g} MACs/word",
         xlabel="operational intensity (MACs per DRAM word, busier direction)",
         ylabel="MACs per cycle",
@@ -249,7 +225,7 @@ def _roofline_section(layers: list, b: Bounds) -> list[str]:
     rows = [
         (
             i,
-            _e(ly["name"]),
+            svg.escape(ly["name"]),
             _int(b.dram_read_words[i]),
             _int(b.dram_write_words[i]),
             _int(b.compulsory_dram_words[i]),
@@ -280,7 +256,7 @@ def _eyexam_section(layers: list, b: Bounds) -> list[str]:
     x = np.arange(len(names))
     gains = np.diff(b.cycles, axis=0, prepend=0).astype(float)  # [step, layer] cycles each step adds
     network = b.macs.sum() / b.cycles.sum(axis=1)  # [step] whole-network MACs per cycle
-    per_layer = _Chart(
+    per_layer = svg.Chart(
         "Eyexam: the cycles each step adds, per layer", ylabel="cycles", width=_wide(len(names)), height=320
     )
     per_layer.categories(names)
@@ -289,7 +265,7 @@ def _eyexam_section(layers: list, b: Bounds) -> list[str]:
         per_layer.bars(x, bottom, bottom + gains[s], _PALETTE[s], f"{s + 1}. {label}")
         bottom = bottom + gains[s]
     steps = np.arange(1, len(STEP_LABELS) + 1, dtype=float)
-    stair = _Chart(
+    stair = svg.Chart(
         "Network MACs per cycle, step by step",
         xlabel="Eyexam step",
         ylabel="MACs per cycle (bound)",
@@ -302,7 +278,7 @@ def _eyexam_section(layers: list, b: Bounds) -> list[str]:
     stair.line(steps, network, "#000000", None, 1.5)
     stair.points(steps, network, "#000000", None)
     rows = [
-        (i, _e(ly["name"]), *(_int(v) for v in b.cycles[:, i]), _e(STEP_LABELS[b.limiter[i]]))
+        (i, svg.escape(ly["name"]), *(_int(v) for v in b.cycles[:, i]), svg.escape(STEP_LABELS[b.limiter[i]]))
         for i, ly in enumerate(layers)
     ]
     rows.append(("", "<b>network</b>", *(_int(v) for v in b.cycles.sum(axis=1)), ""))
@@ -334,7 +310,7 @@ def _energy_section(sec: Mapping[str, Any], layers: list) -> list[str]:
     mem_pj = sum(v for c, v in totals.items() if c in memory)
     parts = ["<h2>Energy</h2>", *_note(sec)]
     if per_layer:
-        chart = _Chart(
+        chart = svg.Chart(
             "Energy per layer by component class", ylabel="energy (µJ)", width=_wide(n), height=300
         )
         chart.categories([ly["name"] for ly in layers])
@@ -344,7 +320,7 @@ def _energy_section(sec: Mapping[str, Any], layers: list) -> list[str]:
             bottom = bottom + v / 1e6
         parts.append(chart.img("energy-layers", "Energy per layer by component class"))
     names = list(totals)
-    total = _Chart("Energy by component class", ylabel="energy (µJ)", width=560, height=300)
+    total = svg.Chart("Energy by component class", ylabel="energy (µJ)", width=560, height=300)
     total.categories(names)
     idx = np.arange(len(names))
     kinds = np.array([c in memory for c in names])
@@ -354,7 +330,7 @@ def _energy_section(sec: Mapping[str, Any], layers: list) -> list[str]:
             total.bars(idx[sel], 0, values[sel], colour, label)
     parts.append(total.img("energy-classes", "Energy by component class"))
     rows = [
-        (_e(c), "memory" if c in memory else "compute", f"{v / 1e6:.4g}", f"{100 * v / grand:.1f}")
+        (svg.escape(c), "memory" if c in memory else "compute", f"{v / 1e6:.4g}", f"{100 * v / grand:.1f}")
         for c, v in totals.items()
     ]
     rows += [
@@ -372,7 +348,7 @@ def _power_section(sec: Mapping[str, Any], layers: list) -> list[str]:
     total = sum(series.values())
     scale, unit = _time_unit(float(edges[-1]))
     e, s = _coarsen(edges, series)
-    chart = _Chart("Power over time", xlabel=f"time ({unit})", ylabel="power (W)", width=900, height=320)
+    chart = svg.Chart("Power over time", xlabel=f"time ({unit})", ylabel="power (W)", width=900, height=320)
     chart.xlim = (float(e[0] * scale), float(e[-1] * scale))
     base = np.zeros(e.size - 1)
     for j, (name, v) in enumerate(s.items()):
@@ -403,7 +379,9 @@ def _dvfs_section(sec: Mapping[str, Any], layers: list) -> list[str]:
     parts = ["<h2>V/f timeline</h2>", *_note(sec)]
     for key, what, series, factor in (("vdd", "supply (V)", vdd, 1.0), ("clock", "clock (MHz)", clock, 1e-6)):
         e, s = _coarsen(edges, series)
-        chart = _Chart(f"{what.split(' ')[0].capitalize()} over time", xlabel=f"time ({unit})", ylabel=what)
+        chart = svg.Chart(
+            f"{what.split(' ')[0].capitalize()} over time", xlabel=f"time ({unit})", ylabel=what
+        )
         chart.xlim = (float(e[0] * scale), float(e[-1] * scale))
         chart.zero = False
         for j, (name, v) in enumerate(s.items()):
@@ -411,7 +389,7 @@ def _dvfs_section(sec: Mapping[str, Any], layers: list) -> list[str]:
         parts.append(chart.img(f"dvfs-{key}", f"{what} over time"))
     rows = [
         (
-            _e(name or "-"),
+            svg.escape(name or "-"),
             f"{float(v.min()):.3g} to {float(v.max()):.3g}",
             f"{float(clock[name].min()) / 1e6:.4g} to {float(clock[name].max()) / 1e6:.4g}"
             if name in clock
@@ -435,9 +413,9 @@ def _thermal_section(sec: Mapping[str, Any], layers: list) -> list[str]:
     head = ["<h2>Thermal map</h2>", *_note(sec)]
     if "png" in sec:
         png = bytes(sec["png"])
-        if not png.startswith(_PNG_MAGIC):
+        if not png.startswith(svg.PNG_MAGIC):
             raise ValueError("thermal: png is not PNG data (no PNG signature)")
-        return [*head, _img("image/png", png, "thermal", "Thermal map")]
+        return [*head, svg.img("image/png", png, "thermal", "Thermal map")]
     out = [*head, _map_chart(sec, "map_k", "Steady state", "thermal")]
     if "peak_map_k" in sec:
         label = str(sec.get("peak_label", "At the peak"))
@@ -456,7 +434,7 @@ def _map_chart(sec: Mapping[str, Any], key: str, label: str, name: str) -> str:
     lo, hi = float(c.min()), float(c.max())
     span = max(hi - lo, 1e-9)
     aspect = h / w if w > 0 else 1.0
-    chart = _Chart(
+    chart = svg.Chart(
         f"{label}: peak {hi:.1f} °C, mean {float(c.mean()):.1f} °C, min {lo:.1f} °C",
         xlabel=f"x ({unit})",
         ylabel=f"y ({unit})",
@@ -464,324 +442,12 @@ def _map_chart(sec: Mapping[str, Any], key: str, label: str, name: str) -> str:
         height=int(np.clip(460 * aspect, 200, 900)) + 80,
     )
     chart.xlim, chart.ylim, chart.y_down = (0.0, w), (0.0, h), True
-    chart.image(_png(_heat((c - lo) / span)), (0.0, w, 0.0, h))
+    chart.image(svg.png(svg.heat((c - lo) / span)), (0.0, w, 0.0, h))
     chart.colorbar(lo, hi, "°C")
     return chart.img(name, "Thermal map")
 
 
 # --------------------------------------------------------------------------- charts
-
-
-class _Chart:
-    """One chart as a standalone SVG: axes with linear or log scales, ticks, grid, title and a legend at
-    the right. Draw calls record data; :meth:`svg` fixes the limits (``xlim``/``ylim`` if set, else the
-    data's) and writes the document."""
-
-    def __init__(
-        self,
-        title: str,
-        xlabel: str = "",
-        ylabel: str = "",
-        xlog: bool = False,
-        ylog: bool = False,
-        width: int = 900,
-        height: int = 260,
-    ):
-        self.title, self.xlabel, self.ylabel = title, xlabel, ylabel
-        self.xlog, self.ylog, self.width, self.height = xlog, ylog, width, height
-        self.xlim: tuple[float, float] | None = None
-        self.ylim: tuple[float, float] | None = None
-        self.xticks: list[tuple[float, str]] | None = None
-        self.y_down = False  # y grows downwards (images)
-        self.zero = True  # a linear y axis starts at 0 (bars, stacked areas); else it fits the data
-        self.names: list[str] | None = None
-        self.ops: list[tuple] = []
-        self.legend: list[tuple[str, str]] = []
-        self.xs: list[np.ndarray] = []
-        self.ys: list[np.ndarray] = []
-        self.bar: tuple[float, float, str] | None = None
-
-    # ---- recording
-
-    def categories(self, names: list[str]) -> None:
-        """The x axis is one slot per name (bars at 0, 1, ...)."""
-        self.names = list(names)
-        self.xlim = (-0.6, len(names) - 0.4)
-
-    def _data(self, x, y, color: str, label: str | None) -> None:
-        self.xs.append(np.asarray(x, dtype=float).ravel())
-        self.ys.append(np.asarray(y, dtype=float).ravel())
-        if label:
-            self.legend.append((label, color))
-
-    def bars(self, x: np.ndarray, lo, hi: np.ndarray, color: str, label: str | None = None) -> None:
-        lo = np.broadcast_to(np.asarray(lo, dtype=float), np.shape(hi))
-        self._data(x, np.concatenate([lo, hi]), color, label)
-        self.ops.append(("bars", np.asarray(x, dtype=float), lo, np.asarray(hi, dtype=float), color))
-
-    def line(self, x: np.ndarray, y: np.ndarray, color: str, label: str | None, width: float = 1.5) -> None:
-        self._data(x, y, color, label)
-        self.ops.append(("line", np.asarray(x, dtype=float), np.asarray(y, dtype=float), color, width))
-
-    def points(self, x: np.ndarray, y: np.ndarray, color: str, label: str | None) -> None:
-        self._data(x, y, color, label)
-        self.ops.append(("points", np.asarray(x, dtype=float), np.asarray(y, dtype=float), color))
-
-    def stairs(
-        self, edges: np.ndarray, lo: np.ndarray | None, hi: np.ndarray, color: str, label=None
-    ) -> None:
-        """Piecewise-constant ``hi`` over ``edges``; filled down to ``lo`` unless ``lo`` is None."""
-        self._data(edges, hi if lo is None else np.concatenate([lo, hi]), color, label)
-        self.ops.append(("stairs", np.asarray(edges, dtype=float), lo, np.asarray(hi, dtype=float), color))
-
-    def vline(self, x: float) -> None:
-        self.ops.append(("vline", float(x)))
-
-    def image(self, png: bytes, extent: tuple[float, float, float, float]) -> None:
-        self.ops.append(("image", png, extent))
-
-    def colorbar(self, lo: float, hi: float, unit: str) -> None:
-        self.bar = (lo, hi, unit)
-
-    # ---- rendering
-
-    def _limits(self, log: bool, values: list[np.ndarray], given, zero: bool) -> tuple[float, float, list]:
-        v = np.concatenate(values) if values else np.array([0.0, 1.0])
-        v = v[np.isfinite(v) & (v > 0)] if log else v[np.isfinite(v)]
-        if given is not None:
-            lo, hi = given
-        elif log:
-            lo, hi = (float(v.min()), float(v.max())) if v.size else (1.0, 10.0)
-            lo, hi = 10 ** math.floor(math.log10(lo)), 10 ** math.ceil(math.log10(hi) + 1e-12)
-        else:
-            lo, hi = (float(v.min()), float(v.max())) if v.size else (0.0, 1.0)
-            if zero:
-                lo = min(lo, 0.0)
-            elif hi > lo:
-                lo, hi = lo - 0.08 * (hi - lo), hi + 0.08 * (hi - lo)
-            hi = hi if hi > lo else lo + max(1.0, abs(lo)) * 0.1
-            step = _nice_step(hi - lo)
-            lo, hi = math.floor(lo / step + 1e-9) * step, math.ceil(hi / step - 1e-9) * step
-        return lo, hi, (_log_ticks(lo, hi) if log else _linear_ticks(lo, hi))
-
-    def svg(self) -> str:
-        xlo, xhi, xt = self._limits(self.xlog, self.xs, self.xlim, False)
-        ylo, yhi, yt = self._limits(self.ylog, self.ys, self.ylim, self.zero)
-        if self.names is not None:
-            xt = _category_ticks(self.names)
-        elif self.xticks is not None:
-            xt = self.xticks
-        rotate = self.names is not None and len(self.names) <= _NAMED_LAYERS
-        ylab_chars = max((len(lab) for _, lab in yt), default=1)
-        left = 30 + 6.5 * ylab_chars
-        longest = max((len(lab) for lab, _ in self.legend), default=0)
-        right = (34 + 6.2 * longest) if self.legend else 18
-        right += 90 if self.bar else 0
-        xlab_depth = 5.6 * min(max((len(lab) for _, lab in xt), default=1), 28) if rotate else 14
-        bottom = 10 + xlab_depth + (18 if self.xlabel else 6)
-        top = 26
-        pw, ph = self.width - left - right, self.height - top - bottom
-
-        def fx(v):
-            v = np.log10(np.asarray(v, dtype=float)) if self.xlog else np.asarray(v, dtype=float)
-            a, b = (math.log10(xlo), math.log10(xhi)) if self.xlog else (xlo, xhi)
-            return left + (v - a) / (b - a) * pw
-
-        def fy(v):
-            v = np.log10(np.asarray(v, dtype=float)) if self.ylog else np.asarray(v, dtype=float)
-            a, b = (math.log10(ylo), math.log10(yhi)) if self.ylog else (ylo, yhi)
-            f = (v - a) / (b - a)
-            return top + (f if self.y_down else 1 - f) * ph
-
-        out = [
-            f'<svg xmlns="http://www.w3.org/2000/svg" width="{self.width}" height="{self.height}" '
-            f'viewBox="0 0 {self.width} {self.height}" font-family="DejaVu Sans, Arial, sans-serif" '
-            'font-size="11">',
-            f'<rect width="{self.width}" height="{self.height}" fill="#ffffff"/>',
-            f'<clipPath id="area"><rect x="{left:.1f}" y="{top:.1f}" width="{pw:.1f}" height="{ph:.1f}"/>'
-            "</clipPath>",
-            f'<text x="{self.width / 2:.1f}" y="16" text-anchor="middle" font-weight="bold">'
-            f"{_e(self.title)}</text>",
-        ]
-        for v, lab in yt:  # grid and y ticks
-            y = float(fy(v))
-            out.append(
-                f'<line x1="{left:.1f}" x2="{left + pw:.1f}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e4e4e4"/>'
-            )
-            out.append(f'<text x="{left - 5:.1f}" y="{y + 4:.1f}" text-anchor="end">{_e(lab)}</text>')
-        for v, lab in xt:
-            x = float(fx(v))
-            y = top + ph
-            out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y:.1f}" y2="{y + 4:.1f}" stroke="#444"/>')
-            if rotate:
-                out.append(
-                    f'<text x="{x:.1f}" y="{y + 10:.1f}" text-anchor="end" font-size="9" '
-                    f'transform="rotate(-50 {x:.1f} {y + 10:.1f})">{_e(_clip(lab, 28))}</text>'
-                )
-            else:
-                out.append(f'<text x="{x:.1f}" y="{y + 16:.1f}" text-anchor="middle">{_e(lab)}</text>')
-        out.append('<g clip-path="url(#area)">')
-        for op in self.ops:
-            out.append(self._op(op, fx, fy, top, ph))
-        out.append("</g>")
-        out.append(
-            f'<rect x="{left:.1f}" y="{top:.1f}" width="{pw:.1f}" height="{ph:.1f}" '
-            'fill="none" stroke="#444"/>'
-        )
-        if self.xlabel:
-            out.append(
-                f'<text x="{left + pw / 2:.1f}" y="{self.height - 6:.1f}" text-anchor="middle">'
-                f"{_e(self.xlabel)}</text>"
-            )
-        if self.ylabel:
-            cy = top + ph / 2
-            out.append(
-                f'<text x="14" y="{cy:.1f}" text-anchor="middle" transform="rotate(-90 14 {cy:.1f})">'
-                f"{_e(self.ylabel)}</text>"
-            )
-        lx = left + pw + 14
-        for i, (lab, color) in enumerate(self.legend):
-            ly = top + 6 + 16 * i
-            out.append(f'<rect x="{lx:.1f}" y="{ly:.1f}" width="11" height="11" fill="{color}"/>')
-            out.append(f'<text x="{lx + 16:.1f}" y="{ly + 10:.1f}">{_e(lab)}</text>')
-        if self.bar:
-            out.append(self._colorbar(left + pw + 20, top, ph))
-        out.append("</svg>")
-        return "\n".join(out) + "\n"
-
-    def _op(self, op: tuple, fx, fy, top: float, ph: float) -> str:
-        kind = op[0]
-        if kind == "bars":
-            _, x, lo, hi, color = op
-            keep = hi != lo
-            x0, x1 = fx(x[keep] - 0.4), fx(x[keep] + 0.4)
-            y0, y1 = fy(lo[keep]), fy(hi[keep])
-            d = "".join(
-                f"M{a:.1f} {c:.1f}H{b:.1f}V{e:.1f}H{a:.1f}Z"
-                for a, b, c, e in zip(x0.tolist(), x1.tolist(), y0.tolist(), y1.tolist(), strict=True)
-            )
-            return f'<path d="{d}" fill="{color}"/>'
-        if kind == "line":
-            _, x, y, color, width = op
-            pts = _points(fx(x), fy(y))
-            return f'<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="{width}"/>'
-        if kind == "points":
-            _, x, y, color = op
-            return "".join(
-                f'<circle cx="{a:.1f}" cy="{b:.1f}" r="3.5" fill="{color}" fill-opacity="0.85"/>'
-                for a, b in zip(fx(x).tolist(), fy(y).tolist(), strict=True)
-            )
-        if kind == "stairs":
-            _, edges, lo, hi, color = op
-            xs = np.repeat(edges, 2)[1:-1]  # [2 * interval] each interval's left and right edge
-            top_pts = _points(fx(xs), fy(np.repeat(hi, 2)))
-            if lo is None:
-                return f'<polyline points="{top_pts}" fill="none" stroke="{color}" stroke-width="1.5"/>'
-            bottom = _points(fx(xs[::-1]), fy(np.repeat(lo, 2)[::-1]))
-            return f'<polygon points="{top_pts} {bottom}" fill="{color}" stroke="none"/>'
-        if kind == "vline":
-            x = float(fx(op[1]))
-            return (
-                f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top:.1f}" y2="{top + ph:.1f}" stroke="#888" '
-                'stroke-dasharray="3,3"/>'
-            )
-        _, png, (x0, x1, y0, y1) = op  # image
-        a, b = float(fx(x0)), float(fx(x1))
-        c, d = sorted((float(fy(y0)), float(fy(y1))))
-        return (
-            f'<image x="{a:.1f}" y="{c:.1f}" width="{b - a:.1f}" height="{d - c:.1f}" '
-            'preserveAspectRatio="none" style="image-rendering:pixelated" '
-            f'href="{_data_uri("image/png", png)}"/>'
-        )
-
-    def _colorbar(self, x: float, top: float, ph: float) -> str:
-        lo, hi, unit = self.bar
-        pos = np.linspace(0, 1, 11)
-        stops = "".join(
-            f'<stop offset="{p:.2f}" stop-color="rgb({r},{g},{b})"/>'
-            for p, (r, g, b) in zip(pos.tolist(), _heat(pos).tolist(), strict=True)
-        )
-        parts = [
-            f'<linearGradient id="heat" x1="0" y1="1" x2="0" y2="0">{stops}</linearGradient>',
-            f'<rect x="{x:.1f}" y="{top:.1f}" width="16" height="{ph:.1f}" fill="url(#heat)" stroke="#444"/>',
-            f'<text x="{x:.1f}" y="{top - 6:.1f}">{_e(unit)}</text>',
-        ]
-        for v, lab in _linear_ticks(lo, hi) if hi > lo else [(lo, f"{lo:.3g}")]:
-            y = top + (1 - (v - lo) / max(hi - lo, 1e-9)) * ph
-            parts.append(f'<text x="{x + 21:.1f}" y="{y + 4:.1f}">{_e(lab)}</text>')
-        return "".join(parts)
-
-    def img(self, key: str, alt: str) -> str:
-        return _img("image/svg+xml", self.svg().encode("utf-8"), key, alt)
-
-
-def _points(x: np.ndarray, y: np.ndarray) -> str:
-    return " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(x.tolist(), y.tolist(), strict=True))
-
-
-def _nice_step(span: float, target: int = 5) -> float:
-    raw = span / target
-    mag = 10 ** math.floor(math.log10(raw))
-    return next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw * (1 - 1e-9))
-
-
-def _linear_ticks(lo: float, hi: float) -> list[tuple[float, str]]:
-    step = _nice_step(hi - lo)
-    first = math.ceil(lo / step - 1e-9)
-    values = [(first + i) * step for i in range(int((hi - first * step) / step + 1e-9) + 1)]
-    return [(v, _si(v)) for v in values]
-
-
-def _log_ticks(lo: float, hi: float) -> list[tuple[float, str]]:
-    first, last = math.floor(math.log10(lo) + 1e-9), math.ceil(math.log10(hi) - 1e-9)
-    decades = [10.0**d for d in range(first, last + 1) if lo * (1 - 1e-9) <= 10.0**d <= hi * (1 + 1e-9)]
-    if len(decades) < 2:  # less than a decade apart: 1, 2, 5 steps
-        values = sorted({m * 10.0**d for d in range(first, last + 1) for m in (1, 2, 5)})
-        return [(v, _si(v)) for v in values if lo * (1 - 1e-9) <= v <= hi * (1 + 1e-9)]
-    step = max(1, -(-len(decades) // 8))
-    return [(v, _si(v)) for v in decades[::step]]
-
-
-def _category_ticks(names: list[str]) -> list[tuple[float, str]]:
-    if len(names) <= _NAMED_LAYERS:
-        return [(float(i), n) for i, n in enumerate(names)]
-    step = max(1, -(-len(names) // 30))
-    return [(float(i), str(i)) for i in range(0, len(names), step)]
-
-
-def _si(v: float) -> str:
-    """A tick label: 3 significant digits with k, M, G, T for large values."""
-    a = abs(v)
-    if a < 1e-12:
-        return "0"
-    for scale, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if a >= scale:
-            return f"{v / scale:.3g}{suffix}"
-    return f"{v:.3g}"
-
-
-def _heat(f: np.ndarray) -> np.ndarray:
-    """``[...]`` fractions in [0, 1] to ``[..., 3]`` uint8 RGB on :data:`_HEAT`."""
-    pos, rgb = _HEAT
-    f = np.clip(np.asarray(f, dtype=float), 0, 1)
-    return np.stack([np.interp(f, pos, rgb[:, c]) for c in range(3)], axis=-1).round().astype(np.uint8)
-
-
-def _png(rgb: np.ndarray) -> bytes:
-    """``[y, x, 3]`` uint8 as a PNG (truecolour, no filter)."""
-    h, w, _ = rgb.shape
-    raw = np.concatenate([np.zeros((h, 1), np.uint8), rgb.reshape(h, 3 * w)], axis=1)  # [y, 1 + 3x]
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
-
-    head = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
-    return (
-        _PNG_MAGIC
-        + chunk(b"IHDR", head)
-        + chunk(b"IDAT", zlib.compress(raw.tobytes(), 9))
-        + chunk(b"IEND", b"")
-    )
 
 
 def _coarsen(edges: np.ndarray, series: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -848,7 +514,7 @@ def _edges(section: str, value: Any) -> np.ndarray:
 
 
 def _note(sec: Mapping[str, Any]) -> list[str]:
-    return [f"<p>{_e(str(sec['note']))}</p>"] if sec.get("note") else []
+    return [f"<p>{svg.escape(str(sec['note']))}</p>"] if sec.get("note") else []
 
 
 def _time_unit(end_s: float) -> tuple[float, str]:
@@ -867,26 +533,8 @@ def _int(v: Any) -> str:
     return f"{int(v):,}"
 
 
-def _e(text: str) -> str:
-    return html.escape(text, quote=True)
-
-
-def _clip(text: str, n: int) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
-
-
-def _data_uri(mime: str, data: bytes) -> str:
-    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
-
-
-def _img(mime: str, data: bytes, key: str, alt: str) -> str:
-    return (
-        f'<figure><img class="plot" id="plot-{key}" alt="{_e(alt)}" src="{_data_uri(mime, data)}"></figure>'
-    )
-
-
 def _table(head: list[str], rows: list, cls: str = "data", header: bool = True) -> str:
-    th = "<tr>" + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr>" if header else ""
+    th = "<tr>" + "".join(f"<th>{svg.escape(h)}</th>" for h in head) + "</tr>" if header else ""
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
     table = f'<table class="{cls}"><thead>{th}</thead><tbody>{body}</tbody></table>'
     return f'<div class="scroll">{table}</div>' if len(rows) > _SCROLL_ROWS else table

@@ -3,8 +3,8 @@
 Run: .venv/bin/python bench/rtl_power_compare.py [WINDOW_CYCLES ...]
 Uses the calibration testbench (cosim/calibrate.py) under Icarus with a VCD, counts toggles per clock cycle
 (cosim/toggles.py), cuts the layer's busy cycles (from the VCD's ``busy`` signal) into windows, and compares
-them with model/power.py's interval energy of the same layer via power.compare_toggles (pj per toggle fitted
-per class so totals agree: the error is how well the model places energy in time).
+them with model/power.py's interval energy of the same layer via model/power_compare.py's compare_toggles
+(pj per toggle fitted per class so totals agree: the error is how well the model places energy in time).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from systolic.cosim.toggles import CLASSES, count_toggles, energy_rules
 from systolic.model import power
 from systolic.model.cycles import GemmArrays
 from systolic.model.memory import memory_cycles
+from systolic.model.power_compare import compare_toggles
 
 CASES = [  # (dataflow, rows, cols, M, N, K)
     ("ws", 4, 4, 40, 24, 30),
@@ -89,7 +90,7 @@ def run(df: str, rows: int, cols: int, m: int, n: int, k: int, windows: list[int
         nw = model.shape[0]
         pad = np.zeros((nw * w - per_cycle.shape[0], per_cycle.shape[1]))
         rtl = np.vstack([per_cycle, pad]).reshape(nw, w, -1).sum(axis=1)
-        cmp = power.compare_toggles(model, rtl, CLASSES)
+        cmp = compare_toggles(model, rtl, CLASSES)
         per = "  ".join(f"{c} {100 * e:.0f}%" for c, e in zip(cmp.classes, cmp.error, strict=True))
         print(
             f"{df.upper()} {rows}x{cols} {m}x{n}x{k} ({hi - lo} cycles), windows of {w} cycles ({nw}): "

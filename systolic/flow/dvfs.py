@@ -18,6 +18,7 @@ from systolic.errors import InputError
 from systolic.fileio import atomic_write_json, atomic_write_text
 from systolic.model import power
 from systolic.model.dvfs import DvfsResult
+from systolic.report import summary
 from systolic.workload import Workload
 
 
@@ -108,7 +109,7 @@ def write_dvfs(report: DvfsReport, out: Path) -> list[str]:
 
     flp = floorplan_for(report.cfg)
     blocks = power.block_power_w(report.run.timeline, report.edges_s, flp)
-    atomic_write_text(out / "timeline.csv", power.timeline_csv(report.interval_power))
+    atomic_write_text(out / "timeline.csv", summary.timeline_csv(report.interval_power))
     written = ["timeline.csv", *write_power_trace(out, report.cfg.name, flp, blocks)]
     atomic_write_text(out / "layers.csv", _layers_csv(report.workload, report.run))
     atomic_write_json(out / "summary.json", report.summary)

@@ -268,7 +268,7 @@ def write_run(r: RunResult, out: Path, traces: bool = False) -> list[str]:
         from systolic.formats.hotspot import write_power_trace
 
         atomic_write_text(out / "ENERGY_REPORT.csv", summary.energy_csv(r.workload, r.energy))
-        atomic_write_text(out / "power.csv", power.timeline_csv(r.interval_power))
+        atomic_write_text(out / "power.csv", summary.timeline_csv(r.interval_power))
         written += ["ENERGY_REPORT.csv", "power.csv"]
         written += write_power_trace(out, r.cfg.name, r.floorplan, r.block_power_w)
     stable = {k: v for k, v in r.summary.items() if k != "model_seconds"}

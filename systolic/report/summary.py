@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from systolic.config import ArrayConfig
+from systolic.model import power
 from systolic.model.dvfs import DvfsResult
 from systolic.model.energy import COMPONENT_CLASSES, LayerEnergy
 from systolic.model.network import NetworkRun
@@ -119,3 +120,14 @@ def energy_csv(workload: Workload, e: LayerEnergy) -> str:
         row += [f"{float(e.leakage_pj[i].sum()):.6g}", f"{total:.6g}", f"{total / e.macs[i]:.6g}"]
         lines.append(", ".join(row))
     return "\n".join(lines) + "\n"
+
+
+def timeline_csv(ip: IntervalPower) -> str:
+    """One row per interval: its edges, each part's mean V and f, power per column and in total."""
+    head = ["t_start_s", "t_end_s"]
+    head += [f"{p}_{q}" for p in power.PARTS for q in ("v", "hz")]
+    head += [f"{c}_w" for c in power.COLUMNS] + ["total_w"]
+    vf = np.stack([ip.v_part, ip.f_part], axis=2).reshape(ip.v_part.shape[0], -1)  # [interval, part*2]
+    rows = np.hstack([ip.edges_s[:-1, None], ip.edges_s[1:, None], vf, ip.power_w, ip.total_w[:, None]])
+    body = "\n".join(",".join(f"{v:.6g}" for v in row) for row in rows.tolist())
+    return ",".join(head) + "\n" + body + "\n"

@@ -18,6 +18,8 @@ from systolic.model.cycles import GemmArrays
 from systolic.model.energy import ACTIONS, COMPONENT_CLASSES
 from systolic.model.floorplan import floorplan_for
 from systolic.model.memory import memory_cycles
+from systolic.model.power_compare import compare_toggles
+from systolic.report.summary import timeline_csv
 
 from .small_configs import small_cfg
 
@@ -150,13 +152,13 @@ def test_timeline_csv_header_and_rows():
     cfg = _cfg()
     _, _, tl = _nominal(cfg)
     edges = power.interval_edges_s(cfg, tl.end_s, None)
-    text = power.timeline_csv(power.interval_power(tl, edges))
+    text = timeline_csv(power.interval_power(tl, edges))
     lines = text.splitlines()
     assert lines[0].startswith(
         "t_start_s,t_end_s,array_v,array_hz,sram_v,sram_hz,dram_if_v,dram_if_hz,mult_w"
     )
     assert lines[0].endswith(",transition_w,total_w") and len(lines) == 51
-    assert text == power.timeline_csv(power.interval_power(tl, edges))  # deterministic
+    assert text == timeline_csv(power.interval_power(tl, edges))  # deterministic
 
 
 @pytest.mark.parametrize(
@@ -192,12 +194,12 @@ def _synthetic(seed: int = 1, windows: int = 20):
 
 def test_toggle_comparison_of_exact_toggles_has_no_error():
     model, toggles, pj = _synthetic()
-    cmp = power.compare_toggles(model, toggles)
+    cmp = compare_toggles(model, toggles)
     assert cmp.classes == COMPONENT_CLASSES
     np.testing.assert_allclose(cmp.pj_per_toggle, pj, rtol=1e-9)
     np.testing.assert_allclose(cmp.error, 0, atol=1e-9)
     assert cmp.total_error == pytest.approx(0, abs=1e-9)
-    given_pj = power.compare_toggles(model, toggles, pj_per_toggle=pj)
+    given_pj = compare_toggles(model, toggles, pj_per_toggle=pj)
     np.testing.assert_allclose(given_pj.error, 0, atol=1e-9)
 
 
@@ -206,7 +208,7 @@ def test_toggle_comparison_finds_a_wrong_window():
     toggles = toggles.copy()
     mult = COMPONENT_CLASSES.index("mult")
     toggles[3, mult] *= 3  # the RTL switched three times as much in window 3
-    cmp = power.compare_toggles(model, toggles, pj_per_toggle=pj)
+    cmp = compare_toggles(model, toggles, pj_per_toggle=pj)
     rtl = toggles[:, mult] * pj[mult]
     expected = np.abs(model[:, mult] - rtl).mean() / rtl.mean()
     assert cmp.error[mult] == pytest.approx(expected)
@@ -218,9 +220,9 @@ def test_toggle_comparison_finds_a_wrong_window():
 def test_toggle_comparison_bad_shapes():
     model, toggles, _ = _synthetic(windows=10)
     with pytest.raises(InputError, match="the model has 10 windows and the RTL 13: align them first"):
-        power.compare_toggles(model, np.vstack([toggles, toggles[:3]]))
+        compare_toggles(model, np.vstack([toggles, toggles[:3]]))
     with pytest.raises(InputError, match=r"toggles must be \[window, class\] with 9 classes"):
-        power.compare_toggles(model, toggles[:, :5])
+        compare_toggles(model, toggles[:, :5])
 
 
 def test_power_model_imports_no_hdl_or_simulator():

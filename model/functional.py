@@ -64,7 +64,7 @@ def check_operand(values: np.ndarray, bits: int, signed: bool, what: str) -> np.
     lo, hi = operand_range(bits, signed)
     if v.size and (v.min() < lo or v.max() > hi):
         fmt = f"{'signed' if signed else 'unsigned'} {bits}-bit"
-        raise InputError(f"{what} holds {int(v.min())}..{int(v.max())}, outside the {fmt} range {lo}..{hi}")
+        raise InputError(f"{what} hold {int(v.min())}..{int(v.max())}, outside the {fmt} range {lo}..{hi}")
     return v.astype(np.int64)
 
 

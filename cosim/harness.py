@@ -30,6 +30,7 @@ from systolic.hdl.dataflow import (
     port_format,
 )
 from systolic.model.cycles import GemmArrays, compute_cycles
+from systolic.model.functional import digital_gemm, wrap  # noqa: F401 (wrap: re-exported for cosim)
 
 #: Inputs of ``systolic_top`` the harness drives (clock and reset belong to the adapter).
 INPUT_PORTS: tuple[str, ...] = ("start", "dim_m", "dim_n", "dim_k", "west_data", "north_data")
@@ -54,25 +55,11 @@ def expected_cycles(cfg: ArrayConfig, m: int, n: int, k: int) -> int:
     return int(compute_cycles(cfg, GemmArrays.of(m, n, k)).cycles_per_gemm[0])
 
 
-def wrap(values: np.ndarray, bits: int, signed: bool) -> np.ndarray:
-    """``values`` (int64) modulo ``2**bits``, as two's complement when ``signed``."""
-    u = np.asarray(values, dtype=np.int64).astype(np.uint64)
-    if bits < 64:
-        u &= np.uint64((1 << bits) - 1)
-    out = u.view(np.int64) if bits == 64 else u.astype(np.int64)
-    if signed and bits < 64:
-        out = np.where(out >= (1 << (bits - 1)), out - (1 << bits), out)
-    return out
-
-
 def reference(cfg: ArrayConfig, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """A @ B wrapped to ``acc_bits`` (two's complement if either operand is signed), as int64.
-
-    The int64 product wraps modulo 2**64, which is exact modulo 2**acc_bits for any acc_bits <= 64.
-    """
-    with np.errstate(over="ignore"):
-        full = np.asarray(a, dtype=np.int64) @ np.asarray(b, dtype=np.int64)
-    return wrap(full, cfg.acc_bits, acc_signed(cfg))
+    """A @ B wrapped to ``acc_bits`` (two's complement if either operand is signed), as int64: the
+    model's bit-true arithmetic of the array (:func:`systolic.model.functional.digital_gemm`), which
+    every simulator run must equal."""
+    return digital_gemm(a, b, cfg.acc_bits, acc_signed(cfg))
 
 
 def operand_range(bits: int, signed: bool) -> tuple[int, int]:

@@ -657,7 +657,11 @@ def to_scalesim_cfg(cfg: ArrayConfig, topology_csv: str = "") -> str:
 def builtin_arch_names() -> list[str]:
     """Names of the architectures shipped in ``configs/``."""
     root = resources.files("systolic.configs")
-    return sorted(p.name[: -len(".toml")] for p in root.iterdir() if p.name.endswith(".toml"))
+    return sorted(
+        p.name[: -len(".toml")]
+        for p in root.iterdir()
+        if p.name.endswith(".toml") and not p.name.startswith("analog-")  # analog cores: analog_config.py
+    )
 
 
 def load_arch(arch: str | Path, overrides: dict[str, Any] | None = None) -> ArrayConfig:

@@ -30,6 +30,7 @@ SUBCOMMANDS: dict[str, str] = {
     "dvfs": "systolic.cli.dvfs:add",
     "sweep": "systolic.cli.sweep:add",
     "calibrate": "systolic.cli.calibrate:add",
+    "accuracy": "systolic.cli.accuracy:add",
 }
 
 

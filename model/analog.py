@@ -1,0 +1,185 @@
+"""Counts, energy and latency of an analog in-memory crossbar core, per layer, from its components.
+
+Pure functions of an :class:`~systolic.analog_config.AnalogConfig` and the layers' GEMM shapes
+(:class:`~systolic.model.cycles.GemmArrays`), vectorised over layers. Energy is Accelergy's product,
+action counts x energy per action, with the component classes of CiMLoop's view of a crossbar macro:
+
+=============  =====================================================================================
+``dac``        one word line driven for one input slice (``2**dac_bits - 1`` unit 1-bit conversions)
+``cell``       one cell conducting in one read
+``adc``        one bit line digitised (Walden: ``adc_fj_per_step x 2**adc_bits``)
+``shift_add``  one ADC sample shifted to its place value and added
+``accumulate`` one ``acc_bits`` addition of partial sums from two crossbars (K > rows)
+=============  =====================================================================================
+
+Mapping (weights stationary, as in ISAAC): a layer's K x N weights take ``ceil(K / rows)`` row tiles
+times ``ceil(N x cols_per_weight / cols)`` column tiles of crossbars, per ``repeat``. Every input vector
+(one row of the im2col A) is applied ``input_slices`` times; each read lasts
+``max(read_s, cols_per_adc / adc_rate_hz)`` (the ADC shared by ``cols_per_adc`` bit lines converts them
+one after another while the next read settles), and all crossbars of a layer read in parallel. A layer
+needing more crossbars than the core has runs in waves, reprogramming between them. When the whole
+network fits, the weights are programmed once and the programming is a one-time cost; otherwise every
+inference reprograms every layer. Layers run one after another (no inter-layer pipeline): a
+conservative latency.
+
+Default energies come from ISAAC at 32 nm (see :mod:`systolic.analog_config`); the DAC, ADC and
+shift-and-add energies scale to the configured node and supply with the same Stillmaker & Baas factors
+as the digital array (:func:`systolic.model.energy.energy_scale`), cell energies do not (device physics),
+and the digital accumulator's adder is Horowitz's, as in the digital array's table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from systolic.analog_config import AnalogConfig
+from systolic.config import ArrayConfig
+
+from . import energy as en
+from .cycles import GemmArrays
+
+#: The analog core's component classes, in the one order every ``[..., class]`` array here uses.
+ANALOG_CLASSES: tuple[str, ...] = ("dac", "cell", "adc", "shift_add", "accumulate")
+
+
+def periphery_scale(cfg: AnalogConfig) -> float:
+    """Factor from the published converter energies (at ``energy_node_nm``, its nominal supply) to the
+    configured node and supply."""
+    ref = en.energy_scale(cfg.energy_node_nm, en.nominal_vdd_v(cfg.energy_node_nm))
+    return en.energy_scale(cfg.tech_node_nm, cfg.vdd_v) / ref
+
+
+def energy_per_action_pj(cfg: AnalogConfig) -> np.ndarray:
+    """Energy of one action of each class ``[class]`` (pJ), in :data:`ANALOG_CLASSES` order."""
+    scale = periphery_scale(cfg)
+    return np.array(
+        [
+            cfg.dac_pj * ((1 << cfg.dac_bits) - 1) * scale,
+            cfg.cell_read_fj * 1e-3,
+            cfg.adc_fj_per_step * 1e-3 * 2.0**cfg.adc_bits * scale,
+            cfg.shift_add_pj * scale,
+            float(en.add_energy_pj(cfg.acc_bits)) * en.energy_scale(cfg.tech_node_nm, cfg.vdd_v),
+        ]
+    )
+
+
+def program_pulse_pj(cfg: AnalogConfig) -> float:
+    """Energy of one programming pulse into a fully-on cell: ``V**2 x G_on x t`` (pJ)."""
+    return cfg.program_v**2 * cfg.g_on_s * cfg.program_pulse_s * 1e12
+
+
+def read_period_s(cfg: AnalogConfig) -> float:
+    """Time between two crossbar reads: the read itself or the shared ADC's conversions, the longer."""
+    return max(cfg.read_s, cfg.cols_per_adc / cfg.adc_rate_hz)
+
+
+@dataclass(frozen=True)
+class AnalogResult:
+    """Counts, energy and latency of each layer on an analog core (``[layer]`` unless noted).
+
+    Attributes
+    ----------
+    counts : np.ndarray, shape [layer, class]
+        Actions per inference of each :data:`ANALOG_CLASSES` class.
+    energy_pj : np.ndarray, shape [layer, class]
+        ``counts x energy per action``, per inference, programming excluded.
+    macs, crossbars, waves : np.ndarray
+        MACs, crossbars the layer's weights occupy, and passes over the core it needs.
+    compute_s : np.ndarray
+        Time of the layer's reads.
+    program_pj, program_s : np.ndarray
+        Energy and time of programming the layer's weights once.
+    resident : bool
+        Whether every layer's weights fit in the core at once (then programming is a one-time cost).
+    """
+
+    counts: np.ndarray
+    energy_pj: np.ndarray
+    macs: np.ndarray
+    crossbars: np.ndarray
+    waves: np.ndarray
+    compute_s: np.ndarray
+    program_pj: np.ndarray
+    program_s: np.ndarray
+    resident: bool
+
+    @property
+    def inference_pj(self) -> np.ndarray:
+        """Energy per inference ``[layer]``: reads, plus reprogramming when the weights do not stay."""
+        total = self.energy_pj.sum(axis=1)
+        return total if self.resident else total + self.program_pj
+
+    @property
+    def latency_s(self) -> np.ndarray:
+        """Time per inference ``[layer]``: reads, plus reprogramming when the weights do not stay."""
+        return self.compute_s if self.resident else self.compute_s + self.program_s
+
+    def pj_per_mac(self) -> float:
+        """Whole-network energy per MAC (pJ) per inference."""
+        return float(self.inference_pj.sum() / self.macs.sum())
+
+
+def analog_layers(cfg: AnalogConfig, gemm: GemmArrays) -> AnalogResult:
+    """Counts, energy and latency of each layer of ``gemm`` (one inference) on the analog core ``cfg``."""
+    m, n, k, rep = (np.asarray(a, dtype=np.int64) for a in (gemm.m, gemm.n, gemm.k, gemm.repeat))
+    cpw, s_in = cfg.cols_per_weight, cfg.input_slices
+    row_tiles = -(-k // cfg.rows)  # [layer]
+    col_tiles = -(-(n * cpw) // cfg.cols)  # [layer]
+    crossbars = row_tiles * col_tiles * rep  # [layer]
+    waves = -(-crossbars // cfg.crossbars)  # [layer]
+    vectors = m * rep  # [layer] input vectors
+    bit_lines = n * cpw  # [layer] bit lines in use per row tile
+    counts = np.stack(
+        [
+            vectors * s_in * k * col_tiles,  # dac: every word line of every column tile
+            vectors * s_in * k * bit_lines,  # cell
+            vectors * s_in * row_tiles * bit_lines,  # adc
+            vectors * s_in * row_tiles * bit_lines,  # shift_add
+            vectors * n * (row_tiles - 1),  # accumulate
+        ],
+        axis=1,
+    ).astype(np.float64)  # [layer, class]
+    energy = counts * energy_per_action_pj(cfg)[None, :]  # [layer, class]
+    # A wave reads every input vector slice by slice on all its crossbars at once (the repeats of a
+    # grouped layer sit on crossbars of their own); the waves of a layer run one after another.
+    compute_s = waves * m * s_in * read_period_s(cfg)  # [layer]
+    cells = (k * bit_lines * rep).astype(np.float64)  # [layer]
+    program_pj = cells * cfg.program_pulses * program_pulse_pj(cfg)
+    rows_used = np.minimum(k, cfg.rows)  # [layer] rows written one after another, all crossbars at once
+    program_s = waves * rows_used * cfg.program_pulses * cfg.program_pulse_s
+    return AnalogResult(
+        counts=counts,
+        energy_pj=energy,
+        macs=(m * n * k * rep).astype(np.float64),
+        crossbars=crossbars,
+        waves=waves,
+        compute_s=compute_s.astype(np.float64),
+        program_pj=program_pj,
+        program_s=program_s.astype(np.float64),
+        resident=bool(crossbars.sum() <= cfg.crossbars),
+    )
+
+
+def digital_pj_per_mac(
+    node_nm: float, vdd_v: float, input_bits: int, weight_bits: int, acc_bits: int
+) -> float:
+    """Energy per MAC of the digital systolic array's PE at the same node, supply and precision (pJ).
+
+    The same scope as the analog core (no SRAM, no DRAM): one multiply, one ``acc_bits`` accumulate, an
+    input moving one PE and a partial sum moving one PE (weight stationary), from the digital model's
+    full-swing table (:func:`systolic.model.energy.build_table`: Horowitz, ISSCC 2014, scaled by
+    Stillmaker & Baas) at the activity of random operands (:data:`~systolic.model.energy.REFERENCE_ACTIVITY`).
+    """
+    cfg = ArrayConfig(
+        input_bits=max(2, input_bits),
+        weight_bits=max(2, weight_bits),
+        acc_bits=max(acc_bits, max(2, input_bits) + max(2, weight_bits)),
+        tech_node_nm=node_nm,
+        vdd_v=vdd_v,
+    )
+    table = en.build_table(cfg)
+    keys = ("mult.multiply", "acc.accumulate", "fwd.input_hop", "fwd.psum_hop")
+    full = sum(float(table.energy_pj[table.index(*key.split("."))]) for key in keys)
+    return full * en.REFERENCE_ACTIVITY

@@ -201,3 +201,17 @@ def test_no_function_too_long():
                 if size > MAX_FUNCTION_LINES and not any("# long:" in h for h in head):
                     long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}: {size} lines")
     assert not long, f"functions over {MAX_FUNCTION_LINES} lines without a reason:\n" + "\n".join(long)
+
+
+def test_every_package_is_installed():
+    """A wheel (not only an editable install) holds every subpackage: pyproject lists them all."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {"systolic.configs"}
+    found |= {module_name(p) for p in source_files() if p.name == "__init__.py"}
+    found |= {f"systolic.{pkg}" for pkg in ("hdl", "model", "cosim")}
+    assert found <= listed, f"not in pyproject's packages: {sorted(found - listed)}"

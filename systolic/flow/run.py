@@ -218,6 +218,15 @@ def html_sections(r: RunResult) -> dict[str, Any]:
         },
     }
     if "dvfs" in r.summary["power"]:
+        d = r.summary["power"]["dvfs"]
+        plan = (
+            f"{d['energy_j'] * 1e3:.4g} mJ to the deadline ({d['nominal_energy_j'] * 1e3:.4g} mJ at the "
+            "nominal point over the same window)"
+        )
+        sections["energy"]["note"] += (
+            f"; at the nominal operating point (the {d['policy']} DVFS plan: {plan}; see Power)"
+        )
+        sections["power"]["note"] = f"under the {d['policy']} DVFS policy: {plan}"
         ip = r.interval_power
         sections["dvfs"] = {
             "edges_s": ip.edges_s,
@@ -250,7 +259,11 @@ def _thermal_map(r: RunResult, pixels: int = 240) -> dict[str, Any]:
         "peak_label": f"At {run.peak_time_s * 1e3:.4g} ms (the peak)",
         "width_mm": w * 1e3,
         "height_mm": h * 1e3,
-        "note": f"hottest block {run.peak_block} reaches {run.peak_k - 273.15:.2f} C at "
+        "blocks": [
+            (name, float(x) * 1e3, float(y) * 1e3, float(bw) * 1e3, float(bh) * 1e3)
+            for name, x, y, bw, bh in zip(flp.names, left, bottom, flp.width_m, flp.height_m, strict=True)
+        ],
+        "note": f"hottest block {run.peak_block} reaches {run.peak_k - 273.15:.2f} °C at "
         f"{run.peak_time_s * 1e3:.4g} ms in the transient; steady state at average power",
     }
 

@@ -49,8 +49,8 @@ from . import svg
 SECTIONS: tuple[str, ...] = ("energy", "power", "dvfs", "thermal")
 #: Time series are drawn with at most this many intervals.
 MAX_INTERVALS = 2000
-#: Tables longer than this scroll inside a box, so the plots stay near each other.
-_SCROLL_ROWS = 16
+#: Tables longer than this can be folded away (they are open, and print whole).
+_FOLD_ROWS = 16
 _PALETTE = (
     "#4477aa",
     "#ee6677",
@@ -64,6 +64,8 @@ _PALETTE = (
     "#999933",
 )
 _MEMORY_COLOUR, _COMPUTE_COLOUR = _PALETTE[1], _PALETTE[0]
+#: Dash arrays of the lines of one chart, so that lines on the same values stay distinguishable.
+_DASHES = ("", "7,4", "2,3", "10,3,2,3")
 
 
 def write_html_report(
@@ -163,12 +165,10 @@ def _layers_section(layers: list, b: Bounds) -> list[str]:
     compute = np.array([ly["compute_cycles"] for ly in layers], dtype=float)
     stall = np.array([ly["stall_cycles"] for ly in layers], dtype=float)
     util = np.array([ly["utilisation"] for ly in layers], dtype=float)
-    cycles = svg.Chart("Cycles per layer", ylabel="cycles", width=_wide(len(names)), height=300)
-    cycles.categories(names)
+    cycles = _layer_chart("Cycles per layer", "cycles", names, 300)
     cycles.bars(x, 0, compute, _PALETTE[0], "compute")
     cycles.bars(x, compute, compute + stall, _PALETTE[1], "stall")
-    use = svg.Chart("Utilisation per layer", ylabel="utilisation %", width=_wide(len(names)), height=200)
-    use.categories(names)
+    use = _layer_chart("Utilisation per layer", "utilisation %", names, 220)
     use.ylim = (0.0, 100.0)
     use.bars(x, 0, 100 * util, _PALETTE[2])
     rows = [
@@ -256,10 +256,7 @@ def _eyexam_section(layers: list, b: Bounds) -> list[str]:
     x = np.arange(len(names))
     gains = np.diff(b.cycles, axis=0, prepend=0).astype(float)  # [step, layer] cycles each step adds
     network = b.macs.sum() / b.cycles.sum(axis=1)  # [step] whole-network MACs per cycle
-    per_layer = svg.Chart(
-        "Eyexam: the cycles each step adds, per layer", ylabel="cycles", width=_wide(len(names)), height=320
-    )
-    per_layer.categories(names)
+    per_layer = _layer_chart("Eyexam: the cycles each step adds, per layer", "cycles", names, 320)
     bottom = np.zeros(len(names))
     for s, label in enumerate(STEP_LABELS):
         per_layer.bars(x, bottom, bottom + gains[s], _PALETTE[s], f"{s + 1}. {label}")
@@ -310,10 +307,8 @@ def _energy_section(sec: Mapping[str, Any], layers: list) -> list[str]:
     mem_pj = sum(v for c, v in totals.items() if c in memory)
     parts = ["<h2>Energy</h2>", *_note(sec)]
     if per_layer:
-        chart = svg.Chart(
-            "Energy per layer by component class", ylabel="energy (µJ)", width=_wide(n), height=300
-        )
-        chart.categories([ly["name"] for ly in layers])
+        names = [ly["name"] for ly in layers]
+        chart = _layer_chart("Energy per layer by component class", "energy (µJ)", names, 300)
         x, bottom = np.arange(n), np.zeros(n)
         for j, (name, v) in enumerate(per_layer.items()):
             chart.bars(x, bottom, bottom + v / 1e6, _PALETTE[j % len(_PALETTE)], name)
@@ -330,13 +325,13 @@ def _energy_section(sec: Mapping[str, Any], layers: list) -> list[str]:
             total.bars(idx[sel], 0, values[sel], colour, label)
     parts.append(total.img("energy-classes", "Energy by component class"))
     rows = [
-        (svg.escape(c), "memory" if c in memory else "compute", f"{v / 1e6:.4g}", f"{100 * v / grand:.1f}")
+        (svg.escape(c), "memory" if c in memory else "compute", _uj(v), f"{100 * v / grand:.1f}")
         for c, v in totals.items()
     ]
     rows += [
-        ("<b>memory</b>", "", f"{mem_pj / 1e6:.4g}", f"{100 * mem_pj / grand:.1f}"),
-        ("<b>compute</b>", "", f"{(grand - mem_pj) / 1e6:.4g}", f"{100 * (grand - mem_pj) / grand:.1f}"),
-        ("<b>total</b>", "", f"{grand / 1e6:.4g}", "100.0"),
+        ("<b>memory</b>", "", _uj(mem_pj), f"{100 * mem_pj / grand:.1f}"),
+        ("<b>compute</b>", "", _uj(grand - mem_pj), f"{100 * (grand - mem_pj) / grand:.1f}"),
+        ("<b>total</b>", "", _uj(grand), "100.0"),
     ]
     return [*parts, _table(["class", "kind", "energy (µJ)", "share %"], rows)]
 
@@ -359,7 +354,7 @@ def _power_section(sec: Mapping[str, Any], layers: list) -> list[str]:
     rows = [
         ("average", f"{energy_j / (edges[-1] - edges[0]):.4g} W"),
         ("peak (interval mean)", f"{float(total.max()):.4g} W"),
-        ("energy", f"{energy_j * 1e6:.4g} µJ"),
+        ("energy", f"{_uj(energy_j * 1e12)} µJ"),
         ("intervals", f"{width.size} over {_time(float(edges[-1] - edges[0]))}"),
     ]
     return [
@@ -384,8 +379,9 @@ def _dvfs_section(sec: Mapping[str, Any], layers: list) -> list[str]:
         )
         chart.xlim = (float(e[0] * scale), float(e[-1] * scale))
         chart.zero = False
-        for j, (name, v) in enumerate(s.items()):
-            chart.stairs(e * scale, None, v * factor, _PALETTE[j % len(_PALETTE)], name or None)
+        for j, (name, v) in enumerate(s.items()):  # dashed differently: domains on one point coincide
+            dash = _DASHES[j % len(_DASHES)]
+            chart.stairs(e * scale, None, v * factor, _PALETTE[j % len(_PALETTE)], name or None, dash)
         parts.append(chart.img(f"dvfs-{key}", f"{what} over time"))
     rows = [
         (
@@ -406,7 +402,7 @@ def _thermal_section(sec: Mapping[str, Any], layers: list) -> list[str]:
         "thermal",
         sec,
         required=(),
-        optional=("png", "map_k", "peak_map_k", "peak_label", "width_mm", "height_mm", "note"),
+        optional=("png", "map_k", "peak_map_k", "peak_label", "width_mm", "height_mm", "blocks", "note"),
     )
     if ("png" in sec) == ("map_k" in sec):
         raise ValueError("thermal: give exactly one of png (PNG bytes) or map_k (a [y, x] array)")
@@ -424,7 +420,8 @@ def _thermal_section(sec: Mapping[str, Any], layers: list) -> list[str]:
 
 
 def _map_chart(sec: Mapping[str, Any], key: str, label: str, name: str) -> str:
-    """One temperature map ``sec[key]`` ([y, x] in K) as a chart with a colour bar."""
+    """One temperature map ``sec[key]`` ([y, x] in K, north row first) as a chart with a colour bar and the
+    outlines and names of ``sec['blocks']`` (name, left, bottom, width, height; the map's units)."""
     t = np.asarray(sec[key], dtype=float)
     if t.ndim != 2 or 0 in t.shape or not np.isfinite(t).all():
         raise ValueError(f"thermal: {key} must be a non-empty, finite [y, x] array, not shape {t.shape}")
@@ -441,8 +438,10 @@ def _map_chart(sec: Mapping[str, Any], key: str, label: str, name: str) -> str:
         width=620,
         height=int(np.clip(460 * aspect, 200, 900)) + 80,
     )
-    chart.xlim, chart.ylim, chart.y_down = (0.0, w), (0.0, h), True
-    chart.image(svg.png(svg.heat((c - lo) / span)), (0.0, w, 0.0, h))
+    chart.xlim, chart.ylim = (0.0, w), (0.0, h)  # y grows upwards, as in the floorplan
+    chart.image(svg.png(svg.heat((c - lo) / span)), (0.0, w, 0.0, h))  # row 0 of the map is the north edge
+    for name, left, bottom, width, height in sec.get("blocks", ()):
+        chart.rect(left, left + width, bottom, bottom + height, str(name))
     chart.colorbar(lo, hi, "°C")
     return chart.img(name, "Thermal map")
 
@@ -469,6 +468,19 @@ def _coarsen(edges: np.ndarray, series: dict[str, np.ndarray]) -> tuple[np.ndarr
 
 def _wide(layers: int) -> int:
     return int(np.clip(420 + 14 * layers, 760, 1400))
+
+
+#: The legend column and the y-axis column of every per-layer chart: the same for all, so bars line up.
+_LAYER_LEGEND_PX = 200
+_LAYER_AXIS_PX = 80
+
+
+def _layer_chart(title: str, ylabel: str, names: list[str], height: int) -> svg.Chart:
+    """A chart with one slot per layer (labelled by name when few, else by index)."""
+    chart = svg.Chart(title, xlabel="layer", ylabel=ylabel, width=_wide(len(names)), height=height)
+    chart.categories(names)
+    chart.legend_width, chart.axis_width = _LAYER_LEGEND_PX, _LAYER_AXIS_PX
+    return chart
 
 
 def _keys(section: str, sec: Mapping[str, Any], required: tuple, optional: tuple) -> None:
@@ -529,6 +541,11 @@ def _time(seconds: float) -> str:
     return f"{seconds * scale:.4g} {unit}"
 
 
+def _uj(pj: float) -> str:
+    """Picojoules as microjoules, one format for a whole column."""
+    return f"{pj / 1e6:,.3f}"
+
+
 def _int(v: Any) -> str:
     return f"{int(v):,}"
 
@@ -537,7 +554,9 @@ def _table(head: list[str], rows: list, cls: str = "data", header: bool = True) 
     th = "<tr>" + "".join(f"<th>{svg.escape(h)}</th>" for h in head) + "</tr>" if header else ""
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
     table = f'<table class="{cls}"><thead>{th}</thead><tbody>{body}</tbody></table>'
-    return f'<div class="scroll">{table}</div>' if len(rows) > _SCROLL_ROWS else table
+    if len(rows) <= _FOLD_ROWS:
+        return table
+    return f"<details open><summary>{len(rows)} rows</summary>{table}</details>"
 
 
 _CSS = """
@@ -552,8 +571,6 @@ table.kv td:first-child { font-weight: 600; }
 figure { margin: 0.4em 0; display: inline-block; vertical-align: top; }
 img.plot { max-width: 100%; height: auto; }
 details { margin: 0.6em 0; }
-div.scroll { max-height: 24em; overflow: auto; display: inline-block; border: 1px solid #ccc; }
-div.scroll table { margin: 0; }
 """
 
 #: Marks the body once every image has decoded (headless-browser checks read these attributes).

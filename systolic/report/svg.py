@@ -59,10 +59,13 @@ class Chart:
         self.zero = True  # a linear y axis starts at 0 (bars, stacked areas); else it fits the data
         self.names: list[str] | None = None
         self.ops: list[tuple] = []
-        self.legend: list[tuple[str, str]] = []
+        self.legend: list[tuple[str, str, str | None]] = []  # label, colour, dash of a line (None: a swatch)
         self.xs: list[np.ndarray] = []
         self.ys: list[np.ndarray] = []
         self.bar: tuple[float, float, str] | None = None
+        # fixed columns (px) for the legend and for the y axis's labels: stacked charts share a plot width
+        self.legend_width: float | None = None
+        self.axis_width: float | None = None
 
     # ---- recording
 
@@ -71,11 +74,11 @@ class Chart:
         self.names = list(names)
         self.xlim = (-0.6, len(names) - 0.4)
 
-    def _data(self, x, y, color: str, label: str | None) -> None:
+    def _data(self, x, y, color: str, label: str | None, dash: str | None = None) -> None:
         self.xs.append(np.asarray(x, dtype=float).ravel())
         self.ys.append(np.asarray(y, dtype=float).ravel())
         if label:
-            self.legend.append((label, color))
+            self.legend.append((label, color, dash))
 
     def bars(self, x: np.ndarray, lo, hi: np.ndarray, color: str, label: str | None = None) -> None:
         lo = np.broadcast_to(np.asarray(lo, dtype=float), np.shape(hi))
@@ -91,11 +94,18 @@ class Chart:
         self.ops.append(("points", np.asarray(x, dtype=float), np.asarray(y, dtype=float), color))
 
     def stairs(
-        self, edges: np.ndarray, lo: np.ndarray | None, hi: np.ndarray, color: str, label=None
+        self, edges: np.ndarray, lo: np.ndarray | None, hi: np.ndarray, color: str, label=None, dash: str = ""
     ) -> None:
-        """Piecewise-constant ``hi`` over ``edges``; filled down to ``lo`` unless ``lo`` is None."""
+        """Piecewise-constant ``hi`` over ``edges``; filled down to ``lo`` unless ``lo`` is None (then a line,
+        dashed by ``dash``, an SVG dash array such as ``"6,3"``, so lines that coincide stay visible)."""
         self._data(edges, hi if lo is None else np.concatenate([lo, hi]), color, label)
-        self.ops.append(("stairs", np.asarray(edges, dtype=float), lo, np.asarray(hi, dtype=float), color))
+        self.ops.append(
+            ("stairs", np.asarray(edges, dtype=float), lo, np.asarray(hi, dtype=float), color, dash)
+        )
+
+    def rect(self, x0: float, x1: float, y0: float, y1: float, label: str = "") -> None:
+        """An outline (data coordinates) with an optional label at its centre, drawn over the data."""
+        self.ops.append(("rect", float(x0), float(x1), float(y0), float(y1), label))
 
     def vline(self, x: float) -> None:
         self.ops.append(("vline", float(x)))
@@ -136,9 +146,11 @@ class Chart:
             xt = self.xticks
         rotate = self.names is not None and len(self.names) <= NAMED_CATEGORIES
         ylab_chars = max((len(lab) for _, lab in yt), default=1)
-        left = 30 + 6.5 * ylab_chars
-        longest = max((len(lab) for lab, _ in self.legend), default=0)
+        left = 30 + 6.5 * ylab_chars if self.axis_width is None else self.axis_width
+        longest = max((len(lab) for lab, _, _ in self.legend), default=0)
         right = (34 + 6.2 * longest) if self.legend else 18
+        if self.legend_width is not None:
+            right = self.legend_width
         right += 90 if self.bar else 0
         xlab_depth = 5.6 * min(max((len(lab) for _, lab in xt), default=1), 28) if rotate else 14
         bottom = 10 + xlab_depth + (18 if self.xlabel else 6)
@@ -218,10 +230,18 @@ class Chart:
                 f"{escape(self.ylabel)}</text>"
             )
         lx = left + pw + 14
-        for i, (lab, color) in enumerate(self.legend):
+        for i, (lab, color, dash) in enumerate(self.legend):
             ly = top + 6 + 16 * i
-            out.append(f'<rect x="{lx:.1f}" y="{ly:.1f}" width="11" height="11" fill="{color}"/>')
-            out.append(f'<text x="{lx + 16:.1f}" y="{ly + 10:.1f}">{escape(lab)}</text>')
+            if dash is None:
+                out.append(f'<rect x="{lx:.1f}" y="{ly:.1f}" width="11" height="11" fill="{color}"/>')
+                out.append(f'<text x="{lx + 16:.1f}" y="{ly + 10:.1f}">{escape(lab)}</text>')
+                continue
+            dashes = f' stroke-dasharray="{dash}"' if dash else ""
+            out.append(
+                f'<line x1="{lx:.1f}" x2="{lx + 24:.1f}" y1="{ly + 6:.1f}" y2="{ly + 6:.1f}" '
+                f'stroke="{color}" stroke-width="1.8"{dashes}/>'
+            )
+            out.append(f'<text x="{lx + 29:.1f}" y="{ly + 10:.1f}">{escape(lab)}</text>')
         if self.bar:
             out.append(self._colorbar(left + pw + 20, top, ph))
         return out
@@ -249,11 +269,14 @@ class Chart:
                 for a, b in zip(fx(x).tolist(), fy(y).tolist(), strict=True)
             )
         if kind == "stairs":
-            _, edges, lo, hi, color = op
+            _, edges, lo, hi, color, dash = op
             xs = np.repeat(edges, 2)[1:-1]  # [2 * interval] each interval's left and right edge
             top_pts = points(fx(xs), fy(np.repeat(hi, 2)))
             if lo is None:
-                return f'<polyline points="{top_pts}" fill="none" stroke="{color}" stroke-width="1.5"/>'
+                dashes = f' stroke-dasharray="{dash}"' if dash else ""
+                return (
+                    f'<polyline points="{top_pts}" fill="none" stroke="{color}" stroke-width="1.8"{dashes}/>'
+                )
             bottom = points(fx(xs[::-1]), fy(np.repeat(lo, 2)[::-1]))
             return f'<polygon points="{top_pts} {bottom}" fill="{color}" stroke="none"/>'
         if kind == "vline":
@@ -262,6 +285,21 @@ class Chart:
                 f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top:.1f}" y2="{top + ph:.1f}" stroke="#888" '
                 'stroke-dasharray="3,3"/>'
             )
+        if kind == "rect":
+            _, x0, x1, y0, y1, label = op
+            a, b = sorted((float(fx(x0)), float(fx(x1))))
+            c, d = sorted((float(fy(y0)), float(fy(y1))))
+            out = (
+                f'<rect x="{a:.1f}" y="{c:.1f}" width="{b - a:.1f}" height="{d - c:.1f}" fill="none" '
+                'stroke="#ffffff" stroke-width="0.8" stroke-opacity="0.8"/>'
+            )
+            if label and b - a > 6.0 * len(label) + 4 and d - c > 12:
+                x, y = (a + b) / 2, (c + d) / 2 + 4
+                out += (
+                    f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="middle" fill="#ffffff" stroke="#000000" '
+                    f'stroke-width="2.5" paint-order="stroke" font-size="10">{escape(label)}</text>'
+                )
+            return out
         _, png, (x0, x1, y0, y1) = op  # image
         a, b = float(fx(x0)), float(fx(x1))
         c, d = sorted((float(fy(y0)), float(fy(y1))))

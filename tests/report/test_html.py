@@ -272,3 +272,69 @@ def test_report_renders_in_headless_chromium(run, tmp_path):
         near = (np.abs(pixels.astype(int) - rgb).max(axis=2) <= 8).sum()
         assert near > 200, f"{name} bars not drawn: {near} pixels of {rgb}"
     assert elapsed < 30, f"chromium took {elapsed:.1f} s"
+
+
+def _screenshot(html_text: str, size: tuple[int, int], tmp_path) -> np.ndarray:
+    """``[y, x, rgb]`` pixels of ``html_text`` rendered by headless Chromium at ``size`` (width, height)."""
+    from PIL import Image
+
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.fail("chromium not found: install Debian's chromium package ('make tools' does, as root)")
+    page, shot = tmp_path / "page.html", tmp_path / "page.png"
+    page.write_text(html_text)
+    cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run"]
+    cmd += [f"--user-data-dir={tmp_path / 'profile'}", f"--window-size={size[0]},{size[1]}"]
+    out = subprocess.run([*cmd, f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return np.asarray(Image.open(shot).convert("RGB"))
+
+
+def test_thermal_map_is_drawn_the_right_way_up(tmp_path):
+    """The screenshot of the thermal map puts each block where the floorplan does: a hot block at the
+    south (bottom-y 0) edge is drawn at the bottom of the map, a cold one at the north edge at the top, and
+    the y axis grows upwards (its label at the bottom is 0)."""
+    from types import SimpleNamespace
+
+    from systolic.flow.run import _thermal_map
+    from systolic.model.floorplan import Floorplan
+    from systolic.report.html import _map_chart
+
+    mm = 1e-3
+    flp = Floorplan(
+        ("hot_south", "cold_north"), np.array([4 * mm, 4 * mm]), np.array([1 * mm, 2 * mm]),
+        np.array([0.0, 0.0]), np.array([0.0, 1 * mm]),
+    )  # fmt: skip
+    temps = np.array([360.0, 300.0])  # [block] K
+    thermal = SimpleNamespace(
+        steady_k=temps,
+        transient_k=temps[None],
+        peak_row=0,
+        peak_time_s=0.0,
+        peak_block="hot_south",
+        peak_k=360,
+    )
+    sec = _thermal_map(SimpleNamespace(floorplan=flp, thermal=SimpleNamespace(run=thermal)), pixels=60)
+    figure = _map_chart(sec, "map_k", "Steady state", "thermal")
+    svg_uri = re.search(r'src="(data:image/svg\+xml[^"]+)"', figure).group(1)
+    doc = base64.b64decode(svg_uri.split(",", 1)[1]).decode()
+    width, height = (int(v) for v in re.search(r'<svg[^>]*width="(\d+)" height="(\d+)"', doc).groups())
+    x, y, w, h = (
+        float(v)
+        for v in re.search(
+            r'<image x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)"', doc
+        ).groups()
+    )
+    html_text = f'<html><body style="margin:0"><img src="{svg_uri}" style="display:block"></body></html>'
+    pixels = _screenshot(html_text, (width + 20, height + 20), tmp_path).astype(int)
+    area = pixels[round(y) + 2 : round(y + h) - 2, round(x) + 2 : round(x + w) - 2]  # inside the map
+    hot = np.abs(area - (252, 255, 164)).max(axis=2) <= 12  # the colour map's hot end
+    cold = area.max(axis=2) <= 20  # its cold end
+    rows = np.arange(area.shape[0])[:, None] / area.shape[0]  # 0 at the top of the map
+    assert hot.sum() > 100 and cold.sum() > 100
+    assert (rows * hot).sum() / hot.sum() > 2 / 3 + 0.05  # the hot block: the bottom third (y 0..1 of 3 mm)
+    assert (rows * cold).sum() / cold.sum() < 2 / 3 - 0.05  # the cold block: the top two thirds
+    ticks = re.findall(r'<text x="[\d.]+" y="([\d.]+)" text-anchor="end">([\d.]+)</text>', doc)
+    by_label = {float(label): float(ty) for ty, label in ticks}
+    assert by_label[0.0] > by_label[max(by_label)], "y grows upwards: its 0 is at the bottom"
+    assert ">hot_south</text>" in doc and ">cold_north</text>" in doc  # blocks named on the map

@@ -171,7 +171,7 @@ def _thermal(args: argparse.Namespace) -> int:
     hottest = int(np.argmax(sol.steady_k))
     print(
         f"systolic thermal: {sol.how}, {len(sol.power_names)} blocks, {sol.trace_rows} trace rows; steady "
-        f"state hottest {sol.power_names[hottest]} {sol.steady_k[hottest]:.2f} K; "
+        f"state hottest {sol.power_names[hottest]} {sol.steady_k[hottest] - 273.15:.2f} °C; "
         f"{time.perf_counter() - started:.2f} s",
         file=sys.stderr,
     )

@@ -68,14 +68,14 @@ class RunThermal:
         """Human-readable lines for a report."""
         r = self.run
         out = [
-            f"thermal: peak {r.peak_k:.2f} K in {r.peak_block} at t = {r.peak_time_s * 1e3:.4g} ms; steady "
-            f"{float(r.steady_k.max()):.2f} K in {r.floorplan.names[int(np.argmax(r.steady_k))]}"
+            f"thermal: peak {_c(r.peak_k)} in {r.peak_block} at t = {r.peak_time_s * 1e3:.4g} ms; steady "
+            f"{_c(float(r.steady_k.max()))} in {r.floorplan.names[int(np.argmax(r.steady_k))]}"
         ]
         if self.dtm is not None:
             d = self.dtm
             out.append(
-                f"dtm: peak {d.peak_k:.2f} K ({'held' if d.held else 'NOT held'}; unmanaged "
-                f"{d.unmanaged_peak_k:.2f} K), {d.throttled_intervals} of {len(d.level)} intervals "
+                f"dtm: peak {_c(d.peak_k)} ({'held' if d.held else 'NOT held'}; unmanaged "
+                f"{_c(d.unmanaged_peak_k)}), {d.throttled_intervals} of {len(d.level)} intervals "
                 f"throttled, "
                 f"+{d.time_cost_s * 1e3:.4g} ms, {d.energy_cost_j * 1e3:+.4g} mJ"
             )
@@ -180,9 +180,14 @@ def _policy(
 def _png(png: str | os.PathLike, cfg: ArrayConfig, flp: Floorplan, result: ThermalRun) -> Path:
     from systolic.report.heatmap import Panel, write_heatmap
 
-    peak = f"peak {result.peak_k:.2f} K ({result.peak_block}) at t = {result.peak_time_s * 1e3:.4g} ms"
+    peak = f"peak {_c(result.peak_k)} ({result.peak_block}) at t = {result.peak_time_s * 1e3:.4g} ms"
     panels = [
         Panel("steady state (average power)", flp, result.steady_k),
         Panel(peak, flp, result.transient_k[result.peak_row]),
     ]
     return write_heatmap(png, panels, suptitle=f"{cfg.name}: block temperatures (K)")
+
+
+def _c(kelvin: float) -> str:
+    """A temperature for people: degrees Celsius (files for HotSpot keep kelvin)."""
+    return f"{kelvin - 273.15:.2f} °C"

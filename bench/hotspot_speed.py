@@ -12,7 +12,7 @@ thermal`` command including Python's start-up.
 
 ex3: HotSpot's own command (cmd.txt of ex3_3d_inputs, both lines) against ``systolic thermal`` with the
 same arguments, outputs compared byte for byte. resnet50: ResNet-50 on tpu-v1-128 through the power model
-(model/power.py, 10 us intervals) into ``systolic.flow.thermal.run_thermal``: steady state, transient and
+(model/power.py, 10 us intervals) into ``systolic.flow.thermal.thermal_section``: steady state, transient and
 peak, then the same with DTM holding a limit halfway between the steady and the transient peak; the PNG
 is timed separately. Small dense linear algebra suffers from multi-threaded BLAS on a busy machine: run
 with OPENBLAS_NUM_THREADS=1 to see the single-thread times.
@@ -195,7 +195,7 @@ def bench_resnet50(runs: int) -> None:
     import numpy as np
 
     from systolic.config import load_arch
-    from systolic.flow.thermal import run_thermal
+    from systolic.flow.thermal import thermal_section
     from systolic.formats.network import load_workload
     from systolic.model import dvfs, power
     from systolic.model.cycles import GemmArrays
@@ -213,19 +213,19 @@ def bench_resnet50(runs: int) -> None:
     flp = floorplan_for(cfg)
     blocks = power.block_power_w(tl, edges, flp)  # [interval, block]
     dts = np.diff(edges)
-    run_thermal(cfg, blocks[:2], dts[:2], flp.names)  # imports and first-call costs out of the clock
-    plain = min((run_thermal(cfg, blocks, dts, flp.names) for _ in range(runs)), key=lambda r: r.seconds)
+    thermal_section(cfg, blocks[:2], dts[:2], flp.names)  # imports and first-call costs out of the clock
+    plain = min((thermal_section(cfg, blocks, dts, flp.names) for _ in range(runs)), key=lambda r: r.seconds)
     limit = (plain.run.peak_k + float(plain.run.steady_k.max())) / 2
     managed = min(
-        (run_thermal(cfg, blocks, dts, flp.names, limit_k=limit) for _ in range(runs)),
+        (thermal_section(cfg, blocks, dts, flp.names, limit_k=limit) for _ in range(runs)),
         key=lambda r: r.seconds,
     )
     with tempfile.TemporaryDirectory() as tmp:
-        run_thermal(cfg, blocks[:2], dts[:2], flp.names, png=Path(tmp, "warm.png"))  # matplotlib import
+        thermal_section(cfg, blocks[:2], dts[:2], flp.names, png=Path(tmp, "warm.png"))  # matplotlib import
         t_png = float("inf")
         for _ in range(runs):
             start = time.perf_counter()
-            r = run_thermal(cfg, blocks, dts, flp.names, png=Path(tmp, "t.png"))
+            r = thermal_section(cfg, blocks, dts, flp.names, png=Path(tmp, "t.png"))
             t_png = min(t_png, time.perf_counter() - start - r.seconds)
     print(
         f"case: ResNet-50 on tpu-v1-128, {len(dts)} intervals of 10 us ({tl.end_s * 1e3:.3f} ms), "

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from systolic.model.floorplan import Floorplan
     from systolic.model.network import NetworkRun
 
-    from .thermal import RunThermal
+    from .thermal import ThermalSection
 
 #: Default number of power/thermal intervals when no ``--interval`` is given.
 DEFAULT_INTERVALS = 200
@@ -95,7 +95,7 @@ class RunResult:
     interval_power: power.IntervalPower | None = None
     block_power_w: np.ndarray | None = None  # [interval, block], dynamic + leakage at the reference T
     floorplan: Floorplan | None = None
-    thermal: RunThermal | None = None
+    thermal: ThermalSection | None = None
 
 
 class _Clock:
@@ -187,7 +187,7 @@ def _power_stage(r: RunResult, opts: RunOptions) -> None:
 def _thermal_stage(r: RunResult, opts: RunOptions) -> None:
     """Temperatures from each block's dynamic power per interval and its leakage at the reference
     temperature, coupled to temperature; DTM when a limit is given."""
-    from systolic.flow.thermal import run_thermal
+    from systolic.flow.thermal import thermal_section
     from systolic.model import power
 
     timeline, edges, flp = r.dvfs.timeline, r.edges_s, r.floorplan
@@ -195,7 +195,7 @@ def _thermal_stage(r: RunResult, opts: RunOptions) -> None:
     dynamic = power.block_power_w(no_leak, edges, flp)
     width = np.diff(edges)
     leak_ref = ((r.block_power_w - dynamic) * width[:, None]).sum(axis=0) / width.sum()
-    r.thermal = run_thermal(
+    r.thermal = thermal_section(
         r.cfg, dynamic, float(width[0]), flp.names, leakage=leak_ref, limit_k=opts.temp_limit_k, region="auto"
     )
     r.summary["thermal"] = r.thermal.summary()

@@ -20,8 +20,8 @@ from systolic.model.thermal_params import ThermalParams
 
 
 @dataclass(frozen=True, eq=False)
-class RunThermal:
-    """What ``systolic run`` reports about temperature (see :func:`run_thermal`).
+class ThermalSection:
+    """What ``systolic run`` reports about temperature (see :func:`thermal_section`).
 
     Attributes
     ----------
@@ -84,7 +84,7 @@ class RunThermal:
         return out
 
 
-def run_thermal(
+def thermal_section(
     cfg: ArrayConfig,
     power_w: np.ndarray,
     interval_s: float | np.ndarray,
@@ -98,7 +98,7 @@ def run_thermal(
     compute_fraction: float | np.ndarray = 1.0,
     params: ThermalParams | None = None,
     tile: tuple[int, int] | None = None,
-) -> RunThermal:
+) -> ThermalSection:
     """The thermal part of ``systolic run``: the floorplan of ``cfg``, the block model's steady state and
     transient for a per-interval power trace, its peak, optionally DTM and a PNG heatmap.
 
@@ -145,7 +145,7 @@ def run_thermal(
         managed = run_dtm(flp, power, interval_s, policy, params, leakage, compute_fraction)
     seconds = time.perf_counter() - started
     path = None if png is None else _png(png, cfg, flp, result)
-    return RunThermal(result, managed, path, seconds)
+    return ThermalSection(result, managed, path, seconds)
 
 
 def operating_points(cfg: ArrayConfig) -> tuple[OperatingPoint, ...]:

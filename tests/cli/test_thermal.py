@@ -276,7 +276,7 @@ def test_png_heatmap_is_deterministic(tmp_path, monkeypatch, model):
 
 def test_run_thermal_for_systolic_run(tmp_path):
     from systolic.config import load_arch
-    from systolic.flow.thermal import run_thermal
+    from systolic.flow.thermal import thermal_section
     from systolic.model.floorplan import floorplan_for
 
     cfg = load_arch("small-8x8", {})
@@ -284,11 +284,11 @@ def test_run_thermal_for_systolic_run(tmp_path):
     power = np.random.default_rng(2).uniform(0.0, 0.4, (80, flp.n_blocks))
     power[30:40, 0] = 3.0  # a hot burst in pe_t0_0
     names = tuple(reversed(flp.names))
-    result = run_thermal(cfg, power[:, ::-1], 1e-3, names, png=tmp_path / "t.png")
+    result = thermal_section(cfg, power[:, ::-1], 1e-3, names, png=tmp_path / "t.png")
     assert result.run.peak_block == "pe_t0_0" and 30e-3 <= result.run.peak_time_s <= 41e-3
     assert result.dtm is None and result.png.read_bytes()[:4] == b"\x89PNG"
     limit = (result.run.peak_k + float(result.run.steady_k.max())) / 2
-    managed = run_thermal(
+    managed = thermal_section(
         cfg, power[:, ::-1], 1e-3, names, limit_k=limit, leakage=np.full(flp.n_blocks, 1e-3)
     )
     assert managed.dtm.held and managed.dtm.peak_k < managed.dtm.unmanaged_peak_k
@@ -297,11 +297,11 @@ def test_run_thermal_for_systolic_run(tmp_path):
     assert summary["dtm"]["held"] is True and summary["peak_block"] == "pe_t0_0"
     assert managed.lines()[0].startswith("thermal: peak ") and "held" in managed.lines()[1]
     # the hot spot is a PE tile, so "auto" throttles the array: the same run as region="array"
-    auto = run_thermal(
+    auto = thermal_section(
         cfg, power[:, ::-1], 1e-3, names, limit_k=limit, leakage=np.full(flp.n_blocks, 1e-3), region="auto"
     )
     assert auto.summary() == summary
     with pytest.raises(
         InputError, match="dtm: region must be 'array', 'chip', 'auto' or block names, not 'pe'"
     ):
-        run_thermal(cfg, power, 1e-3, flp.names, limit_k=limit, region="pe")
+        thermal_section(cfg, power, 1e-3, flp.names, limit_k=limit, region="pe")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from systolic.config import ArrayConfig, alpha_power_clock_hz, dvfs_levels
-from systolic.flow.thermal import operating_points, run_thermal
+from systolic.flow.thermal import operating_points, thermal_section
 from systolic.model.floorplan import floorplan_for
 
 
@@ -35,8 +35,8 @@ def test_dtm_holds_a_limit_the_unmanaged_run_exceeds():
     flp = floorplan_for(cfg)
     power = np.zeros((40, flp.n_blocks))
     power[:, flp.index(flp.names[0])] = 40.0  # one hot block
-    free = run_thermal(cfg, power, 1e-3, flp.names)
+    free = thermal_section(cfg, power, 1e-3, flp.names)
     limit = (free.run.peak_k + free.run.steady_k.min()) / 2
-    held = run_thermal(cfg, power, 1e-3, flp.names, limit_k=limit, region="chip")
+    held = thermal_section(cfg, power, 1e-3, flp.names, limit_k=limit, region="chip")
     assert held.dtm is not None and held.dtm.peak_k < free.run.peak_k
     assert held.dtm.time_cost_s > 0

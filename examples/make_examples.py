@@ -1,0 +1,70 @@
+"""Regenerates the example files that systolic writes itself (the README's tour uses them):
+
+- ``tiny_cnn.onnx``: a three-layer CNN (two convolutions with ReLU, a fully connected layer) with seeded
+  weights, built with onnx's helper API;
+- ``my_scalesim.cfg``: ``tpu-v1-128`` at 64x64 in SCALE-Sim's .cfg format (``systolic config show
+  --format scalesim``);
+- ``hotspot/accel.flp`` and ``hotspot/accel.ptrace``: the floorplan and power trace of ``systolic run --arch
+  small-8x8 --topology alexnet`` (2 ms intervals), and ``hotspot/hotspot.config``: the thermal
+  configuration systolic resolves from HotSpot's defaults with the trace's 2 ms sampling interval
+  (``systolic thermal -d``).
+
+    python examples/make_examples.py      (from the repository; the files are committed)
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from systolic.cli import main
+
+HERE = Path(__file__).resolve().parent
+
+
+def tiny_cnn() -> onnx.ModelProto:
+    rng = np.random.default_rng(0)
+
+    def weight(name: str, shape: tuple[int, ...]) -> onnx.TensorProto:
+        return numpy_helper.from_array(rng.normal(0, 0.1, shape).astype(np.float32), name)
+
+    nodes = [
+        helper.make_node("Conv", ["x", "w1"], ["c1"], name="conv1", pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c1"], ["r1"], name="relu1"),
+        helper.make_node("Conv", ["r1", "w2"], ["c2"], name="conv2", strides=[2, 2], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c2"], ["r2"], name="relu2"),
+        helper.make_node("Flatten", ["r2"], ["f"], name="flatten"),
+        helper.make_node("Gemm", ["f", "w3"], ["y"], name="fc", transB=1),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "tiny_cnn",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 16, 16])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])],
+        [weight("w1", (8, 1, 3, 3)), weight("w2", (16, 8, 3, 3)), weight("w3", (10, 16 * 8 * 8))],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="systolic")
+    onnx.checker.check_model(model)
+    return model
+
+
+def main_() -> None:
+    onnx.save(tiny_cnn(), HERE / "tiny_cnn.onnx")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "run"
+        argv = ["run", "--arch", "small-8x8", "--topology", "alexnet", "--interval", "2ms", "--out", str(out)]
+        assert main(argv) == 0
+        shutil.copy(out / "floorplan.flp", HERE / "hotspot" / "accel.flp")
+        shutil.copy(out / "power.ptrace", HERE / "hotspot" / "accel.ptrace")
+        flp = str(HERE / "hotspot" / "accel.flp")
+        config = str(HERE / "hotspot" / "hotspot.config")
+        assert main(["thermal", "-f", flp, "-sampling_intvl", "0.002", "-d", config]) == 0
+
+
+if __name__ == "__main__":
+    main_()

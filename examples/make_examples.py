@@ -2,8 +2,8 @@
 
 - ``tiny_cnn.onnx``: a three-layer CNN (two convolutions with ReLU, a fully connected layer) with seeded
   weights, built with onnx's helper API;
-- ``my_scalesim.cfg``: ``tpu-v1-128`` at 64x64 in SCALE-Sim's .cfg format (``systolic config show
-  --format scalesim``);
+- ``my_scalesim.cfg``: ``tpu-v1-128`` at 64x64 in SCALE-Sim's .cfg format (``systolic config show tpu-v1-128
+  --set rows=64 --set cols=64 --format scalesim > examples/my_scalesim.cfg``; not remade by this script);
 - ``hotspot/accel.flp`` and ``hotspot/accel.ptrace``: the floorplan and power trace of ``systolic run --arch
   small-8x8 --topology alexnet`` (2 ms intervals), and ``hotspot/hotspot.config``: the thermal
   configuration systolic resolves from HotSpot's defaults with the trace's 2 ms sampling interval

@@ -518,6 +518,7 @@ _SCALESIM_KEYS: dict[str, dict[str, str | None]] = {
     },
     "run_presets": {"interfacebandwidth": "interface_bandwidth", "useramulatortrace": "!false"},
     "network_presets": {"topologycsvloc": None},
+    "systolic": {},  # every field SCALE-Sim has no key for (written by to_scalesim_cfg, ignored by SCALE-Sim)
     "layout": {
         "ifmapcustomlayout": "!false",
         "ifmapsrambankbandwidth": None,
@@ -560,6 +561,9 @@ def load_scalesim_cfg(path: str | Path) -> ArrayConfig:
         keymap = _SCALESIM_KEYS.get(section.lower())
         if keymap is None:
             raise InputError(f"unknown section [{section}] (known: {', '.join(_SCALESIM_KEYS)})", path)
+        if section.lower() == "systolic":
+            _systolic_section(parser, section, path, flat, origin)
+            continue
         for key, raw in parser.items(section):
             where = f"[{section}] {key}"
             if key not in keymap:
@@ -576,6 +580,27 @@ def load_scalesim_cfg(path: str | Path) -> ArrayConfig:
             origin[target] = where
     flat.setdefault("name", path.stem)
     return _from_flat(flat, path, origin)
+
+
+def _scalesim_fields() -> set[str]:
+    """The config fields that SCALE-Sim's own keys hold."""
+    return {t for keys in _SCALESIM_KEYS.values() for t in keys.values() if t and not t.startswith("!")}
+
+
+def _systolic_section(parser: Any, section: str, path: Path, flat: dict, origin: dict) -> None:
+    """The ``[systolic]`` section: ``field = TOML value`` for fields SCALE-Sim has no key for."""
+    own = {f.name for f in dataclasses.fields(ArrayConfig)} - _scalesim_fields()
+    for key, raw in parser.items(section):
+        where = f"[{section}] {key}"
+        if key not in own:
+            raise InputError(
+                f"not a config field SCALE-Sim lacks (known: {', '.join(sorted(own))})", path, where
+            )
+        try:
+            flat[key] = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            raise InputError(f"not a TOML value: {raw!r}", path, where) from None
+        origin[key] = where
 
 
 def _scalesim_value(field: str, raw: str, path: Path, where: str) -> Any:
@@ -599,7 +624,8 @@ def _int(raw: str, path: Path, where: str) -> int:
 
 
 def to_scalesim_cfg(cfg: ArrayConfig, topology_csv: str = "") -> str:
-    """The config as a SCALE-Sim 3 ``.cfg`` (with every key SCALE-Sim 3 requires)."""
+    """The config as a SCALE-Sim 3 ``.cfg`` (with every key SCALE-Sim 3 requires), and every field SCALE-Sim
+    has no key for in a ``[systolic]`` section, so that :func:`load_scalesim_cfg` reads the same config."""
     for n in _SCALESIM_KB:
         if getattr(cfg, n) % KIB:
             raise InputError(f"{n} = {getattr(cfg, n)} is not a whole number of kB, which SCALE-Sim needs")
@@ -648,6 +674,14 @@ def to_scalesim_cfg(cfg: ArrayConfig, topology_csv: str = "") -> str:
     ]
     if topology_csv:
         lines += ["", "[network_presets]", f'TopologyCsvLoc: "{topology_csv}"']
+    values = cfg.to_dict()
+    own = [f.name for f in dataclasses.fields(ArrayConfig) if f.name not in _scalesim_fields()]
+    lines += [
+        "",
+        "[systolic]",
+        "# fields SCALE-Sim has no key for: SCALE-Sim ignores them, systolic reads them back",
+    ]
+    lines += [f"{name} = {_toml_value(values[name])}" for name in own]
     return "\n".join(lines) + "\n"
 
 

@@ -328,3 +328,23 @@ def test_scalesim_export_fetches_every_operand_at_the_dram_bandwidth():
     for op in ("Ifmap", "Filter"):
         assert int(keys[f"{op}SRAMBankBandwidth"]) * int(keys[f"{op}SRAMBankNum"]) == 32
     assert int(keys["Bandwidth "]) == 32
+
+
+@pytest.mark.parametrize("name", ["tpu-v1-128", "eyeriss", "small-8x8", "ws-32x32"])
+def test_scalesim_cfg_round_trips_every_field(name, tmp_path):
+    """A .cfg written by systolic reads back as the same config, fields SCALE-Sim lacks (clock, DRAM
+    latency, widths, DVFS, ...) included: they travel in a [systolic] section SCALE-Sim ignores."""
+    cfg = load_arch(name, {"clock_hz": 5e8, "dram_latency_cycles": 10, "dvfs_vdd_v": [0.7, 0.8, 0.9]})
+    path = tmp_path / f"{name}.cfg"
+    path.write_text(to_scalesim_cfg(cfg))
+    assert load_scalesim_cfg(path) == cfg
+
+
+def test_scalesim_cfg_systolic_section_errors(tmp_path):
+    path = tmp_path / "x.cfg"
+    path.write_text(to_scalesim_cfg(load_arch("small-8x8")) + "rows = 4\n")
+    assert "x.cfg: [systolic] rows: not a config field SCALE-Sim lacks (known: " in _error(
+        load_scalesim_cfg, path
+    )
+    path.write_text(to_scalesim_cfg(load_arch("small-8x8")).replace("clock_hz = ", "clock_hz = fast"))
+    assert "[systolic] clock_hz: not a TOML value" in _error(load_scalesim_cfg, path)

@@ -4,6 +4,8 @@ arguments and the network arguments, and resolving them."""
 from __future__ import annotations
 
 import argparse
+import textwrap
+from typing import Any
 
 from systolic.config import ArrayConfig, load_arch, parse_override
 from systolic.errors import InputError
@@ -39,6 +41,21 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise InputError(message, self.prog)
+
+
+def add_command(
+    sub: Any, name: str, summary: str, description: str, examples: list[str]
+) -> argparse.ArgumentParser:
+    """A subcommand's parser: ``summary`` in the list of commands, ``description`` and ``examples`` in its
+    own help."""
+    epilog = "examples:\n" + "\n".join(f"  {line}" for line in examples)
+    return sub.add_parser(
+        name,
+        help=summary,
+        description=textwrap.fill(description, 100),
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
 
 
 def add_arch_args(p: argparse.ArgumentParser, required: bool = True) -> None:

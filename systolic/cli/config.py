@@ -7,12 +7,24 @@ from typing import Any
 
 from systolic.config import builtin_arch_names, load_arch, parse_override, to_scalesim_cfg, to_toml
 
-from .common import Parser
+from .common import Parser, add_command
 
 
 def add(sub: Any) -> None:
     """Register ``systolic config``."""
-    p = sub.add_parser("config", help="show, list or convert architecture configs")
+    p = add_command(
+        sub,
+        "config",
+        "show, list or convert architecture configs",
+        "Architectures: the shipped ones by name (configs/*.toml), systolic TOML files and SCALE-Sim 2/3 "
+        ".cfg "
+        "files, each with --set FIELD=VALUE overrides.",
+        [
+            "systolic config list",
+            "systolic config show tpu-v1-128 --set rows=64",
+            "systolic config show examples/my_scalesim.cfg --format toml",
+        ],
+    )
     csub = p.add_subparsers(dest="config_cmd", required=True, parser_class=Parser)
     show = csub.add_parser("show", help="print the resolved config")
     show.add_argument("arch", metavar="ARCH", help="shipped name, .toml or SCALE-Sim .cfg")

@@ -9,7 +9,7 @@ from typing import Any
 from systolic.config import ArrayConfig
 from systolic.errors import InputError
 
-from .common import add_arch_args, resolve_arch
+from .common import add_arch_args, add_command, resolve_arch
 
 
 def _gemm_shape(text: str) -> tuple[int, int, int]:
@@ -70,7 +70,20 @@ def _layer_case(spec: str, seed: int):
 
 def add(sub: Any) -> None:
     """Register ``systolic cosim``."""
-    p = sub.add_parser("cosim", help="run the RTL under Icarus or Verilator and compare it with the model")
+    p = add_command(
+        sub,
+        "cosim",
+        "run the RTL under Icarus or Verilator and compare it with the model",
+        "Generates the RTL of an architecture, runs it under cocotb with Icarus Verilog or Verilator on "
+        "random "
+        "operands, and checks outputs bit for bit against NumPy and cycles, stalls, SRAM/DRAM accesses and "
+        "traces against the model.",
+        [
+            "systolic cosim --arch small-8x8 --gemm 37,29,23 --sim verilator --seed 3 --json runs/out.json",
+            "systolic cosim --arch small-8x8 --conv 7,6,3,3,2,5,2,1",
+            "systolic cosim --matrix default --jobs 2 --json build/cosim.json",
+        ],
+    )
     add_arch_args(p, required=False)
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--gemm", metavar="M,N,K", help="one GEMM C[M,N] = A[M,K] @ B[K,N]")

@@ -6,12 +6,19 @@ import argparse
 import sys
 from typing import Any
 
-from .common import add_arch_args, resolve_arch
+from .common import add_arch_args, add_command, resolve_arch
 
 
 def add(sub: Any) -> None:
     """Register ``systolic hdl``."""
-    p = sub.add_parser("hdl", help="generate the Verilog of an architecture")
+    p = add_command(
+        sub,
+        "hdl",
+        "generate the Verilog of an architecture",
+        "Writes the synthesizable Verilog of the GEMM engine (module systolic_top) of an architecture, and a "
+        "Verilator lint waiver file beside it.",
+        ["systolic hdl --arch small-8x8 --set dataflow=ws -o runs/ws8.v"],
+    )
     add_arch_args(p)
     p.add_argument("-o", "--output", required=True, metavar="FILE.v", help="where to write the Verilog")
     p.set_defaults(func=_hdl)

@@ -11,15 +11,27 @@ from systolic.errors import InputError
 if TYPE_CHECKING:
     from systolic.flow.run import RunResult
 
-from .common import add_arch_args, add_net_params, load_workload_arg, resolve_arch
+from .common import add_arch_args, add_command, add_net_params, load_workload_arg, resolve_arch
 
 
 def add(sub: Any) -> None:
     """Register ``systolic run``."""
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "run",
-        help="the fast model on a network: cycles and stalls, energy, power over time, DVFS, temperature, "
+        "the fast model on a network: cycles and stalls, energy, power over time, DVFS, temperature, "
         "bounds, SCALE-Sim reports and an HTML report",
+        "Runs every stage of the analytical model on a network: the memory model (cycles, stalls, SRAM and "
+        "DRAM accesses), calibrated energy, power over time (optionally under a DVFS policy), temperatures "
+        "(block model, leakage coupled; optionally dynamic thermal management) and the roofline and Eyexam "
+        "bounds. Prints one line per stage (the model time is the wall time of these stages, without "
+        "start-up and file writing); with --out writes SCALE-Sim's reports, ENERGY_REPORT.csv, power.csv, "
+        "power.ptrace + floorplan.flp, summary.json and report.html.",
+        [
+            "systolic run --arch tpu-v1-128 --topology resnet50 --out runs/r50",
+            "systolic run --arch tpu-v1-128 --topology resnet50 --temp-limit-c 47",
+            "systolic run --arch small-8x8 --topology examples/my_net.csv --out runs/x --traces",
+        ],
     )
     add_arch_args(p)
     p.add_argument("--topology", dest="net", required=True, metavar="NET|FILE", help="zoo name, CSV or ONNX")
@@ -39,7 +51,9 @@ def add(sub: Any) -> None:
         "--zero-frac", type=float, default=0.0, metavar="Z", help="share of zero operands assumed for energy"
     )
     p.add_argument(
-        "--interval", metavar="LENGTH", help="power/thermal interval: 10us, 5000cycles (default: 200)"
+        "--interval",
+        metavar="LENGTH",
+        help="power/thermal interval: 10us, 5000cycles (default: the run in 200 intervals)",
     )
     p.add_argument(
         "--policy",
@@ -124,7 +138,12 @@ def _run(args: argparse.Namespace) -> int:
     wl = load_workload_arg(args)
     if args.traces and not args.out:
         raise InputError("--traces needs --out DIR", "systolic run")
-    result = full_run(cfg, wl, run_options(args))
+    opts = run_options(args)
+    if opts.interval is not None:  # a bad length fails now, not after the model has run
+        from systolic.model.power import parse_interval_s
+
+        parse_interval_s(cfg, opts.interval)
+    result = full_run(cfg, wl, opts)
     for line in report_lines(result):
         print(line)
     if args.out:
@@ -171,6 +190,6 @@ def report_lines(r: RunResult) -> list[str]:
     memory_bound = int(sum(row["bound"] == "memory" for row in s["layers"]))
     lines.append(
         f"roofline: {memory_bound} of {len(wl)} layers memory-bound; "
-        f"model {sum(r.stage_s.values()) * 1e3:.0f} ms"
+        f"model stages {sum(r.stage_s.values()) * 1e3:.0f} ms"
     )
     return lines

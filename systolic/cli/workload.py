@@ -5,12 +5,24 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import Parser, add_net_params, load_workload_arg
+from .common import Parser, add_command, add_net_params, load_workload_arg
 
 
 def add(sub: Any) -> None:
     """Register ``systolic workload``."""
-    p = sub.add_parser("workload", help="inspect networks and topology files")
+    p = add_command(
+        sub,
+        "workload",
+        "inspect networks and topology files",
+        "Networks as tables of GEMMs (C[M,N] = A[M,K] @ B[K,N]): the zoo by name, SCALE-Sim topology CSVs "
+        "(conv or GEMM form), systolic GEMM CSVs and ONNX models.",
+        [
+            "systolic workload list",
+            "systolic workload show resnet50",
+            "systolic workload show gpt3-175b --phase decode --batch 8 --context 2048",
+            "systolic workload show examples/tiny_cnn.onnx --format csv",
+        ],
+    )
     wsub = p.add_subparsers(dest="workload_cmd", required=True, parser_class=Parser)
     show = wsub.add_parser("show", help="table of a network's layers as GEMMs (M, N, K, MACs)")
     show.add_argument(

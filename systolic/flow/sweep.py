@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import logging
 import math
 import os
 import sys
@@ -380,7 +381,11 @@ def _compute(
     cluster = None
     if scheduler is None:
         cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.CRITICAL,
         )
         client = Client(cluster)
     else:
@@ -397,9 +402,23 @@ def _compute(
             finish(futures[fut], fut.result())
             bar.update(1)
     finally:
+        _quiet_close(client, cluster)
+
+
+def _quiet_close(client: Any, cluster: Any) -> None:
+    """Shut the client and a local cluster down without the tracebacks Dask logs when a worker's heartbeat
+    meets a closed connection during shutdown (harmless: every result is already written)."""
+    loggers = [logging.getLogger(n) for n in ("distributed", "tornado", "asyncio")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL)
+    try:
         client.close()
         if cluster is not None:
             cluster.close()
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
 
 
 def _csv(table: Any) -> str:

@@ -225,3 +225,29 @@ def test_default_matrix_counts_both_tops():
     tops = [top for _, _, top in groups]
     assert tops.count("core") == 9 and tops.count("accel") == 6
     assert sum(len(cases) for _, cases, top in groups if top == "accel") == 30
+
+
+def test_bad_interval_fails_before_the_model_runs(capsys, monkeypatch):
+    """A malformed --interval is one line, and no model stage has run (the model would take seconds)."""
+    import systolic.flow.run as flow_run
+
+    def boom(*args, **kwargs):
+        raise AssertionError("the model ran before --interval was checked")
+
+    monkeypatch.setattr(flow_run, "full_run", boom)
+    assert main(["run", "--arch", "small-8x8", "--topology", "alexnet", "--interval", "fast"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert (
+        err.startswith("systolic: error: --interval: expected a positive length with a unit")
+        and "\n" not in err
+    )
+
+
+def test_every_subcommand_help_has_a_description_and_examples(capsys):
+    for name in ("config", "workload", "hdl", "cosim", "run", "dvfs", "sweep", "thermal", "calibrate"):
+        with pytest.raises(SystemExit):
+            main([name, "--help"])
+        out = capsys.readouterr().out
+        assert "usage: systolic " + name in out
+        if name in ("config", "workload", "hdl", "cosim", "run"):
+            assert "examples:\n  systolic " + name in out, name

@@ -19,7 +19,8 @@ import numpy as np
 
 from systolic.config import ArrayConfig
 from systolic.dataflow import PORT_MAP, TENSOR_DIMS
-from systolic.model.memory import BUFFER, geometry, plan_layer
+from systolic.geometry import BUFFER, geometry
+from systolic.model.memory import plan_layer
 from systolic.model.traces import TRACE_NAMES
 
 from .harness import acc_signed as _acc_signed

@@ -6,7 +6,7 @@ from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import wiring
 
 from systolic.config import ArrayConfig
-from systolic.model.memory import geometry
+from systolic.geometry import BUFFER, geometry
 
 from .buffer import DoubleBuffer
 from .controller import Controller, controller_ports, div_const
@@ -15,7 +15,7 @@ from .sequencer import MAX_DIM
 from .top import SystolicTop
 
 #: Submodule name of each tensor's buffer (SCALE-Sim's names: ifmap = A, filter = B, ofmap = C).
-BUFFER_NAMES = {"A": "ifmap_sram", "B": "filter_sram", "C": "ofmap_sram"}
+BUFFER_NAMES = {x: f"{name}_sram" for x, name in BUFFER.items()}
 
 
 class Accelerator(wiring.Component):

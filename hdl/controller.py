@@ -14,7 +14,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from systolic.config import ArrayConfig
-from systolic.model.memory import ADDR_BITS, geometry
+from systolic.geometry import ADDR_BITS, geometry
 
 from .dataflow import check_config, operand_format
 from .sequencer import DIM_BITS

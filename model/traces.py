@@ -21,7 +21,8 @@ import numpy as np
 
 from systolic.config import ArrayConfig
 from systolic.dataflow import MAPPINGS, PORT_MAP, ROLES
-from systolic.model.memory import ARRAY_START_CYCLES, BUFFER, Schedule, geometry, tile_record
+from systolic.geometry import BUFFER, geometry
+from systolic.model.memory import ARRAY_START_CYCLES, Schedule, tile_record
 
 TRACE_NAMES: tuple[str, ...] = (
     "IFMAP_SRAM_TRACE",

@@ -6,11 +6,12 @@ from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import wiring
 
 from systolic.config import ArrayConfig
-from systolic.geometry import BUFFER, geometry
+from systolic.dataflow import OPERAND_PORTS, PORT_MAP
+from systolic.geometry import BUFFER, geometry, operand_format
 
 from .buffer import DoubleBuffer
 from .controller import Controller, controller_ports, div_const
-from .dataflow import OPERAND_PORTS, PORT_MAP, check_config, operand_format
+from .dataflow import check_config
 from .sequencer import MAX_DIM
 from .top import SystolicTop
 

@@ -14,9 +14,9 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from systolic.config import ArrayConfig
-from systolic.geometry import ADDR_BITS, geometry
+from systolic.geometry import ADDR_BITS, geometry, operand_format
 
-from .dataflow import check_config, operand_format
+from .dataflow import check_config
 from .sequencer import DIM_BITS
 
 

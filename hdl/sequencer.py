@@ -22,16 +22,9 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from systolic.config import ArrayConfig
+from systolic.dataflow import MAPPINGS, OPERAND_PORTS, STATIONARY, port_lanes
 
-from .dataflow import (
-    OPERAND_PORTS,
-    STATIONARY,
-    check_config,
-    coordinate_source,
-    dim_of_role,
-    lane_count,
-    lane_role,
-)
+from .dataflow import check_config, coordinate_source, lane_role
 
 #: Width of the dimension inputs and of the coordinate outputs.
 DIM_BITS = 16
@@ -52,7 +45,7 @@ def sequencer_ports(cfg: ArrayConfig) -> dict:
         ports[f"{port}_req"] = Out(1)
         ports[f"{port}_row"] = Out(DIM_BITS)
         ports[f"{port}_col"] = Out(DIM_BITS)
-        ports[f"{port}_lanes"] = Out(range(lane_count(cfg, port) + 1))
+        ports[f"{port}_lanes"] = Out(range(port_lanes(cfg.rows, cfg.cols, port) + 1))
     ports["south_valid"] = Out(1)
     ports["south_row"] = Out(DIM_BITS)
     ports["south_col"] = Out(DIM_BITS)
@@ -244,11 +237,11 @@ class Sequencer(wiring.Component):
         with m.If(self.start & ~self.busy):
             dims = {"m": self.dim_m, "n": self.dim_n, "k": self.dim_k}
             zero = (self.dim_m == 0) | (self.dim_n == 0) | (self.dim_k == 0)
-            t_in = dims[dim_of_role(df, "t")]
+            t_in = dims[MAPPINGS[df].temporal]
             m.d.sync += [
                 self.busy.eq(1),
-                dim["sr"].eq(dims[dim_of_role(df, "sr")]),
-                dim["sc"].eq(dims[dim_of_role(df, "sc")]),
+                dim["sr"].eq(dims[MAPPINGS[df].spatial_rows]),
+                dim["sc"].eq(dims[MAPPINGS[df].spatial_cols]),
                 t_dim.eq(t_in),
                 run_end.eq(t_in + (extra - 1)),
                 active.eq(~zero),

@@ -7,9 +7,11 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from systolic.config import ArrayConfig
+from systolic.dataflow import OPERAND_PORTS, STATIONARY, port_lanes
+from systolic.geometry import port_format
 
 from .array import SystolicArray
-from .dataflow import OPERAND_PORTS, STATIONARY, check_config, lane_count, port_format
+from .dataflow import check_config
 from .sequencer import Sequencer, sequencer_ports
 from .skew import LaneDelay
 
@@ -19,7 +21,7 @@ class SystolicTop(wiring.Component):
 
     Runs C[M,N] = A[M,K] @ B[K,N] for any M, N, K in 1..65535 as a series of folds, reading operand
     vectors from two memories (west, north) and writing output vectors to a third (south). Which tensor
-    each port carries is :data:`systolic.hdl.dataflow.PORT_MAP`. Submodules: ``sequencer``,
+    each port carries is :data:`systolic.dataflow.PORT_MAP`. Submodules: ``sequencer``,
     ``skew_west``, ``skew_north`` (OS), ``array`` (PEs ``pe_<r>_<c>``), ``deskew_south`` (WS, IS).
 
     Parameters
@@ -99,7 +101,7 @@ class SystolicTop(wiring.Component):
         ports = sequencer_ports(cfg)
         for port in OPERAND_PORTS:
             bits, _ = port_format(cfg, port)
-            ports[f"{port}_data"] = In(lane_count(cfg, port) * bits)
+            ports[f"{port}_data"] = In(port_lanes(cfg.rows, cfg.cols, port) * bits)
         ports["south_data"] = Out(cfg.cols * cfg.acc_bits)
         super().__init__(ports)
         self.west_masked = Signal(self.west_data.shape(), name="west_masked")

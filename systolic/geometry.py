@@ -1,4 +1,4 @@
-"""Storage geometry: how A, B and C are laid out in DRAM and in the on-chip buffers.
+"""Storage geometry: how A, B and C are laid out in DRAM and the on-chip buffers, and their element formats.
 
 Vocabulary shared by the RTL generator (``hdl/controller.py``, ``hdl/accel.py``), its testbenches
 (``cosim/``) and the model of the memory system (:mod:`systolic.model.memory`, which defines the timing).
@@ -11,6 +11,9 @@ contiguous along the axis its lanes run on at the array port that carries it (:d
 ``bytes // ceil(acc_bits / 8)`` partial sums), half of them per half of the double buffer, as lines of P
 elements (P = lanes of the port): a tile with extents (El along the lanes, Eo along the other axis) takes
 ``ceil(El / P) * Eo`` lines.
+
+Elements: A has the input format, B the weight format, C (partial sums, accumulators) ``acc_bits``, two's
+complement when either operand is signed.
 """
 
 from __future__ import annotations
@@ -67,3 +70,24 @@ def geometry(cfg: ArrayConfig) -> dict[str, Geometry]:
             half_lines=(cap // 2) // lanes,
         )
     return out
+
+
+def acc_signed(cfg: ArrayConfig) -> bool:
+    """Accumulators and partial sums are two's complement when either operand is signed."""
+    return cfg.input_signed or cfg.weight_signed
+
+
+def operand_format(cfg: ArrayConfig, tensor: str) -> tuple[int, bool]:
+    """(bits, signed) of one element of ``tensor``: A is the input, B the weight, C the accumulator."""
+    if tensor == "A":
+        return cfg.input_bits, cfg.input_signed
+    if tensor == "B":
+        return cfg.weight_bits, cfg.weight_signed
+    if tensor == "C":
+        return cfg.acc_bits, acc_signed(cfg)
+    raise ValueError(f"tensor must be A, B or C, not {tensor!r}")
+
+
+def port_format(cfg: ArrayConfig, port: str) -> tuple[int, bool]:
+    """(bits, signed) of one lane of ``port`` for ``cfg``'s dataflow."""
+    return operand_format(cfg, PORT_MAP[cfg.dataflow][port].tensor)

@@ -1,11 +1,11 @@
-"""Storage geometry: which port carries each tensor, lanes per SRAM line, buffer capacity in lines."""
+"""Storage geometry: which port carries each tensor, lanes per SRAM line, buffer capacity in lines, formats."""
 
 from __future__ import annotations
 
 import pytest
 
 from systolic.config import ArrayConfig, Dataflow
-from systolic.geometry import ADDR_BITS, BUFFER, geometry
+from systolic.geometry import ADDR_BITS, BUFFER, geometry, operand_format, port_format
 
 # (port, lanes, lane_dim, other_dim) per tensor on a 4-row, 3-column array, from the port table.
 EXPECTED = {
@@ -45,3 +45,15 @@ def test_capacity_and_lines_per_half_from_the_buffer_bytes():
     ]
     assert [g.offset for g in geo.values()] == [7, 1000, 5000]
     assert list(BUFFER.values()) == ["ifmap", "filter", "ofmap"] and ADDR_BITS == 48
+
+
+def test_operand_formats_follow_the_tensor():
+    cfg = ArrayConfig(rows=4, cols=3, input_bits=3, input_signed=False, weight_bits=5, acc_bits=20)
+    assert operand_format(cfg, "A") == (3, False)
+    assert operand_format(cfg, "B") == (5, True)
+    assert operand_format(cfg, "C") == (20, True)
+    assert operand_format(cfg.replace(weight_signed=False), "C") == (20, False)
+    assert port_format(cfg.replace(dataflow="is"), "west") == (5, True)
+    assert port_format(cfg.replace(dataflow="ws"), "west") == (3, False)
+    with pytest.raises(ValueError, match="tensor must be A, B or C, not 'D'"):
+        operand_format(cfg, "D")

@@ -14,7 +14,7 @@ import pytest
 from systolic.config import ArrayConfig, Dataflow
 from systolic.cosim.amaranth_sim import run_gemm, run_gemms, simulate
 from systolic.cosim.harness import GemmHarness, expected_cycles, random_operands, reference, unpack
-from systolic.hdl.dataflow import port_format
+from systolic.geometry import port_format
 from systolic.hdl.top import SystolicTop
 
 SHAPES = [

@@ -42,7 +42,7 @@ OUTPUT_PORTS: tuple[str, ...] = (
 
 def expected_cycles(cfg: ArrayConfig, m: int, n: int, k: int) -> int:
     """Cycles of one M x N x K GEMM: the analytical model's prediction, which every simulator run of the
-    RTL must equal (the timing contract is in ``SystolicTop``'s docstring and the README).
+    RTL must equal (the timing contract is in ``GemmEngine``'s docstring and the README).
     """
     return int(compute_cycles(cfg, GemmArrays.of(m, n, k)).cycles_per_gemm[0])
 

@@ -12,8 +12,8 @@ from systolic.geometry import BUFFER, geometry, operand_format
 from .buffer import DoubleBuffer
 from .controller import Controller, controller_ports, div_const
 from .dataflow import check_config
+from .engine import GemmEngine
 from .sequencer import MAX_DIM
-from .top import SystolicTop
 
 #: Submodule name of each tensor's buffer (SCALE-Sim's names: ifmap = A, filter = B, ofmap = C).
 BUFFER_NAMES = {x: f"{name}_sram" for x, name in BUFFER.items()}
@@ -23,7 +23,7 @@ class Accelerator(wiring.Component):
     """A systolic-array accelerator for one :class:`~systolic.config.ArrayConfig`: runs whole layers
     C[M,N] = A[M,K] @ B[K,N] out of DRAM.
 
-    Submodules: ``core`` (:class:`~systolic.hdl.top.SystolicTop`, the array and its sequencer),
+    Submodules: ``core`` (:class:`~systolic.hdl.engine.GemmEngine`, the array and its sequencer),
     ``ifmap_sram``, ``filter_sram``, ``ofmap_sram`` (:class:`~systolic.hdl.buffer.DoubleBuffer`) and
     ``ctrl`` (:class:`~systolic.hdl.controller.Controller`). The timing is defined in
     :mod:`systolic.model.memory`; tensors live in DRAM contiguous along their array-port lane axis.
@@ -52,7 +52,7 @@ class Accelerator(wiring.Component):
     def __init__(self, cfg: ArrayConfig):
         self._cfg = check_config(cfg)
         super().__init__(controller_ports(cfg))
-        self.core = SystolicTop(cfg)
+        self.core = GemmEngine(cfg)
         self.ctrl = Controller(cfg)
         self._geo = geometry(cfg)
         self.buffers = {}

@@ -1,4 +1,7 @@
-"""``SystolicTop``: the GEMM engine, C[M,N] = A[M,K] @ B[K,N], with its memory-facing ports."""
+"""``GemmEngine``: the GEMM engine, C[M,N] = A[M,K] @ B[K,N], with its memory-facing ports.
+
+As the top of its own Verilog (``verilog_text(cfg, "core")``) its module is named ``systolic_top``.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from .sequencer import Sequencer, sequencer_ports
 from .skew import LaneDelay
 
 
-class SystolicTop(wiring.Component):
+class GemmEngine(wiring.Component):
     """A systolic-array GEMM engine for one :class:`~systolic.config.ArrayConfig`.
 
     Runs C[M,N] = A[M,K] @ B[K,N] for any M, N, K in 1..65535 as a series of folds, reading operand
@@ -60,7 +63,8 @@ class SystolicTop(wiring.Component):
     south_first : Out(1)
         1: first K-fold of these outputs, the output memory overwrites; 0: it adds the vector to what
         it holds, wrapping modulo 2**acc_bits. The accumulation across K-folds is the output memory's
-        job (the testbench's now, an SRAM with read-modify-write later). Always 1 for OS.
+        job (the testbench's memory model, or the accelerator's ofmap SRAM with its read-modify-write).
+        Always 1 for OS.
     south_data : Out(cols * acc_bits)
         The output vector, lane i at bits [i*acc_bits, (i+1)*acc_bits), two's complement when either
         operand is signed.

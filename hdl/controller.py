@@ -123,7 +123,13 @@ class _Walker:
 
 
 def controller_ports(cfg: ArrayConfig) -> dict:
-    """The accelerator's external ports (command and DRAM), shared by the controller and the top level."""
+    """The accelerator's external ports (command and DRAM), shared by the controller and the top level.
+
+    The three DRAM streams are written out as valid/ready/field signals, not as ``amaranth.lib.stream``
+    signatures: a stream member flattens to ``dram_rd_req__valid``, ``dram_rd_req__ready`` and one packed
+    ``dram_rd_req__payload`` (``dram_rd_data__payload``, ``dram_wr__payload`` holding addr, len and data),
+    which would rename every port the testbenches (``cosim/mem_harness.py``) and the golden Verilog use.
+    """
     bw = cfg.dram_bw_words_per_cycle
     rd_bits = max(cfg.input_bits, cfg.weight_bits)
     return {
@@ -153,7 +159,12 @@ def controller_ports(cfg: ArrayConfig) -> dict:
 
 def _tile_record(prefix: str) -> dict[str, Signal]:
     """A stage of the tile pipeline (``ld``: loading, ``cp``: computing, ``dr``: draining): whether it holds
-    a tile, the tile's origin and extent per dimension, and what the step does with it."""
+    a tile, the tile's origin and extent per dimension, and what the step does with it.
+
+    Separate signals rather than one ``amaranth.lib.data`` struct: a struct would be one packed register
+    (``ld``) with field aliases (``ld.m0``) in the Verilog and the VCD instead of the registers ``ld_m0``,
+    ``ld_valid``, ...; names, netlist and per-signal toggle counts (the energy calibration) would change.
+    """
     rec = {"valid": Signal(name=f"{prefix}_valid")}
     for d in "mnk":
         rec[f"{d}0"] = Signal(DIM_BITS, name=f"{prefix}_{d}0")

@@ -1,4 +1,4 @@
-"""Run GEMMs on ``SystolicTop`` under Amaranth's Python simulator, driven by :class:`GemmHarness`.
+"""Run GEMMs on ``GemmEngine`` under Amaranth's Python simulator, driven by :class:`GemmHarness`.
 
 The fastest tier: no Verilog, no compiler. The adapter is as thin as the cocotb one: once per cycle,
 right after the rising edge (the outputs are registers, so this is the same as sampling at the falling
@@ -15,7 +15,7 @@ import numpy as np
 from amaranth.sim import Simulator
 
 from systolic.config import ArrayConfig
-from systolic.hdl.top import SystolicTop
+from systolic.hdl.engine import GemmEngine
 
 from .harness import GemmHarness
 
@@ -33,7 +33,7 @@ def run_gemms(
     idle_cycles: int = 1,
     vcd: str | os.PathLike | None = None,
 ) -> list[GemmHarness]:
-    """Run one GEMM per ``(a, b)`` pair back to back on one simulated ``SystolicTop(cfg)``.
+    """Run one GEMM per ``(a, b)`` pair back to back on one simulated ``GemmEngine(cfg)``.
 
     Parameters
     ----------
@@ -58,7 +58,7 @@ def run_gemms(
     TimeoutError
         A GEMM did not finish within its expected cycle count plus some slack.
     """
-    dut = SystolicTop(cfg)
+    dut = GemmEngine(cfg)
     harnesses = [
         GemmHarness(cfg, a, b, junk_seed=None if junk_seed is None else junk_seed + i)
         for i, (a, b) in enumerate(operands)

@@ -32,7 +32,7 @@ import numpy as np
 from systolic.config import ArrayConfig, Dataflow
 from systolic.errors import InputError
 from systolic.fileio import atomic_write_json
-from systolic.hdl.dataflow import operand_format
+from systolic.geometry import operand_format
 
 ENV_VAR = "SYSTOLIC_CALIBRATE"
 CLOCK_NS = 10

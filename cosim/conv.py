@@ -12,9 +12,10 @@ import numpy as np
 
 from systolic.config import ArrayConfig
 from systolic.errors import InputError
+from systolic.geometry import acc_signed
 from systolic.workload import ConvShape
 
-from .harness import acc_signed, random_tensor, wrap
+from .harness import random_tensor, wrap
 
 
 def conv_tensors(

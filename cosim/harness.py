@@ -7,7 +7,7 @@ way the timing contract defines them. It knows nothing about the simulator: a th
 amaranth.sim in :mod:`systolic.cosim.amaranth_sim`) samples the DUT's outputs once per cycle, mid-cycle
 (at the falling edge), calls :meth:`GemmHarness.step`, and drives the values it returns; the next rising
 edge captures them. Which tensor each port reads or writes, and along which axis its lanes run, comes
-from :data:`systolic.hdl.dataflow.PORT_MAP`.
+from :data:`systolic.dataflow.PORT_MAP`.
 
 Pure Python and NumPy: no simulator, cocotb or amaranth import.
 """
@@ -19,16 +19,8 @@ import math
 import numpy as np
 
 from systolic.config import ArrayConfig
-from systolic.hdl.dataflow import (
-    OPERAND_PORTS,
-    PORT_MAP,
-    STATIONARY,
-    acc_signed,
-    dim_of_role,
-    lane_count,
-    operand_format,
-    port_format,
-)
+from systolic.dataflow import MAPPINGS, OPERAND_PORTS, PORT_MAP, STATIONARY, port_lanes
+from systolic.geometry import acc_signed, operand_format, port_format
 from systolic.model.cycles import GemmArrays, compute_cycles
 from systolic.model.functional import digital_gemm, wrap  # noqa: F401 (wrap: re-exported for cosim)
 
@@ -50,7 +42,7 @@ OUTPUT_PORTS: tuple[str, ...] = (
 
 def expected_cycles(cfg: ArrayConfig, m: int, n: int, k: int) -> int:
     """Cycles of one M x N x K GEMM: the analytical model's prediction, which every simulator run of the
-    RTL must equal (the timing contract is in ``SystolicTop``'s docstring and the README).
+    RTL must equal (the timing contract is in ``GemmEngine``'s docstring and the README).
     """
     return int(compute_cycles(cfg, GemmArrays.of(m, n, k)).cycles_per_gemm[0])
 
@@ -248,7 +240,7 @@ class GemmHarness:
         if self._junk is None:
             return word
         bits, _ = port_format(self.cfg, port)
-        lanes = lane_count(self.cfg, port)
+        lanes = port_lanes(self.cfg.rows, self.cfg.cols, port)
         junk = pack(self._junk.integers(0, 1 << bits, size=lanes - keep), bits)
         return word | (junk << (keep * bits))
 
@@ -257,7 +249,7 @@ class GemmHarness:
         self.requests.append((t, port, row, col, lanes))
         pm = PORT_MAP[self.cfg.dataflow][port]
         x = self.tensors[pm.tensor]
-        if not 1 <= lanes <= lane_count(self.cfg, port):
+        if not 1 <= lanes <= port_lanes(self.cfg.rows, self.cfg.cols, port):
             self.problems.append(f"cycle {t}: {port} request for {lanes} lanes")
             return self._junk_word(port)
         r_end, c_end = _block_end(pm.lane_axis, row, col, lanes)
@@ -300,7 +292,7 @@ class GemmHarness:
         if STATIONARY[self.cfg.dataflow] == "output":
             want = 1
         else:
-            sr_dim = {"m": self.m, "n": self.n, "k": self.k}[dim_of_role(self.cfg.dataflow, "sr")]
+            sr_dim = {"m": self.m, "n": self.n, "k": self.k}[MAPPINGS[self.cfg.dataflow].spatial_rows]
             want = math.ceil(sr_dim / self.cfg.rows)
         bad = int(np.count_nonzero(self._written != want))
         if bad:

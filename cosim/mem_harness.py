@@ -19,10 +19,10 @@ import numpy as np
 
 from systolic.config import ArrayConfig
 from systolic.dataflow import PORT_MAP, TENSOR_DIMS
-from systolic.model.memory import BUFFER, geometry, plan_layer
+from systolic.geometry import BUFFER, acc_signed, geometry
+from systolic.model.memory import plan_layer
 from systolic.model.traces import TRACE_NAMES
 
-from .harness import acc_signed as _acc_signed
 from .harness import pack, reference, unpack
 
 INPUT_PORTS: tuple[str, ...] = (
@@ -229,7 +229,7 @@ class LayerHarness:
             self.problems.append(f"cycle {rel}: DRAM write of {length} words at {addr} outside C")
             return
         _, index = found
-        values = unpack(data, self.cfg.acc_bits, length, _acc_signed(self.cfg))
+        values = unpack(data, self.cfg.acc_bits, length, acc_signed(self.cfg))
         self.c_image[index : index + length] = values
         self.c_written[index : index + length] += 1
         self.counts["dram_writes"]["ofmap"] += length

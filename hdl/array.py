@@ -7,8 +7,9 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from systolic.config import ArrayConfig
+from systolic.dataflow import STATIONARY
 
-from .dataflow import STATIONARY, check_config
+from .dataflow import check_config
 from .pe import make_pe, operand_shapes
 
 

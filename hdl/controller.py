@@ -9,14 +9,16 @@ n outermost, then m, then k; their sizes come in as registers (the planner's cho
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from amaranth.hdl import Cat, Module, Mux, Signal, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from systolic.config import ArrayConfig
-from systolic.model.memory import ADDR_BITS, geometry
+from systolic.geometry import ADDR_BITS, geometry, operand_format
 
-from .dataflow import check_config, operand_format
+from .dataflow import check_config
 from .sequencer import DIM_BITS
 
 
@@ -121,7 +123,13 @@ class _Walker:
 
 
 def controller_ports(cfg: ArrayConfig) -> dict:
-    """The accelerator's external ports (command and DRAM), shared by the controller and the top level."""
+    """The accelerator's external ports (command and DRAM), shared by the controller and the top level.
+
+    The three DRAM streams are written out as valid/ready/field signals, not as ``amaranth.lib.stream``
+    signatures: a stream member flattens to ``dram_rd_req__valid``, ``dram_rd_req__ready`` and one packed
+    ``dram_rd_req__payload`` (``dram_rd_data__payload``, ``dram_wr__payload`` holding addr, len and data),
+    which would rename every port the testbenches (``cosim/mem_harness.py``) and the golden Verilog use.
+    """
     bw = cfg.dram_bw_words_per_cycle
     rd_bits = max(cfg.input_bits, cfg.weight_bits)
     return {
@@ -147,6 +155,45 @@ def controller_ports(cfg: ArrayConfig) -> dict:
         "dram_wr_len": Out(range(bw + 1)),
         "dram_wr_data": Out(bw * cfg.acc_bits),
     }
+
+
+def _tile_record(prefix: str) -> dict[str, Signal]:
+    """A stage of the tile pipeline (``ld``: loading, ``cp``: computing, ``dr``: draining): whether it holds
+    a tile, the tile's origin and extent per dimension, and what the step does with it.
+
+    Separate signals rather than one ``amaranth.lib.data`` struct: a struct would be one packed register
+    (``ld``) with field aliases (``ld.m0``) in the Verilog and the VCD instead of the registers ``ld_m0``,
+    ``ld_valid``, ...; names, netlist and per-signal toggle counts (the energy calibration) would change.
+    """
+    rec = {"valid": Signal(name=f"{prefix}_valid")}
+    for d in "mnk":
+        rec[f"{d}0"] = Signal(DIM_BITS, name=f"{prefix}_{d}0")
+        rec[f"{d}t"] = Signal(DIM_BITS, name=f"{prefix}_{d}t")
+    for flag in ("load_a", "load_b", "first_k", "last_k"):
+        rec[flag] = Signal(name=f"{prefix}_{flag}")
+    return rec
+
+
+@dataclass(frozen=True)
+class _State:
+    """The controller's registers, shared by the sections of :meth:`Controller.elaborate`."""
+
+    dim: dict[str, Signal]  # the layer's M, N, K
+    size: dict[str, Signal]  # the planner's tile sizes
+    ld: dict[str, Signal]  # the tile pipeline: loading, computing, draining
+    cp: dict[str, Signal]
+    dr: dict[str, Signal]
+    nxt: dict[str, Signal]  # origin of the next tile of the walk
+    nxt_valid: Signal
+    last: dict[str, Signal]  # the next tile is the last along each dimension
+    launch: Signal  # the first cycle of a step
+    c_done: Signal  # the step's compute, read (fill) and drain are done
+    r_done: Signal
+    d_done: Signal
+    barrier: Signal
+    req: _Walker  # DRAM read requests
+    rsp: _Walker  # DRAM read responses
+    drn: _Walker  # drain (DRAM writes)
 
 
 class Controller(wiring.Component):
@@ -181,7 +228,7 @@ class Controller(wiring.Component):
 
     def __init__(self, cfg: ArrayConfig):
         self._cfg = check_config(cfg)
-        geo = geometry(cfg)
+        self._geo = geo = geometry(cfg)
         ports = controller_ports(cfg)
         ports |= {
             "core_start": Out(1),
@@ -208,26 +255,26 @@ class Controller(wiring.Component):
             ports[f"fill_{x.lower()}_data"] = Out(g.lanes * bits)
         super().__init__(ports)
 
-    def elaborate(self, platform) -> Module:  # noqa: C901 (one state machine, read top to bottom)
+    def elaborate(self, platform) -> Module:
         m = Module()
-        cfg = self._cfg
-        geo = geometry(cfg)
-        bw = cfg.dram_bw_words_per_cycle
-        rd_bits = max(cfg.input_bits, cfg.weight_bits)
+        st = self._registers(m)
+        self._fill(m, st)
+        self._drain(m, st)
+        self._compute(m, st)
+        self._step(m, st)
+        self._start(m, st)
+        return m
 
+    # Each method below adds one section of the state machine, in the order the statements are read; the
+    # order of the calls in elaborate is also the order signals and statements are created, which keeps
+    # the generated Verilog stable.
+
+    def _registers(self, m: Module) -> _State:
+        """The layer's registers, the tile pipeline, the walk, the step barrier and the three DRAM walkers."""
+        geo, bw = self._geo, self._cfg.dram_bw_words_per_cycle
         dim = {d: Signal(DIM_BITS, name=f"dim_{d}_q") for d in "mnk"}
         size = {d: Signal(DIM_BITS, name=f"tile_{d}_q") for d in "mnk"}
-
-        def tile_record(prefix: str) -> dict:
-            rec = {"valid": Signal(name=f"{prefix}_valid")}
-            for d in "mnk":
-                rec[f"{d}0"] = Signal(DIM_BITS, name=f"{prefix}_{d}0")
-                rec[f"{d}t"] = Signal(DIM_BITS, name=f"{prefix}_{d}t")
-            for flag in ("load_a", "load_b", "first_k", "last_k"):
-                rec[flag] = Signal(name=f"{prefix}_{flag}")
-            return rec
-
-        ld, cp, dr = tile_record("ld"), tile_record("cp"), tile_record("dr")
+        ld, cp, dr = _tile_record("ld"), _tile_record("cp"), _tile_record("dr")
         # The next tile of the walk (n outermost, then m, then k).
         nxt = {d: Signal(DIM_BITS + 1, name=f"next_{d}0") for d in "mnk"}
         nxt_valid = Signal(name="next_valid")
@@ -235,13 +282,11 @@ class Controller(wiring.Component):
         for d in "mnk":
             m.d.comb += last[d].eq(nxt[d] + size[d] >= dim[d])
 
-        a_active, b_active, c_active = self.a_active, self.b_active, self.c_active
         launch = Signal(name="launch")  # the first cycle of a step
         c_done, r_done, d_done = Signal(name="c_done"), Signal(name="r_done"), Signal(name="d_done")
         barrier = Signal(name="barrier")
         m.d.comb += barrier.eq(self.busy & c_done & r_done & d_done)
 
-        # ---- fill (read) walkers: requests and responses walk the same beats
         def segments(rec: dict, tensors: tuple[str, ...]) -> list[dict]:
             out = []
             for x in tensors:
@@ -260,10 +305,35 @@ class Controller(wiring.Component):
                 )
             return out
 
+        # fill (read) walkers: requests and responses walk the same beats; the drain walker reads C
         req = _Walker(m, "rdreq", segments(ld, ("A", "B")), bw)
         rsp = _Walker(m, "rdrsp", segments(ld, ("A", "B")), bw)
         drn = _Walker(m, "drain", segments(dr, ("C",)), bw)
+        return _State(
+            dim,
+            size,
+            ld,
+            cp,
+            dr,
+            nxt,
+            nxt_valid,
+            last,
+            launch,
+            c_done,
+            r_done,
+            d_done,
+            barrier,
+            req,
+            rsp,
+            drn,
+        )
 
+    def _fill(self, m: Module, st: _State) -> None:
+        """DRAM read requests for the loaded tile's A and B, and their responses into the shadow halves."""
+        cfg, geo = self._cfg, self._geo
+        bw = cfg.dram_bw_words_per_cycle
+        rd_bits = max(cfg.input_bits, cfg.weight_bits)
+        req, rsp = st.req, st.rsp
         m.d.comb += [
             self.dram_rd_req_valid.eq(req.busy),
             self.dram_rd_req_addr.eq(req.addr),
@@ -295,17 +365,19 @@ class Controller(wiring.Component):
         with m.If(take):
             rsp.advance(m)
             with m.If(rsp.last):
-                m.d.sync += r_done.eq(1)
+                m.d.sync += st.r_done.eq(1)
 
-        # ---- drain: read a line of the shadow ofmap half, send a beat of it the next cycle
+    def _drain(self, m: Module, st: _State) -> None:
+        """Read a line of the shadow ofmap half, send a beat of it to DRAM the next cycle."""
+        bw, acc = self._cfg.dram_bw_words_per_cycle, self._cfg.acc_bits
+        drn = st.drn
         st_valid = Signal(name="wr_valid_q")
         st_addr = Signal(ADDR_BITS, name="wr_addr_q")
         st_len = Signal(range(bw + 1), name="wr_len_q")
         st_lane0 = Signal.like(drn.lane0, name="wr_lane0_q")
         st_last = Signal(name="wr_last_q")
         stall = Signal(name="wr_stall")
-        acc = cfg.acc_bits
-        lanes_c = geo["C"].lanes
+        lanes_c = self._geo["C"].lanes
         shifted = Signal(lanes_c * acc, name="wr_shifted")
         m.d.comb += [
             stall.eq(st_valid & ~self.dram_wr_ready),
@@ -331,11 +403,13 @@ class Controller(wiring.Component):
             with m.If(drn.busy):
                 drn.advance(m)
         with m.If(st_valid & self.dram_wr_ready & st_last):
-            m.d.sync += d_done.eq(1)
+            m.d.sync += st.d_done.eq(1)
 
-        # ---- compute
+    def _compute(self, m: Module, st: _State) -> None:
+        """Start the array on the compute tile in a step's first cycle; note when it is done."""
+        cp = st.cp
         m.d.comb += [
-            self.core_start.eq(launch & cp["valid"]),
+            self.core_start.eq(st.launch & cp["valid"]),
             self.core_m.eq(cp["mt"]),
             self.core_n.eq(cp["nt"]),
             self.core_k.eq(cp["kt"]),
@@ -344,81 +418,86 @@ class Controller(wiring.Component):
         for d in "mnk":
             m.d.comb += [getattr(self, f"cp_{d}0").eq(cp[f"{d}0"]), getattr(self, f"cp_{d}t").eq(cp[f"{d}t"])]
         with m.If(self.core_done):
-            m.d.sync += c_done.eq(1)
+            m.d.sync += st.c_done.eq(1)
 
-        # ---- step boundary: shift the tile pipeline, swap halves, restart the engines
-        m.d.sync += [launch.eq(0), self.done.eq(0)]
+    def _step(self, m: Module, st: _State) -> None:
+        """At the barrier: shift the tile pipeline, swap halves, advance the walk, restart the engines."""
+        ld, cp, dr, nxt, last = st.ld, st.cp, st.dr, st.nxt, st.last
+        m.d.sync += [st.launch.eq(0), self.done.eq(0)]
         new_ld = {
-            "valid": nxt_valid,
+            "valid": st.nxt_valid,
             "first_k": nxt["k"] == 0,
             "last_k": last["k"],
             # An operand tile is loaded unless it is the one the previous tile used.
-            "load_a": nxt_valid & ~(ld["valid"] & (ld["m0"] == nxt["m"]) & (ld["k0"] == nxt["k"])),
-            "load_b": nxt_valid & ~(ld["valid"] & (ld["n0"] == nxt["n"]) & (ld["k0"] == nxt["k"])),
+            "load_a": st.nxt_valid & ~(ld["valid"] & (ld["m0"] == nxt["m"]) & (ld["k0"] == nxt["k"])),
+            "load_b": st.nxt_valid & ~(ld["valid"] & (ld["n0"] == nxt["n"]) & (ld["k0"] == nxt["k"])),
         }
         for d in "mnk":
             new_ld[f"{d}0"] = nxt[d]
-            new_ld[f"{d}t"] = Mux(last[d], dim[d] - nxt[d], size[d])
+            new_ld[f"{d}t"] = Mux(last[d], st.dim[d] - nxt[d], st.size[d])
         new_dr_valid = cp["valid"] & cp["last_k"]
-        with m.If(barrier):
+        with m.If(st.barrier):
             m.d.sync += [ld[key].eq(value) for key, value in new_ld.items()]
             m.d.sync += [cp[key].eq(ld[key]) for key in cp]
             m.d.sync += [dr[key].eq(cp[key]) for key in dr if key != "valid"]
             m.d.sync += dr["valid"].eq(new_dr_valid)
             with m.If(ld["valid"] & ld["load_a"]):
-                m.d.sync += a_active.eq(~a_active)
+                m.d.sync += self.a_active.eq(~self.a_active)
             with m.If(ld["valid"] & ld["load_b"]):
-                m.d.sync += b_active.eq(~b_active)
+                m.d.sync += self.b_active.eq(~self.b_active)
             with m.If(new_dr_valid):
-                m.d.sync += c_active.eq(~c_active)
-            # advance the walk: k innermost, then m, then n
-            with m.If(nxt_valid):
-                with m.If(last["k"]):
-                    m.d.sync += nxt["k"].eq(0)
-                    with m.If(last["m"]):
-                        m.d.sync += nxt["m"].eq(0)
-                        with m.If(last["n"]):
-                            m.d.sync += nxt_valid.eq(0)
-                        with m.Else():
-                            m.d.sync += nxt["n"].eq(nxt["n"] + size["n"])
-                    with m.Else():
-                        m.d.sync += nxt["m"].eq(nxt["m"] + size["m"])
-                with m.Else():
-                    m.d.sync += nxt["k"].eq(nxt["k"] + size["k"])
-            any_left = nxt_valid | ld["valid"] | new_dr_valid
-            with m.If(any_left):
+                m.d.sync += self.c_active.eq(~self.c_active)
+            self._advance_walk(m, st)
+            with m.If(st.nxt_valid | ld["valid"] | new_dr_valid):
                 loading = new_ld["load_a"] | new_ld["load_b"]
                 m.d.sync += [
-                    launch.eq(1),
-                    c_done.eq(~ld["valid"]),
-                    r_done.eq(~loading),
-                    d_done.eq(~new_dr_valid),
-                    *req.init([new_ld["load_a"], new_ld["load_b"]]),
-                    *rsp.init([new_ld["load_a"], new_ld["load_b"]]),
-                    *drn.init([new_dr_valid]),
+                    st.launch.eq(1),
+                    st.c_done.eq(~ld["valid"]),
+                    st.r_done.eq(~loading),
+                    st.d_done.eq(~new_dr_valid),
+                    *st.req.init([new_ld["load_a"], new_ld["load_b"]]),
+                    *st.rsp.init([new_ld["load_a"], new_ld["load_b"]]),
+                    *st.drn.init([new_dr_valid]),
                 ]
             with m.Else():
                 m.d.sync += [self.busy.eq(0), self.done.eq(1)]
 
-        # ---- start: an empty pipeline whose first barrier (in the first busy cycle) loads tile 0
+    def _advance_walk(self, m: Module, st: _State) -> None:
+        """The next tile: k innermost, then m, then n."""
+        nxt, last, size = st.nxt, st.last, st.size
+        with m.If(st.nxt_valid):
+            with m.If(last["k"]):
+                m.d.sync += nxt["k"].eq(0)
+                with m.If(last["m"]):
+                    m.d.sync += nxt["m"].eq(0)
+                    with m.If(last["n"]):
+                        m.d.sync += st.nxt_valid.eq(0)
+                    with m.Else():
+                        m.d.sync += nxt["n"].eq(nxt["n"] + size["n"])
+                with m.Else():
+                    m.d.sync += nxt["m"].eq(nxt["m"] + size["m"])
+            with m.Else():
+                m.d.sync += nxt["k"].eq(nxt["k"] + size["k"])
+
+    def _start(self, m: Module, st: _State) -> None:
+        """An empty pipeline whose first barrier (in the first busy cycle) loads tile 0."""
         with m.If(self.start & ~self.busy):
             m.d.sync += [
                 self.busy.eq(1),
-                nxt_valid.eq(1),
-                ld["valid"].eq(0),
-                cp["valid"].eq(0),
-                dr["valid"].eq(0),
-                c_done.eq(1),
-                r_done.eq(1),
-                d_done.eq(1),
-                req.busy.eq(0),
-                rsp.busy.eq(0),
-                drn.busy.eq(0),
+                st.nxt_valid.eq(1),
+                st.ld["valid"].eq(0),
+                st.cp["valid"].eq(0),
+                st.dr["valid"].eq(0),
+                st.c_done.eq(1),
+                st.r_done.eq(1),
+                st.d_done.eq(1),
+                st.req.busy.eq(0),
+                st.rsp.busy.eq(0),
+                st.drn.busy.eq(0),
             ]
             for d in "mnk":
                 m.d.sync += [
-                    dim[d].eq(getattr(self, f"dim_{d}")),
-                    size[d].eq(getattr(self, f"tile_{d}")),
-                    nxt[d].eq(0),
+                    st.dim[d].eq(getattr(self, f"dim_{d}")),
+                    st.size[d].eq(getattr(self, f"tile_{d}")),
+                    st.nxt[d].eq(0),
                 ]
-        return m

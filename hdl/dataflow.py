@@ -1,4 +1,4 @@
-"""Dataflows as data for the RTL and its testbenches: what each array port carries, written once.
+"""The RTL's reading of the dataflow table (:mod:`systolic.dataflow`): what each array port presents.
 
 C[M,N] = A[M,K] @ B[K,N] runs on a rows x cols array. A dataflow gives every GEMM dimension a role:
 spread over the array's rows (``sr``), over its columns (``sc``), or run in time (``t``). The array has
@@ -21,32 +21,15 @@ dimension starts at its fold's base; a dimension that runs in time is the time s
 dimension that is not the lane dimension (the stationary tile's row being loaded, the output row being
 drained) is the fold's row base plus that row's index.
 
-This module imports nothing heavy: the testbenches and the generator both read it.
+The table itself (``MAPPINGS``, ``ROLES``, ``PORT_MAP``, ``port_lanes``) is vocabulary and lives in
+:mod:`systolic.dataflow`; element formats live in :mod:`systolic.geometry`. What stays here is RTL-specific:
+the sequencer's coordinate sources and lane roles, and the config check every component starts with.
 """
 
 from __future__ import annotations
 
 from systolic.config import ArrayConfig, Dataflow
-from systolic.dataflow import (  # noqa: F401  (re-exported: the RTL's readers import them from here)
-    MAPPINGS,
-    OPERAND_PORTS,
-    PORT_MAP,
-    PORTS,
-    ROLES,
-    STATIONARY,
-    TENSOR_DIMS,
-    PortMap,
-    Role,
-    Tensor,
-)
-
-#: The role the lane dimension of each port must have: west lanes feed rows, north and south lanes columns.
-_LANE_ROLE: dict[str, Role] = {"west": "sr", "north": "sc", "south": "sc"}
-
-
-def dim_of_role(dataflow: Dataflow, role: Role) -> str:
-    """The GEMM dimension ('m', 'n' or 'k') that has ``role`` in ``dataflow``."""
-    return next(d for d, r in ROLES[dataflow].items() if r == role)
+from systolic.dataflow import PORT_MAP, PORTS, ROLES, Role, port_lanes
 
 
 def coordinate_source(dataflow: Dataflow, port: str, axis: int) -> str:
@@ -75,27 +58,6 @@ def lane_role(dataflow: Dataflow, port: str) -> Role:
     return ROLES[dataflow][PORT_MAP[dataflow][port].lane_dim]
 
 
-def lane_count(cfg: ArrayConfig, port: str) -> int:
-    """Lanes of ``port``: one per array row for west, one per column for north and south."""
-    return cfg.rows if _LANE_ROLE[port] == "sr" else cfg.cols
-
-
-def operand_format(cfg: ArrayConfig, tensor: str) -> tuple[int, bool]:
-    """(bits, signed) of one element of ``tensor``: A is the input, B the weight, C the accumulator."""
-    if tensor == "A":
-        return cfg.input_bits, cfg.input_signed
-    if tensor == "B":
-        return cfg.weight_bits, cfg.weight_signed
-    if tensor == "C":
-        return cfg.acc_bits, acc_signed(cfg)
-    raise ValueError(f"tensor must be A, B or C, not {tensor!r}")
-
-
-def port_format(cfg: ArrayConfig, port: str) -> tuple[int, bool]:
-    """(bits, signed) of one lane of ``port`` for ``cfg``'s dataflow."""
-    return operand_format(cfg, PORT_MAP[cfg.dataflow][port].tensor)
-
-
 def check_config(cfg: ArrayConfig) -> ArrayConfig:
     """``cfg`` itself if it is an :class:`ArrayConfig` (which validates its own fields), else a TypeError."""
     if not isinstance(cfg, ArrayConfig):
@@ -103,17 +65,13 @@ def check_config(cfg: ArrayConfig) -> ArrayConfig:
     return cfg
 
 
-def acc_signed(cfg: ArrayConfig) -> bool:
-    """Accumulators and partial sums are two's complement when either operand is signed."""
-    return cfg.input_signed or cfg.weight_signed
-
-
 def _check_tables() -> None:
     """The table's invariants; a violation is a programming error caught at import."""
     for df in Dataflow:
         assert sorted(ROLES[df].values()) == ["sc", "sr", "t"], df
         for port in PORTS:
-            assert lane_role(df, port) == _LANE_ROLE[port], (df, port)
+            # west lanes feed the array's rows, north and south lanes its columns
+            assert lane_role(df, port) == ("sr" if port_lanes(1, 2, port) == 1 else "sc"), (df, port)
             for axis in (0, 1):
                 coordinate_source(df, port, axis)
         tensors = {PORT_MAP[df][p].tensor for p in PORTS}

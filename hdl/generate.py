@@ -11,7 +11,7 @@ from systolic.config import ArrayConfig
 from systolic.fileio import atomic_write_text
 
 #: Module name of each top: ``accel`` (:class:`~systolic.hdl.accel.Accelerator`: array, SRAMs, controller,
-#: DRAM port) and ``core`` (:class:`~systolic.hdl.top.SystolicTop`: the array and its sequencer).
+#: DRAM port) and ``core`` (:class:`~systolic.hdl.engine.GemmEngine`: the array and its sequencer).
 TOP_NAMES = {"accel": "systolic_accel", "core": "systolic_top"}
 TOP_NAME = TOP_NAMES["core"]
 
@@ -26,7 +26,7 @@ def verilog_text(cfg: ArrayConfig, top: str = "core") -> str:
     if top == "accel":
         from .accel import Accelerator as component
     elif top == "core":
-        from .top import SystolicTop as component
+        from .engine import GemmEngine as component
     else:
         raise ValueError(f"top must be one of {sorted(TOP_NAMES)}, not {top!r}")
     sys.set_int_max_str_digits(0)  # wide buses of large arrays print as long integers

@@ -21,8 +21,10 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from systolic.config import ArrayConfig
+from systolic.dataflow import STATIONARY
+from systolic.geometry import acc_signed, port_format
 
-from .dataflow import STATIONARY, acc_signed, check_config, port_format
+from .dataflow import check_config
 
 
 def _shape(bits: int, is_signed: bool) -> Shape:

@@ -17,21 +17,16 @@ Folds iterate the spatial rows innermost (K for WS/IS, M for OS), the spatial co
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from amaranth.hdl import Cat, Module, Mux, Signal, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from systolic.config import ArrayConfig
+from systolic.dataflow import MAPPINGS, OPERAND_PORTS, STATIONARY, port_lanes
 
-from .dataflow import (
-    OPERAND_PORTS,
-    STATIONARY,
-    check_config,
-    coordinate_source,
-    dim_of_role,
-    lane_count,
-    lane_role,
-)
+from .dataflow import check_config, coordinate_source, lane_role
 
 #: Width of the dimension inputs and of the coordinate outputs.
 DIM_BITS = 16
@@ -52,13 +47,50 @@ def sequencer_ports(cfg: ArrayConfig) -> dict:
         ports[f"{port}_req"] = Out(1)
         ports[f"{port}_row"] = Out(DIM_BITS)
         ports[f"{port}_col"] = Out(DIM_BITS)
-        ports[f"{port}_lanes"] = Out(range(lane_count(cfg, port) + 1))
+        ports[f"{port}_lanes"] = Out(range(port_lanes(cfg.rows, cfg.cols, port) + 1))
     ports["south_valid"] = Out(1)
     ports["south_row"] = Out(DIM_BITS)
     ports["south_col"] = Out(DIM_BITS)
     ports["south_lanes"] = Out(range(cfg.cols + 1))
     ports["south_first"] = Out(1)
     return ports
+
+
+@dataclass(frozen=True)
+class _Fold:
+    """The sequencer's registers and the current fold's extents, shared by the sections of
+    :meth:`Sequencer.elaborate`."""
+
+    dim: dict[str, Signal]  # the spatial dimensions: 'sr' (rows), 'sc' (columns)
+    t_dim: Signal  # the temporal dimension
+    run_end: Signal  # last RUN cycle of a fold
+    active: Signal
+    loading: Signal  # WS/IS: in the LOAD phase
+    idx: Signal  # the row being loaded
+    u: Signal  # RUN cycle
+    sr_base: Signal  # the fold's base along the spatial rows and columns
+    sc_base: Signal
+    empty: Signal  # a GEMM with a zero dimension
+    ru: Signal  # spatial rows and columns the fold uses
+    cu: Signal
+    last_sr: Signal  # the fold is the last along the spatial rows, columns
+    last_sc: Signal
+    run_last: Signal  # the fold's last RUN cycle
+    row_index: range  # the shape of a row number
+
+    @property
+    def extent(self) -> dict[str, Signal]:
+        return {"sr": self.ru, "sc": self.cu}
+
+
+@dataclass(frozen=True)
+class _Output:
+    """What the request decode tells the output announcements."""
+
+    next: Value  # an output vector is announced next cycle
+    coords: tuple[Value, Value]  # its tensor coordinates
+    last: Value  # it is the GEMM's last
+    drain_next: Value | None  # OS: the accumulators shift down next cycle
 
 
 class Sequencer(wiring.Component):
@@ -99,7 +131,10 @@ class Sequencer(wiring.Component):
 
     def __init__(self, cfg: ArrayConfig):
         self._cfg = check_config(cfg)
-        self._output_stationary = STATIONARY[cfg.dataflow] == "output"
+        self._output_stationary = os_flow = STATIONARY[cfg.dataflow] == "output"
+        # Cycles a fold's RUN phase lasts beyond T (see the module docstring).
+        self._extra = 2 * cfg.rows + cfg.cols - 2 if os_flow else cfg.rows + cfg.cols - 1
+        self._out_lag = cfg.rows + cfg.cols - 1  # WS/IS: RUN cycle of the first output announcement
         ports = sequencer_ports(cfg)
         ports["west_mask"] = Out(cfg.rows)
         ports["north_mask"] = Out(cfg.cols)
@@ -108,21 +143,28 @@ class Sequencer(wiring.Component):
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        cfg = self._cfg
-        df = cfg.dataflow
-        rows, cols = cfg.rows, cfg.cols
-        os_flow = self._output_stationary
-        # Cycles a fold's RUN phase lasts beyond T (see the module docstring).
-        extra = 2 * rows + cols - 2 if os_flow else rows + cols - 1
-        out_lag = rows + cols - 1  # WS/IS: RUN cycle of the first output announcement
+        fold = self._registers(m)
+        out = self._requests(m, fold)
+        s2_last = self._announce(m, fold, out)
+        self._walk(m, fold)
+        self._start(m, fold, s2_last)
+        return m
+
+    # The order of the calls in elaborate is the order signals and statements are created, which keeps
+    # the generated Verilog stable.
+
+    def _registers(self, m: Module) -> _Fold:
+        """The GEMM's registers (latched at start), the walker's state and the current fold's extents."""
+        rows, cols = self._cfg.rows, self._cfg.cols
+        extra = self._extra
         row_index = range(max(rows, 2))  # a row number; at least 1 bit (Verilog has no 0-bit vectors)
 
-        # ---- GEMM registers, latched at start
+        # GEMM registers, latched at start
         dim = {"sr": Signal(DIM_BITS, name="sr_dim"), "sc": Signal(DIM_BITS, name="sc_dim")}
         t_dim = Signal(DIM_BITS, name="t_dim")
         run_end = Signal(range(MAX_DIM + extra), name="run_end")  # last RUN cycle: T + extra - 1
 
-        # ---- walker state
+        # walker state
         active = Signal(name="active")
         loading = Signal(name="loading")  # WS/IS: in the LOAD phase
         idx = Signal(row_index, name="load_idx")
@@ -147,37 +189,69 @@ class Sequencer(wiring.Component):
             cu.eq(Mux(last_sc, sc_left, cols)),
             run_last.eq(u == run_end),
         ]
-        extent = {"sr": ru, "sc": cu}
+        return _Fold(
+            dim,
+            t_dim,
+            run_end,
+            active,
+            loading,
+            idx,
+            u,
+            sr_base,
+            sc_base,
+            empty,
+            ru,
+            cu,
+            last_sr,
+            last_sc,
+            run_last,
+            row_index,
+        )
 
-        def coords(port: str, t: Value, sr_index: Value) -> tuple[Value, Value]:
-            sources = {"sr_base": sr_base, "sc_base": sc_base, "t": t, "sr_index": sr_base + sr_index}
-            return tuple(sources[coordinate_source(df, port, axis)] for axis in (0, 1))
+    def _coords(self, fold: _Fold, port: str, t: Value, sr_index: Value) -> tuple[Value, Value]:
+        """Tensor coordinates (row, col) of lane 0 of ``port``'s vector at time step ``t``, fold row
+        ``sr_index``."""
+        base = fold.sr_base
+        sources = {"sr_base": base, "sc_base": fold.sc_base, "t": t, "sr_index": base + sr_index}
+        return tuple(sources[coordinate_source(self._cfg.dataflow, port, axis)] for axis in (0, 1))
 
-        # ---- request decode (values for the ports next cycle)
-        running = active & ~loading
+    def _requests(self, m: Module, fold: _Fold) -> _Output:
+        """Decode the requests from the walker state and register them onto the ports (visible next
+        cycle); return what the output announcements need."""
+        df, rows = self._cfg.dataflow, self._cfg.rows
+        os_flow = self._output_stationary
+        u = fold.u
+        running = fold.active & ~fold.loading
         req = {}
+        drain_next = None
         if os_flow:
-            req["west"] = req["north"] = running & (u < t_dim)
-            req_coords = {p: coords(p, u, 0) for p in OPERAND_PORTS}
+            req["west"] = req["north"] = running & (u < fold.t_dim)
+            req_coords = {p: self._coords(fold, p, u, 0) for p in OPERAND_PORTS}
             drain_next = Signal(name="drain_next")
-            drain_row = Signal(row_index, name="drain_row")
-            m.d.comb += [drain_next.eq(running & (u + (rows - 1) >= run_end)), drain_row.eq(run_end - u)]
-            out_next = drain_next & (drain_row < ru)
+            drain_row = Signal(fold.row_index, name="drain_row")
+            m.d.comb += [
+                drain_next.eq(running & (u + (rows - 1) >= fold.run_end)),
+                drain_row.eq(fold.run_end - u),
+            ]
+            out_next = drain_next & (drain_row < fold.ru)
             out_t, out_index = u, drain_row  # out_t unused: no OS output coordinate runs in time
         else:
-            req["north"] = active & loading
-            req["west"] = running & (u < t_dim)
-            load_row = Signal(row_index, name="load_row")  # last row of the tile first
-            m.d.comb += load_row.eq(ru - 1 - idx)
-            req_coords = {"west": coords("west", u, 0), "north": coords("north", u, load_row)}
-            out_next = running & (u >= out_lag)
-            out_t, out_index = u - out_lag, 0
-        out_coords = coords("south", out_t, out_index)
-        out_last = running & run_last & last_sr & last_sc
+            req["north"] = fold.active & fold.loading
+            req["west"] = running & (u < fold.t_dim)
+            load_row = Signal(fold.row_index, name="load_row")  # last row of the tile first
+            m.d.comb += load_row.eq(fold.ru - 1 - fold.idx)
+            req_coords = {
+                "west": self._coords(fold, "west", u, 0),
+                "north": self._coords(fold, "north", u, load_row),
+            }
+            out_next = running & (u >= self._out_lag)
+            out_t, out_index = u - self._out_lag, 0
+        out_coords = self._coords(fold, "south", out_t, out_index)
+        out_last = running & fold.run_last & fold.last_sr & fold.last_sc
 
         for port in OPERAND_PORTS:
             row, col = req_coords[port]
-            lanes = extent[lane_role(df, port)]
+            lanes = fold.extent[lane_role(df, port)]
             r_req, r_row, r_col = (getattr(self, f"{port}_{f}") for f in ("req", "row", "col"))
             r_lanes = getattr(self, f"{port}_lanes")
             m.d.sync += [r_req.eq(req[port]), r_lanes.eq(Mux(req[port], lanes, 0))]
@@ -187,76 +261,83 @@ class Sequencer(wiring.Component):
             m.d.sync += mask.eq(Cat(*(r_lanes > i for i in range(len(mask)))))
         if not os_flow:
             m.d.sync += self.load.eq(self.north_req)
+        return _Output(out_next, out_coords, out_last, drain_next)
 
-        # ---- output announcements: two register stages, so they line up with the array's results
+    def _announce(self, m: Module, fold: _Fold, out: _Output) -> Value:
+        """Output announcements: two register stages, so they line up with the array's results. Returns
+        the second stage's ``last`` (the GEMM's last output is on the ports)."""
+        os_flow = self._output_stationary
         s1 = {
             "valid": Signal(name="s1_valid"),
             "row": Signal(DIM_BITS, name="s1_row"),
             "col": Signal(DIM_BITS, name="s1_col"),
-            "lanes": Signal(range(cols + 1), name="s1_lanes"),
+            "lanes": Signal(range(self._cfg.cols + 1), name="s1_lanes"),
             "first": Signal(name="s1_first"),
             "last": Signal(name="s1_last"),
         }
         s2_last = Signal(name="s2_last")
         m.d.sync += [
-            s1["valid"].eq(out_next),
-            s1["lanes"].eq(Mux(out_next, extent[lane_role(df, "south")], 0)),
-            s1["first"].eq(out_next & (sr_base == 0) if not os_flow else out_next),
-            s1["last"].eq(out_last | empty),
+            s1["valid"].eq(out.next),
+            s1["lanes"].eq(Mux(out.next, fold.extent[lane_role(self._cfg.dataflow, "south")], 0)),
+            s1["first"].eq(out.next & (fold.sr_base == 0) if not os_flow else out.next),
+            s1["last"].eq(out.last | fold.empty),
             self.south_valid.eq(s1["valid"]),
             self.south_lanes.eq(s1["lanes"]),
             self.south_first.eq(s1["first"]),
             s2_last.eq(s1["last"]),
             self.done.eq(s2_last),
         ]
-        with m.If(out_next):
-            m.d.sync += [s1["row"].eq(out_coords[0]), s1["col"].eq(out_coords[1])]
+        with m.If(out.next):
+            m.d.sync += [s1["row"].eq(out.coords[0]), s1["col"].eq(out.coords[1])]
         with m.If(s1["valid"]):
             m.d.sync += [self.south_row.eq(s1["row"]), self.south_col.eq(s1["col"])]
         if os_flow:
             drain_s1 = Signal(name="drain_s1")
-            m.d.sync += [drain_s1.eq(drain_next), self.drain.eq(drain_s1)]
+            m.d.sync += [drain_s1.eq(out.drain_next), self.drain.eq(drain_s1)]
+        return s2_last
 
-        # ---- walker
-        with m.If(active):
-            with m.If(loading):
-                with m.If(idx == ru - 1):
-                    m.d.sync += loading.eq(0)
+    def _walk(self, m: Module, fold: _Fold) -> None:
+        """LOAD then RUN per fold; folds over the spatial rows innermost, the spatial columns outermost."""
+        with m.If(fold.active):
+            with m.If(fold.loading):
+                with m.If(fold.idx == fold.ru - 1):
+                    m.d.sync += fold.loading.eq(0)
                 with m.Else():
-                    m.d.sync += idx.eq(idx + 1)
-            with m.Elif(run_last):
-                m.d.sync += [u.eq(0), idx.eq(0), loading.eq(not os_flow)]
-                with m.If(last_sr):
-                    m.d.sync += sr_base.eq(0)
-                    with m.If(last_sc):
-                        m.d.sync += active.eq(0)
+                    m.d.sync += fold.idx.eq(fold.idx + 1)
+            with m.Elif(fold.run_last):
+                m.d.sync += [fold.u.eq(0), fold.idx.eq(0), fold.loading.eq(not self._output_stationary)]
+                with m.If(fold.last_sr):
+                    m.d.sync += fold.sr_base.eq(0)
+                    with m.If(fold.last_sc):
+                        m.d.sync += fold.active.eq(0)
                     with m.Else():
-                        m.d.sync += sc_base.eq(sc_base + cols)
+                        m.d.sync += fold.sc_base.eq(fold.sc_base + self._cfg.cols)
                 with m.Else():
-                    m.d.sync += sr_base.eq(sr_base + rows)
+                    m.d.sync += fold.sr_base.eq(fold.sr_base + self._cfg.rows)
             with m.Else():
-                m.d.sync += u.eq(u + 1)
+                m.d.sync += fold.u.eq(fold.u + 1)
 
-        # ---- start and finish
-        m.d.sync += empty.eq(0)
+    def _start(self, m: Module, fold: _Fold, s2_last: Value) -> None:
+        """Start a GEMM (latch its dimensions in their roles) and finish it after its last output."""
+        mp = MAPPINGS[self._cfg.dataflow]
+        m.d.sync += fold.empty.eq(0)
         with m.If(s2_last):
             m.d.sync += self.busy.eq(0)
         with m.If(self.start & ~self.busy):
             dims = {"m": self.dim_m, "n": self.dim_n, "k": self.dim_k}
             zero = (self.dim_m == 0) | (self.dim_n == 0) | (self.dim_k == 0)
-            t_in = dims[dim_of_role(df, "t")]
+            t_in = dims[mp.temporal]
             m.d.sync += [
                 self.busy.eq(1),
-                dim["sr"].eq(dims[dim_of_role(df, "sr")]),
-                dim["sc"].eq(dims[dim_of_role(df, "sc")]),
-                t_dim.eq(t_in),
-                run_end.eq(t_in + (extra - 1)),
-                active.eq(~zero),
-                empty.eq(zero),
-                loading.eq(not os_flow),
-                idx.eq(0),
-                u.eq(0),
-                sr_base.eq(0),
-                sc_base.eq(0),
+                fold.dim["sr"].eq(dims[mp.spatial_rows]),
+                fold.dim["sc"].eq(dims[mp.spatial_cols]),
+                fold.t_dim.eq(t_in),
+                fold.run_end.eq(t_in + (self._extra - 1)),
+                fold.active.eq(~zero),
+                fold.empty.eq(zero),
+                fold.loading.eq(not self._output_stationary),
+                fold.idx.eq(0),
+                fold.u.eq(0),
+                fold.sr_base.eq(0),
+                fold.sc_base.eq(0),
             ]
-        return m

@@ -6,12 +6,9 @@ distinct layer shapes (to plan their tiles).
 
 Storage
 -------
-Buffers: ifmap holds A, filter holds B, ofmap holds C (SCALE-Sim's names). Every tensor is stored in DRAM
-contiguous along the axis its lanes run on at the array port that carries it (:data:`PORT_MAP`): element
-(i_other, i_lane) of X is at word ``offset_X + i_other * D_lane + i_lane``. An SRAM holds
-``bytes // word_bytes`` elements (the ofmap: ``bytes // ceil(acc_bits / 8)`` partial sums), half of them
-per half of the double buffer, as lines of P elements (P = lanes of the port): a tile with extents
-(El along the lanes, Eo along the other axis) takes ``ceil(El / P) * Eo`` lines.
+How A, B and C are laid out in DRAM and in the buffers is vocabulary, shared with the RTL:
+:mod:`systolic.geometry` (an SRAM line holds one array-port vector; a tile with extents (El along the
+lanes, Eo along the other axis) takes ``ceil(El / P) * Eo`` lines of P elements).
 
 Tiles and steps
 ---------------
@@ -43,68 +40,23 @@ first fill and last drain, DRAM time beyond compute, and four cycles per step of
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from systolic.config import ArrayConfig
-from systolic.dataflow import MAPPINGS, PORT_MAP, TENSOR_DIMS, port_lanes, tensor_port
+from systolic.dataflow import MAPPINGS, TENSOR_DIMS
 from systolic.errors import InputError
+from systolic.geometry import ADDR_BITS, BUFFER, OFFSET_FIELD, SRAM_FIELD, TENSORS, Geometry, geometry
 
 from .cycles import GemmArrays, compute_cycles
 
-TENSORS: tuple[str, ...] = ("A", "B", "C")
-#: The config field that sizes each tensor's buffer, and SCALE-Sim's name for the buffer.
-SRAM_FIELD = {"A": "ifmap_sram_bytes", "B": "filter_sram_bytes", "C": "ofmap_sram_bytes"}
-BUFFER = {"A": "ifmap", "B": "filter", "C": "ofmap"}
-OFFSET_FIELD = {"A": "ifmap_offset", "B": "filter_offset", "C": "ofmap_offset"}
-#: DRAM word addresses are this wide in the RTL.
-ADDR_BITS = 48
 #: Cycles from a step's first cycle to the array's first operand data (start, busy, request, data).
 ARRAY_START_CYCLES = 3
 #: Compute activity: array start-up (3) plus the registered read-modify-write of the last result (1).
 COMPUTE_EXTRA_CYCLES = 4
 #: The layer's first busy cycle, in which the controller's empty pipeline takes its first barrier.
 PROLOGUE_CYCLES = 1
-
-
-@dataclass(frozen=True)
-class Geometry:
-    """How one tensor is stored: its port, lanes per SRAM line, axes, and buffer size."""
-
-    tensor: str
-    port: str
-    lanes: int  # P: elements per SRAM line
-    lane_dim: str  # GEMM dimension along the lanes (contiguous in DRAM)
-    other_dim: str
-    offset: int  # base word address in DRAM
-    element_bytes: int
-    capacity: int  # elements in the whole buffer (both halves)
-    half_lines: int  # lines per half
-
-
-def geometry(cfg: ArrayConfig) -> dict[str, Geometry]:
-    """Storage geometry of A, B and C for ``cfg``."""
-    out = {}
-    for x in TENSORS:
-        port = tensor_port(cfg.dataflow, x)
-        pm = PORT_MAP[cfg.dataflow][port]
-        lanes = port_lanes(cfg.rows, cfg.cols, port)
-        elem = math.ceil(cfg.acc_bits / 8) if x == "C" else cfg.word_bytes
-        cap = getattr(cfg, SRAM_FIELD[x]) // elem
-        out[x] = Geometry(
-            tensor=x,
-            port=port,
-            lanes=lanes,
-            lane_dim=pm.lane_dim,
-            other_dim=pm.dims[1 - pm.lane_axis],
-            offset=getattr(cfg, OFFSET_FIELD[x]),
-            element_bytes=elem,
-            capacity=cap,
-            half_lines=(cap // 2) // lanes,
-        )
-    return out
 
 
 def _lines(ext_lane, ext_other, lanes: int):

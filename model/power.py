@@ -63,6 +63,7 @@ import numpy as np
 from systolic.config import DVFS_PARTS, ArrayConfig
 from systolic.dataflow import MAPPINGS, TENSOR_DIMS
 from systolic.errors import InputError
+from systolic.geometry import geometry
 
 from .cycles import GemmArrays, fold_plan
 from .energy import (
@@ -76,7 +77,7 @@ from .energy import (
     scale_activity,
 )
 from .floorplan import Floorplan, default_tile
-from .memory import COMPUTE_EXTRA_CYCLES, PROLOGUE_CYCLES, Schedule, access_counts, geometry
+from .memory import COMPUTE_EXTRA_CYCLES, PROLOGUE_CYCLES, Schedule, access_counts
 
 #: The parts of the accelerator that can have a supply of their own: ``array`` (PEs and controller),
 #: ``sram`` (the three buffers) and ``dram_if`` (the on-chip DRAM interface).

@@ -8,7 +8,7 @@ traces: ``dram_bw_words_per_cycle``), ``-1`` for an idle lane; rows exist only f
 Addresses are the tensors' DRAM word addresses (see :mod:`systolic.model.memory` for the layout), so an
 SRAM trace says which element is read, as SCALE-Sim's do.
 
-The array-side events follow the RTL's timing contract (``SystolicTop``): per fold, operand requests one
+The array-side events follow the RTL's timing contract (``GemmEngine``): per fold, operand requests one
 cycle before their data, results leaving the array and written to the ofmap SRAM one cycle later.
 :func:`layer_traces` yields one chunk per step and trace, so a whole network's traces are never in memory.
 """
@@ -21,7 +21,8 @@ import numpy as np
 
 from systolic.config import ArrayConfig
 from systolic.dataflow import MAPPINGS, PORT_MAP, ROLES
-from systolic.model.memory import ARRAY_START_CYCLES, BUFFER, Schedule, geometry, tile_record
+from systolic.geometry import BUFFER, geometry
+from systolic.model.memory import ARRAY_START_CYCLES, Schedule, tile_record
 
 TRACE_NAMES: tuple[str, ...] = (
     "IFMAP_SRAM_TRACE",

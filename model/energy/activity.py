@@ -11,6 +11,7 @@ import numpy as np
 
 from systolic.config import ArrayConfig
 from systolic.errors import InputError
+from systolic.geometry import BUFFER, geometry
 
 from .tables import ACTIONS, COMPONENT_CLASSES, _frozen
 
@@ -280,7 +281,7 @@ def activity_counts(cfg: ArrayConfig, gemm, memory=None) -> LayerActivityCounts:
     multiplied by the layer's ``repeat``; SRAM, DRAM and cycle counts are the memory model's.
     """
     from ..cycles import GemmArrays, compute_cycles
-    from ..memory import BUFFER, access_counts, geometry, memory_cycles
+    from ..memory import access_counts, memory_cycles
 
     if memory is None:
         memory = memory_cycles(cfg, gemm)

@@ -166,3 +166,52 @@ def test_builds_are_cached_per_config(tmp_path):
     assert (first / "build.stamp").stat().st_mtime_ns == stamp  # reused, not rebuilt
     other = build(cfg.replace(acc_bits=24), "icarus", root=tmp_path)
     assert other != first and (other / "systolic_top.v").exists()
+
+
+def test_generator_sources_are_hdl_and_the_vocabulary_it_imports():
+    from systolic.cosim.runner import generator_sources
+
+    names = set(generator_sources())
+    hdl = Path(__file__).resolve().parents[2] / "hdl"
+    assert {f"systolic.hdl.{p.stem}" for p in hdl.glob("*.py") if p.stem != "__init__"} < names
+    assert {"systolic.config", "systolic.dataflow", "systolic.geometry", "systolic.errors"} < names
+    assert not [n for n in names if n.split(".")[1] in ("model", "cosim", "cli", "flow", "report", "formats")]
+
+
+def _tree_copy(tmp_path: Path) -> dict[str, Path]:
+    """A copy of the package folders the cache key reads, with their roots."""
+    import shutil
+
+    from systolic.cosim.runner import _package_roots
+
+    roots = {}
+    for package, folder in _package_roots().items():
+        roots[package] = tmp_path / package
+        shutil.copytree(folder, roots[package], ignore=shutil.ignore_patterns("__pycache__"))
+    return roots
+
+
+def _append(path: Path, text: str) -> None:
+    path.write_text(path.read_text() + text)
+
+
+def test_a_model_edit_keeps_the_build_cache_key_and_an_hdl_edit_changes_it(tmp_path):
+    from systolic.cosim.runner import generator_digest, generator_sources
+
+    roots = _tree_copy(tmp_path)
+    key = generator_digest(roots)
+    assert key == generator_digest()  # the same sources elsewhere: the same key
+    _append(roots["systolic.model"] / "memory.py", "\nGEOMETRY_EDIT = 1\n")
+    _append(roots["systolic.model"] / "cycles.py", "\nCYCLES_EDIT = 1\n")
+    assert generator_digest(roots) == key
+    _append(roots["systolic"] / "geometry.py", "\nSTORAGE_EDIT = 1\n")
+    assert generator_digest(roots) != key
+    key = generator_digest(roots)
+    _append(roots["systolic.hdl"] / "pe.py", "\nPE_EDIT = 1\n")
+    assert generator_digest(roots) != key
+    # Were hdl to import the model, the model would be in the key: the first check above would fail.
+    _append(roots["systolic.hdl"] / "accel.py", "\nfrom systolic.model.memory import plan_layer\n")
+    assert "systolic.model.memory" in generator_sources(roots)
+    key = generator_digest(roots)
+    _append(roots["systolic.model"] / "memory.py", "\nANOTHER_EDIT = 1\n")
+    assert generator_digest(roots) != key

@@ -8,7 +8,7 @@ from amaranth.hdl import Fragment
 
 from systolic.config import ArrayConfig, Dataflow
 from systolic.cosim.amaranth_sim import simulate
-from systolic.hdl.dataflow import acc_signed, port_format
+from systolic.geometry import acc_signed, port_format
 from systolic.hdl.pe import OSPE, WSPE, make_pe
 
 FORMATS = [

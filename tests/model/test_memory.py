@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 
 from systolic.config import ArrayConfig, Dataflow
 from systolic.errors import InputError
+from systolic.geometry import geometry
 from systolic.model.cycles import GemmArrays, compute_cycles
-from systolic.model.memory import geometry, memory_cycles, plan_layer, schedule
+from systolic.model.memory import memory_cycles, plan_layer, schedule
 from systolic.model.traces import collect, layer_traces, trace_widths
 
 SMALL = dict(

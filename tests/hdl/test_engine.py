@@ -1,4 +1,4 @@
-"""The whole ``SystolicTop`` under amaranth.sim, driven by the shared GemmHarness.
+"""The whole ``GemmEngine`` under amaranth.sim, driven by the shared GemmHarness.
 
 Every GEMM asserts: result == A @ B wrapped to acc_bits, bit for bit; cycles == expected_cycles exactly;
 no protocol problem; and every request and output in exactly the cycle the timing contract gives it.
@@ -14,8 +14,8 @@ import pytest
 from systolic.config import ArrayConfig, Dataflow
 from systolic.cosim.amaranth_sim import run_gemm, run_gemms, simulate
 from systolic.cosim.harness import GemmHarness, expected_cycles, random_operands, reference, unpack
-from systolic.hdl.dataflow import port_format
-from systolic.hdl.top import SystolicTop
+from systolic.geometry import port_format
+from systolic.hdl.engine import GemmEngine
 
 SHAPES = [
     (1, 1, 1),
@@ -156,7 +156,7 @@ def test_large_dimensions_fold_counts():
 
 def test_zero_dimension_finishes_without_requests():
     cfg = ArrayConfig(rows=2, cols=2, dataflow=Dataflow.WS)
-    dut = SystolicTop(cfg)
+    dut = GemmEngine(cfg)
     seen = []
 
     async def bench(ctx):
@@ -182,7 +182,7 @@ def test_start_is_ignored_while_busy():
     cfg = ArrayConfig(rows=2, cols=2, dataflow=Dataflow.OS)
     rng = np.random.default_rng(6)
     a, b = random_operands(cfg, 3, 3, 4, rng)
-    dut = SystolicTop(cfg)
+    dut = GemmEngine(cfg)
     h = GemmHarness(cfg, a, b)
 
     async def bench(ctx):
@@ -209,7 +209,7 @@ def test_operand_lanes_beyond_the_request_are_zeroed_in_hardware(dataflow):
     cfg = ArrayConfig(rows=3, cols=3, dataflow=dataflow)
     rng = np.random.default_rng(8)
     a, b = random_operands(cfg, 4, 5, 4, rng)
-    dut = SystolicTop(cfg)
+    dut = GemmEngine(cfg)
     h = GemmHarness(cfg, a, b, junk_seed=9)
     checked = []
 

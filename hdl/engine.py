@@ -1,4 +1,7 @@
-"""``SystolicTop``: the GEMM engine, C[M,N] = A[M,K] @ B[K,N], with its memory-facing ports."""
+"""``GemmEngine``: the GEMM engine, C[M,N] = A[M,K] @ B[K,N], with its memory-facing ports.
+
+As the top of its own Verilog (``verilog_text(cfg, "core")``) its module is named ``systolic_top``.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +10,21 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from systolic.config import ArrayConfig
+from systolic.dataflow import OPERAND_PORTS, STATIONARY, port_lanes
+from systolic.geometry import port_format
 
 from .array import SystolicArray
-from .dataflow import OPERAND_PORTS, STATIONARY, check_config, lane_count, port_format
+from .dataflow import check_config
 from .sequencer import Sequencer, sequencer_ports
 from .skew import LaneDelay
 
 
-class SystolicTop(wiring.Component):
+class GemmEngine(wiring.Component):
     """A systolic-array GEMM engine for one :class:`~systolic.config.ArrayConfig`.
 
     Runs C[M,N] = A[M,K] @ B[K,N] for any M, N, K in 1..65535 as a series of folds, reading operand
     vectors from two memories (west, north) and writing output vectors to a third (south). Which tensor
-    each port carries is :data:`systolic.hdl.dataflow.PORT_MAP`. Submodules: ``sequencer``,
+    each port carries is :data:`systolic.dataflow.PORT_MAP`. Submodules: ``sequencer``,
     ``skew_west``, ``skew_north`` (OS), ``array`` (PEs ``pe_<r>_<c>``), ``deskew_south`` (WS, IS).
 
     Parameters
@@ -58,7 +63,8 @@ class SystolicTop(wiring.Component):
     south_first : Out(1)
         1: first K-fold of these outputs, the output memory overwrites; 0: it adds the vector to what
         it holds, wrapping modulo 2**acc_bits. The accumulation across K-folds is the output memory's
-        job (the testbench's now, an SRAM with read-modify-write later). Always 1 for OS.
+        job (the testbench's memory model, or the accelerator's ofmap SRAM with its read-modify-write).
+        Always 1 for OS.
     south_data : Out(cols * acc_bits)
         The output vector, lane i at bits [i*acc_bits, (i+1)*acc_bits), two's complement when either
         operand is signed.
@@ -99,7 +105,7 @@ class SystolicTop(wiring.Component):
         ports = sequencer_ports(cfg)
         for port in OPERAND_PORTS:
             bits, _ = port_format(cfg, port)
-            ports[f"{port}_data"] = In(lane_count(cfg, port) * bits)
+            ports[f"{port}_data"] = In(port_lanes(cfg.rows, cfg.cols, port) * bits)
         ports["south_data"] = Out(cfg.cols * cfg.acc_bits)
         super().__init__(ports)
         self.west_masked = Signal(self.west_data.shape(), name="west_masked")

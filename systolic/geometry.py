@@ -1,0 +1,93 @@
+"""Storage geometry: how A, B and C are laid out in DRAM and the on-chip buffers, and their element formats.
+
+Vocabulary shared by the RTL generator (``hdl/controller.py``, ``hdl/accel.py``), its testbenches
+(``cosim/``) and the model of the memory system (:mod:`systolic.model.memory`, which defines the timing).
+Pure: imports only the config and the dataflow table.
+
+Buffers: ifmap holds A, filter holds B, ofmap holds C (SCALE-Sim's names). Every tensor is stored in DRAM
+contiguous along the axis its lanes run on at the array port that carries it (:data:`PORT_MAP`): element
+(i_other, i_lane) of X is at word ``offset_X + i_other * D_lane + i_lane``, a word address of
+:data:`ADDR_BITS` bits. An SRAM holds ``bytes // word_bytes`` elements (the ofmap:
+``bytes // ceil(acc_bits / 8)`` partial sums), half of them per half of the double buffer, as lines of P
+elements (P = lanes of the port): a tile with extents (El along the lanes, Eo along the other axis) takes
+``ceil(El / P) * Eo`` lines.
+
+Elements: A has the input format, B the weight format, C (partial sums, accumulators) ``acc_bits``, two's
+complement when either operand is signed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .config import ArrayConfig
+from .dataflow import PORT_MAP, port_lanes, tensor_port
+
+TENSORS: tuple[str, ...] = ("A", "B", "C")
+#: The config field that sizes each tensor's buffer, and SCALE-Sim's name for the buffer.
+SRAM_FIELD = {"A": "ifmap_sram_bytes", "B": "filter_sram_bytes", "C": "ofmap_sram_bytes"}
+BUFFER = {"A": "ifmap", "B": "filter", "C": "ofmap"}
+#: The config field that holds each tensor's base word address in DRAM.
+OFFSET_FIELD = {"A": "ifmap_offset", "B": "filter_offset", "C": "ofmap_offset"}
+#: DRAM word addresses are this wide in the RTL.
+ADDR_BITS = 48
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """How one tensor is stored: its port, lanes per SRAM line, axes, and buffer size."""
+
+    tensor: str
+    port: str
+    lanes: int  # P: elements per SRAM line
+    lane_dim: str  # GEMM dimension along the lanes (contiguous in DRAM)
+    other_dim: str
+    offset: int  # base word address in DRAM
+    element_bytes: int
+    capacity: int  # elements in the whole buffer (both halves)
+    half_lines: int  # lines per half
+
+
+def geometry(cfg: ArrayConfig) -> dict[str, Geometry]:
+    """Storage geometry of A, B and C for ``cfg``."""
+    out = {}
+    for x in TENSORS:
+        port = tensor_port(cfg.dataflow, x)
+        pm = PORT_MAP[cfg.dataflow][port]
+        lanes = port_lanes(cfg.rows, cfg.cols, port)
+        elem = math.ceil(cfg.acc_bits / 8) if x == "C" else cfg.word_bytes
+        cap = getattr(cfg, SRAM_FIELD[x]) // elem
+        out[x] = Geometry(
+            tensor=x,
+            port=port,
+            lanes=lanes,
+            lane_dim=pm.lane_dim,
+            other_dim=pm.dims[1 - pm.lane_axis],
+            offset=getattr(cfg, OFFSET_FIELD[x]),
+            element_bytes=elem,
+            capacity=cap,
+            half_lines=(cap // 2) // lanes,
+        )
+    return out
+
+
+def acc_signed(cfg: ArrayConfig) -> bool:
+    """Accumulators and partial sums are two's complement when either operand is signed."""
+    return cfg.input_signed or cfg.weight_signed
+
+
+def operand_format(cfg: ArrayConfig, tensor: str) -> tuple[int, bool]:
+    """(bits, signed) of one element of ``tensor``: A is the input, B the weight, C the accumulator."""
+    if tensor == "A":
+        return cfg.input_bits, cfg.input_signed
+    if tensor == "B":
+        return cfg.weight_bits, cfg.weight_signed
+    if tensor == "C":
+        return cfg.acc_bits, acc_signed(cfg)
+    raise ValueError(f"tensor must be A, B or C, not {tensor!r}")
+
+
+def port_format(cfg: ArrayConfig, port: str) -> tuple[int, bool]:
+    """(bits, signed) of one lane of ``port`` for ``cfg``'s dataflow."""
+    return operand_format(cfg, PORT_MAP[cfg.dataflow][port].tensor)

@@ -1,0 +1,107 @@
+# amaranth: UnusedElaboratable=no
+# ^ error-path tests construct components whose __init__ raises; Amaranth would warn they went unused.
+"""The whole accelerator: its external ports, its submodules and buffers, and one small layer out of DRAM
+under amaranth.sim (the model-versus-RTL matrix is tests/model/test_memory.py and tests/cosim)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from amaranth.hdl import Fragment
+from amaranth.lib import wiring
+
+from systolic.config import ArrayConfig, Dataflow
+from systolic.cosim.amaranth_sim import run_layers
+from systolic.cosim.harness import random_operands
+from systolic.geometry import geometry, operand_format
+from systolic.hdl.accel import BUFFER_NAMES, Accelerator
+from systolic.hdl.controller import controller_ports
+from systolic.model.cycles import GemmArrays
+from systolic.model.memory import memory_cycles
+
+SMALL = dict(
+    rows=2,
+    cols=3,
+    dram_bw_words_per_cycle=3,
+    dram_latency_cycles=2,
+    ifmap_sram_bytes=64,
+    filter_sram_bytes=64,
+    ofmap_sram_bytes=96,
+)
+
+
+def _accelerator(cfg: ArrayConfig) -> Accelerator:
+    """An elaborated accelerator (its buffers, controller and engine are made in ``__init__``; elaborating
+    marks them used, so Amaranth does not warn about them)."""
+    dut = Accelerator(cfg)
+    Fragment.get(dut, None)
+    return dut
+
+
+def test_external_ports_are_command_and_dram_only():
+    cfg = ArrayConfig(input_bits=4, weight_bits=6, acc_bits=20, **SMALL)
+    dut = _accelerator(cfg)
+    members = dut.signature.members
+    assert list(members) == list(controller_ports(cfg))
+    flows = {name: member.flow for name, member in members.items()}
+    assert [n for n, f in flows.items() if f == wiring.In] == [
+        "start",
+        "dim_m",
+        "dim_n",
+        "dim_k",
+        "tile_m",
+        "tile_n",
+        "tile_k",
+        "dram_rd_req_ready",
+        "dram_rd_data_valid",
+        "dram_rd_data",
+        "dram_wr_ready",
+    ]
+    assert len(dut.dram_rd_data) == 3 * 6  # bw words of the wider operand
+    assert len(dut.dram_wr_data) == 3 * 20  # bw accumulator words
+    assert len(dut.dram_rd_req_len) == len(dut.dram_wr_len) == 2  # 0..bw
+
+
+@pytest.mark.parametrize("dataflow", list(Dataflow), ids=str)
+def test_buffers_follow_the_storage_geometry(dataflow):
+    cfg = ArrayConfig(dataflow=dataflow, input_bits=4, weight_bits=6, acc_bits=20, **SMALL)
+    dut = _accelerator(cfg)
+    for x, g in geometry(cfg).items():
+        buf = dut.buffers[x]
+        bits = operand_format(cfg, x)[0]
+        assert (len(buf.a_wr_en), len(buf.a_rd_data), 2 ** len(buf.a_rd_addr) >= g.half_lines) == (
+            g.lanes,
+            g.lanes * bits,
+            True,
+        ), x
+
+
+def test_submodules_keep_their_names():
+    """The names the VCD, the toggle classes (cosim/toggles.py) and the testbench's monitors rely on."""
+    top = Fragment.get(Accelerator(ArrayConfig(rows=2, cols=2, dataflow=Dataflow.WS)), None)
+    names = [name for _, name, _ in top.subfragments]
+    assert names == ["core", "ctrl", "ifmap_sram", "filter_sram", "ofmap_sram"]
+    assert [name for _, name, _ in top.subfragments[0][0].subfragments] == [
+        "sequencer",
+        "array",
+        "skew_west",
+        "deskew_south",
+    ]
+    assert BUFFER_NAMES == {"A": "ifmap_sram", "B": "filter_sram", "C": "ofmap_sram"}
+
+
+def test_a_tiled_layer_out_of_dram_is_a_at_b_in_the_models_cycles():
+    cfg = ArrayConfig(dataflow=Dataflow.IS, **SMALL)
+    shape = (5, 4, 9)
+    a, b = random_operands(cfg, *shape, np.random.default_rng(3))
+    (h,) = run_layers(cfg, [(a, b)])
+    model = memory_cycles(cfg, GemmArrays.of(*shape))
+    assert model.plan.tiles[0] > 1
+    assert h.problems == []
+    np.testing.assert_array_equal(h.result, h.expected())
+    assert h.cycles == model.cycles_per_gemm[0]
+
+
+def test_the_config_must_be_an_array_config():
+    with pytest.raises(TypeError, match="cfg must be an ArrayConfig, not dict"):
+        Accelerator({"rows": 2})

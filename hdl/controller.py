@@ -310,22 +310,22 @@ class Controller(wiring.Component):
         rsp = _Walker(m, "rdrsp", segments(ld, ("A", "B")), bw)
         drn = _Walker(m, "drain", segments(dr, ("C",)), bw)
         return _State(
-            dim,
-            size,
-            ld,
-            cp,
-            dr,
-            nxt,
-            nxt_valid,
-            last,
-            launch,
-            c_done,
-            r_done,
-            d_done,
-            barrier,
-            req,
-            rsp,
-            drn,
+            dim=dim,
+            size=size,
+            ld=ld,
+            cp=cp,
+            dr=dr,
+            nxt=nxt,
+            nxt_valid=nxt_valid,
+            last=last,
+            launch=launch,
+            c_done=c_done,
+            r_done=r_done,
+            d_done=d_done,
+            barrier=barrier,
+            req=req,
+            rsp=rsp,
+            drn=drn,
         )
 
     def _fill(self, m: Module, st: _State) -> None:

@@ -127,7 +127,7 @@ def test_no_cycle_between_packages():
     [
         ("systolic.hdl.controller", "systolic.model.memory"),  # hdl -> model
         ("systolic.hdl.accel", "systolic.flow.run"),  # hdl -> flow
-        ("systolic.hdl.top", "systolic.cli"),  # hdl -> cli
+        ("systolic.hdl.engine", "systolic.cli"),  # hdl -> cli
         ("systolic.model.sweep", "systolic.cli.calibrate"),  # model -> cli
         ("systolic.model.sweep", "systolic.flow.sweep"),  # model -> flow
         ("systolic.model.power", "systolic.report.summary"),  # model -> report

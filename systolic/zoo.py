@@ -244,7 +244,10 @@ def dlrm(*, batch: int = 1) -> Workload:
 
 
 @dataclass(frozen=True)
-class _Transformer:
+class TransformerShape:
+    """A transformer's shape: one block's dimensions, the depth and the vocabulary (``model/llm`` builds
+    whole models from these)."""
+
     key: str
     d_model: int
     heads: int
@@ -252,11 +255,19 @@ class _Transformer:
     swiglu: bool  # Llama's gated FFN (gate, up, down) instead of two matmuls
     seq_len: int  # default prefill length
     context: int  # default decode KV-cache length: the model's maximum context
+    layers: int  # blocks in the whole model
+    vocab: int
+    kv_heads: int = 0  # key/value heads of grouped-query attention; 0: as many as query heads
     encoder_only: bool = False
+
+    @property
+    def d_kv(self) -> int:
+        """Width of the key (and of the value) projection: d_head x key/value heads."""
+        return self.d_model // self.heads * (self.kv_heads or self.heads)
 
 
 def _transformer(
-    spec: _Transformer,
+    spec: TransformerShape,
     *,
     phase: str = "prefill",
     seq_len: int | None = None,
@@ -289,8 +300,8 @@ def _transformer(
         rows, queries, keys = b, 1, ctx
     block = [
         Layer("q_proj", rows, d, d),
-        Layer("k_proj", rows, d, d),
-        Layer("v_proj", rows, d, d),
+        Layer("k_proj", rows, spec.d_kv, d),
+        Layer("v_proj", rows, spec.d_kv, d),
         Layer("scores", queries, keys, d_head, repeat=h * b, kind="attention"),  # Q @ K^T per head
         Layer("context", queries, d_head, keys, repeat=h * b, kind="attention"),  # softmax(..) @ V
         Layer("o_proj", rows, d, d),
@@ -317,22 +328,31 @@ def _transformer(
 
 _TRANSFORMERS = (
     (
-        _Transformer("bert-base", 768, 12, 3072, False, 128, 512, encoder_only=True),
+        TransformerShape("bert-base", 768, 12, 3072, False, 128, 512, 12, 30522, encoder_only=True),
         "BERT-base encoder layer (d 768, 12 heads, FFN 3072; 12 layers), prefill only; seq_len 128",
     ),
     (
-        _Transformer("gpt2", 768, 12, 3072, False, 1024, 1024),
+        TransformerShape("gpt2", 768, 12, 3072, False, 1024, 1024, 12, 50257),
         "GPT-2 small (124M) decoder block (d 768, 12 heads, FFN 3072; 12 layers); seq_len 1024, context 1024",
     ),
     (
-        _Transformer("gpt3-175b", 12288, 96, 49152, False, 2048, 2048),
+        TransformerShape("gpt3-175b", 12288, 96, 49152, False, 2048, 2048, 96, 50257),
         "GPT-3 175B decoder block (d 12288, 96 heads, FFN 49152; 96 layers); seq_len 2048, context 2048",
     ),
     (
-        _Transformer("llama2-7b", 4096, 32, 11008, True, 2048, 4096),
+        TransformerShape("llama2-7b", 4096, 32, 11008, True, 2048, 4096, 32, 32000),
         "Llama-2-7B decoder block (d 4096, 32 heads, SwiGLU 11008; 32 layers); seq_len 2048, context 4096",
     ),
+    (
+        # Touvron et al. 2023, "Llama 2", Table 1 and the released config: 80 layers, grouped-query attention
+        TransformerShape("llama2-70b", 8192, 64, 28672, True, 2048, 4096, 80, 32000, kv_heads=8),
+        "Llama-2-70B decoder block (d 8192, 64 heads, 8 KV heads, SwiGLU 28672; 80 layers); "
+        "seq_len 2048, context 4096",
+    ),
 )
+
+#: The transformers of the zoo by name, with their whole-model shape.
+TRANSFORMERS: dict[str, TransformerShape] = {spec.key: spec for spec, _ in _TRANSFORMERS}
 
 _CNN_NOTE = "at 224x224, convs and FCs as GEMMs"
 

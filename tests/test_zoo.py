@@ -35,6 +35,7 @@ def test_zoo_has_every_network():
         "gpt2",
         "gpt3-175b",
         "llama2-7b",
+        "llama2-70b",
     ]
     for entry in NETWORKS.values():
         assert isinstance(entry, ZooEntry) and entry.description
@@ -157,16 +158,26 @@ DIMS = {
     "gpt3-175b": (12288, 96, 49152, False, 2048, 2048),
     "llama2-7b": (4096, 32, 11008, True, 2048, 4096),
 }
+KV_WIDTH = {"bert-base": 768, "gpt2": 768, "gpt3-175b": 12288, "llama2-7b": 4096}
 
 
-def block_macs_prefill(d, f, swiglu, s, b=1):
+def block_macs_prefill(d, f, swiglu, s, b=1, d_kv=None):
     ffn = (3 if swiglu else 2) * s * d * f
-    return b * (4 * s * d * d + 2 * s * s * d + ffn)
+    d_kv = d if d_kv is None else d_kv
+    return b * (2 * s * d * d + 2 * s * d * d_kv + 2 * s * s * d + ffn)
 
 
 def block_macs_decode(d, f, swiglu, ctx, b=1):
     ffn = (3 if swiglu else 2) * d * f
     return b * (4 * d * d + 2 * ctx * d + ffn)
+
+
+def test_llama2_70b_has_grouped_query_attention():
+    """8 key/value heads of 128: K and V projections are 8192 x 1024 (Touvron et al. 2023, Table 1)."""
+    shapes = {ly.name.split(".", 1)[1]: (ly.m, ly.n, ly.k) for ly in build("llama2-70b", seq_len=16)}
+    assert shapes["q_proj"] == (16, 8192, 8192)
+    assert shapes["k_proj"] == shapes["v_proj"] == (16, 1024, 8192)
+    assert build("llama2-70b", seq_len=16).macs == block_macs_prefill(8192, 28672, True, 16, d_kv=1024)
 
 
 def test_gpt2_prefill_macs_by_the_textbook_formula():

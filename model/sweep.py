@@ -129,15 +129,28 @@ def evaluate(
 
 def pareto_front(objectives: np.ndarray) -> np.ndarray:
     """``[point]`` bool: not dominated by any other point (all objectives minimised; rows with NaN never
-    on the front). ``objectives``: ``[point, objective]``. Compared in blocks of rows, all at once."""
+    on the front). ``objectives``: ``[point, objective]``.
+
+    Rows are sorted lexicographically, so a row's dominators come before it; blocks of rows are compared,
+    all at once, with the front found so far and among themselves (the front stays small, so this is
+    linear in the points, not quadratic)."""
     obj = np.asarray(objectives, dtype=float)
     ok = np.all(np.isfinite(obj), axis=1)
-    front = ok.copy()
-    cand = obj[ok]
+    front = np.zeros(len(obj), dtype=bool)
     where = np.flatnonzero(ok)
-    for s in range(0, cand.shape[0], 512):
-        blk = cand[s : s + 512]  # [block, obj]
-        le = np.all(cand[None, :, :] <= blk[:, None, :], axis=2)  # [block, other] other is no worse
-        lt = np.any(cand[None, :, :] < blk[:, None, :], axis=2)  # other is better somewhere
-        front[where[s : s + 512]] = ~np.any(le & lt, axis=1)
+    cand = obj[where]
+    order = np.lexsort(cand.T[::-1])
+    kept = cand[:0]  # [front, obj]
+
+    def dominated(blk: np.ndarray, by: np.ndarray) -> np.ndarray:  # [block] by some row of ``by``
+        le = np.all(by[None, :, :] <= blk[:, None, :], axis=2)  # [block, other] other is no worse
+        lt = np.any(by[None, :, :] < blk[:, None, :], axis=2)  # other is better somewhere
+        return np.any(le & lt, axis=1)
+
+    for s in range(0, len(order), 512):
+        idx = order[s : s + 512]
+        blk = cand[idx]
+        keep = ~dominated(blk, kept) & ~dominated(blk, blk)
+        front[where[idx[keep]]] = True
+        kept = np.concatenate([kept, blk[keep]])
     return front

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 import sys
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -118,7 +118,11 @@ def _build(cls: type, data: dict[str, Any], source: Any, section: str) -> Any:
             err.what, source, f"[{section}] {err.where}" if err.where else f"[{section}]"
         ) from None
     except TypeError as err:  # a required key is missing
-        missing = [f.name for f in fields(cls) if f.init and f.name not in data]
+        missing = [
+            f.name
+            for f in fields(cls)
+            if f.init and f.name not in data and f.default is MISSING and f.default_factory is MISSING
+        ]
         raise InputError(f"missing key(s): {', '.join(missing) or err}", source, f"[{section}]") from None
 
 
@@ -433,7 +437,10 @@ def _device(data: Any, path: Path) -> GpuSpec | SystolicSpec:
     if not isinstance(data, dict):
         raise InputError("[device] must be a table", path, "[device]")
     data = dict(data)
-    kind = _choice(data.pop("kind", "gpu"), "kind", ("gpu", "systolic"))
+    try:
+        kind = _choice(data.pop("kind", "gpu"), "kind", ("gpu", "systolic"))
+    except InputError as err:
+        raise InputError(err.what, path, "[device] kind") from None
     if kind == "gpu":
         return _build(GpuSpec, data, path, "device")
     arch = data.pop("arch", None)

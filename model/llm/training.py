@@ -61,7 +61,7 @@ class ParallelPlan:
         """Broadcast scalars or arrays into a plan; ``recompute`` may be names or indices."""
         rec = np.asarray(recompute)
         if rec.dtype.kind in "US":
-            bad = [r for r in np.unique(rec) if r not in RECOMPUTE]
+            bad = [str(r) for r in np.unique(rec) if r not in RECOMPUTE]
             if bad:
                 raise InputError(
                     f"recompute must be one of {', '.join(RECOMPUTE)}, not {bad[0]!r}", where="recompute"

@@ -124,7 +124,7 @@ def activation_bytes(
     attn_split = tokens * (2 * h / tp + 2 * kv) * eb  # Q, K, V and the output projection's input
     ffn_split = tokens * f / tp * eb * (3.0 if model.swiglu else 2.0)  # FFN activations
     scores = model.heads / tp * seqs * q_len * kv_len
-    core = 0.0 if flash else scores * ((2 * eb + 1 + 2 * eb) if dropout else 2 * eb)
+    core = 0.0 if flash else scores * ((2 * eb + 1) if dropout else eb)  # softmax out, mask, dropout out
     full_keep = replicated + attn_split + ffn_split + core
     selective = replicated + attn_split + ffn_split
     inputs = tokens * h * eb / shard

@@ -1,0 +1,183 @@
+"""The LLM flow: resolve a model and a system, run training or inference plans, search, validate.
+
+Between the CLI (``systolic llm``) and the pure model (``systolic.model.llm``): it loads the system and its
+energy calibration, turns option dictionaries into the model's dataclasses, and shapes results as plain
+dictionaries for reports. The validation points (``configs/validation/llm.toml``, published measurements
+with their sources) are evaluated here; ``tests/test_llm_flow.py`` fails when one drifts beyond its
+tolerance.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+from .fileio import read_text
+from .llm_spec import ModelSpec, SystemSpec, load_system, model_spec
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+#: Quantities a validation point can compare (what the model computes for each is in :func:`evaluate`).
+QUANTITIES: dict[str, str] = {
+    "tflops_per_device": "FLOPs executed (recomputation included) per device per second",
+    "mfu": "model FLOPs utilisation",
+    "hfu": "hardware FLOPs utilisation (recomputation included)",
+    "iteration_s": "seconds per training iteration",
+    "model_state_bytes": "weights + gradients + optimizer states per device",
+    "ttft_s": "time to first token",
+    "tpot_s": "time per output token",
+}
+
+
+def hardware(system: SystemSpec, precision: str = "bf16"):
+    """The system's numbers; a systolic device gets the default energy calibration."""
+    from .model.llm.hardware import resolve
+
+    calibration = None
+    if system.device.kind == "systolic":
+        from .calibrate_cli import load_calibration
+
+        calibration = load_calibration()[0]
+    return resolve(system, precision, calibration)
+
+
+def _options(cls: type, data: dict[str, Any], source: Any, where: str):
+    known = {f.name for f in dataclasses.fields(cls)}
+    for key in data:
+        if key not in known:
+            raise InputError(f"unknown option '{key}' (allowed: {', '.join(sorted(known))})", source, where)
+    try:
+        return cls(**data)
+    except TypeError as err:
+        raise InputError(f"bad options: {err}", source, where) from None
+
+
+def train_options(data: dict[str, Any], source: Any = None):
+    from .model.llm.training import TrainOptions
+
+    return _options(TrainOptions, data, source, "[options]")
+
+
+def infer_options(data: dict[str, Any], source: Any = None):
+    from .model.llm.inference import InferOptions
+
+    return _options(InferOptions, data, source, "[infer]")
+
+
+# --------------------------------------------------------------------------- validation
+
+
+@dataclass(frozen=True)
+class Point:
+    """One published measurement and how to reproduce it."""
+
+    id: str
+    source: str
+    quantity: str
+    published: float
+    tolerance: float
+    note: str
+    model: ModelSpec
+    system: SystemSpec
+    precision: str
+    plan: dict
+    options: dict
+    infer: dict | None
+
+
+def default_validation_path() -> Path:
+    return Path(str(resources.files("systolic.configs") / "validation" / "llm.toml"))
+
+
+def load_points(path: str | Path | None = None) -> list[Point]:
+    """The validation points of ``path`` (default: the shipped file)."""
+    path = Path(path) if path is not None else default_validation_path()
+    try:
+        data = tomllib.loads(read_text(path))
+    except tomllib.TOMLDecodeError as err:
+        raise InputError(f"malformed TOML: {err}", path) from None
+    out = []
+    for i, p in enumerate(data.get("point", [])):
+        where = f"point {i + 1} ({p.get('id', '?')})"
+        try:
+            quantity = p["quantity"]
+            if quantity not in QUANTITIES:
+                raise InputError(
+                    f"quantity must be one of {', '.join(QUANTITIES)}, not {quantity!r}", path, where
+                )
+            m = p["model"]
+            model = model_spec(m) if isinstance(m, str) else ModelSpec.from_dict(m, path, f"{where} model")
+            system = load_system(p["system"]).with_devices(int(p["devices"]))
+            out.append(
+                Point(
+                    id=p["id"],
+                    source=p["source"],
+                    quantity=quantity,
+                    published=float(p["published"]),
+                    tolerance=float(p.get("tolerance", 0.10)),
+                    note=p.get("note", ""),
+                    model=model,
+                    system=system,
+                    precision=p.get("precision", "bf16"),
+                    plan=dict(p.get("plan", {})),
+                    options=dict(p.get("options", {})),
+                    infer=p.get("infer"),
+                )
+            )
+        except KeyError as err:
+            raise InputError(f"missing key {err}", path, where) from None
+    if not out:
+        raise InputError("no [[point]] entries", path)
+    return out
+
+
+def evaluate(point: Point) -> float:
+    """The model's value of ``point.quantity`` for the point's model, system and plan."""
+    from .model.llm.inference import infer
+    from .model.llm.training import ParallelPlan, train
+
+    hw = hardware(point.system, point.precision)
+    if point.infer is not None:
+        data = dict(point.infer)
+        tp, pp = data.pop("tp", 1), data.pop("pp", 1)
+        res = infer(point.model, hw, tp, pp, infer_options(data))
+        return float(getattr(res, point.quantity)[0])
+    res = train(point.model, hw, ParallelPlan.of(**point.plan), train_options(point.options))
+    if not res.valid[0]:
+        raise InputError(f"the plan is not valid: {res.reason[0]}", point.id)
+    i = 0
+    if point.quantity == "tflops_per_device":
+        return float(res.hardware_flops[i] / (res.iteration_s[i] * hw.devices))
+    if point.quantity == "model_state_bytes":
+        return float(res.weights_bytes[i] + res.grads_bytes[i] + res.optimizer_bytes[i])
+    return float(getattr(res, point.quantity)[i])
+
+
+def validate(path: str | Path | None = None) -> list[dict]:
+    """Every point with the model's value, the relative error and whether it is within tolerance."""
+    rows = []
+    for p in load_points(path):
+        value = evaluate(p)
+        err = value / p.published - 1.0
+        rows.append(
+            {
+                "id": p.id,
+                "source": p.source,
+                "quantity": p.quantity,
+                "published": p.published,
+                "model": value,
+                "error": err,
+                "tolerance": p.tolerance,
+                "ok": abs(err) <= p.tolerance,
+                "note": p.note,
+            }
+        )
+    return rows

@@ -208,26 +208,46 @@ def _check(model: ModelSpec, hw: Hardware, plan: ParallelPlan, batch: int) -> tu
     return reason == "", reason
 
 
-def train(model: ModelSpec, hw: Hardware, plan: ParallelPlan, opts: TrainOptions) -> TrainResult:
-    """Evaluate every plan (see the module docstring). Invalid plans get NaN and a reason."""
-    s = opts.seq_len or model.seq_len
-    valid, reason = _check(model, hw, plan, opts.batch)
-    tp, pp, dp, mb, vpp = (x.astype(float) for x in (plan.tp, plan.pp, plan.dp, plan.mb, plan.vpp))
-    sp, rec, zero = plan.sp, plan.recompute, plan.zero
-    eb = hw.element_bytes
-    h, V = model.hidden, model.vocab
-    T = mb * s  # tokens per micro-batch
-    m_mb = np.maximum(np.floor(opts.batch / np.maximum(dp * mb, 1)), 1)  # micro-batches per pipeline
+@dataclass(frozen=True)
+class _Setting:
+    """The arrays every step of :func:`train` reads, ``[config]``, as floats."""
 
-    # ---- one block, one micro-batch
-    fwd = tf.layer_gemms(model, T, mb, s, s, tp)  # each [config, gemm]
+    s: int  # sequence length
+    tp: np.ndarray
+    pp: np.ndarray
+    dp: np.ndarray
+    mb: np.ndarray
+    vpp: np.ndarray
+    sp: np.ndarray
+    rec: np.ndarray
+    zero: np.ndarray
+    tokens: np.ndarray  # per micro-batch
+    microbatches: np.ndarray  # per pipeline and iteration
+    layers: np.ndarray  # blocks per device
+
+
+@dataclass(frozen=True)
+class _Block:
+    """One block, one micro-batch, one device: seconds, exposed TP seconds, energy (pJ), FLOPs executed."""
+
+    fwd: np.ndarray
+    bwd: np.ndarray
+    recompute: np.ndarray
+    tp: np.ndarray
+    all_reduce: np.ndarray  # one all-reduce of the block's activation
+    energy_pj: np.ndarray
+    flops: np.ndarray
+
+
+def _block(model: ModelSpec, hw: Hardware, st: _Setting, opts: TrainOptions) -> _Block:
+    """The block's GEMMs, element-wise kernels and tensor-parallel collectives, with recomputation."""
+    s, eb, rec = st.s, hw.element_bytes, st.rec
+    fwd = tf.layer_gemms(model, st.tokens, st.mb, s, s, st.tp)  # each [config, gemm]
     dgrad, wgrad = tf.backward(*fwd)
     g_f, g_d, g_w = gemm_cost(hw, *fwd), gemm_cost(hw, *dgrad), gemm_cost(hw, *wgrad)
     core = tf.ATTENTION_CORE
-    if (
-        opts.flash_attention
-    ):  # one fused kernel; causal blocks skipped; backward ~2.5x forward (FlashAttention-2)
-        attn_flops = 0.5 * (g_f.flops[:, core]).sum(axis=-1)
+    if opts.flash_attention:  # one fused kernel skipping masked blocks; backward ~2.5x forward (FA-2)
+        attn_flops = 0.5 * g_f.flops[:, core].sum(-1)
         attn_f = fused_attention_seconds(hw, attn_flops)
         attn_b = 2.5 * attn_f
         attn_e = 3.5 * attn_flops * hw.pj_per_flop
@@ -237,84 +257,78 @@ def train(model: ModelSpec, hw: Hardware, plan: ParallelPlan, opts: TrainOptions
         attn_e = (g_f.energy_pj + g_d.energy_pj + g_w.energy_pj)[:, core].sum(-1)
     lin_f = g_f.seconds[:, ~core].sum(-1)
     lin_b = (g_d.seconds + g_w.seconds)[:, ~core].sum(-1)
-    lin_e_f = g_f.energy_pj[:, ~core].sum(-1)
-    lin_e_b = (g_d.energy_pj + g_w.energy_pj)[:, ~core].sum(-1)
     other_b, score_b = tf.elementwise_bytes(
-        model, T, mb, s, s, tp, sp, eb, opts.dropout, opts.flash_attention
+        model, st.tokens, st.mb, s, s, st.tp, st.sp, eb, opts.dropout, opts.flash_attention
     )
     ew_f = stream_seconds(hw, other_b + score_b)
-    core_ew_f = stream_seconds(hw, score_b)
-    # TP: two all-reduces (or all-gather + reduce-scatter with SP, the same volume) forward, two backward
-    ar = collective_time("all_reduce", T * h * eb, plan.tp, 1, hw, opts.algorithm)
+    # two all-reduces forward and two backward (all-gather + reduce-scatter with SP: the same volume)
+    ar = collective_time("all_reduce", st.tokens * model.hidden * eb, st.tp, 1, hw, opts.algorithm)
     tp_pass = TP_COLLECTIVES * ar
-    gemm_pass_f = lin_f + attn_f
-    exposed = np.maximum(tp_pass - gemm_pass_f, 0.0) if opts.overlap_tp else tp_pass
-
+    exposed = np.maximum(tp_pass - (lin_f + attn_f), 0.0) if opts.overlap_tp else tp_pass
     compute_f = lin_f + attn_f + ew_f
-    compute_b = lin_b + attn_b + 2 * ew_f
-    recompute = np.select([rec == 2, rec == 1], [compute_f, attn_f + core_ew_f], 0.0)
-    tp_layer = exposed * np.where(rec == 2, 3, 2)
+    recompute = np.select([rec == 2, rec == 1], [compute_f, attn_f + stream_seconds(hw, score_b)], 0.0)
     ew_bytes = (other_b + score_b) * 3 + np.select([rec == 2, rec == 1], [other_b + score_b, score_b], 0.0)
-    e_layer = (
-        lin_e_f * np.where(rec == 2, 2, 1) + lin_e_b + attn_e * np.where(rec >= 1, 4 / 3, 1)
-    ) + ew_bytes * hw.pj_per_byte
-    flops_layer = g_f.flops.sum(-1) * 3 + np.select(
-        [rec == 2, rec == 1], [g_f.flops.sum(-1), g_f.flops[:, core].sum(-1)], 0.0
+    lin_e = g_f.energy_pj[:, ~core].sum(-1) * np.where(rec == 2, 2, 1) + (g_d.energy_pj + g_w.energy_pj)[
+        :, ~core
+    ].sum(-1)
+    energy = lin_e + attn_e * np.where(rec >= 1, 4 / 3, 1) + ew_bytes * hw.pj_per_byte
+    f = g_f.flops.sum(-1)
+    flops = 3 * f + np.select([rec == 2, rec == 1], [f, g_f.flops[:, core].sum(-1)], 0.0)
+    return _Block(
+        compute_f, lin_b + attn_b + 2 * ew_f, recompute, exposed * np.where(rec == 2, 3, 2), ar, energy, flops
     )
 
-    # ---- first stage: embedding (lookup, positions, dropout); last stage: output layer and loss
-    emb_f = stream_seconds(hw, T * h * eb * (4 if model.learned_positions else 2) / np.where(sp, tp, 1))
-    emb_b = 2 * emb_f + stream_seconds(
-        hw, V * h / tp * opts.grad_bytes
-    )  # scatter-add into the table's gradient
-    out_fwd = (T, V / tp, h, 1)
-    o_f, o_d, o_w = (
-        gemm_cost(hw, *out_fwd),
-        gemm_cost(hw, *tf.backward(*out_fwd)[0]),
-        gemm_cost(hw, *tf.backward(*out_fwd)[1]),
-    )
-    loss = stream_seconds(hw, T * V / tp * 40.0)  # fp32 vocab-parallel cross-entropy: ~6 passes fwd, ~4 bwd
-    out_t = o_f.seconds + o_d.seconds + o_w.seconds + loss
-    emb_t = emb_f + emb_b + ar  # the vocab-parallel embedding all-reduces its output
-    out_comm = ar  # the output layer's input gradient is all-reduced
 
-    layers_per_dev = model.layers / pp
-    block = layers_per_dev * (compute_f + compute_b + recompute)
-    block_comm = layers_per_dev * tp_layer
-    # point-to-point between stages: activation forward, gradient backward, per chunk
-    msg = T * h * eb / np.where(sp, tp, 1.0)
-    same_node = plan.tp * plan.dp * plan.pp <= hw.devices_per_node
-    sg = opts.scatter_gather & ~sp & (plan.tp > 1) & ~same_node
+def _pipeline(model: ModelSpec, hw: Hardware, st: _Setting, opts: TrainOptions, blk: _Block) -> dict:
+    """Stage times per micro-batch (the first stage embeds, the last computes the logits and the loss),
+    the sends between stages and the schedule's time and bubble."""
+    h, V, eb, tp, pp = model.hidden, model.vocab, hw.element_bytes, st.tp, st.pp
+    shard = np.where(st.sp, tp, 1.0)
+    emb_f = stream_seconds(hw, st.tokens * h * eb * (4 if model.learned_positions else 2) / shard)
+    emb_b = 2 * emb_f + stream_seconds(hw, V * h / tp * opts.grad_bytes)  # scatter-add into the table
+    out = (st.tokens, V / tp, h, 1)
+    dgrad, wgrad = tf.backward(*out)
+    costs = (gemm_cost(hw, *out), gemm_cost(hw, *dgrad), gemm_cost(hw, *wgrad))
+    loss = stream_seconds(hw, st.tokens * V / tp * 40.0)  # fp32 vocab-parallel cross-entropy, ~10 passes
+    emb_t = emb_f + emb_b + blk.all_reduce  # the vocab-parallel embedding all-reduces its output
+    out_t = sum(c.seconds for c in costs) + loss + blk.all_reduce  # and the output layer its input gradient
+    block = st.layers * (blk.fwd + blk.bwd + blk.recompute + blk.tp)
+    msg = st.tokens * h * eb / shard  # activation forward, gradient backward, per chunk boundary
+    same_node = st.tp * st.dp * st.pp <= hw.devices_per_node
+    sg = opts.scatter_gather & ~st.sp & (st.tp > 1) & ~same_node
     one = np.where(
         sg,
-        p2p_time(msg / tp, same_node, hw)
-        + collective_time("all_gather", msg, plan.tp, 1, hw, opts.algorithm),
+        p2p_time(msg / tp, same_node, hw) + collective_time("all_gather", msg, st.tp, 1, hw, opts.algorithm),
         p2p_time(msg, same_node, hw),
     )
-    p2p = np.where(plan.pp > 1, 2 * vpp * one, 0.0)
-    t_first = block + block_comm + emb_t + p2p + np.where(plan.pp == 1, out_t + out_comm, 0.0)
-    t_last = block + block_comm + out_t + out_comm + p2p
-    t_mid = block + block_comm + p2p
-    t_max = np.where(
-        plan.pp == 1, t_first, np.maximum(np.maximum(t_first, t_last), np.where(plan.pp > 2, t_mid, 0.0))
+    p2p = np.where(pp > 1, 2 * st.vpp * one, 0.0)
+    first = block + emb_t + p2p + np.where(pp == 1, out_t, 0.0)
+    last = block + out_t + p2p
+    mid = block + p2p
+    t_max = np.where(pp == 1, first, np.maximum(np.maximum(first, last), np.where(pp > 2, mid, 0.0)))
+    t_mean = np.where(pp == 1, first, (first + last + (pp - 2) * mid) / pp)
+    bubble = (pp - 1) / st.vpp * t_mean
+    return dict(
+        pipe=st.microbatches * t_max + bubble, bubble=bubble, p2p=p2p, msg=msg, same_node=same_node, out=costs
     )
-    t_mean = np.where(plan.pp == 1, t_first, (t_first + t_last + (pp - 2) * t_mid) / pp)
-    pipe = m_mb * t_max + (pp - 1) / vpp * t_mean
-    bubble = (pp - 1) / vpp * t_mean
 
-    # ---- parameters per device (the first stage holds the embedding; so does the last if untied or pp > 1)
-    emb_params = V * h / tp + (s * h if model.learned_positions else 0.0) / tp
-    p_dev = layers_per_dev * model.layer_params() / tp + emb_params
-    if not model.tied_embeddings:
-        p_dev = p_dev + np.where(plan.pp == 1, V * h / tp, 0.0)
-    # ---- data parallelism
-    dp_rs = collective_time(
-        "reduce_scatter", p_dev * opts.grad_comm_bytes, plan.dp, plan.tp, hw, opts.algorithm
+
+def _data_parallel(model: ModelSpec, hw: Hardware, st: _Setting, opts: TrainOptions, blk: _Block) -> dict:
+    """Parameters per device, the exposed data-parallel communication and the optimizer step."""
+    h, V = model.hidden, model.vocab
+    # the first stage holds the embedding (and the last a copy, or its own output layer if untied)
+    p_dev = (
+        st.layers * model.layer_params() / st.tp
+        + (V * h + (st.s * h if model.learned_positions else 0)) / st.tp
     )
-    dp_ag = collective_time("all_gather", p_dev * opts.param_bytes, plan.dp, plan.tp, hw, opts.algorithm)
-    dp_ar = collective_time("all_reduce", p_dev * opts.grad_comm_bytes, plan.dp, plan.tp, hw, opts.algorithm)
-    bwd_mb = layers_per_dev * (compute_b + recompute)
-    fwd_mb = layers_per_dev * compute_f
+    if not model.tied_embeddings:
+        p_dev = p_dev + np.where(st.pp == 1, V * h / st.tp, 0.0)
+    g, w, m = opts.grad_comm_bytes, opts.param_bytes, st.microbatches
+    rs = collective_time("reduce_scatter", p_dev * g, st.dp, st.tp, hw, opts.algorithm)
+    ag = collective_time("all_gather", p_dev * w, st.dp, st.tp, hw, opts.algorithm)
+    ar = collective_time("all_reduce", p_dev * g, st.dp, st.tp, hw, opts.algorithm)
+    bwd = st.layers * (blk.bwd + blk.recompute)
+    fwd = st.layers * blk.fwd
 
     def hidden(comm, behind):  # what overlapping leaves exposed
         return np.maximum(comm - behind, 0.0) if opts.overlap_dp else comm
@@ -322,102 +336,127 @@ def train(model: ModelSpec, hw: Hardware, plan: ParallelPlan, opts: TrainOptions
     # ZeRO 0: one all-reduce of the accumulated gradients; 1: reduce-scatter, then all-gather the updated
     # weights; 2: gradients are sharded, so every micro-batch reduce-scatters its own; 3: every micro-batch
     # also gathers the weights for its forward and its backward pass (Rajbhandari et al., SC 2020).
+    z = st.zero
     dp_t = np.select(
-        [zero == 0, zero == 1, zero == 2],
-        [
-            hidden(dp_ar, bwd_mb),
-            hidden(dp_rs, bwd_mb) + hidden(dp_ag, fwd_mb),
-            m_mb * hidden(dp_rs, bwd_mb) + hidden(dp_ag, fwd_mb),
-        ],
-        m_mb * (hidden(dp_ag, fwd_mb) + hidden(dp_ag + dp_rs, bwd_mb)),
+        [z == 0, z == 1, z == 2],
+        [hidden(ar, bwd), hidden(rs, bwd) + hidden(ag, fwd), m * hidden(rs, bwd) + hidden(ag, fwd)],
+        m * (hidden(ag, fwd) + hidden(ag + rs, bwd)),
     )
-    dp_t = np.where(plan.dp > 1, dp_t, 0.0)
-    opt_params = p_dev / np.where(zero >= 1, dp, 1.0)
-    opt_t = stream_seconds(
-        hw, opt_params * (2 * opts.grad_bytes + 2 * opts.optimizer_bytes + opts.param_bytes)
+    per_param = np.select([z == 0, z == 1, z == 2], [2 * g, g + w, m * g + w], m * (g + 2 * w))
+    opt_params = p_dev / np.where(z >= 1, st.dp, 1.0)
+    opt_bytes = opt_params * (2 * opts.grad_bytes + 2 * opts.optimizer_bytes + opts.param_bytes)
+    return dict(
+        p_dev=p_dev,
+        dp_t=np.where(st.dp > 1, dp_t, 0.0),
+        dp_bytes=(st.dp - 1) / st.dp * p_dev * per_param,
+        opt_t=stream_seconds(hw, opt_bytes),
+        opt_bytes=opt_bytes,
     )
 
-    iteration = pipe + dp_t + opt_t
 
-    # ---- breakdown on the slowest stage's device (it has the embedding's or the output layer's all-reduce)
-    tp_comm = m_mb * (block_comm + np.where(plan.pp == 1, 2.0, 1.0) * ar)
-    pp_comm = m_mb * p2p
-    compute = pipe - bubble - tp_comm - pp_comm
-
-    # ---- memory (bytes per device)
+def _memory(model: ModelSpec, hw: Hardware, st: _Setting, opts: TrainOptions, p_dev, msg) -> dict:
+    """Bytes per device: the first stage keeps ``pp`` micro-batches of activations (more when
+    interleaved, Korthikanti et al. 2023, Section 4.2.3), the last the fp32 logits."""
+    pp, tp, z = st.pp, st.tp, st.zero
     inflight = np.where(
-        plan.pp == 1, 1.0, np.minimum(m_mb, pp) * np.where(plan.vpp > 1, 1 + (pp - 1) / (pp * vpp), 1.0)
+        pp == 1,
+        1.0,
+        np.minimum(st.microbatches, pp) * np.where(st.vpp > 1, 1 + (pp - 1) / (pp * st.vpp), 1.0),
     )
-    act_layer = tf.activation_bytes(model, T, mb, s, s, tp, sp, rec, eb, opts.dropout, opts.flash_attention)
-    emb_act = T * h * (eb + (1 if opts.dropout else 0)) / np.where(sp, tp, 1.0)
-    logits_act = 4.0 * T * V / tp  # fp32 logits for the loss
-    act_first = (
-        layers_per_dev * act_layer * inflight + emb_act * inflight + np.where(plan.pp == 1, logits_act, 0.0)
+    act = tf.activation_bytes(
+        model,
+        st.tokens,
+        st.mb,
+        st.s,
+        st.s,
+        tp,
+        st.sp,
+        st.rec,
+        hw.element_bytes,
+        opts.dropout,
+        opts.flash_attention,
     )
-    act_last = layers_per_dev * act_layer + logits_act
-    activations = np.where(plan.pp == 1, act_first, np.maximum(act_first, act_last))
-    weights = p_dev * opts.param_bytes / np.where(zero == 3, dp, 1.0)
-    grads = p_dev * opts.grad_bytes / np.where(zero >= 2, dp, 1.0)
-    optim = p_dev * opts.optimizer_bytes / np.where(zero >= 1, dp, 1.0)
-    buffers = opts.workspace_bytes + 2 * msg
-    total = weights + grads + optim + activations + buffers
-    fits = total <= hw.memory_bytes
+    emb = (
+        st.tokens * model.hidden * (hw.element_bytes + (1 if opts.dropout else 0)) / np.where(st.sp, tp, 1.0)
+    )
+    logits = 4.0 * st.tokens * model.vocab / tp
+    first = (st.layers * act + emb) * inflight + np.where(pp == 1, logits, 0.0)
+    last = st.layers * act + logits
+    out = dict(
+        weights=p_dev * opts.param_bytes / np.where(z == 3, st.dp, 1.0),
+        grads=p_dev * opts.grad_bytes / np.where(z >= 2, st.dp, 1.0),
+        optim=p_dev * opts.optimizer_bytes / np.where(z >= 1, st.dp, 1.0),
+        activations=np.where(pp == 1, first, np.maximum(first, last)),
+        buffers=opts.workspace_bytes + 2 * msg,
+    )
+    out["total"] = sum(out.values())
+    return out
 
-    # ---- flops, utilisation, energy (all devices: every stage and replica of every micro-batch)
+
+def train(model: ModelSpec, hw: Hardware, plan: ParallelPlan, opts: TrainOptions) -> TrainResult:
+    """Evaluate every plan (see the module docstring). Invalid plans get NaN and a reason."""
+    s = opts.seq_len or model.seq_len
+    valid, reason = _check(model, hw, plan, opts.batch)
+    tp, pp, dp, mb, vpp = (x.astype(float) for x in (plan.tp, plan.pp, plan.dp, plan.mb, plan.vpp))
+    m = np.maximum(np.floor(opts.batch / np.maximum(dp * mb, 1)), 1)
+    st = _Setting(s, tp, pp, dp, mb, vpp, plan.sp, plan.recompute, plan.zero, mb * s, m, model.layers / pp)
+    blk = _block(model, hw, st, opts)
+    pipe = _pipeline(model, hw, st, opts, blk)
+    dpar = _data_parallel(model, hw, st, opts, blk)
+    mem = _memory(model, hw, st, opts, dpar["p_dev"], pipe["msg"])
+    iteration = pipe["pipe"] + dpar["dp_t"] + dpar["opt_t"]
+    # breakdown on the slowest stage's device (it has the embedding's or the output layer's all-reduce)
+    tp_comm = m * (st.layers * blk.tp + np.where(pp == 1, 2.0, 1.0) * blk.all_reduce)
+    pp_comm = m * pipe["p2p"]
+    compute = pipe["pipe"] - pipe["bubble"] - tp_comm - pp_comm
+    # FLOPs and energy of all devices: every stage and replica of every micro-batch
+    o_f, o_d, o_w = pipe["out"]
     mflops = model_flops_per_sequence(model, s) * opts.batch
-    hw_flops = m_mb * dp * tp * (flops_layer * model.layers + 3 * o_f.flops)
-    mfu = mflops / (iteration * hw.devices * hw.peak_flops)
-    hfu = hw_flops / (iteration * hw.devices * hw.peak_flops)
-    out_e = (o_f.energy_pj + o_d.energy_pj + o_w.energy_pj) * 1e-12
-    compute_j = m_mb * dp * tp * (model.layers * e_layer * 1e-12 + out_e)
-    tp_bytes = m_mb * layers_per_dev * TP_COLLECTIVES * 4 * (tp - 1) / tp * T * h * eb
-    tp_bytes = tp_bytes * np.where(rec == 2, 1.5, 1.0)
-    pp_bytes = m_mb * 2 * vpp * msg * (plan.pp > 1)
-    g, w = opts.grad_comm_bytes, opts.param_bytes
-    per_param = np.select([zero == 0, zero == 1, zero == 2], [2 * g, g + w, m_mb * g + w], m_mb * (g + 2 * w))
-    dp_bytes = (dp - 1) / dp * p_dev * per_param
-    dp_crosses = plan.tp * plan.dp > hw.devices_per_node
-    link_j = (
-        hw.devices
-        * 1e-12
-        * (
-            tp_bytes * hw.intra.pj_per_byte
-            + pp_bytes * np.where(same_node, hw.intra.pj_per_byte, hw.inter.pj_per_byte)
-            + dp_bytes * np.where(dp_crosses, hw.inter.pj_per_byte, hw.intra.pj_per_byte)
-        )
+    hw_flops = m * dp * tp * (blk.flops * model.layers + 3 * o_f.flops)
+    capacity = iteration * hw.devices * hw.peak_flops
+    compute_j = (
+        m * dp * tp * (model.layers * blk.energy_pj + o_f.energy_pj + o_d.energy_pj + o_w.energy_pj) * 1e-12
     )
-    opt_j = hw.devices * opt_params * (2 * opts.grad_bytes + 2 * opts.optimizer_bytes + opts.param_bytes)
-    energy = hw.devices * hw.idle_w * iteration + compute_j + link_j + opt_j * hw.pj_per_byte * 1e-12
-
-    nan = ~valid
+    tp_bytes = (
+        m * st.layers * TP_COLLECTIVES * 4 * (tp - 1) / tp * st.tokens * model.hidden * hw.element_bytes
+    )
+    tp_bytes = tp_bytes * np.where(st.rec == 2, 1.5, 1.0)
+    pp_bytes = m * 2 * vpp * pipe["msg"] * (pp > 1)
+    dp_crosses = plan.tp * plan.dp > hw.devices_per_node
+    link_pj = (
+        tp_bytes * hw.intra.pj_per_byte
+        + pp_bytes * np.where(pipe["same_node"], hw.intra.pj_per_byte, hw.inter.pj_per_byte)
+        + dpar["dp_bytes"] * np.where(dp_crosses, hw.inter.pj_per_byte, hw.intra.pj_per_byte)
+        + dpar["opt_bytes"] * hw.pj_per_byte
+    )
+    energy = hw.devices * (hw.idle_w * iteration + link_pj * 1e-12) + compute_j
 
     def v(x):
-        x = np.asarray(x, dtype=float) + np.zeros(plan.size)
-        return np.where(nan, np.nan, x)
+        return np.where(valid, np.asarray(x, dtype=float) + np.zeros(plan.size), np.nan)
 
     return TrainResult(
         plan=plan,
         valid=valid,
         reason=reason.astype(str),
-        microbatches=np.where(nan, 0, m_mb).astype(np.int64),
+        microbatches=np.where(valid, m, 0).astype(np.int64),
         iteration_s=v(iteration),
         compute_s=v(compute),
         tp_comm_s=v(tp_comm),
         pp_comm_s=v(pp_comm),
-        bubble_s=v(bubble),
-        dp_comm_s=v(dp_t),
-        optimizer_s=v(opt_t),
-        weights_bytes=v(weights),
-        grads_bytes=v(grads),
-        optimizer_bytes=v(optim),
-        activations_bytes=v(activations),
-        buffers_bytes=v(buffers),
-        memory_bytes=v(total),
-        fits=valid & fits,
+        bubble_s=v(pipe["bubble"]),
+        dp_comm_s=v(dpar["dp_t"]),
+        optimizer_s=v(dpar["opt_t"]),
+        weights_bytes=v(mem["weights"]),
+        grads_bytes=v(mem["grads"]),
+        optimizer_bytes=v(mem["optim"]),
+        activations_bytes=v(mem["activations"]),
+        buffers_bytes=v(mem["buffers"]),
+        memory_bytes=v(mem["total"]),
+        fits=valid & (mem["total"] <= hw.memory_bytes),
         model_flops=mflops,
         hardware_flops=v(hw_flops),
-        mfu=v(mfu),
-        hfu=v(hfu),
+        mfu=v(mflops / capacity),
+        hfu=v(hw_flops / capacity),
         tokens_per_s=v(opts.batch * s / iteration),
         energy_j=v(energy),
     )

@@ -6,7 +6,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from llm_toy import toy_hw
+from .llm_toy import toy_hw
 
 from systolic.errors import InputError
 from systolic.model.llm.collectives import collective_time, layout, p2p_time

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from llm_toy import toy_hw
+from .llm_toy import toy_hw
 
-from systolic.calibrate_cli import load_calibration
+from systolic.formats.calibration import load_calibration
 from systolic.config import load_arch
 from systolic.llm_spec import LinkSpec, SystemSpec, SystolicSpec
 from systolic.model.cycles import GemmArrays

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from llm_toy import toy_hw
+from .llm_toy import toy_hw
 
 from systolic.errors import InputError
 from systolic.llm_spec import model_spec

@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 import pytest
-from llm_toy import toy_hw
+from .llm_toy import toy_hw
 
 from systolic.errors import InputError
 from systolic.llm_spec import load_system, model_spec

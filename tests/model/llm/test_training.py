@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from llm_toy import toy_hw
+from .llm_toy import toy_hw
 
 from systolic.errors import InputError
 from systolic.llm_spec import ModelSpec, model_spec

@@ -1,11 +1,11 @@
-"""systolic/llm_flow.py: every published point of configs/validation/llm.toml within its tolerance."""
+"""systolic/flow/llm.py: every published point of configs/validation/llm.toml within its tolerance."""
 
 from __future__ import annotations
 
 import pytest
 
 from systolic.errors import InputError
-from systolic.llm_flow import evaluate, load_points, validate
+from systolic.flow.llm import evaluate, load_points, validate
 
 POINTS = load_points()
 

@@ -3,7 +3,7 @@
 Between the CLI (``systolic llm``) and the pure model (``systolic.model.llm``): it loads the system and its
 energy calibration, turns option dictionaries into the model's dataclasses, and shapes results as plain
 dictionaries for reports. The validation points (``configs/validation/llm.toml``, published measurements
-with their sources) are evaluated here; ``tests/test_llm_flow.py`` fails when one drifts beyond its
+with their sources) are evaluated here; ``tests/flow/test_llm.py`` fails when one drifts beyond its
 tolerance.
 """
 
@@ -16,9 +16,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError
-from .fileio import read_text
-from .llm_spec import ModelSpec, SystemSpec, load_system, model_spec
+from systolic.errors import InputError
+from systolic.fileio import read_text
+from systolic.llm_spec import ModelSpec, SystemSpec, load_system, model_spec
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -39,11 +39,11 @@ QUANTITIES: dict[str, str] = {
 
 def hardware(system: SystemSpec, precision: str = "bf16"):
     """The system's numbers; a systolic device gets the default energy calibration."""
-    from .model.llm.hardware import resolve
+    from systolic.model.llm.hardware import resolve
 
     calibration = None
     if system.device.kind == "systolic":
-        from .calibrate_cli import load_calibration
+        from systolic.formats.calibration import load_calibration
 
         calibration = load_calibration()[0]
     return resolve(system, precision, calibration)
@@ -61,13 +61,13 @@ def _options(cls: type, data: dict[str, Any], source: Any, where: str):
 
 
 def train_options(data: dict[str, Any], source: Any = None):
-    from .model.llm.training import TrainOptions
+    from systolic.model.llm.training import TrainOptions
 
     return _options(TrainOptions, data, source, "[options]")
 
 
 def infer_options(data: dict[str, Any], source: Any = None):
-    from .model.llm.inference import InferOptions
+    from systolic.model.llm.inference import InferOptions
 
     return _options(InferOptions, data, source, "[infer]")
 
@@ -141,8 +141,8 @@ def load_points(path: str | Path | None = None) -> list[Point]:
 
 def evaluate(point: Point) -> float:
     """The model's value of ``point.quantity`` for the point's model, system and plan."""
-    from .model.llm.inference import infer
-    from .model.llm.training import ParallelPlan, train
+    from systolic.model.llm.inference import infer
+    from systolic.model.llm.training import ParallelPlan, train
 
     hw = hardware(point.system, point.precision)
     if point.infer is not None:

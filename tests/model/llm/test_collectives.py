@@ -6,10 +6,11 @@ import dataclasses
 
 import numpy as np
 import pytest
-from .llm_toy import toy_hw
 
 from systolic.errors import InputError
 from systolic.model.llm.collectives import collective_time, layout, p2p_time
+
+from .llm_toy import toy_hw
 
 
 def test_layout_packs_consecutive_ranks_into_nodes():

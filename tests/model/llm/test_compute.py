@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from .llm_toy import toy_hw
 
-from systolic.formats.calibration import load_calibration
 from systolic.config import load_arch
+from systolic.formats.calibration import load_calibration
 from systolic.llm_spec import LinkSpec, SystemSpec, SystolicSpec
 from systolic.model.cycles import GemmArrays
 from systolic.model.energy import layer_energy
 from systolic.model.llm.compute import fused_attention_seconds, gemm_cost, stream_seconds
 from systolic.model.llm.hardware import resolve
 from systolic.model.memory import memory_cycles
+
+from .llm_toy import toy_hw
 
 
 def test_large_gemm_is_compute_bound_at_the_achievable_rate():

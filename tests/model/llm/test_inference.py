@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from .llm_toy import toy_hw
 
 from systolic.errors import InputError
 from systolic.llm_spec import model_spec
 from systolic.model.llm.inference import InferOptions, gemm_table, infer
+
+from .llm_toy import toy_hw
 
 LLAMA = model_spec("llama2-7b")
 

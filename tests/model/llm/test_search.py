@@ -6,7 +6,6 @@ import time
 
 import numpy as np
 import pytest
-from .llm_toy import toy_hw
 
 from systolic.errors import InputError
 from systolic.llm_spec import load_system, model_spec
@@ -14,6 +13,8 @@ from systolic.model.llm.hardware import resolve
 from systolic.model.llm.search import plans, search
 from systolic.model.llm.training import TrainOptions, train
 from systolic.model.sweep import pareto_front
+
+from .llm_toy import toy_hw
 
 GPT3 = model_spec("gpt3-175b")
 

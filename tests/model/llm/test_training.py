@@ -8,12 +8,13 @@ import sys
 
 import numpy as np
 import pytest
-from .llm_toy import toy_hw
 
 from systolic.errors import InputError
 from systolic.llm_spec import ModelSpec, model_spec
 from systolic.model.llm import transformer as tf
 from systolic.model.llm.training import ParallelPlan, TrainOptions, model_flops_per_sequence, train
+
+from .llm_toy import toy_hw
 
 GPT = ModelSpec("gpt", 16, 2048, 16, 8192, 51200, 1024)
 OPTS = TrainOptions(batch=64)

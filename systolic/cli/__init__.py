@@ -31,6 +31,7 @@ SUBCOMMANDS: dict[str, str] = {
     "sweep": "systolic.cli.sweep:add",
     "calibrate": "systolic.cli.calibrate:add",
     "accuracy": "systolic.cli.accuracy:add",
+    "llm": "systolic.cli.llm:add",
 }
 
 

@@ -16,6 +16,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from systolic.errors import InputError
 from systolic.fileio import read_text
 from systolic.llm_spec import ModelSpec, SystemSpec, load_system, model_spec
@@ -181,3 +183,105 @@ def validate(path: str | Path | None = None) -> list[dict]:
             }
         )
     return rows
+
+
+# --------------------------------------------------------------------------- runs for the CLI
+
+
+def setup(model: str, system: str, devices: int | None, precision: str, seq_len: int | None, tech: dict):
+    """The model, the system (cut to ``devices``) and its numbers, moved to the technology in ``tech``
+    (keys of :func:`systolic.model.llm.hardware.scale`; None values are left alone)."""
+    from systolic.model.llm.hardware import scale
+
+    spec = model_spec(model, seq_len)
+    sys_spec = load_system(system)
+    if devices is not None:
+        sys_spec = sys_spec.with_devices(devices)
+    hw = hardware(sys_spec, precision)
+    tech = {k: v for k, v in tech.items() if v is not None}
+    return spec, sys_spec, scale(hw, **tech) if tech else hw
+
+
+def describe(model: ModelSpec, system: SystemSpec, hw) -> dict:
+    """What a report says about the model and the system (no paths: names only)."""
+    return {
+        "model": {**dataclasses.asdict(model), "params": model.params()},
+        "system": {
+            "name": system.name,
+            "device": system.device.name,
+            "kind": hw.kind,
+            "devices": hw.devices,
+            "devices_per_node": hw.devices_per_node,
+            "nodes": hw.nodes,
+            "precision": hw.precision,
+            "peak_flops": hw.peak_flops,
+            "memory_bytes": hw.memory_bytes,
+            "memory_bw": hw.memory_bw_peak,
+            "logic_node_nm": hw.logic_node_nm,
+        },
+    }
+
+
+def run_train(model, system, hw, plan: dict | None, options: dict, top: int = 10) -> dict:
+    """One plan (``plan``: tp, pp, dp, mb, sp, recompute, vpp, zero; dp defaults to the rest of the
+    devices) or, with ``plan=None``, the search over all plans: the best, the ``top`` fastest that fit and
+    the Pareto front."""
+    from systolic.model.llm.search import search
+    from systolic.model.llm.training import ParallelPlan, train
+
+    opts = train_options(options)
+    out = describe(model, system, hw)
+    out["options"] = dataclasses.asdict(opts)
+    if plan is not None:
+        plan = dict(plan)
+        tp, pp = plan.get("tp", 1), plan.get("pp", 1)
+        plan.setdefault("dp", max(hw.devices // max(tp * pp, 1), 1))
+        res = train(model, hw, ParallelPlan.of(**plan), opts)
+        if not res.valid[0]:
+            raise InputError(f"the plan does not work: {res.reason[0]}", "plan")
+        out["result"] = res.row(0)
+        return out
+    found = search(model, hw, opts)
+    res = found.result
+    if found.best < 0:
+        raise InputError(f"no plan fits in {hw.memory_bytes / 1e9:.1f} GB per device", "search")
+    order = np.argsort(np.where(res.fits, res.iteration_s, np.inf), kind="stable")[
+        : min(top, int(res.fits.sum()))
+    ]
+    out["result"] = res.row(found.best)
+    out["search"] = {
+        "plans": res.plan.size,
+        "fit": int(res.fits.sum()),
+        "top": [res.row(int(i)) for i in order],
+        "pareto": [res.row(int(i)) for i in np.flatnonzero(found.pareto)],
+    }
+    return out
+
+
+def run_infer(model, system, hw, plan: dict | None, options: dict, objective: str = "tpot_s") -> dict:
+    """One (tp, pp) plan or, with ``plan=None``, every plan that fits, the best by ``objective``; with the
+    per-GEMM table of the chosen plan."""
+    from systolic.model.llm.inference import gemm_table, infer
+
+    opts = infer_options(options)
+    out = describe(model, system, hw)
+    out["options"] = dataclasses.asdict(opts)
+    if plan is not None:
+        res = infer(model, hw, plan.get("tp", 1), plan.get("pp", 1), opts)
+        if not res.valid[0]:
+            raise InputError(f"the plan does not work: {res.reason[0]}", "plan")
+        best = 0
+    else:
+        tps = [t for t in range(1, hw.devices + 1) if hw.devices % t == 0]
+        pairs = [(t, p) for t in tps for p in tps if hw.devices % (t * p) == 0]
+        res = infer(model, hw, [t for t, _ in pairs], [p for _, p in pairs], opts)
+        key = getattr(res, objective)
+        score = np.where(res.fits, -key if objective == "throughput_tok_s" else key, np.inf)
+        if not np.isfinite(score).any():
+            raise InputError(f"no plan fits in {hw.memory_bytes / 1e9:.1f} GB per device", "search")
+        best = int(np.argmin(score))
+        order = np.argsort(score, kind="stable")[: int(res.fits.sum())]
+        out["search"] = {"objective": objective, "plans": [res.row(int(i)) for i in order]}
+    out["result"] = res.row(best)
+    out["gemms"] = gemm_table(model, hw, int(res.tp[best]), opts)
+    return out

@@ -16,8 +16,16 @@ def test_train_one_plan_prints_time_and_memory_breakdowns(capsys, tmp_path):
     args = ["llm", "train", "--model", "gpt2", *BASE, "--tp", "2", "--pp", "2", "--batch", "16", "--sp"]
     assert main([*args, "--json", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "plan: tp 2, pp 2, dp 2, micro-batch 1, sequence parallel, recompute selective, 1F1B, ZeRO 1" in text
-    for label in ("compute", "tensor-parallel communication", "pipeline bubble", "data-parallel", "optimizer"):
+    assert (
+        "plan: tp 2, pp 2, dp 2, micro-batch 1, sequence parallel, recompute selective, 1F1B, ZeRO 1" in text
+    )
+    for label in (
+        "compute",
+        "tensor-parallel communication",
+        "pipeline bubble",
+        "data-parallel",
+        "optimizer",
+    ):
         assert label in text
     for part in ("weights", "grads", "optimizer", "activations", "buffers"):
         assert f"  {part} " in text
@@ -33,7 +41,9 @@ def test_train_one_plan_prints_time_and_memory_breakdowns(capsys, tmp_path):
 
 def test_train_search_ranks_plans(capsys, tmp_path):
     out = tmp_path / "s.json"
-    assert main(["llm", "train", "--model", "gpt2", *BASE, "--batch", "32", "--search", "--json", str(out)]) == 0
+    assert (
+        main(["llm", "train", "--model", "gpt2", *BASE, "--batch", "32", "--search", "--json", str(out)]) == 0
+    )
     text = capsys.readouterr().out
     assert "plans in" in text and "on the Pareto front of time, memory and energy" in text and "best:" in text
     s = json.loads(out.read_text())["search"]
@@ -70,11 +80,20 @@ def test_validate_prints_the_table(capsys):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["train", "--model", "gpt2", *BASE, "--tp", "2", "--search"], "--search: give either --search or a plan"),
+        (
+            ["train", "--model", "gpt2", *BASE, "--tp", "2", "--search"],
+            "--search: give either --search or a plan",
+        ),
         (["train", "--model", "gpt9", *BASE], "gpt9: no such model (zoo: gpt2"),
-        (["train", "--model", "gpt2", *BASE, "--tp", "3"], "plan: the plan does not work: tp x pp x dp must be"),
+        (
+            ["train", "--model", "gpt2", *BASE, "--tp", "3"],
+            "plan: the plan does not work: tp x pp x dp must be",
+        ),
         (["train", "--model", "gpt2", "--system", "nope", "--tp", "2"], "nope: no such system file or name"),
-        (["infer", "--model", "gpt2", *BASE, "--tp", "5"], "plan: the plan does not work: tp x pp must divide"),
+        (
+            ["infer", "--model", "gpt2", *BASE, "--tp", "5"],
+            "plan: the plan does not work: tp x pp must divide",
+        ),
         (["train", "--model", "gpt2", *BASE, "--logic-nm", "4"], "logic node: unknown logic node 4.0"),
         (["train", "--model", "gpt2", *BASE, "--precision", "fp8"], "the device has no fp8 peak"),
     ],

@@ -71,7 +71,7 @@ def test_unknown_name():
         load_workload("resnet51")
     assert str(info.value) == (
         "resnet51: no such network or file (zoo: alexnet, vgg16, resnet18, resnet50, mobilenetv2, googlenet, "
-        "dlrm, bert-base, gpt2, gpt3-175b, llama2-7b)"
+        "dlrm, bert-base, gpt2, gpt3-175b, llama2-7b, llama2-70b)"
     )
 
 

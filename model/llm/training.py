@@ -166,6 +166,11 @@ class TrainResult:
     hfu: np.ndarray
     tokens_per_s: np.ndarray
     energy_j: np.ndarray
+    block_fwd_s: np.ndarray  # one block, one micro-batch, one device: forward (GEMMs and element-wise)
+    block_bwd_s: np.ndarray  # backward
+    block_recompute_s: np.ndarray  # recomputation before the backward pass
+    block_tp_comm_s: np.ndarray  # exposed tensor-parallel communication, forward and backward
+    block_flops: np.ndarray  # FLOPs executed, recomputation included
 
     TIME_PARTS = ("compute_s", "tp_comm_s", "pp_comm_s", "bubble_s", "dp_comm_s", "optimizer_s")
     MEMORY_PARTS = ("weights_bytes", "grads_bytes", "optimizer_bytes", "activations_bytes", "buffers_bytes")
@@ -459,4 +464,9 @@ def train(model: ModelSpec, hw: Hardware, plan: ParallelPlan, opts: TrainOptions
         hfu=v(hw_flops / capacity),
         tokens_per_s=v(opts.batch * s / iteration),
         energy_j=v(energy),
+        block_fwd_s=v(blk.fwd),
+        block_bwd_s=v(blk.bwd),
+        block_recompute_s=v(blk.recompute),
+        block_tp_comm_s=v(blk.tp),
+        block_flops=v(blk.flops),
     )

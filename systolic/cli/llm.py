@@ -177,6 +177,11 @@ def _print_train(r: dict) -> None:
     }
     for key, label in names.items():
         print(f"  {label:<42} {r[key]:>10.3f} s {100 * r[key] / it:>6.1f} %")
+    print(
+        f"one block, one micro-batch: forward {1e3 * r['block_fwd_s']:.2f} ms, backward "
+        f"{1e3 * r['block_bwd_s']:.2f} ms, recomputation {1e3 * r['block_recompute_s']:.2f} ms, "
+        f"TP communication {1e3 * r['block_tp_comm_s']:.2f} ms; {r['block_flops'] / 1e12:.3f} TFLOP"
+    )
     fits = "fits" if r["fits"] else "DOES NOT FIT"
     print(f"memory per device {r['memory_bytes'] / GB:.2f} GB ({fits}):")
     for key in ("weights_bytes", "grads_bytes", "optimizer_bytes", "activations_bytes", "buffers_bytes"):

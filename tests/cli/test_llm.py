@@ -27,6 +27,7 @@ def test_train_one_plan_prints_time_and_memory_breakdowns(capsys, tmp_path):
         "optimizer",
     ):
         assert label in text
+    assert "one block, one micro-batch: forward" in text
     for part in ("weights", "grads", "optimizer", "activations", "buffers"):
         assert f"  {part} " in text
     report = json.loads(out.read_text())

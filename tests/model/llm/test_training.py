@@ -38,6 +38,9 @@ def test_breakdown_adds_up_and_utilisation_follows_from_time():
     assert r.hfu[0] > r.mfu[0]  # selective recomputation redoes the attention core
     mem = sum(getattr(r, k) for k in r.MEMORY_PARTS)
     assert mem == pytest.approx(r.memory_bytes)
+    # the blocks of a device, every micro-batch: most of the compute
+    blocks = r.microbatches[0] * GPT.layers / 2 * (r.block_fwd_s + r.block_bwd_s + r.block_recompute_s)
+    assert 0.8 * r.compute_s[0] < blocks[0] < r.compute_s[0]
 
 
 def test_bubble_is_p_minus_1_over_v_m_of_the_ideal_time():

@@ -98,17 +98,19 @@ class SpectralSolver:
 
         nb = len(self.edge_cells)
         extra = np.arange(self.n_cell_nodes, self.n_cell_nodes + n_extra)
-        a_bp = a[self.edge_cells][:, extra].toarray()  # [edge cell, package node]
-        a_pp = a[extra][:, extra].toarray()
-        m = np.zeros((nb + n_extra, nb + n_extra))
-        m[np.arange(nb), np.arange(nb)] = -a_bp.sum(axis=1)
-        m[:nb, nb:] = a_bp
-        m[nb:, :nb] = a_bp.T
-        m[nb:, nb:] = a_pp - np.eye(n_extra)
-        k = np.eye(nb + n_extra)
-        k[:nb, :nb] = self._edge_inverse()
-        self.m = m
-        self.lu = scipy.linalg.lu_factor(np.eye(nb + n_extra) + m @ k)
+        # A - A~ = U M U^T with M = [[diag(d), a_bp], [a_bp^T, a_pp - I]] and K = diag(A0^-1 on the
+        # edge cells, I): M K and M u in blocks, without forming M
+        self.a_bp = a[self.edge_cells][:, extra].toarray()  # [edge cell, package node]
+        self.a_pp = a[extra][:, extra].toarray()
+        self.d = -self.a_bp.sum(axis=1)  # [edge cell] conductance to the package nodes
+        k_bb = self._edge_inverse()
+        mk = np.empty((nb + n_extra, nb + n_extra))
+        mk[:nb, :nb] = self.d[:, None] * k_bb
+        mk[:nb, nb:] = self.a_bp
+        mk[nb:, :nb] = self.a_bp.T @ k_bb
+        mk[nb:, nb:] = self.a_pp - np.eye(n_extra)
+        mk[np.arange(nb + n_extra), np.arange(nb + n_extra)] += 1.0
+        self.lu = scipy.linalg.lu_factor(mk, overwrite_a=True, check_finite=False)
         self.lu_solve = scipy.linalg.lu_solve
         self.nb = nb
 
@@ -167,7 +169,9 @@ class SpectralSolver:
         cols = self.qy_inner @ y_edge @ self.qx_ends.T  # [edge layer, inner row, 2]
         ne = len(self.edge_layers)
         u = np.concatenate([rows.reshape(ne, -1), cols.transpose(0, 2, 1).reshape(ne, -1)], axis=1)
-        z = self.lu_solve(self.lu, self.m @ np.concatenate([u.reshape(-1), r_pkg]))
+        u = u.reshape(-1)
+        mu = np.concatenate([self.d * u + self.a_bp @ r_pkg, self.a_bp.T @ u + self.a_pp @ r_pkg - r_pkg])
+        z = self.lu_solve(self.lu, mu, check_finite=False)
         z_edge = z[: self.nb].reshape(ne, -1)
         z_rows = z_edge[:, : 2 * nc].reshape(ne, 2, nc)
         z_cols = z_edge[:, 2 * nc :].reshape(ne, 2, nr - 2).transpose(0, 2, 1)

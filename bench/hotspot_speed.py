@@ -3,7 +3,7 @@ on its ex3 3-D stack (layer file, detailed 3-D), and the thermal part of ``systo
 
 Builds HotSpot (uvahotspot/HotSpot, SuperLU build, as in the reference runs) into build/peers/hotspot
 from a git snapshot, installing Debian's libsuperlu-dev and libblas-dev with apt when missing (as root),
-then runs both on the inputs of shared/reference/hotspot/ex2_grid_transient (cmd.txt there) and prints
+then runs both on the inputs of tests/data/hotspot/ex2_grid_transient (cmd.txt there) and prints
 the wall times and their ratio. systolic is timed twice: the solver (read inputs, build the model,
 steady state, 100 backward-Euler rows, write the outputs) in this process, and the whole ``systolic
 thermal`` command including Python's start-up.
@@ -34,7 +34,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 PEERS = REPO / "build" / "peers"
-DEFAULT_REF = Path(os.environ.get("SYSTOLIC_HOTSPOT_REF", REPO.parent / "shared" / "reference" / "hotspot"))
+DEFAULT_REF = Path(os.environ.get("SYSTOLIC_HOTSPOT_REF", REPO / "tests" / "data" / "hotspot"))
 CASE = "ex2_grid_transient"
 #: The reference run's command, without the program name (cmd.txt of the case).
 ARGS = [
@@ -60,13 +60,16 @@ def ensure_libs() -> None:
     )
 
 
-def build_hotspot(src: Path) -> Path:
-    """Build HotSpot with SuperLU in build/peers/hotspot; return the binary."""
-    out = PEERS / "hotspot"
+def build_hotspot(src: Path, superlu: bool = True) -> Path:
+    """Build HotSpot with SuperLU in build/peers/hotspot (or without it, HotSpot's default build with its
+    multigrid steady solver and adaptive RK4 transients, in build/peers/hotspot-default); return the
+    binary."""
+    out = PEERS / ("hotspot" if superlu else "hotspot-default")
     binary = out / "hotspot"
     if binary.exists():
         return binary
-    ensure_libs()
+    if superlu:
+        ensure_libs()
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
@@ -77,7 +80,9 @@ def build_hotspot(src: Path) -> Path:
         subprocess.run(["tar", "-x", "-C", str(out)], input=archive.stdout, check=True)
     else:
         shutil.copytree(src, out, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".git"))
-    subprocess.run(["make", "-C", str(out), "SUPERLU=1", "hotspot"], check=True, capture_output=True)
+    subprocess.run(
+        ["make", "-j1", "-C", str(out), f"SUPERLU={int(superlu)}", "hotspot"], check=True, capture_output=True
+    )
     return binary
 
 

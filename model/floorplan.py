@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from systolic.config import ArrayConfig
 from systolic.errors import InputError
+
+if TYPE_CHECKING:  # type hints only: reading a .flp does not need the config module
+    from systolic.config import ArrayConfig
 
 #: HotSpot's length tolerance (util.h ``DELTA``), in metres when applied to floorplan coordinates.
 DELTA_M = 1.0e-6

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import argparse
 import textwrap
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from systolic.config import ArrayConfig, load_arch, parse_override
 from systolic.errors import InputError
+
+if TYPE_CHECKING:
+    from systolic.config import ArrayConfig
 
 #: Exit status of bad input (one line on standard error, no traceback).
 EXIT_BAD_INPUT = 2
@@ -77,6 +79,8 @@ def add_arch_args(p: argparse.ArgumentParser, required: bool = True) -> None:
 
 def resolve_arch(args: argparse.Namespace) -> ArrayConfig:
     """The config named by ``--arch`` with ``--set`` overrides applied."""
+    from systolic.config import load_arch, parse_override  # here: commands without --arch start faster
+
     overrides = dict(parse_override(text) for text in args.overrides)
     return load_arch(args.arch, overrides)
 

@@ -71,6 +71,13 @@ def add(sub: Any) -> None:
         "is always exact",
     )
     p.add_argument(
+        "--lateral",
+        choices=("hotspot", "physical"),
+        default="hotspot",
+        help="grid model: lateral resistances between cells as HotSpot has them (hotspot, default: east-west "
+        "and north-south swapped, which matters for cells that are not square) or the physical ones",
+    )
+    p.add_argument(
         "--png",
         "--heatmap",
         dest="png",
@@ -165,7 +172,7 @@ def _thermal(args: argparse.Namespace) -> int:
         if args.write_flp or args.hs_d:
             return 0
         raise InputError("required parameter -p (power trace) missing", "systolic thermal")
-    sol = flow.solve(setup, flp, settings, args.hs_p, args.hs_o, args.integrator, args.png)
+    sol = flow.solve(setup, flp, settings, args.hs_p, args.hs_o, args.integrator, args.png, args.lateral)
     for text in sol.warnings:
         _warn(text)
     hottest = int(np.argmax(sol.steady_k))

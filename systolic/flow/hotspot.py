@@ -84,13 +84,15 @@ def solve(
     ttrace: str | None,
     integrator: str = "be",
     png: str | None = None,
+    lateral: str = "hotspot",
 ) -> Solution:
     """HotSpot's run on ``flp`` (or the stack of ``setup``) under the power trace ``ptrace``: the steady
-    state at average power, and with ``ttrace`` the transient from the initial temperatures."""
+    state at average power, and with ``ttrace`` the transient from the initial temperatures. ``lateral``:
+    the grid model's lateral resistances, HotSpot's or the physical ones (``model.thermal.grid_model``)."""
     params, grid = setup.params, setup.params.model_type == "grid"
     trace = io.read_ptrace(ptrace)
     warnings: list[str] = []
-    st = _grid_steady(setup, flp, trace, ptrace) if grid else _block_steady(flp, params, trace, ptrace)
+    st = _grid_steady(setup, flp, trace, ptrace, lateral) if grid else _block_steady(flp, params, trace, ptrace)
     if not grid:
         for key in ("grid_steady_file", "grid_transient_file"):
             if key in settings:
@@ -121,10 +123,10 @@ def solve(
     return Solution(how, list(st.power_names), st.power_k, len(st.power), outputs, warnings)
 
 
-def _grid_steady(setup: Setup, flp: Floorplan, trace: Any, ptrace: str) -> _Steady:
+def _grid_steady(setup: Setup, flp: Floorplan, trace: Any, ptrace: str, lateral: str) -> _Steady:
     from systolic.model import thermal as th
 
-    model = th.grid_model(flp, setup.params, layers=setup.layers)
+    model = th.grid_model(flp, setup.params, layers=setup.layers, lateral=lateral)
     power_flps = [model.layers[i].floorplan for i in model.power_layers]
     power = io.trace_in_stack_order(trace, power_flps, ptrace)  # [row, power block]
     leakage = _stack_leakage(th, power_flps) if setup.params.leakage_used else None

@@ -1,13 +1,11 @@
-"""model/thermal.py against HotSpot 6's own runs (shared/reference/hotspot) and against physics.
+"""model/thermal.py against HotSpot 6's runs (tests/data/hotspot) and against physics.
 
-The reference directory is external data (HotSpot's outputs on its example floorplan); it is looked up at
-$SYSTOLIC_HOTSPOT_REF or ../shared/reference/hotspot beside the repository, and the tests that need it
-are skipped, naming the path, when it is absent.
+The reference runs (HotSpot's outputs on its example floorplans and on systolic's non-square cases) are
+committed under tests/data/hotspot with their inputs and commands; its README.md says how they were made.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -31,12 +29,8 @@ from systolic.formats.hotspot import (
 from systolic.model import thermal as th
 from systolic.model.floorplan import Floorplan
 
-REF = Path(
-    os.environ.get(
-        "SYSTOLIC_HOTSPOT_REF", Path(__file__).resolve().parents[2].parent / "shared/reference/hotspot"
-    )
-)
-needs_ref = pytest.mark.skipif(not REF.is_dir(), reason=f"HotSpot reference runs not found at {REF}")
+#: HotSpot 6's runs on its own examples and on systolic's cases (inputs, cmd.txt, outputs; see its README.md).
+REF = Path(__file__).resolve().parents[1] / "data" / "hotspot"
 
 
 def case(name: str):
@@ -59,7 +53,6 @@ def ttrace(path: Path) -> np.ndarray:
 # --------------------------------------------------------------------------- against HotSpot
 
 
-@needs_ref
 def test_block_steady_matches_hotspot():
     flp, power, _, params = case("ex1_block_steady")
     model = th.block_model(flp, params)
@@ -69,7 +62,6 @@ def test_block_steady_matches_hotspot():
     assert np.abs(temps - ref).max() < 0.006  # print precision %.2f: 0.005
 
 
-@needs_ref
 def test_block_transient_from_init_temp_matches_hotspot():
     flp, power, order, params = case("ex1_block_steady_and_transient_from_init_temp")
     model = th.block_model(flp, params)
@@ -78,7 +70,6 @@ def test_block_transient_from_init_temp_matches_hotspot():
     assert np.abs(temps[:, order] - ref).max() < 0.01  # measured 0.0065
 
 
-@needs_ref
 def test_block_transient_from_steady_init_matches_hotspot():
     flp, power, order, params = case("ex1_block_transient_from_steady_init")
     model = th.block_model(flp, params)
@@ -91,8 +82,6 @@ def test_block_transient_from_steady_init_matches_hotspot():
 
 @pytest.fixture(scope="module")
 def ex2():
-    if not REF.is_dir():
-        pytest.skip(f"HotSpot reference runs not found at {REF}")
     flp, power, order, params = case("ex2_grid_transient")
     model = th.grid_model(flp, params)
     init = model.field_from_block_nodes(np.full(4 * flp.n_blocks + 12, params.init_temp_k))
@@ -234,6 +223,48 @@ def test_grid_be_is_one_implicit_euler_step_per_row():
     np.testing.assert_allclose(result.fields_k[0], expected, atol=1e-9)
 
 
+def rect(width_mm: float, height_mm: float, nx: int = 3, ny: int = 2) -> Floorplan:
+    """nx x ny equal blocks on a width x height die."""
+    w, h = width_mm * 1e-3 / nx, height_mm * 1e-3 / ny
+    i, j = np.meshgrid(np.arange(ny), np.arange(nx), indexing="ij")
+    names = tuple(f"b{a}_{b}" for a, b in zip(i.ravel(), j.ravel(), strict=True))
+    return Floorplan(names, np.full(nx * ny, w), np.full(nx * ny, h), j.ravel() * w, i.ravel() * h)
+
+
+@pytest.mark.parametrize("lateral", ["hotspot", "physical"])
+def test_lateral_resistances_between_cells(lateral):
+    # issue 18: HotSpot's find_res joins east-west neighbours by ry = ch / (k cw t) and north-south ones
+    # by rx = cw / (k ch t) (both its builds); the physical network has them the other way round
+    model = th.grid_model(rect(12.0, 6.0), PARAMS, rows=4, cols=4, lateral=lateral)
+    cw, ch, k, t = 3e-3, 1.5e-3, PARAMS.k_chip_w_mk, PARAMS.t_chip_m
+    g = model.g_w_k.tocsr()
+    g_east, g_south = -g[0, 1], -g[0, 4]  # silicon cell (0, 0) to (0, 1) and to (1, 0)
+    if lateral == "hotspot":
+        assert g_east == pytest.approx(k * cw * t / ch) and g_south == pytest.approx(k * ch * t / cw)
+    else:
+        assert g_east == pytest.approx(k * ch * t / cw) and g_south == pytest.approx(k * cw * t / ch)
+    assert model.lateral == lateral
+
+
+def test_lateral_modes_agree_on_square_cells():
+    a = th.grid_model(rect(12.0, 6.0), PARAMS, rows=8, cols=16, lateral="hotspot")
+    b = th.grid_model(rect(12.0, 6.0), PARAMS, rows=8, cols=16, lateral="physical")
+    assert abs(a.g_w_k - b.g_w_k).max() < 1e-12
+
+
+def test_physical_lateral_resistances_do_not_depend_on_the_cell_shape():
+    # the same die on square and on 4:1 cells: the physical network only pays the discretisation error;
+    # HotSpot's swapped lateral resistances make thin cells conduct the wrong way, by over a kelvin here
+    flp = rect(8.0, 8.0, 3, 3)
+    power = np.array([6.0, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 6.0])
+    for lateral, low, high in (("physical", 0.0, 0.15), ("hotspot", 1.0, 10.0)):
+        square_cells = th.steady_grid(th.grid_model(flp, PARAMS, 36, 36, "avg", lateral=lateral), power)
+        tall_cells = th.steady_grid(th.grid_model(flp, PARAMS, 18, 72, "avg", lateral=lateral), power)
+        assert low <= np.abs(square_cells.power_k - tall_cells.power_k).max() < high, lateral
+    with pytest.raises(InputError, match="grid model: lateral: must be 'hotspot' or 'physical', not 'diag'"):
+        th.grid_model(flp, PARAMS, 4, 4, lateral="diag")
+
+
 @pytest.mark.parametrize("mode", ["avg", "min", "max", "center"])
 def test_grid_map_modes(mode):
     model = th.grid_model(square(2), PARAMS, rows=8, cols=8, map_mode=mode)
@@ -334,7 +365,7 @@ def test_model_imports_no_hdl_or_cosim():
 
 # --------------------------------------------------------------------------- layer files (3-D stacks)
 
-#: HotSpot 6 (the SuperLU build of shared/reference/hotspot, in build/peers/hotspot) on the inputs of
+#: HotSpot 6 (its SuperLU build, in build/peers/hotspot) on the inputs of
 #: ex3_3d_inputs, run as its cmd.txt says: .ttrace rows, then the steady temperatures of the blocks of the
 #: two power-dissipating layers (layer_0_*, layer_2_*), %.2f. "detailed" is cmd.txt (-detailed_3D on),
 #: "plain" the same without -detailed_3D. The reference folder holds the inputs only.
@@ -366,7 +397,6 @@ def ex3(detailed: bool):
     return model, power, params
 
 
-@needs_ref
 @pytest.mark.parametrize("kind", ["plain", "detailed"])
 def test_layer_file_matches_hotspot(kind):
     model, power, params = ex3(kind == "detailed")
@@ -383,7 +413,6 @@ def test_layer_file_matches_hotspot(kind):
 
 
 @pytest.mark.slow
-@needs_ref
 @pytest.mark.skipif(not HOTSPOT_BIN.exists(), reason=f"no HotSpot binary at {HOTSPOT_BIN}")
 @pytest.mark.parametrize("detailed", [False, True])
 def test_layer_file_every_node_and_cell_against_hotspot_binary(tmp_path, detailed):

@@ -10,6 +10,7 @@ import scipy.sparse.linalg
 
 from systolic.model import thermal as th
 from systolic.model.floorplan import Floorplan
+from systolic.model.thermal.grid_solve import _GridFactor
 from systolic.model.thermal_spectral import dct_basis, spectral_solver
 
 PARAMS = th.ThermalParams(ambient_k=300.0, init_temp_k=300.0, sampling_intvl_s=0.01)
@@ -86,11 +87,11 @@ def test_grid_models_use_it_when_it_pays():
     flp = rect(12.0, 6.0)
     big, small = th.grid_model(flp, PARAMS, 16, 32), th.grid_model(flp, PARAMS, 8, 8)
     assert big.n_cells >= th.SPECTRAL_MIN_CELLS > small.n_cells
-    assert th._GridFactor(big, big.g_w_k).spectral is not None
-    assert th._GridFactor(small, small.g_w_k).spectral is None
+    assert _GridFactor(big, big.g_w_k).spectral is not None
+    assert _GridFactor(small, small.g_w_k).spectral is None
     # both give the same steady state and backward-Euler rows as a sparse LU of the same model
     power = np.linspace(0.5, 3.0, flp.n_blocks)
-    sparse = th._GridFactor(small, small.g_w_k)
+    sparse = _GridFactor(small, small.g_w_k)
     assert sparse.solve(small.source_w(power)) == pytest.approx(
         scipy.sparse.linalg.spsolve(small.g_w_k.tocsc(), small.source_w(power)), abs=1e-9
     )

@@ -92,7 +92,11 @@ def solve(
     params, grid = setup.params, setup.params.model_type == "grid"
     trace = io.read_ptrace(ptrace)
     warnings: list[str] = []
-    st = _grid_steady(setup, flp, trace, ptrace, lateral) if grid else _block_steady(flp, params, trace, ptrace)
+    st = (
+        _grid_steady(setup, flp, trace, ptrace, lateral)
+        if grid
+        else _block_steady(flp, params, trace, ptrace)
+    )
     if not grid:
         for key in ("grid_steady_file", "grid_transient_file"):
             if key in settings:

@@ -88,29 +88,10 @@ def _eq(a, b) -> np.ndarray:
     return np.abs(np.asarray(a) - np.asarray(b)) < DELTA
 
 
-def block_model(flp: Floorplan, params: ThermalParams) -> BlockModel:
-    """Build HotSpot's block model (``populate_R_model_block`` and ``populate_C_model_block``)."""
-    params.check_supported()
-    if params.detailed_3D_used:
-        raise InputError("detailed 3-D modelling needs the grid model", "thermal config", "detailed_3D")
-    flp = flp.translated()
-    p = params
+def _adjacency(flp: Floorplan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Horizontally and vertically adjacent blocks and their shared edge lengths, ``[block i, block j]``,
+    exactly as flp.c's ``is_horiz_adj``, ``is_vert_adj`` and ``get_shared_len``."""
     n = flp.n_blocks
-    w, h = flp.width_m, flp.height_m
-    chip_w, chip_h = flp.chip_width_m, flp.chip_height_m
-    _check_die_fits(p, chip_w, chip_h)
-    pk = package_rc(p, chip_w, chip_h)
-    area = w * h  # [block]
-
-    # lateral conductances from a block's centre to its edges, per layer: [layer, block]
-    k = np.array([p.k_chip_w_mk, p.k_interface_w_mk, p.k_spreader_w_mk, p.k_sink_w_mk])[:, None]
-    t = np.array([p.t_chip_m, p.t_interface_m, p.t_spreader_m, p.t_sink_m])[:, None]
-    gx = 1.0 / getr(k, w / 2.0, h * t)
-    gy = 1.0 / getr(k, h / 2.0, w * t)
-    if p.block_omit_lateral:
-        gx[0] = gy[0] = 0.0
-
-    # adjacency exactly as flp.c's is_horiz_adj / is_vert_adj / get_shared_len: [block i, block j]
     x1, x2 = flp.left_m[:, None], flp.right_m[:, None]
     x3, x4 = flp.left_m[None, :], flp.right_m[None, :]
     y1, y2 = flp.bottom_m[:, None], flp.top_m[:, None]
@@ -138,24 +119,14 @@ def block_model(flp: Floorplan, params: ThermalParams) -> BlockModel:
     vert = not_self & ~diagonal & (_eq(y1, y4) | _eq(y2, y3)) & x_overlap
     shared = np.where(horiz, np.minimum(y2, y4) - np.maximum(y1, y3), 0.0)
     shared = np.where(vert, np.minimum(x2, x4) - np.maximum(x1, x3), shared)  # [block, block]
-    # g[i][j]: from the centre of i towards j, per unit of shared length, times the shared length
-    part = np.where(horiz[None], (gx / h)[:, :, None], np.where(vert[None], (gy / w)[:, :, None], 0.0))
-    g_lat = part * shared[None]  # [layer, block i, block j]
+    return horiz, vert, shared
 
-    n_nodes = N_LAYERS * n + N_EXTRA
-    g = np.zeros((n_nodes, n_nodes))  # HotSpot's directional g[i][j] (half-resistance conductances)
-    for layer in range(N_LAYERS):  # four layers, not a loop over blocks
-        sl = slice(layer * n, (layer + 1) * n)
-        g[sl, sl] = g_lat[layer]
+
+def _connect_borders(g: np.ndarray, flp: Floorplan, gx: np.ndarray, gy: np.ndarray, pk) -> None:
+    """Blocks on the die's borders connect to the peripheral spreader and sink nodes (in ``g``, in place)."""
+    n = flp.n_blocks
     idx = np.arange(n)
-    k_v = np.array([p.k_chip_w_mk, p.k_interface_w_mk, p.k_spreader_w_mk])
-    t_v = np.array([p.t_chip_m, p.t_interface_m, p.t_spreader_m])
-    for layer in range(N_LAYERS - 1):
-        gv = 2.0 / getr(k_v[layer], t_v[layer], area)
-        g[layer * n + idx, (layer + 1) * n + idx] = gv
-        g[(layer + 1) * n + idx, layer * n + idx] = gv
-
-    # blocks on the die's borders connect to the peripheral spreader and sink nodes
+    chip_w, chip_h = flp.chip_width_m, flp.chip_height_m
     border_n = _eq(flp.top_m, chip_h)
     border_s = _eq(flp.bottom_m, 0.0)
     border_e = _eq(flp.right_m, chip_w)
@@ -176,6 +147,50 @@ def block_model(flp: Floorplan, params: ThermalParams) -> BlockModel:
             gp = 2.0 * border / (1.0 / gdir + r1 * total / gdir)
             g[nodes, extra + node] = gp
             g[extra + node, nodes] = gp
+
+
+def block_model(flp: Floorplan, params: ThermalParams) -> BlockModel:
+    """Build HotSpot's block model (``populate_R_model_block`` and ``populate_C_model_block``)."""
+    params.check_supported()
+    if params.detailed_3D_used:
+        raise InputError("detailed 3-D modelling needs the grid model", "thermal config", "detailed_3D")
+    flp = flp.translated()
+    p = params
+    n = flp.n_blocks
+    w, h = flp.width_m, flp.height_m
+    chip_w, chip_h = flp.chip_width_m, flp.chip_height_m
+    _check_die_fits(p, chip_w, chip_h)
+    pk = package_rc(p, chip_w, chip_h)
+    area = w * h  # [block]
+
+    # lateral conductances from a block's centre to its edges, per layer: [layer, block]
+    k = np.array([p.k_chip_w_mk, p.k_interface_w_mk, p.k_spreader_w_mk, p.k_sink_w_mk])[:, None]
+    t = np.array([p.t_chip_m, p.t_interface_m, p.t_spreader_m, p.t_sink_m])[:, None]
+    gx = 1.0 / getr(k, w / 2.0, h * t)
+    gy = 1.0 / getr(k, h / 2.0, w * t)
+    if p.block_omit_lateral:
+        gx[0] = gy[0] = 0.0
+
+    horiz, vert, shared = _adjacency(flp)  # [block i, block j]
+    # g[i][j]: from the centre of i towards j, per unit of shared length, times the shared length
+    part = np.where(horiz[None], (gx / h)[:, :, None], np.where(vert[None], (gy / w)[:, :, None], 0.0))
+    g_lat = part * shared[None]  # [layer, block i, block j]
+
+    n_nodes = N_LAYERS * n + N_EXTRA
+    g = np.zeros((n_nodes, n_nodes))  # HotSpot's directional g[i][j] (half-resistance conductances)
+    for layer in range(N_LAYERS):  # four layers, not a loop over blocks
+        sl = slice(layer * n, (layer + 1) * n)
+        g[sl, sl] = g_lat[layer]
+    idx = np.arange(n)
+    k_v = np.array([p.k_chip_w_mk, p.k_interface_w_mk, p.k_spreader_w_mk])
+    t_v = np.array([p.t_chip_m, p.t_interface_m, p.t_spreader_m])
+    for layer in range(N_LAYERS - 1):
+        gv = 2.0 / getr(k_v[layer], t_v[layer], area)
+        g[layer * n + idx, (layer + 1) * n + idx] = gv
+        g[(layer + 1) * n + idx, layer * n + idx] = gv
+
+    hsink, extra = 3 * n + idx, N_LAYERS * n
+    _connect_borders(g, flp, gx, gy, pk)  # blocks on the die's borders to the peripheral nodes
     edges, g_amb_extra, c_extra = _package_extras(pk)
     a, b = extra + edges[:, 0].astype(int), extra + edges[:, 1].astype(int)
     g[a, b] = g[b, a] = 2.0 * edges[:, 2]

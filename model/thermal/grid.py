@@ -333,7 +333,48 @@ def grid_model(
             f"invalid mapping mode '{mode}'. use 'avg', 'min', 'max' or 'center'", "thermal config"
         )
     has_lcf = layers is not None
-    if has_lcf:
+    layers, chip, width, height = _stack_layers(flp, p, layers)
+    _check_die_fits(p, width, height)
+    by_flp: dict[int, CellMap] = {}
+    maps = []
+    for layer, f in zip(layers, chip, strict=True):
+        key = id(layer.floorplan)
+        if key not in by_flp:
+            by_flp[key] = _cell_map(f, nr, nc, width, height, mode)
+        maps.append(by_flp[key])
+    package = (
+        Layer(chip[-1], p.k_spreader_w_mk, p.p_spreader_j_m3k, p.t_spreader_m),
+        Layer(chip[-1], p.k_sink_w_mk, p.p_sink_j_m3k, p.t_sink_m),
+    )
+    layers = tuple(dataclasses.replace(layer, floorplan=f) for layer, f in zip(layers, chip, strict=True))
+    layers += package
+    maps += [maps[-1], maps[-1]]
+    power_to_cells = _power_to_cells(layers, maps, nr * nc)  # [layer cell, power block]
+    g, g_amb, c = _grid_network(p, width, height, nr, nc, layers, maps, p.detailed_3D_used, lateral)
+    first_power = next(i for i, layer in enumerate(layers) if layer.power)
+    return GridModel(
+        layers[first_power].floorplan,
+        params,
+        nr,
+        nc,
+        mode,
+        g,
+        g_amb,
+        c,
+        layers,
+        tuple(maps),
+        power_to_cells,
+        has_lcf,
+        lateral,
+    )
+
+
+def _stack_layers(
+    flp: Floorplan | None, p: ThermalParams, layers: tuple[Layer, ...] | list[Layer] | None
+) -> tuple[tuple[Layer, ...], list[Floorplan], float, float]:
+    """The chip layers (a layer file's, checked, or the default two), their floorplans moved to the origin,
+    and the die's width and height (every layer's must agree)."""
+    if layers is not None:
         layers = tuple(layers)
         if not layers:
             raise InputError("no layers in the layer configuration file", "grid_layer_file")
@@ -356,23 +397,12 @@ def grid_model(
                 f"{f.chip_height_m * 1e3:.6g} mm, layer 0 {width * 1e3:.6g} x {height * 1e3:.6g} mm",
                 "grid_layer_file",
             )
-    _check_die_fits(p, width, height)
-    by_flp: dict[int, CellMap] = {}
-    maps = []
-    for layer, f in zip(layers, chip, strict=True):
-        key = id(layer.floorplan)
-        if key not in by_flp:
-            by_flp[key] = _cell_map(f, nr, nc, width, height, mode)
-        maps.append(by_flp[key])
-    package = (
-        Layer(chip[-1], p.k_spreader_w_mk, p.p_spreader_j_m3k, p.t_spreader_m),
-        Layer(chip[-1], p.k_sink_w_mk, p.p_sink_j_m3k, p.t_sink_m),
-    )
-    layers = tuple(dataclasses.replace(layer, floorplan=f) for layer, f in zip(layers, chip, strict=True))
-    layers += package
-    maps += [maps[-1], maps[-1]]
-    n_cells = nr * nc
-    # power inputs -> cells of their layers: [layer cell, power block]
+    return tuple(layers), chip, width, height
+
+
+def _power_to_cells(layers: tuple[Layer, ...], maps: list[CellMap], n_cells: int):
+    """The sparse map of power inputs (the blocks of the power-dissipating layers, in order) to the cells of
+    their layers: ``[layer cell, power block]``."""
     coo_r, coo_c, coo_v, col = [], [], [], 0
     for i, (layer, cmap) in enumerate(zip(layers, maps, strict=True)):
         if layer.power:
@@ -385,23 +415,7 @@ def grid_model(
         (np.concatenate(coo_v), (np.concatenate(coo_r), np.concatenate(coo_c))),
         shape=(len(layers) * n_cells, col),
     )
-    g, g_amb, c = _grid_network(p, width, height, nr, nc, layers, maps, p.detailed_3D_used, lateral)
-    first_power = next(i for i, layer in enumerate(layers) if layer.power)
-    return GridModel(
-        layers[first_power].floorplan,
-        params,
-        nr,
-        nc,
-        mode,
-        g,
-        g_amb,
-        c,
-        layers,
-        tuple(maps),
-        power_to_cells,
-        has_lcf,
-        lateral,
-    )
+    return power_to_cells
 
 
 def _cell_map(flp: Floorplan, nr: int, nc: int, width: float, height: float, mode: str) -> CellMap:
@@ -497,6 +511,59 @@ def _cell_materials(layer: Layer, cmap: CellMap) -> tuple[np.ndarray, np.ndarray
     return k_cell, p_cell, locked
 
 
+class _Links:
+    """Conductances between node pairs, collected in the order they are added (the sums keep that order)."""
+
+    def __init__(self) -> None:
+        self.src: list[np.ndarray] = []
+        self.dst: list[np.ndarray] = []
+        self.g: list[np.ndarray] = []
+
+    def add(self, a, b, gv) -> None:
+        a, b = np.broadcast_arrays(np.asarray(a).ravel(), np.asarray(b).ravel())
+        self.src.append(a)
+        self.dst.append(b)
+        self.g.append(np.broadcast_to(np.asarray(gv, dtype=np.float64).reshape(-1), a.shape))
+
+    def matrix(self, g_amb: np.ndarray) -> scipy.sparse.csc_matrix:
+        """The conductance matrix: -g off the diagonal, the sum of a node's links plus ``g_amb`` on it."""
+        a, b, gv = np.concatenate(self.src), np.concatenate(self.dst), np.concatenate(self.g)
+        keep = gv != 0
+        a, b, gv = a[keep], b[keep], gv[keep]
+        n_nodes = g_amb.size
+        diag = np.bincount(a, gv, n_nodes) + np.bincount(b, gv, n_nodes) + g_amb
+        return scipy.sparse.coo_matrix(
+            (
+                np.concatenate([-gv, -gv, diag]),
+                (np.concatenate([a, b, np.arange(n_nodes)]), np.concatenate([b, a, np.arange(n_nodes)])),
+            ),
+            shape=(n_nodes, n_nodes),
+        ).tocsc()
+
+
+@dataclass(frozen=True)
+class _LayerR:
+    """Per-layer cell resistances and capacitance of a grid: ``[layer]`` each."""
+
+    rx: np.ndarray
+    ry: np.ndarray
+    rz: np.ndarray
+    c: np.ndarray
+
+
+def _layer_r(p: ThermalParams, layers: tuple[Layer, ...], cw: float, ch: float) -> _LayerR:
+    k = np.array([layer.k_w_mk for layer in layers])
+    t = np.array([layer.thickness_m for layer in layers])
+    sp = np.array([layer.p_j_m3k for layer in layers])
+    rx = getr(k, cw, ch * t)  # [layer]
+    ry = getr(k, ch, cw * t)
+    rz = getr(k, t, cw * ch)
+    rz[-1] += p.r_convec_k_w * p.s_sink_m**2 / (cw * ch)  # the sink's cells reach ambient through convection
+    c_layer = getcap(sp, t, cw * ch)
+    c_layer[-1] += C_FACTOR * p.c_convec_j_k * (cw * ch) / p.s_sink_m**2
+    return _LayerR(rx, ry, rz, c_layer)
+
+
 def _grid_network(
     p: ThermalParams,
     width: float,
@@ -509,95 +576,105 @@ def _grid_network(
     lateral_mode: str = "hotspot",
 ) -> tuple[scipy.sparse.csc_matrix, np.ndarray, np.ndarray]:
     cw, ch = width / nc, height / nr
-    n_cells = nr * nc
-    n_layers = len(layers)
-    k = np.array([layer.k_w_mk for layer in layers])
-    t = np.array([layer.thickness_m for layer in layers])
-    sp = np.array([layer.p_j_m3k for layer in layers])
-    lateral = np.array([layer.lateral for layer in layers])
-    rx = getr(k, cw, ch * t)  # [layer]
-    ry = getr(k, ch, cw * t)
-    rz = getr(k, t, cw * ch)
-    rz[-1] += p.r_convec_k_w * p.s_sink_m**2 / (cw * ch)  # the sink's cells reach ambient through convection
-    c_layer = getcap(sp, t, cw * ch)
-    c_layer[-1] += C_FACTOR * p.c_convec_j_k * (cw * ch) / p.s_sink_m**2
-    c_cells = np.repeat(c_layer[:, None], n_cells, axis=1)  # [layer, cell]
-    pk = package_rc(p, width, height)
-
-    cell = np.arange(n_cells).reshape(nr, nc)
-    layer_base = np.arange(n_layers)[:, None] * n_cells  # [layer, 1]
-    extra = n_layers * n_cells
-    src, dst, gval = [], [], []
-
-    def add(a, b, gv) -> None:
-        a, b = np.broadcast_arrays(np.asarray(a).ravel(), np.asarray(b).ravel())
-        src.append(a)
-        dst.append(b)
-        gval.append(np.broadcast_to(np.asarray(gv, dtype=np.float64).reshape(-1), a.shape))
-
-    west, east = cell[:, :-1].ravel(), cell[:, 1:].ravel()
-    north, south = cell[:-1, :].ravel(), cell[1:, :].ravel()
-    # HotSpot's find_res joins (i, j) and (i, j+1) by ry and (i, j) and (i+1, j) by rx: [layer] each
-    r_ew, r_ns = (ry, rx) if lateral_mode == "hotspot" else (rx, ry)
+    n_cells, n_layers = nr * nc, len(layers)
+    r = _layer_r(p, layers, cw, ch)
+    c_cells = np.repeat(r.c[:, None], n_cells, axis=1)  # [layer, cell]
+    links = _Links()
     if not detailed:
-        # lateral: two half-cell resistances in series; vertical: the upper layer's rz (find_res); a layer
-        # without lateral flow has HotSpot's LARGENUM lateral resistances, i.e. none
-        g_east = np.where(lateral, 1.0 / r_ew, 0.0)  # [layer]
-        g_south = np.where(lateral, 1.0 / r_ns, 0.0)
-        add(layer_base + west[None], layer_base + east[None], np.repeat(g_east, (nc - 1) * nr))
-        add(layer_base + north[None], layer_base + south[None], np.repeat(g_south, (nr - 1) * nc))
-        add(
-            layer_base[:-1] + cell.ravel()[None],
-            layer_base[1:] + cell.ravel()[None],
-            np.repeat(1.0 / rz[:-1], n_cells),
-        )
+        _uniform_links(links, layers, r, nr, nc, lateral_mode)
     else:
-        # per-cell resistances of the chip layers from their blocks; spreader and sink keep the layer's
-        # (the sink's rz includes its share of the convection resistance, also between spreader and sink)
-        rxc = np.repeat(rx[:, None], n_cells, axis=1)  # [layer, cell]
-        ryc, rzc = np.repeat(ry[:, None], n_cells, axis=1), np.repeat(rz[:, None], n_cells, axis=1)
-        for i in range(n_layers - 2):
-            k_cell, p_cell, locked = _cell_materials(layers[i], maps[i])
-            with np.errstate(divide="ignore"):
-                rxc[i], ryc[i], rzc[i] = (getr(k_cell, cw, ch * t[i]), getr(k_cell, ch, cw * t[i]),
-                                          getr(k_cell, t[i], cw * ch))  # fmt: skip
-            c_cells[i] = np.where(locked, getcap(p_cell, t[i], cw * ch), c_layer[i])
-        r_e, r_s = (ryc, rxc) if lateral_mode == "hotspot" else (rxc, ryc)  # [layer, cell]
-        add(layer_base + west[None], layer_base + east[None], 1.0 / (r_e[:, west] / 2 + r_e[:, east] / 2))
-        add(layer_base + north[None], layer_base + south[None], 1.0 / (r_s[:, north] / 2 + r_s[:, south] / 2))
-        r_vert = rzc[:-1] / 2 + rzc[1:] / 2  # [layer pair, cell]
-        r_vert[0] = rzc[0] + rzc[1] / 2  # HotSpot counts the top layer's whole rz
-        add(layer_base[:-1] + cell.ravel()[None], layer_base[1:] + cell.ravel()[None], 1.0 / r_vert)
-    # die edges of the spreader and sink layers to the peripheral nodes: half a cell plus the
-    # periphery's lateral resistance, times the number of cells sharing that edge
+        c_cells = _detailed_links(links, layers, maps, r, nr, nc, cw, ch, lateral_mode)
+    pk = package_rc(p, width, height)
+    _periphery_links(links, pk, r, nr, nc, n_layers)
+    extra = n_layers * n_cells
+    edges, g_amb_extra, c_extra = _package_extras(pk)
+    links.add(extra + edges[:, 0].astype(int), extra + edges[:, 1].astype(int), edges[:, 2])
+    g_amb = np.zeros(extra + N_EXTRA)
+    g_amb[(n_layers - 1) * n_cells : n_layers * n_cells] = 1.0 / r.rz[-1]
+    g_amb[extra:] = g_amb_extra
+    c = np.concatenate([c_cells.reshape(-1), c_extra])
+    return links.matrix(g_amb), g_amb, c
+
+
+def _neighbours(nr: int, nc: int) -> tuple[np.ndarray, ...]:
+    """Cell indices ``[row, col]`` and the west/east and north/south neighbour pairs."""
+    cell = np.arange(nr * nc).reshape(nr, nc)
+    return cell, cell[:, :-1].ravel(), cell[:, 1:].ravel(), cell[:-1, :].ravel(), cell[1:, :].ravel()
+
+
+def _uniform_links(
+    links: _Links, layers: tuple[Layer, ...], r: _LayerR, nr: int, nc: int, lateral_mode: str
+) -> None:
+    """Lateral links (two half-cell resistances in series) and vertical ones (the upper layer's rz, as
+    ``find_res``); a layer without lateral flow has HotSpot's LARGENUM lateral resistances, i.e. none."""
+    cell, west, east, north, south = _neighbours(nr, nc)
+    n_cells = nr * nc
+    layer_base = np.arange(len(layers))[:, None] * n_cells  # [layer, 1]
+    lateral = np.array([layer.lateral for layer in layers])
+    # HotSpot's find_res joins (i, j) and (i, j+1) by ry and (i, j) and (i+1, j) by rx: [layer] each
+    r_ew, r_ns = (r.ry, r.rx) if lateral_mode == "hotspot" else (r.rx, r.ry)
+    g_east = np.where(lateral, 1.0 / r_ew, 0.0)  # [layer]
+    g_south = np.where(lateral, 1.0 / r_ns, 0.0)
+    links.add(layer_base + west[None], layer_base + east[None], np.repeat(g_east, (nc - 1) * nr))
+    links.add(layer_base + north[None], layer_base + south[None], np.repeat(g_south, (nr - 1) * nc))
+    links.add(
+        layer_base[:-1] + cell.ravel()[None],
+        layer_base[1:] + cell.ravel()[None],
+        np.repeat(1.0 / r.rz[:-1], n_cells),
+    )
+
+
+def _detailed_links(
+    links: _Links,
+    layers: tuple[Layer, ...],
+    maps: list[CellMap],
+    r: _LayerR,
+    nr: int,
+    nc: int,
+    cw: float,
+    ch: float,
+    lateral_mode: str,
+) -> np.ndarray:
+    """HotSpot's detailed 3-D links: per-cell resistances of the chip layers from their blocks (spreader and
+    sink keep the layer's; the sink's rz includes its share of the convection resistance, also between
+    spreader and sink); returns the cells' capacitances ``[layer, cell]``."""
+    cell, west, east, north, south = _neighbours(nr, nc)
+    n_cells, n_layers = nr * nc, len(layers)
+    layer_base = np.arange(n_layers)[:, None] * n_cells  # [layer, 1]
+    t = np.array([layer.thickness_m for layer in layers])
+    c_cells = np.repeat(r.c[:, None], n_cells, axis=1)  # [layer, cell]
+    rxc = np.repeat(r.rx[:, None], n_cells, axis=1)  # [layer, cell]
+    ryc, rzc = np.repeat(r.ry[:, None], n_cells, axis=1), np.repeat(r.rz[:, None], n_cells, axis=1)
+    for i in range(n_layers - 2):
+        k_cell, p_cell, locked = _cell_materials(layers[i], maps[i])
+        with np.errstate(divide="ignore"):
+            rxc[i], ryc[i], rzc[i] = (getr(k_cell, cw, ch * t[i]), getr(k_cell, ch, cw * t[i]),
+                                      getr(k_cell, t[i], cw * ch))  # fmt: skip
+        c_cells[i] = np.where(locked, getcap(p_cell, t[i], cw * ch), r.c[i])
+    r_e, r_s = (ryc, rxc) if lateral_mode == "hotspot" else (rxc, ryc)  # [layer, cell]
+    links.add(layer_base + west[None], layer_base + east[None], 1.0 / (r_e[:, west] / 2 + r_e[:, east] / 2))
+    links.add(
+        layer_base + north[None], layer_base + south[None], 1.0 / (r_s[:, north] / 2 + r_s[:, south] / 2)
+    )
+    r_vert = rzc[:-1] / 2 + rzc[1:] / 2  # [layer pair, cell]
+    r_vert[0] = rzc[0] + rzc[1] / 2  # HotSpot counts the top layer's whole rz
+    links.add(layer_base[:-1] + cell.ravel()[None], layer_base[1:] + cell.ravel()[None], 1.0 / r_vert)
+    return c_cells
+
+
+def _periphery_links(links: _Links, pk, r: _LayerR, nr: int, nc: int, n_layers: int) -> None:
+    """Die edges of the spreader and sink layers to the peripheral nodes: half a cell plus the periphery's
+    lateral resistance, times the number of cells sharing that edge."""
+    cell = np.arange(nr * nc).reshape(nr, nc)
+    n_cells, extra = nr * nc, n_layers * nr * nc
     for layer, r1x, r1y, (nn, ns, ne, nw) in (
         (n_layers - 2, pk.r_sp1_x, pk.r_sp1_y, (SP_N, SP_S, SP_E, SP_W)),
         (n_layers - 1, pk.r_hs1_x, pk.r_hs1_y, (SINK_C_N, SINK_C_S, SINK_C_E, SINK_C_W)),
     ):
         base = layer * n_cells
-        g_ns = 1.0 / (ry[layer] / 2.0 + nc * r1y)
-        g_ew = 1.0 / (rx[layer] / 2.0 + nr * r1x)
-        add(base + cell[0, :], extra + nn, g_ns)
-        add(base + cell[-1, :], extra + ns, g_ns)
-        add(base + cell[:, -1], extra + ne, g_ew)
-        add(base + cell[:, 0], extra + nw, g_ew)
-    edges, g_amb_extra, c_extra = _package_extras(pk)
-    add(extra + edges[:, 0].astype(int), extra + edges[:, 1].astype(int), edges[:, 2])
-
-    a, b, gv = np.concatenate(src), np.concatenate(dst), np.concatenate(gval)
-    keep = gv != 0
-    a, b, gv = a[keep], b[keep], gv[keep]
-    n_nodes = extra + N_EXTRA
-    g_amb = np.zeros(n_nodes)
-    g_amb[(n_layers - 1) * n_cells : n_layers * n_cells] = 1.0 / rz[-1]
-    g_amb[extra:] = g_amb_extra
-    diag = np.bincount(a, gv, n_nodes) + np.bincount(b, gv, n_nodes) + g_amb
-    g = scipy.sparse.coo_matrix(
-        (
-            np.concatenate([-gv, -gv, diag]),
-            (np.concatenate([a, b, np.arange(n_nodes)]), np.concatenate([b, a, np.arange(n_nodes)])),
-        ),
-        shape=(n_nodes, n_nodes),
-    ).tocsc()
-    c = np.concatenate([c_cells.reshape(-1), c_extra])
-    return g, g_amb, c
+        g_ns = 1.0 / (r.ry[layer] / 2.0 + nc * r1y)
+        g_ew = 1.0 / (r.rx[layer] / 2.0 + nr * r1x)
+        links.add(base + cell[0, :], extra + nn, g_ns)
+        links.add(base + cell[-1, :], extra + ns, g_ns)
+        links.add(base + cell[:, -1], extra + ne, g_ew)
+        links.add(base + cell[:, 0], extra + nw, g_ew)

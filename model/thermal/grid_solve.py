@@ -4,6 +4,7 @@ HotSpot's SuperLU build, or sub-stepped exact decay)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -202,6 +203,29 @@ class _SubStepped:
         return x
 
 
+def _kept_rows(keep: bool | str | np.ndarray, n_rows: int) -> tuple[bool, np.ndarray]:
+    """Whether only the peak row's field is kept, and the rows whose fields are kept."""
+    peak_only = isinstance(keep, str) and keep == "peak"
+    if isinstance(keep, str) and not peak_only:
+        raise InputError(f"keep must be a bool, 'peak' or row numbers, not {keep!r}", "keep")
+    if peak_only:
+        return True, np.zeros(1, dtype=np.int64)
+    if isinstance(keep, (bool, np.bool_)):
+        return False, np.arange(n_rows) if keep else np.zeros(0, dtype=np.int64)
+    return False, np.asarray(keep, dtype=np.int64)
+
+
+def _row_solvers(model: GridModel, dts: np.ndarray, integrator: str, substeps: int) -> tuple[dict, Any]:
+    """One solver per distinct row length: ``C/h + G`` factorised (``be``), or the sub-stepped decay with
+    G factorised for the rows' steady states (``exact``)."""
+    g, c = model.g_w_k, model.c_j_k
+    if integrator == "be":
+        return {h: _GridFactor(model, g + scipy.sparse.diags(c / h)) for h in np.unique(dts)}, None
+    if isinstance(substeps, bool) or not isinstance(substeps, (int, np.integer)) or substeps < 1:
+        raise InputError(f"substeps must be a positive integer, not {substeps!r}", "substeps")
+    return {h: _SubStepped(model, h, int(substeps)) for h in np.unique(dts)}, _GridFactor(model, g)
+
+
 def transient_grid(
     model: GridModel,
     power_w: np.ndarray,
@@ -242,25 +266,11 @@ def transient_grid(
         raise InputError(f"integrator must be 'be' or 'exact', not {integrator!r}", "integrator")
     n_rows = power_w.shape[0]
     dts = _row_steps(dt_s, model.params.sampling_intvl_s, n_rows)
-    peak_only = isinstance(keep, str) and keep == "peak"
-    if isinstance(keep, str) and not peak_only:
-        raise InputError(f"keep must be a bool, 'peak' or row numbers, not {keep!r}", "keep")
-    if peak_only:
-        kept = np.zeros(1, dtype=np.int64)
-    elif isinstance(keep, (bool, np.bool_)):
-        kept = np.arange(n_rows) if keep else np.zeros(0, dtype=np.int64)
-    else:
-        kept = np.asarray(keep, dtype=np.int64)
+    peak_only, kept = _kept_rows(keep, n_rows)
     keep_slot = {int(r): s for s, r in enumerate(kept)}
     field = np.broadcast_to(np.asarray(init_k, dtype=np.float64), (model.n_nodes,)).copy()
-    g, c = model.g_w_k, model.c_j_k
-    if integrator == "be":
-        steps = {h: _GridFactor(model, g + scipy.sparse.diags(c / h)) for h in np.unique(dts)}
-    else:
-        if isinstance(substeps, bool) or not isinstance(substeps, (int, np.integer)) or substeps < 1:
-            raise InputError(f"substeps must be a positive integer, not {substeps!r}", "substeps")
-        steps = {h: _SubStepped(model, h, int(substeps)) for h in np.unique(dts)}
-        g_lu = _GridFactor(model, g)
+    c = model.c_j_k
+    steps, g_lu = _row_solvers(model, dts, integrator, substeps)
     nodes = np.empty((n_rows, model.n_block_nodes))
     peak_k = -np.inf
     fields = np.empty((len(kept), model.n_nodes)) if len(kept) else None

@@ -6,7 +6,6 @@ committed under tests/data/hotspot with their inputs and commands; its README.md
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -410,30 +409,6 @@ def test_layer_file_matches_hotspot(kind):
     names = th.grid_node_names(model)
     assert names[:2] == ("layer_0_Unit1", "layer_0_Unit2") and names[-13:-11] == ("hsink_ITB", "inode_0")
     assert len(names) == len(steady.nodes_k) == 3 + 3 + 18 + 18 + 18 + 18 + 12
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(not HOTSPOT_BIN.exists(), reason=f"no HotSpot binary at {HOTSPOT_BIN}")
-@pytest.mark.parametrize("detailed", [False, True])
-def test_layer_file_every_node_and_cell_against_hotspot_binary(tmp_path, detailed):
-    from systolic.formats.hotspot import read_grid
-
-    shutil.copytree(REF / "ex3_3d_inputs", tmp_path / "ex3")
-    d = tmp_path / "ex3"
-    extra = ["-detailed_3D", "on"] if detailed else []
-    subprocess.run(
-        [str(HOTSPOT_BIN), "-c", "example.config", "-p", "example.ptrace", "-grid_layer_file", "example.lcf",
-         "-materials_file", "example.materials", "-model_type", "grid", *extra, "-steady_file", "h.steady",
-         "-grid_steady_file", "h.grid.steady"],
-        cwd=d, check=True, capture_output=True,
-    )  # fmt: skip
-    model, power, _ = ex3(detailed)
-    steady = th.steady_grid(model, power.mean(axis=0))
-    names, ref = read_steady(d / "h.steady")
-    assert names == th.grid_node_names(model)
-    assert np.abs(steady.nodes_k - ref).max() < 0.006
-    cells = read_grid(d / "h.grid.steady", 64 * 64)
-    assert np.abs(model.layers_k(steady.field_k).reshape(model.n_layers, -1) - cells).max() < 0.006
 
 
 def test_layer_file_of_the_default_stack_gives_the_default_model(tmp_path):

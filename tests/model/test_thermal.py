@@ -380,7 +380,6 @@ EX3_HOTSPOT = {
         "352.63 346.15 357.38 346.16 346.17 350.02 363.62 368.37 364.95 365.51 360.06 357.16 354.39 350.75 357.32 361.79 369.42 367.02 361.67 368.33 366.57",
     ),
 }
-HOTSPOT_BIN = Path(__file__).resolve().parents[2] / "build/peers/hotspot/hotspot"
 
 
 def ex3(detailed: bool):

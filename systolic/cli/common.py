@@ -27,6 +27,9 @@ FLAGS = {
     "temperature limit": "--temp-limit-c",
     "calibration": "--calibration",
     "scheduler": "--scheduler",
+    "network": "--network",
+    "noise kind": "--noise-kind",
+    "seeds": "--seeds",
 }
 
 

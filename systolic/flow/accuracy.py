@@ -89,7 +89,7 @@ def load_trained(path: str | Path, specs: tuple[qnet.LayerSpec, ...] = qnet.DIGI
 def shipped_network(name: str) -> qnet.Trained:
     """A network shipped in ``configs/`` by its ``--network`` name."""
     if name not in NETWORKS:
-        raise InputError(f"unknown network (known: {', '.join(NETWORKS)})", "--network", name)
+        raise InputError(f"unknown network (known: {', '.join(NETWORKS)})", "network", name)
     with resources.as_file(resources.files("systolic.configs") / NETWORKS[name]) as p:
         return load_trained(p)
 
@@ -175,9 +175,9 @@ def evaluate(
     ``read_sigma``); every other noise term stays as ``cfg`` has it. The ADC sweep keeps ``cfg``'s noise.
     """
     if noise_kind not in NOISE_KINDS:
-        raise InputError(f"must be one of {', '.join(NOISE_KINDS)}, not {noise_kind!r}", "--noise-kind")
+        raise InputError(f"must be one of {', '.join(NOISE_KINDS)}, not {noise_kind!r}", "noise kind")
     if seeds < 1:
-        raise InputError(f"must be at least 1, not {seeds}", "--seeds")
+        raise InputError(f"must be at least 1, not {seeds}", "seeds")
     trained = trained or shipped_network(network)
     net = trained.net
     core = core_for(cfg, net)

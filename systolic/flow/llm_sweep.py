@@ -65,14 +65,18 @@ AXES: dict[str, str] = {
     "logic_node_nm": "logic node of a GPU-class device (iso-area, iso-power scaling)",
     "memory": "device memory generation (with memory_stacks)",
     "memory_stacks": "memory stacks per device (with memory)",
-    "memory_bytes": "device memory capacity",
+    "memory_capacity_bytes": "device memory capacity",
     "intra": "link generation inside a node",
     "inter": "network generation between nodes",
     "intra_bandwidth_bytes_per_s": "link bandwidth inside a node, per device and direction",
     "inter_bandwidth_bytes_per_s": "network bandwidth between nodes, per device and direction",
 }
 INT_AXES = frozenset({"devices", "memory_stacks"})
-NUMERIC_AXES = INT_AXES | {"memory_bytes", "intra_bandwidth_bytes_per_s", "inter_bandwidth_bytes_per_s"}
+NUMERIC_AXES = INT_AXES | {
+    "memory_capacity_bytes",
+    "intra_bandwidth_bytes_per_s",
+    "inter_bandwidth_bytes_per_s",
+}
 
 #: What the sweep's Pareto front minimises, per task: the best plan's time, memory per device, energy.
 OBJECTIVES: dict[str, tuple[str, ...]] = {
@@ -278,13 +282,13 @@ def point_hardware(system: SystemSpec, base: Any, values: dict[str, Any]) -> Any
         tech["memory_stacks"] = int(tech["memory_stacks"])
     tech = {k: v for k, v in tech.items() if v is not None}
     hw = scale(hw, **tech) if tech else hw
-    for key in ("memory_bytes", "intra_bandwidth_bytes_per_s", "inter_bandwidth_bytes_per_s"):
+    for key in ("memory_capacity_bytes", "intra_bandwidth_bytes_per_s", "inter_bandwidth_bytes_per_s"):
         v = values.get(key)
         if v is None:
             continue
         if isinstance(v, (bool, str)) or not isinstance(v, (int, float, np.number)) or not 0 < v < np.inf:
             raise InputError(f"{key} must be a positive number, not {v!r}", where=key)
-        if key == "memory_bytes":
+        if key == "memory_capacity_bytes":
             hw = dataclasses.replace(hw, memory_bytes=float(v))
         else:
             level = key.split("_", 1)[0]

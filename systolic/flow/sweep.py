@@ -316,6 +316,8 @@ def _table(spec: SweepSpec, points: list[dict], errors: list[str], idx: np.ndarr
     for key, col in res.items():
         if key == "error":
             continue
+        if key in cols:  # a result named like an axis would silently replace the axis's column
+            raise ValueError(f"result column {key!r} has the name of a space axis or 'point'")
         col = np.asarray(col)
         text = col.dtype.kind in "UO" and any(isinstance(v, str) for v in col)
         cols[key] = pa.array([str(v) for v in col], type=pa.string()) if text else pa.array(col.astype(float))

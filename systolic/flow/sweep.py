@@ -307,10 +307,12 @@ def _table(spec: SweepSpec, points: list[dict], errors: list[str], idx: np.ndarr
     import pyarrow as pa
 
     cols: dict[str, Any] = {"point": pa.array(idx, type=pa.int64())}
-    for key, _ in spec.space:
+    for key, dom in spec.space:
         values = [points[i][key] for i in idx]
         if key == "dataflow":
             values = [Dataflow(v).value if not isinstance(v, Dataflow) else v.value for v in values]
+        if _float_axis(dom, key in spec.int_fields):  # one column type in every part, whatever its values
+            values = [float(v) for v in values]
         cols[key] = pa.array(values)
     err = [errors[i] or str(res["error"][j]) for j, i in enumerate(idx)]
     for key, col in res.items():
@@ -323,6 +325,14 @@ def _table(spec: SweepSpec, points: list[dict], errors: list[str], idx: np.ndarr
         cols[key] = pa.array([str(v) for v in col], type=pa.string()) if text else pa.array(col.astype(float))
     cols["error"] = pa.array(err, type=pa.string())
     return pa.table(cols)
+
+
+def _float_axis(dom: tuple | Range, whole: bool) -> bool:
+    """Whether an axis's column is float: a range of a non-integer field, or a list with a float in it
+    (``[12, 7, 1.4]``: a batch of only 12s and 7s must not make an integer column)."""
+    if isinstance(dom, Range):
+        return not whole
+    return any(isinstance(v, float) for v in dom)
 
 
 def _write_parquet(path: Path, table: Any) -> None:

@@ -33,7 +33,7 @@ system = "dgx-a100-selene"
 batch = 64
 [space]
 devices = [4, 8, 16]
-logic_node_nm = [7, 3]
+logic_node_nm = [7, 1.4]                  # a batch of only 7s still writes a float column
 memory = ["hbm2e", "hbm3"]
 memory_stacks = [5]
 memory_capacity_bytes = [1e9, 80e9]

@@ -13,7 +13,9 @@ def add(sub: Any) -> None:
     """Register ``systolic sweep``."""
     p = sub.add_parser(
         "sweep",
-        help="design points (grid or random) on Dask: the Pareto front of latency, energy and area",
+        help="design points (grid or random) on Dask: accelerator configs over networks (the Pareto front "
+        "of latency, energy and area) or, kind = 'llm', an LLM's best parallel plan over systems and "
+        "technology (time, memory, energy)",
     )
     p.add_argument("spec", metavar="SPEC.toml", help="the sweep spec (format: README, 'Sweeps')")
     p.add_argument(
@@ -34,9 +36,13 @@ def _sweep(args: Any) -> int:
     out = Path(args.out) if args.out else Path(Path(args.spec).stem + ".sweep")
     s = run_sweep(spec, out, args.scheduler, args.workers, progress=not args.quiet)
     resumed = f", {s['resumed_batches']} of {s['batches']} batches resumed" if s["resumed_batches"] else ""
+    if s.get("kind") == "llm":
+        what = f"{s['points']:,} points ({s['model']} {s['task']}, best plan each, on {s['system']})"
+    else:
+        what = f"{s['points']:,} points x {len(s['networks'])} network(s) ({', '.join(s['networks'])})"
     print(
-        f"{s['points']:,} points x {len(s['networks'])} network(s) ({', '.join(s['networks'])}): "
-        f"{s['feasible']:,} feasible, {s['pareto']} on the Pareto front of latency, energy and area; "
-        f"{s['seconds']:.1f} s{resumed}; wrote {out}/points.parquet, points.csv, pareto.csv, summary.json"
+        f"{what}: {s['feasible']:,} feasible, {s['pareto']} on the Pareto front of "
+        f"{', '.join(s['objectives'])}; {s['seconds']:.1f} s{resumed}; "
+        f"wrote {out}/points.parquet, points.csv, pareto.csv, summary.json"
     )
     return 0

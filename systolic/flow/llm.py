@@ -258,6 +258,18 @@ def run_train(model, system, hw, plan: dict | None, options: dict, top: int = 10
     return out
 
 
+def search_infer(model, hw, opts, objective: str = "tpot_s"):
+    """Every (tp, pp) whose replicas fill the devices, and each plan's score by ``objective`` (lower is
+    better; inf where the plan does not fit)."""
+    from systolic.model.llm.inference import infer
+
+    tps = [t for t in range(1, hw.devices + 1) if hw.devices % t == 0]
+    pairs = [(t, p) for t in tps for p in tps if hw.devices % (t * p) == 0]
+    res = infer(model, hw, [t for t, _ in pairs], [p for _, p in pairs], opts)
+    key = getattr(res, objective)
+    return res, np.where(res.fits, -key if objective == "throughput_tok_s" else key, np.inf)
+
+
 def run_infer(model, system, hw, plan: dict | None, options: dict, objective: str = "tpot_s") -> dict:
     """One (tp, pp) plan or, with ``plan=None``, every plan that fits, the best by ``objective``; with the
     per-GEMM table of the chosen plan."""
@@ -272,11 +284,7 @@ def run_infer(model, system, hw, plan: dict | None, options: dict, objective: st
             raise InputError(f"the plan does not work: {res.reason[0]}", "plan")
         best = 0
     else:
-        tps = [t for t in range(1, hw.devices + 1) if hw.devices % t == 0]
-        pairs = [(t, p) for t in tps for p in tps if hw.devices % (t * p) == 0]
-        res = infer(model, hw, [t for t, _ in pairs], [p for _, p in pairs], opts)
-        key = getattr(res, objective)
-        score = np.where(res.fits, -key if objective == "throughput_tok_s" else key, np.inf)
+        res, score = search_infer(model, hw, opts, objective)
         if not np.isfinite(score).any():
             raise InputError(f"no plan fits in {hw.memory_bytes / 1e9:.1f} GB per device", "search")
         best = int(np.argmin(score))

@@ -51,7 +51,10 @@ from systolic.fileio import atomic_write_json, atomic_write_text, read_text
 
 #: What the Pareto front minimises.
 OBJECTIVES: tuple[str, ...] = ("latency_s", "energy_j", "area_mm2")
-SPEC_KEYS = {"base", "networks", "mode", "samples", "seed", "batch", "space", "calibration"}
+SPEC_KEYS = {"kind", "base", "networks", "mode", "samples", "seed", "batch", "space", "calibration"}
+#: Kinds of sweep: accelerator configs over networks (this module), or LLM plan searches over systems and
+#: technology (:mod:`systolic.flow.llm_sweep`).
+KINDS: tuple[str, ...] = ("accelerator", "llm")
 _INT_FIELDS = {f.name for f in fields(ArrayConfig) if f.type in ("int", int)}
 _FLOAT_FIELDS = {f.name for f in fields(ArrayConfig) if f.type in ("float", float)}
 
@@ -78,6 +81,7 @@ class SweepSpec:
     batch: int
     space: tuple[tuple[str, tuple[Any, ...] | Range], ...]
     calibration: Path | None = None
+    int_fields: frozenset[str] = frozenset(_INT_FIELDS)  # fields whose random draws are rounded
 
     @property
     def digest(self) -> str:
@@ -107,21 +111,19 @@ def load_spec(path: str | os.PathLike) -> SweepSpec:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise InputError(f"not valid TOML: {err}", path) from None
+    kind = data.get("kind", "accelerator")
+    if kind not in KINDS:
+        raise InputError(f"must be one of {', '.join(KINDS)}, not {kind!r}", path, "kind")
+    if kind == "llm":
+        from .llm_sweep import load_llm_spec
+
+        return load_llm_spec(path, data)
     unknown = set(data) - SPEC_KEYS
     if unknown:
         raise InputError(f"unknown key(s) {sorted(unknown)} (known: {sorted(SPEC_KEYS)})", path)
 
     def get(key: str, kind: type, default: Any = None) -> Any:
-        if key not in data:
-            if default is None:
-                raise InputError("missing", path, key)
-            return default
-        value = data[key]
-        if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
-            raise InputError(f"must be an integer, not {value!r}", path, key)
-        if kind is str and not isinstance(value, str):
-            raise InputError(f"must be a string, not {value!r}", path, key)
-        return value
+        return _get(data, path, key, kind, default)
 
     base_name = get("base", str)
     base_path = path.parent / base_name
@@ -135,16 +137,7 @@ def load_spec(path: str | os.PathLike) -> SweepSpec:
     if not networks or not isinstance(networks, list) or not all(isinstance(n, str) for n in networks):
         raise InputError("must be a non-empty list of network names or topology files", path, "networks")
     nets = tuple(str(path.parent / n) if Path(path.parent / n).is_file() else n for n in networks)
-    mode = get("mode", str, "grid")
-    if mode not in ("grid", "random"):
-        raise InputError(f"must be 'grid' or 'random', not {mode!r}", path, "mode")
-    samples = get("samples", int, 0 if mode == "grid" else None)
-    if mode == "random" and not 1 <= samples <= 10_000_000:
-        raise InputError(f"must be in 1..10000000, not {samples}", path, "samples")
-    seed = get("seed", int, 0)
-    batch = get("batch", int, 500)
-    if not 1 <= batch <= 1_000_000:
-        raise InputError(f"must be in 1..1000000, not {batch}", path, "batch")
+    mode, samples, seed, batch = sampling(data, path, 500)
     space_raw = data.get("space")
     if not isinstance(space_raw, dict) or not space_raw:
         raise InputError("missing or empty: give at least one config field and its values", path, "space")
@@ -154,10 +147,7 @@ def load_spec(path: str | os.PathLike) -> SweepSpec:
         if key not in known:
             raise InputError(f"not a config field (known: {', '.join(sorted(known))})", path, f"space.{key}")
         space.append((key, _axis(base, key, value, mode, path)))
-    if mode == "grid":
-        size = math.prod(len(v) for _, v in space)
-        if size > 10_000_000:
-            raise InputError(f"the grid has {size:,} points; at most 10,000,000", path, "space")
+    check_grid(space, mode, path)
     calibration = None
     if "calibration" in data:
         calibration = path.parent / get("calibration", str)
@@ -168,6 +158,57 @@ def load_spec(path: str | os.PathLike) -> SweepSpec:
         except InputError as err:
             raise InputError(f"calibration: {err}", path) from None
     return SweepSpec(path, base, nets, mode, samples, seed, batch, tuple(space), calibration)
+
+
+def _get(data: dict, path: Path, key: str, kind: type, default: Any = None) -> Any:
+    """``data[key]`` checked to be of ``kind`` (int or str), or ``default`` (None: the key is required)."""
+    if key not in data:
+        if default is None:
+            raise InputError("missing", path, key)
+        return default
+    value = data[key]
+    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise InputError(f"must be an integer, not {value!r}", path, key)
+    if kind is str and not isinstance(value, str):
+        raise InputError(f"must be a string, not {value!r}", path, key)
+    return value
+
+
+def sampling(data: dict, path: Path, default_batch: int) -> tuple[str, int, int, int]:
+    """The keys every kind of spec shares: ``mode``, ``samples``, ``seed`` and ``batch`` (points per task)."""
+    mode = _get(data, path, "mode", str, "grid")
+    if mode not in ("grid", "random"):
+        raise InputError(f"must be 'grid' or 'random', not {mode!r}", path, "mode")
+    samples = _get(data, path, "samples", int, 0 if mode == "grid" else None)
+    if mode == "random" and not 1 <= samples <= 10_000_000:
+        raise InputError(f"must be in 1..10000000, not {samples}", path, "samples")
+    seed = _get(data, path, "seed", int, 0)
+    batch = _get(data, path, "batch", int, default_batch)
+    if not 1 <= batch <= 1_000_000:
+        raise InputError(f"must be in 1..1000000, not {batch}", path, "batch")
+    return mode, samples, seed, batch
+
+
+def check_grid(space: list, mode: str, path: Path) -> None:
+    if mode == "grid":
+        size = math.prod(len(v) for _, v in space)
+        if size > 10_000_000:
+            raise InputError(f"the grid has {size:,} points; at most 10,000,000", path, "space")
+
+
+def parse_range(value: dict, mode: str, path: Path, where: str) -> Range:
+    """A random-mode range table ``{min, max, log}``, its form checked (not its values)."""
+    if mode != "random":
+        raise InputError("a range needs mode = 'random' (grid mode takes lists)", path, where)
+    extra = set(value) - {"min", "max", "log"}
+    if extra or not {"min", "max"} <= set(value):
+        raise InputError("a range is {min = .., max = .., log = true|false}", path, where)
+    lo, hi, log = value["min"], value["max"], value.get("log", False)
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lo, hi)) or lo > hi:
+        raise InputError(f"min and max must be numbers with min <= max, not {lo!r}, {hi!r}", path, where)
+    if log and lo <= 0:
+        raise InputError(f"a log range needs min > 0, not {lo}", path, where)
+    return Range(float(lo), float(hi), bool(log))
 
 
 def _axis(base: ArrayConfig, key: str, value: Any, mode: str, path: Path) -> tuple | Range:
@@ -186,24 +227,15 @@ def _axis(base: ArrayConfig, key: str, value: Any, mode: str, path: Path) -> tup
         return tuple(value)
     if not isinstance(value, dict):
         raise InputError(f"must be a list of values or a range table, not {value!r}", path, where)
-    if mode != "random":
-        raise InputError("a range needs mode = 'random' (grid mode takes lists)", path, where)
-    extra = set(value) - {"min", "max", "log"}
-    if extra or not {"min", "max"} <= set(value):
-        raise InputError("a range is {min = .., max = .., log = true|false}", path, where)
+    rng = parse_range(value, mode, path, where)
     if key not in _INT_FIELDS | _FLOAT_FIELDS:
         raise InputError("only numeric fields take a range; give a list", path, where)
-    lo, hi, log = value["min"], value["max"], value.get("log", False)
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lo, hi)) or lo > hi:
-        raise InputError(f"min and max must be numbers with min <= max, not {lo!r}, {hi!r}", path, where)
-    if log and lo <= 0:
-        raise InputError(f"a log range needs min > 0, not {lo}", path, where)
-    for v in (lo, hi):
+    for v in (rng.low, rng.high):
         try:
             base.replace(**{key: int(v) if key in _INT_FIELDS else float(v)})
         except InputError as err:
             raise InputError(f"bound {v!r}: {err.what}", path, where) from None
-    return Range(float(lo), float(hi), bool(log))
+    return rng
 
 
 def design_points(spec: SweepSpec) -> list[dict[str, Any]]:
@@ -222,7 +254,7 @@ def design_points(spec: SweepSpec) -> list[dict[str, Any]]:
         lo, hi = (math.log(dom.low), math.log(dom.high)) if dom.log else (dom.low, dom.high)
         draw = rng.uniform(lo, hi, spec.samples)
         draw = np.exp(draw) if dom.log else draw
-        if key in _INT_FIELDS:
+        if key in spec.int_fields:
             columns[key] = (
                 np.clip(np.round(draw), math.ceil(dom.low), math.floor(dom.high)).astype(int).tolist()
             )
@@ -275,17 +307,32 @@ def _table(spec: SweepSpec, points: list[dict], errors: list[str], idx: np.ndarr
     import pyarrow as pa
 
     cols: dict[str, Any] = {"point": pa.array(idx, type=pa.int64())}
-    for key, _ in spec.space:
+    for key, dom in spec.space:
         values = [points[i][key] for i in idx]
         if key == "dataflow":
             values = [Dataflow(v).value if not isinstance(v, Dataflow) else v.value for v in values]
+        if _float_axis(dom, key in spec.int_fields):  # one column type in every part, whatever its values
+            values = [float(v) for v in values]
         cols[key] = pa.array(values)
     err = [errors[i] or str(res["error"][j]) for j, i in enumerate(idx)]
     for key, col in res.items():
-        if key != "error":
-            cols[key] = pa.array(np.asarray(col, dtype=float))
+        if key == "error":
+            continue
+        if key in cols:  # a result named like an axis would silently replace the axis's column
+            raise ValueError(f"result column {key!r} has the name of a space axis or 'point'")
+        col = np.asarray(col)
+        text = col.dtype.kind in "UO" and any(isinstance(v, str) for v in col)
+        cols[key] = pa.array([str(v) for v in col], type=pa.string()) if text else pa.array(col.astype(float))
     cols["error"] = pa.array(err, type=pa.string())
     return pa.table(cols)
+
+
+def _float_axis(dom: tuple | Range, whole: bool) -> bool:
+    """Whether an axis's column is float: a range of a non-integer field, or a list with a float in it
+    (``[12, 7, 1.4]``: a batch of only 12s and 7s must not make an integer column)."""
+    if isinstance(dom, Range):
+        return not whole
+    return any(isinstance(v, float) for v in dom)
 
 
 def _write_parquet(path: Path, table: Any) -> None:
@@ -300,16 +347,38 @@ def run_sweep(
     spec: SweepSpec, out: Path, scheduler: str | None = None, workers: int = 2, progress: bool = True
 ) -> dict[str, Any]:
     """Run (or resume) the sweep into ``out``; returns the summary."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    if getattr(spec, "kind", "accelerator") == "llm":
+        from .llm_sweep import run_llm_sweep
 
+        return run_llm_sweep(spec, out, scheduler, workers, progress)
+    from systolic.formats.calibration import load_calibration
     from systolic.formats.network import load_workload
     from systolic.model.cycles import GemmArrays
-    from systolic.model.sweep import pareto_front
 
     start = time.perf_counter()
+    out = prepare_out(spec, out)
+    workloads = {n: load_workload(n) for n in spec.networks}
+    labels = {n: Path(n).stem if Path(n).is_file() else n for n in spec.networks}
+    networks = {labels[n]: GemmArrays.from_workload(w) for n, w in workloads.items()}
+    names = {labels[n]: [ly.name for ly in w] for n, w in workloads.items()}
+    calibration, cal_path = load_calibration(spec.calibration)
+    points = design_points(spec)
+    cfgs, errors = make_configs(spec, points)
+    plan = batches(spec, cfgs)
+
+    def payload(b: int) -> list[dict | None]:
+        return [cfgs[i].to_dict() if cfgs[i] is not None else None for i in plan[b]]
+
+    extra = {"networks": list(networks), "calibration": cal_path.name}
+    work = (run_batch, payload, (networks, names, calibration))
+    summary = execute(spec, out, points, errors, plan, work, OBJECTIVES, extra, scheduler, workers, progress)
+    return {**summary, "seconds": time.perf_counter() - start}
+
+
+def prepare_out(spec: Any, out: Path) -> Path:
+    """``out`` made ready for ``spec``: created and stamped with the spec's digest, or a folder of the same
+    spec to resume; refused if it holds another spec's sweep or something else."""
     out = Path(out)
-    parts = out / "parts"
     stamp = out / "spec.json"
     if stamp.exists():
         old = json.loads(stamp.read_text())
@@ -317,34 +386,52 @@ def run_sweep(
             raise InputError("holds a sweep of a different spec; give another --out or remove it", out)
     elif out.exists() and any(out.iterdir()):
         raise InputError("exists and is not a sweep folder; give another --out", out)
-    parts.mkdir(parents=True, exist_ok=True)
+    (out / "parts").mkdir(parents=True, exist_ok=True)
     atomic_write_json(stamp, {"digest": spec.digest, "spec": str(spec.path)})
+    return out
 
-    workloads = {n: load_workload(n) for n in spec.networks}
-    labels = {n: Path(n).stem if Path(n).is_file() else n for n in spec.networks}
-    networks = {labels[n]: GemmArrays.from_workload(w) for n, w in workloads.items()}
-    names = {labels[n]: [ly.name for ly in w] for n, w in workloads.items()}
-    from systolic.formats.calibration import load_calibration
 
-    calibration, cal_path = load_calibration(spec.calibration)
-    points = design_points(spec)
-    cfgs, errors = make_configs(spec, points)
-    plan = batches(spec, cfgs)
+def execute(
+    spec: Any,
+    out: Path,
+    points: list[dict[str, Any]],
+    errors: list[str],
+    plan: list[np.ndarray],
+    work: tuple,
+    objectives: tuple[str, ...],
+    extra: dict[str, Any],
+    scheduler: str | None,
+    workers: int,
+    progress: bool,
+) -> dict[str, Any]:
+    """The part every kind of sweep shares: evaluate the batches of ``plan`` not yet in ``out/parts`` on
+    Dask, write each as it finishes, then the points, the Pareto front of ``objectives`` and the summary
+    (``extra`` added to it).
+
+    ``work`` is ``(task, payload, shared)``: ``task(payload(b), shared)`` runs on a worker and returns the
+    columns ``[point of batch b]`` (text or numbers; ``error`` the reason a point has no result).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from systolic.model.sweep import pareto_front
+
+    task, payload, shared = work
+    parts = out / "parts"
     todo = [b for b in range(len(plan)) if not (parts / f"part-{b:05d}.parquet").exists()]
     resumed = len(plan) - len(todo)
 
     def finish(b: int, res: dict) -> None:
         _write_parquet(parts / f"part-{b:05d}.parquet", _table(spec, points, errors, plan[b], res))
 
-    payload = [[cfgs[i].to_dict() if cfgs[i] is not None else None for i in plan[b]] for b in todo]
     bar = _progress(len(plan), resumed, progress)
     if todo:
-        _compute(todo, payload, (networks, names, calibration), finish, bar, scheduler, workers)
+        _compute(task, todo, [payload(b) for b in todo], shared, finish, bar, scheduler, workers)
     bar.close()
 
     table = pa.concat_tables([pq.read_table(parts / f"part-{b:05d}.parquet") for b in range(len(plan))])
     table = table.sort_by("point")
-    obj = np.stack([table[k].to_numpy() for k in OBJECTIVES], axis=1)
+    obj = np.stack([table[k].to_numpy() for k in objectives], axis=1)
     front = pareto_front(obj)
     table = table.append_column("pareto", pa.array(front))
     _write_parquet(out / "points.parquet", table)
@@ -358,15 +445,15 @@ def run_sweep(
         "feasible": int(feasible.sum()),
         "pareto": int(front.sum()),
         "batches": len(plan),
-        "networks": list(networks),
-        "objectives": list(OBJECTIVES),
-        "calibration": cal_path.name,
+        "objectives": list(objectives),
+        **extra,
     }
     atomic_write_json(out / "summary.json", summary)  # the same bytes however often the sweep resumed
-    return {**summary, "resumed_batches": resumed, "seconds": time.perf_counter() - start}
+    return {**summary, "resumed_batches": resumed}
 
 
 def _compute(
+    task: Any,
     todo: list[int],
     payload: list[list[dict | None]],
     shared: tuple,
@@ -375,7 +462,7 @@ def _compute(
     scheduler: str | None,
     workers: int,
 ) -> None:
-    """Evaluate the batches ``todo`` on Dask (a local cluster, or ``scheduler``), ``finish`` each."""
+    """Run ``task`` on the batches ``todo`` on Dask (a local cluster, or ``scheduler``), ``finish`` each."""
     from dask.distributed import Client, LocalCluster, as_completed
 
     cluster = None
@@ -396,7 +483,7 @@ def _compute(
     try:
         everywhere = client.scatter([shared], broadcast=True)[0]  # one object, on every worker
         futures = {
-            client.submit(run_batch, p, everywhere, pure=False): b for b, p in zip(todo, payload, strict=True)
+            client.submit(task, p, everywhere, pure=False): b for b, p in zip(todo, payload, strict=True)
         }
         for fut in as_completed(futures):
             finish(futures[fut], fut.result())

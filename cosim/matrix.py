@@ -7,6 +7,8 @@ parallel (``--jobs``). The table and the JSON hold one row per case.
 from __future__ import annotations
 
 import sys
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from systolic.config import ArrayConfig, Dataflow
 from systolic.fileio import atomic_write_json
 from systolic.workload import ConvShape
 
+from .progress import duration
 from .runner import CaseResult, GemmCase, run_cases
 
 #: Array shapes: square, small square, and non-square (more rows than columns).
@@ -173,7 +176,26 @@ def write_json(path: Path, rows: list[CaseResult], meta: dict) -> None:
     atomic_write_json(path, data)
 
 
-def print_progress(cfg: ArrayConfig, sim: str, rows: list[CaseResult]) -> None:
-    bad = sum(not r.ok for r in rows)
-    status = "ok" if not bad else f"{bad} FAILED"
-    print(f"  {cfg.name:<10} {sim:<9} {len(rows)} cases {status}", file=sys.stderr, flush=True)
+def progress_printer(total: int, out=sys.stderr):
+    """A ``progress`` callback for :func:`run_matrix` that prints each finished group with the groups done,
+    the time elapsed and an estimate of the time left (from the groups done so far; builds are cached, so
+    later runs go faster than the first)."""
+    start = time.perf_counter()
+    done = [0]
+    lock = threading.Lock()
+
+    def report(cfg: ArrayConfig, sim: str, rows: list[CaseResult]) -> None:
+        bad = sum(not r.ok for r in rows)
+        status = "ok" if not bad else f"{bad} FAILED"
+        with lock:
+            done[0] += 1
+            elapsed = time.perf_counter() - start
+            left = elapsed / done[0] * (total - done[0])
+            print(
+                f"  [{done[0]}/{total}] {cfg.name:<10} {sim:<9} {len(rows)} cases {status}; "
+                f"{duration(elapsed)} so far, about {duration(left)} left",
+                file=out,
+                flush=True,
+            )
+
+    return report

@@ -12,7 +12,9 @@ import ast
 import hashlib
 import json
 import os
+import sys
 import time
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -24,6 +26,8 @@ from systolic.model.memory import memory_cycles
 from systolic.workload import ConvShape, Layer
 
 from .conv import check_ungrouped
+from .progress import LONG_S, Monitor, estimate_s
+from .progress import announce as progress_line
 from .tools import check_simulator, tool_env
 
 TOP = "systolic_top"
@@ -188,25 +192,44 @@ def run_testbench(
     out.unlink(missing_ok=True)
     log = tdir / "sim.log"
     start = time.perf_counter()
+    progress = tdir / "progress.json"
+    total = int(spec.pop("expected_cycles", 0))
+    monitor = Monitor(progress, total) if total and estimate_s(cfg, sim, total) > LONG_S else nullcontext()
     try:
-        _runner(sim, vcd=waves).test(
-            test_module=tb_module,
-            hdl_toplevel=top_module,
-            hdl_toplevel_lang="verilog",  # a fresh runner has no sources to infer it from
-            build_dir=bdir,
-            test_dir=tdir,
-            extra_env={env_var: json.dumps({**spec, "out": str(out)})},
-            waves=waves and sim == "verilator",
-            timescale=("1ns", "1ps"),
-            log_file=log,
-            results_xml=str(tdir / "results.xml"),
-        )
+        with monitor:
+            _run_cocotb(
+                sim,
+                waves,
+                tb_module,
+                top_module,
+                bdir,
+                tdir,
+                env_var,
+                {**spec, "progress": str(progress)},
+                out,
+                log,
+            )
     except (RuntimeError, SystemExit) as err:
         raise InputError(f"{sim} {what} failed ({err}); see {log}: {_tail(log)}", cfg.name) from None
     wall_s = time.perf_counter() - start
     if not out.exists():
         raise InputError(f"{sim} {what} wrote no results; see {log}: {_tail(log)}", cfg.name)
     return json.loads(out.read_text()), log, wall_s
+
+
+def _run_cocotb(sim, waves, tb_module, top_module, bdir, tdir, env_var, spec, out, log) -> None:
+    _runner(sim, vcd=waves).test(
+        test_module=tb_module,
+        hdl_toplevel=top_module,
+        hdl_toplevel_lang="verilog",  # a fresh runner has no sources to infer it from
+        build_dir=bdir,
+        test_dir=tdir,
+        extra_env={env_var: json.dumps({**spec, "out": str(out)})},
+        waves=waves and sim == "verilator",
+        timescale=("1ns", "1ps"),
+        log_file=log,
+        results_xml=str(tdir / "results.xml"),
+    )
 
 
 def run_cases(
@@ -218,12 +241,15 @@ def run_cases(
     root: Path = Path("build"),
     run_name: str | None = None,
     top: str = "core",
+    announce: bool = False,
 ) -> list[CaseResult]:
     """Run ``cases`` on the RTL of ``cfg`` under ``sim`` in one simulator process.
 
     ``top='core'`` runs each case as a GEMM on the engine alone (operands from SRAM-timed ports);
     ``top='accel'`` runs it as a layer on the whole accelerator out of the DRAM model, and the result also
     holds stall cycles, SRAM and DRAM access counts (RTL and model) and whether the traces are identical.
+    ``announce`` prints the model's cycle count and the time it will take first; a long simulation prints
+    its progress while it runs.
     """
     # The model first: a layer the memory system cannot run (a buffer too small for one fold, a tensor
     # beyond the address space) is reported before anything is built or simulated.
@@ -233,11 +259,13 @@ def run_cases(
         model = memory.cycles_per_gemm
     else:
         model = compute_cycles(cfg, gemm).cycles_per_gemm
+    if announce:  # the model's count and the time it will take, before anything is built
+        print(progress_line(cfg, sim, int(model.sum())), file=sys.stderr, flush=True)
     bdir = build(cfg, sim, waves=waves, root=root, top=top)
     top_module, tb_module = TOPS[top]
     name = run_name or hashlib.sha256(json.dumps([c.__dict__ for c in cases]).encode()).hexdigest()[:12]
     tdir = bdir / "runs" / name
-    spec = {"config": cfg.to_dict(), "cases": [asdict(c) for c in cases]}
+    spec = {"config": cfg.to_dict(), "cases": [asdict(c) for c in cases], "expected_cycles": int(model.sum())}
     measured, log, wall_s = run_testbench(
         cfg, sim, bdir, tdir, tb_module, top_module, ENV_VAR, spec, waves=waves, what="simulation"
     )

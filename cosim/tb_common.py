@@ -24,6 +24,8 @@ from systolic.workload import ConvShape
 
 from .conv import conv_tensors, direct_conv, im2col
 from .harness import random_operands, reference
+from .progress import EVERY_CYCLES
+from .progress import write as write_progress
 
 CLOCK_NS = 10
 
@@ -72,12 +74,15 @@ def _drive(dut, values: dict[str, int]) -> None:
         getattr(dut, name).value = value
 
 
-async def run_one(dut, harness, limit: int) -> int:
-    """Drive one case to completion; return the number of simulated clock cycles it took."""
+async def run_one(dut, harness, limit: int, progress: str | None = None, done_before: int = 0) -> int:
+    """Drive one case to completion; return the number of simulated clock cycles it took. Every
+    ``progress.EVERY_CYCLES`` cycles the total so far (``done_before`` + this case's) goes to ``progress``."""
     names = (*harness.output_ports, *harness.monitored)
     handles = {name: _handle(dut, name) for name in names}
     drive = harness.inputs_for_start()
     for cycle in range(limit):
+        if progress and cycle % EVERY_CYCLES == 0:
+            write_progress(progress, done_before + cycle)
         _drive(dut, drive)
         await FallingEdge(dut.clk)
         drive = harness.step({name: _sample(name, h, harness.may_be_unknown) for name, h in handles.items()})
@@ -103,12 +108,14 @@ async def run_spec(
     spec = json.loads(os.environ["SYSTOLIC_COSIM"])
     cfg = ArrayConfig.from_dict(spec["config"])
     await start_and_reset(dut, harness_class.idle_inputs(cfg))
-    results = []
+    results, done = [], 0
     for case in spec["cases"]:
         a, b, direct = case_operands(cfg, case)
         harness = make(cfg, a, b, case)
         try:
-            sim_cycles = await run_one(dut, harness, limit=4 * expected_cycles(harness) + 1000)
+            limit = 4 * expected_cycles(harness) + 1000
+            sim_cycles = await run_one(dut, harness, limit, spec.get("progress"), done)
+            done += sim_cycles
         except TimeoutError as err:
             results.append({"error": str(err)})
             break

@@ -139,7 +139,9 @@ def _cosim(args: argparse.Namespace) -> int:
             f"systolic cosim: {n_cases} cases, {len(groups) * len(sims)} builds, {args.jobs} at a time",
             file=sys.stderr,
         )
-        rows = mx.run_matrix(groups, sims, args.jobs, root=root, progress=mx.print_progress)
+        rows = mx.run_matrix(
+            groups, sims, args.jobs, root=root, progress=mx.progress_printer(len(groups) * len(sims))
+        )
     else:
         if not args.arch:
             raise InputError("--arch is needed with --gemm and --conv", "systolic cosim")
@@ -152,7 +154,11 @@ def _cosim(args: argparse.Namespace) -> int:
         else:
             case = GemmCase(*_gemm_shape(args.gemm), seed=args.seed)
         top = "core" if args.core else "accel"
-        rows = [r for sim in sims for r in run_cases(cfg, sim, [case], waves=args.waves, root=root, top=top)]
+        rows = [
+            r
+            for sim in sims
+            for r in run_cases(cfg, sim, [case], waves=args.waves, root=root, top=top, announce=True)
+        ]
     print(mx.format_table(rows))
     bad = [r for r in rows if not r.ok]
     print(

@@ -3,6 +3,7 @@ HotSpot's SuperLU build, or sub-stepped exact decay)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -235,6 +236,7 @@ def transient_grid(
     leakage: Leakage | None = None,
     keep: bool | str | np.ndarray = False,
     substeps: int = 8,
+    progress: Callable[[int, int], None] | None = None,
 ) -> GridTransient:
     """Grid-model temperatures at the end of every trace row.
 
@@ -260,6 +262,8 @@ def transient_grid(
     substeps : int
         ``exact`` only: sub-steps per row; the relative error of the decay over a row is at most 1.9e-4
         with 8, 2.6e-5 with 16.
+    progress : callable, optional
+        ``progress(rows_done, rows)``, called after every row (the caller decides what to show).
     """
     power_w = _check_power(np.atleast_2d(power_w), model.n_blocks)
     if integrator not in INTEGRATORS:
@@ -292,6 +296,8 @@ def transient_grid(
                 peak_k, kept[0], fields[0] = hottest, row, field
         elif row in keep_slot:
             fields[keep_slot[row]] = field
+        if progress is not None:
+            progress(row + 1, n_rows)
     power = nodes[:, model.power_node_index]
     blocks = None
     if model.uniform:

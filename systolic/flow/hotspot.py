@@ -9,6 +9,8 @@ transient) plus an optional PNG. Warnings HotSpot prints are returned, not print
 from __future__ import annotations
 
 import dataclasses
+import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -126,6 +128,31 @@ def solve(
     return Solution(how, list(st.power_names), st.power_k, len(st.power), outputs, warnings)
 
 
+#: Grid transients with more (rows x nodes) than this print their progress (a 64x64 grid: about 300 rows).
+LONG_TRANSIENT = 5_000_000
+
+
+class _RowProgress:
+    """Prints rows done, rate and time left of a long grid transient, at most every 10 s."""
+
+    def __init__(self, period_s: float = 10.0) -> None:
+        self.start = self.last = time.perf_counter()
+        self.period_s = period_s
+
+    def __call__(self, done: int, rows: int) -> None:
+        now = time.perf_counter()
+        if now - self.last < self.period_s or done == rows:
+            return
+        self.last = now
+        rate = done / (now - self.start)
+        left = (rows - done) / rate
+        print(
+            f"systolic thermal: {done:,} of {rows:,} rows, {rate:.3g} rows/s, about {left:.0f} s left",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
 def _grid_steady(setup: Setup, flp: Floorplan, trace: Any, ptrace: str, lateral: str) -> _Steady:
     from systolic.model import thermal as th
 
@@ -174,6 +201,7 @@ def _transient(
         model.field_from_block_nodes(init),
         integrator=integrator,
         keep=True if keep_file else "peak" if want_peak else False,
+        progress=_RowProgress() if len(st.power) * model.n_nodes > LONG_TRANSIENT else None,
     )
     written = []
     if keep_file:

@@ -98,3 +98,17 @@ def test_grid_models_use_it_when_it_pays():
     steady = th.steady_grid(big, power)
     exact = scipy.sparse.linalg.spsolve(big.g_w_k.tocsc(), big.source_w(power))
     assert np.abs(steady.field_k - exact).max() < 1e-9
+
+
+def test_grid_transient_reports_progress_per_row():
+    """A caller's progress callback sees every row, in order (the flow prints long transients' progress)."""
+    from systolic.model.thermal_params import ThermalParams
+
+    mm = 1e-3
+    flp = Floorplan(
+        ("a", "b"), np.array([2 * mm, 2 * mm]), np.array([1 * mm, 1 * mm]), np.zeros(2), np.array([0, mm])
+    )
+    model = th.grid_model(flp, ThermalParams(), rows=8, cols=8)
+    seen = []
+    th.transient_grid(model, np.ones((5, 2)), 318.15, progress=lambda done, rows: seen.append((done, rows)))
+    assert seen == [(i, 5) for i in range(1, 6)]

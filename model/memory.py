@@ -179,6 +179,17 @@ def _best_tile(
     return int(sm[best]), int(sn[best]), int(sk[best])
 
 
+#: What the memory model keeps per tile (tiles, steps, access counts; measured: 262,144 tiles, 71 MB) and
+#: takes (0.9 us a tile). It materialises every tile, so a GEMM of 1e15 MACs on an 8x8 array cannot run.
+BYTES_PER_TILE = 300
+SECONDS_PER_TILE = 0.9e-6
+
+
+def tile_count(cfg: ArrayConfig, gemm: GemmArrays, names: list[str] | None = None) -> int:
+    """How many tiles the memory model will lay out for ``gemm`` (cheap: one plan per distinct shape)."""
+    return int(plan_tiles(cfg, gemm, names).tiles.sum())
+
+
 def plan_tiles(cfg: ArrayConfig, gemm: GemmArrays, names: list[str] | None = None) -> TilePlan:
     """:func:`plan_layer` for every layer (each distinct shape planned once)."""
     shapes = np.stack([gemm.m, gemm.n, gemm.k], axis=1)  # [layer, 3]

@@ -13,6 +13,22 @@ import numpy as np
 
 from systolic.errors import InputError
 
+#: The hottest temperature a setting may name: above it no chip exists (silicon melts at 1687 K).
+MAX_TEMPERATURE_K = 2000.0
+#: Physical ranges of the settings, by unit (field-name suffix): far wider than any package, narrow enough
+#: that the model's conductances and capacitances stay finite (``-t_chip 1e-300`` would overflow them).
+#: Lengths from 1 nm to 10 m; conductivities from still air's 0.026 down and diamond's 2,200 up by a decade
+#: or more; volumetric heat capacities up to 1e9 (water: 4.2e6); resistances and capacitances of the
+#: convection path, the sampling interval and the clock within wide decades.
+PLAUSIBLE: dict[str, tuple[float, float, str]] = {
+    "_w_mk": (1e-4, 1e5, "W/(m K)"),
+    "_j_m3k": (0.0, 1e9, "J/(m^3 K)"),
+    "_k_w": (1e-6, 1e6, "K/W"),
+    "_j_k": (0.0, 1e9, "J/K"),
+    "_hz": (1.0, 1e12, "Hz"),
+    "_s": (1e-12, 1e6, "s"),
+    "_m": (1e-9, 10.0, "m"),
+}
 #: Grid models' block-to-cell mapping modes (HotSpot's ``grid_map_mode``).
 MAP_MODES = ("avg", "min", "max", "center")
 
@@ -125,6 +141,23 @@ class ThermalParams:
             if getattr(self, name) < 0:
                 raise InputError(
                     f"must be non-negative, not {getattr(self, name):g}", "thermal config", _key(name)
+                )
+        for f in fields(self):
+            bounds = next((b for suffix, b in PLAUSIBLE.items() if f.name.endswith(suffix)), None)
+            value = getattr(self, f.name)
+            if f.type == "float" and bounds is not None and not bounds[0] <= value <= bounds[1]:
+                raise InputError(
+                    f"must be in {bounds[0]:g}..{bounds[1]:g} {bounds[2]}, not {value:g}",
+                    "thermal config",
+                    _key(f.name),
+                )
+        for name in ("ambient_k", "init_temp_k", "thermal_threshold_k"):
+            value = getattr(self, name)
+            if not 0 < value <= MAX_TEMPERATURE_K:
+                raise InputError(
+                    f"must be a temperature above 0 K and at most {MAX_TEMPERATURE_K:g} K, not {value:g}",
+                    "thermal config",
+                    _key(name),
                 )
         mode = self.model_type.lower()
         if mode not in ("block", "grid"):

@@ -23,6 +23,7 @@ from typing import Any
 
 from .errors import InputError
 from .fileio import read_text
+from .numbers import parse_float, parse_int
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -242,6 +243,9 @@ def _coerce(name: str, value: Any) -> Any:
     if name == "name":
         if not isinstance(value, str) or not value.strip():
             raise InputError(f"{name} must be a non-empty string, not {value!r}", where=name)
+        if not value.isprintable() or any(c in value for c in "/\\"):
+            # it names build folders and files, and is written into SCALE-Sim and TOML files
+            raise InputError(f"{name} must be printable and hold no '/' or '\\', not {value!r}", where=name)
         return value.strip()
     if name == "dataflow":
         try:
@@ -470,6 +474,11 @@ def load_toml(path: str | Path) -> ArrayConfig:
         else:
             allowed = ", ".join(["name", *TOML_SECTIONS])
             raise InputError(f"unknown key or section '{key}' (allowed: {allowed})", path)
+    if not set(flat) - {"name"}:
+        # an empty file would silently become the default 8x8 array
+        raise InputError(
+            "sets no architecture field: an architecture file needs at least [array] rows and cols", path
+        )
     flat.setdefault("name", path.stem)
     return _from_flat(flat, path)
 
@@ -578,6 +587,10 @@ def load_scalesim_cfg(path: str | Path) -> ArrayConfig:
                 continue
             flat[target] = _scalesim_value(target, raw, path, where)
             origin[target] = where
+    missing = [key for key, field in (("ArrayHeight", "rows"), ("ArrayWidth", "cols")) if field not in flat]
+    if missing:
+        # SCALE-Sim needs them too; without them the file would silently become the default 8x8 array
+        raise InputError(f"[architecture_presets] must give {' and '.join(missing)}", path)
     flat.setdefault("name", path.stem)
     return _from_flat(flat, path, origin)
 
@@ -618,7 +631,7 @@ def _scalesim_value(field: str, raw: str, path: Path, where: str) -> Any:
 
 def _int(raw: str, path: Path, where: str) -> int:
     try:
-        return int(raw)
+        return parse_int(raw)
     except ValueError:
         raise InputError(f"expected an integer, got '{raw}'", path, where) from None
 
@@ -736,17 +749,17 @@ def parse_override(text: str) -> tuple[str, Any]:
         return key, low in ("true", "1", "yes")
     if key in _INT_RANGES:
         try:
-            return key, int(raw.replace("_", ""))
+            return key, parse_int(raw.replace("_", ""))  # 65_536 as in TOML
         except ValueError:
             raise InputError(f"{key} must be an integer, not '{raw}'", "--set") from None
     if key in _FLOAT_RANGES:
         try:
-            return key, float(raw)
+            return key, parse_float(raw)
         except ValueError:
             raise InputError(f"{key} must be a number, not '{raw}'", "--set") from None
     if key in _FLOAT_TUPLES:
         try:
-            return key, tuple(float(p) for p in raw.split(",") if p.strip())
+            return key, tuple(parse_float(p) for p in raw.split(",") if p.strip())
         except ValueError:
             raise InputError(f"{key} must be numbers separated by commas, not '{raw}'", "--set") from None
     if key == "dvfs_domains":

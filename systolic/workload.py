@@ -19,6 +19,7 @@ from typing import Any
 
 from .errors import InputError
 from .fileio import read_text
+from .numbers import parse_int
 
 _MAX_DIM = 1 << 40
 
@@ -161,8 +162,10 @@ class Workload:
 def _check_dim(name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InputError(f"{name} must be a positive integer, not {value!r}", where=name)
-    if not 1 <= value <= _MAX_DIM:
+    if value < 1:
         raise InputError(f"{name} must be a positive integer, not {value}", where=name)
+    if value > _MAX_DIM:
+        raise InputError(f"{name} must be at most 2^40 ({_MAX_DIM:,}), not {value:,}", where=name)
 
 
 # --------------------------------------------------------------------------- CSV readers
@@ -193,7 +196,7 @@ def _ints(cells: list[str], path: Path, line: int, header: list[str]) -> list[in
     values = []
     for i, cell in enumerate(cells):
         try:
-            values.append(int(cell))
+            values.append(parse_int(cell))
         except ValueError:
             col = header[i] if i < len(header) else f"column {i + 1}"
             raise InputError(f"{col} must be an integer, got '{cell}'", path, f"line {line}") from None
@@ -235,6 +238,7 @@ def _read_conv(path: Path, header: list[str], body: Rows, name: str | None) -> W
     for line, cells in body:
         if len(cells) < width:
             raise InputError(f"expected {width} columns, got {len(cells)}", path, f"line {line}")
+        _no_extra(cells, len(header), path, line)
         values = _ints(cells[1:width], path, line, header[1:width])
         fields_ = dict(zip(_CONV_COLUMNS, values[:6], strict=True))
         stride_h = values[6]
@@ -266,18 +270,29 @@ def _read_conv(path: Path, header: list[str], body: Rows, name: str | None) -> W
 
 def _read_gemm(path: Path, header: list[str], body: Rows, name: str | None) -> Workload:
     layers = []
+    has_repeat = len(header) >= 5 and _normalise(header[4]) in ("repeat", "batch", "count")
     for line, cells in body:
         if len(cells) < 4:
             raise InputError(f"expected 4 columns (Layer, M, N, K), got {len(cells)}", path, f"line {line}")
+        _no_extra(cells, 5 if has_repeat else 4, path, line)
         m, n, k = _ints(cells[1:4], path, line, header[1:4])
         repeat = 1
-        if len(cells) >= 5 and len(header) >= 5 and _normalise(header[4]) in ("repeat", "batch", "count"):
+        if len(cells) >= 5:
             repeat = _ints(cells[4:5], path, line, header[4:5])[0]
         try:
             layers.append(Layer(cells[0], m, n, k, repeat=repeat))
         except InputError as err:
             raise InputError(err.what, path, f"line {line}") from None
     return Workload(name or path.stem, tuple(layers)) if layers else _empty(path)
+
+
+def _no_extra(cells: list[str], columns: int, path: Path, line: int) -> None:
+    """Refuse values beyond the columns the header names (they would be dropped without a word)."""
+    if len(cells) > columns:
+        extra = ",".join(cells[columns:])
+        raise InputError(
+            f"{len(cells)} values for {columns} columns: '{extra}' is extra", path, f"line {line}"
+        )
 
 
 def _empty(path: Path) -> Workload:

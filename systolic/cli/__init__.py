@@ -67,6 +67,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as err:
         print(f"systolic: error: {with_flags(err)}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except OSError as err:  # a file the checks did not foresee (a name too long, a vanished folder): one line
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"systolic: error: {' '.join(f'{where}{err.strerror or err}'.split())}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("systolic: interrupted", file=sys.stderr)
         return 130

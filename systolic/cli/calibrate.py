@@ -15,6 +15,11 @@ from systolic.formats.calibration import (
     write_calibration,
 )
 
+from .common import add_force
+
+#: Time per layer shape of the calibration set (README, "Energy calibration": 4 shapes, 98 to 131 s).
+SECONDS_PER_SHAPE = 30.0
+
 
 def add(sub: Any) -> None:
     """Register ``systolic calibrate``."""
@@ -43,6 +48,7 @@ def add(sub: Any) -> None:
         help="exit with status 1 when the held-out errors miss the goal (total 5%%, each class 10%%)",
     )
     p.add_argument("--show", metavar="FILE", nargs="?", const="", help="print a calibration file and exit")
+    add_force(p)
     p.set_defaults(func=_run)
 
 
@@ -54,9 +60,22 @@ def _run(args: Any) -> int:
         return 0
     if args.shapes < 2:
         raise InputError(f"--shapes must be at least 2 (one is held out), not {args.shapes}", "--shapes")
+    if not 0 <= args.seed <= 2**32 - 1:
+        raise InputError(f"must be in 0..{2**32 - 1}, not {args.seed}", "--seed")
+    from systolic.fileio import check_output
+    from systolic.flow.limits import check
+
+    out = Path(args.out) if args.out is not None else default_calibration_path()
+    check_output(out, flag="-o")
+    check_output(args.build, folder=True, flag="--build")
+    check(
+        f"the calibration set with {args.shapes} shapes per configuration",
+        "--shapes",
+        seconds=args.shapes * SECONDS_PER_SHAPE,
+        force=args.force,
+    )
     from systolic.cosim import calibrate as cal
 
-    out = Path(args.out) if args.out else default_calibration_path()
     start = time.perf_counter()
     print(
         f"calibration set: {len(cal.CONFIGS)} configurations x {args.shapes} shapes x "

@@ -42,9 +42,23 @@ def with_flags(err: InputError) -> InputError:
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse with usage errors in the same one-line form as every other bad input."""
+    """argparse with usage errors in the same one-line form as every other bad input, and numbers read as
+    ``systolic.numbers`` reads them (ASCII digits only: ``int("٤")`` is 4 in Python, not here)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from systolic.numbers import parse_float, parse_int
+
+        self.register("type", int, parse_int)
+        self.register("type", float, parse_float)
 
     def error(self, message: str) -> None:  # type: ignore[override]
+        if message.endswith("expected one argument"):
+            flag = message.removeprefix("argument ").split(":")[0].split("/")[-1]
+            message += (
+                f" (a value that starts with '-' is joined to its option with '=', e.g. {flag}=-1; "
+                "or was the value left out?)"
+            )
         raise InputError(message, self.prog)
 
 
@@ -86,6 +100,22 @@ def resolve_arch(args: argparse.Namespace) -> ArrayConfig:
 
     overrides = dict(parse_override(text) for text in args.overrides)
     return load_arch(args.arch, overrides)
+
+
+def add_force(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="run even when the estimated memory, time or output size is over its limit (README, 'Bad "
+        "input'); never past this machine's memory",
+    )
+
+
+def existing_files(*paths: str | None) -> list[str]:
+    """Those of ``paths`` that name files (the inputs an output must not overwrite or hold)."""
+    import os
+
+    return [p for p in paths if p and os.path.isfile(p)]
 
 
 def add_net_params(p: argparse.ArgumentParser) -> None:

@@ -8,8 +8,14 @@ from typing import Any
 
 from systolic.config import ArrayConfig
 from systolic.errors import InputError
+from systolic.numbers import parse_int
 
-from .common import add_arch_args, add_command, resolve_arch
+from .common import add_arch_args, add_command, add_force, existing_files, resolve_arch
+
+#: Seeds of the random operands: what NumPy's and the testbench's generators take.
+MAX_SEED = 2**32 - 1
+#: Simulations in parallel: more than this only thrashes (each Verilator build alone uses a core).
+MAX_JOBS = 64
 
 
 def _gemm_shape(text: str) -> tuple[int, int, int]:
@@ -17,7 +23,7 @@ def _gemm_shape(text: str) -> tuple[int, int, int]:
     if len(parts) != 3:
         raise InputError(f"expected M,N,K, got '{text}'", "--gemm")
     try:
-        m, n, k = (int(p) for p in parts)
+        m, n, k = (parse_int(p) for p in parts)
     except ValueError:
         raise InputError(f"M, N and K must be integers, got '{text}'", "--gemm") from None
     return m, n, k
@@ -30,7 +36,7 @@ def _conv_shape(text: str):
     if not 6 <= len(parts) <= 8:
         raise InputError(f"expected H,W,R,S,C,F[,STRIDE[,PAD]], got '{text}'", "--conv")
     try:
-        h, w, r, s, c, f, *rest = (int(p) for p in parts)
+        h, w, r, s, c, f, *rest = (parse_int(p) for p in parts)
     except ValueError:
         raise InputError(f"every field must be an integer, got '{text}'", "--conv") from None
     stride = rest[0] if rest else 1
@@ -54,7 +60,7 @@ def _layer_case(spec: str, seed: int):
     names = [layer.name for layer in layers]
     if which in names:
         layer = layers[names.index(which)]
-    elif which.isdigit() and int(which) < len(layers):
+    elif which.isascii() and which.isdigit() and int(which) < len(layers):
         layer = layers[int(which)]
     else:
         raise InputError(
@@ -66,6 +72,31 @@ def _layer_case(spec: str, seed: int):
     if layer.conv is not None and layer.conv.groups == 1:
         return GemmCase.from_conv(layer.conv, seed=seed, label=label)
     return GemmCase(layer.m, layer.n, layer.k, seed=seed, label=label)
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    """Everything that can be refused before a simulator starts: the options and the output places."""
+    from systolic.fileio import check_output
+
+    if not 0 <= args.seed <= MAX_SEED:
+        raise InputError(f"must be in 0..{MAX_SEED}, not {args.seed}", "--seed")
+    if not 1 <= args.jobs <= MAX_JOBS:
+        raise InputError(f"must be in 1..{MAX_JOBS}, not {args.jobs}", "--jobs")
+    inputs = existing_files(args.arch)
+    check_output(args.build_dir, (), folder=True, flag="--build-dir")  # a cache: inputs may live there
+    if args.json:
+        check_output(args.json, inputs, flag="--json")
+
+
+def _check_cost(cfg: ArrayConfig, case: Any, sims: list[str], force: bool) -> None:
+    """Refuse a simulation that cannot finish in the time budget (``flow/limits.py``)."""
+    from systolic.flow.limits import check, cosim_seconds, hdl_cost
+    from systolic.model.cycles import GemmArrays, compute_cycles
+
+    cycles = int(compute_cycles(cfg, GemmArrays.of([case.m], [case.n], [case.k])).cycles.sum())
+    seconds = sum(cosim_seconds(cfg, cycles, sim) for sim in sims) + hdl_cost(cfg)[0]
+    what = f"simulating {case.m}x{case.n}x{case.k} on the {cfg.rows}x{cfg.cols} array ({cycles:,} cycles)"
+    check(what, "systolic cosim", seconds=seconds, memory_bytes=hdl_cost(cfg)[1], force=force)
 
 
 def add(sub: Any) -> None:
@@ -120,6 +151,7 @@ def add(sub: Any) -> None:
     p.add_argument("--jobs", type=int, default=2, help="simulations to run in parallel (--matrix)")
     p.add_argument("--json", metavar="OUT", help="write the results as JSON")
     p.add_argument("--build-dir", default="build", help="where builds and runs go (default: build)")
+    add_force(p)
     p.set_defaults(func=_cosim)
 
 
@@ -129,6 +161,7 @@ def _cosim(args: argparse.Namespace) -> int:
     from systolic.cosim import matrix as mx
     from systolic.cosim.runner import GemmCase, run_cases
 
+    _check_args(args)
     root = Path(args.build_dir)
     if args.matrix:
         sims = ["icarus", "verilator"] if args.sim in (None, "both") else [args.sim]
@@ -154,6 +187,7 @@ def _cosim(args: argparse.Namespace) -> int:
         else:
             case = GemmCase(*_gemm_shape(args.gemm), seed=args.seed)
         top = "core" if args.core else "accel"
+        _check_cost(cfg, case, sims, args.force)
         rows = [
             r
             for sim in sims

@@ -16,7 +16,7 @@ import sys
 import time
 from typing import Any
 
-from .common import add_arch_args, add_net_params, load_workload_arg, resolve_arch
+from .common import add_arch_args, add_force, add_net_params, existing_files, load_workload_arg, resolve_arch
 
 
 def add(sub: Any) -> None:
@@ -57,27 +57,42 @@ def add(sub: Any) -> None:
         "systolic calibrate) or from the energy table at the reference activity 0.5",
     )
     p.add_argument("--out", metavar="DIR", help="write the timeline, ptrace, summary and plot into DIR")
+    add_force(p)
     p.set_defaults(func=_dvfs)
 
 
 def _dvfs(args: argparse.Namespace) -> int:
-    from systolic.flow.dvfs import plan_network
+    from systolic.flow.dvfs import DVFS_FILES, plan_network
 
     start = time.perf_counter()
+    if args.out is not None:
+        from systolic.fileio import check_output
+        from systolic.formats.calibration import calibration_path
+
+        calibration = str(calibration_path()) if args.energy == "calibrated" else None
+        inputs = existing_files(args.arch, args.net, calibration)
+        check_output(args.out, inputs, folder=True, names=DVFS_FILES)
     cfg = resolve_arch(args)
     wl = load_workload_arg(args)
     report = plan_network(
-        cfg, wl, args.policy, args.deadline_ms * 1e-3, args.interval, args.temperature_k, args.energy
+        cfg,
+        wl,
+        args.policy,
+        args.deadline_ms * 1e-3,
+        args.interval,
+        args.temperature_k,
+        args.energy,
+        force=args.force,
     )
     model_s = time.perf_counter() - start
     print(_table(report.interval_power))
     print(_headline(cfg, wl, report.summary))
     print(f"{report.energy_note}; model {model_s * 1e3:.0f} ms", file=sys.stderr)
-    if args.out:
-        from systolic.fileio import AtomicDir
+    if args.out is not None:
+        from systolic.fileio import OutputDir
         from systolic.flow.dvfs import write_dvfs
 
-        with AtomicDir(args.out) as tmp:
+        with OutputDir(args.out) as tmp:
             written = write_dvfs(report, tmp)
         print(f"wrote {', '.join(written)} to {args.out}")
     return 0 if report.run.plan.met else 1

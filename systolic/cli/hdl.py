@@ -6,7 +6,9 @@ import argparse
 import sys
 from typing import Any
 
-from .common import add_arch_args, add_command, resolve_arch
+from systolic.errors import InputError
+
+from .common import add_arch_args, add_command, add_force, existing_files, resolve_arch
 
 
 def add(sub: Any) -> None:
@@ -21,17 +23,26 @@ def add(sub: Any) -> None:
     )
     add_arch_args(p)
     p.add_argument("-o", "--output", required=True, metavar="FILE.v", help="where to write the Verilog")
+    add_force(p)
     p.set_defaults(func=_hdl)
 
 
 def _hdl(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from systolic.fileio import check_output
+    from systolic.flow.limits import check_hdl
     from systolic.hdl.generate import write_verilog
     from systolic.hdl.lint import write_lint_config
 
-    cfg = resolve_arch(args)
     out = Path(args.output)
+    inputs = existing_files(args.arch)
+    check_output(args.output, inputs, flag="-o")
+    check_output(out.with_suffix(".vlt"), inputs, flag="-o (its Verilator waivers)")
+    if out.suffix == ".vlt":
+        raise InputError("the Verilog and its Verilator waivers (.vlt) would be one file", "-o", str(out))
+    cfg = resolve_arch(args)
+    check_hdl(cfg, args.force)
     write_verilog(cfg, out)
     vlt = write_lint_config(out.with_suffix(".vlt"))
     print(

@@ -11,7 +11,15 @@ from systolic.errors import InputError
 if TYPE_CHECKING:
     from systolic.flow.run import RunResult
 
-from .common import add_arch_args, add_command, add_net_params, load_workload_arg, resolve_arch
+from .common import (
+    add_arch_args,
+    add_command,
+    add_force,
+    add_net_params,
+    existing_files,
+    load_workload_arg,
+    resolve_arch,
+)
 
 
 def add(sub: Any) -> None:
@@ -67,6 +75,7 @@ def add(sub: Any) -> None:
         "--temp-limit-c", type=float, metavar="C", help="dynamic thermal management holds this peak (Celsius)"
     )
     p.add_argument("--no-thermal", action="store_true", help="skip the thermal model")
+    add_force(p)
     p.add_argument(
         "--memory-only",
         action="store_true",
@@ -89,6 +98,8 @@ def run_options(args: argparse.Namespace):
         temp_limit_k=None if args.temp_limit_c is None else args.temp_limit_c + 273.15,
         thermal=not args.no_thermal,
         memory_only=args.memory_only,
+        traces=bool(getattr(args, "traces", False)),
+        force=bool(getattr(args, "force", False)),
     )
     _check(opts)
     return opts
@@ -105,11 +116,8 @@ def _check(opts: Any) -> None:
         raise InputError(
             "a deadline needs a DVFS policy (--policy race|deadline|activity|none)", "--deadline-ms"
         )
-    if opts.temp_limit_k is not None and not (math.isfinite(opts.temp_limit_k) and opts.temp_limit_k > 0):
-        raise InputError(
-            f"must be a temperature above absolute zero, not {opts.temp_limit_k - 273.15:g} C",
-            "--temp-limit-c",
-        )
+    if opts.temp_limit_k is not None:
+        _check_limit_c(opts.temp_limit_k - 273.15)
     if opts.memory_only:
         asked = [
             flag
@@ -128,17 +136,43 @@ def _check(opts: Any) -> None:
         raise InputError("a temperature limit needs the thermal model (drop --no-thermal)", "--temp-limit-c")
 
 
+def _check_limit_c(limit_c: float) -> None:
+    """A temperature limit the chip can be held to: above the ambient it sits in (45 C, HotSpot's default
+    that the run's thermal model uses) and below where silicon stops being a chip."""
+    from systolic.model.thermal_params import MAX_TEMPERATURE_K, ThermalParams
+
+    ambient_c = ThermalParams().ambient_k - 273.15
+    if not (math.isfinite(limit_c) and ambient_c < limit_c <= MAX_TEMPERATURE_K - 273.15):
+        raise InputError(
+            f"must be above the ambient {ambient_c:g} C (no chip runs below it) and at most "
+            f"{MAX_TEMPERATURE_K - 273.15:g} C, not {limit_c:g}",
+            "--temp-limit-c",
+        )
+
+
+def run_inputs(args: argparse.Namespace) -> list[str]:
+    """The input files of a run (an output folder must not be or hold one): the arch and topology files and
+    the calibration file the run reads."""
+    from systolic.formats.calibration import calibration_path
+
+    calibration = None if getattr(args, "memory_only", False) else str(calibration_path(args.calibration))
+    return existing_files(args.arch, args.net, calibration)
+
+
 def _run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from systolic.fileio import AtomicDir
-    from systolic.flow.run import full_run, write_run
+    from systolic.fileio import OutputDir, check_output
+    from systolic.flow.run import RUN_FILES, TRACE_FILES, full_run, write_run
 
-    cfg = resolve_arch(args)
-    wl = load_workload_arg(args)
-    if args.traces and not args.out:
+    if args.traces and args.out is None:
         raise InputError("--traces needs --out DIR", "systolic run")
     opts = run_options(args)
+    if args.out is not None:
+        names = RUN_FILES + (TRACE_FILES if args.traces else ())
+        check_output(args.out, run_inputs(args), folder=True, names=names)
+    cfg = resolve_arch(args)
+    wl = load_workload_arg(args)
     if opts.interval is not None:  # a bad length fails now, not after the model has run
         from systolic.model.power import parse_interval_s
 
@@ -146,8 +180,8 @@ def _run(args: argparse.Namespace) -> int:
     result = full_run(cfg, wl, opts)
     for line in report_lines(result):
         print(line)
-    if args.out:
-        with AtomicDir(args.out) as tmp:
+    if args.out is not None:
+        with OutputDir(args.out) as tmp:
             written = write_run(result, tmp, traces=args.traces)
         print(f"wrote {', '.join(written)} to {Path(args.out)}")
     return 0

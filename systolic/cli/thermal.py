@@ -21,7 +21,7 @@ import numpy as np
 
 from systolic.errors import InputError
 
-from .common import add_arch_args, resolve_arch
+from .common import add_arch_args, add_force, resolve_arch
 
 #: HotSpot keys with their own option here: key -> (long spelling, metavar, help).
 _NAMED = {
@@ -87,6 +87,7 @@ def add(sub: Any) -> None:
     add_arch_args(p, required=False)
     p.add_argument("--tile", metavar="ROWSxCOLS", help="with --arch: PEs per floorplan tile, e.g. 4x4")
     p.add_argument("--write-flp", metavar="FLP", help="write the floorplan used (e.g. the one --arch made)")
+    add_force(p)
     from systolic.formats.hotspot import known_keys
 
     for key in sorted(known_keys(), key=str.lower):
@@ -118,11 +119,13 @@ def _file(settings: dict, key: str) -> str | None:
 
 
 def _tile(text: str | None) -> tuple[int, int] | None:
+    from systolic.numbers import parse_int
+
     if text is None:
         return None
     parts = text.lower().replace(",", "x").split("x")
     try:
-        tr, tc = (int(v) for v in parts)
+        tr, tc = (parse_int(v) for v in parts)
     except ValueError:
         raise InputError(f"expected ROWSxCOLS, e.g. 4x4, not '{text}'", "--tile") from None
     return tr, tc
@@ -134,10 +137,15 @@ def _floorplan(args: argparse.Namespace):
     if args.hs_f and args.arch:
         raise InputError("give a floorplan (-f) or an architecture (--arch), not both", "systolic thermal")
     if args.arch:
-        from systolic.model.floorplan import floorplan_for
+        from systolic.flow.limits import check
+        from systolic.model.floorplan import FLOORPLAN_BYTES_PER_BLOCK, floorplan_blocks, floorplan_for
 
+        cfg, tile = resolve_arch(args), _tile(args.tile)
+        blocks = floorplan_blocks(cfg, tile)
+        memory = blocks * FLOORPLAN_BYTES_PER_BLOCK
+        check(f"a floorplan of {blocks:,} blocks", "--tile", memory_bytes=memory, force=args.force)
         try:
-            return floorplan_for(resolve_arch(args), _tile(args.tile))
+            return floorplan_for(cfg, tile)
         except InputError as err:
             raise err.located("--arch") from None
     if args.tile:
@@ -148,11 +156,13 @@ def _floorplan(args: argparse.Namespace):
 
 
 def _thermal(args: argparse.Namespace) -> int:
+    from systolic.fileio import read_bytes
     from systolic.flow import hotspot as flow
     from systolic.formats import hotspot as io
 
     started = time.perf_counter()
     settings = _settings(args)
+    _check_files(args, settings)
     setup = flow.prepare(settings)
     if setup.floorplan is not None:
         if args.hs_f or args.arch:
@@ -172,6 +182,8 @@ def _thermal(args: argparse.Namespace) -> int:
         if args.write_flp or args.hs_d:
             return 0
         raise InputError("required parameter -p (power trace) missing", "systolic thermal")
+    rows = read_bytes(args.hs_p).count(b"\n") if args.hs_o else 0  # the transient's length, for its cost
+    flow.check_size(setup, flp, settings, rows, transient=bool(args.hs_o), force=args.force)
     sol = flow.solve(setup, flp, settings, args.hs_p, args.hs_o, args.integrator, args.png, args.lateral)
     for text in sol.warnings:
         _warn(text)
@@ -187,6 +199,32 @@ def _thermal(args: argparse.Namespace) -> int:
     if not sol.outputs:
         print(io.format_steady(sol.power_names, sol.steady_k), end="")
     return 0
+
+
+#: HotSpot's file settings that name inputs, and those that name outputs (with their option).
+_INPUT_KEYS = ("init_file", "materials_file", "grid_layer_file")
+_OUTPUT_KEYS = ("steady_file", "grid_steady_file", "grid_transient_file")
+
+
+def _check_files(args: argparse.Namespace, settings: dict) -> None:
+    """Every output before any work: writable, not a folder, not an input, not named twice."""
+    import os
+
+    from systolic.fileio import check_output
+
+    inputs = [args.hs_f, args.hs_p, args.hs_c, args.arch]
+    inputs += [settings[k].value for k in _INPUT_KEYS if k in settings]
+    outputs = {"-o": args.hs_o, "--png": args.png, "--write-flp": args.write_flp, "-d": args.hs_d}
+    outputs.update({f"-{k}": settings[k].value for k in _OUTPUT_KEYS if k in settings})
+    seen: dict[str, str] = {}
+    for flag, path in outputs.items():
+        if path is None:
+            continue
+        check_output(path, inputs, flag=flag)
+        real = os.path.realpath(path)
+        if real in seen:
+            raise InputError(f"names the same file as {seen[real]} ({path})", flag)
+        seen[real] = flag
 
 
 def _warn(text: str) -> None:

@@ -334,8 +334,10 @@ def plot_png(r: AccuracyReport) -> bytes:
 
 def parse_floats(text: str, option: str) -> tuple[float, ...]:
     """A comma-separated list of non-negative numbers from the command line."""
+    from systolic.numbers import parse_float
+
     try:
-        values = tuple(float(p) for p in text.split(",") if p.strip())
+        values = tuple(parse_float(p) for p in text.split(",") if p.strip())
     except ValueError:
         raise InputError(f"must be numbers separated by commas, not '{text}'", option) from None
     if not values or any(not math.isfinite(v) or v < 0 for v in values):

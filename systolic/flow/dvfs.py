@@ -21,6 +21,8 @@ from systolic.model.dvfs import DvfsResult
 from systolic.report import summary
 from systolic.workload import Workload
 
+from . import limits
+
 
 @dataclass(frozen=True, eq=False)
 class DvfsReport:
@@ -43,12 +45,15 @@ def plan_network(
     interval: str | None = None,
     temperature_k: float | None = None,
     energy: str = "calibrated",
+    force: bool = False,
 ) -> DvfsReport:
     """Plan ``policy`` for ``wl`` on ``cfg`` under ``deadline_s``; ``energy`` is ``calibrated`` (the
-    calibration file's activity model) or ``default`` (the energy table at activity 0.5)."""
+    calibration file's activity model) or ``default`` (the energy table at activity 0.5). Over the memory
+    or time budgets (``flow/limits.py``) it is refused before the work, unless ``force``."""
     from systolic.model import dvfs
     from systolic.model.cycles import GemmArrays
     from systolic.model.energy import LEAK_T_REF_K
+    from systolic.model.floorplan import floorplan_blocks
     from systolic.model.memory import memory_cycles
 
     if not np.isfinite(deadline_s) or deadline_s <= 0:
@@ -56,6 +61,9 @@ def plan_network(
     temperature_k = LEAK_T_REF_K if temperature_k is None else temperature_k
     if not 200.0 <= temperature_k <= 500.0:
         raise InputError(f"must be in 200..500 K, not {temperature_k:g}", "temperature")
+    from .run import RunOptions, check_cost
+
+    check_cost(cfg, wl, RunOptions(force=force))
     gemm = GemmArrays.from_workload(wl)
     mem = memory_cycles(cfg, gemm, [layer.name for layer in wl])
     layer_pj, energy_note = None, "energy table at activity 0.5"
@@ -70,6 +78,7 @@ def plan_network(
         energy_note = f"calibrated energy ({calibration_label(cal_path)})"
     run = dvfs.run_dvfs(cfg, gemm, mem.schedule, policy, deadline_s, temperature_k, layer_pj)
     dvfs.check_deadline(run.costs, deadline_s)  # also for 'none', which does not aim at the deadline
+    limits.check_intervals(cfg, run.timeline.end_s, interval, floorplan_blocks(cfg), force)
     edges = power.interval_edges_s(cfg, run.timeline.end_s, interval)
     ip = power.interval_power(run.timeline, edges)
     summary = _summary(cfg, wl, run, edges)
@@ -98,6 +107,17 @@ def _summary(cfg: ArrayConfig, wl: Workload, run: DvfsResult, edges: np.ndarray)
         "interval_s": float(edges[1] - edges[0]),
         "intervals": int(edges.size - 1),
     }
+
+
+#: What :func:`write_dvfs` writes into its folder.
+DVFS_FILES: tuple[str, ...] = (
+    "timeline.csv",
+    "power.ptrace",
+    "floorplan.flp",
+    "layers.csv",
+    "summary.json",
+    "dvfs.png",
+)
 
 
 def write_dvfs(report: DvfsReport, out: Path) -> list[str]:

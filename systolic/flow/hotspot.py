@@ -98,6 +98,7 @@ def solve(
         st = _grid_steady(setup, flp, trace, ptrace, lateral)
     else:
         st = _block_steady(flp, params, trace, ptrace)
+    check_physical(st.power_k, st.power_names, "the steady state", ptrace)
     if not grid:
         for key in ("grid_steady_file", "grid_transient_file"):
             if key in settings:
@@ -114,6 +115,7 @@ def solve(
         if params.leakage_used:
             warnings.append("as in HotSpot, transients are without the leakage loop")
         transient, peak_field, written = _transient(st, params, settings, integrator, png is not None, grid)
+        check_physical(transient, st.power_names, "the transient", ptrace)
         outputs += written
         outputs.insert(0, io.write_ttrace(ttrace, trace.names, transient[:, st.order]))
     if png:
@@ -151,6 +153,52 @@ class _RowProgress:
             file=sys.stderr,
             flush=True,
         )
+
+
+#: Temperatures above this are no chip's (the leakage loop calls the same a runaway, model/thermal.py).
+PHYSICAL_LIMIT_K = 2000.0
+
+
+def check_size(
+    setup: Setup, flp: Floorplan, settings: Settings, trace_rows: int, transient: bool, force: bool = False
+) -> None:
+    """Refuse a model too large for the memory and time budgets (``systolic.flow.limits``) before it is
+    built: the grid model by its cells, the block model by its blocks (``model/thermal_size.py``)."""
+    from systolic.flow import limits
+    from systolic.model import thermal_size as size
+
+    p = setup.params
+    if p.model_type == "grid":
+        layers = len(setup.layers) if setup.layers else 2
+        seconds, memory = size.grid_cost(p.grid_rows, p.grid_cols, layers, trace_rows if transient else 0)
+        files = None
+        if "grid_transient_file" in settings:
+            files = size.grid_file_bytes(p.grid_rows, p.grid_cols, layers, trace_rows)
+        what = f"the {p.grid_rows}x{p.grid_cols} grid model of {layers} layers"
+        limits.check(
+            what, "-grid_rows", memory_bytes=memory, seconds=seconds, output_bytes=files, force=force
+        )
+    else:
+        seconds, memory = size.block_cost(flp.n_blocks, transient)
+        what = f"the block model of {flp.n_blocks:,} blocks"
+        limits.check(what, "-f", memory_bytes=memory, seconds=seconds, force=force)
+
+
+def check_physical(temps_k: np.ndarray, names: Any, what: str, source: str) -> None:
+    """Refuse temperatures no chip has (overflow, or above :data:`PHYSICAL_LIMIT_K`): they come from
+    powers or package parameters that are not physical, and HotSpot would print them as if they were."""
+    temps = np.atleast_2d(np.asarray(temps_k, dtype=float))  # [row, block]
+    bad = ~(np.isfinite(temps) & (temps > 0) & (temps <= PHYSICAL_LIMIT_K))
+    if not bad.any():
+        return
+    row, col = (int(i[0]) for i in np.nonzero(bad))
+    value = temps[row, col]
+    reached = f"reaches {value:.4g} K" if np.isfinite(value) else "overflows"
+    raise InputError(
+        f"{what} {reached} in block '{names[col]}', which no chip does (limit {PHYSICAL_LIMIT_K:g} K): "
+        "check the powers and the package parameters",
+        source,
+    )
 
 
 def _grid_steady(setup: Setup, flp: Floorplan, trace: Any, ptrace: str, lateral: str) -> _Steady:

@@ -31,6 +31,8 @@ from systolic.model.energy import COMPONENT_CLASSES
 from systolic.report import summary
 from systolic.workload import Workload
 
+from . import limits
+
 if TYPE_CHECKING:
     from systolic.model.bounds import Bounds
     from systolic.model.dvfs import DvfsResult
@@ -66,6 +68,10 @@ class RunOptions:
         Compute temperatures at all.
     memory_only : bool
         SCALE-Sim's scope only: cycles, stalls, accesses, bounds, the reports (no energy, power, thermal).
+    traces : bool
+        The run's files will include the SRAM and DRAM traces (their size is checked before the run).
+    force : bool
+        Run even when an estimate of memory, time or output size is over its budget (``flow/limits.py``).
     """
 
     calibration: str | None = None
@@ -76,6 +82,23 @@ class RunOptions:
     temp_limit_k: float | None = None
     thermal: bool = True
     memory_only: bool = False
+    traces: bool = False
+    force: bool = False
+
+
+#: What :func:`write_run` may write into its folder (glob patterns; traces add :data:`TRACE_FILES`).
+RUN_FILES: tuple[str, ...] = (
+    "COMPUTE_REPORT.csv",
+    "BANDWIDTH_REPORT.csv",
+    "DETAILED_ACCESS_REPORT.csv",
+    "ENERGY_REPORT.csv",
+    "power.csv",
+    "power.ptrace",
+    "floorplan.flp",
+    "summary.json",
+    "report.html",
+)
+TRACE_FILES: tuple[str, ...] = ("layer[0-9]*", "layer[0-9]*/*")
 
 
 @dataclass
@@ -123,8 +146,14 @@ def full_run(cfg: ArrayConfig, wl: Workload, opts: RunOptions = RunOptions()) ->
         from systolic.formats.calibration import load_calibration
 
         calibration = load_calibration(opts.calibration)  # a bad file fails before any work
+    check_cost(cfg, wl, opts)
     net = network_run(cfg, wl)
     clock.done("memory")
+    if opts.traces:
+        from systolic.formats.scalesim import trace_size
+
+        rows, size = trace_size(cfg, net)
+        limits.check(f"writing the traces ({rows:,} rows)", "--traces", output_bytes=size, force=opts.force)
     bounds = layer_bounds(cfg, net.gemm, net.memory)
     clock.done("bounds")
     summ = summary.run_summary(cfg, wl, net, clock.seconds["memory"])
@@ -150,6 +179,22 @@ def full_run(cfg: ArrayConfig, wl: Workload, opts: RunOptions = RunOptions()) ->
     return r
 
 
+def check_cost(cfg: ArrayConfig, wl: Workload, opts: RunOptions) -> None:
+    """Refuse a run whose memory model (every tile laid out) and DVFS costs (every step at every operating
+    point) are over the budgets, before either is built."""
+    from systolic.model import dvfs
+    from systolic.model.cycles import GemmArrays
+    from systolic.model.memory import BYTES_PER_TILE, SECONDS_PER_TILE, tile_count
+
+    tiles = tile_count(cfg, GemmArrays.from_workload(wl), [layer.name for layer in wl])
+    seconds, memory = tiles * SECONDS_PER_TILE, tiles * BYTES_PER_TILE
+    if not opts.memory_only:
+        more_s, more_bytes = dvfs.costs_cost(cfg, tiles + 2 * len(wl))
+        seconds, memory = seconds + more_s, memory + more_bytes
+    what = f"{wl.name} on {cfg.name} ({tiles:,} tiles of at most {cfg.rows}x{cfg.cols} PEs' work each)"
+    limits.check(what, "--topology", memory_bytes=memory, seconds=seconds, force=opts.force)
+
+
 def _energy_stage(r: RunResult, opts: RunOptions, calibration: Any, cal_path: Path) -> None:
     from systolic.formats.calibration import calibration_label
     from systolic.model.energy import layer_energy
@@ -164,7 +209,7 @@ def _energy_stage(r: RunResult, opts: RunOptions, calibration: Any, cal_path: Pa
 def _power_stage(r: RunResult, opts: RunOptions) -> None:
     """Power over time at the nominal point or under a DVFS policy, per component and floorplan block."""
     from systolic.model import dvfs
-    from systolic.model.floorplan import floorplan_for
+    from systolic.model.floorplan import floorplan_blocks, floorplan_for
 
     cfg, net = r.cfg, r.network
     nominal_s = float(net.memory.cycles.sum()) / cfg.clock_hz
@@ -175,6 +220,8 @@ def _power_stage(r: RunResult, opts: RunOptions) -> None:
     )
     timeline = r.dvfs.timeline
     end_s = timeline.window_s
+    blocks = floorplan_blocks(cfg)
+    limits.check_intervals(cfg, end_s, opts.interval, blocks, opts.force)
     r.edges_s = power.interval_edges_s(
         cfg, end_s, opts.interval if opts.interval else end_s / DEFAULT_INTERVALS
     )

@@ -27,14 +27,17 @@ def default_calibration_path() -> Path:
     return Path(str(resources.files("systolic.configs") / DEFAULT_NAME))
 
 
+def calibration_path(path: str | os.PathLike | None = None) -> Path:
+    """The calibration file a run reads: ``path``, else ``$SYSTOLIC_CALIBRATION``, else the packaged one."""
+    return Path(path if path is not None else os.environ.get(ENV_VAR) or default_calibration_path())
+
+
 def load_calibration(path: str | os.PathLike | None = None):
     """The calibration at ``path`` (else ``$SYSTOLIC_CALIBRATION``, else the packaged default) and the path
     used: ``(Calibration, Path)``. A missing or malformed file is a one-line :class:`InputError`."""
     from systolic.model.energy import Calibration
 
-    if path is None:
-        path = os.environ.get(ENV_VAR) or default_calibration_path()
-    path = Path(path)
+    path = calibration_path(path)
     text = read_text(path)
     try:
         data = json.loads(text)

@@ -38,6 +38,7 @@ import numpy as np
 from systolic.errors import InputError
 from systolic.fileio import atomic_write_text, read_text
 from systolic.model.floorplan import Floorplan
+from systolic.numbers import parse_float, parse_int
 
 PathLike = str | os.PathLike
 NULLFILE = "(null)"
@@ -53,7 +54,7 @@ def _lines(path: PathLike) -> Iterator[tuple[int, list[str]]]:
 
 def _number(text: str, path: PathLike, where: str, what: str) -> float:
     try:
-        value = float(text)
+        value = parse_float(text)
     except ValueError:
         raise InputError(f"{what} must be a number, not '{text}'", path, where) from None
     if not math.isfinite(value):
@@ -66,7 +67,7 @@ def _number(text: str, path: PathLike, where: str, what: str) -> float:
 
 def _is_number(text: str) -> bool:
     try:
-        float(text)
+        parse_float(text)
     except ValueError:
         return False
     return True
@@ -128,7 +129,7 @@ def read_lcf(path: PathLike, materials: Mapping[str, Material] | None = None) ->
     while pos < len(items):
         where, text = items[pos]
         try:
-            number = int(text)
+            number = parse_int(text)
         except ValueError:
             raise InputError(f"invalid layer number '{text}'", path, where) from None
         if number < 0:
@@ -609,7 +610,7 @@ def thermal_params(
             values[field] = text
         elif kind in ("int", "bool"):
             try:
-                number = int(text)
+                number = parse_int(text)
             except ValueError:
                 raise InputError(
                     f"invalid format for configuration parameter {key}: '{text}'", setting.source, where

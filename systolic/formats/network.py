@@ -31,7 +31,11 @@ def load_workload(spec: str, **params: Any) -> Workload:
     given = {k: v for k, v in params.items() if v is not None}
     key = spec.strip().lower()
     if key in NETWORKS:
-        return build(key, **given)
+        try:
+            return build(key, **given)
+        except InputError as err:
+            label = ", ".join([key, *(f"{k} {v}" for k, v in sorted(given.items()))])
+            raise err.located(label) from None
     path = Path(spec)
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".onnx"):

@@ -127,6 +127,27 @@ class _BatchedCsv:
 
 
 TRACE_BATCH_VALUES = 1 << 20
+#: Bytes per value of a trace file: addresses of up to eight digits (the default offsets are 10 and 20
+#: million) and separators, "-1" for idle lanes (measured on the shipped configs: 3.5 to 9, mostly 6 to 9).
+TRACE_BYTES_PER_VALUE = 8
+
+
+def trace_size(cfg: ArrayConfig, run: NetworkRun) -> tuple[int, float]:
+    """(rows, bytes) that :func:`write_traces` will write, estimated from the schedule before writing.
+
+    DRAM traces have a row per beat (exact). The three SRAM traces have, together, about a row per cycle
+    of the array's compute (measured 0.4 to 1.3 of it: the ports stream during different parts of a
+    fold), so the total is within a factor of about 3 of the real size (ResNet-18 on ws-32x32: 1.6 GB).
+    """
+    from systolic.model.traces import trace_widths
+
+    tiles, steps = run.schedule.tiles, run.schedule.steps
+    widths = trace_widths(cfg)
+    sram_rows = int(tiles.compute_cycles.sum())
+    dram_rows = int(steps.read_beats.sum()) + int(steps.write_beats.sum())
+    sram_width = sum(widths[f"{b}_SRAM_TRACE"] for b in ("IFMAP", "FILTER", "OFMAP")) / 3
+    values = sram_rows * (1 + sram_width) + dram_rows * (1 + cfg.dram_bw_words_per_cycle)
+    return sram_rows + dram_rows, values * TRACE_BYTES_PER_VALUE
 
 
 def write_traces(cfg: ArrayConfig, workload: Workload, run: NetworkRun, out: Path) -> int:

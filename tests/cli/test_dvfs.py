@@ -10,6 +10,8 @@ import pytest
 from systolic.cli import main
 from systolic.formats.hotspot import read_flp, read_ptrace, trace_in_floorplan_order
 
+from .one_line import refused
+
 SMALL = ["--arch", "small-8x8", "--set", "ifmap_sram_bytes=512", "--set", "filter_sram_bytes=512"]
 
 
@@ -49,6 +51,7 @@ def test_dvfs_writes_the_output_directory_atomically_and_deterministically(net, 
     assert main(args) == 0
     names = sorted(p.name for p in out.iterdir())
     assert names == [
+        ".systolic-manifest.json",
         "dvfs.png",
         "floorplan.flp",
         "layers.csv",
@@ -134,3 +137,38 @@ def test_energy_model_choice_is_recorded(net, tmp_path, capsys):
         energies[model] = summary["nominal_energy_j"]
     assert "calibrated energy (" in capsys.readouterr().err
     assert energies["calibrated"] != energies["default"]
+
+
+# --------------------------------------------------------------------------- issue 17: nothing lost, one line
+
+
+def test_out_keeps_the_users_files(net, tmp_path):
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    assert main(["dvfs", *SMALL, "--topology", net, "--deadline-ms", "1", "--out", str(out)]) == 0
+    assert (out / "notes.txt").read_text() == "mine" and (out / "timeline.csv").is_file()
+
+
+@pytest.mark.parametrize(
+    ("argv", "files", "message"),
+    [
+        (["--out", "f/o"], {"f": "x"}, "--out: f/o: 'f' is a file, not a folder"),
+        (["--out", "f"], {"f": "x"}, "--out: f: exists and is not a folder"),
+        (
+            ["--out", "."],
+            {},
+            "--out: .: holds the input net.csv; give an output folder that holds none of the",
+        ),
+        (["--interval", "1e9s"], {}, "--interval: 1e+09 s is longer than the whole run (0.001 s)"),
+        (
+            ["--temperature-k", "٣٠٠"],
+            {},
+            "systolic dvfs: argument --temperature-k: invalid float value: '٣٠٠'",
+        ),
+    ],
+)
+def test_refused_before_the_plan(tmp_path, capsys, argv, files, message):
+    base = ["dvfs", "--arch", "small-8x8", "--topology", "net.csv", "--deadline-ms", "1"]
+    got = refused(tmp_path, capsys, [*base, *argv], {"net.csv": "Layer,M,N,K\nl1,16,16,16\n", **files})
+    assert got.startswith(message), got

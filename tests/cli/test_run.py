@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
 
 from systolic.cli import main
+
+from .one_line import files_of, make, refused
 
 SMALL = ["--arch", "small-8x8", "--set", "ifmap_sram_bytes=512", "--set", "filter_sram_bytes=512"]
 
@@ -24,6 +27,7 @@ def test_run_writes_reports_and_summary(net, tmp_path, capsys):
     assert main(["run", *SMALL, "--topology", net, "--out", str(out)]) == 0
     names = sorted(p.name for p in out.iterdir())
     assert names == [
+        ".systolic-manifest.json",
         "BANDWIDTH_REPORT.csv",
         "COMPUTE_REPORT.csv",
         "DETAILED_ACCESS_REPORT.csv",
@@ -63,6 +67,7 @@ def test_memory_only_is_scalesim_scope(net, tmp_path, capsys):
     out = tmp_path / "m"
     assert main(["run", *SMALL, "--topology", net, "--out", str(out), "--memory-only"]) == 0
     assert sorted(p.name for p in out.iterdir()) == [
+        ".systolic-manifest.json",
         "BANDWIDTH_REPORT.csv",
         "COMPUTE_REPORT.csv",
         "DETAILED_ACCESS_REPORT.csv",
@@ -113,10 +118,10 @@ def test_energy_follows_sparsity_gating_and_precision(tmp_path):
 
 def test_dvfs_policy_in_run(net, tmp_path, capsys):
     out = tmp_path / "d"
-    assert main(["run", *SMALL, "--topology", "alexnet", "--out", str(out), "--policy", "none"]) == 0
+    assert main(["run", *SMALL, "--topology", net, "--out", str(out), "--policy", "none"]) == 0
     nominal = json.loads((out / "summary.json").read_text())["power"]["dvfs"]
     deadline = nominal["time_s"] * 1.3e3
-    argv = ["run", *SMALL, "--topology", "alexnet", "--out", str(out), "--policy", "deadline"]
+    argv = ["run", *SMALL, "--topology", net, "--out", str(out), "--policy", "deadline"]
     assert main([*argv, "--deadline-ms", f"{deadline:.6f}"]) == 0
     d = json.loads((out / "summary.json").read_text())["power"]["dvfs"]
     assert d["deadline_met"] and d["time_s"] <= deadline * 1e-3 and d["saved_j"] > 0
@@ -251,3 +256,109 @@ def test_every_subcommand_help_has_a_description_and_examples(capsys):
         assert "usage: systolic " + name in out
         if name in ("config", "workload", "hdl", "cosim", "run"):
             assert "examples:\n  systolic " + name in out, name
+
+
+# --------------------------------------------------------------------------- issue 17: nothing lost, one line
+
+
+def test_out_keeps_the_users_files_and_replaces_only_its_own(net, tmp_path, capsys):
+    out = tmp_path / "o"
+    make(out, {"notes.txt": "mine", "sub/data.bin": b"\x00\x01"})
+    argv = ["run", *SMALL, "--topology", net, "--out", str(out)]
+    assert main(argv) == 0
+    assert (out / "notes.txt").read_text() == "mine" and (
+        out / "sub" / "data.bin"
+    ).read_bytes() == b"\x00\x01"
+    manifest = json.loads((out / ".systolic-manifest.json").read_text())["files"]
+    assert "notes.txt" not in manifest and "summary.json" in manifest
+    first = files_of(out)
+    assert main(argv) == 0  # its own files replaced, byte for byte the same
+    assert files_of(out) == first
+
+
+def test_out_through_a_symlink_and_with_the_umask(net, tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to("real")
+    assert main(["run", *SMALL, "--topology", net, "--memory-only", "--out", str(tmp_path / "link")]) == 0
+    assert (tmp_path / "link").is_symlink() and (tmp_path / "real" / "COMPUTE_REPORT.csv").is_file()
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "real" / "COMPUTE_REPORT.csv").stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+@pytest.mark.parametrize(
+    ("argv", "files", "message"),
+    [
+        (["--out", "f"], {"f": "x"}, "--out: f: exists and is not a folder"),
+        (["--out", "f/o"], {"f": "x"}, "--out: f/o: 'f' is a file, not a folder"),
+        (["--out", ""], {}, "--out: an empty path"),
+        (
+            ["--out", "."],
+            {},
+            "--out: .: holds the input net.csv; give an output folder that holds none of the",
+        ),
+        (["--out", "net.csv"], {}, "--out: net.csv: exists and is not a folder"),
+        (
+            ["--out", "o"],
+            {"o/summary.json": "{}"},
+            "--out: o: already holds summary.json, which systolic did not write (its .systolic-manifest.json",
+        ),
+        (
+            ["--temp-limit-c", "0"],
+            {},
+            "--temp-limit-c: must be above the ambient 45 C (no chip runs below it)",
+        ),
+        (["--interval", "1e9s"], {}, "--interval: 1e+09 s is longer than the whole run ("),
+        (
+            ["--deadline-ms", "١", "--policy", "race"],
+            {},
+            "systolic run: argument --deadline-ms: invalid float",
+        ),
+    ],
+)
+def test_refused_before_the_run(tmp_path, capsys, argv, files, message):
+    net = {"net.csv": "Layer,M,N,K\nl1,16,16,16\n"}
+    got = refused(
+        tmp_path, capsys, ["run", "--arch", "small-8x8", "--topology", "net.csv", *argv], {**net, **files}
+    )
+    assert got.startswith(message), got
+
+
+def test_out_holding_the_inputs_is_refused(tmp_path, capsys):
+    files = {"d/x.toml": "[array]\nrows = 4\ncols = 4\n", "d/net.csv": "Layer,M,N,K\nl1,16,16,16\n"}
+    got = refused(
+        tmp_path, capsys, ["run", "--arch", "d/x.toml", "--topology", "d/net.csv", "--out", "d"], files
+    )
+    assert got == "--out: d: holds the input d/x.toml; give an output folder that holds none of the inputs"
+
+
+@pytest.mark.parametrize(
+    ("argv", "files", "message"),
+    [
+        (
+            ["--arch", "tpu-v1-128", "--topology", "resnet50", "--interval", "1cycles"],
+            {},
+            "--interval: power and temperature over 2,600,411 intervals of 1.429e-09 s and 69 blocks needs about "
+            "16.7 GiB of memory (limit 4 GiB); --force to run anyway",
+        ),
+        (
+            ["--arch", "tpu-v1-128", "--topology", "big.csv", "--memory-only", "--traces", "--out", "o"],
+            {"big.csv": "Layer,M,N,K\nbig,20000,20000,20000\n"},
+            "--traces: writing the traces (1,948,276,285 rows) needs about 1.1 TiB of files (limit 10 GiB); "
+            "--force to run anyway",
+        ),
+        (
+            ["--arch", "small-8x8", "--topology", "big.csv"],
+            {"big.csv": "Layer,M,N,K\nhuge,100000,100000,100000\n"},
+            "--topology: big on small-8x8 (",
+        ),
+        (
+            ["--arch", "small-8x8", "--topology", "resnet50", "--batch", "1000000000"],
+            {},
+            "resnet50, batch 1000000000: m: m must be at most 2^40 (1,099,511,627,776), not 12,544,000,000,000",
+        ),
+    ],
+)
+def test_resource_blowups_refused_up_front(tmp_path, capsys, argv, files, message):
+    got = refused(tmp_path, capsys, ["run", *argv], files)
+    assert got.startswith(message), got

@@ -12,7 +12,10 @@ from pathlib import Path
 import pytest
 
 from systolic.cli import main
+from systolic.cli.sweep import max_workers
 from systolic.flow.sweep import design_points, load_spec, run_sweep
+
+from .one_line import refused
 
 GRID = """
 base = "small-8x8"
@@ -143,3 +146,63 @@ def test_killed_sweep_resumes_to_the_same_result(tmp_path):
     assert f"{done} of 72 batches resumed" in res.stdout
     for name in ("points.parquet", "points.csv", "pareto.csv", "summary.json"):
         assert (tmp_path / "cut" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
+
+
+# --------------------------------------------------------------------------- issue 17: refused in one line
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["--scheduler", "not a url"],
+            "--scheduler: expected PROTOCOL://HOST:PORT with PROTOCOL one of tcp, tls,",
+        ),
+        (["--scheduler", "foo://bar:1"], "--scheduler: expected PROTOCOL://HOST:PORT with PROTOCOL one of"),
+        (["--scheduler", "tcp://h:99999"], "--scheduler: the port must be in 1..65535, in 'tcp://h:99999'"),
+        (["--workers", "0"], "--workers: must be in 1..{max}, not 0"),
+        (["--workers", "100000"], "--workers: must be in 1..{max}, not 100000"),
+        (["--out", "f"], "--out: f: exists and is not a folder"),
+        (
+            ["--out", "."],
+            "--out: .: holds the input s.toml; give an output folder that holds none of the inputs",
+        ),
+    ],
+)
+def test_options_refused_before_dask(tmp_path, capsys, argv, message):
+    got = refused(
+        tmp_path, capsys, ["sweep", "s.toml", "--quiet", *argv], {"s.toml": GRID.format(batch=9), "f": "x"}
+    )
+    assert got.startswith(message.format(max=max_workers())), got
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("seed = -1\n", "s.toml: seed: must be a non-negative integer, not -1"),
+        (
+            "[space]\nvdd_v = {min = nan, max = 1.0}\n",
+            "s.toml: space.vdd_v: min and max must be numbers with min",
+        ),
+    ],
+)
+def test_spec_nonsense(tmp_path, capsys, extra, message):
+    head = 'base = "small-8x8"\nnetworks = ["alexnet"]\nmode = "random"\nsamples = 3\n'
+    text = head + extra + ("" if "[space]" in extra else "[space]\nrows = [4]\n")
+    assert refused(tmp_path, capsys, ["sweep", "s.toml"], {"s.toml": text}).startswith(message)
+
+
+@pytest.mark.slow
+def test_corrupt_part_is_recomputed_with_a_warning(tmp_path, capsys):
+    spec = write(tmp_path, GRID.format(batch=36))
+    argv = ["sweep", str(spec), "--out", str(tmp_path / "o"), "--quiet", "--workers", "1"]
+    assert main(argv) == 0
+    before = {p.name: p.read_bytes() for p in (tmp_path / "o").glob("points.*")}
+    part = tmp_path / "o" / "parts" / "part-00000.parquet"
+    part.write_bytes(b"not parquet")
+    capsys.readouterr()
+    assert main(argv) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"systolic sweep: warning: {part} cannot be read (")
+    assert err[0].endswith("); computing it again")
+    assert {p.name: p.read_bytes() for p in (tmp_path / "o").glob("points.*")} == before

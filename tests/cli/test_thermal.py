@@ -12,6 +12,8 @@ from systolic.cli.common import EXIT_BAD_INPUT, Parser
 from systolic.cli.thermal import add as add_thermal
 from systolic.errors import InputError
 
+from .one_line import refused
+
 #: HotSpot 6's runs on its own examples and on systolic's cases (inputs, cmd.txt, outputs; see its README.md).
 REF = Path(__file__).resolve().parents[1] / "data" / "hotspot"
 
@@ -295,3 +297,71 @@ def test_run_thermal_for_systolic_run(tmp_path):
         InputError, match="dtm: region must be 'array', 'chip', 'auto' or block names, not 'pe'"
     ):
         thermal_section(cfg, power, 1e-3, flp.names, limit_k=limit, region="pe")
+
+
+# --------------------------------------------------------------------------- issue 17: refused in one line
+
+FLP = "a 0.005 0.005 0 0\nb 0.005 0.005 0.005 0\nc 0.005 0.005 0 0.005\nd 0.005 0.005 0.005 0.005\n"
+PTRACE = "a\tb\tc\td\n1.0\t2.0\t0.5\t0.0\n2.0\t1.0\t0.5\t0.1\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "files", "message"),
+    [
+        (["-o", "a.ptrace"], {}, "-o: a.ptrace: is also an input (a.ptrace); give another output"),
+        (["-steady_file", "a.flp"], {}, "-steady_file: a.flp: is also an input (a.flp); give another output"),
+        (["-o", "d"], {"d": None}, "-o: d: is a folder, not a file"),
+        (["--png", "d"], {"d": None}, "--png: d: is a folder, not a file"),
+        (["-o", "a.flp/x"], {}, "-o: a.flp/x: 'a.flp' is a file, not a folder"),
+        (["-o", "x", "-steady_file", "x"], {}, "-steady_file: names the same file as -o (x)"),
+        (
+            ["-init_temp", "-1", "-o", "x"],
+            {},
+            "thermal config: init_temp: must be a temperature above 0 K and at",
+        ),
+        (
+            ["-init_temp", "0", "-o", "x"],
+            {},
+            "thermal config: init_temp: must be a temperature above 0 K and at",
+        ),
+        (
+            ["-ambient", "0"],
+            {},
+            "thermal config: ambient: must be a temperature above 0 K and at most 2000 K",
+        ),
+        (["-t_chip", "1e-300"], {}, "thermal config: t_chip: must be in 1e-09..10 m, not 1e-300"),
+        (
+            ["-model_type", "grid", "-grid_rows", "5000", "-grid_cols", "5000"],
+            {},
+            "-grid_rows: the 5000x5000 grid model of 2 layers needs about 662 GiB of memory",
+        ),
+        (
+            ["-p", "h.ptrace"],
+            {"h.ptrace": PTRACE.replace("1.0\t2.0", "1e308\t1e308")},
+            "h.ptrace: the steady state overflows in block 'a', which no chip does (limit 2000 K)",
+        ),
+        (
+            ["-f", "t.flp"],
+            {"t.flp": "a 1e-300 1e-300 0 0\n", "a.ptrace": "a\n1\n"},
+            "t.flp: block 'a': width must be between 1e-09 and 1 m, not 1e-300 m",
+        ),
+        (
+            ["-model_type", "grid", "-grid_rows", "٤"],
+            {},
+            "command line: -grid_rows: invalid format for configuration",
+        ),
+    ],
+)
+def test_refused_in_one_line(tmp_path, capsys, argv, files, message):
+    base = {"a.flp": FLP, "a.ptrace": PTRACE, **files}
+    got = refused(tmp_path, capsys, ["thermal", "-f", "a.flp", "-p", "a.ptrace", *argv], base)
+    assert got.startswith(message), got
+
+
+def test_floorplan_of_an_absurd_array(tmp_path, capsys):
+    argv = ["thermal", "--arch", "small-8x8", "--set", "rows=4096", "--set", "cols=4096", "--tile", "1x1"]
+    message = refused(tmp_path, capsys, [*argv, "--write-flp", "x.flp"])
+    assert message == (
+        "--tile: a floorplan of 16,777,221 blocks needs about 9.38 GiB of memory (limit 4 GiB); --force to run "
+        "anyway"
+    )

@@ -105,3 +105,20 @@ def test_save_and_load_round_trip(tmp_path):
     for a, b in zip(back.net.layers, net.net.layers, strict=True):
         np.testing.assert_array_equal(a.weights, b.weights)
         assert (a.mult, a.shift) == (b.mult, b.shift)
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--out", "f"], "--out: f: exists and is not a folder"),
+        (["--out", "f/o"], "--out: f/o: 'f' is a file, not a folder"),
+        (["--seeds", "1000000000"], "--seeds: must be at most 1000, not 1000000000"),
+        (["--noise", "1e300"], "--noise: must be at most 10 conductance ranges, not '1e300'"),
+        (["--noise", "٠.١"], "--noise: must be numbers separated by commas, not '٠.١'"),
+    ],
+)
+def test_cli_refused_before_any_inference(tmp_path, capsys, extra, message):
+    from tests.cli.one_line import refused
+
+    argv = ["accuracy", "--network", "digits-cnn", "--arch", "analog-ternary", *extra]
+    assert refused(tmp_path, capsys, argv, {"f": "x"}) == message

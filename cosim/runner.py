@@ -3,7 +3,9 @@
 Build directories are named from the config (``build/sim/<sim>/<config slug>``) and reused while the
 Verilog, the simulator and the build options are unchanged (a stamp file holds their hash), so a
 Verilator C++ build is paid once per configuration. All cases for one build run in one simulator process;
-the config and the cases travel to the testbench as JSON in one environment variable, ``SYSTOLIC_COSIM``.
+the config and the cases travel to the testbench as a JSON file in the run directory (``spec.json``; the
+environment variable ``SYSTOLIC_COSIM`` names it), and operands given by the caller as ``.npy`` files beside
+it (an environment variable holds at most about 128 KiB: "Argument list too long" above that).
 """
 
 from __future__ import annotations
@@ -12,12 +14,15 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from systolic.config import ArrayConfig
 from systolic.errors import InputError
-from systolic.fileio import atomic_write_text
+from systolic.fileio import atomic_write_json, atomic_write_text
 from systolic.model.cycles import GemmArrays, compute_cycles
 from systolic.model.memory import memory_cycles
 from systolic.workload import ConvShape, Layer
@@ -178,14 +183,20 @@ def run_testbench(
     spec: dict,
     waves: bool = False,
     what: str = "simulation",
+    arrays: Mapping[str, np.ndarray] | None = None,
 ) -> tuple[dict, Path, float]:
     """Run the cocotb testbench ``tb_module`` on the build in ``bdir`` with ``spec`` (plus the results
-    path, ``out``) in ``$env_var``; return the results it wrote, the log and the wall time. A failed run
+    path, ``out``, and the run directory, ``dir``) written to ``tdir/spec.json``, whose path travels in
+    ``$env_var`` (:func:`read_spec` reads it back); ``arrays`` are saved as ``tdir/<name>.npy``
+    (:func:`spec_array`). Return the results the testbench wrote, the log and the wall time. A failed run
     or one that wrote nothing is an InputError naming the log and its last lines."""
     tdir.mkdir(parents=True, exist_ok=True)
     out = tdir / "results.json"
     out.unlink(missing_ok=True)
     log = tdir / "sim.log"
+    for name, x in (arrays or {}).items():
+        np.save(tdir / f"{name}.npy", np.asarray(x, dtype=np.int64))
+    spec_file = atomic_write_json(tdir / "spec.json", {**spec, "out": str(out), "dir": str(tdir)})
     start = time.perf_counter()
     try:
         _runner(sim, vcd=waves).test(
@@ -194,7 +205,7 @@ def run_testbench(
             hdl_toplevel_lang="verilog",  # a fresh runner has no sources to infer it from
             build_dir=bdir,
             test_dir=tdir,
-            extra_env={env_var: json.dumps({**spec, "out": str(out)})},
+            extra_env={env_var: json.dumps({"spec_file": str(spec_file)})},
             waves=waves and sim == "verilator",
             timescale=("1ns", "1ps"),
             log_file=log,
@@ -208,6 +219,17 @@ def run_testbench(
     return json.loads(out.read_text()), log, wall_s
 
 
+def read_spec(env_var: str) -> dict:
+    """Inside the simulator: the spec :func:`run_testbench` wrote (its path is in ``$env_var``)."""
+    data = json.loads(os.environ[env_var])
+    return json.loads(Path(data["spec_file"]).read_text()) if "spec_file" in data else data
+
+
+def spec_array(spec: dict, name: str) -> np.ndarray:
+    """Inside the simulator: the operand array ``name`` saved beside the spec."""
+    return np.load(Path(spec["dir"]) / f"{name}.npy")
+
+
 def run_cases(
     cfg: ArrayConfig,
     sim: str,
@@ -217,8 +239,12 @@ def run_cases(
     root: Path = Path("build"),
     run_name: str | None = None,
     top: str = "core",
+    operands: Mapping[int, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> list[CaseResult]:
     """Run ``cases`` on the RTL of ``cfg`` under ``sim`` in one simulator process.
+
+    ``operands`` gives A[M, K] and B[K, N] of some cases by index (the others get seeded random
+    operands); they travel to the testbench as ``.npy`` files.
 
     ``top='core'`` runs each case as a GEMM on the engine alone (operands from SRAM-timed ports);
     ``top='accel'`` runs it as a layer on the whole accelerator out of the DRAM model, and the result also
@@ -234,11 +260,31 @@ def run_cases(
         model = compute_cycles(cfg, gemm).cycles_per_gemm
     bdir = build(cfg, sim, waves=waves, root=root, top=top)
     top_module, tb_module = TOPS[top]
-    name = run_name or hashlib.sha256(json.dumps([c.__dict__ for c in cases]).encode()).hexdigest()[:12]
+    key = [c.__dict__ for c in cases]
+    for i, pair in sorted((operands or {}).items()):
+        digests = [
+            hashlib.sha256(np.ascontiguousarray(x, dtype=np.int64).tobytes()).hexdigest() for x in pair
+        ]
+        key.append([i, *digests])
+    name = run_name or hashlib.sha256(json.dumps(key).encode()).hexdigest()[:12]
     tdir = bdir / "runs" / name
-    spec = {"config": cfg.to_dict(), "cases": [asdict(c) for c in cases]}
+    specs, arrays = [asdict(c) for c in cases], {}
+    for i, (a, b) in (operands or {}).items():
+        specs[i]["operands"] = [f"a{i}", f"b{i}"]
+        arrays[f"a{i}"], arrays[f"b{i}"] = a, b
+    spec = {"config": cfg.to_dict(), "cases": specs}
     measured, log, wall_s = run_testbench(
-        cfg, sim, bdir, tdir, tb_module, top_module, ENV_VAR, spec, waves=waves, what="simulation"
+        cfg,
+        sim,
+        bdir,
+        tdir,
+        tb_module,
+        top_module,
+        ENV_VAR,
+        spec,
+        waves=waves,
+        what="simulation",
+        arrays=arrays,
     )
     vcd = None
     if waves:

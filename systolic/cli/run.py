@@ -39,6 +39,12 @@ def add(sub: Any) -> None:
         "--zero-frac", type=float, default=0.0, metavar="Z", help="share of zero operands assumed for energy"
     )
     p.add_argument(
+        "--sample-input",
+        metavar="X.npy",
+        help="with an ONNX --topology: run the model on this input with onnxruntime and take each layer's "
+        "data statistics from its operands (default: independent uniform operands, --zero-frac zeros)",
+    )
+    p.add_argument(
         "--interval", metavar="LENGTH", help="power/thermal interval: 10us, 5000cycles (default: 200)"
     )
     p.add_argument(
@@ -75,6 +81,8 @@ def run_options(args: argparse.Namespace):
         temp_limit_k=None if args.temp_limit_c is None else args.temp_limit_c + 273.15,
         thermal=not args.no_thermal,
         memory_only=args.memory_only,
+        sample_input=args.sample_input,
+        profile_model=args.net if args.sample_input else None,
     )
     _check(opts)
     return opts
@@ -102,6 +110,7 @@ def _check(opts: Any) -> None:
             for flag, given in (
                 ("--calibration", opts.calibration is not None),
                 ("--zero-frac", opts.zero_frac != 0.0),
+                ("--sample-input", opts.sample_input is not None),
                 ("--interval", opts.interval is not None),
                 ("--policy", opts.policy is not None),
                 ("--temp-limit-c", opts.temp_limit_k is not None),
@@ -110,6 +119,11 @@ def _check(opts: Any) -> None:
         ]
         if asked:
             raise InputError(f"{', '.join(asked)} need(s) the energy and power stages", "--memory-only")
+    if opts.sample_input is not None:
+        if not str(opts.profile_model).lower().endswith(".onnx"):
+            raise InputError("a sample input needs an ONNX model as --topology", "--sample-input")
+        if opts.zero_frac != 0.0:
+            raise InputError("the sample input gives the data; drop --zero-frac", "--sample-input")
     if opts.temp_limit_k is not None and not opts.thermal:
         raise InputError("a temperature limit needs the thermal model (drop --no-thermal)", "--temp-limit-c")
 

@@ -261,8 +261,8 @@ def simulate(
 #: previous layer's data, and stale words on their ports make a layer's toggles depend on what ran
 #: before it (a Gaussian layer after a uniform one toggles the ifmap SRAM 1.8x as much as after another
 #: Gaussian layer, measured). A warm-up layer of the same source makes the state what it is in a network,
-#: where neighbouring layers carry alike data. In array folds: (M, N, K) = (2R, 2C, 2R).
-WARMUP_FOLDS = 2
+#: where neighbouring layers carry alike data. In array folds: (M, N, K) = (R, C, R), at least 9 deep.
+WARMUP_FOLDS = 1
 
 
 def _warmup(cfg: ArrayConfig, source: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -309,7 +309,7 @@ def run_config(cfg: ArrayConfig, cases: Sequence[Case], root: Path, fresh: bool 
         got = [Measured(p, int(c)) for p, c in zip(per_class, cycles, strict=True)]
         stats = {"build_s": 0.0, "sim_s": 0.0, "vcd_bytes": 0, "extract_s": 0.0, "cached": True}
     else:
-        got, stats = simulate(cfg, operands, root=root)
+        got, stats = simulate(cfg, operands, root=root, run_name=f"calibrate-{cache.stem[-16:]}")
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_suffix(".tmp.npz")
         np.savez(tmp, per_class=np.stack([m.per_class for m in got]), cycles=[m.cycles for m in got])
@@ -555,6 +555,15 @@ def _cocotb_test():
     from .runner import read_spec, spec_array
     from .tb_common import run_one, start_and_reset
 
+    class Lean(LayerHarness):
+        """The DRAM model and checker without the SRAM monitors and traces (``make cosim`` checks those):
+        fewer signals to sample every cycle, a faster run."""
+
+        monitored = ()
+
+        def _monitor_array(self, rel: int, s: dict[str, int]) -> None:
+            pass
+
     @cocotb.test()
     async def calibration_layers(dut):
         """Run the layers of the spec back to back; record where each starts and ends."""
@@ -566,7 +575,7 @@ def _cocotb_test():
         await start_and_reset(dut, LayerHarness.idle_inputs(cfg))
         results = []
         for name_a, name_b in spec["layers"]:
-            harness = LayerHarness(cfg, spec_array(spec, name_a), spec_array(spec, name_b))
+            harness = Lean(cfg, spec_array(spec, name_a), spec_array(spec, name_b))
             model = int(memory_cycles(cfg, GemmArrays.of(harness.m, harness.n, harness.k)).cycles[0])
             start_ps = int(get_sim_time("ps"))
             await run_one(dut, harness, limit=4 * model + 1000)

@@ -37,6 +37,8 @@ from .tables import ACTIONS, COMPONENT_CLASSES, _frozen
 #: (0/1); bP the product's bits (b_W + b_N), acc the accumulator's; pass: partial-sum register steps of
 #: the rows a fold leaves unused (WS/IS: they pass the fold's sums down); still_X, moving_X: words of X's
 #: fills seen on a fill port in beats that stay in place (one beat per line) or move along the line;
+#: south: cycles x lanes of the array's output port while a fold streams, s_south its switching (OS: the
+#: last row's accumulators; WS/IS: the fold's outputs);
 #: prod, psum, out, csram: the product, partial-sum register, array output and ofmap SRAM streams;
 #: d_X: switching of X on the DRAM bus; o_X: ones of X; [OS]: output stationary only.
 TOGGLE_FEATURES: dict[str, tuple[str, ...]] = {
@@ -75,7 +77,8 @@ TOGGLE_FEATURES: dict[str, tuple[str, ...]] = {
         for buf in ("ifmap", "filter")
     },
     "ofmap_sram": (
-        "write_slots acc s_csram",  # partial sums written
+        "acc (south s_south + 2 south_frames o_out)",  # the write port follows the array's output every
+        # cycle, written or not, and its zeros between folds
         "read_slots acc s_csram",  # read back (read-modify-write) and drained
         "writes acc s_csram",  # the drain's read port
         "read_slots",
@@ -147,6 +150,8 @@ class LayerActivityCounts:
     dram_reads : ``[tensor, layer]`` words of A and B; dram_writes: ``[layer]`` words of C
     read_beats, write_beats : DRAM beats; fills: steps that read from DRAM (bursts on the read bus)
     psum_pass : WS/IS: partial-sum register steps of the rows a fold leaves unused
+    south : lane-cycles of the array's output port while the folds stream (columns used x time steps);
+        south_frames: its lanes per fold
     fill_still, fill_moving : ``[port, tensor, layer]`` words of each tensor (A, B) that each fill port
         (ifmap's, filter's) carries in beats that stay at lane 0 (lines of one beat) or move along the line
     rows, cols, bw : the array's size and the DRAM bus's words (``[layer]``, for the features)
@@ -177,6 +182,8 @@ class LayerActivityCounts:
     write_beats: np.ndarray
     fills: np.ndarray
     psum_pass: np.ndarray
+    south: np.ndarray
+    south_frames: np.ndarray
     fill_still: np.ndarray
     fill_moving: np.ndarray
     rows: np.ndarray
@@ -188,6 +195,42 @@ def _rows(per_buffer: Mapping[str, np.ndarray], keys: tuple[str, ...]) -> np.nda
     return np.stack([np.asarray(per_buffer[k], dtype=float) for k in keys])  # [buffer, layer]
 
 
+def _array_counts(cfg: ArrayConfig, tiles) -> dict[str, np.ndarray]:
+    """The array's counts of :class:`LayerActivityCounts` per tile ``{name: [tile]}``."""
+    from ..cycles import GemmArrays, compute_cycles
+
+    plan = compute_cycles(cfg, GemmArrays.of(tiles.mt, tiles.nt, tiles.kt)).plan  # [tile]
+    r, c = cfg.rows, cfg.cols
+    os_ = cfg.dataflow.value == "os"
+    folds = plan.folds
+    west_frames = plan.col_folds * plan.spatial_rows * c
+    if os_:
+        north = plan.row_folds * plan.spatial_cols * plan.temporal * r
+        north_frames = plan.row_folds * plan.spatial_cols * r
+    else:
+        north = plan.spatial_rows * plan.spatial_cols * r
+        north_frames = np.zeros_like(folds)
+    unused_rows = plan.row_folds * r - plan.spatial_rows
+    return {
+        "macs": tiles.mt * tiles.nt * tiles.kt,
+        "west_hops": west_frames * plan.temporal,
+        "north_hops": north,
+        "west_frames": west_frames,
+        "north_frames": north_frames,
+        "pe_frames": plan.spatial_rows * plan.spatial_cols,
+        "west_skew": folds * plan.temporal * (r * (r - 1) // 2),
+        "other_skew": folds * plan.temporal * (c * (c - 1) // 2),
+        "west_skew_frames": folds * (r * (r - 1) // 2),
+        "other_skew_frames": folds * (c * (c - 1) // 2),
+        "drain": folds * (r * r * c) * os_,
+        "tiles": np.ones_like(folds),
+        "folds": folds,
+        "psum_pass": unused_rows * plan.spatial_cols * plan.temporal * (not os_),
+        "south": plan.row_folds * plan.spatial_cols * plan.temporal,
+        "south_frames": plan.row_folds * plan.spatial_cols,
+    }
+
+
 def activity_counts(cfg: ArrayConfig, gemm, memory=None) -> LayerActivityCounts:
     """Per-layer counts of ``gemm`` (a :class:`~systolic.model.cycles.GemmArrays`) on ``cfg``'s accelerator.
 
@@ -195,96 +238,45 @@ def activity_counts(cfg: ArrayConfig, gemm, memory=None) -> LayerActivityCounts:
     :class:`~systolic.model.memory.MemoryResult`; computed when not given), summed per layer and
     multiplied by the layer's ``repeat``; SRAM, DRAM and cycle counts are the memory model's.
     """
-    from ..cycles import GemmArrays, compute_cycles
     from ..memory import BUFFER, access_counts, geometry, memory_cycles
 
     if memory is None:
         memory = memory_cycles(cfg, gemm)
-    tiles = memory.schedule.tiles
-    per_tile = compute_cycles(cfg, GemmArrays.of(tiles.mt, tiles.nt, tiles.kt))
-    plan = per_tile.plan  # [tile]
-    r, c = cfg.rows, cfg.cols
-    output_stationary = cfg.dataflow.value == "os"
-    folds = plan.folds
-    west_frames = plan.col_folds * plan.spatial_rows * c
-    if output_stationary:
-        north = plan.row_folds * plan.spatial_cols * plan.temporal * r
-        north_frames = plan.row_folds * plan.spatial_cols * r
-    else:
-        north = plan.spatial_rows * plan.spatial_cols * r
-        north_frames = np.zeros_like(folds)
-    per_tile_counts = np.stack(
-        [
-            tiles.mt * tiles.nt * tiles.kt,
-            west_frames * plan.temporal,
-            north,
-            west_frames,
-            north_frames,
-            plan.spatial_rows * plan.spatial_cols,
-            folds * plan.temporal * (r * (r - 1) // 2),
-            folds * plan.temporal * (c * (c - 1) // 2),
-            folds * (r * (r - 1) // 2),
-            folds * (c * (c - 1) // 2),
-            folds * (r * r * c) * output_stationary,
-            np.ones_like(folds),
-            folds,
-            (plan.row_folds * r - plan.spatial_rows)
-            * plan.spatial_cols
-            * plan.temporal
-            * (1 - output_stationary),
-        ]
-    ).astype(float)  # [count, tile]
+    tiles, steps = memory.schedule.tiles, memory.schedule.steps
     layers = gemm.m.size
     rep = np.asarray(gemm.repeat, dtype=float)
-    summed = (
-        np.stack([np.bincount(tiles.layer, weights=row, minlength=layers) for row in per_tile_counts]) * rep
-    )  # [count, layer]
-    buffers = ("ifmap", "filter", "ofmap")
+
+    def per_layer(values: np.ndarray, owner: np.ndarray) -> np.ndarray:
+        return np.bincount(owner, weights=np.asarray(values, dtype=float), minlength=layers) * rep
+
+    array = {name: per_layer(v, tiles.layer) for name, v in _array_counts(cfg, tiles).items()}
     per_tile_words = access_counts(cfg, tiles)
     slots = {"sram_reads": [], "sram_writes": []}
     for x, g in geometry(cfg).items():
         lane_ext = tiles.ext(g.lane_dim)
         fill = -(-lane_ext // g.lanes) * g.lanes / lane_ext  # [tile] lane slots per word
         for kind, rows in slots.items():
-            words = per_tile_words[kind][BUFFER[x]] * fill
-            rows.append(np.bincount(tiles.layer, weights=words, minlength=layers) * rep)
+            rows.append(per_layer(per_tile_words[kind][BUFFER[x]] * fill, tiles.layer))
     still, moving = _fill_words(cfg, tiles, per_tile_words, layers, rep)
-    steps = memory.schedule.steps
-
-    def per_step(values: np.ndarray) -> np.ndarray:
-        return np.bincount(steps.layer, weights=np.asarray(values, dtype=float), minlength=layers) * rep
-
+    buffers = ("ifmap", "filter", "ofmap")
     ones = np.ones(layers)
     return LayerActivityCounts(
-        macs=summed[0],
-        west_hops=summed[1],
-        north_hops=summed[2],
-        west_frames=summed[3],
-        north_frames=summed[4],
-        pe_frames=summed[5],
-        west_skew=summed[6],
-        other_skew=summed[7],
-        west_skew_frames=summed[8],
-        other_skew_frames=summed[9],
-        drain=summed[10],
+        **array,
         cycles=np.asarray(memory.cycles, dtype=float),
         compute_cycles=np.asarray(memory.compute_cycles, dtype=float),
-        tiles=summed[11],
-        folds=summed[12],
         sram_reads=_rows(memory.sram_reads, buffers),
         sram_writes=_rows(memory.sram_writes, buffers),
         sram_read_slots=np.stack(slots["sram_reads"]),
         sram_write_slots=np.stack(slots["sram_writes"]),
         dram_reads=_rows(memory.dram_reads, ("ifmap", "filter")),
         dram_writes=np.asarray(memory.dram_writes["ofmap"], dtype=float),
-        read_beats=per_step(steps.read_beats),
-        write_beats=per_step(steps.write_beats),
-        fills=per_step(steps.read_beats > 0),
-        psum_pass=summed[13],
+        read_beats=per_layer(steps.read_beats, steps.layer),
+        write_beats=per_layer(steps.write_beats, steps.layer),
+        fills=per_layer(steps.read_beats > 0, steps.layer),
         fill_still=still,
         fill_moving=moving,
-        rows=ones * r,
-        cols=ones * c,
+        rows=ones * cfg.rows,
+        cols=ones * cfg.cols,
         bw=ones * cfg.dram_bw_words_per_cycle,
     )
 
@@ -320,111 +312,125 @@ def _fill_words(cfg: ArrayConfig, tiles, words: dict, layers: int, rep: np.ndarr
     return still, moving
 
 
-def toggle_features(cfg: ArrayConfig, counts: LayerActivityCounts, stats: np.ndarray) -> np.ndarray:
-    """The regressors of :data:`TOGGLE_FEATURES`, ``[layer, class, feature]`` (bit toggles per coefficient).
+class _Widths:
+    """Bit widths of a config's streams: west (A; B in IS), the other operand, product, accumulator."""
 
-    ``stats``: ``[layer, stat]`` or ``[stat]`` (:data:`~.streams.STAT_COLUMNS`) from
-    :func:`~.streams.layer_stats` on real tensors, a profile, or :func:`~.streams.default_stats`.
-    """
-    k = counts
-    st = np.broadcast_to(np.asarray(stats, dtype=float), (k.macs.size, len(STAT_COLUMNS)))
+    def __init__(self, cfg: ArrayConfig):
+        self.a, self.b = float(cfg.input_bits), float(cfg.weight_bits)
+        self.w, self.n = (self.b, self.a) if cfg.dataflow.value == "is" else (self.a, self.b)
+        self.acc = float(cfg.acc_bits)
 
-    def v(name: str) -> np.ndarray:
-        return st[:, COLUMN[name]]
 
+def _array_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, list[np.ndarray]]:
+    """The PE classes' regressors (``v(name)``: a statistic's column)."""
     df = cfg.dataflow.value
     os_ = 1.0 if df == "os" else 0.0
     g = 1.0 if cfg.zero_gating else 0.0
-    bits_a, bits_b = float(cfg.input_bits), float(cfg.weight_bits)
-    bw_, bn = (bits_b, bits_a) if df == "is" else (bits_a, bits_b)  # west, other
-    acc = float(cfg.acc_bits)
-    bp = bw_ + bn
+    b = _Widths(cfg)
     held = 1.0 if df == "os" else 1 - v("n_z")  # PEs whose held operand lets them multiply
-    west = bw_ * (k.west_hops * v("w_s") + 2 * k.west_frames * v("w_o"))
-    north = bn * (k.north_hops * v("n_s") + 2 * k.north_frames * v("n_o"))
+    west = b.w * (k.west_hops * v("w_s") + 2 * k.west_frames * v("w_o"))
+    north = b.n * (k.north_hops * v("n_s") + 2 * k.north_frames * v("n_o"))
     if df == "os":
-        other_skew = bn * (k.other_skew * v("n_s") + 2 * k.other_skew_frames * v("n_o"))
+        other_skew = b.n * (k.other_skew * v("n_s") + 2 * k.other_skew_frames * v("n_o"))
     else:
-        other_skew = acc * (k.other_skew * v("out_s") + 2 * k.other_skew_frames * v("out_o"))
-    reads_a, reads_b = k.dram_reads
-    bits_ab, d_ab, o_ab = (
-        np.array([bits_a, bits_b]),
-        np.stack([v("dram_a"), v("dram_b")]),
-        np.stack([v("a_o"), v("b_o")]),
+        other_skew = b.acc * (k.other_skew * v("out_s") + 2 * k.other_skew_frames * v("out_o"))
+    gated = (
+        2 * b.w * (k.macs * v("gw_s") + k.pe_frames * held * v("w_x"))
+        + 2 * b.n * (os_ * k.macs * v("gn_s") + k.pe_frames * held * v("n_x"))
+        + k.macs * v("g_flag")
+        + 2 * k.pe_frames * v("p_nz")
     )
-    port_still = (k.fill_still * (bits_ab[:, None] * d_ab)[None]).sum(axis=1)  # [port, layer]
-    port_moving = (k.fill_moving * (bits_ab[:, None] * o_ab)[None]).sum(axis=1)
-    # the array-side read port of each operand's SRAM sees it along the array's stream
-    sram_switch = {"A": v("n_s") if df == "is" else v("w_s"), "B": v("w_s") if df == "is" else v("n_s")}
-    slots = k.sram_read_slots.sum(axis=0) + k.sram_write_slots.sum(axis=0)
-    per_class: dict[str, list[np.ndarray]] = {
-        "mult": [
-            (1 - g) * west,
-            (1 - g) * north,
-            g
-            * (
-                2 * bw_ * (k.macs * v("gw_s") + k.pe_frames * held * v("w_x"))
-                + 2 * bn * (os_ * k.macs * v("gn_s") + k.pe_frames * held * v("n_x"))
-                + k.macs * v("g_flag")
-                + 2 * k.pe_frames * v("p_nz")
-            ),
-        ],
+    return {
+        "mult": [(1 - g) * west, (1 - g) * north, g * gated],
         "acc": [
-            bp * (k.macs * v("prod_s") + 2 * k.pe_frames * v("prod_o")),
-            acc * (k.macs * v("psum_s") + k.psum_pass * v("out_s") + 2 * k.pe_frames * v("psum_o")),
-            os_ * k.drain * acc * v("out_s"),
+            (b.w + b.n) * (k.macs * v("prod_s") + 2 * k.pe_frames * v("prod_o")),
+            b.acc * (k.macs * v("psum_s") + k.psum_pass * v("out_s") + 2 * k.pe_frames * v("psum_o")),
+            os_ * k.drain * b.acc * v("out_s"),
             k.macs,
         ],
         "fwd": [
             west,
             north,
-            bw_ * (k.west_skew * v("w_s") + 2 * k.west_skew_frames * v("w_o")),
+            b.w * (k.west_skew * v("w_s") + 2 * k.west_skew_frames * v("w_o")),
             other_skew,
             k.cycles,
         ],
-        "ofmap_sram": [
-            k.sram_write_slots[2] * acc * v("csram_s"),
-            k.sram_read_slots[2] * acc * v("csram_s"),
-            k.dram_writes * acc * v("csram_s"),
-            k.sram_read_slots[2],
-            k.sram_write_slots[2],
-            k.cycles,
-        ],
-        "ctrl": [
-            k.cycles,
-            k.compute_cycles,
-            k.folds,
-            k.tiles,
-            reads_a + reads_b,
-            k.dram_writes,
-            slots,
-            k.folds * (k.rows + k.cols),
-            k.read_beats,
-            k.fill_moving.sum(axis=(0, 1)),
-        ],
-        "dram": [
-            (reads_a + reads_b) * max(bits_a, bits_b) * v("dram_rd"),
-            k.fills * k.bw * (bits_a * v("a_o") + bits_b * v("b_o")),
-            k.dram_writes * acc * v("dram_wr"),
-            reads_a + reads_b,
-            k.dram_writes,
-            k.read_beats,
-        ],
     }
-    for i, (buf, x) in enumerate((("ifmap", "A"), ("filter", "B"))):
-        bits = bits_a if x == "A" else bits_b
-        per_class[f"{buf}_sram"] = [
-            k.sram_read_slots[i] * bits * sram_switch[x],
+
+
+def _memory_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, list[np.ndarray]]:
+    """The SRAM, controller and DRAM classes' regressors (``v(name)``: a statistic's column)."""
+    df = cfg.dataflow.value
+    b = _Widths(cfg)
+    reads = k.dram_reads.sum(axis=0)
+    bits_ab = np.array([b.a, b.b])
+    still_rate = np.stack([v("dram_a"), v("dram_b")]) * bits_ab[:, None]  # [tensor, layer]
+    moving_rate = np.stack([v("a_o"), v("b_o")]) * bits_ab[:, None]
+    port_still = (k.fill_still * still_rate[None]).sum(axis=1)  # [port, layer]
+    port_moving = (k.fill_moving * moving_rate[None]).sum(axis=1)
+    # the array-side read port of each operand's SRAM sees it along the array's stream
+    sram_switch = {"A": v("n_s") if df == "is" else v("w_s"), "B": v("w_s") if df == "is" else v("n_s")}
+    south = v("psum_s") if df == "os" else v("out_s")
+    out = {
+        f"{buf}_sram": [
+            k.sram_read_slots[i] * (b.a if x == "A" else b.b) * sram_switch[x],
             port_still[i],
             port_moving[i],
             k.sram_read_slots[i],
             k.sram_write_slots[i],
             k.cycles,
         ]
-    out = np.zeros((k.macs.size, len(COMPONENT_CLASSES), N_TOGGLE_FEATURES))  # [layer, class, feature]
+        for i, (buf, x) in enumerate((("ifmap", "A"), ("filter", "B")))
+    }
+    out["ofmap_sram"] = [
+        b.acc * (k.south * south + 2 * k.south_frames * v("out_o")),
+        k.sram_read_slots[2] * b.acc * v("csram_s"),
+        k.dram_writes * b.acc * v("csram_s"),
+        k.sram_read_slots[2],
+        k.sram_write_slots[2],
+        k.cycles,
+    ]
+    slots = k.sram_read_slots.sum(axis=0) + k.sram_write_slots.sum(axis=0)
+    out["ctrl"] = [
+        k.cycles,
+        k.compute_cycles,
+        k.folds,
+        k.tiles,
+        reads,
+        k.dram_writes,
+        slots,
+        k.folds * (k.rows + k.cols),
+        k.read_beats,
+        k.fill_moving.sum(axis=(0, 1)),
+    ]
+    out["dram"] = [
+        reads * max(b.a, b.b) * v("dram_rd"),
+        k.fills * k.bw * (b.a * v("a_o") + b.b * v("b_o")),
+        k.dram_writes * b.acc * v("dram_wr"),
+        reads,
+        k.dram_writes,
+        k.read_beats,
+    ]
+    return out
+
+
+def toggle_features(cfg: ArrayConfig, counts: LayerActivityCounts, stats: np.ndarray) -> np.ndarray:
+    """The regressors of :data:`TOGGLE_FEATURES`, ``[layer, class, feature]`` (bit toggles per coefficient).
+
+    ``stats``: ``[layer, stat]`` or ``[stat]`` (:data:`~.streams.STAT_COLUMNS`) from
+    :func:`~.streams.layer_stats` on real tensors, a profile, or :func:`~.streams.default_stats`.
+    """
+    layers = counts.macs.size
+    st = np.broadcast_to(np.asarray(stats, dtype=float), (layers, len(STAT_COLUMNS)))
+
+    def v(name: str) -> np.ndarray:
+        return st[:, COLUMN[name]]
+
+    per_class = _array_features(cfg, counts, v) | _memory_features(cfg, counts, v)
+    out = np.zeros((layers, len(COMPONENT_CLASSES), N_TOGGLE_FEATURES))  # [layer, class, feature]
     for ci, name in enumerate(COMPONENT_CLASSES):
         cols = per_class[name]
-        out[:, ci, : len(cols)] = np.stack([np.broadcast_to(c, k.macs.shape) for c in cols], axis=-1)
+        out[:, ci, : len(cols)] = np.stack([np.broadcast_to(c, (layers,)) for c in cols], axis=-1)
     return out
 
 

@@ -402,7 +402,15 @@ def _dram_bus(cfg: ArrayConfig, a: np.ndarray, b: np.ndarray, acc: int) -> tuple
         for x, start, count in beats:
             g = dims.geo[x]
             idx = start[:, None] - g.offset + lane  # [beat, lane]
-            valid = lane < count[:, None]
+            if x == "C":
+                # the write bus is the line read from the ofmap SRAM shifted to the beat's first lane: lanes
+                # past the beat's words carry the line's next words, zeros past the line's end
+                origin = tile_record(tiles, int(steps.drain_tile[s]))[f"{g.lane_dim}0"]
+                in_line = ((start - g.offset) % dims.full[g.lane_dim] - origin) % g.lanes  # [beat]
+                valid = in_line[:, None] + lane < g.lanes
+            else:
+                valid = lane < count[:, None]
+            idx = np.minimum(idx, images[x].size - 1)
             value = np.where(valid, images[x][np.where(valid, idx, 0)], 0)
             out = writes if x == "C" else reads
             cyc = t0 + 1 + np.arange(start.size) if x == "C" else t0 + offset + np.arange(start.size)

@@ -3,8 +3,9 @@
 Run: .venv/bin/python bench/rtl_power_compare.py [WINDOW_CYCLES ...]
 Uses the calibration testbench (cosim/calibrate.py) under Icarus with a VCD, counts toggles per clock cycle
 (cosim/toggles.py), cuts the layer's busy cycles (as the testbench recorded them) into windows, and compares
-them with model/power.py's interval energy of the same layer via model/power_compare.py's compare_toggles
-(pj per toggle fitted per class so totals agree: the error is how well the model places energy in time).
+them with model/power.py's interval energy of the same layer (the calibrated energy by activity, from the
+operands' statistics) via model/power_compare.py's compare_toggles (pj per toggle fitted per class so totals
+agree: the error is how well the model places energy in time).
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from systolic.config import ArrayConfig, Dataflow
 from systolic.cosim import calibrate as cal
 from systolic.cosim.calibration_data import source_operands
 from systolic.cosim.toggles import CLASSES
+from systolic.formats.calibration import load_calibration
 from systolic.model import power
 from systolic.model.cycles import GemmArrays
+from systolic.model.energy import layer_energy, layer_stats
 from systolic.model.memory import memory_cycles
 from systolic.model.power_compare import compare_toggles
 
@@ -56,7 +59,10 @@ def run(df: str, rows: int, cols: int, m: int, n: int, k: int, windows: list[int
     gemm = GemmArrays.of(m, n, k)
     mem = memory_cycles(cfg, gemm)
     assert per_cycle.shape[0] == mem.total_cycles, (per_cycle.shape, mem.total_cycles)
-    work = power.step_work(cfg, gemm, mem.schedule)
+    calibration, _ = load_calibration()
+    stats = layer_stats(cfg, a, b)
+    by_activity = layer_energy(cfg, gemm, mem, calibration=calibration, stats=stats).by_activity_pj
+    work = power.step_work(cfg, gemm, mem.schedule, layer_dynamic_pj=by_activity)
     v = np.full((1, 3), cfg.vdd_v)
     f = np.full((1, 3), cfg.clock_hz)
     tl = power.build_timeline(cfg, work, v, f, np.zeros(1, dtype=int))

@@ -101,9 +101,9 @@ TOGGLE_FEATURES: dict[str, tuple[str, ...]] = {
         "reads rd_bits d_rd",  # read data bus, beat by beat (idle cycles zero)
         "fills bw (b_A o_A + b_B o_B)",  # bursts start and end at an idle (zero) bus
         "writes acc d_wr",  # write data bus
-        "reads",  # request addresses and lengths
-        "writes",
-        "read_beats",
+        "read_beats a_rd",  # request addresses, beat after beat
+        "write_beats a_wr",  # write addresses
+        "read_beats",  # lengths, valid and ready
     ),
 }
 N_TOGGLE_FEATURES = max(len(v) for v in TOGGLE_FEATURES.values())
@@ -121,7 +121,7 @@ FEATURE_ACTIVITY: dict[str, tuple[str, ...]] = {
     "filter_sram": ("compute", "fill", "fill", "compute", "fill", "whole"),
     "ofmap_sram": ("compute", "compute", "drain", "compute", "compute", "whole"),  # RMW reads: compute
     "ctrl": ("whole", "compute", "compute", "whole", "load", "drain", "compute", "compute", "load", "fill"),
-    "dram": ("fill", "fill", "drain", "load", "drain", "load"),
+    "dram": ("fill", "fill", "drain", "load", "drain", "load"),  # data when it arrives, requests when made
 }
 DATAFLOWS: tuple[str, ...] = ("os", "ws", "is")
 
@@ -407,8 +407,8 @@ def _memory_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, l
         reads * max(b.a, b.b) * v("dram_rd"),
         k.fills * k.bw * (b.a * v("a_o") + b.b * v("b_o")),
         k.dram_writes * b.acc * v("dram_wr"),
-        reads,
-        k.dram_writes,
+        k.read_beats * v("addr_rd"),
+        k.write_beats * v("addr_wr"),
         k.read_beats,
     ]
     return out

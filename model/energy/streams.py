@@ -43,7 +43,8 @@ from systolic.errors import InputError
 #: partial-sum register, the array's outputs, the ofmap SRAM's partial sums (s, o per bit); c_o: ones
 #: of the final outputs; dram_a/b/c: lag-bus-width switching in DRAM order; dram_rd, dram_wr: the DRAM
 #: read and write data buses beat after beat, in the controller's order (idle read cycles are zero), per
-#: word and bit moved; a_o, b_o: ones of A and B.
+#: word and bit moved; addr_rd, addr_wr: bits the read request and write address buses flip per beat;
+#: a_o, b_o: ones of A and B.
 STAT_COLUMNS: tuple[str, ...] = (
     "w_s",
     "w_nz",
@@ -74,6 +75,8 @@ STAT_COLUMNS: tuple[str, ...] = (
     "dram_c",
     "dram_rd",
     "dram_wr",
+    "addr_rd",
+    "addr_wr",
     "a_o",
     "b_o",
 )
@@ -335,7 +338,7 @@ def layer_stats(
     out["dram_a"] = _dram_switch(a, lane_axis[0], bits_a, bw)
     out["dram_b"] = _dram_switch(b, lane_axis[1], bits_b, bw)
     out["a_o"], out["b_o"] = _ones(a, bits_a), _ones(b, bits_b)
-    out["dram_rd"], out["dram_wr"] = _dram_bus(cfg, a, b, acc)
+    out["dram_rd"], out["dram_wr"], out["addr_rd"], out["addr_wr"] = _dram_bus(cfg, a, b, acc)
     c = _c_sample(a, b, lane_axis[2])
     out["dram_c"] = _rate(c[:, bw:], c[:, :-bw], acc) if c.shape[1] > bw else 0.0
     out["c_o"] = _ones(c, acc)
@@ -368,9 +371,10 @@ def _bus_flips(cycle: np.ndarray, words: np.ndarray, idle_zero: bool) -> int:
     return int(xor[next_to].sum() + ones[1:][~next_to].sum() + ones[:-1][~next_to].sum() + ones[0] + ones[-1])
 
 
-def _dram_bus(cfg: ArrayConfig, a: np.ndarray, b: np.ndarray, acc: int) -> tuple[float, float]:
-    """Flips per word and bit of the DRAM read and write data buses over the layer's first
-    :data:`BUS_STEPS` steps, beat by beat as the controller moves the tiles (model/traces.py)."""
+def _dram_bus(cfg: ArrayConfig, a: np.ndarray, b: np.ndarray, acc: int) -> tuple[float, float, float, float]:
+    """Flips per word and bit of the DRAM read and write data buses, and per beat of their address buses,
+    over the layer's first :data:`BUS_STEPS` steps, beat by beat as the controller moves the tiles
+    (model/traces.py)."""
     from ..cycles import GemmArrays
     from ..memory import memory_cycles, tile_record
     from ..traces import Dims, dram_beats
@@ -387,7 +391,7 @@ def _dram_bus(cfg: ArrayConfig, a: np.ndarray, b: np.ndarray, acc: int) -> tuple
     c = (a.astype(float) @ b.astype(float)).astype(np.int64) if exact else a @ b
     images["C"] = _dram_image(cfg, c, "C")
     lane = np.arange(bw)
-    reads, writes = ([], [], []), ([], [], [])
+    reads, writes = ([], [], [], []), ([], [], [], [])
     for s in range(min(steps.layer.size, BUS_STEPS)):
         t0 = int(steps.start[s])
         beats = []
@@ -418,14 +422,19 @@ def _dram_bus(cfg: ArrayConfig, a: np.ndarray, b: np.ndarray, acc: int) -> tuple
             out[0].append(cyc)
             out[1].append(_patterns(value, acc if x == "C" else rd_bits))
             out[2].append(int(count.sum()))
-    rates = []
-    for (cyc, val, words), bits, idle_zero in ((reads, rd_bits, True), (writes, acc, False)):
+            out[3].append(start)
+    rates, per_beat = [], []
+    for (cyc, val, words, addr), bits, idle_zero in ((reads, rd_bits, True), (writes, acc, False)):
         if not cyc:
             rates.append(0.0)
+            per_beat.append(0.0)
             continue
-        flips = _bus_flips(np.concatenate(cyc), np.concatenate(val), idle_zero)
-        rates.append(flips / (bits * max(sum(words), 1)))
-    return rates[0], rates[1]
+        cycle = np.concatenate(cyc)
+        rates.append(_bus_flips(cycle, np.concatenate(val), idle_zero) / (bits * max(sum(words), 1)))
+        # an address bus holds its last address between beats
+        start = np.concatenate(addr)[np.argsort(cycle, kind="stable")].astype(np.uint64)
+        per_beat.append(float(np.bitwise_count(start[1:] ^ start[:-1]).sum()) / start.size)
+    return rates[0], rates[1], per_beat[0], per_beat[1]
 
 
 def _c_sample(a: np.ndarray, b: np.ndarray, lane_axis: int) -> np.ndarray:

@@ -103,7 +103,6 @@ TOGGLE_FEATURES: dict[str, tuple[str, ...]] = {
         "writes acc d_wr",  # write data bus
         "read_beats a_rd",  # request addresses, beat after beat
         "write_beats a_wr",  # write addresses
-        "read_beats",  # lengths, valid and ready
     ),
 }
 N_TOGGLE_FEATURES = max(len(v) for v in TOGGLE_FEATURES.values())
@@ -121,7 +120,7 @@ FEATURE_ACTIVITY: dict[str, tuple[str, ...]] = {
     "filter_sram": ("compute", "fill", "fill", "compute", "fill", "whole"),
     "ofmap_sram": ("compute", "compute", "drain", "compute", "compute", "whole"),  # RMW reads: compute
     "ctrl": ("whole", "compute", "compute", "whole", "load", "drain", "compute", "compute", "load", "fill"),
-    "dram": ("fill", "fill", "drain", "load", "drain", "load"),  # data when it arrives, requests when made
+    "dram": ("fill", "fill", "drain", "load", "drain"),  # data when it arrives, requests when made
 }
 DATAFLOWS: tuple[str, ...] = ("os", "ws", "is")
 
@@ -409,7 +408,6 @@ def _memory_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, l
         k.dram_writes * b.acc * v("dram_wr"),
         k.read_beats * v("addr_rd"),
         k.write_beats * v("addr_wr"),
-        k.read_beats,
     ]
     return out
 

@@ -126,16 +126,21 @@ class Case:
 def _shape(
     cfg: ArrayConfig, rng: np.random.Generator, min_macs: int = 0, scale: int = 1
 ) -> tuple[int, int, int]:
-    """M, N, K of a few folds in every dimension of ``cfg``'s array (at least ``min_macs`` MACs);
+    """M, N, K of a few folds in every dimension of ``cfg``'s array (at least ``min_macs`` MACs: drawn
+    again, from ranges that grow by half every ten draws when a small array cannot reach it);
     ``scale`` 2 halves the ranges of folds (the large held-out arrays, whose simulation is slow)."""
     r, c = cfg.rows, cfg.cols
     big = max(r, c)
-    while True:
-        m = int(rng.integers(2 * big, 2 * big + 3 * big // scale, endpoint=True))
-        n = int(rng.integers(max(c, 4), max(c, 4) + 2 * big // scale, endpoint=True))
-        k = int(rng.integers(max(r, 9), max(r, 9) + 2 * max(r, 8) // scale, endpoint=True))
+    grow = 1.0
+    for attempt in range(1000):
+        if attempt and attempt % 10 == 0:
+            grow *= 1.5
+        m = int(rng.integers(2 * big, 2 * big + int(grow * 3 * big / scale), endpoint=True))
+        n = int(rng.integers(max(c, 4), max(c, 4) + int(grow * 2 * big / scale), endpoint=True))
+        k = int(rng.integers(max(r, 9), max(r, 9) + int(grow * 2 * max(r, 8) / scale), endpoint=True))
         if m * n * k >= min_macs:
             return m, n, k
+    raise InputError(f"no layer shape of at least {min_macs} MACs found for {cfg.name}")  # not reached
 
 
 def calibration_set(

@@ -2,26 +2,27 @@
 
 Run: .venv/bin/python bench/rtl_power_compare.py [WINDOW_CYCLES ...]
 Uses the calibration testbench (cosim/calibrate.py) under Icarus with a VCD, counts toggles per clock cycle
-(cosim/toggles.py), cuts the layer's busy cycles (from the VCD's ``busy`` signal) into windows, and compares
-them with model/power.py's interval energy of the same layer via model/power_compare.py's compare_toggles
-(pj per toggle fitted per class so totals agree: the error is how well the model places energy in time).
+(cosim/toggles.py), cuts the layer's busy cycles (as the testbench recorded them) into windows, and compares
+them with model/power.py's interval energy of the same layer (the calibrated energy by activity, from the
+operands' statistics) via model/power_compare.py's compare_toggles (pj per toggle fitted per class so totals
+agree: the error is how well the model places energy in time).
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
-from vcdvcd import VCDVCD
 
 from systolic.config import ArrayConfig, Dataflow
 from systolic.cosim import calibrate as cal
-from systolic.cosim.runner import _runner, build
-from systolic.cosim.toggles import CLASSES, count_toggles, energy_rules
+from systolic.cosim.calibration_data import source_operands
+from systolic.cosim.toggles import CLASSES
+from systolic.formats.calibration import load_calibration
 from systolic.model import power
 from systolic.model.cycles import GemmArrays
+from systolic.model.energy import layer_energy, layer_stats
 from systolic.model.memory import memory_cycles
 from systolic.model.power_compare import compare_toggles
 
@@ -29,61 +30,42 @@ CASES = [  # (dataflow, rows, cols, M, N, K)
     ("ws", 4, 4, 40, 24, 30),
     ("os", 4, 4, 40, 24, 30),
     ("is", 4, 3, 40, 24, 30),
+    ("ws", 8, 8, 64, 40, 48),
 ]
 
 
-def busy_cycles(vcd_path: Path, period_ps: int) -> tuple[int, int]:
-    vcd = VCDVCD(str(vcd_path), signals=None, store_tvs=True)
-    name = next(n for n in vcd.signals if n.endswith(".busy") and n.count(".") == 1)
-    tv = vcd[name].tv
-    rises = [t for t, v in tv if v == "1"]
-    falls = [t for t, v in tv if v == "0" and rises and t > rises[0]]
-    return rises[0] // period_ps, falls[0] // period_ps
+def rtl_per_cycle(cfg: ArrayConfig, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Toggles ``[cycle, class]`` of the layer's busy cycles on the RTL (Icarus, VCD)."""
+    warm = cal._warmup(cfg, "uniform", 1)
+    got, _ = cal.simulate(cfg, [warm, (a, b)], root=Path("build"), run_name="power-compare", per_cycle=True)
+    return got[1].per_cycle
 
 
-def run(df: str, rows: int, cols: int, m: int, n: int, k: int, windows: list[int]) -> None:
+def run(df: str, rows: int, cols: int, m: int, n: int, k: int, windows: list[int], source: str) -> None:
     cfg = ArrayConfig(
         name=f"pw-{df}{rows}x{cols}",
         rows=rows,
         cols=cols,
         dataflow=Dataflow(df),
-        ifmap_sram_bytes=256,
-        filter_sram_bytes=256,
-        ofmap_sram_bytes=512,
+        ifmap_sram_bytes=64 * rows,
+        filter_sram_bytes=64 * cols,
+        ofmap_sram_bytes=128 * max(rows, cols),
         dram_bw_words_per_cycle=4,
         dram_latency_cycles=4,
         clock_hz=1e9 / cal.CLOCK_NS,
     )
-    rng = np.random.default_rng(1)
-    a, b = cal.distribution_operands(cfg, "uniform", m, n, k, rng)
-    bdir = build(cfg, "icarus", waves=True, root=Path("build"), top="accel")
-    tdir = bdir / "runs" / "power-compare"
-    tdir.mkdir(parents=True, exist_ok=True)
-    out = tdir / "results.json"
-    spec = {"config": cfg.to_dict(), "layers": [{"a": a.tolist(), "b": b.tolist()}], "out": str(out)}
-    _runner("icarus", vcd=True).test(
-        test_module=cal.TB_MODULE,
-        hdl_toplevel="systolic_accel",
-        hdl_toplevel_lang="verilog",
-        build_dir=bdir,
-        test_dir=tdir,
-        extra_env={cal.ENV_VAR: json.dumps(spec)},
-        timescale=("1ns", "1ps"),
-        log_file=tdir / "sim.log",
-        results_xml=str(tdir / "results.xml"),
-    )
-    period = cal.CLOCK_NS * 1000
-    vcd = tdir / "waves.vcd"
-    counts = count_toggles(vcd, window_units=period, rules=energy_rules(df))
-    lo, hi = busy_cycles(vcd, period)
+    a, b = source_operands(cfg, source, m, n, k, np.random.default_rng(1))
+    per_cycle = rtl_per_cycle(cfg, a, b)  # [cycle, class] toggles in the busy cycles
     gemm = GemmArrays.of(m, n, k)
     mem = memory_cycles(cfg, gemm)
-    assert hi - lo == mem.total_cycles, (hi - lo, mem.total_cycles)
-    work = power.step_work(cfg, gemm, mem.schedule)
+    assert per_cycle.shape[0] == mem.total_cycles, (per_cycle.shape, mem.total_cycles)
+    calibration, _ = load_calibration()
+    stats = layer_stats(cfg, a, b)
+    by_activity = layer_energy(cfg, gemm, mem, calibration=calibration, stats=stats).by_activity_pj
+    work = power.step_work(cfg, gemm, mem.schedule, layer_dynamic_pj=by_activity)
     v = np.full((1, 3), cfg.vdd_v)
     f = np.full((1, 3), cfg.clock_hz)
     tl = power.build_timeline(cfg, work, v, f, np.zeros(1, dtype=int))
-    per_cycle = counts.per_window[lo:hi]  # [cycle, class] toggles in the busy cycles
     for w in windows:
         edges = power.interval_edges_s(cfg, tl.end_s, f"{w}cycles")
         model = power.interval_power(tl, edges).energy_pj
@@ -93,12 +75,14 @@ def run(df: str, rows: int, cols: int, m: int, n: int, k: int, windows: list[int
         cmp = compare_toggles(model, rtl, CLASSES)
         per = "  ".join(f"{c} {100 * e:.0f}%" for c, e in zip(cmp.classes, cmp.error, strict=True))
         print(
-            f"{df.upper()} {rows}x{cols} {m}x{n}x{k} ({hi - lo} cycles), windows of {w} cycles ({nw}): "
-            f"total {100 * cmp.total_error:.1f}% (worst window {100 * cmp.max_window_error:.0f}%); {per}"
+            f"{df.upper()} {rows}x{cols} {m}x{n}x{k} {source} ({per_cycle.shape[0]} cycles), windows of {w} "
+            f"cycles ({nw}): total {100 * cmp.total_error:.1f}% "
+            f"(worst window {100 * cmp.max_window_error:.0f}%); {per}"
         )
 
 
 if __name__ == "__main__":
     ws = [int(x) for x in sys.argv[1:]] or [10, 50]
     for case in CASES:
-        run(*case, ws)
+        for source in ("uniform", "digits-relu"):
+            run(*case, ws, source)

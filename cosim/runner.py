@@ -3,7 +3,9 @@
 Build directories are named from the config (``build/sim/<sim>/<config slug>``) and reused while the
 Verilog, the simulator and the build options are unchanged (a stamp file holds their hash), so a
 Verilator C++ build is paid once per configuration. All cases for one build run in one simulator process;
-the config and the cases travel to the testbench as JSON in one environment variable, ``SYSTOLIC_COSIM``.
+the config and the cases travel to the testbench as a JSON file in the run directory (``spec.json``; the
+environment variable ``SYSTOLIC_COSIM`` names it), and operands given by the caller as ``.npy`` files beside
+it (an environment variable holds at most about 128 KiB: "Argument list too long" above that).
 """
 
 from __future__ import annotations
@@ -14,13 +16,16 @@ import json
 import os
 import sys
 import time
+from collections.abc import Mapping
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from systolic.config import ArrayConfig
 from systolic.errors import InputError
-from systolic.fileio import atomic_write_text
+from systolic.fileio import atomic_write_json, atomic_write_text
 from systolic.model.cycles import GemmArrays, compute_cycles
 from systolic.model.memory import memory_cycles
 from systolic.workload import ConvShape, Layer
@@ -183,32 +188,28 @@ def run_testbench(
     spec: dict,
     waves: bool = False,
     what: str = "simulation",
+    arrays: Mapping[str, np.ndarray] | None = None,
 ) -> tuple[dict, Path, float]:
     """Run the cocotb testbench ``tb_module`` on the build in ``bdir`` with ``spec`` (plus the results
-    path, ``out``) in ``$env_var``; return the results it wrote, the log and the wall time. A failed run
+    path, ``out``, and the run directory, ``dir``) written to ``tdir/spec.json``, whose path travels in
+    ``$env_var`` (:func:`read_spec` reads it back); ``arrays`` are saved as ``tdir/<name>.npy``
+    (:func:`spec_array`). Return the results the testbench wrote, the log and the wall time. A failed run
     or one that wrote nothing is an InputError naming the log and its last lines."""
     tdir.mkdir(parents=True, exist_ok=True)
     out = tdir / "results.json"
     out.unlink(missing_ok=True)
     log = tdir / "sim.log"
-    start = time.perf_counter()
+    for name, x in (arrays or {}).items():
+        np.save(tdir / f"{name}.npy", np.asarray(x, dtype=np.int64))
     progress = tdir / "progress.json"
     total = int(spec.pop("expected_cycles", 0))
+    full = {**spec, "out": str(out), "dir": str(tdir), "progress": str(progress)}
+    spec_file = atomic_write_json(tdir / "spec.json", full)
+    start = time.perf_counter()
     monitor = Monitor(progress, total) if total and estimate_s(cfg, sim, total) > LONG_S else nullcontext()
     try:
         with monitor:
-            _run_cocotb(
-                sim,
-                waves,
-                tb_module,
-                top_module,
-                bdir,
-                tdir,
-                env_var,
-                {**spec, "progress": str(progress)},
-                out,
-                log,
-            )
+            _run_cocotb(sim, waves, tb_module, top_module, bdir, tdir, env_var, spec_file, log)
     except (RuntimeError, SystemExit) as err:
         raise InputError(f"{sim} {what} failed ({err}); see {log}: {_tail(log)}", cfg.name) from None
     wall_s = time.perf_counter() - start
@@ -217,19 +218,30 @@ def run_testbench(
     return json.loads(out.read_text()), log, wall_s
 
 
-def _run_cocotb(sim, waves, tb_module, top_module, bdir, tdir, env_var, spec, out, log) -> None:
+def _run_cocotb(sim, waves, tb_module, top_module, bdir, tdir, env_var, spec_file, log) -> None:
     _runner(sim, vcd=waves).test(
         test_module=tb_module,
         hdl_toplevel=top_module,
         hdl_toplevel_lang="verilog",  # a fresh runner has no sources to infer it from
         build_dir=bdir,
         test_dir=tdir,
-        extra_env={env_var: json.dumps({**spec, "out": str(out)})},
+        extra_env={env_var: json.dumps({"spec_file": str(spec_file)})},
         waves=waves and sim == "verilator",
         timescale=("1ns", "1ps"),
         log_file=log,
         results_xml=str(tdir / "results.xml"),
     )
+
+
+def read_spec(env_var: str) -> dict:
+    """Inside the simulator: the spec :func:`run_testbench` wrote (its path is in ``$env_var``)."""
+    data = json.loads(os.environ[env_var])
+    return json.loads(Path(data["spec_file"]).read_text()) if "spec_file" in data else data
+
+
+def spec_array(spec: dict, name: str) -> np.ndarray:
+    """Inside the simulator: the operand array ``name`` saved beside the spec."""
+    return np.load(Path(spec["dir"]) / f"{name}.npy")
 
 
 def run_cases(
@@ -242,8 +254,12 @@ def run_cases(
     run_name: str | None = None,
     top: str = "core",
     announce: bool = False,
+    operands: Mapping[int, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> list[CaseResult]:
     """Run ``cases`` on the RTL of ``cfg`` under ``sim`` in one simulator process.
+
+    ``operands`` gives A[M, K] and B[K, N] of some cases by index (the others get seeded random
+    operands); they travel to the testbench as ``.npy`` files.
 
     ``top='core'`` runs each case as a GEMM on the engine alone (operands from SRAM-timed ports);
     ``top='accel'`` runs it as a layer on the whole accelerator out of the DRAM model, and the result also
@@ -263,11 +279,31 @@ def run_cases(
         print(progress_line(cfg, sim, int(model.sum())), file=sys.stderr, flush=True)
     bdir = build(cfg, sim, waves=waves, root=root, top=top)
     top_module, tb_module = TOPS[top]
-    name = run_name or hashlib.sha256(json.dumps([c.__dict__ for c in cases]).encode()).hexdigest()[:12]
+    key = [c.__dict__ for c in cases]
+    for i, pair in sorted((operands or {}).items()):
+        digests = [
+            hashlib.sha256(np.ascontiguousarray(x, dtype=np.int64).tobytes()).hexdigest() for x in pair
+        ]
+        key.append([i, *digests])
+    name = run_name or hashlib.sha256(json.dumps(key).encode()).hexdigest()[:12]
     tdir = bdir / "runs" / name
-    spec = {"config": cfg.to_dict(), "cases": [asdict(c) for c in cases], "expected_cycles": int(model.sum())}
+    specs, arrays = [asdict(c) for c in cases], {}
+    for i, (a, b) in (operands or {}).items():
+        specs[i]["operands"] = [f"a{i}", f"b{i}"]
+        arrays[f"a{i}"], arrays[f"b{i}"] = a, b
+    spec = {"config": cfg.to_dict(), "cases": specs, "expected_cycles": int(model.sum())}
     measured, log, wall_s = run_testbench(
-        cfg, sim, bdir, tdir, tb_module, top_module, ENV_VAR, spec, waves=waves, what="simulation"
+        cfg,
+        sim,
+        bdir,
+        tdir,
+        tb_module,
+        top_module,
+        ENV_VAR,
+        spec,
+        waves=waves,
+        what="simulation",
+        arrays=arrays,
     )
     vcd = None
     if waves:

@@ -9,8 +9,6 @@ signals as ``submodule.signal``) and ``may_be_unknown`` (signals that may hold X
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Callable
 
 import cocotb
@@ -30,8 +28,15 @@ from .progress import write as write_progress
 CLOCK_NS = 10
 
 
-def case_operands(cfg: ArrayConfig, case: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """A, B of a spec case (seeded), and for a convolution its output computed directly (else None)."""
+def case_operands(
+    cfg: ArrayConfig, case: dict, spec: dict | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """A, B of a spec case (given as files beside the spec, else seeded random), and for a random
+    convolution its output computed directly (else None)."""
+    if case.get("operands"):
+        from .runner import spec_array
+
+        return spec_array(spec, case["operands"][0]), spec_array(spec, case["operands"][1]), None
     rng = np.random.default_rng(case["seed"])
     if not case.get("conv"):
         a, b = random_operands(cfg, case["m"], case["n"], case["k"], rng)
@@ -105,12 +110,14 @@ async def run_spec(
     harness, ``expected_cycles(harness)`` bounds its run (four times the model's count plus slack), and
     ``extra(cfg, harness)`` adds testbench-specific results.
     """
-    spec = json.loads(os.environ["SYSTOLIC_COSIM"])
+    from .runner import read_spec
+
+    spec = read_spec("SYSTOLIC_COSIM")
     cfg = ArrayConfig.from_dict(spec["config"])
     await start_and_reset(dut, harness_class.idle_inputs(cfg))
     results, done = [], 0
     for case in spec["cases"]:
-        a, b, direct = case_operands(cfg, case)
+        a, b, direct = case_operands(cfg, case, spec)
         harness = make(cfg, a, b, case)
         try:
             limit = 4 * expected_cycles(harness) + 1000

@@ -69,6 +69,7 @@ from systolic.numbers import parse_float
 from .cycles import GemmArrays, fold_plan
 from .energy import (
     ACTIONS,
+    ACTIVITIES,
     COMPONENT_CLASSES,
     LEAK_T_REF_K,
     EnergyTable,
@@ -109,11 +110,15 @@ DRAM_IF_ENERGY_SHARE = 0.25
 LEAK_DIBL_PER_V = math.log(10.0) * 0.1 / 0.09
 #: Segment kinds of a timeline.
 KIND_STEP, KIND_TRANSITION, KIND_IDLE = 0, 1, 2
-#: Activities of a step, each spread over its own window inside the step: ``whole`` (the controller,
-#: leakage; transitions and idle), ``compute`` (the array and its SRAM ports), ``load`` (DRAM reads and
-#: SRAM fills) and ``drain`` (ofmap reads and DRAM writes).
-FAMILIES: tuple[str, ...] = ("whole", "compute", "load", "drain")
-F_WHOLE, F_COMPUTE, F_LOAD, F_DRAIN = range(4)
+#: Activities of a step, each spread over its own window inside the step: ``whole`` (the controller's
+#: per-cycle part, leakage; transitions and idle), ``compute`` (the array and its SRAM ports), ``load``
+#: (DRAM read requests), ``fill`` (read data arriving and written into the shadow halves, a DRAM latency
+#: after the requests) and ``drain`` (ofmap reads and DRAM writes). The energy model's
+#: :data:`~systolic.model.energy.ACTIVITIES`, in the same order.
+FAMILIES: tuple[str, ...] = ACTIVITIES
+F_WHOLE, F_COMPUTE, F_LOAD, F_FILL, F_DRAIN = (
+    FAMILIES.index(f) for f in ("whole", "compute", "load", "fill", "drain")
+)
 
 _CLASS_INDEX = {c: i for i, c in enumerate(COMPONENT_CLASSES)}
 
@@ -165,7 +170,7 @@ def step_family_counts(cfg: ArrayConfig, sched: Schedule) -> np.ndarray:
         ("dram", "write"): (drained, "drain"),
     }
     role_tile = {"compute": steps.compute_tile, "load": steps.load_tile, "drain": steps.drain_tile}
-    family = {"compute": F_COMPUTE, "load": F_LOAD, "drain": F_DRAIN}
+    family = {"compute": F_COMPUTE, "load": F_FILL, "drain": F_DRAIN}  # data moves when it arrives
     out = np.zeros((steps.layer.size, len(FAMILIES), len(ACTIONS)))  # [step, family, action]
     for a, key in enumerate(ACTIONS):
         if key == ("ctrl", "cycle"):
@@ -300,11 +305,14 @@ def step_work(
     ----------
     activity : float, mapping or array, optional
         Activity per class for the default energies (:func:`step_energy_pj`).
-    layer_dynamic_pj : np.ndarray, shape [layer, class], optional
+    layer_dynamic_pj : np.ndarray, shape [layer, class] or [layer, family, class], optional
         Dynamic energy of each layer (all repeats) per ``energy.COMPONENT_CLASSES`` at the config's
         supply and clock, e.g. ``energy.layer_energy(...).dynamic_pj`` from the calibrated model: the
         steps' energies are scaled per layer and class to add up to it (their distribution over steps
-        and activities stays the model's). A class the steps give no energy keeps none.
+        and activities stays the model's); a class the steps give no energy keeps none. Given per
+        :data:`FAMILIES` (``layer_energy(...).by_activity_pj``), each activity's energy goes to the steps
+        in proportion to how much of it each step has (compute: MACs; load and fill: read beats; drain:
+        write beats; whole: cycles) and is spread over its window there.
     """
     tiles, steps = sched.tiles, sched.steps
     geo = geometry(cfg)
@@ -322,7 +330,9 @@ def step_work(
     port = np.where(has, lines[np.maximum(c, 0)], 0.0)
     energy, ctrl_pj = step_energy_pj(cfg, sched, activity=activity)  # [step, family, class]
     ctrl_step = np.full(steps.layer.size, ctrl_pj)
-    if layer_dynamic_pj is not None:
+    if layer_dynamic_pj is not None and np.ndim(layer_dynamic_pj) == 3:
+        energy, ctrl_step = _activity_energy(cfg, gemm, sched, np.asarray(layer_dynamic_pj, dtype=float))
+    elif layer_dynamic_pj is not None:
         given = np.asarray(layer_dynamic_pj, dtype=float)
         n_layers = gemm.m.size
         if given.shape != (n_layers, len(COMPONENT_CLASSES)):
@@ -357,6 +367,39 @@ def step_work(
     )
 
 
+def _activity_energy(
+    cfg: ArrayConfig, gemm: GemmArrays, sched: Schedule, given: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-step energies ``[step, family, class]`` and the controller's per-cycle energy ``[step]`` from
+    per-layer energies by activity ``given[layer, family, class]``."""
+    tiles, steps = sched.tiles, sched.steps
+    n_layers = gemm.m.size
+    if given.shape != (n_layers, len(FAMILIES), len(COMPONENT_CLASSES)):
+        raise InputError(
+            f"layer_dynamic_pj must be [layer, family, class] = [{n_layers}, {len(FAMILIES)}, "
+            f"{len(COMPONENT_CLASSES)}], not {list(given.shape)}"
+        )
+    macs = (tiles.mt * tiles.nt * tiles.kt).astype(float)
+    c = steps.compute_tile
+    cycles = steps.cycles + np.where(steps.index == 0, PROLOGUE_CYCLES, 0)
+    weight = np.zeros((steps.layer.size, len(FAMILIES)))  # [step, family] how much of each activity
+    weight[:, F_WHOLE] = cycles
+    weight[:, F_COMPUTE] = np.where(c >= 0, macs[np.maximum(c, 0)], 0.0)
+    weight[:, F_LOAD] = weight[:, F_FILL] = steps.read_beats
+    weight[:, F_DRAIN] = steps.write_beats
+    per_layer = np.zeros((n_layers, len(FAMILIES)))
+    np.add.at(per_layer, steps.layer, weight)
+    share = np.divide(
+        weight, per_layer[steps.layer], out=np.zeros_like(weight), where=per_layer[steps.layer] > 0
+    )
+    rep = np.asarray(gemm.repeat, dtype=float)[steps.layer]
+    energy = share[:, :, None] * given[steps.layer] / rep[:, None, None]  # [step, family, class] one GEMM
+    ctrl = _CLASS_INDEX["ctrl"]
+    ctrl_step = energy[:, F_WHOLE, ctrl] / np.maximum(cycles, 1)
+    energy[:, F_WHOLE, ctrl] = 0.0
+    return energy, ctrl_step
+
+
 # --------------------------------------------------------------------------- time and energy at (V, f)
 
 
@@ -371,13 +414,21 @@ def _activity_windows(work: StepWork, f_part: np.ndarray) -> tuple[np.ndarray, n
     prologue = np.where(work.first, PROLOGUE_CYCLES / fa, 0.0)
     total = prologue + 1.0 / fa + np.maximum.reduce([compute, load, drain])
     zero = np.zeros_like(total)
-    # the array's operands arrive three cycles into the step; a load's requests start with the step and
-    # its data (and the SRAM fills) end a DRAM latency after the last request; the drain starts a cycle in
+    # the array's operands arrive three cycles into the step; a load's requests start with the step, one
+    # beat per cycle, and its data (and the SRAM fills) arrive a DRAM latency later; the drain starts a
+    # cycle in
+    requests = np.where(work.read_beats > 0, work.read_beats / fio, 0.0)
+    fill_start = np.where(work.read_beats > 0, work.dram_latency_s + 1.0 / fio, 0.0)
     start = np.stack(
-        [zero, prologue + np.minimum(3.0 / fa, compute), prologue + zero, prologue + 1.0 / fio],
+        [zero, prologue + np.minimum(3.0 / fa, compute), prologue + zero, prologue + fill_start,
+         prologue + 1.0 / fio],
         axis=-1,
-    )
-    end = np.stack([total, prologue + compute, prologue + load, prologue + drain], axis=-1)
+    )  # fmt: skip
+    end = np.stack(
+        [total, prologue + compute, prologue + requests, prologue + np.minimum(load + 1.0 / fio, total),
+         prologue + drain],
+        axis=-1,
+    )  # fmt: skip
     return total, start, np.maximum(end, start)
 
 

@@ -20,30 +20,28 @@ Conventions
   by ``systolic calibrate``); :func:`layer_energy` turns them into energy per layer and class,
   vectorised over layers, with leakage from the cycle count at ``cfg.clock_hz``.
 
-The package's modules, in the order of the model: ``tables`` (energy per action), ``leakage``, ``activity``
-(operand statistics, toggle features, the calibration) and ``layer`` (energy per layer); their public names
+The package's modules, in the order of the model: ``tables`` (energy per action), ``leakage``, ``streams``
+(statistics of each stream in the order its component sees it), ``activity`` (toggle features, the
+calibration) and ``layer`` (energy per layer); their public names
 are this package's API.
 """
 
 from __future__ import annotations
 
 from .activity import (
+    ACTIVITIES,
     DATAFLOWS,
+    FEATURE_ACTIVITY,
     N_TOGGLE_FEATURES,
-    STAT_COLUMNS,
     TOGGLE_FEATURES,
     Calibration,
     LayerActivityCounts,
-    OperandStats,
     action_counts,
     activity_counts,
-    default_stats,
+    feature_activity_matrix,
     fit_toggles,
-    layer_stats,
-    operand_stats,
     predict_toggles,
-    stats_array,
-    stream_axes,
+    predict_toggles_by_activity,
     toggle_features,
 )
 from .layer import (
@@ -66,6 +64,7 @@ from .leakage import (
     leakage_w,
     pe_gates,
 )
+from .streams import STAT_COLUMNS, check_operand, default_stats, layer_stats
 from .tables import (
     ACTIONS,
     COMPONENT_CLASSES,
@@ -102,6 +101,8 @@ from .tables import (
 
 __all__ = [
     "ACTIONS",
+    "ACTIVITIES",
+    "FEATURE_ACTIVITY",
     "COMPONENT_CLASSES",
     "CTRL_ADDERS_16B",
     "CTRL_REGISTER_BITS",
@@ -123,7 +124,6 @@ __all__ = [
     "LayerActivityCounts",
     "LayerEnergy",
     "N_TOGGLE_FEATURES",
-    "OperandStats",
     "REFERENCE_ACTIVITY",
     "REGISTER_PJ_PER_BIT",
     "SRAM_POINTS_BYTES",
@@ -140,6 +140,7 @@ __all__ = [
     "activity_vector",
     "add_energy_pj",
     "build_table",
+    "check_operand",
     "class_matrix",
     "default_stats",
     "delay_scale",
@@ -147,6 +148,7 @@ __all__ = [
     "dynamic_energy_pj",
     "energy_per_toggle_pj",
     "energy_scale",
+    "feature_activity_matrix",
     "fit_toggles",
     "layer_energy",
     "layer_stats",
@@ -155,14 +157,12 @@ __all__ = [
     "leakage_w",
     "mult_energy_pj",
     "nominal_vdd_v",
-    "operand_stats",
     "pe_gates",
     "pj_per_mac",
     "predict_toggles",
+    "predict_toggles_by_activity",
     "scale_activity",
     "sram_read_pj",
-    "stats_array",
-    "stream_axes",
     "toggle_features",
     "tops_per_w",
 ]

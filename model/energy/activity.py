@@ -1,5 +1,6 @@
-"""Data activity: operand statistics, the toggle features of whole layers, and the calibrated coefficients
-that turn them into toggles per component class (:class:`Calibration`, fitted by ``systolic calibrate``)."""
+"""Data activity: the toggle features of whole layers, and the calibrated coefficients that turn them into
+toggles per component class (:class:`Calibration`, fitted by ``systolic calibrate``). The statistics of
+the data come from :mod:`.streams`."""
 
 from __future__ import annotations
 
@@ -11,236 +12,133 @@ import numpy as np
 
 from systolic.config import ArrayConfig
 from systolic.errors import InputError
-from systolic.geometry import BUFFER, geometry
 
+from .streams import COLUMN, STAT_COLUMNS
 from .tables import ACTIONS, COMPONENT_CLASSES, _frozen
-
-# --------------------------------------------------------------------------- activity from operand data
-
-
-@dataclass(frozen=True)
-class OperandStats:
-    """Statistics of an operand stream that drive its switching activity.
-
-    Attributes
-    ----------
-    bit_switch_prob : float
-        Fraction of the ``bits`` lane bits that differ between consecutive values of the stream (the
-        Hamming distance of neighbours over ``bits``), averaged over all lanes and steps.
-    zero_frac : float
-        Fraction of values that are exactly zero.
-    effective_bits : float
-        Mean width needed to hold a non-zero value (two's complement with sign bit when signed);
-        ``bits`` for full-range data, less for narrow values, 0 when every value is zero.
-    bits : int
-        The lane width the statistics were taken at.
-    transitions : int
-        How many consecutive pairs ``bit_switch_prob`` averages over.
-    nonzero_switch_prob : float
-        As ``bit_switch_prob`` between consecutive *non-zero* values of each lane (zeros skipped): how
-        a zero-gated input, which holds its last non-zero value, switches. 0 with fewer than two.
-    """
-
-    bit_switch_prob: float
-    zero_frac: float
-    effective_bits: float
-    bits: int
-    transitions: int
-    nonzero_switch_prob: float = 0.0
-
-    @property
-    def effective_frac(self) -> float:
-        """``effective_bits / bits``: how much of the lane the data uses."""
-        return self.effective_bits / self.bits
-
-
-def _bit_patterns(values: np.ndarray, bits: int, signed: bool) -> np.ndarray:
-    """Values as unsigned ``bits``-wide lane patterns (two's complement when signed)."""
-    v = np.asarray(values)
-    if not np.issubdtype(v.dtype, np.integer):
-        raise InputError(f"operand values must be integers, not {v.dtype}")
-    if not 1 <= bits <= 63:
-        raise InputError(f"bits must be in 1..63, not {bits}")
-    lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
-    if v.size and (v.min() < lo or v.max() > hi):
-        kind = "signed" if signed else "unsigned"
-        raise InputError(f"operand values must fit {bits}-bit {kind} ({lo}..{hi}), got {v.min()}..{v.max()}")
-    return v.astype(np.int64).astype(np.uint64) & np.uint64((1 << bits) - 1)
-
-
-def operand_stats(values: np.ndarray, bits: int, signed: bool, axis: int = 0) -> OperandStats:
-    """Switching statistics of an operand tensor streamed along ``axis``.
-
-    Parameters
-    ----------
-    values : np.ndarray of int
-        The operands; ``axis`` is time (consecutive values through one multiplier input or register),
-        every other axis an independent lane.
-    bits : int
-        Lane width; values must fit it (two's complement when ``signed``).
-    signed : bool
-        Whether lanes hold two's-complement values.
-    axis : int
-        The streaming axis.
-
-    Returns
-    -------
-    OperandStats
-        Consecutive values are XORed along ``axis`` and the differing bits counted with
-        ``np.bitwise_count`` (vectorised popcount).
-    """
-    v = np.atleast_1d(np.asarray(values))
-    u = np.moveaxis(_bit_patterns(v, bits, signed), axis, 0)  # [time, lanes...]
-    transitions = (u.shape[0] - 1) * (u.size // max(u.shape[0], 1))
-    if transitions:
-        flips = int(np.bitwise_count(u[1:] ^ u[:-1]).sum(dtype=np.int64))
-        switch = flips / (bits * transitions)
-    else:
-        switch = 0.0
-    zero_frac = float(np.mean(v == 0)) if v.size else 0.0
-    lanes = u.reshape(u.shape[0], -1).T  # [lane, time]
-    nz = lanes[lanes != 0]  # row-major: each lane's non-zero values in time order
-    lane_of = np.nonzero(lanes != 0)[0]
-    same = lane_of[1:] == lane_of[:-1]  # consecutive non-zero values of one lane
-    nz_pairs = int(np.count_nonzero(same))
-    nz_switch = (
-        int(np.bitwise_count(nz[1:][same] ^ nz[:-1][same]).sum(dtype=np.int64)) / (bits * nz_pairs)
-        if nz_pairs
-        else 0.0
-    )
-    nonzero = v[v != 0].astype(np.int64)
-    if nonzero.size:
-        magnitude = np.where(nonzero < 0, -nonzero - 1, nonzero) if signed else nonzero
-        # frexp's exponent of a positive integer is its bit length (exact below 2**53); 0 has length 0
-        length = np.frexp(magnitude.astype(float))[1]
-        effective = float(np.mean(length + (1 if signed else 0)))
-    else:
-        effective = 0.0
-    return OperandStats(switch, zero_frac, effective, bits, transitions, nz_switch)
-
 
 # --------------------------------------------------------------------------- toggles of whole layers
 #
 # The calibrated model: the bit toggles of each component class in a layer are a non-negative
 # combination of a few physically motivated regressors (:data:`TOGGLE_FEATURES`), each an action count of
 # the RTL (operand hops through the PE registers, MACs, SRAM and DRAM words, cycles) times the bits that
-# action can switch times a switching statistic of the data. The coefficients are fitted per dataflow
-# (the three PE arrays move data differently) against the toggles of the RTL's own VCDs
-# (``systolic calibrate``) and stored in a calibration file (:func:`load_calibration`).
+# action can switch times a statistic of the stream the component sees (:mod:`.streams`). A stream that
+# a fold frames with zeros (the array's ports mask idle lanes) toggles ``hops x s + 2 x frames x o`` bits
+# per bit of width: its switching between neighbours plus the ones of its first and last value. The
+# coefficients are fitted per dataflow against the toggles of the RTL's own VCDs (``systolic
+# calibrate``); with the statistics of the right stream each data coefficient is close to the number of
+# registers or nets that carry the stream, which does not change with the array's size or the data.
 
-#: Statistics of an operand stream as columns of a ``[..., stat]`` array (see :class:`OperandStats`).
-STAT_COLUMNS: tuple[str, ...] = ("switch", "zero_frac", "effective_frac", "nonzero_switch")
-
-#: Regressor names per class, in column order of :attr:`ToggleCoeffs.coeffs` (missing columns are 0).
+#: Regressor names per class, in column order of :attr:`Calibration.coeffs` (missing columns are 0).
 #: W is the operand streamed from the west (A, or B in IS), N the other one (streamed from the north in
-#: OS, held in the PEs in WS and IS); s its switching probability, s' that between its consecutive
-#: non-zero values, b its bits, p the chance that a MAC has two non-zero operands, g zero gating (0/1),
-#: bP = e_W b_W + e_N b_N the effective bits of a product.
+#: OS, held in the PEs in WS and IS); b its bits, s its switching along its stream, o its ones, s' its
+#: switching between consecutive non-zero values, z its zero fraction; p the share of MACs with two
+#: non-zero operands; gs per MAC switching of a zero-gated input, x between random non-zero values, flag
+#: per MAC toggles of the non-zero flag; g zero gating
+#: (0/1); bP the product's bits (b_W + b_N), acc the accumulator's; pass: partial-sum register steps of
+#: the rows a fold leaves unused (WS/IS: they pass the fold's sums down); still_X, moving_X: words of X's
+#: fills seen on a fill port in beats that stay in place (one beat per line) or move along the line;
+#: south: cycles x lanes of the array's output port while a fold streams, s_south its switching (OS: the
+#: last row's accumulators; WS/IS: the fold's outputs);
+#: prod, psum, out, csram: the product, partial-sum register, array output and ofmap SRAM streams;
+#: d_X: switching of X on the DRAM bus; o_X: ones of X; [OS]: output stationary only.
 TOGGLE_FEATURES: dict[str, tuple[str, ...]] = {
     "mult": (
-        "(1-g) west_hops b_W s_W",  # the multiplier's west operand, ungated
-        "(1-g) north_hops b_N s_N",  # its other operand (OS: streamed; WS/IS: the held weight)
-        "g macs p b_W s'_W",  # gated: operands and hold registers change on non-zero pairs only
-        "g north_hops b_N s'_N (1-z_N)",
-        "g macs p (1-p)",  # the one-bit non-zero flag
+        "(1-g) b_W (west_hops s_W + 2 west_frames o_W)",  # the multiplier's west operand, ungated
+        "(1-g) b_N (north_hops s_N + 2 north_frames o_N)",  # its other operand (WS/IS: the held weight)
+        # gated: each input and its hold register change on non-zero pairs only, and jump to another
+        # lane's data once per fold (WS/IS: in PEs whose held operand is not zero); the non-zero flag
+        # toggles on its own and around every fold (idle lanes are zero between folds). One regressor:
+        # the nets' counts fix the weights of its parts.
+        "g (2 b_W (macs gs_W + pe_frames h x_W) + 2 b_N (OS: macs gs_N + pe_frames x_N; WS/IS: pe_frames h "
+        "x_N) + macs flag + 2 pe_frames p), h = 1 (OS), 1-z_N (WS/IS)",
     ),
     "acc": (
-        "macs bP s_W",  # the product
-        "macs bP s_N [OS]",
-        "macs acc_bits p",  # the accumulator's upper bits (sign changes of partial sums)
-        "macs bP p",  # its lower bits
-        "drain acc_bits [OS]",  # OS: accumulators shifted out after each fold
+        "bP (macs s_prod + 2 pe_frames o_prod)",  # the product
+        "acc (macs s_psum + pass s_out + 2 pe_frames o_psum)",  # accumulator / partial-sum register
+        "drain acc s_out [OS]",  # OS: accumulators shifted out after each fold
+        "macs",
     ),
     "fwd": (
-        "west_hops b_W s_W",  # a_out registers
-        "north_hops b_N s_N",  # b_out (OS) or weight registers (WS/IS)
-        "west_skew b_W s_W",  # skew lane registers of the west operand
-        "south_or_north_skew",  # OS: north skew (b_N s_N); WS/IS: output de-skew (acc_bits p)
+        "b_W (west_hops s_W + 2 west_frames o_W)",  # a_out registers
+        "b_N (north_hops s_N + 2 north_frames o_N)",  # b_out (OS) or weight registers (WS/IS)
+        "b_W (west_skew s_W + 2 west_skew_frames o_W)",  # skew lane registers of the west operand
+        "OS: b_N (north_skew s_N + 2 frames o_N); WS/IS: acc (deskew s_out + 2 frames o_out)",
         "cycles",
     ),
     **{
         f"{buf}_sram": (
-            "read_slots b s",  # data read, stale lanes included (ofmap: partial sums, acc_bits p)
-            "write_slots b s",
+            "read_slots b s",  # the read port's lines along the array's stream
+            "sum_X b_X still_X d_X",  # fills: every DRAM beat passes both fill ports, in place...
+            "sum_X b_X moving_X o_X",  # ... or moved along the line (its words appear and vanish)
             "read_slots",  # addresses and enables
             "write_slots",
             "cycles",
         )
-        for buf in ("ifmap", "filter", "ofmap")
+        for buf in ("ifmap", "filter")
     },
-    "ctrl": ("cycles", "compute_cycles", "folds", "tiles", "dram_reads", "dram_writes", "sram_slots"),
+    "ofmap_sram": (
+        "acc (south s_south + 2 south_frames o_out)",  # the write port follows the array's output every
+        # cycle, written or not, and its zeros between folds
+        "read_slots acc s_csram",  # read back (read-modify-write) and drained
+        "writes acc s_csram",  # the drain's read port
+        "read_slots",
+        "write_slots",
+        "cycles",
+    ),
+    "ctrl": (
+        "cycles",
+        "compute_cycles",
+        "folds",
+        "tiles",
+        "dram_reads",
+        "dram_writes",
+        "sram_slots",
+        "folds (rows + cols)",  # lane masks
+        "read_beats",
+        "moving",  # fill lane masks and enables shifting along the lines
+    ),
     "dram": (
-        "reads_A b_A s_A",
-        "reads_B b_B s_B",
-        "writes acc_bits p",
-        "reads",  # request addresses and lengths
-        "writes",
+        "reads rd_bits d_rd",  # read data bus, beat by beat (idle cycles zero)
+        "fills bw (b_A o_A + b_B o_B)",  # bursts start and end at an idle (zero) bus
+        "writes acc d_wr",  # write data bus
+        "read_beats a_rd",  # request addresses, beat after beat
+        "write_beats a_wr",  # write addresses
     ),
 }
 N_TOGGLE_FEATURES = max(len(v) for v in TOGGLE_FEATURES.values())
+
+#: When in a step each feature's toggles happen (the power model spreads them over that activity's window,
+#: ``model/power.py``): ``whole`` the whole step, ``compute`` the array's tile, ``load`` the DRAM read
+#: requests, ``fill`` the read data arriving and being written into the shadow halves (a DRAM latency
+#: after the requests), ``drain`` the finished C read out and written to DRAM.
+ACTIVITIES: tuple[str, ...] = ("whole", "compute", "load", "fill", "drain")
+FEATURE_ACTIVITY: dict[str, tuple[str, ...]] = {
+    "mult": ("compute",) * 3,
+    "acc": ("compute",) * 4,
+    "fwd": ("compute", "compute", "compute", "compute", "whole"),
+    "ifmap_sram": ("compute", "fill", "fill", "compute", "fill", "whole"),
+    "filter_sram": ("compute", "fill", "fill", "compute", "fill", "whole"),
+    "ofmap_sram": ("compute", "compute", "drain", "compute", "compute", "whole"),  # RMW reads: compute
+    "ctrl": ("whole", "compute", "compute", "whole", "load", "drain", "compute", "compute", "load", "fill"),
+    "dram": ("fill", "fill", "drain", "load", "drain"),  # data when it arrives, requests when made
+}
 DATAFLOWS: tuple[str, ...] = ("os", "ws", "is")
-
-
-def default_stats(bits: int, signed: bool, zero_frac: float | np.ndarray = 0.0) -> np.ndarray:
-    """Statistics ``[..., stat]`` of independent operands drawn uniformly from the non-zero values of a
-    format, a share ``zero_frac`` of them then set to zero: the assumption for a network without data.
-
-    Exact for that distribution: with q_i the share of non-zero values with bit i set, two non-zero
-    neighbours differ in bit i with probability 2 q_i (1 - q_i), a non-zero value and a zero with
-    probability q_i, two zeros never; the effective width is the mean bit length of the non-zero values
-    (plus a sign bit when signed).
-    """
-    z = np.asarray(zero_frac, dtype=float)
-    if np.any((z < 0) | (z > 1)):
-        raise InputError(f"zero fraction must be in 0..1, not {z.tolist()}")
-    lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
-    v = np.arange(lo, hi + 1, dtype=np.int64)
-    v = v[v != 0]
-    q = ((v[:, None] >> np.arange(bits)) & 1).mean(axis=0)  # [bit] share of values with the bit set
-    nonzero_switch = float(np.sum(2 * q * (1 - q))) / bits
-    one_zero = float(np.sum(q)) / bits
-    magnitude = np.where(v < 0, -v - 1, v) if signed else v
-    length = np.frexp(magnitude.astype(float))[1] + (1 if signed else 0)
-    eff = float(np.mean(length)) / bits
-    switch = (1 - z) ** 2 * nonzero_switch + 2 * z * (1 - z) * one_zero
-    ones = np.ones_like(z)
-    return np.stack([switch, z, eff * ones, nonzero_switch * ones], axis=-1)
-
-
-def stats_array(stats: OperandStats) -> np.ndarray:
-    """One :class:`OperandStats` as a ``[stat]`` row (:data:`STAT_COLUMNS`)."""
-    return np.array([stats.bit_switch_prob, stats.zero_frac, stats.effective_frac, stats.nonzero_switch_prob])
-
-
-def stream_axes(dataflow: str) -> tuple[int, int]:
-    """The axis of A[M,K] and of B[K,N] along which each streams through the PEs in ``dataflow``.
-
-    OS streams both along K; WS streams A along M and shifts B's columns in along K; IS streams B along N
-    and shifts A's rows in along K.
-    """
-    return {"os": (1, 0), "ws": (0, 0), "is": (1, 1)}[str(dataflow)]
-
-
-def layer_stats(cfg: ArrayConfig, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Statistics ``[stat]`` of a layer's A and B, each along the axis it streams in ``cfg``'s dataflow."""
-    ax_a, ax_b = stream_axes(cfg.dataflow.value)
-    return (
-        stats_array(operand_stats(a, cfg.input_bits, cfg.input_signed, axis=ax_a)),
-        stats_array(operand_stats(b, cfg.weight_bits, cfg.weight_signed, axis=ax_b)),
-    )
 
 
 @dataclass(frozen=True)
 class LayerActivityCounts:
-    """What the RTL does in each layer, as counts the toggle regressors multiply (all ``[layer]``).
+    """Per-layer counts that drive switching activity (``[layer]`` arrays, all repeats included).
 
     Attributes
     ----------
     macs : multiply-accumulates
     west_hops : PE-cycles in which the west operand moves one PE (every column of a fold's rows)
     north_hops : OS: PE-cycles in which the north operand moves one PE; WS/IS: weight-register writes
+    west_frames, north_frames : how many of those PE streams a fold starts and ends (each is framed by the
+        zeros of idle lanes); north_frames is 0 for WS/IS, whose weights are loaded, not streamed
+    pe_frames : PE streams of products and partial sums (one per PE and fold)
     west_skew, other_skew : lane-register writes of the west skew and of the north skew (OS) or the
-        output de-skew (WS/IS)
+        output de-skew (WS/IS); west_skew_frames, other_skew_frames: their lane registers per fold
     drain : OS: accumulator shifts draining the folds (0 for WS/IS)
     cycles, compute_cycles, tiles, folds : layer cycles with stalls, the array's cycles, tiles, folds
     sram_reads, sram_writes : ``[buffer, layer]`` words, buffers ifmap, filter, ofmap
@@ -249,13 +147,25 @@ class LayerActivityCounts:
         multiple of the lanes leaves the rest of its last line stale, and the stale lanes ride along on
         the SRAM's data ports)
     dram_reads : ``[tensor, layer]`` words of A and B; dram_writes: ``[layer]`` words of C
+    read_beats, write_beats : DRAM beats; fills: steps that read from DRAM (bursts on the read bus)
+    psum_pass : WS/IS: partial-sum register steps of the rows a fold leaves unused
+    south : lane-cycles of the array's output port while the folds stream (columns used x time steps);
+        south_frames: its lanes per fold
+    fill_still, fill_moving : ``[port, tensor, layer]`` words of each tensor (A, B) that each fill port
+        (ifmap's, filter's) carries in beats that stay at lane 0 (lines of one beat) or move along the line
+    rows, cols, bw : the array's size and the DRAM bus's words (``[layer]``, for the features)
     """
 
     macs: np.ndarray
     west_hops: np.ndarray
     north_hops: np.ndarray
+    west_frames: np.ndarray
+    north_frames: np.ndarray
+    pe_frames: np.ndarray
     west_skew: np.ndarray
     other_skew: np.ndarray
+    west_skew_frames: np.ndarray
+    other_skew_frames: np.ndarray
     drain: np.ndarray
     cycles: np.ndarray
     compute_cycles: np.ndarray
@@ -267,10 +177,57 @@ class LayerActivityCounts:
     sram_write_slots: np.ndarray
     dram_reads: np.ndarray
     dram_writes: np.ndarray
+    read_beats: np.ndarray
+    write_beats: np.ndarray
+    fills: np.ndarray
+    psum_pass: np.ndarray
+    south: np.ndarray
+    south_frames: np.ndarray
+    fill_still: np.ndarray
+    fill_moving: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+    bw: np.ndarray
 
 
 def _rows(per_buffer: Mapping[str, np.ndarray], keys: tuple[str, ...]) -> np.ndarray:
     return np.stack([np.asarray(per_buffer[k], dtype=float) for k in keys])  # [buffer, layer]
+
+
+def _array_counts(cfg: ArrayConfig, tiles) -> dict[str, np.ndarray]:
+    """The array's counts of :class:`LayerActivityCounts` per tile ``{name: [tile]}``."""
+    from ..cycles import GemmArrays, compute_cycles
+
+    plan = compute_cycles(cfg, GemmArrays.of(tiles.mt, tiles.nt, tiles.kt)).plan  # [tile]
+    r, c = cfg.rows, cfg.cols
+    os_ = cfg.dataflow.value == "os"
+    folds = plan.folds
+    west_frames = plan.col_folds * plan.spatial_rows * c
+    if os_:
+        north = plan.row_folds * plan.spatial_cols * plan.temporal * r
+        north_frames = plan.row_folds * plan.spatial_cols * r
+    else:
+        north = plan.spatial_rows * plan.spatial_cols * r
+        north_frames = np.zeros_like(folds)
+    unused_rows = plan.row_folds * r - plan.spatial_rows
+    return {
+        "macs": tiles.mt * tiles.nt * tiles.kt,
+        "west_hops": west_frames * plan.temporal,
+        "north_hops": north,
+        "west_frames": west_frames,
+        "north_frames": north_frames,
+        "pe_frames": plan.spatial_rows * plan.spatial_cols,
+        "west_skew": folds * plan.temporal * (r * (r - 1) // 2),
+        "other_skew": folds * plan.temporal * (c * (c - 1) // 2),
+        "west_skew_frames": folds * (r * (r - 1) // 2),
+        "other_skew_frames": folds * (c * (c - 1) // 2),
+        "drain": folds * (r * r * c) * os_,
+        "tiles": np.ones_like(folds),
+        "folds": folds,
+        "psum_pass": unused_rows * plan.spatial_cols * plan.temporal * (not os_),
+        "south": plan.row_folds * plan.spatial_cols * plan.temporal,
+        "south_frames": plan.row_folds * plan.spatial_cols,
+    }
 
 
 def activity_counts(cfg: ArrayConfig, gemm, memory=None) -> LayerActivityCounts:
@@ -280,145 +237,198 @@ def activity_counts(cfg: ArrayConfig, gemm, memory=None) -> LayerActivityCounts:
     :class:`~systolic.model.memory.MemoryResult`; computed when not given), summed per layer and
     multiplied by the layer's ``repeat``; SRAM, DRAM and cycle counts are the memory model's.
     """
-    from ..cycles import GemmArrays, compute_cycles
-    from ..memory import access_counts, memory_cycles
+    from ..memory import BUFFER, access_counts, geometry, memory_cycles
 
     if memory is None:
         memory = memory_cycles(cfg, gemm)
-    tiles = memory.schedule.tiles
-    per_tile = compute_cycles(cfg, GemmArrays.of(tiles.mt, tiles.nt, tiles.kt))
-    plan = per_tile.plan  # [tile]
-    r, c = cfg.rows, cfg.cols
-    output_stationary = cfg.dataflow.value == "os"
-    folds = plan.folds
-    west = plan.col_folds * plan.spatial_rows * plan.temporal * c
-    if output_stationary:
-        north = plan.row_folds * plan.spatial_cols * plan.temporal * r
-    else:
-        north = plan.spatial_rows * plan.spatial_cols * r
-    per_tile_counts = np.stack(
-        [
-            tiles.mt * tiles.nt * tiles.kt,
-            west,
-            north,
-            folds * plan.temporal * (r * (r - 1) // 2),
-            folds * plan.temporal * (c * (c - 1) // 2),
-            folds * (r * r * c) * output_stationary,
-            np.ones_like(folds),
-            folds,
-        ]
-    ).astype(float)  # [count, tile]
+    tiles, steps = memory.schedule.tiles, memory.schedule.steps
     layers = gemm.m.size
-    summed = (
-        np.stack([np.bincount(tiles.layer, weights=row, minlength=layers) for row in per_tile_counts])
-        * gemm.repeat
-    )  # [count, layer]
-    buffers = ("ifmap", "filter", "ofmap")
+    rep = np.asarray(gemm.repeat, dtype=float)
+
+    def per_layer(values: np.ndarray, owner: np.ndarray) -> np.ndarray:
+        return np.bincount(owner, weights=np.asarray(values, dtype=float), minlength=layers) * rep
+
+    array = {name: per_layer(v, tiles.layer) for name, v in _array_counts(cfg, tiles).items()}
     per_tile_words = access_counts(cfg, tiles)
     slots = {"sram_reads": [], "sram_writes": []}
     for x, g in geometry(cfg).items():
         lane_ext = tiles.ext(g.lane_dim)
         fill = -(-lane_ext // g.lanes) * g.lanes / lane_ext  # [tile] lane slots per word
         for kind, rows in slots.items():
-            words = per_tile_words[kind][BUFFER[x]] * fill
-            rows.append(np.bincount(tiles.layer, weights=words, minlength=layers) * gemm.repeat)
+            rows.append(per_layer(per_tile_words[kind][BUFFER[x]] * fill, tiles.layer))
+    still, moving = _fill_words(cfg, tiles, per_tile_words, layers, rep)
+    buffers = ("ifmap", "filter", "ofmap")
+    ones = np.ones(layers)
     return LayerActivityCounts(
-        macs=summed[0],
-        west_hops=summed[1],
-        north_hops=summed[2],
-        west_skew=summed[3],
-        other_skew=summed[4],
-        drain=summed[5],
+        **array,
         cycles=np.asarray(memory.cycles, dtype=float),
         compute_cycles=np.asarray(memory.compute_cycles, dtype=float),
-        tiles=summed[6],
-        folds=summed[7],
         sram_reads=_rows(memory.sram_reads, buffers),
         sram_writes=_rows(memory.sram_writes, buffers),
         sram_read_slots=np.stack(slots["sram_reads"]),
         sram_write_slots=np.stack(slots["sram_writes"]),
         dram_reads=_rows(memory.dram_reads, ("ifmap", "filter")),
         dram_writes=np.asarray(memory.dram_writes["ofmap"], dtype=float),
+        read_beats=per_layer(steps.read_beats, steps.layer),
+        write_beats=per_layer(steps.write_beats, steps.layer),
+        fills=per_layer(steps.read_beats > 0, steps.layer),
+        fill_still=still,
+        fill_moving=moving,
+        rows=ones * cfg.rows,
+        cols=ones * cfg.cols,
+        bw=ones * cfg.dram_bw_words_per_cycle,
     )
 
 
-def toggle_features(
-    cfg: ArrayConfig, counts: LayerActivityCounts, stats_a: np.ndarray, stats_b: np.ndarray
-) -> np.ndarray:
-    """The regressors of :data:`TOGGLE_FEATURES`, ``[layer, class, feature]`` (bit toggles per coefficient).
+def _fill_words(cfg: ArrayConfig, tiles, words: dict, layers: int, rep: np.ndarray):
+    """Words of A and B per fill port, in beats that stay in place and in beats that move (see
+    :class:`LayerActivityCounts`), ``[port, tensor, layer]`` each.
 
-    ``stats_a``, ``stats_b``: ``[layer, stat]`` or ``[stat]`` (:data:`STAT_COLUMNS`) of A and B, taken
-    along the axis each streams (:func:`layer_stats`), or :func:`default_stats` without data.
+    A beat writes at most ``bw`` words into one SRAM line at its lane offset; a line of one beat puts its
+    words at lane 0 beat after beat, a longer line moves them along. Both fill ports see every beat (the
+    controller drives them alike and enables one); a port of fewer lanes sees only the words that land
+    within its lanes.
     """
-    sa = np.broadcast_to(np.asarray(stats_a, dtype=float), (counts.macs.size, len(STAT_COLUMNS)))
-    sb = np.broadcast_to(np.asarray(stats_b, dtype=float), (counts.macs.size, len(STAT_COLUMNS)))
+    from ..memory import BUFFER, geometry
+
+    geo = geometry(cfg)
+    bw = cfg.dram_bw_words_per_cycle
+    still = np.zeros((2, 2, layers))
+    moving = np.zeros((2, 2, layers))
+    for y, x in enumerate(("A", "B")):
+        g = geo[x]
+        ext = tiles.ext(g.lane_dim).astype(float)  # [tile]
+        loaded = words["dram_reads"][BUFFER[x]].astype(float)
+        full = np.floor(ext / g.lanes) * g.lanes / ext  # share of the words in full lines
+        part = ext % g.lanes  # lanes of the last, partial line
+        moves = full * (g.lanes > bw) + (1 - full) * (part > bw)  # [tile] share of words in moving beats
+        for p, port in enumerate(("A", "B")):
+            lanes = geo[port].lanes
+            seen_still = np.minimum(1.0, lanes / np.minimum(np.minimum(ext, g.lanes), bw))
+            seen_moving = min(1.0, lanes / g.lanes)
+            for out, share in ((still, (1 - moves) * seen_still), (moving, moves * seen_moving)):
+                out[p, y] = np.bincount(tiles.layer, weights=loaded * share, minlength=layers) * rep
+    return still, moving
+
+
+class _Widths:
+    """Bit widths of a config's streams: west (A; B in IS), the other operand, product, accumulator."""
+
+    def __init__(self, cfg: ArrayConfig):
+        self.a, self.b = float(cfg.input_bits), float(cfg.weight_bits)
+        self.w, self.n = (self.b, self.a) if cfg.dataflow.value == "is" else (self.a, self.b)
+        self.acc = float(cfg.acc_bits)
+
+
+def _array_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, list[np.ndarray]]:
+    """The PE classes' regressors (``v(name)``: a statistic's column)."""
     df = cfg.dataflow.value
     os_ = 1.0 if df == "os" else 0.0
     g = 1.0 if cfg.zero_gating else 0.0
-    bits_a, bits_b = float(cfg.input_bits), float(cfg.weight_bits)
-    # west and the other operand: IS streams B from the west and holds A
-    (w, bw), (n, bn) = ((sb, bits_b), (sa, bits_a)) if df == "is" else ((sa, bits_a), (sb, bits_b))
-    s_w, z_w, e_w, nz_w = w.T
-    s_n, z_n, e_n, nz_n = n.T
-    p = (1 - z_w) * (1 - z_n)
-    bp = e_w * bw + e_n * bn
-    acc = float(cfg.acc_bits)
-    k = counts
-    other_skew = np.where(os_, k.other_skew * bn * s_n, k.other_skew * acc * p)
-    data_bits = {"A": (bits_a, sa[:, 0]), "B": (bits_b, sb[:, 0])}
-    per_class: dict[str, list[np.ndarray]] = {
-        "mult": [
-            (1 - g) * k.west_hops * bw * s_w,
-            (1 - g) * k.north_hops * bn * s_n,
-            g * k.macs * p * bw * nz_w,
-            g * k.north_hops * bn * nz_n * (1 - z_n),
-            g * k.macs * p * (1 - p),
+    b = _Widths(cfg)
+    held = 1.0 if df == "os" else 1 - v("n_z")  # PEs whose held operand lets them multiply
+    west = b.w * (k.west_hops * v("w_s") + 2 * k.west_frames * v("w_o"))
+    north = b.n * (k.north_hops * v("n_s") + 2 * k.north_frames * v("n_o"))
+    if df == "os":
+        other_skew = b.n * (k.other_skew * v("n_s") + 2 * k.other_skew_frames * v("n_o"))
+    else:
+        other_skew = b.acc * (k.other_skew * v("out_s") + 2 * k.other_skew_frames * v("out_o"))
+    gated = (
+        2 * b.w * (k.macs * v("gw_s") + k.pe_frames * held * v("w_x"))
+        + 2 * b.n * (os_ * k.macs * v("gn_s") + k.pe_frames * held * v("n_x"))
+        + k.macs * v("g_flag")
+        + 2 * k.pe_frames * v("p_nz")
+    )
+    return {
+        "mult": [(1 - g) * west, (1 - g) * north, g * gated],
+        "acc": [
+            (b.w + b.n) * (k.macs * v("prod_s") + 2 * k.pe_frames * v("prod_o")),
+            b.acc * (k.macs * v("psum_s") + k.psum_pass * v("out_s") + 2 * k.pe_frames * v("psum_o")),
+            os_ * k.drain * b.acc * v("out_s"),
+            k.macs,
         ],
-        "acc": [k.macs * bp * s_w, os_ * k.macs * bp * s_n, k.macs * acc * p, k.macs * bp * p, k.drain * acc],
         "fwd": [
-            k.west_hops * bw * s_w,
-            k.north_hops * bn * s_n,
-            k.west_skew * bw * s_w,
+            west,
+            north,
+            b.w * (k.west_skew * v("w_s") + 2 * k.west_skew_frames * v("w_o")),
             other_skew,
             k.cycles,
         ],
-        "ctrl": [
-            k.cycles,
-            k.compute_cycles,
-            k.folds,
-            k.tiles,
-            k.dram_reads.sum(axis=0),
-            k.dram_writes,
-            k.sram_read_slots.sum(axis=0) + k.sram_write_slots.sum(axis=0),
-        ],
-        "dram": [
-            k.dram_reads[0] * bits_a * sa[:, 0],
-            k.dram_reads[1] * bits_b * sb[:, 0],
-            k.dram_writes * acc * p,
-            k.dram_reads.sum(axis=0),
-            k.dram_writes,
-        ],
     }
-    for i, (buf, x) in enumerate((("ifmap", "A"), ("filter", "B"))):
-        bits, s = data_bits[x]
-        per_class[f"{buf}_sram"] = [
-            k.sram_read_slots[i] * bits * s,
-            k.sram_write_slots[i] * bits * s,
+
+
+def _memory_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, list[np.ndarray]]:
+    """The SRAM, controller and DRAM classes' regressors (``v(name)``: a statistic's column)."""
+    df = cfg.dataflow.value
+    b = _Widths(cfg)
+    reads = k.dram_reads.sum(axis=0)
+    bits_ab = np.array([b.a, b.b])
+    still_rate = np.stack([v("dram_a"), v("dram_b")]) * bits_ab[:, None]  # [tensor, layer]
+    moving_rate = np.stack([v("a_o"), v("b_o")]) * bits_ab[:, None]
+    port_still = (k.fill_still * still_rate[None]).sum(axis=1)  # [port, layer]
+    port_moving = (k.fill_moving * moving_rate[None]).sum(axis=1)
+    # the array-side read port of each operand's SRAM sees it along the array's stream
+    sram_switch = {"A": v("n_s") if df == "is" else v("w_s"), "B": v("w_s") if df == "is" else v("n_s")}
+    south = v("psum_s") if df == "os" else v("out_s")
+    out = {
+        f"{buf}_sram": [
+            k.sram_read_slots[i] * (b.a if x == "A" else b.b) * sram_switch[x],
+            port_still[i],
+            port_moving[i],
             k.sram_read_slots[i],
             k.sram_write_slots[i],
             k.cycles,
         ]
-    per_class["ofmap_sram"] = [
-        k.sram_read_slots[2] * acc * p,
-        k.sram_write_slots[2] * acc * p,
+        for i, (buf, x) in enumerate((("ifmap", "A"), ("filter", "B")))
+    }
+    out["ofmap_sram"] = [
+        b.acc * (k.south * south + 2 * k.south_frames * v("out_o")),
+        k.sram_read_slots[2] * b.acc * v("csram_s"),
+        k.dram_writes * b.acc * v("csram_s"),
         k.sram_read_slots[2],
         k.sram_write_slots[2],
         k.cycles,
     ]
-    out = np.zeros((k.macs.size, len(COMPONENT_CLASSES), N_TOGGLE_FEATURES))  # [layer, class, feature]
+    slots = k.sram_read_slots.sum(axis=0) + k.sram_write_slots.sum(axis=0)
+    out["ctrl"] = [
+        k.cycles,
+        k.compute_cycles,
+        k.folds,
+        k.tiles,
+        reads,
+        k.dram_writes,
+        slots,
+        k.folds * (k.rows + k.cols),
+        k.read_beats,
+        k.fill_moving.sum(axis=(0, 1)),
+    ]
+    out["dram"] = [
+        reads * max(b.a, b.b) * v("dram_rd"),
+        k.fills * k.bw * (b.a * v("a_o") + b.b * v("b_o")),
+        k.dram_writes * b.acc * v("dram_wr"),
+        k.read_beats * v("addr_rd"),
+        k.write_beats * v("addr_wr"),
+    ]
+    return out
+
+
+def toggle_features(cfg: ArrayConfig, counts: LayerActivityCounts, stats: np.ndarray) -> np.ndarray:
+    """The regressors of :data:`TOGGLE_FEATURES`, ``[layer, class, feature]`` (bit toggles per coefficient).
+
+    ``stats``: ``[layer, stat]`` or ``[stat]`` (:data:`~.streams.STAT_COLUMNS`) from
+    :func:`~.streams.layer_stats` on real tensors, a profile, or :func:`~.streams.default_stats`.
+    """
+    layers = counts.macs.size
+    st = np.broadcast_to(np.asarray(stats, dtype=float), (layers, len(STAT_COLUMNS)))
+
+    def v(name: str) -> np.ndarray:
+        return st[:, COLUMN[name]]
+
+    per_class = _array_features(cfg, counts, v) | _memory_features(cfg, counts, v)
+    out = np.zeros((layers, len(COMPONENT_CLASSES), N_TOGGLE_FEATURES))  # [layer, class, feature]
     for ci, name in enumerate(COMPONENT_CLASSES):
         cols = per_class[name]
-        out[:, ci, : len(cols)] = np.stack([np.broadcast_to(c, k.macs.shape) for c in cols], axis=-1)
+        out[:, ci, : len(cols)] = np.stack([np.broadcast_to(c, (layers,)) for c in cols], axis=-1)
     return out
 
 
@@ -444,7 +454,7 @@ class Calibration:
         """Plain JSON-able form (coefficients rounded to 6 significant digits, so the bytes are stable)."""
         return {
             "format": "systolic-calibration",
-            "version": 1,
+            "version": 2,
             "features": {cls: list(TOGGLE_FEATURES[cls]) for cls in COMPONENT_CLASSES},
             "coefficients": {
                 df: {
@@ -461,8 +471,12 @@ class Calibration:
         """Read :meth:`to_dict`'s form; a wrong field is an :class:`InputError` naming it."""
         if not isinstance(data, dict) or data.get("format") != "systolic-calibration":
             raise InputError("not a systolic calibration file (no 'format': 'systolic-calibration')", source)
-        if data.get("version") != 1:
-            raise InputError(f"unsupported version {data.get('version')!r} (known: 1)", source, "version")
+        if data.get("version") != 2:
+            raise InputError(
+                f"unsupported version {data.get('version')!r} (known: 2; regenerate it: 'make calibrate')",
+                source,
+                "version",
+            )
         expected = {cls: list(TOGGLE_FEATURES[cls]) for cls in COMPONENT_CLASSES}
         if data.get("features") != expected:
             raise InputError(
@@ -494,15 +508,35 @@ class Calibration:
         return cls(coeffs, info if isinstance(info, dict) else {})
 
 
+def feature_activity_matrix() -> np.ndarray:
+    """One-hot ``[class, feature, activity]`` of :data:`FEATURE_ACTIVITY` (padding features: ``whole``)."""
+    out = np.zeros((len(COMPONENT_CLASSES), N_TOGGLE_FEATURES, len(ACTIVITIES)))
+    out[:, :, 0] = 1.0
+    for c, name in enumerate(COMPONENT_CLASSES):
+        for f, act in enumerate(FEATURE_ACTIVITY[name]):
+            out[c, f] = 0.0
+            out[c, f, ACTIVITIES.index(act)] = 1.0
+    return out
+
+
+def predict_toggles_by_activity(
+    cfg: ArrayConfig, counts: LayerActivityCounts, stats: np.ndarray, calibration: Calibration
+) -> np.ndarray:
+    """Bit toggles ``[layer, activity, class]`` (:data:`ACTIVITIES`); summed over activities they are
+    :func:`predict_toggles`."""
+    x = toggle_features(cfg, counts, stats)  # [layer, class, feature]
+    beta = calibration.coeffs[DATAFLOWS.index(cfg.dataflow.value)]  # [class, feature]
+    return np.einsum("lcf,cf,cfa->lac", x, beta, feature_activity_matrix())
+
+
 def predict_toggles(
     cfg: ArrayConfig,
     counts: LayerActivityCounts,
-    stats_a: np.ndarray,
-    stats_b: np.ndarray,
+    stats: np.ndarray,
     calibration: Calibration,
 ) -> np.ndarray:
     """Bit toggles ``[layer, class]``: the regressors times the coefficients of the dataflow."""
-    x = toggle_features(cfg, counts, stats_a, stats_b)  # [layer, class, feature]
+    x = toggle_features(cfg, counts, stats)  # [layer, class, feature]
     beta = calibration.coeffs[DATAFLOWS.index(cfg.dataflow.value)]  # [class, feature]
     return np.einsum("lcf,cf->lc", x, beta)
 

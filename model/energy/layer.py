@@ -13,10 +13,11 @@ from .activity import (
     LayerActivityCounts,
     action_counts,
     activity_counts,
-    default_stats,
     predict_toggles,
+    predict_toggles_by_activity,
 )
 from .leakage import LEAK_T_REF_K, leakage_w
+from .streams import default_stats
 from .tables import EnergyTable, build_table, scale_activity
 
 
@@ -25,6 +26,7 @@ def energy_per_toggle_pj(
     counts: LayerActivityCounts,
     calibration: Calibration,
     table: EnergyTable | None = None,
+    reference_stats: np.ndarray | None = None,
 ) -> np.ndarray:
     """Energy per predicted bit toggle of each class in each layer ``[layer, class]`` (pJ).
 
@@ -34,15 +36,15 @@ def energy_per_toggle_pj(
     over that many toggles. Other data, zero gating and stale lanes then cost what their toggles do. The
     RTL's nets give the data dependence; the table gives the energy scale and its growth with width
     (a multiplier's internal switching grows as a*b, which the VCD's operand nets do not show).
+    ``reference_stats`` ``[layer, stat]``: :func:`~.streams.default_stats` of the layers (computed from
+    ``counts`` when not given, with K = MACs / (M N) unknown, so pass them).
     """
     table = table or build_table(cfg)
     e_ref = scale_activity(table).energy_by_class(action_counts(cfg, counts))  # [layer, class]
+    if reference_stats is None:
+        reference_stats = default_stats(cfg, np.full(counts.macs.size, cfg.rows))
     ref = predict_toggles(
-        cfg.replace(zero_gating=False),
-        counts,
-        default_stats(cfg.input_bits, cfg.input_signed),
-        default_stats(cfg.weight_bits, cfg.weight_signed),
-        calibration,
+        cfg.replace(zero_gating=False), counts, reference_stats, calibration
     )  # [layer, class]
     return np.divide(e_ref, ref, out=np.zeros_like(e_ref), where=ref > 0)
 
@@ -61,6 +63,8 @@ class LayerEnergy:
         (``dynamic_pj = counts @ full-swing table x activity``; 0.5 for random operands without gating)
     macs, cycles : ``[layer]``
     clock_hz : the clock the leakage and the power figures assume
+    by_activity_pj : ``[layer, activity, class]``, the dynamic energy by when in a step it is spent
+        (:data:`~.activity.ACTIVITIES`; the power model places each activity's energy in its window)
     """
 
     dynamic_pj: np.ndarray
@@ -70,6 +74,7 @@ class LayerEnergy:
     macs: np.ndarray
     cycles: np.ndarray
     clock_hz: float
+    by_activity_pj: np.ndarray | None = None
 
     @property
     def energy_pj(self) -> np.ndarray:
@@ -107,8 +112,7 @@ def layer_energy(
     memory=None,
     *,
     calibration: Calibration,
-    stats_a: np.ndarray | None = None,
-    stats_b: np.ndarray | None = None,
+    stats: np.ndarray | None = None,
     zero_frac: float | np.ndarray = 0.0,
     temperature_k: float = LEAK_T_REF_K,
     table: EnergyTable | None = None,
@@ -125,12 +129,13 @@ def layer_energy(
         ``memory_cycles(cfg, gemm)`` if already computed (its tiles, accesses and cycles are used).
     calibration : Calibration
         Toggle coefficients (``systolic.formats.calibration.load_calibration()``).
-    stats_a, stats_b : array ``[stat]`` or ``[layer, stat]``, optional
-        Operand statistics of A and B (:func:`layer_stats` from real tensors). Without them: independent
-        uniform operands at the configured widths with a share ``zero_frac`` of zeros in both A and B
-        (:func:`default_stats`), the assumption for a network without data.
+    stats : array ``[stat]`` or ``[layer, stat]``, optional
+        Statistics of the layers' streams (:func:`~.streams.layer_stats` from real tensors, or a data
+        profile). Without them: independent uniform operands at the configured widths with a share
+        ``zero_frac`` of zeros in both A and B (:func:`~.streams.default_stats`), the statistics-free
+        default for a network without data.
     zero_frac : float or array ``[layer]``
-        Zero fraction of the default statistics (ignored for a tensor whose statistics are given).
+        Zero fraction of the default statistics (ignored when ``stats`` are given).
     temperature_k : float
         Temperature for leakage.
     table : EnergyTable, optional
@@ -141,13 +146,16 @@ def layer_energy(
     if memory is None:
         memory = memory_cycles(cfg, gemm)
     counts = activity_counts(cfg, gemm, memory)
-    if stats_a is None:
-        stats_a = default_stats(cfg.input_bits, cfg.input_signed, zero_frac)
-    if stats_b is None:
-        stats_b = default_stats(cfg.weight_bits, cfg.weight_signed, zero_frac)
-    toggles = predict_toggles(cfg, counts, stats_a, stats_b, calibration)  # [layer, class]
+    tile_k = memory.schedule.plan.tk
+    reference = default_stats(cfg, gemm.k, 0.0, tile_k)
+    if stats is None:
+        stats = (
+            reference if np.all(np.asarray(zero_frac) == 0) else default_stats(cfg, gemm.k, zero_frac, tile_k)
+        )
+    by_activity = predict_toggles_by_activity(cfg, counts, stats, calibration)  # [layer, activity, class]
+    toggles = by_activity.sum(axis=1)  # [layer, class]
     table = table or build_table(cfg)
-    per_toggle = energy_per_toggle_pj(cfg, counts, calibration, table)  # [layer, class]
+    per_toggle = energy_per_toggle_pj(cfg, counts, calibration, table, reference)  # [layer, class]
     dynamic = toggles * per_toggle
     full = table.energy_by_class(action_counts(cfg, counts))  # [layer, class] at full swing
     activity = np.divide(dynamic, full, out=np.zeros_like(dynamic), where=full > 0)
@@ -161,4 +169,5 @@ def layer_energy(
         macs=counts.macs,
         cycles=counts.cycles,
         clock_hz=cfg.clock_hz,
+        by_activity_pj=by_activity * per_toggle[:, None, :],
     )

@@ -99,6 +99,60 @@ def _check_cost(cfg: ArrayConfig, case: Any, sims: list[str], force: bool) -> No
     check(what, "systolic cosim", seconds=seconds, memory_bytes=hdl_cost(cfg)[1], force=force)
 
 
+def _given_operands(cfg: ArrayConfig, args: argparse.Namespace):
+    """The case and (A, B) of --operands or --conv-operands (im2col on the host for a convolution)."""
+    from systolic.cosim.runner import GemmCase
+    from systolic.formats import operands as fo
+
+    flag = "--operands" if args.operands else "--conv-operands"
+    parts = (args.operands or args.conv_operands).split(",")
+    if len(parts) != 2 or not all(parts):
+        raise InputError(f"expected two .npy files separated by a comma, got '{','.join(parts)}'", flag)
+    if args.operands:
+        a, b = fo.load_gemm_operands(cfg, *parts)
+        return GemmCase(a.shape[0], b.shape[1], a.shape[1], label=f"gemm {parts[0]} @ {parts[1]}"), (a, b)
+    from systolic.cosim.conv import im2col
+    from systolic.workload import ConvShape
+
+    x, w = fo.load_conv_operands(cfg, *parts)
+    try:
+        shape = ConvShape(
+            x.shape[1], x.shape[2], w.shape[0], w.shape[1], x.shape[3], w.shape[3],
+            stride_h=args.conv_stride, stride_w=args.conv_stride, pad_h=args.conv_pad, pad_w=args.conv_pad,
+            batch=x.shape[0],
+        )  # fmt: skip
+    except InputError as err:
+        raise err.located(flag) from None
+    a, b = im2col(x, w, shape)
+    label = f"conv {parts[0]} * {parts[1]} /{args.conv_stride} pad {args.conv_pad}"
+    return GemmCase(a.shape[0], b.shape[1], a.shape[1], label=label), (a, b)
+
+
+def _energy(cfg: ArrayConfig, case, operands, rows: list, args: argparse.Namespace) -> None:
+    """Measured against predicted energy of each row's run (its VCD), printed and put into the row."""
+    from systolic.cosim.energy_check import energy_check, energy_table
+    from systolic.cosim.harness import random_operands
+    from systolic.formats.calibration import calibration_label, load_calibration
+
+    calibration, path = load_calibration(args.calibration)
+    if operands is None:  # the seeded random operands the testbench drew (cosim/tb_common.case_operands)
+        import numpy as np
+
+        rng = np.random.default_rng(case.seed)
+        if case.conv:
+            from systolic.cosim.conv import conv_tensors, im2col
+            from systolic.workload import ConvShape
+
+            shape = ConvShape(**case.conv)
+            operands = im2col(*conv_tensors(cfg, shape, rng), shape)
+        else:
+            operands = random_operands(cfg, case.m, case.n, case.k, rng)
+    for r in rows:
+        r.extra["energy"] = energy_check(cfg, *operands, r.waves, calibration, calibration_label(path))
+        print(f"energy on {r.simulator} ({r.extra['energy']['calibration']}): dynamic, per component class")
+        print(energy_table(r.extra["energy"]))
+
+
 def add(sub: Any) -> None:
     """Register ``systolic cosim``."""
     p = add_command(
@@ -129,6 +183,18 @@ def add(sub: Any) -> None:
         help="one layer of a network (zoo name or file; layer name or index), e.g. resnet18:layer1.0.conv1",
     )
     what.add_argument(
+        "--operands",
+        metavar="A.npy,B.npy",
+        help="one GEMM on your own operands: A (M x K) and B (K x N) as .npy integer arrays within the "
+        "configured widths",
+    )
+    what.add_argument(
+        "--conv-operands",
+        metavar="IFMAP.npy,WEIGHTS.npy",
+        help="one convolution on your own data: ifmap [H, W, C] or [batch, H, W, C], filters [R, S, C, F] "
+        "(.npy integers); run as its im2col GEMM (with --conv-stride, --conv-pad)",
+    )
+    what.add_argument(
         "--matrix",
         choices=("default",),
         help="the validation matrix: the engine on 3 dataflows x 3 array shapes x GEMM edge cases, and the "
@@ -146,6 +212,16 @@ def add(sub: Any) -> None:
         default=None,
         help="simulator (default: icarus for --gemm, both for --matrix)",
     )
+    p.add_argument("--conv-stride", type=int, default=1, metavar="S", help="stride of --conv-operands (1)")
+    p.add_argument("--conv-pad", type=int, default=0, metavar="P", help="zero padding of --conv-operands (0)")
+    p.add_argument(
+        "--energy",
+        action="store_true",
+        help="also measure the layer's energy on the RTL (VCD toggles x the calibrated energy per toggle) "
+        "and print it beside the model's prediction from the operands' statistics, per component class; "
+        "the JSON gains 'energy'",
+    )
+    p.add_argument("--calibration", metavar="FILE", help="energy calibration for --energy (default: run's)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random operands")
     p.add_argument("--waves", action="store_true", help="dump a VCD of the run")
     p.add_argument("--jobs", type=int, default=2, help="simulations to run in parallel (--matrix)")
@@ -177,22 +253,33 @@ def _cosim(args: argparse.Namespace) -> int:
         )
     else:
         if not args.arch:
-            raise InputError("--arch is needed with --gemm and --conv", "systolic cosim")
+            raise InputError("--arch is needed with --gemm, --conv and --operands", "systolic cosim")
         cfg = resolve_arch(args)
         sims = ["icarus", "verilator"] if args.sim == "both" else [args.sim or "icarus"]
+        operands = None
         if args.conv:
             case = GemmCase.from_conv(_conv_shape(args.conv), seed=args.seed)
         elif args.topology_layer:
             case = _layer_case(args.topology_layer, args.seed)
+        elif args.operands or args.conv_operands:
+            case, operands = _given_operands(cfg, args)
         else:
             case = GemmCase(*_gemm_shape(args.gemm), seed=args.seed)
+        if args.energy and args.core:
+            raise InputError("the energy check runs the whole accelerator: drop --core", "--energy")
         top = "core" if args.core else "accel"
         _check_cost(cfg, case, sims, args.force)
+        waves = args.waves or args.energy
+        given = {0: operands} if operands is not None else None
         rows = [
             r
             for sim in sims
-            for r in run_cases(cfg, sim, [case], waves=args.waves, root=root, top=top, announce=True)
+            for r in run_cases(
+                cfg, sim, [case], waves=waves, root=root, top=top, operands=given, announce=True
+            )
         ]
+        if args.energy:
+            _energy(cfg, case, operands, rows, args)
     print(mx.format_table(rows))
     bad = [r for r in rows if not r.ok]
     print(

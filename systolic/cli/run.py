@@ -59,6 +59,12 @@ def add(sub: Any) -> None:
         "--zero-frac", type=float, default=0.0, metavar="Z", help="share of zero operands assumed for energy"
     )
     p.add_argument(
+        "--sample-input",
+        metavar="X.npy",
+        help="with an ONNX --topology: run the model on this input with onnxruntime and take each layer's "
+        "data statistics from its operands (default: independent uniform operands, --zero-frac zeros)",
+    )
+    p.add_argument(
         "--interval",
         metavar="LENGTH",
         help="power/thermal interval: 10us, 5000cycles (default: the run in 200 intervals)",
@@ -100,6 +106,8 @@ def run_options(args: argparse.Namespace):
         memory_only=args.memory_only,
         traces=bool(getattr(args, "traces", False)),
         force=bool(getattr(args, "force", False)),
+        sample_input=args.sample_input,
+        profile_model=args.net if args.sample_input else None,
     )
     _check(opts)
     return opts
@@ -124,6 +132,7 @@ def _check(opts: Any) -> None:
             for flag, given in (
                 ("--calibration", opts.calibration is not None),
                 ("--zero-frac", opts.zero_frac != 0.0),
+                ("--sample-input", opts.sample_input is not None),
                 ("--interval", opts.interval is not None),
                 ("--policy", opts.policy is not None),
                 ("--temp-limit-c", opts.temp_limit_k is not None),
@@ -132,6 +141,11 @@ def _check(opts: Any) -> None:
         ]
         if asked:
             raise InputError(f"{', '.join(asked)} need(s) the energy and power stages", "--memory-only")
+    if opts.sample_input is not None:
+        if not str(opts.profile_model).lower().endswith(".onnx"):
+            raise InputError("a sample input needs an ONNX model as --topology", "--sample-input")
+        if opts.zero_frac != 0.0:
+            raise InputError("the sample input gives the data; drop --zero-frac", "--sample-input")
     if opts.temp_limit_k is not None and not opts.thermal:
         raise InputError("a temperature limit needs the thermal model (drop --no-thermal)", "--temp-limit-c")
 

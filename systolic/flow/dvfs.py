@@ -74,7 +74,7 @@ def plan_network(
         calibration, cal_path = load_calibration()
         layer_pj = layer_energy(
             cfg, gemm, mem, calibration=calibration, temperature_k=temperature_k
-        ).dynamic_pj
+        ).by_activity_pj
         energy_note = f"calibrated energy ({calibration_label(cal_path)})"
     run = dvfs.run_dvfs(cfg, gemm, mem.schedule, policy, deadline_s, temperature_k, layer_pj)
     dvfs.check_deadline(run.costs, deadline_s)  # also for 'none', which does not aim at the deadline

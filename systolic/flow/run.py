@@ -72,6 +72,9 @@ class RunOptions:
         The run's files will include the SRAM and DRAM traces (their size is checked before the run).
     force : bool
         Run even when an estimate of memory, time or output size is over its budget (``flow/limits.py``).
+    sample_input, profile_model : str or None
+        A sample input (``.npy``) for the ONNX model ``profile_model``: energy from the data statistics of
+        every layer on it (:mod:`systolic.formats.onnx_profile`) instead of the statistics-free default.
     """
 
     calibration: str | None = None
@@ -84,6 +87,8 @@ class RunOptions:
     memory_only: bool = False
     traces: bool = False
     force: bool = False
+    sample_input: str | None = None
+    profile_model: str | None = None
 
 
 #: What :func:`write_run` may write into its folder (glob patterns; traces add :data:`TRACE_FILES`).
@@ -200,8 +205,21 @@ def _energy_stage(r: RunResult, opts: RunOptions, calibration: Any, cal_path: Pa
     from systolic.model.energy import layer_energy
 
     net = r.network
-    r.energy = layer_energy(r.cfg, net.gemm, net.memory, calibration=calibration, zero_frac=opts.zero_frac)
+    stats = None
+    if opts.sample_input is not None:
+        from systolic.formats.onnx_profile import profile_stats
+
+        tile_k = net.memory.schedule.plan.tk
+        stats = profile_stats(r.cfg, opts.profile_model, opts.sample_input, r.workload, tile_k)
+    r.energy = layer_energy(
+        r.cfg, net.gemm, net.memory, calibration=calibration, zero_frac=opts.zero_frac, stats=stats
+    )
     r.summary["energy"] = summary.energy_summary(r.cfg, r.energy, calibration_label(cal_path), opts.zero_frac)
+    r.summary["energy"]["data"] = (
+        f"profile of {Path(opts.sample_input).name} (onnxruntime)"
+        if stats is not None
+        else "default: independent uniform operands"
+    )
     for i, row in enumerate(r.summary["layers"]):
         row["energy_pj"] = float(r.energy.energy_pj[i].sum())
 
@@ -216,7 +234,12 @@ def _power_stage(r: RunResult, opts: RunOptions) -> None:
     deadline_s = opts.deadline_s if opts.deadline_s is not None else nominal_s
     # the policies that aim at the deadline refuse one no operating point meets (plan_policy)
     r.dvfs = dvfs.run_dvfs(
-        cfg, net.gemm, net.schedule, opts.policy or "none", deadline_s, layer_dynamic_pj=r.energy.dynamic_pj
+        cfg,
+        net.gemm,
+        net.schedule,
+        opts.policy or "none",
+        deadline_s,
+        layer_dynamic_pj=r.energy.by_activity_pj,
     )
     timeline = r.dvfs.timeline
     end_s = timeline.window_s

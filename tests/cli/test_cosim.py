@@ -1,8 +1,15 @@
-"""``systolic cosim``: options and outputs refused before any simulator starts (issue 17)."""
+"""``systolic cosim``: options and outputs refused before any simulator starts (issue 17); the energy check on
+the user's own operands (issue 16)."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import numpy as np
 import pytest
+
+from systolic.cli import main
 
 from .one_line import refused
 
@@ -31,3 +38,79 @@ from .one_line import refused
 )
 def test_refused_before_the_simulator(tmp_path, capsys, argv, files, message):
     assert refused(tmp_path, capsys, ["cosim", "--arch", "small-8x8", *argv], files).startswith(message)
+
+
+BUILD = Path(__file__).resolve().parents[2] / "build" / "test-sim"
+ARCH = ["--arch", "small-8x8", "--set", "rows=4", "--set", "cols=4", "--set", "dataflow=ws"]
+
+
+def _save(tmp_path: Path, name: str, x) -> str:
+    path = tmp_path / name
+    np.save(path, np.asarray(x))
+    return str(path)
+
+
+BAD = {
+    "float": (np.zeros((3, 4)), np.zeros((4, 2), int), "A (M x K) must hold integers, not float64"),
+    "3-d": (np.zeros((3, 4, 1), int), np.zeros((4, 2), int), "A (M x K) must be a non-empty 2-D array"),
+    "range": (np.full((3, 4), 300), np.zeros((4, 2), int), "values must fit the configured 8-bit signed"),
+    "k": (np.zeros((3, 4), int), np.zeros((5, 2), int), "B has 5 rows but A has K = 4 columns"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_bad_operands_are_one_line(tmp_path, capsys, name):
+    a, b, message = BAD[name]
+    files = f"{_save(tmp_path, 'a.npy', a)},{_save(tmp_path, 'b.npy', b)}"
+    assert main(["cosim", *ARCH, "--operands", files, "--energy"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0] and ".npy" in err[0], err
+
+
+def test_missing_and_malformed_files(tmp_path, capsys):
+    good = _save(tmp_path, "b.npy", np.zeros((4, 2), int))
+    assert main(["cosim", *ARCH, "--operands", f"{tmp_path / 'nope.npy'},{good}"]) == 2
+    assert "nope.npy: no such file" in capsys.readouterr().err
+    (tmp_path / "junk.npy").write_text("junk")
+    assert main(["cosim", *ARCH, "--operands", f"{tmp_path / 'junk.npy'},{good}"]) == 2
+    assert "junk.npy: not a NumPy .npy array" in capsys.readouterr().err
+    assert main(["cosim", *ARCH, "--operands", good]) == 2
+    assert "--operands: expected two .npy files separated by a comma" in capsys.readouterr().err
+    x = _save(tmp_path, "x.npy", np.zeros((5, 5, 2), int))
+    w = _save(tmp_path, "w.npy", np.zeros((3, 3, 3, 4), int))
+    assert main(["cosim", *ARCH, "--conv-operands", f"{x},{w}"]) == 2
+    assert "w.npy: the filters have 3 channels but the ifmap has 2" in capsys.readouterr().err
+
+
+@pytest.mark.sim
+def test_energy_check_on_given_operands(tmp_path, capsys):
+    rng = np.random.default_rng(2)
+    a = np.maximum(rng.normal(0, 30, size=(40, 27)), 0).astype(np.int64)  # ReLU-like activations
+    b = rng.integers(-60, 60, size=(27, 9))
+    out = tmp_path / "check.json"
+    files = f"{_save(tmp_path, 'a.npy', a)},{_save(tmp_path, 'b.npy', b)}"
+    code = main(
+        ["cosim", *ARCH, "--operands", files, "--energy", "--json", str(out), "--build-dir", str(BUILD)]
+    )
+    assert code == 0
+    data = json.loads(out.read_text())
+    assert data["outputs_match"] and data["shape"] == {"m": 40, "n": 9, "k": 27}
+    energy = data["extra"]["energy"]
+    for row in (*energy["classes"].values(), energy["total"]):
+        assert row["measured_pj"] > 0 and row["predicted_pj"] > 0
+    assert abs(energy["total"]["error"]) < 0.15, energy["total"]
+    assert "measured pJ" in capsys.readouterr().out
+
+
+@pytest.mark.sim
+def test_conv_operands_run_their_im2col(tmp_path):
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 100, size=(6, 6, 2))
+    w = rng.integers(-50, 50, size=(3, 3, 2, 5))
+    out = tmp_path / "conv.json"
+    files = f"{_save(tmp_path, 'x.npy', x)},{_save(tmp_path, 'w.npy', w)}"
+    args = ["--conv-operands", files, "--conv-stride", "2", "--conv-pad", "1", "--energy", "--json", str(out)]
+    assert main(["cosim", *ARCH, *args, "--build-dir", str(BUILD)]) == 0
+    data = json.loads(out.read_text())
+    assert data["shape"] == {"m": 9, "n": 5, "k": 18} and data["outputs_match"]
+    assert data["extra"]["energy"]["total"]["measured_pj"] > 0

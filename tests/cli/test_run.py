@@ -362,3 +362,23 @@ def test_out_holding_the_inputs_is_refused(tmp_path, capsys):
 def test_resource_blowups_refused_up_front(tmp_path, capsys, argv, files, message):
     got = refused(tmp_path, capsys, ["run", *argv], files)
     assert got.startswith(message), got
+
+
+def test_sample_input_profiles_an_onnx_model(tmp_path, capsys):
+    """--sample-input runs the ONNX model with onnxruntime and takes each layer's data statistics from its
+    operands: a ReLU network's energy differs from the statistics-free default; bad use is one line."""
+    pytest.importorskip("onnxruntime")
+    from tests.formats.test_onnx_profile import model
+
+    path = model(tmp_path)
+    np.save(tmp_path / "x.npy", np.random.default_rng(1).normal(size=(1, 2, 6, 6)).astype(np.float32))
+    args = ["run", "--arch", "small-8x8", "--topology", str(path), "--no-thermal"]
+    assert main([*args, "--out", str(tmp_path / "default")]) == 0
+    assert main([*args, "--sample-input", str(tmp_path / "x.npy"), "--out", str(tmp_path / "data")]) == 0
+    default = json.loads((tmp_path / "default" / "summary.json").read_text())["energy"]
+    data = json.loads((tmp_path / "data" / "summary.json").read_text())["energy"]
+    assert default["data"].startswith("default") and data["data"] == "profile of x.npy (onnxruntime)"
+    assert data["dynamic_j"] != default["dynamic_j"]
+    capsys.readouterr()
+    assert main(["run", "--arch", "small-8x8", "--topology", "resnet18", "--sample-input", "x.npy"]) == 2
+    assert "--sample-input: a sample input needs an ONNX model as --topology" in capsys.readouterr().err

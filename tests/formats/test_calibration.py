@@ -57,7 +57,7 @@ BAD = {
     "not a calibration": ('{"a": 1}', "not a systolic calibration file"),
     "version": ('{"format": "systolic-calibration", "version": 9}', "version: unsupported version 9"),
     "no features": (
-        '{"format": "systolic-calibration", "version": 1}',
+        '{"format": "systolic-calibration", "version": 2}',
         "features: fitted with other toggle features",
     ),
 }
@@ -83,7 +83,7 @@ def test_negative_or_short_coefficients(tmp_path):
         cc.load_calibration(path)
     data["coefficients"]["ws"]["mult"] = [1.0]
     path.write_text(json.dumps(data))
-    with pytest.raises(InputError, match=r"coefficients\.ws\.mult: must be a list of 5 numbers"):
+    with pytest.raises(InputError, match=r"coefficients\.ws\.mult: must be a list of 3 numbers"):
         cc.load_calibration(path)
 
 
@@ -127,6 +127,6 @@ def test_corrupt_vcd_is_one_line(tmp_path):
     assert str(err.value).startswith(f"{vcd}: line 9: unexpected '?'") and "\n" not in str(err.value)
 
 
-def test_too_few_shapes(capsys):
-    assert main(["calibrate", "--shapes", "1"]) == 2
-    assert "--shapes: --shapes must be at least 2" in capsys.readouterr().err
+def test_no_jobs(capsys):
+    assert main(["calibrate", "--jobs", "0"]) == 2
+    assert "--jobs: --jobs must be at least 1, not 0" in capsys.readouterr().err

@@ -1,5 +1,5 @@
 """model/energy.py: Horowitz's points, width/capacity/technology/voltage scaling, counts @ table against a
-brute-force sum, leakage, and operand statistics against a pure-Python popcount."""
+brute-force sum, leakage, the calibrated per-layer energy (the statistics: test_energy_streams.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ import sys
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from systolic.config import KIB, ArrayConfig
 from systolic.errors import InputError
@@ -186,89 +184,6 @@ def test_leakage_per_class_scales_with_pes_capacity_and_temperature():
     trace = en.leakage_w(CFG, np.array([[300.0], [320.0], [340.0]]))  # [time, 1]
     assert trace.shape == (3, len(en.COMPONENT_CLASSES))
     assert en.leakage_w(CFG.replace(tech_node_nm=16, vdd_v=0.85)).sum() < leak.sum()
-
-
-# --------------------------------------------------------------------------- operand statistics
-
-
-def _brute_stats(values: np.ndarray, bits: int, signed: bool) -> tuple[float, float, float]:
-    mask = (1 << bits) - 1
-    flips = steps = 0
-    for lane in range(values.shape[1]):
-        col = [int(v) & mask for v in values[:, lane]]
-        for a, b in zip(col, col[1:], strict=False):
-            flips += bin(a ^ b).count("1")
-            steps += 1
-    flat = [int(v) for v in values.ravel()]
-    nz = [v for v in flat if v != 0]
-
-    def width(v: int) -> int:
-        if not signed:
-            return v.bit_length()
-        n = 1
-        while not -(1 << (n - 1)) <= v < (1 << (n - 1)):
-            n += 1
-        return n
-
-    effective = sum(width(v) for v in nz) / len(nz) if nz else 0.0
-    return flips / (bits * steps) if steps else 0.0, flat.count(0) / len(flat), effective
-
-
-@settings(max_examples=60, deadline=None)
-@given(
-    bits=st.integers(2, 16),
-    signed=st.booleans(),
-    shape=st.tuples(st.integers(1, 12), st.integers(1, 5)),
-    seed=st.integers(0, 2**32 - 1),
-    zeros=st.floats(0, 1),
-)
-def test_operand_stats_match_a_pure_python_popcount(bits, signed, shape, seed, zeros):
-    rng = np.random.default_rng(seed)
-    lo, hi = (-(1 << (bits - 1)), 1 << (bits - 1)) if signed else (0, 1 << bits)
-    values = rng.integers(lo, hi, size=shape)
-    values[rng.random(shape) < zeros] = 0
-    stats = en.operand_stats(values, bits, signed, axis=0)
-    switch, zero, effective = _brute_stats(values, bits, signed)
-    assert stats.bit_switch_prob == pytest.approx(switch)
-    assert stats.zero_frac == pytest.approx(zero)
-    assert stats.effective_bits == pytest.approx(effective)
-    assert stats.transitions == (shape[0] - 1) * shape[1]
-    moved = en.operand_stats(values.T, bits, signed, axis=1)  # the streaming axis is a parameter
-    assert moved.bit_switch_prob == pytest.approx(switch)
-    mask = (1 << bits) - 1
-    flips = pairs = 0
-    for lane in range(shape[1]):  # consecutive non-zero values of each lane, zeros skipped
-        nz = [int(v) & mask for v in values[:, lane] if v != 0]
-        flips += sum(bin(x ^ y).count("1") for x, y in zip(nz, nz[1:], strict=False))
-        pairs += max(len(nz) - 1, 0)
-    assert stats.nonzero_switch_prob == pytest.approx(flips / (bits * pairs) if pairs else 0.0)
-    assert moved.nonzero_switch_prob == pytest.approx(stats.nonzero_switch_prob)
-
-
-def test_zero_operands_switch_nothing():
-    zeros = np.zeros((50, 8), dtype=np.int8)
-    stats = en.operand_stats(zeros, 8, True)
-    assert (stats.bit_switch_prob, stats.zero_frac, stats.effective_bits) == (0.0, 1.0, 0.0)
-    assert stats.nonzero_switch_prob == 0.0
-    constant = en.operand_stats(np.full((20, 3), -7), 8, True)
-    assert constant.bit_switch_prob == 0.0 and constant.zero_frac == 0.0
-
-
-@pytest.mark.parametrize(("bits", "signed"), [(8, True), (8, False), (4, True), (2, True)])
-@pytest.mark.parametrize("zeros", [0.0, 0.5, 0.9])
-def test_default_stats_are_those_of_uniform_random_operands(bits, signed, zeros):
-    rng = np.random.default_rng(bits + int(10 * zeros))
-    lo, hi = (-(1 << (bits - 1)), 1 << (bits - 1)) if signed else (0, 1 << bits)
-    nonzero = np.array([v for v in range(lo, hi) if v])
-    values = rng.choice(nonzero, size=(20000, 4))  # non-zero values, then zeros at the given rate
-    values[rng.random(values.shape) < zeros] = 0
-    sampled = en.stats_array(en.operand_stats(values, bits, signed))
-    np.testing.assert_allclose(en.default_stats(bits, signed, zeros), sampled, atol=0.02)
-
-
-def test_operand_values_must_fit_their_width():
-    with pytest.raises(InputError, match=r"operand values must fit 4-bit signed \(-8..7\), got -9..3"):
-        en.operand_stats(np.array([-9, 3]), 4, True)
 
 
 # --------------------------------------------------------------------------- calibrated per-layer energy

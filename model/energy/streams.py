@@ -1,0 +1,521 @@
+"""Statistics of every stream in the order the component that carries it sees it.
+
+A component's bit toggles are the Hamming distances between consecutive values on its nets, so what the
+energy model needs of the data is not one switching rate per tensor but one per stream, taken along the
+order that stream passes the component:
+
+* the array's operand registers see each operand along its stream axis (OS: A and B along K; WS: A along
+  M; IS: B along N), framed by zeros between folds (the array's ports mask idle lanes to zero);
+* the stationary operand (WS: B, IS: A) shifts down the columns along K while a fold's tile is loaded;
+* the multiplier's product, a PE's partial-sum register (WS/IS: the sum over the first rows of a fold;
+  OS: the accumulator along K), the array's outputs (a fold's partial sums, or OS's drained
+  accumulators) and the ofmap SRAM's lines (partial sums accumulated over the K-folds) along the stream;
+* the DRAM read bus sees A and B in DRAM order, bus lane i of consecutive beats holding words
+  ``dram_bw_words_per_cycle`` apart; the write bus sees C the same way.
+
+:func:`layer_stats` takes these from a layer's operands: operand statistics exactly from the tensors, the
+output-side ones from a cheap NumPy sample of the products (a few contiguous blocks of the stream times a
+few array columns, at most :data:`SAMPLE_ELEMENTS` products) and a few rows of C. Without data,
+:func:`default_stats` gives those of independent operands drawn uniformly from the non-zero values of the
+configured formats with a share of zeros, the statistics-free default, by running :func:`layer_stats` on
+such operands (a fixed seed, so the same bytes every time). All rates are fractions of the stream's bits:
+``*_s`` the mean Hamming distance of consecutive values, ``*_o`` the mean number of ones, ``*_z`` the zero
+fraction, ``*_e`` the mean bit length of non-zero values; columns are :data:`STAT_COLUMNS`.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from systolic.config import ArrayConfig
+from systolic.errors import InputError
+
+#: The statistics of a layer, in column order of every ``[..., stat]`` array.
+#: w_/n_: the west operand (A; B in IS) and the other one (B; A in IS): s along its stream (for the
+#: stationary operand of WS/IS: along K, the order the load shifts it), nz the same between consecutive
+#: non-zero values of a lane (what a zero-gated input holds on to), z zeros, e effective width, o ones,
+#: x switching between two non-zero values drawn at random (a gated input's jump to another lane's data);
+#: gw_s, gn_s: per MAC, switching of the west and (OS) north multiplier inputs under zero gating, which
+#: hold the last pair of non-zero operands; g_flag: toggles of the non-zero flag per MAC;
+#: p_nz: share of MACs with two non-zero operands; prod, psum, out, csram: the product, the PE
+#: partial-sum register, the array's outputs, the ofmap SRAM's partial sums (s, o per bit); c_o: ones
+#: of the final outputs; dram_a/b/c: lag-bus-width switching in DRAM order; dram_rd, dram_wr: the DRAM
+#: read and write data buses beat after beat, in the controller's order (idle read cycles are zero), per
+#: word and bit moved; addr_rd, addr_wr: bits the read request and write address buses flip per beat;
+#: a_o, b_o: ones of A and B.
+STAT_COLUMNS: tuple[str, ...] = (
+    "w_s",
+    "w_nz",
+    "w_z",
+    "w_e",
+    "w_o",
+    "w_x",
+    "gw_s",
+    "gn_s",
+    "g_flag",
+    "n_s",
+    "n_nz",
+    "n_z",
+    "n_e",
+    "n_o",
+    "n_x",
+    "p_nz",
+    "prod_s",
+    "prod_o",
+    "psum_s",
+    "psum_o",
+    "out_s",
+    "out_o",
+    "csram_s",
+    "c_o",
+    "dram_a",
+    "dram_b",
+    "dram_c",
+    "dram_rd",
+    "dram_wr",
+    "addr_rd",
+    "addr_wr",
+    "a_o",
+    "b_o",
+)
+COLUMN = {name: i for i, name in enumerate(STAT_COLUMNS)}
+#: Most products the output-side sample computes per layer (8 MB of int64).
+SAMPLE_ELEMENTS = 1 << 20
+#: Contiguous blocks of the stream the sample takes, and the longest block.
+SAMPLE_BLOCKS, BLOCK_LENGTH = 4, 64
+#: Array columns (WS/IS) or (row, column) output positions per side (OS) the sample follows.
+SAMPLE_COLUMNS = 16
+#: Rows of C computed for the DRAM write statistics.
+SAMPLE_C_ROWS = 16
+#: Steps whose DRAM beats the bus statistics follow at most (the first ones).
+BUS_STEPS = 64
+#: Operand elements above which the operand statistics use a contiguous share of the lanes.
+OPERAND_ELEMENTS = 1 << 20
+
+
+def _patterns(values: np.ndarray, bits: int) -> np.ndarray:
+    """Values as unsigned ``bits``-wide patterns (two's complement, wrapped)."""
+    return np.asarray(values).astype(np.int64).astype(np.uint64) & np.uint64((1 << bits) - 1)
+
+
+def check_operand(values: np.ndarray, bits: int, signed: bool, what: str = "operand") -> np.ndarray:
+    """``values`` as int64 if they are integers that fit the format, else a one-line :class:`InputError`."""
+    v = np.asarray(values)
+    if not (np.issubdtype(v.dtype, np.integer) or v.dtype == bool):
+        raise InputError(f"{what} values must be integers, not {v.dtype}")
+    lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+    if v.size and (v.min() < lo or v.max() > hi):
+        kind = "signed" if signed else "unsigned"
+        raise InputError(f"{what} values must fit {bits}-bit {kind} ({lo}..{hi}), got {v.min()}..{v.max()}")
+    return v.astype(np.int64)
+
+
+def _rate(x: np.ndarray, y: np.ndarray, bits: int) -> float:
+    """Mean Hamming distance of ``x`` and ``y`` (same shape) over ``bits``; 0 for empty arrays."""
+    if not x.size:
+        return 0.0
+    return float(np.bitwise_count(_patterns(x, bits) ^ _patterns(y, bits)).mean()) / bits
+
+
+def _ones(x: np.ndarray, bits: int) -> float:
+    return float(np.bitwise_count(_patterns(x, bits)).mean()) / bits if x.size else 0.0
+
+
+def _along(x: np.ndarray, bits: int) -> float:
+    """Switching along axis 0."""
+    return _rate(x[1:], x[:-1], bits)
+
+
+def _nonzero_switch(x: np.ndarray, bits: int) -> float:
+    """Switching between consecutive non-zero values of each lane of ``x[time, lane]``."""
+    lanes = _patterns(x, bits).T.reshape(x.shape[1] if x.ndim > 1 else 1, -1)  # [lane, time]
+    nz = lanes[lanes != 0]
+    lane_of = np.nonzero(lanes != 0)[0]
+    same = lane_of[1:] == lane_of[:-1]
+    if not same.any():
+        return 0.0
+    return float(np.bitwise_count(nz[1:][same] ^ nz[:-1][same]).mean()) / bits
+
+
+def _held_flips(v: np.ndarray, bits: int) -> np.ndarray:
+    """Bit flips per lane ``[lane]`` of zero-gated registers fed ``v[time, lane...]`` (lanes flattened):
+    each takes its lane's non-zero values and holds them through zeros (a zero stands for a gated step)."""
+    lanes = _patterns(v, bits).reshape(v.shape[0], -1).T  # [lane, time]
+    nz = lanes[lanes != 0]
+    lane_of = np.nonzero(lanes != 0)[0]
+    same = lane_of[1:] == lane_of[:-1]
+    flips = np.bitwise_count(nz[1:][same] ^ nz[:-1][same]).astype(float)
+    return np.bincount(lane_of[1:][same], weights=flips, minlength=lanes.shape[0])
+
+
+def _flag_flips(mask: np.ndarray) -> int:
+    """Changes of a one-bit flag ``mask[time, lane...]`` along time."""
+    return int(np.count_nonzero(mask[1:] != mask[:-1]))
+
+
+def _effective(x: np.ndarray, bits: int, signed: bool) -> float:
+    nonzero = x[x != 0]
+    if not nonzero.size:
+        return 0.0
+    magnitude = np.where(nonzero < 0, -nonzero - 1, nonzero) if signed else nonzero
+    return float(np.mean(np.frexp(magnitude.astype(float))[1] + (1 if signed else 0))) / bits
+
+
+def _operand(x: np.ndarray, bits: int, signed: bool) -> dict[str, float]:
+    """Statistics of one operand ``x[time, lane]`` streamed along axis 0."""
+    if x.size > OPERAND_ELEMENTS:
+        x = x[:, : max(1, OPERAND_ELEMENTS // x.shape[0])]
+    nonzero = _patterns(x[x != 0], bits)
+    q = (
+        ((nonzero[:, None] >> np.arange(bits, dtype=np.uint64)) & np.uint64(1)).mean(axis=0)
+        if nonzero.size
+        else 0
+    )
+    return {
+        "s": _along(x, bits),
+        "nz": _nonzero_switch(x, bits),
+        "z": float(np.mean(x == 0)) if x.size else 0.0,
+        "e": _effective(x, bits, signed),
+        "o": _ones(x, bits),
+        "x": float(np.sum(2 * q * (1 - q))) / bits,
+    }
+
+
+def _blocks(length: int, blocks: int = SAMPLE_BLOCKS, block: int = BLOCK_LENGTH) -> list[np.ndarray]:
+    """Up to ``blocks`` contiguous index runs of at most ``block``, spread evenly over ``range(length)``."""
+    if length <= blocks * block:
+        return [np.arange(length)]
+    starts = np.linspace(0, length - block, blocks).round().astype(int)
+    return [np.arange(s, s + block) for s in starts.tolist()]
+
+
+def _spread(length: int, count: int) -> np.ndarray:
+    return np.unique(np.linspace(0, length - 1, min(count, length)).round().astype(int))
+
+
+def _dram_switch(x: np.ndarray, lane_axis: int, bits: int, bw: int) -> float:
+    """Bus-lane switching of ``x`` in DRAM order (contiguous along ``lane_axis``): words ``bw`` apart."""
+    flat = np.ascontiguousarray(x if lane_axis == 1 else x.T).ravel()
+    if flat.size > OPERAND_ELEMENTS:
+        flat = flat[:OPERAND_ELEMENTS]
+    return _rate(flat[bw:], flat[:-bw], bits) if flat.size > bw else 0.0
+
+
+def _stationary_stats(
+    cfg: ArrayConfig, xw: np.ndarray, st: np.ndarray, acc: int, bp: int, bits_w: int
+) -> dict[str, float]:
+    """Output-side statistics of WS (and IS as WS on the transpose): ``xw[time, k]`` streams from the
+    west, ``st[k, col]`` is held; rows of the array run over K in folds of ``cfg.rows``."""
+    t_len, k_len = xw.shape
+    cols = _spread(st.shape[1], SAMPLE_COLUMNS)
+    per_block = max(2, SAMPLE_ELEMENTS // max(k_len * len(cols), 1))
+    fold = np.arange(k_len) // cfg.rows  # [k]
+    first = np.r_[True, fold[1:] != fold[:-1]]
+    last = np.r_[fold[1:] != fold[:-1], True]
+    base = np.maximum.accumulate(np.where(first, np.arange(k_len), 0))  # [k] first k of its fold
+    acc_s = {name: [] for name in ("prod", "psum", "out", "csram")}
+    acc_o = {name: [] for name in ("prod", "psum", "out")}
+    gated = {"gw_s": [], "g_flag": []}
+    held = (st[:, cols] != 0).mean(axis=1)  # [k] share of the sampled columns whose weight is non-zero
+    for run in _blocks(t_len, block=min(BLOCK_LENGTH, per_block)):
+        x = xw[run]  # [time, k]
+        steps = x.shape[0] * k_len
+        # a PE with a zero weight never multiplies: its inputs hold; else they follow the non-zero x
+        flips = _held_flips(x, bits_w)  # [k]
+        gated["gw_s"].append((float((held * flips).sum()) / (bits_w * steps), steps))
+        changes = (x[1:] != 0) != (x[:-1] != 0)  # [time - 1, k]
+        gated["g_flag"].append((float((held * changes.sum(axis=0)).sum()) / steps, steps))
+        prod = x[:, :, None] * st[:, cols][None, :, :]  # [time, k, col]
+        total = np.cumsum(prod, axis=1)
+        psum = _within(total, base)  # [time, k, col] partial sum within the fold
+        outs = psum[:, last, :]  # [time, fold, col] what leaves the array
+        csram = total[:, last, :]  # accumulated over the K-folds in the ofmap SRAM
+        for name, v, bits in (("prod", prod, bp), ("psum", psum, acc), ("out", outs, acc)):
+            acc_s[name].append((_along(v, bits), v.shape[0] - 1))
+            acc_o[name].append((_ones(v, bits), v.shape[0]))
+        acc_s["csram"].append((_along(csram, acc), csram.shape[0] - 1))
+    out = {f"{k}_s": _weighted(v) for k, v in acc_s.items()}
+    out |= {f"{k}_o": _weighted(v) for k, v in acc_o.items()}
+    out |= {k: _weighted(v) for k, v in gated.items()}
+    out["gn_s"] = 0.0  # the held weight changes with the loads only (a count of its own)
+    return out
+
+
+def _output_stationary_stats(cfg: ArrayConfig, a: np.ndarray, b: np.ndarray, acc: int, bp: int, tk: int):
+    """Output-side statistics of OS: PE (m, n) accumulates A[m, k] B[k, n] along K (restarting every
+    K-tile of ``tk``); a fold's accumulators drain down the columns (consecutive rows of C)."""
+    m_len, k_len = a.shape
+    cols = _spread(b.shape[1], SAMPLE_COLUMNS)
+    per_block = max(2, SAMPLE_ELEMENTS // max(k_len * len(cols), 1))
+    tile = np.arange(k_len) // max(tk, 1)
+    first = np.r_[True, tile[1:] != tile[:-1]]
+    base = np.maximum.accumulate(np.where(first, np.arange(k_len), 0))
+    names = ("prod_s", "prod_o", "psum_s", "psum_o", "out_s", "out_o", "csram_s", "gw_s", "gn_s", "g_flag")
+    stats = {name: [] for name in names}
+    bits_a, bits_b = cfg.input_bits, cfg.weight_bits
+    for run in _blocks(m_len, block=min(BLOCK_LENGTH, per_block)):
+        pair = (a[run][:, :, None] != 0) & (b[:, cols][None, :, :] != 0)  # [m, k, col] both non-zero
+        along = np.moveaxis(pair, 1, 0)  # [k, m, col]: PE (m, col) steps along k
+        steps = along.size
+        held_a = np.where(along, np.moveaxis(a[run], 1, 0)[:, :, None], 0)
+        held_b = np.where(along, b[:, cols][:, None, :], 0)
+        stats["gw_s"].append((_held_flips(held_a, bits_a).sum() / (bits_a * steps), steps))
+        stats["gn_s"].append((_held_flips(held_b, bits_b).sum() / (bits_b * steps), steps))
+        stats["g_flag"].append((_flag_flips(along) / steps, steps))
+        prod = a[run][:, :, None] * b[:, cols][None, :, :]  # [m, k, col]
+        total = np.cumsum(prod, axis=1)
+        psum = _within(total, base)  # the accumulator along k within its K-tile
+        along_k = np.moveaxis(prod, 1, 0)  # [k, m, col]
+        stats["prod_s"].append((_along(along_k, bp), k_len - 1))
+        stats["prod_o"].append((_ones(prod, bp), k_len))
+        stats["psum_s"].append((_along(np.moveaxis(psum, 1, 0), acc), k_len - 1))
+        stats["psum_o"].append((_ones(psum, acc), k_len))
+        last_tile = psum[:, -1, :]  # [m, col] a K-tile's result, drained row after row
+        stats["out_s"].append((_along(last_tile, acc), len(run) - 1))
+        stats["out_o"].append((_ones(last_tile, acc), len(run)))
+        stats["csram_s"].append((_along(total[:, -1, :], acc), len(run) - 1))
+    return {k: _weighted(v) for k, v in stats.items()}
+
+
+def _within(total: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """Running sums ``total[..., k, ...]`` (axis 1) restarted at the indices ``base[k]`` (a run's first k)."""
+    before = np.take(total, np.maximum(base - 1, 0), axis=1)
+    return total - np.where((base == 0)[None, :, None], 0, before)
+
+
+def _weighted(parts: list[tuple[float, int]]) -> float:
+    w = sum(n for _, n in parts)
+    return sum(v * n for v, n in parts) / w if w else 0.0
+
+
+def layer_stats(
+    cfg: ArrayConfig, a: np.ndarray, b: np.ndarray, tile_k: int | None = None, where: str = ""
+) -> np.ndarray:
+    """Statistics ``[stat]`` (:data:`STAT_COLUMNS`) of one layer C = A @ B on ``cfg``'s accelerator.
+
+    Parameters
+    ----------
+    a, b : np.ndarray of int
+        A[M, K] and B[K, N] within the configured widths (two's complement when signed).
+    tile_k : int, optional
+        K extent of the memory system's tiles (OS accumulators restart every K-tile); default K.
+    where : str
+        Prefix of error messages (the file the operands came from).
+    """
+    pre = f"{where}: " if where else ""
+    a = check_operand(a, cfg.input_bits, cfg.input_signed, f"{pre}A")
+    b = check_operand(b, cfg.weight_bits, cfg.weight_signed, f"{pre}B")
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0] or 0 in a.shape + b.shape:
+        raise InputError(f"{pre}A must be M x K and B K x N with K equal, not {a.shape} and {b.shape}")
+    acc = cfg.acc_bits
+    df = cfg.dataflow.value
+    bits_a, bits_b = cfg.input_bits, cfg.weight_bits
+    bp = min(bits_a + bits_b, 63)
+    out: dict[str, float] = {}
+    if df == "os":
+        w = _operand(a.T, bits_a, cfg.input_signed)  # A's rows stream along K
+        n = _operand(b, bits_b, cfg.weight_signed)
+        out |= _output_stationary_stats(cfg, a, b, acc, bp, tile_k or a.shape[1])
+        joint = (a[:, :, None] != 0) & (b[None, :, _spread(b.shape[1], SAMPLE_COLUMNS)] != 0)
+    else:
+        xw, st = (a, b) if df == "ws" else (b.T, a.T)
+        wb, ws_, nb, ns = (
+            (bits_a, cfg.input_signed, bits_b, cfg.weight_signed)
+            if df == "ws"
+            else (bits_b, cfg.weight_signed, bits_a, cfg.input_signed)
+        )
+        w = _operand(xw, wb, ws_)  # streams along time
+        n = _operand(st, nb, ns)  # shifted in along K
+        out |= _stationary_stats(cfg, xw, st, acc, min(wb + nb, 63), wb)
+        rows = xw[np.concatenate(_blocks(xw.shape[0]))]
+        joint = (rows[:, :, None] != 0) & (st[None, :, _spread(st.shape[1], SAMPLE_COLUMNS)] != 0)
+    out |= {f"w_{k}": v for k, v in w.items()} | {f"n_{k}": v for k, v in n.items()}
+    out["p_nz"] = float(joint.mean())
+    bw = cfg.dram_bw_words_per_cycle
+    lane_axis = {"os": (0, 1, 1), "ws": (1, 1, 1), "is": (0, 0, 0)}[df]  # A, B, C (systolic.dataflow)
+    out["dram_a"] = _dram_switch(a, lane_axis[0], bits_a, bw)
+    out["dram_b"] = _dram_switch(b, lane_axis[1], bits_b, bw)
+    out["a_o"], out["b_o"] = _ones(a, bits_a), _ones(b, bits_b)
+    out["dram_rd"], out["dram_wr"], out["addr_rd"], out["addr_wr"] = _dram_bus(cfg, a, b, acc)
+    c = _c_sample(a, b, lane_axis[2])
+    out["dram_c"] = _rate(c[:, bw:], c[:, :-bw], acc) if c.shape[1] > bw else 0.0
+    out["c_o"] = _ones(c, acc)
+    return np.array([out[name] for name in STAT_COLUMNS])
+
+
+def _dram_image(cfg: ArrayConfig, x: np.ndarray, tensor: str) -> np.ndarray:
+    """``x`` flattened as it lies in DRAM: contiguous along the lane axis of the port that carries it."""
+    from systolic.dataflow import TENSOR_DIMS
+
+    from ..memory import geometry
+
+    g = geometry(cfg)[tensor]
+    return np.ascontiguousarray(x if TENSOR_DIMS[tensor].index(g.lane_dim) == 1 else x.T).ravel()
+
+
+def _bus_flips(cycle: np.ndarray, words: np.ndarray, idle_zero: bool) -> int:
+    """Bit flips on a bus carrying ``words[beat, lane]`` (patterns) in cycles ``cycle[beat]``: neighbours in
+    consecutive cycles differ by their XOR; across a gap the bus is zero (``idle_zero``, every value
+    appears from and falls back to zero) or holds its last beat."""
+    if not cycle.size:
+        return 0
+    order = np.argsort(cycle, kind="stable")
+    cycle, words = cycle[order], words[order]
+    ones = np.bitwise_count(words).sum(axis=1)  # [beat]
+    xor = np.bitwise_count(words[1:] ^ words[:-1]).sum(axis=1)  # [beat - 1]
+    if not idle_zero:
+        return int(xor.sum())
+    next_to = np.diff(cycle) == 1
+    return int(xor[next_to].sum() + ones[1:][~next_to].sum() + ones[:-1][~next_to].sum() + ones[0] + ones[-1])
+
+
+def _dram_bus(cfg: ArrayConfig, a: np.ndarray, b: np.ndarray, acc: int) -> tuple[float, float, float, float]:
+    """Flips per word and bit of the DRAM read and write data buses, and per beat of their address buses,
+    over the layer's first :data:`BUS_STEPS` steps, beat by beat as the controller moves the tiles
+    (model/traces.py)."""
+    from ..cycles import GemmArrays
+    from ..memory import memory_cycles, tile_record
+    from ..traces import Dims, dram_beats
+
+    m, k = a.shape
+    n = b.shape[1]
+    sched = memory_cycles(cfg, GemmArrays.of(m, n, k)).schedule
+    tiles, steps = sched.tiles, sched.steps
+    dims = Dims(cfg, m, n, k)
+    bw = cfg.dram_bw_words_per_cycle
+    rd_bits = max(cfg.input_bits, cfg.weight_bits)
+    images = {"A": _dram_image(cfg, a, "A"), "B": _dram_image(cfg, b, "B")}
+    exact = float(np.abs(a).max(initial=0)) * float(np.abs(b).max(initial=0)) * k < 2**52
+    c = (a.astype(float) @ b.astype(float)).astype(np.int64) if exact else a @ b
+    images["C"] = _dram_image(cfg, c, "C")
+    lane = np.arange(bw)
+    reads, writes = ([], [], [], []), ([], [], [], [])
+    for s in range(min(steps.layer.size, BUS_STEPS)):
+        t0 = int(steps.start[s])
+        beats = []
+        j = int(steps.load_tile[s])
+        if j >= 0:
+            tile = tile_record(tiles, j)
+            beats = [("A", *dram_beats(cfg, dims, "A", tile))] if tiles.load_a[j] else []
+            beats += [("B", *dram_beats(cfg, dims, "B", tile))] if tiles.load_b[j] else []
+        if steps.drain_tile[s] >= 0:
+            beats.append(("C", *dram_beats(cfg, dims, "C", tile_record(tiles, int(steps.drain_tile[s])))))
+        offset = 0
+        for x, start, count in beats:
+            g = dims.geo[x]
+            idx = start[:, None] - g.offset + lane  # [beat, lane]
+            if x == "C":
+                # the write bus is the line read from the ofmap SRAM shifted to the beat's first lane: lanes
+                # past the beat's words carry the line's next words, zeros past the line's end
+                origin = tile_record(tiles, int(steps.drain_tile[s]))[f"{g.lane_dim}0"]
+                in_line = ((start - g.offset) % dims.full[g.lane_dim] - origin) % g.lanes  # [beat]
+                valid = in_line[:, None] + lane < g.lanes
+            else:
+                valid = lane < count[:, None]
+            idx = np.minimum(idx, images[x].size - 1)
+            value = np.where(valid, images[x][np.where(valid, idx, 0)], 0)
+            out = writes if x == "C" else reads
+            cyc = t0 + 1 + np.arange(start.size) if x == "C" else t0 + offset + np.arange(start.size)
+            offset += 0 if x == "C" else start.size
+            out[0].append(cyc)
+            out[1].append(_patterns(value, acc if x == "C" else rd_bits))
+            out[2].append(int(count.sum()))
+            out[3].append(start)
+    rates, per_beat = [], []
+    for (cyc, val, words, addr), bits, idle_zero in ((reads, rd_bits, True), (writes, acc, False)):
+        if not cyc:
+            rates.append(0.0)
+            per_beat.append(0.0)
+            continue
+        cycle = np.concatenate(cyc)
+        rates.append(_bus_flips(cycle, np.concatenate(val), idle_zero) / (bits * max(sum(words), 1)))
+        # an address bus holds its last address between beats
+        start = np.concatenate(addr)[np.argsort(cycle, kind="stable")].astype(np.uint64)
+        per_beat.append(float(np.bitwise_count(start[1:] ^ start[:-1]).sum()) / start.size)
+    return rates[0], rates[1], per_beat[0], per_beat[1]
+
+
+def _c_sample(a: np.ndarray, b: np.ndarray, lane_axis: int) -> np.ndarray:
+    """A few whole lines of C in DRAM order (lines along its lane axis)."""
+    if lane_axis == 1:
+        return a[_spread(a.shape[0], SAMPLE_C_ROWS)] @ b  # [row, n]
+    return (a @ b[:, _spread(b.shape[1], SAMPLE_C_ROWS)]).T  # [col, m]
+
+
+def _uniform_nonzero(bits: int, signed: bool, shape, z: float, rng: np.random.Generator) -> np.ndarray:
+    lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+    v = rng.integers(lo, hi, size=shape, endpoint=True, dtype=np.int64)
+    zero = v == 0
+    while zero.any():  # non-zero values only, then the requested share of zeros
+        v[zero] = rng.integers(lo, hi, size=int(zero.sum()), endpoint=True, dtype=np.int64)
+        zero = v == 0
+    v[rng.random(shape) < z] = 0
+    return v
+
+
+#: Shape of the synthetic layer behind :func:`default_stats`: time steps, array columns followed, and the
+#: largest K (beyond it the partial sums' statistics hardly move).
+DEFAULT_TIME, DEFAULT_COLS, DEFAULT_MAX_K = 128, 64, 512
+
+
+def _bucket(x: int) -> int:
+    """``x`` rounded to the ladder 1, 2, 3, 4, 6, 8, 11, 16, 23, 32, ... (steps of sqrt(2)), at most
+    :data:`DEFAULT_MAX_K`: statistics of sums change with the log of their length."""
+    x = int(min(max(x, 1), DEFAULT_MAX_K))
+    return int(min(round(2 ** (round(2 * np.log2(x)) / 2)), DEFAULT_MAX_K))
+
+
+@functools.lru_cache(maxsize=4096)
+def _default_row(
+    formats: tuple, dataflow: str, depth: int, k: int, tile_k: int, z: float
+) -> tuple[float, ...]:
+    bits_a, signed_a, bits_b, signed_b, acc = formats
+    cfg = ArrayConfig(
+        name="stats",
+        rows=depth,
+        cols=DEFAULT_COLS,
+        dataflow=dataflow,
+        input_bits=bits_a,
+        input_signed=signed_a,
+        weight_bits=bits_b,
+        weight_signed=signed_b,
+        acc_bits=acc,
+        word_bytes=-(-max(bits_a, bits_b) // 8),
+        dram_bw_words_per_cycle=1,  # independent data: any lag is the same
+    )
+    rng = np.random.default_rng(12345)
+    m, n = (DEFAULT_TIME, DEFAULT_COLS) if dataflow != "is" else (DEFAULT_COLS, DEFAULT_TIME)
+    a = _uniform_nonzero(bits_a, signed_a, (m, k), z, rng)
+    b = _uniform_nonzero(bits_b, signed_b, (k, n), z, rng)
+    return tuple(layer_stats(cfg, a, b, tile_k=tile_k).tolist())
+
+
+def default_stats(
+    cfg: ArrayConfig,
+    k: np.ndarray | int,
+    zero_frac: float | np.ndarray = 0.0,
+    tile_k: np.ndarray | int | None = None,
+) -> np.ndarray:
+    """Statistics ``[layer, stat]`` of layers with reduction lengths ``k`` on independent operands drawn
+    uniformly from the non-zero values of the configured formats, a share ``zero_frac`` of them then set
+    to zero: the assumption for a network without data (the statistics-free default).
+
+    Taken by :func:`layer_stats` from a small synthetic layer of such operands (seeded: same bytes every
+    time), its K and the array's fold depth rounded to steps of sqrt(2) up to :data:`DEFAULT_MAX_K`
+    (:func:`_bucket`), memoised per format, dataflow, fold depth, K and zero fraction. For independent data
+    the DRAM lane order and the array's width do not matter.
+    """
+    k = np.atleast_1d(np.asarray(k, dtype=np.int64))
+    z = np.broadcast_to(np.asarray(zero_frac, dtype=float), k.shape)
+    if np.any((z < 0) | (z > 1)):
+        raise InputError(f"zero fraction must be in 0..1, not {np.unique(z).tolist()}")
+    tk = k if tile_k is None else np.broadcast_to(np.asarray(tile_k, dtype=np.int64), k.shape)
+    formats = (cfg.input_bits, cfg.input_signed, cfg.weight_bits, cfg.weight_signed, cfg.acc_bits)
+    df = cfg.dataflow.value
+    rows = [
+        _default_row(formats, df, _bucket(min(cfg.rows, ki)), _bucket(ki), _bucket(ti), round(float(zi), 3))
+        for ki, ti, zi in zip(k.tolist(), tk.tolist(), z.tolist(), strict=True)
+    ]
+    return np.array(rows, dtype=float).reshape(k.size, len(STAT_COLUMNS))

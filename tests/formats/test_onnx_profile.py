@@ -1,0 +1,82 @@
+"""formats/onnx_profile.py: a small ONNX network run with onnxruntime on a sample input; each layer's
+statistics equal layer_stats of its operands lowered and quantized by hand; bad inputs are one line."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx")
+pytest.importorskip("onnxruntime")
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+from systolic.config import ArrayConfig  # noqa: E402
+from systolic.errors import InputError  # noqa: E402
+from systolic.formats.onnx import load_onnx  # noqa: E402
+from systolic.formats.onnx_profile import profile_operands, profile_stats, quantize  # noqa: E402
+from systolic.model.energy import default_stats, layer_stats  # noqa: E402
+
+RNG = np.random.default_rng(3)
+W1 = RNG.normal(size=(4, 2, 3, 3)).astype(np.float32)  # Conv: [F, C, R, S]
+W2 = RNG.normal(size=(5, 4 * 6 * 6)).astype(np.float32)  # Gemm with transB
+
+
+def model(tmp_path):
+    """conv 3x3 (2 -> 4, pad 1) -> ReLU -> flatten -> fc (transB) on a [1, 2, 6, 6] input."""
+    nodes = [
+        helper.make_node("Conv", ["x", "w1"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c"], ["r"], name="relu"),
+        helper.make_node("Flatten", ["r"], ["f"], name="flat"),
+        helper.make_node("Gemm", ["f", "w2"], ["y"], name="fc", transB=1),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 6, 6])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 5])],
+        [numpy_helper.from_array(W1, "w1"), numpy_helper.from_array(W2, "w2")],
+    )
+    path = tmp_path / "net.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    return path
+
+
+def test_profile_lowers_each_node_as_the_workload_does(tmp_path):
+    path = model(tmp_path)
+    x = RNG.normal(size=(1, 2, 6, 6)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    wl = load_onnx(path)
+    (a1, b1), (a2, b2) = profile_operands(path, tmp_path / "x.npy", wl)
+    assert a1.shape == (36, 18) and b1.shape == (18, 4) and a2.shape == (1, 144) and b2.shape == (144, 5)
+    # by hand: im2col rows (oh, ow), columns (r, s, c); ReLU output flattened in NCHW order
+    xp = np.pad(x[0].transpose(1, 2, 0), ((1, 1), (1, 1), (0, 0)))
+    cols = np.stack([xp[i : i + 3, j : j + 3].reshape(-1) for i in range(6) for j in range(6)])
+    np.testing.assert_allclose(a1, cols, rtol=1e-6)
+    np.testing.assert_allclose(b1, W1.transpose(2, 3, 1, 0).reshape(18, 4))
+    conv = (cols @ b1).reshape(6, 6, 4).transpose(2, 0, 1)
+    np.testing.assert_allclose(a2[0], np.maximum(conv, 0).ravel(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(b2, W2.T)
+    cfg = ArrayConfig(rows=4, cols=4, input_signed=False)
+    got = profile_stats(cfg, path, tmp_path / "x.npy", wl, np.array([18, 144]))
+    want = layer_stats(cfg, quantize(a2, 8, False), quantize(b2, 8, True), tile_k=144)
+    np.testing.assert_allclose(got[1], want)
+    assert not np.allclose(got[1], default_stats(cfg, 144)[0])  # ReLU data is not uniform data
+
+
+def test_quantize_is_symmetric_when_signed_and_min_max_when_unsigned():
+    x = np.array([-2.0, -1.0, 0.0, 1.0, 4.0])
+    assert quantize(x, 4, True).tolist() == [-4, -2, 0, 2, 7]
+    assert quantize(x, 4, False).tolist() == [0, 2, 5, 8, 15]
+
+
+def test_bad_sample_inputs(tmp_path):
+    path = model(tmp_path)
+    wl = load_onnx(path)
+    np.save(tmp_path / "wrong.npy", np.zeros((1, 3, 6, 6), np.float32))
+    with pytest.raises(InputError, match=r"net.onnx: onnxruntime could not run the model on wrong.npy"):
+        profile_operands(path, tmp_path / "wrong.npy", wl)
+    with pytest.raises(InputError, match=r"missing.npy: no such file"):
+        profile_operands(path, tmp_path / "missing.npy", wl)
+    (tmp_path / "junk.npy").write_text("not numpy")
+    with pytest.raises(InputError, match=r"junk.npy: not a NumPy .npy array"):
+        profile_operands(path, tmp_path / "junk.npy", wl)

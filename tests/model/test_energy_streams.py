@@ -1,0 +1,142 @@
+"""model/energy/streams.py: every statistic against a brute-force walk of the streams the RTL's components
+see (pure Python over PEs, folds and cycles), the statistics-free default against sampled uniform data, and
+the one-line errors for bad operands."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from systolic.config import ArrayConfig
+from systolic.errors import InputError
+from systolic.model import energy as en
+from systolic.model.energy.streams import COLUMN
+
+
+def _pattern(v: int, bits: int) -> int:
+    return int(v) & ((1 << bits) - 1)
+
+
+def _switch(seqs: list[list[int]], bits: int) -> float:
+    flips = sum(
+        bin(_pattern(x, bits) ^ _pattern(y, bits)).count("1")
+        for s in seqs
+        for x, y in zip(s[1:], s[:-1], strict=True)
+    )
+    pairs = sum(max(len(s) - 1, 0) for s in seqs)
+    return flips / (bits * pairs) if pairs else 0.0
+
+
+def _ones(values: list[int], bits: int) -> float:
+    return sum(bin(_pattern(v, bits)).count("1") for v in values) / (bits * len(values)) if values else 0.0
+
+
+def _brute(cfg: ArrayConfig, a: np.ndarray, b: np.ndarray) -> dict[str, float]:
+    """The statistics by walking each register's sequence of values (small layers: no sampling)."""
+    acc, r = cfg.acc_bits, cfg.rows
+    df = cfg.dataflow.value
+    out = {}
+    if df == "os":
+        m_len, k_len = a.shape
+        n_len = b.shape[1]
+        prods = [
+            [int(a[m, k]) * int(b[k, n]) for k in range(k_len)] for m in range(m_len) for n in range(n_len)
+        ]
+        psums = [list(np.cumsum(p)) for p in prods]
+        out["prod_s"] = _switch(prods, 16)
+        out["psum_s"] = _switch(psums, acc)
+        c = a @ b
+        out["out_s"] = _switch([list(c[:, n]) for n in range(n_len)], acc)
+        out["w_s"] = _switch([list(a[m]) for m in range(m_len)], cfg.input_bits)
+        out["n_s"] = _switch([list(b[:, n]) for n in range(n_len)], cfg.weight_bits)
+    else:
+        xw, s = (a, b) if df == "ws" else (b.T, a.T)
+        t_len, k_len = xw.shape
+        psums, outs, written = [], [], []
+        for c in range(s.shape[1]):
+            running = np.zeros(t_len, dtype=np.int64)
+            for f0 in range(0, k_len, r):
+                part = np.zeros(t_len, dtype=np.int64)
+                for k in range(f0, min(f0 + r, k_len)):
+                    part = part + xw[:, k] * s[k, c]
+                    psums.append(list(part))  # psum_out of the PE in row k - f0
+                outs.append(list(part))  # what leaves the column
+                running = running + part
+                written.append(list(running))  # the ofmap SRAM's partial sum after this fold
+        out["psum_s"] = _switch(psums, acc)
+        out["out_s"] = _switch(outs, acc)
+        out["csram_s"] = _switch(written, acc)
+        out["prod_s"] = _switch(
+            [list(xw[:, k] * s[k, c]) for k in range(k_len) for c in range(s.shape[1])], 16
+        )
+        out["w_s"] = _switch([list(xw[:, k]) for k in range(k_len)], 8)
+        out["n_s"] = _switch([list(s[:, c]) for c in range(s.shape[1])], 8)
+    out["c_o"] = _ones([int(v) for v in (a @ b).ravel()], acc)
+    out["p_nz"] = float(np.mean((a[:, :, None] != 0) & (b[None, :, :] != 0)))
+    return out
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    dataflow=st.sampled_from(["os", "ws", "is"]),
+    rows=st.integers(1, 5),
+    m=st.integers(2, 12),  # C's statistics follow 16 of its lines: all of them here
+    n=st.integers(2, 9),
+    k=st.integers(1, 13),
+    zeros=st.floats(0, 0.8),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_stream_statistics_match_a_walk_of_every_register(dataflow, rows, m, n, k, zeros, seed):
+    cfg = ArrayConfig(rows=rows, cols=4, dataflow=dataflow, acc_bits=24)
+    rng = np.random.default_rng(seed)
+    a = rng.integers(-128, 128, size=(m, k))
+    b = rng.integers(-128, 128, size=(k, n))
+    a[rng.random(a.shape) < zeros] = 0
+    got = en.layer_stats(cfg, a, b)
+    for name, value in _brute(cfg, a, b).items():
+        assert got[COLUMN[name]] == pytest.approx(value, abs=1e-12), name
+
+
+def test_dram_statistics_follow_the_bus_lanes():
+    """Bus lane i of consecutive beats holds words bw apart in DRAM order (A row-major in WS)."""
+    cfg = ArrayConfig(dataflow="ws", dram_bw_words_per_cycle=3)
+    a = np.arange(60).reshape(6, 10) % 7
+    b = np.ones((10, 4), dtype=np.int64)
+    flat = a.ravel()
+    expected = _switch([list(flat[i::3]) for i in range(3)], 8)
+    assert en.layer_stats(cfg, a, b)[COLUMN["dram_a"]] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("dataflow", ["os", "ws", "is"])
+@pytest.mark.parametrize(("bits", "zeros"), [(8, 0.0), (4, 0.5), (16, 0.0)])
+def test_default_statistics_are_those_of_uniform_random_operands(dataflow, bits, zeros):
+    cfg = ArrayConfig(rows=8, cols=8, dataflow=dataflow, input_bits=bits, weight_bits=bits, acc_bits=48,
+                      word_bytes=2, dram_bw_words_per_cycle=1)  # fmt: skip
+    rng = np.random.default_rng(bits)
+    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    a = rng.integers(lo, hi, size=(400, 64), endpoint=True)
+    b = rng.integers(lo, hi, size=(64, 48), endpoint=True)
+    a[a == 0], b[b == 0] = 1, 1
+    a[rng.random(a.shape) < zeros] = 0
+    b[rng.random(b.shape) < zeros] = 0
+    sampled = en.layer_stats(cfg, a, b)
+    default = en.default_stats(cfg, 64, zeros)[0]
+    np.testing.assert_allclose(default, sampled, atol=0.03)
+    assert np.array_equal(default, en.default_stats(cfg, [64], zeros)[0])  # deterministic, memoised
+
+
+def test_bad_operands_are_one_line_errors():
+    cfg = ArrayConfig(input_bits=4, weight_bits=4, acc_bits=16)
+    ok = np.zeros((3, 2), dtype=np.int64)
+    with pytest.raises(InputError, match=r"A values must fit 4-bit signed \(-8..7\), got -9..0"):
+        en.layer_stats(cfg, np.array([[-9, 0]]), ok[:2])
+    with pytest.raises(InputError, match="B values must be integers, not float64"):
+        en.layer_stats(cfg, ok, np.zeros((2, 2)))
+    with pytest.raises(
+        InputError, match=r"A must be M x K and B K x N with K equal, not \(3, 2\) and \(3, 2\)"
+    ):
+        en.layer_stats(cfg, ok, ok)
+    with pytest.raises(InputError, match="zero fraction must be in 0..1"):
+        en.default_stats(cfg, 9, 1.5)

@@ -63,7 +63,7 @@ CLASS_RULES: tuple[tuple[str, str], ...] = (
     (r"^(?!\$rootio\.)[^.]+\.dram_\w+$", "dram"),  # top-level DRAM ports
     (_PE + r"(?:mul_a|mul_b|hold_a|hold_b|nonzero)$", "mult"),  # multiplier operands and zero gating
     (_PE + r"(?:product|acc|res)$", "acc"),  # res: the result register of fold_overlap's OS PE
-    (_PE + r"(?:a_in|b_in|w\d?|a_out|b_out|a_tag_\w+|psum_\w+)$", "fwd"),  # w0, w1: fold_overlap's banks
+    (_PE + r"(?:a_in|b_in|w\d?|a_out|b_out|a_tag_out|psum_\w+)$", "fwd"),  # w0, w1: fold_overlap's banks
     (r"(?:^|\.)(?:de)?skew_\w+\.lane\w*$", "fwd"),  # LaneDelay registers of the operand/result skew
     (r"(?:^|\.)ifmap_sram\.(?:[^.]+\.)*" + _NAMED, "ifmap_sram"),
     (r"(?:^|\.)filter_sram\.(?:[^.]+\.)*" + _NAMED, "filter_sram"),

@@ -87,9 +87,15 @@ def memory_cases(rows: int, cols: int) -> list[GemmCase]:
 Group = tuple[ArrayConfig, list[GemmCase], str]
 
 
+#: Options that change the micro-architecture, each also run switched to the other value (``-serial``:
+#: folds one after the other) on one engine and one accelerator group per dataflow.
+OPTION_GROUPS = {"serial": {"fold_overlap": False}}
+
+
 def default_matrix(base: ArrayConfig) -> list[Group]:
     """The GEMM engine on every dataflow and array shape, then the whole accelerator on every dataflow
-    and both memory systems."""
+    and both memory systems; then, per option of :data:`OPTION_GROUPS`, the 16x12 engine and the narrow
+    accelerator of every dataflow with the option flipped."""
     groups: list[Group] = []
     for df in Dataflow:
         for rows, cols in ARRAYS:
@@ -99,6 +105,15 @@ def default_matrix(base: ArrayConfig) -> list[Group]:
         for name, fields in MEMORIES.items():
             cfg = base.replace(name=f"{df.value}-{name}", dataflow=df, **fields)
             groups.append((cfg, memory_cases(cfg.rows, cfg.cols), "accel"))
+    for label, option in OPTION_GROUPS.items():
+        flipped = {key: not getattr(base, key) for key in option}
+        for df in Dataflow:
+            rows, cols = ARRAYS[-1]
+            cfg = base.replace(name=f"{df.value}-{rows}x{cols}-{label}", rows=rows, cols=cols, dataflow=df)
+            groups.append((cfg.replace(**flipped), default_cases(rows, cols), "core"))
+            fields = MEMORIES["mem-narrow"]
+            cfg = base.replace(name=f"{df.value}-mem-narrow-{label}", dataflow=df, **fields)
+            groups.append((cfg.replace(**flipped), memory_cases(cfg.rows, cfg.cols), "accel"))
     return groups
 
 

@@ -62,8 +62,8 @@ _NAMED = r"(?!(?:clk|rst)$)[A-Za-z]\w*$"  # a named signal, not clock or reset, 
 CLASS_RULES: tuple[tuple[str, str], ...] = (
     (r"^(?!\$rootio\.)[^.]+\.dram_\w+$", "dram"),  # top-level DRAM ports
     (_PE + r"(?:mul_a|mul_b|hold_a|hold_b|nonzero)$", "mult"),  # multiplier operands and zero gating
-    (_PE + r"(?:product|acc)$", "acc"),
-    (_PE + r"(?:a_in|b_in|w|a_out|b_out|psum_\w+)$", "fwd"),
+    (_PE + r"(?:product|acc|res)$", "acc"),  # res: the result register of fold_overlap's OS PE
+    (_PE + r"(?:a_in|b_in|w\d?|a_out|b_out|a_tag_out|psum_\w+)$", "fwd"),  # w0, w1: fold_overlap's banks
     (r"(?:^|\.)(?:de)?skew_\w+\.lane\w*$", "fwd"),  # LaneDelay registers of the operand/result skew
     (r"(?:^|\.)ifmap_sram\.(?:[^.]+\.)*" + _NAMED, "ifmap_sram"),
     (r"(?:^|\.)filter_sram\.(?:[^.]+\.)*" + _NAMED, "filter_sram"),
@@ -85,8 +85,8 @@ def energy_rules(dataflow: str) -> tuple[tuple[str, str], ...]:
     the copies to ``other``. ``dataflow`` is ``os``, ``ws`` or ``is``.
     """
     stationary = str(dataflow) != "os"
-    pe_acc = "product|psum_out" if stationary else "product|acc"
-    pe_fwd = "a_out|w" if stationary else "a_out|b_out"
+    pe_acc = "product|psum_out" if stationary else "product|acc|res"
+    pe_fwd = r"a_out|a_tag_out|w\d?" if stationary else "a_out|a_tag_out|b_out"
     return (
         CLASS_RULES[0],  # DRAM ports
         CLASS_RULES[1],  # multiplier operands and zero gating

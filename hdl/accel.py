@@ -58,7 +58,8 @@ class Accelerator(wiring.Component):
         self.buffers = {}
         for x, g in self._geo.items():
             bits = operand_format(cfg, x)[0]
-            self.buffers[x] = DoubleBuffer(g.lanes, bits, max(g.half_lines, 1))
+            transparent = x == "C" and cfg.fold_overlap  # folds may accumulate into a line back to back
+            self.buffers[x] = DoubleBuffer(g.lanes, bits, max(g.half_lines, 1), transparent=transparent)
 
     def elaborate(self, platform) -> Module:
         m = Module()

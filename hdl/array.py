@@ -38,23 +38,34 @@ class SystolicArray(wiring.Component):
         Output stationary only: shift the accumulators down one row (zeros enter at the top).
     south : Out(cols * acc_bits)
         ``psum_out`` of the bottom row's PEs, lane ``c`` from column ``c``.
+    west_tag : In(rows)
+        ``fold_overlap`` only (instead of ``load`` and ``drain``): lane ``r``'s tag, skewed like its
+        operand: the bank select (WS, IS) or "last operand of the fold" (OS).
+    ld : In(rows), ld_bank : In(1)
+        ``fold_overlap``, WS and IS: row ``r`` writes the north lanes (a bus down each column) into bank
+        ``ld_bank``.
+    shift : In(rows)
+        ``fold_overlap``, OS: row ``r``'s result registers take those of the row above.
     """
 
     def __init__(self, cfg: ArrayConfig):
         self._cfg = check_config(cfg)
         a, b, acc = operand_shapes(cfg)
         self._output_stationary = STATIONARY[cfg.dataflow] == "output"
-        control = "drain" if self._output_stationary else "load"
-        super().__init__(
-            {
-                "west": In(cfg.rows * a.width),
-                "north": In(cfg.cols * b.width),
-                control: In(1),
-                "south": Out(cfg.cols * acc.width),
-            }
-        )
+        ports = {"west": In(cfg.rows * a.width), "north": In(cfg.cols * b.width)}
+        if cfg.fold_overlap:
+            ports["west_tag"] = In(cfg.rows)
+            if self._output_stationary:
+                ports["shift"] = In(cfg.rows)
+            else:
+                ports |= {"ld": In(cfg.rows), "ld_bank": In(1)}
+        else:
+            ports["drain" if self._output_stationary else "load"] = In(1)
+        super().__init__({**ports, "south": Out(cfg.cols * acc.width)})
 
     def elaborate(self, platform) -> Module:
+        if self._cfg.fold_overlap:
+            return self._elaborate_overlap()
         m = Module()
         cfg = self._cfg
         rows, cols = cfg.rows, cfg.cols
@@ -70,5 +81,40 @@ class SystolicArray(wiring.Component):
                 psum_in = pe[r - 1][c].psum_out if r else 0
                 pe_control = p.drain if self._output_stationary else p.load
                 m.d.comb += [p.a_in.eq(a_in), p.b_in.eq(b_in), p.psum_in.eq(psum_in), pe_control.eq(control)]
+        m.d.comb += self.south.eq(Cat(*(pe[rows - 1][c].psum_out for c in range(cols))))
+        return m
+
+    def _elaborate_overlap(self) -> Module:
+        """``fold_overlap``: a bank-select (WS, IS) or last-operand (OS) tag travels with every west
+        operand; WS and IS load the stationary operand from a column bus into the row ``ld`` selects; OS
+        drains the result registers down the rows ``shift`` selects."""
+        m = Module()
+        cfg = self._cfg
+        rows, cols = cfg.rows, cfg.cols
+        a, b, _ = operand_shapes(cfg)
+        pe = [[make_pe(cfg) for _ in range(cols)] for _ in range(rows)]
+        for r in range(rows):
+            for c in range(cols):
+                p = pe[r][c]
+                m.submodules[f"pe_{r}_{c}"] = p
+                left = pe[r][c - 1] if c else None
+                north_lane = self.north[c * b.width : (c + 1) * b.width]
+                m.d.comb += [
+                    p.a_in.eq(left.a_out if left else self.west[r * a.width : (r + 1) * a.width]),
+                    p.a_tag_in.eq(left.a_tag_out if left else self.west_tag[r]),
+                ]
+                if self._output_stationary:
+                    m.d.comb += [
+                        p.b_in.eq(pe[r - 1][c].b_out if r else north_lane),
+                        p.res_in.eq(pe[r - 1][c].psum_out if r else 0),
+                        p.shift.eq(self.shift[r]),
+                    ]
+                else:
+                    m.d.comb += [
+                        p.b_in.eq(north_lane),
+                        p.psum_in.eq(pe[r - 1][c].psum_out if r else 0),
+                        p.ld.eq(self.ld[r]),
+                        p.ld_bank.eq(self.ld_bank),
+                    ]
         m.d.comb += self.south.eq(Cat(*(pe[rows - 1][c].psum_out for c in range(cols))))
         return m

@@ -24,6 +24,9 @@ class DoubleBuffer(wiring.Component):
         Bits per element.
     depth : int
         Lines per half.
+    transparent : bool
+        A read of the line being written in the same cycle returns the new data (the ofmap's
+        read-modify-write when consecutive folds accumulate into a line back to back); otherwise the old.
 
     Ports
     -----
@@ -38,11 +41,12 @@ class DoubleBuffer(wiring.Component):
         The same for the shadow half. With ``*_rd_en`` low a read port holds its data.
     """
 
-    def __init__(self, lanes: int, bits: int, depth: int):
+    def __init__(self, lanes: int, bits: int, depth: int, transparent: bool = False):
         for name, value in (("lanes", lanes), ("bits", bits), ("depth", depth)):
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, not {value!r}")
         self._lanes, self._bits, self._depth = lanes, bits, depth
+        self._transparent = transparent
         addr = range(max(depth, 2))
         ports = {"active": In(1)}
         for side in ("a", "s"):
@@ -66,8 +70,12 @@ class DoubleBuffer(wiring.Component):
         for half in (0, 1):
             mem = Memory(shape=unsigned(width), depth=self._depth, init=[])
             m.submodules[f"half{half}"] = mem
-            rd = mem.read_port()
-            wr = mem.write_port(granularity=self._bits)
+            if self._transparent:
+                wr = mem.write_port(granularity=self._bits)
+                rd = mem.read_port(transparent_for=(wr,))
+            else:
+                rd = mem.read_port()
+                wr = mem.write_port(granularity=self._bits)
             is_active = self.active == half
             m.d.comb += [
                 rd.en.eq(Mux(is_active, self.a_rd_en, self.s_rd_en)),

@@ -15,6 +15,7 @@ from systolic.geometry import port_format
 
 from .array import SystolicArray
 from .dataflow import check_config
+from .fold_pipeline import PipelinedSequencer
 from .sequencer import Sequencer, sequencer_ports
 from .skew import LaneDelay
 
@@ -25,7 +26,8 @@ class GemmEngine(wiring.Component):
     Runs C[M,N] = A[M,K] @ B[K,N] for any M, N, K in 1..65535 as a series of folds, reading operand
     vectors from two memories (west, north) and writing output vectors to a third (south). Which tensor
     each port carries is :data:`systolic.dataflow.PORT_MAP`. Submodules: ``sequencer``,
-    ``skew_west``, ``skew_north`` (OS), ``array`` (PEs ``pe_<r>_<c>``), ``deskew_south`` (WS, IS).
+    ``skew_west``, ``skew_west_tag`` (``fold_overlap``), ``skew_north`` (OS), ``array`` (PEs
+    ``pe_<r>_<c>``), ``deskew_south`` (WS, IS).
 
     Parameters
     ----------
@@ -76,6 +78,11 @@ class GemmEngine(wiring.Component):
 
     Notes
     -----
+    With ``cfg.fold_overlap`` (the default) folds overlap: the contract below holds per fold, but the next
+    fold's stationary tile loads, first row first, while the current fold streams (WS, IS), and the
+    results drain while the next fold accumulates (OS); when each fold starts is in
+    :mod:`systolic.hdl.fold_pipeline`. Without it:
+
     Timing contract (a cycle is one clock period; "cycle t" lies between rising edges t and t+1). A GEMM's
     cycle count runs from the first cycle with operand data on a ``*_data`` port to the last cycle with
     ``south_valid`` high, both included. Folds run back to back: each fold's first operand data arrives in
@@ -119,7 +126,7 @@ class GemmEngine(wiring.Component):
         west_bits, _ = port_format(cfg, "west")
         north_bits, _ = port_format(cfg, "north")
 
-        m.submodules.sequencer = seq = Sequencer(cfg)
+        m.submodules.sequencer = seq = PipelinedSequencer(cfg) if cfg.fold_overlap else Sequencer(cfg)
         m.submodules.array = array = SystolicArray(cfg)
         for name in sequencer_ports(cfg):
             ours, theirs = getattr(self, name), getattr(seq, name)
@@ -135,19 +142,28 @@ class GemmEngine(wiring.Component):
 
         m.submodules.skew_west = skew_west = LaneDelay(west_bits, list(range(rows)))
         m.d.comb += [skew_west.i.eq(west), array.west.eq(skew_west.o)]
+        if cfg.fold_overlap:
+            # the tag of lane r travels with its operand: the same skew
+            m.submodules.skew_west_tag = skew_tag = LaneDelay(1, list(range(rows)))
+            m.d.comb += [skew_tag.i.eq(seq.west_tag.replicate(rows)), array.west_tag.eq(skew_tag.o)]
         if output_stationary:
             m.submodules.skew_north = skew_north = LaneDelay(north_bits, list(range(cols)))
             m.d.comb += [
                 skew_north.i.eq(north),
                 array.north.eq(skew_north.o),
-                array.drain.eq(seq.drain),
+                array.shift.eq(seq.shift) if cfg.fold_overlap else array.drain.eq(seq.drain),
                 self.south_data.eq(array.south),
             ]
         else:
             m.submodules.deskew_south = deskew = LaneDelay(cfg.acc_bits, [cols - 1 - c for c in range(cols)])
+            load = (
+                [array.ld.eq(seq.ld), array.ld_bank.eq(seq.ld_bank)]
+                if cfg.fold_overlap
+                else [array.load.eq(seq.load)]
+            )
             m.d.comb += [
                 array.north.eq(north),
-                array.load.eq(seq.load),
+                *load,
                 deskew.i.eq(array.south),
                 self.south_data.eq(deskew.o),
             ]

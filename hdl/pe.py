@@ -3,6 +3,8 @@
 * :class:`OSPE`, output stationary: the accumulator stays in the PE; operands pass right and down.
 * :class:`WSPE`, operand stationary (WS, and IS with the operand formats swapped): a weight is shifted
   into the PE and held; the west operand passes right; partial sums flow down.
+* :class:`ShadowPE` and :class:`BankedPE`: the same with ``fold_overlap``: a result register that drains
+  while the accumulator starts the next fold (OS), two banks of the stationary operand (WS, IS).
 
 Signal names are stable so that per-signal activity can be attributed from a VCD:
 ``a_in``, ``b_in``, ``w``, ``a_out``, ``b_out``, ``psum_in``, ``psum_out``, ``acc``, ``mul_a``, ``mul_b``,
@@ -192,6 +194,152 @@ class WSPE(_PE):
         return m
 
 
-def make_pe(cfg: ArrayConfig) -> OSPE | WSPE:
-    """The PE kind ``cfg``'s dataflow needs."""
-    return OSPE(cfg) if STATIONARY[cfg.dataflow] == "output" else WSPE(cfg)
+class BankedPE(wiring.Component):
+    """Operand-stationary PE with two banks of the stationary operand (``fold_overlap``, WS and IS).
+
+    The next fold's operand is written into one bank while the current fold computes with the other:
+    ``psum_out <= psum_in + a_in * (w1 if a_tag_in else w0)``. The bank select travels with the west
+    operand (``a_tag_in`` -> ``a_tag_out``), so every PE switches banks exactly when the first operand
+    of the next fold reaches it. The stationary operand arrives on a column bus (``b_in``, the same value
+    for every row of the column); the row whose ``ld`` is high writes it into bank ``ld_bank``.
+
+    Parameters
+    ----------
+    cfg : ArrayConfig
+        Operand formats follow the tensors of the west and north ports of ``cfg``'s dataflow.
+
+    Ports
+    -----
+    a_in : In(west operand), a_tag_in : In(1)
+        Streaming operand from the left neighbour (or the west skew) and its bank select.
+    b_in : In(north operand)
+        The column's stationary-operand bus.
+    ld : In(1), ld_bank : In(1)
+        Write ``b_in`` into bank ``ld_bank`` at the end of this cycle.
+    psum_in : In(acc)
+        Partial sum from the PE above (zero for row 0).
+    a_out : Out(west operand), a_tag_out : Out(1)
+        ``a_in`` and ``a_tag_in`` registered, to the right neighbour.
+    psum_out : Out(acc)
+        ``psum_in + a_in * w`` registered, wrapping modulo ``2**acc_bits``.
+
+    Attributes
+    ----------
+    w0, w1 : Signal
+        The two banks.
+    mul : object
+        The multiplier's named signals (``mul_a``, ``mul_b``, ``product``), as in :class:`WSPE`.
+    """
+
+    def __init__(self, cfg: ArrayConfig):
+        check_config(cfg)
+        self._zero_gating = cfg.zero_gating
+        a, b, acc = operand_shapes(cfg)
+        self.mul = _Multiplier(a, b)
+        self.w0 = Signal(b, name="w0")
+        self.w1 = Signal(b, name="w1")
+        super().__init__(
+            {
+                "a_in": In(a),
+                "a_tag_in": In(1),
+                "b_in": In(b),
+                "ld": In(1),
+                "ld_bank": In(1),
+                "psum_in": In(acc),
+                "a_out": Out(a),
+                "a_tag_out": Out(1),
+                "psum_out": Out(acc),
+            }
+        )
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        with m.If(self.ld & ~self.ld_bank):
+            m.d.sync += self.w0.eq(self.b_in)
+        with m.If(self.ld & self.ld_bank):
+            m.d.sync += self.w1.eq(self.b_in)
+        self.mul.build(m, self.a_in, Mux(self.a_tag_in, self.w1, self.w0), self._zero_gating)
+        m.d.sync += [
+            self.a_out.eq(self.a_in),
+            self.a_tag_out.eq(self.a_tag_in),
+            self.psum_out.eq(self.psum_in + self.mul.product),
+        ]
+        return m
+
+
+class ShadowPE(wiring.Component):
+    """Output-stationary PE with a result register (``fold_overlap``, OS): ``acc += a_in * b_in``; on a
+    fold's last operands (``a_tag_in``) the finished sum moves to ``res`` and ``acc`` restarts from 0, so
+    the next fold accumulates while ``res`` drains down the column.
+
+    Parameters
+    ----------
+    cfg : ArrayConfig
+        Operand formats follow the tensors of the west (A) and north (B) ports.
+
+    Ports
+    -----
+    a_in : In(west operand), a_tag_in : In(1)
+        Operand from the left neighbour (or the west skew), and whether it is its fold's last.
+    b_in : In(north operand)
+        Operand from the upper neighbour (or the north skew).
+    shift : In(1)
+        ``res`` takes ``res_in`` at the end of this cycle (the drain moves down one row).
+    res_in : In(acc)
+        The result register of the PE above (zero for row 0).
+    a_out, a_tag_out, b_out : Out
+        ``a_in``, ``a_tag_in``, ``b_in`` registered, to the neighbours.
+    psum_out : Out(acc)
+        The result register ``res``.
+
+    Attributes
+    ----------
+    acc, res : Signal
+        The accumulator and the result register.
+    mul : object
+        The multiplier's named signals, as in :class:`OSPE`.
+    """
+
+    def __init__(self, cfg: ArrayConfig):
+        check_config(cfg)
+        self._zero_gating = cfg.zero_gating
+        a, b, acc = operand_shapes(cfg)
+        self.mul = _Multiplier(a, b)
+        self.acc = Signal(acc, name="acc")
+        self.res = Signal(acc, name="res")
+        super().__init__(
+            {
+                "a_in": In(a),
+                "a_tag_in": In(1),
+                "b_in": In(b),
+                "shift": In(1),
+                "res_in": In(acc),
+                "a_out": Out(a),
+                "a_tag_out": Out(1),
+                "b_out": Out(b),
+                "psum_out": Out(acc),
+            }
+        )
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        res = self.res
+        total = self.acc + self.mul.product  # wraps modulo 2**acc_bits when assigned
+        self.mul.build(m, self.a_in, self.b_in, self._zero_gating)
+        m.d.comb += self.psum_out.eq(res)
+        m.d.sync += [self.a_out.eq(self.a_in), self.a_tag_out.eq(self.a_tag_in), self.b_out.eq(self.b_in)]
+        with m.If(self.a_tag_in):
+            m.d.sync += [res.eq(total), self.acc.eq(0)]
+        with m.Else():
+            m.d.sync += self.acc.eq(total)
+            with m.If(self.shift):
+                m.d.sync += res.eq(self.res_in)
+        return m
+
+
+def make_pe(cfg: ArrayConfig) -> OSPE | WSPE | ShadowPE | BankedPE:
+    """The PE kind ``cfg``'s dataflow (and ``fold_overlap``) needs."""
+    output_stationary = STATIONARY[cfg.dataflow] == "output"
+    if cfg.fold_overlap:
+        return ShadowPE(cfg) if output_stationary else BankedPE(cfg)
+    return OSPE(cfg) if output_stationary else WSPE(cfg)

@@ -13,6 +13,14 @@ A GEMM's cycle count runs from the cycle its first operand reaches the array to 
 leaves it (both included), so it is the sum of its folds' periods. The sum over a spatial-row fold series
 of ru is the spatial-row extent itself, which gives the closed forms below. ``repeat`` identical GEMMs run
 one after the other.
+
+With ``fold_overlap`` (``hdl/fold_pipeline.py``) consecutive folds overlap:
+
+* WS, IS: the PEs hold two banks of the stationary operand; fold f+1's tile loads (one row per cycle, a
+  row of the array taking each) while fold f streams, and fold f+1 streams max(T, C, ru_{f+1}) cycles
+  after fold f. GEMM = max(1, ru_0 - C + 1) + sum over f >= 1 of max(T, C, ru_f) + T + R + C - 1;
+* OS: the PEs move a fold's sums into result registers that drain while the next fold accumulates; folds
+  start every max(T, R + C - 1) cycles. GEMM = (F - 1) max(T, R + C - 1) + T + 2R + C - 2.
 """
 
 from __future__ import annotations
@@ -95,15 +103,57 @@ def compute_cycles(cfg: ArrayConfig, gemm: GemmArrays) -> ComputeResult:
     """Cycle count of every layer on the RTL, exact (see the module docstring for the timing)."""
     plan = fold_plan(cfg, gemm)
     r, c = cfg.rows, cfg.cols
-    if MAPPINGS[cfg.dataflow].stationary == "output":
-        per_gemm = plan.folds * (plan.temporal + 2 * r + c - 2)
+    t = plan.temporal
+    output_stationary = MAPPINGS[cfg.dataflow].stationary == "output"
+    if cfg.fold_overlap and output_stationary:
+        per_gemm = (plan.folds - 1) * np.maximum(t, r + c - 1) + t + 2 * r + c - 2
+    elif cfg.fold_overlap:
+        # a fold's period is max(T, C, ru of the next fold); the first waits max(1, ru_0 - C + 1)
+        ru_first = np.minimum(r, plan.spatial_rows)
+        ru_last = plan.spatial_rows - (plan.row_folds - 1) * r
+        span = np.maximum(t, c)
+        periods = plan.col_folds * ((plan.row_folds - 1) * np.maximum(span, r) + np.maximum(span, ru_last))
+        first_wait = np.maximum(1, ru_first - c + 1)
+        per_gemm = first_wait + periods - np.maximum(span, ru_first) + t + r + c - 1
+    elif output_stationary:
+        per_gemm = plan.folds * (t + 2 * r + c - 2)
     else:
-        per_gemm = plan.col_folds * plan.spatial_rows + plan.folds * (plan.temporal + r + c - 1)
+        per_gemm = plan.col_folds * plan.spatial_rows + plan.folds * (t + r + c - 1)
     cycles = per_gemm * gemm.repeat
     macs = gemm.macs
     utilisation = macs / (cycles * (r * c))
     mapping = (plan.spatial_rows * plan.spatial_cols) / (plan.folds * (r * c))
     return ComputeResult(plan, cycles, per_gemm, macs, utilisation, mapping)
+
+
+def fold_starts(cfg: ArrayConfig, ru: np.ndarray, temporal: int) -> tuple[np.ndarray, np.ndarray]:
+    """When each fold of one GEMM starts: ``(load, stream)``, ``[fold]`` data cycles counted from the
+    GEMM's first operand data, for folds in walk order using ``ru`` array rows and ``temporal`` time steps.
+
+    ``stream`` is the cycle the fold's first west operand arrives (x_f); ``load`` the cycle the first row
+    of its stationary tile arrives (WS, IS; OS: equal to ``stream``). The rest of a fold's timing
+    follows from these (module docstring, ``hdl/fold_pipeline.py``).
+    """
+    r, c, t = cfg.rows, cfg.cols, temporal
+    ru = np.asarray(ru, dtype=np.int64)
+    if MAPPINGS[cfg.dataflow].stationary == "output":
+        period = np.full(ru.shape, max(t, r + c - 1) if cfg.fold_overlap else t + 2 * r + c - 2)
+        stream = np.cumsum(period) - period
+        return stream, stream
+    if not cfg.fold_overlap:
+        period = ru + t + r + c - 1
+        load = np.cumsum(period) - period
+        return load, load + ru
+    period = np.maximum(max(t, c), ru[1:])  # [fold - 1] fold f's period ends when fold f+1 may stream
+    stream = max(1, int(ru[0]) - c + 1) + np.concatenate([[0], np.cumsum(period)])
+    load = np.concatenate([[0], stream[:-1] + c - 1])
+    return load, stream
+
+
+def fold_rows(cfg: ArrayConfig, spatial_rows: int, spatial_cols: int) -> np.ndarray:
+    """Array rows each fold of a GEMM uses, ``[fold]`` in walk order (spatial rows innermost)."""
+    sr_base = np.arange(-(-spatial_rows // cfg.rows)) * cfg.rows
+    return np.tile(np.minimum(cfg.rows, spatial_rows - sr_base), -(-spatial_cols // cfg.cols))
 
 
 def workload_cycles(cfg: ArrayConfig, workload: Workload) -> ComputeResult:

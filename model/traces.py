@@ -22,6 +22,7 @@ import numpy as np
 from systolic.config import ArrayConfig
 from systolic.dataflow import MAPPINGS, PORT_MAP, ROLES
 from systolic.geometry import BUFFER, geometry
+from systolic.model.cycles import fold_starts
 from systolic.model.memory import ARRAY_START_CYCLES, Schedule, tile_record
 
 TRACE_NAMES: tuple[str, ...] = (
@@ -75,20 +76,27 @@ class Dims:
         return g.offset + coord[g.other_dim] * self.full[g.lane_dim] + coord[g.lane_dim]
 
 
+def _tile_folds(cfg: ArrayConfig, tile: dict) -> tuple:
+    """Spatial extents, fold bases and used rows/columns of one compute tile's folds, and their starts
+    (:func:`~systolic.model.cycles.fold_starts`), folds in walk order."""
+    mp = MAPPINGS[cfg.dataflow]
+    ext = {"m": tile["mt"], "n": tile["nt"], "k": tile["kt"]}
+    sr, sc, t_len = ext[mp.spatial_rows], ext[mp.spatial_cols], ext[mp.temporal]
+    f_sr, f_sc = -(-sr // cfg.rows), -(-sc // cfg.cols)
+    sc_i, sr_i = np.divmod(np.arange(f_sr * f_sc), f_sr)  # [fold] spatial columns outer, rows inner
+    sr_base, sc_base = sr_i * cfg.rows, sc_i * cfg.cols
+    ru, cu = np.minimum(cfg.rows, sr - sr_base), np.minimum(cfg.cols, sc - sc_base)
+    load, stream = fold_starts(cfg, ru, t_len)
+    return t_len, sr_base, sc_base, ru, cu, load, stream
+
+
 def array_events(cfg: ArrayConfig, dims: Dims, tile: dict, first_data: int) -> dict[str, np.ndarray]:
     """SRAM trace rows of one compute tile whose first operand data arrives in cycle ``first_data``."""
     mp = MAPPINGS[cfg.dataflow]
     roles = ROLES[cfg.dataflow]
     r, c = cfg.rows, cfg.cols
-    ext = {"m": tile["mt"], "n": tile["nt"], "k": tile["kt"]}
-    sr, sc, t_len = ext[mp.spatial_rows], ext[mp.spatial_cols], ext[mp.temporal]
-    f_sr, f_sc = -(-sr // r), -(-sc // c)
-    sc_i, sr_i = np.divmod(np.arange(f_sr * f_sc), f_sr)  # [fold] spatial columns outer, rows inner
-    sr_base, sc_base = sr_i * r, sc_i * c
-    ru, cu = np.minimum(r, sr - sr_base), np.minimum(c, sc - sc_base)
-    operand = mp.stationary == "operand"
-    period = ru + t_len + r + c - 1 if operand else np.full(ru.shape, t_len + 2 * r + c - 2)
-    d0 = first_data + np.cumsum(period) - period  # [fold] first data cycle
+    t_len, sr_base, sc_base, ru, cu, load, stream = _tile_folds(cfg, tile)
+    load, x0 = first_data + load, first_data + stream  # [fold] first load and stream data cycles
 
     def rows(port: str, fold, cycle, t, sr_index, lanes) -> np.ndarray:
         pm = PORT_MAP[cfg.dataflow][port]
@@ -107,19 +115,19 @@ def array_events(cfg: ArrayConfig, dims: Dims, tile: dict, first_data: int) -> d
 
     out = {}
     fold_t, u = _ragged(np.full(ru.shape, t_len))
-    if operand:
+    if mp.stationary == "operand":
         fold_l, i = _ragged(ru)
-        out["north"] = rows(
-            "north", fold_l, d0[fold_l] - 1 + i, 0, sr_base[fold_l] + ru[fold_l] - 1 - i, cu[fold_l]
-        )
-        out["west"] = rows("west", fold_t, d0[fold_t] - 1 + ru[fold_t] + u, u, 0, ru[fold_t])
-        cyc = d0[fold_t] + ru[fold_t] + u + r + c - 1 + 1
+        # the stationary tile's rows: last row first without fold_overlap, first row first with it
+        row = i if cfg.fold_overlap else ru[fold_l] - 1 - i
+        out["north"] = rows("north", fold_l, load[fold_l] - 1 + i, 0, sr_base[fold_l] + row, cu[fold_l])
+        out["west"] = rows("west", fold_t, x0[fold_t] - 1 + u, u, 0, ru[fold_t])
+        cyc = x0[fold_t] + u + r + c - 1 + 1
         out["south"] = rows("south", fold_t, cyc, u, 0, cu[fold_t])
     else:
-        out["west"] = rows("west", fold_t, d0[fold_t] - 1 + u, u, 0, ru[fold_t])
-        out["north"] = rows("north", fold_t, d0[fold_t] - 1 + u, u, 0, cu[fold_t])
+        out["west"] = rows("west", fold_t, x0[fold_t] - 1 + u, u, 0, ru[fold_t])
+        out["north"] = rows("north", fold_t, x0[fold_t] - 1 + u, u, 0, cu[fold_t])
         fold_d, row = _ragged(ru)
-        cyc = d0[fold_d] + t_len + r + c - 2 + (r - 1 - row) + 1
+        cyc = x0[fold_d] + t_len + r + c - 2 + (r - 1 - row) + 1
         south = rows("south", fold_d, cyc, 0, sr_base[fold_d] + row, cu[fold_d])
         out["south"] = south[np.argsort(south[:, 0], kind="stable")]
     names = {}
@@ -132,29 +140,21 @@ def array_events(cfg: ArrayConfig, dims: Dims, tile: dict, first_data: int) -> d
 def array_windows(cfg: ArrayConfig, tile: dict, first_data: int) -> dict[str, tuple[int, int]]:
     """(first, last) cycle of each SRAM trace's events for one compute tile, from its fold timing alone
     (the same timing :func:`array_events` spells out event by event)."""
-    mp = MAPPINGS[cfg.dataflow]
     r, c = cfg.rows, cfg.cols
-    ext = {"m": tile["mt"], "n": tile["nt"], "k": tile["kt"]}
-    sr, sc, t_len = ext[mp.spatial_rows], ext[mp.spatial_cols], ext[mp.temporal]
-    f_sr = -(-sr // r)
-    sr_base = np.arange(f_sr) * r
-    ru = np.tile(np.minimum(r, sr - sr_base), -(-sc // c))  # [fold] spatial columns outer, rows inner
-    operand = mp.stationary == "operand"
-    period = ru + t_len + r + c - 1 if operand else np.full(ru.shape, t_len + 2 * r + c - 2)
-    first_fold, last_fold = first_data, first_data + int(period[:-1].sum())
-    ru0, ru1 = int(ru[0]), int(ru[-1])
-    if operand:
+    t_len, _, _, ru, _, load, stream = _tile_folds(cfg, tile)
+    load, x0 = first_data + load, first_data + stream
+    if MAPPINGS[cfg.dataflow].stationary == "operand":
         spans = {
-            "north": (first_fold - 1, last_fold + ru1 - 2),
-            "west": (first_fold - 1 + ru0, last_fold + ru1 + t_len - 2),
-            "south": (first_fold + ru0 + r + c, last_fold + ru1 + t_len + r + c - 1),
+            "north": (int(load[0]) - 1, int(load[-1] + ru[-1]) - 2),
+            "west": (int(x0[0]) - 1, int(x0[-1]) + t_len - 2),
+            "south": (int(x0[0]) + r + c, int(x0[-1]) + t_len + r + c - 1),
         }
     else:
         drain = t_len + r + c - 2
         spans = {
-            "north": (first_fold - 1, last_fold + t_len - 2),
-            "west": (first_fold - 1, last_fold + t_len - 2),
-            "south": (first_fold + drain + r - ru0 + 1, last_fold + drain + r),
+            "north": (int(x0[0]) - 1, int(x0[-1]) + t_len - 2),
+            "west": (int(x0[0]) - 1, int(x0[-1]) + t_len - 2),
+            "south": (int(x0[0]) + drain + r - int(ru[0]) + 1, int(x0[-1]) + drain + r),
         }
     return {f"{BUFFER[PORT_MAP[cfg.dataflow][p].tensor].upper()}_SRAM_TRACE": v for p, v in spans.items()}
 

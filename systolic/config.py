@@ -84,6 +84,13 @@ class ArrayConfig:
         Supply voltage.
     zero_gating : bool
         Hold a multiplier's inputs when an operand is zero, so they do not toggle.
+    fold_overlap : bool
+        Overlap consecutive folds on the array. WS and IS: every PE holds two banks of the stationary
+        operand; the next fold's tile loads into one while the current fold streams against the other,
+        so folds follow each other every max(T, C, ru) cycles. OS: every PE keeps a result register; a
+        fold's results drain from those while the next fold accumulates (every max(T, R + C - 1)
+        cycles). False: each fold loads, streams and drains before the next one starts (README, "The
+        accelerator and its cycle count").
     ifmap_offset, filter_offset, ofmap_offset : int
         Base addresses of the three tensors in the traces (SCALE-Sim's offsets).
     read_request_buffer, write_request_buffer : int
@@ -134,6 +141,7 @@ class ArrayConfig:
     tech_node_nm: float = 45.0
     vdd_v: float = 0.9
     zero_gating: bool = False
+    fold_overlap: bool = True
     ifmap_offset: int = 0
     filter_offset: int = 10_000_000
     ofmap_offset: int = 20_000_000
@@ -227,7 +235,7 @@ _FLOAT_RANGES: dict[str, tuple[float, float]] = {
     "dvfs_transition_latency_s": (0.0, 1.0),
     "dvfs_transition_energy_j": (0.0, 1.0),
 }
-_BOOLS = {"input_signed", "weight_signed", "zero_gating"}
+_BOOLS = {"input_signed", "weight_signed", "zero_gating", "fold_overlap"}
 #: Tuple fields and the range of each element.
 _FLOAT_TUPLES: dict[str, tuple[float, float]] = {"dvfs_vdd_v": (0.1, 3.0), "dvfs_clock_hz": (1.0e3, 1.0e11)}
 #: The parts of the accelerator a voltage domain can hold (``dvfs_domains``).
@@ -419,7 +427,7 @@ def _plain(value: Any) -> Any:
 
 #: Sections of a systolic TOML file and the fields each may hold.
 TOML_SECTIONS: dict[str, tuple[str, ...]] = {
-    "array": ("rows", "cols", "dataflow", "zero_gating"),
+    "array": ("rows", "cols", "dataflow", "zero_gating", "fold_overlap"),
     "precision": ("input_bits", "weight_bits", "input_signed", "weight_signed", "acc_bits"),
     "memory": (
         "ifmap_sram_bytes",

@@ -226,10 +226,14 @@ def test_default_matrix_counts_both_tops():
     from systolic.config import ArrayConfig
     from systolic.cosim.matrix import default_matrix
 
-    groups = default_matrix(ArrayConfig(name="matrix"))
+    base = ArrayConfig(name="matrix")
+    groups = default_matrix(base)
     tops = [top for _, _, top in groups]
-    assert tops.count("core") == 9 and tops.count("accel") == 6
-    assert sum(len(cases) for _, cases, top in groups if top == "accel") == 30
+    assert tops.count("core") == 9 + 3 and tops.count("accel") == 6 + 3
+    assert sum(len(cases) for _, cases, top in groups if top == "accel") == 45
+    # every micro-architecture option runs both ways
+    assert {cfg.fold_overlap for cfg, _, _ in groups} == {True, False}
+    assert sum(cfg.fold_overlap != base.fold_overlap for cfg, _, _ in groups) == 6
 
 
 def test_bad_interval_fails_before_the_model_runs(capsys, monkeypatch):

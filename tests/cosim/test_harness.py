@@ -42,12 +42,12 @@ def test_expected_cycles_is_the_sum_of_fold_periods(dataflow):
     for _ in range(200):
         r, c = (int(x) for x in rng.integers(1, 9, size=2))
         m, n, k = (int(x) for x in rng.integers(1, 40, size=3))
-        cfg = ArrayConfig(rows=r, cols=c, dataflow=dataflow)
+        cfg = ArrayConfig(rows=r, cols=c, dataflow=dataflow, fold_overlap=False)
         assert expected_cycles(cfg, m, n, k) == _fold_sum(cfg, m, n, k)
 
 
 def test_expected_cycles_closed_forms():
-    cfg = ArrayConfig(rows=4, cols=3, dataflow="ws")
+    cfg = ArrayConfig(rows=4, cols=3, dataflow="ws", fold_overlap=False)
     fk, fn = math.ceil(10 / 4), math.ceil(7 / 3)
     assert expected_cycles(cfg, 5, 7, 10) == fn * 10 + fk * fn * (5 + 4 + 3 - 1)
     fm = math.ceil(5 / 3)

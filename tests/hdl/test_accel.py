@@ -85,13 +85,15 @@ def test_submodules_keep_their_names():
         "sequencer",
         "array",
         "skew_west",
+        "skew_west_tag",
         "deskew_south",
     ]
     assert BUFFER_NAMES == {"A": "ifmap_sram", "B": "filter_sram", "C": "ofmap_sram"}
 
 
-def test_a_tiled_layer_out_of_dram_is_a_at_b_in_the_models_cycles():
-    cfg = ArrayConfig(dataflow=Dataflow.IS, **SMALL)
+@pytest.mark.parametrize("overlap", [False, True], ids=["serial", "overlap"])
+def test_a_tiled_layer_out_of_dram_is_a_at_b_in_the_models_cycles(overlap):
+    cfg = ArrayConfig(dataflow=Dataflow.IS, fold_overlap=overlap, **SMALL)
     shape = (5, 4, 9)
     a, b = random_operands(cfg, *shape, np.random.default_rng(3))
     (h,) = run_layers(cfg, [(a, b)])
@@ -100,6 +102,29 @@ def test_a_tiled_layer_out_of_dram_is_a_at_b_in_the_models_cycles():
     assert h.problems == []
     np.testing.assert_array_equal(h.result, h.expected())
     assert h.cycles == model.cycles_per_gemm[0]
+
+
+@pytest.mark.parametrize("dataflow", [Dataflow.WS, Dataflow.IS], ids=str)
+def test_folds_accumulating_into_a_line_back_to_back(dataflow):
+    """One column, one row, one time step per fold: with fold_overlap consecutive K-folds write the
+    same ofmap line in consecutive cycles (the read-modify-write must see the write before it)."""
+    cfg = ArrayConfig(
+        rows=1,
+        cols=1,
+        dataflow=dataflow,
+        fold_overlap=True,
+        dram_bw_words_per_cycle=1,
+        dram_latency_cycles=2,
+        ifmap_sram_bytes=64,
+        filter_sram_bytes=64,
+        ofmap_sram_bytes=64,
+    )
+    shape = (1, 1, 6)
+    a, b = random_operands(cfg, *shape, np.random.default_rng(4))
+    (h,) = run_layers(cfg, [(a, b)])
+    assert h.problems == []
+    np.testing.assert_array_equal(h.result, h.expected())
+    assert h.cycles == memory_cycles(cfg, GemmArrays.of(*shape)).cycles_per_gemm[0]
 
 
 def test_the_config_must_be_an_array_config():

@@ -55,6 +55,26 @@ def test_shadow_writes_appear_on_the_array_side_after_the_swap():
     }
 
 
+@pytest.mark.parametrize("transparent", [False, True])
+def test_a_read_of_the_line_being_written_sees_the_new_data_when_transparent(transparent):
+    dut = DoubleBuffer(LANES, BITS, DEPTH, transparent=transparent)
+    got = []
+
+    async def bench(ctx):
+        ctx.set(dut.a_wr_en, 0b111)
+        ctx.set(dut.a_wr_addr, 1)
+        ctx.set(dut.a_wr_data, pack([1, 2, 3], BITS))
+        await ctx.tick()
+        ctx.set(dut.a_wr_data, pack([7, 8, 9], BITS))  # written in the cycle it is read
+        ctx.set(dut.a_rd_en, 1)
+        ctx.set(dut.a_rd_addr, 1)
+        await ctx.tick()
+        got.append(unpack(ctx.get(dut.a_rd_data), BITS, LANES, False))
+
+    simulate(dut, bench)
+    assert got == [[7, 8, 9] if transparent else [1, 2, 3]]
+
+
 def test_ports_are_sized_from_lanes_bits_and_depth():
     dut = DoubleBuffer(LANES, BITS, 1)  # one line per half: the address still has a bit
     widths = {name: len(getattr(dut, name)) for name in dut.signature.members}

@@ -6,8 +6,6 @@ no protocol problem; and every request and output in exactly the cycle the timin
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 
@@ -39,6 +37,8 @@ def contract_schedule(cfg: ArrayConfig, m: int, n: int, k: int):
     big_r, big_c = cfg.rows, cfg.cols
     requests, outputs = [], []
     x = 0  # first operand data cycle of the current fold
+    if cfg.fold_overlap:
+        return _overlapped_schedule(cfg, m, n, k)
     if cfg.dataflow is Dataflow.OS:
         for n0 in range(0, n, big_c):
             for m0 in range(0, m, big_r):
@@ -68,6 +68,42 @@ def contract_schedule(cfg: ArrayConfig, m: int, n: int, k: int):
     return sorted(requests), sorted(outputs)
 
 
+def _overlapped_schedule(cfg: ArrayConfig, m: int, n: int, k: int):
+    """:func:`contract_schedule` with ``fold_overlap`` (the contract in ``hdl/fold_pipeline.py``): OS folds
+    start every max(K, R + C - 1) cycles and drain as before; WS/IS tiles arrive first row first, fold 0's
+    from cycle 0, fold f+1's from x_f + C - 1, and fold f+1 streams from x_f + max(T, C, ru_{f+1})."""
+    big_r, big_c = cfg.rows, cfg.cols
+    requests, outputs = [], []
+    if cfg.dataflow is Dataflow.OS:
+        folds = [(m0, n0) for n0 in range(0, n, big_c) for m0 in range(0, m, big_r)]
+        for f, (m0, n0) in enumerate(folds):
+            x = f * max(k, big_r + big_c - 1)
+            ru, cu = min(big_r, m - m0), min(big_c, n - n0)
+            for kk in range(k):
+                requests.append((x + kk - 1, "west", m0, kk, ru))
+                requests.append((x + kk - 1, "north", kk, n0, cu))
+            for j in range(big_r):
+                if big_r - 1 - j < ru:
+                    outputs.append((x + k + big_r + big_c - 2 + j, m0 + big_r - 1 - j, n0, cu, 1))
+        return sorted(requests), sorted(outputs)
+    is_flow = cfg.dataflow is Dataflow.IS
+    sc_dim, t_dim = (m, n) if is_flow else (n, m)
+    folds = [(c0, k0) for c0 in range(0, sc_dim, big_c) for k0 in range(0, k, big_r)]
+    load, x = 0, max(1, min(big_r, k) - big_c + 1)
+    for f, (c0, k0) in enumerate(folds):
+        ru, cu = min(big_r, k - k0), min(big_c, sc_dim - c0)
+        for j in range(ru):  # the tile's first row first
+            requests.append((load + j - 1, "north", *((c0, k0 + j) if is_flow else (k0 + j, c0)), cu))
+        for t in range(t_dim):
+            requests.append((x + t - 1, "west", *((k0, t) if is_flow else (t, k0)), ru))
+            first = int(k0 == 0)
+            outputs.append((x + t + big_r + big_c - 1, *((c0, t) if is_flow else (t, c0)), cu, first))
+        if f + 1 < len(folds):
+            ru_next = min(big_r, k - folds[f + 1][1])
+            load, x = x + big_c - 1, x + max(t_dim, big_c, ru_next)
+    return sorted(requests), sorted(outputs)
+
+
 def _check(cfg, shape, a, b, h):
     m, n, k = shape
     assert h.problems == []
@@ -81,10 +117,11 @@ def _check(cfg, shape, a, b, h):
     assert h.done_cycle == h.last_output_cycle + 1
 
 
+@pytest.mark.parametrize("overlap", [False, True], ids=["serial", "overlap"])
 @pytest.mark.parametrize("array", ARRAYS, ids=lambda rc: f"{rc[0]}x{rc[1]}")
 @pytest.mark.parametrize("dataflow", list(Dataflow), ids=str)
-def test_gemm_results_and_cycles(dataflow, array):
-    cfg = ArrayConfig(rows=array[0], cols=array[1], dataflow=dataflow)
+def test_gemm_results_and_cycles(dataflow, array, overlap):
+    cfg = ArrayConfig(rows=array[0], cols=array[1], dataflow=dataflow, fold_overlap=overlap)
     rng = np.random.default_rng(list(Dataflow).index(dataflow) * 1000 + array[0] * 10 + array[1])
     operands = [random_operands(cfg, *shape, rng) for shape in SHAPES]
     for shape, (a, b), h in zip(SHAPES, operands, run_gemms(cfg, operands), strict=True):
@@ -145,13 +182,16 @@ def test_first_data_three_cycles_after_start_and_busy_until_last_output(dataflow
 
 def test_large_dimensions_fold_counts():
     """A long temporal dimension and many folds in one go (kept small enough for the Python simulator)."""
-    cfg = ArrayConfig(rows=2, cols=2, dataflow=Dataflow.WS, input_bits=4, weight_bits=4, acc_bits=12)
+    serial = ArrayConfig(
+        rows=2, cols=2, dataflow=Dataflow.WS, input_bits=4, weight_bits=4, acc_bits=12, fold_overlap=False
+    )
     rng = np.random.default_rng(5)
     shape = (300, 3, 5)
-    a, b = random_operands(cfg, *shape, rng)
-    h = run_gemm(cfg, a, b)
-    _check(cfg, shape, a, b, h)
-    assert h.cycles == math.ceil(3 / 2) * 5 + 3 * 2 * (300 + 3)
+    a, b = random_operands(serial, *shape, rng)
+    for cfg in (serial, serial.replace(fold_overlap=True)):
+        h = run_gemm(cfg, a, b)
+        _check(cfg, shape, a, b, h)
+    assert h.cycles == 1 + 6 * 300 + 2 + 2 - 1  # 6 folds of T = 300 after 1 cycle, then the pipeline
 
 
 def test_zero_dimension_finishes_without_requests():

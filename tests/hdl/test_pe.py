@@ -9,7 +9,7 @@ from amaranth.hdl import Fragment
 from systolic.config import ArrayConfig, Dataflow
 from systolic.cosim.amaranth_sim import simulate
 from systolic.geometry import acc_signed, port_format
-from systolic.hdl.pe import OSPE, WSPE, make_pe
+from systolic.hdl.pe import OSPE, WSPE, BankedPE, ShadowPE, make_pe
 
 FORMATS = [
     # (input_bits, input_signed, weight_bits, weight_signed, acc_bits)
@@ -27,7 +27,7 @@ def _fmt_id(fmt) -> str:
     return f"i{ib}{'s' if isg else 'u'}-w{wb}{'s' if wsg else 'u'}-acc{acc}"
 
 
-def _cfg(dataflow, fmt, zero_gating=False) -> ArrayConfig:
+def _cfg(dataflow, fmt, zero_gating=False, fold_overlap=False) -> ArrayConfig:
     ib, isg, wb, wsg, acc = fmt
     return ArrayConfig(
         rows=2,
@@ -40,6 +40,7 @@ def _cfg(dataflow, fmt, zero_gating=False) -> ArrayConfig:
         acc_bits=acc,
         word_bytes=2,
         zero_gating=zero_gating,
+        fold_overlap=fold_overlap,
     )
 
 
@@ -58,7 +59,8 @@ def _signed(value: int, bits: int, is_signed: bool) -> int:
 class _OSModel:
     """Registers of an output-stationary PE, in Python."""
 
-    control = "drain"
+    controls = ("drain",)
+    psum = "psum_in"
 
     def __init__(self, acc_fmt):
         self.acc_fmt, self.acc = acc_fmt, 0
@@ -75,7 +77,8 @@ class _OSModel:
 class _WSModel:
     """Registers of an operand-stationary PE, in Python."""
 
-    control = "load"
+    controls = ("load",)
+    psum = "psum_in"
 
     def __init__(self, acc_fmt):
         self.acc_fmt, self.w = acc_fmt, 0
@@ -90,21 +93,76 @@ class _WSModel:
         return {"psum_out": psum, "a_out": x["a_in"], "w": self.w, "b_out": self.w}
 
 
+class _ShadowModel:
+    """Registers of the output-stationary PE with a result register (``fold_overlap``), in Python."""
+
+    controls = ("a_tag_in", "shift")
+    psum = "res_in"
+
+    def __init__(self, acc_fmt):
+        self.acc_fmt, self.acc, self.res = acc_fmt, 0, 0
+
+    def operands(self, x):
+        return x["a_in"], x["b_in"]
+
+    def tick(self, x):
+        total = _signed(self.acc + x["a_in"] * x["b_in"], *self.acc_fmt)
+        if x["a_tag_in"]:
+            self.res, self.acc = total, 0
+        else:
+            self.acc = total
+            if x["shift"]:
+                self.res = x["res_in"]
+        out = {"acc": self.acc, "psum_out": self.res, "a_out": x["a_in"], "b_out": x["b_in"]}
+        return {**out, "a_tag_out": x["a_tag_in"]}
+
+
+class _BankedModel:
+    """Registers of the operand-stationary PE with two banks (``fold_overlap``), in Python."""
+
+    controls = ("a_tag_in", "ld", "ld_bank")
+    psum = "psum_in"
+
+    def __init__(self, acc_fmt):
+        self.acc_fmt, self.w = acc_fmt, [0, 0]
+
+    def operands(self, x):
+        return x["a_in"], self.w[x["a_tag_in"]]
+
+    def tick(self, x):
+        psum = _signed(x["psum_in"] + x["a_in"] * self.w[x["a_tag_in"]], *self.acc_fmt)
+        if x["ld"]:
+            self.w[x["ld_bank"]] = x["b_in"]
+        out = {"psum_out": psum, "a_out": x["a_in"], "a_tag_out": x["a_tag_in"]}
+        return {**out, "w0": self.w[0], "w1": self.w[1]}
+
+
+MODELS = {
+    (False, False): _WSModel,
+    (False, True): _OSModel,
+    (True, False): _BankedModel,
+    (True, True): _ShadowModel,
+}
+
+
+@pytest.mark.parametrize("overlap", [False, True], ids=["serial", "overlap"])
 @pytest.mark.parametrize("zero_gating", [False, True], ids=["plain", "gated"])
 @pytest.mark.parametrize("dataflow", list(Dataflow), ids=str)
 @pytest.mark.parametrize("fmt", FORMATS, ids=_fmt_id)
-def test_pe_registers_cycle_by_cycle(fmt, dataflow, zero_gating):
-    """OS: acc += a*b or drain; WS/IS: psum_out <= psum_in + a*w, w loads; operands pass on; gating holds."""
-    cfg = _cfg(dataflow, fmt, zero_gating)
+def test_pe_registers_cycle_by_cycle(fmt, dataflow, zero_gating, overlap):
+    """OS: acc += a*b or drain; WS/IS: psum_out <= psum_in + a*w, w loads; operands pass on; gating holds.
+    With ``fold_overlap``: OS moves the sum to ``res`` on a tagged operand and shifts ``res``; WS/IS
+    multiply by the bank the operand's tag selects and load the bank ``ld_bank`` names."""
+    cfg = _cfg(dataflow, fmt, zero_gating, overlap)
     pe = make_pe(cfg)
-    model = (_OSModel if dataflow is Dataflow.OS else _WSModel)((cfg.acc_bits, acc_signed(cfg)))
+    model = MODELS[overlap, dataflow is Dataflow.OS]((cfg.acc_bits, acc_signed(cfg)))
     rng = np.random.default_rng([fmt[0], fmt[2], fmt[4], list(Dataflow).index(dataflow)])
     cycles = 60
     stimulus = {
         "a_in": _random(rng, port_format(cfg, "west"), cycles),
         "b_in": _random(rng, port_format(cfg, "north"), cycles),
-        model.control: [int(v) for v in rng.random(cycles) < 0.2],
-        "psum_in": _random(rng, (cfg.acc_bits, acc_signed(cfg)), cycles, 0.0),
+        **{name: [int(v) for v in rng.random(cycles) < 0.3] for name in model.controls},
+        model.psum: _random(rng, (cfg.acc_bits, acc_signed(cfg)), cycles, 0.0),
     }
 
     async def bench(ctx):
@@ -147,9 +205,14 @@ def test_gated_multiplier_inputs_do_not_toggle_on_zero_operands():
 
 @pytest.mark.parametrize("dataflow", list(Dataflow), ids=str)
 def test_pe_kind_and_operand_formats_follow_the_dataflow(dataflow):
-    cfg = ArrayConfig(rows=2, cols=2, dataflow=dataflow, input_bits=3, weight_bits=7, input_signed=False)
+    cfg = ArrayConfig(
+        rows=2, cols=2, dataflow=dataflow, input_bits=3, weight_bits=7, input_signed=False, fold_overlap=False
+    )
     pe = make_pe(cfg)
     assert isinstance(pe, OSPE if dataflow is Dataflow.OS else WSPE)
+    overlapped = make_pe(cfg.replace(fold_overlap=True))
+    assert isinstance(overlapped, ShadowPE if dataflow is Dataflow.OS else BankedPE)
+    Fragment.get(overlapped, None)
     west = pe.a_in.shape()
     north = pe.b_in.shape()
     if dataflow is Dataflow.IS:  # B streams from the west, A is stationary

@@ -9,13 +9,14 @@ import pytest
 from systolic.config import ArrayConfig, Dataflow
 from systolic.cosim.amaranth_sim import simulate
 from systolic.dataflow import PORT_MAP
+from systolic.hdl.fold_pipeline import PipelinedSequencer
 from systolic.hdl.sequencer import Sequencer, sequencer_ports
 from systolic.model.cycles import GemmArrays, compute_cycles, fold_plan
 
 
 def _run(cfg: ArrayConfig, m: int, n: int, k: int) -> dict[str, list]:
     """Start one GEMM and record, per cycle, requests (cycle, lanes, (row, col)) and outputs (cycle, lanes)."""
-    dut = Sequencer(cfg)
+    dut = PipelinedSequencer(cfg) if cfg.fold_overlap else Sequencer(cfg)
     got = {"west": [], "north": [], "south": []}
 
     async def bench(ctx):
@@ -41,10 +42,11 @@ def _run(cfg: ArrayConfig, m: int, n: int, k: int) -> dict[str, list]:
     return got
 
 
+@pytest.mark.parametrize("overlap", [False, True], ids=["serial", "overlap"])
 @pytest.mark.parametrize("dataflow", list(Dataflow), ids=str)
 @pytest.mark.parametrize("shape", [(5, 7, 3), (2, 3, 8), (4, 6, 1)])
-def test_the_fold_walk_is_the_models_fold_plan(dataflow, shape):
-    cfg = ArrayConfig(rows=3, cols=2, dataflow=dataflow)
+def test_the_fold_walk_is_the_models_fold_plan(dataflow, shape, overlap):
+    cfg = ArrayConfig(rows=3, cols=2, dataflow=dataflow, fold_overlap=overlap)
     got = _run(cfg, *shape)
     plan = fold_plan(cfg, GemmArrays.of(*shape))
     sr, sc, t = (int(x[0]) for x in (plan.spatial_rows, plan.spatial_cols, plan.temporal))
@@ -99,6 +101,46 @@ def test_ports_follow_the_array_and_the_dataflow(dataflow):
     assert ("drain" in members, "load" in members) == (
         (True, False) if dataflow is Dataflow.OS else (False, True)
     )
+
+
+@pytest.mark.parametrize("dataflow", list(Dataflow), ids=str)
+def test_the_pipelined_sequencer_has_the_overlapped_arrays_controls(dataflow):
+    cfg = ArrayConfig(rows=3, cols=5, dataflow=dataflow, fold_overlap=True)
+    members = PipelinedSequencer(cfg).signature.members
+    assert set(sequencer_ports(cfg)) < set(members) and "west_tag" in members
+    controls = {"shift", "ld", "ld_bank"} & set(members)
+    assert controls == ({"shift"} if dataflow is Dataflow.OS else {"ld", "ld_bank"})
+    assert not {"drain", "load"} & set(members)
+
+
+@pytest.mark.parametrize("dataflow", [Dataflow.WS, Dataflow.IS], ids=str)
+def test_the_pipelined_sequencer_loads_the_next_tile_while_the_current_one_streams(dataflow):
+    """With two banks, fold f+1's tile rows are requested while fold f's west vectors are, first row
+    first, one row per array row (``ld`` one-hot), into the other bank."""
+    cfg = ArrayConfig(rows=3, cols=2, dataflow=dataflow, fold_overlap=True)
+    dut = PipelinedSequencer(cfg)
+    seen = []
+
+    async def bench(ctx):
+        ctx.set(dut.dim_m, 9)
+        ctx.set(dut.dim_n, 9)
+        ctx.set(dut.dim_k, 7)
+        ctx.set(dut.start, 1)
+        await ctx.tick()
+        ctx.set(dut.start, 0)
+        for _ in range(200):
+            await ctx.tick()
+            seen.append(tuple(ctx.get(s) for s in (dut.west_req, dut.north_req, dut.ld, dut.ld_bank)))
+            if ctx.get(dut.done):
+                return
+
+    simulate(dut, bench)
+    both = [i for i, (w, nr, *_) in enumerate(seen) if w and nr]
+    assert both  # loads overlap streams
+    loads = [(ld, bank) for *_, ld, bank in seen if ld]
+    assert [ld for ld, _ in loads[:3]] == [1, 2, 4]  # rows 0, 1, 2 of the first tile
+    banks = [bank for _, bank in loads]
+    assert banks[:3] == [0, 0, 0] and banks[3] == 1  # the second tile goes to the other bank
 
 
 def test_the_config_must_be_an_array_config():

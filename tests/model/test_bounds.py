@@ -21,8 +21,8 @@ def _bounds(cfg: ArrayConfig, gemm: GemmArrays):
 
 
 def test_hand_computed_ws_layer():
-    """4x4 WS, M=10, N=6, K=9: S_r = K = 9, S_c = N = 6, T = M = 10, two repeats."""
-    cfg = ArrayConfig(rows=4, cols=4, dataflow=Dataflow.WS, dram_bw_words_per_cycle=4)
+    """4x4 WS, M=10, N=6, K=9: S_r = K = 9, S_c = N = 6, T = M = 10, two repeats, folds one at a time."""
+    cfg = ArrayConfig(rows=4, cols=4, dataflow=Dataflow.WS, dram_bw_words_per_cycle=4, fold_overlap=False)
     b, mem = _bounds(cfg, GemmArrays.of(10, 6, 9, repeat=2))
     assert b.cycles[:4, 0].tolist() == [
         1,  # every MAC at once
@@ -60,8 +60,9 @@ def test_wide_port_and_big_buffers_make_the_model_compute_bound():
 
 def test_memory_bound_on_the_roofline_yet_limited_by_compute_as_mapped():
     """17 x 17 spatial extents on a 16 x 16 array: four folds, a quarter of them full, so the array's own
-    cycles outlast the DRAM traffic although the intensity is far left of the ridge."""
-    cfg = ArrayConfig(rows=16, cols=16, dataflow=Dataflow.WS, dram_bw_words_per_cycle=4)
+    cycles outlast the DRAM traffic although the intensity is far left of the ridge (folds one after the
+    other: overlapped, they would not)."""
+    cfg = ArrayConfig(rows=16, cols=16, dataflow=Dataflow.WS, dram_bw_words_per_cycle=4, fold_overlap=False)
     b, _ = _bounds(cfg, GemmArrays.of(64, 17, 17))
     assert b.memory_bound[0] and b.intensity_macs_per_word[0] < b.ridge_macs_per_word / 4
     assert not b.dram_limited[0] and b.cycles[5, 0] == b.cycles[4, 0]

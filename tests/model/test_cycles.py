@@ -6,11 +6,19 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from systolic.config import ArrayConfig, Dataflow
-from systolic.model.cycles import GemmArrays, compute_cycles, fold_plan, workload_cycles
+from systolic.model.cycles import (
+    GemmArrays,
+    compute_cycles,
+    fold_plan,
+    fold_rows,
+    fold_starts,
+    workload_cycles,
+)
 from systolic.workload import Layer, Workload
 
 
@@ -51,8 +59,57 @@ def brute_force_cycles(cfg: ArrayConfig, m: int, n: int, k: int) -> int:
     return last_out - first_in + 1
 
 
-def _cfg(rows, cols, dataflow):
-    return ArrayConfig(rows=rows, cols=cols, dataflow=dataflow)
+def overlapped_walk_cycles(cfg: ArrayConfig, m: int, n: int, k: int) -> int:
+    """The ``fold_overlap`` schedule walked fold by fold from its rules (hdl/fold_pipeline.py), checking
+    on the way that it never breaks the hardware's constraints, written per PE and port:
+
+    * WS/IS: rows of a tile arrive one per cycle on the north port and row j latches at l + j; a bank is
+      rewritten only after the fold two back read it for the last time at PE(r, C-1); a PE reads its
+      bank only after the latch; ports carry one vector per cycle; results leave R + C - 1 cycles after
+      their operand.
+    * OS: PE(r, c) captures its fold's sum at x + T - 1 + r + c; drains present row R-1-j at d + j and
+      row r shifts only while j < r, so a capture into row r before the drain of the previous fold has
+      moved row r on (d + r) would lose a result.
+    """
+    r_, c_ = cfg.rows, cfg.cols
+    dims = {"m": m, "n": n, "k": k}
+    mp = {Dataflow.OS: "mnk", Dataflow.WS: "knm", Dataflow.IS: "kmn"}[cfg.dataflow]
+    sr, sc, t = (dims[d] for d in mp)
+    rus = [min(r_, sr - row0) for _ in range(0, sc, c_) for row0 in range(0, sr, r_)]
+    outs = []
+    if cfg.dataflow is Dataflow.OS:
+        period = max(t, r_ + c_ - 1)
+        drains = []
+        for f, ru in enumerate(rus):
+            x = f * period
+            d = x + t + r_ + c_ - 2
+            assert d > x + t - 1 + (r_ - 1) + (c_ - 1)  # every capture of the fold before its drain
+            if drains:
+                d_prev = drains[-1]
+                for row in range(r_):
+                    assert x + t - 1 + row >= d_prev + row  # row free again (column 0 captures first)
+                assert d >= d_prev + r_  # one output vector per cycle
+            drains.append(d)
+            outs += [d + j for j in range(r_) if r_ - 1 - j < ru]
+        return max(outs) + 1
+    loads, streams = [0], [max(1, rus[0] - c_ + 1)]
+    for f in range(1, len(rus)):
+        loads.append(streams[f - 1] + c_ - 1)
+        streams.append(streams[f - 1] + max(t, c_, rus[f]))
+    for f, (ld, x) in enumerate(zip(loads, streams, strict=True)):
+        assert x >= ld + 1  # row j latches at ld + j, read by the fold from x + j on
+        if f:
+            assert ld >= loads[f - 1] + rus[f - 1]  # north port: one row per cycle
+            assert x >= streams[f - 1] + t  # west port: one vector per cycle
+        if f >= 2:
+            assert ld > streams[f - 2] + t - 1 + (c_ - 1)  # the bank's last reader has left column C-1
+        outs += [x + step + r_ + c_ - 1 for step in range(t)]
+    assert len(set(outs)) == len(outs)  # south port: one vector per cycle
+    return max(outs) + 1
+
+
+def _cfg(rows, cols, dataflow, fold_overlap=False):
+    return ArrayConfig(rows=rows, cols=cols, dataflow=dataflow, fold_overlap=fold_overlap)
 
 
 @settings(max_examples=300, deadline=None)
@@ -68,6 +125,63 @@ def test_closed_form_equals_event_walk(rows, cols, dataflow, m, n, k):
     cfg = _cfg(rows, cols, dataflow)
     result = compute_cycles(cfg, GemmArrays.of(m, n, k))
     assert int(result.cycles[0]) == brute_force_cycles(cfg, m, n, k)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rows=st.integers(1, 20),
+    cols=st.integers(1, 20),
+    dataflow=st.sampled_from(list(Dataflow)),
+    m=st.integers(1, 70),
+    n=st.integers(1, 70),
+    k=st.integers(1, 70),
+)
+def test_overlapped_closed_form_equals_the_checked_walk(rows, cols, dataflow, m, n, k):
+    cfg = _cfg(rows, cols, dataflow, fold_overlap=True)
+    result = compute_cycles(cfg, GemmArrays.of(m, n, k))
+    assert int(result.cycles[0]) == overlapped_walk_cycles(cfg, m, n, k)
+
+
+@pytest.mark.parametrize("fold_overlap", [False, True])
+@pytest.mark.parametrize("dataflow", list(Dataflow), ids=str)
+def test_fold_starts_end_where_the_closed_form_ends(dataflow, fold_overlap):
+    rng = np.random.default_rng(3)
+    for rows, cols, m, n, k in rng.integers(1, 40, size=(60, 5)):
+        cfg = _cfg(int(rows), int(cols), dataflow, fold_overlap)
+        plan = fold_plan(cfg, GemmArrays.of(m, n, k))
+        sr, sc, t = (int(x[0]) for x in (plan.spatial_rows, plan.spatial_cols, plan.temporal))
+        ru = fold_rows(cfg, sr, sc)
+        load, stream = fold_starts(cfg, ru, t)
+        assert ru.size == plan.folds[0] and load[0] == 0 and np.all(np.diff(stream) > 0)
+        if dataflow is Dataflow.OS:
+            last = stream[-1] + t + 2 * rows + cols - 3
+        else:
+            last = stream[-1] + t + rows + cols - 2
+        assert last + 1 == compute_cycles(cfg, GemmArrays.of(m, n, k)).cycles[0]
+
+
+def test_overlap_pins_scalesim_closed_form():
+    """A known case against SCALE-Sim's closed forms (OS: F(T+R+C-2)-1, WS/IS: F(T+2R+C-2)-1, F folds):
+    without overlap systolic is at or above them; with it, below by the overlapped part. If a fold
+    stops overlapping these numbers move."""
+    r, c = 32, 32
+    for df, shape in (
+        (Dataflow.WS, (3136, 64, 576)),
+        (Dataflow.IS, (64, 3136, 576)),
+        (Dataflow.OS, (3136, 64, 576)),
+    ):
+        gemm = GemmArrays.of(*shape)
+        plan = fold_plan(_cfg(r, c, df), gemm)
+        f, t = int(plan.folds[0]), int(plan.temporal[0])
+        scalesim = f * (t + r + c - 2) - 1 if df is Dataflow.OS else f * (t + 2 * r + c - 2) - 1
+        serial = int(compute_cycles(_cfg(r, c, df), gemm).cycles[0])
+        overlapped = int(compute_cycles(_cfg(r, c, df, True), gemm).cycles[0])
+        assert serial >= scalesim
+        if df is Dataflow.OS:  # K = 576 streams per fold; the next fold starts when it ends
+            assert overlapped == f * t + 2 * r + c - 2 == 112_990
+        else:  # M (WS) or N (IS) = 3136 per fold, tiles of 32 rows load while the previous fold streams
+            assert overlapped == 1 + f * t + r + c - 1 == 112_960
+        assert overlapped < scalesim
 
 
 def test_known_values():

@@ -191,7 +191,10 @@ def test_activity_slows_the_array_when_memory_bound_and_the_srams_when_compute_b
     array, sram = power.PARTS.index("array"), power.PARTS.index("sram")
     assert plan.f_part[0, array] < mem_bound.clock_hz
     assert plan.f_part[0, array] < plan.f_part[0, power.PARTS.index("dram_if")]
-    comp_bound = _cfg(dram_bw_words_per_cycle=64, ifmap_sram_bytes=65536, filter_sram_bytes=65536)
+    # folds one after the other (fold_overlap off): the SRAM ports idle while each fold drains
+    comp_bound = _cfg(
+        dram_bw_words_per_cycle=64, ifmap_sram_bytes=65536, filter_sram_bytes=65536, fold_overlap=False
+    )
     _, c = _costs(comp_bound, GemmArrays.of([4], [64], [512]))
     assert c.utilisation[0, array] > 0.5 > c.utilisation[0, sram]
     plan = dvfs.plan_policy(c, "activity", 10.0)

@@ -214,10 +214,10 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_r
     .north_data(north_data),
     .north_req(\a_rd_en$86 ),
     .north_row(north_row),
-    .\port$799$0 (\$27 ),
-    .\port$807$0 (\$28 ),
-    .\port$815$0 (\$29 ),
-    .\port$823$0 (\$30 ),
+    .\port$919$0 (\$27 ),
+    .\port$931$0 (\$28 ),
+    .\port$943$0 (\$29 ),
+    .\port$955$0 (\$30 ),
     .rst(rst),
     .south_col(south_col),
     .south_first(south_first),
@@ -262,7 +262,7 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_r
     .fill_a_en(s_wr_en),
     .fill_b_data(\s_wr_data$70 ),
     .fill_b_en(\s_wr_en$66 ),
-    .\port$248$0 (\$31 ),
+    .\port$302$0 (\$31 ),
     .rst(rst),
     .start(start),
     .tile_k(tile_k),
@@ -401,18 +401,21 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_r
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_accel.core (rst, start, west_data, north_data, west_req, west_row, west_col, north_req, north_row, north_col, south_valid, south_lanes, south_first, done, south_row, south_col, \port$799$0 , \port$807$0 , \port$815$0 , \port$823$0 , dim_m
+module \systolic_accel.core (rst, start, west_data, north_data, west_req, west_row, west_col, north_req, north_row, north_col, south_valid, south_lanes, south_first, south_row, south_col, done, \port$919$0 , \port$931$0 , \port$943$0 , \port$955$0 , dim_m
 , dim_n, dim_k, clk);
   wire [31:0] \$1 ;
-  wire [7:0] \$10 ;
+  wire \$10 ;
+  wire [7:0] \$11 ;
+  wire [7:0] \$12 ;
+  wire [7:0] \$13 ;
   wire [31:0] \$2 ;
   wire [31:0] \$3 ;
   wire [31:0] \$4 ;
   wire [7:0] \$5 ;
   wire [7:0] \$6 ;
   wire [7:0] \$7 ;
-  wire [7:0] \$8 ;
-  wire [7:0] \$9 ;
+  wire \$8 ;
+  wire \$9 ;
   wire busy;
   wire \busy$9 ;
   input clk;
@@ -429,10 +432,9 @@ module \systolic_accel.core (rst, start, west_data, north_data, west_req, west_r
   output done;
   wire done;
   wire \done$11 ;
-  wire drain;
-  wire \drain$51 ;
   wire [31:0] i;
-  wire [31:0] \i$47 ;
+  wire [3:0] \i$47 ;
+  wire [31:0] \i$51 ;
   wire [31:0] north;
   output [15:0] north_col;
   wire [15:0] north_col;
@@ -450,17 +452,20 @@ module \systolic_accel.core (rst, start, west_data, north_data, west_req, west_r
   wire [15:0] north_row;
   wire [15:0] \north_row$23 ;
   wire [31:0] o;
-  wire [31:0] \o$49 ;
-  output [31:0] \port$799$0 ;
-  wire [31:0] \port$799$0 ;
-  output [31:0] \port$807$0 ;
-  wire [31:0] \port$807$0 ;
-  output [31:0] \port$815$0 ;
-  wire [31:0] \port$815$0 ;
-  output [31:0] \port$823$0 ;
-  wire [31:0] \port$823$0 ;
+  wire [3:0] \o$50 ;
+  wire [31:0] \o$53 ;
+  output [31:0] \port$919$0 ;
+  wire [31:0] \port$919$0 ;
+  output [31:0] \port$931$0 ;
+  wire [31:0] \port$931$0 ;
+  output [31:0] \port$943$0 ;
+  wire [31:0] \port$943$0 ;
+  output [31:0] \port$955$0 ;
+  wire [31:0] \port$955$0 ;
   input rst;
   wire rst;
+  wire [3:0] shift;
+  wire [3:0] \shift$55 ;
   wire [127:0] south;
   output [15:0] south_col;
   wire [15:0] south_col;
@@ -497,24 +502,30 @@ module \systolic_accel.core (rst, start, west_data, north_data, west_req, west_r
   output [15:0] west_row;
   wire [15:0] west_row;
   wire [15:0] \west_row$15 ;
+  wire west_tag;
+  wire [3:0] \west_tag$49 ;
   assign west_masked = west_data & { west_mask[3], west_mask[3], west_mask[3], west_mask[3], west_mask[3], west_mask[3], west_mask[3], west_mask[3:2], west_mask[2], west_mask[2], west_mask[2], west_mask[2], west_mask[2], west_mask[2], west_mask[2:1], west_mask[1], west_mask[1], west_mask[1], west_mask[1], west_mask[1], west_mask[1], west_mask[1:0], west_mask[0], west_mask[0], west_mask[0], west_mask[0], west_mask[0], west_mask[0], west_mask[0] };
   assign north_masked = north_data & { north_mask[3], north_mask[3], north_mask[3], north_mask[3], north_mask[3], north_mask[3], north_mask[3], north_mask[3:2], north_mask[2], north_mask[2], north_mask[2], north_mask[2], north_mask[2], north_mask[2], north_mask[2:1], north_mask[1], north_mask[1], north_mask[1], north_mask[1], north_mask[1], north_mask[1], north_mask[1:0], north_mask[0], north_mask[0], north_mask[0], north_mask[0], north_mask[0], north_mask[0], north_mask[0] };
   \systolic_accel.core.array  array (
     .a_in(west_masked[7:0]),
-    .\a_in$22 (\$5 ),
-    .\a_in$49 (\$6 ),
-    .\a_in$76 (\$7 ),
+    .\a_in$30 (\$5 ),
+    .\a_in$64 (\$6 ),
+    .\a_in$98 (\$7 ),
+    .a_tag_in(west_tag),
+    .\a_tag_in$31 (\$8 ),
+    .\a_tag_in$65 (\$9 ),
+    .\a_tag_in$99 (\$10 ),
     .b_in(north_masked[7:0]),
-    .\b_in$14 (\$9 ),
-    .\b_in$19 (\$10 ),
-    .\b_in$9 (\$8 ),
+    .\b_in$13 (\$11 ),
+    .\b_in$20 (\$12 ),
+    .\b_in$27 (\$13 ),
     .clk(clk),
-    .drain(drain),
-    .\psum_out$104 (\$1 ),
-    .\psum_out$105 (\$2 ),
-    .\psum_out$106 (\$3 ),
-    .\psum_out$107 (\$4 ),
-    .rst(rst)
+    .\psum_out$133 (\$1 ),
+    .\psum_out$134 (\$2 ),
+    .\psum_out$135 (\$3 ),
+    .\psum_out$136 (\$4 ),
+    .rst(rst),
+    .\shift$8 (shift)
   );
   \systolic_accel.core.sequencer  sequencer (
     .busy(busy),
@@ -523,13 +534,13 @@ module \systolic_accel.core (rst, start, west_data, north_data, west_req, west_r
     .dim_m(dim_m),
     .dim_n(dim_n),
     .done(done),
-    .drain(drain),
     .north_col(north_col),
     .north_lanes(north_lanes),
     .north_mask(north_mask),
     .north_req(north_req),
     .north_row(north_row),
     .rst(rst),
+    .shift(shift),
     .south_col(south_col),
     .south_first(south_first),
     .south_lanes(south_lanes),
@@ -540,14 +551,15 @@ module \systolic_accel.core (rst, start, west_data, north_data, west_req, west_r
     .west_lanes(west_lanes),
     .west_mask(west_mask),
     .west_req(west_req),
-    .west_row(west_row)
+    .west_row(west_row),
+    .west_tag(west_tag)
   );
   \systolic_accel.core.skew_north  skew_north (
     .clk(clk),
     .i(north_masked),
-    .lane1_0(\$8 ),
-    .lane2_1(\$9 ),
-    .lane3_2(\$10 ),
+    .lane1_0(\$11 ),
+    .lane2_1(\$12 ),
+    .lane3_2(\$13 ),
     .rst(rst)
   );
   \systolic_accel.core.skew_west  skew_west (
@@ -556,6 +568,14 @@ module \systolic_accel.core (rst, start, west_data, north_data, west_req, west_r
     .lane1_0(\$5 ),
     .lane2_1(\$6 ),
     .lane3_2(\$7 ),
+    .rst(rst)
+  );
+  \systolic_accel.core.skew_west_tag  skew_west_tag (
+    .clk(clk),
+    .lane1_0(\$8 ),
+    .lane2_1(\$9 ),
+    .lane3_2(\$10 ),
+    .\port$709$0 (west_tag),
     .rst(rst)
   );
   assign \start$1  = start;
@@ -580,1548 +600,2185 @@ module \systolic_accel.core (rst, start, west_data, north_data, west_req, west_r
   assign i = west_masked;
   assign west = { \$7 , \$6 , \$5 , west_masked[7:0] };
   assign o = { \$7 , \$6 , \$5 , west_masked[7:0] };
-  assign \i$47  = north_masked;
-  assign north = { \$10 , \$9 , \$8 , north_masked[7:0] };
-  assign \o$49  = { \$10 , \$9 , \$8 , north_masked[7:0] };
-  assign \drain$51  = drain;
+  assign \i$47  = { west_tag, west_tag, west_tag, west_tag };
+  assign \west_tag$49  = { \$10 , \$9 , \$8 , west_tag };
+  assign \o$50  = { \$10 , \$9 , \$8 , west_tag };
+  assign \i$51  = north_masked;
+  assign north = { \$13 , \$12 , \$11 , north_masked[7:0] };
+  assign \o$53  = { \$13 , \$12 , \$11 , north_masked[7:0] };
+  assign \shift$55  = shift;
   assign south_data = { \$4 , \$3 , \$2 , \$1  };
   assign south = { \$4 , \$3 , \$2 , \$1  };
-  assign \port$799$0  = \$1 ;
-  assign \port$807$0  = \$2 ;
-  assign \port$815$0  = \$3 ;
-  assign \port$823$0  = \$4 ;
+  assign \port$919$0  = \$1 ;
+  assign \port$931$0  = \$2 ;
+  assign \port$943$0  = \$3 ;
+  assign \port$955$0  = \$4 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_accel.core.array (rst, a_in, b_in, drain, \psum_out$104 , \psum_out$105 , \psum_out$106 , \psum_out$107 , \a_in$22 , \a_in$49 , \a_in$76 , \b_in$9 , \b_in$14 , \b_in$19 , clk);
+module \systolic_accel.core.array (rst, a_in, b_in, a_tag_in, \shift$8 , \psum_out$133 , \psum_out$134 , \psum_out$135 , \psum_out$136 , \a_in$30 , \a_in$64 , \a_in$98 , \a_tag_in$31 , \a_tag_in$65 , \a_tag_in$99 , \b_in$13 , \b_in$20 , \b_in$27 , clk);
   input [7:0] a_in;
   wire [7:0] a_in;
-  wire [7:0] \a_in$12 ;
-  wire [7:0] \a_in$17 ;
-  input [7:0] \a_in$22 ;
-  wire [7:0] \a_in$22 ;
-  wire [7:0] \a_in$28 ;
-  wire [7:0] \a_in$35 ;
-  wire [7:0] \a_in$42 ;
-  input [7:0] \a_in$49 ;
-  wire [7:0] \a_in$49 ;
+  wire [7:0] \a_in$105 ;
+  wire [7:0] \a_in$114 ;
+  wire [7:0] \a_in$123 ;
+  wire [7:0] \a_in$16 ;
+  wire [7:0] \a_in$23 ;
+  input [7:0] \a_in$30 ;
+  wire [7:0] \a_in$30 ;
+  wire [7:0] \a_in$37 ;
+  wire [7:0] \a_in$46 ;
   wire [7:0] \a_in$55 ;
-  wire [7:0] \a_in$62 ;
-  wire [7:0] \a_in$69 ;
-  wire [7:0] \a_in$7 ;
-  input [7:0] \a_in$76 ;
-  wire [7:0] \a_in$76 ;
-  wire [7:0] \a_in$82 ;
+  input [7:0] \a_in$64 ;
+  wire [7:0] \a_in$64 ;
+  wire [7:0] \a_in$71 ;
+  wire [7:0] \a_in$80 ;
   wire [7:0] \a_in$89 ;
-  wire [7:0] \a_in$96 ;
+  wire [7:0] \a_in$9 ;
+  input [7:0] \a_in$98 ;
+  wire [7:0] \a_in$98 ;
   wire [7:0] a_out;
-  wire [7:0] \a_out$13 ;
-  wire [7:0] \a_out$18 ;
-  wire [7:0] \a_out$29 ;
-  wire [7:0] \a_out$36 ;
-  wire [7:0] \a_out$43 ;
+  wire [7:0] \a_out$106 ;
+  wire [7:0] \a_out$115 ;
+  wire [7:0] \a_out$124 ;
+  wire [7:0] \a_out$17 ;
+  wire [7:0] \a_out$24 ;
+  wire [7:0] \a_out$38 ;
+  wire [7:0] \a_out$47 ;
   wire [7:0] \a_out$56 ;
-  wire [7:0] \a_out$63 ;
-  wire [7:0] \a_out$70 ;
-  wire [7:0] \a_out$83 ;
+  wire [7:0] \a_out$72 ;
+  wire [7:0] \a_out$81 ;
   wire [7:0] \a_out$90 ;
-  wire [7:0] \a_out$97 ;
+  input a_tag_in;
+  wire a_tag_in;
+  wire \a_tag_in$107 ;
+  wire \a_tag_in$11 ;
+  wire \a_tag_in$116 ;
+  wire \a_tag_in$125 ;
+  wire \a_tag_in$18 ;
+  wire \a_tag_in$25 ;
+  input \a_tag_in$31 ;
+  wire \a_tag_in$31 ;
+  wire \a_tag_in$39 ;
+  wire \a_tag_in$48 ;
+  wire \a_tag_in$57 ;
+  input \a_tag_in$65 ;
+  wire \a_tag_in$65 ;
+  wire \a_tag_in$73 ;
+  wire \a_tag_in$82 ;
+  wire \a_tag_in$91 ;
+  input \a_tag_in$99 ;
+  wire \a_tag_in$99 ;
+  wire a_tag_out;
+  wire \a_tag_out$108 ;
+  wire \a_tag_out$117 ;
+  wire \a_tag_out$126 ;
+  wire \a_tag_out$19 ;
+  wire \a_tag_out$26 ;
+  wire \a_tag_out$40 ;
+  wire \a_tag_out$49 ;
+  wire \a_tag_out$58 ;
+  wire \a_tag_out$74 ;
+  wire \a_tag_out$83 ;
+  wire \a_tag_out$92 ;
   input [7:0] b_in;
   wire [7:0] b_in;
-  input [7:0] \b_in$14 ;
-  wire [7:0] \b_in$14 ;
-  input [7:0] \b_in$19 ;
-  wire [7:0] \b_in$19 ;
-  wire [7:0] \b_in$23 ;
-  wire [7:0] \b_in$30 ;
-  wire [7:0] \b_in$37 ;
-  wire [7:0] \b_in$44 ;
+  wire [7:0] \b_in$100 ;
+  wire [7:0] \b_in$109 ;
+  wire [7:0] \b_in$118 ;
+  wire [7:0] \b_in$127 ;
+  input [7:0] \b_in$13 ;
+  wire [7:0] \b_in$13 ;
+  input [7:0] \b_in$20 ;
+  wire [7:0] \b_in$20 ;
+  input [7:0] \b_in$27 ;
+  wire [7:0] \b_in$27 ;
+  wire [7:0] \b_in$32 ;
+  wire [7:0] \b_in$41 ;
   wire [7:0] \b_in$50 ;
-  wire [7:0] \b_in$57 ;
-  wire [7:0] \b_in$64 ;
-  wire [7:0] \b_in$71 ;
-  wire [7:0] \b_in$77 ;
+  wire [7:0] \b_in$59 ;
+  wire [7:0] \b_in$66 ;
+  wire [7:0] \b_in$75 ;
   wire [7:0] \b_in$84 ;
-  input [7:0] \b_in$9 ;
-  wire [7:0] \b_in$9 ;
-  wire [7:0] \b_in$91 ;
-  wire [7:0] \b_in$98 ;
+  wire [7:0] \b_in$93 ;
   wire [7:0] b_out;
-  wire [7:0] \b_out$31 ;
-  wire [7:0] \b_out$38 ;
-  wire [7:0] \b_out$45 ;
+  wire [7:0] \b_out$101 ;
+  wire [7:0] \b_out$110 ;
+  wire [7:0] \b_out$119 ;
+  wire [7:0] \b_out$128 ;
+  wire [7:0] \b_out$42 ;
   wire [7:0] \b_out$51 ;
-  wire [7:0] \b_out$58 ;
-  wire [7:0] \b_out$65 ;
-  wire [7:0] \b_out$72 ;
-  wire [7:0] \b_out$78 ;
+  wire [7:0] \b_out$60 ;
+  wire [7:0] \b_out$67 ;
+  wire [7:0] \b_out$76 ;
   wire [7:0] \b_out$85 ;
-  wire [7:0] \b_out$92 ;
-  wire [7:0] \b_out$99 ;
+  wire [7:0] \b_out$94 ;
   input clk;
   wire clk;
-  input drain;
-  wire drain;
-  wire \drain$102 ;
-  wire \drain$11 ;
-  wire \drain$16 ;
-  wire \drain$21 ;
-  wire \drain$27 ;
-  wire \drain$34 ;
-  wire \drain$41 ;
-  wire \drain$48 ;
-  wire \drain$54 ;
-  wire \drain$6 ;
-  wire \drain$61 ;
-  wire \drain$68 ;
-  wire \drain$75 ;
-  wire \drain$81 ;
-  wire \drain$88 ;
-  wire \drain$95 ;
   wire [31:0] north;
-  wire [31:0] psum_in;
-  wire [31:0] \psum_in$10 ;
-  wire [31:0] \psum_in$100 ;
-  wire [31:0] \psum_in$15 ;
-  wire [31:0] \psum_in$20 ;
-  wire [31:0] \psum_in$25 ;
-  wire [31:0] \psum_in$32 ;
-  wire [31:0] \psum_in$39 ;
-  wire [31:0] \psum_in$46 ;
-  wire [31:0] \psum_in$52 ;
-  wire [31:0] \psum_in$59 ;
-  wire [31:0] \psum_in$66 ;
-  wire [31:0] \psum_in$73 ;
-  wire [31:0] \psum_in$79 ;
-  wire [31:0] \psum_in$86 ;
-  wire [31:0] \psum_in$93 ;
   wire [31:0] psum_out;
-  wire [31:0] \psum_out$101 ;
-  output [31:0] \psum_out$104 ;
-  wire [31:0] \psum_out$104 ;
-  output [31:0] \psum_out$105 ;
-  wire [31:0] \psum_out$105 ;
-  output [31:0] \psum_out$106 ;
-  wire [31:0] \psum_out$106 ;
-  output [31:0] \psum_out$107 ;
-  wire [31:0] \psum_out$107 ;
-  wire [31:0] \psum_out$33 ;
-  wire [31:0] \psum_out$40 ;
-  wire [31:0] \psum_out$47 ;
+  wire [31:0] \psum_out$103 ;
+  wire [31:0] \psum_out$112 ;
+  wire [31:0] \psum_out$121 ;
+  wire [31:0] \psum_out$130 ;
+  output [31:0] \psum_out$133 ;
+  wire [31:0] \psum_out$133 ;
+  output [31:0] \psum_out$134 ;
+  wire [31:0] \psum_out$134 ;
+  output [31:0] \psum_out$135 ;
+  wire [31:0] \psum_out$135 ;
+  output [31:0] \psum_out$136 ;
+  wire [31:0] \psum_out$136 ;
+  wire [31:0] \psum_out$44 ;
   wire [31:0] \psum_out$53 ;
-  wire [31:0] \psum_out$60 ;
-  wire [31:0] \psum_out$67 ;
-  wire [31:0] \psum_out$74 ;
-  wire [31:0] \psum_out$80 ;
+  wire [31:0] \psum_out$62 ;
+  wire [31:0] \psum_out$69 ;
+  wire [31:0] \psum_out$78 ;
   wire [31:0] \psum_out$87 ;
-  wire [31:0] \psum_out$94 ;
+  wire [31:0] \psum_out$96 ;
+  wire [31:0] res_in;
+  wire [31:0] \res_in$102 ;
+  wire [31:0] \res_in$111 ;
+  wire [31:0] \res_in$120 ;
+  wire [31:0] \res_in$129 ;
+  wire [31:0] \res_in$14 ;
+  wire [31:0] \res_in$21 ;
+  wire [31:0] \res_in$28 ;
+  wire [31:0] \res_in$34 ;
+  wire [31:0] \res_in$43 ;
+  wire [31:0] \res_in$52 ;
+  wire [31:0] \res_in$61 ;
+  wire [31:0] \res_in$68 ;
+  wire [31:0] \res_in$77 ;
+  wire [31:0] \res_in$86 ;
+  wire [31:0] \res_in$95 ;
   input rst;
   wire rst;
+  wire shift;
+  wire \shift$104 ;
+  wire \shift$113 ;
+  wire \shift$122 ;
+  wire \shift$131 ;
+  wire \shift$15 ;
+  wire \shift$22 ;
+  wire \shift$29 ;
+  wire \shift$36 ;
+  wire \shift$45 ;
+  wire \shift$54 ;
+  wire \shift$63 ;
+  wire \shift$70 ;
+  wire \shift$79 ;
+  input [3:0] \shift$8 ;
+  wire [3:0] \shift$8 ;
+  wire \shift$88 ;
+  wire \shift$97 ;
   wire [127:0] south;
   wire [31:0] west;
+  wire [3:0] west_tag;
   \systolic_accel.core.array.pe_0_0  pe_0_0 (
-    .a_out(\a_in$7 ),
-    .b_out(\b_in$23 ),
+    .a_out(\a_in$9 ),
+    .a_tag_in(a_tag_in),
+    .a_tag_out(\a_tag_in$11 ),
+    .b_out(\b_in$32 ),
     .clk(clk),
-    .drain(drain),
     .mul_a(a_in),
     .mul_b(b_in),
-    .psum_out(\psum_in$25 ),
-    .rst(rst)
+    .psum_out(\res_in$34 ),
+    .rst(rst),
+    .shift(\shift$8 [0])
   );
   \systolic_accel.core.array.pe_0_1  pe_0_1 (
-    .a_out(\a_in$12 ),
-    .b_out(\b_in$30 ),
+    .a_out(\a_in$16 ),
+    .a_tag_in(\a_tag_in$11 ),
+    .a_tag_out(\a_tag_in$18 ),
+    .b_out(\b_in$41 ),
     .clk(clk),
-    .drain(drain),
-    .mul_a(\a_in$7 ),
-    .mul_b(\b_in$9 ),
-    .psum_out(\psum_in$32 ),
-    .rst(rst)
+    .mul_a(\a_in$9 ),
+    .mul_b(\b_in$13 ),
+    .psum_out(\res_in$43 ),
+    .rst(rst),
+    .shift(\shift$8 [0])
   );
   \systolic_accel.core.array.pe_0_2  pe_0_2 (
-    .a_out(\a_in$17 ),
-    .b_out(\b_in$37 ),
-    .clk(clk),
-    .drain(drain),
-    .mul_a(\a_in$12 ),
-    .mul_b(\b_in$14 ),
-    .psum_out(\psum_in$39 ),
-    .rst(rst)
-  );
-  \systolic_accel.core.array.pe_0_3  pe_0_3 (
-    .b_out(\b_in$44 ),
-    .clk(clk),
-    .drain(drain),
-    .mul_a(\a_in$17 ),
-    .mul_b(\b_in$19 ),
-    .psum_out(\psum_in$46 ),
-    .rst(rst)
-  );
-  \systolic_accel.core.array.pe_1_0  pe_1_0 (
-    .a_out(\a_in$28 ),
+    .a_out(\a_in$23 ),
+    .a_tag_in(\a_tag_in$18 ),
+    .a_tag_out(\a_tag_in$25 ),
     .b_out(\b_in$50 ),
     .clk(clk),
-    .drain(drain),
-    .mul_a(\a_in$22 ),
-    .mul_b(\b_in$23 ),
-    .psum_in(\psum_in$25 ),
-    .psum_out(\psum_in$52 ),
-    .rst(rst)
+    .mul_a(\a_in$16 ),
+    .mul_b(\b_in$20 ),
+    .psum_out(\res_in$52 ),
+    .rst(rst),
+    .shift(\shift$8 [0])
+  );
+  \systolic_accel.core.array.pe_0_3  pe_0_3 (
+    .a_tag_in(\a_tag_in$25 ),
+    .b_out(\b_in$59 ),
+    .clk(clk),
+    .mul_a(\a_in$23 ),
+    .mul_b(\b_in$27 ),
+    .psum_out(\res_in$61 ),
+    .rst(rst),
+    .shift(\shift$8 [0])
+  );
+  \systolic_accel.core.array.pe_1_0  pe_1_0 (
+    .a_out(\a_in$37 ),
+    .a_tag_in(\a_tag_in$31 ),
+    .a_tag_out(\a_tag_in$39 ),
+    .b_out(\b_in$66 ),
+    .clk(clk),
+    .mul_a(\a_in$30 ),
+    .mul_b(\b_in$32 ),
+    .psum_out(\res_in$68 ),
+    .res_in(\res_in$34 ),
+    .rst(rst),
+    .shift(\shift$8 [1])
   );
   \systolic_accel.core.array.pe_1_1  pe_1_1 (
-    .a_out(\a_in$35 ),
-    .b_out(\b_in$57 ),
+    .a_out(\a_in$46 ),
+    .a_tag_in(\a_tag_in$39 ),
+    .a_tag_out(\a_tag_in$48 ),
+    .b_out(\b_in$75 ),
     .clk(clk),
-    .drain(drain),
-    .mul_a(\a_in$28 ),
-    .mul_b(\b_in$30 ),
-    .psum_in(\psum_in$32 ),
-    .psum_out(\psum_in$59 ),
-    .rst(rst)
+    .mul_a(\a_in$37 ),
+    .mul_b(\b_in$41 ),
+    .psum_out(\res_in$77 ),
+    .res_in(\res_in$43 ),
+    .rst(rst),
+    .shift(\shift$8 [1])
   );
   \systolic_accel.core.array.pe_1_2  pe_1_2 (
-    .a_out(\a_in$42 ),
-    .b_out(\b_in$64 ),
-    .clk(clk),
-    .drain(drain),
-    .mul_a(\a_in$35 ),
-    .mul_b(\b_in$37 ),
-    .psum_in(\psum_in$39 ),
-    .psum_out(\psum_in$66 ),
-    .rst(rst)
-  );
-  \systolic_accel.core.array.pe_1_3  pe_1_3 (
-    .b_out(\b_in$71 ),
-    .clk(clk),
-    .drain(drain),
-    .mul_a(\a_in$42 ),
-    .mul_b(\b_in$44 ),
-    .psum_in(\psum_in$46 ),
-    .psum_out(\psum_in$73 ),
-    .rst(rst)
-  );
-  \systolic_accel.core.array.pe_2_0  pe_2_0 (
     .a_out(\a_in$55 ),
-    .b_out(\b_in$77 ),
-    .clk(clk),
-    .drain(drain),
-    .mul_a(\a_in$49 ),
-    .mul_b(\b_in$50 ),
-    .psum_in(\psum_in$52 ),
-    .psum_out(\psum_in$79 ),
-    .rst(rst)
-  );
-  \systolic_accel.core.array.pe_2_1  pe_2_1 (
-    .a_out(\a_in$62 ),
+    .a_tag_in(\a_tag_in$48 ),
+    .a_tag_out(\a_tag_in$57 ),
     .b_out(\b_in$84 ),
     .clk(clk),
-    .drain(drain),
+    .mul_a(\a_in$46 ),
+    .mul_b(\b_in$50 ),
+    .psum_out(\res_in$86 ),
+    .res_in(\res_in$52 ),
+    .rst(rst),
+    .shift(\shift$8 [1])
+  );
+  \systolic_accel.core.array.pe_1_3  pe_1_3 (
+    .a_tag_in(\a_tag_in$57 ),
+    .b_out(\b_in$93 ),
+    .clk(clk),
     .mul_a(\a_in$55 ),
-    .mul_b(\b_in$57 ),
-    .psum_in(\psum_in$59 ),
-    .psum_out(\psum_in$86 ),
-    .rst(rst)
+    .mul_b(\b_in$59 ),
+    .psum_out(\res_in$95 ),
+    .res_in(\res_in$61 ),
+    .rst(rst),
+    .shift(\shift$8 [1])
+  );
+  \systolic_accel.core.array.pe_2_0  pe_2_0 (
+    .a_out(\a_in$71 ),
+    .a_tag_in(\a_tag_in$65 ),
+    .a_tag_out(\a_tag_in$73 ),
+    .b_out(\b_in$100 ),
+    .clk(clk),
+    .mul_a(\a_in$64 ),
+    .mul_b(\b_in$66 ),
+    .psum_out(\res_in$102 ),
+    .res_in(\res_in$68 ),
+    .rst(rst),
+    .shift(\shift$8 [2])
+  );
+  \systolic_accel.core.array.pe_2_1  pe_2_1 (
+    .a_out(\a_in$80 ),
+    .a_tag_in(\a_tag_in$73 ),
+    .a_tag_out(\a_tag_in$82 ),
+    .b_out(\b_in$109 ),
+    .clk(clk),
+    .mul_a(\a_in$71 ),
+    .mul_b(\b_in$75 ),
+    .psum_out(\res_in$111 ),
+    .res_in(\res_in$77 ),
+    .rst(rst),
+    .shift(\shift$8 [2])
   );
   \systolic_accel.core.array.pe_2_2  pe_2_2 (
-    .a_out(\a_in$69 ),
-    .b_out(\b_in$91 ),
+    .a_out(\a_in$89 ),
+    .a_tag_in(\a_tag_in$82 ),
+    .a_tag_out(\a_tag_in$91 ),
+    .b_out(\b_in$118 ),
     .clk(clk),
-    .drain(drain),
-    .mul_a(\a_in$62 ),
-    .mul_b(\b_in$64 ),
-    .psum_in(\psum_in$66 ),
-    .psum_out(\psum_in$93 ),
-    .rst(rst)
+    .mul_a(\a_in$80 ),
+    .mul_b(\b_in$84 ),
+    .psum_out(\res_in$120 ),
+    .res_in(\res_in$86 ),
+    .rst(rst),
+    .shift(\shift$8 [2])
   );
   \systolic_accel.core.array.pe_2_3  pe_2_3 (
-    .b_out(\b_in$98 ),
+    .a_tag_in(\a_tag_in$91 ),
+    .b_out(\b_in$127 ),
     .clk(clk),
-    .drain(drain),
-    .mul_a(\a_in$69 ),
-    .mul_b(\b_in$71 ),
-    .psum_in(\psum_in$73 ),
-    .psum_out(\psum_in$100 ),
-    .rst(rst)
+    .mul_a(\a_in$89 ),
+    .mul_b(\b_in$93 ),
+    .psum_out(\res_in$129 ),
+    .res_in(\res_in$95 ),
+    .rst(rst),
+    .shift(\shift$8 [2])
   );
   \systolic_accel.core.array.pe_3_0  pe_3_0 (
-    .a_out(\a_in$82 ),
+    .a_out(\a_in$105 ),
+    .a_tag_in(\a_tag_in$99 ),
+    .a_tag_out(\a_tag_in$107 ),
     .clk(clk),
-    .drain(drain),
-    .mul_a(\a_in$76 ),
-    .mul_b(\b_in$77 ),
-    .psum_in(\psum_in$79 ),
-    .psum_out(\psum_out$104 ),
-    .rst(rst)
+    .mul_a(\a_in$98 ),
+    .mul_b(\b_in$100 ),
+    .psum_out(\psum_out$133 ),
+    .res_in(\res_in$102 ),
+    .rst(rst),
+    .shift(\shift$8 [3])
   );
   \systolic_accel.core.array.pe_3_1  pe_3_1 (
-    .a_out(\a_in$89 ),
+    .a_out(\a_in$114 ),
+    .a_tag_in(\a_tag_in$107 ),
+    .a_tag_out(\a_tag_in$116 ),
     .clk(clk),
-    .drain(drain),
-    .mul_a(\a_in$82 ),
-    .mul_b(\b_in$84 ),
-    .psum_in(\psum_in$86 ),
-    .psum_out(\psum_out$105 ),
-    .rst(rst)
+    .mul_a(\a_in$105 ),
+    .mul_b(\b_in$109 ),
+    .psum_out(\psum_out$134 ),
+    .res_in(\res_in$111 ),
+    .rst(rst),
+    .shift(\shift$8 [3])
   );
   \systolic_accel.core.array.pe_3_2  pe_3_2 (
-    .a_out(\a_in$96 ),
+    .a_out(\a_in$123 ),
+    .a_tag_in(\a_tag_in$116 ),
+    .a_tag_out(\a_tag_in$125 ),
     .clk(clk),
-    .drain(drain),
-    .mul_a(\a_in$89 ),
-    .mul_b(\b_in$91 ),
-    .psum_in(\psum_in$93 ),
-    .psum_out(\psum_out$106 ),
-    .rst(rst)
+    .mul_a(\a_in$114 ),
+    .mul_b(\b_in$118 ),
+    .psum_out(\psum_out$135 ),
+    .res_in(\res_in$120 ),
+    .rst(rst),
+    .shift(\shift$8 [3])
   );
   \systolic_accel.core.array.pe_3_3  pe_3_3 (
+    .a_tag_in(\a_tag_in$125 ),
     .clk(clk),
-    .drain(drain),
-    .mul_a(\a_in$96 ),
-    .mul_b(\b_in$98 ),
-    .psum_in(\psum_in$100 ),
-    .psum_out(\psum_out$107 ),
-    .rst(rst)
+    .mul_a(\a_in$123 ),
+    .mul_b(\b_in$127 ),
+    .psum_out(\psum_out$136 ),
+    .res_in(\res_in$129 ),
+    .rst(rst),
+    .shift(\shift$8 [3])
   );
-  assign west = { \a_in$76 , \a_in$49 , \a_in$22 , a_in };
-  assign north = { \b_in$19 , \b_in$14 , \b_in$9 , b_in };
-  assign psum_in = 32'd0;
-  assign \drain$6  = drain;
-  assign a_out = \a_in$7 ;
-  assign \psum_in$10  = 32'd0;
-  assign \drain$11  = drain;
-  assign \a_out$13  = \a_in$12 ;
-  assign \psum_in$15  = 32'd0;
-  assign \drain$16  = drain;
-  assign \a_out$18  = \a_in$17 ;
-  assign \psum_in$20  = 32'd0;
-  assign \drain$21  = drain;
-  assign b_out = \b_in$23 ;
-  assign psum_out = \psum_in$25 ;
-  assign \drain$27  = drain;
-  assign \a_out$29  = \a_in$28 ;
-  assign \b_out$31  = \b_in$30 ;
-  assign \psum_out$33  = \psum_in$32 ;
-  assign \drain$34  = drain;
-  assign \a_out$36  = \a_in$35 ;
-  assign \b_out$38  = \b_in$37 ;
-  assign \psum_out$40  = \psum_in$39 ;
-  assign \drain$41  = drain;
-  assign \a_out$43  = \a_in$42 ;
-  assign \b_out$45  = \b_in$44 ;
-  assign \psum_out$47  = \psum_in$46 ;
-  assign \drain$48  = drain;
+  assign west = { \a_in$98 , \a_in$64 , \a_in$30 , a_in };
+  assign west_tag = { \a_tag_in$99 , \a_tag_in$65 , \a_tag_in$31 , a_tag_in };
+  assign north = { \b_in$27 , \b_in$20 , \b_in$13 , b_in };
+  assign res_in = 32'd0;
+  assign shift = \shift$8 [0];
+  assign a_out = \a_in$9 ;
+  assign a_tag_out = \a_tag_in$11 ;
+  assign \res_in$14  = 32'd0;
+  assign \shift$15  = \shift$8 [0];
+  assign \a_out$17  = \a_in$16 ;
+  assign \a_tag_out$19  = \a_tag_in$18 ;
+  assign \res_in$21  = 32'd0;
+  assign \shift$22  = \shift$8 [0];
+  assign \a_out$24  = \a_in$23 ;
+  assign \a_tag_out$26  = \a_tag_in$25 ;
+  assign \res_in$28  = 32'd0;
+  assign \shift$29  = \shift$8 [0];
+  assign b_out = \b_in$32 ;
+  assign psum_out = \res_in$34 ;
+  assign \shift$36  = \shift$8 [1];
+  assign \a_out$38  = \a_in$37 ;
+  assign \a_tag_out$40  = \a_tag_in$39 ;
+  assign \b_out$42  = \b_in$41 ;
+  assign \psum_out$44  = \res_in$43 ;
+  assign \shift$45  = \shift$8 [1];
+  assign \a_out$47  = \a_in$46 ;
+  assign \a_tag_out$49  = \a_tag_in$48 ;
   assign \b_out$51  = \b_in$50 ;
-  assign \psum_out$53  = \psum_in$52 ;
-  assign \drain$54  = drain;
+  assign \psum_out$53  = \res_in$52 ;
+  assign \shift$54  = \shift$8 [1];
   assign \a_out$56  = \a_in$55 ;
-  assign \b_out$58  = \b_in$57 ;
-  assign \psum_out$60  = \psum_in$59 ;
-  assign \drain$61  = drain;
-  assign \a_out$63  = \a_in$62 ;
-  assign \b_out$65  = \b_in$64 ;
-  assign \psum_out$67  = \psum_in$66 ;
-  assign \drain$68  = drain;
-  assign \a_out$70  = \a_in$69 ;
-  assign \b_out$72  = \b_in$71 ;
-  assign \psum_out$74  = \psum_in$73 ;
-  assign \drain$75  = drain;
-  assign \b_out$78  = \b_in$77 ;
-  assign \psum_out$80  = \psum_in$79 ;
-  assign \drain$81  = drain;
-  assign \a_out$83  = \a_in$82 ;
+  assign \a_tag_out$58  = \a_tag_in$57 ;
+  assign \b_out$60  = \b_in$59 ;
+  assign \psum_out$62  = \res_in$61 ;
+  assign \shift$63  = \shift$8 [1];
+  assign \b_out$67  = \b_in$66 ;
+  assign \psum_out$69  = \res_in$68 ;
+  assign \shift$70  = \shift$8 [2];
+  assign \a_out$72  = \a_in$71 ;
+  assign \a_tag_out$74  = \a_tag_in$73 ;
+  assign \b_out$76  = \b_in$75 ;
+  assign \psum_out$78  = \res_in$77 ;
+  assign \shift$79  = \shift$8 [2];
+  assign \a_out$81  = \a_in$80 ;
+  assign \a_tag_out$83  = \a_tag_in$82 ;
   assign \b_out$85  = \b_in$84 ;
-  assign \psum_out$87  = \psum_in$86 ;
-  assign \drain$88  = drain;
+  assign \psum_out$87  = \res_in$86 ;
+  assign \shift$88  = \shift$8 [2];
   assign \a_out$90  = \a_in$89 ;
-  assign \b_out$92  = \b_in$91 ;
-  assign \psum_out$94  = \psum_in$93 ;
-  assign \drain$95  = drain;
-  assign \a_out$97  = \a_in$96 ;
-  assign \b_out$99  = \b_in$98 ;
-  assign \psum_out$101  = \psum_in$100 ;
-  assign \drain$102  = drain;
-  assign south = { \psum_out$107 , \psum_out$106 , \psum_out$105 , \psum_out$104  };
+  assign \a_tag_out$92  = \a_tag_in$91 ;
+  assign \b_out$94  = \b_in$93 ;
+  assign \psum_out$96  = \res_in$95 ;
+  assign \shift$97  = \shift$8 [2];
+  assign \b_out$101  = \b_in$100 ;
+  assign \psum_out$103  = \res_in$102 ;
+  assign \shift$104  = \shift$8 [3];
+  assign \a_out$106  = \a_in$105 ;
+  assign \a_tag_out$108  = \a_tag_in$107 ;
+  assign \b_out$110  = \b_in$109 ;
+  assign \psum_out$112  = \res_in$111 ;
+  assign \shift$113  = \shift$8 [3];
+  assign \a_out$115  = \a_in$114 ;
+  assign \a_tag_out$117  = \a_tag_in$116 ;
+  assign \b_out$119  = \b_in$118 ;
+  assign \psum_out$121  = \res_in$120 ;
+  assign \shift$122  = \shift$8 [3];
+  assign \a_out$124  = \a_in$123 ;
+  assign \a_tag_out$126  = \a_tag_in$125 ;
+  assign \b_out$128  = \b_in$127 ;
+  assign \psum_out$130  = \res_in$129 ;
+  assign \shift$131  = \shift$8 [3];
+  assign south = { \psum_out$136 , \psum_out$135 , \psum_out$134 , \psum_out$133  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_accel.core.array.pe_0_0 (rst, mul_a, mul_b, drain, a_out, b_out, psum_out, clk);
+module \systolic_accel.core.array.pe_0_0 (rst, mul_a, mul_b, a_tag_in, shift, a_out, a_tag_out, b_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
+  wire [32:0] \$2 ;
   reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  reg \$4 ;
+  reg [7:0] \$5 ;
+  reg [31:0] \$6 ;
+  reg [31:0] \$7 ;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
-  (* init = 32'd0 *)
-  wire [31:0] acc;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
+  reg [31:0] acc = 32'd0;
   wire [7:0] b_in;
   output [7:0] b_out;
   reg [7:0] b_out = 8'h00;
   input clk;
   wire clk;
-  input drain;
-  wire drain;
   input [7:0] mul_a;
   wire [7:0] mul_a;
   input [7:0] mul_b;
   wire [7:0] mul_b;
   wire [15:0] product;
-  wire [31:0] psum_in;
   output [31:0] psum_out;
   reg [31:0] psum_out = 32'd0;
+  (* init = 32'd0 *)
+  wire [31:0] res;
+  wire [31:0] res_in;
   input rst;
   wire rst;
+  input shift;
+  wire shift;
+  assign \$2  = $signed(acc) + $signed(product);
   always @(posedge clk)
-    b_out <= \$3 ;
+    a_out <= \$3 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
+    a_tag_out <= \$4 ;
+  always @(posedge clk)
+    b_out <= \$5 ;
+  always @(posedge clk)
+    psum_out <= \$6 ;
+  always @(posedge clk)
+    acc <= \$7 ;
   assign product = $signed(mul_a) * $signed(mul_b);
-  assign \$1  = $signed(psum_out) + $signed(product);
-  always @(posedge clk)
-    a_out <= \$2 ;
+  assign \$1  = $signed(acc) + $signed(product);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    (* full_case = 32'd1 *)
-    if (drain) begin
-      \$4  = 32'd0;
-    end else begin
-      \$4  = \$1 [31:0];
-    end
-    if (rst) begin
-      \$4  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$2  = mul_a;
-    if (rst) begin
-      \$2  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$3  = mul_b;
+    \$3  = mul_a;
     if (rst) begin
       \$3  = 8'h00;
     end
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$4  = a_tag_in;
+    if (rst) begin
+      \$4  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$5  = mul_b;
+    if (rst) begin
+      \$5  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$6  = psum_out;
+    (* full_case = 32'd1 *)
+    if (a_tag_in) begin
+      \$6  = \$1 [31:0];
+    end else begin
+      if (shift) begin
+        \$6  = 32'd0;
+      end
+    end
+    if (rst) begin
+      \$6  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    (* full_case = 32'd1 *)
+    if (a_tag_in) begin
+      \$7  = 32'd0;
+    end else begin
+      \$7  = \$2 [31:0];
+    end
+    if (rst) begin
+      \$7  = 32'd0;
+    end
+  end
   assign a_in = mul_a;
   assign b_in = mul_b;
-  assign acc = psum_out;
-  assign psum_in = 32'd0;
+  assign res = psum_out;
+  assign res_in = 32'd0;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_accel.core.array.pe_0_1 (rst, drain, mul_a, a_out, b_out, psum_out, mul_b, clk);
+module \systolic_accel.core.array.pe_0_1 (rst, shift, mul_a, a_tag_in, a_out, a_tag_out, b_out, psum_out, mul_b, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
+  wire [32:0] \$2 ;
   reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  reg \$4 ;
+  reg [7:0] \$5 ;
+  reg [31:0] \$6 ;
+  reg [31:0] \$7 ;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
-  (* init = 32'd0 *)
-  wire [31:0] acc;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
+  reg [31:0] acc = 32'd0;
   wire [7:0] b_in;
   output [7:0] b_out;
   reg [7:0] b_out = 8'h00;
   input clk;
   wire clk;
-  input drain;
-  wire drain;
   input [7:0] mul_a;
   wire [7:0] mul_a;
   input [7:0] mul_b;
   wire [7:0] mul_b;
   wire [15:0] product;
-  wire [31:0] psum_in;
   output [31:0] psum_out;
   reg [31:0] psum_out = 32'd0;
+  (* init = 32'd0 *)
+  wire [31:0] res;
+  wire [31:0] res_in;
   input rst;
   wire rst;
+  input shift;
+  wire shift;
+  assign \$2  = $signed(acc) + $signed(product);
   always @(posedge clk)
-    b_out <= \$3 ;
+    a_out <= \$3 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
+    a_tag_out <= \$4 ;
+  always @(posedge clk)
+    b_out <= \$5 ;
+  always @(posedge clk)
+    psum_out <= \$6 ;
+  always @(posedge clk)
+    acc <= \$7 ;
   assign product = $signed(mul_a) * $signed(mul_b);
-  assign \$1  = $signed(psum_out) + $signed(product);
-  always @(posedge clk)
-    a_out <= \$2 ;
+  assign \$1  = $signed(acc) + $signed(product);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    (* full_case = 32'd1 *)
-    if (drain) begin
-      \$4  = 32'd0;
-    end else begin
-      \$4  = \$1 [31:0];
-    end
-    if (rst) begin
-      \$4  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$2  = mul_a;
-    if (rst) begin
-      \$2  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$3  = mul_b;
+    \$3  = mul_a;
     if (rst) begin
       \$3  = 8'h00;
     end
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$4  = a_tag_in;
+    if (rst) begin
+      \$4  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$5  = mul_b;
+    if (rst) begin
+      \$5  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$6  = psum_out;
+    (* full_case = 32'd1 *)
+    if (a_tag_in) begin
+      \$6  = \$1 [31:0];
+    end else begin
+      if (shift) begin
+        \$6  = 32'd0;
+      end
+    end
+    if (rst) begin
+      \$6  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    (* full_case = 32'd1 *)
+    if (a_tag_in) begin
+      \$7  = 32'd0;
+    end else begin
+      \$7  = \$2 [31:0];
+    end
+    if (rst) begin
+      \$7  = 32'd0;
+    end
+  end
   assign a_in = mul_a;
   assign b_in = mul_b;
-  assign acc = psum_out;
-  assign psum_in = 32'd0;
+  assign res = psum_out;
+  assign res_in = 32'd0;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_accel.core.array.pe_0_2 (rst, drain, mul_a, a_out, b_out, psum_out, mul_b, clk);
+module \systolic_accel.core.array.pe_0_2 (rst, shift, mul_a, a_tag_in, a_out, a_tag_out, b_out, psum_out, mul_b, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
+  wire [32:0] \$2 ;
   reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  reg \$4 ;
+  reg [7:0] \$5 ;
+  reg [31:0] \$6 ;
+  reg [31:0] \$7 ;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
-  (* init = 32'd0 *)
-  wire [31:0] acc;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
+  reg [31:0] acc = 32'd0;
   wire [7:0] b_in;
   output [7:0] b_out;
   reg [7:0] b_out = 8'h00;
   input clk;
   wire clk;
-  input drain;
-  wire drain;
   input [7:0] mul_a;
   wire [7:0] mul_a;
   input [7:0] mul_b;
   wire [7:0] mul_b;
   wire [15:0] product;
-  wire [31:0] psum_in;
   output [31:0] psum_out;
   reg [31:0] psum_out = 32'd0;
+  (* init = 32'd0 *)
+  wire [31:0] res;
+  wire [31:0] res_in;
   input rst;
   wire rst;
+  input shift;
+  wire shift;
+  assign \$2  = $signed(acc) + $signed(product);
   always @(posedge clk)
-    b_out <= \$3 ;
+    a_out <= \$3 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
+    a_tag_out <= \$4 ;
+  always @(posedge clk)
+    b_out <= \$5 ;
+  always @(posedge clk)
+    psum_out <= \$6 ;
+  always @(posedge clk)
+    acc <= \$7 ;
   assign product = $signed(mul_a) * $signed(mul_b);
-  assign \$1  = $signed(psum_out) + $signed(product);
-  always @(posedge clk)
-    a_out <= \$2 ;
+  assign \$1  = $signed(acc) + $signed(product);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    (* full_case = 32'd1 *)
-    if (drain) begin
-      \$4  = 32'd0;
-    end else begin
-      \$4  = \$1 [31:0];
-    end
-    if (rst) begin
-      \$4  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$2  = mul_a;
-    if (rst) begin
-      \$2  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$3  = mul_b;
+    \$3  = mul_a;
     if (rst) begin
       \$3  = 8'h00;
     end
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$4  = a_tag_in;
+    if (rst) begin
+      \$4  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$5  = mul_b;
+    if (rst) begin
+      \$5  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$6  = psum_out;
+    (* full_case = 32'd1 *)
+    if (a_tag_in) begin
+      \$6  = \$1 [31:0];
+    end else begin
+      if (shift) begin
+        \$6  = 32'd0;
+      end
+    end
+    if (rst) begin
+      \$6  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    (* full_case = 32'd1 *)
+    if (a_tag_in) begin
+      \$7  = 32'd0;
+    end else begin
+      \$7  = \$2 [31:0];
+    end
+    if (rst) begin
+      \$7  = 32'd0;
+    end
+  end
   assign a_in = mul_a;
   assign b_in = mul_b;
-  assign acc = psum_out;
-  assign psum_in = 32'd0;
+  assign res = psum_out;
+  assign res_in = 32'd0;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_accel.core.array.pe_0_3 (rst, drain, mul_a, b_out, psum_out, mul_b, clk);
+module \systolic_accel.core.array.pe_0_3 (rst, shift, mul_a, a_tag_in, b_out, psum_out, mul_b, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
+  wire [32:0] \$2 ;
   reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  reg \$4 ;
+  reg [7:0] \$5 ;
+  reg [31:0] \$6 ;
+  reg [31:0] \$7 ;
   wire [7:0] a_in;
   reg [7:0] a_out = 8'h00;
-  (* init = 32'd0 *)
-  wire [31:0] acc;
+  input a_tag_in;
+  wire a_tag_in;
+  reg a_tag_out = 1'h0;
+  reg [31:0] acc = 32'd0;
   wire [7:0] b_in;
   output [7:0] b_out;
   reg [7:0] b_out = 8'h00;
   input clk;
   wire clk;
-  input drain;
-  wire drain;
   input [7:0] mul_a;
   wire [7:0] mul_a;
   input [7:0] mul_b;
   wire [7:0] mul_b;
   wire [15:0] product;
-  wire [31:0] psum_in;
   output [31:0] psum_out;
   reg [31:0] psum_out = 32'd0;
+  (* init = 32'd0 *)
+  wire [31:0] res;
+  wire [31:0] res_in;
   input rst;
   wire rst;
+  input shift;
+  wire shift;
+  assign \$2  = $signed(acc) + $signed(product);
   always @(posedge clk)
-    b_out <= \$3 ;
+    a_out <= \$3 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
+    a_tag_out <= \$4 ;
+  always @(posedge clk)
+    b_out <= \$5 ;
+  always @(posedge clk)
+    psum_out <= \$6 ;
+  always @(posedge clk)
+    acc <= \$7 ;
   assign product = $signed(mul_a) * $signed(mul_b);
-  assign \$1  = $signed(psum_out) + $signed(product);
-  always @(posedge clk)
-    a_out <= \$2 ;
+  assign \$1  = $signed(acc) + $signed(product);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    (* full_case = 32'd1 *)
-    if (drain) begin
-      \$4  = 32'd0;
-    end else begin
-      \$4  = \$1 [31:0];
-    end
-    if (rst) begin
-      \$4  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$2  = mul_a;
-    if (rst) begin
-      \$2  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$3  = mul_b;
+    \$3  = mul_a;
     if (rst) begin
       \$3  = 8'h00;
     end
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    \$4  = a_tag_in;
+    if (rst) begin
+      \$4  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    \$5  = mul_b;
+    if (rst) begin
+      \$5  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    \$6  = psum_out;
+    (* full_case = 32'd1 *)
+    if (a_tag_in) begin
+      \$6  = \$1 [31:0];
+    end else begin
+      if (shift) begin
+        \$6  = 32'd0;
+      end
+    end
+    if (rst) begin
+      \$6  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    (* full_case = 32'd1 *)
+    if (a_tag_in) begin
+      \$7  = 32'd0;
+    end else begin
+      \$7  = \$2 [31:0];
+    end
+    if (rst) begin
+      \$7  = 32'd0;
+    end
+  end
   assign a_in = mul_a;
   assign b_in = mul_b;
-  assign acc = psum_out;
-  assign psum_in = 32'd0;
+  assign res = psum_out;
+  assign res_in = 32'd0;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_accel.core.array.pe_1_0 (rst, drain, mul_b, psum_in, a_out, b_out, psum_out, mul_a, clk);
+module \systolic_accel.core.array.pe_1_0 (rst, shift, mul_b, res_in, a_out, a_tag_out, b_out, psum_out, mul_a, a_tag_in, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
+  wire [32:0] \$2 ;
   reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  reg \$4 ;
+  reg [7:0] \$5 ;
+  reg [31:0] \$6 ;
+  reg [31:0] \$7 ;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
-  (* init = 32'd0 *)
-  wire [31:0] acc;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
+  reg [31:0] acc = 32'd0;
   wire [7:0] b_in;
   output [7:0] b_out;
   reg [7:0] b_out = 8'h00;
   input clk;
   wire clk;
-  input drain;
-  wire drain;
   input [7:0] mul_a;
   wire [7:0] mul_a;
   input [7:0] mul_b;
   wire [7:0] mul_b;
   wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
   output [31:0] psum_out;
   reg [31:0] psum_out = 32'd0;
+  (* init = 32'd0 *)
+  wire [31:0] res;
+  input [31:0] res_in;
+  wire [31:0] res_in;
   input rst;
   wire rst;
+  input shift;
+  wire shift;
+  assign \$2  = $signed(acc) + $signed(product);
   always @(posedge clk)
-    b_out <= \$3 ;
+    a_out <= \$3 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
+    a_tag_out <= \$4 ;
+  always @(posedge clk)
+    b_out <= \$5 ;
+  always @(posedge clk)
+    psum_out <= \$6 ;
+  always @(posedge clk)
+    acc <= \$7 ;
   assign product = $signed(mul_a) * $signed(mul_b);
-  assign \$1  = $signed(psum_out) + $signed(product);
-  always @(posedge clk)
-    a_out <= \$2 ;
+  assign \$1  = $signed(acc) + $signed(product);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    (* full_case = 32'd1 *)
-    if (drain) begin
-      \$4  = psum_in;
-    end else begin
-      \$4  = \$1 [31:0];
-    end
-    if (rst) begin
-      \$4  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$2  = mul_a;
-    if (rst) begin
-      \$2  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$3  = mul_b;
+    \$3  = mul_a;
     if (rst) begin
       \$3  = 8'h00;
     end
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$4  = a_tag_in;
+    if (rst) begin
+      \$4  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$5  = mul_b;
+    if (rst) begin
+      \$5  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$6  = psum_out;
+    (* full_case = 32'd1 *)
+    if (a_tag_in) begin
+      \$6  = \$1 [31:0];
+    end else begin
+      if (shift) begin
+        \$6  = res_in;
+      end
+    end
+    if (rst) begin
+      \$6  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    (* full_case = 32'd1 *)
+    if (a_tag_in) begin
+      \$7  = 32'd0;
+    end else begin
+      \$7  = \$2 [31:0];
+    end
+    if (rst) begin
+      \$7  = 32'd0;
+    end
+  end
   assign a_in = mul_a;
   assign b_in = mul_b;
-  assign acc = psum_out;
+  assign res = psum_out;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_accel.core.array.pe_1_1 (rst, drain, mul_b, psum_in, mul_a, a_out, b_out, psum_out, clk);
+module \systolic_accel.core.array.pe_1_1 (rst, shift, mul_b, res_in, mul_a, a_tag_in, a_out, a_tag_out, b_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
   wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
+  wire [32:0] \$2 ;
   reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  reg \$4 ;
+  reg [7:0] \$5 ;
+  reg [31:0] \$6 ;
+  reg [31:0] \$7 ;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
-  (* init = 32'd0 *)
-  wire [31:0] acc;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
+  reg [31:0] acc = 32'd0;
   wire [7:0] b_in;
   output [7:0] b_out;
   reg [7:0] b_out = 8'h00;
   input clk;
   wire clk;
-  input drain;
-  wire drain;
   input [7:0] mul_a;
   wire [7:0] mul_a;
   input [7:0] mul_b;
   wire [7:0] mul_b;
   wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
   output [31:0] psum_out;
   reg [31:0] psum_out = 32'd0;
+  (* init = 32'd0 *)
+  wire [31:0] res;
+  input [31:0] res_in;
+  wire [31:0] res_in;
   input rst;
   wire rst;
+  input shift;
+  wire shift;
+  assign \$2  = $signed(acc) + $signed(product);
   always @(posedge clk)
-    b_out <= \$3 ;
+    a_out <= \$3 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
+    a_tag_out <= \$4 ;
+  always @(posedge clk)
+    b_out <= \$5 ;
+  always @(posedge clk)
+    psum_out <= \$6 ;
+  always @(posedge clk)
+    acc <= \$7 ;
   assign product = $signed(mul_a) * $signed(mul_b);
-  assign \$1  = $signed(psum_out) + $signed(product);
-  always @(posedge clk)
-    a_out <= \$2 ;
+  assign \$1  = $signed(acc) + $signed(product);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    (* full_case = 32'd1 *)
-    if (drain) begin
-      \$4  = psum_in;
-    end else begin
-      \$4  = \$1 [31:0];
-    end
-    if (rst) begin
-      \$4  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$2  = mul_a;
-    if (rst) begin
-      \$2  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$3  = mul_b;
+    \$3  = mul_a;
     if (rst) begin
       \$3  = 8'h00;
     end
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    \$4  = a_tag_in;
+    if (rst) begin
+      \$4  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    \$5  = mul_b;
+    if (rst) begin
+      \$5  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    \$6  = psum_out;
+    (* full_case = 32'd1 *)
+    if (a_tag_in) begin
+      \$6  = \$1 [31:0];
+    end else begin
+      if (shift) begin
+        \$6  = res_in;
+      end
+    end
+    if (rst) begin
+      \$6  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    (* full_case = 32'd1 *)
+    if (a_tag_in) begin
+      \$7  = 32'd0;
+    end else begin
+      \$7  = \$2 [31:0];
+    end
+    if (rst) begin
+      \$7  = 32'd0;
+    end
+  end
   assign a_in = mul_a;
   assign b_in = mul_b;
-  assign acc = psum_out;
+  assign res = psum_out;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_accel.core.array.pe_1_2 (rst, drain, mul_b, psum_in, mul_a, a_out, b_out, psum_out, clk);
+module \systolic_accel.core.array.pe_1_2 (rst, shift, mul_b, res_in, mul_a, a_tag_in, a_out, a_tag_out, b_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
   wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
+  wire [32:0] \$2 ;
   reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  reg \$4 ;
+  reg [7:0] \$5 ;
+  reg [31:0] \$6 ;
+  reg [31:0] \$7 ;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
-  (* init = 32'd0 *)
-  wire [31:0] acc;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
+  reg [31:0] acc = 32'd0;
   wire [7:0] b_in;
   output [7:0] b_out;
   reg [7:0] b_out = 8'h00;
   input clk;
   wire clk;
-  input drain;
-  wire drain;
   input [7:0] mul_a;
   wire [7:0] mul_a;
   input [7:0] mul_b;
   wire [7:0] mul_b;
   wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
   output [31:0] psum_out;
   reg [31:0] psum_out = 32'd0;
+  (* init = 32'd0 *)
+  wire [31:0] res;
+  input [31:0] res_in;
+  wire [31:0] res_in;
   input rst;
   wire rst;
+  input shift;
+  wire shift;
+  assign \$2  = $signed(acc) + $signed(product);
   always @(posedge clk)
-    b_out <= \$3 ;
+    a_out <= \$3 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
+    a_tag_out <= \$4 ;
+  always @(posedge clk)
+    b_out <= \$5 ;
+  always @(posedge clk)
+    psum_out <= \$6 ;
+  always @(posedge clk)
+    acc <= \$7 ;
   assign product = $signed(mul_a) * $signed(mul_b);
-  assign \$1  = $signed(psum_out) + $signed(product);
-  always @(posedge clk)
-    a_out <= \$2 ;
+  assign \$1  = $signed(acc) + $signed(product);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    (* full_case = 32'd1 *)
-    if (drain) begin
-      \$4  = psum_in;
-    end else begin
-      \$4  = \$1 [31:0];
-    end
-    if (rst) begin
-      \$4  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$2  = mul_a;
-    if (rst) begin
-      \$2  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$3  = mul_b;
+    \$3  = mul_a;
     if (rst) begin
       \$3  = 8'h00;
     end
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$4  = a_tag_in;
+    if (rst) begin
+      \$4  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$5  = mul_b;
+    if (rst) begin
+      \$5  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$6  = psum_out;
+    (* full_case = 32'd1 *)
+    if (a_tag_in) begin
+      \$6  = \$1 [31:0];
+    end else begin
+      if (shift) begin
+        \$6  = res_in;
+      end
+    end
+    if (rst) begin
+      \$6  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    if (a_tag_in) begin
+      \$7  = 32'd0;
+    end else begin
+      \$7  = \$2 [31:0];
+    end
+    if (rst) begin
+      \$7  = 32'd0;
+    end
+  end
   assign a_in = mul_a;
   assign b_in = mul_b;
-  assign acc = psum_out;
+  assign res = psum_out;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_accel.core.array.pe_1_3 (rst, drain, mul_b, psum_in, mul_a, b_out, psum_out, clk);
+module \systolic_accel.core.array.pe_1_3 (rst, shift, mul_b, res_in, mul_a, a_tag_in, b_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
   wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
+  wire [32:0] \$2 ;
   reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  reg \$4 ;
+  reg [7:0] \$5 ;
+  reg [31:0] \$6 ;
+  reg [31:0] \$7 ;
   wire [7:0] a_in;
   reg [7:0] a_out = 8'h00;
-  (* init = 32'd0 *)
-  wire [31:0] acc;
+  input a_tag_in;
+  wire a_tag_in;
+  reg a_tag_out = 1'h0;
+  reg [31:0] acc = 32'd0;
   wire [7:0] b_in;
   output [7:0] b_out;
   reg [7:0] b_out = 8'h00;
   input clk;
   wire clk;
-  input drain;
-  wire drain;
   input [7:0] mul_a;
   wire [7:0] mul_a;
   input [7:0] mul_b;
   wire [7:0] mul_b;
   wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
   output [31:0] psum_out;
   reg [31:0] psum_out = 32'd0;
+  (* init = 32'd0 *)
+  wire [31:0] res;
+  input [31:0] res_in;
+  wire [31:0] res_in;
   input rst;
   wire rst;
+  input shift;
+  wire shift;
+  assign \$2  = $signed(acc) + $signed(product);
   always @(posedge clk)
-    b_out <= \$3 ;
+    a_out <= \$3 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
+    a_tag_out <= \$4 ;
+  always @(posedge clk)
+    b_out <= \$5 ;
+  always @(posedge clk)
+    psum_out <= \$6 ;
+  always @(posedge clk)
+    acc <= \$7 ;
   assign product = $signed(mul_a) * $signed(mul_b);
-  assign \$1  = $signed(psum_out) + $signed(product);
-  always @(posedge clk)
-    a_out <= \$2 ;
+  assign \$1  = $signed(acc) + $signed(product);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    (* full_case = 32'd1 *)
-    if (drain) begin
-      \$4  = psum_in;
-    end else begin
-      \$4  = \$1 [31:0];
-    end
-    if (rst) begin
-      \$4  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2  = mul_a;
-    if (rst) begin
-      \$2  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$3  = mul_b;
+    \$3  = mul_a;
     if (rst) begin
       \$3  = 8'h00;
     end
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$4  = a_tag_in;
+    if (rst) begin
+      \$4  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$5  = mul_b;
+    if (rst) begin
+      \$5  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$6  = psum_out;
+    (* full_case = 32'd1 *)
+    if (a_tag_in) begin
+      \$6  = \$1 [31:0];
+    end else begin
+      if (shift) begin
+        \$6  = res_in;
+      end
+    end
+    if (rst) begin
+      \$6  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    if (a_tag_in) begin
+      \$7  = 32'd0;
+    end else begin
+      \$7  = \$2 [31:0];
+    end
+    if (rst) begin
+      \$7  = 32'd0;
+    end
+  end
   assign a_in = mul_a;
   assign b_in = mul_b;
-  assign acc = psum_out;
+  assign res = psum_out;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_accel.core.array.pe_2_0 (rst, drain, mul_b, psum_in, a_out, b_out, psum_out, mul_a, clk);
+module \systolic_accel.core.array.pe_2_0 (rst, shift, mul_b, res_in, a_out, a_tag_out, b_out, psum_out, mul_a, a_tag_in, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
   wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
+  wire [32:0] \$2 ;
   reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  reg \$4 ;
+  reg [7:0] \$5 ;
+  reg [31:0] \$6 ;
+  reg [31:0] \$7 ;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
-  (* init = 32'd0 *)
-  wire [31:0] acc;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
+  reg [31:0] acc = 32'd0;
   wire [7:0] b_in;
   output [7:0] b_out;
   reg [7:0] b_out = 8'h00;
   input clk;
   wire clk;
-  input drain;
-  wire drain;
   input [7:0] mul_a;
   wire [7:0] mul_a;
   input [7:0] mul_b;
   wire [7:0] mul_b;
   wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
   output [31:0] psum_out;
   reg [31:0] psum_out = 32'd0;
+  (* init = 32'd0 *)
+  wire [31:0] res;
+  input [31:0] res_in;
+  wire [31:0] res_in;
   input rst;
   wire rst;
+  input shift;
+  wire shift;
+  assign \$2  = $signed(acc) + $signed(product);
   always @(posedge clk)
-    b_out <= \$3 ;
+    a_out <= \$3 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
+    a_tag_out <= \$4 ;
+  always @(posedge clk)
+    b_out <= \$5 ;
+  always @(posedge clk)
+    psum_out <= \$6 ;
+  always @(posedge clk)
+    acc <= \$7 ;
   assign product = $signed(mul_a) * $signed(mul_b);
-  assign \$1  = $signed(psum_out) + $signed(product);
-  always @(posedge clk)
-    a_out <= \$2 ;
+  assign \$1  = $signed(acc) + $signed(product);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    (* full_case = 32'd1 *)
-    if (drain) begin
-      \$4  = psum_in;
-    end else begin
-      \$4  = \$1 [31:0];
-    end
-    if (rst) begin
-      \$4  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    \$2  = mul_a;
-    if (rst) begin
-      \$2  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    \$3  = mul_b;
+    \$3  = mul_a;
     if (rst) begin
       \$3  = 8'h00;
     end
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    \$4  = a_tag_in;
+    if (rst) begin
+      \$4  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    \$5  = mul_b;
+    if (rst) begin
+      \$5  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    \$6  = psum_out;
+    (* full_case = 32'd1 *)
+    if (a_tag_in) begin
+      \$6  = \$1 [31:0];
+    end else begin
+      if (shift) begin
+        \$6  = res_in;
+      end
+    end
+    if (rst) begin
+      \$6  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    (* full_case = 32'd1 *)
+    if (a_tag_in) begin
+      \$7  = 32'd0;
+    end else begin
+      \$7  = \$2 [31:0];
+    end
+    if (rst) begin
+      \$7  = 32'd0;
+    end
+  end
   assign a_in = mul_a;
   assign b_in = mul_b;
-  assign acc = psum_out;
+  assign res = psum_out;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_accel.core.array.pe_2_1 (rst, drain, mul_b, psum_in, mul_a, a_out, b_out, psum_out, clk);
+module \systolic_accel.core.array.pe_2_1 (rst, shift, mul_b, res_in, mul_a, a_tag_in, a_out, a_tag_out, b_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$11  = 0;
   wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
+  wire [32:0] \$2 ;
   reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  reg \$4 ;
+  reg [7:0] \$5 ;
+  reg [31:0] \$6 ;
+  reg [31:0] \$7 ;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
-  (* init = 32'd0 *)
-  wire [31:0] acc;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
+  reg [31:0] acc = 32'd0;
   wire [7:0] b_in;
   output [7:0] b_out;
   reg [7:0] b_out = 8'h00;
   input clk;
   wire clk;
-  input drain;
-  wire drain;
   input [7:0] mul_a;
   wire [7:0] mul_a;
   input [7:0] mul_b;
   wire [7:0] mul_b;
   wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
   output [31:0] psum_out;
   reg [31:0] psum_out = 32'd0;
+  (* init = 32'd0 *)
+  wire [31:0] res;
+  input [31:0] res_in;
+  wire [31:0] res_in;
   input rst;
   wire rst;
+  input shift;
+  wire shift;
+  assign \$2  = $signed(acc) + $signed(product);
   always @(posedge clk)
-    b_out <= \$3 ;
+    a_out <= \$3 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
+    a_tag_out <= \$4 ;
+  always @(posedge clk)
+    b_out <= \$5 ;
+  always @(posedge clk)
+    psum_out <= \$6 ;
+  always @(posedge clk)
+    acc <= \$7 ;
   assign product = $signed(mul_a) * $signed(mul_b);
-  assign \$1  = $signed(psum_out) + $signed(product);
-  always @(posedge clk)
-    a_out <= \$2 ;
+  assign \$1  = $signed(acc) + $signed(product);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    (* full_case = 32'd1 *)
-    if (drain) begin
-      \$4  = psum_in;
-    end else begin
-      \$4  = \$1 [31:0];
-    end
-    if (rst) begin
-      \$4  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$2  = mul_a;
-    if (rst) begin
-      \$2  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$3  = mul_b;
+    \$3  = mul_a;
     if (rst) begin
       \$3  = 8'h00;
     end
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    \$4  = a_tag_in;
+    if (rst) begin
+      \$4  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    \$5  = mul_b;
+    if (rst) begin
+      \$5  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    \$6  = psum_out;
+    (* full_case = 32'd1 *)
+    if (a_tag_in) begin
+      \$6  = \$1 [31:0];
+    end else begin
+      if (shift) begin
+        \$6  = res_in;
+      end
+    end
+    if (rst) begin
+      \$6  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    (* full_case = 32'd1 *)
+    if (a_tag_in) begin
+      \$7  = 32'd0;
+    end else begin
+      \$7  = \$2 [31:0];
+    end
+    if (rst) begin
+      \$7  = 32'd0;
+    end
+  end
   assign a_in = mul_a;
   assign b_in = mul_b;
-  assign acc = psum_out;
+  assign res = psum_out;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_accel.core.array.pe_2_2 (rst, drain, mul_b, psum_in, mul_a, a_out, b_out, psum_out, clk);
+module \systolic_accel.core.array.pe_2_2 (rst, shift, mul_b, res_in, mul_a, a_tag_in, a_out, a_tag_out, b_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$12  = 0;
   wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
+  wire [32:0] \$2 ;
   reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  reg \$4 ;
+  reg [7:0] \$5 ;
+  reg [31:0] \$6 ;
+  reg [31:0] \$7 ;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
-  (* init = 32'd0 *)
-  wire [31:0] acc;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
+  reg [31:0] acc = 32'd0;
   wire [7:0] b_in;
   output [7:0] b_out;
   reg [7:0] b_out = 8'h00;
   input clk;
   wire clk;
-  input drain;
-  wire drain;
   input [7:0] mul_a;
   wire [7:0] mul_a;
   input [7:0] mul_b;
   wire [7:0] mul_b;
   wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
   output [31:0] psum_out;
   reg [31:0] psum_out = 32'd0;
+  (* init = 32'd0 *)
+  wire [31:0] res;
+  input [31:0] res_in;
+  wire [31:0] res_in;
   input rst;
   wire rst;
+  input shift;
+  wire shift;
+  assign \$2  = $signed(acc) + $signed(product);
   always @(posedge clk)
-    b_out <= \$3 ;
+    a_out <= \$3 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
+    a_tag_out <= \$4 ;
+  always @(posedge clk)
+    b_out <= \$5 ;
+  always @(posedge clk)
+    psum_out <= \$6 ;
+  always @(posedge clk)
+    acc <= \$7 ;
   assign product = $signed(mul_a) * $signed(mul_b);
-  assign \$1  = $signed(psum_out) + $signed(product);
-  always @(posedge clk)
-    a_out <= \$2 ;
+  assign \$1  = $signed(acc) + $signed(product);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    (* full_case = 32'd1 *)
-    if (drain) begin
-      \$4  = psum_in;
-    end else begin
-      \$4  = \$1 [31:0];
-    end
-    if (rst) begin
-      \$4  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$2  = mul_a;
-    if (rst) begin
-      \$2  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$3  = mul_b;
+    \$3  = mul_a;
     if (rst) begin
       \$3  = 8'h00;
     end
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    \$4  = a_tag_in;
+    if (rst) begin
+      \$4  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    \$5  = mul_b;
+    if (rst) begin
+      \$5  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    \$6  = psum_out;
+    (* full_case = 32'd1 *)
+    if (a_tag_in) begin
+      \$6  = \$1 [31:0];
+    end else begin
+      if (shift) begin
+        \$6  = res_in;
+      end
+    end
+    if (rst) begin
+      \$6  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    (* full_case = 32'd1 *)
+    if (a_tag_in) begin
+      \$7  = 32'd0;
+    end else begin
+      \$7  = \$2 [31:0];
+    end
+    if (rst) begin
+      \$7  = 32'd0;
+    end
+  end
   assign a_in = mul_a;
   assign b_in = mul_b;
-  assign acc = psum_out;
+  assign res = psum_out;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_accel.core.array.pe_2_3 (rst, drain, mul_b, psum_in, mul_a, b_out, psum_out, clk);
+module \systolic_accel.core.array.pe_2_3 (rst, shift, mul_b, res_in, mul_a, a_tag_in, b_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$13  = 0;
   wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
+  wire [32:0] \$2 ;
   reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  reg \$4 ;
+  reg [7:0] \$5 ;
+  reg [31:0] \$6 ;
+  reg [31:0] \$7 ;
   wire [7:0] a_in;
   reg [7:0] a_out = 8'h00;
-  (* init = 32'd0 *)
-  wire [31:0] acc;
+  input a_tag_in;
+  wire a_tag_in;
+  reg a_tag_out = 1'h0;
+  reg [31:0] acc = 32'd0;
   wire [7:0] b_in;
   output [7:0] b_out;
   reg [7:0] b_out = 8'h00;
   input clk;
   wire clk;
-  input drain;
-  wire drain;
   input [7:0] mul_a;
   wire [7:0] mul_a;
   input [7:0] mul_b;
   wire [7:0] mul_b;
   wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
   output [31:0] psum_out;
   reg [31:0] psum_out = 32'd0;
+  (* init = 32'd0 *)
+  wire [31:0] res;
+  input [31:0] res_in;
+  wire [31:0] res_in;
   input rst;
   wire rst;
+  input shift;
+  wire shift;
+  assign \$2  = $signed(acc) + $signed(product);
   always @(posedge clk)
-    b_out <= \$3 ;
+    a_out <= \$3 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
+    a_tag_out <= \$4 ;
+  always @(posedge clk)
+    b_out <= \$5 ;
+  always @(posedge clk)
+    psum_out <= \$6 ;
+  always @(posedge clk)
+    acc <= \$7 ;
   assign product = $signed(mul_a) * $signed(mul_b);
-  assign \$1  = $signed(psum_out) + $signed(product);
-  always @(posedge clk)
-    a_out <= \$2 ;
+  assign \$1  = $signed(acc) + $signed(product);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    (* full_case = 32'd1 *)
-    if (drain) begin
-      \$4  = psum_in;
-    end else begin
-      \$4  = \$1 [31:0];
-    end
-    if (rst) begin
-      \$4  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$2  = mul_a;
-    if (rst) begin
-      \$2  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$3  = mul_b;
+    \$3  = mul_a;
     if (rst) begin
       \$3  = 8'h00;
     end
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    \$4  = a_tag_in;
+    if (rst) begin
+      \$4  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    \$5  = mul_b;
+    if (rst) begin
+      \$5  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    \$6  = psum_out;
+    (* full_case = 32'd1 *)
+    if (a_tag_in) begin
+      \$6  = \$1 [31:0];
+    end else begin
+      if (shift) begin
+        \$6  = res_in;
+      end
+    end
+    if (rst) begin
+      \$6  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    (* full_case = 32'd1 *)
+    if (a_tag_in) begin
+      \$7  = 32'd0;
+    end else begin
+      \$7  = \$2 [31:0];
+    end
+    if (rst) begin
+      \$7  = 32'd0;
+    end
+  end
   assign a_in = mul_a;
   assign b_in = mul_b;
-  assign acc = psum_out;
+  assign res = psum_out;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_accel.core.array.pe_3_0 (rst, drain, mul_b, psum_in, a_out, psum_out, mul_a, clk);
+module \systolic_accel.core.array.pe_3_0 (rst, shift, mul_b, res_in, a_out, a_tag_out, psum_out, mul_a, a_tag_in, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$14  = 0;
   wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
+  wire [32:0] \$2 ;
   reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  reg \$4 ;
+  reg [7:0] \$5 ;
+  reg [31:0] \$6 ;
+  reg [31:0] \$7 ;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
-  (* init = 32'd0 *)
-  wire [31:0] acc;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
+  reg [31:0] acc = 32'd0;
   wire [7:0] b_in;
   reg [7:0] b_out = 8'h00;
   input clk;
   wire clk;
-  input drain;
-  wire drain;
   input [7:0] mul_a;
   wire [7:0] mul_a;
   input [7:0] mul_b;
   wire [7:0] mul_b;
   wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
   output [31:0] psum_out;
   reg [31:0] psum_out = 32'd0;
+  (* init = 32'd0 *)
+  wire [31:0] res;
+  input [31:0] res_in;
+  wire [31:0] res_in;
   input rst;
   wire rst;
+  input shift;
+  wire shift;
+  assign \$2  = $signed(acc) + $signed(product);
   always @(posedge clk)
-    b_out <= \$3 ;
+    a_out <= \$3 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
+    a_tag_out <= \$4 ;
+  always @(posedge clk)
+    b_out <= \$5 ;
+  always @(posedge clk)
+    psum_out <= \$6 ;
+  always @(posedge clk)
+    acc <= \$7 ;
   assign product = $signed(mul_a) * $signed(mul_b);
-  assign \$1  = $signed(psum_out) + $signed(product);
-  always @(posedge clk)
-    a_out <= \$2 ;
+  assign \$1  = $signed(acc) + $signed(product);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    (* full_case = 32'd1 *)
-    if (drain) begin
-      \$4  = psum_in;
-    end else begin
-      \$4  = \$1 [31:0];
-    end
-    if (rst) begin
-      \$4  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$2  = mul_a;
-    if (rst) begin
-      \$2  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$3  = mul_b;
+    \$3  = mul_a;
     if (rst) begin
       \$3  = 8'h00;
     end
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    \$4  = a_tag_in;
+    if (rst) begin
+      \$4  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    \$5  = mul_b;
+    if (rst) begin
+      \$5  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    \$6  = psum_out;
+    (* full_case = 32'd1 *)
+    if (a_tag_in) begin
+      \$6  = \$1 [31:0];
+    end else begin
+      if (shift) begin
+        \$6  = res_in;
+      end
+    end
+    if (rst) begin
+      \$6  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    (* full_case = 32'd1 *)
+    if (a_tag_in) begin
+      \$7  = 32'd0;
+    end else begin
+      \$7  = \$2 [31:0];
+    end
+    if (rst) begin
+      \$7  = 32'd0;
+    end
+  end
   assign a_in = mul_a;
   assign b_in = mul_b;
-  assign acc = psum_out;
+  assign res = psum_out;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_accel.core.array.pe_3_1 (rst, drain, mul_b, psum_in, mul_a, a_out, psum_out, clk);
+module \systolic_accel.core.array.pe_3_1 (rst, shift, mul_b, res_in, mul_a, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$15  = 0;
   wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
+  wire [32:0] \$2 ;
   reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  reg \$4 ;
+  reg [7:0] \$5 ;
+  reg [31:0] \$6 ;
+  reg [31:0] \$7 ;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
-  (* init = 32'd0 *)
-  wire [31:0] acc;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
+  reg [31:0] acc = 32'd0;
   wire [7:0] b_in;
   reg [7:0] b_out = 8'h00;
   input clk;
   wire clk;
-  input drain;
-  wire drain;
   input [7:0] mul_a;
   wire [7:0] mul_a;
   input [7:0] mul_b;
   wire [7:0] mul_b;
   wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
   output [31:0] psum_out;
   reg [31:0] psum_out = 32'd0;
+  (* init = 32'd0 *)
+  wire [31:0] res;
+  input [31:0] res_in;
+  wire [31:0] res_in;
   input rst;
   wire rst;
+  input shift;
+  wire shift;
+  assign \$2  = $signed(acc) + $signed(product);
   always @(posedge clk)
-    b_out <= \$3 ;
+    a_out <= \$3 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
+    a_tag_out <= \$4 ;
+  always @(posedge clk)
+    b_out <= \$5 ;
+  always @(posedge clk)
+    psum_out <= \$6 ;
+  always @(posedge clk)
+    acc <= \$7 ;
   assign product = $signed(mul_a) * $signed(mul_b);
-  assign \$1  = $signed(psum_out) + $signed(product);
-  always @(posedge clk)
-    a_out <= \$2 ;
+  assign \$1  = $signed(acc) + $signed(product);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    (* full_case = 32'd1 *)
-    if (drain) begin
-      \$4  = psum_in;
-    end else begin
-      \$4  = \$1 [31:0];
-    end
-    if (rst) begin
-      \$4  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$2  = mul_a;
-    if (rst) begin
-      \$2  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$3  = mul_b;
+    \$3  = mul_a;
     if (rst) begin
       \$3  = 8'h00;
     end
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$4  = a_tag_in;
+    if (rst) begin
+      \$4  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$5  = mul_b;
+    if (rst) begin
+      \$5  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$6  = psum_out;
+    (* full_case = 32'd1 *)
+    if (a_tag_in) begin
+      \$6  = \$1 [31:0];
+    end else begin
+      if (shift) begin
+        \$6  = res_in;
+      end
+    end
+    if (rst) begin
+      \$6  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    (* full_case = 32'd1 *)
+    if (a_tag_in) begin
+      \$7  = 32'd0;
+    end else begin
+      \$7  = \$2 [31:0];
+    end
+    if (rst) begin
+      \$7  = 32'd0;
+    end
+  end
   assign a_in = mul_a;
   assign b_in = mul_b;
-  assign acc = psum_out;
+  assign res = psum_out;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_accel.core.array.pe_3_2 (rst, drain, mul_b, psum_in, mul_a, a_out, psum_out, clk);
+module \systolic_accel.core.array.pe_3_2 (rst, shift, mul_b, res_in, mul_a, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$16  = 0;
   wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
+  wire [32:0] \$2 ;
   reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  reg \$4 ;
+  reg [7:0] \$5 ;
+  reg [31:0] \$6 ;
+  reg [31:0] \$7 ;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
-  (* init = 32'd0 *)
-  wire [31:0] acc;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
+  reg [31:0] acc = 32'd0;
   wire [7:0] b_in;
   reg [7:0] b_out = 8'h00;
   input clk;
   wire clk;
-  input drain;
-  wire drain;
   input [7:0] mul_a;
   wire [7:0] mul_a;
   input [7:0] mul_b;
   wire [7:0] mul_b;
   wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
   output [31:0] psum_out;
   reg [31:0] psum_out = 32'd0;
+  (* init = 32'd0 *)
+  wire [31:0] res;
+  input [31:0] res_in;
+  wire [31:0] res_in;
   input rst;
   wire rst;
+  input shift;
+  wire shift;
+  assign \$2  = $signed(acc) + $signed(product);
   always @(posedge clk)
-    b_out <= \$3 ;
+    a_out <= \$3 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
+    a_tag_out <= \$4 ;
+  always @(posedge clk)
+    b_out <= \$5 ;
+  always @(posedge clk)
+    psum_out <= \$6 ;
+  always @(posedge clk)
+    acc <= \$7 ;
   assign product = $signed(mul_a) * $signed(mul_b);
-  assign \$1  = $signed(psum_out) + $signed(product);
-  always @(posedge clk)
-    a_out <= \$2 ;
+  assign \$1  = $signed(acc) + $signed(product);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    (* full_case = 32'd1 *)
-    if (drain) begin
-      \$4  = psum_in;
-    end else begin
-      \$4  = \$1 [31:0];
-    end
-    if (rst) begin
-      \$4  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$2  = mul_a;
-    if (rst) begin
-      \$2  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$3  = mul_b;
+    \$3  = mul_a;
     if (rst) begin
       \$3  = 8'h00;
     end
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    \$4  = a_tag_in;
+    if (rst) begin
+      \$4  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    \$5  = mul_b;
+    if (rst) begin
+      \$5  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    \$6  = psum_out;
+    (* full_case = 32'd1 *)
+    if (a_tag_in) begin
+      \$6  = \$1 [31:0];
+    end else begin
+      if (shift) begin
+        \$6  = res_in;
+      end
+    end
+    if (rst) begin
+      \$6  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    (* full_case = 32'd1 *)
+    if (a_tag_in) begin
+      \$7  = 32'd0;
+    end else begin
+      \$7  = \$2 [31:0];
+    end
+    if (rst) begin
+      \$7  = 32'd0;
+    end
+  end
   assign a_in = mul_a;
   assign b_in = mul_b;
-  assign acc = psum_out;
+  assign res = psum_out;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_accel.core.array.pe_3_3 (rst, drain, mul_b, psum_in, mul_a, psum_out, clk);
+module \systolic_accel.core.array.pe_3_3 (rst, shift, mul_b, res_in, mul_a, a_tag_in, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$17  = 0;
   wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
+  wire [32:0] \$2 ;
   reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  reg \$4 ;
+  reg [7:0] \$5 ;
+  reg [31:0] \$6 ;
+  reg [31:0] \$7 ;
   wire [7:0] a_in;
   reg [7:0] a_out = 8'h00;
-  (* init = 32'd0 *)
-  wire [31:0] acc;
+  input a_tag_in;
+  wire a_tag_in;
+  reg a_tag_out = 1'h0;
+  reg [31:0] acc = 32'd0;
   wire [7:0] b_in;
   reg [7:0] b_out = 8'h00;
   input clk;
   wire clk;
-  input drain;
-  wire drain;
   input [7:0] mul_a;
   wire [7:0] mul_a;
   input [7:0] mul_b;
   wire [7:0] mul_b;
   wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
   output [31:0] psum_out;
   reg [31:0] psum_out = 32'd0;
+  (* init = 32'd0 *)
+  wire [31:0] res;
+  input [31:0] res_in;
+  wire [31:0] res_in;
   input rst;
   wire rst;
+  input shift;
+  wire shift;
+  assign \$2  = $signed(acc) + $signed(product);
   always @(posedge clk)
-    b_out <= \$3 ;
+    a_out <= \$3 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
+    a_tag_out <= \$4 ;
+  always @(posedge clk)
+    b_out <= \$5 ;
+  always @(posedge clk)
+    psum_out <= \$6 ;
+  always @(posedge clk)
+    acc <= \$7 ;
   assign product = $signed(mul_a) * $signed(mul_b);
-  assign \$1  = $signed(psum_out) + $signed(product);
-  always @(posedge clk)
-    a_out <= \$2 ;
+  assign \$1  = $signed(acc) + $signed(product);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    (* full_case = 32'd1 *)
-    if (drain) begin
-      \$4  = psum_in;
-    end else begin
-      \$4  = \$1 [31:0];
-    end
-    if (rst) begin
-      \$4  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$2  = mul_a;
-    if (rst) begin
-      \$2  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$3  = mul_b;
+    \$3  = mul_a;
     if (rst) begin
       \$3  = 8'h00;
     end
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    \$4  = a_tag_in;
+    if (rst) begin
+      \$4  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    \$5  = mul_b;
+    if (rst) begin
+      \$5  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    \$6  = psum_out;
+    (* full_case = 32'd1 *)
+    if (a_tag_in) begin
+      \$6  = \$1 [31:0];
+    end else begin
+      if (shift) begin
+        \$6  = res_in;
+      end
+    end
+    if (rst) begin
+      \$6  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    (* full_case = 32'd1 *)
+    if (a_tag_in) begin
+      \$7  = 32'd0;
+    end else begin
+      \$7  = \$2 [31:0];
+    end
+    if (rst) begin
+      \$7  = 32'd0;
+    end
+  end
   assign a_in = mul_a;
   assign b_in = mul_b;
-  assign acc = psum_out;
+  assign res = psum_out;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_accel.core.sequencer (rst, start, west_req, west_lanes, west_row, west_col, west_mask, north_req, north_lanes, north_row, north_col, north_mask, south_valid, south_lanes, south_first, done, south_row, south_col, drain, busy, dim_m
-, dim_n, dim_k, clk);
+module \systolic_accel.core.sequencer (rst, start, west_req, west_lanes, west_row, west_col, west_mask, north_req, north_lanes, north_row, north_col, north_mask, west_tag, shift, south_valid, south_lanes, south_first, south_row, south_col, done, busy
+, dim_m, dim_n, dim_k, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$18  = 0;
   wire [16:0] \$1 ;
   wire \$10 ;
   reg [15:0] \$100 ;
-  reg \$101 ;
-  reg \$102 ;
-  reg \$103 ;
-  reg [1:0] \$104 ;
-  reg [16:0] \$105 ;
-  reg [15:0] \$106 ;
-  reg \$107 ;
-  reg [15:0] \$108 ;
+  reg [15:0] \$101 ;
+  reg [2:0] \$102 ;
+  reg [2:0] \$103 ;
+  reg \$104 ;
+  reg [3:0] \$105 ;
+  reg \$106 ;
+  reg [2:0] \$107 ;
+  reg \$108 ;
   reg \$109 ;
-  wire \$11 ;
-  reg \$110 ;
+  wire [17:0] \$11 ;
+  reg [15:0] \$110 ;
   reg [15:0] \$111 ;
-  reg [15:0] \$112 ;
-  reg [15:0] \$113 ;
-  reg [16:0] \$114 ;
-  wire \$12 ;
+  reg \$112 ;
+  reg \$113 ;
+  reg \$114 ;
+  reg \$115 ;
+  reg [15:0] \$116 ;
+  reg [15:0] \$117 ;
+  reg [15:0] \$118 ;
+  wire [17:0] \$12 ;
   wire \$13 ;
   wire \$14 ;
-  wire \$15 ;
-  wire [2:0] \$16 ;
+  wire [17:0] \$15 ;
+  wire [17:0] \$16 ;
   wire \$17 ;
-  wire \$18 ;
+  wire [17:0] \$18 ;
   wire \$19 ;
   wire [16:0] \$2 ;
   wire \$20 ;
   wire \$21 ;
-  wire \$22 ;
+  wire [2:0] \$22 ;
   wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
+  wire [3:0] \$24 ;
+  wire [17:0] \$25 ;
+  wire [2:0] \$26 ;
   wire \$27 ;
   wire \$28 ;
   wire \$29 ;
-  wire \$3 ;
+  wire [16:0] \$3 ;
   wire \$30 ;
-  wire \$31 ;
+  wire [2:0] \$31 ;
   wire \$32 ;
-  wire [2:0] \$33 ;
+  wire \$33 ;
   wire \$34 ;
   wire \$35 ;
   wire \$36 ;
   wire \$37 ;
-  wire \$38 ;
+  wire [3:0] \$38 ;
   wire \$39 ;
-  wire \$4 ;
-  wire \$40 ;
+  wire [16:0] \$4 ;
+  wire [2:0] \$40 ;
   wire \$41 ;
   wire \$42 ;
   wire \$43 ;
   wire \$44 ;
   wire \$45 ;
-  wire [2:0] \$46 ;
+  wire \$46 ;
   wire \$47 ;
   wire \$48 ;
   wire \$49 ;
   wire [17:0] \$5 ;
   wire \$50 ;
   wire \$51 ;
-  wire \$52 ;
+  wire [2:0] \$52 ;
   wire \$53 ;
   wire \$54 ;
   wire \$55 ;
   wire \$56 ;
-  wire [16:0] \$57 ;
-  wire [3:0] \$58 ;
+  wire \$57 ;
+  wire \$58 ;
   wire \$59 ;
   wire \$6 ;
-  wire [2:0] \$60 ;
-  wire [16:0] \$61 ;
-  wire [16:0] \$62 ;
-  wire [17:0] \$63 ;
+  wire [16:0] \$60 ;
+  wire \$61 ;
+  wire \$62 ;
+  wire \$63 ;
   wire \$64 ;
   wire \$65 ;
-  wire [16:0] \$66 ;
+  wire \$66 ;
   wire \$67 ;
   wire \$68 ;
   wire \$69 ;
@@ -2130,34 +2787,34 @@ module \systolic_accel.core.sequencer (rst, start, west_req, west_lanes, west_ro
   wire \$71 ;
   wire \$72 ;
   wire \$73 ;
-  wire \$74 ;
-  wire \$75 ;
-  wire \$76 ;
-  wire \$77 ;
+  reg [2:0] \$74 ;
+  reg [16:0] \$75 ;
+  reg [15:0] \$76 ;
+  reg [15:0] \$77 ;
   reg \$78 ;
-  reg [2:0] \$79 ;
-  wire \$8 ;
-  reg [15:0] \$80 ;
+  reg \$79 ;
+  wire [17:0] \$8 ;
+  reg [2:0] \$80 ;
   reg [15:0] \$81 ;
-  reg [3:0] \$82 ;
-  reg \$83 ;
-  reg [2:0] \$84 ;
-  reg [15:0] \$85 ;
+  reg [15:0] \$82 ;
+  reg [3:0] \$83 ;
+  reg \$84 ;
+  reg [2:0] \$85 ;
   reg [15:0] \$86 ;
-  reg [3:0] \$87 ;
-  reg \$88 ;
-  reg [2:0] \$89 ;
-  wire \$9 ;
+  reg [15:0] \$87 ;
+  reg [3:0] \$88 ;
+  reg \$89 ;
+  wire [17:0] \$9 ;
   reg \$90 ;
-  reg \$91 ;
+  reg [2:0] \$91 ;
   reg \$92 ;
-  reg [2:0] \$93 ;
+  reg [1:0] \$93 ;
   reg \$94 ;
-  reg \$95 ;
-  reg \$96 ;
-  reg [15:0] \$97 ;
-  reg [15:0] \$98 ;
-  reg [15:0] \$99 ;
+  reg [15:0] \$95 ;
+  reg [15:0] \$96 ;
+  reg [2:0] \$97 ;
+  reg [2:0] \$98 ;
+  reg \$99 ;
   reg active = 1'h0;
   output busy;
   reg busy = 1'h0;
@@ -2172,16 +2829,25 @@ module \systolic_accel.core.sequencer (rst, start, west_req, west_lanes, west_ro
   wire [15:0] dim_n;
   output done;
   reg done = 1'h0;
-  output drain;
-  reg drain = 1'h0;
-  wire drain_next;
+  wire done_now;
+  reg drain_active = 1'h0;
+  reg [2:0] drain_cu = 3'h0;
+  wire drain_fire;
+  reg [1:0] drain_j = 2'h0;
+  reg drain_last = 1'h0;
   wire [1:0] drain_row;
-  reg drain_s1 = 1'h0;
+  reg [2:0] drain_ru = 3'h0;
+  reg [15:0] drain_sc_base = 16'h0000;
+  reg [15:0] drain_sr_base = 16'h0000;
   reg empty = 1'h0;
+  reg empty_q = 1'h0;
+  wire last_fold;
   wire last_sc;
   wire last_sr;
-  reg [1:0] load_idx = 2'h0;
-  reg loading = 1'h0;
+  wire [2:0] next_cu;
+  wire [2:0] next_ru;
+  wire [16:0] next_sc_base;
+  wire [16:0] next_sr_base;
   output [15:0] north_col;
   reg [15:0] north_col = 16'h0000;
   output [2:0] north_lanes;
@@ -2192,22 +2858,24 @@ module \systolic_accel.core.sequencer (rst, start, west_req, west_lanes, west_ro
   reg north_req = 1'h0;
   output [15:0] north_row;
   reg [15:0] north_row = 16'h0000;
+  reg out_last = 1'h0;
+  reg [2:0] pend_cu = 3'h0;
+  reg pend_last = 1'h0;
+  reg [2:0] pend_ru = 3'h0;
+  reg [15:0] pend_sc = 16'h0000;
+  reg [15:0] pend_sr = 16'h0000;
+  reg [2:0] pend_timer = 3'h0;
+  reg pend_valid = 1'h0;
+  wire period_end;
   input rst;
   wire rst;
   wire [2:0] ru;
-  reg [16:0] run_end = 17'h00000;
-  wire run_last;
   reg [16:0] run_u = 17'h00000;
-  reg [15:0] s1_col = 16'h0000;
-  reg s1_first = 1'h0;
-  reg [2:0] s1_lanes = 3'h0;
-  reg s1_last = 1'h0;
-  reg [15:0] s1_row = 16'h0000;
-  reg s1_valid = 1'h0;
-  reg s2_last = 1'h0;
   reg [15:0] sc_base = 16'h0000;
   reg [15:0] sc_dim = 16'h0000;
   wire [16:0] sc_left;
+  output [3:0] shift;
+  reg [3:0] shift = 4'h0;
   output [15:0] south_col;
   reg [15:0] south_col = 16'h0000;
   output south_first;
@@ -2223,6 +2891,10 @@ module \systolic_accel.core.sequencer (rst, start, west_req, west_lanes, west_ro
   wire [16:0] sr_left;
   input start;
   wire start;
+  wire step_last;
+  wire stream_req;
+  reg [2:0] stream_wait = 3'h0;
+  wire streaming;
   reg [15:0] t_dim = 16'h0000;
   output [15:0] west_col;
   reg [15:0] west_col = 16'h0000;
@@ -2234,192 +2906,279 @@ module \systolic_accel.core.sequencer (rst, start, west_req, west_lanes, west_ro
   reg west_req = 1'h0;
   output [15:0] west_row;
   reg [15:0] west_row = 16'h0000;
+  output west_tag;
+  reg west_tag = 1'h0;
+  reg west_tag_q = 1'h0;
   assign sr_left = sr_dim - sr_base;
   assign sc_left = sc_dim - sc_base;
   assign last_sr = sr_left <= 3'h4;
   assign last_sc = sc_left <= 3'h4;
   assign \$1  = last_sr ? sr_left : 17'h00004;
   assign \$2  = last_sc ? sc_left : 17'h00004;
-  assign run_last = run_u == run_end;
-  assign \$3  = ~ loading;
-  assign \$4  = active & \$3 ;
-  assign \$5  = run_u + 2'h3;
-  assign \$6  = \$5  >= run_end;
-  assign drain_next = \$4  & \$6 ;
-  assign \$7  = run_end - run_u;
-  assign \$8  = ~ loading;
-  assign \$9  = active & \$8 ;
-  assign \$10  = run_u < t_dim;
-  assign \$11  = \$9  & \$10 ;
-  assign \$12  = ~ loading;
-  assign \$13  = active & \$12 ;
+  assign last_fold = last_sr & last_sc;
+  assign \$3  = sr_base + 3'h4;
+  assign next_sr_base = last_sr ? 17'h00000 : \$3 ;
+  assign \$4  = sc_base + 3'h4;
+  assign next_sc_base = last_sr ? \$4  : { 1'h0, sc_base };
+  assign \$5  = sr_dim - next_sr_base;
+  assign \$6  = $signed(\$5 ) < $signed(4'h4);
+  assign \$7  = sr_dim - next_sr_base;
+  assign \$8  = \$6  ? \$7  : 18'h00004;
+  assign \$9  = sc_dim - next_sc_base;
+  assign \$10  = $signed(\$9 ) < $signed(4'h4);
+  assign \$11  = sc_dim - next_sc_base;
+  assign \$12  = \$10  ? \$11  : 18'h00004;
+  assign \$13  = ! stream_wait;
+  assign streaming = active & \$13 ;
   assign \$14  = run_u < t_dim;
-  assign \$15  = \$13  & \$14 ;
-  assign \$16  = \$15  ? \$1 [2:0] : 3'h0;
-  assign \$17  = ~ loading;
-  assign \$18  = active & \$17 ;
-  assign \$19  = run_u < t_dim;
-  assign \$20  = \$18  & \$19 ;
-  assign \$21  = west_lanes > 1'h0;
-  assign \$22  = west_lanes > 1'h1;
-  assign \$23  = west_lanes > 2'h2;
-  assign \$24  = west_lanes > 2'h3;
-  assign \$25  = ~ loading;
-  assign \$26  = active & \$25 ;
-  assign \$27  = run_u < t_dim;
-  assign \$28  = \$26  & \$27 ;
-  assign \$29  = ~ loading;
-  assign \$30  = active & \$29 ;
-  assign \$31  = run_u < t_dim;
-  assign \$32  = \$30  & \$31 ;
-  assign \$33  = \$32  ? \$2 [2:0] : 3'h0;
-  assign \$34  = ~ loading;
-  assign \$35  = active & \$34 ;
-  assign \$36  = run_u < t_dim;
-  assign \$37  = \$35  & \$36 ;
-  assign \$38  = north_lanes > 1'h0;
-  assign \$39  = north_lanes > 1'h1;
-  assign \$40  = north_lanes > 2'h2;
-  assign \$41  = north_lanes > 2'h3;
-  assign \$42  = \$7 [1:0] < \$1 [2:0];
-  assign \$43  = drain_next & \$42 ;
-  assign \$44  = \$7 [1:0] < \$1 [2:0];
-  assign \$45  = drain_next & \$44 ;
-  assign \$46  = \$45  ? \$2 [2:0] : 3'h0;
-  assign \$47  = \$7 [1:0] < \$1 [2:0];
-  assign \$48  = drain_next & \$47 ;
-  assign \$49  = ~ loading;
-  assign \$50  = active & \$49 ;
-  assign \$51  = \$50  & run_last;
-  assign \$52  = \$51  & last_sr;
-  assign \$53  = \$52  & last_sc;
-  assign \$54  = \$53  | empty;
-  assign \$55  = \$7 [1:0] < \$1 [2:0];
-  assign \$56  = drain_next & \$55 ;
-  assign \$57  = sr_base + \$7 [1:0];
-  assign \$58  = \$1 [2:0] - 1'h1;
-  assign \$59  = load_idx == \$58 ;
-  assign \$60  = load_idx + 1'h1;
-  assign \$61  = sc_base + 3'h4;
-  assign \$62  = sr_base + 3'h4;
-  assign \$63  = run_u + 1'h1;
-  assign \$64  = ~ busy;
-  assign \$65  = start & \$64 ;
-  assign \$66  = dim_k + 4'h9;
-  assign \$67  = ! dim_m;
-  assign \$68  = ! dim_n;
-  assign \$69  = \$67  | \$68 ;
-  assign \$70  = ! dim_k;
+  assign stream_req = streaming & \$14 ;
+  assign \$15  = run_u + 1'h1;
+  assign step_last = \$15  == t_dim;
+  assign \$16  = run_u + 1'h1;
+  assign \$17  = \$16  >= t_dim;
+  assign \$18  = run_u + 1'h1;
+  assign \$19  = \$18  >= 3'h7;
+  assign \$20  = \$17  & \$19 ;
+  assign period_end = last_fold ? step_last : \$20 ;
+  assign \$21  = ! pend_timer;
+  assign drain_fire = pend_valid & \$21 ;
+  assign \$22  = 2'h3 - drain_j;
+  assign done_now = out_last | empty_q;
+  assign \$23  = | stream_wait;
+  assign \$24  = stream_wait - 1'h1;
+  assign \$25  = run_u + 1'h1;
+  assign \$26  = stream_req ? \$1 [2:0] : 3'h0;
+  assign \$27  = west_lanes > 1'h0;
+  assign \$28  = west_lanes > 1'h1;
+  assign \$29  = west_lanes > 2'h2;
+  assign \$30  = west_lanes > 2'h3;
+  assign \$31  = stream_req ? \$2 [2:0] : 3'h0;
+  assign \$32  = north_lanes > 1'h0;
+  assign \$33  = north_lanes > 1'h1;
+  assign \$34  = north_lanes > 2'h2;
+  assign \$35  = north_lanes > 2'h3;
+  assign \$36  = stream_req & step_last;
+  assign \$37  = | pend_timer;
+  assign \$38  = pend_timer - 1'h1;
+  assign \$39  = drain_j == 2'h3;
+  assign \$40  = drain_j + 1'h1;
+  assign \$41  = stream_req & step_last;
+  assign \$42  = drain_j < 1'h1;
+  assign \$43  = drain_active & \$42 ;
+  assign \$44  = drain_j < 2'h2;
+  assign \$45  = drain_active & \$44 ;
+  assign \$46  = drain_j < 2'h3;
+  assign \$47  = drain_active & \$46 ;
+  assign \$48  = \$22 [1:0] < drain_ru;
+  assign \$49  = drain_active & \$48 ;
+  assign \$50  = \$22 [1:0] < drain_ru;
+  assign \$51  = drain_active & \$50 ;
+  assign \$52  = \$51  ? drain_cu : 3'h0;
+  assign \$53  = \$22 [1:0] < drain_ru;
+  assign \$54  = drain_active & \$53 ;
+  assign \$55  = drain_active & drain_last;
+  assign \$56  = drain_j == 2'h3;
+  assign \$57  = \$55  & \$56 ;
+  assign \$58  = \$22 [1:0] < drain_ru;
+  assign \$59  = drain_active & \$58 ;
+  assign \$60  = drain_sr_base + \$22 [1:0];
+  assign \$61  = ~ busy;
+  assign \$62  = start & \$61 ;
+  assign \$63  = ! dim_m;
+  assign \$64  = ! dim_n;
+  assign \$65  = \$63  | \$64 ;
+  assign \$66  = ! dim_k;
+  assign \$67  = \$65  | \$66 ;
+  assign \$68  = ~ \$67 ;
+  assign \$69  = ! dim_m;
+  assign \$70  = ! dim_n;
   assign \$71  = \$69  | \$70 ;
-  assign \$72  = ~ \$71 ;
-  assign \$73  = ! dim_m;
-  assign \$74  = ! dim_n;
-  assign \$75  = \$73  | \$74 ;
-  assign \$76  = ! dim_k;
-  assign \$77  = \$75  | \$76 ;
+  assign \$72  = ! dim_k;
+  assign \$73  = \$71  | \$72 ;
   always @(posedge clk)
-    west_req <= \$78 ;
+    stream_wait <= \$74 ;
   always @(posedge clk)
-    west_lanes <= \$79 ;
+    run_u <= \$75 ;
   always @(posedge clk)
-    west_row <= \$80 ;
+    sr_base <= \$76 ;
   always @(posedge clk)
-    west_col <= \$81 ;
+    sc_base <= \$77 ;
   always @(posedge clk)
-    west_mask <= \$82 ;
+    active <= \$78 ;
   always @(posedge clk)
-    north_req <= \$83 ;
+    west_req <= \$79 ;
   always @(posedge clk)
-    north_lanes <= \$84 ;
+    west_lanes <= \$80 ;
   always @(posedge clk)
-    north_row <= \$85 ;
+    west_row <= \$81 ;
   always @(posedge clk)
-    north_col <= \$86 ;
+    west_col <= \$82 ;
   always @(posedge clk)
-    north_mask <= \$87 ;
+    west_mask <= \$83 ;
   always @(posedge clk)
-    s1_valid <= \$88 ;
+    north_req <= \$84 ;
   always @(posedge clk)
-    s1_lanes <= \$89 ;
+    north_lanes <= \$85 ;
   always @(posedge clk)
-    s1_first <= \$90 ;
+    north_row <= \$86 ;
   always @(posedge clk)
-    s1_last <= \$91 ;
+    north_col <= \$87 ;
   always @(posedge clk)
-    south_valid <= \$92 ;
+    north_mask <= \$88 ;
   always @(posedge clk)
-    south_lanes <= \$93 ;
+    west_tag_q <= \$89 ;
   always @(posedge clk)
-    south_first <= \$94 ;
+    west_tag <= \$90 ;
   always @(posedge clk)
-    s2_last <= \$95 ;
+    pend_timer <= \$91 ;
   always @(posedge clk)
-    done <= \$96 ;
+    drain_active <= \$92 ;
   always @(posedge clk)
-    s1_row <= \$97 ;
+    drain_j <= \$93 ;
   always @(posedge clk)
-    s1_col <= \$98 ;
+    pend_valid <= \$94 ;
   always @(posedge clk)
-    south_row <= \$99 ;
+    drain_sr_base <= \$95 ;
   always @(posedge clk)
-    south_col <= \$100 ;
+    drain_sc_base <= \$96 ;
   always @(posedge clk)
-    drain_s1 <= \$101 ;
+    drain_ru <= \$97 ;
   always @(posedge clk)
-    drain <= \$102 ;
+    drain_cu <= \$98 ;
   always @(posedge clk)
-    loading <= \$103 ;
+    drain_last <= \$99 ;
   always @(posedge clk)
-    load_idx <= \$104 ;
+    pend_sr <= \$100 ;
   always @(posedge clk)
-    run_u <= \$105 ;
+    pend_sc <= \$101 ;
   always @(posedge clk)
-    sr_base <= \$106 ;
+    pend_ru <= \$102 ;
   always @(posedge clk)
-    active <= \$107 ;
+    pend_cu <= \$103 ;
   always @(posedge clk)
-    sc_base <= \$108 ;
+    pend_last <= \$104 ;
   always @(posedge clk)
-    empty <= \$109 ;
+    shift <= \$105 ;
   always @(posedge clk)
-    busy <= \$110 ;
+    south_valid <= \$106 ;
   always @(posedge clk)
-    sr_dim <= \$111 ;
+    south_lanes <= \$107 ;
   always @(posedge clk)
-    sc_dim <= \$112 ;
+    south_first <= \$108 ;
   always @(posedge clk)
-    t_dim <= \$113 ;
+    out_last <= \$109 ;
   always @(posedge clk)
-    run_end <= \$114 ;
+    south_row <= \$110 ;
+  always @(posedge clk)
+    south_col <= \$111 ;
+  always @(posedge clk)
+    empty <= \$112 ;
+  always @(posedge clk)
+    empty_q <= \$113 ;
+  always @(posedge clk)
+    done <= \$114 ;
+  always @(posedge clk)
+    busy <= \$115 ;
+  always @(posedge clk)
+    sr_dim <= \$116 ;
+  always @(posedge clk)
+    sc_dim <= \$117 ;
+  always @(posedge clk)
+    t_dim <= \$118 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$78  = \$11 ;
+    \$74  = stream_wait;
+    if (\$23 ) begin
+      \$74  = \$24 [2:0];
+    end
+    if (rst) begin
+      \$74  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$75  = run_u;
+    if (streaming) begin
+      (* full_case = 32'd1 *)
+      if (period_end) begin
+        \$75  = 17'h00000;
+      end else begin
+        \$75  = \$25 [16:0];
+      end
+    end
+    if (\$62 ) begin
+      \$75  = 17'h00000;
+    end
+    if (rst) begin
+      \$75  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$76  = sr_base;
+    if (streaming) begin
+      if (period_end) begin
+        \$76  = next_sr_base[15:0];
+      end
+    end
+    if (\$62 ) begin
+      \$76  = 16'h0000;
+    end
+    if (rst) begin
+      \$76  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$77  = sc_base;
+    if (streaming) begin
+      if (period_end) begin
+        \$77  = next_sc_base[15:0];
+      end
+    end
+    if (\$62 ) begin
+      \$77  = 16'h0000;
+    end
+    if (rst) begin
+      \$77  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$78  = active;
+    if (streaming) begin
+      if (period_end) begin
+        if (last_fold) begin
+          \$78  = 1'h0;
+        end
+      end
+    end
+    if (\$62 ) begin
+      \$78  = \$68 ;
+    end
     if (rst) begin
       \$78  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$79  = \$16 ;
+    \$79  = stream_req;
     if (rst) begin
-      \$79  = 3'h0;
+      \$79  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$80  = west_row;
-    if (\$20 ) begin
-      \$80  = sr_base;
-    end
+    \$80  = \$26 ;
     if (rst) begin
-      \$80  = 16'h0000;
+      \$80  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$81  = west_col;
-    if (\$20 ) begin
-      \$81  = run_u[15:0];
+    \$81  = west_row;
+    if (stream_req) begin
+      \$81  = sr_base;
     end
     if (rst) begin
       \$81  = 16'h0000;
@@ -2427,40 +3186,40 @@ module \systolic_accel.core.sequencer (rst, start, west_req, west_lanes, west_ro
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$82  = { \$24 , \$23 , \$22 , \$21  };
+    \$82  = west_col;
+    if (stream_req) begin
+      \$82  = run_u[15:0];
+    end
     if (rst) begin
-      \$82  = 4'h0;
+      \$82  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$83  = \$28 ;
+    \$83  = { \$30 , \$29 , \$28 , \$27  };
     if (rst) begin
-      \$83  = 1'h0;
+      \$83  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$84  = \$33 ;
+    \$84  = stream_req;
     if (rst) begin
-      \$84  = 3'h0;
+      \$84  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$85  = north_row;
-    if (\$37 ) begin
-      \$85  = run_u[15:0];
-    end
+    \$85  = \$31 ;
     if (rst) begin
-      \$85  = 16'h0000;
+      \$85  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$86  = north_col;
-    if (\$37 ) begin
-      \$86  = sc_base;
+    \$86  = north_row;
+    if (stream_req) begin
+      \$86  = run_u[15:0];
     end
     if (rst) begin
       \$86  = 16'h0000;
@@ -2468,109 +3227,148 @@ module \systolic_accel.core.sequencer (rst, start, west_req, west_lanes, west_ro
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$87  = { \$41 , \$40 , \$39 , \$38  };
+    \$87  = north_col;
+    if (stream_req) begin
+      \$87  = sc_base;
+    end
     if (rst) begin
-      \$87  = 4'h0;
+      \$87  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$88  = \$43 ;
+    \$88  = { \$35 , \$34 , \$33 , \$32  };
     if (rst) begin
-      \$88  = 1'h0;
+      \$88  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$89  = \$46 ;
+    \$89  = \$36 ;
     if (rst) begin
-      \$89  = 3'h0;
+      \$89  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$90  = \$48 ;
+    \$90  = west_tag_q;
     if (rst) begin
       \$90  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$91  = \$54 ;
+    \$91  = pend_timer;
+    if (\$37 ) begin
+      \$91  = \$38 [2:0];
+    end
+    if (\$41 ) begin
+      \$91  = 3'h6;
+    end
     if (rst) begin
-      \$91  = 1'h0;
+      \$91  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$92  = s1_valid;
+    \$92  = drain_active;
+    if (drain_active) begin
+      if (\$39 ) begin
+        \$92  = 1'h0;
+      end
+    end
+    if (drain_fire) begin
+      \$92  = 1'h1;
+    end
     if (rst) begin
       \$92  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$93  = s1_lanes;
+    \$93  = drain_j;
+    if (drain_active) begin
+      (* full_case = 32'd1 *)
+      if (\$39 ) begin
+      end else begin
+        \$93  = \$40 [1:0];
+      end
+    end
+    if (drain_fire) begin
+      \$93  = 2'h0;
+    end
     if (rst) begin
-      \$93  = 3'h0;
+      \$93  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$94  = s1_first;
+    \$94  = pend_valid;
+    if (drain_fire) begin
+      \$94  = 1'h0;
+    end
+    if (\$41 ) begin
+      \$94  = 1'h1;
+    end
     if (rst) begin
       \$94  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$95  = s1_last;
+    \$95  = drain_sr_base;
+    if (drain_fire) begin
+      \$95  = pend_sr;
+    end
     if (rst) begin
-      \$95  = 1'h0;
+      \$95  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$96  = s2_last;
+    \$96  = drain_sc_base;
+    if (drain_fire) begin
+      \$96  = pend_sc;
+    end
     if (rst) begin
-      \$96  = 1'h0;
+      \$96  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$97  = s1_row;
-    if (\$56 ) begin
-      \$97  = \$57 [15:0];
+    \$97  = drain_ru;
+    if (drain_fire) begin
+      \$97  = pend_ru;
     end
     if (rst) begin
-      \$97  = 16'h0000;
+      \$97  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$98  = s1_col;
-    if (\$56 ) begin
-      \$98  = sc_base;
+    \$98  = drain_cu;
+    if (drain_fire) begin
+      \$98  = pend_cu;
     end
     if (rst) begin
-      \$98  = 16'h0000;
+      \$98  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$99  = south_row;
-    if (s1_valid) begin
-      \$99  = s1_row;
+    \$99  = drain_last;
+    if (drain_fire) begin
+      \$99  = pend_last;
     end
     if (rst) begin
-      \$99  = 16'h0000;
+      \$99  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$100  = south_col;
-    if (s1_valid) begin
-      \$100  = s1_col;
+    \$100  = pend_sr;
+    if (\$41 ) begin
+      \$100  = sr_base;
     end
     if (rst) begin
       \$100  = 16'h0000;
@@ -2578,168 +3376,94 @@ module \systolic_accel.core.sequencer (rst, start, west_req, west_lanes, west_ro
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$101  = drain_next;
+    \$101  = pend_sc;
+    if (\$41 ) begin
+      \$101  = sc_base;
+    end
     if (rst) begin
-      \$101  = 1'h0;
+      \$101  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$102  = drain_s1;
+    \$102  = pend_ru;
+    if (\$41 ) begin
+      \$102  = \$1 [2:0];
+    end
     if (rst) begin
-      \$102  = 1'h0;
+      \$102  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$103  = loading;
-    if (active) begin
-      if (loading) begin
-        if (\$59 ) begin
-          \$103  = 1'h0;
-        end
-      end else if (run_last) begin
-        \$103  = 1'h0;
-      end
-    end
-    if (\$65 ) begin
-      \$103  = 1'h0;
+    \$103  = pend_cu;
+    if (\$41 ) begin
+      \$103  = \$2 [2:0];
     end
     if (rst) begin
-      \$103  = 1'h0;
+      \$103  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$104  = load_idx;
-    if (active) begin
-      if (loading) begin
-        (* full_case = 32'd1 *)
-        if (\$59 ) begin
-        end else begin
-          \$104  = \$60 [1:0];
-        end
-      end else if (run_last) begin
-        \$104  = 2'h0;
-      end
-    end
-    if (\$65 ) begin
-      \$104  = 2'h0;
+    \$104  = pend_last;
+    if (\$41 ) begin
+      \$104  = last_fold;
     end
     if (rst) begin
-      \$104  = 2'h0;
+      \$104  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$105  = run_u;
-    if (active) begin
-      (* full_case = 32'd1 *)
-      if (loading) begin
-      end else if (run_last) begin
-        \$105  = 17'h00000;
-      end else begin
-        \$105  = \$63 [16:0];
-      end
-    end
-    if (\$65 ) begin
-      \$105  = 17'h00000;
-    end
+    \$105  = { \$47 , \$45 , \$43 , 1'h0 };
     if (rst) begin
-      \$105  = 17'h00000;
+      \$105  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$106  = sr_base;
-    if (active) begin
-      if (loading) begin
-      end else if (run_last) begin
-        (* full_case = 32'd1 *)
-        if (last_sr) begin
-          \$106  = 16'h0000;
-        end else begin
-          \$106  = \$62 [15:0];
-        end
-      end
-    end
-    if (\$65 ) begin
-      \$106  = 16'h0000;
-    end
+    \$106  = \$49 ;
     if (rst) begin
-      \$106  = 16'h0000;
+      \$106  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$107  = active;
-    if (active) begin
-      if (loading) begin
-      end else if (run_last) begin
-        if (last_sr) begin
-          if (last_sc) begin
-            \$107  = 1'h0;
-          end
-        end
-      end
-    end
-    if (\$65 ) begin
-      \$107  = \$72 ;
-    end
+    \$107  = \$52 ;
     if (rst) begin
-      \$107  = 1'h0;
+      \$107  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$108  = sc_base;
-    if (active) begin
-      if (loading) begin
-      end else if (run_last) begin
-        if (last_sr) begin
-          (* full_case = 32'd1 *)
-          if (last_sc) begin
-          end else begin
-            \$108  = \$61 [15:0];
-          end
-        end
-      end
-    end
-    if (\$65 ) begin
-      \$108  = 16'h0000;
-    end
+    \$108  = \$54 ;
     if (rst) begin
-      \$108  = 16'h0000;
+      \$108  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$109  = 1'h0;
-    if (\$65 ) begin
-      \$109  = \$77 ;
-    end
+    \$109  = \$57 ;
     if (rst) begin
       \$109  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$110  = busy;
-    if (s2_last) begin
-      \$110  = 1'h0;
-    end
-    if (\$65 ) begin
-      \$110  = 1'h1;
+    \$110  = south_row;
+    if (\$59 ) begin
+      \$110  = \$60 [15:0];
     end
     if (rst) begin
-      \$110  = 1'h0;
+      \$110  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$111  = sr_dim;
-    if (\$65 ) begin
-      \$111  = dim_m;
+    \$111  = south_col;
+    if (\$59 ) begin
+      \$111  = drain_sc_base;
     end
     if (rst) begin
       \$111  = 16'h0000;
@@ -2747,37 +3471,76 @@ module \systolic_accel.core.sequencer (rst, start, west_req, west_lanes, west_ro
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$112  = sc_dim;
-    if (\$65 ) begin
-      \$112  = dim_n;
+    \$112  = 1'h0;
+    if (\$62 ) begin
+      \$112  = \$73 ;
     end
     if (rst) begin
-      \$112  = 16'h0000;
+      \$112  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$113  = t_dim;
-    if (\$65 ) begin
-      \$113  = dim_k;
-    end
+    \$113  = empty;
     if (rst) begin
-      \$113  = 16'h0000;
+      \$113  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$114  = run_end;
-    if (\$65 ) begin
-      \$114  = \$66 ;
+    \$114  = done_now;
+    if (rst) begin
+      \$114  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$115  = busy;
+    if (done_now) begin
+      \$115  = 1'h0;
+    end
+    if (\$62 ) begin
+      \$115  = 1'h1;
     end
     if (rst) begin
-      \$114  = 17'h00000;
+      \$115  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$116  = sr_dim;
+    if (\$62 ) begin
+      \$116  = dim_m;
+    end
+    if (rst) begin
+      \$116  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$117  = sc_dim;
+    if (\$62 ) begin
+      \$117  = dim_n;
+    end
+    if (rst) begin
+      \$117  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$118  = t_dim;
+    if (\$62 ) begin
+      \$118  = dim_k;
+    end
+    if (rst) begin
+      \$118  = 16'h0000;
     end
   end
   assign ru = \$1 [2:0];
   assign cu = \$2 [2:0];
-  assign drain_row = \$7 [1:0];
+  assign next_ru = \$8 [2:0];
+  assign next_cu = \$12 [2:0];
+  assign drain_row = \$22 [1:0];
 endmodule
 
 (* generator = "Amaranth" *)
@@ -2945,9 +3708,93 @@ module \systolic_accel.core.skew_west (rst, i, lane1_0, lane2_1, lane3_2, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_ready, dram_rd_data_valid, dram_rd_data, dram_wr_ready, clk, rst, \port$248$0 , fill_a_addr, drain_rd_addr, dram_rd_req_len, fill_a_data, fill_a_en, fill_b_data, fill_b_en, drain_rd_en
-, wr_shifted, dram_wr_len, core_start, drain_rd_data, core_done, dram_rd_req_valid, wr_valid_q, dram_wr_addr, done, core_m, core_n, core_k, cp_first_k, a_active, b_active, c_active, busy, start);
+module \systolic_accel.core.skew_west_tag (rst, \port$709$0 , lane1_0, lane2_1, lane3_2, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$21  = 0;
+  reg \$1 ;
+  reg \$2 ;
+  reg \$3 ;
+  reg \$4 ;
+  reg \$5 ;
+  reg \$6 ;
+  input clk;
+  wire clk;
+  wire [3:0] i;
+  output lane1_0;
+  reg lane1_0 = 1'h0;
+  reg lane2_0 = 1'h0;
+  output lane2_1;
+  reg lane2_1 = 1'h0;
+  reg lane3_0 = 1'h0;
+  reg lane3_1 = 1'h0;
+  output lane3_2;
+  reg lane3_2 = 1'h0;
+  wire [3:0] o;
+  input \port$709$0 ;
+  wire \port$709$0 ;
+  input rst;
+  wire rst;
+  always @(posedge clk)
+    lane2_0 <= \$2 ;
+  always @(posedge clk)
+    lane2_1 <= \$3 ;
+  always @(posedge clk)
+    lane3_0 <= \$4 ;
+  always @(posedge clk)
+    lane3_1 <= \$5 ;
+  always @(posedge clk)
+    lane3_2 <= \$6 ;
+  always @(posedge clk)
+    lane1_0 <= \$1 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    \$3  = lane2_0;
+    if (rst) begin
+      \$3  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    \$4  = \port$709$0 ;
+    if (rst) begin
+      \$4  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    \$5  = lane3_0;
+    if (rst) begin
+      \$5  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    \$6  = lane3_1;
+    if (rst) begin
+      \$6  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    \$1  = \port$709$0 ;
+    if (rst) begin
+      \$1  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    \$2  = \port$709$0 ;
+    if (rst) begin
+      \$2  = 1'h0;
+    end
+  end
+  assign i = { \port$709$0 , \port$709$0 , \port$709$0 , \port$709$0  };
+  assign o = { lane3_2, lane2_1, lane1_0, \port$709$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_ready, dram_rd_data_valid, dram_rd_data, dram_wr_ready, clk, rst, \port$302$0 , fill_a_addr, drain_rd_addr, dram_rd_req_len, fill_a_data, fill_a_en, fill_b_data, fill_b_en, drain_rd_en
+, wr_shifted, dram_wr_len, core_start, drain_rd_data, core_done, dram_rd_req_valid, wr_valid_q, dram_wr_addr, done, core_m, core_n, core_k, cp_first_k, a_active, b_active, c_active, busy, start);
+  reg \$auto$verilog_backend.cc:2355:dump_module$22  = 0;
   wire [17:0] \$1 ;
   wire [2:0] \$10 ;
   wire [16:0] \$100 ;
@@ -3412,8 +4259,8 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   reg [16:0] next_m0 = 17'h00000;
   reg [16:0] next_n0 = 17'h00000;
   reg next_valid = 1'h0;
-  output [36:0] \port$248$0 ;
-  wire [36:0] \port$248$0 ;
+  output [36:0] \port$302$0 ;
+  wire [36:0] \port$302$0 ;
   reg r_done = 1'h0;
   wire [47:0] rdreq_addr;
   (* init = 1'h0 *)
@@ -3868,7 +4715,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   always @(posedge clk)
     tile_k_q <= \$311 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$240  = rdreq_j;
     if (\$131 ) begin
       (* full_case = 32'd1 *)
@@ -3888,7 +4735,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$241  = rdreq_lb;
     if (\$131 ) begin
       if (rdreq_last_beat) begin
@@ -3910,7 +4757,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$242  = rdreq_o;
     if (\$131 ) begin
       if (rdreq_last_beat) begin
@@ -3934,7 +4781,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$243  = dram_rd_req_valid;
     if (\$131 ) begin
       if (rdreq_last_beat) begin
@@ -3960,7 +4807,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$244  = rdreq_seg;
     if (\$131 ) begin
       if (rdreq_last_beat) begin
@@ -3985,7 +4832,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$245  = rdrsp_j;
     if (\$136 ) begin
       (* full_case = 32'd1 *)
@@ -4005,7 +4852,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$246  = rdrsp_lb;
     if (\$136 ) begin
       if (rdrsp_last_beat) begin
@@ -4027,7 +4874,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$247  = rdrsp_o;
     if (\$136 ) begin
       if (rdrsp_last_beat) begin
@@ -4051,7 +4898,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$248  = rdrsp_busy;
     if (\$136 ) begin
       if (rdrsp_last_beat) begin
@@ -4077,7 +4924,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$249  = rdrsp_seg;
     if (\$136 ) begin
       if (rdrsp_last_beat) begin
@@ -4102,7 +4949,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$250  = r_done;
     if (\$136 ) begin
       if (rdrsp_last) begin
@@ -4122,7 +4969,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$251  = wr_valid_q;
     if (\$141 ) begin
       \$251  = drain_busy;
@@ -4132,7 +4979,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$252  = dram_wr_addr;
     if (\$141 ) begin
       \$252  = { 11'h000, \$105  };
@@ -4142,7 +4989,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$253  = wr_len_q;
     if (\$141 ) begin
       \$253  = \$96 [2:0];
@@ -4152,7 +4999,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$254  = wr_lane0_q;
     if (\$141 ) begin
       \$254  = drain_lane0;
@@ -4162,7 +5009,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$255  = wr_last_q;
     if (\$141 ) begin
       \$255  = drain_last;
@@ -4172,7 +5019,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$256  = drain_j;
     if (\$141 ) begin
       if (drain_busy) begin
@@ -4194,7 +5041,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$257  = drain_lb;
     if (\$141 ) begin
       if (drain_busy) begin
@@ -4218,7 +5065,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$258  = drain_o;
     if (\$141 ) begin
       if (drain_busy) begin
@@ -4244,7 +5091,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$259  = drain_busy;
     if (\$141 ) begin
       if (drain_busy) begin
@@ -4270,7 +5117,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$260  = drain_seg;
     if (barrier) begin
       if (\$179 ) begin
@@ -4282,7 +5129,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$261  = d_done;
     if (\$147 ) begin
       \$261  = 1'h1;
@@ -4300,7 +5147,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$262  = c_done;
     if (core_done) begin
       \$262  = 1'h1;
@@ -4318,7 +5165,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$263  = 1'h0;
     if (barrier) begin
       if (\$179 ) begin
@@ -4330,7 +5177,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$264  = 1'h0;
     if (barrier) begin
       (* full_case = 32'd1 *)
@@ -4344,7 +5191,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$265  = ld_valid;
     if (barrier) begin
       \$265  = next_valid;
@@ -4357,7 +5204,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$266  = ld_first_k;
     if (barrier) begin
       \$266  = \$148 ;
@@ -4367,7 +5214,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$267  = ld_last_k;
     if (barrier) begin
       \$267  = next_last_k;
@@ -4377,7 +5224,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$268  = ld_load_a;
     if (barrier) begin
       \$268  = \$154 ;
@@ -4387,7 +5234,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$269  = ld_load_b;
     if (barrier) begin
       \$269  = \$160 ;
@@ -4397,7 +5244,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$270  = ld_m0;
     if (barrier) begin
       \$270  = next_m0[15:0];
@@ -4407,7 +5254,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$271  = ld_mt;
     if (barrier) begin
       \$271  = \$162 [15:0];
@@ -4417,7 +5264,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$272  = ld_n0;
     if (barrier) begin
       \$272  = next_n0[15:0];
@@ -4427,7 +5274,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$273  = ld_nt;
     if (barrier) begin
       \$273  = \$164 [15:0];
@@ -4437,7 +5284,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$274  = ld_k0;
     if (barrier) begin
       \$274  = next_k0[15:0];
@@ -4447,7 +5294,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$275  = ld_kt;
     if (barrier) begin
       \$275  = \$166 [15:0];
@@ -4457,7 +5304,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$276  = cp_valid;
     if (barrier) begin
       \$276  = ld_valid;
@@ -4470,7 +5317,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$277  = cp_m0;
     if (barrier) begin
       \$277  = ld_m0;
@@ -4480,7 +5327,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$278  = core_m;
     if (barrier) begin
       \$278  = ld_mt;
@@ -4490,7 +5337,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$279  = cp_n0;
     if (barrier) begin
       \$279  = ld_n0;
@@ -4500,7 +5347,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$280  = core_n;
     if (barrier) begin
       \$280  = ld_nt;
@@ -4510,7 +5357,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$281  = cp_k0;
     if (barrier) begin
       \$281  = ld_k0;
@@ -4520,7 +5367,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$282  = core_k;
     if (barrier) begin
       \$282  = ld_kt;
@@ -4530,7 +5377,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$283  = cp_load_a;
     if (barrier) begin
       \$283  = ld_load_a;
@@ -4540,7 +5387,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$284  = cp_load_b;
     if (barrier) begin
       \$284  = ld_load_b;
@@ -4550,7 +5397,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$285  = cp_first_k;
     if (barrier) begin
       \$285  = ld_first_k;
@@ -4560,7 +5407,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$286  = cp_last_k;
     if (barrier) begin
       \$286  = ld_last_k;
@@ -4570,7 +5417,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$287  = dr_m0;
     if (barrier) begin
       \$287  = cp_m0;
@@ -4580,7 +5427,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$288  = dr_mt;
     if (barrier) begin
       \$288  = core_m;
@@ -4590,7 +5437,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$289  = dr_n0;
     if (barrier) begin
       \$289  = cp_n0;
@@ -4600,7 +5447,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$290  = dr_nt;
     if (barrier) begin
       \$290  = core_n;
@@ -4610,7 +5457,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$291  = dr_k0;
     if (barrier) begin
       \$291  = cp_k0;
@@ -4620,7 +5467,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$292  = dr_kt;
     if (barrier) begin
       \$292  = core_k;
@@ -4630,7 +5477,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$293  = dr_load_a;
     if (barrier) begin
       \$293  = cp_load_a;
@@ -4640,7 +5487,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$294  = dr_load_b;
     if (barrier) begin
       \$294  = cp_load_b;
@@ -4650,7 +5497,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$295  = dr_first_k;
     if (barrier) begin
       \$295  = cp_first_k;
@@ -4660,7 +5507,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$296  = dr_last_k;
     if (barrier) begin
       \$296  = cp_last_k;
@@ -4670,7 +5517,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$297  = dr_valid;
     if (barrier) begin
       \$297  = \$167 ;
@@ -4683,7 +5530,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$298  = a_active;
     if (barrier) begin
       if (\$168 ) begin
@@ -4695,7 +5542,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$299  = b_active;
     if (barrier) begin
       if (\$170 ) begin
@@ -4707,7 +5554,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$300  = c_active;
     if (barrier) begin
       if (\$172 ) begin
@@ -4719,7 +5566,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$301  = next_k0;
     if (barrier) begin
       if (next_valid) begin
@@ -4739,7 +5586,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$302  = next_m0;
     if (barrier) begin
       if (next_valid) begin
@@ -4761,7 +5608,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$303  = next_valid;
     if (barrier) begin
       if (next_valid) begin
@@ -4782,7 +5629,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$304  = next_n0;
     if (barrier) begin
       if (next_valid) begin
@@ -4805,7 +5652,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$305  = busy;
     if (barrier) begin
       (* full_case = 32'd1 *)
@@ -4822,7 +5669,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$306  = dim_m_q;
     if (\$239 ) begin
       \$306  = dim_m;
@@ -4832,7 +5679,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$307  = tile_m_q;
     if (\$239 ) begin
       \$307  = tile_m;
@@ -4842,7 +5689,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$308  = dim_n_q;
     if (\$239 ) begin
       \$308  = dim_n;
@@ -4852,7 +5699,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$309  = tile_n_q;
     if (\$239 ) begin
       \$309  = tile_n;
@@ -4862,7 +5709,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$310  = dim_k_q;
     if (\$239 ) begin
       \$310  = dim_k;
@@ -4872,7 +5719,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$311  = tile_k_q;
     if (\$239 ) begin
       \$311  = tile_k;
@@ -4920,7 +5767,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   assign \cp_nt$123  = core_n;
   assign \cp_k0$125  = cp_k0;
   assign \cp_kt$126  = core_k;
-  assign \port$248$0  = \$43 ;
+  assign \port$302$0  = \$43 ;
   assign fill_a_addr = \$71 [8:0];
   assign drain_rd_addr = \$99 [6:0];
   assign fill_a_data = \$114 [31:0];
@@ -4945,1159 +5792,6 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \systolic_accel.filter_sram (rst, a_rd_addr, s_wr_addr, s_wr_data, s_wr_en, a_rd_data, a_rd_en, active, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$22  = 0;
-  wire \$1 ;
-  wire \$10 ;
-  reg \$11 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  input [8:0] a_rd_addr;
-  wire [8:0] a_rd_addr;
-  output [31:0] a_rd_data;
-  wire [31:0] a_rd_data;
-  input a_rd_en;
-  wire a_rd_en;
-  wire [8:0] a_wr_addr;
-  wire [31:0] a_wr_data;
-  wire [3:0] a_wr_en;
-  input active;
-  wire active;
-  reg active_q = 1'h0;
-  input clk;
-  wire clk;
-  wire [8:0] rd__addr;
-  wire [8:0] \rd__addr$20 ;
-  wire [31:0] rd__data;
-  wire [31:0] \rd__data$26 ;
-  wire rd__en;
-  wire \rd__en$19 ;
-  input rst;
-  wire rst;
-  wire [8:0] s_rd_addr;
-  wire [31:0] s_rd_data;
-  wire s_rd_en;
-  input [8:0] s_wr_addr;
-  wire [8:0] s_wr_addr;
-  input [31:0] s_wr_data;
-  wire [31:0] s_wr_data;
-  input [3:0] s_wr_en;
-  wire [3:0] s_wr_en;
-  wire [8:0] wr__addr;
-  wire [8:0] \wr__addr$22 ;
-  wire [31:0] wr__data;
-  wire [31:0] \wr__data$23 ;
-  wire [3:0] wr__en;
-  wire [3:0] \wr__en$21 ;
-  reg [31:0] half0 [511:0];
-  initial begin
-    half0[0] = 32'd0;
-    half0[1] = 32'd0;
-    half0[2] = 32'd0;
-    half0[3] = 32'd0;
-    half0[4] = 32'd0;
-    half0[5] = 32'd0;
-    half0[6] = 32'd0;
-    half0[7] = 32'd0;
-    half0[8] = 32'd0;
-    half0[9] = 32'd0;
-    half0[10] = 32'd0;
-    half0[11] = 32'd0;
-    half0[12] = 32'd0;
-    half0[13] = 32'd0;
-    half0[14] = 32'd0;
-    half0[15] = 32'd0;
-    half0[16] = 32'd0;
-    half0[17] = 32'd0;
-    half0[18] = 32'd0;
-    half0[19] = 32'd0;
-    half0[20] = 32'd0;
-    half0[21] = 32'd0;
-    half0[22] = 32'd0;
-    half0[23] = 32'd0;
-    half0[24] = 32'd0;
-    half0[25] = 32'd0;
-    half0[26] = 32'd0;
-    half0[27] = 32'd0;
-    half0[28] = 32'd0;
-    half0[29] = 32'd0;
-    half0[30] = 32'd0;
-    half0[31] = 32'd0;
-    half0[32] = 32'd0;
-    half0[33] = 32'd0;
-    half0[34] = 32'd0;
-    half0[35] = 32'd0;
-    half0[36] = 32'd0;
-    half0[37] = 32'd0;
-    half0[38] = 32'd0;
-    half0[39] = 32'd0;
-    half0[40] = 32'd0;
-    half0[41] = 32'd0;
-    half0[42] = 32'd0;
-    half0[43] = 32'd0;
-    half0[44] = 32'd0;
-    half0[45] = 32'd0;
-    half0[46] = 32'd0;
-    half0[47] = 32'd0;
-    half0[48] = 32'd0;
-    half0[49] = 32'd0;
-    half0[50] = 32'd0;
-    half0[51] = 32'd0;
-    half0[52] = 32'd0;
-    half0[53] = 32'd0;
-    half0[54] = 32'd0;
-    half0[55] = 32'd0;
-    half0[56] = 32'd0;
-    half0[57] = 32'd0;
-    half0[58] = 32'd0;
-    half0[59] = 32'd0;
-    half0[60] = 32'd0;
-    half0[61] = 32'd0;
-    half0[62] = 32'd0;
-    half0[63] = 32'd0;
-    half0[64] = 32'd0;
-    half0[65] = 32'd0;
-    half0[66] = 32'd0;
-    half0[67] = 32'd0;
-    half0[68] = 32'd0;
-    half0[69] = 32'd0;
-    half0[70] = 32'd0;
-    half0[71] = 32'd0;
-    half0[72] = 32'd0;
-    half0[73] = 32'd0;
-    half0[74] = 32'd0;
-    half0[75] = 32'd0;
-    half0[76] = 32'd0;
-    half0[77] = 32'd0;
-    half0[78] = 32'd0;
-    half0[79] = 32'd0;
-    half0[80] = 32'd0;
-    half0[81] = 32'd0;
-    half0[82] = 32'd0;
-    half0[83] = 32'd0;
-    half0[84] = 32'd0;
-    half0[85] = 32'd0;
-    half0[86] = 32'd0;
-    half0[87] = 32'd0;
-    half0[88] = 32'd0;
-    half0[89] = 32'd0;
-    half0[90] = 32'd0;
-    half0[91] = 32'd0;
-    half0[92] = 32'd0;
-    half0[93] = 32'd0;
-    half0[94] = 32'd0;
-    half0[95] = 32'd0;
-    half0[96] = 32'd0;
-    half0[97] = 32'd0;
-    half0[98] = 32'd0;
-    half0[99] = 32'd0;
-    half0[100] = 32'd0;
-    half0[101] = 32'd0;
-    half0[102] = 32'd0;
-    half0[103] = 32'd0;
-    half0[104] = 32'd0;
-    half0[105] = 32'd0;
-    half0[106] = 32'd0;
-    half0[107] = 32'd0;
-    half0[108] = 32'd0;
-    half0[109] = 32'd0;
-    half0[110] = 32'd0;
-    half0[111] = 32'd0;
-    half0[112] = 32'd0;
-    half0[113] = 32'd0;
-    half0[114] = 32'd0;
-    half0[115] = 32'd0;
-    half0[116] = 32'd0;
-    half0[117] = 32'd0;
-    half0[118] = 32'd0;
-    half0[119] = 32'd0;
-    half0[120] = 32'd0;
-    half0[121] = 32'd0;
-    half0[122] = 32'd0;
-    half0[123] = 32'd0;
-    half0[124] = 32'd0;
-    half0[125] = 32'd0;
-    half0[126] = 32'd0;
-    half0[127] = 32'd0;
-    half0[128] = 32'd0;
-    half0[129] = 32'd0;
-    half0[130] = 32'd0;
-    half0[131] = 32'd0;
-    half0[132] = 32'd0;
-    half0[133] = 32'd0;
-    half0[134] = 32'd0;
-    half0[135] = 32'd0;
-    half0[136] = 32'd0;
-    half0[137] = 32'd0;
-    half0[138] = 32'd0;
-    half0[139] = 32'd0;
-    half0[140] = 32'd0;
-    half0[141] = 32'd0;
-    half0[142] = 32'd0;
-    half0[143] = 32'd0;
-    half0[144] = 32'd0;
-    half0[145] = 32'd0;
-    half0[146] = 32'd0;
-    half0[147] = 32'd0;
-    half0[148] = 32'd0;
-    half0[149] = 32'd0;
-    half0[150] = 32'd0;
-    half0[151] = 32'd0;
-    half0[152] = 32'd0;
-    half0[153] = 32'd0;
-    half0[154] = 32'd0;
-    half0[155] = 32'd0;
-    half0[156] = 32'd0;
-    half0[157] = 32'd0;
-    half0[158] = 32'd0;
-    half0[159] = 32'd0;
-    half0[160] = 32'd0;
-    half0[161] = 32'd0;
-    half0[162] = 32'd0;
-    half0[163] = 32'd0;
-    half0[164] = 32'd0;
-    half0[165] = 32'd0;
-    half0[166] = 32'd0;
-    half0[167] = 32'd0;
-    half0[168] = 32'd0;
-    half0[169] = 32'd0;
-    half0[170] = 32'd0;
-    half0[171] = 32'd0;
-    half0[172] = 32'd0;
-    half0[173] = 32'd0;
-    half0[174] = 32'd0;
-    half0[175] = 32'd0;
-    half0[176] = 32'd0;
-    half0[177] = 32'd0;
-    half0[178] = 32'd0;
-    half0[179] = 32'd0;
-    half0[180] = 32'd0;
-    half0[181] = 32'd0;
-    half0[182] = 32'd0;
-    half0[183] = 32'd0;
-    half0[184] = 32'd0;
-    half0[185] = 32'd0;
-    half0[186] = 32'd0;
-    half0[187] = 32'd0;
-    half0[188] = 32'd0;
-    half0[189] = 32'd0;
-    half0[190] = 32'd0;
-    half0[191] = 32'd0;
-    half0[192] = 32'd0;
-    half0[193] = 32'd0;
-    half0[194] = 32'd0;
-    half0[195] = 32'd0;
-    half0[196] = 32'd0;
-    half0[197] = 32'd0;
-    half0[198] = 32'd0;
-    half0[199] = 32'd0;
-    half0[200] = 32'd0;
-    half0[201] = 32'd0;
-    half0[202] = 32'd0;
-    half0[203] = 32'd0;
-    half0[204] = 32'd0;
-    half0[205] = 32'd0;
-    half0[206] = 32'd0;
-    half0[207] = 32'd0;
-    half0[208] = 32'd0;
-    half0[209] = 32'd0;
-    half0[210] = 32'd0;
-    half0[211] = 32'd0;
-    half0[212] = 32'd0;
-    half0[213] = 32'd0;
-    half0[214] = 32'd0;
-    half0[215] = 32'd0;
-    half0[216] = 32'd0;
-    half0[217] = 32'd0;
-    half0[218] = 32'd0;
-    half0[219] = 32'd0;
-    half0[220] = 32'd0;
-    half0[221] = 32'd0;
-    half0[222] = 32'd0;
-    half0[223] = 32'd0;
-    half0[224] = 32'd0;
-    half0[225] = 32'd0;
-    half0[226] = 32'd0;
-    half0[227] = 32'd0;
-    half0[228] = 32'd0;
-    half0[229] = 32'd0;
-    half0[230] = 32'd0;
-    half0[231] = 32'd0;
-    half0[232] = 32'd0;
-    half0[233] = 32'd0;
-    half0[234] = 32'd0;
-    half0[235] = 32'd0;
-    half0[236] = 32'd0;
-    half0[237] = 32'd0;
-    half0[238] = 32'd0;
-    half0[239] = 32'd0;
-    half0[240] = 32'd0;
-    half0[241] = 32'd0;
-    half0[242] = 32'd0;
-    half0[243] = 32'd0;
-    half0[244] = 32'd0;
-    half0[245] = 32'd0;
-    half0[246] = 32'd0;
-    half0[247] = 32'd0;
-    half0[248] = 32'd0;
-    half0[249] = 32'd0;
-    half0[250] = 32'd0;
-    half0[251] = 32'd0;
-    half0[252] = 32'd0;
-    half0[253] = 32'd0;
-    half0[254] = 32'd0;
-    half0[255] = 32'd0;
-    half0[256] = 32'd0;
-    half0[257] = 32'd0;
-    half0[258] = 32'd0;
-    half0[259] = 32'd0;
-    half0[260] = 32'd0;
-    half0[261] = 32'd0;
-    half0[262] = 32'd0;
-    half0[263] = 32'd0;
-    half0[264] = 32'd0;
-    half0[265] = 32'd0;
-    half0[266] = 32'd0;
-    half0[267] = 32'd0;
-    half0[268] = 32'd0;
-    half0[269] = 32'd0;
-    half0[270] = 32'd0;
-    half0[271] = 32'd0;
-    half0[272] = 32'd0;
-    half0[273] = 32'd0;
-    half0[274] = 32'd0;
-    half0[275] = 32'd0;
-    half0[276] = 32'd0;
-    half0[277] = 32'd0;
-    half0[278] = 32'd0;
-    half0[279] = 32'd0;
-    half0[280] = 32'd0;
-    half0[281] = 32'd0;
-    half0[282] = 32'd0;
-    half0[283] = 32'd0;
-    half0[284] = 32'd0;
-    half0[285] = 32'd0;
-    half0[286] = 32'd0;
-    half0[287] = 32'd0;
-    half0[288] = 32'd0;
-    half0[289] = 32'd0;
-    half0[290] = 32'd0;
-    half0[291] = 32'd0;
-    half0[292] = 32'd0;
-    half0[293] = 32'd0;
-    half0[294] = 32'd0;
-    half0[295] = 32'd0;
-    half0[296] = 32'd0;
-    half0[297] = 32'd0;
-    half0[298] = 32'd0;
-    half0[299] = 32'd0;
-    half0[300] = 32'd0;
-    half0[301] = 32'd0;
-    half0[302] = 32'd0;
-    half0[303] = 32'd0;
-    half0[304] = 32'd0;
-    half0[305] = 32'd0;
-    half0[306] = 32'd0;
-    half0[307] = 32'd0;
-    half0[308] = 32'd0;
-    half0[309] = 32'd0;
-    half0[310] = 32'd0;
-    half0[311] = 32'd0;
-    half0[312] = 32'd0;
-    half0[313] = 32'd0;
-    half0[314] = 32'd0;
-    half0[315] = 32'd0;
-    half0[316] = 32'd0;
-    half0[317] = 32'd0;
-    half0[318] = 32'd0;
-    half0[319] = 32'd0;
-    half0[320] = 32'd0;
-    half0[321] = 32'd0;
-    half0[322] = 32'd0;
-    half0[323] = 32'd0;
-    half0[324] = 32'd0;
-    half0[325] = 32'd0;
-    half0[326] = 32'd0;
-    half0[327] = 32'd0;
-    half0[328] = 32'd0;
-    half0[329] = 32'd0;
-    half0[330] = 32'd0;
-    half0[331] = 32'd0;
-    half0[332] = 32'd0;
-    half0[333] = 32'd0;
-    half0[334] = 32'd0;
-    half0[335] = 32'd0;
-    half0[336] = 32'd0;
-    half0[337] = 32'd0;
-    half0[338] = 32'd0;
-    half0[339] = 32'd0;
-    half0[340] = 32'd0;
-    half0[341] = 32'd0;
-    half0[342] = 32'd0;
-    half0[343] = 32'd0;
-    half0[344] = 32'd0;
-    half0[345] = 32'd0;
-    half0[346] = 32'd0;
-    half0[347] = 32'd0;
-    half0[348] = 32'd0;
-    half0[349] = 32'd0;
-    half0[350] = 32'd0;
-    half0[351] = 32'd0;
-    half0[352] = 32'd0;
-    half0[353] = 32'd0;
-    half0[354] = 32'd0;
-    half0[355] = 32'd0;
-    half0[356] = 32'd0;
-    half0[357] = 32'd0;
-    half0[358] = 32'd0;
-    half0[359] = 32'd0;
-    half0[360] = 32'd0;
-    half0[361] = 32'd0;
-    half0[362] = 32'd0;
-    half0[363] = 32'd0;
-    half0[364] = 32'd0;
-    half0[365] = 32'd0;
-    half0[366] = 32'd0;
-    half0[367] = 32'd0;
-    half0[368] = 32'd0;
-    half0[369] = 32'd0;
-    half0[370] = 32'd0;
-    half0[371] = 32'd0;
-    half0[372] = 32'd0;
-    half0[373] = 32'd0;
-    half0[374] = 32'd0;
-    half0[375] = 32'd0;
-    half0[376] = 32'd0;
-    half0[377] = 32'd0;
-    half0[378] = 32'd0;
-    half0[379] = 32'd0;
-    half0[380] = 32'd0;
-    half0[381] = 32'd0;
-    half0[382] = 32'd0;
-    half0[383] = 32'd0;
-    half0[384] = 32'd0;
-    half0[385] = 32'd0;
-    half0[386] = 32'd0;
-    half0[387] = 32'd0;
-    half0[388] = 32'd0;
-    half0[389] = 32'd0;
-    half0[390] = 32'd0;
-    half0[391] = 32'd0;
-    half0[392] = 32'd0;
-    half0[393] = 32'd0;
-    half0[394] = 32'd0;
-    half0[395] = 32'd0;
-    half0[396] = 32'd0;
-    half0[397] = 32'd0;
-    half0[398] = 32'd0;
-    half0[399] = 32'd0;
-    half0[400] = 32'd0;
-    half0[401] = 32'd0;
-    half0[402] = 32'd0;
-    half0[403] = 32'd0;
-    half0[404] = 32'd0;
-    half0[405] = 32'd0;
-    half0[406] = 32'd0;
-    half0[407] = 32'd0;
-    half0[408] = 32'd0;
-    half0[409] = 32'd0;
-    half0[410] = 32'd0;
-    half0[411] = 32'd0;
-    half0[412] = 32'd0;
-    half0[413] = 32'd0;
-    half0[414] = 32'd0;
-    half0[415] = 32'd0;
-    half0[416] = 32'd0;
-    half0[417] = 32'd0;
-    half0[418] = 32'd0;
-    half0[419] = 32'd0;
-    half0[420] = 32'd0;
-    half0[421] = 32'd0;
-    half0[422] = 32'd0;
-    half0[423] = 32'd0;
-    half0[424] = 32'd0;
-    half0[425] = 32'd0;
-    half0[426] = 32'd0;
-    half0[427] = 32'd0;
-    half0[428] = 32'd0;
-    half0[429] = 32'd0;
-    half0[430] = 32'd0;
-    half0[431] = 32'd0;
-    half0[432] = 32'd0;
-    half0[433] = 32'd0;
-    half0[434] = 32'd0;
-    half0[435] = 32'd0;
-    half0[436] = 32'd0;
-    half0[437] = 32'd0;
-    half0[438] = 32'd0;
-    half0[439] = 32'd0;
-    half0[440] = 32'd0;
-    half0[441] = 32'd0;
-    half0[442] = 32'd0;
-    half0[443] = 32'd0;
-    half0[444] = 32'd0;
-    half0[445] = 32'd0;
-    half0[446] = 32'd0;
-    half0[447] = 32'd0;
-    half0[448] = 32'd0;
-    half0[449] = 32'd0;
-    half0[450] = 32'd0;
-    half0[451] = 32'd0;
-    half0[452] = 32'd0;
-    half0[453] = 32'd0;
-    half0[454] = 32'd0;
-    half0[455] = 32'd0;
-    half0[456] = 32'd0;
-    half0[457] = 32'd0;
-    half0[458] = 32'd0;
-    half0[459] = 32'd0;
-    half0[460] = 32'd0;
-    half0[461] = 32'd0;
-    half0[462] = 32'd0;
-    half0[463] = 32'd0;
-    half0[464] = 32'd0;
-    half0[465] = 32'd0;
-    half0[466] = 32'd0;
-    half0[467] = 32'd0;
-    half0[468] = 32'd0;
-    half0[469] = 32'd0;
-    half0[470] = 32'd0;
-    half0[471] = 32'd0;
-    half0[472] = 32'd0;
-    half0[473] = 32'd0;
-    half0[474] = 32'd0;
-    half0[475] = 32'd0;
-    half0[476] = 32'd0;
-    half0[477] = 32'd0;
-    half0[478] = 32'd0;
-    half0[479] = 32'd0;
-    half0[480] = 32'd0;
-    half0[481] = 32'd0;
-    half0[482] = 32'd0;
-    half0[483] = 32'd0;
-    half0[484] = 32'd0;
-    half0[485] = 32'd0;
-    half0[486] = 32'd0;
-    half0[487] = 32'd0;
-    half0[488] = 32'd0;
-    half0[489] = 32'd0;
-    half0[490] = 32'd0;
-    half0[491] = 32'd0;
-    half0[492] = 32'd0;
-    half0[493] = 32'd0;
-    half0[494] = 32'd0;
-    half0[495] = 32'd0;
-    half0[496] = 32'd0;
-    half0[497] = 32'd0;
-    half0[498] = 32'd0;
-    half0[499] = 32'd0;
-    half0[500] = 32'd0;
-    half0[501] = 32'd0;
-    half0[502] = 32'd0;
-    half0[503] = 32'd0;
-    half0[504] = 32'd0;
-    half0[505] = 32'd0;
-    half0[506] = 32'd0;
-    half0[507] = 32'd0;
-    half0[508] = 32'd0;
-    half0[509] = 32'd0;
-    half0[510] = 32'd0;
-    half0[511] = 32'd0;
-  end
-  always @(posedge clk) begin
-    if (wr__en[0])
-      half0[wr__addr][7:0] <= wr__data[7:0];
-    if (wr__en[1])
-      half0[wr__addr][15:8] <= wr__data[15:8];
-    if (wr__en[2])
-      half0[wr__addr][23:16] <= wr__data[23:16];
-    if (wr__en[3])
-      half0[wr__addr][31:24] <= wr__data[31:24];
-  end
-  reg [31:0] _0_;
-  always @(posedge clk) begin
-    if (rd__en) begin
-      _0_ <= half0[rd__addr];
-    end
-  end
-  assign rd__data = _0_;
-  reg [31:0] half1 [511:0];
-  initial begin
-    half1[0] = 32'd0;
-    half1[1] = 32'd0;
-    half1[2] = 32'd0;
-    half1[3] = 32'd0;
-    half1[4] = 32'd0;
-    half1[5] = 32'd0;
-    half1[6] = 32'd0;
-    half1[7] = 32'd0;
-    half1[8] = 32'd0;
-    half1[9] = 32'd0;
-    half1[10] = 32'd0;
-    half1[11] = 32'd0;
-    half1[12] = 32'd0;
-    half1[13] = 32'd0;
-    half1[14] = 32'd0;
-    half1[15] = 32'd0;
-    half1[16] = 32'd0;
-    half1[17] = 32'd0;
-    half1[18] = 32'd0;
-    half1[19] = 32'd0;
-    half1[20] = 32'd0;
-    half1[21] = 32'd0;
-    half1[22] = 32'd0;
-    half1[23] = 32'd0;
-    half1[24] = 32'd0;
-    half1[25] = 32'd0;
-    half1[26] = 32'd0;
-    half1[27] = 32'd0;
-    half1[28] = 32'd0;
-    half1[29] = 32'd0;
-    half1[30] = 32'd0;
-    half1[31] = 32'd0;
-    half1[32] = 32'd0;
-    half1[33] = 32'd0;
-    half1[34] = 32'd0;
-    half1[35] = 32'd0;
-    half1[36] = 32'd0;
-    half1[37] = 32'd0;
-    half1[38] = 32'd0;
-    half1[39] = 32'd0;
-    half1[40] = 32'd0;
-    half1[41] = 32'd0;
-    half1[42] = 32'd0;
-    half1[43] = 32'd0;
-    half1[44] = 32'd0;
-    half1[45] = 32'd0;
-    half1[46] = 32'd0;
-    half1[47] = 32'd0;
-    half1[48] = 32'd0;
-    half1[49] = 32'd0;
-    half1[50] = 32'd0;
-    half1[51] = 32'd0;
-    half1[52] = 32'd0;
-    half1[53] = 32'd0;
-    half1[54] = 32'd0;
-    half1[55] = 32'd0;
-    half1[56] = 32'd0;
-    half1[57] = 32'd0;
-    half1[58] = 32'd0;
-    half1[59] = 32'd0;
-    half1[60] = 32'd0;
-    half1[61] = 32'd0;
-    half1[62] = 32'd0;
-    half1[63] = 32'd0;
-    half1[64] = 32'd0;
-    half1[65] = 32'd0;
-    half1[66] = 32'd0;
-    half1[67] = 32'd0;
-    half1[68] = 32'd0;
-    half1[69] = 32'd0;
-    half1[70] = 32'd0;
-    half1[71] = 32'd0;
-    half1[72] = 32'd0;
-    half1[73] = 32'd0;
-    half1[74] = 32'd0;
-    half1[75] = 32'd0;
-    half1[76] = 32'd0;
-    half1[77] = 32'd0;
-    half1[78] = 32'd0;
-    half1[79] = 32'd0;
-    half1[80] = 32'd0;
-    half1[81] = 32'd0;
-    half1[82] = 32'd0;
-    half1[83] = 32'd0;
-    half1[84] = 32'd0;
-    half1[85] = 32'd0;
-    half1[86] = 32'd0;
-    half1[87] = 32'd0;
-    half1[88] = 32'd0;
-    half1[89] = 32'd0;
-    half1[90] = 32'd0;
-    half1[91] = 32'd0;
-    half1[92] = 32'd0;
-    half1[93] = 32'd0;
-    half1[94] = 32'd0;
-    half1[95] = 32'd0;
-    half1[96] = 32'd0;
-    half1[97] = 32'd0;
-    half1[98] = 32'd0;
-    half1[99] = 32'd0;
-    half1[100] = 32'd0;
-    half1[101] = 32'd0;
-    half1[102] = 32'd0;
-    half1[103] = 32'd0;
-    half1[104] = 32'd0;
-    half1[105] = 32'd0;
-    half1[106] = 32'd0;
-    half1[107] = 32'd0;
-    half1[108] = 32'd0;
-    half1[109] = 32'd0;
-    half1[110] = 32'd0;
-    half1[111] = 32'd0;
-    half1[112] = 32'd0;
-    half1[113] = 32'd0;
-    half1[114] = 32'd0;
-    half1[115] = 32'd0;
-    half1[116] = 32'd0;
-    half1[117] = 32'd0;
-    half1[118] = 32'd0;
-    half1[119] = 32'd0;
-    half1[120] = 32'd0;
-    half1[121] = 32'd0;
-    half1[122] = 32'd0;
-    half1[123] = 32'd0;
-    half1[124] = 32'd0;
-    half1[125] = 32'd0;
-    half1[126] = 32'd0;
-    half1[127] = 32'd0;
-    half1[128] = 32'd0;
-    half1[129] = 32'd0;
-    half1[130] = 32'd0;
-    half1[131] = 32'd0;
-    half1[132] = 32'd0;
-    half1[133] = 32'd0;
-    half1[134] = 32'd0;
-    half1[135] = 32'd0;
-    half1[136] = 32'd0;
-    half1[137] = 32'd0;
-    half1[138] = 32'd0;
-    half1[139] = 32'd0;
-    half1[140] = 32'd0;
-    half1[141] = 32'd0;
-    half1[142] = 32'd0;
-    half1[143] = 32'd0;
-    half1[144] = 32'd0;
-    half1[145] = 32'd0;
-    half1[146] = 32'd0;
-    half1[147] = 32'd0;
-    half1[148] = 32'd0;
-    half1[149] = 32'd0;
-    half1[150] = 32'd0;
-    half1[151] = 32'd0;
-    half1[152] = 32'd0;
-    half1[153] = 32'd0;
-    half1[154] = 32'd0;
-    half1[155] = 32'd0;
-    half1[156] = 32'd0;
-    half1[157] = 32'd0;
-    half1[158] = 32'd0;
-    half1[159] = 32'd0;
-    half1[160] = 32'd0;
-    half1[161] = 32'd0;
-    half1[162] = 32'd0;
-    half1[163] = 32'd0;
-    half1[164] = 32'd0;
-    half1[165] = 32'd0;
-    half1[166] = 32'd0;
-    half1[167] = 32'd0;
-    half1[168] = 32'd0;
-    half1[169] = 32'd0;
-    half1[170] = 32'd0;
-    half1[171] = 32'd0;
-    half1[172] = 32'd0;
-    half1[173] = 32'd0;
-    half1[174] = 32'd0;
-    half1[175] = 32'd0;
-    half1[176] = 32'd0;
-    half1[177] = 32'd0;
-    half1[178] = 32'd0;
-    half1[179] = 32'd0;
-    half1[180] = 32'd0;
-    half1[181] = 32'd0;
-    half1[182] = 32'd0;
-    half1[183] = 32'd0;
-    half1[184] = 32'd0;
-    half1[185] = 32'd0;
-    half1[186] = 32'd0;
-    half1[187] = 32'd0;
-    half1[188] = 32'd0;
-    half1[189] = 32'd0;
-    half1[190] = 32'd0;
-    half1[191] = 32'd0;
-    half1[192] = 32'd0;
-    half1[193] = 32'd0;
-    half1[194] = 32'd0;
-    half1[195] = 32'd0;
-    half1[196] = 32'd0;
-    half1[197] = 32'd0;
-    half1[198] = 32'd0;
-    half1[199] = 32'd0;
-    half1[200] = 32'd0;
-    half1[201] = 32'd0;
-    half1[202] = 32'd0;
-    half1[203] = 32'd0;
-    half1[204] = 32'd0;
-    half1[205] = 32'd0;
-    half1[206] = 32'd0;
-    half1[207] = 32'd0;
-    half1[208] = 32'd0;
-    half1[209] = 32'd0;
-    half1[210] = 32'd0;
-    half1[211] = 32'd0;
-    half1[212] = 32'd0;
-    half1[213] = 32'd0;
-    half1[214] = 32'd0;
-    half1[215] = 32'd0;
-    half1[216] = 32'd0;
-    half1[217] = 32'd0;
-    half1[218] = 32'd0;
-    half1[219] = 32'd0;
-    half1[220] = 32'd0;
-    half1[221] = 32'd0;
-    half1[222] = 32'd0;
-    half1[223] = 32'd0;
-    half1[224] = 32'd0;
-    half1[225] = 32'd0;
-    half1[226] = 32'd0;
-    half1[227] = 32'd0;
-    half1[228] = 32'd0;
-    half1[229] = 32'd0;
-    half1[230] = 32'd0;
-    half1[231] = 32'd0;
-    half1[232] = 32'd0;
-    half1[233] = 32'd0;
-    half1[234] = 32'd0;
-    half1[235] = 32'd0;
-    half1[236] = 32'd0;
-    half1[237] = 32'd0;
-    half1[238] = 32'd0;
-    half1[239] = 32'd0;
-    half1[240] = 32'd0;
-    half1[241] = 32'd0;
-    half1[242] = 32'd0;
-    half1[243] = 32'd0;
-    half1[244] = 32'd0;
-    half1[245] = 32'd0;
-    half1[246] = 32'd0;
-    half1[247] = 32'd0;
-    half1[248] = 32'd0;
-    half1[249] = 32'd0;
-    half1[250] = 32'd0;
-    half1[251] = 32'd0;
-    half1[252] = 32'd0;
-    half1[253] = 32'd0;
-    half1[254] = 32'd0;
-    half1[255] = 32'd0;
-    half1[256] = 32'd0;
-    half1[257] = 32'd0;
-    half1[258] = 32'd0;
-    half1[259] = 32'd0;
-    half1[260] = 32'd0;
-    half1[261] = 32'd0;
-    half1[262] = 32'd0;
-    half1[263] = 32'd0;
-    half1[264] = 32'd0;
-    half1[265] = 32'd0;
-    half1[266] = 32'd0;
-    half1[267] = 32'd0;
-    half1[268] = 32'd0;
-    half1[269] = 32'd0;
-    half1[270] = 32'd0;
-    half1[271] = 32'd0;
-    half1[272] = 32'd0;
-    half1[273] = 32'd0;
-    half1[274] = 32'd0;
-    half1[275] = 32'd0;
-    half1[276] = 32'd0;
-    half1[277] = 32'd0;
-    half1[278] = 32'd0;
-    half1[279] = 32'd0;
-    half1[280] = 32'd0;
-    half1[281] = 32'd0;
-    half1[282] = 32'd0;
-    half1[283] = 32'd0;
-    half1[284] = 32'd0;
-    half1[285] = 32'd0;
-    half1[286] = 32'd0;
-    half1[287] = 32'd0;
-    half1[288] = 32'd0;
-    half1[289] = 32'd0;
-    half1[290] = 32'd0;
-    half1[291] = 32'd0;
-    half1[292] = 32'd0;
-    half1[293] = 32'd0;
-    half1[294] = 32'd0;
-    half1[295] = 32'd0;
-    half1[296] = 32'd0;
-    half1[297] = 32'd0;
-    half1[298] = 32'd0;
-    half1[299] = 32'd0;
-    half1[300] = 32'd0;
-    half1[301] = 32'd0;
-    half1[302] = 32'd0;
-    half1[303] = 32'd0;
-    half1[304] = 32'd0;
-    half1[305] = 32'd0;
-    half1[306] = 32'd0;
-    half1[307] = 32'd0;
-    half1[308] = 32'd0;
-    half1[309] = 32'd0;
-    half1[310] = 32'd0;
-    half1[311] = 32'd0;
-    half1[312] = 32'd0;
-    half1[313] = 32'd0;
-    half1[314] = 32'd0;
-    half1[315] = 32'd0;
-    half1[316] = 32'd0;
-    half1[317] = 32'd0;
-    half1[318] = 32'd0;
-    half1[319] = 32'd0;
-    half1[320] = 32'd0;
-    half1[321] = 32'd0;
-    half1[322] = 32'd0;
-    half1[323] = 32'd0;
-    half1[324] = 32'd0;
-    half1[325] = 32'd0;
-    half1[326] = 32'd0;
-    half1[327] = 32'd0;
-    half1[328] = 32'd0;
-    half1[329] = 32'd0;
-    half1[330] = 32'd0;
-    half1[331] = 32'd0;
-    half1[332] = 32'd0;
-    half1[333] = 32'd0;
-    half1[334] = 32'd0;
-    half1[335] = 32'd0;
-    half1[336] = 32'd0;
-    half1[337] = 32'd0;
-    half1[338] = 32'd0;
-    half1[339] = 32'd0;
-    half1[340] = 32'd0;
-    half1[341] = 32'd0;
-    half1[342] = 32'd0;
-    half1[343] = 32'd0;
-    half1[344] = 32'd0;
-    half1[345] = 32'd0;
-    half1[346] = 32'd0;
-    half1[347] = 32'd0;
-    half1[348] = 32'd0;
-    half1[349] = 32'd0;
-    half1[350] = 32'd0;
-    half1[351] = 32'd0;
-    half1[352] = 32'd0;
-    half1[353] = 32'd0;
-    half1[354] = 32'd0;
-    half1[355] = 32'd0;
-    half1[356] = 32'd0;
-    half1[357] = 32'd0;
-    half1[358] = 32'd0;
-    half1[359] = 32'd0;
-    half1[360] = 32'd0;
-    half1[361] = 32'd0;
-    half1[362] = 32'd0;
-    half1[363] = 32'd0;
-    half1[364] = 32'd0;
-    half1[365] = 32'd0;
-    half1[366] = 32'd0;
-    half1[367] = 32'd0;
-    half1[368] = 32'd0;
-    half1[369] = 32'd0;
-    half1[370] = 32'd0;
-    half1[371] = 32'd0;
-    half1[372] = 32'd0;
-    half1[373] = 32'd0;
-    half1[374] = 32'd0;
-    half1[375] = 32'd0;
-    half1[376] = 32'd0;
-    half1[377] = 32'd0;
-    half1[378] = 32'd0;
-    half1[379] = 32'd0;
-    half1[380] = 32'd0;
-    half1[381] = 32'd0;
-    half1[382] = 32'd0;
-    half1[383] = 32'd0;
-    half1[384] = 32'd0;
-    half1[385] = 32'd0;
-    half1[386] = 32'd0;
-    half1[387] = 32'd0;
-    half1[388] = 32'd0;
-    half1[389] = 32'd0;
-    half1[390] = 32'd0;
-    half1[391] = 32'd0;
-    half1[392] = 32'd0;
-    half1[393] = 32'd0;
-    half1[394] = 32'd0;
-    half1[395] = 32'd0;
-    half1[396] = 32'd0;
-    half1[397] = 32'd0;
-    half1[398] = 32'd0;
-    half1[399] = 32'd0;
-    half1[400] = 32'd0;
-    half1[401] = 32'd0;
-    half1[402] = 32'd0;
-    half1[403] = 32'd0;
-    half1[404] = 32'd0;
-    half1[405] = 32'd0;
-    half1[406] = 32'd0;
-    half1[407] = 32'd0;
-    half1[408] = 32'd0;
-    half1[409] = 32'd0;
-    half1[410] = 32'd0;
-    half1[411] = 32'd0;
-    half1[412] = 32'd0;
-    half1[413] = 32'd0;
-    half1[414] = 32'd0;
-    half1[415] = 32'd0;
-    half1[416] = 32'd0;
-    half1[417] = 32'd0;
-    half1[418] = 32'd0;
-    half1[419] = 32'd0;
-    half1[420] = 32'd0;
-    half1[421] = 32'd0;
-    half1[422] = 32'd0;
-    half1[423] = 32'd0;
-    half1[424] = 32'd0;
-    half1[425] = 32'd0;
-    half1[426] = 32'd0;
-    half1[427] = 32'd0;
-    half1[428] = 32'd0;
-    half1[429] = 32'd0;
-    half1[430] = 32'd0;
-    half1[431] = 32'd0;
-    half1[432] = 32'd0;
-    half1[433] = 32'd0;
-    half1[434] = 32'd0;
-    half1[435] = 32'd0;
-    half1[436] = 32'd0;
-    half1[437] = 32'd0;
-    half1[438] = 32'd0;
-    half1[439] = 32'd0;
-    half1[440] = 32'd0;
-    half1[441] = 32'd0;
-    half1[442] = 32'd0;
-    half1[443] = 32'd0;
-    half1[444] = 32'd0;
-    half1[445] = 32'd0;
-    half1[446] = 32'd0;
-    half1[447] = 32'd0;
-    half1[448] = 32'd0;
-    half1[449] = 32'd0;
-    half1[450] = 32'd0;
-    half1[451] = 32'd0;
-    half1[452] = 32'd0;
-    half1[453] = 32'd0;
-    half1[454] = 32'd0;
-    half1[455] = 32'd0;
-    half1[456] = 32'd0;
-    half1[457] = 32'd0;
-    half1[458] = 32'd0;
-    half1[459] = 32'd0;
-    half1[460] = 32'd0;
-    half1[461] = 32'd0;
-    half1[462] = 32'd0;
-    half1[463] = 32'd0;
-    half1[464] = 32'd0;
-    half1[465] = 32'd0;
-    half1[466] = 32'd0;
-    half1[467] = 32'd0;
-    half1[468] = 32'd0;
-    half1[469] = 32'd0;
-    half1[470] = 32'd0;
-    half1[471] = 32'd0;
-    half1[472] = 32'd0;
-    half1[473] = 32'd0;
-    half1[474] = 32'd0;
-    half1[475] = 32'd0;
-    half1[476] = 32'd0;
-    half1[477] = 32'd0;
-    half1[478] = 32'd0;
-    half1[479] = 32'd0;
-    half1[480] = 32'd0;
-    half1[481] = 32'd0;
-    half1[482] = 32'd0;
-    half1[483] = 32'd0;
-    half1[484] = 32'd0;
-    half1[485] = 32'd0;
-    half1[486] = 32'd0;
-    half1[487] = 32'd0;
-    half1[488] = 32'd0;
-    half1[489] = 32'd0;
-    half1[490] = 32'd0;
-    half1[491] = 32'd0;
-    half1[492] = 32'd0;
-    half1[493] = 32'd0;
-    half1[494] = 32'd0;
-    half1[495] = 32'd0;
-    half1[496] = 32'd0;
-    half1[497] = 32'd0;
-    half1[498] = 32'd0;
-    half1[499] = 32'd0;
-    half1[500] = 32'd0;
-    half1[501] = 32'd0;
-    half1[502] = 32'd0;
-    half1[503] = 32'd0;
-    half1[504] = 32'd0;
-    half1[505] = 32'd0;
-    half1[506] = 32'd0;
-    half1[507] = 32'd0;
-    half1[508] = 32'd0;
-    half1[509] = 32'd0;
-    half1[510] = 32'd0;
-    half1[511] = 32'd0;
-  end
-  always @(posedge clk) begin
-    if (\wr__en$21 [0])
-      half1[\wr__addr$22 ][7:0] <= \wr__data$23 [7:0];
-    if (\wr__en$21 [1])
-      half1[\wr__addr$22 ][15:8] <= \wr__data$23 [15:8];
-    if (\wr__en$21 [2])
-      half1[\wr__addr$22 ][23:16] <= \wr__data$23 [23:16];
-    if (\wr__en$21 [3])
-      half1[\wr__addr$22 ][31:24] <= \wr__data$23 [31:24];
-  end
-  reg [31:0] _1_;
-  always @(posedge clk) begin
-    if (\rd__en$19 ) begin
-      _1_ <= half1[\rd__addr$20 ];
-    end
-  end
-  assign \rd__data$26  = _1_;
-  assign \$1  = ! active;
-  assign rd__en = active ? 1'h0 : a_rd_en;
-  assign \$2  = ! active;
-  assign rd__addr = active ? 9'h000 : a_rd_addr;
-  assign \$3  = ! active;
-  assign wr__en = active ? s_wr_en : 4'h0;
-  assign \$4  = ! active;
-  assign wr__addr = active ? s_wr_addr : 9'h000;
-  assign \$5  = ! active;
-  assign wr__data = active ? s_wr_data : 32'd0;
-  assign \rd__en$19  = \$6  ? a_rd_en : 1'h0;
-  assign \rd__addr$20  = \$7  ? a_rd_addr : 9'h000;
-  assign \wr__en$21  = \$8  ? 4'h0 : s_wr_en;
-  assign \wr__addr$22  = \$9  ? 9'h000 : s_wr_addr;
-  assign \wr__data$23  = \$10  ? 32'd0 : s_wr_data;
-  assign a_rd_data = active_q ? \rd__data$26  : rd__data;
-  assign s_rd_data = active_q ? rd__data : \rd__data$26 ;
-  always @(posedge clk)
-    active_q <= \$11 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$11  = active;
-    if (rst) begin
-      \$11  = 1'h0;
-    end
-  end
-  assign s_rd_en = 1'h0;
-  assign s_rd_addr = 9'h000;
-  assign a_wr_en = 4'h0;
-  assign a_wr_addr = 9'h000;
-  assign a_wr_data = 32'd0;
-  assign \$6  = active;
-  assign \$7  = active;
-  assign \$8  = active;
-  assign \$9  = active;
-  assign \$10  = active;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_accel.ifmap_sram (rst, a_rd_addr, s_wr_addr, s_wr_data, s_wr_en, a_rd_data, a_rd_en, active, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$23  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -7250,8 +6944,1161 @@ module \systolic_accel.ifmap_sram (rst, a_rd_addr, s_wr_addr, s_wr_data, s_wr_en
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_accel.ofmap_sram (rst, a_rd_en, a_rd_addr, a_wr_en, a_wr_data, s_rd_addr, s_rd_en, a_rd_data, s_rd_data, a_wr_addr, active, clk);
+module \systolic_accel.ifmap_sram (rst, a_rd_addr, s_wr_addr, s_wr_data, s_wr_en, a_rd_data, a_rd_en, active, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$24  = 0;
+  wire \$1 ;
+  wire \$10 ;
+  reg \$11 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  input [8:0] a_rd_addr;
+  wire [8:0] a_rd_addr;
+  output [31:0] a_rd_data;
+  wire [31:0] a_rd_data;
+  input a_rd_en;
+  wire a_rd_en;
+  wire [8:0] a_wr_addr;
+  wire [31:0] a_wr_data;
+  wire [3:0] a_wr_en;
+  input active;
+  wire active;
+  reg active_q = 1'h0;
+  input clk;
+  wire clk;
+  wire [8:0] rd__addr;
+  wire [8:0] \rd__addr$20 ;
+  wire [31:0] rd__data;
+  wire [31:0] \rd__data$26 ;
+  wire rd__en;
+  wire \rd__en$19 ;
+  input rst;
+  wire rst;
+  wire [8:0] s_rd_addr;
+  wire [31:0] s_rd_data;
+  wire s_rd_en;
+  input [8:0] s_wr_addr;
+  wire [8:0] s_wr_addr;
+  input [31:0] s_wr_data;
+  wire [31:0] s_wr_data;
+  input [3:0] s_wr_en;
+  wire [3:0] s_wr_en;
+  wire [8:0] wr__addr;
+  wire [8:0] \wr__addr$22 ;
+  wire [31:0] wr__data;
+  wire [31:0] \wr__data$23 ;
+  wire [3:0] wr__en;
+  wire [3:0] \wr__en$21 ;
+  reg [31:0] half0 [511:0];
+  initial begin
+    half0[0] = 32'd0;
+    half0[1] = 32'd0;
+    half0[2] = 32'd0;
+    half0[3] = 32'd0;
+    half0[4] = 32'd0;
+    half0[5] = 32'd0;
+    half0[6] = 32'd0;
+    half0[7] = 32'd0;
+    half0[8] = 32'd0;
+    half0[9] = 32'd0;
+    half0[10] = 32'd0;
+    half0[11] = 32'd0;
+    half0[12] = 32'd0;
+    half0[13] = 32'd0;
+    half0[14] = 32'd0;
+    half0[15] = 32'd0;
+    half0[16] = 32'd0;
+    half0[17] = 32'd0;
+    half0[18] = 32'd0;
+    half0[19] = 32'd0;
+    half0[20] = 32'd0;
+    half0[21] = 32'd0;
+    half0[22] = 32'd0;
+    half0[23] = 32'd0;
+    half0[24] = 32'd0;
+    half0[25] = 32'd0;
+    half0[26] = 32'd0;
+    half0[27] = 32'd0;
+    half0[28] = 32'd0;
+    half0[29] = 32'd0;
+    half0[30] = 32'd0;
+    half0[31] = 32'd0;
+    half0[32] = 32'd0;
+    half0[33] = 32'd0;
+    half0[34] = 32'd0;
+    half0[35] = 32'd0;
+    half0[36] = 32'd0;
+    half0[37] = 32'd0;
+    half0[38] = 32'd0;
+    half0[39] = 32'd0;
+    half0[40] = 32'd0;
+    half0[41] = 32'd0;
+    half0[42] = 32'd0;
+    half0[43] = 32'd0;
+    half0[44] = 32'd0;
+    half0[45] = 32'd0;
+    half0[46] = 32'd0;
+    half0[47] = 32'd0;
+    half0[48] = 32'd0;
+    half0[49] = 32'd0;
+    half0[50] = 32'd0;
+    half0[51] = 32'd0;
+    half0[52] = 32'd0;
+    half0[53] = 32'd0;
+    half0[54] = 32'd0;
+    half0[55] = 32'd0;
+    half0[56] = 32'd0;
+    half0[57] = 32'd0;
+    half0[58] = 32'd0;
+    half0[59] = 32'd0;
+    half0[60] = 32'd0;
+    half0[61] = 32'd0;
+    half0[62] = 32'd0;
+    half0[63] = 32'd0;
+    half0[64] = 32'd0;
+    half0[65] = 32'd0;
+    half0[66] = 32'd0;
+    half0[67] = 32'd0;
+    half0[68] = 32'd0;
+    half0[69] = 32'd0;
+    half0[70] = 32'd0;
+    half0[71] = 32'd0;
+    half0[72] = 32'd0;
+    half0[73] = 32'd0;
+    half0[74] = 32'd0;
+    half0[75] = 32'd0;
+    half0[76] = 32'd0;
+    half0[77] = 32'd0;
+    half0[78] = 32'd0;
+    half0[79] = 32'd0;
+    half0[80] = 32'd0;
+    half0[81] = 32'd0;
+    half0[82] = 32'd0;
+    half0[83] = 32'd0;
+    half0[84] = 32'd0;
+    half0[85] = 32'd0;
+    half0[86] = 32'd0;
+    half0[87] = 32'd0;
+    half0[88] = 32'd0;
+    half0[89] = 32'd0;
+    half0[90] = 32'd0;
+    half0[91] = 32'd0;
+    half0[92] = 32'd0;
+    half0[93] = 32'd0;
+    half0[94] = 32'd0;
+    half0[95] = 32'd0;
+    half0[96] = 32'd0;
+    half0[97] = 32'd0;
+    half0[98] = 32'd0;
+    half0[99] = 32'd0;
+    half0[100] = 32'd0;
+    half0[101] = 32'd0;
+    half0[102] = 32'd0;
+    half0[103] = 32'd0;
+    half0[104] = 32'd0;
+    half0[105] = 32'd0;
+    half0[106] = 32'd0;
+    half0[107] = 32'd0;
+    half0[108] = 32'd0;
+    half0[109] = 32'd0;
+    half0[110] = 32'd0;
+    half0[111] = 32'd0;
+    half0[112] = 32'd0;
+    half0[113] = 32'd0;
+    half0[114] = 32'd0;
+    half0[115] = 32'd0;
+    half0[116] = 32'd0;
+    half0[117] = 32'd0;
+    half0[118] = 32'd0;
+    half0[119] = 32'd0;
+    half0[120] = 32'd0;
+    half0[121] = 32'd0;
+    half0[122] = 32'd0;
+    half0[123] = 32'd0;
+    half0[124] = 32'd0;
+    half0[125] = 32'd0;
+    half0[126] = 32'd0;
+    half0[127] = 32'd0;
+    half0[128] = 32'd0;
+    half0[129] = 32'd0;
+    half0[130] = 32'd0;
+    half0[131] = 32'd0;
+    half0[132] = 32'd0;
+    half0[133] = 32'd0;
+    half0[134] = 32'd0;
+    half0[135] = 32'd0;
+    half0[136] = 32'd0;
+    half0[137] = 32'd0;
+    half0[138] = 32'd0;
+    half0[139] = 32'd0;
+    half0[140] = 32'd0;
+    half0[141] = 32'd0;
+    half0[142] = 32'd0;
+    half0[143] = 32'd0;
+    half0[144] = 32'd0;
+    half0[145] = 32'd0;
+    half0[146] = 32'd0;
+    half0[147] = 32'd0;
+    half0[148] = 32'd0;
+    half0[149] = 32'd0;
+    half0[150] = 32'd0;
+    half0[151] = 32'd0;
+    half0[152] = 32'd0;
+    half0[153] = 32'd0;
+    half0[154] = 32'd0;
+    half0[155] = 32'd0;
+    half0[156] = 32'd0;
+    half0[157] = 32'd0;
+    half0[158] = 32'd0;
+    half0[159] = 32'd0;
+    half0[160] = 32'd0;
+    half0[161] = 32'd0;
+    half0[162] = 32'd0;
+    half0[163] = 32'd0;
+    half0[164] = 32'd0;
+    half0[165] = 32'd0;
+    half0[166] = 32'd0;
+    half0[167] = 32'd0;
+    half0[168] = 32'd0;
+    half0[169] = 32'd0;
+    half0[170] = 32'd0;
+    half0[171] = 32'd0;
+    half0[172] = 32'd0;
+    half0[173] = 32'd0;
+    half0[174] = 32'd0;
+    half0[175] = 32'd0;
+    half0[176] = 32'd0;
+    half0[177] = 32'd0;
+    half0[178] = 32'd0;
+    half0[179] = 32'd0;
+    half0[180] = 32'd0;
+    half0[181] = 32'd0;
+    half0[182] = 32'd0;
+    half0[183] = 32'd0;
+    half0[184] = 32'd0;
+    half0[185] = 32'd0;
+    half0[186] = 32'd0;
+    half0[187] = 32'd0;
+    half0[188] = 32'd0;
+    half0[189] = 32'd0;
+    half0[190] = 32'd0;
+    half0[191] = 32'd0;
+    half0[192] = 32'd0;
+    half0[193] = 32'd0;
+    half0[194] = 32'd0;
+    half0[195] = 32'd0;
+    half0[196] = 32'd0;
+    half0[197] = 32'd0;
+    half0[198] = 32'd0;
+    half0[199] = 32'd0;
+    half0[200] = 32'd0;
+    half0[201] = 32'd0;
+    half0[202] = 32'd0;
+    half0[203] = 32'd0;
+    half0[204] = 32'd0;
+    half0[205] = 32'd0;
+    half0[206] = 32'd0;
+    half0[207] = 32'd0;
+    half0[208] = 32'd0;
+    half0[209] = 32'd0;
+    half0[210] = 32'd0;
+    half0[211] = 32'd0;
+    half0[212] = 32'd0;
+    half0[213] = 32'd0;
+    half0[214] = 32'd0;
+    half0[215] = 32'd0;
+    half0[216] = 32'd0;
+    half0[217] = 32'd0;
+    half0[218] = 32'd0;
+    half0[219] = 32'd0;
+    half0[220] = 32'd0;
+    half0[221] = 32'd0;
+    half0[222] = 32'd0;
+    half0[223] = 32'd0;
+    half0[224] = 32'd0;
+    half0[225] = 32'd0;
+    half0[226] = 32'd0;
+    half0[227] = 32'd0;
+    half0[228] = 32'd0;
+    half0[229] = 32'd0;
+    half0[230] = 32'd0;
+    half0[231] = 32'd0;
+    half0[232] = 32'd0;
+    half0[233] = 32'd0;
+    half0[234] = 32'd0;
+    half0[235] = 32'd0;
+    half0[236] = 32'd0;
+    half0[237] = 32'd0;
+    half0[238] = 32'd0;
+    half0[239] = 32'd0;
+    half0[240] = 32'd0;
+    half0[241] = 32'd0;
+    half0[242] = 32'd0;
+    half0[243] = 32'd0;
+    half0[244] = 32'd0;
+    half0[245] = 32'd0;
+    half0[246] = 32'd0;
+    half0[247] = 32'd0;
+    half0[248] = 32'd0;
+    half0[249] = 32'd0;
+    half0[250] = 32'd0;
+    half0[251] = 32'd0;
+    half0[252] = 32'd0;
+    half0[253] = 32'd0;
+    half0[254] = 32'd0;
+    half0[255] = 32'd0;
+    half0[256] = 32'd0;
+    half0[257] = 32'd0;
+    half0[258] = 32'd0;
+    half0[259] = 32'd0;
+    half0[260] = 32'd0;
+    half0[261] = 32'd0;
+    half0[262] = 32'd0;
+    half0[263] = 32'd0;
+    half0[264] = 32'd0;
+    half0[265] = 32'd0;
+    half0[266] = 32'd0;
+    half0[267] = 32'd0;
+    half0[268] = 32'd0;
+    half0[269] = 32'd0;
+    half0[270] = 32'd0;
+    half0[271] = 32'd0;
+    half0[272] = 32'd0;
+    half0[273] = 32'd0;
+    half0[274] = 32'd0;
+    half0[275] = 32'd0;
+    half0[276] = 32'd0;
+    half0[277] = 32'd0;
+    half0[278] = 32'd0;
+    half0[279] = 32'd0;
+    half0[280] = 32'd0;
+    half0[281] = 32'd0;
+    half0[282] = 32'd0;
+    half0[283] = 32'd0;
+    half0[284] = 32'd0;
+    half0[285] = 32'd0;
+    half0[286] = 32'd0;
+    half0[287] = 32'd0;
+    half0[288] = 32'd0;
+    half0[289] = 32'd0;
+    half0[290] = 32'd0;
+    half0[291] = 32'd0;
+    half0[292] = 32'd0;
+    half0[293] = 32'd0;
+    half0[294] = 32'd0;
+    half0[295] = 32'd0;
+    half0[296] = 32'd0;
+    half0[297] = 32'd0;
+    half0[298] = 32'd0;
+    half0[299] = 32'd0;
+    half0[300] = 32'd0;
+    half0[301] = 32'd0;
+    half0[302] = 32'd0;
+    half0[303] = 32'd0;
+    half0[304] = 32'd0;
+    half0[305] = 32'd0;
+    half0[306] = 32'd0;
+    half0[307] = 32'd0;
+    half0[308] = 32'd0;
+    half0[309] = 32'd0;
+    half0[310] = 32'd0;
+    half0[311] = 32'd0;
+    half0[312] = 32'd0;
+    half0[313] = 32'd0;
+    half0[314] = 32'd0;
+    half0[315] = 32'd0;
+    half0[316] = 32'd0;
+    half0[317] = 32'd0;
+    half0[318] = 32'd0;
+    half0[319] = 32'd0;
+    half0[320] = 32'd0;
+    half0[321] = 32'd0;
+    half0[322] = 32'd0;
+    half0[323] = 32'd0;
+    half0[324] = 32'd0;
+    half0[325] = 32'd0;
+    half0[326] = 32'd0;
+    half0[327] = 32'd0;
+    half0[328] = 32'd0;
+    half0[329] = 32'd0;
+    half0[330] = 32'd0;
+    half0[331] = 32'd0;
+    half0[332] = 32'd0;
+    half0[333] = 32'd0;
+    half0[334] = 32'd0;
+    half0[335] = 32'd0;
+    half0[336] = 32'd0;
+    half0[337] = 32'd0;
+    half0[338] = 32'd0;
+    half0[339] = 32'd0;
+    half0[340] = 32'd0;
+    half0[341] = 32'd0;
+    half0[342] = 32'd0;
+    half0[343] = 32'd0;
+    half0[344] = 32'd0;
+    half0[345] = 32'd0;
+    half0[346] = 32'd0;
+    half0[347] = 32'd0;
+    half0[348] = 32'd0;
+    half0[349] = 32'd0;
+    half0[350] = 32'd0;
+    half0[351] = 32'd0;
+    half0[352] = 32'd0;
+    half0[353] = 32'd0;
+    half0[354] = 32'd0;
+    half0[355] = 32'd0;
+    half0[356] = 32'd0;
+    half0[357] = 32'd0;
+    half0[358] = 32'd0;
+    half0[359] = 32'd0;
+    half0[360] = 32'd0;
+    half0[361] = 32'd0;
+    half0[362] = 32'd0;
+    half0[363] = 32'd0;
+    half0[364] = 32'd0;
+    half0[365] = 32'd0;
+    half0[366] = 32'd0;
+    half0[367] = 32'd0;
+    half0[368] = 32'd0;
+    half0[369] = 32'd0;
+    half0[370] = 32'd0;
+    half0[371] = 32'd0;
+    half0[372] = 32'd0;
+    half0[373] = 32'd0;
+    half0[374] = 32'd0;
+    half0[375] = 32'd0;
+    half0[376] = 32'd0;
+    half0[377] = 32'd0;
+    half0[378] = 32'd0;
+    half0[379] = 32'd0;
+    half0[380] = 32'd0;
+    half0[381] = 32'd0;
+    half0[382] = 32'd0;
+    half0[383] = 32'd0;
+    half0[384] = 32'd0;
+    half0[385] = 32'd0;
+    half0[386] = 32'd0;
+    half0[387] = 32'd0;
+    half0[388] = 32'd0;
+    half0[389] = 32'd0;
+    half0[390] = 32'd0;
+    half0[391] = 32'd0;
+    half0[392] = 32'd0;
+    half0[393] = 32'd0;
+    half0[394] = 32'd0;
+    half0[395] = 32'd0;
+    half0[396] = 32'd0;
+    half0[397] = 32'd0;
+    half0[398] = 32'd0;
+    half0[399] = 32'd0;
+    half0[400] = 32'd0;
+    half0[401] = 32'd0;
+    half0[402] = 32'd0;
+    half0[403] = 32'd0;
+    half0[404] = 32'd0;
+    half0[405] = 32'd0;
+    half0[406] = 32'd0;
+    half0[407] = 32'd0;
+    half0[408] = 32'd0;
+    half0[409] = 32'd0;
+    half0[410] = 32'd0;
+    half0[411] = 32'd0;
+    half0[412] = 32'd0;
+    half0[413] = 32'd0;
+    half0[414] = 32'd0;
+    half0[415] = 32'd0;
+    half0[416] = 32'd0;
+    half0[417] = 32'd0;
+    half0[418] = 32'd0;
+    half0[419] = 32'd0;
+    half0[420] = 32'd0;
+    half0[421] = 32'd0;
+    half0[422] = 32'd0;
+    half0[423] = 32'd0;
+    half0[424] = 32'd0;
+    half0[425] = 32'd0;
+    half0[426] = 32'd0;
+    half0[427] = 32'd0;
+    half0[428] = 32'd0;
+    half0[429] = 32'd0;
+    half0[430] = 32'd0;
+    half0[431] = 32'd0;
+    half0[432] = 32'd0;
+    half0[433] = 32'd0;
+    half0[434] = 32'd0;
+    half0[435] = 32'd0;
+    half0[436] = 32'd0;
+    half0[437] = 32'd0;
+    half0[438] = 32'd0;
+    half0[439] = 32'd0;
+    half0[440] = 32'd0;
+    half0[441] = 32'd0;
+    half0[442] = 32'd0;
+    half0[443] = 32'd0;
+    half0[444] = 32'd0;
+    half0[445] = 32'd0;
+    half0[446] = 32'd0;
+    half0[447] = 32'd0;
+    half0[448] = 32'd0;
+    half0[449] = 32'd0;
+    half0[450] = 32'd0;
+    half0[451] = 32'd0;
+    half0[452] = 32'd0;
+    half0[453] = 32'd0;
+    half0[454] = 32'd0;
+    half0[455] = 32'd0;
+    half0[456] = 32'd0;
+    half0[457] = 32'd0;
+    half0[458] = 32'd0;
+    half0[459] = 32'd0;
+    half0[460] = 32'd0;
+    half0[461] = 32'd0;
+    half0[462] = 32'd0;
+    half0[463] = 32'd0;
+    half0[464] = 32'd0;
+    half0[465] = 32'd0;
+    half0[466] = 32'd0;
+    half0[467] = 32'd0;
+    half0[468] = 32'd0;
+    half0[469] = 32'd0;
+    half0[470] = 32'd0;
+    half0[471] = 32'd0;
+    half0[472] = 32'd0;
+    half0[473] = 32'd0;
+    half0[474] = 32'd0;
+    half0[475] = 32'd0;
+    half0[476] = 32'd0;
+    half0[477] = 32'd0;
+    half0[478] = 32'd0;
+    half0[479] = 32'd0;
+    half0[480] = 32'd0;
+    half0[481] = 32'd0;
+    half0[482] = 32'd0;
+    half0[483] = 32'd0;
+    half0[484] = 32'd0;
+    half0[485] = 32'd0;
+    half0[486] = 32'd0;
+    half0[487] = 32'd0;
+    half0[488] = 32'd0;
+    half0[489] = 32'd0;
+    half0[490] = 32'd0;
+    half0[491] = 32'd0;
+    half0[492] = 32'd0;
+    half0[493] = 32'd0;
+    half0[494] = 32'd0;
+    half0[495] = 32'd0;
+    half0[496] = 32'd0;
+    half0[497] = 32'd0;
+    half0[498] = 32'd0;
+    half0[499] = 32'd0;
+    half0[500] = 32'd0;
+    half0[501] = 32'd0;
+    half0[502] = 32'd0;
+    half0[503] = 32'd0;
+    half0[504] = 32'd0;
+    half0[505] = 32'd0;
+    half0[506] = 32'd0;
+    half0[507] = 32'd0;
+    half0[508] = 32'd0;
+    half0[509] = 32'd0;
+    half0[510] = 32'd0;
+    half0[511] = 32'd0;
+  end
+  always @(posedge clk) begin
+    if (wr__en[0])
+      half0[wr__addr][7:0] <= wr__data[7:0];
+    if (wr__en[1])
+      half0[wr__addr][15:8] <= wr__data[15:8];
+    if (wr__en[2])
+      half0[wr__addr][23:16] <= wr__data[23:16];
+    if (wr__en[3])
+      half0[wr__addr][31:24] <= wr__data[31:24];
+  end
+  reg [31:0] _0_;
+  always @(posedge clk) begin
+    if (rd__en) begin
+      _0_ <= half0[rd__addr];
+    end
+  end
+  assign rd__data = _0_;
+  reg [31:0] half1 [511:0];
+  initial begin
+    half1[0] = 32'd0;
+    half1[1] = 32'd0;
+    half1[2] = 32'd0;
+    half1[3] = 32'd0;
+    half1[4] = 32'd0;
+    half1[5] = 32'd0;
+    half1[6] = 32'd0;
+    half1[7] = 32'd0;
+    half1[8] = 32'd0;
+    half1[9] = 32'd0;
+    half1[10] = 32'd0;
+    half1[11] = 32'd0;
+    half1[12] = 32'd0;
+    half1[13] = 32'd0;
+    half1[14] = 32'd0;
+    half1[15] = 32'd0;
+    half1[16] = 32'd0;
+    half1[17] = 32'd0;
+    half1[18] = 32'd0;
+    half1[19] = 32'd0;
+    half1[20] = 32'd0;
+    half1[21] = 32'd0;
+    half1[22] = 32'd0;
+    half1[23] = 32'd0;
+    half1[24] = 32'd0;
+    half1[25] = 32'd0;
+    half1[26] = 32'd0;
+    half1[27] = 32'd0;
+    half1[28] = 32'd0;
+    half1[29] = 32'd0;
+    half1[30] = 32'd0;
+    half1[31] = 32'd0;
+    half1[32] = 32'd0;
+    half1[33] = 32'd0;
+    half1[34] = 32'd0;
+    half1[35] = 32'd0;
+    half1[36] = 32'd0;
+    half1[37] = 32'd0;
+    half1[38] = 32'd0;
+    half1[39] = 32'd0;
+    half1[40] = 32'd0;
+    half1[41] = 32'd0;
+    half1[42] = 32'd0;
+    half1[43] = 32'd0;
+    half1[44] = 32'd0;
+    half1[45] = 32'd0;
+    half1[46] = 32'd0;
+    half1[47] = 32'd0;
+    half1[48] = 32'd0;
+    half1[49] = 32'd0;
+    half1[50] = 32'd0;
+    half1[51] = 32'd0;
+    half1[52] = 32'd0;
+    half1[53] = 32'd0;
+    half1[54] = 32'd0;
+    half1[55] = 32'd0;
+    half1[56] = 32'd0;
+    half1[57] = 32'd0;
+    half1[58] = 32'd0;
+    half1[59] = 32'd0;
+    half1[60] = 32'd0;
+    half1[61] = 32'd0;
+    half1[62] = 32'd0;
+    half1[63] = 32'd0;
+    half1[64] = 32'd0;
+    half1[65] = 32'd0;
+    half1[66] = 32'd0;
+    half1[67] = 32'd0;
+    half1[68] = 32'd0;
+    half1[69] = 32'd0;
+    half1[70] = 32'd0;
+    half1[71] = 32'd0;
+    half1[72] = 32'd0;
+    half1[73] = 32'd0;
+    half1[74] = 32'd0;
+    half1[75] = 32'd0;
+    half1[76] = 32'd0;
+    half1[77] = 32'd0;
+    half1[78] = 32'd0;
+    half1[79] = 32'd0;
+    half1[80] = 32'd0;
+    half1[81] = 32'd0;
+    half1[82] = 32'd0;
+    half1[83] = 32'd0;
+    half1[84] = 32'd0;
+    half1[85] = 32'd0;
+    half1[86] = 32'd0;
+    half1[87] = 32'd0;
+    half1[88] = 32'd0;
+    half1[89] = 32'd0;
+    half1[90] = 32'd0;
+    half1[91] = 32'd0;
+    half1[92] = 32'd0;
+    half1[93] = 32'd0;
+    half1[94] = 32'd0;
+    half1[95] = 32'd0;
+    half1[96] = 32'd0;
+    half1[97] = 32'd0;
+    half1[98] = 32'd0;
+    half1[99] = 32'd0;
+    half1[100] = 32'd0;
+    half1[101] = 32'd0;
+    half1[102] = 32'd0;
+    half1[103] = 32'd0;
+    half1[104] = 32'd0;
+    half1[105] = 32'd0;
+    half1[106] = 32'd0;
+    half1[107] = 32'd0;
+    half1[108] = 32'd0;
+    half1[109] = 32'd0;
+    half1[110] = 32'd0;
+    half1[111] = 32'd0;
+    half1[112] = 32'd0;
+    half1[113] = 32'd0;
+    half1[114] = 32'd0;
+    half1[115] = 32'd0;
+    half1[116] = 32'd0;
+    half1[117] = 32'd0;
+    half1[118] = 32'd0;
+    half1[119] = 32'd0;
+    half1[120] = 32'd0;
+    half1[121] = 32'd0;
+    half1[122] = 32'd0;
+    half1[123] = 32'd0;
+    half1[124] = 32'd0;
+    half1[125] = 32'd0;
+    half1[126] = 32'd0;
+    half1[127] = 32'd0;
+    half1[128] = 32'd0;
+    half1[129] = 32'd0;
+    half1[130] = 32'd0;
+    half1[131] = 32'd0;
+    half1[132] = 32'd0;
+    half1[133] = 32'd0;
+    half1[134] = 32'd0;
+    half1[135] = 32'd0;
+    half1[136] = 32'd0;
+    half1[137] = 32'd0;
+    half1[138] = 32'd0;
+    half1[139] = 32'd0;
+    half1[140] = 32'd0;
+    half1[141] = 32'd0;
+    half1[142] = 32'd0;
+    half1[143] = 32'd0;
+    half1[144] = 32'd0;
+    half1[145] = 32'd0;
+    half1[146] = 32'd0;
+    half1[147] = 32'd0;
+    half1[148] = 32'd0;
+    half1[149] = 32'd0;
+    half1[150] = 32'd0;
+    half1[151] = 32'd0;
+    half1[152] = 32'd0;
+    half1[153] = 32'd0;
+    half1[154] = 32'd0;
+    half1[155] = 32'd0;
+    half1[156] = 32'd0;
+    half1[157] = 32'd0;
+    half1[158] = 32'd0;
+    half1[159] = 32'd0;
+    half1[160] = 32'd0;
+    half1[161] = 32'd0;
+    half1[162] = 32'd0;
+    half1[163] = 32'd0;
+    half1[164] = 32'd0;
+    half1[165] = 32'd0;
+    half1[166] = 32'd0;
+    half1[167] = 32'd0;
+    half1[168] = 32'd0;
+    half1[169] = 32'd0;
+    half1[170] = 32'd0;
+    half1[171] = 32'd0;
+    half1[172] = 32'd0;
+    half1[173] = 32'd0;
+    half1[174] = 32'd0;
+    half1[175] = 32'd0;
+    half1[176] = 32'd0;
+    half1[177] = 32'd0;
+    half1[178] = 32'd0;
+    half1[179] = 32'd0;
+    half1[180] = 32'd0;
+    half1[181] = 32'd0;
+    half1[182] = 32'd0;
+    half1[183] = 32'd0;
+    half1[184] = 32'd0;
+    half1[185] = 32'd0;
+    half1[186] = 32'd0;
+    half1[187] = 32'd0;
+    half1[188] = 32'd0;
+    half1[189] = 32'd0;
+    half1[190] = 32'd0;
+    half1[191] = 32'd0;
+    half1[192] = 32'd0;
+    half1[193] = 32'd0;
+    half1[194] = 32'd0;
+    half1[195] = 32'd0;
+    half1[196] = 32'd0;
+    half1[197] = 32'd0;
+    half1[198] = 32'd0;
+    half1[199] = 32'd0;
+    half1[200] = 32'd0;
+    half1[201] = 32'd0;
+    half1[202] = 32'd0;
+    half1[203] = 32'd0;
+    half1[204] = 32'd0;
+    half1[205] = 32'd0;
+    half1[206] = 32'd0;
+    half1[207] = 32'd0;
+    half1[208] = 32'd0;
+    half1[209] = 32'd0;
+    half1[210] = 32'd0;
+    half1[211] = 32'd0;
+    half1[212] = 32'd0;
+    half1[213] = 32'd0;
+    half1[214] = 32'd0;
+    half1[215] = 32'd0;
+    half1[216] = 32'd0;
+    half1[217] = 32'd0;
+    half1[218] = 32'd0;
+    half1[219] = 32'd0;
+    half1[220] = 32'd0;
+    half1[221] = 32'd0;
+    half1[222] = 32'd0;
+    half1[223] = 32'd0;
+    half1[224] = 32'd0;
+    half1[225] = 32'd0;
+    half1[226] = 32'd0;
+    half1[227] = 32'd0;
+    half1[228] = 32'd0;
+    half1[229] = 32'd0;
+    half1[230] = 32'd0;
+    half1[231] = 32'd0;
+    half1[232] = 32'd0;
+    half1[233] = 32'd0;
+    half1[234] = 32'd0;
+    half1[235] = 32'd0;
+    half1[236] = 32'd0;
+    half1[237] = 32'd0;
+    half1[238] = 32'd0;
+    half1[239] = 32'd0;
+    half1[240] = 32'd0;
+    half1[241] = 32'd0;
+    half1[242] = 32'd0;
+    half1[243] = 32'd0;
+    half1[244] = 32'd0;
+    half1[245] = 32'd0;
+    half1[246] = 32'd0;
+    half1[247] = 32'd0;
+    half1[248] = 32'd0;
+    half1[249] = 32'd0;
+    half1[250] = 32'd0;
+    half1[251] = 32'd0;
+    half1[252] = 32'd0;
+    half1[253] = 32'd0;
+    half1[254] = 32'd0;
+    half1[255] = 32'd0;
+    half1[256] = 32'd0;
+    half1[257] = 32'd0;
+    half1[258] = 32'd0;
+    half1[259] = 32'd0;
+    half1[260] = 32'd0;
+    half1[261] = 32'd0;
+    half1[262] = 32'd0;
+    half1[263] = 32'd0;
+    half1[264] = 32'd0;
+    half1[265] = 32'd0;
+    half1[266] = 32'd0;
+    half1[267] = 32'd0;
+    half1[268] = 32'd0;
+    half1[269] = 32'd0;
+    half1[270] = 32'd0;
+    half1[271] = 32'd0;
+    half1[272] = 32'd0;
+    half1[273] = 32'd0;
+    half1[274] = 32'd0;
+    half1[275] = 32'd0;
+    half1[276] = 32'd0;
+    half1[277] = 32'd0;
+    half1[278] = 32'd0;
+    half1[279] = 32'd0;
+    half1[280] = 32'd0;
+    half1[281] = 32'd0;
+    half1[282] = 32'd0;
+    half1[283] = 32'd0;
+    half1[284] = 32'd0;
+    half1[285] = 32'd0;
+    half1[286] = 32'd0;
+    half1[287] = 32'd0;
+    half1[288] = 32'd0;
+    half1[289] = 32'd0;
+    half1[290] = 32'd0;
+    half1[291] = 32'd0;
+    half1[292] = 32'd0;
+    half1[293] = 32'd0;
+    half1[294] = 32'd0;
+    half1[295] = 32'd0;
+    half1[296] = 32'd0;
+    half1[297] = 32'd0;
+    half1[298] = 32'd0;
+    half1[299] = 32'd0;
+    half1[300] = 32'd0;
+    half1[301] = 32'd0;
+    half1[302] = 32'd0;
+    half1[303] = 32'd0;
+    half1[304] = 32'd0;
+    half1[305] = 32'd0;
+    half1[306] = 32'd0;
+    half1[307] = 32'd0;
+    half1[308] = 32'd0;
+    half1[309] = 32'd0;
+    half1[310] = 32'd0;
+    half1[311] = 32'd0;
+    half1[312] = 32'd0;
+    half1[313] = 32'd0;
+    half1[314] = 32'd0;
+    half1[315] = 32'd0;
+    half1[316] = 32'd0;
+    half1[317] = 32'd0;
+    half1[318] = 32'd0;
+    half1[319] = 32'd0;
+    half1[320] = 32'd0;
+    half1[321] = 32'd0;
+    half1[322] = 32'd0;
+    half1[323] = 32'd0;
+    half1[324] = 32'd0;
+    half1[325] = 32'd0;
+    half1[326] = 32'd0;
+    half1[327] = 32'd0;
+    half1[328] = 32'd0;
+    half1[329] = 32'd0;
+    half1[330] = 32'd0;
+    half1[331] = 32'd0;
+    half1[332] = 32'd0;
+    half1[333] = 32'd0;
+    half1[334] = 32'd0;
+    half1[335] = 32'd0;
+    half1[336] = 32'd0;
+    half1[337] = 32'd0;
+    half1[338] = 32'd0;
+    half1[339] = 32'd0;
+    half1[340] = 32'd0;
+    half1[341] = 32'd0;
+    half1[342] = 32'd0;
+    half1[343] = 32'd0;
+    half1[344] = 32'd0;
+    half1[345] = 32'd0;
+    half1[346] = 32'd0;
+    half1[347] = 32'd0;
+    half1[348] = 32'd0;
+    half1[349] = 32'd0;
+    half1[350] = 32'd0;
+    half1[351] = 32'd0;
+    half1[352] = 32'd0;
+    half1[353] = 32'd0;
+    half1[354] = 32'd0;
+    half1[355] = 32'd0;
+    half1[356] = 32'd0;
+    half1[357] = 32'd0;
+    half1[358] = 32'd0;
+    half1[359] = 32'd0;
+    half1[360] = 32'd0;
+    half1[361] = 32'd0;
+    half1[362] = 32'd0;
+    half1[363] = 32'd0;
+    half1[364] = 32'd0;
+    half1[365] = 32'd0;
+    half1[366] = 32'd0;
+    half1[367] = 32'd0;
+    half1[368] = 32'd0;
+    half1[369] = 32'd0;
+    half1[370] = 32'd0;
+    half1[371] = 32'd0;
+    half1[372] = 32'd0;
+    half1[373] = 32'd0;
+    half1[374] = 32'd0;
+    half1[375] = 32'd0;
+    half1[376] = 32'd0;
+    half1[377] = 32'd0;
+    half1[378] = 32'd0;
+    half1[379] = 32'd0;
+    half1[380] = 32'd0;
+    half1[381] = 32'd0;
+    half1[382] = 32'd0;
+    half1[383] = 32'd0;
+    half1[384] = 32'd0;
+    half1[385] = 32'd0;
+    half1[386] = 32'd0;
+    half1[387] = 32'd0;
+    half1[388] = 32'd0;
+    half1[389] = 32'd0;
+    half1[390] = 32'd0;
+    half1[391] = 32'd0;
+    half1[392] = 32'd0;
+    half1[393] = 32'd0;
+    half1[394] = 32'd0;
+    half1[395] = 32'd0;
+    half1[396] = 32'd0;
+    half1[397] = 32'd0;
+    half1[398] = 32'd0;
+    half1[399] = 32'd0;
+    half1[400] = 32'd0;
+    half1[401] = 32'd0;
+    half1[402] = 32'd0;
+    half1[403] = 32'd0;
+    half1[404] = 32'd0;
+    half1[405] = 32'd0;
+    half1[406] = 32'd0;
+    half1[407] = 32'd0;
+    half1[408] = 32'd0;
+    half1[409] = 32'd0;
+    half1[410] = 32'd0;
+    half1[411] = 32'd0;
+    half1[412] = 32'd0;
+    half1[413] = 32'd0;
+    half1[414] = 32'd0;
+    half1[415] = 32'd0;
+    half1[416] = 32'd0;
+    half1[417] = 32'd0;
+    half1[418] = 32'd0;
+    half1[419] = 32'd0;
+    half1[420] = 32'd0;
+    half1[421] = 32'd0;
+    half1[422] = 32'd0;
+    half1[423] = 32'd0;
+    half1[424] = 32'd0;
+    half1[425] = 32'd0;
+    half1[426] = 32'd0;
+    half1[427] = 32'd0;
+    half1[428] = 32'd0;
+    half1[429] = 32'd0;
+    half1[430] = 32'd0;
+    half1[431] = 32'd0;
+    half1[432] = 32'd0;
+    half1[433] = 32'd0;
+    half1[434] = 32'd0;
+    half1[435] = 32'd0;
+    half1[436] = 32'd0;
+    half1[437] = 32'd0;
+    half1[438] = 32'd0;
+    half1[439] = 32'd0;
+    half1[440] = 32'd0;
+    half1[441] = 32'd0;
+    half1[442] = 32'd0;
+    half1[443] = 32'd0;
+    half1[444] = 32'd0;
+    half1[445] = 32'd0;
+    half1[446] = 32'd0;
+    half1[447] = 32'd0;
+    half1[448] = 32'd0;
+    half1[449] = 32'd0;
+    half1[450] = 32'd0;
+    half1[451] = 32'd0;
+    half1[452] = 32'd0;
+    half1[453] = 32'd0;
+    half1[454] = 32'd0;
+    half1[455] = 32'd0;
+    half1[456] = 32'd0;
+    half1[457] = 32'd0;
+    half1[458] = 32'd0;
+    half1[459] = 32'd0;
+    half1[460] = 32'd0;
+    half1[461] = 32'd0;
+    half1[462] = 32'd0;
+    half1[463] = 32'd0;
+    half1[464] = 32'd0;
+    half1[465] = 32'd0;
+    half1[466] = 32'd0;
+    half1[467] = 32'd0;
+    half1[468] = 32'd0;
+    half1[469] = 32'd0;
+    half1[470] = 32'd0;
+    half1[471] = 32'd0;
+    half1[472] = 32'd0;
+    half1[473] = 32'd0;
+    half1[474] = 32'd0;
+    half1[475] = 32'd0;
+    half1[476] = 32'd0;
+    half1[477] = 32'd0;
+    half1[478] = 32'd0;
+    half1[479] = 32'd0;
+    half1[480] = 32'd0;
+    half1[481] = 32'd0;
+    half1[482] = 32'd0;
+    half1[483] = 32'd0;
+    half1[484] = 32'd0;
+    half1[485] = 32'd0;
+    half1[486] = 32'd0;
+    half1[487] = 32'd0;
+    half1[488] = 32'd0;
+    half1[489] = 32'd0;
+    half1[490] = 32'd0;
+    half1[491] = 32'd0;
+    half1[492] = 32'd0;
+    half1[493] = 32'd0;
+    half1[494] = 32'd0;
+    half1[495] = 32'd0;
+    half1[496] = 32'd0;
+    half1[497] = 32'd0;
+    half1[498] = 32'd0;
+    half1[499] = 32'd0;
+    half1[500] = 32'd0;
+    half1[501] = 32'd0;
+    half1[502] = 32'd0;
+    half1[503] = 32'd0;
+    half1[504] = 32'd0;
+    half1[505] = 32'd0;
+    half1[506] = 32'd0;
+    half1[507] = 32'd0;
+    half1[508] = 32'd0;
+    half1[509] = 32'd0;
+    half1[510] = 32'd0;
+    half1[511] = 32'd0;
+  end
+  always @(posedge clk) begin
+    if (\wr__en$21 [0])
+      half1[\wr__addr$22 ][7:0] <= \wr__data$23 [7:0];
+    if (\wr__en$21 [1])
+      half1[\wr__addr$22 ][15:8] <= \wr__data$23 [15:8];
+    if (\wr__en$21 [2])
+      half1[\wr__addr$22 ][23:16] <= \wr__data$23 [23:16];
+    if (\wr__en$21 [3])
+      half1[\wr__addr$22 ][31:24] <= \wr__data$23 [31:24];
+  end
+  reg [31:0] _1_;
+  always @(posedge clk) begin
+    if (\rd__en$19 ) begin
+      _1_ <= half1[\rd__addr$20 ];
+    end
+  end
+  assign \rd__data$26  = _1_;
+  assign \$1  = ! active;
+  assign rd__en = active ? 1'h0 : a_rd_en;
+  assign \$2  = ! active;
+  assign rd__addr = active ? 9'h000 : a_rd_addr;
+  assign \$3  = ! active;
+  assign wr__en = active ? s_wr_en : 4'h0;
+  assign \$4  = ! active;
+  assign wr__addr = active ? s_wr_addr : 9'h000;
+  assign \$5  = ! active;
+  assign wr__data = active ? s_wr_data : 32'd0;
+  assign \rd__en$19  = \$6  ? a_rd_en : 1'h0;
+  assign \rd__addr$20  = \$7  ? a_rd_addr : 9'h000;
+  assign \wr__en$21  = \$8  ? 4'h0 : s_wr_en;
+  assign \wr__addr$22  = \$9  ? 9'h000 : s_wr_addr;
+  assign \wr__data$23  = \$10  ? 32'd0 : s_wr_data;
+  assign a_rd_data = active_q ? \rd__data$26  : rd__data;
+  assign s_rd_data = active_q ? rd__data : \rd__data$26 ;
+  always @(posedge clk)
+    active_q <= \$11 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    \$11  = active;
+    if (rst) begin
+      \$11  = 1'h0;
+    end
+  end
+  assign s_rd_en = 1'h0;
+  assign s_rd_addr = 9'h000;
+  assign a_wr_en = 4'h0;
+  assign a_wr_addr = 9'h000;
+  assign a_wr_data = 32'd0;
+  assign \$6  = active;
+  assign \$7  = active;
+  assign \$8  = active;
+  assign \$9  = active;
+  assign \$10  = active;
+endmodule
+
+(* generator = "Amaranth" *)
+module \systolic_accel.ofmap_sram (rst, a_rd_en, a_rd_addr, a_wr_en, a_wr_data, s_rd_addr, s_rd_en, a_rd_data, s_rd_data, a_wr_addr, active, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$25  = 0;
   wire \$1 ;
   wire \$10 ;
   reg \$11 ;
@@ -7448,6 +8295,14 @@ module \systolic_accel.ofmap_sram (rst, a_rd_en, a_rd_addr, a_wr_en, a_wr_data, 
   always @(posedge clk) begin
     if (rd__en) begin
       _0_ <= half0[rd__addr];
+      if (wr__en[0] && rd__addr == wr__addr)
+        _0_[31:0] <= wr__data[31:0];
+      if (wr__en[1] && rd__addr == wr__addr)
+        _0_[63:32] <= wr__data[63:32];
+      if (wr__en[2] && rd__addr == wr__addr)
+        _0_[95:64] <= wr__data[95:64];
+      if (wr__en[3] && rd__addr == wr__addr)
+        _0_[127:96] <= wr__data[127:96];
     end
   end
   assign rd__data = _0_;
@@ -7596,6 +8451,14 @@ module \systolic_accel.ofmap_sram (rst, a_rd_en, a_rd_addr, a_wr_en, a_wr_data, 
   always @(posedge clk) begin
     if (\rd__en$19 ) begin
       _1_ <= half1[\rd__addr$20 ];
+      if (\wr__en$21 [0] && \rd__addr$20  == \wr__addr$22 )
+        _1_[31:0] <= \wr__data$23 [31:0];
+      if (\wr__en$21 [1] && \rd__addr$20  == \wr__addr$22 )
+        _1_[63:32] <= \wr__data$23 [63:32];
+      if (\wr__en$21 [2] && \rd__addr$20  == \wr__addr$22 )
+        _1_[95:64] <= \wr__data$23 [95:64];
+      if (\wr__en$21 [3] && \rd__addr$20  == \wr__addr$22 )
+        _1_[127:96] <= \wr__data$23 [127:96];
     end
   end
   assign \rd__data$26  = _1_;
@@ -7619,7 +8482,7 @@ module \systolic_accel.ofmap_sram (rst, a_rd_en, a_rd_addr, a_wr_en, a_wr_data, 
   always @(posedge clk)
     active_q <= \$11 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     \$11  = active;
     if (rst) begin
       \$11  = 1'h0;

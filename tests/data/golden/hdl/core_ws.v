@@ -11,14 +11,21 @@ module systolic_top(dim_m, dim_n, dim_k, west_data, north_data, clk, rst, busy, 
   wire [7:0] \$13 ;
   wire [7:0] \$14 ;
   wire [7:0] \$15 ;
-  wire [31:0] \$16 ;
-  wire [31:0] \$17 ;
-  wire [31:0] \$18 ;
-  wire [31:0] \$19 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
   wire [31:0] \$2 ;
-  wire [31:0] \$20 ;
-  wire [31:0] \$21 ;
-  wire [31:0] \$22 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire [31:0] \$23 ;
+  wire [31:0] \$24 ;
+  wire [31:0] \$25 ;
+  wire [31:0] \$26 ;
+  wire [31:0] \$27 ;
+  wire [31:0] \$28 ;
+  wire [31:0] \$29 ;
   wire [31:0] \$3 ;
   wire [31:0] \$4 ;
   wire [31:0] \$5 ;
@@ -44,9 +51,12 @@ module systolic_top(dim_m, dim_n, dim_k, west_data, north_data, clk, rst, busy, 
   wire done;
   wire \done$29 ;
   wire [63:0] i;
-  wire [255:0] \i$53 ;
-  wire load;
-  wire \load$52 ;
+  wire [7:0] \i$50 ;
+  wire [255:0] \i$59 ;
+  wire [7:0] ld;
+  wire [7:0] \ld$56 ;
+  wire ld_bank;
+  wire \ld_bank$58 ;
   wire [63:0] north;
   output [15:0] north_col;
   wire [15:0] north_col;
@@ -65,7 +75,8 @@ module systolic_top(dim_m, dim_n, dim_k, west_data, north_data, clk, rst, busy, 
   wire [15:0] north_row;
   wire [15:0] \north_row$35 ;
   wire [63:0] o;
-  wire [255:0] \o$55 ;
+  wire [7:0] \o$53 ;
+  wire [255:0] \o$61 ;
   input rst;
   wire rst;
   wire [255:0] south;
@@ -106,47 +117,58 @@ module systolic_top(dim_m, dim_n, dim_k, west_data, north_data, clk, rst, busy, 
   output [15:0] west_row;
   wire [15:0] west_row;
   wire [15:0] \west_row$31 ;
+  wire west_tag;
+  wire [7:0] \west_tag$52 ;
   assign west_masked = west_data & { west_mask[7], west_mask[7], west_mask[7], west_mask[7], west_mask[7], west_mask[7], west_mask[7], west_mask[7:6], west_mask[6], west_mask[6], west_mask[6], west_mask[6], west_mask[6], west_mask[6], west_mask[6:5], west_mask[5], west_mask[5], west_mask[5], west_mask[5], west_mask[5], west_mask[5], west_mask[5:4], west_mask[4], west_mask[4], west_mask[4], west_mask[4], west_mask[4], west_mask[4], west_mask[4:3], west_mask[3], west_mask[3], west_mask[3], west_mask[3], west_mask[3], west_mask[3], west_mask[3:2], west_mask[2], west_mask[2], west_mask[2], west_mask[2], west_mask[2], west_mask[2], west_mask[2:1], west_mask[1], west_mask[1], west_mask[1], west_mask[1], west_mask[1], west_mask[1], west_mask[1:0], west_mask[0], west_mask[0], west_mask[0], west_mask[0], west_mask[0], west_mask[0], west_mask[0] };
   assign north_masked = north_data & { north_mask[7], north_mask[7], north_mask[7], north_mask[7], north_mask[7], north_mask[7], north_mask[7], north_mask[7:6], north_mask[6], north_mask[6], north_mask[6], north_mask[6], north_mask[6], north_mask[6], north_mask[6:5], north_mask[5], north_mask[5], north_mask[5], north_mask[5], north_mask[5], north_mask[5], north_mask[5:4], north_mask[4], north_mask[4], north_mask[4], north_mask[4], north_mask[4], north_mask[4], north_mask[4:3], north_mask[3], north_mask[3], north_mask[3], north_mask[3], north_mask[3], north_mask[3], north_mask[3:2], north_mask[2], north_mask[2], north_mask[2], north_mask[2], north_mask[2], north_mask[2], north_mask[2:1], north_mask[1], north_mask[1], north_mask[1], north_mask[1], north_mask[1], north_mask[1], north_mask[1:0], north_mask[0], north_mask[0], north_mask[0], north_mask[0], north_mask[0], north_mask[0], north_mask[0] };
   \systolic_top.array  array (
     .a_in(west_masked[7:0]),
-    .\a_in$152 (\$11 ),
-    .\a_in$207 (\$12 ),
-    .\a_in$262 (\$13 ),
-    .\a_in$317 (\$14 ),
-    .\a_in$372 (\$15 ),
-    .\a_in$42 (\$9 ),
-    .\a_in$97 (\$10 ),
+    .\a_in$137 (\$10 ),
+    .\a_in$207 (\$11 ),
+    .\a_in$277 (\$12 ),
+    .\a_in$347 (\$13 ),
+    .\a_in$417 (\$14 ),
+    .\a_in$487 (\$15 ),
+    .\a_in$67 (\$9 ),
+    .a_tag_in(west_tag),
+    .\a_tag_in$138 (\$17 ),
+    .\a_tag_in$208 (\$18 ),
+    .\a_tag_in$278 (\$19 ),
+    .\a_tag_in$348 (\$20 ),
+    .\a_tag_in$418 (\$21 ),
+    .\a_tag_in$488 (\$22 ),
+    .\a_tag_in$68 (\$16 ),
     .clk(clk),
-    .load(load),
+    .\ld$8 (ld),
+    .ld_bank(ld_bank),
     .north(north_masked),
-    .\psum_out$428 (\$1 ),
-    .\psum_out$429 (\$2 ),
-    .\psum_out$430 (\$3 ),
-    .\psum_out$431 (\$4 ),
-    .\psum_out$432 (\$5 ),
-    .\psum_out$433 (\$6 ),
-    .\psum_out$434 (\$7 ),
-    .\psum_out$435 (\$8 ),
+    .\psum_out$558 (\$1 ),
+    .\psum_out$559 (\$2 ),
+    .\psum_out$560 (\$3 ),
+    .\psum_out$561 (\$4 ),
+    .\psum_out$562 (\$5 ),
+    .\psum_out$563 (\$6 ),
+    .\psum_out$564 (\$7 ),
+    .\psum_out$565 (\$8 ),
     .rst(rst)
   );
   \systolic_top.deskew_south  deskew_south (
     .clk(clk),
-    .lane0_6(\$16 ),
-    .lane1_5(\$17 ),
-    .lane2_4(\$18 ),
-    .lane3_3(\$19 ),
-    .lane4_2(\$20 ),
-    .lane5_1(\$21 ),
-    .lane6_0(\$22 ),
-    .\port$900$0 (\$1 ),
-    .\port$908$0 (\$2 ),
-    .\port$916$0 (\$3 ),
-    .\port$924$0 (\$4 ),
-    .\port$932$0 (\$5 ),
-    .\port$940$0 (\$6 ),
-    .\port$948$0 (\$7 ),
-    .\port$956$0 (\$8 ),
+    .lane0_6(\$23 ),
+    .lane1_5(\$24 ),
+    .lane2_4(\$25 ),
+    .lane3_3(\$26 ),
+    .lane4_2(\$27 ),
+    .lane5_1(\$28 ),
+    .lane6_0(\$29 ),
+    .\port$1743$0 (\$1 ),
+    .\port$1755$0 (\$2 ),
+    .\port$1767$0 (\$3 ),
+    .\port$1779$0 (\$4 ),
+    .\port$1791$0 (\$5 ),
+    .\port$1803$0 (\$6 ),
+    .\port$1815$0 (\$7 ),
+    .\port$1827$0 (\$8 ),
     .rst(rst)
   );
   \systolic_top.sequencer  sequencer (
@@ -156,7 +178,8 @@ module systolic_top(dim_m, dim_n, dim_k, west_data, north_data, clk, rst, busy, 
     .dim_m(dim_m),
     .dim_n(dim_n),
     .done(done),
-    .load(load),
+    .ld(ld),
+    .ld_bank(ld_bank),
     .north_col(north_col),
     .north_lanes(north_lanes),
     .north_mask(north_mask),
@@ -173,7 +196,8 @@ module systolic_top(dim_m, dim_n, dim_k, west_data, north_data, clk, rst, busy, 
     .west_lanes(west_lanes),
     .west_mask(west_mask),
     .west_req(west_req),
-    .west_row(west_row)
+    .west_row(west_row),
+    .west_tag(west_tag)
   );
   \systolic_top.skew_west  skew_west (
     .clk(clk),
@@ -185,6 +209,18 @@ module systolic_top(dim_m, dim_n, dim_k, west_data, north_data, clk, rst, busy, 
     .lane5_4(\$13 ),
     .lane6_5(\$14 ),
     .lane7_6(\$15 ),
+    .rst(rst)
+  );
+  \systolic_top.skew_west_tag  skew_west_tag (
+    .clk(clk),
+    .lane1_0(\$16 ),
+    .lane2_1(\$17 ),
+    .lane3_2(\$18 ),
+    .lane4_3(\$19 ),
+    .lane5_4(\$20 ),
+    .lane6_5(\$21 ),
+    .lane7_6(\$22 ),
+    .\port$833$0 (west_tag),
     .rst(rst)
   );
   assign \start$24  = start;
@@ -209,1427 +245,1828 @@ module systolic_top(dim_m, dim_n, dim_k, west_data, north_data, clk, rst, busy, 
   assign i = west_masked;
   assign west = { \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , west_masked[7:0] };
   assign o = { \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , west_masked[7:0] };
+  assign \i$50  = { west_tag, west_tag, west_tag, west_tag, west_tag, west_tag, west_tag, west_tag };
+  assign \west_tag$52  = { \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , west_tag };
+  assign \o$53  = { \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , west_tag };
   assign north = north_masked;
-  assign \load$52  = load;
-  assign \i$53  = { \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \ld$56  = ld;
+  assign \ld_bank$58  = ld_bank;
+  assign \i$59  = { \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign south = { \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \o$55  = { \$8 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16  };
-  assign south_data = { \$8 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16  };
+  assign \o$61  = { \$8 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23  };
+  assign south_data = { \$8 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array (rst, a_in, north, load, \psum_out$428 , \psum_out$429 , \psum_out$430 , \psum_out$431 , \psum_out$432 , \psum_out$433 , \psum_out$434 , \psum_out$435 , \a_in$42 , \a_in$97 , \a_in$152 , \a_in$207 , \a_in$262 , \a_in$317 , \a_in$372 , clk);
+module \systolic_top.array (rst, a_in, north, a_tag_in, \ld$8 , ld_bank, \psum_out$558 , \psum_out$559 , \psum_out$560 , \psum_out$561 , \psum_out$562 , \psum_out$563 , \psum_out$564 , \psum_out$565 , \a_in$67 , \a_in$137 , \a_in$207 , \a_in$277 , \a_in$347 , \a_in$417 , \a_in$487 
+, \a_tag_in$68 , \a_tag_in$138 , \a_tag_in$208 , \a_tag_in$278 , \a_tag_in$348 , \a_tag_in$418 , \a_tag_in$488 , clk);
   input [7:0] a_in;
   wire [7:0] a_in;
-  wire [7:0] \a_in$103 ;
+  wire [7:0] \a_in$101 ;
+  wire [7:0] \a_in$11 ;
   wire [7:0] \a_in$110 ;
-  wire [7:0] \a_in$117 ;
-  wire [7:0] \a_in$12 ;
-  wire [7:0] \a_in$124 ;
-  wire [7:0] \a_in$131 ;
-  wire [7:0] \a_in$138 ;
-  wire [7:0] \a_in$145 ;
-  input [7:0] \a_in$152 ;
-  wire [7:0] \a_in$152 ;
-  wire [7:0] \a_in$158 ;
-  wire [7:0] \a_in$165 ;
-  wire [7:0] \a_in$17 ;
-  wire [7:0] \a_in$172 ;
-  wire [7:0] \a_in$179 ;
-  wire [7:0] \a_in$186 ;
-  wire [7:0] \a_in$193 ;
-  wire [7:0] \a_in$200 ;
+  wire [7:0] \a_in$119 ;
+  wire [7:0] \a_in$128 ;
+  input [7:0] \a_in$137 ;
+  wire [7:0] \a_in$137 ;
+  wire [7:0] \a_in$144 ;
+  wire [7:0] \a_in$153 ;
+  wire [7:0] \a_in$162 ;
+  wire [7:0] \a_in$171 ;
+  wire [7:0] \a_in$180 ;
+  wire [7:0] \a_in$189 ;
+  wire [7:0] \a_in$19 ;
+  wire [7:0] \a_in$198 ;
   input [7:0] \a_in$207 ;
   wire [7:0] \a_in$207 ;
-  wire [7:0] \a_in$213 ;
-  wire [7:0] \a_in$22 ;
-  wire [7:0] \a_in$220 ;
-  wire [7:0] \a_in$227 ;
-  wire [7:0] \a_in$234 ;
+  wire [7:0] \a_in$214 ;
+  wire [7:0] \a_in$223 ;
+  wire [7:0] \a_in$232 ;
   wire [7:0] \a_in$241 ;
-  wire [7:0] \a_in$248 ;
-  wire [7:0] \a_in$255 ;
-  input [7:0] \a_in$262 ;
-  wire [7:0] \a_in$262 ;
+  wire [7:0] \a_in$250 ;
+  wire [7:0] \a_in$259 ;
   wire [7:0] \a_in$268 ;
   wire [7:0] \a_in$27 ;
-  wire [7:0] \a_in$275 ;
-  wire [7:0] \a_in$282 ;
-  wire [7:0] \a_in$289 ;
-  wire [7:0] \a_in$296 ;
-  wire [7:0] \a_in$303 ;
-  wire [7:0] \a_in$310 ;
-  input [7:0] \a_in$317 ;
-  wire [7:0] \a_in$317 ;
-  wire [7:0] \a_in$32 ;
-  wire [7:0] \a_in$323 ;
-  wire [7:0] \a_in$330 ;
-  wire [7:0] \a_in$337 ;
-  wire [7:0] \a_in$344 ;
-  wire [7:0] \a_in$351 ;
-  wire [7:0] \a_in$358 ;
-  wire [7:0] \a_in$365 ;
-  wire [7:0] \a_in$37 ;
-  input [7:0] \a_in$372 ;
+  input [7:0] \a_in$277 ;
+  wire [7:0] \a_in$277 ;
+  wire [7:0] \a_in$284 ;
+  wire [7:0] \a_in$293 ;
+  wire [7:0] \a_in$302 ;
+  wire [7:0] \a_in$311 ;
+  wire [7:0] \a_in$320 ;
+  wire [7:0] \a_in$329 ;
+  wire [7:0] \a_in$338 ;
+  input [7:0] \a_in$347 ;
+  wire [7:0] \a_in$347 ;
+  wire [7:0] \a_in$35 ;
+  wire [7:0] \a_in$354 ;
+  wire [7:0] \a_in$363 ;
   wire [7:0] \a_in$372 ;
-  wire [7:0] \a_in$378 ;
-  wire [7:0] \a_in$385 ;
-  wire [7:0] \a_in$392 ;
+  wire [7:0] \a_in$381 ;
+  wire [7:0] \a_in$390 ;
   wire [7:0] \a_in$399 ;
-  wire [7:0] \a_in$406 ;
-  wire [7:0] \a_in$413 ;
-  input [7:0] \a_in$42 ;
-  wire [7:0] \a_in$42 ;
-  wire [7:0] \a_in$420 ;
-  wire [7:0] \a_in$48 ;
-  wire [7:0] \a_in$55 ;
-  wire [7:0] \a_in$62 ;
-  wire [7:0] \a_in$69 ;
-  wire [7:0] \a_in$7 ;
-  wire [7:0] \a_in$76 ;
+  wire [7:0] \a_in$408 ;
+  input [7:0] \a_in$417 ;
+  wire [7:0] \a_in$417 ;
+  wire [7:0] \a_in$424 ;
+  wire [7:0] \a_in$43 ;
+  wire [7:0] \a_in$433 ;
+  wire [7:0] \a_in$442 ;
+  wire [7:0] \a_in$451 ;
+  wire [7:0] \a_in$460 ;
+  wire [7:0] \a_in$469 ;
+  wire [7:0] \a_in$478 ;
+  input [7:0] \a_in$487 ;
+  wire [7:0] \a_in$487 ;
+  wire [7:0] \a_in$494 ;
+  wire [7:0] \a_in$503 ;
+  wire [7:0] \a_in$51 ;
+  wire [7:0] \a_in$512 ;
+  wire [7:0] \a_in$521 ;
+  wire [7:0] \a_in$530 ;
+  wire [7:0] \a_in$539 ;
+  wire [7:0] \a_in$548 ;
+  wire [7:0] \a_in$59 ;
+  input [7:0] \a_in$67 ;
+  wire [7:0] \a_in$67 ;
+  wire [7:0] \a_in$74 ;
   wire [7:0] \a_in$83 ;
-  wire [7:0] \a_in$90 ;
-  input [7:0] \a_in$97 ;
-  wire [7:0] \a_in$97 ;
+  wire [7:0] \a_in$92 ;
   wire [7:0] a_out;
-  wire [7:0] \a_out$104 ;
+  wire [7:0] \a_out$102 ;
   wire [7:0] \a_out$111 ;
-  wire [7:0] \a_out$118 ;
-  wire [7:0] \a_out$125 ;
-  wire [7:0] \a_out$13 ;
-  wire [7:0] \a_out$132 ;
-  wire [7:0] \a_out$139 ;
-  wire [7:0] \a_out$146 ;
-  wire [7:0] \a_out$159 ;
-  wire [7:0] \a_out$166 ;
-  wire [7:0] \a_out$173 ;
-  wire [7:0] \a_out$18 ;
-  wire [7:0] \a_out$180 ;
-  wire [7:0] \a_out$187 ;
-  wire [7:0] \a_out$194 ;
-  wire [7:0] \a_out$201 ;
-  wire [7:0] \a_out$214 ;
-  wire [7:0] \a_out$221 ;
-  wire [7:0] \a_out$228 ;
-  wire [7:0] \a_out$23 ;
-  wire [7:0] \a_out$235 ;
+  wire [7:0] \a_out$120 ;
+  wire [7:0] \a_out$129 ;
+  wire [7:0] \a_out$145 ;
+  wire [7:0] \a_out$154 ;
+  wire [7:0] \a_out$163 ;
+  wire [7:0] \a_out$172 ;
+  wire [7:0] \a_out$181 ;
+  wire [7:0] \a_out$190 ;
+  wire [7:0] \a_out$199 ;
+  wire [7:0] \a_out$20 ;
+  wire [7:0] \a_out$215 ;
+  wire [7:0] \a_out$224 ;
+  wire [7:0] \a_out$233 ;
   wire [7:0] \a_out$242 ;
-  wire [7:0] \a_out$249 ;
-  wire [7:0] \a_out$256 ;
+  wire [7:0] \a_out$251 ;
+  wire [7:0] \a_out$260 ;
   wire [7:0] \a_out$269 ;
-  wire [7:0] \a_out$276 ;
   wire [7:0] \a_out$28 ;
-  wire [7:0] \a_out$283 ;
-  wire [7:0] \a_out$290 ;
-  wire [7:0] \a_out$297 ;
-  wire [7:0] \a_out$304 ;
-  wire [7:0] \a_out$311 ;
-  wire [7:0] \a_out$324 ;
-  wire [7:0] \a_out$33 ;
-  wire [7:0] \a_out$331 ;
-  wire [7:0] \a_out$338 ;
-  wire [7:0] \a_out$345 ;
-  wire [7:0] \a_out$352 ;
-  wire [7:0] \a_out$359 ;
-  wire [7:0] \a_out$366 ;
-  wire [7:0] \a_out$379 ;
-  wire [7:0] \a_out$38 ;
-  wire [7:0] \a_out$386 ;
-  wire [7:0] \a_out$393 ;
+  wire [7:0] \a_out$285 ;
+  wire [7:0] \a_out$294 ;
+  wire [7:0] \a_out$303 ;
+  wire [7:0] \a_out$312 ;
+  wire [7:0] \a_out$321 ;
+  wire [7:0] \a_out$330 ;
+  wire [7:0] \a_out$339 ;
+  wire [7:0] \a_out$355 ;
+  wire [7:0] \a_out$36 ;
+  wire [7:0] \a_out$364 ;
+  wire [7:0] \a_out$373 ;
+  wire [7:0] \a_out$382 ;
+  wire [7:0] \a_out$391 ;
   wire [7:0] \a_out$400 ;
-  wire [7:0] \a_out$407 ;
-  wire [7:0] \a_out$414 ;
-  wire [7:0] \a_out$421 ;
-  wire [7:0] \a_out$49 ;
-  wire [7:0] \a_out$56 ;
-  wire [7:0] \a_out$63 ;
-  wire [7:0] \a_out$70 ;
-  wire [7:0] \a_out$77 ;
+  wire [7:0] \a_out$409 ;
+  wire [7:0] \a_out$425 ;
+  wire [7:0] \a_out$434 ;
+  wire [7:0] \a_out$44 ;
+  wire [7:0] \a_out$443 ;
+  wire [7:0] \a_out$452 ;
+  wire [7:0] \a_out$461 ;
+  wire [7:0] \a_out$470 ;
+  wire [7:0] \a_out$479 ;
+  wire [7:0] \a_out$495 ;
+  wire [7:0] \a_out$504 ;
+  wire [7:0] \a_out$513 ;
+  wire [7:0] \a_out$52 ;
+  wire [7:0] \a_out$522 ;
+  wire [7:0] \a_out$531 ;
+  wire [7:0] \a_out$540 ;
+  wire [7:0] \a_out$549 ;
+  wire [7:0] \a_out$60 ;
+  wire [7:0] \a_out$75 ;
   wire [7:0] \a_out$84 ;
-  wire [7:0] \a_out$91 ;
+  wire [7:0] \a_out$93 ;
+  input a_tag_in;
+  wire a_tag_in;
+  wire \a_tag_in$103 ;
+  wire \a_tag_in$112 ;
+  wire \a_tag_in$121 ;
+  wire \a_tag_in$13 ;
+  wire \a_tag_in$130 ;
+  input \a_tag_in$138 ;
+  wire \a_tag_in$138 ;
+  wire \a_tag_in$146 ;
+  wire \a_tag_in$155 ;
+  wire \a_tag_in$164 ;
+  wire \a_tag_in$173 ;
+  wire \a_tag_in$182 ;
+  wire \a_tag_in$191 ;
+  wire \a_tag_in$200 ;
+  input \a_tag_in$208 ;
+  wire \a_tag_in$208 ;
+  wire \a_tag_in$21 ;
+  wire \a_tag_in$216 ;
+  wire \a_tag_in$225 ;
+  wire \a_tag_in$234 ;
+  wire \a_tag_in$243 ;
+  wire \a_tag_in$252 ;
+  wire \a_tag_in$261 ;
+  wire \a_tag_in$270 ;
+  input \a_tag_in$278 ;
+  wire \a_tag_in$278 ;
+  wire \a_tag_in$286 ;
+  wire \a_tag_in$29 ;
+  wire \a_tag_in$295 ;
+  wire \a_tag_in$304 ;
+  wire \a_tag_in$313 ;
+  wire \a_tag_in$322 ;
+  wire \a_tag_in$331 ;
+  wire \a_tag_in$340 ;
+  input \a_tag_in$348 ;
+  wire \a_tag_in$348 ;
+  wire \a_tag_in$356 ;
+  wire \a_tag_in$365 ;
+  wire \a_tag_in$37 ;
+  wire \a_tag_in$374 ;
+  wire \a_tag_in$383 ;
+  wire \a_tag_in$392 ;
+  wire \a_tag_in$401 ;
+  wire \a_tag_in$410 ;
+  input \a_tag_in$418 ;
+  wire \a_tag_in$418 ;
+  wire \a_tag_in$426 ;
+  wire \a_tag_in$435 ;
+  wire \a_tag_in$444 ;
+  wire \a_tag_in$45 ;
+  wire \a_tag_in$453 ;
+  wire \a_tag_in$462 ;
+  wire \a_tag_in$471 ;
+  wire \a_tag_in$480 ;
+  input \a_tag_in$488 ;
+  wire \a_tag_in$488 ;
+  wire \a_tag_in$496 ;
+  wire \a_tag_in$505 ;
+  wire \a_tag_in$514 ;
+  wire \a_tag_in$523 ;
+  wire \a_tag_in$53 ;
+  wire \a_tag_in$532 ;
+  wire \a_tag_in$541 ;
+  wire \a_tag_in$550 ;
+  wire \a_tag_in$61 ;
+  input \a_tag_in$68 ;
+  wire \a_tag_in$68 ;
+  wire \a_tag_in$76 ;
+  wire \a_tag_in$85 ;
+  wire \a_tag_in$94 ;
+  wire a_tag_out;
+  wire \a_tag_out$104 ;
+  wire \a_tag_out$113 ;
+  wire \a_tag_out$122 ;
+  wire \a_tag_out$131 ;
+  wire \a_tag_out$147 ;
+  wire \a_tag_out$156 ;
+  wire \a_tag_out$165 ;
+  wire \a_tag_out$174 ;
+  wire \a_tag_out$183 ;
+  wire \a_tag_out$192 ;
+  wire \a_tag_out$201 ;
+  wire \a_tag_out$217 ;
+  wire \a_tag_out$22 ;
+  wire \a_tag_out$226 ;
+  wire \a_tag_out$235 ;
+  wire \a_tag_out$244 ;
+  wire \a_tag_out$253 ;
+  wire \a_tag_out$262 ;
+  wire \a_tag_out$271 ;
+  wire \a_tag_out$287 ;
+  wire \a_tag_out$296 ;
+  wire \a_tag_out$30 ;
+  wire \a_tag_out$305 ;
+  wire \a_tag_out$314 ;
+  wire \a_tag_out$323 ;
+  wire \a_tag_out$332 ;
+  wire \a_tag_out$341 ;
+  wire \a_tag_out$357 ;
+  wire \a_tag_out$366 ;
+  wire \a_tag_out$375 ;
+  wire \a_tag_out$38 ;
+  wire \a_tag_out$384 ;
+  wire \a_tag_out$393 ;
+  wire \a_tag_out$402 ;
+  wire \a_tag_out$411 ;
+  wire \a_tag_out$427 ;
+  wire \a_tag_out$436 ;
+  wire \a_tag_out$445 ;
+  wire \a_tag_out$454 ;
+  wire \a_tag_out$46 ;
+  wire \a_tag_out$463 ;
+  wire \a_tag_out$472 ;
+  wire \a_tag_out$481 ;
+  wire \a_tag_out$497 ;
+  wire \a_tag_out$506 ;
+  wire \a_tag_out$515 ;
+  wire \a_tag_out$524 ;
+  wire \a_tag_out$533 ;
+  wire \a_tag_out$54 ;
+  wire \a_tag_out$542 ;
+  wire \a_tag_out$551 ;
+  wire \a_tag_out$62 ;
+  wire \a_tag_out$77 ;
+  wire \a_tag_out$86 ;
+  wire \a_tag_out$95 ;
   wire [7:0] b_in;
   wire [7:0] \b_in$105 ;
-  wire [7:0] \b_in$112 ;
-  wire [7:0] \b_in$119 ;
-  wire [7:0] \b_in$126 ;
-  wire [7:0] \b_in$133 ;
-  wire [7:0] \b_in$14 ;
-  wire [7:0] \b_in$140 ;
-  wire [7:0] \b_in$147 ;
-  wire [7:0] \b_in$153 ;
-  wire [7:0] \b_in$160 ;
-  wire [7:0] \b_in$167 ;
-  wire [7:0] \b_in$174 ;
-  wire [7:0] \b_in$181 ;
-  wire [7:0] \b_in$188 ;
-  wire [7:0] \b_in$19 ;
-  wire [7:0] \b_in$195 ;
+  wire [7:0] \b_in$114 ;
+  wire [7:0] \b_in$123 ;
+  wire [7:0] \b_in$132 ;
+  wire [7:0] \b_in$139 ;
+  wire [7:0] \b_in$148 ;
+  wire [7:0] \b_in$15 ;
+  wire [7:0] \b_in$157 ;
+  wire [7:0] \b_in$166 ;
+  wire [7:0] \b_in$175 ;
+  wire [7:0] \b_in$184 ;
+  wire [7:0] \b_in$193 ;
   wire [7:0] \b_in$202 ;
-  wire [7:0] \b_in$208 ;
-  wire [7:0] \b_in$215 ;
-  wire [7:0] \b_in$222 ;
-  wire [7:0] \b_in$229 ;
+  wire [7:0] \b_in$209 ;
+  wire [7:0] \b_in$218 ;
+  wire [7:0] \b_in$227 ;
+  wire [7:0] \b_in$23 ;
   wire [7:0] \b_in$236 ;
-  wire [7:0] \b_in$24 ;
-  wire [7:0] \b_in$243 ;
-  wire [7:0] \b_in$250 ;
-  wire [7:0] \b_in$257 ;
+  wire [7:0] \b_in$245 ;
+  wire [7:0] \b_in$254 ;
   wire [7:0] \b_in$263 ;
-  wire [7:0] \b_in$270 ;
-  wire [7:0] \b_in$277 ;
-  wire [7:0] \b_in$284 ;
-  wire [7:0] \b_in$29 ;
-  wire [7:0] \b_in$291 ;
-  wire [7:0] \b_in$298 ;
-  wire [7:0] \b_in$305 ;
-  wire [7:0] \b_in$312 ;
-  wire [7:0] \b_in$318 ;
-  wire [7:0] \b_in$325 ;
-  wire [7:0] \b_in$332 ;
-  wire [7:0] \b_in$339 ;
-  wire [7:0] \b_in$34 ;
-  wire [7:0] \b_in$346 ;
-  wire [7:0] \b_in$353 ;
-  wire [7:0] \b_in$360 ;
+  wire [7:0] \b_in$272 ;
+  wire [7:0] \b_in$279 ;
+  wire [7:0] \b_in$288 ;
+  wire [7:0] \b_in$297 ;
+  wire [7:0] \b_in$306 ;
+  wire [7:0] \b_in$31 ;
+  wire [7:0] \b_in$315 ;
+  wire [7:0] \b_in$324 ;
+  wire [7:0] \b_in$333 ;
+  wire [7:0] \b_in$342 ;
+  wire [7:0] \b_in$349 ;
+  wire [7:0] \b_in$358 ;
   wire [7:0] \b_in$367 ;
-  wire [7:0] \b_in$373 ;
-  wire [7:0] \b_in$380 ;
-  wire [7:0] \b_in$387 ;
+  wire [7:0] \b_in$376 ;
+  wire [7:0] \b_in$385 ;
   wire [7:0] \b_in$39 ;
   wire [7:0] \b_in$394 ;
-  wire [7:0] \b_in$401 ;
-  wire [7:0] \b_in$408 ;
-  wire [7:0] \b_in$415 ;
-  wire [7:0] \b_in$422 ;
-  wire [7:0] \b_in$43 ;
-  wire [7:0] \b_in$50 ;
-  wire [7:0] \b_in$57 ;
-  wire [7:0] \b_in$64 ;
-  wire [7:0] \b_in$71 ;
+  wire [7:0] \b_in$403 ;
+  wire [7:0] \b_in$412 ;
+  wire [7:0] \b_in$419 ;
+  wire [7:0] \b_in$428 ;
+  wire [7:0] \b_in$437 ;
+  wire [7:0] \b_in$446 ;
+  wire [7:0] \b_in$455 ;
+  wire [7:0] \b_in$464 ;
+  wire [7:0] \b_in$47 ;
+  wire [7:0] \b_in$473 ;
+  wire [7:0] \b_in$482 ;
+  wire [7:0] \b_in$489 ;
+  wire [7:0] \b_in$498 ;
+  wire [7:0] \b_in$507 ;
+  wire [7:0] \b_in$516 ;
+  wire [7:0] \b_in$525 ;
+  wire [7:0] \b_in$534 ;
+  wire [7:0] \b_in$543 ;
+  wire [7:0] \b_in$55 ;
+  wire [7:0] \b_in$552 ;
+  wire [7:0] \b_in$63 ;
+  wire [7:0] \b_in$69 ;
   wire [7:0] \b_in$78 ;
-  wire [7:0] \b_in$85 ;
-  wire [7:0] \b_in$9 ;
-  wire [7:0] \b_in$92 ;
-  wire [7:0] \b_in$98 ;
-  wire [7:0] b_out;
-  wire [7:0] \b_out$106 ;
-  wire [7:0] \b_out$113 ;
-  wire [7:0] \b_out$120 ;
-  wire [7:0] \b_out$127 ;
-  wire [7:0] \b_out$134 ;
-  wire [7:0] \b_out$141 ;
-  wire [7:0] \b_out$148 ;
-  wire [7:0] \b_out$154 ;
-  wire [7:0] \b_out$161 ;
-  wire [7:0] \b_out$168 ;
-  wire [7:0] \b_out$175 ;
-  wire [7:0] \b_out$182 ;
-  wire [7:0] \b_out$189 ;
-  wire [7:0] \b_out$196 ;
-  wire [7:0] \b_out$203 ;
-  wire [7:0] \b_out$209 ;
-  wire [7:0] \b_out$216 ;
-  wire [7:0] \b_out$223 ;
-  wire [7:0] \b_out$230 ;
-  wire [7:0] \b_out$237 ;
-  wire [7:0] \b_out$244 ;
-  wire [7:0] \b_out$251 ;
-  wire [7:0] \b_out$258 ;
-  wire [7:0] \b_out$264 ;
-  wire [7:0] \b_out$271 ;
-  wire [7:0] \b_out$278 ;
-  wire [7:0] \b_out$285 ;
-  wire [7:0] \b_out$292 ;
-  wire [7:0] \b_out$299 ;
-  wire [7:0] \b_out$306 ;
-  wire [7:0] \b_out$313 ;
-  wire [7:0] \b_out$319 ;
-  wire [7:0] \b_out$326 ;
-  wire [7:0] \b_out$333 ;
-  wire [7:0] \b_out$340 ;
-  wire [7:0] \b_out$347 ;
-  wire [7:0] \b_out$354 ;
-  wire [7:0] \b_out$361 ;
-  wire [7:0] \b_out$368 ;
-  wire [7:0] \b_out$374 ;
-  wire [7:0] \b_out$381 ;
-  wire [7:0] \b_out$388 ;
-  wire [7:0] \b_out$395 ;
-  wire [7:0] \b_out$402 ;
-  wire [7:0] \b_out$409 ;
-  wire [7:0] \b_out$416 ;
-  wire [7:0] \b_out$423 ;
-  wire [7:0] \b_out$51 ;
-  wire [7:0] \b_out$58 ;
-  wire [7:0] \b_out$65 ;
-  wire [7:0] \b_out$72 ;
-  wire [7:0] \b_out$79 ;
-  wire [7:0] \b_out$86 ;
-  wire [7:0] \b_out$93 ;
-  wire [7:0] \b_out$99 ;
+  wire [7:0] \b_in$87 ;
+  wire [7:0] \b_in$96 ;
   input clk;
   wire clk;
-  input load;
-  wire load;
-  wire \load$102 ;
-  wire \load$109 ;
-  wire \load$11 ;
-  wire \load$116 ;
-  wire \load$123 ;
-  wire \load$130 ;
-  wire \load$137 ;
-  wire \load$144 ;
-  wire \load$151 ;
-  wire \load$157 ;
-  wire \load$16 ;
-  wire \load$164 ;
-  wire \load$171 ;
-  wire \load$178 ;
-  wire \load$185 ;
-  wire \load$192 ;
-  wire \load$199 ;
-  wire \load$206 ;
-  wire \load$21 ;
-  wire \load$212 ;
-  wire \load$219 ;
-  wire \load$226 ;
-  wire \load$233 ;
-  wire \load$240 ;
-  wire \load$247 ;
-  wire \load$254 ;
-  wire \load$26 ;
-  wire \load$261 ;
-  wire \load$267 ;
-  wire \load$274 ;
-  wire \load$281 ;
-  wire \load$288 ;
-  wire \load$295 ;
-  wire \load$302 ;
-  wire \load$309 ;
-  wire \load$31 ;
-  wire \load$316 ;
-  wire \load$322 ;
-  wire \load$329 ;
-  wire \load$336 ;
-  wire \load$343 ;
-  wire \load$350 ;
-  wire \load$357 ;
-  wire \load$36 ;
-  wire \load$364 ;
-  wire \load$371 ;
-  wire \load$377 ;
-  wire \load$384 ;
-  wire \load$391 ;
-  wire \load$398 ;
-  wire \load$405 ;
-  wire \load$41 ;
-  wire \load$412 ;
-  wire \load$419 ;
-  wire \load$426 ;
-  wire \load$47 ;
-  wire \load$54 ;
-  wire \load$6 ;
-  wire \load$61 ;
-  wire \load$68 ;
-  wire \load$75 ;
-  wire \load$82 ;
-  wire \load$89 ;
-  wire \load$96 ;
+  wire ld;
+  wire \ld$108 ;
+  wire \ld$117 ;
+  wire \ld$126 ;
+  wire \ld$135 ;
+  wire \ld$142 ;
+  wire \ld$151 ;
+  wire \ld$160 ;
+  wire \ld$169 ;
+  wire \ld$17 ;
+  wire \ld$178 ;
+  wire \ld$187 ;
+  wire \ld$196 ;
+  wire \ld$205 ;
+  wire \ld$212 ;
+  wire \ld$221 ;
+  wire \ld$230 ;
+  wire \ld$239 ;
+  wire \ld$248 ;
+  wire \ld$25 ;
+  wire \ld$257 ;
+  wire \ld$266 ;
+  wire \ld$275 ;
+  wire \ld$282 ;
+  wire \ld$291 ;
+  wire \ld$300 ;
+  wire \ld$309 ;
+  wire \ld$318 ;
+  wire \ld$327 ;
+  wire \ld$33 ;
+  wire \ld$336 ;
+  wire \ld$345 ;
+  wire \ld$352 ;
+  wire \ld$361 ;
+  wire \ld$370 ;
+  wire \ld$379 ;
+  wire \ld$388 ;
+  wire \ld$397 ;
+  wire \ld$406 ;
+  wire \ld$41 ;
+  wire \ld$415 ;
+  wire \ld$422 ;
+  wire \ld$431 ;
+  wire \ld$440 ;
+  wire \ld$449 ;
+  wire \ld$458 ;
+  wire \ld$467 ;
+  wire \ld$476 ;
+  wire \ld$485 ;
+  wire \ld$49 ;
+  wire \ld$492 ;
+  wire \ld$501 ;
+  wire \ld$510 ;
+  wire \ld$519 ;
+  wire \ld$528 ;
+  wire \ld$537 ;
+  wire \ld$546 ;
+  wire \ld$555 ;
+  wire \ld$57 ;
+  wire \ld$65 ;
+  wire \ld$72 ;
+  input [7:0] \ld$8 ;
+  wire [7:0] \ld$8 ;
+  wire \ld$81 ;
+  wire \ld$90 ;
+  wire \ld$99 ;
+  input ld_bank;
+  wire ld_bank;
+  wire \ld_bank$10 ;
+  wire \ld_bank$100 ;
+  wire \ld_bank$109 ;
+  wire \ld_bank$118 ;
+  wire \ld_bank$127 ;
+  wire \ld_bank$136 ;
+  wire \ld_bank$143 ;
+  wire \ld_bank$152 ;
+  wire \ld_bank$161 ;
+  wire \ld_bank$170 ;
+  wire \ld_bank$179 ;
+  wire \ld_bank$18 ;
+  wire \ld_bank$188 ;
+  wire \ld_bank$197 ;
+  wire \ld_bank$206 ;
+  wire \ld_bank$213 ;
+  wire \ld_bank$222 ;
+  wire \ld_bank$231 ;
+  wire \ld_bank$240 ;
+  wire \ld_bank$249 ;
+  wire \ld_bank$258 ;
+  wire \ld_bank$26 ;
+  wire \ld_bank$267 ;
+  wire \ld_bank$276 ;
+  wire \ld_bank$283 ;
+  wire \ld_bank$292 ;
+  wire \ld_bank$301 ;
+  wire \ld_bank$310 ;
+  wire \ld_bank$319 ;
+  wire \ld_bank$328 ;
+  wire \ld_bank$337 ;
+  wire \ld_bank$34 ;
+  wire \ld_bank$346 ;
+  wire \ld_bank$353 ;
+  wire \ld_bank$362 ;
+  wire \ld_bank$371 ;
+  wire \ld_bank$380 ;
+  wire \ld_bank$389 ;
+  wire \ld_bank$398 ;
+  wire \ld_bank$407 ;
+  wire \ld_bank$416 ;
+  wire \ld_bank$42 ;
+  wire \ld_bank$423 ;
+  wire \ld_bank$432 ;
+  wire \ld_bank$441 ;
+  wire \ld_bank$450 ;
+  wire \ld_bank$459 ;
+  wire \ld_bank$468 ;
+  wire \ld_bank$477 ;
+  wire \ld_bank$486 ;
+  wire \ld_bank$493 ;
+  wire \ld_bank$50 ;
+  wire \ld_bank$502 ;
+  wire \ld_bank$511 ;
+  wire \ld_bank$520 ;
+  wire \ld_bank$529 ;
+  wire \ld_bank$538 ;
+  wire \ld_bank$547 ;
+  wire \ld_bank$556 ;
+  wire \ld_bank$58 ;
+  wire \ld_bank$66 ;
+  wire \ld_bank$73 ;
+  wire \ld_bank$82 ;
+  wire \ld_bank$91 ;
   input [63:0] north;
   wire [63:0] north;
   wire [31:0] psum_in;
-  wire [31:0] \psum_in$10 ;
-  wire [31:0] \psum_in$100 ;
-  wire [31:0] \psum_in$107 ;
-  wire [31:0] \psum_in$114 ;
-  wire [31:0] \psum_in$121 ;
-  wire [31:0] \psum_in$128 ;
-  wire [31:0] \psum_in$135 ;
-  wire [31:0] \psum_in$142 ;
+  wire [31:0] \psum_in$106 ;
+  wire [31:0] \psum_in$115 ;
+  wire [31:0] \psum_in$124 ;
+  wire [31:0] \psum_in$133 ;
+  wire [31:0] \psum_in$140 ;
   wire [31:0] \psum_in$149 ;
-  wire [31:0] \psum_in$15 ;
-  wire [31:0] \psum_in$155 ;
-  wire [31:0] \psum_in$162 ;
-  wire [31:0] \psum_in$169 ;
+  wire [31:0] \psum_in$158 ;
+  wire [31:0] \psum_in$16 ;
+  wire [31:0] \psum_in$167 ;
   wire [31:0] \psum_in$176 ;
-  wire [31:0] \psum_in$183 ;
-  wire [31:0] \psum_in$190 ;
-  wire [31:0] \psum_in$197 ;
-  wire [31:0] \psum_in$20 ;
-  wire [31:0] \psum_in$204 ;
+  wire [31:0] \psum_in$185 ;
+  wire [31:0] \psum_in$194 ;
+  wire [31:0] \psum_in$203 ;
   wire [31:0] \psum_in$210 ;
-  wire [31:0] \psum_in$217 ;
-  wire [31:0] \psum_in$224 ;
-  wire [31:0] \psum_in$231 ;
-  wire [31:0] \psum_in$238 ;
-  wire [31:0] \psum_in$245 ;
-  wire [31:0] \psum_in$25 ;
-  wire [31:0] \psum_in$252 ;
-  wire [31:0] \psum_in$259 ;
-  wire [31:0] \psum_in$265 ;
-  wire [31:0] \psum_in$272 ;
-  wire [31:0] \psum_in$279 ;
-  wire [31:0] \psum_in$286 ;
-  wire [31:0] \psum_in$293 ;
-  wire [31:0] \psum_in$30 ;
-  wire [31:0] \psum_in$300 ;
+  wire [31:0] \psum_in$219 ;
+  wire [31:0] \psum_in$228 ;
+  wire [31:0] \psum_in$237 ;
+  wire [31:0] \psum_in$24 ;
+  wire [31:0] \psum_in$246 ;
+  wire [31:0] \psum_in$255 ;
+  wire [31:0] \psum_in$264 ;
+  wire [31:0] \psum_in$273 ;
+  wire [31:0] \psum_in$280 ;
+  wire [31:0] \psum_in$289 ;
+  wire [31:0] \psum_in$298 ;
   wire [31:0] \psum_in$307 ;
-  wire [31:0] \psum_in$314 ;
-  wire [31:0] \psum_in$320 ;
-  wire [31:0] \psum_in$327 ;
+  wire [31:0] \psum_in$316 ;
+  wire [31:0] \psum_in$32 ;
+  wire [31:0] \psum_in$325 ;
   wire [31:0] \psum_in$334 ;
-  wire [31:0] \psum_in$341 ;
-  wire [31:0] \psum_in$348 ;
-  wire [31:0] \psum_in$35 ;
-  wire [31:0] \psum_in$355 ;
-  wire [31:0] \psum_in$362 ;
-  wire [31:0] \psum_in$369 ;
-  wire [31:0] \psum_in$375 ;
-  wire [31:0] \psum_in$382 ;
-  wire [31:0] \psum_in$389 ;
-  wire [31:0] \psum_in$396 ;
+  wire [31:0] \psum_in$343 ;
+  wire [31:0] \psum_in$350 ;
+  wire [31:0] \psum_in$359 ;
+  wire [31:0] \psum_in$368 ;
+  wire [31:0] \psum_in$377 ;
+  wire [31:0] \psum_in$386 ;
+  wire [31:0] \psum_in$395 ;
   wire [31:0] \psum_in$40 ;
-  wire [31:0] \psum_in$403 ;
-  wire [31:0] \psum_in$410 ;
-  wire [31:0] \psum_in$417 ;
-  wire [31:0] \psum_in$424 ;
-  wire [31:0] \psum_in$45 ;
-  wire [31:0] \psum_in$52 ;
-  wire [31:0] \psum_in$59 ;
-  wire [31:0] \psum_in$66 ;
-  wire [31:0] \psum_in$73 ;
-  wire [31:0] \psum_in$80 ;
-  wire [31:0] \psum_in$87 ;
-  wire [31:0] \psum_in$94 ;
+  wire [31:0] \psum_in$404 ;
+  wire [31:0] \psum_in$413 ;
+  wire [31:0] \psum_in$420 ;
+  wire [31:0] \psum_in$429 ;
+  wire [31:0] \psum_in$438 ;
+  wire [31:0] \psum_in$447 ;
+  wire [31:0] \psum_in$456 ;
+  wire [31:0] \psum_in$465 ;
+  wire [31:0] \psum_in$474 ;
+  wire [31:0] \psum_in$48 ;
+  wire [31:0] \psum_in$483 ;
+  wire [31:0] \psum_in$490 ;
+  wire [31:0] \psum_in$499 ;
+  wire [31:0] \psum_in$508 ;
+  wire [31:0] \psum_in$517 ;
+  wire [31:0] \psum_in$526 ;
+  wire [31:0] \psum_in$535 ;
+  wire [31:0] \psum_in$544 ;
+  wire [31:0] \psum_in$553 ;
+  wire [31:0] \psum_in$56 ;
+  wire [31:0] \psum_in$64 ;
+  wire [31:0] \psum_in$70 ;
+  wire [31:0] \psum_in$79 ;
+  wire [31:0] \psum_in$88 ;
+  wire [31:0] \psum_in$97 ;
   wire [31:0] psum_out;
-  wire [31:0] \psum_out$101 ;
-  wire [31:0] \psum_out$108 ;
-  wire [31:0] \psum_out$115 ;
-  wire [31:0] \psum_out$122 ;
-  wire [31:0] \psum_out$129 ;
-  wire [31:0] \psum_out$136 ;
-  wire [31:0] \psum_out$143 ;
+  wire [31:0] \psum_out$107 ;
+  wire [31:0] \psum_out$116 ;
+  wire [31:0] \psum_out$125 ;
+  wire [31:0] \psum_out$134 ;
+  wire [31:0] \psum_out$141 ;
   wire [31:0] \psum_out$150 ;
-  wire [31:0] \psum_out$156 ;
-  wire [31:0] \psum_out$163 ;
-  wire [31:0] \psum_out$170 ;
+  wire [31:0] \psum_out$159 ;
+  wire [31:0] \psum_out$168 ;
   wire [31:0] \psum_out$177 ;
-  wire [31:0] \psum_out$184 ;
-  wire [31:0] \psum_out$191 ;
-  wire [31:0] \psum_out$198 ;
-  wire [31:0] \psum_out$205 ;
+  wire [31:0] \psum_out$186 ;
+  wire [31:0] \psum_out$195 ;
+  wire [31:0] \psum_out$204 ;
   wire [31:0] \psum_out$211 ;
-  wire [31:0] \psum_out$218 ;
-  wire [31:0] \psum_out$225 ;
-  wire [31:0] \psum_out$232 ;
-  wire [31:0] \psum_out$239 ;
-  wire [31:0] \psum_out$246 ;
-  wire [31:0] \psum_out$253 ;
-  wire [31:0] \psum_out$260 ;
-  wire [31:0] \psum_out$266 ;
-  wire [31:0] \psum_out$273 ;
-  wire [31:0] \psum_out$280 ;
-  wire [31:0] \psum_out$287 ;
-  wire [31:0] \psum_out$294 ;
-  wire [31:0] \psum_out$301 ;
+  wire [31:0] \psum_out$220 ;
+  wire [31:0] \psum_out$229 ;
+  wire [31:0] \psum_out$238 ;
+  wire [31:0] \psum_out$247 ;
+  wire [31:0] \psum_out$256 ;
+  wire [31:0] \psum_out$265 ;
+  wire [31:0] \psum_out$274 ;
+  wire [31:0] \psum_out$281 ;
+  wire [31:0] \psum_out$290 ;
+  wire [31:0] \psum_out$299 ;
   wire [31:0] \psum_out$308 ;
-  wire [31:0] \psum_out$315 ;
-  wire [31:0] \psum_out$321 ;
-  wire [31:0] \psum_out$328 ;
+  wire [31:0] \psum_out$317 ;
+  wire [31:0] \psum_out$326 ;
   wire [31:0] \psum_out$335 ;
-  wire [31:0] \psum_out$342 ;
-  wire [31:0] \psum_out$349 ;
-  wire [31:0] \psum_out$356 ;
-  wire [31:0] \psum_out$363 ;
-  wire [31:0] \psum_out$370 ;
-  wire [31:0] \psum_out$376 ;
-  wire [31:0] \psum_out$383 ;
-  wire [31:0] \psum_out$390 ;
-  wire [31:0] \psum_out$397 ;
-  wire [31:0] \psum_out$404 ;
-  wire [31:0] \psum_out$411 ;
-  wire [31:0] \psum_out$418 ;
-  wire [31:0] \psum_out$425 ;
-  output [31:0] \psum_out$428 ;
-  wire [31:0] \psum_out$428 ;
-  output [31:0] \psum_out$429 ;
-  wire [31:0] \psum_out$429 ;
-  output [31:0] \psum_out$430 ;
+  wire [31:0] \psum_out$344 ;
+  wire [31:0] \psum_out$351 ;
+  wire [31:0] \psum_out$360 ;
+  wire [31:0] \psum_out$369 ;
+  wire [31:0] \psum_out$378 ;
+  wire [31:0] \psum_out$387 ;
+  wire [31:0] \psum_out$396 ;
+  wire [31:0] \psum_out$405 ;
+  wire [31:0] \psum_out$414 ;
+  wire [31:0] \psum_out$421 ;
   wire [31:0] \psum_out$430 ;
-  output [31:0] \psum_out$431 ;
-  wire [31:0] \psum_out$431 ;
-  output [31:0] \psum_out$432 ;
-  wire [31:0] \psum_out$432 ;
-  output [31:0] \psum_out$433 ;
-  wire [31:0] \psum_out$433 ;
-  output [31:0] \psum_out$434 ;
-  wire [31:0] \psum_out$434 ;
-  output [31:0] \psum_out$435 ;
-  wire [31:0] \psum_out$435 ;
-  wire [31:0] \psum_out$53 ;
-  wire [31:0] \psum_out$60 ;
-  wire [31:0] \psum_out$67 ;
-  wire [31:0] \psum_out$74 ;
-  wire [31:0] \psum_out$81 ;
-  wire [31:0] \psum_out$88 ;
-  wire [31:0] \psum_out$95 ;
+  wire [31:0] \psum_out$439 ;
+  wire [31:0] \psum_out$448 ;
+  wire [31:0] \psum_out$457 ;
+  wire [31:0] \psum_out$466 ;
+  wire [31:0] \psum_out$475 ;
+  wire [31:0] \psum_out$484 ;
+  wire [31:0] \psum_out$491 ;
+  wire [31:0] \psum_out$500 ;
+  wire [31:0] \psum_out$509 ;
+  wire [31:0] \psum_out$518 ;
+  wire [31:0] \psum_out$527 ;
+  wire [31:0] \psum_out$536 ;
+  wire [31:0] \psum_out$545 ;
+  wire [31:0] \psum_out$554 ;
+  output [31:0] \psum_out$558 ;
+  wire [31:0] \psum_out$558 ;
+  output [31:0] \psum_out$559 ;
+  wire [31:0] \psum_out$559 ;
+  output [31:0] \psum_out$560 ;
+  wire [31:0] \psum_out$560 ;
+  output [31:0] \psum_out$561 ;
+  wire [31:0] \psum_out$561 ;
+  output [31:0] \psum_out$562 ;
+  wire [31:0] \psum_out$562 ;
+  output [31:0] \psum_out$563 ;
+  wire [31:0] \psum_out$563 ;
+  output [31:0] \psum_out$564 ;
+  wire [31:0] \psum_out$564 ;
+  output [31:0] \psum_out$565 ;
+  wire [31:0] \psum_out$565 ;
+  wire [31:0] \psum_out$80 ;
+  wire [31:0] \psum_out$89 ;
+  wire [31:0] \psum_out$98 ;
   input rst;
   wire rst;
   wire [255:0] south;
   wire [63:0] west;
+  wire [7:0] west_tag;
   \systolic_top.array.pe_0_0  pe_0_0 (
     .a_in(a_in),
-    .a_out(\a_in$7 ),
+    .a_out(\a_in$11 ),
+    .a_tag_in(a_tag_in),
+    .a_tag_out(\a_tag_in$13 ),
     .b_in(north[7:0]),
     .clk(clk),
-    .load(load),
-    .psum_out(\psum_in$45 ),
-    .rst(rst),
-    .w(\b_in$43 )
+    .ld(\ld$8 [0]),
+    .ld_bank(ld_bank),
+    .psum_out(\psum_in$70 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_0_1  pe_0_1 (
-    .a_in(\a_in$7 ),
-    .a_out(\a_in$12 ),
+    .a_in(\a_in$11 ),
+    .a_out(\a_in$19 ),
+    .a_tag_in(\a_tag_in$13 ),
+    .a_tag_out(\a_tag_in$21 ),
     .b_in(north[15:8]),
     .clk(clk),
-    .load(load),
-    .psum_out(\psum_in$52 ),
-    .rst(rst),
-    .w(\b_in$50 )
+    .ld(\ld$8 [0]),
+    .ld_bank(ld_bank),
+    .psum_out(\psum_in$79 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_0_2  pe_0_2 (
-    .a_in(\a_in$12 ),
-    .a_out(\a_in$17 ),
+    .a_in(\a_in$19 ),
+    .a_out(\a_in$27 ),
+    .a_tag_in(\a_tag_in$21 ),
+    .a_tag_out(\a_tag_in$29 ),
     .b_in(north[23:16]),
     .clk(clk),
-    .load(load),
-    .psum_out(\psum_in$59 ),
-    .rst(rst),
-    .w(\b_in$57 )
+    .ld(\ld$8 [0]),
+    .ld_bank(ld_bank),
+    .psum_out(\psum_in$88 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_0_3  pe_0_3 (
-    .a_in(\a_in$17 ),
-    .a_out(\a_in$22 ),
+    .a_in(\a_in$27 ),
+    .a_out(\a_in$35 ),
+    .a_tag_in(\a_tag_in$29 ),
+    .a_tag_out(\a_tag_in$37 ),
     .b_in(north[31:24]),
     .clk(clk),
-    .load(load),
-    .psum_out(\psum_in$66 ),
-    .rst(rst),
-    .w(\b_in$64 )
+    .ld(\ld$8 [0]),
+    .ld_bank(ld_bank),
+    .psum_out(\psum_in$97 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_0_4  pe_0_4 (
-    .a_in(\a_in$22 ),
-    .a_out(\a_in$27 ),
+    .a_in(\a_in$35 ),
+    .a_out(\a_in$43 ),
+    .a_tag_in(\a_tag_in$37 ),
+    .a_tag_out(\a_tag_in$45 ),
     .b_in(north[39:32]),
     .clk(clk),
-    .load(load),
-    .psum_out(\psum_in$73 ),
-    .rst(rst),
-    .w(\b_in$71 )
+    .ld(\ld$8 [0]),
+    .ld_bank(ld_bank),
+    .psum_out(\psum_in$106 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_0_5  pe_0_5 (
-    .a_in(\a_in$27 ),
-    .a_out(\a_in$32 ),
+    .a_in(\a_in$43 ),
+    .a_out(\a_in$51 ),
+    .a_tag_in(\a_tag_in$45 ),
+    .a_tag_out(\a_tag_in$53 ),
     .b_in(north[47:40]),
     .clk(clk),
-    .load(load),
-    .psum_out(\psum_in$80 ),
-    .rst(rst),
-    .w(\b_in$78 )
+    .ld(\ld$8 [0]),
+    .ld_bank(ld_bank),
+    .psum_out(\psum_in$115 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_0_6  pe_0_6 (
-    .a_in(\a_in$32 ),
-    .a_out(\a_in$37 ),
+    .a_in(\a_in$51 ),
+    .a_out(\a_in$59 ),
+    .a_tag_in(\a_tag_in$53 ),
+    .a_tag_out(\a_tag_in$61 ),
     .b_in(north[55:48]),
     .clk(clk),
-    .load(load),
-    .psum_out(\psum_in$87 ),
-    .rst(rst),
-    .w(\b_in$85 )
+    .ld(\ld$8 [0]),
+    .ld_bank(ld_bank),
+    .psum_out(\psum_in$124 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_0_7  pe_0_7 (
-    .a_in(\a_in$37 ),
+    .a_in(\a_in$59 ),
+    .a_tag_in(\a_tag_in$61 ),
     .b_in(north[63:56]),
     .clk(clk),
-    .load(load),
-    .psum_out(\psum_in$94 ),
-    .rst(rst),
-    .w(\b_in$92 )
+    .ld(\ld$8 [0]),
+    .ld_bank(ld_bank),
+    .psum_out(\psum_in$133 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_1_0  pe_1_0 (
-    .a_in(\a_in$42 ),
-    .a_out(\a_in$48 ),
-    .b_in(\b_in$43 ),
+    .a_in(\a_in$67 ),
+    .a_out(\a_in$74 ),
+    .a_tag_in(\a_tag_in$68 ),
+    .a_tag_out(\a_tag_in$76 ),
+    .b_in(north[7:0]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$45 ),
-    .psum_out(\psum_in$100 ),
-    .rst(rst),
-    .w(\b_in$98 )
+    .ld(\ld$8 [1]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$70 ),
+    .psum_out(\psum_in$140 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_1_1  pe_1_1 (
-    .a_in(\a_in$48 ),
-    .a_out(\a_in$55 ),
-    .b_in(\b_in$50 ),
+    .a_in(\a_in$74 ),
+    .a_out(\a_in$83 ),
+    .a_tag_in(\a_tag_in$76 ),
+    .a_tag_out(\a_tag_in$85 ),
+    .b_in(north[15:8]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$52 ),
-    .psum_out(\psum_in$107 ),
-    .rst(rst),
-    .w(\b_in$105 )
+    .ld(\ld$8 [1]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$79 ),
+    .psum_out(\psum_in$149 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_1_2  pe_1_2 (
-    .a_in(\a_in$55 ),
-    .a_out(\a_in$62 ),
-    .b_in(\b_in$57 ),
+    .a_in(\a_in$83 ),
+    .a_out(\a_in$92 ),
+    .a_tag_in(\a_tag_in$85 ),
+    .a_tag_out(\a_tag_in$94 ),
+    .b_in(north[23:16]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$59 ),
-    .psum_out(\psum_in$114 ),
-    .rst(rst),
-    .w(\b_in$112 )
+    .ld(\ld$8 [1]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$88 ),
+    .psum_out(\psum_in$158 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_1_3  pe_1_3 (
-    .a_in(\a_in$62 ),
-    .a_out(\a_in$69 ),
-    .b_in(\b_in$64 ),
+    .a_in(\a_in$92 ),
+    .a_out(\a_in$101 ),
+    .a_tag_in(\a_tag_in$94 ),
+    .a_tag_out(\a_tag_in$103 ),
+    .b_in(north[31:24]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$66 ),
-    .psum_out(\psum_in$121 ),
-    .rst(rst),
-    .w(\b_in$119 )
+    .ld(\ld$8 [1]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$97 ),
+    .psum_out(\psum_in$167 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_1_4  pe_1_4 (
-    .a_in(\a_in$69 ),
-    .a_out(\a_in$76 ),
-    .b_in(\b_in$71 ),
+    .a_in(\a_in$101 ),
+    .a_out(\a_in$110 ),
+    .a_tag_in(\a_tag_in$103 ),
+    .a_tag_out(\a_tag_in$112 ),
+    .b_in(north[39:32]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$73 ),
-    .psum_out(\psum_in$128 ),
-    .rst(rst),
-    .w(\b_in$126 )
+    .ld(\ld$8 [1]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$106 ),
+    .psum_out(\psum_in$176 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_1_5  pe_1_5 (
-    .a_in(\a_in$76 ),
-    .a_out(\a_in$83 ),
-    .b_in(\b_in$78 ),
+    .a_in(\a_in$110 ),
+    .a_out(\a_in$119 ),
+    .a_tag_in(\a_tag_in$112 ),
+    .a_tag_out(\a_tag_in$121 ),
+    .b_in(north[47:40]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$80 ),
-    .psum_out(\psum_in$135 ),
-    .rst(rst),
-    .w(\b_in$133 )
+    .ld(\ld$8 [1]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$115 ),
+    .psum_out(\psum_in$185 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_1_6  pe_1_6 (
-    .a_in(\a_in$83 ),
-    .a_out(\a_in$90 ),
-    .b_in(\b_in$85 ),
+    .a_in(\a_in$119 ),
+    .a_out(\a_in$128 ),
+    .a_tag_in(\a_tag_in$121 ),
+    .a_tag_out(\a_tag_in$130 ),
+    .b_in(north[55:48]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$87 ),
-    .psum_out(\psum_in$142 ),
-    .rst(rst),
-    .w(\b_in$140 )
+    .ld(\ld$8 [1]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$124 ),
+    .psum_out(\psum_in$194 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_1_7  pe_1_7 (
-    .a_in(\a_in$90 ),
-    .b_in(\b_in$92 ),
+    .a_in(\a_in$128 ),
+    .a_tag_in(\a_tag_in$130 ),
+    .b_in(north[63:56]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$94 ),
-    .psum_out(\psum_in$149 ),
-    .rst(rst),
-    .w(\b_in$147 )
+    .ld(\ld$8 [1]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$133 ),
+    .psum_out(\psum_in$203 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_2_0  pe_2_0 (
-    .a_in(\a_in$97 ),
-    .a_out(\a_in$103 ),
-    .b_in(\b_in$98 ),
+    .a_in(\a_in$137 ),
+    .a_out(\a_in$144 ),
+    .a_tag_in(\a_tag_in$138 ),
+    .a_tag_out(\a_tag_in$146 ),
+    .b_in(north[7:0]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$100 ),
-    .psum_out(\psum_in$155 ),
-    .rst(rst),
-    .w(\b_in$153 )
+    .ld(\ld$8 [2]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$140 ),
+    .psum_out(\psum_in$210 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_2_1  pe_2_1 (
-    .a_in(\a_in$103 ),
-    .a_out(\a_in$110 ),
-    .b_in(\b_in$105 ),
+    .a_in(\a_in$144 ),
+    .a_out(\a_in$153 ),
+    .a_tag_in(\a_tag_in$146 ),
+    .a_tag_out(\a_tag_in$155 ),
+    .b_in(north[15:8]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$107 ),
-    .psum_out(\psum_in$162 ),
-    .rst(rst),
-    .w(\b_in$160 )
+    .ld(\ld$8 [2]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$149 ),
+    .psum_out(\psum_in$219 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_2_2  pe_2_2 (
-    .a_in(\a_in$110 ),
-    .a_out(\a_in$117 ),
-    .b_in(\b_in$112 ),
+    .a_in(\a_in$153 ),
+    .a_out(\a_in$162 ),
+    .a_tag_in(\a_tag_in$155 ),
+    .a_tag_out(\a_tag_in$164 ),
+    .b_in(north[23:16]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$114 ),
-    .psum_out(\psum_in$169 ),
-    .rst(rst),
-    .w(\b_in$167 )
+    .ld(\ld$8 [2]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$158 ),
+    .psum_out(\psum_in$228 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_2_3  pe_2_3 (
-    .a_in(\a_in$117 ),
-    .a_out(\a_in$124 ),
-    .b_in(\b_in$119 ),
+    .a_in(\a_in$162 ),
+    .a_out(\a_in$171 ),
+    .a_tag_in(\a_tag_in$164 ),
+    .a_tag_out(\a_tag_in$173 ),
+    .b_in(north[31:24]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$121 ),
-    .psum_out(\psum_in$176 ),
-    .rst(rst),
-    .w(\b_in$174 )
+    .ld(\ld$8 [2]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$167 ),
+    .psum_out(\psum_in$237 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_2_4  pe_2_4 (
-    .a_in(\a_in$124 ),
-    .a_out(\a_in$131 ),
-    .b_in(\b_in$126 ),
+    .a_in(\a_in$171 ),
+    .a_out(\a_in$180 ),
+    .a_tag_in(\a_tag_in$173 ),
+    .a_tag_out(\a_tag_in$182 ),
+    .b_in(north[39:32]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$128 ),
-    .psum_out(\psum_in$183 ),
-    .rst(rst),
-    .w(\b_in$181 )
+    .ld(\ld$8 [2]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$176 ),
+    .psum_out(\psum_in$246 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_2_5  pe_2_5 (
-    .a_in(\a_in$131 ),
-    .a_out(\a_in$138 ),
-    .b_in(\b_in$133 ),
+    .a_in(\a_in$180 ),
+    .a_out(\a_in$189 ),
+    .a_tag_in(\a_tag_in$182 ),
+    .a_tag_out(\a_tag_in$191 ),
+    .b_in(north[47:40]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$135 ),
-    .psum_out(\psum_in$190 ),
-    .rst(rst),
-    .w(\b_in$188 )
+    .ld(\ld$8 [2]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$185 ),
+    .psum_out(\psum_in$255 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_2_6  pe_2_6 (
-    .a_in(\a_in$138 ),
-    .a_out(\a_in$145 ),
-    .b_in(\b_in$140 ),
+    .a_in(\a_in$189 ),
+    .a_out(\a_in$198 ),
+    .a_tag_in(\a_tag_in$191 ),
+    .a_tag_out(\a_tag_in$200 ),
+    .b_in(north[55:48]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$142 ),
-    .psum_out(\psum_in$197 ),
-    .rst(rst),
-    .w(\b_in$195 )
+    .ld(\ld$8 [2]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$194 ),
+    .psum_out(\psum_in$264 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_2_7  pe_2_7 (
-    .a_in(\a_in$145 ),
-    .b_in(\b_in$147 ),
+    .a_in(\a_in$198 ),
+    .a_tag_in(\a_tag_in$200 ),
+    .b_in(north[63:56]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$149 ),
-    .psum_out(\psum_in$204 ),
-    .rst(rst),
-    .w(\b_in$202 )
+    .ld(\ld$8 [2]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$203 ),
+    .psum_out(\psum_in$273 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_3_0  pe_3_0 (
-    .a_in(\a_in$152 ),
-    .a_out(\a_in$158 ),
-    .b_in(\b_in$153 ),
+    .a_in(\a_in$207 ),
+    .a_out(\a_in$214 ),
+    .a_tag_in(\a_tag_in$208 ),
+    .a_tag_out(\a_tag_in$216 ),
+    .b_in(north[7:0]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$155 ),
-    .psum_out(\psum_in$210 ),
-    .rst(rst),
-    .w(\b_in$208 )
+    .ld(\ld$8 [3]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$210 ),
+    .psum_out(\psum_in$280 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_3_1  pe_3_1 (
-    .a_in(\a_in$158 ),
-    .a_out(\a_in$165 ),
-    .b_in(\b_in$160 ),
+    .a_in(\a_in$214 ),
+    .a_out(\a_in$223 ),
+    .a_tag_in(\a_tag_in$216 ),
+    .a_tag_out(\a_tag_in$225 ),
+    .b_in(north[15:8]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$162 ),
-    .psum_out(\psum_in$217 ),
-    .rst(rst),
-    .w(\b_in$215 )
+    .ld(\ld$8 [3]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$219 ),
+    .psum_out(\psum_in$289 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_3_2  pe_3_2 (
-    .a_in(\a_in$165 ),
-    .a_out(\a_in$172 ),
-    .b_in(\b_in$167 ),
+    .a_in(\a_in$223 ),
+    .a_out(\a_in$232 ),
+    .a_tag_in(\a_tag_in$225 ),
+    .a_tag_out(\a_tag_in$234 ),
+    .b_in(north[23:16]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$169 ),
-    .psum_out(\psum_in$224 ),
-    .rst(rst),
-    .w(\b_in$222 )
+    .ld(\ld$8 [3]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$228 ),
+    .psum_out(\psum_in$298 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_3_3  pe_3_3 (
-    .a_in(\a_in$172 ),
-    .a_out(\a_in$179 ),
-    .b_in(\b_in$174 ),
+    .a_in(\a_in$232 ),
+    .a_out(\a_in$241 ),
+    .a_tag_in(\a_tag_in$234 ),
+    .a_tag_out(\a_tag_in$243 ),
+    .b_in(north[31:24]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$176 ),
-    .psum_out(\psum_in$231 ),
-    .rst(rst),
-    .w(\b_in$229 )
+    .ld(\ld$8 [3]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$237 ),
+    .psum_out(\psum_in$307 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_3_4  pe_3_4 (
-    .a_in(\a_in$179 ),
-    .a_out(\a_in$186 ),
-    .b_in(\b_in$181 ),
+    .a_in(\a_in$241 ),
+    .a_out(\a_in$250 ),
+    .a_tag_in(\a_tag_in$243 ),
+    .a_tag_out(\a_tag_in$252 ),
+    .b_in(north[39:32]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$183 ),
-    .psum_out(\psum_in$238 ),
-    .rst(rst),
-    .w(\b_in$236 )
+    .ld(\ld$8 [3]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$246 ),
+    .psum_out(\psum_in$316 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_3_5  pe_3_5 (
-    .a_in(\a_in$186 ),
-    .a_out(\a_in$193 ),
-    .b_in(\b_in$188 ),
+    .a_in(\a_in$250 ),
+    .a_out(\a_in$259 ),
+    .a_tag_in(\a_tag_in$252 ),
+    .a_tag_out(\a_tag_in$261 ),
+    .b_in(north[47:40]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$190 ),
-    .psum_out(\psum_in$245 ),
-    .rst(rst),
-    .w(\b_in$243 )
+    .ld(\ld$8 [3]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$255 ),
+    .psum_out(\psum_in$325 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_3_6  pe_3_6 (
-    .a_in(\a_in$193 ),
-    .a_out(\a_in$200 ),
-    .b_in(\b_in$195 ),
+    .a_in(\a_in$259 ),
+    .a_out(\a_in$268 ),
+    .a_tag_in(\a_tag_in$261 ),
+    .a_tag_out(\a_tag_in$270 ),
+    .b_in(north[55:48]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$197 ),
-    .psum_out(\psum_in$252 ),
-    .rst(rst),
-    .w(\b_in$250 )
+    .ld(\ld$8 [3]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$264 ),
+    .psum_out(\psum_in$334 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_3_7  pe_3_7 (
-    .a_in(\a_in$200 ),
-    .b_in(\b_in$202 ),
+    .a_in(\a_in$268 ),
+    .a_tag_in(\a_tag_in$270 ),
+    .b_in(north[63:56]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$204 ),
-    .psum_out(\psum_in$259 ),
-    .rst(rst),
-    .w(\b_in$257 )
+    .ld(\ld$8 [3]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$273 ),
+    .psum_out(\psum_in$343 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_4_0  pe_4_0 (
-    .a_in(\a_in$207 ),
-    .a_out(\a_in$213 ),
-    .b_in(\b_in$208 ),
+    .a_in(\a_in$277 ),
+    .a_out(\a_in$284 ),
+    .a_tag_in(\a_tag_in$278 ),
+    .a_tag_out(\a_tag_in$286 ),
+    .b_in(north[7:0]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$210 ),
-    .psum_out(\psum_in$265 ),
-    .rst(rst),
-    .w(\b_in$263 )
+    .ld(\ld$8 [4]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$280 ),
+    .psum_out(\psum_in$350 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_4_1  pe_4_1 (
-    .a_in(\a_in$213 ),
-    .a_out(\a_in$220 ),
-    .b_in(\b_in$215 ),
+    .a_in(\a_in$284 ),
+    .a_out(\a_in$293 ),
+    .a_tag_in(\a_tag_in$286 ),
+    .a_tag_out(\a_tag_in$295 ),
+    .b_in(north[15:8]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$217 ),
-    .psum_out(\psum_in$272 ),
-    .rst(rst),
-    .w(\b_in$270 )
+    .ld(\ld$8 [4]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$289 ),
+    .psum_out(\psum_in$359 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_4_2  pe_4_2 (
-    .a_in(\a_in$220 ),
-    .a_out(\a_in$227 ),
-    .b_in(\b_in$222 ),
+    .a_in(\a_in$293 ),
+    .a_out(\a_in$302 ),
+    .a_tag_in(\a_tag_in$295 ),
+    .a_tag_out(\a_tag_in$304 ),
+    .b_in(north[23:16]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$224 ),
-    .psum_out(\psum_in$279 ),
-    .rst(rst),
-    .w(\b_in$277 )
+    .ld(\ld$8 [4]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$298 ),
+    .psum_out(\psum_in$368 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_4_3  pe_4_3 (
-    .a_in(\a_in$227 ),
-    .a_out(\a_in$234 ),
-    .b_in(\b_in$229 ),
+    .a_in(\a_in$302 ),
+    .a_out(\a_in$311 ),
+    .a_tag_in(\a_tag_in$304 ),
+    .a_tag_out(\a_tag_in$313 ),
+    .b_in(north[31:24]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$231 ),
-    .psum_out(\psum_in$286 ),
-    .rst(rst),
-    .w(\b_in$284 )
+    .ld(\ld$8 [4]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$307 ),
+    .psum_out(\psum_in$377 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_4_4  pe_4_4 (
-    .a_in(\a_in$234 ),
-    .a_out(\a_in$241 ),
-    .b_in(\b_in$236 ),
+    .a_in(\a_in$311 ),
+    .a_out(\a_in$320 ),
+    .a_tag_in(\a_tag_in$313 ),
+    .a_tag_out(\a_tag_in$322 ),
+    .b_in(north[39:32]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$238 ),
-    .psum_out(\psum_in$293 ),
-    .rst(rst),
-    .w(\b_in$291 )
+    .ld(\ld$8 [4]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$316 ),
+    .psum_out(\psum_in$386 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_4_5  pe_4_5 (
-    .a_in(\a_in$241 ),
-    .a_out(\a_in$248 ),
-    .b_in(\b_in$243 ),
+    .a_in(\a_in$320 ),
+    .a_out(\a_in$329 ),
+    .a_tag_in(\a_tag_in$322 ),
+    .a_tag_out(\a_tag_in$331 ),
+    .b_in(north[47:40]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$245 ),
-    .psum_out(\psum_in$300 ),
-    .rst(rst),
-    .w(\b_in$298 )
+    .ld(\ld$8 [4]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$325 ),
+    .psum_out(\psum_in$395 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_4_6  pe_4_6 (
-    .a_in(\a_in$248 ),
-    .a_out(\a_in$255 ),
-    .b_in(\b_in$250 ),
+    .a_in(\a_in$329 ),
+    .a_out(\a_in$338 ),
+    .a_tag_in(\a_tag_in$331 ),
+    .a_tag_out(\a_tag_in$340 ),
+    .b_in(north[55:48]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$252 ),
-    .psum_out(\psum_in$307 ),
-    .rst(rst),
-    .w(\b_in$305 )
+    .ld(\ld$8 [4]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$334 ),
+    .psum_out(\psum_in$404 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_4_7  pe_4_7 (
-    .a_in(\a_in$255 ),
-    .b_in(\b_in$257 ),
+    .a_in(\a_in$338 ),
+    .a_tag_in(\a_tag_in$340 ),
+    .b_in(north[63:56]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$259 ),
-    .psum_out(\psum_in$314 ),
-    .rst(rst),
-    .w(\b_in$312 )
+    .ld(\ld$8 [4]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$343 ),
+    .psum_out(\psum_in$413 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_5_0  pe_5_0 (
-    .a_in(\a_in$262 ),
-    .a_out(\a_in$268 ),
-    .b_in(\b_in$263 ),
+    .a_in(\a_in$347 ),
+    .a_out(\a_in$354 ),
+    .a_tag_in(\a_tag_in$348 ),
+    .a_tag_out(\a_tag_in$356 ),
+    .b_in(north[7:0]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$265 ),
-    .psum_out(\psum_in$320 ),
-    .rst(rst),
-    .w(\b_in$318 )
+    .ld(\ld$8 [5]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$350 ),
+    .psum_out(\psum_in$420 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_5_1  pe_5_1 (
-    .a_in(\a_in$268 ),
-    .a_out(\a_in$275 ),
-    .b_in(\b_in$270 ),
+    .a_in(\a_in$354 ),
+    .a_out(\a_in$363 ),
+    .a_tag_in(\a_tag_in$356 ),
+    .a_tag_out(\a_tag_in$365 ),
+    .b_in(north[15:8]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$272 ),
-    .psum_out(\psum_in$327 ),
-    .rst(rst),
-    .w(\b_in$325 )
+    .ld(\ld$8 [5]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$359 ),
+    .psum_out(\psum_in$429 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_5_2  pe_5_2 (
-    .a_in(\a_in$275 ),
-    .a_out(\a_in$282 ),
-    .b_in(\b_in$277 ),
+    .a_in(\a_in$363 ),
+    .a_out(\a_in$372 ),
+    .a_tag_in(\a_tag_in$365 ),
+    .a_tag_out(\a_tag_in$374 ),
+    .b_in(north[23:16]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$279 ),
-    .psum_out(\psum_in$334 ),
-    .rst(rst),
-    .w(\b_in$332 )
+    .ld(\ld$8 [5]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$368 ),
+    .psum_out(\psum_in$438 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_5_3  pe_5_3 (
-    .a_in(\a_in$282 ),
-    .a_out(\a_in$289 ),
-    .b_in(\b_in$284 ),
+    .a_in(\a_in$372 ),
+    .a_out(\a_in$381 ),
+    .a_tag_in(\a_tag_in$374 ),
+    .a_tag_out(\a_tag_in$383 ),
+    .b_in(north[31:24]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$286 ),
-    .psum_out(\psum_in$341 ),
-    .rst(rst),
-    .w(\b_in$339 )
+    .ld(\ld$8 [5]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$377 ),
+    .psum_out(\psum_in$447 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_5_4  pe_5_4 (
-    .a_in(\a_in$289 ),
-    .a_out(\a_in$296 ),
-    .b_in(\b_in$291 ),
+    .a_in(\a_in$381 ),
+    .a_out(\a_in$390 ),
+    .a_tag_in(\a_tag_in$383 ),
+    .a_tag_out(\a_tag_in$392 ),
+    .b_in(north[39:32]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$293 ),
-    .psum_out(\psum_in$348 ),
-    .rst(rst),
-    .w(\b_in$346 )
+    .ld(\ld$8 [5]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$386 ),
+    .psum_out(\psum_in$456 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_5_5  pe_5_5 (
-    .a_in(\a_in$296 ),
-    .a_out(\a_in$303 ),
-    .b_in(\b_in$298 ),
+    .a_in(\a_in$390 ),
+    .a_out(\a_in$399 ),
+    .a_tag_in(\a_tag_in$392 ),
+    .a_tag_out(\a_tag_in$401 ),
+    .b_in(north[47:40]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$300 ),
-    .psum_out(\psum_in$355 ),
-    .rst(rst),
-    .w(\b_in$353 )
+    .ld(\ld$8 [5]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$395 ),
+    .psum_out(\psum_in$465 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_5_6  pe_5_6 (
-    .a_in(\a_in$303 ),
-    .a_out(\a_in$310 ),
-    .b_in(\b_in$305 ),
+    .a_in(\a_in$399 ),
+    .a_out(\a_in$408 ),
+    .a_tag_in(\a_tag_in$401 ),
+    .a_tag_out(\a_tag_in$410 ),
+    .b_in(north[55:48]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$307 ),
-    .psum_out(\psum_in$362 ),
-    .rst(rst),
-    .w(\b_in$360 )
+    .ld(\ld$8 [5]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$404 ),
+    .psum_out(\psum_in$474 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_5_7  pe_5_7 (
-    .a_in(\a_in$310 ),
-    .b_in(\b_in$312 ),
+    .a_in(\a_in$408 ),
+    .a_tag_in(\a_tag_in$410 ),
+    .b_in(north[63:56]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$314 ),
-    .psum_out(\psum_in$369 ),
-    .rst(rst),
-    .w(\b_in$367 )
+    .ld(\ld$8 [5]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$413 ),
+    .psum_out(\psum_in$483 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_6_0  pe_6_0 (
-    .a_in(\a_in$317 ),
-    .a_out(\a_in$323 ),
-    .b_in(\b_in$318 ),
+    .a_in(\a_in$417 ),
+    .a_out(\a_in$424 ),
+    .a_tag_in(\a_tag_in$418 ),
+    .a_tag_out(\a_tag_in$426 ),
+    .b_in(north[7:0]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$320 ),
-    .psum_out(\psum_in$375 ),
-    .rst(rst),
-    .w(\b_in$373 )
+    .ld(\ld$8 [6]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$420 ),
+    .psum_out(\psum_in$490 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_6_1  pe_6_1 (
-    .a_in(\a_in$323 ),
-    .a_out(\a_in$330 ),
-    .b_in(\b_in$325 ),
+    .a_in(\a_in$424 ),
+    .a_out(\a_in$433 ),
+    .a_tag_in(\a_tag_in$426 ),
+    .a_tag_out(\a_tag_in$435 ),
+    .b_in(north[15:8]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$327 ),
-    .psum_out(\psum_in$382 ),
-    .rst(rst),
-    .w(\b_in$380 )
+    .ld(\ld$8 [6]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$429 ),
+    .psum_out(\psum_in$499 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_6_2  pe_6_2 (
-    .a_in(\a_in$330 ),
-    .a_out(\a_in$337 ),
-    .b_in(\b_in$332 ),
+    .a_in(\a_in$433 ),
+    .a_out(\a_in$442 ),
+    .a_tag_in(\a_tag_in$435 ),
+    .a_tag_out(\a_tag_in$444 ),
+    .b_in(north[23:16]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$334 ),
-    .psum_out(\psum_in$389 ),
-    .rst(rst),
-    .w(\b_in$387 )
+    .ld(\ld$8 [6]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$438 ),
+    .psum_out(\psum_in$508 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_6_3  pe_6_3 (
-    .a_in(\a_in$337 ),
-    .a_out(\a_in$344 ),
-    .b_in(\b_in$339 ),
+    .a_in(\a_in$442 ),
+    .a_out(\a_in$451 ),
+    .a_tag_in(\a_tag_in$444 ),
+    .a_tag_out(\a_tag_in$453 ),
+    .b_in(north[31:24]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$341 ),
-    .psum_out(\psum_in$396 ),
-    .rst(rst),
-    .w(\b_in$394 )
+    .ld(\ld$8 [6]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$447 ),
+    .psum_out(\psum_in$517 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_6_4  pe_6_4 (
-    .a_in(\a_in$344 ),
-    .a_out(\a_in$351 ),
-    .b_in(\b_in$346 ),
+    .a_in(\a_in$451 ),
+    .a_out(\a_in$460 ),
+    .a_tag_in(\a_tag_in$453 ),
+    .a_tag_out(\a_tag_in$462 ),
+    .b_in(north[39:32]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$348 ),
-    .psum_out(\psum_in$403 ),
-    .rst(rst),
-    .w(\b_in$401 )
+    .ld(\ld$8 [6]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$456 ),
+    .psum_out(\psum_in$526 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_6_5  pe_6_5 (
-    .a_in(\a_in$351 ),
-    .a_out(\a_in$358 ),
-    .b_in(\b_in$353 ),
+    .a_in(\a_in$460 ),
+    .a_out(\a_in$469 ),
+    .a_tag_in(\a_tag_in$462 ),
+    .a_tag_out(\a_tag_in$471 ),
+    .b_in(north[47:40]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$355 ),
-    .psum_out(\psum_in$410 ),
-    .rst(rst),
-    .w(\b_in$408 )
+    .ld(\ld$8 [6]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$465 ),
+    .psum_out(\psum_in$535 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_6_6  pe_6_6 (
-    .a_in(\a_in$358 ),
-    .a_out(\a_in$365 ),
-    .b_in(\b_in$360 ),
+    .a_in(\a_in$469 ),
+    .a_out(\a_in$478 ),
+    .a_tag_in(\a_tag_in$471 ),
+    .a_tag_out(\a_tag_in$480 ),
+    .b_in(north[55:48]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$362 ),
-    .psum_out(\psum_in$417 ),
-    .rst(rst),
-    .w(\b_in$415 )
+    .ld(\ld$8 [6]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$474 ),
+    .psum_out(\psum_in$544 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_6_7  pe_6_7 (
-    .a_in(\a_in$365 ),
-    .b_in(\b_in$367 ),
+    .a_in(\a_in$478 ),
+    .a_tag_in(\a_tag_in$480 ),
+    .b_in(north[63:56]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$369 ),
-    .psum_out(\psum_in$424 ),
-    .rst(rst),
-    .w(\b_in$422 )
+    .ld(\ld$8 [6]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$483 ),
+    .psum_out(\psum_in$553 ),
+    .rst(rst)
   );
   \systolic_top.array.pe_7_0  pe_7_0 (
-    .a_in(\a_in$372 ),
-    .a_out(\a_in$378 ),
-    .b_in(\b_in$373 ),
+    .a_in(\a_in$487 ),
+    .a_out(\a_in$494 ),
+    .a_tag_in(\a_tag_in$488 ),
+    .a_tag_out(\a_tag_in$496 ),
+    .b_in(north[7:0]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$375 ),
-    .psum_out(\psum_out$428 ),
+    .ld(\ld$8 [7]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$490 ),
+    .psum_out(\psum_out$558 ),
     .rst(rst)
   );
   \systolic_top.array.pe_7_1  pe_7_1 (
-    .a_in(\a_in$378 ),
-    .a_out(\a_in$385 ),
-    .b_in(\b_in$380 ),
+    .a_in(\a_in$494 ),
+    .a_out(\a_in$503 ),
+    .a_tag_in(\a_tag_in$496 ),
+    .a_tag_out(\a_tag_in$505 ),
+    .b_in(north[15:8]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$382 ),
-    .psum_out(\psum_out$429 ),
+    .ld(\ld$8 [7]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$499 ),
+    .psum_out(\psum_out$559 ),
     .rst(rst)
   );
   \systolic_top.array.pe_7_2  pe_7_2 (
-    .a_in(\a_in$385 ),
-    .a_out(\a_in$392 ),
-    .b_in(\b_in$387 ),
+    .a_in(\a_in$503 ),
+    .a_out(\a_in$512 ),
+    .a_tag_in(\a_tag_in$505 ),
+    .a_tag_out(\a_tag_in$514 ),
+    .b_in(north[23:16]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$389 ),
-    .psum_out(\psum_out$430 ),
+    .ld(\ld$8 [7]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$508 ),
+    .psum_out(\psum_out$560 ),
     .rst(rst)
   );
   \systolic_top.array.pe_7_3  pe_7_3 (
-    .a_in(\a_in$392 ),
-    .a_out(\a_in$399 ),
-    .b_in(\b_in$394 ),
+    .a_in(\a_in$512 ),
+    .a_out(\a_in$521 ),
+    .a_tag_in(\a_tag_in$514 ),
+    .a_tag_out(\a_tag_in$523 ),
+    .b_in(north[31:24]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$396 ),
-    .psum_out(\psum_out$431 ),
+    .ld(\ld$8 [7]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$517 ),
+    .psum_out(\psum_out$561 ),
     .rst(rst)
   );
   \systolic_top.array.pe_7_4  pe_7_4 (
-    .a_in(\a_in$399 ),
-    .a_out(\a_in$406 ),
-    .b_in(\b_in$401 ),
+    .a_in(\a_in$521 ),
+    .a_out(\a_in$530 ),
+    .a_tag_in(\a_tag_in$523 ),
+    .a_tag_out(\a_tag_in$532 ),
+    .b_in(north[39:32]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$403 ),
-    .psum_out(\psum_out$432 ),
+    .ld(\ld$8 [7]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$526 ),
+    .psum_out(\psum_out$562 ),
     .rst(rst)
   );
   \systolic_top.array.pe_7_5  pe_7_5 (
-    .a_in(\a_in$406 ),
-    .a_out(\a_in$413 ),
-    .b_in(\b_in$408 ),
+    .a_in(\a_in$530 ),
+    .a_out(\a_in$539 ),
+    .a_tag_in(\a_tag_in$532 ),
+    .a_tag_out(\a_tag_in$541 ),
+    .b_in(north[47:40]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$410 ),
-    .psum_out(\psum_out$433 ),
+    .ld(\ld$8 [7]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$535 ),
+    .psum_out(\psum_out$563 ),
     .rst(rst)
   );
   \systolic_top.array.pe_7_6  pe_7_6 (
-    .a_in(\a_in$413 ),
-    .a_out(\a_in$420 ),
-    .b_in(\b_in$415 ),
+    .a_in(\a_in$539 ),
+    .a_out(\a_in$548 ),
+    .a_tag_in(\a_tag_in$541 ),
+    .a_tag_out(\a_tag_in$550 ),
+    .b_in(north[55:48]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$417 ),
-    .psum_out(\psum_out$434 ),
+    .ld(\ld$8 [7]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$544 ),
+    .psum_out(\psum_out$564 ),
     .rst(rst)
   );
   \systolic_top.array.pe_7_7  pe_7_7 (
-    .a_in(\a_in$420 ),
-    .b_in(\b_in$422 ),
+    .a_in(\a_in$548 ),
+    .a_tag_in(\a_tag_in$550 ),
+    .b_in(north[63:56]),
     .clk(clk),
-    .load(load),
-    .psum_in(\psum_in$424 ),
-    .psum_out(\psum_out$435 ),
+    .ld(\ld$8 [7]),
+    .ld_bank(ld_bank),
+    .psum_in(\psum_in$553 ),
+    .psum_out(\psum_out$565 ),
     .rst(rst)
   );
-  assign west = { \a_in$372 , \a_in$317 , \a_in$262 , \a_in$207 , \a_in$152 , \a_in$97 , \a_in$42 , a_in };
+  assign west = { \a_in$487 , \a_in$417 , \a_in$347 , \a_in$277 , \a_in$207 , \a_in$137 , \a_in$67 , a_in };
+  assign west_tag = { \a_tag_in$488 , \a_tag_in$418 , \a_tag_in$348 , \a_tag_in$278 , \a_tag_in$208 , \a_tag_in$138 , \a_tag_in$68 , a_tag_in };
   assign b_in = north[7:0];
   assign psum_in = 32'd0;
-  assign \load$6  = load;
-  assign a_out = \a_in$7 ;
-  assign \b_in$9  = north[15:8];
-  assign \psum_in$10  = 32'd0;
-  assign \load$11  = load;
-  assign \a_out$13  = \a_in$12 ;
-  assign \b_in$14  = north[23:16];
-  assign \psum_in$15  = 32'd0;
-  assign \load$16  = load;
-  assign \a_out$18  = \a_in$17 ;
-  assign \b_in$19  = north[31:24];
-  assign \psum_in$20  = 32'd0;
-  assign \load$21  = load;
-  assign \a_out$23  = \a_in$22 ;
-  assign \b_in$24  = north[39:32];
-  assign \psum_in$25  = 32'd0;
-  assign \load$26  = load;
+  assign ld = \ld$8 [0];
+  assign \ld_bank$10  = ld_bank;
+  assign a_out = \a_in$11 ;
+  assign a_tag_out = \a_tag_in$13 ;
+  assign \b_in$15  = north[15:8];
+  assign \psum_in$16  = 32'd0;
+  assign \ld$17  = \ld$8 [0];
+  assign \ld_bank$18  = ld_bank;
+  assign \a_out$20  = \a_in$19 ;
+  assign \a_tag_out$22  = \a_tag_in$21 ;
+  assign \b_in$23  = north[23:16];
+  assign \psum_in$24  = 32'd0;
+  assign \ld$25  = \ld$8 [0];
+  assign \ld_bank$26  = ld_bank;
   assign \a_out$28  = \a_in$27 ;
-  assign \b_in$29  = north[47:40];
-  assign \psum_in$30  = 32'd0;
-  assign \load$31  = load;
-  assign \a_out$33  = \a_in$32 ;
-  assign \b_in$34  = north[55:48];
-  assign \psum_in$35  = 32'd0;
-  assign \load$36  = load;
-  assign \a_out$38  = \a_in$37 ;
-  assign \b_in$39  = north[63:56];
+  assign \a_tag_out$30  = \a_tag_in$29 ;
+  assign \b_in$31  = north[31:24];
+  assign \psum_in$32  = 32'd0;
+  assign \ld$33  = \ld$8 [0];
+  assign \ld_bank$34  = ld_bank;
+  assign \a_out$36  = \a_in$35 ;
+  assign \a_tag_out$38  = \a_tag_in$37 ;
+  assign \b_in$39  = north[39:32];
   assign \psum_in$40  = 32'd0;
-  assign \load$41  = load;
-  assign b_out = \b_in$43 ;
-  assign psum_out = \psum_in$45 ;
-  assign \load$47  = load;
-  assign \a_out$49  = \a_in$48 ;
-  assign \b_out$51  = \b_in$50 ;
-  assign \psum_out$53  = \psum_in$52 ;
-  assign \load$54  = load;
-  assign \a_out$56  = \a_in$55 ;
-  assign \b_out$58  = \b_in$57 ;
-  assign \psum_out$60  = \psum_in$59 ;
-  assign \load$61  = load;
-  assign \a_out$63  = \a_in$62 ;
-  assign \b_out$65  = \b_in$64 ;
-  assign \psum_out$67  = \psum_in$66 ;
-  assign \load$68  = load;
-  assign \a_out$70  = \a_in$69 ;
-  assign \b_out$72  = \b_in$71 ;
-  assign \psum_out$74  = \psum_in$73 ;
-  assign \load$75  = load;
-  assign \a_out$77  = \a_in$76 ;
-  assign \b_out$79  = \b_in$78 ;
-  assign \psum_out$81  = \psum_in$80 ;
-  assign \load$82  = load;
+  assign \ld$41  = \ld$8 [0];
+  assign \ld_bank$42  = ld_bank;
+  assign \a_out$44  = \a_in$43 ;
+  assign \a_tag_out$46  = \a_tag_in$45 ;
+  assign \b_in$47  = north[47:40];
+  assign \psum_in$48  = 32'd0;
+  assign \ld$49  = \ld$8 [0];
+  assign \ld_bank$50  = ld_bank;
+  assign \a_out$52  = \a_in$51 ;
+  assign \a_tag_out$54  = \a_tag_in$53 ;
+  assign \b_in$55  = north[55:48];
+  assign \psum_in$56  = 32'd0;
+  assign \ld$57  = \ld$8 [0];
+  assign \ld_bank$58  = ld_bank;
+  assign \a_out$60  = \a_in$59 ;
+  assign \a_tag_out$62  = \a_tag_in$61 ;
+  assign \b_in$63  = north[63:56];
+  assign \psum_in$64  = 32'd0;
+  assign \ld$65  = \ld$8 [0];
+  assign \ld_bank$66  = ld_bank;
+  assign \b_in$69  = north[7:0];
+  assign psum_out = \psum_in$70 ;
+  assign \ld$72  = \ld$8 [1];
+  assign \ld_bank$73  = ld_bank;
+  assign \a_out$75  = \a_in$74 ;
+  assign \a_tag_out$77  = \a_tag_in$76 ;
+  assign \b_in$78  = north[15:8];
+  assign \psum_out$80  = \psum_in$79 ;
+  assign \ld$81  = \ld$8 [1];
+  assign \ld_bank$82  = ld_bank;
   assign \a_out$84  = \a_in$83 ;
-  assign \b_out$86  = \b_in$85 ;
-  assign \psum_out$88  = \psum_in$87 ;
-  assign \load$89  = load;
-  assign \a_out$91  = \a_in$90 ;
-  assign \b_out$93  = \b_in$92 ;
-  assign \psum_out$95  = \psum_in$94 ;
-  assign \load$96  = load;
-  assign \b_out$99  = \b_in$98 ;
-  assign \psum_out$101  = \psum_in$100 ;
-  assign \load$102  = load;
-  assign \a_out$104  = \a_in$103 ;
-  assign \b_out$106  = \b_in$105 ;
-  assign \psum_out$108  = \psum_in$107 ;
-  assign \load$109  = load;
+  assign \a_tag_out$86  = \a_tag_in$85 ;
+  assign \b_in$87  = north[23:16];
+  assign \psum_out$89  = \psum_in$88 ;
+  assign \ld$90  = \ld$8 [1];
+  assign \ld_bank$91  = ld_bank;
+  assign \a_out$93  = \a_in$92 ;
+  assign \a_tag_out$95  = \a_tag_in$94 ;
+  assign \b_in$96  = north[31:24];
+  assign \psum_out$98  = \psum_in$97 ;
+  assign \ld$99  = \ld$8 [1];
+  assign \ld_bank$100  = ld_bank;
+  assign \a_out$102  = \a_in$101 ;
+  assign \a_tag_out$104  = \a_tag_in$103 ;
+  assign \b_in$105  = north[39:32];
+  assign \psum_out$107  = \psum_in$106 ;
+  assign \ld$108  = \ld$8 [1];
+  assign \ld_bank$109  = ld_bank;
   assign \a_out$111  = \a_in$110 ;
-  assign \b_out$113  = \b_in$112 ;
-  assign \psum_out$115  = \psum_in$114 ;
-  assign \load$116  = load;
-  assign \a_out$118  = \a_in$117 ;
-  assign \b_out$120  = \b_in$119 ;
-  assign \psum_out$122  = \psum_in$121 ;
-  assign \load$123  = load;
-  assign \a_out$125  = \a_in$124 ;
-  assign \b_out$127  = \b_in$126 ;
-  assign \psum_out$129  = \psum_in$128 ;
-  assign \load$130  = load;
-  assign \a_out$132  = \a_in$131 ;
-  assign \b_out$134  = \b_in$133 ;
-  assign \psum_out$136  = \psum_in$135 ;
-  assign \load$137  = load;
-  assign \a_out$139  = \a_in$138 ;
-  assign \b_out$141  = \b_in$140 ;
-  assign \psum_out$143  = \psum_in$142 ;
-  assign \load$144  = load;
-  assign \a_out$146  = \a_in$145 ;
-  assign \b_out$148  = \b_in$147 ;
+  assign \a_tag_out$113  = \a_tag_in$112 ;
+  assign \b_in$114  = north[47:40];
+  assign \psum_out$116  = \psum_in$115 ;
+  assign \ld$117  = \ld$8 [1];
+  assign \ld_bank$118  = ld_bank;
+  assign \a_out$120  = \a_in$119 ;
+  assign \a_tag_out$122  = \a_tag_in$121 ;
+  assign \b_in$123  = north[55:48];
+  assign \psum_out$125  = \psum_in$124 ;
+  assign \ld$126  = \ld$8 [1];
+  assign \ld_bank$127  = ld_bank;
+  assign \a_out$129  = \a_in$128 ;
+  assign \a_tag_out$131  = \a_tag_in$130 ;
+  assign \b_in$132  = north[63:56];
+  assign \psum_out$134  = \psum_in$133 ;
+  assign \ld$135  = \ld$8 [1];
+  assign \ld_bank$136  = ld_bank;
+  assign \b_in$139  = north[7:0];
+  assign \psum_out$141  = \psum_in$140 ;
+  assign \ld$142  = \ld$8 [2];
+  assign \ld_bank$143  = ld_bank;
+  assign \a_out$145  = \a_in$144 ;
+  assign \a_tag_out$147  = \a_tag_in$146 ;
+  assign \b_in$148  = north[15:8];
   assign \psum_out$150  = \psum_in$149 ;
-  assign \load$151  = load;
-  assign \b_out$154  = \b_in$153 ;
-  assign \psum_out$156  = \psum_in$155 ;
-  assign \load$157  = load;
-  assign \a_out$159  = \a_in$158 ;
-  assign \b_out$161  = \b_in$160 ;
-  assign \psum_out$163  = \psum_in$162 ;
-  assign \load$164  = load;
-  assign \a_out$166  = \a_in$165 ;
-  assign \b_out$168  = \b_in$167 ;
-  assign \psum_out$170  = \psum_in$169 ;
-  assign \load$171  = load;
-  assign \a_out$173  = \a_in$172 ;
-  assign \b_out$175  = \b_in$174 ;
+  assign \ld$151  = \ld$8 [2];
+  assign \ld_bank$152  = ld_bank;
+  assign \a_out$154  = \a_in$153 ;
+  assign \a_tag_out$156  = \a_tag_in$155 ;
+  assign \b_in$157  = north[23:16];
+  assign \psum_out$159  = \psum_in$158 ;
+  assign \ld$160  = \ld$8 [2];
+  assign \ld_bank$161  = ld_bank;
+  assign \a_out$163  = \a_in$162 ;
+  assign \a_tag_out$165  = \a_tag_in$164 ;
+  assign \b_in$166  = north[31:24];
+  assign \psum_out$168  = \psum_in$167 ;
+  assign \ld$169  = \ld$8 [2];
+  assign \ld_bank$170  = ld_bank;
+  assign \a_out$172  = \a_in$171 ;
+  assign \a_tag_out$174  = \a_tag_in$173 ;
+  assign \b_in$175  = north[39:32];
   assign \psum_out$177  = \psum_in$176 ;
-  assign \load$178  = load;
-  assign \a_out$180  = \a_in$179 ;
-  assign \b_out$182  = \b_in$181 ;
-  assign \psum_out$184  = \psum_in$183 ;
-  assign \load$185  = load;
-  assign \a_out$187  = \a_in$186 ;
-  assign \b_out$189  = \b_in$188 ;
-  assign \psum_out$191  = \psum_in$190 ;
-  assign \load$192  = load;
-  assign \a_out$194  = \a_in$193 ;
-  assign \b_out$196  = \b_in$195 ;
-  assign \psum_out$198  = \psum_in$197 ;
-  assign \load$199  = load;
-  assign \a_out$201  = \a_in$200 ;
-  assign \b_out$203  = \b_in$202 ;
-  assign \psum_out$205  = \psum_in$204 ;
-  assign \load$206  = load;
-  assign \b_out$209  = \b_in$208 ;
+  assign \ld$178  = \ld$8 [2];
+  assign \ld_bank$179  = ld_bank;
+  assign \a_out$181  = \a_in$180 ;
+  assign \a_tag_out$183  = \a_tag_in$182 ;
+  assign \b_in$184  = north[47:40];
+  assign \psum_out$186  = \psum_in$185 ;
+  assign \ld$187  = \ld$8 [2];
+  assign \ld_bank$188  = ld_bank;
+  assign \a_out$190  = \a_in$189 ;
+  assign \a_tag_out$192  = \a_tag_in$191 ;
+  assign \b_in$193  = north[55:48];
+  assign \psum_out$195  = \psum_in$194 ;
+  assign \ld$196  = \ld$8 [2];
+  assign \ld_bank$197  = ld_bank;
+  assign \a_out$199  = \a_in$198 ;
+  assign \a_tag_out$201  = \a_tag_in$200 ;
+  assign \b_in$202  = north[63:56];
+  assign \psum_out$204  = \psum_in$203 ;
+  assign \ld$205  = \ld$8 [2];
+  assign \ld_bank$206  = ld_bank;
+  assign \b_in$209  = north[7:0];
   assign \psum_out$211  = \psum_in$210 ;
-  assign \load$212  = load;
-  assign \a_out$214  = \a_in$213 ;
-  assign \b_out$216  = \b_in$215 ;
-  assign \psum_out$218  = \psum_in$217 ;
-  assign \load$219  = load;
-  assign \a_out$221  = \a_in$220 ;
-  assign \b_out$223  = \b_in$222 ;
-  assign \psum_out$225  = \psum_in$224 ;
-  assign \load$226  = load;
-  assign \a_out$228  = \a_in$227 ;
-  assign \b_out$230  = \b_in$229 ;
-  assign \psum_out$232  = \psum_in$231 ;
-  assign \load$233  = load;
-  assign \a_out$235  = \a_in$234 ;
-  assign \b_out$237  = \b_in$236 ;
-  assign \psum_out$239  = \psum_in$238 ;
-  assign \load$240  = load;
+  assign \ld$212  = \ld$8 [3];
+  assign \ld_bank$213  = ld_bank;
+  assign \a_out$215  = \a_in$214 ;
+  assign \a_tag_out$217  = \a_tag_in$216 ;
+  assign \b_in$218  = north[15:8];
+  assign \psum_out$220  = \psum_in$219 ;
+  assign \ld$221  = \ld$8 [3];
+  assign \ld_bank$222  = ld_bank;
+  assign \a_out$224  = \a_in$223 ;
+  assign \a_tag_out$226  = \a_tag_in$225 ;
+  assign \b_in$227  = north[23:16];
+  assign \psum_out$229  = \psum_in$228 ;
+  assign \ld$230  = \ld$8 [3];
+  assign \ld_bank$231  = ld_bank;
+  assign \a_out$233  = \a_in$232 ;
+  assign \a_tag_out$235  = \a_tag_in$234 ;
+  assign \b_in$236  = north[31:24];
+  assign \psum_out$238  = \psum_in$237 ;
+  assign \ld$239  = \ld$8 [3];
+  assign \ld_bank$240  = ld_bank;
   assign \a_out$242  = \a_in$241 ;
-  assign \b_out$244  = \b_in$243 ;
-  assign \psum_out$246  = \psum_in$245 ;
-  assign \load$247  = load;
-  assign \a_out$249  = \a_in$248 ;
-  assign \b_out$251  = \b_in$250 ;
-  assign \psum_out$253  = \psum_in$252 ;
-  assign \load$254  = load;
-  assign \a_out$256  = \a_in$255 ;
-  assign \b_out$258  = \b_in$257 ;
-  assign \psum_out$260  = \psum_in$259 ;
-  assign \load$261  = load;
-  assign \b_out$264  = \b_in$263 ;
-  assign \psum_out$266  = \psum_in$265 ;
-  assign \load$267  = load;
+  assign \a_tag_out$244  = \a_tag_in$243 ;
+  assign \b_in$245  = north[39:32];
+  assign \psum_out$247  = \psum_in$246 ;
+  assign \ld$248  = \ld$8 [3];
+  assign \ld_bank$249  = ld_bank;
+  assign \a_out$251  = \a_in$250 ;
+  assign \a_tag_out$253  = \a_tag_in$252 ;
+  assign \b_in$254  = north[47:40];
+  assign \psum_out$256  = \psum_in$255 ;
+  assign \ld$257  = \ld$8 [3];
+  assign \ld_bank$258  = ld_bank;
+  assign \a_out$260  = \a_in$259 ;
+  assign \a_tag_out$262  = \a_tag_in$261 ;
+  assign \b_in$263  = north[55:48];
+  assign \psum_out$265  = \psum_in$264 ;
+  assign \ld$266  = \ld$8 [3];
+  assign \ld_bank$267  = ld_bank;
   assign \a_out$269  = \a_in$268 ;
-  assign \b_out$271  = \b_in$270 ;
-  assign \psum_out$273  = \psum_in$272 ;
-  assign \load$274  = load;
-  assign \a_out$276  = \a_in$275 ;
-  assign \b_out$278  = \b_in$277 ;
-  assign \psum_out$280  = \psum_in$279 ;
-  assign \load$281  = load;
-  assign \a_out$283  = \a_in$282 ;
-  assign \b_out$285  = \b_in$284 ;
-  assign \psum_out$287  = \psum_in$286 ;
-  assign \load$288  = load;
-  assign \a_out$290  = \a_in$289 ;
-  assign \b_out$292  = \b_in$291 ;
-  assign \psum_out$294  = \psum_in$293 ;
-  assign \load$295  = load;
-  assign \a_out$297  = \a_in$296 ;
-  assign \b_out$299  = \b_in$298 ;
-  assign \psum_out$301  = \psum_in$300 ;
-  assign \load$302  = load;
-  assign \a_out$304  = \a_in$303 ;
-  assign \b_out$306  = \b_in$305 ;
+  assign \a_tag_out$271  = \a_tag_in$270 ;
+  assign \b_in$272  = north[63:56];
+  assign \psum_out$274  = \psum_in$273 ;
+  assign \ld$275  = \ld$8 [3];
+  assign \ld_bank$276  = ld_bank;
+  assign \b_in$279  = north[7:0];
+  assign \psum_out$281  = \psum_in$280 ;
+  assign \ld$282  = \ld$8 [4];
+  assign \ld_bank$283  = ld_bank;
+  assign \a_out$285  = \a_in$284 ;
+  assign \a_tag_out$287  = \a_tag_in$286 ;
+  assign \b_in$288  = north[15:8];
+  assign \psum_out$290  = \psum_in$289 ;
+  assign \ld$291  = \ld$8 [4];
+  assign \ld_bank$292  = ld_bank;
+  assign \a_out$294  = \a_in$293 ;
+  assign \a_tag_out$296  = \a_tag_in$295 ;
+  assign \b_in$297  = north[23:16];
+  assign \psum_out$299  = \psum_in$298 ;
+  assign \ld$300  = \ld$8 [4];
+  assign \ld_bank$301  = ld_bank;
+  assign \a_out$303  = \a_in$302 ;
+  assign \a_tag_out$305  = \a_tag_in$304 ;
+  assign \b_in$306  = north[31:24];
   assign \psum_out$308  = \psum_in$307 ;
-  assign \load$309  = load;
-  assign \a_out$311  = \a_in$310 ;
-  assign \b_out$313  = \b_in$312 ;
-  assign \psum_out$315  = \psum_in$314 ;
-  assign \load$316  = load;
-  assign \b_out$319  = \b_in$318 ;
-  assign \psum_out$321  = \psum_in$320 ;
-  assign \load$322  = load;
-  assign \a_out$324  = \a_in$323 ;
-  assign \b_out$326  = \b_in$325 ;
-  assign \psum_out$328  = \psum_in$327 ;
-  assign \load$329  = load;
-  assign \a_out$331  = \a_in$330 ;
-  assign \b_out$333  = \b_in$332 ;
+  assign \ld$309  = \ld$8 [4];
+  assign \ld_bank$310  = ld_bank;
+  assign \a_out$312  = \a_in$311 ;
+  assign \a_tag_out$314  = \a_tag_in$313 ;
+  assign \b_in$315  = north[39:32];
+  assign \psum_out$317  = \psum_in$316 ;
+  assign \ld$318  = \ld$8 [4];
+  assign \ld_bank$319  = ld_bank;
+  assign \a_out$321  = \a_in$320 ;
+  assign \a_tag_out$323  = \a_tag_in$322 ;
+  assign \b_in$324  = north[47:40];
+  assign \psum_out$326  = \psum_in$325 ;
+  assign \ld$327  = \ld$8 [4];
+  assign \ld_bank$328  = ld_bank;
+  assign \a_out$330  = \a_in$329 ;
+  assign \a_tag_out$332  = \a_tag_in$331 ;
+  assign \b_in$333  = north[55:48];
   assign \psum_out$335  = \psum_in$334 ;
-  assign \load$336  = load;
-  assign \a_out$338  = \a_in$337 ;
-  assign \b_out$340  = \b_in$339 ;
-  assign \psum_out$342  = \psum_in$341 ;
-  assign \load$343  = load;
-  assign \a_out$345  = \a_in$344 ;
-  assign \b_out$347  = \b_in$346 ;
-  assign \psum_out$349  = \psum_in$348 ;
-  assign \load$350  = load;
-  assign \a_out$352  = \a_in$351 ;
-  assign \b_out$354  = \b_in$353 ;
-  assign \psum_out$356  = \psum_in$355 ;
-  assign \load$357  = load;
-  assign \a_out$359  = \a_in$358 ;
-  assign \b_out$361  = \b_in$360 ;
-  assign \psum_out$363  = \psum_in$362 ;
-  assign \load$364  = load;
-  assign \a_out$366  = \a_in$365 ;
-  assign \b_out$368  = \b_in$367 ;
-  assign \psum_out$370  = \psum_in$369 ;
-  assign \load$371  = load;
-  assign \b_out$374  = \b_in$373 ;
-  assign \psum_out$376  = \psum_in$375 ;
-  assign \load$377  = load;
-  assign \a_out$379  = \a_in$378 ;
-  assign \b_out$381  = \b_in$380 ;
-  assign \psum_out$383  = \psum_in$382 ;
-  assign \load$384  = load;
-  assign \a_out$386  = \a_in$385 ;
-  assign \b_out$388  = \b_in$387 ;
-  assign \psum_out$390  = \psum_in$389 ;
-  assign \load$391  = load;
-  assign \a_out$393  = \a_in$392 ;
-  assign \b_out$395  = \b_in$394 ;
-  assign \psum_out$397  = \psum_in$396 ;
-  assign \load$398  = load;
+  assign \ld$336  = \ld$8 [4];
+  assign \ld_bank$337  = ld_bank;
+  assign \a_out$339  = \a_in$338 ;
+  assign \a_tag_out$341  = \a_tag_in$340 ;
+  assign \b_in$342  = north[63:56];
+  assign \psum_out$344  = \psum_in$343 ;
+  assign \ld$345  = \ld$8 [4];
+  assign \ld_bank$346  = ld_bank;
+  assign \b_in$349  = north[7:0];
+  assign \psum_out$351  = \psum_in$350 ;
+  assign \ld$352  = \ld$8 [5];
+  assign \ld_bank$353  = ld_bank;
+  assign \a_out$355  = \a_in$354 ;
+  assign \a_tag_out$357  = \a_tag_in$356 ;
+  assign \b_in$358  = north[15:8];
+  assign \psum_out$360  = \psum_in$359 ;
+  assign \ld$361  = \ld$8 [5];
+  assign \ld_bank$362  = ld_bank;
+  assign \a_out$364  = \a_in$363 ;
+  assign \a_tag_out$366  = \a_tag_in$365 ;
+  assign \b_in$367  = north[23:16];
+  assign \psum_out$369  = \psum_in$368 ;
+  assign \ld$370  = \ld$8 [5];
+  assign \ld_bank$371  = ld_bank;
+  assign \a_out$373  = \a_in$372 ;
+  assign \a_tag_out$375  = \a_tag_in$374 ;
+  assign \b_in$376  = north[31:24];
+  assign \psum_out$378  = \psum_in$377 ;
+  assign \ld$379  = \ld$8 [5];
+  assign \ld_bank$380  = ld_bank;
+  assign \a_out$382  = \a_in$381 ;
+  assign \a_tag_out$384  = \a_tag_in$383 ;
+  assign \b_in$385  = north[39:32];
+  assign \psum_out$387  = \psum_in$386 ;
+  assign \ld$388  = \ld$8 [5];
+  assign \ld_bank$389  = ld_bank;
+  assign \a_out$391  = \a_in$390 ;
+  assign \a_tag_out$393  = \a_tag_in$392 ;
+  assign \b_in$394  = north[47:40];
+  assign \psum_out$396  = \psum_in$395 ;
+  assign \ld$397  = \ld$8 [5];
+  assign \ld_bank$398  = ld_bank;
   assign \a_out$400  = \a_in$399 ;
-  assign \b_out$402  = \b_in$401 ;
-  assign \psum_out$404  = \psum_in$403 ;
-  assign \load$405  = load;
-  assign \a_out$407  = \a_in$406 ;
-  assign \b_out$409  = \b_in$408 ;
-  assign \psum_out$411  = \psum_in$410 ;
-  assign \load$412  = load;
-  assign \a_out$414  = \a_in$413 ;
-  assign \b_out$416  = \b_in$415 ;
-  assign \psum_out$418  = \psum_in$417 ;
-  assign \load$419  = load;
-  assign \a_out$421  = \a_in$420 ;
-  assign \b_out$423  = \b_in$422 ;
-  assign \psum_out$425  = \psum_in$424 ;
-  assign \load$426  = load;
-  assign south = { \psum_out$435 , \psum_out$434 , \psum_out$433 , \psum_out$432 , \psum_out$431 , \psum_out$430 , \psum_out$429 , \psum_out$428  };
+  assign \a_tag_out$402  = \a_tag_in$401 ;
+  assign \b_in$403  = north[55:48];
+  assign \psum_out$405  = \psum_in$404 ;
+  assign \ld$406  = \ld$8 [5];
+  assign \ld_bank$407  = ld_bank;
+  assign \a_out$409  = \a_in$408 ;
+  assign \a_tag_out$411  = \a_tag_in$410 ;
+  assign \b_in$412  = north[63:56];
+  assign \psum_out$414  = \psum_in$413 ;
+  assign \ld$415  = \ld$8 [5];
+  assign \ld_bank$416  = ld_bank;
+  assign \b_in$419  = north[7:0];
+  assign \psum_out$421  = \psum_in$420 ;
+  assign \ld$422  = \ld$8 [6];
+  assign \ld_bank$423  = ld_bank;
+  assign \a_out$425  = \a_in$424 ;
+  assign \a_tag_out$427  = \a_tag_in$426 ;
+  assign \b_in$428  = north[15:8];
+  assign \psum_out$430  = \psum_in$429 ;
+  assign \ld$431  = \ld$8 [6];
+  assign \ld_bank$432  = ld_bank;
+  assign \a_out$434  = \a_in$433 ;
+  assign \a_tag_out$436  = \a_tag_in$435 ;
+  assign \b_in$437  = north[23:16];
+  assign \psum_out$439  = \psum_in$438 ;
+  assign \ld$440  = \ld$8 [6];
+  assign \ld_bank$441  = ld_bank;
+  assign \a_out$443  = \a_in$442 ;
+  assign \a_tag_out$445  = \a_tag_in$444 ;
+  assign \b_in$446  = north[31:24];
+  assign \psum_out$448  = \psum_in$447 ;
+  assign \ld$449  = \ld$8 [6];
+  assign \ld_bank$450  = ld_bank;
+  assign \a_out$452  = \a_in$451 ;
+  assign \a_tag_out$454  = \a_tag_in$453 ;
+  assign \b_in$455  = north[39:32];
+  assign \psum_out$457  = \psum_in$456 ;
+  assign \ld$458  = \ld$8 [6];
+  assign \ld_bank$459  = ld_bank;
+  assign \a_out$461  = \a_in$460 ;
+  assign \a_tag_out$463  = \a_tag_in$462 ;
+  assign \b_in$464  = north[47:40];
+  assign \psum_out$466  = \psum_in$465 ;
+  assign \ld$467  = \ld$8 [6];
+  assign \ld_bank$468  = ld_bank;
+  assign \a_out$470  = \a_in$469 ;
+  assign \a_tag_out$472  = \a_tag_in$471 ;
+  assign \b_in$473  = north[55:48];
+  assign \psum_out$475  = \psum_in$474 ;
+  assign \ld$476  = \ld$8 [6];
+  assign \ld_bank$477  = ld_bank;
+  assign \a_out$479  = \a_in$478 ;
+  assign \a_tag_out$481  = \a_tag_in$480 ;
+  assign \b_in$482  = north[63:56];
+  assign \psum_out$484  = \psum_in$483 ;
+  assign \ld$485  = \ld$8 [6];
+  assign \ld_bank$486  = ld_bank;
+  assign \b_in$489  = north[7:0];
+  assign \psum_out$491  = \psum_in$490 ;
+  assign \ld$492  = \ld$8 [7];
+  assign \ld_bank$493  = ld_bank;
+  assign \a_out$495  = \a_in$494 ;
+  assign \a_tag_out$497  = \a_tag_in$496 ;
+  assign \b_in$498  = north[15:8];
+  assign \psum_out$500  = \psum_in$499 ;
+  assign \ld$501  = \ld$8 [7];
+  assign \ld_bank$502  = ld_bank;
+  assign \a_out$504  = \a_in$503 ;
+  assign \a_tag_out$506  = \a_tag_in$505 ;
+  assign \b_in$507  = north[23:16];
+  assign \psum_out$509  = \psum_in$508 ;
+  assign \ld$510  = \ld$8 [7];
+  assign \ld_bank$511  = ld_bank;
+  assign \a_out$513  = \a_in$512 ;
+  assign \a_tag_out$515  = \a_tag_in$514 ;
+  assign \b_in$516  = north[31:24];
+  assign \psum_out$518  = \psum_in$517 ;
+  assign \ld$519  = \ld$8 [7];
+  assign \ld_bank$520  = ld_bank;
+  assign \a_out$522  = \a_in$521 ;
+  assign \a_tag_out$524  = \a_tag_in$523 ;
+  assign \b_in$525  = north[39:32];
+  assign \psum_out$527  = \psum_in$526 ;
+  assign \ld$528  = \ld$8 [7];
+  assign \ld_bank$529  = ld_bank;
+  assign \a_out$531  = \a_in$530 ;
+  assign \a_tag_out$533  = \a_tag_in$532 ;
+  assign \b_in$534  = north[47:40];
+  assign \psum_out$536  = \psum_in$535 ;
+  assign \ld$537  = \ld$8 [7];
+  assign \ld_bank$538  = ld_bank;
+  assign \a_out$540  = \a_in$539 ;
+  assign \a_tag_out$542  = \a_tag_in$541 ;
+  assign \b_in$543  = north[55:48];
+  assign \psum_out$545  = \psum_in$544 ;
+  assign \ld$546  = \ld$8 [7];
+  assign \ld_bank$547  = ld_bank;
+  assign \a_out$549  = \a_in$548 ;
+  assign \a_tag_out$551  = \a_tag_in$550 ;
+  assign \b_in$552  = north[63:56];
+  assign \psum_out$554  = \psum_in$553 ;
+  assign \ld$555  = \ld$8 [7];
+  assign \ld_bank$556  = ld_bank;
+  assign south = { \psum_out$565 , \psum_out$564 , \psum_out$563 , \psum_out$562 , \psum_out$561 , \psum_out$560 , \psum_out$559 , \psum_out$558  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_0_0 (rst, a_in, b_in, load, w, a_out, psum_out, clk);
+module \systolic_top.array.pe_0_0 (rst, a_in, b_in, a_tag_in, ld, ld_bank, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   wire [31:0] psum_in;
@@ -1637,67 +2074,98 @@ module \systolic_top.array.pe_0_0 (rst, a_in, b_in, load, w, a_out, psum_out, cl
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(1'h0) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(1'h0) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign psum_in = 32'd0;
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_0_1 (rst, b_in, load, a_in, w, a_out, psum_out, clk);
+module \systolic_top.array.pe_0_1 (rst, b_in, ld, ld_bank, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   wire [31:0] psum_in;
@@ -1705,67 +2173,98 @@ module \systolic_top.array.pe_0_1 (rst, b_in, load, a_in, w, a_out, psum_out, cl
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(1'h0) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(1'h0) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign psum_in = 32'd0;
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_0_2 (rst, b_in, load, a_in, w, a_out, psum_out, clk);
+module \systolic_top.array.pe_0_2 (rst, b_in, ld, ld_bank, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   wire [31:0] psum_in;
@@ -1773,67 +2272,98 @@ module \systolic_top.array.pe_0_2 (rst, b_in, load, a_in, w, a_out, psum_out, cl
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(1'h0) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(1'h0) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign psum_in = 32'd0;
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_0_3 (rst, b_in, load, a_in, w, a_out, psum_out, clk);
+module \systolic_top.array.pe_0_3 (rst, b_in, ld, ld_bank, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   wire [31:0] psum_in;
@@ -1841,67 +2371,98 @@ module \systolic_top.array.pe_0_3 (rst, b_in, load, a_in, w, a_out, psum_out, cl
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(1'h0) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(1'h0) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign psum_in = 32'd0;
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_0_4 (rst, b_in, load, a_in, w, a_out, psum_out, clk);
+module \systolic_top.array.pe_0_4 (rst, b_in, ld, ld_bank, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   wire [31:0] psum_in;
@@ -1909,67 +2470,98 @@ module \systolic_top.array.pe_0_4 (rst, b_in, load, a_in, w, a_out, psum_out, cl
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(1'h0) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(1'h0) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign psum_in = 32'd0;
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_0_5 (rst, b_in, load, a_in, w, a_out, psum_out, clk);
+module \systolic_top.array.pe_0_5 (rst, b_in, ld, ld_bank, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   wire [31:0] psum_in;
@@ -1977,67 +2569,98 @@ module \systolic_top.array.pe_0_5 (rst, b_in, load, a_in, w, a_out, psum_out, cl
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(1'h0) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(1'h0) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign psum_in = 32'd0;
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_0_6 (rst, b_in, load, a_in, w, a_out, psum_out, clk);
+module \systolic_top.array.pe_0_6 (rst, b_in, ld, ld_bank, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   wire [31:0] psum_in;
@@ -2045,66 +2668,96 @@ module \systolic_top.array.pe_0_6 (rst, b_in, load, a_in, w, a_out, psum_out, cl
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(1'h0) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(1'h0) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign psum_in = 32'd0;
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_0_7 (rst, b_in, load, a_in, w, psum_out, clk);
+module \systolic_top.array.pe_0_7 (rst, b_in, ld, ld_bank, a_in, a_tag_in, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   wire [31:0] psum_in;
@@ -2112,67 +2765,98 @@ module \systolic_top.array.pe_0_7 (rst, b_in, load, a_in, w, psum_out, clk);
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(1'h0) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(1'h0) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign psum_in = 32'd0;
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_1_0 (rst, load, b_in, psum_in, w, a_out, psum_out, a_in, clk);
+module \systolic_top.array.pe_1_0 (rst, b_in, ld, ld_bank, psum_in, a_out, a_tag_out, psum_out, a_in, a_tag_in, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -2181,66 +2865,97 @@ module \systolic_top.array.pe_1_0 (rst, load, b_in, psum_in, w, a_out, psum_out,
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_1_1 (rst, load, b_in, psum_in, a_in, w, a_out, psum_out, clk);
+module \systolic_top.array.pe_1_1 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -2249,66 +2964,97 @@ module \systolic_top.array.pe_1_1 (rst, load, b_in, psum_in, a_in, w, a_out, psu
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_1_2 (rst, load, b_in, psum_in, a_in, w, a_out, psum_out, clk);
+module \systolic_top.array.pe_1_2 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$11  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -2317,66 +3063,97 @@ module \systolic_top.array.pe_1_2 (rst, load, b_in, psum_in, a_in, w, a_out, psu
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_1_3 (rst, load, b_in, psum_in, a_in, w, a_out, psum_out, clk);
+module \systolic_top.array.pe_1_3 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$12  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -2385,66 +3162,97 @@ module \systolic_top.array.pe_1_3 (rst, load, b_in, psum_in, a_in, w, a_out, psu
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_1_4 (rst, load, b_in, psum_in, a_in, w, a_out, psum_out, clk);
+module \systolic_top.array.pe_1_4 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$13  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -2453,66 +3261,97 @@ module \systolic_top.array.pe_1_4 (rst, load, b_in, psum_in, a_in, w, a_out, psu
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_1_5 (rst, load, b_in, psum_in, a_in, w, a_out, psum_out, clk);
+module \systolic_top.array.pe_1_5 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$14  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -2521,66 +3360,97 @@ module \systolic_top.array.pe_1_5 (rst, load, b_in, psum_in, a_in, w, a_out, psu
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_1_6 (rst, load, b_in, psum_in, a_in, w, a_out, psum_out, clk);
+module \systolic_top.array.pe_1_6 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$15  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -2589,65 +3459,95 @@ module \systolic_top.array.pe_1_6 (rst, load, b_in, psum_in, a_in, w, a_out, psu
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_1_7 (rst, load, b_in, psum_in, a_in, w, psum_out, clk);
+module \systolic_top.array.pe_1_7 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$16  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -2656,66 +3556,97 @@ module \systolic_top.array.pe_1_7 (rst, load, b_in, psum_in, a_in, w, psum_out, 
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_2_0 (rst, load, b_in, psum_in, w, a_out, psum_out, a_in, clk);
+module \systolic_top.array.pe_2_0 (rst, b_in, ld, ld_bank, psum_in, a_out, a_tag_out, psum_out, a_in, a_tag_in, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$17  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -2724,66 +3655,97 @@ module \systolic_top.array.pe_2_0 (rst, load, b_in, psum_in, w, a_out, psum_out,
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_2_1 (rst, load, b_in, psum_in, a_in, w, a_out, psum_out, clk);
+module \systolic_top.array.pe_2_1 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$18  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -2792,66 +3754,97 @@ module \systolic_top.array.pe_2_1 (rst, load, b_in, psum_in, a_in, w, a_out, psu
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_2_2 (rst, load, b_in, psum_in, a_in, w, a_out, psum_out, clk);
+module \systolic_top.array.pe_2_2 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$19  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -2860,66 +3853,97 @@ module \systolic_top.array.pe_2_2 (rst, load, b_in, psum_in, a_in, w, a_out, psu
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_2_3 (rst, load, b_in, psum_in, a_in, w, a_out, psum_out, clk);
+module \systolic_top.array.pe_2_3 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$20  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -2928,66 +3952,97 @@ module \systolic_top.array.pe_2_3 (rst, load, b_in, psum_in, a_in, w, a_out, psu
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_2_4 (rst, load, b_in, psum_in, a_in, w, a_out, psum_out, clk);
+module \systolic_top.array.pe_2_4 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$21  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -2996,66 +4051,97 @@ module \systolic_top.array.pe_2_4 (rst, load, b_in, psum_in, a_in, w, a_out, psu
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_2_5 (rst, load, b_in, psum_in, a_in, w, a_out, psum_out, clk);
+module \systolic_top.array.pe_2_5 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$22  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -3064,66 +4150,97 @@ module \systolic_top.array.pe_2_5 (rst, load, b_in, psum_in, a_in, w, a_out, psu
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_2_6 (rst, load, b_in, psum_in, a_in, w, a_out, psum_out, clk);
+module \systolic_top.array.pe_2_6 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$23  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -3132,65 +4249,95 @@ module \systolic_top.array.pe_2_6 (rst, load, b_in, psum_in, a_in, w, a_out, psu
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_2_7 (rst, load, b_in, psum_in, a_in, w, psum_out, clk);
+module \systolic_top.array.pe_2_7 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$24  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -3199,66 +4346,97 @@ module \systolic_top.array.pe_2_7 (rst, load, b_in, psum_in, a_in, w, psum_out, 
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_3_0 (rst, load, b_in, psum_in, w, a_out, psum_out, a_in, clk);
+module \systolic_top.array.pe_3_0 (rst, b_in, ld, ld_bank, psum_in, a_out, a_tag_out, psum_out, a_in, a_tag_in, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$25  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -3267,66 +4445,97 @@ module \systolic_top.array.pe_3_0 (rst, load, b_in, psum_in, w, a_out, psum_out,
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_3_1 (rst, load, b_in, psum_in, a_in, w, a_out, psum_out, clk);
+module \systolic_top.array.pe_3_1 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$26  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -3335,66 +4544,97 @@ module \systolic_top.array.pe_3_1 (rst, load, b_in, psum_in, a_in, w, a_out, psu
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_3_2 (rst, load, b_in, psum_in, a_in, w, a_out, psum_out, clk);
+module \systolic_top.array.pe_3_2 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$27  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -3403,66 +4643,97 @@ module \systolic_top.array.pe_3_2 (rst, load, b_in, psum_in, a_in, w, a_out, psu
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_3_3 (rst, load, b_in, psum_in, a_in, w, a_out, psum_out, clk);
+module \systolic_top.array.pe_3_3 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$28  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -3471,66 +4742,97 @@ module \systolic_top.array.pe_3_3 (rst, load, b_in, psum_in, a_in, w, a_out, psu
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_3_4 (rst, load, b_in, psum_in, a_in, w, a_out, psum_out, clk);
+module \systolic_top.array.pe_3_4 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$29  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -3539,66 +4841,97 @@ module \systolic_top.array.pe_3_4 (rst, load, b_in, psum_in, a_in, w, a_out, psu
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_3_5 (rst, load, b_in, psum_in, a_in, w, a_out, psum_out, clk);
+module \systolic_top.array.pe_3_5 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$30  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -3607,66 +4940,97 @@ module \systolic_top.array.pe_3_5 (rst, load, b_in, psum_in, a_in, w, a_out, psu
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_3_6 (rst, load, b_in, psum_in, a_in, w, a_out, psum_out, clk);
+module \systolic_top.array.pe_3_6 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$31  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -3675,65 +5039,95 @@ module \systolic_top.array.pe_3_6 (rst, load, b_in, psum_in, a_in, w, a_out, psu
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_3_7 (rst, load, b_in, psum_in, a_in, w, psum_out, clk);
+module \systolic_top.array.pe_3_7 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$32  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -3742,66 +5136,97 @@ module \systolic_top.array.pe_3_7 (rst, load, b_in, psum_in, a_in, w, psum_out, 
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_4_0 (rst, load, b_in, psum_in, w, a_out, psum_out, a_in, clk);
+module \systolic_top.array.pe_4_0 (rst, b_in, ld, ld_bank, psum_in, a_out, a_tag_out, psum_out, a_in, a_tag_in, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$33  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -3810,66 +5235,97 @@ module \systolic_top.array.pe_4_0 (rst, load, b_in, psum_in, w, a_out, psum_out,
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_4_1 (rst, load, b_in, psum_in, a_in, w, a_out, psum_out, clk);
+module \systolic_top.array.pe_4_1 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$34  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -3878,66 +5334,97 @@ module \systolic_top.array.pe_4_1 (rst, load, b_in, psum_in, a_in, w, a_out, psu
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_4_2 (rst, load, b_in, psum_in, a_in, w, a_out, psum_out, clk);
+module \systolic_top.array.pe_4_2 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$35  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -3946,66 +5433,97 @@ module \systolic_top.array.pe_4_2 (rst, load, b_in, psum_in, a_in, w, a_out, psu
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_4_3 (rst, load, b_in, psum_in, a_in, w, a_out, psum_out, clk);
+module \systolic_top.array.pe_4_3 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$36  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -4014,66 +5532,97 @@ module \systolic_top.array.pe_4_3 (rst, load, b_in, psum_in, a_in, w, a_out, psu
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_4_4 (rst, load, b_in, psum_in, a_in, w, a_out, psum_out, clk);
+module \systolic_top.array.pe_4_4 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$37  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -4082,66 +5631,97 @@ module \systolic_top.array.pe_4_4 (rst, load, b_in, psum_in, a_in, w, a_out, psu
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_4_5 (rst, load, b_in, psum_in, a_in, w, a_out, psum_out, clk);
+module \systolic_top.array.pe_4_5 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$38  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -4150,66 +5730,97 @@ module \systolic_top.array.pe_4_5 (rst, load, b_in, psum_in, a_in, w, a_out, psu
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_4_6 (rst, load, b_in, psum_in, a_in, w, a_out, psum_out, clk);
+module \systolic_top.array.pe_4_6 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$39  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -4218,65 +5829,95 @@ module \systolic_top.array.pe_4_6 (rst, load, b_in, psum_in, a_in, w, a_out, psu
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_4_7 (rst, load, b_in, psum_in, a_in, w, psum_out, clk);
+module \systolic_top.array.pe_4_7 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$40  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -4285,66 +5926,97 @@ module \systolic_top.array.pe_4_7 (rst, load, b_in, psum_in, a_in, w, psum_out, 
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_5_0 (rst, load, b_in, psum_in, w, a_out, psum_out, a_in, clk);
+module \systolic_top.array.pe_5_0 (rst, b_in, ld, ld_bank, psum_in, a_out, a_tag_out, psum_out, a_in, a_tag_in, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$41  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -4353,66 +6025,97 @@ module \systolic_top.array.pe_5_0 (rst, load, b_in, psum_in, w, a_out, psum_out,
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_5_1 (rst, load, b_in, psum_in, a_in, w, a_out, psum_out, clk);
+module \systolic_top.array.pe_5_1 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$42  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -4421,66 +6124,97 @@ module \systolic_top.array.pe_5_1 (rst, load, b_in, psum_in, a_in, w, a_out, psu
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_5_2 (rst, load, b_in, psum_in, a_in, w, a_out, psum_out, clk);
+module \systolic_top.array.pe_5_2 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$43  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -4489,66 +6223,97 @@ module \systolic_top.array.pe_5_2 (rst, load, b_in, psum_in, a_in, w, a_out, psu
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$43 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$43 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$43 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$43 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$43 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_5_3 (rst, load, b_in, psum_in, a_in, w, a_out, psum_out, clk);
+module \systolic_top.array.pe_5_3 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$44  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -4557,66 +6322,97 @@ module \systolic_top.array.pe_5_3 (rst, load, b_in, psum_in, a_in, w, a_out, psu
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_5_4 (rst, load, b_in, psum_in, a_in, w, a_out, psum_out, clk);
+module \systolic_top.array.pe_5_4 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$45  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -4625,66 +6421,97 @@ module \systolic_top.array.pe_5_4 (rst, load, b_in, psum_in, a_in, w, a_out, psu
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_5_5 (rst, load, b_in, psum_in, a_in, w, a_out, psum_out, clk);
+module \systolic_top.array.pe_5_5 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$46  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -4693,66 +6520,97 @@ module \systolic_top.array.pe_5_5 (rst, load, b_in, psum_in, a_in, w, a_out, psu
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_5_6 (rst, load, b_in, psum_in, a_in, w, a_out, psum_out, clk);
+module \systolic_top.array.pe_5_6 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$47  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -4761,65 +6619,95 @@ module \systolic_top.array.pe_5_6 (rst, load, b_in, psum_in, a_in, w, a_out, psu
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_5_7 (rst, load, b_in, psum_in, a_in, w, psum_out, clk);
+module \systolic_top.array.pe_5_7 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$48  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -4828,66 +6716,97 @@ module \systolic_top.array.pe_5_7 (rst, load, b_in, psum_in, a_in, w, psum_out, 
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$48 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$48 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$48 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$48 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$48 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_6_0 (rst, load, b_in, psum_in, w, a_out, psum_out, a_in, clk);
+module \systolic_top.array.pe_6_0 (rst, b_in, ld, ld_bank, psum_in, a_out, a_tag_out, psum_out, a_in, a_tag_in, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$49  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -4896,66 +6815,97 @@ module \systolic_top.array.pe_6_0 (rst, load, b_in, psum_in, w, a_out, psum_out,
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_6_1 (rst, load, b_in, psum_in, a_in, w, a_out, psum_out, clk);
+module \systolic_top.array.pe_6_1 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$50  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -4964,66 +6914,97 @@ module \systolic_top.array.pe_6_1 (rst, load, b_in, psum_in, a_in, w, a_out, psu
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_6_2 (rst, load, b_in, psum_in, a_in, w, a_out, psum_out, clk);
+module \systolic_top.array.pe_6_2 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$51  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -5032,66 +7013,97 @@ module \systolic_top.array.pe_6_2 (rst, load, b_in, psum_in, a_in, w, a_out, psu
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_6_3 (rst, load, b_in, psum_in, a_in, w, a_out, psum_out, clk);
+module \systolic_top.array.pe_6_3 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$52  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -5100,66 +7112,97 @@ module \systolic_top.array.pe_6_3 (rst, load, b_in, psum_in, a_in, w, a_out, psu
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_6_4 (rst, load, b_in, psum_in, a_in, w, a_out, psum_out, clk);
+module \systolic_top.array.pe_6_4 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$53  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -5168,66 +7211,97 @@ module \systolic_top.array.pe_6_4 (rst, load, b_in, psum_in, a_in, w, a_out, psu
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$53 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$53 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$53 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$53 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$53 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_6_5 (rst, load, b_in, psum_in, a_in, w, a_out, psum_out, clk);
+module \systolic_top.array.pe_6_5 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$54  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -5236,66 +7310,97 @@ module \systolic_top.array.pe_6_5 (rst, load, b_in, psum_in, a_in, w, a_out, psu
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$54 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$54 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$54 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$54 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$54 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_6_6 (rst, load, b_in, psum_in, a_in, w, a_out, psum_out, clk);
+module \systolic_top.array.pe_6_6 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$55  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -5304,65 +7409,95 @@ module \systolic_top.array.pe_6_6 (rst, load, b_in, psum_in, a_in, w, a_out, psu
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_6_7 (rst, load, b_in, psum_in, a_in, w, psum_out, clk);
+module \systolic_top.array.pe_6_7 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$56  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -5371,66 +7506,97 @@ module \systolic_top.array.pe_6_7 (rst, load, b_in, psum_in, a_in, w, psum_out, 
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  output [7:0] w;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_7_0 (rst, load, b_in, psum_in, a_out, psum_out, a_in, clk);
+module \systolic_top.array.pe_7_0 (rst, b_in, ld, ld_bank, psum_in, a_out, a_tag_out, psum_out, a_in, a_tag_in, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$57  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -5439,65 +7605,97 @@ module \systolic_top.array.pe_7_0 (rst, load, b_in, psum_in, a_out, psum_out, a_
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$57 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$57 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$57 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$57 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$57 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_7_1 (rst, load, b_in, psum_in, a_in, a_out, psum_out, clk);
+module \systolic_top.array.pe_7_1 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$58  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -5506,65 +7704,97 @@ module \systolic_top.array.pe_7_1 (rst, load, b_in, psum_in, a_in, a_out, psum_o
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_7_2 (rst, load, b_in, psum_in, a_in, a_out, psum_out, clk);
+module \systolic_top.array.pe_7_2 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$59  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -5573,65 +7803,97 @@ module \systolic_top.array.pe_7_2 (rst, load, b_in, psum_in, a_in, a_out, psum_o
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_7_3 (rst, load, b_in, psum_in, a_in, a_out, psum_out, clk);
+module \systolic_top.array.pe_7_3 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$60  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -5640,65 +7902,97 @@ module \systolic_top.array.pe_7_3 (rst, load, b_in, psum_in, a_in, a_out, psum_o
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_7_4 (rst, load, b_in, psum_in, a_in, a_out, psum_out, clk);
+module \systolic_top.array.pe_7_4 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$61  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -5707,65 +8001,97 @@ module \systolic_top.array.pe_7_4 (rst, load, b_in, psum_in, a_in, a_out, psum_o
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_7_5 (rst, load, b_in, psum_in, a_in, a_out, psum_out, clk);
+module \systolic_top.array.pe_7_5 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$62  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -5774,65 +8100,97 @@ module \systolic_top.array.pe_7_5 (rst, load, b_in, psum_in, a_in, a_out, psum_o
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_7_6 (rst, load, b_in, psum_in, a_in, a_out, psum_out, clk);
+module \systolic_top.array.pe_7_6 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$63  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   output [7:0] a_out;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -5841,64 +8199,95 @@ module \systolic_top.array.pe_7_6 (rst, load, b_in, psum_in, a_in, a_out, psum_o
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_7_7 (rst, load, b_in, psum_in, a_in, psum_out, clk);
+module \systolic_top.array.pe_7_7 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, psum_out, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$64  = 0;
-  wire [32:0] \$1 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg [31:0] \$4 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
   input [7:0] a_in;
   wire [7:0] a_in;
   reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  reg a_tag_out = 1'h0;
   input [7:0] b_in;
   wire [7:0] b_in;
-  (* init = 8'h00 *)
-  wire [7:0] b_out;
   input clk;
   wire clk;
-  input load;
-  wire load;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
   wire [7:0] mul_a;
-  (* init = 8'h00 *)
   wire [7:0] mul_b;
   wire [15:0] product;
   input [31:0] psum_in;
@@ -5907,46 +8296,70 @@ module \systolic_top.array.pe_7_7 (rst, load, b_in, psum_in, a_in, psum_out, clk
   reg [31:0] psum_out = 32'd0;
   input rst;
   wire rst;
-  reg [7:0] w = 8'h00;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
   always @(posedge clk)
-    a_out <= \$3 ;
+    w0 <= \$5 ;
   always @(posedge clk)
-    psum_out <= \$4 ;
-  assign \$1  = $signed(psum_in) + $signed(product);
-  assign product = $signed(a_in) * $signed(w);
+    w1 <= \$6 ;
   always @(posedge clk)
-    w <= \$2 ;
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$4  = \$1 [31:0];
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
     if (rst) begin
-      \$4  = 32'd0;
+      \$5  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$2  = w;
-    if (load) begin
-      \$2  = b_in;
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
     end
     if (rst) begin
-      \$2  = 8'h00;
+      \$6  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$3  = a_in;
+    \$7  = a_in;
     if (rst) begin
-      \$3  = 8'h00;
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
     end
   end
   assign mul_a = a_in;
-  assign mul_b = w;
-  assign b_out = w;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.deskew_south (rst, \port$900$0 , \port$908$0 , \port$916$0 , \port$924$0 , \port$932$0 , \port$940$0 , \port$948$0 , \port$956$0 , lane0_6, lane1_5, lane2_4, lane3_3, lane4_2, lane5_1, lane6_0, clk);
+module \systolic_top.deskew_south (rst, \port$1743$0 , \port$1755$0 , \port$1767$0 , \port$1779$0 , \port$1791$0 , \port$1803$0 , \port$1815$0 , \port$1827$0 , lane0_6, lane1_5, lane2_4, lane3_3, lane4_2, lane5_1, lane6_0, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$65  = 0;
   reg [31:0] \$1 ;
   reg [31:0] \$10 ;
@@ -6015,22 +8428,22 @@ module \systolic_top.deskew_south (rst, \port$900$0 , \port$908$0 , \port$916$0 
   output [31:0] lane6_0;
   reg [31:0] lane6_0 = 32'd0;
   wire [255:0] o;
-  input [31:0] \port$900$0 ;
-  wire [31:0] \port$900$0 ;
-  input [31:0] \port$908$0 ;
-  wire [31:0] \port$908$0 ;
-  input [31:0] \port$916$0 ;
-  wire [31:0] \port$916$0 ;
-  input [31:0] \port$924$0 ;
-  wire [31:0] \port$924$0 ;
-  input [31:0] \port$932$0 ;
-  wire [31:0] \port$932$0 ;
-  input [31:0] \port$940$0 ;
-  wire [31:0] \port$940$0 ;
-  input [31:0] \port$948$0 ;
-  wire [31:0] \port$948$0 ;
-  input [31:0] \port$956$0 ;
-  wire [31:0] \port$956$0 ;
+  input [31:0] \port$1743$0 ;
+  wire [31:0] \port$1743$0 ;
+  input [31:0] \port$1755$0 ;
+  wire [31:0] \port$1755$0 ;
+  input [31:0] \port$1767$0 ;
+  wire [31:0] \port$1767$0 ;
+  input [31:0] \port$1779$0 ;
+  wire [31:0] \port$1779$0 ;
+  input [31:0] \port$1791$0 ;
+  wire [31:0] \port$1791$0 ;
+  input [31:0] \port$1803$0 ;
+  wire [31:0] \port$1803$0 ;
+  input [31:0] \port$1815$0 ;
+  wire [31:0] \port$1815$0 ;
+  input [31:0] \port$1827$0 ;
+  wire [31:0] \port$1827$0 ;
   input rst;
   wire rst;
   always @(posedge clk)
@@ -6091,7 +8504,7 @@ module \systolic_top.deskew_south (rst, \port$900$0 , \port$908$0 , \port$916$0 
     lane6_0 <= \$28 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
-    \$1  = \port$900$0 ;
+    \$1  = \port$1743$0 ;
     if (rst) begin
       \$1  = 32'd0;
     end
@@ -6140,7 +8553,7 @@ module \systolic_top.deskew_south (rst, \port$900$0 , \port$908$0 , \port$916$0 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
-    \$8  = \port$908$0 ;
+    \$8  = \port$1755$0 ;
     if (rst) begin
       \$8  = 32'd0;
     end
@@ -6182,7 +8595,7 @@ module \systolic_top.deskew_south (rst, \port$900$0 , \port$908$0 , \port$916$0 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
-    \$14  = \port$916$0 ;
+    \$14  = \port$1767$0 ;
     if (rst) begin
       \$14  = 32'd0;
     end
@@ -6217,7 +8630,7 @@ module \systolic_top.deskew_south (rst, \port$900$0 , \port$908$0 , \port$916$0 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
-    \$19  = \port$924$0 ;
+    \$19  = \port$1779$0 ;
     if (rst) begin
       \$19  = 32'd0;
     end
@@ -6245,7 +8658,7 @@ module \systolic_top.deskew_south (rst, \port$900$0 , \port$908$0 , \port$916$0 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
-    \$23  = \port$932$0 ;
+    \$23  = \port$1791$0 ;
     if (rst) begin
       \$23  = 32'd0;
     end
@@ -6266,7 +8679,7 @@ module \systolic_top.deskew_south (rst, \port$900$0 , \port$908$0 , \port$916$0 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
-    \$26  = \port$940$0 ;
+    \$26  = \port$1803$0 ;
     if (rst) begin
       \$26  = 32'd0;
     end
@@ -6280,85 +8693,202 @@ module \systolic_top.deskew_south (rst, \port$900$0 , \port$908$0 , \port$916$0 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
-    \$28  = \port$948$0 ;
+    \$28  = \port$1815$0 ;
     if (rst) begin
       \$28  = 32'd0;
     end
   end
-  assign i = { \port$956$0 , \port$948$0 , \port$940$0 , \port$932$0 , \port$924$0 , \port$916$0 , \port$908$0 , \port$900$0  };
-  assign o = { \port$956$0 , lane6_0, lane5_1, lane4_2, lane3_3, lane2_4, lane1_5, lane0_6 };
+  assign i = { \port$1827$0 , \port$1815$0 , \port$1803$0 , \port$1791$0 , \port$1779$0 , \port$1767$0 , \port$1755$0 , \port$1743$0  };
+  assign o = { \port$1827$0 , lane6_0, lane5_1, lane4_2, lane3_3, lane2_4, lane1_5, lane0_6 };
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, west_req, west_lanes, west_row, west_col, west_mask, north_req, north_lanes, north_row, north_col, north_mask, load, south_valid, south_lanes, south_first, done, south_row
-, south_col, busy, start);
+module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, west_req, west_lanes, west_row, west_col, west_mask, north_req, north_lanes, north_row, north_col, north_mask, west_tag, ld, ld_bank, south_valid, south_lanes, south_first
+, south_row, south_col, done, busy, start);
   reg \$auto$verilog_backend.cc:2355:dump_module$66  = 0;
   wire [16:0] \$1 ;
   wire \$10 ;
-  reg \$100 ;
-  reg [3:0] \$101 ;
-  reg \$102 ;
-  reg \$103 ;
+  reg [3:0] \$100 ;
+  reg [16:0] \$101 ;
+  reg [15:0] \$102 ;
+  reg [15:0] \$103 ;
   reg \$104 ;
-  reg [15:0] \$105 ;
+  reg \$105 ;
   reg [15:0] \$106 ;
   reg [15:0] \$107 ;
-  reg [15:0] \$108 ;
-  reg \$109 ;
-  wire \$11 ;
-  reg [2:0] \$110 ;
-  reg [16:0] \$111 ;
-  reg [15:0] \$112 ;
+  reg [3:0] \$108 ;
+  reg [3:0] \$109 ;
+  wire [17:0] \$11 ;
+  reg \$110 ;
+  reg \$111 ;
+  reg [2:0] \$112 ;
   reg \$113 ;
-  reg [15:0] \$114 ;
-  reg \$115 ;
-  reg \$116 ;
-  reg [15:0] \$117 ;
-  reg [15:0] \$118 ;
-  reg [15:0] \$119 ;
-  wire \$12 ;
-  reg [16:0] \$120 ;
-  wire [3:0] \$13 ;
+  reg [3:0] \$114 ;
+  reg [15:0] \$115 ;
+  reg [15:0] \$116 ;
+  reg [7:0] \$117 ;
+  reg \$118 ;
+  reg [3:0] \$119 ;
+  wire [17:0] \$12 ;
+  reg [15:0] \$120 ;
+  reg [15:0] \$121 ;
+  reg [7:0] \$122 ;
+  reg \$123 ;
+  reg \$124 ;
+  reg [7:0] \$125 ;
+  reg \$126 ;
+  reg [7:0] \$127 ;
+  reg \$128 ;
+  reg \$129 ;
+  wire \$13 ;
+  reg \$130 ;
+  reg \$131 ;
+  reg \$132 ;
+  reg \$133 ;
+  reg \$134 ;
+  reg \$135 ;
+  reg \$136 ;
+  reg \$137 ;
+  reg \$138 ;
+  reg \$139 ;
   wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
+  reg \$140 ;
+  reg \$141 ;
+  reg \$142 ;
+  reg \$143 ;
+  reg \$144 ;
+  reg [15:0] \$145 ;
+  reg [15:0] \$146 ;
+  reg [15:0] \$147 ;
+  reg [15:0] \$148 ;
+  reg [15:0] \$149 ;
+  wire [17:0] \$15 ;
+  reg [15:0] \$150 ;
+  reg [15:0] \$151 ;
+  reg [15:0] \$152 ;
+  reg [15:0] \$153 ;
+  reg [15:0] \$154 ;
+  reg [15:0] \$155 ;
+  reg [15:0] \$156 ;
+  reg [15:0] \$157 ;
+  reg [15:0] \$158 ;
+  reg [15:0] \$159 ;
+  wire [17:0] \$16 ;
+  reg [15:0] \$160 ;
+  reg [15:0] \$161 ;
+  reg [15:0] \$162 ;
+  reg [15:0] \$163 ;
+  reg [15:0] \$164 ;
+  reg [15:0] \$165 ;
+  reg [15:0] \$166 ;
+  reg [15:0] \$167 ;
+  reg [15:0] \$168 ;
+  reg [15:0] \$169 ;
   wire \$17 ;
-  wire \$18 ;
+  reg [15:0] \$170 ;
+  reg [15:0] \$171 ;
+  reg [15:0] \$172 ;
+  reg [15:0] \$173 ;
+  reg [15:0] \$174 ;
+  reg [15:0] \$175 ;
+  reg [15:0] \$176 ;
+  reg [3:0] \$177 ;
+  reg [3:0] \$178 ;
+  reg [3:0] \$179 ;
+  wire [17:0] \$18 ;
+  reg [3:0] \$180 ;
+  reg [3:0] \$181 ;
+  reg [3:0] \$182 ;
+  reg [3:0] \$183 ;
+  reg [3:0] \$184 ;
+  reg [3:0] \$185 ;
+  reg [3:0] \$186 ;
+  reg [3:0] \$187 ;
+  reg [3:0] \$188 ;
+  reg [3:0] \$189 ;
   wire \$19 ;
+  reg [3:0] \$190 ;
+  reg [3:0] \$191 ;
+  reg [3:0] \$192 ;
+  reg \$193 ;
+  reg \$194 ;
+  reg \$195 ;
+  reg \$196 ;
+  reg \$197 ;
+  reg \$198 ;
+  reg \$199 ;
   wire [16:0] \$2 ;
-  wire \$20 ;
+  wire [17:0] \$20 ;
+  reg \$200 ;
+  reg \$201 ;
+  reg \$202 ;
+  reg \$203 ;
+  reg \$204 ;
+  reg \$205 ;
+  reg \$206 ;
+  reg \$207 ;
+  reg \$208 ;
+  reg \$209 ;
   wire \$21 ;
+  reg \$210 ;
+  reg \$211 ;
+  reg \$212 ;
+  reg \$213 ;
+  reg \$214 ;
+  reg \$215 ;
+  reg \$216 ;
+  reg \$217 ;
+  reg \$218 ;
+  reg \$219 ;
   wire \$22 ;
+  reg \$220 ;
+  reg \$221 ;
+  reg \$222 ;
+  reg \$223 ;
+  reg \$224 ;
+  reg \$225 ;
+  reg [3:0] \$226 ;
+  reg \$227 ;
+  reg \$228 ;
+  reg [15:0] \$229 ;
   wire \$23 ;
+  reg [15:0] \$230 ;
+  reg \$231 ;
+  reg \$232 ;
+  reg \$233 ;
+  reg \$234 ;
+  reg [15:0] \$235 ;
+  reg [15:0] \$236 ;
+  reg [15:0] \$237 ;
   wire \$24 ;
   wire \$25 ;
   wire \$26 ;
-  wire \$27 ;
-  wire [3:0] \$28 ;
+  wire [16:0] \$27 ;
+  wire [16:0] \$28 ;
   wire \$29 ;
-  wire [4:0] \$3 ;
-  wire [16:0] \$30 ;
-  wire \$31 ;
+  wire [16:0] \$3 ;
+  wire \$30 ;
+  wire [4:0] \$31 ;
   wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
+  wire [17:0] \$33 ;
+  wire [3:0] \$34 ;
   wire \$35 ;
-  wire \$36 ;
-  wire \$37 ;
+  wire [3:0] \$36 ;
+  wire [3:0] \$37 ;
   wire \$38 ;
   wire \$39 ;
-  wire [5:0] \$4 ;
+  wire [16:0] \$4 ;
   wire \$40 ;
   wire \$41 ;
   wire \$42 ;
   wire \$43 ;
   wire \$44 ;
   wire \$45 ;
-  wire \$46 ;
-  wire [3:0] \$47 ;
+  wire [3:0] \$46 ;
+  wire [16:0] \$47 ;
   wire \$48 ;
   wire \$49 ;
-  wire \$5 ;
+  wire [17:0] \$5 ;
   wire \$50 ;
   wire \$51 ;
   wire \$52 ;
@@ -6374,46 +8904,143 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, west_req, west_la
   wire \$61 ;
   wire \$62 ;
   wire \$63 ;
-  wire [17:0] \$64 ;
-  wire [4:0] \$65 ;
+  wire \$64 ;
+  wire \$65 ;
   wire \$66 ;
-  wire [3:0] \$67 ;
-  wire [16:0] \$68 ;
-  wire [16:0] \$69 ;
-  wire \$7 ;
-  wire [17:0] \$70 ;
+  wire \$67 ;
+  wire \$68 ;
+  wire \$69 ;
+  wire [17:0] \$7 ;
+  wire \$70 ;
   wire \$71 ;
-  wire \$72 ;
-  wire [16:0] \$73 ;
+  wire [3:0] \$72 ;
+  wire \$73 ;
   wire \$74 ;
   wire \$75 ;
   wire \$76 ;
   wire \$77 ;
   wire \$78 ;
   wire \$79 ;
-  wire \$8 ;
+  wire [17:0] \$8 ;
   wire \$80 ;
   wire \$81 ;
   wire \$82 ;
   wire \$83 ;
   wire \$84 ;
-  reg \$85 ;
-  reg [3:0] \$86 ;
-  reg [15:0] \$87 ;
-  reg [15:0] \$88 ;
-  reg [7:0] \$89 ;
-  wire \$9 ;
-  reg \$90 ;
-  reg [3:0] \$91 ;
-  reg [15:0] \$92 ;
-  reg [15:0] \$93 ;
-  reg [7:0] \$94 ;
-  reg \$95 ;
-  reg \$96 ;
-  reg [3:0] \$97 ;
-  reg \$98 ;
-  reg \$99 ;
+  wire \$85 ;
+  wire \$86 ;
+  wire \$87 ;
+  wire \$88 ;
+  wire \$89 ;
+  wire [17:0] \$9 ;
+  wire \$90 ;
+  wire \$91 ;
+  wire \$92 ;
+  wire \$93 ;
+  wire \$94 ;
+  wire \$95 ;
+  wire \$96 ;
+  wire [15:0] \$97 ;
+  wire \$98 ;
+  wire [15:0] \$99 ;
   reg active = 1'h0;
+  reg [15:0] ann_col_0 = 16'h0000;
+  reg [15:0] ann_col_1 = 16'h0000;
+  reg [15:0] ann_col_10 = 16'h0000;
+  reg [15:0] ann_col_11 = 16'h0000;
+  reg [15:0] ann_col_12 = 16'h0000;
+  reg [15:0] ann_col_13 = 16'h0000;
+  reg [15:0] ann_col_14 = 16'h0000;
+  reg [15:0] ann_col_15 = 16'h0000;
+  reg [15:0] ann_col_2 = 16'h0000;
+  reg [15:0] ann_col_3 = 16'h0000;
+  reg [15:0] ann_col_4 = 16'h0000;
+  reg [15:0] ann_col_5 = 16'h0000;
+  reg [15:0] ann_col_6 = 16'h0000;
+  reg [15:0] ann_col_7 = 16'h0000;
+  reg [15:0] ann_col_8 = 16'h0000;
+  reg [15:0] ann_col_9 = 16'h0000;
+  reg ann_first_0 = 1'h0;
+  reg ann_first_1 = 1'h0;
+  reg ann_first_10 = 1'h0;
+  reg ann_first_11 = 1'h0;
+  reg ann_first_12 = 1'h0;
+  reg ann_first_13 = 1'h0;
+  reg ann_first_14 = 1'h0;
+  reg ann_first_15 = 1'h0;
+  reg ann_first_2 = 1'h0;
+  reg ann_first_3 = 1'h0;
+  reg ann_first_4 = 1'h0;
+  reg ann_first_5 = 1'h0;
+  reg ann_first_6 = 1'h0;
+  reg ann_first_7 = 1'h0;
+  reg ann_first_8 = 1'h0;
+  reg ann_first_9 = 1'h0;
+  reg [3:0] ann_lanes_0 = 4'h0;
+  reg [3:0] ann_lanes_1 = 4'h0;
+  reg [3:0] ann_lanes_10 = 4'h0;
+  reg [3:0] ann_lanes_11 = 4'h0;
+  reg [3:0] ann_lanes_12 = 4'h0;
+  reg [3:0] ann_lanes_13 = 4'h0;
+  reg [3:0] ann_lanes_14 = 4'h0;
+  reg [3:0] ann_lanes_15 = 4'h0;
+  reg [3:0] ann_lanes_2 = 4'h0;
+  reg [3:0] ann_lanes_3 = 4'h0;
+  reg [3:0] ann_lanes_4 = 4'h0;
+  reg [3:0] ann_lanes_5 = 4'h0;
+  reg [3:0] ann_lanes_6 = 4'h0;
+  reg [3:0] ann_lanes_7 = 4'h0;
+  reg [3:0] ann_lanes_8 = 4'h0;
+  reg [3:0] ann_lanes_9 = 4'h0;
+  reg ann_last_0 = 1'h0;
+  reg ann_last_1 = 1'h0;
+  reg ann_last_10 = 1'h0;
+  reg ann_last_11 = 1'h0;
+  reg ann_last_12 = 1'h0;
+  reg ann_last_13 = 1'h0;
+  reg ann_last_14 = 1'h0;
+  reg ann_last_15 = 1'h0;
+  reg ann_last_2 = 1'h0;
+  reg ann_last_3 = 1'h0;
+  reg ann_last_4 = 1'h0;
+  reg ann_last_5 = 1'h0;
+  reg ann_last_6 = 1'h0;
+  reg ann_last_7 = 1'h0;
+  reg ann_last_8 = 1'h0;
+  reg ann_last_9 = 1'h0;
+  reg [15:0] ann_row_0 = 16'h0000;
+  reg [15:0] ann_row_1 = 16'h0000;
+  reg [15:0] ann_row_10 = 16'h0000;
+  reg [15:0] ann_row_11 = 16'h0000;
+  reg [15:0] ann_row_12 = 16'h0000;
+  reg [15:0] ann_row_13 = 16'h0000;
+  reg [15:0] ann_row_14 = 16'h0000;
+  reg [15:0] ann_row_15 = 16'h0000;
+  reg [15:0] ann_row_2 = 16'h0000;
+  reg [15:0] ann_row_3 = 16'h0000;
+  reg [15:0] ann_row_4 = 16'h0000;
+  reg [15:0] ann_row_5 = 16'h0000;
+  reg [15:0] ann_row_6 = 16'h0000;
+  reg [15:0] ann_row_7 = 16'h0000;
+  reg [15:0] ann_row_8 = 16'h0000;
+  reg [15:0] ann_row_9 = 16'h0000;
+  reg ann_valid_0 = 1'h0;
+  reg ann_valid_1 = 1'h0;
+  reg ann_valid_10 = 1'h0;
+  reg ann_valid_11 = 1'h0;
+  reg ann_valid_12 = 1'h0;
+  reg ann_valid_13 = 1'h0;
+  reg ann_valid_14 = 1'h0;
+  reg ann_valid_15 = 1'h0;
+  reg ann_valid_2 = 1'h0;
+  reg ann_valid_3 = 1'h0;
+  reg ann_valid_4 = 1'h0;
+  reg ann_valid_5 = 1'h0;
+  reg ann_valid_6 = 1'h0;
+  reg ann_valid_7 = 1'h0;
+  reg ann_valid_8 = 1'h0;
+  reg ann_valid_9 = 1'h0;
+  reg bank = 1'h0;
   output busy;
   reg busy = 1'h0;
   input clk;
@@ -6427,14 +9054,37 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, west_req, west_la
   wire [15:0] dim_n;
   output done;
   reg done = 1'h0;
+  wire done_now;
   reg empty = 1'h0;
+  reg empty_q = 1'h0;
+  wire last_fold;
   wire last_sc;
   wire last_sr;
-  output load;
-  reg load = 1'h0;
-  reg [2:0] load_idx = 3'h0;
-  wire [2:0] load_row;
-  reg loading = 1'h0;
+  output [7:0] ld;
+  reg [7:0] ld = 8'h00;
+  output ld_bank;
+  reg ld_bank = 1'h0;
+  reg ld_bank_q = 1'h0;
+  reg [7:0] ld_q = 8'h00;
+  reg load_active = 1'h0;
+  wire load_active_now;
+  reg load_bank = 1'h0;
+  wire load_bank_now;
+  reg [3:0] load_cu = 4'h0;
+  wire [3:0] load_cu_now;
+  reg [2:0] load_j = 3'h0;
+  wire [2:0] load_j_now;
+  reg [3:0] load_ru = 4'h0;
+  wire [3:0] load_ru_now;
+  reg [15:0] load_sc_base = 16'h0000;
+  wire [15:0] load_sc_now;
+  reg [15:0] load_sr_base = 16'h0000;
+  wire [15:0] load_sr_now;
+  wire load_trigger;
+  wire [3:0] next_cu;
+  wire [3:0] next_ru;
+  wire [16:0] next_sc_base;
+  wire [16:0] next_sr_base;
   output [15:0] north_col;
   reg [15:0] north_col = 16'h0000;
   output [3:0] north_lanes;
@@ -6445,19 +9095,12 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, west_req, west_la
   reg north_req = 1'h0;
   output [15:0] north_row;
   reg [15:0] north_row = 16'h0000;
+  reg out_last = 1'h0;
+  wire period_end;
   input rst;
   wire rst;
   wire [3:0] ru;
-  reg [16:0] run_end = 17'h00000;
-  wire run_last;
   reg [16:0] run_u = 17'h00000;
-  reg [15:0] s1_col = 16'h0000;
-  reg s1_first = 1'h0;
-  reg [3:0] s1_lanes = 4'h0;
-  reg s1_last = 1'h0;
-  reg [15:0] s1_row = 16'h0000;
-  reg s1_valid = 1'h0;
-  reg s2_last = 1'h0;
   reg [15:0] sc_base = 16'h0000;
   reg [15:0] sc_dim = 16'h0000;
   wire [16:0] sc_left;
@@ -6476,6 +9119,10 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, west_req, west_la
   wire [16:0] sr_left;
   input start;
   wire start;
+  wire step_last;
+  wire stream_req;
+  reg [3:0] stream_wait = 4'h0;
+  wire streaming;
   reg [15:0] t_dim = 16'h0000;
   output [15:0] west_col;
   reg [15:0] west_col = 16'h0000;
@@ -6487,334 +9134,503 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, west_req, west_la
   reg west_req = 1'h0;
   output [15:0] west_row;
   reg [15:0] west_row = 16'h0000;
+  output west_tag;
+  reg west_tag = 1'h0;
+  reg west_tag_q = 1'h0;
   assign sr_left = sr_dim - sr_base;
   assign sc_left = sc_dim - sc_base;
   assign last_sr = sr_left <= 4'h8;
   assign last_sc = sc_left <= 4'h8;
   assign \$1  = last_sr ? sr_left : 17'h00008;
   assign \$2  = last_sc ? sc_left : 17'h00008;
-  assign run_last = run_u == run_end;
-  assign \$3  = \$1 [3:0] - 1'h1;
-  assign \$4  = $signed(\$3 ) - $signed({ 1'h0, load_idx });
-  assign \$5  = ~ loading;
-  assign \$6  = active & \$5 ;
-  assign \$7  = run_u < t_dim;
-  assign \$8  = \$6  & \$7 ;
-  assign \$9  = ~ loading;
-  assign \$10  = active & \$9 ;
-  assign \$11  = run_u < t_dim;
-  assign \$12  = \$10  & \$11 ;
-  assign \$13  = \$12  ? \$1 [3:0] : 4'h0;
-  assign \$14  = ~ loading;
-  assign \$15  = active & \$14 ;
-  assign \$16  = run_u < t_dim;
-  assign \$17  = \$15  & \$16 ;
-  assign \$18  = west_lanes > 1'h0;
-  assign \$19  = west_lanes > 1'h1;
-  assign \$20  = west_lanes > 2'h2;
-  assign \$21  = west_lanes > 2'h3;
-  assign \$22  = west_lanes > 3'h4;
-  assign \$23  = west_lanes > 3'h5;
-  assign \$24  = west_lanes > 3'h6;
-  assign \$25  = west_lanes > 3'h7;
-  assign \$26  = active & loading;
-  assign \$27  = active & loading;
-  assign \$28  = \$27  ? \$2 [3:0] : 4'h0;
-  assign \$29  = active & loading;
-  assign \$30  = sr_base + \$4 [2:0];
-  assign \$31  = north_lanes > 1'h0;
-  assign \$32  = north_lanes > 1'h1;
-  assign \$33  = north_lanes > 2'h2;
-  assign \$34  = north_lanes > 2'h3;
-  assign \$35  = north_lanes > 3'h4;
-  assign \$36  = north_lanes > 3'h5;
-  assign \$37  = north_lanes > 3'h6;
-  assign \$38  = north_lanes > 3'h7;
-  assign \$39  = ~ loading;
-  assign \$40  = active & \$39 ;
-  assign \$41  = run_u >= 4'hf;
-  assign \$42  = \$40  & \$41 ;
-  assign \$43  = ~ loading;
-  assign \$44  = active & \$43 ;
-  assign \$45  = run_u >= 4'hf;
-  assign \$46  = \$44  & \$45 ;
-  assign \$47  = \$46  ? \$2 [3:0] : 4'h0;
-  assign \$48  = ~ loading;
-  assign \$49  = active & \$48 ;
-  assign \$50  = run_u >= 4'hf;
-  assign \$51  = \$49  & \$50 ;
-  assign \$52  = ! sr_base;
-  assign \$53  = \$51  & \$52 ;
-  assign \$54  = ~ loading;
-  assign \$55  = active & \$54 ;
-  assign \$56  = \$55  & run_last;
-  assign \$57  = \$56  & last_sr;
-  assign \$58  = \$57  & last_sc;
-  assign \$59  = \$58  | empty;
-  assign \$60  = ~ loading;
-  assign \$61  = active & \$60 ;
-  assign \$62  = run_u >= 4'hf;
-  assign \$63  = \$61  & \$62 ;
-  assign \$64  = run_u - 4'hf;
-  assign \$65  = \$1 [3:0] - 1'h1;
-  assign \$66  = load_idx == \$65 ;
-  assign \$67  = load_idx + 1'h1;
-  assign \$68  = sc_base + 4'h8;
-  assign \$69  = sr_base + 4'h8;
-  assign \$70  = run_u + 1'h1;
-  assign \$71  = ~ busy;
-  assign \$72  = start & \$71 ;
-  assign \$73  = dim_m + 4'he;
-  assign \$74  = ! dim_m;
-  assign \$75  = ! dim_n;
-  assign \$76  = \$74  | \$75 ;
-  assign \$77  = ! dim_k;
-  assign \$78  = \$76  | \$77 ;
-  assign \$79  = ~ \$78 ;
-  assign \$80  = ! dim_m;
-  assign \$81  = ! dim_n;
-  assign \$82  = \$80  | \$81 ;
-  assign \$83  = ! dim_k;
-  assign \$84  = \$82  | \$83 ;
+  assign last_fold = last_sr & last_sc;
+  assign \$3  = sr_base + 4'h8;
+  assign next_sr_base = last_sr ? 17'h00000 : \$3 ;
+  assign \$4  = sc_base + 4'h8;
+  assign next_sc_base = last_sr ? \$4  : { 1'h0, sc_base };
+  assign \$5  = sr_dim - next_sr_base;
+  assign \$6  = $signed(\$5 ) < $signed(5'h08);
+  assign \$7  = sr_dim - next_sr_base;
+  assign \$8  = \$6  ? \$7  : 18'h00008;
+  assign \$9  = sc_dim - next_sc_base;
+  assign \$10  = $signed(\$9 ) < $signed(5'h08);
+  assign \$11  = sc_dim - next_sc_base;
+  assign \$12  = \$10  ? \$11  : 18'h00008;
+  assign \$13  = ! stream_wait;
+  assign streaming = active & \$13 ;
+  assign \$14  = run_u < t_dim;
+  assign stream_req = streaming & \$14 ;
+  assign \$15  = run_u + 1'h1;
+  assign step_last = \$15  == t_dim;
+  assign \$16  = run_u + 1'h1;
+  assign \$17  = \$16  >= t_dim;
+  assign \$18  = run_u + 1'h1;
+  assign \$19  = \$18  >= 4'h8;
+  assign \$20  = run_u + 1'h1;
+  assign \$21  = \$20  >= \$8 [3:0];
+  assign \$22  = \$19  & \$21 ;
+  assign \$23  = \$17  & \$22 ;
+  assign period_end = last_fold ? step_last : \$23 ;
+  assign \$24  = run_u == 3'h7;
+  assign \$25  = streaming & \$24 ;
+  assign \$26  = ~ last_fold;
+  assign load_trigger = \$25  & \$26 ;
+  assign load_active_now = load_trigger ? 1'h1 : load_active;
+  assign load_j_now = load_trigger ? 3'h0 : load_j;
+  assign \$27  = load_trigger ? next_sr_base : { 1'h0, load_sr_base };
+  assign \$28  = load_trigger ? next_sc_base : { 1'h0, load_sc_base };
+  assign load_ru_now = load_trigger ? \$8 [3:0] : load_ru;
+  assign load_cu_now = load_trigger ? \$12 [3:0] : load_cu;
+  assign \$29  = ~ bank;
+  assign load_bank_now = load_trigger ? \$29  : load_bank;
+  assign done_now = out_last | empty_q;
+  assign \$30  = | stream_wait;
+  assign \$31  = stream_wait - 1'h1;
+  assign \$32  = ~ bank;
+  assign \$33  = run_u + 1'h1;
+  assign \$34  = load_j_now + 1'h1;
+  assign \$35  = \$34  == load_ru_now;
+  assign \$36  = load_j_now + 1'h1;
+  assign \$37  = stream_req ? \$1 [3:0] : 4'h0;
+  assign \$38  = west_lanes > 1'h0;
+  assign \$39  = west_lanes > 1'h1;
+  assign \$40  = west_lanes > 2'h2;
+  assign \$41  = west_lanes > 2'h3;
+  assign \$42  = west_lanes > 3'h4;
+  assign \$43  = west_lanes > 3'h5;
+  assign \$44  = west_lanes > 3'h6;
+  assign \$45  = west_lanes > 3'h7;
+  assign \$46  = load_active_now ? load_cu_now : 4'h0;
+  assign \$47  = \$27 [15:0] + load_j_now;
+  assign \$48  = north_lanes > 1'h0;
+  assign \$49  = north_lanes > 1'h1;
+  assign \$50  = north_lanes > 2'h2;
+  assign \$51  = north_lanes > 2'h3;
+  assign \$52  = north_lanes > 3'h4;
+  assign \$53  = north_lanes > 3'h5;
+  assign \$54  = north_lanes > 3'h6;
+  assign \$55  = north_lanes > 3'h7;
+  assign \$56  = ! load_j_now;
+  assign \$57  = load_active_now & \$56 ;
+  assign \$58  = load_j_now == 1'h1;
+  assign \$59  = load_active_now & \$58 ;
+  assign \$60  = load_j_now == 2'h2;
+  assign \$61  = load_active_now & \$60 ;
+  assign \$62  = load_j_now == 2'h3;
+  assign \$63  = load_active_now & \$62 ;
+  assign \$64  = load_j_now == 3'h4;
+  assign \$65  = load_active_now & \$64 ;
+  assign \$66  = load_j_now == 3'h5;
+  assign \$67  = load_active_now & \$66 ;
+  assign \$68  = load_j_now == 3'h6;
+  assign \$69  = load_active_now & \$68 ;
+  assign \$70  = load_j_now == 3'h7;
+  assign \$71  = load_active_now & \$70 ;
+  assign \$72  = stream_req ? \$2 [3:0] : 4'h0;
+  assign \$73  = ! sr_base;
+  assign \$74  = stream_req & \$73 ;
+  assign \$75  = stream_req & step_last;
+  assign \$76  = \$75  & last_fold;
+  assign \$77  = ~ busy;
+  assign \$78  = start & \$77 ;
+  assign \$79  = ! dim_m;
+  assign \$80  = ! dim_n;
+  assign \$81  = \$79  | \$80 ;
+  assign \$82  = ! dim_k;
+  assign \$83  = \$81  | \$82 ;
+  assign \$84  = ~ \$83 ;
+  assign \$85  = ! dim_m;
+  assign \$86  = ! dim_n;
+  assign \$87  = \$85  | \$86 ;
+  assign \$88  = ! dim_k;
+  assign \$89  = \$87  | \$88 ;
+  assign \$90  = ! dim_m;
+  assign \$91  = ! dim_n;
+  assign \$92  = \$90  | \$91 ;
+  assign \$93  = ! dim_k;
+  assign \$94  = \$92  | \$93 ;
+  assign \$95  = ~ \$94 ;
+  assign \$96  = dim_k < 4'h8;
+  assign \$97  = \$96  ? dim_k : 16'h0008;
+  assign \$98  = dim_n < 4'h8;
+  assign \$99  = \$98  ? dim_n : 16'h0008;
   always @(posedge clk)
-    west_req <= \$85 ;
+    stream_wait <= \$100 ;
   always @(posedge clk)
-    west_lanes <= \$86 ;
+    run_u <= \$101 ;
   always @(posedge clk)
-    west_row <= \$87 ;
+    sr_base <= \$102 ;
   always @(posedge clk)
-    west_col <= \$88 ;
+    sc_base <= \$103 ;
   always @(posedge clk)
-    west_mask <= \$89 ;
+    bank <= \$104 ;
   always @(posedge clk)
-    north_req <= \$90 ;
+    active <= \$105 ;
   always @(posedge clk)
-    north_lanes <= \$91 ;
+    load_sr_base <= \$106 ;
   always @(posedge clk)
-    north_row <= \$92 ;
+    load_sc_base <= \$107 ;
   always @(posedge clk)
-    north_col <= \$93 ;
+    load_ru <= \$108 ;
   always @(posedge clk)
-    north_mask <= \$94 ;
+    load_cu <= \$109 ;
   always @(posedge clk)
-    load <= \$95 ;
+    load_bank <= \$110 ;
   always @(posedge clk)
-    s1_valid <= \$96 ;
+    load_active <= \$111 ;
   always @(posedge clk)
-    s1_lanes <= \$97 ;
+    load_j <= \$112 ;
   always @(posedge clk)
-    s1_first <= \$98 ;
+    west_req <= \$113 ;
   always @(posedge clk)
-    s1_last <= \$99 ;
+    west_lanes <= \$114 ;
   always @(posedge clk)
-    south_valid <= \$100 ;
+    west_row <= \$115 ;
   always @(posedge clk)
-    south_lanes <= \$101 ;
+    west_col <= \$116 ;
   always @(posedge clk)
-    south_first <= \$102 ;
+    west_mask <= \$117 ;
   always @(posedge clk)
-    s2_last <= \$103 ;
+    north_req <= \$118 ;
   always @(posedge clk)
-    done <= \$104 ;
+    north_lanes <= \$119 ;
   always @(posedge clk)
-    s1_row <= \$105 ;
+    north_row <= \$120 ;
   always @(posedge clk)
-    s1_col <= \$106 ;
+    north_col <= \$121 ;
   always @(posedge clk)
-    south_row <= \$107 ;
+    north_mask <= \$122 ;
   always @(posedge clk)
-    south_col <= \$108 ;
+    west_tag_q <= \$123 ;
   always @(posedge clk)
-    loading <= \$109 ;
+    west_tag <= \$124 ;
   always @(posedge clk)
-    load_idx <= \$110 ;
+    ld_q <= \$125 ;
   always @(posedge clk)
-    run_u <= \$111 ;
+    ld_bank_q <= \$126 ;
   always @(posedge clk)
-    sr_base <= \$112 ;
+    ld <= \$127 ;
   always @(posedge clk)
-    active <= \$113 ;
+    ld_bank <= \$128 ;
   always @(posedge clk)
-    sc_base <= \$114 ;
+    ann_valid_0 <= \$129 ;
   always @(posedge clk)
-    empty <= \$115 ;
+    ann_valid_1 <= \$130 ;
   always @(posedge clk)
-    busy <= \$116 ;
+    ann_valid_2 <= \$131 ;
   always @(posedge clk)
-    sr_dim <= \$117 ;
+    ann_valid_3 <= \$132 ;
   always @(posedge clk)
-    sc_dim <= \$118 ;
+    ann_valid_4 <= \$133 ;
   always @(posedge clk)
-    t_dim <= \$119 ;
+    ann_valid_5 <= \$134 ;
   always @(posedge clk)
-    run_end <= \$120 ;
+    ann_valid_6 <= \$135 ;
+  always @(posedge clk)
+    ann_valid_7 <= \$136 ;
+  always @(posedge clk)
+    ann_valid_8 <= \$137 ;
+  always @(posedge clk)
+    ann_valid_9 <= \$138 ;
+  always @(posedge clk)
+    ann_valid_10 <= \$139 ;
+  always @(posedge clk)
+    ann_valid_11 <= \$140 ;
+  always @(posedge clk)
+    ann_valid_12 <= \$141 ;
+  always @(posedge clk)
+    ann_valid_13 <= \$142 ;
+  always @(posedge clk)
+    ann_valid_14 <= \$143 ;
+  always @(posedge clk)
+    ann_valid_15 <= \$144 ;
+  always @(posedge clk)
+    ann_row_0 <= \$145 ;
+  always @(posedge clk)
+    ann_row_1 <= \$146 ;
+  always @(posedge clk)
+    ann_row_2 <= \$147 ;
+  always @(posedge clk)
+    ann_row_3 <= \$148 ;
+  always @(posedge clk)
+    ann_row_4 <= \$149 ;
+  always @(posedge clk)
+    ann_row_5 <= \$150 ;
+  always @(posedge clk)
+    ann_row_6 <= \$151 ;
+  always @(posedge clk)
+    ann_row_7 <= \$152 ;
+  always @(posedge clk)
+    ann_row_8 <= \$153 ;
+  always @(posedge clk)
+    ann_row_9 <= \$154 ;
+  always @(posedge clk)
+    ann_row_10 <= \$155 ;
+  always @(posedge clk)
+    ann_row_11 <= \$156 ;
+  always @(posedge clk)
+    ann_row_12 <= \$157 ;
+  always @(posedge clk)
+    ann_row_13 <= \$158 ;
+  always @(posedge clk)
+    ann_row_14 <= \$159 ;
+  always @(posedge clk)
+    ann_row_15 <= \$160 ;
+  always @(posedge clk)
+    ann_col_0 <= \$161 ;
+  always @(posedge clk)
+    ann_col_1 <= \$162 ;
+  always @(posedge clk)
+    ann_col_2 <= \$163 ;
+  always @(posedge clk)
+    ann_col_3 <= \$164 ;
+  always @(posedge clk)
+    ann_col_4 <= \$165 ;
+  always @(posedge clk)
+    ann_col_5 <= \$166 ;
+  always @(posedge clk)
+    ann_col_6 <= \$167 ;
+  always @(posedge clk)
+    ann_col_7 <= \$168 ;
+  always @(posedge clk)
+    ann_col_8 <= \$169 ;
+  always @(posedge clk)
+    ann_col_9 <= \$170 ;
+  always @(posedge clk)
+    ann_col_10 <= \$171 ;
+  always @(posedge clk)
+    ann_col_11 <= \$172 ;
+  always @(posedge clk)
+    ann_col_12 <= \$173 ;
+  always @(posedge clk)
+    ann_col_13 <= \$174 ;
+  always @(posedge clk)
+    ann_col_14 <= \$175 ;
+  always @(posedge clk)
+    ann_col_15 <= \$176 ;
+  always @(posedge clk)
+    ann_lanes_0 <= \$177 ;
+  always @(posedge clk)
+    ann_lanes_1 <= \$178 ;
+  always @(posedge clk)
+    ann_lanes_2 <= \$179 ;
+  always @(posedge clk)
+    ann_lanes_3 <= \$180 ;
+  always @(posedge clk)
+    ann_lanes_4 <= \$181 ;
+  always @(posedge clk)
+    ann_lanes_5 <= \$182 ;
+  always @(posedge clk)
+    ann_lanes_6 <= \$183 ;
+  always @(posedge clk)
+    ann_lanes_7 <= \$184 ;
+  always @(posedge clk)
+    ann_lanes_8 <= \$185 ;
+  always @(posedge clk)
+    ann_lanes_9 <= \$186 ;
+  always @(posedge clk)
+    ann_lanes_10 <= \$187 ;
+  always @(posedge clk)
+    ann_lanes_11 <= \$188 ;
+  always @(posedge clk)
+    ann_lanes_12 <= \$189 ;
+  always @(posedge clk)
+    ann_lanes_13 <= \$190 ;
+  always @(posedge clk)
+    ann_lanes_14 <= \$191 ;
+  always @(posedge clk)
+    ann_lanes_15 <= \$192 ;
+  always @(posedge clk)
+    ann_first_0 <= \$193 ;
+  always @(posedge clk)
+    ann_first_1 <= \$194 ;
+  always @(posedge clk)
+    ann_first_2 <= \$195 ;
+  always @(posedge clk)
+    ann_first_3 <= \$196 ;
+  always @(posedge clk)
+    ann_first_4 <= \$197 ;
+  always @(posedge clk)
+    ann_first_5 <= \$198 ;
+  always @(posedge clk)
+    ann_first_6 <= \$199 ;
+  always @(posedge clk)
+    ann_first_7 <= \$200 ;
+  always @(posedge clk)
+    ann_first_8 <= \$201 ;
+  always @(posedge clk)
+    ann_first_9 <= \$202 ;
+  always @(posedge clk)
+    ann_first_10 <= \$203 ;
+  always @(posedge clk)
+    ann_first_11 <= \$204 ;
+  always @(posedge clk)
+    ann_first_12 <= \$205 ;
+  always @(posedge clk)
+    ann_first_13 <= \$206 ;
+  always @(posedge clk)
+    ann_first_14 <= \$207 ;
+  always @(posedge clk)
+    ann_first_15 <= \$208 ;
+  always @(posedge clk)
+    ann_last_0 <= \$209 ;
+  always @(posedge clk)
+    ann_last_1 <= \$210 ;
+  always @(posedge clk)
+    ann_last_2 <= \$211 ;
+  always @(posedge clk)
+    ann_last_3 <= \$212 ;
+  always @(posedge clk)
+    ann_last_4 <= \$213 ;
+  always @(posedge clk)
+    ann_last_5 <= \$214 ;
+  always @(posedge clk)
+    ann_last_6 <= \$215 ;
+  always @(posedge clk)
+    ann_last_7 <= \$216 ;
+  always @(posedge clk)
+    ann_last_8 <= \$217 ;
+  always @(posedge clk)
+    ann_last_9 <= \$218 ;
+  always @(posedge clk)
+    ann_last_10 <= \$219 ;
+  always @(posedge clk)
+    ann_last_11 <= \$220 ;
+  always @(posedge clk)
+    ann_last_12 <= \$221 ;
+  always @(posedge clk)
+    ann_last_13 <= \$222 ;
+  always @(posedge clk)
+    ann_last_14 <= \$223 ;
+  always @(posedge clk)
+    ann_last_15 <= \$224 ;
+  always @(posedge clk)
+    south_valid <= \$225 ;
+  always @(posedge clk)
+    south_lanes <= \$226 ;
+  always @(posedge clk)
+    south_first <= \$227 ;
+  always @(posedge clk)
+    out_last <= \$228 ;
+  always @(posedge clk)
+    south_row <= \$229 ;
+  always @(posedge clk)
+    south_col <= \$230 ;
+  always @(posedge clk)
+    empty <= \$231 ;
+  always @(posedge clk)
+    empty_q <= \$232 ;
+  always @(posedge clk)
+    done <= \$233 ;
+  always @(posedge clk)
+    busy <= \$234 ;
+  always @(posedge clk)
+    sr_dim <= \$235 ;
+  always @(posedge clk)
+    sc_dim <= \$236 ;
+  always @(posedge clk)
+    t_dim <= \$237 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$85  = \$8 ;
+    \$100  = stream_wait;
+    if (\$30 ) begin
+      \$100  = \$31 [3:0];
+    end
+    if (\$78 ) begin
+      \$100  = 4'h1;
+    end
     if (rst) begin
-      \$85  = 1'h0;
+      \$100  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$86  = \$13 ;
+    \$101  = run_u;
+    if (streaming) begin
+      (* full_case = 32'd1 *)
+      if (period_end) begin
+        \$101  = 17'h00000;
+      end else begin
+        \$101  = \$33 [16:0];
+      end
+    end
+    if (\$78 ) begin
+      \$101  = 17'h00000;
+    end
     if (rst) begin
-      \$86  = 4'h0;
+      \$101  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$87  = west_row;
-    if (\$17 ) begin
-      \$87  = run_u[15:0];
+    \$102  = sr_base;
+    if (streaming) begin
+      if (period_end) begin
+        \$102  = next_sr_base[15:0];
+      end
+    end
+    if (\$78 ) begin
+      \$102  = 16'h0000;
     end
     if (rst) begin
-      \$87  = 16'h0000;
+      \$102  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$88  = west_col;
-    if (\$17 ) begin
-      \$88  = sr_base;
+    \$103  = sc_base;
+    if (streaming) begin
+      if (period_end) begin
+        \$103  = next_sc_base[15:0];
+      end
+    end
+    if (\$78 ) begin
+      \$103  = 16'h0000;
     end
     if (rst) begin
-      \$88  = 16'h0000;
+      \$103  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$89  = { \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18  };
-    if (rst) begin
-      \$89  = 8'h00;
+    \$104  = bank;
+    if (streaming) begin
+      if (period_end) begin
+        \$104  = \$32 ;
+      end
     end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$90  = \$26 ;
-    if (rst) begin
-      \$90  = 1'h0;
+    if (\$78 ) begin
+      \$104  = 1'h0;
     end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$91  = \$28 ;
-    if (rst) begin
-      \$91  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$92  = north_row;
-    if (\$29 ) begin
-      \$92  = \$30 [15:0];
-    end
-    if (rst) begin
-      \$92  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$93  = north_col;
-    if (\$29 ) begin
-      \$93  = sc_base;
-    end
-    if (rst) begin
-      \$93  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$94  = { \$38 , \$37 , \$36 , \$35 , \$34 , \$33 , \$32 , \$31  };
-    if (rst) begin
-      \$94  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$95  = north_req;
-    if (rst) begin
-      \$95  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$96  = \$42 ;
-    if (rst) begin
-      \$96  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$97  = \$47 ;
-    if (rst) begin
-      \$97  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$98  = \$53 ;
-    if (rst) begin
-      \$98  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$99  = \$59 ;
-    if (rst) begin
-      \$99  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$100  = s1_valid;
-    if (rst) begin
-      \$100  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$101  = s1_lanes;
-    if (rst) begin
-      \$101  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$102  = s1_first;
-    if (rst) begin
-      \$102  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$103  = s1_last;
-    if (rst) begin
-      \$103  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$104  = s2_last;
     if (rst) begin
       \$104  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$105  = s1_row;
-    if (\$63 ) begin
-      \$105  = \$64 [15:0];
+    \$105  = active;
+    if (streaming) begin
+      if (period_end) begin
+        if (last_fold) begin
+          \$105  = 1'h0;
+        end
+      end
+    end
+    if (\$78 ) begin
+      \$105  = \$84 ;
     end
     if (rst) begin
-      \$105  = 16'h0000;
+      \$105  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$106  = s1_col;
-    if (\$63 ) begin
-      \$106  = sc_base;
+    \$106  = load_sr_base;
+    if (load_active_now) begin
+      \$106  = \$27 [15:0];
+    end
+    if (\$78 ) begin
+      \$106  = 16'h0000;
     end
     if (rst) begin
       \$106  = 16'h0000;
@@ -6822,9 +9638,12 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, west_req, west_la
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$107  = south_row;
-    if (s1_valid) begin
-      \$107  = s1_row;
+    \$107  = load_sc_base;
+    if (load_active_now) begin
+      \$107  = \$28 [15:0];
+    end
+    if (\$78 ) begin
+      \$107  = 16'h0000;
     end
     if (rst) begin
       \$107  = 16'h0000;
@@ -6832,202 +9651,996 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, west_req, west_la
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$108  = south_col;
-    if (s1_valid) begin
-      \$108  = s1_col;
+    \$108  = load_ru;
+    if (load_active_now) begin
+      \$108  = load_ru_now;
+    end
+    if (\$78 ) begin
+      \$108  = \$97 [3:0];
     end
     if (rst) begin
-      \$108  = 16'h0000;
+      \$108  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$109  = loading;
-    if (active) begin
-      if (loading) begin
-        if (\$66 ) begin
-          \$109  = 1'h0;
-        end
-      end else if (run_last) begin
-        \$109  = 1'h1;
-      end
+    \$109  = load_cu;
+    if (load_active_now) begin
+      \$109  = load_cu_now;
     end
-    if (\$72 ) begin
-      \$109  = 1'h1;
+    if (\$78 ) begin
+      \$109  = \$99 [3:0];
     end
     if (rst) begin
-      \$109  = 1'h0;
+      \$109  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$110  = load_idx;
-    if (active) begin
-      if (loading) begin
-        (* full_case = 32'd1 *)
-        if (\$66 ) begin
-        end else begin
-          \$110  = \$67 [2:0];
-        end
-      end else if (run_last) begin
-        \$110  = 3'h0;
-      end
+    \$110  = load_bank;
+    if (load_active_now) begin
+      \$110  = load_bank_now;
     end
-    if (\$72 ) begin
-      \$110  = 3'h0;
+    if (\$78 ) begin
+      \$110  = 1'h0;
     end
     if (rst) begin
-      \$110  = 3'h0;
+      \$110  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$111  = run_u;
-    if (active) begin
+    \$111  = load_active;
+    if (load_active_now) begin
       (* full_case = 32'd1 *)
-      if (loading) begin
-      end else if (run_last) begin
-        \$111  = 17'h00000;
+      if (\$35 ) begin
+        \$111  = 1'h0;
       end else begin
-        \$111  = \$70 [16:0];
+        \$111  = 1'h1;
       end
     end
-    if (\$72 ) begin
-      \$111  = 17'h00000;
+    if (\$78 ) begin
+      \$111  = \$95 ;
     end
     if (rst) begin
-      \$111  = 17'h00000;
+      \$111  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$112  = sr_base;
-    if (active) begin
-      if (loading) begin
-      end else if (run_last) begin
-        (* full_case = 32'd1 *)
-        if (last_sr) begin
-          \$112  = 16'h0000;
-        end else begin
-          \$112  = \$69 [15:0];
-        end
+    \$112  = load_j;
+    if (load_active_now) begin
+      (* full_case = 32'd1 *)
+      if (\$35 ) begin
+        \$112  = 3'h0;
+      end else begin
+        \$112  = \$36 [2:0];
       end
     end
-    if (\$72 ) begin
-      \$112  = 16'h0000;
+    if (\$78 ) begin
+      \$112  = 3'h0;
     end
     if (rst) begin
-      \$112  = 16'h0000;
+      \$112  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$113  = active;
-    if (active) begin
-      if (loading) begin
-      end else if (run_last) begin
-        if (last_sr) begin
-          if (last_sc) begin
-            \$113  = 1'h0;
-          end
-        end
-      end
-    end
-    if (\$72 ) begin
-      \$113  = \$79 ;
-    end
+    \$113  = stream_req;
     if (rst) begin
       \$113  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$114  = sc_base;
-    if (active) begin
-      if (loading) begin
-      end else if (run_last) begin
-        if (last_sr) begin
-          (* full_case = 32'd1 *)
-          if (last_sc) begin
-          end else begin
-            \$114  = \$68 [15:0];
-          end
-        end
-      end
-    end
-    if (\$72 ) begin
-      \$114  = 16'h0000;
-    end
+    \$114  = \$37 ;
     if (rst) begin
-      \$114  = 16'h0000;
+      \$114  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$115  = 1'h0;
-    if (\$72 ) begin
-      \$115  = \$84 ;
+    \$115  = west_row;
+    if (stream_req) begin
+      \$115  = run_u[15:0];
     end
     if (rst) begin
-      \$115  = 1'h0;
+      \$115  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$116  = busy;
-    if (s2_last) begin
-      \$116  = 1'h0;
-    end
-    if (\$72 ) begin
-      \$116  = 1'h1;
+    \$116  = west_col;
+    if (stream_req) begin
+      \$116  = sr_base;
     end
     if (rst) begin
-      \$116  = 1'h0;
+      \$116  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$117  = sr_dim;
-    if (\$72 ) begin
-      \$117  = dim_k;
-    end
+    \$117  = { \$45 , \$44 , \$43 , \$42 , \$41 , \$40 , \$39 , \$38  };
     if (rst) begin
-      \$117  = 16'h0000;
+      \$117  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$118  = sc_dim;
-    if (\$72 ) begin
-      \$118  = dim_n;
-    end
+    \$118  = load_active_now;
     if (rst) begin
-      \$118  = 16'h0000;
+      \$118  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$119  = t_dim;
-    if (\$72 ) begin
-      \$119  = dim_m;
-    end
+    \$119  = \$46 ;
     if (rst) begin
-      \$119  = 16'h0000;
+      \$119  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$120  = run_end;
-    if (\$72 ) begin
-      \$120  = \$73 ;
+    \$120  = north_row;
+    if (load_active_now) begin
+      \$120  = \$47 [15:0];
     end
     if (rst) begin
-      \$120  = 17'h00000;
+      \$120  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$121  = north_col;
+    if (load_active_now) begin
+      \$121  = \$28 [15:0];
+    end
+    if (rst) begin
+      \$121  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$122  = { \$55 , \$54 , \$53 , \$52 , \$51 , \$50 , \$49 , \$48  };
+    if (rst) begin
+      \$122  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$123  = bank;
+    if (rst) begin
+      \$123  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$124  = west_tag_q;
+    if (rst) begin
+      \$124  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$125  = { \$71 , \$69 , \$67 , \$65 , \$63 , \$61 , \$59 , \$57  };
+    if (rst) begin
+      \$125  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$126  = load_bank_now;
+    if (rst) begin
+      \$126  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$127  = ld_q;
+    if (rst) begin
+      \$127  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$128  = ld_bank_q;
+    if (rst) begin
+      \$128  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$129  = stream_req;
+    if (rst) begin
+      \$129  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$130  = ann_valid_0;
+    if (rst) begin
+      \$130  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$131  = ann_valid_1;
+    if (rst) begin
+      \$131  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$132  = ann_valid_2;
+    if (rst) begin
+      \$132  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$133  = ann_valid_3;
+    if (rst) begin
+      \$133  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$134  = ann_valid_4;
+    if (rst) begin
+      \$134  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$135  = ann_valid_5;
+    if (rst) begin
+      \$135  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$136  = ann_valid_6;
+    if (rst) begin
+      \$136  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$137  = ann_valid_7;
+    if (rst) begin
+      \$137  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$138  = ann_valid_8;
+    if (rst) begin
+      \$138  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$139  = ann_valid_9;
+    if (rst) begin
+      \$139  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$140  = ann_valid_10;
+    if (rst) begin
+      \$140  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$141  = ann_valid_11;
+    if (rst) begin
+      \$141  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$142  = ann_valid_12;
+    if (rst) begin
+      \$142  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$143  = ann_valid_13;
+    if (rst) begin
+      \$143  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$144  = ann_valid_14;
+    if (rst) begin
+      \$144  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$145  = run_u[15:0];
+    if (rst) begin
+      \$145  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$146  = ann_row_0;
+    if (rst) begin
+      \$146  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$147  = ann_row_1;
+    if (rst) begin
+      \$147  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$148  = ann_row_2;
+    if (rst) begin
+      \$148  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$149  = ann_row_3;
+    if (rst) begin
+      \$149  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$150  = ann_row_4;
+    if (rst) begin
+      \$150  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$151  = ann_row_5;
+    if (rst) begin
+      \$151  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$152  = ann_row_6;
+    if (rst) begin
+      \$152  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$153  = ann_row_7;
+    if (rst) begin
+      \$153  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$154  = ann_row_8;
+    if (rst) begin
+      \$154  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$155  = ann_row_9;
+    if (rst) begin
+      \$155  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$156  = ann_row_10;
+    if (rst) begin
+      \$156  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$157  = ann_row_11;
+    if (rst) begin
+      \$157  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$158  = ann_row_12;
+    if (rst) begin
+      \$158  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$159  = ann_row_13;
+    if (rst) begin
+      \$159  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$160  = ann_row_14;
+    if (rst) begin
+      \$160  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$161  = sc_base;
+    if (rst) begin
+      \$161  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$162  = ann_col_0;
+    if (rst) begin
+      \$162  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$163  = ann_col_1;
+    if (rst) begin
+      \$163  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$164  = ann_col_2;
+    if (rst) begin
+      \$164  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$165  = ann_col_3;
+    if (rst) begin
+      \$165  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$166  = ann_col_4;
+    if (rst) begin
+      \$166  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$167  = ann_col_5;
+    if (rst) begin
+      \$167  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$168  = ann_col_6;
+    if (rst) begin
+      \$168  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$169  = ann_col_7;
+    if (rst) begin
+      \$169  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$170  = ann_col_8;
+    if (rst) begin
+      \$170  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$171  = ann_col_9;
+    if (rst) begin
+      \$171  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$172  = ann_col_10;
+    if (rst) begin
+      \$172  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$173  = ann_col_11;
+    if (rst) begin
+      \$173  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$174  = ann_col_12;
+    if (rst) begin
+      \$174  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$175  = ann_col_13;
+    if (rst) begin
+      \$175  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$176  = ann_col_14;
+    if (rst) begin
+      \$176  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$177  = \$72 ;
+    if (rst) begin
+      \$177  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$178  = ann_lanes_0;
+    if (rst) begin
+      \$178  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$179  = ann_lanes_1;
+    if (rst) begin
+      \$179  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$180  = ann_lanes_2;
+    if (rst) begin
+      \$180  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$181  = ann_lanes_3;
+    if (rst) begin
+      \$181  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$182  = ann_lanes_4;
+    if (rst) begin
+      \$182  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$183  = ann_lanes_5;
+    if (rst) begin
+      \$183  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$184  = ann_lanes_6;
+    if (rst) begin
+      \$184  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$185  = ann_lanes_7;
+    if (rst) begin
+      \$185  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$186  = ann_lanes_8;
+    if (rst) begin
+      \$186  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$187  = ann_lanes_9;
+    if (rst) begin
+      \$187  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$188  = ann_lanes_10;
+    if (rst) begin
+      \$188  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$189  = ann_lanes_11;
+    if (rst) begin
+      \$189  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$190  = ann_lanes_12;
+    if (rst) begin
+      \$190  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$191  = ann_lanes_13;
+    if (rst) begin
+      \$191  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$192  = ann_lanes_14;
+    if (rst) begin
+      \$192  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$193  = \$74 ;
+    if (rst) begin
+      \$193  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$194  = ann_first_0;
+    if (rst) begin
+      \$194  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$195  = ann_first_1;
+    if (rst) begin
+      \$195  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$196  = ann_first_2;
+    if (rst) begin
+      \$196  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$197  = ann_first_3;
+    if (rst) begin
+      \$197  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$198  = ann_first_4;
+    if (rst) begin
+      \$198  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$199  = ann_first_5;
+    if (rst) begin
+      \$199  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$200  = ann_first_6;
+    if (rst) begin
+      \$200  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$201  = ann_first_7;
+    if (rst) begin
+      \$201  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$202  = ann_first_8;
+    if (rst) begin
+      \$202  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$203  = ann_first_9;
+    if (rst) begin
+      \$203  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$204  = ann_first_10;
+    if (rst) begin
+      \$204  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$205  = ann_first_11;
+    if (rst) begin
+      \$205  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$206  = ann_first_12;
+    if (rst) begin
+      \$206  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$207  = ann_first_13;
+    if (rst) begin
+      \$207  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$208  = ann_first_14;
+    if (rst) begin
+      \$208  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$209  = \$76 ;
+    if (rst) begin
+      \$209  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$210  = ann_last_0;
+    if (rst) begin
+      \$210  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$211  = ann_last_1;
+    if (rst) begin
+      \$211  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$212  = ann_last_2;
+    if (rst) begin
+      \$212  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$213  = ann_last_3;
+    if (rst) begin
+      \$213  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$214  = ann_last_4;
+    if (rst) begin
+      \$214  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$215  = ann_last_5;
+    if (rst) begin
+      \$215  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$216  = ann_last_6;
+    if (rst) begin
+      \$216  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$217  = ann_last_7;
+    if (rst) begin
+      \$217  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$218  = ann_last_8;
+    if (rst) begin
+      \$218  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$219  = ann_last_9;
+    if (rst) begin
+      \$219  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$220  = ann_last_10;
+    if (rst) begin
+      \$220  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$221  = ann_last_11;
+    if (rst) begin
+      \$221  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$222  = ann_last_12;
+    if (rst) begin
+      \$222  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$223  = ann_last_13;
+    if (rst) begin
+      \$223  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$224  = ann_last_14;
+    if (rst) begin
+      \$224  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$225  = ann_valid_15;
+    if (rst) begin
+      \$225  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$226  = ann_lanes_15;
+    if (rst) begin
+      \$226  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$227  = ann_first_15;
+    if (rst) begin
+      \$227  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$228  = ann_last_15;
+    if (rst) begin
+      \$228  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$229  = south_row;
+    if (ann_valid_15) begin
+      \$229  = ann_row_15;
+    end
+    if (rst) begin
+      \$229  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$230  = south_col;
+    if (ann_valid_15) begin
+      \$230  = ann_col_15;
+    end
+    if (rst) begin
+      \$230  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$231  = 1'h0;
+    if (\$78 ) begin
+      \$231  = \$89 ;
+    end
+    if (rst) begin
+      \$231  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$232  = empty;
+    if (rst) begin
+      \$232  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$233  = done_now;
+    if (rst) begin
+      \$233  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$234  = busy;
+    if (done_now) begin
+      \$234  = 1'h0;
+    end
+    if (\$78 ) begin
+      \$234  = 1'h1;
+    end
+    if (rst) begin
+      \$234  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$235  = sr_dim;
+    if (\$78 ) begin
+      \$235  = dim_k;
+    end
+    if (rst) begin
+      \$235  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$236  = sc_dim;
+    if (\$78 ) begin
+      \$236  = dim_n;
+    end
+    if (rst) begin
+      \$236  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$237  = t_dim;
+    if (\$78 ) begin
+      \$237  = dim_m;
+    end
+    if (rst) begin
+      \$237  = 16'h0000;
     end
   end
   assign ru = \$1 [3:0];
   assign cu = \$2 [3:0];
-  assign load_row = \$4 [2:0];
+  assign next_ru = \$8 [3:0];
+  assign next_cu = \$12 [3:0];
+  assign load_sr_now = \$27 [15:0];
+  assign load_sc_now = \$28 [15:0];
 endmodule
 
 (* generator = "Amaranth" *)
@@ -7356,4 +10969,334 @@ module \systolic_top.skew_west (rst, i, lane1_0, lane2_1, lane3_2, lane4_3, lane
     end
   end
   assign o = { lane7_6, lane6_5, lane5_4, lane4_3, lane3_2, lane2_1, lane1_0, i[7:0] };
+endmodule
+
+(* generator = "Amaranth" *)
+module \systolic_top.skew_west_tag (rst, \port$833$0 , lane1_0, lane2_1, lane3_2, lane4_3, lane5_4, lane6_5, lane7_6, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$68  = 0;
+  reg \$1 ;
+  reg \$10 ;
+  reg \$11 ;
+  reg \$12 ;
+  reg \$13 ;
+  reg \$14 ;
+  reg \$15 ;
+  reg \$16 ;
+  reg \$17 ;
+  reg \$18 ;
+  reg \$19 ;
+  reg \$2 ;
+  reg \$20 ;
+  reg \$21 ;
+  reg \$22 ;
+  reg \$23 ;
+  reg \$24 ;
+  reg \$25 ;
+  reg \$26 ;
+  reg \$27 ;
+  reg \$28 ;
+  reg \$3 ;
+  reg \$4 ;
+  reg \$5 ;
+  reg \$6 ;
+  reg \$7 ;
+  reg \$8 ;
+  reg \$9 ;
+  input clk;
+  wire clk;
+  wire [7:0] i;
+  output lane1_0;
+  reg lane1_0 = 1'h0;
+  reg lane2_0 = 1'h0;
+  output lane2_1;
+  reg lane2_1 = 1'h0;
+  reg lane3_0 = 1'h0;
+  reg lane3_1 = 1'h0;
+  output lane3_2;
+  reg lane3_2 = 1'h0;
+  reg lane4_0 = 1'h0;
+  reg lane4_1 = 1'h0;
+  reg lane4_2 = 1'h0;
+  output lane4_3;
+  reg lane4_3 = 1'h0;
+  reg lane5_0 = 1'h0;
+  reg lane5_1 = 1'h0;
+  reg lane5_2 = 1'h0;
+  reg lane5_3 = 1'h0;
+  output lane5_4;
+  reg lane5_4 = 1'h0;
+  reg lane6_0 = 1'h0;
+  reg lane6_1 = 1'h0;
+  reg lane6_2 = 1'h0;
+  reg lane6_3 = 1'h0;
+  reg lane6_4 = 1'h0;
+  output lane6_5;
+  reg lane6_5 = 1'h0;
+  reg lane7_0 = 1'h0;
+  reg lane7_1 = 1'h0;
+  reg lane7_2 = 1'h0;
+  reg lane7_3 = 1'h0;
+  reg lane7_4 = 1'h0;
+  reg lane7_5 = 1'h0;
+  output lane7_6;
+  reg lane7_6 = 1'h0;
+  wire [7:0] o;
+  input \port$833$0 ;
+  wire \port$833$0 ;
+  input rst;
+  wire rst;
+  always @(posedge clk)
+    lane1_0 <= \$1 ;
+  always @(posedge clk)
+    lane2_0 <= \$2 ;
+  always @(posedge clk)
+    lane2_1 <= \$3 ;
+  always @(posedge clk)
+    lane3_0 <= \$4 ;
+  always @(posedge clk)
+    lane3_1 <= \$5 ;
+  always @(posedge clk)
+    lane3_2 <= \$6 ;
+  always @(posedge clk)
+    lane4_0 <= \$7 ;
+  always @(posedge clk)
+    lane4_1 <= \$8 ;
+  always @(posedge clk)
+    lane4_2 <= \$9 ;
+  always @(posedge clk)
+    lane4_3 <= \$10 ;
+  always @(posedge clk)
+    lane5_0 <= \$11 ;
+  always @(posedge clk)
+    lane5_1 <= \$12 ;
+  always @(posedge clk)
+    lane5_2 <= \$13 ;
+  always @(posedge clk)
+    lane5_3 <= \$14 ;
+  always @(posedge clk)
+    lane5_4 <= \$15 ;
+  always @(posedge clk)
+    lane6_0 <= \$16 ;
+  always @(posedge clk)
+    lane6_1 <= \$17 ;
+  always @(posedge clk)
+    lane6_2 <= \$18 ;
+  always @(posedge clk)
+    lane6_3 <= \$19 ;
+  always @(posedge clk)
+    lane6_4 <= \$20 ;
+  always @(posedge clk)
+    lane6_5 <= \$21 ;
+  always @(posedge clk)
+    lane7_0 <= \$22 ;
+  always @(posedge clk)
+    lane7_1 <= \$23 ;
+  always @(posedge clk)
+    lane7_2 <= \$24 ;
+  always @(posedge clk)
+    lane7_3 <= \$25 ;
+  always @(posedge clk)
+    lane7_4 <= \$26 ;
+  always @(posedge clk)
+    lane7_5 <= \$27 ;
+  always @(posedge clk)
+    lane7_6 <= \$28 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$1  = \port$833$0 ;
+    if (rst) begin
+      \$1  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$2  = \port$833$0 ;
+    if (rst) begin
+      \$2  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$3  = lane2_0;
+    if (rst) begin
+      \$3  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$4  = \port$833$0 ;
+    if (rst) begin
+      \$4  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$5  = lane3_0;
+    if (rst) begin
+      \$5  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$6  = lane3_1;
+    if (rst) begin
+      \$6  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$7  = \port$833$0 ;
+    if (rst) begin
+      \$7  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$8  = lane4_0;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$9  = lane4_1;
+    if (rst) begin
+      \$9  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$10  = lane4_2;
+    if (rst) begin
+      \$10  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$11  = \port$833$0 ;
+    if (rst) begin
+      \$11  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$12  = lane5_0;
+    if (rst) begin
+      \$12  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$13  = lane5_1;
+    if (rst) begin
+      \$13  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$14  = lane5_2;
+    if (rst) begin
+      \$14  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$15  = lane5_3;
+    if (rst) begin
+      \$15  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$16  = \port$833$0 ;
+    if (rst) begin
+      \$16  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$17  = lane6_0;
+    if (rst) begin
+      \$17  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$18  = lane6_1;
+    if (rst) begin
+      \$18  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$19  = lane6_2;
+    if (rst) begin
+      \$19  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$20  = lane6_3;
+    if (rst) begin
+      \$20  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$21  = lane6_4;
+    if (rst) begin
+      \$21  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$22  = \port$833$0 ;
+    if (rst) begin
+      \$22  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$23  = lane7_0;
+    if (rst) begin
+      \$23  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$24  = lane7_1;
+    if (rst) begin
+      \$24  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$25  = lane7_2;
+    if (rst) begin
+      \$25  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$26  = lane7_3;
+    if (rst) begin
+      \$26  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$27  = lane7_4;
+    if (rst) begin
+      \$27  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$28  = lane7_5;
+    if (rst) begin
+      \$28  = 1'h0;
+    end
+  end
+  assign i = { \port$833$0 , \port$833$0 , \port$833$0 , \port$833$0 , \port$833$0 , \port$833$0 , \port$833$0 , \port$833$0  };
+  assign o = { lane7_6, lane6_5, lane5_4, lane4_3, lane3_2, lane2_1, lane1_0, \port$833$0  };
 endmodule

@@ -1,0 +1,380 @@
+"""The fold sequencer with ``fold_overlap``: consecutive folds overlap on the array.
+
+Same ports and request protocol as :class:`~systolic.hdl.sequencer.Sequencer` (a request visible in cycle
+t has its data on the port in cycle t+1; outputs are announced in the cycle their data is on the south
+port), plus the tags and controls of the overlapped array (:class:`~systolic.hdl.array.SystolicArray`).
+Folds are walked in the same order (spatial rows innermost). Times below are data cycles; x_f is the
+cycle fold f's first west operand arrives, T the temporal extent, ru the fold's rows.
+
+* Operand stationary (WS, IS). The stationary tile of fold f arrives on the north port first row first,
+  one row per cycle from l_f, and row j of the array writes it into bank f mod 2 (``ld``, ``ld_bank``).
+  The west operands of fold f carry the bank (``west_tag``). l_0 is the GEMM's first data cycle, x_0 =
+  l_0 + max(1, ru_0 - C + 1); fold f+1 loads from l_{f+1} = x_f + C - 1 (the bank it overwrites was last
+  read by fold f-1, whose last operand leaves column C-1 by then) and streams from x_{f+1} = x_f +
+  max(T, C, ru_{f+1}): a fold after the last streams T vectors. The output of time step t leaves the
+  array R + C - 1 cycles after its operand arrived, as without overlap.
+* Output stationary (OS). The west operands of a fold's last time step carry a tag that moves the
+  finished sums into the PEs' result registers (row r, column c: x_f + T - 1 + r + c). From d_f =
+  x_f + T + R + C - 2 the results drain down the columns, tile row R-1-j in cycle d_f + j; row r shifts
+  only while j < r, so it is free for the next fold's results from d_f + r on, and folds follow each
+  other every max(T, R + C - 1) cycles.
+
+A GEMM's cycle count (first operand data to last output, both included) is therefore, with folds f =
+0..F-1: WS/IS: max(1, ru_0 - C + 1) + sum over f >= 1 of max(T, C, ru_f) + T + R + C - 1; OS: (F - 1)
+max(T, R + C - 1) + T + 2R + C - 2 (:func:`systolic.model.cycles.compute_cycles`).
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Module, Mux, Signal, Value
+from amaranth.lib import wiring
+from amaranth.lib.wiring import Out
+
+from systolic.config import ArrayConfig
+from systolic.dataflow import MAPPINGS, OPERAND_PORTS, STATIONARY
+
+from .dataflow import check_config, coordinate_source
+from .sequencer import DIM_BITS, MAX_DIM, sequencer_ports
+
+
+def _min(a: Value, b: Value | int) -> Value:
+    return Mux(a < b, a, b)
+
+
+class PipelinedSequencer(wiring.Component):
+    """Fold sequencer and memory request generator for ``fold_overlap`` (module docstring).
+
+    Parameters
+    ----------
+    cfg : ArrayConfig
+        Array size and dataflow.
+
+    Ports
+    -----
+    start, dim_m, dim_n, dim_k, busy, done, west_*, north_*, south_*, west_mask, north_mask
+        As :class:`~systolic.hdl.sequencer.Sequencer`'s.
+    west_tag : Out(1)
+        The tag of the west vector arriving this cycle: its bank (WS, IS) or "the fold's last time step"
+        (OS).
+    ld : Out(rows), ld_bank : Out(1)
+        WS and IS: the array row that takes the north vector arriving this cycle, and into which bank.
+    shift : Out(rows)
+        OS: the rows whose result registers take those of the row above at the end of this cycle.
+    """
+
+    def __init__(self, cfg: ArrayConfig):
+        self._cfg = check_config(cfg)
+        self._output_stationary = STATIONARY[cfg.dataflow] == "output"
+        ports = sequencer_ports(cfg)
+        ports["west_mask"] = Out(cfg.rows)
+        ports["north_mask"] = Out(cfg.cols)
+        ports["west_tag"] = Out(1)
+        if self._output_stationary:
+            ports["shift"] = Out(cfg.rows)
+        else:
+            ports["ld"] = Out(cfg.rows)
+            ports["ld_bank"] = Out(1)
+        super().__init__(ports)
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        st = self._walker(m)
+        if self._output_stationary:
+            self._os_requests(m, st)
+            last = self._os_drain(m, st)
+        else:
+            st["load"] = load = self._load_walker(m, st)
+            self._stationary_requests(m, st, load)
+            last = self._stationary_outputs(m, st)
+        self._start(m, st, last)
+        return m
+
+    # ------------------------------------------------------------------ the stream walker
+    def _walker(self, m: Module) -> dict:
+        """The GEMM's registers and the stream walker: fold bases, the cycle in the fold's period."""
+        cfg = self._cfg
+        rows, cols = cfg.rows, cfg.cols
+        st = {
+            "sr_dim": Signal(DIM_BITS, name="sr_dim"),
+            "sc_dim": Signal(DIM_BITS, name="sc_dim"),
+            "t_dim": Signal(DIM_BITS, name="t_dim"),
+            "active": Signal(name="active"),
+            "wait": Signal(range(rows + 1), name="stream_wait"),  # WS, IS: cycles until fold 0 streams
+            "sr": Signal(DIM_BITS, name="sr_base"),
+            "sc": Signal(DIM_BITS, name="sc_base"),
+            "u": Signal(range(MAX_DIM + rows + cols + 1), name="run_u"),
+            "bank": Signal(name="bank"),
+            "empty": Signal(name="empty"),
+        }
+        sr_left = Signal(DIM_BITS + 1, name="sr_left")
+        sc_left = Signal(DIM_BITS + 1, name="sc_left")
+        derived = {
+            "ru": Signal(range(rows + 1), name="ru"),
+            "cu": Signal(range(cols + 1), name="cu"),
+            "last_sr": Signal(name="last_sr"),
+            "last_sc": Signal(name="last_sc"),
+            "last_fold": Signal(name="last_fold"),
+            "next_sr": Signal(DIM_BITS + 1, name="next_sr_base"),
+            "next_sc": Signal(DIM_BITS + 1, name="next_sc_base"),
+            "next_ru": Signal(range(rows + 1), name="next_ru"),
+            "next_cu": Signal(range(cols + 1), name="next_cu"),
+            "streaming": Signal(name="streaming"),
+            "req": Signal(name="stream_req"),
+            "step_last": Signal(name="step_last"),  # the fold's last time step
+            "end": Signal(name="period_end"),
+        }
+        st |= derived
+        m.d.comb += [
+            sr_left.eq(st["sr_dim"] - st["sr"]),
+            sc_left.eq(st["sc_dim"] - st["sc"]),
+            st["last_sr"].eq(sr_left <= rows),
+            st["last_sc"].eq(sc_left <= cols),
+            st["ru"].eq(Mux(st["last_sr"], sr_left, rows)),
+            st["cu"].eq(Mux(st["last_sc"], sc_left, cols)),
+            st["last_fold"].eq(st["last_sr"] & st["last_sc"]),
+            st["next_sr"].eq(Mux(st["last_sr"], 0, st["sr"] + rows)),
+            st["next_sc"].eq(Mux(st["last_sr"], st["sc"] + cols, st["sc"])),
+            st["next_ru"].eq(_min(st["sr_dim"] - st["next_sr"], rows)),
+            st["next_cu"].eq(_min(st["sc_dim"] - st["next_sc"], cols)),
+            st["streaming"].eq(st["active"] & (st["wait"] == 0)),
+            st["req"].eq(st["streaming"] & (st["u"] < st["t_dim"])),
+            st["step_last"].eq(st["u"] + 1 == st["t_dim"]),
+        ]
+        u1 = st["u"] + 1
+        if self._output_stationary:
+            spaced = u1 >= rows + cols - 1
+        else:
+            spaced = (u1 >= cols) & (u1 >= st["next_ru"])
+        m.d.comb += st["end"].eq(Mux(st["last_fold"], st["step_last"], (u1 >= st["t_dim"]) & spaced))
+
+        with m.If(st["wait"] != 0):
+            m.d.sync += st["wait"].eq(st["wait"] - 1)
+        with m.If(st["streaming"]):
+            with m.If(st["end"]):
+                m.d.sync += [st["u"].eq(0), st["sr"].eq(st["next_sr"]), st["sc"].eq(st["next_sc"])]
+                if not self._output_stationary:
+                    m.d.sync += st["bank"].eq(~st["bank"])
+                with m.If(st["last_fold"]):
+                    m.d.sync += st["active"].eq(0)
+            with m.Else():
+                m.d.sync += st["u"].eq(u1)
+        return st
+
+    def _coords(self, port: str, sr_base: Value, sc_base: Value, t: Value, sr_index: Value) -> tuple:
+        """Tensor coordinates (row, col) of lane 0 of ``port``'s vector."""
+        sources = {"sr_base": sr_base, "sc_base": sc_base, "t": t, "sr_index": sr_base + sr_index}
+        return tuple(sources[coordinate_source(self._cfg.dataflow, port, axis)] for axis in (0, 1))
+
+    def _request(self, m: Module, port: str, req: Value, coords: tuple, lanes: Value) -> None:
+        """Register one port's request (visible next cycle) and its lane mask (visible with the data)."""
+        r_req, r_row, r_col, r_lanes = (getattr(self, f"{port}_{f}") for f in ("req", "row", "col", "lanes"))
+        m.d.sync += [r_req.eq(req), r_lanes.eq(Mux(req, lanes, 0))]
+        with m.If(req):
+            m.d.sync += [r_row.eq(coords[0]), r_col.eq(coords[1])]
+        mask = getattr(self, f"{port}_mask")
+        m.d.sync += mask.eq(Cat(*(r_lanes > i for i in range(len(mask)))))
+
+    def _west_tag(self, m: Module, tag: Value) -> None:
+        """The west tag, registered twice: visible with the west data."""
+        tag_q = Signal(name="west_tag_q")
+        m.d.sync += [tag_q.eq(tag), self.west_tag.eq(tag_q)]
+
+    # ------------------------------------------------------------------ WS, IS
+    def _load_walker(self, m: Module, st: dict) -> dict:
+        """Loads a fold's stationary tile, first row first: fold 0 from the start, fold f+1 from the C-th
+        cycle of fold f's period (that cycle's row comes straight from the walker, the rest from the
+        load registers). Returns the row being requested now (``now``) and the registers."""
+        rows, cols = self._cfg.rows, self._cfg.cols
+        ld = {
+            "active": Signal(name="load_active"),
+            "j": Signal(range(max(rows, 2)), name="load_j"),
+            "sr": Signal(DIM_BITS, name="load_sr_base"),
+            "sc": Signal(DIM_BITS, name="load_sc_base"),
+            "ru": Signal(range(rows + 1), name="load_ru"),
+            "cu": Signal(range(cols + 1), name="load_cu"),
+            "bank": Signal(name="load_bank"),
+        }
+        trigger = Signal(name="load_trigger")
+        m.d.comb += trigger.eq(st["streaming"] & (st["u"] == cols - 1) & ~st["last_fold"])
+        now = {key: Signal.like(sig, name=f"load_{key}_now") for key, sig in ld.items()}
+        given = {
+            "active": 1,
+            "j": 0,
+            "sr": st["next_sr"],
+            "sc": st["next_sc"],
+            "ru": st["next_ru"],
+            "cu": st["next_cu"],
+            "bank": ~st["bank"],
+        }
+        m.d.comb += [now[key].eq(Mux(trigger, given[key], ld[key])) for key in ld]
+        with m.If(now["active"]):
+            m.d.sync += [ld[key].eq(now[key]) for key in ("sr", "sc", "ru", "cu", "bank")]
+            with m.If(now["j"] + 1 == now["ru"]):
+                m.d.sync += [ld["active"].eq(0), ld["j"].eq(0)]
+            with m.Else():
+                m.d.sync += [ld["active"].eq(1), ld["j"].eq(now["j"] + 1)]
+        return {"regs": ld, "now": now}
+
+    def _stationary_requests(self, m: Module, st: dict, load: dict) -> None:
+        """West requests of the streaming fold (tagged with its bank), north requests of the loading one
+        (with the row and bank that take the data)."""
+        rows = self._cfg.rows
+        ld = load["now"]
+        west = self._coords("west", st["sr"], st["sc"], st["u"], 0)
+        self._request(m, "west", st["req"], west, st["ru"])
+        north = self._coords("north", ld["sr"], ld["sc"], 0, ld["j"])
+        self._request(m, "north", ld["active"], north, ld["cu"])
+        self._west_tag(m, st["bank"])
+        ld_q = Signal(rows, name="ld_q")
+        bank_q = Signal(name="ld_bank_q")
+        m.d.sync += [
+            ld_q.eq(Cat(*(ld["active"] & (ld["j"] == r) for r in range(rows)))),
+            bank_q.eq(ld["bank"]),
+            self.ld.eq(ld_q),
+            self.ld_bank.eq(bank_q),
+        ]
+
+    def _stationary_outputs(self, m: Module, st: dict) -> Value:
+        """Every west request becomes an output R + C - 1 cycles after its data: a delay line of the
+        announcement. Returns the announcement of the GEMM's last output, visible with it."""
+        cfg = self._cfg
+        row, col = self._coords("south", st["sr"], st["sc"], st["u"], 0)
+        fields = {
+            "valid": (st["req"], 1),
+            "row": (row, DIM_BITS),
+            "col": (col, DIM_BITS),
+            "lanes": (Mux(st["req"], st["cu"], 0), range(cfg.cols + 1)),
+            "first": (st["req"] & (st["sr"] == 0), 1),
+            "last": (st["req"] & st["step_last"] & st["last_fold"], 1),
+        }
+        return self._announce(m, fields, cfg.rows + cfg.cols)
+
+    def _announce(self, m: Module, fields: dict, stages: int) -> Value:
+        """Delay the decoded announcement ``fields`` (name -> (value, shape)) by ``stages`` registers,
+        then register it onto the ``south_*`` ports (coordinates held while nothing is announced).
+        Returns the ``last`` field as it is on the ports."""
+        out = {}
+        for name, (value, shape) in fields.items():
+            tap = value
+            for i in range(stages):
+                reg = Signal(shape, name=f"ann_{name}_{i}")
+                m.d.sync += reg.eq(tap)
+                tap = reg
+            out[name] = tap
+        last = Signal(name="out_last")
+        m.d.sync += [
+            self.south_valid.eq(out["valid"]),
+            self.south_lanes.eq(out["lanes"]),
+            self.south_first.eq(out["first"]),
+            last.eq(out["last"]),
+        ]
+        with m.If(out["valid"]):
+            m.d.sync += [self.south_row.eq(out["row"]), self.south_col.eq(out["col"])]
+        return last
+
+    # ------------------------------------------------------------------ OS
+    def _os_requests(self, m: Module, st: dict) -> None:
+        """Both operands of the streaming fold's time step; the last step's west vector is tagged."""
+        for port in OPERAND_PORTS:
+            coords = self._coords(port, st["sr"], st["sc"], st["u"], 0)
+            self._request(m, port, st["req"], coords, st["ru"] if port == "west" else st["cu"])
+        self._west_tag(m, st["req"] & st["step_last"])
+
+    def _os_drain(self, m: Module, st: dict) -> Value:
+        """A fold's last request arms a timer; R + C - 1 cycles after that request's data the drain
+        presents tile rows R-1 .. 0, one per cycle, and tells each row when to shift."""
+        cfg = self._cfg
+        rows, cols = cfg.rows, cfg.cols
+        fold = {
+            "sr": Signal(DIM_BITS, name="drain_sr_base"),
+            "sc": Signal(DIM_BITS, name="drain_sc_base"),
+            "ru": Signal(range(rows + 1), name="drain_ru"),
+            "cu": Signal(range(cols + 1), name="drain_cu"),
+            "last": Signal(name="drain_last"),
+        }
+        pend = {key: Signal.like(sig, name=f"pend_{key}") for key, sig in fold.items()}
+        pend_valid = Signal(name="pend_valid")
+        timer = Signal(range(rows + cols), name="pend_timer")
+        fire = Signal(name="drain_fire")
+        active = Signal(name="drain_active")
+        j = Signal(range(max(rows, 2)), name="drain_j")
+        m.d.comb += fire.eq(pend_valid & (timer == 0))
+        with m.If(timer != 0):
+            m.d.sync += timer.eq(timer - 1)
+        with m.If(active):
+            with m.If(j == rows - 1):
+                m.d.sync += active.eq(0)
+            with m.Else():
+                m.d.sync += j.eq(j + 1)
+        with m.If(fire):
+            m.d.sync += [pend_valid.eq(0), active.eq(1), j.eq(0)]
+            m.d.sync += [fold[key].eq(pend[key]) for key in fold]
+        with m.If(st["req"] & st["step_last"]):
+            m.d.sync += [
+                pend_valid.eq(1),
+                timer.eq(rows + cols - 2),
+                pend["sr"].eq(st["sr"]),
+                pend["sc"].eq(st["sc"]),
+                pend["ru"].eq(st["ru"]),
+                pend["cu"].eq(st["cu"]),
+                pend["last"].eq(st["last_fold"]),
+            ]
+        row_index = Signal(range(max(rows, 2)), name="drain_row")
+        m.d.comb += row_index.eq(rows - 1 - j)
+        valid = active & (row_index < fold["ru"])
+        row, col = self._coords("south", fold["sr"], fold["sc"], 0, row_index)
+        last = Signal(name="out_last")
+        m.d.sync += [
+            self.shift.eq(Cat(0, *(active & (j < r) for r in range(1, rows)))),  # row 0: nothing above
+            self.south_valid.eq(valid),
+            self.south_lanes.eq(Mux(valid, fold["cu"], 0)),
+            self.south_first.eq(valid),
+            last.eq(active & fold["last"] & (j == rows - 1)),
+        ]
+        with m.If(valid):
+            m.d.sync += [self.south_row.eq(row), self.south_col.eq(col)]
+        return last
+
+    # ------------------------------------------------------------------ start and finish
+    def _start(self, m: Module, st: dict, last: Value) -> None:
+        """Latch the GEMM in its roles and start the walkers; finish after the last output (or at once,
+        two cycles later, for a GEMM with a zero dimension)."""
+        cfg = self._cfg
+        mp = MAPPINGS[cfg.dataflow]
+        empty_q = Signal(name="empty_q")
+        done_now = Signal(name="done_now")
+        m.d.sync += [st["empty"].eq(0), empty_q.eq(st["empty"])]
+        m.d.comb += done_now.eq(last | empty_q)
+        m.d.sync += self.done.eq(done_now)
+        with m.If(done_now):
+            m.d.sync += self.busy.eq(0)
+        with m.If(self.start & ~self.busy):
+            dims = {"m": self.dim_m, "n": self.dim_n, "k": self.dim_k}
+            zero = (self.dim_m == 0) | (self.dim_n == 0) | (self.dim_k == 0)
+            sr_in, sc_in = dims[mp.spatial_rows], dims[mp.spatial_cols]
+            m.d.sync += [
+                self.busy.eq(1),
+                st["sr_dim"].eq(sr_in),
+                st["sc_dim"].eq(sc_in),
+                st["t_dim"].eq(dims[mp.temporal]),
+                st["active"].eq(~zero),
+                st["empty"].eq(zero),
+                st["u"].eq(0),
+                st["sr"].eq(0),
+                st["sc"].eq(0),
+            ]
+            if not self._output_stationary:
+                ru0 = _min(sr_in, cfg.rows)
+                first_wait = 1 if cfg.rows <= cfg.cols else Mux(ru0 > cfg.cols, ru0 - (cfg.cols - 1), 1)
+                ld = st["load"]["regs"]
+                m.d.sync += [
+                    st["bank"].eq(0),
+                    st["wait"].eq(first_wait),
+                    ld["active"].eq(~zero),
+                    ld["j"].eq(0),
+                    ld["sr"].eq(0),
+                    ld["sc"].eq(0),
+                    ld["ru"].eq(ru0),
+                    ld["cu"].eq(_min(sc_in, cfg.cols)),
+                    ld["bank"].eq(0),
+                ]

@@ -342,13 +342,13 @@ def test_out_holding_the_inputs_is_refused(tmp_path, capsys):
         (
             ["--arch", "tpu-v1-128", "--topology", "resnet50", "--interval", "1cycles"],
             {},
-            "--interval: power and temperature over 2,600,411 intervals of 1.429e-09 s and 69 blocks needs about "
-            "16.7 GiB of memory (limit 4 GiB); --force to run anyway",
+            "--interval: power and temperature over 2,101,611 intervals of 1.429e-09 s and 69 blocks needs about "
+            "13.5 GiB of memory (limit 4 GiB); --force to run anyway",
         ),
         (
             ["--arch", "tpu-v1-128", "--topology", "big.csv", "--memory-only", "--traces", "--out", "o"],
             {"big.csv": "Layer,M,N,K\nbig,20000,20000,20000\n"},
-            "--traces: writing the traces (1,948,276,285 rows) needs about 1.1 TiB of files (limit 10 GiB); "
+            "--traces: writing the traces (1,544,741,280 rows) needs about 734 GiB of files (limit 10 GiB); "
             "--force to run anyway",
         ),
         (

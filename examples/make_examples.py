@@ -1,7 +1,7 @@
 """Regenerates the example files that systolic writes itself (the README's tour uses them):
 
 - ``tiny_cnn.onnx``: a three-layer CNN (two convolutions with ReLU, a fully connected layer) with seeded
-  weights, built with onnx's helper API;
+  weights, built with onnx's helper API, and ``tiny_cnn_input.npy``, a seeded sample input for it;
 - ``my_scalesim.cfg``: ``tpu-v1-128`` at 64x64 in SCALE-Sim's .cfg format (``systolic config show tpu-v1-128
   --set rows=64 --set cols=64 --format scalesim > examples/my_scalesim.cfg``; not remade by this script);
 - ``hotspot/accel.flp`` and ``hotspot/accel.ptrace``: the floorplan and power trace of ``systolic run --arch
@@ -55,6 +55,8 @@ def tiny_cnn() -> onnx.ModelProto:
 
 def main_() -> None:
     onnx.save(tiny_cnn(), HERE / "tiny_cnn.onnx")
+    sample = np.random.default_rng(0).normal(0, 1, (1, 1, 16, 16)).astype(np.float32)
+    np.save(HERE / "tiny_cnn_input.npy", sample)  # a sample input for run --sample-input
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run"
         argv = ["run", "--arch", "small-8x8", "--topology", "alexnet", "--interval", "2ms", "--out", str(out)]

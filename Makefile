@@ -52,8 +52,8 @@ cosim: setup
 
 # Energy calibration: RTL toggles of a calibration set under Icarus (297 layers, 4x4 to 16x16 arrays), fit,
 # per-layer held-out errors; rewrites configs/calibration.json, the file 'systolic run' reads by default,
-# and fails when the held-out layers miss the goal (about 5 minutes on 2 cores; toggles are kept per RTL
-# in build/calibrate, so a refit after a model change takes seconds).
+# and fails when the held-out layers' totals miss the goal (classes beyond it are reported; about 5 minutes
+# on 2 cores; toggles are kept per RTL in build/calibrate, so a refit after a model change takes seconds).
 calibrate: setup
 	$(VENV)/bin/systolic calibrate --check
 

@@ -529,25 +529,27 @@ def validation_text(result: CalibrationResult) -> str:
 GOAL_LAYER_TOTAL, GOAL_LAYER_CLASS, GOAL_SUM = 0.10, 0.15, 0.03
 
 
-def goal_misses(result: CalibrationResult) -> list[str]:
-    """What of the goals the held-out layers miss, one phrase each (empty: every goal met)."""
+def goal_misses(result: CalibrationResult) -> tuple[list[str], list[str]]:
+    """What of the goals the held-out layers miss, one phrase each: ``(total, classes)``, the misses of the
+    totals (every layer's total, the error of sums) and of the classes (every layer's classes); empty lists
+    when met."""
     from systolic.model.energy import COMPONENT_CLASSES
 
     sel = result.mask(True, min_macs=MIN_MACS)
     if not sel.any():
-        return ["no held-out layers"]
+        return ["no held-out layers"], []
     err = np.abs(result.layer_errors(sel))
-    misses = []
+    total, classes = [], []
     worst_total = float(err[:, -1].max())
     if worst_total > GOAL_LAYER_TOTAL:
-        misses.append(f"worst layer total {100 * worst_total:.1f}% (goal {100 * GOAL_LAYER_TOTAL:.0f}%)")
-    for i, name in enumerate(COMPONENT_CLASSES):
-        if err[:, i].max() > GOAL_LAYER_CLASS:
-            misses.append(f"{name} worst {100 * err[:, i].max():.1f}%")
+        total.append(f"worst layer total {100 * worst_total:.1f}% (goal {100 * GOAL_LAYER_TOTAL:.0f}%)")
     total_sum = float(result.sum_errors(sel)[-1])
     if abs(total_sum) > GOAL_SUM:
-        misses.append(f"error of sums {100 * total_sum:+.1f}% (goal {100 * GOAL_SUM:.0f}%)")
-    return misses
+        total.append(f"error of sums {100 * total_sum:+.1f}% (goal {100 * GOAL_SUM:.0f}%)")
+    for i, name in enumerate(COMPONENT_CLASSES):
+        if err[:, i].max() > GOAL_LAYER_CLASS:
+            classes.append(f"{name} worst {100 * err[:, i].max():.1f}%")
+    return total, classes
 
 
 def _cocotb_test():

@@ -2,6 +2,9 @@
 
 - ``tiny_cnn.onnx``: a three-layer CNN (two convolutions with ReLU, a fully connected layer) with seeded
   weights, built with onnx's helper API, and ``tiny_cnn_input.npy``, a seeded sample input for it;
+- ``operands/a.npy``, ``operands/b.npy``: a GEMM of int8 operands (the digits as 3 x 3 im2col rows and
+  Gaussian weights) and ``operands/ifmap.npy``, ``operands/filters.npy``: a convolution's, for the
+  ``--operands`` and ``--conv-operands`` energy checks;
 - ``my_scalesim.cfg``: ``tpu-v1-128`` at 64x64 in SCALE-Sim's .cfg format (``systolic config show tpu-v1-128
   --set rows=64 --set cols=64 --format scalesim > examples/my_scalesim.cfg``; not remade by this script);
 - ``hotspot/accel.flp`` and ``hotspot/accel.ptrace``: the floorplan and power trace of ``systolic run --arch
@@ -53,10 +56,32 @@ def tiny_cnn() -> onnx.ModelProto:
     return model
 
 
+def operand_examples() -> None:
+    """Small int8 operand files for the ``--operands`` and ``--conv-operands`` energy checks (seeded): the
+    digits as a convolution's ifmap and 3 x 3 im2col rows, and Gaussian weights."""
+    from sklearn.datasets import load_digits
+
+    rng = np.random.default_rng(0)
+    digits = load_digits().images  # [1797, 8, 8] in 0..16
+    (HERE / "operands").mkdir(exist_ok=True)
+    maps = np.stack([np.kron(d, np.ones((2, 2))) for d in digits[:3]], axis=-1)  # [16, 16, 3]
+    ifmap = np.minimum(maps * 8, 127).astype(np.int64)
+    np.save(HERE / "operands" / "ifmap.npy", ifmap)
+    filters = np.clip(np.rint(rng.normal(0, 40, (3, 3, 3, 12))), -127, 127).astype(np.int64)
+    np.save(HERE / "operands" / "filters.npy", filters)
+    padded = np.pad(ifmap[:8, :8, 0], 1)
+    a = np.stack([padded[i : i + 3, j : j + 3].ravel() for i in range(8) for j in range(8)])  # [64, 9]
+    np.save(HERE / "operands" / "a.npy", a.astype(np.int64))
+    np.save(
+        HERE / "operands" / "b.npy", np.clip(np.rint(rng.normal(0, 40, (9, 16))), -127, 127).astype(np.int64)
+    )
+
+
 def main_() -> None:
     onnx.save(tiny_cnn(), HERE / "tiny_cnn.onnx")
     sample = np.random.default_rng(0).normal(0, 1, (1, 1, 16, 16)).astype(np.float32)
     np.save(HERE / "tiny_cnn_input.npy", sample)  # a sample input for run --sample-input
+    operand_examples()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run"
         argv = ["run", "--arch", "small-8x8", "--topology", "alexnet", "--interval", "2ms", "--out", str(out)]

@@ -12,6 +12,7 @@ import numpy as np
 
 from systolic.config import ArrayConfig
 from systolic.errors import InputError
+from systolic.geometry import BUFFER, geometry
 
 from .streams import COLUMN, STAT_COLUMNS
 from .tables import ACTIONS, COMPONENT_CLASSES, _frozen
@@ -237,7 +238,7 @@ def activity_counts(cfg: ArrayConfig, gemm, memory=None) -> LayerActivityCounts:
     :class:`~systolic.model.memory.MemoryResult`; computed when not given), summed per layer and
     multiplied by the layer's ``repeat``; SRAM, DRAM and cycle counts are the memory model's.
     """
-    from ..memory import BUFFER, access_counts, geometry, memory_cycles
+    from ..memory import access_counts, memory_cycles
 
     if memory is None:
         memory = memory_cycles(cfg, gemm)
@@ -289,8 +290,6 @@ def _fill_words(cfg: ArrayConfig, tiles, words: dict, layers: int, rep: np.ndarr
     controller drives them alike and enables one); a port of fewer lanes sees only the words that land
     within its lanes.
     """
-    from ..memory import BUFFER, geometry
-
     geo = geometry(cfg)
     bw = cfg.dram_bw_words_per_cycle
     still = np.zeros((2, 2, layers))

@@ -348,8 +348,7 @@ def layer_stats(
 def _dram_image(cfg: ArrayConfig, x: np.ndarray, tensor: str) -> np.ndarray:
     """``x`` flattened as it lies in DRAM: contiguous along the lane axis of the port that carries it."""
     from systolic.dataflow import TENSOR_DIMS
-
-    from ..memory import geometry
+    from systolic.geometry import geometry
 
     g = geometry(cfg)[tensor]
     return np.ascontiguousarray(x if TENSOR_DIMS[tensor].index(g.lane_dim) == 1 else x.T).ravel()

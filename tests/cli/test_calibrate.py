@@ -24,7 +24,7 @@ from .one_line import refused
         (["-o", "d"], {"d": None}, "-o: d: is a folder, not a file"),
         (["--build", "f"], {"f": "x"}, "--build: f: exists and is not a folder"),
         (["--seed=-1"], {}, "--seed: must be in 0..4294967295, not -1"),
-        (["--jobs", "0"], {}, "--jobs: --jobs must be at least 1, not 0"),
+        (["--jobs", "0"], {}, "--jobs: must be at least 1, not 0"),
     ],
 )
 def test_refused_before_the_simulations(tmp_path, capsys, argv, files, message):

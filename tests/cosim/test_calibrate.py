@@ -56,6 +56,7 @@ def test_split_is_by_seed_and_holds_out_arrays_sources_and_shapes():
     assert not sizes & {(cfg.rows, cfg.cols) for cfg in cal.FITTED_ARRAYS}
 
 
+@pytest.mark.slow
 @pytest.mark.sim
 def test_small_calibration_fits_and_predicts_held_out_layers():
     fitted = (
@@ -90,6 +91,7 @@ def _measure(cfg, source, shape=(24, 12, 20), seed=11):
     return got[1].per_class[: len(en.COMPONENT_CLASSES)].astype(float), predicted
 
 
+@pytest.mark.slow
 @pytest.mark.sim
 def test_shipped_calibration_follows_the_rtl_on_sparsity_and_precision():
     """With zero gating, ReLU-sparse activations cut the PE toggles the RTL measures; the model predicts

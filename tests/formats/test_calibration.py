@@ -129,4 +129,4 @@ def test_corrupt_vcd_is_one_line(tmp_path):
 
 def test_no_jobs(capsys):
     assert main(["calibrate", "--jobs", "0"]) == 2
-    assert "--jobs: --jobs must be at least 1, not 0" in capsys.readouterr().err
+    assert "--jobs: must be at least 1, not 0" in capsys.readouterr().err

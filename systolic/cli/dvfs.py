@@ -103,11 +103,12 @@ def _table(ip) -> str:
 
     head = ["t_ms"] + [f"{p}_V@MHz" for p in power.PARTS] + [c for c in power.COLUMNS] + ["total_W"]
     rows = []
+    total_w = ip.total_w  # a property that sums every interval: once, not per row
     for i in range(ip.power_w.shape[0]):
         row = [f"{ip.edges_s[i] * 1e3:.4f}"]
         row += [f"{ip.v_part[i, p]:.2f}@{ip.f_part[i, p] / 1e6:.0f}" for p in range(len(power.PARTS))]
         row += [f"{w:.3f}" for w in ip.power_w[i]]
-        row.append(f"{ip.total_w[i]:.3f}")
+        row.append(f"{total_w[i]:.3f}")
         rows.append(row)
     widths = [max(len(h), *(len(r[j]) for r in rows)) for j, h in enumerate(head)]
     lines = ["  ".join(h.rjust(w) for h, w in zip(head, widths, strict=True))]

@@ -696,15 +696,19 @@ def build_timeline(
     )
 
 
-#: Power and temperature per interval and floorplan block, what a run keeps and takes (measured on ResNet-50,
-#: tpu-v1-128, 69 blocks: 130,021 intervals 1.0 GB and 12 s against 26,005 intervals 0.28 GB and 3.1 s).
-BYTES_PER_INTERVAL_BLOCK = 100
-SECONDS_PER_INTERVAL = 90e-6
+#: What a run's power and thermal stages keep and take per interval: a fixed part (V, f and power per part and
+#: column) and a part per floorplan block (measured: ResNet-50 on tpu-v1-128, 69 blocks, 130,021 intervals
+#: 1.0 GB and 12 s; a small GEMM on small-8x8, 9 blocks, 2.0 million intervals 4.2 GB and 93 s).
+BYTES_PER_INTERVAL = 1400
+BYTES_PER_INTERVAL_BLOCK = 80
+SECONDS_PER_INTERVAL = 30e-6
+SECONDS_PER_INTERVAL_BLOCK = 0.9e-6
 
 
 def interval_cost(intervals: int, blocks: int) -> tuple[float, float]:
     """(seconds, bytes) of a run's power and thermal stages over ``intervals`` intervals."""
-    return intervals * SECONDS_PER_INTERVAL, float(intervals) * blocks * BYTES_PER_INTERVAL_BLOCK
+    seconds = intervals * (SECONDS_PER_INTERVAL + SECONDS_PER_INTERVAL_BLOCK * blocks)
+    return seconds, float(intervals) * (BYTES_PER_INTERVAL + BYTES_PER_INTERVAL_BLOCK * blocks)
 
 
 def interval_count(cfg: ArrayConfig, end_s: float, interval: str | float | None) -> tuple[float, int]:

@@ -4,7 +4,8 @@
 prints the held-out accuracy of the float network, of the integer network on the digital array
 (bit-exact with the RTL) and on the analog core at its configured noise, then accuracy against a sweep
 of noise sigmas and of ADC resolutions, with the energy per inference of each beside it. ``--out DIR``
-writes, replacing DIR whole: ``accuracy.txt``, ``accuracy.json`` and ``accuracy.png``.
+writes (replacing only what systolic wrote there before): ``accuracy.txt``, ``accuracy.json`` and
+``accuracy.png``.
 """
 
 from __future__ import annotations

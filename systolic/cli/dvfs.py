@@ -3,7 +3,8 @@
 ``systolic dvfs --arch tpu-v1-128 --topology resnet50 --deadline-ms 4.5 --policy deadline --out runs/d``
 prints the timeline (per interval: each domain's supply and clock, power per component), the energy over
 the deadline window, the energy saved against the nominal operating point and whether the deadline is
-met. ``--out DIR`` writes, replacing DIR whole: ``timeline.csv``, ``power.ptrace`` with the matching
+met. ``--out DIR`` writes, when the plan is done (replacing only what systolic wrote there before):
+``timeline.csv``, ``power.ptrace`` with the matching
 ``floorplan.flp`` (for ``systolic thermal``), ``layers.csv`` (each layer's operating points),
 ``summary.json`` and ``dvfs.png``. Exit status 1 when the plan misses the deadline (only ``none`` can),
 2 on bad input, such as a deadline no operating point meets.

@@ -66,6 +66,8 @@ def plan_network(
     check_cost(cfg, wl, RunOptions(force=force))
     gemm = GemmArrays.from_workload(wl)
     mem = memory_cycles(cfg, gemm, [layer.name for layer in wl])
+    nominal_s = float(mem.cycles.sum()) / cfg.clock_hz
+    limits.check_intervals(cfg, max(nominal_s, deadline_s), interval, floorplan_blocks(cfg), force)
     layer_pj, energy_note = None, "energy table at activity 0.5"
     if energy == "calibrated":
         from systolic.formats.calibration import calibration_label, load_calibration

@@ -232,6 +232,9 @@ def _power_stage(r: RunResult, opts: RunOptions) -> None:
     cfg, net = r.cfg, r.network
     nominal_s = float(net.memory.cycles.sum()) / cfg.clock_hz
     deadline_s = opts.deadline_s if opts.deadline_s is not None else nominal_s
+    blocks = floorplan_blocks(cfg)
+    # the window is about known before the policy is planned: refuse before the planning, not after
+    limits.check_intervals(cfg, max(nominal_s, deadline_s), opts.interval, blocks, opts.force)
     # the policies that aim at the deadline refuse one no operating point meets (plan_policy)
     r.dvfs = dvfs.run_dvfs(
         cfg,
@@ -243,7 +246,6 @@ def _power_stage(r: RunResult, opts: RunOptions) -> None:
     )
     timeline = r.dvfs.timeline
     end_s = timeline.window_s
-    blocks = floorplan_blocks(cfg)
     limits.check_intervals(cfg, end_s, opts.interval, blocks, opts.force)
     r.edges_s = power.interval_edges_s(
         cfg, end_s, opts.interval if opts.interval else end_s / DEFAULT_INTERVALS

@@ -143,6 +143,13 @@ def load_spec(path: str | os.PathLike) -> SweepSpec:
     if not networks or not isinstance(networks, list) or not all(isinstance(n, str) for n in networks):
         raise InputError("must be a non-empty list of network names or topology files", path, "networks")
     nets = tuple(str(path.parent / n) if Path(path.parent / n).is_file() else n for n in networks)
+    from systolic.formats.network import load_workload
+
+    for net in nets:  # every network readable before the sweep starts (run_sweep reads them again)
+        try:
+            load_workload(net)
+        except InputError as err:
+            raise InputError(f"networks: {err}", path) from None
     mode, samples, seed, batch = sampling(data, path, 500)
     space_raw = data.get("space")
     if not isinstance(space_raw, dict) or not space_raw:

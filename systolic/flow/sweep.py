@@ -53,6 +53,7 @@ from systolic.fileio import (
     read_manifest,
     read_text,
     unchanged,
+    write_manifest,
 )
 
 #: What the Pareto front minimises.
@@ -378,26 +379,6 @@ def sweep_cost(spec: SweepSpec, layers: int, workers: int) -> tuple[float, float
 FINAL_FILES = ("points.parquet", "points.csv", "pareto.csv", "summary.json")
 
 
-def _open_folder(spec: SweepSpec, out: Path) -> None:
-    """A new or empty folder becomes the sweep's; one holding this spec's sweep is resumed; else refused."""
-    stamp = out / "spec.json"
-    if stamp.exists():
-        try:
-            old = json.loads(stamp.read_text())
-        except (OSError, ValueError):
-            old = {}
-        if not isinstance(old, dict) or old.get("digest") != spec.digest:
-            raise InputError("holds a sweep of a different spec; give another --out or remove it", out)
-    elif out.exists() and any(out.iterdir()):
-        raise InputError("exists and is not a sweep folder; give another --out", out)
-    ours = read_manifest(out) if out.exists() else {}
-    for name in FINAL_FILES:
-        if (out / name).exists() and not (name in ours and unchanged(out, name, ours[name])):
-            raise InputError(f"{name} is not the file systolic wrote; move it or give another --out", out)
-    (out / "parts").mkdir(parents=True, exist_ok=True)
-    atomic_write_json(stamp, {"digest": spec.digest, "spec": spec.path.name})
-
-
 def _readable_part(path: Path, rows: int) -> str:
     """Why a finished part cannot be used ('' when it can): a killed write or a damaged disk."""
     import pyarrow.parquet as pq
@@ -420,7 +401,9 @@ def run_sweep(
     force: bool = False,
     warn: Any = None,
 ) -> dict[str, Any]:
-    """Run (or resume) the sweep into ``out``; returns the summary."""
+    """Run (or resume) the sweep into ``out``; returns the summary. Over the memory or time budget
+    (``flow/limits.py``) it is refused before any work unless ``force``; a finished part that cannot be read
+    is reported through ``warn`` (one line) and computed again."""
     if getattr(spec, "kind", "accelerator") == "llm":
         from .llm_sweep import run_llm_sweep
 
@@ -429,9 +412,13 @@ def run_sweep(
     from systolic.formats.network import load_workload
     from systolic.model.cycles import GemmArrays
 
+    from . import limits
+
     start = time.perf_counter()
-    out = prepare_out(spec, out)
     workloads = {n: load_workload(n) for n in spec.networks}
+    seconds, memory = sweep_cost(spec, sum(len(w) for w in workloads.values()), workers)
+    limits.check("the sweep", spec.path.name, memory_bytes=memory, seconds=seconds, force=force)
+    out = prepare_out(spec, out)
     labels = {n: Path(n).stem if Path(n).is_file() else n for n in spec.networks}
     networks = {labels[n]: GemmArrays.from_workload(w) for n, w in workloads.items()}
     names = {labels[n]: [ly.name for ly in w] for n, w in workloads.items()}
@@ -445,7 +432,9 @@ def run_sweep(
 
     extra = {"networks": list(networks), "calibration": cal_path.name}
     work = (run_batch, payload, (networks, names, calibration))
-    summary = execute(spec, out, points, errors, plan, work, OBJECTIVES, extra, scheduler, workers, progress)
+    summary = execute(
+        spec, out, points, errors, plan, work, OBJECTIVES, extra, scheduler, workers, progress, warn=warn
+    )
     return {**summary, "seconds": time.perf_counter() - start}
 
 
@@ -455,13 +444,20 @@ def prepare_out(spec: Any, out: Path) -> Path:
     out = Path(out)
     stamp = out / "spec.json"
     if stamp.exists():
-        old = json.loads(stamp.read_text())
-        if old.get("digest") != spec.digest:
+        try:
+            old = json.loads(stamp.read_text())
+        except (OSError, ValueError):
+            old = {}
+        if not isinstance(old, dict) or old.get("digest") != spec.digest:
             raise InputError("holds a sweep of a different spec; give another --out or remove it", out)
     elif out.exists() and any(out.iterdir()):
         raise InputError("exists and is not a sweep folder; give another --out", out)
+    ours = read_manifest(out) if out.exists() else {}
+    for name in FINAL_FILES:
+        if (out / name).exists() and not (name in ours and unchanged(out, name, ours[name])):
+            raise InputError(f"{name} is not the file systolic wrote; move it or give another --out", out)
     (out / "parts").mkdir(parents=True, exist_ok=True)
-    atomic_write_json(stamp, {"digest": spec.digest, "spec": str(spec.path)})
+    atomic_write_json(stamp, {"digest": spec.digest, "spec": spec.path.name})
     return out
 
 
@@ -477,10 +473,12 @@ def execute(
     scheduler: str | None,
     workers: int,
     progress: bool,
+    warn: Any = None,
 ) -> dict[str, Any]:
     """The part every kind of sweep shares: evaluate the batches of ``plan`` not yet in ``out/parts`` on
-    Dask, write each as it finishes, then the points, the Pareto front of ``objectives`` and the summary
-    (``extra`` added to it).
+    Dask, write each as it finishes, then the points, the Pareto front of ``objectives``, the summary
+    (``extra`` added to it) and the folder's manifest. A part that cannot be read (a damaged disk, a copy
+    cut short) is computed again, and ``warn`` told in one line.
 
     ``work`` is ``(task, payload, shared)``: ``task(payload(b), shared)`` runs on a worker and returns the
     columns ``[point of batch b]`` (text or numbers; ``error`` the reason a point has no result).
@@ -492,6 +490,13 @@ def execute(
 
     task, payload, shared = work
     parts = out / "parts"
+    for b in range(len(plan)):
+        part = parts / f"part-{b:05d}.parquet"
+        problem = _readable_part(part, len(plan[b])) if part.exists() else ""
+        if problem:
+            if warn is not None:
+                warn(f"{part} cannot be read ({problem}); computing it again")
+            part.unlink()
     todo = [b for b in range(len(plan)) if not (parts / f"part-{b:05d}.parquet").exists()]
     resumed = len(plan) - len(todo)
 
@@ -523,6 +528,8 @@ def execute(
         **extra,
     }
     atomic_write_json(out / "summary.json", summary)  # the same bytes however often the sweep resumed
+    names = [f"parts/part-{b:05d}.parquet" for b in range(len(plan))]
+    write_manifest(out, ["spec.json", *names, *FINAL_FILES])
     return {**summary, "resumed_batches": resumed}
 
 

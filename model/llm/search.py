@@ -10,6 +10,7 @@ call of :func:`~.training.train`. A technology sweep is a loop over a few :class
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -24,7 +25,10 @@ from .training import RECOMPUTE, ParallelPlan, TrainOptions, TrainResult, train
 
 
 def _divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
+    """The divisors of ``n``, ascending, found up to its square root (``--devices 2**40`` would otherwise loop
+    a trillion times)."""
+    small = [d for d in range(1, math.isqrt(n) + 1) if n % d == 0]
+    return sorted({*small, *(n // d for d in small)})
 
 
 def plans(

@@ -30,6 +30,10 @@ FLAGS = {
     "network": "--network",
     "noise kind": "--noise-kind",
     "seeds": "--seeds",
+    "devices": "--devices",
+    "vpp": "--vpp",
+    "mb": "--mb",
+    "memory_stacks": "--memory-stacks",
 }
 
 

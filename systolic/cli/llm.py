@@ -77,10 +77,21 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", metavar="FILE", help="write the report as JSON")
 
 
+def _check_json(args: argparse.Namespace, *inputs: str | None) -> None:
+    """``--json FILE`` checked before any work (issue 17): writable, not a folder, not an input."""
+    if args.json is not None:
+        from systolic.fileio import check_output
+
+        from .common import existing_files
+
+        check_output(args.json, existing_files(*inputs), flag="--json")
+
+
 def _setup(args: argparse.Namespace):
     from systolic.errors import InputError
     from systolic.flow.llm import setup
 
+    _check_json(args, args.model, args.system)
     if args.search and (args.tp is not None or args.pp is not None):
         raise InputError("give either --search or a plan (--tp, --pp, ...), not both", "--search")
     tech = {
@@ -97,6 +108,10 @@ def _train(args: argparse.Namespace) -> int:
     from systolic.flow.llm import run_train
 
     model, system, hw = _setup(args)
+    if args.batch is not None and args.batch < 1:
+        from systolic.errors import InputError
+
+        raise InputError(f"must be a positive number of sequences, not {args.batch}", "--batch")
     batch = args.batch or 8 * hw.devices
     options = {
         "batch": batch,
@@ -192,6 +207,15 @@ def _infer(args: argparse.Namespace) -> int:
     from systolic.flow.llm import run_infer
 
     model, system, hw = _setup(args)
+    for flag, value in (
+        ("--batch", args.batch),
+        ("--prompt-len", args.prompt_len),
+        ("--output-len", args.output_len),
+    ):
+        if value is not None and value < 1:
+            from systolic.errors import InputError
+
+            raise InputError(f"must be at least 1, not {value}", flag)
     options = {
         "batch": args.batch,
         "prompt_len": args.prompt_len or model.seq_len,
@@ -242,6 +266,7 @@ def _infer(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from systolic.flow.llm import QUANTITIES, validate
 
+    _check_json(args, args.data)
     rows = validate(args.data)
     print("| point | source | quantity | published | model | error | tolerance |")
     print("|---|---|---|---|---|---|---|")

@@ -249,6 +249,7 @@ def _cases() -> list[Case]:
     _cosim(add)
     _sweep(add)
     _calibrate_accuracy(add)
+    _llm(add)
     return cases
 
 
@@ -1173,6 +1174,85 @@ def _calibrate_accuracy(add) -> None:
     add(
         "accuracy-ok", f"{acc} --noise 0,0.1 --adc-bits 6,7 --seeds 1 --out o", "ok", deep=True, timeout_s=300
     )
+
+
+def _llm(add) -> None:
+    infer = "llm infer --model gpt2 --system dgx-h100"
+    train = "llm train --model gpt2 --system dgx-h100"
+    model = b'[model]\nname = "m"\nlayers = 2\nhidden = 64\nheads = 4\nffn_hidden = 256\nvocab = 100\n'
+    add("llm-infer-ok", infer, "ok")
+    add("llm-infer-json-ok", f"{infer} --json r.json", "ok", check=no_absolute_paths)
+    add("llm-train-search-ok", f"{train} --search", "ok")
+    add("llm-validate", "llm validate", "any")
+    add("llm-json-dir", f"{infer} --json d", "bad", files=(("d", None),))
+    add("llm-json-under-file", f"{infer} --json f/r.json", "bad", files=(("f", b"x\n"),))
+    add(
+        "llm-json-is-model",
+        "llm infer --model m.toml --system dgx-h100 --json m.toml",
+        "bad",
+        files=(("m.toml", model),),
+    )
+    add(
+        "llm-json-readonly",
+        f"{infer} --json ro/r.json",
+        "bad",
+        files=(("ro", None),),
+        readonly=("ro",),
+        isolate=True,
+    )
+    add("llm-validate-json-dir", "llm validate --json d", "bad", files=(("d", None),))
+    add("llm-model-file-ok", "llm infer --model m.toml --system dgx-h100", "any", files=(("m.toml", model),))
+    add(
+        "llm-huge-devices-search",
+        "llm train --model gpt3-175b --system dgx-a100-selene --devices 1099511627776 --search",
+        "any",
+        isolate=True,
+    )
+    for i, (opt, expect) in enumerate(
+        [
+            ("--devices 0", "bad"),
+            ("--devices -1", "bad"),
+            ("--devices ٤", "bad"),
+            ("--batch 0", "bad"),
+            ("--mb -1", "bad"),
+            ("--vpp 0", "bad"),
+            ("--zero 4", "bad"),
+            ("--logic-nm nan", "bad"),
+            ("--logic-nm 0", "bad"),
+            ("--memory hbm9", "bad"),
+            ("--memory hbm3 --memory-stacks 0", "bad"),
+            ("--precision fp3", "bad"),
+            ("--search --tp 2", "bad"),
+            ("--intra-link nvlink99", "bad"),
+            ("--seq-len 0", "bad"),
+            ("--tp 5", "bad"),
+        ]
+    ):
+        add(f"llm-train-opt-{i:02d}", f"{train} {opt}", expect)
+    for i, (argv, files) in enumerate(
+        [
+            ("llm infer --model nope --system dgx-h100", ()),
+            ("llm infer --model gpt2 --system nope", ()),
+            ("llm infer --model /dev/null --system dgx-h100", ()),
+            ("llm infer --model gpt2 --system z.toml", ()),
+            ("llm infer --model m.toml --system dgx-h100", (("m.toml", b"[model]\nname = 3\n"),)),
+            (
+                "llm infer --model m.toml --system dgx-h100",
+                (("m.toml", model.replace(b"heads = 4", b"heads = 0")),),
+            ),
+            (
+                "llm infer --model m.toml --system dgx-h100",
+                (("m.toml", model.replace(b"heads = 4", b'heads = "4"')),),
+            ),
+            ("llm validate --data g.toml", (("g.toml", b"garbage ["),)),
+            ("llm validate --data /dev/zero", ()),
+            ("llm infer --model gpt2 --system dgx-h100 --batch 0", ()),
+            ("llm infer --model gpt2 --system dgx-h100 --output-len 0", ()),
+            ("llm infer --model gpt2 --system dgx-h100 --prompt-len -3", ()),
+        ]
+    ):
+        links = (("z.toml", "/dev/zero"),) if "z.toml" in argv else ()
+        add(f"llm-bad-{i:02d}", argv, "bad", files=files, links=links, isolate=bool(links))
 
 
 @cache

@@ -82,9 +82,10 @@ def _check_args(args: argparse.Namespace) -> None:
         raise InputError(f"must be in 0..{MAX_SEED}, not {args.seed}", "--seed")
     if not 1 <= args.jobs <= MAX_JOBS:
         raise InputError(f"must be in 1..{MAX_JOBS}, not {args.jobs}", "--jobs")
-    inputs = existing_files(args.arch)
+    operands = (args.operands or args.conv_operands or "").split(",")
+    inputs = existing_files(args.arch, args.calibration, *operands)
     check_output(args.build_dir, (), folder=True, flag="--build-dir")  # a cache: inputs may live there
-    if args.json:
+    if args.json is not None:
         check_output(args.json, inputs, flag="--json")
 
 

@@ -170,7 +170,7 @@ def run_inputs(args: argparse.Namespace) -> list[str]:
     from systolic.formats.calibration import calibration_path
 
     calibration = None if getattr(args, "memory_only", False) else str(calibration_path(args.calibration))
-    return existing_files(args.arch, args.net, calibration)
+    return existing_files(args.arch, args.net, calibration, getattr(args, "sample_input", None))
 
 
 def _run(args: argparse.Namespace) -> int:

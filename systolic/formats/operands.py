@@ -15,9 +15,15 @@ from systolic.errors import InputError
 
 def load_npy(path: str | os.PathLike) -> np.ndarray:
     """The array in ``path``; a missing or unreadable file is an :class:`InputError` naming it."""
+    from systolic.fileio import MAX_INPUT_BYTES
+
     path = Path(path)
     if not path.is_file():
-        raise InputError("no such file", path)
+        raise InputError("not a regular file" if path.exists() else "no such file", path)
+    if path.stat().st_size > MAX_INPUT_BYTES:
+        raise InputError(
+            f"larger than {MAX_INPUT_BYTES >> 20} MiB, the most systolic reads from one input file", path
+        )
     try:
         return np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as err:

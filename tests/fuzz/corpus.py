@@ -138,6 +138,17 @@ def calibration_bytes() -> bytes:
     return default_calibration_path().read_bytes()
 
 
+def _npy(rows: int, cols: int, dtype: type = int) -> bytes:
+    """A small .npy array of ``dtype`` (values 0..5)."""
+    import io
+
+    import numpy as np
+
+    buf = io.BytesIO()
+    np.save(buf, (np.arange(rows * cols) % 6).reshape(rows, cols).astype(dtype))
+    return buf.getvalue()
+
+
 def _toml_with(**fields: str) -> bytes:
     """ARCH_TOML with ``[array]``-style fields replaced or added (values as TOML text)."""
     lines = ARCH_TOML.decode().splitlines()
@@ -1017,6 +1028,41 @@ def _cosim(add) -> None:
         files=(("ro", None),),
         readonly=("ro",),
         isolate=True,
+    )
+    npy = _npy(4, 3)
+    two = (("a.npy", npy), ("b.npy", npy))
+    add(
+        "cosim-operands-json-is-operand",
+        "cosim --arch small-8x8 --operands a.npy,b.npy --json a.npy",
+        "bad",
+        files=two,
+    )
+    add("cosim-operands-missing", "cosim --arch small-8x8 --operands a.npy,nope.npy", "bad", files=two[:1])
+    add(
+        "cosim-operands-garbage",
+        "cosim --arch small-8x8 --operands a.npy,b.npy",
+        "bad",
+        files=(("a.npy", b"not npy"), two[1]),
+    )
+    add("cosim-operands-one", "cosim --arch small-8x8 --operands a.npy", "bad", files=two[:1])
+    add(
+        "cosim-operands-float",
+        "cosim --arch small-8x8 --operands a.npy,b.npy",
+        "bad",
+        files=(("a.npy", _npy(4, 3, float)), two[1]),
+    )
+    add(
+        "cosim-operands-devzero",
+        "cosim --arch small-8x8 --operands z.npy,z.npy",
+        "bad",
+        links=(("z.npy", "/dev/zero"),),
+        isolate=True,
+    )
+    add(
+        "run-sample-input-csv",
+        "run --arch small-8x8 --topology net.csv --sample-input a.npy",
+        "bad",
+        files=(*NET, two[0]),
     )
     add(
         "cosim-ok",

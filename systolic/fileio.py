@@ -249,6 +249,8 @@ def _check_collisions(folder: Path, names: Iterable[str], refuse) -> None:
         for found in sorted(folder.glob(pattern)):
             rel = found.relative_to(folder).as_posix()
             if found.is_dir() and not found.is_symlink():
+                if not any(c in pattern for c in "*?["):  # a folder where a file of that name goes
+                    raise refuse(f"already holds a folder {rel}, where systolic writes a file")
                 continue
             if rel not in ours:
                 raise refuse(

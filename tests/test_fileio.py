@@ -225,3 +225,12 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_a_folder_where_an_output_file_goes_is_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "o" / "summary.json").mkdir(parents=True)
+    with pytest.raises(
+        InputError, match=r"^--out: o: already holds a folder summary.json, where systolic writes"
+    ):
+        check_output("o", folder=True, names=("summary.json", "layer[0-9]*"))

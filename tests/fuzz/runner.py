@@ -232,6 +232,7 @@ def run_case(case: Case, root: Path, isolate: bool | None = None) -> Outcome:
         for rel, content in case.after_prior:
             (folder / rel).write_bytes(content)
         sub = case.isolate if isolate is None else isolate
+        sub = sub and not any("\0" in a for a in case.argv)  # no process takes a NUL in its arguments
         start = time.perf_counter()
         rc, out, err, crash = (_run_subprocess if sub else _run_in_process)(case, folder)
         seconds = time.perf_counter() - start

@@ -37,9 +37,10 @@ def _nominal(cfg: ArrayConfig, gemm: GemmArrays = SHAPES):
     return mem, work, power.build_timeline(cfg, work, v, f, np.zeros(n, dtype=int))
 
 
+@pytest.mark.parametrize("tile_overlap", [False, True])
 @pytest.mark.parametrize("df", list(Dataflow))
-def test_nominal_timeline_has_the_memory_models_cycles(df):
-    cfg = _cfg(df)
+def test_nominal_timeline_has_the_memory_models_cycles(df, tile_overlap):
+    cfg = _cfg(df, tile_overlap=tile_overlap)
     mem, work, tl = _nominal(cfg)
     t = power.step_times_s(work, np.full((work.layer.size, 3), cfg.clock_hz))
     per_layer = work.layer_sum(t) * work.repeat * cfg.clock_hz

@@ -149,6 +149,12 @@ class PipelinedSequencer(wiring.Component):
             st["req"].eq(st["streaming"] & (st["u"] < st["t_dim"])),
             st["step_last"].eq(st["u"] + 1 == st["t_dim"]),
         ]
+        self._advance(m, st)
+        return st
+
+    def _advance(self, m: Module, st: dict) -> None:
+        """When a fold may stream and when its period ends; the walk to the next fold."""
+        rows, cols = self._cfg.rows, self._cfg.cols
         u1 = st["u"] + 1
         if self._output_stationary:
             # A fold's results move to the result registers at its last operands; the previous fold's
@@ -181,7 +187,6 @@ class PipelinedSequencer(wiring.Component):
                     m.d.sync += st["active"].eq(0)
             with m.Else():
                 m.d.sync += st["u"].eq(u1)
-        return st
 
     def _coords(self, port: str, sr_base: Value, sc_base: Value, t: Value, sr_index: Value) -> tuple:
         """Tensor coordinates (row, col) of lane 0 of ``port``'s vector."""

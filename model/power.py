@@ -417,7 +417,9 @@ def _activity_windows(work: StepWork, f_part: np.ndarray) -> tuple[np.ndarray, n
     f = np.asarray(f_part, dtype=float)
     fa, fs, fd = f[..., 0], f[..., 1], f[..., 2]
     fio = np.minimum(fd, fs)
-    compute = np.maximum(work.compute_cycles / fa, work.port_lines / fs)
+    # the busiest SRAM port's lines fit between the array's start and its tile's last result (which, with
+    # tile_overlap, comes result_cycles after the compute activity ends)
+    compute = np.maximum(work.compute_cycles / fa, work.port_lines / fs - work.result_cycles / fa)
     load = np.where(work.read_beats > 0, work.read_beats / fio + work.dram_latency_s, 0.0)
     drain = np.where(work.write_beats > 0, (work.write_beats + 1) / fio, 0.0)
     prologue = np.where(work.first, PROLOGUE_CYCLES / fa, 0.0)

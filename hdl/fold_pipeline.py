@@ -291,6 +291,12 @@ class PipelinedSequencer(wiring.Component):
                 m.d.sync += reg.eq(tap)
                 tap = reg
             out[name] = tap
+        return self._present(m, out)
+
+    def _present(self, m: Module, out: dict) -> Value:
+        """Register an announcement (``valid``, ``row``, ``col``, ``lanes``, ``first``, ``last`` and, with
+        ``tile_overlap``, ``id``) onto the ``south_*`` ports, coordinates held while nothing is announced.
+        Returns ``last`` as it is on the ports."""
         last = Signal(name="out_last")
         m.d.sync += [
             self.south_valid.eq(out["valid"]),
@@ -359,19 +365,18 @@ class PipelinedSequencer(wiring.Component):
         m.d.comb += row_index.eq(rows - 1 - j)
         valid = active & (row_index < fold["ru"])
         row, col = self._coords("south", fold["sr"], fold["sc"], 0, row_index)
-        last = Signal(name="out_last")
-        m.d.sync += [
-            self.shift.eq(Cat(0, *(active & (j < r) for r in range(1, rows)))),  # row 0: nothing above
-            self.south_valid.eq(valid),
-            self.south_lanes.eq(Mux(valid, fold["cu"], 0)),
-            self.south_first.eq(valid),
-            last.eq(active & fold["last"] & (j == rows - 1)),
-        ]
+        m.d.sync += self.shift.eq(Cat(0, *(active & (j < r) for r in range(1, rows))))  # row 0: none above
+        out = {
+            "valid": valid,
+            "row": row,
+            "col": col,
+            "lanes": Mux(valid, fold["cu"], 0),
+            "first": valid,
+            "last": active & fold["last"] & (j == rows - 1),
+        }
         if "id" in fold:
-            m.d.sync += self.south_id.eq(fold["id"])
-        with m.If(valid):
-            m.d.sync += [self.south_row.eq(row), self.south_col.eq(col)]
-        return last
+            out["id"] = fold["id"]
+        return self._present(m, out)
 
     # ------------------------------------------------------------------ start and finish
     def _start(self, m: Module, st: dict, last: Value) -> None:

@@ -15,12 +15,17 @@ Why the numbers differ (R = rows, C = cols, T = temporal extent, ru = rows a fol
 SCALE-Sim's per-layer compute cycles fit, exactly, on every layer this script has run:
     OS:     F (T + R + C - 2) - 1
     WS, IS: F (T + 2R + C - 2) - 1
-against systolic's RTL (see README):
-    OS:     F (T + 2R + C - 2)            our RTL drains the R rows of accumulators down the columns before
-                                          the next fold starts; SCALE-Sim overlaps the drain with the next
-                                          fold (it has no drain cost): +R per fold.
+against systolic's RTL (see README, "The accelerator and its cycle count"), with fold_overlap (the
+default) the next fold's stationary tile loads while the current one streams (WS, IS) and results drain
+while the next fold accumulates (OS):
+    OS:     (F - 1) max(T, R + C - 1) + T + 2R + C - 2
+    WS, IS: max(1, ru_0 - C + 1) + sum over folds f >= 1 of max(T, C, ru_f) + T + R + C - 1
+so systolic is at or below SCALE-Sim on every layer, by the overlapped part. With fold_overlap = false
+(--set is not an option here: use an --arch file) the RTL runs folds one after the other:
+    OS:     F (T + 2R + C - 2)            the R rows of accumulators drain before the next fold starts;
+                                          SCALE-Sim overlaps the drain (it has no drain cost): +R per fold.
     WS, IS: sum over folds (ru + T + R + C - 1)
-                                          our RTL loads only the ru rows of the stationary tile a fold uses,
+                                          only the ru rows of the stationary tile a fold uses are loaded,
                                           SCALE-Sim always R: ru - R per fold; our psum leaves PE(R-1, c)
                                           through one register more than SCALE-Sim's skew: +1 per fold.
     all:    SCALE-Sim reports the index of its last cycle (counting from 0), we the number of cycles: +1.

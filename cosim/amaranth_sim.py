@@ -74,10 +74,11 @@ def _run_harnesses(cfg, dut, harness_class, harnesses, limits, *, idle_cycles: i
     :meth:`step` returns."""
     sys.set_int_max_str_digits(0)
     ports = {name: getattr(dut, name) for name in (*harness_class.output_ports, *harness_class.input_ports)}
-    for name in harness_class.monitored:
+    watched = harnesses[0].monitored if harnesses else ()
+    for name in watched:
         sub, sig = name.split(".")
         ports[name] = getattr(getattr(dut, sub), sig)
-    sampled_names = (*harness_class.output_ports, *harness_class.monitored)
+    sampled_names = (*harness_class.output_ports, *watched)
 
     def drive(ctx, values: dict[str, int]) -> None:
         for name, value in values.items():

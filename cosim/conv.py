@@ -39,7 +39,8 @@ def check_ungrouped(shape: ConvShape) -> None:
 
 
 def _padded(ifmap: np.ndarray, shape: ConvShape) -> np.ndarray:
-    return np.pad(ifmap, ((0, 0), (shape.pad_h, shape.pad_h), (shape.pad_w, shape.pad_w), (0, 0)))
+    h, w = (shape.pad_h, shape.pad_h + shape.extra_h), (shape.pad_w, shape.pad_w + shape.extra_w)
+    return np.pad(ifmap, ((0, 0), h, w, (0, 0)))
 
 
 def im2col(ifmap: np.ndarray, filters: np.ndarray, shape: ConvShape) -> tuple[np.ndarray, np.ndarray]:

@@ -68,12 +68,14 @@ MEMORIES = {
 
 
 def memory_cases(rows: int, cols: int) -> list[GemmCase]:
-    """Layers for the whole accelerator: tiny, primes, partial folds, several tiles, and a convolution."""
+    """Layers for the whole accelerator: tiny, primes, partial folds, several tiles, tiles of short folds,
+    and a convolution."""
     shapes = [
         (1, 1, 1, "1x1x1"),
         (7, 5, 3, "primes"),
         (2 * rows + 3, cols + 5, 3 * rows + 1, "partial folds"),
         (5 * rows + 2, 3 * cols + 1, 6 * rows + 3, "several tiles"),
+        (4 * rows + 1, 2 * cols + 3, 2, "tiles of short folds"),  # K < R + C: OS folds wait to drain
     ]
     cases = [
         GemmCase(m, n, k, seed=100 + i, label=f"{label} ({m}x{n}x{k})")
@@ -87,15 +89,19 @@ def memory_cases(rows: int, cols: int) -> list[GemmCase]:
 Group = tuple[ArrayConfig, list[GemmCase], str]
 
 
-#: Options that change the micro-architecture, each also run switched to the other value (``-serial``:
-#: folds one after the other) on one engine and one accelerator group per dataflow.
-OPTION_GROUPS = {"serial": {"fold_overlap": False}}
+#: Options that change the micro-architecture, each also run switched to the other value, per dataflow,
+#: on the groups named: ``-serial`` (``fold_overlap`` flipped: folds, and so tiles, one after the other)
+#: on the 16x12 engine and the narrow accelerator; ``-tiles`` (``tile_overlap`` flipped) on the wide,
+#: compute-bound accelerator, where tiles overlapping matters.
+OPTION_GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "serial": (("fold_overlap",), ("16x12", "mem-narrow")),
+    "tiles": (("tile_overlap",), ("mem-wide",)),
+}
 
 
 def default_matrix(base: ArrayConfig) -> list[Group]:
     """The GEMM engine on every dataflow and array shape, then the whole accelerator on every dataflow
-    and both memory systems; then, per option of :data:`OPTION_GROUPS`, the 16x12 engine and the narrow
-    accelerator of every dataflow with the option flipped."""
+    and both memory systems; then the groups of :data:`OPTION_GROUPS` with their option flipped."""
     groups: list[Group] = []
     for df in Dataflow:
         for rows, cols in ARRAYS:
@@ -105,15 +111,13 @@ def default_matrix(base: ArrayConfig) -> list[Group]:
         for name, fields in MEMORIES.items():
             cfg = base.replace(name=f"{df.value}-{name}", dataflow=df, **fields)
             groups.append((cfg, memory_cases(cfg.rows, cfg.cols), "accel"))
-    for label, option in OPTION_GROUPS.items():
-        flipped = {key: not getattr(base, key) for key in option}
+    plain = {cfg.name: (cfg, cases, top) for cfg, cases, top in groups}
+    for label, (options, names) in OPTION_GROUPS.items():
+        flipped = {key: not getattr(base, key) for key in options}
         for df in Dataflow:
-            rows, cols = ARRAYS[-1]
-            cfg = base.replace(name=f"{df.value}-{rows}x{cols}-{label}", rows=rows, cols=cols, dataflow=df)
-            groups.append((cfg.replace(**flipped), default_cases(rows, cols), "core"))
-            fields = MEMORIES["mem-narrow"]
-            cfg = base.replace(name=f"{df.value}-mem-narrow-{label}", dataflow=df, **fields)
-            groups.append((cfg.replace(**flipped), memory_cases(cfg.rows, cfg.cols), "accel"))
+            for name in names:
+                cfg, cases, top = plain[f"{df.value}-{name}"]
+                groups.append((cfg.replace(name=f"{cfg.name}-{label}", **flipped), cases, top))
     return groups
 
 

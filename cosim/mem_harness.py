@@ -59,6 +59,14 @@ MONITORED: tuple[str, ...] = (
     "ctrl.cp_k0",
     "ctrl.cp_first_k",
 )
+#: With ``tile_overlap`` an output may belong to the tile before the compute tile: the controller's
+#: ``out_*`` record says which tile the output on the south port is of.
+MONITORED_OUT: tuple[str, ...] = ("ctrl.out_m0", "ctrl.out_n0", "ctrl.out_k0", "ctrl.out_first_k")
+
+
+def monitored(cfg: ArrayConfig) -> tuple[str, ...]:
+    """The internal signals :class:`LayerHarness` samples for ``cfg``'s accelerator."""
+    return MONITORED + MONITORED_OUT if cfg.tiles_overlap else MONITORED
 
 
 def dram_image(cfg: ArrayConfig, x: np.ndarray, tensor: str) -> np.ndarray:
@@ -109,6 +117,8 @@ class LayerHarness:
 
     def __init__(self, cfg: ArrayConfig, a: np.ndarray, b: np.ndarray):
         self.cfg = cfg
+        self.monitored = monitored(cfg)
+        self._out = "out" if cfg.tiles_overlap else "cp"  # the record outputs are addressed by
         a = np.asarray(a, dtype=np.int64)
         b = np.asarray(b, dtype=np.int64)
         self.m, self.k = a.shape
@@ -258,10 +268,11 @@ class LayerHarness:
                 self.counts["sram_reads"][BUFFER[x]] += lanes
         if s["core.south_valid"]:
             lanes = s["core.south_lanes"]
-            addrs = self._addresses("C", "south", s["core.south_row"], s["core.south_col"], lanes, origin)
+            out = {d: s[f"ctrl.{self._out}_{d}0"] for d in "mnk"}
+            addrs = self._addresses("C", "south", s["core.south_row"], s["core.south_col"], lanes, out)
             self._pending_write = addrs  # written to the ofmap SRAM in the next cycle
             self.counts["sram_writes"]["ofmap"] += lanes
-            if not (s["core.south_first"] and s["ctrl.cp_first_k"]):
+            if not (s["core.south_first"] and s[f"ctrl.{self._out}_first_k"]):
                 self.counts["sram_reads"]["ofmap"] += lanes  # read-modify-write
 
     def _check_complete(self) -> None:

@@ -59,7 +59,10 @@ class Accelerator(wiring.Component):
         for x, g in self._geo.items():
             bits = operand_format(cfg, x)[0]
             transparent = x == "C" and cfg.fold_overlap  # folds may accumulate into a line back to back
-            self.buffers[x] = DoubleBuffer(g.lanes, bits, max(g.half_lines, 1), transparent=transparent)
+            split = x == "C" and cfg.tiles_overlap  # a tile's last results follow the next tile's start
+            self.buffers[x] = DoubleBuffer(
+                g.lanes, bits, max(g.half_lines, 1), transparent=transparent, split=split
+            )
 
     def elaborate(self, platform) -> Module:
         m = Module()
@@ -87,6 +90,8 @@ class Accelerator(wiring.Component):
             core.dim_k.eq(ctrl.core_k),
             ctrl.core_done.eq(core.done),
         ]
+        if self._cfg.tiles_overlap:
+            m.d.comb += [ctrl.core_ready.eq(core.ready), ctrl.core_south_id.eq(core.south_id)]
         m.d.comb += [
             a_buf.active.eq(ctrl.a_active),
             b_buf.active.eq(ctrl.b_active),
@@ -106,12 +111,13 @@ class Accelerator(wiring.Component):
             ctrl.drain_rd_data.eq(c_buf.s_rd_data),
         ]
 
-    def _line_of(self, tensor: str, port: str, row: Value, col: Value) -> Value:
-        """The SRAM line of the compute tile holding lane 0 of a vector at tile coordinates (row, col)."""
+    def _line_of(self, tensor: str, port: str, row: Value, col: Value, record: str = "cp") -> Value:
+        """The SRAM line holding lane 0 of a vector at tile coordinates (row, col) of the controller's
+        tile ``record`` (``cp``: the compute tile; ``out``: the tile of the output on the south port)."""
         g = self._geo[tensor]
         lane_axis = PORT_MAP[self._cfg.dataflow][port].lane_axis
         lane, other = (row, col) if lane_axis == 0 else (col, row)
-        return div_const(lane, g.lanes, MAX_DIM) * getattr(self.ctrl, f"cp_{g.other_dim}t") + other
+        return div_const(lane, g.lanes, MAX_DIM) * getattr(self.ctrl, f"{record}_{g.other_dim}t") + other
 
     def _operand_reads(self, m: Module) -> None:
         """The array's operand ports read the active halves of A and B (synchronous: data the next cycle)."""
@@ -138,12 +144,17 @@ class Accelerator(wiring.Component):
         w_line = Signal.like(c_buf.a_wr_addr, name="ofmap_w_line")
         w_mask = Signal(lanes_c, name="ofmap_w_mask")
         w_data = Signal(lanes_c * acc, name="ofmap_w_data")
-        line = self._line_of("C", "south", core.south_row, core.south_col)
+        record = "out" if self._cfg.tiles_overlap else "cp"
+        line = self._line_of("C", "south", core.south_row, core.south_col, record)
         m.d.comb += [
-            first.eq(core.south_first & ctrl.cp_first_k),
+            first.eq(core.south_first & getattr(ctrl, f"{record}_first_k")),
             c_buf.a_rd_en.eq(core.south_valid & ~first),
             c_buf.a_rd_addr.eq(line),
         ]
+        if self._cfg.tiles_overlap:  # the half of the tile the output belongs to, for the read and the write
+            w_half = Signal(name="ofmap_w_half")
+            m.d.sync += w_half.eq(ctrl.out_c_half)
+            m.d.comb += [c_buf.a_rd_half.eq(ctrl.out_c_half), c_buf.a_wr_half.eq(w_half)]
         m.d.sync += [
             w_valid.eq(core.south_valid),
             w_first.eq(first),

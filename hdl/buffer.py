@@ -27,6 +27,12 @@ class DoubleBuffer(wiring.Component):
     transparent : bool
         A read of the line being written in the same cycle returns the new data (the ofmap's
         read-modify-write when consecutive folds accumulate into a line back to back); otherwise the old.
+    split : bool
+        The array side names the half of every access (``a_rd_half``, ``a_wr_half``) instead of taking
+        the active one: the ofmap with ``tile_overlap``, where a tile's last results reach their half
+        after the next tile has started on the other. An array-side access has the half's port; the
+        shadow side (the inactive half) uses it otherwise, and the array side never touches the half the
+        shadow side is using (the controller's trail wait).
 
     Ports
     -----
@@ -41,12 +47,13 @@ class DoubleBuffer(wiring.Component):
         The same for the shadow half. With ``*_rd_en`` low a read port holds its data.
     """
 
-    def __init__(self, lanes: int, bits: int, depth: int, transparent: bool = False):
+    def __init__(self, lanes: int, bits: int, depth: int, transparent: bool = False, split: bool = False):
         for name, value in (("lanes", lanes), ("bits", bits), ("depth", depth)):
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, not {value!r}")
         self._lanes, self._bits, self._depth = lanes, bits, depth
         self._transparent = transparent
+        self._split = split
         addr = range(max(depth, 2))
         ports = {"active": In(1)}
         for side in ("a", "s"):
@@ -58,9 +65,13 @@ class DoubleBuffer(wiring.Component):
                 f"{side}_wr_addr": In(addr),
                 f"{side}_wr_data": In(lanes * bits),
             }
+        if split:
+            ports |= {"a_rd_half": In(1), "a_wr_half": In(1)}
         super().__init__(ports)
 
     def elaborate(self, platform) -> Module:
+        if self._split:
+            return self._elaborate_split()
         m = Module()
         width = self._lanes * self._bits
         # Which half answered the reads of the previous cycle (reads return one cycle later).
@@ -87,6 +98,37 @@ class DoubleBuffer(wiring.Component):
             data.append(rd.data)
         m.d.comb += [
             self.a_rd_data.eq(Mux(active_q, data[1], data[0])),
+            self.s_rd_data.eq(Mux(active_q, data[0], data[1])),
+        ]
+        return m
+
+    def _elaborate_split(self) -> Module:
+        """Each half serves an array-side access addressed to it, else the shadow side if it is the
+        inactive half."""
+        m = Module()
+        width = self._lanes * self._bits
+        active_q = Signal(name="active_q")
+        a_half_q = Signal(name="a_rd_half_q")
+        m.d.sync += [active_q.eq(self.active), a_half_q.eq(self.a_rd_half)]
+        data = []
+        for half in (0, 1):
+            mem = Memory(shape=unsigned(width), depth=self._depth, init=[])
+            m.submodules[f"half{half}"] = mem
+            wr = mem.write_port(granularity=self._bits)
+            rd = mem.read_port(transparent_for=(wr,) if self._transparent else ())
+            a_rd = self.a_rd_en & (self.a_rd_half == half)
+            a_wr = (self.a_wr_en != 0) & (self.a_wr_half == half)
+            shadow = self.active != half
+            m.d.comb += [
+                rd.en.eq(a_rd | (self.s_rd_en & shadow)),
+                rd.addr.eq(Mux(a_rd, self.a_rd_addr, self.s_rd_addr)),
+                wr.en.eq(Mux(a_wr, self.a_wr_en, Mux(shadow, self.s_wr_en, 0))),
+                wr.addr.eq(Mux(a_wr, self.a_wr_addr, self.s_wr_addr)),
+                wr.data.eq(Mux(a_wr, self.a_wr_data, self.s_wr_data)),
+            ]
+            data.append(rd.data)
+        m.d.comb += [
+            self.a_rd_data.eq(Mux(a_half_q, data[1], data[0])),
             self.s_rd_data.eq(Mux(active_q, data[0], data[1])),
         ]
         return m

@@ -194,6 +194,20 @@ class _State:
     req: _Walker  # DRAM read requests
     rsp: _Walker  # DRAM read responses
     drn: _Walker  # drain (DRAM writes)
+    pipe: _Pipe | None = None  # tile_overlap only
+
+
+@dataclass(frozen=True)
+class _Pipe:
+    """``tile_overlap``: the previous compute tile, whose last results are still leaving the array in the
+    step after its own, and the wait for them."""
+
+    pv: dict[str, Signal]  # the tile computed in the previous step
+    pv_c_half: Signal  # the ofmap half it accumulates in
+    started_id: Signal  # the GEMM id (core_south_id) of the last tile started: flips at every start
+    pv_id: Signal  # the GEMM id of the previous tile
+    trail: Signal  # the previous tile's last result is not yet in the ofmap SRAM
+    done: Signal  # the compute tile's last result is in the ofmap SRAM (the array's done pulsed)
 
 
 class Controller(wiring.Component):
@@ -253,6 +267,16 @@ class Controller(wiring.Component):
             ports[f"fill_{x.lower()}_en"] = Out(g.lanes)
             ports[f"fill_{x.lower()}_addr"] = Out(range(max(g.half_lines, 2)))
             ports[f"fill_{x.lower()}_data"] = Out(g.lanes * bits)
+        if cfg.tiles_overlap:
+            ports |= {
+                "core_ready": In(1),
+                "core_south_id": In(1),
+                "out_first_k": Out(1),
+                "out_c_half": Out(1),
+            }
+            for d in "mnk":
+                ports[f"out_{d}0"] = Out(DIM_BITS)
+                ports[f"out_{d}t"] = Out(DIM_BITS)
         super().__init__(ports)
 
     def elaborate(self, platform) -> Module:
@@ -285,7 +309,19 @@ class Controller(wiring.Component):
         launch = Signal(name="launch")  # the first cycle of a step
         c_done, r_done, d_done = Signal(name="c_done"), Signal(name="r_done"), Signal(name="d_done")
         barrier = Signal(name="barrier")
-        m.d.comb += barrier.eq(self.busy & c_done & r_done & d_done)
+        pipe = None
+        if self._cfg.tiles_overlap:
+            pipe = _Pipe(
+                _tile_record("pv"),
+                Signal(name="pv_c_half"),
+                Signal(name="started_id"),
+                Signal(name="pv_id"),
+                Signal(name="trail"),
+                Signal(name="cp_done"),
+            )
+            m.d.comb += barrier.eq(self.busy & c_done & r_done & d_done & ~pipe.trail)
+        else:
+            m.d.comb += barrier.eq(self.busy & c_done & r_done & d_done)
 
         def segments(rec: dict, tensors: tuple[str, ...]) -> list[dict]:
             out = []
@@ -326,6 +362,7 @@ class Controller(wiring.Component):
             req=req,
             rsp=rsp,
             drn=drn,
+            pipe=pipe,
         )
 
     def _fill(self, m: Module, st: _State) -> None:
@@ -379,9 +416,11 @@ class Controller(wiring.Component):
         stall = Signal(name="wr_stall")
         lanes_c = self._geo["C"].lanes
         shifted = Signal(lanes_c * acc, name="wr_shifted")
+        # tile_overlap: the drained tile's last results may still be arriving early in the step
+        go = drn.busy if st.pipe is None else drn.busy & ~st.pipe.trail
         m.d.comb += [
             stall.eq(st_valid & ~self.dram_wr_ready),
-            self.drain_rd_en.eq(~stall & drn.busy),
+            self.drain_rd_en.eq(~stall & go),
             self.drain_rd_addr.eq(drn.line),
             shifted.eq(self.drain_rd_data >> (st_lane0 * acc)),
             self.dram_wr_valid.eq(st_valid),
@@ -394,13 +433,13 @@ class Controller(wiring.Component):
             m.d.comb += self.dram_wr_data.eq(shifted)
         with m.If(~stall):
             m.d.sync += [
-                st_valid.eq(drn.busy),
+                st_valid.eq(go),
                 st_addr.eq(drn.addr),
                 st_len.eq(drn.length),
                 st_lane0.eq(drn.lane0),
                 st_last.eq(drn.last),
             ]
-            with m.If(drn.busy):
+            with m.If(go):
                 drn.advance(m)
         with m.If(st_valid & self.dram_wr_ready & st_last):
             m.d.sync += st.d_done.eq(1)
@@ -417,8 +456,29 @@ class Controller(wiring.Component):
         ]
         for d in "mnk":
             m.d.comb += [getattr(self, f"cp_{d}0").eq(cp[f"{d}0"]), getattr(self, f"cp_{d}t").eq(cp[f"{d}t"])]
-        with m.If(self.core_done):
+        if st.pipe is None:
+            with m.If(self.core_done):
+                m.d.sync += st.c_done.eq(1)
+            return
+        # tile_overlap: the step's compute is done when the array has taken the tile's last operands;
+        # outputs go by the tile they belong to (this one or the previous)
+        pipe = st.pipe
+        with m.If(~st.launch & self.core_ready):
             m.d.sync += st.c_done.eq(1)
+        with m.If(self.core_start):
+            m.d.sync += pipe.started_id.eq(~pipe.started_id)
+        mine = self.core_south_id != pipe.pv_id
+        m.d.comb += [
+            self.out_first_k.eq(Mux(mine, cp["first_k"], pipe.pv["first_k"])),
+            self.out_c_half.eq(Mux(mine, self.c_active, pipe.pv_c_half)),
+        ]
+        for key in (f"{d}{f}" for d in "mnk" for f in "0t"):
+            m.d.comb += getattr(self, f"out_{key}").eq(Mux(mine, cp[key], pipe.pv[key]))
+        with m.If(self.core_done):  # results leave in order: the previous tile's first
+            with m.If(pipe.trail):
+                m.d.sync += pipe.trail.eq(0)
+            with m.Else():
+                m.d.sync += pipe.done.eq(1)
 
     def _step(self, m: Module, st: _State) -> None:
         """At the barrier: shift the tile pipeline, swap halves, advance the walk, restart the engines."""
@@ -437,6 +497,15 @@ class Controller(wiring.Component):
             new_ld[f"{d}t"] = Mux(last[d], st.dim[d] - nxt[d], st.size[d])
         new_dr_valid = cp["valid"] & cp["last_k"]
         with m.If(st.barrier):
+            if st.pipe is not None:
+                pipe = st.pipe
+                m.d.sync += [pipe.pv[key].eq(cp[key]) for key in cp]
+                m.d.sync += [
+                    pipe.pv_c_half.eq(self.c_active),
+                    pipe.pv_id.eq(pipe.started_id),
+                    pipe.trail.eq(cp["valid"] & ~pipe.done & ~self.core_done),
+                    pipe.done.eq(0),
+                ]
             m.d.sync += [ld[key].eq(value) for key, value in new_ld.items()]
             m.d.sync += [cp[key].eq(ld[key]) for key in cp]
             m.d.sync += [dr[key].eq(cp[key]) for key in dr if key != "valid"]

@@ -15,7 +15,7 @@ from systolic.geometry import port_format
 
 from .array import SystolicArray
 from .dataflow import check_config
-from .fold_pipeline import PipelinedSequencer
+from .fold_pipeline import PipelinedSequencer, pipeline_ports
 from .sequencer import Sequencer, sequencer_ports
 from .skew import LaneDelay
 
@@ -114,7 +114,7 @@ class GemmEngine(wiring.Component):
             bits, _ = port_format(cfg, port)
             ports[f"{port}_data"] = In(port_lanes(cfg.rows, cfg.cols, port) * bits)
         ports["south_data"] = Out(cfg.cols * cfg.acc_bits)
-        super().__init__(ports)
+        super().__init__(ports | pipeline_ports(cfg))
         self.west_masked = Signal(self.west_data.shape(), name="west_masked")
         self.north_masked = Signal(self.north_data.shape(), name="north_masked")
 
@@ -128,7 +128,7 @@ class GemmEngine(wiring.Component):
 
         m.submodules.sequencer = seq = PipelinedSequencer(cfg) if cfg.fold_overlap else Sequencer(cfg)
         m.submodules.array = array = SystolicArray(cfg)
-        for name in sequencer_ports(cfg):
+        for name in (*sequencer_ports(cfg), *pipeline_ports(cfg)):
             ours, theirs = getattr(self, name), getattr(seq, name)
             m.d.comb += theirs.eq(ours) if name in ("start", "dim_m", "dim_n", "dim_k") else ours.eq(theirs)
 

@@ -41,6 +41,14 @@ def _min(a: Value, b: Value | int) -> Value:
     return Mux(a < b, a, b)
 
 
+def pipeline_ports(cfg: ArrayConfig) -> dict:
+    """Ports a GEMM engine has with ``tile_overlap`` (:attr:`ArrayConfig.tiles_overlap`): ``ready``, it
+    takes a ``start`` now (the last GEMM's operands are all requested; its results may still be in the
+    array), and ``south_id``, which GEMM the output on the south port belongs to (a bit that flips with
+    every GEMM started)."""
+    return {"ready": Out(1), "south_id": Out(1)} if cfg.tiles_overlap else {}
+
+
 class PipelinedSequencer(wiring.Component):
     """Fold sequencer and memory request generator for ``fold_overlap`` (module docstring).
 
@@ -74,7 +82,7 @@ class PipelinedSequencer(wiring.Component):
         else:
             ports["ld"] = Out(cfg.rows)
             ports["ld_bank"] = Out(1)
-        super().__init__(ports)
+        super().__init__(ports | pipeline_ports(cfg))
 
     def elaborate(self, platform) -> Module:
         m = Module()
@@ -103,8 +111,10 @@ class PipelinedSequencer(wiring.Component):
             "sr": Signal(DIM_BITS, name="sr_base"),
             "sc": Signal(DIM_BITS, name="sc_base"),
             "u": Signal(range(MAX_DIM + rows + cols + 1), name="run_u"),
-            "bank": Signal(name="bank"),
+            "bank": Signal(name="bank"),  # WS, IS: the streaming fold's bank (parity runs on across GEMMs)
+            "gap": Signal(range(rows + cols), name="fold_gap"),  # OS: see below
             "empty": Signal(name="empty"),
+            "id": Signal(name="gemm_id"),  # tile_overlap: flips with every GEMM started
         }
         sr_left = Signal(DIM_BITS + 1, name="sr_left")
         sc_left = Signal(DIM_BITS + 1, name="sc_left")
@@ -136,16 +146,35 @@ class PipelinedSequencer(wiring.Component):
             st["next_sc"].eq(Mux(st["last_sr"], st["sc"] + cols, st["sc"])),
             st["next_ru"].eq(_min(st["sr_dim"] - st["next_sr"], rows)),
             st["next_cu"].eq(_min(st["sc_dim"] - st["next_sc"], cols)),
-            st["streaming"].eq(st["active"] & (st["wait"] == 0)),
             st["req"].eq(st["streaming"] & (st["u"] < st["t_dim"])),
             st["step_last"].eq(st["u"] + 1 == st["t_dim"]),
         ]
+        self._advance(m, st)
+        return st
+
+    def _advance(self, m: Module, st: dict) -> None:
+        """When a fold may stream and when its period ends; the walk to the next fold."""
+        rows, cols = self._cfg.rows, self._cfg.cols
         u1 = st["u"] + 1
         if self._output_stationary:
-            spaced = u1 >= rows + cols - 1
+            # A fold's results move to the result registers at its last operands; the previous fold's
+            # rows must have drained past by then: its last operands R + C - 1 cycles before ours at
+            # least. ``gap`` counts that down from each fold's last request, so a fold (of this GEMM or
+            # the next) starts only when its own last request will be late enough.
+            m.d.comb += [
+                st["streaming"].eq(st["active"] & ((st["u"] != 0) | (st["gap"] < st["t_dim"]))),
+                st["end"].eq(st["step_last"]),
+            ]
+            with m.If(st["req"] & st["step_last"]):
+                m.d.sync += st["gap"].eq(rows + cols - 2)
+            with m.Elif(st["gap"] != 0):
+                m.d.sync += st["gap"].eq(st["gap"] - 1)
         else:
             spaced = (u1 >= cols) & (u1 >= st["next_ru"])
-        m.d.comb += st["end"].eq(Mux(st["last_fold"], st["step_last"], (u1 >= st["t_dim"]) & spaced))
+            m.d.comb += [
+                st["streaming"].eq(st["active"] & (st["wait"] == 0)),
+                st["end"].eq(Mux(st["last_fold"], st["step_last"], (u1 >= st["t_dim"]) & spaced)),
+            ]
 
         with m.If(st["wait"] != 0):
             m.d.sync += st["wait"].eq(st["wait"] - 1)
@@ -158,7 +187,6 @@ class PipelinedSequencer(wiring.Component):
                     m.d.sync += st["active"].eq(0)
             with m.Else():
                 m.d.sync += st["u"].eq(u1)
-        return st
 
     def _coords(self, port: str, sr_base: Value, sc_base: Value, t: Value, sr_index: Value) -> tuple:
         """Tensor coordinates (row, col) of lane 0 of ``port``'s vector."""
@@ -247,6 +275,8 @@ class PipelinedSequencer(wiring.Component):
             "first": (st["req"] & (st["sr"] == 0), 1),
             "last": (st["req"] & st["step_last"] & st["last_fold"], 1),
         }
+        if cfg.tiles_overlap:
+            fields["id"] = (st["id"], 1)
         return self._announce(m, fields, cfg.rows + cfg.cols)
 
     def _announce(self, m: Module, fields: dict, stages: int) -> Value:
@@ -261,6 +291,12 @@ class PipelinedSequencer(wiring.Component):
                 m.d.sync += reg.eq(tap)
                 tap = reg
             out[name] = tap
+        return self._present(m, out)
+
+    def _present(self, m: Module, out: dict) -> Value:
+        """Register an announcement (``valid``, ``row``, ``col``, ``lanes``, ``first``, ``last`` and, with
+        ``tile_overlap``, ``id``) onto the ``south_*`` ports, coordinates held while nothing is announced.
+        Returns ``last`` as it is on the ports."""
         last = Signal(name="out_last")
         m.d.sync += [
             self.south_valid.eq(out["valid"]),
@@ -268,6 +304,8 @@ class PipelinedSequencer(wiring.Component):
             self.south_first.eq(out["first"]),
             last.eq(out["last"]),
         ]
+        if "id" in out:
+            m.d.sync += self.south_id.eq(out["id"])
         with m.If(out["valid"]):
             m.d.sync += [self.south_row.eq(out["row"]), self.south_col.eq(out["col"])]
         return last
@@ -292,6 +330,8 @@ class PipelinedSequencer(wiring.Component):
             "cu": Signal(range(cols + 1), name="drain_cu"),
             "last": Signal(name="drain_last"),
         }
+        if cfg.tiles_overlap:
+            fold["id"] = Signal(name="drain_id")
         pend = {key: Signal.like(sig, name=f"pend_{key}") for key, sig in fold.items()}
         pend_valid = Signal(name="pend_valid")
         timer = Signal(range(rows + cols), name="pend_timer")
@@ -319,41 +359,58 @@ class PipelinedSequencer(wiring.Component):
                 pend["cu"].eq(st["cu"]),
                 pend["last"].eq(st["last_fold"]),
             ]
+            if "id" in pend:
+                m.d.sync += pend["id"].eq(st["id"])
         row_index = Signal(range(max(rows, 2)), name="drain_row")
         m.d.comb += row_index.eq(rows - 1 - j)
         valid = active & (row_index < fold["ru"])
         row, col = self._coords("south", fold["sr"], fold["sc"], 0, row_index)
-        last = Signal(name="out_last")
-        m.d.sync += [
-            self.shift.eq(Cat(0, *(active & (j < r) for r in range(1, rows)))),  # row 0: nothing above
-            self.south_valid.eq(valid),
-            self.south_lanes.eq(Mux(valid, fold["cu"], 0)),
-            self.south_first.eq(valid),
-            last.eq(active & fold["last"] & (j == rows - 1)),
-        ]
-        with m.If(valid):
-            m.d.sync += [self.south_row.eq(row), self.south_col.eq(col)]
-        return last
+        m.d.sync += self.shift.eq(Cat(0, *(active & (j < r) for r in range(1, rows))))  # row 0: none above
+        out = {
+            "valid": valid,
+            "row": row,
+            "col": col,
+            "lanes": Mux(valid, fold["cu"], 0),
+            "first": valid,
+            "last": active & fold["last"] & (j == rows - 1),
+        }
+        if "id" in fold:
+            out["id"] = fold["id"]
+        return self._present(m, out)
 
     # ------------------------------------------------------------------ start and finish
     def _start(self, m: Module, st: dict, last: Value) -> None:
         """Latch the GEMM in its roles and start the walkers; finish after the last output (or at once,
-        two cycles later, for a GEMM with a zero dimension)."""
+        two cycles later, for a GEMM with a zero dimension). With ``tile_overlap`` a GEMM starts as soon
+        as the walkers are idle and ``busy`` stays high while any GEMM has outputs to come."""
         cfg = self._cfg
         mp = MAPPINGS[cfg.dataflow]
         empty_q = Signal(name="empty_q")
         done_now = Signal(name="done_now")
+        accept = Signal(name="accept")
         m.d.sync += [st["empty"].eq(0), empty_q.eq(st["empty"])]
         m.d.comb += done_now.eq(last | empty_q)
         m.d.sync += self.done.eq(done_now)
-        with m.If(done_now):
-            m.d.sync += self.busy.eq(0)
-        with m.If(self.start & ~self.busy):
+        if cfg.tiles_overlap:
+            # OS: also wait until a new GEMM's first fold may stream at once (``gap`` run out), so its
+            # timing does not depend on how long after this one it starts
+            if self._output_stationary:
+                idle = ~st["active"] & (st["gap"] == 0)
+            else:
+                idle = ~st["active"] & ~st["load"]["regs"]["active"]
+            pending = Signal(range(4), name="pending")  # GEMMs started whose last output is still to come
+            after = pending + accept - done_now
+            m.d.comb += [self.ready.eq(idle), accept.eq(self.start & idle)]
+            m.d.sync += [pending.eq(after), self.busy.eq(after != 0)]
+        else:
+            m.d.comb += accept.eq(self.start & ~self.busy)
+            with m.If(done_now):
+                m.d.sync += self.busy.eq(0)
+        with m.If(accept):
             dims = {"m": self.dim_m, "n": self.dim_n, "k": self.dim_k}
             zero = (self.dim_m == 0) | (self.dim_n == 0) | (self.dim_k == 0)
             sr_in, sc_in = dims[mp.spatial_rows], dims[mp.spatial_cols]
             m.d.sync += [
-                self.busy.eq(1),
                 st["sr_dim"].eq(sr_in),
                 st["sc_dim"].eq(sc_in),
                 st["t_dim"].eq(dims[mp.temporal]),
@@ -362,13 +419,15 @@ class PipelinedSequencer(wiring.Component):
                 st["u"].eq(0),
                 st["sr"].eq(0),
                 st["sc"].eq(0),
+                st["id"].eq(~st["id"]),
             ]
+            if not cfg.tiles_overlap:
+                m.d.sync += self.busy.eq(1)
             if not self._output_stationary:
                 ru0 = _min(sr_in, cfg.rows)
                 first_wait = 1 if cfg.rows <= cfg.cols else Mux(ru0 > cfg.cols, ru0 - (cfg.cols - 1), 1)
                 ld = st["load"]["regs"]
                 m.d.sync += [
-                    st["bank"].eq(0),
                     st["wait"].eq(first_wait),
                     ld["active"].eq(~zero),
                     ld["j"].eq(0),
@@ -376,5 +435,7 @@ class PipelinedSequencer(wiring.Component):
                     ld["sc"].eq(0),
                     ld["ru"].eq(ru0),
                     ld["cu"].eq(_min(sc_in, cfg.cols)),
-                    ld["bank"].eq(0),
+                    # fold 0 takes the bank the last GEMM's last fold did not use (the bank parity runs
+                    # on; that fold's operands may still be in the array)
+                    ld["bank"].eq(st["bank"]),
                 ]

@@ -35,7 +35,10 @@ extent T (OS: M, N, K; WS: K, N, M; IS: K, M, N, :data:`systolic.dataflow.MAPPIN
 4. ``array_shape``: the PEs form an R x C grid, S_r can only use rows and S_c only columns, and the skewed
    array fills and drains between folds: the closed-form compute cycles of ``model/cycles.py`` for the
    untiled layer, at least the fold quantisation ``ceil(S_r / R) * ceil(S_c / C) * T * repeat``
-   (kept as :attr:`Bounds.fold_cycles`).
+   (kept as :attr:`Bounds.fold_cycles`); or the tiles' compute cycles (step 5) where they are fewer: with
+   ``tile_overlap`` a tile's first fold starts without the spacing the folds of one GEMM keep (WS, IS:
+   the next fold's tile loads C - 1 cycles into the current one), so small tiles can beat the whole
+   layer.
 5. ``storage``: the buffers hold one tile at a time, so the layer runs as the tile plan's tiles, each a
    GEMM of its own that fills and drains the array again: the sum of the tiles' compute cycles
    (``MemoryResult.compute_cycles``). The plan's extra DRAM traffic over the compulsory traffic
@@ -199,7 +202,7 @@ def layer_bounds(cfg: ArrayConfig, gemm: GemmArrays, mem: MemoryResult) -> Bound
             np.ones_like(macs),
             t * rep,
             -(-(sr * sc * t) // parallel) * rep,
-            compute_cycles(cfg, gemm).cycles,
+            np.minimum(compute_cycles(cfg, gemm).cycles, mem.compute_cycles),
             mem.compute_cycles,
             np.maximum(mem.compute_cycles, -(-busier // bw)),
             mem.cycles,

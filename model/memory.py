@@ -50,6 +50,7 @@ from systolic.errors import InputError
 from systolic.geometry import ADDR_BITS, BUFFER, OFFSET_FIELD, SRAM_FIELD, TENSORS, Geometry, geometry
 
 from .cycles import GemmArrays, compute_cycles
+from .trail import trail_scan
 
 #: Cycles from a step's first cycle to the array's first operand data (start, busy, request, data).
 ARRAY_START_CYCLES = 3
@@ -264,6 +265,7 @@ class Steps:
     drain_tile: np.ndarray  # [step] tile whose C is drained, -1 for none
     read_beats: np.ndarray  # [step] DRAM read requests
     write_beats: np.ndarray  # [step] DRAM write beats
+    trail: np.ndarray  # [step] cycles until the previous tile's last result is in (tile_overlap), else 0
 
 
 def tile_beats(cfg: ArrayConfig, tiles: Tiles, bw=None) -> dict[str, np.ndarray]:
@@ -325,37 +327,83 @@ def step_beats(cfg: ArrayConfig, tiles: Tiles, layout: StepLayout, bw) -> tuple[
     return read_beats, write_beats
 
 
-def step_cycles(tiles: Tiles, layout: StepLayout, read_beats, write_beats, latency) -> np.ndarray:
-    """Cycles of every step: 1 + the longest of its compute, load and drain (``latency`` broadcasts
-    like the beats)."""
-    compute = layout.compute
-    busy = np.maximum.reduce(
-        [
-            np.broadcast_to(
-                np.where(
-                    compute >= 0, tiles.compute_cycles[np.maximum(compute, 0)] + COMPUTE_EXTRA_CYCLES, 0
-                ),
-                np.shape(read_beats),
-            ),
-            np.where(read_beats > 0, read_beats + latency, 0),
-            np.where(write_beats > 0, write_beats + 1, 0),
-        ]
-    )
-    return busy + 1
+def pipeline_cycles(cfg: ArrayConfig) -> int:
+    """``tile_overlap``: cycles of a tile's results that come after the array takes the next tile, P:
+    R + C in WS and IS (the operands' way through the array); R + 1 in OS, whose array takes the next
+    tile only when that tile's first fold may start at once (R + C - 1 cycles after the last fold's last
+    operands), so what trails is the last fold's drain of R rows."""
+    if MAPPINGS[cfg.dataflow].stationary == "output":
+        return cfg.rows + 1
+    return cfg.rows + cfg.cols
+
+
+def compute_activity(cfg: ArrayConfig, cc: np.ndarray) -> np.ndarray:
+    """Cycles of a step's compute activity for tiles of ``cc`` array cycles: until the last result is
+    written (cc + 4) or, with ``tile_overlap``, until the array has taken the last operands (cc minus
+    the pipeline behind them, plus 3 to start)."""
+    if not cfg.tiles_overlap:
+        return cc + COMPUTE_EXTRA_CYCLES
+    return cc - pipeline_cycles(cfg) + ARRAY_START_CYCLES
+
+
+@dataclass(frozen=True)
+class StepTiming:
+    """Every step's activities and length, ``[..., step]`` (0 where a step has no such activity)."""
+
+    cycles: np.ndarray  # 1 + the longest of the activities
+    compute: np.ndarray  # until the array is done (tile_overlap: has taken the last operands)
+    load: np.ndarray  # until the last read data is in
+    drain: np.ndarray  # from the end of the trail to the last write beat out
+    trail: np.ndarray  # tile_overlap: until the previous step's tile's last result is in the ofmap SRAM
+
+
+def step_timing(
+    cfg: ArrayConfig, tiles: Tiles, layout: StepLayout, read_beats, write_beats, latency
+) -> StepTiming:
+    """Time every step (``latency`` broadcasts like the beats; leading axes are design points).
+
+    A step lasts 1 + max(compute, load, trail + drain). Without ``tile_overlap`` the trail is 0 (the
+    compute activity includes the last results). With it, step s's tile's last result is in the SRAM
+    cc + 4 cycles into step s, so step s+1 waits t = max(0, cc + 4 - cycles of step s) for it (its drain
+    of that tile starts then): a recurrence, :func:`systolic.model.trail.trail_scan`.
+    """
+    has = layout.compute >= 0
+    cc = tiles.compute_cycles[np.maximum(layout.compute, 0)]  # [step]
+    shape = np.broadcast_shapes(np.shape(read_beats), np.shape(write_beats), has.shape)
+    compute = np.broadcast_to(np.where(has, compute_activity(cfg, cc), 0), shape)
+    load = np.where(read_beats > 0, read_beats + latency, 0)
+    drain = np.broadcast_to(np.where(write_beats > 0, write_beats + 1, 0), shape)
+    fixed = np.maximum(compute, load)
+    if cfg.tiles_overlap:
+        done = cc + COMPUTE_EXTRA_CYCLES  # the tile's last result is in the ofmap SRAM
+        trail = trail_scan(np.where(has, done - 1 - fixed, -1), done - 1 - drain)
+    else:
+        trail = np.zeros(shape, dtype=np.int64)
+    return StepTiming(np.maximum(fixed, trail + drain) + 1, compute, load, drain, trail)
 
 
 def steps_of(cfg: ArrayConfig, tiles: Tiles, layers: int) -> Steps:
     """Lay the tiles out as steps and time them (see the module docstring)."""
     lay = step_layout(tiles, layers)
     read_beats, write_beats = step_beats(cfg, tiles, lay, cfg.dram_bw_words_per_cycle)
-    cycles = step_cycles(tiles, lay, read_beats, write_beats, cfg.dram_latency_cycles)
+    timing = step_timing(cfg, tiles, lay, read_beats, write_beats, cfg.dram_latency_cycles)
+    cycles = timing.cycles
     start = np.cumsum(cycles) - cycles
     start -= np.repeat(
         start[lay.first], np.diff(np.append(lay.first, cycles.size))
     )  # from each layer's first step
     start += PROLOGUE_CYCLES  # counted from the layer's first busy cycle
     return Steps(
-        lay.layer, lay.index, start, cycles, lay.compute, lay.load, lay.drain, read_beats, write_beats
+        lay.layer,
+        lay.index,
+        start,
+        cycles,
+        lay.compute,
+        lay.load,
+        lay.drain,
+        read_beats,
+        write_beats,
+        timing.trail,
     )
 
 
@@ -367,7 +415,8 @@ def cycles_per_gemm_for(
     lay = step_layout(tiles, layers)
     bw = np.asarray(bw, dtype=np.int64)[:, None]
     read_beats, write_beats = step_beats(cfg, tiles, lay, bw)
-    cycles = step_cycles(tiles, lay, read_beats, write_beats, np.asarray(latency, dtype=np.int64)[:, None])
+    latency = np.asarray(latency, dtype=np.int64)[:, None]
+    cycles = step_timing(cfg, tiles, lay, read_beats, write_beats, latency).cycles
     return np.add.reduceat(cycles, lay.first, axis=1) + PROLOGUE_CYCLES
 
 
@@ -378,7 +427,9 @@ class MemoryResult:
     schedule: Schedule  # the plan, tiles and timed steps the numbers come from (traces and windows reuse it)
     cycles: np.ndarray  # [layer] total, stalls included
     cycles_per_gemm: np.ndarray  # [layer]
-    compute_cycles: np.ndarray  # [layer] the array's cycles with operands always ready (sum over tiles)
+    compute_cycles: np.ndarray  # [layer] the array's cycles with operands always ready: the sum over tiles
+    #                             (tile_overlap: from the first operand to the last result, each tile
+    #                             starting 4 cycles after the one before has taken its last operands)
     stall_cycles: np.ndarray  # [layer] cycles - compute_cycles
     sram_reads: dict[str, np.ndarray]  # buffer -> [layer] words read (ifmap/filter by the array;
     #                                    ofmap: read-modify-write plus drain to DRAM)
@@ -459,6 +510,9 @@ def memory_cycles(cfg: ArrayConfig, gemm: GemmArrays, names: list[str] | None = 
     tiles, steps = sched.tiles, sched.steps
     per_gemm = _per_layer(steps.cycles, steps.layer, layers) + PROLOGUE_CYCLES
     compute = _per_layer(tiles.compute_cycles, tiles.layer, layers)
+    if cfg.tiles_overlap:  # back to back: a tile starts 4 cycles after the last operands of the one before
+        step = 1 + ARRAY_START_CYCLES
+        compute -= (np.bincount(tiles.layer, minlength=layers) - 1) * (pipeline_cycles(cfg) - step)
     counts = access_counts(cfg, tiles)
     rep = gemm.repeat
 
@@ -520,8 +574,11 @@ def access_windows(cfg: ArrayConfig, gemm: GemmArrays, sched: Schedule) -> dict[
             )
         drains = idx[steps.drain_tile[idx] >= 0]
         if drains.size:
-            w = steps.write_beats[drains]
-            out["ofmap_dram"][layer] = steps.start[drains][0] + 1, (steps.start[drains] + w)[-1]
+            w = steps.write_beats[drains] + steps.trail[drains]
+            out["ofmap_dram"][layer] = (
+                steps.start[drains][0] + 1 + steps.trail[drains][0],
+                (steps.start[drains] + w)[-1],
+            )
     return out
 
 

@@ -79,7 +79,8 @@ from .energy import (
     scale_activity,
 )
 from .floorplan import Floorplan, default_tile
-from .memory import COMPUTE_EXTRA_CYCLES, PROLOGUE_CYCLES, Schedule, access_counts
+from .memory import COMPUTE_EXTRA_CYCLES, PROLOGUE_CYCLES, Schedule, access_counts, compute_activity
+from .trail import trail_scan
 
 #: The parts of the accelerator that can have a supply of their own: ``array`` (PEs and controller),
 #: ``sram`` (the three buffers) and ``dram_if`` (the on-chip DRAM interface).
@@ -217,7 +218,11 @@ class StepWork:
         The layer's first step (it also carries the layer's prologue cycle).
     repeat : np.ndarray, shape [layer]
     compute_cycles : np.ndarray, shape [step]
-        Array cycles of the compute activity (cc + 4), 0 without one.
+        Array cycles of the compute activity (:func:`~systolic.model.memory.compute_activity`), 0
+        without one.
+    result_cycles : np.ndarray, shape [step]
+        Array cycles from the end of the compute activity to the tile's last result in the ofmap SRAM
+        (``tile_overlap``; the next step waits for it), 0 otherwise.
     port_lines : np.ndarray, shape [step]
         Line accesses of the busiest array-side SRAM port.
     read_beats, write_beats : np.ndarray, shape [step]
@@ -238,6 +243,7 @@ class StepWork:
     first: np.ndarray
     repeat: np.ndarray
     compute_cycles: np.ndarray
+    result_cycles: np.ndarray
     port_lines: np.ndarray
     read_beats: np.ndarray
     write_beats: np.ndarray
@@ -326,7 +332,9 @@ def step_work(
     )  # [tile]
     c = steps.compute_tile
     has = c >= 0
-    compute = np.where(has, tiles.compute_cycles[np.maximum(c, 0)] + COMPUTE_EXTRA_CYCLES, 0)
+    cc = tiles.compute_cycles[np.maximum(c, 0)]
+    compute = np.where(has, compute_activity(cfg, cc), 0)
+    results = np.where(has & cfg.tiles_overlap, cc + COMPUTE_EXTRA_CYCLES - compute, 0)
     port = np.where(has, lines[np.maximum(c, 0)], 0.0)
     energy, ctrl_pj = step_energy_pj(cfg, sched, activity=activity)  # [step, family, class]
     ctrl_step = np.full(steps.layer.size, ctrl_pj)
@@ -355,6 +363,7 @@ def step_work(
         first=steps.index == 0,
         repeat=np.asarray(gemm.repeat),
         compute_cycles=compute.astype(float),
+        result_cycles=results.astype(float),
         port_lines=port.astype(float),
         read_beats=steps.read_beats.astype(float),
         write_beats=steps.write_beats.astype(float),
@@ -408,25 +417,33 @@ def _activity_windows(work: StepWork, f_part: np.ndarray) -> tuple[np.ndarray, n
     f = np.asarray(f_part, dtype=float)
     fa, fs, fd = f[..., 0], f[..., 1], f[..., 2]
     fio = np.minimum(fd, fs)
-    compute = np.maximum(work.compute_cycles / fa, work.port_lines / fs)
+    # the busiest SRAM port's lines fit between the array's start and its tile's last result (which, with
+    # tile_overlap, comes result_cycles after the compute activity ends)
+    compute = np.maximum(work.compute_cycles / fa, work.port_lines / fs - work.result_cycles / fa)
     load = np.where(work.read_beats > 0, work.read_beats / fio + work.dram_latency_s, 0.0)
     drain = np.where(work.write_beats > 0, (work.write_beats + 1) / fio, 0.0)
     prologue = np.where(work.first, PROLOGUE_CYCLES / fa, 0.0)
-    total = prologue + 1.0 / fa + np.maximum.reduce([compute, load, drain])
+    fixed = np.maximum(compute, load)
+    trail = np.zeros_like(fixed)
+    if np.any(work.result_cycles):  # tile_overlap: wait for the previous step's tile's last results
+        done = compute + work.result_cycles / fa - 1.0 / fa
+        has = work.compute_cycles > 0
+        trail = trail_scan(np.where(has, done - fixed, -1.0), done - drain)
+    total = prologue + 1.0 / fa + np.maximum(fixed, trail + drain)
     zero = np.zeros_like(total)
     # the array's operands arrive three cycles into the step; a load's requests start with the step, one
     # beat per cycle, and its data (and the SRAM fills) arrive a DRAM latency later; the drain starts a
-    # cycle in
+    # cycle after the trail (tile_overlap: the previous step's tile's last results)
     requests = np.where(work.read_beats > 0, work.read_beats / fio, 0.0)
     fill_start = np.where(work.read_beats > 0, work.dram_latency_s + 1.0 / fio, 0.0)
     start = np.stack(
         [zero, prologue + np.minimum(3.0 / fa, compute), prologue + zero, prologue + fill_start,
-         prologue + 1.0 / fio],
+         prologue + trail + 1.0 / fio],
         axis=-1,
     )  # fmt: skip
     end = np.stack(
         [total, prologue + compute, prologue + requests, prologue + np.minimum(load + 1.0 / fio, total),
-         prologue + drain],
+         prologue + trail + drain],
         axis=-1,
     )  # fmt: skip
     return total, start, np.maximum(end, start)

@@ -208,7 +208,8 @@ def layer_traces(
                 yield f"{BUFFER[x].upper()}_DRAM_TRACE", _rows(cycle, start, words, bw)
         if steps.drain_tile[s] >= 0:
             start, words = dram_beats(cfg, dims, "C", tile_dict(int(steps.drain_tile[s])))
-            yield "OFMAP_DRAM_TRACE", _rows(t0 + 1 + np.arange(start.size), start, words, bw)
+            first = t0 + 1 + int(steps.trail[s])  # tile_overlap: after the tile's last results are in
+            yield "OFMAP_DRAM_TRACE", _rows(first + np.arange(start.size), start, words, bw)
 
 
 def collect(chunks: Iterator[tuple[str, np.ndarray]], widths: dict[str, int]) -> dict[str, np.ndarray]:

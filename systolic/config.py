@@ -91,6 +91,13 @@ class ArrayConfig:
         fold's results drain from those while the next fold accumulates (every max(T, R + C - 1)
         cycles). False: each fold loads, streams and drains before the next one starts (README, "The
         accelerator and its cycle count").
+    tile_overlap : bool
+        Run a layer's tiles back to back on the array: the controller starts the next tile as soon as
+        the array has taken the last operands of the current one, while its last results are still in
+        the array (they are written, and the tile drained to DRAM, in the next step). Needs
+        ``fold_overlap``: the serial sequencer takes a new tile only when the last one's results are
+        out, so without it tiles run one after the other whatever this says. False: every tile fills
+        and empties the array's pipeline (README, "The memory system").
     ifmap_offset, filter_offset, ofmap_offset : int
         Base addresses of the three tensors in the traces (SCALE-Sim's offsets).
     read_request_buffer, write_request_buffer : int
@@ -142,6 +149,7 @@ class ArrayConfig:
     vdd_v: float = 0.9
     zero_gating: bool = False
     fold_overlap: bool = True
+    tile_overlap: bool = True
     ifmap_offset: int = 0
     filter_offset: int = 10_000_000
     ofmap_offset: int = 20_000_000
@@ -193,6 +201,11 @@ class ArrayConfig:
         return self.input_bits + self.weight_bits
 
     @property
+    def tiles_overlap(self) -> bool:
+        """Tiles run back to back (``tile_overlap``, effective only with ``fold_overlap``)."""
+        return self.tile_overlap and self.fold_overlap
+
+    @property
     def pe_count(self) -> int:
         return self.rows * self.cols
 
@@ -235,7 +248,7 @@ _FLOAT_RANGES: dict[str, tuple[float, float]] = {
     "dvfs_transition_latency_s": (0.0, 1.0),
     "dvfs_transition_energy_j": (0.0, 1.0),
 }
-_BOOLS = {"input_signed", "weight_signed", "zero_gating", "fold_overlap"}
+_BOOLS = {"input_signed", "weight_signed", "zero_gating", "fold_overlap", "tile_overlap"}
 #: Tuple fields and the range of each element.
 _FLOAT_TUPLES: dict[str, tuple[float, float]] = {"dvfs_vdd_v": (0.1, 3.0), "dvfs_clock_hz": (1.0e3, 1.0e11)}
 #: The parts of the accelerator a voltage domain can hold (``dvfs_domains``).
@@ -438,6 +451,7 @@ TOML_SECTIONS: dict[str, tuple[str, ...]] = {
         "ifmap_offset",
         "filter_offset",
         "ofmap_offset",
+        "tile_overlap",
     ),
     "dram": (
         "dram_bw_words_per_cycle",

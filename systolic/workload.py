@@ -26,7 +26,13 @@ _MAX_DIM = 1 << 40
 
 @dataclass(frozen=True)
 class ConvShape:
-    """The convolution a GEMM layer came from (SCALE-Sim's fields plus padding, groups and batch)."""
+    """The convolution a GEMM layer came from (SCALE-Sim's fields plus padding, groups and batch).
+
+    ``pad_h`` and ``pad_w`` pad both sides (PyTorch's arithmetic: ``(H + 2 pad - R) // stride + 1`` output
+    rows); ``extra_h`` and ``extra_w`` add zero rows and columns past the bottom and right edges only,
+    which SCALE-Sim's arithmetic implies (``ceil((H - R + stride) / stride)`` output rows: the last
+    windows may hang over the edge, :func:`scalesim_extra`).
+    """
 
     ifmap_h: int
     ifmap_w: int
@@ -40,6 +46,8 @@ class ConvShape:
     pad_w: int = 0
     groups: int = 1
     batch: int = 1
+    extra_h: int = 0
+    extra_w: int = 0
 
     def __post_init__(self) -> None:
         for name in (
@@ -55,7 +63,7 @@ class ConvShape:
             "batch",
         ):
             _check_dim(name, getattr(self, name))
-        for name in ("pad_h", "pad_w"):
+        for name in ("pad_h", "pad_w", "extra_h", "extra_w"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise InputError(f"{name} must be a non-negative integer, not {value!r}", where=name)
@@ -64,26 +72,44 @@ class ConvShape:
                 f"groups ({self.groups}) must divide channels ({self.channels}) and filters ({self.filters})",
                 where="groups",
             )
-        if self.filter_h > self.ifmap_h + 2 * self.pad_h:
+        if self.filter_h > self.padded_h:
             raise InputError(
-                f"filter_h ({self.filter_h}) is larger than the padded ifmap height "
-                f"({self.ifmap_h + 2 * self.pad_h})",
+                f"filter_h ({self.filter_h}) is larger than the padded ifmap height ({self.padded_h})",
                 where="filter_h",
             )
-        if self.filter_w > self.ifmap_w + 2 * self.pad_w:
+        if self.filter_w > self.padded_w:
             raise InputError(
-                f"filter_w ({self.filter_w}) is larger than the padded ifmap width "
-                f"({self.ifmap_w + 2 * self.pad_w})",
+                f"filter_w ({self.filter_w}) is larger than the padded ifmap width ({self.padded_w})",
                 where="filter_w",
             )
 
     @property
+    def padded_h(self) -> int:
+        """Rows of the ifmap with its padding (both sides, and the extra rows at the bottom)."""
+        return self.ifmap_h + 2 * self.pad_h + self.extra_h
+
+    @property
+    def padded_w(self) -> int:
+        return self.ifmap_w + 2 * self.pad_w + self.extra_w
+
+    @property
     def ofmap_h(self) -> int:
-        return (self.ifmap_h + 2 * self.pad_h - self.filter_h) // self.stride_h + 1
+        return (self.padded_h - self.filter_h) // self.stride_h + 1
 
     @property
     def ofmap_w(self) -> int:
-        return (self.ifmap_w + 2 * self.pad_w - self.filter_w) // self.stride_w + 1
+        return (self.padded_w - self.filter_w) // self.stride_w + 1
+
+
+def scalesim_extra(size: int, filt: int, stride: int) -> int:
+    """Zero rows (or columns) past the edge that give SCALE-Sim's output size ``ceil((size - filt +
+    stride) / stride)`` (its ``topology_utils.py``) with the floor arithmetic of :class:`ConvShape`:
+    ``(out - 1) * stride + filt - size``, less than ``stride`` (0 for a filter larger than ``size``,
+    which :class:`ConvShape` refuses)."""
+    if filt > size:
+        return 0
+    out = -(-(size - filt + stride) // stride)
+    return (out - 1) * stride + filt - size
 
 
 @dataclass(frozen=True)
@@ -260,6 +286,11 @@ def _read_conv(path: Path, header: list[str], body: Rows, name: str | None) -> W
             groups = fields_["channels"]
             fields_["filters"] *= groups
         opt.setdefault("groups", groups)
+        # SCALE-Sim's output size: windows may hang over the bottom and right edges (zeros there)
+        padded_h = fields_["ifmap_h"] + 2 * opt.get("pad_h", 0)
+        padded_w = fields_["ifmap_w"] + 2 * opt.get("pad_w", 0)
+        opt["extra_h"] = scalesim_extra(padded_h, fields_["filter_h"], stride_h)
+        opt["extra_w"] = scalesim_extra(padded_w, fields_["filter_w"], stride_w)
         try:
             shape = ConvShape(**fields_, stride_h=stride_h, stride_w=stride_w, **opt)
             layers.append(Layer.from_conv(layer_name, shape))

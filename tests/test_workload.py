@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from systolic.errors import InputError
-from systolic.workload import ConvShape, Layer, Workload, read_topology, write_gemm_csv
+from systolic.workload import ConvShape, Layer, Workload, read_topology, scalesim_extra, write_gemm_csv
 
 CONV_HEADER = (
     "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,"
@@ -89,17 +89,34 @@ def test_conv_csv_with_one_strides_column(tmp_path):
     wl = read_topology(path)
     assert wl.name == "net"
     assert shapes(wl) == [
-        ("Conv1", 54 * 54, 96, 11 * 11 * 3, 1, "conv"),  # SCALE-Sim convolutions are unpadded
+        # SCALE-Sim's arithmetic: ceil((224 - 11 + 4) / 4) = 55 (the last window hangs over the edge)
+        ("Conv1", 55 * 55, 96, 11 * 11 * 3, 1, "conv"),
         ("Conv2", 23 * 23, 256, 5 * 5 * 96, 1, "conv"),
     ]
     assert (wl.layers[0].conv.stride_h, wl.layers[0].conv.stride_w) == (4, 4)
+    assert (wl.layers[0].conv.extra_h, wl.layers[1].conv.extra_h) == (3, 0)  # zeros past the edge
+
+
+def test_conv_csv_output_size_is_scalesims():
+    """112x112, 3x3, stride 2: SCALE-Sim (topology_utils.py: ceil((H - R + S) / S)) makes 56x56 where
+    PyTorch without padding makes 55x55; the CSV means what it means to SCALE-Sim, the zoo keeps PyTorch."""
+    assert scalesim_extra(112, 3, 2) == 1 and scalesim_extra(113, 3, 2) == 0 and scalesim_extra(7, 7, 1) == 0
+    shape = ConvShape(112, 112, 3, 3, 32, 32, 2, 2, extra_h=1, extra_w=1)
+    assert (shape.ofmap_h, shape.ofmap_w) == (56, 56)
+    assert (
+        ConvShape(112, 112, 3, 3, 32, 32, 2, 2).ofmap_h,
+        ConvShape(112, 112, 3, 3, 32, 32, 2, 2, 1, 1).ofmap_h,
+    ) == (
+        55,
+        56,
+    )
 
 
 def test_conv_csv_with_two_stride_columns(tmp_path):
     path = write(tmp_path, f"{CONV_HEADER_2}\nConv1,20,30,3,3,8,16,2,1,\n")
     (layer,) = read_topology(path)
     assert (layer.conv.stride_h, layer.conv.stride_w) == (2, 1)
-    assert (layer.m, layer.n, layer.k) == (9 * 28, 16, 72)
+    assert (layer.m, layer.n, layer.k) == (10 * 28, 16, 72)  # ceil((20 - 3 + 2) / 2) = 10 rows
 
 
 def test_conv_csv_crlf_and_no_trailing_commas(tmp_path):

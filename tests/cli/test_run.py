@@ -229,11 +229,12 @@ def test_default_matrix_counts_both_tops():
     base = ArrayConfig(name="matrix")
     groups = default_matrix(base)
     tops = [top for _, _, top in groups]
-    assert tops.count("core") == 9 + 3 and tops.count("accel") == 6 + 3
-    assert sum(len(cases) for _, cases, top in groups if top == "accel") == 45
+    assert tops.count("core") == 9 + 3 and tops.count("accel") == 6 + 6
+    assert sum(len(cases) for _, cases, top in groups if top == "accel") == 72
     # every micro-architecture option runs both ways
-    assert {cfg.fold_overlap for cfg, _, _ in groups} == {True, False}
-    assert sum(cfg.fold_overlap != base.fold_overlap for cfg, _, _ in groups) == 6
+    for option, flipped in (("fold_overlap", 6), ("tile_overlap", 3)):
+        assert {getattr(cfg, option) for cfg, _, _ in groups} == {True, False}
+        assert sum(getattr(cfg, option) != getattr(base, option) for cfg, _, _ in groups) == flipped
 
 
 def test_bad_interval_fails_before_the_model_runs(capsys, monkeypatch):
@@ -342,7 +343,7 @@ def test_out_holding_the_inputs_is_refused(tmp_path, capsys):
         (
             ["--arch", "tpu-v1-128", "--topology", "resnet50", "--interval", "1cycles"],
             {},
-            "--interval: power and temperature over 2,101,611 intervals of 1.429e-09 s and 69 blocks needs about "
+            "--interval: power and temperature over 2,101,559 intervals of 1.429e-09 s and 69 blocks needs about "
             "13.5 GiB of memory (limit 4 GiB); --force to run anyway",
         ),
         (

@@ -27,11 +27,14 @@ from systolic.workload import ConvShape, Layer
     pad=st.integers(0, 2),
     batch=st.integers(1, 2),
     seed=st.integers(0, 1000),
+    extra=st.integers(0, 2),
 )
-def test_im2col_gemm_equals_direct_convolution(h, w, r, s, c, f, stride, pad, batch, seed):
-    if r > h + 2 * pad or s > w + 2 * pad:
+def test_im2col_gemm_equals_direct_convolution(h, w, r, s, c, f, stride, pad, batch, seed, extra):
+    if r > h + 2 * pad + extra or s > w + 2 * pad:
         return
-    shape = ConvShape(h, w, r, s, c, f, stride_h=stride, stride_w=stride, pad_h=pad, pad_w=pad, batch=batch)
+    shape = ConvShape(
+        h, w, r, s, c, f, stride_h=stride, stride_w=stride, pad_h=pad, pad_w=pad, batch=batch, extra_h=extra
+    )
     cfg = ArrayConfig(acc_bits=20)  # narrow enough that wrap-around happens
     ifmap, filters = conv_tensors(cfg, shape, np.random.default_rng(seed))
     a, b = im2col(ifmap, filters, shape)

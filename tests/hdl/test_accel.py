@@ -91,9 +91,11 @@ def test_submodules_keep_their_names():
     assert BUFFER_NAMES == {"A": "ifmap_sram", "B": "filter_sram", "C": "ofmap_sram"}
 
 
-@pytest.mark.parametrize("overlap", [False, True], ids=["serial", "overlap"])
+@pytest.mark.parametrize(
+    "overlap", [(False, False), (True, False), (True, True)], ids=["serial", "folds", "tiles"]
+)
 def test_a_tiled_layer_out_of_dram_is_a_at_b_in_the_models_cycles(overlap):
-    cfg = ArrayConfig(dataflow=Dataflow.IS, fold_overlap=overlap, **SMALL)
+    cfg = ArrayConfig(dataflow=Dataflow.IS, fold_overlap=overlap[0], tile_overlap=overlap[1], **SMALL)
     shape = (5, 4, 9)
     a, b = random_operands(cfg, *shape, np.random.default_rng(3))
     (h,) = run_layers(cfg, [(a, b)])

@@ -75,6 +75,37 @@ def test_a_read_of_the_line_being_written_sees_the_new_data_when_transparent(tra
     assert got == [[7, 8, 9] if transparent else [1, 2, 3]]
 
 
+def test_split_halves_take_each_access_where_it_says():
+    """``split``: array-side reads and writes name their half; the shadow side reaches the inactive one."""
+    dut = DoubleBuffer(LANES, BITS, DEPTH, split=True)
+    got = {}
+
+    async def bench(ctx):
+        ctx.set(dut.active, 0)
+        for half, values in ((0, [1, 2, 3]), (1, [4, 5, 6])):  # the array side writes both halves
+            ctx.set(dut.a_wr_en, 0b111)
+            ctx.set(dut.a_wr_half, half)
+            ctx.set(dut.a_wr_addr, 2)
+            ctx.set(dut.a_wr_data, pack(values, BITS))
+            await ctx.tick()
+        ctx.set(dut.a_wr_en, 0)
+        ctx.set(dut.a_rd_en, 1)  # read half 0 on the array side, the shadow (half 1) at once
+        ctx.set(dut.a_rd_half, 0)
+        ctx.set(dut.a_rd_addr, 2)
+        ctx.set(dut.s_rd_en, 1)
+        ctx.set(dut.s_rd_addr, 2)
+        await ctx.tick()
+        got["a"] = unpack(ctx.get(dut.a_rd_data), BITS, LANES, False)
+        got["s"] = unpack(ctx.get(dut.s_rd_data), BITS, LANES, False)
+        ctx.set(dut.s_rd_en, 0)
+        ctx.set(dut.a_rd_half, 1)  # the array side may read the shadow half too
+        await ctx.tick()
+        got["a1"] = unpack(ctx.get(dut.a_rd_data), BITS, LANES, False)
+
+    simulate(dut, bench)
+    assert got == {"a": [1, 2, 3], "s": [4, 5, 6], "a1": [4, 5, 6]}
+
+
 def test_ports_are_sized_from_lanes_bits_and_depth():
     dut = DoubleBuffer(LANES, BITS, 1)  # one line per half: the address still has a bit
     widths = {name: len(getattr(dut, name)) for name in dut.signature.members}

@@ -15,7 +15,7 @@ from systolic.cosim.amaranth_sim import simulate
 from systolic.geometry import geometry
 from systolic.hdl.controller import Controller, controller_ports, div_const
 from systolic.model.cycles import GemmArrays, compute_cycles
-from systolic.model.memory import memory_cycles, plan_layer, schedule
+from systolic.model.memory import memory_cycles, pipeline_cycles, plan_layer, schedule
 from systolic.model.traces import collect, layer_traces, trace_widths
 
 SMALL = dict(
@@ -38,8 +38,10 @@ CORE_DONE_AFTER = 3
 
 def _run(cfg: ArrayConfig, m: int, n: int, k: int) -> dict:
     """One layer on the controller. The stand-in array pulses ``core_done`` when the GEMM engine would
-    (3 + cc cycles after ``core_start``, cc from the model's fold timing); DRAM answers each read request
-    ``dram_latency_cycles`` later and takes a write beat every cycle. Cycles count from the first busy one."""
+    (3 + cc cycles after ``core_start``, cc from the model's fold timing) and, with ``tile_overlap``,
+    drops ``core_ready`` until it has taken the tile's last operands (cc - P + 2 cycles after the start);
+    DRAM answers each read request ``dram_latency_cycles`` later and takes a write beat every cycle.
+    Cycles count from the first busy one."""
     dut = Controller(cfg)
     tm, tn, tk = plan_layer(cfg, m, n, k)
     out = {"starts": [], "reads": [], "writes": [], "fill_words": {"A": 0, "B": 0}, "busy": 0}
@@ -54,7 +56,8 @@ def _run(cfg: ArrayConfig, m: int, n: int, k: int) -> dict:
         await ctx.tick()  # the edge that takes start: cycle 0, the first busy one, begins
         ctx.set(dut.start, 0)
         responses: deque[int] = deque()  # due cycles of the requested reads
-        core_done_at = None
+        done_at: deque[int] = deque()  # cycles of the stand-in's done pulses (tiles finish in order)
+        busy_until = -1  # tile_overlap: the stand-in takes no start until then
         for t in range(20_000):
             if not ctx.get(dut.busy):
                 out["done"] = ctx.get(dut.done)
@@ -63,9 +66,14 @@ def _run(cfg: ArrayConfig, m: int, n: int, k: int) -> dict:
             if ctx.get(dut.core_start):
                 tile = tuple(ctx.get(getattr(dut, f"cp_{d}{f}")) for f in "0t" for d in "mnk")
                 out["starts"].append((t, *tile))
-                cc = compute_cycles(cfg, GemmArrays.of(*tile[3:])).cycles_per_gemm[0]
-                core_done_at = t + CORE_DONE_AFTER + int(cc)
-            ctx.set(dut.core_done, t == core_done_at)
+                cc = int(compute_cycles(cfg, GemmArrays.of(*tile[3:])).cycles_per_gemm[0])
+                done_at.append(t + CORE_DONE_AFTER + cc)
+                busy_until = t + cc - pipeline_cycles(cfg) + 1
+            if cfg.tiles_overlap:
+                ctx.set(dut.core_ready, t > busy_until)
+            ctx.set(dut.core_done, bool(done_at) and done_at[0] == t)
+            if done_at and done_at[0] == t:
+                done_at.popleft()
             if ctx.get(dut.dram_rd_req_valid):
                 out["reads"].append((t, ctx.get(dut.dram_rd_req_addr), ctx.get(dut.dram_rd_req_len)))
                 responses.append(t + latency)
@@ -88,10 +96,11 @@ def _beats(rows: np.ndarray) -> list[tuple[int, int, int]]:
     return [(int(r[0]), int(r[1]), int((r[1:] >= 0).sum())) for r in rows]
 
 
+@pytest.mark.parametrize("tile_overlap", [False, True], ids=["tiles-serial", "tiles-overlap"])
 @pytest.mark.parametrize("dataflow", list(Dataflow), ids=str)
 @pytest.mark.parametrize("shape", SHAPES)
-def test_steps_and_dram_traffic_are_the_models(dataflow, shape):
-    cfg = ArrayConfig(name="ctrl", dataflow=dataflow, **SMALL)
+def test_steps_and_dram_traffic_are_the_models(dataflow, shape, tile_overlap):
+    cfg = ArrayConfig(name="ctrl", dataflow=dataflow, tile_overlap=tile_overlap, **SMALL)
     got = _run(cfg, *shape)
     gemm = GemmArrays.of(*shape)
     sched = schedule(cfg, gemm)

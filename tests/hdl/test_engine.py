@@ -219,7 +219,7 @@ def test_zero_dimension_finishes_without_requests():
 
 
 def test_start_is_ignored_while_busy():
-    cfg = ArrayConfig(rows=2, cols=2, dataflow=Dataflow.OS)
+    cfg = ArrayConfig(rows=2, cols=2, dataflow=Dataflow.OS, tile_overlap=False)
     rng = np.random.default_rng(6)
     a, b = random_operands(cfg, 3, 3, 4, rng)
     dut = GemmEngine(cfg)

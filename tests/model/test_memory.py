@@ -30,15 +30,19 @@ def _cfg(df: Dataflow, **changes) -> ArrayConfig:
     return ArrayConfig(name="mem", dataflow=df, **{**SMALL, **changes})
 
 
+@pytest.mark.parametrize(
+    "overlap", [(True, True), (True, False), (False, False)], ids=["tiles", "folds", "serial"]
+)
 @pytest.mark.parametrize("df", list(Dataflow))
-def test_rtl_agrees_on_cycles_counts_and_traces(df):
-    """Several tiles, partial folds, a narrow DRAM port: the RTL (amaranth.sim) and the model agree exactly."""
+def test_rtl_agrees_on_cycles_counts_and_traces(df, overlap):
+    """Several tiles, partial folds, a narrow DRAM port: the RTL (amaranth.sim) and the model agree exactly,
+    with tiles back to back (tile_overlap), folds overlapped only, and neither."""
     from systolic.cosim.amaranth_sim import run_layers
     from systolic.cosim.harness import random_operands
 
-    cfg = _cfg(df)
+    cfg = _cfg(df, fold_overlap=overlap[0], tile_overlap=overlap[1])
     rng = np.random.default_rng(5)
-    shapes = [(5, 6, 7), (16, 12, 20)]
+    shapes = [(5, 6, 7), (16, 12, 20), (21, 10, 2)]  # the last: tiles whose folds are shorter than R + C
     runs = run_layers(cfg, [random_operands(cfg, m, n, k, rng) for m, n, k in shapes])
     gemm = GemmArrays.of(*zip(*shapes, strict=True))
     model = memory_cycles(cfg, gemm)
@@ -53,6 +57,28 @@ def test_rtl_agrees_on_cycles_counts_and_traces(df):
         ours = collect(layer_traces(cfg, sched, i, m, n, k), trace_widths(cfg))
         for name, rows in h.trace_arrays().items():
             assert np.array_equal(rows, ours[name]), name
+
+
+@pytest.mark.parametrize("df", list(Dataflow))
+def test_tiles_back_to_back_hide_each_tiles_pipeline(df):
+    """32 equal tiles, every step compute-bound: with tile_overlap a step lasts until the array has taken
+    its tile's last operands (cc - P + 3, P the pipeline behind them) and the next waits P cycles for
+    the last results only where it drains; without, every step lasts until the last result (cc + 4).
+    Pinned: if tiles stop overlapping, these totals move."""
+    from systolic.model.memory import pipeline_cycles
+
+    cfg = _cfg(df, rows=4, cols=4, dram_bw_words_per_cycle=16, ofmap_sram_bytes=1024, tile_overlap=True)
+    gemm = GemmArrays.of(64, 16, 32)
+    tiles = schedule(cfg, gemm).tiles
+    cc, s, p = int(tiles.compute_cycles[0]), tiles.layer.size, pipeline_cycles(cfg)
+    assert s == 32 and (tiles.compute_cycles == cc).all()
+    first_load, last_drain = 1 + 51, 1 + 33  # one load alone, one drain alone
+    back_to_back = memory_cycles(cfg, gemm)
+    assert back_to_back.cycles[0] == 1 + first_load + s * (cc - p + 4) + p + last_drain
+    assert back_to_back.compute_cycles[0] == s * cc - (s - 1) * (p - 4)
+    one_by_one = memory_cycles(cfg.replace(tile_overlap=False), gemm)
+    assert one_by_one.cycles[0] == 1 + first_load + s * (cc + 5) + last_drain
+    assert {"os": 2428, "ws": 2271, "is": 2271}[df.value] == back_to_back.cycles[0]
 
 
 def test_stalls_grow_as_bandwidth_shrinks():

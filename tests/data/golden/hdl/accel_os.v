@@ -21,15 +21,16 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_r
   wire \$21 ;
   reg \$22 ;
   reg \$23 ;
-  reg [6:0] \$24 ;
-  reg [3:0] \$25 ;
-  reg [127:0] \$26 ;
-  wire [31:0] \$27 ;
+  reg \$24 ;
+  reg [6:0] \$25 ;
+  reg [3:0] \$26 ;
+  reg [127:0] \$27 ;
   wire [31:0] \$28 ;
   wire [31:0] \$29 ;
   wire [32:0] \$3 ;
   wire [31:0] \$30 ;
-  wire [36:0] \$31 ;
+  wire [31:0] \$31 ;
+  wire [36:0] \$32 ;
   wire [15:0] \$4 ;
   wire [31:0] \$5 ;
   wire [32:0] \$6 ;
@@ -38,20 +39,22 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_r
   wire [31:0] \$9 ;
   wire a_active;
   wire [8:0] a_rd_addr;
-  wire [8:0] \a_rd_addr$88 ;
-  wire [6:0] \a_rd_addr$98 ;
+  wire [6:0] \a_rd_addr$102 ;
+  wire [8:0] \a_rd_addr$92 ;
   wire [31:0] a_rd_data;
-  wire [127:0] \a_rd_data$109 ;
-  wire [31:0] \a_rd_data$92 ;
+  wire [127:0] \a_rd_data$117 ;
+  wire [31:0] \a_rd_data$96 ;
   wire a_rd_en;
-  wire \a_rd_en$86 ;
-  wire \a_rd_en$96 ;
+  wire \a_rd_en$100 ;
+  wire \a_rd_en$90 ;
+  wire a_rd_half;
   reg [6:0] a_wr_addr = 7'h00;
   wire [127:0] a_wr_data;
   wire [3:0] a_wr_en;
+  reg a_wr_half = 1'h0;
   wire active;
-  wire \active$56 ;
-  wire \active$58 ;
+  wire \active$60 ;
+  wire \active$62 ;
   wire b_active;
   output busy;
   wire busy;
@@ -63,10 +66,10 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_r
   wire [15:0] core_k;
   wire [15:0] core_m;
   wire [15:0] core_n;
+  wire core_ready;
+  wire core_south_id;
   wire core_start;
-  wire cp_first_k;
   wire [15:0] cp_kt;
-  wire [15:0] cp_mt;
   input [15:0] dim_k;
   wire [15:0] dim_k;
   wire [15:0] \dim_k$26 ;
@@ -135,24 +138,31 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_r
   wire ofmap_first;
   reg [127:0] ofmap_w_data = 128'h00000000000000000000000000000000;
   reg ofmap_w_first = 1'h0;
+  (* init = 1'h0 *)
+  wire ofmap_w_half;
   (* init = 7'h00 *)
   wire [6:0] ofmap_w_line;
   reg [3:0] ofmap_w_mask = 4'h0;
   reg ofmap_w_valid = 1'h0;
+  wire out_c_half;
+  wire out_first_k;
+  wire [15:0] out_mt;
+  wire ready;
   input rst;
   wire rst;
   wire [6:0] s_rd_addr;
   wire [127:0] s_rd_data;
   wire s_rd_en;
   wire [8:0] s_wr_addr;
-  wire [8:0] \s_wr_addr$68 ;
+  wire [8:0] \s_wr_addr$72 ;
   wire [31:0] s_wr_data;
-  wire [31:0] \s_wr_data$70 ;
+  wire [31:0] \s_wr_data$74 ;
   wire [3:0] s_wr_en;
-  wire [3:0] \s_wr_en$66 ;
+  wire [3:0] \s_wr_en$70 ;
   wire [15:0] south_col;
   wire [127:0] south_data;
   wire south_first;
+  wire south_id;
   wire [2:0] south_lanes;
   wire [15:0] south_row;
   wire south_valid;
@@ -177,33 +187,35 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_r
   assign \$3  = \$2  + west_col;
   assign \$5  = \$4  * \dim_k$50 ;
   assign \$6  = \$5  + north_row;
-  assign ofmap_first = south_first & cp_first_k;
+  assign ofmap_first = south_first & out_first_k;
   assign \$7  = ~ ofmap_first;
-  assign \a_rd_en$96  = south_valid & \$7 ;
-  assign \$9  = \$8  * \dim_m$46 ;
+  assign \a_rd_en$100  = south_valid & \$7 ;
+  assign \$9  = \$8  * out_mt;
   assign \$10  = \$9  + south_row;
   assign a_wr_en = ofmap_w_valid ? ofmap_w_mask : 4'h0;
-  assign \$11  = \a_rd_data$109 [31:0] + ofmap_w_data[31:0];
-  assign \$12  = \a_rd_data$109 [63:32] + ofmap_w_data[63:32];
-  assign \$13  = \a_rd_data$109 [95:64] + ofmap_w_data[95:64];
-  assign \$14  = \a_rd_data$109 [127:96] + ofmap_w_data[127:96];
+  assign \$11  = \a_rd_data$117 [31:0] + ofmap_w_data[31:0];
+  assign \$12  = \a_rd_data$117 [63:32] + ofmap_w_data[63:32];
+  assign \$13  = \a_rd_data$117 [95:64] + ofmap_w_data[95:64];
+  assign \$14  = \a_rd_data$117 [127:96] + ofmap_w_data[127:96];
   assign a_wr_data = ofmap_w_first ? ofmap_w_data : { \$14 [31:0], \$13 [31:0], \$12 [31:0], \$11 [31:0] };
-  assign \$16  = \$15  * \dim_m$46 ;
+  assign \$16  = \$15  * out_mt;
   assign \$17  = \$16  + south_row;
   assign \$18  = south_lanes > 1'h0;
   assign \$19  = south_lanes > 1'h1;
   assign \$20  = south_lanes > 2'h2;
   assign \$21  = south_lanes > 2'h3;
   always @(posedge clk)
-    ofmap_w_valid <= \$22 ;
+    a_wr_half <= \$22 ;
   always @(posedge clk)
-    ofmap_w_first <= \$23 ;
+    ofmap_w_valid <= \$23 ;
   always @(posedge clk)
-    a_wr_addr <= \$24 ;
+    ofmap_w_first <= \$24 ;
   always @(posedge clk)
-    ofmap_w_mask <= \$25 ;
+    a_wr_addr <= \$25 ;
   always @(posedge clk)
-    ofmap_w_data <= \$26 ;
+    ofmap_w_mask <= \$26 ;
+  always @(posedge clk)
+    ofmap_w_data <= \$27 ;
   \systolic_accel.core  core (
     .clk(clk),
     .dim_k(\dim_k$50 ),
@@ -212,15 +224,17 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_r
     .done(core_done),
     .north_col(north_col),
     .north_data(north_data),
-    .north_req(\a_rd_en$86 ),
+    .north_req(\a_rd_en$90 ),
     .north_row(north_row),
-    .\port$919$0 (\$27 ),
-    .\port$931$0 (\$28 ),
-    .\port$943$0 (\$29 ),
-    .\port$955$0 (\$30 ),
+    .\port$1005$0 (\$28 ),
+    .\port$1017$0 (\$29 ),
+    .\port$1029$0 (\$30 ),
+    .\port$1041$0 (\$31 ),
+    .ready(core_ready),
     .rst(rst),
     .south_col(south_col),
     .south_first(south_first),
+    .south_id(core_south_id),
     .south_lanes(south_lanes),
     .south_row(south_row),
     .south_valid(south_valid),
@@ -232,16 +246,17 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_r
   );
   \systolic_accel.ctrl  ctrl (
     .a_active(active),
-    .b_active(\active$56 ),
+    .b_active(\active$60 ),
     .busy(busy),
-    .c_active(\active$58 ),
+    .c_active(\active$62 ),
     .clk(clk),
     .core_done(core_done),
     .core_k(\dim_k$50 ),
     .core_m(\dim_m$46 ),
     .core_n(\dim_n$48 ),
+    .core_ready(core_ready),
+    .core_south_id(core_south_id),
     .core_start(\start$44 ),
-    .cp_first_k(cp_first_k),
     .dim_k(dim_k),
     .dim_m(dim_m),
     .dim_n(dim_n),
@@ -260,9 +275,12 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_r
     .fill_a_addr(s_wr_addr),
     .fill_a_data(s_wr_data),
     .fill_a_en(s_wr_en),
-    .fill_b_data(\s_wr_data$70 ),
-    .fill_b_en(\s_wr_en$66 ),
-    .\port$302$0 (\$31 ),
+    .fill_b_data(\s_wr_data$74 ),
+    .fill_b_en(\s_wr_en$70 ),
+    .out_c_half(a_rd_half),
+    .out_first_k(out_first_k),
+    .out_mt(out_mt),
+    .\port$315$0 (\$32 ),
     .rst(rst),
     .start(start),
     .tile_k(tile_k),
@@ -274,13 +292,13 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_r
   \systolic_accel.filter_sram  filter_sram (
     .a_rd_addr(\$6 [8:0]),
     .a_rd_data(north_data),
-    .a_rd_en(\a_rd_en$86 ),
-    .active(\active$56 ),
+    .a_rd_en(\a_rd_en$90 ),
+    .active(\active$60 ),
     .clk(clk),
     .rst(rst),
     .s_wr_addr(s_wr_addr),
-    .s_wr_data(\s_wr_data$70 ),
-    .s_wr_en(\s_wr_en$66 )
+    .s_wr_data(\s_wr_data$74 ),
+    .s_wr_en(\s_wr_en$70 )
   );
   \systolic_accel.ifmap_sram  ifmap_sram (
     .a_rd_addr(\$3 [8:0]),
@@ -295,12 +313,14 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_r
   );
   \systolic_accel.ofmap_sram  ofmap_sram (
     .a_rd_addr(\$10 [6:0]),
-    .a_rd_data(\a_rd_data$109 ),
-    .a_rd_en(\a_rd_en$96 ),
+    .a_rd_data(\a_rd_data$117 ),
+    .a_rd_en(\a_rd_en$100 ),
+    .a_rd_half(a_rd_half),
     .a_wr_addr(a_wr_addr),
     .a_wr_data(a_wr_data),
     .a_wr_en(a_wr_en),
-    .active(\active$58 ),
+    .a_wr_half(a_wr_half),
+    .active(\active$62 ),
     .clk(clk),
     .rst(rst),
     .s_rd_addr(s_rd_addr),
@@ -309,37 +329,44 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_r
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$22  = south_valid;
+    \$22  = a_rd_half;
     if (rst) begin
       \$22  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$23  = ofmap_first;
+    \$23  = south_valid;
     if (rst) begin
       \$23  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$24  = \$17 [6:0];
+    \$24  = ofmap_first;
     if (rst) begin
-      \$24  = 7'h00;
+      \$24  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$25  = { \$21 , \$20 , \$19 , \$18  };
+    \$25  = \$17 [6:0];
     if (rst) begin
-      \$25  = 4'h0;
+      \$25  = 7'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$26  = { \$30 , \$29 , \$28 , \$27  };
+    \$26  = { \$21 , \$20 , \$19 , \$18  };
     if (rst) begin
-      \$26  = 128'h00000000000000000000000000000000;
+      \$26  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$27  = { \$31 , \$30 , \$29 , \$28  };
+    if (rst) begin
+      \$27  = 128'h00000000000000000000000000000000;
     end
   end
   assign \start$23  = start;
@@ -353,7 +380,7 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_r
   assign \done$31  = done;
   assign \dram_rd_req_valid$32  = dram_rd_req_valid;
   assign \dram_rd_req_ready$33  = dram_rd_req_ready;
-  assign \dram_rd_req_addr$34  = { 11'h000, \$31  };
+  assign \dram_rd_req_addr$34  = { 11'h000, \$32  };
   assign \dram_rd_req_len$35  = dram_rd_req_len;
   assign \dram_rd_data_valid$36  = dram_rd_data_valid;
   assign \dram_rd_data_ready$37  = 1'h1;
@@ -368,16 +395,18 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_r
   assign core_n = \dim_n$48 ;
   assign core_k = \dim_k$50 ;
   assign \done$53  = core_done;
+  assign ready = core_ready;
+  assign south_id = core_south_id;
   assign a_active = active;
-  assign b_active = \active$56 ;
-  assign c_active = \active$58 ;
+  assign b_active = \active$60 ;
+  assign c_active = \active$62 ;
   assign fill_a_en = s_wr_en;
   assign fill_a_addr = s_wr_addr;
   assign fill_a_data = s_wr_data;
-  assign fill_b_en = \s_wr_en$66 ;
-  assign \s_wr_addr$68  = s_wr_addr;
+  assign fill_b_en = \s_wr_en$70 ;
+  assign \s_wr_addr$72  = s_wr_addr;
   assign fill_b_addr = s_wr_addr;
-  assign fill_b_data = \s_wr_data$70 ;
+  assign fill_b_data = \s_wr_data$74 ;
   assign drain_rd_en = s_rd_en;
   assign drain_rd_addr = s_rd_addr;
   assign s_rd_data = drain_rd_data;
@@ -385,14 +414,15 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_r
   assign a_rd_addr = \$3 [8:0];
   assign cp_kt = \dim_k$50 ;
   assign a_rd_data = west_data;
-  assign north_req = \a_rd_en$86 ;
-  assign \a_rd_addr$88  = \$6 [8:0];
-  assign \a_rd_data$92  = north_data;
-  assign \a_rd_addr$98  = \$10 [6:0];
-  assign cp_mt = \dim_m$46 ;
+  assign north_req = \a_rd_en$90 ;
+  assign \a_rd_addr$92  = \$6 [8:0];
+  assign \a_rd_data$96  = north_data;
+  assign \a_rd_addr$102  = \$10 [6:0];
+  assign out_c_half = a_rd_half;
+  assign ofmap_w_half = a_wr_half;
   assign ofmap_w_line = a_wr_addr;
-  assign south_data = { \$30 , \$29 , \$28 , \$27  };
-  assign dram_rd_req_addr = { 11'h000, \$31  };
+  assign south_data = { \$31 , \$30 , \$29 , \$28  };
+  assign dram_rd_req_addr = { 11'h000, \$32  };
   assign dram_rd_data_ready = 1'h1;
   assign \$1  = { 2'h0, west_row[15:2] };
   assign \$4  = { 2'h0, north_col[15:2] };
@@ -401,8 +431,8 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_r
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_accel.core (rst, start, west_data, north_data, west_req, west_row, west_col, north_req, north_row, north_col, south_valid, south_lanes, south_first, south_row, south_col, done, \port$919$0 , \port$931$0 , \port$943$0 , \port$955$0 , dim_m
-, dim_n, dim_k, clk);
+module \systolic_accel.core (rst, ready, start, west_data, north_data, west_req, west_row, west_col, north_req, north_row, north_col, south_valid, south_lanes, south_first, south_id, south_row, south_col, done, \port$1005$0 , \port$1017$0 , \port$1029$0 
+, \port$1041$0 , dim_m, dim_n, dim_k, clk);
   wire [31:0] \$1 ;
   wire \$10 ;
   wire [7:0] \$11 ;
@@ -433,8 +463,8 @@ module \systolic_accel.core (rst, start, west_data, north_data, west_req, west_r
   wire done;
   wire \done$11 ;
   wire [31:0] i;
-  wire [3:0] \i$47 ;
-  wire [31:0] \i$51 ;
+  wire [3:0] \i$51 ;
+  wire [31:0] \i$55 ;
   wire [31:0] north;
   output [15:0] north_col;
   wire [15:0] north_col;
@@ -452,20 +482,23 @@ module \systolic_accel.core (rst, start, west_data, north_data, west_req, west_r
   wire [15:0] north_row;
   wire [15:0] \north_row$23 ;
   wire [31:0] o;
-  wire [3:0] \o$50 ;
-  wire [31:0] \o$53 ;
-  output [31:0] \port$919$0 ;
-  wire [31:0] \port$919$0 ;
-  output [31:0] \port$931$0 ;
-  wire [31:0] \port$931$0 ;
-  output [31:0] \port$943$0 ;
-  wire [31:0] \port$943$0 ;
-  output [31:0] \port$955$0 ;
-  wire [31:0] \port$955$0 ;
+  wire [3:0] \o$54 ;
+  wire [31:0] \o$57 ;
+  output [31:0] \port$1005$0 ;
+  wire [31:0] \port$1005$0 ;
+  output [31:0] \port$1017$0 ;
+  wire [31:0] \port$1017$0 ;
+  output [31:0] \port$1029$0 ;
+  wire [31:0] \port$1029$0 ;
+  output [31:0] \port$1041$0 ;
+  wire [31:0] \port$1041$0 ;
+  output ready;
+  wire ready;
+  wire \ready$39 ;
   input rst;
   wire rst;
   wire [3:0] shift;
-  wire [3:0] \shift$55 ;
+  wire [3:0] \shift$59 ;
   wire [127:0] south;
   output [15:0] south_col;
   wire [15:0] south_col;
@@ -474,6 +507,9 @@ module \systolic_accel.core (rst, start, west_data, north_data, west_req, west_r
   output south_first;
   wire south_first;
   wire \south_first$37 ;
+  output south_id;
+  wire south_id;
+  wire \south_id$41 ;
   output [2:0] south_lanes;
   wire [2:0] south_lanes;
   wire [2:0] \south_lanes$35 ;
@@ -503,7 +539,7 @@ module \systolic_accel.core (rst, start, west_data, north_data, west_req, west_r
   wire [15:0] west_row;
   wire [15:0] \west_row$15 ;
   wire west_tag;
-  wire [3:0] \west_tag$49 ;
+  wire [3:0] \west_tag$53 ;
   assign west_masked = west_data & { west_mask[3], west_mask[3], west_mask[3], west_mask[3], west_mask[3], west_mask[3], west_mask[3], west_mask[3:2], west_mask[2], west_mask[2], west_mask[2], west_mask[2], west_mask[2], west_mask[2], west_mask[2:1], west_mask[1], west_mask[1], west_mask[1], west_mask[1], west_mask[1], west_mask[1], west_mask[1:0], west_mask[0], west_mask[0], west_mask[0], west_mask[0], west_mask[0], west_mask[0], west_mask[0] };
   assign north_masked = north_data & { north_mask[3], north_mask[3], north_mask[3], north_mask[3], north_mask[3], north_mask[3], north_mask[3], north_mask[3:2], north_mask[2], north_mask[2], north_mask[2], north_mask[2], north_mask[2], north_mask[2], north_mask[2:1], north_mask[1], north_mask[1], north_mask[1], north_mask[1], north_mask[1], north_mask[1], north_mask[1:0], north_mask[0], north_mask[0], north_mask[0], north_mask[0], north_mask[0], north_mask[0], north_mask[0] };
   \systolic_accel.core.array  array (
@@ -539,10 +575,12 @@ module \systolic_accel.core (rst, start, west_data, north_data, west_req, west_r
     .north_mask(north_mask),
     .north_req(north_req),
     .north_row(north_row),
+    .ready(ready),
     .rst(rst),
     .shift(shift),
     .south_col(south_col),
     .south_first(south_first),
+    .south_id(south_id),
     .south_lanes(south_lanes),
     .south_row(south_row),
     .south_valid(south_valid),
@@ -575,7 +613,7 @@ module \systolic_accel.core (rst, start, west_data, north_data, west_req, west_r
     .lane1_0(\$8 ),
     .lane2_1(\$9 ),
     .lane3_2(\$10 ),
-    .\port$709$0 (west_tag),
+    .\port$785$0 (west_tag),
     .rst(rst)
   );
   assign \start$1  = start;
@@ -597,22 +635,24 @@ module \systolic_accel.core (rst, start, west_data, north_data, west_req, west_r
   assign \south_col$33  = south_col;
   assign \south_lanes$35  = south_lanes;
   assign \south_first$37  = south_first;
+  assign \ready$39  = ready;
+  assign \south_id$41  = south_id;
   assign i = west_masked;
   assign west = { \$7 , \$6 , \$5 , west_masked[7:0] };
   assign o = { \$7 , \$6 , \$5 , west_masked[7:0] };
-  assign \i$47  = { west_tag, west_tag, west_tag, west_tag };
-  assign \west_tag$49  = { \$10 , \$9 , \$8 , west_tag };
-  assign \o$50  = { \$10 , \$9 , \$8 , west_tag };
-  assign \i$51  = north_masked;
+  assign \i$51  = { west_tag, west_tag, west_tag, west_tag };
+  assign \west_tag$53  = { \$10 , \$9 , \$8 , west_tag };
+  assign \o$54  = { \$10 , \$9 , \$8 , west_tag };
+  assign \i$55  = north_masked;
   assign north = { \$13 , \$12 , \$11 , north_masked[7:0] };
-  assign \o$53  = { \$13 , \$12 , \$11 , north_masked[7:0] };
-  assign \shift$55  = shift;
+  assign \o$57  = { \$13 , \$12 , \$11 , north_masked[7:0] };
+  assign \shift$59  = shift;
   assign south_data = { \$4 , \$3 , \$2 , \$1  };
   assign south = { \$4 , \$3 , \$2 , \$1  };
-  assign \port$919$0  = \$1 ;
-  assign \port$931$0  = \$2 ;
-  assign \port$943$0  = \$3 ;
-  assign \port$955$0  = \$4 ;
+  assign \port$1005$0  = \$1 ;
+  assign \port$1017$0  = \$2 ;
+  assign \port$1029$0  = \$3 ;
+  assign \port$1041$0  = \$4 ;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -2694,68 +2734,83 @@ module \systolic_accel.core.array.pe_3_3 (rst, shift, mul_b, res_in, mul_a, a_ta
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_accel.core.sequencer (rst, start, west_req, west_lanes, west_row, west_col, west_mask, north_req, north_lanes, north_row, north_col, north_mask, west_tag, shift, south_valid, south_lanes, south_first, south_row, south_col, done, busy
-, dim_m, dim_n, dim_k, clk);
+module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, west_row, west_col, west_mask, north_req, north_lanes, north_row, north_col, north_mask, west_tag, shift, south_valid, south_lanes, south_first, south_id, south_row, south_col
+, done, busy, dim_m, dim_n, dim_k, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$18  = 0;
   wire [16:0] \$1 ;
   wire \$10 ;
-  reg [15:0] \$100 ;
-  reg [15:0] \$101 ;
-  reg [2:0] \$102 ;
-  reg [2:0] \$103 ;
+  reg \$100 ;
+  reg [2:0] \$101 ;
+  reg \$102 ;
+  reg [1:0] \$103 ;
   reg \$104 ;
-  reg [3:0] \$105 ;
-  reg \$106 ;
+  reg [15:0] \$105 ;
+  reg [15:0] \$106 ;
   reg [2:0] \$107 ;
-  reg \$108 ;
+  reg [2:0] \$108 ;
   reg \$109 ;
   wire [17:0] \$11 ;
-  reg [15:0] \$110 ;
+  reg \$110 ;
   reg [15:0] \$111 ;
-  reg \$112 ;
-  reg \$113 ;
-  reg \$114 ;
+  reg [15:0] \$112 ;
+  reg [2:0] \$113 ;
+  reg [2:0] \$114 ;
   reg \$115 ;
-  reg [15:0] \$116 ;
-  reg [15:0] \$117 ;
-  reg [15:0] \$118 ;
+  reg \$116 ;
+  reg [3:0] \$117 ;
+  reg \$118 ;
+  reg [2:0] \$119 ;
   wire [17:0] \$12 ;
+  reg \$120 ;
+  reg \$121 ;
+  reg \$122 ;
+  reg [15:0] \$123 ;
+  reg [15:0] \$124 ;
+  reg \$125 ;
+  reg \$126 ;
+  reg \$127 ;
+  reg [1:0] \$128 ;
+  reg \$129 ;
   wire \$13 ;
-  wire \$14 ;
-  wire [17:0] \$15 ;
-  wire [17:0] \$16 ;
+  reg [15:0] \$130 ;
+  reg [15:0] \$131 ;
+  reg [15:0] \$132 ;
+  reg \$133 ;
+  wire [17:0] \$14 ;
+  wire \$15 ;
+  wire \$16 ;
   wire \$17 ;
-  wire [17:0] \$18 ;
-  wire \$19 ;
+  wire \$18 ;
+  wire [2:0] \$19 ;
   wire [16:0] \$2 ;
   wire \$20 ;
   wire \$21 ;
-  wire [2:0] \$22 ;
+  wire \$22 ;
   wire \$23 ;
-  wire [3:0] \$24 ;
-  wire [17:0] \$25 ;
-  wire [2:0] \$26 ;
-  wire \$27 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire [3:0] \$27 ;
   wire \$28 ;
-  wire \$29 ;
+  wire [3:0] \$29 ;
   wire [16:0] \$3 ;
-  wire \$30 ;
+  wire [17:0] \$30 ;
   wire [2:0] \$31 ;
   wire \$32 ;
   wire \$33 ;
   wire \$34 ;
   wire \$35 ;
-  wire \$36 ;
+  wire [2:0] \$36 ;
   wire \$37 ;
-  wire [3:0] \$38 ;
+  wire \$38 ;
   wire \$39 ;
   wire [16:0] \$4 ;
-  wire [2:0] \$40 ;
+  wire \$40 ;
   wire \$41 ;
   wire \$42 ;
-  wire \$43 ;
+  wire [3:0] \$43 ;
   wire \$44 ;
-  wire \$45 ;
+  wire [2:0] \$45 ;
   wire \$46 ;
   wire \$47 ;
   wire \$48 ;
@@ -2763,58 +2818,59 @@ module \systolic_accel.core.sequencer (rst, start, west_req, west_lanes, west_ro
   wire [17:0] \$5 ;
   wire \$50 ;
   wire \$51 ;
-  wire [2:0] \$52 ;
+  wire \$52 ;
   wire \$53 ;
   wire \$54 ;
   wire \$55 ;
   wire \$56 ;
-  wire \$57 ;
+  wire [2:0] \$57 ;
   wire \$58 ;
   wire \$59 ;
   wire \$6 ;
-  wire [16:0] \$60 ;
+  wire \$60 ;
   wire \$61 ;
   wire \$62 ;
   wire \$63 ;
   wire \$64 ;
-  wire \$65 ;
-  wire \$66 ;
-  wire \$67 ;
-  wire \$68 ;
-  wire \$69 ;
+  wire [16:0] \$65 ;
+  wire [2:0] \$66 ;
+  wire [3:0] \$67 ;
+  wire [2:0] \$68 ;
+  wire [3:0] \$69 ;
   wire [17:0] \$7 ;
   wire \$70 ;
   wire \$71 ;
   wire \$72 ;
   wire \$73 ;
-  reg [2:0] \$74 ;
-  reg [16:0] \$75 ;
-  reg [15:0] \$76 ;
-  reg [15:0] \$77 ;
-  reg \$78 ;
-  reg \$79 ;
+  wire \$74 ;
+  wire \$75 ;
+  wire \$76 ;
+  wire \$77 ;
+  wire \$78 ;
+  wire \$79 ;
   wire [17:0] \$8 ;
-  reg [2:0] \$80 ;
-  reg [15:0] \$81 ;
-  reg [15:0] \$82 ;
-  reg [3:0] \$83 ;
-  reg \$84 ;
-  reg [2:0] \$85 ;
+  wire \$80 ;
+  wire \$81 ;
+  wire \$82 ;
+  reg [2:0] \$83 ;
+  reg [2:0] \$84 ;
+  reg [16:0] \$85 ;
   reg [15:0] \$86 ;
   reg [15:0] \$87 ;
-  reg [3:0] \$88 ;
+  reg \$88 ;
   reg \$89 ;
   wire [17:0] \$9 ;
-  reg \$90 ;
-  reg [2:0] \$91 ;
-  reg \$92 ;
-  reg [1:0] \$93 ;
+  reg [2:0] \$90 ;
+  reg [15:0] \$91 ;
+  reg [15:0] \$92 ;
+  reg [3:0] \$93 ;
   reg \$94 ;
-  reg [15:0] \$95 ;
+  reg [2:0] \$95 ;
   reg [15:0] \$96 ;
-  reg [2:0] \$97 ;
-  reg [2:0] \$98 ;
+  reg [15:0] \$97 ;
+  reg [3:0] \$98 ;
   reg \$99 ;
+  wire accept;
   reg active = 1'h0;
   output busy;
   reg busy = 1'h0;
@@ -2833,6 +2889,7 @@ module \systolic_accel.core.sequencer (rst, start, west_req, west_lanes, west_ro
   reg drain_active = 1'h0;
   reg [2:0] drain_cu = 3'h0;
   wire drain_fire;
+  reg drain_id = 1'h0;
   reg [1:0] drain_j = 2'h0;
   reg drain_last = 1'h0;
   wire [1:0] drain_row;
@@ -2841,6 +2898,8 @@ module \systolic_accel.core.sequencer (rst, start, west_req, west_lanes, west_ro
   reg [15:0] drain_sr_base = 16'h0000;
   reg empty = 1'h0;
   reg empty_q = 1'h0;
+  reg [2:0] fold_gap = 3'h0;
+  reg gemm_id = 1'h0;
   wire last_fold;
   wire last_sc;
   wire last_sr;
@@ -2860,13 +2919,17 @@ module \systolic_accel.core.sequencer (rst, start, west_req, west_lanes, west_ro
   reg [15:0] north_row = 16'h0000;
   reg out_last = 1'h0;
   reg [2:0] pend_cu = 3'h0;
+  reg pend_id = 1'h0;
   reg pend_last = 1'h0;
   reg [2:0] pend_ru = 3'h0;
   reg [15:0] pend_sc = 16'h0000;
   reg [15:0] pend_sr = 16'h0000;
   reg [2:0] pend_timer = 3'h0;
   reg pend_valid = 1'h0;
+  reg [1:0] pending = 2'h0;
   wire period_end;
+  output ready;
+  wire ready;
   input rst;
   wire rst;
   wire [2:0] ru;
@@ -2880,6 +2943,8 @@ module \systolic_accel.core.sequencer (rst, start, west_req, west_lanes, west_ro
   reg [15:0] south_col = 16'h0000;
   output south_first;
   reg south_first = 1'h0;
+  output south_id;
+  reg south_id = 1'h0;
   output [2:0] south_lanes;
   reg [2:0] south_lanes = 3'h0;
   output [15:0] south_row;
@@ -2928,298 +2993,235 @@ module \systolic_accel.core.sequencer (rst, start, west_req, west_lanes, west_ro
   assign \$10  = $signed(\$9 ) < $signed(4'h4);
   assign \$11  = sc_dim - next_sc_base;
   assign \$12  = \$10  ? \$11  : 18'h00004;
-  assign \$13  = ! stream_wait;
-  assign streaming = active & \$13 ;
-  assign \$14  = run_u < t_dim;
-  assign stream_req = streaming & \$14 ;
-  assign \$15  = run_u + 1'h1;
-  assign step_last = \$15  == t_dim;
-  assign \$16  = run_u + 1'h1;
-  assign \$17  = \$16  >= t_dim;
-  assign \$18  = run_u + 1'h1;
-  assign \$19  = \$18  >= 3'h7;
-  assign \$20  = \$17  & \$19 ;
-  assign period_end = last_fold ? step_last : \$20 ;
-  assign \$21  = ! pend_timer;
-  assign drain_fire = pend_valid & \$21 ;
-  assign \$22  = 2'h3 - drain_j;
+  assign \$13  = run_u < t_dim;
+  assign stream_req = streaming & \$13 ;
+  assign \$14  = run_u + 1'h1;
+  assign step_last = \$14  == t_dim;
+  assign \$15  = | run_u;
+  assign \$16  = fold_gap < t_dim;
+  assign \$17  = \$15  | \$16 ;
+  assign streaming = active & \$17 ;
+  assign \$18  = ! pend_timer;
+  assign drain_fire = pend_valid & \$18 ;
+  assign \$19  = 2'h3 - drain_j;
   assign done_now = out_last | empty_q;
-  assign \$23  = | stream_wait;
-  assign \$24  = stream_wait - 1'h1;
-  assign \$25  = run_u + 1'h1;
-  assign \$26  = stream_req ? \$1 [2:0] : 3'h0;
-  assign \$27  = west_lanes > 1'h0;
-  assign \$28  = west_lanes > 1'h1;
-  assign \$29  = west_lanes > 2'h2;
-  assign \$30  = west_lanes > 2'h3;
-  assign \$31  = stream_req ? \$2 [2:0] : 3'h0;
-  assign \$32  = north_lanes > 1'h0;
-  assign \$33  = north_lanes > 1'h1;
-  assign \$34  = north_lanes > 2'h2;
-  assign \$35  = north_lanes > 2'h3;
-  assign \$36  = stream_req & step_last;
-  assign \$37  = | pend_timer;
-  assign \$38  = pend_timer - 1'h1;
-  assign \$39  = drain_j == 2'h3;
-  assign \$40  = drain_j + 1'h1;
+  assign \$20  = ~ active;
+  assign \$21  = ! fold_gap;
+  assign ready = \$20  & \$21 ;
+  assign \$22  = ~ active;
+  assign \$23  = ! fold_gap;
+  assign \$24  = \$22  & \$23 ;
+  assign accept = start & \$24 ;
+  assign \$25  = stream_req & step_last;
+  assign \$26  = | fold_gap;
+  assign \$27  = fold_gap - 1'h1;
+  assign \$28  = | stream_wait;
+  assign \$29  = stream_wait - 1'h1;
+  assign \$30  = run_u + 1'h1;
+  assign \$31  = stream_req ? \$1 [2:0] : 3'h0;
+  assign \$32  = west_lanes > 1'h0;
+  assign \$33  = west_lanes > 1'h1;
+  assign \$34  = west_lanes > 2'h2;
+  assign \$35  = west_lanes > 2'h3;
+  assign \$36  = stream_req ? \$2 [2:0] : 3'h0;
+  assign \$37  = north_lanes > 1'h0;
+  assign \$38  = north_lanes > 1'h1;
+  assign \$39  = north_lanes > 2'h2;
+  assign \$40  = north_lanes > 2'h3;
   assign \$41  = stream_req & step_last;
-  assign \$42  = drain_j < 1'h1;
-  assign \$43  = drain_active & \$42 ;
-  assign \$44  = drain_j < 2'h2;
-  assign \$45  = drain_active & \$44 ;
-  assign \$46  = drain_j < 2'h3;
-  assign \$47  = drain_active & \$46 ;
-  assign \$48  = \$22 [1:0] < drain_ru;
-  assign \$49  = drain_active & \$48 ;
-  assign \$50  = \$22 [1:0] < drain_ru;
-  assign \$51  = drain_active & \$50 ;
-  assign \$52  = \$51  ? drain_cu : 3'h0;
-  assign \$53  = \$22 [1:0] < drain_ru;
+  assign \$42  = | pend_timer;
+  assign \$43  = pend_timer - 1'h1;
+  assign \$44  = drain_j == 2'h3;
+  assign \$45  = drain_j + 1'h1;
+  assign \$46  = stream_req & step_last;
+  assign \$47  = drain_j < 1'h1;
+  assign \$48  = drain_active & \$47 ;
+  assign \$49  = drain_j < 2'h2;
+  assign \$50  = drain_active & \$49 ;
+  assign \$51  = drain_j < 2'h3;
+  assign \$52  = drain_active & \$51 ;
+  assign \$53  = \$19 [1:0] < drain_ru;
   assign \$54  = drain_active & \$53 ;
-  assign \$55  = drain_active & drain_last;
-  assign \$56  = drain_j == 2'h3;
-  assign \$57  = \$55  & \$56 ;
-  assign \$58  = \$22 [1:0] < drain_ru;
+  assign \$55  = \$19 [1:0] < drain_ru;
+  assign \$56  = drain_active & \$55 ;
+  assign \$57  = \$56  ? drain_cu : 3'h0;
+  assign \$58  = \$19 [1:0] < drain_ru;
   assign \$59  = drain_active & \$58 ;
-  assign \$60  = drain_sr_base + \$22 [1:0];
-  assign \$61  = ~ busy;
-  assign \$62  = start & \$61 ;
-  assign \$63  = ! dim_m;
-  assign \$64  = ! dim_n;
-  assign \$65  = \$63  | \$64 ;
-  assign \$66  = ! dim_k;
-  assign \$67  = \$65  | \$66 ;
-  assign \$68  = ~ \$67 ;
-  assign \$69  = ! dim_m;
-  assign \$70  = ! dim_n;
-  assign \$71  = \$69  | \$70 ;
-  assign \$72  = ! dim_k;
+  assign \$60  = drain_active & drain_last;
+  assign \$61  = drain_j == 2'h3;
+  assign \$62  = \$60  & \$61 ;
+  assign \$63  = \$19 [1:0] < drain_ru;
+  assign \$64  = drain_active & \$63 ;
+  assign \$65  = drain_sr_base + \$19 [1:0];
+  assign \$66  = pending + accept;
+  assign \$67  = \$66  - done_now;
+  assign \$68  = pending + accept;
+  assign \$69  = \$68  - done_now;
+  assign \$70  = | \$69 ;
+  assign \$71  = ! dim_m;
+  assign \$72  = ! dim_n;
   assign \$73  = \$71  | \$72 ;
+  assign \$74  = ! dim_k;
+  assign \$75  = \$73  | \$74 ;
+  assign \$76  = ~ \$75 ;
+  assign \$77  = ! dim_m;
+  assign \$78  = ! dim_n;
+  assign \$79  = \$77  | \$78 ;
+  assign \$80  = ! dim_k;
+  assign \$81  = \$79  | \$80 ;
+  assign \$82  = ~ gemm_id;
   always @(posedge clk)
-    stream_wait <= \$74 ;
+    fold_gap <= \$83 ;
   always @(posedge clk)
-    run_u <= \$75 ;
+    stream_wait <= \$84 ;
   always @(posedge clk)
-    sr_base <= \$76 ;
+    run_u <= \$85 ;
   always @(posedge clk)
-    sc_base <= \$77 ;
+    sr_base <= \$86 ;
   always @(posedge clk)
-    active <= \$78 ;
+    sc_base <= \$87 ;
   always @(posedge clk)
-    west_req <= \$79 ;
+    active <= \$88 ;
   always @(posedge clk)
-    west_lanes <= \$80 ;
+    west_req <= \$89 ;
   always @(posedge clk)
-    west_row <= \$81 ;
+    west_lanes <= \$90 ;
   always @(posedge clk)
-    west_col <= \$82 ;
+    west_row <= \$91 ;
   always @(posedge clk)
-    west_mask <= \$83 ;
+    west_col <= \$92 ;
   always @(posedge clk)
-    north_req <= \$84 ;
+    west_mask <= \$93 ;
   always @(posedge clk)
-    north_lanes <= \$85 ;
+    north_req <= \$94 ;
   always @(posedge clk)
-    north_row <= \$86 ;
+    north_lanes <= \$95 ;
   always @(posedge clk)
-    north_col <= \$87 ;
+    north_row <= \$96 ;
   always @(posedge clk)
-    north_mask <= \$88 ;
+    north_col <= \$97 ;
   always @(posedge clk)
-    west_tag_q <= \$89 ;
+    north_mask <= \$98 ;
   always @(posedge clk)
-    west_tag <= \$90 ;
+    west_tag_q <= \$99 ;
   always @(posedge clk)
-    pend_timer <= \$91 ;
+    west_tag <= \$100 ;
   always @(posedge clk)
-    drain_active <= \$92 ;
+    pend_timer <= \$101 ;
   always @(posedge clk)
-    drain_j <= \$93 ;
+    drain_active <= \$102 ;
   always @(posedge clk)
-    pend_valid <= \$94 ;
+    drain_j <= \$103 ;
   always @(posedge clk)
-    drain_sr_base <= \$95 ;
+    pend_valid <= \$104 ;
   always @(posedge clk)
-    drain_sc_base <= \$96 ;
+    drain_sr_base <= \$105 ;
   always @(posedge clk)
-    drain_ru <= \$97 ;
+    drain_sc_base <= \$106 ;
   always @(posedge clk)
-    drain_cu <= \$98 ;
+    drain_ru <= \$107 ;
   always @(posedge clk)
-    drain_last <= \$99 ;
+    drain_cu <= \$108 ;
   always @(posedge clk)
-    pend_sr <= \$100 ;
+    drain_last <= \$109 ;
   always @(posedge clk)
-    pend_sc <= \$101 ;
+    drain_id <= \$110 ;
   always @(posedge clk)
-    pend_ru <= \$102 ;
+    pend_sr <= \$111 ;
   always @(posedge clk)
-    pend_cu <= \$103 ;
+    pend_sc <= \$112 ;
   always @(posedge clk)
-    pend_last <= \$104 ;
+    pend_ru <= \$113 ;
   always @(posedge clk)
-    shift <= \$105 ;
+    pend_cu <= \$114 ;
   always @(posedge clk)
-    south_valid <= \$106 ;
+    pend_last <= \$115 ;
   always @(posedge clk)
-    south_lanes <= \$107 ;
+    pend_id <= \$116 ;
   always @(posedge clk)
-    south_first <= \$108 ;
+    shift <= \$117 ;
   always @(posedge clk)
-    out_last <= \$109 ;
+    south_valid <= \$118 ;
   always @(posedge clk)
-    south_row <= \$110 ;
+    south_lanes <= \$119 ;
   always @(posedge clk)
-    south_col <= \$111 ;
+    south_first <= \$120 ;
   always @(posedge clk)
-    empty <= \$112 ;
+    out_last <= \$121 ;
   always @(posedge clk)
-    empty_q <= \$113 ;
+    south_id <= \$122 ;
   always @(posedge clk)
-    done <= \$114 ;
+    south_row <= \$123 ;
   always @(posedge clk)
-    busy <= \$115 ;
+    south_col <= \$124 ;
   always @(posedge clk)
-    sr_dim <= \$116 ;
+    empty <= \$125 ;
   always @(posedge clk)
-    sc_dim <= \$117 ;
+    empty_q <= \$126 ;
   always @(posedge clk)
-    t_dim <= \$118 ;
+    done <= \$127 ;
+  always @(posedge clk)
+    pending <= \$128 ;
+  always @(posedge clk)
+    busy <= \$129 ;
+  always @(posedge clk)
+    sr_dim <= \$130 ;
+  always @(posedge clk)
+    sc_dim <= \$131 ;
+  always @(posedge clk)
+    t_dim <= \$132 ;
+  always @(posedge clk)
+    gemm_id <= \$133 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$74  = stream_wait;
-    if (\$23 ) begin
-      \$74  = \$24 [2:0];
+    \$83  = fold_gap;
+    if (\$25 ) begin
+      \$83  = 3'h6;
+    end else if (\$26 ) begin
+      \$83  = \$27 [2:0];
     end
     if (rst) begin
-      \$74  = 3'h0;
+      \$83  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$75  = run_u;
+    \$84  = stream_wait;
+    if (\$28 ) begin
+      \$84  = \$29 [2:0];
+    end
+    if (rst) begin
+      \$84  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$85  = run_u;
     if (streaming) begin
       (* full_case = 32'd1 *)
-      if (period_end) begin
-        \$75  = 17'h00000;
+      if (step_last) begin
+        \$85  = 17'h00000;
       end else begin
-        \$75  = \$25 [16:0];
+        \$85  = \$30 [16:0];
       end
     end
-    if (\$62 ) begin
-      \$75  = 17'h00000;
+    if (accept) begin
+      \$85  = 17'h00000;
     end
     if (rst) begin
-      \$75  = 17'h00000;
+      \$85  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$76  = sr_base;
+    \$86  = sr_base;
     if (streaming) begin
-      if (period_end) begin
-        \$76  = next_sr_base[15:0];
+      if (step_last) begin
+        \$86  = next_sr_base[15:0];
       end
     end
-    if (\$62 ) begin
-      \$76  = 16'h0000;
-    end
-    if (rst) begin
-      \$76  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$77  = sc_base;
-    if (streaming) begin
-      if (period_end) begin
-        \$77  = next_sc_base[15:0];
-      end
-    end
-    if (\$62 ) begin
-      \$77  = 16'h0000;
-    end
-    if (rst) begin
-      \$77  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$78  = active;
-    if (streaming) begin
-      if (period_end) begin
-        if (last_fold) begin
-          \$78  = 1'h0;
-        end
-      end
-    end
-    if (\$62 ) begin
-      \$78  = \$68 ;
-    end
-    if (rst) begin
-      \$78  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$79  = stream_req;
-    if (rst) begin
-      \$79  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$80  = \$26 ;
-    if (rst) begin
-      \$80  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$81  = west_row;
-    if (stream_req) begin
-      \$81  = sr_base;
-    end
-    if (rst) begin
-      \$81  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$82  = west_col;
-    if (stream_req) begin
-      \$82  = run_u[15:0];
-    end
-    if (rst) begin
-      \$82  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$83  = { \$30 , \$29 , \$28 , \$27  };
-    if (rst) begin
-      \$83  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$84  = stream_req;
-    if (rst) begin
-      \$84  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$85  = \$31 ;
-    if (rst) begin
-      \$85  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$86  = north_row;
-    if (stream_req) begin
-      \$86  = run_u[15:0];
+    if (accept) begin
+      \$86  = 16'h0000;
     end
     if (rst) begin
       \$86  = 16'h0000;
@@ -3227,9 +3229,14 @@ module \systolic_accel.core.sequencer (rst, start, west_req, west_lanes, west_ro
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$87  = north_col;
-    if (stream_req) begin
-      \$87  = sc_base;
+    \$87  = sc_base;
+    if (streaming) begin
+      if (step_last) begin
+        \$87  = next_sc_base[15:0];
+      end
+    end
+    if (accept) begin
+      \$87  = 16'h0000;
     end
     if (rst) begin
       \$87  = 16'h0000;
@@ -3237,98 +3244,81 @@ module \systolic_accel.core.sequencer (rst, start, west_req, west_lanes, west_ro
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$88  = { \$35 , \$34 , \$33 , \$32  };
+    \$88  = active;
+    if (streaming) begin
+      if (step_last) begin
+        if (last_fold) begin
+          \$88  = 1'h0;
+        end
+      end
+    end
+    if (accept) begin
+      \$88  = \$76 ;
+    end
     if (rst) begin
-      \$88  = 4'h0;
+      \$88  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$89  = \$36 ;
+    \$89  = stream_req;
     if (rst) begin
       \$89  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$90  = west_tag_q;
+    \$90  = \$31 ;
     if (rst) begin
-      \$90  = 1'h0;
+      \$90  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$91  = pend_timer;
-    if (\$37 ) begin
-      \$91  = \$38 [2:0];
-    end
-    if (\$41 ) begin
-      \$91  = 3'h6;
+    \$91  = west_row;
+    if (stream_req) begin
+      \$91  = sr_base;
     end
     if (rst) begin
-      \$91  = 3'h0;
+      \$91  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$92  = drain_active;
-    if (drain_active) begin
-      if (\$39 ) begin
-        \$92  = 1'h0;
-      end
-    end
-    if (drain_fire) begin
-      \$92  = 1'h1;
+    \$92  = west_col;
+    if (stream_req) begin
+      \$92  = run_u[15:0];
     end
     if (rst) begin
-      \$92  = 1'h0;
+      \$92  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$93  = drain_j;
-    if (drain_active) begin
-      (* full_case = 32'd1 *)
-      if (\$39 ) begin
-      end else begin
-        \$93  = \$40 [1:0];
-      end
-    end
-    if (drain_fire) begin
-      \$93  = 2'h0;
-    end
+    \$93  = { \$35 , \$34 , \$33 , \$32  };
     if (rst) begin
-      \$93  = 2'h0;
+      \$93  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$94  = pend_valid;
-    if (drain_fire) begin
-      \$94  = 1'h0;
-    end
-    if (\$41 ) begin
-      \$94  = 1'h1;
-    end
+    \$94  = stream_req;
     if (rst) begin
       \$94  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$95  = drain_sr_base;
-    if (drain_fire) begin
-      \$95  = pend_sr;
-    end
+    \$95  = \$36 ;
     if (rst) begin
-      \$95  = 16'h0000;
+      \$95  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$96  = drain_sc_base;
-    if (drain_fire) begin
-      \$96  = pend_sc;
+    \$96  = north_row;
+    if (stream_req) begin
+      \$96  = run_u[15:0];
     end
     if (rst) begin
       \$96  = 16'h0000;
@@ -3336,79 +3326,88 @@ module \systolic_accel.core.sequencer (rst, start, west_req, west_lanes, west_ro
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$97  = drain_ru;
-    if (drain_fire) begin
-      \$97  = pend_ru;
+    \$97  = north_col;
+    if (stream_req) begin
+      \$97  = sc_base;
     end
     if (rst) begin
-      \$97  = 3'h0;
+      \$97  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$98  = drain_cu;
-    if (drain_fire) begin
-      \$98  = pend_cu;
-    end
+    \$98  = { \$40 , \$39 , \$38 , \$37  };
     if (rst) begin
-      \$98  = 3'h0;
+      \$98  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$99  = drain_last;
-    if (drain_fire) begin
-      \$99  = pend_last;
-    end
+    \$99  = \$41 ;
     if (rst) begin
       \$99  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$100  = pend_sr;
-    if (\$41 ) begin
-      \$100  = sr_base;
-    end
+    \$100  = west_tag_q;
     if (rst) begin
-      \$100  = 16'h0000;
+      \$100  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$101  = pend_sc;
-    if (\$41 ) begin
-      \$101  = sc_base;
+    \$101  = pend_timer;
+    if (\$42 ) begin
+      \$101  = \$43 [2:0];
+    end
+    if (\$46 ) begin
+      \$101  = 3'h6;
     end
     if (rst) begin
-      \$101  = 16'h0000;
+      \$101  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$102  = pend_ru;
-    if (\$41 ) begin
-      \$102  = \$1 [2:0];
+    \$102  = drain_active;
+    if (drain_active) begin
+      if (\$44 ) begin
+        \$102  = 1'h0;
+      end
+    end
+    if (drain_fire) begin
+      \$102  = 1'h1;
     end
     if (rst) begin
-      \$102  = 3'h0;
+      \$102  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$103  = pend_cu;
-    if (\$41 ) begin
-      \$103  = \$2 [2:0];
+    \$103  = drain_j;
+    if (drain_active) begin
+      (* full_case = 32'd1 *)
+      if (\$44 ) begin
+      end else begin
+        \$103  = \$45 [1:0];
+      end
+    end
+    if (drain_fire) begin
+      \$103  = 2'h0;
     end
     if (rst) begin
-      \$103  = 3'h0;
+      \$103  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$104  = pend_last;
-    if (\$41 ) begin
-      \$104  = last_fold;
+    \$104  = pend_valid;
+    if (drain_fire) begin
+      \$104  = 1'h0;
+    end
+    if (\$46 ) begin
+      \$104  = 1'h1;
     end
     if (rst) begin
       \$104  = 1'h0;
@@ -3416,54 +3415,69 @@ module \systolic_accel.core.sequencer (rst, start, west_req, west_lanes, west_ro
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$105  = { \$47 , \$45 , \$43 , 1'h0 };
+    \$105  = drain_sr_base;
+    if (drain_fire) begin
+      \$105  = pend_sr;
+    end
     if (rst) begin
-      \$105  = 4'h0;
+      \$105  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$106  = \$49 ;
+    \$106  = drain_sc_base;
+    if (drain_fire) begin
+      \$106  = pend_sc;
+    end
     if (rst) begin
-      \$106  = 1'h0;
+      \$106  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$107  = \$52 ;
+    \$107  = drain_ru;
+    if (drain_fire) begin
+      \$107  = pend_ru;
+    end
     if (rst) begin
       \$107  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$108  = \$54 ;
+    \$108  = drain_cu;
+    if (drain_fire) begin
+      \$108  = pend_cu;
+    end
     if (rst) begin
-      \$108  = 1'h0;
+      \$108  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$109  = \$57 ;
+    \$109  = drain_last;
+    if (drain_fire) begin
+      \$109  = pend_last;
+    end
     if (rst) begin
       \$109  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$110  = south_row;
-    if (\$59 ) begin
-      \$110  = \$60 [15:0];
+    \$110  = drain_id;
+    if (drain_fire) begin
+      \$110  = pend_id;
     end
     if (rst) begin
-      \$110  = 16'h0000;
+      \$110  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$111  = south_col;
-    if (\$59 ) begin
-      \$111  = drain_sc_base;
+    \$111  = pend_sr;
+    if (\$46 ) begin
+      \$111  = sr_base;
     end
     if (rst) begin
       \$111  = 16'h0000;
@@ -3471,76 +3485,200 @@ module \systolic_accel.core.sequencer (rst, start, west_req, west_lanes, west_ro
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$112  = 1'h0;
-    if (\$62 ) begin
-      \$112  = \$73 ;
+    \$112  = pend_sc;
+    if (\$46 ) begin
+      \$112  = sc_base;
     end
     if (rst) begin
-      \$112  = 1'h0;
+      \$112  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$113  = empty;
+    \$113  = pend_ru;
+    if (\$46 ) begin
+      \$113  = \$1 [2:0];
+    end
     if (rst) begin
-      \$113  = 1'h0;
+      \$113  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$114  = done_now;
+    \$114  = pend_cu;
+    if (\$46 ) begin
+      \$114  = \$2 [2:0];
+    end
     if (rst) begin
-      \$114  = 1'h0;
+      \$114  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$115  = busy;
-    if (done_now) begin
+    \$115  = pend_last;
+    if (\$46 ) begin
+      \$115  = last_fold;
+    end
+    if (rst) begin
       \$115  = 1'h0;
     end
-    if (\$62 ) begin
-      \$115  = 1'h1;
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$116  = pend_id;
+    if (\$46 ) begin
+      \$116  = gemm_id;
     end
     if (rst) begin
-      \$115  = 1'h0;
+      \$116  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$116  = sr_dim;
-    if (\$62 ) begin
-      \$116  = dim_m;
-    end
+    \$117  = { \$52 , \$50 , \$48 , 1'h0 };
     if (rst) begin
-      \$116  = 16'h0000;
+      \$117  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$117  = sc_dim;
-    if (\$62 ) begin
-      \$117  = dim_n;
-    end
+    \$118  = \$54 ;
     if (rst) begin
-      \$117  = 16'h0000;
+      \$118  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$118  = t_dim;
-    if (\$62 ) begin
-      \$118  = dim_k;
+    \$119  = \$57 ;
+    if (rst) begin
+      \$119  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$120  = \$59 ;
+    if (rst) begin
+      \$120  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$121  = \$62 ;
+    if (rst) begin
+      \$121  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$122  = drain_id;
+    if (rst) begin
+      \$122  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$123  = south_row;
+    if (\$64 ) begin
+      \$123  = \$65 [15:0];
     end
     if (rst) begin
-      \$118  = 16'h0000;
+      \$123  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$124  = south_col;
+    if (\$64 ) begin
+      \$124  = drain_sc_base;
+    end
+    if (rst) begin
+      \$124  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$125  = 1'h0;
+    if (accept) begin
+      \$125  = \$81 ;
+    end
+    if (rst) begin
+      \$125  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$126  = empty;
+    if (rst) begin
+      \$126  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$127  = done_now;
+    if (rst) begin
+      \$127  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$128  = \$67 [1:0];
+    if (rst) begin
+      \$128  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$129  = \$70 ;
+    if (rst) begin
+      \$129  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$130  = sr_dim;
+    if (accept) begin
+      \$130  = dim_m;
+    end
+    if (rst) begin
+      \$130  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$131  = sc_dim;
+    if (accept) begin
+      \$131  = dim_n;
+    end
+    if (rst) begin
+      \$131  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$132  = t_dim;
+    if (accept) begin
+      \$132  = dim_k;
+    end
+    if (rst) begin
+      \$132  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$133  = gemm_id;
+    if (accept) begin
+      \$133  = \$82 ;
+    end
+    if (rst) begin
+      \$133  = 1'h0;
     end
   end
   assign ru = \$1 [2:0];
   assign cu = \$2 [2:0];
   assign next_ru = \$8 [2:0];
   assign next_cu = \$12 [2:0];
-  assign drain_row = \$22 [1:0];
+  assign period_end = step_last;
+  assign drain_row = \$19 [1:0];
 endmodule
 
 (* generator = "Amaranth" *)
@@ -3708,7 +3846,7 @@ module \systolic_accel.core.skew_west (rst, i, lane1_0, lane2_1, lane3_2, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_accel.core.skew_west_tag (rst, \port$709$0 , lane1_0, lane2_1, lane3_2, clk);
+module \systolic_accel.core.skew_west_tag (rst, \port$785$0 , lane1_0, lane2_1, lane3_2, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$21  = 0;
   reg \$1 ;
   reg \$2 ;
@@ -3729,8 +3867,8 @@ module \systolic_accel.core.skew_west_tag (rst, \port$709$0 , lane1_0, lane2_1, 
   output lane3_2;
   reg lane3_2 = 1'h0;
   wire [3:0] o;
-  input \port$709$0 ;
-  wire \port$709$0 ;
+  input \port$785$0 ;
+  wire \port$785$0 ;
   input rst;
   wire rst;
   always @(posedge clk)
@@ -3754,7 +3892,7 @@ module \systolic_accel.core.skew_west_tag (rst, \port$709$0 , lane1_0, lane2_1, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$4  = \port$709$0 ;
+    \$4  = \port$785$0 ;
     if (rst) begin
       \$4  = 1'h0;
     end
@@ -3775,127 +3913,128 @@ module \systolic_accel.core.skew_west_tag (rst, \port$709$0 , lane1_0, lane2_1, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$1  = \port$709$0 ;
+    \$1  = \port$785$0 ;
     if (rst) begin
       \$1  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$2  = \port$709$0 ;
+    \$2  = \port$785$0 ;
     if (rst) begin
       \$2  = 1'h0;
     end
   end
-  assign i = { \port$709$0 , \port$709$0 , \port$709$0 , \port$709$0  };
-  assign o = { lane3_2, lane2_1, lane1_0, \port$709$0  };
+  assign i = { \port$785$0 , \port$785$0 , \port$785$0 , \port$785$0  };
+  assign o = { lane3_2, lane2_1, lane1_0, \port$785$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_ready, dram_rd_data_valid, dram_rd_data, dram_wr_ready, clk, rst, \port$302$0 , fill_a_addr, drain_rd_addr, dram_rd_req_len, fill_a_data, fill_a_en, fill_b_data, fill_b_en, drain_rd_en
-, wr_shifted, dram_wr_len, core_start, drain_rd_data, core_done, dram_rd_req_valid, wr_valid_q, dram_wr_addr, done, core_m, core_n, core_k, cp_first_k, a_active, b_active, c_active, busy, start);
+module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_ready, dram_rd_data_valid, dram_rd_data, dram_wr_ready, clk, rst, core_ready, \port$315$0 , fill_a_addr, drain_rd_addr, dram_rd_req_len, fill_a_data, fill_a_en, fill_b_data, fill_b_en
+, drain_rd_en, wr_shifted, dram_wr_len, core_start, out_first_k, out_c_half, out_mt, drain_rd_data, core_south_id, core_done, dram_rd_req_valid, wr_valid_q, dram_wr_addr, done, core_m, core_n, core_k, a_active, b_active, c_active, busy
+, start);
   reg \$auto$verilog_backend.cc:2355:dump_module$22  = 0;
   wire [17:0] \$1 ;
-  wire [2:0] \$10 ;
-  wire [16:0] \$100 ;
+  wire [18:0] \$10 ;
+  wire [31:0] \$100 ;
   wire [32:0] \$101 ;
-  wire [33:0] \$102 ;
-  wire [34:0] \$103 ;
-  wire [35:0] \$104 ;
-  wire [36:0] \$105 ;
-  wire \$106 ;
-  wire \$107 ;
+  wire [16:0] \$102 ;
+  wire [32:0] \$103 ;
+  wire [33:0] \$104 ;
+  wire [34:0] \$105 ;
+  wire [35:0] \$106 ;
+  wire [36:0] \$107 ;
   wire \$108 ;
   wire \$109 ;
-  wire [17:0] \$11 ;
+  wire \$11 ;
   wire \$110 ;
   wire \$111 ;
-  wire [18:0] \$112 ;
-  wire [7:0] \$113 ;
-  wire [286:0] \$114 ;
-  wire \$115 ;
-  wire \$116 ;
+  wire \$112 ;
+  wire \$113 ;
+  wire [18:0] \$114 ;
+  wire [7:0] \$115 ;
+  wire [286:0] \$116 ;
   wire \$117 ;
   wire \$118 ;
   wire \$119 ;
-  wire \$12 ;
+  wire [2:0] \$12 ;
   wire \$120 ;
   wire \$121 ;
-  wire [18:0] \$122 ;
-  wire [7:0] \$123 ;
-  wire [286:0] \$124 ;
-  wire \$125 ;
-  wire \$126 ;
+  wire \$122 ;
+  wire \$123 ;
+  wire [18:0] \$124 ;
+  wire [7:0] \$125 ;
+  wire [286:0] \$126 ;
   wire \$127 ;
   wire \$128 ;
   wire \$129 ;
-  wire [15:0] \$13 ;
-  wire [9:0] \$130 ;
+  wire [17:0] \$13 ;
+  wire \$130 ;
   wire \$131 ;
-  wire [1:0] \$132 ;
-  wire [16:0] \$133 ;
-  wire [16:0] \$134 ;
-  wire [1:0] \$135 ;
+  wire \$132 ;
+  wire \$133 ;
+  wire [9:0] \$134 ;
+  wire \$135 ;
   wire \$136 ;
-  wire [1:0] \$137 ;
-  wire [16:0] \$138 ;
-  wire [16:0] \$139 ;
+  wire \$137 ;
+  wire \$138 ;
+  wire \$139 ;
   wire \$14 ;
-  wire [1:0] \$140 ;
+  wire \$140 ;
   wire \$141 ;
-  wire [1:0] \$142 ;
-  wire [16:0] \$143 ;
-  wire [16:0] \$144 ;
-  wire [1:0] \$145 ;
-  wire \$146 ;
-  wire \$147 ;
+  wire \$142 ;
+  wire \$143 ;
+  wire [1:0] \$144 ;
+  wire [16:0] \$145 ;
+  wire [16:0] \$146 ;
+  wire [1:0] \$147 ;
   wire \$148 ;
-  wire \$149 ;
+  wire [1:0] \$149 ;
   wire [15:0] \$15 ;
-  wire \$150 ;
-  wire \$151 ;
-  wire \$152 ;
+  wire [16:0] \$150 ;
+  wire [16:0] \$151 ;
+  wire [1:0] \$152 ;
   wire \$153 ;
   wire \$154 ;
   wire \$155 ;
   wire \$156 ;
   wire \$157 ;
-  wire \$158 ;
-  wire \$159 ;
-  wire [17:0] \$16 ;
-  wire \$160 ;
-  wire [17:0] \$161 ;
-  wire [17:0] \$162 ;
-  wire [17:0] \$163 ;
-  wire [17:0] \$164 ;
-  wire [17:0] \$165 ;
-  wire [17:0] \$166 ;
+  wire [1:0] \$158 ;
+  wire [16:0] \$159 ;
+  wire \$16 ;
+  wire [16:0] \$160 ;
+  wire [1:0] \$161 ;
+  wire \$162 ;
+  wire \$163 ;
+  wire \$164 ;
+  wire \$165 ;
+  wire \$166 ;
   wire \$167 ;
   wire \$168 ;
   wire \$169 ;
-  wire \$17 ;
+  wire [15:0] \$17 ;
   wire \$170 ;
   wire \$171 ;
   wire \$172 ;
   wire \$173 ;
-  wire [17:0] \$174 ;
-  wire [17:0] \$175 ;
-  wire [17:0] \$176 ;
+  wire \$174 ;
+  wire \$175 ;
+  wire \$176 ;
   wire \$177 ;
   wire \$178 ;
   wire \$179 ;
-  wire [2:0] \$18 ;
+  wire [17:0] \$18 ;
   wire \$180 ;
   wire \$181 ;
   wire \$182 ;
   wire \$183 ;
-  wire \$184 ;
-  wire \$185 ;
-  wire \$186 ;
-  wire \$187 ;
-  wire \$188 ;
-  wire \$189 ;
-  wire [17:0] \$19 ;
+  wire [17:0] \$184 ;
+  wire [17:0] \$185 ;
+  wire [17:0] \$186 ;
+  wire [17:0] \$187 ;
+  wire [17:0] \$188 ;
+  wire [17:0] \$189 ;
+  wire \$19 ;
   wire \$190 ;
   wire \$191 ;
   wire \$192 ;
@@ -3903,11 +4042,11 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   wire \$194 ;
   wire \$195 ;
   wire \$196 ;
-  wire \$197 ;
-  wire \$198 ;
-  wire \$199 ;
+  wire [17:0] \$197 ;
+  wire [17:0] \$198 ;
+  wire [17:0] \$199 ;
   wire [17:0] \$2 ;
-  wire [4:0] \$20 ;
+  wire [2:0] \$20 ;
   wire \$200 ;
   wire \$201 ;
   wire \$202 ;
@@ -3929,7 +4068,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   wire \$217 ;
   wire \$218 ;
   wire \$219 ;
-  wire [17:0] \$22 ;
+  wire [4:0] \$22 ;
   wire \$220 ;
   wire \$221 ;
   wire \$222 ;
@@ -3940,7 +4079,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   wire \$227 ;
   wire \$228 ;
   wire \$229 ;
-  wire [16:0] \$23 ;
+  wire [17:0] \$23 ;
   wire \$230 ;
   wire \$231 ;
   wire \$232 ;
@@ -3951,161 +4090,200 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   wire \$237 ;
   wire \$238 ;
   wire \$239 ;
-  wire \$24 ;
-  reg \$240 ;
-  reg [15:0] \$241 ;
-  reg [15:0] \$242 ;
-  reg \$243 ;
-  reg \$244 ;
-  reg \$245 ;
-  reg [15:0] \$246 ;
-  reg [15:0] \$247 ;
-  reg \$248 ;
-  reg \$249 ;
-  wire [15:0] \$25 ;
-  reg \$250 ;
-  reg \$251 ;
-  reg [47:0] \$252 ;
-  reg [2:0] \$253 ;
-  reg [3:0] \$254 ;
-  reg \$255 ;
-  reg \$256 ;
-  reg [15:0] \$257 ;
-  reg [15:0] \$258 ;
-  reg \$259 ;
+  wire [17:0] \$24 ;
+  wire \$240 ;
+  wire \$241 ;
+  wire \$242 ;
+  wire \$243 ;
+  wire \$244 ;
+  wire \$245 ;
+  wire \$246 ;
+  wire \$247 ;
+  wire \$248 ;
+  wire \$249 ;
+  wire [16:0] \$25 ;
+  wire \$250 ;
+  wire \$251 ;
+  wire \$252 ;
+  wire \$253 ;
+  wire \$254 ;
+  wire \$255 ;
+  wire \$256 ;
+  wire \$257 ;
+  wire \$258 ;
+  wire \$259 ;
   wire \$26 ;
-  reg \$260 ;
-  reg \$261 ;
-  reg \$262 ;
+  wire \$260 ;
+  wire \$261 ;
+  wire \$262 ;
   reg \$263 ;
-  reg \$264 ;
-  reg \$265 ;
+  reg [15:0] \$264 ;
+  reg [15:0] \$265 ;
   reg \$266 ;
   reg \$267 ;
   reg \$268 ;
-  reg \$269 ;
+  reg [15:0] \$269 ;
   wire [15:0] \$27 ;
   reg [15:0] \$270 ;
-  reg [15:0] \$271 ;
-  reg [15:0] \$272 ;
-  reg [15:0] \$273 ;
-  reg [15:0] \$274 ;
-  reg [15:0] \$275 ;
-  reg \$276 ;
-  reg [15:0] \$277 ;
-  reg [15:0] \$278 ;
-  reg [15:0] \$279 ;
-  wire [31:0] \$28 ;
+  reg \$271 ;
+  reg \$272 ;
+  reg \$273 ;
+  reg \$274 ;
+  reg [47:0] \$275 ;
+  reg [2:0] \$276 ;
+  reg [3:0] \$277 ;
+  reg \$278 ;
+  reg \$279 ;
+  wire \$28 ;
   reg [15:0] \$280 ;
   reg [15:0] \$281 ;
-  reg [15:0] \$282 ;
+  reg \$282 ;
   reg \$283 ;
   reg \$284 ;
   reg \$285 ;
   reg \$286 ;
-  reg [15:0] \$287 ;
-  reg [15:0] \$288 ;
-  reg [15:0] \$289 ;
-  wire [32:0] \$29 ;
-  reg [15:0] \$290 ;
-  reg [15:0] \$291 ;
+  reg \$287 ;
+  reg \$288 ;
+  reg \$289 ;
+  wire [15:0] \$29 ;
+  reg \$290 ;
+  reg \$291 ;
   reg [15:0] \$292 ;
-  reg \$293 ;
-  reg \$294 ;
-  reg \$295 ;
-  reg \$296 ;
-  reg \$297 ;
+  reg [15:0] \$293 ;
+  reg [15:0] \$294 ;
+  reg [15:0] \$295 ;
+  reg [15:0] \$296 ;
+  reg [15:0] \$297 ;
   reg \$298 ;
   reg \$299 ;
   wire [17:0] \$3 ;
-  wire \$30 ;
+  wire [31:0] \$30 ;
   reg \$300 ;
-  reg [16:0] \$301 ;
-  reg [16:0] \$302 ;
+  reg \$301 ;
+  reg \$302 ;
   reg \$303 ;
-  reg [16:0] \$304 ;
+  reg \$304 ;
   reg \$305 ;
-  reg [15:0] \$306 ;
-  reg [15:0] \$307 ;
-  reg [15:0] \$308 ;
+  reg \$306 ;
+  reg \$307 ;
+  reg \$308 ;
   reg [15:0] \$309 ;
-  wire [23:0] \$31 ;
+  wire [32:0] \$31 ;
   reg [15:0] \$310 ;
   reg [15:0] \$311 ;
+  reg [15:0] \$312 ;
+  reg [15:0] \$313 ;
+  reg [15:0] \$314 ;
+  reg \$315 ;
+  reg [15:0] \$316 ;
+  reg [15:0] \$317 ;
+  reg [15:0] \$318 ;
+  reg [15:0] \$319 ;
   wire \$32 ;
-  wire [15:0] \$33 ;
-  wire [16:0] \$34 ;
-  wire \$35 ;
-  wire [15:0] \$36 ;
-  wire [32:0] \$37 ;
-  wire [33:0] \$38 ;
-  wire \$39 ;
+  reg [15:0] \$320 ;
+  reg [15:0] \$321 ;
+  reg \$322 ;
+  reg \$323 ;
+  reg \$324 ;
+  reg \$325 ;
+  reg [15:0] \$326 ;
+  reg [15:0] \$327 ;
+  reg [15:0] \$328 ;
+  reg [15:0] \$329 ;
+  wire [23:0] \$33 ;
+  reg [15:0] \$330 ;
+  reg [15:0] \$331 ;
+  reg \$332 ;
+  reg \$333 ;
+  reg \$334 ;
+  reg \$335 ;
+  reg \$336 ;
+  reg \$337 ;
+  reg \$338 ;
+  reg \$339 ;
+  wire \$34 ;
+  reg [16:0] \$340 ;
+  reg [16:0] \$341 ;
+  reg \$342 ;
+  reg [16:0] \$343 ;
+  reg \$344 ;
+  reg [15:0] \$345 ;
+  reg [15:0] \$346 ;
+  reg [15:0] \$347 ;
+  reg [15:0] \$348 ;
+  reg [15:0] \$349 ;
+  wire [15:0] \$35 ;
+  reg [15:0] \$350 ;
+  wire [16:0] \$36 ;
+  wire \$37 ;
+  wire [15:0] \$38 ;
+  wire [32:0] \$39 ;
   wire \$4 ;
-  wire [15:0] \$40 ;
-  wire [34:0] \$41 ;
-  wire [35:0] \$42 ;
-  wire [36:0] \$43 ;
-  wire \$44 ;
-  wire \$45 ;
+  wire [33:0] \$40 ;
+  wire \$41 ;
+  wire [15:0] \$42 ;
+  wire [34:0] \$43 ;
+  wire [35:0] \$44 ;
+  wire [36:0] \$45 ;
   wire \$46 ;
   wire \$47 ;
   wire \$48 ;
-  wire [2:0] \$49 ;
+  wire \$49 ;
   wire \$5 ;
-  wire [18:0] \$50 ;
-  wire \$51 ;
-  wire [2:0] \$52 ;
-  wire [17:0] \$53 ;
-  wire \$54 ;
-  wire [15:0] \$55 ;
+  wire \$50 ;
+  wire [2:0] \$51 ;
+  wire [18:0] \$52 ;
+  wire \$53 ;
+  wire [2:0] \$54 ;
+  wire [17:0] \$55 ;
   wire \$56 ;
   wire [15:0] \$57 ;
-  wire [17:0] \$58 ;
-  wire \$59 ;
+  wire \$58 ;
+  wire [15:0] \$59 ;
   wire \$6 ;
-  wire [2:0] \$60 ;
-  wire [17:0] \$61 ;
-  wire [4:0] \$62 ;
+  wire [17:0] \$60 ;
+  wire \$61 ;
+  wire [2:0] \$62 ;
   wire [17:0] \$63 ;
-  wire [17:0] \$64 ;
-  wire [16:0] \$65 ;
-  wire \$66 ;
-  wire [15:0] \$67 ;
+  wire [4:0] \$64 ;
+  wire [17:0] \$65 ;
+  wire [17:0] \$66 ;
+  wire [16:0] \$67 ;
   wire \$68 ;
   wire [15:0] \$69 ;
-  wire [2:0] \$7 ;
-  wire [31:0] \$70 ;
-  wire [32:0] \$71 ;
-  wire \$72 ;
-  wire [23:0] \$73 ;
+  wire \$7 ;
+  wire \$70 ;
+  wire [15:0] \$71 ;
+  wire [31:0] \$72 ;
+  wire [32:0] \$73 ;
   wire \$74 ;
-  wire [15:0] \$75 ;
-  wire [16:0] \$76 ;
-  wire \$77 ;
-  wire [15:0] \$78 ;
-  wire [32:0] \$79 ;
-  wire [18:0] \$8 ;
-  wire [33:0] \$80 ;
-  wire \$81 ;
-  wire [15:0] \$82 ;
-  wire [34:0] \$83 ;
-  wire [35:0] \$84 ;
-  wire [36:0] \$85 ;
-  wire \$86 ;
-  wire \$87 ;
+  wire [23:0] \$75 ;
+  wire \$76 ;
+  wire [15:0] \$77 ;
+  wire [16:0] \$78 ;
+  wire \$79 ;
+  wire \$8 ;
+  wire [15:0] \$80 ;
+  wire [32:0] \$81 ;
+  wire [33:0] \$82 ;
+  wire \$83 ;
+  wire [15:0] \$84 ;
+  wire [34:0] \$85 ;
+  wire [35:0] \$86 ;
+  wire [36:0] \$87 ;
   wire \$88 ;
   wire \$89 ;
-  wire \$9 ;
-  wire [18:0] \$90 ;
-  wire [17:0] \$91 ;
-  wire [17:0] \$92 ;
+  wire [2:0] \$9 ;
+  wire \$90 ;
+  wire \$91 ;
+  wire [18:0] \$92 ;
   wire [17:0] \$93 ;
-  wire [4:0] \$94 ;
+  wire [17:0] \$94 ;
   wire [17:0] \$95 ;
-  wire [17:0] \$96 ;
-  wire [16:0] \$97 ;
-  wire [31:0] \$98 ;
-  wire [32:0] \$99 ;
+  wire [4:0] \$96 ;
+  wire [17:0] \$97 ;
+  wire [17:0] \$98 ;
+  wire [16:0] \$99 ;
   output a_active;
   reg a_active = 1'h0;
   output b_active;
@@ -4126,36 +4304,40 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   reg [15:0] core_m = 16'h0000;
   output [15:0] core_n;
   reg [15:0] core_n = 16'h0000;
+  input core_ready;
+  wire core_ready;
+  input core_south_id;
+  wire core_south_id;
   output core_start;
   wire core_start;
-  output cp_first_k;
+  reg cp_done = 1'h0;
   reg cp_first_k = 1'h0;
   (* init = 1'h0 *)
-  wire \cp_first_k$117 ;
+  wire \cp_first_k$118 ;
   reg [15:0] cp_k0 = 16'h0000;
   (* init = 16'h0000 *)
-  wire [15:0] \cp_k0$125 ;
+  wire [15:0] \cp_k0$126 ;
   (* init = 16'h0000 *)
   wire [15:0] cp_kt;
   (* init = 16'h0000 *)
-  wire [15:0] \cp_kt$126 ;
+  wire [15:0] \cp_kt$127 ;
   reg cp_last_k = 1'h0;
   reg cp_load_a = 1'h0;
   reg cp_load_b = 1'h0;
   reg [15:0] cp_m0 = 16'h0000;
   (* init = 16'h0000 *)
-  wire [15:0] \cp_m0$119 ;
+  wire [15:0] \cp_m0$120 ;
   (* init = 16'h0000 *)
   wire [15:0] cp_mt;
   (* init = 16'h0000 *)
-  wire [15:0] \cp_mt$120 ;
+  wire [15:0] \cp_mt$121 ;
   reg [15:0] cp_n0 = 16'h0000;
   (* init = 16'h0000 *)
-  wire [15:0] \cp_n0$122 ;
+  wire [15:0] \cp_n0$123 ;
   (* init = 16'h0000 *)
   wire [15:0] cp_nt;
   (* init = 16'h0000 *)
-  wire [15:0] \cp_nt$123 ;
+  wire [15:0] \cp_nt$124 ;
   reg cp_valid = 1'h0;
   reg d_done = 1'h0;
   input [15:0] dim_k;
@@ -4259,8 +4441,32 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   reg [16:0] next_m0 = 17'h00000;
   reg [16:0] next_n0 = 17'h00000;
   reg next_valid = 1'h0;
-  output [36:0] \port$302$0 ;
-  wire [36:0] \port$302$0 ;
+  output out_c_half;
+  wire out_c_half;
+  output out_first_k;
+  wire out_first_k;
+  wire [15:0] out_k0;
+  wire [15:0] out_kt;
+  wire [15:0] out_m0;
+  output [15:0] out_mt;
+  wire [15:0] out_mt;
+  wire [15:0] out_n0;
+  wire [15:0] out_nt;
+  output [36:0] \port$315$0 ;
+  wire [36:0] \port$315$0 ;
+  reg pv_c_half = 1'h0;
+  reg pv_first_k = 1'h0;
+  reg pv_id = 1'h0;
+  reg [15:0] pv_k0 = 16'h0000;
+  reg [15:0] pv_kt = 16'h0000;
+  reg pv_last_k = 1'h0;
+  reg pv_load_a = 1'h0;
+  reg pv_load_b = 1'h0;
+  reg [15:0] pv_m0 = 16'h0000;
+  reg [15:0] pv_mt = 16'h0000;
+  reg [15:0] pv_n0 = 16'h0000;
+  reg [15:0] pv_nt = 16'h0000;
+  reg pv_valid = 1'h0;
   reg r_done = 1'h0;
   wire [47:0] rdreq_addr;
   (* init = 1'h0 *)
@@ -4299,6 +4505,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   wire rst;
   input start;
   wire start;
+  reg started_id = 1'h0;
   input [15:0] tile_k;
   wire [15:0] tile_k;
   reg [15:0] tile_k_q = 16'h0000;
@@ -4308,6 +4515,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   input [15:0] tile_n;
   wire [15:0] tile_n;
   reg [15:0] tile_n_q = 16'h0000;
+  reg trail = 1'h0;
   (* init = 48'h000000000000 *)
   wire [47:0] wr_addr_q;
   reg [3:0] wr_lane0_q = 4'h0;
@@ -4326,850 +4534,471 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   assign next_last_k = \$3  >= dim_k_q;
   assign \$4  = busy & c_done;
   assign \$5  = \$4  & r_done;
-  assign barrier = \$5  & d_done;
-  assign \$6  = ! rdreq_seg;
-  assign \$8  = rdreq_lb * 3'h4;
-  assign \$9  = ! rdreq_seg;
-  assign \$11  = \$8 [16:0] + 3'h4;
-  assign \$12  = ! rdreq_seg;
-  assign \$13  = rdreq_seg ? ld_nt : ld_mt;
-  assign rdreq_last_lb = \$11  >= \$13 ;
+  assign \$6  = \$5  & d_done;
+  assign \$7  = ~ trail;
+  assign barrier = \$6  & \$7 ;
+  assign \$8  = ! rdreq_seg;
+  assign \$10  = rdreq_lb * 3'h4;
+  assign \$11  = ! rdreq_seg;
+  assign \$13  = \$10 [16:0] + 3'h4;
   assign \$14  = ! rdreq_seg;
   assign \$15  = rdreq_seg ? ld_nt : ld_mt;
-  assign \$16  = \$15  - \$8 [16:0];
-  assign \$17  = ! rdreq_seg;
-  assign \$19  = rdreq_last_lb ? \$16  : 18'h00004;
+  assign rdreq_last_lb = \$13  >= \$15 ;
+  assign \$16  = ! rdreq_seg;
+  assign \$17  = rdreq_seg ? ld_nt : ld_mt;
+  assign \$18  = \$17  - \$10 [16:0];
+  assign \$19  = ! rdreq_seg;
+  assign \$21  = rdreq_last_lb ? \$18  : 18'h00004;
   assign rdreq_lane0 = rdreq_j * 3'h4;
-  assign \$20  = rdreq_lane0 + 3'h4;
-  assign rdreq_last_beat = \$20  >= \$19 [16:0];
-  assign \$21  = \$19 [16:0] - rdreq_lane0;
-  assign \$22  = rdreq_last_beat ? \$21  : 18'h00004;
-  assign \$23  = rdreq_o + 1'h1;
-  assign \$24  = ! rdreq_seg;
-  assign rdreq_last_o = \$23  == \$25 ;
+  assign \$22  = rdreq_lane0 + 3'h4;
+  assign rdreq_last_beat = \$22  >= \$21 [16:0];
+  assign \$23  = \$21 [16:0] - rdreq_lane0;
+  assign \$24  = rdreq_last_beat ? \$23  : 18'h00004;
+  assign \$25  = rdreq_o + 1'h1;
   assign \$26  = ! rdreq_seg;
-  assign \$28  = rdreq_lb * \$27 ;
-  assign \$29  = \$28  + rdreq_o;
-  assign \$30  = ! rdreq_seg;
-  assign \$31  = rdreq_seg ? 24'h989680 : 24'h000000;
+  assign rdreq_last_o = \$25  == \$27 ;
+  assign \$28  = ! rdreq_seg;
+  assign \$30  = rdreq_lb * \$29 ;
+  assign \$31  = \$30  + rdreq_o;
   assign \$32  = ! rdreq_seg;
-  assign \$34  = \$33  + rdreq_o;
-  assign \$35  = ! rdreq_seg;
-  assign \$36  = rdreq_seg ? dim_n_q : dim_m_q;
-  assign \$37  = \$34  * \$36 ;
-  assign \$38  = \$31  + \$37 ;
-  assign \$39  = ! rdreq_seg;
-  assign \$40  = rdreq_seg ? ld_n0 : ld_m0;
-  assign \$41  = \$38  + \$40 ;
-  assign \$42  = \$41  + \$8 [16:0];
-  assign \$43  = \$42  + rdreq_lane0;
-  assign \$45  = ~ ld_load_b;
-  assign rdreq_last_seg = \$44  | \$45 ;
-  assign \$46  = rdreq_last_beat & rdreq_last_lb;
-  assign \$47  = \$46  & rdreq_last_o;
-  assign rdreq_last = \$47  & rdreq_last_seg;
-  assign \$48  = ! rdrsp_seg;
-  assign \$50  = rdrsp_lb * 3'h4;
-  assign \$51  = ! rdrsp_seg;
-  assign \$53  = \$50 [16:0] + 3'h4;
-  assign \$54  = ! rdrsp_seg;
-  assign \$55  = rdrsp_seg ? ld_nt : ld_mt;
-  assign rdrsp_last_lb = \$53  >= \$55 ;
+  assign \$33  = rdreq_seg ? 24'h989680 : 24'h000000;
+  assign \$34  = ! rdreq_seg;
+  assign \$36  = \$35  + rdreq_o;
+  assign \$37  = ! rdreq_seg;
+  assign \$38  = rdreq_seg ? dim_n_q : dim_m_q;
+  assign \$39  = \$36  * \$38 ;
+  assign \$40  = \$33  + \$39 ;
+  assign \$41  = ! rdreq_seg;
+  assign \$42  = rdreq_seg ? ld_n0 : ld_m0;
+  assign \$43  = \$40  + \$42 ;
+  assign \$44  = \$43  + \$10 [16:0];
+  assign \$45  = \$44  + rdreq_lane0;
+  assign \$47  = ~ ld_load_b;
+  assign rdreq_last_seg = \$46  | \$47 ;
+  assign \$48  = rdreq_last_beat & rdreq_last_lb;
+  assign \$49  = \$48  & rdreq_last_o;
+  assign rdreq_last = \$49  & rdreq_last_seg;
+  assign \$50  = ! rdrsp_seg;
+  assign \$52  = rdrsp_lb * 3'h4;
+  assign \$53  = ! rdrsp_seg;
+  assign \$55  = \$52 [16:0] + 3'h4;
   assign \$56  = ! rdrsp_seg;
   assign \$57  = rdrsp_seg ? ld_nt : ld_mt;
-  assign \$58  = \$57  - \$50 [16:0];
-  assign \$59  = ! rdrsp_seg;
-  assign \$61  = rdrsp_last_lb ? \$58  : 18'h00004;
+  assign rdrsp_last_lb = \$55  >= \$57 ;
+  assign \$58  = ! rdrsp_seg;
+  assign \$59  = rdrsp_seg ? ld_nt : ld_mt;
+  assign \$60  = \$59  - \$52 [16:0];
+  assign \$61  = ! rdrsp_seg;
+  assign \$63  = rdrsp_last_lb ? \$60  : 18'h00004;
   assign rdrsp_lane0 = rdrsp_j * 3'h4;
-  assign \$62  = rdrsp_lane0 + 3'h4;
-  assign rdrsp_last_beat = \$62  >= \$61 [16:0];
-  assign \$63  = \$61 [16:0] - rdrsp_lane0;
-  assign \$64  = rdrsp_last_beat ? \$63  : 18'h00004;
-  assign \$65  = rdrsp_o + 1'h1;
-  assign \$66  = ! rdrsp_seg;
-  assign rdrsp_last_o = \$65  == \$67 ;
+  assign \$64  = rdrsp_lane0 + 3'h4;
+  assign rdrsp_last_beat = \$64  >= \$63 [16:0];
+  assign \$65  = \$63 [16:0] - rdrsp_lane0;
+  assign \$66  = rdrsp_last_beat ? \$65  : 18'h00004;
+  assign \$67  = rdrsp_o + 1'h1;
   assign \$68  = ! rdrsp_seg;
-  assign \$70  = rdrsp_lb * \$69 ;
-  assign \$71  = \$70  + rdrsp_o;
-  assign \$72  = ! rdrsp_seg;
-  assign \$73  = rdrsp_seg ? 24'h989680 : 24'h000000;
+  assign rdrsp_last_o = \$67  == \$69 ;
+  assign \$70  = ! rdrsp_seg;
+  assign \$72  = rdrsp_lb * \$71 ;
+  assign \$73  = \$72  + rdrsp_o;
   assign \$74  = ! rdrsp_seg;
-  assign \$76  = \$75  + rdrsp_o;
-  assign \$77  = ! rdrsp_seg;
-  assign \$78  = rdrsp_seg ? dim_n_q : dim_m_q;
-  assign \$79  = \$76  * \$78 ;
-  assign \$80  = \$73  + \$79 ;
-  assign \$81  = ! rdrsp_seg;
-  assign \$82  = rdrsp_seg ? ld_n0 : ld_m0;
-  assign \$83  = \$80  + \$82 ;
-  assign \$84  = \$83  + \$50 [16:0];
-  assign \$85  = \$84  + rdrsp_lane0;
-  assign \$87  = ~ ld_load_b;
-  assign rdrsp_last_seg = \$86  | \$87 ;
-  assign \$88  = rdrsp_last_beat & rdrsp_last_lb;
-  assign \$89  = \$88  & rdrsp_last_o;
-  assign rdrsp_last = \$89  & rdrsp_last_seg;
-  assign \$90  = drain_lb * 3'h4;
-  assign \$91  = \$90 [16:0] + 3'h4;
-  assign drain_last_lb = \$91  >= dr_nt;
-  assign \$92  = dr_nt - \$90 [16:0];
-  assign \$93  = drain_last_lb ? \$92  : 18'h00004;
+  assign \$75  = rdrsp_seg ? 24'h989680 : 24'h000000;
+  assign \$76  = ! rdrsp_seg;
+  assign \$78  = \$77  + rdrsp_o;
+  assign \$79  = ! rdrsp_seg;
+  assign \$80  = rdrsp_seg ? dim_n_q : dim_m_q;
+  assign \$81  = \$78  * \$80 ;
+  assign \$82  = \$75  + \$81 ;
+  assign \$83  = ! rdrsp_seg;
+  assign \$84  = rdrsp_seg ? ld_n0 : ld_m0;
+  assign \$85  = \$82  + \$84 ;
+  assign \$86  = \$85  + \$52 [16:0];
+  assign \$87  = \$86  + rdrsp_lane0;
+  assign \$89  = ~ ld_load_b;
+  assign rdrsp_last_seg = \$88  | \$89 ;
+  assign \$90  = rdrsp_last_beat & rdrsp_last_lb;
+  assign \$91  = \$90  & rdrsp_last_o;
+  assign rdrsp_last = \$91  & rdrsp_last_seg;
+  assign \$92  = drain_lb * 3'h4;
+  assign \$93  = \$92 [16:0] + 3'h4;
+  assign drain_last_lb = \$93  >= dr_nt;
+  assign \$94  = dr_nt - \$92 [16:0];
+  assign \$95  = drain_last_lb ? \$94  : 18'h00004;
   assign drain_lane0 = drain_j * 3'h4;
-  assign \$94  = drain_lane0 + 3'h4;
-  assign drain_last_beat = \$94  >= \$93 [16:0];
-  assign \$95  = \$93 [16:0] - drain_lane0;
-  assign \$96  = drain_last_beat ? \$95  : 18'h00004;
-  assign \$97  = drain_o + 1'h1;
-  assign drain_last_o = \$97  == dr_mt;
-  assign \$98  = drain_lb * dr_mt;
-  assign \$99  = \$98  + drain_o;
-  assign \$100  = dr_m0 + drain_o;
-  assign \$101  = \$100  * dim_n_q;
-  assign \$102  = 25'h1312d00 + \$101 ;
-  assign \$103  = \$102  + dr_n0;
-  assign \$104  = \$103  + \$90 [16:0];
-  assign \$105  = \$104  + drain_lane0;
-  assign \$106  = drain_last_beat & drain_last_lb;
-  assign \$107  = \$106  & drain_last_o;
-  assign dram_rd_req_len = dram_rd_req_valid ? \$22 [2:0] : 3'h0;
-  assign \$108  = \$64 [2:0] > 1'h0;
-  assign \$109  = \$64 [2:0] > 1'h1;
-  assign \$110  = \$64 [2:0] > 2'h2;
-  assign \$111  = \$64 [2:0] > 2'h3;
-  assign \$112  = { \$111 , \$110 , \$109 , \$108  } << rdrsp_lane0;
-  assign \$113  = rdrsp_lane0 * 4'h8;
-  assign \$114  = dram_rd_data << \$113 ;
-  assign \$115  = dram_rd_data_valid & rdrsp_busy;
-  assign \$116  = ! rdrsp_seg;
-  assign \$117  = \$115  & \$116 ;
-  assign fill_a_en = \$117  ? \$112 [3:0] : 4'h0;
-  assign \$118  = \$64 [2:0] > 1'h0;
-  assign \$119  = \$64 [2:0] > 1'h1;
-  assign \$120  = \$64 [2:0] > 2'h2;
-  assign \$121  = \$64 [2:0] > 2'h3;
-  assign \$122  = { \$121 , \$120 , \$119 , \$118  } << rdrsp_lane0;
-  assign \$123  = rdrsp_lane0 * 4'h8;
-  assign \$124  = dram_rd_data << \$123 ;
-  assign \$125  = dram_rd_data_valid & rdrsp_busy;
-  assign \$127  = \$125  & \$126 ;
-  assign fill_b_en = \$127  ? \$122 [3:0] : 4'h0;
-  assign \$128  = ~ dram_wr_ready;
-  assign wr_stall = wr_valid_q & \$128 ;
-  assign \$129  = ~ wr_stall;
-  assign drain_rd_en = \$129  & drain_busy;
-  assign \$130  = wr_lane0_q * 6'h20;
-  assign wr_shifted = drain_rd_data >> \$130 ;
+  assign \$96  = drain_lane0 + 3'h4;
+  assign drain_last_beat = \$96  >= \$95 [16:0];
+  assign \$97  = \$95 [16:0] - drain_lane0;
+  assign \$98  = drain_last_beat ? \$97  : 18'h00004;
+  assign \$99  = drain_o + 1'h1;
+  assign drain_last_o = \$99  == dr_mt;
+  assign \$100  = drain_lb * dr_mt;
+  assign \$101  = \$100  + drain_o;
+  assign \$102  = dr_m0 + drain_o;
+  assign \$103  = \$102  * dim_n_q;
+  assign \$104  = 25'h1312d00 + \$103 ;
+  assign \$105  = \$104  + dr_n0;
+  assign \$106  = \$105  + \$92 [16:0];
+  assign \$107  = \$106  + drain_lane0;
+  assign \$108  = drain_last_beat & drain_last_lb;
+  assign \$109  = \$108  & drain_last_o;
+  assign dram_rd_req_len = dram_rd_req_valid ? \$24 [2:0] : 3'h0;
+  assign \$110  = \$66 [2:0] > 1'h0;
+  assign \$111  = \$66 [2:0] > 1'h1;
+  assign \$112  = \$66 [2:0] > 2'h2;
+  assign \$113  = \$66 [2:0] > 2'h3;
+  assign \$114  = { \$113 , \$112 , \$111 , \$110  } << rdrsp_lane0;
+  assign \$115  = rdrsp_lane0 * 4'h8;
+  assign \$116  = dram_rd_data << \$115 ;
+  assign \$117  = dram_rd_data_valid & rdrsp_busy;
+  assign \$118  = ! rdrsp_seg;
+  assign \$119  = \$117  & \$118 ;
+  assign fill_a_en = \$119  ? \$114 [3:0] : 4'h0;
+  assign \$120  = \$66 [2:0] > 1'h0;
+  assign \$121  = \$66 [2:0] > 1'h1;
+  assign \$122  = \$66 [2:0] > 2'h2;
+  assign \$123  = \$66 [2:0] > 2'h3;
+  assign \$124  = { \$123 , \$122 , \$121 , \$120  } << rdrsp_lane0;
+  assign \$125  = rdrsp_lane0 * 4'h8;
+  assign \$126  = dram_rd_data << \$125 ;
+  assign \$127  = dram_rd_data_valid & rdrsp_busy;
+  assign \$129  = \$127  & \$128 ;
+  assign fill_b_en = \$129  ? \$124 [3:0] : 4'h0;
+  assign \$130  = ~ dram_wr_ready;
+  assign wr_stall = wr_valid_q & \$130 ;
+  assign \$131  = ~ wr_stall;
+  assign \$132  = ~ trail;
+  assign \$133  = drain_busy & \$132 ;
+  assign drain_rd_en = \$131  & \$133 ;
+  assign \$134  = wr_lane0_q * 6'h20;
+  assign wr_shifted = drain_rd_data >> \$134 ;
   assign dram_wr_len = wr_valid_q ? wr_len_q : 3'h0;
   assign core_start = launch & cp_valid;
-  assign \$131  = dram_rd_req_valid & dram_rd_req_ready;
-  assign \$132  = rdreq_seg + 1'h1;
-  assign \$133  = rdreq_o + 1'h1;
-  assign \$134  = rdreq_lb + 1'h1;
-  assign \$135  = rdreq_j + 1'h1;
-  assign \$136  = dram_rd_data_valid & rdrsp_busy;
-  assign \$137  = rdrsp_seg + 1'h1;
-  assign \$138  = rdrsp_o + 1'h1;
-  assign \$139  = rdrsp_lb + 1'h1;
-  assign \$140  = rdrsp_j + 1'h1;
-  assign \$141  = ~ wr_stall;
-  assign \$142  = drain_seg + 1'h1;
-  assign \$143  = drain_o + 1'h1;
-  assign \$144  = drain_lb + 1'h1;
-  assign \$145  = drain_j + 1'h1;
-  assign \$146  = wr_valid_q & dram_wr_ready;
-  assign \$147  = \$146  & wr_last_q;
-  assign \$148  = ! next_k0;
-  assign \$149  = ld_m0 == next_m0;
-  assign \$150  = ld_valid & \$149 ;
-  assign \$151  = ld_k0 == next_k0;
-  assign \$152  = \$150  & \$151 ;
-  assign \$153  = ~ \$152 ;
-  assign \$154  = next_valid & \$153 ;
-  assign \$155  = ld_n0 == next_n0;
-  assign \$156  = ld_valid & \$155 ;
-  assign \$157  = ld_k0 == next_k0;
-  assign \$158  = \$156  & \$157 ;
-  assign \$159  = ~ \$158 ;
-  assign \$160  = next_valid & \$159 ;
-  assign \$161  = dim_m_q - next_m0;
-  assign \$162  = next_last_m ? \$161  : { 2'h0, tile_m_q };
-  assign \$163  = dim_n_q - next_n0;
-  assign \$164  = next_last_n ? \$163  : { 2'h0, tile_n_q };
-  assign \$165  = dim_k_q - next_k0;
-  assign \$166  = next_last_k ? \$165  : { 2'h0, tile_k_q };
-  assign \$167  = cp_valid & cp_last_k;
-  assign \$168  = ld_valid & ld_load_a;
-  assign \$169  = ~ a_active;
-  assign \$170  = ld_valid & ld_load_b;
-  assign \$171  = ~ b_active;
-  assign \$172  = cp_valid & cp_last_k;
-  assign \$173  = ~ c_active;
-  assign \$174  = next_n0 + tile_n_q;
-  assign \$175  = next_m0 + tile_m_q;
-  assign \$176  = next_k0 + tile_k_q;
-  assign \$177  = next_valid | ld_valid;
-  assign \$178  = cp_valid & cp_last_k;
-  assign \$179  = \$177  | \$178 ;
-  assign \$180  = ~ ld_valid;
-  assign \$181  = ld_m0 == next_m0;
-  assign \$182  = ld_valid & \$181 ;
-  assign \$183  = ld_k0 == next_k0;
-  assign \$184  = \$182  & \$183 ;
-  assign \$185  = ~ \$184 ;
-  assign \$186  = next_valid & \$185 ;
-  assign \$187  = ld_n0 == next_n0;
-  assign \$188  = ld_valid & \$187 ;
-  assign \$189  = ld_k0 == next_k0;
-  assign \$190  = \$188  & \$189 ;
-  assign \$191  = ~ \$190 ;
-  assign \$192  = next_valid & \$191 ;
-  assign \$193  = \$186  | \$192 ;
-  assign \$194  = ~ \$193 ;
+  assign \$135  = core_south_id != pv_id;
+  assign out_first_k = \$135  ? cp_first_k : pv_first_k;
+  assign \$136  = core_south_id != pv_id;
+  assign out_c_half = \$136  ? c_active : pv_c_half;
+  assign \$137  = core_south_id != pv_id;
+  assign out_m0 = \$137  ? cp_m0 : pv_m0;
+  assign \$138  = core_south_id != pv_id;
+  assign out_mt = \$138  ? core_m : pv_mt;
+  assign \$139  = core_south_id != pv_id;
+  assign out_n0 = \$139  ? cp_n0 : pv_n0;
+  assign \$140  = core_south_id != pv_id;
+  assign out_nt = \$140  ? core_n : pv_nt;
+  assign \$141  = core_south_id != pv_id;
+  assign out_k0 = \$141  ? cp_k0 : pv_k0;
+  assign \$142  = core_south_id != pv_id;
+  assign out_kt = \$142  ? core_k : pv_kt;
+  assign \$143  = dram_rd_req_valid & dram_rd_req_ready;
+  assign \$144  = rdreq_seg + 1'h1;
+  assign \$145  = rdreq_o + 1'h1;
+  assign \$146  = rdreq_lb + 1'h1;
+  assign \$147  = rdreq_j + 1'h1;
+  assign \$148  = dram_rd_data_valid & rdrsp_busy;
+  assign \$149  = rdrsp_seg + 1'h1;
+  assign \$150  = rdrsp_o + 1'h1;
+  assign \$151  = rdrsp_lb + 1'h1;
+  assign \$152  = rdrsp_j + 1'h1;
+  assign \$153  = ~ wr_stall;
+  assign \$154  = ~ trail;
+  assign \$155  = drain_busy & \$154 ;
+  assign \$156  = ~ trail;
+  assign \$157  = drain_busy & \$156 ;
+  assign \$158  = drain_seg + 1'h1;
+  assign \$159  = drain_o + 1'h1;
+  assign \$160  = drain_lb + 1'h1;
+  assign \$161  = drain_j + 1'h1;
+  assign \$162  = wr_valid_q & dram_wr_ready;
+  assign \$163  = \$162  & wr_last_q;
+  assign \$164  = ~ launch;
+  assign \$165  = \$164  & core_ready;
+  assign \$166  = ~ started_id;
+  assign \$167  = ~ cp_done;
+  assign \$168  = cp_valid & \$167 ;
+  assign \$169  = ~ core_done;
+  assign \$170  = \$168  & \$169 ;
+  assign \$171  = ! next_k0;
+  assign \$172  = ld_m0 == next_m0;
+  assign \$173  = ld_valid & \$172 ;
+  assign \$174  = ld_k0 == next_k0;
+  assign \$175  = \$173  & \$174 ;
+  assign \$176  = ~ \$175 ;
+  assign \$177  = next_valid & \$176 ;
+  assign \$178  = ld_n0 == next_n0;
+  assign \$179  = ld_valid & \$178 ;
+  assign \$180  = ld_k0 == next_k0;
+  assign \$181  = \$179  & \$180 ;
+  assign \$182  = ~ \$181 ;
+  assign \$183  = next_valid & \$182 ;
+  assign \$184  = dim_m_q - next_m0;
+  assign \$185  = next_last_m ? \$184  : { 2'h0, tile_m_q };
+  assign \$186  = dim_n_q - next_n0;
+  assign \$187  = next_last_n ? \$186  : { 2'h0, tile_n_q };
+  assign \$188  = dim_k_q - next_k0;
+  assign \$189  = next_last_k ? \$188  : { 2'h0, tile_k_q };
+  assign \$190  = cp_valid & cp_last_k;
+  assign \$191  = ld_valid & ld_load_a;
+  assign \$192  = ~ a_active;
+  assign \$193  = ld_valid & ld_load_b;
+  assign \$194  = ~ b_active;
   assign \$195  = cp_valid & cp_last_k;
-  assign \$196  = ~ \$195 ;
-  assign \$197  = ld_m0 == next_m0;
-  assign \$198  = ld_valid & \$197 ;
-  assign \$199  = ld_k0 == next_k0;
-  assign \$200  = \$198  & \$199 ;
-  assign \$201  = ~ \$200 ;
-  assign \$202  = next_valid & \$201 ;
-  assign \$203  = ld_n0 == next_n0;
-  assign \$204  = ld_valid & \$203 ;
-  assign \$205  = ld_k0 == next_k0;
-  assign \$206  = \$204  & \$205 ;
-  assign \$207  = ~ \$206 ;
-  assign \$208  = next_valid & \$207 ;
-  assign \$209  = \$202  | \$208 ;
-  assign \$210  = ld_m0 == next_m0;
+  assign \$196  = ~ c_active;
+  assign \$197  = next_n0 + tile_n_q;
+  assign \$198  = next_m0 + tile_m_q;
+  assign \$199  = next_k0 + tile_k_q;
+  assign \$200  = next_valid | ld_valid;
+  assign \$201  = cp_valid & cp_last_k;
+  assign \$202  = \$200  | \$201 ;
+  assign \$203  = ~ ld_valid;
+  assign \$204  = ld_m0 == next_m0;
+  assign \$205  = ld_valid & \$204 ;
+  assign \$206  = ld_k0 == next_k0;
+  assign \$207  = \$205  & \$206 ;
+  assign \$208  = ~ \$207 ;
+  assign \$209  = next_valid & \$208 ;
+  assign \$210  = ld_n0 == next_n0;
   assign \$211  = ld_valid & \$210 ;
   assign \$212  = ld_k0 == next_k0;
   assign \$213  = \$211  & \$212 ;
   assign \$214  = ~ \$213 ;
   assign \$215  = next_valid & \$214 ;
-  assign \$216  = \$215  ? 1'h0 : 1'h1;
-  assign \$217  = ld_m0 == next_m0;
-  assign \$218  = ld_valid & \$217 ;
-  assign \$219  = ld_k0 == next_k0;
-  assign \$220  = \$218  & \$219 ;
-  assign \$221  = ~ \$220 ;
-  assign \$222  = next_valid & \$221 ;
-  assign \$223  = ld_n0 == next_n0;
-  assign \$224  = ld_valid & \$223 ;
-  assign \$225  = ld_k0 == next_k0;
-  assign \$226  = \$224  & \$225 ;
-  assign \$227  = ~ \$226 ;
-  assign \$228  = next_valid & \$227 ;
-  assign \$229  = \$222  | \$228 ;
-  assign \$230  = ld_m0 == next_m0;
-  assign \$231  = ld_valid & \$230 ;
-  assign \$232  = ld_k0 == next_k0;
-  assign \$233  = \$231  & \$232 ;
-  assign \$234  = ~ \$233 ;
-  assign \$235  = next_valid & \$234 ;
-  assign \$236  = \$235  ? 1'h0 : 1'h1;
-  assign \$237  = cp_valid & cp_last_k;
-  assign \$238  = ~ busy;
-  assign \$239  = start & \$238 ;
+  assign \$216  = \$209  | \$215 ;
+  assign \$217  = ~ \$216 ;
+  assign \$218  = cp_valid & cp_last_k;
+  assign \$219  = ~ \$218 ;
+  assign \$220  = ld_m0 == next_m0;
+  assign \$221  = ld_valid & \$220 ;
+  assign \$222  = ld_k0 == next_k0;
+  assign \$223  = \$221  & \$222 ;
+  assign \$224  = ~ \$223 ;
+  assign \$225  = next_valid & \$224 ;
+  assign \$226  = ld_n0 == next_n0;
+  assign \$227  = ld_valid & \$226 ;
+  assign \$228  = ld_k0 == next_k0;
+  assign \$229  = \$227  & \$228 ;
+  assign \$230  = ~ \$229 ;
+  assign \$231  = next_valid & \$230 ;
+  assign \$232  = \$225  | \$231 ;
+  assign \$233  = ld_m0 == next_m0;
+  assign \$234  = ld_valid & \$233 ;
+  assign \$235  = ld_k0 == next_k0;
+  assign \$236  = \$234  & \$235 ;
+  assign \$237  = ~ \$236 ;
+  assign \$238  = next_valid & \$237 ;
+  assign \$239  = \$238  ? 1'h0 : 1'h1;
+  assign \$240  = ld_m0 == next_m0;
+  assign \$241  = ld_valid & \$240 ;
+  assign \$242  = ld_k0 == next_k0;
+  assign \$243  = \$241  & \$242 ;
+  assign \$244  = ~ \$243 ;
+  assign \$245  = next_valid & \$244 ;
+  assign \$246  = ld_n0 == next_n0;
+  assign \$247  = ld_valid & \$246 ;
+  assign \$248  = ld_k0 == next_k0;
+  assign \$249  = \$247  & \$248 ;
+  assign \$250  = ~ \$249 ;
+  assign \$251  = next_valid & \$250 ;
+  assign \$252  = \$245  | \$251 ;
+  assign \$253  = ld_m0 == next_m0;
+  assign \$254  = ld_valid & \$253 ;
+  assign \$255  = ld_k0 == next_k0;
+  assign \$256  = \$254  & \$255 ;
+  assign \$257  = ~ \$256 ;
+  assign \$258  = next_valid & \$257 ;
+  assign \$259  = \$258  ? 1'h0 : 1'h1;
+  assign \$260  = cp_valid & cp_last_k;
+  assign \$261  = ~ busy;
+  assign \$262  = start & \$261 ;
   always @(posedge clk)
-    rdreq_j <= \$240 ;
+    rdreq_j <= \$263 ;
   always @(posedge clk)
-    rdreq_lb <= \$241 ;
+    rdreq_lb <= \$264 ;
   always @(posedge clk)
-    rdreq_o <= \$242 ;
+    rdreq_o <= \$265 ;
   always @(posedge clk)
-    dram_rd_req_valid <= \$243 ;
+    dram_rd_req_valid <= \$266 ;
   always @(posedge clk)
-    rdreq_seg <= \$244 ;
+    rdreq_seg <= \$267 ;
   always @(posedge clk)
-    rdrsp_j <= \$245 ;
+    rdrsp_j <= \$268 ;
   always @(posedge clk)
-    rdrsp_lb <= \$246 ;
+    rdrsp_lb <= \$269 ;
   always @(posedge clk)
-    rdrsp_o <= \$247 ;
+    rdrsp_o <= \$270 ;
   always @(posedge clk)
-    rdrsp_busy <= \$248 ;
+    rdrsp_busy <= \$271 ;
   always @(posedge clk)
-    rdrsp_seg <= \$249 ;
+    rdrsp_seg <= \$272 ;
   always @(posedge clk)
-    r_done <= \$250 ;
+    r_done <= \$273 ;
   always @(posedge clk)
-    wr_valid_q <= \$251 ;
+    wr_valid_q <= \$274 ;
   always @(posedge clk)
-    dram_wr_addr <= \$252 ;
+    dram_wr_addr <= \$275 ;
   always @(posedge clk)
-    wr_len_q <= \$253 ;
+    wr_len_q <= \$276 ;
   always @(posedge clk)
-    wr_lane0_q <= \$254 ;
+    wr_lane0_q <= \$277 ;
   always @(posedge clk)
-    wr_last_q <= \$255 ;
+    wr_last_q <= \$278 ;
   always @(posedge clk)
-    drain_j <= \$256 ;
+    drain_j <= \$279 ;
   always @(posedge clk)
-    drain_lb <= \$257 ;
+    drain_lb <= \$280 ;
   always @(posedge clk)
-    drain_o <= \$258 ;
+    drain_o <= \$281 ;
   always @(posedge clk)
-    drain_busy <= \$259 ;
+    drain_busy <= \$282 ;
   always @(posedge clk)
-    drain_seg <= \$260 ;
+    drain_seg <= \$283 ;
   always @(posedge clk)
-    d_done <= \$261 ;
+    d_done <= \$284 ;
   always @(posedge clk)
-    c_done <= \$262 ;
+    c_done <= \$285 ;
   always @(posedge clk)
-    launch <= \$263 ;
+    started_id <= \$286 ;
   always @(posedge clk)
-    done <= \$264 ;
+    trail <= \$287 ;
   always @(posedge clk)
-    ld_valid <= \$265 ;
+    cp_done <= \$288 ;
   always @(posedge clk)
-    ld_first_k <= \$266 ;
+    launch <= \$289 ;
   always @(posedge clk)
-    ld_last_k <= \$267 ;
+    done <= \$290 ;
   always @(posedge clk)
-    ld_load_a <= \$268 ;
+    pv_valid <= \$291 ;
   always @(posedge clk)
-    ld_load_b <= \$269 ;
+    pv_m0 <= \$292 ;
   always @(posedge clk)
-    ld_m0 <= \$270 ;
+    pv_mt <= \$293 ;
   always @(posedge clk)
-    ld_mt <= \$271 ;
+    pv_n0 <= \$294 ;
   always @(posedge clk)
-    ld_n0 <= \$272 ;
+    pv_nt <= \$295 ;
   always @(posedge clk)
-    ld_nt <= \$273 ;
+    pv_k0 <= \$296 ;
   always @(posedge clk)
-    ld_k0 <= \$274 ;
+    pv_kt <= \$297 ;
   always @(posedge clk)
-    ld_kt <= \$275 ;
+    pv_load_a <= \$298 ;
   always @(posedge clk)
-    cp_valid <= \$276 ;
+    pv_load_b <= \$299 ;
   always @(posedge clk)
-    cp_m0 <= \$277 ;
+    pv_first_k <= \$300 ;
   always @(posedge clk)
-    core_m <= \$278 ;
+    pv_last_k <= \$301 ;
   always @(posedge clk)
-    cp_n0 <= \$279 ;
+    pv_c_half <= \$302 ;
   always @(posedge clk)
-    core_n <= \$280 ;
+    pv_id <= \$303 ;
   always @(posedge clk)
-    cp_k0 <= \$281 ;
+    ld_valid <= \$304 ;
   always @(posedge clk)
-    core_k <= \$282 ;
+    ld_first_k <= \$305 ;
   always @(posedge clk)
-    cp_load_a <= \$283 ;
+    ld_last_k <= \$306 ;
   always @(posedge clk)
-    cp_load_b <= \$284 ;
+    ld_load_a <= \$307 ;
   always @(posedge clk)
-    cp_first_k <= \$285 ;
+    ld_load_b <= \$308 ;
   always @(posedge clk)
-    cp_last_k <= \$286 ;
+    ld_m0 <= \$309 ;
   always @(posedge clk)
-    dr_m0 <= \$287 ;
+    ld_mt <= \$310 ;
   always @(posedge clk)
-    dr_mt <= \$288 ;
+    ld_n0 <= \$311 ;
   always @(posedge clk)
-    dr_n0 <= \$289 ;
+    ld_nt <= \$312 ;
   always @(posedge clk)
-    dr_nt <= \$290 ;
+    ld_k0 <= \$313 ;
   always @(posedge clk)
-    dr_k0 <= \$291 ;
+    ld_kt <= \$314 ;
   always @(posedge clk)
-    dr_kt <= \$292 ;
+    cp_valid <= \$315 ;
   always @(posedge clk)
-    dr_load_a <= \$293 ;
+    cp_m0 <= \$316 ;
   always @(posedge clk)
-    dr_load_b <= \$294 ;
+    core_m <= \$317 ;
   always @(posedge clk)
-    dr_first_k <= \$295 ;
+    cp_n0 <= \$318 ;
   always @(posedge clk)
-    dr_last_k <= \$296 ;
+    core_n <= \$319 ;
   always @(posedge clk)
-    dr_valid <= \$297 ;
+    cp_k0 <= \$320 ;
   always @(posedge clk)
-    a_active <= \$298 ;
+    core_k <= \$321 ;
   always @(posedge clk)
-    b_active <= \$299 ;
+    cp_load_a <= \$322 ;
   always @(posedge clk)
-    c_active <= \$300 ;
+    cp_load_b <= \$323 ;
   always @(posedge clk)
-    next_k0 <= \$301 ;
+    cp_first_k <= \$324 ;
   always @(posedge clk)
-    next_m0 <= \$302 ;
+    cp_last_k <= \$325 ;
   always @(posedge clk)
-    next_valid <= \$303 ;
+    dr_m0 <= \$326 ;
   always @(posedge clk)
-    next_n0 <= \$304 ;
+    dr_mt <= \$327 ;
   always @(posedge clk)
-    busy <= \$305 ;
+    dr_n0 <= \$328 ;
   always @(posedge clk)
-    dim_m_q <= \$306 ;
+    dr_nt <= \$329 ;
   always @(posedge clk)
-    tile_m_q <= \$307 ;
+    dr_k0 <= \$330 ;
   always @(posedge clk)
-    dim_n_q <= \$308 ;
+    dr_kt <= \$331 ;
   always @(posedge clk)
-    tile_n_q <= \$309 ;
+    dr_load_a <= \$332 ;
   always @(posedge clk)
-    dim_k_q <= \$310 ;
+    dr_load_b <= \$333 ;
   always @(posedge clk)
-    tile_k_q <= \$311 ;
+    dr_first_k <= \$334 ;
+  always @(posedge clk)
+    dr_last_k <= \$335 ;
+  always @(posedge clk)
+    dr_valid <= \$336 ;
+  always @(posedge clk)
+    a_active <= \$337 ;
+  always @(posedge clk)
+    b_active <= \$338 ;
+  always @(posedge clk)
+    c_active <= \$339 ;
+  always @(posedge clk)
+    next_k0 <= \$340 ;
+  always @(posedge clk)
+    next_m0 <= \$341 ;
+  always @(posedge clk)
+    next_valid <= \$342 ;
+  always @(posedge clk)
+    next_n0 <= \$343 ;
+  always @(posedge clk)
+    busy <= \$344 ;
+  always @(posedge clk)
+    dim_m_q <= \$345 ;
+  always @(posedge clk)
+    tile_m_q <= \$346 ;
+  always @(posedge clk)
+    dim_n_q <= \$347 ;
+  always @(posedge clk)
+    tile_n_q <= \$348 ;
+  always @(posedge clk)
+    dim_k_q <= \$349 ;
+  always @(posedge clk)
+    tile_k_q <= \$350 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$240  = rdreq_j;
-    if (\$131 ) begin
+    \$263  = rdreq_j;
+    if (\$143 ) begin
       (* full_case = 32'd1 *)
       if (rdreq_last_beat) begin
-        \$240  = 1'h0;
+        \$263  = 1'h0;
       end else begin
-        \$240  = \$135 [0];
+        \$263  = \$147 [0];
       end
     end
     if (barrier) begin
-      if (\$179 ) begin
-        \$240  = 1'h0;
-      end
-    end
-    if (rst) begin
-      \$240  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$241  = rdreq_lb;
-    if (\$131 ) begin
-      if (rdreq_last_beat) begin
-        (* full_case = 32'd1 *)
-        if (rdreq_last_lb) begin
-          \$241  = 16'h0000;
-        end else begin
-          \$241  = \$134 [15:0];
-        end
-      end
-    end
-    if (barrier) begin
-      if (\$179 ) begin
-        \$241  = 16'h0000;
-      end
-    end
-    if (rst) begin
-      \$241  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$242  = rdreq_o;
-    if (\$131 ) begin
-      if (rdreq_last_beat) begin
-        if (rdreq_last_lb) begin
-          (* full_case = 32'd1 *)
-          if (rdreq_last_o) begin
-            \$242  = 16'h0000;
-          end else begin
-            \$242  = \$133 [15:0];
-          end
-        end
-      end
-    end
-    if (barrier) begin
-      if (\$179 ) begin
-        \$242  = 16'h0000;
-      end
-    end
-    if (rst) begin
-      \$242  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$243  = dram_rd_req_valid;
-    if (\$131 ) begin
-      if (rdreq_last_beat) begin
-        if (rdreq_last_lb) begin
-          if (rdreq_last_o) begin
-            if (rdreq_last_seg) begin
-              \$243  = 1'h0;
-            end
-          end
-        end
-      end
-    end
-    if (barrier) begin
-      if (\$179 ) begin
-        \$243  = \$209 ;
-      end
-    end
-    if (\$239 ) begin
-      \$243  = 1'h0;
-    end
-    if (rst) begin
-      \$243  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$244  = rdreq_seg;
-    if (\$131 ) begin
-      if (rdreq_last_beat) begin
-        if (rdreq_last_lb) begin
-          if (rdreq_last_o) begin
-            (* full_case = 32'd1 *)
-            if (rdreq_last_seg) begin
-            end else begin
-              \$244  = \$132 [0];
-            end
-          end
-        end
-      end
-    end
-    if (barrier) begin
-      if (\$179 ) begin
-        \$244  = \$216 ;
-      end
-    end
-    if (rst) begin
-      \$244  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$245  = rdrsp_j;
-    if (\$136 ) begin
-      (* full_case = 32'd1 *)
-      if (rdrsp_last_beat) begin
-        \$245  = 1'h0;
-      end else begin
-        \$245  = \$140 [0];
-      end
-    end
-    if (barrier) begin
-      if (\$179 ) begin
-        \$245  = 1'h0;
-      end
-    end
-    if (rst) begin
-      \$245  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$246  = rdrsp_lb;
-    if (\$136 ) begin
-      if (rdrsp_last_beat) begin
-        (* full_case = 32'd1 *)
-        if (rdrsp_last_lb) begin
-          \$246  = 16'h0000;
-        end else begin
-          \$246  = \$139 [15:0];
-        end
-      end
-    end
-    if (barrier) begin
-      if (\$179 ) begin
-        \$246  = 16'h0000;
-      end
-    end
-    if (rst) begin
-      \$246  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$247  = rdrsp_o;
-    if (\$136 ) begin
-      if (rdrsp_last_beat) begin
-        if (rdrsp_last_lb) begin
-          (* full_case = 32'd1 *)
-          if (rdrsp_last_o) begin
-            \$247  = 16'h0000;
-          end else begin
-            \$247  = \$138 [15:0];
-          end
-        end
-      end
-    end
-    if (barrier) begin
-      if (\$179 ) begin
-        \$247  = 16'h0000;
-      end
-    end
-    if (rst) begin
-      \$247  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$248  = rdrsp_busy;
-    if (\$136 ) begin
-      if (rdrsp_last_beat) begin
-        if (rdrsp_last_lb) begin
-          if (rdrsp_last_o) begin
-            if (rdrsp_last_seg) begin
-              \$248  = 1'h0;
-            end
-          end
-        end
-      end
-    end
-    if (barrier) begin
-      if (\$179 ) begin
-        \$248  = \$229 ;
-      end
-    end
-    if (\$239 ) begin
-      \$248  = 1'h0;
-    end
-    if (rst) begin
-      \$248  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$249  = rdrsp_seg;
-    if (\$136 ) begin
-      if (rdrsp_last_beat) begin
-        if (rdrsp_last_lb) begin
-          if (rdrsp_last_o) begin
-            (* full_case = 32'd1 *)
-            if (rdrsp_last_seg) begin
-            end else begin
-              \$249  = \$137 [0];
-            end
-          end
-        end
-      end
-    end
-    if (barrier) begin
-      if (\$179 ) begin
-        \$249  = \$236 ;
-      end
-    end
-    if (rst) begin
-      \$249  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$250  = r_done;
-    if (\$136 ) begin
-      if (rdrsp_last) begin
-        \$250  = 1'h1;
-      end
-    end
-    if (barrier) begin
-      if (\$179 ) begin
-        \$250  = \$194 ;
-      end
-    end
-    if (\$239 ) begin
-      \$250  = 1'h1;
-    end
-    if (rst) begin
-      \$250  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$251  = wr_valid_q;
-    if (\$141 ) begin
-      \$251  = drain_busy;
-    end
-    if (rst) begin
-      \$251  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$252  = dram_wr_addr;
-    if (\$141 ) begin
-      \$252  = { 11'h000, \$105  };
-    end
-    if (rst) begin
-      \$252  = 48'h000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$253  = wr_len_q;
-    if (\$141 ) begin
-      \$253  = \$96 [2:0];
-    end
-    if (rst) begin
-      \$253  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$254  = wr_lane0_q;
-    if (\$141 ) begin
-      \$254  = drain_lane0;
-    end
-    if (rst) begin
-      \$254  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$255  = wr_last_q;
-    if (\$141 ) begin
-      \$255  = drain_last;
-    end
-    if (rst) begin
-      \$255  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$256  = drain_j;
-    if (\$141 ) begin
-      if (drain_busy) begin
-        (* full_case = 32'd1 *)
-        if (drain_last_beat) begin
-          \$256  = 1'h0;
-        end else begin
-          \$256  = \$145 [0];
-        end
-      end
-    end
-    if (barrier) begin
-      if (\$179 ) begin
-        \$256  = 1'h0;
-      end
-    end
-    if (rst) begin
-      \$256  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$257  = drain_lb;
-    if (\$141 ) begin
-      if (drain_busy) begin
-        if (drain_last_beat) begin
-          (* full_case = 32'd1 *)
-          if (drain_last_lb) begin
-            \$257  = 16'h0000;
-          end else begin
-            \$257  = \$144 [15:0];
-          end
-        end
-      end
-    end
-    if (barrier) begin
-      if (\$179 ) begin
-        \$257  = 16'h0000;
-      end
-    end
-    if (rst) begin
-      \$257  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$258  = drain_o;
-    if (\$141 ) begin
-      if (drain_busy) begin
-        if (drain_last_beat) begin
-          if (drain_last_lb) begin
-            (* full_case = 32'd1 *)
-            if (drain_last_o) begin
-              \$258  = 16'h0000;
-            end else begin
-              \$258  = \$143 [15:0];
-            end
-          end
-        end
-      end
-    end
-    if (barrier) begin
-      if (\$179 ) begin
-        \$258  = 16'h0000;
-      end
-    end
-    if (rst) begin
-      \$258  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$259  = drain_busy;
-    if (\$141 ) begin
-      if (drain_busy) begin
-        if (drain_last_beat) begin
-          if (drain_last_lb) begin
-            if (drain_last_o) begin
-              \$259  = 1'h0;
-            end
-          end
-        end
-      end
-    end
-    if (barrier) begin
-      if (\$179 ) begin
-        \$259  = \$237 ;
-      end
-    end
-    if (\$239 ) begin
-      \$259  = 1'h0;
-    end
-    if (rst) begin
-      \$259  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$260  = drain_seg;
-    if (barrier) begin
-      if (\$179 ) begin
-        \$260  = 1'h0;
-      end
-    end
-    if (rst) begin
-      \$260  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$261  = d_done;
-    if (\$147 ) begin
-      \$261  = 1'h1;
-    end
-    if (barrier) begin
-      if (\$179 ) begin
-        \$261  = \$196 ;
-      end
-    end
-    if (\$239 ) begin
-      \$261  = 1'h1;
-    end
-    if (rst) begin
-      \$261  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$262  = c_done;
-    if (core_done) begin
-      \$262  = 1'h1;
-    end
-    if (barrier) begin
-      if (\$179 ) begin
-        \$262  = \$180 ;
-      end
-    end
-    if (\$239 ) begin
-      \$262  = 1'h1;
-    end
-    if (rst) begin
-      \$262  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$263  = 1'h0;
-    if (barrier) begin
-      if (\$179 ) begin
-        \$263  = 1'h1;
+      if (\$202 ) begin
+        \$263  = 1'h0;
       end
     end
     if (rst) begin
@@ -5178,36 +5007,71 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$264  = 1'h0;
+    \$264  = rdreq_lb;
+    if (\$143 ) begin
+      if (rdreq_last_beat) begin
+        (* full_case = 32'd1 *)
+        if (rdreq_last_lb) begin
+          \$264  = 16'h0000;
+        end else begin
+          \$264  = \$146 [15:0];
+        end
+      end
+    end
     if (barrier) begin
-      (* full_case = 32'd1 *)
-      if (\$179 ) begin
-      end else begin
-        \$264  = 1'h1;
+      if (\$202 ) begin
+        \$264  = 16'h0000;
       end
     end
     if (rst) begin
-      \$264  = 1'h0;
+      \$264  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$265  = ld_valid;
-    if (barrier) begin
-      \$265  = next_valid;
+    \$265  = rdreq_o;
+    if (\$143 ) begin
+      if (rdreq_last_beat) begin
+        if (rdreq_last_lb) begin
+          (* full_case = 32'd1 *)
+          if (rdreq_last_o) begin
+            \$265  = 16'h0000;
+          end else begin
+            \$265  = \$145 [15:0];
+          end
+        end
+      end
     end
-    if (\$239 ) begin
-      \$265  = 1'h0;
+    if (barrier) begin
+      if (\$202 ) begin
+        \$265  = 16'h0000;
+      end
     end
     if (rst) begin
-      \$265  = 1'h0;
+      \$265  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$266  = ld_first_k;
+    \$266  = dram_rd_req_valid;
+    if (\$143 ) begin
+      if (rdreq_last_beat) begin
+        if (rdreq_last_lb) begin
+          if (rdreq_last_o) begin
+            if (rdreq_last_seg) begin
+              \$266  = 1'h0;
+            end
+          end
+        end
+      end
+    end
     if (barrier) begin
-      \$266  = \$148 ;
+      if (\$202 ) begin
+        \$266  = \$232 ;
+      end
+    end
+    if (\$262 ) begin
+      \$266  = 1'h0;
     end
     if (rst) begin
       \$266  = 1'h0;
@@ -5215,9 +5079,24 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$267  = ld_last_k;
+    \$267  = rdreq_seg;
+    if (\$143 ) begin
+      if (rdreq_last_beat) begin
+        if (rdreq_last_lb) begin
+          if (rdreq_last_o) begin
+            (* full_case = 32'd1 *)
+            if (rdreq_last_seg) begin
+            end else begin
+              \$267  = \$144 [0];
+            end
+          end
+        end
+      end
+    end
     if (barrier) begin
-      \$267  = next_last_k;
+      if (\$202 ) begin
+        \$267  = \$239 ;
+      end
     end
     if (rst) begin
       \$267  = 1'h0;
@@ -5225,9 +5104,19 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$268  = ld_load_a;
+    \$268  = rdrsp_j;
+    if (\$148 ) begin
+      (* full_case = 32'd1 *)
+      if (rdrsp_last_beat) begin
+        \$268  = 1'h0;
+      end else begin
+        \$268  = \$152 [0];
+      end
+    end
     if (barrier) begin
-      \$268  = \$154 ;
+      if (\$202 ) begin
+        \$268  = 1'h0;
+      end
     end
     if (rst) begin
       \$268  = 1'h0;
@@ -5235,19 +5124,45 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$269  = ld_load_b;
+    \$269  = rdrsp_lb;
+    if (\$148 ) begin
+      if (rdrsp_last_beat) begin
+        (* full_case = 32'd1 *)
+        if (rdrsp_last_lb) begin
+          \$269  = 16'h0000;
+        end else begin
+          \$269  = \$151 [15:0];
+        end
+      end
+    end
     if (barrier) begin
-      \$269  = \$160 ;
+      if (\$202 ) begin
+        \$269  = 16'h0000;
+      end
     end
     if (rst) begin
-      \$269  = 1'h0;
+      \$269  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$270  = ld_m0;
+    \$270  = rdrsp_o;
+    if (\$148 ) begin
+      if (rdrsp_last_beat) begin
+        if (rdrsp_last_lb) begin
+          (* full_case = 32'd1 *)
+          if (rdrsp_last_o) begin
+            \$270  = 16'h0000;
+          end else begin
+            \$270  = \$150 [15:0];
+          end
+        end
+      end
+    end
     if (barrier) begin
-      \$270  = next_m0[15:0];
+      if (\$202 ) begin
+        \$270  = 16'h0000;
+      end
     end
     if (rst) begin
       \$270  = 16'h0000;
@@ -5255,102 +5170,166 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$271  = ld_mt;
+    \$271  = rdrsp_busy;
+    if (\$148 ) begin
+      if (rdrsp_last_beat) begin
+        if (rdrsp_last_lb) begin
+          if (rdrsp_last_o) begin
+            if (rdrsp_last_seg) begin
+              \$271  = 1'h0;
+            end
+          end
+        end
+      end
+    end
     if (barrier) begin
-      \$271  = \$162 [15:0];
+      if (\$202 ) begin
+        \$271  = \$252 ;
+      end
+    end
+    if (\$262 ) begin
+      \$271  = 1'h0;
     end
     if (rst) begin
-      \$271  = 16'h0000;
+      \$271  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$272  = ld_n0;
+    \$272  = rdrsp_seg;
+    if (\$148 ) begin
+      if (rdrsp_last_beat) begin
+        if (rdrsp_last_lb) begin
+          if (rdrsp_last_o) begin
+            (* full_case = 32'd1 *)
+            if (rdrsp_last_seg) begin
+            end else begin
+              \$272  = \$149 [0];
+            end
+          end
+        end
+      end
+    end
     if (barrier) begin
-      \$272  = next_n0[15:0];
+      if (\$202 ) begin
+        \$272  = \$259 ;
+      end
     end
     if (rst) begin
-      \$272  = 16'h0000;
+      \$272  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$273  = ld_nt;
+    \$273  = r_done;
+    if (\$148 ) begin
+      if (rdrsp_last) begin
+        \$273  = 1'h1;
+      end
+    end
     if (barrier) begin
-      \$273  = \$164 [15:0];
+      if (\$202 ) begin
+        \$273  = \$217 ;
+      end
+    end
+    if (\$262 ) begin
+      \$273  = 1'h1;
     end
     if (rst) begin
-      \$273  = 16'h0000;
+      \$273  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$274  = ld_k0;
-    if (barrier) begin
-      \$274  = next_k0[15:0];
+    \$274  = wr_valid_q;
+    if (\$153 ) begin
+      \$274  = \$155 ;
     end
     if (rst) begin
-      \$274  = 16'h0000;
+      \$274  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$275  = ld_kt;
-    if (barrier) begin
-      \$275  = \$166 [15:0];
+    \$275  = dram_wr_addr;
+    if (\$153 ) begin
+      \$275  = { 11'h000, \$107  };
     end
     if (rst) begin
-      \$275  = 16'h0000;
+      \$275  = 48'h000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$276  = cp_valid;
-    if (barrier) begin
-      \$276  = ld_valid;
-    end
-    if (\$239 ) begin
-      \$276  = 1'h0;
+    \$276  = wr_len_q;
+    if (\$153 ) begin
+      \$276  = \$98 [2:0];
     end
     if (rst) begin
-      \$276  = 1'h0;
+      \$276  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$277  = cp_m0;
-    if (barrier) begin
-      \$277  = ld_m0;
+    \$277  = wr_lane0_q;
+    if (\$153 ) begin
+      \$277  = drain_lane0;
     end
     if (rst) begin
-      \$277  = 16'h0000;
+      \$277  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$278  = core_m;
-    if (barrier) begin
-      \$278  = ld_mt;
+    \$278  = wr_last_q;
+    if (\$153 ) begin
+      \$278  = drain_last;
     end
     if (rst) begin
-      \$278  = 16'h0000;
+      \$278  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$279  = cp_n0;
+    \$279  = drain_j;
+    if (\$153 ) begin
+      if (\$157 ) begin
+        (* full_case = 32'd1 *)
+        if (drain_last_beat) begin
+          \$279  = 1'h0;
+        end else begin
+          \$279  = \$161 [0];
+        end
+      end
+    end
     if (barrier) begin
-      \$279  = ld_n0;
+      if (\$202 ) begin
+        \$279  = 1'h0;
+      end
     end
     if (rst) begin
-      \$279  = 16'h0000;
+      \$279  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$280  = core_n;
+    \$280  = drain_lb;
+    if (\$153 ) begin
+      if (\$157 ) begin
+        if (drain_last_beat) begin
+          (* full_case = 32'd1 *)
+          if (drain_last_lb) begin
+            \$280  = 16'h0000;
+          end else begin
+            \$280  = \$160 [15:0];
+          end
+        end
+      end
+    end
     if (barrier) begin
-      \$280  = ld_nt;
+      if (\$202 ) begin
+        \$280  = 16'h0000;
+      end
     end
     if (rst) begin
       \$280  = 16'h0000;
@@ -5358,9 +5337,25 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$281  = cp_k0;
+    \$281  = drain_o;
+    if (\$153 ) begin
+      if (\$157 ) begin
+        if (drain_last_beat) begin
+          if (drain_last_lb) begin
+            (* full_case = 32'd1 *)
+            if (drain_last_o) begin
+              \$281  = 16'h0000;
+            end else begin
+              \$281  = \$159 [15:0];
+            end
+          end
+        end
+      end
+    end
     if (barrier) begin
-      \$281  = ld_k0;
+      if (\$202 ) begin
+        \$281  = 16'h0000;
+      end
     end
     if (rst) begin
       \$281  = 16'h0000;
@@ -5368,19 +5363,37 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$282  = core_k;
+    \$282  = drain_busy;
+    if (\$153 ) begin
+      if (\$157 ) begin
+        if (drain_last_beat) begin
+          if (drain_last_lb) begin
+            if (drain_last_o) begin
+              \$282  = 1'h0;
+            end
+          end
+        end
+      end
+    end
     if (barrier) begin
-      \$282  = ld_kt;
+      if (\$202 ) begin
+        \$282  = \$260 ;
+      end
+    end
+    if (\$262 ) begin
+      \$282  = 1'h0;
     end
     if (rst) begin
-      \$282  = 16'h0000;
+      \$282  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$283  = cp_load_a;
+    \$283  = drain_seg;
     if (barrier) begin
-      \$283  = ld_load_a;
+      if (\$202 ) begin
+        \$283  = 1'h0;
+      end
     end
     if (rst) begin
       \$283  = 1'h0;
@@ -5388,9 +5401,17 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$284  = cp_load_b;
+    \$284  = d_done;
+    if (\$163 ) begin
+      \$284  = 1'h1;
+    end
     if (barrier) begin
-      \$284  = ld_load_b;
+      if (\$202 ) begin
+        \$284  = \$219 ;
+      end
+    end
+    if (\$262 ) begin
+      \$284  = 1'h1;
     end
     if (rst) begin
       \$284  = 1'h0;
@@ -5398,9 +5419,17 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$285  = cp_first_k;
+    \$285  = c_done;
+    if (\$165 ) begin
+      \$285  = 1'h1;
+    end
     if (barrier) begin
-      \$285  = ld_first_k;
+      if (\$202 ) begin
+        \$285  = \$203 ;
+      end
+    end
+    if (\$262 ) begin
+      \$285  = 1'h1;
     end
     if (rst) begin
       \$285  = 1'h0;
@@ -5408,9 +5437,9 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$286  = cp_last_k;
-    if (barrier) begin
-      \$286  = ld_last_k;
+    \$286  = started_id;
+    if (core_start) begin
+      \$286  = \$166 ;
     end
     if (rst) begin
       \$286  = 1'h0;
@@ -5418,59 +5447,77 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$287  = dr_m0;
+    \$287  = trail;
+    if (core_done) begin
+      if (trail) begin
+        \$287  = 1'h0;
+      end
+    end
     if (barrier) begin
-      \$287  = cp_m0;
+      \$287  = \$170 ;
     end
     if (rst) begin
-      \$287  = 16'h0000;
+      \$287  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$288  = dr_mt;
+    \$288  = cp_done;
+    if (core_done) begin
+      (* full_case = 32'd1 *)
+      if (trail) begin
+      end else begin
+        \$288  = 1'h1;
+      end
+    end
     if (barrier) begin
-      \$288  = core_m;
+      \$288  = 1'h0;
     end
     if (rst) begin
-      \$288  = 16'h0000;
+      \$288  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$289  = dr_n0;
+    \$289  = 1'h0;
     if (barrier) begin
-      \$289  = cp_n0;
+      if (\$202 ) begin
+        \$289  = 1'h1;
+      end
     end
     if (rst) begin
-      \$289  = 16'h0000;
+      \$289  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$290  = dr_nt;
+    \$290  = 1'h0;
     if (barrier) begin
-      \$290  = core_n;
+      (* full_case = 32'd1 *)
+      if (\$202 ) begin
+      end else begin
+        \$290  = 1'h1;
+      end
     end
     if (rst) begin
-      \$290  = 16'h0000;
+      \$290  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$291  = dr_k0;
+    \$291  = pv_valid;
     if (barrier) begin
-      \$291  = cp_k0;
+      \$291  = cp_valid;
     end
     if (rst) begin
-      \$291  = 16'h0000;
+      \$291  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$292  = dr_kt;
+    \$292  = pv_m0;
     if (barrier) begin
-      \$292  = core_k;
+      \$292  = cp_m0;
     end
     if (rst) begin
       \$292  = 16'h0000;
@@ -5478,64 +5525,59 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$293  = dr_load_a;
+    \$293  = pv_mt;
     if (barrier) begin
-      \$293  = cp_load_a;
+      \$293  = core_m;
     end
     if (rst) begin
-      \$293  = 1'h0;
+      \$293  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$294  = dr_load_b;
+    \$294  = pv_n0;
     if (barrier) begin
-      \$294  = cp_load_b;
+      \$294  = cp_n0;
     end
     if (rst) begin
-      \$294  = 1'h0;
+      \$294  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$295  = dr_first_k;
+    \$295  = pv_nt;
     if (barrier) begin
-      \$295  = cp_first_k;
+      \$295  = core_n;
     end
     if (rst) begin
-      \$295  = 1'h0;
+      \$295  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$296  = dr_last_k;
+    \$296  = pv_k0;
     if (barrier) begin
-      \$296  = cp_last_k;
+      \$296  = cp_k0;
     end
     if (rst) begin
-      \$296  = 1'h0;
+      \$296  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$297  = dr_valid;
+    \$297  = pv_kt;
     if (barrier) begin
-      \$297  = \$167 ;
-    end
-    if (\$239 ) begin
-      \$297  = 1'h0;
+      \$297  = core_k;
     end
     if (rst) begin
-      \$297  = 1'h0;
+      \$297  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$298  = a_active;
+    \$298  = pv_load_a;
     if (barrier) begin
-      if (\$168 ) begin
-        \$298  = \$169 ;
-      end
+      \$298  = cp_load_a;
     end
     if (rst) begin
       \$298  = 1'h0;
@@ -5543,11 +5585,9 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$299  = b_active;
+    \$299  = pv_load_b;
     if (barrier) begin
-      if (\$170 ) begin
-        \$299  = \$171 ;
-      end
+      \$299  = cp_load_b;
     end
     if (rst) begin
       \$299  = 1'h0;
@@ -5555,11 +5595,9 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$300  = c_active;
+    \$300  = pv_first_k;
     if (barrier) begin
-      if (\$172 ) begin
-        \$300  = \$173 ;
-      end
+      \$300  = cp_first_k;
     end
     if (rst) begin
       \$300  = 1'h0;
@@ -5567,62 +5605,29 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$301  = next_k0;
+    \$301  = pv_last_k;
     if (barrier) begin
-      if (next_valid) begin
-        (* full_case = 32'd1 *)
-        if (next_last_k) begin
-          \$301  = 17'h00000;
-        end else begin
-          \$301  = \$176 [16:0];
-        end
-      end
-    end
-    if (\$239 ) begin
-      \$301  = 17'h00000;
+      \$301  = cp_last_k;
     end
     if (rst) begin
-      \$301  = 17'h00000;
+      \$301  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$302  = next_m0;
+    \$302  = pv_c_half;
     if (barrier) begin
-      if (next_valid) begin
-        if (next_last_k) begin
-          (* full_case = 32'd1 *)
-          if (next_last_m) begin
-            \$302  = 17'h00000;
-          end else begin
-            \$302  = \$175 [16:0];
-          end
-        end
-      end
-    end
-    if (\$239 ) begin
-      \$302  = 17'h00000;
+      \$302  = c_active;
     end
     if (rst) begin
-      \$302  = 17'h00000;
+      \$302  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$303  = next_valid;
+    \$303  = pv_id;
     if (barrier) begin
-      if (next_valid) begin
-        if (next_last_k) begin
-          if (next_last_m) begin
-            if (next_last_n) begin
-              \$303  = 1'h0;
-            end
-          end
-        end
-      end
-    end
-    if (\$239 ) begin
-      \$303  = 1'h1;
+      \$303  = started_id;
     end
     if (rst) begin
       \$303  = 1'h0;
@@ -5630,39 +5635,22 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$304  = next_n0;
+    \$304  = ld_valid;
     if (barrier) begin
-      if (next_valid) begin
-        if (next_last_k) begin
-          if (next_last_m) begin
-            (* full_case = 32'd1 *)
-            if (next_last_n) begin
-            end else begin
-              \$304  = \$174 [16:0];
-            end
-          end
-        end
-      end
+      \$304  = next_valid;
     end
-    if (\$239 ) begin
-      \$304  = 17'h00000;
+    if (\$262 ) begin
+      \$304  = 1'h0;
     end
     if (rst) begin
-      \$304  = 17'h00000;
+      \$304  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$305  = busy;
+    \$305  = ld_first_k;
     if (barrier) begin
-      (* full_case = 32'd1 *)
-      if (\$179 ) begin
-      end else begin
-        \$305  = 1'h0;
-      end
-    end
-    if (\$239 ) begin
-      \$305  = 1'h1;
+      \$305  = \$171 ;
     end
     if (rst) begin
       \$305  = 1'h0;
@@ -5670,39 +5658,39 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$306  = dim_m_q;
-    if (\$239 ) begin
-      \$306  = dim_m;
+    \$306  = ld_last_k;
+    if (barrier) begin
+      \$306  = next_last_k;
     end
     if (rst) begin
-      \$306  = 16'h0000;
+      \$306  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$307  = tile_m_q;
-    if (\$239 ) begin
-      \$307  = tile_m;
+    \$307  = ld_load_a;
+    if (barrier) begin
+      \$307  = \$177 ;
     end
     if (rst) begin
-      \$307  = 16'h0000;
+      \$307  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$308  = dim_n_q;
-    if (\$239 ) begin
-      \$308  = dim_n;
+    \$308  = ld_load_b;
+    if (barrier) begin
+      \$308  = \$183 ;
     end
     if (rst) begin
-      \$308  = 16'h0000;
+      \$308  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$309  = tile_n_q;
-    if (\$239 ) begin
-      \$309  = tile_n;
+    \$309  = ld_m0;
+    if (barrier) begin
+      \$309  = next_m0[15:0];
     end
     if (rst) begin
       \$309  = 16'h0000;
@@ -5710,9 +5698,9 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$310  = dim_k_q;
-    if (\$239 ) begin
-      \$310  = dim_k;
+    \$310  = ld_mt;
+    if (barrier) begin
+      \$310  = \$185 [15:0];
     end
     if (rst) begin
       \$310  = 16'h0000;
@@ -5720,74 +5708,529 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$311  = tile_k_q;
-    if (\$239 ) begin
-      \$311  = tile_k;
+    \$311  = ld_n0;
+    if (barrier) begin
+      \$311  = next_n0[15:0];
     end
     if (rst) begin
       \$311  = 16'h0000;
     end
   end
-  assign rdreq_lane_base = \$8 [16:0];
-  assign rdreq_valid_lanes = \$19 [16:0];
-  assign rdreq_len = \$22 [2:0];
-  assign rdreq_line = \$29 [31:0];
-  assign rdreq_addr = { 11'h000, \$43  };
-  assign rdrsp_lane_base = \$50 [16:0];
-  assign rdrsp_valid_lanes = \$61 [16:0];
-  assign rdrsp_len = \$64 [2:0];
-  assign rdrsp_line = \$71 [31:0];
-  assign rdrsp_addr = { 11'h000, \$85  };
-  assign drain_lane_base = \$90 [16:0];
-  assign drain_valid_lanes = \$93 [16:0];
-  assign drain_len = \$96 [2:0];
-  assign drain_line = \$99 [31:0];
-  assign drain_addr = { 11'h000, \$105  };
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$312  = ld_nt;
+    if (barrier) begin
+      \$312  = \$187 [15:0];
+    end
+    if (rst) begin
+      \$312  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$313  = ld_k0;
+    if (barrier) begin
+      \$313  = next_k0[15:0];
+    end
+    if (rst) begin
+      \$313  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$314  = ld_kt;
+    if (barrier) begin
+      \$314  = \$189 [15:0];
+    end
+    if (rst) begin
+      \$314  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$315  = cp_valid;
+    if (barrier) begin
+      \$315  = ld_valid;
+    end
+    if (\$262 ) begin
+      \$315  = 1'h0;
+    end
+    if (rst) begin
+      \$315  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$316  = cp_m0;
+    if (barrier) begin
+      \$316  = ld_m0;
+    end
+    if (rst) begin
+      \$316  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$317  = core_m;
+    if (barrier) begin
+      \$317  = ld_mt;
+    end
+    if (rst) begin
+      \$317  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$318  = cp_n0;
+    if (barrier) begin
+      \$318  = ld_n0;
+    end
+    if (rst) begin
+      \$318  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$319  = core_n;
+    if (barrier) begin
+      \$319  = ld_nt;
+    end
+    if (rst) begin
+      \$319  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$320  = cp_k0;
+    if (barrier) begin
+      \$320  = ld_k0;
+    end
+    if (rst) begin
+      \$320  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$321  = core_k;
+    if (barrier) begin
+      \$321  = ld_kt;
+    end
+    if (rst) begin
+      \$321  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$322  = cp_load_a;
+    if (barrier) begin
+      \$322  = ld_load_a;
+    end
+    if (rst) begin
+      \$322  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$323  = cp_load_b;
+    if (barrier) begin
+      \$323  = ld_load_b;
+    end
+    if (rst) begin
+      \$323  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$324  = cp_first_k;
+    if (barrier) begin
+      \$324  = ld_first_k;
+    end
+    if (rst) begin
+      \$324  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$325  = cp_last_k;
+    if (barrier) begin
+      \$325  = ld_last_k;
+    end
+    if (rst) begin
+      \$325  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$326  = dr_m0;
+    if (barrier) begin
+      \$326  = cp_m0;
+    end
+    if (rst) begin
+      \$326  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$327  = dr_mt;
+    if (barrier) begin
+      \$327  = core_m;
+    end
+    if (rst) begin
+      \$327  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$328  = dr_n0;
+    if (barrier) begin
+      \$328  = cp_n0;
+    end
+    if (rst) begin
+      \$328  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$329  = dr_nt;
+    if (barrier) begin
+      \$329  = core_n;
+    end
+    if (rst) begin
+      \$329  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$330  = dr_k0;
+    if (barrier) begin
+      \$330  = cp_k0;
+    end
+    if (rst) begin
+      \$330  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$331  = dr_kt;
+    if (barrier) begin
+      \$331  = core_k;
+    end
+    if (rst) begin
+      \$331  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$332  = dr_load_a;
+    if (barrier) begin
+      \$332  = cp_load_a;
+    end
+    if (rst) begin
+      \$332  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$333  = dr_load_b;
+    if (barrier) begin
+      \$333  = cp_load_b;
+    end
+    if (rst) begin
+      \$333  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$334  = dr_first_k;
+    if (barrier) begin
+      \$334  = cp_first_k;
+    end
+    if (rst) begin
+      \$334  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$335  = dr_last_k;
+    if (barrier) begin
+      \$335  = cp_last_k;
+    end
+    if (rst) begin
+      \$335  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$336  = dr_valid;
+    if (barrier) begin
+      \$336  = \$190 ;
+    end
+    if (\$262 ) begin
+      \$336  = 1'h0;
+    end
+    if (rst) begin
+      \$336  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$337  = a_active;
+    if (barrier) begin
+      if (\$191 ) begin
+        \$337  = \$192 ;
+      end
+    end
+    if (rst) begin
+      \$337  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$338  = b_active;
+    if (barrier) begin
+      if (\$193 ) begin
+        \$338  = \$194 ;
+      end
+    end
+    if (rst) begin
+      \$338  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$339  = c_active;
+    if (barrier) begin
+      if (\$195 ) begin
+        \$339  = \$196 ;
+      end
+    end
+    if (rst) begin
+      \$339  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$340  = next_k0;
+    if (barrier) begin
+      if (next_valid) begin
+        (* full_case = 32'd1 *)
+        if (next_last_k) begin
+          \$340  = 17'h00000;
+        end else begin
+          \$340  = \$199 [16:0];
+        end
+      end
+    end
+    if (\$262 ) begin
+      \$340  = 17'h00000;
+    end
+    if (rst) begin
+      \$340  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$341  = next_m0;
+    if (barrier) begin
+      if (next_valid) begin
+        if (next_last_k) begin
+          (* full_case = 32'd1 *)
+          if (next_last_m) begin
+            \$341  = 17'h00000;
+          end else begin
+            \$341  = \$198 [16:0];
+          end
+        end
+      end
+    end
+    if (\$262 ) begin
+      \$341  = 17'h00000;
+    end
+    if (rst) begin
+      \$341  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$342  = next_valid;
+    if (barrier) begin
+      if (next_valid) begin
+        if (next_last_k) begin
+          if (next_last_m) begin
+            if (next_last_n) begin
+              \$342  = 1'h0;
+            end
+          end
+        end
+      end
+    end
+    if (\$262 ) begin
+      \$342  = 1'h1;
+    end
+    if (rst) begin
+      \$342  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$343  = next_n0;
+    if (barrier) begin
+      if (next_valid) begin
+        if (next_last_k) begin
+          if (next_last_m) begin
+            (* full_case = 32'd1 *)
+            if (next_last_n) begin
+            end else begin
+              \$343  = \$197 [16:0];
+            end
+          end
+        end
+      end
+    end
+    if (\$262 ) begin
+      \$343  = 17'h00000;
+    end
+    if (rst) begin
+      \$343  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$344  = busy;
+    if (barrier) begin
+      (* full_case = 32'd1 *)
+      if (\$202 ) begin
+      end else begin
+        \$344  = 1'h0;
+      end
+    end
+    if (\$262 ) begin
+      \$344  = 1'h1;
+    end
+    if (rst) begin
+      \$344  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$345  = dim_m_q;
+    if (\$262 ) begin
+      \$345  = dim_m;
+    end
+    if (rst) begin
+      \$345  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$346  = tile_m_q;
+    if (\$262 ) begin
+      \$346  = tile_m;
+    end
+    if (rst) begin
+      \$346  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$347  = dim_n_q;
+    if (\$262 ) begin
+      \$347  = dim_n;
+    end
+    if (rst) begin
+      \$347  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$348  = tile_n_q;
+    if (\$262 ) begin
+      \$348  = tile_n;
+    end
+    if (rst) begin
+      \$348  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$349  = dim_k_q;
+    if (\$262 ) begin
+      \$349  = dim_k;
+    end
+    if (rst) begin
+      \$349  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$350  = tile_k_q;
+    if (\$262 ) begin
+      \$350  = tile_k;
+    end
+    if (rst) begin
+      \$350  = 16'h0000;
+    end
+  end
+  assign rdreq_lane_base = \$10 [16:0];
+  assign rdreq_valid_lanes = \$21 [16:0];
+  assign rdreq_len = \$24 [2:0];
+  assign rdreq_line = \$31 [31:0];
+  assign rdreq_addr = { 11'h000, \$45  };
+  assign rdrsp_lane_base = \$52 [16:0];
+  assign rdrsp_valid_lanes = \$63 [16:0];
+  assign rdrsp_len = \$66 [2:0];
+  assign rdrsp_line = \$73 [31:0];
+  assign rdrsp_addr = { 11'h000, \$87  };
+  assign drain_lane_base = \$92 [16:0];
+  assign drain_valid_lanes = \$95 [16:0];
+  assign drain_len = \$98 [2:0];
+  assign drain_line = \$101 [31:0];
+  assign drain_addr = { 11'h000, \$107  };
   assign drain_last_seg = 1'h1;
   assign rdreq_busy = dram_rd_req_valid;
-  assign dram_rd_req_addr = { 11'h000, \$43  };
+  assign dram_rd_req_addr = { 11'h000, \$45  };
   assign dram_rd_data_ready = 1'h1;
-  assign fill_a_beat_mask = { \$111 , \$110 , \$109 , \$108  };
-  assign fill_a_wide_mask = \$112 [7:0];
-  assign fill_a_wide_data = \$114 [63:0];
-  assign fill_b_beat_mask = { \$121 , \$120 , \$119 , \$118  };
-  assign fill_b_wide_mask = \$122 [7:0];
-  assign fill_b_wide_data = \$124 [63:0];
-  assign fill_b_addr = \$71 [8:0];
+  assign fill_a_beat_mask = { \$113 , \$112 , \$111 , \$110  };
+  assign fill_a_wide_mask = \$114 [7:0];
+  assign fill_a_wide_data = \$116 [63:0];
+  assign fill_b_beat_mask = { \$123 , \$122 , \$121 , \$120  };
+  assign fill_b_wide_mask = \$124 [7:0];
+  assign fill_b_wide_data = \$126 [63:0];
+  assign fill_b_addr = \$73 [8:0];
   assign dram_wr_valid = wr_valid_q;
   assign wr_addr_q = dram_wr_addr;
   assign dram_wr_data = wr_shifted;
   assign cp_mt = core_m;
   assign cp_nt = core_n;
   assign cp_kt = core_k;
-  assign \cp_first_k$117  = cp_first_k;
-  assign \cp_m0$119  = cp_m0;
-  assign \cp_mt$120  = core_m;
-  assign \cp_n0$122  = cp_n0;
-  assign \cp_nt$123  = core_n;
-  assign \cp_k0$125  = cp_k0;
-  assign \cp_kt$126  = core_k;
-  assign \port$302$0  = \$43 ;
-  assign fill_a_addr = \$71 [8:0];
-  assign drain_rd_addr = \$99 [6:0];
-  assign fill_a_data = \$114 [31:0];
-  assign fill_b_data = \$124 [31:0];
-  assign \$7  = 3'h4;
-  assign \$10  = 3'h4;
-  assign \$18  = 3'h4;
-  assign \$25  = ld_kt;
+  assign \cp_first_k$118  = cp_first_k;
+  assign \cp_m0$120  = cp_m0;
+  assign \cp_mt$121  = core_m;
+  assign \cp_n0$123  = cp_n0;
+  assign \cp_nt$124  = core_n;
+  assign \cp_k0$126  = cp_k0;
+  assign \cp_kt$127  = core_k;
+  assign \port$315$0  = \$45 ;
+  assign fill_a_addr = \$73 [8:0];
+  assign drain_rd_addr = \$101 [6:0];
+  assign fill_a_data = \$116 [31:0];
+  assign fill_b_data = \$126 [31:0];
+  assign \$9  = 3'h4;
+  assign \$12  = 3'h4;
+  assign \$20  = 3'h4;
   assign \$27  = ld_kt;
-  assign \$33  = ld_k0;
-  assign \$44  = rdreq_seg;
-  assign \$49  = 3'h4;
-  assign \$52  = 3'h4;
-  assign \$60  = 3'h4;
-  assign \$67  = ld_kt;
+  assign \$29  = ld_kt;
+  assign \$35  = ld_k0;
+  assign \$46  = rdreq_seg;
+  assign \$51  = 3'h4;
+  assign \$54  = 3'h4;
+  assign \$62  = 3'h4;
   assign \$69  = ld_kt;
-  assign \$75  = ld_k0;
-  assign \$86  = rdrsp_seg;
-  assign drain_last = \$107 ;
-  assign \$126  = rdrsp_seg;
+  assign \$71  = ld_kt;
+  assign \$77  = ld_k0;
+  assign \$88  = rdrsp_seg;
+  assign drain_last = \$109 ;
+  assign \$128  = rdrsp_seg;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -8097,13 +8540,38 @@ module \systolic_accel.ifmap_sram (rst, a_rd_addr, s_wr_addr, s_wr_data, s_wr_en
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_accel.ofmap_sram (rst, a_rd_en, a_rd_addr, a_wr_en, a_wr_data, s_rd_addr, s_rd_en, a_rd_data, s_rd_data, a_wr_addr, active, clk);
+module \systolic_accel.ofmap_sram (rst, a_rd_en, a_rd_addr, a_wr_en, a_wr_data, s_rd_addr, s_rd_en, a_rd_half, a_rd_data, s_rd_data, a_wr_half, a_wr_addr, active, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$25  = 0;
   wire \$1 ;
   wire \$10 ;
-  reg \$11 ;
+  wire [3:0] \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
   wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire [3:0] \$28 ;
+  wire \$29 ;
   wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  reg \$35 ;
+  reg \$36 ;
   wire \$4 ;
   wire \$5 ;
   wire \$6 ;
@@ -8116,23 +8584,28 @@ module \systolic_accel.ofmap_sram (rst, a_rd_en, a_rd_addr, a_wr_en, a_wr_data, 
   wire [127:0] a_rd_data;
   input a_rd_en;
   wire a_rd_en;
+  input a_rd_half;
+  wire a_rd_half;
+  reg a_rd_half_q = 1'h0;
   input [6:0] a_wr_addr;
   wire [6:0] a_wr_addr;
   input [127:0] a_wr_data;
   wire [127:0] a_wr_data;
   input [3:0] a_wr_en;
   wire [3:0] a_wr_en;
+  input a_wr_half;
+  wire a_wr_half;
   input active;
   wire active;
   reg active_q = 1'h0;
   input clk;
   wire clk;
   wire [6:0] rd__addr;
-  wire [6:0] \rd__addr$20 ;
+  wire [6:0] \rd__addr$23 ;
   wire [127:0] rd__data;
-  wire [127:0] \rd__data$26 ;
+  wire [127:0] \rd__data$29 ;
   wire rd__en;
-  wire \rd__en$19 ;
+  wire \rd__en$22 ;
   input rst;
   wire rst;
   input [6:0] s_rd_addr;
@@ -8145,11 +8618,11 @@ module \systolic_accel.ofmap_sram (rst, a_rd_en, a_rd_addr, a_wr_en, a_wr_data, 
   wire [127:0] s_wr_data;
   wire [3:0] s_wr_en;
   wire [6:0] wr__addr;
-  wire [6:0] \wr__addr$22 ;
+  wire [6:0] \wr__addr$25 ;
   wire [127:0] wr__data;
-  wire [127:0] \wr__data$23 ;
+  wire [127:0] \wr__data$26 ;
   wire [3:0] wr__en;
-  wire [3:0] \wr__en$21 ;
+  wire [3:0] \wr__en$24 ;
   reg [127:0] half0 [127:0];
   initial begin
     half0[0] = 128'h00000000000000000000000000000000;
@@ -8438,62 +8911,95 @@ module \systolic_accel.ofmap_sram (rst, a_rd_en, a_rd_addr, a_wr_en, a_wr_data, 
     half1[127] = 128'h00000000000000000000000000000000;
   end
   always @(posedge clk) begin
-    if (\wr__en$21 [0])
-      half1[\wr__addr$22 ][31:0] <= \wr__data$23 [31:0];
-    if (\wr__en$21 [1])
-      half1[\wr__addr$22 ][63:32] <= \wr__data$23 [63:32];
-    if (\wr__en$21 [2])
-      half1[\wr__addr$22 ][95:64] <= \wr__data$23 [95:64];
-    if (\wr__en$21 [3])
-      half1[\wr__addr$22 ][127:96] <= \wr__data$23 [127:96];
+    if (\wr__en$24 [0])
+      half1[\wr__addr$25 ][31:0] <= \wr__data$26 [31:0];
+    if (\wr__en$24 [1])
+      half1[\wr__addr$25 ][63:32] <= \wr__data$26 [63:32];
+    if (\wr__en$24 [2])
+      half1[\wr__addr$25 ][95:64] <= \wr__data$26 [95:64];
+    if (\wr__en$24 [3])
+      half1[\wr__addr$25 ][127:96] <= \wr__data$26 [127:96];
   end
   reg [127:0] _1_;
   always @(posedge clk) begin
-    if (\rd__en$19 ) begin
-      _1_ <= half1[\rd__addr$20 ];
-      if (\wr__en$21 [0] && \rd__addr$20  == \wr__addr$22 )
-        _1_[31:0] <= \wr__data$23 [31:0];
-      if (\wr__en$21 [1] && \rd__addr$20  == \wr__addr$22 )
-        _1_[63:32] <= \wr__data$23 [63:32];
-      if (\wr__en$21 [2] && \rd__addr$20  == \wr__addr$22 )
-        _1_[95:64] <= \wr__data$23 [95:64];
-      if (\wr__en$21 [3] && \rd__addr$20  == \wr__addr$22 )
-        _1_[127:96] <= \wr__data$23 [127:96];
+    if (\rd__en$22 ) begin
+      _1_ <= half1[\rd__addr$23 ];
+      if (\wr__en$24 [0] && \rd__addr$23  == \wr__addr$25 )
+        _1_[31:0] <= \wr__data$26 [31:0];
+      if (\wr__en$24 [1] && \rd__addr$23  == \wr__addr$25 )
+        _1_[63:32] <= \wr__data$26 [63:32];
+      if (\wr__en$24 [2] && \rd__addr$23  == \wr__addr$25 )
+        _1_[95:64] <= \wr__data$26 [95:64];
+      if (\wr__en$24 [3] && \rd__addr$23  == \wr__addr$25 )
+        _1_[127:96] <= \wr__data$26 [127:96];
     end
   end
-  assign \rd__data$26  = _1_;
-  assign \$1  = ! active;
-  assign rd__en = active ? s_rd_en : a_rd_en;
-  assign \$2  = ! active;
-  assign rd__addr = active ? s_rd_addr : a_rd_addr;
-  assign \$3  = ! active;
-  assign wr__en = active ? 4'h0 : a_wr_en;
-  assign \$4  = ! active;
-  assign wr__addr = active ? 7'h00 : a_wr_addr;
-  assign \$5  = ! active;
-  assign wr__data = active ? 128'h00000000000000000000000000000000 : a_wr_data;
-  assign \rd__en$19  = \$6  ? a_rd_en : s_rd_en;
-  assign \rd__addr$20  = \$7  ? a_rd_addr : s_rd_addr;
-  assign \wr__en$21  = \$8  ? a_wr_en : 4'h0;
-  assign \wr__addr$22  = \$9  ? a_wr_addr : 7'h00;
-  assign \wr__data$23  = \$10  ? a_wr_data : 128'h00000000000000000000000000000000;
-  assign a_rd_data = active_q ? \rd__data$26  : rd__data;
-  assign s_rd_data = active_q ? rd__data : \rd__data$26 ;
+  assign \rd__data$29  = _1_;
+  assign \$1  = ! a_rd_half;
+  assign \$2  = a_rd_en & \$1 ;
+  assign \$4  = s_rd_en & \$3 ;
+  assign rd__en = \$2  | \$4 ;
+  assign \$5  = ! a_rd_half;
+  assign \$6  = a_rd_en & \$5 ;
+  assign rd__addr = \$6  ? a_rd_addr : s_rd_addr;
+  assign \$7  = | a_wr_en;
+  assign \$8  = ! a_wr_half;
+  assign \$9  = \$7  & \$8 ;
+  assign wr__en = \$9  ? a_wr_en : 4'h0;
+  assign \$12  = | a_wr_en;
+  assign \$13  = ! a_wr_half;
+  assign \$14  = \$12  & \$13 ;
+  assign wr__addr = \$14  ? a_wr_addr : 7'h00;
+  assign \$15  = | a_wr_en;
+  assign \$16  = ! a_wr_half;
+  assign \$17  = \$15  & \$16 ;
+  assign wr__data = \$17  ? a_wr_data : 128'h00000000000000000000000000000000;
+  assign \$19  = a_rd_en & \$18 ;
+  assign \$20  = ~ active;
+  assign \$21  = s_rd_en & \$20 ;
+  assign \rd__en$22  = \$19  | \$21 ;
+  assign \$23  = a_rd_en & \$22 ;
+  assign \rd__addr$23  = \$23  ? a_rd_addr : s_rd_addr;
+  assign \$24  = | a_wr_en;
+  assign \$26  = \$24  & \$25 ;
+  assign \$27  = ~ active;
+  assign \wr__en$24  = \$26  ? a_wr_en : 4'h0;
+  assign \$29  = | a_wr_en;
+  assign \$31  = \$29  & \$30 ;
+  assign \wr__addr$25  = \$31  ? a_wr_addr : 7'h00;
+  assign \$32  = | a_wr_en;
+  assign \$34  = \$32  & \$33 ;
+  assign \wr__data$26  = \$34  ? a_wr_data : 128'h00000000000000000000000000000000;
+  assign a_rd_data = a_rd_half_q ? \rd__data$29  : rd__data;
+  assign s_rd_data = active_q ? rd__data : \rd__data$29 ;
   always @(posedge clk)
-    active_q <= \$11 ;
+    active_q <= \$35 ;
+  always @(posedge clk)
+    a_rd_half_q <= \$36 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$11  = active;
+    \$35  = active;
     if (rst) begin
-      \$11  = 1'h0;
+      \$35  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$36  = a_rd_half;
+    if (rst) begin
+      \$36  = 1'h0;
     end
   end
   assign s_wr_en = 4'h0;
   assign s_wr_addr = 7'h00;
   assign s_wr_data = 128'h00000000000000000000000000000000;
-  assign \$6  = active;
-  assign \$7  = active;
-  assign \$8  = active;
-  assign \$9  = active;
+  assign \$11  = 4'h0;
+  assign \$18  = a_rd_half;
+  assign \$22  = a_rd_half;
+  assign \$25  = a_wr_half;
+  assign \$28  = 4'h0;
+  assign \$30  = a_wr_half;
+  assign \$33  = a_wr_half;
+  assign \$3  = active;
   assign \$10  = active;
 endmodule

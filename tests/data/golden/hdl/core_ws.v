@@ -3,7 +3,7 @@
 (* top =  1  *)
 (* generator = "Amaranth" *)
 module systolic_top(dim_m, dim_n, dim_k, west_data, north_data, clk, rst, busy, done, west_req, west_row, west_col, west_lanes, north_req, north_row, north_col, north_lanes, south_valid, south_row, south_col, south_lanes
-, south_first, south_data, start);
+, south_first, south_data, ready, south_id, start);
   wire [31:0] \$1 ;
   wire [7:0] \$10 ;
   wire [7:0] \$11 ;
@@ -35,90 +35,96 @@ module systolic_top(dim_m, dim_n, dim_k, west_data, north_data, clk, rst, busy, 
   wire [7:0] \$9 ;
   output busy;
   wire busy;
-  wire \busy$28 ;
+  wire \busy$30 ;
   input clk;
   wire clk;
   input [15:0] dim_k;
   wire [15:0] dim_k;
-  wire [15:0] \dim_k$27 ;
+  wire [15:0] \dim_k$29 ;
   input [15:0] dim_m;
   wire [15:0] dim_m;
-  wire [15:0] \dim_m$25 ;
+  wire [15:0] \dim_m$27 ;
   input [15:0] dim_n;
   wire [15:0] dim_n;
-  wire [15:0] \dim_n$26 ;
+  wire [15:0] \dim_n$28 ;
   output done;
   wire done;
-  wire \done$29 ;
+  wire \done$31 ;
   wire [63:0] i;
-  wire [7:0] \i$50 ;
-  wire [255:0] \i$59 ;
+  wire [7:0] \i$54 ;
+  wire [255:0] \i$63 ;
   wire [7:0] ld;
-  wire [7:0] \ld$56 ;
+  wire [7:0] \ld$60 ;
   wire ld_bank;
-  wire \ld_bank$58 ;
+  wire \ld_bank$62 ;
   wire [63:0] north;
   output [15:0] north_col;
   wire [15:0] north_col;
-  wire [15:0] \north_col$36 ;
+  wire [15:0] \north_col$38 ;
   input [63:0] north_data;
   wire [63:0] north_data;
   output [3:0] north_lanes;
   wire [3:0] north_lanes;
-  wire [3:0] \north_lanes$37 ;
+  wire [3:0] \north_lanes$39 ;
   wire [7:0] north_mask;
   wire [63:0] north_masked;
   output north_req;
   wire north_req;
-  wire \north_req$34 ;
+  wire \north_req$36 ;
   output [15:0] north_row;
   wire [15:0] north_row;
-  wire [15:0] \north_row$35 ;
+  wire [15:0] \north_row$37 ;
   wire [63:0] o;
-  wire [7:0] \o$53 ;
-  wire [255:0] \o$61 ;
+  wire [7:0] \o$57 ;
+  wire [255:0] \o$65 ;
+  output ready;
+  wire ready;
+  wire \ready$45 ;
   input rst;
   wire rst;
   wire [255:0] south;
   output [15:0] south_col;
   wire [15:0] south_col;
-  wire [15:0] \south_col$40 ;
+  wire [15:0] \south_col$42 ;
   output [255:0] south_data;
   wire [255:0] south_data;
   output south_first;
   wire south_first;
-  wire \south_first$42 ;
+  wire \south_first$44 ;
+  output south_id;
+  wire south_id;
+  wire \south_id$46 ;
   output [3:0] south_lanes;
   wire [3:0] south_lanes;
-  wire [3:0] \south_lanes$41 ;
+  wire [3:0] \south_lanes$43 ;
   output [15:0] south_row;
   wire [15:0] south_row;
-  wire [15:0] \south_row$39 ;
+  wire [15:0] \south_row$41 ;
   output south_valid;
   wire south_valid;
-  wire \south_valid$38 ;
+  wire \south_valid$40 ;
   input start;
   wire start;
-  wire \start$24 ;
+  wire \start$26 ;
   wire [63:0] west;
   output [15:0] west_col;
   wire [15:0] west_col;
-  wire [15:0] \west_col$32 ;
+  wire [15:0] \west_col$34 ;
   input [63:0] west_data;
   wire [63:0] west_data;
   output [3:0] west_lanes;
   wire [3:0] west_lanes;
-  wire [3:0] \west_lanes$33 ;
+  wire [3:0] \west_lanes$35 ;
   wire [7:0] west_mask;
   wire [63:0] west_masked;
   output west_req;
   wire west_req;
-  wire \west_req$30 ;
+  wire \west_req$32 ;
   output [15:0] west_row;
   wire [15:0] west_row;
-  wire [15:0] \west_row$31 ;
+  wire [15:0] \west_row$33 ;
   wire west_tag;
-  wire [7:0] \west_tag$52 ;
+  wire [7:0] \west_tag$56 ;
   assign west_masked = west_data & { west_mask[7], west_mask[7], west_mask[7], west_mask[7], west_mask[7], west_mask[7], west_mask[7], west_mask[7:6], west_mask[6], west_mask[6], west_mask[6], west_mask[6], west_mask[6], west_mask[6], west_mask[6:5], west_mask[5], west_mask[5], west_mask[5], west_mask[5], west_mask[5], west_mask[5], west_mask[5:4], west_mask[4], west_mask[4], west_mask[4], west_mask[4], west_mask[4], west_mask[4], west_mask[4:3], west_mask[3], west_mask[3], west_mask[3], west_mask[3], west_mask[3], west_mask[3], west_mask[3:2], west_mask[2], west_mask[2], west_mask[2], west_mask[2], west_mask[2], west_mask[2], west_mask[2:1], west_mask[1], west_mask[1], west_mask[1], west_mask[1], west_mask[1], west_mask[1], west_mask[1:0], west_mask[0], west_mask[0], west_mask[0], west_mask[0], west_mask[0], west_mask[0], west_mask[0] };
   assign north_masked = north_data & { north_mask[7], north_mask[7], north_mask[7], north_mask[7], north_mask[7], north_mask[7], north_mask[7], north_mask[7:6], north_mask[6], north_mask[6], north_mask[6], north_mask[6], north_mask[6], north_mask[6], north_mask[6:5], north_mask[5], north_mask[5], north_mask[5], north_mask[5], north_mask[5], north_mask[5], north_mask[5:4], north_mask[4], north_mask[4], north_mask[4], north_mask[4], north_mask[4], north_mask[4], north_mask[4:3], north_mask[3], north_mask[3], north_mask[3], north_mask[3], north_mask[3], north_mask[3], north_mask[3:2], north_mask[2], north_mask[2], north_mask[2], north_mask[2], north_mask[2], north_mask[2], north_mask[2:1], north_mask[1], north_mask[1], north_mask[1], north_mask[1], north_mask[1], north_mask[1], north_mask[1:0], north_mask[0], north_mask[0], north_mask[0], north_mask[0], north_mask[0], north_mask[0], north_mask[0] };
   \systolic_top.array  array (
@@ -161,14 +167,14 @@ module systolic_top(dim_m, dim_n, dim_k, west_data, north_data, clk, rst, busy, 
     .lane4_2(\$27 ),
     .lane5_1(\$28 ),
     .lane6_0(\$29 ),
-    .\port$1743$0 (\$1 ),
-    .\port$1755$0 (\$2 ),
-    .\port$1767$0 (\$3 ),
-    .\port$1779$0 (\$4 ),
-    .\port$1791$0 (\$5 ),
-    .\port$1803$0 (\$6 ),
-    .\port$1815$0 (\$7 ),
-    .\port$1827$0 (\$8 ),
+    .\port$1790$0 (\$1 ),
+    .\port$1802$0 (\$2 ),
+    .\port$1814$0 (\$3 ),
+    .\port$1826$0 (\$4 ),
+    .\port$1838$0 (\$5 ),
+    .\port$1850$0 (\$6 ),
+    .\port$1862$0 (\$7 ),
+    .\port$1874$0 (\$8 ),
     .rst(rst)
   );
   \systolic_top.sequencer  sequencer (
@@ -185,9 +191,11 @@ module systolic_top(dim_m, dim_n, dim_k, west_data, north_data, clk, rst, busy, 
     .north_mask(north_mask),
     .north_req(north_req),
     .north_row(north_row),
+    .ready(ready),
     .rst(rst),
     .south_col(south_col),
     .south_first(south_first),
+    .south_id(south_id),
     .south_lanes(south_lanes),
     .south_row(south_row),
     .south_valid(south_valid),
@@ -220,40 +228,42 @@ module systolic_top(dim_m, dim_n, dim_k, west_data, north_data, clk, rst, busy, 
     .lane5_4(\$20 ),
     .lane6_5(\$21 ),
     .lane7_6(\$22 ),
-    .\port$833$0 (west_tag),
+    .\port$842$0 (west_tag),
     .rst(rst)
   );
-  assign \start$24  = start;
-  assign \dim_m$25  = dim_m;
-  assign \dim_n$26  = dim_n;
-  assign \dim_k$27  = dim_k;
-  assign \busy$28  = busy;
-  assign \done$29  = done;
-  assign \west_req$30  = west_req;
-  assign \west_row$31  = west_row;
-  assign \west_col$32  = west_col;
-  assign \west_lanes$33  = west_lanes;
-  assign \north_req$34  = north_req;
-  assign \north_row$35  = north_row;
-  assign \north_col$36  = north_col;
-  assign \north_lanes$37  = north_lanes;
-  assign \south_valid$38  = south_valid;
-  assign \south_row$39  = south_row;
-  assign \south_col$40  = south_col;
-  assign \south_lanes$41  = south_lanes;
-  assign \south_first$42  = south_first;
+  assign \start$26  = start;
+  assign \dim_m$27  = dim_m;
+  assign \dim_n$28  = dim_n;
+  assign \dim_k$29  = dim_k;
+  assign \busy$30  = busy;
+  assign \done$31  = done;
+  assign \west_req$32  = west_req;
+  assign \west_row$33  = west_row;
+  assign \west_col$34  = west_col;
+  assign \west_lanes$35  = west_lanes;
+  assign \north_req$36  = north_req;
+  assign \north_row$37  = north_row;
+  assign \north_col$38  = north_col;
+  assign \north_lanes$39  = north_lanes;
+  assign \south_valid$40  = south_valid;
+  assign \south_row$41  = south_row;
+  assign \south_col$42  = south_col;
+  assign \south_lanes$43  = south_lanes;
+  assign \south_first$44  = south_first;
+  assign \ready$45  = ready;
+  assign \south_id$46  = south_id;
   assign i = west_masked;
   assign west = { \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , west_masked[7:0] };
   assign o = { \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , west_masked[7:0] };
-  assign \i$50  = { west_tag, west_tag, west_tag, west_tag, west_tag, west_tag, west_tag, west_tag };
-  assign \west_tag$52  = { \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , west_tag };
-  assign \o$53  = { \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , west_tag };
+  assign \i$54  = { west_tag, west_tag, west_tag, west_tag, west_tag, west_tag, west_tag, west_tag };
+  assign \west_tag$56  = { \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , west_tag };
+  assign \o$57  = { \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , west_tag };
   assign north = north_masked;
-  assign \ld$56  = ld;
-  assign \ld_bank$58  = ld_bank;
-  assign \i$59  = { \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \ld$60  = ld;
+  assign \ld_bank$62  = ld_bank;
+  assign \i$63  = { \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign south = { \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \o$61  = { \$8 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23  };
+  assign \o$65  = { \$8 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23  };
   assign south_data = { \$8 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23  };
 endmodule
 
@@ -8359,7 +8369,7 @@ module \systolic_top.array.pe_7_7 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.deskew_south (rst, \port$1743$0 , \port$1755$0 , \port$1767$0 , \port$1779$0 , \port$1791$0 , \port$1803$0 , \port$1815$0 , \port$1827$0 , lane0_6, lane1_5, lane2_4, lane3_3, lane4_2, lane5_1, lane6_0, clk);
+module \systolic_top.deskew_south (rst, \port$1790$0 , \port$1802$0 , \port$1814$0 , \port$1826$0 , \port$1838$0 , \port$1850$0 , \port$1862$0 , \port$1874$0 , lane0_6, lane1_5, lane2_4, lane3_3, lane4_2, lane5_1, lane6_0, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$65  = 0;
   reg [31:0] \$1 ;
   reg [31:0] \$10 ;
@@ -8428,22 +8438,22 @@ module \systolic_top.deskew_south (rst, \port$1743$0 , \port$1755$0 , \port$1767
   output [31:0] lane6_0;
   reg [31:0] lane6_0 = 32'd0;
   wire [255:0] o;
-  input [31:0] \port$1743$0 ;
-  wire [31:0] \port$1743$0 ;
-  input [31:0] \port$1755$0 ;
-  wire [31:0] \port$1755$0 ;
-  input [31:0] \port$1767$0 ;
-  wire [31:0] \port$1767$0 ;
-  input [31:0] \port$1779$0 ;
-  wire [31:0] \port$1779$0 ;
-  input [31:0] \port$1791$0 ;
-  wire [31:0] \port$1791$0 ;
-  input [31:0] \port$1803$0 ;
-  wire [31:0] \port$1803$0 ;
-  input [31:0] \port$1815$0 ;
-  wire [31:0] \port$1815$0 ;
-  input [31:0] \port$1827$0 ;
-  wire [31:0] \port$1827$0 ;
+  input [31:0] \port$1790$0 ;
+  wire [31:0] \port$1790$0 ;
+  input [31:0] \port$1802$0 ;
+  wire [31:0] \port$1802$0 ;
+  input [31:0] \port$1814$0 ;
+  wire [31:0] \port$1814$0 ;
+  input [31:0] \port$1826$0 ;
+  wire [31:0] \port$1826$0 ;
+  input [31:0] \port$1838$0 ;
+  wire [31:0] \port$1838$0 ;
+  input [31:0] \port$1850$0 ;
+  wire [31:0] \port$1850$0 ;
+  input [31:0] \port$1862$0 ;
+  wire [31:0] \port$1862$0 ;
+  input [31:0] \port$1874$0 ;
+  wire [31:0] \port$1874$0 ;
   input rst;
   wire rst;
   always @(posedge clk)
@@ -8504,7 +8514,7 @@ module \systolic_top.deskew_south (rst, \port$1743$0 , \port$1755$0 , \port$1767
     lane6_0 <= \$28 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
-    \$1  = \port$1743$0 ;
+    \$1  = \port$1790$0 ;
     if (rst) begin
       \$1  = 32'd0;
     end
@@ -8553,7 +8563,7 @@ module \systolic_top.deskew_south (rst, \port$1743$0 , \port$1755$0 , \port$1767
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
-    \$8  = \port$1755$0 ;
+    \$8  = \port$1802$0 ;
     if (rst) begin
       \$8  = 32'd0;
     end
@@ -8595,7 +8605,7 @@ module \systolic_top.deskew_south (rst, \port$1743$0 , \port$1755$0 , \port$1767
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
-    \$14  = \port$1767$0 ;
+    \$14  = \port$1814$0 ;
     if (rst) begin
       \$14  = 32'd0;
     end
@@ -8630,7 +8640,7 @@ module \systolic_top.deskew_south (rst, \port$1743$0 , \port$1755$0 , \port$1767
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
-    \$19  = \port$1779$0 ;
+    \$19  = \port$1826$0 ;
     if (rst) begin
       \$19  = 32'd0;
     end
@@ -8658,7 +8668,7 @@ module \systolic_top.deskew_south (rst, \port$1743$0 , \port$1755$0 , \port$1767
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
-    \$23  = \port$1791$0 ;
+    \$23  = \port$1838$0 ;
     if (rst) begin
       \$23  = 32'd0;
     end
@@ -8679,7 +8689,7 @@ module \systolic_top.deskew_south (rst, \port$1743$0 , \port$1755$0 , \port$1767
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
-    \$26  = \port$1803$0 ;
+    \$26  = \port$1850$0 ;
     if (rst) begin
       \$26  = 32'd0;
     end
@@ -8693,80 +8703,80 @@ module \systolic_top.deskew_south (rst, \port$1743$0 , \port$1755$0 , \port$1767
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
-    \$28  = \port$1815$0 ;
+    \$28  = \port$1862$0 ;
     if (rst) begin
       \$28  = 32'd0;
     end
   end
-  assign i = { \port$1827$0 , \port$1815$0 , \port$1803$0 , \port$1791$0 , \port$1779$0 , \port$1767$0 , \port$1755$0 , \port$1743$0  };
-  assign o = { \port$1827$0 , lane6_0, lane5_1, lane4_2, lane3_3, lane2_4, lane1_5, lane0_6 };
+  assign i = { \port$1874$0 , \port$1862$0 , \port$1850$0 , \port$1838$0 , \port$1826$0 , \port$1814$0 , \port$1802$0 , \port$1790$0  };
+  assign o = { \port$1874$0 , lane6_0, lane5_1, lane4_2, lane3_3, lane2_4, lane1_5, lane0_6 };
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, west_req, west_lanes, west_row, west_col, west_mask, north_req, north_lanes, north_row, north_col, north_mask, west_tag, ld, ld_bank, south_valid, south_lanes, south_first
-, south_row, south_col, done, busy, start);
+module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, ready, west_req, west_lanes, west_row, west_col, west_mask, north_req, north_lanes, north_row, north_col, north_mask, west_tag, ld, ld_bank, south_valid, south_lanes
+, south_first, south_id, south_row, south_col, done, busy, start);
   reg \$auto$verilog_backend.cc:2355:dump_module$66  = 0;
   wire [16:0] \$1 ;
   wire \$10 ;
-  reg [3:0] \$100 ;
-  reg [16:0] \$101 ;
-  reg [15:0] \$102 ;
-  reg [15:0] \$103 ;
-  reg \$104 ;
-  reg \$105 ;
-  reg [15:0] \$106 ;
-  reg [15:0] \$107 ;
-  reg [3:0] \$108 ;
+  wire \$100 ;
+  wire \$101 ;
+  wire \$102 ;
+  wire \$103 ;
+  wire \$104 ;
+  wire \$105 ;
+  wire [15:0] \$106 ;
+  wire \$107 ;
+  wire [15:0] \$108 ;
   reg [3:0] \$109 ;
   wire [17:0] \$11 ;
-  reg \$110 ;
-  reg \$111 ;
-  reg [2:0] \$112 ;
+  reg [16:0] \$110 ;
+  reg [15:0] \$111 ;
+  reg [15:0] \$112 ;
   reg \$113 ;
-  reg [3:0] \$114 ;
+  reg \$114 ;
   reg [15:0] \$115 ;
   reg [15:0] \$116 ;
-  reg [7:0] \$117 ;
-  reg \$118 ;
-  reg [3:0] \$119 ;
+  reg [3:0] \$117 ;
+  reg [3:0] \$118 ;
+  reg \$119 ;
   wire [17:0] \$12 ;
-  reg [15:0] \$120 ;
-  reg [15:0] \$121 ;
-  reg [7:0] \$122 ;
-  reg \$123 ;
-  reg \$124 ;
-  reg [7:0] \$125 ;
-  reg \$126 ;
-  reg [7:0] \$127 ;
-  reg \$128 ;
-  reg \$129 ;
+  reg \$120 ;
+  reg [2:0] \$121 ;
+  reg \$122 ;
+  reg [3:0] \$123 ;
+  reg [15:0] \$124 ;
+  reg [15:0] \$125 ;
+  reg [7:0] \$126 ;
+  reg \$127 ;
+  reg [3:0] \$128 ;
+  reg [15:0] \$129 ;
   wire \$13 ;
-  reg \$130 ;
-  reg \$131 ;
+  reg [15:0] \$130 ;
+  reg [7:0] \$131 ;
   reg \$132 ;
   reg \$133 ;
-  reg \$134 ;
+  reg [7:0] \$134 ;
   reg \$135 ;
-  reg \$136 ;
+  reg [7:0] \$136 ;
   reg \$137 ;
   reg \$138 ;
   reg \$139 ;
-  wire \$14 ;
+  wire [17:0] \$14 ;
   reg \$140 ;
   reg \$141 ;
   reg \$142 ;
   reg \$143 ;
   reg \$144 ;
-  reg [15:0] \$145 ;
-  reg [15:0] \$146 ;
-  reg [15:0] \$147 ;
-  reg [15:0] \$148 ;
-  reg [15:0] \$149 ;
-  wire [17:0] \$15 ;
-  reg [15:0] \$150 ;
-  reg [15:0] \$151 ;
-  reg [15:0] \$152 ;
-  reg [15:0] \$153 ;
+  reg \$145 ;
+  reg \$146 ;
+  reg \$147 ;
+  reg \$148 ;
+  reg \$149 ;
+  wire \$15 ;
+  reg \$150 ;
+  reg \$151 ;
+  reg \$152 ;
+  reg \$153 ;
   reg [15:0] \$154 ;
   reg [15:0] \$155 ;
   reg [15:0] \$156 ;
@@ -8792,16 +8802,16 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, west_req, west_la
   reg [15:0] \$174 ;
   reg [15:0] \$175 ;
   reg [15:0] \$176 ;
-  reg [3:0] \$177 ;
-  reg [3:0] \$178 ;
-  reg [3:0] \$179 ;
+  reg [15:0] \$177 ;
+  reg [15:0] \$178 ;
+  reg [15:0] \$179 ;
   wire [17:0] \$18 ;
-  reg [3:0] \$180 ;
-  reg [3:0] \$181 ;
-  reg [3:0] \$182 ;
-  reg [3:0] \$183 ;
-  reg [3:0] \$184 ;
-  reg [3:0] \$185 ;
+  reg [15:0] \$180 ;
+  reg [15:0] \$181 ;
+  reg [15:0] \$182 ;
+  reg [15:0] \$183 ;
+  reg [15:0] \$184 ;
+  reg [15:0] \$185 ;
   reg [3:0] \$186 ;
   reg [3:0] \$187 ;
   reg [3:0] \$188 ;
@@ -8810,17 +8820,17 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, west_req, west_la
   reg [3:0] \$190 ;
   reg [3:0] \$191 ;
   reg [3:0] \$192 ;
-  reg \$193 ;
-  reg \$194 ;
-  reg \$195 ;
-  reg \$196 ;
-  reg \$197 ;
-  reg \$198 ;
-  reg \$199 ;
+  reg [3:0] \$193 ;
+  reg [3:0] \$194 ;
+  reg [3:0] \$195 ;
+  reg [3:0] \$196 ;
+  reg [3:0] \$197 ;
+  reg [3:0] \$198 ;
+  reg [3:0] \$199 ;
   wire [16:0] \$2 ;
   wire [17:0] \$20 ;
-  reg \$200 ;
-  reg \$201 ;
+  reg [3:0] \$200 ;
+  reg [3:0] \$201 ;
   reg \$202 ;
   reg \$203 ;
   reg \$204 ;
@@ -8847,51 +8857,79 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, west_req, west_la
   reg \$223 ;
   reg \$224 ;
   reg \$225 ;
-  reg [3:0] \$226 ;
+  reg \$226 ;
   reg \$227 ;
   reg \$228 ;
-  reg [15:0] \$229 ;
+  reg \$229 ;
   wire \$23 ;
-  reg [15:0] \$230 ;
+  reg \$230 ;
   reg \$231 ;
   reg \$232 ;
   reg \$233 ;
   reg \$234 ;
-  reg [15:0] \$235 ;
-  reg [15:0] \$236 ;
-  reg [15:0] \$237 ;
+  reg \$235 ;
+  reg \$236 ;
+  reg \$237 ;
+  reg \$238 ;
+  reg \$239 ;
   wire \$24 ;
+  reg \$240 ;
+  reg \$241 ;
+  reg \$242 ;
+  reg \$243 ;
+  reg \$244 ;
+  reg \$245 ;
+  reg \$246 ;
+  reg \$247 ;
+  reg \$248 ;
+  reg \$249 ;
   wire \$25 ;
+  reg \$250 ;
+  reg [3:0] \$251 ;
+  reg \$252 ;
+  reg \$253 ;
+  reg \$254 ;
+  reg [15:0] \$255 ;
+  reg [15:0] \$256 ;
+  reg \$257 ;
+  reg \$258 ;
+  reg \$259 ;
   wire \$26 ;
+  reg [1:0] \$260 ;
+  reg \$261 ;
+  reg [15:0] \$262 ;
+  reg [15:0] \$263 ;
+  reg [15:0] \$264 ;
+  reg \$265 ;
   wire [16:0] \$27 ;
   wire [16:0] \$28 ;
   wire \$29 ;
   wire [16:0] \$3 ;
   wire \$30 ;
-  wire [4:0] \$31 ;
+  wire \$31 ;
   wire \$32 ;
-  wire [17:0] \$33 ;
-  wire [3:0] \$34 ;
+  wire \$33 ;
+  wire \$34 ;
   wire \$35 ;
-  wire [3:0] \$36 ;
-  wire [3:0] \$37 ;
-  wire \$38 ;
-  wire \$39 ;
+  wire [4:0] \$36 ;
+  wire \$37 ;
+  wire [17:0] \$38 ;
+  wire [3:0] \$39 ;
   wire [16:0] \$4 ;
   wire \$40 ;
-  wire \$41 ;
-  wire \$42 ;
+  wire [3:0] \$41 ;
+  wire [3:0] \$42 ;
   wire \$43 ;
   wire \$44 ;
   wire \$45 ;
-  wire [3:0] \$46 ;
-  wire [16:0] \$47 ;
+  wire \$46 ;
+  wire \$47 ;
   wire \$48 ;
   wire \$49 ;
   wire [17:0] \$5 ;
   wire \$50 ;
-  wire \$51 ;
-  wire \$52 ;
+  wire [3:0] \$51 ;
+  wire [16:0] \$52 ;
   wire \$53 ;
   wire \$54 ;
   wire \$55 ;
@@ -8913,21 +8951,21 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, west_req, west_la
   wire [17:0] \$7 ;
   wire \$70 ;
   wire \$71 ;
-  wire [3:0] \$72 ;
+  wire \$72 ;
   wire \$73 ;
   wire \$74 ;
   wire \$75 ;
   wire \$76 ;
-  wire \$77 ;
+  wire [3:0] \$77 ;
   wire \$78 ;
   wire \$79 ;
   wire [17:0] \$8 ;
   wire \$80 ;
   wire \$81 ;
-  wire \$82 ;
-  wire \$83 ;
-  wire \$84 ;
-  wire \$85 ;
+  wire [2:0] \$82 ;
+  wire [3:0] \$83 ;
+  wire [2:0] \$84 ;
+  wire [3:0] \$85 ;
   wire \$86 ;
   wire \$87 ;
   wire \$88 ;
@@ -8940,9 +8978,10 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, west_req, west_la
   wire \$94 ;
   wire \$95 ;
   wire \$96 ;
-  wire [15:0] \$97 ;
+  wire \$97 ;
   wire \$98 ;
-  wire [15:0] \$99 ;
+  wire \$99 ;
+  wire accept;
   reg active = 1'h0;
   reg [15:0] ann_col_0 = 16'h0000;
   reg [15:0] ann_col_1 = 16'h0000;
@@ -8976,6 +9015,22 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, west_req, west_la
   reg ann_first_7 = 1'h0;
   reg ann_first_8 = 1'h0;
   reg ann_first_9 = 1'h0;
+  reg ann_id_0 = 1'h0;
+  reg ann_id_1 = 1'h0;
+  reg ann_id_10 = 1'h0;
+  reg ann_id_11 = 1'h0;
+  reg ann_id_12 = 1'h0;
+  reg ann_id_13 = 1'h0;
+  reg ann_id_14 = 1'h0;
+  reg ann_id_15 = 1'h0;
+  reg ann_id_2 = 1'h0;
+  reg ann_id_3 = 1'h0;
+  reg ann_id_4 = 1'h0;
+  reg ann_id_5 = 1'h0;
+  reg ann_id_6 = 1'h0;
+  reg ann_id_7 = 1'h0;
+  reg ann_id_8 = 1'h0;
+  reg ann_id_9 = 1'h0;
   reg [3:0] ann_lanes_0 = 4'h0;
   reg [3:0] ann_lanes_1 = 4'h0;
   reg [3:0] ann_lanes_10 = 4'h0;
@@ -9057,6 +9112,7 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, west_req, west_la
   wire done_now;
   reg empty = 1'h0;
   reg empty_q = 1'h0;
+  reg gemm_id = 1'h0;
   wire last_fold;
   wire last_sc;
   wire last_sr;
@@ -9096,7 +9152,10 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, west_req, west_la
   output [15:0] north_row;
   reg [15:0] north_row = 16'h0000;
   reg out_last = 1'h0;
+  reg [1:0] pending = 2'h0;
   wire period_end;
+  output ready;
+  wire ready;
   input rst;
   wire rst;
   wire [3:0] ru;
@@ -9108,6 +9167,8 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, west_req, west_la
   reg [15:0] south_col = 16'h0000;
   output south_first;
   reg south_first = 1'h0;
+  output south_id;
+  reg south_id = 1'h0;
   output [3:0] south_lanes;
   reg [3:0] south_lanes = 4'h0;
   output [15:0] south_row;
@@ -9156,12 +9217,12 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, west_req, west_la
   assign \$10  = $signed(\$9 ) < $signed(5'h08);
   assign \$11  = sc_dim - next_sc_base;
   assign \$12  = \$10  ? \$11  : 18'h00008;
-  assign \$13  = ! stream_wait;
-  assign streaming = active & \$13 ;
-  assign \$14  = run_u < t_dim;
-  assign stream_req = streaming & \$14 ;
-  assign \$15  = run_u + 1'h1;
-  assign step_last = \$15  == t_dim;
+  assign \$13  = run_u < t_dim;
+  assign stream_req = streaming & \$13 ;
+  assign \$14  = run_u + 1'h1;
+  assign step_last = \$14  == t_dim;
+  assign \$15  = ! stream_wait;
+  assign streaming = active & \$15 ;
   assign \$16  = run_u + 1'h1;
   assign \$17  = \$16  >= t_dim;
   assign \$18  = run_u + 1'h1;
@@ -9184,492 +9245,409 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, west_req, west_la
   assign \$29  = ~ bank;
   assign load_bank_now = load_trigger ? \$29  : load_bank;
   assign done_now = out_last | empty_q;
-  assign \$30  = | stream_wait;
-  assign \$31  = stream_wait - 1'h1;
-  assign \$32  = ~ bank;
-  assign \$33  = run_u + 1'h1;
-  assign \$34  = load_j_now + 1'h1;
-  assign \$35  = \$34  == load_ru_now;
-  assign \$36  = load_j_now + 1'h1;
-  assign \$37  = stream_req ? \$1 [3:0] : 4'h0;
-  assign \$38  = west_lanes > 1'h0;
-  assign \$39  = west_lanes > 1'h1;
-  assign \$40  = west_lanes > 2'h2;
-  assign \$41  = west_lanes > 2'h3;
-  assign \$42  = west_lanes > 3'h4;
-  assign \$43  = west_lanes > 3'h5;
-  assign \$44  = west_lanes > 3'h6;
-  assign \$45  = west_lanes > 3'h7;
-  assign \$46  = load_active_now ? load_cu_now : 4'h0;
-  assign \$47  = \$27 [15:0] + load_j_now;
-  assign \$48  = north_lanes > 1'h0;
-  assign \$49  = north_lanes > 1'h1;
-  assign \$50  = north_lanes > 2'h2;
-  assign \$51  = north_lanes > 2'h3;
-  assign \$52  = north_lanes > 3'h4;
-  assign \$53  = north_lanes > 3'h5;
-  assign \$54  = north_lanes > 3'h6;
-  assign \$55  = north_lanes > 3'h7;
-  assign \$56  = ! load_j_now;
-  assign \$57  = load_active_now & \$56 ;
-  assign \$58  = load_j_now == 1'h1;
-  assign \$59  = load_active_now & \$58 ;
-  assign \$60  = load_j_now == 2'h2;
-  assign \$61  = load_active_now & \$60 ;
-  assign \$62  = load_j_now == 2'h3;
-  assign \$63  = load_active_now & \$62 ;
-  assign \$64  = load_j_now == 3'h4;
-  assign \$65  = load_active_now & \$64 ;
-  assign \$66  = load_j_now == 3'h5;
-  assign \$67  = load_active_now & \$66 ;
-  assign \$68  = load_j_now == 3'h6;
-  assign \$69  = load_active_now & \$68 ;
-  assign \$70  = load_j_now == 3'h7;
-  assign \$71  = load_active_now & \$70 ;
-  assign \$72  = stream_req ? \$2 [3:0] : 4'h0;
-  assign \$73  = ! sr_base;
-  assign \$74  = stream_req & \$73 ;
-  assign \$75  = stream_req & step_last;
-  assign \$76  = \$75  & last_fold;
-  assign \$77  = ~ busy;
-  assign \$78  = start & \$77 ;
-  assign \$79  = ! dim_m;
-  assign \$80  = ! dim_n;
-  assign \$81  = \$79  | \$80 ;
-  assign \$82  = ! dim_k;
-  assign \$83  = \$81  | \$82 ;
-  assign \$84  = ~ \$83 ;
-  assign \$85  = ! dim_m;
-  assign \$86  = ! dim_n;
-  assign \$87  = \$85  | \$86 ;
-  assign \$88  = ! dim_k;
+  assign \$30  = ~ active;
+  assign \$31  = ~ load_active;
+  assign ready = \$30  & \$31 ;
+  assign \$32  = ~ active;
+  assign \$33  = ~ load_active;
+  assign \$34  = \$32  & \$33 ;
+  assign accept = start & \$34 ;
+  assign \$35  = | stream_wait;
+  assign \$36  = stream_wait - 1'h1;
+  assign \$37  = ~ bank;
+  assign \$38  = run_u + 1'h1;
+  assign \$39  = load_j_now + 1'h1;
+  assign \$40  = \$39  == load_ru_now;
+  assign \$41  = load_j_now + 1'h1;
+  assign \$42  = stream_req ? \$1 [3:0] : 4'h0;
+  assign \$43  = west_lanes > 1'h0;
+  assign \$44  = west_lanes > 1'h1;
+  assign \$45  = west_lanes > 2'h2;
+  assign \$46  = west_lanes > 2'h3;
+  assign \$47  = west_lanes > 3'h4;
+  assign \$48  = west_lanes > 3'h5;
+  assign \$49  = west_lanes > 3'h6;
+  assign \$50  = west_lanes > 3'h7;
+  assign \$51  = load_active_now ? load_cu_now : 4'h0;
+  assign \$52  = \$27 [15:0] + load_j_now;
+  assign \$53  = north_lanes > 1'h0;
+  assign \$54  = north_lanes > 1'h1;
+  assign \$55  = north_lanes > 2'h2;
+  assign \$56  = north_lanes > 2'h3;
+  assign \$57  = north_lanes > 3'h4;
+  assign \$58  = north_lanes > 3'h5;
+  assign \$59  = north_lanes > 3'h6;
+  assign \$60  = north_lanes > 3'h7;
+  assign \$61  = ! load_j_now;
+  assign \$62  = load_active_now & \$61 ;
+  assign \$63  = load_j_now == 1'h1;
+  assign \$64  = load_active_now & \$63 ;
+  assign \$65  = load_j_now == 2'h2;
+  assign \$66  = load_active_now & \$65 ;
+  assign \$67  = load_j_now == 2'h3;
+  assign \$68  = load_active_now & \$67 ;
+  assign \$69  = load_j_now == 3'h4;
+  assign \$70  = load_active_now & \$69 ;
+  assign \$71  = load_j_now == 3'h5;
+  assign \$72  = load_active_now & \$71 ;
+  assign \$73  = load_j_now == 3'h6;
+  assign \$74  = load_active_now & \$73 ;
+  assign \$75  = load_j_now == 3'h7;
+  assign \$76  = load_active_now & \$75 ;
+  assign \$77  = stream_req ? \$2 [3:0] : 4'h0;
+  assign \$78  = ! sr_base;
+  assign \$79  = stream_req & \$78 ;
+  assign \$80  = stream_req & step_last;
+  assign \$81  = \$80  & last_fold;
+  assign \$82  = pending + accept;
+  assign \$83  = \$82  - done_now;
+  assign \$84  = pending + accept;
+  assign \$85  = \$84  - done_now;
+  assign \$86  = | \$85 ;
+  assign \$87  = ! dim_m;
+  assign \$88  = ! dim_n;
   assign \$89  = \$87  | \$88 ;
-  assign \$90  = ! dim_m;
-  assign \$91  = ! dim_n;
-  assign \$92  = \$90  | \$91 ;
-  assign \$93  = ! dim_k;
-  assign \$94  = \$92  | \$93 ;
-  assign \$95  = ~ \$94 ;
-  assign \$96  = dim_k < 4'h8;
-  assign \$97  = \$96  ? dim_k : 16'h0008;
-  assign \$98  = dim_n < 4'h8;
-  assign \$99  = \$98  ? dim_n : 16'h0008;
+  assign \$90  = ! dim_k;
+  assign \$91  = \$89  | \$90 ;
+  assign \$92  = ~ \$91 ;
+  assign \$93  = ! dim_m;
+  assign \$94  = ! dim_n;
+  assign \$95  = \$93  | \$94 ;
+  assign \$96  = ! dim_k;
+  assign \$97  = \$95  | \$96 ;
+  assign \$98  = ~ gemm_id;
+  assign \$99  = ! dim_m;
+  assign \$100  = ! dim_n;
+  assign \$101  = \$99  | \$100 ;
+  assign \$102  = ! dim_k;
+  assign \$103  = \$101  | \$102 ;
+  assign \$104  = ~ \$103 ;
+  assign \$105  = dim_k < 4'h8;
+  assign \$106  = \$105  ? dim_k : 16'h0008;
+  assign \$107  = dim_n < 4'h8;
+  assign \$108  = \$107  ? dim_n : 16'h0008;
   always @(posedge clk)
-    stream_wait <= \$100 ;
+    stream_wait <= \$109 ;
   always @(posedge clk)
-    run_u <= \$101 ;
+    run_u <= \$110 ;
   always @(posedge clk)
-    sr_base <= \$102 ;
+    sr_base <= \$111 ;
   always @(posedge clk)
-    sc_base <= \$103 ;
+    sc_base <= \$112 ;
   always @(posedge clk)
-    bank <= \$104 ;
+    bank <= \$113 ;
   always @(posedge clk)
-    active <= \$105 ;
+    active <= \$114 ;
   always @(posedge clk)
-    load_sr_base <= \$106 ;
+    load_sr_base <= \$115 ;
   always @(posedge clk)
-    load_sc_base <= \$107 ;
+    load_sc_base <= \$116 ;
   always @(posedge clk)
-    load_ru <= \$108 ;
+    load_ru <= \$117 ;
   always @(posedge clk)
-    load_cu <= \$109 ;
+    load_cu <= \$118 ;
   always @(posedge clk)
-    load_bank <= \$110 ;
+    load_bank <= \$119 ;
   always @(posedge clk)
-    load_active <= \$111 ;
+    load_active <= \$120 ;
   always @(posedge clk)
-    load_j <= \$112 ;
+    load_j <= \$121 ;
   always @(posedge clk)
-    west_req <= \$113 ;
+    west_req <= \$122 ;
   always @(posedge clk)
-    west_lanes <= \$114 ;
+    west_lanes <= \$123 ;
   always @(posedge clk)
-    west_row <= \$115 ;
+    west_row <= \$124 ;
   always @(posedge clk)
-    west_col <= \$116 ;
+    west_col <= \$125 ;
   always @(posedge clk)
-    west_mask <= \$117 ;
+    west_mask <= \$126 ;
   always @(posedge clk)
-    north_req <= \$118 ;
+    north_req <= \$127 ;
   always @(posedge clk)
-    north_lanes <= \$119 ;
+    north_lanes <= \$128 ;
   always @(posedge clk)
-    north_row <= \$120 ;
+    north_row <= \$129 ;
   always @(posedge clk)
-    north_col <= \$121 ;
+    north_col <= \$130 ;
   always @(posedge clk)
-    north_mask <= \$122 ;
+    north_mask <= \$131 ;
   always @(posedge clk)
-    west_tag_q <= \$123 ;
+    west_tag_q <= \$132 ;
   always @(posedge clk)
-    west_tag <= \$124 ;
+    west_tag <= \$133 ;
   always @(posedge clk)
-    ld_q <= \$125 ;
+    ld_q <= \$134 ;
   always @(posedge clk)
-    ld_bank_q <= \$126 ;
+    ld_bank_q <= \$135 ;
   always @(posedge clk)
-    ld <= \$127 ;
+    ld <= \$136 ;
   always @(posedge clk)
-    ld_bank <= \$128 ;
+    ld_bank <= \$137 ;
   always @(posedge clk)
-    ann_valid_0 <= \$129 ;
+    ann_valid_0 <= \$138 ;
   always @(posedge clk)
-    ann_valid_1 <= \$130 ;
+    ann_valid_1 <= \$139 ;
   always @(posedge clk)
-    ann_valid_2 <= \$131 ;
+    ann_valid_2 <= \$140 ;
   always @(posedge clk)
-    ann_valid_3 <= \$132 ;
+    ann_valid_3 <= \$141 ;
   always @(posedge clk)
-    ann_valid_4 <= \$133 ;
+    ann_valid_4 <= \$142 ;
   always @(posedge clk)
-    ann_valid_5 <= \$134 ;
+    ann_valid_5 <= \$143 ;
   always @(posedge clk)
-    ann_valid_6 <= \$135 ;
+    ann_valid_6 <= \$144 ;
   always @(posedge clk)
-    ann_valid_7 <= \$136 ;
+    ann_valid_7 <= \$145 ;
   always @(posedge clk)
-    ann_valid_8 <= \$137 ;
+    ann_valid_8 <= \$146 ;
   always @(posedge clk)
-    ann_valid_9 <= \$138 ;
+    ann_valid_9 <= \$147 ;
   always @(posedge clk)
-    ann_valid_10 <= \$139 ;
+    ann_valid_10 <= \$148 ;
   always @(posedge clk)
-    ann_valid_11 <= \$140 ;
+    ann_valid_11 <= \$149 ;
   always @(posedge clk)
-    ann_valid_12 <= \$141 ;
+    ann_valid_12 <= \$150 ;
   always @(posedge clk)
-    ann_valid_13 <= \$142 ;
+    ann_valid_13 <= \$151 ;
   always @(posedge clk)
-    ann_valid_14 <= \$143 ;
+    ann_valid_14 <= \$152 ;
   always @(posedge clk)
-    ann_valid_15 <= \$144 ;
+    ann_valid_15 <= \$153 ;
   always @(posedge clk)
-    ann_row_0 <= \$145 ;
+    ann_row_0 <= \$154 ;
   always @(posedge clk)
-    ann_row_1 <= \$146 ;
+    ann_row_1 <= \$155 ;
   always @(posedge clk)
-    ann_row_2 <= \$147 ;
+    ann_row_2 <= \$156 ;
   always @(posedge clk)
-    ann_row_3 <= \$148 ;
+    ann_row_3 <= \$157 ;
   always @(posedge clk)
-    ann_row_4 <= \$149 ;
+    ann_row_4 <= \$158 ;
   always @(posedge clk)
-    ann_row_5 <= \$150 ;
+    ann_row_5 <= \$159 ;
   always @(posedge clk)
-    ann_row_6 <= \$151 ;
+    ann_row_6 <= \$160 ;
   always @(posedge clk)
-    ann_row_7 <= \$152 ;
+    ann_row_7 <= \$161 ;
   always @(posedge clk)
-    ann_row_8 <= \$153 ;
+    ann_row_8 <= \$162 ;
   always @(posedge clk)
-    ann_row_9 <= \$154 ;
+    ann_row_9 <= \$163 ;
   always @(posedge clk)
-    ann_row_10 <= \$155 ;
+    ann_row_10 <= \$164 ;
   always @(posedge clk)
-    ann_row_11 <= \$156 ;
+    ann_row_11 <= \$165 ;
   always @(posedge clk)
-    ann_row_12 <= \$157 ;
+    ann_row_12 <= \$166 ;
   always @(posedge clk)
-    ann_row_13 <= \$158 ;
+    ann_row_13 <= \$167 ;
   always @(posedge clk)
-    ann_row_14 <= \$159 ;
+    ann_row_14 <= \$168 ;
   always @(posedge clk)
-    ann_row_15 <= \$160 ;
+    ann_row_15 <= \$169 ;
   always @(posedge clk)
-    ann_col_0 <= \$161 ;
+    ann_col_0 <= \$170 ;
   always @(posedge clk)
-    ann_col_1 <= \$162 ;
+    ann_col_1 <= \$171 ;
   always @(posedge clk)
-    ann_col_2 <= \$163 ;
+    ann_col_2 <= \$172 ;
   always @(posedge clk)
-    ann_col_3 <= \$164 ;
+    ann_col_3 <= \$173 ;
   always @(posedge clk)
-    ann_col_4 <= \$165 ;
+    ann_col_4 <= \$174 ;
   always @(posedge clk)
-    ann_col_5 <= \$166 ;
+    ann_col_5 <= \$175 ;
   always @(posedge clk)
-    ann_col_6 <= \$167 ;
+    ann_col_6 <= \$176 ;
   always @(posedge clk)
-    ann_col_7 <= \$168 ;
+    ann_col_7 <= \$177 ;
   always @(posedge clk)
-    ann_col_8 <= \$169 ;
+    ann_col_8 <= \$178 ;
   always @(posedge clk)
-    ann_col_9 <= \$170 ;
+    ann_col_9 <= \$179 ;
   always @(posedge clk)
-    ann_col_10 <= \$171 ;
+    ann_col_10 <= \$180 ;
   always @(posedge clk)
-    ann_col_11 <= \$172 ;
+    ann_col_11 <= \$181 ;
   always @(posedge clk)
-    ann_col_12 <= \$173 ;
+    ann_col_12 <= \$182 ;
   always @(posedge clk)
-    ann_col_13 <= \$174 ;
+    ann_col_13 <= \$183 ;
   always @(posedge clk)
-    ann_col_14 <= \$175 ;
+    ann_col_14 <= \$184 ;
   always @(posedge clk)
-    ann_col_15 <= \$176 ;
+    ann_col_15 <= \$185 ;
   always @(posedge clk)
-    ann_lanes_0 <= \$177 ;
+    ann_lanes_0 <= \$186 ;
   always @(posedge clk)
-    ann_lanes_1 <= \$178 ;
+    ann_lanes_1 <= \$187 ;
   always @(posedge clk)
-    ann_lanes_2 <= \$179 ;
+    ann_lanes_2 <= \$188 ;
   always @(posedge clk)
-    ann_lanes_3 <= \$180 ;
+    ann_lanes_3 <= \$189 ;
   always @(posedge clk)
-    ann_lanes_4 <= \$181 ;
+    ann_lanes_4 <= \$190 ;
   always @(posedge clk)
-    ann_lanes_5 <= \$182 ;
+    ann_lanes_5 <= \$191 ;
   always @(posedge clk)
-    ann_lanes_6 <= \$183 ;
+    ann_lanes_6 <= \$192 ;
   always @(posedge clk)
-    ann_lanes_7 <= \$184 ;
+    ann_lanes_7 <= \$193 ;
   always @(posedge clk)
-    ann_lanes_8 <= \$185 ;
+    ann_lanes_8 <= \$194 ;
   always @(posedge clk)
-    ann_lanes_9 <= \$186 ;
+    ann_lanes_9 <= \$195 ;
   always @(posedge clk)
-    ann_lanes_10 <= \$187 ;
+    ann_lanes_10 <= \$196 ;
   always @(posedge clk)
-    ann_lanes_11 <= \$188 ;
+    ann_lanes_11 <= \$197 ;
   always @(posedge clk)
-    ann_lanes_12 <= \$189 ;
+    ann_lanes_12 <= \$198 ;
   always @(posedge clk)
-    ann_lanes_13 <= \$190 ;
+    ann_lanes_13 <= \$199 ;
   always @(posedge clk)
-    ann_lanes_14 <= \$191 ;
+    ann_lanes_14 <= \$200 ;
   always @(posedge clk)
-    ann_lanes_15 <= \$192 ;
+    ann_lanes_15 <= \$201 ;
   always @(posedge clk)
-    ann_first_0 <= \$193 ;
+    ann_first_0 <= \$202 ;
   always @(posedge clk)
-    ann_first_1 <= \$194 ;
+    ann_first_1 <= \$203 ;
   always @(posedge clk)
-    ann_first_2 <= \$195 ;
+    ann_first_2 <= \$204 ;
   always @(posedge clk)
-    ann_first_3 <= \$196 ;
+    ann_first_3 <= \$205 ;
   always @(posedge clk)
-    ann_first_4 <= \$197 ;
+    ann_first_4 <= \$206 ;
   always @(posedge clk)
-    ann_first_5 <= \$198 ;
+    ann_first_5 <= \$207 ;
   always @(posedge clk)
-    ann_first_6 <= \$199 ;
+    ann_first_6 <= \$208 ;
   always @(posedge clk)
-    ann_first_7 <= \$200 ;
+    ann_first_7 <= \$209 ;
   always @(posedge clk)
-    ann_first_8 <= \$201 ;
+    ann_first_8 <= \$210 ;
   always @(posedge clk)
-    ann_first_9 <= \$202 ;
+    ann_first_9 <= \$211 ;
   always @(posedge clk)
-    ann_first_10 <= \$203 ;
+    ann_first_10 <= \$212 ;
   always @(posedge clk)
-    ann_first_11 <= \$204 ;
+    ann_first_11 <= \$213 ;
   always @(posedge clk)
-    ann_first_12 <= \$205 ;
+    ann_first_12 <= \$214 ;
   always @(posedge clk)
-    ann_first_13 <= \$206 ;
+    ann_first_13 <= \$215 ;
   always @(posedge clk)
-    ann_first_14 <= \$207 ;
+    ann_first_14 <= \$216 ;
   always @(posedge clk)
-    ann_first_15 <= \$208 ;
+    ann_first_15 <= \$217 ;
   always @(posedge clk)
-    ann_last_0 <= \$209 ;
+    ann_last_0 <= \$218 ;
   always @(posedge clk)
-    ann_last_1 <= \$210 ;
+    ann_last_1 <= \$219 ;
   always @(posedge clk)
-    ann_last_2 <= \$211 ;
+    ann_last_2 <= \$220 ;
   always @(posedge clk)
-    ann_last_3 <= \$212 ;
+    ann_last_3 <= \$221 ;
   always @(posedge clk)
-    ann_last_4 <= \$213 ;
+    ann_last_4 <= \$222 ;
   always @(posedge clk)
-    ann_last_5 <= \$214 ;
+    ann_last_5 <= \$223 ;
   always @(posedge clk)
-    ann_last_6 <= \$215 ;
+    ann_last_6 <= \$224 ;
   always @(posedge clk)
-    ann_last_7 <= \$216 ;
+    ann_last_7 <= \$225 ;
   always @(posedge clk)
-    ann_last_8 <= \$217 ;
+    ann_last_8 <= \$226 ;
   always @(posedge clk)
-    ann_last_9 <= \$218 ;
+    ann_last_9 <= \$227 ;
   always @(posedge clk)
-    ann_last_10 <= \$219 ;
+    ann_last_10 <= \$228 ;
   always @(posedge clk)
-    ann_last_11 <= \$220 ;
+    ann_last_11 <= \$229 ;
   always @(posedge clk)
-    ann_last_12 <= \$221 ;
+    ann_last_12 <= \$230 ;
   always @(posedge clk)
-    ann_last_13 <= \$222 ;
+    ann_last_13 <= \$231 ;
   always @(posedge clk)
-    ann_last_14 <= \$223 ;
+    ann_last_14 <= \$232 ;
   always @(posedge clk)
-    ann_last_15 <= \$224 ;
+    ann_last_15 <= \$233 ;
   always @(posedge clk)
-    south_valid <= \$225 ;
+    ann_id_0 <= \$234 ;
   always @(posedge clk)
-    south_lanes <= \$226 ;
+    ann_id_1 <= \$235 ;
   always @(posedge clk)
-    south_first <= \$227 ;
+    ann_id_2 <= \$236 ;
   always @(posedge clk)
-    out_last <= \$228 ;
+    ann_id_3 <= \$237 ;
   always @(posedge clk)
-    south_row <= \$229 ;
+    ann_id_4 <= \$238 ;
   always @(posedge clk)
-    south_col <= \$230 ;
+    ann_id_5 <= \$239 ;
   always @(posedge clk)
-    empty <= \$231 ;
+    ann_id_6 <= \$240 ;
   always @(posedge clk)
-    empty_q <= \$232 ;
+    ann_id_7 <= \$241 ;
   always @(posedge clk)
-    done <= \$233 ;
+    ann_id_8 <= \$242 ;
   always @(posedge clk)
-    busy <= \$234 ;
+    ann_id_9 <= \$243 ;
   always @(posedge clk)
-    sr_dim <= \$235 ;
+    ann_id_10 <= \$244 ;
   always @(posedge clk)
-    sc_dim <= \$236 ;
+    ann_id_11 <= \$245 ;
   always @(posedge clk)
-    t_dim <= \$237 ;
+    ann_id_12 <= \$246 ;
+  always @(posedge clk)
+    ann_id_13 <= \$247 ;
+  always @(posedge clk)
+    ann_id_14 <= \$248 ;
+  always @(posedge clk)
+    ann_id_15 <= \$249 ;
+  always @(posedge clk)
+    south_valid <= \$250 ;
+  always @(posedge clk)
+    south_lanes <= \$251 ;
+  always @(posedge clk)
+    south_first <= \$252 ;
+  always @(posedge clk)
+    out_last <= \$253 ;
+  always @(posedge clk)
+    south_id <= \$254 ;
+  always @(posedge clk)
+    south_row <= \$255 ;
+  always @(posedge clk)
+    south_col <= \$256 ;
+  always @(posedge clk)
+    empty <= \$257 ;
+  always @(posedge clk)
+    empty_q <= \$258 ;
+  always @(posedge clk)
+    done <= \$259 ;
+  always @(posedge clk)
+    pending <= \$260 ;
+  always @(posedge clk)
+    busy <= \$261 ;
+  always @(posedge clk)
+    sr_dim <= \$262 ;
+  always @(posedge clk)
+    sc_dim <= \$263 ;
+  always @(posedge clk)
+    t_dim <= \$264 ;
+  always @(posedge clk)
+    gemm_id <= \$265 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$100  = stream_wait;
-    if (\$30 ) begin
-      \$100  = \$31 [3:0];
+    \$109  = stream_wait;
+    if (\$35 ) begin
+      \$109  = \$36 [3:0];
     end
-    if (\$78 ) begin
-      \$100  = 4'h1;
-    end
-    if (rst) begin
-      \$100  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$101  = run_u;
-    if (streaming) begin
-      (* full_case = 32'd1 *)
-      if (period_end) begin
-        \$101  = 17'h00000;
-      end else begin
-        \$101  = \$33 [16:0];
-      end
-    end
-    if (\$78 ) begin
-      \$101  = 17'h00000;
-    end
-    if (rst) begin
-      \$101  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$102  = sr_base;
-    if (streaming) begin
-      if (period_end) begin
-        \$102  = next_sr_base[15:0];
-      end
-    end
-    if (\$78 ) begin
-      \$102  = 16'h0000;
-    end
-    if (rst) begin
-      \$102  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$103  = sc_base;
-    if (streaming) begin
-      if (period_end) begin
-        \$103  = next_sc_base[15:0];
-      end
-    end
-    if (\$78 ) begin
-      \$103  = 16'h0000;
-    end
-    if (rst) begin
-      \$103  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$104  = bank;
-    if (streaming) begin
-      if (period_end) begin
-        \$104  = \$32 ;
-      end
-    end
-    if (\$78 ) begin
-      \$104  = 1'h0;
-    end
-    if (rst) begin
-      \$104  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$105  = active;
-    if (streaming) begin
-      if (period_end) begin
-        if (last_fold) begin
-          \$105  = 1'h0;
-        end
-      end
-    end
-    if (\$78 ) begin
-      \$105  = \$84 ;
-    end
-    if (rst) begin
-      \$105  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$106  = load_sr_base;
-    if (load_active_now) begin
-      \$106  = \$27 [15:0];
-    end
-    if (\$78 ) begin
-      \$106  = 16'h0000;
-    end
-    if (rst) begin
-      \$106  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$107  = load_sc_base;
-    if (load_active_now) begin
-      \$107  = \$28 [15:0];
-    end
-    if (\$78 ) begin
-      \$107  = 16'h0000;
-    end
-    if (rst) begin
-      \$107  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$108  = load_ru;
-    if (load_active_now) begin
-      \$108  = load_ru_now;
-    end
-    if (\$78 ) begin
-      \$108  = \$97 [3:0];
-    end
-    if (rst) begin
-      \$108  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$109  = load_cu;
-    if (load_active_now) begin
-      \$109  = load_cu_now;
-    end
-    if (\$78 ) begin
-      \$109  = \$99 [3:0];
+    if (accept) begin
+      \$109  = 4'h1;
     end
     if (rst) begin
       \$109  = 4'h0;
@@ -9677,72 +9655,89 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, west_req, west_la
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$110  = load_bank;
-    if (load_active_now) begin
-      \$110  = load_bank_now;
-    end
-    if (\$78 ) begin
-      \$110  = 1'h0;
-    end
-    if (rst) begin
-      \$110  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$111  = load_active;
-    if (load_active_now) begin
+    \$110  = run_u;
+    if (streaming) begin
       (* full_case = 32'd1 *)
-      if (\$35 ) begin
-        \$111  = 1'h0;
+      if (period_end) begin
+        \$110  = 17'h00000;
       end else begin
-        \$111  = 1'h1;
+        \$110  = \$38 [16:0];
       end
     end
-    if (\$78 ) begin
-      \$111  = \$95 ;
+    if (accept) begin
+      \$110  = 17'h00000;
     end
     if (rst) begin
-      \$111  = 1'h0;
+      \$110  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$112  = load_j;
-    if (load_active_now) begin
-      (* full_case = 32'd1 *)
-      if (\$35 ) begin
-        \$112  = 3'h0;
-      end else begin
-        \$112  = \$36 [2:0];
+    \$111  = sr_base;
+    if (streaming) begin
+      if (period_end) begin
+        \$111  = next_sr_base[15:0];
       end
     end
-    if (\$78 ) begin
-      \$112  = 3'h0;
+    if (accept) begin
+      \$111  = 16'h0000;
     end
     if (rst) begin
-      \$112  = 3'h0;
+      \$111  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$113  = stream_req;
+    \$112  = sc_base;
+    if (streaming) begin
+      if (period_end) begin
+        \$112  = next_sc_base[15:0];
+      end
+    end
+    if (accept) begin
+      \$112  = 16'h0000;
+    end
+    if (rst) begin
+      \$112  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$113  = bank;
+    if (streaming) begin
+      if (period_end) begin
+        \$113  = \$37 ;
+      end
+    end
     if (rst) begin
       \$113  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$114  = \$37 ;
+    \$114  = active;
+    if (streaming) begin
+      if (period_end) begin
+        if (last_fold) begin
+          \$114  = 1'h0;
+        end
+      end
+    end
+    if (accept) begin
+      \$114  = \$92 ;
+    end
     if (rst) begin
-      \$114  = 4'h0;
+      \$114  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$115  = west_row;
-    if (stream_req) begin
-      \$115  = run_u[15:0];
+    \$115  = load_sr_base;
+    if (load_active_now) begin
+      \$115  = \$27 [15:0];
+    end
+    if (accept) begin
+      \$115  = 16'h0000;
     end
     if (rst) begin
       \$115  = 16'h0000;
@@ -9750,9 +9745,12 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, west_req, west_la
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$116  = west_col;
-    if (stream_req) begin
-      \$116  = sr_base;
+    \$116  = load_sc_base;
+    if (load_active_now) begin
+      \$116  = \$28 [15:0];
+    end
+    if (accept) begin
+      \$116  = 16'h0000;
     end
     if (rst) begin
       \$116  = 16'h0000;
@@ -9760,879 +9758,1118 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, west_req, west_la
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$117  = { \$45 , \$44 , \$43 , \$42 , \$41 , \$40 , \$39 , \$38  };
-    if (rst) begin
-      \$117  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$118  = load_active_now;
-    if (rst) begin
-      \$118  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$119  = \$46 ;
-    if (rst) begin
-      \$119  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$120  = north_row;
+    \$117  = load_ru;
     if (load_active_now) begin
-      \$120  = \$47 [15:0];
+      \$117  = load_ru_now;
+    end
+    if (accept) begin
+      \$117  = \$106 [3:0];
     end
     if (rst) begin
-      \$120  = 16'h0000;
+      \$117  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$121  = north_col;
+    \$118  = load_cu;
     if (load_active_now) begin
-      \$121  = \$28 [15:0];
+      \$118  = load_cu_now;
+    end
+    if (accept) begin
+      \$118  = \$108 [3:0];
     end
     if (rst) begin
-      \$121  = 16'h0000;
+      \$118  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$122  = { \$55 , \$54 , \$53 , \$52 , \$51 , \$50 , \$49 , \$48  };
+    \$119  = load_bank;
+    if (load_active_now) begin
+      \$119  = load_bank_now;
+    end
+    if (accept) begin
+      \$119  = bank;
+    end
     if (rst) begin
-      \$122  = 8'h00;
+      \$119  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$123  = bank;
+    \$120  = load_active;
+    if (load_active_now) begin
+      (* full_case = 32'd1 *)
+      if (\$40 ) begin
+        \$120  = 1'h0;
+      end else begin
+        \$120  = 1'h1;
+      end
+    end
+    if (accept) begin
+      \$120  = \$104 ;
+    end
     if (rst) begin
-      \$123  = 1'h0;
+      \$120  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$124  = west_tag_q;
+    \$121  = load_j;
+    if (load_active_now) begin
+      (* full_case = 32'd1 *)
+      if (\$40 ) begin
+        \$121  = 3'h0;
+      end else begin
+        \$121  = \$41 [2:0];
+      end
+    end
+    if (accept) begin
+      \$121  = 3'h0;
+    end
     if (rst) begin
-      \$124  = 1'h0;
+      \$121  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$125  = { \$71 , \$69 , \$67 , \$65 , \$63 , \$61 , \$59 , \$57  };
+    \$122  = stream_req;
     if (rst) begin
-      \$125  = 8'h00;
+      \$122  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$126  = load_bank_now;
+    \$123  = \$42 ;
     if (rst) begin
-      \$126  = 1'h0;
+      \$123  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$127  = ld_q;
+    \$124  = west_row;
+    if (stream_req) begin
+      \$124  = run_u[15:0];
+    end
     if (rst) begin
-      \$127  = 8'h00;
+      \$124  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$128  = ld_bank_q;
+    \$125  = west_col;
+    if (stream_req) begin
+      \$125  = sr_base;
+    end
     if (rst) begin
-      \$128  = 1'h0;
+      \$125  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$129  = stream_req;
+    \$126  = { \$50 , \$49 , \$48 , \$47 , \$46 , \$45 , \$44 , \$43  };
     if (rst) begin
-      \$129  = 1'h0;
+      \$126  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$130  = ann_valid_0;
+    \$127  = load_active_now;
     if (rst) begin
-      \$130  = 1'h0;
+      \$127  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$131  = ann_valid_1;
+    \$128  = \$51 ;
     if (rst) begin
-      \$131  = 1'h0;
+      \$128  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$132  = ann_valid_2;
+    \$129  = north_row;
+    if (load_active_now) begin
+      \$129  = \$52 [15:0];
+    end
+    if (rst) begin
+      \$129  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$130  = north_col;
+    if (load_active_now) begin
+      \$130  = \$28 [15:0];
+    end
+    if (rst) begin
+      \$130  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$131  = { \$60 , \$59 , \$58 , \$57 , \$56 , \$55 , \$54 , \$53  };
+    if (rst) begin
+      \$131  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$132  = bank;
     if (rst) begin
       \$132  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$133  = ann_valid_3;
+    \$133  = west_tag_q;
     if (rst) begin
       \$133  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$134  = ann_valid_4;
+    \$134  = { \$76 , \$74 , \$72 , \$70 , \$68 , \$66 , \$64 , \$62  };
     if (rst) begin
-      \$134  = 1'h0;
+      \$134  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$135  = ann_valid_5;
+    \$135  = load_bank_now;
     if (rst) begin
       \$135  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$136  = ann_valid_6;
+    \$136  = ld_q;
     if (rst) begin
-      \$136  = 1'h0;
+      \$136  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$137  = ann_valid_7;
+    \$137  = ld_bank_q;
     if (rst) begin
       \$137  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$138  = ann_valid_8;
+    \$138  = stream_req;
     if (rst) begin
       \$138  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$139  = ann_valid_9;
+    \$139  = ann_valid_0;
     if (rst) begin
       \$139  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$140  = ann_valid_10;
+    \$140  = ann_valid_1;
     if (rst) begin
       \$140  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$141  = ann_valid_11;
+    \$141  = ann_valid_2;
     if (rst) begin
       \$141  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$142  = ann_valid_12;
+    \$142  = ann_valid_3;
     if (rst) begin
       \$142  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$143  = ann_valid_13;
+    \$143  = ann_valid_4;
     if (rst) begin
       \$143  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$144  = ann_valid_14;
+    \$144  = ann_valid_5;
     if (rst) begin
       \$144  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$145  = run_u[15:0];
+    \$145  = ann_valid_6;
     if (rst) begin
-      \$145  = 16'h0000;
+      \$145  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$146  = ann_row_0;
+    \$146  = ann_valid_7;
     if (rst) begin
-      \$146  = 16'h0000;
+      \$146  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$147  = ann_row_1;
+    \$147  = ann_valid_8;
     if (rst) begin
-      \$147  = 16'h0000;
+      \$147  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$148  = ann_row_2;
+    \$148  = ann_valid_9;
     if (rst) begin
-      \$148  = 16'h0000;
+      \$148  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$149  = ann_row_3;
+    \$149  = ann_valid_10;
     if (rst) begin
-      \$149  = 16'h0000;
+      \$149  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$150  = ann_row_4;
+    \$150  = ann_valid_11;
     if (rst) begin
-      \$150  = 16'h0000;
+      \$150  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$151  = ann_row_5;
+    \$151  = ann_valid_12;
     if (rst) begin
-      \$151  = 16'h0000;
+      \$151  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$152  = ann_row_6;
+    \$152  = ann_valid_13;
     if (rst) begin
-      \$152  = 16'h0000;
+      \$152  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$153  = ann_row_7;
+    \$153  = ann_valid_14;
     if (rst) begin
-      \$153  = 16'h0000;
+      \$153  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$154  = ann_row_8;
+    \$154  = run_u[15:0];
     if (rst) begin
       \$154  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$155  = ann_row_9;
+    \$155  = ann_row_0;
     if (rst) begin
       \$155  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$156  = ann_row_10;
+    \$156  = ann_row_1;
     if (rst) begin
       \$156  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$157  = ann_row_11;
+    \$157  = ann_row_2;
     if (rst) begin
       \$157  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$158  = ann_row_12;
+    \$158  = ann_row_3;
     if (rst) begin
       \$158  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$159  = ann_row_13;
+    \$159  = ann_row_4;
     if (rst) begin
       \$159  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$160  = ann_row_14;
+    \$160  = ann_row_5;
     if (rst) begin
       \$160  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$161  = sc_base;
+    \$161  = ann_row_6;
     if (rst) begin
       \$161  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$162  = ann_col_0;
+    \$162  = ann_row_7;
     if (rst) begin
       \$162  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$163  = ann_col_1;
+    \$163  = ann_row_8;
     if (rst) begin
       \$163  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$164  = ann_col_2;
+    \$164  = ann_row_9;
     if (rst) begin
       \$164  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$165  = ann_col_3;
+    \$165  = ann_row_10;
     if (rst) begin
       \$165  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$166  = ann_col_4;
+    \$166  = ann_row_11;
     if (rst) begin
       \$166  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$167  = ann_col_5;
+    \$167  = ann_row_12;
     if (rst) begin
       \$167  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$168  = ann_col_6;
+    \$168  = ann_row_13;
     if (rst) begin
       \$168  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$169  = ann_col_7;
+    \$169  = ann_row_14;
     if (rst) begin
       \$169  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$170  = ann_col_8;
+    \$170  = sc_base;
     if (rst) begin
       \$170  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$171  = ann_col_9;
+    \$171  = ann_col_0;
     if (rst) begin
       \$171  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$172  = ann_col_10;
+    \$172  = ann_col_1;
     if (rst) begin
       \$172  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$173  = ann_col_11;
+    \$173  = ann_col_2;
     if (rst) begin
       \$173  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$174  = ann_col_12;
+    \$174  = ann_col_3;
     if (rst) begin
       \$174  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$175  = ann_col_13;
+    \$175  = ann_col_4;
     if (rst) begin
       \$175  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$176  = ann_col_14;
+    \$176  = ann_col_5;
     if (rst) begin
       \$176  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$177  = \$72 ;
+    \$177  = ann_col_6;
     if (rst) begin
-      \$177  = 4'h0;
+      \$177  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$178  = ann_lanes_0;
+    \$178  = ann_col_7;
     if (rst) begin
-      \$178  = 4'h0;
+      \$178  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$179  = ann_lanes_1;
+    \$179  = ann_col_8;
     if (rst) begin
-      \$179  = 4'h0;
+      \$179  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$180  = ann_lanes_2;
+    \$180  = ann_col_9;
     if (rst) begin
-      \$180  = 4'h0;
+      \$180  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$181  = ann_lanes_3;
+    \$181  = ann_col_10;
     if (rst) begin
-      \$181  = 4'h0;
+      \$181  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$182  = ann_lanes_4;
+    \$182  = ann_col_11;
     if (rst) begin
-      \$182  = 4'h0;
+      \$182  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$183  = ann_lanes_5;
+    \$183  = ann_col_12;
     if (rst) begin
-      \$183  = 4'h0;
+      \$183  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$184  = ann_lanes_6;
+    \$184  = ann_col_13;
     if (rst) begin
-      \$184  = 4'h0;
+      \$184  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$185  = ann_lanes_7;
+    \$185  = ann_col_14;
     if (rst) begin
-      \$185  = 4'h0;
+      \$185  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$186  = ann_lanes_8;
+    \$186  = \$77 ;
     if (rst) begin
       \$186  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$187  = ann_lanes_9;
+    \$187  = ann_lanes_0;
     if (rst) begin
       \$187  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$188  = ann_lanes_10;
+    \$188  = ann_lanes_1;
     if (rst) begin
       \$188  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$189  = ann_lanes_11;
+    \$189  = ann_lanes_2;
     if (rst) begin
       \$189  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$190  = ann_lanes_12;
+    \$190  = ann_lanes_3;
     if (rst) begin
       \$190  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$191  = ann_lanes_13;
+    \$191  = ann_lanes_4;
     if (rst) begin
       \$191  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$192  = ann_lanes_14;
+    \$192  = ann_lanes_5;
     if (rst) begin
       \$192  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$193  = \$74 ;
+    \$193  = ann_lanes_6;
     if (rst) begin
-      \$193  = 1'h0;
+      \$193  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$194  = ann_first_0;
+    \$194  = ann_lanes_7;
     if (rst) begin
-      \$194  = 1'h0;
+      \$194  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$195  = ann_first_1;
+    \$195  = ann_lanes_8;
     if (rst) begin
-      \$195  = 1'h0;
+      \$195  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$196  = ann_first_2;
+    \$196  = ann_lanes_9;
     if (rst) begin
-      \$196  = 1'h0;
+      \$196  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$197  = ann_first_3;
+    \$197  = ann_lanes_10;
     if (rst) begin
-      \$197  = 1'h0;
+      \$197  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$198  = ann_first_4;
+    \$198  = ann_lanes_11;
     if (rst) begin
-      \$198  = 1'h0;
+      \$198  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$199  = ann_first_5;
+    \$199  = ann_lanes_12;
     if (rst) begin
-      \$199  = 1'h0;
+      \$199  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$200  = ann_first_6;
+    \$200  = ann_lanes_13;
     if (rst) begin
-      \$200  = 1'h0;
+      \$200  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$201  = ann_first_7;
+    \$201  = ann_lanes_14;
     if (rst) begin
-      \$201  = 1'h0;
+      \$201  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$202  = ann_first_8;
+    \$202  = \$79 ;
     if (rst) begin
       \$202  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$203  = ann_first_9;
+    \$203  = ann_first_0;
     if (rst) begin
       \$203  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$204  = ann_first_10;
+    \$204  = ann_first_1;
     if (rst) begin
       \$204  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$205  = ann_first_11;
+    \$205  = ann_first_2;
     if (rst) begin
       \$205  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$206  = ann_first_12;
+    \$206  = ann_first_3;
     if (rst) begin
       \$206  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$207  = ann_first_13;
+    \$207  = ann_first_4;
     if (rst) begin
       \$207  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$208  = ann_first_14;
+    \$208  = ann_first_5;
     if (rst) begin
       \$208  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$209  = \$76 ;
+    \$209  = ann_first_6;
     if (rst) begin
       \$209  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$210  = ann_last_0;
+    \$210  = ann_first_7;
     if (rst) begin
       \$210  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$211  = ann_last_1;
+    \$211  = ann_first_8;
     if (rst) begin
       \$211  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$212  = ann_last_2;
+    \$212  = ann_first_9;
     if (rst) begin
       \$212  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$213  = ann_last_3;
+    \$213  = ann_first_10;
     if (rst) begin
       \$213  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$214  = ann_last_4;
+    \$214  = ann_first_11;
     if (rst) begin
       \$214  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$215  = ann_last_5;
+    \$215  = ann_first_12;
     if (rst) begin
       \$215  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$216  = ann_last_6;
+    \$216  = ann_first_13;
     if (rst) begin
       \$216  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$217  = ann_last_7;
+    \$217  = ann_first_14;
     if (rst) begin
       \$217  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$218  = ann_last_8;
+    \$218  = \$81 ;
     if (rst) begin
       \$218  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$219  = ann_last_9;
+    \$219  = ann_last_0;
     if (rst) begin
       \$219  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$220  = ann_last_10;
+    \$220  = ann_last_1;
     if (rst) begin
       \$220  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$221  = ann_last_11;
+    \$221  = ann_last_2;
     if (rst) begin
       \$221  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$222  = ann_last_12;
+    \$222  = ann_last_3;
     if (rst) begin
       \$222  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$223  = ann_last_13;
+    \$223  = ann_last_4;
     if (rst) begin
       \$223  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$224  = ann_last_14;
+    \$224  = ann_last_5;
     if (rst) begin
       \$224  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$225  = ann_valid_15;
+    \$225  = ann_last_6;
     if (rst) begin
       \$225  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$226  = ann_lanes_15;
+    \$226  = ann_last_7;
     if (rst) begin
-      \$226  = 4'h0;
+      \$226  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$227  = ann_first_15;
+    \$227  = ann_last_8;
     if (rst) begin
       \$227  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$228  = ann_last_15;
+    \$228  = ann_last_9;
     if (rst) begin
       \$228  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$229  = south_row;
-    if (ann_valid_15) begin
-      \$229  = ann_row_15;
-    end
+    \$229  = ann_last_10;
     if (rst) begin
-      \$229  = 16'h0000;
+      \$229  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$230  = south_col;
-    if (ann_valid_15) begin
-      \$230  = ann_col_15;
-    end
+    \$230  = ann_last_11;
     if (rst) begin
-      \$230  = 16'h0000;
+      \$230  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$231  = 1'h0;
-    if (\$78 ) begin
-      \$231  = \$89 ;
-    end
+    \$231  = ann_last_12;
     if (rst) begin
       \$231  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$232  = empty;
+    \$232  = ann_last_13;
     if (rst) begin
       \$232  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$233  = done_now;
+    \$233  = ann_last_14;
     if (rst) begin
       \$233  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$234  = busy;
-    if (done_now) begin
-      \$234  = 1'h0;
-    end
-    if (\$78 ) begin
-      \$234  = 1'h1;
-    end
+    \$234  = gemm_id;
     if (rst) begin
       \$234  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$235  = sr_dim;
-    if (\$78 ) begin
-      \$235  = dim_k;
-    end
+    \$235  = ann_id_0;
     if (rst) begin
-      \$235  = 16'h0000;
+      \$235  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$236  = sc_dim;
-    if (\$78 ) begin
-      \$236  = dim_n;
-    end
+    \$236  = ann_id_1;
     if (rst) begin
-      \$236  = 16'h0000;
+      \$236  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$237  = t_dim;
-    if (\$78 ) begin
-      \$237  = dim_m;
+    \$237  = ann_id_2;
+    if (rst) begin
+      \$237  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$238  = ann_id_3;
+    if (rst) begin
+      \$238  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$239  = ann_id_4;
+    if (rst) begin
+      \$239  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$240  = ann_id_5;
+    if (rst) begin
+      \$240  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$241  = ann_id_6;
+    if (rst) begin
+      \$241  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$242  = ann_id_7;
+    if (rst) begin
+      \$242  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$243  = ann_id_8;
+    if (rst) begin
+      \$243  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$244  = ann_id_9;
+    if (rst) begin
+      \$244  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$245  = ann_id_10;
+    if (rst) begin
+      \$245  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$246  = ann_id_11;
+    if (rst) begin
+      \$246  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$247  = ann_id_12;
+    if (rst) begin
+      \$247  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$248  = ann_id_13;
+    if (rst) begin
+      \$248  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$249  = ann_id_14;
+    if (rst) begin
+      \$249  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$250  = ann_valid_15;
+    if (rst) begin
+      \$250  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$251  = ann_lanes_15;
+    if (rst) begin
+      \$251  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$252  = ann_first_15;
+    if (rst) begin
+      \$252  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$253  = ann_last_15;
+    if (rst) begin
+      \$253  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$254  = ann_id_15;
+    if (rst) begin
+      \$254  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$255  = south_row;
+    if (ann_valid_15) begin
+      \$255  = ann_row_15;
     end
     if (rst) begin
-      \$237  = 16'h0000;
+      \$255  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$256  = south_col;
+    if (ann_valid_15) begin
+      \$256  = ann_col_15;
+    end
+    if (rst) begin
+      \$256  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$257  = 1'h0;
+    if (accept) begin
+      \$257  = \$97 ;
+    end
+    if (rst) begin
+      \$257  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$258  = empty;
+    if (rst) begin
+      \$258  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$259  = done_now;
+    if (rst) begin
+      \$259  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$260  = \$83 [1:0];
+    if (rst) begin
+      \$260  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$261  = \$86 ;
+    if (rst) begin
+      \$261  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$262  = sr_dim;
+    if (accept) begin
+      \$262  = dim_k;
+    end
+    if (rst) begin
+      \$262  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$263  = sc_dim;
+    if (accept) begin
+      \$263  = dim_n;
+    end
+    if (rst) begin
+      \$263  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$264  = t_dim;
+    if (accept) begin
+      \$264  = dim_m;
+    end
+    if (rst) begin
+      \$264  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$265  = gemm_id;
+    if (accept) begin
+      \$265  = \$98 ;
+    end
+    if (rst) begin
+      \$265  = 1'h0;
     end
   end
   assign ru = \$1 [3:0];
@@ -10972,7 +11209,7 @@ module \systolic_top.skew_west (rst, i, lane1_0, lane2_1, lane3_2, lane4_3, lane
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.skew_west_tag (rst, \port$833$0 , lane1_0, lane2_1, lane3_2, lane4_3, lane5_4, lane6_5, lane7_6, clk);
+module \systolic_top.skew_west_tag (rst, \port$842$0 , lane1_0, lane2_1, lane3_2, lane4_3, lane5_4, lane6_5, lane7_6, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$68  = 0;
   reg \$1 ;
   reg \$10 ;
@@ -11041,8 +11278,8 @@ module \systolic_top.skew_west_tag (rst, \port$833$0 , lane1_0, lane2_1, lane3_2
   output lane7_6;
   reg lane7_6 = 1'h0;
   wire [7:0] o;
-  input \port$833$0 ;
-  wire \port$833$0 ;
+  input \port$842$0 ;
+  wire \port$842$0 ;
   input rst;
   wire rst;
   always @(posedge clk)
@@ -11103,14 +11340,14 @@ module \systolic_top.skew_west_tag (rst, \port$833$0 , lane1_0, lane2_1, lane3_2
     lane7_6 <= \$28 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
-    \$1  = \port$833$0 ;
+    \$1  = \port$842$0 ;
     if (rst) begin
       \$1  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
-    \$2  = \port$833$0 ;
+    \$2  = \port$842$0 ;
     if (rst) begin
       \$2  = 1'h0;
     end
@@ -11124,7 +11361,7 @@ module \systolic_top.skew_west_tag (rst, \port$833$0 , lane1_0, lane2_1, lane3_2
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
-    \$4  = \port$833$0 ;
+    \$4  = \port$842$0 ;
     if (rst) begin
       \$4  = 1'h0;
     end
@@ -11145,7 +11382,7 @@ module \systolic_top.skew_west_tag (rst, \port$833$0 , lane1_0, lane2_1, lane3_2
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
-    \$7  = \port$833$0 ;
+    \$7  = \port$842$0 ;
     if (rst) begin
       \$7  = 1'h0;
     end
@@ -11173,7 +11410,7 @@ module \systolic_top.skew_west_tag (rst, \port$833$0 , lane1_0, lane2_1, lane3_2
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
-    \$11  = \port$833$0 ;
+    \$11  = \port$842$0 ;
     if (rst) begin
       \$11  = 1'h0;
     end
@@ -11208,7 +11445,7 @@ module \systolic_top.skew_west_tag (rst, \port$833$0 , lane1_0, lane2_1, lane3_2
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
-    \$16  = \port$833$0 ;
+    \$16  = \port$842$0 ;
     if (rst) begin
       \$16  = 1'h0;
     end
@@ -11250,7 +11487,7 @@ module \systolic_top.skew_west_tag (rst, \port$833$0 , lane1_0, lane2_1, lane3_2
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
-    \$22  = \port$833$0 ;
+    \$22  = \port$842$0 ;
     if (rst) begin
       \$22  = 1'h0;
     end
@@ -11297,6 +11534,6 @@ module \systolic_top.skew_west_tag (rst, \port$833$0 , lane1_0, lane2_1, lane3_2
       \$28  = 1'h0;
     end
   end
-  assign i = { \port$833$0 , \port$833$0 , \port$833$0 , \port$833$0 , \port$833$0 , \port$833$0 , \port$833$0 , \port$833$0  };
-  assign o = { lane7_6, lane6_5, lane5_4, lane4_3, lane3_2, lane2_1, lane1_0, \port$833$0  };
+  assign i = { \port$842$0 , \port$842$0 , \port$842$0 , \port$842$0 , \port$842$0 , \port$842$0 , \port$842$0 , \port$842$0  };
+  assign o = { lane7_6, lane6_5, lane5_4, lane4_3, lane3_2, lane2_1, lane1_0, \port$842$0  };
 endmodule

@@ -105,8 +105,8 @@ def scalesim_extra(size: int, filt: int, stride: int) -> int:
     """Zero rows (or columns) past the edge that give SCALE-Sim's output size ``ceil((size - filt +
     stride) / stride)`` (its ``topology_utils.py``) with the floor arithmetic of :class:`ConvShape`:
     ``(out - 1) * stride + filt - size``, less than ``stride`` (0 for a filter larger than ``size``,
-    which :class:`ConvShape` refuses)."""
-    if filt > size:
+    which :class:`ConvShape` refuses, as it refuses a stride below 1)."""
+    if filt > size or stride < 1:
         return 0
     out = -(-(size - filt + stride) // stride)
     return (out - 1) * stride + filt - size

@@ -20,7 +20,7 @@ import numpy as np
 
 from systolic.config import ArrayConfig
 from systolic.dataflow import MAPPINGS, OPERAND_PORTS, PORT_MAP, STATIONARY, port_lanes
-from systolic.geometry import acc_signed, operand_format, port_format
+from systolic.geometry import acc_signed, operand_bounds, port_format
 from systolic.model.cycles import GemmArrays, compute_cycles
 from systolic.model.functional import digital_gemm, wrap  # noqa: F401 (wrap: re-exported for cosim)
 
@@ -51,7 +51,7 @@ def reference(cfg: ArrayConfig, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """A @ B wrapped to ``acc_bits`` (two's complement if either operand is signed), as int64: the
     model's bit-true arithmetic of the array (:func:`systolic.model.functional.digital_gemm`), which
     every simulator run must equal."""
-    return digital_gemm(a, b, cfg.acc_bits, acc_signed(cfg))
+    return digital_gemm(a, b, cfg.acc_bits, acc_signed(cfg), cfg.weight_format == "ternary")
 
 
 def operand_range(bits: int, signed: bool) -> tuple[int, int]:
@@ -64,7 +64,8 @@ def random_operands(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Random A[M,K] and B[K,N] (int64) over the full range of their formats.
 
-    A signed 2-bit operand takes -2..1 (so ternary -1, 0, 1 fits). ``zero_fraction`` of the elements
+    A signed 2-bit operand takes -2..1; ternary weights (``weight_format``) take -1, 0, 1.
+    ``zero_fraction`` of the elements
     are forced to zero (to exercise zero gating).
     """
     a = random_tensor(cfg, "A", (m, k), rng, zero_fraction)
@@ -80,7 +81,7 @@ def random_tensor(
     zero_fraction: float = 0.0,
 ) -> np.ndarray:
     """Random values (int64) of any ``shape`` over the full range of ``tensor``'s ('A' or 'B') format."""
-    lo, hi = operand_range(*operand_format(cfg, tensor))
+    lo, hi = operand_bounds(cfg, tensor)
     x = rng.integers(lo, hi, size=shape, endpoint=True, dtype=np.int64)
     if zero_fraction:
         x[rng.random(shape) < zero_fraction] = 0

@@ -99,9 +99,18 @@ OPTION_GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
+#: Variants that set fields rather than flip a boolean, per dataflow, on the groups named: ``-ternary``
+#: (``weight_format = "ternary"``: sign-select PEs, weights in {-1, 0, 1}) on the 8x8 engine and the
+#: narrow accelerator.
+VALUE_GROUPS: dict[str, tuple[dict, tuple[str, ...]]] = {
+    "ternary": ({"weight_format": "ternary", "weight_bits": 2, "weight_signed": True}, ("8x8", "mem-narrow")),
+}
+
+
 def default_matrix(base: ArrayConfig) -> list[Group]:
     """The GEMM engine on every dataflow and array shape, then the whole accelerator on every dataflow
-    and both memory systems; then the groups of :data:`OPTION_GROUPS` with their option flipped."""
+    and both memory systems; then the groups of :data:`OPTION_GROUPS` with their option flipped and those
+    of :data:`VALUE_GROUPS` with their fields set."""
     groups: list[Group] = []
     for df in Dataflow:
         for rows, cols in ARRAYS:
@@ -118,6 +127,11 @@ def default_matrix(base: ArrayConfig) -> list[Group]:
             for name in names:
                 cfg, cases, top = plain[f"{df.value}-{name}"]
                 groups.append((cfg.replace(name=f"{cfg.name}-{label}", **flipped), cases, top))
+    for label, (values, names) in VALUE_GROUPS.items():
+        for df in Dataflow:
+            for name in names:
+                cfg, cases, top = plain[f"{df.value}-{name}"]
+                groups.append((cfg.replace(name=f"{cfg.name}-{label}", **values), cases, top))
     return groups
 
 

@@ -14,6 +14,10 @@ Zero-operand gating (``cfg.zero_gating``): when either operand of the multiply i
 ``mul_b`` keep the values of the last non-zero pair (held in the enabled registers ``hold_a``/``hold_b``)
 and ``product`` is forced to 0, so the multiplier's inputs do not toggle. The multiplier still works in
 the cycle its operands arrive (``mul_x = nonzero ? x : hold_x``), so gating changes no timing.
+
+Ternary weights (``cfg.weight_format == "ternary"``): the weight operand (``mul_b`` in OS and WS, ``mul_a``
+in IS, where weights stream from the west) is -1, 0 or +1 in two signed bits, and ``product`` is selected
+by its sign, ``0``, ``x`` or ``-x``, with no multiplier; the accumulator adds it as before.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from systolic.config import ArrayConfig
-from systolic.dataflow import STATIONARY
+from systolic.dataflow import PORT_MAP, STATIONARY
 from systolic.geometry import acc_signed, port_format
 
 from .dataflow import check_config
@@ -43,18 +47,37 @@ def operand_shapes(cfg: ArrayConfig) -> tuple[Shape, Shape, Shape]:
 
 
 class _Multiplier:
-    """The named signals around one PE's multiplier (created with the PE, so tests can probe them)."""
+    """The named signals around one PE's multiplier (created with the PE, so tests can probe them).
 
-    def __init__(self, a: Shape, b: Shape):
+    ``ternary``: None for an integer multiplier, else which operand (``"a"`` or ``"b"``) is the ternary
+    weight that selects ``0``, ``x`` or ``-x`` of the other.
+    """
+
+    def __init__(self, a: Shape, b: Shape, ternary: str | None = None):
         self.mul_a = Signal(a, name="mul_a")
         self.mul_b = Signal(b, name="mul_b")
         self.product = Signal((self.mul_a * self.mul_b).shape(), name="product")
+        self._ternary = ternary
+
+    @classmethod
+    def of(cls, cfg: ArrayConfig) -> _Multiplier:
+        """The multiplier of ``cfg``'s PE: operand shapes of its dataflow, ternary if its weights are."""
+        a, b, _ = operand_shapes(cfg)
+        if cfg.weight_format != "ternary":
+            return cls(a, b)
+        return cls(a, b, "a" if PORT_MAP[cfg.dataflow]["west"].tensor == "B" else "b")
+
+    def _times(self):
+        if self._ternary is None:
+            return self.mul_a * self.mul_b
+        w, x = (self.mul_a, self.mul_b) if self._ternary == "a" else (self.mul_b, self.mul_a)
+        return Mux(w == 0, 0, Mux(w[-1], -x, x))  # sign select: the weight's code 11 is -1, 01 is +1
 
     def build(self, m: Module, a: Signal, b: Signal, zero_gating: bool) -> None:
         """Drive ``product = a * b`` through ``mul_a``/``mul_b``, gated on zero operands if asked."""
         mul_a, mul_b, product = self.mul_a, self.mul_b, self.product
         if not zero_gating:
-            m.d.comb += [mul_a.eq(a), mul_b.eq(b), product.eq(mul_a * mul_b)]
+            m.d.comb += [mul_a.eq(a), mul_b.eq(b), product.eq(self._times())]
             return
         nonzero = Signal(name="nonzero")
         hold_a = Signal(a.shape(), name="hold_a")
@@ -65,7 +88,7 @@ class _Multiplier:
         m.d.comb += [
             mul_a.eq(Mux(nonzero, a, hold_a)),
             mul_b.eq(Mux(nonzero, b, hold_b)),
-            product.eq(Mux(nonzero, mul_a * mul_b, 0)),
+            product.eq(Mux(nonzero, self._times(), 0)),
         ]
 
 
@@ -76,7 +99,7 @@ class _PE(wiring.Component):
         check_config(cfg)
         self._zero_gating = cfg.zero_gating
         a, b, acc = operand_shapes(cfg)
-        self.mul = _Multiplier(a, b)
+        self.mul = _Multiplier.of(cfg)
         super().__init__(
             {
                 "a_in": In(a),
@@ -235,7 +258,7 @@ class BankedPE(wiring.Component):
         check_config(cfg)
         self._zero_gating = cfg.zero_gating
         a, b, acc = operand_shapes(cfg)
-        self.mul = _Multiplier(a, b)
+        self.mul = _Multiplier.of(cfg)
         self.w0 = Signal(b, name="w0")
         self.w1 = Signal(b, name="w1")
         super().__init__(
@@ -304,7 +327,7 @@ class ShadowPE(wiring.Component):
         check_config(cfg)
         self._zero_gating = cfg.zero_gating
         a, b, acc = operand_shapes(cfg)
-        self.mul = _Multiplier(a, b)
+        self.mul = _Multiplier.of(cfg)
         self.acc = Signal(acc, name="acc")
         self.res = Signal(acc, name="res")
         super().__init__(

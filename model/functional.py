@@ -40,12 +40,19 @@ def wrap(values: np.ndarray, bits: int, signed: bool) -> np.ndarray:
     return out
 
 
-def digital_gemm(a: np.ndarray, b: np.ndarray, acc_bits: int, signed: bool) -> np.ndarray:
+def digital_gemm(
+    a: np.ndarray, b: np.ndarray, acc_bits: int, signed: bool, ternary: bool = False
+) -> np.ndarray:
     """``A @ B`` (int64) wrapped to ``acc_bits``, two's complement when ``signed``: the systolic array's
     result for any dataflow (every partial sum wraps the same way, and wrapping commutes with addition).
 
     The int64 product wraps modulo 2**64, which is exact modulo 2**acc_bits for any acc_bits <= 64.
+    ``ternary``: the array's PEs sign-select instead of multiplying (``weight_format = "ternary"``); for
+    weights in {-1, 0, 1} selecting ``0``, ``x`` or ``-x`` is ``x * w``, so the result is the same
+    ``A @ B``, and a weight outside -1..1 (which the PE would misread) is an :class:`InputError`.
     """
+    if ternary and np.size(b) and (np.min(b) < -1 or np.max(b) > 1):
+        raise InputError(f"ternary weights hold {int(np.min(b))}..{int(np.max(b))}, outside -1..1")
     with np.errstate(over="ignore"):
         full = np.asarray(a, dtype=np.int64) @ np.asarray(b, dtype=np.int64)
     return wrap(full, acc_bits, signed)

@@ -65,6 +65,10 @@ class ArrayConfig:
         Operand widths, 2..16 bits (a 2-bit signed weight holds ternary values).
     input_signed, weight_signed : bool
         Two's-complement operands when true.
+    weight_format : str
+        ``int`` (a ``weight_bits`` two's-complement or unsigned integer, multiplied) or ``ternary``
+        (weights in {-1, 0, +1} coded in two signed bits: the PE selects +x, -x or 0 by the weight's
+        sign and adds, with no multiplier; needs ``weight_bits = 2`` and ``weight_signed``).
     acc_bits : int
         Accumulator width; sums wrap around modulo ``2**acc_bits`` (two's complement when either
         operand is signed).
@@ -137,6 +141,7 @@ class ArrayConfig:
     weight_bits: int = 8
     input_signed: bool = True
     weight_signed: bool = True
+    weight_format: str = "int"
     acc_bits: int = 32
     ifmap_sram_bytes: int = 64 * KIB
     filter_sram_bytes: int = 64 * KIB
@@ -176,8 +181,12 @@ class ArrayConfig:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict, field order preserved."""
-        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
+        """Plain JSON-able dict, field order preserved. ``weight_format`` is left out while it is the
+        default ``int``, so the configs that existed before it keep their JSON, slugs and build folders."""
+        out = {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
+        if out["weight_format"] == "int":
+            del out["weight_format"]
+        return out
 
     def to_json(self) -> str:
         """Canonical JSON (used to pass the config to testbenches and to name build directories)."""
@@ -248,6 +257,8 @@ _FLOAT_RANGES: dict[str, tuple[float, float]] = {
     "dvfs_transition_latency_s": (0.0, 1.0),
     "dvfs_transition_energy_j": (0.0, 1.0),
 }
+#: ``weight_format`` values: multiplied integers, or ternary weights that the PE sign-selects and adds.
+WEIGHT_FORMATS: tuple[str, ...] = ("int", "ternary")
 _BOOLS = {"input_signed", "weight_signed", "zero_gating", "fold_overlap", "tile_overlap"}
 #: Tuple fields and the range of each element.
 _FLOAT_TUPLES: dict[str, tuple[float, float]] = {"dvfs_vdd_v": (0.1, 3.0), "dvfs_clock_hz": (1.0e3, 1.0e11)}
@@ -277,6 +288,11 @@ def _coerce(name: str, value: Any) -> Any:
         text = str(value).strip().lower()
         if text not in ("user", "calc"):
             raise InputError(f"interface_bandwidth must be 'user' or 'calc', not {value!r}", where=name)
+        return text
+    if name == "weight_format":
+        text = str(value).strip().lower()
+        if text not in WEIGHT_FORMATS:
+            raise InputError(f"weight_format must be 'int' or 'ternary', not {value!r}", where=name)
         return text
     if name in _FLOAT_TUPLES:
         return _coerce_float_tuple(name, value)
@@ -418,6 +434,13 @@ def _check_dvfs(cfg: ArrayConfig) -> None:
 
 def _check_relations(cfg: ArrayConfig) -> None:
     _check_dvfs(cfg)
+    if cfg.weight_format == "ternary" and (cfg.weight_bits != 2 or not cfg.weight_signed):
+        raise InputError(
+            "weight_format = 'ternary' codes weights in two signed bits: it needs weight_bits = 2 and "
+            "weight_signed = true, "
+            f"not {cfg.weight_bits} bits {'signed' if cfg.weight_signed else 'unsigned'}",
+            where="weight_format",
+        )
     if cfg.acc_bits < cfg.product_bits:
         raise InputError(
             f"acc_bits must be at least input_bits + weight_bits ({cfg.product_bits}), not {cfg.acc_bits}",
@@ -441,7 +464,7 @@ def _plain(value: Any) -> Any:
 #: Sections of a systolic TOML file and the fields each may hold.
 TOML_SECTIONS: dict[str, tuple[str, ...]] = {
     "array": ("rows", "cols", "dataflow", "zero_gating", "fold_overlap"),
-    "precision": ("input_bits", "weight_bits", "input_signed", "weight_signed", "acc_bits"),
+    "precision": ("input_bits", "weight_bits", "input_signed", "weight_signed", "weight_format", "acc_bits"),
     "memory": (
         "ifmap_sram_bytes",
         "filter_sram_bytes",
@@ -511,7 +534,7 @@ def to_toml(cfg: ArrayConfig) -> str:
     lines = [f"name = {_toml_value(values['name'])}"]
     for section, names in TOML_SECTIONS.items():
         lines += ["", f"[{section}]"]
-        lines += [f"{n} = {_toml_value(values[n])}" for n in names]
+        lines += [f"{n} = {_toml_value(values[n])}" for n in names if n in values]
     return "\n".join(lines) + "\n"
 
 
@@ -716,7 +739,7 @@ def to_scalesim_cfg(cfg: ArrayConfig, topology_csv: str = "") -> str:
         "[systolic]",
         "# fields SCALE-Sim has no key for: SCALE-Sim ignores them, systolic reads them back",
     ]
-    lines += [f"{name} = {_toml_value(values[name])}" for name in own]
+    lines += [f"{name} = {_toml_value(values[name])}" for name in own if name in values]
     return "\n".join(lines) + "\n"
 
 

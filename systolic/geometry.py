@@ -88,6 +88,16 @@ def operand_format(cfg: ArrayConfig, tensor: str) -> tuple[int, bool]:
     raise ValueError(f"tensor must be A, B or C, not {tensor!r}")
 
 
+def operand_bounds(cfg: ArrayConfig, tensor: str) -> tuple[int, int]:
+    """Smallest and largest value (inclusive) of one element of ``tensor``: its format's range, except
+    ternary weights (``weight_format = "ternary"``), which hold -1..1 of their signed 2-bit format (the
+    code 10, -2, is not a ternary weight: the PE would take it for -1)."""
+    if tensor == "B" and cfg.weight_format == "ternary":
+        return -1, 1
+    bits, signed = operand_format(cfg, tensor)
+    return (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+
+
 def port_format(cfg: ArrayConfig, port: str) -> tuple[int, bool]:
     """(bits, signed) of one lane of ``port`` for ``cfg``'s dataflow."""
     return operand_format(cfg, PORT_MAP[cfg.dataflow][port].tensor)

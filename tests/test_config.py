@@ -166,6 +166,15 @@ def _toml(tmp_path, body: str):
             "[precision] acc_bits: acc_bits must be at least input_bits + weight_bits (16), not 12",
         ),
         ('[array]\nrows = "eight"\n', "[array] rows: rows must be an integer, not 'eight'"),
+        (
+            '[precision]\nweight_format = "binary"\n',
+            "[precision] weight_format: weight_format must be 'int' or 'ternary', not 'binary'",
+        ),
+        (
+            '[precision]\nweight_format = "ternary"\n',
+            "[precision] weight_format: weight_format = 'ternary' codes weights in two signed bits: it needs "
+            "weight_bits = 2 and weight_signed = true, not 8 bits signed",
+        ),
         ("[array]\nheight = 4\n", "[array]: unknown key 'height'"),
         ("[arr]\nrows = 4\n", "unknown key or section 'arr'"),
         ("[array\nrows = 4\n", "malformed TOML"),
@@ -348,3 +357,20 @@ def test_scalesim_cfg_systolic_section_errors(tmp_path):
     )
     path.write_text(to_scalesim_cfg(load_arch("small-8x8")).replace("clock_hz = ", "clock_hz = fast"))
     assert "[systolic] clock_hz: not a TOML value" in _error(load_scalesim_cfg, path)
+
+
+def test_ternary_weight_format_round_trips_and_int_keeps_old_identities(tmp_path):
+    """weight_format travels through TOML, JSON and SCALE-Sim's [systolic] section; the default ``int``
+    is left out of the JSON, so configs from before the field keep their slugs (build folders)."""
+    cfg = ArrayConfig(weight_bits=2, weight_format="ternary", acc_bits=16)
+    path = tmp_path / "t.toml"
+    path.write_text(to_toml(cfg))
+    assert 'weight_format = "ternary"' in path.read_text()
+    assert load_toml(path) == cfg
+    assert ArrayConfig.from_dict(json.loads(cfg.to_json())) == cfg
+    cfg_path = tmp_path / "t.cfg"
+    cfg_path.write_text(to_scalesim_cfg(cfg))
+    assert load_scalesim_cfg(cfg_path) == cfg
+    plain = ArrayConfig()
+    assert "weight_format" not in plain.to_dict() and "weight_format" not in to_toml(plain)
+    assert cfg.slug != cfg.replace(weight_format="int").slug

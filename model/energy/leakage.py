@@ -61,7 +61,9 @@ def leakage_scale(node_nm: float, vdd_v: float) -> float:
 def pe_gates(cfg: ArrayConfig) -> dict[str, float]:
     """NAND2-equivalent gates of one PE per class (``mult``, ``acc``, ``fwd``)."""
     return {
-        "mult": GATES_PER_PRODUCT_BIT * cfg.input_bits * cfg.weight_bits,
+        "mult": GATES_PER_ADDER_BIT * cfg.input_bits  # ternary: sign select, a conditional negation
+        if cfg.weight_format == "ternary"
+        else GATES_PER_PRODUCT_BIT * cfg.input_bits * cfg.weight_bits,
         "acc": (GATES_PER_ADDER_BIT + GATES_PER_FLOP_BIT) * cfg.acc_bits,
         "fwd": GATES_PER_FLOP_BIT * (cfg.input_bits + cfg.weight_bits + cfg.acc_bits),
     }

@@ -105,6 +105,15 @@ def mult_energy_pj(a_bits: int | np.ndarray, b_bits: int | np.ndarray) -> np.nda
     return HOROWITZ_45NM_PJ["int8_mult"] * (ab / 64.0) ** _MULT_EXPONENT
 
 
+def multiply_energy_pj(cfg: ArrayConfig) -> float:
+    """Energy of one PE's product (pJ, 45 nm, 0.9 V): an ``input_bits`` x ``weight_bits`` multiplier, or for
+    ternary weights (``weight_format``) the sign select that replaces it, ``0``, ``x`` or ``-x``: a
+    conditional negation, costed as one ``input_bits`` add (invert and increment)."""
+    if cfg.weight_format == "ternary":
+        return float(add_energy_pj(cfg.input_bits))
+    return float(mult_energy_pj(cfg.input_bits, cfg.weight_bits))
+
+
 def add_energy_pj(bits: int | np.ndarray) -> np.ndarray:
     """Energy of one integer add of random ``bits``-wide operands (pJ, 45 nm, 0.9 V).
 
@@ -313,7 +322,7 @@ def build_table(cfg: ArrayConfig, dram_pj_per_64b: float = DRAM_PJ_PER_64B) -> E
     reg_bit = REGISTER_PJ_PER_BIT
     word_bits = cfg.word_bytes * 8
     on_chip = {
-        ("mult", "multiply"): mult_energy_pj(cfg.input_bits, cfg.weight_bits),
+        ("mult", "multiply"): multiply_energy_pj(cfg),
         ("acc", "accumulate"): add_energy_pj(cfg.acc_bits) + cfg.acc_bits * reg_bit,
         ("fwd", "input_hop"): cfg.input_bits * reg_bit,
         ("fwd", "weight_hop"): cfg.weight_bits * reg_bit,

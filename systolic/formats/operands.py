@@ -31,16 +31,25 @@ def load_npy(path: str | os.PathLike) -> np.ndarray:
 
 
 def checked(
-    x: np.ndarray, path: str | os.PathLike, ndim: int, what: str, bits: int, signed: bool
+    x: np.ndarray,
+    path: str | os.PathLike,
+    ndim: int,
+    what: str,
+    bits: int,
+    signed: bool,
+    ternary: bool = False,
 ) -> np.ndarray:
-    """``x`` as int64 if it has ``ndim`` dimensions, none empty, and integer values within the format."""
+    """``x`` as int64 if it has ``ndim`` dimensions, none empty, and integer values within the format
+    (-1..1 for ternary weights)."""
     if x.ndim != ndim or 0 in x.shape:
         raise InputError(f"{what} must be a non-empty {ndim}-D array, not shape {x.shape}", path)
     if not (np.issubdtype(x.dtype, np.integer) or x.dtype == bool):
         raise InputError(f"{what} must hold integers, not {x.dtype}", path)
     lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+    if ternary:
+        lo, hi = -1, 1
     if x.min() < lo or x.max() > hi:
-        kind = "signed" if signed else "unsigned"
+        kind = "ternary" if ternary else "signed" if signed else "unsigned"
         raise InputError(
             f"{what} values must fit the configured {bits}-bit {kind} format ({lo}..{hi}), "
             f"got {x.min()}..{x.max()}",
@@ -52,7 +61,8 @@ def checked(
 def load_gemm_operands(cfg: ArrayConfig, path_a: str, path_b: str) -> tuple[np.ndarray, np.ndarray]:
     """A[M, K] (input format) and B[K, N] (weight format) from two ``.npy`` files."""
     a = checked(load_npy(path_a), path_a, 2, "A (M x K)", cfg.input_bits, cfg.input_signed)
-    b = checked(load_npy(path_b), path_b, 2, "B (K x N)", cfg.weight_bits, cfg.weight_signed)
+    ternary = cfg.weight_format == "ternary"
+    b = checked(load_npy(path_b), path_b, 2, "B (K x N)", cfg.weight_bits, cfg.weight_signed, ternary)
     if a.shape[1] != b.shape[0]:
         raise InputError(f"B has {b.shape[0]} rows but A has K = {a.shape[1]} columns", path_b)
     return a, b
@@ -65,7 +75,10 @@ def load_conv_operands(cfg: ArrayConfig, path_x: str, path_w: str) -> tuple[np.n
     if raw.ndim == 3:
         raw = raw[None]
     x = checked(raw, path_x, 4, "the ifmap ([H, W, C] or [batch, H, W, C])", cfg.input_bits, cfg.input_signed)
-    w = checked(load_npy(path_w), path_w, 4, "the filters ([R, S, C, F])", cfg.weight_bits, cfg.weight_signed)
+    ternary = cfg.weight_format == "ternary"
+    w = checked(
+        load_npy(path_w), path_w, 4, "the filters ([R, S, C, F])", cfg.weight_bits, cfg.weight_signed, ternary
+    )
     if w.shape[2] != x.shape[3]:
         raise InputError(f"the filters have {w.shape[2]} channels but the ifmap has {x.shape[3]}", path_w)
     return x, w

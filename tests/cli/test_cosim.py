@@ -83,6 +83,41 @@ def test_missing_and_malformed_files(tmp_path, capsys):
     assert "w.npy: the filters have 3 channels but the ifmap has 2" in capsys.readouterr().err
 
 
+TERNARY = ["--set", "weight_bits=2", "--set", "weight_format=ternary"]
+
+
+def test_ternary_weights_outside_minus_one_to_one_are_one_line(tmp_path, capsys):
+    files = (
+        f"{_save(tmp_path, 'a.npy', np.ones((3, 4), int))},{_save(tmp_path, 'b.npy', np.full((4, 2), -2))}"
+    )
+    assert main(["cosim", *ARCH, *TERNARY, "--operands", files]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].endswith(
+        "b.npy: B (K x N) values must fit the configured 2-bit ternary format (-1..1), got -2..-2"
+    ), err
+
+
+@pytest.mark.slow
+@pytest.mark.sim
+@pytest.mark.parametrize("dataflow", ["os", "ws", "is"])
+def test_energy_check_of_a_ternary_layer(tmp_path, dataflow):
+    """The sign-select PE against the energy model: outputs bit-exact, and the RTL's toggles x energy per
+    toggle within 15% of the model in total (the multiplier class keeps its nets, mul_a and mul_b)."""
+    rng = np.random.default_rng(4)
+    a = np.maximum(rng.normal(0, 30, size=(40, 27)), 0).astype(np.int64)
+    b = rng.integers(-1, 1, size=(27, 9), endpoint=True)
+    out = tmp_path / "check.json"
+    files = f"{_save(tmp_path, 'a.npy', a)},{_save(tmp_path, 'b.npy', b)}"
+    arch = [*ARCH[:-1], f"dataflow={dataflow}", *TERNARY]
+    code = main(
+        ["cosim", *arch, "--operands", files, "--energy", "--json", str(out), "--build-dir", str(BUILD)]
+    )
+    assert code == 0
+    data = json.loads(out.read_text())
+    assert data["outputs_match"] and data["cycle_difference"] == 0 and data["extra"]["counts_match"], data
+    assert abs(data["extra"]["energy"]["total"]["error"]) < 0.15, data["extra"]["energy"]["total"]
+
+
 @pytest.mark.slow
 @pytest.mark.sim
 def test_energy_check_on_given_operands(tmp_path, capsys):

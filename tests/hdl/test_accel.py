@@ -132,3 +132,22 @@ def test_folds_accumulating_into_a_line_back_to_back(dataflow):
 def test_the_config_must_be_an_array_config():
     with pytest.raises(TypeError, match="cfg must be an ArrayConfig, not dict"):
         Accelerator({"rows": 2})
+
+
+@pytest.mark.parametrize("dataflow", list(Dataflow), ids=str)
+def test_a_ternary_layer_is_a_at_b_in_the_models_cycles(dataflow):
+    """weight_format = "ternary": the sign-select PEs give A @ B bit for bit, in the integer array's cycles
+    (the model's cycles do not depend on the weight format)."""
+    cfg = ArrayConfig(dataflow=dataflow, weight_bits=2, weight_format="ternary", input_bits=6, **SMALL)
+    shape = (5, 4, 9)
+    a, b = random_operands(cfg, *shape, np.random.default_rng(5))
+    assert set(np.unique(b)) == {-1, 0, 1}
+    (h,) = run_layers(cfg, [(a, b)])
+    model = memory_cycles(cfg, GemmArrays.of(*shape))
+    assert (
+        model.cycles_per_gemm[0]
+        == memory_cycles(cfg.replace(weight_format="int"), GemmArrays.of(*shape)).cycles_per_gemm[0]
+    )
+    assert h.problems == []
+    np.testing.assert_array_equal(h.result, a @ b)
+    assert h.cycles == model.cycles_per_gemm[0]

@@ -221,3 +221,55 @@ def test_pe_kind_and_operand_formats_follow_the_dataflow(dataflow):
         assert (west.width, west.signed, north.width, north.signed) == (3, False, 7, True)
     assert pe.psum_out.shape().width == cfg.acc_bits and pe.psum_out.shape().signed
     Fragment.get(pe, None)  # elaborates
+
+
+@pytest.mark.parametrize("overlap", [False, True], ids=["serial", "overlap"])
+@pytest.mark.parametrize("zero_gating", [False, True], ids=["plain", "gated"])
+@pytest.mark.parametrize("dataflow", list(Dataflow), ids=str)
+@pytest.mark.parametrize("input_signed", [True, False], ids=["sx", "ux"])
+def test_ternary_pe_selects_by_the_weights_sign(input_signed, dataflow, zero_gating, overlap):
+    """weight_format = "ternary": product = 0, x or -x by the weight (-1, 0, +1), the registers as an
+    integer PE's; the weight streams from the west in IS, from the north in OS and WS."""
+    cfg = _cfg(dataflow, (4, input_signed, 2, True, 8), zero_gating, overlap).replace(weight_format="ternary")
+    pe = make_pe(cfg)
+    model = MODELS[overlap, dataflow is Dataflow.OS]((cfg.acc_bits, acc_signed(cfg)))
+    rng = np.random.default_rng([int(input_signed), list(Dataflow).index(dataflow), zero_gating, overlap])
+    cycles = 60
+    weight_port = "a_in" if dataflow is Dataflow.IS else "b_in"
+    x_port = "b_in" if dataflow is Dataflow.IS else "a_in"
+    stimulus = {
+        weight_port: [int(v) for v in rng.integers(-1, 1, cycles, endpoint=True)],
+        x_port: _random(rng, (4, input_signed), cycles),
+        **{name: [int(v) for v in rng.random(cycles) < 0.3] for name in model.controls},
+        model.psum: _random(rng, (cfg.acc_bits, acc_signed(cfg)), cycles, 0.0),
+    }
+
+    async def bench(ctx):
+        for t in range(cycles):
+            x = {name: values[t] for name, values in stimulus.items()}
+            for name, value in x.items():
+                ctx.set(getattr(pe, name), value)
+            a, b = model.operands(x)
+            assert ctx.get(pe.mul.product) == a * b
+            await ctx.tick()
+            want = model.tick(x)
+            assert {name: ctx.get(getattr(pe, name)) for name in want} == want, f"cycle {t}"
+
+    simulate(pe, bench)
+
+
+@pytest.mark.parametrize("dataflow", list(Dataflow), ids=str)
+def test_ternary_pe_has_no_multiplier(dataflow):
+    """The ternary PE's Verilog has no ``*``: sign select and add; the integer PE's has one."""
+    from amaranth.back import verilog
+
+    cfg = _cfg(dataflow, (8, True, 2, True, 16))
+    assert "*" in _body(verilog.convert(make_pe(cfg), name="pe"))
+    assert "*" not in _body(verilog.convert(make_pe(cfg.replace(weight_format="ternary")), name="pe"))
+
+
+def _body(text: str) -> str:
+    """Verilog without its comments, attributes (``(* ... *)``) and ``always @*``, which hold ``*`` too."""
+    import re
+
+    return re.sub(r"\(\*.*?\*\)|/\*.*?\*/|//[^\n]*|@\*", "", text, flags=re.S)

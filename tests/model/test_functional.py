@@ -39,6 +39,17 @@ def test_digital_gemm_wraps_like_python_integers():
                 assert got[i, j] == v
 
 
+def test_digital_gemm_of_ternary_weights_is_a_at_b_and_checks_the_range():
+    """The sign-select PE's arithmetic: for weights in {-1, 0, 1} it is A @ B; -2 (a signed 2-bit code the
+    PE would take for -1) is refused."""
+    rng = np.random.default_rng(1)
+    a = rng.integers(-8, 7, size=(6, 9), endpoint=True)
+    b = rng.integers(-1, 1, size=(9, 4), endpoint=True)
+    np.testing.assert_array_equal(fn.digital_gemm(a, b, 12, True, ternary=True), a @ b)
+    with pytest.raises(InputError, match=r"^ternary weights hold -2\.\.1, outside -1\.\.1$"):
+        fn.digital_gemm(a, np.where(b < 0, -2, b), 12, True, ternary=True)
+
+
 @settings(max_examples=25, deadline=None)
 @given(
     rows=st.integers(1, 20),

@@ -30,6 +30,7 @@ and the digital accumulator's adder is Horowitz's, as in the digital array's tab
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +40,7 @@ from systolic.config import ArrayConfig
 
 from . import energy as en
 from .cycles import GemmArrays
+from .floorplan import Floorplan
 
 #: The analog core's component classes, in the one order every ``[..., class]`` array here uses.
 ANALOG_CLASSES: tuple[str, ...] = ("dac", "cell", "adc", "shift_add", "accumulate")
@@ -183,3 +185,133 @@ def digital_pj_per_mac(
     keys = ("mult.multiply", "acc.accumulate", "fwd.input_hop", "fwd.psum_hop")
     full = sum(float(table.energy_pj[table.index(*key.split("."))]) for key in keys)
     return full * en.REFERENCE_ACTIVITY
+
+
+# --------------------------------------------------------------------------- area, floorplan, power over time
+
+#: Areas of ISAAC's components at 32 nm (Shafiee et al., ISCA 2016, Table I, one IMA: 8 crossbars of
+#: 128 x 128 with 8 x 128 1-bit DACs and sample-and-holds, 8 ADCs of 8 bits at 1.2 GS/s, 4 shift-and-add
+#: units, a 2 KB input and a 256 B output register; 12 such IMAs are 0.157 mm2), per unit below, mm2.
+ISAAC_AREA_MM2: dict[str, float] = {
+    "cell": 0.0002 / (8 * 128 * 128),  # memristor arrays: 0.0002 mm2 for 8 crossbars of 128 x 128 cells
+    "dac": 0.00017 / (8 * 128),  # 8 x 128 1-bit DACs: 0.00017 mm2
+    "sample_hold": 0.00004 / (8 * 128),  # 8 x 128 sample-and-holds: 0.00004 mm2
+    "adc": 0.0096 / 8,  # 8 ADCs, 8 bits: 0.0096 mm2
+    "shift_add": 0.00024 / 4,  # 4 shift-and-add units: 0.00024 mm2
+    "buffers": 0.0021 + 0.00077,  # input (2 KB) and output (256 B) registers of one IMA
+}
+#: ISAAC's ADC resolution and its crossbars per IMA (the grouping of the floorplan below).
+ISAAC_ADC_BITS = 8
+CROSSBARS_PER_GROUP = 8
+#: Block kinds of the analog floorplan and the energy classes whose power each dissipates.
+BLOCK_CLASSES: dict[str, tuple[str, ...]] = {
+    "xbar": ("dac", "cell", "programming"),
+    "adc": ("adc", "shift_add"),
+    "periph": ("accumulate",),
+}
+#: The energy classes of an analog run: the read classes and the programming of the weights.
+RUN_CLASSES: tuple[str, ...] = (*ANALOG_CLASSES, "programming")
+
+
+def group_areas_mm2(cfg: AnalogConfig) -> dict[str, float]:
+    """Area (mm2) of one group of :data:`CROSSBARS_PER_GROUP` crossbars (an ISAAC IMA) by block kind.
+
+    ``xbar``: the cells, DACs and sample-and-holds; ``adc``: the ADCs (area ~ ``2**adc_bits`` from ISAAC's
+    8-bit one, the law its energy follows) and one shift-and-add unit per ADC; ``periph``: the IMA's input
+    and output registers. CMOS parts scale with ``(tech_node_nm / 32)**2``; the cells do not (device).
+    """
+    a, n = ISAAC_AREA_MM2, CROSSBARS_PER_GROUP
+    cmos = (cfg.tech_node_nm / cfg.energy_node_nm) ** 2
+    adcs = n * cfg.cols / cfg.cols_per_adc
+    return {
+        "xbar": n * cfg.rows * cfg.cols * a["cell"]
+        + n * cfg.rows * a["dac"] * cmos
+        + n * cfg.cols * a["sample_hold"] * cmos,
+        "adc": adcs * (a["adc"] * 2.0 ** (cfg.adc_bits - ISAAC_ADC_BITS) + a["shift_add"]) * cmos,
+        "periph": a["buffers"] * cmos,
+    }
+
+
+def analog_floorplan(cfg: AnalogConfig) -> Floorplan:
+    """A gap-free floorplan of the core: ``ceil(crossbars / 8)`` groups in a grid, each an ``xbar_g`` block
+    (crossbars and DACs) beside an ``adc_g`` block (ADCs and shift-and-add), and one ``periph`` strip to
+    the south (registers and the cross-crossbar accumulation) as wide as the grid.
+
+    Every group has the average group's area (the last group's remainder spread over all); the last grid
+    row's groups are wider and lower so that the rows tile the rectangle.
+    """
+    groups = -(-cfg.crossbars // CROSSBARS_PER_GROUP)
+    share = cfg.crossbars / (groups * CROSSBARS_PER_GROUP)  # crossbars per group over a full group
+    area = {k: v * 1e-6 * (share if k != "periph" else 1.0) for k, v in group_areas_mm2(cfg).items()}  # m2
+    group_m2 = area["xbar"] + area["adc"]
+    nx = math.ceil(math.sqrt(groups))
+    ny = -(-groups // nx)
+    side = math.sqrt(group_m2)
+    width = nx * side
+    g = np.arange(groups)
+    row, col = g // nx, g % nx  # [group]
+    in_row = np.where(row == ny - 1, groups - (ny - 1) * nx, nx)  # [group] groups in the group's row
+    cell_w = width / in_row  # [group]
+    cell_h = group_m2 / cell_w  # [group]
+    row_h = np.array([cell_h[row == r][0] for r in range(ny)])  # [grid row]
+    periph_h = groups * area["periph"] / width
+    bottom = periph_h + np.concatenate(([0.0], np.cumsum(row_h[::-1])))[::-1][1:][row]  # north row first
+    xbar_w = cell_w * area["xbar"] / group_m2
+    names = [f"xbar_{i}" for i in g] + [f"adc_{i}" for i in g] + ["periph"]
+    widths = [*xbar_w, *(cell_w - xbar_w), width]
+    heights = [*cell_h, *cell_h, periph_h]
+    lefts = [*(col * cell_w), *(col * cell_w + xbar_w), 0.0]
+    bottoms = [*bottom, *bottom, 0.0]
+    return Floorplan(tuple(names), np.array(widths), np.array(heights), np.array(lefts), np.array(bottoms))
+
+
+@dataclass(frozen=True)
+class AnalogTimeline:
+    """The run as phases one after another: programming the weights, then each layer's reads.
+
+    Attributes
+    ----------
+    start_s, end_s : np.ndarray, shape [phase]
+    energy_pj : np.ndarray, shape [phase, class]
+        Energy of each phase by :data:`RUN_CLASSES`.
+    layer : np.ndarray of int, shape [phase]
+        The layer a phase belongs to.
+    """
+
+    start_s: np.ndarray
+    end_s: np.ndarray
+    energy_pj: np.ndarray
+    layer: np.ndarray
+
+
+def analog_timeline(res: AnalogResult) -> AnalogTimeline:
+    """One inference from unprogrammed crossbars: with resident weights every layer is programmed first
+    (a one-time cost), then the layers read one after another; otherwise each layer is programmed just
+    before its reads (every inference reprograms)."""
+    n = res.macs.size
+    program = np.zeros((n, len(RUN_CLASSES)))
+    program[:, -1] = res.program_pj
+    reads = np.concatenate([res.energy_pj, np.zeros((n, 1))], axis=1)  # [layer, class]
+    if res.resident:
+        order = np.concatenate([np.arange(n), np.arange(n)])
+        durations = np.concatenate([res.program_s, res.compute_s])
+        energy = np.concatenate([program, reads])
+    else:
+        order = np.repeat(np.arange(n), 2)
+        durations = np.stack([res.program_s, res.compute_s], axis=1).ravel()
+        energy = np.stack([program, reads], axis=1).reshape(2 * n, -1)
+    end = np.cumsum(durations)
+    return AnalogTimeline(np.concatenate([[0.0], end[:-1]]), end, energy, order)
+
+
+def block_power_w(power_w: np.ndarray, flp: Floorplan) -> np.ndarray:
+    """Power per floorplan block ``[interval, block]`` from power per class ``[interval, class]``
+    (:data:`RUN_CLASSES`): each class's power shared evenly by the blocks of its kind
+    (:data:`BLOCK_CLASSES`); all crossbars are taken as equally busy."""
+    kinds = np.array([name.split("_")[0] for name in flp.names])  # [block]
+    out = np.zeros((power_w.shape[0], len(flp.names)))
+    for kind, classes in BLOCK_CLASSES.items():
+        sel = kinds == kind
+        cols = [RUN_CLASSES.index(c) for c in classes]
+        out[:, sel] = power_w[:, cols].sum(axis=1, keepdims=True) / sel.sum()
+    return out

@@ -182,6 +182,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.traces and args.out is None:
         raise InputError("--traces needs --out DIR", "systolic run")
     opts = run_options(args)
+    if _is_analog(args.arch):
+        return _analog_run(args, opts)
     if args.out is not None:
         names = RUN_FILES + (TRACE_FILES if args.traces else ())
         check_output(args.out, run_inputs(args), folder=True, names=names)
@@ -197,6 +199,52 @@ def _run(args: argparse.Namespace) -> int:
     if args.out is not None:
         with OutputDir(args.out) as tmp:
             written = write_run(result, tmp, traces=args.traces)
+        print(f"wrote {', '.join(written)} to {Path(args.out)}")
+    return 0
+
+
+def _is_analog(arch: str) -> bool:
+    """Whether ``--arch`` names an analog core (a shipped ``analog-*`` name or a ``kind = "analog"`` file)."""
+    from systolic.analog_config import builtin_analog_names, is_analog_toml
+
+    return arch in builtin_analog_names() or (str(arch).endswith(".toml") and is_analog_toml(arch))
+
+
+def _analog_run(args: argparse.Namespace, opts: Any) -> int:
+    """``systolic run`` on an analog core (``systolic.flow.analog_run``)."""
+    from pathlib import Path
+
+    from systolic.analog_config import load_analog
+    from systolic.fileio import OutputDir, check_output
+    from systolic.flow import analog_run as ar
+
+    from .accuracy import _overrides
+
+    digital_only = [
+        flag
+        for flag, given in (
+            ("--policy", opts.policy is not None),
+            ("--deadline-ms", opts.deadline_s is not None),
+            ("--temp-limit-c", opts.temp_limit_k is not None),
+            ("--calibration", opts.calibration is not None),
+            ("--zero-frac", opts.zero_frac != 0.0),
+            ("--sample-input", opts.sample_input is not None),
+            ("--traces", opts.traces),
+            ("--memory-only", opts.memory_only),
+        )
+        if given
+    ]
+    if digital_only:
+        raise InputError(ar.NOT_ANALOG, ", ".join(digital_only))
+    if args.out is not None:
+        check_output(args.out, existing_files(args.arch, args.net), folder=True, names=ar.ANALOG_RUN_FILES)
+    cfg = load_analog(args.arch, _overrides(args.overrides))
+    result = ar.analog_full_run(cfg, load_workload_arg(args), opts.interval, opts.thermal, opts.force)
+    for line in ar.report_lines(result):
+        print(line)
+    if args.out is not None:
+        with OutputDir(args.out) as tmp:
+            written = ar.write_analog_run(result, tmp)
         print(f"wrote {', '.join(written)} to {Path(args.out)}")
     return 0
 

@@ -127,6 +127,47 @@ def html_report(
     return _page(svg.escape(title), "\n".join(body))
 
 
+def write_analog_html_report(
+    path: str | os.PathLike, summary: Mapping[str, Any], sections: Mapping[str, Mapping[str, Any]]
+) -> Path:
+    """Write the HTML report of a run on an analog core (``systolic.flow.analog_run``): its totals, the
+    configuration, a table of the layers, and the energy, power and thermal sections as for the array."""
+    cfg, t, layers = summary["config"], summary["total"], summary["layers"]
+    title = f"{summary['workload']} on {cfg['name']} (analog, {cfg['crossbars']} crossbars)"
+    totals = [
+        (
+            "inference",
+            f"{_time(t['inference_s'])}, {_uj(t['inference_pj'])} µJ ({t['pj_per_mac']:.3f} pJ/MAC)",
+        ),
+        (
+            "programming",
+            f"{_uj(t['program_pj'])} µJ ({'once' if t['weights_resident'] else 'every inference'})",
+        ),
+        ("MACs", _int(t["macs"])),
+        ("not modelled", svg.escape(summary["not_modelled"])),
+    ]
+    rows = [
+        (
+            str(i),
+            svg.escape(ly["name"]),
+            f"{ly['m']}x{ly['n']}x{ly['k']}",
+            _int(ly["crossbars"]),
+            _int(ly["waves"]),
+            _time(ly["compute_s"]),
+            _time(ly["program_s"]),
+            _uj(sum(ly["energy_pj"].values())),
+        )
+        for i, ly in enumerate(layers)
+    ]
+    head = ["#", "layer", "M x N x K", "crossbars", "waves", "reads", "programming", "energy (µJ)"]
+    body = [f"<h1>{svg.escape(title)}</h1>", _table(["", ""], totals, cls="kv", header=False), _config(cfg)]
+    body += ["<h2>Layers</h2>", _table(head, rows)]
+    render = {"energy": _energy_section, "power": _power_section, "thermal": _thermal_section}
+    for name, sec in sections.items():
+        body += render[name](sec, layers)
+    return atomic_write_text(path, _page(svg.escape(title), "\n".join(body)))
+
+
 # --------------------------------------------------------------------------- sections
 
 

@@ -86,3 +86,69 @@ def test_digital_pe_at_horowitz_point():
     reg = en.REGISTER_PJ_PER_BIT
     assert got == pytest.approx(0.2 + 0.1 + 32 * reg + 8 * reg + 32 * reg)
     assert an.digital_pj_per_mac(45, 0.9, 4, 2, 16) < got
+
+
+def test_floorplan_areas_are_isaacs_table():
+    """analog-isaac's 96 crossbars are ISAAC's 12 IMAs: the floorplan's area is 12 x the IMA's components of
+    Table I (0.157 mm2 for 12; ours counts a shift-and-add unit per ADC, 8 where ISAAC has 4)."""
+    from systolic.analog_config import load_analog
+    from systolic.model.floorplan import check_tiling
+
+    cfg = load_analog("analog-isaac")
+    flp = an.analog_floorplan(cfg)
+    check_tiling(flp)
+    area_mm2 = float((flp.width_m * flp.height_m).sum()) * 1e6
+    table_mm2 = 12 * (0.0096 + 0.00017 + 0.00004 + 0.0002 + 8 * 0.00006 + 0.0021 + 0.00077)
+    assert area_mm2 == pytest.approx(table_mm2, rel=1e-9)
+    assert 12 * (0.0096 + 0.00017 + 0.00004 + 0.0002 + 0.00024 + 0.0021 + 0.00077) == pytest.approx(
+        0.157, abs=5e-4
+    )
+    assert sum(n.startswith("xbar_") for n in flp.names) == 12 and "periph" in flp.names
+
+
+@pytest.mark.parametrize("crossbars", [1, 5, 8, 13, 96])
+def test_floorplan_tiles_for_any_crossbar_count(crossbars):
+    from systolic.model.floorplan import check_tiling
+
+    cfg = CFG.replace(crossbars=crossbars)
+    flp = an.analog_floorplan(cfg)
+    check_tiling(flp)
+    groups = -(-crossbars // an.CROSSBARS_PER_GROUP)
+    per_group = an.group_areas_mm2(cfg)
+    want = groups * per_group["periph"] + crossbars / an.CROSSBARS_PER_GROUP * (
+        per_group["xbar"] + per_group["adc"]
+    )
+    assert float((flp.width_m * flp.height_m).sum()) * 1e6 == pytest.approx(want, rel=1e-9)
+
+
+@pytest.mark.parametrize("crossbars", [6, 400])
+def test_timeline_programs_then_reads_and_keeps_every_picojoule(crossbars):
+    """Resident weights (400 crossbars): all layers programmed first, then the reads; otherwise each layer
+    programmed before its reads. model/power.integrate over any intervals keeps the energy."""
+    from systolic.model import power
+
+    res = an.analog_layers(
+        CFG.replace(crossbars=crossbars), GemmArrays.of([7, 9], [5, 30], [16, 100], [1, 2])
+    )
+    tl = an.analog_timeline(res)
+    assert res.resident == (crossbars == 400)
+    want = [0, 1, 0, 1] if res.resident else [0, 0, 1, 1]
+    np.testing.assert_array_equal(tl.layer, want)
+    assert np.all(tl.start_s[1:] == tl.end_s[:-1]) and tl.start_s[0] == 0
+    program = tl.energy_pj[:, -1]
+    assert program.sum() == pytest.approx(res.program_pj.sum()) and program[1 if res.resident else 0] > 0
+    assert tl.energy_pj[:, :-1].sum() == pytest.approx(res.energy_pj.sum())
+    edges = np.linspace(0, tl.end_s[-1], 37)
+    binned = power.integrate(tl.start_s, tl.end_s - tl.start_s, tl.energy_pj, edges)
+    np.testing.assert_allclose(binned.sum(axis=0), tl.energy_pj.sum(axis=0), rtol=1e-9)
+
+
+def test_block_power_shares_each_class_among_its_blocks():
+    flp = an.analog_floorplan(CFG.replace(crossbars=20))
+    p = np.random.default_rng(0).random((4, len(an.RUN_CLASSES)))
+    blocks = an.block_power_w(p, flp)
+    np.testing.assert_allclose(blocks.sum(axis=1), p.sum(axis=1))
+    adc = [i for i, n in enumerate(flp.names) if n.startswith("adc_")]
+    cls = [an.RUN_CLASSES.index(c) for c in ("adc", "shift_add")]
+    np.testing.assert_allclose(blocks[:, adc].sum(axis=1), p[:, cls].sum(axis=1))
+    assert np.all(blocks[:, adc] == blocks[:, adc[:1]])

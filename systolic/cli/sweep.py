@@ -18,8 +18,9 @@ def add(sub: Any) -> None:
     p = sub.add_parser(
         "sweep",
         help="design points (grid or random) on Dask: accelerator configs over networks (the Pareto front "
-        "of latency, energy and area) or, kind = 'llm', an LLM's best parallel plan over systems and "
-        "technology (time, memory, energy)",
+        "of latency, energy and area), kind = 'llm', an LLM's best parallel plan over systems and "
+        "technology (time, memory, energy), or kind = 'analog', an analog core's fields (accuracy, energy, "
+        "latency)",
     )
     p.add_argument("spec", metavar="SPEC.toml", help="the sweep spec (format: README, 'Sweeps')")
     p.add_argument(
@@ -81,6 +82,8 @@ def _sweep(args: Any) -> int:
     resumed = f", {s['resumed_batches']} of {s['batches']} batches resumed" if s["resumed_batches"] else ""
     if s.get("kind") == "llm":
         what = f"{s['points']:,} points ({s['model']} {s['task']}, best plan each, on {s['system']})"
+    elif s.get("kind") == "analog":
+        what = f"{s['points']:,} points of {s['base']} ({s['network']}, {s['seeds']} noise seed(s) each)"
     else:
         what = f"{s['points']:,} points x {len(s['networks'])} network(s) ({', '.join(s['networks'])})"
     print(

@@ -60,8 +60,9 @@ from systolic.fileio import (
 OBJECTIVES: tuple[str, ...] = ("latency_s", "energy_j", "area_mm2")
 SPEC_KEYS = {"kind", "base", "networks", "mode", "samples", "seed", "batch", "space", "calibration"}
 #: Kinds of sweep: accelerator configs over networks (this module), or LLM plan searches over systems and
-#: technology (:mod:`systolic.flow.llm_sweep`).
-KINDS: tuple[str, ...] = ("accelerator", "llm")
+#: technology (:mod:`systolic.flow.llm_sweep`), or an analog core's accuracy, energy and latency over its
+#: fields (:mod:`systolic.flow.analog_sweep`).
+KINDS: tuple[str, ...] = ("accelerator", "llm", "analog")
 _INT_FIELDS = {f.name for f in fields(ArrayConfig) if f.type in ("int", int)}
 _FLOAT_FIELDS = {f.name for f in fields(ArrayConfig) if f.type in ("float", float)}
 
@@ -125,6 +126,10 @@ def load_spec(path: str | os.PathLike) -> SweepSpec:
         from .llm_sweep import load_llm_spec
 
         return load_llm_spec(path, data)
+    if kind == "analog":
+        from .analog_sweep import load_analog_spec
+
+        return load_analog_spec(path, data)
     unknown = set(data) - SPEC_KEYS
     if unknown:
         raise InputError(f"unknown key(s) {sorted(unknown)} (known: {sorted(SPEC_KEYS)})", path)
@@ -408,6 +413,10 @@ def run_sweep(
         from .llm_sweep import run_llm_sweep
 
         return run_llm_sweep(spec, out, scheduler, workers, progress)
+    if getattr(spec, "kind", "accelerator") == "analog":
+        from .analog_sweep import run_analog_sweep
+
+        return run_analog_sweep(spec, out, scheduler, workers, progress)
     from systolic.formats.calibration import load_calibration
     from systolic.formats.network import load_workload
     from systolic.model.cycles import GemmArrays

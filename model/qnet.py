@@ -326,6 +326,24 @@ def train(
     return Trained(float_weights, _integer_net(ws, alphas, act_bits, weight_bits, specs))
 
 
+def post_training(
+    float_weights: tuple[np.ndarray, ...],
+    pixels: np.ndarray,
+    *,
+    act_bits: int = 4,
+    weight_bits: int = 2,
+    specs: tuple[LayerSpec, ...] = DIGITS_CNN,
+    percentile: float = 99.5,
+) -> QuantNet:
+    """The integer network of float weights without fine-tuning (post-training quantization): the same
+    weight quantizer and clip levels (calibrated on ``pixels``) as :func:`train`'s, but no
+    quantization-aware epochs, so it loses what those would win back."""
+    q = [quantize_weights(np.asarray(w, dtype=np.float64), weight_bits) for w in float_weights]
+    x_in = input_codes(np.asarray(pixels, dtype=np.float64), act_bits) / ((1 << act_bits) - 1)
+    alphas = _calibrate_alphas([wi * s for wi, s in q], x_in, specs, act_bits, percentile)
+    return _integer_net(list(float_weights), alphas, act_bits, weight_bits, specs)
+
+
 def gemm_shape(spec: LayerSpec) -> tuple[int, int]:
     return (spec.size * spec.size * spec.in_ch if spec.size else spec.in_ch), spec.out_ch
 

@@ -22,7 +22,13 @@ def add(sub: Any) -> None:
         description="Held-out accuracy of a quantized network: float, integer on the digital array, and "
         "on an analog in-memory core against noise and ADC resolution, with energy per inference.",
     )
-    p.add_argument("--network", required=True, metavar="N", help="a shipped network: digits-cnn")
+    p.add_argument(
+        "--network",
+        required=True,
+        metavar="N",
+        help="a shipped network (digits-cnn) or an ONNX model with weights (.onnx: float accuracy from "
+        "onnxruntime, ternary/4-bit by post-training quantization)",
+    )
     p.add_argument(
         "--arch", required=True, metavar="ARCH", help="an analog core: shipped analog-* name or .toml file"
     )
@@ -87,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     from ..flow import accuracy as acc
 
     if args.out is not None:
-        inputs = [args.arch] if os.path.isfile(args.arch) else []
+        inputs = [p for p in (args.arch, args.network) if os.path.isfile(p)]
         check_output(args.out, inputs, folder=True, names=ACCURACY_FILES)
     if args.seeds > MAX_SEEDS:
         raise InputError(f"must be at most {MAX_SEEDS}, not {args.seeds}", "--seeds")

@@ -94,6 +94,30 @@ def shipped_network(name: str) -> qnet.Trained:
         return load_trained(p)
 
 
+def onnx_network(path: str | Path) -> tuple[qnet.Trained, float]:
+    """An ONNX network with weights (:func:`systolic.formats.onnx_net.read_network`) for the digits: its
+    float accuracy on the held-out split from onnxruntime, and its integer network (ternary weights, 4-bit
+    activations) by post-training quantization (:func:`systolic.model.qnet.post_training`, clip levels
+    from the training split)."""
+    from systolic.formats.onnx_net import onnx_logits, read_network
+
+    specs, weights, hw = read_network(path)
+    if hw != qnet.IMAGE_HW or specs[0].in_ch != 1 or specs[-1].out_ch != 10:
+        raise InputError(
+            f"the digits are {qnet.IMAGE_HW}x{qnet.IMAGE_HW}x1 images in 10 classes; the model takes "
+            f"{hw}x{hw}x{specs[0].in_ch} and gives {specs[-1].out_ch}",
+            path,
+        )
+    x_train, _, x_test, y_test = digits_split()
+    float_acc = accuracy(onnx_logits(path, x_test), y_test)
+    net = qnet.post_training(weights, x_train, specs=specs, **_QUANT)
+    return qnet.Trained(weights, net), float_acc
+
+
+#: The quantization of ONNX networks: the shipped network's (ternary weights, 4-bit activations).
+_QUANT = {"act_bits": 4, "weight_bits": 2}
+
+
 # --------------------------------------------------------------------------- evaluation
 
 
@@ -168,6 +192,7 @@ def evaluate(
     adc_bits: tuple[int, ...] = (3, 4, 5, 6, 7, 8),
     seeds: int = 3,
     trained: qnet.Trained | None = None,
+    float_acc: float | None = None,
 ) -> AccuracyReport:
     """Accuracies and energies of ``network`` on the held-out digits, for ``systolic accuracy``.
 
@@ -178,12 +203,16 @@ def evaluate(
         raise InputError(f"must be one of {', '.join(NOISE_KINDS)}, not {noise_kind!r}", "noise kind")
     if seeds < 1:
         raise InputError(f"must be at least 1, not {seeds}", "seeds")
+    if trained is None and str(network).lower().endswith(".onnx"):
+        trained, float_acc = onnx_network(network)
+        network = Path(network).stem
     trained = trained or shipped_network(network)
     net = trained.net
     core = core_for(cfg, net)
     _, _, x_test, y_test = digits_split()
     codes = qnet.input_codes(x_test, net.act_bits)
-    float_acc = accuracy(qnet.float_forward(trained.float_weights, x_test), y_test)
+    if float_acc is None:
+        float_acc = accuracy(qnet.float_forward(trained.float_weights, x_test), y_test)
     digital_acc = accuracy(digital_logits(net, codes, core.acc_bits), y_test)
 
     def run(c: AnalogConfig) -> list[float]:
@@ -193,7 +222,7 @@ def evaluate(
     field_name = f"{noise_kind}_sigma"
     noise_acc = np.array([run(core.replace(**{field_name: s})) for s in sigmas])  # [sigma, seed]
     adc_acc = np.array([run(core.replace(adc_bits=b)) for b in adc_bits])  # [adc_bits, seed]
-    work = qnet.workload(name=network)
+    work = qnet.workload(tuple(layer.spec for layer in net.layers), name=network)
     gemm = GemmArrays.from_workload(work)
     result = analog_layers(core, gemm)
     adc_pj = np.array([analog_layers(core.replace(adc_bits=b), gemm).inference_pj.sum() for b in adc_bits])

@@ -46,6 +46,23 @@ def test_table_at_reference_activity_gives_horowitz_numbers():
     np.testing.assert_allclose(full.energy_pj, typical.energy_pj / en.REFERENCE_ACTIVITY)
 
 
+def test_ternary_pe_has_no_multiplier_energy():
+    """weight_format = "ternary": the product is a sign select, costed as one input_bits add (the
+    conditional negation), below the 2-bit multiplier it replaces; leakage counts an adder's gates."""
+    cfg = ArrayConfig(input_bits=8, weight_bits=2, acc_bits=16)
+    ternary = cfg.replace(weight_format="ternary")
+    row = en.ACTIONS.index(("mult", "multiply"))
+    full = 1.0 / en.REFERENCE_ACTIVITY
+    assert en.build_table(ternary).energy_pj[row] == pytest.approx(full * float(en.add_energy_pj(8)))
+    assert en.build_table(cfg).energy_pj[row] == pytest.approx(full * float(en.mult_energy_pj(8, 2)))
+    assert en.build_table(ternary).energy_pj[row] < en.build_table(cfg).energy_pj[row]
+    others = [i for i in range(len(en.ACTIONS)) if i != row]
+    np.testing.assert_array_equal(
+        en.build_table(ternary).energy_pj[others], en.build_table(cfg).energy_pj[others]
+    )
+    assert en.pe_gates(ternary)["mult"] == en.GATES_PER_ADDER_BIT * 8 < en.pe_gates(cfg)["mult"]
+
+
 def test_table_layout_is_the_shared_class_tuple():
     table = en.build_table(CFG)
     assert tuple(dict.fromkeys(table.classes.tolist())) == en.COMPONENT_CLASSES

@@ -165,7 +165,7 @@ def analog_layers(cfg: AnalogConfig, gemm: GemmArrays) -> AnalogResult:
 
 
 def digital_pj_per_mac(
-    node_nm: float, vdd_v: float, input_bits: int, weight_bits: int, acc_bits: int
+    node_nm: float, vdd_v: float, input_bits: int, weight_bits: int, acc_bits: int, ternary: bool = False
 ) -> float:
     """Energy per MAC of the digital systolic array's PE at the same node, supply and precision (pJ).
 
@@ -173,8 +173,10 @@ def digital_pj_per_mac(
     input moving one PE and a partial sum moving one PE (weight stationary), from the digital model's
     full-swing table (:func:`systolic.model.energy.build_table`: Horowitz, ISSCC 2014, scaled by
     Stillmaker & Baas) at the activity of random operands (:data:`~systolic.model.energy.REFERENCE_ACTIVITY`).
+    ``ternary``: the ternary-weight PE (``weight_format = "ternary"``: a sign select, no multiplier).
     """
     cfg = ArrayConfig(
+        weight_format="ternary" if ternary else "int",
         input_bits=max(2, input_bits),
         weight_bits=max(2, weight_bits),
         acc_bits=max(acc_bits, max(2, input_bits) + max(2, weight_bits)),

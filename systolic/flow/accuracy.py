@@ -227,7 +227,10 @@ def evaluate(
     result = analog_layers(core, gemm)
     adc_pj = np.array([analog_layers(core.replace(adc_bits=b), gemm).inference_pj.sum() for b in adc_bits])
     macs = int(work.macs)
-    digital = digital_pj_per_mac(core.tech_node_nm, core.vdd_v, net.act_bits, net.weight_bits, core.acc_bits)
+    ternary = net.weight_bits == 2  # the digital array's ternary-weight PE (sign select, no multiplier)
+    digital = digital_pj_per_mac(
+        core.tech_node_nm, core.vdd_v, net.act_bits, net.weight_bits, core.acc_bits, ternary=ternary
+    )
     return AccuracyReport(
         network=network,
         core=core,

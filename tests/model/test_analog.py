@@ -86,6 +86,10 @@ def test_digital_pe_at_horowitz_point():
     reg = en.REGISTER_PJ_PER_BIT
     assert got == pytest.approx(0.2 + 0.1 + 32 * reg + 8 * reg + 32 * reg)
     assert an.digital_pj_per_mac(45, 0.9, 4, 2, 16) < got
+    # the ternary PE: an input_bits add in place of the 4 x 2 multiplier
+    ternary = an.digital_pj_per_mac(45, 0.9, 4, 2, 16, ternary=True)
+    diff = (float(en.mult_energy_pj(4, 2)) - float(en.add_energy_pj(4))) * en.energy_scale(45, 0.9)
+    assert ternary == pytest.approx(an.digital_pj_per_mac(45, 0.9, 4, 2, 16) - diff)
 
 
 def test_floorplan_areas_are_isaacs_table():

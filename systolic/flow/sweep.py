@@ -416,7 +416,7 @@ def run_sweep(
     if getattr(spec, "kind", "accelerator") == "analog":
         from .analog_sweep import run_analog_sweep
 
-        return run_analog_sweep(spec, out, scheduler, workers, progress)
+        return run_analog_sweep(spec, out, scheduler, workers, progress, force, warn)
     from systolic.formats.calibration import load_calibration
     from systolic.formats.network import load_workload
     from systolic.model.cycles import GemmArrays

@@ -56,6 +56,15 @@ def test_points_are_the_base_core_at_the_networks_widths(tmp_path):
     assert (core.input_bits, core.weight_bits, core.cell_bits) == (4, 2, base.cell_bits)
 
 
+def test_a_sweep_over_the_time_budget_is_refused_before_any_work(tmp_path, capsys):
+    spec = _write(tmp_path, SPEC.format(space="adc_bits = [3, 4, 5, 6, 7, 8]\nread_sigma = " + str(
+        [round(0.001 * i, 3) for i in range(200)])))  # fmt: skip
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "o"), "--workers", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "the sweep (1,200 points) needs about" in err and "--force" in err and err.count("\n") == 0, err
+    assert not (tmp_path / "o").exists()
+
+
 @pytest.mark.slow
 def test_a_sweep_is_systolic_accuracy_at_each_point(tmp_path, capsys):
     import pyarrow.parquet as pq

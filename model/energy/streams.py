@@ -31,6 +31,7 @@ import numpy as np
 
 from systolic.config import ArrayConfig
 from systolic.errors import InputError
+from systolic.geometry import geometry
 
 #: The statistics of a layer, in column order of every ``[..., stat]`` array.
 #: w_/n_: the west operand (A; B in IS) and the other one (B; A in IS): s along its stream (for the
@@ -370,10 +371,154 @@ def _bus_flips(cycle: np.ndarray, words: np.ndarray, idle_zero: bool) -> int:
     return int(xor[next_to].sum() + ones[1:][~next_to].sum() + ones[:-1][~next_to].sum() + ones[0] + ones[-1])
 
 
+def _partial_sums(a: np.ndarray, b: np.ndarray, m_idx, n_idx, k_end: np.ndarray) -> np.ndarray:
+    """``sum(a[m, k] b[k, n] for k < k_end)`` for index arrays ``m_idx``, ``n_idx`` ``[row, lane]`` and
+    ``k_end`` ``[row]`` (grouped by ``k_end``: a few distinct values per tile)."""
+    m_idx, n_idx = np.minimum(m_idx, a.shape[0] - 1), np.minimum(n_idx, b.shape[1] - 1)
+    out = np.zeros(np.shape(m_idx), dtype=np.int64)
+    for ke in np.unique(k_end).tolist():
+        e = k_end == ke
+        out[e] = np.einsum("elk,kel->el", a[m_idx[e], :ke], b[:ke, n_idx[e]])
+    return out
+
+
+def _tile_reads(cfg: ArrayConfig, sched, s: int, a: np.ndarray, b: np.ndarray):
+    """The read-modify-write reads of the ofmap SRAM for the tile computed in step ``s``: the last one
+    before the step ends and those after it (the trail), as ``(before, cycles [read], lines [read],
+    values [read, lane], used [read, lane])``: ``before`` is 1 when the first read is the last one before
+    the step's end, a line's values the partial sums of the K before the read in its used lanes."""
+    from systolic.dataflow import MAPPINGS
+
+    from ..memory import ARRAY_START_CYCLES, tile_record
+    from ..traces import _tile_folds
+
+    steps, r, c = sched.steps, cfg.rows, cfg.cols
+    tile = tile_record(sched.tiles, int(steps.compute_tile[s]))
+    t_len, sr_base, sc_base, ru, cu, _, stream = _tile_folds(cfg, tile)
+    x0 = int(steps.start[s]) + ARRAY_START_CYCLES + stream  # [fold] first stream data cycle
+    if MAPPINGS[cfg.dataflow].stationary == "operand":  # a fold's outputs leave along the stream
+        fold, other = np.repeat(np.arange(ru.size), t_len), np.tile(np.arange(t_len), ru.size)
+        cycle = x0[fold] + other + r + c
+        k_end = tile["k0"] + sr_base[fold]  # the K-folds before this one are in the SRAM
+    else:  # OS: a fold's accumulators drain row after row
+        fold = np.repeat(np.arange(ru.size), ru)
+        row = np.arange(fold.size) - np.repeat(np.cumsum(ru) - ru, ru)
+        cycle = x0[fold] + t_len + r + c - 2 + (r - 1 - row) + 1
+        other = sr_base[fold] + row
+        k_end = np.full(fold.size, tile["k0"])  # earlier K-tiles
+    t_next = int(steps.start[s] + steps.cycles[s])
+    rmw = k_end > 0  # the first pass over an output writes without reading
+    before = np.flatnonzero(rmw & (cycle <= t_next))
+    last_before = before[np.argsort(cycle[before], kind="stable")][-1:]
+    pick = np.r_[last_before, np.flatnonzero(rmw & (cycle > t_next))].astype(int)
+    g = geometry(cfg)["C"]
+    lane = np.arange(g.lanes)
+    lane_c = tile[f"{g.lane_dim}0"] + sc_base[fold[pick]][:, None] + lane[None, :]  # [read, lane]
+    other_c = np.broadcast_to((tile[f"{g.other_dim}0"] + other[pick])[:, None], lane_c.shape)
+    m_idx, n_idx = (other_c, lane_c) if g.lane_dim == "n" else (lane_c, other_c)
+    value = _partial_sums(a, b, m_idx, n_idx, k_end[pick])
+    used = lane[None, :] < cu[fold[pick]][:, None]
+    line = sc_base[fold[pick]] // g.lanes * tile[f"{g.other_dim}t"] + other[pick]
+    return int(last_before.size), cycle[pick], line, value, used
+
+
+class _WriteBus:
+    """The DRAM write data bus, beat by beat and between beats. It is the ofmap SRAM's shadow half's read
+    port shifted to the last drain beat's lane offset, so it shows the drain's lines (whole lines: lanes
+    a tile does not fill keep what an earlier tile left there) and, with ``tile_overlap``, that half's
+    read-modify-write reads of the trail (the results of the tile just computed that arrive after its
+    step) and, when the halves swap, the last line read from the half that becomes the shadow one
+    (:func:`_tile_reads`). The halves swap when a C tile is done (its last K-tile computed); a half's
+    port holds the last line it read, and the SRAM's lines start at zero."""
+
+    def __init__(self, cfg: ArrayConfig, dims, sched, a: np.ndarray, b: np.ndarray):
+        self.cfg, self.dims, self.sched, self.a, self.b = cfg, dims, sched, a, b
+        self.geo = geometry(cfg)["C"]
+        self.bw, self.lanes = cfg.dram_bw_words_per_cycle, self.geo.lanes
+        k0 = sched.tiles.origin("k")
+        self.half = (np.cumsum(k0 == 0) - 1) % 2  # [tile] the ofmap half a tile accumulates in
+        self.done = k0 + sched.tiles.ext("k") >= dims.full["k"]  # [tile] its C tile's last K-tile
+        self.content = np.zeros(
+            (2, max(self.geo.half_lines, 1), self.lanes), dtype=np.int64
+        )  # [half, line, lane]
+        self.last: list[np.ndarray | None] = [None, None]  # [half] the port's last line
+        self.trail = (np.zeros(0), np.zeros((0, self.lanes), dtype=np.int64), 0)
+        self.lane0 = 0  # the last drain beat's offset in its line, which the bus keeps
+        self.cycles: list[np.ndarray] = []
+        self.words: list[np.ndarray] = []
+
+    def _show(self, cycles: np.ndarray, lines: np.ndarray, lane0: np.ndarray | int) -> None:
+        """Lines ``[row, lane]`` on the bus in ``cycles``, each from its lane offset ``lane0``."""
+        first = np.broadcast_to(np.asarray(lane0).reshape(-1), (lines.shape[0],))
+        lane = first[:, None] + np.arange(self.bw)  # [row, bus lane]
+        shown = np.take_along_axis(lines, np.minimum(lane, self.lanes - 1), axis=1)
+        self.cycles.append(np.asarray(cycles, dtype=float))
+        self.words.append(_patterns(np.where(lane < self.lanes, shown, 0), self.cfg.acc_bits))
+
+    def step(self, s: int, start: np.ndarray | None) -> None:
+        """Step ``s``: the trail of the tile computed in step s - 1, its drain (beats at DRAM addresses
+        ``start``, or None), then the tile computed in step ``s`` and the swap at the step's end."""
+        from ..memory import tile_record
+
+        steps, g = self.sched.steps, self.geo
+        when, lines, half = self.trail
+        if when.size:
+            self._show(when, lines, self.lane0)
+            self.last[half] = lines[-1]
+        if start is not None:
+            half = int(self.half[int(steps.drain_tile[s])])
+            tile = tile_record(self.sched.tiles, int(steps.drain_tile[s]))
+            full = self.dims.full[g.lane_dim]
+            word = start - g.offset  # [beat] DRAM index of the beat's first word
+            lane_pos = word % full - tile[f"{g.lane_dim}0"]
+            line = lane_pos // self.lanes * tile[f"{g.other_dim}t"] + word // full - tile[f"{g.other_dim}0"]
+            lane0 = lane_pos % self.lanes
+            rows = self.content[half][np.minimum(line, self.content.shape[1] - 1)]
+            self._show(steps.start[s] + 1 + steps.trail[s] + np.arange(start.size), rows, lane0)
+            self.lane0, self.last[half] = int(lane0[-1]), rows[-1]
+        self.trail = (np.zeros(0), np.zeros((0, self.lanes), dtype=np.int64), 0)
+        if steps.compute_tile[s] >= 0:
+            self._compute(s)
+
+    def _compute(self, s: int) -> None:
+        """The tile computed in step ``s``: its reads, its results into its half, and, if it finishes its
+        C tile, the swap at the step's end (its trail reads then come from the shadow half)."""
+        from ..memory import tile_record
+
+        steps, t = self.sched.steps, int(self.sched.steps.compute_tile[s])
+        half, done = int(self.half[t]), bool(self.done[t])
+        if self.cfg.tiles_overlap:
+            before, when, line, value, used = _tile_reads(self.cfg, self.sched, s, self.a, self.b)
+            stale = self.content[half][np.minimum(line, self.content.shape[1] - 1)]
+            lines = np.where(used, value, stale)  # [read, lane]
+            if before or (lines.shape[0] and not done):  # the port's last line before the swap
+                self.last[half] = lines[0 if done else -1]
+            if done:
+                self.trail = (when[before:], lines[before:], half)
+        self._write_tile(half, tile_record(self.sched.tiles, t))
+        if self.cfg.tiles_overlap and done and self.last[half] is not None:  # the swap shows its last line
+            t_next = float(steps.start[s] + steps.cycles[s])
+            self._show(np.array([t_next - 0.5]), self.last[half][None, :], self.lane0)
+
+    def _write_tile(self, half: int, tile: dict) -> None:
+        """The tile's results into its half: line ``lb * Eo + o`` holds lanes ``lb * P ..`` of row o."""
+        g = self.geo
+        el, eo = tile[f"{g.lane_dim}t"], tile[f"{g.other_dim}t"]
+        lb = -(-el // self.lanes)
+        o, blk = np.divmod(np.arange(eo * lb), lb)  # [line]
+        lane = blk[:, None] * self.lanes + np.arange(self.lanes)  # [line, lane] within the tile
+        lane_c = tile[f"{g.lane_dim}0"] + lane
+        other_c = np.broadcast_to((tile[f"{g.other_dim}0"] + o)[:, None], lane.shape)
+        m_idx, n_idx = (other_c, lane_c) if g.lane_dim == "n" else (lane_c, other_c)
+        value = _partial_sums(self.a, self.b, m_idx, n_idx, np.full(o.size, tile["k0"] + tile["kt"]))
+        line = np.minimum(blk * eo + o, self.content.shape[1] - 1)
+        self.content[half][line] = np.where(lane < el, value, self.content[half][line])
+
+
 def _dram_bus(cfg: ArrayConfig, a: np.ndarray, b: np.ndarray, acc: int) -> tuple[float, float, float, float]:
     """Flips per word and bit of the DRAM read and write data buses, and per beat of their address buses,
     over the layer's first :data:`BUS_STEPS` steps, beat by beat as the controller moves the tiles
-    (model/traces.py)."""
+    (model/traces.py); the write data bus as :class:`_WriteBus` says, counted per word written."""
     from ..cycles import GemmArrays
     from ..memory import memory_cycles, tile_record
     from ..traces import Dims, dram_beats
@@ -386,52 +531,43 @@ def _dram_bus(cfg: ArrayConfig, a: np.ndarray, b: np.ndarray, acc: int) -> tuple
     bw = cfg.dram_bw_words_per_cycle
     rd_bits = max(cfg.input_bits, cfg.weight_bits)
     images = {"A": _dram_image(cfg, a, "A"), "B": _dram_image(cfg, b, "B")}
-    exact = float(np.abs(a).max(initial=0)) * float(np.abs(b).max(initial=0)) * k < 2**52
-    c = (a.astype(float) @ b.astype(float)).astype(np.int64) if exact else a @ b
-    images["C"] = _dram_image(cfg, c, "C")
     lane = np.arange(bw)
-    reads, writes = ([], [], [], []), ([], [], [], [])
+    reads: tuple[list, list, list, list] = ([], [], [], [])  # cycles, words on the bus, words, addresses
+    writes: tuple[list, list] = ([], [])  # words, addresses
+    bus = _WriteBus(cfg, dims, sched, a, b)
     for s in range(min(steps.layer.size, BUS_STEPS)):
-        t0 = int(steps.start[s])
-        beats = []
-        j = int(steps.load_tile[s])
+        t0, j, drained = int(steps.start[s]), int(steps.load_tile[s]), None
         if j >= 0:
-            tile = tile_record(tiles, j)
-            beats = [("A", *dram_beats(cfg, dims, "A", tile))] if tiles.load_a[j] else []
-            beats += [("B", *dram_beats(cfg, dims, "B", tile))] if tiles.load_b[j] else []
+            offset = 0
+            for x, load in (("A", tiles.load_a[j]), ("B", tiles.load_b[j])):
+                if not load:
+                    continue
+                start, count = dram_beats(cfg, dims, x, tile_record(tiles, j))
+                idx = np.minimum(start[:, None] - dims.geo[x].offset + lane, images[x].size - 1)
+                valid = lane < count[:, None]  # [beat, lane]
+                reads[0].append(t0 + offset + np.arange(start.size))
+                reads[1].append(_patterns(np.where(valid, images[x][np.where(valid, idx, 0)], 0), rd_bits))
+                reads[2].append(int(count.sum()))
+                reads[3].append(start)
+                offset += start.size
         if steps.drain_tile[s] >= 0:
-            beats.append(("C", *dram_beats(cfg, dims, "C", tile_record(tiles, int(steps.drain_tile[s])))))
-        offset = 0
-        for x, start, count in beats:
-            g = dims.geo[x]
-            idx = start[:, None] - g.offset + lane  # [beat, lane]
-            if x == "C":
-                # the write bus is the line read from the ofmap SRAM shifted to the beat's first lane: lanes
-                # past the beat's words carry the line's next words, zeros past the line's end
-                origin = tile_record(tiles, int(steps.drain_tile[s]))[f"{g.lane_dim}0"]
-                in_line = ((start - g.offset) % dims.full[g.lane_dim] - origin) % g.lanes  # [beat]
-                valid = in_line[:, None] + lane < g.lanes
-            else:
-                valid = lane < count[:, None]
-            idx = np.minimum(idx, images[x].size - 1)
-            value = np.where(valid, images[x][np.where(valid, idx, 0)], 0)
-            out = writes if x == "C" else reads
-            cyc = t0 + 1 + np.arange(start.size) if x == "C" else t0 + offset + np.arange(start.size)
-            offset += 0 if x == "C" else start.size
-            out[0].append(cyc)
-            out[1].append(_patterns(value, acc if x == "C" else rd_bits))
-            out[2].append(int(count.sum()))
-            out[3].append(start)
+            drained, count = dram_beats(cfg, dims, "C", tile_record(tiles, int(steps.drain_tile[s])))
+            writes[0].append(int(count.sum()))
+            writes[1].append(drained)
+        bus.step(s, drained)
     rates, per_beat = [], []
-    for (cyc, val, words, addr), bits, idle_zero in ((reads, rd_bits, True), (writes, acc, False)):
-        if not cyc:
+    for cyc, val, words, addr, bits, idle_zero in (
+        (reads[0], reads[1], reads[2], reads[3], rd_bits, True),
+        (bus.cycles, bus.words, writes[0], writes[1], acc, False),
+    ):
+        if not words:
             rates.append(0.0)
             per_beat.append(0.0)
             continue
-        cycle = np.concatenate(cyc)
-        rates.append(_bus_flips(cycle, np.concatenate(val), idle_zero) / (bits * max(sum(words), 1)))
-        # an address bus holds its last address between beats
-        start = np.concatenate(addr)[np.argsort(cycle, kind="stable")].astype(np.uint64)
+        flips = _bus_flips(np.concatenate(cyc), np.concatenate(val), idle_zero)
+        rates.append(flips / (bits * max(sum(words), 1)))
+        # an address bus holds its last address between beats (each bus's beats are in time order)
+        start = np.concatenate(addr).astype(np.uint64)
         per_beat.append(float(np.bitwise_count(start[1:] ^ start[:-1]).sum()) / start.size)
     return rates[0], rates[1], per_beat[0], per_beat[1]
 

@@ -4,8 +4,9 @@ Run: .venv/bin/python bench/rtl_power_compare.py [WINDOW_CYCLES ...]
 Uses the calibration testbench (cosim/calibrate.py) under Icarus with a VCD, counts toggles per clock cycle
 (cosim/toggles.py), cuts the layer's busy cycles (as the testbench recorded them) into windows, and compares
 them with model/power.py's interval energy of the same layer (the calibrated energy by activity, from the
-operands' statistics) via model/power_compare.py's compare_toggles (pj per toggle fitted per class so totals
-agree: the error is how well the model places energy in time).
+operands' statistics, dynamic energy only: leakage is no toggle) via model/power_compare.py's
+compare_toggles (pj per toggle fitted per class so totals agree: the error is how well the model places
+energy in time).
 """
 
 from __future__ import annotations
@@ -68,7 +69,9 @@ def run(df: str, rows: int, cols: int, m: int, n: int, k: int, windows: list[int
     tl = power.build_timeline(cfg, work, v, f, np.zeros(1, dtype=int))
     for w in windows:
         edges = power.interval_edges_s(cfg, tl.end_s, f"{w}cycles")
-        model = power.interval_power(tl, edges).energy_pj
+        ip = power.interval_power(tl, edges)
+        # dynamic energy only: the RTL's toggles are switching; leakage runs through idle windows too
+        model = (ip.power_w - ip.leakage_w) * np.diff(edges)[:, None] * 1e12
         nw = model.shape[0]
         pad = np.zeros((nw * w - per_cycle.shape[0], per_cycle.shape[1]))
         rtl = np.vstack([per_cycle, pad]).reshape(nw, w, -1).sum(axis=1)

@@ -66,6 +66,7 @@ from systolic.errors import InputError
 from systolic.geometry import geometry
 from systolic.numbers import parse_float
 
+from . import memory
 from .cycles import GemmArrays, fold_plan
 from .energy import (
     ACTIONS,
@@ -111,14 +112,13 @@ DRAM_IF_ENERGY_SHARE = 0.25
 LEAK_DIBL_PER_V = math.log(10.0) * 0.1 / 0.09
 #: Segment kinds of a timeline.
 KIND_STEP, KIND_TRANSITION, KIND_IDLE = 0, 1, 2
-#: Activities of a step, each spread over its own window inside the step: ``whole`` (the controller's
-#: per-cycle part, leakage; transitions and idle), ``compute`` (the array and its SRAM ports), ``load``
-#: (DRAM read requests), ``fill`` (read data arriving and written into the shadow halves, a DRAM latency
-#: after the requests) and ``drain`` (ofmap reads and DRAM writes). The energy model's
-#: :data:`~systolic.model.energy.ACTIVITIES`, in the same order.
+#: Activities of a step, each spread over its own window in the step: ``whole`` (the controller's per-cycle
+#: part, leakage; transitions, idle), ``compute`` (the array, its operand ports), ``load`` (DRAM requests),
+#: ``fill`` (read data into the shadow halves, a DRAM latency later), ``drain`` (ofmap reads, DRAM writes),
+#: ``results`` (into the ofmap SRAM, a pipeline after the operands): energy's ``ACTIVITIES``, in order.
 FAMILIES: tuple[str, ...] = ACTIVITIES
-F_WHOLE, F_COMPUTE, F_LOAD, F_FILL, F_DRAIN = (
-    FAMILIES.index(f) for f in ("whole", "compute", "load", "fill", "drain")
+F_WHOLE, F_COMPUTE, F_LOAD, F_FILL, F_DRAIN, F_RESULTS = (
+    FAMILIES.index(f) for f in ("whole", "compute", "load", "fill", "drain", "results")
 )
 
 _CLASS_INDEX = {c: i for i, c in enumerate(COMPONENT_CLASSES)}
@@ -165,13 +165,14 @@ def step_family_counts(cfg: ArrayConfig, sched: Schedule) -> np.ndarray:
         ("ifmap_sram", "write"): (acc["sram_writes"]["ifmap"], "load"),
         ("filter_sram", "read"): (acc["sram_reads"]["filter"], "compute"),
         ("filter_sram", "write"): (acc["sram_writes"]["filter"], "load"),
-        ("ofmap_sram", "read"): (acc["sram_reads"]["ofmap"] - drained, "compute"),
-        ("ofmap_sram", "write"): (acc["sram_writes"]["ofmap"], "compute"),
+        ("ofmap_sram", "read"): (acc["sram_reads"]["ofmap"] - drained, "results"),
+        ("ofmap_sram", "write"): (acc["sram_writes"]["ofmap"], "results"),
         ("dram", "read"): (acc["dram_reads"]["ifmap"] + acc["dram_reads"]["filter"], "load"),
         ("dram", "write"): (drained, "drain"),
     }
-    role_tile = {"compute": steps.compute_tile, "load": steps.load_tile, "drain": steps.drain_tile}
-    family = {"compute": F_COMPUTE, "load": F_FILL, "drain": F_DRAIN}  # data moves when it arrives
+    c, d = steps.compute_tile, steps.drain_tile
+    role_tile = {"compute": c, "results": c, "load": steps.load_tile, "drain": d}
+    family = {"compute": F_COMPUTE, "results": F_RESULTS, "load": F_FILL, "drain": F_DRAIN}
     out = np.zeros((steps.layer.size, len(FAMILIES), len(ACTIONS)))  # [step, family, action]
     for a, key in enumerate(ACTIONS):
         if key == ("ctrl", "cycle"):
@@ -244,6 +245,7 @@ class StepWork:
     repeat: np.ndarray
     compute_cycles: np.ndarray
     result_cycles: np.ndarray
+    pipeline_cycles: float  # from the array's first operands to its first results
     port_lines: np.ndarray
     read_beats: np.ndarray
     write_beats: np.ndarray
@@ -364,6 +366,7 @@ def step_work(
         repeat=np.asarray(gemm.repeat),
         compute_cycles=compute.astype(float),
         result_cycles=results.astype(float),
+        pipeline_cycles=float(memory.pipeline_cycles(cfg)),
         port_lines=port.astype(float),
         read_beats=steps.read_beats.astype(float),
         write_beats=steps.write_beats.astype(float),
@@ -393,7 +396,7 @@ def _activity_energy(
     cycles = steps.cycles + np.where(steps.index == 0, PROLOGUE_CYCLES, 0)
     weight = np.zeros((steps.layer.size, len(FAMILIES)))  # [step, family] how much of each activity
     weight[:, F_WHOLE] = cycles
-    weight[:, F_COMPUTE] = np.where(c >= 0, macs[np.maximum(c, 0)], 0.0)
+    weight[:, F_COMPUTE] = weight[:, F_RESULTS] = np.where(c >= 0, macs[np.maximum(c, 0)], 0.0)
     weight[:, F_LOAD] = weight[:, F_FILL] = steps.read_beats
     weight[:, F_DRAIN] = steps.write_beats
     per_layer = np.zeros((n_layers, len(FAMILIES)))
@@ -431,21 +434,20 @@ def _activity_windows(work: StepWork, f_part: np.ndarray) -> tuple[np.ndarray, n
         trail = trail_scan(np.where(has, done - fixed, -1.0), done - drain)
     total = prologue + 1.0 / fa + np.maximum(fixed, trail + drain)
     zero = np.zeros_like(total)
-    # the array's operands arrive three cycles into the step; a load's requests start with the step, one
-    # beat per cycle, and its data (and the SRAM fills) arrive a DRAM latency later; the drain starts a
-    # cycle after the trail (tile_overlap: the previous step's tile's last results)
+    # operands arrive 3 cycles into the step, results a pipeline later, until result_cycles after the
+    # compute activity (tile_overlap: in the next step's time); a load's requests start with the step,
+    # its data (and fills) come a DRAM latency later; the drain starts a cycle after the trail
     requests = np.where(work.read_beats > 0, work.read_beats / fio, 0.0)
     fill_start = np.where(work.read_beats > 0, work.dram_latency_s + 1.0 / fio, 0.0)
+    last = compute + work.result_cycles / fa  # the tile's last result
     start = np.stack(
         [zero, prologue + np.minimum(3.0 / fa, compute), prologue + zero, prologue + fill_start,
-         prologue + trail + 1.0 / fio],
+         prologue + trail + 1.0 / fio, prologue + np.minimum((3.0 + work.pipeline_cycles) / fa, compute)],
         axis=-1,
     )  # fmt: skip
-    end = np.stack(
-        [total, prologue + compute, prologue + requests, prologue + np.minimum(load + 1.0 / fio, total),
-         prologue + trail + drain],
-        axis=-1,
-    )  # fmt: skip
+    end = prologue[..., None] + np.stack(
+        [total - prologue, last, requests, np.minimum(load + 1.0 / fio, total), trail + drain, last], axis=-1
+    )
     return total, start, np.maximum(end, start)
 
 

@@ -111,15 +111,16 @@ N_TOGGLE_FEATURES = max(len(v) for v in TOGGLE_FEATURES.values())
 #: When in a step each feature's toggles happen (the power model spreads them over that activity's window,
 #: ``model/power.py``): ``whole`` the whole step, ``compute`` the array's tile, ``load`` the DRAM read
 #: requests, ``fill`` the read data arriving and being written into the shadow halves (a DRAM latency
-#: after the requests), ``drain`` the finished C read out and written to DRAM.
-ACTIVITIES: tuple[str, ...] = ("whole", "compute", "load", "fill", "drain")
+#: after the requests), ``drain`` the finished C read out and written to DRAM, ``results`` the array's
+#: results written (and read back) into the ofmap SRAM.
+ACTIVITIES: tuple[str, ...] = ("whole", "compute", "load", "fill", "drain", "results")
 FEATURE_ACTIVITY: dict[str, tuple[str, ...]] = {
     "mult": ("compute",) * 3,
     "acc": ("compute",) * 4,
     "fwd": ("compute", "compute", "compute", "compute", "whole"),
     "ifmap_sram": ("compute", "fill", "fill", "compute", "fill", "whole"),
     "filter_sram": ("compute", "fill", "fill", "compute", "fill", "whole"),
-    "ofmap_sram": ("compute", "compute", "drain", "compute", "compute", "whole"),  # RMW reads: compute
+    "ofmap_sram": ("results", "results", "drain", "results", "results", "whole"),  # RMW reads: results
     "ctrl": ("whole", "compute", "compute", "whole", "load", "drain", "compute", "compute", "load", "fill"),
     "dram": ("fill", "fill", "drain", "load", "drain"),  # data when it arrives, requests when made
 }

@@ -113,7 +113,7 @@ def classify(
     """Class index (into :data:`CLASSES`) and chosen name of one identifier code with these names."""
     names = [canonical_name(r) for r in references]
     for pattern, cls in rules:
-        regex = re.compile(pattern)  # a no-op for compiled patterns
+        regex = pattern if isinstance(pattern, re.Pattern) else re.compile(pattern)
         for ref, name in zip(references, names, strict=True):
             if regex.search(name):
                 return CLASSES.index(cls), ref

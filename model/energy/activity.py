@@ -45,7 +45,8 @@ from .tables import ACTIONS, COMPONENT_CLASSES, _frozen
 TOGGLE_FEATURES: dict[str, tuple[str, ...]] = {
     "mult": (
         "(1-g) b_W (west_hops s_W + 2 west_frames o_W)",  # the multiplier's west operand, ungated
-        "(1-g) b_N (north_hops s_N + 2 north_frames o_N)",  # its other operand (WS/IS: the held weight)
+        # its other operand: OS the streamed one; WS/IS the held weight, which changes once per fold
+        "(1-g) b_N (OS: north_hops s_N + 2 north_frames o_N; WS/IS: pe_frames s_N)",
         # gated: each input and its hold register change on non-zero pairs only, and jump to another
         # lane's data once per fold (WS/IS: in PEs whose held operand is not zero); the non-zero flag
         # toggles on its own and around every fold (idle lanes are zero between folds). One regressor:
@@ -340,7 +341,11 @@ def _array_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, li
         + 2 * k.pe_frames * v("p_nz")
     )
     return {
-        "mult": [(1 - g) * west, (1 - g) * north, g * gated],
+        "mult": [
+            (1 - g) * west,
+            (1 - g) * (north if df == "os" else b.n * k.pe_frames * v("n_s")),
+            g * gated,
+        ],
         "acc": [
             (b.w + b.n) * (k.macs * v("prod_s") + 2 * k.pe_frames * v("prod_o")),
             b.acc * (k.macs * v("psum_s") + k.psum_pass * v("out_s") + 2 * k.pe_frames * v("psum_o")),

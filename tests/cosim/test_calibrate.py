@@ -109,3 +109,30 @@ def test_shipped_calibration_follows_the_rtl_on_sparsity_and_precision():
     assert int4_p[PE].sum() / dense_p[PE].sum() == pytest.approx(
         int4_m[PE].sum() / dense_m[PE].sum(), rel=0.1
     )
+
+
+@pytest.mark.slow
+@pytest.mark.sim
+@pytest.mark.parametrize(
+    ("dataflow", "size", "bw", "shape"),
+    [("ws", 8, 8, (39, 18, 10)), ("os", 4, 4, (20, 11, 25))],  # K-folds and partial tiles; OS K-tiles
+)
+def test_write_bus_statistics_follow_the_rtl(dataflow, size, bw, shape):
+    """The DRAM write data bus is the ofmap SRAM's shadow read port (tile_overlap: trail reads, swaps,
+    stale lanes): the model's emulation of it gives the RTL's bit flips within 10%."""
+    from systolic.cosim.runner import build
+    from systolic.cosim.toggles import count_toggles
+
+    cfg = cal.make_config(size, size, dataflow, 8, False, bw)
+    a, b = data.source_operands(cfg, "digits", *shape, np.random.default_rng(5))
+    cal.simulate(cfg, [(a, b)], root=BUILD, run_name="write-bus", keep_vcd=True)
+    vcd = build(cfg, "icarus", waves=True, root=BUILD, top="accel") / "runs" / "write-bus" / "waves.vcd"
+    flips = {n.split("[")[0]: v for n, v in count_toggles(vcd).by_name().items()}[
+        "systolic_accel.dram_wr_data"
+    ]
+    gemm = GemmArrays.of(*shape)
+    memory = memory_cycles(cfg, gemm)
+    words = en.activity_counts(cfg, gemm, memory).dram_writes[0]
+    stats = en.layer_stats(cfg, a, b, tile_k=int(memory.schedule.plan.tk[0]))
+    predicted = stats[en.STAT_COLUMNS.index("dram_wr")] * cfg.acc_bits * words
+    assert predicted == pytest.approx(flips, rel=0.1)

@@ -56,6 +56,32 @@ def test_split_is_by_seed_and_holds_out_arrays_sources_and_shapes():
     assert not sizes & {(cfg.rows, cfg.cols) for cfg in cal.FITTED_ARRAYS}
 
 
+def test_layers_whose_rtl_cycles_differ_are_left_out_and_fail_the_check():
+    cfg = cal.make_config(4, 4, "ws", 8, False)
+    cases = [
+        cal.Case(0, 20, 16, 16, "uniform", 1, True, "shape"),
+        cal.Case(0, 24, 16, 16, "relu", 2, True, "shape"),
+    ]
+    n = len(en.COMPONENT_CLASSES)
+    ones = np.ones((2, n))
+    res = cal.CalibrationResult(
+        None,
+        [cfg],
+        cases,
+        np.zeros((2, n, en.N_TOGGLE_FEATURES)),
+        ones,
+        ones,
+        ones,
+        {},
+        np.array([True, False]),
+    )
+    assert res.mask(True).tolist() == [True, False]
+    assert res.disagreeing() == ["cal-ws4x4-int8: 24x16x16 relu"]
+    total, classes = cal.goal_misses(res)
+    assert total == ["1 layers left out: RTL cycles differ from the model's"] and classes == []
+    assert "left out: 1 layers whose RTL cycles differ" in cal.validation_text(res)
+
+
 @pytest.mark.slow
 @pytest.mark.sim
 def test_small_calibration_fits_and_predicts_held_out_layers():

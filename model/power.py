@@ -112,10 +112,9 @@ DRAM_IF_ENERGY_SHARE = 0.25
 LEAK_DIBL_PER_V = math.log(10.0) * 0.1 / 0.09
 #: Segment kinds of a timeline.
 KIND_STEP, KIND_TRANSITION, KIND_IDLE = 0, 1, 2
-#: Activities of a step, each spread over its own window in the step: ``whole`` (the controller's per-cycle
-#: part, leakage; transitions, idle), ``compute`` (the array, its operand ports), ``load`` (DRAM requests),
-#: ``fill`` (read data into the shadow halves, a DRAM latency later), ``drain`` (ofmap reads, DRAM writes),
-#: ``results`` (into the ofmap SRAM, a pipeline after the operands): energy's ``ACTIVITIES``, in order.
+#: A step's activities, each spread over its window: ``whole`` (controller per cycle, leakage, idle),
+#: ``compute`` (the array), ``load`` (DRAM requests), ``fill`` (data into the shadow halves), ``drain`` (ofmap
+#: reads, DRAM writes), ``results`` (into the ofmap SRAM, a pipeline after the operands); energy's ACTIVITIES.
 FAMILIES: tuple[str, ...] = ACTIVITIES
 F_WHOLE, F_COMPUTE, F_LOAD, F_FILL, F_DRAIN, F_RESULTS = (
     FAMILIES.index(f) for f in ("whole", "compute", "load", "fill", "drain", "results")
@@ -434,9 +433,8 @@ def _activity_windows(work: StepWork, f_part: np.ndarray) -> tuple[np.ndarray, n
         trail = trail_scan(np.where(has, done - fixed, -1.0), done - drain)
     total = prologue + 1.0 / fa + np.maximum(fixed, trail + drain)
     zero = np.zeros_like(total)
-    # operands arrive 3 cycles into the step, results a pipeline later, until result_cycles after the
-    # compute activity (tile_overlap: in the next step's time); a load's requests start with the step,
-    # its data (and fills) come a DRAM latency later; the drain starts a cycle after the trail
+    # operands come 3 cycles into the step, results a pipeline later until result_cycles after the compute
+    # (tile_overlap: in the next step's time); a load's data a DRAM latency late; the drain after the trail
     requests = np.where(work.read_beats > 0, work.read_beats / fio, 0.0)
     fill_start = np.where(work.read_beats > 0, work.dram_latency_s + 1.0 / fio, 0.0)
     last = compute + work.result_cycles / fa  # the tile's last result

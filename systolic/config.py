@@ -752,7 +752,10 @@ def builtin_arch_names() -> list[str]:
     return sorted(
         p.name[: -len(".toml")]
         for p in root.iterdir()
-        if p.name.endswith(".toml") and not p.name.startswith("analog-")  # analog cores: analog_config.py
+        if p.name.endswith(".toml")
+        and not p.name.startswith(
+            ("analog-", "chip-")
+        )  # analog cores: analog_config.py; chips: chip_config.py
     )
 
 

@@ -88,7 +88,21 @@ def add(sub: Any) -> None:
         help="SCALE-Sim's scope: cycles, stalls, SRAM/DRAM accesses, bounds and reports (no energy, power, "
         "thermal)",
     )
+    _add_chip_args(p)
     p.set_defaults(func=_run)
+
+
+def _add_chip_args(p: argparse.ArgumentParser) -> None:
+    """Options of a tiled chip (an --arch TOML with a [chip] section; systolic/flow/chip.py)."""
+    g = p.add_argument_group("tiled chips (--arch with a [chip] section)")
+    g.add_argument("--mapping", choices=("pipelined", "sequential", "search"), help="layers onto tiles")
+    g.add_argument("--items", type=int, metavar="N", help="batch items in flight (default 8)")
+    g.add_argument("--mappings", type=int, metavar="N", help="random mappings --mapping search tries (1000)")
+    g.add_argument(
+        "--objective",
+        choices=("throughput", "latency", "energy", "temperature"),
+        help="what search minimises",
+    )
 
 
 def run_options(args: argparse.Namespace):
@@ -176,9 +190,17 @@ def run_inputs(args: argparse.Namespace) -> list[str]:
 def _run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from systolic.chip_config import is_chip_toml
     from systolic.fileio import OutputDir, check_output
     from systolic.flow.run import RUN_FILES, TRACE_FILES, full_run, write_run
 
+    if is_chip_toml(args.arch):
+        from systolic.flow.chip import run_chip_args
+
+        return run_chip_args(args)
+    for flag in ("mapping", "items", "mappings", "objective"):
+        if getattr(args, flag, None) is not None:
+            raise InputError("needs a chip (an --arch TOML with a [chip] section)", f"--{flag}")
     if args.traces and args.out is None:
         raise InputError("--traces needs --out DIR", "systolic run")
     opts = run_options(args)

@@ -1,0 +1,243 @@
+"""The tiled-chip vocabulary: one frozen, validated ``ChipConfig`` and its TOML reader.
+
+A chip is a grid of tiles joined by a network on chip (NoC) and sharing DRAM channels. Every tile is one
+accelerator (:class:`systolic.config.ArrayConfig`: array, its SRAMs, controller); the chip's TOML names it
+by a shipped architecture name or a ``.toml`` path relative to the chip file::
+
+    name = "chip-4x4"
+    [chip]
+    rows = 4                    # tile grid, north to south
+    cols = 4                    # west to east
+    tile = "ws-32x32"           # every tile's accelerator
+    [noc]
+    topology = "mesh"           # mesh | ring (the ring visits the tiles row by row, boustrophedon)
+    routing = "xy"              # dimension order: along the row first, then the column
+    link_words_per_cycle = 8    # words a link carries per cycle
+    hop_cycles = 2              # router + link latency per hop
+    fifo_depth = 2              # activation buffers (whole inputs of the next stage) at a tile's input
+    [dram]
+    channels = 2                # shared DRAM channels
+    words_per_cycle = 16        # per channel
+
+The schedule (``model/chip``) needs only a tile kind's per-layer cycles, energy and DRAM words, so an
+analog in-memory core (:mod:`systolic.analog_config`) can become a tile kind there; the reader refuses one
+until then. Like :mod:`systolic.config`, this module imports nothing heavy.
+
+Sources
+-------
+* **Keckler**: S. W. Keckler, W. J. Dally, B. Khailany, M. Garland, D. Glasco, "GPUs and the future of
+  parallel computing", IEEE Micro 31(5), 2011, Table 1: moving 256 bits 10 mm over an on-chip wire costs
+  310 pJ at 40 nm, 0.121 pJ per bit and mm (the NoC's default wire energy below; routers not counted).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from .config import ArrayConfig, builtin_arch_names, load_arch
+from .errors import InputError
+from .fileio import read_text
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+#: Keckler et al. 2011, Table 1: 310 pJ for 256 bits over 10 mm of on-chip wire (40 nm).
+WIRE_PJ_PER_BIT_MM = 310.0 / 256 / 10
+TOPOLOGIES = ("mesh", "ring")
+ROUTINGS = ("xy",)
+
+#: section -> key -> (ChipConfig field, kind, lower bound, upper bound)
+_SECTIONS: dict[str, dict[str, tuple[str, str, float, float]]] = {
+    "chip": {
+        "rows": ("rows", "int", 1, 64),
+        "cols": ("cols", "int", 1, 64),
+        "tile": ("tile_ref", "str", 0, 0),
+    },
+    "noc": {
+        "topology": ("topology", "str", 0, 0),
+        "routing": ("routing", "str", 0, 0),
+        "link_words_per_cycle": ("link_words_per_cycle", "int", 1, 4096),
+        "hop_cycles": ("hop_cycles", "int", 0, 10_000),
+        "fifo_depth": ("fifo_depth", "int", 1, 1024),
+        "wire_pj_per_bit_mm": ("wire_pj_per_bit_mm", "float", 0.0, 100.0),
+    },
+    "dram": {
+        "channels": ("dram_channels", "int", 1, 1024),
+        "words_per_cycle": ("dram_words_per_cycle", "int", 1, 1_000_000),
+    },
+}
+
+
+@dataclass(frozen=True)
+class ChipConfig:
+    """A grid of identical tiles, a NoC and shared DRAM channels (see the module docstring).
+
+    Attributes
+    ----------
+    name : str
+    rows, cols : int
+        The tile grid; tile ``t`` sits at row ``t // cols`` (0: north), column ``t % cols`` (0: west).
+    tile : ArrayConfig
+        Every tile's accelerator.
+    tile_ref : str
+        How the file named it (a shipped name or a path as written).
+    topology, routing : str
+        ``mesh`` or ``ring``; ``xy`` (dimension order).
+    link_words_per_cycle, hop_cycles, fifo_depth : int
+        NoC link width, latency per hop, and activation buffers (whole stage inputs) at a tile's input.
+    wire_pj_per_bit_mm : float
+        Wire energy (default :data:`WIRE_PJ_PER_BIT_MM`, Keckler et al. 2011).
+    dram_channels, dram_words_per_cycle : int
+        Shared DRAM: channels and words per cycle each.
+    """
+
+    name: str
+    rows: int
+    cols: int
+    tile: ArrayConfig
+    tile_ref: str
+    topology: str = "mesh"
+    routing: str = "xy"
+    link_words_per_cycle: int = 8
+    hop_cycles: int = 2
+    fifo_depth: int = 2
+    wire_pj_per_bit_mm: float = WIRE_PJ_PER_BIT_MM
+    dram_channels: int = 2
+    dram_words_per_cycle: int = 16
+
+    @property
+    def tiles(self) -> int:
+        return self.rows * self.cols
+
+    @property
+    def dram_bw_words_per_cycle(self) -> int:
+        return self.dram_channels * self.dram_words_per_cycle
+
+    @property
+    def clock_hz(self) -> float:
+        return self.tile.clock_hz
+
+    def replace(self, **changes: Any) -> ChipConfig:
+        return replace(self, **changes)
+
+    def hops(self, a, b):
+        """NoC hops from tile ``a`` to tile ``b`` (ints or integer arrays): XY routing on the mesh is the
+        Manhattan distance; on the ring (boustrophedon order: row 0 west to east, row 1 back) the shorter
+        way round."""
+        import numpy as np
+
+        a, b = np.asarray(a), np.asarray(b)
+        if self.topology == "mesh":
+            return np.abs(a // self.cols - b // self.cols) + np.abs(a % self.cols - b % self.cols)
+        d = np.abs(self.ring_position(a) - self.ring_position(b))
+        return np.minimum(d, self.tiles - d)
+
+    def ring_position(self, t):
+        """Place of tile ``t`` along the ring."""
+        import numpy as np
+
+        r, c = np.asarray(t) // self.cols, np.asarray(t) % self.cols
+        return r * self.cols + np.where(r % 2 == 0, c, self.cols - 1 - c)
+
+
+def is_chip_toml(path: str | Path) -> bool:
+    """Whether ``path`` is a TOML file with a ``[chip]`` section (a chip, not one accelerator)."""
+    p = Path(path)
+    if p.suffix.lower() != ".toml" or not p.is_file():
+        return False
+    try:
+        return "chip" in tomllib.loads(read_text(p))
+    except tomllib.TOMLDecodeError:
+        return False  # the accelerator reader reports the malformed file
+
+
+def load_chip(path: str | Path) -> ChipConfig:
+    """Read a chip TOML (see the module docstring); errors name the file and the field."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(read_text(path))
+    except tomllib.TOMLDecodeError as err:
+        raise InputError(f"malformed TOML: {err}", path) from None
+    values: dict[str, Any] = {"name": data.get("name", path.stem)}
+    if not isinstance(values["name"], str) or not values["name"]:
+        raise InputError("must be a non-empty string", path, "name")
+    for key, section in data.items():
+        if key == "name":
+            continue
+        if key not in _SECTIONS:
+            raise InputError(f"unknown key or section '{key}' (allowed: name, {', '.join(_SECTIONS)})", path)
+        if not isinstance(section, dict):
+            raise InputError(f"[{key}] must be a table", path, key)
+        for sub, raw in section.items():
+            if sub not in _SECTIONS[key]:
+                allowed = ", ".join(_SECTIONS[key])
+                raise InputError(f"unknown key '{sub}' (allowed: {allowed})", path, f"[{key}]")
+            name, kind, lo, hi = _SECTIONS[key][sub]
+            values[name] = _value(raw, kind, lo, hi, path, f"[{key}] {sub}")
+    for key in ("rows", "cols", "tile_ref"):
+        if key not in values:
+            field = "tile" if key == "tile_ref" else key
+            raise InputError("missing (a chip needs [chip] rows, cols and tile)", path, f"[chip] {field}")
+    for field, allowed in (("topology", TOPOLOGIES), ("routing", ROUTINGS)):
+        if field in values and values[field] not in allowed:
+            raise InputError(
+                f"must be one of {', '.join(allowed)}, not '{values[field]}'", path, f"[noc] {field}"
+            )
+    values["tile"] = _tile(values["tile_ref"], path)
+    return ChipConfig(**values)
+
+
+def _value(raw: Any, kind: str, lo: float, hi: float, path: Path, where: str) -> Any:
+    if kind == "str":
+        if not isinstance(raw, str) or not raw:
+            raise InputError(f"must be a non-empty string, not {raw!r}", path, where)
+        return raw
+    if kind == "int" and (isinstance(raw, bool) or not isinstance(raw, int)):
+        raise InputError(f"must be an integer, not {raw!r}", path, where)
+    if kind == "float" and (
+        isinstance(raw, bool) or not isinstance(raw, (int, float)) or not math.isfinite(raw)
+    ):
+        raise InputError(f"must be a number, not {raw!r}", path, where)
+    if not lo <= raw <= hi:
+        raise InputError(f"must be in {lo:g}..{hi:g}, not {raw!r}", path, where)
+    return float(raw) if kind == "float" else raw
+
+
+def _tile(ref: str, chip_path: Path) -> ArrayConfig:
+    """The tile's accelerator: a shipped name, or a path relative to the chip file."""
+    where = "[chip] tile"
+    if ref.startswith("analog-") or "analog" in Path(ref).stem.split("-")[0]:
+        raise InputError(
+            f"'{ref}' is an analog core: chips of analog tiles are not modelled yet (model/chip needs a "
+            "tile kind's per-layer cycles and energy)",
+            chip_path,
+            where,
+        )
+    if ref in builtin_arch_names():
+        return load_arch(ref)
+    target = chip_path.parent / ref
+    if target.suffix.lower() != ".toml" or not target.is_file():
+        shipped = ", ".join(builtin_arch_names())
+        raise InputError(
+            f"no such accelerator file or shipped name '{ref}' (shipped: {shipped})", chip_path, where
+        )
+    if is_chip_toml(target):
+        raise InputError(f"'{ref}' is a chip itself: a tile must be one accelerator", chip_path, where)
+    try:
+        return load_arch(target)
+    except InputError as err:
+        raise InputError(f"{ref}: {err.what}", chip_path, where) from None
+
+
+def single_tile_chip(tile: ArrayConfig, **noc: Any) -> ChipConfig:
+    """A 1x1 chip of ``tile`` whose DRAM gives the tile at least its own bandwidth (today's machine)."""
+    base = {"dram_channels": 1, "dram_words_per_cycle": tile.dram_bw_words_per_cycle}
+    return ChipConfig(
+        name=f"{tile.name}-chip", rows=1, cols=1, tile=tile, tile_ref=tile.name, **{**base, **noc}
+    )

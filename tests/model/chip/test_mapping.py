@@ -1,0 +1,96 @@
+"""Mappings and their evaluation (model/chip/mapping.py, costs.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from systolic.chip_config import single_tile_chip
+from systolic.model.chip import mapping as mp
+from systolic.model.chip.costs import tile_costs
+from systolic.model.cycles import GemmArrays
+from systolic.model.energy import layer_energy
+from systolic.model.network import network_run
+
+from .conftest import small_net
+
+
+@pytest.fixture(scope="module")
+def costs(tile, calibration):
+    return tile_costs(tile, GemmArrays.from_workload(small_net()), 4, calibration=calibration)
+
+
+@pytest.mark.parametrize("arch", ["small-8x8", "ws-32x32"])
+def test_a_single_tile_chip_is_todays_machine(arch, calibration):
+    from systolic.config import load_arch
+
+    cfg = load_arch(arch)
+    wl = small_net()
+    chip = single_tile_chip(cfg)
+    c = tile_costs(cfg, GemmArrays.from_workload(wl), 1, calibration=calibration)
+    for items in (1, 3):
+        ev = mp.evaluate(chip, c, mp.sequential(chip, len(wl)), items)
+        net = network_run(cfg, wl)
+        e = layer_energy(cfg, net.gemm, net.memory, calibration=calibration)
+        assert ev.makespan_cycles[0] == items * net.memory.cycles.sum()
+        assert ev.energy_pj[0] == pytest.approx(items * e.energy_pj.sum(), rel=1e-12)
+
+
+def test_share_table_is_the_single_array_model(tile, costs):
+    from systolic.model.memory import memory_cycles
+
+    g = GemmArrays.from_workload(small_net())
+    for layer, tiles in ((1, 3), (3, 4)):
+        split_n = bool(costs.split_n[layer, tiles - 1])
+        m = g.m[layer] if split_n else -(-g.m[layer] // tiles)
+        n = -(-g.n[layer] // tiles) if split_n else g.n[layer]
+        one = memory_cycles(tile, GemmArrays.of(m, n, g.k[layer]))
+        assert costs.cycles[layer, tiles - 1] == one.cycles[0]
+
+
+def test_random_mappings_are_valid_and_seeded(chip2x2, costs):
+    maps = mp.random_mappings(chip2x2, costs, 200, seed=5)
+    again = mp.random_mappings(chip2x2, costs, 200, seed=5)
+    np.testing.assert_array_equal(maps.order, again.order)
+    stages = maps.stages
+    assert np.all(np.diff(maps.stage_of, axis=1) >= 0) and np.all(np.diff(maps.stage_of, axis=1) <= 1)
+    live = np.arange(4)[None, :] < stages[:, None]
+    assert np.all(maps.tiles[live] >= 1) and np.all(maps.tiles[~live] == 0)
+    assert np.all(maps.tiles.sum(axis=1) <= 4)
+    assert np.all(np.sort(maps.order, axis=1) == np.arange(4))
+    ts = maps.tile_stage()
+    for s in range(4):
+        assert np.array_equal((ts == s).sum(axis=1), maps.tiles[:, s])
+
+
+def test_evaluating_together_or_alone_gives_the_same(chip2x2, costs):
+    maps = mp.random_mappings(chip2x2, costs, 30, seed=2)
+    all_ = mp.evaluate(chip2x2, costs, maps, 4)
+    for i in (0, 7, 29):
+        one = mp.evaluate(chip2x2, costs, maps.take(i), 4)
+        assert one.makespan_cycles[0] == all_.makespan_cycles[i]
+        assert one.energy_pj[0] == pytest.approx(all_.energy_pj[i], rel=1e-12)
+
+
+def test_pipelining_overlaps_items(chip2x2, costs):
+    pipe = mp.pipelined(chip2x2, costs)
+    assert pipe.stages[0] == 4
+    one, many = mp.evaluate(chip2x2, costs, pipe, 1), mp.evaluate(chip2x2, costs, pipe, 8)
+    # the steady state adds the slowest stage per item, not the whole line
+    per_item = (many.makespan_cycles[0] - one.makespan_cycles[0]) / 7
+    assert per_item == pytest.approx(many.line.service[0].max(), rel=0.05)
+    assert per_item < one.latency_cycles[0]
+
+
+def test_a_deeper_fifo_never_slows_the_line(chip2x2, costs):
+    maps = mp.random_mappings(chip2x2, costs, 50, seed=9)
+    shallow = mp.evaluate(chip2x2.replace(fifo_depth=1), costs, maps, 6)
+    deep = mp.evaluate(chip2x2.replace(fifo_depth=4), costs, maps, 6)
+    assert np.all(deep.makespan_cycles <= shallow.makespan_cycles)
+
+
+def test_less_dram_bandwidth_never_speeds_up(chip2x2, costs):
+    maps = mp.random_mappings(chip2x2, costs, 50, seed=1)
+    wide = mp.evaluate(chip2x2, costs, maps, 4)
+    narrow = mp.evaluate(chip2x2.replace(dram_words_per_cycle=1), costs, maps, 4)
+    assert np.all(narrow.makespan_cycles >= wide.makespan_cycles)

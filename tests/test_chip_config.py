@@ -1,0 +1,93 @@
+"""The chip vocabulary (systolic/chip_config.py): the shipped chip, NoC distances, one-line errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from systolic.chip_config import ChipConfig, is_chip_toml, load_chip, single_tile_chip
+from systolic.config import load_arch
+from systolic.errors import InputError
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+GOOD = """name = "c"
+[chip]
+rows = 2
+cols = 3
+tile = "small-8x8"
+[noc]
+topology = "ring"
+link_words_per_cycle = 4
+[dram]
+channels = 1
+"""
+
+
+def test_shipped_chip():
+    chip = load_chip(ROOT / "configs" / "chip-4x4.toml")
+    assert (chip.rows, chip.cols, chip.tiles) == (4, 4, 16)
+    assert chip.tile == load_arch("ws-32x32")
+    assert chip.dram_bw_words_per_cycle == 128 and chip.topology == "mesh"
+    assert is_chip_toml(ROOT / "configs" / "chip-4x4.toml")
+    assert not is_chip_toml(ROOT / "configs" / "ws-32x32.toml")
+
+
+def test_reads_fields_and_defaults(tmp_path):
+    p = tmp_path / "c.toml"
+    p.write_text(GOOD)
+    chip = load_chip(p)
+    assert chip.topology == "ring" and chip.link_words_per_cycle == 4 and chip.dram_channels == 1
+    assert chip.hop_cycles == 2 and chip.fifo_depth == 2  # defaults
+
+
+def test_a_tile_file_next_to_the_chip(tmp_path):
+    (tmp_path / "t.toml").write_text((ROOT / "configs" / "small-8x8.toml").read_text())
+    p = tmp_path / "c.toml"
+    p.write_text(GOOD.replace('"small-8x8"', '"t.toml"'))
+    assert load_chip(p).tile == load_arch("small-8x8").replace(name="small-8x8")
+
+
+def test_hops_mesh_and_ring():
+    tile = load_arch("small-8x8")
+    mesh = ChipConfig("m", 3, 4, tile, "small-8x8")
+    assert mesh.hops(0, 11) == 5 and mesh.hops(5, 6) == 1
+    ring = mesh.replace(topology="ring")
+    # boustrophedon: 0 1 2 3 / 7 6 5 4 / 8 9 10 11: tile 4 sits after 3, tile 8 closes to 0 the short way
+    assert ring.hops(3, 7) == 1 and ring.hops(0, 11) == 1 and ring.hops(0, 6) == 5
+    a, b = np.meshgrid(np.arange(12), np.arange(12))
+    assert np.array_equal(ring.hops(a, b), ring.hops(b, a))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (GOOD.replace("rows = 2", "rows = 0"), "[chip] rows: must be in 1..64, not 0"),
+        (GOOD.replace("rows = 2", 'rows = "2"'), "[chip] rows: must be an integer, not '2'"),
+        (
+            GOOD.replace('topology = "ring"', 'topology = "torus"'),
+            "[noc] topology: must be one of mesh, ring",
+        ),
+        (GOOD.replace("[dram]", "[dram]\nspeed = 3"), "[dram]: unknown key 'speed'"),
+        (GOOD.replace('tile = "small-8x8"\n', ""), "[chip] tile: missing"),
+        (
+            GOOD.replace('"small-8x8"', '"nope"'),
+            "[chip] tile: no such accelerator file or shipped name 'nope'",
+        ),
+        (GOOD.replace('"small-8x8"', '"analog-isaac"'), "[chip] tile: 'analog-isaac' is an analog core"),
+        (GOOD + "[extra]\n", "unknown key or section 'extra'"),
+        ("[chip\n", "malformed TOML"),
+    ],
+)
+def test_errors_name_file_and_field(tmp_path, text, message):
+    p = tmp_path / "c.toml"
+    p.write_text(text)
+    with pytest.raises(InputError) as err:
+        load_chip(p)
+    assert str(err.value).startswith(f"{p}: ") and message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_single_tile_chip_gives_the_tile_its_bandwidth():
+    tile = load_arch("ws-32x32")
+    chip = single_tile_chip(tile)
+    assert chip.tiles == 1 and chip.dram_bw_words_per_cycle == tile.dram_bw_words_per_cycle

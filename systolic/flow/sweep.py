@@ -60,9 +60,9 @@ from systolic.fileio import (
 OBJECTIVES: tuple[str, ...] = ("latency_s", "energy_j", "area_mm2")
 SPEC_KEYS = {"kind", "base", "networks", "mode", "samples", "seed", "batch", "space", "calibration"}
 #: Kinds of sweep: accelerator configs over networks (this module), or LLM plan searches over systems and
-#: technology (:mod:`systolic.flow.llm_sweep`), or an analog core's accuracy, energy and latency over its
-#: fields (:mod:`systolic.flow.analog_sweep`).
-KINDS: tuple[str, ...] = ("accelerator", "llm", "analog")
+#: technology (:mod:`systolic.flow.llm_sweep`), an analog core's accuracy, energy and latency over its
+#: fields (:mod:`systolic.flow.analog_sweep`), or tiled chips (:mod:`systolic.flow.chip_sweep`).
+KINDS: tuple[str, ...] = ("accelerator", "llm", "analog", "chip")
 _INT_FIELDS = {f.name for f in fields(ArrayConfig) if f.type in ("int", int)}
 _FLOAT_FIELDS = {f.name for f in fields(ArrayConfig) if f.type in ("float", float)}
 
@@ -130,6 +130,10 @@ def load_spec(path: str | os.PathLike) -> SweepSpec:
         from .analog_sweep import load_analog_spec
 
         return load_analog_spec(path, data)
+    if kind == "chip":
+        from .chip_sweep import load_chip_spec
+
+        return load_chip_spec(path, data)
     unknown = set(data) - SPEC_KEYS
     if unknown:
         raise InputError(f"unknown key(s) {sorted(unknown)} (known: {sorted(SPEC_KEYS)})", path)
@@ -417,6 +421,10 @@ def run_sweep(
         from .analog_sweep import run_analog_sweep
 
         return run_analog_sweep(spec, out, scheduler, workers, progress, force, warn)
+    if getattr(spec, "kind", "accelerator") == "chip":
+        from .chip_sweep import run_chip_sweep
+
+        return run_chip_sweep(spec, out, scheduler, workers, progress)
     from systolic.formats.calibration import load_calibration
     from systolic.formats.network import load_workload
     from systolic.model.cycles import GemmArrays

@@ -26,6 +26,7 @@ def _gantt_chart(g, chip) -> svg.Chart:
         height=120 + 22 * chip.tiles,
     )
     ch.zero = False
+    ch.xlim = (0.0, g.makespan_s * 1e3)
     ch.ylim = (-0.6, chip.tiles - 0.4)
     ch.y_down = True
     for state, colour in STATES.items():
@@ -61,6 +62,7 @@ def _gantt_chart(g, chip) -> svg.Chart:
 
 def _power_chart(edges_s: np.ndarray, power_w: np.ndarray, names: list[str]) -> svg.Chart:
     ch = svg.Chart("Power per tile", "time (ms)", "W")
+    ch.xlim = (float(edges_s[0]) * 1e3, float(edges_s[-1]) * 1e3)
     for t, name in enumerate(names):
         ch.stairs(edges_s * 1e3, None, power_w[:, t], _PALETTE[t % len(_PALETTE)], name if t < 12 else None)
     return ch

@@ -85,7 +85,7 @@ HEAD = 'kind = "llm"\n[llm]\nmodel = "gpt2"\nsystem = "dgx-a100-selene"\nbatch =
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('kind = "gpu"\n', "kind: must be one of accelerator, llm, analog, not 'gpu'"),
+        ('kind = "gpu"\n', "kind: must be one of accelerator, llm, analog, chip, not 'gpu'"),
         (HEAD + 'networks = ["x"]\n', "llm.networks: unknown key"),
         ('kind = "llm"\nnetworks = ["x"]\n', "unknown key(s) ['networks']"),
         ('kind = "llm"\n[space]\ndevices = [8]\n', "llm: missing [llm] table"),

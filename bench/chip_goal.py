@@ -3,17 +3,20 @@
 arXiv 2407.17623, reports ~500 s for one mapping's estimate). Then per-tile DTM against the unmanaged run.
 
 Usage: python bench/chip_goal.py [--chip configs/chip-4x4.toml] [--mappings 1000] [--items 8]
-       [--limit-c 48.5] [--repeat 3]
+       [--limit-c 46.4] [--repeat 3]
 
-Times ``systolic.flow.chip.chip_run`` in-process (share costs, search, power, grid transient; the median
-over --repeat runs, imports and the calibration file read once before) and prints the best mapping, then
-one run with the DTM limit and each policy's peak and cost.
+Times the whole command as a fresh process (``systolic run --arch CHIP --topology resnet18 --mapping
+search``: Python start-up, imports, every stage), then ``systolic.flow.chip.chip_run`` in-process (share
+costs, search, power, grid transient; every run and their median), prints the best mapping, then one run
+with the DTM limit and each policy's peak and cost.
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -26,7 +29,7 @@ def main(argv=None) -> int:
     ap.add_argument("--chip", default=str(ROOT / "configs" / "chip-4x4.toml"))
     ap.add_argument("--mappings", type=int, default=1000)
     ap.add_argument("--items", type=int, default=8)
-    ap.add_argument("--limit-c", type=float, default=48.5)
+    ap.add_argument("--limit-c", type=float, default=46.4)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args(argv)
     from systolic.chip_config import load_chip
@@ -34,6 +37,12 @@ def main(argv=None) -> int:
     from systolic.formats.calibration import load_calibration
     from systolic.zoo import resnet18
 
+    cmd = [sys.executable, "-m", "systolic.cli", "run", "--arch", args.chip, "--topology", "resnet18"]
+    cmd += ["--mapping", "search", "--mappings", str(args.mappings), "--items", str(args.items)]
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    cold = time.perf_counter() - start
+    print(f"systolic run ... --mapping search as a fresh process: {cold:.2f} s (goal < {GOAL_S:g} s)")
     chip, wl = load_chip(args.chip), resnet18()
     calibration, _ = load_calibration()
     opts = ChipOptions(mapping="search", items=args.items, count=args.mappings)
@@ -48,7 +57,8 @@ def main(argv=None) -> int:
     verdict = "met" if median < GOAL_S else "NOT met"
     print(
         f"search over {r.candidates.maps.count:,} mappings + power + grid transient ({r.power_w.shape[0]} "
-        f"intervals): median {median:.2f} s over {args.repeat} runs (goal < {GOAL_S:g} s: {verdict})"
+        f"intervals) in-process: {', '.join(f'{t:.2f}' for t in times)} s, median {median:.2f} s "
+        f"(goal < {GOAL_S:g} s: {verdict})"
     )
     managed = ChipOptions(
         mapping="search", items=args.items, count=args.mappings, temp_limit_k=args.limit_c + 273.15

@@ -212,7 +212,8 @@ def _value(raw: Any, kind: str, lo: float, hi: float, path: Path, where: str) ->
 def _tile(ref: str, chip_path: Path) -> ArrayConfig:
     """The tile's accelerator: a shipped name, or a path relative to the chip file."""
     where = "[chip] tile"
-    if ref.startswith("analog-") or "analog" in Path(ref).stem.split("-")[0]:
+    target = chip_path.parent / ref
+    if ref.startswith("analog-") or (target.is_file() and _toml_kind(target) == "analog"):
         raise InputError(
             f"'{ref}' is an analog core: chips of analog tiles are not modelled yet (model/chip needs a "
             "tile kind's per-layer cycles and energy)",
@@ -221,7 +222,6 @@ def _tile(ref: str, chip_path: Path) -> ArrayConfig:
         )
     if ref in builtin_arch_names():
         return load_arch(ref)
-    target = chip_path.parent / ref
     if target.suffix.lower() != ".toml" or not target.is_file():
         shipped = ", ".join(builtin_arch_names())
         raise InputError(
@@ -233,6 +233,14 @@ def _tile(ref: str, chip_path: Path) -> ArrayConfig:
         return load_arch(target)
     except InputError as err:
         raise InputError(f"{ref}: {err.what}", chip_path, where) from None
+
+
+def _toml_kind(path: Path) -> str | None:
+    try:
+        kind = tomllib.loads(read_text(path)).get("kind")
+    except (tomllib.TOMLDecodeError, InputError):
+        return None  # the accelerator reader reports it
+    return kind if isinstance(kind, str) else None
 
 
 def single_tile_chip(tile: ArrayConfig, **noc: Any) -> ChipConfig:

@@ -91,3 +91,11 @@ def test_single_tile_chip_gives_the_tile_its_bandwidth():
     tile = load_arch("ws-32x32")
     chip = single_tile_chip(tile)
     assert chip.tiles == 1 and chip.dram_bw_words_per_cycle == tile.dram_bw_words_per_cycle
+
+
+def test_an_analog_core_file_is_refused(tmp_path):
+    (tmp_path / "core.toml").write_text((ROOT / "configs" / "analog-isaac.toml").read_text())
+    p = tmp_path / "c.toml"
+    p.write_text(GOOD.replace('"small-8x8"', '"core.toml"'))
+    with pytest.raises(InputError, match=r"\[chip\] tile: 'core.toml' is an analog core"):
+        load_chip(p)

@@ -18,9 +18,10 @@ import numpy as np
 from systolic.config import ArrayConfig
 
 from ..cycles import GemmArrays
-from ..energy import layer_energy
+from ..energy import COMPONENT_CLASSES, layer_energy
 from ..energy.leakage import leakage_w
 from ..memory import memory_cycles
+from ..power import DRAM_IF_ENERGY_SHARE
 
 
 @dataclass(frozen=True, eq=False)
@@ -33,6 +34,9 @@ class TileCosts:
         ``[layer, g]`` cycles of the share, stalls at the tile's own DRAM bandwidth included.
     dynamic_pj : numpy.ndarray
         ``[layer, g]`` dynamic energy of the share.
+    die_pj : numpy.ndarray
+        ``[layer, g]`` the part of it spent on the die (the off-chip DRAM's share left out, as
+        ``model/power.py`` splits it with ``DRAM_IF_ENERGY_SHARE``): what heats the tile.
     dram_in_words, dram_weight_words, dram_out_words : numpy.ndarray
         ``[layer, g]`` DRAM words of the share: ifmap reads, filter reads, ofmap writes.
     weight_words : numpy.ndarray
@@ -50,6 +54,7 @@ class TileCosts:
 
     cycles: np.ndarray
     dynamic_pj: np.ndarray
+    die_pj: np.ndarray
     dram_in_words: np.ndarray
     dram_weight_words: np.ndarray
     dram_out_words: np.ndarray
@@ -99,8 +104,10 @@ def tile_costs(cfg: ArrayConfig, gemm: GemmArrays, max_tiles: int, *, calibratio
     chosen = np.unique(flat.ravel())  # energy only for the kept shares
     sub = GemmArrays(*(x[chosen] for x in (shares.m, shares.n, shares.k, shares.repeat)))
     energy = layer_energy(cfg, sub, memory_cycles(cfg, sub), calibration=calibration)
-    dyn = np.zeros(shares.m.size)
+    dyn, die = np.zeros(shares.m.size), np.zeros(shares.m.size)
     dyn[chosen] = energy.dynamic_pj.sum(axis=1)
+    offchip = energy.dynamic_pj[:, COMPONENT_CLASSES.index("dram")] * (1.0 - DRAM_IF_ENERGY_SHARE)
+    die[chosen] = dyn[chosen] - offchip
 
     def take(per_share: np.ndarray) -> np.ndarray:
         return np.asarray(per_share)[flat]
@@ -108,6 +115,7 @@ def tile_costs(cfg: ArrayConfig, gemm: GemmArrays, max_tiles: int, *, calibratio
     return TileCosts(
         cycles=take(mem.cycles),
         dynamic_pj=take(dyn),
+        die_pj=take(die),
         dram_in_words=take(mem.dram_reads["ifmap"]),
         dram_weight_words=take(mem.dram_reads["filter"]),
         dram_out_words=take(mem.dram_writes["ofmap"]),

@@ -180,10 +180,12 @@ class Evaluation:
     stage_dynamic_pj : numpy.ndarray
         ``[mapping, stage]`` dynamic energy per item of all the stage's tiles (wire energy of its
         outgoing link and all-gathers included).
+    stage_die_pj : numpy.ndarray
+        ``[mapping, stage]`` its part on the die (no off-chip DRAM): the tiles' heat.
     energy_pj : numpy.ndarray
         ``[mapping]`` the whole batch: dynamic, wires, and every tile's leakage over the run.
     tile_power_w : numpy.ndarray
-        ``[mapping, tile id]`` average power of every tile over the run.
+        ``[mapping, tile id]`` average power of every tile over the run (on the die: no off-chip DRAM).
     """
 
     maps: Mappings
@@ -193,6 +195,7 @@ class Evaluation:
     compute_cycles: np.ndarray
     dram_cycles: np.ndarray
     stage_dynamic_pj: np.ndarray
+    stage_die_pj: np.ndarray
     energy_pj: np.ndarray
     tile_power_w: np.ndarray
     clock_hz: float
@@ -204,6 +207,11 @@ class Evaluation:
     @property
     def latency_cycles(self) -> np.ndarray:
         return self.line.latency
+
+    @property
+    def offchip_pj(self) -> np.ndarray:
+        """``[mapping]`` the batch's energy spent off the die (the DRAM devices)."""
+        return self.batch * (self.stage_dynamic_pj - self.stage_die_pj).sum(axis=1)
 
     @property
     def throughput_per_s(self) -> np.ndarray:
@@ -249,6 +257,7 @@ def _layer_terms(chip: ChipConfig, costs: TileCosts, maps: Mappings, batch: int)
     return {
         "cycles": costs.cycles[lay, g - 1] + gather_cycles,
         "dynamic_pj": costs.dynamic_pj[lay, g - 1] * g,
+        "die_pj": costs.die_pj[lay, g - 1] * g,
         "gather_word_hops": gather_words * np.maximum(_diameter(chip, g) / 2, 1),
         "dram_words": dram * g,
     }
@@ -317,14 +326,17 @@ def evaluate(  # long: the stages' terms, the line and the energy read as one mo
     pj_per_word_hop = chip.wire_pj_per_bit_mm * chip.tile.input_bits * tile_pitch_mm(chip)
     word_hops = _per_stage(t["gather_word_hops"], maps.stage_of, n_tiles) + link_word_hops
     dynamic = _per_stage(t["dynamic_pj"], maps.stage_of, n_tiles)
-    if energy_scale is not None:
-        dynamic = dynamic * energy_scale
+    die = _per_stage(t["die_pj"], maps.stage_of, n_tiles)
+    if energy_scale is not None:  # the off-chip DRAM's part does not scale with the tile's supply
+        dynamic = dynamic - (1.0 - energy_scale) * die
+        die = die * energy_scale
     dynamic = dynamic + word_hops * pj_per_word_hop
+    die = die + word_hops * pj_per_word_hop
     seconds = line.makespan / costs.clock_hz  # [mapping]
     leak = np.full((maps.count, n_tiles), costs.leak_w) if leak_w is None else np.asarray(leak_w, dtype=float)
     energy = batch * dynamic.sum(axis=1) + leak.sum(axis=1) * seconds * 1e12
-    per_tile = np.where(maps.tiles > 0, batch * dynamic / np.maximum(maps.tiles, 1), 0) * 1e-12
+    per_tile = np.where(maps.tiles > 0, batch * die / np.maximum(maps.tiles, 1), 0) * 1e-12
     stage_w = per_tile / seconds[:, None]  # [mapping, stage]
     ts = maps.tile_stage()
     tile_w = np.where(ts >= 0, np.take_along_axis(stage_w, np.maximum(ts, 0), axis=1), 0) + leak
-    return Evaluation(maps, batch, line, stage, compute, dram, dynamic, energy, tile_w, costs.clock_hz)
+    return Evaluation(maps, batch, line, stage, compute, dram, dynamic, die, energy, tile_w, costs.clock_hz)

@@ -72,7 +72,7 @@ class Gantt:
     depart_s: np.ndarray
     free_s: np.ndarray
     makespan_s: float
-    stage_pj: np.ndarray  # [stage] dynamic energy per item of all the stage's tiles
+    stage_pj: np.ndarray  # [stage] dynamic energy on the die per item of all the stage's tiles
     tiles: np.ndarray  # [stage]
     tile_stage: np.ndarray  # [tile] stage on every tile (-1: unused)
     leak_w: np.ndarray  # [tile]
@@ -102,7 +102,7 @@ def gantt(ev: Evaluation, index: int = 0) -> Gantt:
     tile_w = ev.tile_power_w[index]
     dyn_w = np.zeros_like(tile_w)
     live = tile_stage >= 0
-    per_tile = ev.stage_dynamic_pj[index] / np.maximum(ev.maps.tiles[index], 1)
+    per_tile = ev.stage_die_pj[index] / np.maximum(ev.maps.tiles[index], 1)
     dyn_w[live] = per_tile[tile_stage[live]] * ev.batch * 1e-12 / seconds
     return Gantt(
         start,
@@ -110,7 +110,7 @@ def gantt(ev: Evaluation, index: int = 0) -> Gantt:
         depart,
         free,
         seconds,
-        ev.stage_dynamic_pj[index, :stages],
+        ev.stage_die_pj[index, :stages],
         ev.maps.tiles[index, :stages],
         tile_stage,
         tile_w - dyn_w,

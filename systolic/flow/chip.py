@@ -298,7 +298,8 @@ def report_lines(r: ChipResult) -> list[str]:
         f"{t['makespan_cycles']:,} cycles ({t['seconds'] * 1e3:.3f} ms, {t['items_per_s']:.1f} items/s), "
         f"first item {t['latency_cycles']:,} cycles",
         "stages: " + r.chosen.maps.describe(0),
-        f"energy {t['energy_j'] * 1e3:.4g} mJ ({t['energy_per_item_j'] * 1e3:.4g} mJ per item); power "
+        f"energy {t['energy_j'] * 1e3:.4g} mJ ({t['energy_per_item_j'] * 1e3:.4g} mJ per item); "
+        "power on the die "
         f"{s['power']['average_w']:.3f} W average, {s['power']['peak_w']:.3f} W peak, hottest tile "
         f"{s['power']['peak_tile_w']:.3f} W",
     ]
@@ -381,6 +382,7 @@ def run_chip_args(args: Any) -> int:
         ("--sample-input", args.sample_input is not None),
         ("--interval", args.interval is not None),
         ("--deadline-ms", args.deadline_ms is not None),
+        ("--zero-frac", args.zero_frac != 0.0),
     ):
         if given:
             raise InputError("not for a chip (set the tile's fields in its own TOML)", flag)
@@ -393,7 +395,10 @@ def run_chip_args(args: Any) -> int:
         thermal=not args.no_thermal,
         force=bool(args.force),
     )
-    inputs = [str(args.arch)] + ([args.net] if Path(args.net).is_file() else [])
+    from systolic.formats.calibration import calibration_path
+
+    inputs = [str(args.arch), str(calibration_path(args.calibration))]
+    inputs += [args.net] if Path(args.net).is_file() else []
     if args.out is not None:
         check_output(args.out, inputs, folder=True, names=CHIP_FILES)
     chip = load_chip(args.arch)

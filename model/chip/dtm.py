@@ -69,6 +69,26 @@ class Managed:
 
 
 @dataclass(frozen=True, eq=False)
+class Problem:
+    """One mapping (``maps`` holds one) to hold under ``limit_k``: the chip, its share costs, the batch,
+    the block model's influence matrix (``thermal.influence_k_per_w``) for the search, and the grid
+    transient's intervals and package for the checks."""
+
+    chip: ChipConfig
+    costs: TileCosts
+    maps: Mappings
+    batch: int
+    limit_k: float
+    influence: np.ndarray
+    intervals: int = 200
+    params: ThermalParams | None = None
+
+    @property
+    def ambient_k(self) -> float:
+        return (self.params or th.default_params()).ambient_k
+
+
+@dataclass(frozen=True, eq=False)
 class _Ladder:
     vdd_v: np.ndarray  # [level] slowest first, up to the nominal point
     clock_hz: np.ndarray
@@ -91,140 +111,118 @@ def _ladder(chip: ChipConfig) -> _Ladder:
     return _Ladder(v, f, leak)
 
 
-def _at_levels(chip, costs, maps: Mappings, batch: int, ladder: _Ladder, levels: np.ndarray) -> Evaluation:
-    """``levels[candidate, stage]``: the mapping (one, or one per candidate) evaluated at those points."""
+def _at_levels(
+    p: Problem, ladder: _Ladder, levels: np.ndarray, order: np.ndarray | None = None
+) -> Evaluation:
+    """The mapping at ``levels[candidate, stage]`` (one candidate per row), placed by ``order[candidate,
+    tile]`` (default: the mapping's own placement)."""
     n = levels.shape[0]
-    if maps.count != n:
-        maps = maps.take(np.zeros(n, dtype=np.int64))
+    maps = p.maps.take(np.zeros(n, dtype=np.int64))
+    if order is not None:
+        maps = Mappings(maps.stage_of, maps.tiles, order)
     ts = maps.tile_stage()
     tile_level = np.where(ts >= 0, np.take_along_axis(levels, np.maximum(ts, 0), axis=1), ladder.nominal)
     return evaluate(
-        chip,
-        costs,
+        p.chip,
+        p.costs,
         maps,
-        batch,
-        clock_scale=ladder.clock_hz[levels] / chip.tile.clock_hz,
-        energy_scale=(ladder.vdd_v[levels] / chip.tile.vdd_v) ** 2,
+        p.batch,
+        clock_scale=ladder.clock_hz[levels] / p.chip.tile.clock_hz,
+        energy_scale=(ladder.vdd_v[levels] / p.chip.tile.vdd_v) ** 2,
         leak_w=ladder.leak_w[tile_level],
     )
 
 
-def _transient(chip: ChipConfig, ev: Evaluation, intervals: int, params: ThermalParams | None):
+def _steady_k(p: Problem, ev: Evaluation) -> np.ndarray:
+    """``[candidate]`` the block model's steady peak."""
+    return th.steady_peak_k(ev, p.influence, p.ambient_k)
+
+
+def _outcome(p: Problem, policy: str, ev: Evaluation, levels: np.ndarray, ladder: _Ladder) -> Managed:
+    """``ev`` (one candidate) checked with the grid transient, its transitions charged."""
     g = th.gantt(ev, 0)
-    edges = np.linspace(0.0, g.makespan_s, intervals + 1)
-    return th.grid_transient(chip, th.tile_power_w(g, edges), float(edges[1]), params)
-
-
-def _outcome(policy, chip, ev, thermal, limit_k, levels, ladder) -> Managed:
+    edges = np.linspace(0.0, g.makespan_s, p.intervals + 1)
+    thermal = th.grid_transient(p.chip, th.tile_power_w(g, edges), float(edges[1]), p.params)
     moved = levels != ladder.nominal
     switched = int(ev.maps.tiles[0, : moved.size][moved].sum())
-    t = chip.tile
+    t = p.chip.tile
     latency = t.dvfs_transition_latency_s if switched else 0.0
     seconds = float(ev.makespan_cycles[0]) / ev.clock_hz + latency
     energy = float(ev.energy_pj[0]) * 1e-12 + switched * t.dvfs_transition_energy_j
-    return Managed(policy, ev, thermal, thermal.peak_k <= limit_k, seconds, energy, levels, switched)
+    return Managed(policy, ev, thermal, thermal.peak_k <= p.limit_k, seconds, energy, levels, switched)
 
 
-def unmanaged(chip, costs, maps: Mappings, batch: int, limit_k: float, intervals: int = 200, params=None):
-    """The mapping at the nominal point (``maps`` holds one mapping)."""
-    ladder = _ladder(chip)
-    levels = np.full((1, chip.tiles), ladder.nominal)
-    ev = _at_levels(chip, costs, maps, batch, ladder, levels)
-    return _outcome("none", chip, ev, _transient(chip, ev, intervals, params), limit_k, levels[0], ladder)
+def unmanaged(p: Problem) -> Managed:
+    """The mapping at the nominal point."""
+    ladder = _ladder(p.chip)
+    levels = np.full((1, p.chip.tiles), ladder.nominal)
+    return _outcome(p, "none", _at_levels(p, ladder, levels), levels[0], ladder)
 
 
-def _margin(base: Managed, influence: np.ndarray, ambient_k: float) -> float:
+def _margin(p: Problem, base: Managed) -> float:
     """Grid transient peak minus the block model's steady estimate, on the unmanaged run."""
-    return base.thermal.peak_k - float(th.steady_peak_k(base.evaluation, influence, ambient_k)[0])
+    return base.thermal.peak_k - float(_steady_k(p, base.evaluation)[0])
 
 
-def per_tile_dvfs(  # long: the steady search and the grid checks in one loop
-    chip: ChipConfig,
-    costs: TileCosts,
-    maps: Mappings,
-    batch: int,
-    limit_k: float,
-    base: Managed,
-    influence: np.ndarray,
-    intervals: int = 200,
-    params: ThermalParams | None = None,
-) -> Managed:
+def _step_down(p: Problem, ladder: _Ladder, levels: np.ndarray, margin: float) -> tuple[Evaluation, float]:
+    """Lower the stage of the hottest tile that can still slow down until the steady estimate is at
+    most ``limit_k - margin`` or every stage is at the slowest point; the evaluation and its estimate."""
+    while True:  # at most (stages x levels) steps, each a one-mapping evaluation
+        ev = _at_levels(p, ladder, levels)
+        temps = p.ambient_k + p.influence @ ev.tile_power_w[0]
+        if temps.max() <= p.limit_k - margin:
+            return ev, float(temps.max())
+        ts = ev.maps.tile_stage()[0]
+        # the hottest tile whose stage can still slow down (a neighbour's heat counts too)
+        hot = [int(ts[t]) for t in np.argsort(-temps, kind="stable") if ts[t] >= 0 and levels[0, ts[t]] > 0]
+        if not hot:
+            return ev, float(temps.max())  # every stage at the slowest point
+        levels[0, hot[0]] -= 1
+
+
+def per_tile_dvfs(p: Problem, base: Managed) -> Managed:
     """Step the hottest tile's stage down the ladder until the limit holds (module docstring)."""
-    ladder = _ladder(chip)
-    ambient = (params or th.default_params()).ambient_k
-    levels = np.full((1, chip.tiles), ladder.nominal)
-    margin = _margin(base, influence, ambient)
-    ev, result = None, base
+    ladder = _ladder(p.chip)
+    levels = np.full((1, p.chip.tiles), ladder.nominal)
+    margin, result = _margin(p, base), base
     for _ in range(CHECKS):
-        while True:  # at most (stages x levels) steps, each a one-mapping evaluation
-            ev = _at_levels(chip, costs, maps, batch, ladder, levels)
-            temps = ambient + influence @ ev.tile_power_w[0]
-            if temps.max() <= limit_k - margin:
-                break
-            ts = ev.maps.tile_stage()[0]
-            # the hottest tile whose stage can still slow down (a neighbour's heat counts too)
-            hot = [
-                int(ts[t]) for t in np.argsort(-temps, kind="stable") if ts[t] >= 0 and levels[0, ts[t]] > 0
-            ]
-            if not hot:
-                break  # every stage at the slowest point
-            hot_stage = hot[0]
-            levels[0, hot_stage] -= 1
-        thermal = _transient(chip, ev, intervals, params)
-        result = _outcome("dvfs", chip, ev, thermal, limit_k, levels[0].copy(), ladder)
-        if result.held or temps.max() > limit_k - margin:
+        ev, estimate = _step_down(p, ladder, levels, margin)
+        result = _outcome(p, "dvfs", ev, levels[0].copy(), ladder)
+        if result.held or estimate > p.limit_k - margin:
             return result
         # the grid model disagrees: this point no longer passes the estimate, so the next takes a step
-        margin = max(margin + thermal.peak_k - limit_k, limit_k - float(temps.max())) + 1e-3
+        margin = max(margin + result.thermal.peak_k - p.limit_k, p.limit_k - estimate) + 1e-3
     return result
 
 
-def migration(  # long: the steady search and the grid checks in one loop
-    chip: ChipConfig,
-    costs: TileCosts,
-    maps: Mappings,
-    batch: int,
-    limit_k: float,
-    base: Managed,
-    influence: np.ndarray,
-    intervals: int = 200,
-    params: ThermalParams | None = None,
-) -> Managed:
-    """Move the stages to cooler tiles: greedy swaps of two places in the order (all pairs evaluated at
-    once per step) while the block model's steady peak falls."""
-    ladder = _ladder(chip)
-    ambient = (params or th.default_params()).ambient_k
-    levels = np.full((1, chip.tiles), ladder.nominal)
-    margin = _margin(base, influence, ambient)
-    n = chip.tiles
-    a, b = np.triu_indices(n, 1)
-    order = maps.order[0].copy()
-    result = base
+def _cooler_order(p: Problem, ladder: _Ladder, levels: np.ndarray, order: np.ndarray, margin: float):
+    """Greedy swaps of two places of ``order`` (every pair evaluated at once per step) while the steady
+    estimate falls and is above ``limit_k - margin``; the order and its estimate."""
+    a, b = np.triu_indices(p.chip.tiles, 1)
+    peak = float(_steady_k(p, _at_levels(p, ladder, levels, order[None]))[0])
+    while peak > p.limit_k - margin:
+        cand = np.tile(order, (a.size, 1))
+        cand[np.arange(a.size), a], cand[np.arange(a.size), b] = order[b], order[a]
+        peaks = _steady_k(p, _at_levels(p, ladder, levels.repeat(a.size, 0), cand))
+        best = int(np.argmin(peaks))
+        if peaks[best] >= peak - 1e-9:
+            break
+        order, peak = cand[best], float(peaks[best])
+    return order, peak
+
+
+def migration(p: Problem, base: Managed) -> Managed:
+    """Move the stages to cooler tiles at the nominal point (module docstring)."""
+    ladder = _ladder(p.chip)
+    levels = np.full((1, p.chip.tiles), ladder.nominal)
+    margin, result = _margin(p, base), base
+    order = p.maps.order[0].copy()
     for _ in range(CHECKS):
-        peak = float(
-            th.steady_peak_k(
-                _at_levels(chip, costs, _with(maps, order[None]), batch, ladder, levels), influence, ambient
-            )[0]
+        order, estimate = _cooler_order(p, ladder, levels, order, margin)
+        result = _outcome(
+            p, "migration", _at_levels(p, ladder, levels, order[None]), levels[0].copy(), ladder
         )
-        while peak > limit_k - margin:
-            cand = np.tile(order, (a.size, 1))
-            cand[np.arange(a.size), a], cand[np.arange(a.size), b] = order[b], order[a]
-            many = _with(maps.take(np.zeros(a.size, dtype=np.int64)), cand)
-            peaks = th.steady_peak_k(
-                _at_levels(chip, costs, many, batch, ladder, levels.repeat(a.size, 0)), influence, ambient
-            )
-            best = int(np.argmin(peaks))
-            if peaks[best] >= peak - 1e-9:
-                break
-            order, peak = cand[best], float(peaks[best])
-        ev = _at_levels(chip, costs, _with(maps, order[None]), batch, ladder, levels)
-        thermal = _transient(chip, ev, intervals, params)
-        result = _outcome("migration", chip, ev, thermal, limit_k, levels[0].copy(), ladder)
-        if result.held or peak > limit_k - margin:
+        if result.held or estimate > p.limit_k - margin:
             return result
-        margin = max(margin + thermal.peak_k - limit_k, limit_k - peak) + 1e-3
+        margin = max(margin + result.thermal.peak_k - p.limit_k, p.limit_k - estimate) + 1e-3
     return result
-
-
-def _with(maps: Mappings, order: np.ndarray) -> Mappings:
-    return Mappings(maps.stage_of, maps.tiles, order)

@@ -188,16 +188,14 @@ def chip_run(
             r.thermal = th.grid_transient(chip, power, float(edges[1]), params)
             done("thermal")
         if opts.temp_limit_k is not None:
-            one, limit = maps.take(best), opts.temp_limit_k
-            base = chip_dtm.unmanaged(chip, costs, one, opts.items, limit, opts.intervals, params)
+            problem = chip_dtm.Problem(
+                chip, costs, maps.take(best), opts.items, opts.temp_limit_k, influence, opts.intervals, params
+            )
+            base = chip_dtm.unmanaged(problem)
             r.managed = {
                 "none": base,
-                "dvfs": chip_dtm.per_tile_dvfs(
-                    chip, costs, one, opts.items, limit, base, influence, opts.intervals, params
-                ),
-                "migration": chip_dtm.migration(
-                    chip, costs, one, opts.items, limit, base, influence, opts.intervals, params
-                ),
+                "dvfs": chip_dtm.per_tile_dvfs(problem, base),
+                "migration": chip_dtm.migration(problem, base),
             }
             done("dtm")
     return r

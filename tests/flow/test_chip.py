@@ -105,3 +105,27 @@ def test_chip_options_refuse_a_mapping_on_an_array(capsys):
 def test_options_checked():
     with pytest.raises(InputError, match="--objective: must be one of"):
         ChipOptions(objective="speed")
+
+
+@pytest.mark.slow
+def test_goal_resnet18_on_the_4x4_chip():
+    """Issue 19's goal: >= 1,000 mappings, the best one's power and grid transient, in < 10 s; per-tile
+    DVFS holds a limit the unmanaged run exceeds (bench/chip_goal.py prints the same numbers)."""
+    import time
+    from pathlib import Path
+
+    from systolic.chip_config import load_chip
+    from systolic.flow.chip import chip_run
+    from systolic.formats.calibration import load_calibration
+    from systolic.zoo import resnet18
+
+    chip = load_chip(Path(__file__).resolve().parents[2] / "configs" / "chip-4x4.toml")
+    cal = load_calibration()[0]
+    start = time.perf_counter()
+    r = chip_run(chip, resnet18(), ChipOptions(mapping="search", count=1000), cal)
+    assert time.perf_counter() - start < 10.0
+    assert r.candidates.maps.count >= 1000 and r.thermal is not None
+    limit = r.thermal.peak_k - 0.2
+    m = chip_run(chip, resnet18(), ChipOptions(mapping="search", count=1000, temp_limit_k=limit), cal).managed
+    assert not m["none"].held and m["dvfs"].held
+    assert m["dvfs"].makespan_s > m["none"].makespan_s

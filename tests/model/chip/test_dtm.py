@@ -21,22 +21,26 @@ def setup(chip2x2, tile, calibration):
     return chip, costs, maps, th.influence_k_per_w(chip)
 
 
-def test_dvfs_holds_a_limit_the_unmanaged_run_exceeds(setup):
+def problem(setup, limit_k: float) -> dtm.Problem:
     chip, costs, maps, r = setup
-    free = dtm.unmanaged(chip, costs, maps, 6, 400.0, intervals=40)
+    return dtm.Problem(chip, costs, maps, 6, limit_k, r, intervals=40)
+
+
+def test_dvfs_holds_a_limit_the_unmanaged_run_exceeds(setup):
+    free = dtm.unmanaged(problem(setup, 400.0))
     amb = th.default_params().ambient_k
     limit = amb + 0.8 * (free.thermal.peak_k - amb)
-    base = dtm.unmanaged(chip, costs, maps, 6, limit, intervals=40)
+    p = problem(setup, limit)
+    base = dtm.unmanaged(p)
     assert not base.held
-    managed = dtm.per_tile_dvfs(chip, costs, maps, 6, limit, base, r, intervals=40)
+    managed = dtm.per_tile_dvfs(p, base)
     assert managed.held and managed.thermal.peak_k <= limit
     assert managed.makespan_s > base.makespan_s  # slower
     assert managed.transitions > 0 and (managed.levels < managed.levels.max()).any()
 
 
 def test_migration_keeps_the_nominal_point(setup):
-    chip, costs, maps, r = setup
-    base = dtm.unmanaged(chip, costs, maps, 6, 400.0, intervals=40)
-    moved = dtm.migration(chip, costs, maps, 6, base.thermal.peak_k - 1e-3, base, r, intervals=40)
+    base = dtm.unmanaged(problem(setup, 400.0))
+    moved = dtm.migration(problem(setup, base.thermal.peak_k - 1e-3), base)
     assert moved.transitions == 0
     assert sorted(moved.evaluation.maps.order[0].tolist()) == [0, 1, 2, 3]

@@ -36,18 +36,6 @@ def test_a_single_tile_chip_is_todays_machine(arch, calibration):
         assert ev.energy_pj[0] == pytest.approx(items * e.energy_pj.sum(), rel=1e-12)
 
 
-def test_share_table_is_the_single_array_model(tile, costs):
-    from systolic.model.memory import memory_cycles
-
-    g = GemmArrays.from_workload(small_net())
-    for layer, tiles in ((1, 3), (3, 4)):
-        split_n = bool(costs.split_n[layer, tiles - 1])
-        m = g.m[layer] if split_n else -(-g.m[layer] // tiles)
-        n = -(-g.n[layer] // tiles) if split_n else g.n[layer]
-        one = memory_cycles(tile, GemmArrays.of(m, n, g.k[layer]))
-        assert costs.cycles[layer, tiles - 1] == one.cycles[0]
-
-
 def test_random_mappings_are_valid_and_seeded(chip2x2, costs):
     maps = mp.random_mappings(chip2x2, costs, 200, seed=5)
     again = mp.random_mappings(chip2x2, costs, 200, seed=5)

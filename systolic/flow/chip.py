@@ -209,11 +209,30 @@ def _pareto(ev: mp.Evaluation) -> int:
     return int((e[order] <= np.concatenate([[np.inf], best_e[:-1]])).sum())
 
 
+def _stages(r: ChipResult) -> list[dict[str, Any]]:
+    """Per stage of the chosen mapping: its layers and tiles, cycles per item, and its share of the run
+    busy, blocked and starved."""
+    ev, g = r.chosen, r.gantt
+    totals = g.totals_s()
+    return [
+        {
+            "layers": [int(x) for x in np.flatnonzero(ev.maps.stage_of[0] == s)[[0, -1]]],
+            "tiles": int(ev.maps.tiles[0, s]),
+            "tile_ids": [int(t) for t in np.flatnonzero(g.tile_stage == s)],
+            "cycles_per_item": float(ev.stage_cycles[0, s]),
+            "dram_bound": bool(ev.dram_cycles[0, s] > ev.compute_cycles[0, s]),
+            "busy": round(float(totals["busy"][s] / g.makespan_s), 6),
+            "blocked": round(float(totals["blocked"][s] / g.makespan_s), 6),
+            "starved": round(float(totals["starved"][s] / g.makespan_s), 6),
+        }
+        for s in range(g.stages)
+    ]
+
+
 def chip_summary(r: ChipResult) -> dict[str, Any]:
     """JSON-ready numbers of a chip run (no wall times: the same inputs give the same bytes)."""
-    c, ev, g = r.chip, r.chosen, r.gantt
+    c, ev = r.chip, r.chosen
     hz = c.clock_hz
-    totals = g.totals_s()
     out: dict[str, Any] = {
         "chip": {
             "name": c.name,
@@ -233,19 +252,7 @@ def chip_summary(r: ChipResult) -> dict[str, Any]:
             "objective": r.opts.objective,
             "evaluated": r.candidates.maps.count,
             "pareto_time_energy": _pareto(r.candidates),
-            "stages": [
-                {
-                    "layers": [int(x) for x in np.flatnonzero(ev.maps.stage_of[0] == s)[[0, -1]]],
-                    "tiles": int(ev.maps.tiles[0, s]),
-                    "tile_ids": [int(t) for t in np.flatnonzero(g.tile_stage == s)],
-                    "cycles_per_item": float(ev.stage_cycles[0, s]),
-                    "dram_bound": bool(ev.dram_cycles[0, s] > ev.compute_cycles[0, s]),
-                    "busy": round(float(totals["busy"][s] / g.makespan_s), 6),
-                    "blocked": round(float(totals["blocked"][s] / g.makespan_s), 6),
-                    "starved": round(float(totals["starved"][s] / g.makespan_s), 6),
-                }
-                for s in range(g.stages)
-            ],
+            "stages": _stages(r),
         },
         "total": {
             "makespan_cycles": int(ev.makespan_cycles[0]),
@@ -262,6 +269,15 @@ def chip_summary(r: ChipResult) -> dict[str, Any]:
             "intervals": int(r.power_w.shape[0]),
         },
     }
+    if r.opts.mapping == "search":  # candidates 0 and 1 are the two fixed mappings (_candidates)
+        cand = r.candidates
+        out["mapping"]["baselines"] = {
+            name: {
+                "makespan_cycles": int(cand.makespan_cycles[i]),
+                "energy_j": float(cand.energy_pj[i]) * 1e-12,
+            }
+            for i, name in enumerate(("sequential", "pipelined"))
+        }
     if r.thermal is not None:
         out["thermal"] = {
             "model": "grid",
@@ -301,6 +317,13 @@ def report_lines(r: ChipResult) -> list[str]:
         f"{s['power']['average_w']:.3f} W average, {s['power']['peak_w']:.3f} W peak, hottest tile "
         f"{s['power']['peak_tile_w']:.3f} W",
     ]
+    if "baselines" in m:
+        b = m["baselines"]
+        lines.append(
+            f"against layer-sequential {b['sequential']['makespan_cycles']:,} cycles, "
+            f"{b['sequential']['energy_j'] * 1e3:.4g} mJ and the pipelined heuristic "
+            f"{b['pipelined']['makespan_cycles']:,} cycles, {b['pipelined']['energy_j'] * 1e3:.4g} mJ"
+        )
     busy = np.array([st["busy"] for st in m["stages"]])
     lines.append(
         f"stages busy {100 * busy.min():.1f}-{100 * busy.max():.1f}% of the run (the rest: bubbles, blocking)"

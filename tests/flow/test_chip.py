@@ -8,7 +8,7 @@ import pytest
 
 from systolic.cli import main
 from systolic.errors import InputError
-from systolic.flow.chip import ChipOptions
+from systolic.flow.chip import ChipOptions, chip_run
 
 CHIP = """name = "c2x2"
 [chip]
@@ -129,3 +129,17 @@ def test_goal_resnet18_on_the_4x4_chip():
     m = chip_run(chip, resnet18(), ChipOptions(mapping="search", count=1000, temp_limit_k=limit), cal).managed
     assert not m["none"].held and m["dvfs"].held
     assert m["dvfs"].makespan_s > m["none"].makespan_s
+
+
+def test_search_reports_the_fixed_mappings_it_beat(files):
+    from systolic.chip_config import load_chip
+    from systolic.formats.calibration import load_calibration
+    from systolic.formats.network import load_workload
+
+    chip, net = load_chip(files[0]), load_workload(files[1])
+    cal = load_calibration()[0]
+    s = chip_run(chip, net, ChipOptions(mapping="search", count=30, thermal=False), cal).summary()
+    for name in ("sequential", "pipelined"):
+        alone = chip_run(chip, net, ChipOptions(mapping=name, thermal=False), cal).summary()
+        assert s["mapping"]["baselines"][name]["makespan_cycles"] == alone["total"]["makespan_cycles"]
+        assert s["total"]["makespan_cycles"] <= alone["total"]["makespan_cycles"]

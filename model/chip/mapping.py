@@ -5,7 +5,8 @@ places the stages on the grid: ``order`` lists tile ids, stage 0 takes the first
 the next ``g_1``, ... Inside a stage every layer is split over the stage's tiles (by M or N,
 :mod:`.costs`), one layer after the other; between stages the activations of one batch item stream over
 the NoC while the stages work on different items (an inter-layer pipeline). Layer-sequential mapping is
-the one-stage case (every layer over all tiles); residual branches are taken in network order.
+the one-stage case (every layer over all tiles); the pipelined one is the best balanced cut
+(:func:`pipelined`); residual branches are taken in network order.
 
 Evaluation (:func:`evaluate`) turns every mapping into a tandem line (:mod:`.schedule`) of ``2T - 1``
 servers: stage ``s`` at ``2s``, its outgoing link at ``2s + 1``. Per item:
@@ -133,17 +134,25 @@ def _from_cuts(costs: TileCosts, is_cut: np.ndarray, n_tiles: int, noise: np.nda
     return stage_of, _allocate(work, stages, n_tiles)
 
 
-def pipelined(chip: ChipConfig, costs: TileCosts) -> Mappings:
-    """Layer-pipelined: ``min(layers, T)`` stages of about equal one-tile work, tiles in proportion to the
-    work, placed along the snake order."""
-    n_tiles, layers = chip.tiles, costs.layers
-    stages = min(layers, n_tiles)
+def balanced(chip: ChipConfig, costs: TileCosts, stages: int) -> Mappings:
+    """``stages`` contiguous stages of about equal one-tile work, tiles in proportion to the work, placed
+    along the snake order (a cut where a layer's middle crosses a multiple of the total / stages)."""
     work = costs.cycles[:, 0].astype(float)
     mid = np.cumsum(work) - work / 2  # [layer]
     target = np.minimum((mid / work.sum() * stages).astype(np.int64), stages - 1)
     is_cut = (np.diff(target) > 0)[None, :]
-    stage_of, tiles = _from_cuts(costs, is_cut, n_tiles, None)
+    stage_of, tiles = _from_cuts(costs, is_cut, chip.tiles, None)
     return Mappings(stage_of, tiles, snake_order(chip)[None, :])
+
+
+def pipelined(chip: ChipConfig, costs: TileCosts, batch: int) -> Mappings:
+    """Layer-pipelined: the :func:`balanced` mapping of 2 .. min(layers, T) stages (1 when there is one
+    layer or one tile) with the shortest batch, fewer stages on a tie."""
+    most = min(costs.layers, chip.tiles)
+    cands = [balanced(chip, costs, s) for s in range(2 if most > 1 else 1, most + 1)]
+    maps = Mappings(*(np.concatenate([getattr(m, f) for m in cands]) for f in ("stage_of", "tiles", "order")))
+    span = evaluate(chip, costs, maps, batch).makespan_cycles
+    return maps.take(int(np.lexsort((maps.stages, span))[0]))
 
 
 def random_mappings(chip: ChipConfig, costs: TileCosts, count: int, seed: int = 0) -> Mappings:

@@ -130,7 +130,7 @@ def check_cost(chip: ChipConfig, wl: Workload, opts: ChipOptions) -> None:
 
 
 def _candidates(chip: ChipConfig, costs: TileCosts, opts: ChipOptions) -> mp.Mappings:
-    seq, pipe = mp.sequential(chip, costs.layers), mp.pipelined(chip, costs)
+    seq, pipe = mp.sequential(chip, costs.layers), mp.pipelined(chip, costs, opts.items)
     if opts.mapping == "sequential":
         return seq
     if opts.mapping == "pipelined":

@@ -61,7 +61,7 @@ def test_evaluating_together_or_alone_gives_the_same(chip2x2, costs):
 
 
 def test_pipelining_overlaps_items(chip2x2, costs):
-    pipe = mp.pipelined(chip2x2, costs)
+    pipe = mp.balanced(chip2x2, costs, 4)
     assert pipe.stages[0] == 4
     one, many = mp.evaluate(chip2x2, costs, pipe, 1), mp.evaluate(chip2x2, costs, pipe, 8)
     # the steady state adds the slowest stage per item, not the whole line
@@ -82,3 +82,9 @@ def test_less_dram_bandwidth_never_speeds_up(chip2x2, costs):
     wide = mp.evaluate(chip2x2, costs, maps, 4)
     narrow = mp.evaluate(chip2x2.replace(dram_words_per_cycle=1), costs, maps, 4)
     assert np.all(narrow.makespan_cycles >= wide.makespan_cycles)
+
+
+def test_pipelined_is_the_best_balanced_cut(chip2x2, costs):
+    best = mp.evaluate(chip2x2, costs, mp.pipelined(chip2x2, costs, 6), 6).makespan_cycles[0]
+    for stages in (2, 3, 4):
+        assert best <= mp.evaluate(chip2x2, costs, mp.balanced(chip2x2, costs, stages), 6).makespan_cycles[0]

@@ -17,7 +17,7 @@ from .conftest import small_net
 @pytest.fixture(scope="module")
 def run(chip2x2, tile, calibration):
     costs = tile_costs(tile, GemmArrays.from_workload(small_net()), 4, calibration=calibration)
-    return mp.evaluate(chip2x2, costs, mp.pipelined(chip2x2, costs), 5)
+    return mp.evaluate(chip2x2, costs, mp.balanced(chip2x2, costs, 4), 5)
 
 
 def test_floorplan_is_the_tile_grid(chip2x2):

@@ -63,8 +63,9 @@ def steady_peak_k(ev: Evaluation, influence: np.ndarray, ambient_k: float) -> np
 class Gantt:
     """One mapping's stages over time (seconds), ``[stage, item]`` each.
 
-    Busy ``[start, finish]``, blocked (waiting for output space) ``[finish, depart]``, starved (a
-    bubble: waiting for input) ``[free, start]`` with ``free`` the previous item's departure (0 first).
+    Busy ``[start, finish]`` (computing for ``compute_s``, then stalled on the shared DRAM when the
+    stage is DRAM-bound), blocked (waiting for output space) ``[finish, depart]``, starved (a bubble:
+    waiting for input) ``[free, start]`` with ``free`` the previous item's departure (0 first).
     """
 
     start_s: np.ndarray
@@ -76,16 +77,30 @@ class Gantt:
     tiles: np.ndarray  # [stage]
     tile_stage: np.ndarray  # [tile] stage on every tile (-1: unused)
     leak_w: np.ndarray  # [tile]
+    compute_s: np.ndarray  # [stage] per item: the share cycles (the rest of the service: DRAM stalls)
 
     @property
     def stages(self) -> int:
         return int(self.start_s.shape[0])
 
+    def computed_s(self) -> np.ndarray:
+        """``[stage, item]`` end of the computing part of each service (its finish when no DRAM stall)."""
+        service = self.finish_s - self.start_s
+        stalled = self.compute_s[:, None] < service * (1 - 1e-12)
+        return np.where(stalled, self.start_s + self.compute_s[:, None], self.finish_s)
+
     def totals_s(self) -> dict[str, np.ndarray]:
-        """``[stage]`` time busy, blocked and starved (the tail after the last item counts as starved)."""
-        busy = (self.finish_s - self.start_s).sum(axis=1)
+        """``[stage]`` time computing, stalled on DRAM, blocked and starved (the tail after the last item
+        counts as starved)."""
+        service = (self.finish_s - self.start_s).sum(axis=1)
+        busy = (self.computed_s() - self.start_s).sum(axis=1)
         blocked = (self.depart_s - self.finish_s).sum(axis=1)
-        return {"busy": busy, "blocked": blocked, "starved": self.makespan_s - busy - blocked}
+        return {
+            "busy": busy,
+            "dram": service - busy,
+            "blocked": blocked,
+            "starved": self.makespan_s - service - blocked,
+        }
 
 
 def gantt(ev: Evaluation, index: int = 0) -> Gantt:
@@ -114,6 +129,7 @@ def gantt(ev: Evaluation, index: int = 0) -> Gantt:
         ev.maps.tiles[index, :stages],
         tile_stage,
         tile_w - dyn_w,
+        np.minimum(ev.compute_cycles[index, :stages], ev.stage_cycles[index, :stages]) / hz,
     )
 
 

@@ -222,6 +222,7 @@ def _stages(r: ChipResult) -> list[dict[str, Any]]:
             "cycles_per_item": float(ev.stage_cycles[0, s]),
             "dram_bound": bool(ev.dram_cycles[0, s] > ev.compute_cycles[0, s]),
             "busy": round(float(totals["busy"][s] / g.makespan_s), 6),
+            "dram_stalled": round(float(totals["dram"][s] / g.makespan_s), 6),
             "blocked": round(float(totals["blocked"][s] / g.makespan_s), 6),
             "starved": round(float(totals["starved"][s] / g.makespan_s), 6),
         }
@@ -345,8 +346,10 @@ def report_lines(r: ChipResult) -> list[str]:
 
 
 def gantt_csv(r: ChipResult) -> str:
-    """``tile,stage,item,state,start_s,end_s`` per interval of every tile (busy, blocked, starved)."""
+    """``tile,stage,item,state,start_s,end_s`` per interval of every tile (starved, busy, dram_stall,
+    blocked)."""
     g, rows = r.gantt, ["tile,stage,item,state,start_s,end_s"]
+    computed = g.computed_s()
     for t in range(r.chip.tiles):
         s = int(g.tile_stage[t])
         if s < 0:
@@ -354,7 +357,8 @@ def gantt_csv(r: ChipResult) -> str:
         for b in range(g.start_s.shape[1]):
             for state, a, e in (
                 ("starved", g.free_s[s, b], g.start_s[s, b]),
-                ("busy", g.start_s[s, b], g.finish_s[s, b]),
+                ("busy", g.start_s[s, b], computed[s, b]),
+                ("dram_stall", computed[s, b], g.finish_s[s, b]),
                 ("blocked", g.finish_s[s, b], g.depart_s[s, b]),
             ):
                 if e > a:

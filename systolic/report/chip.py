@@ -14,7 +14,7 @@ from . import svg
 from .html import _PALETTE, _page
 
 #: State -> colour in the Gantt chart.
-STATES = {"busy": "#228833", "blocked": "#ee6677", "starved": "#cccccc"}
+STATES = {"busy": "#228833", "dram stall": "#ccbb44", "blocked": "#ee6677", "starved": "#cccccc"}
 
 
 def _gantt_chart(g, chip) -> svg.Chart:
@@ -35,13 +35,15 @@ def _gantt_chart(g, chip) -> svg.Chart:
             s = int(g.tile_stage[t])
             if s < 0:
                 continue
+            computed = g.computed_s()[s]
             lo_hi = {
-                "busy": (g.start_s[s], g.finish_s[s]),
+                "busy": (g.start_s[s], computed),
+                "dram stall": (computed, g.finish_s[s]),
                 "blocked": (g.finish_s[s], g.depart_s[s]),
                 "starved": (g.free_s[s], g.start_s[s]),
             }[state]
             a, e = lo_hi
-            edges = np.sort(np.concatenate([[0.0], a, e, [g.makespan_s]]))
+            edges = np.sort(np.concatenate([[0.0], a, e, [g.depart_s[s, -1], g.makespan_s]]))
             mid = (edges[:-1] + edges[1:]) / 2
             on = ((mid[:, None] >= a[None, :]) & (mid[:, None] < e[None, :])).any(axis=1)
             if state == "starved":  # the tail after the last item waits too

@@ -31,7 +31,9 @@ def test_gantt_states_cover_the_run(run):
     g = th.gantt(run, 0)
     totals = g.totals_s()
     assert np.all(totals["busy"] > 0) and np.all(totals["starved"] > 0)  # the pipeline fills and drains
-    np.testing.assert_allclose(totals["busy"] + totals["blocked"] + totals["starved"], g.makespan_s)
+    parts = totals["busy"] + totals["dram"] + totals["blocked"] + totals["starved"]
+    np.testing.assert_allclose(parts, g.makespan_s)
+    assert np.all(totals["dram"] >= 0)
     assert np.all(g.free_s <= g.start_s) and np.all(g.finish_s <= g.depart_s)
 
 
@@ -62,3 +64,17 @@ def test_grid_transient_follows_the_power(chip2x2, run):
     assert cool.peak_k > amb
     assert hot.peak_k - amb == pytest.approx(2 * (cool.peak_k - amb), rel=1e-6)  # linear without leakage
     assert cool.peak_map_k.shape == (16, 16)
+
+
+def test_a_dram_bound_stage_shows_its_stalls(chip2x2, tile, calibration):
+    narrow = chip2x2.replace(dram_channels=1, dram_words_per_cycle=1)
+    costs = tile_costs(tile, GemmArrays.from_workload(small_net()), 4, calibration=calibration)
+    ev = mp.evaluate(narrow, costs, mp.balanced(narrow, costs, 4), 3)
+    g = th.gantt(ev, 0)
+    dram = g.totals_s()["dram"]
+    bound = ev.dram_cycles[0, :4] > ev.compute_cycles[0, :4]
+    assert bound.any()
+    np.testing.assert_allclose(
+        dram[bound], 3 * (ev.dram_cycles[0, :4] - ev.compute_cycles[0, :4])[bound] / ev.clock_hz
+    )
+    assert np.all(dram[~bound] == 0)

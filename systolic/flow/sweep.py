@@ -424,7 +424,7 @@ def run_sweep(
     if getattr(spec, "kind", "accelerator") == "chip":
         from .chip_sweep import run_chip_sweep
 
-        return run_chip_sweep(spec, out, scheduler, workers, progress)
+        return run_chip_sweep(spec, out, scheduler, workers, progress, force, warn)
     from systolic.formats.calibration import load_calibration
     from systolic.formats.network import load_workload
     from systolic.model.cycles import GemmArrays

@@ -86,3 +86,12 @@ def test_spec_errors(spec, change, message):
     with pytest.raises(InputError) as err:
         load_spec(spec)
     assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_sweep_over_the_time_budget_is_refused(spec, tmp_path):
+    from systolic.errors import InputError
+
+    spec.write_text(SPEC.replace("mappings = 20", 'mappings = 20\nmode = "random"\nsamples = 100000'))
+    with pytest.raises(InputError, match=r"the sweep \(100,000 points\)"):
+        run_sweep(load_spec(spec), tmp_path / "big", progress=False)
+    assert not (tmp_path / "big").exists()  # refused before any work

@@ -19,8 +19,9 @@ times ``ceil(N x cols_per_weight / cols)`` column tiles of crossbars, per ``repe
 one after another while the next read settles), and all crossbars of a layer read in parallel. A layer
 needing more crossbars than the core has runs in waves, reprogramming between them. When the whole
 network fits, the weights are programmed once and the programming is a one-time cost; otherwise every
-inference reprograms every layer. Layers run one after another (no inter-layer pipeline): a
-conservative latency.
+inference reprograms every layer. Programming is limited by the write current: the core writes at most
+``program_parallel_cells`` cells in one pulse, and a crossbar one row at a time. Layers run one after
+another (no inter-layer pipeline): a conservative latency.
 
 Default energies come from ISAAC at 32 nm (see :mod:`systolic.analog_config`); the DAC, ADC and
 shift-and-add energies scale to the configured node and supply with the same Stillmaker & Baas factors
@@ -41,6 +42,7 @@ from systolic.config import ArrayConfig
 from . import energy as en
 from .cycles import GemmArrays
 from .floorplan import Floorplan
+from .power import integrate
 
 #: The analog core's component classes, in the one order every ``[..., class]`` array here uses.
 ANALOG_CLASSES: tuple[str, ...] = ("dac", "cell", "adc", "shift_add", "accumulate")
@@ -95,6 +97,8 @@ class AnalogResult:
         Energy and time of programming the layer's weights once.
     resident : bool
         Whether every layer's weights fit in the core at once (then programming is a one-time cost).
+    core_crossbars : int
+        Crossbars in the core (where the layers' crossbars are placed: :func:`crossbar_share`).
     """
 
     counts: np.ndarray
@@ -106,6 +110,7 @@ class AnalogResult:
     program_pj: np.ndarray
     program_s: np.ndarray
     resident: bool
+    core_crossbars: int
 
     @property
     def inference_pj(self) -> np.ndarray:
@@ -147,10 +152,9 @@ def analog_layers(cfg: AnalogConfig, gemm: GemmArrays) -> AnalogResult:
     # A wave reads every input vector slice by slice on all its crossbars at once (the repeats of a
     # grouped layer sit on crossbars of their own); the waves of a layer run one after another.
     compute_s = waves * m * s_in * read_period_s(cfg)  # [layer]
-    cells = (k * bit_lines * rep).astype(np.float64)  # [layer]
-    program_pj = cells * cfg.program_pulses * program_pulse_pj(cfg)
-    rows_used = np.minimum(k, cfg.rows)  # [layer] rows written one after another, all crossbars at once
-    program_s = waves * rows_used * cfg.program_pulses * cfg.program_pulse_s
+    cells = k * bit_lines * rep  # [layer]
+    program_pj = cells.astype(np.float64) * cfg.program_pulses * program_pulse_pj(cfg)
+    program_s = program_pulses(cfg, cells, crossbars, np.minimum(k, cfg.rows)) * cfg.program_pulse_s
     return AnalogResult(
         counts=counts,
         energy_pj=energy,
@@ -161,7 +165,27 @@ def analog_layers(cfg: AnalogConfig, gemm: GemmArrays) -> AnalogResult:
         program_pj=program_pj,
         program_s=program_s.astype(np.float64),
         resident=bool(crossbars.sum() <= cfg.crossbars),
+        core_crossbars=cfg.crossbars,
     )
+
+
+def program_pulses(
+    cfg: AnalogConfig, cells: np.ndarray, crossbars: np.ndarray, rows_used: np.ndarray
+) -> np.ndarray:
+    """Programming pulses of each layer ``[layer]`` (write-verify pulses included), wave by wave.
+
+    A wave of ``c`` cells takes ``max(rows_used, ceil(c / program_parallel_cells)) x program_pulses``
+    pulses: the write drivers write at most ``program_parallel_cells`` cells of the core at once, and a
+    crossbar writes one row at a time. A layer's ``cells`` are spread evenly over its ``crossbars``; a
+    full wave holds ``cfg.crossbars`` of them, the last wave the rest.
+    """
+    cells, crossbars = np.asarray(cells, dtype=np.int64), np.asarray(crossbars, dtype=np.int64)
+    full = (crossbars - 1) // cfg.crossbars  # [layer] full waves before the last one
+    last = crossbars - full * cfg.crossbars  # [layer] crossbars in the last wave
+    per = crossbars * cfg.program_parallel_cells  # [layer]
+    full_pulses = np.maximum(rows_used, -(-(cells * cfg.crossbars) // per))  # [layer] per full wave
+    last_pulses = np.maximum(rows_used, -(-(cells * last) // per))  # [layer]
+    return (full * full_pulses + last_pulses) * cfg.program_pulses
 
 
 def digital_pj_per_mac(
@@ -306,14 +330,44 @@ def analog_timeline(res: AnalogResult) -> AnalogTimeline:
     return AnalogTimeline(np.concatenate([[0.0], end[:-1]]), end, energy, order)
 
 
-def block_power_w(power_w: np.ndarray, flp: Floorplan) -> np.ndarray:
-    """Power per floorplan block ``[interval, block]`` from power per class ``[interval, class]``
-    (:data:`RUN_CLASSES`): each class's power shared evenly by the blocks of its kind
-    (:data:`BLOCK_CLASSES`); all crossbars are taken as equally busy."""
-    kinds = np.array([name.split("_")[0] for name in flp.names])  # [block]
-    out = np.zeros((power_w.shape[0], len(flp.names)))
+def crossbar_share(res: AnalogResult) -> np.ndarray:
+    """Share of each layer's crossbar work that falls in each group of :data:`CROSSBARS_PER_GROUP`
+    crossbars ``[layer, group]`` (rows sum to 1): where the layer's weights sit.
+
+    Resident weights are placed layer after layer from crossbar 0, each layer on crossbars of its own;
+    otherwise every layer starts again at crossbar 0, its ``j``-th crossbar on crossbar ``j mod core``
+    (waves refill the same crossbars). Every crossbar of a layer is taken as equally busy (a partly filled
+    tile is counted as a full one), and the waves of a layer as one average over its phase.
+    """
+    n, core = res.crossbars.astype(np.int64), res.core_crossbars
+    if res.resident:
+        laps, start = np.zeros_like(n), np.concatenate([[0], np.cumsum(n)[:-1]])  # [layer]
+        stop = start + n
+    else:
+        laps, start, stop = n // core, np.zeros_like(n), n % core  # [layer]
+    lo = np.arange(0, core, CROSSBARS_PER_GROUP)  # [group] first crossbar of each group
+    hi = np.minimum(lo + CROSSBARS_PER_GROUP, core)  # [group]
+    overlap = np.clip(np.minimum(stop[:, None], hi) - np.maximum(start[:, None], lo), 0, None)
+    busy = laps[:, None] * (hi - lo) + overlap  # [layer, group] crossbar instances per group
+    return busy / busy.sum(axis=1, keepdims=True)
+
+
+def block_power_w(tl: AnalogTimeline, share: np.ndarray, edges_s: np.ndarray, flp: Floorplan) -> np.ndarray:
+    """Power per floorplan block ``[interval, block]`` over the intervals ``edges_s``.
+
+    Each phase's crossbar classes (:data:`BLOCK_CLASSES`: ``xbar`` and ``adc`` blocks) go to the groups
+    its layer occupies (``share`` from :func:`crossbar_share`), the ``periph`` classes to the periphery
+    strip; then :func:`systolic.model.power.integrate` bins the phases' energies into the intervals.
+    """
+    kind_group = [name.split("_") for name in flp.names]  # [block] ("xbar", "3") or ("periph",)
+    energy = np.zeros((tl.layer.size, len(flp.names)))  # [phase, block]
     for kind, classes in BLOCK_CLASSES.items():
-        sel = kinds == kind
-        cols = [RUN_CLASSES.index(c) for c in classes]
-        out[:, sel] = power_w[:, cols].sum(axis=1, keepdims=True) / sel.sum()
-    return out
+        sel = np.array([kg[0] == kind for kg in kind_group])
+        pj = tl.energy_pj[:, [RUN_CLASSES.index(c) for c in classes]].sum(axis=1)  # [phase]
+        if kind == "periph":
+            energy[:, sel] = pj[:, None] / sel.sum()
+        else:
+            groups = np.array([int(kg[1]) for kg in kind_group if kg[0] == kind])  # [block of kind]
+            energy[:, sel] = pj[:, None] * share[tl.layer][:, groups]
+    binned = integrate(tl.start_s, tl.end_s - tl.start_s, energy, edges_s)  # [interval, block] pJ
+    return binned * 1e-12 / np.diff(edges_s)[:, None]

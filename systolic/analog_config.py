@@ -23,6 +23,11 @@ Sources
   Computation in ReRAM-based Main Memory", ISCA 2016: RRAM set voltage 2 V and set pulse 40 ns, as
   CiMLoop's ISAAC cell description (Andrulis et al., ISPASS 2024; mit-emze/cimloop) also uses, with
   R_on = 1333 ohm.
+* **NeuroSim**: P.-Y. Chen, X. Peng, S. Yu, "NeuroSim: A Circuit-Level Macro Model for Benchmarking
+  Neuro-Inspired Architectures in Online Learning", IEEE TCAD 37(12), 2018 (neurosim/MLP_NeuroSim_V3.0 and
+  DNN_NeuroSim): an analog-RRAM subarray is written one row per write operation
+  (``numWriteCellPerOperationNeuro = numCol``), and a digital-RRAM one ``numCol / numWriteColMuxed`` cells
+  per operation with ``numWriteColMuxed = 16`` columns sharing one write driver (``Param.cpp``).
 """
 
 from __future__ import annotations
@@ -61,6 +66,14 @@ ISAAC_ADC_FJ_PER_STEP = 2e-3 / 1.2e9 / 2**8 * 1e15
 ISAAC_SHIFT_ADD_PJ = 0.2e-3 / (8 * 1.2e9) * 1e12
 #: ISAAC's technology node: its component energies are scaled from here to ``tech_node_nm``.
 ISAAC_NODE_NM = 32.0
+#: Cells the whole core writes in one programming pulse. No published core-wide write parallelism for a
+#: multi-crossbar analog core was found (ISAAC and PRIME give none; NeuroSim writes one row of one subarray
+#: per write operation and time-shares write drivers among 16 columns in its digital-RRAM mode). The
+#: default is NeuroSim's analog-RRAM write, one 128-cell crossbar row at a time for the whole core, i.e. one
+#: set of write drivers and one charge pump shared by all crossbars: 128 x 1.5 mA (2 V into PRIME's
+#: 1333 ohm) = 0.19 A, 0.38 W while writing, the order of ISAAC's read power for 12 IMAs (12 x 22.6 mW =
+#: 0.27 W), where a row of every crossbar at once would be 96 times that (18 A, 37 W).
+NEUROSIM_ROW_WRITE_CELLS = 128
 
 
 @dataclass(frozen=True)
@@ -118,13 +131,19 @@ class AnalogConfig:
     program_v : float
         Programming (set) voltage of a cell (PRIME: 2 V).
     program_pulse_s : float
-        Width of one programming pulse (PRIME: 40 ns). A crossbar is programmed a row at a time, all
-        columns of a row in parallel.
+        Width of one programming pulse (PRIME: 40 ns). A crossbar is programmed a row at a time, at most
+        ``program_parallel_cells`` cells of the core in one pulse.
     g_on_s : float
         Conductance of a fully-on cell (1 / 1333 ohm, CiMLoop's ISAAC cell); a programming pulse costs
         ``program_v**2 x g_on_s x program_pulse_s`` (120 pJ with the defaults).
     program_pulses : int
         Write-verify pulses per cell (1: a single pulse; write-verify schemes take several).
+    program_parallel_cells : int
+        Cells the whole core writes in one pulse, whichever crossbars they sit in: the write drivers and
+        the charge pump limit the write current (default 128, one crossbar row at a time as NeuroSim
+        writes; see :data:`NEUROSIM_ROW_WRITE_CELLS`). A wave of ``c`` cells takes
+        ``max(rows written, ceil(c / program_parallel_cells)) x program_pulses`` pulses (a crossbar never
+        writes two of its rows at once).
     tech_node_nm, vdd_v : float
         Technology node and supply of the core's digital and mixed-signal periphery.
     program_sigma : float
@@ -163,6 +182,7 @@ class AnalogConfig:
     program_pulse_s: float = 40e-9
     g_on_s: float = 1.0 / 1333.0
     program_pulses: int = 1
+    program_parallel_cells: int = NEUROSIM_ROW_WRITE_CELLS
     tech_node_nm: float = 32.0
     vdd_v: float = 0.9
     program_sigma: float = 0.0
@@ -236,6 +256,7 @@ _INT_RANGES: dict[str, tuple[int, int]] = {
     "adc_bits": (1, 16),
     "cols_per_adc": (1, 4096),
     "program_pulses": (1, 1000),
+    "program_parallel_cells": (1, 1 << 30),
 }
 _FLOAT_RANGES: dict[str, tuple[float, float]] = {
     "adc_full_scale": (1e-6, 1.0),
@@ -319,7 +340,7 @@ TOML_SECTIONS: dict[str, tuple[str, ...]] = {
     "converters": ("dac_bits", "adc_bits", "cols_per_adc", "adc_full_scale", "adc_rate_hz"),
     "timing": ("read_s",),
     "energy": ("adc_fj_per_step", "dac_pj", "cell_read_fj", "shift_add_pj", "energy_node_nm"),
-    "programming": ("program_v", "program_pulse_s", "g_on_s", "program_pulses"),
+    "programming": ("program_v", "program_pulse_s", "g_on_s", "program_pulses", "program_parallel_cells"),
     "technology": ("tech_node_nm", "vdd_v"),
     "noise": ("program_sigma", "read_sigma", "ir_drop"),
 }

@@ -23,6 +23,15 @@ def test_defaults_are_isaacs_numbers():
     assert cfg.shift_add_pj == pytest.approx(0.02083, abs=1e-5)
 
 
+def test_programming_parallelism_default_and_toml(tmp_path):
+    """One crossbar row of the core at a time by default (NeuroSim's analog-RRAM write), settable in
+    [programming]."""
+    assert AnalogConfig().program_parallel_cells == 128
+    path = tmp_path / "core.toml"
+    path.write_text('kind = "analog"\n[programming]\nprogram_parallel_cells = 1024\n')
+    assert load_analog_toml(path).program_parallel_cells == 1024
+
+
 def test_derived_geometry():
     cfg = AnalogConfig(weight_bits=8, cell_bits=2)
     assert (cfg.weight_magnitude_bits, cfg.weight_slices, cfg.polarities, cfg.cols_per_weight) == (7, 4, 2, 8)
@@ -79,6 +88,14 @@ def test_unknown_name():
         (
             'kind = "analog"\n[crossbar]\ncols = 4\n[converters]\ncols_per_adc = 4\n',
             r"\[crossbar\] cols: a weight takes 8 bit lines \(weight_bits 8, cell_bits 2\), more than cols \(4\)$",
+        ),
+        (
+            'kind = "analog"\n[programming]\nprogram_parallel_cells = 0\n',
+            r"\[programming\] program_parallel_cells: program_parallel_cells must be in 1\.\.1073741824, not 0$",
+        ),
+        (
+            'kind = "analog"\n[programming]\nprogram_parallel_cells = 1.5\n',
+            r"\[programming\] program_parallel_cells: program_parallel_cells must be an integer, not 1\.5$",
         ),
         ('kind = "analog"\nspeed = 1\n', r"unknown key or section 'speed'"),
         ('kind = "analog"\n[crossbar\n', r"malformed TOML"),

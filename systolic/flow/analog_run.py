@@ -90,7 +90,7 @@ def analog_full_run(
     edges = power.interval_edges_s(clockless, end_s, interval if interval else end_s / DEFAULT_INTERVALS)
     energy = power.integrate(tl.start_s, tl.end_s - tl.start_s, tl.energy_pj, edges)  # [interval, class]
     power_w = energy * 1e-12 / np.diff(edges)[:, None]
-    blocks = an.block_power_w(power_w, flp)
+    blocks = an.block_power_w(tl, an.crossbar_share(res), edges, flp)
     stage_s = {"model": time.perf_counter() - started}
     section = None
     if thermal:

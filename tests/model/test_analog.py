@@ -73,11 +73,49 @@ def test_latency_waves_and_programming():
     pulse = 2.0**2 / 1333 * 40e-9 * 1e12
     assert an.program_pulse_pj(cfg) == pytest.approx(pulse)
     np.testing.assert_allclose(r.program_pj, np.array([128, 300]) * 16 * 8 * pulse)
-    np.testing.assert_allclose(r.program_s, np.array([1, 2]) * 128 * 40e-9)
+    # 128 cells per pulse: layer 0 one wave of 16384 cells (128 pulses); layer 1 a full wave of 2 of its 3
+    # crossbars (25600 cells: 200 pulses) and a last wave of 12800 cells (100, but 128 rows: 128)
+    np.testing.assert_allclose(r.program_s, np.array([128, 200 + 128]) * 40e-9)
     np.testing.assert_allclose(r.inference_pj, r.energy_pj.sum(axis=1) + r.program_pj)
     resident = an.analog_layers(cfg.replace(crossbars=96), g)
     assert resident.resident
     np.testing.assert_allclose(resident.inference_pj, resident.energy_pj.sum(axis=1))
+
+
+@pytest.mark.parametrize("parallel", [1, 7, 128, 1000, 1 << 30])
+@pytest.mark.parametrize("pulses", [1, 3])
+def test_programming_time_is_cells_over_parallel_per_wave(parallel, pulses):
+    """program_s = sum over waves of max(rows written, ceil(cells / parallel)) x pulses x pulse width."""
+    cfg = AnalogConfig(crossbars=3, program_parallel_cells=parallel, program_pulses=pulses)
+    g = GemmArrays.of([4, 4, 4], [16, 40, 16], [100, 300, 128], [1, 1, 5])
+    r = an.analog_layers(cfg, g)
+    cells = np.array([100 * 128, 300 * 320, 128 * 128 * 5])  # k x n x 8 bit lines x repeat
+    np.testing.assert_array_equal(r.crossbars, [1, 9, 5])
+    # layer 1: 9 crossbars in 3 full waves of a third of its cells; layer 2: 3 + 2 of its 5 crossbars
+    rows = np.array([100, 128, 128])
+    waves = [[cells[0]], [cells[1] // 3] * 3, [cells[2] * 3 // 5, cells[2] * 2 // 5]]
+    want = [sum(max(rows[i], -(-c // parallel)) for c in w) for i, w in enumerate(waves)]
+    np.testing.assert_allclose(r.program_s, np.array(want) * pulses * cfg.program_pulse_s)
+    np.testing.assert_allclose(r.program_pj, cells * pulses * an.program_pulse_pj(cfg))  # energy unchanged
+    if parallel >= 128 * 128 * 3:  # unlimited: a row of every crossbar of a wave at once
+        np.testing.assert_allclose(r.program_s, np.array([100, 3 * 128, 2 * 128]) * pulses * 40e-9)
+
+
+def test_programming_pinned_resnet18_on_isaac():
+    """ResNet-18's weights (8-bit, 8 cells each) at 128 cells per 40 ns pulse: 29 ms, 0.38 W while writing."""
+    from systolic.analog_config import load_analog
+    from systolic.zoo import resnet18
+
+    cfg = load_analog("analog-isaac")
+    r = an.analog_layers(cfg, GemmArrays.from_workload(resnet18()))
+    assert not r.resident and r.crossbars.sum() == 5724
+    assert r.program_s.sum() == pytest.approx(29.19736e-3, rel=1e-6)
+    cells = (
+        93_431_296  # 11.68 M weights x 8 cells: the bound 40 ns x cells / 128 (the model rounds up per wave)
+    )
+    assert r.program_s.sum() == pytest.approx(cells / 128 * 40e-9, rel=1e-5)
+    write_w = r.program_pj.sum() * 1e-12 / r.program_s.sum()
+    assert write_w == pytest.approx(128 * 2.0**2 / 1333, rel=1e-3)  # 128 cells of 3 mW each
 
 
 def test_digital_pe_at_horowitz_point():
@@ -147,12 +185,45 @@ def test_timeline_programs_then_reads_and_keeps_every_picojoule(crossbars):
     np.testing.assert_allclose(binned.sum(axis=0), tl.energy_pj.sum(axis=0), rtol=1e-9)
 
 
-def test_block_power_shares_each_class_among_its_blocks():
-    flp = an.analog_floorplan(CFG.replace(crossbars=20))
-    p = np.random.default_rng(0).random((4, len(an.RUN_CLASSES)))
-    blocks = an.block_power_w(p, flp)
-    np.testing.assert_allclose(blocks.sum(axis=1), p.sum(axis=1))
-    adc = [i for i, n in enumerate(flp.names) if n.startswith("adc_")]
+@pytest.mark.parametrize("crossbars", [20, 400])
+def test_crossbar_share_places_layers_on_their_crossbars(crossbars):
+    """Resident (400): layer after layer from crossbar 0; otherwise each layer from crossbar 0, its j-th
+    crossbar on j mod core (20 crossbars: groups of 8, 8 and 4)."""
+    res = an.analog_layers(AnalogConfig(crossbars=crossbars), GemmArrays.of([3, 3], [16, 16], [640, 4480]))
+    np.testing.assert_array_equal(res.crossbars, [5, 35])
+    share = an.crossbar_share(res)
+    np.testing.assert_allclose(share.sum(axis=1), 1.0)
+    if res.resident:  # 5 crossbars in group 0; then 3, 8, 8, 8, 8 of 35 in groups 0..4
+        np.testing.assert_allclose(share[0, :2], [1, 0])
+        np.testing.assert_allclose(share[1, :6], np.array([3, 8, 8, 8, 8, 0]) / 35)
+    else:  # 35 = 20 + 15: groups hold 8 + 8, 8 + 7, 4 + 0
+        np.testing.assert_allclose(share[0], [5 / 5, 0, 0])
+        np.testing.assert_allclose(share[1], np.array([16, 15, 4]) / 35)
+
+
+def test_block_power_puts_a_layer_on_its_groups_and_keeps_energy():
+    from systolic.model import power
+
+    cfg = AnalogConfig(crossbars=20)
+    res = an.analog_layers(cfg, GemmArrays.of([3, 30], [16, 16], [640, 4480]))
+    tl = an.analog_timeline(res)
+    flp = an.analog_floorplan(cfg)
+    edges = np.linspace(0.0, tl.end_s[-1], 41)
+    blocks = an.block_power_w(tl, an.crossbar_share(res), edges, flp)
+    width = np.diff(edges)
+    np.testing.assert_allclose((blocks * width[:, None]).sum() * 1e12, tl.energy_pj.sum(), rtol=1e-9)
+    by_class = (
+        power.integrate(tl.start_s, tl.end_s - tl.start_s, tl.energy_pj, edges) * 1e-12 / width[:, None]
+    )
+    np.testing.assert_allclose(blocks.sum(axis=1), by_class.sum(axis=1), rtol=1e-9)
+    # layer 0 (5 crossbars, all in group 0) is programmed, then read, before layer 1 starts
+    first = edges[1:] <= tl.end_s[1]  # [interval]
+    names = list(flp.names)
+    busy = [names.index("xbar_0"), names.index("adc_0")]
+    idle = [i for i, n in enumerate(names) if n != "periph" and i not in busy]
+    assert first.sum() >= 2 and np.all(blocks[first][:, busy[0]] > 0) and np.all(blocks[first][:, idle] == 0)
+    late = edges[:-1] >= tl.start_s[3]  # [interval] layer 1's reads: 35 crossbars over all three groups
+    assert late.any() and np.all(blocks[late][:, idle] > 0)
+    adc = [i for i, n in enumerate(names) if n.startswith("adc_")]
     cls = [an.RUN_CLASSES.index(c) for c in ("adc", "shift_add")]
-    np.testing.assert_allclose(blocks[:, adc].sum(axis=1), p[:, cls].sum(axis=1))
-    assert np.all(blocks[:, adc] == blocks[:, adc[:1]])
+    np.testing.assert_allclose(blocks[:, adc].sum(axis=1), by_class[:, cls].sum(axis=1), rtol=1e-9)

@@ -16,7 +16,7 @@ wall time is a one-core figure (on a loaded machine, a share of one): the CPU ti
    directory with :func:`systolic.cosim.runner.build` (the generator's time printed apart from
    Verilator's and the compiler's).
 
-Results go to ``build/bench/rtl-build.json``; the README quotes the numbers.
+Results go to ``bench/results/rtl_build.json`` (committed; the README quotes them).
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
     py, exe = sys.executable, str(Path(sys.executable).parent / "systolic")
-    json_path = ROOT / "build" / "bench" / "rtl-build.json"
+    json_path = ROOT / "bench" / "results" / "rtl_build.json"
     results: dict = json.loads(json_path.read_text()) if json_path.exists() else {}
     results["cpus"] = len(os.sched_getaffinity(0))
 

@@ -73,7 +73,8 @@ def _run_harnesses(cfg, dut, harness_class, harnesses, limits, *, idle_cycles: i
     rising edge, sample its outputs and monitored internal signals (``submodule.signal``) and drive what
     :meth:`step` returns."""
     sys.set_int_max_str_digits(0)
-    ports = {name: getattr(dut, name) for name in (*harness_class.output_ports, *harness_class.input_ports)}
+    inputs = harness_class.idle_inputs(cfg)  # every input port (conv_native adds the convolution's)
+    ports = {name: getattr(dut, name) for name in (*harness_class.output_ports, *inputs)}
     watched = harnesses[0].monitored if harnesses else ()
     for name in watched:
         sub, sig = name.split(".")
@@ -127,10 +128,13 @@ def run_layers(
     *,
     idle_cycles: int = 1,
     vcd: str | os.PathLike | None = None,
+    convs: Sequence | None = None,
 ) -> list:
     """Run one layer per ``(a, b)`` pair on one simulated ``Accelerator(cfg)``, out of the DRAM model.
 
-    Returns the finished :class:`~systolic.cosim.mem_harness.LayerHarness` of each layer.
+    ``convs``: per layer None or ``(ConvShape, ifmap)`` (the convolution A is the im2col matrix of; with
+    ``conv_native`` DRAM holds the NHWC ifmap). Returns the finished
+    :class:`~systolic.cosim.mem_harness.LayerHarness` of each layer.
     """
     from systolic.hdl.accel import Accelerator
     from systolic.model.cycles import GemmArrays
@@ -139,7 +143,11 @@ def run_layers(
     from .mem_harness import LayerHarness
 
     dut = Accelerator(cfg)
-    harnesses = [LayerHarness(cfg, a, b) for a, b in operands]
-    limits = [2 * int(memory_cycles(cfg, GemmArrays.of(h.m, h.n, h.k)).cycles[0]) + 200 for h in harnesses]
+    convs = convs or [None] * len(operands)
+    harnesses = [LayerHarness(cfg, a, b, *(cv or ())) for (a, b), cv in zip(operands, convs, strict=True)]
+    limits = [
+        2 * int(memory_cycles(cfg, GemmArrays.of(h.m, h.n, h.k, conv=[h.conv])).cycles[0]) + 200
+        for h in harnesses
+    ]
     _run_harnesses(cfg, dut, LayerHarness, harnesses, limits, idle_cycles=idle_cycles, vcd=vcd)
     return harnesses

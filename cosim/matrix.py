@@ -85,6 +85,60 @@ def memory_cases(rows: int, cols: int) -> list[GemmCase]:
     return [*cases, GemmCase.from_conv(conv, seed=100 + len(cases))]
 
 
+#: Memory systems for convolution-native input (``conv_native``, WS): a small ifmap SRAM (bands of a few
+#: output rows, their halos re-read) and one that holds a whole image (the ifmap read once).
+CONV_MEMORIES = {
+    "mem-conv-tight": dict(
+        rows=4,
+        cols=4,
+        dram_bw_words_per_cycle=2,
+        dram_latency_cycles=5,
+        ifmap_sram_bytes=384,
+        filter_sram_bytes=1024,
+        ofmap_sram_bytes=1024,
+    ),
+    "mem-conv-ample": dict(
+        rows=8,
+        cols=6,
+        dram_bw_words_per_cycle=4,
+        dram_latency_cycles=3,
+        ifmap_sram_bytes=8192,
+        filter_sram_bytes=8192,
+        ofmap_sram_bytes=16384,
+    ),
+}
+
+
+def conv_cases(rows: int, cols: int) -> list[GemmCase]:
+    """Convolutions with channels a multiple of ``rows`` (natively read), padded, strided, pointwise,
+    with SCALE-Sim's end padding, a batch of two, an R x S = 5 x 3 filter, deep (k-tiles of whole
+    filter rows when the filter SRAM is small); then a GEMM and a convolution
+    whose channels are not a multiple of ``rows`` (both read as matrices on the same build)."""
+    c = 2 * rows
+    shapes = [
+        (ConvShape(6, 5, 3, 3, c, 5, pad_h=1, pad_w=1), "padded 3x3"),
+        (ConvShape(7, 6, 3, 3, c, cols + 1, stride_h=2, stride_w=2, pad_h=1, pad_w=1), "strided 3x3"),
+        (ConvShape(4, 4, 1, 1, c, cols), "pointwise"),
+        (ConvShape(6, 6, 3, 3, c, 3, stride_h=2, stride_w=2, extra_h=1, extra_w=1), "end padding"),
+        (ConvShape(4, 4, 3, 3, c, 3, pad_h=1, pad_w=1, batch=2), "batch 2"),
+        (ConvShape(7, 5, 5, 3, rows, 4, stride_h=2, pad_h=2, pad_w=1), "5x3 filter"),
+        (
+            ConvShape(5, 4, 3, 3, 4 * rows, 4, pad_h=1, pad_w=1),
+            "deep 3x3",
+        ),  # k-tiles of filter rows when tight
+    ]
+    cases = [
+        GemmCase.from_conv(shape, seed=200 + i, label=f"{label} conv")
+        for i, (shape, label) in enumerate(shapes)
+    ]
+    odd = ConvShape(5, 5, 3, 3, rows + 1, 3, pad_h=1, pad_w=1)
+    return [
+        *cases,
+        GemmCase(7, 5, 3, seed=200 + len(cases), label="primes (7x5x3)"),
+        GemmCase.from_conv(odd, seed=201 + len(cases), label="channels not a multiple of rows (im2col)"),
+    ]
+
+
 #: One group of the matrix: a config, its cases, and which top they run on ('core' or 'accel').
 Group = tuple[ArrayConfig, list[GemmCase], str]
 
@@ -120,6 +174,10 @@ def default_matrix(base: ArrayConfig) -> list[Group]:
         for name, fields in MEMORIES.items():
             cfg = base.replace(name=f"{df.value}-{name}", dataflow=df, **fields)
             groups.append((cfg, memory_cases(cfg.rows, cfg.cols), "accel"))
+    for name, fields in CONV_MEMORIES.items():  # conv_native (WS only), and the same without it
+        cfg = base.replace(name=f"ws-{name}", dataflow=Dataflow.WS, conv_native=True, **fields)
+        groups.append((cfg, conv_cases(cfg.rows, cfg.cols), "accel"))
+        groups.append((cfg.replace(name=f"{cfg.name}-im2col", conv_native=False), groups[-1][1], "accel"))
     plain = {cfg.name: (cfg, cases, top) for cfg, cases, top in groups}
     for label, (options, names) in OPTION_GROUPS.items():
         flipped = {key: not getattr(base, key) for key in options}

@@ -20,10 +20,27 @@ import numpy as np
 from systolic.config import ArrayConfig
 from systolic.dataflow import PORT_MAP, TENSOR_DIMS
 from systolic.geometry import BUFFER, acc_signed, geometry
-from systolic.model.memory import plan_layer
+from systolic.model.memory import plan_conv_layer
 from systolic.model.traces import TRACE_NAMES
+from systolic.workload import ConvShape
 
 from .harness import pack, reference, unpack
+
+#: conv_native's convolution registers, given with ``start`` (``systolic.hdl.window.CONV_PORTS``, restated
+#: here: the harness imports no amaranth).
+CONV_PORTS: tuple[str, ...] = (
+    "conv_h",
+    "conv_w",
+    "conv_cl",
+    "conv_r",
+    "conv_s",
+    "conv_stride_h",
+    "conv_stride_w",
+    "conv_pad_h",
+    "conv_pad_w",
+    "conv_oh",
+    "conv_ow",
+)
 
 INPUT_PORTS: tuple[str, ...] = (
     "start",
@@ -92,6 +109,10 @@ class LayerHarness:
         The configuration the DUT was generated from.
     a, b : numpy.ndarray
         A[M, K] and B[K, N].
+    conv : ConvShape, optional
+        The convolution A is the im2col matrix of; with ``conv_native`` (when the plan says the layer
+        reads its ifmap natively) DRAM holds ``ifmap`` [batch, H, W, C] (NHWC) instead of A.
+    ifmap : numpy.ndarray, optional
 
     Attributes
     ----------
@@ -115,7 +136,14 @@ class LayerHarness:
     #: The write-data bus carries SRAM contents nobody has written yet (X in Icarus) while not valid.
     may_be_unknown: tuple[str, ...] = ("dram_wr_data",)
 
-    def __init__(self, cfg: ArrayConfig, a: np.ndarray, b: np.ndarray):
+    def __init__(
+        self,
+        cfg: ArrayConfig,
+        a: np.ndarray,
+        b: np.ndarray,
+        conv: ConvShape | None = None,
+        ifmap: np.ndarray | None = None,
+    ):
         self.cfg = cfg
         self.monitored = monitored(cfg)
         self._out = "out" if cfg.tiles_overlap else "cp"  # the record outputs are addressed by
@@ -123,11 +151,16 @@ class LayerHarness:
         b = np.asarray(b, dtype=np.int64)
         self.m, self.k = a.shape
         self.n = b.shape[1]
-        self.tile = plan_layer(cfg, self.m, self.n, self.k)
+        self.tile, native = plan_conv_layer(cfg, self.m, self.n, self.k, conv=conv)
+        self.conv = conv
+        self.native = conv if native else None  # the layer reads its NHWC ifmap through bands
         self.geo = geometry(cfg)
         self.tensors = {"A": a, "B": b}
         self.shapes = {"A": (self.m, self.k), "B": (self.k, self.n), "C": (self.m, self.n)}
         self.images = {x: dram_image(cfg, self.tensors[x], x) for x in ("A", "B")}
+        if self.native is not None:
+            self.images["A"] = np.asarray(ifmap, dtype=np.int64).ravel()  # NHWC
+        self.sizes = {x: int(self.images[x].size) if x in self.images else self.m * self.n for x in "ABC"}
         self.c_image = np.zeros(self.m * self.n, dtype=np.int64)
         self.c_written = np.zeros(self.m * self.n, dtype=np.int64)
         self.rd_bits = max(cfg.input_bits, cfg.weight_bits)
@@ -150,11 +183,12 @@ class LayerHarness:
     # ------------------------------------------------------------------ inputs
     @staticmethod
     def idle_inputs(cfg: ArrayConfig) -> dict[str, int]:
-        return {**dict.fromkeys(INPUT_PORTS, 0), "dram_rd_req_ready": 1, "dram_wr_ready": 1}
+        conv = dict.fromkeys(("conv_en", *CONV_PORTS), 0) if cfg.convs_native else {}
+        return {**dict.fromkeys(INPUT_PORTS, 0), **conv, "dram_rd_req_ready": 1, "dram_wr_ready": 1}
 
     def inputs_for_start(self) -> dict[str, int]:
         tm, tn, tk = self.tile
-        return {
+        out = {
             **self.idle_inputs(self.cfg),
             "start": 1,
             "dim_m": self.m,
@@ -164,6 +198,23 @@ class LayerHarness:
             "tile_n": tn,
             "tile_k": tk,
         }
+        cv = self.native
+        if cv is not None:
+            out |= {
+                "conv_en": 1,
+                "conv_h": cv.ifmap_h,
+                "conv_w": cv.ifmap_w,
+                "conv_cl": cv.channels // self.geo["A"].lanes,
+                "conv_r": cv.filter_h,
+                "conv_s": cv.filter_w,
+                "conv_stride_h": cv.stride_h,
+                "conv_stride_w": cv.stride_w,
+                "conv_pad_h": cv.pad_h,
+                "conv_pad_w": cv.pad_w,
+                "conv_oh": cv.ofmap_h,
+                "conv_ow": cv.ofmap_w,
+            }
+        return out
 
     @property
     def result(self) -> np.ndarray:
@@ -212,7 +263,7 @@ class LayerHarness:
     def _region(self, addr: int, length: int, tensors: tuple[str, ...]) -> tuple[str, int] | None:
         for x in tensors:
             base = self.geo[x].offset
-            size = self.shapes[x][0] * self.shapes[x][1]
+            size = self.sizes[x]
             if base <= addr and addr + length <= base + size:
                 return x, addr - base
         return None
@@ -253,9 +304,25 @@ class LayerHarness:
         g = self.geo[tensor]
         dims = TENSOR_DIMS[tensor]
         coord = {dims[0]: row + origin[dims[0]], dims[1]: col + origin[dims[1]]}
+        if tensor == "A" and self.native is not None:
+            return [
+                self._ifmap_address(coord["m"], coord["k"] + i) if i < lanes else -1 for i in range(g.lanes)
+            ]
         pitch = self.shapes[tensor][dims.index(g.lane_dim)]
         start = g.offset + coord[g.other_dim] * pitch + coord[g.lane_dim]
         return [start + i if i < lanes else -1 for i in range(g.lanes)]
+
+    def _ifmap_address(self, m: int, k: int) -> int:
+        """conv_native: the NHWC word im2col element (m, k) is, -1 in the padding."""
+        cv = self.native
+        b, pixel = divmod(m, cv.ofmap_h * cv.ofmap_w)
+        oh, ow = divmod(pixel, cv.ofmap_w)
+        r, rest = divmod(k, cv.filter_w * cv.channels)
+        s, c = divmod(rest, cv.channels)
+        h, w = oh * cv.stride_h - cv.pad_h + r, ow * cv.stride_w - cv.pad_w + s
+        if not (0 <= h < cv.ifmap_h and 0 <= w < cv.ifmap_w):
+            return -1
+        return self.geo["A"].offset + ((b * cv.ifmap_h + h) * cv.ifmap_w + w) * cv.channels + c
 
     def _monitor_array(self, rel: int, s: dict[str, int]) -> None:
         origin = {"m": s["ctrl.cp_m0"], "n": s["ctrl.cp_n0"], "k": s["ctrl.cp_k0"]}

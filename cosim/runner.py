@@ -269,7 +269,11 @@ def run_cases(
     """
     # The model first: a layer the memory system cannot run (a buffer too small for one fold, a tensor
     # beyond the address space) is reported before anything is built or simulated.
-    gemm = GemmArrays.of([c.m for c in cases], [c.n for c in cases], [c.k for c in cases])
+    convs = [
+        ConvShape(**c.conv) if c.conv and not (operands and i in operands) else None
+        for i, c in enumerate(cases)
+    ]
+    gemm = GemmArrays.of([c.m for c in cases], [c.n for c in cases], [c.k for c in cases], conv=convs)
     if top == "accel":
         memory = memory_cycles(cfg, gemm, [c.label or c.shape for c in cases])
         model = memory.cycles_per_gemm

@@ -14,15 +14,26 @@ import cocotb
 import numpy as np
 
 from systolic.config import ArrayConfig
+from systolic.cosim.conv import conv_tensors
 from systolic.cosim.mem_harness import LayerHarness
 from systolic.cosim.tb_common import run_spec
 from systolic.model.cycles import GemmArrays
 from systolic.model.memory import memory_cycles
 from systolic.model.traces import collect, layer_traces, trace_widths
+from systolic.workload import ConvShape
 
 
 def _model(cfg: ArrayConfig, harness: LayerHarness):
-    return memory_cycles(cfg, GemmArrays.of(harness.m, harness.n, harness.k))
+    return memory_cycles(cfg, GemmArrays.of(harness.m, harness.n, harness.k, conv=[harness.conv]))
+
+
+def _harness(cfg: ArrayConfig, a: np.ndarray, b: np.ndarray, case: dict) -> LayerHarness:
+    """The case's harness; a random convolution also brings its shape and NHWC ifmap (``conv_native``)."""
+    if not case.get("conv") or case.get("operands"):
+        return LayerHarness(cfg, a, b)
+    shape = ConvShape(**case["conv"])
+    ifmap, _ = conv_tensors(cfg, shape, np.random.default_rng(case["seed"]))  # case_operands' draw
+    return LayerHarness(cfg, a, b, shape, ifmap)
 
 
 def _memory_results(cfg: ArrayConfig, harness: LayerHarness) -> dict:
@@ -43,7 +54,7 @@ async def layer_cases(dut):
     await run_spec(
         dut,
         LayerHarness,
-        make=lambda cfg, a, b, case: LayerHarness(cfg, a, b),
+        make=_harness,
         expected_cycles=lambda harness: int(_model(harness.cfg, harness).cycles[0]),
         extra=_memory_results,
     )

@@ -14,6 +14,7 @@ from .controller import Controller, controller_ports, div_const
 from .dataflow import check_config
 from .engine import GemmEngine
 from .sequencer import MAX_DIM
+from .window import band, window
 
 #: Submodule name of each tensor's buffer (SCALE-Sim's names: ifmap = A, filter = B, ofmap = C).
 BUFFER_NAMES = {x: f"{name}_sram" for x, name in BUFFER.items()}
@@ -126,11 +127,33 @@ class Accelerator(wiring.Component):
             x = PORT_MAP[self._cfg.dataflow][port].tensor
             buf = self.buffers[x]
             row, col = getattr(core, f"{port}_row"), getattr(core, f"{port}_col")
+            req = getattr(core, f"{port}_req")
+            line, data = self._line_of(x, port, row, col), buf.a_rd_data
+            if x == "A" and self._cfg.convs_native:
+                line, data = self._window(m, req, row, col, line, data)
             m.d.comb += [
-                buf.a_rd_en.eq(getattr(core, f"{port}_req")),
-                buf.a_rd_addr.eq(self._line_of(x, port, row, col)),
-                getattr(core, f"{port}_data").eq(buf.a_rd_data),
+                buf.a_rd_en.eq(req),
+                buf.a_rd_addr.eq(line),
+                getattr(core, f"{port}_data").eq(data),
             ]
+
+    def _window(self, m: Module, req: Value, row: Value, col: Value, line: Value, data: Value):
+        """conv_native (WS: A on the west port, lanes along K): the window generator. A request of im2col
+        row ``row`` and taps from ``col`` reads the band line of that pixel's channels, or gives zeros in
+        the padding (the read still happens, at the im2col line, so the SRAM's activity is the im2col
+        layer's); with ``conv_en`` low the im2col line as before."""
+        cv, ctrl = self.ctrl.cv, self.ctrl
+        lanes = self._geo["A"].lanes
+        cp = {key: getattr(ctrl, f"cp_{key}") for key in ("m0", "mt", "k0", "kt")}
+        tile = band(m, cv, cp, lanes, "cpband") | {"m0": ctrl.cp_m0}
+        on = cv["conv_en"]
+        # held at 0 while the layer is a GEMM, so the generator's logic does not toggle
+        kl = div_const(Mux(on, ctrl.cp_k0 + col, 0), lanes, 2 * MAX_DIM)
+        win_line, pad = window(m, cv, tile, Mux(on, row, 0), kl)
+        pad_q = Signal(name="win_pad_q")  # the data of a read arrives the next cycle and is held after it
+        with m.If(req):
+            m.d.sync += pad_q.eq(on & pad)
+        return Mux(on & ~pad, win_line, line), Mux(pad_q, 0, data)
 
     def _ofmap_accumulate(self, m: Module) -> None:
         """Array results into the active ofmap half: overwrite on the first pass over an output, else

@@ -20,18 +20,8 @@ from systolic.geometry import ADDR_BITS, geometry, operand_format
 
 from .dataflow import check_config
 from .sequencer import DIM_BITS
-
-
-def div_const(value: Value, divisor: int, max_value: int) -> Value:
-    """``value // divisor`` for 0 <= value <= max_value, as a multiply and shift (no divider)."""
-    if divisor & (divisor - 1) == 0:
-        return value >> (divisor.bit_length() - 1)
-    shift = max_value.bit_length() + divisor.bit_length()
-    magic = -(-(1 << shift) // divisor)
-    # Exact over the whole range (checked once here, in Python, so a wrong shift fails at generation).
-    worst = max(range(max_value - divisor, max_value + 1), key=lambda v: (v * magic >> shift) - v // divisor)
-    assert (worst * magic >> shift) == worst // divisor, (divisor, max_value)
-    return (value * magic) >> shift
+from .window import band, conv_ports, conv_registers
+from .window import div_const as div_const  # re-exported: the accelerator and its tests use it from here
 
 
 class _Walker:
@@ -132,7 +122,7 @@ def controller_ports(cfg: ArrayConfig) -> dict:
     """
     bw = cfg.dram_bw_words_per_cycle
     rd_bits = max(cfg.input_bits, cfg.weight_bits)
-    return {
+    command = {
         "start": In(1),
         "dim_m": In(DIM_BITS),
         "dim_n": In(DIM_BITS),
@@ -140,21 +130,28 @@ def controller_ports(cfg: ArrayConfig) -> dict:
         "tile_m": In(DIM_BITS),
         "tile_n": In(DIM_BITS),
         "tile_k": In(DIM_BITS),
-        "busy": Out(1),
-        "done": Out(1),
-        "dram_rd_req_valid": Out(1),
-        "dram_rd_req_ready": In(1),
-        "dram_rd_req_addr": Out(ADDR_BITS),
-        "dram_rd_req_len": Out(range(bw + 1)),
-        "dram_rd_data_valid": In(1),
-        "dram_rd_data_ready": Out(1),
-        "dram_rd_data": In(bw * rd_bits),
-        "dram_wr_valid": Out(1),
-        "dram_wr_ready": In(1),
-        "dram_wr_addr": Out(ADDR_BITS),
-        "dram_wr_len": Out(range(bw + 1)),
-        "dram_wr_data": Out(bw * cfg.acc_bits),
     }
+    conv = conv_ports() if cfg.convs_native else {}  # the layer's convolution, with the command
+    return (
+        command
+        | conv
+        | {
+            "busy": Out(1),
+            "done": Out(1),
+            "dram_rd_req_valid": Out(1),
+            "dram_rd_req_ready": In(1),
+            "dram_rd_req_addr": Out(ADDR_BITS),
+            "dram_rd_req_len": Out(range(bw + 1)),
+            "dram_rd_data_valid": In(1),
+            "dram_rd_data_ready": Out(1),
+            "dram_rd_data": In(bw * rd_bits),
+            "dram_wr_valid": Out(1),
+            "dram_wr_ready": In(1),
+            "dram_wr_addr": Out(ADDR_BITS),
+            "dram_wr_len": Out(range(bw + 1)),
+            "dram_wr_data": Out(bw * cfg.acc_bits),
+        }
+    )
 
 
 def _tile_record(prefix: str) -> dict[str, Signal]:
@@ -243,6 +240,8 @@ class Controller(wiring.Component):
     def __init__(self, cfg: ArrayConfig):
         self._cfg = check_config(cfg)
         self._geo = geo = geometry(cfg)
+        #: conv_native: the layer's convolution registers (the accelerator's window generator reads them)
+        self.cv = conv_registers() if cfg.convs_native else None
         ports = controller_ports(cfg)
         ports |= {
             "core_start": Out(1),
@@ -327,18 +326,27 @@ class Controller(wiring.Component):
             out = []
             for x in tensors:
                 g = geo[x]
-                out.append(
-                    {
-                        "enable": rec[f"load_{x.lower()}"] if x != "C" else rec["valid"],
-                        "lanes": g.lanes,
-                        "ext_lane": rec[f"{g.lane_dim}t"],
-                        "ext_other": rec[f"{g.other_dim}t"],
-                        "base": g.offset,
-                        "origin_lane": rec[f"{g.lane_dim}0"],
-                        "origin_other": rec[f"{g.other_dim}0"],
-                        "pitch": dim[g.lane_dim],
+                seg = {
+                    "enable": rec[f"load_{x.lower()}"] if x != "C" else rec["valid"],
+                    "lanes": g.lanes,
+                    "ext_lane": rec[f"{g.lane_dim}t"],
+                    "ext_other": rec[f"{g.other_dim}t"],
+                    "base": g.offset,
+                    "origin_lane": rec[f"{g.lane_dim}0"],
+                    "origin_other": rec[f"{g.other_dim}0"],
+                    "pitch": dim[g.lane_dim],
+                }
+                if x == "A" and self.cv is not None:  # conv_native: the band, whole lines of P words
+                    bd = band(m, self.cv, rec, g.lanes, "ldband")
+                    on = self.cv["conv_en"]
+                    seg |= {
+                        "ext_lane": Mux(on, g.lanes, seg["ext_lane"]),
+                        "ext_other": Mux(on, bd["lines"], seg["ext_other"]),
+                        "origin_lane": Mux(on, 0, seg["origin_lane"]),
+                        "origin_other": Mux(on, bd["line0"], seg["origin_other"]),
+                        "pitch": Mux(on, g.lanes, seg["pitch"]),
                     }
-                )
+                out.append(seg)
             return out
 
         # fill (read) walkers: requests and responses walk the same beats; the drain walker reads C
@@ -564,6 +572,8 @@ class Controller(wiring.Component):
                 st.rsp.busy.eq(0),
                 st.drn.busy.eq(0),
             ]
+            if self.cv is not None:
+                m.d.sync += [reg.eq(getattr(self, name)) for name, reg in self.cv.items()]
             for d in "mnk":
                 m.d.sync += [
                     st.dim[d].eq(getattr(self, f"dim_{d}")),

@@ -42,16 +42,23 @@ class GemmArrays:
     n: np.ndarray  # [layer]
     k: np.ndarray  # [layer]
     repeat: np.ndarray  # [layer]
+    conv: tuple | None = None  # [layer] the ConvShape each layer was lowered from (None: a GEMM), or None
 
     @classmethod
     def from_workload(cls, workload: Workload) -> GemmArrays:
         shape = np.array([(ly.m, ly.n, ly.k, ly.repeat) for ly in workload], dtype=np.int64)  # [layer, 4]
-        return cls(*shape.T.copy())
+        conv = tuple(ly.conv for ly in workload)
+        return cls(*shape.T.copy(), conv=conv if any(c is not None for c in conv) else None)
 
     @classmethod
-    def of(cls, m, n, k, repeat=1) -> GemmArrays:
+    def of(cls, m, n, k, repeat=1, conv=None) -> GemmArrays:
         m, n, k, repeat = np.broadcast_arrays(*(np.asarray(x, dtype=np.int64) for x in (m, n, k, repeat)))
-        return cls(np.atleast_1d(m), np.atleast_1d(n), np.atleast_1d(k), np.atleast_1d(repeat))
+        conv = tuple(conv) if conv is not None else None
+        return cls(np.atleast_1d(m), np.atleast_1d(n), np.atleast_1d(k), np.atleast_1d(repeat), conv)
+
+    def conv_of(self, layer: int):
+        """The ConvShape layer ``layer`` was lowered from, or None."""
+        return None if self.conv is None else self.conv[layer]
 
     def dim(self, name: str) -> np.ndarray:
         return getattr(self, name)

@@ -47,8 +47,18 @@ import numpy as np
 from systolic.config import ArrayConfig
 from systolic.dataflow import MAPPINGS, TENSOR_DIMS
 from systolic.errors import InputError
-from systolic.geometry import ADDR_BITS, BUFFER, OFFSET_FIELD, SRAM_FIELD, TENSORS, Geometry, geometry
+from systolic.geometry import (
+    ADDR_BITS,
+    BUFFER,
+    OFFSET_FIELD,
+    SRAM_FIELD,
+    TENSORS,
+    Geometry,
+    conv_native_layer,
+    geometry,
+)
 
+from .band import band_lines, plan_band
 from .cycles import GemmArrays, compute_cycles
 from .trail import trail_scan
 
@@ -80,6 +90,7 @@ class TilePlan:
     count_m: np.ndarray  # [layer]
     count_n: np.ndarray  # [layer]
     count_k: np.ndarray  # [layer]
+    native: tuple = ()  # [layer] the ConvShape of a layer that reads its ifmap natively, else None
 
     @property
     def tiles(self) -> np.ndarray:
@@ -111,8 +122,20 @@ def check_memory(cfg: ArrayConfig) -> None:
         )
 
 
-def plan_layer(cfg: ArrayConfig, m: int, n: int, k: int, layer: str = "layer") -> tuple[int, int, int]:
-    """Tile sizes (tm, tn, tk) for one M x N x K layer.
+def plan_layer(
+    cfg: ArrayConfig, m: int, n: int, k: int, layer: str = "layer", conv=None
+) -> tuple[int, int, int]:
+    """Tile sizes (tm, tn, tk) for one M x N x K layer (:func:`plan_conv_layer` without its verdict)."""
+    return plan_conv_layer(cfg, m, n, k, layer, conv)[0]
+
+
+def plan_conv_layer(
+    cfg: ArrayConfig, m: int, n: int, k: int, layer: str = "layer", conv=None
+) -> tuple[tuple[int, int, int], bool]:
+    """Tile sizes (tm, tn, tk) for one M x N x K layer lowered from ``conv`` (a ConvShape or None), and
+    whether it reads its ifmap natively (``conv_native``: a band of whole output rows fits,
+    :func:`systolic.model.band.plan_band`, and its tiles read no more DRAM words than the im2col plan's;
+    else its im2col matrix).
 
     Every tensor's tile must fit one half of its buffer. Among the tile sizes that fit, the plan takes
     the one with the least DRAM traffic for the n, m, k walk (an operand tile is reloaded whenever it
@@ -146,7 +169,19 @@ def plan_layer(cfg: ArrayConfig, m: int, n: int, k: int, layer: str = "layer") -
                 f"{getattr(cfg, SRAM_FIELD[x])}",
                 where=SRAM_FIELD[x],
             )
-    return _best_tile(geo, dims, {d: _candidates(dims[d], gran[d]) for d in "mnk"})
+    sizes = _best_tile(geo, dims, {d: _candidates(dims[d], gran[d]) for d in "mnk"})
+    if conv_native_layer(cfg, conv):
+        band = plan_band(cfg, geo, conv, n, k, _candidates(n, gran["n"]))
+        if band is not None and band[1] <= _traffic(dims, sizes):
+            return band[0], True
+    return sizes, False
+
+
+def _traffic(dims: dict[str, int], sizes: tuple[int, int, int]) -> int:
+    """DRAM words of A and B read by the n, m, k walk of tiles of ``sizes`` (:func:`_best_tile`'s measure)."""
+    m, n, k = dims["m"], dims["n"], dims["k"]
+    tm_, tn_, tk_ = (-(-dims[d] // t) for d, t in zip("mnk", sizes, strict=True))
+    return m * k * (tn_ if tm_ * tk_ > 1 else 1) + k * n * (tm_ if tk_ > 1 else 1)
 
 
 def _best_tile(
@@ -193,20 +228,20 @@ def tile_count(cfg: ArrayConfig, gemm: GemmArrays, names: list[str] | None = Non
 
 def plan_tiles(cfg: ArrayConfig, gemm: GemmArrays, names: list[str] | None = None) -> TilePlan:
     """:func:`plan_layer` for every layer (each distinct shape planned once)."""
-    shapes = np.stack([gemm.m, gemm.n, gemm.k], axis=1)  # [layer, 3]
-    uniq, inverse = np.unique(shapes, axis=0, return_inverse=True)
-    first = {}
-    for i, u in enumerate(inverse.ravel()):
-        first.setdefault(int(u), i)
-    sizes = np.array(
-        [
-            plan_layer(cfg, *map(int, shape), layer=names[first[u]] if names else f"layer {first[u]}")
-            for u, shape in enumerate(uniq)
-        ],
-        dtype=np.int64,
-    ).reshape(-1, 3)[inverse.ravel()]  # [layer, 3]
+    layers = gemm.m.size
+    convs = [gemm.conv_of(i) if conv_native_layer(cfg, gemm.conv_of(i)) else None for i in range(layers)]
+    planned: dict = {}
+    sizes, native = np.zeros((layers, 3), dtype=np.int64), []  # [layer, 3]
+    for i in range(layers):
+        key = (int(gemm.m[i]), int(gemm.n[i]), int(gemm.k[i]), convs[i])
+        if key not in planned:
+            planned[key] = plan_conv_layer(
+                cfg, *key[:3], layer=names[i] if names else f"layer {i}", conv=key[3]
+            )
+        sizes[i], is_native = planned[key]
+        native.append(convs[i] if is_native else None)
     tm, tn, tk = sizes.T
-    return TilePlan(tm, tn, tk, -(-gemm.m // tm), -(-gemm.n // tn), -(-gemm.k // tk))
+    return TilePlan(tm, tn, tk, -(-gemm.m // tm), -(-gemm.n // tn), -(-gemm.k // tk), tuple(native))
 
 
 @dataclass(frozen=True)
@@ -225,6 +260,8 @@ class Tiles:
     first_k: np.ndarray  # [tile] bool: first k-tile of its output tile
     last_k: np.ndarray  # [tile] bool: last k-tile: C is drained after it
     compute_cycles: np.ndarray  # [tile] cc
+    a_line0: np.ndarray  # [tile] conv_native: the band's first line (of P words from A's offset), else -1
+    a_lines: np.ndarray  # [tile] conv_native: the band's lines, else -1 (A is the im2col tile)
 
     def ext(self, dim: str) -> np.ndarray:
         return {"m": self.mt, "n": self.nt, "k": self.kt}[dim]
@@ -249,7 +286,12 @@ def tiles_of(cfg: ArrayConfig, gemm: GemmArrays, plan: TilePlan) -> Tiles:
     load_a = first | (prev[0] != i_m) | (prev[2] != i_k)
     load_b = first | (prev[1] != i_n) | (prev[2] != i_k)
     cc = compute_cycles(cfg, GemmArrays.of(mt, nt, kt)).cycles_per_gemm
-    return Tiles(layer, m0, n0, k0, mt, nt, kt, load_a, load_b, i_k == 0, i_k == ck - 1, cc)
+    line0, lines = np.full_like(m0, -1), np.full_like(m0, -1)
+    for i, conv in enumerate(plan.native):
+        if conv is not None:
+            mine = layer == i
+            line0[mine], lines[mine] = band_lines(cfg, conv, m0[mine], int(plan.tm[i]), k0[mine], kt[mine])
+    return Tiles(layer, m0, n0, k0, mt, nt, kt, load_a, load_b, i_k == 0, i_k == ck - 1, cc, line0, lines)
 
 
 @dataclass(frozen=True)
@@ -273,7 +315,10 @@ def tile_beats(cfg: ArrayConfig, tiles: Tiles, bw=None) -> dict[str, np.ndarray]
     config's bandwidth or at ``bw`` (a ``[point, 1]`` column gives ``[point, tile]`` arrays)."""
     geo = geometry(cfg)
     bw = cfg.dram_bw_words_per_cycle if bw is None else bw
-    return {x: _beats(tiles.ext(g.lane_dim), tiles.ext(g.other_dim), g.lanes, bw) for x, g in geo.items()}
+    out = {x: _beats(tiles.ext(g.lane_dim), tiles.ext(g.other_dim), g.lanes, bw) for x, g in geo.items()}
+    band = tiles.a_lines >= 0  # conv_native: the band's full lines
+    out["A"] = np.where(band, tiles.a_lines * -(-geo["A"].lanes // bw), out["A"])
+    return out
 
 
 @dataclass(frozen=True)
@@ -472,7 +517,8 @@ def access_counts(cfg: ArrayConfig, tiles: Tiles) -> dict[str, dict[str, np.ndar
         return out
 
     c_writes = size["C"] * passes("C")
-    loaded = {"A": np.where(tiles.load_a, size["A"], 0), "B": np.where(tiles.load_b, size["B"], 0)}
+    a_words = np.where(tiles.a_lines >= 0, tiles.a_lines * geometry(cfg)["A"].lanes, size["A"])
+    loaded = {"A": np.where(tiles.load_a, a_words, 0), "B": np.where(tiles.load_b, size["B"], 0)}
     drained = np.where(tiles.last_k, size["C"], 0)
     zero = np.zeros_like(tiles.mt)
     return {
@@ -583,8 +629,11 @@ def access_windows(cfg: ArrayConfig, gemm: GemmArrays, sched: Schedule) -> dict[
 
 
 def tile_record(tiles: Tiles, j: int) -> dict:
-    """Origins and extents of tile ``j`` as plain ints (``m0``, ``mt``, ...)."""
+    """Origins and extents of tile ``j`` as plain ints (``m0``, ``mt``, ...; ``a_line0``, ``a_lines``: its
+    conv_native band, -1 for an im2col tile)."""
     return {
         **{f"{d}0": int(tiles.origin(d)[j]) for d in "mnk"},
         **{f"{d}t": int(tiles.ext(d)[j]) for d in "mnk"},
+        "a_line0": int(tiles.a_line0[j]),
+        "a_lines": int(tiles.a_lines[j]),
     }

@@ -22,6 +22,7 @@ import numpy as np
 from systolic.config import ArrayConfig
 from systolic.dataflow import MAPPINGS, PORT_MAP, ROLES
 from systolic.geometry import BUFFER, geometry
+from systolic.model.band import window_addresses
 from systolic.model.cycles import fold_starts
 from systolic.model.memory import ARRAY_START_CYCLES, Schedule, tile_record
 
@@ -66,10 +67,11 @@ def _ragged(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class Dims:
     """Global tensor extents of the layer and DRAM geometry, for address arithmetic."""
 
-    def __init__(self, cfg: ArrayConfig, m: int, n: int, k: int):
+    def __init__(self, cfg: ArrayConfig, m: int, n: int, k: int, native=None):
         self.cfg = cfg
         self.geo = geometry(cfg)
         self.full = {"m": m, "n": n, "k": k}
+        self.native = native  # conv_native: the layer's ConvShape (A is its NHWC ifmap), else None
 
     def start_address(self, tensor: str, coord: dict[str, np.ndarray]) -> np.ndarray:
         g = self.geo[tensor]
@@ -110,8 +112,13 @@ def array_events(cfg: ArrayConfig, dims: Dims, tile: dict, first_data: int) -> d
             else:
                 value = sr_index
             coord[d] = value + tile[f"{d}0"]
+        width = dims.geo[pm.tensor].lanes
+        if pm.tensor == "A" and dims.native is not None:  # the window generator's reads of the band
+            m_, k_, n_ = np.broadcast_arrays(coord["m"], coord["k"], lanes)
+            addr = window_addresses(dims.native, dims.geo["A"].offset, m_, k_, n_, width)
+            return np.concatenate([np.broadcast_to(cycle, m_.shape)[:, None], addr], axis=1)
         start = dims.start_address(pm.tensor, coord)
-        return _rows(cycle, start, lanes, dims.geo[pm.tensor].lanes)
+        return _rows(cycle, start, lanes, width)
 
     out = {}
     fold_t, u = _ragged(np.full(ru.shape, t_len))
@@ -163,6 +170,9 @@ def dram_beats(cfg: ArrayConfig, dims: Dims, tensor: str, tile: dict) -> tuple[n
     """(start address, words) of each DRAM beat moving ``tensor``'s tile, in the controller's order."""
     g = dims.geo[tensor]
     bw = cfg.dram_bw_words_per_cycle
+    if tensor == "A" and tile["a_lines"] >= 0:  # conv_native: the band, whole lines of P words
+        line, j = _ragged(np.full(tile["a_lines"], -(-g.lanes // bw)))
+        return g.offset + (tile["a_line0"] + line) * g.lanes + j * bw, np.minimum(bw, g.lanes - j * bw)
     el, eo = tile[f"{g.lane_dim}t"], tile[f"{g.other_dim}t"]
     lb = np.arange(-(-el // g.lanes))  # [line block]
     valid = np.minimum(g.lanes, el - lb * g.lanes)
@@ -181,7 +191,8 @@ def layer_traces(
     cfg: ArrayConfig, sched: Schedule, layer: int, m: int, n: int, k: int
 ) -> Iterator[tuple[str, np.ndarray]]:
     """(trace name, rows) chunks of one layer's six traces, in cycle order per trace."""
-    dims = Dims(cfg, m, n, k)
+    native = sched.plan.native[layer] if sched.plan.native else None
+    dims = Dims(cfg, m, n, k, native)
     tiles, steps = sched.tiles, sched.steps
     bw = cfg.dram_bw_words_per_cycle
 

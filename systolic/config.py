@@ -102,6 +102,14 @@ class ArrayConfig:
         ``fold_overlap``: the serial sequencer takes a new tile only when the last one's results are
         out, so without it tiles run one after the other whatever this says. False: every tile fills
         and empties the array's pipeline (README, "The memory system").
+    conv_native : bool or "auto"
+        Convolutions read their ifmap tensor itself from DRAM (NHWC, :mod:`systolic.geometry`), a band of
+        input rows with its halo per tile, and an on-chip window generator feeds the array the operand
+        stream of the im2col matrix (zeros for padding made on chip). Built for WS only so far: ``auto``
+        (the default) is on for WS and off for OS and IS; true on OS or IS is refused. Layers with
+        ``groups > 1``, channels not a multiple of ``rows``, or whose bands would read more DRAM words
+        than the im2col plan read their im2col matrix from DRAM, as every layer does with false (README,
+        "The memory system").
     ifmap_offset, filter_offset, ofmap_offset : int
         Base addresses of the three tensors in the traces (SCALE-Sim's offsets).
     read_request_buffer, write_request_buffer : int
@@ -155,6 +163,7 @@ class ArrayConfig:
     zero_gating: bool = False
     fold_overlap: bool = True
     tile_overlap: bool = True
+    conv_native: bool | str = "auto"
     ifmap_offset: int = 0
     filter_offset: int = 10_000_000
     ofmap_offset: int = 20_000_000
@@ -215,6 +224,14 @@ class ArrayConfig:
         return self.tile_overlap and self.fold_overlap
 
     @property
+    def convs_native(self) -> bool:
+        """Convolutions read their ifmap natively (``conv_native``; ``auto``: on for WS, the dataflow the
+        window generator is built for)."""
+        if self.conv_native == "auto":
+            return self.dataflow == Dataflow.WS
+        return bool(self.conv_native)
+
+    @property
     def pe_count(self) -> int:
         return self.rows * self.cols
 
@@ -260,6 +277,8 @@ _FLOAT_RANGES: dict[str, tuple[float, float]] = {
 #: ``weight_format`` values: multiplied integers, or ternary weights that the PE sign-selects and adds.
 WEIGHT_FORMATS: tuple[str, ...] = ("int", "ternary")
 _BOOLS = {"input_signed", "weight_signed", "zero_gating", "fold_overlap", "tile_overlap"}
+#: Booleans that may also be "auto" (a default that depends on other fields).
+_AUTO_BOOLS = {"conv_native"}
 #: Tuple fields and the range of each element.
 _FLOAT_TUPLES: dict[str, tuple[float, float]] = {"dvfs_vdd_v": (0.1, 3.0), "dvfs_clock_hz": (1.0e3, 1.0e11)}
 #: The parts of the accelerator a voltage domain can hold (``dvfs_domains``).
@@ -301,6 +320,12 @@ def _coerce(name: str, value: Any) -> Any:
     if name in _BOOLS:
         if not isinstance(value, bool):
             raise InputError(f"{name} must be true or false, not {value!r}", where=name)
+        return value
+    if name in _AUTO_BOOLS:
+        if isinstance(value, str) and value.strip().lower() == "auto":
+            return "auto"
+        if not isinstance(value, bool):
+            raise InputError(f'{name} must be true, false or "auto", not {value!r}', where=name)
         return value
     if name in _INT_RANGES:
         lo, hi = _INT_RANGES[name]
@@ -441,6 +466,12 @@ def _check_relations(cfg: ArrayConfig) -> None:
             f"not {cfg.weight_bits} bits {'signed' if cfg.weight_signed else 'unsigned'}",
             where="weight_format",
         )
+    if cfg.conv_native is True and cfg.dataflow != Dataflow.WS:
+        raise InputError(
+            f"conv_native is implemented for the ws dataflow only, not {cfg.dataflow.value}; "
+            'set conv_native = false or "auto"',
+            where="conv_native",
+        )
     if cfg.acc_bits < cfg.product_bits:
         raise InputError(
             f"acc_bits must be at least input_bits + weight_bits ({cfg.product_bits}), not {cfg.acc_bits}",
@@ -475,6 +506,7 @@ TOML_SECTIONS: dict[str, tuple[str, ...]] = {
         "filter_offset",
         "ofmap_offset",
         "tile_overlap",
+        "conv_native",
     ),
     "dram": (
         "dram_bw_words_per_cycle",
@@ -790,7 +822,9 @@ def parse_override(text: str) -> tuple[str, Any]:
     known = {f.name for f in fields(ArrayConfig)}
     if key not in known:
         raise InputError(f"unknown config field '{key}'", "--set")
-    if key in _BOOLS:
+    if key in _AUTO_BOOLS and raw.lower() == "auto":
+        return key, "auto"
+    if key in _BOOLS | _AUTO_BOOLS:
         low = raw.lower()
         if low not in ("true", "false", "1", "0", "yes", "no"):
             raise InputError(f"{key} must be true or false, not '{raw}'", "--set")

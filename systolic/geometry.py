@@ -12,6 +12,15 @@ contiguous along the axis its lanes run on at the array port that carries it (:d
 elements (P = lanes of the port): a tile with extents (El along the lanes, Eo along the other axis) takes
 ``ceil(El / P) * Eo`` lines.
 
+Convolution-native input (``conv_native``, :func:`conv_native_layer`): A of a convolution is not its im2col
+matrix but the ifmap tensor itself, NHWC: element (b, h, w, c) at word
+``offset_A + ((b * H + h) * W + w) * C + c``. Its SRAM half holds a *band*: the input rows
+``lo .. lo + rows - 1`` of one image that a tile's output rows need (their halo included, rows outside the
+tensor left out: padding is made on chip), whole rows of W x C words, as lines of P consecutive channels of
+one pixel (C a multiple of P): pixel (h, w), channels c .. c + P - 1 on line
+``((h - lo) * W + w) * (C / P) + c / P``. An im2col row m = (b, oh, ow) and tap k = (r, s, c) read the
+pixel (oh * stride_h - pad_h + r, ow * stride_w - pad_w + s), or zero outside the tensor.
+
 Elements: A has the input format, B the weight format, C (partial sums, accumulators) ``acc_bits``, two's
 complement when either operand is signed.
 """
@@ -70,6 +79,13 @@ def geometry(cfg: ArrayConfig) -> dict[str, Geometry]:
             half_lines=(cap // 2) // lanes,
         )
     return out
+
+
+def conv_native_layer(cfg: ArrayConfig, conv) -> bool:
+    """Whether a layer lowered from ``conv`` (a :class:`~systolic.workload.ConvShape` or None) may read
+    its ifmap tensor natively on ``cfg``: ``cfg.convs_native`` (WS), one group, channels a multiple of
+    the lanes of A's lines (``rows``). Other layers read their im2col matrix."""
+    return bool(cfg.convs_native and conv is not None and conv.groups == 1 and conv.channels % cfg.rows == 0)
 
 
 def acc_signed(cfg: ArrayConfig) -> bool:

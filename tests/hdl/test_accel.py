@@ -39,7 +39,7 @@ def _accelerator(cfg: ArrayConfig) -> Accelerator:
 
 
 def test_external_ports_are_command_and_dram_only():
-    cfg = ArrayConfig(input_bits=4, weight_bits=6, acc_bits=20, **SMALL)
+    cfg = ArrayConfig(input_bits=4, weight_bits=6, acc_bits=20, conv_native=False, **SMALL)
     dut = _accelerator(cfg)
     members = dut.signature.members
     assert list(members) == list(controller_ports(cfg))
@@ -151,3 +151,24 @@ def test_a_ternary_layer_is_a_at_b_in_the_models_cycles(dataflow):
     assert h.problems == []
     np.testing.assert_array_equal(h.result, a @ b)
     assert h.cycles == model.cycles_per_gemm[0]
+
+
+def test_conv_native_adds_the_convolution_to_the_command():
+    """conv_native ("auto" on WS): the layer's convolution comes with the command, after the tile sizes."""
+    cfg = ArrayConfig(**SMALL)
+    names = list(_accelerator(cfg).signature.members)
+    assert names[names.index("tile_k") + 1 : names.index("busy")] == [
+        "conv_en",
+        "conv_h",
+        "conv_w",
+        "conv_cl",
+        "conv_r",
+        "conv_s",
+        "conv_stride_h",
+        "conv_stride_w",
+        "conv_pad_h",
+        "conv_pad_w",
+        "conv_oh",
+        "conv_ow",
+    ]
+    assert "conv_en" not in _accelerator(cfg.replace(conv_native=False)).signature.members

@@ -1,0 +1,74 @@
+"""Convolution-native input on the RTL under amaranth.sim (hdl/window.py, the controller's band walk): a
+convolution read from its NHWC ifmap gives the direct convolution in the model's cycles, with the model's
+access counts and traces (the Icarus and Verilator runs are ``make cosim``'s conv groups)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from systolic.config import ArrayConfig, Dataflow
+from systolic.cosim.amaranth_sim import run_layers
+from systolic.cosim.conv import conv_tensors, direct_conv, im2col
+from systolic.model.cycles import GemmArrays
+from systolic.model.memory import memory_cycles
+from systolic.model.traces import collect, layer_traces, trace_widths
+from systolic.workload import ConvShape
+
+TIGHT = dict(
+    rows=4,
+    cols=4,
+    dataflow=Dataflow.WS,
+    conv_native=True,
+    dram_bw_words_per_cycle=2,
+    dram_latency_cycles=5,
+    ifmap_sram_bytes=384,
+    filter_sram_bytes=1024,
+    ofmap_sram_bytes=1024,
+)
+
+
+def _check(cfg: ArrayConfig, conv: ConvShape, seed: int = 0) -> None:
+    ifmap, filters = conv_tensors(cfg, conv, np.random.default_rng(seed))
+    a, b = im2col(ifmap, filters, conv)
+    (h,) = run_layers(cfg, [(a, b)], convs=[(conv, ifmap)])
+    gemm = GemmArrays.of(*a.shape[:1], b.shape[1], a.shape[1], conv=[conv])
+    model = memory_cycles(cfg, gemm)
+    assert h.native == conv and model.plan.native == (conv,)
+    assert h.problems == []
+    np.testing.assert_array_equal(h.result, direct_conv(cfg, ifmap, filters, conv).reshape(h.result.shape))
+    assert h.cycles == model.cycles_per_gemm[0]
+    for kind in ("sram_reads", "sram_writes", "dram_reads", "dram_writes"):
+        assert h.counts[kind] == {buf: int(v[0]) for buf, v in getattr(model, kind).items()}, kind
+    assert h.counts["dram_reads"]["ifmap"] < a.size  # the bands, not the im2col matrix
+    recorded = h.trace_arrays()
+    want = collect(layer_traces(cfg, model.schedule, 0, gemm.m[0], gemm.n[0], gemm.k[0]), trace_widths(cfg))
+    for name, rows in recorded.items():
+        np.testing.assert_array_equal(rows, want[name], err_msg=name)
+
+
+def test_a_padded_conv_in_two_bands_is_exact():
+    conv = ConvShape(6, 5, 3, 3, 8, 3, pad_h=1, pad_w=1)
+    _check(ArrayConfig(**TIGHT), conv)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "conv",
+    [
+        ConvShape(7, 6, 3, 3, 8, 5, stride_h=2, stride_w=2, pad_h=1, pad_w=1),
+        ConvShape(6, 6, 3, 3, 4, 3, stride_h=2, stride_w=2, extra_h=1, extra_w=1),
+        ConvShape(4, 4, 3, 3, 8, 3, pad_h=1, pad_w=1, batch=2),
+        ConvShape(7, 5, 5, 3, 4, 4, stride_h=2, pad_h=2, pad_w=1),
+        ConvShape(6, 3, 3, 3, 16, 4, pad_h=1, pad_w=1),
+    ],
+    ids=["strided", "end padding", "batch 2", "5x3 filter", "k-tiles of filter rows"],
+)
+def test_strided_end_padded_batched_and_tall_filters_are_exact(conv):
+    _check(ArrayConfig(**TIGHT), conv)
+
+
+@pytest.mark.slow
+def test_without_tile_overlap_too():
+    conv = ConvShape(6, 5, 3, 3, 8, 3, pad_h=1, pad_w=1)
+    _check(ArrayConfig(**TIGHT, tile_overlap=False), conv)

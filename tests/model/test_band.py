@@ -1,0 +1,180 @@
+"""Convolution-native input (model/band.py and its use by the memory model and the traces): bands against
+brute force, window addresses against the im2col of an address-valued tensor, and pinned DRAM words."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from systolic.config import ArrayConfig, Dataflow
+from systolic.cosim.conv import im2col
+from systolic.errors import InputError
+from systolic.geometry import conv_native_layer
+from systolic.model.band import band_rows, window_addresses
+from systolic.model.cycles import GemmArrays
+from systolic.model.memory import memory_cycles, plan_conv_layer
+from systolic.model.traces import collect, layer_traces, trace_widths
+from systolic.workload import ConvShape, Layer
+
+AMPLE = dict(
+    rows=4,
+    cols=4,
+    dataflow=Dataflow.WS,
+    ifmap_sram_bytes=4096,
+    filter_sram_bytes=4096,
+    ofmap_sram_bytes=16384,
+    dram_bw_words_per_cycle=4,
+    dram_latency_cycles=3,
+)
+
+convs = st.builds(
+    lambda h, w, r, s, sh, sw, ph, pw, eh, b: ConvShape(
+        h,
+        w,
+        r,
+        s,
+        4,
+        3,
+        stride_h=sh,
+        stride_w=sw,
+        pad_h=min(ph, r - 1),
+        pad_w=min(pw, s - 1),
+        extra_h=eh,
+        batch=b,
+    ),
+    *(st.integers(3, 7), st.integers(3, 7), st.integers(1, 3), st.integers(1, 3)),
+    *(st.integers(1, 2), st.integers(1, 2), st.integers(0, 2), st.integers(0, 2), st.integers(0, 1)),
+    st.integers(1, 2),
+)
+
+
+def _run(cfg: ArrayConfig, conv: ConvShape):
+    layer = Layer.from_conv("c", conv)
+    return memory_cycles(cfg, GemmArrays.of(layer.m, layer.n, layer.k, conv=[conv]))
+
+
+@given(convs, st.integers(1, 4), st.data())
+@settings(max_examples=60, deadline=None)
+def test_a_band_is_the_input_rows_its_output_rows_read(conv, j, data):
+    r0 = data.draw(st.integers(0, conv.filter_h - 1))
+    r1 = data.draw(st.integers(r0 + 1, conv.filter_h))
+    for oh0 in range(conv.ofmap_h):
+        read = [
+            oh * conv.stride_h - conv.pad_h + r
+            for oh in range(oh0, min(oh0 + j, conv.ofmap_h))
+            for r in range(r0, r1)
+        ]
+        inside = [h for h in read if 0 <= h < conv.ifmap_h]
+        lo, rows = band_rows(conv, oh0, min(j, conv.ofmap_h - oh0), r0, r1)
+        lo, rows = int(lo), int(rows)
+        # the rows from the first to the last read, clipped to the tensor: every row read is in it, and
+        # no other unless strides leave gaps (stride > filter rows) that the clip at row 0 keeps
+        assert set(inside) <= set(range(lo, lo + rows))
+        hull = (max(0, min(read)), min(conv.ifmap_h - 1, max(read)))
+        assert (lo, rows) == (hull[0], max(0, hull[1] - hull[0] + 1))
+        if inside and conv.stride_h <= r1 - r0:
+            assert (lo, rows) == (min(inside), max(inside) - min(inside) + 1)
+
+
+@given(convs)
+@settings(max_examples=60, deadline=None)
+def test_the_window_reads_the_words_of_the_im2col_matrix(conv):
+    """An ifmap whose words hold their own address + 1: its im2col matrix holds the addresses the window
+    generator reads (0 where it makes a padding zero)."""
+    offset, lanes = 100, 4
+    n = conv.batch * conv.ifmap_h * conv.ifmap_w * conv.channels
+    ifmap = (np.arange(n) + 1).reshape(conv.batch, conv.ifmap_h, conv.ifmap_w, conv.channels)
+    a, _ = im2col(
+        ifmap, np.zeros((conv.filter_h, conv.filter_w, conv.channels, conv.filters), dtype=np.int64), conv
+    )
+    m, k0 = (
+        x.ravel() for x in np.meshgrid(np.arange(a.shape[0]), np.arange(0, a.shape[1], lanes), indexing="ij")
+    )
+    got = window_addresses(conv, offset, m, k0, np.full(m.size, lanes), lanes)
+    want = np.where(a == 0, -1, a + offset - 1).reshape(a.shape[0], -1, lanes).reshape(-1, lanes)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_a_3x3_conv_whose_image_fits_reads_its_ifmap_and_filters_once():
+    conv = ConvShape(8, 8, 3, 3, 8, 6, pad_h=1, pad_w=1)
+    cfg = ArrayConfig(conv_native=True, **AMPLE)
+    res = _run(cfg, conv)
+    assert res.plan.native == (conv,)
+    assert int(res.dram_reads["ifmap"][0]) == 8 * 8 * 8  # the tensor, once
+    assert int(res.dram_reads["filter"][0]) == 3 * 3 * 8 * 6  # the filters, once
+    im2col_words = int(_run(cfg.replace(conv_native=False), conv).dram_reads["ifmap"][0])
+    assert im2col_words == 64 * 72  # the im2col matrix, 9x the tensor
+    # the array's side is the im2col layer's: same cycles here (compute-bound), same SRAM reads
+    old = _run(cfg.replace(conv_native=False), conv)
+    assert int(res.sram_reads["ifmap"][0]) == int(old.sram_reads["ifmap"][0])
+
+
+def test_bands_reread_only_their_halo():
+    """Pinned against the closed form: bands of j output rows of a 3x3 stride-1 'same' conv on H rows read
+    H + 2 (H / j - 1) rows of W x C words (each band boundary re-reads 2 halo rows)."""
+    conv = ConvShape(24, 4, 3, 3, 4, 4, pad_h=1, pad_w=1)
+    cfg = ArrayConfig(conv_native=True, **{**AMPLE, "ifmap_sram_bytes": 2 * 14 * 4 * 4})  # 14 rows a half
+    res = _run(cfg, conv)
+    j = res.plan.tm[0] // conv.ofmap_w
+    assert j == 12  # the tallest band that fits: 12 output rows need 14 input rows
+    rows = 24 + 2 * (24 // j - 1)
+    assert int(res.dram_reads["ifmap"][0]) == rows * 4 * 4
+    assert int(res.dram_reads["ifmap"][0]) <= 1.2 * 24 * 4 * 4
+
+
+def test_a_small_filter_buffer_takes_k_tiles_of_whole_filter_rows():
+    """Pinned: 3x3x16 filters do not fit a 128-line half (K = 144 lines), so k-tiles of two filter rows
+    (96 taps) and one; each (m, k) tile reads the rows its output rows need with its filter rows."""
+    conv = ConvShape(6, 3, 3, 3, 16, 4, pad_h=1, pad_w=1)
+    cfg = ArrayConfig(conv_native=True, **{**AMPLE, "ifmap_sram_bytes": 384, "filter_sram_bytes": 1024})
+    res = _run(cfg, conv)
+    assert (int(res.plan.tm[0]), int(res.plan.tk[0])) == (9, 96)  # 3 output rows, 2 filter rows
+    assert res.plan.native == (conv,)
+    # output rows 0-2 with filter rows 0-1: input rows 0-2; with row 2: 1-3; rows 3-5: 2-5 and 4-5
+    assert int(res.dram_reads["ifmap"][0]) == (3 + 3 + 4 + 2) * 3 * 16
+    assert int(res.dram_reads["filter"][0]) == 144 * 4 * 2  # the filters once per m-tile
+
+
+def test_the_dram_trace_of_a_band_is_the_tensors_words_in_order():
+    conv = ConvShape(5, 4, 3, 3, 8, 4, stride_h=2, pad_h=1, pad_w=1)
+    cfg = ArrayConfig(conv_native=True, **AMPLE)
+    res = _run(cfg, conv)
+    layer = Layer.from_conv("c", conv)
+    traces = collect(layer_traces(cfg, res.schedule, 0, layer.m, layer.n, layer.k), trace_widths(cfg))
+    addr = traces["IFMAP_DRAM_TRACE"][:, 1:]
+    np.testing.assert_array_equal(addr[addr >= 0], np.arange(5 * 4 * 8))
+    sram = traces["IFMAP_SRAM_TRACE"][:, 1:]
+    assert (sram == -1).any() and sram.max() < 5 * 4 * 8  # padding lanes read nothing from the tensor
+
+
+@pytest.mark.parametrize(
+    "conv, cfg_changes",
+    [
+        (ConvShape(6, 6, 3, 3, 6, 4, pad_h=1, pad_w=1), {}),  # channels not a multiple of rows
+        (ConvShape(6, 6, 3, 3, 8, 4, pad_h=1, pad_w=1, groups=2), {}),  # grouped
+        (ConvShape(6, 6, 3, 3, 8, 4, pad_h=1, pad_w=1), {"ifmap_sram_bytes": 64}),  # no band fits
+    ],
+    ids=["channels", "groups", "no band fits"],
+)
+def test_layers_the_window_cannot_run_read_their_im2col_matrix(conv, cfg_changes):
+    cfg = ArrayConfig(conv_native=True, **{**AMPLE, **cfg_changes})
+    layer = Layer.from_conv("c", conv)
+    _, native = plan_conv_layer(cfg, layer.m, layer.n, layer.k, conv=conv)
+    assert not native
+    assert _run(cfg, conv).plan.native == (None,)
+
+
+def test_conv_native_is_ws_only_and_on_there_by_default():
+    conv = ConvShape(4, 4, 1, 1, 4, 1)
+    assert conv_native_layer(ArrayConfig(**AMPLE), conv)  # "auto" on WS
+    assert not conv_native_layer(ArrayConfig(**AMPLE, conv_native=False), conv)
+    for df in (Dataflow.OS, Dataflow.IS):
+        assert not ArrayConfig(**{**AMPLE, "dataflow": df}).convs_native  # "auto" elsewhere
+        with pytest.raises(
+            InputError, match=f"conv_native is implemented for the ws dataflow only, not {df.value}"
+        ):
+            ArrayConfig(conv_native=True, **{**AMPLE, "dataflow": df})
+    with pytest.raises(InputError, match="conv_native must be true, false or \"auto\", not 'yes'"):
+        ArrayConfig(conv_native="yes", **AMPLE)

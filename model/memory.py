@@ -23,6 +23,10 @@ walked with n outermost, then m, then k. The controller runs *steps* separated b
 * drain tile s-2's C from the shadow ofmap half to DRAM (when tile s-2 was its output tile's last
   k-tile).
 
+A convolution that reads its ifmap natively (``conv_native``, :mod:`systolic.model.band`) has tiles of whole
+output rows and whole filter rows; its A tile is a band of input rows (``Tiles.a_line0``, ``a_lines``:
+full lines of P words, so ``a_lines * ceil(P / bw)`` read beats), everything else as below.
+
 DRAM: one read request per cycle, data ``dram_latency_cycles`` later; one write beat per cycle; a beat
 carries at most ``dram_bw_words_per_cycle`` words and never crosses an SRAM line. A step lasts (cycles)
 

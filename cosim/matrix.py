@@ -123,7 +123,7 @@ def conv_cases(rows: int, cols: int) -> list[GemmCase]:
         (ConvShape(4, 4, 3, 3, c, 3, pad_h=1, pad_w=1, batch=2), "batch 2"),
         (ConvShape(7, 5, 5, 3, rows, 4, stride_h=2, pad_h=2, pad_w=1), "5x3 filter"),
         (
-            ConvShape(5, 4, 3, 3, 4 * rows, 4, pad_h=1, pad_w=1),
+            ConvShape(6, 3, 3, 3, 4 * rows, 4, pad_h=1, pad_w=1),
             "deep 3x3",
         ),  # k-tiles of filter rows when tight
     ]

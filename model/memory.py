@@ -137,9 +137,16 @@ def plan_conv_layer(
     cfg: ArrayConfig, m: int, n: int, k: int, layer: str = "layer", conv=None
 ) -> tuple[tuple[int, int, int], bool]:
     """Tile sizes (tm, tn, tk) for one M x N x K layer lowered from ``conv`` (a ConvShape or None), and
-    whether it reads its ifmap natively (``conv_native``: a band of whole output rows fits,
-    :func:`systolic.model.band.plan_band`, and its tiles read no more DRAM words than the im2col plan's;
-    else its im2col matrix).
+    whether it reads its ifmap natively (:func:`plan_tiles` of that one layer)."""
+    plan = plan_tiles(cfg, GemmArrays.of(m, n, k, conv=[conv]), [layer])
+    return (int(plan.tm[0]), int(plan.tn[0]), int(plan.tk[0])), plan.native[0] is not None
+
+
+def _plan_options(
+    cfg: ArrayConfig, m: int, n: int, k: int, layer: str, conv
+) -> tuple[tuple[int, int, int], tuple[int, int, int] | None]:
+    """The im2col plan's tile sizes for one M x N x K layer and, when ``conv`` may be read natively, the
+    band plan's (:func:`systolic.model.band.plan_band`) if it reads no more DRAM words, else None.
 
     Every tensor's tile must fit one half of its buffer. Among the tile sizes that fit, the plan takes
     the one with the least DRAM traffic for the n, m, k walk (an operand tile is reloaded whenever it
@@ -177,8 +184,8 @@ def plan_conv_layer(
     if conv_native_layer(cfg, conv):
         band = plan_band(cfg, geo, conv, n, k, _candidates(n, gran["n"]))
         if band is not None and band[1] <= _traffic(dims, sizes):
-            return band[0], True
-    return sizes, False
+            return sizes, band[0]
+    return sizes, None
 
 
 def _traffic(dims: dict[str, int], sizes: tuple[int, int, int]) -> int:
@@ -231,21 +238,38 @@ def tile_count(cfg: ArrayConfig, gemm: GemmArrays, names: list[str] | None = Non
 
 
 def plan_tiles(cfg: ArrayConfig, gemm: GemmArrays, names: list[str] | None = None) -> TilePlan:
-    """:func:`plan_layer` for every layer (each distinct shape planned once)."""
+    """Tile sizes of every layer (each distinct shape planned once): the im2col plan, or the band plan of
+    a convolution read natively (``conv_native``) where it reads no more DRAM words and takes no more
+    cycles (whole output and filter rows may cut shorter tiles); both timed at once for all layers."""
     layers = gemm.m.size
     convs = [gemm.conv_of(i) if conv_native_layer(cfg, gemm.conv_of(i)) else None for i in range(layers)]
-    planned: dict = {}
-    sizes, native = np.zeros((layers, 3), dtype=np.int64), []  # [layer, 3]
-    for i in range(layers):
-        key = (int(gemm.m[i]), int(gemm.n[i]), int(gemm.k[i]), convs[i])
-        if key not in planned:
-            planned[key] = plan_conv_layer(
-                cfg, *key[:3], layer=names[i] if names else f"layer {i}", conv=key[3]
-            )
-        sizes[i], is_native = planned[key]
-        native.append(convs[i] if is_native else None)
+    keys = [(int(gemm.m[i]), int(gemm.n[i]), int(gemm.k[i]), convs[i]) for i in range(layers)]
+    options: dict = {}
+    for i, key in enumerate(keys):
+        if key not in options:
+            options[key] = _plan_options(cfg, *key[:3], names[i] if names else f"layer {i}", key[3])
+    both = [key for key, (_, band) in options.items() if band is not None]
+    native = dict.fromkeys(options, False)
+    if both:
+        shapes = GemmArrays.of(*np.array([key[:3] for key in both]).T)
+        plans = [np.array([options[key][j] for key in both], dtype=np.int64) for j in (0, 1)]  # [key, 3]
+        im2col = _gemm_cycles(cfg, shapes, plans[0], (None,) * len(both))
+        band = _gemm_cycles(cfg, shapes, plans[1], tuple(key[3] for key in both))
+        native |= {key: bool(b <= a) for key, a, b in zip(both, im2col, band, strict=True)}
+    sizes = np.array([options[key][1] if native[key] else options[key][0] for key in keys], dtype=np.int64)
+    tm, tn, tk = sizes.reshape(-1, 3).T
+    chosen = tuple(key[3] if native[key] else None for key in keys)
+    return TilePlan(tm, tn, tk, -(-gemm.m // tm), -(-gemm.n // tn), -(-gemm.k // tk), chosen)
+
+
+def _gemm_cycles(cfg: ArrayConfig, gemm: GemmArrays, sizes: np.ndarray, native: tuple) -> np.ndarray:
+    """[layer] cycles of one GEMM of each layer with tiles of ``sizes`` [layer, 3] (``native``: per layer
+    the ConvShape read in bands, or None)."""
     tm, tn, tk = sizes.T
-    return TilePlan(tm, tn, tk, -(-gemm.m // tm), -(-gemm.n // tn), -(-gemm.k // tk), tuple(native))
+    plan = TilePlan(tm, tn, tk, -(-gemm.m // tm), -(-gemm.n // tn), -(-gemm.k // tk), native)
+    tiles = tiles_of(cfg, gemm, plan)
+    bw, latency = [cfg.dram_bw_words_per_cycle], [cfg.dram_latency_cycles]
+    return cycles_per_gemm_for(cfg, tiles, gemm.m.size, bw, latency)[0]
 
 
 @dataclass(frozen=True)

@@ -229,10 +229,12 @@ def test_default_matrix_counts_both_tops():
     base = ArrayConfig(name="matrix")
     groups = default_matrix(base)
     tops = [top for _, _, top in groups]
-    assert tops.count("core") == 9 + 3 + 3 and tops.count("accel") == 6 + 6 + 3
-    assert sum(len(cases) for _, cases, top in groups if top == "accel") == 90
+    assert tops.count("core") == 9 + 3 + 3 and tops.count("accel") == 6 + 6 + 3 + 4
+    assert sum(len(cases) for _, cases, top in groups if top == "accel") == 90 + 4 * 9
     ternary = [cfg for cfg, _, _ in groups if cfg.weight_format == "ternary"]
     assert {cfg.dataflow.value for cfg in ternary} == {"os", "ws", "is"} and len(ternary) == 6
+    # conv_native: WS convolutions on a tight and an ample memory, read natively and as im2col matrices
+    assert sorted(cfg.conv_native for cfg, _, _ in groups if "conv" in cfg.name) == [False, False, True, True]
     # every micro-architecture option runs both ways
     for option, flipped in (("fold_overlap", 6), ("tile_overlap", 3)):
         assert {getattr(cfg, option) for cfg, _, _ in groups} == {True, False}

@@ -44,6 +44,7 @@ first fill and last drain, DRAM time beyond compute, and four cycles per step of
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -240,7 +241,8 @@ def tile_count(cfg: ArrayConfig, gemm: GemmArrays, names: list[str] | None = Non
 def plan_tiles(cfg: ArrayConfig, gemm: GemmArrays, names: list[str] | None = None) -> TilePlan:
     """Tile sizes of every layer (each distinct shape planned once): the im2col plan, or the band plan of
     a convolution read natively (``conv_native``) where it reads no more DRAM words and takes no more
-    cycles (whole output and filter rows may cut shorter tiles); both timed at once for all layers."""
+    cycles (whole output and filter rows may cut shorter tiles); both timed at once for all layers (up
+    to :data:`TIMED_PLAN_TILES` tiles a layer)."""
     layers = gemm.m.size
     convs = [gemm.conv_of(i) if conv_native_layer(cfg, gemm.conv_of(i)) else None for i in range(layers)]
     keys = [(int(gemm.m[i]), int(gemm.n[i]), int(gemm.k[i]), convs[i]) for i in range(layers)]
@@ -248,8 +250,10 @@ def plan_tiles(cfg: ArrayConfig, gemm: GemmArrays, names: list[str] | None = Non
     for i, key in enumerate(keys):
         if key not in options:
             options[key] = _plan_options(cfg, *key[:3], names[i] if names else f"layer {i}", key[3])
-    both = [key for key, (_, band) in options.items() if band is not None]
-    native = dict.fromkeys(options, False)
+    native = {key: band is not None for key, (_, band) in options.items()}
+    # timing both plans lays out their tiles: only for layers of a moderate number (tile_count must stay
+    # cheap, it guards against absurd work); larger layers take the bands on traffic alone
+    both = [key for key, (sizes, band) in options.items() if band is not None and _tiles(key, sizes, band)]
     if both:
         shapes = GemmArrays.of(*np.array([key[:3] for key in both]).T)
         plans = [np.array([options[key][j] for key in both], dtype=np.int64) for j in (0, 1)]  # [key, 3]
@@ -260,6 +264,17 @@ def plan_tiles(cfg: ArrayConfig, gemm: GemmArrays, names: list[str] | None = Non
     tm, tn, tk = sizes.reshape(-1, 3).T
     chosen = tuple(key[3] if native[key] else None for key in keys)
     return TilePlan(tm, tn, tk, -(-gemm.m // tm), -(-gemm.n // tn), -(-gemm.k // tk), chosen)
+
+
+#: Layers with more tiles than this (in either plan) choose between bands and im2col on DRAM words only.
+TIMED_PLAN_TILES = 4096
+
+
+def _tiles(key: tuple, *plans: tuple[int, int, int]) -> bool:
+    """Whether every plan of the M x N x K layer ``key`` has at most :data:`TIMED_PLAN_TILES` tiles."""
+    return all(
+        math.prod(-(-d // t) for d, t in zip(key[:3], p, strict=True)) <= TIMED_PLAN_TILES for p in plans
+    )
 
 
 def _gemm_cycles(cfg: ArrayConfig, gemm: GemmArrays, sizes: np.ndarray, native: tuple) -> np.ndarray:

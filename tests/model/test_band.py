@@ -190,3 +190,22 @@ def test_pinned_against_the_rtl():
     native, im2col_ = _run(cfg, conv), _run(cfg.replace(conv_native=False), conv)
     assert (int(native.cycles[0]), int(native.dram_reads["ifmap"][0])) == (1035, 480)
     assert (int(im2col_.cycles[0]), int(im2col_.dram_reads["ifmap"][0])) == (1699, 30 * 144)
+
+
+def test_bands_that_would_cost_cycles_are_refused_unless_the_layer_is_too_large_to_time(monkeypatch):
+    """ResNet-50 on ws-32x32 with ample bandwidth: some layers' bands read fewer words but make shorter
+    tiles (slower); they stay im2col. Above TIMED_PLAN_TILES the choice is on DRAM words alone."""
+    from systolic import zoo
+    from systolic.config import load_arch
+    from systolic.model import memory
+
+    cfg = load_arch("ws-32x32", {"dram_bw_words_per_cycle": 256})
+    gemm = GemmArrays.from_workload(zoo.build("resnet50"))
+    timed = memory.plan_tiles(cfg, gemm)
+    monkeypatch.setattr(memory, "TIMED_PLAN_TILES", 0)
+    untimed = memory.plan_tiles(cfg, gemm)
+    count = [sum(c is not None for c in p.native) for p in (timed, untimed)]
+    assert count[0] < count[1]
+    monkeypatch.undo()
+    assert memory_cycles(cfg, gemm).total_cycles == 4_190_404  # README; im2col: 4,213,952
+    assert memory_cycles(cfg.replace(conv_native=False), gemm).total_cycles == 4_213_952

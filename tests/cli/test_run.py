@@ -347,8 +347,8 @@ def test_out_holding_the_inputs_is_refused(tmp_path, capsys):
         (
             ["--arch", "tpu-v1-128", "--topology", "resnet50", "--interval", "1cycles"],
             {},
-            "--interval: power and temperature over 2,101,559 intervals of 1.429e-09 s and 69 blocks needs about "
-            "13.5 GiB of memory (limit 4 GiB); --force to run anyway",
+            "--interval: power and temperature over 1,923,591 intervals of 1.429e-09 s and 69 blocks needs about "
+            "12.4 GiB of memory (limit 4 GiB); --force to run anyway",
         ),
         (
             ["--arch", "tpu-v1-128", "--topology", "big.csv", "--memory-only", "--traces", "--out", "o"],

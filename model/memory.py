@@ -241,8 +241,8 @@ def tile_count(cfg: ArrayConfig, gemm: GemmArrays, names: list[str] | None = Non
 def plan_tiles(cfg: ArrayConfig, gemm: GemmArrays, names: list[str] | None = None) -> TilePlan:
     """Tile sizes of every layer (each distinct shape planned once): the im2col plan, or the band plan of
     a convolution read natively (``conv_native``) where it reads no more DRAM words and takes no more
-    cycles (whole output and filter rows may cut shorter tiles); both timed at once for all layers (up
-    to :data:`TIMED_PLAN_TILES` tiles a layer)."""
+    compute cycles (whole output and filter rows may cut shorter tiles); both timed at once for all
+    layers (up to :data:`TIMED_PLAN_TILES` tiles a layer)."""
     layers = gemm.m.size
     convs = [gemm.conv_of(i) if conv_native_layer(cfg, gemm.conv_of(i)) else None for i in range(layers)]
     keys = [(int(gemm.m[i]), int(gemm.n[i]), int(gemm.k[i]), convs[i]) for i in range(layers)]
@@ -278,13 +278,22 @@ def _tiles(key: tuple, *plans: tuple[int, int, int]) -> bool:
 
 
 def _gemm_cycles(cfg: ArrayConfig, gemm: GemmArrays, sizes: np.ndarray, native: tuple) -> np.ndarray:
-    """[layer] cycles of one GEMM of each layer with tiles of ``sizes`` [layer, 3] (``native``: per layer
-    the ConvShape read in bands, or None)."""
+    """[layer] compute cycles of one GEMM of each layer with tiles of ``sizes`` [layer, 3] (``native``:
+    per layer the ConvShape read in bands, or None): the array's cycles with operands always ready, so
+    the choice does not depend on the DRAM's bandwidth or latency (sweeps share tiles across those)."""
     tm, tn, tk = sizes.T
     plan = TilePlan(tm, tn, tk, -(-gemm.m // tm), -(-gemm.n // tn), -(-gemm.k // tk), native)
-    tiles = tiles_of(cfg, gemm, plan)
-    bw, latency = [cfg.dram_bw_words_per_cycle], [cfg.dram_latency_cycles]
-    return cycles_per_gemm_for(cfg, tiles, gemm.m.size, bw, latency)[0]
+    return _compute_per_layer(cfg, tiles_of(cfg, gemm, plan), gemm.m.size)
+
+
+def _compute_per_layer(cfg: ArrayConfig, tiles: Tiles, layers: int) -> np.ndarray:
+    """[layer] compute cycles of one GEMM: the sum of the tiles' cc, less the overlap of tiles run back
+    to back (a tile starts 4 cycles after the last operands of the one before)."""
+    compute = _per_layer(tiles.compute_cycles, tiles.layer, layers)
+    if cfg.tiles_overlap:
+        step = 1 + ARRAY_START_CYCLES
+        compute -= (np.bincount(tiles.layer, minlength=layers) - 1) * (pipeline_cycles(cfg) - step)
+    return compute
 
 
 @dataclass(frozen=True)
@@ -598,10 +607,7 @@ def memory_cycles(cfg: ArrayConfig, gemm: GemmArrays, names: list[str] | None = 
     layers = gemm.m.size
     tiles, steps = sched.tiles, sched.steps
     per_gemm = _per_layer(steps.cycles, steps.layer, layers) + PROLOGUE_CYCLES
-    compute = _per_layer(tiles.compute_cycles, tiles.layer, layers)
-    if cfg.tiles_overlap:  # back to back: a tile starts 4 cycles after the last operands of the one before
-        step = 1 + ARRAY_START_CYCLES
-        compute -= (np.bincount(tiles.layer, minlength=layers) - 1) * (pipeline_cycles(cfg) - step)
+    compute = _compute_per_layer(cfg, tiles, layers)
     counts = access_counts(cfg, tiles)
     rep = gemm.repeat
 

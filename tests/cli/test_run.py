@@ -230,7 +230,7 @@ def test_default_matrix_counts_both_tops():
     groups = default_matrix(base)
     tops = [top for _, _, top in groups]
     assert tops.count("core") == 9 + 3 + 3 and tops.count("accel") == 6 + 6 + 3
-    assert sum(len(cases) for _, cases, top in groups if top == "accel") == 90
+    assert sum(len(cases) for _, cases, top in groups if top == "accel") == 105
     ternary = [cfg for cfg, _, _ in groups if cfg.weight_format == "ternary"]
     assert {cfg.dataflow.value for cfg in ternary} == {"os", "ws", "is"} and len(ternary) == 6
     # every micro-architecture option runs both ways

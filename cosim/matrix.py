@@ -69,13 +69,15 @@ MEMORIES = {
 
 def memory_cases(rows: int, cols: int) -> list[GemmCase]:
     """Layers for the whole accelerator: tiny, primes, partial folds, several tiles, tiles of short folds,
-    and a convolution."""
+    tiles of one time step, and a convolution."""
     shapes = [
         (1, 1, 1, "1x1x1"),
         (7, 5, 3, "primes"),
         (2 * rows + 3, cols + 5, 3 * rows + 1, "partial folds"),
         (5 * rows + 2, 3 * cols + 1, 6 * rows + 3, "several tiles"),
         (4 * rows + 1, 2 * cols + 3, 2, "tiles of short folds"),  # K < R + C: OS folds wait to drain
+        # T = 1 < C: WS and IS take the next tile only when the last fold's stationary rows are loaded
+        (1, 1, 9 * rows + 1, "tiles of one time step"),
     ]
     cases = [
         GemmCase(m, n, k, seed=100 + i, label=f"{label} ({m}x{n}x{k})")

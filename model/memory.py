@@ -288,11 +288,14 @@ def _gemm_cycles(cfg: ArrayConfig, gemm: GemmArrays, sizes: np.ndarray, native: 
 
 def _compute_per_layer(cfg: ArrayConfig, tiles: Tiles, layers: int) -> np.ndarray:
     """[layer] compute cycles of one GEMM: the sum of the tiles' cc, less the overlap of tiles run back
-    to back (a tile starts 4 cycles after the last operands of the one before)."""
+    to back (a tile starts 4 cycles after the last operands of the one before, and after the load wait of
+    :func:`load_wait` when the tile's last stationary rows are still loading)."""
     compute = _per_layer(tiles.compute_cycles, tiles.layer, layers)
     if cfg.tiles_overlap:
         step = 1 + ARRAY_START_CYCLES
         compute -= (np.bincount(tiles.layer, minlength=layers) - 1) * (pipeline_cycles(cfg) - step)
+        not_last = np.append(tiles.layer[1:] == tiles.layer[:-1], False)
+        compute += _per_layer(np.where(not_last, load_wait(cfg, tiles), 0), tiles.layer, layers)
     return compute
 
 
@@ -434,13 +437,27 @@ def pipeline_cycles(cfg: ArrayConfig) -> int:
     return cfg.rows + cfg.cols
 
 
-def compute_activity(cfg: ArrayConfig, cc: np.ndarray) -> np.ndarray:
+def load_wait(cfg: ArrayConfig, tiles: Tiles) -> np.ndarray:
+    """``tile_overlap``, WS and IS: ``[tile]`` cycles the array takes the next tile after the tile's last
+    operands, while its one load walker still loads the last fold's stationary rows (``idle`` in
+    ``hdl/fold_pipeline.py``): that load starts C - 1 cycles after the fold before streams (or with the
+    tile's only fold, max(1, ru - C + 1) cycles before it streams) and lasts ru rows, so it ends
+    max(0, min(C, ru) - 1 - T) cycles after the last fold's T time steps. 0 for OS."""
+    mp = MAPPINGS[cfg.dataflow]
+    if not cfg.tiles_overlap or mp.stationary == "output":
+        return np.zeros_like(tiles.compute_cycles)
+    sr = tiles.ext(mp.spatial_rows)
+    ru_last = sr - (-(-sr // cfg.rows) - 1) * cfg.rows
+    return np.maximum(0, np.minimum(cfg.cols, ru_last) - 1 - tiles.ext(mp.temporal))
+
+
+def compute_activity(cfg: ArrayConfig, cc: np.ndarray, wait=0) -> np.ndarray:
     """Cycles of a step's compute activity for tiles of ``cc`` array cycles: until the last result is
     written (cc + 4) or, with ``tile_overlap``, until the array has taken the last operands (cc minus
-    the pipeline behind them, plus 3 to start)."""
+    the pipeline behind them, plus 3 to start) and may take the next tile (``wait``: :func:`load_wait`)."""
     if not cfg.tiles_overlap:
         return cc + COMPUTE_EXTRA_CYCLES
-    return cc - pipeline_cycles(cfg) + ARRAY_START_CYCLES
+    return cc - pipeline_cycles(cfg) + ARRAY_START_CYCLES + wait
 
 
 @dataclass(frozen=True)
@@ -466,8 +483,9 @@ def step_timing(
     """
     has = layout.compute >= 0
     cc = tiles.compute_cycles[np.maximum(layout.compute, 0)]  # [step]
+    wait = load_wait(cfg, tiles)[np.maximum(layout.compute, 0)]
     shape = np.broadcast_shapes(np.shape(read_beats), np.shape(write_beats), has.shape)
-    compute = np.broadcast_to(np.where(has, compute_activity(cfg, cc), 0), shape)
+    compute = np.broadcast_to(np.where(has, compute_activity(cfg, cc, wait), 0), shape)
     load = np.where(read_beats > 0, read_beats + latency, 0)
     drain = np.broadcast_to(np.where(write_beats > 0, write_beats + 1, 0), shape)
     fixed = np.maximum(compute, load)
@@ -526,7 +544,8 @@ class MemoryResult:
     cycles_per_gemm: np.ndarray  # [layer]
     compute_cycles: np.ndarray  # [layer] the array's cycles with operands always ready: the sum over tiles
     #                             (tile_overlap: from the first operand to the last result, each tile
-    #                             starting 4 cycles after the one before has taken its last operands)
+    #                             starting 4 cycles after the one before has taken its last operands
+    #                             and its load walker is done: load_wait)
     stall_cycles: np.ndarray  # [layer] cycles - compute_cycles
     sram_reads: dict[str, np.ndarray]  # buffer -> [layer] words read (ifmap/filter by the array;
     #                                    ofmap: read-modify-write plus drain to DRAM)

@@ -334,7 +334,7 @@ def step_work(
     c = steps.compute_tile
     has = c >= 0
     cc = tiles.compute_cycles[np.maximum(c, 0)]
-    compute = np.where(has, compute_activity(cfg, cc), 0)
+    compute = np.where(has, compute_activity(cfg, cc, memory.load_wait(cfg, tiles)[np.maximum(c, 0)]), 0)
     results = np.where(has & cfg.tiles_overlap, cc + COMPUTE_EXTRA_CYCLES - compute, 0)
     port = np.where(has, lines[np.maximum(c, 0)], 0.0)
     energy, ctrl_pj = step_energy_pj(cfg, sched, activity=activity)  # [step, family, class]

@@ -230,7 +230,7 @@ def test_default_matrix_counts_both_tops():
     groups = default_matrix(base)
     tops = [top for _, _, top in groups]
     assert tops.count("core") == 9 + 3 + 3 and tops.count("accel") == 6 + 6 + 3 + 4
-    assert sum(len(cases) for _, cases, top in groups if top == "accel") == 90 + 4 * 9
+    assert sum(len(cases) for _, cases, top in groups if top == "accel") == 105 + 4 * 9
     ternary = [cfg for cfg, _, _ in groups if cfg.weight_format == "ternary"]
     assert {cfg.dataflow.value for cfg in ternary} == {"os", "ws", "is"} and len(ternary) == 6
     # conv_native: WS convolutions on a tight and an ample memory, read natively and as im2col matrices

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from amaranth.hdl import Fragment
 from amaranth.lib import wiring
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from systolic.config import ArrayConfig, Dataflow
 from systolic.cosim.amaranth_sim import run_layers
@@ -17,7 +19,7 @@ from systolic.geometry import geometry, operand_format
 from systolic.hdl.accel import BUFFER_NAMES, Accelerator
 from systolic.hdl.controller import controller_ports
 from systolic.model.cycles import GemmArrays
-from systolic.model.memory import memory_cycles
+from systolic.model.memory import load_wait, memory_cycles, schedule
 
 SMALL = dict(
     rows=2,
@@ -172,3 +174,83 @@ def test_conv_native_adds_the_convolution_to_the_command():
         "conv_ow",
     ]
     assert "conv_en" not in _accelerator(cfg.replace(conv_native=False)).signature.members
+
+
+#: Small operand buffers and a 4-word DRAM bus on a 4x4 array: layers of several tiles that are often
+#: compute-bound, with short folds (T < C) whose tile's last stationary rows are still loading when its
+#: last operands are in (:func:`~systolic.model.memory.load_wait`).
+SHORT = dict(
+    rows=4,
+    cols=4,
+    dram_bw_words_per_cycle=4,
+    dram_latency_cycles=2,
+    ifmap_sram_bytes=64,
+    filter_sram_bytes=64,
+    ofmap_sram_bytes=128,
+)
+
+
+def _rtl_and_model_cycles(cfg: ArrayConfig, shapes, seed: int) -> tuple[list[int], list[int]]:
+    """Run ``shapes`` (M, N, K) on one simulated accelerator; the RTL's and the model's cycles of each
+    (results checked)."""
+    rng = np.random.default_rng(seed)
+    harnesses = run_layers(cfg, [random_operands(cfg, *shape, rng) for shape in shapes])
+    for h in harnesses:
+        assert h.problems == []
+        np.testing.assert_array_equal(h.result, h.expected())
+    model = memory_cycles(cfg, GemmArrays.of(*np.array(shapes).T)).cycles_per_gemm
+    return [h.cycles for h in harnesses], model.tolist()
+
+
+@pytest.mark.parametrize(
+    "dataflow, shape",
+    [
+        (Dataflow.WS, (1, 1, 9)),
+        (Dataflow.WS, (2, 5, 13)),
+        (Dataflow.IS, (1, 1, 9)),
+        (Dataflow.IS, (5, 2, 13)),
+    ],
+    ids=str,
+)
+def test_a_tile_starts_after_its_predecessors_last_fold_is_loaded(dataflow, shape):
+    """tile_overlap, WS and IS: a tile whose last fold streams fewer time steps than it has stationary
+    rows to load (up to C) is taken over by the next only when that load is done (the calibration found
+    layers where the RTL took 1-3 cycles more than the model)."""
+    cfg = ArrayConfig(dataflow=dataflow, **SHORT)
+    tiles = schedule(cfg, GemmArrays.of(*shape)).tiles
+    assert tiles.layer.size > 1 and load_wait(cfg, tiles)[:-1].any()
+    rtl, model = _rtl_and_model_cycles(cfg, [shape], seed=6)
+    assert rtl == model
+
+
+def test_the_calibration_layer_that_found_the_load_wait():
+    """cal-ws4x4-int8's 14x5x13 (cosim/calibrate.py's make_config(4, 4, "ws", 8, False)): 270 cycles."""
+    cfg = ArrayConfig(
+        rows=4,
+        cols=4,
+        dataflow=Dataflow.WS,
+        input_bits=8,
+        weight_bits=8,
+        acc_bits=32,
+        dram_bw_words_per_cycle=4,
+        ifmap_sram_bytes=96,
+        filter_sram_bytes=96,
+        ofmap_sram_bytes=256,
+        dram_latency_cycles=4,
+    )
+    assert _rtl_and_model_cycles(cfg, [(14, 5, 13)], seed=7) == ([270], [270])
+
+
+@pytest.mark.slow
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    dataflow=st.sampled_from(list(Dataflow)),
+    shapes=st.lists(st.tuples(*[st.integers(1, 14)] * 3), min_size=1, max_size=3),
+    bw=st.sampled_from([2, 4, 8]),
+)
+def test_small_layers_take_the_models_cycles(dataflow, shapes, bw):
+    """Layers of 1-14 in every dimension on the small 4x4 accelerator, back to back, take the model's
+    cycles exactly."""
+    cfg = ArrayConfig(dataflow=dataflow, **(SHORT | {"dram_bw_words_per_cycle": bw}))
+    rtl, model = _rtl_and_model_cycles(cfg, shapes, seed=8)
+    assert rtl == model

@@ -81,6 +81,28 @@ def test_tiles_back_to_back_hide_each_tiles_pipeline(df):
     assert {"os": 2428, "ws": 2271, "is": 2271}[df.value] == back_to_back.cycles[0]
 
 
+@pytest.mark.parametrize("df", list(Dataflow))
+def test_a_tile_is_taken_over_only_when_its_last_folds_rows_are_loaded(df):
+    """tile_overlap, WS and IS: the load of a tile's last fold's ru stationary rows ends
+    min(C, ru) - 1 - T cycles after its T time steps (0 if negative; OS has no load). One row short of
+    four columns: 3 - 1 - T; the wait adds to the compute step and to the back-to-back compute cycles."""
+    from systolic.model.memory import load_wait
+
+    cfg = _cfg(df, rows=4, cols=4, ifmap_sram_bytes=64, filter_sram_bytes=64, ofmap_sram_bytes=128)
+    temporal = {"os": "k", "ws": "m", "is": "n"}[df.value]
+    dims = {"m": 6, "n": 6, "k": 6} | {temporal: 1}
+    dims[{"os": "m", "ws": "k", "is": "k"}[df.value]] = 7  # spatial rows: a fold of 4 then one of 3
+    gemm = GemmArrays.of(dims["m"], dims["n"], dims["k"])
+    tiles = schedule(cfg, gemm).tiles
+    assert tiles.layer.size > 1
+    want = 0 if df is Dataflow.OS else 1
+    np.testing.assert_array_equal(load_wait(cfg, tiles), np.full(tiles.layer.size, want))
+    assert (load_wait(cfg.replace(tile_overlap=False), tiles) == 0).all()
+    plain = tiles.compute_cycles.sum() - (tiles.layer.size - 1) * (cfg.rows + cfg.cols - 4)
+    if df is not Dataflow.OS:
+        assert memory_cycles(cfg, gemm).compute_cycles[0] == plain + (tiles.layer.size - 1) * want
+
+
 def test_stalls_grow_as_bandwidth_shrinks():
     gemm = GemmArrays.of(64, 48, 96)
     stalls = [

@@ -19,28 +19,12 @@ import numpy as np
 
 from systolic.config import ArrayConfig
 from systolic.dataflow import PORT_MAP, TENSOR_DIMS
-from systolic.geometry import BUFFER, acc_signed, geometry
+from systolic.geometry import BUFFER, CONV_PORTS, acc_signed, geometry
 from systolic.model.memory import plan_conv_layer
 from systolic.model.traces import TRACE_NAMES
 from systolic.workload import ConvShape
 
 from .harness import pack, reference, unpack
-
-#: conv_native's convolution registers, given with ``start`` (``systolic.hdl.window.CONV_PORTS``, restated
-#: here: the harness imports no amaranth).
-CONV_PORTS: tuple[str, ...] = (
-    "conv_h",
-    "conv_w",
-    "conv_cl",
-    "conv_r",
-    "conv_s",
-    "conv_stride_h",
-    "conv_stride_w",
-    "conv_pad_h",
-    "conv_pad_w",
-    "conv_oh",
-    "conv_ow",
-)
 
 INPUT_PORTS: tuple[str, ...] = (
     "start",

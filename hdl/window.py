@@ -15,22 +15,10 @@ from __future__ import annotations
 from amaranth.hdl import Module, Mux, Signal, Value, signed
 from amaranth.lib.wiring import In
 
+from systolic.geometry import CONV_PORTS
+
 from .sequencer import DIM_BITS, MAX_DIM
 
-#: The layer's convolution, given with ``start`` like the tile sizes (``conv_cl``: C / P, lines per pixel).
-CONV_PORTS: tuple[str, ...] = (
-    "conv_h",
-    "conv_w",
-    "conv_cl",
-    "conv_r",
-    "conv_s",
-    "conv_stride_h",
-    "conv_stride_w",
-    "conv_pad_h",
-    "conv_pad_w",
-    "conv_oh",
-    "conv_ow",
-)
 #: Width of the band and window arithmetic (line numbers of a whole NHWC tensor in lines of P words).
 WIDE = 40
 

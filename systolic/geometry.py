@@ -81,6 +81,23 @@ def geometry(cfg: ArrayConfig) -> dict[str, Geometry]:
     return out
 
 
+#: conv_native's convolution registers, given to the accelerator with ``start`` like the tile sizes
+#: (``conv_cl``: C / P, lines per pixel); ``hdl/window.py`` makes them ports, the cosim harness drives them.
+CONV_PORTS: tuple[str, ...] = (
+    "conv_h",
+    "conv_w",
+    "conv_cl",
+    "conv_r",
+    "conv_s",
+    "conv_stride_h",
+    "conv_stride_w",
+    "conv_pad_h",
+    "conv_pad_w",
+    "conv_oh",
+    "conv_ow",
+)
+
+
 def conv_native_layer(cfg: ArrayConfig, conv) -> bool:
     """Whether a layer lowered from ``conv`` (a :class:`~systolic.workload.ConvShape` or None) may read
     its ifmap tensor natively on ``cfg``: ``cfg.convs_native`` (WS), one group, channels a multiple of

@@ -41,7 +41,17 @@ import numpy as np
 from systolic.analog_config import AnalogConfig, load_analog
 from systolic.errors import InputError
 
-from .sweep import Range, check_grid, design_points, execute, parse_range, prepare_out, sampling
+from .sweep import (
+    Range,
+    check_grid,
+    check_keys,
+    design_points,
+    execute,
+    kind_table,
+    parse_range,
+    prepare_out,
+    sampling,
+)
 
 SPEC_KEYS = {"kind", "mode", "samples", "seed", "batch", "space", "analog"}
 ANALOG_KEYS = ("base", "network", "seeds")
@@ -119,16 +129,9 @@ def load_analog_spec(path: Path, data: dict[str, Any]) -> AnalogSweepSpec:
     """Check an analog sweep spec already read from ``path``; every problem is one line naming the key."""
     from .accuracy import NETWORKS, core_for, shipped_network
 
-    unknown = set(data) - SPEC_KEYS
-    if unknown:
-        raise InputError(f"unknown key(s) {sorted(unknown)} (known: {sorted(SPEC_KEYS)})", path)
+    check_keys(data, path, SPEC_KEYS)
     mode, samples, seed, batch = sampling(data, path, 4)
-    table = data.get("analog")
-    if not isinstance(table, dict):
-        raise InputError("missing [analog] table (base, network, seeds)", path, "analog")
-    for key in table:
-        if key not in ANALOG_KEYS:
-            raise InputError(f"unknown key (known: {', '.join(ANALOG_KEYS)})", path, f"analog.{key}")
+    table = kind_table(data, path, "analog", ANALOG_KEYS, "base, network, seeds")
     name = str(table.get("base", "analog-ternary"))
     near = path.parent / name
     try:

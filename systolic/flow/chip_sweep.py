@@ -39,7 +39,7 @@ from systolic.chip_config import ChipConfig, load_chip
 from systolic.errors import InputError
 
 from .chip import MAPPINGS, OBJECTIVES, ChipOptions
-from .sweep import check_grid, design_points, execute, prepare_out, sampling
+from .sweep import check_grid, check_keys, design_points, execute, prepare_out, sampling
 
 SPEC_KEYS = {
     "kind",
@@ -126,9 +126,7 @@ def _file_or_name(path: Path, name: str) -> str:
 
 def load_chip_spec(path: Path, data: dict[str, Any]) -> ChipSweepSpec:
     """Check a chip sweep spec already read from ``path``; every problem is one line naming the key."""
-    unknown = set(data) - SPEC_KEYS
-    if unknown:
-        raise InputError(f"unknown key(s) {sorted(unknown)} (known: {sorted(SPEC_KEYS)})", path)
+    check_keys(data, path, SPEC_KEYS)
     for key in ("chip", "network"):
         if not isinstance(data.get(key), str):
             raise InputError("missing, or not a string", path, key)

@@ -51,7 +51,17 @@ import numpy as np
 from systolic.errors import InputError
 from systolic.llm_spec import ModelSpec, SystemSpec, load_system, model_spec
 
-from .sweep import Range, check_grid, design_points, execute, parse_range, prepare_out, sampling
+from .sweep import (
+    Range,
+    check_grid,
+    check_keys,
+    design_points,
+    execute,
+    kind_table,
+    parse_range,
+    prepare_out,
+    sampling,
+)
 
 SPEC_KEYS = {"kind", "mode", "samples", "seed", "batch", "space", "llm"}
 LLM_KEYS = ("model", "system", "task", "batch", "devices", "precision", "seq_len", "objective", "options")
@@ -168,16 +178,9 @@ def load_llm_spec(path: Path, data: dict[str, Any]) -> LlmSweepSpec:
     """Check an LLM sweep spec already read from ``path``; every problem is one line naming the key."""
     from .llm import hardware, infer_options, train_options
 
-    unknown = set(data) - SPEC_KEYS
-    if unknown:
-        raise InputError(f"unknown key(s) {sorted(unknown)} (known: {sorted(SPEC_KEYS)})", path)
+    check_keys(data, path, SPEC_KEYS)
     mode, samples, seed, batch = sampling(data, path, 4)
-    llm = data.get("llm")
-    if not isinstance(llm, dict):
-        raise InputError("missing [llm] table (model, system, task, batch, ...)", path, "llm")
-    for key in llm:
-        if key not in LLM_KEYS:
-            raise InputError(f"unknown key (known: {', '.join(LLM_KEYS)})", path, f"llm.{key}")
+    llm = kind_table(data, path, "llm", LLM_KEYS, "model, system, task, batch, ...")
     for key in ("model", "system", "batch"):
         if key not in llm:
             raise InputError("missing", path, f"llm.{key}")

@@ -134,9 +134,7 @@ def load_spec(path: str | os.PathLike) -> SweepSpec:
         from .chip_sweep import load_chip_spec
 
         return load_chip_spec(path, data)
-    unknown = set(data) - SPEC_KEYS
-    if unknown:
-        raise InputError(f"unknown key(s) {sorted(unknown)} (known: {sorted(SPEC_KEYS)})", path)
+    check_keys(data, path, SPEC_KEYS)
 
     def get(key: str, kind: type, default: Any = None) -> Any:
         return _get(data, path, key, kind, default)
@@ -195,6 +193,24 @@ def _get(data: dict, path: Path, key: str, kind: type, default: Any = None) -> A
     if kind is str and not isinstance(value, str):
         raise InputError(f"must be a string, not {value!r}", path, key)
     return value
+
+
+def check_keys(data: dict, path: Path, known: set[str]) -> None:
+    """Refuse top-level keys of a sweep spec that its kind does not know (one line naming them)."""
+    unknown = set(data) - known
+    if unknown:
+        raise InputError(f"unknown key(s) {sorted(unknown)} (known: {sorted(known)})", path)
+
+
+def kind_table(data: dict, path: Path, name: str, keys: tuple[str, ...], hint: str) -> dict:
+    """The spec's ``[name]`` table, every key of it among ``keys`` (``hint``: what the table holds)."""
+    table = data.get(name)
+    if not isinstance(table, dict):
+        raise InputError(f"missing [{name}] table ({hint})", path, name)
+    for key in table:
+        if key not in keys:
+            raise InputError(f"unknown key (known: {', '.join(keys)})", path, f"{name}.{key}")
+    return table
 
 
 def sampling(data: dict, path: Path, default_batch: int) -> tuple[str, int, int, int]:

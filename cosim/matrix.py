@@ -143,8 +143,9 @@ def conv_cases(rows: int, cols: int) -> list[GemmCase]:
 
 
 #: Tiled chips of 4x4 tiles (:data:`~systolic.cosim.chip_harness.CHIP_TILE`), one build each: two tiles
-#: of one layer each; and three stages of a 2x2 grid (a slow middle stage of two layers: its FIFO fills,
-#: the link holds its item, the first stage blocks, the last one starves between items), 2-hop links.
+#: of one layer each; and three stages on a 2x2 grid (a slow middle stage of two layers: its FIFO fills,
+#: the link holds its item, the first stage blocks, the last one starves between items), links of one and
+#: two hops (tile 1 to tile 2 crosses the grid's diagonal) at 2 cycles per hop.
 CHIP_CASES = (
     ChipCase("2x1-two-layers", 1, 2, ((8, 8, 8), (8, 6, 8)), (0, 1), (0, 1), batch=3, seed=300),
     ChipCase(
@@ -153,7 +154,7 @@ CHIP_CASES = (
         2,
         ((8, 4, 8), (8, 8, 4), (8, 8, 8), (8, 4, 8)),
         (0, 1, 1, 2),
-        (0, 1, 3),
+        (0, 1, 2),
         batch=5,
         fifo_depth=1,
         link_words_per_cycle=2,

@@ -27,7 +27,6 @@ def test_two_tiles_agree_with_model(sim):
 
 
 @pytest.mark.sim
-@pytest.mark.slow
 def test_three_stages_with_a_full_fifo_agree_with_model():
     r = run_chip_case(CHIP_CASES[1], "icarus", root=BUILD)
     assert r.ok, r.extra["interval_differences"]

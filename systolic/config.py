@@ -279,6 +279,10 @@ WEIGHT_FORMATS: tuple[str, ...] = ("int", "ternary")
 _BOOLS = {"input_signed", "weight_signed", "zero_gating", "fold_overlap", "tile_overlap"}
 #: Booleans that may also be "auto" (a default that depends on other fields).
 _AUTO_BOOLS = {"conv_native"}
+
+#: The micro-architecture options of issue 15 all off: the serial machine that came first (im2col matrices
+#: in DRAM, each fold and each tile after the last one); ``cfg.replace(**SERIAL_OPTIONS)``.
+SERIAL_OPTIONS: dict[str, bool] = {"fold_overlap": False, "tile_overlap": False, "conv_native": False}
 #: Tuple fields and the range of each element.
 _FLOAT_TUPLES: dict[str, tuple[float, float]] = {"dvfs_vdd_v": (0.1, 3.0), "dvfs_clock_hz": (1.0e3, 1.0e11)}
 #: The parts of the accelerator a voltage domain can hold (``dvfs_domains``).

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 from scalesim_compare import ROOT, scalesim_formula
 
-from systolic.config import ArrayConfig, Dataflow
+from systolic.config import SERIAL_OPTIONS, ArrayConfig, Dataflow
 from systolic.fileio import atomic_write_text
 from systolic.formats.network import load_workload
 from systolic.model.memory import PROLOGUE_CYCLES
@@ -104,7 +104,7 @@ def main(argv=None) -> int:
             for df in Dataflow:
                 for label, opts in (
                     ("defaults", {}),
-                    ("all off", {"fold_overlap": False, "tile_overlap": False}),
+                    ("all off", SERIAL_OPTIONS),
                 ):
                     r = measure(ample(size, df, **opts), net)
                     if not opts:

@@ -5,12 +5,12 @@ Usage (one command redoes every table; SCALE-Sim's runs are cached, see below):
     taskset -c 1 .venv/bin/python bench/uarch_tables.py [--arch A ...] [--topology N ...] [--md FILE]
 
 For each config and network, per layer: MACs, utilisation (MACs / (cycles x rows x cols)) before (every
-micro-architecture option off: ``fold_overlap = false``, ``tile_overlap = false``) and after (the config's
-defaults), the cycles and stalls, and the DRAM words per tensor (ifmap reads, filter reads, ofmap writes)
-beside the tensor sizes and beside SCALE-Sim's DRAM counts in CALC mode (its DRAM bandwidth computed so
-nothing stalls) and USER mode (our DRAM bandwidth; see bench/scalesim_memory.py for how the .cfg carries
-it and why SCALE-Sim's counts differ from ours). Our numbers come from the model in-process
-(:func:`systolic.model.network.network_run`), which ``make cosim`` holds equal to the RTL.
+micro-architecture option off: ``fold_overlap = false``, ``tile_overlap = false``, ``conv_native = false``)
+and after (the config's defaults), the cycles and stalls, and the DRAM words per tensor (ifmap reads, filter
+reads, ofmap writes) beside the tensor sizes and beside SCALE-Sim's DRAM counts in CALC mode (its DRAM
+bandwidth computed so nothing stalls) and USER mode (our DRAM bandwidth; see bench/scalesim_memory.py for
+how the .cfg carries it and why SCALE-Sim's counts differ from ours). Our numbers come from the model
+in-process (:func:`systolic.model.network.network_run`), which ``make cosim`` holds equal to the RTL.
 
 Tensor sizes: ifmap = batch x channels x H x W of the unpadded input, filter = R x S x channels/groups x
 filters, ofmap = batch x filters x out_h x out_w; a fully connected layer's ifmap is M x K, its filter K x N.
@@ -42,7 +42,7 @@ import numpy as np
 from scalesim_compare import PEER_DRIVER, ROOT, layout_csv, peer_python, run_scalesim
 from scalesim_memory import scalesim_user_cfg
 
-from systolic.config import ArrayConfig, load_arch, to_scalesim_cfg
+from systolic.config import SERIAL_OPTIONS, ArrayConfig, load_arch, to_scalesim_cfg
 from systolic.fileio import atomic_write_json, atomic_write_text
 from systolic.formats.network import load_workload
 from systolic.model.bounds import layer_bounds
@@ -62,7 +62,7 @@ TENSORS = (
 
 def before(cfg: ArrayConfig) -> ArrayConfig:
     """The config with every micro-architecture option of issue 15 off (the serial machine)."""
-    return cfg.replace(fold_overlap=False, tile_overlap=False)
+    return cfg.replace(**SERIAL_OPTIONS)
 
 
 def tensor_words(ly: Layer) -> dict[str, int]:
@@ -270,7 +270,8 @@ def markdown(results: dict, command: str, cached_only: bool) -> str:
         "# ResNet-50 and MobileNet-V2 on TPU-v1-like arrays: before and after issue 15, beside SCALE-Sim 3",
         "",
         f'Made by `{command}`. "Before" is every micro-architecture option off '
-        '(`fold_overlap = false`, `tile_overlap = false`), "after" the configs\' defaults. SCALE-Sim 3.0.0: '
+        "(`fold_overlap = false`, `tile_overlap = false`, `conv_native = false`: im2col matrices in DRAM), "
+        '"after" the configs\' defaults. SCALE-Sim 3.0.0: '
         'USER mode at the config\'s DRAM bandwidth, CALC mode (bandwidth computed, no stalls); its "cycles" '
         'are "Total Cycles (incl. prefetch)", its compute cycles "Total Cycles" less "Stall Cycles". '
         "Utilisation = MACs / (cycles x rows x cols). Memory-bound: the roofline's verdict "

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
-from .fileio import read_text
+from .fileio import read_toml, toml_tables
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -352,28 +352,13 @@ def load_analog_toml(path: str | Path) -> AnalogConfig:
     Every error is one line naming the file and the ``[section] field``.
     """
     path = Path(path)
-    try:
-        data = tomllib.loads(read_text(path))
-    except tomllib.TOMLDecodeError as err:
-        raise InputError(f"malformed TOML: {err}", path) from None
+    data = read_toml(path)
     if data.get("kind") != "analog":
         raise InputError(f'kind must be "analog" in an analog core file, not {data.get("kind")!r}', path)
-    flat: dict[str, Any] = {}
-    for key, value in data.items():
-        if key in ("name", "kind"):
-            if key == "name":
-                flat["name"] = value
-        elif key in TOML_SECTIONS:
-            if not isinstance(value, dict):
-                raise InputError(f"[{key}] must be a table", path, key)
-            for sub, subval in value.items():
-                if sub not in TOML_SECTIONS[key]:
-                    allowed = ", ".join(TOML_SECTIONS[key])
-                    raise InputError(f"unknown key '{sub}' (allowed: {allowed})", path, f"[{key}]")
-                flat[sub] = subval
-        else:
-            allowed = ", ".join(["kind", "name", *TOML_SECTIONS])
-            raise InputError(f"unknown key or section '{key}' (allowed: {allowed})", path)
+    head, entries = toml_tables(data, TOML_SECTIONS, path, ("kind", "name"))
+    flat: dict[str, Any] = {key: value for _, key, value in entries}
+    if "name" in head:
+        flat["name"] = head["name"]
     flat.setdefault("name", path.stem)
     try:
         return AnalogConfig(**flat)

@@ -40,7 +40,7 @@ from typing import Any
 
 from .config import ArrayConfig, builtin_arch_names, load_arch
 from .errors import InputError
-from .fileio import read_text
+from .fileio import read_text, read_toml, toml_tables
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -160,26 +160,13 @@ def is_chip_toml(path: str | Path) -> bool:
 def load_chip(path: str | Path) -> ChipConfig:
     """Read a chip TOML (see the module docstring); errors name the file and the field."""
     path = Path(path)
-    try:
-        data = tomllib.loads(read_text(path))
-    except tomllib.TOMLDecodeError as err:
-        raise InputError(f"malformed TOML: {err}", path) from None
+    data = read_toml(path)
     values: dict[str, Any] = {"name": data.get("name", path.stem)}
     if not isinstance(values["name"], str) or not values["name"]:
         raise InputError("must be a non-empty string", path, "name")
-    for key, section in data.items():
-        if key == "name":
-            continue
-        if key not in _SECTIONS:
-            raise InputError(f"unknown key or section '{key}' (allowed: name, {', '.join(_SECTIONS)})", path)
-        if not isinstance(section, dict):
-            raise InputError(f"[{key}] must be a table", path, key)
-        for sub, raw in section.items():
-            if sub not in _SECTIONS[key]:
-                allowed = ", ".join(_SECTIONS[key])
-                raise InputError(f"unknown key '{sub}' (allowed: {allowed})", path, f"[{key}]")
-            name, kind, lo, hi = _SECTIONS[key][sub]
-            values[name] = _value(raw, kind, lo, hi, path, f"[{key}] {sub}")
+    for key, sub, raw in toml_tables(data, _SECTIONS, path, ("name",))[1]:
+        name, kind, lo, hi = _SECTIONS[key][sub]
+        values[name] = _value(raw, kind, lo, hi, path, f"[{key}] {sub}")
     for key in ("rows", "cols", "tile_ref"):
         if key not in values:
             field = "tile" if key == "tile_ref" else key

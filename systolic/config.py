@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
-from .fileio import read_text
+from .fileio import read_text, read_toml, toml_tables
 from .numbers import parse_float, parse_int
 
 if sys.version_info >= (3, 11):
@@ -279,6 +279,10 @@ WEIGHT_FORMATS: tuple[str, ...] = ("int", "ternary")
 _BOOLS = {"input_signed", "weight_signed", "zero_gating", "fold_overlap", "tile_overlap"}
 #: Booleans that may also be "auto" (a default that depends on other fields).
 _AUTO_BOOLS = {"conv_native"}
+
+#: The micro-architecture options of issue 15 all off: the serial machine that came first (im2col matrices
+#: in DRAM, each fold and each tile after the last one); ``cfg.replace(**SERIAL_OPTIONS)``.
+SERIAL_OPTIONS: dict[str, bool] = {"fold_overlap": False, "tile_overlap": False, "conv_native": False}
 #: Tuple fields and the range of each element.
 _FLOAT_TUPLES: dict[str, tuple[float, float]] = {"dvfs_vdd_v": (0.1, 3.0), "dvfs_clock_hz": (1.0e3, 1.0e11)}
 #: The parts of the accelerator a voltage domain can hold (``dvfs_domains``).
@@ -531,26 +535,8 @@ TOML_SECTIONS: dict[str, tuple[str, ...]] = {
 def load_toml(path: str | Path) -> ArrayConfig:
     """Read a systolic architecture TOML file (top-level ``name`` plus the sections above)."""
     path = Path(path)
-    text = read_text(path)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise InputError(f"malformed TOML: {err}", path) from None
-    flat: dict[str, Any] = {}
-    for key, value in data.items():
-        if key == "name":
-            flat["name"] = value
-        elif key in TOML_SECTIONS:
-            if not isinstance(value, dict):
-                raise InputError(f"[{key}] must be a table", path, key)
-            for sub, subval in value.items():
-                if sub not in TOML_SECTIONS[key]:
-                    allowed = ", ".join(TOML_SECTIONS[key])
-                    raise InputError(f"unknown key '{sub}' (allowed: {allowed})", path, f"[{key}]")
-                flat[sub] = subval
-        else:
-            allowed = ", ".join(["name", *TOML_SECTIONS])
-            raise InputError(f"unknown key or section '{key}' (allowed: {allowed})", path)
+    flat, entries = toml_tables(read_toml(path), TOML_SECTIONS, path, ("name",))
+    flat.update((key, value) for _, key, value in entries)
     if not set(flat) - {"name"}:
         # an empty file would silently become the default 8x8 array
         raise InputError(

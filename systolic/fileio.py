@@ -22,8 +22,9 @@ import json
 import os
 import secrets
 import stat
+import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,43 @@ def read_text(path: str | os.PathLike, encoding: str = "utf-8", limit: int = MAX
     if nul >= 0:
         raise InputError(f"holds a NUL character (at {nul}): not a text file", path)
     return text
+
+
+def read_toml(path: str | os.PathLike) -> dict[str, Any]:
+    """A user's TOML file as a dict, or a one-line InputError naming it (see :func:`read_text`)."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib
+    try:
+        return tomllib.loads(read_text(path))
+    except tomllib.TOMLDecodeError as err:
+        raise InputError(f"malformed TOML: {err}", path) from None
+
+
+def toml_tables(
+    data: dict[str, Any], tables: Mapping[str, Iterable[str]], path: str | os.PathLike, top: tuple[str, ...]
+) -> tuple[dict[str, Any], list[tuple[str, str, Any]]]:
+    """A configuration file's keys, checked: the top-level keys named in ``top`` and every
+    ``(table, key, value)`` of the ``tables`` (each with the keys it may hold), in file order. Anything else,
+    or a table that is not one, is a one-line InputError naming the file and the key."""
+    head: dict[str, Any] = {}
+    entries: list[tuple[str, str, Any]] = []
+    for key, value in data.items():
+        if key in top:
+            head[key] = value
+        elif key in tables:
+            if not isinstance(value, dict):
+                raise InputError(f"[{key}] must be a table", path, key)
+            for sub, subval in value.items():
+                if sub not in tables[key]:
+                    allowed = ", ".join(tables[key])
+                    raise InputError(f"unknown key '{sub}' (allowed: {allowed})", path, f"[{key}]")
+                entries.append((key, sub, subval))
+        else:
+            allowed = ", ".join([*top, *tables])
+            raise InputError(f"unknown key or section '{key}' (allowed: {allowed})", path)
+    return head, entries
 
 
 def _size(n: int) -> str:

@@ -22,6 +22,8 @@ from systolic.fileio import (
     read_bytes,
     read_manifest,
     read_text,
+    read_toml,
+    toml_tables,
 )
 
 
@@ -234,3 +236,26 @@ def test_a_folder_where_an_output_file_goes_is_refused(tmp_path, monkeypatch):
         InputError, match=r"^--out: o: already holds a folder summary.json, where systolic writes"
     ):
         check_output("o", folder=True, names=("summary.json", "layer[0-9]*"))
+
+
+TABLES = {"array": ("rows", "cols"), "memory": ("sram_kb",)}
+
+
+def test_toml_tables_keeps_file_order_and_names_what_is_wrong(tmp_path):
+    f = tmp_path / "a.toml"
+    f.write_text('name = "x"\n[memory]\nsram_kb = 4\n[array]\ncols = 2\nrows = 3\n')
+    head, entries = toml_tables(read_toml(f), TABLES, f, ("name",))
+    assert head == {"name": "x"}
+    assert entries == [("memory", "sram_kb", 4), ("array", "cols", 2), ("array", "rows", 3)]
+    for text, message in (
+        ("[array]\nrow = 3\n", "a.toml: [array]: unknown key 'row' (allowed: rows, cols)"),
+        ("array = 3\n", "a.toml: array: [array] must be a table"),
+        ("kind = 1\n", "a.toml: unknown key or section 'kind' (allowed: name, array, memory)"),
+    ):
+        f.write_text(text)
+        with pytest.raises(InputError) as err:
+            toml_tables(read_toml(f), TABLES, f, ("name",))
+        assert str(err.value) == f"{tmp_path}/{message}"
+    f.write_text("[array\n")
+    with pytest.raises(InputError, match=r"a\.toml: malformed TOML: "):
+        read_toml(f)

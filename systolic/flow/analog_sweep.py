@@ -29,8 +29,6 @@ CSV and Parquet, summary.json) is :func:`systolic.flow.sweep.execute`, as for th
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +49,7 @@ from .sweep import (
     parse_range,
     prepare_out,
     sampling,
+    spec_digest,
 )
 
 SPEC_KEYS = {"kind", "mode", "samples", "seed", "batch", "space", "analog"}
@@ -89,22 +88,9 @@ class AnalogSweepSpec:
     @property
     def digest(self) -> str:
         """Identity of what the sweep computes: resume checks it."""
-        text = json.dumps(
-            {
-                "kind": self.kind,
-                "base": self.base.to_dict(),
-                "network": self.network,
-                "seeds": self.seeds,
-                "mode": self.mode,
-                "samples": self.samples,
-                "seed": self.seed,
-                "batch": self.batch,
-                "space": [[k, v if isinstance(v, tuple) else [v.low, v.high, v.log]] for k, v in self.space],
-            },
-            sort_keys=True,
-            default=str,
+        return spec_digest(
+            self, kind=self.kind, base=self.base.to_dict(), network=self.network, seeds=self.seeds
         )
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def point_config(base: AnalogConfig, values: dict[str, Any]) -> AnalogConfig:

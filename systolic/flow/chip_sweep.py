@@ -26,8 +26,6 @@ temperature is reported); the rest (parts per batch, resume, points/pareto files
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +37,7 @@ from systolic.chip_config import ChipConfig, load_chip
 from systolic.errors import InputError
 
 from .chip import MAPPINGS, OBJECTIVES, ChipOptions
-from .sweep import check_grid, check_keys, design_points, execute, prepare_out, sampling
+from .sweep import check_grid, check_keys, design_points, execute, prepare_out, sampling, spec_digest
 
 SPEC_KEYS = {
     "kind",
@@ -91,20 +89,8 @@ class ChipSweepSpec:
 
     @property
     def digest(self) -> str:
-        text = json.dumps(
-            {
-                "chip": repr(self.chip),
-                "network": self.network,
-                "opts": repr(self.opts),
-                "mode": self.mode,
-                "samples": self.samples,
-                "seed": self.seed,
-                "batch": self.batch,
-                "space": [[k, list(v)] for k, v in self.space],
-            },
-            sort_keys=True,
-        )
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        """Identity of what the sweep computes (chip, network, options, points): resume checks it."""
+        return spec_digest(self, chip=repr(self.chip), network=self.network, opts=repr(self.opts))
 
 
 def point_chip(base: ChipConfig, values: dict[str, Any]) -> ChipConfig:

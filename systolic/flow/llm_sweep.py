@@ -39,8 +39,6 @@ device count (they share the candidate plans). The rest (parts written per batch
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +59,7 @@ from .sweep import (
     parse_range,
     prepare_out,
     sampling,
+    spec_digest,
 )
 
 SPEC_KEYS = {"kind", "mode", "samples", "seed", "batch", "space", "llm"}
@@ -137,26 +136,17 @@ class LlmSweepSpec:
     @property
     def digest(self) -> str:
         """Identity of what the sweep computes (model, system, task, options, points): resume checks it."""
-        text = json.dumps(
-            {
-                "kind": self.kind,
-                "model": dataclasses.asdict(self.model),
-                "system": dataclasses.asdict(self.system),
-                "task": self.task,
-                "llm_batch": self.llm_batch,
-                "precision": self.precision,
-                "objective": self.objective,
-                "options": dataclasses.asdict(self.options),
-                "mode": self.mode,
-                "samples": self.samples,
-                "seed": self.seed,
-                "batch": self.batch,
-                "space": [[k, v if isinstance(v, tuple) else [v.low, v.high, v.log]] for k, v in self.space],
-            },
-            sort_keys=True,
-            default=str,
+        return spec_digest(
+            self,
+            kind=self.kind,
+            model=dataclasses.asdict(self.model),
+            system=dataclasses.asdict(self.system),
+            task=self.task,
+            llm_batch=self.llm_batch,
+            precision=self.precision,
+            objective=self.objective,
+            options=dataclasses.asdict(self.options),
         )
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _relative(path: Path, name: str) -> str:

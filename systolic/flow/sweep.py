@@ -94,21 +94,21 @@ class SweepSpec:
     @property
     def digest(self) -> str:
         """Identity of what the sweep computes (base config, networks, points): resume checks it."""
-        text = json.dumps(
-            {
-                "base": self.base.to_dict(),
-                "networks": list(self.networks),
-                "mode": self.mode,
-                "samples": self.samples,
-                "seed": self.seed,
-                "batch": self.batch,
-                "calibration": None if self.calibration is None else self.calibration.read_text(),
-                "space": [[k, v if isinstance(v, tuple) else [v.low, v.high, v.log]] for k, v in self.space],
-            },
-            sort_keys=True,
-            default=str,
+        return spec_digest(
+            self,
+            base=self.base.to_dict(),
+            networks=list(self.networks),
+            calibration=None if self.calibration is None else self.calibration.read_text(),
         )
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def spec_digest(spec: Any, **what: Any) -> str:
+    """A sweep's identity for resuming, any kind: ``what`` it computes (its base, network, options) and its
+    points (``mode``, ``samples``, ``seed``, ``batch``, ``space``; a range as ``[low, high, log]``)."""
+    space = [[k, v if isinstance(v, tuple) else [v.low, v.high, v.log]] for k, v in spec.space]
+    fields = {**what, "mode": spec.mode, "samples": spec.samples, "seed": spec.seed, "batch": spec.batch}
+    text = json.dumps({**fields, "space": space}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def load_spec(path: str | os.PathLike) -> SweepSpec:

@@ -101,7 +101,7 @@ class Chip(wiring.Component):
     Ports
     -----
     start : In(1)
-        Run ``batch`` items through the pipeline; ignored while ``busy``.
+        Run ``batch`` items through the pipeline; ignored while ``busy`` or with ``batch`` 0.
     batch : In(16)
     busy : Out(1)
         From the cycle after ``start`` to the last item's departure from the last stage.
@@ -207,7 +207,7 @@ class Chip(wiring.Component):
             self.busy.eq(self._running),
             self.done.eq(self._running & self._dep[last] & (self._cur[last] == self._items - 1)),
         ]
-        with m.If(self.start & ~self._running):
+        with m.If(self.start & ~self._running & (self.batch != 0)):
             m.d.sync += [self._running.eq(1), self._items.eq(self.batch)]
         with m.Elif(self.done):
             m.d.sync += self._running.eq(0)

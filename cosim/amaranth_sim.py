@@ -151,3 +151,29 @@ def run_layers(
     ]
     _run_harnesses(cfg, dut, LayerHarness, harnesses, limits, idle_cycles=idle_cycles, vcd=vcd)
     return harnesses
+
+
+def run_chip(harness, limit: int, *, vcd: str | os.PathLike | None = None):
+    """Run a :class:`~systolic.cosim.chip_harness.ChipHarness`'s case on a simulated
+    :class:`~systolic.hdl.chip.Chip` to its ``done``; return the harness."""
+    from systolic.hdl.chip import Chip
+
+    dut = Chip(harness.chip, harness.pipe)
+    ports = {name: getattr(dut, name) for name in (*harness.output_ports, *harness.input_ports)}
+
+    async def testbench(ctx):
+        for name, value in harness.idle_inputs().items():
+            ctx.set(ports[name], value)
+        await ctx.tick()
+        values = harness.inputs_for_start()
+        for _ in range(limit):
+            for name, value in values.items():
+                ctx.set(ports[name], value)
+            await ctx.tick()
+            values = harness.step({name: ctx.get(ports[name]) for name in harness.output_ports})
+            if harness.done:
+                return
+        raise TimeoutError(f"chip {harness.chip.name}: no done after {limit} cycles")
+
+    simulate(dut, testbench, vcd=vcd)
+    return harness

@@ -16,6 +16,7 @@ from systolic.config import ArrayConfig, Dataflow
 from systolic.fileio import atomic_write_json
 from systolic.workload import ConvShape
 
+from .chip_harness import CHIP_TILE, ChipCase
 from .progress import duration
 from .runner import CaseResult, GemmCase, run_cases
 
@@ -141,8 +142,30 @@ def conv_cases(rows: int, cols: int) -> list[GemmCase]:
     ]
 
 
-#: One group of the matrix: a config, its cases, and which top they run on ('core' or 'accel').
-Group = tuple[ArrayConfig, list[GemmCase], str]
+#: Tiled chips of 4x4 tiles (:data:`~systolic.cosim.chip_harness.CHIP_TILE`), one build each: two tiles
+#: of one layer each; and three stages on a 2x2 grid (a slow middle stage of two layers: its FIFO fills,
+#: the link holds its item, the first stage blocks, the last one starves between items), links of one and
+#: two hops (tile 1 to tile 2 crosses the grid's diagonal) at 2 cycles per hop.
+CHIP_CASES = (
+    ChipCase("2x1-two-layers", 1, 2, ((8, 8, 8), (8, 6, 8)), (0, 1), (0, 1), batch=3, seed=300),
+    ChipCase(
+        "2x2-fifo-fills",
+        2,
+        2,
+        ((8, 4, 8), (8, 8, 4), (8, 8, 8), (8, 4, 8)),
+        (0, 1, 1, 2),
+        (0, 1, 2),
+        batch=5,
+        fifo_depth=1,
+        link_words_per_cycle=2,
+        hop_cycles=2,
+        seed=301,
+    ),
+)
+
+#: One group of the matrix: a config, its cases, and which top they run on ('core', 'accel', or 'chip':
+#: the config is then the chip's tile and the cases are :class:`ChipCase`).
+Group = tuple[ArrayConfig, list, str]
 
 
 #: Options that change the micro-architecture, each also run switched to the other value, per dataflow,
@@ -192,6 +215,8 @@ def default_matrix(base: ArrayConfig) -> list[Group]:
             for name in names:
                 cfg, cases, top = plain[f"{df.value}-{name}"]
                 groups.append((cfg.replace(name=f"{cfg.name}-{label}", **values), cases, top))
+    for case in CHIP_CASES:
+        groups.append((ArrayConfig(name=f"chip-{case.name}", **CHIP_TILE), [case], "chip"))
     return groups
 
 
@@ -207,7 +232,12 @@ def run_matrix(
 
     def one(item):
         cfg, cases, top, sim = item
-        rows = run_cases(cfg, sim, cases, root=root, run_name="matrix", top=top)
+        if top == "chip":
+            from .chip_cosim import run_chip_case
+
+            rows = [run_chip_case(case, sim, root=root) for case in cases]
+        else:
+            rows = run_cases(cfg, sim, cases, root=root, run_name="matrix", top=top)
         if progress:
             progress(cfg, sim, rows)
         return rows
@@ -218,6 +248,8 @@ def run_matrix(
 
 
 def _memory_cell(r: CaseResult) -> str:
+    if "intervals_match" in r.extra:
+        return "intervals same" if r.extra["intervals_match"] else "intervals DIFFER"
     if "rtl" not in r.extra:
         return "-"
     if r.extra["counts_match"] and r.extra["traces_match"]:

@@ -118,9 +118,11 @@ class CaseResult:
 
     @property
     def ok(self) -> bool:
-        """Outputs right, cycles equal and, for the accelerator, every count and trace equal too."""
+        """Outputs right, cycles equal and, for the accelerator, every count and trace equal too; for a
+        chip, every interval."""
         memory_ok = self.extra.get("counts_match", True) and self.extra.get("traces_match", True)
-        return self.outputs_match and self.cycle_difference == 0 and memory_ok
+        chip_ok = self.extra.get("intervals_match", True)  # a chip: every stage's and link's interval
+        return self.outputs_match and self.cycle_difference == 0 and memory_ok and chip_ok
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -133,24 +135,47 @@ def build(
 ) -> Path:
     """Generate and compile the RTL of ``cfg`` (``top``: 'core' or 'accel') for ``sim``; reuse an
     up-to-date build."""
-    check_simulator(sim)
-    top_module = TOPS[top][0]
-    args = VERILATOR_ARGS if sim == "verilator" else ()
-    # The Verilog is a function of the config and the generator's source: key the cache on those, so a
-    # cached build costs no elaboration (minutes for a 128x128 array).
-    key = [cfg.to_json(), generator_digest(), sim, waves, args, _VCD_DUMP, top]
-    digest = hashlib.sha256(json.dumps(key).encode()).hexdigest()
+    from systolic.hdl.generate import verilog_text
+
     suffix = ("-accel" if top == "accel" else "") + ("-waves" if waves else "")
-    bdir = (root / "sim" / sim / (cfg.slug + suffix)).resolve()
+    return compile_verilog(
+        cfg.to_json(),
+        root / "sim" / sim / (cfg.slug + suffix),
+        TOPS[top][0],
+        lambda: verilog_text(cfg, top),
+        sim,
+        waves=waves,
+        what=cfg.name,
+        extra_key=[top],
+    )
+
+
+def compile_verilog(
+    config_key: str,
+    bdir: Path,
+    top_module: str,
+    text,
+    sim: str,
+    *,
+    waves: bool = False,
+    what: str,
+    extra_key: list | None = None,
+) -> Path:
+    """Compile the Verilog ``text()`` (module ``top_module``) for ``sim`` in ``bdir``, unless the build
+    there is up to date: the Verilog is a function of ``config_key`` and the generator's source, so the
+    cache is keyed on those and a cached build costs no elaboration (minutes for a 128x128 array)."""
+    check_simulator(sim)
+    args = VERILATOR_ARGS if sim == "verilator" else ()
+    key = [config_key, generator_digest(), sim, waves, args, _VCD_DUMP, *(extra_key or [])]
+    digest = hashlib.sha256(json.dumps(key).encode()).hexdigest()
+    bdir = bdir.resolve()
     stamp = bdir / "build.stamp"
     if stamp.exists() and stamp.read_text() == digest:
         return bdir
     bdir.mkdir(parents=True, exist_ok=True)
     stamp.unlink(missing_ok=True)
-    from systolic.hdl.generate import verilog_text
-
     src = bdir / f"{top_module}.v"
-    atomic_write_text(src, verilog_text(cfg, top))
+    atomic_write_text(src, text())
     sources = [src]
     build_args: list[str] = list(args)
     if waves and sim == "icarus":
@@ -172,7 +197,7 @@ def build(
             log_file=log,
         )
     except (RuntimeError, SystemExit) as err:
-        raise InputError(f"{sim} build failed ({err}); see {log}: {_tail(log)}", cfg.name) from None
+        raise InputError(f"{sim} build failed ({err}); see {log}: {_tail(log)}", what) from None
     atomic_write_text(stamp, digest)
     return bdir
 

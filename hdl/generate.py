@@ -36,3 +36,18 @@ def verilog_text(cfg: ArrayConfig, top: str = "core") -> str:
 def write_verilog(cfg: ArrayConfig, path: str | os.PathLike, top: str = "core") -> Path:
     """Write :func:`verilog_text` to ``path`` atomically (a temporary file, then ``os.replace``)."""
     return atomic_write_text(path, verilog_text(cfg, top))
+
+
+#: Module name of a tiled chip (:class:`~systolic.hdl.chip.Chip`).
+CHIP_TOP_NAME = "systolic_chip"
+
+
+def chip_verilog_text(chip, pipe) -> str:
+    """The Verilog of :class:`~systolic.hdl.chip.Chip` for ``chip`` (a ChipConfig) running ``pipe`` (a
+    ChipPipeline), module ``systolic_chip`` with clock ``clk`` and reset ``rst``."""
+    from amaranth.back import verilog
+
+    from .chip import Chip
+
+    sys.set_int_max_str_digits(0)
+    return verilog.convert(Chip(chip, pipe), name=CHIP_TOP_NAME, emit_src=False)

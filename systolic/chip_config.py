@@ -236,3 +236,63 @@ def single_tile_chip(tile: ArrayConfig, **noc: Any) -> ChipConfig:
     return ChipConfig(
         name=f"{tile.name}-chip", rows=1, cols=1, tile=tile, tile_ref=tile.name, **{**base, **noc}
     )
+
+
+@dataclass(frozen=True)
+class ChipPipeline:
+    """What a chip's RTL (:mod:`systolic.hdl.chip`) runs: a chain of GEMM layers cut into stages of one
+    tile each, placed on the grid.
+
+    Layer ``l`` is C[M,N] = A[M,K] @ B[K,N] with ``layers[l] = (M, N, K)``; the next layer's A is this
+    layer's C (same M, its K = this N), cut to ``input_bits`` on the way (the low bits: a requantisation
+    by a shift of 0). ``tile_sizes[l]`` are the memory planner's tile sizes of the layer on one tile
+    (:func:`systolic.model.memory.plan_conv_layer`; the caller computes them, the RTL only stores them).
+    ``stage_of[l]`` starts at 0 and steps by 0 or 1; stage ``s`` runs on tile ``order[s]``.
+    """
+
+    layers: tuple[tuple[int, int, int], ...]
+    tile_sizes: tuple[tuple[int, int, int], ...]
+    stage_of: tuple[int, ...]
+    order: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        n = len(self.layers)
+        if n == 0:
+            raise ValueError("a pipeline needs at least one layer, not 0")
+        if len(self.tile_sizes) != n or len(self.stage_of) != n:
+            raise ValueError(
+                f"tile_sizes and stage_of need one entry per layer ({n}), not "
+                f"{len(self.tile_sizes)} and {len(self.stage_of)}"
+            )
+        for dims in (*self.layers, *self.tile_sizes):
+            if len(dims) != 3 or any(not isinstance(x, int) or x < 1 for x in dims):
+                raise ValueError(f"layer dimensions and tile sizes must be 3 positive integers, not {dims}")
+        for i in range(1, n):
+            (m0, n0, _), (m1, _, k1) = self.layers[i - 1], self.layers[i]
+            if (m1, k1) != (m0, n0):
+                raise ValueError(
+                    f"layer {i} must take layer {i - 1}'s output: M = {m0} and K = {n0}, not {m1} and {k1}"
+                )
+        steps = [b - a for a, b in zip(self.stage_of, self.stage_of[1:], strict=False)]
+        if self.stage_of[0] != 0 or any(s not in (0, 1) for s in steps):
+            raise ValueError(f"stage_of must start at 0 and step by 0 or 1, not {list(self.stage_of)}")
+        if len(self.order) != self.stages or len(set(self.order)) != len(self.order):
+            raise ValueError(f"order must name {self.stages} distinct tiles, not {list(self.order)}")
+
+    @property
+    def stages(self) -> int:
+        return self.stage_of[-1] + 1
+
+    def stage_layers(self, s: int) -> list[int]:
+        """The layers of stage ``s``, in order."""
+        return [i for i, t in enumerate(self.stage_of) if t == s]
+
+    def in_words(self, s: int) -> int:
+        """Words of one item's input to stage ``s`` (its first layer's A)."""
+        m, _, k = self.layers[self.stage_layers(s)[0]]
+        return m * k
+
+    def out_words(self, s: int) -> int:
+        """Words of one item's output of stage ``s`` (its last layer's C)."""
+        m, n, _ = self.layers[self.stage_layers(s)[-1]]
+        return m * n

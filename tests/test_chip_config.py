@@ -99,3 +99,33 @@ def test_an_analog_core_file_is_refused(tmp_path):
     p.write_text(GOOD.replace('"small-8x8"', '"core.toml"'))
     with pytest.raises(InputError, match=r"\[chip\] tile: 'core.toml' is an analog core"):
         load_chip(p)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(layers=()), "at least one layer"),
+        (dict(stage_of=(0,)), "one entry per layer"),
+        (
+            dict(layers=((4, 4, 4), (4, 4, 5))),
+            "layer 1 must take layer 0's output: M = 4 and K = 4, not 4 and 5",
+        ),
+        (dict(tile_sizes=((4, 4, 0), (4, 4, 4))), "3 positive integers"),
+        (dict(stage_of=(0, 2)), "start at 0 and step by 0 or 1"),
+        (dict(order=(1, 1)), "order must name 2 distinct tiles"),
+    ],
+)
+def test_pipeline_errors_name_the_value(kwargs, message):
+    from systolic.chip_config import ChipPipeline
+
+    base = dict(layers=((4, 4, 4), (4, 4, 4)), tile_sizes=((4, 4, 4),) * 2, stage_of=(0, 1), order=(0, 1))
+    with pytest.raises(ValueError, match=message):
+        ChipPipeline(**{**base, **kwargs})
+
+
+def test_pipeline_stages_and_words():
+    from systolic.chip_config import ChipPipeline
+
+    p = ChipPipeline(((8, 4, 2), (8, 6, 4), (8, 3, 6)), ((8, 4, 2),) * 3, (0, 0, 1), (2, 0))
+    assert p.stages == 2 and p.stage_layers(0) == [0, 1] and p.stage_layers(1) == [2]
+    assert (p.in_words(0), p.out_words(0), p.in_words(1), p.out_words(1)) == (16, 48, 48, 24)

@@ -11,13 +11,15 @@ the one-stage case (every layer over all tiles); the pipelined one is the best b
 Evaluation (:func:`evaluate`) turns every mapping into a tandem line (:mod:`.schedule`) of ``2T - 1``
 servers: stage ``s`` at ``2s``, its outgoing link at ``2s + 1``. Per item:
 
-* stage: the sum of its layers' share cycles, plus, between two layers of a stage on ``g > 1`` tiles, the
-  all-gather of the previous layer's output (``(g - 1) / g`` of it into every tile over one link, and the
-  group's diameter in hops); when the stage's part of the shared DRAM bandwidth (split in proportion to
-  the tiles in use) is below its tiles' own, at least the stage's DRAM words over that part. A stage's
-  input from the NoC and its output to the NoC do not touch DRAM, and a stage whose weights fit in its
-  tiles' filter SRAMs reads them from DRAM once per batch (counted as 1/batch per item; the share cycles
-  keep the single-array model's own fills);
+* stage: the sum of its layers' share cycles and one start cycle per layer (the accelerator's ``busy`` rises
+  the cycle after its ``start``, which is taken in the previous layer's ``done`` cycle at the earliest:
+  :mod:`systolic.hdl.chip`, whose timing the cosim checks cycle for cycle), plus, between two layers of a
+  stage on ``g > 1`` tiles, the all-gather of the previous layer's output (``(g - 1) / g`` of it into every
+  tile over one link, and the group's diameter in hops); when the stage's part of the shared DRAM bandwidth
+  (split in proportion to the tiles in use) is below its tiles' own, at least the stage's DRAM words over
+  that part. A stage's input from the NoC and its output to the NoC do not touch DRAM, and every item reads
+  every layer's weights from DRAM again, as the RTL's tiles do (the accelerator loads B for every layer it
+  runs);
 * link: hops x hop latency between the last tile of stage ``s`` and the first of ``s + 1`` (XY routing),
   plus the output words over ``min(g_s, g_s+1)`` links in parallel;
 * buffers: a stage hands its item straight to its link (no buffer); the next stage's input FIFO holds
@@ -38,6 +40,10 @@ from systolic.chip_config import ChipConfig
 from ..floorplan import floorplan_for
 from .costs import TileCosts
 from .schedule import UNBOUNDED, Tandem, tandem
+
+#: A layer occupies its tile one cycle before its share cycles: the cycle its ``start`` is taken in
+#: (``hdl/accel.py``: ``busy`` from the cycle after ``start``; ``hdl/chip.py``'s sequencer).
+LAYER_START_CYCLES = 1
 
 
 @dataclass(frozen=True, eq=False)
@@ -241,7 +247,7 @@ def tile_pitch_mm(chip: ChipConfig) -> float:
     return 0.5 * (flp.chip_width_m + flp.chip_height_m) * 1e3
 
 
-def _layer_terms(chip: ChipConfig, costs: TileCosts, maps: Mappings, batch: int) -> dict[str, np.ndarray]:
+def _layer_terms(chip: ChipConfig, costs: TileCosts, maps: Mappings) -> dict[str, np.ndarray]:
     """Per mapping and layer: tiles, share cycles, all-gather cycles and words, DRAM words."""
     so = maps.stage_of  # [mapping, layer]
     g = np.take_along_axis(maps.tiles, so, axis=1)  # [mapping, layer]
@@ -257,14 +263,11 @@ def _layer_terms(chip: ChipConfig, costs: TileCosts, maps: Mappings, batch: int)
         0,
     )
     stages = maps.stages[:, None]
-    weights = costs.weight_words[lay, g - 1]  # [mapping, layer] per tile
-    resident = (_per_stage(weights, so, chip.tiles) <= costs.filter_words) & (maps.stages[:, None] > 1)
-    resident = np.take_along_axis(resident, so, axis=1)  # [mapping, layer] its stage keeps its weights
-    dram = np.where(resident, weights / batch, costs.dram_weight_words[lay, g - 1])
+    dram = costs.dram_weight_words[lay, g - 1]  # every item: the RTL's tiles keep no weights across items
     dram = dram + np.where(first & (so > 0), 0, costs.dram_in_words[lay, g - 1])
     dram = dram + np.where(last & (so < stages - 1), 0, costs.dram_out_words[lay, g - 1])
     return {
-        "cycles": costs.cycles[lay, g - 1] + gather_cycles,
+        "cycles": costs.cycles[lay, g - 1] + LAYER_START_CYCLES + gather_cycles,
         "dynamic_pj": costs.dynamic_pj[lay, g - 1] * g,
         "die_pj": costs.die_pj[lay, g - 1] * g,
         "gather_word_hops": gather_words * np.maximum(_diameter(chip, g) / 2, 1),
@@ -312,7 +315,7 @@ def evaluate(  # long: the stages' terms, the line and the energy read as one mo
     dynamic energy, ``leak_w[mapping, tile]`` replaces the tiles' leakage power.
     """
     n_tiles = chip.tiles
-    t = _layer_terms(chip, costs, maps, batch)
+    t = _layer_terms(chip, costs, maps)
     compute = _per_stage(t["cycles"], maps.stage_of, n_tiles)  # [mapping, stage]
     if clock_scale is not None:
         compute = compute / clock_scale

@@ -1,0 +1,441 @@
+"""``Chip``: accelerators as tiles of an inter-layer pipeline, joined by streaming links.
+
+Stage ``s`` of a :class:`~systolic.chip_config.ChipPipeline` runs on tile ``order[s]``, one
+:class:`~systolic.hdl.accel.Accelerator` of the chip's tile config; only the tiles a stage uses are built.
+Per tile:
+
+* a **sequencer** starts the stage's layers for batch item ``b`` one after the other (a layer's start is
+  taken in its predecessor's ``done`` cycle), as soon as the tile is free and item ``b`` is in its input
+  FIFO (stage 0: all ``batch`` items wait in DRAM from the chip's start);
+* a **router** on the tile's DRAM port: the first layer's ifmap reads of stages after the first go to the
+  tile's input buffer, the last layer's ofmap writes of stages before the last go to its outgoing buffer,
+  everything else (weights, stage 0's input, the last stage's output, the intermediates of a stage of
+  several layers) to the chip's DRAM port, a lane of ``dram_bw_words_per_cycle`` per tile. The input buffer
+  answers with the tile's DRAM latency and width, so a tile's cycles per layer are the single-array
+  model's; an ofmap word crosses the link as its low ``input_bits`` (a requantisation by a shift of 0);
+* the **link** to the next stage's tile: ``link_words_per_cycle`` words per beat through ``hops x
+  hop_cycles`` pipeline registers (XY hops on the mesh, the shorter way on the ring).
+
+Timing, the contract :mod:`systolic.model.chip` computes (``mapping.py``'s docstring; the cosim checks
+every interval): cycle 0 is the cycle after ``start``. A stage's service of an item starts with its first
+layer's ``start`` (cycle ``S``) and finishes in its last layer's ``done`` cycle, ``S + sum(share cycles +
+1)``. It hands the item to its link (it departs) in that cycle or, while the link still holds the previous
+item, in the cycle the link delivers it (blocked meanwhile); it may start the next item in the cycle it
+departs. A link given an item in cycle ``D`` streams it in cycles ``D + 1 .. D + L`` (``L = hops x
+hop_cycles + ceil(words / link_words_per_cycle)``: the beats read the outgoing buffer and reach the input
+buffer ``hops x hop_cycles`` cycles later) and delivers it from cycle ``D + L`` on, once the next stage
+holds at most ``fifo_depth`` items besides the one it is serving (the one it departs in that cycle
+counts as gone). The next stage may start an item in the cycle it is delivered. Buffers: 2 outgoing
+slots per tile (one computed, one streamed), ``fifo_depth + 2`` incoming (the FIFO, the item in service
+and the one the link lands).
+
+Not built: stages of several tiles (a layer split by M or N), and contention on the DRAM: every tile has
+its own lane of the tile's bandwidth (the model's shared channels are then never the bound when they are
+at least the used tiles' bandwidth, which the cosim's chips have).
+"""
+
+from __future__ import annotations
+
+import math
+
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, unsigned
+from amaranth.lib import wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from systolic.chip_config import ChipConfig, ChipPipeline
+from systolic.geometry import geometry
+
+from .accel import Accelerator
+from .controller import ADDR_BITS
+from .dataflow import check_config
+from .sequencer import MAX_DIM
+
+#: Sequencer states of a tile and of a link.
+TILE_IDLE, TILE_RUN, TILE_BLOCKED = 0, 1, 2
+LINK_IDLE, LINK_SERVE, LINK_HOLD = 0, 1, 2
+ITEM_BITS = 16
+
+
+def link_timing(chip: ChipConfig, pipe: ChipPipeline, s: int) -> tuple[int, int]:
+    """Latency cycles (``hops x hop_cycles``) and beats (``ceil(words / link_words_per_cycle)``) of the
+    link after stage ``s``."""
+    hops = int(chip.hops(pipe.order[s], pipe.order[s + 1]))
+    return chip.hop_cycles * hops, math.ceil(pipe.out_words(s) / chip.link_words_per_cycle)
+
+
+def _width(mem: Memory) -> int:
+    """Address bits of ``mem``."""
+    return max(1, (mem.depth - 1).bit_length())
+
+
+def check_chip(chip: ChipConfig, pipe: ChipPipeline) -> None:
+    """Refuse what :class:`Chip` cannot build, with a message naming the value."""
+    cfg = check_config(chip.tile)
+    if cfg.convs_native:
+        raise ValueError("a chip's tiles read their ifmap as a matrix: conv_native must be false")
+    g = geometry(cfg)
+    if (g["A"].lane_dim, g["C"].lane_dim) not in (("k", "n"), ("m", "m")):
+        raise ValueError(
+            f"dataflow {cfg.dataflow.value}: a layer's ofmap in DRAM layout is not the next layer's ifmap "
+            "layout (ws and is only)"
+        )
+    if cfg.dram_latency_cycles < 1:
+        raise ValueError(f"dram_latency_cycles must be at least 1 for a chip, not {cfg.dram_latency_cycles}")
+    if max(pipe.order) >= chip.tiles:
+        raise ValueError(f"order names tile {max(pipe.order)}, but the chip has {chip.tiles} tiles")
+    if any(max(dims) > MAX_DIM for dims in pipe.layers):
+        raise ValueError(f"layer dimensions must be at most {MAX_DIM}")
+
+
+class Chip(wiring.Component):
+    """The tiles of ``pipe``'s stages on ``chip`` (module docstring).
+
+    Parameters
+    ----------
+    chip : ChipConfig
+        Tile config, grid, NoC (``link_words_per_cycle``, ``hop_cycles``, ``fifo_depth``).
+    pipe : ChipPipeline
+        Layers, their tile sizes, stages and placement.
+
+    Ports
+    -----
+    start : In(1)
+        Run ``batch`` items through the pipeline; ignored while ``busy`` or with ``batch`` 0.
+    batch : In(16)
+    busy : Out(1)
+        From the cycle after ``start`` to the last item's departure from the last stage.
+    done : Out(1)
+        High in the cycle the last stage departs the last item.
+    tile<t>_rd_valid, tile<t>_rd_addr, tile<t>_rd_len : Out
+        Tile ``t``'s DRAM read requests (its accelerator's, less those its input buffer answers); the
+        DRAM is always ready and answers ``dram_latency_cycles`` later.
+    tile<t>_rd_data_valid, tile<t>_rd_data : In
+    tile<t>_wr_valid, tile<t>_wr_addr, tile<t>_wr_len, tile<t>_wr_data : Out
+        Its DRAM write beats (less those into its outgoing buffer).
+    tile<t>_start, tile<t>_layer, tile<t>_item : Out
+        A layer's start, which layer (of the whole chain) and for which batch item.
+    tile<t>_finish : Out(1)
+        The tile's last layer of an item is done (its ``done`` cycle).
+    tile<t>_depart : Out(1)
+        The tile hands its finished item on (to its link, or to DRAM for the last stage).
+    link<s>_state : Out(2)
+        The link after stage ``s``: idle, streaming, holding.
+    link<s>_deliver : Out(1)
+        It delivers its item into the next stage's FIFO.
+    """
+
+    def __init__(self, chip: ChipConfig, pipe: ChipPipeline):
+        check_chip(chip, pipe)
+        self._chip, self._pipe = chip, pipe
+        cfg = chip.tile
+        bw = cfg.dram_bw_words_per_cycle
+        rd_bits = max(cfg.input_bits, cfg.weight_bits)
+        ports = {"start": In(1), "batch": In(ITEM_BITS), "busy": Out(1), "done": Out(1)}
+        for t in pipe.order:
+            p = f"tile{t}_"
+            ports |= {
+                p + "rd_valid": Out(1),
+                p + "rd_addr": Out(ADDR_BITS),
+                p + "rd_len": Out(range(bw + 1)),
+                p + "rd_data_valid": In(1),
+                p + "rd_data": In(bw * rd_bits),
+                p + "wr_valid": Out(1),
+                p + "wr_addr": Out(ADDR_BITS),
+                p + "wr_len": Out(range(bw + 1)),
+                p + "wr_data": Out(bw * cfg.acc_bits),
+                p + "start": Out(1),
+                p + "layer": Out(range(len(pipe.layers))),
+                p + "item": Out(ITEM_BITS),
+                p + "finish": Out(1),
+                p + "depart": Out(1),
+            }
+        for s in range(pipe.stages - 1):
+            ports[f"link{s}_state"] = Out(2)
+            ports[f"link{s}_deliver"] = Out(1)
+        super().__init__(ports)
+        self.tiles = [Accelerator(cfg) for _ in range(pipe.stages)]
+
+    def _port(self, s: int, name: str):
+        return getattr(self, f"tile{self._pipe.order[s]}_{name}")
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        pipe, n_st = self._pipe, self._pipe.stages
+        self._running = Signal(name="running")
+        self._items = Signal(ITEM_BITS, name="items")
+        # per stage: departs, its next item's arrival (the link before it delivers), its current item
+        self._dep = [Signal(name=f"s{s}_depart") for s in range(n_st)]
+        self._deliver = [Signal(name=f"l{s}_deliver") for s in range(n_st - 1)]
+        self._link_free = [Signal(name=f"l{s}_free") for s in range(n_st - 1)]
+        self._room = [Signal(name=f"s{s}_room") for s in range(n_st)]
+        self._cur = [Signal(ITEM_BITS, name=f"s{s}_cur") for s in range(n_st)]
+        self._layer = [Signal(range(len(pipe.stage_layers(s))), name=f"s{s}_layer") for s in range(n_st)]
+        self._in_mem = [None] + [
+            self._buffer(m, f"s{s}_inbuf", self._slots_in(), s - 1) for s in range(1, n_st)
+        ]
+        self._out_mem = [self._buffer(m, f"s{s}_outbuf", 2, s) for s in range(n_st - 1)] + [None]
+        for s in range(n_st):
+            m.submodules[f"tile_{pipe.order[s]}"] = self.tiles[s]
+            self._sequencer(m, s)
+            self._router(m, s)
+        for s in range(n_st - 1):
+            self._link(m, s)
+        self._run(m)
+        return m
+
+    def _slots_in(self) -> int:
+        return self._chip.fifo_depth + 2
+
+    def _pitch(self, s: int) -> int:
+        """Words per slot of the items the link after stage ``s`` carries (whole beats)."""
+        return link_timing(self._chip, self._pipe, s)[1] * self._chip.link_words_per_cycle
+
+    def _buffer(self, m: Module, name: str, slots: int, s: int) -> Memory:
+        mem = Memory(
+            shape=unsigned(self._chip.tile.input_bits),
+            depth=slots * self._pitch(s) + self._chip.tile.dram_bw_words_per_cycle,
+            init=[],
+        )
+        m.submodules[name] = mem
+        return mem
+
+    def _run(self, m: Module) -> None:
+        """The chip's start, busy and done."""
+        last = self._pipe.stages - 1
+        m.d.comb += [
+            self.busy.eq(self._running),
+            self.done.eq(self._running & self._dep[last] & (self._cur[last] == self._items - 1)),
+        ]
+        with m.If(self.start & ~self._running & (self.batch != 0)):
+            m.d.sync += [self._running.eq(1), self._items.eq(self.batch)]
+        with m.Elif(self.done):
+            m.d.sync += self._running.eq(0)
+
+    def _sequencer(self, m: Module, s: int) -> None:
+        """Start the stage's layers item by item; hold a finished item until it can depart."""
+        pipe, acc = self._pipe, self.tiles[s]
+        layers = pipe.stage_layers(s)
+        n_l, last_stage = len(layers), s == pipe.stages - 1
+        state = Signal(2, name=f"s{s}_state")
+        started = Signal(ITEM_BITS, name=f"s{s}_started")
+        layer, cur, dep = self._layer[s], self._cur[s], self._dep[s]
+        layer_done = Signal(name=f"s{s}_layer_done")
+        finished = Signal(name=f"s{s}_finished")
+        start_item = Signal(name=f"s{s}_start_item")
+        at_last = layer == n_l - 1
+        m.d.comb += [
+            layer_done.eq((state == TILE_RUN) & acc.done),
+            finished.eq((layer_done & at_last) | (state == TILE_BLOCKED)),
+            dep.eq(finished & (1 if last_stage else self._link_free[s])),
+        ]
+        free = (state == TILE_IDLE) | dep
+        if s == 0:
+            avail = started < self._items
+        else:
+            waiting = Signal(range(self._slots_in() + 1), name=f"s{s}_waiting")
+            held = Signal(range(self._slots_in() + 1), name=f"s{s}_held")
+            arrive = self._deliver[s - 1]
+            avail = (waiting != 0) | arrive
+            m.d.sync += [
+                waiting.eq(waiting + arrive - start_item),
+                held.eq(held + arrive - dep),
+            ]
+            m.d.comb += self._room[s].eq((held < self._chip.fifo_depth + 1) | dep)
+        m.d.comb += start_item.eq(self._running & free & avail)
+        with m.If(self.start & ~self._running):
+            m.d.sync += started.eq(0)
+        nxt = Mux(start_item, 0, layer + 1)  # the layer a start begins
+        rom = {f: Array(Const(v, 16) for v in vals) for f, vals in self._rom(layers).items()}
+        m.d.comb += [
+            acc.start.eq(start_item | (layer_done & ~at_last)),
+            *(getattr(acc, f).eq(rom[f][nxt]) for f in rom),
+            self._port(s, "start").eq(acc.start),
+            self._port(s, "layer").eq(Array(Const(x) for x in layers)[nxt]),
+            self._port(s, "item").eq(Mux(start_item, started, cur)),
+            self._port(s, "finish").eq(layer_done & at_last),
+            self._port(s, "depart").eq(dep),
+        ]
+        with m.If(start_item):
+            m.d.sync += [state.eq(TILE_RUN), layer.eq(0), cur.eq(started), started.eq(started + 1)]
+        with m.Elif(layer_done & ~at_last):
+            m.d.sync += layer.eq(layer + 1)
+        with m.Elif(dep):
+            m.d.sync += state.eq(TILE_IDLE)
+        with m.Elif(layer_done & at_last):
+            m.d.sync += state.eq(TILE_BLOCKED)
+
+    def _rom(self, layers: list[int]) -> dict[str, list[int]]:
+        pipe = self._pipe
+        dims = [pipe.layers[x] for x in layers]
+        tiles = [pipe.tile_sizes[x] for x in layers]
+        return {
+            "dim_m": [d[0] for d in dims],
+            "dim_n": [d[1] for d in dims],
+            "dim_k": [d[2] for d in dims],
+            "tile_m": [t[0] for t in tiles],
+            "tile_n": [t[1] for t in tiles],
+            "tile_k": [t[2] for t in tiles],
+        }
+
+    def _router(self, m: Module, s: int) -> None:
+        """The tile's DRAM port: its input buffer, its outgoing buffer, or the chip's DRAM lane."""
+        cfg, pipe, acc = self._chip.tile, self._pipe, self.tiles[s]
+        lat = cfg.dram_latency_cycles
+        g = geometry(cfg)
+        n_l = len(pipe.stage_layers(s))
+        m.d.comb += [acc.dram_rd_req_ready.eq(1), acc.dram_wr_ready.eq(1)]
+        # reads
+        local_rd = Signal(name=f"s{s}_local_rd")
+        if s > 0:
+            rel = Signal(ADDR_BITS + 1, name=f"s{s}_rd_rel")
+            m.d.comb += [
+                rel.eq(acc.dram_rd_req_addr - g["A"].offset),
+                local_rd.eq(
+                    acc.dram_rd_req_valid
+                    & (self._layer[s] == 0)
+                    & (acc.dram_rd_req_addr >= g["A"].offset)
+                    & (rel < pipe.in_words(s))
+                ),
+            ]
+            data = self._local_read(m, s, rel)
+        m.d.comb += [
+            self._port(s, "rd_valid").eq(acc.dram_rd_req_valid & ~local_rd),
+            self._port(s, "rd_addr").eq(acc.dram_rd_req_addr),
+            self._port(s, "rd_len").eq(acc.dram_rd_req_len),
+        ]
+        if s > 0:
+            valid = local_rd
+            for i in range(lat):  # sync read (1 cycle), then the rest of the DRAM's latency
+                q = Signal(name=f"s{s}_local_rd_q{i}")
+                m.d.sync += q.eq(valid)
+                valid = q
+            for i in range(lat - 1):
+                q = Signal.like(data, name=f"s{s}_local_data_q{i}")
+                m.d.sync += q.eq(data)
+                data = q
+            m.d.comb += [
+                acc.dram_rd_data_valid.eq(self._port(s, "rd_data_valid") | valid),
+                acc.dram_rd_data.eq(Mux(valid, data, self._port(s, "rd_data"))),
+            ]
+        else:
+            m.d.comb += [
+                acc.dram_rd_data_valid.eq(self._port(s, "rd_data_valid")),
+                acc.dram_rd_data.eq(self._port(s, "rd_data")),
+            ]
+        # writes
+        local_wr = Signal(name=f"s{s}_local_wr")
+        if s < pipe.stages - 1:
+            rel = Signal(ADDR_BITS + 1, name=f"s{s}_wr_rel")
+            m.d.comb += [
+                rel.eq(acc.dram_wr_addr - g["C"].offset),
+                local_wr.eq(
+                    acc.dram_wr_valid
+                    & (self._layer[s] == n_l - 1)
+                    & (acc.dram_wr_addr >= g["C"].offset)
+                    & (rel < pipe.out_words(s))
+                ),
+            ]
+            self._local_write(m, s, rel, local_wr)
+        m.d.comb += [
+            self._port(s, "wr_valid").eq(acc.dram_wr_valid & ~local_wr),
+            self._port(s, "wr_addr").eq(acc.dram_wr_addr),
+            self._port(s, "wr_len").eq(acc.dram_wr_len),
+            self._port(s, "wr_data").eq(acc.dram_wr_data),
+        ]
+
+    def _local_read(self, m: Module, s: int, rel: Signal):
+        """``bw`` words of the current item's input slot from word ``rel`` on, packed as the DRAM packs
+        them (each widened to the read width, sign-extended when the inputs are signed)."""
+        cfg = self._chip.tile
+        bw = cfg.dram_bw_words_per_cycle
+        rd_bits = max(cfg.input_bits, cfg.weight_bits)
+        slot = Signal(range(self._slots_in()), name=f"s{s}_rd_slot")
+        m.d.comb += slot.eq(self._cur[s] % self._slots_in())
+        base = slot * self._pitch(s - 1) + rel[: _width(self._in_mem[s])]
+        words = []
+        for i in range(bw):
+            port = self._in_mem[s].read_port()
+            m.d.comb += port.addr.eq(base + i)
+            w = port.data.as_signed() if cfg.input_signed else port.data
+            wide = Signal(rd_bits, name=f"s{s}_local_word{i}")
+            m.d.comb += wide.eq(w)
+            words.append(wide)
+        packed = Signal(bw * rd_bits, name=f"s{s}_local_data")
+        m.d.comb += packed.eq(Cat(*words))
+        return packed
+
+    def _local_write(self, m: Module, s: int, rel: Signal, en: Signal) -> None:
+        """An ofmap beat into the current item's outgoing slot, each word cut to ``input_bits``."""
+        cfg, acc = self._chip.tile, self.tiles[s]
+        base = self._cur[s][0] * self._pitch(s) + rel[: _width(self._out_mem[s])]
+        for i in range(cfg.dram_bw_words_per_cycle):
+            port = self._out_mem[s].write_port()
+            m.d.comb += [
+                port.addr.eq(base + i),
+                port.data.eq(acc.dram_wr_data[i * cfg.acc_bits : i * cfg.acc_bits + cfg.input_bits]),
+                port.en.eq(en & (acc.dram_wr_len > i)),
+            ]
+
+    def _link(self, m: Module, s: int) -> None:
+        """Stage ``s``'s item to stage ``s + 1``: the hand-over, ``L`` cycles of streaming, the delivery."""
+        hop, beats = link_timing(self._chip, self._pipe, s)
+        total = hop + beats
+        lw = self._chip.link_words_per_cycle
+        state = Signal(2, name=f"l{s}_state")
+        count = Signal(range(total + 1), name=f"l{s}_count")
+        dep, deliver = self._dep[s], self._deliver[s]
+        m.d.comb += [
+            deliver.eq((state == LINK_HOLD) & self._room[s + 1]),
+            self._link_free[s].eq((state == LINK_IDLE) | deliver),
+            getattr(self, f"link{s}_state").eq(state),
+            getattr(self, f"link{s}_deliver").eq(deliver),
+        ]
+        with m.If(dep):
+            m.d.sync += [state.eq(LINK_HOLD if total == 1 else LINK_SERVE), count.eq(total - 1)]
+        with m.Elif(state == LINK_SERVE):
+            m.d.sync += count.eq(count - 1)
+            with m.If(count == 1):
+                m.d.sync += state.eq(LINK_HOLD)
+        with m.Elif(deliver):
+            m.d.sync += state.eq(LINK_IDLE)
+        # the beats: one per cycle from the cycle after the hand-over, through hop x hop_cycles registers
+        sending = Signal(name=f"l{s}_sending")
+        beat = Signal(range(beats + 1), name=f"l{s}_beat")
+        src = Signal(name=f"l{s}_src_slot")
+        dst = Signal(range(self._slots_in()), name=f"l{s}_dst_slot")
+        with m.If(dep):
+            cur = self._cur[s]
+            m.d.sync += [sending.eq(1), beat.eq(0), src.eq(cur[0]), dst.eq(cur % self._slots_in())]
+        with m.Elif(sending):
+            m.d.sync += beat.eq(beat + 1)
+            with m.If(beat == beats - 1):
+                m.d.sync += sending.eq(0)
+        pitch = self._pitch(s)
+        valid, addr, words = sending, Signal(32, name=f"l{s}_dst_addr"), []
+        m.d.comb += addr.eq(dst * pitch + beat * lw)
+        for i in range(lw):
+            port = self._out_mem[s].read_port(domain="comb")
+            m.d.comb += port.addr.eq(src * pitch + beat * lw + i)
+            words.append(port.data)
+        offset = beat * lw
+        for h in range(hop):
+            v = Signal(name=f"l{s}_hop{h}_valid")
+            a = Signal(32, name=f"l{s}_hop{h}_addr")
+            o = Signal(32, name=f"l{s}_hop{h}_offset")
+            ws = [Signal.like(w, name=f"l{s}_hop{h}_word{i}") for i, w in enumerate(words)]
+            m.d.sync += [
+                v.eq(valid),
+                a.eq(addr),
+                o.eq(offset),
+                *(x.eq(w) for x, w in zip(ws, words, strict=True)),
+            ]
+            valid, addr, offset, words = v, a, o, ws
+        n_words = self._pipe.out_words(s)
+        for i in range(lw):
+            port = self._in_mem[s + 1].write_port()
+            m.d.comb += [
+                port.addr.eq(addr + i),
+                port.data.eq(words[i]),
+                port.en.eq(valid & (offset + i < n_words)),
+            ]

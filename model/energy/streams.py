@@ -37,7 +37,8 @@ from systolic.geometry import geometry
 #: w_/n_: the west operand (A; B in IS) and the other one (B; A in IS): s along its stream (for the
 #: stationary operand of WS/IS: along K, the order the load shifts it), nz the same between consecutive
 #: non-zero values of a lane (what a zero-gated input holds on to), z zeros, e effective width, o ones,
-#: x switching between two non-zero values drawn at random (a gated input's jump to another lane's data);
+#: x switching between two non-zero values drawn at random (a gated input's jump to another lane's data),
+#: r between two values drawn at random, zeros included (n_r: a banked PE's weight against the other bank's);
 #: gw_s, gn_s: per MAC, switching of the west and (OS) north multiplier inputs under zero gating, which
 #: hold the last pair of non-zero operands; g_flag: toggles of the non-zero flag per MAC;
 #: p_nz: share of MACs with two non-zero operands; prod, psum, out, csram: the product, the PE
@@ -45,7 +46,10 @@ from systolic.geometry import geometry
 #: of the final outputs; dram_a/b/c: lag-bus-width switching in DRAM order; dram_rd, dram_wr: the DRAM
 #: read and write data buses beat after beat, in the controller's order (idle read cycles are zero), per
 #: word and bit moved; addr_rd, addr_wr: bits the read request and write address buses flip per beat;
-#: a_o, b_o: ones of A and B.
+#: a_o, b_o: ones of A and B; dram_ab, ab_o: A's switching in DRAM order and its ones as the other operand's
+#: fill port sees them, at B's width (the controller hands every beat to both SRAMs' fill ports, each
+#: taking the low bits of its own operand's width from the bus's two's-complement words: A truncated
+#: when B is narrower, sign-extended when wider), dram_ba, ba_o: B's at A's width.
 STAT_COLUMNS: tuple[str, ...] = (
     "w_s",
     "w_nz",
@@ -62,6 +66,7 @@ STAT_COLUMNS: tuple[str, ...] = (
     "n_e",
     "n_o",
     "n_x",
+    "n_r",
     "p_nz",
     "prod_s",
     "prod_o",
@@ -80,6 +85,10 @@ STAT_COLUMNS: tuple[str, ...] = (
     "addr_wr",
     "a_o",
     "b_o",
+    "dram_ab",
+    "dram_ba",
+    "ab_o",
+    "ba_o",
 )
 COLUMN = {name: i for i, name in enumerate(STAT_COLUMNS)}
 #: Most products the output-side sample computes per layer (8 MB of int64).
@@ -174,13 +183,15 @@ def _operand(x: np.ndarray, bits: int, signed: bool) -> dict[str, float]:
         if nonzero.size
         else 0
     )
+    z = float(np.mean(x == 0)) if x.size else 0.0
     return {
         "s": _along(x, bits),
         "nz": _nonzero_switch(x, bits),
-        "z": float(np.mean(x == 0)) if x.size else 0.0,
+        "z": z,
         "e": _effective(x, bits, signed),
         "o": _ones(x, bits),
         "x": float(np.sum(2 * q * (1 - q))) / bits,
+        "r": float(np.sum(2 * q * (1 - z) * (1 - q * (1 - z)))) / bits,
     }
 
 
@@ -339,6 +350,9 @@ def layer_stats(
     out["dram_a"] = _dram_switch(a, lane_axis[0], bits_a, bw)
     out["dram_b"] = _dram_switch(b, lane_axis[1], bits_b, bw)
     out["a_o"], out["b_o"] = _ones(a, bits_a), _ones(b, bits_b)
+    out["dram_ab"] = _dram_switch(a, lane_axis[0], bits_b, bw)
+    out["dram_ba"] = _dram_switch(b, lane_axis[1], bits_a, bw)
+    out["ab_o"], out["ba_o"] = _ones(a, bits_b), _ones(b, bits_a)
     out["dram_rd"], out["dram_wr"], out["addr_rd"], out["addr_wr"] = _dram_bus(cfg, a, b, acc)
     c = _c_sample(a, b, lane_axis[2])
     out["dram_c"] = _rate(c[:, bw:], c[:, :-bw], acc) if c.shape[1] > bw else 0.0

@@ -83,7 +83,7 @@ TOGGLE_FEATURES: dict[str, tuple[str, ...]] = {
         "acc (south s_south + 2 south_frames o_out)",  # the write port follows the array's output every
         # cycle, written or not, and its zeros between folds
         "read_slots acc s_csram",  # read back (read-modify-write) and drained
-        "writes acc s_csram",  # the drain's read port
+        "writes acc drain_s",  # the drain's read port: the write bus's lines, in the drain's order
         "read_slots",
         "write_slots",
         "cycles",
@@ -398,7 +398,8 @@ def _memory_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, l
     out["ofmap_sram"] = [
         b.acc * (k.south * south + 2 * k.south_frames * v("out_o")),
         k.sram_read_slots[2] * b.acc * v("csram_s"),
-        k.dram_writes * b.acc * v("csram_s"),
+        # the drain's read port: the lines the DRAM write bus shows, whole (the bus shifts them to its lanes)
+        k.dram_writes * b.acc * v("drain_s"),
         k.sram_read_slots[2],
         k.sram_write_slots[2],
         k.cycles,

@@ -46,10 +46,11 @@ from systolic.geometry import geometry
 #: of the final outputs; dram_a/b/c: lag-bus-width switching in DRAM order; dram_rd, dram_wr: the DRAM
 #: read and write data buses beat after beat, in the controller's order (idle read cycles are zero), per
 #: word and bit moved; addr_rd, addr_wr: bits the read request and write address buses flip per beat;
-#: a_o, b_o: ones of A and B; dram_ab, ab_o: A's switching in DRAM order and its ones as the other operand's
-#: fill port sees them, at B's width (the controller hands every beat to both SRAMs' fill ports, each
-#: taking the low bits of its own operand's width from the bus's two's-complement words: A truncated
-#: when B is narrower, sign-extended when wider), dram_ba, ba_o: B's at A's width.
+#: drain_s: flips of the ofmap SRAM's drain read port (whole lines, the write bus's source) per word
+#: written and bit; a_o, b_o: ones of A and B; dram_ab, ab_o: A's switching in DRAM order and its ones as
+#: the other operand's fill port sees them, at B's width (the controller hands every beat to both SRAMs'
+#: fill ports, each taking the low bits of its own operand's width from the bus's two's-complement
+#: words: A truncated when B is narrower, sign-extended when wider), dram_ba, ba_o: B's at A's width.
 STAT_COLUMNS: tuple[str, ...] = (
     "w_s",
     "w_nz",
@@ -85,6 +86,7 @@ STAT_COLUMNS: tuple[str, ...] = (
     "addr_wr",
     "a_o",
     "b_o",
+    "drain_s",
     "dram_ab",
     "dram_ba",
     "ab_o",
@@ -353,7 +355,7 @@ def layer_stats(
     out["dram_ab"] = _dram_switch(a, lane_axis[0], bits_b, bw)
     out["dram_ba"] = _dram_switch(b, lane_axis[1], bits_a, bw)
     out["ab_o"], out["ba_o"] = _ones(a, bits_b), _ones(b, bits_a)
-    out["dram_rd"], out["dram_wr"], out["addr_rd"], out["addr_wr"] = _dram_bus(cfg, a, b, acc)
+    out["dram_rd"], out["dram_wr"], out["addr_rd"], out["addr_wr"], out["drain_s"] = _dram_bus(cfg, a, b, acc)
     c = _c_sample(a, b, lane_axis[2])
     out["dram_c"] = _rate(c[:, bw:], c[:, :-bw], acc) if c.shape[1] > bw else 0.0
     out["c_o"] = _ones(c, acc)
@@ -460,6 +462,7 @@ class _WriteBus:
         self.lane0 = 0  # the last drain beat's offset in its line, which the bus keeps
         self.cycles: list[np.ndarray] = []
         self.words: list[np.ndarray] = []
+        self.lines: list[np.ndarray] = []  # the port's whole lines, unshifted
 
     def _show(self, cycles: np.ndarray, lines: np.ndarray, lane0: np.ndarray | int) -> None:
         """Lines ``[row, lane]`` on the bus in ``cycles``, each from its lane offset ``lane0``."""
@@ -468,6 +471,7 @@ class _WriteBus:
         shown = np.take_along_axis(lines, np.minimum(lane, self.lanes - 1), axis=1)
         self.cycles.append(np.asarray(cycles, dtype=float))
         self.words.append(_patterns(np.where(lane < self.lanes, shown, 0), self.cfg.acc_bits))
+        self.lines.append(_patterns(lines, self.cfg.acc_bits))
 
     def step(self, s: int, start: np.ndarray | None) -> None:
         """Step ``s``: the trail of the tile computed in step s - 1, its drain (beats at DRAM addresses
@@ -529,7 +533,9 @@ class _WriteBus:
         self.content[half][line] = np.where(lane < el, value, self.content[half][line])
 
 
-def _dram_bus(cfg: ArrayConfig, a: np.ndarray, b: np.ndarray, acc: int) -> tuple[float, float, float, float]:
+def _dram_bus(
+    cfg: ArrayConfig, a: np.ndarray, b: np.ndarray, acc: int
+) -> tuple[float, float, float, float, float]:
     """Flips per word and bit of the DRAM read and write data buses, and per beat of their address buses,
     over the layer's first :data:`BUS_STEPS` steps, beat by beat as the controller moves the tiles
     (model/traces.py); the write data bus as :class:`_WriteBus` says, counted per word written."""
@@ -583,7 +589,12 @@ def _dram_bus(cfg: ArrayConfig, a: np.ndarray, b: np.ndarray, acc: int) -> tuple
         # an address bus holds its last address between beats (each bus's beats are in time order)
         start = np.concatenate(addr).astype(np.uint64)
         per_beat.append(float(np.bitwise_count(start[1:] ^ start[:-1]).sum()) / start.size)
-    return rates[0], rates[1], per_beat[0], per_beat[1]
+    # the drain's read port itself: whole lines, held between reads (per word written and bit, as the bus)
+    port = 0.0
+    if writes[0]:
+        flips = _bus_flips(np.concatenate(bus.cycles), np.concatenate(bus.lines), idle_zero=False)
+        port = flips / (acc * max(sum(writes[0]), 1))
+    return rates[0], rates[1], per_beat[0], per_beat[1], port
 
 
 def _c_sample(a: np.ndarray, b: np.ndarray, lane_axis: int) -> np.ndarray:

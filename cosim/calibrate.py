@@ -293,13 +293,16 @@ def _warmup(cfg: ArrayConfig, source: str, seed: int) -> tuple[np.ndarray, np.nd
 
 def _cache_path(cfg: ArrayConfig, cases: Sequence[Case], root: Path) -> Path:
     """Where the measured toggles of these layers on this RTL are kept: keyed on the generator's source
-    (hdl/ and the vocabulary), the config and the layers, so any change of the RTL measures anew."""
+    (hdl/ and the vocabulary), the config, the layers and the counting rules, so any change of the RTL or
+    of what is counted measures anew."""
     import hashlib
     import json
 
     from .runner import generator_digest
+    from .toggles import energy_rules
 
-    key = [generator_digest(), cfg.to_json(), [c.__dict__ for c in cases], WARMUP_FOLDS]
+    rules = [list(r) for r in energy_rules(cfg.dataflow.value)]  # what is counted, as well as what runs
+    key = [generator_digest(), cfg.to_json(), [c.__dict__ for c in cases], WARMUP_FOLDS, rules]
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
     return root / "calibrate" / f"{cfg.slug}-{digest}.npz"
 

@@ -50,8 +50,8 @@ test-full: setup
 cosim: setup
 	$(VENV)/bin/systolic cosim --matrix default --jobs $(JOBS) --json build/cosim.json
 
-# Energy calibration: RTL toggles of a calibration set under Icarus (297 layers, 4x4 to 16x16 arrays), fit,
-# per-layer held-out errors; rewrites configs/calibration.json, the file 'systolic run' reads by default,
+# Energy calibration: RTL toggles of a calibration set under Icarus (312 layers, 4x4 to 16x16 arrays,
+# ternary weights), fit, per-layer held-out errors; rewrites configs/calibration.json, the file 'systolic run' reads by default,
 # and fails when the held-out layers' totals miss the goal (classes beyond it are reported; about 5 minutes
 # on 2 cores; toggles are kept per RTL in build/calibrate, so a refit after a model change takes seconds).
 calibrate: setup

@@ -50,22 +50,27 @@ MIN_MACS = 4096
 # --------------------------------------------------------------------------- the calibration set
 
 
-def make_config(rows: int, cols: int, dataflow: str, bits: int, gating: bool, bw: int = 4) -> ArrayConfig:
+def make_config(
+    rows: int, cols: int, dataflow: str, bits: int, gating: bool, bw: int = 4, ternary: bool = False
+) -> ArrayConfig:
     """A small accelerator whose buffers hold a few tiles, so layers run several steps out of DRAM: each
     half of an operand buffer holds 12 lines of the array port's width (at least as many as the array
     has rows and columns), of the ofmap buffer 8 (at least
-    one fold's: as many as the array has rows)."""
+    one fold's: as many as the array has rows). ``bits`` is the width of both operands, or with
+    ``ternary`` of the activations (the weights are ternary: two signed bits, ``weight_format``)."""
     acc = min(4 * bits, 48)
     lanes = max(rows, cols)
     lines = max(12, rows, cols)
     word = math.ceil(bits / 8)
+    kind = "-ternary" if ternary else ""
     return ArrayConfig(
-        name=f"cal-{dataflow}{rows}x{cols}-int{bits}{'-zg' if gating else ''}",
+        name=f"cal-{dataflow}{rows}x{cols}-int{bits}{kind}{'-zg' if gating else ''}",
         rows=rows,
         cols=cols,
         dataflow=Dataflow(dataflow),
         input_bits=bits,
-        weight_bits=bits,
+        weight_bits=2 if ternary else bits,
+        weight_format="ternary" if ternary else "int",
         acc_bits=acc,
         zero_gating=gating,
         word_bytes=word,
@@ -77,8 +82,12 @@ def make_config(rows: int, cols: int, dataflow: str, bits: int, gating: bool, bw
     )
 
 
-def _configs(shape: tuple[int, int], variants: Sequence[tuple[int, bool, int]]) -> list[ArrayConfig]:
-    return [make_config(*shape, df, bits, g, bw) for df in ("os", "ws", "is") for bits, g, bw in variants]
+def _configs(
+    shape: tuple[int, int], variants: Sequence[tuple[int, bool, int]], ternary: bool = False
+) -> list[ArrayConfig]:
+    return [
+        make_config(*shape, df, bits, g, bw, ternary) for df in ("os", "ws", "is") for bits, g, bw in variants
+    ]
 
 
 #: The fitted configurations: every dataflow on 4x4, 4x3 and 8x8 arrays, int4/int8/int16, with and
@@ -88,10 +97,13 @@ FITTED_ARRAYS: tuple[ArrayConfig, ...] = (
     *_configs((4, 3), ((4, True, 4),)),
     *_configs((8, 8), ((8, False, 8), (4, False, 4), (16, True, 4))),
 )
-#: Configurations of array sizes the fit never sees (16x16 and non-square 12x6), validation only.
+#: Configurations of array sizes the fit never sees (16x16 and non-square 12x6), and of the ternary PE
+#: (sign select, no multiplier; 2-bit weights, which no fitted configuration has) on a fitted array size
+#: with int8 activations: validation only.
 HELD_OUT_ARRAYS: tuple[ArrayConfig, ...] = (
     *_configs((16, 16), ((8, False, 8), (8, True, 4))),
     *_configs((12, 6), ((16, False, 4),)),
+    *_configs((8, 8), ((8, False, 8),), ternary=True),
 )
 #: Data sources of the fitted layers; the held-out sources are added for validation.
 FITTED_SOURCES: tuple[str, ...] = tuple(s for s in SOURCES if s not in HELD_OUT_SOURCES)
@@ -112,7 +124,7 @@ class Case:
     source: str
     seed: int  # of the layer's operands
     held_out: bool
-    why: str = ""  # held out for: 'shape', 'source' or 'array'
+    why: str = ""  # held out for: 'shape', 'source', 'array' or 'ternary' (weights)
 
     @property
     def label(self) -> str:
@@ -164,14 +176,15 @@ def calibration_set(
     on_held_arrays = [s for s in HELD_OUT_ARRAY_SOURCES if s in (*sources, *held_sources)]
     for ci, cfg in enumerate([*fitted, *held_arrays]):
         if ci >= len(fitted):
-            plan = [(s, True, "array") for s in on_held_arrays]
+            why = "ternary" if cfg.weight_format == "ternary" else "array"
+            plan = [(s, True, why) for s in on_held_arrays]
         else:
             picked = rng.choice(len(sources), size=min(held_shapes, len(sources)), replace=False)
             plan = [(s, False, "") for s in sources]
             plan += [(sources[i], True, "shape") for i in picked.tolist()]
             plan += [(s, True, "source") for s in held_sources]
         for source, held, why in plan:
-            m, n, k = _shape(cfg, rng, MIN_MACS if held else 0, 2 if why == "array" else 1)
+            m, n, k = _shape(cfg, rng, MIN_MACS if held else 0, 2 if why in ("array", "ternary") else 1)
             cases.append(Case(ci, m, n, k, source, int(rng.integers(2**31)), held, why))
     return cases
 
@@ -280,13 +293,16 @@ def _warmup(cfg: ArrayConfig, source: str, seed: int) -> tuple[np.ndarray, np.nd
 
 def _cache_path(cfg: ArrayConfig, cases: Sequence[Case], root: Path) -> Path:
     """Where the measured toggles of these layers on this RTL are kept: keyed on the generator's source
-    (hdl/ and the vocabulary), the config and the layers, so any change of the RTL measures anew."""
+    (hdl/ and the vocabulary), the config, the layers and the counting rules, so any change of the RTL or
+    of what is counted measures anew."""
     import hashlib
     import json
 
     from .runner import generator_digest
+    from .toggles import energy_rules
 
-    key = [generator_digest(), cfg.to_json(), [c.__dict__ for c in cases], WARMUP_FOLDS]
+    rules = [list(r) for r in energy_rules(cfg.dataflow.value)]  # what is counted, as well as what runs
+    key = [generator_digest(), cfg.to_json(), [c.__dict__ for c in cases], WARMUP_FOLDS, rules]
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
     return root / "calibrate" / f"{cfg.slug}-{digest}.npz"
 
@@ -548,6 +564,7 @@ def validation_text(result: CalibrationResult) -> str:
         ("shape", "held out: fitted arrays and sources, unseen shapes"),
         ("source", "held out: unseen data sources (photographs, their ReLU maps)"),
         ("array", "held out: unseen array sizes (16x16, 12x6), every source"),
+        ("ternary", "held out: ternary weights (8x8, int8 activations), every source"),
         (None, "held out: all"),
     )
     for why, title in groups:

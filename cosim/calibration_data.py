@@ -12,7 +12,9 @@ of the precision) and ternary weights. Real, from what scikit-learn ships and th
 * ``photo``, ``photo-relu``: the same on scikit-learn's two sample photographs (427 x 640 RGB), with
   Gaussian filters. The calibration fits none of these two: they are held-out data sources.
 
-Every value is scaled to the non-negative (activations) or symmetric (weights) range of its format.
+Every value is scaled to the non-negative (activations) or symmetric (weights) range of its format; with
+ternary weights (``weight_format``) the weights are -1, 0, +1 (uniform over them, other distributions
+clipped to them, trained and Gaussian filters quantized to them).
 """
 
 from __future__ import annotations
@@ -73,7 +75,11 @@ def ternary(bits: int, signed: bool, shape, rng: np.random.Generator) -> np.ndar
 def _pair(gen_a: Callable, gen_b: Callable) -> Callable:
     def make(cfg: ArrayConfig, m: int, n: int, k: int, rng: np.random.Generator):
         (ba, sa), (bb, sb) = _formats(cfg)
-        return gen_a(ba, sa, (m, k), rng), gen_b(bb, sb, (k, n), rng)
+        a = gen_a(ba, sa, (m, k), rng)
+        if cfg.weight_format == "ternary":  # -1, 0, +1 only: uniform over them, the others clipped
+            gen = ternary if gen_b is uniform else gen_b
+            return a, np.clip(gen(bb, sb, (k, n), rng), -1, 1)
+        return a, gen_b(bb, sb, (k, n), rng)
 
     return make
 

@@ -54,7 +54,9 @@ from systolic.model.energy import COMPONENT_CLASSES
 CLASSES: tuple[str, ...] = (*COMPONENT_CLASSES, "other")
 
 _PE = r"(?:^|\.)pe_\d+_\d+\."
-_NAMED = r"(?!(?:clk|rst)$)[A-Za-z]\w*$"  # a named signal, not clock or reset, not a generated $-net
+# a named signal, not clock or reset, not a generated $-net; a name Amaranth made unique with a ``$N``
+# suffix is a named signal too (an SRAM's second half's ports: ``rd__data$29`` beside ``rd__data``)
+_NAMED = r"(?!(?:clk|rst)$)[A-Za-z]\w*(?:\$\d+)?$"
 #: (regular expression on the full hierarchical name, class), tried in order. Rules match named signals
 #: only: the ``$1``-style nets Yosys generates are intermediate or next-state copies of named signals
 #: (an adder's output, a register's input), and counting them would count the same activity twice.

@@ -46,7 +46,7 @@ TOGGLE_FEATURES: dict[str, tuple[str, ...]] = {
     "mult": (
         "(1-g) b_W (west_hops s_W + 2 west_frames o_W)",  # the multiplier's west operand, ungated
         # its other operand: OS the streamed one; WS/IS the held weight, which changes once per fold
-        "(1-g) b_N (OS: north_hops s_N + 2 north_frames o_N; WS/IS: pe_frames s_N)",
+        "(1-g) b_N (OS: north_hops s_N + 2 north_frames o_N; WS/IS: banked: swaps r_N, else north_hops s_N)",
         # gated: each input and its hold register change on non-zero pairs only, and jump to another
         # lane's data once per fold (WS/IS: in PEs whose held operand is not zero); the non-zero flag
         # toggles on its own and around every fold (idle lanes are zero between folds). One regressor:
@@ -70,8 +70,9 @@ TOGGLE_FEATURES: dict[str, tuple[str, ...]] = {
     **{
         f"{buf}_sram": (
             "read_slots b s",  # the read port's lines along the array's stream
-            "sum_X b_X still_X d_X",  # fills: every DRAM beat passes both fill ports, in place...
-            "sum_X b_X moving_X o_X",  # ... or moved along the line (its words appear and vanish)
+            # fills: every DRAM beat passes both fill ports (each X seen at the port's width b), in place...
+            "sum_X b still_X d_X",
+            "sum_X b moving_X o_X",  # ... or moved along the line (its words appear and vanish)
             "read_slots",  # addresses and enables
             "write_slots",
             "cycles",
@@ -82,7 +83,7 @@ TOGGLE_FEATURES: dict[str, tuple[str, ...]] = {
         "acc (south s_south + 2 south_frames o_out)",  # the write port follows the array's output every
         # cycle, written or not, and its zeros between folds
         "read_slots acc s_csram",  # read back (read-modify-write) and drained
-        "writes acc s_csram",  # the drain's read port
+        "writes acc drain_s",  # the drain's read port: the write bus's lines, in the drain's order
         "read_slots",
         "write_slots",
         "cycles",
@@ -101,7 +102,7 @@ TOGGLE_FEATURES: dict[str, tuple[str, ...]] = {
     ),
     "dram": (
         "reads rd_bits d_rd",  # read data bus, beat by beat (idle cycles zero)
-        "fills bw (b_A o_A + b_B o_B)",  # bursts start and end at an idle (zero) bus
+        "fills bw rd_bits (o_A + o_B)",  # bursts start and end at an idle (zero) bus (ones at its width)
         "writes acc d_wr",  # write data bus
         "read_beats a_rd",  # request addresses, beat after beat
         "write_beats a_wr",  # write addresses
@@ -329,7 +330,14 @@ def _array_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, li
     b = _Widths(cfg)
     held = 1.0 if df == "os" else 1 - v("n_z")  # PEs whose held operand lets them multiply
     west = b.w * (k.west_hops * v("w_s") + 2 * k.west_frames * v("w_o"))
+    banked = df != "os" and cfg.fold_overlap
     north = b.n * (k.north_hops * v("n_s") + 2 * k.north_frames * v("n_o"))
+    if banked:
+        # the multiplier's held operand is the bank the tag selects: it changes with every fold in every
+        # PE (the tag passes along all rows and columns), from one bank's value to the other's
+        held_mult = b.n * k.folds * k.rows * k.cols * v("n_r")
+    else:
+        held_mult = b.n * k.north_hops * v("n_s")  # WS/IS shifting: the multiplier's input is the register
     if df == "os":
         other_skew = b.n * (k.other_skew * v("n_s") + 2 * k.other_skew_frames * v("n_o"))
     else:
@@ -343,7 +351,7 @@ def _array_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, li
     return {
         "mult": [
             (1 - g) * west,
-            (1 - g) * (north if df == "os" else b.n * k.pe_frames * v("n_s")),
+            (1 - g) * (north if df == "os" else held_mult),
             g * gated,
         ],
         "acc": [
@@ -367,11 +375,12 @@ def _memory_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, l
     df = cfg.dataflow.value
     b = _Widths(cfg)
     reads = k.dram_reads.sum(axis=0)
-    bits_ab = np.array([b.a, b.b])
-    still_rate = np.stack([v("dram_a"), v("dram_b")]) * bits_ab[:, None]  # [tensor, layer]
-    moving_rate = np.stack([v("a_o"), v("b_o")]) * bits_ab[:, None]
-    port_still = (k.fill_still * still_rate[None]).sum(axis=1)  # [port, layer]
-    port_moving = (k.fill_moving * moving_rate[None]).sum(axis=1)
+    # each fill port (ifmap: A's width, filter: B's) takes its width's low bits of every beat's words
+    port_bits = np.array([b.a, b.b])[:, None, None]
+    still_rate = np.stack([[v("dram_a"), v("dram_ba")], [v("dram_ab"), v("dram_b")]]) * port_bits
+    moving_rate = np.stack([[v("a_o"), v("ba_o")], [v("ab_o"), v("b_o")]]) * port_bits  # [port, X, layer]
+    port_still = (k.fill_still * still_rate).sum(axis=1)  # [port, layer]
+    port_moving = (k.fill_moving * moving_rate).sum(axis=1)
     # the array-side read port of each operand's SRAM sees it along the array's stream
     sram_switch = {"A": v("n_s") if df == "is" else v("w_s"), "B": v("w_s") if df == "is" else v("n_s")}
     south = v("psum_s") if df == "os" else v("out_s")
@@ -389,12 +398,15 @@ def _memory_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, l
     out["ofmap_sram"] = [
         b.acc * (k.south * south + 2 * k.south_frames * v("out_o")),
         k.sram_read_slots[2] * b.acc * v("csram_s"),
-        k.dram_writes * b.acc * v("csram_s"),
+        # the drain's read port: the lines the DRAM write bus shows, whole (the bus shifts them to its lanes)
+        k.dram_writes * b.acc * v("drain_s"),
         k.sram_read_slots[2],
         k.sram_write_slots[2],
         k.cycles,
     ]
     slots = k.sram_read_slots.sum(axis=0) + k.sram_write_slots.sum(axis=0)
+    rd_bits = max(b.a, b.b)  # the read bus's words: both operands in two's complement of the wider width
+    ones_rd = (v("a_o") if b.a >= b.b else v("ab_o"), v("b_o") if b.b >= b.a else v("ba_o"))
     out["ctrl"] = [
         k.cycles,
         k.compute_cycles,
@@ -409,7 +421,7 @@ def _memory_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, l
     ]
     out["dram"] = [
         reads * max(b.a, b.b) * v("dram_rd"),
-        k.fills * k.bw * (b.a * v("a_o") + b.b * v("b_o")),
+        k.fills * k.bw * rd_bits * (ones_rd[0] + ones_rd[1]),
         k.dram_writes * b.acc * v("dram_wr"),
         k.read_beats * v("addr_rd"),
         k.write_beats * v("addr_wr"),

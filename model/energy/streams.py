@@ -37,7 +37,8 @@ from systolic.geometry import geometry
 #: w_/n_: the west operand (A; B in IS) and the other one (B; A in IS): s along its stream (for the
 #: stationary operand of WS/IS: along K, the order the load shifts it), nz the same between consecutive
 #: non-zero values of a lane (what a zero-gated input holds on to), z zeros, e effective width, o ones,
-#: x switching between two non-zero values drawn at random (a gated input's jump to another lane's data);
+#: x switching between two non-zero values drawn at random (a gated input's jump to another lane's data),
+#: r between two values drawn at random, zeros included (n_r: a banked PE's weight against the other bank's);
 #: gw_s, gn_s: per MAC, switching of the west and (OS) north multiplier inputs under zero gating, which
 #: hold the last pair of non-zero operands; g_flag: toggles of the non-zero flag per MAC;
 #: p_nz: share of MACs with two non-zero operands; prod, psum, out, csram: the product, the PE
@@ -45,7 +46,11 @@ from systolic.geometry import geometry
 #: of the final outputs; dram_a/b/c: lag-bus-width switching in DRAM order; dram_rd, dram_wr: the DRAM
 #: read and write data buses beat after beat, in the controller's order (idle read cycles are zero), per
 #: word and bit moved; addr_rd, addr_wr: bits the read request and write address buses flip per beat;
-#: a_o, b_o: ones of A and B.
+#: drain_s: flips of the ofmap SRAM's drain read port (whole lines, the write bus's source) per word
+#: written and bit; a_o, b_o: ones of A and B; dram_ab, ab_o: A's switching in DRAM order and its ones as
+#: the other operand's fill port sees them, at B's width (the controller hands every beat to both SRAMs'
+#: fill ports, each taking the low bits of its own operand's width from the bus's two's-complement
+#: words: A truncated when B is narrower, sign-extended when wider), dram_ba, ba_o: B's at A's width.
 STAT_COLUMNS: tuple[str, ...] = (
     "w_s",
     "w_nz",
@@ -62,6 +67,7 @@ STAT_COLUMNS: tuple[str, ...] = (
     "n_e",
     "n_o",
     "n_x",
+    "n_r",
     "p_nz",
     "prod_s",
     "prod_o",
@@ -80,6 +86,11 @@ STAT_COLUMNS: tuple[str, ...] = (
     "addr_wr",
     "a_o",
     "b_o",
+    "drain_s",
+    "dram_ab",
+    "dram_ba",
+    "ab_o",
+    "ba_o",
 )
 COLUMN = {name: i for i, name in enumerate(STAT_COLUMNS)}
 #: Most products the output-side sample computes per layer (8 MB of int64).
@@ -174,13 +185,15 @@ def _operand(x: np.ndarray, bits: int, signed: bool) -> dict[str, float]:
         if nonzero.size
         else 0
     )
+    z = float(np.mean(x == 0)) if x.size else 0.0
     return {
         "s": _along(x, bits),
         "nz": _nonzero_switch(x, bits),
-        "z": float(np.mean(x == 0)) if x.size else 0.0,
+        "z": z,
         "e": _effective(x, bits, signed),
         "o": _ones(x, bits),
         "x": float(np.sum(2 * q * (1 - q))) / bits,
+        "r": float(np.sum(2 * q * (1 - z) * (1 - q * (1 - z)))) / bits,
     }
 
 
@@ -339,7 +352,10 @@ def layer_stats(
     out["dram_a"] = _dram_switch(a, lane_axis[0], bits_a, bw)
     out["dram_b"] = _dram_switch(b, lane_axis[1], bits_b, bw)
     out["a_o"], out["b_o"] = _ones(a, bits_a), _ones(b, bits_b)
-    out["dram_rd"], out["dram_wr"], out["addr_rd"], out["addr_wr"] = _dram_bus(cfg, a, b, acc)
+    out["dram_ab"] = _dram_switch(a, lane_axis[0], bits_b, bw)
+    out["dram_ba"] = _dram_switch(b, lane_axis[1], bits_a, bw)
+    out["ab_o"], out["ba_o"] = _ones(a, bits_b), _ones(b, bits_a)
+    out["dram_rd"], out["dram_wr"], out["addr_rd"], out["addr_wr"], out["drain_s"] = _dram_bus(cfg, a, b, acc)
     c = _c_sample(a, b, lane_axis[2])
     out["dram_c"] = _rate(c[:, bw:], c[:, :-bw], acc) if c.shape[1] > bw else 0.0
     out["c_o"] = _ones(c, acc)
@@ -446,6 +462,7 @@ class _WriteBus:
         self.lane0 = 0  # the last drain beat's offset in its line, which the bus keeps
         self.cycles: list[np.ndarray] = []
         self.words: list[np.ndarray] = []
+        self.lines: list[np.ndarray] = []  # the port's whole lines, unshifted
 
     def _show(self, cycles: np.ndarray, lines: np.ndarray, lane0: np.ndarray | int) -> None:
         """Lines ``[row, lane]`` on the bus in ``cycles``, each from its lane offset ``lane0``."""
@@ -454,6 +471,7 @@ class _WriteBus:
         shown = np.take_along_axis(lines, np.minimum(lane, self.lanes - 1), axis=1)
         self.cycles.append(np.asarray(cycles, dtype=float))
         self.words.append(_patterns(np.where(lane < self.lanes, shown, 0), self.cfg.acc_bits))
+        self.lines.append(_patterns(lines, self.cfg.acc_bits))
 
     def step(self, s: int, start: np.ndarray | None) -> None:
         """Step ``s``: the trail of the tile computed in step s - 1, its drain (beats at DRAM addresses
@@ -515,7 +533,9 @@ class _WriteBus:
         self.content[half][line] = np.where(lane < el, value, self.content[half][line])
 
 
-def _dram_bus(cfg: ArrayConfig, a: np.ndarray, b: np.ndarray, acc: int) -> tuple[float, float, float, float]:
+def _dram_bus(
+    cfg: ArrayConfig, a: np.ndarray, b: np.ndarray, acc: int
+) -> tuple[float, float, float, float, float]:
     """Flips per word and bit of the DRAM read and write data buses, and per beat of their address buses,
     over the layer's first :data:`BUS_STEPS` steps, beat by beat as the controller moves the tiles
     (model/traces.py); the write data bus as :class:`_WriteBus` says, counted per word written."""
@@ -569,7 +589,12 @@ def _dram_bus(cfg: ArrayConfig, a: np.ndarray, b: np.ndarray, acc: int) -> tuple
         # an address bus holds its last address between beats (each bus's beats are in time order)
         start = np.concatenate(addr).astype(np.uint64)
         per_beat.append(float(np.bitwise_count(start[1:] ^ start[:-1]).sum()) / start.size)
-    return rates[0], rates[1], per_beat[0], per_beat[1]
+    # the drain's read port itself: whole lines, held between reads (per word written and bit, as the bus)
+    port = 0.0
+    if writes[0]:
+        flips = _bus_flips(np.concatenate(bus.cycles), np.concatenate(bus.lines), idle_zero=False)
+        port = flips / (acc * max(sum(writes[0]), 1))
+    return rates[0], rates[1], per_beat[0], per_beat[1], port
 
 
 def _c_sample(a: np.ndarray, b: np.ndarray, lane_axis: int) -> np.ndarray:

@@ -38,13 +38,27 @@ def test_sources_fit_their_formats_and_differ(bits):
         data.source_operands(cfg, "cauchy", 2, 2, 2, np.random.default_rng(0))
 
 
+def test_sources_give_ternary_weights_to_a_ternary_config():
+    cfg = cal.make_config(8, 8, "ws", 8, False, ternary=True)
+    assert (cfg.weight_format, cfg.weight_bits, cfg.input_bits) == ("ternary", 2, 8)
+    for source in data.SOURCES:
+        a, b = data.source_operands(cfg, source, 40, 30, 50, np.random.default_rng(0))
+        assert set(np.unique(b).tolist()) == {-1, 0, 1}, source
+        assert -128 <= a.min() and a.max() <= 127, source
+    _, b = data.source_operands(cfg, "uniform", 40, 300, 50, np.random.default_rng(0))
+    assert np.allclose([np.mean(b == v) for v in (-1, 0, 1)], 1 / 3, atol=0.02)  # uniform over the three
+
+
 def test_split_is_by_seed_and_holds_out_arrays_sources_and_shapes():
     cases = cal.calibration_set(seed=5)
     assert cases == cal.calibration_set(seed=5) and cases != cal.calibration_set(seed=6)
     n_fit = len(cal.FITTED_ARRAYS)
     fitted = [c for c in cases if not c.held_out]
     assert all(c.config < n_fit and c.source in cal.FITTED_SOURCES for c in fitted)
-    assert {c.why for c in cases if c.config >= n_fit} == {"array"}
+    configs = [*cal.FITTED_ARRAYS, *cal.HELD_OUT_ARRAYS]
+    assert {c.why for c in cases if c.config >= n_fit} == {"array", "ternary"}
+    assert all((c.why == "ternary") == (configs[c.config].weight_format == "ternary") for c in cases)
+    assert all(cfg.weight_format == "int" for cfg in cal.FITTED_ARRAYS)
     assert {c.source for c in cases if c.why == "source"} == set(data.HELD_OUT_SOURCES)
     for ci in range(n_fit):
         train = {(c.m, c.n, c.k) for c in cases if c.config == ci and not c.held_out}
@@ -52,8 +66,10 @@ def test_split_is_by_seed_and_holds_out_arrays_sources_and_shapes():
         assert len(held) == cal.HELD_OUT_SHAPES and not train & held
     assert all(c.macs >= cal.MIN_MACS for c in cases if c.held_out)
     assert len({c.seed for c in cases}) == len(cases)  # every layer has its own data
-    sizes = {(cfg.rows, cfg.cols) for cfg in cal.HELD_OUT_ARRAYS}
+    sizes = {(cfg.rows, cfg.cols) for cfg in cal.HELD_OUT_ARRAYS if cfg.weight_format == "int"}
     assert not sizes & {(cfg.rows, cfg.cols) for cfg in cal.FITTED_ARRAYS}
+    ternary = [cfg for cfg in cal.HELD_OUT_ARRAYS if cfg.weight_format == "ternary"]
+    assert sorted(cfg.dataflow.value for cfg in ternary) == ["is", "os", "ws"]
 
 
 def test_layers_whose_rtl_cycles_differ_are_left_out_and_fail_the_check():

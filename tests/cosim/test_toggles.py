@@ -219,6 +219,9 @@ def test_classify_and_names():
     assert CLASSES[classify(["systolic_top.ctrl.state"])[0]] == "ctrl"
     assert CLASSES[classify(["$rootio.dram_rdata[7:0]"])[0]] == "other"  # Verilator's copy of the ports
     assert CLASSES[classify(["systolic_top.sequencer.$12"])[0]] == "other"
+    # Amaranth makes a repeated name unique with a $N suffix: the second half's ports are named signals
+    assert CLASSES[classify(["systolic_top.ofmap_sram.\\rd__data$29[127:0]"])[0]] == "ofmap_sram"
+    assert CLASSES[classify(["systolic_top.ctrl.busy$28"])[0]] == "ctrl"
     custom = [(r"\.x_bus$", "fwd")]
     assert CLASSES[classify(["top.x_bus[7:0]"], custom)[0]] == "fwd"
 

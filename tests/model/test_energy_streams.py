@@ -109,6 +109,39 @@ def test_dram_statistics_follow_the_bus_lanes():
     assert en.layer_stats(cfg, a, b)[COLUMN["dram_a"]] == pytest.approx(expected)
 
 
+def test_fill_ports_see_the_other_operand_at_their_own_width():
+    """The controller hands every read beat to both SRAMs' fill ports, each taking its operand's width of
+    the bus's two's-complement words: the filter port (2-bit ternary weights) the low 2 bits of A, the
+    ifmap port (8 bits) B sign-extended."""
+    cfg = ArrayConfig(dataflow="ws", weight_bits=2, weight_format="ternary", dram_bw_words_per_cycle=3)
+    rng = np.random.default_rng(4)
+    a = rng.integers(-128, 128, size=(6, 10))
+    b = rng.integers(-1, 2, size=(10, 4))
+    got = en.layer_stats(cfg, a, b)
+    flat_a, flat_b = a.ravel(), b.ravel()  # WS: both lie row-major in DRAM
+    assert got[COLUMN["dram_ab"]] == pytest.approx(_switch([list(flat_a[i::3]) for i in range(3)], 2))
+    assert got[COLUMN["dram_ba"]] == pytest.approx(_switch([list(flat_b[i::3]) for i in range(3)], 8))
+    assert got[COLUMN["ab_o"]] == pytest.approx(_ones(list(flat_a), 2))
+    assert got[COLUMN["ba_o"]] == pytest.approx(_ones(list(flat_b), 8))
+    assert (
+        8 * got[COLUMN["ba_o"]] > 2 * got[COLUMN["b_o"]]
+    )  # -1: eight ones on the ifmap port, two on its own
+
+
+def test_random_pair_switching_counts_zeros():
+    """n_r: mean flips between two values of the stationary operand drawn at random, zeros included (a
+    banked PE's two weights); n_x: the same between non-zero values only."""
+    cfg = ArrayConfig(dataflow="ws", weight_bits=2, weight_format="ternary")
+    b = np.array([[0, 0, 1, 1], [0, 0, 1, 1]] * 3)  # codes 00 and 01, half each
+    a = np.ones((5, 6), dtype=np.int64)
+    got = en.layer_stats(cfg, a, b)
+    values = [int(v) for v in b.ravel()]
+    pairs = [(x, y) for x in values for y in values]
+    expected = sum(bin(_pattern(x, 2) ^ _pattern(y, 2)).count("1") for x, y in pairs) / (2 * len(pairs))
+    assert got[COLUMN["n_r"]] == pytest.approx(expected)  # 0.25: bit 0 differs in half the pairs
+    assert got[COLUMN["n_x"]] == 0.0  # every non-zero weight is 01
+
+
 @pytest.mark.parametrize("dataflow", ["os", "ws", "is"])
 @pytest.mark.parametrize(("bits", "zeros"), [(8, 0.0), (4, 0.5), (16, 0.0)])
 def test_default_statistics_are_those_of_uniform_random_operands(dataflow, bits, zeros):

@@ -331,8 +331,10 @@ def report_lines(r: ChipResult) -> list[str]:
             f"{b['pipelined']['makespan_cycles']:,} cycles, {b['pipelined']['energy_j'] * 1e3:.4g} mJ"
         )
     busy = np.array([st["busy"] for st in m["stages"]])
+    stalled = np.array([st["dram_stalled"] for st in m["stages"]])
     lines.append(
-        f"stages busy {100 * busy.min():.1f}-{100 * busy.max():.1f}% of the run (the rest: bubbles, blocking)"
+        f"stages computing {100 * busy.min():.1f}-{100 * busy.max():.1f}% and stalled on their DRAM lanes "
+        f"{100 * stalled.min():.1f}-{100 * stalled.max():.1f}% of the run (the rest: bubbles, blocking)"
     )
     if "thermal" in s:
         th_ = s["thermal"]

@@ -1,10 +1,12 @@
 """A cycle-level DRAM model and monitors around ``systolic_chip`` (:class:`systolic.hdl.chip.Chip`), shared by
 every simulator, and the model's schedule of the same pipeline.
 
-:class:`ChipHarness` plays every tile's DRAM lane the way :class:`~systolic.cosim.mem_harness.LayerHarness`
-plays one accelerator's (answers ``dram_latency_cycles`` after a request, takes write beats), with the
-images of the layer and batch item the tile is running (the chip's ``tile<t>_start``, ``_layer`` and
-``_item`` say which), and records every stage's and link's start, finish and departure of every item.
+:class:`ChipHarness` plays the chip's shared DRAM channels (``dram<c>_*``): every tile's slot on its
+channel the way :class:`~systolic.cosim.mem_harness.LayerHarness` plays one accelerator's DRAM (answers
+``dram_latency_cycles`` after a request, in the slot's lane, takes write beats), with the images of the
+layer and batch item the tile is running (the chip's ``tile<t>_start``, ``_layer`` and ``_item`` say
+which); it checks that no channel carries more than ``dram_words_per_cycle`` words per cycle each way and
+no slot more than its lane, and records every stage's and link's start, finish and departure of every item.
 :func:`model_times` gives the same three from :func:`systolic.model.chip.mapping.evaluate` (the tandem
 line); a correct RTL equals it to the cycle: busy ``[start, finish]``, blocked ``[finish, depart]`` and
 starved ``[previous depart, start]`` intervals of every tile and link. Outputs are checked bit-exact
@@ -21,7 +23,7 @@ import numpy as np
 
 from systolic.chip_config import ChipConfig, ChipPipeline
 from systolic.config import ArrayConfig, Dataflow
-from systolic.geometry import acc_signed, geometry
+from systolic.geometry import ADDR_BITS, acc_signed, geometry
 from systolic.model.functional import wrap
 
 from .harness import pack, random_tensor, reference, unpack
@@ -59,6 +61,8 @@ class ChipCase:
     hop_cycles: int = 1
     seed: int = 0
     tile: dict = field(default_factory=lambda: dict(CHIP_TILE))
+    dram_channels: int | None = None  # None: one channel per grid tile, of the tile's own width
+    dram_words_per_cycle: int | None = None
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -75,8 +79,8 @@ class ChipCase:
 
 
 def chip_setup(case: ChipCase) -> tuple[ChipConfig, ChipPipeline]:
-    """The case's chip and pipeline. The chip's DRAM has a channel of the tile's bandwidth per used tile,
-    as the RTL gives every tile its own lane: the model's shared-DRAM bound is then never the binding one."""
+    """The case's chip and pipeline. Unless the case sets them, the chip's DRAM has a channel of the
+    tile's own bandwidth per grid tile (every lane is then the tile's own width)."""
     from systolic.model.memory import plan_conv_layer
 
     tile = ArrayConfig(name=f"{case.name}-tile", **case.tile)
@@ -89,8 +93,8 @@ def chip_setup(case: ChipCase) -> tuple[ChipConfig, ChipPipeline]:
         link_words_per_cycle=case.link_words_per_cycle,
         hop_cycles=case.hop_cycles,
         fifo_depth=case.fifo_depth,
-        dram_channels=max(case.stage_of) + 1,
-        dram_words_per_cycle=tile.dram_bw_words_per_cycle,
+        dram_channels=case.dram_channels or case.rows * case.cols,
+        dram_words_per_cycle=case.dram_words_per_cycle or tile.dram_bw_words_per_cycle,
     )
     sizes = tuple(plan_conv_layer(tile, m, n, k)[0] for m, n, k in case.layers)
     return chip, ChipPipeline(
@@ -128,7 +132,7 @@ def model_times(chip: ChipConfig, pipe: ChipPipeline, batch: int) -> dict[str, n
 
     layers = np.array(pipe.layers)
     gemm = GemmArrays.of(layers[:, 0], layers[:, 1], layers[:, 2])
-    costs = tile_costs(chip.tile, gemm, 1, calibration=load_calibration()[0])
+    costs = tile_costs(chip.lane_tile(), gemm, 1, calibration=load_calibration()[0])
     tiles = np.zeros((1, chip.tiles), dtype=np.int64)
     tiles[0, : pipe.stages] = 1
     rest = [t for t in range(chip.tiles) if t not in pipe.order]
@@ -173,7 +177,7 @@ class ChipHarness:
 
     def __init__(self, chip: ChipConfig, pipe: ChipPipeline, batch: int, inputs, weights):
         self.chip, self.pipe, self.batch = chip, pipe, batch
-        self.cfg = chip.tile
+        self.cfg = chip.lane_tile()
         self.inputs = [np.asarray(a, dtype=np.int64) for a in inputs]
         self.weights = [np.asarray(b, dtype=np.int64) for b in weights]
         self.geo = geometry(self.cfg)
@@ -192,20 +196,66 @@ class ChipHarness:
         self.done = False
         self.problems: list[str] = []
         self.ws = [0] * pipe.stages  # words over each tile's DRAM lane
+        self.slot = [chip.channel_slot(t) for t in pipe.order]  # [stage] (channel, slot)
+        self.len_bits = self.bw.bit_length()
+        self.peak_words = {"rd": 0, "wr": 0}  # most words a channel carried in one cycle
+        channels = range(chip.dram_channels)
         self.output_ports = self._outputs()
         self.input_ports = (
             "start",
             "batch",
-            *(f"tile{t}_{f}" for t in pipe.order for f in ("rd_data_valid", "rd_data")),
+            *(f"dram{c}_{f}" for c in channels for f in ("rd_data_valid", "rd_data")),
         )
         self.monitored: tuple[str, ...] = ()
-        self.may_be_unknown = tuple(f"tile{t}_wr_data" for t in pipe.order)
+        self.may_be_unknown = tuple(f"dram{c}_wr_data" for c in channels)
 
     def _outputs(self) -> tuple[str, ...]:
-        fields = ("rd_valid", "rd_addr", "rd_len", "wr_valid", "wr_addr", "wr_len", "wr_data")
-        fields += ("start", "layer", "item", "finish", "depart")
+        dram = ("rd_valid", "rd_addr", "rd_len", "wr_valid", "wr_addr", "wr_len", "wr_data")
+        fields = ("start", "layer", "item", "finish", "depart")
         links = (f"link{s}_{f}" for s in range(self.pipe.stages - 1) for f in ("state", "deliver"))
-        return ("busy", "done", *(f"tile{t}_{f}" for t in self.pipe.order for f in fields), *links)
+        return (
+            "busy",
+            "done",
+            *(f"dram{c}_{f}" for c in range(self.chip.dram_channels) for f in dram),
+            *(f"tile{t}_{f}" for t in self.pipe.order for f in fields),
+            *links,
+        )
+
+    def _lane_fields(self, sampled: dict[str, int], s: int) -> dict[str, int]:
+        """Stage ``s``'s tile's request fields, cut from its slot of its channel's buses."""
+        c, j = self.slot[s]
+        p = f"dram{c}_"
+
+        def field(name: str, bits: int) -> int:
+            return (sampled[p + name] >> (j * bits)) & ((1 << bits) - 1)
+
+        return {
+            "rd_valid": field("rd_valid", 1),
+            "rd_addr": field("rd_addr", ADDR_BITS),
+            "rd_len": field("rd_len", self.len_bits),
+            "wr_valid": field("wr_valid", 1),
+            "wr_addr": field("wr_addr", ADDR_BITS),
+            "wr_len": field("wr_len", self.len_bits),
+            "wr_data": field("wr_data", self.bw * self.cfg.acc_bits),
+        }
+
+    def _check_channels(self, sampled: dict[str, int], t: int) -> None:
+        """No channel carries more than its words in a cycle, each way (every slot's valid length)."""
+        width = self.chip.dram_words_per_cycle
+        mask = (1 << self.len_bits) - 1
+        for c in range(self.chip.dram_channels):
+            for way in ("rd", "wr"):
+                valid, lens = sampled[f"dram{c}_{way}_valid"], sampled[f"dram{c}_{way}_len"]
+                words = sum(
+                    (lens >> (j * self.len_bits)) & mask
+                    for j in range(self.chip.tiles_per_channel)
+                    if valid >> j & 1
+                )
+                self.peak_words[way] = max(self.peak_words[way], words)
+                if words > width:
+                    self.problems.append(
+                        f"cycle {t}: channel {c} carried {words} {way} words, more than its {width}"
+                    )
 
     # ------------------------------------------------------------------ inputs
     def idle_inputs(self) -> dict[str, int]:
@@ -228,9 +278,12 @@ class ChipHarness:
                 return self.inputs_for_start()
             self.origin = t
         now = t - self.origin
+        self._check_channels(sampled, t)
         for s, tile in enumerate(self.pipe.order):
             p = f"tile{tile}_"
             lane = self.lanes[s]
+            req = self._lane_fields(sampled, s)
+            c, j = self.slot[s]
             if sampled[p + "finish"]:
                 self._record(2 * s, "finish", now)
                 self._finalize(s)
@@ -240,14 +293,14 @@ class ChipHarness:
                     self._record(2 * s + 1, "start", now)
             if sampled[p + "start"]:
                 self._begin(s, sampled[p + "layer"], sampled[p + "item"], now)
-            if sampled[p + "rd_valid"]:
-                self._read(s, t, sampled[p + "rd_addr"], sampled[p + "rd_len"])
-            if sampled[p + "wr_valid"]:
-                self._write(s, sampled[p + "wr_addr"], sampled[p + "wr_len"], sampled[p + "wr_data"])
+            if req["rd_valid"]:
+                self._read(s, t, req["rd_addr"], req["rd_len"])
+            if req["wr_valid"]:
+                self._write(s, req["wr_addr"], req["wr_len"], req["wr_data"])
             word = lane.returns.pop(t, None)
             if word is not None:
-                drive[p + "rd_data_valid"] = 1
-                drive[p + "rd_data"] = word
+                drive[f"dram{c}_rd_data_valid"] |= 1 << j
+                drive[f"dram{c}_rd_data"] |= word << (j * self.bw * self.rd_bits)
         for s in range(self.pipe.stages - 1):
             state, deliver = sampled[f"link{s}_state"], sampled[f"link{s}_deliver"]
             prev_state, prev_deliver = self._link_prev[s]

@@ -145,7 +145,8 @@ def conv_cases(rows: int, cols: int) -> list[GemmCase]:
 #: Tiled chips of 4x4 tiles (:data:`~systolic.cosim.chip_harness.CHIP_TILE`), one build each: two tiles
 #: of one layer each; and three stages on a 2x2 grid (a slow middle stage of two layers: its FIFO fills,
 #: the link holds its item, the first stage blocks, the last one starves between items), links of one and
-#: two hops (tile 1 to tile 2 crosses the grid's diagonal) at 2 cycles per hop.
+#: two hops (tile 1 to tile 2 crosses the grid's diagonal) at 2 cycles per hop; and three tiles of a
+#: 4-word DRAM port on one shared channel of 4 words (a lane of 1 word each, one word of the channel unused).
 CHIP_CASES = (
     ChipCase("2x1-two-layers", 1, 2, ((8, 8, 8), (8, 6, 8)), (0, 1), (0, 1), batch=3, seed=300),
     ChipCase(
@@ -160,6 +161,19 @@ CHIP_CASES = (
         link_words_per_cycle=2,
         hop_cycles=2,
         seed=301,
+    ),
+    ChipCase(
+        "3x1-shared-channel",
+        1,
+        3,
+        ((8, 8, 8), (8, 4, 8), (8, 8, 4)),
+        (0, 1, 2),
+        (0, 1, 2),
+        batch=2,
+        seed=302,
+        tile={**CHIP_TILE, "dram_bw_words_per_cycle": 4},
+        dram_channels=1,
+        dram_words_per_cycle=4,
     ),
 )
 
@@ -216,7 +230,7 @@ def default_matrix(base: ArrayConfig) -> list[Group]:
                 cfg, cases, top = plain[f"{df.value}-{name}"]
                 groups.append((cfg.replace(name=f"{cfg.name}-{label}", **values), cases, top))
     for case in CHIP_CASES:
-        groups.append((ArrayConfig(name=f"chip-{case.name}", **CHIP_TILE), [case], "chip"))
+        groups.append((ArrayConfig(name=f"chip-{case.name}", **case.tile), [case], "chip"))
     return groups
 
 

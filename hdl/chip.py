@@ -10,9 +10,10 @@ Per tile:
 * a **router** on the tile's DRAM port: the first layer's ifmap reads of stages after the first go to the
   tile's input buffer, the last layer's ofmap writes of stages before the last go to its outgoing buffer,
   everything else (weights, stage 0's input, the last stage's output, the intermediates of a stage of
-  several layers) to the chip's DRAM port, a lane of ``dram_bw_words_per_cycle`` per tile. The input buffer
-  answers with the tile's DRAM latency and width, so a tile's cycles per layer are the single-array
-  model's; an ofmap word crosses the link as its low ``input_bits`` (a requantisation by a shift of 0);
+  several layers) to the tile's fixed lane of a shared DRAM channel. The input buffer answers with the
+  tile's DRAM latency and lane width, so a tile's cycles per layer are the single-array model's at the
+  lane's bandwidth; an ofmap word crosses the link as its low ``input_bits`` (a requantisation by a shift
+  of 0);
 * the **link** to the next stage's tile: ``link_words_per_cycle`` words per beat through ``hops x
   hop_cycles`` pipeline registers (XY hops on the mesh, the shorter way on the ring).
 
@@ -29,9 +30,18 @@ counts as gone). The next stage may start an item in the cycle it is delivered. 
 slots per tile (one computed, one streamed), ``fifo_depth + 2`` incoming (the FIFO, the item in service
 and the one the link lands).
 
-Not built: stages of several tiles (a layer split by M or N), and contention on the DRAM: every tile has
-its own lane of the tile's bandwidth (the model's shared channels are then never the bound when they are
-at least the used tiles' bandwidth, which the cosim's chips have).
+Shared DRAM: a **static bandwidth partition** (:mod:`systolic.chip_config`). Each of the chip's
+``dram_channels`` channels is a port ``dram<c>_*`` of ``dram_words_per_cycle`` words per cycle for reads
+and as many for writes; tile ``t`` owns slot ``t // dram_channels`` of channel ``t mod dram_channels``: a
+fixed lane of ``lane_words_per_cycle`` words of the data buses and its own request fields (valid, address,
+length) side by side (:class:`DramChannel`, a fixed-slot arbiter: pure wiring, no arbitration state). Every
+tile is built as :meth:`~systolic.chip_config.ChipConfig.lane_tile`, an accelerator whose DRAM port is its
+lane, so no request ever waits for another tile's (no contention by construction) and a lane a tile leaves
+idle is not lent to another (not work-conserving). The DRAM behind a channel answers every slot's read
+``dram_latency_cycles`` later in that slot's lane, and takes write beats at once.
+
+Not built: stages of several tiles (a layer split by M or N), and a work-conserving arbiter (a tile
+borrowing an idle neighbour's lane).
 """
 
 from __future__ import annotations
@@ -44,6 +54,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from systolic.chip_config import ChipConfig, ChipPipeline
+from systolic.config import ArrayConfig
 from systolic.geometry import geometry
 
 from .accel import Accelerator
@@ -55,6 +66,18 @@ from .sequencer import MAX_DIM
 TILE_IDLE, TILE_RUN, TILE_BLOCKED = 0, 1, 2
 LINK_IDLE, LINK_SERVE, LINK_HOLD = 0, 1, 2
 ITEM_BITS = 16
+#: A tile's DRAM lane signals (the accelerator's DRAM port less its local buffers' traffic).
+LANE_FIELDS = (
+    "rd_valid",
+    "rd_addr",
+    "rd_len",
+    "rd_data_valid",
+    "rd_data",
+    "wr_valid",
+    "wr_addr",
+    "wr_len",
+    "wr_data",
+)
 
 
 def link_timing(chip: ChipConfig, pipe: ChipPipeline, s: int) -> tuple[int, int]:
@@ -71,7 +94,7 @@ def _width(mem: Memory) -> int:
 
 def check_chip(chip: ChipConfig, pipe: ChipPipeline) -> None:
     """Refuse what :class:`Chip` cannot build, with a message naming the value."""
-    cfg = check_config(chip.tile)
+    cfg = check_config(chip.lane_tile())
     if cfg.convs_native:
         raise ValueError("a chip's tiles read their ifmap as a matrix: conv_native must be false")
     g = geometry(cfg)
@@ -86,6 +109,101 @@ def check_chip(chip: ChipConfig, pipe: ChipPipeline) -> None:
         raise ValueError(f"order names tile {max(pipe.order)}, but the chip has {chip.tiles} tiles")
     if any(max(dims) > MAX_DIM for dims in pipe.layers):
         raise ValueError(f"layer dimensions must be at most {MAX_DIM}")
+
+
+def _lane_signature(cfg: ArrayConfig) -> dict:
+    """A tile's DRAM lane as seen from the tile (``Out``: requests and write beats it drives)."""
+    lane = cfg.dram_bw_words_per_cycle
+    rd_bits = max(cfg.input_bits, cfg.weight_bits)
+    return {
+        "rd_valid": Out(1),
+        "rd_addr": Out(ADDR_BITS),
+        "rd_len": Out(range(lane + 1)),
+        "rd_data_valid": In(1),
+        "rd_data": In(lane * rd_bits),
+        "wr_valid": Out(1),
+        "wr_addr": Out(ADDR_BITS),
+        "wr_len": Out(range(lane + 1)),
+        "wr_data": Out(lane * cfg.acc_bits),
+    }
+
+
+class DramChannel(wiring.Component):
+    """One shared DRAM channel as a fixed-slot arbiter: ``slots`` lanes side by side (module docstring).
+
+    Slot ``j`` owns words ``j * lane .. (j + 1) * lane - 1`` of the channel's read and write data buses
+    and field ``j`` of its request buses, every cycle: pure wiring, so no slot ever waits for another and
+    an idle slot's words stay unused.
+
+    Parameters
+    ----------
+    lane_tile : ArrayConfig
+        The tiles' accelerator with its DRAM port cut to the lane (``dram_bw_words_per_cycle`` = lane).
+    words_per_cycle : int
+        The channel's width; at least ``slots x lane``.
+    slots : int
+
+    Ports
+    -----
+    slot<j>_* : In / Out
+        Slot ``j``'s lane from the tile's side (:data:`LANE_FIELDS`; the tile drives requests and write
+        beats in, read data comes out).
+    rd_valid, rd_addr, rd_len : Out
+        Every slot's read request, field ``j`` for slot ``j`` (``1``, ``ADDR_BITS``, length bits each).
+    rd_data_valid : In(slots)
+    rd_data : In(words_per_cycle x read bits)
+        Slot ``j``'s read data in its lane's words.
+    wr_valid, wr_addr, wr_len : Out
+        Every slot's write beat, as the reads.
+    wr_data : Out(words_per_cycle x acc_bits)
+    """
+
+    def __init__(self, lane_tile: ArrayConfig, words_per_cycle: int, slots: int):
+        lane = lane_tile.dram_bw_words_per_cycle
+        if slots < 1 or slots * lane > words_per_cycle:
+            raise ValueError(
+                f"{slots} slots of {lane} words do not fit a channel of {words_per_cycle} words per cycle"
+            )
+        self._lane, self._slots, self._words = lane, slots, words_per_cycle
+        self._rd_bits = max(lane_tile.input_bits, lane_tile.weight_bits)
+        self._acc_bits = lane_tile.acc_bits
+        len_bits = lane.bit_length()
+        ports = {}
+        for j in range(slots):
+            ports |= {f"slot{j}_{k}": v.flip() for k, v in _lane_signature(lane_tile).items()}
+        ports |= {
+            "rd_valid": Out(slots),
+            "rd_addr": Out(slots * ADDR_BITS),
+            "rd_len": Out(slots * len_bits),
+            "rd_data_valid": In(slots),
+            "rd_data": In(words_per_cycle * self._rd_bits),
+            "wr_valid": Out(slots),
+            "wr_addr": Out(slots * ADDR_BITS),
+            "wr_len": Out(slots * len_bits),
+            "wr_data": Out(words_per_cycle * self._acc_bits),
+        }
+        super().__init__(ports)
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        slot = [{k: getattr(self, f"slot{j}_{k}") for k in LANE_FIELDS} for j in range(self._slots)]
+        spare_wr = (self._words - self._slots * self._lane) * self._acc_bits
+        m.d.comb += [
+            self.rd_valid.eq(Cat(*(x["rd_valid"] for x in slot))),
+            self.rd_addr.eq(Cat(*(x["rd_addr"] for x in slot))),
+            self.rd_len.eq(Cat(*(x["rd_len"] for x in slot))),
+            self.wr_valid.eq(Cat(*(x["wr_valid"] for x in slot))),
+            self.wr_addr.eq(Cat(*(x["wr_addr"] for x in slot))),
+            self.wr_len.eq(Cat(*(x["wr_len"] for x in slot))),
+            self.wr_data.eq(Cat(*(x["wr_data"] for x in slot), Const(0, max(spare_wr, 0)))),
+        ]
+        lane_rd = self._lane * self._rd_bits
+        for j, x in enumerate(slot):
+            m.d.comb += [
+                x["rd_data_valid"].eq(self.rd_data_valid[j]),
+                x["rd_data"].eq(self.rd_data[j * lane_rd : (j + 1) * lane_rd]),
+            ]
+        return m
 
 
 class Chip(wiring.Component):
@@ -107,12 +225,15 @@ class Chip(wiring.Component):
         From the cycle after ``start`` to the last item's departure from the last stage.
     done : Out(1)
         High in the cycle the last stage departs the last item.
-    tile<t>_rd_valid, tile<t>_rd_addr, tile<t>_rd_len : Out
-        Tile ``t``'s DRAM read requests (its accelerator's, less those its input buffer answers); the
-        DRAM is always ready and answers ``dram_latency_cycles`` later.
-    tile<t>_rd_data_valid, tile<t>_rd_data : In
-    tile<t>_wr_valid, tile<t>_wr_addr, tile<t>_wr_len, tile<t>_wr_data : Out
-        Its DRAM write beats (less those into its outgoing buffer).
+    dram<c>_rd_valid, dram<c>_rd_addr, dram<c>_rd_len : Out
+        Shared DRAM channel ``c``'s read requests, one field per slot (:class:`DramChannel`): slot ``j``
+        is tile ``c + j x dram_channels`` (its accelerator's requests, less those its input buffer
+        answers; 0 for a tile not built). The DRAM is always ready and answers ``dram_latency_cycles``
+        later.
+    dram<c>_rd_data_valid, dram<c>_rd_data : In
+        A bit per slot; the slot's lane of ``lane_words_per_cycle`` words.
+    dram<c>_wr_valid, dram<c>_wr_addr, dram<c>_wr_len, dram<c>_wr_data : Out
+        Its write beats (less those into the tiles' outgoing buffers).
     tile<t>_start, tile<t>_layer, tile<t>_item : Out
         A layer's start, which layer (of the whole chain) and for which batch item.
     tile<t>_finish : Out(1)
@@ -128,22 +249,17 @@ class Chip(wiring.Component):
     def __init__(self, chip: ChipConfig, pipe: ChipPipeline):
         check_chip(chip, pipe)
         self._chip, self._pipe = chip, pipe
-        cfg = chip.tile
-        bw = cfg.dram_bw_words_per_cycle
-        rd_bits = max(cfg.input_bits, cfg.weight_bits)
+        self._tile = cfg = chip.lane_tile()
+        slots = chip.tiles_per_channel
         ports = {"start": In(1), "batch": In(ITEM_BITS), "busy": Out(1), "done": Out(1)}
+        self.channels = [
+            DramChannel(cfg, chip.dram_words_per_cycle, slots) for _ in range(chip.dram_channels)
+        ]
+        for c, ch in enumerate(self.channels):
+            ports |= {f"dram{c}_{k}": v for k, v in ch.signature.members.items() if not k.startswith("slot")}
         for t in pipe.order:
             p = f"tile{t}_"
             ports |= {
-                p + "rd_valid": Out(1),
-                p + "rd_addr": Out(ADDR_BITS),
-                p + "rd_len": Out(range(bw + 1)),
-                p + "rd_data_valid": In(1),
-                p + "rd_data": In(bw * rd_bits),
-                p + "wr_valid": Out(1),
-                p + "wr_addr": Out(ADDR_BITS),
-                p + "wr_len": Out(range(bw + 1)),
-                p + "wr_data": Out(bw * cfg.acc_bits),
                 p + "start": Out(1),
                 p + "layer": Out(range(len(pipe.layers))),
                 p + "item": Out(ITEM_BITS),
@@ -155,9 +271,37 @@ class Chip(wiring.Component):
             ports[f"link{s}_deliver"] = Out(1)
         super().__init__(ports)
         self.tiles = [Accelerator(cfg) for _ in range(pipe.stages)]
+        self._lanes = [
+            {k: Signal(v.shape, name=f"tile{t}_dram_{k}") for k, v in _lane_signature(cfg).items()}
+            for t in pipe.order
+        ]
 
     def _port(self, s: int, name: str):
+        if name in LANE_FIELDS:
+            return self._lanes[s][name]
         return getattr(self, f"tile{self._pipe.order[s]}_{name}")
+
+    def _dram(self, m: Module) -> None:
+        """The shared channels: every built tile's lane into its slot, the channels' buses out."""
+        chip = self._chip
+        where = {t: s for s, t in enumerate(self._pipe.order)}
+        for c, ch in enumerate(self.channels):
+            m.submodules[f"dram_{c}"] = ch
+            for k in ch.signature.members:
+                if k.startswith("slot"):
+                    continue
+                port = getattr(self, f"dram{c}_{k}")
+                if ch.signature.members[k].flow == wiring.In:
+                    m.d.comb += getattr(ch, k).eq(port)
+                else:
+                    m.d.comb += port.eq(getattr(ch, k))
+            for j in range(chip.tiles_per_channel):
+                s = where.get(c + j * chip.dram_channels)
+                if s is None:
+                    continue  # no tile, or not built: the slot's inputs stay 0
+                for k, v in _lane_signature(self._tile).items():
+                    lane, slot = self._lanes[s][k], getattr(ch, f"slot{j}_{k}")
+                    m.d.comb += slot.eq(lane) if v.flow == wiring.Out else lane.eq(slot)
 
     def elaborate(self, platform) -> Module:
         m = Module()
@@ -181,6 +325,7 @@ class Chip(wiring.Component):
             self._router(m, s)
         for s in range(n_st - 1):
             self._link(m, s)
+        self._dram(m)
         self._run(m)
         return m
 
@@ -193,8 +338,8 @@ class Chip(wiring.Component):
 
     def _buffer(self, m: Module, name: str, slots: int, s: int) -> Memory:
         mem = Memory(
-            shape=unsigned(self._chip.tile.input_bits),
-            depth=slots * self._pitch(s) + self._chip.tile.dram_bw_words_per_cycle,
+            shape=unsigned(self._tile.input_bits),
+            depth=slots * self._pitch(s) + self._tile.dram_bw_words_per_cycle,
             init=[],
         )
         m.submodules[name] = mem
@@ -280,7 +425,7 @@ class Chip(wiring.Component):
 
     def _router(self, m: Module, s: int) -> None:
         """The tile's DRAM port: its input buffer, its outgoing buffer, or the chip's DRAM lane."""
-        cfg, pipe, acc = self._chip.tile, self._pipe, self.tiles[s]
+        cfg, pipe, acc = self._tile, self._pipe, self.tiles[s]
         lat = cfg.dram_latency_cycles
         g = geometry(cfg)
         n_l = len(pipe.stage_layers(s))
@@ -347,7 +492,7 @@ class Chip(wiring.Component):
     def _local_read(self, m: Module, s: int, rel: Signal):
         """``bw`` words of the current item's input slot from word ``rel`` on, packed as the DRAM packs
         them (each widened to the read width, sign-extended when the inputs are signed)."""
-        cfg = self._chip.tile
+        cfg = self._tile
         bw = cfg.dram_bw_words_per_cycle
         rd_bits = max(cfg.input_bits, cfg.weight_bits)
         slot = Signal(range(self._slots_in()), name=f"s{s}_rd_slot")
@@ -367,7 +512,7 @@ class Chip(wiring.Component):
 
     def _local_write(self, m: Module, s: int, rel: Signal, en: Signal) -> None:
         """An ofmap beat into the current item's outgoing slot, each word cut to ``input_bits``."""
-        cfg, acc = self._chip.tile, self.tiles[s]
+        cfg, acc = self._tile, self.tiles[s]
         base = self._cur[s][0] * self._pitch(s) + rel[: _width(self._out_mem[s])]
         for i in range(cfg.dram_bw_words_per_cycle):
             port = self._out_mem[s].write_port()

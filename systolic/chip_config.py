@@ -19,6 +19,15 @@ by a shipped architecture name or a ``.toml`` path relative to the chip file::
     channels = 2                # shared DRAM channels
     words_per_cycle = 16        # per channel
 
+The DRAM channels are shared by a **static bandwidth partition** (a fixed-slot arbiter): tile ``t`` is on
+channel ``t mod channels`` and owns a fixed lane of :attr:`ChipConfig.lane_words_per_cycle` words of it,
+every cycle, used or not. No two tiles ever contend (no arbitration at run time), and a lane left idle is
+not lent to a busy neighbour (not work-conserving). Every tile gets the same lane, set by the fullest
+channel: ``min(the tile's own dram_bw_words_per_cycle, floor(words_per_cycle / ceil(tiles / channels)))``
+(on a channel with fewer tiles the rest of its width stays unused); a lane below one word is refused. So a
+tile runs as its accelerator with a DRAM port of the lane's width (:meth:`ChipConfig.lane_tile`): the
+RTL (:mod:`systolic.hdl.chip`) builds it so and the model (``model/chip``) costs it so.
+
 The schedule (``model/chip``) needs only a tile kind's per-layer cycles, energy and DRAM words, so an
 analog in-memory core (:mod:`systolic.analog_config`) can become a tile kind there; the reader refuses one
 until then. Like :mod:`systolic.config`, this module imports nothing heavy.
@@ -123,6 +132,34 @@ class ChipConfig:
     def clock_hz(self) -> float:
         return self.tile.clock_hz
 
+    @property
+    def tiles_per_channel(self) -> int:
+        """Tiles on the fullest DRAM channel (tile ``t`` is on channel ``t mod dram_channels``)."""
+        return -(-self.tiles // self.dram_channels)
+
+    @property
+    def lane_words_per_cycle(self) -> int:
+        """Every tile's fixed DRAM lane (module docstring): at most its own bandwidth, at most an equal
+        slot of the fullest channel. Raises ``ValueError`` when that is below one word."""
+        lane = min(self.tile.dram_bw_words_per_cycle, self.dram_words_per_cycle // self.tiles_per_channel)
+        if lane < 1:
+            raise ValueError(
+                f"{self.dram_words_per_cycle} words per cycle cannot give each of the "
+                f"{self.tiles_per_channel} tiles on a channel a lane of at least one word"
+            )
+        return lane
+
+    def lane_tile(self) -> ArrayConfig:
+        """The tile's accelerator with its DRAM port cut to its lane: what every tile runs as."""
+        lane = self.lane_words_per_cycle
+        if lane == self.tile.dram_bw_words_per_cycle:
+            return self.tile
+        return self.tile.replace(dram_bw_words_per_cycle=lane)
+
+    def channel_slot(self, t: int) -> tuple[int, int]:
+        """Tile ``t``'s DRAM channel and its slot on it (lane ``slot`` of the channel's words)."""
+        return t % self.dram_channels, t // self.dram_channels
+
     def replace(self, **changes: Any) -> ChipConfig:
         return replace(self, **changes)
 
@@ -177,7 +214,12 @@ def load_chip(path: str | Path) -> ChipConfig:
                 f"must be one of {', '.join(allowed)}, not '{values[field]}'", path, f"[noc] {field}"
             )
     values["tile"] = _tile(values["tile_ref"], path)
-    return ChipConfig(**values)
+    chip = ChipConfig(**values)
+    try:
+        chip.lane_tile()
+    except ValueError as err:
+        raise InputError(str(err), path, "[dram] words_per_cycle") from None
+    return chip
 
 
 def _value(raw: Any, kind: str, lo: float, hi: float, path: Path, where: str) -> Any:

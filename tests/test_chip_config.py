@@ -76,6 +76,11 @@ def test_hops_mesh_and_ring():
         (GOOD.replace('"small-8x8"', '"analog-isaac"'), "[chip] tile: 'analog-isaac' is an analog core"),
         (GOOD + "[extra]\n", "unknown key or section 'extra'"),
         ("[chip\n", "malformed TOML"),
+        (
+            GOOD.replace("channels = 1", "channels = 1\nwords_per_cycle = 5"),
+            "[dram] words_per_cycle: 5 words per cycle cannot give each of the 6 tiles on a channel a lane "
+            "of at least one word",
+        ),
     ],
 )
 def test_errors_name_file_and_field(tmp_path, text, message):
@@ -91,6 +96,34 @@ def test_single_tile_chip_gives_the_tile_its_bandwidth():
     tile = load_arch("ws-32x32")
     chip = single_tile_chip(tile)
     assert chip.tiles == 1 and chip.dram_bw_words_per_cycle == tile.dram_bw_words_per_cycle
+    assert chip.lane_words_per_cycle == 10 and chip.lane_tile() == tile
+
+
+@pytest.mark.parametrize(
+    ("rows", "cols", "channels", "words", "lane"),
+    [
+        (4, 4, 4, 32, 8),  # chip-4x4: 4 tiles per channel, 32 // 4 = 8 < the tile's 10
+        (4, 4, 4, 64, 10),  # a wide channel: the tile's own bandwidth
+        (1, 3, 2, 9, 4),  # 3 tiles on 2 channels: the fullest has 2, 9 // 2 = 4
+        (1, 2, 1, 4, 2),
+        (2, 2, 8, 1, 1),  # more channels than tiles: one tile each
+    ],
+)
+def test_lane_is_the_fullest_channels_equal_slot_at_most_the_tiles_own(rows, cols, channels, words, lane):
+    tile = load_arch("ws-32x32")
+    chip = ChipConfig("c", rows, cols, tile, "ws-32x32", dram_channels=channels, dram_words_per_cycle=words)
+    assert chip.lane_words_per_cycle == lane
+    assert chip.lane_tile() == tile.replace(dram_bw_words_per_cycle=lane)
+    slots = [chip.channel_slot(t) for t in range(chip.tiles)]
+    assert slots[-1] == ((chip.tiles - 1) % channels, (chip.tiles - 1) // channels)
+    for c in range(channels):  # the lanes of a channel fit in its words
+        assert sum(1 for ch, _ in slots if ch == c) * lane <= words
+
+
+def test_a_lane_below_one_word_is_refused():
+    chip = ChipConfig("c", 2, 2, load_arch("small-8x8"), "small-8x8", dram_channels=1, dram_words_per_cycle=3)
+    with pytest.raises(ValueError, match="3 words per cycle cannot give each of the 4 tiles on a channel"):
+        chip.lane_tile()
 
 
 def test_an_analog_core_file_is_refused(tmp_path):

@@ -3,8 +3,10 @@
 A layer split over ``g`` tiles by M (output rows: pixels) or N (output columns: channels) gives every tile
 a GEMM of ``ceil(M / g) x N x K`` or ``M x ceil(N / g) x K``. Its cycles (stalls included), dynamic energy
 and DRAM words on one tile come from the single-array model (``model/memory.py``, ``model/energy``), all
-shares of all layers in one vectorised call. Per layer and tile count the table keeps the split (M or N)
-with fewer cycles (M on a tie). Leakage is the chip's business (every tile leaks for the whole run).
+shares of all layers in one vectorised call; on a chip the tile is the one with its fixed DRAM lane
+(:meth:`systolic.chip_config.ChipConfig.lane_tile`), so the shared channels are in these cycles exactly.
+Per layer and tile count the table keeps the split (M or N) with fewer cycles (M on a tie). Leakage is
+the chip's business (every tile leaks for the whole run).
 
 This is the seam for other tile kinds (an analog core): the schedule needs only :class:`TileCosts`.
 """
@@ -31,7 +33,10 @@ class TileCosts:
     Attributes
     ----------
     cycles : numpy.ndarray
-        ``[layer, g]`` cycles of the share, stalls at the tile's own DRAM bandwidth included.
+        ``[layer, g]`` cycles of the share, stalls at the tile's DRAM bandwidth included (on a chip: its
+        lane of the shared channel, :meth:`systolic.chip_config.ChipConfig.lane_tile`).
+    stall_cycles : numpy.ndarray
+        ``[layer, g]`` the part of ``cycles`` the array waits on memory (``model/memory.py``'s stalls).
     dynamic_pj : numpy.ndarray
         ``[layer, g]`` dynamic energy of the share.
     die_pj : numpy.ndarray
@@ -53,6 +58,7 @@ class TileCosts:
     """
 
     cycles: np.ndarray
+    stall_cycles: np.ndarray
     dynamic_pj: np.ndarray
     die_pj: np.ndarray
     dram_in_words: np.ndarray
@@ -93,7 +99,10 @@ def share_gemms(gemm: GemmArrays, max_tiles: int) -> GemmArrays:
 
 
 def tile_costs(cfg: ArrayConfig, gemm: GemmArrays, max_tiles: int, *, calibration) -> TileCosts:
-    """The share table of ``gemm``'s layers on tiles of ``cfg`` for up to ``max_tiles`` tiles per layer."""
+    """The share table of ``gemm``'s layers on tiles of ``cfg`` for up to ``max_tiles`` tiles per layer.
+
+    On a chip ``cfg`` is :meth:`~systolic.chip_config.ChipConfig.lane_tile`: the tile with its DRAM port
+    cut to its fixed lane of the shared channel, as the RTL builds it."""
     layers = gemm.m.size
     shares = share_gemms(gemm, max_tiles)
     mem = memory_cycles(cfg, shares)
@@ -114,6 +123,7 @@ def tile_costs(cfg: ArrayConfig, gemm: GemmArrays, max_tiles: int, *, calibratio
 
     return TileCosts(
         cycles=take(mem.cycles),
+        stall_cycles=take(mem.stall_cycles),
         dynamic_pj=take(dyn),
         die_pj=take(die),
         dram_in_words=take(mem.dram_reads["ifmap"]),

@@ -15,11 +15,11 @@ servers: stage ``s`` at ``2s``, its outgoing link at ``2s + 1``. Per item:
   the cycle after its ``start``, which is taken in the previous layer's ``done`` cycle at the earliest:
   :mod:`systolic.hdl.chip`, whose timing the cosim checks cycle for cycle), plus, between two layers of a
   stage on ``g > 1`` tiles, the all-gather of the previous layer's output (``(g - 1) / g`` of it into every
-  tile over one link, and the group's diameter in hops); when the stage's part of the shared DRAM bandwidth
-  (split in proportion to the tiles in use) is below its tiles' own, at least the stage's DRAM words over
-  that part. A stage's input from the NoC and its output to the NoC do not touch DRAM, and every item reads
-  every layer's weights from DRAM again, as the RTL's tiles do (the accelerator loads B for every layer it
-  runs);
+  tile over one link, and the group's diameter in hops). The share cycles are those of the tile at its
+  fixed lane of the shared DRAM (:meth:`~systolic.chip_config.ChipConfig.lane_tile`: a static partition
+  of the channels, no contention by construction), so the shared DRAM needs no separate bound. A stage's
+  input from the NoC and its output to the NoC do not touch DRAM, and every item reads every layer's
+  weights from DRAM again, as the RTL's tiles do (the accelerator loads B for every layer it runs);
 * link: hops x hop latency between the last tile of stage ``s`` and the first of ``s + 1`` (XY routing),
   plus the output words over ``min(g_s, g_s+1)`` links in parallel;
 * buffers: a stage hands its item straight to its link (no buffer); the next stage's input FIFO holds
@@ -190,8 +190,9 @@ class Evaluation:
         ``[mapping, server, item]`` starts and departures (stage ``s`` at server ``2s``).
     stage_cycles : numpy.ndarray
         ``[mapping, stage]`` per-item service of every stage (0 past the last).
-    compute_cycles, dram_cycles : numpy.ndarray
-        ``[mapping, stage]`` its two bounds: the share cycles (with all-gathers) and the shared DRAM.
+    stall_cycles : numpy.ndarray
+        ``[mapping, stage]`` the part of it the tiles wait on DRAM (their shares' memory stalls at the
+        lane's width).
     stage_dynamic_pj : numpy.ndarray
         ``[mapping, stage]`` dynamic energy per item of all the stage's tiles (wire energy of its
         outgoing link and all-gathers included).
@@ -207,8 +208,7 @@ class Evaluation:
     batch: int
     line: Tandem
     stage_cycles: np.ndarray
-    compute_cycles: np.ndarray
-    dram_cycles: np.ndarray
+    stall_cycles: np.ndarray
     stage_dynamic_pj: np.ndarray
     stage_die_pj: np.ndarray
     energy_pj: np.ndarray
@@ -248,12 +248,11 @@ def tile_pitch_mm(chip: ChipConfig) -> float:
 
 
 def _layer_terms(chip: ChipConfig, costs: TileCosts, maps: Mappings) -> dict[str, np.ndarray]:
-    """Per mapping and layer: tiles, share cycles, all-gather cycles and words, DRAM words."""
+    """Per mapping and layer: share cycles (with all-gathers) and their DRAM stalls, energy, word-hops."""
     so = maps.stage_of  # [mapping, layer]
     g = np.take_along_axis(maps.tiles, so, axis=1)  # [mapping, layer]
     lay = np.arange(costs.layers)[None, :]
     first = np.concatenate([np.ones((so.shape[0], 1), bool), np.diff(so, axis=1) > 0], axis=1)
-    last = np.concatenate([np.diff(so, axis=1) > 0, np.ones((so.shape[0], 1), bool)], axis=1)
     prev_out = np.concatenate([[0], costs.out_words[:-1]])[None, :]  # [1, layer]
     gather = ~first & (g > 1)
     gather_words = np.where(gather, prev_out * (g - 1), 0)  # into all g tiles: (g - 1) / g each
@@ -262,16 +261,12 @@ def _layer_terms(chip: ChipConfig, costs: TileCosts, maps: Mappings) -> dict[str
         chip.hop_cycles * _diameter(chip, g) + np.ceil(gather_words / g / chip.link_words_per_cycle),
         0,
     )
-    stages = maps.stages[:, None]
-    dram = costs.dram_weight_words[lay, g - 1]  # every item: the RTL's tiles keep no weights across items
-    dram = dram + np.where(first & (so > 0), 0, costs.dram_in_words[lay, g - 1])
-    dram = dram + np.where(last & (so < stages - 1), 0, costs.dram_out_words[lay, g - 1])
     return {
         "cycles": costs.cycles[lay, g - 1] + LAYER_START_CYCLES + gather_cycles,
+        "stall_cycles": costs.stall_cycles[lay, g - 1],
         "dynamic_pj": costs.dynamic_pj[lay, g - 1] * g,
         "die_pj": costs.die_pj[lay, g - 1] * g,
         "gather_word_hops": gather_words * np.maximum(_diameter(chip, g) / 2, 1),
-        "dram_words": dram * g,
     }
 
 
@@ -310,22 +305,17 @@ def evaluate(  # long: the stages' terms, the line and the energy read as one mo
 ) -> Evaluation:
     """Schedule, energy and average tile power of every mapping over ``batch`` items (module docstring).
 
-    Per-tile DVFS (:mod:`.dtm`): ``clock_scale[mapping, stage]`` divides a stage's share cycles (its DRAM
-    time and the links stay at the nominal clock), ``energy_scale[mapping, stage]`` multiplies its tiles'
+    Per-tile DVFS (:mod:`.dtm`): ``clock_scale[mapping, stage]`` divides a stage's share cycles, its DRAM
+    stalls included (a model assumption: the tile's DRAM lane is taken as clocked with the tile; the RTL
+    has no DVFS; the links stay at the nominal clock), ``energy_scale[mapping, stage]`` multiplies its tiles'
     dynamic energy, ``leak_w[mapping, tile]`` replaces the tiles' leakage power.
     """
     n_tiles = chip.tiles
     t = _layer_terms(chip, costs, maps)
-    compute = _per_stage(t["cycles"], maps.stage_of, n_tiles)  # [mapping, stage]
+    stage = _per_stage(t["cycles"], maps.stage_of, n_tiles)  # [mapping, stage]
+    stall = _per_stage(t["stall_cycles"], maps.stage_of, n_tiles)
     if clock_scale is not None:
-        compute = compute / clock_scale
-    dram_words = _per_stage(t["dram_words"], maps.stage_of, n_tiles)
-    used = maps.tiles.sum(axis=1, keepdims=True)
-    bw = chip.dram_bw_words_per_cycle * maps.tiles / used  # [mapping, stage] the stage's DRAM share
-    # the share cycles already hold DRAM at the tiles' own bandwidth: the shared channels bind below it
-    starved = (maps.tiles > 0) & (bw < maps.tiles * chip.tile.dram_bw_words_per_cycle)
-    dram = np.where(starved, np.ceil(dram_words / np.maximum(bw, 1e-300)), 0)
-    stage = np.maximum(compute, dram)
+        stage, stall = stage / clock_scale, stall / clock_scale
     link, link_word_hops = _links(chip, costs, maps)
     service = np.zeros((maps.count, 2 * n_tiles - 1))
     service[:, 0::2] = stage
@@ -351,4 +341,4 @@ def evaluate(  # long: the stages' terms, the line and the energy read as one mo
     stage_w = per_tile / seconds[:, None]  # [mapping, stage]
     ts = maps.tile_stage()
     tile_w = np.where(ts >= 0, np.take_along_axis(stage_w, np.maximum(ts, 0), axis=1), 0) + leak
-    return Evaluation(maps, batch, line, stage, compute, dram, dynamic, die, energy, tile_w, costs.clock_hz)
+    return Evaluation(maps, batch, line, stage, stall, dynamic, die, energy, tile_w, costs.clock_hz)

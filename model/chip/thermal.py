@@ -63,9 +63,11 @@ def steady_peak_k(ev: Evaluation, influence: np.ndarray, ambient_k: float) -> np
 class Gantt:
     """One mapping's stages over time (seconds), ``[stage, item]`` each.
 
-    Busy ``[start, finish]`` (computing for ``compute_s``, then stalled on the shared DRAM when the
-    stage is DRAM-bound), blocked (waiting for output space) ``[finish, depart]``, starved (a bubble:
-    waiting for input) ``[free, start]`` with ``free`` the previous item's departure (0 first).
+    Busy ``[start, finish]``: computing for ``compute_s``, then stalled on DRAM for the rest (the stage's
+    shares' memory stall cycles at the tiles' DRAM lane; the model counts them per item and draws them
+    after the computing part, not where in the service they fall), blocked (waiting for output space)
+    ``[finish, depart]``, starved (a bubble: waiting for input) ``[free, start]`` with ``free`` the
+    previous item's departure (0 first).
     """
 
     start_s: np.ndarray
@@ -77,7 +79,7 @@ class Gantt:
     tiles: np.ndarray  # [stage]
     tile_stage: np.ndarray  # [tile] stage on every tile (-1: unused)
     leak_w: np.ndarray  # [tile]
-    compute_s: np.ndarray  # [stage] per item: the share cycles (the rest of the service: DRAM stalls)
+    compute_s: np.ndarray  # [stage] per item: the service less its DRAM stall cycles
 
     @property
     def stages(self) -> int:
@@ -129,7 +131,7 @@ def gantt(ev: Evaluation, index: int = 0) -> Gantt:
         ev.maps.tiles[index, :stages],
         tile_stage,
         tile_w - dyn_w,
-        np.minimum(ev.compute_cycles[index, :stages], ev.stage_cycles[index, :stages]) / hz,
+        (ev.stage_cycles[index, :stages] - ev.stall_cycles[index, :stages]) / hz,
     )
 
 

@@ -169,7 +169,9 @@ def chip_run(
         stage_s[name], clock = now - clock, now
 
     with threadpool_limits(limits=1, user_api="blas"):
-        costs = tile_costs(chip.tile, GemmArrays.from_workload(wl), chip.tiles, calibration=calibration)
+        costs = tile_costs(
+            chip.lane_tile(), GemmArrays.from_workload(wl), chip.tiles, calibration=calibration
+        )
         done("costs")
         maps = _candidates(chip, costs, opts)
         ev = mp.evaluate(chip, costs, maps, opts.items)
@@ -220,7 +222,6 @@ def _stages(r: ChipResult) -> list[dict[str, Any]]:
             "tiles": int(ev.maps.tiles[0, s]),
             "tile_ids": [int(t) for t in np.flatnonzero(g.tile_stage == s)],
             "cycles_per_item": float(ev.stage_cycles[0, s]),
-            "dram_bound": bool(ev.dram_cycles[0, s] > ev.compute_cycles[0, s]),
             "busy": round(float(totals["busy"][s] / g.makespan_s), 6),
             "dram_stalled": round(float(totals["dram"][s] / g.makespan_s), 6),
             "blocked": round(float(totals["blocked"][s] / g.makespan_s), 6),
@@ -245,7 +246,11 @@ def chip_summary(r: ChipResult) -> dict[str, Any]:
                 "hop_cycles": c.hop_cycles,
                 "fifo_depth": c.fifo_depth,
             },
-            "dram": {"channels": c.dram_channels, "words_per_cycle": c.dram_words_per_cycle},
+            "dram": {
+                "channels": c.dram_channels,
+                "words_per_cycle": c.dram_words_per_cycle,
+                "lane_words_per_cycle": c.lane_words_per_cycle,
+            },
         },
         "workload": {"name": r.workload.name, "layers": len(r.workload), "items": r.opts.items},
         "mapping": {
@@ -326,8 +331,10 @@ def report_lines(r: ChipResult) -> list[str]:
             f"{b['pipelined']['makespan_cycles']:,} cycles, {b['pipelined']['energy_j'] * 1e3:.4g} mJ"
         )
     busy = np.array([st["busy"] for st in m["stages"]])
+    stalled = np.array([st["dram_stalled"] for st in m["stages"]])
     lines.append(
-        f"stages busy {100 * busy.min():.1f}-{100 * busy.max():.1f}% of the run (the rest: bubbles, blocking)"
+        f"stages computing {100 * busy.min():.1f}-{100 * busy.max():.1f}% and stalled on their DRAM lanes "
+        f"{100 * stalled.min():.1f}-{100 * stalled.max():.1f}% of the run (the rest: bubbles, blocking)"
     )
     if "thermal" in s:
         th_ = s["thermal"]

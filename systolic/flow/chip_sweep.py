@@ -102,6 +102,10 @@ def point_chip(base: ChipConfig, values: dict[str, Any]) -> ChipConfig:
             raise InputError(f"must be a positive integer, not {v!r}", where=k)
     if tile_changes:
         chip = chip.replace(tile=chip.tile.replace(**tile_changes))
+    try:
+        chip.lane_tile()
+    except ValueError as err:
+        raise InputError(str(err), where="dram_words_per_cycle") from None
     return chip
 
 

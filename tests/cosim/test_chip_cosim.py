@@ -35,3 +35,12 @@ def test_three_stages_with_a_full_fifo_agree_with_model():
     assert any(d > f for d, f in zip(model["depart"][0], model["finish"][0], strict=True))
     assert any(d > f for d, f in zip(model["depart"][1], model["finish"][1], strict=True))
     assert model["start"][4][1] > model["depart"][4][0]
+
+
+@pytest.mark.sim
+def test_three_tiles_sharing_one_narrow_channel_agree_with_model():
+    case = next(c for c in CHIP_CASES if c.dram_channels == 1)
+    r = run_chip_case(case, "icarus", root=BUILD)
+    assert r.ok, r.extra["interval_differences"]
+    assert r.extra["interval_differences"] == {"start": 0, "finish": 0, "depart": 0}
+    assert r.rtl_cycles == r.model_cycles

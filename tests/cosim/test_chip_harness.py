@@ -25,10 +25,14 @@ def test_case_round_trips_through_json_dict():
         assert ChipCase.from_dict(case.to_dict()) == case
 
 
-def test_chip_has_a_dram_lane_per_used_tile():
+def test_chip_has_a_dram_channel_per_tile_unless_the_case_shares_one():
     chip, pipe = chip_setup(CHIP_CASES[1])
-    assert pipe.stages == 3 and chip.tiles == 4
-    assert chip.dram_bw_words_per_cycle == 3 * chip.tile.dram_bw_words_per_cycle
+    assert pipe.stages == 3 and chip.tiles == 4 and chip.dram_channels == 4
+    assert chip.lane_tile() == chip.tile
+    shared = [c for c in CHIP_CASES if c.dram_channels is not None]
+    assert shared
+    chip, _ = chip_setup(shared[0])
+    assert chip.lane_words_per_cycle < chip.tile.dram_bw_words_per_cycle
 
 
 def test_reference_chain_cuts_to_input_bits_between_layers():
@@ -64,9 +68,28 @@ def test_harness_reports_reads_outside_the_tensors_and_missing_outputs():
     assert h.step(idle)["start"] == 1  # keeps asking for a start until busy
     busy = {**idle, "busy": 1, "tile0_start": 1, "tile0_layer": 0, "tile0_item": 0}
     h.step(busy)
-    h.step({**idle, "busy": 1, "tile0_rd_valid": 1, "tile0_rd_addr": 5_000_000, "tile0_rd_len": 1})
+    h.step({**idle, "busy": 1, "dram0_rd_valid": 1, "dram0_rd_addr": 5_000_000, "dram0_rd_len": 1})
     h.step({**idle, "busy": 1, "done": 1})
     assert h.done and h.times["start"][0, 0] == 0
     assert any("outside A and B" in p for p in h.problems)
     assert any("no output for items" in p for p in h.problems)
     assert h.mismatches() == sum(c.size for c in h.expected())
+
+
+def test_harness_reports_a_channel_carrying_more_than_its_width():
+    case = next(c for c in CHIP_CASES if c.dram_channels == 1)  # 3 slots of 1 word on 4 words
+    chip, pipe = chip_setup(case)
+    inputs, weights = case_tensors(chip.lane_tile(), case)
+    h = ChipHarness(chip, pipe, case.batch, inputs, weights)
+    idle = dict.fromkeys(h.output_ports, 0)
+    h.step(idle)
+    lens = 1 | 1 << 1 | 1 << 2  # one word in each of the 3 slots' length fields (1 bit each): fits
+    h.step({**idle, "busy": 1, "dram0_wr_valid": 0b111, "dram0_wr_len": lens})
+    assert not any("channel 0 carried" in p for p in h.problems) and h.peak_words["wr"] == 3
+    two, pipe2 = chip_setup(CHIP_CASES[0])
+    shared = two.replace(dram_channels=1, dram_words_per_cycle=4)  # 2 slots of 2 words (2-bit lengths)
+    bad = ChipHarness(shared, pipe2, 1, *case_tensors(shared.lane_tile(), CHIP_CASES[0]))
+    bad.step(dict.fromkeys(bad.output_ports, 0))
+    over = 3 | 3 << 2  # a wrong RTL: 3 words in each 2-word slot
+    bad.step({**dict.fromkeys(bad.output_ports, 0), "busy": 1, "dram0_rd_valid": 0b11, "dram0_rd_len": over})
+    assert any("channel 0 carried 6 rd words, more than its 4" in p for p in bad.problems)

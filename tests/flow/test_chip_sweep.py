@@ -8,6 +8,7 @@ import json
 import pytest
 
 from systolic.chip_config import load_chip
+from systolic.errors import InputError
 from systolic.flow.chip import chip_run
 from systolic.flow.chip_sweep import point_chip
 from systolic.flow.sweep import design_points, load_spec, run_sweep
@@ -68,6 +69,14 @@ def test_axes_change_the_chip(spec):
     base = load_chip(spec.parent / "chip.toml")
     chip = point_chip(base, {"rows": 2, "array_cols": 4, "link_words_per_cycle": 16})
     assert chip.tiles == 4 and chip.tile.cols == 4 and chip.link_words_per_cycle == 16
+
+
+def test_a_point_whose_channels_leave_no_lane_is_refused(spec):
+    base = load_chip(spec.parent / "chip.toml")
+    per_channel = base.replace(rows=8, cols=8).tiles_per_channel
+    with pytest.raises(InputError, match="dram_words_per_cycle: 1 words per cycle cannot give each of the"):
+        point_chip(base, {"rows": 8, "cols": 8, "dram_words_per_cycle": 1})
+    assert per_channel > 1
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from .conftest import small_net
 @pytest.fixture(scope="module")
 def setup(chip2x2, tile, calibration):
     chip = chip2x2.replace(dram_words_per_cycle=64)
-    costs = tile_costs(tile, GemmArrays.from_workload(small_net()), 4, calibration=calibration)
+    costs = tile_costs(chip.lane_tile(), GemmArrays.from_workload(small_net()), 4, calibration=calibration)
     maps = mp.balanced(chip, costs, 4)
     return chip, costs, maps, th.influence_k_per_w(chip)
 

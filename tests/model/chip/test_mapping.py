@@ -16,8 +16,8 @@ from .conftest import small_net
 
 
 @pytest.fixture(scope="module")
-def costs(tile, calibration):
-    return tile_costs(tile, GemmArrays.from_workload(small_net()), 4, calibration=calibration)
+def costs(chip2x2, calibration):
+    return tile_costs(chip2x2.lane_tile(), GemmArrays.from_workload(small_net()), 4, calibration=calibration)
 
 
 @pytest.mark.parametrize("arch", ["small-8x8", "ws-32x32"])
@@ -80,11 +80,40 @@ def test_a_deeper_fifo_never_slows_the_line(chip2x2, costs):
     assert np.all(deep.makespan_cycles <= shallow.makespan_cycles)
 
 
-def test_less_dram_bandwidth_never_speeds_up(chip2x2, costs):
+def test_less_dram_bandwidth_never_speeds_up(chip2x2, costs, calibration):
     maps = mp.random_mappings(chip2x2, costs, 50, seed=1)
     wide = mp.evaluate(chip2x2, costs, maps, 4)
-    narrow = mp.evaluate(chip2x2.replace(dram_words_per_cycle=1), costs, maps, 4)
+    narrow_chip = chip2x2.replace(dram_words_per_cycle=2)  # lane 1 instead of 2
+    narrow_costs = tile_costs(
+        narrow_chip.lane_tile(), GemmArrays.from_workload(small_net()), 4, calibration=calibration
+    )
+    narrow = mp.evaluate(narrow_chip, narrow_costs, maps, 4)
     assert np.all(narrow.makespan_cycles >= wide.makespan_cycles)
+    assert np.any(narrow.makespan_cycles > wide.makespan_cycles)
+
+
+def test_a_narrow_channel_gives_every_stage_the_single_array_cycles_at_the_lane(tile, calibration):
+    """4 tiles of 4 words on one channel of 4 words: a lane of 1 word each; every stage's service is
+    the single-array model of its layers at 1 word per cycle (the RTL's tiles are built so)."""
+    from systolic.chip_config import ChipConfig
+    from systolic.model.memory import memory_cycles
+
+    wl = small_net()
+    chip = ChipConfig("narrow", 2, 2, tile, tile.name, dram_channels=1, dram_words_per_cycle=4)
+    assert chip.lane_words_per_cycle == 1 and tile.dram_bw_words_per_cycle == 4
+    gemm = GemmArrays.from_workload(wl)
+    c = tile_costs(chip.lane_tile(), gemm, 4, calibration=calibration)
+    maps = mp.balanced(chip, c, 4)
+    ev = mp.evaluate(chip, c, maps, 3)
+    lane = memory_cycles(tile.replace(dram_bw_words_per_cycle=1), gemm).cycles
+    own = memory_cycles(tile, gemm).cycles
+    for s in range(4):
+        layers = np.flatnonzero(maps.stage_of[0] == s)
+        if maps.tiles[0, s] == 1:
+            assert ev.stage_cycles[0, s] == sum(lane[x] + mp.LAYER_START_CYCLES for x in layers)
+    one_tile = maps.tiles[0, : int(maps.stages[0])] == 1
+    assert one_tile.any()
+    assert lane.sum() > own.sum()  # the channel is the bottleneck: the lane costs cycles
 
 
 def test_pipelined_is_the_best_balanced_cut(chip2x2, costs):

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from systolic.chip_config import ChipConfig, ChipPipeline
+from systolic.chip_config import LINK_HOLD, ChipConfig, ChipPipeline
 from systolic.config import ArrayConfig, Dataflow
 from systolic.geometry import ADDR_BITS, acc_signed, geometry
 from systolic.model.functional import wrap
@@ -42,7 +42,6 @@ CHIP_TILE = dict(
     filter_sram_bytes=512,
     ofmap_sram_bytes=1024,
 )
-LINK_HOLD = 2  # systolic.hdl.chip.LINK_HOLD (cosim does not import amaranth)
 
 
 @dataclass(frozen=True)

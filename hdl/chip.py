@@ -53,7 +53,16 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from systolic.chip_config import ChipConfig, ChipPipeline
+from systolic.chip_config import (
+    LINK_HOLD,
+    LINK_IDLE,
+    LINK_SERVE,
+    TILE_BLOCKED,
+    TILE_IDLE,
+    TILE_RUN,
+    ChipConfig,
+    ChipPipeline,
+)
 from systolic.config import ArrayConfig
 from systolic.geometry import geometry
 
@@ -62,9 +71,6 @@ from .controller import ADDR_BITS
 from .dataflow import check_config
 from .sequencer import MAX_DIM
 
-#: Sequencer states of a tile and of a link.
-TILE_IDLE, TILE_RUN, TILE_BLOCKED = 0, 1, 2
-LINK_IDLE, LINK_SERVE, LINK_HOLD = 0, 1, 2
 ITEM_BITS = 16
 #: A tile's DRAM lane signals (the accelerator's DRAM port less its local buffers' traffic).
 LANE_FIELDS = (

@@ -280,6 +280,12 @@ def single_tile_chip(tile: ArrayConfig, **noc: Any) -> ChipConfig:
     )
 
 
+#: Encodings of the chip RTL's tile and link sequencer states (``hdl/chip.py``), which the cosim harness
+#: reads from the simulation (it imports no amaranth).
+TILE_IDLE, TILE_RUN, TILE_BLOCKED = 0, 1, 2
+LINK_IDLE, LINK_SERVE, LINK_HOLD = 0, 1, 2
+
+
 @dataclass(frozen=True)
 class ChipPipeline:
     """What a chip's RTL (:mod:`systolic.hdl.chip`) runs: a chain of GEMM layers cut into stages of one

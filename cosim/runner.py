@@ -46,8 +46,16 @@ TB_MODULE = TOPS["core"][1]
 ENV_VAR = "SYSTOLIC_COSIM"
 #: Verilator options: -Wno-fatal, since the simulation build runs without hdl/lint.py's explained waivers
 #: and Verilator would stop on their width warnings; the split options keep the C++ compile units small
-#: so make -j2 builds a 32x32 array in about 2 minutes instead of tens of minutes.
-VERILATOR_ARGS = ("-Wno-fatal", "--output-split", "20000", "--output-split-cfuncs", "200", "-O1")
+#: so make -j2 compiles them in parallel and no function is large enough to slow the compiler down. The
+#: function split also splits the symbol table's constructor (cocotb's --public-flat-rw registers every
+#: signal), one file per piece: at 200 operations a 32x32 accelerator had 1,122 files of about 50 lines,
+#: each paying the compiler's start-up and Verilator's headers; at 2000, 118 files (bench/rtl_build.py).
+VERILATOR_ARGS = ("-Wno-fatal", "--output-split", "20000", "--output-split-cfuncs", "2000", "-O1")
+#: Verilator control file of every Verilator build: Verilator inlines small modules, which would copy the
+#: PE's code into the C++ once per PE; kept a module, one C++ class serves all ``rows x cols`` instances.
+VERILATOR_CONTROL = """`verilator_config
+no_inline -module "{pe}"
+"""
 _VCD_DUMP = """module systolic_vcd_dump;
 initial begin
     $dumpfile("waves.vcd");
@@ -138,7 +146,7 @@ def build(
     args = VERILATOR_ARGS if sim == "verilator" else ()
     # The Verilog is a function of the config and the generator's source: key the cache on those, so a
     # cached build costs no elaboration (minutes for a 128x128 array).
-    key = [cfg.to_json(), generator_digest(), sim, waves, args, _VCD_DUMP, top]
+    key = [cfg.to_json(), generator_digest(), sim, waves, args, VERILATOR_CONTROL, _VCD_DUMP, top]
     digest = hashlib.sha256(json.dumps(key).encode()).hexdigest()
     suffix = ("-accel" if top == "accel" else "") + ("-waves" if waves else "")
     bdir = (root / "sim" / sim / (cfg.slug + suffix)).resolve()
@@ -147,12 +155,16 @@ def build(
         return bdir
     bdir.mkdir(parents=True, exist_ok=True)
     stamp.unlink(missing_ok=True)
-    from systolic.hdl.generate import verilog_text
+    from systolic.hdl.generate import pe_module_name, verilog_text
 
     src = bdir / f"{top_module}.v"
     atomic_write_text(src, verilog_text(cfg, top))
     sources = [src]
     build_args: list[str] = list(args)
+    if sim == "verilator":
+        control = bdir / "systolic.vlt"
+        atomic_write_text(control, VERILATOR_CONTROL.format(pe=pe_module_name(top)))
+        sources.insert(0, control)
     if waves and sim == "icarus":
         dump = bdir / "systolic_vcd_dump.v"
         atomic_write_text(dump, _VCD_DUMP.format(top=top_module))

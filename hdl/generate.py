@@ -16,12 +16,22 @@ TOP_NAMES = {"accel": "systolic_accel", "core": "systolic_top"}
 TOP_NAME = TOP_NAMES["core"]
 
 
-def verilog_text(cfg: ArrayConfig, top: str = "core") -> str:
+def pe_module_name(top: str = "core") -> str:
+    """Name of the one PE module the Verilog of ``top`` instantiates ``rows x cols`` times."""
+    return f"{TOP_NAMES[top]}_pe"
+
+
+def verilog_text(cfg: ArrayConfig, top: str = "core", *, shared_pe: bool = True) -> str:
     """The synthesizable Verilog of ``cfg``'s accelerator (``top='accel'``) or GEMM engine (``'core'``).
 
     The top module has clock ``clk`` and synchronous active-high reset ``rst`` plus the component's ports.
+    With ``shared_pe`` (the default) the PE is written once, as module :func:`pe_module_name`, and the
+    array instantiates it ``rows x cols`` times (:class:`~systolic.hdl.pe.SharedPE`); without it Amaranth
+    writes a module per PE (the cost grows with the PE count; kept to measure the difference).
     """
     from amaranth.back import verilog
+
+    from .pe import SharedPE, make_pe
 
     if top == "accel":
         from .accel import Accelerator as component
@@ -30,7 +40,12 @@ def verilog_text(cfg: ArrayConfig, top: str = "core") -> str:
     else:
         raise ValueError(f"top must be one of {sorted(TOP_NAMES)}, not {top!r}")
     sys.set_int_max_str_digits(0)  # wide buses of large arrays print as long integers
-    return verilog.convert(component(cfg), name=TOP_NAMES[top], emit_src=False)
+    if not shared_pe:
+        return verilog.convert(component(cfg), name=TOP_NAMES[top], emit_src=False)
+    pe = make_pe(cfg)
+    shared = SharedPE(pe_module_name(top), pe.signature)
+    text = verilog.convert(component(cfg), name=TOP_NAMES[top], platform=shared, emit_src=False)
+    return text + verilog.convert(pe, name=shared.module, emit_src=False)
 
 
 def write_verilog(cfg: ArrayConfig, path: str | os.PathLike, top: str = "core") -> Path:

@@ -151,30 +151,23 @@ def main(argv=None) -> int:
         print(f"{what}: {value}", flush=True)
         atomic_write_json(json_path, results)
 
-    if "hdl" in args.only:
-        core = OUT / f"{args.hdl_arch}-core.v"
-        r = measured([exe, "hdl", "--arch", args.hdl_arch, "-o", str(core), "--force"])
-        save(
-            "hdl_core",
-            {k: v for k, v in r.items() if k != "stdout"} | _file(core),
-            f"systolic hdl --arch {args.hdl_arch}",
-        )
-    if "hdl_per_pe" in args.only:
-        core = OUT / f"{args.hdl_arch}-core-per-pe.v"
-        r = measured([py, "-c", HDL_CHILD, args.hdl_arch, str(core), "core", "per_pe"])
-        save(
+    arch = args.hdl_arch
+    generations = {  # step: (JSON key, Verilog file, command, what)
+        "hdl": ("hdl_core", "core", [exe, "hdl", "--arch", arch, "-o"], f"systolic hdl --arch {arch}"),
+        "hdl_per_pe": (
             "hdl_core_per_pe",
-            {k: v for k, v in r.items() if k != "stdout"} | _file(core),
-            "the same, a module per PE (before)",
-        )
-    if "accel" in args.only:
-        accel = OUT / f"{args.hdl_arch}-accel.v"
-        r = measured([py, "-c", HDL_CHILD, args.hdl_arch, str(accel), "accel", "shared"])
-        save(
-            "hdl_accel",
-            {k: v for k, v in r.items() if k != "stdout"} | _file(accel),
-            f"systolic_accel of {args.hdl_arch}",
-        )
+            "core-per-pe",
+            [py, "-c", HDL_CHILD, arch],
+            "a module per PE (before)",
+        ),
+        "accel": ("hdl_accel", "accel", [py, "-c", HDL_CHILD, arch], f"systolic_accel of {arch}"),
+    }
+    extra = {"hdl": ["--force"], "hdl_per_pe": ["core", "per_pe"], "accel": ["accel", "shared"]}
+    for step, (key, name, cmd, what) in generations.items():
+        if step in args.only:
+            path = OUT / f"{arch}-{name}.v"
+            r = measured([*cmd, str(path), *extra[step]])
+            save(key, {k: v for k, v in r.items() if k != "stdout"} | _file(path), what)
     for step, variant, key in (
         ("build", "shared", "verilator_accel"),
         ("build_per_pe", "per_pe", "verilator_accel_per_pe"),

@@ -1,20 +1,24 @@
-"""RTL generation and Verilator build cost: `systolic hdl` on a 128x128 array and a fresh Verilator build of
-a 32x32 accelerator (issue 15's goals: the build under ~2 min; the 128x128 generation measured).
+"""RTL generation and Verilator build cost, before and after the shared PE module: `systolic hdl` on a
+128x128 array and a fresh Verilator build of a 32x32 accelerator (issue 15's goals: the build under ~2 min;
+the 128x128 generation measured).
 
 Usage:
-    taskset -c 1 python bench/rtl_build.py [--hdl-arch tpu-v1-128] [--build-size 32] [--only hdl accel build]
+    python bench/rtl_build.py [--hdl-arch tpu-v1-128] [--build-size 32]
+                              [--only hdl hdl_per_pe accel build build_per_pe]
 
 Each measurement runs as a child process; wall time, CPU time (user + system of the child and everything
 it waited for: Yosys, Verilator, the C++ compiler) and peak resident memory come from ``wait4``. cocotb's
-runner runs ``make -j2`` on this 2-core machine; under ``taskset -c 1`` both jobs share one core, so the
-wall time is a one-core figure (on a loaded machine, a share of one): the CPU time is the figure to compare.
+runner runs ``make -j2`` on this 2-core machine; on a machine other jobs share, the wall time depends on
+the load: the CPU time is the figure to compare.
 
-1. ``systolic hdl --arch A -o FILE.v``: the GEMM engine (``systolic_top``) as the user makes it, plus the
-   whole accelerator (``systolic_accel``) through :func:`systolic.hdl.generate.verilog_text`; size and
-   line count of each file.
-2. A 32x32 WS accelerator (``top='accel'``, what ``make cosim``'s layer cases build) from an empty build
-   directory with :func:`systolic.cosim.runner.build` (the generator's time printed apart from
-   Verilator's and the compiler's).
+1. ``systolic hdl --arch A -o FILE.v`` (``hdl``): the GEMM engine (``systolic_top``) as the user makes it,
+   the PE written once and instantiated ``rows x cols`` times; ``hdl_per_pe``: the same with
+   ``shared_pe=False``, Amaranth writing a module per PE (the generator before the shared PE). ``accel``:
+   the whole accelerator (``systolic_accel``) through :func:`systolic.hdl.generate.verilog_text`.
+2. ``build``: a 32x32 WS accelerator (``top='accel'``, what ``make cosim``'s layer cases build) from an
+   empty build directory with :func:`systolic.cosim.runner.build`, its phases timed apart: generating the
+   Verilog, verilating, compiling the C++ (``make``). ``build_per_pe``: the same as before the change (a
+   module per PE, Verilator free to inline it, ``--output-split-cfuncs 200``).
 
 Results go to ``bench/results/rtl_build.json`` (committed; the README quotes them).
 """
@@ -34,31 +38,60 @@ from systolic.fileio import atomic_write_json
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "build" / "bench" / "rtl"
-STEPS = ("hdl", "accel", "build")
+STEPS = ("hdl", "hdl_per_pe", "accel", "build", "build_per_pe")
 
-#: Generates the accelerator's Verilog and builds it under Verilator, printing the phases' seconds.
+#: Builds the accelerator under Verilator from scratch, printing each phase's wall and CPU seconds;
+#: argv: size, build root, "shared" or "per_pe".
 BUILD_CHILD = """
-import json, sys, time
+import json, resource, subprocess, sys, time
 from pathlib import Path
+import cocotb_tools.runner
 from systolic.config import ArrayConfig
 from systolic.cosim import runner
-from systolic.hdl.generate import verilog_text
-size, root = int(sys.argv[1]), Path(sys.argv[2])
+import systolic.hdl.generate as generate
+size, root, variant = int(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+phases = {}
+verilog_text = generate.verilog_text
+if variant == "per_pe":  # the build before the shared PE module
+    runner.VERILATOR_ARGS = ("-Wno-fatal", "--output-split", "20000", "--output-split-cfuncs", "200", "-O1")
+    runner.VERILATOR_CONTROL = "`verilator_config\\n"
+
+def timed_text(cfg, top="core", **_):
+    start, cpu = time.perf_counter(), time.process_time()
+    text = verilog_text(cfg, top, shared_pe=variant == "shared")
+    phases["generate"] = {"wall_s": time.perf_counter() - start, "cpu_s": time.process_time() - cpu}
+    phases["verilog_bytes"] = len(text)
+    return text
+
+def timed_run(cmd, *args, **kwargs):
+    before, start = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+    out = run(cmd, *args, **kwargs)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    phases["verilate" if "verilator" in Path(cmd[0]).name else "cxx"] = {
+        "wall_s": time.perf_counter() - start, "cpu_s": cpu
+    }
+    return out
+
+generate.verilog_text = timed_text
+run = subprocess.run
+cocotb_tools.runner.subprocess.run = timed_run
 cfg = ArrayConfig(name=f"rtlbench{size}", rows=size, cols=size, dataflow="ws")
-start = time.perf_counter()
-text = verilog_text(cfg, "accel")
-gen = time.perf_counter() - start
-start = time.perf_counter()
 runner.build(cfg, "verilator", root=root, top="accel")
-total = time.perf_counter() - start
-print(json.dumps({"generate_s": gen, "build_with_generation_s": total, "verilog_bytes": len(text)}))
+bdir = next((root / "sim" / "verilator").iterdir())
+phases["cxx_files"] = len(list(bdir.glob("*.cpp")))
+phases["cxx_bytes"] = sum(p.stat().st_size for p in bdir.glob("*.cpp"))
+print(json.dumps(phases))
 """
 
-ACCEL_CHILD = """
+#: Writes a top's Verilog; argv: arch, path, top, "shared" or "per_pe".
+HDL_CHILD = """
 import sys
 from systolic.config import load_arch
-from systolic.hdl.generate import write_verilog
-write_verilog(load_arch(sys.argv[1]), sys.argv[2], "accel")
+from systolic.fileio import atomic_write_text
+from systolic.hdl.generate import verilog_text
+arch, path, top, variant = sys.argv[1:]
+atomic_write_text(path, verilog_text(load_arch(arch), top, shared_pe=variant == "shared"))
 """
 
 
@@ -81,7 +114,17 @@ def measured(cmd: list[str]) -> dict:
 
 def _file(path: Path) -> dict:
     text = path.read_text()
-    return {"verilog_bytes": len(text), "verilog_lines": text.count("\n")}
+    return {
+        "verilog_bytes": len(text),
+        "verilog_lines": text.count("\n"),
+        "modules": sum(line.startswith("module ") for line in text.splitlines()),
+    }
+
+
+def _rounded(phases: dict) -> dict:
+    return {
+        k: {n: round(x, 2) for n, x in v.items()} if isinstance(v, dict) else v for k, v in phases.items()
+    }
 
 
 def main(argv=None) -> int:
@@ -101,31 +144,44 @@ def main(argv=None) -> int:
     json_path = ROOT / "bench" / "results" / "rtl_build.json"
     results: dict = json.loads(json_path.read_text()) if json_path.exists() else {}
     results["cpus"] = len(os.sched_getaffinity(0))
+    results["load_average_at_start"] = round(os.getloadavg()[0], 2)
 
-    if "hdl" in args.only:
-        core = OUT / f"{args.hdl_arch}-core.v"
-        r = measured([exe, "hdl", "--arch", args.hdl_arch, "-o", str(core), "--force"])
-        results["hdl_core"] = {k: v for k, v in r.items() if k != "stdout"} | _file(core)
-        print(f"systolic hdl --arch {args.hdl_arch} (systolic_top): {results['hdl_core']}")
+    def save(key: str, value: dict, what: str) -> None:
+        results[key] = value
+        print(f"{what}: {value}", flush=True)
         atomic_write_json(json_path, results)
-    if "accel" in args.only:
-        accel = OUT / f"{args.hdl_arch}-accel.v"
-        r = measured([py, "-c", ACCEL_CHILD, args.hdl_arch, str(accel)])
-        results["hdl_accel"] = {k: v for k, v in r.items() if k != "stdout"} | _file(accel)
-        print(f"verilog_text({args.hdl_arch}, 'accel') (systolic_accel): {results['hdl_accel']}")
-        atomic_write_json(json_path, results)
-    if "build" in args.only:
-        root = OUT / "fresh"
+
+    arch = args.hdl_arch
+    generations = {  # step: (JSON key, Verilog file, command, what)
+        "hdl": ("hdl_core", "core", [exe, "hdl", "--arch", arch, "-o"], f"systolic hdl --arch {arch}"),
+        "hdl_per_pe": (
+            "hdl_core_per_pe",
+            "core-per-pe",
+            [py, "-c", HDL_CHILD, arch],
+            "a module per PE (before)",
+        ),
+        "accel": ("hdl_accel", "accel", [py, "-c", HDL_CHILD, arch], f"systolic_accel of {arch}"),
+    }
+    extra = {"hdl": ["--force"], "hdl_per_pe": ["core", "per_pe"], "accel": ["accel", "shared"]}
+    for step, (key, name, cmd, what) in generations.items():
+        if step in args.only:
+            path = OUT / f"{arch}-{name}.v"
+            r = measured([*cmd, str(path), *extra[step]])
+            save(key, {k: v for k, v in r.items() if k != "stdout"} | _file(path), what)
+    for step, variant, key in (
+        ("build", "shared", "verilator_accel"),
+        ("build_per_pe", "per_pe", "verilator_accel_per_pe"),
+    ):
+        if step not in args.only:
+            continue
+        root = OUT / f"fresh-{variant}"
         shutil.rmtree(root, ignore_errors=True)
-        r = measured([py, "-c", BUILD_CHILD, str(args.build_size), str(root)])
+        r = measured([py, "-c", BUILD_CHILD, str(args.build_size), str(root), variant])
         phases = json.loads(r.pop("stdout").strip().splitlines()[-1])
-        phases["verilator_and_cxx_s"] = round(phases["build_with_generation_s"] - phases["generate_s"], 2)
-        results["verilator_accel"] = r | phases
-        print(
-            f"Verilator build, {args.build_size}x{args.build_size} accelerator, from scratch: "
-            f"{results['verilator_accel']}"
+        size = args.build_size
+        save(
+            key, r | _rounded(phases), f"Verilator build, {size}x{size} accelerator, from scratch ({variant})"
         )
-    atomic_write_json(json_path, results)
     return 0
 
 

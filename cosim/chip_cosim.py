@@ -28,7 +28,7 @@ def describe(case: ChipCase) -> str:
 def run_chip_case(case: ChipCase, sim: str, *, root: Path = Path("build"), waves: bool = False) -> CaseResult:
     """Run ``case`` on its chip's RTL under ``sim``; the result's cycles are the batch's makespan and its
     ``extra`` holds the largest interval difference of each kind (``intervals_match``: all 0)."""
-    from systolic.hdl.generate import CHIP_TOP_NAME, chip_verilog_text
+    from systolic.hdl.generate import CHIP_TOP_NAME, chip_verilog_text, pe_module_name
 
     chip, pipe = chip_setup(case)
     model = model_times(chip, pipe, case.batch)
@@ -42,6 +42,7 @@ def run_chip_case(case: ChipCase, sim: str, *, root: Path = Path("build"), waves
         waves=waves,
         what=f"chip {case.name}",
         extra_key=["chip"],
+        pe_module=pe_module_name("chip"),
     )
     spec = {"case": case.to_dict(), "limit": 4 * makespan + 1000}
     got, log, wall_s = run_testbench(

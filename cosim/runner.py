@@ -46,8 +46,16 @@ TB_MODULE = TOPS["core"][1]
 ENV_VAR = "SYSTOLIC_COSIM"
 #: Verilator options: -Wno-fatal, since the simulation build runs without hdl/lint.py's explained waivers
 #: and Verilator would stop on their width warnings; the split options keep the C++ compile units small
-#: so make -j2 builds a 32x32 array in about 2 minutes instead of tens of minutes.
-VERILATOR_ARGS = ("-Wno-fatal", "--output-split", "20000", "--output-split-cfuncs", "200", "-O1")
+#: so make -j2 compiles them in parallel and no function is large enough to slow the compiler down. The
+#: function split also splits the symbol table's constructor (cocotb's --public-flat-rw registers every
+#: signal), one file per piece: at 200 operations a 32x32 accelerator had 1,122 files of about 50 lines,
+#: each paying the compiler's start-up and Verilator's headers; at 2000, 118 files (bench/rtl_build.py).
+VERILATOR_ARGS = ("-Wno-fatal", "--output-split", "20000", "--output-split-cfuncs", "2000", "-O1")
+#: Verilator control file of every Verilator build: Verilator inlines small modules, which would copy the
+#: PE's code into the C++ once per PE; kept a module, one C++ class serves all ``rows x cols`` instances.
+VERILATOR_CONTROL = """`verilator_config
+no_inline -module "{pe}"
+"""
 _VCD_DUMP = """module systolic_vcd_dump;
 initial begin
     $dumpfile("waves.vcd");
@@ -135,7 +143,7 @@ def build(
 ) -> Path:
     """Generate and compile the RTL of ``cfg`` (``top``: 'core' or 'accel') for ``sim``; reuse an
     up-to-date build."""
-    from systolic.hdl.generate import verilog_text
+    from systolic.hdl.generate import pe_module_name, verilog_text
 
     suffix = ("-accel" if top == "accel" else "") + ("-waves" if waves else "")
     return compile_verilog(
@@ -147,6 +155,7 @@ def build(
         waves=waves,
         what=cfg.name,
         extra_key=[top],
+        pe_module=pe_module_name(top),
     )
 
 
@@ -160,13 +169,16 @@ def compile_verilog(
     waves: bool = False,
     what: str,
     extra_key: list | None = None,
+    pe_module: str | None = None,
 ) -> Path:
     """Compile the Verilog ``text()`` (module ``top_module``) for ``sim`` in ``bdir``, unless the build
     there is up to date: the Verilog is a function of ``config_key`` and the generator's source, so the
-    cache is keyed on those and a cached build costs no elaboration (minutes for a 128x128 array)."""
+    cache is keyed on those and a cached build costs no elaboration (minutes for a 128x128 array).
+    ``pe_module``: the Verilog's one PE module, which Verilator then keeps a module (not inlined)."""
     check_simulator(sim)
     args = VERILATOR_ARGS if sim == "verilator" else ()
-    key = [config_key, generator_digest(), sim, waves, args, _VCD_DUMP, *(extra_key or [])]
+    control = VERILATOR_CONTROL.format(pe=pe_module) if pe_module and sim == "verilator" else None
+    key = [config_key, generator_digest(), sim, waves, args, control, _VCD_DUMP, *(extra_key or [])]
     digest = hashlib.sha256(json.dumps(key).encode()).hexdigest()
     bdir = bdir.resolve()
     stamp = bdir / "build.stamp"
@@ -178,6 +190,10 @@ def compile_verilog(
     atomic_write_text(src, text())
     sources = [src]
     build_args: list[str] = list(args)
+    if control is not None:
+        vlt = bdir / "systolic.vlt"
+        atomic_write_text(vlt, control)
+        sources.insert(0, vlt)
     if waves and sim == "icarus":
         dump = bdir / "systolic_vcd_dump.v"
         atomic_write_text(dump, _VCD_DUMP.format(top=top_module))

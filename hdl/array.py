@@ -10,7 +10,7 @@ from systolic.config import ArrayConfig
 from systolic.dataflow import STATIONARY
 
 from .dataflow import check_config
-from .pe import make_pe, operand_shapes
+from .pe import SharedPE, make_pe, operand_shapes
 
 
 class SystolicArray(wiring.Component):
@@ -46,6 +46,9 @@ class SystolicArray(wiring.Component):
         ``ld_bank``.
     shift : In(rows)
         ``fold_overlap``, OS: row ``r``'s result registers take those of the row above.
+
+    Elaborated for a :class:`~systolic.hdl.pe.SharedPE` platform (the Verilog output), each ``pe_<r>_<c>``
+    is an instance of the one PE module; otherwise (amaranth.sim) the PE component itself.
     """
 
     def __init__(self, cfg: ArrayConfig):
@@ -64,18 +67,19 @@ class SystolicArray(wiring.Component):
         super().__init__({**ports, "south": Out(cfg.cols * acc.width)})
 
     def elaborate(self, platform) -> Module:
+        shared = platform if isinstance(platform, SharedPE) else None
         if self._cfg.fold_overlap:
-            return self._elaborate_overlap()
+            return self._elaborate_overlap(shared)
         m = Module()
         cfg = self._cfg
         rows, cols = cfg.rows, cfg.cols
         a, b, _ = operand_shapes(cfg)
-        pe = [[make_pe(cfg) for _ in range(cols)] for _ in range(rows)]
+        pe = self._grid(shared)
         control = self.drain if self._output_stationary else self.load
         for r in range(rows):
             for c in range(cols):
                 p = pe[r][c]
-                m.submodules[f"pe_{r}_{c}"] = p
+                m.submodules[f"pe_{r}_{c}"] = shared.instance(p) if shared else p
                 a_in = pe[r][c - 1].a_out if c else self.west[r * a.width : (r + 1) * a.width]
                 b_in = pe[r - 1][c].b_out if r else self.north[c * b.width : (c + 1) * b.width]
                 psum_in = pe[r - 1][c].psum_out if r else 0
@@ -84,7 +88,14 @@ class SystolicArray(wiring.Component):
         m.d.comb += self.south.eq(Cat(*(pe[rows - 1][c].psum_out for c in range(cols))))
         return m
 
-    def _elaborate_overlap(self) -> Module:
+    def _grid(self, shared: SharedPE | None) -> list[list]:
+        """``pe[r][c]``: the PE components, or for a shared PE module the nets of its instances' ports."""
+        rows, cols = range(self._cfg.rows), range(self._cfg.cols)
+        if shared is None:
+            return [[make_pe(self._cfg) for _ in cols] for _ in rows]
+        return [[shared.ports(f"pe_{r}_{c}") for c in cols] for r in rows]
+
+    def _elaborate_overlap(self, shared: SharedPE | None) -> Module:
         """``fold_overlap``: a bank-select (WS, IS) or last-operand (OS) tag travels with every west
         operand; WS and IS load the stationary operand from a column bus into the row ``ld`` selects; OS
         drains the result registers down the rows ``shift`` selects."""
@@ -92,11 +103,11 @@ class SystolicArray(wiring.Component):
         cfg = self._cfg
         rows, cols = cfg.rows, cfg.cols
         a, b, _ = operand_shapes(cfg)
-        pe = [[make_pe(cfg) for _ in range(cols)] for _ in range(rows)]
+        pe = self._grid(shared)
         for r in range(rows):
             for c in range(cols):
                 p = pe[r][c]
-                m.submodules[f"pe_{r}_{c}"] = p
+                m.submodules[f"pe_{r}_{c}"] = shared.instance(p) if shared else p
                 left = pe[r][c - 1] if c else None
                 north_lane = self.north[c * b.width : (c + 1) * b.width]
                 m.d.comb += [

@@ -5,6 +5,8 @@
   into the PE and held; the west operand passes right; partial sums flow down.
 * :class:`ShadowPE` and :class:`BankedPE`: the same with ``fold_overlap``: a result register that drains
   while the accumulator starts the next fold (OS), two banks of the stationary operand (WS, IS).
+* :class:`SharedPE`: for Verilog output, the array instantiates one separately emitted PE module instead of
+  elaborating every PE (Amaranth writes a module per elaborated instance: 16,384 modules at 128x128).
 
 Signal names are stable so that per-signal activity can be attributed from a VCD:
 ``a_in``, ``b_in``, ``w``, ``a_out``, ``b_out``, ``psum_in``, ``psum_out``, ``acc``, ``mul_a``, ``mul_b``,
@@ -22,7 +24,9 @@ by its sign, ``0``, ``x`` or ``-x``, with no multiplier; the accumulator adds it
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Shape, Signal, signed, unsigned
+from dataclasses import dataclass
+
+from amaranth.hdl import ClockSignal, Instance, Module, Mux, ResetSignal, Shape, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -366,3 +370,38 @@ def make_pe(cfg: ArrayConfig) -> OSPE | WSPE | ShadowPE | BankedPE:
     if cfg.fold_overlap:
         return ShadowPE(cfg) if output_stationary else BankedPE(cfg)
     return OSPE(cfg) if output_stationary else WSPE(cfg)
+
+
+@dataclass(frozen=True)
+class SharedPE:
+    """The elaboration platform of the Verilog output: the array instantiates the Verilog module ``module``
+    (the PE of its config, emitted once by :func:`~systolic.hdl.generate.verilog_text`) at every position.
+
+    Amaranth's back end writes a Verilog module per elaborated PE (they differ only in which unused outputs
+    and constant inputs their position gives them), so generating a 128x128 array took minutes and
+    gigabytes, and Verilator compiled every copy. Instances of one module keep the instance names
+    (``pe_<r>_<c>``) and, inside, the PE's signal names, so VCDs read the same. Elaborated without this
+    platform (``platform=None``: amaranth.sim, the tests), the array holds the PE components themselves.
+
+    Parameters
+    ----------
+    module : str
+        Name of the PE's Verilog module.
+    signature : wiring.Signature
+        The PE's signature (its ports; ``clk`` and ``rst`` are added).
+    """
+
+    module: str
+    signature: wiring.Signature
+
+    def ports(self, name: str):
+        """The nets of the instance ``name``'s ports in the array (signals named ``<name>__<port>``)."""
+        return self.signature.create(path=(name,))
+
+    def instance(self, ports) -> Instance:
+        """An instance of :attr:`module` connected to ``ports`` (from :meth:`ports`)."""
+        conns = {
+            ("i_" if member.flow == In else "o_") + name: getattr(ports, name)
+            for name, member in self.signature.members.items()
+        }
+        return Instance(self.module, i_clk=ClockSignal(), i_rst=ResetSignal(), **conns)

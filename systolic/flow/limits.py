@@ -23,12 +23,13 @@ TIME_BUDGET_S = 30 * 60.0
 #: Output one command may plan to write without --force.
 OUTPUT_BUDGET_BYTES = 10 << 30
 
-#: RTL generation (Amaranth elaboration and Verilog export), measured with ``systolic hdl`` on 8x8 to 32x32
-#: arrays (2-core machine): about 45 ms and 0.2 MB per PE, plus a fixed 2 s and 50 MB.
-HDL_S_PER_PE = 0.045
-HDL_BYTES_PER_PE = 200_000
+#: RTL generation (Amaranth elaboration and Verilog export, the PE written once), measured with
+#: ``systolic hdl`` on 8x8 (1.1 s of CPU, 146 MiB) and 128x128 (94 s, 1,805 MiB; bench/rtl_build.py):
+#: about 6 ms and 0.11 MB per PE, plus a fixed 2 s and 150 MiB.
+HDL_S_PER_PE = 0.006
+HDL_BYTES_PER_PE = 110_000
 HDL_FIXED_S = 2.0
-HDL_FIXED_BYTES = 50 << 20
+HDL_FIXED_BYTES = 150 << 20
 
 
 #: Simulated PE-cycles per second (README, "Speed": ``bench/sim_speed.py``, a 32x32 array, 2 cores).

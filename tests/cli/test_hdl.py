@@ -19,7 +19,7 @@ TOML = "[array]\nrows = 2\ncols = 2\n"
         (
             ["--set", "rows=4096", "--set", "cols=4096", "-o", "x.v"],
             {},
-            "--arch: the RTL of a 4096x4096 array (16,777,216 PEs) needs about 3.05 TiB of memory, more than",
+            "--arch: the RTL of a 4096x4096 array (16,777,216 PEs) needs about 1.68 TiB of memory, more than",
         ),
     ],
 )
@@ -38,5 +38,5 @@ def test_big_arrays_need_force(tmp_path, capsys):
     argv = ["hdl", "--arch", "small-8x8", "--set", "rows=256", "--set", "cols=256", "-o", "x.v"]
     message = refused(tmp_path, capsys, argv)
     assert message.startswith(
-        "--arch: the RTL of a 256x256 array (65,536 PEs) needs about 12.3 GiB of memory"
+        "--arch: the RTL of a 256x256 array (65,536 PEs) needs about 6.86 GiB of memory"
     )

@@ -4,6 +4,7 @@ RTL cycles == model cycles exactly. Builds are cached per config under build/tes
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,23 @@ def _check(rows):
 def test_dataflows_on_a_non_square_array(sim, dataflow):
     cfg = ArrayConfig(name=f"t3x2-{dataflow.value}", rows=3, cols=2, dataflow=dataflow)
     _check(run_cases(cfg, sim, EDGE_CASES, root=BUILD, run_name="edge"))
+
+
+@pytest.mark.sim
+def test_verilator_keeps_the_pe_one_cxx_class():
+    """Verilator inlines small modules; the build's control file keeps the PE a module, so its code is one
+    C++ class for all rows x cols instances (a 32x32 accelerator built in 125 s of CPU instead of 182)."""
+    from systolic.cosim.runner import build
+
+    cfg = ArrayConfig(name="t3x2-ws", rows=3, cols=2, dataflow=Dataflow.WS)  # the build of the test above
+    bdir = build(cfg, "verilator", root=BUILD)
+    assert (bdir / "systolic.vlt").read_text().splitlines()[1] == 'no_inline -module "systolic_top_pe"'
+    members = re.findall(
+        r"^\s+Vtop_systolic_top_pe\s+TOP__systolic_top__DOT__array__DOT__(pe_\d+_\d+);",
+        (bdir / "Vtop__Syms.h").read_text(),
+        re.M,
+    )
+    assert sorted(members) == [f"pe_{r}_{c}" for r in range(3) for c in range(2)]
 
 
 @pytest.mark.sim

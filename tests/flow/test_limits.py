@@ -28,7 +28,9 @@ def test_force_lifts_the_budgets_but_not_the_machines_memory(monkeypatch):
 
 def test_hdl_cost_grows_with_the_pes_and_refuses_absurd_arrays():
     small, big = (limits.hdl_cost(load_arch("small-8x8", {"rows": n, "cols": n})) for n in (8, 64))
-    assert big[0] > 30 * small[0] / 2 and big[1] > small[1]
+    fixed = (limits.HDL_FIXED_S, limits.HDL_FIXED_BYTES)
+    for i in (0, 1):  # 64 times the PEs: 64 times the part that grows with them
+        assert big[i] - fixed[i] == pytest.approx(64 * (small[i] - fixed[i]))
     limits.check_hdl(load_arch("small-8x8"), force=False)
     with pytest.raises(
         InputError, match=r"^--arch: the RTL of a 4096x4096 array \(16,777,216 PEs\) needs about"

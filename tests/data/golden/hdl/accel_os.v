@@ -226,10 +226,10 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_r
     .north_data(north_data),
     .north_req(\a_rd_en$90 ),
     .north_row(north_row),
-    .\port$1005$0 (\$28 ),
-    .\port$1017$0 (\$29 ),
-    .\port$1029$0 (\$30 ),
-    .\port$1041$0 (\$31 ),
+    .\port$163$17 (\$28 ),
+    .\port$164$17 (\$29 ),
+    .\port$165$17 (\$30 ),
+    .\port$166$17 (\$31 ),
     .ready(core_ready),
     .rst(rst),
     .south_col(south_col),
@@ -280,7 +280,7 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_r
     .out_c_half(a_rd_half),
     .out_first_k(out_first_k),
     .out_mt(out_mt),
-    .\port$315$0 (\$32 ),
+    .\port$219$0 (\$32 ),
     .rst(rst),
     .start(start),
     .tile_k(tile_k),
@@ -431,8 +431,8 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_r
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_accel.core (rst, ready, start, west_data, north_data, west_req, west_row, west_col, north_req, north_row, north_col, south_valid, south_lanes, south_first, south_id, south_row, south_col, done, \port$1005$0 , \port$1017$0 , \port$1029$0 
-, \port$1041$0 , dim_m, dim_n, dim_k, clk);
+module \systolic_accel.core (rst, ready, \port$163$17 , \port$164$17 , \port$165$17 , \port$166$17 , start, west_data, north_data, west_req, west_row, west_col, north_req, north_row, north_col, south_valid, south_lanes, south_first, south_id, south_row, south_col
+, done, dim_m, dim_n, dim_k, clk);
   wire [31:0] \$1 ;
   wire \$10 ;
   wire [7:0] \$11 ;
@@ -484,14 +484,14 @@ module \systolic_accel.core (rst, ready, start, west_data, north_data, west_req,
   wire [31:0] o;
   wire [3:0] \o$54 ;
   wire [31:0] \o$57 ;
-  output [31:0] \port$1005$0 ;
-  wire [31:0] \port$1005$0 ;
-  output [31:0] \port$1017$0 ;
-  wire [31:0] \port$1017$0 ;
-  output [31:0] \port$1029$0 ;
-  wire [31:0] \port$1029$0 ;
-  output [31:0] \port$1041$0 ;
-  wire [31:0] \port$1041$0 ;
+  output [31:0] \port$163$17 ;
+  wire [31:0] \port$163$17 ;
+  output [31:0] \port$164$17 ;
+  wire [31:0] \port$164$17 ;
+  output [31:0] \port$165$17 ;
+  wire [31:0] \port$165$17 ;
+  output [31:0] \port$166$17 ;
+  wire [31:0] \port$166$17 ;
   output ready;
   wire ready;
   wire \ready$39 ;
@@ -543,25 +543,25 @@ module \systolic_accel.core (rst, ready, start, west_data, north_data, west_req,
   assign west_masked = west_data & { west_mask[3], west_mask[3], west_mask[3], west_mask[3], west_mask[3], west_mask[3], west_mask[3], west_mask[3:2], west_mask[2], west_mask[2], west_mask[2], west_mask[2], west_mask[2], west_mask[2], west_mask[2:1], west_mask[1], west_mask[1], west_mask[1], west_mask[1], west_mask[1], west_mask[1], west_mask[1:0], west_mask[0], west_mask[0], west_mask[0], west_mask[0], west_mask[0], west_mask[0], west_mask[0] };
   assign north_masked = north_data & { north_mask[3], north_mask[3], north_mask[3], north_mask[3], north_mask[3], north_mask[3], north_mask[3], north_mask[3:2], north_mask[2], north_mask[2], north_mask[2], north_mask[2], north_mask[2], north_mask[2], north_mask[2:1], north_mask[1], north_mask[1], north_mask[1], north_mask[1], north_mask[1], north_mask[1], north_mask[1:0], north_mask[0], north_mask[0], north_mask[0], north_mask[0], north_mask[0], north_mask[0], north_mask[0] };
   \systolic_accel.core.array  array (
-    .a_in(west_masked[7:0]),
-    .\a_in$30 (\$5 ),
-    .\a_in$64 (\$6 ),
-    .\a_in$98 (\$7 ),
-    .a_tag_in(west_tag),
-    .\a_tag_in$31 (\$8 ),
-    .\a_tag_in$65 (\$9 ),
-    .\a_tag_in$99 (\$10 ),
-    .b_in(north_masked[7:0]),
-    .\b_in$13 (\$11 ),
-    .\b_in$20 (\$12 ),
-    .\b_in$27 (\$13 ),
     .clk(clk),
-    .\psum_out$133 (\$1 ),
-    .\psum_out$134 (\$2 ),
-    .\psum_out$135 (\$3 ),
-    .\psum_out$136 (\$4 ),
+    .pe_0_0__a_in(west_masked[7:0]),
+    .pe_0_0__a_tag_in(west_tag),
+    .pe_0_0__b_in(north_masked[7:0]),
+    .pe_0_1__b_in(\$11 ),
+    .pe_0_2__b_in(\$12 ),
+    .pe_0_3__b_in(\$13 ),
+    .pe_1_0__a_in(\$5 ),
+    .pe_1_0__a_tag_in(\$8 ),
+    .pe_2_0__a_in(\$6 ),
+    .pe_2_0__a_tag_in(\$9 ),
+    .pe_3_0__a_in(\$7 ),
+    .pe_3_0__a_tag_in(\$10 ),
+    .pe_3_0__psum_out(\$1 ),
+    .pe_3_1__psum_out(\$2 ),
+    .pe_3_2__psum_out(\$3 ),
+    .pe_3_3__psum_out(\$4 ),
     .rst(rst),
-    .\shift$8 (shift)
+    .shift(shift)
   );
   \systolic_accel.core.sequencer  sequencer (
     .busy(busy),
@@ -613,7 +613,7 @@ module \systolic_accel.core (rst, ready, start, west_data, north_data, west_req,
     .lane1_0(\$8 ),
     .lane2_1(\$9 ),
     .lane3_2(\$10 ),
-    .\port$785$0 (west_tag),
+    .\port$689$0 (west_tag),
     .rst(rst)
   );
   assign \start$1  = start;
@@ -649,2094 +649,470 @@ module \systolic_accel.core (rst, ready, start, west_data, north_data, west_req,
   assign \shift$59  = shift;
   assign south_data = { \$4 , \$3 , \$2 , \$1  };
   assign south = { \$4 , \$3 , \$2 , \$1  };
-  assign \port$1005$0  = \$1 ;
-  assign \port$1017$0  = \$2 ;
-  assign \port$1029$0  = \$3 ;
-  assign \port$1041$0  = \$4 ;
+  assign \port$163$17  = \$1 ;
+  assign \port$164$17  = \$2 ;
+  assign \port$165$17  = \$3 ;
+  assign \port$166$17  = \$4 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_accel.core.array (rst, a_in, b_in, a_tag_in, \shift$8 , \psum_out$133 , \psum_out$134 , \psum_out$135 , \psum_out$136 , \a_in$30 , \a_in$64 , \a_in$98 , \a_tag_in$31 , \a_tag_in$65 , \a_tag_in$99 , \b_in$13 , \b_in$20 , \b_in$27 , clk);
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  wire [7:0] \a_in$105 ;
-  wire [7:0] \a_in$114 ;
-  wire [7:0] \a_in$123 ;
-  wire [7:0] \a_in$16 ;
-  wire [7:0] \a_in$23 ;
-  input [7:0] \a_in$30 ;
-  wire [7:0] \a_in$30 ;
-  wire [7:0] \a_in$37 ;
-  wire [7:0] \a_in$46 ;
-  wire [7:0] \a_in$55 ;
-  input [7:0] \a_in$64 ;
-  wire [7:0] \a_in$64 ;
-  wire [7:0] \a_in$71 ;
-  wire [7:0] \a_in$80 ;
-  wire [7:0] \a_in$89 ;
-  wire [7:0] \a_in$9 ;
-  input [7:0] \a_in$98 ;
-  wire [7:0] \a_in$98 ;
-  wire [7:0] a_out;
-  wire [7:0] \a_out$106 ;
-  wire [7:0] \a_out$115 ;
-  wire [7:0] \a_out$124 ;
-  wire [7:0] \a_out$17 ;
-  wire [7:0] \a_out$24 ;
-  wire [7:0] \a_out$38 ;
-  wire [7:0] \a_out$47 ;
-  wire [7:0] \a_out$56 ;
-  wire [7:0] \a_out$72 ;
-  wire [7:0] \a_out$81 ;
-  wire [7:0] \a_out$90 ;
-  input a_tag_in;
-  wire a_tag_in;
-  wire \a_tag_in$107 ;
-  wire \a_tag_in$11 ;
-  wire \a_tag_in$116 ;
-  wire \a_tag_in$125 ;
-  wire \a_tag_in$18 ;
-  wire \a_tag_in$25 ;
-  input \a_tag_in$31 ;
-  wire \a_tag_in$31 ;
-  wire \a_tag_in$39 ;
-  wire \a_tag_in$48 ;
-  wire \a_tag_in$57 ;
-  input \a_tag_in$65 ;
-  wire \a_tag_in$65 ;
-  wire \a_tag_in$73 ;
-  wire \a_tag_in$82 ;
-  wire \a_tag_in$91 ;
-  input \a_tag_in$99 ;
-  wire \a_tag_in$99 ;
-  wire a_tag_out;
-  wire \a_tag_out$108 ;
-  wire \a_tag_out$117 ;
-  wire \a_tag_out$126 ;
-  wire \a_tag_out$19 ;
-  wire \a_tag_out$26 ;
-  wire \a_tag_out$40 ;
-  wire \a_tag_out$49 ;
-  wire \a_tag_out$58 ;
-  wire \a_tag_out$74 ;
-  wire \a_tag_out$83 ;
-  wire \a_tag_out$92 ;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  wire [7:0] \b_in$100 ;
-  wire [7:0] \b_in$109 ;
-  wire [7:0] \b_in$118 ;
-  wire [7:0] \b_in$127 ;
-  input [7:0] \b_in$13 ;
-  wire [7:0] \b_in$13 ;
-  input [7:0] \b_in$20 ;
-  wire [7:0] \b_in$20 ;
-  input [7:0] \b_in$27 ;
-  wire [7:0] \b_in$27 ;
-  wire [7:0] \b_in$32 ;
-  wire [7:0] \b_in$41 ;
-  wire [7:0] \b_in$50 ;
-  wire [7:0] \b_in$59 ;
-  wire [7:0] \b_in$66 ;
-  wire [7:0] \b_in$75 ;
-  wire [7:0] \b_in$84 ;
-  wire [7:0] \b_in$93 ;
-  wire [7:0] b_out;
-  wire [7:0] \b_out$101 ;
-  wire [7:0] \b_out$110 ;
-  wire [7:0] \b_out$119 ;
-  wire [7:0] \b_out$128 ;
-  wire [7:0] \b_out$42 ;
-  wire [7:0] \b_out$51 ;
-  wire [7:0] \b_out$60 ;
-  wire [7:0] \b_out$67 ;
-  wire [7:0] \b_out$76 ;
-  wire [7:0] \b_out$85 ;
-  wire [7:0] \b_out$94 ;
+module \systolic_accel.core.array (rst, pe_0_0__a_in, pe_0_0__b_in, pe_3_0__psum_out, pe_3_1__psum_out, pe_3_2__psum_out, pe_3_3__psum_out, pe_0_0__a_tag_in, shift, pe_1_0__a_in, pe_2_0__a_in, pe_3_0__a_in, pe_1_0__a_tag_in, pe_2_0__a_tag_in, pe_3_0__a_tag_in, pe_0_1__b_in, pe_0_2__b_in, pe_0_3__b_in, clk);
+  wire [7:0] \$1 ;
+  wire [7:0] \$10 ;
+  wire \$11 ;
+  wire [7:0] \$12 ;
+  wire \$2 ;
+  wire [7:0] \$3 ;
+  wire \$4 ;
+  wire [7:0] \$5 ;
+  wire \$6 ;
+  wire [7:0] \$7 ;
+  wire [7:0] \$8 ;
+  wire [7:0] \$9 ;
   input clk;
   wire clk;
   wire [31:0] north;
-  wire [31:0] psum_out;
-  wire [31:0] \psum_out$103 ;
-  wire [31:0] \psum_out$112 ;
-  wire [31:0] \psum_out$121 ;
-  wire [31:0] \psum_out$130 ;
-  output [31:0] \psum_out$133 ;
-  wire [31:0] \psum_out$133 ;
-  output [31:0] \psum_out$134 ;
-  wire [31:0] \psum_out$134 ;
-  output [31:0] \psum_out$135 ;
-  wire [31:0] \psum_out$135 ;
-  output [31:0] \psum_out$136 ;
-  wire [31:0] \psum_out$136 ;
-  wire [31:0] \psum_out$44 ;
-  wire [31:0] \psum_out$53 ;
-  wire [31:0] \psum_out$62 ;
-  wire [31:0] \psum_out$69 ;
-  wire [31:0] \psum_out$78 ;
-  wire [31:0] \psum_out$87 ;
-  wire [31:0] \psum_out$96 ;
-  wire [31:0] res_in;
-  wire [31:0] \res_in$102 ;
-  wire [31:0] \res_in$111 ;
-  wire [31:0] \res_in$120 ;
-  wire [31:0] \res_in$129 ;
-  wire [31:0] \res_in$14 ;
-  wire [31:0] \res_in$21 ;
-  wire [31:0] \res_in$28 ;
-  wire [31:0] \res_in$34 ;
-  wire [31:0] \res_in$43 ;
-  wire [31:0] \res_in$52 ;
-  wire [31:0] \res_in$61 ;
-  wire [31:0] \res_in$68 ;
-  wire [31:0] \res_in$77 ;
-  wire [31:0] \res_in$86 ;
-  wire [31:0] \res_in$95 ;
+  input [7:0] pe_0_0__a_in;
+  wire [7:0] pe_0_0__a_in;
+  wire [7:0] pe_0_0__a_out;
+  input pe_0_0__a_tag_in;
+  wire pe_0_0__a_tag_in;
+  wire pe_0_0__a_tag_out;
+  input [7:0] pe_0_0__b_in;
+  wire [7:0] pe_0_0__b_in;
+  wire [7:0] pe_0_0__b_out;
+  wire [31:0] pe_0_0__psum_out;
+  wire [31:0] pe_0_0__res_in;
+  wire pe_0_0__shift;
+  wire [7:0] pe_0_1__a_in;
+  wire [7:0] pe_0_1__a_out;
+  wire pe_0_1__a_tag_in;
+  wire pe_0_1__a_tag_out;
+  input [7:0] pe_0_1__b_in;
+  wire [7:0] pe_0_1__b_in;
+  wire [7:0] pe_0_1__b_out;
+  wire [31:0] pe_0_1__psum_out;
+  wire [31:0] pe_0_1__res_in;
+  wire pe_0_1__shift;
+  wire [7:0] pe_0_2__a_in;
+  wire [7:0] pe_0_2__a_out;
+  wire pe_0_2__a_tag_in;
+  wire pe_0_2__a_tag_out;
+  input [7:0] pe_0_2__b_in;
+  wire [7:0] pe_0_2__b_in;
+  wire [7:0] pe_0_2__b_out;
+  wire [31:0] pe_0_2__psum_out;
+  wire [31:0] pe_0_2__res_in;
+  wire pe_0_2__shift;
+  wire [7:0] pe_0_3__a_in;
+  wire pe_0_3__a_tag_in;
+  input [7:0] pe_0_3__b_in;
+  wire [7:0] pe_0_3__b_in;
+  wire [7:0] pe_0_3__b_out;
+  wire [31:0] pe_0_3__psum_out;
+  wire [31:0] pe_0_3__res_in;
+  wire pe_0_3__shift;
+  input [7:0] pe_1_0__a_in;
+  wire [7:0] pe_1_0__a_in;
+  wire [7:0] pe_1_0__a_out;
+  input pe_1_0__a_tag_in;
+  wire pe_1_0__a_tag_in;
+  wire pe_1_0__a_tag_out;
+  wire [7:0] pe_1_0__b_in;
+  wire [7:0] pe_1_0__b_out;
+  wire [31:0] pe_1_0__psum_out;
+  wire [31:0] pe_1_0__res_in;
+  wire pe_1_0__shift;
+  wire [7:0] pe_1_1__a_in;
+  wire [7:0] pe_1_1__a_out;
+  wire pe_1_1__a_tag_in;
+  wire pe_1_1__a_tag_out;
+  wire [7:0] pe_1_1__b_in;
+  wire [7:0] pe_1_1__b_out;
+  wire [31:0] pe_1_1__psum_out;
+  wire [31:0] pe_1_1__res_in;
+  wire pe_1_1__shift;
+  wire [7:0] pe_1_2__a_in;
+  wire [7:0] pe_1_2__a_out;
+  wire pe_1_2__a_tag_in;
+  wire pe_1_2__a_tag_out;
+  wire [7:0] pe_1_2__b_in;
+  wire [7:0] pe_1_2__b_out;
+  wire [31:0] pe_1_2__psum_out;
+  wire [31:0] pe_1_2__res_in;
+  wire pe_1_2__shift;
+  wire [7:0] pe_1_3__a_in;
+  wire pe_1_3__a_tag_in;
+  wire [7:0] pe_1_3__b_in;
+  wire [7:0] pe_1_3__b_out;
+  wire [31:0] pe_1_3__psum_out;
+  wire [31:0] pe_1_3__res_in;
+  wire pe_1_3__shift;
+  input [7:0] pe_2_0__a_in;
+  wire [7:0] pe_2_0__a_in;
+  wire [7:0] pe_2_0__a_out;
+  input pe_2_0__a_tag_in;
+  wire pe_2_0__a_tag_in;
+  wire pe_2_0__a_tag_out;
+  wire [7:0] pe_2_0__b_in;
+  wire [7:0] pe_2_0__b_out;
+  wire [31:0] pe_2_0__psum_out;
+  wire [31:0] pe_2_0__res_in;
+  wire pe_2_0__shift;
+  wire [7:0] pe_2_1__a_in;
+  wire [7:0] pe_2_1__a_out;
+  wire pe_2_1__a_tag_in;
+  wire pe_2_1__a_tag_out;
+  wire [7:0] pe_2_1__b_in;
+  wire [7:0] pe_2_1__b_out;
+  wire [31:0] pe_2_1__psum_out;
+  wire [31:0] pe_2_1__res_in;
+  wire pe_2_1__shift;
+  wire [7:0] pe_2_2__a_in;
+  wire [7:0] pe_2_2__a_out;
+  wire pe_2_2__a_tag_in;
+  wire pe_2_2__a_tag_out;
+  wire [7:0] pe_2_2__b_in;
+  wire [7:0] pe_2_2__b_out;
+  wire [31:0] pe_2_2__psum_out;
+  wire [31:0] pe_2_2__res_in;
+  wire pe_2_2__shift;
+  wire [7:0] pe_2_3__a_in;
+  wire pe_2_3__a_tag_in;
+  wire [7:0] pe_2_3__b_in;
+  wire [7:0] pe_2_3__b_out;
+  wire [31:0] pe_2_3__psum_out;
+  wire [31:0] pe_2_3__res_in;
+  wire pe_2_3__shift;
+  input [7:0] pe_3_0__a_in;
+  wire [7:0] pe_3_0__a_in;
+  wire [7:0] pe_3_0__a_out;
+  input pe_3_0__a_tag_in;
+  wire pe_3_0__a_tag_in;
+  wire pe_3_0__a_tag_out;
+  wire [7:0] pe_3_0__b_in;
+  output [31:0] pe_3_0__psum_out;
+  wire [31:0] pe_3_0__psum_out;
+  wire [31:0] pe_3_0__res_in;
+  wire pe_3_0__shift;
+  wire [7:0] pe_3_1__a_in;
+  wire [7:0] pe_3_1__a_out;
+  wire pe_3_1__a_tag_in;
+  wire pe_3_1__a_tag_out;
+  wire [7:0] pe_3_1__b_in;
+  output [31:0] pe_3_1__psum_out;
+  wire [31:0] pe_3_1__psum_out;
+  wire [31:0] pe_3_1__res_in;
+  wire pe_3_1__shift;
+  wire [7:0] pe_3_2__a_in;
+  wire [7:0] pe_3_2__a_out;
+  wire pe_3_2__a_tag_in;
+  wire pe_3_2__a_tag_out;
+  wire [7:0] pe_3_2__b_in;
+  output [31:0] pe_3_2__psum_out;
+  wire [31:0] pe_3_2__psum_out;
+  wire [31:0] pe_3_2__res_in;
+  wire pe_3_2__shift;
+  wire [7:0] pe_3_3__a_in;
+  wire pe_3_3__a_tag_in;
+  wire [7:0] pe_3_3__b_in;
+  output [31:0] pe_3_3__psum_out;
+  wire [31:0] pe_3_3__psum_out;
+  wire [31:0] pe_3_3__res_in;
+  wire pe_3_3__shift;
   input rst;
   wire rst;
-  wire shift;
-  wire \shift$104 ;
-  wire \shift$113 ;
-  wire \shift$122 ;
-  wire \shift$131 ;
-  wire \shift$15 ;
-  wire \shift$22 ;
-  wire \shift$29 ;
-  wire \shift$36 ;
-  wire \shift$45 ;
-  wire \shift$54 ;
-  wire \shift$63 ;
-  wire \shift$70 ;
-  wire \shift$79 ;
-  input [3:0] \shift$8 ;
-  wire [3:0] \shift$8 ;
-  wire \shift$88 ;
-  wire \shift$97 ;
+  input [3:0] shift;
+  wire [3:0] shift;
   wire [127:0] south;
   wire [31:0] west;
   wire [3:0] west_tag;
-  \systolic_accel.core.array.pe_0_0  pe_0_0 (
-    .a_out(\a_in$9 ),
-    .a_tag_in(a_tag_in),
-    .a_tag_out(\a_tag_in$11 ),
-    .b_out(\b_in$32 ),
+  systolic_accel_pe pe_0_0 (
+    .a_in(pe_0_0__a_in),
+    .a_out(pe_0_1__a_in),
+    .a_tag_in(pe_0_0__a_tag_in),
+    .a_tag_out(pe_0_1__a_tag_in),
+    .b_in(pe_0_0__b_in),
+    .b_out(pe_1_0__b_in),
     .clk(clk),
-    .mul_a(a_in),
-    .mul_b(b_in),
-    .psum_out(\res_in$34 ),
+    .psum_out(pe_1_0__res_in),
+    .res_in(32'd0),
     .rst(rst),
-    .shift(\shift$8 [0])
+    .shift(shift[0])
   );
-  \systolic_accel.core.array.pe_0_1  pe_0_1 (
-    .a_out(\a_in$16 ),
-    .a_tag_in(\a_tag_in$11 ),
-    .a_tag_out(\a_tag_in$18 ),
-    .b_out(\b_in$41 ),
+  systolic_accel_pe pe_0_1 (
+    .a_in(pe_0_1__a_in),
+    .a_out(pe_0_2__a_in),
+    .a_tag_in(pe_0_1__a_tag_in),
+    .a_tag_out(pe_0_2__a_tag_in),
+    .b_in(pe_0_1__b_in),
+    .b_out(pe_1_1__b_in),
     .clk(clk),
-    .mul_a(\a_in$9 ),
-    .mul_b(\b_in$13 ),
-    .psum_out(\res_in$43 ),
+    .psum_out(pe_1_1__res_in),
+    .res_in(32'd0),
     .rst(rst),
-    .shift(\shift$8 [0])
+    .shift(shift[0])
   );
-  \systolic_accel.core.array.pe_0_2  pe_0_2 (
-    .a_out(\a_in$23 ),
-    .a_tag_in(\a_tag_in$18 ),
-    .a_tag_out(\a_tag_in$25 ),
-    .b_out(\b_in$50 ),
+  systolic_accel_pe pe_0_2 (
+    .a_in(pe_0_2__a_in),
+    .a_out(pe_0_3__a_in),
+    .a_tag_in(pe_0_2__a_tag_in),
+    .a_tag_out(pe_0_3__a_tag_in),
+    .b_in(pe_0_2__b_in),
+    .b_out(pe_1_2__b_in),
     .clk(clk),
-    .mul_a(\a_in$16 ),
-    .mul_b(\b_in$20 ),
-    .psum_out(\res_in$52 ),
+    .psum_out(pe_1_2__res_in),
+    .res_in(32'd0),
     .rst(rst),
-    .shift(\shift$8 [0])
+    .shift(shift[0])
   );
-  \systolic_accel.core.array.pe_0_3  pe_0_3 (
-    .a_tag_in(\a_tag_in$25 ),
-    .b_out(\b_in$59 ),
+  systolic_accel_pe pe_0_3 (
+    .a_in(pe_0_3__a_in),
+    .a_out(\$1 ),
+    .a_tag_in(pe_0_3__a_tag_in),
+    .a_tag_out(\$2 ),
+    .b_in(pe_0_3__b_in),
+    .b_out(pe_1_3__b_in),
     .clk(clk),
-    .mul_a(\a_in$23 ),
-    .mul_b(\b_in$27 ),
-    .psum_out(\res_in$61 ),
+    .psum_out(pe_1_3__res_in),
+    .res_in(32'd0),
     .rst(rst),
-    .shift(\shift$8 [0])
+    .shift(shift[0])
   );
-  \systolic_accel.core.array.pe_1_0  pe_1_0 (
-    .a_out(\a_in$37 ),
-    .a_tag_in(\a_tag_in$31 ),
-    .a_tag_out(\a_tag_in$39 ),
-    .b_out(\b_in$66 ),
+  systolic_accel_pe pe_1_0 (
+    .a_in(pe_1_0__a_in),
+    .a_out(pe_1_1__a_in),
+    .a_tag_in(pe_1_0__a_tag_in),
+    .a_tag_out(pe_1_1__a_tag_in),
+    .b_in(pe_1_0__b_in),
+    .b_out(pe_2_0__b_in),
     .clk(clk),
-    .mul_a(\a_in$30 ),
-    .mul_b(\b_in$32 ),
-    .psum_out(\res_in$68 ),
-    .res_in(\res_in$34 ),
+    .psum_out(pe_2_0__res_in),
+    .res_in(pe_1_0__res_in),
     .rst(rst),
-    .shift(\shift$8 [1])
+    .shift(shift[1])
   );
-  \systolic_accel.core.array.pe_1_1  pe_1_1 (
-    .a_out(\a_in$46 ),
-    .a_tag_in(\a_tag_in$39 ),
-    .a_tag_out(\a_tag_in$48 ),
-    .b_out(\b_in$75 ),
+  systolic_accel_pe pe_1_1 (
+    .a_in(pe_1_1__a_in),
+    .a_out(pe_1_2__a_in),
+    .a_tag_in(pe_1_1__a_tag_in),
+    .a_tag_out(pe_1_2__a_tag_in),
+    .b_in(pe_1_1__b_in),
+    .b_out(pe_2_1__b_in),
     .clk(clk),
-    .mul_a(\a_in$37 ),
-    .mul_b(\b_in$41 ),
-    .psum_out(\res_in$77 ),
-    .res_in(\res_in$43 ),
+    .psum_out(pe_2_1__res_in),
+    .res_in(pe_1_1__res_in),
     .rst(rst),
-    .shift(\shift$8 [1])
+    .shift(shift[1])
   );
-  \systolic_accel.core.array.pe_1_2  pe_1_2 (
-    .a_out(\a_in$55 ),
-    .a_tag_in(\a_tag_in$48 ),
-    .a_tag_out(\a_tag_in$57 ),
-    .b_out(\b_in$84 ),
+  systolic_accel_pe pe_1_2 (
+    .a_in(pe_1_2__a_in),
+    .a_out(pe_1_3__a_in),
+    .a_tag_in(pe_1_2__a_tag_in),
+    .a_tag_out(pe_1_3__a_tag_in),
+    .b_in(pe_1_2__b_in),
+    .b_out(pe_2_2__b_in),
     .clk(clk),
-    .mul_a(\a_in$46 ),
-    .mul_b(\b_in$50 ),
-    .psum_out(\res_in$86 ),
-    .res_in(\res_in$52 ),
+    .psum_out(pe_2_2__res_in),
+    .res_in(pe_1_2__res_in),
     .rst(rst),
-    .shift(\shift$8 [1])
+    .shift(shift[1])
   );
-  \systolic_accel.core.array.pe_1_3  pe_1_3 (
-    .a_tag_in(\a_tag_in$57 ),
-    .b_out(\b_in$93 ),
+  systolic_accel_pe pe_1_3 (
+    .a_in(pe_1_3__a_in),
+    .a_out(\$3 ),
+    .a_tag_in(pe_1_3__a_tag_in),
+    .a_tag_out(\$4 ),
+    .b_in(pe_1_3__b_in),
+    .b_out(pe_2_3__b_in),
     .clk(clk),
-    .mul_a(\a_in$55 ),
-    .mul_b(\b_in$59 ),
-    .psum_out(\res_in$95 ),
-    .res_in(\res_in$61 ),
+    .psum_out(pe_2_3__res_in),
+    .res_in(pe_1_3__res_in),
     .rst(rst),
-    .shift(\shift$8 [1])
+    .shift(shift[1])
   );
-  \systolic_accel.core.array.pe_2_0  pe_2_0 (
-    .a_out(\a_in$71 ),
-    .a_tag_in(\a_tag_in$65 ),
-    .a_tag_out(\a_tag_in$73 ),
-    .b_out(\b_in$100 ),
+  systolic_accel_pe pe_2_0 (
+    .a_in(pe_2_0__a_in),
+    .a_out(pe_2_1__a_in),
+    .a_tag_in(pe_2_0__a_tag_in),
+    .a_tag_out(pe_2_1__a_tag_in),
+    .b_in(pe_2_0__b_in),
+    .b_out(pe_3_0__b_in),
     .clk(clk),
-    .mul_a(\a_in$64 ),
-    .mul_b(\b_in$66 ),
-    .psum_out(\res_in$102 ),
-    .res_in(\res_in$68 ),
+    .psum_out(pe_3_0__res_in),
+    .res_in(pe_2_0__res_in),
     .rst(rst),
-    .shift(\shift$8 [2])
+    .shift(shift[2])
   );
-  \systolic_accel.core.array.pe_2_1  pe_2_1 (
-    .a_out(\a_in$80 ),
-    .a_tag_in(\a_tag_in$73 ),
-    .a_tag_out(\a_tag_in$82 ),
-    .b_out(\b_in$109 ),
+  systolic_accel_pe pe_2_1 (
+    .a_in(pe_2_1__a_in),
+    .a_out(pe_2_2__a_in),
+    .a_tag_in(pe_2_1__a_tag_in),
+    .a_tag_out(pe_2_2__a_tag_in),
+    .b_in(pe_2_1__b_in),
+    .b_out(pe_3_1__b_in),
     .clk(clk),
-    .mul_a(\a_in$71 ),
-    .mul_b(\b_in$75 ),
-    .psum_out(\res_in$111 ),
-    .res_in(\res_in$77 ),
+    .psum_out(pe_3_1__res_in),
+    .res_in(pe_2_1__res_in),
     .rst(rst),
-    .shift(\shift$8 [2])
+    .shift(shift[2])
   );
-  \systolic_accel.core.array.pe_2_2  pe_2_2 (
-    .a_out(\a_in$89 ),
-    .a_tag_in(\a_tag_in$82 ),
-    .a_tag_out(\a_tag_in$91 ),
-    .b_out(\b_in$118 ),
+  systolic_accel_pe pe_2_2 (
+    .a_in(pe_2_2__a_in),
+    .a_out(pe_2_3__a_in),
+    .a_tag_in(pe_2_2__a_tag_in),
+    .a_tag_out(pe_2_3__a_tag_in),
+    .b_in(pe_2_2__b_in),
+    .b_out(pe_3_2__b_in),
     .clk(clk),
-    .mul_a(\a_in$80 ),
-    .mul_b(\b_in$84 ),
-    .psum_out(\res_in$120 ),
-    .res_in(\res_in$86 ),
+    .psum_out(pe_3_2__res_in),
+    .res_in(pe_2_2__res_in),
     .rst(rst),
-    .shift(\shift$8 [2])
+    .shift(shift[2])
   );
-  \systolic_accel.core.array.pe_2_3  pe_2_3 (
-    .a_tag_in(\a_tag_in$91 ),
-    .b_out(\b_in$127 ),
+  systolic_accel_pe pe_2_3 (
+    .a_in(pe_2_3__a_in),
+    .a_out(\$5 ),
+    .a_tag_in(pe_2_3__a_tag_in),
+    .a_tag_out(\$6 ),
+    .b_in(pe_2_3__b_in),
+    .b_out(pe_3_3__b_in),
     .clk(clk),
-    .mul_a(\a_in$89 ),
-    .mul_b(\b_in$93 ),
-    .psum_out(\res_in$129 ),
-    .res_in(\res_in$95 ),
+    .psum_out(pe_3_3__res_in),
+    .res_in(pe_2_3__res_in),
     .rst(rst),
-    .shift(\shift$8 [2])
+    .shift(shift[2])
   );
-  \systolic_accel.core.array.pe_3_0  pe_3_0 (
-    .a_out(\a_in$105 ),
-    .a_tag_in(\a_tag_in$99 ),
-    .a_tag_out(\a_tag_in$107 ),
+  systolic_accel_pe pe_3_0 (
+    .a_in(pe_3_0__a_in),
+    .a_out(pe_3_1__a_in),
+    .a_tag_in(pe_3_0__a_tag_in),
+    .a_tag_out(pe_3_1__a_tag_in),
+    .b_in(pe_3_0__b_in),
+    .b_out(\$7 ),
     .clk(clk),
-    .mul_a(\a_in$98 ),
-    .mul_b(\b_in$100 ),
-    .psum_out(\psum_out$133 ),
-    .res_in(\res_in$102 ),
+    .psum_out(pe_3_0__psum_out),
+    .res_in(pe_3_0__res_in),
     .rst(rst),
-    .shift(\shift$8 [3])
+    .shift(shift[3])
   );
-  \systolic_accel.core.array.pe_3_1  pe_3_1 (
-    .a_out(\a_in$114 ),
-    .a_tag_in(\a_tag_in$107 ),
-    .a_tag_out(\a_tag_in$116 ),
+  systolic_accel_pe pe_3_1 (
+    .a_in(pe_3_1__a_in),
+    .a_out(pe_3_2__a_in),
+    .a_tag_in(pe_3_1__a_tag_in),
+    .a_tag_out(pe_3_2__a_tag_in),
+    .b_in(pe_3_1__b_in),
+    .b_out(\$8 ),
     .clk(clk),
-    .mul_a(\a_in$105 ),
-    .mul_b(\b_in$109 ),
-    .psum_out(\psum_out$134 ),
-    .res_in(\res_in$111 ),
+    .psum_out(pe_3_1__psum_out),
+    .res_in(pe_3_1__res_in),
     .rst(rst),
-    .shift(\shift$8 [3])
+    .shift(shift[3])
   );
-  \systolic_accel.core.array.pe_3_2  pe_3_2 (
-    .a_out(\a_in$123 ),
-    .a_tag_in(\a_tag_in$116 ),
-    .a_tag_out(\a_tag_in$125 ),
+  systolic_accel_pe pe_3_2 (
+    .a_in(pe_3_2__a_in),
+    .a_out(pe_3_3__a_in),
+    .a_tag_in(pe_3_2__a_tag_in),
+    .a_tag_out(pe_3_3__a_tag_in),
+    .b_in(pe_3_2__b_in),
+    .b_out(\$9 ),
     .clk(clk),
-    .mul_a(\a_in$114 ),
-    .mul_b(\b_in$118 ),
-    .psum_out(\psum_out$135 ),
-    .res_in(\res_in$120 ),
+    .psum_out(pe_3_2__psum_out),
+    .res_in(pe_3_2__res_in),
     .rst(rst),
-    .shift(\shift$8 [3])
+    .shift(shift[3])
   );
-  \systolic_accel.core.array.pe_3_3  pe_3_3 (
-    .a_tag_in(\a_tag_in$125 ),
+  systolic_accel_pe pe_3_3 (
+    .a_in(pe_3_3__a_in),
+    .a_out(\$10 ),
+    .a_tag_in(pe_3_3__a_tag_in),
+    .a_tag_out(\$11 ),
+    .b_in(pe_3_3__b_in),
+    .b_out(\$12 ),
     .clk(clk),
-    .mul_a(\a_in$123 ),
-    .mul_b(\b_in$127 ),
-    .psum_out(\psum_out$136 ),
-    .res_in(\res_in$129 ),
+    .psum_out(pe_3_3__psum_out),
+    .res_in(pe_3_3__res_in),
     .rst(rst),
-    .shift(\shift$8 [3])
+    .shift(shift[3])
   );
-  assign west = { \a_in$98 , \a_in$64 , \a_in$30 , a_in };
-  assign west_tag = { \a_tag_in$99 , \a_tag_in$65 , \a_tag_in$31 , a_tag_in };
-  assign north = { \b_in$27 , \b_in$20 , \b_in$13 , b_in };
-  assign res_in = 32'd0;
-  assign shift = \shift$8 [0];
-  assign a_out = \a_in$9 ;
-  assign a_tag_out = \a_tag_in$11 ;
-  assign \res_in$14  = 32'd0;
-  assign \shift$15  = \shift$8 [0];
-  assign \a_out$17  = \a_in$16 ;
-  assign \a_tag_out$19  = \a_tag_in$18 ;
-  assign \res_in$21  = 32'd0;
-  assign \shift$22  = \shift$8 [0];
-  assign \a_out$24  = \a_in$23 ;
-  assign \a_tag_out$26  = \a_tag_in$25 ;
-  assign \res_in$28  = 32'd0;
-  assign \shift$29  = \shift$8 [0];
-  assign b_out = \b_in$32 ;
-  assign psum_out = \res_in$34 ;
-  assign \shift$36  = \shift$8 [1];
-  assign \a_out$38  = \a_in$37 ;
-  assign \a_tag_out$40  = \a_tag_in$39 ;
-  assign \b_out$42  = \b_in$41 ;
-  assign \psum_out$44  = \res_in$43 ;
-  assign \shift$45  = \shift$8 [1];
-  assign \a_out$47  = \a_in$46 ;
-  assign \a_tag_out$49  = \a_tag_in$48 ;
-  assign \b_out$51  = \b_in$50 ;
-  assign \psum_out$53  = \res_in$52 ;
-  assign \shift$54  = \shift$8 [1];
-  assign \a_out$56  = \a_in$55 ;
-  assign \a_tag_out$58  = \a_tag_in$57 ;
-  assign \b_out$60  = \b_in$59 ;
-  assign \psum_out$62  = \res_in$61 ;
-  assign \shift$63  = \shift$8 [1];
-  assign \b_out$67  = \b_in$66 ;
-  assign \psum_out$69  = \res_in$68 ;
-  assign \shift$70  = \shift$8 [2];
-  assign \a_out$72  = \a_in$71 ;
-  assign \a_tag_out$74  = \a_tag_in$73 ;
-  assign \b_out$76  = \b_in$75 ;
-  assign \psum_out$78  = \res_in$77 ;
-  assign \shift$79  = \shift$8 [2];
-  assign \a_out$81  = \a_in$80 ;
-  assign \a_tag_out$83  = \a_tag_in$82 ;
-  assign \b_out$85  = \b_in$84 ;
-  assign \psum_out$87  = \res_in$86 ;
-  assign \shift$88  = \shift$8 [2];
-  assign \a_out$90  = \a_in$89 ;
-  assign \a_tag_out$92  = \a_tag_in$91 ;
-  assign \b_out$94  = \b_in$93 ;
-  assign \psum_out$96  = \res_in$95 ;
-  assign \shift$97  = \shift$8 [2];
-  assign \b_out$101  = \b_in$100 ;
-  assign \psum_out$103  = \res_in$102 ;
-  assign \shift$104  = \shift$8 [3];
-  assign \a_out$106  = \a_in$105 ;
-  assign \a_tag_out$108  = \a_tag_in$107 ;
-  assign \b_out$110  = \b_in$109 ;
-  assign \psum_out$112  = \res_in$111 ;
-  assign \shift$113  = \shift$8 [3];
-  assign \a_out$115  = \a_in$114 ;
-  assign \a_tag_out$117  = \a_tag_in$116 ;
-  assign \b_out$119  = \b_in$118 ;
-  assign \psum_out$121  = \res_in$120 ;
-  assign \shift$122  = \shift$8 [3];
-  assign \a_out$124  = \a_in$123 ;
-  assign \a_tag_out$126  = \a_tag_in$125 ;
-  assign \b_out$128  = \b_in$127 ;
-  assign \psum_out$130  = \res_in$129 ;
-  assign \shift$131  = \shift$8 [3];
-  assign south = { \psum_out$136 , \psum_out$135 , \psum_out$134 , \psum_out$133  };
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_accel.core.array.pe_0_0 (rst, mul_a, mul_b, a_tag_in, shift, a_out, a_tag_out, b_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
-  wire [32:0] \$1 ;
-  wire [32:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg \$4 ;
-  reg [7:0] \$5 ;
-  reg [31:0] \$6 ;
-  reg [31:0] \$7 ;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  reg [31:0] acc = 32'd0;
-  wire [7:0] b_in;
-  output [7:0] b_out;
-  reg [7:0] b_out = 8'h00;
-  input clk;
-  wire clk;
-  input [7:0] mul_a;
-  wire [7:0] mul_a;
-  input [7:0] mul_b;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  (* init = 32'd0 *)
-  wire [31:0] res;
-  wire [31:0] res_in;
-  input rst;
-  wire rst;
-  input shift;
-  wire shift;
-  assign \$2  = $signed(acc) + $signed(product);
-  always @(posedge clk)
-    a_out <= \$3 ;
-  always @(posedge clk)
-    a_tag_out <= \$4 ;
-  always @(posedge clk)
-    b_out <= \$5 ;
-  always @(posedge clk)
-    psum_out <= \$6 ;
-  always @(posedge clk)
-    acc <= \$7 ;
-  assign product = $signed(mul_a) * $signed(mul_b);
-  assign \$1  = $signed(acc) + $signed(product);
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$3  = mul_a;
-    if (rst) begin
-      \$3  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$4  = a_tag_in;
-    if (rst) begin
-      \$4  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$5  = mul_b;
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$6  = psum_out;
-    (* full_case = 32'd1 *)
-    if (a_tag_in) begin
-      \$6  = \$1 [31:0];
-    end else begin
-      if (shift) begin
-        \$6  = 32'd0;
-      end
-    end
-    if (rst) begin
-      \$6  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    (* full_case = 32'd1 *)
-    if (a_tag_in) begin
-      \$7  = 32'd0;
-    end else begin
-      \$7  = \$2 [31:0];
-    end
-    if (rst) begin
-      \$7  = 32'd0;
-    end
-  end
-  assign a_in = mul_a;
-  assign b_in = mul_b;
-  assign res = psum_out;
-  assign res_in = 32'd0;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_accel.core.array.pe_0_1 (rst, shift, mul_a, a_tag_in, a_out, a_tag_out, b_out, psum_out, mul_b, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
-  wire [32:0] \$1 ;
-  wire [32:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg \$4 ;
-  reg [7:0] \$5 ;
-  reg [31:0] \$6 ;
-  reg [31:0] \$7 ;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  reg [31:0] acc = 32'd0;
-  wire [7:0] b_in;
-  output [7:0] b_out;
-  reg [7:0] b_out = 8'h00;
-  input clk;
-  wire clk;
-  input [7:0] mul_a;
-  wire [7:0] mul_a;
-  input [7:0] mul_b;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  (* init = 32'd0 *)
-  wire [31:0] res;
-  wire [31:0] res_in;
-  input rst;
-  wire rst;
-  input shift;
-  wire shift;
-  assign \$2  = $signed(acc) + $signed(product);
-  always @(posedge clk)
-    a_out <= \$3 ;
-  always @(posedge clk)
-    a_tag_out <= \$4 ;
-  always @(posedge clk)
-    b_out <= \$5 ;
-  always @(posedge clk)
-    psum_out <= \$6 ;
-  always @(posedge clk)
-    acc <= \$7 ;
-  assign product = $signed(mul_a) * $signed(mul_b);
-  assign \$1  = $signed(acc) + $signed(product);
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$3  = mul_a;
-    if (rst) begin
-      \$3  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$4  = a_tag_in;
-    if (rst) begin
-      \$4  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$5  = mul_b;
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$6  = psum_out;
-    (* full_case = 32'd1 *)
-    if (a_tag_in) begin
-      \$6  = \$1 [31:0];
-    end else begin
-      if (shift) begin
-        \$6  = 32'd0;
-      end
-    end
-    if (rst) begin
-      \$6  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    (* full_case = 32'd1 *)
-    if (a_tag_in) begin
-      \$7  = 32'd0;
-    end else begin
-      \$7  = \$2 [31:0];
-    end
-    if (rst) begin
-      \$7  = 32'd0;
-    end
-  end
-  assign a_in = mul_a;
-  assign b_in = mul_b;
-  assign res = psum_out;
-  assign res_in = 32'd0;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_accel.core.array.pe_0_2 (rst, shift, mul_a, a_tag_in, a_out, a_tag_out, b_out, psum_out, mul_b, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
-  wire [32:0] \$1 ;
-  wire [32:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg \$4 ;
-  reg [7:0] \$5 ;
-  reg [31:0] \$6 ;
-  reg [31:0] \$7 ;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  reg [31:0] acc = 32'd0;
-  wire [7:0] b_in;
-  output [7:0] b_out;
-  reg [7:0] b_out = 8'h00;
-  input clk;
-  wire clk;
-  input [7:0] mul_a;
-  wire [7:0] mul_a;
-  input [7:0] mul_b;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  (* init = 32'd0 *)
-  wire [31:0] res;
-  wire [31:0] res_in;
-  input rst;
-  wire rst;
-  input shift;
-  wire shift;
-  assign \$2  = $signed(acc) + $signed(product);
-  always @(posedge clk)
-    a_out <= \$3 ;
-  always @(posedge clk)
-    a_tag_out <= \$4 ;
-  always @(posedge clk)
-    b_out <= \$5 ;
-  always @(posedge clk)
-    psum_out <= \$6 ;
-  always @(posedge clk)
-    acc <= \$7 ;
-  assign product = $signed(mul_a) * $signed(mul_b);
-  assign \$1  = $signed(acc) + $signed(product);
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$3  = mul_a;
-    if (rst) begin
-      \$3  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$4  = a_tag_in;
-    if (rst) begin
-      \$4  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$5  = mul_b;
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$6  = psum_out;
-    (* full_case = 32'd1 *)
-    if (a_tag_in) begin
-      \$6  = \$1 [31:0];
-    end else begin
-      if (shift) begin
-        \$6  = 32'd0;
-      end
-    end
-    if (rst) begin
-      \$6  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    (* full_case = 32'd1 *)
-    if (a_tag_in) begin
-      \$7  = 32'd0;
-    end else begin
-      \$7  = \$2 [31:0];
-    end
-    if (rst) begin
-      \$7  = 32'd0;
-    end
-  end
-  assign a_in = mul_a;
-  assign b_in = mul_b;
-  assign res = psum_out;
-  assign res_in = 32'd0;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_accel.core.array.pe_0_3 (rst, shift, mul_a, a_tag_in, b_out, psum_out, mul_b, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
-  wire [32:0] \$1 ;
-  wire [32:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg \$4 ;
-  reg [7:0] \$5 ;
-  reg [31:0] \$6 ;
-  reg [31:0] \$7 ;
-  wire [7:0] a_in;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  reg a_tag_out = 1'h0;
-  reg [31:0] acc = 32'd0;
-  wire [7:0] b_in;
-  output [7:0] b_out;
-  reg [7:0] b_out = 8'h00;
-  input clk;
-  wire clk;
-  input [7:0] mul_a;
-  wire [7:0] mul_a;
-  input [7:0] mul_b;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  (* init = 32'd0 *)
-  wire [31:0] res;
-  wire [31:0] res_in;
-  input rst;
-  wire rst;
-  input shift;
-  wire shift;
-  assign \$2  = $signed(acc) + $signed(product);
-  always @(posedge clk)
-    a_out <= \$3 ;
-  always @(posedge clk)
-    a_tag_out <= \$4 ;
-  always @(posedge clk)
-    b_out <= \$5 ;
-  always @(posedge clk)
-    psum_out <= \$6 ;
-  always @(posedge clk)
-    acc <= \$7 ;
-  assign product = $signed(mul_a) * $signed(mul_b);
-  assign \$1  = $signed(acc) + $signed(product);
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$3  = mul_a;
-    if (rst) begin
-      \$3  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$4  = a_tag_in;
-    if (rst) begin
-      \$4  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$5  = mul_b;
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$6  = psum_out;
-    (* full_case = 32'd1 *)
-    if (a_tag_in) begin
-      \$6  = \$1 [31:0];
-    end else begin
-      if (shift) begin
-        \$6  = 32'd0;
-      end
-    end
-    if (rst) begin
-      \$6  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    (* full_case = 32'd1 *)
-    if (a_tag_in) begin
-      \$7  = 32'd0;
-    end else begin
-      \$7  = \$2 [31:0];
-    end
-    if (rst) begin
-      \$7  = 32'd0;
-    end
-  end
-  assign a_in = mul_a;
-  assign b_in = mul_b;
-  assign res = psum_out;
-  assign res_in = 32'd0;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_accel.core.array.pe_1_0 (rst, shift, mul_b, res_in, a_out, a_tag_out, b_out, psum_out, mul_a, a_tag_in, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
-  wire [32:0] \$1 ;
-  wire [32:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg \$4 ;
-  reg [7:0] \$5 ;
-  reg [31:0] \$6 ;
-  reg [31:0] \$7 ;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  reg [31:0] acc = 32'd0;
-  wire [7:0] b_in;
-  output [7:0] b_out;
-  reg [7:0] b_out = 8'h00;
-  input clk;
-  wire clk;
-  input [7:0] mul_a;
-  wire [7:0] mul_a;
-  input [7:0] mul_b;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  (* init = 32'd0 *)
-  wire [31:0] res;
-  input [31:0] res_in;
-  wire [31:0] res_in;
-  input rst;
-  wire rst;
-  input shift;
-  wire shift;
-  assign \$2  = $signed(acc) + $signed(product);
-  always @(posedge clk)
-    a_out <= \$3 ;
-  always @(posedge clk)
-    a_tag_out <= \$4 ;
-  always @(posedge clk)
-    b_out <= \$5 ;
-  always @(posedge clk)
-    psum_out <= \$6 ;
-  always @(posedge clk)
-    acc <= \$7 ;
-  assign product = $signed(mul_a) * $signed(mul_b);
-  assign \$1  = $signed(acc) + $signed(product);
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$3  = mul_a;
-    if (rst) begin
-      \$3  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$4  = a_tag_in;
-    if (rst) begin
-      \$4  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$5  = mul_b;
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$6  = psum_out;
-    (* full_case = 32'd1 *)
-    if (a_tag_in) begin
-      \$6  = \$1 [31:0];
-    end else begin
-      if (shift) begin
-        \$6  = res_in;
-      end
-    end
-    if (rst) begin
-      \$6  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    (* full_case = 32'd1 *)
-    if (a_tag_in) begin
-      \$7  = 32'd0;
-    end else begin
-      \$7  = \$2 [31:0];
-    end
-    if (rst) begin
-      \$7  = 32'd0;
-    end
-  end
-  assign a_in = mul_a;
-  assign b_in = mul_b;
-  assign res = psum_out;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_accel.core.array.pe_1_1 (rst, shift, mul_b, res_in, mul_a, a_tag_in, a_out, a_tag_out, b_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
-  wire [32:0] \$1 ;
-  wire [32:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg \$4 ;
-  reg [7:0] \$5 ;
-  reg [31:0] \$6 ;
-  reg [31:0] \$7 ;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  reg [31:0] acc = 32'd0;
-  wire [7:0] b_in;
-  output [7:0] b_out;
-  reg [7:0] b_out = 8'h00;
-  input clk;
-  wire clk;
-  input [7:0] mul_a;
-  wire [7:0] mul_a;
-  input [7:0] mul_b;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  (* init = 32'd0 *)
-  wire [31:0] res;
-  input [31:0] res_in;
-  wire [31:0] res_in;
-  input rst;
-  wire rst;
-  input shift;
-  wire shift;
-  assign \$2  = $signed(acc) + $signed(product);
-  always @(posedge clk)
-    a_out <= \$3 ;
-  always @(posedge clk)
-    a_tag_out <= \$4 ;
-  always @(posedge clk)
-    b_out <= \$5 ;
-  always @(posedge clk)
-    psum_out <= \$6 ;
-  always @(posedge clk)
-    acc <= \$7 ;
-  assign product = $signed(mul_a) * $signed(mul_b);
-  assign \$1  = $signed(acc) + $signed(product);
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$3  = mul_a;
-    if (rst) begin
-      \$3  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$4  = a_tag_in;
-    if (rst) begin
-      \$4  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$5  = mul_b;
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$6  = psum_out;
-    (* full_case = 32'd1 *)
-    if (a_tag_in) begin
-      \$6  = \$1 [31:0];
-    end else begin
-      if (shift) begin
-        \$6  = res_in;
-      end
-    end
-    if (rst) begin
-      \$6  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    (* full_case = 32'd1 *)
-    if (a_tag_in) begin
-      \$7  = 32'd0;
-    end else begin
-      \$7  = \$2 [31:0];
-    end
-    if (rst) begin
-      \$7  = 32'd0;
-    end
-  end
-  assign a_in = mul_a;
-  assign b_in = mul_b;
-  assign res = psum_out;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_accel.core.array.pe_1_2 (rst, shift, mul_b, res_in, mul_a, a_tag_in, a_out, a_tag_out, b_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
-  wire [32:0] \$1 ;
-  wire [32:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg \$4 ;
-  reg [7:0] \$5 ;
-  reg [31:0] \$6 ;
-  reg [31:0] \$7 ;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  reg [31:0] acc = 32'd0;
-  wire [7:0] b_in;
-  output [7:0] b_out;
-  reg [7:0] b_out = 8'h00;
-  input clk;
-  wire clk;
-  input [7:0] mul_a;
-  wire [7:0] mul_a;
-  input [7:0] mul_b;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  (* init = 32'd0 *)
-  wire [31:0] res;
-  input [31:0] res_in;
-  wire [31:0] res_in;
-  input rst;
-  wire rst;
-  input shift;
-  wire shift;
-  assign \$2  = $signed(acc) + $signed(product);
-  always @(posedge clk)
-    a_out <= \$3 ;
-  always @(posedge clk)
-    a_tag_out <= \$4 ;
-  always @(posedge clk)
-    b_out <= \$5 ;
-  always @(posedge clk)
-    psum_out <= \$6 ;
-  always @(posedge clk)
-    acc <= \$7 ;
-  assign product = $signed(mul_a) * $signed(mul_b);
-  assign \$1  = $signed(acc) + $signed(product);
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$3  = mul_a;
-    if (rst) begin
-      \$3  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$4  = a_tag_in;
-    if (rst) begin
-      \$4  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$5  = mul_b;
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$6  = psum_out;
-    (* full_case = 32'd1 *)
-    if (a_tag_in) begin
-      \$6  = \$1 [31:0];
-    end else begin
-      if (shift) begin
-        \$6  = res_in;
-      end
-    end
-    if (rst) begin
-      \$6  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    (* full_case = 32'd1 *)
-    if (a_tag_in) begin
-      \$7  = 32'd0;
-    end else begin
-      \$7  = \$2 [31:0];
-    end
-    if (rst) begin
-      \$7  = 32'd0;
-    end
-  end
-  assign a_in = mul_a;
-  assign b_in = mul_b;
-  assign res = psum_out;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_accel.core.array.pe_1_3 (rst, shift, mul_b, res_in, mul_a, a_tag_in, b_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
-  wire [32:0] \$1 ;
-  wire [32:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg \$4 ;
-  reg [7:0] \$5 ;
-  reg [31:0] \$6 ;
-  reg [31:0] \$7 ;
-  wire [7:0] a_in;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  reg a_tag_out = 1'h0;
-  reg [31:0] acc = 32'd0;
-  wire [7:0] b_in;
-  output [7:0] b_out;
-  reg [7:0] b_out = 8'h00;
-  input clk;
-  wire clk;
-  input [7:0] mul_a;
-  wire [7:0] mul_a;
-  input [7:0] mul_b;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  (* init = 32'd0 *)
-  wire [31:0] res;
-  input [31:0] res_in;
-  wire [31:0] res_in;
-  input rst;
-  wire rst;
-  input shift;
-  wire shift;
-  assign \$2  = $signed(acc) + $signed(product);
-  always @(posedge clk)
-    a_out <= \$3 ;
-  always @(posedge clk)
-    a_tag_out <= \$4 ;
-  always @(posedge clk)
-    b_out <= \$5 ;
-  always @(posedge clk)
-    psum_out <= \$6 ;
-  always @(posedge clk)
-    acc <= \$7 ;
-  assign product = $signed(mul_a) * $signed(mul_b);
-  assign \$1  = $signed(acc) + $signed(product);
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$3  = mul_a;
-    if (rst) begin
-      \$3  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$4  = a_tag_in;
-    if (rst) begin
-      \$4  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$5  = mul_b;
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$6  = psum_out;
-    (* full_case = 32'd1 *)
-    if (a_tag_in) begin
-      \$6  = \$1 [31:0];
-    end else begin
-      if (shift) begin
-        \$6  = res_in;
-      end
-    end
-    if (rst) begin
-      \$6  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    (* full_case = 32'd1 *)
-    if (a_tag_in) begin
-      \$7  = 32'd0;
-    end else begin
-      \$7  = \$2 [31:0];
-    end
-    if (rst) begin
-      \$7  = 32'd0;
-    end
-  end
-  assign a_in = mul_a;
-  assign b_in = mul_b;
-  assign res = psum_out;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_accel.core.array.pe_2_0 (rst, shift, mul_b, res_in, a_out, a_tag_out, b_out, psum_out, mul_a, a_tag_in, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
-  wire [32:0] \$1 ;
-  wire [32:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg \$4 ;
-  reg [7:0] \$5 ;
-  reg [31:0] \$6 ;
-  reg [31:0] \$7 ;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  reg [31:0] acc = 32'd0;
-  wire [7:0] b_in;
-  output [7:0] b_out;
-  reg [7:0] b_out = 8'h00;
-  input clk;
-  wire clk;
-  input [7:0] mul_a;
-  wire [7:0] mul_a;
-  input [7:0] mul_b;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  (* init = 32'd0 *)
-  wire [31:0] res;
-  input [31:0] res_in;
-  wire [31:0] res_in;
-  input rst;
-  wire rst;
-  input shift;
-  wire shift;
-  assign \$2  = $signed(acc) + $signed(product);
-  always @(posedge clk)
-    a_out <= \$3 ;
-  always @(posedge clk)
-    a_tag_out <= \$4 ;
-  always @(posedge clk)
-    b_out <= \$5 ;
-  always @(posedge clk)
-    psum_out <= \$6 ;
-  always @(posedge clk)
-    acc <= \$7 ;
-  assign product = $signed(mul_a) * $signed(mul_b);
-  assign \$1  = $signed(acc) + $signed(product);
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    \$3  = mul_a;
-    if (rst) begin
-      \$3  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    \$4  = a_tag_in;
-    if (rst) begin
-      \$4  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    \$5  = mul_b;
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    \$6  = psum_out;
-    (* full_case = 32'd1 *)
-    if (a_tag_in) begin
-      \$6  = \$1 [31:0];
-    end else begin
-      if (shift) begin
-        \$6  = res_in;
-      end
-    end
-    if (rst) begin
-      \$6  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    (* full_case = 32'd1 *)
-    if (a_tag_in) begin
-      \$7  = 32'd0;
-    end else begin
-      \$7  = \$2 [31:0];
-    end
-    if (rst) begin
-      \$7  = 32'd0;
-    end
-  end
-  assign a_in = mul_a;
-  assign b_in = mul_b;
-  assign res = psum_out;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_accel.core.array.pe_2_1 (rst, shift, mul_b, res_in, mul_a, a_tag_in, a_out, a_tag_out, b_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$11  = 0;
-  wire [32:0] \$1 ;
-  wire [32:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg \$4 ;
-  reg [7:0] \$5 ;
-  reg [31:0] \$6 ;
-  reg [31:0] \$7 ;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  reg [31:0] acc = 32'd0;
-  wire [7:0] b_in;
-  output [7:0] b_out;
-  reg [7:0] b_out = 8'h00;
-  input clk;
-  wire clk;
-  input [7:0] mul_a;
-  wire [7:0] mul_a;
-  input [7:0] mul_b;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  (* init = 32'd0 *)
-  wire [31:0] res;
-  input [31:0] res_in;
-  wire [31:0] res_in;
-  input rst;
-  wire rst;
-  input shift;
-  wire shift;
-  assign \$2  = $signed(acc) + $signed(product);
-  always @(posedge clk)
-    a_out <= \$3 ;
-  always @(posedge clk)
-    a_tag_out <= \$4 ;
-  always @(posedge clk)
-    b_out <= \$5 ;
-  always @(posedge clk)
-    psum_out <= \$6 ;
-  always @(posedge clk)
-    acc <= \$7 ;
-  assign product = $signed(mul_a) * $signed(mul_b);
-  assign \$1  = $signed(acc) + $signed(product);
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$3  = mul_a;
-    if (rst) begin
-      \$3  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$4  = a_tag_in;
-    if (rst) begin
-      \$4  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$5  = mul_b;
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$6  = psum_out;
-    (* full_case = 32'd1 *)
-    if (a_tag_in) begin
-      \$6  = \$1 [31:0];
-    end else begin
-      if (shift) begin
-        \$6  = res_in;
-      end
-    end
-    if (rst) begin
-      \$6  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    (* full_case = 32'd1 *)
-    if (a_tag_in) begin
-      \$7  = 32'd0;
-    end else begin
-      \$7  = \$2 [31:0];
-    end
-    if (rst) begin
-      \$7  = 32'd0;
-    end
-  end
-  assign a_in = mul_a;
-  assign b_in = mul_b;
-  assign res = psum_out;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_accel.core.array.pe_2_2 (rst, shift, mul_b, res_in, mul_a, a_tag_in, a_out, a_tag_out, b_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$12  = 0;
-  wire [32:0] \$1 ;
-  wire [32:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg \$4 ;
-  reg [7:0] \$5 ;
-  reg [31:0] \$6 ;
-  reg [31:0] \$7 ;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  reg [31:0] acc = 32'd0;
-  wire [7:0] b_in;
-  output [7:0] b_out;
-  reg [7:0] b_out = 8'h00;
-  input clk;
-  wire clk;
-  input [7:0] mul_a;
-  wire [7:0] mul_a;
-  input [7:0] mul_b;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  (* init = 32'd0 *)
-  wire [31:0] res;
-  input [31:0] res_in;
-  wire [31:0] res_in;
-  input rst;
-  wire rst;
-  input shift;
-  wire shift;
-  assign \$2  = $signed(acc) + $signed(product);
-  always @(posedge clk)
-    a_out <= \$3 ;
-  always @(posedge clk)
-    a_tag_out <= \$4 ;
-  always @(posedge clk)
-    b_out <= \$5 ;
-  always @(posedge clk)
-    psum_out <= \$6 ;
-  always @(posedge clk)
-    acc <= \$7 ;
-  assign product = $signed(mul_a) * $signed(mul_b);
-  assign \$1  = $signed(acc) + $signed(product);
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$3  = mul_a;
-    if (rst) begin
-      \$3  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$4  = a_tag_in;
-    if (rst) begin
-      \$4  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$5  = mul_b;
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$6  = psum_out;
-    (* full_case = 32'd1 *)
-    if (a_tag_in) begin
-      \$6  = \$1 [31:0];
-    end else begin
-      if (shift) begin
-        \$6  = res_in;
-      end
-    end
-    if (rst) begin
-      \$6  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    (* full_case = 32'd1 *)
-    if (a_tag_in) begin
-      \$7  = 32'd0;
-    end else begin
-      \$7  = \$2 [31:0];
-    end
-    if (rst) begin
-      \$7  = 32'd0;
-    end
-  end
-  assign a_in = mul_a;
-  assign b_in = mul_b;
-  assign res = psum_out;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_accel.core.array.pe_2_3 (rst, shift, mul_b, res_in, mul_a, a_tag_in, b_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$13  = 0;
-  wire [32:0] \$1 ;
-  wire [32:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg \$4 ;
-  reg [7:0] \$5 ;
-  reg [31:0] \$6 ;
-  reg [31:0] \$7 ;
-  wire [7:0] a_in;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  reg a_tag_out = 1'h0;
-  reg [31:0] acc = 32'd0;
-  wire [7:0] b_in;
-  output [7:0] b_out;
-  reg [7:0] b_out = 8'h00;
-  input clk;
-  wire clk;
-  input [7:0] mul_a;
-  wire [7:0] mul_a;
-  input [7:0] mul_b;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  (* init = 32'd0 *)
-  wire [31:0] res;
-  input [31:0] res_in;
-  wire [31:0] res_in;
-  input rst;
-  wire rst;
-  input shift;
-  wire shift;
-  assign \$2  = $signed(acc) + $signed(product);
-  always @(posedge clk)
-    a_out <= \$3 ;
-  always @(posedge clk)
-    a_tag_out <= \$4 ;
-  always @(posedge clk)
-    b_out <= \$5 ;
-  always @(posedge clk)
-    psum_out <= \$6 ;
-  always @(posedge clk)
-    acc <= \$7 ;
-  assign product = $signed(mul_a) * $signed(mul_b);
-  assign \$1  = $signed(acc) + $signed(product);
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$3  = mul_a;
-    if (rst) begin
-      \$3  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$4  = a_tag_in;
-    if (rst) begin
-      \$4  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$5  = mul_b;
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$6  = psum_out;
-    (* full_case = 32'd1 *)
-    if (a_tag_in) begin
-      \$6  = \$1 [31:0];
-    end else begin
-      if (shift) begin
-        \$6  = res_in;
-      end
-    end
-    if (rst) begin
-      \$6  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    (* full_case = 32'd1 *)
-    if (a_tag_in) begin
-      \$7  = 32'd0;
-    end else begin
-      \$7  = \$2 [31:0];
-    end
-    if (rst) begin
-      \$7  = 32'd0;
-    end
-  end
-  assign a_in = mul_a;
-  assign b_in = mul_b;
-  assign res = psum_out;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_accel.core.array.pe_3_0 (rst, shift, mul_b, res_in, a_out, a_tag_out, psum_out, mul_a, a_tag_in, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$14  = 0;
-  wire [32:0] \$1 ;
-  wire [32:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg \$4 ;
-  reg [7:0] \$5 ;
-  reg [31:0] \$6 ;
-  reg [31:0] \$7 ;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  reg [31:0] acc = 32'd0;
-  wire [7:0] b_in;
-  reg [7:0] b_out = 8'h00;
-  input clk;
-  wire clk;
-  input [7:0] mul_a;
-  wire [7:0] mul_a;
-  input [7:0] mul_b;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  (* init = 32'd0 *)
-  wire [31:0] res;
-  input [31:0] res_in;
-  wire [31:0] res_in;
-  input rst;
-  wire rst;
-  input shift;
-  wire shift;
-  assign \$2  = $signed(acc) + $signed(product);
-  always @(posedge clk)
-    a_out <= \$3 ;
-  always @(posedge clk)
-    a_tag_out <= \$4 ;
-  always @(posedge clk)
-    b_out <= \$5 ;
-  always @(posedge clk)
-    psum_out <= \$6 ;
-  always @(posedge clk)
-    acc <= \$7 ;
-  assign product = $signed(mul_a) * $signed(mul_b);
-  assign \$1  = $signed(acc) + $signed(product);
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$3  = mul_a;
-    if (rst) begin
-      \$3  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$4  = a_tag_in;
-    if (rst) begin
-      \$4  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$5  = mul_b;
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$6  = psum_out;
-    (* full_case = 32'd1 *)
-    if (a_tag_in) begin
-      \$6  = \$1 [31:0];
-    end else begin
-      if (shift) begin
-        \$6  = res_in;
-      end
-    end
-    if (rst) begin
-      \$6  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    (* full_case = 32'd1 *)
-    if (a_tag_in) begin
-      \$7  = 32'd0;
-    end else begin
-      \$7  = \$2 [31:0];
-    end
-    if (rst) begin
-      \$7  = 32'd0;
-    end
-  end
-  assign a_in = mul_a;
-  assign b_in = mul_b;
-  assign res = psum_out;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_accel.core.array.pe_3_1 (rst, shift, mul_b, res_in, mul_a, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$15  = 0;
-  wire [32:0] \$1 ;
-  wire [32:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg \$4 ;
-  reg [7:0] \$5 ;
-  reg [31:0] \$6 ;
-  reg [31:0] \$7 ;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  reg [31:0] acc = 32'd0;
-  wire [7:0] b_in;
-  reg [7:0] b_out = 8'h00;
-  input clk;
-  wire clk;
-  input [7:0] mul_a;
-  wire [7:0] mul_a;
-  input [7:0] mul_b;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  (* init = 32'd0 *)
-  wire [31:0] res;
-  input [31:0] res_in;
-  wire [31:0] res_in;
-  input rst;
-  wire rst;
-  input shift;
-  wire shift;
-  assign \$2  = $signed(acc) + $signed(product);
-  always @(posedge clk)
-    a_out <= \$3 ;
-  always @(posedge clk)
-    a_tag_out <= \$4 ;
-  always @(posedge clk)
-    b_out <= \$5 ;
-  always @(posedge clk)
-    psum_out <= \$6 ;
-  always @(posedge clk)
-    acc <= \$7 ;
-  assign product = $signed(mul_a) * $signed(mul_b);
-  assign \$1  = $signed(acc) + $signed(product);
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$3  = mul_a;
-    if (rst) begin
-      \$3  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$4  = a_tag_in;
-    if (rst) begin
-      \$4  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$5  = mul_b;
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$6  = psum_out;
-    (* full_case = 32'd1 *)
-    if (a_tag_in) begin
-      \$6  = \$1 [31:0];
-    end else begin
-      if (shift) begin
-        \$6  = res_in;
-      end
-    end
-    if (rst) begin
-      \$6  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    (* full_case = 32'd1 *)
-    if (a_tag_in) begin
-      \$7  = 32'd0;
-    end else begin
-      \$7  = \$2 [31:0];
-    end
-    if (rst) begin
-      \$7  = 32'd0;
-    end
-  end
-  assign a_in = mul_a;
-  assign b_in = mul_b;
-  assign res = psum_out;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_accel.core.array.pe_3_2 (rst, shift, mul_b, res_in, mul_a, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$16  = 0;
-  wire [32:0] \$1 ;
-  wire [32:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg \$4 ;
-  reg [7:0] \$5 ;
-  reg [31:0] \$6 ;
-  reg [31:0] \$7 ;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  reg [31:0] acc = 32'd0;
-  wire [7:0] b_in;
-  reg [7:0] b_out = 8'h00;
-  input clk;
-  wire clk;
-  input [7:0] mul_a;
-  wire [7:0] mul_a;
-  input [7:0] mul_b;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  (* init = 32'd0 *)
-  wire [31:0] res;
-  input [31:0] res_in;
-  wire [31:0] res_in;
-  input rst;
-  wire rst;
-  input shift;
-  wire shift;
-  assign \$2  = $signed(acc) + $signed(product);
-  always @(posedge clk)
-    a_out <= \$3 ;
-  always @(posedge clk)
-    a_tag_out <= \$4 ;
-  always @(posedge clk)
-    b_out <= \$5 ;
-  always @(posedge clk)
-    psum_out <= \$6 ;
-  always @(posedge clk)
-    acc <= \$7 ;
-  assign product = $signed(mul_a) * $signed(mul_b);
-  assign \$1  = $signed(acc) + $signed(product);
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$3  = mul_a;
-    if (rst) begin
-      \$3  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$4  = a_tag_in;
-    if (rst) begin
-      \$4  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$5  = mul_b;
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$6  = psum_out;
-    (* full_case = 32'd1 *)
-    if (a_tag_in) begin
-      \$6  = \$1 [31:0];
-    end else begin
-      if (shift) begin
-        \$6  = res_in;
-      end
-    end
-    if (rst) begin
-      \$6  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    (* full_case = 32'd1 *)
-    if (a_tag_in) begin
-      \$7  = 32'd0;
-    end else begin
-      \$7  = \$2 [31:0];
-    end
-    if (rst) begin
-      \$7  = 32'd0;
-    end
-  end
-  assign a_in = mul_a;
-  assign b_in = mul_b;
-  assign res = psum_out;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_accel.core.array.pe_3_3 (rst, shift, mul_b, res_in, mul_a, a_tag_in, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$17  = 0;
-  wire [32:0] \$1 ;
-  wire [32:0] \$2 ;
-  reg [7:0] \$3 ;
-  reg \$4 ;
-  reg [7:0] \$5 ;
-  reg [31:0] \$6 ;
-  reg [31:0] \$7 ;
-  wire [7:0] a_in;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  reg a_tag_out = 1'h0;
-  reg [31:0] acc = 32'd0;
-  wire [7:0] b_in;
-  reg [7:0] b_out = 8'h00;
-  input clk;
-  wire clk;
-  input [7:0] mul_a;
-  wire [7:0] mul_a;
-  input [7:0] mul_b;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  (* init = 32'd0 *)
-  wire [31:0] res;
-  input [31:0] res_in;
-  wire [31:0] res_in;
-  input rst;
-  wire rst;
-  input shift;
-  wire shift;
-  assign \$2  = $signed(acc) + $signed(product);
-  always @(posedge clk)
-    a_out <= \$3 ;
-  always @(posedge clk)
-    a_tag_out <= \$4 ;
-  always @(posedge clk)
-    b_out <= \$5 ;
-  always @(posedge clk)
-    psum_out <= \$6 ;
-  always @(posedge clk)
-    acc <= \$7 ;
-  assign product = $signed(mul_a) * $signed(mul_b);
-  assign \$1  = $signed(acc) + $signed(product);
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$3  = mul_a;
-    if (rst) begin
-      \$3  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$4  = a_tag_in;
-    if (rst) begin
-      \$4  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$5  = mul_b;
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$6  = psum_out;
-    (* full_case = 32'd1 *)
-    if (a_tag_in) begin
-      \$6  = \$1 [31:0];
-    end else begin
-      if (shift) begin
-        \$6  = res_in;
-      end
-    end
-    if (rst) begin
-      \$6  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    (* full_case = 32'd1 *)
-    if (a_tag_in) begin
-      \$7  = 32'd0;
-    end else begin
-      \$7  = \$2 [31:0];
-    end
-    if (rst) begin
-      \$7  = 32'd0;
-    end
-  end
-  assign a_in = mul_a;
-  assign b_in = mul_b;
-  assign res = psum_out;
+  assign west = { pe_3_0__a_in, pe_2_0__a_in, pe_1_0__a_in, pe_0_0__a_in };
+  assign west_tag = { pe_3_0__a_tag_in, pe_2_0__a_tag_in, pe_1_0__a_tag_in, pe_0_0__a_tag_in };
+  assign north = { pe_0_3__b_in, pe_0_2__b_in, pe_0_1__b_in, pe_0_0__b_in };
+  assign pe_0_0__res_in = 32'd0;
+  assign pe_0_0__shift = shift[0];
+  assign pe_0_0__a_out = pe_0_1__a_in;
+  assign pe_0_0__a_tag_out = pe_0_1__a_tag_in;
+  assign pe_0_1__res_in = 32'd0;
+  assign pe_0_1__shift = shift[0];
+  assign pe_0_1__a_out = pe_0_2__a_in;
+  assign pe_0_1__a_tag_out = pe_0_2__a_tag_in;
+  assign pe_0_2__res_in = 32'd0;
+  assign pe_0_2__shift = shift[0];
+  assign pe_0_2__a_out = pe_0_3__a_in;
+  assign pe_0_2__a_tag_out = pe_0_3__a_tag_in;
+  assign pe_0_3__res_in = 32'd0;
+  assign pe_0_3__shift = shift[0];
+  assign pe_0_0__b_out = pe_1_0__b_in;
+  assign pe_0_0__psum_out = pe_1_0__res_in;
+  assign pe_1_0__shift = shift[1];
+  assign pe_1_0__a_out = pe_1_1__a_in;
+  assign pe_1_0__a_tag_out = pe_1_1__a_tag_in;
+  assign pe_0_1__b_out = pe_1_1__b_in;
+  assign pe_0_1__psum_out = pe_1_1__res_in;
+  assign pe_1_1__shift = shift[1];
+  assign pe_1_1__a_out = pe_1_2__a_in;
+  assign pe_1_1__a_tag_out = pe_1_2__a_tag_in;
+  assign pe_0_2__b_out = pe_1_2__b_in;
+  assign pe_0_2__psum_out = pe_1_2__res_in;
+  assign pe_1_2__shift = shift[1];
+  assign pe_1_2__a_out = pe_1_3__a_in;
+  assign pe_1_2__a_tag_out = pe_1_3__a_tag_in;
+  assign pe_0_3__b_out = pe_1_3__b_in;
+  assign pe_0_3__psum_out = pe_1_3__res_in;
+  assign pe_1_3__shift = shift[1];
+  assign pe_1_0__b_out = pe_2_0__b_in;
+  assign pe_1_0__psum_out = pe_2_0__res_in;
+  assign pe_2_0__shift = shift[2];
+  assign pe_2_0__a_out = pe_2_1__a_in;
+  assign pe_2_0__a_tag_out = pe_2_1__a_tag_in;
+  assign pe_1_1__b_out = pe_2_1__b_in;
+  assign pe_1_1__psum_out = pe_2_1__res_in;
+  assign pe_2_1__shift = shift[2];
+  assign pe_2_1__a_out = pe_2_2__a_in;
+  assign pe_2_1__a_tag_out = pe_2_2__a_tag_in;
+  assign pe_1_2__b_out = pe_2_2__b_in;
+  assign pe_1_2__psum_out = pe_2_2__res_in;
+  assign pe_2_2__shift = shift[2];
+  assign pe_2_2__a_out = pe_2_3__a_in;
+  assign pe_2_2__a_tag_out = pe_2_3__a_tag_in;
+  assign pe_1_3__b_out = pe_2_3__b_in;
+  assign pe_1_3__psum_out = pe_2_3__res_in;
+  assign pe_2_3__shift = shift[2];
+  assign pe_2_0__b_out = pe_3_0__b_in;
+  assign pe_2_0__psum_out = pe_3_0__res_in;
+  assign pe_3_0__shift = shift[3];
+  assign pe_3_0__a_out = pe_3_1__a_in;
+  assign pe_3_0__a_tag_out = pe_3_1__a_tag_in;
+  assign pe_2_1__b_out = pe_3_1__b_in;
+  assign pe_2_1__psum_out = pe_3_1__res_in;
+  assign pe_3_1__shift = shift[3];
+  assign pe_3_1__a_out = pe_3_2__a_in;
+  assign pe_3_1__a_tag_out = pe_3_2__a_tag_in;
+  assign pe_2_2__b_out = pe_3_2__b_in;
+  assign pe_2_2__psum_out = pe_3_2__res_in;
+  assign pe_3_2__shift = shift[3];
+  assign pe_3_2__a_out = pe_3_3__a_in;
+  assign pe_3_2__a_tag_out = pe_3_3__a_tag_in;
+  assign pe_2_3__b_out = pe_3_3__b_in;
+  assign pe_2_3__psum_out = pe_3_3__res_in;
+  assign pe_3_3__shift = shift[3];
+  assign south = { pe_3_3__psum_out, pe_3_2__psum_out, pe_3_1__psum_out, pe_3_0__psum_out };
 endmodule
 
 (* generator = "Amaranth" *)
 module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, west_row, west_col, west_mask, north_req, north_lanes, north_row, north_col, north_mask, west_tag, shift, south_valid, south_lanes, south_first, south_id, south_row, south_col
 , done, busy, dim_m, dim_n, dim_k, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$18  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire [16:0] \$1 ;
   wire \$10 ;
   reg \$100 ;
@@ -3173,7 +1549,7 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
   always @(posedge clk)
     gemm_id <= \$133 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$83  = fold_gap;
     if (\$25 ) begin
       \$83  = 3'h6;
@@ -3185,7 +1561,7 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$84  = stream_wait;
     if (\$28 ) begin
       \$84  = \$29 [2:0];
@@ -3195,7 +1571,7 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$85  = run_u;
     if (streaming) begin
       (* full_case = 32'd1 *)
@@ -3213,7 +1589,7 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$86  = sr_base;
     if (streaming) begin
       if (step_last) begin
@@ -3228,7 +1604,7 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$87  = sc_base;
     if (streaming) begin
       if (step_last) begin
@@ -3243,7 +1619,7 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$88  = active;
     if (streaming) begin
       if (step_last) begin
@@ -3260,21 +1636,21 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$89  = stream_req;
     if (rst) begin
       \$89  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$90  = \$31 ;
     if (rst) begin
       \$90  = 3'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$91  = west_row;
     if (stream_req) begin
       \$91  = sr_base;
@@ -3284,7 +1660,7 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$92  = west_col;
     if (stream_req) begin
       \$92  = run_u[15:0];
@@ -3294,28 +1670,28 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$93  = { \$35 , \$34 , \$33 , \$32  };
     if (rst) begin
       \$93  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$94  = stream_req;
     if (rst) begin
       \$94  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$95  = \$36 ;
     if (rst) begin
       \$95  = 3'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$96  = north_row;
     if (stream_req) begin
       \$96  = run_u[15:0];
@@ -3325,7 +1701,7 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$97  = north_col;
     if (stream_req) begin
       \$97  = sc_base;
@@ -3335,28 +1711,28 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$98  = { \$40 , \$39 , \$38 , \$37  };
     if (rst) begin
       \$98  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$99  = \$41 ;
     if (rst) begin
       \$99  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$100  = west_tag_q;
     if (rst) begin
       \$100  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$101  = pend_timer;
     if (\$42 ) begin
       \$101  = \$43 [2:0];
@@ -3369,7 +1745,7 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$102  = drain_active;
     if (drain_active) begin
       if (\$44 ) begin
@@ -3384,7 +1760,7 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$103  = drain_j;
     if (drain_active) begin
       (* full_case = 32'd1 *)
@@ -3401,7 +1777,7 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$104  = pend_valid;
     if (drain_fire) begin
       \$104  = 1'h0;
@@ -3414,7 +1790,7 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$105  = drain_sr_base;
     if (drain_fire) begin
       \$105  = pend_sr;
@@ -3424,7 +1800,7 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$106  = drain_sc_base;
     if (drain_fire) begin
       \$106  = pend_sc;
@@ -3434,7 +1810,7 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$107  = drain_ru;
     if (drain_fire) begin
       \$107  = pend_ru;
@@ -3444,7 +1820,7 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$108  = drain_cu;
     if (drain_fire) begin
       \$108  = pend_cu;
@@ -3454,7 +1830,7 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$109  = drain_last;
     if (drain_fire) begin
       \$109  = pend_last;
@@ -3464,7 +1840,7 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$110  = drain_id;
     if (drain_fire) begin
       \$110  = pend_id;
@@ -3474,7 +1850,7 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$111  = pend_sr;
     if (\$46 ) begin
       \$111  = sr_base;
@@ -3484,7 +1860,7 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$112  = pend_sc;
     if (\$46 ) begin
       \$112  = sc_base;
@@ -3494,7 +1870,7 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$113  = pend_ru;
     if (\$46 ) begin
       \$113  = \$1 [2:0];
@@ -3504,7 +1880,7 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$114  = pend_cu;
     if (\$46 ) begin
       \$114  = \$2 [2:0];
@@ -3514,7 +1890,7 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$115  = pend_last;
     if (\$46 ) begin
       \$115  = last_fold;
@@ -3524,7 +1900,7 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$116  = pend_id;
     if (\$46 ) begin
       \$116  = gemm_id;
@@ -3534,49 +1910,49 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$117  = { \$52 , \$50 , \$48 , 1'h0 };
     if (rst) begin
       \$117  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$118  = \$54 ;
     if (rst) begin
       \$118  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$119  = \$57 ;
     if (rst) begin
       \$119  = 3'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$120  = \$59 ;
     if (rst) begin
       \$120  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$121  = \$62 ;
     if (rst) begin
       \$121  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$122  = drain_id;
     if (rst) begin
       \$122  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$123  = south_row;
     if (\$64 ) begin
       \$123  = \$65 [15:0];
@@ -3586,7 +1962,7 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$124  = south_col;
     if (\$64 ) begin
       \$124  = drain_sc_base;
@@ -3596,7 +1972,7 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$125  = 1'h0;
     if (accept) begin
       \$125  = \$81 ;
@@ -3606,35 +1982,35 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$126  = empty;
     if (rst) begin
       \$126  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$127  = done_now;
     if (rst) begin
       \$127  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$128  = \$67 [1:0];
     if (rst) begin
       \$128  = 2'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$129  = \$70 ;
     if (rst) begin
       \$129  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$130  = sr_dim;
     if (accept) begin
       \$130  = dim_m;
@@ -3644,7 +2020,7 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$131  = sc_dim;
     if (accept) begin
       \$131  = dim_n;
@@ -3654,7 +2030,7 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$132  = t_dim;
     if (accept) begin
       \$132  = dim_k;
@@ -3664,7 +2040,7 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$133  = gemm_id;
     if (accept) begin
       \$133  = \$82 ;
@@ -3683,7 +2059,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \systolic_accel.core.skew_north (rst, i, lane1_0, lane2_1, lane3_2, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$19  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   reg [7:0] \$1 ;
   reg [7:0] \$2 ;
   reg [7:0] \$3 ;
@@ -3719,42 +2095,42 @@ module \systolic_accel.core.skew_north (rst, i, lane1_0, lane2_1, lane3_2, clk);
   always @(posedge clk)
     lane1_0 <= \$1 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$3  = lane2_0;
     if (rst) begin
       \$3  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$4  = i[31:24];
     if (rst) begin
       \$4  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$5  = lane3_0;
     if (rst) begin
       \$5  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$6  = lane3_1;
     if (rst) begin
       \$6  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$1  = i[15:8];
     if (rst) begin
       \$1  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$2  = i[23:16];
     if (rst) begin
       \$2  = 8'h00;
@@ -3765,7 +2141,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \systolic_accel.core.skew_west (rst, i, lane1_0, lane2_1, lane3_2, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$20  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   reg [7:0] \$1 ;
   reg [7:0] \$2 ;
   reg [7:0] \$3 ;
@@ -3801,42 +2177,42 @@ module \systolic_accel.core.skew_west (rst, i, lane1_0, lane2_1, lane3_2, clk);
   always @(posedge clk)
     lane1_0 <= \$1 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$3  = lane2_0;
     if (rst) begin
       \$3  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$4  = i[31:24];
     if (rst) begin
       \$4  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$5  = lane3_0;
     if (rst) begin
       \$5  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$6  = lane3_1;
     if (rst) begin
       \$6  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$1  = i[15:8];
     if (rst) begin
       \$1  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$2  = i[23:16];
     if (rst) begin
       \$2  = 8'h00;
@@ -3846,8 +2222,8 @@ module \systolic_accel.core.skew_west (rst, i, lane1_0, lane2_1, lane3_2, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_accel.core.skew_west_tag (rst, \port$785$0 , lane1_0, lane2_1, lane3_2, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$21  = 0;
+module \systolic_accel.core.skew_west_tag (rst, \port$689$0 , lane1_0, lane2_1, lane3_2, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   reg \$1 ;
   reg \$2 ;
   reg \$3 ;
@@ -3867,8 +2243,8 @@ module \systolic_accel.core.skew_west_tag (rst, \port$785$0 , lane1_0, lane2_1, 
   output lane3_2;
   reg lane3_2 = 1'h0;
   wire [3:0] o;
-  input \port$785$0 ;
-  wire \port$785$0 ;
+  input \port$689$0 ;
+  wire \port$689$0 ;
   input rst;
   wire rst;
   always @(posedge clk)
@@ -3884,56 +2260,56 @@ module \systolic_accel.core.skew_west_tag (rst, \port$785$0 , lane1_0, lane2_1, 
   always @(posedge clk)
     lane1_0 <= \$1 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     \$3  = lane2_0;
     if (rst) begin
       \$3  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$4  = \port$785$0 ;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    \$4  = \port$689$0 ;
     if (rst) begin
       \$4  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     \$5  = lane3_0;
     if (rst) begin
       \$5  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     \$6  = lane3_1;
     if (rst) begin
       \$6  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$1  = \port$785$0 ;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    \$1  = \port$689$0 ;
     if (rst) begin
       \$1  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$2  = \port$785$0 ;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    \$2  = \port$689$0 ;
     if (rst) begin
       \$2  = 1'h0;
     end
   end
-  assign i = { \port$785$0 , \port$785$0 , \port$785$0 , \port$785$0  };
-  assign o = { lane3_2, lane2_1, lane1_0, \port$785$0  };
+  assign i = { \port$689$0 , \port$689$0 , \port$689$0 , \port$689$0  };
+  assign o = { lane3_2, lane2_1, lane1_0, \port$689$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_ready, dram_rd_data_valid, dram_rd_data, dram_wr_ready, clk, rst, core_ready, \port$315$0 , fill_a_addr, drain_rd_addr, dram_rd_req_len, fill_a_data, fill_a_en, fill_b_data, fill_b_en
+module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_ready, dram_rd_data_valid, dram_rd_data, dram_wr_ready, clk, rst, core_ready, \port$219$0 , fill_a_addr, drain_rd_addr, dram_rd_req_len, fill_a_data, fill_a_en, fill_b_data, fill_b_en
 , drain_rd_en, wr_shifted, dram_wr_len, core_start, out_first_k, out_c_half, out_mt, drain_rd_data, core_south_id, core_done, dram_rd_req_valid, wr_valid_q, dram_wr_addr, done, core_m, core_n, core_k, a_active, b_active, c_active, busy
 , start);
-  reg \$auto$verilog_backend.cc:2355:dump_module$22  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire [17:0] \$1 ;
   wire [18:0] \$10 ;
   wire [31:0] \$100 ;
@@ -4452,8 +2828,8 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   wire [15:0] out_mt;
   wire [15:0] out_n0;
   wire [15:0] out_nt;
-  output [36:0] \port$315$0 ;
-  wire [36:0] \port$315$0 ;
+  output [36:0] \port$219$0 ;
+  wire [36:0] \port$219$0 ;
   reg pv_c_half = 1'h0;
   reg pv_first_k = 1'h0;
   reg pv_id = 1'h0;
@@ -4986,7 +3362,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   always @(posedge clk)
     tile_k_q <= \$350 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$263  = rdreq_j;
     if (\$143 ) begin
       (* full_case = 32'd1 *)
@@ -5006,7 +3382,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$264  = rdreq_lb;
     if (\$143 ) begin
       if (rdreq_last_beat) begin
@@ -5028,7 +3404,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$265  = rdreq_o;
     if (\$143 ) begin
       if (rdreq_last_beat) begin
@@ -5052,7 +3428,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$266  = dram_rd_req_valid;
     if (\$143 ) begin
       if (rdreq_last_beat) begin
@@ -5078,7 +3454,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$267  = rdreq_seg;
     if (\$143 ) begin
       if (rdreq_last_beat) begin
@@ -5103,7 +3479,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$268  = rdrsp_j;
     if (\$148 ) begin
       (* full_case = 32'd1 *)
@@ -5123,7 +3499,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$269  = rdrsp_lb;
     if (\$148 ) begin
       if (rdrsp_last_beat) begin
@@ -5145,7 +3521,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$270  = rdrsp_o;
     if (\$148 ) begin
       if (rdrsp_last_beat) begin
@@ -5169,7 +3545,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$271  = rdrsp_busy;
     if (\$148 ) begin
       if (rdrsp_last_beat) begin
@@ -5195,7 +3571,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$272  = rdrsp_seg;
     if (\$148 ) begin
       if (rdrsp_last_beat) begin
@@ -5220,7 +3596,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$273  = r_done;
     if (\$148 ) begin
       if (rdrsp_last) begin
@@ -5240,7 +3616,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$274  = wr_valid_q;
     if (\$153 ) begin
       \$274  = \$155 ;
@@ -5250,7 +3626,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$275  = dram_wr_addr;
     if (\$153 ) begin
       \$275  = { 11'h000, \$107  };
@@ -5260,7 +3636,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$276  = wr_len_q;
     if (\$153 ) begin
       \$276  = \$98 [2:0];
@@ -5270,7 +3646,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$277  = wr_lane0_q;
     if (\$153 ) begin
       \$277  = drain_lane0;
@@ -5280,7 +3656,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$278  = wr_last_q;
     if (\$153 ) begin
       \$278  = drain_last;
@@ -5290,7 +3666,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$279  = drain_j;
     if (\$153 ) begin
       if (\$157 ) begin
@@ -5312,7 +3688,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$280  = drain_lb;
     if (\$153 ) begin
       if (\$157 ) begin
@@ -5336,7 +3712,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$281  = drain_o;
     if (\$153 ) begin
       if (\$157 ) begin
@@ -5362,7 +3738,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$282  = drain_busy;
     if (\$153 ) begin
       if (\$157 ) begin
@@ -5388,7 +3764,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$283  = drain_seg;
     if (barrier) begin
       if (\$202 ) begin
@@ -5400,7 +3776,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$284  = d_done;
     if (\$163 ) begin
       \$284  = 1'h1;
@@ -5418,7 +3794,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$285  = c_done;
     if (\$165 ) begin
       \$285  = 1'h1;
@@ -5436,7 +3812,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$286  = started_id;
     if (core_start) begin
       \$286  = \$166 ;
@@ -5446,7 +3822,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$287  = trail;
     if (core_done) begin
       if (trail) begin
@@ -5461,7 +3837,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$288  = cp_done;
     if (core_done) begin
       (* full_case = 32'd1 *)
@@ -5478,7 +3854,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$289  = 1'h0;
     if (barrier) begin
       if (\$202 ) begin
@@ -5490,7 +3866,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$290  = 1'h0;
     if (barrier) begin
       (* full_case = 32'd1 *)
@@ -5504,7 +3880,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$291  = pv_valid;
     if (barrier) begin
       \$291  = cp_valid;
@@ -5514,7 +3890,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$292  = pv_m0;
     if (barrier) begin
       \$292  = cp_m0;
@@ -5524,7 +3900,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$293  = pv_mt;
     if (barrier) begin
       \$293  = core_m;
@@ -5534,7 +3910,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$294  = pv_n0;
     if (barrier) begin
       \$294  = cp_n0;
@@ -5544,7 +3920,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$295  = pv_nt;
     if (barrier) begin
       \$295  = core_n;
@@ -5554,7 +3930,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$296  = pv_k0;
     if (barrier) begin
       \$296  = cp_k0;
@@ -5564,7 +3940,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$297  = pv_kt;
     if (barrier) begin
       \$297  = core_k;
@@ -5574,7 +3950,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$298  = pv_load_a;
     if (barrier) begin
       \$298  = cp_load_a;
@@ -5584,7 +3960,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$299  = pv_load_b;
     if (barrier) begin
       \$299  = cp_load_b;
@@ -5594,7 +3970,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$300  = pv_first_k;
     if (barrier) begin
       \$300  = cp_first_k;
@@ -5604,7 +3980,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$301  = pv_last_k;
     if (barrier) begin
       \$301  = cp_last_k;
@@ -5614,7 +3990,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$302  = pv_c_half;
     if (barrier) begin
       \$302  = c_active;
@@ -5624,7 +4000,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$303  = pv_id;
     if (barrier) begin
       \$303  = started_id;
@@ -5634,7 +4010,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$304  = ld_valid;
     if (barrier) begin
       \$304  = next_valid;
@@ -5647,7 +4023,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$305  = ld_first_k;
     if (barrier) begin
       \$305  = \$171 ;
@@ -5657,7 +4033,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$306  = ld_last_k;
     if (barrier) begin
       \$306  = next_last_k;
@@ -5667,7 +4043,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$307  = ld_load_a;
     if (barrier) begin
       \$307  = \$177 ;
@@ -5677,7 +4053,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$308  = ld_load_b;
     if (barrier) begin
       \$308  = \$183 ;
@@ -5687,7 +4063,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$309  = ld_m0;
     if (barrier) begin
       \$309  = next_m0[15:0];
@@ -5697,7 +4073,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$310  = ld_mt;
     if (barrier) begin
       \$310  = \$185 [15:0];
@@ -5707,7 +4083,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$311  = ld_n0;
     if (barrier) begin
       \$311  = next_n0[15:0];
@@ -5717,7 +4093,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$312  = ld_nt;
     if (barrier) begin
       \$312  = \$187 [15:0];
@@ -5727,7 +4103,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$313  = ld_k0;
     if (barrier) begin
       \$313  = next_k0[15:0];
@@ -5737,7 +4113,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$314  = ld_kt;
     if (barrier) begin
       \$314  = \$189 [15:0];
@@ -5747,7 +4123,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$315  = cp_valid;
     if (barrier) begin
       \$315  = ld_valid;
@@ -5760,7 +4136,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$316  = cp_m0;
     if (barrier) begin
       \$316  = ld_m0;
@@ -5770,7 +4146,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$317  = core_m;
     if (barrier) begin
       \$317  = ld_mt;
@@ -5780,7 +4156,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$318  = cp_n0;
     if (barrier) begin
       \$318  = ld_n0;
@@ -5790,7 +4166,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$319  = core_n;
     if (barrier) begin
       \$319  = ld_nt;
@@ -5800,7 +4176,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$320  = cp_k0;
     if (barrier) begin
       \$320  = ld_k0;
@@ -5810,7 +4186,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$321  = core_k;
     if (barrier) begin
       \$321  = ld_kt;
@@ -5820,7 +4196,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$322  = cp_load_a;
     if (barrier) begin
       \$322  = ld_load_a;
@@ -5830,7 +4206,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$323  = cp_load_b;
     if (barrier) begin
       \$323  = ld_load_b;
@@ -5840,7 +4216,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$324  = cp_first_k;
     if (barrier) begin
       \$324  = ld_first_k;
@@ -5850,7 +4226,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$325  = cp_last_k;
     if (barrier) begin
       \$325  = ld_last_k;
@@ -5860,7 +4236,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$326  = dr_m0;
     if (barrier) begin
       \$326  = cp_m0;
@@ -5870,7 +4246,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$327  = dr_mt;
     if (barrier) begin
       \$327  = core_m;
@@ -5880,7 +4256,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$328  = dr_n0;
     if (barrier) begin
       \$328  = cp_n0;
@@ -5890,7 +4266,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$329  = dr_nt;
     if (barrier) begin
       \$329  = core_n;
@@ -5900,7 +4276,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$330  = dr_k0;
     if (barrier) begin
       \$330  = cp_k0;
@@ -5910,7 +4286,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$331  = dr_kt;
     if (barrier) begin
       \$331  = core_k;
@@ -5920,7 +4296,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$332  = dr_load_a;
     if (barrier) begin
       \$332  = cp_load_a;
@@ -5930,7 +4306,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$333  = dr_load_b;
     if (barrier) begin
       \$333  = cp_load_b;
@@ -5940,7 +4316,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$334  = dr_first_k;
     if (barrier) begin
       \$334  = cp_first_k;
@@ -5950,7 +4326,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$335  = dr_last_k;
     if (barrier) begin
       \$335  = cp_last_k;
@@ -5960,7 +4336,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$336  = dr_valid;
     if (barrier) begin
       \$336  = \$190 ;
@@ -5973,7 +4349,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$337  = a_active;
     if (barrier) begin
       if (\$191 ) begin
@@ -5985,7 +4361,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$338  = b_active;
     if (barrier) begin
       if (\$193 ) begin
@@ -5997,7 +4373,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$339  = c_active;
     if (barrier) begin
       if (\$195 ) begin
@@ -6009,7 +4385,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$340  = next_k0;
     if (barrier) begin
       if (next_valid) begin
@@ -6029,7 +4405,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$341  = next_m0;
     if (barrier) begin
       if (next_valid) begin
@@ -6051,7 +4427,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$342  = next_valid;
     if (barrier) begin
       if (next_valid) begin
@@ -6072,7 +4448,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$343  = next_n0;
     if (barrier) begin
       if (next_valid) begin
@@ -6095,7 +4471,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$344  = busy;
     if (barrier) begin
       (* full_case = 32'd1 *)
@@ -6112,7 +4488,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$345  = dim_m_q;
     if (\$262 ) begin
       \$345  = dim_m;
@@ -6122,7 +4498,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$346  = tile_m_q;
     if (\$262 ) begin
       \$346  = tile_m;
@@ -6132,7 +4508,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$347  = dim_n_q;
     if (\$262 ) begin
       \$347  = dim_n;
@@ -6142,7 +4518,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$348  = tile_n_q;
     if (\$262 ) begin
       \$348  = tile_n;
@@ -6152,7 +4528,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$349  = dim_k_q;
     if (\$262 ) begin
       \$349  = dim_k;
@@ -6162,7 +4538,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$350  = tile_k_q;
     if (\$262 ) begin
       \$350  = tile_k;
@@ -6210,7 +4586,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   assign \cp_nt$124  = core_n;
   assign \cp_k0$126  = cp_k0;
   assign \cp_kt$127  = core_k;
-  assign \port$315$0  = \$45 ;
+  assign \port$219$0  = \$45 ;
   assign fill_a_addr = \$73 [8:0];
   assign drain_rd_addr = \$101 [6:0];
   assign fill_a_data = \$116 [31:0];
@@ -6235,7 +4611,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \systolic_accel.filter_sram (rst, a_rd_addr, s_wr_addr, s_wr_data, s_wr_en, a_rd_data, a_rd_en, active, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$23  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
   wire \$1 ;
   wire \$10 ;
   reg \$11 ;
@@ -7368,7 +5744,7 @@ module \systolic_accel.filter_sram (rst, a_rd_addr, s_wr_addr, s_wr_data, s_wr_e
   always @(posedge clk)
     active_q <= \$11 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     \$11  = active;
     if (rst) begin
       \$11  = 1'h0;
@@ -7388,7 +5764,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \systolic_accel.ifmap_sram (rst, a_rd_addr, s_wr_addr, s_wr_data, s_wr_en, a_rd_data, a_rd_en, active, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$24  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
   wire \$1 ;
   wire \$10 ;
   reg \$11 ;
@@ -8521,7 +6897,7 @@ module \systolic_accel.ifmap_sram (rst, a_rd_addr, s_wr_addr, s_wr_data, s_wr_en
   always @(posedge clk)
     active_q <= \$11 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
     \$11  = active;
     if (rst) begin
       \$11  = 1'h0;
@@ -8541,7 +6917,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \systolic_accel.ofmap_sram (rst, a_rd_en, a_rd_addr, a_wr_en, a_wr_data, s_rd_addr, s_rd_en, a_rd_half, a_rd_data, s_rd_data, a_wr_half, a_wr_addr, active, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$25  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
   wire \$1 ;
   wire \$10 ;
   wire [3:0] \$11 ;
@@ -8977,14 +7353,14 @@ module \systolic_accel.ofmap_sram (rst, a_rd_en, a_rd_addr, a_wr_en, a_wr_data, 
   always @(posedge clk)
     a_rd_half_q <= \$36 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     \$35  = active;
     if (rst) begin
       \$35  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     \$36  = a_rd_half;
     if (rst) begin
       \$36  = 1'h0;
@@ -9002,4 +7378,110 @@ module \systolic_accel.ofmap_sram (rst, a_rd_en, a_rd_addr, a_wr_en, a_wr_data, 
   assign \$33  = a_wr_half;
   assign \$3  = active;
   assign \$10  = active;
+endmodule
+/* Generated by Amaranth Yosys 0.50 (PyPI ver 0.50.0.0.post130, git sha1 b5170e139) */
+
+(* top =  1  *)
+(* generator = "Amaranth" *)
+module systolic_accel_pe(a_tag_in, b_in, shift, res_in, clk, rst, a_out, a_tag_out, b_out, psum_out, a_in);
+  reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
+  wire [32:0] \$1 ;
+  wire [32:0] \$2 ;
+  reg [7:0] \$3 ;
+  reg \$4 ;
+  reg [7:0] \$5 ;
+  reg [31:0] \$6 ;
+  reg [31:0] \$7 ;
+  input [7:0] a_in;
+  wire [7:0] a_in;
+  output [7:0] a_out;
+  reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
+  reg [31:0] acc = 32'd0;
+  input [7:0] b_in;
+  wire [7:0] b_in;
+  output [7:0] b_out;
+  reg [7:0] b_out = 8'h00;
+  input clk;
+  wire clk;
+  wire [7:0] mul_a;
+  wire [7:0] mul_b;
+  wire [15:0] product;
+  output [31:0] psum_out;
+  reg [31:0] psum_out = 32'd0;
+  (* init = 32'd0 *)
+  wire [31:0] res;
+  input [31:0] res_in;
+  wire [31:0] res_in;
+  input rst;
+  wire rst;
+  input shift;
+  wire shift;
+  assign \$2  = $signed(acc) + $signed(product);
+  always @(posedge clk)
+    a_out <= \$3 ;
+  always @(posedge clk)
+    a_tag_out <= \$4 ;
+  always @(posedge clk)
+    b_out <= \$5 ;
+  always @(posedge clk)
+    psum_out <= \$6 ;
+  always @(posedge clk)
+    acc <= \$7 ;
+  assign product = $signed(a_in) * $signed(b_in);
+  assign \$1  = $signed(acc) + $signed(product);
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$3  = a_in;
+    if (rst) begin
+      \$3  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$4  = a_tag_in;
+    if (rst) begin
+      \$4  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$5  = b_in;
+    if (rst) begin
+      \$5  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$6  = psum_out;
+    (* full_case = 32'd1 *)
+    if (a_tag_in) begin
+      \$6  = \$1 [31:0];
+    end else begin
+      if (shift) begin
+        \$6  = res_in;
+      end
+    end
+    if (rst) begin
+      \$6  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    if (a_tag_in) begin
+      \$7  = 32'd0;
+    end else begin
+      \$7  = \$2 [31:0];
+    end
+    if (rst) begin
+      \$7  = 32'd0;
+    end
+  end
+  assign mul_a = a_in;
+  assign mul_b = b_in;
+  assign res = psum_out;
 endmodule

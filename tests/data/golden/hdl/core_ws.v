@@ -128,34 +128,34 @@ module systolic_top(dim_m, dim_n, dim_k, west_data, north_data, clk, rst, busy, 
   assign west_masked = west_data & { west_mask[7], west_mask[7], west_mask[7], west_mask[7], west_mask[7], west_mask[7], west_mask[7], west_mask[7:6], west_mask[6], west_mask[6], west_mask[6], west_mask[6], west_mask[6], west_mask[6], west_mask[6:5], west_mask[5], west_mask[5], west_mask[5], west_mask[5], west_mask[5], west_mask[5], west_mask[5:4], west_mask[4], west_mask[4], west_mask[4], west_mask[4], west_mask[4], west_mask[4], west_mask[4:3], west_mask[3], west_mask[3], west_mask[3], west_mask[3], west_mask[3], west_mask[3], west_mask[3:2], west_mask[2], west_mask[2], west_mask[2], west_mask[2], west_mask[2], west_mask[2], west_mask[2:1], west_mask[1], west_mask[1], west_mask[1], west_mask[1], west_mask[1], west_mask[1], west_mask[1:0], west_mask[0], west_mask[0], west_mask[0], west_mask[0], west_mask[0], west_mask[0], west_mask[0] };
   assign north_masked = north_data & { north_mask[7], north_mask[7], north_mask[7], north_mask[7], north_mask[7], north_mask[7], north_mask[7], north_mask[7:6], north_mask[6], north_mask[6], north_mask[6], north_mask[6], north_mask[6], north_mask[6], north_mask[6:5], north_mask[5], north_mask[5], north_mask[5], north_mask[5], north_mask[5], north_mask[5], north_mask[5:4], north_mask[4], north_mask[4], north_mask[4], north_mask[4], north_mask[4], north_mask[4], north_mask[4:3], north_mask[3], north_mask[3], north_mask[3], north_mask[3], north_mask[3], north_mask[3], north_mask[3:2], north_mask[2], north_mask[2], north_mask[2], north_mask[2], north_mask[2], north_mask[2], north_mask[2:1], north_mask[1], north_mask[1], north_mask[1], north_mask[1], north_mask[1], north_mask[1], north_mask[1:0], north_mask[0], north_mask[0], north_mask[0], north_mask[0], north_mask[0], north_mask[0], north_mask[0] };
   \systolic_top.array  array (
-    .a_in(west_masked[7:0]),
-    .\a_in$137 (\$10 ),
-    .\a_in$207 (\$11 ),
-    .\a_in$277 (\$12 ),
-    .\a_in$347 (\$13 ),
-    .\a_in$417 (\$14 ),
-    .\a_in$487 (\$15 ),
-    .\a_in$67 (\$9 ),
-    .a_tag_in(west_tag),
-    .\a_tag_in$138 (\$17 ),
-    .\a_tag_in$208 (\$18 ),
-    .\a_tag_in$278 (\$19 ),
-    .\a_tag_in$348 (\$20 ),
-    .\a_tag_in$418 (\$21 ),
-    .\a_tag_in$488 (\$22 ),
-    .\a_tag_in$68 (\$16 ),
     .clk(clk),
-    .\ld$8 (ld),
-    .ld_bank(ld_bank),
+    .ld(ld),
     .north(north_masked),
-    .\psum_out$558 (\$1 ),
-    .\psum_out$559 (\$2 ),
-    .\psum_out$560 (\$3 ),
-    .\psum_out$561 (\$4 ),
-    .\psum_out$562 (\$5 ),
-    .\psum_out$563 (\$6 ),
-    .\psum_out$564 (\$7 ),
-    .\psum_out$565 (\$8 ),
+    .pe_0_0__a_in(west_masked[7:0]),
+    .pe_0_0__a_tag_in(west_tag),
+    .pe_0_0__ld_bank(ld_bank),
+    .pe_1_0__a_in(\$9 ),
+    .pe_1_0__a_tag_in(\$16 ),
+    .pe_2_0__a_in(\$10 ),
+    .pe_2_0__a_tag_in(\$17 ),
+    .pe_3_0__a_in(\$11 ),
+    .pe_3_0__a_tag_in(\$18 ),
+    .pe_4_0__a_in(\$12 ),
+    .pe_4_0__a_tag_in(\$19 ),
+    .pe_5_0__a_in(\$13 ),
+    .pe_5_0__a_tag_in(\$20 ),
+    .pe_6_0__a_in(\$14 ),
+    .pe_6_0__a_tag_in(\$21 ),
+    .pe_7_0__a_in(\$15 ),
+    .pe_7_0__a_tag_in(\$22 ),
+    .pe_7_0__psum_out(\$1 ),
+    .pe_7_1__psum_out(\$2 ),
+    .pe_7_2__psum_out(\$3 ),
+    .pe_7_3__psum_out(\$4 ),
+    .pe_7_4__psum_out(\$5 ),
+    .pe_7_5__psum_out(\$6 ),
+    .pe_7_6__psum_out(\$7 ),
+    .pe_7_7__psum_out(\$8 ),
     .rst(rst)
   );
   \systolic_top.deskew_south  deskew_south (
@@ -167,14 +167,14 @@ module systolic_top(dim_m, dim_n, dim_k, west_data, north_data, clk, rst, busy, 
     .lane4_2(\$27 ),
     .lane5_1(\$28 ),
     .lane6_0(\$29 ),
-    .\port$1790$0 (\$1 ),
-    .\port$1802$0 (\$2 ),
-    .\port$1814$0 (\$3 ),
-    .\port$1826$0 (\$4 ),
-    .\port$1838$0 (\$5 ),
-    .\port$1850$0 (\$6 ),
-    .\port$1862$0 (\$7 ),
-    .\port$1874$0 (\$8 ),
+    .\port$207$9 (\$1 ),
+    .\port$208$9 (\$2 ),
+    .\port$209$9 (\$3 ),
+    .\port$210$9 (\$4 ),
+    .\port$211$9 (\$5 ),
+    .\port$212$9 (\$6 ),
+    .\port$213$9 (\$7 ),
+    .\port$214$9 (\$8 ),
     .rst(rst)
   );
   \systolic_top.sequencer  sequencer (
@@ -228,7 +228,7 @@ module systolic_top(dim_m, dim_n, dim_k, west_data, north_data, clk, rst, busy, 
     .lane5_4(\$20 ),
     .lane6_5(\$21 ),
     .lane7_6(\$22 ),
-    .\port$842$0 (west_tag),
+    .\port$266$0 (west_tag),
     .rst(rst)
   );
   assign \start$26  = start;
@@ -268,8109 +268,1829 @@ module systolic_top(dim_m, dim_n, dim_k, west_data, north_data, clk, rst, busy, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array (rst, a_in, north, a_tag_in, \ld$8 , ld_bank, \psum_out$558 , \psum_out$559 , \psum_out$560 , \psum_out$561 , \psum_out$562 , \psum_out$563 , \psum_out$564 , \psum_out$565 , \a_in$67 , \a_in$137 , \a_in$207 , \a_in$277 , \a_in$347 , \a_in$417 , \a_in$487 
-, \a_tag_in$68 , \a_tag_in$138 , \a_tag_in$208 , \a_tag_in$278 , \a_tag_in$348 , \a_tag_in$418 , \a_tag_in$488 , clk);
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  wire [7:0] \a_in$101 ;
-  wire [7:0] \a_in$11 ;
-  wire [7:0] \a_in$110 ;
-  wire [7:0] \a_in$119 ;
-  wire [7:0] \a_in$128 ;
-  input [7:0] \a_in$137 ;
-  wire [7:0] \a_in$137 ;
-  wire [7:0] \a_in$144 ;
-  wire [7:0] \a_in$153 ;
-  wire [7:0] \a_in$162 ;
-  wire [7:0] \a_in$171 ;
-  wire [7:0] \a_in$180 ;
-  wire [7:0] \a_in$189 ;
-  wire [7:0] \a_in$19 ;
-  wire [7:0] \a_in$198 ;
-  input [7:0] \a_in$207 ;
-  wire [7:0] \a_in$207 ;
-  wire [7:0] \a_in$214 ;
-  wire [7:0] \a_in$223 ;
-  wire [7:0] \a_in$232 ;
-  wire [7:0] \a_in$241 ;
-  wire [7:0] \a_in$250 ;
-  wire [7:0] \a_in$259 ;
-  wire [7:0] \a_in$268 ;
-  wire [7:0] \a_in$27 ;
-  input [7:0] \a_in$277 ;
-  wire [7:0] \a_in$277 ;
-  wire [7:0] \a_in$284 ;
-  wire [7:0] \a_in$293 ;
-  wire [7:0] \a_in$302 ;
-  wire [7:0] \a_in$311 ;
-  wire [7:0] \a_in$320 ;
-  wire [7:0] \a_in$329 ;
-  wire [7:0] \a_in$338 ;
-  input [7:0] \a_in$347 ;
-  wire [7:0] \a_in$347 ;
-  wire [7:0] \a_in$35 ;
-  wire [7:0] \a_in$354 ;
-  wire [7:0] \a_in$363 ;
-  wire [7:0] \a_in$372 ;
-  wire [7:0] \a_in$381 ;
-  wire [7:0] \a_in$390 ;
-  wire [7:0] \a_in$399 ;
-  wire [7:0] \a_in$408 ;
-  input [7:0] \a_in$417 ;
-  wire [7:0] \a_in$417 ;
-  wire [7:0] \a_in$424 ;
-  wire [7:0] \a_in$43 ;
-  wire [7:0] \a_in$433 ;
-  wire [7:0] \a_in$442 ;
-  wire [7:0] \a_in$451 ;
-  wire [7:0] \a_in$460 ;
-  wire [7:0] \a_in$469 ;
-  wire [7:0] \a_in$478 ;
-  input [7:0] \a_in$487 ;
-  wire [7:0] \a_in$487 ;
-  wire [7:0] \a_in$494 ;
-  wire [7:0] \a_in$503 ;
-  wire [7:0] \a_in$51 ;
-  wire [7:0] \a_in$512 ;
-  wire [7:0] \a_in$521 ;
-  wire [7:0] \a_in$530 ;
-  wire [7:0] \a_in$539 ;
-  wire [7:0] \a_in$548 ;
-  wire [7:0] \a_in$59 ;
-  input [7:0] \a_in$67 ;
-  wire [7:0] \a_in$67 ;
-  wire [7:0] \a_in$74 ;
-  wire [7:0] \a_in$83 ;
-  wire [7:0] \a_in$92 ;
-  wire [7:0] a_out;
-  wire [7:0] \a_out$102 ;
-  wire [7:0] \a_out$111 ;
-  wire [7:0] \a_out$120 ;
-  wire [7:0] \a_out$129 ;
-  wire [7:0] \a_out$145 ;
-  wire [7:0] \a_out$154 ;
-  wire [7:0] \a_out$163 ;
-  wire [7:0] \a_out$172 ;
-  wire [7:0] \a_out$181 ;
-  wire [7:0] \a_out$190 ;
-  wire [7:0] \a_out$199 ;
-  wire [7:0] \a_out$20 ;
-  wire [7:0] \a_out$215 ;
-  wire [7:0] \a_out$224 ;
-  wire [7:0] \a_out$233 ;
-  wire [7:0] \a_out$242 ;
-  wire [7:0] \a_out$251 ;
-  wire [7:0] \a_out$260 ;
-  wire [7:0] \a_out$269 ;
-  wire [7:0] \a_out$28 ;
-  wire [7:0] \a_out$285 ;
-  wire [7:0] \a_out$294 ;
-  wire [7:0] \a_out$303 ;
-  wire [7:0] \a_out$312 ;
-  wire [7:0] \a_out$321 ;
-  wire [7:0] \a_out$330 ;
-  wire [7:0] \a_out$339 ;
-  wire [7:0] \a_out$355 ;
-  wire [7:0] \a_out$36 ;
-  wire [7:0] \a_out$364 ;
-  wire [7:0] \a_out$373 ;
-  wire [7:0] \a_out$382 ;
-  wire [7:0] \a_out$391 ;
-  wire [7:0] \a_out$400 ;
-  wire [7:0] \a_out$409 ;
-  wire [7:0] \a_out$425 ;
-  wire [7:0] \a_out$434 ;
-  wire [7:0] \a_out$44 ;
-  wire [7:0] \a_out$443 ;
-  wire [7:0] \a_out$452 ;
-  wire [7:0] \a_out$461 ;
-  wire [7:0] \a_out$470 ;
-  wire [7:0] \a_out$479 ;
-  wire [7:0] \a_out$495 ;
-  wire [7:0] \a_out$504 ;
-  wire [7:0] \a_out$513 ;
-  wire [7:0] \a_out$52 ;
-  wire [7:0] \a_out$522 ;
-  wire [7:0] \a_out$531 ;
-  wire [7:0] \a_out$540 ;
-  wire [7:0] \a_out$549 ;
-  wire [7:0] \a_out$60 ;
-  wire [7:0] \a_out$75 ;
-  wire [7:0] \a_out$84 ;
-  wire [7:0] \a_out$93 ;
-  input a_tag_in;
-  wire a_tag_in;
-  wire \a_tag_in$103 ;
-  wire \a_tag_in$112 ;
-  wire \a_tag_in$121 ;
-  wire \a_tag_in$13 ;
-  wire \a_tag_in$130 ;
-  input \a_tag_in$138 ;
-  wire \a_tag_in$138 ;
-  wire \a_tag_in$146 ;
-  wire \a_tag_in$155 ;
-  wire \a_tag_in$164 ;
-  wire \a_tag_in$173 ;
-  wire \a_tag_in$182 ;
-  wire \a_tag_in$191 ;
-  wire \a_tag_in$200 ;
-  input \a_tag_in$208 ;
-  wire \a_tag_in$208 ;
-  wire \a_tag_in$21 ;
-  wire \a_tag_in$216 ;
-  wire \a_tag_in$225 ;
-  wire \a_tag_in$234 ;
-  wire \a_tag_in$243 ;
-  wire \a_tag_in$252 ;
-  wire \a_tag_in$261 ;
-  wire \a_tag_in$270 ;
-  input \a_tag_in$278 ;
-  wire \a_tag_in$278 ;
-  wire \a_tag_in$286 ;
-  wire \a_tag_in$29 ;
-  wire \a_tag_in$295 ;
-  wire \a_tag_in$304 ;
-  wire \a_tag_in$313 ;
-  wire \a_tag_in$322 ;
-  wire \a_tag_in$331 ;
-  wire \a_tag_in$340 ;
-  input \a_tag_in$348 ;
-  wire \a_tag_in$348 ;
-  wire \a_tag_in$356 ;
-  wire \a_tag_in$365 ;
-  wire \a_tag_in$37 ;
-  wire \a_tag_in$374 ;
-  wire \a_tag_in$383 ;
-  wire \a_tag_in$392 ;
-  wire \a_tag_in$401 ;
-  wire \a_tag_in$410 ;
-  input \a_tag_in$418 ;
-  wire \a_tag_in$418 ;
-  wire \a_tag_in$426 ;
-  wire \a_tag_in$435 ;
-  wire \a_tag_in$444 ;
-  wire \a_tag_in$45 ;
-  wire \a_tag_in$453 ;
-  wire \a_tag_in$462 ;
-  wire \a_tag_in$471 ;
-  wire \a_tag_in$480 ;
-  input \a_tag_in$488 ;
-  wire \a_tag_in$488 ;
-  wire \a_tag_in$496 ;
-  wire \a_tag_in$505 ;
-  wire \a_tag_in$514 ;
-  wire \a_tag_in$523 ;
-  wire \a_tag_in$53 ;
-  wire \a_tag_in$532 ;
-  wire \a_tag_in$541 ;
-  wire \a_tag_in$550 ;
-  wire \a_tag_in$61 ;
-  input \a_tag_in$68 ;
-  wire \a_tag_in$68 ;
-  wire \a_tag_in$76 ;
-  wire \a_tag_in$85 ;
-  wire \a_tag_in$94 ;
-  wire a_tag_out;
-  wire \a_tag_out$104 ;
-  wire \a_tag_out$113 ;
-  wire \a_tag_out$122 ;
-  wire \a_tag_out$131 ;
-  wire \a_tag_out$147 ;
-  wire \a_tag_out$156 ;
-  wire \a_tag_out$165 ;
-  wire \a_tag_out$174 ;
-  wire \a_tag_out$183 ;
-  wire \a_tag_out$192 ;
-  wire \a_tag_out$201 ;
-  wire \a_tag_out$217 ;
-  wire \a_tag_out$22 ;
-  wire \a_tag_out$226 ;
-  wire \a_tag_out$235 ;
-  wire \a_tag_out$244 ;
-  wire \a_tag_out$253 ;
-  wire \a_tag_out$262 ;
-  wire \a_tag_out$271 ;
-  wire \a_tag_out$287 ;
-  wire \a_tag_out$296 ;
-  wire \a_tag_out$30 ;
-  wire \a_tag_out$305 ;
-  wire \a_tag_out$314 ;
-  wire \a_tag_out$323 ;
-  wire \a_tag_out$332 ;
-  wire \a_tag_out$341 ;
-  wire \a_tag_out$357 ;
-  wire \a_tag_out$366 ;
-  wire \a_tag_out$375 ;
-  wire \a_tag_out$38 ;
-  wire \a_tag_out$384 ;
-  wire \a_tag_out$393 ;
-  wire \a_tag_out$402 ;
-  wire \a_tag_out$411 ;
-  wire \a_tag_out$427 ;
-  wire \a_tag_out$436 ;
-  wire \a_tag_out$445 ;
-  wire \a_tag_out$454 ;
-  wire \a_tag_out$46 ;
-  wire \a_tag_out$463 ;
-  wire \a_tag_out$472 ;
-  wire \a_tag_out$481 ;
-  wire \a_tag_out$497 ;
-  wire \a_tag_out$506 ;
-  wire \a_tag_out$515 ;
-  wire \a_tag_out$524 ;
-  wire \a_tag_out$533 ;
-  wire \a_tag_out$54 ;
-  wire \a_tag_out$542 ;
-  wire \a_tag_out$551 ;
-  wire \a_tag_out$62 ;
-  wire \a_tag_out$77 ;
-  wire \a_tag_out$86 ;
-  wire \a_tag_out$95 ;
-  wire [7:0] b_in;
-  wire [7:0] \b_in$105 ;
-  wire [7:0] \b_in$114 ;
-  wire [7:0] \b_in$123 ;
-  wire [7:0] \b_in$132 ;
-  wire [7:0] \b_in$139 ;
-  wire [7:0] \b_in$148 ;
-  wire [7:0] \b_in$15 ;
-  wire [7:0] \b_in$157 ;
-  wire [7:0] \b_in$166 ;
-  wire [7:0] \b_in$175 ;
-  wire [7:0] \b_in$184 ;
-  wire [7:0] \b_in$193 ;
-  wire [7:0] \b_in$202 ;
-  wire [7:0] \b_in$209 ;
-  wire [7:0] \b_in$218 ;
-  wire [7:0] \b_in$227 ;
-  wire [7:0] \b_in$23 ;
-  wire [7:0] \b_in$236 ;
-  wire [7:0] \b_in$245 ;
-  wire [7:0] \b_in$254 ;
-  wire [7:0] \b_in$263 ;
-  wire [7:0] \b_in$272 ;
-  wire [7:0] \b_in$279 ;
-  wire [7:0] \b_in$288 ;
-  wire [7:0] \b_in$297 ;
-  wire [7:0] \b_in$306 ;
-  wire [7:0] \b_in$31 ;
-  wire [7:0] \b_in$315 ;
-  wire [7:0] \b_in$324 ;
-  wire [7:0] \b_in$333 ;
-  wire [7:0] \b_in$342 ;
-  wire [7:0] \b_in$349 ;
-  wire [7:0] \b_in$358 ;
-  wire [7:0] \b_in$367 ;
-  wire [7:0] \b_in$376 ;
-  wire [7:0] \b_in$385 ;
-  wire [7:0] \b_in$39 ;
-  wire [7:0] \b_in$394 ;
-  wire [7:0] \b_in$403 ;
-  wire [7:0] \b_in$412 ;
-  wire [7:0] \b_in$419 ;
-  wire [7:0] \b_in$428 ;
-  wire [7:0] \b_in$437 ;
-  wire [7:0] \b_in$446 ;
-  wire [7:0] \b_in$455 ;
-  wire [7:0] \b_in$464 ;
-  wire [7:0] \b_in$47 ;
-  wire [7:0] \b_in$473 ;
-  wire [7:0] \b_in$482 ;
-  wire [7:0] \b_in$489 ;
-  wire [7:0] \b_in$498 ;
-  wire [7:0] \b_in$507 ;
-  wire [7:0] \b_in$516 ;
-  wire [7:0] \b_in$525 ;
-  wire [7:0] \b_in$534 ;
-  wire [7:0] \b_in$543 ;
-  wire [7:0] \b_in$55 ;
-  wire [7:0] \b_in$552 ;
-  wire [7:0] \b_in$63 ;
-  wire [7:0] \b_in$69 ;
-  wire [7:0] \b_in$78 ;
-  wire [7:0] \b_in$87 ;
-  wire [7:0] \b_in$96 ;
+module \systolic_top.array (rst, pe_0_0__a_in, north, pe_7_0__psum_out, pe_7_1__psum_out, pe_7_2__psum_out, pe_7_3__psum_out, pe_7_4__psum_out, pe_7_5__psum_out, pe_7_6__psum_out, pe_7_7__psum_out, pe_0_0__a_tag_in, ld, pe_0_0__ld_bank, pe_1_0__a_in, pe_2_0__a_in, pe_3_0__a_in, pe_4_0__a_in, pe_5_0__a_in, pe_6_0__a_in, pe_7_0__a_in
+, pe_1_0__a_tag_in, pe_2_0__a_tag_in, pe_3_0__a_tag_in, pe_4_0__a_tag_in, pe_5_0__a_tag_in, pe_6_0__a_tag_in, pe_7_0__a_tag_in, clk);
+  wire [7:0] \$1 ;
+  wire \$10 ;
+  wire [7:0] \$11 ;
+  wire \$12 ;
+  wire [7:0] \$13 ;
+  wire \$14 ;
+  wire [7:0] \$15 ;
+  wire \$16 ;
+  wire \$2 ;
+  wire [7:0] \$3 ;
+  wire \$4 ;
+  wire [7:0] \$5 ;
+  wire \$6 ;
+  wire [7:0] \$7 ;
+  wire \$8 ;
+  wire [7:0] \$9 ;
   input clk;
   wire clk;
-  wire ld;
-  wire \ld$108 ;
-  wire \ld$117 ;
-  wire \ld$126 ;
-  wire \ld$135 ;
-  wire \ld$142 ;
-  wire \ld$151 ;
-  wire \ld$160 ;
-  wire \ld$169 ;
-  wire \ld$17 ;
-  wire \ld$178 ;
-  wire \ld$187 ;
-  wire \ld$196 ;
-  wire \ld$205 ;
-  wire \ld$212 ;
-  wire \ld$221 ;
-  wire \ld$230 ;
-  wire \ld$239 ;
-  wire \ld$248 ;
-  wire \ld$25 ;
-  wire \ld$257 ;
-  wire \ld$266 ;
-  wire \ld$275 ;
-  wire \ld$282 ;
-  wire \ld$291 ;
-  wire \ld$300 ;
-  wire \ld$309 ;
-  wire \ld$318 ;
-  wire \ld$327 ;
-  wire \ld$33 ;
-  wire \ld$336 ;
-  wire \ld$345 ;
-  wire \ld$352 ;
-  wire \ld$361 ;
-  wire \ld$370 ;
-  wire \ld$379 ;
-  wire \ld$388 ;
-  wire \ld$397 ;
-  wire \ld$406 ;
-  wire \ld$41 ;
-  wire \ld$415 ;
-  wire \ld$422 ;
-  wire \ld$431 ;
-  wire \ld$440 ;
-  wire \ld$449 ;
-  wire \ld$458 ;
-  wire \ld$467 ;
-  wire \ld$476 ;
-  wire \ld$485 ;
-  wire \ld$49 ;
-  wire \ld$492 ;
-  wire \ld$501 ;
-  wire \ld$510 ;
-  wire \ld$519 ;
-  wire \ld$528 ;
-  wire \ld$537 ;
-  wire \ld$546 ;
-  wire \ld$555 ;
-  wire \ld$57 ;
-  wire \ld$65 ;
-  wire \ld$72 ;
-  input [7:0] \ld$8 ;
-  wire [7:0] \ld$8 ;
-  wire \ld$81 ;
-  wire \ld$90 ;
-  wire \ld$99 ;
-  input ld_bank;
+  input [7:0] ld;
+  wire [7:0] ld;
   wire ld_bank;
-  wire \ld_bank$10 ;
-  wire \ld_bank$100 ;
-  wire \ld_bank$109 ;
-  wire \ld_bank$118 ;
-  wire \ld_bank$127 ;
-  wire \ld_bank$136 ;
-  wire \ld_bank$143 ;
-  wire \ld_bank$152 ;
-  wire \ld_bank$161 ;
-  wire \ld_bank$170 ;
-  wire \ld_bank$179 ;
-  wire \ld_bank$18 ;
-  wire \ld_bank$188 ;
-  wire \ld_bank$197 ;
-  wire \ld_bank$206 ;
-  wire \ld_bank$213 ;
-  wire \ld_bank$222 ;
-  wire \ld_bank$231 ;
-  wire \ld_bank$240 ;
-  wire \ld_bank$249 ;
-  wire \ld_bank$258 ;
-  wire \ld_bank$26 ;
-  wire \ld_bank$267 ;
-  wire \ld_bank$276 ;
-  wire \ld_bank$283 ;
-  wire \ld_bank$292 ;
-  wire \ld_bank$301 ;
-  wire \ld_bank$310 ;
-  wire \ld_bank$319 ;
-  wire \ld_bank$328 ;
-  wire \ld_bank$337 ;
-  wire \ld_bank$34 ;
-  wire \ld_bank$346 ;
-  wire \ld_bank$353 ;
-  wire \ld_bank$362 ;
-  wire \ld_bank$371 ;
-  wire \ld_bank$380 ;
-  wire \ld_bank$389 ;
-  wire \ld_bank$398 ;
-  wire \ld_bank$407 ;
-  wire \ld_bank$416 ;
-  wire \ld_bank$42 ;
-  wire \ld_bank$423 ;
-  wire \ld_bank$432 ;
-  wire \ld_bank$441 ;
-  wire \ld_bank$450 ;
-  wire \ld_bank$459 ;
-  wire \ld_bank$468 ;
-  wire \ld_bank$477 ;
-  wire \ld_bank$486 ;
-  wire \ld_bank$493 ;
-  wire \ld_bank$50 ;
-  wire \ld_bank$502 ;
-  wire \ld_bank$511 ;
-  wire \ld_bank$520 ;
-  wire \ld_bank$529 ;
-  wire \ld_bank$538 ;
-  wire \ld_bank$547 ;
-  wire \ld_bank$556 ;
-  wire \ld_bank$58 ;
-  wire \ld_bank$66 ;
-  wire \ld_bank$73 ;
-  wire \ld_bank$82 ;
-  wire \ld_bank$91 ;
   input [63:0] north;
   wire [63:0] north;
-  wire [31:0] psum_in;
-  wire [31:0] \psum_in$106 ;
-  wire [31:0] \psum_in$115 ;
-  wire [31:0] \psum_in$124 ;
-  wire [31:0] \psum_in$133 ;
-  wire [31:0] \psum_in$140 ;
-  wire [31:0] \psum_in$149 ;
-  wire [31:0] \psum_in$158 ;
-  wire [31:0] \psum_in$16 ;
-  wire [31:0] \psum_in$167 ;
-  wire [31:0] \psum_in$176 ;
-  wire [31:0] \psum_in$185 ;
-  wire [31:0] \psum_in$194 ;
-  wire [31:0] \psum_in$203 ;
-  wire [31:0] \psum_in$210 ;
-  wire [31:0] \psum_in$219 ;
-  wire [31:0] \psum_in$228 ;
-  wire [31:0] \psum_in$237 ;
-  wire [31:0] \psum_in$24 ;
-  wire [31:0] \psum_in$246 ;
-  wire [31:0] \psum_in$255 ;
-  wire [31:0] \psum_in$264 ;
-  wire [31:0] \psum_in$273 ;
-  wire [31:0] \psum_in$280 ;
-  wire [31:0] \psum_in$289 ;
-  wire [31:0] \psum_in$298 ;
-  wire [31:0] \psum_in$307 ;
-  wire [31:0] \psum_in$316 ;
-  wire [31:0] \psum_in$32 ;
-  wire [31:0] \psum_in$325 ;
-  wire [31:0] \psum_in$334 ;
-  wire [31:0] \psum_in$343 ;
-  wire [31:0] \psum_in$350 ;
-  wire [31:0] \psum_in$359 ;
-  wire [31:0] \psum_in$368 ;
-  wire [31:0] \psum_in$377 ;
-  wire [31:0] \psum_in$386 ;
-  wire [31:0] \psum_in$395 ;
-  wire [31:0] \psum_in$40 ;
-  wire [31:0] \psum_in$404 ;
-  wire [31:0] \psum_in$413 ;
-  wire [31:0] \psum_in$420 ;
-  wire [31:0] \psum_in$429 ;
-  wire [31:0] \psum_in$438 ;
-  wire [31:0] \psum_in$447 ;
-  wire [31:0] \psum_in$456 ;
-  wire [31:0] \psum_in$465 ;
-  wire [31:0] \psum_in$474 ;
-  wire [31:0] \psum_in$48 ;
-  wire [31:0] \psum_in$483 ;
-  wire [31:0] \psum_in$490 ;
-  wire [31:0] \psum_in$499 ;
-  wire [31:0] \psum_in$508 ;
-  wire [31:0] \psum_in$517 ;
-  wire [31:0] \psum_in$526 ;
-  wire [31:0] \psum_in$535 ;
-  wire [31:0] \psum_in$544 ;
-  wire [31:0] \psum_in$553 ;
-  wire [31:0] \psum_in$56 ;
-  wire [31:0] \psum_in$64 ;
-  wire [31:0] \psum_in$70 ;
-  wire [31:0] \psum_in$79 ;
-  wire [31:0] \psum_in$88 ;
-  wire [31:0] \psum_in$97 ;
-  wire [31:0] psum_out;
-  wire [31:0] \psum_out$107 ;
-  wire [31:0] \psum_out$116 ;
-  wire [31:0] \psum_out$125 ;
-  wire [31:0] \psum_out$134 ;
-  wire [31:0] \psum_out$141 ;
-  wire [31:0] \psum_out$150 ;
-  wire [31:0] \psum_out$159 ;
-  wire [31:0] \psum_out$168 ;
-  wire [31:0] \psum_out$177 ;
-  wire [31:0] \psum_out$186 ;
-  wire [31:0] \psum_out$195 ;
-  wire [31:0] \psum_out$204 ;
-  wire [31:0] \psum_out$211 ;
-  wire [31:0] \psum_out$220 ;
-  wire [31:0] \psum_out$229 ;
-  wire [31:0] \psum_out$238 ;
-  wire [31:0] \psum_out$247 ;
-  wire [31:0] \psum_out$256 ;
-  wire [31:0] \psum_out$265 ;
-  wire [31:0] \psum_out$274 ;
-  wire [31:0] \psum_out$281 ;
-  wire [31:0] \psum_out$290 ;
-  wire [31:0] \psum_out$299 ;
-  wire [31:0] \psum_out$308 ;
-  wire [31:0] \psum_out$317 ;
-  wire [31:0] \psum_out$326 ;
-  wire [31:0] \psum_out$335 ;
-  wire [31:0] \psum_out$344 ;
-  wire [31:0] \psum_out$351 ;
-  wire [31:0] \psum_out$360 ;
-  wire [31:0] \psum_out$369 ;
-  wire [31:0] \psum_out$378 ;
-  wire [31:0] \psum_out$387 ;
-  wire [31:0] \psum_out$396 ;
-  wire [31:0] \psum_out$405 ;
-  wire [31:0] \psum_out$414 ;
-  wire [31:0] \psum_out$421 ;
-  wire [31:0] \psum_out$430 ;
-  wire [31:0] \psum_out$439 ;
-  wire [31:0] \psum_out$448 ;
-  wire [31:0] \psum_out$457 ;
-  wire [31:0] \psum_out$466 ;
-  wire [31:0] \psum_out$475 ;
-  wire [31:0] \psum_out$484 ;
-  wire [31:0] \psum_out$491 ;
-  wire [31:0] \psum_out$500 ;
-  wire [31:0] \psum_out$509 ;
-  wire [31:0] \psum_out$518 ;
-  wire [31:0] \psum_out$527 ;
-  wire [31:0] \psum_out$536 ;
-  wire [31:0] \psum_out$545 ;
-  wire [31:0] \psum_out$554 ;
-  output [31:0] \psum_out$558 ;
-  wire [31:0] \psum_out$558 ;
-  output [31:0] \psum_out$559 ;
-  wire [31:0] \psum_out$559 ;
-  output [31:0] \psum_out$560 ;
-  wire [31:0] \psum_out$560 ;
-  output [31:0] \psum_out$561 ;
-  wire [31:0] \psum_out$561 ;
-  output [31:0] \psum_out$562 ;
-  wire [31:0] \psum_out$562 ;
-  output [31:0] \psum_out$563 ;
-  wire [31:0] \psum_out$563 ;
-  output [31:0] \psum_out$564 ;
-  wire [31:0] \psum_out$564 ;
-  output [31:0] \psum_out$565 ;
-  wire [31:0] \psum_out$565 ;
-  wire [31:0] \psum_out$80 ;
-  wire [31:0] \psum_out$89 ;
-  wire [31:0] \psum_out$98 ;
+  input [7:0] pe_0_0__a_in;
+  wire [7:0] pe_0_0__a_in;
+  wire [7:0] pe_0_0__a_out;
+  input pe_0_0__a_tag_in;
+  wire pe_0_0__a_tag_in;
+  wire pe_0_0__a_tag_out;
+  wire [7:0] pe_0_0__b_in;
+  wire pe_0_0__ld;
+  input pe_0_0__ld_bank;
+  wire pe_0_0__ld_bank;
+  wire [31:0] pe_0_0__psum_in;
+  wire [31:0] pe_0_0__psum_out;
+  wire [7:0] pe_0_1__a_in;
+  wire [7:0] pe_0_1__a_out;
+  wire pe_0_1__a_tag_in;
+  wire pe_0_1__a_tag_out;
+  wire [7:0] pe_0_1__b_in;
+  wire pe_0_1__ld;
+  wire pe_0_1__ld_bank;
+  wire [31:0] pe_0_1__psum_in;
+  wire [31:0] pe_0_1__psum_out;
+  wire [7:0] pe_0_2__a_in;
+  wire [7:0] pe_0_2__a_out;
+  wire pe_0_2__a_tag_in;
+  wire pe_0_2__a_tag_out;
+  wire [7:0] pe_0_2__b_in;
+  wire pe_0_2__ld;
+  wire pe_0_2__ld_bank;
+  wire [31:0] pe_0_2__psum_in;
+  wire [31:0] pe_0_2__psum_out;
+  wire [7:0] pe_0_3__a_in;
+  wire [7:0] pe_0_3__a_out;
+  wire pe_0_3__a_tag_in;
+  wire pe_0_3__a_tag_out;
+  wire [7:0] pe_0_3__b_in;
+  wire pe_0_3__ld;
+  wire pe_0_3__ld_bank;
+  wire [31:0] pe_0_3__psum_in;
+  wire [31:0] pe_0_3__psum_out;
+  wire [7:0] pe_0_4__a_in;
+  wire [7:0] pe_0_4__a_out;
+  wire pe_0_4__a_tag_in;
+  wire pe_0_4__a_tag_out;
+  wire [7:0] pe_0_4__b_in;
+  wire pe_0_4__ld;
+  wire pe_0_4__ld_bank;
+  wire [31:0] pe_0_4__psum_in;
+  wire [31:0] pe_0_4__psum_out;
+  wire [7:0] pe_0_5__a_in;
+  wire [7:0] pe_0_5__a_out;
+  wire pe_0_5__a_tag_in;
+  wire pe_0_5__a_tag_out;
+  wire [7:0] pe_0_5__b_in;
+  wire pe_0_5__ld;
+  wire pe_0_5__ld_bank;
+  wire [31:0] pe_0_5__psum_in;
+  wire [31:0] pe_0_5__psum_out;
+  wire [7:0] pe_0_6__a_in;
+  wire [7:0] pe_0_6__a_out;
+  wire pe_0_6__a_tag_in;
+  wire pe_0_6__a_tag_out;
+  wire [7:0] pe_0_6__b_in;
+  wire pe_0_6__ld;
+  wire pe_0_6__ld_bank;
+  wire [31:0] pe_0_6__psum_in;
+  wire [31:0] pe_0_6__psum_out;
+  wire [7:0] pe_0_7__a_in;
+  wire pe_0_7__a_tag_in;
+  wire [7:0] pe_0_7__b_in;
+  wire pe_0_7__ld;
+  wire pe_0_7__ld_bank;
+  wire [31:0] pe_0_7__psum_in;
+  wire [31:0] pe_0_7__psum_out;
+  input [7:0] pe_1_0__a_in;
+  wire [7:0] pe_1_0__a_in;
+  wire [7:0] pe_1_0__a_out;
+  input pe_1_0__a_tag_in;
+  wire pe_1_0__a_tag_in;
+  wire pe_1_0__a_tag_out;
+  wire [7:0] pe_1_0__b_in;
+  wire pe_1_0__ld;
+  wire pe_1_0__ld_bank;
+  wire [31:0] pe_1_0__psum_in;
+  wire [31:0] pe_1_0__psum_out;
+  wire [7:0] pe_1_1__a_in;
+  wire [7:0] pe_1_1__a_out;
+  wire pe_1_1__a_tag_in;
+  wire pe_1_1__a_tag_out;
+  wire [7:0] pe_1_1__b_in;
+  wire pe_1_1__ld;
+  wire pe_1_1__ld_bank;
+  wire [31:0] pe_1_1__psum_in;
+  wire [31:0] pe_1_1__psum_out;
+  wire [7:0] pe_1_2__a_in;
+  wire [7:0] pe_1_2__a_out;
+  wire pe_1_2__a_tag_in;
+  wire pe_1_2__a_tag_out;
+  wire [7:0] pe_1_2__b_in;
+  wire pe_1_2__ld;
+  wire pe_1_2__ld_bank;
+  wire [31:0] pe_1_2__psum_in;
+  wire [31:0] pe_1_2__psum_out;
+  wire [7:0] pe_1_3__a_in;
+  wire [7:0] pe_1_3__a_out;
+  wire pe_1_3__a_tag_in;
+  wire pe_1_3__a_tag_out;
+  wire [7:0] pe_1_3__b_in;
+  wire pe_1_3__ld;
+  wire pe_1_3__ld_bank;
+  wire [31:0] pe_1_3__psum_in;
+  wire [31:0] pe_1_3__psum_out;
+  wire [7:0] pe_1_4__a_in;
+  wire [7:0] pe_1_4__a_out;
+  wire pe_1_4__a_tag_in;
+  wire pe_1_4__a_tag_out;
+  wire [7:0] pe_1_4__b_in;
+  wire pe_1_4__ld;
+  wire pe_1_4__ld_bank;
+  wire [31:0] pe_1_4__psum_in;
+  wire [31:0] pe_1_4__psum_out;
+  wire [7:0] pe_1_5__a_in;
+  wire [7:0] pe_1_5__a_out;
+  wire pe_1_5__a_tag_in;
+  wire pe_1_5__a_tag_out;
+  wire [7:0] pe_1_5__b_in;
+  wire pe_1_5__ld;
+  wire pe_1_5__ld_bank;
+  wire [31:0] pe_1_5__psum_in;
+  wire [31:0] pe_1_5__psum_out;
+  wire [7:0] pe_1_6__a_in;
+  wire [7:0] pe_1_6__a_out;
+  wire pe_1_6__a_tag_in;
+  wire pe_1_6__a_tag_out;
+  wire [7:0] pe_1_6__b_in;
+  wire pe_1_6__ld;
+  wire pe_1_6__ld_bank;
+  wire [31:0] pe_1_6__psum_in;
+  wire [31:0] pe_1_6__psum_out;
+  wire [7:0] pe_1_7__a_in;
+  wire pe_1_7__a_tag_in;
+  wire [7:0] pe_1_7__b_in;
+  wire pe_1_7__ld;
+  wire pe_1_7__ld_bank;
+  wire [31:0] pe_1_7__psum_in;
+  wire [31:0] pe_1_7__psum_out;
+  input [7:0] pe_2_0__a_in;
+  wire [7:0] pe_2_0__a_in;
+  wire [7:0] pe_2_0__a_out;
+  input pe_2_0__a_tag_in;
+  wire pe_2_0__a_tag_in;
+  wire pe_2_0__a_tag_out;
+  wire [7:0] pe_2_0__b_in;
+  wire pe_2_0__ld;
+  wire pe_2_0__ld_bank;
+  wire [31:0] pe_2_0__psum_in;
+  wire [31:0] pe_2_0__psum_out;
+  wire [7:0] pe_2_1__a_in;
+  wire [7:0] pe_2_1__a_out;
+  wire pe_2_1__a_tag_in;
+  wire pe_2_1__a_tag_out;
+  wire [7:0] pe_2_1__b_in;
+  wire pe_2_1__ld;
+  wire pe_2_1__ld_bank;
+  wire [31:0] pe_2_1__psum_in;
+  wire [31:0] pe_2_1__psum_out;
+  wire [7:0] pe_2_2__a_in;
+  wire [7:0] pe_2_2__a_out;
+  wire pe_2_2__a_tag_in;
+  wire pe_2_2__a_tag_out;
+  wire [7:0] pe_2_2__b_in;
+  wire pe_2_2__ld;
+  wire pe_2_2__ld_bank;
+  wire [31:0] pe_2_2__psum_in;
+  wire [31:0] pe_2_2__psum_out;
+  wire [7:0] pe_2_3__a_in;
+  wire [7:0] pe_2_3__a_out;
+  wire pe_2_3__a_tag_in;
+  wire pe_2_3__a_tag_out;
+  wire [7:0] pe_2_3__b_in;
+  wire pe_2_3__ld;
+  wire pe_2_3__ld_bank;
+  wire [31:0] pe_2_3__psum_in;
+  wire [31:0] pe_2_3__psum_out;
+  wire [7:0] pe_2_4__a_in;
+  wire [7:0] pe_2_4__a_out;
+  wire pe_2_4__a_tag_in;
+  wire pe_2_4__a_tag_out;
+  wire [7:0] pe_2_4__b_in;
+  wire pe_2_4__ld;
+  wire pe_2_4__ld_bank;
+  wire [31:0] pe_2_4__psum_in;
+  wire [31:0] pe_2_4__psum_out;
+  wire [7:0] pe_2_5__a_in;
+  wire [7:0] pe_2_5__a_out;
+  wire pe_2_5__a_tag_in;
+  wire pe_2_5__a_tag_out;
+  wire [7:0] pe_2_5__b_in;
+  wire pe_2_5__ld;
+  wire pe_2_5__ld_bank;
+  wire [31:0] pe_2_5__psum_in;
+  wire [31:0] pe_2_5__psum_out;
+  wire [7:0] pe_2_6__a_in;
+  wire [7:0] pe_2_6__a_out;
+  wire pe_2_6__a_tag_in;
+  wire pe_2_6__a_tag_out;
+  wire [7:0] pe_2_6__b_in;
+  wire pe_2_6__ld;
+  wire pe_2_6__ld_bank;
+  wire [31:0] pe_2_6__psum_in;
+  wire [31:0] pe_2_6__psum_out;
+  wire [7:0] pe_2_7__a_in;
+  wire pe_2_7__a_tag_in;
+  wire [7:0] pe_2_7__b_in;
+  wire pe_2_7__ld;
+  wire pe_2_7__ld_bank;
+  wire [31:0] pe_2_7__psum_in;
+  wire [31:0] pe_2_7__psum_out;
+  input [7:0] pe_3_0__a_in;
+  wire [7:0] pe_3_0__a_in;
+  wire [7:0] pe_3_0__a_out;
+  input pe_3_0__a_tag_in;
+  wire pe_3_0__a_tag_in;
+  wire pe_3_0__a_tag_out;
+  wire [7:0] pe_3_0__b_in;
+  wire pe_3_0__ld;
+  wire pe_3_0__ld_bank;
+  wire [31:0] pe_3_0__psum_in;
+  wire [31:0] pe_3_0__psum_out;
+  wire [7:0] pe_3_1__a_in;
+  wire [7:0] pe_3_1__a_out;
+  wire pe_3_1__a_tag_in;
+  wire pe_3_1__a_tag_out;
+  wire [7:0] pe_3_1__b_in;
+  wire pe_3_1__ld;
+  wire pe_3_1__ld_bank;
+  wire [31:0] pe_3_1__psum_in;
+  wire [31:0] pe_3_1__psum_out;
+  wire [7:0] pe_3_2__a_in;
+  wire [7:0] pe_3_2__a_out;
+  wire pe_3_2__a_tag_in;
+  wire pe_3_2__a_tag_out;
+  wire [7:0] pe_3_2__b_in;
+  wire pe_3_2__ld;
+  wire pe_3_2__ld_bank;
+  wire [31:0] pe_3_2__psum_in;
+  wire [31:0] pe_3_2__psum_out;
+  wire [7:0] pe_3_3__a_in;
+  wire [7:0] pe_3_3__a_out;
+  wire pe_3_3__a_tag_in;
+  wire pe_3_3__a_tag_out;
+  wire [7:0] pe_3_3__b_in;
+  wire pe_3_3__ld;
+  wire pe_3_3__ld_bank;
+  wire [31:0] pe_3_3__psum_in;
+  wire [31:0] pe_3_3__psum_out;
+  wire [7:0] pe_3_4__a_in;
+  wire [7:0] pe_3_4__a_out;
+  wire pe_3_4__a_tag_in;
+  wire pe_3_4__a_tag_out;
+  wire [7:0] pe_3_4__b_in;
+  wire pe_3_4__ld;
+  wire pe_3_4__ld_bank;
+  wire [31:0] pe_3_4__psum_in;
+  wire [31:0] pe_3_4__psum_out;
+  wire [7:0] pe_3_5__a_in;
+  wire [7:0] pe_3_5__a_out;
+  wire pe_3_5__a_tag_in;
+  wire pe_3_5__a_tag_out;
+  wire [7:0] pe_3_5__b_in;
+  wire pe_3_5__ld;
+  wire pe_3_5__ld_bank;
+  wire [31:0] pe_3_5__psum_in;
+  wire [31:0] pe_3_5__psum_out;
+  wire [7:0] pe_3_6__a_in;
+  wire [7:0] pe_3_6__a_out;
+  wire pe_3_6__a_tag_in;
+  wire pe_3_6__a_tag_out;
+  wire [7:0] pe_3_6__b_in;
+  wire pe_3_6__ld;
+  wire pe_3_6__ld_bank;
+  wire [31:0] pe_3_6__psum_in;
+  wire [31:0] pe_3_6__psum_out;
+  wire [7:0] pe_3_7__a_in;
+  wire pe_3_7__a_tag_in;
+  wire [7:0] pe_3_7__b_in;
+  wire pe_3_7__ld;
+  wire pe_3_7__ld_bank;
+  wire [31:0] pe_3_7__psum_in;
+  wire [31:0] pe_3_7__psum_out;
+  input [7:0] pe_4_0__a_in;
+  wire [7:0] pe_4_0__a_in;
+  wire [7:0] pe_4_0__a_out;
+  input pe_4_0__a_tag_in;
+  wire pe_4_0__a_tag_in;
+  wire pe_4_0__a_tag_out;
+  wire [7:0] pe_4_0__b_in;
+  wire pe_4_0__ld;
+  wire pe_4_0__ld_bank;
+  wire [31:0] pe_4_0__psum_in;
+  wire [31:0] pe_4_0__psum_out;
+  wire [7:0] pe_4_1__a_in;
+  wire [7:0] pe_4_1__a_out;
+  wire pe_4_1__a_tag_in;
+  wire pe_4_1__a_tag_out;
+  wire [7:0] pe_4_1__b_in;
+  wire pe_4_1__ld;
+  wire pe_4_1__ld_bank;
+  wire [31:0] pe_4_1__psum_in;
+  wire [31:0] pe_4_1__psum_out;
+  wire [7:0] pe_4_2__a_in;
+  wire [7:0] pe_4_2__a_out;
+  wire pe_4_2__a_tag_in;
+  wire pe_4_2__a_tag_out;
+  wire [7:0] pe_4_2__b_in;
+  wire pe_4_2__ld;
+  wire pe_4_2__ld_bank;
+  wire [31:0] pe_4_2__psum_in;
+  wire [31:0] pe_4_2__psum_out;
+  wire [7:0] pe_4_3__a_in;
+  wire [7:0] pe_4_3__a_out;
+  wire pe_4_3__a_tag_in;
+  wire pe_4_3__a_tag_out;
+  wire [7:0] pe_4_3__b_in;
+  wire pe_4_3__ld;
+  wire pe_4_3__ld_bank;
+  wire [31:0] pe_4_3__psum_in;
+  wire [31:0] pe_4_3__psum_out;
+  wire [7:0] pe_4_4__a_in;
+  wire [7:0] pe_4_4__a_out;
+  wire pe_4_4__a_tag_in;
+  wire pe_4_4__a_tag_out;
+  wire [7:0] pe_4_4__b_in;
+  wire pe_4_4__ld;
+  wire pe_4_4__ld_bank;
+  wire [31:0] pe_4_4__psum_in;
+  wire [31:0] pe_4_4__psum_out;
+  wire [7:0] pe_4_5__a_in;
+  wire [7:0] pe_4_5__a_out;
+  wire pe_4_5__a_tag_in;
+  wire pe_4_5__a_tag_out;
+  wire [7:0] pe_4_5__b_in;
+  wire pe_4_5__ld;
+  wire pe_4_5__ld_bank;
+  wire [31:0] pe_4_5__psum_in;
+  wire [31:0] pe_4_5__psum_out;
+  wire [7:0] pe_4_6__a_in;
+  wire [7:0] pe_4_6__a_out;
+  wire pe_4_6__a_tag_in;
+  wire pe_4_6__a_tag_out;
+  wire [7:0] pe_4_6__b_in;
+  wire pe_4_6__ld;
+  wire pe_4_6__ld_bank;
+  wire [31:0] pe_4_6__psum_in;
+  wire [31:0] pe_4_6__psum_out;
+  wire [7:0] pe_4_7__a_in;
+  wire pe_4_7__a_tag_in;
+  wire [7:0] pe_4_7__b_in;
+  wire pe_4_7__ld;
+  wire pe_4_7__ld_bank;
+  wire [31:0] pe_4_7__psum_in;
+  wire [31:0] pe_4_7__psum_out;
+  input [7:0] pe_5_0__a_in;
+  wire [7:0] pe_5_0__a_in;
+  wire [7:0] pe_5_0__a_out;
+  input pe_5_0__a_tag_in;
+  wire pe_5_0__a_tag_in;
+  wire pe_5_0__a_tag_out;
+  wire [7:0] pe_5_0__b_in;
+  wire pe_5_0__ld;
+  wire pe_5_0__ld_bank;
+  wire [31:0] pe_5_0__psum_in;
+  wire [31:0] pe_5_0__psum_out;
+  wire [7:0] pe_5_1__a_in;
+  wire [7:0] pe_5_1__a_out;
+  wire pe_5_1__a_tag_in;
+  wire pe_5_1__a_tag_out;
+  wire [7:0] pe_5_1__b_in;
+  wire pe_5_1__ld;
+  wire pe_5_1__ld_bank;
+  wire [31:0] pe_5_1__psum_in;
+  wire [31:0] pe_5_1__psum_out;
+  wire [7:0] pe_5_2__a_in;
+  wire [7:0] pe_5_2__a_out;
+  wire pe_5_2__a_tag_in;
+  wire pe_5_2__a_tag_out;
+  wire [7:0] pe_5_2__b_in;
+  wire pe_5_2__ld;
+  wire pe_5_2__ld_bank;
+  wire [31:0] pe_5_2__psum_in;
+  wire [31:0] pe_5_2__psum_out;
+  wire [7:0] pe_5_3__a_in;
+  wire [7:0] pe_5_3__a_out;
+  wire pe_5_3__a_tag_in;
+  wire pe_5_3__a_tag_out;
+  wire [7:0] pe_5_3__b_in;
+  wire pe_5_3__ld;
+  wire pe_5_3__ld_bank;
+  wire [31:0] pe_5_3__psum_in;
+  wire [31:0] pe_5_3__psum_out;
+  wire [7:0] pe_5_4__a_in;
+  wire [7:0] pe_5_4__a_out;
+  wire pe_5_4__a_tag_in;
+  wire pe_5_4__a_tag_out;
+  wire [7:0] pe_5_4__b_in;
+  wire pe_5_4__ld;
+  wire pe_5_4__ld_bank;
+  wire [31:0] pe_5_4__psum_in;
+  wire [31:0] pe_5_4__psum_out;
+  wire [7:0] pe_5_5__a_in;
+  wire [7:0] pe_5_5__a_out;
+  wire pe_5_5__a_tag_in;
+  wire pe_5_5__a_tag_out;
+  wire [7:0] pe_5_5__b_in;
+  wire pe_5_5__ld;
+  wire pe_5_5__ld_bank;
+  wire [31:0] pe_5_5__psum_in;
+  wire [31:0] pe_5_5__psum_out;
+  wire [7:0] pe_5_6__a_in;
+  wire [7:0] pe_5_6__a_out;
+  wire pe_5_6__a_tag_in;
+  wire pe_5_6__a_tag_out;
+  wire [7:0] pe_5_6__b_in;
+  wire pe_5_6__ld;
+  wire pe_5_6__ld_bank;
+  wire [31:0] pe_5_6__psum_in;
+  wire [31:0] pe_5_6__psum_out;
+  wire [7:0] pe_5_7__a_in;
+  wire pe_5_7__a_tag_in;
+  wire [7:0] pe_5_7__b_in;
+  wire pe_5_7__ld;
+  wire pe_5_7__ld_bank;
+  wire [31:0] pe_5_7__psum_in;
+  wire [31:0] pe_5_7__psum_out;
+  input [7:0] pe_6_0__a_in;
+  wire [7:0] pe_6_0__a_in;
+  wire [7:0] pe_6_0__a_out;
+  input pe_6_0__a_tag_in;
+  wire pe_6_0__a_tag_in;
+  wire pe_6_0__a_tag_out;
+  wire [7:0] pe_6_0__b_in;
+  wire pe_6_0__ld;
+  wire pe_6_0__ld_bank;
+  wire [31:0] pe_6_0__psum_in;
+  wire [31:0] pe_6_0__psum_out;
+  wire [7:0] pe_6_1__a_in;
+  wire [7:0] pe_6_1__a_out;
+  wire pe_6_1__a_tag_in;
+  wire pe_6_1__a_tag_out;
+  wire [7:0] pe_6_1__b_in;
+  wire pe_6_1__ld;
+  wire pe_6_1__ld_bank;
+  wire [31:0] pe_6_1__psum_in;
+  wire [31:0] pe_6_1__psum_out;
+  wire [7:0] pe_6_2__a_in;
+  wire [7:0] pe_6_2__a_out;
+  wire pe_6_2__a_tag_in;
+  wire pe_6_2__a_tag_out;
+  wire [7:0] pe_6_2__b_in;
+  wire pe_6_2__ld;
+  wire pe_6_2__ld_bank;
+  wire [31:0] pe_6_2__psum_in;
+  wire [31:0] pe_6_2__psum_out;
+  wire [7:0] pe_6_3__a_in;
+  wire [7:0] pe_6_3__a_out;
+  wire pe_6_3__a_tag_in;
+  wire pe_6_3__a_tag_out;
+  wire [7:0] pe_6_3__b_in;
+  wire pe_6_3__ld;
+  wire pe_6_3__ld_bank;
+  wire [31:0] pe_6_3__psum_in;
+  wire [31:0] pe_6_3__psum_out;
+  wire [7:0] pe_6_4__a_in;
+  wire [7:0] pe_6_4__a_out;
+  wire pe_6_4__a_tag_in;
+  wire pe_6_4__a_tag_out;
+  wire [7:0] pe_6_4__b_in;
+  wire pe_6_4__ld;
+  wire pe_6_4__ld_bank;
+  wire [31:0] pe_6_4__psum_in;
+  wire [31:0] pe_6_4__psum_out;
+  wire [7:0] pe_6_5__a_in;
+  wire [7:0] pe_6_5__a_out;
+  wire pe_6_5__a_tag_in;
+  wire pe_6_5__a_tag_out;
+  wire [7:0] pe_6_5__b_in;
+  wire pe_6_5__ld;
+  wire pe_6_5__ld_bank;
+  wire [31:0] pe_6_5__psum_in;
+  wire [31:0] pe_6_5__psum_out;
+  wire [7:0] pe_6_6__a_in;
+  wire [7:0] pe_6_6__a_out;
+  wire pe_6_6__a_tag_in;
+  wire pe_6_6__a_tag_out;
+  wire [7:0] pe_6_6__b_in;
+  wire pe_6_6__ld;
+  wire pe_6_6__ld_bank;
+  wire [31:0] pe_6_6__psum_in;
+  wire [31:0] pe_6_6__psum_out;
+  wire [7:0] pe_6_7__a_in;
+  wire pe_6_7__a_tag_in;
+  wire [7:0] pe_6_7__b_in;
+  wire pe_6_7__ld;
+  wire pe_6_7__ld_bank;
+  wire [31:0] pe_6_7__psum_in;
+  wire [31:0] pe_6_7__psum_out;
+  input [7:0] pe_7_0__a_in;
+  wire [7:0] pe_7_0__a_in;
+  wire [7:0] pe_7_0__a_out;
+  input pe_7_0__a_tag_in;
+  wire pe_7_0__a_tag_in;
+  wire pe_7_0__a_tag_out;
+  wire [7:0] pe_7_0__b_in;
+  wire pe_7_0__ld;
+  wire pe_7_0__ld_bank;
+  wire [31:0] pe_7_0__psum_in;
+  output [31:0] pe_7_0__psum_out;
+  wire [31:0] pe_7_0__psum_out;
+  wire [7:0] pe_7_1__a_in;
+  wire [7:0] pe_7_1__a_out;
+  wire pe_7_1__a_tag_in;
+  wire pe_7_1__a_tag_out;
+  wire [7:0] pe_7_1__b_in;
+  wire pe_7_1__ld;
+  wire pe_7_1__ld_bank;
+  wire [31:0] pe_7_1__psum_in;
+  output [31:0] pe_7_1__psum_out;
+  wire [31:0] pe_7_1__psum_out;
+  wire [7:0] pe_7_2__a_in;
+  wire [7:0] pe_7_2__a_out;
+  wire pe_7_2__a_tag_in;
+  wire pe_7_2__a_tag_out;
+  wire [7:0] pe_7_2__b_in;
+  wire pe_7_2__ld;
+  wire pe_7_2__ld_bank;
+  wire [31:0] pe_7_2__psum_in;
+  output [31:0] pe_7_2__psum_out;
+  wire [31:0] pe_7_2__psum_out;
+  wire [7:0] pe_7_3__a_in;
+  wire [7:0] pe_7_3__a_out;
+  wire pe_7_3__a_tag_in;
+  wire pe_7_3__a_tag_out;
+  wire [7:0] pe_7_3__b_in;
+  wire pe_7_3__ld;
+  wire pe_7_3__ld_bank;
+  wire [31:0] pe_7_3__psum_in;
+  output [31:0] pe_7_3__psum_out;
+  wire [31:0] pe_7_3__psum_out;
+  wire [7:0] pe_7_4__a_in;
+  wire [7:0] pe_7_4__a_out;
+  wire pe_7_4__a_tag_in;
+  wire pe_7_4__a_tag_out;
+  wire [7:0] pe_7_4__b_in;
+  wire pe_7_4__ld;
+  wire pe_7_4__ld_bank;
+  wire [31:0] pe_7_4__psum_in;
+  output [31:0] pe_7_4__psum_out;
+  wire [31:0] pe_7_4__psum_out;
+  wire [7:0] pe_7_5__a_in;
+  wire [7:0] pe_7_5__a_out;
+  wire pe_7_5__a_tag_in;
+  wire pe_7_5__a_tag_out;
+  wire [7:0] pe_7_5__b_in;
+  wire pe_7_5__ld;
+  wire pe_7_5__ld_bank;
+  wire [31:0] pe_7_5__psum_in;
+  output [31:0] pe_7_5__psum_out;
+  wire [31:0] pe_7_5__psum_out;
+  wire [7:0] pe_7_6__a_in;
+  wire [7:0] pe_7_6__a_out;
+  wire pe_7_6__a_tag_in;
+  wire pe_7_6__a_tag_out;
+  wire [7:0] pe_7_6__b_in;
+  wire pe_7_6__ld;
+  wire pe_7_6__ld_bank;
+  wire [31:0] pe_7_6__psum_in;
+  output [31:0] pe_7_6__psum_out;
+  wire [31:0] pe_7_6__psum_out;
+  wire [7:0] pe_7_7__a_in;
+  wire pe_7_7__a_tag_in;
+  wire [7:0] pe_7_7__b_in;
+  wire pe_7_7__ld;
+  wire pe_7_7__ld_bank;
+  wire [31:0] pe_7_7__psum_in;
+  output [31:0] pe_7_7__psum_out;
+  wire [31:0] pe_7_7__psum_out;
   input rst;
   wire rst;
   wire [255:0] south;
   wire [63:0] west;
   wire [7:0] west_tag;
-  \systolic_top.array.pe_0_0  pe_0_0 (
-    .a_in(a_in),
-    .a_out(\a_in$11 ),
-    .a_tag_in(a_tag_in),
-    .a_tag_out(\a_tag_in$13 ),
+  systolic_top_pe pe_0_0 (
+    .a_in(pe_0_0__a_in),
+    .a_out(pe_0_1__a_in),
+    .a_tag_in(pe_0_0__a_tag_in),
+    .a_tag_out(pe_0_1__a_tag_in),
     .b_in(north[7:0]),
     .clk(clk),
-    .ld(\ld$8 [0]),
-    .ld_bank(ld_bank),
-    .psum_out(\psum_in$70 ),
+    .ld(ld[0]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(32'd0),
+    .psum_out(pe_1_0__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_0_1  pe_0_1 (
-    .a_in(\a_in$11 ),
-    .a_out(\a_in$19 ),
-    .a_tag_in(\a_tag_in$13 ),
-    .a_tag_out(\a_tag_in$21 ),
+  systolic_top_pe pe_0_1 (
+    .a_in(pe_0_1__a_in),
+    .a_out(pe_0_2__a_in),
+    .a_tag_in(pe_0_1__a_tag_in),
+    .a_tag_out(pe_0_2__a_tag_in),
     .b_in(north[15:8]),
     .clk(clk),
-    .ld(\ld$8 [0]),
-    .ld_bank(ld_bank),
-    .psum_out(\psum_in$79 ),
+    .ld(ld[0]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(32'd0),
+    .psum_out(pe_1_1__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_0_2  pe_0_2 (
-    .a_in(\a_in$19 ),
-    .a_out(\a_in$27 ),
-    .a_tag_in(\a_tag_in$21 ),
-    .a_tag_out(\a_tag_in$29 ),
+  systolic_top_pe pe_0_2 (
+    .a_in(pe_0_2__a_in),
+    .a_out(pe_0_3__a_in),
+    .a_tag_in(pe_0_2__a_tag_in),
+    .a_tag_out(pe_0_3__a_tag_in),
     .b_in(north[23:16]),
     .clk(clk),
-    .ld(\ld$8 [0]),
-    .ld_bank(ld_bank),
-    .psum_out(\psum_in$88 ),
+    .ld(ld[0]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(32'd0),
+    .psum_out(pe_1_2__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_0_3  pe_0_3 (
-    .a_in(\a_in$27 ),
-    .a_out(\a_in$35 ),
-    .a_tag_in(\a_tag_in$29 ),
-    .a_tag_out(\a_tag_in$37 ),
+  systolic_top_pe pe_0_3 (
+    .a_in(pe_0_3__a_in),
+    .a_out(pe_0_4__a_in),
+    .a_tag_in(pe_0_3__a_tag_in),
+    .a_tag_out(pe_0_4__a_tag_in),
     .b_in(north[31:24]),
     .clk(clk),
-    .ld(\ld$8 [0]),
-    .ld_bank(ld_bank),
-    .psum_out(\psum_in$97 ),
+    .ld(ld[0]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(32'd0),
+    .psum_out(pe_1_3__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_0_4  pe_0_4 (
-    .a_in(\a_in$35 ),
-    .a_out(\a_in$43 ),
-    .a_tag_in(\a_tag_in$37 ),
-    .a_tag_out(\a_tag_in$45 ),
+  systolic_top_pe pe_0_4 (
+    .a_in(pe_0_4__a_in),
+    .a_out(pe_0_5__a_in),
+    .a_tag_in(pe_0_4__a_tag_in),
+    .a_tag_out(pe_0_5__a_tag_in),
     .b_in(north[39:32]),
     .clk(clk),
-    .ld(\ld$8 [0]),
-    .ld_bank(ld_bank),
-    .psum_out(\psum_in$106 ),
+    .ld(ld[0]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(32'd0),
+    .psum_out(pe_1_4__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_0_5  pe_0_5 (
-    .a_in(\a_in$43 ),
-    .a_out(\a_in$51 ),
-    .a_tag_in(\a_tag_in$45 ),
-    .a_tag_out(\a_tag_in$53 ),
+  systolic_top_pe pe_0_5 (
+    .a_in(pe_0_5__a_in),
+    .a_out(pe_0_6__a_in),
+    .a_tag_in(pe_0_5__a_tag_in),
+    .a_tag_out(pe_0_6__a_tag_in),
     .b_in(north[47:40]),
     .clk(clk),
-    .ld(\ld$8 [0]),
-    .ld_bank(ld_bank),
-    .psum_out(\psum_in$115 ),
+    .ld(ld[0]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(32'd0),
+    .psum_out(pe_1_5__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_0_6  pe_0_6 (
-    .a_in(\a_in$51 ),
-    .a_out(\a_in$59 ),
-    .a_tag_in(\a_tag_in$53 ),
-    .a_tag_out(\a_tag_in$61 ),
+  systolic_top_pe pe_0_6 (
+    .a_in(pe_0_6__a_in),
+    .a_out(pe_0_7__a_in),
+    .a_tag_in(pe_0_6__a_tag_in),
+    .a_tag_out(pe_0_7__a_tag_in),
     .b_in(north[55:48]),
     .clk(clk),
-    .ld(\ld$8 [0]),
-    .ld_bank(ld_bank),
-    .psum_out(\psum_in$124 ),
+    .ld(ld[0]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(32'd0),
+    .psum_out(pe_1_6__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_0_7  pe_0_7 (
-    .a_in(\a_in$59 ),
-    .a_tag_in(\a_tag_in$61 ),
+  systolic_top_pe pe_0_7 (
+    .a_in(pe_0_7__a_in),
+    .a_out(\$1 ),
+    .a_tag_in(pe_0_7__a_tag_in),
+    .a_tag_out(\$2 ),
     .b_in(north[63:56]),
     .clk(clk),
-    .ld(\ld$8 [0]),
-    .ld_bank(ld_bank),
-    .psum_out(\psum_in$133 ),
+    .ld(ld[0]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(32'd0),
+    .psum_out(pe_1_7__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_1_0  pe_1_0 (
-    .a_in(\a_in$67 ),
-    .a_out(\a_in$74 ),
-    .a_tag_in(\a_tag_in$68 ),
-    .a_tag_out(\a_tag_in$76 ),
+  systolic_top_pe pe_1_0 (
+    .a_in(pe_1_0__a_in),
+    .a_out(pe_1_1__a_in),
+    .a_tag_in(pe_1_0__a_tag_in),
+    .a_tag_out(pe_1_1__a_tag_in),
     .b_in(north[7:0]),
     .clk(clk),
-    .ld(\ld$8 [1]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$70 ),
-    .psum_out(\psum_in$140 ),
+    .ld(ld[1]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_1_0__psum_in),
+    .psum_out(pe_2_0__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_1_1  pe_1_1 (
-    .a_in(\a_in$74 ),
-    .a_out(\a_in$83 ),
-    .a_tag_in(\a_tag_in$76 ),
-    .a_tag_out(\a_tag_in$85 ),
+  systolic_top_pe pe_1_1 (
+    .a_in(pe_1_1__a_in),
+    .a_out(pe_1_2__a_in),
+    .a_tag_in(pe_1_1__a_tag_in),
+    .a_tag_out(pe_1_2__a_tag_in),
     .b_in(north[15:8]),
     .clk(clk),
-    .ld(\ld$8 [1]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$79 ),
-    .psum_out(\psum_in$149 ),
+    .ld(ld[1]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_1_1__psum_in),
+    .psum_out(pe_2_1__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_1_2  pe_1_2 (
-    .a_in(\a_in$83 ),
-    .a_out(\a_in$92 ),
-    .a_tag_in(\a_tag_in$85 ),
-    .a_tag_out(\a_tag_in$94 ),
+  systolic_top_pe pe_1_2 (
+    .a_in(pe_1_2__a_in),
+    .a_out(pe_1_3__a_in),
+    .a_tag_in(pe_1_2__a_tag_in),
+    .a_tag_out(pe_1_3__a_tag_in),
     .b_in(north[23:16]),
     .clk(clk),
-    .ld(\ld$8 [1]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$88 ),
-    .psum_out(\psum_in$158 ),
+    .ld(ld[1]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_1_2__psum_in),
+    .psum_out(pe_2_2__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_1_3  pe_1_3 (
-    .a_in(\a_in$92 ),
-    .a_out(\a_in$101 ),
-    .a_tag_in(\a_tag_in$94 ),
-    .a_tag_out(\a_tag_in$103 ),
+  systolic_top_pe pe_1_3 (
+    .a_in(pe_1_3__a_in),
+    .a_out(pe_1_4__a_in),
+    .a_tag_in(pe_1_3__a_tag_in),
+    .a_tag_out(pe_1_4__a_tag_in),
     .b_in(north[31:24]),
     .clk(clk),
-    .ld(\ld$8 [1]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$97 ),
-    .psum_out(\psum_in$167 ),
+    .ld(ld[1]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_1_3__psum_in),
+    .psum_out(pe_2_3__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_1_4  pe_1_4 (
-    .a_in(\a_in$101 ),
-    .a_out(\a_in$110 ),
-    .a_tag_in(\a_tag_in$103 ),
-    .a_tag_out(\a_tag_in$112 ),
+  systolic_top_pe pe_1_4 (
+    .a_in(pe_1_4__a_in),
+    .a_out(pe_1_5__a_in),
+    .a_tag_in(pe_1_4__a_tag_in),
+    .a_tag_out(pe_1_5__a_tag_in),
     .b_in(north[39:32]),
     .clk(clk),
-    .ld(\ld$8 [1]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$106 ),
-    .psum_out(\psum_in$176 ),
+    .ld(ld[1]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_1_4__psum_in),
+    .psum_out(pe_2_4__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_1_5  pe_1_5 (
-    .a_in(\a_in$110 ),
-    .a_out(\a_in$119 ),
-    .a_tag_in(\a_tag_in$112 ),
-    .a_tag_out(\a_tag_in$121 ),
+  systolic_top_pe pe_1_5 (
+    .a_in(pe_1_5__a_in),
+    .a_out(pe_1_6__a_in),
+    .a_tag_in(pe_1_5__a_tag_in),
+    .a_tag_out(pe_1_6__a_tag_in),
     .b_in(north[47:40]),
     .clk(clk),
-    .ld(\ld$8 [1]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$115 ),
-    .psum_out(\psum_in$185 ),
+    .ld(ld[1]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_1_5__psum_in),
+    .psum_out(pe_2_5__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_1_6  pe_1_6 (
-    .a_in(\a_in$119 ),
-    .a_out(\a_in$128 ),
-    .a_tag_in(\a_tag_in$121 ),
-    .a_tag_out(\a_tag_in$130 ),
+  systolic_top_pe pe_1_6 (
+    .a_in(pe_1_6__a_in),
+    .a_out(pe_1_7__a_in),
+    .a_tag_in(pe_1_6__a_tag_in),
+    .a_tag_out(pe_1_7__a_tag_in),
     .b_in(north[55:48]),
     .clk(clk),
-    .ld(\ld$8 [1]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$124 ),
-    .psum_out(\psum_in$194 ),
+    .ld(ld[1]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_1_6__psum_in),
+    .psum_out(pe_2_6__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_1_7  pe_1_7 (
-    .a_in(\a_in$128 ),
-    .a_tag_in(\a_tag_in$130 ),
+  systolic_top_pe pe_1_7 (
+    .a_in(pe_1_7__a_in),
+    .a_out(\$3 ),
+    .a_tag_in(pe_1_7__a_tag_in),
+    .a_tag_out(\$4 ),
     .b_in(north[63:56]),
     .clk(clk),
-    .ld(\ld$8 [1]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$133 ),
-    .psum_out(\psum_in$203 ),
+    .ld(ld[1]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_1_7__psum_in),
+    .psum_out(pe_2_7__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_2_0  pe_2_0 (
-    .a_in(\a_in$137 ),
-    .a_out(\a_in$144 ),
-    .a_tag_in(\a_tag_in$138 ),
-    .a_tag_out(\a_tag_in$146 ),
+  systolic_top_pe pe_2_0 (
+    .a_in(pe_2_0__a_in),
+    .a_out(pe_2_1__a_in),
+    .a_tag_in(pe_2_0__a_tag_in),
+    .a_tag_out(pe_2_1__a_tag_in),
     .b_in(north[7:0]),
     .clk(clk),
-    .ld(\ld$8 [2]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$140 ),
-    .psum_out(\psum_in$210 ),
+    .ld(ld[2]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_2_0__psum_in),
+    .psum_out(pe_3_0__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_2_1  pe_2_1 (
-    .a_in(\a_in$144 ),
-    .a_out(\a_in$153 ),
-    .a_tag_in(\a_tag_in$146 ),
-    .a_tag_out(\a_tag_in$155 ),
+  systolic_top_pe pe_2_1 (
+    .a_in(pe_2_1__a_in),
+    .a_out(pe_2_2__a_in),
+    .a_tag_in(pe_2_1__a_tag_in),
+    .a_tag_out(pe_2_2__a_tag_in),
     .b_in(north[15:8]),
     .clk(clk),
-    .ld(\ld$8 [2]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$149 ),
-    .psum_out(\psum_in$219 ),
+    .ld(ld[2]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_2_1__psum_in),
+    .psum_out(pe_3_1__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_2_2  pe_2_2 (
-    .a_in(\a_in$153 ),
-    .a_out(\a_in$162 ),
-    .a_tag_in(\a_tag_in$155 ),
-    .a_tag_out(\a_tag_in$164 ),
+  systolic_top_pe pe_2_2 (
+    .a_in(pe_2_2__a_in),
+    .a_out(pe_2_3__a_in),
+    .a_tag_in(pe_2_2__a_tag_in),
+    .a_tag_out(pe_2_3__a_tag_in),
     .b_in(north[23:16]),
     .clk(clk),
-    .ld(\ld$8 [2]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$158 ),
-    .psum_out(\psum_in$228 ),
+    .ld(ld[2]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_2_2__psum_in),
+    .psum_out(pe_3_2__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_2_3  pe_2_3 (
-    .a_in(\a_in$162 ),
-    .a_out(\a_in$171 ),
-    .a_tag_in(\a_tag_in$164 ),
-    .a_tag_out(\a_tag_in$173 ),
+  systolic_top_pe pe_2_3 (
+    .a_in(pe_2_3__a_in),
+    .a_out(pe_2_4__a_in),
+    .a_tag_in(pe_2_3__a_tag_in),
+    .a_tag_out(pe_2_4__a_tag_in),
     .b_in(north[31:24]),
     .clk(clk),
-    .ld(\ld$8 [2]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$167 ),
-    .psum_out(\psum_in$237 ),
+    .ld(ld[2]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_2_3__psum_in),
+    .psum_out(pe_3_3__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_2_4  pe_2_4 (
-    .a_in(\a_in$171 ),
-    .a_out(\a_in$180 ),
-    .a_tag_in(\a_tag_in$173 ),
-    .a_tag_out(\a_tag_in$182 ),
+  systolic_top_pe pe_2_4 (
+    .a_in(pe_2_4__a_in),
+    .a_out(pe_2_5__a_in),
+    .a_tag_in(pe_2_4__a_tag_in),
+    .a_tag_out(pe_2_5__a_tag_in),
     .b_in(north[39:32]),
     .clk(clk),
-    .ld(\ld$8 [2]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$176 ),
-    .psum_out(\psum_in$246 ),
+    .ld(ld[2]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_2_4__psum_in),
+    .psum_out(pe_3_4__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_2_5  pe_2_5 (
-    .a_in(\a_in$180 ),
-    .a_out(\a_in$189 ),
-    .a_tag_in(\a_tag_in$182 ),
-    .a_tag_out(\a_tag_in$191 ),
+  systolic_top_pe pe_2_5 (
+    .a_in(pe_2_5__a_in),
+    .a_out(pe_2_6__a_in),
+    .a_tag_in(pe_2_5__a_tag_in),
+    .a_tag_out(pe_2_6__a_tag_in),
     .b_in(north[47:40]),
     .clk(clk),
-    .ld(\ld$8 [2]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$185 ),
-    .psum_out(\psum_in$255 ),
+    .ld(ld[2]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_2_5__psum_in),
+    .psum_out(pe_3_5__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_2_6  pe_2_6 (
-    .a_in(\a_in$189 ),
-    .a_out(\a_in$198 ),
-    .a_tag_in(\a_tag_in$191 ),
-    .a_tag_out(\a_tag_in$200 ),
+  systolic_top_pe pe_2_6 (
+    .a_in(pe_2_6__a_in),
+    .a_out(pe_2_7__a_in),
+    .a_tag_in(pe_2_6__a_tag_in),
+    .a_tag_out(pe_2_7__a_tag_in),
     .b_in(north[55:48]),
     .clk(clk),
-    .ld(\ld$8 [2]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$194 ),
-    .psum_out(\psum_in$264 ),
+    .ld(ld[2]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_2_6__psum_in),
+    .psum_out(pe_3_6__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_2_7  pe_2_7 (
-    .a_in(\a_in$198 ),
-    .a_tag_in(\a_tag_in$200 ),
+  systolic_top_pe pe_2_7 (
+    .a_in(pe_2_7__a_in),
+    .a_out(\$5 ),
+    .a_tag_in(pe_2_7__a_tag_in),
+    .a_tag_out(\$6 ),
     .b_in(north[63:56]),
     .clk(clk),
-    .ld(\ld$8 [2]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$203 ),
-    .psum_out(\psum_in$273 ),
+    .ld(ld[2]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_2_7__psum_in),
+    .psum_out(pe_3_7__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_3_0  pe_3_0 (
-    .a_in(\a_in$207 ),
-    .a_out(\a_in$214 ),
-    .a_tag_in(\a_tag_in$208 ),
-    .a_tag_out(\a_tag_in$216 ),
+  systolic_top_pe pe_3_0 (
+    .a_in(pe_3_0__a_in),
+    .a_out(pe_3_1__a_in),
+    .a_tag_in(pe_3_0__a_tag_in),
+    .a_tag_out(pe_3_1__a_tag_in),
     .b_in(north[7:0]),
     .clk(clk),
-    .ld(\ld$8 [3]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$210 ),
-    .psum_out(\psum_in$280 ),
+    .ld(ld[3]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_3_0__psum_in),
+    .psum_out(pe_4_0__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_3_1  pe_3_1 (
-    .a_in(\a_in$214 ),
-    .a_out(\a_in$223 ),
-    .a_tag_in(\a_tag_in$216 ),
-    .a_tag_out(\a_tag_in$225 ),
+  systolic_top_pe pe_3_1 (
+    .a_in(pe_3_1__a_in),
+    .a_out(pe_3_2__a_in),
+    .a_tag_in(pe_3_1__a_tag_in),
+    .a_tag_out(pe_3_2__a_tag_in),
     .b_in(north[15:8]),
     .clk(clk),
-    .ld(\ld$8 [3]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$219 ),
-    .psum_out(\psum_in$289 ),
+    .ld(ld[3]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_3_1__psum_in),
+    .psum_out(pe_4_1__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_3_2  pe_3_2 (
-    .a_in(\a_in$223 ),
-    .a_out(\a_in$232 ),
-    .a_tag_in(\a_tag_in$225 ),
-    .a_tag_out(\a_tag_in$234 ),
+  systolic_top_pe pe_3_2 (
+    .a_in(pe_3_2__a_in),
+    .a_out(pe_3_3__a_in),
+    .a_tag_in(pe_3_2__a_tag_in),
+    .a_tag_out(pe_3_3__a_tag_in),
     .b_in(north[23:16]),
     .clk(clk),
-    .ld(\ld$8 [3]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$228 ),
-    .psum_out(\psum_in$298 ),
+    .ld(ld[3]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_3_2__psum_in),
+    .psum_out(pe_4_2__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_3_3  pe_3_3 (
-    .a_in(\a_in$232 ),
-    .a_out(\a_in$241 ),
-    .a_tag_in(\a_tag_in$234 ),
-    .a_tag_out(\a_tag_in$243 ),
+  systolic_top_pe pe_3_3 (
+    .a_in(pe_3_3__a_in),
+    .a_out(pe_3_4__a_in),
+    .a_tag_in(pe_3_3__a_tag_in),
+    .a_tag_out(pe_3_4__a_tag_in),
     .b_in(north[31:24]),
     .clk(clk),
-    .ld(\ld$8 [3]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$237 ),
-    .psum_out(\psum_in$307 ),
+    .ld(ld[3]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_3_3__psum_in),
+    .psum_out(pe_4_3__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_3_4  pe_3_4 (
-    .a_in(\a_in$241 ),
-    .a_out(\a_in$250 ),
-    .a_tag_in(\a_tag_in$243 ),
-    .a_tag_out(\a_tag_in$252 ),
+  systolic_top_pe pe_3_4 (
+    .a_in(pe_3_4__a_in),
+    .a_out(pe_3_5__a_in),
+    .a_tag_in(pe_3_4__a_tag_in),
+    .a_tag_out(pe_3_5__a_tag_in),
     .b_in(north[39:32]),
     .clk(clk),
-    .ld(\ld$8 [3]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$246 ),
-    .psum_out(\psum_in$316 ),
+    .ld(ld[3]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_3_4__psum_in),
+    .psum_out(pe_4_4__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_3_5  pe_3_5 (
-    .a_in(\a_in$250 ),
-    .a_out(\a_in$259 ),
-    .a_tag_in(\a_tag_in$252 ),
-    .a_tag_out(\a_tag_in$261 ),
+  systolic_top_pe pe_3_5 (
+    .a_in(pe_3_5__a_in),
+    .a_out(pe_3_6__a_in),
+    .a_tag_in(pe_3_5__a_tag_in),
+    .a_tag_out(pe_3_6__a_tag_in),
     .b_in(north[47:40]),
     .clk(clk),
-    .ld(\ld$8 [3]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$255 ),
-    .psum_out(\psum_in$325 ),
+    .ld(ld[3]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_3_5__psum_in),
+    .psum_out(pe_4_5__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_3_6  pe_3_6 (
-    .a_in(\a_in$259 ),
-    .a_out(\a_in$268 ),
-    .a_tag_in(\a_tag_in$261 ),
-    .a_tag_out(\a_tag_in$270 ),
+  systolic_top_pe pe_3_6 (
+    .a_in(pe_3_6__a_in),
+    .a_out(pe_3_7__a_in),
+    .a_tag_in(pe_3_6__a_tag_in),
+    .a_tag_out(pe_3_7__a_tag_in),
     .b_in(north[55:48]),
     .clk(clk),
-    .ld(\ld$8 [3]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$264 ),
-    .psum_out(\psum_in$334 ),
+    .ld(ld[3]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_3_6__psum_in),
+    .psum_out(pe_4_6__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_3_7  pe_3_7 (
-    .a_in(\a_in$268 ),
-    .a_tag_in(\a_tag_in$270 ),
+  systolic_top_pe pe_3_7 (
+    .a_in(pe_3_7__a_in),
+    .a_out(\$7 ),
+    .a_tag_in(pe_3_7__a_tag_in),
+    .a_tag_out(\$8 ),
     .b_in(north[63:56]),
     .clk(clk),
-    .ld(\ld$8 [3]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$273 ),
-    .psum_out(\psum_in$343 ),
+    .ld(ld[3]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_3_7__psum_in),
+    .psum_out(pe_4_7__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_4_0  pe_4_0 (
-    .a_in(\a_in$277 ),
-    .a_out(\a_in$284 ),
-    .a_tag_in(\a_tag_in$278 ),
-    .a_tag_out(\a_tag_in$286 ),
+  systolic_top_pe pe_4_0 (
+    .a_in(pe_4_0__a_in),
+    .a_out(pe_4_1__a_in),
+    .a_tag_in(pe_4_0__a_tag_in),
+    .a_tag_out(pe_4_1__a_tag_in),
     .b_in(north[7:0]),
     .clk(clk),
-    .ld(\ld$8 [4]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$280 ),
-    .psum_out(\psum_in$350 ),
+    .ld(ld[4]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_4_0__psum_in),
+    .psum_out(pe_5_0__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_4_1  pe_4_1 (
-    .a_in(\a_in$284 ),
-    .a_out(\a_in$293 ),
-    .a_tag_in(\a_tag_in$286 ),
-    .a_tag_out(\a_tag_in$295 ),
+  systolic_top_pe pe_4_1 (
+    .a_in(pe_4_1__a_in),
+    .a_out(pe_4_2__a_in),
+    .a_tag_in(pe_4_1__a_tag_in),
+    .a_tag_out(pe_4_2__a_tag_in),
     .b_in(north[15:8]),
     .clk(clk),
-    .ld(\ld$8 [4]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$289 ),
-    .psum_out(\psum_in$359 ),
+    .ld(ld[4]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_4_1__psum_in),
+    .psum_out(pe_5_1__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_4_2  pe_4_2 (
-    .a_in(\a_in$293 ),
-    .a_out(\a_in$302 ),
-    .a_tag_in(\a_tag_in$295 ),
-    .a_tag_out(\a_tag_in$304 ),
+  systolic_top_pe pe_4_2 (
+    .a_in(pe_4_2__a_in),
+    .a_out(pe_4_3__a_in),
+    .a_tag_in(pe_4_2__a_tag_in),
+    .a_tag_out(pe_4_3__a_tag_in),
     .b_in(north[23:16]),
     .clk(clk),
-    .ld(\ld$8 [4]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$298 ),
-    .psum_out(\psum_in$368 ),
+    .ld(ld[4]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_4_2__psum_in),
+    .psum_out(pe_5_2__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_4_3  pe_4_3 (
-    .a_in(\a_in$302 ),
-    .a_out(\a_in$311 ),
-    .a_tag_in(\a_tag_in$304 ),
-    .a_tag_out(\a_tag_in$313 ),
+  systolic_top_pe pe_4_3 (
+    .a_in(pe_4_3__a_in),
+    .a_out(pe_4_4__a_in),
+    .a_tag_in(pe_4_3__a_tag_in),
+    .a_tag_out(pe_4_4__a_tag_in),
     .b_in(north[31:24]),
     .clk(clk),
-    .ld(\ld$8 [4]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$307 ),
-    .psum_out(\psum_in$377 ),
+    .ld(ld[4]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_4_3__psum_in),
+    .psum_out(pe_5_3__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_4_4  pe_4_4 (
-    .a_in(\a_in$311 ),
-    .a_out(\a_in$320 ),
-    .a_tag_in(\a_tag_in$313 ),
-    .a_tag_out(\a_tag_in$322 ),
+  systolic_top_pe pe_4_4 (
+    .a_in(pe_4_4__a_in),
+    .a_out(pe_4_5__a_in),
+    .a_tag_in(pe_4_4__a_tag_in),
+    .a_tag_out(pe_4_5__a_tag_in),
     .b_in(north[39:32]),
     .clk(clk),
-    .ld(\ld$8 [4]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$316 ),
-    .psum_out(\psum_in$386 ),
+    .ld(ld[4]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_4_4__psum_in),
+    .psum_out(pe_5_4__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_4_5  pe_4_5 (
-    .a_in(\a_in$320 ),
-    .a_out(\a_in$329 ),
-    .a_tag_in(\a_tag_in$322 ),
-    .a_tag_out(\a_tag_in$331 ),
+  systolic_top_pe pe_4_5 (
+    .a_in(pe_4_5__a_in),
+    .a_out(pe_4_6__a_in),
+    .a_tag_in(pe_4_5__a_tag_in),
+    .a_tag_out(pe_4_6__a_tag_in),
     .b_in(north[47:40]),
     .clk(clk),
-    .ld(\ld$8 [4]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$325 ),
-    .psum_out(\psum_in$395 ),
+    .ld(ld[4]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_4_5__psum_in),
+    .psum_out(pe_5_5__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_4_6  pe_4_6 (
-    .a_in(\a_in$329 ),
-    .a_out(\a_in$338 ),
-    .a_tag_in(\a_tag_in$331 ),
-    .a_tag_out(\a_tag_in$340 ),
+  systolic_top_pe pe_4_6 (
+    .a_in(pe_4_6__a_in),
+    .a_out(pe_4_7__a_in),
+    .a_tag_in(pe_4_6__a_tag_in),
+    .a_tag_out(pe_4_7__a_tag_in),
     .b_in(north[55:48]),
     .clk(clk),
-    .ld(\ld$8 [4]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$334 ),
-    .psum_out(\psum_in$404 ),
+    .ld(ld[4]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_4_6__psum_in),
+    .psum_out(pe_5_6__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_4_7  pe_4_7 (
-    .a_in(\a_in$338 ),
-    .a_tag_in(\a_tag_in$340 ),
+  systolic_top_pe pe_4_7 (
+    .a_in(pe_4_7__a_in),
+    .a_out(\$9 ),
+    .a_tag_in(pe_4_7__a_tag_in),
+    .a_tag_out(\$10 ),
     .b_in(north[63:56]),
     .clk(clk),
-    .ld(\ld$8 [4]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$343 ),
-    .psum_out(\psum_in$413 ),
+    .ld(ld[4]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_4_7__psum_in),
+    .psum_out(pe_5_7__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_5_0  pe_5_0 (
-    .a_in(\a_in$347 ),
-    .a_out(\a_in$354 ),
-    .a_tag_in(\a_tag_in$348 ),
-    .a_tag_out(\a_tag_in$356 ),
+  systolic_top_pe pe_5_0 (
+    .a_in(pe_5_0__a_in),
+    .a_out(pe_5_1__a_in),
+    .a_tag_in(pe_5_0__a_tag_in),
+    .a_tag_out(pe_5_1__a_tag_in),
     .b_in(north[7:0]),
     .clk(clk),
-    .ld(\ld$8 [5]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$350 ),
-    .psum_out(\psum_in$420 ),
+    .ld(ld[5]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_5_0__psum_in),
+    .psum_out(pe_6_0__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_5_1  pe_5_1 (
-    .a_in(\a_in$354 ),
-    .a_out(\a_in$363 ),
-    .a_tag_in(\a_tag_in$356 ),
-    .a_tag_out(\a_tag_in$365 ),
+  systolic_top_pe pe_5_1 (
+    .a_in(pe_5_1__a_in),
+    .a_out(pe_5_2__a_in),
+    .a_tag_in(pe_5_1__a_tag_in),
+    .a_tag_out(pe_5_2__a_tag_in),
     .b_in(north[15:8]),
     .clk(clk),
-    .ld(\ld$8 [5]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$359 ),
-    .psum_out(\psum_in$429 ),
+    .ld(ld[5]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_5_1__psum_in),
+    .psum_out(pe_6_1__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_5_2  pe_5_2 (
-    .a_in(\a_in$363 ),
-    .a_out(\a_in$372 ),
-    .a_tag_in(\a_tag_in$365 ),
-    .a_tag_out(\a_tag_in$374 ),
+  systolic_top_pe pe_5_2 (
+    .a_in(pe_5_2__a_in),
+    .a_out(pe_5_3__a_in),
+    .a_tag_in(pe_5_2__a_tag_in),
+    .a_tag_out(pe_5_3__a_tag_in),
     .b_in(north[23:16]),
     .clk(clk),
-    .ld(\ld$8 [5]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$368 ),
-    .psum_out(\psum_in$438 ),
+    .ld(ld[5]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_5_2__psum_in),
+    .psum_out(pe_6_2__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_5_3  pe_5_3 (
-    .a_in(\a_in$372 ),
-    .a_out(\a_in$381 ),
-    .a_tag_in(\a_tag_in$374 ),
-    .a_tag_out(\a_tag_in$383 ),
+  systolic_top_pe pe_5_3 (
+    .a_in(pe_5_3__a_in),
+    .a_out(pe_5_4__a_in),
+    .a_tag_in(pe_5_3__a_tag_in),
+    .a_tag_out(pe_5_4__a_tag_in),
     .b_in(north[31:24]),
     .clk(clk),
-    .ld(\ld$8 [5]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$377 ),
-    .psum_out(\psum_in$447 ),
+    .ld(ld[5]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_5_3__psum_in),
+    .psum_out(pe_6_3__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_5_4  pe_5_4 (
-    .a_in(\a_in$381 ),
-    .a_out(\a_in$390 ),
-    .a_tag_in(\a_tag_in$383 ),
-    .a_tag_out(\a_tag_in$392 ),
+  systolic_top_pe pe_5_4 (
+    .a_in(pe_5_4__a_in),
+    .a_out(pe_5_5__a_in),
+    .a_tag_in(pe_5_4__a_tag_in),
+    .a_tag_out(pe_5_5__a_tag_in),
     .b_in(north[39:32]),
     .clk(clk),
-    .ld(\ld$8 [5]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$386 ),
-    .psum_out(\psum_in$456 ),
+    .ld(ld[5]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_5_4__psum_in),
+    .psum_out(pe_6_4__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_5_5  pe_5_5 (
-    .a_in(\a_in$390 ),
-    .a_out(\a_in$399 ),
-    .a_tag_in(\a_tag_in$392 ),
-    .a_tag_out(\a_tag_in$401 ),
+  systolic_top_pe pe_5_5 (
+    .a_in(pe_5_5__a_in),
+    .a_out(pe_5_6__a_in),
+    .a_tag_in(pe_5_5__a_tag_in),
+    .a_tag_out(pe_5_6__a_tag_in),
     .b_in(north[47:40]),
     .clk(clk),
-    .ld(\ld$8 [5]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$395 ),
-    .psum_out(\psum_in$465 ),
+    .ld(ld[5]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_5_5__psum_in),
+    .psum_out(pe_6_5__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_5_6  pe_5_6 (
-    .a_in(\a_in$399 ),
-    .a_out(\a_in$408 ),
-    .a_tag_in(\a_tag_in$401 ),
-    .a_tag_out(\a_tag_in$410 ),
+  systolic_top_pe pe_5_6 (
+    .a_in(pe_5_6__a_in),
+    .a_out(pe_5_7__a_in),
+    .a_tag_in(pe_5_6__a_tag_in),
+    .a_tag_out(pe_5_7__a_tag_in),
     .b_in(north[55:48]),
     .clk(clk),
-    .ld(\ld$8 [5]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$404 ),
-    .psum_out(\psum_in$474 ),
+    .ld(ld[5]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_5_6__psum_in),
+    .psum_out(pe_6_6__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_5_7  pe_5_7 (
-    .a_in(\a_in$408 ),
-    .a_tag_in(\a_tag_in$410 ),
+  systolic_top_pe pe_5_7 (
+    .a_in(pe_5_7__a_in),
+    .a_out(\$11 ),
+    .a_tag_in(pe_5_7__a_tag_in),
+    .a_tag_out(\$12 ),
     .b_in(north[63:56]),
     .clk(clk),
-    .ld(\ld$8 [5]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$413 ),
-    .psum_out(\psum_in$483 ),
+    .ld(ld[5]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_5_7__psum_in),
+    .psum_out(pe_6_7__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_6_0  pe_6_0 (
-    .a_in(\a_in$417 ),
-    .a_out(\a_in$424 ),
-    .a_tag_in(\a_tag_in$418 ),
-    .a_tag_out(\a_tag_in$426 ),
+  systolic_top_pe pe_6_0 (
+    .a_in(pe_6_0__a_in),
+    .a_out(pe_6_1__a_in),
+    .a_tag_in(pe_6_0__a_tag_in),
+    .a_tag_out(pe_6_1__a_tag_in),
     .b_in(north[7:0]),
     .clk(clk),
-    .ld(\ld$8 [6]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$420 ),
-    .psum_out(\psum_in$490 ),
+    .ld(ld[6]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_6_0__psum_in),
+    .psum_out(pe_7_0__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_6_1  pe_6_1 (
-    .a_in(\a_in$424 ),
-    .a_out(\a_in$433 ),
-    .a_tag_in(\a_tag_in$426 ),
-    .a_tag_out(\a_tag_in$435 ),
+  systolic_top_pe pe_6_1 (
+    .a_in(pe_6_1__a_in),
+    .a_out(pe_6_2__a_in),
+    .a_tag_in(pe_6_1__a_tag_in),
+    .a_tag_out(pe_6_2__a_tag_in),
     .b_in(north[15:8]),
     .clk(clk),
-    .ld(\ld$8 [6]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$429 ),
-    .psum_out(\psum_in$499 ),
+    .ld(ld[6]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_6_1__psum_in),
+    .psum_out(pe_7_1__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_6_2  pe_6_2 (
-    .a_in(\a_in$433 ),
-    .a_out(\a_in$442 ),
-    .a_tag_in(\a_tag_in$435 ),
-    .a_tag_out(\a_tag_in$444 ),
+  systolic_top_pe pe_6_2 (
+    .a_in(pe_6_2__a_in),
+    .a_out(pe_6_3__a_in),
+    .a_tag_in(pe_6_2__a_tag_in),
+    .a_tag_out(pe_6_3__a_tag_in),
     .b_in(north[23:16]),
     .clk(clk),
-    .ld(\ld$8 [6]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$438 ),
-    .psum_out(\psum_in$508 ),
+    .ld(ld[6]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_6_2__psum_in),
+    .psum_out(pe_7_2__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_6_3  pe_6_3 (
-    .a_in(\a_in$442 ),
-    .a_out(\a_in$451 ),
-    .a_tag_in(\a_tag_in$444 ),
-    .a_tag_out(\a_tag_in$453 ),
+  systolic_top_pe pe_6_3 (
+    .a_in(pe_6_3__a_in),
+    .a_out(pe_6_4__a_in),
+    .a_tag_in(pe_6_3__a_tag_in),
+    .a_tag_out(pe_6_4__a_tag_in),
     .b_in(north[31:24]),
     .clk(clk),
-    .ld(\ld$8 [6]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$447 ),
-    .psum_out(\psum_in$517 ),
+    .ld(ld[6]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_6_3__psum_in),
+    .psum_out(pe_7_3__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_6_4  pe_6_4 (
-    .a_in(\a_in$451 ),
-    .a_out(\a_in$460 ),
-    .a_tag_in(\a_tag_in$453 ),
-    .a_tag_out(\a_tag_in$462 ),
+  systolic_top_pe pe_6_4 (
+    .a_in(pe_6_4__a_in),
+    .a_out(pe_6_5__a_in),
+    .a_tag_in(pe_6_4__a_tag_in),
+    .a_tag_out(pe_6_5__a_tag_in),
     .b_in(north[39:32]),
     .clk(clk),
-    .ld(\ld$8 [6]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$456 ),
-    .psum_out(\psum_in$526 ),
+    .ld(ld[6]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_6_4__psum_in),
+    .psum_out(pe_7_4__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_6_5  pe_6_5 (
-    .a_in(\a_in$460 ),
-    .a_out(\a_in$469 ),
-    .a_tag_in(\a_tag_in$462 ),
-    .a_tag_out(\a_tag_in$471 ),
+  systolic_top_pe pe_6_5 (
+    .a_in(pe_6_5__a_in),
+    .a_out(pe_6_6__a_in),
+    .a_tag_in(pe_6_5__a_tag_in),
+    .a_tag_out(pe_6_6__a_tag_in),
     .b_in(north[47:40]),
     .clk(clk),
-    .ld(\ld$8 [6]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$465 ),
-    .psum_out(\psum_in$535 ),
+    .ld(ld[6]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_6_5__psum_in),
+    .psum_out(pe_7_5__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_6_6  pe_6_6 (
-    .a_in(\a_in$469 ),
-    .a_out(\a_in$478 ),
-    .a_tag_in(\a_tag_in$471 ),
-    .a_tag_out(\a_tag_in$480 ),
+  systolic_top_pe pe_6_6 (
+    .a_in(pe_6_6__a_in),
+    .a_out(pe_6_7__a_in),
+    .a_tag_in(pe_6_6__a_tag_in),
+    .a_tag_out(pe_6_7__a_tag_in),
     .b_in(north[55:48]),
     .clk(clk),
-    .ld(\ld$8 [6]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$474 ),
-    .psum_out(\psum_in$544 ),
+    .ld(ld[6]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_6_6__psum_in),
+    .psum_out(pe_7_6__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_6_7  pe_6_7 (
-    .a_in(\a_in$478 ),
-    .a_tag_in(\a_tag_in$480 ),
+  systolic_top_pe pe_6_7 (
+    .a_in(pe_6_7__a_in),
+    .a_out(\$13 ),
+    .a_tag_in(pe_6_7__a_tag_in),
+    .a_tag_out(\$14 ),
     .b_in(north[63:56]),
     .clk(clk),
-    .ld(\ld$8 [6]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$483 ),
-    .psum_out(\psum_in$553 ),
+    .ld(ld[6]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_6_7__psum_in),
+    .psum_out(pe_7_7__psum_in),
     .rst(rst)
   );
-  \systolic_top.array.pe_7_0  pe_7_0 (
-    .a_in(\a_in$487 ),
-    .a_out(\a_in$494 ),
-    .a_tag_in(\a_tag_in$488 ),
-    .a_tag_out(\a_tag_in$496 ),
+  systolic_top_pe pe_7_0 (
+    .a_in(pe_7_0__a_in),
+    .a_out(pe_7_1__a_in),
+    .a_tag_in(pe_7_0__a_tag_in),
+    .a_tag_out(pe_7_1__a_tag_in),
     .b_in(north[7:0]),
     .clk(clk),
-    .ld(\ld$8 [7]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$490 ),
-    .psum_out(\psum_out$558 ),
+    .ld(ld[7]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_7_0__psum_in),
+    .psum_out(pe_7_0__psum_out),
     .rst(rst)
   );
-  \systolic_top.array.pe_7_1  pe_7_1 (
-    .a_in(\a_in$494 ),
-    .a_out(\a_in$503 ),
-    .a_tag_in(\a_tag_in$496 ),
-    .a_tag_out(\a_tag_in$505 ),
+  systolic_top_pe pe_7_1 (
+    .a_in(pe_7_1__a_in),
+    .a_out(pe_7_2__a_in),
+    .a_tag_in(pe_7_1__a_tag_in),
+    .a_tag_out(pe_7_2__a_tag_in),
     .b_in(north[15:8]),
     .clk(clk),
-    .ld(\ld$8 [7]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$499 ),
-    .psum_out(\psum_out$559 ),
+    .ld(ld[7]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_7_1__psum_in),
+    .psum_out(pe_7_1__psum_out),
     .rst(rst)
   );
-  \systolic_top.array.pe_7_2  pe_7_2 (
-    .a_in(\a_in$503 ),
-    .a_out(\a_in$512 ),
-    .a_tag_in(\a_tag_in$505 ),
-    .a_tag_out(\a_tag_in$514 ),
+  systolic_top_pe pe_7_2 (
+    .a_in(pe_7_2__a_in),
+    .a_out(pe_7_3__a_in),
+    .a_tag_in(pe_7_2__a_tag_in),
+    .a_tag_out(pe_7_3__a_tag_in),
     .b_in(north[23:16]),
     .clk(clk),
-    .ld(\ld$8 [7]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$508 ),
-    .psum_out(\psum_out$560 ),
+    .ld(ld[7]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_7_2__psum_in),
+    .psum_out(pe_7_2__psum_out),
     .rst(rst)
   );
-  \systolic_top.array.pe_7_3  pe_7_3 (
-    .a_in(\a_in$512 ),
-    .a_out(\a_in$521 ),
-    .a_tag_in(\a_tag_in$514 ),
-    .a_tag_out(\a_tag_in$523 ),
+  systolic_top_pe pe_7_3 (
+    .a_in(pe_7_3__a_in),
+    .a_out(pe_7_4__a_in),
+    .a_tag_in(pe_7_3__a_tag_in),
+    .a_tag_out(pe_7_4__a_tag_in),
     .b_in(north[31:24]),
     .clk(clk),
-    .ld(\ld$8 [7]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$517 ),
-    .psum_out(\psum_out$561 ),
+    .ld(ld[7]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_7_3__psum_in),
+    .psum_out(pe_7_3__psum_out),
     .rst(rst)
   );
-  \systolic_top.array.pe_7_4  pe_7_4 (
-    .a_in(\a_in$521 ),
-    .a_out(\a_in$530 ),
-    .a_tag_in(\a_tag_in$523 ),
-    .a_tag_out(\a_tag_in$532 ),
+  systolic_top_pe pe_7_4 (
+    .a_in(pe_7_4__a_in),
+    .a_out(pe_7_5__a_in),
+    .a_tag_in(pe_7_4__a_tag_in),
+    .a_tag_out(pe_7_5__a_tag_in),
     .b_in(north[39:32]),
     .clk(clk),
-    .ld(\ld$8 [7]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$526 ),
-    .psum_out(\psum_out$562 ),
+    .ld(ld[7]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_7_4__psum_in),
+    .psum_out(pe_7_4__psum_out),
     .rst(rst)
   );
-  \systolic_top.array.pe_7_5  pe_7_5 (
-    .a_in(\a_in$530 ),
-    .a_out(\a_in$539 ),
-    .a_tag_in(\a_tag_in$532 ),
-    .a_tag_out(\a_tag_in$541 ),
+  systolic_top_pe pe_7_5 (
+    .a_in(pe_7_5__a_in),
+    .a_out(pe_7_6__a_in),
+    .a_tag_in(pe_7_5__a_tag_in),
+    .a_tag_out(pe_7_6__a_tag_in),
     .b_in(north[47:40]),
     .clk(clk),
-    .ld(\ld$8 [7]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$535 ),
-    .psum_out(\psum_out$563 ),
+    .ld(ld[7]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_7_5__psum_in),
+    .psum_out(pe_7_5__psum_out),
     .rst(rst)
   );
-  \systolic_top.array.pe_7_6  pe_7_6 (
-    .a_in(\a_in$539 ),
-    .a_out(\a_in$548 ),
-    .a_tag_in(\a_tag_in$541 ),
-    .a_tag_out(\a_tag_in$550 ),
+  systolic_top_pe pe_7_6 (
+    .a_in(pe_7_6__a_in),
+    .a_out(pe_7_7__a_in),
+    .a_tag_in(pe_7_6__a_tag_in),
+    .a_tag_out(pe_7_7__a_tag_in),
     .b_in(north[55:48]),
     .clk(clk),
-    .ld(\ld$8 [7]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$544 ),
-    .psum_out(\psum_out$564 ),
+    .ld(ld[7]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_7_6__psum_in),
+    .psum_out(pe_7_6__psum_out),
     .rst(rst)
   );
-  \systolic_top.array.pe_7_7  pe_7_7 (
-    .a_in(\a_in$548 ),
-    .a_tag_in(\a_tag_in$550 ),
+  systolic_top_pe pe_7_7 (
+    .a_in(pe_7_7__a_in),
+    .a_out(\$15 ),
+    .a_tag_in(pe_7_7__a_tag_in),
+    .a_tag_out(\$16 ),
     .b_in(north[63:56]),
     .clk(clk),
-    .ld(\ld$8 [7]),
-    .ld_bank(ld_bank),
-    .psum_in(\psum_in$553 ),
-    .psum_out(\psum_out$565 ),
+    .ld(ld[7]),
+    .ld_bank(pe_0_0__ld_bank),
+    .psum_in(pe_7_7__psum_in),
+    .psum_out(pe_7_7__psum_out),
     .rst(rst)
   );
-  assign west = { \a_in$487 , \a_in$417 , \a_in$347 , \a_in$277 , \a_in$207 , \a_in$137 , \a_in$67 , a_in };
-  assign west_tag = { \a_tag_in$488 , \a_tag_in$418 , \a_tag_in$348 , \a_tag_in$278 , \a_tag_in$208 , \a_tag_in$138 , \a_tag_in$68 , a_tag_in };
-  assign b_in = north[7:0];
-  assign psum_in = 32'd0;
-  assign ld = \ld$8 [0];
-  assign \ld_bank$10  = ld_bank;
-  assign a_out = \a_in$11 ;
-  assign a_tag_out = \a_tag_in$13 ;
-  assign \b_in$15  = north[15:8];
-  assign \psum_in$16  = 32'd0;
-  assign \ld$17  = \ld$8 [0];
-  assign \ld_bank$18  = ld_bank;
-  assign \a_out$20  = \a_in$19 ;
-  assign \a_tag_out$22  = \a_tag_in$21 ;
-  assign \b_in$23  = north[23:16];
-  assign \psum_in$24  = 32'd0;
-  assign \ld$25  = \ld$8 [0];
-  assign \ld_bank$26  = ld_bank;
-  assign \a_out$28  = \a_in$27 ;
-  assign \a_tag_out$30  = \a_tag_in$29 ;
-  assign \b_in$31  = north[31:24];
-  assign \psum_in$32  = 32'd0;
-  assign \ld$33  = \ld$8 [0];
-  assign \ld_bank$34  = ld_bank;
-  assign \a_out$36  = \a_in$35 ;
-  assign \a_tag_out$38  = \a_tag_in$37 ;
-  assign \b_in$39  = north[39:32];
-  assign \psum_in$40  = 32'd0;
-  assign \ld$41  = \ld$8 [0];
-  assign \ld_bank$42  = ld_bank;
-  assign \a_out$44  = \a_in$43 ;
-  assign \a_tag_out$46  = \a_tag_in$45 ;
-  assign \b_in$47  = north[47:40];
-  assign \psum_in$48  = 32'd0;
-  assign \ld$49  = \ld$8 [0];
-  assign \ld_bank$50  = ld_bank;
-  assign \a_out$52  = \a_in$51 ;
-  assign \a_tag_out$54  = \a_tag_in$53 ;
-  assign \b_in$55  = north[55:48];
-  assign \psum_in$56  = 32'd0;
-  assign \ld$57  = \ld$8 [0];
-  assign \ld_bank$58  = ld_bank;
-  assign \a_out$60  = \a_in$59 ;
-  assign \a_tag_out$62  = \a_tag_in$61 ;
-  assign \b_in$63  = north[63:56];
-  assign \psum_in$64  = 32'd0;
-  assign \ld$65  = \ld$8 [0];
-  assign \ld_bank$66  = ld_bank;
-  assign \b_in$69  = north[7:0];
-  assign psum_out = \psum_in$70 ;
-  assign \ld$72  = \ld$8 [1];
-  assign \ld_bank$73  = ld_bank;
-  assign \a_out$75  = \a_in$74 ;
-  assign \a_tag_out$77  = \a_tag_in$76 ;
-  assign \b_in$78  = north[15:8];
-  assign \psum_out$80  = \psum_in$79 ;
-  assign \ld$81  = \ld$8 [1];
-  assign \ld_bank$82  = ld_bank;
-  assign \a_out$84  = \a_in$83 ;
-  assign \a_tag_out$86  = \a_tag_in$85 ;
-  assign \b_in$87  = north[23:16];
-  assign \psum_out$89  = \psum_in$88 ;
-  assign \ld$90  = \ld$8 [1];
-  assign \ld_bank$91  = ld_bank;
-  assign \a_out$93  = \a_in$92 ;
-  assign \a_tag_out$95  = \a_tag_in$94 ;
-  assign \b_in$96  = north[31:24];
-  assign \psum_out$98  = \psum_in$97 ;
-  assign \ld$99  = \ld$8 [1];
-  assign \ld_bank$100  = ld_bank;
-  assign \a_out$102  = \a_in$101 ;
-  assign \a_tag_out$104  = \a_tag_in$103 ;
-  assign \b_in$105  = north[39:32];
-  assign \psum_out$107  = \psum_in$106 ;
-  assign \ld$108  = \ld$8 [1];
-  assign \ld_bank$109  = ld_bank;
-  assign \a_out$111  = \a_in$110 ;
-  assign \a_tag_out$113  = \a_tag_in$112 ;
-  assign \b_in$114  = north[47:40];
-  assign \psum_out$116  = \psum_in$115 ;
-  assign \ld$117  = \ld$8 [1];
-  assign \ld_bank$118  = ld_bank;
-  assign \a_out$120  = \a_in$119 ;
-  assign \a_tag_out$122  = \a_tag_in$121 ;
-  assign \b_in$123  = north[55:48];
-  assign \psum_out$125  = \psum_in$124 ;
-  assign \ld$126  = \ld$8 [1];
-  assign \ld_bank$127  = ld_bank;
-  assign \a_out$129  = \a_in$128 ;
-  assign \a_tag_out$131  = \a_tag_in$130 ;
-  assign \b_in$132  = north[63:56];
-  assign \psum_out$134  = \psum_in$133 ;
-  assign \ld$135  = \ld$8 [1];
-  assign \ld_bank$136  = ld_bank;
-  assign \b_in$139  = north[7:0];
-  assign \psum_out$141  = \psum_in$140 ;
-  assign \ld$142  = \ld$8 [2];
-  assign \ld_bank$143  = ld_bank;
-  assign \a_out$145  = \a_in$144 ;
-  assign \a_tag_out$147  = \a_tag_in$146 ;
-  assign \b_in$148  = north[15:8];
-  assign \psum_out$150  = \psum_in$149 ;
-  assign \ld$151  = \ld$8 [2];
-  assign \ld_bank$152  = ld_bank;
-  assign \a_out$154  = \a_in$153 ;
-  assign \a_tag_out$156  = \a_tag_in$155 ;
-  assign \b_in$157  = north[23:16];
-  assign \psum_out$159  = \psum_in$158 ;
-  assign \ld$160  = \ld$8 [2];
-  assign \ld_bank$161  = ld_bank;
-  assign \a_out$163  = \a_in$162 ;
-  assign \a_tag_out$165  = \a_tag_in$164 ;
-  assign \b_in$166  = north[31:24];
-  assign \psum_out$168  = \psum_in$167 ;
-  assign \ld$169  = \ld$8 [2];
-  assign \ld_bank$170  = ld_bank;
-  assign \a_out$172  = \a_in$171 ;
-  assign \a_tag_out$174  = \a_tag_in$173 ;
-  assign \b_in$175  = north[39:32];
-  assign \psum_out$177  = \psum_in$176 ;
-  assign \ld$178  = \ld$8 [2];
-  assign \ld_bank$179  = ld_bank;
-  assign \a_out$181  = \a_in$180 ;
-  assign \a_tag_out$183  = \a_tag_in$182 ;
-  assign \b_in$184  = north[47:40];
-  assign \psum_out$186  = \psum_in$185 ;
-  assign \ld$187  = \ld$8 [2];
-  assign \ld_bank$188  = ld_bank;
-  assign \a_out$190  = \a_in$189 ;
-  assign \a_tag_out$192  = \a_tag_in$191 ;
-  assign \b_in$193  = north[55:48];
-  assign \psum_out$195  = \psum_in$194 ;
-  assign \ld$196  = \ld$8 [2];
-  assign \ld_bank$197  = ld_bank;
-  assign \a_out$199  = \a_in$198 ;
-  assign \a_tag_out$201  = \a_tag_in$200 ;
-  assign \b_in$202  = north[63:56];
-  assign \psum_out$204  = \psum_in$203 ;
-  assign \ld$205  = \ld$8 [2];
-  assign \ld_bank$206  = ld_bank;
-  assign \b_in$209  = north[7:0];
-  assign \psum_out$211  = \psum_in$210 ;
-  assign \ld$212  = \ld$8 [3];
-  assign \ld_bank$213  = ld_bank;
-  assign \a_out$215  = \a_in$214 ;
-  assign \a_tag_out$217  = \a_tag_in$216 ;
-  assign \b_in$218  = north[15:8];
-  assign \psum_out$220  = \psum_in$219 ;
-  assign \ld$221  = \ld$8 [3];
-  assign \ld_bank$222  = ld_bank;
-  assign \a_out$224  = \a_in$223 ;
-  assign \a_tag_out$226  = \a_tag_in$225 ;
-  assign \b_in$227  = north[23:16];
-  assign \psum_out$229  = \psum_in$228 ;
-  assign \ld$230  = \ld$8 [3];
-  assign \ld_bank$231  = ld_bank;
-  assign \a_out$233  = \a_in$232 ;
-  assign \a_tag_out$235  = \a_tag_in$234 ;
-  assign \b_in$236  = north[31:24];
-  assign \psum_out$238  = \psum_in$237 ;
-  assign \ld$239  = \ld$8 [3];
-  assign \ld_bank$240  = ld_bank;
-  assign \a_out$242  = \a_in$241 ;
-  assign \a_tag_out$244  = \a_tag_in$243 ;
-  assign \b_in$245  = north[39:32];
-  assign \psum_out$247  = \psum_in$246 ;
-  assign \ld$248  = \ld$8 [3];
-  assign \ld_bank$249  = ld_bank;
-  assign \a_out$251  = \a_in$250 ;
-  assign \a_tag_out$253  = \a_tag_in$252 ;
-  assign \b_in$254  = north[47:40];
-  assign \psum_out$256  = \psum_in$255 ;
-  assign \ld$257  = \ld$8 [3];
-  assign \ld_bank$258  = ld_bank;
-  assign \a_out$260  = \a_in$259 ;
-  assign \a_tag_out$262  = \a_tag_in$261 ;
-  assign \b_in$263  = north[55:48];
-  assign \psum_out$265  = \psum_in$264 ;
-  assign \ld$266  = \ld$8 [3];
-  assign \ld_bank$267  = ld_bank;
-  assign \a_out$269  = \a_in$268 ;
-  assign \a_tag_out$271  = \a_tag_in$270 ;
-  assign \b_in$272  = north[63:56];
-  assign \psum_out$274  = \psum_in$273 ;
-  assign \ld$275  = \ld$8 [3];
-  assign \ld_bank$276  = ld_bank;
-  assign \b_in$279  = north[7:0];
-  assign \psum_out$281  = \psum_in$280 ;
-  assign \ld$282  = \ld$8 [4];
-  assign \ld_bank$283  = ld_bank;
-  assign \a_out$285  = \a_in$284 ;
-  assign \a_tag_out$287  = \a_tag_in$286 ;
-  assign \b_in$288  = north[15:8];
-  assign \psum_out$290  = \psum_in$289 ;
-  assign \ld$291  = \ld$8 [4];
-  assign \ld_bank$292  = ld_bank;
-  assign \a_out$294  = \a_in$293 ;
-  assign \a_tag_out$296  = \a_tag_in$295 ;
-  assign \b_in$297  = north[23:16];
-  assign \psum_out$299  = \psum_in$298 ;
-  assign \ld$300  = \ld$8 [4];
-  assign \ld_bank$301  = ld_bank;
-  assign \a_out$303  = \a_in$302 ;
-  assign \a_tag_out$305  = \a_tag_in$304 ;
-  assign \b_in$306  = north[31:24];
-  assign \psum_out$308  = \psum_in$307 ;
-  assign \ld$309  = \ld$8 [4];
-  assign \ld_bank$310  = ld_bank;
-  assign \a_out$312  = \a_in$311 ;
-  assign \a_tag_out$314  = \a_tag_in$313 ;
-  assign \b_in$315  = north[39:32];
-  assign \psum_out$317  = \psum_in$316 ;
-  assign \ld$318  = \ld$8 [4];
-  assign \ld_bank$319  = ld_bank;
-  assign \a_out$321  = \a_in$320 ;
-  assign \a_tag_out$323  = \a_tag_in$322 ;
-  assign \b_in$324  = north[47:40];
-  assign \psum_out$326  = \psum_in$325 ;
-  assign \ld$327  = \ld$8 [4];
-  assign \ld_bank$328  = ld_bank;
-  assign \a_out$330  = \a_in$329 ;
-  assign \a_tag_out$332  = \a_tag_in$331 ;
-  assign \b_in$333  = north[55:48];
-  assign \psum_out$335  = \psum_in$334 ;
-  assign \ld$336  = \ld$8 [4];
-  assign \ld_bank$337  = ld_bank;
-  assign \a_out$339  = \a_in$338 ;
-  assign \a_tag_out$341  = \a_tag_in$340 ;
-  assign \b_in$342  = north[63:56];
-  assign \psum_out$344  = \psum_in$343 ;
-  assign \ld$345  = \ld$8 [4];
-  assign \ld_bank$346  = ld_bank;
-  assign \b_in$349  = north[7:0];
-  assign \psum_out$351  = \psum_in$350 ;
-  assign \ld$352  = \ld$8 [5];
-  assign \ld_bank$353  = ld_bank;
-  assign \a_out$355  = \a_in$354 ;
-  assign \a_tag_out$357  = \a_tag_in$356 ;
-  assign \b_in$358  = north[15:8];
-  assign \psum_out$360  = \psum_in$359 ;
-  assign \ld$361  = \ld$8 [5];
-  assign \ld_bank$362  = ld_bank;
-  assign \a_out$364  = \a_in$363 ;
-  assign \a_tag_out$366  = \a_tag_in$365 ;
-  assign \b_in$367  = north[23:16];
-  assign \psum_out$369  = \psum_in$368 ;
-  assign \ld$370  = \ld$8 [5];
-  assign \ld_bank$371  = ld_bank;
-  assign \a_out$373  = \a_in$372 ;
-  assign \a_tag_out$375  = \a_tag_in$374 ;
-  assign \b_in$376  = north[31:24];
-  assign \psum_out$378  = \psum_in$377 ;
-  assign \ld$379  = \ld$8 [5];
-  assign \ld_bank$380  = ld_bank;
-  assign \a_out$382  = \a_in$381 ;
-  assign \a_tag_out$384  = \a_tag_in$383 ;
-  assign \b_in$385  = north[39:32];
-  assign \psum_out$387  = \psum_in$386 ;
-  assign \ld$388  = \ld$8 [5];
-  assign \ld_bank$389  = ld_bank;
-  assign \a_out$391  = \a_in$390 ;
-  assign \a_tag_out$393  = \a_tag_in$392 ;
-  assign \b_in$394  = north[47:40];
-  assign \psum_out$396  = \psum_in$395 ;
-  assign \ld$397  = \ld$8 [5];
-  assign \ld_bank$398  = ld_bank;
-  assign \a_out$400  = \a_in$399 ;
-  assign \a_tag_out$402  = \a_tag_in$401 ;
-  assign \b_in$403  = north[55:48];
-  assign \psum_out$405  = \psum_in$404 ;
-  assign \ld$406  = \ld$8 [5];
-  assign \ld_bank$407  = ld_bank;
-  assign \a_out$409  = \a_in$408 ;
-  assign \a_tag_out$411  = \a_tag_in$410 ;
-  assign \b_in$412  = north[63:56];
-  assign \psum_out$414  = \psum_in$413 ;
-  assign \ld$415  = \ld$8 [5];
-  assign \ld_bank$416  = ld_bank;
-  assign \b_in$419  = north[7:0];
-  assign \psum_out$421  = \psum_in$420 ;
-  assign \ld$422  = \ld$8 [6];
-  assign \ld_bank$423  = ld_bank;
-  assign \a_out$425  = \a_in$424 ;
-  assign \a_tag_out$427  = \a_tag_in$426 ;
-  assign \b_in$428  = north[15:8];
-  assign \psum_out$430  = \psum_in$429 ;
-  assign \ld$431  = \ld$8 [6];
-  assign \ld_bank$432  = ld_bank;
-  assign \a_out$434  = \a_in$433 ;
-  assign \a_tag_out$436  = \a_tag_in$435 ;
-  assign \b_in$437  = north[23:16];
-  assign \psum_out$439  = \psum_in$438 ;
-  assign \ld$440  = \ld$8 [6];
-  assign \ld_bank$441  = ld_bank;
-  assign \a_out$443  = \a_in$442 ;
-  assign \a_tag_out$445  = \a_tag_in$444 ;
-  assign \b_in$446  = north[31:24];
-  assign \psum_out$448  = \psum_in$447 ;
-  assign \ld$449  = \ld$8 [6];
-  assign \ld_bank$450  = ld_bank;
-  assign \a_out$452  = \a_in$451 ;
-  assign \a_tag_out$454  = \a_tag_in$453 ;
-  assign \b_in$455  = north[39:32];
-  assign \psum_out$457  = \psum_in$456 ;
-  assign \ld$458  = \ld$8 [6];
-  assign \ld_bank$459  = ld_bank;
-  assign \a_out$461  = \a_in$460 ;
-  assign \a_tag_out$463  = \a_tag_in$462 ;
-  assign \b_in$464  = north[47:40];
-  assign \psum_out$466  = \psum_in$465 ;
-  assign \ld$467  = \ld$8 [6];
-  assign \ld_bank$468  = ld_bank;
-  assign \a_out$470  = \a_in$469 ;
-  assign \a_tag_out$472  = \a_tag_in$471 ;
-  assign \b_in$473  = north[55:48];
-  assign \psum_out$475  = \psum_in$474 ;
-  assign \ld$476  = \ld$8 [6];
-  assign \ld_bank$477  = ld_bank;
-  assign \a_out$479  = \a_in$478 ;
-  assign \a_tag_out$481  = \a_tag_in$480 ;
-  assign \b_in$482  = north[63:56];
-  assign \psum_out$484  = \psum_in$483 ;
-  assign \ld$485  = \ld$8 [6];
-  assign \ld_bank$486  = ld_bank;
-  assign \b_in$489  = north[7:0];
-  assign \psum_out$491  = \psum_in$490 ;
-  assign \ld$492  = \ld$8 [7];
-  assign \ld_bank$493  = ld_bank;
-  assign \a_out$495  = \a_in$494 ;
-  assign \a_tag_out$497  = \a_tag_in$496 ;
-  assign \b_in$498  = north[15:8];
-  assign \psum_out$500  = \psum_in$499 ;
-  assign \ld$501  = \ld$8 [7];
-  assign \ld_bank$502  = ld_bank;
-  assign \a_out$504  = \a_in$503 ;
-  assign \a_tag_out$506  = \a_tag_in$505 ;
-  assign \b_in$507  = north[23:16];
-  assign \psum_out$509  = \psum_in$508 ;
-  assign \ld$510  = \ld$8 [7];
-  assign \ld_bank$511  = ld_bank;
-  assign \a_out$513  = \a_in$512 ;
-  assign \a_tag_out$515  = \a_tag_in$514 ;
-  assign \b_in$516  = north[31:24];
-  assign \psum_out$518  = \psum_in$517 ;
-  assign \ld$519  = \ld$8 [7];
-  assign \ld_bank$520  = ld_bank;
-  assign \a_out$522  = \a_in$521 ;
-  assign \a_tag_out$524  = \a_tag_in$523 ;
-  assign \b_in$525  = north[39:32];
-  assign \psum_out$527  = \psum_in$526 ;
-  assign \ld$528  = \ld$8 [7];
-  assign \ld_bank$529  = ld_bank;
-  assign \a_out$531  = \a_in$530 ;
-  assign \a_tag_out$533  = \a_tag_in$532 ;
-  assign \b_in$534  = north[47:40];
-  assign \psum_out$536  = \psum_in$535 ;
-  assign \ld$537  = \ld$8 [7];
-  assign \ld_bank$538  = ld_bank;
-  assign \a_out$540  = \a_in$539 ;
-  assign \a_tag_out$542  = \a_tag_in$541 ;
-  assign \b_in$543  = north[55:48];
-  assign \psum_out$545  = \psum_in$544 ;
-  assign \ld$546  = \ld$8 [7];
-  assign \ld_bank$547  = ld_bank;
-  assign \a_out$549  = \a_in$548 ;
-  assign \a_tag_out$551  = \a_tag_in$550 ;
-  assign \b_in$552  = north[63:56];
-  assign \psum_out$554  = \psum_in$553 ;
-  assign \ld$555  = \ld$8 [7];
-  assign \ld_bank$556  = ld_bank;
-  assign south = { \psum_out$565 , \psum_out$564 , \psum_out$563 , \psum_out$562 , \psum_out$561 , \psum_out$560 , \psum_out$559 , \psum_out$558  };
+  assign west = { pe_7_0__a_in, pe_6_0__a_in, pe_5_0__a_in, pe_4_0__a_in, pe_3_0__a_in, pe_2_0__a_in, pe_1_0__a_in, pe_0_0__a_in };
+  assign west_tag = { pe_7_0__a_tag_in, pe_6_0__a_tag_in, pe_5_0__a_tag_in, pe_4_0__a_tag_in, pe_3_0__a_tag_in, pe_2_0__a_tag_in, pe_1_0__a_tag_in, pe_0_0__a_tag_in };
+  assign pe_0_0__b_in = north[7:0];
+  assign pe_0_0__psum_in = 32'd0;
+  assign pe_0_0__ld = ld[0];
+  assign ld_bank = pe_0_0__ld_bank;
+  assign pe_0_0__a_out = pe_0_1__a_in;
+  assign pe_0_0__a_tag_out = pe_0_1__a_tag_in;
+  assign pe_0_1__b_in = north[15:8];
+  assign pe_0_1__psum_in = 32'd0;
+  assign pe_0_1__ld = ld[0];
+  assign pe_0_1__ld_bank = pe_0_0__ld_bank;
+  assign pe_0_1__a_out = pe_0_2__a_in;
+  assign pe_0_1__a_tag_out = pe_0_2__a_tag_in;
+  assign pe_0_2__b_in = north[23:16];
+  assign pe_0_2__psum_in = 32'd0;
+  assign pe_0_2__ld = ld[0];
+  assign pe_0_2__ld_bank = pe_0_0__ld_bank;
+  assign pe_0_2__a_out = pe_0_3__a_in;
+  assign pe_0_2__a_tag_out = pe_0_3__a_tag_in;
+  assign pe_0_3__b_in = north[31:24];
+  assign pe_0_3__psum_in = 32'd0;
+  assign pe_0_3__ld = ld[0];
+  assign pe_0_3__ld_bank = pe_0_0__ld_bank;
+  assign pe_0_3__a_out = pe_0_4__a_in;
+  assign pe_0_3__a_tag_out = pe_0_4__a_tag_in;
+  assign pe_0_4__b_in = north[39:32];
+  assign pe_0_4__psum_in = 32'd0;
+  assign pe_0_4__ld = ld[0];
+  assign pe_0_4__ld_bank = pe_0_0__ld_bank;
+  assign pe_0_4__a_out = pe_0_5__a_in;
+  assign pe_0_4__a_tag_out = pe_0_5__a_tag_in;
+  assign pe_0_5__b_in = north[47:40];
+  assign pe_0_5__psum_in = 32'd0;
+  assign pe_0_5__ld = ld[0];
+  assign pe_0_5__ld_bank = pe_0_0__ld_bank;
+  assign pe_0_5__a_out = pe_0_6__a_in;
+  assign pe_0_5__a_tag_out = pe_0_6__a_tag_in;
+  assign pe_0_6__b_in = north[55:48];
+  assign pe_0_6__psum_in = 32'd0;
+  assign pe_0_6__ld = ld[0];
+  assign pe_0_6__ld_bank = pe_0_0__ld_bank;
+  assign pe_0_6__a_out = pe_0_7__a_in;
+  assign pe_0_6__a_tag_out = pe_0_7__a_tag_in;
+  assign pe_0_7__b_in = north[63:56];
+  assign pe_0_7__psum_in = 32'd0;
+  assign pe_0_7__ld = ld[0];
+  assign pe_0_7__ld_bank = pe_0_0__ld_bank;
+  assign pe_1_0__b_in = north[7:0];
+  assign pe_0_0__psum_out = pe_1_0__psum_in;
+  assign pe_1_0__ld = ld[1];
+  assign pe_1_0__ld_bank = pe_0_0__ld_bank;
+  assign pe_1_0__a_out = pe_1_1__a_in;
+  assign pe_1_0__a_tag_out = pe_1_1__a_tag_in;
+  assign pe_1_1__b_in = north[15:8];
+  assign pe_0_1__psum_out = pe_1_1__psum_in;
+  assign pe_1_1__ld = ld[1];
+  assign pe_1_1__ld_bank = pe_0_0__ld_bank;
+  assign pe_1_1__a_out = pe_1_2__a_in;
+  assign pe_1_1__a_tag_out = pe_1_2__a_tag_in;
+  assign pe_1_2__b_in = north[23:16];
+  assign pe_0_2__psum_out = pe_1_2__psum_in;
+  assign pe_1_2__ld = ld[1];
+  assign pe_1_2__ld_bank = pe_0_0__ld_bank;
+  assign pe_1_2__a_out = pe_1_3__a_in;
+  assign pe_1_2__a_tag_out = pe_1_3__a_tag_in;
+  assign pe_1_3__b_in = north[31:24];
+  assign pe_0_3__psum_out = pe_1_3__psum_in;
+  assign pe_1_3__ld = ld[1];
+  assign pe_1_3__ld_bank = pe_0_0__ld_bank;
+  assign pe_1_3__a_out = pe_1_4__a_in;
+  assign pe_1_3__a_tag_out = pe_1_4__a_tag_in;
+  assign pe_1_4__b_in = north[39:32];
+  assign pe_0_4__psum_out = pe_1_4__psum_in;
+  assign pe_1_4__ld = ld[1];
+  assign pe_1_4__ld_bank = pe_0_0__ld_bank;
+  assign pe_1_4__a_out = pe_1_5__a_in;
+  assign pe_1_4__a_tag_out = pe_1_5__a_tag_in;
+  assign pe_1_5__b_in = north[47:40];
+  assign pe_0_5__psum_out = pe_1_5__psum_in;
+  assign pe_1_5__ld = ld[1];
+  assign pe_1_5__ld_bank = pe_0_0__ld_bank;
+  assign pe_1_5__a_out = pe_1_6__a_in;
+  assign pe_1_5__a_tag_out = pe_1_6__a_tag_in;
+  assign pe_1_6__b_in = north[55:48];
+  assign pe_0_6__psum_out = pe_1_6__psum_in;
+  assign pe_1_6__ld = ld[1];
+  assign pe_1_6__ld_bank = pe_0_0__ld_bank;
+  assign pe_1_6__a_out = pe_1_7__a_in;
+  assign pe_1_6__a_tag_out = pe_1_7__a_tag_in;
+  assign pe_1_7__b_in = north[63:56];
+  assign pe_0_7__psum_out = pe_1_7__psum_in;
+  assign pe_1_7__ld = ld[1];
+  assign pe_1_7__ld_bank = pe_0_0__ld_bank;
+  assign pe_2_0__b_in = north[7:0];
+  assign pe_1_0__psum_out = pe_2_0__psum_in;
+  assign pe_2_0__ld = ld[2];
+  assign pe_2_0__ld_bank = pe_0_0__ld_bank;
+  assign pe_2_0__a_out = pe_2_1__a_in;
+  assign pe_2_0__a_tag_out = pe_2_1__a_tag_in;
+  assign pe_2_1__b_in = north[15:8];
+  assign pe_1_1__psum_out = pe_2_1__psum_in;
+  assign pe_2_1__ld = ld[2];
+  assign pe_2_1__ld_bank = pe_0_0__ld_bank;
+  assign pe_2_1__a_out = pe_2_2__a_in;
+  assign pe_2_1__a_tag_out = pe_2_2__a_tag_in;
+  assign pe_2_2__b_in = north[23:16];
+  assign pe_1_2__psum_out = pe_2_2__psum_in;
+  assign pe_2_2__ld = ld[2];
+  assign pe_2_2__ld_bank = pe_0_0__ld_bank;
+  assign pe_2_2__a_out = pe_2_3__a_in;
+  assign pe_2_2__a_tag_out = pe_2_3__a_tag_in;
+  assign pe_2_3__b_in = north[31:24];
+  assign pe_1_3__psum_out = pe_2_3__psum_in;
+  assign pe_2_3__ld = ld[2];
+  assign pe_2_3__ld_bank = pe_0_0__ld_bank;
+  assign pe_2_3__a_out = pe_2_4__a_in;
+  assign pe_2_3__a_tag_out = pe_2_4__a_tag_in;
+  assign pe_2_4__b_in = north[39:32];
+  assign pe_1_4__psum_out = pe_2_4__psum_in;
+  assign pe_2_4__ld = ld[2];
+  assign pe_2_4__ld_bank = pe_0_0__ld_bank;
+  assign pe_2_4__a_out = pe_2_5__a_in;
+  assign pe_2_4__a_tag_out = pe_2_5__a_tag_in;
+  assign pe_2_5__b_in = north[47:40];
+  assign pe_1_5__psum_out = pe_2_5__psum_in;
+  assign pe_2_5__ld = ld[2];
+  assign pe_2_5__ld_bank = pe_0_0__ld_bank;
+  assign pe_2_5__a_out = pe_2_6__a_in;
+  assign pe_2_5__a_tag_out = pe_2_6__a_tag_in;
+  assign pe_2_6__b_in = north[55:48];
+  assign pe_1_6__psum_out = pe_2_6__psum_in;
+  assign pe_2_6__ld = ld[2];
+  assign pe_2_6__ld_bank = pe_0_0__ld_bank;
+  assign pe_2_6__a_out = pe_2_7__a_in;
+  assign pe_2_6__a_tag_out = pe_2_7__a_tag_in;
+  assign pe_2_7__b_in = north[63:56];
+  assign pe_1_7__psum_out = pe_2_7__psum_in;
+  assign pe_2_7__ld = ld[2];
+  assign pe_2_7__ld_bank = pe_0_0__ld_bank;
+  assign pe_3_0__b_in = north[7:0];
+  assign pe_2_0__psum_out = pe_3_0__psum_in;
+  assign pe_3_0__ld = ld[3];
+  assign pe_3_0__ld_bank = pe_0_0__ld_bank;
+  assign pe_3_0__a_out = pe_3_1__a_in;
+  assign pe_3_0__a_tag_out = pe_3_1__a_tag_in;
+  assign pe_3_1__b_in = north[15:8];
+  assign pe_2_1__psum_out = pe_3_1__psum_in;
+  assign pe_3_1__ld = ld[3];
+  assign pe_3_1__ld_bank = pe_0_0__ld_bank;
+  assign pe_3_1__a_out = pe_3_2__a_in;
+  assign pe_3_1__a_tag_out = pe_3_2__a_tag_in;
+  assign pe_3_2__b_in = north[23:16];
+  assign pe_2_2__psum_out = pe_3_2__psum_in;
+  assign pe_3_2__ld = ld[3];
+  assign pe_3_2__ld_bank = pe_0_0__ld_bank;
+  assign pe_3_2__a_out = pe_3_3__a_in;
+  assign pe_3_2__a_tag_out = pe_3_3__a_tag_in;
+  assign pe_3_3__b_in = north[31:24];
+  assign pe_2_3__psum_out = pe_3_3__psum_in;
+  assign pe_3_3__ld = ld[3];
+  assign pe_3_3__ld_bank = pe_0_0__ld_bank;
+  assign pe_3_3__a_out = pe_3_4__a_in;
+  assign pe_3_3__a_tag_out = pe_3_4__a_tag_in;
+  assign pe_3_4__b_in = north[39:32];
+  assign pe_2_4__psum_out = pe_3_4__psum_in;
+  assign pe_3_4__ld = ld[3];
+  assign pe_3_4__ld_bank = pe_0_0__ld_bank;
+  assign pe_3_4__a_out = pe_3_5__a_in;
+  assign pe_3_4__a_tag_out = pe_3_5__a_tag_in;
+  assign pe_3_5__b_in = north[47:40];
+  assign pe_2_5__psum_out = pe_3_5__psum_in;
+  assign pe_3_5__ld = ld[3];
+  assign pe_3_5__ld_bank = pe_0_0__ld_bank;
+  assign pe_3_5__a_out = pe_3_6__a_in;
+  assign pe_3_5__a_tag_out = pe_3_6__a_tag_in;
+  assign pe_3_6__b_in = north[55:48];
+  assign pe_2_6__psum_out = pe_3_6__psum_in;
+  assign pe_3_6__ld = ld[3];
+  assign pe_3_6__ld_bank = pe_0_0__ld_bank;
+  assign pe_3_6__a_out = pe_3_7__a_in;
+  assign pe_3_6__a_tag_out = pe_3_7__a_tag_in;
+  assign pe_3_7__b_in = north[63:56];
+  assign pe_2_7__psum_out = pe_3_7__psum_in;
+  assign pe_3_7__ld = ld[3];
+  assign pe_3_7__ld_bank = pe_0_0__ld_bank;
+  assign pe_4_0__b_in = north[7:0];
+  assign pe_3_0__psum_out = pe_4_0__psum_in;
+  assign pe_4_0__ld = ld[4];
+  assign pe_4_0__ld_bank = pe_0_0__ld_bank;
+  assign pe_4_0__a_out = pe_4_1__a_in;
+  assign pe_4_0__a_tag_out = pe_4_1__a_tag_in;
+  assign pe_4_1__b_in = north[15:8];
+  assign pe_3_1__psum_out = pe_4_1__psum_in;
+  assign pe_4_1__ld = ld[4];
+  assign pe_4_1__ld_bank = pe_0_0__ld_bank;
+  assign pe_4_1__a_out = pe_4_2__a_in;
+  assign pe_4_1__a_tag_out = pe_4_2__a_tag_in;
+  assign pe_4_2__b_in = north[23:16];
+  assign pe_3_2__psum_out = pe_4_2__psum_in;
+  assign pe_4_2__ld = ld[4];
+  assign pe_4_2__ld_bank = pe_0_0__ld_bank;
+  assign pe_4_2__a_out = pe_4_3__a_in;
+  assign pe_4_2__a_tag_out = pe_4_3__a_tag_in;
+  assign pe_4_3__b_in = north[31:24];
+  assign pe_3_3__psum_out = pe_4_3__psum_in;
+  assign pe_4_3__ld = ld[4];
+  assign pe_4_3__ld_bank = pe_0_0__ld_bank;
+  assign pe_4_3__a_out = pe_4_4__a_in;
+  assign pe_4_3__a_tag_out = pe_4_4__a_tag_in;
+  assign pe_4_4__b_in = north[39:32];
+  assign pe_3_4__psum_out = pe_4_4__psum_in;
+  assign pe_4_4__ld = ld[4];
+  assign pe_4_4__ld_bank = pe_0_0__ld_bank;
+  assign pe_4_4__a_out = pe_4_5__a_in;
+  assign pe_4_4__a_tag_out = pe_4_5__a_tag_in;
+  assign pe_4_5__b_in = north[47:40];
+  assign pe_3_5__psum_out = pe_4_5__psum_in;
+  assign pe_4_5__ld = ld[4];
+  assign pe_4_5__ld_bank = pe_0_0__ld_bank;
+  assign pe_4_5__a_out = pe_4_6__a_in;
+  assign pe_4_5__a_tag_out = pe_4_6__a_tag_in;
+  assign pe_4_6__b_in = north[55:48];
+  assign pe_3_6__psum_out = pe_4_6__psum_in;
+  assign pe_4_6__ld = ld[4];
+  assign pe_4_6__ld_bank = pe_0_0__ld_bank;
+  assign pe_4_6__a_out = pe_4_7__a_in;
+  assign pe_4_6__a_tag_out = pe_4_7__a_tag_in;
+  assign pe_4_7__b_in = north[63:56];
+  assign pe_3_7__psum_out = pe_4_7__psum_in;
+  assign pe_4_7__ld = ld[4];
+  assign pe_4_7__ld_bank = pe_0_0__ld_bank;
+  assign pe_5_0__b_in = north[7:0];
+  assign pe_4_0__psum_out = pe_5_0__psum_in;
+  assign pe_5_0__ld = ld[5];
+  assign pe_5_0__ld_bank = pe_0_0__ld_bank;
+  assign pe_5_0__a_out = pe_5_1__a_in;
+  assign pe_5_0__a_tag_out = pe_5_1__a_tag_in;
+  assign pe_5_1__b_in = north[15:8];
+  assign pe_4_1__psum_out = pe_5_1__psum_in;
+  assign pe_5_1__ld = ld[5];
+  assign pe_5_1__ld_bank = pe_0_0__ld_bank;
+  assign pe_5_1__a_out = pe_5_2__a_in;
+  assign pe_5_1__a_tag_out = pe_5_2__a_tag_in;
+  assign pe_5_2__b_in = north[23:16];
+  assign pe_4_2__psum_out = pe_5_2__psum_in;
+  assign pe_5_2__ld = ld[5];
+  assign pe_5_2__ld_bank = pe_0_0__ld_bank;
+  assign pe_5_2__a_out = pe_5_3__a_in;
+  assign pe_5_2__a_tag_out = pe_5_3__a_tag_in;
+  assign pe_5_3__b_in = north[31:24];
+  assign pe_4_3__psum_out = pe_5_3__psum_in;
+  assign pe_5_3__ld = ld[5];
+  assign pe_5_3__ld_bank = pe_0_0__ld_bank;
+  assign pe_5_3__a_out = pe_5_4__a_in;
+  assign pe_5_3__a_tag_out = pe_5_4__a_tag_in;
+  assign pe_5_4__b_in = north[39:32];
+  assign pe_4_4__psum_out = pe_5_4__psum_in;
+  assign pe_5_4__ld = ld[5];
+  assign pe_5_4__ld_bank = pe_0_0__ld_bank;
+  assign pe_5_4__a_out = pe_5_5__a_in;
+  assign pe_5_4__a_tag_out = pe_5_5__a_tag_in;
+  assign pe_5_5__b_in = north[47:40];
+  assign pe_4_5__psum_out = pe_5_5__psum_in;
+  assign pe_5_5__ld = ld[5];
+  assign pe_5_5__ld_bank = pe_0_0__ld_bank;
+  assign pe_5_5__a_out = pe_5_6__a_in;
+  assign pe_5_5__a_tag_out = pe_5_6__a_tag_in;
+  assign pe_5_6__b_in = north[55:48];
+  assign pe_4_6__psum_out = pe_5_6__psum_in;
+  assign pe_5_6__ld = ld[5];
+  assign pe_5_6__ld_bank = pe_0_0__ld_bank;
+  assign pe_5_6__a_out = pe_5_7__a_in;
+  assign pe_5_6__a_tag_out = pe_5_7__a_tag_in;
+  assign pe_5_7__b_in = north[63:56];
+  assign pe_4_7__psum_out = pe_5_7__psum_in;
+  assign pe_5_7__ld = ld[5];
+  assign pe_5_7__ld_bank = pe_0_0__ld_bank;
+  assign pe_6_0__b_in = north[7:0];
+  assign pe_5_0__psum_out = pe_6_0__psum_in;
+  assign pe_6_0__ld = ld[6];
+  assign pe_6_0__ld_bank = pe_0_0__ld_bank;
+  assign pe_6_0__a_out = pe_6_1__a_in;
+  assign pe_6_0__a_tag_out = pe_6_1__a_tag_in;
+  assign pe_6_1__b_in = north[15:8];
+  assign pe_5_1__psum_out = pe_6_1__psum_in;
+  assign pe_6_1__ld = ld[6];
+  assign pe_6_1__ld_bank = pe_0_0__ld_bank;
+  assign pe_6_1__a_out = pe_6_2__a_in;
+  assign pe_6_1__a_tag_out = pe_6_2__a_tag_in;
+  assign pe_6_2__b_in = north[23:16];
+  assign pe_5_2__psum_out = pe_6_2__psum_in;
+  assign pe_6_2__ld = ld[6];
+  assign pe_6_2__ld_bank = pe_0_0__ld_bank;
+  assign pe_6_2__a_out = pe_6_3__a_in;
+  assign pe_6_2__a_tag_out = pe_6_3__a_tag_in;
+  assign pe_6_3__b_in = north[31:24];
+  assign pe_5_3__psum_out = pe_6_3__psum_in;
+  assign pe_6_3__ld = ld[6];
+  assign pe_6_3__ld_bank = pe_0_0__ld_bank;
+  assign pe_6_3__a_out = pe_6_4__a_in;
+  assign pe_6_3__a_tag_out = pe_6_4__a_tag_in;
+  assign pe_6_4__b_in = north[39:32];
+  assign pe_5_4__psum_out = pe_6_4__psum_in;
+  assign pe_6_4__ld = ld[6];
+  assign pe_6_4__ld_bank = pe_0_0__ld_bank;
+  assign pe_6_4__a_out = pe_6_5__a_in;
+  assign pe_6_4__a_tag_out = pe_6_5__a_tag_in;
+  assign pe_6_5__b_in = north[47:40];
+  assign pe_5_5__psum_out = pe_6_5__psum_in;
+  assign pe_6_5__ld = ld[6];
+  assign pe_6_5__ld_bank = pe_0_0__ld_bank;
+  assign pe_6_5__a_out = pe_6_6__a_in;
+  assign pe_6_5__a_tag_out = pe_6_6__a_tag_in;
+  assign pe_6_6__b_in = north[55:48];
+  assign pe_5_6__psum_out = pe_6_6__psum_in;
+  assign pe_6_6__ld = ld[6];
+  assign pe_6_6__ld_bank = pe_0_0__ld_bank;
+  assign pe_6_6__a_out = pe_6_7__a_in;
+  assign pe_6_6__a_tag_out = pe_6_7__a_tag_in;
+  assign pe_6_7__b_in = north[63:56];
+  assign pe_5_7__psum_out = pe_6_7__psum_in;
+  assign pe_6_7__ld = ld[6];
+  assign pe_6_7__ld_bank = pe_0_0__ld_bank;
+  assign pe_7_0__b_in = north[7:0];
+  assign pe_6_0__psum_out = pe_7_0__psum_in;
+  assign pe_7_0__ld = ld[7];
+  assign pe_7_0__ld_bank = pe_0_0__ld_bank;
+  assign pe_7_0__a_out = pe_7_1__a_in;
+  assign pe_7_0__a_tag_out = pe_7_1__a_tag_in;
+  assign pe_7_1__b_in = north[15:8];
+  assign pe_6_1__psum_out = pe_7_1__psum_in;
+  assign pe_7_1__ld = ld[7];
+  assign pe_7_1__ld_bank = pe_0_0__ld_bank;
+  assign pe_7_1__a_out = pe_7_2__a_in;
+  assign pe_7_1__a_tag_out = pe_7_2__a_tag_in;
+  assign pe_7_2__b_in = north[23:16];
+  assign pe_6_2__psum_out = pe_7_2__psum_in;
+  assign pe_7_2__ld = ld[7];
+  assign pe_7_2__ld_bank = pe_0_0__ld_bank;
+  assign pe_7_2__a_out = pe_7_3__a_in;
+  assign pe_7_2__a_tag_out = pe_7_3__a_tag_in;
+  assign pe_7_3__b_in = north[31:24];
+  assign pe_6_3__psum_out = pe_7_3__psum_in;
+  assign pe_7_3__ld = ld[7];
+  assign pe_7_3__ld_bank = pe_0_0__ld_bank;
+  assign pe_7_3__a_out = pe_7_4__a_in;
+  assign pe_7_3__a_tag_out = pe_7_4__a_tag_in;
+  assign pe_7_4__b_in = north[39:32];
+  assign pe_6_4__psum_out = pe_7_4__psum_in;
+  assign pe_7_4__ld = ld[7];
+  assign pe_7_4__ld_bank = pe_0_0__ld_bank;
+  assign pe_7_4__a_out = pe_7_5__a_in;
+  assign pe_7_4__a_tag_out = pe_7_5__a_tag_in;
+  assign pe_7_5__b_in = north[47:40];
+  assign pe_6_5__psum_out = pe_7_5__psum_in;
+  assign pe_7_5__ld = ld[7];
+  assign pe_7_5__ld_bank = pe_0_0__ld_bank;
+  assign pe_7_5__a_out = pe_7_6__a_in;
+  assign pe_7_5__a_tag_out = pe_7_6__a_tag_in;
+  assign pe_7_6__b_in = north[55:48];
+  assign pe_6_6__psum_out = pe_7_6__psum_in;
+  assign pe_7_6__ld = ld[7];
+  assign pe_7_6__ld_bank = pe_0_0__ld_bank;
+  assign pe_7_6__a_out = pe_7_7__a_in;
+  assign pe_7_6__a_tag_out = pe_7_7__a_tag_in;
+  assign pe_7_7__b_in = north[63:56];
+  assign pe_6_7__psum_out = pe_7_7__psum_in;
+  assign pe_7_7__ld = ld[7];
+  assign pe_7_7__ld_bank = pe_0_0__ld_bank;
+  assign south = { pe_7_7__psum_out, pe_7_6__psum_out, pe_7_5__psum_out, pe_7_4__psum_out, pe_7_3__psum_out, pe_7_2__psum_out, pe_7_1__psum_out, pe_7_0__psum_out };
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.array.pe_0_0 (rst, a_in, b_in, a_tag_in, ld, ld_bank, a_out, a_tag_out, psum_out, clk);
+module \systolic_top.deskew_south (rst, \port$207$9 , \port$208$9 , \port$209$9 , \port$210$9 , \port$211$9 , \port$212$9 , \port$213$9 , \port$214$9 , lane0_6, lane1_5, lane2_4, lane3_3, lane4_2, lane5_1, lane6_0, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(1'h0) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign psum_in = 32'd0;
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_0_1 (rst, b_in, ld, ld_bank, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(1'h0) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign psum_in = 32'd0;
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_0_2 (rst, b_in, ld, ld_bank, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(1'h0) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign psum_in = 32'd0;
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_0_3 (rst, b_in, ld, ld_bank, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(1'h0) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign psum_in = 32'd0;
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_0_4 (rst, b_in, ld, ld_bank, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(1'h0) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign psum_in = 32'd0;
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_0_5 (rst, b_in, ld, ld_bank, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(1'h0) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign psum_in = 32'd0;
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_0_6 (rst, b_in, ld, ld_bank, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(1'h0) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign psum_in = 32'd0;
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_0_7 (rst, b_in, ld, ld_bank, a_in, a_tag_in, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(1'h0) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign psum_in = 32'd0;
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_1_0 (rst, b_in, ld, ld_bank, psum_in, a_out, a_tag_out, psum_out, a_in, a_tag_in, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_1_1 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_1_2 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$11  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_1_3 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$12  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_1_4 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$13  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_1_5 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$14  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_1_6 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$15  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_1_7 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$16  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_2_0 (rst, b_in, ld, ld_bank, psum_in, a_out, a_tag_out, psum_out, a_in, a_tag_in, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$17  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_2_1 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$18  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_2_2 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$19  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_2_3 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$20  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_2_4 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$21  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_2_5 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$22  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_2_6 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$23  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_2_7 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$24  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_3_0 (rst, b_in, ld, ld_bank, psum_in, a_out, a_tag_out, psum_out, a_in, a_tag_in, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$25  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_3_1 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$26  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_3_2 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$27  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_3_3 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$28  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_3_4 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$29  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_3_5 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$30  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_3_6 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$31  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_3_7 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$32  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_4_0 (rst, b_in, ld, ld_bank, psum_in, a_out, a_tag_out, psum_out, a_in, a_tag_in, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$33  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_4_1 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$34  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_4_2 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$35  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_4_3 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$36  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_4_4 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$37  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_4_5 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$38  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_4_6 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$39  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_4_7 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$40  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_5_0 (rst, b_in, ld, ld_bank, psum_in, a_out, a_tag_out, psum_out, a_in, a_tag_in, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$41  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_5_1 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$42  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_5_2 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$43  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$43 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$43 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$43 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$43 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$43 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_5_3 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$44  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_5_4 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$45  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_5_5 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$46  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_5_6 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$47  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_5_7 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$48  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$48 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$48 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$48 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$48 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$48 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_6_0 (rst, b_in, ld, ld_bank, psum_in, a_out, a_tag_out, psum_out, a_in, a_tag_in, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$49  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_6_1 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$50  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_6_2 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$51  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_6_3 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$52  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_6_4 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$53  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$53 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$53 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$53 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$53 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$53 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_6_5 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$54  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$54 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$54 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$54 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$54 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$54 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_6_6 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$55  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_6_7 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$56  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_7_0 (rst, b_in, ld, ld_bank, psum_in, a_out, a_tag_out, psum_out, a_in, a_tag_in, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$57  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$57 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$57 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$57 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$57 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$57 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_7_1 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$58  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_7_2 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$59  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_7_3 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$60  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_7_4 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$61  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_7_5 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$62  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_7_6 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, a_out, a_tag_out, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$63  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  output [7:0] a_out;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  output a_tag_out;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.array.pe_7_7 (rst, b_in, ld, ld_bank, psum_in, a_in, a_tag_in, psum_out, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$64  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire [32:0] \$4 ;
-  reg [7:0] \$5 ;
-  reg [7:0] \$6 ;
-  reg [7:0] \$7 ;
-  reg \$8 ;
-  reg [31:0] \$9 ;
-  input [7:0] a_in;
-  wire [7:0] a_in;
-  reg [7:0] a_out = 8'h00;
-  input a_tag_in;
-  wire a_tag_in;
-  reg a_tag_out = 1'h0;
-  input [7:0] b_in;
-  wire [7:0] b_in;
-  input clk;
-  wire clk;
-  input ld;
-  wire ld;
-  input ld_bank;
-  wire ld_bank;
-  wire [7:0] mul_a;
-  wire [7:0] mul_b;
-  wire [15:0] product;
-  input [31:0] psum_in;
-  wire [31:0] psum_in;
-  output [31:0] psum_out;
-  reg [31:0] psum_out = 32'd0;
-  input rst;
-  wire rst;
-  reg [7:0] w0 = 8'h00;
-  reg [7:0] w1 = 8'h00;
-  assign \$1  = ~ ld_bank;
-  assign \$2  = ld & \$1 ;
-  assign \$3  = ld & ld_bank;
-  assign \$4  = $signed(psum_in) + $signed(product);
-  assign mul_b = a_tag_in ? w1 : w0;
-  assign product = $signed(a_in) * $signed(mul_b);
-  always @(posedge clk)
-    w0 <= \$5 ;
-  always @(posedge clk)
-    w1 <= \$6 ;
-  always @(posedge clk)
-    a_out <= \$7 ;
-  always @(posedge clk)
-    a_tag_out <= \$8 ;
-  always @(posedge clk)
-    psum_out <= \$9 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$5  = w0;
-    if (\$2 ) begin
-      \$5  = b_in;
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$6  = w1;
-    if (\$3 ) begin
-      \$6  = b_in;
-    end
-    if (rst) begin
-      \$6  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$7  = a_in;
-    if (rst) begin
-      \$7  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$8  = a_tag_in;
-    if (rst) begin
-      \$8  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$9  = \$4 [31:0];
-    if (rst) begin
-      \$9  = 32'd0;
-    end
-  end
-  assign mul_a = a_in;
-endmodule
-
-(* generator = "Amaranth" *)
-module \systolic_top.deskew_south (rst, \port$1790$0 , \port$1802$0 , \port$1814$0 , \port$1826$0 , \port$1838$0 , \port$1850$0 , \port$1862$0 , \port$1874$0 , lane0_6, lane1_5, lane2_4, lane3_3, lane4_2, lane5_1, lane6_0, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$65  = 0;
   reg [31:0] \$1 ;
   reg [31:0] \$10 ;
   reg [31:0] \$11 ;
@@ -8438,22 +2158,22 @@ module \systolic_top.deskew_south (rst, \port$1790$0 , \port$1802$0 , \port$1814
   output [31:0] lane6_0;
   reg [31:0] lane6_0 = 32'd0;
   wire [255:0] o;
-  input [31:0] \port$1790$0 ;
-  wire [31:0] \port$1790$0 ;
-  input [31:0] \port$1802$0 ;
-  wire [31:0] \port$1802$0 ;
-  input [31:0] \port$1814$0 ;
-  wire [31:0] \port$1814$0 ;
-  input [31:0] \port$1826$0 ;
-  wire [31:0] \port$1826$0 ;
-  input [31:0] \port$1838$0 ;
-  wire [31:0] \port$1838$0 ;
-  input [31:0] \port$1850$0 ;
-  wire [31:0] \port$1850$0 ;
-  input [31:0] \port$1862$0 ;
-  wire [31:0] \port$1862$0 ;
-  input [31:0] \port$1874$0 ;
-  wire [31:0] \port$1874$0 ;
+  input [31:0] \port$207$9 ;
+  wire [31:0] \port$207$9 ;
+  input [31:0] \port$208$9 ;
+  wire [31:0] \port$208$9 ;
+  input [31:0] \port$209$9 ;
+  wire [31:0] \port$209$9 ;
+  input [31:0] \port$210$9 ;
+  wire [31:0] \port$210$9 ;
+  input [31:0] \port$211$9 ;
+  wire [31:0] \port$211$9 ;
+  input [31:0] \port$212$9 ;
+  wire [31:0] \port$212$9 ;
+  input [31:0] \port$213$9 ;
+  wire [31:0] \port$213$9 ;
+  input [31:0] \port$214$9 ;
+  wire [31:0] \port$214$9 ;
   input rst;
   wire rst;
   always @(posedge clk)
@@ -8513,209 +2233,209 @@ module \systolic_top.deskew_south (rst, \port$1790$0 , \port$1802$0 , \port$1814
   always @(posedge clk)
     lane6_0 <= \$28 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
-    \$1  = \port$1790$0 ;
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1  = \port$207$9 ;
     if (rst) begin
       \$1  = 32'd0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$2  = lane0_0;
     if (rst) begin
       \$2  = 32'd0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$3  = lane0_1;
     if (rst) begin
       \$3  = 32'd0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$4  = lane0_2;
     if (rst) begin
       \$4  = 32'd0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$5  = lane0_3;
     if (rst) begin
       \$5  = 32'd0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$6  = lane0_4;
     if (rst) begin
       \$6  = 32'd0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$7  = lane0_5;
     if (rst) begin
       \$7  = 32'd0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
-    \$8  = \port$1802$0 ;
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$8  = \port$208$9 ;
     if (rst) begin
       \$8  = 32'd0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$9  = lane1_0;
     if (rst) begin
       \$9  = 32'd0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$10  = lane1_1;
     if (rst) begin
       \$10  = 32'd0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$11  = lane1_2;
     if (rst) begin
       \$11  = 32'd0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$12  = lane1_3;
     if (rst) begin
       \$12  = 32'd0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$13  = lane1_4;
     if (rst) begin
       \$13  = 32'd0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
-    \$14  = \port$1814$0 ;
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$14  = \port$209$9 ;
     if (rst) begin
       \$14  = 32'd0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$15  = lane2_0;
     if (rst) begin
       \$15  = 32'd0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$16  = lane2_1;
     if (rst) begin
       \$16  = 32'd0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$17  = lane2_2;
     if (rst) begin
       \$17  = 32'd0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$18  = lane2_3;
     if (rst) begin
       \$18  = 32'd0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
-    \$19  = \port$1826$0 ;
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$19  = \port$210$9 ;
     if (rst) begin
       \$19  = 32'd0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$20  = lane3_0;
     if (rst) begin
       \$20  = 32'd0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$21  = lane3_1;
     if (rst) begin
       \$21  = 32'd0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$22  = lane3_2;
     if (rst) begin
       \$22  = 32'd0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
-    \$23  = \port$1838$0 ;
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$23  = \port$211$9 ;
     if (rst) begin
       \$23  = 32'd0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$24  = lane4_0;
     if (rst) begin
       \$24  = 32'd0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$25  = lane4_1;
     if (rst) begin
       \$25  = 32'd0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
-    \$26  = \port$1850$0 ;
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$26  = \port$212$9 ;
     if (rst) begin
       \$26  = 32'd0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$27  = lane5_0;
     if (rst) begin
       \$27  = 32'd0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
-    \$28  = \port$1862$0 ;
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$28  = \port$213$9 ;
     if (rst) begin
       \$28  = 32'd0;
     end
   end
-  assign i = { \port$1874$0 , \port$1862$0 , \port$1850$0 , \port$1838$0 , \port$1826$0 , \port$1814$0 , \port$1802$0 , \port$1790$0  };
-  assign o = { \port$1874$0 , lane6_0, lane5_1, lane4_2, lane3_3, lane2_4, lane1_5, lane0_6 };
+  assign i = { \port$214$9 , \port$213$9 , \port$212$9 , \port$211$9 , \port$210$9 , \port$209$9 , \port$208$9 , \port$207$9  };
+  assign o = { \port$214$9 , lane6_0, lane5_1, lane4_2, lane3_3, lane2_4, lane1_5, lane0_6 };
 endmodule
 
 (* generator = "Amaranth" *)
 module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, ready, west_req, west_lanes, west_row, west_col, west_mask, north_req, north_lanes, north_row, north_col, north_mask, west_tag, ld, ld_bank, south_valid, south_lanes
 , south_first, south_id, south_row, south_col, done, busy, start);
-  reg \$auto$verilog_backend.cc:2355:dump_module$66  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire [16:0] \$1 ;
   wire \$10 ;
   wire \$100 ;
@@ -9641,7 +3361,7 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, ready, west_req, 
   always @(posedge clk)
     gemm_id <= \$265 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$109  = stream_wait;
     if (\$35 ) begin
       \$109  = \$36 [3:0];
@@ -9654,7 +3374,7 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, ready, west_req, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$110  = run_u;
     if (streaming) begin
       (* full_case = 32'd1 *)
@@ -9672,7 +3392,7 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, ready, west_req, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$111  = sr_base;
     if (streaming) begin
       if (period_end) begin
@@ -9687,7 +3407,7 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, ready, west_req, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$112  = sc_base;
     if (streaming) begin
       if (period_end) begin
@@ -9702,7 +3422,7 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, ready, west_req, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$113  = bank;
     if (streaming) begin
       if (period_end) begin
@@ -9714,7 +3434,7 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, ready, west_req, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$114  = active;
     if (streaming) begin
       if (period_end) begin
@@ -9731,7 +3451,7 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, ready, west_req, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$115  = load_sr_base;
     if (load_active_now) begin
       \$115  = \$27 [15:0];
@@ -9744,7 +3464,7 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, ready, west_req, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$116  = load_sc_base;
     if (load_active_now) begin
       \$116  = \$28 [15:0];
@@ -9757,7 +3477,7 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, ready, west_req, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$117  = load_ru;
     if (load_active_now) begin
       \$117  = load_ru_now;
@@ -9770,7 +3490,7 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, ready, west_req, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$118  = load_cu;
     if (load_active_now) begin
       \$118  = load_cu_now;
@@ -9783,7 +3503,7 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, ready, west_req, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$119  = load_bank;
     if (load_active_now) begin
       \$119  = load_bank_now;
@@ -9796,7 +3516,7 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, ready, west_req, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$120  = load_active;
     if (load_active_now) begin
       (* full_case = 32'd1 *)
@@ -9814,7 +3534,7 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, ready, west_req, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$121  = load_j;
     if (load_active_now) begin
       (* full_case = 32'd1 *)
@@ -9832,21 +3552,21 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, ready, west_req, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$122  = stream_req;
     if (rst) begin
       \$122  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$123  = \$42 ;
     if (rst) begin
       \$123  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$124  = west_row;
     if (stream_req) begin
       \$124  = run_u[15:0];
@@ -9856,7 +3576,7 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, ready, west_req, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$125  = west_col;
     if (stream_req) begin
       \$125  = sr_base;
@@ -9866,28 +3586,28 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, ready, west_req, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$126  = { \$50 , \$49 , \$48 , \$47 , \$46 , \$45 , \$44 , \$43  };
     if (rst) begin
       \$126  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$127  = load_active_now;
     if (rst) begin
       \$127  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$128  = \$51 ;
     if (rst) begin
       \$128  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$129  = north_row;
     if (load_active_now) begin
       \$129  = \$52 [15:0];
@@ -9897,7 +3617,7 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, ready, west_req, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$130  = north_col;
     if (load_active_now) begin
       \$130  = \$28 [15:0];
@@ -9907,875 +3627,875 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, ready, west_req, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$131  = { \$60 , \$59 , \$58 , \$57 , \$56 , \$55 , \$54 , \$53  };
     if (rst) begin
       \$131  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$132  = bank;
     if (rst) begin
       \$132  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$133  = west_tag_q;
     if (rst) begin
       \$133  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$134  = { \$76 , \$74 , \$72 , \$70 , \$68 , \$66 , \$64 , \$62  };
     if (rst) begin
       \$134  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$135  = load_bank_now;
     if (rst) begin
       \$135  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$136  = ld_q;
     if (rst) begin
       \$136  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$137  = ld_bank_q;
     if (rst) begin
       \$137  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$138  = stream_req;
     if (rst) begin
       \$138  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$139  = ann_valid_0;
     if (rst) begin
       \$139  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$140  = ann_valid_1;
     if (rst) begin
       \$140  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$141  = ann_valid_2;
     if (rst) begin
       \$141  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$142  = ann_valid_3;
     if (rst) begin
       \$142  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$143  = ann_valid_4;
     if (rst) begin
       \$143  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$144  = ann_valid_5;
     if (rst) begin
       \$144  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$145  = ann_valid_6;
     if (rst) begin
       \$145  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$146  = ann_valid_7;
     if (rst) begin
       \$146  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$147  = ann_valid_8;
     if (rst) begin
       \$147  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$148  = ann_valid_9;
     if (rst) begin
       \$148  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$149  = ann_valid_10;
     if (rst) begin
       \$149  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$150  = ann_valid_11;
     if (rst) begin
       \$150  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$151  = ann_valid_12;
     if (rst) begin
       \$151  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$152  = ann_valid_13;
     if (rst) begin
       \$152  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$153  = ann_valid_14;
     if (rst) begin
       \$153  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$154  = run_u[15:0];
     if (rst) begin
       \$154  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$155  = ann_row_0;
     if (rst) begin
       \$155  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$156  = ann_row_1;
     if (rst) begin
       \$156  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$157  = ann_row_2;
     if (rst) begin
       \$157  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$158  = ann_row_3;
     if (rst) begin
       \$158  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$159  = ann_row_4;
     if (rst) begin
       \$159  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$160  = ann_row_5;
     if (rst) begin
       \$160  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$161  = ann_row_6;
     if (rst) begin
       \$161  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$162  = ann_row_7;
     if (rst) begin
       \$162  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$163  = ann_row_8;
     if (rst) begin
       \$163  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$164  = ann_row_9;
     if (rst) begin
       \$164  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$165  = ann_row_10;
     if (rst) begin
       \$165  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$166  = ann_row_11;
     if (rst) begin
       \$166  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$167  = ann_row_12;
     if (rst) begin
       \$167  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$168  = ann_row_13;
     if (rst) begin
       \$168  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$169  = ann_row_14;
     if (rst) begin
       \$169  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$170  = sc_base;
     if (rst) begin
       \$170  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$171  = ann_col_0;
     if (rst) begin
       \$171  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$172  = ann_col_1;
     if (rst) begin
       \$172  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$173  = ann_col_2;
     if (rst) begin
       \$173  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$174  = ann_col_3;
     if (rst) begin
       \$174  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$175  = ann_col_4;
     if (rst) begin
       \$175  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$176  = ann_col_5;
     if (rst) begin
       \$176  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$177  = ann_col_6;
     if (rst) begin
       \$177  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$178  = ann_col_7;
     if (rst) begin
       \$178  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$179  = ann_col_8;
     if (rst) begin
       \$179  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$180  = ann_col_9;
     if (rst) begin
       \$180  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$181  = ann_col_10;
     if (rst) begin
       \$181  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$182  = ann_col_11;
     if (rst) begin
       \$182  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$183  = ann_col_12;
     if (rst) begin
       \$183  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$184  = ann_col_13;
     if (rst) begin
       \$184  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$185  = ann_col_14;
     if (rst) begin
       \$185  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$186  = \$77 ;
     if (rst) begin
       \$186  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$187  = ann_lanes_0;
     if (rst) begin
       \$187  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$188  = ann_lanes_1;
     if (rst) begin
       \$188  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$189  = ann_lanes_2;
     if (rst) begin
       \$189  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$190  = ann_lanes_3;
     if (rst) begin
       \$190  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$191  = ann_lanes_4;
     if (rst) begin
       \$191  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$192  = ann_lanes_5;
     if (rst) begin
       \$192  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$193  = ann_lanes_6;
     if (rst) begin
       \$193  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$194  = ann_lanes_7;
     if (rst) begin
       \$194  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$195  = ann_lanes_8;
     if (rst) begin
       \$195  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$196  = ann_lanes_9;
     if (rst) begin
       \$196  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$197  = ann_lanes_10;
     if (rst) begin
       \$197  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$198  = ann_lanes_11;
     if (rst) begin
       \$198  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$199  = ann_lanes_12;
     if (rst) begin
       \$199  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$200  = ann_lanes_13;
     if (rst) begin
       \$200  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$201  = ann_lanes_14;
     if (rst) begin
       \$201  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$202  = \$79 ;
     if (rst) begin
       \$202  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$203  = ann_first_0;
     if (rst) begin
       \$203  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$204  = ann_first_1;
     if (rst) begin
       \$204  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$205  = ann_first_2;
     if (rst) begin
       \$205  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$206  = ann_first_3;
     if (rst) begin
       \$206  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$207  = ann_first_4;
     if (rst) begin
       \$207  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$208  = ann_first_5;
     if (rst) begin
       \$208  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$209  = ann_first_6;
     if (rst) begin
       \$209  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$210  = ann_first_7;
     if (rst) begin
       \$210  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$211  = ann_first_8;
     if (rst) begin
       \$211  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$212  = ann_first_9;
     if (rst) begin
       \$212  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$213  = ann_first_10;
     if (rst) begin
       \$213  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$214  = ann_first_11;
     if (rst) begin
       \$214  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$215  = ann_first_12;
     if (rst) begin
       \$215  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$216  = ann_first_13;
     if (rst) begin
       \$216  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$217  = ann_first_14;
     if (rst) begin
       \$217  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$218  = \$81 ;
     if (rst) begin
       \$218  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$219  = ann_last_0;
     if (rst) begin
       \$219  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$220  = ann_last_1;
     if (rst) begin
       \$220  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$221  = ann_last_2;
     if (rst) begin
       \$221  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$222  = ann_last_3;
     if (rst) begin
       \$222  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$223  = ann_last_4;
     if (rst) begin
       \$223  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$224  = ann_last_5;
     if (rst) begin
       \$224  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$225  = ann_last_6;
     if (rst) begin
       \$225  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$226  = ann_last_7;
     if (rst) begin
       \$226  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$227  = ann_last_8;
     if (rst) begin
       \$227  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$228  = ann_last_9;
     if (rst) begin
       \$228  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$229  = ann_last_10;
     if (rst) begin
       \$229  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$230  = ann_last_11;
     if (rst) begin
       \$230  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$231  = ann_last_12;
     if (rst) begin
       \$231  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$232  = ann_last_13;
     if (rst) begin
       \$232  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$233  = ann_last_14;
     if (rst) begin
       \$233  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$234  = gemm_id;
     if (rst) begin
       \$234  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$235  = ann_id_0;
     if (rst) begin
       \$235  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$236  = ann_id_1;
     if (rst) begin
       \$236  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$237  = ann_id_2;
     if (rst) begin
       \$237  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$238  = ann_id_3;
     if (rst) begin
       \$238  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$239  = ann_id_4;
     if (rst) begin
       \$239  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$240  = ann_id_5;
     if (rst) begin
       \$240  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$241  = ann_id_6;
     if (rst) begin
       \$241  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$242  = ann_id_7;
     if (rst) begin
       \$242  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$243  = ann_id_8;
     if (rst) begin
       \$243  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$244  = ann_id_9;
     if (rst) begin
       \$244  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$245  = ann_id_10;
     if (rst) begin
       \$245  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$246  = ann_id_11;
     if (rst) begin
       \$246  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$247  = ann_id_12;
     if (rst) begin
       \$247  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$248  = ann_id_13;
     if (rst) begin
       \$248  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$249  = ann_id_14;
     if (rst) begin
       \$249  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$250  = ann_valid_15;
     if (rst) begin
       \$250  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$251  = ann_lanes_15;
     if (rst) begin
       \$251  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$252  = ann_first_15;
     if (rst) begin
       \$252  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$253  = ann_last_15;
     if (rst) begin
       \$253  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$254  = ann_id_15;
     if (rst) begin
       \$254  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$255  = south_row;
     if (ann_valid_15) begin
       \$255  = ann_row_15;
@@ -10785,7 +4505,7 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, ready, west_req, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$256  = south_col;
     if (ann_valid_15) begin
       \$256  = ann_col_15;
@@ -10795,7 +4515,7 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, ready, west_req, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$257  = 1'h0;
     if (accept) begin
       \$257  = \$97 ;
@@ -10805,35 +4525,35 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, ready, west_req, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$258  = empty;
     if (rst) begin
       \$258  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$259  = done_now;
     if (rst) begin
       \$259  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$260  = \$83 [1:0];
     if (rst) begin
       \$260  = 2'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$261  = \$86 ;
     if (rst) begin
       \$261  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$262  = sr_dim;
     if (accept) begin
       \$262  = dim_k;
@@ -10843,7 +4563,7 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, ready, west_req, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$263  = sc_dim;
     if (accept) begin
       \$263  = dim_n;
@@ -10853,7 +4573,7 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, ready, west_req, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$264  = t_dim;
     if (accept) begin
       \$264  = dim_m;
@@ -10863,7 +4583,7 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, ready, west_req, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$265  = gemm_id;
     if (accept) begin
       \$265  = \$98 ;
@@ -10882,7 +4602,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \systolic_top.skew_west (rst, i, lane1_0, lane2_1, lane3_2, lane4_3, lane5_4, lane6_5, lane7_6, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$67  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   reg [7:0] \$1 ;
   reg [7:0] \$10 ;
   reg [7:0] \$11 ;
@@ -11010,196 +4730,196 @@ module \systolic_top.skew_west (rst, i, lane1_0, lane2_1, lane3_2, lane4_3, lane
   always @(posedge clk)
     lane7_6 <= \$28 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$1  = i[15:8];
     if (rst) begin
       \$1  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$2  = i[23:16];
     if (rst) begin
       \$2  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$3  = lane2_0;
     if (rst) begin
       \$3  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$4  = i[31:24];
     if (rst) begin
       \$4  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$5  = lane3_0;
     if (rst) begin
       \$5  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$6  = lane3_1;
     if (rst) begin
       \$6  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$7  = i[39:32];
     if (rst) begin
       \$7  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$8  = lane4_0;
     if (rst) begin
       \$8  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$9  = lane4_1;
     if (rst) begin
       \$9  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$10  = lane4_2;
     if (rst) begin
       \$10  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$11  = i[47:40];
     if (rst) begin
       \$11  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$12  = lane5_0;
     if (rst) begin
       \$12  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$13  = lane5_1;
     if (rst) begin
       \$13  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$14  = lane5_2;
     if (rst) begin
       \$14  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$15  = lane5_3;
     if (rst) begin
       \$15  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$16  = i[55:48];
     if (rst) begin
       \$16  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$17  = lane6_0;
     if (rst) begin
       \$17  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$18  = lane6_1;
     if (rst) begin
       \$18  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$19  = lane6_2;
     if (rst) begin
       \$19  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$20  = lane6_3;
     if (rst) begin
       \$20  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$21  = lane6_4;
     if (rst) begin
       \$21  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$22  = i[63:56];
     if (rst) begin
       \$22  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$23  = lane7_0;
     if (rst) begin
       \$23  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$24  = lane7_1;
     if (rst) begin
       \$24  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$25  = lane7_2;
     if (rst) begin
       \$25  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$26  = lane7_3;
     if (rst) begin
       \$26  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$27  = lane7_4;
     if (rst) begin
       \$27  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$28  = lane7_5;
     if (rst) begin
       \$28  = 8'h00;
@@ -11209,8 +4929,8 @@ module \systolic_top.skew_west (rst, i, lane1_0, lane2_1, lane3_2, lane4_3, lane
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.skew_west_tag (rst, \port$842$0 , lane1_0, lane2_1, lane3_2, lane4_3, lane5_4, lane6_5, lane7_6, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$68  = 0;
+module \systolic_top.skew_west_tag (rst, \port$266$0 , lane1_0, lane2_1, lane3_2, lane4_3, lane5_4, lane6_5, lane7_6, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   reg \$1 ;
   reg \$10 ;
   reg \$11 ;
@@ -11278,8 +4998,8 @@ module \systolic_top.skew_west_tag (rst, \port$842$0 , lane1_0, lane2_1, lane3_2
   output lane7_6;
   reg lane7_6 = 1'h0;
   wire [7:0] o;
-  input \port$842$0 ;
-  wire \port$842$0 ;
+  input \port$266$0 ;
+  wire \port$266$0 ;
   input rst;
   wire rst;
   always @(posedge clk)
@@ -11339,201 +5059,302 @@ module \systolic_top.skew_west_tag (rst, \port$842$0 , lane1_0, lane2_1, lane3_2
   always @(posedge clk)
     lane7_6 <= \$28 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
-    \$1  = \port$842$0 ;
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$1  = \port$266$0 ;
     if (rst) begin
       \$1  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
-    \$2  = \port$842$0 ;
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$2  = \port$266$0 ;
     if (rst) begin
       \$2  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$3  = lane2_0;
     if (rst) begin
       \$3  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
-    \$4  = \port$842$0 ;
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$4  = \port$266$0 ;
     if (rst) begin
       \$4  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$5  = lane3_0;
     if (rst) begin
       \$5  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$6  = lane3_1;
     if (rst) begin
       \$6  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
-    \$7  = \port$842$0 ;
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$7  = \port$266$0 ;
     if (rst) begin
       \$7  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$8  = lane4_0;
     if (rst) begin
       \$8  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$9  = lane4_1;
     if (rst) begin
       \$9  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$10  = lane4_2;
     if (rst) begin
       \$10  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
-    \$11  = \port$842$0 ;
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$11  = \port$266$0 ;
     if (rst) begin
       \$11  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$12  = lane5_0;
     if (rst) begin
       \$12  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$13  = lane5_1;
     if (rst) begin
       \$13  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$14  = lane5_2;
     if (rst) begin
       \$14  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$15  = lane5_3;
     if (rst) begin
       \$15  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
-    \$16  = \port$842$0 ;
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$16  = \port$266$0 ;
     if (rst) begin
       \$16  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$17  = lane6_0;
     if (rst) begin
       \$17  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$18  = lane6_1;
     if (rst) begin
       \$18  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$19  = lane6_2;
     if (rst) begin
       \$19  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$20  = lane6_3;
     if (rst) begin
       \$20  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$21  = lane6_4;
     if (rst) begin
       \$21  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
-    \$22  = \port$842$0 ;
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$22  = \port$266$0 ;
     if (rst) begin
       \$22  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$23  = lane7_0;
     if (rst) begin
       \$23  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$24  = lane7_1;
     if (rst) begin
       \$24  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$25  = lane7_2;
     if (rst) begin
       \$25  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$26  = lane7_3;
     if (rst) begin
       \$26  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$27  = lane7_4;
     if (rst) begin
       \$27  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$28  = lane7_5;
     if (rst) begin
       \$28  = 1'h0;
     end
   end
-  assign i = { \port$842$0 , \port$842$0 , \port$842$0 , \port$842$0 , \port$842$0 , \port$842$0 , \port$842$0 , \port$842$0  };
-  assign o = { lane7_6, lane6_5, lane5_4, lane4_3, lane3_2, lane2_1, lane1_0, \port$842$0  };
+  assign i = { \port$266$0 , \port$266$0 , \port$266$0 , \port$266$0 , \port$266$0 , \port$266$0 , \port$266$0 , \port$266$0  };
+  assign o = { lane7_6, lane6_5, lane5_4, lane4_3, lane3_2, lane2_1, lane1_0, \port$266$0  };
+endmodule
+/* Generated by Amaranth Yosys 0.50 (PyPI ver 0.50.0.0.post130, git sha1 b5170e139) */
+
+(* top =  1  *)
+(* generator = "Amaranth" *)
+module systolic_top_pe(a_tag_in, b_in, ld, ld_bank, psum_in, clk, rst, a_out, a_tag_out, psum_out, a_in);
+  reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [32:0] \$4 ;
+  reg [7:0] \$5 ;
+  reg [7:0] \$6 ;
+  reg [7:0] \$7 ;
+  reg \$8 ;
+  reg [31:0] \$9 ;
+  input [7:0] a_in;
+  wire [7:0] a_in;
+  output [7:0] a_out;
+  reg [7:0] a_out = 8'h00;
+  input a_tag_in;
+  wire a_tag_in;
+  output a_tag_out;
+  reg a_tag_out = 1'h0;
+  input [7:0] b_in;
+  wire [7:0] b_in;
+  input clk;
+  wire clk;
+  input ld;
+  wire ld;
+  input ld_bank;
+  wire ld_bank;
+  wire [7:0] mul_a;
+  wire [7:0] mul_b;
+  wire [15:0] product;
+  input [31:0] psum_in;
+  wire [31:0] psum_in;
+  output [31:0] psum_out;
+  reg [31:0] psum_out = 32'd0;
+  input rst;
+  wire rst;
+  reg [7:0] w0 = 8'h00;
+  reg [7:0] w1 = 8'h00;
+  assign \$1  = ~ ld_bank;
+  assign \$2  = ld & \$1 ;
+  assign \$3  = ld & ld_bank;
+  assign \$4  = $signed(psum_in) + $signed(product);
+  assign mul_b = a_tag_in ? w1 : w0;
+  assign product = $signed(a_in) * $signed(mul_b);
+  always @(posedge clk)
+    w0 <= \$5 ;
+  always @(posedge clk)
+    w1 <= \$6 ;
+  always @(posedge clk)
+    a_out <= \$7 ;
+  always @(posedge clk)
+    a_tag_out <= \$8 ;
+  always @(posedge clk)
+    psum_out <= \$9 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$5  = w0;
+    if (\$2 ) begin
+      \$5  = b_in;
+    end
+    if (rst) begin
+      \$5  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$6  = w1;
+    if (\$3 ) begin
+      \$6  = b_in;
+    end
+    if (rst) begin
+      \$6  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$7  = a_in;
+    if (rst) begin
+      \$7  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$8  = a_tag_in;
+    if (rst) begin
+      \$8  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$9  = \$4 [31:0];
+    if (rst) begin
+      \$9  = 32'd0;
+    end
+  end
+  assign mul_a = a_in;
 endmodule

@@ -231,9 +231,10 @@ def test_default_matrix_counts_both_tops():
     tops = [top for _, _, top in groups]
     assert tops.count("core") == 9 + 3 + 3 and tops.count("accel") == 6 + 6 + 3 + 4
     assert sum(len(cases) for _, cases, top in groups if top == "accel") == 105 + 4 * 9
-    # tiled chips: one build per case, 2 and 3 tiles
+    # tiled chips: one build per case, 2 and 3 tiles, and 3 tiles sharing one DRAM channel
     chips = [cases[0] for _, cases, top in groups if top == "chip"]
-    assert [max(c.stage_of) + 1 for c in chips] == [2, 3]
+    assert [max(c.stage_of) + 1 for c in chips] == [2, 3, 3]
+    assert [c.dram_channels for c in chips] == [None, None, 1]
     ternary = [cfg for cfg, _, _ in groups if cfg.weight_format == "ternary"]
     assert {cfg.dataflow.value for cfg in ternary} == {"os", "ws", "is"} and len(ternary) == 6
     # conv_native: WS convolutions on a tight and an ample memory, read natively and as im2col matrices

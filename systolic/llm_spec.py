@@ -28,7 +28,6 @@ heavy.
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import MISSING, dataclass, field, fields, replace
 from importlib import resources
 from pathlib import Path
@@ -36,13 +35,8 @@ from typing import Any
 
 from .config import ArrayConfig, load_arch
 from .errors import InputError
-from .fileio import read_text
+from .fileio import read_toml
 from .zoo import TRANSFORMERS
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 #: Number formats a device may compute in, and their bytes per element.
 PRECISION_BYTES: dict[str, int] = {"fp32": 4, "tf32": 4, "bf16": 2, "fp16": 2, "fp8": 1, "int8": 1}
@@ -243,7 +237,7 @@ def model_spec(name: str, seq_len: int | None = None) -> ModelSpec:
             **STYLES[_ZOO_STYLE[key]],
         )
     elif str(name).endswith(".toml"):
-        data = _read_toml(Path(name))
+        data = read_toml(Path(name))
         if "model" not in data or not isinstance(data["model"], dict):
             raise InputError("no [model] table", name)
         spec = ModelSpec.from_dict(data["model"], name)
@@ -425,14 +419,6 @@ class SystemSpec:
 _SYSTEM_KEYS = ("name", "devices_per_node", "nodes", "device", "intra", "inter")
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
-    text = read_text(path)
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise InputError(f"malformed TOML: {err}", path) from None
-
-
 def _device(data: Any, path: Path) -> GpuSpec | SystolicSpec:
     if not isinstance(data, dict):
         raise InputError("[device] must be a table", path, "[device]")
@@ -466,7 +452,7 @@ def _device(data: Any, path: Path) -> GpuSpec | SystolicSpec:
 def read_system(path: str | Path) -> SystemSpec:
     """Read a system TOML file; every error names the file, the table and the key."""
     path = Path(path)
-    data = _read_toml(path)
+    data = read_toml(path)
     for key in data:
         if key not in _SYSTEM_KEYS:
             raise InputError(f"unknown key or table '{key}' (allowed: {', '.join(_SYSTEM_KEYS)})", path)

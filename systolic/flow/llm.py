@@ -10,7 +10,6 @@ tolerance.
 from __future__ import annotations
 
 import dataclasses
-import sys
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -19,13 +18,8 @@ from typing import Any
 import numpy as np
 
 from systolic.errors import InputError
-from systolic.fileio import read_text
+from systolic.fileio import read_toml
 from systolic.llm_spec import ModelSpec, SystemSpec, load_system, model_spec
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 #: Quantities a validation point can compare (what the model computes for each is in :func:`evaluate`).
 QUANTITIES: dict[str, str] = {
@@ -102,10 +96,7 @@ def default_validation_path() -> Path:
 def load_points(path: str | Path | None = None) -> list[Point]:
     """The validation points of ``path`` (default: the shipped file)."""
     path = Path(path) if path is not None else default_validation_path()
-    try:
-        data = tomllib.loads(read_text(path))
-    except tomllib.TOMLDecodeError as err:
-        raise InputError(f"malformed TOML: {err}", path) from None
+    data = read_toml(path)
     out = []
     for i, p in enumerate(data.get("point", [])):
         where = f"point {i + 1} ({p.get('id', '?')})"

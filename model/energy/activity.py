@@ -46,7 +46,8 @@ TOGGLE_FEATURES: dict[str, tuple[str, ...]] = {
     "mult": (
         "(1-g) b_W (west_hops s_W + 2 west_frames o_W)",  # the multiplier's west operand, ungated
         # its other operand: OS the streamed one; WS/IS the held weight, which changes once per fold
-        "(1-g) b_N (OS: north_hops s_N + 2 north_frames o_N; WS/IS: banked: swaps r_N, else north_hops s_N)",
+        "(1-g) b_N (OS: north_hops s_N + 2 north_frames o_N; "
+        "WS/IS: banked: (folds + tiles) PEs r_N, else north_hops s_N)",
         # gated: each input and its hold register change on non-zero pairs only, and jump to another
         # lane's data once per fold (WS/IS: in PEs whose held operand is not zero); the non-zero flag
         # toggles on its own and around every fold (idle lanes are zero between folds). One regressor:
@@ -334,8 +335,10 @@ def _array_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, li
     north = b.n * (k.north_hops * v("n_s") + 2 * k.north_frames * v("n_o"))
     if banked:
         # the multiplier's held operand is the bank the tag selects: it changes with every fold in every
-        # PE (the tag passes along all rows and columns), from one bank's value to the other's
-        held_mult = b.n * k.folds * k.rows * k.cols * v("n_r")
+        # PE (the tag passes along all rows and columns), from one bank's value to the other's; and at
+        # every tile's end the tag turns to the other bank before the next tile's first fold writes it,
+        # so each PE shows that bank's stale weight (two folds old) until the write: one swap more per tile
+        held_mult = b.n * (k.folds + k.tiles) * k.rows * k.cols * v("n_r")
     else:
         held_mult = b.n * k.north_hops * v("n_s")  # WS/IS shifting: the multiplier's input is the register
     if df == "os":

@@ -38,9 +38,8 @@ from .tables import ACTIONS, COMPONENT_CLASSES, _frozen
 #: (0/1); bP the product's bits (b_W + b_N), acc the accumulator's; pass: partial-sum register steps of
 #: the rows a fold leaves unused (WS/IS: they pass the fold's sums down); still_X, moving_X: words of X's
 #: fills seen on a fill port in beats that stay in place (one beat per line) or move along the line;
-#: south: cycles x lanes of the array's output port while a fold streams, s_south its switching (OS: the
-#: last row's accumulators; WS/IS: the fold's outputs);
-#: prod, psum, out, csram: the product, partial-sum register, array output and ofmap SRAM streams;
+#: prod, psum, out: the product, partial-sum register and array output streams; array_s: the ofmap
+#: SRAM's array-side data nets' flips per lane slot written (an emulation of its reads and writes);
 #: d_X: switching of X on the DRAM bus; o_X: ones of X; [OS]: output stationary only.
 TOGGLE_FEATURES: dict[str, tuple[str, ...]] = {
     "mult": (
@@ -81,9 +80,10 @@ TOGGLE_FEATURES: dict[str, tuple[str, ...]] = {
         for buf in ("ifmap", "filter")
     },
     "ofmap_sram": (
-        "acc (south s_south + 2 south_frames o_out)",  # the write port follows the array's output every
-        # cycle, written or not, and its zeros between folds
-        "read_slots acc s_csram",  # read back (read-modify-write) and drained
+        # the array side's data nets (each half's read and write port, a_rd_data, a_wr_data): whole lines
+        # read (read-modify-write, and the drain's while the finished tile's half is selected) and written
+        # in time order, jumps between unrelated lines included
+        "write_slots acc array_s",
         "writes acc drain_s",  # the drain's read port: the write bus's lines, in the drain's order
         "read_slots",
         "write_slots",
@@ -123,7 +123,7 @@ FEATURE_ACTIVITY: dict[str, tuple[str, ...]] = {
     "fwd": ("compute", "compute", "compute", "compute", "whole"),
     "ifmap_sram": ("compute", "fill", "fill", "compute", "fill", "whole"),
     "filter_sram": ("compute", "fill", "fill", "compute", "fill", "whole"),
-    "ofmap_sram": ("results", "results", "drain", "results", "results", "whole"),  # RMW reads: results
+    "ofmap_sram": ("results", "drain", "results", "results", "whole"),  # RMW reads: results
     "ctrl": ("whole", "compute", "compute", "whole", "load", "drain", "compute", "compute", "load", "fill"),
     "dram": ("fill", "fill", "drain", "load", "drain"),  # data when it arrives, requests when made
 }
@@ -386,7 +386,6 @@ def _memory_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, l
     port_moving = (k.fill_moving * moving_rate).sum(axis=1)
     # the array-side read port of each operand's SRAM sees it along the array's stream
     sram_switch = {"A": v("n_s") if df == "is" else v("w_s"), "B": v("w_s") if df == "is" else v("n_s")}
-    south = v("psum_s") if df == "os" else v("out_s")
     out = {
         f"{buf}_sram": [
             k.sram_read_slots[i] * (b.a if x == "A" else b.b) * sram_switch[x],
@@ -399,8 +398,7 @@ def _memory_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, l
         for i, (buf, x) in enumerate((("ifmap", "A"), ("filter", "B")))
     }
     out["ofmap_sram"] = [
-        b.acc * (k.south * south + 2 * k.south_frames * v("out_o")),
-        k.sram_read_slots[2] * b.acc * v("csram_s"),
+        k.sram_write_slots[2] * b.acc * v("array_s"),
         # the drain's read port: the lines the DRAM write bus shows, whole (the bus shifts them to its lanes)
         k.dram_writes * b.acc * v("drain_s"),
         k.sram_read_slots[2],

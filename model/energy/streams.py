@@ -50,7 +50,10 @@ from systolic.geometry import geometry
 #: written and bit; a_o, b_o: ones of A and B; dram_ab, ab_o: A's switching in DRAM order and its ones as
 #: the other operand's fill port sees them, at B's width (the controller hands every beat to both SRAMs'
 #: fill ports, each taking the low bits of its own operand's width from the bus's two's-complement
-#: words: A truncated when B is narrower, sign-extended when wider), dram_ba, ba_o: B's at A's width.
+#: words: A truncated when B is narrower, sign-extended when wider), dram_ba, ba_o: B's at A's width;
+#: array_s: flips of the ofmap SRAM's array-side data nets (both halves' read and write ports,
+#: ``a_rd_data``, ``a_wr_data``) per lane slot written and bit, from an emulation of the reads and writes
+#: of whole lines in time order (:meth:`_WriteBus.array_side_flips`).
 STAT_COLUMNS: tuple[str, ...] = (
     "w_s",
     "w_nz",
@@ -91,6 +94,7 @@ STAT_COLUMNS: tuple[str, ...] = (
     "dram_ba",
     "ab_o",
     "ba_o",
+    "array_s",
 )
 COLUMN = {name: i for i, name in enumerate(STAT_COLUMNS)}
 #: Most products the output-side sample computes per layer (8 MB of int64).
@@ -355,7 +359,8 @@ def layer_stats(
     out["dram_ab"] = _dram_switch(a, lane_axis[0], bits_b, bw)
     out["dram_ba"] = _dram_switch(b, lane_axis[1], bits_a, bw)
     out["ab_o"], out["ba_o"] = _ones(a, bits_b), _ones(b, bits_a)
-    out["dram_rd"], out["dram_wr"], out["addr_rd"], out["addr_wr"], out["drain_s"] = _dram_bus(cfg, a, b, acc)
+    bus = _dram_bus(cfg, a, b, acc)
+    out["dram_rd"], out["dram_wr"], out["addr_rd"], out["addr_wr"], out["drain_s"], out["array_s"] = bus
     c = _c_sample(a, b, lane_axis[2])
     out["dram_c"] = _rate(c[:, bw:], c[:, :-bw], acc) if c.shape[1] > bw else 0.0
     out["c_o"] = _ones(c, acc)
@@ -398,11 +403,12 @@ def _partial_sums(a: np.ndarray, b: np.ndarray, m_idx, n_idx, k_end: np.ndarray)
     return out
 
 
-def _tile_reads(cfg: ArrayConfig, sched, s: int, a: np.ndarray, b: np.ndarray):
-    """The read-modify-write reads of the ofmap SRAM for the tile computed in step ``s``: the last one
-    before the step ends and those after it (the trail), as ``(before, cycles [read], lines [read],
-    values [read, lane], used [read, lane])``: ``before`` is 1 when the first read is the last one before
-    the step's end, a line's values the partial sums of the K before the read in its used lanes."""
+def _tile_outputs(cfg: ArrayConfig, sched, s: int):
+    """The array's output lines of the tile computed in step ``s``, in the order they reach the ofmap
+    SRAM: ``(cycle, other, fold, k_end, k_new)`` per output line (``other``: its index along the line's
+    other dimension within the tile; ``k_end``: the K already accumulated in the SRAM, which a
+    read-modify-write reads, 0 for the first pass; ``k_new``: the K accumulated after it), and the tile
+    with its folds' ``sc_base``, ``cu``."""
     from systolic.dataflow import MAPPINGS
 
     from ..memory import ARRAY_START_CYCLES, tile_record
@@ -416,25 +422,43 @@ def _tile_reads(cfg: ArrayConfig, sched, s: int, a: np.ndarray, b: np.ndarray):
         fold, other = np.repeat(np.arange(ru.size), t_len), np.tile(np.arange(t_len), ru.size)
         cycle = x0[fold] + other + r + c
         k_end = tile["k0"] + sr_base[fold]  # the K-folds before this one are in the SRAM
+        k_new = k_end + ru[fold]
     else:  # OS: a fold's accumulators drain row after row
         fold = np.repeat(np.arange(ru.size), ru)
         row = np.arange(fold.size) - np.repeat(np.cumsum(ru) - ru, ru)
         cycle = x0[fold] + t_len + r + c - 2 + (r - 1 - row) + 1
         other = sr_base[fold] + row
         k_end = np.full(fold.size, tile["k0"])  # earlier K-tiles
-    t_next = int(steps.start[s] + steps.cycles[s])
+        k_new = k_end + tile["kt"]
+    return cycle, other, fold, k_end, k_new, tile, sc_base, cu
+
+
+def _output_lines(cfg: ArrayConfig, a, b, tile: dict, sc_base, cu, other, fold, k_end):
+    """Partial sums through ``k_end`` of output lines (their used lanes), and line numbers: ``(line [out],
+    value [out, lane], used [out, lane])``."""
+    g = geometry(cfg)["C"]
+    lane = np.arange(g.lanes)
+    lane_c = tile[f"{g.lane_dim}0"] + sc_base[fold][:, None] + lane[None, :]  # [out, lane]
+    other_c = np.broadcast_to((tile[f"{g.other_dim}0"] + other)[:, None], lane_c.shape)
+    m_idx, n_idx = (other_c, lane_c) if g.lane_dim == "n" else (lane_c, other_c)
+    value = _partial_sums(a, b, m_idx, n_idx, k_end)
+    used = lane[None, :] < cu[fold][:, None]
+    line = sc_base[fold] // g.lanes * tile[f"{g.other_dim}t"] + other
+    return line, value, used
+
+
+def _tile_reads(cfg: ArrayConfig, sched, s: int, a: np.ndarray, b: np.ndarray):
+    """The read-modify-write reads of the ofmap SRAM for the tile computed in step ``s``: the last one
+    before the step ends and those after it (the trail), as ``(before, cycles [read], lines [read],
+    values [read, lane], used [read, lane])``: ``before`` is 1 when the first read is the last one before
+    the step's end, a line's values the partial sums of the K before the read in its used lanes."""
+    cycle, other, fold, k_end, _, tile, sc_base, cu = _tile_outputs(cfg, sched, s)
+    t_next = int(sched.steps.start[s] + sched.steps.cycles[s])
     rmw = k_end > 0  # the first pass over an output writes without reading
     before = np.flatnonzero(rmw & (cycle <= t_next))
     last_before = before[np.argsort(cycle[before], kind="stable")][-1:]
     pick = np.r_[last_before, np.flatnonzero(rmw & (cycle > t_next))].astype(int)
-    g = geometry(cfg)["C"]
-    lane = np.arange(g.lanes)
-    lane_c = tile[f"{g.lane_dim}0"] + sc_base[fold[pick]][:, None] + lane[None, :]  # [read, lane]
-    other_c = np.broadcast_to((tile[f"{g.other_dim}0"] + other[pick])[:, None], lane_c.shape)
-    m_idx, n_idx = (other_c, lane_c) if g.lane_dim == "n" else (lane_c, other_c)
-    value = _partial_sums(a, b, m_idx, n_idx, k_end[pick])
-    used = lane[None, :] < cu[fold[pick]][:, None]
-    line = sc_base[fold[pick]] // g.lanes * tile[f"{g.other_dim}t"] + other[pick]
+    line, value, used = _output_lines(cfg, a, b, tile, sc_base, cu, other[pick], fold[pick], k_end[pick])
     return int(last_before.size), cycle[pick], line, value, used
 
 
@@ -463,6 +487,13 @@ class _WriteBus:
         self.cycles: list[np.ndarray] = []
         self.words: list[np.ndarray] = []
         self.lines: list[np.ndarray] = []  # the port's whole lines, unshifted
+        # the ofmap SRAM's read-modify-write reads, drain reads and array-side writes, whole lines:
+        # ``(cycles, lines, half)`` each
+        self.rmw, self.drains, self.writes = (
+            ([np.zeros(0)], [np.zeros((0, self.lanes), dtype=np.uint64)], [np.zeros(0, dtype=int)])
+            for _ in range(3)
+        )
+        self.first = [np.zeros(0, dtype=bool)]  # [write] a first pass (no read-modify-write)
 
     def _show(self, cycles: np.ndarray, lines: np.ndarray, lane0: np.ndarray | int) -> None:
         """Lines ``[row, lane]`` on the bus in ``cycles``, each from its lane offset ``lane0``."""
@@ -492,7 +523,9 @@ class _WriteBus:
             line = lane_pos // self.lanes * tile[f"{g.other_dim}t"] + word // full - tile[f"{g.other_dim}0"]
             lane0 = lane_pos % self.lanes
             rows = self.content[half][np.minimum(line, self.content.shape[1] - 1)]
-            self._show(steps.start[s] + 1 + steps.trail[s] + np.arange(start.size), rows, lane0)
+            when = steps.start[s] + 1 + steps.trail[s] + np.arange(start.size)
+            self._show(when, rows, lane0)
+            self._record(self.drains, when, rows, half)
             self.lane0, self.last[half] = int(lane0[-1]), rows[-1]
         self.trail = (np.zeros(0), np.zeros((0, self.lanes), dtype=np.int64), 0)
         if steps.compute_tile[s] >= 0:
@@ -505,6 +538,7 @@ class _WriteBus:
 
         steps, t = self.sched.steps, int(self.sched.steps.compute_tile[s])
         half, done = int(self.half[t]), bool(self.done[t])
+        self._array_side(s, half)
         if self.cfg.tiles_overlap:
             before, when, line, value, used = _tile_reads(self.cfg, self.sched, s, self.a, self.b)
             stale = self.content[half][np.minimum(line, self.content.shape[1] - 1)]
@@ -517,6 +551,70 @@ class _WriteBus:
         if self.cfg.tiles_overlap and done and self.last[half] is not None:  # the swap shows its last line
             t_next = float(steps.start[s] + steps.cycles[s])
             self._show(np.array([t_next - 0.5]), self.last[half][None, :], self.lane0)
+
+    def _array_side(self, s: int, half: int) -> None:
+        """The array-side ports of the tile computed in step ``s``: a read-modify-write reads the line's
+        partial sums (lanes the tile does not use show what the line holds), and the write data is the
+        array's output plus what was read (``Mux(first, w_data, a_rd_data + w_data)``, hdl/accel.py), the
+        first pass writing the output alone, zero in unused lanes."""
+        cycle, other, fold, k_end, k_new, tile, sc_base, cu = _tile_outputs(self.cfg, self.sched, s)
+        line, old, used = _output_lines(self.cfg, self.a, self.b, tile, sc_base, cu, other, fold, k_end)
+        new = _output_lines(self.cfg, self.a, self.b, tile, sc_base, cu, other, fold, k_new)[1]
+        stale = self.content[half][np.minimum(line, self.content.shape[1] - 1)]
+        rmw = k_end > 0
+        self._record(self.rmw, cycle[rmw], np.where(used, old, stale)[rmw], half)
+        self._record(self.writes, cycle, np.where(used, new, np.where(rmw[:, None], stale, 0)), half)
+        self.first.append(~rmw)
+
+    def _record(self, to: tuple[list, list, list], cycles, lines: np.ndarray, half: int) -> None:
+        to[0].append(np.asarray(cycles, dtype=float))
+        to[1].append(_patterns(lines, self.cfg.acc_bits))
+        to[2].append(np.full(lines.shape[0], half))
+
+    def array_side_flips(self) -> tuple[int, int]:
+        """Bit flips of the ofmap SRAM's array-side read and write data nets (hdl/buffer.py, hdl/accel.py).
+
+        Read: each half's read port holds the last line it read (read-modify-write and drain reads);
+        ``a_rd_data`` shows the half of the output on the south port, which stays the finished tile's
+        while it drains, so it carries both kinds of reads in time order. Write: each half's write port
+        carries the lines written into it and zero between bursts; ``a_wr_data``
+        (``Mux(first, w_data, a_rd_data + w_data)``) is the written line when an output arrives, and
+        between outputs (no output: ``w_data`` zero) what ``a_rd_data`` shows after a read-modify-write,
+        unknown (x, counted by nothing) after a first pass."""
+        rc, rl, rh = (np.concatenate(x + y) for x, y in zip(self.rmw, self.drains, strict=True))
+        wc, wl, wh = (np.concatenate(x) for x in self.writes)
+        first = np.concatenate(self.first)  # [write]
+        read = _bus_flips(rc, rl, idle_zero=False) + sum(
+            _bus_flips(rc[rh == h], rl[rh == h], idle_zero=False) for h in (0, 1)
+        )
+        write = sum(_bus_flips(wc[wh == h], wl[wh == h], idle_zero=True) for h in (0, 1))
+        return read, write + self._a_wr_flips(rc, rl, wc, wl, first)
+
+    @staticmethod
+    def _a_wr_flips(rc, rl, wc, wl, first) -> int:
+        """Flips of ``a_wr_data``: outputs ``wl`` in cycles ``wc`` (``first``: a first pass), and between
+        outputs the read data ``rl`` (cycles ``rc``) held, or x after a first pass."""
+        if not wc.size:
+            return 0
+        order = np.argsort(wc, kind="stable")
+        wc, wl, first = wc[order], wl[order], first[order]
+        r_order = np.argsort(rc, kind="stable")
+        rc, rl = rc[r_order], rl[r_order]
+        gap = np.r_[np.diff(wc) > 1, True]  # [write] no output in the next cycle
+        after = wc[gap] + 1  # the cycles a_wr_data falls back to the read data
+        between = ~np.isin(rc, wc)  # reads outside output cycles (an output's own read is in its line)
+        cyc = np.concatenate([wc, after, rc[between]])
+        held = np.searchsorted(rc, after, side="right") - 1
+        zero = np.zeros((1, wl.shape[1]), dtype=wl.dtype)
+        val = np.concatenate([wl, np.where((held >= 0)[:, None], rl[np.maximum(held, 0)], zero), rl[between]])
+        is_out = np.r_[np.ones(wc.size, bool), np.zeros(after.size + int(between.sum()), bool)]
+        # events sort by cycle, an output before the fall-back and the reads of its cycle
+        ev = np.lexsort((~is_out, cyc))
+        cyc, val, is_out = cyc[ev], val[ev], is_out[ev]
+        last_out = np.searchsorted(wc, cyc, side="right") - 1  # the output governing each event
+        unknown = ~is_out & ((last_out < 0) | first[np.maximum(last_out, 0)])
+        xor = np.bitwise_count(val[1:] ^ val[:-1]).sum(axis=1)
+        return int(xor[~unknown[1:] & ~unknown[:-1]].sum())
 
     def _write_tile(self, half: int, tile: dict) -> None:
         """The tile's results into its half: line ``lb * Eo + o`` holds lanes ``lb * P ..`` of row o."""
@@ -594,7 +692,10 @@ def _dram_bus(
     if writes[0]:
         flips = _bus_flips(np.concatenate(bus.cycles), np.concatenate(bus.lines), idle_zero=False)
         port = flips / (acc * max(sum(writes[0]), 1))
-    return rates[0], rates[1], per_beat[0], per_beat[1], port
+    # the ofmap SRAM's array-side read and write data, per lane slot written and bit
+    slots = sum(x.size for x in bus.writes[1])  # lane slots
+    array_side = sum(bus.array_side_flips()) / (acc * max(slots, 1))
+    return rates[0], rates[1], per_beat[0], per_beat[1], port, array_side
 
 
 def _c_sample(a: np.ndarray, b: np.ndarray, lane_axis: int) -> np.ndarray:

@@ -38,3 +38,24 @@ def test_banked_weight_swaps_once_per_fold_and_once_more_per_tile():
     serial = _cfg(fold_overlap=False)
     k = en.activity_counts(serial, GemmArrays.of(8, 4, 8))
     assert _feature(serial, 8, 4, 8, "mult", 1, n_r=0.5, n_s=0.25) == 8 * k.north_hops[0] * 0.25
+
+
+def test_ofmap_array_side_is_one_regressor_of_its_emulated_flips():
+    # the ofmap SRAM's array-side data nets: lane slots written x accumulator bits x array_s
+    cfg = _cfg(Dataflow.OS, acc_bits=32)
+    k = en.activity_counts(cfg, GemmArrays.of(8, 4, 4))
+    got = _feature(cfg, 8, 4, 4, "ofmap_sram", 0, array_s=0.25)
+    assert got == k.sram_write_slots[2, 0] * 32 * 0.25 > 0
+
+
+def test_a_wr_data_follows_the_outputs_then_the_reads_after_a_read_modify_write():
+    from systolic.model.energy.streams import _WriteBus
+
+    wc = np.array([10.0, 11.0])  # two outputs in consecutive cycles
+    wl = np.array([[0b0011], [0b0101]], dtype=np.uint64)
+    rc = np.array([10.0, 11.0, 15.0])  # their reads, and a drain read four cycles later
+    rl = np.array([[0b0001], [0b0100], [0b1111]], dtype=np.uint64)
+    # 0011 -> 0101 (2 flips), then the held read 0100 when the outputs stop (1), then the drain's 1111 (3)
+    assert _WriteBus._a_wr_flips(rc, rl, wc, wl, np.array([False, False])) == 6
+    # after a first pass the write data is x between outputs: only the outputs' own change counts
+    assert _WriteBus._a_wr_flips(rc, rl, wc, wl, np.array([True, True])) == 2

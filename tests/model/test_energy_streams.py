@@ -156,7 +156,11 @@ def test_default_statistics_are_those_of_uniform_random_operands(dataflow, bits,
     b[rng.random(b.shape) < zeros] = 0
     sampled = en.layer_stats(cfg, a, b)
     default = en.default_stats(cfg, 64, zeros)[0]
-    np.testing.assert_allclose(default, sampled, atol=0.03)
+    rates = np.arange(len(en.STAT_COLUMNS)) != COLUMN["array_s"]
+    np.testing.assert_allclose(default[rates], sampled[rates], atol=0.03)
+    # array_s sums six nets' flips per slot (up to ~3) and follows the layer's tile walk, which the
+    # default's synthetic layer shares only in kind: within 8%
+    assert default[COLUMN["array_s"]] == pytest.approx(sampled[COLUMN["array_s"]], rel=0.08)
     assert np.array_equal(default, en.default_stats(cfg, [64], zeros)[0])  # deterministic, memoised
 
 

@@ -74,7 +74,9 @@ TOGGLE_FEATURES: dict[str, tuple[str, ...]] = {
             "sum_X b still_X d_X",
             "sum_X b moving_X o_X",  # ... or moved along the line (its words appear and vanish)
             "read_slots",  # addresses and enables
-            "write_slots",
+            # the fill port's address and lane enables: the controller drives both SRAMs' fill ports
+            # with every DRAM beat, of either tensor (per beat, not per lane slot written)
+            "read_beats",
             "cycles",
         )
         for buf in ("ifmap", "filter")
@@ -392,7 +394,7 @@ def _memory_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, l
             port_still[i],
             port_moving[i],
             k.sram_read_slots[i],
-            k.sram_write_slots[i],
+            k.read_beats,
             k.cycles,
         ]
         for i, (buf, x) in enumerate((("ifmap", "A"), ("filter", "B")))

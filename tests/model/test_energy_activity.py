@@ -59,3 +59,13 @@ def test_a_wr_data_follows_the_outputs_then_the_reads_after_a_read_modify_write(
     assert _WriteBus._a_wr_flips(rc, rl, wc, wl, np.array([False, False])) == 6
     # after a first pass the write data is x between outputs: only the outputs' own change counts
     assert _WriteBus._a_wr_flips(rc, rl, wc, wl, np.array([True, True])) == 2
+
+
+def test_fill_ports_address_and_enables_count_every_dram_beat_of_either_tensor():
+    # both operand SRAMs' fill ports are driven with every beat: the same count in both classes, the
+    # beats of A and B together, whatever the buffer's own words
+    cfg = _cfg(dram_bw_words_per_cycle=2)
+    k = en.activity_counts(cfg, GemmArrays.of(8, 6, 5))
+    assert k.read_beats[0] > 0
+    for cls in ("ifmap_sram", "filter_sram"):
+        assert _feature(cfg, 8, 6, 5, cls, 4) == k.read_beats[0]

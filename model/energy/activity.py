@@ -97,10 +97,12 @@ TOGGLE_FEATURES: dict[str, tuple[str, ...]] = {
         "folds",
         "tiles",
         "dram_reads",
-        "dram_writes",
+        # the controller keeps three copies of each DRAM request address (request, response, port): the
+        # bits they flip per beat
+        "write_beats a_wr",
         "sram_slots",
         "folds (rows + cols)",  # lane masks
-        "read_beats",
+        "read_beats a_rd",
         "moving",  # fill lane masks and enables shifting along the lines
     ),
     "dram": (
@@ -416,10 +418,10 @@ def _memory_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, l
         k.folds,
         k.tiles,
         reads,
-        k.dram_writes,
+        k.write_beats * v("addr_wr"),
         slots,
         k.folds * (k.rows + k.cols),
-        k.read_beats,
+        k.read_beats * v("addr_rd"),
         k.fill_moving.sum(axis=(0, 1)),
     ]
     out["dram"] = [

@@ -69,3 +69,12 @@ def test_fill_ports_address_and_enables_count_every_dram_beat_of_either_tensor()
     assert k.read_beats[0] > 0
     for cls in ("ifmap_sram", "filter_sram"):
         assert _feature(cfg, 8, 6, 5, cls, 4) == k.read_beats[0]
+
+
+def test_controller_request_addresses_flip_the_bus_address_bits_per_beat():
+    # the controller's copies of the DRAM request addresses: beats x bits flipped per beat
+    cfg = _cfg(dram_bw_words_per_cycle=2)
+    k = en.activity_counts(cfg, GemmArrays.of(8, 6, 5))
+    assert k.read_beats[0] > 0 and k.write_beats[0] > 0
+    assert _feature(cfg, 8, 6, 5, "ctrl", 8, addr_rd=2.5) == k.read_beats[0] * 2.5
+    assert _feature(cfg, 8, 6, 5, "ctrl", 5, addr_wr=1.5) == k.write_beats[0] * 1.5

@@ -219,6 +219,17 @@ def _array_counts(cfg: ArrayConfig, tiles) -> dict[str, np.ndarray]:
         north = plan.spatial_rows * plan.spatial_cols * r
         north_frames = np.zeros_like(folds)
     unused_rows = plan.row_folds * r - plan.spatial_rows
+    if os_:
+        other_lanes = folds * (c * (c - 1) // 2)  # the north skew: lane j delays by j
+    else:
+        # the output de-skew delays column j by c - 1 - j: lanes of columns a fold leaves unused carry
+        # the zeros of its unused PEs, so only the used columns' registers count
+        cu_last = plan.spatial_cols - (plan.col_folds - 1) * c  # [tile] columns of the last column fold
+
+        def deskew(cu):
+            return cu * (c - 1) - cu * (cu - 1) // 2
+
+        other_lanes = plan.row_folds * ((plan.col_folds - 1) * deskew(c) + deskew(cu_last))
     return {
         "macs": tiles.mt * tiles.nt * tiles.kt,
         "west_hops": west_frames * plan.temporal,
@@ -227,9 +238,9 @@ def _array_counts(cfg: ArrayConfig, tiles) -> dict[str, np.ndarray]:
         "north_frames": north_frames,
         "pe_frames": plan.spatial_rows * plan.spatial_cols,
         "west_skew": folds * plan.temporal * (r * (r - 1) // 2),
-        "other_skew": folds * plan.temporal * (c * (c - 1) // 2),
+        "other_skew": other_lanes * plan.temporal,
         "west_skew_frames": folds * (r * (r - 1) // 2),
-        "other_skew_frames": folds * (c * (c - 1) // 2),
+        "other_skew_frames": other_lanes,
         "drain": folds * (r * r * c) * os_,
         "tiles": np.ones_like(folds),
         "folds": folds,

@@ -78,3 +78,13 @@ def test_controller_request_addresses_flip_the_bus_address_bits_per_beat():
     assert k.read_beats[0] > 0 and k.write_beats[0] > 0
     assert _feature(cfg, 8, 6, 5, "ctrl", 8, addr_rd=2.5) == k.read_beats[0] * 2.5
     assert _feature(cfg, 8, 6, 5, "ctrl", 5, addr_wr=1.5) == k.write_beats[0] * 1.5
+
+
+def test_output_deskew_counts_the_used_columns_registers_only():
+    # WS 4x4: the de-skew delays column j by 3 - j; N = 5 takes two column folds of 4 and 1 columns:
+    # (3 + 2 + 1 + 0) + 3 = 9 registers per time step, 8 time steps (M), K = 4 in one row fold
+    cfg = _cfg(acc_bits=32)
+    k = en.activity_counts(cfg, GemmArrays.of(8, 5, 4))
+    assert (k.folds[0], k.tiles[0]) == (2, 1)
+    assert (k.other_skew[0], k.other_skew_frames[0]) == (9 * 8, 9)
+    assert _feature(cfg, 8, 5, 4, "fwd", 3, out_s=0.5, out_o=0.25) == 32 * (72 * 0.5 + 2 * 9 * 0.25)

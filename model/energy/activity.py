@@ -56,7 +56,9 @@ TOGGLE_FEATURES: dict[str, tuple[str, ...]] = {
     ),
     "acc": (
         "bP (macs s_prod + 2 pe_frames o_prod)",  # the product
-        "acc (macs s_psum + pass s_out + 2 pe_frames o_psum)",  # accumulator / partial-sum register
+        # accumulator / partial-sum register, and (WS/IS) the registers of rows a fold leaves unused, which
+        # pass its sums down framed by zeros
+        "acc (macs s_psum + pass s_out + 2 pe_frames o_psum + 2 pass_frames o_out)",
         "drain acc s_out [OS]",  # OS: accumulators shifted out after each fold
         "macs",
     ),
@@ -157,7 +159,8 @@ class LayerActivityCounts:
         the SRAM's data ports)
     dram_reads : ``[tensor, layer]`` words of A and B; dram_writes: ``[layer]`` words of C
     read_beats, write_beats : DRAM beats; fills: steps that read from DRAM (bursts on the read bus)
-    psum_pass : WS/IS: partial-sum register steps of the rows a fold leaves unused
+    psum_pass : WS/IS: partial-sum register steps of the rows a fold leaves unused; psum_pass_frames: their
+        PE streams (one per passing PE and fold, framed by zeros as a used PE's)
     south : lane-cycles of the array's output port while the folds stream (columns used x time steps);
         south_frames: its lanes per fold
     fill_still, fill_moving : ``[port, tensor, layer]`` words of each tensor (A, B) that each fill port
@@ -190,6 +193,7 @@ class LayerActivityCounts:
     write_beats: np.ndarray
     fills: np.ndarray
     psum_pass: np.ndarray
+    psum_pass_frames: np.ndarray
     south: np.ndarray
     south_frames: np.ndarray
     fill_still: np.ndarray
@@ -245,6 +249,7 @@ def _array_counts(cfg: ArrayConfig, tiles) -> dict[str, np.ndarray]:
         "tiles": np.ones_like(folds),
         "folds": folds,
         "psum_pass": unused_rows * plan.spatial_cols * plan.temporal * (not os_),
+        "psum_pass_frames": unused_rows * plan.spatial_cols * (not os_),
         "south": plan.row_folds * plan.spatial_cols * plan.temporal,
         "south_frames": plan.row_folds * plan.spatial_cols,
     }
@@ -374,7 +379,13 @@ def _array_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, li
         ],
         "acc": [
             (b.w + b.n) * (k.macs * v("prod_s") + 2 * k.pe_frames * v("prod_o")),
-            b.acc * (k.macs * v("psum_s") + k.psum_pass * v("out_s") + 2 * k.pe_frames * v("psum_o")),
+            b.acc
+            * (
+                k.macs * v("psum_s")
+                + k.psum_pass * v("out_s")
+                + 2 * k.pe_frames * v("psum_o")
+                + 2 * k.psum_pass_frames * v("out_o")
+            ),
             os_ * k.drain * b.acc * v("out_s"),
             k.macs,
         ],

@@ -88,3 +88,12 @@ def test_output_deskew_counts_the_used_columns_registers_only():
     assert (k.folds[0], k.tiles[0]) == (2, 1)
     assert (k.other_skew[0], k.other_skew_frames[0]) == (9 * 8, 9)
     assert _feature(cfg, 8, 5, 4, "fwd", 3, out_s=0.5, out_o=0.25) == 32 * (72 * 0.5 + 2 * 9 * 0.25)
+
+
+def test_rows_a_fold_leaves_unused_pass_its_sums_framed_by_zeros():
+    # WS 4x4, K = 6: row folds of 4 and 2 rows; the second leaves 2 rows x 4 columns passing its sums
+    # down, each stream framed by zeros (2 x their ones per fold)
+    cfg = _cfg(acc_bits=32)
+    k = en.activity_counts(cfg, GemmArrays.of(8, 4, 6))
+    assert (k.folds[0], k.psum_pass_frames[0], k.psum_pass[0]) == (2, 8, 8 * 8)
+    assert _feature(cfg, 8, 4, 6, "acc", 1, out_o=0.25) == 32 * 2 * 8 * 0.25

@@ -47,12 +47,12 @@ TOGGLE_FEATURES: dict[str, tuple[str, ...]] = {
         # its other operand: OS the streamed one; WS/IS the held weight, which changes once per fold
         "(1-g) b_N (OS: north_hops s_N + 2 north_frames o_N; "
         "WS/IS: banked: (folds + tiles) PEs r_N, else north_hops s_N)",
-        # gated: each input and its hold register change on non-zero pairs only, and jump to another
-        # lane's data once per fold (WS/IS: in PEs whose held operand is not zero); the non-zero flag
+        # gated: each input and its hold register change on non-zero pairs only, and jump once per fold
+        # to the fold's first non-zero pair (not in PEs that see none); the non-zero flag
         # toggles on its own and around every fold (idle lanes are zero between folds). One regressor:
         # the nets' counts fix the weights of its parts.
-        "g (2 b_W (macs gs_W + pe_frames h x_W) + 2 b_N (OS: macs gs_N + pe_frames x_N; WS/IS: pe_frames h "
-        "x_N) + macs flag + 2 pe_frames p), h = 1 (OS), 1-z_N (WS/IS)",
+        "g (2 b_W (macs gs_W + pe_frames j_W) + 2 b_N ([OS] macs gs_N + pe_frames j_N) + macs flag "
+        "+ 2 pe_frames p), j: the held operands' jumps at a fold's first non-zero pair, per PE stream",
     ),
     "acc": (
         "bP (macs s_prod + 2 pe_frames o_prod)",  # the product
@@ -349,7 +349,6 @@ def _array_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, li
     os_ = 1.0 if df == "os" else 0.0
     g = 1.0 if cfg.zero_gating else 0.0
     b = _Widths(cfg)
-    held = 1.0 if df == "os" else 1 - v("n_z")  # PEs whose held operand lets them multiply
     west = b.w * (k.west_hops * v("w_s") + 2 * k.west_frames * v("w_o"))
     banked = df != "os" and cfg.fold_overlap
     north = b.n * (k.north_hops * v("n_s") + 2 * k.north_frames * v("n_o"))
@@ -365,9 +364,11 @@ def _array_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, li
         other_skew = b.n * (k.other_skew * v("n_s") + 2 * k.other_skew_frames * v("n_o"))
     else:
         other_skew = b.acc * (k.other_skew * v("out_s") + 2 * k.other_skew_frames * v("out_o"))
+    # the held operands' jumps at a fold's first non-zero pair, emulated in the RTL's fold order (per PE
+    # stream: PEs that never see a non-zero pair in a fold do not jump)
     gated = (
-        2 * b.w * (k.macs * v("gw_s") + k.pe_frames * held * v("w_x"))
-        + 2 * b.n * (os_ * k.macs * v("gn_s") + k.pe_frames * held * v("n_x"))
+        2 * b.w * (k.macs * v("gw_s") + k.pe_frames * v("gjump_w"))
+        + 2 * b.n * (os_ * k.macs * v("gn_s") + k.pe_frames * v("gjump_n"))
         + k.macs * v("g_flag")
         + 2 * k.pe_frames * v("p_nz")
     )

@@ -53,7 +53,9 @@ from systolic.geometry import geometry
 #: words: A truncated when B is narrower, sign-extended when wider), dram_ba, ba_o: B's at A's width;
 #: array_s: flips of the ofmap SRAM's array-side data nets (both halves' read and write ports,
 #: ``a_rd_data``, ``a_wr_data``) per lane slot written and bit, from an emulation of the reads and writes
-#: of whole lines in time order (:meth:`_WriteBus.array_side_flips`).
+#: of whole lines in time order (:meth:`_WriteBus.array_side_flips`); gjump_w, gjump_n (zero gating): flips
+#: per PE stream (PE and fold) and bit of a zero-gated PE's held west operand and weight when a fold's
+#: first non-zero pair replaces the last one the PE held, in the RTL's fold order (:func:`_gated_jumps`).
 STAT_COLUMNS: tuple[str, ...] = (
     "w_s",
     "w_nz",
@@ -95,6 +97,8 @@ STAT_COLUMNS: tuple[str, ...] = (
     "ab_o",
     "ba_o",
     "array_s",
+    "gjump_w",
+    "gjump_n",
 )
 COLUMN = {name: i for i, name in enumerate(STAT_COLUMNS)}
 #: Most products the output-side sample computes per layer (8 MB of int64).
@@ -359,6 +363,13 @@ def layer_stats(
     out["dram_ab"] = _dram_switch(a, lane_axis[0], bits_b, bw)
     out["dram_ba"] = _dram_switch(b, lane_axis[1], bits_a, bw)
     out["ab_o"], out["ba_o"] = _ones(a, bits_b), _ones(b, bits_a)
+    out["gjump_w"] = out["gjump_n"] = 0.0
+    if cfg.zero_gating:
+        from ..cycles import GemmArrays
+        from ..memory import memory_cycles
+
+        sched = memory_cycles(cfg, GemmArrays.of(a.shape[0], b.shape[1], a.shape[1])).schedule
+        out["gjump_w"], out["gjump_n"] = _gated_jumps(cfg, sched, a, b)
     bus = _dram_bus(cfg, a, b, acc)
     out["dram_rd"], out["dram_wr"], out["addr_rd"], out["addr_wr"], out["drain_s"], out["array_s"] = bus
     c = _c_sample(a, b, lane_axis[2])
@@ -460,6 +471,57 @@ def _tile_reads(cfg: ArrayConfig, sched, s: int, a: np.ndarray, b: np.ndarray):
     pick = np.r_[last_before, np.flatnonzero(rmw & (cycle > t_next))].astype(int)
     line, value, used = _output_lines(cfg, a, b, tile, sc_base, cu, other[pick], fold[pick], k_end[pick])
     return int(last_before.size), cycle[pick], line, value, used
+
+
+def _gated_jumps(cfg: ArrayConfig, sched, a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Zero gating: a PE's multiplier inputs hold the last pair of non-zero operands, so when a fold
+    starts they jump from what the PE held at its last active fold to the fold's first non-zero pair.
+    Flips of both jumps (the west operand, the other one) per PE stream (one per used PE and fold) and
+    bit, over the first :data:`BUS_STEPS` steps' tiles in the order they run; a fold is a stage: the loop
+    runs over folds, the PEs of a fold are arrays ``[time, row, col]``."""
+    from systolic.dataflow import MAPPINGS
+
+    from ..memory import tile_record
+    from ..traces import _tile_folds
+
+    df = cfg.dataflow.value
+    mp = MAPPINGS[cfg.dataflow]
+    xw, st = (b.T, a.T) if df == "is" else (a, b)  # IS is WS on the transpose
+    bits_w, bits_n = (cfg.weight_bits, cfg.input_bits) if df == "is" else (cfg.input_bits, cfg.weight_bits)
+    held_w = np.zeros((cfg.rows, cfg.cols), dtype=np.uint64)  # [row, col] what each PE holds
+    held_n = np.zeros((cfg.rows, cfg.cols), dtype=np.uint64)
+    flips_w = flips_n = frames = 0
+    steps = sched.steps
+    for s in range(min(steps.layer.size, BUS_STEPS)):
+        if steps.compute_tile[s] < 0:
+            continue
+        tile = tile_record(sched.tiles, int(steps.compute_tile[s]))
+        t_len, sr_base, sc_base, ru, cu, _, _ = _tile_folds(cfg, tile)
+        t0 = tile[f"{mp.temporal}0"]
+        row0 = tile[f"{mp.spatial_rows}0"] + sr_base
+        col0 = tile[f"{mp.spatial_cols}0"] + sc_base
+        for rb, cb, r, c in zip(row0, col0, ru, cu, strict=True):
+            if df == "os":  # PE (m, n) takes A[m, k] and B[k, n] along k
+                west = np.broadcast_to(a[rb : rb + r, t0 : t0 + t_len].T[:, :, None], (t_len, r, c))
+                north = np.broadcast_to(b[t0 : t0 + t_len, cb : cb + c][:, None, :], (t_len, r, c))
+            else:  # PE (k, col) takes xw[t, k] along t and holds st[k, col]
+                west = np.broadcast_to(xw[t0 : t0 + t_len, rb : rb + r][:, :, None], (t_len, r, c))
+                north = np.broadcast_to(st[rb : rb + r, cb : cb + c][None, :, :], (t_len, r, c))
+            nz = (west != 0) & (north != 0)  # [time, row, col]
+            active = nz.any(axis=0)  # [row, col]
+            first = np.argmax(nz, axis=0)[None]
+            last = (t_len - 1 - np.argmax(nz[::-1], axis=0))[None]
+            w_first = _patterns(np.take_along_axis(west, first, 0)[0], bits_w)
+            n_first = _patterns(np.take_along_axis(north, first, 0)[0], bits_n)
+            hw, hn = held_w[:r, :c], held_n[:r, :c]
+            flips_w += int(np.bitwise_count(np.where(active, hw ^ w_first, 0)).sum())
+            flips_n += int(np.bitwise_count(np.where(active, hn ^ n_first, 0)).sum())
+            held_w[:r, :c] = np.where(active, _patterns(np.take_along_axis(west, last, 0)[0], bits_w), hw)
+            held_n[:r, :c] = np.where(active, _patterns(np.take_along_axis(north, last, 0)[0], bits_n), hn)
+            frames += int(r) * int(c)
+    if not frames:
+        return 0.0, 0.0
+    return flips_w / (bits_w * frames), flips_n / (bits_n * frames)
 
 
 class _WriteBus:
@@ -732,7 +794,7 @@ def _bucket(x: int) -> int:
 def _default_row(
     formats: tuple, dataflow: str, depth: int, k: int, tile_k: int, z: float
 ) -> tuple[float, ...]:
-    bits_a, signed_a, bits_b, signed_b, acc = formats
+    bits_a, signed_a, bits_b, signed_b, acc, gating = formats
     cfg = ArrayConfig(
         name="stats",
         rows=depth,
@@ -743,6 +805,7 @@ def _default_row(
         weight_bits=bits_b,
         weight_signed=signed_b,
         acc_bits=acc,
+        zero_gating=gating,  # the gated operands' fold jumps (gjump_*) are taken only with gating
         word_bytes=-(-max(bits_a, bits_b) // 8),
         dram_bw_words_per_cycle=1,  # independent data: any lag is the same
     )
@@ -765,15 +828,22 @@ def default_stats(
 
     Taken by :func:`layer_stats` from a small synthetic layer of such operands (seeded: same bytes every
     time), its K and the array's fold depth rounded to steps of sqrt(2) up to :data:`DEFAULT_MAX_K`
-    (:func:`_bucket`), memoised per format, dataflow, fold depth, K and zero fraction. For independent data
-    the DRAM lane order and the array's width do not matter.
+    (:func:`_bucket`), memoised per format (zero gating included), dataflow, fold depth, K and zero
+    fraction. For independent data the DRAM lane order and the array's width do not matter.
     """
     k = np.atleast_1d(np.asarray(k, dtype=np.int64))
     z = np.broadcast_to(np.asarray(zero_frac, dtype=float), k.shape)
     if np.any((z < 0) | (z > 1)):
         raise InputError(f"zero fraction must be in 0..1, not {np.unique(z).tolist()}")
     tk = k if tile_k is None else np.broadcast_to(np.asarray(tile_k, dtype=np.int64), k.shape)
-    formats = (cfg.input_bits, cfg.input_signed, cfg.weight_bits, cfg.weight_signed, cfg.acc_bits)
+    formats = (
+        cfg.input_bits,
+        cfg.input_signed,
+        cfg.weight_bits,
+        cfg.weight_signed,
+        cfg.acc_bits,
+        cfg.zero_gating,
+    )
     df = cfg.dataflow.value
     rows = [
         _default_row(formats, df, _bucket(min(cfg.rows, ki)), _bucket(ki), _bucket(ti), round(float(zi), 3))

@@ -4,6 +4,7 @@ statistic set to a round value, the rest zero, so each regressor is a count time
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from systolic.config import ArrayConfig, Dataflow
 from systolic.model import energy as en
@@ -97,3 +98,30 @@ def test_rows_a_fold_leaves_unused_pass_its_sums_framed_by_zeros():
     k = en.activity_counts(cfg, GemmArrays.of(8, 4, 6))
     assert (k.folds[0], k.psum_pass_frames[0], k.psum_pass[0]) == (2, 8, 8 * 8)
     assert _feature(cfg, 8, 4, 6, "acc", 1, out_o=0.25) == 32 * 2 * 8 * 0.25
+
+
+def test_gated_operands_jump_to_each_folds_first_non_zero_pair():
+    # WS 2x2 with zero gating, one fold: PE (k, col) holds B[k, col] and sees A[:, k] along M; the held
+    # values start at zero. PE (0, 0): A 1 with B 1 (1 + 1 bits); PE (0, 1): B 0, never multiplies;
+    # PEs (1, 0), (1, 1): A's first non-zero 3 (2 bits) with B 1 (1 bit). 4 PE streams of 8 bits.
+    cfg = _cfg(rows=2, cols=2, zero_gating=True)
+    a = np.array([[1, 0], [2, 3]])
+    b = np.array([[1, 0], [1, 1]])
+    stats = en.layer_stats(cfg, a, b)
+    assert stats[COLUMN["gjump_w"]] == (1 + 2 + 2) / (8 * 4)
+    assert stats[COLUMN["gjump_n"]] == (1 + 1 + 1) / (8 * 4)
+    k = en.activity_counts(cfg, GemmArrays.of(2, 2, 2))
+    row = np.zeros(len(en.STAT_COLUMNS))
+    row[COLUMN["gjump_w"]], row[COLUMN["gjump_n"]] = 0.5, 0.25
+    got = en.toggle_features(cfg, k, row)[0, en.COMPONENT_CLASSES.index("mult"), 2]
+    assert got == 2 * 8 * k.pe_frames[0] * 0.5 + 2 * 8 * k.pe_frames[0] * 0.25
+
+
+def test_statistics_free_default_has_the_gated_jumps_of_random_pairs():
+    # independent uniform 8-bit operands without zeros: a fold's first pair is a random one (half the
+    # bits flip); without gating the statistic is not taken
+    for df in (Dataflow.OS, Dataflow.WS, Dataflow.IS):
+        gated = en.default_stats(_cfg(df, zero_gating=True), 64, 0.0)[0]
+        assert gated[COLUMN["gjump_w"]] == pytest.approx(0.5, abs=0.06)
+        assert gated[COLUMN["gjump_n"]] == pytest.approx(0.5, abs=0.06)
+        assert en.default_stats(_cfg(df), 64, 0.0)[0][COLUMN["gjump_w"]] == 0.0

@@ -403,14 +403,16 @@ def _bus_flips(cycle: np.ndarray, words: np.ndarray, idle_zero: bool) -> int:
     return int(xor[next_to].sum() + ones[1:][~next_to].sum() + ones[:-1][~next_to].sum() + ones[0] + ones[-1])
 
 
-def _partial_sums(a: np.ndarray, b: np.ndarray, m_idx, n_idx, k_end: np.ndarray) -> np.ndarray:
-    """``sum(a[m, k] b[k, n] for k < k_end)`` for index arrays ``m_idx``, ``n_idx`` ``[row, lane]`` and
-    ``k_end`` ``[row]`` (grouped by ``k_end``: a few distinct values per tile)."""
+def _partial_sums(a: np.ndarray, b: np.ndarray, m_idx, n_idx, k_end: np.ndarray, k_start=None) -> np.ndarray:
+    """``sum(a[m, k] b[k, n] for k_start <= k < k_end)`` for index arrays ``m_idx``, ``n_idx`` ``[row,
+    lane]`` and ``k_start`` (default 0), ``k_end`` ``[row]`` (grouped by them: a few distinct values per
+    tile)."""
     m_idx, n_idx = np.minimum(m_idx, a.shape[0] - 1), np.minimum(n_idx, b.shape[1] - 1)
     out = np.zeros(np.shape(m_idx), dtype=np.int64)
-    for ke in np.unique(k_end).tolist():
-        e = k_end == ke
-        out[e] = np.einsum("elk,kel->el", a[m_idx[e], :ke], b[:ke, n_idx[e]])
+    k_start = np.zeros_like(k_end) if k_start is None else np.broadcast_to(k_start, np.shape(k_end))
+    for ks, ke in np.unique(np.stack([k_start, k_end], axis=1), axis=0).tolist():
+        e = (k_start == ks) & (k_end == ke)
+        out[e] = np.einsum("elk,kel->el", a[m_idx[e], ks:ke], b[ks:ke, n_idx[e]])
     return out
 
 
@@ -444,15 +446,15 @@ def _tile_outputs(cfg: ArrayConfig, sched, s: int):
     return cycle, other, fold, k_end, k_new, tile, sc_base, cu
 
 
-def _output_lines(cfg: ArrayConfig, a, b, tile: dict, sc_base, cu, other, fold, k_end):
-    """Partial sums through ``k_end`` of output lines (their used lanes), and line numbers: ``(line [out],
-    value [out, lane], used [out, lane])``."""
+def _output_lines(cfg: ArrayConfig, a, b, tile: dict, sc_base, cu, other, fold, k_end, k_start=None):
+    """Partial sums through ``k_end`` (from ``k_start``, default 0) of output lines (their used lanes),
+    and line numbers: ``(line [out], value [out, lane], used [out, lane])``."""
     g = geometry(cfg)["C"]
     lane = np.arange(g.lanes)
     lane_c = tile[f"{g.lane_dim}0"] + sc_base[fold][:, None] + lane[None, :]  # [out, lane]
     other_c = np.broadcast_to((tile[f"{g.other_dim}0"] + other)[:, None], lane_c.shape)
     m_idx, n_idx = (other_c, lane_c) if g.lane_dim == "n" else (lane_c, other_c)
-    value = _partial_sums(a, b, m_idx, n_idx, k_end)
+    value = _partial_sums(a, b, m_idx, n_idx, k_end, k_start)
     used = lane[None, :] < cu[fold][:, None]
     line = sc_base[fold] // g.lanes * tile[f"{g.other_dim}t"] + other
     return line, value, used
@@ -621,7 +623,7 @@ class _WriteBus:
         first pass writing the output alone, zero in unused lanes."""
         cycle, other, fold, k_end, k_new, tile, sc_base, cu = _tile_outputs(self.cfg, self.sched, s)
         line, old, used = _output_lines(self.cfg, self.a, self.b, tile, sc_base, cu, other, fold, k_end)
-        new = _output_lines(self.cfg, self.a, self.b, tile, sc_base, cu, other, fold, k_new)[1]
+        new = old + _output_lines(self.cfg, self.a, self.b, tile, sc_base, cu, other, fold, k_new, k_end)[1]
         stale = self.content[half][np.minimum(line, self.content.shape[1] - 1)]
         rmw = k_end > 0
         self._record(self.rmw, cycle[rmw], np.where(used, old, stale)[rmw], half)

@@ -557,7 +557,6 @@ class _WriteBus:
             ([np.zeros(0)], [np.zeros((0, self.lanes), dtype=np.uint64)], [np.zeros(0, dtype=int)])
             for _ in range(3)
         )
-        self.first = [np.zeros(0, dtype=bool)]  # [write] a first pass (no read-modify-write)
 
     def _show(self, cycles: np.ndarray, lines: np.ndarray, lane0: np.ndarray | int) -> None:
         """Lines ``[row, lane]`` on the bus in ``cycles``, each from its lane offset ``lane0``."""
@@ -628,7 +627,6 @@ class _WriteBus:
         rmw = k_end > 0
         self._record(self.rmw, cycle[rmw], np.where(used, old, stale)[rmw], half)
         self._record(self.writes, cycle, np.where(used, new, np.where(rmw[:, None], stale, 0)), half)
-        self.first.append(~rmw)
 
     def _record(self, to: tuple[list, list, list], cycles, lines: np.ndarray, half: int) -> None:
         to[0].append(np.asarray(cycles, dtype=float))
@@ -643,25 +641,23 @@ class _WriteBus:
         while it drains, so it carries both kinds of reads in time order. Write: each half's write port
         carries the lines written into it and zero between bursts; ``a_wr_data``
         (``Mux(first, w_data, a_rd_data + w_data)``) is the written line when an output arrives, and
-        between outputs (no output: ``w_data`` zero) what ``a_rd_data`` shows after a read-modify-write,
-        unknown (x, counted by nothing) after a first pass."""
+        between outputs (``w_data`` zero, ``first`` low) what ``a_rd_data`` shows, the drain's lines too."""
         rc, rl, rh = (np.concatenate(x + y) for x, y in zip(self.rmw, self.drains, strict=True))
         wc, wl, wh = (np.concatenate(x) for x in self.writes)
-        first = np.concatenate(self.first)  # [write]
         read = _bus_flips(rc, rl, idle_zero=False) + sum(
             _bus_flips(rc[rh == h], rl[rh == h], idle_zero=False) for h in (0, 1)
         )
         write = sum(_bus_flips(wc[wh == h], wl[wh == h], idle_zero=True) for h in (0, 1))
-        return read, write + self._a_wr_flips(rc, rl, wc, wl, first)
+        return read, write + self._a_wr_flips(rc, rl, wc, wl)
 
     @staticmethod
-    def _a_wr_flips(rc, rl, wc, wl, first) -> int:
-        """Flips of ``a_wr_data``: outputs ``wl`` in cycles ``wc`` (``first``: a first pass), and between
-        outputs the read data ``rl`` (cycles ``rc``) held, or x after a first pass."""
+    def _a_wr_flips(rc, rl, wc, wl) -> int:
+        """Flips of ``a_wr_data``: outputs ``wl`` in cycles ``wc``, and between outputs (``w_data`` zero,
+        ``first`` low) the read data ``rl`` (cycles ``rc``) as ``a_rd_data`` holds it."""
         if not wc.size:
             return 0
         order = np.argsort(wc, kind="stable")
-        wc, wl, first = wc[order], wl[order], first[order]
+        wc, wl = wc[order], wl[order]
         r_order = np.argsort(rc, kind="stable")
         rc, rl = rc[r_order], rl[r_order]
         gap = np.r_[np.diff(wc) > 1, True]  # [write] no output in the next cycle
@@ -672,13 +668,9 @@ class _WriteBus:
         zero = np.zeros((1, wl.shape[1]), dtype=wl.dtype)
         val = np.concatenate([wl, np.where((held >= 0)[:, None], rl[np.maximum(held, 0)], zero), rl[between]])
         is_out = np.r_[np.ones(wc.size, bool), np.zeros(after.size + int(between.sum()), bool)]
-        # events sort by cycle, an output before the fall-back and the reads of its cycle
-        ev = np.lexsort((~is_out, cyc))
-        cyc, val, is_out = cyc[ev], val[ev], is_out[ev]
-        last_out = np.searchsorted(wc, cyc, side="right") - 1  # the output governing each event
-        unknown = ~is_out & ((last_out < 0) | first[np.maximum(last_out, 0)])
-        xor = np.bitwise_count(val[1:] ^ val[:-1]).sum(axis=1)
-        return int(xor[~unknown[1:] & ~unknown[:-1]].sum())
+        ev = np.lexsort((~is_out, cyc))  # by cycle, an output before the fall-back and the reads of its cycle
+        val = val[ev]
+        return int(np.bitwise_count(val[1:] ^ val[:-1]).sum())
 
     def _write_tile(self, half: int, tile: dict) -> None:
         """The tile's results into its half: line ``lb * Eo + o`` holds lanes ``lb * P ..`` of row o."""

@@ -49,7 +49,7 @@ def test_ofmap_array_side_is_one_regressor_of_its_emulated_flips():
     assert got == k.sram_write_slots[2, 0] * 32 * 0.25 > 0
 
 
-def test_a_wr_data_follows_the_outputs_then_the_reads_after_a_read_modify_write():
+def test_a_wr_data_follows_the_outputs_then_the_read_data_between_them():
     from systolic.model.energy.streams import _WriteBus
 
     wc = np.array([10.0, 11.0])  # two outputs in consecutive cycles
@@ -57,9 +57,10 @@ def test_a_wr_data_follows_the_outputs_then_the_reads_after_a_read_modify_write(
     rc = np.array([10.0, 11.0, 15.0])  # their reads, and a drain read four cycles later
     rl = np.array([[0b0001], [0b0100], [0b1111]], dtype=np.uint64)
     # 0011 -> 0101 (2 flips), then the held read 0100 when the outputs stop (1), then the drain's 1111 (3)
-    assert _WriteBus._a_wr_flips(rc, rl, wc, wl, np.array([False, False])) == 6
-    # after a first pass the write data is x between outputs: only the outputs' own change counts
-    assert _WriteBus._a_wr_flips(rc, rl, wc, wl, np.array([True, True])) == 2
+    assert _WriteBus._a_wr_flips(rc, rl, wc, wl) == 6
+    # a later output: 1111 -> 0111 (1 more), and back to the held read 1111 after it (1 more)
+    wl2 = np.array([[0b0011], [0b0101], [0b0111]], dtype=np.uint64)
+    assert _WriteBus._a_wr_flips(rc, rl, np.array([10.0, 11.0, 20.0]), wl2) == 8
 
 
 def test_fill_ports_address_and_enables_count_every_dram_beat_of_either_tensor():

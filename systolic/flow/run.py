@@ -112,7 +112,7 @@ class RunResult:
     order, and a ``--memory-only`` run stops after :attr:`bounds`."""
 
     cfg: ArrayConfig
-    workload: Workload
+    workload: Workload  # as run: grouped convolutions in blocks (``group_blocks``)
     network: NetworkRun
     bounds: Bounds
     summary: dict[str, Any]  # summary.json; energy, power and thermal sections added by their stages
@@ -124,6 +124,8 @@ class RunResult:
     block_power_w: np.ndarray | None = None  # [interval, block], dynamic + leakage at the reference T
     floorplan: Floorplan | None = None
     thermal: ThermalSection | None = None
+    source: Workload | None = None  # the workload as given (before the block lowering)
+    origin: np.ndarray | None = None  # [layer] the layer of ``source`` each layer of ``workload`` comes from
 
 
 class _Clock:
@@ -143,9 +145,14 @@ def full_run(cfg: ArrayConfig, wl: Workload, opts: RunOptions = RunOptions()) ->
     """Run every stage of the model on ``wl`` (see the module docstring); with ``opts.memory_only``
     only the memory model and the bounds (SCALE-Sim's scope)."""
     from systolic.model.bounds import layer_bounds
+    from systolic.model.grouped import lower_groups_origin
     from systolic.model.network import network_run
 
     clock = _Clock()
+    source = wl
+    wl, origin = lower_groups_origin(
+        cfg, wl
+    )  # grouped convolutions in blocks (group_blocks): the layers reported
     calibration = None
     if not opts.memory_only:
         from systolic.formats.calibration import load_calibration
@@ -165,7 +172,7 @@ def full_run(cfg: ArrayConfig, wl: Workload, opts: RunOptions = RunOptions()) ->
     summ["bounds"] = bounds.to_dict()
     for i, row in enumerate(summ["layers"]):
         row["bound"] = "memory" if bool(bounds.memory_bound[i]) else "compute"
-    r = RunResult(cfg, wl, net, bounds, summ, stage_s=clock.seconds)
+    r = RunResult(cfg, wl, net, bounds, summ, stage_s=clock.seconds, source=source, origin=origin)
     if opts.memory_only:
         return r
     _energy_stage(r, opts, *calibration)
@@ -210,7 +217,10 @@ def _energy_stage(r: RunResult, opts: RunOptions, calibration: Any, cal_path: Pa
         from systolic.formats.onnx_profile import profile_stats
 
         tile_k = net.memory.schedule.plan.tk
-        stats = profile_stats(r.cfg, opts.profile_model, opts.sample_input, r.workload, tile_k)
+        # the profile follows the model's nodes, one per source layer; a block-diagonal layer takes its
+        # source layer's statistics (one group's operands: the zeros of B between the blocks left out)
+        first = np.unique(r.origin, return_index=True)[1]  # [source layer] its first entry
+        stats = profile_stats(r.cfg, opts.profile_model, opts.sample_input, r.source, tile_k[first])[r.origin]
     r.energy = layer_energy(
         r.cfg, net.gemm, net.memory, calibration=calibration, zero_frac=opts.zero_frac, stats=stats
     )

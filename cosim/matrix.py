@@ -88,6 +88,26 @@ def memory_cases(rows: int, cols: int) -> list[GemmCase]:
     return [*cases, GemmCase.from_conv(conv, seed=100 + len(cases))]
 
 
+#: Grouped convolutions (depthwise 3x3 at stride 1 and 2 with padding, and 2 groups of 4 channels) run
+#: as the config lowers them (``group_blocks``: blocks of groups, one block-diagonal GEMM each), one case
+#: per GEMM, each checked against its block's channels of the convolution computed directly; on the
+#: memory systems named in :data:`GROUPED_ON`.
+GROUPED_CONVS = (
+    (ConvShape(6, 6, 3, 3, 8, 8, pad_h=1, pad_w=1, groups=8), "depthwise 3x3"),
+    (ConvShape(7, 7, 3, 3, 8, 8, stride_h=2, stride_w=2, pad_h=1, pad_w=1, groups=8), "depthwise 3x3 /2"),
+    (ConvShape(5, 5, 3, 3, 8, 6, pad_h=1, pad_w=1, groups=2), "2 groups of 4 channels"),
+)
+GROUPED_ON = ("mem-wide",)
+
+
+def grouped_cases(cfg: ArrayConfig) -> list[GemmCase]:
+    """The GEMMs of :data:`GROUPED_CONVS` as ``cfg`` lowers them."""
+    cases: list[GemmCase] = []
+    for shape, label in GROUPED_CONVS:
+        cases += GemmCase.conv_blocks(cfg, shape, seed=400 + len(cases), label=label)
+    return cases
+
+
 #: Memory systems for convolution-native input (``conv_native``, WS): a small ifmap SRAM (bands of a few
 #: output rows, their halos re-read) and one that holds a whole image (the ifmap read once).
 CONV_MEMORIES = {
@@ -212,7 +232,8 @@ def default_matrix(base: ArrayConfig) -> list[Group]:
     for df in Dataflow:
         for name, fields in MEMORIES.items():
             cfg = base.replace(name=f"{df.value}-{name}", dataflow=df, **fields)
-            groups.append((cfg, memory_cases(cfg.rows, cfg.cols), "accel"))
+            grouped = grouped_cases(cfg) if name in GROUPED_ON else []
+            groups.append((cfg, memory_cases(cfg.rows, cfg.cols) + grouped, "accel"))
     for name, fields in CONV_MEMORIES.items():  # conv_native (WS only), and the same without it
         cfg = base.replace(name=f"ws-{name}", dataflow=Dataflow.WS, conv_native=True, **fields)
         groups.append((cfg, conv_cases(cfg.rows, cfg.cols), "accel"))

@@ -230,7 +230,12 @@ def test_default_matrix_counts_both_tops():
     groups = default_matrix(base)
     tops = [top for _, _, top in groups]
     assert tops.count("core") == 9 + 3 + 3 and tops.count("accel") == 6 + 6 + 3 + 4
-    assert sum(len(cases) for _, cases, top in groups if top == "accel") == 105 + 4 * 9
+    # grouped convolutions as each mem-wide config lowers them (OS 6 GEMMs, WS 5, IS 4), with -tiles
+    assert sum(len(cases) for _, cases, top in groups if top == "accel") == 105 + 4 * 9 + 2 * 15
+    for df in ("os", "ws", "is"):
+        cases = next(cases for cfg, cases, _ in groups if cfg.name == f"{df}-mem-wide")
+        assert {c.conv["groups"] for c in cases if c.blocks} == {8, 2}
+        assert max(c.blocks for c in cases) > 1  # block-diagonal GEMMs of several groups
     # tiled chips: one build per case, 2 and 3 tiles, and 3 tiles sharing one DRAM channel
     chips = [cases[0] for _, cases, top in groups if top == "chip"]
     assert [max(c.stage_of) + 1 for c in chips] == [2, 3, 3]

@@ -26,9 +26,12 @@ a candidate, so the blocks never take more cycles than one GEMM per group (both 
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from systolic.config import ArrayConfig
+from systolic.errors import InputError
 from systolic.workload import ConvShape, Layer, Workload
 
 from .cycles import GemmArrays, compute_cycles
@@ -54,14 +57,20 @@ def _block_cycles(cfg: ArrayConfig, one: Layer, groups: int, b: np.ndarray, with
     return cycles[: b.size] + np.where(rest > 0, cycles[b.size :], 0)
 
 
+@functools.lru_cache(maxsize=4096)
 def group_block(cfg: ArrayConfig, shape: ConvShape) -> int:
-    """Groups per GEMM for ``shape`` on ``cfg``: the b with the fewest cycles (module docstring)."""
+    """Groups per GEMM for ``shape`` on ``cfg``: the b with the fewest cycles (module docstring); 1 when
+    the memory model refuses a candidate (buffers too small for a fold: it then reports the layer as it
+    reports any other, and a sweep marks the point infeasible)."""
     one = Layer.from_conv("conv", shape)
     b = np.arange(1, min(shape.groups, MAX_BLOCKS) + 1)  # [candidate]
     compute = _block_cycles(cfg, one, shape.groups, b, with_memory=False)
     best_before = np.minimum.accumulate(np.concatenate([[compute[0] + 1], compute[:-1]]))
     front = b[compute < best_before]  # b = 1 and every b faster on the array than all smaller ones
-    total = _block_cycles(cfg, one, shape.groups, front, with_memory=True)
+    try:
+        total = _block_cycles(cfg, one, shape.groups, front, with_memory=True)
+    except InputError:
+        return 1
     return int(front[np.argmin(total)])  # argmin: the first (smallest b) of equals
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from systolic.config import ArrayConfig, Dataflow
+from systolic.errors import InputError
 from systolic.model.cycles import GemmArrays, workload_cycles
 from systolic.model.grouped import group_block, lower_groups, lower_groups_origin
 from systolic.model.memory import memory_cycles
@@ -96,3 +97,15 @@ def test_gemm_arrays_carry_the_blocks():
     assert g.macs.tolist() == [196 * 9 * 30, 196 * 9 * 2]
     assert np.array_equal(g.array_macs, g.macs * g.block_counts)
     assert GemmArrays.of(4, 4, 4).blocks is None
+
+
+def test_buffers_too_small_for_any_fold_leave_the_layer_to_the_memory_model():
+    """No block fits a filter SRAM too small for one fold's lines: one GEMM per group, and the memory
+    model reports the layer (a sweep marks the point infeasible) rather than the lowering failing."""
+    shape = ConvShape(14, 14, 3, 3, 64, 64, pad_h=1, pad_w=1, groups=64)
+    cfg = ArrayConfig(rows=8, cols=8, filter_sram_bytes=64, ifmap_sram_bytes=256, ofmap_sram_bytes=4096)
+    assert group_block(cfg, shape) == 1
+    wl = lower_groups(cfg, Workload("x", (Layer.from_conv("x", shape),)))
+    with pytest.raises(InputError, match="filter_sram_bytes: too small to hold one fold"):
+        memory_cycles(cfg, GemmArrays.from_workload(wl))
+    assert group_block(cfg.replace(filter_sram_bytes=128), shape) > 1

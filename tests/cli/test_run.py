@@ -400,3 +400,21 @@ def test_sample_input_profiles_an_onnx_model(tmp_path, capsys):
     capsys.readouterr()
     assert main(["run", "--arch", "small-8x8", "--topology", "resnet18", "--sample-input", "x.npy"]) == 2
     assert "--sample-input: a sample input needs an ONNX model as --topology" in capsys.readouterr().err
+
+
+def test_sample_input_profiles_a_depthwise_layer_run_in_blocks(tmp_path, capsys):
+    """A depthwise layer runs in blocks of channels (group_blocks; 5 channels on small-8x8: a block of 3
+    and a tail of 2, two entries) and the profile of its one ONNX node feeds both entries."""
+    pytest.importorskip("onnxruntime")
+    from tests.formats.test_onnx import conv_model
+
+    path = conv_model(tmp_path, [1, 5, 6, 6], [5, 1, 3, 3], pads=[1, 1, 1, 1], group=5)
+    np.save(tmp_path / "x.npy", np.random.default_rng(1).normal(size=(1, 5, 6, 6)).astype(np.float32))
+    args = ["run", "--arch", "small-8x8", "--topology", str(path), "--no-thermal"]
+    assert main([*args, "--sample-input", str(tmp_path / "x.npy"), "--out", str(tmp_path / "data")]) == 0
+    layers = json.loads((tmp_path / "data" / "summary.json").read_text())["layers"]
+    assert [(ly["name"], ly["n"], ly["k"], ly["macs"]) for ly in layers] == [
+        ("conv3", 3, 27, 36 * 9 * 3),
+        ("conv3.tail", 2, 18, 36 * 9 * 2),
+    ]
+    capsys.readouterr()

@@ -51,7 +51,7 @@ def _block_cycles(cfg: ArrayConfig, one: Layer, groups: int, b: np.ndarray, with
         one.m,
         np.concatenate([b, tail_b]) * one.n,
         np.concatenate([b, tail_b]) * one.k,
-        np.concatenate([whole, 1 + 0 * b]),
+        np.concatenate([whole, np.ones_like(b)]),
     )
     cycles = memory_cycles(cfg, both).cycles if with_memory else compute_cycles(cfg, both).cycles
     return cycles[: b.size] + np.where(rest > 0, cycles[b.size :], 0)

@@ -124,8 +124,6 @@ class RunResult:
     block_power_w: np.ndarray | None = None  # [interval, block], dynamic + leakage at the reference T
     floorplan: Floorplan | None = None
     thermal: ThermalSection | None = None
-    source: Workload | None = None  # the workload as given (before the block lowering)
-    origin: np.ndarray | None = None  # [layer] the layer of ``source`` each layer of ``workload`` comes from
 
 
 class _Clock:
@@ -145,14 +143,12 @@ def full_run(cfg: ArrayConfig, wl: Workload, opts: RunOptions = RunOptions()) ->
     """Run every stage of the model on ``wl`` (see the module docstring); with ``opts.memory_only``
     only the memory model and the bounds (SCALE-Sim's scope)."""
     from systolic.model.bounds import layer_bounds
-    from systolic.model.grouped import lower_groups_origin
+    from systolic.model.grouped import lower_groups
     from systolic.model.network import network_run
 
     clock = _Clock()
-    source = wl
-    wl, origin = lower_groups_origin(
-        cfg, wl
-    )  # grouped convolutions in blocks (group_blocks): the layers reported
+    # grouped convolutions in blocks (group_blocks): the layers as run, and as every report names them
+    wl = lower_groups(cfg, wl)
     calibration = None
     if not opts.memory_only:
         from systolic.formats.calibration import load_calibration
@@ -172,7 +168,7 @@ def full_run(cfg: ArrayConfig, wl: Workload, opts: RunOptions = RunOptions()) ->
     summ["bounds"] = bounds.to_dict()
     for i, row in enumerate(summ["layers"]):
         row["bound"] = "memory" if bool(bounds.memory_bound[i]) else "compute"
-    r = RunResult(cfg, wl, net, bounds, summ, stage_s=clock.seconds, source=source, origin=origin)
+    r = RunResult(cfg, wl, net, bounds, summ, stage_s=clock.seconds)
     if opts.memory_only:
         return r
     _energy_stage(r, opts, *calibration)
@@ -217,10 +213,7 @@ def _energy_stage(r: RunResult, opts: RunOptions, calibration: Any, cal_path: Pa
         from systolic.formats.onnx_profile import profile_stats
 
         tile_k = net.memory.schedule.plan.tk
-        # the profile follows the model's nodes, one per source layer; a block-diagonal layer takes its
-        # source layer's statistics (one group's operands: the zeros of B between the blocks left out)
-        first = np.unique(r.origin, return_index=True)[1]  # [source layer] its first entry
-        stats = profile_stats(r.cfg, opts.profile_model, opts.sample_input, r.source, tile_k[first])[r.origin]
+        stats = profile_stats(r.cfg, opts.profile_model, opts.sample_input, r.workload, tile_k)
     r.energy = layer_energy(
         r.cfg, net.gemm, net.memory, calibration=calibration, zero_frac=opts.zero_frac, stats=stats
     )

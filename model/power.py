@@ -305,6 +305,7 @@ def step_work(
     tile: tuple[int, int] | None = None,
     activity=None,
     layer_dynamic_pj: np.ndarray | None = None,
+    tile_dynamic_pj: np.ndarray | None = None,
 ) -> StepWork:
     """The clock- and supply-independent description of every step (see the module docstring).
 
@@ -320,6 +321,12 @@ def step_work(
         :data:`FAMILIES` (``layer_energy(...).by_activity_pj``), each activity's energy goes to the steps
         in proportion to how much of it each step has (compute: MACs; load and fill: read beats; drain:
         write beats; whole: cycles) and is spread over its window there.
+    tile_dynamic_pj : np.ndarray, shape [tile, family, class], optional
+        With ``layer_dynamic_pj`` per family: each tile's figure (``energy.tile_energy_by_activity``, from
+        the statistics of the tile's own operands) weights its steps' shares as well, so a tile whose data
+        switches more takes more of its layer's energy (compute and results: the compute tile's figure;
+        load and fill: the load tile's; drain: the drain tile's; whole: the compute tile's, else the load
+        or drain tile's). Each layer's energy per family and class stays ``layer_dynamic_pj``'s.
     """
     tiles, steps = sched.tiles, sched.steps
     geo = geometry(cfg)
@@ -340,7 +347,11 @@ def step_work(
     energy, ctrl_pj = step_energy_pj(cfg, sched, activity=activity)  # [step, family, class]
     ctrl_step = np.full(steps.layer.size, ctrl_pj)
     if layer_dynamic_pj is not None and np.ndim(layer_dynamic_pj) == 3:
-        energy, ctrl_step = _activity_energy(cfg, gemm, sched, np.asarray(layer_dynamic_pj, dtype=float))
+        energy, ctrl_step = _activity_energy(
+            cfg, gemm, sched, np.asarray(layer_dynamic_pj, dtype=float), tile_dynamic_pj
+        )
+    elif tile_dynamic_pj is not None:
+        raise InputError("tile_dynamic_pj needs layer_dynamic_pj per family ([layer, family, class])")
     elif layer_dynamic_pj is not None:
         given = np.asarray(layer_dynamic_pj, dtype=float)
         n_layers = gemm.m.size
@@ -379,10 +390,11 @@ def step_work(
 
 
 def _activity_energy(
-    cfg: ArrayConfig, gemm: GemmArrays, sched: Schedule, given: np.ndarray
+    cfg: ArrayConfig, gemm: GemmArrays, sched: Schedule, given: np.ndarray, per_tile: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-step energies ``[step, family, class]`` and the controller's per-cycle energy ``[step]`` from
-    per-layer energies by activity ``given[layer, family, class]``."""
+    per-layer energies by activity ``given[layer, family, class]`` (and per-tile weights ``per_tile[tile,
+    family, class]``, see :func:`step_work`)."""
     tiles, steps = sched.tiles, sched.steps
     n_layers = gemm.m.size
     if given.shape != (n_layers, len(FAMILIES), len(COMPONENT_CLASSES)):
@@ -398,17 +410,42 @@ def _activity_energy(
     weight[:, F_COMPUTE] = weight[:, F_RESULTS] = np.where(c >= 0, macs[np.maximum(c, 0)], 0.0)
     weight[:, F_LOAD] = weight[:, F_FILL] = steps.read_beats
     weight[:, F_DRAIN] = steps.write_beats
-    per_layer = np.zeros((n_layers, len(FAMILIES)))
+    weight = np.broadcast_to(weight[:, :, None], (*weight.shape, len(COMPONENT_CLASSES)))
+    if per_tile is not None:
+        weight = weight * _tile_weights(sched, np.asarray(per_tile, dtype=float))
+    per_layer = np.zeros((n_layers, len(FAMILIES), len(COMPONENT_CLASSES)))
     np.add.at(per_layer, steps.layer, weight)
     share = np.divide(
         weight, per_layer[steps.layer], out=np.zeros_like(weight), where=per_layer[steps.layer] > 0
-    )
+    )  # [step, family, class]
     rep = np.asarray(gemm.repeat, dtype=float)[steps.layer]
-    energy = share[:, :, None] * given[steps.layer] / rep[:, None, None]  # [step, family, class] one GEMM
+    energy = share * given[steps.layer] / rep[:, None, None]  # [step, family, class] one GEMM
     ctrl = _CLASS_INDEX["ctrl"]
     ctrl_step = energy[:, F_WHOLE, ctrl] / np.maximum(cycles, 1)
     energy[:, F_WHOLE, ctrl] = 0.0
     return energy, ctrl_step
+
+
+def _tile_weights(sched: Schedule, per_tile: np.ndarray) -> np.ndarray:
+    """Each step's tile figure ``[step, family, class]`` from ``per_tile[tile, family, class]``: compute
+    and results the compute tile's, load and fill the load tile's, drain the drain tile's, whole the
+    compute tile's (else the load tile's, else the drain tile's); 0 where the step has no such tile."""
+    steps = sched.steps
+    n_tiles = sched.tiles.layer.size
+    if per_tile.shape != (n_tiles, len(FAMILIES), len(COMPONENT_CLASSES)):
+        raise InputError(
+            f"tile_dynamic_pj must be [tile, family, class] = [{n_tiles}, {len(FAMILIES)}, "
+            f"{len(COMPONENT_CLASSES)}], not {list(per_tile.shape)}"
+        )
+    c, ld, d = steps.compute_tile, steps.load_tile, steps.drain_tile
+    whole = np.where(c >= 0, c, np.where(ld >= 0, ld, d))
+    role = np.empty((steps.layer.size, len(FAMILIES)), dtype=np.int64)  # [step, family] tile or -1
+    role[:, F_WHOLE] = whole
+    role[:, F_COMPUTE] = role[:, F_RESULTS] = c
+    role[:, F_LOAD] = role[:, F_FILL] = ld
+    role[:, F_DRAIN] = d
+    got = per_tile[np.maximum(role, 0), np.arange(len(FAMILIES))[None, :]]  # [step, family, class]
+    return np.where((role >= 0)[:, :, None], got, 0.0)
 
 
 # --------------------------------------------------------------------------- time and energy at (V, f)

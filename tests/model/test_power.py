@@ -221,3 +221,38 @@ def test_calibrated_layer_energy_rescales_the_steps():
         InputError, match=r"layer_dynamic_pj must be \[layer, class\] = \[3, 8\], not \[3, 7\]"
     ):
         power.step_work(cfg, SHAPES, mem.schedule, layer_dynamic_pj=own[:, :7])
+
+
+def _two_tiles():
+    """A layer of two equal tiles (M split in two): step 1 computes tile 0, step 2 tile 1; steps 0 and 1
+    load them, steps 2 and 3 drain them."""
+    cfg = _cfg(ifmap_sram_bytes=128, filter_sram_bytes=128, ofmap_sram_bytes=512)
+    gemm = GemmArrays.of(16, 8, 8)
+    sched = memory_cycles(cfg, gemm).schedule
+    assert sched.steps.compute_tile.tolist() == [-1, 0, 1, -1]
+    assert sched.steps.drain_tile.tolist() == [-1, -1, 0, 1]
+    return cfg, gemm, sched
+
+
+def test_tile_figures_place_a_layers_energy_by_hand():
+    cfg, gemm, sched = _two_tiles()
+    fam, cls = power.FAMILIES, COMPONENT_CLASSES
+    given = np.zeros((1, len(fam), len(cls)))
+    given[0, fam.index("compute"), cls.index("mult")] = 100.0
+    given[0, fam.index("drain"), cls.index("dram")] = 40.0
+    per_tile = np.ones((2, len(fam), len(cls)))
+    per_tile[:, fam.index("compute"), cls.index("mult")] = [1.0, 3.0]  # tile 1's data switches 3x as much
+    per_tile[:, fam.index("drain"), cls.index("dram")] = [5.0, 5.0]
+    plain = power.step_work(cfg, gemm, sched, layer_dynamic_pj=given)
+    tiled = power.step_work(cfg, gemm, sched, layer_dynamic_pj=given, tile_dynamic_pj=per_tile)
+    mult = (fam.index("compute"), power.COLUMNS.index("mult"))
+    # equal MACs: 50/50 by the layer's statistics; weighted 1:3 by the tiles' own: 25 and 75 pJ
+    np.testing.assert_allclose(plain.energy_pj[:, mult[0], mult[1]], [0.0, 50.0, 50.0, 0.0])
+    np.testing.assert_allclose(tiled.energy_pj[:, mult[0], mult[1]], [0.0, 25.0, 75.0, 0.0])
+    # equal figures change nothing: the drain's 40 pJ (75% off chip) in two equal write steps
+    dram = (fam.index("drain"), power.COLUMNS.index("dram"))
+    np.testing.assert_allclose(tiled.energy_pj[:, dram[0], dram[1]], [0.0, 0.0, 15.0, 15.0])
+    with pytest.raises(InputError, match=r"tile_dynamic_pj must be \[tile, family, class\] = \[2, 6, 8\]"):
+        power.step_work(cfg, gemm, sched, layer_dynamic_pj=given, tile_dynamic_pj=per_tile[:1])
+    with pytest.raises(InputError, match="tile_dynamic_pj needs layer_dynamic_pj per family"):
+        power.step_work(cfg, gemm, sched, tile_dynamic_pj=per_tile)

@@ -81,11 +81,20 @@ def model_windows(
     calibration, _ = load_calibration()
     stats = layer_stats(cfg, a, b)
     by_activity = layer_energy(cfg, gemm, mem, calibration=calibration, stats=stats).by_activity_pj
-    tile_pj = None
+    tile_pj = fill_pj = None
     if per_tile:
-        st = tile_stats(cfg, mem.schedule.tiles, [(a, b)])
-        tile_pj = tile_energy_by_activity(cfg, gemm, mem, calibration=calibration, stats=st)
-    work = power.step_work(cfg, gemm, mem.schedule, layer_dynamic_pj=by_activity, tile_dynamic_pj=tile_pj)
+        tiles = mem.schedule.tiles
+
+        def tile_pj_of(keep: str) -> np.ndarray:
+            st = tile_stats(cfg, tiles, [(a, b)], keep)
+            return tile_energy_by_activity(cfg, gemm, mem, calibration=calibration, stats=st)
+
+        tile_pj = tile_pj_of("AB")
+        fill = power.FAMILIES.index("fill")
+        fill_pj = np.stack([tile_pj_of(keep)[:, fill].sum(axis=1) for keep in ("A", "B", "")], axis=1)
+    work = power.step_work(
+        cfg, gemm, mem.schedule, layer_dynamic_pj=by_activity, tile_dynamic_pj=tile_pj, tile_fill_pj=fill_pj
+    )
     v = np.full((1, 3), cfg.vdd_v)
     f = np.full((1, 3), cfg.clock_hz)
     tl = power.build_timeline(cfg, work, v, f, np.zeros(1, dtype=int))

@@ -40,8 +40,11 @@ Intervals and blocks
 --------------------
 A timeline is a list of segments (transitions, steps, idle). Inside a step each activity spends its energy
 uniformly over its own window: compute from the array's first operand to its last result, a load from the
-first DRAM request to the last fill (a latency after the last request), a drain over its write beats; the
-controller and leakage over the whole step. Interval energies are differences of the cumulative energy at
+first DRAM request to the last fill (a latency after the last request; with ``StepWork.fill_split`` A's
+beats, then B's, each part even), a drain from the step's start to its last write beat (with
+``tile_overlap`` the DRAM write data bus, the ofmap SRAM's shadow half's read port, shows the previous
+tile's trailing read-modify-write reads before the beats: on the RTL the bus switches from the step's
+second cycle); the controller and leakage over the whole step. Interval energies are differences of the cumulative energy at
 the interval edges, so any interval length works without a loop over time. A layer repeated r times is
 drawn as one GEMM whose steps each last r times longer (same energy and layer time; only the order inside
 the layer differs).
@@ -237,6 +240,9 @@ class StepWork:
     pe_share : np.ndarray, shape [layer, tile]
         Share of each PE tile in the layer's utilised PEs (rows sum to 1).
     pe_tiles : int
+    fill_split : np.ndarray, shape [step, 2], optional
+        A load's data arrive A's beats first, then B's (``model/traces.py``): the share of the fill's
+        window that A's beats take and the share of the fill's energy they carry (None: spread evenly).
     """
 
     layer: np.ndarray
@@ -254,6 +260,7 @@ class StepWork:
     leak_w: np.ndarray
     pe_share: np.ndarray
     pe_tiles: int
+    fill_split: np.ndarray | None = None  # [step, 2] see the class docstring
 
     @property
     def layers(self) -> int:
@@ -306,6 +313,7 @@ def step_work(
     activity=None,
     layer_dynamic_pj: np.ndarray | None = None,
     tile_dynamic_pj: np.ndarray | None = None,
+    tile_fill_pj: np.ndarray | None = None,
 ) -> StepWork:
     """The clock- and supply-independent description of every step (see the module docstring).
 
@@ -327,6 +335,11 @@ def step_work(
         switches more takes more of its layer's energy (compute and results: the compute tile's figure;
         load and fill: the load tile's; drain: the drain tile's; whole: the compute tile's, else the load
         or drain tile's). Each layer's energy per family and class stays ``layer_dynamic_pj``'s.
+    tile_fill_pj : np.ndarray, shape [tile, 3], optional
+        The fill's energy (all classes) of each tile's layer with the statistics of the tile's A alone
+        (B zero), its B alone and neither (``energy.tile_stats(..., keep=...)``): inside a fill window A's
+        beats come first, then B's, each carrying the data part of its own tensor and its share of the
+        rest by beats (:attr:`StepWork.fill_split`). Without it the fill's energy is spread evenly.
     """
     tiles, steps = sched.tiles, sched.steps
     geo = geometry(cfg)
@@ -370,6 +383,7 @@ def step_work(
         energy = energy * factor[steps.layer][:, None, :]
         ctrl_step = ctrl_step * factor[steps.layer, ctrl]
     share = pe_tile_share(cfg, gemm, tile)
+    split = None if tile_fill_pj is None else _fill_split(cfg, sched, np.asarray(tile_fill_pj, dtype=float))
     return StepWork(
         layer=steps.layer,
         first=steps.index == 0,
@@ -386,6 +400,7 @@ def step_work(
         leak_w=_split_columns(np.asarray(leakage_w(cfg, temperature_k), dtype=float)),
         pe_share=share,
         pe_tiles=share.shape[1],
+        fill_split=split,
     )
 
 
@@ -424,6 +439,38 @@ def _activity_energy(
     ctrl_step = energy[:, F_WHOLE, ctrl] / np.maximum(cycles, 1)
     energy[:, F_WHOLE, ctrl] = 0.0
     return energy, ctrl_step
+
+
+def _fill_split(cfg: ArrayConfig, sched: Schedule, tile_fill_pj: np.ndarray) -> np.ndarray:
+    """``[step, 2]``: the share of each step's fill window A's beats take, and of the fill's energy they
+    carry, from ``tile_fill_pj[tile, (A alone, B alone, neither)]`` (see :func:`step_work`)."""
+    tiles, steps = sched.tiles, sched.steps
+    if tile_fill_pj.shape != (tiles.layer.size, 3):
+        raise InputError(
+            f"tile_fill_pj must be [tile, 3] = [{tiles.layer.size}, 3], not {list(tile_fill_pj.shape)}"
+        )
+    beats = memory.tile_beats(cfg, tiles)
+    loaded = np.stack([beats["A"] * tiles.load_a, beats["B"] * tiles.load_b], axis=1).astype(
+        float
+    )  # [tile, X]
+    per_layer = np.zeros((int(tiles.layer.max()) + 1, 2))
+    np.add.at(per_layer, tiles.layer, loaded)
+    total = np.maximum(per_layer.sum(axis=1), 1.0)[tiles.layer]  # [tile] the layer's fill beats
+    none = tile_fill_pj[:, 2]
+    # energy per beat: what every beat costs whatever it carries, plus the data of its own tensor
+    per_beat = none[:, None] / total[:, None] + np.maximum(
+        tile_fill_pj[:, :2] - none[:, None], 0.0
+    ) / np.maximum(per_layer[tiles.layer], 1.0)  # [tile, X]
+    energy = loaded * per_beat  # [tile, X]
+    t = np.maximum(steps.load_tile, 0)
+    has = steps.load_tile >= 0
+    time_a = np.divide(
+        loaded[t, 0], loaded[t].sum(axis=1), out=np.ones(t.size), where=loaded[t].sum(axis=1) > 0
+    )
+    energy_a = np.divide(
+        energy[t, 0], energy[t].sum(axis=1), out=time_a.copy(), where=energy[t].sum(axis=1) > 0
+    )
+    return np.stack([np.where(has, time_a, 1.0), np.where(has, energy_a, 1.0)], axis=1)
 
 
 def _tile_weights(sched: Schedule, per_tile: np.ndarray) -> np.ndarray:
@@ -471,13 +518,14 @@ def _activity_windows(work: StepWork, f_part: np.ndarray) -> tuple[np.ndarray, n
     total = prologue + 1.0 / fa + np.maximum(fixed, trail + drain)
     zero = np.zeros_like(total)
     # operands come 3 cycles into the step, results a pipeline later until result_cycles after the compute
-    # (tile_overlap: in the next step's time); a load's data a DRAM latency late; the drain after the trail
+    # (tile_overlap: in the next step's time); a load's data a DRAM latency late; the drain from the step's
+    # start (its bus shows the trailing results' read-modify-write reads first, then the beats)
     requests = np.where(work.read_beats > 0, work.read_beats / fio, 0.0)
     fill_start = np.where(work.read_beats > 0, work.dram_latency_s + 1.0 / fio, 0.0)
     last = compute + work.result_cycles / fa  # the tile's last result
     start = np.stack(
         [zero, prologue + np.minimum(3.0 / fa, compute), prologue + zero, prologue + fill_start,
-         prologue + trail + 1.0 / fio, prologue + np.minimum((3.0 + work.pipeline_cycles) / fa, compute)],
+         prologue + 1.0 / fio, prologue + np.minimum((3.0 + work.pipeline_cycles) / fa, compute)],
         axis=-1,
     )  # fmt: skip
     end = prologue[..., None] + np.stack(
@@ -560,6 +608,8 @@ class Timeline:
         From :class:`StepWork`, to split PE power over the floorplan's tiles.
     window_s : float
         The time the timeline covers: its end, idle to the deadline included.
+    fill_split : np.ndarray, shape [segment, 2], optional
+        :attr:`StepWork.fill_split` per segment: the fill's energy in two even parts, A's beats then B's.
     """
 
     start_s: np.ndarray
@@ -574,6 +624,7 @@ class Timeline:
     f_part: np.ndarray
     pe_share: np.ndarray
     window_s: float
+    fill_split: np.ndarray | None = None
 
     @property
     def end_s(self) -> float:
@@ -603,7 +654,16 @@ class Timeline:
             vals = per_family[:, f]
             if f == F_WHOLE and whole is not None:
                 vals = vals + whole
-            if vals.any():
+            if not vals.any():
+                continue
+            if f == F_FILL and self.fill_split is not None:  # A's beats, then B's
+                t_a, e_a = self.fill_split[:, 0], self.fill_split[:, 1:2]
+                first = integrate(start[:, f], dur[:, f] * t_a, vals * e_a, edges_s)
+                then = integrate(
+                    start[:, f] + dur[:, f] * t_a, dur[:, f] * (1 - t_a), vals * (1 - e_a), edges_s
+                )
+                out = out + first + then
+            else:
                 out = out + integrate(start[:, f], dur[:, f], vals, edges_s)
         if np.isscalar(out):
             return np.zeros((np.size(edges_s) - 1, per_family.shape[2]))
@@ -623,6 +683,7 @@ class _Segments:
     leakage_pj: np.ndarray  # [seg, column]
     v_part: np.ndarray  # [seg, part]
     f_part: np.ndarray  # [seg, part]
+    fill_split: np.ndarray  # [seg, 2] (StepWork.fill_split; 1, 1 spreads the fill evenly)
 
     def take(self, index: np.ndarray) -> _Segments:
         return _Segments(*(getattr(self, f.name)[index] for f in dataclasses.fields(self)))
@@ -649,7 +710,8 @@ def _transitions(
     whole_start, whole_end = np.zeros((dur.size, n_fam)), np.repeat(dur[:, None], n_fam, axis=1)
     leak = column_leakage_w(cfg, work, v_hi) * lat * 1e12
     kind = np.full(n.size, KIND_TRANSITION)
-    return _Segments(dur, kind, layer, dyn, whole_start, whole_end, leak, v_hi, np.zeros_like(v_hi))
+    even = np.ones((n.size, 2))
+    return _Segments(dur, kind, layer, dyn, whole_start, whole_end, leak, v_hi, np.zeros_like(v_hi), even)
 
 
 def _idle(
@@ -678,6 +740,7 @@ def _idle(
                 leak[None],
                 idle_v[None],
                 np.zeros((1, len(PARTS))),
+                np.ones((1, 2)),
             )
         )
     return out
@@ -724,6 +787,7 @@ def build_timeline(
         leak * rep[:, None],
         v_layer[layer],
         f_layer[layer],
+        np.ones((layer.size, 2)) if work.fill_split is None else work.fill_split,
     )
     # order: each layer's transition (if any), then its steps
     key = np.concatenate([2 * np.arange(n_layers), 2 * layer + 1])
@@ -745,6 +809,7 @@ def build_timeline(
         leakage_pj=seg.leakage_pj,
         v_part=seg.v_part,
         f_part=seg.f_part,
+        fill_split=seg.fill_split,
         pe_share=work.pe_share,
         window_s=end,
     )

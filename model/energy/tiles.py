@@ -26,7 +26,9 @@ from .streams import STAT_COLUMNS, default_stats, layer_stats
 from .tables import EnergyTable, build_table
 
 
-def tile_stats(cfg: ArrayConfig, tiles, operands: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+def tile_stats(
+    cfg: ArrayConfig, tiles, operands: Sequence[tuple[np.ndarray, np.ndarray]], keep: str = "AB"
+) -> np.ndarray:
     """Statistics ``[tile, stat]`` (:data:`~.streams.STAT_COLUMNS`) of every tile's own operands.
 
     Parameters
@@ -36,7 +38,12 @@ def tile_stats(cfg: ArrayConfig, tiles, operands: Sequence[tuple[np.ndarray, np.
     operands : sequence of (A, B)
         One pair per layer, ``A[M, K]`` and ``B[K, N]`` within the configured widths (GEMM layers; a
         tile's blocks are ``A[m0:m0+mt, k0:k0+kt]`` and ``B[k0:k0+kt, n0:n0+nt]``).
+    keep : {"AB", "A", "B", ""}
+        The operands whose data are kept; the others are taken as zeros (what a tensor's DRAM beats cost
+        on their own: the power model places a fill's A beats before its B beats).
     """
+    if keep not in ("AB", "A", "B", ""):
+        raise InputError(f"keep must be 'AB', 'A', 'B' or '', not {keep!r}")
     layers = int(tiles.layer.max()) + 1 if tiles.layer.size else 0
     if len(operands) != layers:
         raise InputError(
@@ -49,7 +56,10 @@ def tile_stats(cfg: ArrayConfig, tiles, operands: Sequence[tuple[np.ndarray, np.
         a, b = operands[int(tiles.layer[t])]
         m0, n0, k0 = int(tiles.m0[t]), int(tiles.n0[t]), int(tiles.k0[t])
         mt, nt, kt = int(tiles.mt[t]), int(tiles.nt[t]), int(tiles.kt[t])
-        out[t] = layer_stats(cfg, a[m0 : m0 + mt, k0 : k0 + kt], b[k0 : k0 + kt, n0 : n0 + nt])
+        at, bt = a[m0 : m0 + mt, k0 : k0 + kt], b[k0 : k0 + kt, n0 : n0 + nt]
+        at = at if "A" in keep else np.zeros_like(at)
+        bt = bt if "B" in keep else np.zeros_like(bt)
+        out[t] = layer_stats(cfg, at, bt)
     return out
 
 

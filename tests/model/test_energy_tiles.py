@@ -44,6 +44,10 @@ def test_tile_stats_are_the_stats_of_each_tiles_blocks():
     for t in range(2):
         m0, mt = int(tiles.m0[t]), int(tiles.mt[t])
         np.testing.assert_array_equal(got[t], en.layer_stats(cfg, a[m0 : m0 + mt], b))
+    alone = en.tile_stats(cfg, tiles, [(a, b)], keep="B")  # A taken as zeros
+    np.testing.assert_array_equal(alone[1], en.layer_stats(cfg, np.zeros((8, 8), dtype=int), b))
+    with pytest.raises(InputError, match="keep must be 'AB', 'A', 'B' or '', not 'C'"):
+        en.tile_stats(cfg, tiles, [(a, b)], keep="C")
     with pytest.raises(InputError, match="one \\(A, B\\) pair per layer: 1 layers, 2 pairs"):
         en.tile_stats(cfg, tiles, [(a, b), (a, b)])
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from systolic.config import ArrayConfig, Dataflow
 from systolic.errors import InputError
 from systolic.formats.hotspot import read_ptrace, write_ptrace
-from systolic.model import power
+from systolic.model import memory, power
 from systolic.model.cycles import GemmArrays
 from systolic.model.energy import ACTIONS, COMPONENT_CLASSES
 from systolic.model.floorplan import floorplan_for
@@ -256,3 +256,33 @@ def test_tile_figures_place_a_layers_energy_by_hand():
         power.step_work(cfg, gemm, sched, layer_dynamic_pj=given, tile_dynamic_pj=per_tile[:1])
     with pytest.raises(InputError, match="tile_dynamic_pj needs layer_dynamic_pj per family"):
         power.step_work(cfg, gemm, sched, tile_dynamic_pj=per_tile)
+
+
+def test_a_fills_a_beats_come_before_its_b_beats_by_hand():
+    cfg, gemm, sched = _two_tiles()
+    tiles = sched.tiles
+    assert tiles.load_a.tolist() == [True, True] and tiles.load_b.tolist() == [True, False]  # B reused
+    beats = memory.tile_beats(cfg, tiles)
+    assert beats["A"].tolist() == [16, 16] and beats["B"].tolist() == [16, 16]
+    fam, cls = power.FAMILIES, COMPONENT_CLASSES
+    given = np.zeros((1, len(fam), len(cls)))
+    given[0, fam.index("fill"), cls.index("dram")] = 70.0
+    # fill energy of each tile's layer with its A alone, B alone, neither: A 10 pJ over the layer's 32 A
+    # beats, B 30 pJ over its 16; beats that carry nothing cost 0
+    fill_pj = np.array([[10.0, 30.0, 0.0], [10.0, 30.0, 0.0]])
+    work = power.step_work(cfg, gemm, sched, layer_dynamic_pj=given, tile_fill_pj=fill_pj)
+    # step 0 loads tile 0: 16 A beats (16 x 10/32 = 5) then 16 B beats (30): A has half the time, 1/7
+    # of the energy; step 1 loads tile 1's A alone
+    np.testing.assert_allclose(work.fill_split[:2], [[0.5, 1 / 7], [1.0, 1.0]])
+    n = work.layers
+    tl = power.build_timeline(
+        cfg, work, np.full((n, 3), cfg.vdd_v), np.full((n, 3), cfg.clock_hz), np.zeros(n, dtype=int)
+    )
+    f = fam.index("fill")
+    t0, t1 = tl.start_s[0] + tl.family_start_s[0, f], tl.start_s[0] + tl.family_end_s[0, f]
+    per_family = np.zeros((tl.start_s.size, len(fam), 1))
+    per_family[0, f, 0] = 7.0
+    got = tl.integrate(np.array([t0, (t0 + t1) / 2, t1]), per_family)[:, 0]
+    np.testing.assert_allclose(got, [1.0, 6.0])
+    with pytest.raises(InputError, match=r"tile_fill_pj must be \[tile, 3\] = \[2, 3\], not \[2, 2\]"):
+        power.step_work(cfg, gemm, sched, layer_dynamic_pj=given, tile_fill_pj=fill_pj[:, :2])

@@ -44,10 +44,10 @@ first DRAM request to the last fill (a latency after the last request; with ``St
 beats, then B's, each part even), a drain from the step's start to its last write beat (with
 ``tile_overlap`` the DRAM write data bus, the ofmap SRAM's shadow half's read port, shows the previous
 tile's trailing read-modify-write reads before the beats: on the RTL the bus switches from the step's
-second cycle); the controller and leakage over the whole step. Interval energies are differences of the cumulative energy at
-the interval edges, so any interval length works without a loop over time. A layer repeated r times is
-drawn as one GEMM whose steps each last r times longer (same energy and layer time; only the order inside
-the layer differs).
+second cycle); the controller and leakage over the whole step. Interval energies are differences of the
+cumulative energy at the interval edges, so any interval length works without a loop over time. A layer
+repeated r times is drawn as one GEMM whose steps each last r times longer (same energy and layer time;
+only the order inside the layer differs).
 
 Per floorplan block: PE-class dynamic power is split over the PE tiles by each tile's share of the
 layer's utilised PEs (folds weighted equally), PE leakage by the tile's share of PEs; each SRAM class goes

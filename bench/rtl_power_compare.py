@@ -26,7 +26,7 @@ from systolic.cosim.toggles import CLASSES
 from systolic.formats.calibration import load_calibration
 from systolic.model import power
 from systolic.model.cycles import GemmArrays
-from systolic.model.energy import layer_energy, layer_stats, tile_energy_by_activity, tile_stats
+from systolic.model.energy import layer_energy, layer_stats, tile_energy
 from systolic.model.memory import memory_cycles
 from systolic.model.power_compare import compare_toggles
 
@@ -83,15 +83,8 @@ def model_windows(
     by_activity = layer_energy(cfg, gemm, mem, calibration=calibration, stats=stats).by_activity_pj
     tile_pj = fill_pj = None
     if per_tile:
-        tiles = mem.schedule.tiles
-
-        def tile_pj_of(keep: str) -> np.ndarray:
-            st = tile_stats(cfg, tiles, [(a, b)], keep)
-            return tile_energy_by_activity(cfg, gemm, mem, calibration=calibration, stats=st)
-
-        tile_pj = tile_pj_of("AB")
-        fill = power.FAMILIES.index("fill")
-        fill_pj = np.stack([tile_pj_of(keep)[:, fill].sum(axis=1) for keep in ("A", "B", "")], axis=1)
+        te = tile_energy(cfg, gemm, mem, calibration=calibration, operands=[(a, b)])
+        tile_pj, fill_pj = te.by_activity_pj, te.fill_pj
     work = power.step_work(
         cfg, gemm, mem.schedule, layer_dynamic_pj=by_activity, tile_dynamic_pj=tile_pj, tile_fill_pj=fill_pj
     )

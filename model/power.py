@@ -330,11 +330,11 @@ def step_work(
         in proportion to how much of it each step has (compute: MACs; load and fill: read beats; drain:
         write beats; whole: cycles) and is spread over its window there.
     tile_dynamic_pj : np.ndarray, shape [tile, family, class], optional
-        With ``layer_dynamic_pj`` per family: each tile's figure (``energy.tile_energy_by_activity``, from
-        the statistics of the tile's own operands) weights its steps' shares as well, so a tile whose data
-        switches more takes more of its layer's energy (compute and results: the compute tile's figure;
-        load and fill: the load tile's; drain: the drain tile's; whole: the compute tile's, else the load
-        or drain tile's). Each layer's energy per family and class stays ``layer_dynamic_pj``'s.
+        With ``layer_dynamic_pj`` per family: each tile's own energy by activity
+        (``energy.tile_energy_by_activity``: its own counts and the statistics of its own operands), placed
+        in the steps that do it (compute and results: the step computing the tile; load and fill: the one
+        loading it; drain: the one draining it) and scaled per layer and class so that the layer's energy
+        outside ``whole`` is ``layer_dynamic_pj``'s; ``whole`` goes by cycles as without it.
     tile_fill_pj : np.ndarray, shape [tile, 3], optional
         The fill's energy (all classes) of each tile's layer with the statistics of the tile's A alone
         (B zero), its B alone and neither (``energy.tile_stats(..., keep=...)``): inside a fill window A's
@@ -408,7 +408,7 @@ def _activity_energy(
     cfg: ArrayConfig, gemm: GemmArrays, sched: Schedule, given: np.ndarray, per_tile: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-step energies ``[step, family, class]`` and the controller's per-cycle energy ``[step]`` from
-    per-layer energies by activity ``given[layer, family, class]`` (and per-tile weights ``per_tile[tile,
+    per-layer energies by activity ``given[layer, family, class]`` (and each tile's own ``per_tile[tile,
     family, class]``, see :func:`step_work`)."""
     tiles, steps = sched.tiles, sched.steps
     n_layers = gemm.m.size
@@ -425,16 +425,27 @@ def _activity_energy(
     weight[:, F_COMPUTE] = weight[:, F_RESULTS] = np.where(c >= 0, macs[np.maximum(c, 0)], 0.0)
     weight[:, F_LOAD] = weight[:, F_FILL] = steps.read_beats
     weight[:, F_DRAIN] = steps.write_beats
-    weight = np.broadcast_to(weight[:, :, None], (*weight.shape, len(COMPONENT_CLASSES)))
-    if per_tile is not None:
-        weight = weight * _tile_weights(sched, np.asarray(per_tile, dtype=float))
-    per_layer = np.zeros((n_layers, len(FAMILIES), len(COMPONENT_CLASSES)))
+    per_layer = np.zeros((n_layers, len(FAMILIES)))
     np.add.at(per_layer, steps.layer, weight)
     share = np.divide(
         weight, per_layer[steps.layer], out=np.zeros_like(weight), where=per_layer[steps.layer] > 0
-    )  # [step, family, class]
+    )
     rep = np.asarray(gemm.repeat, dtype=float)[steps.layer]
-    energy = share * given[steps.layer] / rep[:, None, None]  # [step, family, class] one GEMM
+    energy = share[:, :, None] * given[steps.layer] / rep[:, None, None]  # [step, family, class] one GEMM
+    if per_tile is not None:
+        # each tile's activities in the steps that do them; per layer and class scaled to the layer's
+        # energy outside ``whole`` (which goes by cycles, as without tiles)
+        own = _tile_weights(sched, np.asarray(per_tile, dtype=float))  # [step, family, class]
+        own[:, F_WHOLE] = 0.0
+        mine = np.zeros((n_layers, len(COMPONENT_CLASSES)))
+        np.add.at(mine, steps.layer, own.sum(axis=1))
+        target = given.sum(axis=1) - given[:, F_WHOLE]  # [layer, class]
+        factor = np.divide(target, mine, out=np.zeros_like(mine), where=mine > 0)[
+            steps.layer
+        ]  # [step, class]
+        placed = own * (factor / rep[:, None])[:, None, :]
+        keep = (mine > 0)[steps.layer][:, None, :] & (np.arange(len(FAMILIES)) != F_WHOLE)[None, :, None]
+        energy = np.where(keep, placed, energy)
     ctrl = _CLASS_INDEX["ctrl"]
     ctrl_step = energy[:, F_WHOLE, ctrl] / np.maximum(cycles, 1)
     energy[:, F_WHOLE, ctrl] = 0.0

@@ -99,7 +99,7 @@ from .tables import (
     scale_activity,
     sram_read_pj,
 )
-from .tiles import tile_energy_by_activity, tile_stats
+from .tiles import TileEnergy, tile_activity_counts, tile_energy, tile_energy_by_activity, tile_stats
 
 __all__ = [
     "ACTIONS",
@@ -137,6 +137,7 @@ __all__ = [
     "STILLMAKER_NODES_NM",
     "STILLMAKER_VDD_V",
     "TOGGLE_FEATURES",
+    "TileEnergy",
     "action_counts",
     "activity_counts",
     "activity_vector",
@@ -165,6 +166,8 @@ __all__ = [
     "predict_toggles_by_activity",
     "scale_activity",
     "sram_read_pj",
+    "tile_activity_counts",
+    "tile_energy",
     "tile_energy_by_activity",
     "tile_stats",
     "toggle_features",

@@ -14,13 +14,25 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from systolic.config import ArrayConfig
 from systolic.errors import InputError
+from systolic.geometry import BUFFER, geometry
 
-from .activity import Calibration, LayerActivityCounts, activity_counts, predict_toggles_by_activity
+from .activity import (
+    ACTIVITIES,
+    DATAFLOWS,
+    Calibration,
+    LayerActivityCounts,
+    _array_counts,
+    _fill_words,
+    activity_counts,
+    feature_activity_matrix,
+    toggle_features,
+)
 from .layer import energy_per_toggle_pj
 from .streams import STAT_COLUMNS, default_stats, layer_stats
 from .tables import EnergyTable, build_table
@@ -63,14 +75,84 @@ def tile_stats(
     return out
 
 
-def _per_tile(counts: LayerActivityCounts, layer_of_tile: np.ndarray) -> LayerActivityCounts:
-    """The layer's counts repeated for each of its tiles (``[..., layer]`` -> ``[..., tile]``)."""
-    return LayerActivityCounts(
-        **{
-            f.name: np.take(np.asarray(getattr(counts, f.name)), layer_of_tile, axis=-1)
-            for f in dataclasses.fields(counts)
-        }
+def tile_activity_counts(cfg: ArrayConfig, memory) -> tuple[LayerActivityCounts, np.ndarray]:
+    """Each tile's own counts (:class:`~.activity.LayerActivityCounts` with ``[tile]`` in place of
+    ``[layer]``, one GEMM) and the ofmap SRAM line slots its drain reads ``[tile]``.
+
+    The array's counts are the tile's folds; SRAM and DRAM words the tile's accesses, the ofmap SRAM's
+    reads without the drain's (the read-modify-write reads of a tile after its first K-tile; the drain's
+    reads are returned apart, as they come with the drain); read beats those of the step that loads the
+    tile, write beats those of the step that drains it; cycles those of the step that computes it. Summed
+    over a layer's tiles they are the layer's counts but for the cycles (the layer's prologue and the steps
+    that compute nothing) and the compute cycles (overlapped tiles).
+    """
+    from ..memory import access_counts
+
+    tiles, steps = memory.schedule.tiles, memory.schedule.steps
+    n = tiles.layer.size
+    own = dataclasses.replace(tiles, layer=np.arange(n))  # every tile a layer of its own
+    words = access_counts(cfg, tiles)
+    drained = np.where(tiles.last_k, words["dram_writes"]["ofmap"], 0).astype(float)
+    reads = {b: np.asarray(v, dtype=float) for b, v in words["sram_reads"].items()}
+    reads["ofmap"] = reads["ofmap"] - drained
+    slots = {"sram_reads": [], "sram_writes": []}
+    per_word = {}
+    for x, g in geometry(cfg).items():
+        lane_ext = tiles.ext(g.lane_dim)
+        per_word[x] = -(-lane_ext // g.lanes) * g.lanes / lane_ext  # [tile] lane slots per word
+        slots["sram_reads"].append(reads[BUFFER[x]] * per_word[x])
+        slots["sram_writes"].append(words["sram_writes"][BUFFER[x]] * per_word[x])
+
+    def by_role(values: np.ndarray, tile_of_step: np.ndarray) -> np.ndarray:
+        has = tile_of_step >= 0
+        return np.bincount(tile_of_step[has], weights=np.asarray(values, dtype=float)[has], minlength=n)
+
+    read_beats = by_role(steps.read_beats, steps.load_tile)
+    still, moving = _fill_words(cfg, own, words, n, np.ones(n))
+    ones = np.ones(n)
+    counts = LayerActivityCounts(
+        **{k: np.asarray(v, dtype=float) for k, v in _array_counts(cfg, tiles).items()},
+        cycles=by_role(steps.cycles, steps.compute_tile),
+        compute_cycles=tiles.compute_cycles.astype(float),
+        sram_reads=np.stack([reads[b] for b in ("ifmap", "filter", "ofmap")]),
+        sram_writes=np.stack(
+            [np.asarray(words["sram_writes"][b], dtype=float) for b in ("ifmap", "filter", "ofmap")]
+        ),
+        sram_read_slots=np.stack(slots["sram_reads"]),
+        sram_write_slots=np.stack(slots["sram_writes"]),
+        dram_reads=np.stack([np.asarray(words["dram_reads"][b], dtype=float) for b in ("ifmap", "filter")]),
+        dram_writes=drained,
+        read_beats=read_beats,
+        write_beats=by_role(steps.write_beats, steps.drain_tile),
+        fills=(read_beats > 0).astype(float),
+        fill_still=still,
+        fill_moving=moving,
+        rows=ones * cfg.rows,
+        cols=ones * cfg.cols,
+        bw=ones * cfg.dram_bw_words_per_cycle,
     )
+    return counts, drained * per_word["C"]
+
+
+def _tile_toggles(
+    cfg: ArrayConfig,
+    own: LayerActivityCounts,
+    drain_slots: np.ndarray,
+    st: np.ndarray,
+    calibration: Calibration,
+) -> np.ndarray:
+    """Toggles ``[tile, activity, class]`` of the tiles' own counts with statistics ``st[tile, stat]``."""
+    beta = calibration.coeffs[DATAFLOWS.index(cfg.dataflow.value)]  # [class, feature]
+    toggles = np.einsum("tcf,cf,cfa->tac", toggle_features(cfg, own, st), beta, feature_activity_matrix())
+    # the drain's reads of the ofmap SRAM: the same regressors with those line slots alone, in the drain
+    zero = {f.name: np.zeros_like(np.asarray(getattr(own, f.name))) for f in dataclasses.fields(own)}
+    slots = np.zeros_like(own.sram_read_slots)
+    slots[2] = drain_slots
+    drain_only = LayerActivityCounts(**{**zero, "sram_read_slots": slots})
+    toggles[:, ACTIVITIES.index("drain")] += np.einsum(
+        "tcf,cf->tc", toggle_features(cfg, drain_only, st), beta
+    )
+    return toggles
 
 
 def tile_energy_by_activity(
@@ -80,13 +162,24 @@ def tile_energy_by_activity(
     *,
     calibration: Calibration,
     stats: np.ndarray,
+    layer_stats: np.ndarray | None = None,
     table: EnergyTable | None = None,
 ) -> np.ndarray:
-    """Dynamic energy ``[tile, activity, class]`` (pJ, :data:`~.activity.ACTIVITIES`) of each tile's layer
-    if all its data had that tile's statistics ``stats[tile, stat]`` (:func:`tile_stats`).
+    """Dynamic energy ``[tile, activity, class]`` (pJ, :data:`~.activity.ACTIVITIES`) of each tile: its own
+    counts (:func:`tile_activity_counts`) with its own statistics ``stats[tile, stat]`` (:func:`tile_stats`,
+    or the layer's for every tile) through the layer model's regressors and coefficients, each regressor
+    in its activity (:data:`~.activity.FEATURE_ACTIVITY`) but the ofmap SRAM's reads of the drain, which
+    go to the drain, where the RTL makes them (the layer model counts them with the read-modify-write
+    reads, in ``results``).
 
-    The power model uses these only as weights between the steps of one layer (``power.step_work``'s
-    ``tile_dynamic_pj``): a layer's total is :func:`~.layer.layer_energy`'s.
+    ``layer_stats`` (``[layer, stat]`` or ``[stat]``, the statistics the layer's energy was taken with):
+    each layer's energy per activity and class is then what its tiles' counts give with the layer's
+    statistics, and the tiles' own statistics only share it out. A tile's blocks are a small layer of
+    their own, so statistics of position (addresses, the DRAM buses' order, partial sums of one K-tile)
+    differ from the layer's for every tile alike; this keeps them from moving energy between activities.
+
+    The power model (``power.step_work``'s ``tile_dynamic_pj``) places each tile's activities in the steps
+    that do them and scales them per layer and class to :func:`~.layer.layer_energy`'s total.
     """
     tiles = memory.schedule.tiles
     st = np.asarray(stats, dtype=float)
@@ -95,8 +188,61 @@ def tile_energy_by_activity(
             f"tile statistics must be [tile, stat] = [{tiles.layer.size}, {len(STAT_COLUMNS)}], "
             f"not {list(st.shape)}"
         )
+    own, drain_slots = tile_activity_counts(cfg, memory)
+    toggles = _tile_toggles(cfg, own, drain_slots, st, calibration)
+    if layer_stats is not None:
+        n_layers = gemm.m.size
+        ls = np.broadcast_to(np.asarray(layer_stats, dtype=float), (n_layers, len(STAT_COLUMNS)))
+        alike = _tile_toggles(cfg, own, drain_slots, ls[tiles.layer], calibration)
+        want, have = np.zeros((2, n_layers, *toggles.shape[1:]))
+        np.add.at(want, tiles.layer, alike)
+        np.add.at(have, tiles.layer, toggles)
+        scale = np.divide(want, have, out=np.ones_like(want), where=have > 0)[tiles.layer]
+        toggles = np.where(have[tiles.layer] > 0, toggles * scale, alike)
     counts = activity_counts(cfg, gemm, memory)
-    toggles = predict_toggles_by_activity(cfg, _per_tile(counts, tiles.layer), st, calibration)
     reference = default_stats(cfg, gemm.k, 0.0, memory.schedule.plan.tk)
     per_toggle = energy_per_toggle_pj(cfg, counts, calibration, table or build_table(cfg), reference)
     return toggles * per_toggle[tiles.layer][:, None, :]  # [tile, activity, class]
+
+
+@dataclass(frozen=True)
+class TileEnergy:
+    """What the power model needs to place a layer's energy tile by tile (``power.step_work``).
+
+    Attributes
+    ----------
+    by_activity_pj : np.ndarray, shape [tile, activity, class]
+        :func:`tile_energy_by_activity` with the tiles' own statistics and the layers' (its
+        ``tile_dynamic_pj``).
+    fill_pj : np.ndarray, shape [tile, 3]
+        The fill's energy (all classes) of each tile with its A alone, its B alone and neither (its
+        ``tile_fill_pj``).
+    """
+
+    by_activity_pj: np.ndarray
+    fill_pj: np.ndarray
+
+
+def tile_energy(
+    cfg: ArrayConfig,
+    gemm,
+    memory,
+    *,
+    calibration: Calibration,
+    operands: Sequence[tuple[np.ndarray, np.ndarray]],
+    table: EnergyTable | None = None,
+) -> TileEnergy:
+    """:class:`TileEnergy` of GEMM layers from their operands (one ``(A, B)`` pair per layer)."""
+    tiles = memory.schedule.tiles
+    per_layer = np.stack([layer_stats(cfg, a, b) for a, b in operands])
+
+    def of(keep: str, layers: np.ndarray | None) -> np.ndarray:
+        st = tile_stats(cfg, tiles, operands, keep)
+        return tile_energy_by_activity(
+            cfg, gemm, memory, calibration=calibration, stats=st, layer_stats=layers, table=table
+        )
+
+    fill = ACTIVITIES.index("fill")
+    # the split between A's and B's beats compares a tile's tensors with each other: no layer rescaling
+    fill_pj = np.stack([of(keep, None)[:, fill].sum(axis=1) for keep in ("A", "B", "")], axis=1)
+    return TileEnergy(of("AB", per_layer), fill_pj)

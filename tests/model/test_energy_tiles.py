@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -53,13 +55,54 @@ def test_tile_stats_are_the_stats_of_each_tiles_blocks():
 
 
 @pytest.mark.parametrize("dataflow", ["os", "ws", "is"])
+def test_the_tiles_counts_add_up_to_the_layers(dataflow):
+    cfg = small_cfg(ifmap_sram_bytes=128, filter_sram_bytes=128, ofmap_sram_bytes=512).replace(
+        dataflow=dataflow
+    )
+    gemm = GemmArrays.of(20, 13, 30)  # partial tiles in every dimension, several K-tiles
+    mem = memory_cycles(cfg, gemm)
+    assert mem.schedule.tiles.layer.size > 4 and not mem.schedule.tiles.first_k.all()
+    own, drain_slots = en.tile_activity_counts(cfg, mem)
+    layer = en.activity_counts(cfg, gemm, mem)
+    for f in dataclasses.fields(own):
+        if f.name in ("cycles", "compute_cycles", "rows", "cols", "bw"):
+            continue
+        got = np.asarray(getattr(own, f.name)).sum(axis=-1)
+        want = np.asarray(getattr(layer, f.name))[..., 0]
+        if f.name in ("sram_reads", "sram_read_slots"):  # the drain's reads of the ofmap SRAM kept apart
+            got[2] += drain_slots.sum() if f.name == "sram_read_slots" else own.dram_writes.sum()
+        np.testing.assert_allclose(got, want, rtol=1e-12, err_msg=f.name)
+    # the steps that compute tiles take all the layer's cycles but the prologue and the first (load)
+    # and last (drain) steps
+    steps = mem.schedule.steps
+    np.testing.assert_allclose(own.cycles.sum(), steps.cycles[steps.compute_tile >= 0].sum())
+
+
+@pytest.mark.parametrize("dataflow", ["os", "ws", "is"])
 def test_the_layers_statistics_in_every_tile_give_the_layers_energy(dataflow):
     cfg, gemm, mem, a, b = _case(dataflow)
     cal = _ones()
     stats = en.layer_stats(cfg, a, b)
-    layer = en.layer_energy(cfg, gemm, mem, calibration=cal, stats=stats).by_activity_pj
+    layer = en.layer_energy(cfg, gemm, mem, calibration=cal, stats=stats).by_activity_pj[0]
     per_tile = en.tile_energy_by_activity(cfg, gemm, mem, calibration=cal, stats=np.stack([stats, stats]))
-    np.testing.assert_allclose(per_tile, np.concatenate([layer, layer]), rtol=1e-12)
+    busy = per_tile.sum(axis=0)  # [activity, class]
+    whole, drain, results = (en.ACTIVITIES.index(x) for x in ("whole", "drain", "results"))
+    # outside whole (cycles: the layer's include its load and drain steps) the same regressors and counts;
+    # the controller's compute cycles overlap from tile to tile
+    pe_and_memory = [c for c in range(len(en.COMPONENT_CLASSES)) if en.COMPONENT_CLASSES[c] != "ctrl"]
+    np.testing.assert_allclose(
+        np.delete(busy, whole, axis=0).sum(axis=0)[pe_and_memory],
+        np.delete(layer, whole, axis=0).sum(axis=0)[pe_and_memory],
+        rtol=1e-9,
+    )
+    # the drain's reads of the ofmap SRAM move from the results to the drain
+    ofmap = en.COMPONENT_CLASSES.index("ofmap_sram")
+    assert busy[drain, ofmap] > layer[drain, ofmap] and busy[results, ofmap] < layer[results, ofmap]
+    # with the layer's statistics as the reference nothing changes
+    rescaled = en.tile_energy_by_activity(
+        cfg, gemm, mem, calibration=cal, stats=np.stack([stats, stats]), layer_stats=stats
+    )
+    np.testing.assert_allclose(rescaled, per_tile, rtol=1e-12)
     with pytest.raises(InputError, match=r"tile statistics must be \[tile, stat\]"):
         en.tile_energy_by_activity(cfg, gemm, mem, calibration=cal, stats=stats[None])
 
@@ -83,6 +126,20 @@ def test_a_tile_of_zeros_gets_less_of_the_layers_compute_energy(dataflow):
     # other, IS holds A and streams B (the held operand changes once per fold, B's stream dominates)
     bound = {"ws": 0.2, "os": 0.6, "is": 0.95}[dataflow]
     assert tiled.energy_pj[1, compute, mult] < bound * tiled.energy_pj[2, compute, mult]
-    # the layer's energy per family and column is unchanged
-    np.testing.assert_allclose(tiled.energy_pj.sum(axis=0), plain.energy_pj.sum(axis=0), rtol=1e-9)
+    # the layer's energy per column is unchanged (the tiles' own counts move some between activities)
+    np.testing.assert_allclose(tiled.energy_pj.sum(axis=(0, 1)), plain.energy_pj.sum(axis=(0, 1)), rtol=1e-9)
     np.testing.assert_allclose(tiled.ctrl_pj_per_cycle, plain.ctrl_pj_per_cycle, rtol=1e-9)
+
+
+def test_tile_energy_from_operands():
+    cfg, gemm, mem, a, b = _case("ws")
+    te = en.tile_energy(cfg, gemm, mem, calibration=_ones(), operands=[(a, b)])
+    assert te.by_activity_pj.shape == (2, len(en.ACTIVITIES), len(en.COMPONENT_CLASSES))
+    # tile 0's A is all zeros: its A alone fills like nothing at all; tile 1's does not
+    alone_a, alone_b, none = te.fill_pj.T
+    assert alone_a[0] == pytest.approx(none[0]) and alone_a[1] > 1.1 * none[1]
+    assert alone_b[0] > 1.1 * none[0]
+    # the layer's energy per activity and class is what the tiles' counts give with the layer's statistics
+    st = en.layer_stats(cfg, a, b)
+    alike = en.tile_energy_by_activity(cfg, gemm, mem, calibration=_ones(), stats=np.stack([st, st]))
+    np.testing.assert_allclose(te.by_activity_pj.sum(axis=0), alike.sum(axis=0), rtol=1e-9)

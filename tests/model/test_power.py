@@ -240,7 +240,7 @@ def test_tile_figures_place_a_layers_energy_by_hand():
     given = np.zeros((1, len(fam), len(cls)))
     given[0, fam.index("compute"), cls.index("mult")] = 100.0
     given[0, fam.index("drain"), cls.index("dram")] = 40.0
-    per_tile = np.ones((2, len(fam), len(cls)))
+    per_tile = np.zeros((2, len(fam), len(cls)))
     per_tile[:, fam.index("compute"), cls.index("mult")] = [1.0, 3.0]  # tile 1's data switches 3x as much
     per_tile[:, fam.index("drain"), cls.index("dram")] = [5.0, 5.0]
     plain = power.step_work(cfg, gemm, sched, layer_dynamic_pj=given)

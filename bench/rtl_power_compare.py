@@ -30,12 +30,21 @@ from systolic.model.energy import layer_energy, layer_stats, tile_energy
 from systolic.model.memory import memory_cycles
 from systolic.model.power_compare import compare_toggles
 
-CASES = [  # (dataflow, rows, cols, M, N, K)
+CASES = [  # (dataflow, rows, cols, M, N, K), each on uniform and digits-relu data
     ("ws", 4, 4, 40, 24, 30),
     ("os", 4, 4, 40, 24, 30),
     ("is", 4, 3, 40, 24, 30),
     ("ws", 8, 8, 64, 40, 48),
 ]
+#: Checks the power model was not shaped on (other shapes, arrays and data sources, the calibration's
+#: held-out photographs among them), (dataflow, rows, cols, M, N, K, source).
+HELD_OUT = [
+    ("os", 4, 4, 36, 28, 44, "photo-relu"),
+    ("is", 4, 4, 30, 32, 27, "photo"),
+    ("ws", 6, 4, 50, 30, 36, "relu"),
+    ("os", 8, 8, 48, 40, 40, "gaussian"),
+]
+SOURCES = ("uniform", "digits-relu")
 
 
 def _cache_path(cfg: ArrayConfig, operands: list[tuple[np.ndarray, np.ndarray]]) -> Path:
@@ -132,29 +141,32 @@ def run(df: str, rows: int, cols: int, m: int, n: int, k: int, windows: list[int
     return out
 
 
+def table(rows: list, w: int, kind: str, title: str) -> None:
+    print(f"\n{title}, windows of {w} cycles, statistics per {kind}: per-window error (NMAE)")
+    classes = rows[0][2][kind, w].classes
+    short = [c.replace("_sram", "") for c in classes]
+    print(f"{'case':<32}" + "".join(f"{c:>8}" for c in [*short, "total"]))
+    for (df, r, c, m, n, k), source, res in rows:
+        cmp = res[kind, w]
+        label = f"{df.upper()} {r}x{c} {m}x{n}x{k} {source[:9]}"
+        cells = [*(100 * cmp.error), 100 * cmp.total_error]
+        print(f"{label:<32}" + "".join(f"{x:>7.1f}%" for x in cells))
+    for source in dict.fromkeys(s for _, s, _ in rows):
+        errs = np.array([res[kind, w].error for _, s, res in rows if s == source])
+        tot = np.array([res[kind, w].total_error for _, s, res in rows if s == source])
+        print(
+            f"{source}: total {100 * tot.min():.1f}-{100 * tot.max():.1f}%, worst class "
+            + ", ".join(f"{c} {100 * e:.0f}%" for c, e in zip(short, errs.max(axis=0), strict=True))
+        )
+
+
 def main(windows: list[int]) -> None:
-    rows = []
-    for case in CASES:
-        for source in ("uniform", "digits-relu"):
-            rows.append((case, source, run(*case, windows, source)))
+    rows = [(case, source, run(*case, windows, source)) for case in CASES for source in SOURCES]
+    held = [(case[:6], case[6], run(*case[:6], windows, case[6])) for case in HELD_OUT]
     for w in windows:
         for kind in ("layer", "tile"):
-            print(f"\nwindows of {w} cycles, statistics per {kind}: per-window error (NMAE)")
-            classes = rows[0][2][kind, w].classes
-            short = [c.replace("_sram", "") for c in classes]
-            print(f"{'case':<30}" + "".join(f"{c:>8}" for c in [*short, "total"]))
-            for (df, r, c, m, n, k), source, res in rows:
-                cmp = res[kind, w]
-                label = f"{df.upper()} {r}x{c} {m}x{n}x{k} {source[:7]}"
-                cells = [*(100 * cmp.error), 100 * cmp.total_error]
-                print(f"{label:<30}" + "".join(f"{x:>7.1f}%" for x in cells))
-            for source in ("uniform", "digits-relu"):
-                errs = np.array([res[kind, w].error for _, s, res in rows if s == source])
-                tot = np.array([res[kind, w].total_error for _, s, res in rows if s == source])
-                print(
-                    f"{source}: total {100 * tot.min():.1f}-{100 * tot.max():.1f}%, worst class "
-                    + ", ".join(f"{c} {100 * e:.0f}%" for c, e in zip(short, errs.max(axis=0), strict=True))
-                )
+            table(rows, w, kind, "cases")
+            table(held, w, kind, "held out")
 
 
 if __name__ == "__main__":

@@ -118,10 +118,16 @@ KIND_STEP, KIND_TRANSITION, KIND_IDLE = 0, 1, 2
 #: A step's activities, each spread over its window: ``whole`` (controller per cycle, leakage, idle),
 #: ``compute`` (the array), ``load`` (DRAM requests), ``fill`` (data into the shadow halves), ``drain`` (ofmap
 #: reads, DRAM writes), ``results`` (into the ofmap SRAM, a pipeline after the operands); energy's ACTIVITIES.
-FAMILIES: tuple[str, ...] = ACTIVITIES
-F_WHOLE, F_COMPUTE, F_LOAD, F_FILL, F_DRAIN, F_RESULTS = (
-    FAMILIES.index(f) for f in ("whole", "compute", "load", "fill", "drain", "results")
+#: The power model adds ``array``: the PE classes' share of the compute (multipliers, accumulators,
+#: operand and partial-sum registers), which follows the wavefront through the array: it ramps up over
+#: the cycles the first operands take to reach the last PE, runs flat, and ramps down as the last
+#: operands pass (``StepWork.array_ramp_cycles``).
+FAMILIES: tuple[str, ...] = (*ACTIVITIES, "array")
+F_WHOLE, F_COMPUTE, F_LOAD, F_FILL, F_DRAIN, F_RESULTS, F_ARRAY = (
+    FAMILIES.index(f) for f in ("whole", "compute", "load", "fill", "drain", "results", "array")
 )
+_N_ACT = len(ACTIVITIES)  # the energy model's activities: the families before ``array``
+_PE_CLASSES = [COMPONENT_CLASSES.index(c) for c in ("mult", "acc", "fwd")]
 
 _CLASS_INDEX = {c: i for i, c in enumerate(COMPONENT_CLASSES)}
 
@@ -135,7 +141,7 @@ def step_action_counts(cfg: ArrayConfig, sched: Schedule) -> np.ndarray:
 
 
 def step_family_counts(cfg: ArrayConfig, sched: Schedule) -> np.ndarray:
-    """Action counts ``[step, family, action]`` (:data:`FAMILIES`, rows of ``energy.ACTIONS``).
+    """Action counts ``[step, activity, action]`` (``energy.ACTIVITIES``, rows of ``energy.ACTIONS``).
 
     A step's compute tile brings its multiplies, accumulates, operand and partial-sum hops and array-side
     SRAM accesses; its load tile the SRAM fills and DRAM reads; its drain tile the ofmap reads to DRAM and
@@ -175,7 +181,7 @@ def step_family_counts(cfg: ArrayConfig, sched: Schedule) -> np.ndarray:
     c, d = steps.compute_tile, steps.drain_tile
     role_tile = {"compute": c, "results": c, "load": steps.load_tile, "drain": d}
     family = {"compute": F_COMPUTE, "results": F_RESULTS, "load": F_FILL, "drain": F_DRAIN}
-    out = np.zeros((steps.layer.size, len(FAMILIES), len(ACTIONS)))  # [step, family, action]
+    out = np.zeros((steps.layer.size, _N_ACT, len(ACTIONS)))  # [step, activity, action]
     for a, key in enumerate(ACTIONS):
         if key == ("ctrl", "cycle"):
             out[:, F_WHOLE, a] = steps.cycles
@@ -243,6 +249,14 @@ class StepWork:
     fill_split : np.ndarray, shape [step, 2], optional
         A load's data arrive A's beats first, then B's (``model/traces.py``): the share of the fill's
         window that A's beats take and the share of the fill's energy they carry (None: spread evenly).
+    array_ramp_cycles : np.ndarray, shape [step], optional
+        The ``array`` family's ramps: the cycles the first operands of a fold take to reach the last PE
+        it uses (the mean rows plus columns a fold of the compute tile uses, less one), over which the
+        PEs' activity rises from nothing, and at the end falls back. Measured on the RTL (8x8 WS and OS,
+        ``bench/rtl_power_compare.py``'s layers): the multipliers' toggles rise over 13-15 cycles.
+    array_tail_cycles : float
+        Cycles from the PEs' last activity to the tile's last result: OS drains the last fold's
+        accumulators through the rows, WS and IS write the last sums a cycle after the last MACs.
     """
 
     layer: np.ndarray
@@ -261,6 +275,8 @@ class StepWork:
     pe_share: np.ndarray
     pe_tiles: int
     fill_split: np.ndarray | None = None  # [step, 2] see the class docstring
+    array_ramp_cycles: np.ndarray | None = None  # [step]
+    array_tail_cycles: float = 0.0
 
     @property
     def layers(self) -> int:
@@ -383,6 +399,18 @@ def step_work(
         energy = energy * factor[steps.layer][:, None, :]
         ctrl_step = ctrl_step * factor[steps.layer, ctrl]
     share = pe_tile_share(cfg, gemm, tile)
+    mp = MAPPINGS[cfg.dataflow]
+    used = [
+        tiles.ext(d).astype(float) / -(-tiles.ext(d) // n)
+        for d, n in ((mp.spatial_rows, cfg.rows), (mp.spatial_cols, cfg.cols))
+    ]
+    ramp = np.where(
+        has, (used[0] + used[1] - 1)[np.maximum(c, 0)], 0.0
+    )  # [step] mean rows + cols a fold uses
+    # the PE classes' compute energy in the array's own window (``array``)
+    energy = np.concatenate([energy, np.zeros_like(energy[:, :1])], axis=1)  # [step, family, class]
+    energy[:, F_ARRAY, _PE_CLASSES] = energy[:, F_COMPUTE, _PE_CLASSES]
+    energy[:, F_COMPUTE, _PE_CLASSES] = 0.0
     split = None if tile_fill_pj is None else _fill_split(cfg, sched, np.asarray(tile_fill_pj, dtype=float))
     return StepWork(
         layer=steps.layer,
@@ -401,6 +429,8 @@ def step_work(
         pe_share=share,
         pe_tiles=share.shape[1],
         fill_split=split,
+        array_ramp_cycles=ramp,
+        array_tail_cycles=float(cfg.rows if mp.stationary == "output" else 1),
     )
 
 
@@ -412,20 +442,20 @@ def _activity_energy(
     family, class]``, see :func:`step_work`)."""
     tiles, steps = sched.tiles, sched.steps
     n_layers = gemm.m.size
-    if given.shape != (n_layers, len(FAMILIES), len(COMPONENT_CLASSES)):
+    if given.shape != (n_layers, _N_ACT, len(COMPONENT_CLASSES)):
         raise InputError(
-            f"layer_dynamic_pj must be [layer, family, class] = [{n_layers}, {len(FAMILIES)}, "
+            f"layer_dynamic_pj must be [layer, family, class] = [{n_layers}, {_N_ACT}, "
             f"{len(COMPONENT_CLASSES)}], not {list(given.shape)}"
         )
     macs = (tiles.mt * tiles.nt * tiles.kt).astype(float)
     c = steps.compute_tile
     cycles = steps.cycles + np.where(steps.index == 0, PROLOGUE_CYCLES, 0)
-    weight = np.zeros((steps.layer.size, len(FAMILIES)))  # [step, family] how much of each activity
+    weight = np.zeros((steps.layer.size, _N_ACT))  # [step, family] how much of each activity
     weight[:, F_WHOLE] = cycles
     weight[:, F_COMPUTE] = weight[:, F_RESULTS] = np.where(c >= 0, macs[np.maximum(c, 0)], 0.0)
     weight[:, F_LOAD] = weight[:, F_FILL] = steps.read_beats
     weight[:, F_DRAIN] = steps.write_beats
-    per_layer = np.zeros((n_layers, len(FAMILIES)))
+    per_layer = np.zeros((n_layers, _N_ACT))
     np.add.at(per_layer, steps.layer, weight)
     share = np.divide(
         weight, per_layer[steps.layer], out=np.zeros_like(weight), where=per_layer[steps.layer] > 0
@@ -444,7 +474,7 @@ def _activity_energy(
             steps.layer
         ]  # [step, class]
         placed = own * (factor / rep[:, None])[:, None, :]
-        keep = (mine > 0)[steps.layer][:, None, :] & (np.arange(len(FAMILIES)) != F_WHOLE)[None, :, None]
+        keep = (mine > 0)[steps.layer][:, None, :] & (np.arange(_N_ACT) != F_WHOLE)[None, :, None]
         energy = np.where(keep, placed, energy)
     ctrl = _CLASS_INDEX["ctrl"]
     ctrl_step = energy[:, F_WHOLE, ctrl] / np.maximum(cycles, 1)
@@ -490,19 +520,19 @@ def _tile_weights(sched: Schedule, per_tile: np.ndarray) -> np.ndarray:
     compute tile's (else the load tile's, else the drain tile's); 0 where the step has no such tile."""
     steps = sched.steps
     n_tiles = sched.tiles.layer.size
-    if per_tile.shape != (n_tiles, len(FAMILIES), len(COMPONENT_CLASSES)):
+    if per_tile.shape != (n_tiles, _N_ACT, len(COMPONENT_CLASSES)):
         raise InputError(
-            f"tile_dynamic_pj must be [tile, family, class] = [{n_tiles}, {len(FAMILIES)}, "
+            f"tile_dynamic_pj must be [tile, family, class] = [{n_tiles}, {_N_ACT}, "
             f"{len(COMPONENT_CLASSES)}], not {list(per_tile.shape)}"
         )
     c, ld, d = steps.compute_tile, steps.load_tile, steps.drain_tile
     whole = np.where(c >= 0, c, np.where(ld >= 0, ld, d))
-    role = np.empty((steps.layer.size, len(FAMILIES)), dtype=np.int64)  # [step, family] tile or -1
+    role = np.empty((steps.layer.size, _N_ACT), dtype=np.int64)  # [step, family] tile or -1
     role[:, F_WHOLE] = whole
     role[:, F_COMPUTE] = role[:, F_RESULTS] = c
     role[:, F_LOAD] = role[:, F_FILL] = ld
     role[:, F_DRAIN] = d
-    got = per_tile[np.maximum(role, 0), np.arange(len(FAMILIES))[None, :]]  # [step, family, class]
+    got = per_tile[np.maximum(role, 0), np.arange(_N_ACT)[None, :]]  # [step, family, class]
     return np.where((role >= 0)[:, :, None], got, 0.0)
 
 
@@ -534,13 +564,17 @@ def _activity_windows(work: StepWork, f_part: np.ndarray) -> tuple[np.ndarray, n
     requests = np.where(work.read_beats > 0, work.read_beats / fio, 0.0)
     fill_start = np.where(work.read_beats > 0, work.dram_latency_s + 1.0 / fio, 0.0)
     last = compute + work.result_cycles / fa  # the tile's last result
+    operands = np.minimum(3.0 / fa, compute)
+    pes = np.maximum(last - work.array_tail_cycles / fa, operands)  # the PEs' last activity
     start = np.stack(
-        [zero, prologue + np.minimum(3.0 / fa, compute), prologue + zero, prologue + fill_start,
-         prologue + 1.0 / fio, prologue + np.minimum((3.0 + work.pipeline_cycles) / fa, compute)],
+        [zero, prologue + operands, prologue + zero, prologue + fill_start,
+         prologue + 1.0 / fio, prologue + np.minimum((3.0 + work.pipeline_cycles) / fa, compute),
+         prologue + operands],
         axis=-1,
     )  # fmt: skip
     end = prologue[..., None] + np.stack(
-        [total - prologue, last, requests, np.minimum(load + 1.0 / fio, total), trail + drain, last], axis=-1
+        [total - prologue, last, requests, np.minimum(load + 1.0 / fio, total), trail + drain, last, pes],
+        axis=-1,
     )
     return total, start, np.maximum(end, start)
 
@@ -621,6 +655,9 @@ class Timeline:
         The time the timeline covers: its end, idle to the deadline included.
     fill_split : np.ndarray, shape [segment, 2], optional
         :attr:`StepWork.fill_split` per segment: the fill's energy in two even parts, A's beats then B's.
+    array_ramp_s : np.ndarray, shape [segment], optional
+        The ``array`` family's ramps (:attr:`StepWork.array_ramp_cycles`): its energy rises linearly over
+        this long from its window's start, and falls as long before its end (at most half the window).
     """
 
     start_s: np.ndarray
@@ -636,6 +673,7 @@ class Timeline:
     pe_share: np.ndarray
     window_s: float
     fill_split: np.ndarray | None = None
+    array_ramp_s: np.ndarray | None = None
 
     @property
     def end_s(self) -> float:
@@ -674,6 +712,11 @@ class Timeline:
                     start[:, f] + dur[:, f] * t_a, dur[:, f] * (1 - t_a), vals * (1 - e_a), edges_s
                 )
                 out = out + first + then
+            elif f == F_ARRAY and self.array_ramp_s is not None:
+                ramp = np.divide(
+                    self.array_ramp_s, dur[:, f], out=np.zeros_like(dur[:, f]), where=dur[:, f] > 0
+                )
+                out = out + integrate(start[:, f], dur[:, f], vals, edges_s, np.minimum(ramp, 0.5))
             else:
                 out = out + integrate(start[:, f], dur[:, f], vals, edges_s)
         if np.isscalar(out):
@@ -695,6 +738,7 @@ class _Segments:
     v_part: np.ndarray  # [seg, part]
     f_part: np.ndarray  # [seg, part]
     fill_split: np.ndarray  # [seg, 2] (StepWork.fill_split; 1, 1 spreads the fill evenly)
+    array_ramp_s: np.ndarray  # [seg]
 
     def take(self, index: np.ndarray) -> _Segments:
         return _Segments(*(getattr(self, f.name)[index] for f in dataclasses.fields(self)))
@@ -722,7 +766,9 @@ def _transitions(
     leak = column_leakage_w(cfg, work, v_hi) * lat * 1e12
     kind = np.full(n.size, KIND_TRANSITION)
     even = np.ones((n.size, 2))
-    return _Segments(dur, kind, layer, dyn, whole_start, whole_end, leak, v_hi, np.zeros_like(v_hi), even)
+    return _Segments(
+        dur, kind, layer, dyn, whole_start, whole_end, leak, v_hi, np.zeros_like(v_hi), even, np.zeros(n.size)
+    )
 
 
 def _idle(
@@ -752,6 +798,7 @@ def _idle(
                 idle_v[None],
                 np.zeros((1, len(PARTS))),
                 np.ones((1, 2)),
+                np.zeros(1),
             )
         )
     return out
@@ -799,6 +846,9 @@ def build_timeline(
         v_layer[layer],
         f_layer[layer],
         np.ones((layer.size, 2)) if work.fill_split is None else work.fill_split,
+        (np.zeros(layer.size) if work.array_ramp_cycles is None else work.array_ramp_cycles)
+        / f_layer[layer, 0]
+        * rep,
     )
     # order: each layer's transition (if any), then its steps
     key = np.concatenate([2 * np.arange(n_layers), 2 * layer + 1])
@@ -821,6 +871,7 @@ def build_timeline(
         v_part=seg.v_part,
         f_part=seg.f_part,
         fill_split=seg.fill_split,
+        array_ramp_s=seg.array_ramp_s,
         pe_share=work.pe_share,
         window_s=end,
     )
@@ -895,12 +946,21 @@ def parse_interval_s(cfg: ArrayConfig, text: str) -> float:
     )
 
 
-def integrate(start_s: np.ndarray, duration_s: np.ndarray, totals: np.ndarray, edges_s: np.ndarray):
+def integrate(
+    start_s: np.ndarray,
+    duration_s: np.ndarray,
+    totals: np.ndarray,
+    edges_s: np.ndarray,
+    ramp: np.ndarray | None = None,
+):
     """Per-interval sums ``[interval, k]`` of ``totals[segment, k]``, each spread uniformly over its
-    segment: differences of the piecewise-linear cumulative sum at the interval edges."""
+    segment (or, with ``ramp[segment]`` in [0, 0.5], as a trapezoid rising linearly over that share of the
+    segment and falling over as much at its end): differences of the cumulative sum at the interval
+    edges."""
     totals = np.asarray(totals, dtype=float)
     keep = duration_s > 0
     start, dur, tot = start_s[keep], duration_s[keep], totals[keep]
+    r = None if ramp is None else np.asarray(ramp, dtype=float)[keep]
     cum = np.vstack([np.zeros((1, tot.shape[1])), np.cumsum(tot, axis=0)])  # [segment + 1, k]
     if start.size == 0:
         return np.zeros((edges_s.size - 1, totals.shape[1]))
@@ -908,8 +968,20 @@ def integrate(start_s: np.ndarray, duration_s: np.ndarray, totals: np.ndarray, e
     t = np.clip(edges_s, 0.0, end)
     i = np.clip(np.searchsorted(start, t, side="right") - 1, 0, start.size - 1)  # [edge]
     frac = np.clip((t - start[i]) / dur[i], 0.0, 1.0)
+    if r is not None:
+        frac = _trapezoid_share(frac, r[i])
     at = np.where((t >= end)[:, None], cum[-1], cum[i] + frac[:, None] * tot[i])  # [edge, k]
     return np.diff(at, axis=0)
+
+
+def _trapezoid_share(x: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Share of a trapezoid's area left of ``x`` (both in units of its length), with ramps ``r`` <= 0.5
+    at either end (``r`` 0: a rectangle, ``x``)."""
+    r = np.maximum(r, 1e-12)
+    h = 1.0 / (1.0 - r)  # the flat part's height: area 1
+    up = h * x * x / (2 * r)
+    down = 1.0 - h * (1.0 - x) ** 2 / (2 * r)
+    return np.where(x < r, up, np.where(x > 1.0 - r, down, h * (x - r / 2)))
 
 
 @dataclass(frozen=True)

@@ -118,7 +118,7 @@ def test_a_tile_of_zeros_gets_less_of_the_layers_compute_energy(dataflow):
     per_tile = en.tile_energy_by_activity(cfg, gemm, mem, calibration=cal, stats=st)
     plain = power.step_work(cfg, gemm, mem.schedule, layer_dynamic_pj=by_activity)
     tiled = power.step_work(cfg, gemm, mem.schedule, layer_dynamic_pj=by_activity, tile_dynamic_pj=per_tile)
-    compute, mult = power.FAMILIES.index("compute"), power.COLUMNS.index("mult")
+    compute, mult = power.FAMILIES.index("array"), power.COLUMNS.index("mult")  # the PEs' compute
     # steps 1 and 2 compute tiles 0 (zeros) and 1 (random): alike by the layer's statistics...
     assert plain.energy_pj[1, compute, mult] == pytest.approx(plain.energy_pj[2, compute, mult])
     # ...but by its own the zero tile's multipliers switch less: WS streams A into both of their inputs'

@@ -15,7 +15,7 @@ from systolic.errors import InputError
 from systolic.formats.hotspot import read_ptrace, write_ptrace
 from systolic.model import memory, power
 from systolic.model.cycles import GemmArrays
-from systolic.model.energy import ACTIONS, COMPONENT_CLASSES
+from systolic.model.energy import ACTIONS, ACTIVITIES, COMPONENT_CLASSES
 from systolic.model.floorplan import floorplan_for
 from systolic.model.memory import memory_cycles
 from systolic.report.summary import timeline_csv
@@ -236,7 +236,7 @@ def _two_tiles():
 
 def test_tile_figures_place_a_layers_energy_by_hand():
     cfg, gemm, sched = _two_tiles()
-    fam, cls = power.FAMILIES, COMPONENT_CLASSES
+    fam, cls = ACTIVITIES, COMPONENT_CLASSES
     given = np.zeros((1, len(fam), len(cls)))
     given[0, fam.index("compute"), cls.index("mult")] = 100.0
     given[0, fam.index("drain"), cls.index("dram")] = 40.0
@@ -245,12 +245,12 @@ def test_tile_figures_place_a_layers_energy_by_hand():
     per_tile[:, fam.index("drain"), cls.index("dram")] = [5.0, 5.0]
     plain = power.step_work(cfg, gemm, sched, layer_dynamic_pj=given)
     tiled = power.step_work(cfg, gemm, sched, layer_dynamic_pj=given, tile_dynamic_pj=per_tile)
-    mult = (fam.index("compute"), power.COLUMNS.index("mult"))
+    mult = (power.FAMILIES.index("array"), power.COLUMNS.index("mult"))  # the PEs' share of the compute
     # equal MACs: 50/50 by the layer's statistics; weighted 1:3 by the tiles' own: 25 and 75 pJ
     np.testing.assert_allclose(plain.energy_pj[:, mult[0], mult[1]], [0.0, 50.0, 50.0, 0.0])
     np.testing.assert_allclose(tiled.energy_pj[:, mult[0], mult[1]], [0.0, 25.0, 75.0, 0.0])
     # equal figures change nothing: the drain's 40 pJ (75% off chip) in two equal write steps
-    dram = (fam.index("drain"), power.COLUMNS.index("dram"))
+    dram = (power.FAMILIES.index("drain"), power.COLUMNS.index("dram"))
     np.testing.assert_allclose(tiled.energy_pj[:, dram[0], dram[1]], [0.0, 0.0, 15.0, 15.0])
     with pytest.raises(InputError, match=r"tile_dynamic_pj must be \[tile, family, class\] = \[2, 6, 8\]"):
         power.step_work(cfg, gemm, sched, layer_dynamic_pj=given, tile_dynamic_pj=per_tile[:1])
@@ -264,7 +264,7 @@ def test_a_fills_a_beats_come_before_its_b_beats_by_hand():
     assert tiles.load_a.tolist() == [True, True] and tiles.load_b.tolist() == [True, False]  # B reused
     beats = memory.tile_beats(cfg, tiles)
     assert beats["A"].tolist() == [16, 16] and beats["B"].tolist() == [16, 16]
-    fam, cls = power.FAMILIES, COMPONENT_CLASSES
+    fam, cls = ACTIVITIES, COMPONENT_CLASSES
     given = np.zeros((1, len(fam), len(cls)))
     given[0, fam.index("fill"), cls.index("dram")] = 70.0
     # fill energy of each tile's layer with its A alone, B alone, neither: A 10 pJ over the layer's 32 A
@@ -278,9 +278,9 @@ def test_a_fills_a_beats_come_before_its_b_beats_by_hand():
     tl = power.build_timeline(
         cfg, work, np.full((n, 3), cfg.vdd_v), np.full((n, 3), cfg.clock_hz), np.zeros(n, dtype=int)
     )
-    f = fam.index("fill")
+    f = power.FAMILIES.index("fill")
     t0, t1 = tl.start_s[0] + tl.family_start_s[0, f], tl.start_s[0] + tl.family_end_s[0, f]
-    per_family = np.zeros((tl.start_s.size, len(fam), 1))
+    per_family = np.zeros((tl.start_s.size, len(power.FAMILIES), 1))
     per_family[0, f, 0] = 7.0
     got = tl.integrate(np.array([t0, (t0 + t1) / 2, t1]), per_family)[:, 0]
     np.testing.assert_allclose(got, [1.0, 6.0])

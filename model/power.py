@@ -254,6 +254,11 @@ class StepWork:
         it uses (the mean rows plus columns a fold of the compute tile uses, less one), over which the
         PEs' activity rises from nothing, and at the end falls back. Measured on the RTL (8x8 WS and OS,
         ``bench/rtl_power_compare.py``'s layers): the multipliers' toggles rise over 13-15 cycles.
+    result_bursts : np.ndarray, shape [step, 3], optional
+        OS: the results come in one burst per fold as its accumulators drain, (folds, period, cycles)
+        of the compute tile (the rows a fold uses plus the write: on the RTL, 5 cycles on a 4x4 array);
+        the ``results`` window then ends with the write of the tile's last result and starts that many
+        bursts earlier. None (WS, IS): results stream out evenly.
     array_tail_cycles : float
         Cycles from the PEs' last activity to the tile's last result: OS drains the last fold's
         accumulators through the rows, WS and IS write the last sums a cycle after the last MACs.
@@ -276,6 +281,7 @@ class StepWork:
     pe_tiles: int
     fill_split: np.ndarray | None = None  # [step, 2] see the class docstring
     array_ramp_cycles: np.ndarray | None = None  # [step]
+    result_bursts: np.ndarray | None = None  # [step, 3]
     array_tail_cycles: float = 0.0
 
     @property
@@ -404,9 +410,15 @@ def step_work(
         tiles.ext(d).astype(float) / -(-tiles.ext(d) // n)
         for d, n in ((mp.spatial_rows, cfg.rows), (mp.spatial_cols, cfg.cols))
     ]
-    ramp = np.where(
-        has, (used[0] + used[1] - 1)[np.maximum(c, 0)], 0.0
-    )  # [step] mean rows + cols a fold uses
+    ramp = np.where(has, (used[0] + used[1] - 1)[np.maximum(c, 0)], 0.0)  # [step] mean rows + cols, less 1
+    bursts = None
+    if mp.stationary == "output":  # OS: each fold's results leave in one burst as its accumulators drain
+        t_fold = tiles.ext(mp.temporal)
+        r, cl = cfg.rows, cfg.cols
+        period = np.maximum(t_fold, r + cl - 1) if cfg.fold_overlap else t_fold + 2 * r + cl - 2
+        folds = -(-tiles.ext(mp.spatial_rows) // r) * -(-tiles.ext(mp.spatial_cols) // cl)
+        tc = np.maximum(c, 0)
+        bursts = np.stack([np.where(has, folds[tc], 0), period[tc], used[0][tc] + 1], axis=1).astype(float)
     # the PE classes' compute energy in the array's own window (``array``)
     energy = np.concatenate([energy, np.zeros_like(energy[:, :1])], axis=1)  # [step, family, class]
     energy[:, F_ARRAY, _PE_CLASSES] = energy[:, F_COMPUTE, _PE_CLASSES]
@@ -430,6 +442,7 @@ def step_work(
         pe_tiles=share.shape[1],
         fill_split=split,
         array_ramp_cycles=ramp,
+        result_bursts=bursts,
         array_tail_cycles=float(cfg.rows if mp.stationary == "output" else 1),
     )
 
@@ -566,14 +579,26 @@ def _activity_windows(work: StepWork, f_part: np.ndarray) -> tuple[np.ndarray, n
     last = compute + work.result_cycles / fa  # the tile's last result
     operands = np.minimum(3.0 / fa, compute)
     pes = np.maximum(last - work.array_tail_cycles / fa, operands)  # the PEs' last activity
+    results, results_end = np.minimum((3.0 + work.pipeline_cycles) / fa, compute), last
+    if work.result_bursts is not None:  # OS: from the first fold's burst to the last result's write
+        n, period, width = np.moveaxis(work.result_bursts, -1, 0)
+        results_end = last + np.where(n > 0, 1.0 / fa, 0.0)
+        results = np.clip(results_end - ((n - 1) * period + width) / fa, operands, results_end)
     start = np.stack(
         [zero, prologue + operands, prologue + zero, prologue + fill_start,
-         prologue + 1.0 / fio, prologue + np.minimum((3.0 + work.pipeline_cycles) / fa, compute),
-         prologue + operands],
+         prologue + 1.0 / fio, prologue + results, prologue + operands],
         axis=-1,
     )  # fmt: skip
     end = prologue[..., None] + np.stack(
-        [total - prologue, last, requests, np.minimum(load + 1.0 / fio, total), trail + drain, last, pes],
+        [
+            total - prologue,
+            last,
+            requests,
+            np.minimum(load + 1.0 / fio, total),
+            trail + drain,
+            results_end,
+            pes,
+        ],
         axis=-1,
     )
     return total, start, np.maximum(end, start)
@@ -658,6 +683,9 @@ class Timeline:
     array_ramp_s : np.ndarray, shape [segment], optional
         The ``array`` family's ramps (:attr:`StepWork.array_ramp_cycles`): its energy rises linearly over
         this long from its window's start, and falls as long before its end (at most half the window).
+    result_bursts : np.ndarray, shape [segment, 2], optional
+        The ``results`` family as (bursts, period over width) equal bursts over its window (OS: one per
+        fold, :attr:`StepWork.result_bursts`); (1, 1) spreads it evenly.
     """
 
     start_s: np.ndarray
@@ -674,6 +702,7 @@ class Timeline:
     window_s: float
     fill_split: np.ndarray | None = None
     array_ramp_s: np.ndarray | None = None
+    result_bursts: np.ndarray | None = None
 
     @property
     def end_s(self) -> float:
@@ -712,6 +741,8 @@ class Timeline:
                     start[:, f] + dur[:, f] * t_a, dur[:, f] * (1 - t_a), vals * (1 - e_a), edges_s
                 )
                 out = out + first + then
+            elif f == F_RESULTS and self.result_bursts is not None:
+                out = out + integrate(start[:, f], dur[:, f], vals, edges_s, bursts=self.result_bursts)
             elif f == F_ARRAY and self.array_ramp_s is not None:
                 ramp = np.divide(
                     self.array_ramp_s, dur[:, f], out=np.zeros_like(dur[:, f]), where=dur[:, f] > 0
@@ -739,6 +770,7 @@ class _Segments:
     f_part: np.ndarray  # [seg, part]
     fill_split: np.ndarray  # [seg, 2] (StepWork.fill_split; 1, 1 spreads the fill evenly)
     array_ramp_s: np.ndarray  # [seg]
+    result_bursts: np.ndarray  # [seg, 2] (bursts, period / width; 1, 1: even)
 
     def take(self, index: np.ndarray) -> _Segments:
         return _Segments(*(getattr(self, f.name)[index] for f in dataclasses.fields(self)))
@@ -767,7 +799,18 @@ def _transitions(
     kind = np.full(n.size, KIND_TRANSITION)
     even = np.ones((n.size, 2))
     return _Segments(
-        dur, kind, layer, dyn, whole_start, whole_end, leak, v_hi, np.zeros_like(v_hi), even, np.zeros(n.size)
+        dur,
+        kind,
+        layer,
+        dyn,
+        whole_start,
+        whole_end,
+        leak,
+        v_hi,
+        np.zeros_like(v_hi),
+        even,
+        np.zeros(n.size),
+        even,
     )
 
 
@@ -799,6 +842,7 @@ def _idle(
                 np.zeros((1, len(PARTS))),
                 np.ones((1, 2)),
                 np.zeros(1),
+                np.ones((1, 2)),
             )
         )
     return out
@@ -849,6 +893,7 @@ def build_timeline(
         (np.zeros(layer.size) if work.array_ramp_cycles is None else work.array_ramp_cycles)
         / f_layer[layer, 0]
         * rep,
+        _burst_shape(work.result_bursts, layer.size),
     )
     # order: each layer's transition (if any), then its steps
     key = np.concatenate([2 * np.arange(n_layers), 2 * layer + 1])
@@ -872,6 +917,7 @@ def build_timeline(
         f_part=seg.f_part,
         fill_split=seg.fill_split,
         array_ramp_s=seg.array_ramp_s,
+        result_bursts=seg.result_bursts,
         pe_share=work.pe_share,
         window_s=end,
     )
@@ -952,15 +998,18 @@ def integrate(
     totals: np.ndarray,
     edges_s: np.ndarray,
     ramp: np.ndarray | None = None,
+    bursts: np.ndarray | None = None,
 ):
     """Per-interval sums ``[interval, k]`` of ``totals[segment, k]``, each spread uniformly over its
     segment (or, with ``ramp[segment]`` in [0, 0.5], as a trapezoid rising linearly over that share of the
-    segment and falling over as much at its end): differences of the cumulative sum at the interval
+    segment and falling over as much at its end; or, with ``bursts[segment, (n, period / width)]``, as n
+    equal bursts, the last ending with the segment): differences of the cumulative sum at the interval
     edges."""
     totals = np.asarray(totals, dtype=float)
     keep = duration_s > 0
     start, dur, tot = start_s[keep], duration_s[keep], totals[keep]
     r = None if ramp is None else np.asarray(ramp, dtype=float)[keep]
+    b = None if bursts is None else np.asarray(bursts, dtype=float)[keep]
     cum = np.vstack([np.zeros((1, tot.shape[1])), np.cumsum(tot, axis=0)])  # [segment + 1, k]
     if start.size == 0:
         return np.zeros((edges_s.size - 1, totals.shape[1]))
@@ -970,8 +1019,29 @@ def integrate(
     frac = np.clip((t - start[i]) / dur[i], 0.0, 1.0)
     if r is not None:
         frac = _trapezoid_share(frac, r[i])
+    if b is not None:
+        frac = _burst_share(frac, b[i, 0], b[i, 1])
     at = np.where((t >= end)[:, None], cum[-1], cum[i] + frac[:, None] * tot[i])  # [edge, k]
     return np.diff(at, axis=0)
+
+
+def _burst_share(x: np.ndarray, n: np.ndarray, ratio: np.ndarray) -> np.ndarray:
+    """Share of ``n`` equal bursts, each ``ratio`` times shorter than their period, the last ending at 1,
+    left of ``x`` (in units of the whole; ``n`` 1: even, ``x``)."""
+    n = np.maximum(n, 1.0)
+    width = 1.0 / ((n - 1) * ratio + 1)  # of the whole
+    k = np.floor(x / (ratio * width))  # bursts begun
+    done = np.minimum(k, n) + np.where(k < n, np.clip((x - k * ratio * width) / width, 0.0, 1.0), 0.0)
+    return done / n
+
+
+def _burst_shape(result_bursts: np.ndarray | None, steps: int) -> np.ndarray:
+    """``[step, (n, period / width)]`` of :attr:`StepWork.result_bursts` (None: one even burst)."""
+    if result_bursts is None:
+        return np.ones((steps, 2))
+    n, period, width = np.moveaxis(np.asarray(result_bursts, dtype=float), -1, 0)
+    ratio = np.divide(period, width, out=np.ones_like(period), where=width > 0)
+    return np.stack([np.maximum(n, 1.0), np.maximum(ratio, 1.0)], axis=-1)
 
 
 def _trapezoid_share(x: np.ndarray, r: np.ndarray) -> np.ndarray:

@@ -34,8 +34,16 @@ from .activity import (
     toggle_features,
 )
 from .layer import energy_per_toggle_pj
-from .streams import STAT_COLUMNS, default_stats, layer_stats
+from .streams import COLUMN, STAT_COLUMNS, default_stats, layer_stats
 from .tables import EnergyTable, build_table
+
+#: Statistics of the sums the ofmap SRAM accumulates over a layer's K-tiles (read back, drained, written
+#: to DRAM): a tile after the first K-tile takes them from its output block's sums so far.
+_ACCUMULATED = [COLUMN[c] for c in ("csram_s", "c_o", "dram_c", "dram_wr", "drain_s")]
+
+
+def _kept(a: np.ndarray, b: np.ndarray, keep: str) -> tuple[np.ndarray, np.ndarray]:
+    return (a if "A" in keep else np.zeros_like(a)), (b if "B" in keep else np.zeros_like(b))
 
 
 def tile_stats(
@@ -62,16 +70,18 @@ def tile_stats(
             f"tile statistics need one (A, B) pair per layer: {layers} layers, {len(operands)} pairs"
         )
     out = np.zeros((tiles.layer.size, len(STAT_COLUMNS)))
+    tile_k = np.zeros(layers, dtype=np.int64)
+    np.maximum.at(tile_k, tiles.layer, tiles.kt)  # the K-tiles' extent (all but the last one's)
     # one call per tile: the statistics are sampled streams of the tile's blocks (data preparation, as
     # layer_stats is per layer); the model that uses them is vectorised over tiles
     for t in range(tiles.layer.size):
         a, b = operands[int(tiles.layer[t])]
         m0, n0, k0 = int(tiles.m0[t]), int(tiles.n0[t]), int(tiles.k0[t])
         mt, nt, kt = int(tiles.mt[t]), int(tiles.nt[t]), int(tiles.kt[t])
-        at, bt = a[m0 : m0 + mt, k0 : k0 + kt], b[k0 : k0 + kt, n0 : n0 + nt]
-        at = at if "A" in keep else np.zeros_like(at)
-        bt = bt if "B" in keep else np.zeros_like(bt)
-        out[t] = layer_stats(cfg, at, bt)
+        out[t] = layer_stats(cfg, *_kept(a[m0 : m0 + mt, k0 : k0 + kt], b[k0 : k0 + kt, n0 : n0 + nt], keep))
+        if k0 > 0:  # what the ofmap SRAM holds and drains: the sums over every K-tile so far
+            so_far = _kept(a[m0 : m0 + mt, : k0 + kt], b[: k0 + kt, n0 : n0 + nt], keep)
+            out[t, _ACCUMULATED] = layer_stats(cfg, *so_far, tile_k=int(tile_k[tiles.layer[t]]))[_ACCUMULATED]
     return out
 
 

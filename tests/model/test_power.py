@@ -286,3 +286,15 @@ def test_a_fills_a_beats_come_before_its_b_beats_by_hand():
     np.testing.assert_allclose(got, [1.0, 6.0])
     with pytest.raises(InputError, match=r"tile_fill_pj must be \[tile, 3\] = \[2, 3\], not \[2, 2\]"):
         power.step_work(cfg, gemm, sched, layer_dynamic_pj=given, tile_fill_pj=fill_pj[:, :2])
+
+
+def test_a_trapezoid_integrates_by_hand():
+    # one segment of 10 s with ramps of 2 s holding 8 pJ: 1 pJ/s on the flat part, t/2 on the way up
+    got = power.integrate(
+        np.array([0.0]), np.array([10.0]), np.array([[8.0]]), np.array([0, 1, 2, 5, 8, 10.0]), np.array([0.2])
+    )[:, 0]
+    np.testing.assert_allclose(got, [0.25, 0.75, 3.0, 3.0, 1.0])
+    flat = power.integrate(
+        np.array([0.0]), np.array([10.0]), np.array([[8.0]]), np.array([0, 5, 10.0]), np.zeros(1)
+    )
+    np.testing.assert_allclose(flat[:, 0], [4.0, 4.0])

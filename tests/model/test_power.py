@@ -298,3 +298,15 @@ def test_a_trapezoid_integrates_by_hand():
         np.array([0.0]), np.array([10.0]), np.array([[8.0]]), np.array([0, 5, 10.0]), np.zeros(1)
     )
     np.testing.assert_allclose(flat[:, 0], [4.0, 4.0])
+
+
+def test_bursts_integrate_by_hand():
+    # two bursts in 10 s, each a third of their period: [0, 2.5) and [7.5, 10), 4 pJ each
+    got = power.integrate(
+        np.array([0.0]),
+        np.array([10.0]),
+        np.array([[8.0]]),
+        np.array([0, 1.25, 2.5, 7.5, 10.0]),
+        bursts=np.array([[2.0, 3.0]]),
+    )[:, 0]
+    np.testing.assert_allclose(got, [2.0, 2.0, 0.0, 4.0])

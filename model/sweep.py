@@ -1,9 +1,10 @@
 """Design points evaluated in bulk: latency, energy and area of many configs on the same networks.
 
 A sweep's points differ in a few config fields. Points that agree on every field that shapes the tiles
-(:func:`plan_key`: array, dataflow, widths, buffer sizes) share their tile plan, tiles and access counts,
-which are computed once per group; the step timing is vectorised across the group's points, for every
-DRAM bandwidth and latency at once (:func:`~systolic.model.memory.cycles_per_gemm_for`), and the
+(:func:`plan_key`: array, dataflow, widths, buffer sizes, and the DRAM bandwidth and latency and the
+pipeline options, which time a convolution's choice between bands and im2col) share their tile plan,
+tiles and access counts, which are computed once per group; the step timing is vectorised across the
+group's points (:func:`~systolic.model.memory.cycles_per_gemm_for`), and the
 calibrated energy model runs per point on the shared counts with the point's own cycles. The numbers are
 the same as ``systolic run``'s for each point on its own (a test checks that).
 
@@ -39,6 +40,12 @@ PLAN_FIELDS: tuple[str, ...] = (
     "ifmap_offset",
     "filter_offset",
     "ofmap_offset",
+    # a convolution's choice between bands and im2col is timed (model.memory.plan_tiles)
+    "dram_bw_words_per_cycle",
+    "dram_latency_cycles",
+    "conv_native",
+    "fold_overlap",
+    "tile_overlap",
 )
 
 #: The metrics every point gets, per network and in total (``<metric>`` and ``<network>.<metric>``).

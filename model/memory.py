@@ -240,10 +240,10 @@ def tile_count(cfg: ArrayConfig, gemm: GemmArrays, names: list[str] | None = Non
 
 def plan_tiles(cfg: ArrayConfig, gemm: GemmArrays, names: list[str] | None = None) -> TilePlan:
     """Tile sizes of every layer (each distinct shape planned once): the im2col plan, or the band plan of
-    a convolution read natively (``conv_native``) where it takes fewer cycles, or as many and no more
-    DRAM words. Both plans are timed at once for all layers (the whole memory model: steps, DRAM
-    bandwidth and latency; up to :data:`TIMED_PLAN_TILES` tiles a layer); larger layers choose on DRAM
-    words alone."""
+    a convolution read natively: with ``conv_native = true`` wherever a band fits, with ``auto`` where it
+    takes fewer cycles, or as many and no more DRAM words. Both plans are timed at once for all layers
+    (the whole memory model: steps, DRAM bandwidth and latency; up to :data:`TIMED_PLAN_TILES` tiles a
+    layer); larger layers choose on DRAM words alone."""
     layers = gemm.m.size
     convs = [gemm.conv_of(i) if conv_native_layer(cfg, gemm.conv_of(i)) else None for i in range(layers)]
     keys = [(int(gemm.m[i]), int(gemm.n[i]), int(gemm.k[i]), convs[i]) for i in range(layers)]
@@ -251,9 +251,12 @@ def plan_tiles(cfg: ArrayConfig, gemm: GemmArrays, names: list[str] | None = Non
     for i, key in enumerate(keys):
         if key not in options:
             options[key] = _plan_options(cfg, *key[:3], names[i] if names else f"layer {i}", key[3])
-    # (cycles, DRAM words) of each plan; layers too large to time compare words only
-    native = {key: o[1] is not None and o[3] <= o[2] for key, o in options.items()}
-    both = [key for key, o in options.items() if o[1] is not None and _tiles(key, o[0], o[1])]
+    if cfg.conv_native is True:  # bands wherever they fit
+        native = {key: o[1] is not None for key, o in options.items()}
+        both = []
+    else:  # (cycles, DRAM words) of each plan; layers too large to time compare words only
+        native = {key: o[1] is not None and o[3] <= o[2] for key, o in options.items()}
+        both = [key for key, o in options.items() if o[1] is not None and _tiles(key, o[0], o[1])]
     if both:
         shapes = GemmArrays.of(*np.array([key[:3] for key in both]).T)
         plans = [np.array([options[key][j] for key in both], dtype=np.int64) for j in (0, 1)]  # [key, 3]

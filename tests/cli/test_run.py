@@ -230,7 +230,7 @@ def test_default_matrix_counts_both_tops():
     groups = default_matrix(base)
     tops = [top for _, _, top in groups]
     assert tops.count("core") == 9 + 3 + 3 and tops.count("accel") == 6 + 6 + 3 + 4
-    assert sum(len(cases) for _, cases, top in groups if top == "accel") == 105 + 4 * 9
+    assert sum(len(cases) for _, cases, top in groups if top == "accel") == 105 + 4 * 11
     # tiled chips: one build per case, 2 and 3 tiles, and 3 tiles sharing one DRAM channel
     chips = [cases[0] for _, cases, top in groups if top == "chip"]
     assert [max(c.stage_of) + 1 for c in chips] == [2, 3, 3]
@@ -351,8 +351,8 @@ def test_out_holding_the_inputs_is_refused(tmp_path, capsys):
         (
             ["--arch", "tpu-v1-128", "--topology", "resnet50", "--interval", "1cycles"],
             {},
-            "--interval: power and temperature over 1,923,591 intervals of 1.429e-09 s and 69 blocks needs about "
-            "12.4 GiB of memory (limit 4 GiB); --force to run anyway",
+            "--interval: power and temperature over 1,796,151 intervals of 1.429e-09 s and 69 blocks needs about "
+            "11.6 GiB of memory (limit 4 GiB); --force to run anyway",
         ),
         (
             ["--arch", "tpu-v1-128", "--topology", "big.csv", "--memory-only", "--traces", "--out", "o"],

@@ -241,9 +241,10 @@ def tile_count(cfg: ArrayConfig, gemm: GemmArrays, names: list[str] | None = Non
 def plan_tiles(cfg: ArrayConfig, gemm: GemmArrays, names: list[str] | None = None) -> TilePlan:
     """Tile sizes of every layer (each distinct shape planned once): the im2col plan, or the band plan of
     a convolution read natively: with ``conv_native = true`` wherever a band fits, with ``auto`` where it
-    takes fewer cycles, or as many and no more DRAM words. Both plans are timed at once for all layers
-    (the whole memory model: steps, DRAM bandwidth and latency; up to :data:`TIMED_PLAN_TILES` tiles a
-    layer); larger layers choose on DRAM words alone."""
+    takes no more cycles in total and no more steady cycles (:func:`_layer_cycles`: a compute-bound layer
+    does not trade array time for a shorter first fill), fewer in one of them or else no more DRAM words.
+    Both plans are timed at once for all layers (the whole memory model: steps, DRAM bandwidth and
+    latency; up to :data:`TIMED_PLAN_TILES` tiles a layer); larger layers choose on DRAM words alone."""
     layers = gemm.m.size
     convs = [gemm.conv_of(i) if conv_native_layer(cfg, gemm.conv_of(i)) else None for i in range(layers)]
     keys = [(int(gemm.m[i]), int(gemm.n[i]), int(gemm.k[i]), convs[i]) for i in range(layers)]
@@ -263,7 +264,7 @@ def plan_tiles(cfg: ArrayConfig, gemm: GemmArrays, names: list[str] | None = Non
         im2col = _layer_cycles(cfg, shapes, plans[0], (None,) * len(both))
         band = _layer_cycles(cfg, shapes, plans[1], tuple(key[3] for key in both))
         native |= {
-            key: (int(b), options[key][3]) <= (int(a), options[key][2])
+            key: bool((b <= a).all()) and (b.tolist(), options[key][3]) <= (a.tolist(), options[key][2])
             for key, a, b in zip(both, im2col, band, strict=True)
         }
     sizes = np.array([options[key][1] if native[key] else options[key][0] for key in keys], dtype=np.int64)
@@ -284,13 +285,18 @@ def _tiles(key: tuple, *plans: tuple[int, int, int]) -> bool:
 
 
 def _layer_cycles(cfg: ArrayConfig, gemm: GemmArrays, sizes: np.ndarray, native: tuple) -> np.ndarray:
-    """[layer] cycles of one GEMM of each layer with tiles of ``sizes`` [layer, 3] (``native``: per
-    layer the ConvShape read in bands, or None), stalls included: the choice depends on the DRAM's
-    bandwidth and latency (:data:`systolic.model.sweep.PLAN_FIELDS` has them)."""
+    """[layer, 2] (total, steady) cycles of one GEMM of each layer with tiles of ``sizes`` [layer, 3]
+    (``native``: per layer the ConvShape read in bands, or None), stalls included, so the choice depends
+    on the DRAM's bandwidth and latency (``model/sweep.py: plan_key`` has them). Steady: without the
+    prologue, the first step (the first fill alone) and the last (the last drain), which a network that
+    prefetched its next layer would hide and SCALE-Sim's cycles leave out."""
     tm, tn, tk = sizes.T
     plan = TilePlan(tm, tn, tk, -(-gemm.m // tm), -(-gemm.n // tn), -(-gemm.k // tk), native)
     steps = steps_of(cfg, tiles_of(cfg, gemm, plan), gemm.m.size)
-    return _per_layer(steps.cycles, steps.layer, gemm.m.size) + PROLOGUE_CYCLES
+    last = np.r_[steps.layer[1:] != steps.layer[:-1], True]  # [step] each layer's drain-only step
+    exposed = np.where(steps.index == 0, steps.cycles, 0) + np.where(last, steps.cycles - steps.trail, 0)
+    total = _per_layer(steps.cycles, steps.layer, gemm.m.size) + PROLOGUE_CYCLES
+    return np.stack([total, total - PROLOGUE_CYCLES - _per_layer(exposed, steps.layer, gemm.m.size)], axis=1)
 
 
 def _compute_per_layer(cfg: ArrayConfig, tiles: Tiles, layers: int) -> np.ndarray:

@@ -253,15 +253,17 @@ def test_bands_that_would_cost_cycles_are_refused_unless_the_layer_is_too_large_
     count = [sum(c is not None for c in p.native) for p in (timed, untimed)]
     assert count[0] < count[1]
     monkeypatch.undo()
-    assert memory_cycles(cfg, gemm).total_cycles == 4_190_904  # README; im2col: 4,213,952
+    assert memory_cycles(cfg, gemm).total_cycles == 4_191_856  # README; im2col: 4,213,952
     assert memory_cycles(cfg.replace(conv_native=False), gemm).total_cycles == 4_213_952
 
 
-def test_three_channels_pinned_against_the_rtl_and_auto_takes_the_faster_plan():
+def test_three_channels_pinned_against_the_rtl_and_auto_keeping_im2col_where_bands_busy_the_array():
     """make cosim's 'C = 3, 7x7 stride 2 pad 3' conv (9x8x3 image), measured on Icarus and Verilator with
     conv_native = true: on the ample memory 619 cycles reading the 216-word tensor once, against 1,481
     cycles and 2,940 words from its im2col matrix; on the tight one (bands of a few output rows, 7 k-tiles
-    of 21 taps) 2,051 cycles and 648 words against 1,963 and 2,940. "auto" takes the faster plan."""
+    of 21 taps) 2,051 cycles and 648 words against 1,963 and 2,940. "auto" takes bands only when they are
+    no slower in total and in steady state (without the first fill and last drain): on the ample memory
+    their 7 k-tiles keep the array busier (476 steady cycles against 400), so it keeps im2col there too."""
     from systolic.cosim.matrix import CONV_MEMORIES
 
     want = {"mem-conv-ample": ((619, 216), (1481, 2940)), "mem-conv-tight": ((2051, 648), (1963, 2940))}
@@ -273,4 +275,4 @@ def test_three_channels_pinned_against_the_rtl_and_auto_takes_the_faster_plan():
         assert (int(native.cycles[0]), int(native.dram_reads["ifmap"][0])) == native_want
         assert (int(im2col_.cycles[0]), int(im2col_.dram_reads["ifmap"][0])) == im2col_want
         auto = _run(cfg.replace(conv_native="auto"), conv)
-        assert int(auto.cycles[0]) == min(native_want[0], im2col_want[0])
+        assert auto.plan.native == (None,) and int(auto.cycles[0]) == im2col_want[0]

@@ -1,9 +1,10 @@
 """Design points evaluated in bulk: latency, energy and area of many configs on the same networks.
 
 A sweep's points differ in a few config fields. Points that agree on every field that shapes the tiles
-(:func:`plan_key`: array, dataflow, widths, buffer sizes) share their tile plan, tiles and access counts,
-which are computed once per group; the step timing is vectorised across the group's points, for every
-DRAM bandwidth and latency at once (:func:`~systolic.model.memory.cycles_per_gemm_for`), and the
+(:func:`plan_key`: array, dataflow, widths, buffer sizes, pipeline options, and on WS the DRAM bandwidth
+and latency, which time a convolution's choice between bands and im2col) share their tile plan,
+tiles and access counts, which are computed once per group; the step timing is vectorised across the
+group's points (:func:`~systolic.model.memory.cycles_per_gemm_for`), and the
 calibrated energy model runs per point on the shared counts with the point's own cycles. Networks given
 as workloads have their grouped convolutions lowered per point (``group_blocks``,
 :func:`~systolic.model.grouped.lower_groups`, as ``systolic run`` does), and points share a group only if
@@ -44,7 +45,13 @@ PLAN_FIELDS: tuple[str, ...] = (
     "ifmap_offset",
     "filter_offset",
     "ofmap_offset",
+    "conv_native",
+    "fold_overlap",
+    "tile_overlap",
 )
+#: Fields that also shape the plan when a convolution chooses between bands and im2col by timing them
+#: (``conv_native = "auto"`` on WS, :func:`systolic.model.memory.plan_tiles`).
+TIMED_PLAN_FIELDS: tuple[str, ...] = ("dram_bw_words_per_cycle", "dram_latency_cycles")
 
 #: The metrics every point gets, per network and in total (``<metric>`` and ``<network>.<metric>``).
 METRICS: tuple[str, ...] = ("cycles", "stall_cycles", "latency_s", "energy_j", "dram_words", "utilisation")
@@ -52,7 +59,8 @@ METRICS: tuple[str, ...] = ("cycles", "stall_cycles", "latency_s", "energy_j", "
 
 def plan_key(cfg: ArrayConfig) -> tuple:
     """The values of :data:`PLAN_FIELDS`: points with equal keys share tiles and counts."""
-    return tuple(getattr(cfg, f) for f in PLAN_FIELDS)
+    timed = TIMED_PLAN_FIELDS if cfg.convs_native and cfg.conv_native is not True else ()
+    return tuple(getattr(cfg, f) for f in PLAN_FIELDS + timed)
 
 
 def _at(mem: MemoryResult, per_gemm: np.ndarray, repeat: np.ndarray, beats: tuple) -> MemoryResult:

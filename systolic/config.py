@@ -106,10 +106,11 @@ class ArrayConfig:
         Convolutions read their ifmap tensor itself from DRAM (NHWC, :mod:`systolic.geometry`), a band of
         input rows with its halo per tile, and an on-chip window generator feeds the array the operand
         stream of the im2col matrix (zeros for padding made on chip). Built for WS only so far: ``auto``
-        (the default) is on for WS and off for OS and IS; true on OS or IS is refused. Layers with
-        ``groups > 1``, channels not a multiple of ``rows``, or whose bands would read more DRAM words
-        than the im2col plan read their im2col matrix from DRAM, as every layer does with false (README,
-        "The memory system").
+        (the default) is on for WS and off for OS and IS; true on OS or IS is refused. With ``auto`` a
+        convolution reads its bands when the model times them faster than its im2col plan (or as fast,
+        with no more DRAM words); with true whenever a band fits the ifmap SRAM's half. Layers with
+        ``groups > 1``, or whose bands do not fit, read their im2col matrix from DRAM, as every layer
+        does with false (README, "The memory system").
     group_blocks : bool
         Lower a grouped or depthwise convolution's ``groups`` groups in blocks of b groups, each block ONE
         GEMM with a block-diagonal weight matrix (K = b x taps per group, N = b x filters per group, zeros

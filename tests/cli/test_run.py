@@ -231,7 +231,7 @@ def test_default_matrix_counts_both_tops():
     tops = [top for _, _, top in groups]
     assert tops.count("core") == 9 + 3 + 3 and tops.count("accel") == 6 + 6 + 3 + 4
     # grouped convolutions as each mem-wide config lowers them (OS 6 GEMMs, WS 5, IS 4), with -tiles
-    assert sum(len(cases) for _, cases, top in groups if top == "accel") == 105 + 4 * 9 + 2 * 15
+    assert sum(len(cases) for _, cases, top in groups if top == "accel") == 105 + 4 * 11 + 2 * 15
     for df in ("os", "ws", "is"):
         cases = next(cases for cfg, cases, _ in groups if cfg.name == f"{df}-mem-wide")
         assert {c.conv["groups"] for c in cases if c.blocks} == {8, 2}
@@ -356,8 +356,8 @@ def test_out_holding_the_inputs_is_refused(tmp_path, capsys):
         (
             ["--arch", "tpu-v1-128", "--topology", "resnet50", "--interval", "1cycles"],
             {},
-            "--interval: power and temperature over 1,923,591 intervals of 1.429e-09 s and 69 blocks needs about "
-            "12.4 GiB of memory (limit 4 GiB); --force to run anyway",
+            "--interval: power and temperature over 1,796,151 intervals of 1.429e-09 s and 69 blocks needs about "
+            "11.6 GiB of memory (limit 4 GiB); --force to run anyway",
         ),
         (
             ["--arch", "tpu-v1-128", "--topology", "big.csv", "--memory-only", "--traces", "--out", "o"],

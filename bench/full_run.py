@@ -45,7 +45,8 @@ def main(argv=None) -> int:
         f"{args.repeat} runs (min {min(walls):.3f}, max {max(walls):.3f}); goal {GOAL_S:g} s: "
         f"{'met' if wall < GOAL_S else 'NOT met'}"
     )
-    from systolic.cli import build_parser, run_options
+    from systolic.cli import build_parser
+    from systolic.cli.run import run_options
     from systolic.config import load_arch
     from systolic.flow.run import full_run
     from systolic.formats.network import load_workload

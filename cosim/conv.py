@@ -4,6 +4,10 @@ The RTL runs the im2col GEMM of a convolution: A[M, K] with M = batch x OH x OW 
 order) and K = filter_h x filter_w x channels (in (r, s, c) order), B[K, N] the filters with N = filters.
 The result is checked twice: against A @ B (the GEMM) and, reshaped to [batch, OH, OW, filters], against a
 convolution computed directly from the ifmap and the filters, so a wrong lowering cannot hide.
+
+A grouped convolution runs in blocks of groups (``group_blocks``, :func:`group_block_im2col`): one GEMM
+per block, A the im2col columns of the block's groups side by side, B block-diagonal; its result is the
+block's output channels of the grouped convolution computed directly.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import numpy as np
 from systolic.config import ArrayConfig
 from systolic.errors import InputError
 from systolic.geometry import acc_signed
+from systolic.model.functional import block_operands
 from systolic.workload import ConvShape
 
 from .harness import random_tensor, wrap
@@ -21,10 +26,11 @@ from .harness import random_tensor, wrap
 def conv_tensors(
     cfg: ArrayConfig, shape: ConvShape, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Random ifmap [batch, H, W, C] and filters [R, S, C, F] in the config's operand formats."""
-    check_ungrouped(shape)
+    """Random ifmap [batch, H, W, C] and filters [R, S, C / groups, F] (filter f sees the channels of its
+    group, ``f // (F / groups)``) in the config's operand formats."""
     ifmap = random_tensor(cfg, "A", (shape.batch, shape.ifmap_h, shape.ifmap_w, shape.channels), rng)
-    filters = random_tensor(cfg, "B", (shape.filter_h, shape.filter_w, shape.channels, shape.filters), rng)
+    per = shape.channels // shape.groups
+    filters = random_tensor(cfg, "B", (shape.filter_h, shape.filter_w, per, shape.filters), rng)
     return ifmap, filters
 
 
@@ -54,14 +60,44 @@ def im2col(ifmap: np.ndarray, filters: np.ndarray, shape: ConvShape) -> tuple[np
     return np.ascontiguousarray(a), np.ascontiguousarray(b)
 
 
+def _group(shape: ConvShape) -> ConvShape:
+    """One group of ``shape`` as a convolution of its own (its channels, its filters)."""
+    fields = {
+        **shape.__dict__,
+        "channels": shape.channels // shape.groups,
+        "filters": shape.filters // shape.groups,
+    }
+    return ConvShape(**{**fields, "groups": 1})
+
+
+def group_block_im2col(
+    ifmap: np.ndarray, filters: np.ndarray, shape: ConvShape, first: int, blocks: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """A[M, blocks K_g] and block-diagonal B[blocks K_g, blocks N_g] of the GEMM of groups ``first ..
+    first + blocks - 1`` of a grouped convolution (filters [R, S, C / groups, F]): each group's im2col
+    columns in (r, s, c) order, the groups side by side
+    (:func:`~systolic.model.functional.block_operands`)."""
+    one = _group(shape)
+    cg, ng = one.channels, one.filters
+    pairs = [
+        im2col(ifmap[..., g * cg : (g + 1) * cg], filters[..., g * ng : (g + 1) * ng], one)
+        for g in range(first, first + blocks)
+    ]
+    return block_operands(np.stack([a for a, _ in pairs]), np.stack([b for _, b in pairs]))
+
+
 def direct_conv(cfg: ArrayConfig, ifmap: np.ndarray, filters: np.ndarray, shape: ConvShape) -> np.ndarray:
-    """The convolution [batch, OH, OW, F], summed tap by tap (no im2col), wrapped like the accumulator."""
+    """The convolution [batch, OH, OW, F], summed tap by tap (no im2col), wrapped like the accumulator;
+    grouped: filter f sums over the channels of its group only."""
     x = _padded(ifmap, shape).astype(np.int64)
-    out = np.zeros((shape.batch, shape.ofmap_h, shape.ofmap_w, shape.filters), dtype=np.int64)
+    g = shape.groups
+    cg, ng = shape.channels // g, shape.filters // g
+    out = np.zeros((shape.batch, shape.ofmap_h, shape.ofmap_w, g, ng), dtype=np.int64)
     rows = shape.stride_h * (shape.ofmap_h - 1) + 1
     cols = shape.stride_w * (shape.ofmap_w - 1) + 1
     for r in range(shape.filter_h):
         for s in range(shape.filter_w):
             patch = x[:, r : r + rows : shape.stride_h, s : s + cols : shape.stride_w, :]  # [b, OH, OW, C]
-            out += patch @ filters[r, s].astype(np.int64)  # [C, F]
-    return wrap(out, cfg.acc_bits, acc_signed(cfg))
+            w = filters[r, s].astype(np.int64).reshape(cg, g, ng)  # [C / g, g, F / g]
+            out += np.einsum("bhwgc,cgf->bhwgf", patch.reshape(*patch.shape[:3], g, cg), w)
+    return wrap(out.reshape(*out.shape[:3], shape.filters), cfg.acc_bits, acc_signed(cfg))

@@ -88,6 +88,26 @@ def memory_cases(rows: int, cols: int) -> list[GemmCase]:
     return [*cases, GemmCase.from_conv(conv, seed=100 + len(cases))]
 
 
+#: Grouped convolutions (depthwise 3x3 at stride 1 and 2 with padding, and 2 groups of 4 channels) run
+#: as the config lowers them (``group_blocks``: blocks of groups, one block-diagonal GEMM each), one case
+#: per GEMM, each checked against its block's channels of the convolution computed directly; on the
+#: memory systems named in :data:`GROUPED_ON`.
+GROUPED_CONVS = (
+    (ConvShape(6, 6, 3, 3, 8, 8, pad_h=1, pad_w=1, groups=8), "depthwise 3x3"),
+    (ConvShape(7, 7, 3, 3, 8, 8, stride_h=2, stride_w=2, pad_h=1, pad_w=1, groups=8), "depthwise 3x3 /2"),
+    (ConvShape(5, 5, 3, 3, 8, 6, pad_h=1, pad_w=1, groups=2), "2 groups of 4 channels"),
+)
+GROUPED_ON = ("mem-wide",)
+
+
+def grouped_cases(cfg: ArrayConfig) -> list[GemmCase]:
+    """The GEMMs of :data:`GROUPED_CONVS` as ``cfg`` lowers them."""
+    cases: list[GemmCase] = []
+    for shape, label in GROUPED_CONVS:
+        cases += GemmCase.conv_blocks(cfg, shape, seed=400 + len(cases), label=label)
+    return cases
+
+
 #: Memory systems for convolution-native input (``conv_native``, WS): a small ifmap SRAM (bands of a few
 #: output rows, their halos re-read) and one that holds a whole image (the ifmap read once).
 CONV_MEMORIES = {
@@ -115,8 +135,9 @@ CONV_MEMORIES = {
 def conv_cases(rows: int, cols: int) -> list[GemmCase]:
     """Convolutions with channels a multiple of ``rows`` (natively read), padded, strided, pointwise,
     with SCALE-Sim's end padding, a batch of two, an R x S = 5 x 3 filter, deep (k-tiles of whole
-    filter rows when the filter SRAM is small); then a GEMM and a convolution
-    whose channels are not a multiple of ``rows`` (both read as matrices on the same build)."""
+    filter rows when the filter SRAM is small); then a GEMM (read as a matrix on the same build) and
+    convolutions whose channels are not a multiple of ``rows`` (natively read too: C = rows + 1, C = 3
+    with a 7x7 filter, stride 2 and padding 3, C = 1.5 rows in bands of a few output rows)."""
     c = 2 * rows
     shapes = [
         (ConvShape(6, 5, 3, 3, c, 5, pad_h=1, pad_w=1), "padded 3x3"),
@@ -134,11 +155,22 @@ def conv_cases(rows: int, cols: int) -> list[GemmCase]:
         GemmCase.from_conv(shape, seed=200 + i, label=f"{label} conv")
         for i, (shape, label) in enumerate(shapes)
     ]
-    odd = ConvShape(5, 5, 3, 3, rows + 1, 3, pad_h=1, pad_w=1)
+    # channels not a multiple of rows: one filter row per k-tile, k-lines at any word address
+    odd = [
+        (ConvShape(5, 5, 3, 3, rows + 1, 3, pad_h=1, pad_w=1), "C = rows + 1, padded 3x3"),
+        (
+            ConvShape(9, 8, 7, 7, 3, cols, stride_h=2, stride_w=2, pad_h=3, pad_w=3),
+            "C = 3, 7x7 stride 2 pad 3",
+        ),
+        (ConvShape(8, 5, 3, 3, rows + rows // 2, 3, pad_h=1, pad_w=1), "C = 1.5 rows, padded 3x3, tall"),
+    ]
     return [
         *cases,
         GemmCase(7, 5, 3, seed=200 + len(cases), label="primes (7x5x3)"),
-        GemmCase.from_conv(odd, seed=201 + len(cases), label="channels not a multiple of rows (im2col)"),
+        *(
+            GemmCase.from_conv(shape, seed=201 + len(cases) + i, label=f"{label} conv")
+            for i, (shape, label) in enumerate(odd)
+        ),
     ]
 
 
@@ -212,7 +244,8 @@ def default_matrix(base: ArrayConfig) -> list[Group]:
     for df in Dataflow:
         for name, fields in MEMORIES.items():
             cfg = base.replace(name=f"{df.value}-{name}", dataflow=df, **fields)
-            groups.append((cfg, memory_cases(cfg.rows, cfg.cols), "accel"))
+            grouped = grouped_cases(cfg) if name in GROUPED_ON else []
+            groups.append((cfg, memory_cases(cfg.rows, cfg.cols) + grouped, "accel"))
     for name, fields in CONV_MEMORIES.items():  # conv_native (WS only), and the same without it
         cfg = base.replace(name=f"ws-{name}", dataflow=Dataflow.WS, conv_native=True, **fields)
         groups.append((cfg, conv_cases(cfg.rows, cfg.cols), "accel"))

@@ -143,7 +143,9 @@ class LayerHarness:
         self.shapes = {"A": (self.m, self.k), "B": (self.k, self.n), "C": (self.m, self.n)}
         self.images = {x: dram_image(cfg, self.tensors[x], x) for x in ("A", "B")}
         if self.native is not None:
-            self.images["A"] = np.asarray(ifmap, dtype=np.int64).ravel()  # NHWC
+            nhwc = np.asarray(ifmap, dtype=np.int64).ravel()
+            lanes = self.geo["A"].lanes  # the region is whole lines of P words (systolic.geometry)
+            self.images["A"] = np.concatenate([nhwc, np.zeros(-nhwc.size % lanes, dtype=np.int64)])
         self.sizes = {x: int(self.images[x].size) if x in self.images else self.m * self.n for x in "ABC"}
         self.c_image = np.zeros(self.m * self.n, dtype=np.int64)
         self.c_written = np.zeros(self.m * self.n, dtype=np.int64)
@@ -188,7 +190,7 @@ class LayerHarness:
                 "conv_en": 1,
                 "conv_h": cv.ifmap_h,
                 "conv_w": cv.ifmap_w,
-                "conv_cl": cv.channels // self.geo["A"].lanes,
+                "conv_c": cv.channels,
                 "conv_r": cv.filter_h,
                 "conv_s": cv.filter_w,
                 "conv_stride_h": cv.stride_h,

@@ -75,6 +75,31 @@ class GemmCase:
     seed: int = 0
     label: str = ""
     conv: dict | None = None  # ConvShape fields when the GEMM is a convolution's im2col
+    first_group: int = 0  # a grouped convolution: the first group of this GEMM's block
+    blocks: int = 0  # a grouped convolution: groups in this GEMM (block-diagonal B); 0 for other cases
+
+    @classmethod
+    def conv_blocks(
+        cls, cfg: ArrayConfig, shape: ConvShape, seed: int = 0, label: str = ""
+    ) -> list[GemmCase]:
+        """The GEMMs of a grouped convolution as ``cfg`` lowers it (``group_blocks``: blocks of
+        :func:`~systolic.model.grouped.group_block` groups, else one GEMM per group), one case each; the
+        testbench checks each against its block's output channels of the convolution computed directly."""
+        from systolic.model.grouped import group_block
+
+        b = group_block(cfg, shape) if cfg.group_blocks else 1
+        cases = []
+        for i, layer in enumerate(Layer.conv_blocks("conv", shape, b)):
+            for r in range(layer.repeat):
+                first = r * layer.blocks + i * (shape.groups // b) * b
+                name = (
+                    f"{label or 'grouped conv'} groups {first}..{first + layer.blocks - 1} of {shape.groups}"
+                )
+                cases.append(
+                    cls(layer.m, layer.n, layer.k, seed=seed + len(cases), label=name, conv=asdict(shape),
+                        first_group=first, blocks=layer.blocks)
+                )  # fmt: skip
+        return cases
 
     @classmethod
     def from_conv(cls, shape: ConvShape, seed: int = 0, label: str = "") -> GemmCase:
@@ -310,8 +335,8 @@ def run_cases(
     """
     # The model first: a layer the memory system cannot run (a buffer too small for one fold, a tensor
     # beyond the address space) is reported before anything is built or simulated.
-    convs = [
-        ConvShape(**c.conv) if c.conv and not (operands and i in operands) else None
+    convs = [  # a grouped convolution's block reads its im2col matrix (never natively)
+        ConvShape(**c.conv) if c.conv and not c.blocks and not (operands and i in operands) else None
         for i, c in enumerate(cases)
     ]
     gemm = GemmArrays.of([c.m for c in cases], [c.n for c in cases], [c.k for c in cases], conv=convs)

@@ -20,7 +20,7 @@ from systolic.config import ArrayConfig
 from systolic.fileio import atomic_write_json
 from systolic.workload import ConvShape
 
-from .conv import conv_tensors, direct_conv, im2col
+from .conv import conv_tensors, direct_conv, group_block_im2col, im2col
 from .harness import random_operands, reference
 from .progress import EVERY_CYCLES
 from .progress import write as write_progress
@@ -43,8 +43,13 @@ def case_operands(
         return a, b, None
     shape = ConvShape(**case["conv"])
     ifmap, filters = conv_tensors(cfg, shape, rng)
+    direct = direct_conv(cfg, ifmap, filters, shape)
+    if case.get("blocks"):  # a block of a grouped convolution: its GEMM and its output channels
+        first, blocks, per = case["first_group"], case["blocks"], shape.filters // shape.groups
+        a, b = group_block_im2col(ifmap, filters, shape, first, blocks)
+        return a, b, direct[..., first * per : (first + blocks) * per]
     a, b = im2col(ifmap, filters, shape)
-    return a, b, direct_conv(cfg, ifmap, filters, shape)
+    return a, b, direct
 
 
 def _handle(dut, name: str):

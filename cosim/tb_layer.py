@@ -29,7 +29,7 @@ def _model(cfg: ArrayConfig, harness: LayerHarness):
 
 def _harness(cfg: ArrayConfig, a: np.ndarray, b: np.ndarray, case: dict) -> LayerHarness:
     """The case's harness; a random convolution also brings its shape and NHWC ifmap (``conv_native``)."""
-    if not case.get("conv") or case.get("operands"):
+    if not case.get("conv") or case.get("operands") or case.get("blocks"):  # blocks: im2col, never native
         return LayerHarness(cfg, a, b)
     shape = ConvShape(**case["conv"])
     ifmap, _ = conv_tensors(cfg, shape, np.random.default_rng(case["seed"]))  # case_operands' draw

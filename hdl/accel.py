@@ -61,8 +61,9 @@ class Accelerator(wiring.Component):
             bits = operand_format(cfg, x)[0]
             transparent = x == "C" and cfg.fold_overlap  # folds may accumulate into a line back to back
             split = x == "C" and cfg.tiles_overlap  # a tile's last results follow the next tile's start
+            rotate = x == "A" and cfg.convs_native  # the window reads P words from any word address
             self.buffers[x] = DoubleBuffer(
-                g.lanes, bits, max(g.half_lines, 1), transparent=transparent, split=split
+                g.lanes, bits, max(g.half_lines, 1), transparent=transparent, split=split, rotate=rotate
             )
 
     def elaborate(self, platform) -> Module:
@@ -139,21 +140,25 @@ class Accelerator(wiring.Component):
 
     def _window(self, m: Module, req: Value, row: Value, col: Value, line: Value, data: Value):
         """conv_native (WS: A on the west port, lanes along K): the window generator. A request of im2col
-        row ``row`` and taps from ``col`` reads the band line of that pixel's channels, or gives zeros in
-        the padding (the read still happens, at the im2col line, so the SRAM's activity is the im2col
-        layer's); with ``conv_en`` low the im2col line as before."""
+        row ``row`` and taps from ``col`` reads P consecutive words of the band (two lines, rotated) and
+        zeros the lanes in the padding; with ``conv_en`` low the im2col line as before."""
         cv, ctrl = self.ctrl.cv, self.ctrl
-        lanes = self._geo["A"].lanes
-        cp = {key: getattr(ctrl, f"cp_{key}") for key in ("m0", "mt", "k0", "kt")}
-        tile = band(m, cv, cp, lanes, "cpband") | {"m0": ctrl.cp_m0}
+        g = self._geo["A"]
+        buf = self.buffers["A"]
+        cp = {key: getattr(ctrl, f"cp_{key}") for key in ("m0", "mt")}
+        tile = band(m, cv, cp, g.lanes, "cpband") | {"m0": ctrl.cp_m0, "k0": ctrl.cp_k0}
         on = cv["conv_en"]
         # held at 0 while the layer is a GEMM, so the generator's logic does not toggle
-        kl = div_const(Mux(on, ctrl.cp_k0 + col, 0), lanes, 2 * MAX_DIM)
-        win_line, pad = window(m, cv, tile, Mux(on, row, 0), kl)
-        pad_q = Signal(name="win_pad_q")  # the data of a read arrives the next cycle and is held after it
+        win = window(m, cv, tile, Mux(on, row, 0), Mux(on, col, 0), g.lanes, max(g.half_lines, 1))
+        valid_q = Signal(
+            g.lanes, name="win_valid_q", init=(1 << g.lanes) - 1
+        )  # the data of a read arrives the next cycle
         with m.If(req):
-            m.d.sync += pad_q.eq(on & pad)
-        return Mux(on & ~pad, win_line, line), Mux(pad_q, 0, data)
+            m.d.sync += valid_q.eq(Mux(on, win["valid"], (1 << g.lanes) - 1))
+        m.d.comb += [buf.a_rd_next.eq(win["next"]), buf.a_rd_rot.eq(Mux(on, win["rot"], 0))]
+        bits = operand_format(self._cfg, "A")[0]
+        masked = Cat(*(Mux(valid_q[i], data[i * bits : (i + 1) * bits], 0) for i in range(g.lanes)))
+        return Mux(on, win["line"], line), masked
 
     def _ofmap_accumulate(self, m: Module) -> None:
         """Array results into the active ofmap half: overwrite on the first pass over an output, else

@@ -492,12 +492,15 @@ class Controller(wiring.Component):
         """At the barrier: shift the tile pipeline, swap halves, advance the walk, restart the engines."""
         ld, cp, dr, nxt, last = st.ld, st.cp, st.dr, st.nxt, st.last
         m.d.sync += [st.launch.eq(0), self.done.eq(0)]
+        same_k = ld["k0"] == nxt["k"]
+        if self.cv is not None:  # conv_native: a band holds every filter row, its k-tiles share it
+            same_k = same_k | self.cv["conv_en"]
         new_ld = {
             "valid": st.nxt_valid,
             "first_k": nxt["k"] == 0,
             "last_k": last["k"],
             # An operand tile is loaded unless it is the one the previous tile used.
-            "load_a": st.nxt_valid & ~(ld["valid"] & (ld["m0"] == nxt["m"]) & (ld["k0"] == nxt["k"])),
+            "load_a": st.nxt_valid & ~(ld["valid"] & (ld["m0"] == nxt["m"]) & same_k),
             "load_b": st.nxt_valid & ~(ld["valid"] & (ld["n0"] == nxt["n"]) & (ld["k0"] == nxt["k"])),
         }
         for d in "mnk":

@@ -1,23 +1,27 @@
 """Convolution-native input (``conv_native``): the layer's convolution registers, the band of input rows a
 tile reads, and the window generator that turns the array's im2col operand requests into band lines.
 
-The storage is :mod:`systolic.geometry`'s (NHWC ifmap in DRAM; in the ifmap SRAM a band of whole input rows
-as lines of P channels of one pixel); the timing is the im2col layer's (one line read per request, data
-the next cycle), so the array and its sequencer do not change. The model is :mod:`systolic.model.band`.
+The storage is :mod:`systolic.geometry`'s (NHWC ifmap in DRAM; in the ifmap SRAM a band of whole input
+rows, widened to whole lines of P words); the timing is the im2col layer's (one read per request, data
+the next cycle), so the array and its sequencer do not change. A k-line's P taps are P consecutive words
+of the band at any word address: the ifmap SRAM has a memory per lane (``DoubleBuffer(rotate=True)``),
+lanes below the address's lane read the next line, and the data comes out rotated. The model is
+:mod:`systolic.model.band`.
 
 The arithmetic uses division by the layer's registers (output pixels per image, OW, taps per filter row):
 simple to check against the model, cheap in simulation. Silicon would step counters along the sequencer's
-walk instead, as Gemmini's im2col unit does.
+walk instead, as Gemmini's im2col unit does; the lane masks are two comparisons per lane against
+per-vector thresholds, no division per lane.
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal, Value, signed
+from amaranth.hdl import Cat, Module, Mux, Signal, Value, signed
 from amaranth.lib.wiring import In
 
 from systolic.geometry import CONV_PORTS
 
-from .sequencer import DIM_BITS, MAX_DIM
+from .sequencer import DIM_BITS
 
 #: Width of the band and window arithmetic (line numbers of a whole NHWC tensor in lines of P words).
 WIDE = 40
@@ -57,43 +61,69 @@ def _named(m: Module, name: str, value: Value, shape=WIDE) -> Signal:
 def band(
     m: Module, cv: dict[str, Signal], tile: dict[str, Value], lanes: int, prefix: str
 ) -> dict[str, Signal]:
-    """The band of a tile (``m0``, ``mt``: im2col rows, whole output rows of one image; ``k0``, ``kt``:
-    taps, whole filter rows; P = ``lanes``): its image ``b``, first input row ``lo`` and, in lines of P
-    words, ``line0`` (from A's DRAM offset) and ``lines``."""
+    """The band of a tile (``m0``, ``mt``: im2col rows, whole output rows of one image; every filter
+    row, so the k-tiles of an m-tile share it; P = ``lanes``): its image ``b``, first input row ``lo``
+    and, in lines of P words from A's DRAM offset, ``line0`` and ``lines`` (the band's words widened to
+    whole lines), and ``skew``, the band's first word less ``line0 * P``."""
     m0, mt = tile["m0"], tile["mt"]
     per_img = _named(m, f"{prefix}_per_img", cv["conv_oh"] * cv["conv_ow"])
     b = _named(m, f"{prefix}_img", m0 // per_img)
     oh0 = _named(m, f"{prefix}_oh0", (m0 - b * per_img) // cv["conv_ow"])
     j = _named(m, f"{prefix}_out_rows", mt // cv["conv_ow"])
-    taps_row = _named(m, f"{prefix}_row_klines", cv["conv_s"] * cv["conv_cl"])  # k-lines per filter row
-    r0 = _named(m, f"{prefix}_r0", div_const(tile["k0"], lanes, MAX_DIM) // taps_row)
-    r1 = _named(m, f"{prefix}_r1", div_const(tile["k0"] + tile["kt"], lanes, 2 * MAX_DIM) // taps_row)
-    first = _named(m, f"{prefix}_first_tap", oh0 * cv["conv_stride_h"] + r0)
+    first = _named(m, f"{prefix}_first_tap", oh0 * cv["conv_stride_h"])
     lo = _named(m, f"{prefix}_lo", Mux(first >= cv["conv_pad_h"], first - cv["conv_pad_h"], 0))
-    top = _named(m, f"{prefix}_top", (oh0 + j - 1) * cv["conv_stride_h"] + r1 - 1 - cv["conv_pad_h"])
+    top = _named(
+        m, f"{prefix}_top", (oh0 + j - 1) * cv["conv_stride_h"] + cv["conv_r"] - 1 - cv["conv_pad_h"]
+    )
     hi = _named(m, f"{prefix}_hi", Mux(top >= cv["conv_h"], cv["conv_h"] - 1, top))
-    per_row = _named(m, f"{prefix}_row_lines", cv["conv_w"] * cv["conv_cl"])
+    row_words = _named(m, f"{prefix}_row_words", cv["conv_w"] * cv["conv_c"])
+    word0 = _named(m, f"{prefix}_word0", (b * cv["conv_h"] + lo) * row_words)
+    end = _named(m, f"{prefix}_word_end", (b * cv["conv_h"] + hi + 1) * row_words + lanes - 1)
+    line0 = _named(m, f"{prefix}_line0", div_const(word0, lanes, (1 << WIDE) - 1))
     return {
         "img": b,
         "lo": lo,
-        "line0": _named(m, f"{prefix}_line0", (b * cv["conv_h"] + lo) * per_row),
-        "lines": _named(m, f"{prefix}_lines", (hi - lo + 1) * per_row),
+        "line0": line0,
+        "lines": _named(m, f"{prefix}_lines", div_const(end, lanes, (1 << WIDE) - 1) - line0),
+        "skew": _named(m, f"{prefix}_skew", word0 - line0 * lanes, range(max(lanes, 2))),
     }
 
 
+#: The window's word address in the band is biased by this many lines so that it is never negative (a
+#: pixel's run starts up to pad_w * C < 2**32 words before its row, in the left padding).
+BIAS_LINES = 1 << 33
+
+
 def window(
-    m: Module, cv: dict[str, Signal], tile: dict[str, Signal], row: Value, kl: Value
-) -> tuple[Signal, Signal]:
-    """(line, pad) of the A vector at tile row ``row`` (im2col row ``m0 + row``) and k-line ``kl`` (taps
-    ``kl * P ..``, counted from tap 0): the band line holding its P channels, and whether it lies in the
-    padding (the generator then gives zeros). ``tile``: ``band()`` of the compute tile plus its ``m0``."""
+    m: Module, cv: dict[str, Signal], tile: dict[str, Signal], row: Value, col: Value, lanes: int, depth: int
+) -> dict[str, Signal]:
+    """The A vector at tile row ``row`` (im2col row ``m0 + row``) and taps ``k0 + col ..`` (P = ``lanes``
+    of them, within one filter row r): P consecutive words of the band from the word of its first tap,
+    ``((h - lo) * W + w0) * C + t + skew`` (h = oh * stride_h - pad_h + r, w0 = ow * stride_w - pad_w, t
+    the tap within the row), which may start anywhere in a line. Returns ``line`` and ``next`` (the lines
+    holding them, clamped to the half's ``depth`` lines: a line outside the band holds only lanes that
+    are masked), ``rot`` (the first word's lane) and ``valid`` (per lane: the tap's pixel is inside the
+    tensor, two comparisons per lane against thresholds computed once per vector). ``tile``: ``band()``
+    of the compute tile plus its ``m0`` and ``k0``."""
     per_img = Signal(WIDE, name="win_per_img")
-    mrow = Signal(WIDE, name="win_m")
+    mrow, k = Signal(WIDE, name="win_m"), Signal(WIDE, name="win_k")
     b, pix, oh, ow = (Signal(WIDE, name=f"win_{x}") for x in ("img", "pix", "oh", "ow"))
-    taps_row = Signal(WIDE, name="win_row_lines")  # S * C / P: k-lines per filter row
-    r, rest, s, cl = (Signal(WIDE, name=f"win_{x}") for x in ("r", "rest", "s", "cl"))
-    h, w = Signal(signed(WIDE + 1), name="win_h"), Signal(signed(WIDE + 1), name="win_w")
-    line, pad = Signal(WIDE, name="win_line"), Signal(name="win_pad")
+    taps_row = Signal(WIDE, name="win_row_taps")  # S * C
+    r, t = Signal(WIDE, name="win_r"), Signal(WIDE, name="win_t")
+    sw = signed(WIDE + 2)
+    h, w0 = Signal(sw, name="win_h"), Signal(sw, name="win_w0")
+    h_in, h_rel = Signal(name="win_h_in"), Signal(sw, name="win_h_rel")
+    word = Signal(sw, name="win_word")  # in the band, from its first line
+    biased = Signal(WIDE + 36, name="win_word_biased")
+    line_b = Signal(WIDE + 36, name="win_line_biased")
+    line = Signal(sw, name="win_line_signed")
+    rot = Signal(range(max(lanes, 2)), name="win_rot")
+    t_lo, t_hi = Signal(sw, name="win_t_lo"), Signal(sw, name="win_t_hi")  # lanes i inside: t_lo <= i < t_hi
+    valid = Signal(lanes, name="win_valid")
+    out_line, out_next = (
+        Signal(range(max(depth, 2)), name="win_line"),
+        Signal(range(max(depth, 2)), name="win_next"),
+    )
     m.d.comb += [
         per_img.eq(cv["conv_oh"] * cv["conv_ow"]),
         mrow.eq(tile["m0"] + row),
@@ -101,14 +131,27 @@ def window(
         pix.eq(mrow - b * per_img),
         oh.eq(pix // cv["conv_ow"]),
         ow.eq(pix - oh * cv["conv_ow"]),
-        taps_row.eq(cv["conv_s"] * cv["conv_cl"]),
-        r.eq(kl // taps_row),
-        rest.eq(kl - r * taps_row),
-        s.eq(rest // cv["conv_cl"]),
-        cl.eq(rest - s * cv["conv_cl"]),
+        taps_row.eq(cv["conv_s"] * cv["conv_c"]),
+        k.eq(tile["k0"] + col),
+        r.eq(k // taps_row),
+        t.eq(k - r * taps_row),
         h.eq(oh * cv["conv_stride_h"] + r - cv["conv_pad_h"]),
-        w.eq(ow * cv["conv_stride_w"] + s - cv["conv_pad_w"]),
-        pad.eq((h < 0) | (h >= cv["conv_h"]) | (w < 0) | (w >= cv["conv_w"])),
-        line.eq(((h - tile["lo"]) * cv["conv_w"] + w) * cv["conv_cl"] + cl),
+        w0.eq(ow * cv["conv_stride_w"] - cv["conv_pad_w"]),
+        h_in.eq((h >= 0) & (h < cv["conv_h"])),
+        h_rel.eq(Mux(h_in, h - tile["lo"], 0)),  # a row outside the tensor: every lane masked
+        word.eq((h_rel * cv["conv_w"] + w0) * cv["conv_c"] + t + tile["skew"]),
+        biased.eq(word + BIAS_LINES * lanes),
+        line_b.eq(div_const(biased, lanes, (1 << (WIDE + 36)) - 1)),
+        line.eq(line_b - BIAS_LINES),
+        rot.eq(biased - line_b * lanes),
+        t_lo.eq(Mux(w0 < 0, -w0 * cv["conv_c"], 0) - t),
+        t_hi.eq((cv["conv_w"] - w0) * cv["conv_c"] - t),
+        valid.eq(Cat(*((t_lo <= i) & (t_hi > i) & h_in for i in range(lanes)))),
+        out_line.eq(_clamp(line, depth)),
+        out_next.eq(_clamp(line + 1, depth)),
     ]
-    return line, pad
+    return {"line": out_line, "next": out_next, "rot": rot, "valid": valid}
+
+
+def _clamp(line: Value, depth: int) -> Value:
+    return Mux(line < 0, 0, Mux(line >= depth, depth - 1, line))

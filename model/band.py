@@ -2,13 +2,18 @@
 
 A convolution that runs natively (:func:`systolic.geometry.conv_native_layer`) keeps its ifmap in DRAM as
 the NHWC tensor. Its tiles hold ``j`` whole output rows of one image (``tm = j * OW``, j dividing OH) and
-the taps of ``q`` whole filter rows (``tk = q * S * C``); a tile's A is the *band* of input rows those
-output rows read with those filter rows, halo included, rows outside the tensor left out
-(:func:`band_rows`): ``rows * W * C`` words from DRAM, one contiguous run of the NHWC tensor, stored as
-``rows * W * C / P`` SRAM lines of P channels. An on-chip
-window generator gives the array the im2col operand stream from it (zeros for padding), so the array's
-timing and its SRAM reads are those of the im2col layer; only the DRAM words of A change: the tensor plus
-the halo rows re-read by neighbouring bands (times the n-tiles when there are several m-tiles).
+the taps of ``q`` whole filter rows (``tk = q * S * C``; q = 1 when C is not a multiple of P, the array's
+rows); a tile's A is the *band* of input rows those output rows read with those filter rows, halo
+included, rows outside the tensor left out (:func:`band_rows`): ``rows * W * C`` words, one contiguous run
+of the NHWC tensor, widened to whole SRAM lines of P consecutive words (at most P - 1 words more at each
+end when C is not a multiple of P, none when it is). An on-chip window generator gives the array the
+im2col operand stream from it (zeros for padding): the taps of one output pixel and one filter row are one
+contiguous run of the band, so a k-line's P taps are P consecutive words at any word address, read with
+one word per lane (each lane of the SRAM its own column, addressed on its own) and rotated into place. The
+array's timing and its SRAM reads (words per lane) are those of the im2col layer; what changes is the
+DRAM words of A (the tensor plus the halo rows re-read by neighbouring bands, times the n-tiles when there
+are several m-tiles, plus the alignment words) and, when C is not a multiple of P, the k-tiles (one
+filter row each, the last k-line of each row partial, so possibly more folds than im2col's).
 
 Pure NumPy; the RTL is ``hdl/window.py`` and the controller's band walk (``hdl/controller.py``).
 """
@@ -24,7 +29,8 @@ from systolic.workload import ConvShape
 
 def band_rows(conv: ConvShape, oh0, j: int, r0=0, r1=None):
     """(first input row, rows) of the band output rows ``oh0 .. oh0 + j - 1`` read with filter rows
-    ``r0 .. r1 - 1`` (all of them by default; vectorised over oh0, r0 and r1)."""
+    ``r0 .. r1 - 1`` (all of them by default, as the bands of :func:`plan_band`; vectorised over oh0, r0
+    and r1)."""
     oh0 = np.asarray(oh0, dtype=np.int64)
     r1 = conv.filter_h if r1 is None else r1
     lo = np.maximum(0, oh0 * conv.stride_h - conv.pad_h + r0)
@@ -32,8 +38,15 @@ def band_rows(conv: ConvShape, oh0, j: int, r0=0, r1=None):
     return lo, np.maximum(0, hi - lo + 1)
 
 
-def _lines_per_pixel(cfg: ArrayConfig, conv: ConvShape) -> int:
-    return conv.channels // cfg.rows
+def _band_line_range(conv: ConvShape, lanes: int, b, lo, rows):
+    """(first line, lines) of the bands of image ``b``, input rows ``lo .. lo + rows - 1`` (vectorised):
+    the NHWC words ``((b * H + lo) * W) * C`` up to the band's last, widened to whole lines of P =
+    ``lanes`` words (line ``i``: words ``i * P .. i * P + P - 1`` from A's offset). When C is a multiple
+    of P the band is whole lines already; otherwise each end adds at most P - 1 words of the rows around."""
+    row_words = conv.ifmap_w * conv.channels
+    first = (b * conv.ifmap_h + lo) * row_words
+    line0 = first // lanes
+    return line0, -(-(first + rows * row_words) // lanes) - line0
 
 
 def plan_band(
@@ -43,51 +56,51 @@ def plan_band(
     tiling fits.
 
     tm = j whole output rows (j divides OH); tk = q whole filter rows (q * S * C taps, the last k-tile
-    shorter); tn among ``tn_candidates``. Every half must hold its tile (A: the tallest band), and no
-    band may be empty (a k-tile whose filter rows all fall in the padding). The least DRAM traffic wins
-    (every tile's band, times the n-tiles when a layer has several (m, k) tiles; the filters, times the
-    m-tiles when there are several k-tiles), then the fewest tiles, then the largest tk, tm and tn.
+    shorter; q = 1 when C is not a multiple of P, so that a k-line never spans two filter rows); tn among
+    ``tn_candidates``. A tile's band holds the input rows of its output rows for every filter row, so the
+    k-tiles of an m-tile share it (loaded when m changes). Every half must hold its tile (A: the tallest
+    band, in whole lines). The least DRAM traffic wins (the bands, times the n-tiles when a layer has
+    several m-tiles; the filters, times the m-tiles when there are several k-tiles), then the fewest
+    tiles, then the largest tk, tm and tn.
     """
     oh, ow, taps_row = conv.ofmap_h, conv.ofmap_w, conv.filter_w * conv.channels
-    row_words = conv.ifmap_w * conv.channels
+    lanes = geo["A"].lanes
     tn = np.asarray(tn_candidates, dtype=np.int64)  # [tn]
     count_n = -(-n // tn)
+    image = np.arange(conv.batch)[:, None]  # [image, 1]
+    q_max = conv.filter_h if conv.channels % lanes == 0 else 1
     best = None
-    for q in range(1, conv.filter_h + 1):
-        r0 = np.arange(0, conv.filter_h, q)  # [k-tile]
-        r1 = np.minimum(r0 + q, conv.filter_h)
-        fit_b = -(-tn // geo["B"].lanes) * min(k, q * taps_row) <= geo["B"].half_lines  # [tn]
-        for j in (d for d in range(1, oh + 1) if oh % d == 0):
-            _, rows = band_rows(conv, np.arange(0, oh, j)[:, None], j, r0, r1)  # [m-tile, k-tile]
-            if int(rows.max()) * row_words // geo["A"].lanes > geo["A"].half_lines or int(rows.min()) < 1:
-                continue
-            tm = j * ow
-            ok = fit_b & (-(-tn // geo["C"].lanes) * tm <= geo["C"].half_lines)  # [tn]
-            if not ok.any():
-                continue
-            count_m, count_k = conv.batch * (oh // j), r0.size
-            band_words = conv.batch * int(rows.sum()) * row_words
-            traffic = band_words * np.where(count_m * count_k > 1, count_n, 1) + k * n * (
+    for j in (d for d in range(1, oh + 1) if oh % d == 0):
+        lo, rows = band_rows(conv, np.arange(0, oh, j), j)  # [m-tile]
+        _, lines = _band_line_range(conv, lanes, image, lo, rows)  # [image, m-tile]
+        if int(lines.max()) > geo["A"].half_lines:
+            continue
+        tm = j * ow
+        fit_c = -(-tn // geo["C"].lanes) * tm <= geo["C"].half_lines  # [tn]
+        count_m = conv.batch * (oh // j)
+        band_words = int(lines.sum()) * lanes
+        for q in range(1, q_max + 1):
+            tk = min(k, q * taps_row)
+            ok = fit_c & (-(-tn // geo["B"].lanes) * tk <= geo["B"].half_lines)  # [tn]
+            count_k = -(-conv.filter_h // q)
+            traffic = band_words * np.where(count_m > 1, count_n, 1) + k * n * (
                 count_m if count_k > 1 else 1
             )  # [tn]
             tiles = count_m * count_k * count_n
             for i in np.flatnonzero(ok):
                 key = (int(traffic[i]), int(tiles[i]), -q, -tm, -int(tn[i]))
                 if best is None or key < best[0]:
-                    best = (key, (tm, int(tn[i]), min(k, q * taps_row)))
+                    best = (key, (tm, int(tn[i]), tk))
     return None if best is None else (best[1], best[0][0])
 
 
-def band_lines(
-    cfg: ArrayConfig, conv: ConvShape, m0: np.ndarray, tm: int, k0: np.ndarray, kt: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """(first line, lines) of the bands of native tiles (first im2col rows ``m0``, ``tm`` rows; taps
-    ``k0 .. k0 + kt - 1``, whole filter rows), in lines of P words counted from A's DRAM offset."""
-    per_image, taps_row = conv.ofmap_h * conv.ofmap_w, conv.filter_w * conv.channels
+def band_lines(cfg: ArrayConfig, conv: ConvShape, m0: np.ndarray, tm: int) -> tuple[np.ndarray, np.ndarray]:
+    """(first line, lines) of the bands of native tiles (first im2col rows ``m0``, ``tm`` rows: whole
+    output rows of one image; every filter row), in lines of P words counted from A's DRAM offset."""
+    per_image = conv.ofmap_h * conv.ofmap_w
     b, oh0 = m0 // per_image, (m0 % per_image) // conv.ofmap_w
-    lo, rows = band_rows(conv, oh0, tm // conv.ofmap_w, k0 // taps_row, (k0 + kt) // taps_row)
-    per_row = conv.ifmap_w * _lines_per_pixel(cfg, conv)
-    return (b * conv.ifmap_h + lo) * per_row, rows * per_row
+    lo, rows = band_rows(conv, oh0, tm // conv.ofmap_w)
+    return _band_line_range(conv, cfg.rows, b, lo, rows)
 
 
 def window_addresses(

@@ -43,18 +43,30 @@ class GemmArrays:
     k: np.ndarray  # [layer]
     repeat: np.ndarray  # [layer]
     conv: tuple | None = None  # [layer] the ConvShape each layer was lowered from (None: a GEMM), or None
+    blocks: np.ndarray | None = None  # [layer] diagonal blocks of a block-diagonal B (None: all 1)
 
     @classmethod
     def from_workload(cls, workload: Workload) -> GemmArrays:
-        shape = np.array([(ly.m, ly.n, ly.k, ly.repeat) for ly in workload], dtype=np.int64)  # [layer, 4]
+        shape = np.array([(ly.m, ly.n, ly.k, ly.repeat, ly.blocks) for ly in workload], dtype=np.int64)
+        m, n, k, repeat, blocks = shape.T.copy()  # [layer] each
         conv = tuple(ly.conv for ly in workload)
-        return cls(*shape.T.copy(), conv=conv if any(c is not None for c in conv) else None)
+        return cls(
+            m,
+            n,
+            k,
+            repeat,
+            conv=conv if any(c is not None for c in conv) else None,
+            blocks=blocks if np.any(blocks != 1) else None,
+        )
 
     @classmethod
-    def of(cls, m, n, k, repeat=1, conv=None) -> GemmArrays:
-        m, n, k, repeat = np.broadcast_arrays(*(np.asarray(x, dtype=np.int64) for x in (m, n, k, repeat)))
+    def of(cls, m, n, k, repeat=1, conv=None, blocks=1) -> GemmArrays:
+        m, n, k, repeat, blocks = np.broadcast_arrays(
+            *(np.asarray(x, dtype=np.int64) for x in (m, n, k, repeat, blocks))
+        )
         conv = tuple(conv) if conv is not None else None
-        return cls(np.atleast_1d(m), np.atleast_1d(n), np.atleast_1d(k), np.atleast_1d(repeat), conv)
+        parts = (np.atleast_1d(x) for x in (m, n, k, repeat))
+        return cls(*parts, conv, np.atleast_1d(blocks) if np.any(blocks != 1) else None)
 
     def conv_of(self, layer: int):
         """The ConvShape layer ``layer`` was lowered from, or None."""
@@ -64,7 +76,18 @@ class GemmArrays:
         return getattr(self, name)
 
     @property
+    def block_counts(self) -> np.ndarray:
+        """``[layer]`` diagonal blocks of each layer's B (1: a dense B)."""
+        return np.ones_like(self.m) if self.blocks is None else self.blocks
+
+    @property
     def macs(self) -> np.ndarray:
+        """``[layer]`` useful MACs (a block-diagonal B's zero blocks left out)."""
+        return self.array_macs // self.block_counts
+
+    @property
+    def array_macs(self) -> np.ndarray:
+        """``[layer]`` MACs the array performs, zeros of a block-diagonal B included."""
         return self.m * self.n * self.k * self.repeat
 
 

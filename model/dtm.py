@@ -126,6 +126,8 @@ class DtmResult:
         Managed run: total time and energy.
     unmanaged_peak_k, unmanaged_time_s, unmanaged_energy_j : float
         The same trace at the nominal point throughout.
+    start_k, unmanaged_start_k : numpy.ndarray
+        ``[block]`` temperatures each run started from (``init``).
     """
 
     level: np.ndarray
@@ -142,6 +144,8 @@ class DtmResult:
     unmanaged_peak_k: float
     unmanaged_time_s: float
     unmanaged_energy_j: float
+    start_k: np.ndarray
+    unmanaged_start_k: np.ndarray
 
     @property
     def time_cost_s(self) -> float:
@@ -186,7 +190,11 @@ def run_dtm(
     compute_fraction : float or numpy.ndarray
         ``[interval]`` share of each interval paced by the region's clock (1: compute-bound).
     init : "steady", "ambient" or float
-        Start temperatures: the unmanaged steady state of the average power (default), ambient or a value.
+        Start temperatures. ``"steady"`` (default): each run starts from its own steady state, as if the
+        trace had been running back to back: the unmanaged run from the steady state of its average
+        power, the managed run from the fixed point of the policy (:func:`_managed_steady`: the steady
+        state of the average power the managed run draws when it starts there). ``"ambient"`` or a value
+        start both runs there.
     """
     params, power, dts = th.run_inputs(flp, power_w, interval_s, params)
     cf = np.broadcast_to(np.asarray(compute_fraction, dtype=np.float64), (power.shape[0],))
@@ -199,6 +207,10 @@ def run_dtm(
     peak0 = float(np.max(start[: flp.n_blocks]))
     z0 = stepper.modal.to_modes @ start
     base_levels, base_temps, base_power, base_dur = _simulate(stepper, policy, z0, peak0, controlled=False)
+    unmanaged_start = start
+    if isinstance(init, str) and init == "steady":
+        start = _managed_steady(model, stepper, policy, start, leakage)
+        z0, peak0 = stepper.modal.to_modes @ start, float(np.max(start[: flp.n_blocks]))
     levels, temps, powers, durations = _simulate(stepper, policy, z0, peak0, controlled=True)
     times = np.cumsum(durations)
     row, block = np.unravel_index(int(np.argmax(temps)), temps.shape)
@@ -218,7 +230,42 @@ def run_dtm(
         unmanaged_peak_k=float(base_temps.max()),
         unmanaged_time_s=float(base_dur.sum()),
         unmanaged_energy_j=float((base_power * base_dur[:, None]).sum()),
+        start_k=start[: flp.n_blocks],
+        unmanaged_start_k=unmanaged_start[: flp.n_blocks],
     )
+
+
+#: The managed run's start: iterate until no block's start moves by more than this (K), as steady states do.
+FIXED_POINT_TOL_K = 0.01
+#: ... or this many times. The policy's levels are discrete, so the map may have no fixed point and flip
+#: between two starts instead (a limit near a level change): then the hotter of the two is taken.
+FIXED_POINT_ITERATIONS = 30
+
+
+def _managed_steady(
+    model, stepper: _Stepper, policy: DtmPolicy, start: np.ndarray, leakage: Leakage | None
+) -> np.ndarray:
+    """``[node]`` the managed run's own steady state: starting from ``start`` (the unmanaged one), run the
+    policy, take the steady state of the average power it drew (dynamic power at each interval's
+    level, leakage scaled by the region's V / V0 on time average), and repeat from there until the start
+    no longer moves. A limit the unmanaged steady state breaks can then hold: the chip that has been
+    running managed is cooler than the one that has not."""
+    before = start
+    for _ in range(FIXED_POINT_ITERATIONS):
+        z0 = stepper.modal.to_modes @ start
+        levels, _, _, durations = _simulate(stepper, policy, z0, float(np.max(start[: model.n_blocks])), True)
+        v2 = np.where(stepper.in_region, stepper.s_v[levels][:, None] ** 2, 1.0)  # [interval, block]
+        dyn = (stepper.power * stepper.dts[:, None] * v2).sum(axis=0) / durations.sum()  # same energy
+        scale = np.where(stepper.in_region, stepper.s_v[levels] @ durations / durations.sum(), 1.0)
+        leak = None if leakage is None else (lambda t, s=scale: np.asarray(leakage(t)) * s)
+        nxt = th.steady_block(model, dyn, leak)
+        if float(np.max(np.abs(nxt - start))) <= FIXED_POINT_TOL_K:
+            return nxt
+        if float(np.max(np.abs(nxt - before))) <= FIXED_POINT_TOL_K:  # a two-cycle: the hotter start
+            n = model.n_blocks
+            return nxt if float(np.max(nxt[:n])) >= float(np.max(start[:n])) else start
+        before, start = start, nxt
+    return start
 
 
 def _region_mask(flp: Floorplan, policy: DtmPolicy) -> np.ndarray:

@@ -58,6 +58,27 @@ def digital_gemm(
     return wrap(full, acc_bits, signed)
 
 
+def block_operands(a_groups: np.ndarray, b_groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One GEMM for a block of independent GEMMs ``A_j @ B_j`` of one shape (the groups of a grouped
+    convolution in blocks, ``group_blocks``): ``A = [A_0 | A_1 | ...]`` (``[M, b K_g]``, group-major) and
+    ``B`` block-diagonal (``[b K_g, b N_g]``, ``B_j`` on the diagonal, zero elsewhere), so that column
+    block j of ``A @ B`` is ``A_j @ B_j``.
+
+    Parameters
+    ----------
+    a_groups : array ``[b, M, K_g]``
+    b_groups : array ``[b, K_g, N_g]``
+    """
+    a_groups, b_groups = np.asarray(a_groups), np.asarray(b_groups)
+    blocks, m, kg = a_groups.shape
+    ng = b_groups.shape[2]
+    a = a_groups.transpose(1, 0, 2).reshape(m, blocks * kg)  # [M, b K_g]
+    b = np.zeros((blocks, kg, blocks, ng), dtype=b_groups.dtype)  # [block, K_g, block, N_g]
+    j = np.arange(blocks)
+    b[j, :, j, :] = b_groups
+    return a, b.reshape(blocks * kg, blocks * ng)
+
+
 def operand_range(bits: int, signed: bool) -> tuple[int, int]:
     """Smallest and largest value of an operand (inclusive)."""
     return (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)

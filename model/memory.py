@@ -24,8 +24,9 @@ walked with n outermost, then m, then k. The controller runs *steps* separated b
   k-tile).
 
 A convolution that reads its ifmap natively (``conv_native``, :mod:`systolic.model.band`) has tiles of whole
-output rows and whole filter rows; its A tile is a band of input rows (``Tiles.a_line0``, ``a_lines``:
-full lines of P words, so ``a_lines * ceil(P / bw)`` read beats), everything else as below.
+output rows and whole filter rows; its A tile is a band of input rows for every filter row
+(``Tiles.a_line0``, ``a_lines``: full lines of P words, so ``a_lines * ceil(P / bw)`` read beats), which
+the k-tiles of an m-tile share (A is loaded when m changes, not when k does), everything else as below.
 
 DRAM: one read request per cycle, data ``dram_latency_cycles`` later; one write beat per cycle; a beat
 carries at most ``dram_bw_words_per_cycle`` words and never crosses an SRAM line. A step lasts (cycles)
@@ -143,11 +144,10 @@ def plan_conv_layer(
     return (int(plan.tm[0]), int(plan.tn[0]), int(plan.tk[0])), plan.native[0] is not None
 
 
-def _plan_options(
-    cfg: ArrayConfig, m: int, n: int, k: int, layer: str, conv
-) -> tuple[tuple[int, int, int], tuple[int, int, int] | None]:
-    """The im2col plan's tile sizes for one M x N x K layer and, when ``conv`` may be read natively, the
-    band plan's (:func:`systolic.model.band.plan_band`) if it reads no more DRAM words, else None.
+def _plan_options(cfg: ArrayConfig, m: int, n: int, k: int, layer: str, conv) -> tuple:
+    """(im2col tile sizes, band tile sizes, im2col DRAM words, band DRAM words) of one M x N x K layer:
+    the band plan (:func:`systolic.model.band.plan_band`) when ``conv`` may be read natively and a band
+    fits, else None and None.
 
     Every tensor's tile must fit one half of its buffer. Among the tile sizes that fit, the plan takes
     the one with the least DRAM traffic for the n, m, k walk (an operand tile is reloaded whenever it
@@ -184,9 +184,9 @@ def _plan_options(
     sizes = _best_tile(geo, dims, {d: _candidates(dims[d], gran[d]) for d in "mnk"})
     if conv_native_layer(cfg, conv):
         band = plan_band(cfg, geo, conv, n, k, _candidates(n, gran["n"]))
-        if band is not None and band[1] <= _traffic(dims, sizes):
-            return sizes, band[0]
-    return sizes, None
+        if band is not None:
+            return sizes, band[0], _traffic(dims, sizes), band[1]
+    return sizes, None, _traffic(dims, sizes), None
 
 
 def _traffic(dims: dict[str, int], sizes: tuple[int, int, int]) -> int:
@@ -240,9 +240,11 @@ def tile_count(cfg: ArrayConfig, gemm: GemmArrays, names: list[str] | None = Non
 
 def plan_tiles(cfg: ArrayConfig, gemm: GemmArrays, names: list[str] | None = None) -> TilePlan:
     """Tile sizes of every layer (each distinct shape planned once): the im2col plan, or the band plan of
-    a convolution read natively (``conv_native``) where it reads no more DRAM words and takes no more
-    compute cycles (whole output and filter rows may cut shorter tiles); both timed at once for all
-    layers (up to :data:`TIMED_PLAN_TILES` tiles a layer)."""
+    a convolution read natively: with ``conv_native = true`` wherever a band fits, with ``auto`` where it
+    takes no more cycles in total and no more steady cycles (:func:`_layer_cycles`: a compute-bound layer
+    does not trade array time for a shorter first fill), fewer in one of them or else no more DRAM words.
+    Both plans are timed at once for all layers (the whole memory model: steps, DRAM bandwidth and
+    latency; up to :data:`TIMED_PLAN_TILES` tiles a layer); larger layers choose on DRAM words alone."""
     layers = gemm.m.size
     convs = [gemm.conv_of(i) if conv_native_layer(cfg, gemm.conv_of(i)) else None for i in range(layers)]
     keys = [(int(gemm.m[i]), int(gemm.n[i]), int(gemm.k[i]), convs[i]) for i in range(layers)]
@@ -250,16 +252,21 @@ def plan_tiles(cfg: ArrayConfig, gemm: GemmArrays, names: list[str] | None = Non
     for i, key in enumerate(keys):
         if key not in options:
             options[key] = _plan_options(cfg, *key[:3], names[i] if names else f"layer {i}", key[3])
-    native = {key: band is not None for key, (_, band) in options.items()}
-    # timing both plans lays out their tiles: only for layers of a moderate number (tile_count must stay
-    # cheap, it guards against absurd work); larger layers take the bands on traffic alone
-    both = [key for key, (sizes, band) in options.items() if band is not None and _tiles(key, sizes, band)]
+    if cfg.conv_native is True:  # bands wherever they fit
+        native = {key: o[1] is not None for key, o in options.items()}
+        both = []
+    else:  # (cycles, DRAM words) of each plan; layers too large to time compare words only
+        native = {key: o[1] is not None and o[3] <= o[2] for key, o in options.items()}
+        both = [key for key, o in options.items() if o[1] is not None and _tiles(key, o[0], o[1])]
     if both:
         shapes = GemmArrays.of(*np.array([key[:3] for key in both]).T)
         plans = [np.array([options[key][j] for key in both], dtype=np.int64) for j in (0, 1)]  # [key, 3]
-        im2col = _gemm_cycles(cfg, shapes, plans[0], (None,) * len(both))
-        band = _gemm_cycles(cfg, shapes, plans[1], tuple(key[3] for key in both))
-        native |= {key: bool(b <= a) for key, a, b in zip(both, im2col, band, strict=True)}
+        im2col = _layer_cycles(cfg, shapes, plans[0], (None,) * len(both))
+        band = _layer_cycles(cfg, shapes, plans[1], tuple(key[3] for key in both))
+        native |= {
+            key: bool((b <= a).all()) and (b.tolist(), options[key][3]) <= (a.tolist(), options[key][2])
+            for key, a, b in zip(both, im2col, band, strict=True)
+        }
     sizes = np.array([options[key][1] if native[key] else options[key][0] for key in keys], dtype=np.int64)
     tm, tn, tk = sizes.reshape(-1, 3).T
     chosen = tuple(key[3] if native[key] else None for key in keys)
@@ -277,13 +284,19 @@ def _tiles(key: tuple, *plans: tuple[int, int, int]) -> bool:
     )
 
 
-def _gemm_cycles(cfg: ArrayConfig, gemm: GemmArrays, sizes: np.ndarray, native: tuple) -> np.ndarray:
-    """[layer] compute cycles of one GEMM of each layer with tiles of ``sizes`` [layer, 3] (``native``:
-    per layer the ConvShape read in bands, or None): the array's cycles with operands always ready, so
-    the choice does not depend on the DRAM's bandwidth or latency (sweeps share tiles across those)."""
+def _layer_cycles(cfg: ArrayConfig, gemm: GemmArrays, sizes: np.ndarray, native: tuple) -> np.ndarray:
+    """[layer, 2] (total, steady) cycles of one GEMM of each layer with tiles of ``sizes`` [layer, 3]
+    (``native``: per layer the ConvShape read in bands, or None), stalls included, so the choice depends
+    on the DRAM's bandwidth and latency (``model/sweep.py: plan_key`` has them). Steady: without the
+    prologue, the first step (the first fill alone) and the last (the last drain), which a network that
+    prefetched its next layer would hide and SCALE-Sim's cycles leave out."""
     tm, tn, tk = sizes.T
     plan = TilePlan(tm, tn, tk, -(-gemm.m // tm), -(-gemm.n // tn), -(-gemm.k // tk), native)
-    return _compute_per_layer(cfg, tiles_of(cfg, gemm, plan), gemm.m.size)
+    steps = steps_of(cfg, tiles_of(cfg, gemm, plan), gemm.m.size)
+    last = np.r_[steps.layer[1:] != steps.layer[:-1], True]  # [step] each layer's drain-only step
+    exposed = np.where(steps.index == 0, steps.cycles, 0) + np.where(last, steps.cycles - steps.trail, 0)
+    total = _per_layer(steps.cycles, steps.layer, gemm.m.size) + PROLOGUE_CYCLES
+    return np.stack([total, total - PROLOGUE_CYCLES - _per_layer(exposed, steps.layer, gemm.m.size)], axis=1)
 
 
 def _compute_per_layer(cfg: ArrayConfig, tiles: Tiles, layers: int) -> np.ndarray:
@@ -338,14 +351,15 @@ def tiles_of(cfg: ArrayConfig, gemm: GemmArrays, plan: TilePlan) -> Tiles:
     kt = np.minimum(plan.tk[layer], gemm.k[layer] - k0)
     first = j == 0
     prev = np.roll(np.stack([i_m, i_n, i_k]), 1, axis=1)  # [3, tile] the previous tile's indices
-    load_a = first | (prev[0] != i_m) | (prev[2] != i_k)
+    shared = np.array([c is not None for c in plan.native], dtype=bool)[layer] if plan.native else False
+    load_a = first | (prev[0] != i_m) | ((prev[2] != i_k) & ~shared)  # a band serves all its k-tiles
     load_b = first | (prev[1] != i_n) | (prev[2] != i_k)
     cc = compute_cycles(cfg, GemmArrays.of(mt, nt, kt)).cycles_per_gemm
     line0, lines = np.full_like(m0, -1), np.full_like(m0, -1)
     for i, conv in enumerate(plan.native):
         if conv is not None:
             mine = layer == i
-            line0[mine], lines[mine] = band_lines(cfg, conv, m0[mine], int(plan.tm[i]), k0[mine], kt[mine])
+            line0[mine], lines[mine] = band_lines(cfg, conv, m0[mine], int(plan.tm[i]))
     return Tiles(layer, m0, n0, k0, mt, nt, kt, load_a, load_b, i_k == 0, i_k == ck - 1, cc, line0, lines)
 
 

@@ -12,6 +12,7 @@ from systolic.config import ArrayConfig
 from systolic.workload import Workload
 
 from .cycles import ComputeResult, GemmArrays, compute_cycles
+from .grouped import lower_groups
 from .memory import MemoryResult, Schedule, access_windows, memory_cycles
 
 
@@ -42,7 +43,10 @@ class NetworkRun:
 
 
 def network_run(cfg: ArrayConfig, workload: Workload) -> NetworkRun:
-    """Every layer of ``workload`` through the memory model of ``cfg``."""
+    """Every layer of ``workload`` through the memory model of ``cfg``, grouped convolutions in blocks
+    (:func:`~.grouped.lower_groups`: pass a workload already lowered to have the entries match its
+    layers one to one)."""
+    workload = lower_groups(cfg, workload)
     gemm = GemmArrays.from_workload(workload)
     mem = memory_cycles(cfg, gemm, [layer.name for layer in workload])
     return NetworkRun(gemm, mem, compute_cycles(cfg, gemm), access_windows(cfg, gemm, mem.schedule))

@@ -40,11 +40,14 @@ Intervals and blocks
 --------------------
 A timeline is a list of segments (transitions, steps, idle). Inside a step each activity spends its energy
 uniformly over its own window: compute from the array's first operand to its last result, a load from the
-first DRAM request to the last fill (a latency after the last request), a drain over its write beats; the
-controller and leakage over the whole step. Interval energies are differences of the cumulative energy at
-the interval edges, so any interval length works without a loop over time. A layer repeated r times is
-drawn as one GEMM whose steps each last r times longer (same energy and layer time; only the order inside
-the layer differs).
+first DRAM request to the last fill (a latency after the last request; with ``StepWork.fill_split`` A's
+beats, then B's, each part even), a drain from the step's start to its last write beat (with
+``tile_overlap`` the DRAM write data bus, the ofmap SRAM's shadow half's read port, shows the previous
+tile's trailing read-modify-write reads before the beats: on the RTL the bus switches from the step's
+second cycle); the controller and leakage over the whole step. Interval energies are differences of the
+cumulative energy at the interval edges, so any interval length works without a loop over time. A layer
+repeated r times is drawn as one GEMM whose steps each last r times longer (same energy and layer time;
+only the order inside the layer differs).
 
 Per floorplan block: PE-class dynamic power is split over the PE tiles by each tile's share of the
 layer's utilised PEs (folds weighted equally), PE leakage by the tile's share of PEs; each SRAM class goes
@@ -61,34 +64,31 @@ from dataclasses import dataclass
 import numpy as np
 
 from systolic.config import DVFS_PARTS, ArrayConfig
-from systolic.dataflow import MAPPINGS, TENSOR_DIMS
 from systolic.errors import InputError
-from systolic.geometry import geometry
 from systolic.numbers import parse_float
 
-from . import memory
-from .cycles import GemmArrays, fold_plan
-from .energy import (
-    ACTIONS,
-    ACTIVITIES,
-    COMPONENT_CLASSES,
-    LEAK_T_REF_K,
-    EnergyTable,
-    build_table,
-    class_matrix,
-    leakage_w,
-    scale_activity,
+from .floorplan import Floorplan
+from .memory import PROLOGUE_CYCLES
+from .power_work import (  # noqa: F401  (step_work, pe_tile_share, ...: re-exported, the power model's names)
+    COLUMNS,
+    DRAM_IF_ENERGY_SHARE,
+    F_ARRAY,
+    F_FILL,
+    F_RESULTS,
+    F_WHOLE,
+    FAMILIES,
+    StepWork,
+    pe_tile_share,
+    step_action_counts,
+    step_energy_pj,
+    step_family_counts,
+    step_work,
 )
-from .floorplan import Floorplan, default_tile
-from .memory import COMPUTE_EXTRA_CYCLES, PROLOGUE_CYCLES, Schedule, access_counts, compute_activity
 from .trail import trail_scan
 
 #: The parts of the accelerator that can have a supply of their own: ``array`` (PEs and controller),
 #: ``sram`` (the three buffers) and ``dram_if`` (the on-chip DRAM interface).
 PARTS: tuple[str, ...] = DVFS_PARTS
-#: Energy columns of a timeline: the energy model's classes with ``dram`` split into its off-chip part
-#: (``dram``) and the on-chip interface (``dram_if``), plus DVFS transitions.
-COLUMNS: tuple[str, ...] = (*COMPONENT_CLASSES, "dram_if", "transition")
 #: The part whose supply each column's energy scales with (``dram``: off chip, none; ``transition``: none).
 COLUMN_PART: dict[str, str | None] = {
     "mult": "array",
@@ -102,313 +102,11 @@ COLUMN_PART: dict[str, str | None] = {
     "dram_if": "dram_if",
     "transition": None,
 }
-#: Share of a DRAM access's energy spent in the accelerator's own DRAM interface (controller, PHY, I/O
-#: drivers). An assumed round figure: the I/O and interface are a sizeable minority of DRAM access energy
-#: (Malladi et al., ISCA 2012, put I/O and termination near a third for DDR3); replace it with a
-#: characterised value.
-DRAM_IF_ENERGY_SHARE = 0.25
 #: Growth of the subthreshold leakage current with supply, per volt: DIBL coefficient 0.1 V/V over a
 #: subthreshold swing of 90 mV/decade, i.e. ln(10) * 0.1 / 0.09.
 LEAK_DIBL_PER_V = math.log(10.0) * 0.1 / 0.09
 #: Segment kinds of a timeline.
 KIND_STEP, KIND_TRANSITION, KIND_IDLE = 0, 1, 2
-#: A step's activities, each spread over its window: ``whole`` (controller per cycle, leakage, idle),
-#: ``compute`` (the array), ``load`` (DRAM requests), ``fill`` (data into the shadow halves), ``drain`` (ofmap
-#: reads, DRAM writes), ``results`` (into the ofmap SRAM, a pipeline after the operands); energy's ACTIVITIES.
-FAMILIES: tuple[str, ...] = ACTIVITIES
-F_WHOLE, F_COMPUTE, F_LOAD, F_FILL, F_DRAIN, F_RESULTS = (
-    FAMILIES.index(f) for f in ("whole", "compute", "load", "fill", "drain", "results")
-)
-
-_CLASS_INDEX = {c: i for i, c in enumerate(COMPONENT_CLASSES)}
-
-
-# --------------------------------------------------------------------------- what each step does
-
-
-def step_action_counts(cfg: ArrayConfig, sched: Schedule) -> np.ndarray:
-    """Action counts ``[step, action]`` (rows of ``energy.ACTIONS``) of one GEMM of each layer, per step."""
-    return step_family_counts(cfg, sched).sum(axis=1)
-
-
-def step_family_counts(cfg: ArrayConfig, sched: Schedule) -> np.ndarray:
-    """Action counts ``[step, family, action]`` (:data:`FAMILIES`, rows of ``energy.ACTIONS``).
-
-    A step's compute tile brings its multiplies, accumulates, operand and partial-sum hops and array-side
-    SRAM accesses; its load tile the SRAM fills and DRAM reads; its drain tile the ofmap reads to DRAM and
-    the DRAM writes; ``ctrl.cycle`` is the step's cycles. Hops are counted to first order: a moving
-    operand or partial sum makes one hop per MAC; a stationary tile loaded through ``ru`` rows makes
-    ``(ru + 1) / 2`` hops per element on average (``ru`` the mean rows a fold uses); an output-stationary
-    array drains each result through ``(ru + 1) / 2`` rows on average.
-    """
-    tiles, steps = sched.tiles, sched.steps
-    mp = MAPPINGS[cfg.dataflow]
-    macs = (tiles.mt * tiles.nt * tiles.kt).astype(float)  # [tile]
-    ext_rows = tiles.ext(mp.spatial_rows).astype(float)
-    ru = ext_rows / np.ceil(ext_rows / cfg.rows)  # [tile] mean rows a fold uses
-    size = {x: (tiles.ext(d0) * tiles.ext(d1)).astype(float) for x, (d0, d1) in TENSOR_DIMS.items()}
-    if mp.stationary == "output":
-        weight_hop, psum_hop = macs, size["C"] * (ru + 1) / 2
-    else:
-        stationary = next(x for x in ("A", "B") if mp.temporal not in TENSOR_DIMS[x])
-        weight_hop, psum_hop = size[stationary] * (ru + 1) / 2, macs
-    acc = access_counts(cfg, tiles)
-    drained = acc["dram_writes"]["ofmap"].astype(float)  # [tile]
-    per_tile = {  # (class, action) -> ([tile] counts, which step role brings them)
-        ("mult", "multiply"): (macs, "compute"),
-        ("acc", "accumulate"): (macs, "compute"),
-        ("fwd", "input_hop"): (macs, "compute"),
-        ("fwd", "weight_hop"): (weight_hop, "compute"),
-        ("fwd", "psum_hop"): (psum_hop, "compute"),
-        ("ifmap_sram", "read"): (acc["sram_reads"]["ifmap"], "compute"),
-        ("ifmap_sram", "write"): (acc["sram_writes"]["ifmap"], "load"),
-        ("filter_sram", "read"): (acc["sram_reads"]["filter"], "compute"),
-        ("filter_sram", "write"): (acc["sram_writes"]["filter"], "load"),
-        ("ofmap_sram", "read"): (acc["sram_reads"]["ofmap"] - drained, "results"),
-        ("ofmap_sram", "write"): (acc["sram_writes"]["ofmap"], "results"),
-        ("dram", "read"): (acc["dram_reads"]["ifmap"] + acc["dram_reads"]["filter"], "load"),
-        ("dram", "write"): (drained, "drain"),
-    }
-    c, d = steps.compute_tile, steps.drain_tile
-    role_tile = {"compute": c, "results": c, "load": steps.load_tile, "drain": d}
-    family = {"compute": F_COMPUTE, "results": F_RESULTS, "load": F_FILL, "drain": F_DRAIN}
-    out = np.zeros((steps.layer.size, len(FAMILIES), len(ACTIONS)))  # [step, family, action]
-    for a, key in enumerate(ACTIONS):
-        if key == ("ctrl", "cycle"):
-            out[:, F_WHOLE, a] = steps.cycles
-            continue
-        counts, role = per_tile[key]
-        t = role_tile[role]
-        out[:, family[role], a] = np.where(t >= 0, np.asarray(counts, dtype=float)[np.maximum(t, 0)], 0.0)
-    # the ofmap drain reads come with the drain
-    out[:, F_DRAIN, ACTIONS.index(("ofmap_sram", "read"))] = np.where(
-        steps.drain_tile >= 0, drained[np.maximum(steps.drain_tile, 0)], 0.0
-    )
-    return out
-
-
-def step_energy_pj(
-    cfg: ArrayConfig, sched: Schedule, table: EnergyTable | None = None, activity=None
-) -> tuple[np.ndarray, float]:
-    """Dynamic energy per step, activity family and class at the config's supply, default activity.
-
-    Returns ``(energy[step, family, class], ctrl_pj_per_cycle)``: the ``ctrl`` column is left at 0 because the
-    controller is charged per cycle of the array clock (:func:`step_energy_at`). Counts
-    (:func:`step_action_counts`) times the full-swing table times the activity (``energy.scale_activity``;
-    its default 0.5 is Horowitz's random data). The calibrated per-layer energy of the energy model
-    replaces this function when it lands: only its return value is used downstream.
-    """
-    full = build_table(cfg) if table is None else table
-    dyn = scale_activity(full, activity)
-    counts = step_family_counts(cfg, sched)  # [step, family, action]
-    ctrl_row = dyn.index("ctrl", "cycle")
-    ctrl_pj = float(dyn.energy_pj[ctrl_row])
-    counts[..., ctrl_row] = 0.0
-    return counts @ (dyn.energy_pj[:, None] * class_matrix(dyn)), ctrl_pj
-
-
-@dataclass(frozen=True)
-class StepWork:
-    """What every step of one GEMM of each layer does, independent of clocks and supplies.
-
-    Attributes
-    ----------
-    layer : np.ndarray, shape [step]
-    first : np.ndarray of bool, shape [step]
-        The layer's first step (it also carries the layer's prologue cycle).
-    repeat : np.ndarray, shape [layer]
-    compute_cycles : np.ndarray, shape [step]
-        Array cycles of the compute activity (:func:`~systolic.model.memory.compute_activity`), 0
-        without one.
-    result_cycles : np.ndarray, shape [step]
-        Array cycles from the end of the compute activity to the tile's last result in the ofmap SRAM
-        (``tile_overlap``; the next step waits for it), 0 otherwise.
-    port_lines : np.ndarray, shape [step]
-        Line accesses of the busiest array-side SRAM port.
-    read_beats, write_beats : np.ndarray, shape [step]
-    dram_latency_s : float
-    energy_pj : np.ndarray, shape [step, family, column]
-        Dynamic energy at the config's supply per :data:`FAMILIES` and :data:`COLUMNS` (``ctrl`` and
-        ``transition`` 0).
-    ctrl_pj_per_cycle : np.ndarray, shape [step]
-        The controller's energy per cycle of the array clock, at the config's supply.
-    leak_w : np.ndarray, shape [column]
-        Leakage at the config's supply and the given temperature (``energy.leakage_w``).
-    pe_share : np.ndarray, shape [layer, tile]
-        Share of each PE tile in the layer's utilised PEs (rows sum to 1).
-    pe_tiles : int
-    """
-
-    layer: np.ndarray
-    first: np.ndarray
-    repeat: np.ndarray
-    compute_cycles: np.ndarray
-    result_cycles: np.ndarray
-    pipeline_cycles: float  # from the array's first operands to its first results
-    port_lines: np.ndarray
-    read_beats: np.ndarray
-    write_beats: np.ndarray
-    dram_latency_s: float
-    energy_pj: np.ndarray
-    ctrl_pj_per_cycle: np.ndarray
-    leak_w: np.ndarray
-    pe_share: np.ndarray
-    pe_tiles: int
-
-    @property
-    def layers(self) -> int:
-        return int(self.repeat.size)
-
-    def layer_sum(self, per_step: np.ndarray) -> np.ndarray:
-        """``[..., step]`` summed per layer into ``[..., layer]`` (one GEMM each)."""
-        # steps are laid out layer after layer, at least two per layer: sum each layer's run of them
-        first = np.searchsorted(self.layer, np.arange(self.layers))
-        return np.add.reduceat(np.asarray(per_step, dtype=float), first, axis=-1)
-
-
-def _split_columns(per_class: np.ndarray) -> np.ndarray:
-    """``[..., class]`` -> ``[..., column]``: the DRAM class split into off-chip and interface shares."""
-    out = np.zeros((*per_class.shape[:-1], len(COLUMNS)))
-    out[..., : len(COMPONENT_CLASSES)] = per_class
-    d = _CLASS_INDEX["dram"]
-    out[..., COLUMNS.index("dram_if")] = per_class[..., d] * DRAM_IF_ENERGY_SHARE
-    out[..., d] = per_class[..., d] * (1.0 - DRAM_IF_ENERGY_SHARE)
-    return out
-
-
-def pe_tile_share(cfg: ArrayConfig, gemm: GemmArrays, tile: tuple[int, int] | None = None) -> np.ndarray:
-    """Share ``[layer, tile]`` of each floorplan PE tile (row-major, as ``floorplan_for``) in the utilised
-    PEs of each layer: row i of the array is used in ``(folds - 1 + [i < last fold's rows]) / folds`` of a
-    layer's row folds, likewise the columns, and a PE's use is the product."""
-    tr, tc = default_tile(cfg) if tile is None else tile
-    plan = fold_plan(cfg, gemm)
-
-    def tile_use(extent: np.ndarray, folds: np.ndarray, size: int, step: int) -> np.ndarray:
-        last = extent - (folds - 1) * size  # [layer] rows (cols) of the last fold
-        idx = np.arange(size)
-        use = (folds[:, None] - 1 + (idx[None, :] < last[:, None])) / folds[:, None]  # [layer, row]
-        edges = np.unique(np.minimum(np.arange(0, size + step, step), size))
-        cum = np.concatenate([np.zeros((use.shape[0], 1)), np.cumsum(use, axis=1)], axis=1)
-        return cum[:, edges[1:]] - cum[:, edges[:-1]]  # [layer, tile row]
-
-    rows = tile_use(plan.spatial_rows, plan.row_folds, cfg.rows, tr)
-    cols = tile_use(plan.spatial_cols, plan.col_folds, cfg.cols, tc)
-    share = (rows[:, :, None] * cols[:, None, :]).reshape(rows.shape[0], -1)  # [layer, tile]
-    return share / share.sum(axis=1, keepdims=True)
-
-
-def step_work(
-    cfg: ArrayConfig,
-    gemm: GemmArrays,
-    sched: Schedule,
-    temperature_k: float = LEAK_T_REF_K,
-    tile: tuple[int, int] | None = None,
-    activity=None,
-    layer_dynamic_pj: np.ndarray | None = None,
-) -> StepWork:
-    """The clock- and supply-independent description of every step (see the module docstring).
-
-    Parameters
-    ----------
-    activity : float, mapping or array, optional
-        Activity per class for the default energies (:func:`step_energy_pj`).
-    layer_dynamic_pj : np.ndarray, shape [layer, class] or [layer, family, class], optional
-        Dynamic energy of each layer (all repeats) per ``energy.COMPONENT_CLASSES`` at the config's
-        supply and clock, e.g. ``energy.layer_energy(...).dynamic_pj`` from the calibrated model: the
-        steps' energies are scaled per layer and class to add up to it (their distribution over steps
-        and activities stays the model's); a class the steps give no energy keeps none. Given per
-        :data:`FAMILIES` (``layer_energy(...).by_activity_pj``), each activity's energy goes to the steps
-        in proportion to how much of it each step has (compute: MACs; load and fill: read beats; drain:
-        write beats; whole: cycles) and is spread over its window there.
-    """
-    tiles, steps = sched.tiles, sched.steps
-    geo = geometry(cfg)
-    acc = access_counts(cfg, tiles)
-    lines = np.maximum.reduce(
-        [
-            acc["sram_reads"]["ifmap"] / geo["A"].lanes,
-            acc["sram_reads"]["filter"] / geo["B"].lanes,
-            acc["sram_writes"]["ofmap"] / geo["C"].lanes,
-        ]
-    )  # [tile]
-    c = steps.compute_tile
-    has = c >= 0
-    cc = tiles.compute_cycles[np.maximum(c, 0)]
-    compute = np.where(has, compute_activity(cfg, cc, memory.load_wait(cfg, tiles)[np.maximum(c, 0)]), 0)
-    results = np.where(has & cfg.tiles_overlap, cc + COMPUTE_EXTRA_CYCLES - compute, 0)
-    port = np.where(has, lines[np.maximum(c, 0)], 0.0)
-    energy, ctrl_pj = step_energy_pj(cfg, sched, activity=activity)  # [step, family, class]
-    ctrl_step = np.full(steps.layer.size, ctrl_pj)
-    if layer_dynamic_pj is not None and np.ndim(layer_dynamic_pj) == 3:
-        energy, ctrl_step = _activity_energy(cfg, gemm, sched, np.asarray(layer_dynamic_pj, dtype=float))
-    elif layer_dynamic_pj is not None:
-        given = np.asarray(layer_dynamic_pj, dtype=float)
-        n_layers = gemm.m.size
-        if given.shape != (n_layers, len(COMPONENT_CLASSES)):
-            raise InputError(
-                f"layer_dynamic_pj must be [layer, class] = [{n_layers}, {len(COMPONENT_CLASSES)}], "
-                f"not {list(given.shape)}"
-            )
-        rep = np.asarray(gemm.repeat, dtype=float)
-        onehot = (steps.layer[:, None] == np.arange(n_layers)[None, :]).astype(float)  # [step, layer]
-        mine = (onehot.T @ energy.sum(axis=1)) * rep[:, None]  # [layer, class]
-        ctrl = _CLASS_INDEX["ctrl"]
-        cycles = steps.cycles + np.where(steps.index == 0, PROLOGUE_CYCLES, 0)
-        mine[:, ctrl] = ctrl_pj * (onehot.T @ cycles) * rep
-        factor = np.where(mine > 0, given / np.where(mine > 0, mine, 1.0), 0.0)  # [layer, class]
-        energy = energy * factor[steps.layer][:, None, :]
-        ctrl_step = ctrl_step * factor[steps.layer, ctrl]
-    share = pe_tile_share(cfg, gemm, tile)
-    return StepWork(
-        layer=steps.layer,
-        first=steps.index == 0,
-        repeat=np.asarray(gemm.repeat),
-        compute_cycles=compute.astype(float),
-        result_cycles=results.astype(float),
-        pipeline_cycles=float(memory.pipeline_cycles(cfg)),
-        port_lines=port.astype(float),
-        read_beats=steps.read_beats.astype(float),
-        write_beats=steps.write_beats.astype(float),
-        dram_latency_s=cfg.dram_latency_cycles / cfg.clock_hz,
-        energy_pj=_split_columns(energy),
-        ctrl_pj_per_cycle=ctrl_step,
-        leak_w=_split_columns(np.asarray(leakage_w(cfg, temperature_k), dtype=float)),
-        pe_share=share,
-        pe_tiles=share.shape[1],
-    )
-
-
-def _activity_energy(
-    cfg: ArrayConfig, gemm: GemmArrays, sched: Schedule, given: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per-step energies ``[step, family, class]`` and the controller's per-cycle energy ``[step]`` from
-    per-layer energies by activity ``given[layer, family, class]``."""
-    tiles, steps = sched.tiles, sched.steps
-    n_layers = gemm.m.size
-    if given.shape != (n_layers, len(FAMILIES), len(COMPONENT_CLASSES)):
-        raise InputError(
-            f"layer_dynamic_pj must be [layer, family, class] = [{n_layers}, {len(FAMILIES)}, "
-            f"{len(COMPONENT_CLASSES)}], not {list(given.shape)}"
-        )
-    macs = (tiles.mt * tiles.nt * tiles.kt).astype(float)
-    c = steps.compute_tile
-    cycles = steps.cycles + np.where(steps.index == 0, PROLOGUE_CYCLES, 0)
-    weight = np.zeros((steps.layer.size, len(FAMILIES)))  # [step, family] how much of each activity
-    weight[:, F_WHOLE] = cycles
-    weight[:, F_COMPUTE] = weight[:, F_RESULTS] = np.where(c >= 0, macs[np.maximum(c, 0)], 0.0)
-    weight[:, F_LOAD] = weight[:, F_FILL] = steps.read_beats
-    weight[:, F_DRAIN] = steps.write_beats
-    per_layer = np.zeros((n_layers, len(FAMILIES)))
-    np.add.at(per_layer, steps.layer, weight)
-    share = np.divide(
-        weight, per_layer[steps.layer], out=np.zeros_like(weight), where=per_layer[steps.layer] > 0
-    )
-    rep = np.asarray(gemm.repeat, dtype=float)[steps.layer]
-    energy = share[:, :, None] * given[steps.layer] / rep[:, None, None]  # [step, family, class] one GEMM
-    ctrl = _CLASS_INDEX["ctrl"]
-    ctrl_step = energy[:, F_WHOLE, ctrl] / np.maximum(cycles, 1)
-    energy[:, F_WHOLE, ctrl] = 0.0
-    return energy, ctrl_step
 
 
 # --------------------------------------------------------------------------- time and energy at (V, f)
@@ -434,17 +132,34 @@ def _activity_windows(work: StepWork, f_part: np.ndarray) -> tuple[np.ndarray, n
     total = prologue + 1.0 / fa + np.maximum(fixed, trail + drain)
     zero = np.zeros_like(total)
     # operands come 3 cycles into the step, results a pipeline later until result_cycles after the compute
-    # (tile_overlap: in the next step's time); a load's data a DRAM latency late; the drain after the trail
+    # (tile_overlap: in the next step's time); a load's data a DRAM latency late; the drain from the step's
+    # start (its bus shows the trailing results' read-modify-write reads first, then the beats)
     requests = np.where(work.read_beats > 0, work.read_beats / fio, 0.0)
     fill_start = np.where(work.read_beats > 0, work.dram_latency_s + 1.0 / fio, 0.0)
     last = compute + work.result_cycles / fa  # the tile's last result
+    operands = np.minimum(3.0 / fa, compute)
+    pes = np.maximum(last - work.array_tail_cycles / fa, operands)  # the PEs' last activity
+    results, results_end = np.minimum((3.0 + work.pipeline_cycles) / fa, compute), last
+    if work.result_bursts is not None:  # OS: from the first fold's burst to the last result's write
+        n, period, width = np.moveaxis(work.result_bursts, -1, 0)
+        results_end = last + np.where(n > 0, 1.0 / fa, 0.0)
+        results = np.clip(results_end - ((n - 1) * period + width) / fa, operands, results_end)
     start = np.stack(
-        [zero, prologue + np.minimum(3.0 / fa, compute), prologue + zero, prologue + fill_start,
-         prologue + trail + 1.0 / fio, prologue + np.minimum((3.0 + work.pipeline_cycles) / fa, compute)],
+        [zero, prologue + operands, prologue + zero, prologue + fill_start,
+         prologue + 1.0 / fio, prologue + results, prologue + operands],
         axis=-1,
     )  # fmt: skip
     end = prologue[..., None] + np.stack(
-        [total - prologue, last, requests, np.minimum(load + 1.0 / fio, total), trail + drain, last], axis=-1
+        [
+            total - prologue,
+            last,
+            requests,
+            np.minimum(load + 1.0 / fio, total),
+            trail + drain,
+            results_end,
+            pes,
+        ],
+        axis=-1,
     )
     return total, start, np.maximum(end, start)
 
@@ -523,6 +238,14 @@ class Timeline:
         From :class:`StepWork`, to split PE power over the floorplan's tiles.
     window_s : float
         The time the timeline covers: its end, idle to the deadline included.
+    fill_split : np.ndarray, shape [segment, 2], optional
+        :attr:`StepWork.fill_split` per segment: the fill's energy in two even parts, A's beats then B's.
+    array_ramp_s : np.ndarray, shape [segment], optional
+        The ``array`` family's ramps (:attr:`StepWork.array_ramp_cycles`): its energy rises linearly over
+        this long from its window's start, and falls as long before its end (at most half the window).
+    result_bursts : np.ndarray, shape [segment, 2], optional
+        The ``results`` family as (bursts, period over width) equal bursts over its window (OS: one per
+        fold, :attr:`StepWork.result_bursts`); (1, 1) spreads it evenly.
     """
 
     start_s: np.ndarray
@@ -537,6 +260,9 @@ class Timeline:
     f_part: np.ndarray
     pe_share: np.ndarray
     window_s: float
+    fill_split: np.ndarray | None = None
+    array_ramp_s: np.ndarray | None = None
+    result_bursts: np.ndarray | None = None
 
     @property
     def end_s(self) -> float:
@@ -566,7 +292,23 @@ class Timeline:
             vals = per_family[:, f]
             if f == F_WHOLE and whole is not None:
                 vals = vals + whole
-            if vals.any():
+            if not vals.any():
+                continue
+            if f == F_FILL and self.fill_split is not None:  # A's beats, then B's
+                t_a, e_a = self.fill_split[:, 0], self.fill_split[:, 1:2]
+                first = integrate(start[:, f], dur[:, f] * t_a, vals * e_a, edges_s)
+                then = integrate(
+                    start[:, f] + dur[:, f] * t_a, dur[:, f] * (1 - t_a), vals * (1 - e_a), edges_s
+                )
+                out = out + first + then
+            elif f == F_RESULTS and self.result_bursts is not None:
+                out = out + integrate(start[:, f], dur[:, f], vals, edges_s, bursts=self.result_bursts)
+            elif f == F_ARRAY and self.array_ramp_s is not None:
+                ramp = np.divide(
+                    self.array_ramp_s, dur[:, f], out=np.zeros_like(dur[:, f]), where=dur[:, f] > 0
+                )
+                out = out + integrate(start[:, f], dur[:, f], vals, edges_s, np.minimum(ramp, 0.5))
+            else:
                 out = out + integrate(start[:, f], dur[:, f], vals, edges_s)
         if np.isscalar(out):
             return np.zeros((np.size(edges_s) - 1, per_family.shape[2]))
@@ -586,6 +328,9 @@ class _Segments:
     leakage_pj: np.ndarray  # [seg, column]
     v_part: np.ndarray  # [seg, part]
     f_part: np.ndarray  # [seg, part]
+    fill_split: np.ndarray  # [seg, 2] (StepWork.fill_split; 1, 1 spreads the fill evenly)
+    array_ramp_s: np.ndarray  # [seg]
+    result_bursts: np.ndarray  # [seg, 2] (bursts, period / width; 1, 1: even)
 
     def take(self, index: np.ndarray) -> _Segments:
         return _Segments(*(getattr(self, f.name)[index] for f in dataclasses.fields(self)))
@@ -612,7 +357,21 @@ def _transitions(
     whole_start, whole_end = np.zeros((dur.size, n_fam)), np.repeat(dur[:, None], n_fam, axis=1)
     leak = column_leakage_w(cfg, work, v_hi) * lat * 1e12
     kind = np.full(n.size, KIND_TRANSITION)
-    return _Segments(dur, kind, layer, dyn, whole_start, whole_end, leak, v_hi, np.zeros_like(v_hi))
+    even = np.ones((n.size, 2))
+    return _Segments(
+        dur,
+        kind,
+        layer,
+        dyn,
+        whole_start,
+        whole_end,
+        leak,
+        v_hi,
+        np.zeros_like(v_hi),
+        even,
+        np.zeros(n.size),
+        even,
+    )
 
 
 def _idle(
@@ -641,6 +400,9 @@ def _idle(
                 leak[None],
                 idle_v[None],
                 np.zeros((1, len(PARTS))),
+                np.ones((1, 2)),
+                np.zeros(1),
+                np.ones((1, 2)),
             )
         )
     return out
@@ -687,6 +449,11 @@ def build_timeline(
         leak * rep[:, None],
         v_layer[layer],
         f_layer[layer],
+        np.ones((layer.size, 2)) if work.fill_split is None else work.fill_split,
+        (np.zeros(layer.size) if work.array_ramp_cycles is None else work.array_ramp_cycles)
+        / f_layer[layer, 0]
+        * rep,
+        _burst_shape(work.result_bursts, layer.size),
     )
     # order: each layer's transition (if any), then its steps
     key = np.concatenate([2 * np.arange(n_layers), 2 * layer + 1])
@@ -708,6 +475,9 @@ def build_timeline(
         leakage_pj=seg.leakage_pj,
         v_part=seg.v_part,
         f_part=seg.f_part,
+        fill_split=seg.fill_split,
+        array_ramp_s=seg.array_ramp_s,
+        result_bursts=seg.result_bursts,
         pe_share=work.pe_share,
         window_s=end,
     )
@@ -782,12 +552,24 @@ def parse_interval_s(cfg: ArrayConfig, text: str) -> float:
     )
 
 
-def integrate(start_s: np.ndarray, duration_s: np.ndarray, totals: np.ndarray, edges_s: np.ndarray):
+def integrate(
+    start_s: np.ndarray,
+    duration_s: np.ndarray,
+    totals: np.ndarray,
+    edges_s: np.ndarray,
+    ramp: np.ndarray | None = None,
+    bursts: np.ndarray | None = None,
+):
     """Per-interval sums ``[interval, k]`` of ``totals[segment, k]``, each spread uniformly over its
-    segment: differences of the piecewise-linear cumulative sum at the interval edges."""
+    segment (or, with ``ramp[segment]`` in [0, 0.5], as a trapezoid rising linearly over that share of the
+    segment and falling over as much at its end; or, with ``bursts[segment, (n, period / width)]``, as n
+    equal bursts, the last ending with the segment): differences of the cumulative sum at the interval
+    edges."""
     totals = np.asarray(totals, dtype=float)
     keep = duration_s > 0
     start, dur, tot = start_s[keep], duration_s[keep], totals[keep]
+    r = None if ramp is None else np.asarray(ramp, dtype=float)[keep]
+    b = None if bursts is None else np.asarray(bursts, dtype=float)[keep]
     cum = np.vstack([np.zeros((1, tot.shape[1])), np.cumsum(tot, axis=0)])  # [segment + 1, k]
     if start.size == 0:
         return np.zeros((edges_s.size - 1, totals.shape[1]))
@@ -795,8 +577,41 @@ def integrate(start_s: np.ndarray, duration_s: np.ndarray, totals: np.ndarray, e
     t = np.clip(edges_s, 0.0, end)
     i = np.clip(np.searchsorted(start, t, side="right") - 1, 0, start.size - 1)  # [edge]
     frac = np.clip((t - start[i]) / dur[i], 0.0, 1.0)
+    if r is not None:
+        frac = _trapezoid_share(frac, r[i])
+    if b is not None:
+        frac = _burst_share(frac, b[i, 0], b[i, 1])
     at = np.where((t >= end)[:, None], cum[-1], cum[i] + frac[:, None] * tot[i])  # [edge, k]
     return np.diff(at, axis=0)
+
+
+def _burst_share(x: np.ndarray, n: np.ndarray, ratio: np.ndarray) -> np.ndarray:
+    """Share of ``n`` equal bursts, each ``ratio`` times shorter than their period, the last ending at 1,
+    left of ``x`` (in units of the whole; ``n`` 1: even, ``x``)."""
+    n = np.maximum(n, 1.0)
+    width = 1.0 / ((n - 1) * ratio + 1)  # of the whole
+    k = np.floor(x / (ratio * width))  # bursts begun
+    done = np.minimum(k, n) + np.where(k < n, np.clip((x - k * ratio * width) / width, 0.0, 1.0), 0.0)
+    return done / n
+
+
+def _burst_shape(result_bursts: np.ndarray | None, steps: int) -> np.ndarray:
+    """``[step, (n, period / width)]`` of :attr:`StepWork.result_bursts` (None: one even burst)."""
+    if result_bursts is None:
+        return np.ones((steps, 2))
+    n, period, width = np.moveaxis(np.asarray(result_bursts, dtype=float), -1, 0)
+    ratio = np.divide(period, width, out=np.ones_like(period), where=width > 0)
+    return np.stack([np.maximum(n, 1.0), np.maximum(ratio, 1.0)], axis=-1)
+
+
+def _trapezoid_share(x: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Share of a trapezoid's area left of ``x`` (both in units of its length), with ramps ``r`` <= 0.5
+    at either end (``r`` 0: a rectangle, ``x``)."""
+    r = np.maximum(r, 1e-12)
+    h = 1.0 / (1.0 - r)  # the flat part's height: area 1
+    up = h * x * x / (2 * r)
+    down = 1.0 - h * (1.0 - x) ** 2 / (2 * r)
+    return np.where(x < r, up, np.where(x > 1.0 - r, down, h * (x - r / 2)))
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,15 @@
 """Design points evaluated in bulk: latency, energy and area of many configs on the same networks.
 
 A sweep's points differ in a few config fields. Points that agree on every field that shapes the tiles
-(:func:`plan_key`: array, dataflow, widths, buffer sizes) share their tile plan, tiles and access counts,
-which are computed once per group; the step timing is vectorised across the group's points, for every
-DRAM bandwidth and latency at once (:func:`~systolic.model.memory.cycles_per_gemm_for`), and the
-calibrated energy model runs per point on the shared counts with the point's own cycles. The numbers are
-the same as ``systolic run``'s for each point on its own (a test checks that).
+(:func:`plan_key`: array, dataflow, widths, buffer sizes, pipeline options, and on WS the DRAM bandwidth
+and latency, which time a convolution's choice between bands and im2col) share their tile plan,
+tiles and access counts, which are computed once per group; the step timing is vectorised across the
+group's points (:func:`~systolic.model.memory.cycles_per_gemm_for`), and the
+calibrated energy model runs per point on the shared counts with the point's own cycles. Networks given
+as workloads have their grouped convolutions lowered per point (``group_blocks``,
+:func:`~systolic.model.grouped.lower_groups`, as ``systolic run`` does), and points share a group only if
+their lowerings agree too. The numbers are the same as ``systolic run``'s for each point on its own (a
+test checks that).
 
 A point whose buffers cannot hold one fold of some layer is *infeasible*: it gets NaN metrics and the
 reason, and the sweep goes on.
@@ -20,11 +24,13 @@ import numpy as np
 
 from systolic.config import ArrayConfig
 from systolic.errors import InputError
+from systolic.workload import Workload
 
 from . import energy as en
 from .cycles import GemmArrays
 from .floorplan import floorplan_for
-from .memory import MemoryResult, cycles_per_gemm_for, memory_cycles
+from .grouped import lower_groups
+from .memory import MemoryResult, cycles_per_gemm_for, memory_cycles, step_beats, step_layout
 
 #: Config fields that determine the tile plan, the tiles and the access counts (not their timing).
 PLAN_FIELDS: tuple[str, ...] = (
@@ -39,7 +45,13 @@ PLAN_FIELDS: tuple[str, ...] = (
     "ifmap_offset",
     "filter_offset",
     "ofmap_offset",
+    "conv_native",
+    "fold_overlap",
+    "tile_overlap",
 )
+#: Fields that also shape the plan when a convolution chooses between bands and im2col by timing them
+#: (``conv_native = "auto"`` on WS, :func:`systolic.model.memory.plan_tiles`).
+TIMED_PLAN_FIELDS: tuple[str, ...] = ("dram_bw_words_per_cycle", "dram_latency_cycles")
 
 #: The metrics every point gets, per network and in total (``<metric>`` and ``<network>.<metric>``).
 METRICS: tuple[str, ...] = ("cycles", "stall_cycles", "latency_s", "energy_j", "dram_words", "utilisation")
@@ -47,15 +59,19 @@ METRICS: tuple[str, ...] = ("cycles", "stall_cycles", "latency_s", "energy_j", "
 
 def plan_key(cfg: ArrayConfig) -> tuple:
     """The values of :data:`PLAN_FIELDS`: points with equal keys share tiles and counts."""
-    return tuple(getattr(cfg, f) for f in PLAN_FIELDS)
+    timed = TIMED_PLAN_FIELDS if cfg.convs_native and cfg.conv_native is not True else ()
+    return tuple(getattr(cfg, f) for f in PLAN_FIELDS + timed)
 
 
-def _at(mem: MemoryResult, per_gemm: np.ndarray, repeat: np.ndarray) -> MemoryResult:
-    """``mem`` with another point's cycles (same tiles and accesses, other DRAM bandwidth or latency)."""
+def _at(mem: MemoryResult, per_gemm: np.ndarray, repeat: np.ndarray, beats: tuple) -> MemoryResult:
+    """``mem`` with another point's cycles and DRAM beats per step (``beats``: read requests and write
+    beats ``[step]``; same tiles and accesses, other DRAM bandwidth or latency)."""
     per_gemm = per_gemm.astype(np.int64)
     compute_per_gemm = mem.compute_cycles // repeat
+    steps = dataclasses.replace(mem.schedule.steps, read_beats=beats[0], write_beats=beats[1])
     return dataclasses.replace(
         mem,
+        schedule=dataclasses.replace(mem.schedule, steps=steps),
         cycles=per_gemm * repeat,
         cycles_per_gemm=per_gemm,
         stall_cycles=(per_gemm - compute_per_gemm) * repeat,
@@ -69,11 +85,12 @@ def area_m2(cfg: ArrayConfig) -> float:
 
 def evaluate(
     configs: Sequence[ArrayConfig],
-    networks: Mapping[str, GemmArrays],
+    networks: Mapping[str, GemmArrays | Workload],
     calibration: en.Calibration,
     names: Mapping[str, list[str]] | None = None,
 ) -> dict[str, np.ndarray]:
-    """Latency, energy, area and more of every config on every network.
+    """Latency, energy, area and more of every config on every network (a workload, lowered per point,
+    or layers already as GEMMs, run as they are; ``names``: the GEMMs' layer names for messages).
 
     Energy is :func:`~systolic.model.energy.layer_energy` with ``calibration`` (the flow reads the file)
     on uniform random operands, the same as ``systolic run`` without ``--zero-frac``.
@@ -86,27 +103,39 @@ def evaluate(
     errors = np.full(n, "", dtype=object)
     per_net = {net: {m: np.full(n, np.nan) for m in METRICS} for net in networks}
     groups: dict[tuple, list[int]] = {}
+    lowered: dict[tuple, dict[str, GemmArrays]] = {}
     for i, cfg in enumerate(configs):
-        groups.setdefault(plan_key(cfg), []).append(i)
-    for idx in groups.values():
+        wls = {net: lower_groups(cfg, w) for net, w in networks.items() if isinstance(w, Workload)}
+        key = (plan_key(cfg), tuple(wls.values()))
+        if key not in groups:
+            lowered[key] = {net: GemmArrays.from_workload(w) for net, w in wls.items()}
+        groups.setdefault(key, []).append(i)
+    for key, idx in groups.items():
         first = configs[idx[0]]
         pts = [configs[i] for i in idx]
         bw = np.array([c.dram_bw_words_per_cycle for c in pts])
         lat = np.array([c.dram_latency_cycles for c in pts])
+        gemms = {net: lowered[key].get(net, g) for net, g in networks.items()}
+        label = {net: [ly.name for ly in w] for net, w in zip(lowered[key], key[1], strict=True)}
         try:  # the group's first point: its tiles and access counts hold for the whole group
-            shared = {net: memory_cycles(first, g, (names or {}).get(net, [])) for net, g in networks.items()}
+            shared = {
+                net: memory_cycles(first, g, label.get(net, (names or {}).get(net, [])))
+                for net, g in gemms.items()
+            }
         except InputError as err:
             errors[idx] = str(err)
             continue
-        for net, g in networks.items():
+        for net, g in gemms.items():
             mem = shared[net]
             per_gemm = cycles_per_gemm_for(first, mem.schedule.tiles, g.m.size, bw, lat)  # [point, layer]
+            lay = step_layout(mem.schedule.tiles, g.m.size)
+            read_beats, write_beats = step_beats(first, mem.schedule.tiles, lay, bw[:, None])  # [point, step]
             col = per_net[net]
             dram = sum(int(v.sum()) for v in mem.dram_reads.values()) + sum(
                 int(v.sum()) for v in mem.dram_writes.values()
             )
             for j, (i, cfg) in enumerate(zip(idx, pts, strict=True)):
-                m = _at(mem, per_gemm[j], g.repeat)
+                m = _at(mem, per_gemm[j], g.repeat, (read_beats[j], write_beats[j]))
                 e = en.layer_energy(cfg, g, m, calibration=calibration)
                 cycles = int(m.cycles.sum())
                 col["cycles"][i] = cycles
@@ -117,7 +146,10 @@ def evaluate(
                 col["utilisation"][i] = float(m.macs.sum()) / (cycles * cfg.rows * cfg.cols)
     for m in METRICS:
         out[m] = sum(per_net[net][m] for net in networks)
-    macs = sum(float(g.macs.sum()) for g in networks.values())
+    macs = sum(
+        float((GemmArrays.from_workload(g) if isinstance(g, Workload) else g).macs.sum())
+        for g in networks.values()
+    )
     pes = np.array([c.rows * c.cols for c in configs], dtype=float)
     out["utilisation"] = macs / (out["cycles"] * pes)  # MACs done over MAC slots in the total cycles
     for net in networks:

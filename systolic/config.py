@@ -106,10 +106,18 @@ class ArrayConfig:
         Convolutions read their ifmap tensor itself from DRAM (NHWC, :mod:`systolic.geometry`), a band of
         input rows with its halo per tile, and an on-chip window generator feeds the array the operand
         stream of the im2col matrix (zeros for padding made on chip). Built for WS only so far: ``auto``
-        (the default) is on for WS and off for OS and IS; true on OS or IS is refused. Layers with
-        ``groups > 1``, channels not a multiple of ``rows``, or whose bands would read more DRAM words
-        than the im2col plan read their im2col matrix from DRAM, as every layer does with false (README,
-        "The memory system").
+        (the default) is on for WS and off for OS and IS; true on OS or IS is refused. With ``auto`` a
+        convolution reads its bands when the model times them faster than its im2col plan (or as fast,
+        with no more DRAM words); with true whenever a band fits the ifmap SRAM's half. Layers with
+        ``groups > 1``, or whose bands do not fit, read their im2col matrix from DRAM, as every layer
+        does with false (README, "The memory system").
+    group_blocks : bool
+        Lower a grouped or depthwise convolution's ``groups`` groups in blocks of b groups, each block ONE
+        GEMM with a block-diagonal weight matrix (K = b x taps per group, N = b x filters per group, zeros
+        off the diagonal blocks, held in DRAM and read like any weight), so b groups share the array's
+        folds and fixed costs; b is the block size with the fewest compute cycles on this array and
+        dataflow (:mod:`systolic.model.grouped`). False: ``groups`` separate small GEMMs, one per group
+        (README, "Grouped and depthwise convolutions").
     ifmap_offset, filter_offset, ofmap_offset : int
         Base addresses of the three tensors in the traces (SCALE-Sim's offsets).
     read_request_buffer, write_request_buffer : int
@@ -164,6 +172,7 @@ class ArrayConfig:
     fold_overlap: bool = True
     tile_overlap: bool = True
     conv_native: bool | str = "auto"
+    group_blocks: bool = True
     ifmap_offset: int = 0
     filter_offset: int = 10_000_000
     ofmap_offset: int = 20_000_000
@@ -191,10 +200,13 @@ class ArrayConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict, field order preserved. ``weight_format`` is left out while it is the
-        default ``int``, so the configs that existed before it keep their JSON, slugs and build folders."""
+        default ``int``, and ``group_blocks`` while it is the default true, so the configs that existed before
+        them keep their JSON, slugs and build folders."""
         out = {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
         if out["weight_format"] == "int":
             del out["weight_format"]
+        if out["group_blocks"]:  # a lowering choice, not RTL: the default keeps slugs and build folders
+            del out["group_blocks"]
         return out
 
     def to_json(self) -> str:
@@ -276,13 +288,19 @@ _FLOAT_RANGES: dict[str, tuple[float, float]] = {
 }
 #: ``weight_format`` values: multiplied integers, or ternary weights that the PE sign-selects and adds.
 WEIGHT_FORMATS: tuple[str, ...] = ("int", "ternary")
-_BOOLS = {"input_signed", "weight_signed", "zero_gating", "fold_overlap", "tile_overlap"}
+_BOOLS = {"input_signed", "weight_signed", "zero_gating", "fold_overlap", "tile_overlap", "group_blocks"}
 #: Booleans that may also be "auto" (a default that depends on other fields).
 _AUTO_BOOLS = {"conv_native"}
 
 #: The micro-architecture options of issue 15 all off: the serial machine that came first (im2col matrices
-#: in DRAM, each fold and each tile after the last one); ``cfg.replace(**SERIAL_OPTIONS)``.
-SERIAL_OPTIONS: dict[str, bool] = {"fold_overlap": False, "tile_overlap": False, "conv_native": False}
+#: in DRAM, each fold and each tile after the last one, one GEMM per group of a grouped convolution);
+#: ``cfg.replace(**SERIAL_OPTIONS)``.
+SERIAL_OPTIONS: dict[str, bool] = {
+    "fold_overlap": False,
+    "tile_overlap": False,
+    "conv_native": False,
+    "group_blocks": False,
+}
 #: Tuple fields and the range of each element.
 _FLOAT_TUPLES: dict[str, tuple[float, float]] = {"dvfs_vdd_v": (0.1, 3.0), "dvfs_clock_hz": (1.0e3, 1.0e11)}
 #: The parts of the accelerator a voltage domain can hold (``dvfs_domains``).
@@ -511,6 +529,7 @@ TOML_SECTIONS: dict[str, tuple[str, ...]] = {
         "ofmap_offset",
         "tile_overlap",
         "conv_native",
+        "group_blocks",
     ),
     "dram": (
         "dram_bw_words_per_cycle",

@@ -14,12 +14,14 @@ elements (P = lanes of the port): a tile with extents (El along the lanes, Eo al
 
 Convolution-native input (``conv_native``, :func:`conv_native_layer`): A of a convolution is not its im2col
 matrix but the ifmap tensor itself, NHWC: element (b, h, w, c) at word
-``offset_A + ((b * H + h) * W + w) * C + c``. Its SRAM half holds a *band*: the input rows
-``lo .. lo + rows - 1`` of one image that a tile's output rows need (their halo included, rows outside the
-tensor left out: padding is made on chip), whole rows of W x C words, as lines of P consecutive channels of
-one pixel (C a multiple of P): pixel (h, w), channels c .. c + P - 1 on line
-``((h - lo) * W + w) * (C / P) + c / P``. An im2col row m = (b, oh, ow) and tap k = (r, s, c) read the
-pixel (oh * stride_h - pad_h + r, ow * stride_w - pad_w + s), or zero outside the tensor.
+``offset_A + ((b * H + h) * W + w) * C + c`` (the region rounded up to whole lines of P words). Its SRAM
+half holds a *band*: the input rows ``lo .. lo + rows - 1`` of one image that a tile's output rows need
+(their halo included, rows outside the tensor left out: padding is made on chip), the words
+``((b * H + lo) * W) * C`` to ``((b * H + lo + rows) * W) * C - 1`` widened to whole lines of P words
+(line i holds words ``i * P .. i * P + P - 1`` from the offset; the band starts at line
+``floor(first word / P)``). An im2col row m = (b, oh, ow) and tap k = (r, s, c) read the pixel
+(oh * stride_h - pad_h + r, ow * stride_w - pad_w + s), or zero outside the tensor; the taps s * C + c of
+one filter row r are the consecutive words from ``((b * H + h) * W + ow * stride_w - pad_w) * C``.
 
 Elements: A has the input format, B the weight format, C (partial sums, accumulators) ``acc_bits``, two's
 complement when either operand is signed.
@@ -82,11 +84,11 @@ def geometry(cfg: ArrayConfig) -> dict[str, Geometry]:
 
 
 #: conv_native's convolution registers, given to the accelerator with ``start`` like the tile sizes
-#: (``conv_cl``: C / P, lines per pixel); ``hdl/window.py`` makes them ports, the cosim harness drives them.
+#: (``conv_c``: channels C); ``hdl/window.py`` makes them ports, the cosim harness drives them.
 CONV_PORTS: tuple[str, ...] = (
     "conv_h",
     "conv_w",
-    "conv_cl",
+    "conv_c",
     "conv_r",
     "conv_s",
     "conv_stride_h",
@@ -100,9 +102,9 @@ CONV_PORTS: tuple[str, ...] = (
 
 def conv_native_layer(cfg: ArrayConfig, conv) -> bool:
     """Whether a layer lowered from ``conv`` (a :class:`~systolic.workload.ConvShape` or None) may read
-    its ifmap tensor natively on ``cfg``: ``cfg.convs_native`` (WS), one group, channels a multiple of
-    the lanes of A's lines (``rows``). Other layers read their im2col matrix."""
-    return bool(cfg.convs_native and conv is not None and conv.groups == 1 and conv.channels % cfg.rows == 0)
+    its ifmap tensor natively on ``cfg``: ``cfg.convs_native`` (WS) and one group. Other layers read their
+    im2col matrix."""
+    return bool(cfg.convs_native and conv is not None and conv.groups == 1)
 
 
 def acc_signed(cfg: ArrayConfig) -> bool:

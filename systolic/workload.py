@@ -2,7 +2,11 @@
 
 A convolution becomes its im2col GEMM: M = output pixels (x batch), K = filter_h * filter_w * channels per
 group, N = filters per group; a grouped or depthwise convolution is ``groups`` independent GEMMs
-(``repeat``). Attention's per-head products are batched GEMMs the same way.
+(``repeat``). Attention's per-head products are batched GEMMs the same way. A grouped convolution may
+instead be lowered in blocks of b groups (:meth:`Layer.conv_blocks`, chosen per array by
+:mod:`systolic.model.grouped`): one GEMM per block, K = b x taps per group, N = b x filters per group, B
+block-diagonal (zeros off the diagonal blocks), A the im2col columns of the block's channels group by
+group (group-major, each group's taps in the usual (r, s, c) order).
 
 Readers here: SCALE-Sim topology CSVs (conv form, with one ``Strides`` column or separate stride height
 and width; GEMM form ``Layer,M,N,K``; trailing commas and CRLF line ends) and systolic's GEMM CSV. Names
@@ -128,6 +132,10 @@ class Layer:
         ``gemm``, ``conv``, ``depthwise`` or ``attention``.
     conv : ConvShape or None
         The convolution this GEMM was lowered from, if any.
+    blocks : int
+        Groups of a grouped convolution in each GEMM (block-diagonal B of ``blocks`` diagonal blocks,
+        :meth:`conv_blocks`); 1 for every other layer. Only a share ``1 / blocks`` of the MACs the array
+        performs are useful (:attr:`macs`); the others multiply the zeros of B.
     """
 
     name: str
@@ -137,12 +145,17 @@ class Layer:
     repeat: int = 1
     kind: str = "gemm"
     conv: ConvShape | None = field(default=None, compare=True)
+    blocks: int = 1
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
             raise InputError(f"layer name must be a non-empty string, not {self.name!r}", where="name")
-        for name in ("m", "n", "k", "repeat"):
+        for name in ("m", "n", "k", "repeat", "blocks"):
             _check_dim(name, getattr(self, name))
+        if self.k % self.blocks or self.n % self.blocks:
+            raise InputError(
+                f"blocks ({self.blocks}) must divide k ({self.k}) and n ({self.n})", where="blocks"
+            )
         if self.kind not in ("gemm", "conv", "depthwise", "attention"):
             raise InputError(f"kind must be gemm, conv, depthwise or attention, not {self.kind!r}")
 
@@ -155,8 +168,33 @@ class Layer:
         depthwise = shape.groups > 1 and shape.groups == shape.channels
         return cls(name, m, n, k, repeat=shape.groups, kind="depthwise" if depthwise else "conv", conv=shape)
 
+    @classmethod
+    def conv_blocks(cls, name: str, shape: ConvShape, blocks: int) -> tuple[Layer, ...]:
+        """A grouped convolution in blocks of ``blocks`` groups, one block-diagonal GEMM per block:
+        ``groups // blocks`` GEMMs of ``blocks`` groups, then, when ``blocks`` does not divide
+        ``groups``, one GEMM of the remaining groups, a second entry named ``<name>.tail``. ``blocks = 1``
+        is :meth:`from_conv`'s lowering."""
+        one = cls.from_conv(name, shape)
+        if not isinstance(blocks, int) or not 1 <= blocks <= shape.groups:
+            raise InputError(
+                f"blocks must be an integer in 1..groups ({shape.groups}), not {blocks!r}", where="blocks"
+            )
+        whole, rest = divmod(shape.groups, blocks)
+
+        def entry(label: str, b: int, repeat: int) -> Layer:
+            return cls(label, one.m, b * one.n, b * one.k, repeat=repeat, kind=one.kind, conv=shape, blocks=b)
+
+        head = entry(name, blocks, whole)
+        return (head, entry(f"{name}.tail", rest, 1)) if rest else (head,)
+
     @property
     def macs(self) -> int:
+        """Useful MACs: those of the convolution or GEMM (a block-diagonal GEMM's zero blocks left out)."""
+        return self.m * self.n * self.k * self.repeat // self.blocks
+
+    @property
+    def array_macs(self) -> int:
+        """MACs the array performs, the zero blocks of a block-diagonal B included."""
         return self.m * self.n * self.k * self.repeat
 
     def to_dict(self) -> dict[str, Any]:

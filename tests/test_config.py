@@ -8,6 +8,7 @@ import json
 import pytest
 
 from systolic.config import (
+    SERIAL_OPTIONS,
     ArrayConfig,
     Dataflow,
     builtin_arch_names,
@@ -374,3 +375,19 @@ def test_ternary_weight_format_round_trips_and_int_keeps_old_identities(tmp_path
     plain = ArrayConfig()
     assert "weight_format" not in plain.to_dict() and "weight_format" not in to_toml(plain)
     assert cfg.slug != cfg.replace(weight_format="int").slug
+
+
+def test_group_blocks_round_trips_and_its_default_keeps_old_identities(tmp_path):
+    """group_blocks (a lowering choice, not RTL) travels through TOML and JSON; the default true is left
+    out of the JSON, so configs from before the field keep their slugs (build folders); the serial
+    machine of SERIAL_OPTIONS runs one GEMM per group."""
+    cfg = ArrayConfig(group_blocks=False)
+    path = tmp_path / "g.toml"
+    path.write_text(to_toml(cfg))
+    assert "group_blocks = false" in path.read_text()
+    assert load_toml(path) == cfg
+    assert ArrayConfig.from_dict(json.loads(cfg.to_json())) == cfg
+    assert "group_blocks" not in ArrayConfig().to_dict() and ArrayConfig().group_blocks is True
+    assert SERIAL_OPTIONS["group_blocks"] is False
+    with pytest.raises(InputError, match="group_blocks"):
+        ArrayConfig(group_blocks="sometimes")

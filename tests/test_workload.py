@@ -29,6 +29,39 @@ def shapes(wl):
 # --------------------------------------------------------------------------- vocabulary
 
 
+def test_conv_blocks_lower_groups_into_block_diagonal_gemms():
+    """8 depthwise channels in blocks of 3: two GEMMs of 3 groups (K = 3 x 9 taps, N = 3 filters) and a
+    tail GEMM of the 2 left over; the useful MACs are the convolution's."""
+    shape = ConvShape(6, 6, 3, 3, 8, 8, pad_h=1, pad_w=1, groups=8)
+    head, tail = Layer.conv_blocks("dw", shape, 3)
+    assert (head.name, head.m, head.n, head.k, head.repeat, head.blocks) == ("dw", 36, 3, 27, 2, 3)
+    assert (tail.name, tail.m, tail.n, tail.k, tail.repeat, tail.blocks) == ("dw.tail", 36, 2, 18, 1, 2)
+    assert head.kind == tail.kind == "depthwise" and head.conv == tail.conv == shape
+    assert head.macs + tail.macs == Layer.from_conv("dw", shape).macs == 36 * 9 * 8
+    assert head.array_macs == 36 * 3 * 27 * 2  # zeros of B included
+    assert Layer.conv_blocks("dw", shape, 1) == (Layer.from_conv("dw", shape),)
+    (whole,) = Layer.conv_blocks("dw", shape, 4)  # 4 divides 8: no tail
+    assert (whole.n, whole.k, whole.repeat, whole.blocks) == (4, 36, 2, 4)
+
+
+def test_conv_blocks_of_a_grouped_convolution():
+    shape = ConvShape(5, 5, 3, 3, 8, 6, pad_h=1, pad_w=1, groups=2)  # 4 channels, 3 filters per group
+    (layer,) = Layer.conv_blocks("g", shape, 2)
+    assert (layer.m, layer.n, layer.k, layer.repeat, layer.blocks, layer.kind) == (25, 6, 72, 1, 2, "conv")
+
+
+@pytest.mark.parametrize("blocks", [0, 9, 2.0])
+def test_conv_blocks_refuses_a_block_size_outside_the_groups(blocks):
+    shape = ConvShape(6, 6, 3, 3, 8, 8, groups=8)
+    with pytest.raises(InputError, match=r"blocks must be an integer in 1..groups \(8\), not"):
+        Layer.conv_blocks("dw", shape, blocks)
+
+
+def test_layer_blocks_must_divide_k_and_n():
+    with pytest.raises(InputError, match=r"blocks \(2\) must divide k \(9\) and n \(2\)"):
+        Layer("x", 4, 2, 9, blocks=2)
+
+
 def test_conv_lowers_to_its_im2col_gemm():
     shape = ConvShape(224, 224, 7, 7, 3, 64, 2, 2, 3, 3, batch=2)
     layer = Layer.from_conv("conv1", shape)

@@ -22,7 +22,8 @@ Conventions
 
 The package's modules, in the order of the model: ``tables`` (energy per action), ``leakage``, ``streams``
 (statistics of each stream in the order its component sees it), ``activity`` (toggle features, the
-calibration) and ``layer`` (energy per layer); their public names
+calibration), ``layer`` (energy per layer) and ``tiles`` (statistics per tile, for placing a layer's
+energy in time); their public names
 are this package's API.
 """
 
@@ -98,6 +99,7 @@ from .tables import (
     scale_activity,
     sram_read_pj,
 )
+from .tiles import TileEnergy, tile_activity_counts, tile_energy, tile_energy_by_activity, tile_stats
 
 __all__ = [
     "ACTIONS",
@@ -135,6 +137,7 @@ __all__ = [
     "STILLMAKER_NODES_NM",
     "STILLMAKER_VDD_V",
     "TOGGLE_FEATURES",
+    "TileEnergy",
     "action_counts",
     "activity_counts",
     "activity_vector",
@@ -163,6 +166,10 @@ __all__ = [
     "predict_toggles_by_activity",
     "scale_activity",
     "sram_read_pj",
+    "tile_activity_counts",
+    "tile_energy",
+    "tile_energy_by_activity",
+    "tile_stats",
     "toggle_features",
     "tops_per_w",
 ]

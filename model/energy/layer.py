@@ -132,8 +132,9 @@ def layer_energy(
     stats : array ``[stat]`` or ``[layer, stat]``, optional
         Statistics of the layers' streams (:func:`~.streams.layer_stats` from real tensors, or a data
         profile). Without them: independent uniform operands at the configured widths with a share
-        ``zero_frac`` of zeros in both A and B (:func:`~.streams.default_stats`), the statistics-free
-        default for a network without data.
+        ``zero_frac`` of zeros in both A and B (:func:`~.streams.default_stats`; B also zero off the
+        diagonal blocks of a grouped convolution in blocks), the statistics-free default for a network
+        without data.
     zero_frac : float or array ``[layer]``
         Zero fraction of the default statistics (ignored when ``stats`` are given).
     temperature_k : float
@@ -148,10 +149,10 @@ def layer_energy(
     counts = activity_counts(cfg, gemm, memory)
     tile_k = memory.schedule.plan.tk
     reference = default_stats(cfg, gemm.k, 0.0, tile_k)
+    blocks = gemm.block_counts  # block-diagonal B (group_blocks): its zeros
     if stats is None:
-        stats = (
-            reference if np.all(np.asarray(zero_frac) == 0) else default_stats(cfg, gemm.k, zero_frac, tile_k)
-        )
+        dense = np.all(np.asarray(zero_frac) == 0) and np.all(np.asarray(blocks) == 1)
+        stats = reference if dense else default_stats(cfg, gemm.k, zero_frac, tile_k, blocks)
     by_activity = predict_toggles_by_activity(cfg, counts, stats, calibration)  # [layer, activity, class]
     toggles = by_activity.sum(axis=1)  # [layer, class]
     table = table or build_table(cfg)
@@ -166,7 +167,7 @@ def layer_energy(
         leakage_pj=leak,
         toggles=toggles,
         activity=activity,
-        macs=counts.macs,
+        macs=gemm.macs,  # useful MACs (a block-diagonal B's zero blocks left out)
         cycles=counts.cycles,
         clock_hz=cfg.clock_hz,
         by_activity_pj=by_activity * per_toggle[:, None, :],

@@ -786,7 +786,7 @@ def _bucket(x: int) -> int:
 
 @functools.lru_cache(maxsize=4096)
 def _default_row(
-    formats: tuple, dataflow: str, depth: int, k: int, tile_k: int, z: float
+    formats: tuple, dataflow: str, depth: int, k: int, tile_k: int, z: float, blocks: int = 1
 ) -> tuple[float, ...]:
     bits_a, signed_a, bits_b, signed_b, acc, gating = formats
     cfg = ArrayConfig(
@@ -807,6 +807,8 @@ def _default_row(
     m, n = (DEFAULT_TIME, DEFAULT_COLS) if dataflow != "is" else (DEFAULT_COLS, DEFAULT_TIME)
     a = _uniform_nonzero(bits_a, signed_a, (m, k), z, rng)
     b = _uniform_nonzero(bits_b, signed_b, (k, n), z, rng)
+    if blocks > 1:  # block-diagonal B: zero outside ``blocks`` diagonal blocks stretched over [k, n]
+        b[(np.arange(k)[:, None] * blocks // k) != (np.arange(n)[None, :] * blocks // n)] = 0  # [k, n]
     return tuple(layer_stats(cfg, a, b, tile_k=tile_k).tolist())
 
 
@@ -815,6 +817,7 @@ def default_stats(
     k: np.ndarray | int,
     zero_frac: float | np.ndarray = 0.0,
     tile_k: np.ndarray | int | None = None,
+    blocks: np.ndarray | int = 1,
 ) -> np.ndarray:
     """Statistics ``[layer, stat]`` of layers with reduction lengths ``k`` on independent operands drawn
     uniformly from the non-zero values of the configured formats, a share ``zero_frac`` of them then set
@@ -824,6 +827,10 @@ def default_stats(
     time), its K and the array's fold depth rounded to steps of sqrt(2) up to :data:`DEFAULT_MAX_K`
     (:func:`_bucket`), memoised per format (zero gating included), dataflow, fold depth, K and zero
     fraction. For independent data the DRAM lane order and the array's width do not matter.
+
+    ``blocks`` ``[layer]``: a block-diagonal B (a grouped convolution in blocks, ``group_blocks``) of
+    that many diagonal blocks, zero elsewhere; the synthetic B keeps that share ``1 / blocks`` of its
+    weights, in diagonal blocks across its columns (at most :data:`DEFAULT_COLS` blocks).
     """
     k = np.atleast_1d(np.asarray(k, dtype=np.int64))
     z = np.broadcast_to(np.asarray(zero_frac, dtype=float), k.shape)
@@ -839,8 +846,17 @@ def default_stats(
         cfg.zero_gating,
     )
     df = cfg.dataflow.value
+    nb = np.broadcast_to(np.asarray(blocks, dtype=np.int64), k.shape)
     rows = [
-        _default_row(formats, df, _bucket(min(cfg.rows, ki)), _bucket(ki), _bucket(ti), round(float(zi), 3))
-        for ki, ti, zi in zip(k.tolist(), tk.tolist(), z.tolist(), strict=True)
+        _default_row(
+            formats,
+            df,
+            _bucket(min(cfg.rows, ki)),
+            _bucket(ki),
+            _bucket(ti),
+            round(float(zi), 3),
+            min(bi, DEFAULT_COLS),
+        )
+        for ki, ti, zi, bi in zip(k.tolist(), tk.tolist(), z.tolist(), nb.tolist(), strict=True)
     ]
     return np.array(rows, dtype=float).reshape(k.size, len(STAT_COLUMNS))

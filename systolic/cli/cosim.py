@@ -47,8 +47,9 @@ def _conv_shape(text: str):
         raise err.located("--conv") from None
 
 
-def _layer_case(spec: str, seed: int):
-    """The cosim case of ``NET:LAYER``: a convolution keeps its shape (and its direct-convolution check)."""
+def _layer_case(cfg: ArrayConfig, spec: str, seed: int):
+    """The cosim case of ``NET:LAYER``: a convolution keeps its shape (and its direct-convolution check);
+    a grouped one is the first GEMM of ``cfg``'s lowering (``group_blocks``: its first block of groups)."""
     from systolic.cosim.runner import GemmCase
     from systolic.formats.network import load_workload
 
@@ -71,6 +72,8 @@ def _layer_case(spec: str, seed: int):
     label = f"{wl.name}:{layer.name}"
     if layer.conv is not None and layer.conv.groups == 1:
         return GemmCase.from_conv(layer.conv, seed=seed, label=label)
+    if layer.conv is not None:
+        return GemmCase.conv_blocks(cfg, layer.conv, seed=seed, label=label)[0]
     return GemmCase(layer.m, layer.n, layer.k, seed=seed, label=label)
 
 
@@ -261,7 +264,7 @@ def _cosim(args: argparse.Namespace) -> int:
         if args.conv:
             case = GemmCase.from_conv(_conv_shape(args.conv), seed=args.seed)
         elif args.topology_layer:
-            case = _layer_case(args.topology_layer, args.seed)
+            case = _layer_case(cfg, args.topology_layer, args.seed)
         elif args.operands or args.conv_operands:
             case, operands = _given_operands(cfg, args)
         else:

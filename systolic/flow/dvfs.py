@@ -61,8 +61,11 @@ def plan_network(
     temperature_k = LEAK_T_REF_K if temperature_k is None else temperature_k
     if not 200.0 <= temperature_k <= 500.0:
         raise InputError(f"must be in 200..500 K, not {temperature_k:g}", "temperature")
+    from systolic.model.grouped import lower_groups
+
     from .run import RunOptions, check_cost
 
+    wl = lower_groups(cfg, wl)  # grouped convolutions in blocks (group_blocks), as systolic run has them
     check_cost(cfg, wl, RunOptions(force=force))
     gemm = GemmArrays.from_workload(wl)
     mem = memory_cycles(cfg, gemm, [layer.name for layer in wl])

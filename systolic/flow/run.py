@@ -112,7 +112,7 @@ class RunResult:
     order, and a ``--memory-only`` run stops after :attr:`bounds`."""
 
     cfg: ArrayConfig
-    workload: Workload
+    workload: Workload  # as run: grouped convolutions in blocks (``group_blocks``)
     network: NetworkRun
     bounds: Bounds
     summary: dict[str, Any]  # summary.json; energy, power and thermal sections added by their stages
@@ -143,9 +143,12 @@ def full_run(cfg: ArrayConfig, wl: Workload, opts: RunOptions = RunOptions()) ->
     """Run every stage of the model on ``wl`` (see the module docstring); with ``opts.memory_only``
     only the memory model and the bounds (SCALE-Sim's scope)."""
     from systolic.model.bounds import layer_bounds
+    from systolic.model.grouped import lower_groups
     from systolic.model.network import network_run
 
     clock = _Clock()
+    # grouped convolutions in blocks (group_blocks): the layers as run, and as every report names them
+    wl = lower_groups(cfg, wl)
     calibration = None
     if not opts.memory_only:
         from systolic.formats.calibration import load_calibration

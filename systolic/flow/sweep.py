@@ -330,7 +330,7 @@ def batches(spec: SweepSpec, cfgs: list[ArrayConfig | None]) -> list[np.ndarray]
 
 def run_batch(cfg_dicts: list[dict | None], shared: tuple) -> dict[str, np.ndarray]:
     """Evaluate one batch (runs on a Dask worker): configs as dicts, None for a contradictory point;
-    ``shared``: (networks as GemmArrays, their layer names, the energy calibration)."""
+    ``shared``: (networks as workloads, their layer names, the energy calibration)."""
     from systolic.model.sweep import evaluate
 
     networks, names, calibration = shared
@@ -443,7 +443,6 @@ def run_sweep(
         return run_chip_sweep(spec, out, scheduler, workers, progress, force, warn)
     from systolic.formats.calibration import load_calibration
     from systolic.formats.network import load_workload
-    from systolic.model.cycles import GemmArrays
 
     from . import limits
 
@@ -453,7 +452,8 @@ def run_sweep(
     limits.check("the sweep", spec.path.name, memory_bytes=memory, seconds=seconds, force=force)
     out = prepare_out(spec, out)
     labels = {n: Path(n).stem if Path(n).is_file() else n for n in spec.networks}
-    networks = {labels[n]: GemmArrays.from_workload(w) for n, w in workloads.items()}
+    # workloads: each point lowers their grouped convolutions as systolic run does (group_blocks)
+    networks = {labels[n]: w for n, w in workloads.items()}
     names = {labels[n]: [ly.name for ly in w] for n, w in workloads.items()}
     calibration, cal_path = load_calibration(spec.calibration)
     points = design_points(spec)

@@ -5,7 +5,9 @@ onnxruntime and turned into the energy model's per-layer statistics (``systolic 
 Every input of a Conv, Gemm or MatMul node that the graph computes (activations, and weights that are
 not initializers) becomes an extra graph output, the model runs once on the sample, and each node's
 operands are lowered as :mod:`systolic.formats.onnx` lowers its shape: a convolution to its im2col GEMM
-(the first group of a grouped one), Gemm with its transposes, MatMul over its last two axes (the first
+(the first group of a grouped one; for a grouped convolution in blocks of b groups, ``group_blocks``, the
+block-diagonal GEMM of its first b groups, zeros included, under the layer's name and its ``.tail``
+entry's), Gemm with its transposes, MatMul over its last two axes (the first
 batch element of a batched one). Real-valued tensors are quantized per tensor to the configured formats,
 as a post-training quantizer without calibration data would: symmetric by the largest magnitude for a
 signed format, and from the minimum to the maximum (a zero point) for an unsigned one; integer tensors
@@ -60,16 +62,18 @@ def _lower(node: Any, get, layer) -> tuple[np.ndarray, np.ndarray]:
         shape = layer.conv
         if shape is None or x.ndim != 4:
             raise InputError("only 2-D convolutions without dilation are profiled")
-        per = shape.channels // shape.groups
-        x = np.transpose(x[:, :per], (0, 2, 3, 1))  # first group, NHWC
-        w = np.transpose(w[: shape.filters // shape.groups], (2, 3, 1, 0))  # [R, S, C, F]
+        per, fpg = shape.channels // shape.groups, shape.filters // shape.groups
+        from systolic.model.functional import block_operands
         from systolic.workload import ConvShape
 
         one = ConvShape(
-            shape.ifmap_h, shape.ifmap_w, shape.filter_h, shape.filter_w, per, shape.filters // shape.groups,
+            shape.ifmap_h, shape.ifmap_w, shape.filter_h, shape.filter_w, per, fpg,
             shape.stride_h, shape.stride_w, shape.pad_h, shape.pad_w, 1, shape.batch,
         )  # fmt: skip
-        return _im2col(x, one), w.reshape(-1, one.filters)
+        groups = range(layer.blocks)  # the first group, or the first block of groups
+        a = [_im2col(np.transpose(x[:, g * per : (g + 1) * per], (0, 2, 3, 1)), one) for g in groups]  # NHWC
+        b = [np.transpose(w[g * fpg : (g + 1) * fpg], (2, 3, 1, 0)).reshape(-1, fpg) for g in groups]
+        return block_operands(np.stack(a), np.stack(b)) if layer.blocks > 1 else (a[0], b[0])
     if node.op_type == "Gemm":
         a, b = get(node.input[0]), get(node.input[1])
         a = a.T if attrs.get("transA", 0) else a
@@ -143,6 +147,8 @@ def profile_operands(
     out = []
     for layer in workload:
         node = by_name.get(layer.name)
+        if node is None and layer.blocks > 1 and layer.name.endswith(".tail"):  # Layer.conv_blocks' tail
+            node = by_name.get(layer.name.removesuffix(".tail"))
         if node is None:
             raise InputError(f"no node named '{layer.name}' in the model", path)
         try:

@@ -152,3 +152,17 @@ def test_conv_operands_run_their_im2col(tmp_path):
     data = json.loads(out.read_text())
     assert data["shape"] == {"m": 9, "n": 5, "k": 18} and data["outputs_match"]
     assert data["extra"]["energy"]["total"]["measured_pj"] > 0
+
+
+def test_a_depthwise_layer_of_a_network_is_the_first_gemm_of_its_lowering():
+    """--topology-layer on a depthwise layer: the first block GEMM of the config's lowering (checked
+    against the direct convolution), one channel's GEMM with group_blocks off."""
+    from systolic.cli.cosim import _layer_case
+    from systolic.config import load_arch
+
+    cfg = load_arch("small-8x8")
+    case = _layer_case(cfg, "mobilenetv2:features.1.depthwise", 0)
+    assert case.conv["groups"] == 32 and case.first_group == 0 and case.blocks > 1
+    assert (case.n, case.k) == (case.blocks, 9 * case.blocks)
+    off = _layer_case(cfg.replace(group_blocks=False), "mobilenetv2:features.1.depthwise", 0)
+    assert (off.blocks, off.n, off.k) == (1, 1, 9)

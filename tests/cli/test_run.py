@@ -230,7 +230,12 @@ def test_default_matrix_counts_both_tops():
     groups = default_matrix(base)
     tops = [top for _, _, top in groups]
     assert tops.count("core") == 9 + 3 + 3 and tops.count("accel") == 6 + 6 + 3 + 4
-    assert sum(len(cases) for _, cases, top in groups if top == "accel") == 105 + 4 * 9
+    # grouped convolutions as each mem-wide config lowers them (OS 6 GEMMs, WS 5, IS 4), with -tiles
+    assert sum(len(cases) for _, cases, top in groups if top == "accel") == 105 + 4 * 11 + 2 * 15
+    for df in ("os", "ws", "is"):
+        cases = next(cases for cfg, cases, _ in groups if cfg.name == f"{df}-mem-wide")
+        assert {c.conv["groups"] for c in cases if c.blocks} == {8, 2}
+        assert max(c.blocks for c in cases) > 1  # block-diagonal GEMMs of several groups
     # tiled chips: one build per case, 2 and 3 tiles, and 3 tiles sharing one DRAM channel
     chips = [cases[0] for _, cases, top in groups if top == "chip"]
     assert [max(c.stage_of) + 1 for c in chips] == [2, 3, 3]
@@ -351,8 +356,8 @@ def test_out_holding_the_inputs_is_refused(tmp_path, capsys):
         (
             ["--arch", "tpu-v1-128", "--topology", "resnet50", "--interval", "1cycles"],
             {},
-            "--interval: power and temperature over 1,923,591 intervals of 1.429e-09 s and 69 blocks needs about "
-            "12.4 GiB of memory (limit 4 GiB); --force to run anyway",
+            "--interval: power and temperature over 1,796,151 intervals of 1.429e-09 s and 69 blocks needs about "
+            "11.6 GiB of memory (limit 4 GiB); --force to run anyway",
         ),
         (
             ["--arch", "tpu-v1-128", "--topology", "big.csv", "--memory-only", "--traces", "--out", "o"],
@@ -395,3 +400,21 @@ def test_sample_input_profiles_an_onnx_model(tmp_path, capsys):
     capsys.readouterr()
     assert main(["run", "--arch", "small-8x8", "--topology", "resnet18", "--sample-input", "x.npy"]) == 2
     assert "--sample-input: a sample input needs an ONNX model as --topology" in capsys.readouterr().err
+
+
+def test_sample_input_profiles_a_depthwise_layer_run_in_blocks(tmp_path, capsys):
+    """A depthwise layer runs in blocks of channels (group_blocks; 5 channels on small-8x8: a block of 3
+    and a tail of 2, two entries) and the profile of its one ONNX node feeds both entries."""
+    pytest.importorskip("onnxruntime")
+    from tests.formats.test_onnx import conv_model
+
+    path = conv_model(tmp_path, [1, 5, 6, 6], [5, 1, 3, 3], pads=[1, 1, 1, 1], group=5)
+    np.save(tmp_path / "x.npy", np.random.default_rng(1).normal(size=(1, 5, 6, 6)).astype(np.float32))
+    args = ["run", "--arch", "small-8x8", "--topology", str(path), "--no-thermal"]
+    assert main([*args, "--sample-input", str(tmp_path / "x.npy"), "--out", str(tmp_path / "data")]) == 0
+    layers = json.loads((tmp_path / "data" / "summary.json").read_text())["layers"]
+    assert [(ly["name"], ly["n"], ly["k"], ly["macs"]) for ly in layers] == [
+        ("conv3", 3, 27, 36 * 9 * 3),
+        ("conv3.tail", 2, 18, 36 * 9 * 2),
+    ]
+    capsys.readouterr()

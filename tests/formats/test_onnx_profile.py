@@ -15,6 +15,7 @@ from systolic.errors import InputError  # noqa: E402
 from systolic.formats.onnx import load_onnx  # noqa: E402
 from systolic.formats.onnx_profile import profile_operands, profile_stats, quantize  # noqa: E402
 from systolic.model.energy import default_stats, layer_stats  # noqa: E402
+from systolic.workload import Layer, Workload  # noqa: E402
 
 RNG = np.random.default_rng(3)
 W1 = RNG.normal(size=(4, 2, 3, 3)).astype(np.float32)  # Conv: [F, C, R, S]
@@ -61,6 +62,39 @@ def test_profile_lowers_each_node_as_the_workload_does(tmp_path):
     want = layer_stats(cfg, quantize(a2, 8, False), quantize(b2, 8, True), tile_k=144)
     np.testing.assert_allclose(got[1], want)
     assert not np.allclose(got[1], default_stats(cfg, 144)[0])  # ReLU data is not uniform data
+
+
+def test_a_depthwise_layer_in_blocks_profiles_its_first_block(tmp_path):
+    """A depthwise conv of 5 channels in blocks of 3 (``group_blocks``: an entry of 3 groups and a
+    ``.tail`` of 2): each entry's operands are the block-diagonal GEMM of the first groups' real operands,
+    zeros off the diagonal blocks, which the statistics then see."""
+    w = RNG.normal(size=(5, 1, 3, 3)).astype(np.float32)  # [F, C / groups, R, S]
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w"], ["y"], name="dw", pads=[1, 1, 1, 1], group=5)],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 5, 6, 6])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 5, 6, 6])],
+        [numpy_helper.from_array(w, "w")],
+    )
+    path = tmp_path / "dw.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    x = RNG.normal(size=(1, 5, 6, 6)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    (layer,) = load_onnx(path)
+    wl = Workload("dw", Layer.conv_blocks(layer.name, layer.conv, 3))
+    (a1, b1), (a2, b2) = profile_operands(path, tmp_path / "x.npy", wl)
+    assert (a1.shape, b1.shape, a2.shape, b2.shape) == ((36, 27), (27, 3), (36, 18), (18, 2))
+    xp = np.pad(x[0].transpose(1, 2, 0), ((1, 1), (1, 1), (0, 0)))  # [H, W, C] padded
+    for g in range(3):  # group g: its channel's 3x3 windows and its filter, on the diagonal only
+        cols = np.stack([xp[i : i + 3, j : j + 3, g].reshape(-1) for i in range(6) for j in range(6)])
+        np.testing.assert_allclose(a1[:, 9 * g : 9 * g + 9], cols, rtol=1e-6)
+        np.testing.assert_allclose(b1[9 * g : 9 * g + 9, g], w[g, 0].reshape(-1))
+        assert not np.delete(b1[9 * g : 9 * g + 9], g, axis=1).any()
+    np.testing.assert_allclose(b2[:9, 0], w[0, 0].reshape(-1))  # the tail: the first 2 groups likewise
+    cfg = ArrayConfig(rows=4, cols=4)
+    got = profile_stats(cfg, path, tmp_path / "x.npy", wl, np.array([27, 18]))
+    want = layer_stats(cfg, quantize(a1, 8, True), quantize(b1, 8, True), tile_k=27)
+    np.testing.assert_allclose(got[0], want)
 
 
 def test_quantize_is_symmetric_when_signed_and_min_max_when_unsigned():

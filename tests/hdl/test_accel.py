@@ -163,7 +163,7 @@ def test_conv_native_adds_the_convolution_to_the_command():
         "conv_en",
         "conv_h",
         "conv_w",
-        "conv_cl",
+        "conv_c",
         "conv_r",
         "conv_s",
         "conv_stride_h",

@@ -131,3 +131,39 @@ def test_ports_are_sized_from_lanes_bits_and_depth():
 def test_bad_arguments_are_named(args, message):
     with pytest.raises(ValueError, match=message):
         DoubleBuffer(*args)
+
+
+def test_a_rotating_buffer_reads_lanes_consecutive_elements_from_any_element():
+    """``rotate``: lanes below ``a_rd_rot`` read ``a_rd_next``; lane i of the data is memory lane
+    (i + rot) mod P of the read, so lines L and L + 1 give the P elements from L * P + rot."""
+    lanes = 4
+    dut = DoubleBuffer(lanes, BITS, DEPTH, rotate=True)
+    seen = {}
+
+    async def bench(ctx):
+        ctx.set(dut.active, 1)  # fill half 0 from the shadow side: line l holds 4l .. 4l + 3
+        for line in range(DEPTH):
+            ctx.set(dut.s_wr_en, 0b1111)
+            ctx.set(dut.s_wr_addr, line)
+            ctx.set(dut.s_wr_data, pack([4 * line + j for j in range(lanes)], BITS))
+            await ctx.tick()
+        ctx.set(dut.s_wr_en, 0)
+        ctx.set(dut.active, 0)
+        for line, rot in ((1, 0), (1, 1), (1, 3), (2, 2)):
+            ctx.set(dut.a_rd_en, 1)
+            ctx.set(dut.a_rd_addr, line)
+            ctx.set(dut.a_rd_next, line + 1)
+            ctx.set(dut.a_rd_rot, rot)
+            await ctx.tick()
+            ctx.set(dut.a_rd_en, 0)
+            ctx.set(dut.a_rd_rot, 0)  # the data keeps the rotation of its read
+            seen[(line, rot)] = unpack(ctx.get(dut.a_rd_data), BITS, lanes, False)
+
+    simulate(dut, bench)
+    assert seen == {(line, rot): [4 * line + rot + i for i in range(lanes)] for line, rot in seen}
+    assert len(seen) == 4
+
+
+def test_a_rotating_buffer_is_neither_split_nor_transparent():
+    with pytest.raises(ValueError, match="a rotating buffer is neither split nor transparent"):
+        DoubleBuffer(LANES, BITS, DEPTH, split=True, rotate=True)

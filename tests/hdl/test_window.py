@@ -29,6 +29,7 @@ TIGHT = dict(
 
 
 def _check(cfg: ArrayConfig, conv: ConvShape, seed: int = 0) -> None:
+    """RTL == direct convolution, RTL cycles, counts and traces == model, the layer read natively."""
     ifmap, filters = conv_tensors(cfg, conv, np.random.default_rng(seed))
     a, b = im2col(ifmap, filters, conv)
     (h,) = run_layers(cfg, [(a, b)], convs=[(conv, ifmap)])
@@ -40,7 +41,8 @@ def _check(cfg: ArrayConfig, conv: ConvShape, seed: int = 0) -> None:
     assert h.cycles == model.cycles_per_gemm[0]
     for kind in ("sram_reads", "sram_writes", "dram_reads", "dram_writes"):
         assert h.counts[kind] == {buf: int(v[0]) for buf, v in getattr(model, kind).items()}, kind
-    assert h.counts["dram_reads"]["ifmap"] < a.size  # the bands, not the im2col matrix
+    # the bands, not the im2col matrix (a pointwise conv's im2col matrix is its tensor)
+    assert h.counts["dram_reads"]["ifmap"] < a.size or conv.filter_h * conv.filter_w == 1
     recorded = h.trace_arrays()
     want = collect(layer_traces(cfg, model.schedule, 0, gemm.m[0], gemm.n[0], gemm.k[0]), trace_widths(cfg))
     for name, rows in recorded.items():
@@ -74,3 +76,28 @@ def test_strided_end_padded_batched_and_tall_filters_are_exact(conv):
 def test_without_tile_overlap_too():
     conv = ConvShape(6, 5, 3, 3, 8, 3, pad_h=1, pad_w=1)
     _check(ArrayConfig(**TIGHT, tile_overlap=False), conv)
+
+
+def test_three_channels_on_four_rows_is_exact():
+    """C = 3 < P = 4, 7x7 filter, stride 2, padding 3: one filter row per k-tile (21 taps, the last
+    k-line of each row partial), k-lines at any word address (rotated reads), left/right padding masked
+    per lane; the whole image in one band shared by the 7 k-tiles."""
+    conv = ConvShape(7, 6, 7, 7, 3, 3, stride_h=2, stride_w=2, pad_h=3, pad_w=3)
+    cfg = ArrayConfig(**{**TIGHT, "ifmap_sram_bytes": 256, "filter_sram_bytes": 256})
+    plan = memory_cycles(cfg, GemmArrays.of(16, 3, 147, conv=[conv])).plan
+    assert int(plan.tk[0]) == 21
+    _check(cfg, conv)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "conv, changes",
+    [
+        (ConvShape(6, 5, 3, 3, 6, 4, pad_h=1, pad_w=1), {"ifmap_sram_bytes": 2 * 4 * 4 * 6}),
+        (ConvShape(7, 7, 3, 3, 3, 4, stride_h=2, stride_w=2, pad_h=1, pad_w=1, batch=2), {}),
+        (ConvShape(5, 4, 1, 1, 6, 3), {}),
+    ],
+    ids=["C=6 bands of output rows", "C=3 stride 2 batch 2", "C=6 pointwise"],
+)
+def test_channels_not_a_multiple_of_rows_are_exact(conv, changes):
+    _check(ArrayConfig(**{**TIGHT, **changes}), conv)

@@ -124,17 +124,64 @@ def test_bands_reread_only_their_halo():
     assert int(res.dram_reads["ifmap"][0]) <= 1.2 * 24 * 4 * 4
 
 
-def test_a_small_filter_buffer_takes_k_tiles_of_whole_filter_rows():
+def test_a_small_filter_buffer_takes_k_tiles_of_whole_filter_rows_that_share_the_band():
     """Pinned: 3x3x16 filters do not fit a 128-line half (K = 144 lines), so k-tiles of two filter rows
-    (96 taps) and one; each (m, k) tile reads the rows its output rows need with its filter rows."""
+    (96 taps) and one; the k-tiles of an m-tile share its band of every filter row's input rows."""
     conv = ConvShape(6, 3, 3, 3, 16, 4, pad_h=1, pad_w=1)
     cfg = ArrayConfig(conv_native=True, **{**AMPLE, "ifmap_sram_bytes": 384, "filter_sram_bytes": 1024})
     res = _run(cfg, conv)
     assert (int(res.plan.tm[0]), int(res.plan.tk[0])) == (9, 96)  # 3 output rows, 2 filter rows
     assert res.plan.native == (conv,)
-    # output rows 0-2 with filter rows 0-1: input rows 0-2; with row 2: 1-3; rows 3-5: 2-5 and 4-5
-    assert int(res.dram_reads["ifmap"][0]) == (3 + 3 + 4 + 2) * 3 * 16
+    # output rows 0-2 read input rows 0-3, rows 3-5 read 2-5: one band each, for both k-tiles
+    assert int(res.dram_reads["ifmap"][0]) == (4 + 4) * 3 * 16
     assert int(res.dram_reads["filter"][0]) == 144 * 4 * 2  # the filters once per m-tile
+    assert res.schedule.tiles.load_a.tolist() == [True, False, True, False]
+
+
+def _closed_form_words(conv: ConvShape, lanes: int, j: int) -> int:
+    """Band words of bands of j output rows of every filter row, each widened to whole lines of P words
+    (brute force over the bands: the tensor's rows each band reads, its first word rounded down and its
+    last rounded up to a line)."""
+    row = conv.ifmap_w * conv.channels
+    words = 0
+    for b in range(conv.batch):
+        for oh0 in range(0, conv.ofmap_h, j):
+            read = [
+                h
+                for oh in range(oh0, oh0 + j)
+                for r in range(conv.filter_h)
+                if 0 <= (h := oh * conv.stride_h - conv.pad_h + r) < conv.ifmap_h
+            ]
+            first, end = (b * conv.ifmap_h + min(read)) * row, (b * conv.ifmap_h + max(read) + 1) * row
+            words += (-(-end // lanes) - first // lanes) * lanes
+    return words
+
+
+@pytest.mark.parametrize(
+    "conv, sram, j, extra",
+    [
+        # C = 3 < P = 4: the whole 9x9x3 image in one band, 243 words and 1 alignment word
+        (ConvShape(9, 9, 7, 7, 3, 4, stride_h=2, stride_w=2, pad_h=3, pad_w=3), 4096, 5, 1),
+        # C = 6, P < C < 2P, in bands of 2 output rows of a 'same' 3x3 conv: halo rows + alignment
+        (ConvShape(8, 5, 3, 3, 6, 4, pad_h=1, pad_w=1), 2 * 4 * 4 * 8, 2, None),
+    ],
+    ids=["C=3 7x7 s2 p3", "C=6 3x3 bands"],
+)
+def test_channels_not_a_multiple_of_rows_read_the_tensor_in_bands(conv, sram, j, extra):
+    """C not a multiple of P: one filter row per k-tile (tk = S * C), the layer native (it must not fall
+    back to its im2col matrix), DRAM words of A = tensor + halo rows + alignment words (closed form)."""
+    cfg = ArrayConfig(conv_native=True, **{**AMPLE, "ifmap_sram_bytes": sram})
+    res = _run(cfg, conv)
+    assert res.plan.native == (conv,)
+    assert int(res.plan.tk[0]) == conv.filter_w * conv.channels
+    assert int(res.plan.tm[0]) == j * conv.ofmap_w
+    words = int(res.dram_reads["ifmap"][0])
+    assert words == _closed_form_words(conv, 4, j)
+    tensor = conv.batch * conv.ifmap_h * conv.ifmap_w * conv.channels
+    if extra is not None:
+        assert words == tensor + extra
+    im2col_words = int(_run(cfg.replace(conv_native=False), conv).dram_reads["ifmap"][0])
+    assert words < im2col_words / 3
 
 
 def test_the_dram_trace_of_a_band_is_the_tensors_words_in_order():
@@ -152,11 +199,10 @@ def test_the_dram_trace_of_a_band_is_the_tensors_words_in_order():
 @pytest.mark.parametrize(
     "conv, cfg_changes",
     [
-        (ConvShape(6, 6, 3, 3, 6, 4, pad_h=1, pad_w=1), {}),  # channels not a multiple of rows
         (ConvShape(6, 6, 3, 3, 8, 4, pad_h=1, pad_w=1, groups=2), {}),  # grouped
         (ConvShape(6, 6, 3, 3, 8, 4, pad_h=1, pad_w=1), {"ifmap_sram_bytes": 64}),  # no band fits
     ],
-    ids=["channels", "groups", "no band fits"],
+    ids=["groups", "no band fits"],
 )
 def test_layers_the_window_cannot_run_read_their_im2col_matrix(conv, cfg_changes):
     cfg = ArrayConfig(conv_native=True, **{**AMPLE, **cfg_changes})
@@ -207,5 +253,26 @@ def test_bands_that_would_cost_cycles_are_refused_unless_the_layer_is_too_large_
     count = [sum(c is not None for c in p.native) for p in (timed, untimed)]
     assert count[0] < count[1]
     monkeypatch.undo()
-    assert memory_cycles(cfg, gemm).total_cycles == 4_192_116  # README; im2col: 4,213,952
+    assert memory_cycles(cfg, gemm).total_cycles == 4_191_856  # README; im2col: 4,213,952
     assert memory_cycles(cfg.replace(conv_native=False), gemm).total_cycles == 4_213_952
+
+
+def test_three_channels_pinned_against_the_rtl_and_auto_keeping_im2col_where_bands_busy_the_array():
+    """make cosim's 'C = 3, 7x7 stride 2 pad 3' conv (9x8x3 image), measured on Icarus and Verilator with
+    conv_native = true: on the ample memory 619 cycles reading the 216-word tensor once, against 1,481
+    cycles and 2,940 words from its im2col matrix; on the tight one (bands of a few output rows, 7 k-tiles
+    of 21 taps) 2,051 cycles and 648 words against 1,963 and 2,940. "auto" takes bands only when they are
+    no slower in total and in steady state (without the first fill and last drain): on the ample memory
+    their 7 k-tiles keep the array busier (476 steady cycles against 400), so it keeps im2col there too."""
+    from systolic.cosim.matrix import CONV_MEMORIES
+
+    want = {"mem-conv-ample": ((619, 216), (1481, 2940)), "mem-conv-tight": ((2051, 648), (1963, 2940))}
+    for name, (native_want, im2col_want) in want.items():
+        cfg = ArrayConfig(dataflow=Dataflow.WS, conv_native=True, **CONV_MEMORIES[name])
+        conv = ConvShape(9, 8, 7, 7, 3, cfg.cols, stride_h=2, stride_w=2, pad_h=3, pad_w=3)  # F = cols
+        native, im2col_ = _run(cfg, conv), _run(cfg.replace(conv_native=False), conv)
+        assert native.plan.native == (conv,)
+        assert (int(native.cycles[0]), int(native.dram_reads["ifmap"][0])) == native_want
+        assert (int(im2col_.cycles[0]), int(im2col_.dram_reads["ifmap"][0])) == im2col_want
+        auto = _run(cfg.replace(conv_native="auto"), conv)
+        assert auto.plan.native == (None,) and int(auto.cycles[0]) == im2col_want[0]

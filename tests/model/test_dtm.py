@@ -129,3 +129,42 @@ def test_run_errors():
         dtm.run_dtm(floorplan(), bursts(5), 1e-3, dtm.DtmPolicy(350.0, POINTS, region=("alu",)), PARAMS)
     with pytest.raises(InputError, match="compute_fraction: compute fraction must be in 0..1"):
         dtm.run_dtm(floorplan(), bursts(5), 1e-3, dtm.DtmPolicy(350.0, POINTS), PARAMS, compute_fraction=2.0)
+
+
+def test_steady_start_is_the_managed_runs_own_fixed_point():
+    """init="steady": the unmanaged run starts from the steady state of its average power, the managed one
+    from the policy's fixed point. A limit between the two starts holds (it could not while the managed
+    run started from the hotter unmanaged steady state), and starting the managed run again from where
+    it started reproduces it."""
+    policy = lambda limit: dtm.DtmPolicy(limit, POINTS, region=("pe_t0_0", "pe_t0_1"))  # noqa: E731
+    flp, power = floorplan(), bursts()
+    free = dtm.run_dtm(flp, power, 2e-3, policy(1e4), PARAMS, leak)
+    model = th.block_model(flp, PARAMS)
+    unmanaged_start = th.steady_block(model, power.mean(axis=0), leak)[:3].max()
+    limit = unmanaged_start - 0.5
+    result = dtm.run_dtm(flp, power, 2e-3, policy(limit), PARAMS, leak)
+    assert result.held and result.peak_k <= limit + 1e-9
+    assert result.unmanaged_peak_k == pytest.approx(free.unmanaged_peak_k)
+    assert result.throttled_intervals > 0
+    # the managed run started from its own, cooler steady state; the unmanaged one from its average power's
+    assert result.unmanaged_start_k.max() == pytest.approx(unmanaged_start)
+    assert result.start_k.max() < limit
+    # deterministic: the same inputs give the same start
+    again = dtm.run_dtm(flp, power, 2e-3, policy(limit), PARAMS, leak, init="steady")
+    np.testing.assert_array_equal(again.start_k, result.start_k)
+
+
+def test_a_managed_start_that_flips_between_two_states_takes_the_hotter(monkeypatch):
+    """The policy's levels are discrete: when the fixed-point map flips between two starts, the hotter
+    one is taken (the conservative start), deterministically."""
+    model = th.block_model(floorplan(), PARAMS)
+    cold, hot = np.full(model.n_nodes, 310.0), np.full(model.n_nodes, 311.0)
+    calls = iter([hot, cold, hot, cold, hot])
+    monkeypatch.setattr(dtm.th, "steady_block", lambda *a, **k: next(calls))
+    power = bursts()
+    policy = dtm.DtmPolicy(305.0, POINTS)
+    stepper = dtm._Stepper(
+        model, power, np.full(len(power), 2e-3), np.ones(len(power)), np.ones(3, bool), policy, None
+    )
+    start = dtm._managed_steady(model, stepper, policy, cold, None)
+    assert start.max() == 311.0

@@ -148,3 +148,18 @@ def test_model_imports_no_simulator():
         "print('amaranth' in sys.modules or 'cocotb' in sys.modules)"  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_block_operands_make_one_gemm_of_independent_ones():
+    """``block_operands``: column block j of A @ B is A_j @ B_j, and B is zero off its diagonal blocks."""
+    rng = np.random.default_rng(7)
+    a_groups = rng.integers(-5, 5, size=(3, 4, 2))  # [block, M, K_g]
+    b_groups = rng.integers(-5, 5, size=(3, 2, 5))  # [block, K_g, N_g]
+    a, b = fn.block_operands(a_groups, b_groups)
+    assert a.shape == (4, 6) and b.shape == (6, 15)
+    c = a @ b
+    for j in range(3):
+        assert np.array_equal(c[:, 5 * j : 5 * j + 5], a_groups[j] @ b_groups[j])
+        off = np.ones(15, dtype=bool)
+        off[5 * j : 5 * j + 5] = False
+        assert not b[2 * j : 2 * j + 2, off].any()

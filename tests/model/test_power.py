@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from systolic.config import ArrayConfig, Dataflow
 from systolic.errors import InputError
 from systolic.formats.hotspot import read_ptrace, write_ptrace
-from systolic.model import power
+from systolic.model import memory, power
 from systolic.model.cycles import GemmArrays
-from systolic.model.energy import ACTIONS, COMPONENT_CLASSES
+from systolic.model.energy import ACTIONS, ACTIVITIES, COMPONENT_CLASSES
 from systolic.model.floorplan import floorplan_for
 from systolic.model.memory import memory_cycles
 from systolic.report.summary import timeline_csv
@@ -221,3 +221,92 @@ def test_calibrated_layer_energy_rescales_the_steps():
         InputError, match=r"layer_dynamic_pj must be \[layer, class\] = \[3, 8\], not \[3, 7\]"
     ):
         power.step_work(cfg, SHAPES, mem.schedule, layer_dynamic_pj=own[:, :7])
+
+
+def _two_tiles():
+    """A layer of two equal tiles (M split in two): step 1 computes tile 0, step 2 tile 1; steps 0 and 1
+    load them, steps 2 and 3 drain them."""
+    cfg = _cfg(ifmap_sram_bytes=128, filter_sram_bytes=128, ofmap_sram_bytes=512)
+    gemm = GemmArrays.of(16, 8, 8)
+    sched = memory_cycles(cfg, gemm).schedule
+    assert sched.steps.compute_tile.tolist() == [-1, 0, 1, -1]
+    assert sched.steps.drain_tile.tolist() == [-1, -1, 0, 1]
+    return cfg, gemm, sched
+
+
+def test_tile_figures_place_a_layers_energy_by_hand():
+    cfg, gemm, sched = _two_tiles()
+    fam, cls = ACTIVITIES, COMPONENT_CLASSES
+    given = np.zeros((1, len(fam), len(cls)))
+    given[0, fam.index("compute"), cls.index("mult")] = 100.0
+    given[0, fam.index("drain"), cls.index("dram")] = 40.0
+    per_tile = np.zeros((2, len(fam), len(cls)))
+    per_tile[:, fam.index("compute"), cls.index("mult")] = [1.0, 3.0]  # tile 1's data switches 3x as much
+    per_tile[:, fam.index("drain"), cls.index("dram")] = [5.0, 5.0]
+    plain = power.step_work(cfg, gemm, sched, layer_dynamic_pj=given)
+    tiled = power.step_work(cfg, gemm, sched, layer_dynamic_pj=given, tile_dynamic_pj=per_tile)
+    mult = (power.FAMILIES.index("array"), power.COLUMNS.index("mult"))  # the PEs' share of the compute
+    # equal MACs: 50/50 by the layer's statistics; weighted 1:3 by the tiles' own: 25 and 75 pJ
+    np.testing.assert_allclose(plain.energy_pj[:, mult[0], mult[1]], [0.0, 50.0, 50.0, 0.0])
+    np.testing.assert_allclose(tiled.energy_pj[:, mult[0], mult[1]], [0.0, 25.0, 75.0, 0.0])
+    # equal figures change nothing: the drain's 40 pJ (75% off chip) in two equal write steps
+    dram = (power.FAMILIES.index("drain"), power.COLUMNS.index("dram"))
+    np.testing.assert_allclose(tiled.energy_pj[:, dram[0], dram[1]], [0.0, 0.0, 15.0, 15.0])
+    with pytest.raises(InputError, match=r"tile_dynamic_pj must be \[tile, family, class\] = \[2, 6, 8\]"):
+        power.step_work(cfg, gemm, sched, layer_dynamic_pj=given, tile_dynamic_pj=per_tile[:1])
+    with pytest.raises(InputError, match="tile_dynamic_pj needs layer_dynamic_pj per family"):
+        power.step_work(cfg, gemm, sched, tile_dynamic_pj=per_tile)
+
+
+def test_a_fills_a_beats_come_before_its_b_beats_by_hand():
+    cfg, gemm, sched = _two_tiles()
+    tiles = sched.tiles
+    assert tiles.load_a.tolist() == [True, True] and tiles.load_b.tolist() == [True, False]  # B reused
+    beats = memory.tile_beats(cfg, tiles)
+    assert beats["A"].tolist() == [16, 16] and beats["B"].tolist() == [16, 16]
+    fam, cls = ACTIVITIES, COMPONENT_CLASSES
+    given = np.zeros((1, len(fam), len(cls)))
+    given[0, fam.index("fill"), cls.index("dram")] = 70.0
+    # fill energy of each tile's layer with its A alone, B alone, neither: A 10 pJ over the layer's 32 A
+    # beats, B 30 pJ over its 16; beats that carry nothing cost 0
+    fill_pj = np.array([[10.0, 30.0, 0.0], [10.0, 30.0, 0.0]])
+    work = power.step_work(cfg, gemm, sched, layer_dynamic_pj=given, tile_fill_pj=fill_pj)
+    # step 0 loads tile 0: 16 A beats (16 x 10/32 = 5) then 16 B beats (30): A has half the time, 1/7
+    # of the energy; step 1 loads tile 1's A alone
+    np.testing.assert_allclose(work.fill_split[:2], [[0.5, 1 / 7], [1.0, 1.0]])
+    n = work.layers
+    tl = power.build_timeline(
+        cfg, work, np.full((n, 3), cfg.vdd_v), np.full((n, 3), cfg.clock_hz), np.zeros(n, dtype=int)
+    )
+    f = power.FAMILIES.index("fill")
+    t0, t1 = tl.start_s[0] + tl.family_start_s[0, f], tl.start_s[0] + tl.family_end_s[0, f]
+    per_family = np.zeros((tl.start_s.size, len(power.FAMILIES), 1))
+    per_family[0, f, 0] = 7.0
+    got = tl.integrate(np.array([t0, (t0 + t1) / 2, t1]), per_family)[:, 0]
+    np.testing.assert_allclose(got, [1.0, 6.0])
+    with pytest.raises(InputError, match=r"tile_fill_pj must be \[tile, 3\] = \[2, 3\], not \[2, 2\]"):
+        power.step_work(cfg, gemm, sched, layer_dynamic_pj=given, tile_fill_pj=fill_pj[:, :2])
+
+
+def test_a_trapezoid_integrates_by_hand():
+    # one segment of 10 s with ramps of 2 s holding 8 pJ: 1 pJ/s on the flat part, t/2 on the way up
+    got = power.integrate(
+        np.array([0.0]), np.array([10.0]), np.array([[8.0]]), np.array([0, 1, 2, 5, 8, 10.0]), np.array([0.2])
+    )[:, 0]
+    np.testing.assert_allclose(got, [0.25, 0.75, 3.0, 3.0, 1.0])
+    flat = power.integrate(
+        np.array([0.0]), np.array([10.0]), np.array([[8.0]]), np.array([0, 5, 10.0]), np.zeros(1)
+    )
+    np.testing.assert_allclose(flat[:, 0], [4.0, 4.0])
+
+
+def test_bursts_integrate_by_hand():
+    # two bursts in 10 s, each a third of their period: [0, 2.5) and [7.5, 10), 4 pJ each
+    got = power.integrate(
+        np.array([0.0]),
+        np.array([10.0]),
+        np.array([[8.0]]),
+        np.array([0, 1.25, 2.5, 7.5, 10.0]),
+        bursts=np.array([[2.0, 3.0]]),
+    )[:, 0]
+    np.testing.assert_allclose(got, [2.0, 2.0, 0.0, 4.0])

@@ -13,15 +13,22 @@ from systolic.formats.calibration import load_calibration
 from systolic.formats.network import load_workload
 from systolic.model.cycles import GemmArrays
 from systolic.model.energy import layer_energy
+from systolic.model.grouped import lower_groups
 from systolic.model.memory import memory_cycles
+from systolic.model.network import network_run
 from systolic.model.sweep import area_m2, evaluate, pareto_front, plan_key
 
 CAL = load_calibration()[0]
 
 
 @pytest.fixture(scope="module")
-def nets():
-    return {n: GemmArrays.from_workload(load_workload(n)) for n in ("alexnet", "mobilenetv2")}
+def workloads():
+    return {n: load_workload(n) for n in ("alexnet", "mobilenetv2")}
+
+
+@pytest.fixture(scope="module")
+def nets(workloads):
+    return {n: GemmArrays.from_workload(w) for n, w in workloads.items()}
 
 
 def _points():
@@ -37,14 +44,19 @@ def _points():
     return pts
 
 
-def test_bulk_equals_point_by_point(nets):
+@pytest.mark.parametrize("as_workloads", [False, True])
+def test_bulk_equals_point_by_point(nets, workloads, as_workloads):
+    """GEMMs run as given; workloads as ``systolic run`` runs them (grouped convolutions in blocks)."""
     pts = _points()
-    res = evaluate(pts, nets, calibration=CAL)
+    res = evaluate(pts, workloads if as_workloads else nets, calibration=CAL)
     assert len({plan_key(c) for c in pts}) < len(pts)  # groups really share work
     for i, cfg in enumerate(pts[:-1]):
         assert res["error"][i] == ""
         total = 0
         for net, g in nets.items():
+            if as_workloads:  # the network as network_run lowers it for this point
+                g = network_run(cfg, lower_groups(cfg, workloads[net])).gemm
+                assert net != "mobilenetv2" or g.blocks is not None  # its depthwise layers in blocks
             mem = memory_cycles(cfg, g)
             assert res[f"{net}.cycles"][i] == mem.total_cycles
             assert res[f"{net}.stall_cycles"][i] == mem.stall_cycles.sum()

@@ -1,0 +1,111 @@
+"""model/grouped.py: grouped and depthwise convolutions in blocks of groups (``group_blocks``), pinned
+against the closed forms so that a lowering that silently stops blocking fails."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from systolic.config import ArrayConfig, Dataflow
+from systolic.errors import InputError
+from systolic.model.cycles import GemmArrays, workload_cycles
+from systolic.model.grouped import group_block, lower_groups, lower_groups_origin
+from systolic.model.memory import memory_cycles
+from systolic.workload import ConvShape, Layer, Workload
+
+#: 32 depthwise 3x3 channels, 14x14 output (M = 196, K = 9 and N = 1 per group).
+DW = ConvShape(14, 14, 3, 3, 32, 32, pad_h=1, pad_w=1, groups=32)
+
+
+def _ample(df: Dataflow, **changes) -> ArrayConfig:
+    return ArrayConfig(
+        rows=32,
+        cols=32,
+        dataflow=df,
+        dram_bw_words_per_cycle=256,
+        ifmap_sram_bytes=1 << 24,
+        filter_sram_bytes=1 << 24,
+        ofmap_sram_bytes=1 << 26,
+        **changes,
+    )
+
+
+# Closed forms (model/cycles.py's docstring) on a 32x32 array, R = C = 32, all 32 groups in one GEMM
+# (K = 288, N = 32): WS, rows = K: 9 row folds of T = M = 196 steps, 1 + 9 x 196 - 196 + 196 + R + C - 1
+# = 1828; OS, rows = M: 7 folds of T = K = 288, 6 x 288 + 288 + 2R + C - 2 = 2110; IS, rows = K, cols = M:
+# 9 x 7 folds of T = N = 32 (span max(T, C) = 32), 1 + 63 x 32 - 32 + 32 + R + C - 1 = 2080. One GEMM per
+# group instead: WS 32 x (1 + 196 + R + C - 1) = 8320; OS 32 x (6 x max(9, R + C - 1) + 9 + 2R + C - 2)
+# = 15392; IS 32 x (1 + 7 x 32 - 32 + 1 + R + C - 1) = 8224. SCALE-Sim's closed form for its 32 GEMMs:
+# WS 32 x (196 + 2R + C - 2 - 1) = 9248; OS 32 x (7 (9 + R + C - 2) - 1) = 15872; IS 32 x (7 (1 + 2R + C -
+# 2) - 1) = 21248.
+PINNED = {
+    Dataflow.WS: (1828, 8320, 9248),
+    Dataflow.OS: (2110, 15392, 15872),
+    Dataflow.IS: (2080, 8224, 21248),
+}
+
+
+@pytest.mark.parametrize("df", list(Dataflow))
+def test_depthwise_blocks_pinned_against_the_closed_forms(df):
+    blocked, per_group, scalesim = PINNED[df]
+    cfg = _ample(df)
+    wl = Workload("dw", (Layer.from_conv("dw", DW),))
+    lowered = lower_groups(cfg, wl)
+    assert [(ly.m, ly.n, ly.k, ly.repeat, ly.blocks) for ly in lowered] == [(196, 32, 288, 1, 32)]
+    assert workload_cycles(cfg, lowered).total_cycles == blocked
+    assert workload_cycles(cfg, lower_groups(cfg.replace(group_blocks=False), wl)).total_cycles == per_group
+    assert blocked * 4 < scalesim  # the blocks beat SCALE-Sim's one GEMM per channel by over 4x
+    assert workload_cycles(cfg, lowered).macs.sum() == 196 * 9 * 32  # useful MACs, not the zeros of B
+
+
+def test_option_off_keeps_one_gemm_per_group_and_the_lowering_is_idempotent():
+    cfg = _ample(Dataflow.WS)
+    wl = Workload("dw", (Layer("fc", 4, 4, 4), Layer.from_conv("dw", DW)))
+    assert lower_groups(cfg.replace(group_blocks=False), wl) is wl
+    lowered, origin = lower_groups_origin(cfg, wl)
+    assert lower_groups(cfg, lowered) == lowered
+    assert origin.tolist() == [0, 1] and lowered.layers[0] == wl.layers[0]
+
+
+@pytest.mark.parametrize("df", list(Dataflow))
+@pytest.mark.parametrize(
+    "shape",
+    [
+        ConvShape(7, 7, 3, 3, 24, 24, stride_h=2, stride_w=2, pad_h=1, pad_w=1, groups=24),
+        ConvShape(6, 5, 3, 3, 12, 18, pad_h=1, pad_w=1, groups=3),
+        ConvShape(4, 4, 5, 5, 40, 40, pad_h=2, pad_w=2, groups=40),
+    ],
+)
+def test_blocks_never_take_more_cycles_than_one_gemm_per_group(df, shape):
+    """b = 1 is always a candidate: on a tight memory system and an ample one, the chosen blocks take
+    at most the cycles of one GEMM per group, and cover every group once."""
+    for cfg in (
+        ArrayConfig(rows=8, cols=8, dataflow=df, dram_bw_words_per_cycle=2, ifmap_sram_bytes=512),
+        _ample(df).replace(rows=8, cols=8),
+    ):
+        b = group_block(cfg, shape)
+        blocks = Layer.conv_blocks("x", shape, b)
+        assert sum(ly.blocks * ly.repeat for ly in blocks) == shape.groups
+        ours = memory_cycles(cfg, GemmArrays.from_workload(Workload("x", blocks))).cycles.sum()
+        old = memory_cycles(cfg, GemmArrays.from_workload(Workload("x", (Layer.from_conv("x", shape),))))
+        assert ours <= old.cycles.sum()
+
+
+def test_gemm_arrays_carry_the_blocks():
+    g = GemmArrays.from_workload(Workload("x", Layer.conv_blocks("dw", DW, 3)))
+    assert g.block_counts.tolist() == [3, 2]
+    assert g.macs.tolist() == [196 * 9 * 30, 196 * 9 * 2]
+    assert np.array_equal(g.array_macs, g.macs * g.block_counts)
+    assert GemmArrays.of(4, 4, 4).blocks is None
+
+
+def test_buffers_too_small_for_any_fold_leave_the_layer_to_the_memory_model():
+    """No block fits a filter SRAM too small for one fold's lines: one GEMM per group, and the memory
+    model reports the layer (a sweep marks the point infeasible) rather than the lowering failing."""
+    shape = ConvShape(14, 14, 3, 3, 64, 64, pad_h=1, pad_w=1, groups=64)
+    cfg = ArrayConfig(rows=8, cols=8, filter_sram_bytes=64, ifmap_sram_bytes=256, ofmap_sram_bytes=4096)
+    assert group_block(cfg, shape) == 1
+    wl = lower_groups(cfg, Workload("x", (Layer.from_conv("x", shape),)))
+    with pytest.raises(InputError, match="filter_sram_bytes: too small to hold one fold"):
+        memory_cycles(cfg, GemmArrays.from_workload(wl))
+    assert group_block(cfg.replace(filter_sram_bytes=128), shape) > 1

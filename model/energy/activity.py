@@ -105,7 +105,7 @@ TOGGLE_FEATURES: dict[str, tuple[str, ...]] = {
         "sram_slots",
         "folds (rows + cols)",  # lane masks
         "read_beats a_rd",
-        "fill_masks",  # fill lane masks and enables, beat by beat
+        "fill_masks",  # fill lane masks and enables, the read walker's beat state, beat by beat
     ),
     "dram": (
         "reads rd_bits d_rd",  # read data bus, beat by beat (idle cycles zero)
@@ -165,7 +165,8 @@ class LayerActivityCounts:
         south_frames: its lanes per fold
     fill_still, fill_moving : ``[port, tensor, layer]`` words of each tensor (A, B) that each fill port
         (ifmap's, filter's) carries in beats that stay at lane 0 (lines of one beat) or move along the line
-    fill_masks : bit flips of the controller's fill lane masks and enables (:func:`fill_mask_flips`)
+    fill_masks : bit flips of the controller's fill lane masks and enables and of its read walker's beat
+        state (:func:`fill_mask_flips`)
     rows, cols, bw : the array's size and the DRAM bus's words (``[layer]``, for the features)
     """
 
@@ -258,11 +259,13 @@ def _array_counts(cfg: ArrayConfig, tiles) -> dict[str, np.ndarray]:
 
 
 def fill_mask_flips(cfg: ArrayConfig, tiles) -> np.ndarray:
-    """Bit flips ``[tile]`` of the controller's fill lane masks and enables while the tile is loaded
-    (hdl/controller.py): a DRAM beat writes ``count`` words into its SRAM line from lane ``j bw`` (the
-    line's j-th beat); each tensor's ``fill_x_wide_mask`` (``lanes + bw`` bits) is the beat's lane mask
-    for every beat of either tensor, held between beats (from the last tile's last beat), and
-    ``fill_x_en`` its low ``lanes`` bits in x's own beats, zero otherwise. A tile's A burst comes before
+    """Bit flips ``[tile]`` of the controller's fill lane masks and enables and of its read walker's beat
+    state while the tile is loaded (hdl/controller.py): a DRAM beat writes ``count`` words into its SRAM
+    line from lane ``j bw`` (the line's j-th beat); each tensor's ``fill_x_wide_mask`` (``lanes + bw``
+    bits) is the beat's lane mask for every beat of either tensor, held between beats (from the last
+    tile's last beat), and ``fill_x_en`` its low ``lanes`` bits in x's own beats, zero otherwise; the
+    walkers' ``j``, ``lane0``, ``len`` (request and response copies) and the ports' ``beat_mask`` hold
+    the beat's. A tile's A burst comes before
     its B burst; a tile is one of few kinds (its loads and extents), so each pair of consecutive kinds is
     emulated once."""
     geo = geometry(cfg)
@@ -335,6 +338,13 @@ def _mask_flips(cfg: ArrayConfig, cycle, tensor, lane0, count) -> int:
             diff = size[1:] + size[:-1] - 2 * both  # [beat - 1] consecutive beats
             end = size[-1] if mine is not None else 0  # the enable falls to zero after the last beat
             flips += int(np.where(gap[1:-1], size[1:] + size[:-1], diff).sum() + size[0] + end)
+    # the read walker's beat state, held between beats, in both copies (request and response side): the
+    # beat's index in its line, its first lane and its length, and both fill ports' beat masks
+    n = count[order]
+    walk = (lo // cfg.dram_bw_words_per_cycle, lo, n, (np.uint64(1) << n.astype(np.uint64)) - np.uint64(1))
+    for v in walk:
+        v = np.asarray(v).astype(np.uint64)
+        flips += 2 * int(np.bitwise_count(v[1:] ^ v[:-1]).sum() + np.bitwise_count(v[:1]).sum())
     return flips
 
 

@@ -244,4 +244,3 @@ def test_layer_statistics_cost_is_bounded_on_a_large_layer():
     t = time.perf_counter()
     en.layer_stats(cfg, a, b)
     assert time.perf_counter() - t < 1.2
-

@@ -311,14 +311,21 @@ def _tile_beats(cfg: ArrayConfig, kind: np.ndarray, burst: int):
             el, eo = int(kind[3 + y]), int(kind[5 + y])
             valid = np.tile(np.minimum(lanes, el - np.arange(-(-el // lanes)) * lanes), eo)  # [line]
         line, j = _ragged(-(-valid // bw))
-        parts.append((np.full(j.size, y), j * bw, np.minimum(bw, valid[line] - j * bw)))
-    tensor, lane0, count = (np.concatenate(v) for v in zip(*parts, strict=True))
-    return burst * 1_000_000_000 + np.arange(tensor.size), tensor, lane0, count
+        blocks = valid.size // (int(kind[2]) if x == "A" and kind[2] >= 0 else int(kind[5 + y]))
+        o, lb = np.divmod(line, blocks)  # lines o outer, line blocks lb inner
+        eo = valid.size // blocks
+        parts.append(
+            (np.full(j.size, y), j * bw, np.minimum(bw, valid[line] - j * bw), np.c_[o, lb, lb * eo + o])
+        )
+    tensor, lane0, count, walk = (np.concatenate(v) for v in zip(*parts, strict=True))
+    return burst * 1_000_000_000 + np.arange(tensor.size), tensor, lane0, count, walk
 
 
-def _mask_flips(cfg: ArrayConfig, cycle, tensor, lane0, count) -> int:
+def _mask_flips(cfg: ArrayConfig, cycle, tensor, lane0, count, walk=None) -> int:
     """Flips of the fill lane masks over beats in ``cycle`` (:func:`fill_mask_flips`). Masks are
-    intervals of lanes, so a change flips the lanes of their symmetric difference."""
+    intervals of lanes, so a change flips the lanes of their symmetric difference. ``walk`` ``[beat, 3]``:
+    the walkers' line ``o``, line block ``lb`` and SRAM line, whose flips count too (also on both fill
+    ports' addresses, the line in their address widths)."""
     order = np.argsort(cycle, kind="stable")
     cycle, tensor, lo = cycle[order], tensor[order], lane0[order]
     hi = lo + count[order]
@@ -341,10 +348,17 @@ def _mask_flips(cfg: ArrayConfig, cycle, tensor, lane0, count) -> int:
     # the read walker's beat state, held between beats, in both copies (request and response side): the
     # beat's index in its line, its first lane and its length, and both fill ports' beat masks
     n = count[order]
-    walk = (lo // cfg.dram_bw_words_per_cycle, lo, n, (np.uint64(1) << n.astype(np.uint64)) - np.uint64(1))
-    for v in walk:
+    beat = (lo // cfg.dram_bw_words_per_cycle, lo, n, (np.uint64(1) << n.astype(np.uint64)) - np.uint64(1))
+    state = list(beat) + ([] if walk is None else [walk[order, 0], walk[order, 1], walk[order, 2]])
+    for v in state:
         v = np.asarray(v).astype(np.uint64)
         flips += 2 * int(np.bitwise_count(v[1:] ^ v[:-1]).sum() + np.bitwise_count(v[:1]).sum())
+    if walk is not None:  # fill_x_addr: the response walker's line in the port's address bits
+        for x in ("A", "B"):
+            v = walk[order, 2].astype(np.uint64) & np.uint64(
+                (1 << max(geo[x].half_lines - 1, 1).bit_length()) - 1
+            )
+            flips += int(np.bitwise_count(v[1:] ^ v[:-1]).sum() + np.bitwise_count(v[:1]).sum())
     return flips
 
 

@@ -159,13 +159,13 @@ def test_fill_lane_masks_against_a_cycle_walk():
 def test_fill_lane_mask_flips_are_the_rtls():
     """``cal-os12x6-int16`` (cosim/calibrate.py), a layer of M, N, K = 39, 15, 21, on the RTL (Icarus VCD,
     the layer's toggles less its warm-up's): ``fill_a_wide_mask``, ``fill_b_wide_mask``, ``fill_a_en``,
-    ``fill_b_en`` flipped 5,043 + 4,539 + 3,048 + 2,064 = 14,694 bits, the read walkers' ``j``, ``lane0``,
-    ``len`` 840 + 840 + 717 per copy (two) and the two ``beat_mask`` 687 each: 20,862 in all; emulated
-    20,848 (the masks and enables exactly). A 16x16 OS int8 layer (47, 32, 21): 30,660 measured, 30,654
-    emulated."""
+    ``fill_b_en`` flipped 5,043 + 4,539 + 3,048 + 2,064 = 14,694 bits; the read walkers' ``j``, ``lane0``,
+    ``len``, ``o``, ``lb``, ``line`` 840 + 840 + 717 + 608 + 168 + 960 per copy (two); the two
+    ``beat_mask`` 687 each, ``fill_a_addr`` 880, ``fill_b_addr`` 960: 26,174 in all; emulated 26,148 (the
+    masks and enables exactly). A 16x16 OS int8 layer (47, 32, 21): 33,396 measured, 33,378 emulated."""
     from systolic.model.cycles import GemmArrays
 
     cfg = ArrayConfig(rows=12, cols=6, dataflow="os", input_bits=16, weight_bits=16, acc_bits=48,
                       word_bytes=2, ifmap_sram_bytes=576, filter_sram_bytes=576, ofmap_sram_bytes=1728,
                       dram_bw_words_per_cycle=4, dram_latency_cycles=4)  # fmt: skip
-    assert en.activity_counts(cfg, GemmArrays.of(39, 15, 21)).fill_masks[0] == 20_848
+    assert en.activity_counts(cfg, GemmArrays.of(39, 15, 21)).fill_masks[0] == 26_148

@@ -281,17 +281,30 @@ def fill_mask_flips(cfg: ArrayConfig, tiles) -> np.ndarray:
     prev = np.r_[-1, np.maximum.accumulate(idx)[:-1]]  # [tile] the last tile loaded before
     pairs = np.concatenate([np.where((prev >= 0)[:, None], kind[np.maximum(prev, 0)], -1), kind], axis=1)
     unique, inverse = np.unique(pairs, axis=0, return_inverse=True)
-    flips = np.array([_pair_flips(cfg, row[: kind.shape[1]], row[kind.shape[1] :]) for row in unique])
+    memo: dict = {}
+    flips = np.array([_pair_flips(cfg, row[: kind.shape[1]], row[kind.shape[1] :], memo) for row in unique])
     return np.where(loads, flips[inverse.reshape(-1)], 0.0)
 
 
-def _pair_flips(cfg: ArrayConfig, before: np.ndarray, kind: np.ndarray) -> float:
-    """Flips of loading a tile of ``kind`` after one of ``before`` (all -1: none): those of both loads
-    minus those of the first alone."""
-    beats = [_tile_beats(cfg, k, i) for i, k in enumerate((before, kind)) if k[0] >= 0]
-    both = [np.concatenate(v) for v in zip(*beats, strict=True)]
-    alone = beats[0] if len(beats) == 2 else None
-    return float(_mask_flips(cfg, *both) - (_mask_flips(cfg, *alone) if alone else 0))
+def _pair_flips(cfg: ArrayConfig, before: np.ndarray, kind: np.ndarray, memo: dict) -> float:
+    """Flips of loading a tile of ``kind`` after one of ``before`` (all -1: none): those of the tile's
+    beats alone (memoised per kind) and, after another tile, what the held nets change from its last beat
+    to this tile's first beyond starting from zero (the enables fall to zero between them either way)."""
+
+    def beats(k: np.ndarray, burst: int):
+        key = (tuple(k.tolist()), burst)
+        if key not in memo:
+            memo[key] = _tile_beats(cfg, k, burst)
+        return memo[key]
+
+    own = tuple(kind.tolist())
+    if own not in memo:
+        memo[own] = _mask_flips(cfg, *beats(kind, 1))
+    if before[0] < 0:
+        return float(memo[own])
+    last, first = (tuple(v[[i]] for v in b) for b, i in ((beats(before, 0), -1), (beats(kind, 1), 0)))
+    both = [np.concatenate(v) for v in zip(last, first, strict=True)]
+    return float(memo[own] + _mask_flips(cfg, *both) - _mask_flips(cfg, *last) - _mask_flips(cfg, *first))
 
 
 def _tile_beats(cfg: ArrayConfig, kind: np.ndarray, burst: int):

@@ -406,13 +406,19 @@ def _bus_flips(cycle: np.ndarray, words: np.ndarray, idle_zero: bool) -> int:
 def _partial_sums(a: np.ndarray, b: np.ndarray, m_idx, n_idx, k_end: np.ndarray, k_start=None) -> np.ndarray:
     """``sum(a[m, k] b[k, n] for k_start <= k < k_end)`` for index arrays ``m_idx``, ``n_idx`` ``[row,
     lane]`` and ``k_start`` (default 0), ``k_end`` ``[row]`` (grouped by them: a few distinct values per
-    tile)."""
+    tile). Each group is one product over the span of rows and columns it names (within one tile, so no
+    larger than the tile's outputs), gathered at its (m, n) pairs, where gathering
+    ``a[m, k]`` per lane would hold K values per output."""
     m_idx, n_idx = np.minimum(m_idx, a.shape[0] - 1), np.minimum(n_idx, b.shape[1] - 1)
     out = np.zeros(np.shape(m_idx), dtype=np.int64)
     k_start = np.zeros_like(k_end) if k_start is None else np.broadcast_to(k_start, np.shape(k_end))
     for ks, ke in np.unique(np.stack([k_start, k_end], axis=1), axis=0).tolist():
         e = (k_start == ks) & (k_end == ke)
-        out[e] = np.einsum("elk,kel->el", a[m_idx[e], ks:ke], b[ks:ke, n_idx[e]])
+        mm, nn = m_idx[e], n_idx[e]
+        m0, n0 = int(mm.min()), int(nn.min())
+        # int64 einsum: exact, and no BLAS threads (which spin on a busy machine)
+        prod = np.einsum("mk,kn->mn", a[m0 : int(mm.max()) + 1, ks:ke], b[ks:ke, n0 : int(nn.max()) + 1])
+        out[e] = prod[mm - m0, nn - n0]
     return out
 
 
@@ -506,24 +512,39 @@ def _gated_jumps(cfg: ArrayConfig, sched, a: np.ndarray, b: np.ndarray) -> tuple
             if df == "os":  # PE (m, n) takes A[m, k] and B[k, n] along k
                 west = np.broadcast_to(a[rb : rb + r, t0 : t0 + t_len].T[:, :, None], (t_len, r, c))
                 north = np.broadcast_to(b[t0 : t0 + t_len, cb : cb + c][:, None, :], (t_len, r, c))
-            else:  # PE (k, col) takes xw[t, k] along t and holds st[k, col]
-                west = np.broadcast_to(xw[t0 : t0 + t_len, rb : rb + r][:, :, None], (t_len, r, c))
-                north = np.broadcast_to(st[rb : rb + r, cb : cb + c][None, :, :], (t_len, r, c))
-            nz = (west != 0) & (north != 0)  # [time, row, col]
-            active = nz.any(axis=0)  # [row, col]
-            first = np.argmax(nz, axis=0)[None]
-            last = (t_len - 1 - np.argmax(nz[::-1], axis=0))[None]
-            w_first = _patterns(np.take_along_axis(west, first, 0)[0], bits_w)
-            n_first = _patterns(np.take_along_axis(north, first, 0)[0], bits_n)
+                w_first, n_first, w_last, n_last, active = _first_last(west, north)
+            else:  # PE (k, col) takes xw[t, k] along t and holds st[k, col]: its pairs' times are the row's
+                w_first, _, w_last, _, active = _first_last(
+                    xw[t0 : t0 + t_len, rb : rb + r, None], np.ones((1, r, 1))
+                )
+                n_first = n_last = st[rb : rb + r, cb : cb + c]  # [row, col]
+                active = active & (n_first != 0)
             hw, hn = held_w[:r, :c], held_n[:r, :c]
-            flips_w += int(np.bitwise_count(np.where(active, hw ^ w_first, 0)).sum())
-            flips_n += int(np.bitwise_count(np.where(active, hn ^ n_first, 0)).sum())
-            held_w[:r, :c] = np.where(active, _patterns(np.take_along_axis(west, last, 0)[0], bits_w), hw)
-            held_n[:r, :c] = np.where(active, _patterns(np.take_along_axis(north, last, 0)[0], bits_n), hn)
+            flips_w += int(np.bitwise_count(np.where(active, hw ^ _patterns(w_first, bits_w), 0)).sum())
+            flips_n += int(np.bitwise_count(np.where(active, hn ^ _patterns(n_first, bits_n), 0)).sum())
+            held_w[:r, :c] = np.where(active, _patterns(w_last, bits_w), hw)
+            held_n[:r, :c] = np.where(active, _patterns(n_last, bits_n), hn)
             frames += int(r) * int(c)
     if not frames:
         return 0.0, 0.0
     return flips_w / (bits_w * frames), flips_n / (bits_n * frames)
+
+
+def _first_last(west: np.ndarray, north: np.ndarray):
+    """Of operands ``[time, row, col]`` (broadcastable): both operands at each PE's first and last pair of
+    non-zero values, and whether it has one: ``(west first, north first, west last, north last, active)``,
+    ``[row, col]`` each."""
+    shape = np.broadcast_shapes(west.shape, north.shape)
+    nz = (west != 0) & (north != 0)  # [time, row, col]
+    first = np.argmax(nz, axis=0)[None]
+    last = (nz.shape[0] - 1 - np.argmax(nz[::-1], axis=0))[None]
+    west, north = np.broadcast_to(west, shape), np.broadcast_to(north, shape)
+    pick = [
+        np.take_along_axis(x, np.broadcast_to(i, (1, *shape[1:])), 0)[0]
+        for i in (first, last)
+        for x in (west, north)
+    ]
+    return pick[0], pick[1], pick[2], pick[3], np.broadcast_to(nz.any(axis=0), shape[1:])
 
 
 class _WriteBus:

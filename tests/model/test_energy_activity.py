@@ -169,3 +169,18 @@ def test_fill_lane_mask_flips_are_the_rtls():
                       word_bytes=2, ifmap_sram_bytes=576, filter_sram_bytes=576, ofmap_sram_bytes=1728,
                       dram_bw_words_per_cycle=4, dram_latency_cycles=4)  # fmt: skip
     assert en.activity_counts(cfg, GemmArrays.of(39, 15, 21)).fill_masks[0] == 26_148
+
+
+def test_unique_rows_equals_numpys_unique_along_rows():
+    """fill_mask_flips' tile kinds: the keyed 1-D unique gives np.unique(axis=0)'s rows, order and inverse,
+    also when most rows repeat and for rows that differ by small amounts in several fields."""
+    from systolic.model.energy.activity import _unique_rows
+
+    rng = np.random.default_rng(3)
+    for n in (1, 2, 7, 3000):
+        rows = rng.integers(-1, 4, (n, 14))
+        rows[n // 2 :] = rows[: n - n // 2]
+        got, inverse = _unique_rows(rows)
+        want, want_inverse = np.unique(rows, axis=0, return_inverse=True)
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(inverse, want_inverse.reshape(-1))

@@ -47,9 +47,15 @@ def add(sub: Any) -> None:
         help="length of a timeline interval: 10us, 0.5ms, 2e-6s or 20000cycles (nominal clock); "
         "default: the window in 50 intervals",
     )
-    p.add_argument(
-        "--temperature-k", type=float, default=None, metavar="K", help="die temperature for leakage"
+    temp = p.add_mutually_exclusive_group()
+    temp.add_argument(
+        "--temperature-c",
+        type=float,
+        default=None,
+        metavar="C",
+        help="die temperature for leakage in Celsius, as --temp-limit-c of systolic run (default 25)",
     )
+    temp.add_argument("--temperature-k", type=float, default=None, metavar="K", help="the same in kelvin")
     p.add_argument(
         "--energy",
         choices=("calibrated", "default"),
@@ -60,6 +66,17 @@ def add(sub: Any) -> None:
     p.add_argument("--out", metavar="DIR", help="write the timeline, ptrace, summary and plot into DIR")
     add_force(p)
     p.set_defaults(func=_dvfs)
+
+
+def _temperature_k(args: argparse.Namespace) -> float | None:
+    """The die temperature in kelvin from ``--temperature-c`` or ``--temperature-k`` (None: the default)."""
+    if args.temperature_c is None:
+        return args.temperature_k
+    from systolic.errors import InputError
+
+    if not -73.15 <= args.temperature_c <= 226.85:  # the model's 200..500 K
+        raise InputError(f"must be in -73.15..226.85 C, not {args.temperature_c:g}", "--temperature-c")
+    return args.temperature_c + 273.15
 
 
 def _dvfs(args: argparse.Namespace) -> int:
@@ -81,7 +98,7 @@ def _dvfs(args: argparse.Namespace) -> int:
         args.policy,
         args.deadline_ms * 1e-3,
         args.interval,
-        args.temperature_k,
+        _temperature_k(args),
         args.energy,
         force=args.force,
     )

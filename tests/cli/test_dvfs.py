@@ -161,6 +161,12 @@ def test_out_keeps_the_users_files(net, tmp_path):
             "--out: .: holds the input net.csv; give an output folder that holds none of the",
         ),
         (["--interval", "1e9s"], {}, "--interval: 1e+09 s is longer than the whole run (0.001 s)"),
+        (["--temperature-c", "300"], {}, "--temperature-c: must be in -73.15..226.85 C, not 300"),
+        (
+            ["--temperature-c", "40", "--temperature-k", "300"],
+            {},
+            "systolic dvfs: argument --temperature-k: not allowed with argument --temperature-c",
+        ),
         (
             ["--temperature-k", "٣٠٠"],
             {},
@@ -172,3 +178,14 @@ def test_refused_before_the_plan(tmp_path, capsys, argv, files, message):
     base = ["dvfs", "--arch", "small-8x8", "--topology", "net.csv", "--deadline-ms", "1"]
     got = refused(tmp_path, capsys, [*base, *argv], {"net.csv": "Layer,M,N,K\nl1,16,16,16\n", **files})
     assert got.startswith(message), got
+
+
+def test_temperature_in_celsius_is_the_same_plan_as_in_kelvin(net, capsys):
+    """``--temperature-c`` (as ``run --temp-limit-c``) and ``--temperature-k`` give the same plan; a hotter
+    die leaks more, so the totals move with the temperature."""
+    base = ["dvfs", *SMALL, "--topology", net, "--deadline-ms", "1", "--policy", "none"]
+    outs = []
+    for extra in (["--temperature-c", "85"], ["--temperature-k", "358.15"], ["--temperature-c", "25"]):
+        assert main([*base, *extra]) == 0
+        outs.append(capsys.readouterr().out)
+    assert outs[0] == outs[1] and outs[0] != outs[2]

@@ -22,6 +22,11 @@ which only the b that take fewer compute cycles than every smaller b stay candid
 its extra weights only if it saves cycles on the array); those few through the memory model
 (:func:`~.memory.memory_cycles`), and the fewest cycles win, the smallest b among equals. b = 1 is always
 a candidate, so the blocks never take more cycles than one GEMM per group (both as the model counts them).
+
+With ``conv_native`` (WS) a block is a dense convolution of its channel slice
+(:meth:`~systolic.workload.ConvShape.block`, stored channel-blocked: :mod:`systolic.geometry`) and the
+memory model times each candidate with the plan it will run: bands of the slice where the planner takes
+them (:func:`~.memory.plan_tiles`, the same rule as an ungrouped convolution), else its im2col matrix.
 """
 
 from __future__ import annotations
@@ -47,11 +52,14 @@ def _block_cycles(cfg: ArrayConfig, one: Layer, groups: int, b: np.ndarray, with
     ``groups // b`` GEMMs of b groups, then one GEMM of the ``groups % b`` left over."""
     whole, rest = groups // b, groups % b
     tail_b = np.maximum(rest, 1)
+    blocks = np.concatenate([b, tail_b])
     both = GemmArrays.of(  # [head candidates, then tail candidates]
         one.m,
-        np.concatenate([b, tail_b]) * one.n,
-        np.concatenate([b, tail_b]) * one.k,
+        blocks * one.n,
+        blocks * one.k,
         np.concatenate([whole, np.ones_like(b)]),
+        conv=[one.conv] * blocks.size,  # conv_native: each block reads its channel slice in bands
+        blocks=blocks,
     )
     cycles = memory_cycles(cfg, both).cycles if with_memory else compute_cycles(cfg, both).cycles
     return cycles[: b.size] + np.where(rest > 0, cycles[b.size :], 0)

@@ -109,3 +109,40 @@ def test_buffers_too_small_for_any_fold_leave_the_layer_to_the_memory_model():
     with pytest.raises(InputError, match="filter_sram_bytes: too small to hold one fold"):
         memory_cycles(cfg, GemmArrays.from_workload(wl))
     assert group_block(cfg.replace(filter_sram_bytes=128), shape) > 1
+
+
+#: make cosim's ws-mem-conv-tight memory (4x4 WS): a depthwise layer is memory-bound there.
+TIGHT = dict(
+    rows=4,
+    cols=4,
+    dataflow=Dataflow.WS,
+    dram_bw_words_per_cycle=2,
+    dram_latency_cycles=5,
+    ifmap_sram_bytes=384,
+    filter_sram_bytes=1024,
+    ofmap_sram_bytes=1024,
+)
+
+
+def test_depthwise_blocks_read_their_channel_slices_natively():
+    """``conv_native = "auto"`` (WS): the blocks of a depthwise layer are timed with their bands and read
+    them, so a lowering that silently falls back to im2col fails. Closed form: blocks of 4 channels of a
+    6x6 'same' 3x3 layer are 6x6x4 tensors (24 words a row); tiles of 3 output rows (the ofmap half holds
+    32 lines) read bands of input rows 0..3 and 2..5, 8 rows a block, against 6 x 6 x 8 = 288 words of
+    tensor; im2col reads 36 pixels x 36 taps a block."""
+    shape = ConvShape(6, 6, 3, 3, 8, 8, pad_h=1, pad_w=1, groups=8)
+    cfg = ArrayConfig(**TIGHT)
+    lowered = lower_groups(cfg, Workload("dw", (Layer.from_conv("dw", shape),)))
+    assert [(ly.blocks, ly.repeat) for ly in lowered] == [(4, 2)]
+    res = memory_cycles(cfg, GemmArrays.from_workload(lowered))
+    assert res.plan.native == (shape.block(4),)
+    assert int(res.dram_reads["ifmap"][0]) == 2 * 8 * 24 == 288 + 96
+    off = cfg.replace(conv_native=False)
+    old = memory_cycles(
+        off, GemmArrays.from_workload(lower_groups(off, Workload("dw", (Layer.from_conv("dw", shape),))))
+    )
+    assert old.plan.native == (None,)
+    assert int(old.dram_reads["ifmap"][0]) == 2 * 36 * 36
+    # make cosim's "depthwise 3x3 (native)" on ws-mem-conv-tight: 505 cycles a block on Icarus and
+    # Verilator (RTL == model); 843 a block from im2col
+    assert res.cycles_per_gemm.tolist() == [505] and old.cycles_per_gemm.tolist() == [843]

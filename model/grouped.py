@@ -32,6 +32,7 @@ them (:func:`~.memory.plan_tiles`, the same rule as an ungrouped convolution), e
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
@@ -65,6 +66,17 @@ def _block_cycles(cfg: ArrayConfig, one: Layer, groups: int, b: np.ndarray, with
     return cycles[: b.size] + np.where(rest > 0, cycles[b.size :], 0)
 
 
+def _band_blocks(cfg: ArrayConfig, shape: ConvShape) -> np.ndarray:
+    """The blocks whose bands take the fewest folds (``conv_native``): the largest b whose filter row
+    of S b C_g taps fits the rows in one fold (bands of C' = b C_g channels not a multiple of the rows
+    take one filter row per k-tile), and the smallest b whose C' is a multiple of the rows (k-tiles of
+    whole filter rows, as many folds as im2col's). The im2col front can miss both."""
+    cg = shape.channels // shape.groups
+    fit = cfg.rows // (shape.filter_w * cg)
+    whole = cfg.rows // math.gcd(cfg.rows, cg)
+    return np.array([b for b in (fit, whole) if 1 <= b <= min(shape.groups, MAX_BLOCKS)], dtype=np.int64)
+
+
 @functools.lru_cache(maxsize=4096)
 def group_block(cfg: ArrayConfig, shape: ConvShape) -> int:
     """Groups per GEMM for ``shape`` on ``cfg``: the b with the fewest cycles (module docstring); 1 when
@@ -75,6 +87,8 @@ def group_block(cfg: ArrayConfig, shape: ConvShape) -> int:
     compute = _block_cycles(cfg, one, shape.groups, b, with_memory=False)
     best_before = np.minimum.accumulate(np.concatenate([[compute[0] + 1], compute[:-1]]))
     front = b[compute < best_before]  # b = 1 and every b faster on the array than all smaller ones
+    if cfg.convs_native:
+        front = np.union1d(front, _band_blocks(cfg, shape))
     try:
         total = _block_cycles(cfg, one, shape.groups, front, with_memory=True)
     except InputError:

@@ -146,3 +146,19 @@ def test_depthwise_blocks_read_their_channel_slices_natively():
     # make cosim's "depthwise 3x3 (native)" on ws-mem-conv-tight: 505 cycles a block on Icarus and
     # Verilator (RTL == model); 843 a block from im2col
     assert res.cycles_per_gemm.tolist() == [505] and old.cycles_per_gemm.tolist() == [843]
+
+
+def test_mobilenet_v2_depthwise_blocks_on_tpu_v1_read_whole_rows_of_channels_natively():
+    """MobileNet-V2's features.5 depthwise layer (28x28, 192 channels) on ``tpu-v1-128``: the im2col front
+    alone picked b = 28, read from its im2col matrix (9x the ifmap); the blocks whose slice is a multiple of the 128 rows
+    (k-tiles of whole filter rows) are candidates too, and b = 128 reads its slice once in bands."""
+    from systolic.config import load_arch
+
+    cfg = load_arch("tpu-v1-128")
+    shape = ConvShape(28, 28, 3, 3, 192, 192, pad_h=1, pad_w=1, groups=192)
+    assert group_block(cfg, shape) == 128
+    head = Layer.conv_blocks("dw", shape, 128)[0]
+    res = memory_cycles(cfg, GemmArrays.from_workload(Workload("dw", (head,))))
+    assert res.plan.native == (shape.block(128),)
+    assert int(res.dram_reads["ifmap"][0]) == 28 * 28 * 128  # the slice, once
+    assert int(res.cycles[0]) == 18300  # the model's (a 128x128 build is beyond make cosim)

@@ -123,7 +123,7 @@ def native_grouped_cases(cfg: ArrayConfig) -> list[GemmCase]:
     """The GEMMs of :data:`NATIVE_GROUPED_CONVS` as ``cfg`` lowers them."""
     cases: list[GemmCase] = []
     for shape, label in NATIVE_GROUPED_CONVS:
-        cases += GemmCase.conv_blocks(cfg, shape, seed=500 + len(cases), label=f"{label} (native)")
+        cases += GemmCase.conv_blocks(cfg, shape, seed=500 + len(cases), label=label)
     return cases
 
 

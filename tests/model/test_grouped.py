@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from systolic.config import ArrayConfig, Dataflow
+from systolic.cosim.matrix import CONV_MEMORIES
 from systolic.errors import InputError
 from systolic.model.cycles import GemmArrays, workload_cycles
 from systolic.model.grouped import group_block, lower_groups, lower_groups_origin
@@ -112,16 +113,7 @@ def test_buffers_too_small_for_any_fold_leave_the_layer_to_the_memory_model():
 
 
 #: make cosim's ws-mem-conv-tight memory (4x4 WS): a depthwise layer is memory-bound there.
-TIGHT = dict(
-    rows=4,
-    cols=4,
-    dataflow=Dataflow.WS,
-    dram_bw_words_per_cycle=2,
-    dram_latency_cycles=5,
-    ifmap_sram_bytes=384,
-    filter_sram_bytes=1024,
-    ofmap_sram_bytes=1024,
-)
+TIGHT = {**CONV_MEMORIES["mem-conv-tight"], "dataflow": Dataflow.WS}
 
 
 def test_depthwise_blocks_read_their_channel_slices_natively():

@@ -6,8 +6,9 @@ The result is checked twice: against A @ B (the GEMM) and, reshaped to [batch, O
 convolution computed directly from the ifmap and the filters, so a wrong lowering cannot hide.
 
 A grouped convolution runs in blocks of groups (``group_blocks``, :func:`group_block_im2col`): one GEMM
-per block, A the im2col columns of the block's groups side by side, B block-diagonal; its result is the
-block's output channels of the grouped convolution computed directly.
+per block, the im2col GEMM of the block's channel slice as a dense convolution (B block-diagonal, zero
+where a filter meets another group's channel); its result is the block's output channels of the grouped
+convolution computed directly.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import numpy as np
 from systolic.config import ArrayConfig
 from systolic.errors import InputError
 from systolic.geometry import acc_signed
-from systolic.model.functional import block_operands
 from systolic.workload import ConvShape
 
 from .harness import random_tensor, wrap
@@ -60,30 +60,29 @@ def im2col(ifmap: np.ndarray, filters: np.ndarray, shape: ConvShape) -> tuple[np
     return np.ascontiguousarray(a), np.ascontiguousarray(b)
 
 
-def _group(shape: ConvShape) -> ConvShape:
-    """One group of ``shape`` as a convolution of its own (its channels, its filters)."""
-    fields = {
-        **shape.__dict__,
-        "channels": shape.channels // shape.groups,
-        "filters": shape.filters // shape.groups,
-    }
-    return ConvShape(**{**fields, "groups": 1})
+def block_tensors(
+    ifmap: np.ndarray, filters: np.ndarray, shape: ConvShape, first: int, blocks: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ifmap [batch, H, W, blocks C_g] and dense filters [R, S, blocks C_g, blocks N_g] of groups
+    ``first .. first + blocks - 1`` of a grouped convolution (filters [R, S, C / groups, F]) as the dense
+    convolution :meth:`~systolic.workload.ConvShape.block` (zeros where a filter meets another group's
+    channel): the block's channel slice is what DRAM holds for it (channel-blocked, ``conv_native``)."""
+    cg, ng = shape.channels // shape.groups, shape.filters // shape.groups
+    dense = np.zeros((shape.filter_h, shape.filter_w, blocks * cg, blocks * ng), dtype=filters.dtype)
+    for j in range(blocks):
+        g = first + j
+        dense[:, :, j * cg : (j + 1) * cg, j * ng : (j + 1) * ng] = filters[..., g * ng : (g + 1) * ng]
+    return ifmap[..., first * cg : (first + blocks) * cg], dense
 
 
 def group_block_im2col(
     ifmap: np.ndarray, filters: np.ndarray, shape: ConvShape, first: int, blocks: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """A[M, blocks K_g] and block-diagonal B[blocks K_g, blocks N_g] of the GEMM of groups ``first ..
-    first + blocks - 1`` of a grouped convolution (filters [R, S, C / groups, F]): each group's im2col
-    columns in (r, s, c) order, the groups side by side
-    (:func:`~systolic.model.functional.block_operands`)."""
-    one = _group(shape)
-    cg, ng = one.channels, one.filters
-    pairs = [
-        im2col(ifmap[..., g * cg : (g + 1) * cg], filters[..., g * ng : (g + 1) * ng], one)
-        for g in range(first, first + blocks)
-    ]
-    return block_operands(np.stack([a for a, _ in pairs]), np.stack([b for _, b in pairs]))
+    first + blocks - 1`` of a grouped convolution (filters [R, S, C / groups, F]): the im2col GEMM of the
+    block's dense convolution (:func:`block_tensors`), K in (r, s, c') order, c' the slice's channel
+    (:func:`~systolic.model.functional.block_operands` with C_g channels per group)."""
+    return im2col(*block_tensors(ifmap, filters, shape, first, blocks), shape.block(blocks))
 
 
 def direct_conv(cfg: ArrayConfig, ifmap: np.ndarray, filters: np.ndarray, shape: ConvShape) -> np.ndarray:

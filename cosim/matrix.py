@@ -108,6 +108,25 @@ def grouped_cases(cfg: ArrayConfig) -> list[GemmCase]:
     return cases
 
 
+#: Grouped and depthwise convolutions read natively (``conv_native``: each block of groups the dense
+#: convolution of its channel slice, in bands), on :data:`CONV_MEMORIES`: depthwise 3x3 at stride 1 and 2
+#: with padding, and 3 groups of 2 and of 3 channels, so that a block's b x C_g channels are a multiple of
+#: the rows (4 on the tight memory) and not (there and on the 8-row ample one), a tail block included.
+NATIVE_GROUPED_CONVS = (
+    *GROUPED_CONVS[:2],
+    (ConvShape(5, 5, 3, 3, 6, 6, pad_h=1, pad_w=1, groups=3), "3 groups of 2 channels"),
+    (ConvShape(5, 5, 3, 3, 9, 6, pad_h=1, pad_w=1, groups=3), "3 groups of 3 channels"),
+)
+
+
+def native_grouped_cases(cfg: ArrayConfig) -> list[GemmCase]:
+    """The GEMMs of :data:`NATIVE_GROUPED_CONVS` as ``cfg`` lowers them."""
+    cases: list[GemmCase] = []
+    for shape, label in NATIVE_GROUPED_CONVS:
+        cases += GemmCase.conv_blocks(cfg, shape, seed=500 + len(cases), label=label)
+    return cases
+
+
 #: Memory systems for convolution-native input (``conv_native``, WS): a small ifmap SRAM (bands of a few
 #: output rows, their halos re-read) and one that holds a whole image (the ifmap read once).
 CONV_MEMORIES = {
@@ -248,7 +267,7 @@ def default_matrix(base: ArrayConfig) -> list[Group]:
             groups.append((cfg, memory_cases(cfg.rows, cfg.cols) + grouped, "accel"))
     for name, fields in CONV_MEMORIES.items():  # conv_native (WS only), and the same without it
         cfg = base.replace(name=f"ws-{name}", dataflow=Dataflow.WS, conv_native=True, **fields)
-        groups.append((cfg, conv_cases(cfg.rows, cfg.cols), "accel"))
+        groups.append((cfg, conv_cases(cfg.rows, cfg.cols) + native_grouped_cases(cfg), "accel"))
         groups.append((cfg.replace(name=f"{cfg.name}-im2col", conv_native=False), groups[-1][1], "accel"))
     plain = {cfg.name: (cfg, cases, top) for cfg, cases, top in groups}
     for label, (options, names) in OPTION_GROUPS.items():

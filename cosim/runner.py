@@ -335,8 +335,10 @@ def run_cases(
     """
     # The model first: a layer the memory system cannot run (a buffer too small for one fold, a tensor
     # beyond the address space) is reported before anything is built or simulated.
-    convs = [  # a grouped convolution's block reads its im2col matrix (never natively)
-        ConvShape(**c.conv) if c.conv and not c.blocks and not (operands and i in operands) else None
+    convs = [  # a grouped convolution's block: the dense convolution of its channel slice
+        (ConvShape(**c.conv).block(c.blocks) if c.blocks else ConvShape(**c.conv))
+        if c.conv and not (operands and i in operands)
+        else None
         for i, c in enumerate(cases)
     ]
     gemm = GemmArrays.of([c.m for c in cases], [c.n for c in cases], [c.k for c in cases], conv=convs)

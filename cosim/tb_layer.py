@@ -14,7 +14,7 @@ import cocotb
 import numpy as np
 
 from systolic.config import ArrayConfig
-from systolic.cosim.conv import conv_tensors
+from systolic.cosim.conv import block_tensors, conv_tensors
 from systolic.cosim.mem_harness import LayerHarness
 from systolic.cosim.tb_common import run_spec
 from systolic.model.cycles import GemmArrays
@@ -29,10 +29,13 @@ def _model(cfg: ArrayConfig, harness: LayerHarness):
 
 def _harness(cfg: ArrayConfig, a: np.ndarray, b: np.ndarray, case: dict) -> LayerHarness:
     """The case's harness; a random convolution also brings its shape and NHWC ifmap (``conv_native``)."""
-    if not case.get("conv") or case.get("operands") or case.get("blocks"):  # blocks: im2col, never native
+    if not case.get("conv") or case.get("operands"):
         return LayerHarness(cfg, a, b)
     shape = ConvShape(**case["conv"])
-    ifmap, _ = conv_tensors(cfg, shape, np.random.default_rng(case["seed"]))  # case_operands' draw
+    ifmap, filters = conv_tensors(cfg, shape, np.random.default_rng(case["seed"]))  # case_operands' draw
+    if case.get("blocks"):  # a block of groups: the dense convolution of its channel slice
+        ifmap, _ = block_tensors(ifmap, filters, shape, case["first_group"], case["blocks"])
+        shape = shape.block(case["blocks"])
     return LayerHarness(cfg, a, b, shape, ifmap)
 
 

@@ -1,18 +1,18 @@
 """Convolution-native input (``conv_native``): bands of input rows instead of the im2col matrix.
 
-A convolution that runs natively (:func:`systolic.geometry.conv_native_layer`) keeps its ifmap in DRAM as
-the NHWC tensor. Its tiles hold ``j`` whole output rows of one image (``tm = j * OW``, j dividing OH) and
-the taps of ``q`` whole filter rows (``tk = q * S * C``; q = 1 when C is not a multiple of P, the array's
-rows); a tile's A is the *band* of input rows those output rows read with those filter rows, halo
-included, rows outside the tensor left out (:func:`band_rows`): ``rows * W * C`` words, one contiguous run
-of the NHWC tensor, widened to whole SRAM lines of P consecutive words (at most P - 1 words more at each
-end when C is not a multiple of P, none when it is). An on-chip window generator gives the array the
-im2col operand stream from it (zeros for padding): the taps of one output pixel and one filter row are one
-contiguous run of the band, so a k-line's P taps are P consecutive words at any word address, read with
-one word per lane (each lane of the SRAM its own column, addressed on its own) and rotated into place. The
-array's timing and its SRAM reads (words per lane) are those of the im2col layer; what changes is the
-DRAM words of A (the tensor plus the halo rows re-read by neighbouring bands, times the n-tiles when there
-are several m-tiles, plus the alignment words) and, when C is not a multiple of P, the k-tiles (one
+A convolution that runs natively (:func:`systolic.geometry.native_conv`; for a block of groups, the dense
+convolution of its channel slice) keeps its ifmap in DRAM as the NHWC tensor. Its tiles hold ``j`` whole
+output rows of one image (``tm = j * OW``, j dividing OH) and the taps of ``q`` whole filter rows (``tk = q *
+S * C``; q = 1 when C is not a multiple of P, the array's rows); a tile's A is the *band* of input rows those
+output rows read with those filter rows, halo included, rows outside the tensor left out (:func:`band_rows`):
+``rows * W * C`` words, one contiguous run of the NHWC tensor, widened to whole SRAM lines of P consecutive
+words (at most P - 1 words more at each end when C is not a multiple of P, none when it is). An on-chip window
+generator gives the array the im2col operand stream from it (zeros for padding): the taps of one output pixel
+and one filter row are one contiguous run of the band, so a k-line's P taps are P consecutive words at any
+word address, read with one word per lane (each lane of the SRAM its own column, addressed on its own) and
+rotated into place. The array's timing and its SRAM reads (words per lane) are those of the im2col layer; what
+changes is the DRAM words of A (the tensor plus the halo rows re-read by neighbouring bands, times the n-tiles
+when there are several m-tiles, plus the alignment words) and, when C is not a multiple of P, the k-tiles (one
 filter row each, the last k-line of each row partial, so possibly more folds than im2col's).
 
 Pure NumPy; the RTL is ``hdl/window.py`` and the controller's band walk (``hdl/controller.py``).

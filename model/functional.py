@@ -58,24 +58,34 @@ def digital_gemm(
     return wrap(full, acc_bits, signed)
 
 
-def block_operands(a_groups: np.ndarray, b_groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def block_operands(
+    a_groups: np.ndarray, b_groups: np.ndarray, channels: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """One GEMM for a block of independent GEMMs ``A_j @ B_j`` of one shape (the groups of a grouped
-    convolution in blocks, ``group_blocks``): ``A = [A_0 | A_1 | ...]`` (``[M, b K_g]``, group-major) and
-    ``B`` block-diagonal (``[b K_g, b N_g]``, ``B_j`` on the diagonal, zero elsewhere), so that column
-    block j of ``A @ B`` is ``A_j @ B_j``.
+    convolution in blocks, ``group_blocks``): ``A`` ``[M, b K_g]`` and ``B`` block-diagonal
+    (``[b K_g, b N_g]``, ``B_j`` on the diagonal, zero elsewhere), so that column block j of ``A @ B`` is
+    ``A_j @ B_j``. A group's K_g = T x ``channels`` taps are in (t, c) order (a convolution's im2col: T
+    filter taps of ``channels`` channels each); the block's K is in (t, j, c) order, tap-major with the
+    block's channels innermost: the im2col order of the block's channel slice as one tensor
+    (:meth:`~systolic.workload.ConvShape.block`). ``channels = K_g`` (the default, T = 1) puts the groups
+    side by side, ``A = [A_0 | A_1 | ...]``.
 
     Parameters
     ----------
     a_groups : array ``[b, M, K_g]``
     b_groups : array ``[b, K_g, N_g]``
+    channels : int, optional
+        Channels per group (a divisor of K_g).
     """
     a_groups, b_groups = np.asarray(a_groups), np.asarray(b_groups)
     blocks, m, kg = a_groups.shape
     ng = b_groups.shape[2]
-    a = a_groups.transpose(1, 0, 2).reshape(m, blocks * kg)  # [M, b K_g]
-    b = np.zeros((blocks, kg, blocks, ng), dtype=b_groups.dtype)  # [block, K_g, block, N_g]
+    cg = kg if channels is None else channels
+    taps = kg // cg
+    a = a_groups.reshape(blocks, m, taps, cg).transpose(1, 2, 0, 3).reshape(m, blocks * kg)  # [M, (t, j, c)]
+    b = np.zeros((taps, blocks, cg, blocks, ng), dtype=b_groups.dtype)  # [tap, block, C_g, block, N_g]
     j = np.arange(blocks)
-    b[j, :, j, :] = b_groups
+    b[:, j, :, j, :] = b_groups.reshape(blocks, taps, cg, ng)
     return a, b.reshape(blocks * kg, blocks * ng)
 
 

@@ -22,11 +22,17 @@ which only the b that take fewer compute cycles than every smaller b stay candid
 its extra weights only if it saves cycles on the array); those few through the memory model
 (:func:`~.memory.memory_cycles`), and the fewest cycles win, the smallest b among equals. b = 1 is always
 a candidate, so the blocks never take more cycles than one GEMM per group (both as the model counts them).
+
+With ``conv_native`` (WS) a block is a dense convolution of its channel slice
+(:meth:`~systolic.workload.ConvShape.block`, stored channel-blocked: :mod:`systolic.geometry`) and the
+memory model times each candidate with the plan it will run: bands of the slice where the planner takes
+them (:func:`~.memory.plan_tiles`, the same rule as an ungrouped convolution), else its im2col matrix.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
@@ -47,14 +53,28 @@ def _block_cycles(cfg: ArrayConfig, one: Layer, groups: int, b: np.ndarray, with
     ``groups // b`` GEMMs of b groups, then one GEMM of the ``groups % b`` left over."""
     whole, rest = groups // b, groups % b
     tail_b = np.maximum(rest, 1)
+    blocks = np.concatenate([b, tail_b])
     both = GemmArrays.of(  # [head candidates, then tail candidates]
         one.m,
-        np.concatenate([b, tail_b]) * one.n,
-        np.concatenate([b, tail_b]) * one.k,
+        blocks * one.n,
+        blocks * one.k,
         np.concatenate([whole, np.ones_like(b)]),
+        conv=[one.conv] * blocks.size,  # conv_native: each block reads its channel slice in bands
+        blocks=blocks,
     )
     cycles = memory_cycles(cfg, both).cycles if with_memory else compute_cycles(cfg, both).cycles
     return cycles[: b.size] + np.where(rest > 0, cycles[b.size :], 0)
+
+
+def _band_blocks(cfg: ArrayConfig, shape: ConvShape) -> np.ndarray:
+    """The blocks whose bands take the fewest folds (``conv_native``): the largest b whose filter row
+    of S b C_g taps fits the rows in one fold (bands of C' = b C_g channels not a multiple of the rows
+    take one filter row per k-tile), and the smallest b whose C' is a multiple of the rows (k-tiles of
+    whole filter rows, as many folds as im2col's). The im2col front can miss both."""
+    cg = shape.channels // shape.groups
+    fit = cfg.rows // (shape.filter_w * cg)
+    whole = cfg.rows // math.gcd(cfg.rows, cg)
+    return np.array([b for b in (fit, whole) if 1 <= b <= min(shape.groups, MAX_BLOCKS)], dtype=np.int64)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -67,6 +87,8 @@ def group_block(cfg: ArrayConfig, shape: ConvShape) -> int:
     compute = _block_cycles(cfg, one, shape.groups, b, with_memory=False)
     best_before = np.minimum.accumulate(np.concatenate([[compute[0] + 1], compute[:-1]]))
     front = b[compute < best_before]  # b = 1 and every b faster on the array than all smaller ones
+    if cfg.convs_native:
+        front = np.union1d(front, _band_blocks(cfg, shape))
     try:
         total = _block_cycles(cfg, one, shape.groups, front, with_memory=True)
     except InputError:

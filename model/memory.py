@@ -60,8 +60,8 @@ from systolic.geometry import (
     SRAM_FIELD,
     TENSORS,
     Geometry,
-    conv_native_layer,
     geometry,
+    native_conv,
 )
 
 from .band import band_lines, plan_band
@@ -146,8 +146,8 @@ def plan_conv_layer(
 
 def _plan_options(cfg: ArrayConfig, m: int, n: int, k: int, layer: str, conv) -> tuple:
     """(im2col tile sizes, band tile sizes, im2col DRAM words, band DRAM words) of one M x N x K layer:
-    the band plan (:func:`systolic.model.band.plan_band`) when ``conv`` may be read natively and a band
-    fits, else None and None.
+    the band plan (:func:`systolic.model.band.plan_band`) of ``conv`` (the convolution the layer may read
+    natively, :func:`~systolic.geometry.native_conv`, or None) when a band fits, else None and None.
 
     Every tensor's tile must fit one half of its buffer. Among the tile sizes that fit, the plan takes
     the one with the least DRAM traffic for the n, m, k walk (an operand tile is reloaded whenever it
@@ -182,7 +182,7 @@ def _plan_options(cfg: ArrayConfig, m: int, n: int, k: int, layer: str, conv) ->
                 where=SRAM_FIELD[x],
             )
     sizes = _best_tile(geo, dims, {d: _candidates(dims[d], gran[d]) for d in "mnk"})
-    if conv_native_layer(cfg, conv):
+    if conv is not None:
         band = plan_band(cfg, geo, conv, n, k, _candidates(n, gran["n"]))
         if band is not None:
             return sizes, band[0], _traffic(dims, sizes), band[1]
@@ -246,7 +246,8 @@ def plan_tiles(cfg: ArrayConfig, gemm: GemmArrays, names: list[str] | None = Non
     Both plans are timed at once for all layers (the whole memory model: steps, DRAM bandwidth and
     latency; up to :data:`TIMED_PLAN_TILES` tiles a layer); larger layers choose on DRAM words alone."""
     layers = gemm.m.size
-    convs = [gemm.conv_of(i) if conv_native_layer(cfg, gemm.conv_of(i)) else None for i in range(layers)]
+    blocks = gemm.block_counts
+    convs = [native_conv(cfg, gemm.conv_of(i), int(blocks[i])) for i in range(layers)]
     keys = [(int(gemm.m[i]), int(gemm.n[i]), int(gemm.k[i]), convs[i]) for i in range(layers)]
     options: dict = {}
     for i, key in enumerate(keys):

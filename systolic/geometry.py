@@ -12,7 +12,7 @@ contiguous along the axis its lanes run on at the array port that carries it (:d
 elements (P = lanes of the port): a tile with extents (El along the lanes, Eo along the other axis) takes
 ``ceil(El / P) * Eo`` lines.
 
-Convolution-native input (``conv_native``, :func:`conv_native_layer`): A of a convolution is not its im2col
+Convolution-native input (``conv_native``, :func:`native_conv`): A of a convolution is not its im2col
 matrix but the ifmap tensor itself, NHWC: element (b, h, w, c) at word
 ``offset_A + ((b * H + h) * W + w) * C + c`` (the region rounded up to whole lines of P words). Its SRAM
 half holds a *band*: the input rows ``lo .. lo + rows - 1`` of one image that a tile's output rows need
@@ -22,6 +22,15 @@ half holds a *band*: the input rows ``lo .. lo + rows - 1`` of one image that a 
 ``floor(first word / P)``). An im2col row m = (b, oh, ow) and tap k = (r, s, c) read the pixel
 (oh * stride_h - pad_h + r, ow * stride_w - pad_w + s), or zero outside the tensor; the taps s * C + c of
 one filter row r are the consecutive words from ``((b * H + h) * W + ow * stride_w - pad_w) * C``.
+
+A grouped or depthwise convolution in blocks of b groups of Cg channels (``group_blocks``) is stored
+channel-blocked, as oneDNN's blocked layouts (``nChw16c``) are: block i's channel slice
+``[i * b * Cg, (i + 1) * b * Cg)`` is an NHWC tensor of its own of C' = b * Cg channels (the blocks one
+after another, each from a whole line), so a block is a dense convolution of C' channels read as above
+(its B block-diagonal in the same (r, s, c') order, :meth:`~systolic.workload.ConvShape.block`); the
+tensor each GEMM of the layer sees starts at ``offset_A``. The layer that produced the tensor is assumed
+to write it in that layout (each layer's tensors are laid out for its own ports: systolic does not model
+the producer's side).
 
 Elements: A has the input format, B the weight format, C (partial sums, accumulators) ``acc_bits``, two's
 complement when either operand is signed.
@@ -100,11 +109,14 @@ CONV_PORTS: tuple[str, ...] = (
 )
 
 
-def conv_native_layer(cfg: ArrayConfig, conv) -> bool:
-    """Whether a layer lowered from ``conv`` (a :class:`~systolic.workload.ConvShape` or None) may read
-    its ifmap tensor natively on ``cfg``: ``cfg.convs_native`` (WS) and one group. Other layers read their
-    im2col matrix."""
-    return bool(cfg.convs_native and conv is not None and conv.groups == 1)
+def native_conv(cfg: ArrayConfig, conv, blocks: int = 1):
+    """The convolution a layer lowered from ``conv`` (a :class:`~systolic.workload.ConvShape` or None) in
+    blocks of ``blocks`` groups may read natively on ``cfg`` (``cfg.convs_native``: WS), or None (the
+    layer reads its im2col matrix): ``conv`` itself for one group, else the dense convolution of one
+    block's channel slice (:meth:`~systolic.workload.ConvShape.block`; one group per GEMM: ``blocks = 1``)."""
+    if not cfg.convs_native or conv is None:
+        return None
+    return conv if conv.groups == 1 else conv.block(int(blocks))
 
 
 def acc_signed(cfg: ArrayConfig) -> bool:

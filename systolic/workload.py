@@ -5,8 +5,9 @@ group, N = filters per group; a grouped or depthwise convolution is ``groups`` i
 (``repeat``). Attention's per-head products are batched GEMMs the same way. A grouped convolution may
 instead be lowered in blocks of b groups (:meth:`Layer.conv_blocks`, chosen per array by
 :mod:`systolic.model.grouped`): one GEMM per block, K = b x taps per group, N = b x filters per group, B
-block-diagonal (zeros off the diagonal blocks), A the im2col columns of the block's channels group by
-group (group-major, each group's taps in the usual (r, s, c) order).
+block-diagonal (zeros off the diagonal blocks), A the im2col matrix of the block's channel slice as a
+tensor of its own (:meth:`ConvShape.block`): taps in the usual (r, s, c) order with c the slice's channel,
+so that a block is a dense convolution of that slice (and reads it natively, ``conv_native``).
 
 Readers here: SCALE-Sim topology CSVs (conv form, with one ``Strides`` column or separate stride height
 and width; GEMM form ``Layer,M,N,K``; trailing commas and CRLF line ends) and systolic's GEMM CSV. Names
@@ -86,6 +87,17 @@ class ConvShape:
                 f"filter_w ({self.filter_w}) is larger than the padded ifmap width ({self.padded_w})",
                 where="filter_w",
             )
+
+    def block(self, blocks: int) -> ConvShape:
+        """The dense convolution a block of ``blocks`` groups is (:meth:`Layer.conv_blocks`): the block's
+        channel slice (``blocks`` x channels per group) as a tensor of its own, its ``blocks`` x filters per
+        group filters seeing every channel of the slice (the other groups' taps weighted by zeros)."""
+        if not isinstance(blocks, int) or not 1 <= blocks <= self.groups:
+            raise InputError(
+                f"blocks must be an integer in 1..groups ({self.groups}), not {blocks!r}", where="blocks"
+            )
+        fields = {**self.__dict__, "channels": self.channels // self.groups * blocks}
+        return ConvShape(**{**fields, "filters": self.filters // self.groups * blocks, "groups": 1})
 
     @property
     def padded_h(self) -> int:

@@ -50,11 +50,24 @@ def test_conv_blocks_of_a_grouped_convolution():
     assert (layer.m, layer.n, layer.k, layer.repeat, layer.blocks, layer.kind) == (25, 6, 72, 1, 2, "conv")
 
 
+def test_a_block_of_groups_is_the_dense_convolution_of_its_channel_slice():
+    shape = ConvShape(
+        6, 5, 3, 3, 12, 6, stride_h=2, pad_h=1, groups=3, batch=2
+    )  # 4 channels, 2 filters a group
+    block = shape.block(2)
+    assert block == ConvShape(6, 5, 3, 3, 8, 4, stride_h=2, pad_h=1, batch=2)
+    (head, tail) = Layer.conv_blocks("g", shape, 2)
+    assert (head.k, head.n) == (3 * 3 * block.channels, block.filters)
+    assert (tail.k, tail.n) == (3 * 3 * shape.block(1).channels, shape.block(1).filters)
+
+
 @pytest.mark.parametrize("blocks", [0, 9, 2.0])
 def test_conv_blocks_refuses_a_block_size_outside_the_groups(blocks):
     shape = ConvShape(6, 6, 3, 3, 8, 8, groups=8)
     with pytest.raises(InputError, match=r"blocks must be an integer in 1..groups \(8\), not"):
         Layer.conv_blocks("dw", shape, blocks)
+    with pytest.raises(InputError, match=r"blocks must be an integer in 1..groups \(8\), not"):
+        shape.block(blocks)
 
 
 def test_layer_blocks_must_divide_k_and_n():

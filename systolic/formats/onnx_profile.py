@@ -73,7 +73,7 @@ def _lower(node: Any, get, layer) -> tuple[np.ndarray, np.ndarray]:
         groups = range(layer.blocks)  # the first group, or the first block of groups
         a = [_im2col(np.transpose(x[:, g * per : (g + 1) * per], (0, 2, 3, 1)), one) for g in groups]  # NHWC
         b = [np.transpose(w[g * fpg : (g + 1) * fpg], (2, 3, 1, 0)).reshape(-1, fpg) for g in groups]
-        return block_operands(np.stack(a), np.stack(b)) if layer.blocks > 1 else (a[0], b[0])
+        return block_operands(np.stack(a), np.stack(b), per) if layer.blocks > 1 else (a[0], b[0])
     if node.op_type == "Gemm":
         a, b = get(node.input[0]), get(node.input[1])
         a = a.T if attrs.get("transA", 0) else a

@@ -87,10 +87,10 @@ def test_a_depthwise_layer_in_blocks_profiles_its_first_block(tmp_path):
     xp = np.pad(x[0].transpose(1, 2, 0), ((1, 1), (1, 1), (0, 0)))  # [H, W, C] padded
     for g in range(3):  # group g: its channel's 3x3 windows and its filter, on the diagonal only
         cols = np.stack([xp[i : i + 3, j : j + 3, g].reshape(-1) for i in range(6) for j in range(6)])
-        np.testing.assert_allclose(a1[:, 9 * g : 9 * g + 9], cols, rtol=1e-6)
-        np.testing.assert_allclose(b1[9 * g : 9 * g + 9, g], w[g, 0].reshape(-1))
-        assert not np.delete(b1[9 * g : 9 * g + 9], g, axis=1).any()
-    np.testing.assert_allclose(b2[:9, 0], w[0, 0].reshape(-1))  # the tail: the first 2 groups likewise
+        np.testing.assert_allclose(a1[:, g::3], cols, rtol=1e-6)  # K tap-major: (tap, group)
+        np.testing.assert_allclose(b1[g::3, g], w[g, 0].reshape(-1))
+        assert not np.delete(b1[g::3], g, axis=1).any()
+    np.testing.assert_allclose(b2[::2, 0], w[0, 0].reshape(-1))  # the tail: the first 2 groups likewise
     cfg = ArrayConfig(rows=4, cols=4)
     got = profile_stats(cfg, path, tmp_path / "x.npy", wl, np.array([27, 18]))
     want = layer_stats(cfg, quantize(a1, 8, True), quantize(b1, 8, True), tile_k=27)

@@ -254,3 +254,27 @@ def test_small_layers_take_the_models_cycles(dataflow, shapes, bw):
     cfg = ArrayConfig(dataflow=dataflow, **(SHORT | {"dram_bw_words_per_cycle": bw}))
     rtl, model = _rtl_and_model_cycles(cfg, shapes, seed=8)
     assert rtl == model
+
+
+def test_a_depthwise_block_reads_its_channel_slice_natively():
+    """A block of 2 depthwise channels (conv_native, WS) is the dense convolution of its channel slice:
+    DRAM holds the 5x5x2 slice, the RTL reads it in bands (the slice plus halo rows, never the im2col
+    matrix), its output is the block's channels of the grouped convolution computed directly, and its
+    cycles are the model's."""
+    from systolic.cosim.conv import block_tensors, conv_tensors, direct_conv, im2col
+    from systolic.workload import ConvShape
+
+    fields = {**SMALL, "rows": 4, "cols": 4, "ifmap_sram_bytes": 128, "ofmap_sram_bytes": 256}
+    cfg = ArrayConfig(dataflow=Dataflow.WS, conv_native=True, **fields)
+    shape = ConvShape(5, 5, 3, 3, 4, 4, pad_h=1, pad_w=1, groups=4)
+    ifmap, filters = conv_tensors(cfg, shape, np.random.default_rng(5))
+    block = shape.block(2)
+    tensors = block_tensors(ifmap, filters, shape, 2, 2)
+    (h,) = run_layers(cfg, [im2col(*tensors, block)], convs=[(block, tensors[0])])
+    assert h.problems == [] and h.native == block
+    np.testing.assert_array_equal(
+        h.result.reshape(1, 5, 5, 2), direct_conv(cfg, ifmap, filters, shape)[..., 2:]
+    )
+    model = memory_cycles(cfg, GemmArrays.of(h.m, h.n, h.k, conv=[block]))
+    assert h.cycles == int(model.cycles[0])
+    assert h.counts["dram_reads"]["ifmap"] == int(model.dram_reads["ifmap"][0]) < 25 * 18

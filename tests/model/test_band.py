@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from systolic.config import ArrayConfig, Dataflow
 from systolic.cosim.conv import im2col
 from systolic.errors import InputError
-from systolic.geometry import conv_native_layer
+from systolic.geometry import native_conv
 from systolic.model.band import band_rows, window_addresses
 from systolic.model.cycles import GemmArrays
 from systolic.model.memory import memory_cycles, plan_conv_layer
@@ -196,26 +196,54 @@ def test_the_dram_trace_of_a_band_is_the_tensors_words_in_order():
     assert (sram == -1).any() and sram.max() < 5 * 4 * 8  # padding lanes read nothing from the tensor
 
 
-@pytest.mark.parametrize(
-    "conv, cfg_changes",
-    [
-        (ConvShape(6, 6, 3, 3, 8, 4, pad_h=1, pad_w=1, groups=2), {}),  # grouped
-        (ConvShape(6, 6, 3, 3, 8, 4, pad_h=1, pad_w=1), {"ifmap_sram_bytes": 64}),  # no band fits
-    ],
-    ids=["groups", "no band fits"],
-)
-def test_layers_the_window_cannot_run_read_their_im2col_matrix(conv, cfg_changes):
-    cfg = ArrayConfig(conv_native=True, **{**AMPLE, **cfg_changes})
+def test_layers_no_band_fits_read_their_im2col_matrix():
+    conv = ConvShape(6, 6, 3, 3, 8, 4, pad_h=1, pad_w=1)
+    cfg = ArrayConfig(conv_native=True, **{**AMPLE, "ifmap_sram_bytes": 64})
     layer = Layer.from_conv("c", conv)
     _, native = plan_conv_layer(cfg, layer.m, layer.n, layer.k, conv=conv)
     assert not native
     assert _run(cfg, conv).plan.native == (None,)
 
 
+def _run_blocks(cfg: ArrayConfig, conv: ConvShape, blocks: int):
+    layer = Layer.conv_blocks("dw", conv, blocks)[0]
+    gemm = GemmArrays.of(layer.m, layer.n, layer.k, layer.repeat, conv=[conv], blocks=blocks)
+    return memory_cycles(cfg, gemm)
+
+
+def test_a_depthwise_block_reads_its_channel_slice_in_bands_with_their_halo():
+    """Closed form: a block of 4 depthwise channels of an 8x8 'same' 3x3 conv is an 8x8x4 tensor (32
+    words a row); 4 input rows a half take bands of j = 2 output rows (3, 4, 4 and 3 input rows: 2 halo
+    rows per boundary), 14 rows = 448 words per block, 2 blocks; im2col reads 9 words per output pixel
+    and channel."""
+    conv = ConvShape(8, 8, 3, 3, 8, 8, pad_h=1, pad_w=1, groups=8)
+    cfg = ArrayConfig(conv_native=True, **{**AMPLE, "ifmap_sram_bytes": 2 * 4 * 32})
+    res = _run_blocks(cfg, conv, 4)
+    assert res.plan.native == (conv.block(4),)
+    assert conv.block(4) == ConvShape(8, 8, 3, 3, 4, 4, pad_h=1, pad_w=1)
+    assert int(res.plan.tm[0]) == 2 * 8
+    assert int(res.dram_reads["ifmap"][0]) == 2 * (8 + 2 * 3) * 8 * 4  # per GEMM x 2 blocks
+    assert int(res.dram_reads["filter"][0]) == 2 * 36 * 4  # each block's B once, its zeros included
+    im2col = _run_blocks(cfg.replace(conv_native=False), conv, 4)
+    assert im2col.plan.native == (None,)
+    assert int(im2col.dram_reads["ifmap"][0]) == 8 * 8 * 9 * 8
+
+
+def test_a_strided_depthwise_block_of_three_channels_reads_its_tensor_and_alignment_words():
+    """Closed form: 3 depthwise channels of a 7x7 image (stride 2, pad 1) are a 147-word tensor; on 4
+    rows the band is whole lines of 4 words: 37 lines, 148 words (one alignment word)."""
+    conv = ConvShape(7, 7, 3, 3, 6, 6, stride_h=2, stride_w=2, pad_h=1, pad_w=1, groups=6)
+    cfg = ArrayConfig(conv_native=True, **AMPLE)
+    res = _run_blocks(cfg, conv, 3)
+    assert res.plan.native == (conv.block(3),)
+    assert int(res.dram_reads["ifmap"][0]) == 2 * 148
+    assert int(_run_blocks(cfg.replace(conv_native=False), conv, 3).dram_reads["ifmap"][0]) == 6 * 16 * 9
+
+
 def test_conv_native_is_ws_only_and_on_there_by_default():
     conv = ConvShape(4, 4, 1, 1, 4, 1)
-    assert conv_native_layer(ArrayConfig(**AMPLE), conv)  # "auto" on WS
-    assert not conv_native_layer(ArrayConfig(**AMPLE, conv_native=False), conv)
+    assert native_conv(ArrayConfig(**AMPLE), conv) == conv  # "auto" on WS
+    assert native_conv(ArrayConfig(**AMPLE, conv_native=False), conv) is None
     for df in (Dataflow.OS, Dataflow.IS):
         assert not ArrayConfig(**{**AMPLE, "dataflow": df}).convs_native  # "auto" elsewhere
         with pytest.raises(

@@ -163,3 +163,21 @@ def test_block_operands_make_one_gemm_of_independent_ones():
         off = np.ones(15, dtype=bool)
         off[5 * j : 5 * j + 5] = False
         assert not b[2 * j : 2 * j + 2, off].any()
+
+
+def test_block_operands_of_convolution_groups_are_the_im2col_of_the_blocks_channel_slice():
+    """With C_g channels per group, the block's K is (tap, group, channel): the im2col order of the block's
+    channel slice as one tensor (``ConvShape.block``), so the block is a dense convolution of that slice."""
+    from systolic.cosim.conv import block_tensors, im2col
+    from systolic.workload import ConvShape
+
+    rng = np.random.default_rng(3)
+    shape = ConvShape(5, 4, 3, 2, 6, 9, pad_h=1, groups=3)  # 2 channels and 3 filters per group
+    ifmap = rng.integers(-9, 9, size=(1, 5, 4, 6))
+    filters = rng.integers(-9, 9, size=(3, 2, 2, 9))
+    one = ConvShape(5, 4, 3, 2, 2, 3, pad_h=1)
+    pairs = [im2col(ifmap[..., 2 * g : 2 * g + 2], filters[..., 3 * g : 3 * g + 3], one) for g in (1, 2)]
+    a, b = fn.block_operands(np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs]), 2)
+    want_a, want_b = im2col(*block_tensors(ifmap, filters, shape, 1, 2), shape.block(2))
+    assert np.array_equal(a, want_a) and np.array_equal(b, want_b)
+    assert shape.block(2) == ConvShape(5, 4, 3, 2, 4, 6, pad_h=1)

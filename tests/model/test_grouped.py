@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from systolic.config import ArrayConfig, Dataflow
+from systolic.cosim.matrix import CONV_MEMORIES
 from systolic.errors import InputError
 from systolic.model.cycles import GemmArrays, workload_cycles
 from systolic.model.grouped import group_block, lower_groups, lower_groups_origin
@@ -109,3 +110,47 @@ def test_buffers_too_small_for_any_fold_leave_the_layer_to_the_memory_model():
     with pytest.raises(InputError, match="filter_sram_bytes: too small to hold one fold"):
         memory_cycles(cfg, GemmArrays.from_workload(wl))
     assert group_block(cfg.replace(filter_sram_bytes=128), shape) > 1
+
+
+#: make cosim's ws-mem-conv-tight memory (4x4 WS): a depthwise layer is memory-bound there.
+TIGHT = {**CONV_MEMORIES["mem-conv-tight"], "dataflow": Dataflow.WS}
+
+
+def test_depthwise_blocks_read_their_channel_slices_natively():
+    """``conv_native = "auto"`` (WS): the blocks of a depthwise layer are timed with their bands and read
+    them, so a lowering that silently falls back to im2col fails. Closed form: blocks of 4 channels of a
+    6x6 'same' 3x3 layer are 6x6x4 tensors (24 words a row); tiles of 3 output rows (the ofmap half holds
+    32 lines) read bands of input rows 0..3 and 2..5, 8 rows a block, against 6 x 6 x 8 = 288 words of
+    tensor; im2col reads 36 pixels x 36 taps a block."""
+    shape = ConvShape(6, 6, 3, 3, 8, 8, pad_h=1, pad_w=1, groups=8)
+    cfg = ArrayConfig(**TIGHT)
+    lowered = lower_groups(cfg, Workload("dw", (Layer.from_conv("dw", shape),)))
+    assert [(ly.blocks, ly.repeat) for ly in lowered] == [(4, 2)]
+    res = memory_cycles(cfg, GemmArrays.from_workload(lowered))
+    assert res.plan.native == (shape.block(4),)
+    assert int(res.dram_reads["ifmap"][0]) == 2 * 8 * 24 == 288 + 96
+    off = cfg.replace(conv_native=False)
+    old = memory_cycles(
+        off, GemmArrays.from_workload(lower_groups(off, Workload("dw", (Layer.from_conv("dw", shape),))))
+    )
+    assert old.plan.native == (None,)
+    assert int(old.dram_reads["ifmap"][0]) == 2 * 36 * 36
+    # make cosim's "depthwise 3x3 (native)" on ws-mem-conv-tight: 505 cycles a block on Icarus and
+    # Verilator (RTL == model); 843 a block from im2col
+    assert res.cycles_per_gemm.tolist() == [505] and old.cycles_per_gemm.tolist() == [843]
+
+
+def test_mobilenet_v2_depthwise_blocks_on_tpu_v1_read_whole_rows_of_channels_natively():
+    """MobileNet-V2's features.5 depthwise layer (28x28, 192 channels) on ``tpu-v1-128``: the im2col front
+    alone picked b = 28, read from its im2col matrix (9x the ifmap); the blocks whose slice is a multiple of the 128 rows
+    (k-tiles of whole filter rows) are candidates too, and b = 128 reads its slice once in bands."""
+    from systolic.config import load_arch
+
+    cfg = load_arch("tpu-v1-128")
+    shape = ConvShape(28, 28, 3, 3, 192, 192, pad_h=1, pad_w=1, groups=192)
+    assert group_block(cfg, shape) == 128
+    head = Layer.conv_blocks("dw", shape, 128)[0]
+    res = memory_cycles(cfg, GemmArrays.from_workload(Workload("dw", (head,))))
+    assert res.plan.native == (shape.block(128),)
+    assert int(res.dram_reads["ifmap"][0]) == 28 * 28 * 128  # the slice, once
+    assert int(res.cycles[0]) == 18300  # the model's (a 128x128 build is beyond make cosim)

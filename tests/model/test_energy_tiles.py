@@ -139,7 +139,43 @@ def test_tile_energy_from_operands():
     alone_a, alone_b, none = te.fill_pj.T
     assert alone_a[0] == pytest.approx(none[0]) and alone_a[1] > 1.1 * none[1]
     assert alone_b[0] > 1.1 * none[0]
-    # the layer's energy per activity and class is what the tiles' counts give with the layer's statistics
+    # the layer's energy per activity and class is what the tiles' counts give with the layer's statistics,
+    # but the ofmap SRAM's array side, shared between results and drains as the emulation's flips are
     st = en.layer_stats(cfg, a, b)
     alike = en.tile_energy_by_activity(cfg, gemm, mem, calibration=_ones(), stats=np.stack([st, st]))
-    np.testing.assert_allclose(te.by_activity_pj.sum(axis=0), alike.sum(axis=0), rtol=1e-9)
+    got, want = te.by_activity_pj.sum(axis=0), alike.sum(axis=0)
+    ofmap = en.COMPONENT_CLASSES.index("ofmap_sram")
+    others = [c for c in range(len(en.COMPONENT_CLASSES)) if c != ofmap]
+    np.testing.assert_allclose(got[:, others], want[:, others], rtol=1e-9)
+    np.testing.assert_allclose(got[:, ofmap].sum(), want[:, ofmap].sum(), rtol=1e-9)
+
+
+def test_the_array_side_goes_where_the_emulation_puts_its_flips():
+    """By hand: the ofmap SRAM's array-side regressor charges a layer total T; with emulated flips
+    ``[[1, 0], [1, 2]]`` (results, drain) tile 0's results get T/4, tile 1's results T/4 and its drain T/2,
+    every other entry is unchanged, and flips ``[[1, 0], [1, 0]]`` put T/2 in each tile's results."""
+    cfg, gemm, mem, a, b = _case("os")
+    cal = _ones()
+    st = en.layer_stats(cfg, a, b)
+    stats = np.stack([st, st])
+    results, drain = en.ACTIVITIES.index("results"), en.ACTIVITIES.index("drain")
+    ofmap = en.COMPONENT_CLASSES.index("ofmap_sram")
+
+    def energy(flips):
+        return en.tile_energy_by_activity(
+            cfg, gemm, mem, calibration=cal, stats=stats, layer_stats=st, side_flips=np.array(flips)
+        )
+
+    one, even = energy([[1, 0], [1, 2]]), energy([[1, 0], [1, 0]])
+    diff = one - even
+    total = -4 * diff[0, results, ofmap]  # tile 0's results: T/4 - T/2 = -T/4
+    assert total > 0
+    np.testing.assert_allclose(diff[:, [results, drain], ofmap], [[-total / 4, 0], [-total / 4, total / 2]])
+    diff[:, [results, drain], ofmap] = 0.0
+    assert not diff.any()
+    # the regressor's total is what the lane slots give: no flips at all leaves it in the results
+    plain = en.tile_energy_by_activity(cfg, gemm, mem, calibration=cal, stats=stats, layer_stats=st)
+    np.testing.assert_allclose(energy([[0, 0], [0, 0]]), plain, rtol=1e-12)
+    np.testing.assert_allclose(one.sum(), plain.sum(), rtol=1e-12)
+    with pytest.raises(InputError, match=r"side_flips must be \[tile, 2\]"):
+        energy([[1, 0]])

@@ -43,6 +43,10 @@ from .tables import COMPONENT_CLASSES, EnergyTable, build_table
 #: Statistics of the sums the ofmap SRAM accumulates over a layer's K-tiles (read back, drained, written
 #: to DRAM): a tile after the first K-tile takes them from its output block's sums so far.
 _ACCUMULATED = [COLUMN[c] for c in ("csram_s", "c_o", "dram_c", "dram_wr", "drain_s")]
+#: Regressors that count actions alone (no statistic) in a class whose nets switch with data only: on the
+#: RTL the accumulators of a tile of zero products do not switch at all (OS 4x4, photographs' ReLU maps,
+#: ``bench/rtl_power_compare.py``), so each tile's share follows the class's data regressors.
+_WITH_DATA = {"acc": ("macs",)}
 #: The ofmap SRAM's array-side regressor (class, feature), which :func:`~.side_flips.array_side_flips`
 #: places tile by tile when the operands are known.
 _SIDE = (
@@ -160,12 +164,16 @@ def _tile_toggles(
     drain_slots: np.ndarray,
     st: np.ndarray,
     calibration: Calibration,
+    layer: np.ndarray,
     drop_side: bool = False,
 ) -> np.ndarray:
     """Toggles ``[tile, activity, class]`` of the tiles' own counts with statistics ``st[tile, stat]``
-    (``drop_side``: without the ofmap SRAM's array-side regressor, placed apart)."""
+    (``layer[tile]``; ``drop_side``: without the ofmap SRAM's array-side regressor, placed apart)."""
     beta = calibration.coeffs[DATAFLOWS.index(cfg.dataflow.value)]  # [class, feature]
     x = toggle_features(cfg, own, st)  # [tile, class, feature]
+    for name, counts in _WITH_DATA.items():
+        cls = COMPONENT_CLASSES.index(name)
+        _follow_data(x, beta, layer, cls, [TOGGLE_FEATURES[name].index(f) for f in counts])
     if drop_side:
         x[:, _SIDE[0], _SIDE[1]] = 0.0
     toggles = np.einsum("tcf,cf,cfa->tac", x, beta, feature_activity_matrix())
@@ -178,6 +186,21 @@ def _tile_toggles(
         "tcf,cf->tc", toggle_features(cfg, drain_only, st), beta
     )
     return toggles
+
+
+def _follow_data(x: np.ndarray, beta: np.ndarray, layer: np.ndarray, cls: int, counts: list[int]) -> None:
+    """In place: class ``cls``'s count regressors ``x[tile, cls, counts]`` shared out over each layer's
+    tiles as the class's data regressors' toggles are (each layer's totals unchanged; a layer whose data
+    regressors are all zero keeps its counts)."""
+    data = np.ones(x.shape[2], dtype=bool)
+    data[counts] = False
+    per_tile = x[:, cls, data] @ beta[cls, data]  # [tile] the data regressors' toggles
+    n = int(layer.max()) + 1 if layer.size else 0
+    d_sum = np.bincount(layer, per_tile, n)  # [layer]
+    for f in counts:
+        c = x[:, cls, f]
+        per_toggle = np.divide(np.bincount(layer, c, n), d_sum, out=np.zeros(n), where=d_sum > 0)[layer]
+        x[:, cls, f] = np.where(d_sum[layer] > 0, per_tile * per_toggle, c)
 
 
 def _side_shared(cfg, own, ref, calibration, side, layer, n_layers) -> np.ndarray:
@@ -236,14 +259,14 @@ def tile_energy_by_activity(
     if side is not None and side.shape != (tiles.layer.size, 2):
         raise InputError(f"side_flips must be [tile, 2] = [{tiles.layer.size}, 2], not {list(side.shape)}")
     own, drain_slots = tile_activity_counts(cfg, memory)
-    toggles = _tile_toggles(cfg, own, drain_slots, st, calibration, side is not None)
+    toggles = _tile_toggles(cfg, own, drain_slots, st, calibration, tiles.layer, side is not None)
     n_layers = gemm.m.size
     ref = st
     if layer_stats is not None:
         ref = np.broadcast_to(np.asarray(layer_stats, dtype=float), (n_layers, len(STAT_COLUMNS)))[
             tiles.layer
         ]
-        alike = _tile_toggles(cfg, own, drain_slots, ref, calibration, side is not None)
+        alike = _tile_toggles(cfg, own, drain_slots, ref, calibration, tiles.layer, side is not None)
         want, have = np.zeros((2, n_layers, *toggles.shape[1:]))
         np.add.at(want, tiles.layer, alike)
         np.add.at(have, tiles.layer, toggles)

@@ -179,3 +179,35 @@ def test_the_array_side_goes_where_the_emulation_puts_its_flips():
     np.testing.assert_allclose(one.sum(), plain.sum(), rtol=1e-12)
     with pytest.raises(InputError, match=r"side_flips must be \[tile, 2\]"):
         energy([[1, 0]])
+
+
+def test_the_accumulators_count_regressor_follows_their_data():
+    """By hand: two tiles of one layer, data regressor toggles 0 and 10, count regressor 5 and 5 (10 in
+    all): the counts go where the data switch, 0 and 10."""
+    from systolic.model.energy import tiles as et
+
+    x = np.array([[[0.0, 5.0]], [[10.0, 5.0]]])  # [tile, class, feature]
+    et._follow_data(x, np.ones((1, 2)), np.array([0, 0]), 0, [1])
+    np.testing.assert_allclose(x[:, 0, 1], [0.0, 10.0])
+    # a layer with no data toggles keeps its counts
+    x = np.array([[[0.0, 5.0]], [[0.0, 3.0]]])
+    et._follow_data(x, np.ones((1, 2)), np.array([0, 0]), 0, [1])
+    np.testing.assert_allclose(x[:, 0, 1], [5.0, 3.0])
+
+
+def test_a_tile_of_zero_products_has_no_accumulator_energy():
+    """OS, tile 0's A all zeros: on the RTL its accumulators do not switch; the 'macs' regressor of the
+    class goes to the tile whose products switch (the layer's total unchanged)."""
+    cfg, gemm, mem, a, b = _case("os")
+    cal = _ones()
+    st = en.tile_stats(cfg, mem.schedule.tiles, [(a, b)])
+    per_tile = en.tile_energy_by_activity(cfg, gemm, mem, calibration=cal, stats=st)
+    acc, compute = en.COMPONENT_CLASSES.index("acc"), en.ACTIVITIES.index("compute")
+    assert per_tile[0, :, acc].sum() == 0.0 and per_tile[1, compute, acc] > 0.0
+    layer = en.tile_energy_by_activity(
+        cfg, gemm, mem, calibration=cal, stats=st, layer_stats=en.layer_stats(cfg, a, b)
+    )
+    alike = en.tile_energy_by_activity(
+        cfg, gemm, mem, calibration=cal, stats=np.stack([en.layer_stats(cfg, a, b)] * 2)
+    )
+    np.testing.assert_allclose(layer[:, :, acc].sum(), alike[:, :, acc].sum(), rtol=1e-12)

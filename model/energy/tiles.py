@@ -291,13 +291,13 @@ class TileEnergy:
     by_activity_pj : np.ndarray, shape [tile, activity, class]
         :func:`tile_energy_by_activity` with the tiles' own statistics and the layers' (its
         ``tile_dynamic_pj``).
-    fill_pj : np.ndarray, shape [tile, 3]
+    fill_pj : np.ndarray, shape [tile, 3], or None
         The fill's energy (all classes) of each tile with its A alone, its B alone and neither (its
-        ``tile_fill_pj``).
+        ``tile_fill_pj``); None without operands (the fill's energy spread evenly over its window).
     """
 
     by_activity_pj: np.ndarray
-    fill_pj: np.ndarray
+    fill_pj: np.ndarray | None
 
 
 def tile_energy(
@@ -350,3 +350,47 @@ def layer_side_flips(
             )
         out[mine] = array_side_flips(cfg, sched, a, b)
     return out
+
+
+def geometry_tile_energy(
+    cfg: ArrayConfig,
+    gemm,
+    memory,
+    *,
+    calibration: Calibration,
+    stats: np.ndarray,
+    table: EnergyTable | None = None,
+) -> TileEnergy:
+    """:class:`TileEnergy` of GEMM layers without their operands: every tile the layer's statistics
+    ``stats`` (``[layer, stat]`` or ``[stat]``) through its own counts (a partial tile's fewer lanes and
+    folds, its own beats), and the ofmap SRAM's array side shared out by the layer's tile geometry: the
+    emulation (:func:`~.side_flips.array_side_flips`) run on operands drawn uniformly over the configured
+    widths (seeded: the same layer gives the same shares) sees a first K-tile write without reading, the
+    later ones read back, and the drains' reads in the steps that drain; what the data would change from
+    tile to tile stays unknown."""
+    tiles = memory.schedule.tiles
+    rng = np.random.default_rng(0)
+    synthetic = [
+        (
+            _uniform(rng, (int(m), int(k)), cfg.input_bits, cfg.input_signed),
+            _uniform(rng, (int(k), int(n)), cfg.weight_bits, cfg.weight_signed),
+        )
+        for m, n, k in zip(gemm.m, gemm.n, gemm.k, strict=True)
+    ]
+    st = np.broadcast_to(np.asarray(stats, dtype=float), (gemm.m.size, len(STAT_COLUMNS)))
+    by_activity = tile_energy_by_activity(
+        cfg,
+        gemm,
+        memory,
+        calibration=calibration,
+        stats=st[tiles.layer],
+        layer_stats=st,
+        table=table,
+        side_flips=layer_side_flips(cfg, gemm, tiles, synthetic),
+    )
+    return TileEnergy(by_activity, None)
+
+
+def _uniform(rng: np.random.Generator, shape: tuple[int, int], bits: int, signed: bool) -> np.ndarray:
+    lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+    return rng.integers(lo, hi, size=shape, endpoint=True, dtype=np.int64)

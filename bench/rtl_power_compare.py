@@ -44,6 +44,11 @@ HELD_OUT = [
     ("is", 4, 4, 30, 32, 27, "photo"),
     ("ws", 6, 4, 50, 30, 36, "relu"),
     ("os", 8, 8, 48, 40, 40, "gaussian"),
+    # added with the array-side and accumulator placement (which were diagnosed on the OS 4x4 uniform case
+    # and the OS photo-relu check above), measured once afterwards and not looked at before
+    ("os", 6, 4, 42, 26, 38, "photo-relu"),
+    ("ws", 4, 4, 36, 20, 44, "photo-relu"),
+    ("is", 4, 4, 34, 24, 36, "nonneg"),
 ]
 SOURCES = ("uniform", "digits-relu")
 #: The statistics the model places a layer's energy with: the layer's, the layer's by its tiles' geometry

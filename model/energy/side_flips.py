@@ -17,7 +17,7 @@ import numpy as np
 
 from systolic.config import ArrayConfig
 
-from .streams import _WriteBus
+from .streams import _WriteBus, a_wr_events
 
 #: Where a flip goes: the results of the tile being computed or the drain of the tile being drained.
 RESULTS, DRAIN = 0, 1
@@ -101,33 +101,7 @@ def array_side_flips(cfg: ArrayConfig, sched, a: np.ndarray, b: np.ndarray) -> n
         sel = np.flatnonzero(w_half == h)
         f, o = _per_event(w_cyc[sel], w_lines[sel], idle_zero=True)  # the half's write port
         add(f, w_tile[sel][o], np.full(o.size, RESULTS))
-    f, tile, kind = _a_wr_events(r_cyc, r_lines, r_tile, r_kind, w_cyc, w_lines, w_tile)
-    add(f, tile, kind)
+    w_tag = np.stack([w_tile, np.full(w_tile.size, RESULTS)], axis=1)  # outputs: the written tile's results
+    f, tag = a_wr_events(r_cyc, r_lines, w_cyc, w_lines, np.stack([r_tile, r_kind], axis=1), w_tag)
+    add(f, tag[:, 0], tag[:, 1])
     return out
-
-
-def _a_wr_events(rc, rl, rt, rk, wc, wl, wt) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``a_wr_data``'s flips as :meth:`~.streams._WriteBus._a_wr_flips` counts them, ``(flips, tile,
-    kind)`` per value it shows: outputs and the falls back to the read data after them belong to the
-    written tile's results, the reads shown between outputs to their own tile and kind."""
-    if not wc.size:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    order = np.argsort(wc, kind="stable")
-    wc, wl, wt = wc[order], wl[order], wt[order]
-    r_order = np.argsort(rc, kind="stable")
-    rc, rl, rt, rk = rc[r_order], rl[r_order], rt[r_order], rk[r_order]
-    gap = np.r_[np.diff(wc) > 1, True]  # [write] no output in the next cycle
-    after = wc[gap] + 1
-    between = ~np.isin(rc, wc)
-    cyc = np.concatenate([wc, after, rc[between]])
-    held = np.searchsorted(rc, after, side="right") - 1
-    zero = np.zeros((1, wl.shape[1]), dtype=wl.dtype)
-    val = np.concatenate([wl, np.where((held >= 0)[:, None], rl[np.maximum(held, 0)], zero), rl[between]])
-    tile = np.concatenate([wt, wt[gap], rt[between]])
-    kind = np.concatenate([np.full(wc.size + after.size, RESULTS), rk[between]])
-    is_out = np.r_[np.ones(wc.size, bool), np.zeros(after.size + int(between.sum()), bool)]
-    ev = np.lexsort((~is_out, cyc))
-    val, tile, kind = val[ev], tile[ev], kind[ev]
-    flips = np.zeros(ev.size, dtype=np.int64)
-    flips[1:] = np.bitwise_count(val[1:] ^ val[:-1]).sum(axis=1)
-    return flips, tile, kind

@@ -308,10 +308,17 @@ def tile_energy(
     calibration: Calibration,
     operands: Sequence[tuple[np.ndarray, np.ndarray]],
     table: EnergyTable | None = None,
+    layer_statistics: np.ndarray | None = None,
 ) -> TileEnergy:
-    """:class:`TileEnergy` of GEMM layers from their operands (one ``(A, B)`` pair per layer)."""
+    """:class:`TileEnergy` of GEMM layers from their operands (one ``(A, B)`` pair per layer);
+    ``layer_statistics`` (``[layer, stat]``): the statistics the layers' energy was taken with, if not
+    the operands' own (:func:`geometry_tile_energy`)."""
     tiles = memory.schedule.tiles
-    per_layer = np.stack([layer_stats(cfg, a, b) for a, b in operands])
+    per_layer = (
+        np.stack([layer_stats(cfg, a, b) for a, b in operands])
+        if layer_statistics is None
+        else np.broadcast_to(np.asarray(layer_statistics, dtype=float), (len(operands), len(STAT_COLUMNS)))
+    )
 
     def of(keep: str, layers: np.ndarray | None, side: np.ndarray | None = None) -> np.ndarray:
         st = tile_stats(cfg, tiles, operands, keep)
@@ -361,14 +368,13 @@ def geometry_tile_energy(
     stats: np.ndarray,
     table: EnergyTable | None = None,
 ) -> TileEnergy:
-    """:class:`TileEnergy` of GEMM layers without their operands: every tile the layer's statistics
-    ``stats`` (``[layer, stat]`` or ``[stat]``) through its own counts (a partial tile's fewer lanes and
-    folds, its own beats), and the ofmap SRAM's array side shared out by the layer's tile geometry: the
-    emulation (:func:`~.side_flips.array_side_flips`) run on operands drawn uniformly over the configured
-    widths (seeded: the same layer gives the same shares) sees a first K-tile write without reading, the
-    later ones read back, and the drains' reads in the steps that drain; what the data would change from
-    tile to tile stays unknown."""
-    tiles = memory.schedule.tiles
+    """:class:`TileEnergy` of GEMM layers without their operands: :func:`tile_energy` of operands drawn
+    uniformly over the configured widths (seeded: the same layer gives the same result), each layer
+    scaled per activity and class to its statistics ``stats`` (``[layer, stat]`` or ``[stat]``). Uniform
+    data look alike in every tile, so what tells the tiles apart is their geometry: a partial tile's
+    fewer lanes and folds and its own beats, the DRAM bus's idle lanes in its short lines, a first
+    K-tile writing the ofmap SRAM without reading it, the drains' reads (the array side's emulation,
+    :func:`~.side_flips.array_side_flips`). What the data change from tile to tile stays unknown."""
     rng = np.random.default_rng(0)
     synthetic = [
         (
@@ -377,18 +383,9 @@ def geometry_tile_energy(
         )
         for m, n, k in zip(gemm.m, gemm.n, gemm.k, strict=True)
     ]
-    st = np.broadcast_to(np.asarray(stats, dtype=float), (gemm.m.size, len(STAT_COLUMNS)))
-    by_activity = tile_energy_by_activity(
-        cfg,
-        gemm,
-        memory,
-        calibration=calibration,
-        stats=st[tiles.layer],
-        layer_stats=st,
-        table=table,
-        side_flips=layer_side_flips(cfg, gemm, tiles, synthetic),
+    return tile_energy(
+        cfg, gemm, memory, calibration=calibration, operands=synthetic, table=table, layer_statistics=stats
     )
-    return TileEnergy(by_activity, None)
 
 
 def _uniform(rng: np.random.Generator, shape: tuple[int, int], bits: int, signed: bool) -> np.ndarray:

@@ -99,7 +99,14 @@ from .tables import (
     scale_activity,
     sram_read_pj,
 )
-from .tiles import TileEnergy, tile_activity_counts, tile_energy, tile_energy_by_activity, tile_stats
+from .tiles import (
+    TileEnergy,
+    geometry_tile_energy,
+    tile_activity_counts,
+    tile_energy,
+    tile_energy_by_activity,
+    tile_stats,
+)
 
 __all__ = [
     "ACTIONS",
@@ -167,6 +174,7 @@ __all__ = [
     "scale_activity",
     "sram_read_pj",
     "tile_activity_counts",
+    "geometry_tile_energy",
     "tile_energy",
     "tile_energy_by_activity",
     "tile_stats",

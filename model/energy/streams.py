@@ -675,23 +675,7 @@ class _WriteBus:
     def _a_wr_flips(rc, rl, wc, wl) -> int:
         """Flips of ``a_wr_data``: outputs ``wl`` in cycles ``wc``, and between outputs (``w_data`` zero,
         ``first`` low) the read data ``rl`` (cycles ``rc``) as ``a_rd_data`` holds it."""
-        if not wc.size:
-            return 0
-        order = np.argsort(wc, kind="stable")
-        wc, wl = wc[order], wl[order]
-        r_order = np.argsort(rc, kind="stable")
-        rc, rl = rc[r_order], rl[r_order]
-        gap = np.r_[np.diff(wc) > 1, True]  # [write] no output in the next cycle
-        after = wc[gap] + 1  # the cycles a_wr_data falls back to the read data
-        between = ~np.isin(rc, wc)  # reads outside output cycles (an output's own read is in its line)
-        cyc = np.concatenate([wc, after, rc[between]])
-        held = np.searchsorted(rc, after, side="right") - 1
-        zero = np.zeros((1, wl.shape[1]), dtype=wl.dtype)
-        val = np.concatenate([wl, np.where((held >= 0)[:, None], rl[np.maximum(held, 0)], zero), rl[between]])
-        is_out = np.r_[np.ones(wc.size, bool), np.zeros(after.size + int(between.sum()), bool)]
-        ev = np.lexsort((~is_out, cyc))  # by cycle, an output before the fall-back and the reads of its cycle
-        val = val[ev]
-        return int(np.bitwise_count(val[1:] ^ val[:-1]).sum())
+        return int(a_wr_events(rc, rl, wc, wl)[0].sum())
 
     def _write_tile(self, half: int, tile: dict) -> None:
         """The tile's results into its half: line ``lb * Eo + o`` holds lanes ``lb * P ..`` of row o."""
@@ -706,6 +690,35 @@ class _WriteBus:
         value = _partial_sums(self.a, self.b, m_idx, n_idx, np.full(o.size, tile["k0"] + tile["kt"]))
         line = np.minimum(blk * eo + o, self.content.shape[1] - 1)
         self.content[half][line] = np.where(lane < el, value, self.content[half][line])
+
+
+def a_wr_events(rc, rl, wc, wl, r_tag=None, w_tag=None) -> tuple[np.ndarray, np.ndarray]:
+    """``a_wr_data`` value by value (see :meth:`_WriteBus._a_wr_flips`): the flips ``[value]`` each value
+    it shows makes against the one before, and its tag ``[value, j]``: an output's and the fall back to
+    the read data after a burst of outputs the write's ``w_tag[write, j]``, a read shown between outputs
+    the read's ``r_tag[read, j]`` (default: no tags)."""
+    r_tag = np.zeros((rc.size, 0), dtype=np.int64) if r_tag is None else r_tag
+    w_tag = np.zeros((wc.size, 0), dtype=np.int64) if w_tag is None else w_tag
+    if not wc.size:
+        return np.zeros(0, dtype=np.int64), w_tag
+    order = np.argsort(wc, kind="stable")
+    wc, wl, w_tag = wc[order], wl[order], w_tag[order]
+    r_order = np.argsort(rc, kind="stable")
+    rc, rl, r_tag = rc[r_order], rl[r_order], r_tag[r_order]
+    gap = np.r_[np.diff(wc) > 1, True]  # [write] no output in the next cycle
+    after = wc[gap] + 1  # the cycles a_wr_data falls back to the read data
+    between = ~np.isin(rc, wc)  # reads outside output cycles (an output's own read is in its line)
+    cyc = np.concatenate([wc, after, rc[between]])
+    held = np.searchsorted(rc, after, side="right") - 1
+    zero = np.zeros((1, wl.shape[1]), dtype=wl.dtype)
+    val = np.concatenate([wl, np.where((held >= 0)[:, None], rl[np.maximum(held, 0)], zero), rl[between]])
+    tag = np.concatenate([w_tag, w_tag[gap], r_tag[between]])
+    is_out = np.r_[np.ones(wc.size, bool), np.zeros(after.size + int(between.sum()), bool)]
+    ev = np.lexsort((~is_out, cyc))  # by cycle, an output before the fall-back and the reads of its cycle
+    val = val[ev]
+    flips = np.zeros(ev.size, dtype=np.int64)
+    flips[1:] = np.bitwise_count(val[1:] ^ val[:-1]).sum(axis=1)
+    return flips, tag[ev]
 
 
 def _dram_bus(

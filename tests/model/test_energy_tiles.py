@@ -139,7 +139,117 @@ def test_tile_energy_from_operands():
     alone_a, alone_b, none = te.fill_pj.T
     assert alone_a[0] == pytest.approx(none[0]) and alone_a[1] > 1.1 * none[1]
     assert alone_b[0] > 1.1 * none[0]
-    # the layer's energy per activity and class is what the tiles' counts give with the layer's statistics
+    # the layer's energy per activity and class is what the tiles' counts give with the layer's statistics,
+    # but the ofmap SRAM's array side, shared between results and drains as the emulation's flips are
     st = en.layer_stats(cfg, a, b)
     alike = en.tile_energy_by_activity(cfg, gemm, mem, calibration=_ones(), stats=np.stack([st, st]))
-    np.testing.assert_allclose(te.by_activity_pj.sum(axis=0), alike.sum(axis=0), rtol=1e-9)
+    got, want = te.by_activity_pj.sum(axis=0), alike.sum(axis=0)
+    ofmap = en.COMPONENT_CLASSES.index("ofmap_sram")
+    others = [c for c in range(len(en.COMPONENT_CLASSES)) if c != ofmap]
+    np.testing.assert_allclose(got[:, others], want[:, others], rtol=1e-9)
+    np.testing.assert_allclose(got[:, ofmap].sum(), want[:, ofmap].sum(), rtol=1e-9)
+
+
+def test_the_array_side_goes_where_the_emulation_puts_its_flips():
+    """By hand: the ofmap SRAM's array-side regressor charges a layer total T; with emulated flips
+    ``[[1, 0], [1, 2]]`` (results, drain) tile 0's results get T/4, tile 1's results T/4 and its drain T/2,
+    every other entry is unchanged, and flips ``[[1, 0], [1, 0]]`` put T/2 in each tile's results."""
+    cfg, gemm, mem, a, b = _case("os")
+    cal = _ones()
+    st = en.layer_stats(cfg, a, b)
+    stats = np.stack([st, st])
+    results, drain = en.ACTIVITIES.index("results"), en.ACTIVITIES.index("drain")
+    ofmap = en.COMPONENT_CLASSES.index("ofmap_sram")
+
+    def energy(flips):
+        return en.tile_energy_by_activity(
+            cfg, gemm, mem, calibration=cal, stats=stats, layer_stats=st, side_flips=np.array(flips)
+        )
+
+    one, even = energy([[1, 0], [1, 2]]), energy([[1, 0], [1, 0]])
+    diff = one - even
+    total = -4 * diff[0, results, ofmap]  # tile 0's results: T/4 - T/2 = -T/4
+    assert total > 0
+    np.testing.assert_allclose(diff[:, [results, drain], ofmap], [[-total / 4, 0], [-total / 4, total / 2]])
+    diff[:, [results, drain], ofmap] = 0.0
+    assert not diff.any()
+    # the regressor's total is what the lane slots give: no flips at all leaves it in the results
+    plain = en.tile_energy_by_activity(cfg, gemm, mem, calibration=cal, stats=stats, layer_stats=st)
+    np.testing.assert_allclose(energy([[0, 0], [0, 0]]), plain, rtol=1e-12)
+    np.testing.assert_allclose(one.sum(), plain.sum(), rtol=1e-12)
+    with pytest.raises(InputError, match=r"side_flips must be \[tile, 2\]"):
+        energy([[1, 0]])
+
+
+def test_the_accumulators_count_regressor_follows_their_data():
+    """By hand: two tiles of one layer, data regressor toggles 0 and 10, count regressor 5 and 5 (10 in
+    all): the counts go where the data switch, 0 and 10."""
+    from systolic.model.energy import tiles as et
+
+    x = np.array([[[0.0, 5.0]], [[10.0, 5.0]]])  # [tile, class, feature]
+    et._follow_data(x, np.ones((1, 2)), np.array([0, 0]), 0, [1])
+    np.testing.assert_allclose(x[:, 0, 1], [0.0, 10.0])
+    # a layer with no data toggles keeps its counts
+    x = np.array([[[0.0, 5.0]], [[0.0, 3.0]]])
+    et._follow_data(x, np.ones((1, 2)), np.array([0, 0]), 0, [1])
+    np.testing.assert_allclose(x[:, 0, 1], [5.0, 3.0])
+
+
+def test_a_tile_of_zero_products_has_no_accumulator_energy():
+    """OS, tile 0's A all zeros: on the RTL its accumulators do not switch; the 'macs' regressor of the
+    class goes to the tile whose products switch (the layer's total unchanged)."""
+    cfg, gemm, mem, a, b = _case("os")
+    cal = _ones()
+    st = en.tile_stats(cfg, mem.schedule.tiles, [(a, b)])
+    per_tile = en.tile_energy_by_activity(cfg, gemm, mem, calibration=cal, stats=st)
+    acc, compute = en.COMPONENT_CLASSES.index("acc"), en.ACTIVITIES.index("compute")
+    assert per_tile[0, :, acc].sum() == 0.0 and per_tile[1, compute, acc] > 0.0
+    layer = en.tile_energy_by_activity(
+        cfg, gemm, mem, calibration=cal, stats=st, layer_stats=en.layer_stats(cfg, a, b)
+    )
+    alike = en.tile_energy_by_activity(
+        cfg, gemm, mem, calibration=cal, stats=np.stack([en.layer_stats(cfg, a, b)] * 2)
+    )
+    np.testing.assert_allclose(layer[:, :, acc].sum(), alike[:, :, acc].sum(), rtol=1e-12)
+
+
+def test_without_operands_the_tiles_geometry_places_the_ofmap_sram():
+    """No operands: seeded uniform operands stand in for the data, scaled to the layer's statistics; a C
+    tile's first K-tile writes without reading and the drains read in their own steps (the array side's
+    emulation), where the lane slots alone charge every K-tile's results alike."""
+    cfg = small_cfg(ifmap_sram_bytes=128, filter_sram_bytes=128, ofmap_sram_bytes=512).replace(dataflow="os")
+    gemm = GemmArrays.of(16, 8, 48)
+    mem = memory_cycles(cfg, gemm)
+    tiles = mem.schedule.tiles
+    first = tiles.origin("k") == 0
+    assert first.any() and (~first).any()
+    rng = np.random.default_rng(6)
+    st = en.layer_stats(cfg, rng.integers(0, 3, (16, 48)), rng.integers(-128, 128, (48, 8)))
+    cal = _ones()
+    geo = en.geometry_tile_energy(cfg, gemm, mem, calibration=cal, stats=st)
+    assert geo.fill_pj.shape == (tiles.layer.size, 3)
+    again = en.geometry_tile_energy(cfg, gemm, mem, calibration=cal, stats=st)
+    np.testing.assert_array_equal(geo.by_activity_pj, again.by_activity_pj)
+    plain = en.tile_energy_by_activity(
+        cfg,
+        gemm,
+        mem,
+        calibration=cal,
+        stats=np.broadcast_to(st, (tiles.layer.size, st.size)),
+        layer_stats=st,
+    )
+    ofmap = en.COMPONENT_CLASSES.index("ofmap_sram")
+    results, drain = en.ACTIVITIES.index("results"), en.ACTIVITIES.index("drain")
+    # by lane slots, a first pass costs about what a later one does (the later one's reads add a little)
+    assert plain[first, results, ofmap].mean() == pytest.approx(
+        plain[~first, results, ofmap].mean(), rel=0.05
+    )
+    got = geo.by_activity_pj
+    assert got[first, results, ofmap].mean() < 0.8 * got[~first, results, ofmap].mean()
+    assert (got[~tiles.last_k, drain, ofmap] == 0).all()
+    # the layer's statistics give each activity and class its energy (the ofmap SRAM's array side moves
+    # between results and drains); the stand-in data only share it out over the tiles
+    want, have = plain.sum(axis=0), got.sum(axis=0)
+    others = [c for c in range(len(en.COMPONENT_CLASSES)) if c != ofmap]
+    np.testing.assert_allclose(have[:, others], want[:, others], rtol=1e-9)
+    assert have[:, ofmap].sum() == pytest.approx(want[:, ofmap].sum(), rel=1e-9)

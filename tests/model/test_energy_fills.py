@@ -191,13 +191,21 @@ def test_closed_form_fill_flips_equal_the_per_beat_emulation(seed):
 
 
 def test_closed_form_fill_flips_on_convolutions_equal_the_emulation():
-    """ResNet-50's first layers (conv_native A lines, many line blocks) on a sweep-like 32x16 WS."""
+    """ResNet-50's first layers (conv_native A lines, many line blocks) on sweep-like accelerators, also
+    with beats of 64 lanes or more (the beat mask wraps as NumPy's 64-bit shift does, in both)."""
     from systolic.formats.network import load_workload
     from systolic.model.grouped import lower_groups
 
-    for bw in (8, 27, 256):
-        cfg = ArrayConfig(rows=32, cols=16, dataflow="ws", dram_bw_words_per_cycle=bw,
-                          ifmap_sram_bytes=262144, filter_sram_bytes=262144)  # fmt: skip
+    cases = (
+        (32, 16, "ws", 8),
+        (32, 16, "ws", 27),
+        (32, 16, "ws", 256),
+        (256, 64, "os", 256),
+        (64, 128, "is", 70),
+    )
+    for rows, cols, df, bw in cases:
+        cfg = ArrayConfig(rows=rows, cols=cols, dataflow=df, dram_bw_words_per_cycle=bw,
+                          ifmap_sram_bytes=1 << 20, filter_sram_bytes=1 << 20, ofmap_sram_bytes=1 << 22)  # fmt: skip
         net = lower_groups(cfg, load_workload("resnet50"))
         gemm = GemmArrays.from_workload(dataclasses.replace(net, layers=net.layers[:6]))
         tiles = memory_cycles(cfg, gemm).schedule.tiles

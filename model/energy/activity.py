@@ -14,7 +14,6 @@ from systolic.config import ArrayConfig
 from systolic.errors import InputError
 from systolic.geometry import BUFFER, geometry
 
-from .fills import pair_flips
 from .streams import COLUMN, STAT_COLUMNS
 from .tables import ACTIONS, COMPONENT_CLASSES, _frozen
 
@@ -269,6 +268,8 @@ def fill_mask_flips(cfg: ArrayConfig, tiles) -> np.ndarray:
     the beat's. A tile's A burst comes before its B burst; a tile is one of few kinds (its loads and
     extents), so each pair of consecutive kinds is counted once, in closed form (:mod:`.fills`: the
     beats of a kind repeat a few patterns; a per-beat emulation gives the same numbers)."""
+    from .fills import pair_flips
+
     geo = geometry(cfg)
     kind = np.stack(
         [tiles.load_a, tiles.load_b, tiles.a_lines]

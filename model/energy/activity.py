@@ -265,9 +265,11 @@ def fill_mask_flips(cfg: ArrayConfig, tiles) -> np.ndarray:
     bits) is the beat's lane mask for every beat of either tensor, held between beats (from the last
     tile's last beat), and ``fill_x_en`` its low ``lanes`` bits in x's own beats, zero otherwise; the
     walkers' ``j``, ``lane0``, ``len`` (request and response copies) and the ports' ``beat_mask`` hold
-    the beat's. A tile's A burst comes before
-    its B burst; a tile is one of few kinds (its loads and extents), so each pair of consecutive kinds is
-    emulated once."""
+    the beat's. A tile's A burst comes before its B burst; a tile is one of few kinds (its loads and
+    extents), so each pair of consecutive kinds is counted once, in closed form (:mod:`.fills`: the
+    beats of a kind repeat a few patterns; a per-beat emulation gives the same numbers)."""
+    from .fills import pair_flips
+
     geo = geometry(cfg)
     kind = np.stack(
         [tiles.load_a, tiles.load_b, tiles.a_lines]
@@ -281,9 +283,8 @@ def fill_mask_flips(cfg: ArrayConfig, tiles) -> np.ndarray:
     prev = np.r_[-1, np.maximum.accumulate(idx)[:-1]]  # [tile] the last tile loaded before
     pairs = np.concatenate([np.where((prev >= 0)[:, None], kind[np.maximum(prev, 0)], -1), kind], axis=1)
     unique, inverse = _unique_rows(pairs)
-    memo: dict = {}
-    flips = np.array([_pair_flips(cfg, row[: kind.shape[1]], row[kind.shape[1] :], memo) for row in unique])
-    return np.where(loads, flips[inverse.reshape(-1)], 0.0)
+    flips = pair_flips(cfg, unique[:, : kind.shape[1]], unique[:, kind.shape[1] :])  # [kind pair]
+    return np.where(loads, flips[inverse.reshape(-1)].astype(float), 0.0)
 
 
 #: Fixed odd 64-bit multipliers of :func:`_unique_rows`' row keys (random, so that no small difference of
@@ -310,95 +311,6 @@ def _unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)
     return rows[first][order], rank[inverse.reshape(-1)]
-
-
-def _pair_flips(cfg: ArrayConfig, before: np.ndarray, kind: np.ndarray, memo: dict) -> float:
-    """Flips of loading a tile of ``kind`` after one of ``before`` (all -1: none): those of the tile's
-    beats alone (memoised per kind) and, after another tile, what the held nets change from its last beat
-    to this tile's first beyond starting from zero (the enables fall to zero between them either way)."""
-
-    def beats(k: np.ndarray, burst: int):
-        key = (tuple(k.tolist()), burst)
-        if key not in memo:
-            memo[key] = _tile_beats(cfg, k, burst)
-        return memo[key]
-
-    own = tuple(kind.tolist())
-    if own not in memo:
-        memo[own] = _mask_flips(cfg, *beats(kind, 1))
-    if before[0] < 0:
-        return float(memo[own])
-    last, first = (tuple(v[[i]] for v in b) for b, i in ((beats(before, 0), -1), (beats(kind, 1), 0)))
-    both = [np.concatenate(v) for v in zip(last, first, strict=True)]
-    return float(memo[own] + _mask_flips(cfg, *both) - _mask_flips(cfg, *last) - _mask_flips(cfg, *first))
-
-
-def _tile_beats(cfg: ArrayConfig, kind: np.ndarray, burst: int):
-    """``(cycle, tensor, lane0, count)`` of each read beat of a tile ``kind`` (:func:`fill_mask_flips`),
-    the tile's beats in burst ``burst`` (bursts apart by an idle cycle)."""
-    from ..traces import _ragged
-
-    geo, bw = geometry(cfg), cfg.dram_bw_words_per_cycle
-    parts = []
-    for y, x in enumerate(("A", "B")):
-        if not kind[y]:
-            continue
-        lanes = geo[x].lanes
-        if x == "A" and kind[2] >= 0:  # conv_native: whole lines of P words
-            valid = np.full(kind[2], lanes)
-        else:
-            el, eo = int(kind[3 + y]), int(kind[5 + y])
-            valid = np.tile(np.minimum(lanes, el - np.arange(-(-el // lanes)) * lanes), eo)  # [line]
-        line, j = _ragged(-(-valid // bw))
-        blocks = valid.size // (int(kind[2]) if x == "A" and kind[2] >= 0 else int(kind[5 + y]))
-        o, lb = np.divmod(line, blocks)  # lines o outer, line blocks lb inner
-        eo = valid.size // blocks
-        parts.append(
-            (np.full(j.size, y), j * bw, np.minimum(bw, valid[line] - j * bw), np.c_[o, lb, lb * eo + o])
-        )
-    tensor, lane0, count, walk = (np.concatenate(v) for v in zip(*parts, strict=True))
-    return burst * 1_000_000_000 + np.arange(tensor.size), tensor, lane0, count, walk
-
-
-def _mask_flips(cfg: ArrayConfig, cycle, tensor, lane0, count, walk=None) -> int:
-    """Flips of the fill lane masks over beats in ``cycle`` (:func:`fill_mask_flips`). Masks are
-    intervals of lanes, so a change flips the lanes of their symmetric difference. ``walk`` ``[beat, 3]``:
-    the walkers' line ``o``, line block ``lb`` and SRAM line, whose flips count too (also on both fill
-    ports' addresses, the line in their address widths)."""
-    order = np.argsort(cycle, kind="stable")
-    cycle, tensor, lo = cycle[order], tensor[order], lane0[order]
-    hi = lo + count[order]
-    geo = geometry(cfg)
-    flips = 0
-    for y, x in enumerate(("A", "B")):
-        lanes = geo[x].lanes
-        for width, mine in ((lanes + cfg.dram_bw_words_per_cycle, None), (lanes, tensor == y)):
-            a, b = np.minimum(lo, width), np.minimum(hi, width)
-            if mine is not None:  # the enable: zero outside x's beats and between beats
-                a, b = np.where(mine, a, 0), np.where(mine, b, 0)
-                gap = np.r_[True, np.diff(cycle) != 1, True]  # [beat + 1] an idle cycle before / after
-            else:
-                gap = np.r_[True, np.zeros(cycle.size - 1, bool), True]  # held: starts at zero only
-            size = b - a
-            both = np.maximum(0, np.minimum(b[1:], b[:-1]) - np.maximum(a[1:], a[:-1]))
-            diff = size[1:] + size[:-1] - 2 * both  # [beat - 1] consecutive beats
-            end = size[-1] if mine is not None else 0  # the enable falls to zero after the last beat
-            flips += int(np.where(gap[1:-1], size[1:] + size[:-1], diff).sum() + size[0] + end)
-    # the read walker's beat state, held between beats, in both copies (request and response side): the
-    # beat's index in its line, its first lane and its length, and both fill ports' beat masks
-    n = count[order]
-    beat = (lo // cfg.dram_bw_words_per_cycle, lo, n, (np.uint64(1) << n.astype(np.uint64)) - np.uint64(1))
-    state = list(beat) + ([] if walk is None else [walk[order, 0], walk[order, 1], walk[order, 2]])
-    for v in state:
-        v = np.asarray(v).astype(np.uint64)
-        flips += 2 * int(np.bitwise_count(v[1:] ^ v[:-1]).sum() + np.bitwise_count(v[:1]).sum())
-    if walk is not None:  # fill_x_addr: the response walker's line in the port's address bits
-        for x in ("A", "B"):
-            v = walk[order, 2].astype(np.uint64) & np.uint64(
-                (1 << max(geo[x].half_lines - 1, 1).bit_length()) - 1
-            )
-            flips += int(np.bitwise_count(v[1:] ^ v[:-1]).sum() + np.bitwise_count(v[:1]).sum())
-    return flips
 
 
 def activity_counts(cfg: ArrayConfig, gemm, memory=None) -> LayerActivityCounts:

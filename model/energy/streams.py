@@ -811,9 +811,11 @@ def _uniform_nonzero(bits: int, signed: bool, shape, z: float, rng: np.random.Ge
 DEFAULT_TIME, DEFAULT_COLS, DEFAULT_MAX_K = 128, 64, 512
 
 
+@functools.lru_cache(maxsize=65536)
 def _bucket(x: int) -> int:
     """``x`` rounded to the ladder 1, 2, 3, 4, 6, 8, 11, 16, 23, 32, ... (steps of sqrt(2)), at most
-    :data:`DEFAULT_MAX_K`: statistics of sums change with the log of their length."""
+    :data:`DEFAULT_MAX_K`: statistics of sums change with the log of their length (memoised: a sweep
+    asks for the same few lengths for every layer of every point)."""
     x = int(min(max(x, 1), DEFAULT_MAX_K))
     return int(min(round(2 ** (round(2 * np.log2(x)) / 2)), DEFAULT_MAX_K))
 

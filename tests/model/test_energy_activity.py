@@ -128,34 +128,6 @@ def test_statistics_free_default_has_the_gated_jumps_of_random_pairs():
         assert en.default_stats(_cfg(df), 64, 0.0)[0][COLUMN["gjump_w"]] == 0.0
 
 
-def test_fill_lane_masks_against_a_cycle_walk():
-    """The fill ports' lane masks and enables (hdl/controller.py) against a cycle-by-cycle walk of the
-    same beats: each tensor's wide mask (lanes + bw bits) holds the last beat's lanes, its enable shows
-    them in its own tensor's beats only, zero otherwise; the read walkers' beat state holds the beat's."""
-    from systolic.model.energy.activity import _mask_flips
-
-    cfg = ArrayConfig(rows=6, cols=3, dataflow="os", dram_bw_words_per_cycle=2)
-    lanes = (6, 3)  # A's and B's SRAM lanes (rows, cols in OS)
-    rng = np.random.default_rng(3)
-    cycle = np.sort(rng.choice(60, 30, replace=False))
-    tensor, lane0, count = rng.integers(0, 2, 30), rng.integers(0, 6, 30), rng.integers(1, 3, 30)
-    want, wide, en_, walker = 0, [0, 0], [0, 0], (0, 0, 0, 0)
-    for t in range(cycle.max() + 2):
-        i = np.flatnonzero(cycle == t)
-        mask = ((1 << int(count[i[0]])) - 1) << int(lane0[i[0]]) if i.size else None
-        if i.size:  # the walkers' j, lane0, len and the ports' beat mask, two copies each, held
-            c, l0 = int(count[i[0]]), int(lane0[i[0]])
-            now = (l0 // 2, l0, c, (1 << c) - 1)
-            want += 2 * sum((p ^ q).bit_count() for p, q in zip(now, walker, strict=True))
-            walker = now
-        for y in (0, 1):
-            new_wide = wide[y] if mask is None else mask & ((1 << (lanes[y] + 2)) - 1)
-            new_en = mask & ((1 << lanes[y]) - 1) if mask is not None and tensor[i[0]] == y else 0
-            want += (new_wide ^ wide[y]).bit_count() + (new_en ^ en_[y]).bit_count()
-            wide[y], en_[y] = new_wide, new_en
-    assert _mask_flips(cfg, cycle, tensor, lane0, count) == want
-
-
 def test_fill_lane_mask_flips_are_the_rtls():
     """``cal-os12x6-int16`` (cosim/calibrate.py), a layer of M, N, K = 39, 15, 21, on the RTL (Icarus VCD,
     the layer's toggles less its warm-up's): ``fill_a_wide_mask``, ``fill_b_wide_mask``, ``fill_a_en``,

@@ -224,7 +224,8 @@ def test_a_tile_starts_after_its_predecessors_last_fold_is_loaded(dataflow, shap
 
 
 def test_the_calibration_layer_that_found_the_load_wait():
-    """cal-ws4x4-int8's 14x5x13 (cosim/calibrate.py's make_config(4, 4, "ws", 8, False)): 270 cycles."""
+    """cal-ws4x4-int8's 14x5x13 (cosim/calibrate.py's make_config(4, 4, "ws", 8, False)): 263 cycles
+    (270 before the engine took its tiles in the barrier cycle)."""
     cfg = ArrayConfig(
         rows=4,
         cols=4,
@@ -238,7 +239,7 @@ def test_the_calibration_layer_that_found_the_load_wait():
         ofmap_sram_bytes=256,
         dram_latency_cycles=4,
     )
-    assert _rtl_and_model_cycles(cfg, [(14, 5, 13)], seed=7) == ([270], [270])
+    assert _rtl_and_model_cycles(cfg, [(14, 5, 13)], seed=7) == ([263], [263])
 
 
 @pytest.mark.slow

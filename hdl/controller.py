@@ -470,7 +470,8 @@ class Controller(wiring.Component):
             self.core_start.eq(st.barrier & ld["valid"]),  # ld becomes the compute tile at this barrier
             self.core_m.eq(ld["mt"]),
             self.core_n.eq(ld["nt"]),
-            self.core_k.eq(ld["kt"]),
+            # no next tile: the largest K, so that an OS engine is ready as soon as its walker is idle
+            self.core_k.eq(Mux(ld["valid"], ld["kt"], (1 << DIM_BITS) - 1)),
             self.cp_first_k.eq(cp["first_k"]),
         ]
         for d in "mnk":

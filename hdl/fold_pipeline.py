@@ -49,7 +49,8 @@ def _min(a: Value, b: Value | int) -> Value:
 def pipeline_ports(cfg: ArrayConfig) -> dict:
     """Ports a GEMM engine has with ``tile_overlap`` (:attr:`ArrayConfig.tiles_overlap`): ``ready``, it
     takes a ``start`` now (the last GEMM's operands are all requested; its results may still be in the
-    array), and ``south_id``, which GEMM the output on the south port belongs to (a bit that flips with
+    array; OS: the GEMM on ``dim_*`` may stream its first fold at once, as a next fold would), and
+    ``south_id``, which GEMM the output on the south port belongs to (a bit that flips with
     every GEMM started)."""
     return {"ready": Out(1), "south_id": Out(1)} if cfg.tiles_overlap else {}
 
@@ -452,10 +453,12 @@ class PipelinedSequencer(wiring.Component):
         m.d.comb += done_now.eq(last | empty_q)
         m.d.sync += self.done.eq(done_now)
         if cfg.tiles_overlap:
-            # OS: also wait until a new GEMM's first fold may stream at once (``gap`` run out), so its
-            # timing does not depend on how long after this one it starts
+            # OS: also wait until a new GEMM's first fold may stream at once, by the rule a next fold
+            # follows (``gap`` below its T: its last operands late enough for the last fold's results to
+            # have moved on), so its timing does not depend on how long after this one it starts
             if self._output_stationary:
-                idle = ~q["active"] & (st["gap"] == 0)
+                t_in = {"m": self.dim_m, "n": self.dim_n, "k": self.dim_k}[MAPPINGS[cfg.dataflow].temporal]
+                idle = ~q["active"] & ((st["gap"] < t_in) | (st["gap"] == 0))
             else:
                 idle = ~q["active"] & ~st["load"]["regs"]["active"]
             pending = Signal(range(4), name="pending")  # GEMMs started whose last output is still to come

@@ -307,18 +307,17 @@ def _compute_per_layer(cfg: ArrayConfig, tiles: Tiles, layers: int) -> np.ndarra
     """[layer] compute cycles of one GEMM: the array's cycles with operands always ready, from the first
     operands' SRAM read to the last result's write into the ofmap SRAM (:func:`array_start_cycles` +
     :data:`RESULT_WRITE_CYCLES` around the array's cc). Without ``tile_overlap`` every tile pays them; with
-    it tiles run back to back: a tile's first operand data follows the last of the one before in the
-    next cycle (as the next fold's would), after the load wait of :func:`load_wait` when that tile's last
-    stationary rows were still loading, so tiles overlap by P - 1 (:func:`pipeline_cycles`)."""
+    it tiles run back to back: each tile but the last for the step its compute activity makes
+    (:func:`compute_activity`: the next tile's first operands follow as soon as the engine is ready, in WS
+    and IS the cycle after this tile's last ones unless its last stationary rows are still loading,
+    :func:`ready_shift`), the last one until its last result is written."""
     tiles_per_layer = np.bincount(tiles.layer, minlength=layers)
-    compute = _per_layer(tiles.compute_cycles, tiles.layer, layers)
     ends = array_start_cycles(cfg) + RESULT_WRITE_CYCLES
     if not cfg.tiles_overlap:
-        return compute + tiles_per_layer * ends
-    compute -= (tiles_per_layer - 1) * (pipeline_cycles(cfg) - 1)
+        return _per_layer(tiles.compute_cycles, tiles.layer, layers) + tiles_per_layer * ends
     not_last = np.append(tiles.layer[1:] == tiles.layer[:-1], False)
-    compute += _per_layer(np.where(not_last, load_wait(cfg, tiles), 0), tiles.layer, layers)
-    return compute + ends
+    step = 1 + compute_activity(cfg, tiles.compute_cycles, ready_shift(cfg, tiles))  # [tile]
+    return _per_layer(np.where(not_last, step, tiles.compute_cycles + ends), tiles.layer, layers)
 
 
 @dataclass(frozen=True)
@@ -451,10 +450,10 @@ def step_beats(cfg: ArrayConfig, tiles: Tiles, layout: StepLayout, bw) -> tuple[
 
 
 def pipeline_cycles(cfg: ArrayConfig) -> int:
-    """``tile_overlap``: cycles of a tile's results that come after the array takes the next tile, P:
-    R + C in WS and IS (the operands' way through the array); R + 1 in OS, whose array takes the next
-    tile only when that tile's first fold may start at once (R + C - 1 cycles after the last fold's last
-    operands), so what trails is the last fold's drain of R rows."""
+    """``tile_overlap``: cycles of a tile's results after the engine has requested its last operands and
+    is ready for the next tile, before :func:`ready_shift`, P: R + C in WS and IS (the operands' way
+    through the array); R + 1 in OS, counted from R + C - 1 cycles after the last fold's last operands
+    (where the last fold's drain of R rows begins)."""
     if MAPPINGS[cfg.dataflow].stationary == "output":
         return cfg.rows + 1
     return cfg.rows + cfg.cols
@@ -489,12 +488,29 @@ def result_done_cycles(cfg: ArrayConfig, cc: np.ndarray) -> np.ndarray:
     return cc + array_start_cycles(cfg) + RESULT_WRITE_CYCLES
 
 
+def ready_shift(cfg: ArrayConfig, tiles: Tiles) -> np.ndarray:
+    """``tile_overlap``: ``[tile]`` cycles the engine becomes ready for the next tile later (> 0) or earlier
+    (< 0) than P cycles before the tile's last result (:func:`pipeline_cycles`). WS and IS:
+    :func:`load_wait`. OS: the engine takes the next tile once its first fold may stream at once by the
+    rule a next fold follows, its T operands ending R + C - 1 cycles after the last ones at the earliest
+    (``gap`` in ``hdl/fold_pipeline.py``): min(R + C - 2, T' - 1) cycles earlier than R + C - 1 cycles
+    after the last operands, T' the next tile's time steps (the layer's last tile: as soon as its walker
+    is idle, R + C - 2 earlier)."""
+    mp = MAPPINGS[cfg.dataflow]
+    if mp.stationary != "output" or not cfg.tiles_overlap:
+        return load_wait(cfg, tiles)
+    spare = cfg.rows + cfg.cols - 2
+    t_next = np.append(tiles.ext(mp.temporal)[1:], 0)  # [tile]
+    has_next = np.append(tiles.layer[1:] == tiles.layer[:-1], False)
+    return -np.where(has_next, np.minimum(spare, t_next - 1), spare)
+
+
 def compute_activity(cfg: ArrayConfig, cc: np.ndarray, wait=0) -> np.ndarray:
     """Cycles of a step's compute activity (from its first cycle to its barrier) for tiles of ``cc`` array
     cycles: until the last result's write (the engine's ``done`` pulses in that cycle) or, with
     ``tile_overlap``, until the engine has requested the last operands and is ready for the next tile
     (its last operands' data one cycle later, then the P cycles of pipeline behind them;
-    ``wait``: :func:`load_wait`)."""
+    ``wait``: :func:`ready_shift`)."""
     if not cfg.tiles_overlap:
         return cc + array_start_cycles(cfg)
     return cc - pipeline_cycles(cfg) + array_start_cycles(cfg) - 1 + wait
@@ -524,7 +540,7 @@ def step_timing(
     """
     has = layout.compute >= 0
     cc = tiles.compute_cycles[np.maximum(layout.compute, 0)]  # [step]
-    wait = load_wait(cfg, tiles)[np.maximum(layout.compute, 0)]
+    wait = ready_shift(cfg, tiles)[np.maximum(layout.compute, 0)]
     shape = np.broadcast_shapes(np.shape(read_beats), np.shape(write_beats), has.shape)
     compute = np.broadcast_to(np.where(has, compute_activity(cfg, cc, wait), 0), shape)
     load = np.where(read_beats > 0, read_beats + latency, 0)
@@ -585,8 +601,8 @@ class MemoryResult:
     cycles_per_gemm: np.ndarray  # [layer]
     compute_cycles: np.ndarray  # [layer] the array's cycles with operands always ready, from the first
     #                             operands' SRAM read to the last result's write (tile_overlap: tiles back
-    #                             to back, each one's first operands the cycle after the last of the
-    #                             one before, after its load walker is done: load_wait)
+    #                             to back, each one's first operands as soon as the engine is ready
+    #                             after the last of the one before: ready_shift)
     stall_cycles: np.ndarray  # [layer] cycles - compute_cycles
     sram_reads: dict[str, np.ndarray]  # buffer -> [layer] words read (ifmap/filter by the array;
     #                                    ofmap: read-modify-write plus drain to DRAM)

@@ -354,7 +354,7 @@ def _step_cycles(cfg: ArrayConfig, sched: Schedule) -> tuple[np.ndarray, np.ndar
     c = steps.compute_tile
     has = c >= 0
     cc = tiles.compute_cycles[np.maximum(c, 0)]
-    compute = np.where(has, compute_activity(cfg, cc, memory.load_wait(cfg, tiles)[np.maximum(c, 0)]), 0)
+    compute = np.where(has, compute_activity(cfg, cc, memory.ready_shift(cfg, tiles)[np.maximum(c, 0)]), 0)
     results = np.where(has & cfg.tiles_overlap, result_done_cycles(cfg, cc) - compute, 0)
     port = np.where(has, lines[np.maximum(c, 0)], 0.0)
     return compute.astype(float), results.astype(float), port.astype(float)

@@ -39,7 +39,7 @@ def _run(cfg: ArrayConfig, m: int, n: int, k: int) -> dict:
     the step before the tile's) and pulses ``core_done`` when the GEMM engine would (in the last result's
     write: array_start_cycles + cc + 1 cycles after ``core_start``, cc from the model's fold timing) and,
     with ``tile_overlap``, drops ``core_ready`` until it has requested the tile's last operands (cc - P + 1
-    cycles after the start); DRAM answers each read request ``dram_latency_cycles`` later and takes a
+    cycles after the start; OS: earlier by min(R + C - 2, K - 1) for the next tile's K on ``core_k``); DRAM answers each read request ``dram_latency_cycles`` later and takes a
     write beat every cycle. Cycles count from the first busy one."""
     dut = Controller(cfg)
     tm, tn, tk = plan_layer(cfg, m, n, k)
@@ -66,7 +66,10 @@ def _run(cfg: ArrayConfig, m: int, n: int, k: int) -> dict:
             out["busy"] += 1
             # the barrier (and so core_start) sees ready and done in the same cycle: set them first
             if cfg.tiles_overlap:
-                ctx.set(dut.core_ready, t > busy_until)
+                # OS: ready earlier when the next tile's first fold may stream at once (ready_shift)
+                k_next = ctx.get(dut.core_k)
+                shift = -min(cfg.rows + cfg.cols - 2, k_next - 1) if cfg.dataflow is Dataflow.OS else 0
+                ctx.set(dut.core_ready, t > busy_until + shift)
             ctx.set(dut.core_done, bool(done_at) and done_at[0] == t)
             if done_at and done_at[0] == t:
                 done_at.popleft()

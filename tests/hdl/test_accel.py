@@ -255,3 +255,27 @@ def test_small_layers_take_the_models_cycles(dataflow, shapes, bw):
     cfg = ArrayConfig(dataflow=dataflow, **(SHORT | {"dram_bw_words_per_cycle": bw}))
     rtl, model = _rtl_and_model_cycles(cfg, shapes, seed=8)
     assert rtl == model
+
+
+@pytest.mark.parametrize("dataflow", list(Dataflow), ids=str)
+def test_compute_bound_tiles_stall_only_for_the_first_fill_and_the_last_drain(dataflow):
+    """Issue 15: 4 tiles of a 32x8x16 layer on a 4x4 array with a 16-word DRAM port, every step
+    compute-bound: the RTL's cycles are pinned (OS 354, WS and IS 355), and every stall cycle is the
+    prologue, the first (load-only) step or the last step's drain: no fixed cycles per step or tile (the
+    barrier starts the next tile in the cycle the engine is ready; its first request goes out then)."""
+    cfg = ArrayConfig(
+        rows=4,
+        cols=4,
+        dataflow=dataflow,
+        dram_bw_words_per_cycle=16,
+        dram_latency_cycles=2,
+        ifmap_sram_bytes=256,
+        filter_sram_bytes=256,
+        ofmap_sram_bytes=1024,
+    )
+    want = 354 if dataflow is Dataflow.OS else 355
+    assert _rtl_and_model_cycles(cfg, [(32, 8, 16)], seed=3) == ([want], [want])
+    mem = memory_cycles(cfg, GemmArrays.of(32, 8, 16))
+    steps = mem.schedule.steps
+    assert mem.plan.tiles[0] == 4
+    assert mem.stall_cycles[0] == 1 + steps.cycles[0] + steps.cycles[-1] - steps.trail[-1]

@@ -226,10 +226,10 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_r
     .north_data(north_data),
     .north_req(\a_rd_en$90 ),
     .north_row(north_row),
-    .\port$172$17 (\$28 ),
-    .\port$173$17 (\$29 ),
-    .\port$174$17 (\$30 ),
-    .\port$175$17 (\$31 ),
+    .\port$176$17 (\$28 ),
+    .\port$177$17 (\$29 ),
+    .\port$178$17 (\$30 ),
+    .\port$179$17 (\$31 ),
     .ready(core_ready),
     .rst(rst),
     .south_col(south_col),
@@ -251,6 +251,7 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_r
     .c_active(\active$62 ),
     .clk(clk),
     .core_done(core_done),
+    .core_k(\dim_k$50 ),
     .core_ready(core_ready),
     .core_south_id(core_south_id),
     .core_start(\start$44 ),
@@ -275,13 +276,12 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_r
     .fill_a_en(s_wr_en),
     .fill_b_data(\s_wr_data$74 ),
     .fill_b_en(\s_wr_en$70 ),
-    .ld_kt(\dim_k$50 ),
     .ld_mt(\dim_m$46 ),
     .ld_nt(\dim_n$48 ),
     .out_c_half(a_rd_half),
     .out_first_k(out_first_k),
     .out_mt(out_mt),
-    .\port$229$0 (\$32 ),
+    .\port$233$0 (\$32 ),
     .rst(rst),
     .start(start),
     .tile_k(tile_k),
@@ -431,8 +431,8 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_r
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_accel.core (rst, ready, \port$172$17 , \port$173$17 , \port$174$17 , \port$175$17 , start, west_data, north_data, west_req, west_row, west_col, north_req, north_row, north_col, south_valid, south_lanes, south_first, south_id, south_row, south_col
-, done, dim_m, dim_n, dim_k, clk);
+module \systolic_accel.core (rst, ready, \port$176$17 , \port$177$17 , \port$178$17 , \port$179$17 , start, dim_k, west_data, north_data, west_req, west_row, west_col, north_req, north_row, north_col, south_valid, south_lanes, south_first, south_id, south_row
+, south_col, done, dim_m, dim_n, clk);
   wire [31:0] \$1 ;
   wire \$10 ;
   wire [7:0] \$11 ;
@@ -484,14 +484,14 @@ module \systolic_accel.core (rst, ready, \port$172$17 , \port$173$17 , \port$174
   wire [31:0] o;
   wire [3:0] \o$54 ;
   wire [31:0] \o$57 ;
-  output [31:0] \port$172$17 ;
-  wire [31:0] \port$172$17 ;
-  output [31:0] \port$173$17 ;
-  wire [31:0] \port$173$17 ;
-  output [31:0] \port$174$17 ;
-  wire [31:0] \port$174$17 ;
-  output [31:0] \port$175$17 ;
-  wire [31:0] \port$175$17 ;
+  output [31:0] \port$176$17 ;
+  wire [31:0] \port$176$17 ;
+  output [31:0] \port$177$17 ;
+  wire [31:0] \port$177$17 ;
+  output [31:0] \port$178$17 ;
+  wire [31:0] \port$178$17 ;
+  output [31:0] \port$179$17 ;
+  wire [31:0] \port$179$17 ;
   output ready;
   wire ready;
   wire \ready$39 ;
@@ -613,7 +613,7 @@ module \systolic_accel.core (rst, ready, \port$172$17 , \port$173$17 , \port$174
     .lane1_0(\$8 ),
     .lane2_1(\$9 ),
     .lane3_2(\$10 ),
-    .\port$705$0 (west_tag),
+    .\port$710$0 (west_tag),
     .rst(rst)
   );
   assign \start$1  = start;
@@ -649,10 +649,10 @@ module \systolic_accel.core (rst, ready, \port$172$17 , \port$173$17 , \port$174
   assign \shift$59  = shift;
   assign south_data = { \$4 , \$3 , \$2 , \$1  };
   assign south = { \$4 , \$3 , \$2 , \$1  };
-  assign \port$172$17  = \$1 ;
-  assign \port$173$17  = \$2 ;
-  assign \port$174$17  = \$3 ;
-  assign \port$175$17  = \$4 ;
+  assign \port$176$17  = \$1 ;
+  assign \port$177$17  = \$2 ;
+  assign \port$178$17  = \$3 ;
+  assign \port$179$17  = \$4 ;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -1110,48 +1110,52 @@ module \systolic_accel.core.array (rst, pe_0_0__a_in, pe_0_0__b_in, pe_3_0__psum
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, west_row, west_col, west_mask, north_req, north_lanes, north_row, north_col, north_mask, west_tag, shift, south_valid, south_lanes, south_first, south_id, south_row, south_col
-, done, busy, dim_m, dim_n, dim_k, clk);
+module \systolic_accel.core.sequencer (rst, ready, start, dim_k, west_req, west_lanes, west_row, west_col, west_mask, north_req, north_lanes, north_row, north_col, north_mask, west_tag, shift, south_valid, south_lanes, south_first, south_id, south_row
+, south_col, done, busy, dim_m, dim_n, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire \$1 ;
   wire [16:0] \$10 ;
   reg [15:0] \$100 ;
-  reg [15:0] \$101 ;
-  reg [3:0] \$102 ;
-  reg \$103 ;
-  reg \$104 ;
-  reg [2:0] \$105 ;
-  reg \$106 ;
-  reg [1:0] \$107 ;
+  reg [3:0] \$101 ;
+  reg \$102 ;
+  reg [2:0] \$103 ;
+  reg [15:0] \$104 ;
+  reg [15:0] \$105 ;
+  reg [3:0] \$106 ;
+  reg \$107 ;
   reg \$108 ;
-  reg [15:0] \$109 ;
+  reg [2:0] \$109 ;
   wire [16:0] \$11 ;
-  reg [15:0] \$110 ;
-  reg [2:0] \$111 ;
-  reg [2:0] \$112 ;
-  reg \$113 ;
-  reg \$114 ;
-  reg [15:0] \$115 ;
-  reg [15:0] \$116 ;
-  reg [2:0] \$117 ;
-  reg [2:0] \$118 ;
-  reg \$119 ;
+  reg \$110 ;
+  reg [1:0] \$111 ;
+  reg \$112 ;
+  reg [15:0] \$113 ;
+  reg [15:0] \$114 ;
+  reg [2:0] \$115 ;
+  reg [2:0] \$116 ;
+  reg \$117 ;
+  reg \$118 ;
+  reg [15:0] \$119 ;
   wire [17:0] \$12 ;
-  reg \$120 ;
-  reg [3:0] \$121 ;
-  reg \$122 ;
-  reg [2:0] \$123 ;
+  reg [15:0] \$120 ;
+  reg [2:0] \$121 ;
+  reg [2:0] \$122 ;
+  reg \$123 ;
   reg \$124 ;
-  reg \$125 ;
+  reg [3:0] \$125 ;
   reg \$126 ;
-  reg [15:0] \$127 ;
-  reg [15:0] \$128 ;
+  reg [2:0] \$127 ;
+  reg \$128 ;
   reg \$129 ;
   wire \$13 ;
   reg \$130 ;
-  reg \$131 ;
-  reg [1:0] \$132 ;
+  reg [15:0] \$131 ;
+  reg [15:0] \$132 ;
   reg \$133 ;
+  reg \$134 ;
+  reg \$135 ;
+  reg [1:0] \$136 ;
+  reg \$137 ;
   wire [17:0] \$14 ;
   wire [17:0] \$15 ;
   wire [17:0] \$16 ;
@@ -1174,31 +1178,31 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
   wire \$31 ;
   wire \$32 ;
   wire \$33 ;
-  wire [3:0] \$34 ;
+  wire \$34 ;
   wire \$35 ;
-  wire [3:0] \$36 ;
-  wire [17:0] \$37 ;
-  wire [2:0] \$38 ;
+  wire \$36 ;
+  wire \$37 ;
+  wire [3:0] \$38 ;
   wire \$39 ;
   wire \$4 ;
-  wire \$40 ;
-  wire \$41 ;
-  wire \$42 ;
-  wire [2:0] \$43 ;
+  wire [3:0] \$40 ;
+  wire [17:0] \$41 ;
+  wire [2:0] \$42 ;
+  wire \$43 ;
   wire \$44 ;
   wire \$45 ;
   wire \$46 ;
-  wire \$47 ;
+  wire [2:0] \$47 ;
   wire \$48 ;
   wire \$49 ;
   wire \$5 ;
-  wire [3:0] \$50 ;
+  wire \$50 ;
   wire \$51 ;
-  wire [2:0] \$52 ;
+  wire \$52 ;
   wire \$53 ;
-  wire \$54 ;
+  wire [3:0] \$54 ;
   wire \$55 ;
-  wire \$56 ;
+  wire [2:0] \$56 ;
   wire \$57 ;
   wire \$58 ;
   wire \$59 ;
@@ -1207,45 +1211,45 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
   wire \$61 ;
   wire \$62 ;
   wire \$63 ;
-  wire [2:0] \$64 ;
+  wire \$64 ;
   wire \$65 ;
   wire \$66 ;
   wire \$67 ;
-  wire \$68 ;
+  wire [2:0] \$68 ;
   wire \$69 ;
   wire \$7 ;
   wire \$70 ;
   wire \$71 ;
-  wire [16:0] \$72 ;
-  wire [2:0] \$73 ;
-  wire [3:0] \$74 ;
-  wire [2:0] \$75 ;
-  wire [3:0] \$76 ;
-  wire \$77 ;
-  wire \$78 ;
-  wire \$79 ;
+  wire \$72 ;
+  wire \$73 ;
+  wire \$74 ;
+  wire \$75 ;
+  wire [16:0] \$76 ;
+  wire [2:0] \$77 ;
+  wire [3:0] \$78 ;
+  wire [2:0] \$79 ;
   wire [16:0] \$8 ;
-  wire \$80 ;
+  wire [3:0] \$80 ;
   wire \$81 ;
   wire \$82 ;
-  reg [2:0] \$83 ;
-  reg [15:0] \$84 ;
-  reg [15:0] \$85 ;
-  reg [15:0] \$86 ;
-  reg \$87 ;
-  reg [2:0] \$88 ;
+  wire \$83 ;
+  wire \$84 ;
+  wire \$85 ;
+  wire \$86 ;
+  reg [2:0] \$87 ;
+  reg [15:0] \$88 ;
   reg [15:0] \$89 ;
   wire [16:0] \$9 ;
   reg [15:0] \$90 ;
-  reg [16:0] \$91 ;
-  reg \$92 ;
-  reg \$93 ;
-  reg [2:0] \$94 ;
-  reg [15:0] \$95 ;
-  reg [15:0] \$96 ;
-  reg [3:0] \$97 ;
-  reg \$98 ;
-  reg [2:0] \$99 ;
+  reg \$91 ;
+  reg [2:0] \$92 ;
+  reg [15:0] \$93 ;
+  reg [15:0] \$94 ;
+  reg [16:0] \$95 ;
+  reg \$96 ;
+  reg \$97 ;
+  reg [2:0] \$98 ;
+  reg [15:0] \$99 ;
   wire accept;
   reg active = 1'h0;
   wire active_now;
@@ -1406,326 +1410,299 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
   assign \$26  = 2'h3 - drain_j;
   assign done_now = out_last | empty_q;
   assign \$27  = ~ active;
-  assign \$28  = ! fold_gap;
-  assign ready = \$27  & \$28 ;
-  assign \$29  = ~ active;
-  assign \$30  = ! fold_gap;
-  assign \$31  = \$29  & \$30 ;
-  assign accept = start & \$31 ;
-  assign \$32  = stream_req & step_last;
-  assign \$33  = | fold_gap;
-  assign \$34  = fold_gap - 1'h1;
-  assign \$35  = | stream_wait_now;
-  assign \$36  = stream_wait_now - 1'h1;
-  assign \$37  = run_u_now + 1'h1;
-  assign \$38  = stream_req ? \$8 [2:0] : 3'h0;
-  assign \$39  = west_lanes > 1'h0;
-  assign \$40  = west_lanes > 1'h1;
-  assign \$41  = west_lanes > 2'h2;
-  assign \$42  = west_lanes > 2'h3;
-  assign \$43  = stream_req ? \$9 [2:0] : 3'h0;
-  assign \$44  = north_lanes > 1'h0;
-  assign \$45  = north_lanes > 1'h1;
-  assign \$46  = north_lanes > 2'h2;
-  assign \$47  = north_lanes > 2'h3;
-  assign \$48  = stream_req & step_last;
-  assign \$49  = | pend_timer;
-  assign \$50  = pend_timer - 1'h1;
-  assign \$51  = drain_j == 2'h3;
-  assign \$52  = drain_j + 1'h1;
-  assign \$53  = stream_req & step_last;
-  assign \$54  = drain_j < 1'h1;
-  assign \$55  = drain_active & \$54 ;
-  assign \$56  = drain_j < 2'h2;
-  assign \$57  = drain_active & \$56 ;
-  assign \$58  = drain_j < 2'h3;
+  assign \$28  = fold_gap < dim_k;
+  assign \$29  = ! fold_gap;
+  assign \$30  = \$28  | \$29 ;
+  assign ready = \$27  & \$30 ;
+  assign \$31  = ~ active;
+  assign \$32  = fold_gap < dim_k;
+  assign \$33  = ! fold_gap;
+  assign \$34  = \$32  | \$33 ;
+  assign \$35  = \$31  & \$34 ;
+  assign accept = start & \$35 ;
+  assign \$36  = stream_req & step_last;
+  assign \$37  = | fold_gap;
+  assign \$38  = fold_gap - 1'h1;
+  assign \$39  = | stream_wait_now;
+  assign \$40  = stream_wait_now - 1'h1;
+  assign \$41  = run_u_now + 1'h1;
+  assign \$42  = stream_req ? \$8 [2:0] : 3'h0;
+  assign \$43  = west_lanes > 1'h0;
+  assign \$44  = west_lanes > 1'h1;
+  assign \$45  = west_lanes > 2'h2;
+  assign \$46  = west_lanes > 2'h3;
+  assign \$47  = stream_req ? \$9 [2:0] : 3'h0;
+  assign \$48  = north_lanes > 1'h0;
+  assign \$49  = north_lanes > 1'h1;
+  assign \$50  = north_lanes > 2'h2;
+  assign \$51  = north_lanes > 2'h3;
+  assign \$52  = stream_req & step_last;
+  assign \$53  = | pend_timer;
+  assign \$54  = pend_timer - 1'h1;
+  assign \$55  = drain_j == 2'h3;
+  assign \$56  = drain_j + 1'h1;
+  assign \$57  = stream_req & step_last;
+  assign \$58  = drain_j < 1'h1;
   assign \$59  = drain_active & \$58 ;
-  assign \$60  = \$26 [1:0] < drain_ru;
+  assign \$60  = drain_j < 2'h2;
   assign \$61  = drain_active & \$60 ;
-  assign \$62  = \$26 [1:0] < drain_ru;
+  assign \$62  = drain_j < 2'h3;
   assign \$63  = drain_active & \$62 ;
-  assign \$64  = \$63  ? drain_cu : 3'h0;
-  assign \$65  = \$26 [1:0] < drain_ru;
-  assign \$66  = drain_active & \$65 ;
-  assign \$67  = drain_active & drain_last;
-  assign \$68  = drain_j == 2'h3;
-  assign \$69  = \$67  & \$68 ;
-  assign \$70  = \$26 [1:0] < drain_ru;
-  assign \$71  = drain_active & \$70 ;
-  assign \$72  = drain_sr_base + \$26 [1:0];
-  assign \$73  = pending + accept;
-  assign \$74  = \$73  - done_now;
-  assign \$75  = pending + accept;
-  assign \$76  = \$75  - done_now;
-  assign \$77  = | \$76 ;
-  assign \$78  = ! dim_m;
-  assign \$79  = ! dim_n;
-  assign \$80  = \$78  | \$79 ;
-  assign \$81  = ! dim_k;
-  assign \$82  = \$80  | \$81 ;
+  assign \$64  = \$26 [1:0] < drain_ru;
+  assign \$65  = drain_active & \$64 ;
+  assign \$66  = \$26 [1:0] < drain_ru;
+  assign \$67  = drain_active & \$66 ;
+  assign \$68  = \$67  ? drain_cu : 3'h0;
+  assign \$69  = \$26 [1:0] < drain_ru;
+  assign \$70  = drain_active & \$69 ;
+  assign \$71  = drain_active & drain_last;
+  assign \$72  = drain_j == 2'h3;
+  assign \$73  = \$71  & \$72 ;
+  assign \$74  = \$26 [1:0] < drain_ru;
+  assign \$75  = drain_active & \$74 ;
+  assign \$76  = drain_sr_base + \$26 [1:0];
+  assign \$77  = pending + accept;
+  assign \$78  = \$77  - done_now;
+  assign \$79  = pending + accept;
+  assign \$80  = \$79  - done_now;
+  assign \$81  = | \$80 ;
+  assign \$82  = ! dim_m;
+  assign \$83  = ! dim_n;
+  assign \$84  = \$82  | \$83 ;
+  assign \$85  = ! dim_k;
+  assign \$86  = \$84  | \$85 ;
   always @(posedge clk)
-    fold_gap <= \$83 ;
+    fold_gap <= \$87 ;
   always @(posedge clk)
-    sr_dim <= \$84 ;
+    sr_dim <= \$88 ;
   always @(posedge clk)
-    sc_dim <= \$85 ;
+    sc_dim <= \$89 ;
   always @(posedge clk)
-    t_dim <= \$86 ;
+    t_dim <= \$90 ;
   always @(posedge clk)
-    active <= \$87 ;
+    active <= \$91 ;
   always @(posedge clk)
-    stream_wait <= \$88 ;
+    stream_wait <= \$92 ;
   always @(posedge clk)
-    sr_base <= \$89 ;
+    sr_base <= \$93 ;
   always @(posedge clk)
-    sc_base <= \$90 ;
+    sc_base <= \$94 ;
   always @(posedge clk)
-    run_u <= \$91 ;
+    run_u <= \$95 ;
   always @(posedge clk)
-    gemm_id <= \$92 ;
+    gemm_id <= \$96 ;
   always @(posedge clk)
-    west_req <= \$93 ;
+    west_req <= \$97 ;
   always @(posedge clk)
-    west_lanes <= \$94 ;
+    west_lanes <= \$98 ;
   always @(posedge clk)
-    west_row <= \$95 ;
+    west_row <= \$99 ;
   always @(posedge clk)
-    west_col <= \$96 ;
+    west_col <= \$100 ;
   always @(posedge clk)
-    west_mask <= \$97 ;
+    west_mask <= \$101 ;
   always @(posedge clk)
-    north_req <= \$98 ;
+    north_req <= \$102 ;
   always @(posedge clk)
-    north_lanes <= \$99 ;
+    north_lanes <= \$103 ;
   always @(posedge clk)
-    north_row <= \$100 ;
+    north_row <= \$104 ;
   always @(posedge clk)
-    north_col <= \$101 ;
+    north_col <= \$105 ;
   always @(posedge clk)
-    north_mask <= \$102 ;
+    north_mask <= \$106 ;
   always @(posedge clk)
-    west_tag_q <= \$103 ;
+    west_tag_q <= \$107 ;
   always @(posedge clk)
-    west_tag <= \$104 ;
+    west_tag <= \$108 ;
   always @(posedge clk)
-    pend_timer <= \$105 ;
+    pend_timer <= \$109 ;
   always @(posedge clk)
-    drain_active <= \$106 ;
+    drain_active <= \$110 ;
   always @(posedge clk)
-    drain_j <= \$107 ;
+    drain_j <= \$111 ;
   always @(posedge clk)
-    pend_valid <= \$108 ;
+    pend_valid <= \$112 ;
   always @(posedge clk)
-    drain_sr_base <= \$109 ;
+    drain_sr_base <= \$113 ;
   always @(posedge clk)
-    drain_sc_base <= \$110 ;
+    drain_sc_base <= \$114 ;
   always @(posedge clk)
-    drain_ru <= \$111 ;
+    drain_ru <= \$115 ;
   always @(posedge clk)
-    drain_cu <= \$112 ;
+    drain_cu <= \$116 ;
   always @(posedge clk)
-    drain_last <= \$113 ;
+    drain_last <= \$117 ;
   always @(posedge clk)
-    drain_id <= \$114 ;
+    drain_id <= \$118 ;
   always @(posedge clk)
-    pend_sr <= \$115 ;
+    pend_sr <= \$119 ;
   always @(posedge clk)
-    pend_sc <= \$116 ;
+    pend_sc <= \$120 ;
   always @(posedge clk)
-    pend_ru <= \$117 ;
+    pend_ru <= \$121 ;
   always @(posedge clk)
-    pend_cu <= \$118 ;
+    pend_cu <= \$122 ;
   always @(posedge clk)
-    pend_last <= \$119 ;
+    pend_last <= \$123 ;
   always @(posedge clk)
-    pend_id <= \$120 ;
+    pend_id <= \$124 ;
   always @(posedge clk)
-    shift <= \$121 ;
+    shift <= \$125 ;
   always @(posedge clk)
-    south_valid <= \$122 ;
+    south_valid <= \$126 ;
   always @(posedge clk)
-    south_lanes <= \$123 ;
+    south_lanes <= \$127 ;
   always @(posedge clk)
-    south_first <= \$124 ;
+    south_first <= \$128 ;
   always @(posedge clk)
-    out_last <= \$125 ;
+    out_last <= \$129 ;
   always @(posedge clk)
-    south_id <= \$126 ;
+    south_id <= \$130 ;
   always @(posedge clk)
-    south_row <= \$127 ;
+    south_row <= \$131 ;
   always @(posedge clk)
-    south_col <= \$128 ;
+    south_col <= \$132 ;
   always @(posedge clk)
-    empty <= \$129 ;
+    empty <= \$133 ;
   always @(posedge clk)
-    empty_q <= \$130 ;
+    empty_q <= \$134 ;
   always @(posedge clk)
-    done <= \$131 ;
+    done <= \$135 ;
   always @(posedge clk)
-    pending <= \$132 ;
+    pending <= \$136 ;
   always @(posedge clk)
-    busy <= \$133 ;
+    busy <= \$137 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$83  = fold_gap;
-    if (\$32 ) begin
-      \$83  = 3'h6;
-    end else if (\$33 ) begin
-      \$83  = \$34 [2:0];
+    \$87  = fold_gap;
+    if (\$36 ) begin
+      \$87  = 3'h6;
+    end else if (\$37 ) begin
+      \$87  = \$38 [2:0];
     end
     if (rst) begin
-      \$83  = 3'h0;
+      \$87  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$84  = sr_dim_now;
+    \$88  = sr_dim_now;
     if (rst) begin
-      \$84  = 16'h0000;
+      \$88  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$85  = sc_dim_now;
-    if (rst) begin
-      \$85  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$86  = t_dim_now;
-    if (rst) begin
-      \$86  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$87  = active_now;
-    if (streaming) begin
-      if (step_last) begin
-        if (last_fold) begin
-          \$87  = 1'h0;
-        end
-      end
-    end
-    if (rst) begin
-      \$87  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$88  = stream_wait_now;
-    if (\$35 ) begin
-      \$88  = \$36 [2:0];
-    end
-    if (rst) begin
-      \$88  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$89  = sr_base_now;
-    if (streaming) begin
-      if (step_last) begin
-        \$89  = next_sr_base[15:0];
-      end
-    end
+    \$89  = sc_dim_now;
     if (rst) begin
       \$89  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$90  = sc_base_now;
-    if (streaming) begin
-      if (step_last) begin
-        \$90  = next_sc_base[15:0];
-      end
-    end
+    \$90  = t_dim_now;
     if (rst) begin
       \$90  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$91  = run_u_now;
+    \$91  = active_now;
     if (streaming) begin
-      (* full_case = 32'd1 *)
       if (step_last) begin
-        \$91  = 17'h00000;
-      end else begin
-        \$91  = \$37 [16:0];
+        if (last_fold) begin
+          \$91  = 1'h0;
+        end
       end
     end
     if (rst) begin
-      \$91  = 17'h00000;
+      \$91  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$92  = gemm_id_now;
+    \$92  = stream_wait_now;
+    if (\$39 ) begin
+      \$92  = \$40 [2:0];
+    end
     if (rst) begin
-      \$92  = 1'h0;
+      \$92  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$93  = stream_req;
+    \$93  = sr_base_now;
+    if (streaming) begin
+      if (step_last) begin
+        \$93  = next_sr_base[15:0];
+      end
+    end
     if (rst) begin
-      \$93  = 1'h0;
+      \$93  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$94  = \$38 ;
+    \$94  = sc_base_now;
+    if (streaming) begin
+      if (step_last) begin
+        \$94  = next_sc_base[15:0];
+      end
+    end
     if (rst) begin
-      \$94  = 3'h0;
+      \$94  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$95  = west_row;
+    \$95  = run_u_now;
+    if (streaming) begin
+      (* full_case = 32'd1 *)
+      if (step_last) begin
+        \$95  = 17'h00000;
+      end else begin
+        \$95  = \$41 [16:0];
+      end
+    end
+    if (rst) begin
+      \$95  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$96  = gemm_id_now;
+    if (rst) begin
+      \$96  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$97  = stream_req;
+    if (rst) begin
+      \$97  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$98  = \$42 ;
+    if (rst) begin
+      \$98  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$99  = west_row;
     if (stream_req) begin
-      \$95  = sr_base_now;
+      \$99  = sr_base_now;
     end
     if (rst) begin
-      \$95  = 16'h0000;
+      \$99  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$96  = west_col;
-    if (stream_req) begin
-      \$96  = run_u_now[15:0];
-    end
-    if (rst) begin
-      \$96  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$97  = { \$42 , \$41 , \$40 , \$39  };
-    if (rst) begin
-      \$97  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$98  = stream_req;
-    if (rst) begin
-      \$98  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$99  = \$43 ;
-    if (rst) begin
-      \$99  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$100  = north_row;
+    \$100  = west_col;
     if (stream_req) begin
       \$100  = run_u_now[15:0];
     end
@@ -1735,311 +1712,342 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$101  = north_col;
+    \$101  = { \$46 , \$45 , \$44 , \$43  };
+    if (rst) begin
+      \$101  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$102  = stream_req;
+    if (rst) begin
+      \$102  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$103  = \$47 ;
+    if (rst) begin
+      \$103  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$104  = north_row;
     if (stream_req) begin
-      \$101  = sc_base_now;
+      \$104  = run_u_now[15:0];
     end
     if (rst) begin
-      \$101  = 16'h0000;
+      \$104  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$102  = { \$47 , \$46 , \$45 , \$44  };
+    \$105  = north_col;
+    if (stream_req) begin
+      \$105  = sc_base_now;
+    end
     if (rst) begin
-      \$102  = 4'h0;
+      \$105  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$103  = \$48 ;
+    \$106  = { \$51 , \$50 , \$49 , \$48  };
     if (rst) begin
-      \$103  = 1'h0;
+      \$106  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$104  = west_tag_q;
+    \$107  = \$52 ;
     if (rst) begin
-      \$104  = 1'h0;
+      \$107  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$105  = pend_timer;
-    if (\$49 ) begin
-      \$105  = \$50 [2:0];
+    \$108  = west_tag_q;
+    if (rst) begin
+      \$108  = 1'h0;
     end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$109  = pend_timer;
     if (\$53 ) begin
-      \$105  = 3'h6;
+      \$109  = \$54 [2:0];
+    end
+    if (\$57 ) begin
+      \$109  = 3'h6;
     end
     if (rst) begin
-      \$105  = 3'h0;
+      \$109  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$106  = drain_active;
+    \$110  = drain_active;
     if (drain_active) begin
-      if (\$51 ) begin
-        \$106  = 1'h0;
+      if (\$55 ) begin
+        \$110  = 1'h0;
       end
     end
     if (drain_fire) begin
-      \$106  = 1'h1;
+      \$110  = 1'h1;
     end
     if (rst) begin
-      \$106  = 1'h0;
+      \$110  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$107  = drain_j;
+    \$111  = drain_j;
     if (drain_active) begin
       (* full_case = 32'd1 *)
-      if (\$51 ) begin
+      if (\$55 ) begin
       end else begin
-        \$107  = \$52 [1:0];
+        \$111  = \$56 [1:0];
       end
     end
     if (drain_fire) begin
-      \$107  = 2'h0;
+      \$111  = 2'h0;
     end
     if (rst) begin
-      \$107  = 2'h0;
+      \$111  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$108  = pend_valid;
+    \$112  = pend_valid;
     if (drain_fire) begin
-      \$108  = 1'h0;
+      \$112  = 1'h0;
     end
-    if (\$53 ) begin
-      \$108  = 1'h1;
+    if (\$57 ) begin
+      \$112  = 1'h1;
     end
     if (rst) begin
-      \$108  = 1'h0;
+      \$112  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$109  = drain_sr_base;
+    \$113  = drain_sr_base;
     if (drain_fire) begin
-      \$109  = pend_sr;
+      \$113  = pend_sr;
     end
     if (rst) begin
-      \$109  = 16'h0000;
+      \$113  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$110  = drain_sc_base;
+    \$114  = drain_sc_base;
     if (drain_fire) begin
-      \$110  = pend_sc;
+      \$114  = pend_sc;
     end
     if (rst) begin
-      \$110  = 16'h0000;
+      \$114  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$111  = drain_ru;
+    \$115  = drain_ru;
     if (drain_fire) begin
-      \$111  = pend_ru;
+      \$115  = pend_ru;
     end
     if (rst) begin
-      \$111  = 3'h0;
+      \$115  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$112  = drain_cu;
+    \$116  = drain_cu;
     if (drain_fire) begin
-      \$112  = pend_cu;
+      \$116  = pend_cu;
     end
     if (rst) begin
-      \$112  = 3'h0;
+      \$116  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$113  = drain_last;
+    \$117  = drain_last;
     if (drain_fire) begin
-      \$113  = pend_last;
+      \$117  = pend_last;
     end
     if (rst) begin
-      \$113  = 1'h0;
+      \$117  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$114  = drain_id;
+    \$118  = drain_id;
     if (drain_fire) begin
-      \$114  = pend_id;
+      \$118  = pend_id;
     end
     if (rst) begin
-      \$114  = 1'h0;
+      \$118  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$115  = pend_sr;
-    if (\$53 ) begin
-      \$115  = sr_base_now;
+    \$119  = pend_sr;
+    if (\$57 ) begin
+      \$119  = sr_base_now;
     end
     if (rst) begin
-      \$115  = 16'h0000;
+      \$119  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$116  = pend_sc;
-    if (\$53 ) begin
-      \$116  = sc_base_now;
+    \$120  = pend_sc;
+    if (\$57 ) begin
+      \$120  = sc_base_now;
     end
     if (rst) begin
-      \$116  = 16'h0000;
+      \$120  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$117  = pend_ru;
-    if (\$53 ) begin
-      \$117  = \$8 [2:0];
+    \$121  = pend_ru;
+    if (\$57 ) begin
+      \$121  = \$8 [2:0];
     end
     if (rst) begin
-      \$117  = 3'h0;
+      \$121  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$118  = pend_cu;
-    if (\$53 ) begin
-      \$118  = \$9 [2:0];
+    \$122  = pend_cu;
+    if (\$57 ) begin
+      \$122  = \$9 [2:0];
     end
     if (rst) begin
-      \$118  = 3'h0;
+      \$122  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$119  = pend_last;
-    if (\$53 ) begin
-      \$119  = last_fold;
+    \$123  = pend_last;
+    if (\$57 ) begin
+      \$123  = last_fold;
     end
     if (rst) begin
-      \$119  = 1'h0;
+      \$123  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$120  = pend_id;
-    if (\$53 ) begin
-      \$120  = gemm_id_now;
+    \$124  = pend_id;
+    if (\$57 ) begin
+      \$124  = gemm_id_now;
     end
-    if (rst) begin
-      \$120  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$121  = { \$59 , \$57 , \$55 , 1'h0 };
-    if (rst) begin
-      \$121  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$122  = \$61 ;
-    if (rst) begin
-      \$122  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$123  = \$64 ;
-    if (rst) begin
-      \$123  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$124  = \$66 ;
     if (rst) begin
       \$124  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$125  = \$69 ;
+    \$125  = { \$63 , \$61 , \$59 , 1'h0 };
     if (rst) begin
-      \$125  = 1'h0;
+      \$125  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$126  = drain_id;
+    \$126  = \$65 ;
     if (rst) begin
       \$126  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$127  = south_row;
-    if (\$71 ) begin
-      \$127  = \$72 [15:0];
-    end
+    \$127  = \$68 ;
     if (rst) begin
-      \$127  = 16'h0000;
+      \$127  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$128  = south_col;
-    if (\$71 ) begin
-      \$128  = drain_sc_base;
-    end
+    \$128  = \$70 ;
     if (rst) begin
-      \$128  = 16'h0000;
+      \$128  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$129  = 1'h0;
-    if (accept) begin
-      \$129  = \$82 ;
-    end
+    \$129  = \$73 ;
     if (rst) begin
       \$129  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$130  = empty;
+    \$130  = drain_id;
     if (rst) begin
       \$130  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$131  = done_now;
+    \$131  = south_row;
+    if (\$75 ) begin
+      \$131  = \$76 [15:0];
+    end
     if (rst) begin
-      \$131  = 1'h0;
+      \$131  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$132  = \$74 [1:0];
+    \$132  = south_col;
+    if (\$75 ) begin
+      \$132  = drain_sc_base;
+    end
     if (rst) begin
-      \$132  = 2'h0;
+      \$132  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$133  = \$77 ;
+    \$133  = 1'h0;
+    if (accept) begin
+      \$133  = \$86 ;
+    end
     if (rst) begin
       \$133  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$134  = empty;
+    if (rst) begin
+      \$134  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$135  = done_now;
+    if (rst) begin
+      \$135  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$136  = \$78 [1:0];
+    if (rst) begin
+      \$136  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$137  = \$81 ;
+    if (rst) begin
+      \$137  = 1'h0;
     end
   end
   assign ru = \$8 [2:0];
@@ -2216,7 +2224,7 @@ module \systolic_accel.core.skew_west (rst, i, lane1_0, lane2_1, lane3_2, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_accel.core.skew_west_tag (rst, \port$705$0 , lane1_0, lane2_1, lane3_2, clk);
+module \systolic_accel.core.skew_west_tag (rst, \port$710$0 , lane1_0, lane2_1, lane3_2, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   reg \$1 ;
   reg \$2 ;
@@ -2237,8 +2245,8 @@ module \systolic_accel.core.skew_west_tag (rst, \port$705$0 , lane1_0, lane2_1, 
   output lane3_2;
   reg lane3_2 = 1'h0;
   wire [3:0] o;
-  input \port$705$0 ;
-  wire \port$705$0 ;
+  input \port$710$0 ;
+  wire \port$710$0 ;
   input rst;
   wire rst;
   always @(posedge clk)
@@ -2262,7 +2270,7 @@ module \systolic_accel.core.skew_west_tag (rst, \port$705$0 , lane1_0, lane2_1, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$4  = \port$705$0 ;
+    \$4  = \port$710$0 ;
     if (rst) begin
       \$4  = 1'h0;
     end
@@ -2283,25 +2291,25 @@ module \systolic_accel.core.skew_west_tag (rst, \port$705$0 , lane1_0, lane2_1, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$1  = \port$705$0 ;
+    \$1  = \port$710$0 ;
     if (rst) begin
       \$1  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$2  = \port$705$0 ;
+    \$2  = \port$710$0 ;
     if (rst) begin
       \$2  = 1'h0;
     end
   end
-  assign i = { \port$705$0 , \port$705$0 , \port$705$0 , \port$705$0  };
-  assign o = { lane3_2, lane2_1, lane1_0, \port$705$0  };
+  assign i = { \port$710$0 , \port$710$0 , \port$710$0 , \port$710$0  };
+  assign o = { lane3_2, lane2_1, lane1_0, \port$710$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_ready, dram_rd_data_valid, dram_rd_data, dram_wr_ready, clk, rst, core_ready, \port$229$0 , fill_a_addr, drain_rd_addr, dram_rd_req_len, fill_a_data, fill_a_en, fill_b_data, fill_b_en
-, drain_rd_en, wr_shifted, dram_wr_len, core_start, out_first_k, out_c_half, out_mt, drain_rd_data, core_south_id, core_done, dram_rd_req_valid, wr_valid_q, dram_wr_addr, done, ld_mt, ld_nt, ld_kt, cp_kt, a_active, b_active, c_active
+module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_ready, dram_rd_data_valid, dram_rd_data, dram_wr_ready, clk, rst, core_ready, \port$233$0 , fill_a_addr, drain_rd_addr, dram_rd_req_len, fill_a_data, fill_a_en, fill_b_data, fill_b_en
+, drain_rd_en, wr_shifted, dram_wr_len, core_start, core_k, out_first_k, out_c_half, out_mt, drain_rd_data, core_south_id, core_done, dram_rd_req_valid, wr_valid_q, dram_wr_addr, done, ld_mt, ld_nt, cp_kt, a_active, b_active, c_active
 , busy, start);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire [17:0] \$1 ;
@@ -2666,7 +2674,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   wire clk;
   input core_done;
   wire core_done;
-  (* init = 16'h0000 *)
+  output [15:0] core_k;
   wire [15:0] core_k;
   (* init = 16'h0000 *)
   wire [15:0] core_m;
@@ -2790,7 +2798,6 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   wire [7:0] fill_b_wide_mask;
   reg ld_first_k = 1'h0;
   reg [15:0] ld_k0 = 16'h0000;
-  output [15:0] ld_kt;
   reg [15:0] ld_kt = 16'h0000;
   reg ld_last_k = 1'h0;
   reg ld_load_a = 1'h0;
@@ -2820,8 +2827,8 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   wire [15:0] out_mt;
   wire [15:0] out_n0;
   wire [15:0] out_nt;
-  output [36:0] \port$229$0 ;
-  wire [36:0] \port$229$0 ;
+  output [36:0] \port$233$0 ;
+  wire [36:0] \port$233$0 ;
   reg pv_c_half = 1'h0;
   reg pv_first_k = 1'h0;
   reg pv_id = 1'h0;
@@ -3042,6 +3049,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   assign wr_shifted = drain_rd_data >> \$134 ;
   assign dram_wr_len = wr_valid_q ? wr_len_q : 3'h0;
   assign core_start = barrier & ld_valid;
+  assign core_k = ld_valid ? ld_kt : 16'hffff;
   assign \$135  = core_south_id != pv_id;
   assign out_first_k = \$135  ? cp_first_k : pv_first_k;
   assign \$136  = core_south_id != pv_id;
@@ -4555,7 +4563,6 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   assign dram_wr_data = wr_shifted;
   assign core_m = ld_mt;
   assign core_n = ld_nt;
-  assign core_k = ld_kt;
   assign \cp_first_k$116  = cp_first_k;
   assign \cp_m0$118  = cp_m0;
   assign \cp_mt$120  = cp_mt;
@@ -4563,7 +4570,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   assign \cp_nt$124  = cp_nt;
   assign \cp_k0$126  = cp_k0;
   assign \cp_kt$128  = cp_kt;
-  assign \port$229$0  = \$45 ;
+  assign \port$233$0  = \$45 ;
   assign fill_a_addr = \$73 [8:0];
   assign drain_rd_addr = \$101 [6:0];
   assign fill_a_data = \$116 [31:0];

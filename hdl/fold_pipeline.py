@@ -126,7 +126,6 @@ class PipelinedSequencer(wiring.Component):
         st |= {
             "q": q,
             "accept": Signal(name="accept"),  # a GEMM is taken this cycle (driven by _start)
-            "first": {},  # its first state (filled by _start)
             "bank": Signal(name="bank"),  # WS, IS: the streaming fold's bank (parity runs on across GEMMs)
             "gap": Signal(range(rows + cols), name="fold_gap"),  # OS: see below
             "empty": Signal(name="empty"),

@@ -21,7 +21,9 @@ last results to leave the array is compute and stays in). The goal: "w/o fill+dr
 constant per layer of the closed form, or fewer; the printed "constant" is the largest excess over 1.01 x
 the closed form per layer (0 = every layer within 1 % or below), and the goal is met ("ok") when it is at
 most R + C (one pipeline's fill or drain). "Stalls" are ours w/o fill+drain less the
-array's compute cycles (model/cycles.py): SCALE-Sim reports 0 for all these layers.
+layer's compute cycles (model/memory.py: the array's cycles with operands always ready, from the first
+operands' SRAM read to the last result's write into the ofmap SRAM): SCALE-Sim reports 0 for all these
+layers, and so do we (4 per GEMM before the engine took its tiles in the barrier cycle).
 """
 
 from __future__ import annotations

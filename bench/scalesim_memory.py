@@ -62,11 +62,11 @@ bench/scalesim_compare.py) plus its "Stall Cycles" [check, exact]; "incl. prefet
 back, each timed from the previous one's arrival, and a row of demands stalls until its words are in (its
 read buffer adds a positive wait to the row's offset twice: `offset += potential_stall_cycles`, then again
 under `if potential_stall_cycles > 0`; the next chunk's wait absorbs part of it). Our controller runs steps
-separated by a barrier, each 1 + max(cc + 4, read_beats + L, write_beats + 1) (model/memory.py): the next
-tile loads while the current one computes, a step waits for the slower of the two, the first fill and last
-drain are exposed. "stalls w/o fill+drain" leaves our first (load-only) and last (drain-only) steps out,
-like SCALE-Sim's "Stall Cycles": on a compute-bound layer ours are the 5 cycles per step of array start-up
-and the barrier; SCALE-Sim's are 0 unless its half-buffer stream falls behind the array.
+separated by a barrier, each 1 + max(compute, read_beats + L, t + write_beats + 1) (model/memory.py): the
+next tile loads while the current one computes, a step waits for the slower of the two, the first fill and
+last drain are exposed. "stalls w/o fill+drain" leaves our first (load-only) and last (drain-only) steps
+out, like SCALE-Sim's "Stall Cycles": on a compute-bound layer ours are 0 (a step whose buffers are ready
+costs no cycle of its own); SCALE-Sim's are 0 unless its half-buffer stream falls behind the array.
 """
 
 from __future__ import annotations

@@ -149,7 +149,7 @@ class Accelerator(wiring.Component):
         tile = band(m, cv, cp, g.lanes, "cpband") | {"m0": ctrl.cp_m0, "k0": ctrl.cp_k0}
         on = cv["conv_en"]
         # held at 0 while the layer is a GEMM, so the generator's logic does not toggle
-        win = window(m, cv, tile, Mux(on, row, 0), Mux(on, col, 0), g.lanes, max(g.half_lines, 1))
+        win = window(m, cv, tile, req & on, Mux(on, row, 0), Mux(on, col, 0), g.lanes, max(g.half_lines, 1))
         valid_q = Signal(
             g.lanes, name="win_valid_q", init=(1 << g.lanes) - 1
         )  # the data of a read arrives the next cycle

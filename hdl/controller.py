@@ -2,7 +2,10 @@
 
 The timing it implements is the one :mod:`systolic.model.memory` computes (its docstring defines it): a
 layer runs as steps separated by a barrier; in step s the array computes tile s-1, DRAM fills tile s's
-operands into the shadow halves and drains tile s-2's outputs from the shadow ofmap half. Tiles are walked
+operands into the shadow halves and drains tile s-2's outputs from the shadow ofmap half. The barrier is
+decided in the cycle everything is ready (the engine's ``ready`` or ``done`` seen that cycle, not a
+registered copy) and starts the engine on the next tile in that same cycle, so a step whose buffers are
+ready costs no cycle of its own. Tiles are walked
 n outermost, then m, then k; their sizes come in as registers (the planner's choice,
 :func:`systolic.model.memory.plan_layer`).
 """
@@ -183,7 +186,6 @@ class _State:
     nxt: dict[str, Signal]  # origin of the next tile of the walk
     nxt_valid: Signal
     last: dict[str, Signal]  # the next tile is the last along each dimension
-    launch: Signal  # the first cycle of a step
     c_done: Signal  # the step's compute, read (fill) and drain are done
     r_done: Signal
     d_done: Signal
@@ -226,7 +228,7 @@ class Controller(wiring.Component):
     dram_rd_data_* : valid/ready stream of read data, in request order (``ready`` is always 1).
     dram_wr_* : valid/ready stream of write beats (word address, length, data).
     core_start : Out(1), core_m, core_n, core_k : Out(16), core_done : In(1)
-        Run the compute tile on the array.
+        Run the next compute tile on the array (pulses in the barrier cycle that makes it the compute tile).
     cp_m0, cp_n0, cp_k0, cp_mt, cp_nt, cp_kt : Out(16), cp_first_k : Out(1)
         The tile being computed (for address generation and the ofmap's overwrite-or-add).
     a_active, b_active, c_active : Out(1)
@@ -305,9 +307,9 @@ class Controller(wiring.Component):
         for d in "mnk":
             m.d.comb += last[d].eq(nxt[d] + size[d] >= dim[d])
 
-        launch = Signal(name="launch")  # the first cycle of a step
         c_done, r_done, d_done = Signal(name="c_done"), Signal(name="r_done"), Signal(name="d_done")
         barrier = Signal(name="barrier")
+        c_done_now = self._compute_done(m, c_done)
         pipe = None
         if self._cfg.tiles_overlap:
             pipe = _Pipe(
@@ -318,9 +320,9 @@ class Controller(wiring.Component):
                 Signal(name="trail"),
                 Signal(name="cp_done"),
             )
-            m.d.comb += barrier.eq(self.busy & c_done & r_done & d_done & ~pipe.trail)
+            m.d.comb += barrier.eq(self.busy & c_done_now & r_done & d_done & ~pipe.trail)
         else:
-            m.d.comb += barrier.eq(self.busy & c_done & r_done & d_done)
+            m.d.comb += barrier.eq(self.busy & c_done_now & r_done & d_done)
 
         def segments(rec: dict, tensors: tuple[str, ...]) -> list[dict]:
             out = []
@@ -362,7 +364,6 @@ class Controller(wiring.Component):
             nxt=nxt,
             nxt_valid=nxt_valid,
             last=last,
-            launch=launch,
             c_done=c_done,
             r_done=r_done,
             d_done=d_done,
@@ -372,6 +373,15 @@ class Controller(wiring.Component):
             drn=drn,
             pipe=pipe,
         )
+
+    def _compute_done(self, m: Module, c_done: Signal) -> Signal:
+        """The step's compute is done: noted (``c_done``) or seen this cycle, so that the barrier falls in
+        the cycle the engine is ready (tile_overlap) or its done pulses (the last result's write), not in
+        the cycle after."""
+        c_done_now = Signal(name="c_done_now")
+        engine_done = self.core_ready if self._cfg.tiles_overlap else self.core_done
+        m.d.comb += c_done_now.eq(c_done | engine_done)
+        return c_done_now
 
     def _fill(self, m: Module, st: _State) -> None:
         """DRAM read requests for the loaded tile's A and B, and their responses into the shadow halves."""
@@ -453,13 +463,15 @@ class Controller(wiring.Component):
             m.d.sync += st.d_done.eq(1)
 
     def _compute(self, m: Module, st: _State) -> None:
-        """Start the array on the compute tile in a step's first cycle; note when it is done."""
-        cp = st.cp
+        """Start the array on the next compute tile at the barrier (the engine takes it in that cycle and
+        requests its first operands from the halves swapped there); note when it is done."""
+        cp, ld = st.cp, st.ld
         m.d.comb += [
-            self.core_start.eq(st.launch & cp["valid"]),
-            self.core_m.eq(cp["mt"]),
-            self.core_n.eq(cp["nt"]),
-            self.core_k.eq(cp["kt"]),
+            self.core_start.eq(st.barrier & ld["valid"]),  # ld becomes the compute tile at this barrier
+            self.core_m.eq(ld["mt"]),
+            self.core_n.eq(ld["nt"]),
+            # no next tile: the largest K, so that an OS engine is ready as soon as its walker is idle
+            self.core_k.eq(Mux(ld["valid"], ld["kt"], (1 << DIM_BITS) - 1)),
             self.cp_first_k.eq(cp["first_k"]),
         ]
         for d in "mnk":
@@ -471,7 +483,7 @@ class Controller(wiring.Component):
         # tile_overlap: the step's compute is done when the array has taken the tile's last operands;
         # outputs go by the tile they belong to (this one or the previous)
         pipe = st.pipe
-        with m.If(~st.launch & self.core_ready):
+        with m.If(self.core_ready):  # the engine took the tile at the barrier: ready again = done
             m.d.sync += st.c_done.eq(1)
         with m.If(self.core_start):
             m.d.sync += pipe.started_id.eq(~pipe.started_id)
@@ -491,7 +503,7 @@ class Controller(wiring.Component):
     def _step(self, m: Module, st: _State) -> None:
         """At the barrier: shift the tile pipeline, swap halves, advance the walk, restart the engines."""
         ld, cp, dr, nxt, last = st.ld, st.cp, st.dr, st.nxt, st.last
-        m.d.sync += [st.launch.eq(0), self.done.eq(0)]
+        m.d.sync += self.done.eq(0)
         same_k = ld["k0"] == nxt["k"]
         if self.cv is not None:  # conv_native: a band holds every filter row, its k-tiles share it
             same_k = same_k | self.cv["conv_en"]
@@ -531,7 +543,6 @@ class Controller(wiring.Component):
             with m.If(st.nxt_valid | ld["valid"] | new_dr_valid):
                 loading = new_ld["load_a"] | new_ld["load_b"]
                 m.d.sync += [
-                    st.launch.eq(1),
                     st.c_done.eq(~ld["valid"]),
                     st.r_done.eq(~loading),
                     st.d_done.eq(~new_dr_valid),

@@ -105,6 +105,8 @@ class GemmEngine(wiring.Component):
     Fk*Fm*(N + R + C - 1); OS: Fm*Fn*(K + 2R + C - 2). Around the count: ``start`` high in cycle t-1
     (captured by edge t) raises ``busy`` in cycle t; the first request is visible in cycle t+1 and its
     data arrives in cycle t+2; ``done`` pulses, and ``busy`` falls, in the cycle after the last output.
+    With ``fold_overlap`` the sequencer requests in the cycle it accepts ``start``: the first request is
+    visible in cycle t, its data in cycle t+1 (the SRAM's read latency is the only cycle before the count).
     """
 
     def __init__(self, cfg: ArrayConfig):

@@ -19,6 +19,11 @@ cycle fold f's first west operand arrives, T the temporal extent, ru the fold's 
   only while j < r, so it is free for the next fold's results from d_f + r on, and folds follow each
   other every max(T, R + C - 1) cycles.
 
+The sequencer works in the cycle it accepts a GEMM on the GEMM's first state (``_first_state``), so the
+first requests (fold 0's first load row in WS and IS, its first operands in OS) go out in that cycle, as
+a next fold's would: with ``tile_overlap`` a GEMM accepted in the cycle ``ready`` rises follows the last
+one's last request without a gap, and the start of a layer's first tile costs only the SRAM's read.
+
 A GEMM's cycle count (first operand data to last output, both included) is therefore, with folds f =
 0..F-1: WS/IS: max(1, ru_0 - C + 1) + sum over f >= 1 of max(T, C, ru_f) + T + R + C - 1; OS: (F - 1)
 max(T, R + C - 1) + T + 2R + C - 2 (:func:`systolic.model.cycles.compute_cycles`).
@@ -44,7 +49,8 @@ def _min(a: Value, b: Value | int) -> Value:
 def pipeline_ports(cfg: ArrayConfig) -> dict:
     """Ports a GEMM engine has with ``tile_overlap`` (:attr:`ArrayConfig.tiles_overlap`): ``ready``, it
     takes a ``start`` now (the last GEMM's operands are all requested; its results may still be in the
-    array), and ``south_id``, which GEMM the output on the south port belongs to (a bit that flips with
+    array; OS: the GEMM on ``dim_*`` may stream its first fold at once, as a next fold would), and
+    ``south_id``, which GEMM the output on the south port belongs to (a bit that flips with
     every GEMM started)."""
     return {"ready": Out(1), "south_id": Out(1)} if cfg.tiles_overlap else {}
 
@@ -102,7 +108,10 @@ class PipelinedSequencer(wiring.Component):
         """The GEMM's registers and the stream walker: fold bases, the cycle in the fold's period."""
         cfg = self._cfg
         rows, cols = cfg.rows, cfg.cols
-        st = {
+        # The walker's registers (``q``) and what it works on this cycle: the registers, or in the cycle a
+        # GEMM is accepted its first state, so that its first requests go out in that cycle (the start
+        # costs no cycle; a GEMM accepted when the last one's last request has gone follows it at once).
+        q = {
             "sr_dim": Signal(DIM_BITS, name="sr_dim"),
             "sc_dim": Signal(DIM_BITS, name="sc_dim"),
             "t_dim": Signal(DIM_BITS, name="t_dim"),
@@ -111,10 +120,15 @@ class PipelinedSequencer(wiring.Component):
             "sr": Signal(DIM_BITS, name="sr_base"),
             "sc": Signal(DIM_BITS, name="sc_base"),
             "u": Signal(range(MAX_DIM + rows + cols + 1), name="run_u"),
+            "id": Signal(name="gemm_id"),  # tile_overlap: flips with every GEMM started
+        }
+        st = {key: Signal.like(reg, name=f"{reg.name}_now") for key, reg in q.items()}
+        st |= {
+            "q": q,
+            "accept": Signal(name="accept"),  # a GEMM is taken this cycle (driven by _start)
             "bank": Signal(name="bank"),  # WS, IS: the streaming fold's bank (parity runs on across GEMMs)
             "gap": Signal(range(rows + cols), name="fold_gap"),  # OS: see below
             "empty": Signal(name="empty"),
-            "id": Signal(name="gemm_id"),  # tile_overlap: flips with every GEMM started
         }
         sr_left = Signal(DIM_BITS + 1, name="sr_left")
         sc_left = Signal(DIM_BITS + 1, name="sc_left")
@@ -134,6 +148,7 @@ class PipelinedSequencer(wiring.Component):
             "end": Signal(name="period_end"),
         }
         st |= derived
+        self._first_state(m, st)
         m.d.comb += [
             sr_left.eq(st["sr_dim"] - st["sr"]),
             sc_left.eq(st["sc_dim"] - st["sc"]),
@@ -151,6 +166,36 @@ class PipelinedSequencer(wiring.Component):
         ]
         self._advance(m, st)
         return st
+
+    def _first_state(self, m: Module, st: dict) -> None:
+        """The walker's state in the cycle a GEMM is accepted: fold 0, time step 0, from the ``dim_*``
+        ports (``st['zero']``, ``st['ru0']``, ``st['cu0']`` are kept for the load walker)."""
+        cfg = self._cfg
+        mp = MAPPINGS[cfg.dataflow]
+        q = st["q"]
+        dims = {"m": self.dim_m, "n": self.dim_n, "k": self.dim_k}
+        st["zero"] = (self.dim_m == 0) | (self.dim_n == 0) | (self.dim_k == 0)
+        sr_in, sc_in = dims[mp.spatial_rows], dims[mp.spatial_cols]
+        st["ru0"] = ru0 = _min(sr_in, cfg.rows)
+        st["cu0"] = _min(sc_in, cfg.cols)
+        if self._output_stationary:
+            first_wait = q["wait"]
+        elif cfg.rows <= cfg.cols:
+            first_wait = 1
+        else:
+            first_wait = Mux(ru0 > cfg.cols, ru0 - (cfg.cols - 1), 1)
+        first = {
+            "sr_dim": sr_in,
+            "sc_dim": sc_in,
+            "t_dim": dims[mp.temporal],
+            "active": ~st["zero"],
+            "wait": first_wait,  # WS, IS: fold 0 streams first_wait cycles after its first load row
+            "sr": 0,
+            "sc": 0,
+            "u": 0,
+            "id": ~q["id"],
+        }
+        m.d.comb += [st[key].eq(Mux(st["accept"], first[key], q[key])) for key in q]
 
     def _advance(self, m: Module, st: dict) -> None:
         """When a fold may stream and when its period ends; the walk to the next fold."""
@@ -176,17 +221,19 @@ class PipelinedSequencer(wiring.Component):
                 st["end"].eq(Mux(st["last_fold"], st["step_last"], (u1 >= st["t_dim"]) & spaced)),
             ]
 
+        q = st["q"]
+        m.d.sync += [q[key].eq(st[key]) for key in q]  # hold what this cycle works on, unless it moves
         with m.If(st["wait"] != 0):
-            m.d.sync += st["wait"].eq(st["wait"] - 1)
+            m.d.sync += q["wait"].eq(st["wait"] - 1)
         with m.If(st["streaming"]):
             with m.If(st["end"]):
-                m.d.sync += [st["u"].eq(0), st["sr"].eq(st["next_sr"]), st["sc"].eq(st["next_sc"])]
+                m.d.sync += [q["u"].eq(0), q["sr"].eq(st["next_sr"]), q["sc"].eq(st["next_sc"])]
                 if not self._output_stationary:
                     m.d.sync += st["bank"].eq(~st["bank"])
                 with m.If(st["last_fold"]):
-                    m.d.sync += st["active"].eq(0)
+                    m.d.sync += q["active"].eq(0)
             with m.Else():
-                m.d.sync += st["u"].eq(u1)
+                m.d.sync += q["u"].eq(u1)
 
     def _coords(self, port: str, sr_base: Value, sc_base: Value, t: Value, sr_index: Value) -> tuple:
         """Tensor coordinates (row, col) of lane 0 of ``port``'s vector."""
@@ -234,7 +281,19 @@ class PipelinedSequencer(wiring.Component):
             "cu": st["next_cu"],
             "bank": ~st["bank"],
         }
-        m.d.comb += [now[key].eq(Mux(trigger, given[key], ld[key])) for key in ld]
+        # a GEMM accepted this cycle loads fold 0 from this cycle (the walker is idle then: no trigger)
+        first = {
+            "active": ~st["zero"],
+            "j": 0,
+            "sr": 0,
+            "sc": 0,
+            "ru": st["ru0"],
+            "cu": st["cu0"],
+            "bank": st["bank"],  # not the last GEMM's last fold's bank: its operands may be in flight
+        }
+        m.d.comb += [
+            now[key].eq(Mux(st["accept"], first[key], Mux(trigger, given[key], ld[key]))) for key in ld
+        ]
         with m.If(now["active"]):
             m.d.sync += [ld[key].eq(now[key]) for key in ("sr", "sc", "ru", "cu", "bank")]
             with m.If(now["j"] + 1 == now["ru"]):
@@ -380,24 +439,27 @@ class PipelinedSequencer(wiring.Component):
 
     # ------------------------------------------------------------------ start and finish
     def _start(self, m: Module, st: dict, last: Value) -> None:
-        """Latch the GEMM in its roles and start the walkers; finish after the last output (or at once,
-        two cycles later, for a GEMM with a zero dimension). With ``tile_overlap`` a GEMM starts as soon
-        as the walkers are idle and ``busy`` stays high while any GEMM has outputs to come."""
+        """Accept a GEMM (its first requests go out in the same cycle, :meth:`_first_state`); finish after
+        the last output (or at once, two cycles later, for a GEMM with a zero dimension). With
+        ``tile_overlap`` a GEMM is accepted as soon as the walkers are idle and ``busy`` stays high while
+        any GEMM has outputs to come."""
         cfg = self._cfg
-        mp = MAPPINGS[cfg.dataflow]
+        q = st["q"]
         empty_q = Signal(name="empty_q")
         done_now = Signal(name="done_now")
-        accept = Signal(name="accept")
+        accept = st["accept"]
         m.d.sync += [st["empty"].eq(0), empty_q.eq(st["empty"])]
         m.d.comb += done_now.eq(last | empty_q)
         m.d.sync += self.done.eq(done_now)
         if cfg.tiles_overlap:
-            # OS: also wait until a new GEMM's first fold may stream at once (``gap`` run out), so its
-            # timing does not depend on how long after this one it starts
+            # OS: also wait until a new GEMM's first fold may stream at once, by the rule a next fold
+            # follows (``gap`` below its T: its last operands late enough for the last fold's results to
+            # have moved on), so its timing does not depend on how long after this one it starts
             if self._output_stationary:
-                idle = ~st["active"] & (st["gap"] == 0)
+                t_in = {"m": self.dim_m, "n": self.dim_n, "k": self.dim_k}[MAPPINGS[cfg.dataflow].temporal]
+                idle = ~q["active"] & ((st["gap"] < t_in) | (st["gap"] == 0))
             else:
-                idle = ~st["active"] & ~st["load"]["regs"]["active"]
+                idle = ~q["active"] & ~st["load"]["regs"]["active"]
             pending = Signal(range(4), name="pending")  # GEMMs started whose last output is still to come
             after = pending + accept - done_now
             m.d.comb += [self.ready.eq(idle), accept.eq(self.start & idle)]
@@ -407,35 +469,6 @@ class PipelinedSequencer(wiring.Component):
             with m.If(done_now):
                 m.d.sync += self.busy.eq(0)
         with m.If(accept):
-            dims = {"m": self.dim_m, "n": self.dim_n, "k": self.dim_k}
-            zero = (self.dim_m == 0) | (self.dim_n == 0) | (self.dim_k == 0)
-            sr_in, sc_in = dims[mp.spatial_rows], dims[mp.spatial_cols]
-            m.d.sync += [
-                st["sr_dim"].eq(sr_in),
-                st["sc_dim"].eq(sc_in),
-                st["t_dim"].eq(dims[mp.temporal]),
-                st["active"].eq(~zero),
-                st["empty"].eq(zero),
-                st["u"].eq(0),
-                st["sr"].eq(0),
-                st["sc"].eq(0),
-                st["id"].eq(~st["id"]),
-            ]
+            m.d.sync += st["empty"].eq(st["zero"])
             if not cfg.tiles_overlap:
                 m.d.sync += self.busy.eq(1)
-            if not self._output_stationary:
-                ru0 = _min(sr_in, cfg.rows)
-                first_wait = 1 if cfg.rows <= cfg.cols else Mux(ru0 > cfg.cols, ru0 - (cfg.cols - 1), 1)
-                ld = st["load"]["regs"]
-                m.d.sync += [
-                    st["wait"].eq(first_wait),
-                    ld["active"].eq(~zero),
-                    ld["j"].eq(0),
-                    ld["sr"].eq(0),
-                    ld["sc"].eq(0),
-                    ld["ru"].eq(ru0),
-                    ld["cu"].eq(_min(sc_in, cfg.cols)),
-                    # fold 0 takes the bank the last GEMM's last fold did not use (the bank parity runs
-                    # on; that fold's operands may still be in the array)
-                    ld["bank"].eq(st["bank"]),
-                ]

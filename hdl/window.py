@@ -8,10 +8,12 @@ of the band at any word address: the ifmap SRAM has a memory per lane (``DoubleB
 lanes below the address's lane read the next line, and the data comes out rotated. The model is
 :mod:`systolic.model.band`.
 
-The arithmetic uses division by the layer's registers (output pixels per image, OW, taps per filter row):
-simple to check against the model, cheap in simulation. Silicon would step counters along the sequencer's
-walk instead, as Gemmini's im2col unit does; the lane masks are two comparisons per lane against
-per-vector thresholds, no division per lane.
+The window divides by no layer register per request: the output pixel and the filter row and tap of a
+request are counters stepped along the sequencer's walk (as Gemmini's im2col unit does), the lane masks
+two comparisons per lane against per-vector thresholds. What still divides by the layer's registers is
+once per tile (a tile's band, :func:`band`: its image and first output row, ``m0 / (OH OW)``, ``/ OW``,
+and its output rows, ``mt / OW``; its first filter row ``k0 / (S C)``): inputs that change at a step's
+barrier, which silicon could also step with the controller's tile walk.
 """
 
 from __future__ import annotations
@@ -82,6 +84,7 @@ def band(
     line0 = _named(m, f"{prefix}_line0", div_const(word0, lanes, (1 << WIDE) - 1))
     return {
         "img": b,
+        "oh0": oh0,
         "lo": lo,
         "line0": line0,
         "lines": _named(m, f"{prefix}_lines", div_const(end, lanes, (1 << WIDE) - 1) - line0),
@@ -95,7 +98,14 @@ BIAS_LINES = 1 << 33
 
 
 def window(
-    m: Module, cv: dict[str, Signal], tile: dict[str, Signal], row: Value, col: Value, lanes: int, depth: int
+    m: Module,
+    cv: dict[str, Signal],
+    tile: dict[str, Signal],
+    req: Value,
+    row: Value,
+    col: Value,
+    lanes: int,
+    depth: int,
 ) -> dict[str, Signal]:
     """The A vector at tile row ``row`` (im2col row ``m0 + row``) and taps ``k0 + col ..`` (P = ``lanes``
     of them, within one filter row r): P consecutive words of the band from the word of its first tap,
@@ -104,12 +114,24 @@ def window(
     holding them, clamped to the half's ``depth`` lines: a line outside the band holds only lanes that
     are masked), ``rot`` (the first word's lane) and ``valid`` (per lane: the tap's pixel is inside the
     tensor, two comparisons per lane against thresholds computed once per vector). ``tile``: ``band()``
-    of the compute tile plus its ``m0`` and ``k0``."""
-    per_img = Signal(WIDE, name="win_per_img")
-    mrow, k = Signal(WIDE, name="win_m"), Signal(WIDE, name="win_k")
-    b, pix, oh, ow = (Signal(WIDE, name=f"win_{x}") for x in ("img", "pix", "oh", "ow"))
+    of the compute tile plus its ``m0`` and ``k0``.
+
+    No division per request: the output pixel (oh, ow) and the filter row and tap (r, t) are counters
+    stepped with the sequencer's walk, which requests (``req``) a fold's rows 0, 1, 2, ... at one ``col``
+    and moves ``col`` by at most P between folds (back to 0 for the next column fold or tile): row 0 is
+    the tile's first output row (``oh0``), each next row one output pixel on (wrapping at OW); col 0 is
+    the tile's first filter row (r0 = k0 / (S C), k0 a multiple of S C: once per tile), the same col the
+    same (r, t), a larger one t + (col - col before), wrapped once at S C."""
     taps_row = Signal(WIDE, name="win_row_taps")  # S * C
+    r0 = Signal(WIDE, name="win_r0")  # the tile's first filter row: k0 / (S C), once per tile
+    oh, ow = Signal(WIDE, name="win_oh"), Signal(WIDE, name="win_ow")
     r, t = Signal(WIDE, name="win_r"), Signal(WIDE, name="win_t")
+    # the last request's col and counters
+    col_q = Signal(DIM_BITS, name="win_col_q")
+    oh_q, ow_q = Signal(WIDE, name="win_oh_q"), Signal(WIDE, name="win_ow_q")
+    r_q, t_q = Signal(WIDE, name="win_r_q"), Signal(WIDE, name="win_t_q")
+    ow_wrap = Signal(name="win_ow_wrap")
+    t_step = Signal(WIDE + 1, name="win_t_step")
     sw = signed(WIDE + 2)
     h, w0 = Signal(sw, name="win_h"), Signal(sw, name="win_w0")
     h_in, h_rel = Signal(name="win_h_in"), Signal(sw, name="win_h_rel")
@@ -125,16 +147,14 @@ def window(
         Signal(range(max(depth, 2)), name="win_next"),
     )
     m.d.comb += [
-        per_img.eq(cv["conv_oh"] * cv["conv_ow"]),
-        mrow.eq(tile["m0"] + row),
-        b.eq(mrow // per_img),
-        pix.eq(mrow - b * per_img),
-        oh.eq(pix // cv["conv_ow"]),
-        ow.eq(pix - oh * cv["conv_ow"]),
         taps_row.eq(cv["conv_s"] * cv["conv_c"]),
-        k.eq(tile["k0"] + col),
-        r.eq(k // taps_row),
-        t.eq(k - r * taps_row),
+        r0.eq(tile["k0"] // taps_row),
+        ow_wrap.eq(ow_q + 1 == cv["conv_ow"]),
+        oh.eq(Mux(row == 0, tile["oh0"], Mux(ow_wrap, oh_q + 1, oh_q))),
+        ow.eq(Mux((row == 0) | ow_wrap, 0, ow_q + 1)),
+        t_step.eq(t_q + (col - col_q)),
+        r.eq(Mux(col == 0, r0, Mux(t_step >= taps_row, r_q + 1, r_q))),
+        t.eq(Mux(col == 0, 0, Mux(t_step >= taps_row, t_step - taps_row, t_step))),
         h.eq(oh * cv["conv_stride_h"] + r - cv["conv_pad_h"]),
         w0.eq(ow * cv["conv_stride_w"] - cv["conv_pad_w"]),
         h_in.eq((h >= 0) & (h < cv["conv_h"])),
@@ -150,6 +170,8 @@ def window(
         out_line.eq(_clamp(line, depth)),
         out_next.eq(_clamp(line + 1, depth)),
     ]
+    with m.If(req):
+        m.d.sync += [col_q.eq(col), oh_q.eq(oh), ow_q.eq(ow), r_q.eq(r), t_q.eq(t)]
     return {"line": out_line, "next": out_next, "rot": rot, "valid": valid}
 
 

@@ -39,15 +39,16 @@ extent T (OS: M, N, K; WS: K, N, M; IS: K, M, N, :data:`systolic.dataflow.MAPPIN
    ``tile_overlap`` a tile's first fold starts without the spacing the folds of one GEMM keep (WS, IS:
    the next fold's tile loads C - 1 cycles into the current one), so small tiles can beat the whole
    layer.
-5. ``storage``: the buffers hold one tile at a time, so the layer runs as the tile plan's tiles, each a
-   GEMM of its own that fills and drains the array again: the sum of the tiles' compute cycles
-   (``MemoryResult.compute_cycles``). The plan's extra DRAM traffic over the compulsory traffic
+5. ``storage``: the buffers hold one tile at a time, so the layer runs as the tile plan's tiles (with
+   ``tile_overlap`` back to back, else each a GEMM of its own that fills and drains the array again),
+   with the operand SRAMs' read before the first operands and the ofmap SRAM's write after the last
+   result (``MemoryResult.compute_cycles``). The plan's extra DRAM traffic over the compulsory traffic
    (:attr:`Bounds.compulsory_dram_words`) is what the next step charges.
 6. ``avg_bandwidth``: the plan's DRAM traffic at the port's peak, overlapped perfectly with compute:
    ``max(step 5, ceil(max(read words, write words) / bandwidth))``.
 7. ``inst_bandwidth``: the bandwidth each step needs when it needs it: the exposed first fill and last
    drain, DRAM latency per step, steps whose transfers outlast their compute, and the controller's
-   per-step overhead. This is the model's cycle count (``MemoryResult.cycles``).
+   prologue cycle. This is the model's cycle count (``MemoryResult.cycles``).
 
 Each step's bound is at least the previous one's (tested on random layers and configs).
 """

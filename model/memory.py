@@ -29,17 +29,22 @@ output rows and whole filter rows; its A tile is a band of input rows for every 
 the k-tiles of an m-tile share (A is loaded when m changes, not when k does), everything else as below.
 
 DRAM: one read request per cycle, data ``dram_latency_cycles`` later; one write beat per cycle; a beat
-carries at most ``dram_bw_words_per_cycle`` words and never crosses an SRAM line. A step lasts (cycles)
+carries at most ``dram_bw_words_per_cycle`` words and never crosses an SRAM line. The engine takes the
+step's tile in the barrier cycle that ends the step before and requests its first operands in that
+cycle: they are read in the step's first cycle and on the array's ports one cycle later
+(:func:`array_start_cycles`: the SRAM's read latency; the serial sequencer of ``fold_overlap = false``
+latches a GEMM a cycle before it requests). Without ``tile_overlap`` a step lasts (cycles)
 
-    1 + max(cc + 4 [compute], beats_read + L [load], beats_write + 1 [drain])
+    1 + max(cc + start [compute], beats_read + L [load], beats_write + 1 [drain])
 
 over the activities it has, where cc is the array's compute cycles for the tile
-(:func:`~systolic.model.cycles.compute_cycles`): the array starts in the step's first cycle, its first
-operand data arrives three cycles later and the last result is written to the ofmap SRAM one cycle after
-it leaves the array. A layer's cycles run from the first cycle ``busy`` is high to the last: one
-prologue cycle (the controller's empty pipeline takes its first barrier) and then the steps.
-``compute_cycles`` is the sum of cc over tiles; ``stall_cycles`` is the rest: the prologue, the exposed
-first fill and last drain, DRAM time beyond compute, and four cycles per step of array start-up.
+(:func:`~systolic.model.cycles.compute_cycles`) and start = :func:`array_start_cycles`: the barrier
+falls in the cycle the last result is written to the ofmap SRAM (one cycle after it leaves the array).
+A layer's cycles run from the first cycle ``busy`` is high to the last: one prologue cycle (the
+controller's empty pipeline takes its first barrier) and then the steps. ``compute_cycles`` is what the
+array needs with operands always ready, from the step's first cycle (the first operands' SRAM read) to the
+last result's write into the ofmap SRAM; ``stall_cycles`` is the rest: the prologue, the exposed first
+fill and last drain, and DRAM time beyond compute.
 """
 
 from __future__ import annotations
@@ -68,10 +73,9 @@ from .band import band_lines, plan_band
 from .cycles import GemmArrays, compute_cycles
 from .trail import trail_scan
 
-#: Cycles from a step's first cycle to the array's first operand data (start, busy, request, data).
-ARRAY_START_CYCLES = 3
-#: Compute activity: array start-up (3) plus the registered read-modify-write of the last result (1).
-COMPUTE_EXTRA_CYCLES = 4
+#: Cycles from a result on the array's south port to its write into the ofmap SRAM (the read-modify-write
+#: reads the line in the cycle the result leaves the array and writes it the next: ``hdl/accel.py``).
+RESULT_WRITE_CYCLES = 1
 #: The layer's first busy cycle, in which the controller's empty pipeline takes its first barrier.
 PROLOGUE_CYCLES = 1
 
@@ -301,16 +305,20 @@ def _layer_cycles(cfg: ArrayConfig, gemm: GemmArrays, sizes: np.ndarray, native:
 
 
 def _compute_per_layer(cfg: ArrayConfig, tiles: Tiles, layers: int) -> np.ndarray:
-    """[layer] compute cycles of one GEMM: the sum of the tiles' cc, less the overlap of tiles run back
-    to back (a tile starts 4 cycles after the last operands of the one before, and after the load wait of
-    :func:`load_wait` when the tile's last stationary rows are still loading)."""
-    compute = _per_layer(tiles.compute_cycles, tiles.layer, layers)
-    if cfg.tiles_overlap:
-        step = 1 + ARRAY_START_CYCLES
-        compute -= (np.bincount(tiles.layer, minlength=layers) - 1) * (pipeline_cycles(cfg) - step)
-        not_last = np.append(tiles.layer[1:] == tiles.layer[:-1], False)
-        compute += _per_layer(np.where(not_last, load_wait(cfg, tiles), 0), tiles.layer, layers)
-    return compute
+    """[layer] compute cycles of one GEMM: the array's cycles with operands always ready, from the first
+    operands' SRAM read to the last result's write into the ofmap SRAM (:func:`array_start_cycles` +
+    :data:`RESULT_WRITE_CYCLES` around the array's cc). Without ``tile_overlap`` every tile pays them; with
+    it tiles run back to back: each tile but the last for the step its compute activity makes
+    (:func:`compute_activity`: the next tile's first operands follow as soon as the engine is ready, in WS
+    and IS the cycle after this tile's last ones unless its last stationary rows are still loading,
+    :func:`ready_shift`), the last one until its last result is written."""
+    tiles_per_layer = np.bincount(tiles.layer, minlength=layers)
+    ends = array_start_cycles(cfg) + RESULT_WRITE_CYCLES
+    if not cfg.tiles_overlap:
+        return _per_layer(tiles.compute_cycles, tiles.layer, layers) + tiles_per_layer * ends
+    not_last = np.append(tiles.layer[1:] == tiles.layer[:-1], False)
+    step = 1 + compute_activity(cfg, tiles.compute_cycles, ready_shift(cfg, tiles))  # [tile]
+    return _per_layer(np.where(not_last, step, tiles.compute_cycles + ends), tiles.layer, layers)
 
 
 @dataclass(frozen=True)
@@ -443,10 +451,10 @@ def step_beats(cfg: ArrayConfig, tiles: Tiles, layout: StepLayout, bw) -> tuple[
 
 
 def pipeline_cycles(cfg: ArrayConfig) -> int:
-    """``tile_overlap``: cycles of a tile's results that come after the array takes the next tile, P:
-    R + C in WS and IS (the operands' way through the array); R + 1 in OS, whose array takes the next
-    tile only when that tile's first fold may start at once (R + C - 1 cycles after the last fold's last
-    operands), so what trails is the last fold's drain of R rows."""
+    """``tile_overlap``: cycles of a tile's results after the engine has requested its last operands and
+    is ready for the next tile, before :func:`ready_shift`, P: R + C in WS and IS (the operands' way
+    through the array); R + 1 in OS, counted from R + C - 1 cycles after the last fold's last operands
+    (where the last fold's drain of R rows begins)."""
     if MAPPINGS[cfg.dataflow].stationary == "output":
         return cfg.rows + 1
     return cfg.rows + cfg.cols
@@ -466,13 +474,47 @@ def load_wait(cfg: ArrayConfig, tiles: Tiles) -> np.ndarray:
     return np.maximum(0, np.minimum(cfg.cols, ru_last) - 1 - tiles.ext(mp.temporal))
 
 
+def array_start_cycles(cfg: ArrayConfig) -> int:
+    """Cycles from a step's first cycle to its tile's first operand data on the array's ports: 1, the
+    operand SRAMs' read latency (the engine, ``hdl/fold_pipeline.py``, takes the tile in the barrier cycle
+    and requests its first operands in that same cycle; they are read in the step's first cycle). The
+    serial sequencer (``fold_overlap = false``, ``hdl/sequencer.py``) latches a GEMM before its first
+    request: 2."""
+    return 1 if cfg.fold_overlap else 2
+
+
+def result_done_cycles(cfg: ArrayConfig, cc: np.ndarray) -> np.ndarray:
+    """Cycles from a step's first cycle until its tile's last result is in the ofmap SRAM (the cycle after
+    its write): the operands' start, the tile's cc array cycles, the write."""
+    return cc + array_start_cycles(cfg) + RESULT_WRITE_CYCLES
+
+
+def ready_shift(cfg: ArrayConfig, tiles: Tiles) -> np.ndarray:
+    """``tile_overlap``: ``[tile]`` cycles the engine becomes ready for the next tile later (> 0) or earlier
+    (< 0) than P cycles before the tile's last result (:func:`pipeline_cycles`). WS and IS:
+    :func:`load_wait`. OS: the engine takes the next tile once its first fold may stream at once by the
+    rule a next fold follows, its T operands ending R + C - 1 cycles after the last ones at the earliest
+    (``gap`` in ``hdl/fold_pipeline.py``): min(R + C - 2, T' - 1) cycles earlier than R + C - 1 cycles
+    after the last operands, T' the next tile's time steps (the layer's last tile: as soon as its walker
+    is idle, R + C - 2 earlier)."""
+    mp = MAPPINGS[cfg.dataflow]
+    if mp.stationary != "output" or not cfg.tiles_overlap:
+        return load_wait(cfg, tiles)
+    spare = cfg.rows + cfg.cols - 2
+    t_next = np.append(tiles.ext(mp.temporal)[1:], 0)  # [tile]
+    has_next = np.append(tiles.layer[1:] == tiles.layer[:-1], False)
+    return -np.where(has_next, np.minimum(spare, t_next - 1), spare)
+
+
 def compute_activity(cfg: ArrayConfig, cc: np.ndarray, wait=0) -> np.ndarray:
-    """Cycles of a step's compute activity for tiles of ``cc`` array cycles: until the last result is
-    written (cc + 4) or, with ``tile_overlap``, until the array has taken the last operands (cc minus
-    the pipeline behind them, plus 3 to start) and may take the next tile (``wait``: :func:`load_wait`)."""
+    """Cycles of a step's compute activity (from its first cycle to its barrier) for tiles of ``cc`` array
+    cycles: until the last result's write (the engine's ``done`` pulses in that cycle) or, with
+    ``tile_overlap``, until the engine has requested the last operands and is ready for the next tile
+    (its last operands' data one cycle later, then the P cycles of pipeline behind them;
+    ``wait``: :func:`ready_shift`)."""
     if not cfg.tiles_overlap:
-        return cc + COMPUTE_EXTRA_CYCLES
-    return cc - pipeline_cycles(cfg) + ARRAY_START_CYCLES + wait
+        return cc + array_start_cycles(cfg)
+    return cc - pipeline_cycles(cfg) + array_start_cycles(cfg) - 1 + wait
 
 
 @dataclass(frozen=True)
@@ -493,19 +535,20 @@ def step_timing(
 
     A step lasts 1 + max(compute, load, trail + drain). Without ``tile_overlap`` the trail is 0 (the
     compute activity includes the last results). With it, step s's tile's last result is in the SRAM
-    cc + 4 cycles into step s, so step s+1 waits t = max(0, cc + 4 - cycles of step s) for it (its drain
-    of that tile starts then): a recurrence, :func:`systolic.model.trail.trail_scan`.
+    d = cc + 2 cycles into step s (:func:`result_done_cycles`), so step s+1 waits t = max(0, d - cycles
+    of step s) for it (its drain of that tile starts then): a recurrence,
+    :func:`systolic.model.trail.trail_scan`.
     """
     has = layout.compute >= 0
     cc = tiles.compute_cycles[np.maximum(layout.compute, 0)]  # [step]
-    wait = load_wait(cfg, tiles)[np.maximum(layout.compute, 0)]
+    wait = ready_shift(cfg, tiles)[np.maximum(layout.compute, 0)]
     shape = np.broadcast_shapes(np.shape(read_beats), np.shape(write_beats), has.shape)
     compute = np.broadcast_to(np.where(has, compute_activity(cfg, cc, wait), 0), shape)
     load = np.where(read_beats > 0, read_beats + latency, 0)
     drain = np.broadcast_to(np.where(write_beats > 0, write_beats + 1, 0), shape)
     fixed = np.maximum(compute, load)
     if cfg.tiles_overlap:
-        done = cc + COMPUTE_EXTRA_CYCLES  # the tile's last result is in the ofmap SRAM
+        done = result_done_cycles(cfg, cc)  # the tile's last result is in the ofmap SRAM
         trail = trail_scan(np.where(has, done - 1 - fixed, -1), done - 1 - drain)
     else:
         trail = np.zeros(shape, dtype=np.int64)
@@ -557,10 +600,10 @@ class MemoryResult:
     schedule: Schedule  # the plan, tiles and timed steps the numbers come from (traces and windows reuse it)
     cycles: np.ndarray  # [layer] total, stalls included
     cycles_per_gemm: np.ndarray  # [layer]
-    compute_cycles: np.ndarray  # [layer] the array's cycles with operands always ready: the sum over tiles
-    #                             (tile_overlap: from the first operand to the last result, each tile
-    #                             starting 4 cycles after the one before has taken its last operands
-    #                             and its load walker is done: load_wait)
+    compute_cycles: np.ndarray  # [layer] the array's cycles with operands always ready, from the first
+    #                             operands' SRAM read to the last result's write (tile_overlap: tiles back
+    #                             to back, each one's first operands as soon as the engine is ready
+    #                             after the last of the one before: ready_shift)
     stall_cycles: np.ndarray  # [layer] cycles - compute_cycles
     sram_reads: dict[str, np.ndarray]  # buffer -> [layer] words read (ifmap/filter by the array;
     #                                    ofmap: read-modify-write plus drain to DRAM)
@@ -685,7 +728,7 @@ def access_windows(cfg: ArrayConfig, gemm: GemmArrays, sched: Schedule) -> dict[
         comp = idx[steps.compute_tile[idx] >= 0]
         for s, col in ((comp[0], 0), (comp[-1], 1)):
             tile = tile_record(tiles, int(steps.compute_tile[s]))
-            spans = array_windows(cfg, tile, int(steps.start[s]) + ARRAY_START_CYCLES)
+            spans = array_windows(cfg, tile, int(steps.start[s]) + array_start_cycles(cfg))
             for name, span in spans.items():
                 out[name.split("_")[0].lower() + "_sram"][layer, col] = span[col]
         loads = idx[steps.load_tile[idx] >= 0]

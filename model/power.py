@@ -5,11 +5,13 @@ per-layer operating points; files are written at the edge (``systolic/flow/dvfs.
 
 Timing at per-domain clocks
 ---------------------------
-The memory model (``model/memory.py``) times a step as ``1 + max(cc + 4, read beats + L, write beats + 1)``
-cycles of one clock. With the three parts of :data:`PARTS` on clocks of their own (``f_array``,
-``f_sram``, ``f_dram_if``) a step lasts, in seconds,
+The memory model (``model/memory.py``) times a step as ``1 + max(compute, read beats + L, write beats + 1)``
+cycles of one clock (compute: :func:`~systolic.model.memory.compute_activity`, cc + 1 for a tile of cc
+array cycles without ``tile_overlap``; with it the next step also waits for the tile's last results).
+With the three parts of :data:`PARTS` on clocks of their own (``f_array``, ``f_sram``, ``f_dram_if``) a
+step lasts, in seconds,
 
-    1 / f_array + max((cc + 4) / f_array,            # the array computes the tile
+    1 / f_array + max(compute / f_array,             # the array computes the tile
                       port_lines / f_sram,            # the busiest array-side SRAM port keeps up
                       read_beats / min(f_dram_if, f_sram) + L / clock_hz,   # fill the shadow halves
                       (write_beats + 1) / min(f_dram_if, f_sram))           # drain C
@@ -131,15 +133,15 @@ def _activity_windows(work: StepWork, f_part: np.ndarray) -> tuple[np.ndarray, n
         trail = trail_scan(np.where(has, done - fixed, -1.0), done - drain)
     total = prologue + 1.0 / fa + np.maximum(fixed, trail + drain)
     zero = np.zeros_like(total)
-    # operands come 3 cycles into the step, results a pipeline later until result_cycles after the compute
+    # operands come start_cycles into the step, results a pipeline later until result_cycles after the compute
     # (tile_overlap: in the next step's time); a load's data a DRAM latency late; the drain from the step's
     # start (its bus shows the trailing results' read-modify-write reads first, then the beats)
     requests = np.where(work.read_beats > 0, work.read_beats / fio, 0.0)
     fill_start = np.where(work.read_beats > 0, work.dram_latency_s + 1.0 / fio, 0.0)
     last = compute + work.result_cycles / fa  # the tile's last result
-    operands = np.minimum(3.0 / fa, compute)
+    operands = np.minimum(work.start_cycles / fa, compute)
     pes = np.maximum(last - work.array_tail_cycles / fa, operands)  # the PEs' last activity
-    results, results_end = np.minimum((3.0 + work.pipeline_cycles) / fa, compute), last
+    results, results_end = np.minimum((work.start_cycles + work.pipeline_cycles) / fa, compute), last
     if work.result_bursts is not None:  # OS: from the first fold's burst to the last result's write
         n, period, width = np.moveaxis(work.result_bursts, -1, 0)
         results_end = last + np.where(n > 0, 1.0 / fa, 0.0)

@@ -30,7 +30,14 @@ from .energy import (
     scale_activity,
 )
 from .floorplan import default_tile
-from .memory import COMPUTE_EXTRA_CYCLES, PROLOGUE_CYCLES, Schedule, access_counts, compute_activity
+from .memory import (
+    PROLOGUE_CYCLES,
+    Schedule,
+    access_counts,
+    array_start_cycles,
+    compute_activity,
+    result_done_cycles,
+)
 
 #: Energy columns of a timeline: the energy model's classes with ``dram`` split into its off-chip part
 #: (``dram``) and the on-chip interface (``dram_if``), plus DVFS transitions.
@@ -205,6 +212,7 @@ class StepWork:
     array_ramp_cycles: np.ndarray | None = None  # [step]
     result_bursts: np.ndarray | None = None  # [step, 3]
     array_tail_cycles: float = 0.0
+    start_cycles: float = 1.0  # from the step's first cycle to the array's first operands
 
     @property
     def layers(self) -> int:
@@ -326,6 +334,7 @@ def step_work(
         array_ramp_cycles=ramp,
         result_bursts=bursts,
         array_tail_cycles=float(cfg.rows if MAPPINGS[cfg.dataflow].stationary == "output" else 1),
+        start_cycles=float(array_start_cycles(cfg)),
     )
 
 
@@ -345,8 +354,8 @@ def _step_cycles(cfg: ArrayConfig, sched: Schedule) -> tuple[np.ndarray, np.ndar
     c = steps.compute_tile
     has = c >= 0
     cc = tiles.compute_cycles[np.maximum(c, 0)]
-    compute = np.where(has, compute_activity(cfg, cc, memory.load_wait(cfg, tiles)[np.maximum(c, 0)]), 0)
-    results = np.where(has & cfg.tiles_overlap, cc + COMPUTE_EXTRA_CYCLES - compute, 0)
+    compute = np.where(has, compute_activity(cfg, cc, memory.ready_shift(cfg, tiles)[np.maximum(c, 0)]), 0)
+    results = np.where(has & cfg.tiles_overlap, result_done_cycles(cfg, cc) - compute, 0)
     port = np.where(has, lines[np.maximum(c, 0)], 0.0)
     return compute.astype(float), results.astype(float), port.astype(float)
 

@@ -24,7 +24,7 @@ from systolic.dataflow import MAPPINGS, PORT_MAP, ROLES
 from systolic.geometry import BUFFER, geometry
 from systolic.model.band import window_addresses
 from systolic.model.cycles import fold_starts
-from systolic.model.memory import ARRAY_START_CYCLES, Schedule, tile_record
+from systolic.model.memory import Schedule, array_start_cycles, tile_record
 
 TRACE_NAMES: tuple[str, ...] = (
     "IFMAP_SRAM_TRACE",
@@ -202,7 +202,8 @@ def layer_traces(
     for s in np.flatnonzero(steps.layer == layer):
         t0 = int(steps.start[s])
         if steps.compute_tile[s] >= 0:
-            events = array_events(cfg, dims, tile_dict(int(steps.compute_tile[s])), t0 + ARRAY_START_CYCLES)
+            x0 = t0 + array_start_cycles(cfg)
+            events = array_events(cfg, dims, tile_dict(int(steps.compute_tile[s])), x0)
             yield from events.items()
         if steps.load_tile[s] >= 0:
             j = int(steps.load_tile[s])

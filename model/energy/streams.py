@@ -430,13 +430,13 @@ def _tile_outputs(cfg: ArrayConfig, sched, s: int):
     with its folds' ``sc_base``, ``cu``."""
     from systolic.dataflow import MAPPINGS
 
-    from ..memory import ARRAY_START_CYCLES, tile_record
+    from ..memory import array_start_cycles, tile_record
     from ..traces import _tile_folds
 
     steps, r, c = sched.steps, cfg.rows, cfg.cols
     tile = tile_record(sched.tiles, int(steps.compute_tile[s]))
     t_len, sr_base, sc_base, ru, cu, _, stream = _tile_folds(cfg, tile)
-    x0 = int(steps.start[s]) + ARRAY_START_CYCLES + stream  # [fold] first stream data cycle
+    x0 = int(steps.start[s]) + array_start_cycles(cfg) + stream  # [fold] first stream data cycle
     if MAPPINGS[cfg.dataflow].stationary == "operand":  # a fold's outputs leave along the stream
         fold, other = np.repeat(np.arange(ru.size), t_len), np.tile(np.arange(t_len), ru.size)
         cycle = x0[fold] + other + r + c

@@ -15,7 +15,7 @@ from systolic.cosim.amaranth_sim import simulate
 from systolic.geometry import geometry
 from systolic.hdl.controller import Controller, controller_ports, div_const
 from systolic.model.cycles import GemmArrays, compute_cycles
-from systolic.model.memory import memory_cycles, pipeline_cycles, plan_layer, schedule
+from systolic.model.memory import array_start_cycles, memory_cycles, pipeline_cycles, plan_layer, schedule
 from systolic.model.traces import collect, layer_traces, trace_widths
 
 SMALL = dict(
@@ -32,20 +32,20 @@ SMALL = dict(
 )
 #: Layers: tiles that keep their B tile, tiles that keep their A tile, tiles along k, a single element.
 SHAPES = [(5, 6, 7), (2, 12, 3), (4, 5, 20), (1, 1, 1)]
-#: From the array's start (the step's first cycle) to its done pulse: busy, request, data, then cc cycles.
-CORE_DONE_AFTER = 3
 
 
 def _run(cfg: ArrayConfig, m: int, n: int, k: int) -> dict:
-    """One layer on the controller. The stand-in array pulses ``core_done`` when the GEMM engine would
-    (3 + cc cycles after ``core_start``, cc from the model's fold timing) and, with ``tile_overlap``,
-    drops ``core_ready`` until it has taken the tile's last operands (cc - P + 2 cycles after the start);
-    DRAM answers each read request ``dram_latency_cycles`` later and takes a write beat every cycle.
-    Cycles count from the first busy one."""
+    """One layer on the controller. The stand-in array takes ``core_start`` (the barrier cycle that ends
+    the step before the tile's) and pulses ``core_done`` when the GEMM engine would (in the last result's
+    write: array_start_cycles + cc + 1 cycles after ``core_start``, cc from the model's fold timing) and,
+    with ``tile_overlap``, drops ``core_ready`` until it has requested the tile's last operands (cc - P + 1
+    cycles after the start; OS: earlier by min(R + C - 2, K - 1) for the next tile's K on ``core_k``); DRAM answers each read request ``dram_latency_cycles`` later and takes a
+    write beat every cycle. Cycles count from the first busy one."""
     dut = Controller(cfg)
     tm, tn, tk = plan_layer(cfg, m, n, k)
     out = {"starts": [], "reads": [], "writes": [], "fill_words": {"A": 0, "B": 0}, "busy": 0}
     latency = cfg.dram_latency_cycles
+    done_after = array_start_cycles(cfg) + 1
 
     async def bench(ctx):
         for name, value in dict(dim_m=m, dim_n=n, dim_k=k, tile_m=tm, tile_n=tn, tile_k=tk).items():
@@ -58,22 +58,31 @@ def _run(cfg: ArrayConfig, m: int, n: int, k: int) -> dict:
         responses: deque[int] = deque()  # due cycles of the requested reads
         done_at: deque[int] = deque()  # cycles of the stand-in's done pulses (tiles finish in order)
         busy_until = -1  # tile_overlap: the stand-in takes no start until then
+        started = None  # the cycle of the last start: the tile is on the cp_* ports the cycle after
         for t in range(20_000):
             if not ctx.get(dut.busy):
                 out["done"] = ctx.get(dut.done)
                 return
             out["busy"] += 1
-            if ctx.get(dut.core_start):
-                tile = tuple(ctx.get(getattr(dut, f"cp_{d}{f}")) for f in "0t" for d in "mnk")
-                out["starts"].append((t, *tile))
-                cc = int(compute_cycles(cfg, GemmArrays.of(*tile[3:])).cycles_per_gemm[0])
-                done_at.append(t + CORE_DONE_AFTER + cc)
-                busy_until = t + cc - pipeline_cycles(cfg) + 1
+            # the barrier (and so core_start) sees ready and done in the same cycle: set them first
             if cfg.tiles_overlap:
-                ctx.set(dut.core_ready, t > busy_until)
+                # OS: ready earlier when the next tile's first fold may stream at once (ready_shift)
+                k_next = ctx.get(dut.core_k)
+                shift = -min(cfg.rows + cfg.cols - 2, k_next - 1) if cfg.dataflow is Dataflow.OS else 0
+                ctx.set(dut.core_ready, t > busy_until + shift)
             ctx.set(dut.core_done, bool(done_at) and done_at[0] == t)
             if done_at and done_at[0] == t:
                 done_at.popleft()
+            if started is not None:
+                tile = tuple(ctx.get(getattr(dut, f"cp_{d}{f}")) for f in "0t" for d in "mnk")
+                out["starts"].append((started, *tile))
+                started = None
+            if ctx.get(dut.core_start):
+                mnk = tuple(ctx.get(getattr(dut, f"core_{d}")) for d in "mnk")
+                cc = int(compute_cycles(cfg, GemmArrays.of(*mnk)).cycles_per_gemm[0])
+                done_at.append(t + done_after + cc)
+                busy_until = t + cc - pipeline_cycles(cfg)
+                started = t
             if ctx.get(dut.dram_rd_req_valid):
                 out["reads"].append((t, ctx.get(dut.dram_rd_req_addr), ctx.get(dut.dram_rd_req_len)))
                 responses.append(t + latency)
@@ -108,10 +117,10 @@ def test_steps_and_dram_traffic_are_the_models(dataflow, shape, tile_overlap):
     steps, tiles = sched.steps, sched.tiles
     computed = steps.compute_tile >= 0
     want_starts = [
-        (int(s), *(int(tiles.origin(d)[j]) for d in "mnk"), *(int(tiles.ext(d)[j]) for d in "mnk"))
+        (int(s) - 1, *(int(tiles.origin(d)[j]) for d in "mnk"), *(int(tiles.ext(d)[j]) for d in "mnk"))
         for s, j in zip(steps.start[computed], steps.compute_tile[computed], strict=True)
     ]
-    assert got["starts"] == want_starts  # each tile computed in its step's first cycle
+    assert got["starts"] == want_starts  # each tile started in the barrier cycle before its step
     traces = collect(layer_traces(cfg, sched, 0, *shape), trace_widths(cfg))
     want_reads = sorted(_beats(traces["IFMAP_DRAM_TRACE"]) + _beats(traces["FILTER_DRAM_TRACE"]))
     assert got["reads"] == want_reads

@@ -169,15 +169,19 @@ def test_unrequested_lanes_are_masked_whatever_memory_returns(dataflow):
         _check(cfg, (5, 5, 5), a, b, run_gemm(cfg, a, b, junk_seed=seed))
 
 
+@pytest.mark.parametrize("fold_overlap", [True, False], ids=["overlap", "serial"])
 @pytest.mark.parametrize("dataflow", list(Dataflow), ids=str)
-def test_first_data_three_cycles_after_start_and_busy_until_last_output(dataflow):
-    cfg = ArrayConfig(rows=2, cols=2, dataflow=dataflow)
+def test_first_request_in_the_cycle_after_start(dataflow, fold_overlap):
+    """With fold_overlap the engine issues its first request in the cycle it accepts ``start`` (visible the
+    cycle after, data one more cycle later: the SRAM's read latency); the serial sequencer latches the GEMM
+    first, a cycle later."""
+    cfg = ArrayConfig(rows=2, cols=2, dataflow=dataflow, fold_overlap=fold_overlap)
     rng = np.random.default_rng(4)
     a, b = random_operands(cfg, 3, 3, 3, rng)
     h = run_gemm(cfg, a, b)
     # harness cycle 0 is the cycle after the edge that captured start
-    assert h.first_data_cycle == 2
-    assert min(t for t, *_ in h.requests) == 1
+    assert min(t for t, *_ in h.requests) == (0 if fold_overlap else 1)
+    assert h.first_data_cycle == min(t for t, *_ in h.requests) + 1
 
 
 def test_large_dimensions_fold_counts():

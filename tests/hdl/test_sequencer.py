@@ -26,8 +26,7 @@ def _run(cfg: ArrayConfig, m: int, n: int, k: int) -> dict[str, list]:
         ctx.set(dut.start, 1)
         await ctx.tick()
         ctx.set(dut.start, 0)
-        for cycle in range(10_000):
-            await ctx.tick()
+        for cycle in range(10_000):  # cycle 0: the one after the edge that captured start
             for port in ("west", "north"):
                 if ctx.get(getattr(dut, f"{port}_req")):
                     lanes, row, col = (ctx.get(getattr(dut, f"{port}_{f}")) for f in ("lanes", "row", "col"))
@@ -36,6 +35,7 @@ def _run(cfg: ArrayConfig, m: int, n: int, k: int) -> dict[str, list]:
                 got["south"].append((cycle, ctx.get(dut.south_lanes)))
             if ctx.get(dut.done):
                 return
+            await ctx.tick()
         raise AssertionError("no done")
 
     simulate(dut, bench)

@@ -183,9 +183,9 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_r
   wire [31:0] west_data;
   wire west_req;
   wire [15:0] west_row;
-  assign \$2  = \$1  * \dim_k$50 ;
+  assign \$2  = \$1  * cp_kt;
   assign \$3  = \$2  + west_col;
-  assign \$5  = \$4  * \dim_k$50 ;
+  assign \$5  = \$4  * cp_kt;
   assign \$6  = \$5  + north_row;
   assign ofmap_first = south_first & out_first_k;
   assign \$7  = ~ ofmap_first;
@@ -226,10 +226,10 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_r
     .north_data(north_data),
     .north_req(\a_rd_en$90 ),
     .north_row(north_row),
-    .\port$163$17 (\$28 ),
-    .\port$164$17 (\$29 ),
-    .\port$165$17 (\$30 ),
-    .\port$166$17 (\$31 ),
+    .\port$176$17 (\$28 ),
+    .\port$177$17 (\$29 ),
+    .\port$178$17 (\$30 ),
+    .\port$179$17 (\$31 ),
     .ready(core_ready),
     .rst(rst),
     .south_col(south_col),
@@ -252,11 +252,10 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_r
     .clk(clk),
     .core_done(core_done),
     .core_k(\dim_k$50 ),
-    .core_m(\dim_m$46 ),
-    .core_n(\dim_n$48 ),
     .core_ready(core_ready),
     .core_south_id(core_south_id),
     .core_start(\start$44 ),
+    .cp_kt(cp_kt),
     .dim_k(dim_k),
     .dim_m(dim_m),
     .dim_n(dim_n),
@@ -277,10 +276,12 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_r
     .fill_a_en(s_wr_en),
     .fill_b_data(\s_wr_data$74 ),
     .fill_b_en(\s_wr_en$70 ),
+    .ld_mt(\dim_m$46 ),
+    .ld_nt(\dim_n$48 ),
     .out_c_half(a_rd_half),
     .out_first_k(out_first_k),
     .out_mt(out_mt),
-    .\port$219$0 (\$32 ),
+    .\port$233$0 (\$32 ),
     .rst(rst),
     .start(start),
     .tile_k(tile_k),
@@ -412,7 +413,6 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_r
   assign s_rd_data = drain_rd_data;
   assign west_req = a_rd_en;
   assign a_rd_addr = \$3 [8:0];
-  assign cp_kt = \dim_k$50 ;
   assign a_rd_data = west_data;
   assign north_req = \a_rd_en$90 ;
   assign \a_rd_addr$92  = \$6 [8:0];
@@ -431,8 +431,8 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_r
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_accel.core (rst, ready, \port$163$17 , \port$164$17 , \port$165$17 , \port$166$17 , start, west_data, north_data, west_req, west_row, west_col, north_req, north_row, north_col, south_valid, south_lanes, south_first, south_id, south_row, south_col
-, done, dim_m, dim_n, dim_k, clk);
+module \systolic_accel.core (rst, ready, \port$176$17 , \port$177$17 , \port$178$17 , \port$179$17 , start, dim_k, west_data, north_data, west_req, west_row, west_col, north_req, north_row, north_col, south_valid, south_lanes, south_first, south_id, south_row
+, south_col, done, dim_m, dim_n, clk);
   wire [31:0] \$1 ;
   wire \$10 ;
   wire [7:0] \$11 ;
@@ -484,14 +484,14 @@ module \systolic_accel.core (rst, ready, \port$163$17 , \port$164$17 , \port$165
   wire [31:0] o;
   wire [3:0] \o$54 ;
   wire [31:0] \o$57 ;
-  output [31:0] \port$163$17 ;
-  wire [31:0] \port$163$17 ;
-  output [31:0] \port$164$17 ;
-  wire [31:0] \port$164$17 ;
-  output [31:0] \port$165$17 ;
-  wire [31:0] \port$165$17 ;
-  output [31:0] \port$166$17 ;
-  wire [31:0] \port$166$17 ;
+  output [31:0] \port$176$17 ;
+  wire [31:0] \port$176$17 ;
+  output [31:0] \port$177$17 ;
+  wire [31:0] \port$177$17 ;
+  output [31:0] \port$178$17 ;
+  wire [31:0] \port$178$17 ;
+  output [31:0] \port$179$17 ;
+  wire [31:0] \port$179$17 ;
   output ready;
   wire ready;
   wire \ready$39 ;
@@ -613,7 +613,7 @@ module \systolic_accel.core (rst, ready, \port$163$17 , \port$164$17 , \port$165
     .lane1_0(\$8 ),
     .lane2_1(\$9 ),
     .lane3_2(\$10 ),
-    .\port$689$0 (west_tag),
+    .\port$710$0 (west_tag),
     .rst(rst)
   );
   assign \start$1  = start;
@@ -649,10 +649,10 @@ module \systolic_accel.core (rst, ready, \port$163$17 , \port$164$17 , \port$165
   assign \shift$59  = shift;
   assign south_data = { \$4 , \$3 , \$2 , \$1  };
   assign south = { \$4 , \$3 , \$2 , \$1  };
-  assign \port$163$17  = \$1 ;
-  assign \port$164$17  = \$2 ;
-  assign \port$165$17  = \$3 ;
-  assign \port$166$17  = \$4 ;
+  assign \port$176$17  = \$1 ;
+  assign \port$177$17  = \$2 ;
+  assign \port$178$17  = \$3 ;
+  assign \port$179$17  = \$4 ;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -1110,96 +1110,100 @@ module \systolic_accel.core.array (rst, pe_0_0__a_in, pe_0_0__b_in, pe_3_0__psum
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, west_row, west_col, west_mask, north_req, north_lanes, north_row, north_col, north_mask, west_tag, shift, south_valid, south_lanes, south_first, south_id, south_row, south_col
-, done, busy, dim_m, dim_n, dim_k, clk);
+module \systolic_accel.core.sequencer (rst, ready, start, dim_k, west_req, west_lanes, west_row, west_col, west_mask, north_req, north_lanes, north_row, north_col, north_mask, west_tag, shift, south_valid, south_lanes, south_first, south_id, south_row
+, south_col, done, busy, dim_m, dim_n, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
-  wire [16:0] \$1 ;
-  wire \$10 ;
-  reg \$100 ;
-  reg [2:0] \$101 ;
+  wire \$1 ;
+  wire [16:0] \$10 ;
+  reg [15:0] \$100 ;
+  reg [3:0] \$101 ;
   reg \$102 ;
-  reg [1:0] \$103 ;
-  reg \$104 ;
+  reg [2:0] \$103 ;
+  reg [15:0] \$104 ;
   reg [15:0] \$105 ;
-  reg [15:0] \$106 ;
-  reg [2:0] \$107 ;
-  reg [2:0] \$108 ;
-  reg \$109 ;
-  wire [17:0] \$11 ;
+  reg [3:0] \$106 ;
+  reg \$107 ;
+  reg \$108 ;
+  reg [2:0] \$109 ;
+  wire [16:0] \$11 ;
   reg \$110 ;
-  reg [15:0] \$111 ;
-  reg [15:0] \$112 ;
-  reg [2:0] \$113 ;
-  reg [2:0] \$114 ;
-  reg \$115 ;
-  reg \$116 ;
-  reg [3:0] \$117 ;
+  reg [1:0] \$111 ;
+  reg \$112 ;
+  reg [15:0] \$113 ;
+  reg [15:0] \$114 ;
+  reg [2:0] \$115 ;
+  reg [2:0] \$116 ;
+  reg \$117 ;
   reg \$118 ;
-  reg [2:0] \$119 ;
+  reg [15:0] \$119 ;
   wire [17:0] \$12 ;
-  reg \$120 ;
-  reg \$121 ;
-  reg \$122 ;
-  reg [15:0] \$123 ;
-  reg [15:0] \$124 ;
-  reg \$125 ;
+  reg [15:0] \$120 ;
+  reg [2:0] \$121 ;
+  reg [2:0] \$122 ;
+  reg \$123 ;
+  reg \$124 ;
+  reg [3:0] \$125 ;
   reg \$126 ;
-  reg \$127 ;
-  reg [1:0] \$128 ;
+  reg [2:0] \$127 ;
+  reg \$128 ;
   reg \$129 ;
   wire \$13 ;
-  reg [15:0] \$130 ;
+  reg \$130 ;
   reg [15:0] \$131 ;
   reg [15:0] \$132 ;
   reg \$133 ;
+  reg \$134 ;
+  reg \$135 ;
+  reg [1:0] \$136 ;
+  reg \$137 ;
   wire [17:0] \$14 ;
-  wire \$15 ;
-  wire \$16 ;
+  wire [17:0] \$15 ;
+  wire [17:0] \$16 ;
   wire \$17 ;
-  wire \$18 ;
-  wire [2:0] \$19 ;
-  wire [16:0] \$2 ;
+  wire [17:0] \$18 ;
+  wire [17:0] \$19 ;
+  wire \$2 ;
   wire \$20 ;
-  wire \$21 ;
+  wire [17:0] \$21 ;
   wire \$22 ;
   wire \$23 ;
   wire \$24 ;
   wire \$25 ;
-  wire \$26 ;
-  wire [3:0] \$27 ;
+  wire [2:0] \$26 ;
+  wire \$27 ;
   wire \$28 ;
-  wire [3:0] \$29 ;
-  wire [16:0] \$3 ;
-  wire [17:0] \$30 ;
-  wire [2:0] \$31 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
   wire \$32 ;
   wire \$33 ;
   wire \$34 ;
   wire \$35 ;
-  wire [2:0] \$36 ;
+  wire \$36 ;
   wire \$37 ;
-  wire \$38 ;
+  wire [3:0] \$38 ;
   wire \$39 ;
-  wire [16:0] \$4 ;
-  wire \$40 ;
-  wire \$41 ;
-  wire \$42 ;
-  wire [3:0] \$43 ;
+  wire \$4 ;
+  wire [3:0] \$40 ;
+  wire [17:0] \$41 ;
+  wire [2:0] \$42 ;
+  wire \$43 ;
   wire \$44 ;
-  wire [2:0] \$45 ;
+  wire \$45 ;
   wire \$46 ;
-  wire \$47 ;
+  wire [2:0] \$47 ;
   wire \$48 ;
   wire \$49 ;
-  wire [17:0] \$5 ;
+  wire \$5 ;
   wire \$50 ;
   wire \$51 ;
   wire \$52 ;
   wire \$53 ;
-  wire \$54 ;
+  wire [3:0] \$54 ;
   wire \$55 ;
-  wire \$56 ;
-  wire [2:0] \$57 ;
+  wire [2:0] \$56 ;
+  wire \$57 ;
   wire \$58 ;
   wire \$59 ;
   wire \$6 ;
@@ -1208,46 +1212,47 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
   wire \$62 ;
   wire \$63 ;
   wire \$64 ;
-  wire [16:0] \$65 ;
-  wire [2:0] \$66 ;
-  wire [3:0] \$67 ;
+  wire \$65 ;
+  wire \$66 ;
+  wire \$67 ;
   wire [2:0] \$68 ;
-  wire [3:0] \$69 ;
-  wire [17:0] \$7 ;
+  wire \$69 ;
+  wire \$7 ;
   wire \$70 ;
   wire \$71 ;
   wire \$72 ;
   wire \$73 ;
   wire \$74 ;
   wire \$75 ;
-  wire \$76 ;
-  wire \$77 ;
-  wire \$78 ;
-  wire \$79 ;
-  wire [17:0] \$8 ;
-  wire \$80 ;
+  wire [16:0] \$76 ;
+  wire [2:0] \$77 ;
+  wire [3:0] \$78 ;
+  wire [2:0] \$79 ;
+  wire [16:0] \$8 ;
+  wire [3:0] \$80 ;
   wire \$81 ;
   wire \$82 ;
-  reg [2:0] \$83 ;
-  reg [2:0] \$84 ;
-  reg [16:0] \$85 ;
-  reg [15:0] \$86 ;
-  reg [15:0] \$87 ;
-  reg \$88 ;
-  reg \$89 ;
-  wire [17:0] \$9 ;
-  reg [2:0] \$90 ;
-  reg [15:0] \$91 ;
-  reg [15:0] \$92 ;
-  reg [3:0] \$93 ;
-  reg \$94 ;
-  reg [2:0] \$95 ;
-  reg [15:0] \$96 ;
-  reg [15:0] \$97 ;
-  reg [3:0] \$98 ;
-  reg \$99 ;
+  wire \$83 ;
+  wire \$84 ;
+  wire \$85 ;
+  wire \$86 ;
+  reg [2:0] \$87 ;
+  reg [15:0] \$88 ;
+  reg [15:0] \$89 ;
+  wire [16:0] \$9 ;
+  reg [15:0] \$90 ;
+  reg \$91 ;
+  reg [2:0] \$92 ;
+  reg [15:0] \$93 ;
+  reg [15:0] \$94 ;
+  reg [16:0] \$95 ;
+  reg \$96 ;
+  reg \$97 ;
+  reg [2:0] \$98 ;
+  reg [15:0] \$99 ;
   wire accept;
   reg active = 1'h0;
+  wire active_now;
   output busy;
   reg busy = 1'h0;
   input clk;
@@ -1276,6 +1281,7 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
   reg empty_q = 1'h0;
   reg [2:0] fold_gap = 3'h0;
   reg gemm_id = 1'h0;
+  wire gemm_id_now;
   wire last_fold;
   wire last_sc;
   wire last_sr;
@@ -1310,8 +1316,11 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
   wire rst;
   wire [2:0] ru;
   reg [16:0] run_u = 17'h00000;
+  wire [16:0] run_u_now;
   reg [15:0] sc_base = 16'h0000;
+  wire [15:0] sc_base_now;
   reg [15:0] sc_dim = 16'h0000;
+  wire [15:0] sc_dim_now;
   wire [16:0] sc_left;
   output [3:0] shift;
   reg [3:0] shift = 4'h0;
@@ -1328,15 +1337,19 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
   output south_valid;
   reg south_valid = 1'h0;
   reg [15:0] sr_base = 16'h0000;
+  wire [15:0] sr_base_now;
   reg [15:0] sr_dim = 16'h0000;
+  wire [15:0] sr_dim_now;
   wire [16:0] sr_left;
   input start;
   wire start;
   wire step_last;
   wire stream_req;
   reg [2:0] stream_wait = 3'h0;
+  wire [2:0] stream_wait_now;
   wire streaming;
   reg [15:0] t_dim = 16'h0000;
+  wire [15:0] t_dim_now;
   output [15:0] west_col;
   reg [15:0] west_col = 16'h0000;
   output [2:0] west_lanes;
@@ -1350,450 +1363,389 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
   output west_tag;
   reg west_tag = 1'h0;
   reg west_tag_q = 1'h0;
-  assign sr_left = sr_dim - sr_base;
-  assign sc_left = sc_dim - sc_base;
+  assign sr_dim_now = accept ? dim_m : sr_dim;
+  assign sc_dim_now = accept ? dim_n : sc_dim;
+  assign t_dim_now = accept ? dim_k : t_dim;
+  assign \$1  = ! dim_m;
+  assign \$2  = ! dim_n;
+  assign \$3  = \$1  | \$2 ;
+  assign \$4  = ! dim_k;
+  assign \$5  = \$3  | \$4 ;
+  assign \$6  = ~ \$5 ;
+  assign active_now = accept ? \$6  : active;
+  assign sr_base_now = accept ? 16'h0000 : sr_base;
+  assign sc_base_now = accept ? 16'h0000 : sc_base;
+  assign run_u_now = accept ? 17'h00000 : run_u;
+  assign \$7  = ~ gemm_id;
+  assign gemm_id_now = accept ? \$7  : gemm_id;
+  assign sr_left = sr_dim_now - sr_base_now;
+  assign sc_left = sc_dim_now - sc_base_now;
   assign last_sr = sr_left <= 3'h4;
   assign last_sc = sc_left <= 3'h4;
-  assign \$1  = last_sr ? sr_left : 17'h00004;
-  assign \$2  = last_sc ? sc_left : 17'h00004;
+  assign \$8  = last_sr ? sr_left : 17'h00004;
+  assign \$9  = last_sc ? sc_left : 17'h00004;
   assign last_fold = last_sr & last_sc;
-  assign \$3  = sr_base + 3'h4;
-  assign next_sr_base = last_sr ? 17'h00000 : \$3 ;
-  assign \$4  = sc_base + 3'h4;
-  assign next_sc_base = last_sr ? \$4  : { 1'h0, sc_base };
-  assign \$5  = sr_dim - next_sr_base;
-  assign \$6  = $signed(\$5 ) < $signed(4'h4);
-  assign \$7  = sr_dim - next_sr_base;
-  assign \$8  = \$6  ? \$7  : 18'h00004;
-  assign \$9  = sc_dim - next_sc_base;
-  assign \$10  = $signed(\$9 ) < $signed(4'h4);
-  assign \$11  = sc_dim - next_sc_base;
-  assign \$12  = \$10  ? \$11  : 18'h00004;
-  assign \$13  = run_u < t_dim;
-  assign stream_req = streaming & \$13 ;
-  assign \$14  = run_u + 1'h1;
-  assign step_last = \$14  == t_dim;
-  assign \$15  = | run_u;
-  assign \$16  = fold_gap < t_dim;
-  assign \$17  = \$15  | \$16 ;
-  assign streaming = active & \$17 ;
-  assign \$18  = ! pend_timer;
-  assign drain_fire = pend_valid & \$18 ;
-  assign \$19  = 2'h3 - drain_j;
+  assign \$10  = sr_base_now + 3'h4;
+  assign next_sr_base = last_sr ? 17'h00000 : \$10 ;
+  assign \$11  = sc_base_now + 3'h4;
+  assign next_sc_base = last_sr ? \$11  : { 1'h0, sc_base_now };
+  assign \$12  = sr_dim_now - next_sr_base;
+  assign \$13  = $signed(\$12 ) < $signed(4'h4);
+  assign \$14  = sr_dim_now - next_sr_base;
+  assign \$15  = \$13  ? \$14  : 18'h00004;
+  assign \$16  = sc_dim_now - next_sc_base;
+  assign \$17  = $signed(\$16 ) < $signed(4'h4);
+  assign \$18  = sc_dim_now - next_sc_base;
+  assign \$19  = \$17  ? \$18  : 18'h00004;
+  assign \$20  = run_u_now < t_dim_now;
+  assign stream_req = streaming & \$20 ;
+  assign \$21  = run_u_now + 1'h1;
+  assign step_last = \$21  == t_dim_now;
+  assign \$22  = | run_u_now;
+  assign \$23  = fold_gap < t_dim_now;
+  assign \$24  = \$22  | \$23 ;
+  assign streaming = active_now & \$24 ;
+  assign \$25  = ! pend_timer;
+  assign drain_fire = pend_valid & \$25 ;
+  assign \$26  = 2'h3 - drain_j;
   assign done_now = out_last | empty_q;
-  assign \$20  = ~ active;
-  assign \$21  = ! fold_gap;
-  assign ready = \$20  & \$21 ;
-  assign \$22  = ~ active;
-  assign \$23  = ! fold_gap;
-  assign \$24  = \$22  & \$23 ;
-  assign accept = start & \$24 ;
-  assign \$25  = stream_req & step_last;
-  assign \$26  = | fold_gap;
-  assign \$27  = fold_gap - 1'h1;
-  assign \$28  = | stream_wait;
-  assign \$29  = stream_wait - 1'h1;
-  assign \$30  = run_u + 1'h1;
-  assign \$31  = stream_req ? \$1 [2:0] : 3'h0;
-  assign \$32  = west_lanes > 1'h0;
-  assign \$33  = west_lanes > 1'h1;
-  assign \$34  = west_lanes > 2'h2;
-  assign \$35  = west_lanes > 2'h3;
-  assign \$36  = stream_req ? \$2 [2:0] : 3'h0;
-  assign \$37  = north_lanes > 1'h0;
-  assign \$38  = north_lanes > 1'h1;
-  assign \$39  = north_lanes > 2'h2;
-  assign \$40  = north_lanes > 2'h3;
-  assign \$41  = stream_req & step_last;
-  assign \$42  = | pend_timer;
-  assign \$43  = pend_timer - 1'h1;
-  assign \$44  = drain_j == 2'h3;
-  assign \$45  = drain_j + 1'h1;
-  assign \$46  = stream_req & step_last;
-  assign \$47  = drain_j < 1'h1;
-  assign \$48  = drain_active & \$47 ;
-  assign \$49  = drain_j < 2'h2;
-  assign \$50  = drain_active & \$49 ;
-  assign \$51  = drain_j < 2'h3;
-  assign \$52  = drain_active & \$51 ;
-  assign \$53  = \$19 [1:0] < drain_ru;
-  assign \$54  = drain_active & \$53 ;
-  assign \$55  = \$19 [1:0] < drain_ru;
-  assign \$56  = drain_active & \$55 ;
-  assign \$57  = \$56  ? drain_cu : 3'h0;
-  assign \$58  = \$19 [1:0] < drain_ru;
+  assign \$27  = ~ active;
+  assign \$28  = fold_gap < dim_k;
+  assign \$29  = ! fold_gap;
+  assign \$30  = \$28  | \$29 ;
+  assign ready = \$27  & \$30 ;
+  assign \$31  = ~ active;
+  assign \$32  = fold_gap < dim_k;
+  assign \$33  = ! fold_gap;
+  assign \$34  = \$32  | \$33 ;
+  assign \$35  = \$31  & \$34 ;
+  assign accept = start & \$35 ;
+  assign \$36  = stream_req & step_last;
+  assign \$37  = | fold_gap;
+  assign \$38  = fold_gap - 1'h1;
+  assign \$39  = | stream_wait_now;
+  assign \$40  = stream_wait_now - 1'h1;
+  assign \$41  = run_u_now + 1'h1;
+  assign \$42  = stream_req ? \$8 [2:0] : 3'h0;
+  assign \$43  = west_lanes > 1'h0;
+  assign \$44  = west_lanes > 1'h1;
+  assign \$45  = west_lanes > 2'h2;
+  assign \$46  = west_lanes > 2'h3;
+  assign \$47  = stream_req ? \$9 [2:0] : 3'h0;
+  assign \$48  = north_lanes > 1'h0;
+  assign \$49  = north_lanes > 1'h1;
+  assign \$50  = north_lanes > 2'h2;
+  assign \$51  = north_lanes > 2'h3;
+  assign \$52  = stream_req & step_last;
+  assign \$53  = | pend_timer;
+  assign \$54  = pend_timer - 1'h1;
+  assign \$55  = drain_j == 2'h3;
+  assign \$56  = drain_j + 1'h1;
+  assign \$57  = stream_req & step_last;
+  assign \$58  = drain_j < 1'h1;
   assign \$59  = drain_active & \$58 ;
-  assign \$60  = drain_active & drain_last;
-  assign \$61  = drain_j == 2'h3;
-  assign \$62  = \$60  & \$61 ;
-  assign \$63  = \$19 [1:0] < drain_ru;
-  assign \$64  = drain_active & \$63 ;
-  assign \$65  = drain_sr_base + \$19 [1:0];
-  assign \$66  = pending + accept;
-  assign \$67  = \$66  - done_now;
-  assign \$68  = pending + accept;
-  assign \$69  = \$68  - done_now;
-  assign \$70  = | \$69 ;
-  assign \$71  = ! dim_m;
-  assign \$72  = ! dim_n;
-  assign \$73  = \$71  | \$72 ;
-  assign \$74  = ! dim_k;
-  assign \$75  = \$73  | \$74 ;
-  assign \$76  = ~ \$75 ;
-  assign \$77  = ! dim_m;
-  assign \$78  = ! dim_n;
-  assign \$79  = \$77  | \$78 ;
-  assign \$80  = ! dim_k;
-  assign \$81  = \$79  | \$80 ;
-  assign \$82  = ~ gemm_id;
+  assign \$60  = drain_j < 2'h2;
+  assign \$61  = drain_active & \$60 ;
+  assign \$62  = drain_j < 2'h3;
+  assign \$63  = drain_active & \$62 ;
+  assign \$64  = \$26 [1:0] < drain_ru;
+  assign \$65  = drain_active & \$64 ;
+  assign \$66  = \$26 [1:0] < drain_ru;
+  assign \$67  = drain_active & \$66 ;
+  assign \$68  = \$67  ? drain_cu : 3'h0;
+  assign \$69  = \$26 [1:0] < drain_ru;
+  assign \$70  = drain_active & \$69 ;
+  assign \$71  = drain_active & drain_last;
+  assign \$72  = drain_j == 2'h3;
+  assign \$73  = \$71  & \$72 ;
+  assign \$74  = \$26 [1:0] < drain_ru;
+  assign \$75  = drain_active & \$74 ;
+  assign \$76  = drain_sr_base + \$26 [1:0];
+  assign \$77  = pending + accept;
+  assign \$78  = \$77  - done_now;
+  assign \$79  = pending + accept;
+  assign \$80  = \$79  - done_now;
+  assign \$81  = | \$80 ;
+  assign \$82  = ! dim_m;
+  assign \$83  = ! dim_n;
+  assign \$84  = \$82  | \$83 ;
+  assign \$85  = ! dim_k;
+  assign \$86  = \$84  | \$85 ;
   always @(posedge clk)
-    fold_gap <= \$83 ;
+    fold_gap <= \$87 ;
   always @(posedge clk)
-    stream_wait <= \$84 ;
+    sr_dim <= \$88 ;
   always @(posedge clk)
-    run_u <= \$85 ;
+    sc_dim <= \$89 ;
   always @(posedge clk)
-    sr_base <= \$86 ;
+    t_dim <= \$90 ;
   always @(posedge clk)
-    sc_base <= \$87 ;
+    active <= \$91 ;
   always @(posedge clk)
-    active <= \$88 ;
+    stream_wait <= \$92 ;
   always @(posedge clk)
-    west_req <= \$89 ;
+    sr_base <= \$93 ;
   always @(posedge clk)
-    west_lanes <= \$90 ;
+    sc_base <= \$94 ;
   always @(posedge clk)
-    west_row <= \$91 ;
+    run_u <= \$95 ;
   always @(posedge clk)
-    west_col <= \$92 ;
+    gemm_id <= \$96 ;
   always @(posedge clk)
-    west_mask <= \$93 ;
+    west_req <= \$97 ;
   always @(posedge clk)
-    north_req <= \$94 ;
+    west_lanes <= \$98 ;
   always @(posedge clk)
-    north_lanes <= \$95 ;
+    west_row <= \$99 ;
   always @(posedge clk)
-    north_row <= \$96 ;
+    west_col <= \$100 ;
   always @(posedge clk)
-    north_col <= \$97 ;
+    west_mask <= \$101 ;
   always @(posedge clk)
-    north_mask <= \$98 ;
+    north_req <= \$102 ;
   always @(posedge clk)
-    west_tag_q <= \$99 ;
+    north_lanes <= \$103 ;
   always @(posedge clk)
-    west_tag <= \$100 ;
+    north_row <= \$104 ;
   always @(posedge clk)
-    pend_timer <= \$101 ;
+    north_col <= \$105 ;
   always @(posedge clk)
-    drain_active <= \$102 ;
+    north_mask <= \$106 ;
   always @(posedge clk)
-    drain_j <= \$103 ;
+    west_tag_q <= \$107 ;
   always @(posedge clk)
-    pend_valid <= \$104 ;
+    west_tag <= \$108 ;
   always @(posedge clk)
-    drain_sr_base <= \$105 ;
+    pend_timer <= \$109 ;
   always @(posedge clk)
-    drain_sc_base <= \$106 ;
+    drain_active <= \$110 ;
   always @(posedge clk)
-    drain_ru <= \$107 ;
+    drain_j <= \$111 ;
   always @(posedge clk)
-    drain_cu <= \$108 ;
+    pend_valid <= \$112 ;
   always @(posedge clk)
-    drain_last <= \$109 ;
+    drain_sr_base <= \$113 ;
   always @(posedge clk)
-    drain_id <= \$110 ;
+    drain_sc_base <= \$114 ;
   always @(posedge clk)
-    pend_sr <= \$111 ;
+    drain_ru <= \$115 ;
   always @(posedge clk)
-    pend_sc <= \$112 ;
+    drain_cu <= \$116 ;
   always @(posedge clk)
-    pend_ru <= \$113 ;
+    drain_last <= \$117 ;
   always @(posedge clk)
-    pend_cu <= \$114 ;
+    drain_id <= \$118 ;
   always @(posedge clk)
-    pend_last <= \$115 ;
+    pend_sr <= \$119 ;
   always @(posedge clk)
-    pend_id <= \$116 ;
+    pend_sc <= \$120 ;
   always @(posedge clk)
-    shift <= \$117 ;
+    pend_ru <= \$121 ;
   always @(posedge clk)
-    south_valid <= \$118 ;
+    pend_cu <= \$122 ;
   always @(posedge clk)
-    south_lanes <= \$119 ;
+    pend_last <= \$123 ;
   always @(posedge clk)
-    south_first <= \$120 ;
+    pend_id <= \$124 ;
   always @(posedge clk)
-    out_last <= \$121 ;
+    shift <= \$125 ;
   always @(posedge clk)
-    south_id <= \$122 ;
+    south_valid <= \$126 ;
   always @(posedge clk)
-    south_row <= \$123 ;
+    south_lanes <= \$127 ;
   always @(posedge clk)
-    south_col <= \$124 ;
+    south_first <= \$128 ;
   always @(posedge clk)
-    empty <= \$125 ;
+    out_last <= \$129 ;
   always @(posedge clk)
-    empty_q <= \$126 ;
+    south_id <= \$130 ;
   always @(posedge clk)
-    done <= \$127 ;
+    south_row <= \$131 ;
   always @(posedge clk)
-    pending <= \$128 ;
+    south_col <= \$132 ;
   always @(posedge clk)
-    busy <= \$129 ;
+    empty <= \$133 ;
   always @(posedge clk)
-    sr_dim <= \$130 ;
+    empty_q <= \$134 ;
   always @(posedge clk)
-    sc_dim <= \$131 ;
+    done <= \$135 ;
   always @(posedge clk)
-    t_dim <= \$132 ;
+    pending <= \$136 ;
   always @(posedge clk)
-    gemm_id <= \$133 ;
+    busy <= \$137 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$83  = fold_gap;
-    if (\$25 ) begin
-      \$83  = 3'h6;
-    end else if (\$26 ) begin
-      \$83  = \$27 [2:0];
+    \$87  = fold_gap;
+    if (\$36 ) begin
+      \$87  = 3'h6;
+    end else if (\$37 ) begin
+      \$87  = \$38 [2:0];
     end
     if (rst) begin
-      \$83  = 3'h0;
+      \$87  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$84  = stream_wait;
-    if (\$28 ) begin
-      \$84  = \$29 [2:0];
-    end
+    \$88  = sr_dim_now;
     if (rst) begin
-      \$84  = 3'h0;
+      \$88  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$85  = run_u;
-    if (streaming) begin
-      (* full_case = 32'd1 *)
-      if (step_last) begin
-        \$85  = 17'h00000;
-      end else begin
-        \$85  = \$30 [16:0];
-      end
-    end
-    if (accept) begin
-      \$85  = 17'h00000;
-    end
+    \$89  = sc_dim_now;
     if (rst) begin
-      \$85  = 17'h00000;
+      \$89  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$86  = sr_base;
-    if (streaming) begin
-      if (step_last) begin
-        \$86  = next_sr_base[15:0];
-      end
-    end
-    if (accept) begin
-      \$86  = 16'h0000;
-    end
+    \$90  = t_dim_now;
     if (rst) begin
-      \$86  = 16'h0000;
+      \$90  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$87  = sc_base;
-    if (streaming) begin
-      if (step_last) begin
-        \$87  = next_sc_base[15:0];
-      end
-    end
-    if (accept) begin
-      \$87  = 16'h0000;
-    end
-    if (rst) begin
-      \$87  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$88  = active;
+    \$91  = active_now;
     if (streaming) begin
       if (step_last) begin
         if (last_fold) begin
-          \$88  = 1'h0;
+          \$91  = 1'h0;
         end
       end
     end
-    if (accept) begin
-      \$88  = \$76 ;
-    end
     if (rst) begin
-      \$88  = 1'h0;
+      \$91  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$89  = stream_req;
+    \$92  = stream_wait_now;
+    if (\$39 ) begin
+      \$92  = \$40 [2:0];
+    end
     if (rst) begin
-      \$89  = 1'h0;
+      \$92  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$90  = \$31 ;
-    if (rst) begin
-      \$90  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$91  = west_row;
-    if (stream_req) begin
-      \$91  = sr_base;
-    end
-    if (rst) begin
-      \$91  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$92  = west_col;
-    if (stream_req) begin
-      \$92  = run_u[15:0];
-    end
-    if (rst) begin
-      \$92  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$93  = { \$35 , \$34 , \$33 , \$32  };
-    if (rst) begin
-      \$93  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$94  = stream_req;
-    if (rst) begin
-      \$94  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$95  = \$36 ;
-    if (rst) begin
-      \$95  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$96  = north_row;
-    if (stream_req) begin
-      \$96  = run_u[15:0];
-    end
-    if (rst) begin
-      \$96  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$97  = north_col;
-    if (stream_req) begin
-      \$97  = sc_base;
-    end
-    if (rst) begin
-      \$97  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$98  = { \$40 , \$39 , \$38 , \$37  };
-    if (rst) begin
-      \$98  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$99  = \$41 ;
-    if (rst) begin
-      \$99  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$100  = west_tag_q;
-    if (rst) begin
-      \$100  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$101  = pend_timer;
-    if (\$42 ) begin
-      \$101  = \$43 [2:0];
-    end
-    if (\$46 ) begin
-      \$101  = 3'h6;
-    end
-    if (rst) begin
-      \$101  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$102  = drain_active;
-    if (drain_active) begin
-      if (\$44 ) begin
-        \$102  = 1'h0;
+    \$93  = sr_base_now;
+    if (streaming) begin
+      if (step_last) begin
+        \$93  = next_sr_base[15:0];
       end
     end
-    if (drain_fire) begin
-      \$102  = 1'h1;
+    if (rst) begin
+      \$93  = 16'h0000;
     end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$94  = sc_base_now;
+    if (streaming) begin
+      if (step_last) begin
+        \$94  = next_sc_base[15:0];
+      end
+    end
+    if (rst) begin
+      \$94  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$95  = run_u_now;
+    if (streaming) begin
+      (* full_case = 32'd1 *)
+      if (step_last) begin
+        \$95  = 17'h00000;
+      end else begin
+        \$95  = \$41 [16:0];
+      end
+    end
+    if (rst) begin
+      \$95  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$96  = gemm_id_now;
+    if (rst) begin
+      \$96  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$97  = stream_req;
+    if (rst) begin
+      \$97  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$98  = \$42 ;
+    if (rst) begin
+      \$98  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$99  = west_row;
+    if (stream_req) begin
+      \$99  = sr_base_now;
+    end
+    if (rst) begin
+      \$99  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$100  = west_col;
+    if (stream_req) begin
+      \$100  = run_u_now[15:0];
+    end
+    if (rst) begin
+      \$100  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$101  = { \$46 , \$45 , \$44 , \$43  };
+    if (rst) begin
+      \$101  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$102  = stream_req;
     if (rst) begin
       \$102  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$103  = drain_j;
-    if (drain_active) begin
-      (* full_case = 32'd1 *)
-      if (\$44 ) begin
-      end else begin
-        \$103  = \$45 [1:0];
-      end
-    end
-    if (drain_fire) begin
-      \$103  = 2'h0;
-    end
+    \$103  = \$47 ;
     if (rst) begin
-      \$103  = 2'h0;
+      \$103  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$104  = pend_valid;
-    if (drain_fire) begin
-      \$104  = 1'h0;
-    end
-    if (\$46 ) begin
-      \$104  = 1'h1;
+    \$104  = north_row;
+    if (stream_req) begin
+      \$104  = run_u_now[15:0];
     end
     if (rst) begin
-      \$104  = 1'h0;
+      \$104  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$105  = drain_sr_base;
-    if (drain_fire) begin
-      \$105  = pend_sr;
+    \$105  = north_col;
+    if (stream_req) begin
+      \$105  = sc_base_now;
     end
     if (rst) begin
       \$105  = 16'h0000;
@@ -1801,49 +1753,48 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$106  = drain_sc_base;
-    if (drain_fire) begin
-      \$106  = pend_sc;
-    end
+    \$106  = { \$51 , \$50 , \$49 , \$48  };
     if (rst) begin
-      \$106  = 16'h0000;
+      \$106  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$107  = drain_ru;
-    if (drain_fire) begin
-      \$107  = pend_ru;
-    end
+    \$107  = \$52 ;
     if (rst) begin
-      \$107  = 3'h0;
+      \$107  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$108  = drain_cu;
-    if (drain_fire) begin
-      \$108  = pend_cu;
-    end
+    \$108  = west_tag_q;
     if (rst) begin
-      \$108  = 3'h0;
+      \$108  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$109  = drain_last;
-    if (drain_fire) begin
-      \$109  = pend_last;
+    \$109  = pend_timer;
+    if (\$53 ) begin
+      \$109  = \$54 [2:0];
+    end
+    if (\$57 ) begin
+      \$109  = 3'h6;
     end
     if (rst) begin
-      \$109  = 1'h0;
+      \$109  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$110  = drain_id;
+    \$110  = drain_active;
+    if (drain_active) begin
+      if (\$55 ) begin
+        \$110  = 1'h0;
+      end
+    end
     if (drain_fire) begin
-      \$110  = pend_id;
+      \$110  = 1'h1;
     end
     if (rst) begin
       \$110  = 1'h0;
@@ -1851,179 +1802,201 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$111  = pend_sr;
-    if (\$46 ) begin
-      \$111  = sr_base;
+    \$111  = drain_j;
+    if (drain_active) begin
+      (* full_case = 32'd1 *)
+      if (\$55 ) begin
+      end else begin
+        \$111  = \$56 [1:0];
+      end
+    end
+    if (drain_fire) begin
+      \$111  = 2'h0;
     end
     if (rst) begin
-      \$111  = 16'h0000;
+      \$111  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$112  = pend_sc;
-    if (\$46 ) begin
-      \$112  = sc_base;
+    \$112  = pend_valid;
+    if (drain_fire) begin
+      \$112  = 1'h0;
+    end
+    if (\$57 ) begin
+      \$112  = 1'h1;
     end
     if (rst) begin
-      \$112  = 16'h0000;
+      \$112  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$113  = pend_ru;
-    if (\$46 ) begin
-      \$113  = \$1 [2:0];
+    \$113  = drain_sr_base;
+    if (drain_fire) begin
+      \$113  = pend_sr;
     end
     if (rst) begin
-      \$113  = 3'h0;
+      \$113  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$114  = pend_cu;
-    if (\$46 ) begin
-      \$114  = \$2 [2:0];
+    \$114  = drain_sc_base;
+    if (drain_fire) begin
+      \$114  = pend_sc;
     end
     if (rst) begin
-      \$114  = 3'h0;
+      \$114  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$115  = pend_last;
-    if (\$46 ) begin
-      \$115  = last_fold;
+    \$115  = drain_ru;
+    if (drain_fire) begin
+      \$115  = pend_ru;
     end
     if (rst) begin
-      \$115  = 1'h0;
+      \$115  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$116  = pend_id;
-    if (\$46 ) begin
-      \$116  = gemm_id;
+    \$116  = drain_cu;
+    if (drain_fire) begin
+      \$116  = pend_cu;
     end
     if (rst) begin
-      \$116  = 1'h0;
+      \$116  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$117  = { \$52 , \$50 , \$48 , 1'h0 };
+    \$117  = drain_last;
+    if (drain_fire) begin
+      \$117  = pend_last;
+    end
     if (rst) begin
-      \$117  = 4'h0;
+      \$117  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$118  = \$54 ;
+    \$118  = drain_id;
+    if (drain_fire) begin
+      \$118  = pend_id;
+    end
     if (rst) begin
       \$118  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$119  = \$57 ;
+    \$119  = pend_sr;
+    if (\$57 ) begin
+      \$119  = sr_base_now;
+    end
     if (rst) begin
-      \$119  = 3'h0;
+      \$119  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$120  = \$59 ;
+    \$120  = pend_sc;
+    if (\$57 ) begin
+      \$120  = sc_base_now;
+    end
     if (rst) begin
-      \$120  = 1'h0;
+      \$120  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$121  = \$62 ;
+    \$121  = pend_ru;
+    if (\$57 ) begin
+      \$121  = \$8 [2:0];
+    end
     if (rst) begin
-      \$121  = 1'h0;
+      \$121  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$122  = drain_id;
+    \$122  = pend_cu;
+    if (\$57 ) begin
+      \$122  = \$9 [2:0];
+    end
     if (rst) begin
-      \$122  = 1'h0;
+      \$122  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$123  = south_row;
-    if (\$64 ) begin
-      \$123  = \$65 [15:0];
+    \$123  = pend_last;
+    if (\$57 ) begin
+      \$123  = last_fold;
     end
     if (rst) begin
-      \$123  = 16'h0000;
+      \$123  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$124  = south_col;
-    if (\$64 ) begin
-      \$124  = drain_sc_base;
+    \$124  = pend_id;
+    if (\$57 ) begin
+      \$124  = gemm_id_now;
     end
     if (rst) begin
-      \$124  = 16'h0000;
+      \$124  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$125  = 1'h0;
-    if (accept) begin
-      \$125  = \$81 ;
-    end
+    \$125  = { \$63 , \$61 , \$59 , 1'h0 };
     if (rst) begin
-      \$125  = 1'h0;
+      \$125  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$126  = empty;
+    \$126  = \$65 ;
     if (rst) begin
       \$126  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$127  = done_now;
+    \$127  = \$68 ;
     if (rst) begin
-      \$127  = 1'h0;
+      \$127  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$128  = \$67 [1:0];
+    \$128  = \$70 ;
     if (rst) begin
-      \$128  = 2'h0;
+      \$128  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$129  = \$70 ;
+    \$129  = \$73 ;
     if (rst) begin
       \$129  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$130  = sr_dim;
-    if (accept) begin
-      \$130  = dim_m;
-    end
+    \$130  = drain_id;
     if (rst) begin
-      \$130  = 16'h0000;
+      \$130  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$131  = sc_dim;
-    if (accept) begin
-      \$131  = dim_n;
+    \$131  = south_row;
+    if (\$75 ) begin
+      \$131  = \$76 [15:0];
     end
     if (rst) begin
       \$131  = 16'h0000;
@@ -2031,9 +2004,9 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$132  = t_dim;
-    if (accept) begin
-      \$132  = dim_k;
+    \$132  = south_col;
+    if (\$75 ) begin
+      \$132  = drain_sc_base;
     end
     if (rst) begin
       \$132  = 16'h0000;
@@ -2041,20 +2014,49 @@ module \systolic_accel.core.sequencer (rst, ready, start, west_req, west_lanes, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$133  = gemm_id;
+    \$133  = 1'h0;
     if (accept) begin
-      \$133  = \$82 ;
+      \$133  = \$86 ;
     end
     if (rst) begin
       \$133  = 1'h0;
     end
   end
-  assign ru = \$1 [2:0];
-  assign cu = \$2 [2:0];
-  assign next_ru = \$8 [2:0];
-  assign next_cu = \$12 [2:0];
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$134  = empty;
+    if (rst) begin
+      \$134  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$135  = done_now;
+    if (rst) begin
+      \$135  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$136  = \$78 [1:0];
+    if (rst) begin
+      \$136  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$137  = \$81 ;
+    if (rst) begin
+      \$137  = 1'h0;
+    end
+  end
+  assign ru = \$8 [2:0];
+  assign cu = \$9 [2:0];
+  assign next_ru = \$15 [2:0];
+  assign next_cu = \$19 [2:0];
   assign period_end = step_last;
-  assign drain_row = \$19 [1:0];
+  assign drain_row = \$26 [1:0];
+  assign stream_wait_now = stream_wait;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -2222,7 +2224,7 @@ module \systolic_accel.core.skew_west (rst, i, lane1_0, lane2_1, lane3_2, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_accel.core.skew_west_tag (rst, \port$689$0 , lane1_0, lane2_1, lane3_2, clk);
+module \systolic_accel.core.skew_west_tag (rst, \port$710$0 , lane1_0, lane2_1, lane3_2, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   reg \$1 ;
   reg \$2 ;
@@ -2243,8 +2245,8 @@ module \systolic_accel.core.skew_west_tag (rst, \port$689$0 , lane1_0, lane2_1, 
   output lane3_2;
   reg lane3_2 = 1'h0;
   wire [3:0] o;
-  input \port$689$0 ;
-  wire \port$689$0 ;
+  input \port$710$0 ;
+  wire \port$710$0 ;
   input rst;
   wire rst;
   always @(posedge clk)
@@ -2268,7 +2270,7 @@ module \systolic_accel.core.skew_west_tag (rst, \port$689$0 , lane1_0, lane2_1, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$4  = \port$689$0 ;
+    \$4  = \port$710$0 ;
     if (rst) begin
       \$4  = 1'h0;
     end
@@ -2289,26 +2291,26 @@ module \systolic_accel.core.skew_west_tag (rst, \port$689$0 , lane1_0, lane2_1, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$1  = \port$689$0 ;
+    \$1  = \port$710$0 ;
     if (rst) begin
       \$1  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$2  = \port$689$0 ;
+    \$2  = \port$710$0 ;
     if (rst) begin
       \$2  = 1'h0;
     end
   end
-  assign i = { \port$689$0 , \port$689$0 , \port$689$0 , \port$689$0  };
-  assign o = { lane3_2, lane2_1, lane1_0, \port$689$0  };
+  assign i = { \port$710$0 , \port$710$0 , \port$710$0 , \port$710$0  };
+  assign o = { lane3_2, lane2_1, lane1_0, \port$710$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_ready, dram_rd_data_valid, dram_rd_data, dram_wr_ready, clk, rst, core_ready, \port$219$0 , fill_a_addr, drain_rd_addr, dram_rd_req_len, fill_a_data, fill_a_en, fill_b_data, fill_b_en
-, drain_rd_en, wr_shifted, dram_wr_len, core_start, out_first_k, out_c_half, out_mt, drain_rd_data, core_south_id, core_done, dram_rd_req_valid, wr_valid_q, dram_wr_addr, done, core_m, core_n, core_k, a_active, b_active, c_active, busy
-, start);
+module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_ready, dram_rd_data_valid, dram_rd_data, dram_wr_ready, clk, rst, core_ready, \port$233$0 , fill_a_addr, drain_rd_addr, dram_rd_req_len, fill_a_data, fill_a_en, fill_b_data, fill_b_en
+, drain_rd_en, wr_shifted, dram_wr_len, core_start, core_k, out_first_k, out_c_half, out_mt, drain_rd_data, core_south_id, core_done, dram_rd_req_valid, wr_valid_q, dram_wr_addr, done, ld_mt, ld_nt, cp_kt, a_active, b_active, c_active
+, busy, start);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire [17:0] \$1 ;
   wire [18:0] \$10 ;
@@ -2402,25 +2404,25 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   wire [17:0] \$18 ;
   wire \$180 ;
   wire \$181 ;
-  wire \$182 ;
-  wire \$183 ;
+  wire [17:0] \$182 ;
+  wire [17:0] \$183 ;
   wire [17:0] \$184 ;
   wire [17:0] \$185 ;
   wire [17:0] \$186 ;
   wire [17:0] \$187 ;
-  wire [17:0] \$188 ;
-  wire [17:0] \$189 ;
+  wire \$188 ;
+  wire \$189 ;
   wire \$19 ;
   wire \$190 ;
   wire \$191 ;
   wire \$192 ;
   wire \$193 ;
   wire \$194 ;
-  wire \$195 ;
-  wire \$196 ;
+  wire [17:0] \$195 ;
+  wire [17:0] \$196 ;
   wire [17:0] \$197 ;
-  wire [17:0] \$198 ;
-  wire [17:0] \$199 ;
+  wire \$198 ;
+  wire \$199 ;
   wire [17:0] \$2 ;
   wire [2:0] \$20 ;
   wire \$200 ;
@@ -2490,29 +2492,29 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   wire \$259 ;
   wire \$26 ;
   wire \$260 ;
-  wire \$261 ;
-  wire \$262 ;
-  reg \$263 ;
-  reg [15:0] \$264 ;
-  reg [15:0] \$265 ;
+  reg \$261 ;
+  reg [15:0] \$262 ;
+  reg [15:0] \$263 ;
+  reg \$264 ;
+  reg \$265 ;
   reg \$266 ;
-  reg \$267 ;
-  reg \$268 ;
-  reg [15:0] \$269 ;
+  reg [15:0] \$267 ;
+  reg [15:0] \$268 ;
+  reg \$269 ;
   wire [15:0] \$27 ;
-  reg [15:0] \$270 ;
+  reg \$270 ;
   reg \$271 ;
   reg \$272 ;
-  reg \$273 ;
-  reg \$274 ;
-  reg [47:0] \$275 ;
-  reg [2:0] \$276 ;
-  reg [3:0] \$277 ;
-  reg \$278 ;
-  reg \$279 ;
+  reg [47:0] \$273 ;
+  reg [2:0] \$274 ;
+  reg [3:0] \$275 ;
+  reg \$276 ;
+  reg \$277 ;
+  reg [15:0] \$278 ;
+  reg [15:0] \$279 ;
   wire \$28 ;
-  reg [15:0] \$280 ;
-  reg [15:0] \$281 ;
+  reg \$280 ;
+  reg \$281 ;
   reg \$282 ;
   reg \$283 ;
   reg \$284 ;
@@ -2520,16 +2522,16 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   reg \$286 ;
   reg \$287 ;
   reg \$288 ;
-  reg \$289 ;
+  reg [15:0] \$289 ;
   wire [15:0] \$29 ;
-  reg \$290 ;
-  reg \$291 ;
+  reg [15:0] \$290 ;
+  reg [15:0] \$291 ;
   reg [15:0] \$292 ;
   reg [15:0] \$293 ;
   reg [15:0] \$294 ;
-  reg [15:0] \$295 ;
-  reg [15:0] \$296 ;
-  reg [15:0] \$297 ;
+  reg \$295 ;
+  reg \$296 ;
+  reg \$297 ;
   reg \$298 ;
   reg \$299 ;
   wire [17:0] \$3 ;
@@ -2540,56 +2542,53 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   reg \$303 ;
   reg \$304 ;
   reg \$305 ;
-  reg \$306 ;
-  reg \$307 ;
-  reg \$308 ;
+  reg [15:0] \$306 ;
+  reg [15:0] \$307 ;
+  reg [15:0] \$308 ;
   reg [15:0] \$309 ;
   wire [32:0] \$31 ;
   reg [15:0] \$310 ;
   reg [15:0] \$311 ;
-  reg [15:0] \$312 ;
+  reg \$312 ;
   reg [15:0] \$313 ;
   reg [15:0] \$314 ;
-  reg \$315 ;
+  reg [15:0] \$315 ;
   reg [15:0] \$316 ;
   reg [15:0] \$317 ;
   reg [15:0] \$318 ;
-  reg [15:0] \$319 ;
+  reg \$319 ;
   wire \$32 ;
-  reg [15:0] \$320 ;
-  reg [15:0] \$321 ;
+  reg \$320 ;
+  reg \$321 ;
   reg \$322 ;
-  reg \$323 ;
-  reg \$324 ;
-  reg \$325 ;
+  reg [15:0] \$323 ;
+  reg [15:0] \$324 ;
+  reg [15:0] \$325 ;
   reg [15:0] \$326 ;
   reg [15:0] \$327 ;
   reg [15:0] \$328 ;
-  reg [15:0] \$329 ;
+  reg \$329 ;
   wire [23:0] \$33 ;
-  reg [15:0] \$330 ;
-  reg [15:0] \$331 ;
+  reg \$330 ;
+  reg \$331 ;
   reg \$332 ;
   reg \$333 ;
   reg \$334 ;
   reg \$335 ;
   reg \$336 ;
-  reg \$337 ;
-  reg \$338 ;
+  reg [16:0] \$337 ;
+  reg [16:0] \$338 ;
   reg \$339 ;
   wire \$34 ;
   reg [16:0] \$340 ;
-  reg [16:0] \$341 ;
-  reg \$342 ;
-  reg [16:0] \$343 ;
-  reg \$344 ;
+  reg \$341 ;
+  reg [15:0] \$342 ;
+  reg [15:0] \$343 ;
+  reg [15:0] \$344 ;
   reg [15:0] \$345 ;
   reg [15:0] \$346 ;
   reg [15:0] \$347 ;
-  reg [15:0] \$348 ;
-  reg [15:0] \$349 ;
   wire [15:0] \$35 ;
-  reg [15:0] \$350 ;
   wire [16:0] \$36 ;
   wire \$37 ;
   wire [15:0] \$38 ;
@@ -2670,16 +2669,17 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   output c_active;
   reg c_active = 1'h0;
   reg c_done = 1'h0;
+  wire c_done_now;
   input clk;
   wire clk;
   input core_done;
   wire core_done;
   output [15:0] core_k;
-  reg [15:0] core_k = 16'h0000;
-  output [15:0] core_m;
-  reg [15:0] core_m = 16'h0000;
-  output [15:0] core_n;
-  reg [15:0] core_n = 16'h0000;
+  wire [15:0] core_k;
+  (* init = 16'h0000 *)
+  wire [15:0] core_m;
+  (* init = 16'h0000 *)
+  wire [15:0] core_n;
   input core_ready;
   wire core_ready;
   input core_south_id;
@@ -2689,29 +2689,27 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   reg cp_done = 1'h0;
   reg cp_first_k = 1'h0;
   (* init = 1'h0 *)
-  wire \cp_first_k$118 ;
+  wire \cp_first_k$116 ;
   reg [15:0] cp_k0 = 16'h0000;
   (* init = 16'h0000 *)
   wire [15:0] \cp_k0$126 ;
+  output [15:0] cp_kt;
+  reg [15:0] cp_kt = 16'h0000;
   (* init = 16'h0000 *)
-  wire [15:0] cp_kt;
-  (* init = 16'h0000 *)
-  wire [15:0] \cp_kt$127 ;
+  wire [15:0] \cp_kt$128 ;
   reg cp_last_k = 1'h0;
   reg cp_load_a = 1'h0;
   reg cp_load_b = 1'h0;
   reg [15:0] cp_m0 = 16'h0000;
   (* init = 16'h0000 *)
-  wire [15:0] \cp_m0$120 ;
+  wire [15:0] \cp_m0$118 ;
+  reg [15:0] cp_mt = 16'h0000;
   (* init = 16'h0000 *)
-  wire [15:0] cp_mt;
-  (* init = 16'h0000 *)
-  wire [15:0] \cp_mt$121 ;
+  wire [15:0] \cp_mt$120 ;
   reg [15:0] cp_n0 = 16'h0000;
   (* init = 16'h0000 *)
-  wire [15:0] \cp_n0$123 ;
-  (* init = 16'h0000 *)
-  wire [15:0] cp_nt;
+  wire [15:0] \cp_n0$122 ;
+  reg [15:0] cp_nt = 16'h0000;
   (* init = 16'h0000 *)
   wire [15:0] \cp_nt$124 ;
   reg cp_valid = 1'h0;
@@ -2798,7 +2796,6 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   wire [3:0] fill_b_en;
   wire [63:0] fill_b_wide_data;
   wire [7:0] fill_b_wide_mask;
-  reg launch = 1'h0;
   reg ld_first_k = 1'h0;
   reg [15:0] ld_k0 = 16'h0000;
   reg [15:0] ld_kt = 16'h0000;
@@ -2806,8 +2803,10 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   reg ld_load_a = 1'h0;
   reg ld_load_b = 1'h0;
   reg [15:0] ld_m0 = 16'h0000;
+  output [15:0] ld_mt;
   reg [15:0] ld_mt = 16'h0000;
   reg [15:0] ld_n0 = 16'h0000;
+  output [15:0] ld_nt;
   reg [15:0] ld_nt = 16'h0000;
   reg ld_valid = 1'h0;
   reg [16:0] next_k0 = 17'h00000;
@@ -2828,8 +2827,8 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   wire [15:0] out_mt;
   wire [15:0] out_n0;
   wire [15:0] out_nt;
-  output [36:0] \port$219$0 ;
-  wire [36:0] \port$219$0 ;
+  output [36:0] \port$233$0 ;
+  wire [36:0] \port$233$0 ;
   reg pv_c_half = 1'h0;
   reg pv_first_k = 1'h0;
   reg pv_id = 1'h0;
@@ -2908,7 +2907,8 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   assign next_last_n = \$2  >= dim_n_q;
   assign \$3  = next_k0 + tile_k_q;
   assign next_last_k = \$3  >= dim_k_q;
-  assign \$4  = busy & c_done;
+  assign c_done_now = c_done | core_ready;
+  assign \$4  = busy & c_done_now;
   assign \$5  = \$4  & r_done;
   assign \$6  = \$5  & d_done;
   assign \$7  = ~ trail;
@@ -3048,7 +3048,8 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   assign \$134  = wr_lane0_q * 6'h20;
   assign wr_shifted = drain_rd_data >> \$134 ;
   assign dram_wr_len = wr_valid_q ? wr_len_q : 3'h0;
-  assign core_start = launch & cp_valid;
+  assign core_start = barrier & ld_valid;
+  assign core_k = ld_valid ? ld_kt : 16'hffff;
   assign \$135  = core_south_id != pv_id;
   assign out_first_k = \$135  ? cp_first_k : pv_first_k;
   assign \$136  = core_south_id != pv_id;
@@ -3056,15 +3057,15 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   assign \$137  = core_south_id != pv_id;
   assign out_m0 = \$137  ? cp_m0 : pv_m0;
   assign \$138  = core_south_id != pv_id;
-  assign out_mt = \$138  ? core_m : pv_mt;
+  assign out_mt = \$138  ? cp_mt : pv_mt;
   assign \$139  = core_south_id != pv_id;
   assign out_n0 = \$139  ? cp_n0 : pv_n0;
   assign \$140  = core_south_id != pv_id;
-  assign out_nt = \$140  ? core_n : pv_nt;
+  assign out_nt = \$140  ? cp_nt : pv_nt;
   assign \$141  = core_south_id != pv_id;
   assign out_k0 = \$141  ? cp_k0 : pv_k0;
   assign \$142  = core_south_id != pv_id;
-  assign out_kt = \$142  ? core_k : pv_kt;
+  assign out_kt = \$142  ? cp_kt : pv_kt;
   assign \$143  = dram_rd_req_valid & dram_rd_req_ready;
   assign \$144  = rdreq_seg + 1'h1;
   assign \$145  = rdreq_o + 1'h1;
@@ -3086,376 +3087,372 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   assign \$161  = drain_j + 1'h1;
   assign \$162  = wr_valid_q & dram_wr_ready;
   assign \$163  = \$162  & wr_last_q;
-  assign \$164  = ~ launch;
-  assign \$165  = \$164  & core_ready;
-  assign \$166  = ~ started_id;
-  assign \$167  = ~ cp_done;
-  assign \$168  = cp_valid & \$167 ;
-  assign \$169  = ~ core_done;
-  assign \$170  = \$168  & \$169 ;
-  assign \$171  = ! next_k0;
-  assign \$172  = ld_m0 == next_m0;
-  assign \$173  = ld_valid & \$172 ;
-  assign \$174  = ld_k0 == next_k0;
-  assign \$175  = \$173  & \$174 ;
-  assign \$176  = ~ \$175 ;
-  assign \$177  = next_valid & \$176 ;
-  assign \$178  = ld_n0 == next_n0;
-  assign \$179  = ld_valid & \$178 ;
-  assign \$180  = ld_k0 == next_k0;
-  assign \$181  = \$179  & \$180 ;
-  assign \$182  = ~ \$181 ;
-  assign \$183  = next_valid & \$182 ;
-  assign \$184  = dim_m_q - next_m0;
-  assign \$185  = next_last_m ? \$184  : { 2'h0, tile_m_q };
-  assign \$186  = dim_n_q - next_n0;
-  assign \$187  = next_last_n ? \$186  : { 2'h0, tile_n_q };
-  assign \$188  = dim_k_q - next_k0;
-  assign \$189  = next_last_k ? \$188  : { 2'h0, tile_k_q };
-  assign \$190  = cp_valid & cp_last_k;
-  assign \$191  = ld_valid & ld_load_a;
-  assign \$192  = ~ a_active;
-  assign \$193  = ld_valid & ld_load_b;
-  assign \$194  = ~ b_active;
-  assign \$195  = cp_valid & cp_last_k;
-  assign \$196  = ~ c_active;
-  assign \$197  = next_n0 + tile_n_q;
-  assign \$198  = next_m0 + tile_m_q;
-  assign \$199  = next_k0 + tile_k_q;
-  assign \$200  = next_valid | ld_valid;
-  assign \$201  = cp_valid & cp_last_k;
-  assign \$202  = \$200  | \$201 ;
-  assign \$203  = ~ ld_valid;
-  assign \$204  = ld_m0 == next_m0;
-  assign \$205  = ld_valid & \$204 ;
-  assign \$206  = ld_k0 == next_k0;
-  assign \$207  = \$205  & \$206 ;
-  assign \$208  = ~ \$207 ;
-  assign \$209  = next_valid & \$208 ;
-  assign \$210  = ld_n0 == next_n0;
-  assign \$211  = ld_valid & \$210 ;
-  assign \$212  = ld_k0 == next_k0;
-  assign \$213  = \$211  & \$212 ;
-  assign \$214  = ~ \$213 ;
-  assign \$215  = next_valid & \$214 ;
-  assign \$216  = \$209  | \$215 ;
+  assign \$164  = ~ started_id;
+  assign \$165  = ~ cp_done;
+  assign \$166  = cp_valid & \$165 ;
+  assign \$167  = ~ core_done;
+  assign \$168  = \$166  & \$167 ;
+  assign \$169  = ! next_k0;
+  assign \$170  = ld_m0 == next_m0;
+  assign \$171  = ld_valid & \$170 ;
+  assign \$172  = ld_k0 == next_k0;
+  assign \$173  = \$171  & \$172 ;
+  assign \$174  = ~ \$173 ;
+  assign \$175  = next_valid & \$174 ;
+  assign \$176  = ld_n0 == next_n0;
+  assign \$177  = ld_valid & \$176 ;
+  assign \$178  = ld_k0 == next_k0;
+  assign \$179  = \$177  & \$178 ;
+  assign \$180  = ~ \$179 ;
+  assign \$181  = next_valid & \$180 ;
+  assign \$182  = dim_m_q - next_m0;
+  assign \$183  = next_last_m ? \$182  : { 2'h0, tile_m_q };
+  assign \$184  = dim_n_q - next_n0;
+  assign \$185  = next_last_n ? \$184  : { 2'h0, tile_n_q };
+  assign \$186  = dim_k_q - next_k0;
+  assign \$187  = next_last_k ? \$186  : { 2'h0, tile_k_q };
+  assign \$188  = cp_valid & cp_last_k;
+  assign \$189  = ld_valid & ld_load_a;
+  assign \$190  = ~ a_active;
+  assign \$191  = ld_valid & ld_load_b;
+  assign \$192  = ~ b_active;
+  assign \$193  = cp_valid & cp_last_k;
+  assign \$194  = ~ c_active;
+  assign \$195  = next_n0 + tile_n_q;
+  assign \$196  = next_m0 + tile_m_q;
+  assign \$197  = next_k0 + tile_k_q;
+  assign \$198  = next_valid | ld_valid;
+  assign \$199  = cp_valid & cp_last_k;
+  assign \$200  = \$198  | \$199 ;
+  assign \$201  = ~ ld_valid;
+  assign \$202  = ld_m0 == next_m0;
+  assign \$203  = ld_valid & \$202 ;
+  assign \$204  = ld_k0 == next_k0;
+  assign \$205  = \$203  & \$204 ;
+  assign \$206  = ~ \$205 ;
+  assign \$207  = next_valid & \$206 ;
+  assign \$208  = ld_n0 == next_n0;
+  assign \$209  = ld_valid & \$208 ;
+  assign \$210  = ld_k0 == next_k0;
+  assign \$211  = \$209  & \$210 ;
+  assign \$212  = ~ \$211 ;
+  assign \$213  = next_valid & \$212 ;
+  assign \$214  = \$207  | \$213 ;
+  assign \$215  = ~ \$214 ;
+  assign \$216  = cp_valid & cp_last_k;
   assign \$217  = ~ \$216 ;
-  assign \$218  = cp_valid & cp_last_k;
-  assign \$219  = ~ \$218 ;
-  assign \$220  = ld_m0 == next_m0;
-  assign \$221  = ld_valid & \$220 ;
-  assign \$222  = ld_k0 == next_k0;
-  assign \$223  = \$221  & \$222 ;
-  assign \$224  = ~ \$223 ;
-  assign \$225  = next_valid & \$224 ;
-  assign \$226  = ld_n0 == next_n0;
-  assign \$227  = ld_valid & \$226 ;
-  assign \$228  = ld_k0 == next_k0;
-  assign \$229  = \$227  & \$228 ;
-  assign \$230  = ~ \$229 ;
-  assign \$231  = next_valid & \$230 ;
-  assign \$232  = \$225  | \$231 ;
-  assign \$233  = ld_m0 == next_m0;
-  assign \$234  = ld_valid & \$233 ;
-  assign \$235  = ld_k0 == next_k0;
-  assign \$236  = \$234  & \$235 ;
-  assign \$237  = ~ \$236 ;
-  assign \$238  = next_valid & \$237 ;
-  assign \$239  = \$238  ? 1'h0 : 1'h1;
-  assign \$240  = ld_m0 == next_m0;
-  assign \$241  = ld_valid & \$240 ;
-  assign \$242  = ld_k0 == next_k0;
-  assign \$243  = \$241  & \$242 ;
-  assign \$244  = ~ \$243 ;
-  assign \$245  = next_valid & \$244 ;
-  assign \$246  = ld_n0 == next_n0;
-  assign \$247  = ld_valid & \$246 ;
-  assign \$248  = ld_k0 == next_k0;
-  assign \$249  = \$247  & \$248 ;
-  assign \$250  = ~ \$249 ;
-  assign \$251  = next_valid & \$250 ;
-  assign \$252  = \$245  | \$251 ;
-  assign \$253  = ld_m0 == next_m0;
-  assign \$254  = ld_valid & \$253 ;
-  assign \$255  = ld_k0 == next_k0;
-  assign \$256  = \$254  & \$255 ;
-  assign \$257  = ~ \$256 ;
-  assign \$258  = next_valid & \$257 ;
-  assign \$259  = \$258  ? 1'h0 : 1'h1;
-  assign \$260  = cp_valid & cp_last_k;
-  assign \$261  = ~ busy;
-  assign \$262  = start & \$261 ;
+  assign \$218  = ld_m0 == next_m0;
+  assign \$219  = ld_valid & \$218 ;
+  assign \$220  = ld_k0 == next_k0;
+  assign \$221  = \$219  & \$220 ;
+  assign \$222  = ~ \$221 ;
+  assign \$223  = next_valid & \$222 ;
+  assign \$224  = ld_n0 == next_n0;
+  assign \$225  = ld_valid & \$224 ;
+  assign \$226  = ld_k0 == next_k0;
+  assign \$227  = \$225  & \$226 ;
+  assign \$228  = ~ \$227 ;
+  assign \$229  = next_valid & \$228 ;
+  assign \$230  = \$223  | \$229 ;
+  assign \$231  = ld_m0 == next_m0;
+  assign \$232  = ld_valid & \$231 ;
+  assign \$233  = ld_k0 == next_k0;
+  assign \$234  = \$232  & \$233 ;
+  assign \$235  = ~ \$234 ;
+  assign \$236  = next_valid & \$235 ;
+  assign \$237  = \$236  ? 1'h0 : 1'h1;
+  assign \$238  = ld_m0 == next_m0;
+  assign \$239  = ld_valid & \$238 ;
+  assign \$240  = ld_k0 == next_k0;
+  assign \$241  = \$239  & \$240 ;
+  assign \$242  = ~ \$241 ;
+  assign \$243  = next_valid & \$242 ;
+  assign \$244  = ld_n0 == next_n0;
+  assign \$245  = ld_valid & \$244 ;
+  assign \$246  = ld_k0 == next_k0;
+  assign \$247  = \$245  & \$246 ;
+  assign \$248  = ~ \$247 ;
+  assign \$249  = next_valid & \$248 ;
+  assign \$250  = \$243  | \$249 ;
+  assign \$251  = ld_m0 == next_m0;
+  assign \$252  = ld_valid & \$251 ;
+  assign \$253  = ld_k0 == next_k0;
+  assign \$254  = \$252  & \$253 ;
+  assign \$255  = ~ \$254 ;
+  assign \$256  = next_valid & \$255 ;
+  assign \$257  = \$256  ? 1'h0 : 1'h1;
+  assign \$258  = cp_valid & cp_last_k;
+  assign \$259  = ~ busy;
+  assign \$260  = start & \$259 ;
   always @(posedge clk)
-    rdreq_j <= \$263 ;
+    rdreq_j <= \$261 ;
   always @(posedge clk)
-    rdreq_lb <= \$264 ;
+    rdreq_lb <= \$262 ;
   always @(posedge clk)
-    rdreq_o <= \$265 ;
+    rdreq_o <= \$263 ;
   always @(posedge clk)
-    dram_rd_req_valid <= \$266 ;
+    dram_rd_req_valid <= \$264 ;
   always @(posedge clk)
-    rdreq_seg <= \$267 ;
+    rdreq_seg <= \$265 ;
   always @(posedge clk)
-    rdrsp_j <= \$268 ;
+    rdrsp_j <= \$266 ;
   always @(posedge clk)
-    rdrsp_lb <= \$269 ;
+    rdrsp_lb <= \$267 ;
   always @(posedge clk)
-    rdrsp_o <= \$270 ;
+    rdrsp_o <= \$268 ;
   always @(posedge clk)
-    rdrsp_busy <= \$271 ;
+    rdrsp_busy <= \$269 ;
   always @(posedge clk)
-    rdrsp_seg <= \$272 ;
+    rdrsp_seg <= \$270 ;
   always @(posedge clk)
-    r_done <= \$273 ;
+    r_done <= \$271 ;
   always @(posedge clk)
-    wr_valid_q <= \$274 ;
+    wr_valid_q <= \$272 ;
   always @(posedge clk)
-    dram_wr_addr <= \$275 ;
+    dram_wr_addr <= \$273 ;
   always @(posedge clk)
-    wr_len_q <= \$276 ;
+    wr_len_q <= \$274 ;
   always @(posedge clk)
-    wr_lane0_q <= \$277 ;
+    wr_lane0_q <= \$275 ;
   always @(posedge clk)
-    wr_last_q <= \$278 ;
+    wr_last_q <= \$276 ;
   always @(posedge clk)
-    drain_j <= \$279 ;
+    drain_j <= \$277 ;
   always @(posedge clk)
-    drain_lb <= \$280 ;
+    drain_lb <= \$278 ;
   always @(posedge clk)
-    drain_o <= \$281 ;
+    drain_o <= \$279 ;
   always @(posedge clk)
-    drain_busy <= \$282 ;
+    drain_busy <= \$280 ;
   always @(posedge clk)
-    drain_seg <= \$283 ;
+    drain_seg <= \$281 ;
   always @(posedge clk)
-    d_done <= \$284 ;
+    d_done <= \$282 ;
   always @(posedge clk)
-    c_done <= \$285 ;
+    c_done <= \$283 ;
   always @(posedge clk)
-    started_id <= \$286 ;
+    started_id <= \$284 ;
   always @(posedge clk)
-    trail <= \$287 ;
+    trail <= \$285 ;
   always @(posedge clk)
-    cp_done <= \$288 ;
+    cp_done <= \$286 ;
   always @(posedge clk)
-    launch <= \$289 ;
+    done <= \$287 ;
   always @(posedge clk)
-    done <= \$290 ;
+    pv_valid <= \$288 ;
   always @(posedge clk)
-    pv_valid <= \$291 ;
+    pv_m0 <= \$289 ;
   always @(posedge clk)
-    pv_m0 <= \$292 ;
+    pv_mt <= \$290 ;
   always @(posedge clk)
-    pv_mt <= \$293 ;
+    pv_n0 <= \$291 ;
   always @(posedge clk)
-    pv_n0 <= \$294 ;
+    pv_nt <= \$292 ;
   always @(posedge clk)
-    pv_nt <= \$295 ;
+    pv_k0 <= \$293 ;
   always @(posedge clk)
-    pv_k0 <= \$296 ;
+    pv_kt <= \$294 ;
   always @(posedge clk)
-    pv_kt <= \$297 ;
+    pv_load_a <= \$295 ;
   always @(posedge clk)
-    pv_load_a <= \$298 ;
+    pv_load_b <= \$296 ;
   always @(posedge clk)
-    pv_load_b <= \$299 ;
+    pv_first_k <= \$297 ;
   always @(posedge clk)
-    pv_first_k <= \$300 ;
+    pv_last_k <= \$298 ;
   always @(posedge clk)
-    pv_last_k <= \$301 ;
+    pv_c_half <= \$299 ;
   always @(posedge clk)
-    pv_c_half <= \$302 ;
+    pv_id <= \$300 ;
   always @(posedge clk)
-    pv_id <= \$303 ;
+    ld_valid <= \$301 ;
   always @(posedge clk)
-    ld_valid <= \$304 ;
+    ld_first_k <= \$302 ;
   always @(posedge clk)
-    ld_first_k <= \$305 ;
+    ld_last_k <= \$303 ;
   always @(posedge clk)
-    ld_last_k <= \$306 ;
+    ld_load_a <= \$304 ;
   always @(posedge clk)
-    ld_load_a <= \$307 ;
+    ld_load_b <= \$305 ;
   always @(posedge clk)
-    ld_load_b <= \$308 ;
+    ld_m0 <= \$306 ;
   always @(posedge clk)
-    ld_m0 <= \$309 ;
+    ld_mt <= \$307 ;
   always @(posedge clk)
-    ld_mt <= \$310 ;
+    ld_n0 <= \$308 ;
   always @(posedge clk)
-    ld_n0 <= \$311 ;
+    ld_nt <= \$309 ;
   always @(posedge clk)
-    ld_nt <= \$312 ;
+    ld_k0 <= \$310 ;
   always @(posedge clk)
-    ld_k0 <= \$313 ;
+    ld_kt <= \$311 ;
   always @(posedge clk)
-    ld_kt <= \$314 ;
+    cp_valid <= \$312 ;
   always @(posedge clk)
-    cp_valid <= \$315 ;
+    cp_m0 <= \$313 ;
   always @(posedge clk)
-    cp_m0 <= \$316 ;
+    cp_mt <= \$314 ;
   always @(posedge clk)
-    core_m <= \$317 ;
+    cp_n0 <= \$315 ;
   always @(posedge clk)
-    cp_n0 <= \$318 ;
+    cp_nt <= \$316 ;
   always @(posedge clk)
-    core_n <= \$319 ;
+    cp_k0 <= \$317 ;
   always @(posedge clk)
-    cp_k0 <= \$320 ;
+    cp_kt <= \$318 ;
   always @(posedge clk)
-    core_k <= \$321 ;
+    cp_load_a <= \$319 ;
   always @(posedge clk)
-    cp_load_a <= \$322 ;
+    cp_load_b <= \$320 ;
   always @(posedge clk)
-    cp_load_b <= \$323 ;
+    cp_first_k <= \$321 ;
   always @(posedge clk)
-    cp_first_k <= \$324 ;
+    cp_last_k <= \$322 ;
   always @(posedge clk)
-    cp_last_k <= \$325 ;
+    dr_m0 <= \$323 ;
   always @(posedge clk)
-    dr_m0 <= \$326 ;
+    dr_mt <= \$324 ;
   always @(posedge clk)
-    dr_mt <= \$327 ;
+    dr_n0 <= \$325 ;
   always @(posedge clk)
-    dr_n0 <= \$328 ;
+    dr_nt <= \$326 ;
   always @(posedge clk)
-    dr_nt <= \$329 ;
+    dr_k0 <= \$327 ;
   always @(posedge clk)
-    dr_k0 <= \$330 ;
+    dr_kt <= \$328 ;
   always @(posedge clk)
-    dr_kt <= \$331 ;
+    dr_load_a <= \$329 ;
   always @(posedge clk)
-    dr_load_a <= \$332 ;
+    dr_load_b <= \$330 ;
   always @(posedge clk)
-    dr_load_b <= \$333 ;
+    dr_first_k <= \$331 ;
   always @(posedge clk)
-    dr_first_k <= \$334 ;
+    dr_last_k <= \$332 ;
   always @(posedge clk)
-    dr_last_k <= \$335 ;
+    dr_valid <= \$333 ;
   always @(posedge clk)
-    dr_valid <= \$336 ;
+    a_active <= \$334 ;
   always @(posedge clk)
-    a_active <= \$337 ;
+    b_active <= \$335 ;
   always @(posedge clk)
-    b_active <= \$338 ;
+    c_active <= \$336 ;
   always @(posedge clk)
-    c_active <= \$339 ;
+    next_k0 <= \$337 ;
   always @(posedge clk)
-    next_k0 <= \$340 ;
+    next_m0 <= \$338 ;
   always @(posedge clk)
-    next_m0 <= \$341 ;
+    next_valid <= \$339 ;
   always @(posedge clk)
-    next_valid <= \$342 ;
+    next_n0 <= \$340 ;
   always @(posedge clk)
-    next_n0 <= \$343 ;
+    busy <= \$341 ;
   always @(posedge clk)
-    busy <= \$344 ;
+    dim_m_q <= \$342 ;
   always @(posedge clk)
-    dim_m_q <= \$345 ;
+    tile_m_q <= \$343 ;
   always @(posedge clk)
-    tile_m_q <= \$346 ;
+    dim_n_q <= \$344 ;
   always @(posedge clk)
-    dim_n_q <= \$347 ;
+    tile_n_q <= \$345 ;
   always @(posedge clk)
-    tile_n_q <= \$348 ;
+    dim_k_q <= \$346 ;
   always @(posedge clk)
-    dim_k_q <= \$349 ;
-  always @(posedge clk)
-    tile_k_q <= \$350 ;
+    tile_k_q <= \$347 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$263  = rdreq_j;
+    \$261  = rdreq_j;
     if (\$143 ) begin
       (* full_case = 32'd1 *)
       if (rdreq_last_beat) begin
-        \$263  = 1'h0;
+        \$261  = 1'h0;
       end else begin
-        \$263  = \$147 [0];
+        \$261  = \$147 [0];
       end
     end
     if (barrier) begin
-      if (\$202 ) begin
-        \$263  = 1'h0;
+      if (\$200 ) begin
+        \$261  = 1'h0;
       end
     end
     if (rst) begin
-      \$263  = 1'h0;
+      \$261  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$264  = rdreq_lb;
+    \$262  = rdreq_lb;
     if (\$143 ) begin
       if (rdreq_last_beat) begin
         (* full_case = 32'd1 *)
         if (rdreq_last_lb) begin
-          \$264  = 16'h0000;
+          \$262  = 16'h0000;
         end else begin
-          \$264  = \$146 [15:0];
+          \$262  = \$146 [15:0];
         end
       end
     end
     if (barrier) begin
-      if (\$202 ) begin
-        \$264  = 16'h0000;
+      if (\$200 ) begin
+        \$262  = 16'h0000;
       end
     end
     if (rst) begin
-      \$264  = 16'h0000;
+      \$262  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$265  = rdreq_o;
+    \$263  = rdreq_o;
     if (\$143 ) begin
       if (rdreq_last_beat) begin
         if (rdreq_last_lb) begin
           (* full_case = 32'd1 *)
           if (rdreq_last_o) begin
-            \$265  = 16'h0000;
+            \$263  = 16'h0000;
           end else begin
-            \$265  = \$145 [15:0];
+            \$263  = \$145 [15:0];
           end
         end
       end
     end
     if (barrier) begin
-      if (\$202 ) begin
-        \$265  = 16'h0000;
+      if (\$200 ) begin
+        \$263  = 16'h0000;
       end
     end
     if (rst) begin
-      \$265  = 16'h0000;
+      \$263  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$266  = dram_rd_req_valid;
+    \$264  = dram_rd_req_valid;
     if (\$143 ) begin
       if (rdreq_last_beat) begin
         if (rdreq_last_lb) begin
           if (rdreq_last_o) begin
             if (rdreq_last_seg) begin
-              \$266  = 1'h0;
+              \$264  = 1'h0;
             end
           end
         end
       end
     end
     if (barrier) begin
-      if (\$202 ) begin
-        \$266  = \$232 ;
+      if (\$200 ) begin
+        \$264  = \$230 ;
       end
     end
-    if (\$262 ) begin
-      \$266  = 1'h0;
+    if (\$260 ) begin
+      \$264  = 1'h0;
     end
     if (rst) begin
-      \$266  = 1'h0;
+      \$264  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$267  = rdreq_seg;
+    \$265  = rdreq_seg;
     if (\$143 ) begin
       if (rdreq_last_beat) begin
         if (rdreq_last_lb) begin
@@ -3463,116 +3460,116 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
             (* full_case = 32'd1 *)
             if (rdreq_last_seg) begin
             end else begin
-              \$267  = \$144 [0];
+              \$265  = \$144 [0];
             end
           end
         end
       end
     end
     if (barrier) begin
-      if (\$202 ) begin
-        \$267  = \$239 ;
+      if (\$200 ) begin
+        \$265  = \$237 ;
       end
     end
     if (rst) begin
-      \$267  = 1'h0;
+      \$265  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$268  = rdrsp_j;
+    \$266  = rdrsp_j;
     if (\$148 ) begin
       (* full_case = 32'd1 *)
       if (rdrsp_last_beat) begin
-        \$268  = 1'h0;
+        \$266  = 1'h0;
       end else begin
-        \$268  = \$152 [0];
+        \$266  = \$152 [0];
       end
     end
     if (barrier) begin
-      if (\$202 ) begin
-        \$268  = 1'h0;
+      if (\$200 ) begin
+        \$266  = 1'h0;
       end
     end
     if (rst) begin
-      \$268  = 1'h0;
+      \$266  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$269  = rdrsp_lb;
+    \$267  = rdrsp_lb;
     if (\$148 ) begin
       if (rdrsp_last_beat) begin
         (* full_case = 32'd1 *)
         if (rdrsp_last_lb) begin
-          \$269  = 16'h0000;
+          \$267  = 16'h0000;
         end else begin
-          \$269  = \$151 [15:0];
+          \$267  = \$151 [15:0];
         end
       end
     end
     if (barrier) begin
-      if (\$202 ) begin
-        \$269  = 16'h0000;
+      if (\$200 ) begin
+        \$267  = 16'h0000;
       end
     end
     if (rst) begin
-      \$269  = 16'h0000;
+      \$267  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$270  = rdrsp_o;
+    \$268  = rdrsp_o;
     if (\$148 ) begin
       if (rdrsp_last_beat) begin
         if (rdrsp_last_lb) begin
           (* full_case = 32'd1 *)
           if (rdrsp_last_o) begin
-            \$270  = 16'h0000;
+            \$268  = 16'h0000;
           end else begin
-            \$270  = \$150 [15:0];
+            \$268  = \$150 [15:0];
           end
         end
       end
     end
     if (barrier) begin
-      if (\$202 ) begin
-        \$270  = 16'h0000;
+      if (\$200 ) begin
+        \$268  = 16'h0000;
       end
     end
     if (rst) begin
-      \$270  = 16'h0000;
+      \$268  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$271  = rdrsp_busy;
+    \$269  = rdrsp_busy;
     if (\$148 ) begin
       if (rdrsp_last_beat) begin
         if (rdrsp_last_lb) begin
           if (rdrsp_last_o) begin
             if (rdrsp_last_seg) begin
-              \$271  = 1'h0;
+              \$269  = 1'h0;
             end
           end
         end
       end
     end
     if (barrier) begin
-      if (\$202 ) begin
-        \$271  = \$252 ;
+      if (\$200 ) begin
+        \$269  = \$250 ;
       end
     end
-    if (\$262 ) begin
-      \$271  = 1'h0;
+    if (\$260 ) begin
+      \$269  = 1'h0;
     end
     if (rst) begin
-      \$271  = 1'h0;
+      \$269  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$272  = rdrsp_seg;
+    \$270  = rdrsp_seg;
     if (\$148 ) begin
       if (rdrsp_last_beat) begin
         if (rdrsp_last_lb) begin
@@ -3580,16 +3577,46 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
             (* full_case = 32'd1 *)
             if (rdrsp_last_seg) begin
             end else begin
-              \$272  = \$149 [0];
+              \$270  = \$149 [0];
             end
           end
         end
       end
     end
     if (barrier) begin
-      if (\$202 ) begin
-        \$272  = \$259 ;
+      if (\$200 ) begin
+        \$270  = \$257 ;
       end
+    end
+    if (rst) begin
+      \$270  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$271  = r_done;
+    if (\$148 ) begin
+      if (rdrsp_last) begin
+        \$271  = 1'h1;
+      end
+    end
+    if (barrier) begin
+      if (\$200 ) begin
+        \$271  = \$215 ;
+      end
+    end
+    if (\$260 ) begin
+      \$271  = 1'h1;
+    end
+    if (rst) begin
+      \$271  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$272  = wr_valid_q;
+    if (\$153 ) begin
+      \$272  = \$155 ;
     end
     if (rst) begin
       \$272  = 1'h0;
@@ -3597,167 +3624,167 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$273  = r_done;
-    if (\$148 ) begin
-      if (rdrsp_last) begin
-        \$273  = 1'h1;
-      end
-    end
-    if (barrier) begin
-      if (\$202 ) begin
-        \$273  = \$217 ;
-      end
-    end
-    if (\$262 ) begin
-      \$273  = 1'h1;
-    end
-    if (rst) begin
-      \$273  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$274  = wr_valid_q;
+    \$273  = dram_wr_addr;
     if (\$153 ) begin
-      \$274  = \$155 ;
+      \$273  = { 11'h000, \$107  };
     end
     if (rst) begin
-      \$274  = 1'h0;
+      \$273  = 48'h000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$275  = dram_wr_addr;
+    \$274  = wr_len_q;
     if (\$153 ) begin
-      \$275  = { 11'h000, \$107  };
+      \$274  = \$98 [2:0];
     end
     if (rst) begin
-      \$275  = 48'h000000000000;
+      \$274  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$276  = wr_len_q;
+    \$275  = wr_lane0_q;
     if (\$153 ) begin
-      \$276  = \$98 [2:0];
+      \$275  = drain_lane0;
     end
     if (rst) begin
-      \$276  = 3'h0;
+      \$275  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$277  = wr_lane0_q;
+    \$276  = wr_last_q;
     if (\$153 ) begin
-      \$277  = drain_lane0;
+      \$276  = drain_last;
     end
     if (rst) begin
-      \$277  = 4'h0;
+      \$276  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$278  = wr_last_q;
-    if (\$153 ) begin
-      \$278  = drain_last;
-    end
-    if (rst) begin
-      \$278  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$279  = drain_j;
+    \$277  = drain_j;
     if (\$153 ) begin
       if (\$157 ) begin
         (* full_case = 32'd1 *)
         if (drain_last_beat) begin
-          \$279  = 1'h0;
+          \$277  = 1'h0;
         end else begin
-          \$279  = \$161 [0];
+          \$277  = \$161 [0];
         end
       end
     end
     if (barrier) begin
-      if (\$202 ) begin
-        \$279  = 1'h0;
+      if (\$200 ) begin
+        \$277  = 1'h0;
       end
     end
     if (rst) begin
-      \$279  = 1'h0;
+      \$277  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$280  = drain_lb;
+    \$278  = drain_lb;
     if (\$153 ) begin
       if (\$157 ) begin
         if (drain_last_beat) begin
           (* full_case = 32'd1 *)
           if (drain_last_lb) begin
-            \$280  = 16'h0000;
+            \$278  = 16'h0000;
           end else begin
-            \$280  = \$160 [15:0];
+            \$278  = \$160 [15:0];
           end
         end
       end
     end
     if (barrier) begin
-      if (\$202 ) begin
-        \$280  = 16'h0000;
+      if (\$200 ) begin
+        \$278  = 16'h0000;
       end
     end
     if (rst) begin
-      \$280  = 16'h0000;
+      \$278  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$281  = drain_o;
+    \$279  = drain_o;
     if (\$153 ) begin
       if (\$157 ) begin
         if (drain_last_beat) begin
           if (drain_last_lb) begin
             (* full_case = 32'd1 *)
             if (drain_last_o) begin
-              \$281  = 16'h0000;
+              \$279  = 16'h0000;
             end else begin
-              \$281  = \$159 [15:0];
+              \$279  = \$159 [15:0];
             end
           end
         end
       end
     end
     if (barrier) begin
-      if (\$202 ) begin
-        \$281  = 16'h0000;
+      if (\$200 ) begin
+        \$279  = 16'h0000;
       end
     end
     if (rst) begin
-      \$281  = 16'h0000;
+      \$279  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$282  = drain_busy;
+    \$280  = drain_busy;
     if (\$153 ) begin
       if (\$157 ) begin
         if (drain_last_beat) begin
           if (drain_last_lb) begin
             if (drain_last_o) begin
-              \$282  = 1'h0;
+              \$280  = 1'h0;
             end
           end
         end
       end
     end
     if (barrier) begin
-      if (\$202 ) begin
-        \$282  = \$260 ;
+      if (\$200 ) begin
+        \$280  = \$258 ;
       end
     end
-    if (\$262 ) begin
-      \$282  = 1'h0;
+    if (\$260 ) begin
+      \$280  = 1'h0;
+    end
+    if (rst) begin
+      \$280  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$281  = drain_seg;
+    if (barrier) begin
+      if (\$200 ) begin
+        \$281  = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$281  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$282  = d_done;
+    if (\$163 ) begin
+      \$282  = 1'h1;
+    end
+    if (barrier) begin
+      if (\$200 ) begin
+        \$282  = \$217 ;
+      end
+    end
+    if (\$260 ) begin
+      \$282  = 1'h1;
     end
     if (rst) begin
       \$282  = 1'h0;
@@ -3765,11 +3792,17 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$283  = drain_seg;
+    \$283  = c_done;
+    if (core_ready) begin
+      \$283  = 1'h1;
+    end
     if (barrier) begin
-      if (\$202 ) begin
-        \$283  = 1'h0;
+      if (\$200 ) begin
+        \$283  = \$201 ;
       end
+    end
+    if (\$260 ) begin
+      \$283  = 1'h1;
     end
     if (rst) begin
       \$283  = 1'h0;
@@ -3777,17 +3810,9 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$284  = d_done;
-    if (\$163 ) begin
-      \$284  = 1'h1;
-    end
-    if (barrier) begin
-      if (\$202 ) begin
-        \$284  = \$219 ;
-      end
-    end
-    if (\$262 ) begin
-      \$284  = 1'h1;
+    \$284  = started_id;
+    if (core_start) begin
+      \$284  = \$164 ;
     end
     if (rst) begin
       \$284  = 1'h0;
@@ -3795,17 +3820,14 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$285  = c_done;
-    if (\$165 ) begin
-      \$285  = 1'h1;
-    end
-    if (barrier) begin
-      if (\$202 ) begin
-        \$285  = \$203 ;
+    \$285  = trail;
+    if (core_done) begin
+      if (trail) begin
+        \$285  = 1'h0;
       end
     end
-    if (\$262 ) begin
-      \$285  = 1'h1;
+    if (barrier) begin
+      \$285  = \$168 ;
     end
     if (rst) begin
       \$285  = 1'h0;
@@ -3813,9 +3835,16 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$286  = started_id;
-    if (core_start) begin
-      \$286  = \$166 ;
+    \$286  = cp_done;
+    if (core_done) begin
+      (* full_case = 32'd1 *)
+      if (trail) begin
+      end else begin
+        \$286  = 1'h1;
+      end
+    end
+    if (barrier) begin
+      \$286  = 1'h0;
     end
     if (rst) begin
       \$286  = 1'h0;
@@ -3823,14 +3852,13 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$287  = trail;
-    if (core_done) begin
-      if (trail) begin
-        \$287  = 1'h0;
-      end
-    end
+    \$287  = 1'h0;
     if (barrier) begin
-      \$287  = \$170 ;
+      (* full_case = 32'd1 *)
+      if (\$200 ) begin
+      end else begin
+        \$287  = 1'h1;
+      end
     end
     if (rst) begin
       \$287  = 1'h0;
@@ -3838,16 +3866,9 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$288  = cp_done;
-    if (core_done) begin
-      (* full_case = 32'd1 *)
-      if (trail) begin
-      end else begin
-        \$288  = 1'h1;
-      end
-    end
+    \$288  = pv_valid;
     if (barrier) begin
-      \$288  = 1'h0;
+      \$288  = cp_valid;
     end
     if (rst) begin
       \$288  = 1'h0;
@@ -3855,45 +3876,39 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$289  = 1'h0;
+    \$289  = pv_m0;
     if (barrier) begin
-      if (\$202 ) begin
-        \$289  = 1'h1;
-      end
+      \$289  = cp_m0;
     end
     if (rst) begin
-      \$289  = 1'h0;
+      \$289  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$290  = 1'h0;
+    \$290  = pv_mt;
     if (barrier) begin
-      (* full_case = 32'd1 *)
-      if (\$202 ) begin
-      end else begin
-        \$290  = 1'h1;
-      end
+      \$290  = cp_mt;
     end
     if (rst) begin
-      \$290  = 1'h0;
+      \$290  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$291  = pv_valid;
+    \$291  = pv_n0;
     if (barrier) begin
-      \$291  = cp_valid;
+      \$291  = cp_n0;
     end
     if (rst) begin
-      \$291  = 1'h0;
+      \$291  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$292  = pv_m0;
+    \$292  = pv_nt;
     if (barrier) begin
-      \$292  = cp_m0;
+      \$292  = cp_nt;
     end
     if (rst) begin
       \$292  = 16'h0000;
@@ -3901,9 +3916,9 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$293  = pv_mt;
+    \$293  = pv_k0;
     if (barrier) begin
-      \$293  = core_m;
+      \$293  = cp_k0;
     end
     if (rst) begin
       \$293  = 16'h0000;
@@ -3911,9 +3926,9 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$294  = pv_n0;
+    \$294  = pv_kt;
     if (barrier) begin
-      \$294  = cp_n0;
+      \$294  = cp_kt;
     end
     if (rst) begin
       \$294  = 16'h0000;
@@ -3921,39 +3936,39 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$295  = pv_nt;
+    \$295  = pv_load_a;
     if (barrier) begin
-      \$295  = core_n;
+      \$295  = cp_load_a;
     end
     if (rst) begin
-      \$295  = 16'h0000;
+      \$295  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$296  = pv_k0;
+    \$296  = pv_load_b;
     if (barrier) begin
-      \$296  = cp_k0;
+      \$296  = cp_load_b;
     end
     if (rst) begin
-      \$296  = 16'h0000;
+      \$296  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$297  = pv_kt;
+    \$297  = pv_first_k;
     if (barrier) begin
-      \$297  = core_k;
+      \$297  = cp_first_k;
     end
     if (rst) begin
-      \$297  = 16'h0000;
+      \$297  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$298  = pv_load_a;
+    \$298  = pv_last_k;
     if (barrier) begin
-      \$298  = cp_load_a;
+      \$298  = cp_last_k;
     end
     if (rst) begin
       \$298  = 1'h0;
@@ -3961,9 +3976,9 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$299  = pv_load_b;
+    \$299  = pv_c_half;
     if (barrier) begin
-      \$299  = cp_load_b;
+      \$299  = c_active;
     end
     if (rst) begin
       \$299  = 1'h0;
@@ -3971,9 +3986,9 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$300  = pv_first_k;
+    \$300  = pv_id;
     if (barrier) begin
-      \$300  = cp_first_k;
+      \$300  = started_id;
     end
     if (rst) begin
       \$300  = 1'h0;
@@ -3981,9 +3996,12 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$301  = pv_last_k;
+    \$301  = ld_valid;
     if (barrier) begin
-      \$301  = cp_last_k;
+      \$301  = next_valid;
+    end
+    if (\$260 ) begin
+      \$301  = 1'h0;
     end
     if (rst) begin
       \$301  = 1'h0;
@@ -3991,9 +4009,9 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$302  = pv_c_half;
+    \$302  = ld_first_k;
     if (barrier) begin
-      \$302  = c_active;
+      \$302  = \$169 ;
     end
     if (rst) begin
       \$302  = 1'h0;
@@ -4001,9 +4019,9 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$303  = pv_id;
+    \$303  = ld_last_k;
     if (barrier) begin
-      \$303  = started_id;
+      \$303  = next_last_k;
     end
     if (rst) begin
       \$303  = 1'h0;
@@ -4011,12 +4029,9 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$304  = ld_valid;
+    \$304  = ld_load_a;
     if (barrier) begin
-      \$304  = next_valid;
-    end
-    if (\$262 ) begin
-      \$304  = 1'h0;
+      \$304  = \$175 ;
     end
     if (rst) begin
       \$304  = 1'h0;
@@ -4024,9 +4039,9 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$305  = ld_first_k;
+    \$305  = ld_load_b;
     if (barrier) begin
-      \$305  = \$171 ;
+      \$305  = \$181 ;
     end
     if (rst) begin
       \$305  = 1'h0;
@@ -4034,39 +4049,39 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$306  = ld_last_k;
+    \$306  = ld_m0;
     if (barrier) begin
-      \$306  = next_last_k;
+      \$306  = next_m0[15:0];
     end
     if (rst) begin
-      \$306  = 1'h0;
+      \$306  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$307  = ld_load_a;
+    \$307  = ld_mt;
     if (barrier) begin
-      \$307  = \$177 ;
+      \$307  = \$183 [15:0];
     end
     if (rst) begin
-      \$307  = 1'h0;
+      \$307  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$308  = ld_load_b;
+    \$308  = ld_n0;
     if (barrier) begin
-      \$308  = \$183 ;
+      \$308  = next_n0[15:0];
     end
     if (rst) begin
-      \$308  = 1'h0;
+      \$308  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$309  = ld_m0;
+    \$309  = ld_nt;
     if (barrier) begin
-      \$309  = next_m0[15:0];
+      \$309  = \$185 [15:0];
     end
     if (rst) begin
       \$309  = 16'h0000;
@@ -4074,9 +4089,9 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$310  = ld_mt;
+    \$310  = ld_k0;
     if (barrier) begin
-      \$310  = \$185 [15:0];
+      \$310  = next_k0[15:0];
     end
     if (rst) begin
       \$310  = 16'h0000;
@@ -4084,9 +4099,9 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$311  = ld_n0;
+    \$311  = ld_kt;
     if (barrier) begin
-      \$311  = next_n0[15:0];
+      \$311  = \$187 [15:0];
     end
     if (rst) begin
       \$311  = 16'h0000;
@@ -4094,19 +4109,22 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$312  = ld_nt;
+    \$312  = cp_valid;
     if (barrier) begin
-      \$312  = \$187 [15:0];
+      \$312  = ld_valid;
+    end
+    if (\$260 ) begin
+      \$312  = 1'h0;
     end
     if (rst) begin
-      \$312  = 16'h0000;
+      \$312  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$313  = ld_k0;
+    \$313  = cp_m0;
     if (barrier) begin
-      \$313  = next_k0[15:0];
+      \$313  = ld_m0;
     end
     if (rst) begin
       \$313  = 16'h0000;
@@ -4114,9 +4132,9 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$314  = ld_kt;
+    \$314  = cp_mt;
     if (barrier) begin
-      \$314  = \$189 [15:0];
+      \$314  = ld_mt;
     end
     if (rst) begin
       \$314  = 16'h0000;
@@ -4124,22 +4142,19 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$315  = cp_valid;
+    \$315  = cp_n0;
     if (barrier) begin
-      \$315  = ld_valid;
-    end
-    if (\$262 ) begin
-      \$315  = 1'h0;
+      \$315  = ld_n0;
     end
     if (rst) begin
-      \$315  = 1'h0;
+      \$315  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$316  = cp_m0;
+    \$316  = cp_nt;
     if (barrier) begin
-      \$316  = ld_m0;
+      \$316  = ld_nt;
     end
     if (rst) begin
       \$316  = 16'h0000;
@@ -4147,9 +4162,9 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$317  = core_m;
+    \$317  = cp_k0;
     if (barrier) begin
-      \$317  = ld_mt;
+      \$317  = ld_k0;
     end
     if (rst) begin
       \$317  = 16'h0000;
@@ -4157,9 +4172,9 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$318  = cp_n0;
+    \$318  = cp_kt;
     if (barrier) begin
-      \$318  = ld_n0;
+      \$318  = ld_kt;
     end
     if (rst) begin
       \$318  = 16'h0000;
@@ -4167,39 +4182,39 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$319  = core_n;
+    \$319  = cp_load_a;
     if (barrier) begin
-      \$319  = ld_nt;
+      \$319  = ld_load_a;
     end
     if (rst) begin
-      \$319  = 16'h0000;
+      \$319  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$320  = cp_k0;
+    \$320  = cp_load_b;
     if (barrier) begin
-      \$320  = ld_k0;
+      \$320  = ld_load_b;
     end
     if (rst) begin
-      \$320  = 16'h0000;
+      \$320  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$321  = core_k;
+    \$321  = cp_first_k;
     if (barrier) begin
-      \$321  = ld_kt;
+      \$321  = ld_first_k;
     end
     if (rst) begin
-      \$321  = 16'h0000;
+      \$321  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$322  = cp_load_a;
+    \$322  = cp_last_k;
     if (barrier) begin
-      \$322  = ld_load_a;
+      \$322  = ld_last_k;
     end
     if (rst) begin
       \$322  = 1'h0;
@@ -4207,39 +4222,39 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$323  = cp_load_b;
+    \$323  = dr_m0;
     if (barrier) begin
-      \$323  = ld_load_b;
+      \$323  = cp_m0;
     end
     if (rst) begin
-      \$323  = 1'h0;
+      \$323  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$324  = cp_first_k;
+    \$324  = dr_mt;
     if (barrier) begin
-      \$324  = ld_first_k;
+      \$324  = cp_mt;
     end
     if (rst) begin
-      \$324  = 1'h0;
+      \$324  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$325  = cp_last_k;
+    \$325  = dr_n0;
     if (barrier) begin
-      \$325  = ld_last_k;
+      \$325  = cp_n0;
     end
     if (rst) begin
-      \$325  = 1'h0;
+      \$325  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$326  = dr_m0;
+    \$326  = dr_nt;
     if (barrier) begin
-      \$326  = cp_m0;
+      \$326  = cp_nt;
     end
     if (rst) begin
       \$326  = 16'h0000;
@@ -4247,9 +4262,9 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$327  = dr_mt;
+    \$327  = dr_k0;
     if (barrier) begin
-      \$327  = core_m;
+      \$327  = cp_k0;
     end
     if (rst) begin
       \$327  = 16'h0000;
@@ -4257,9 +4272,9 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$328  = dr_n0;
+    \$328  = dr_kt;
     if (barrier) begin
-      \$328  = cp_n0;
+      \$328  = cp_kt;
     end
     if (rst) begin
       \$328  = 16'h0000;
@@ -4267,39 +4282,39 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$329  = dr_nt;
+    \$329  = dr_load_a;
     if (barrier) begin
-      \$329  = core_n;
+      \$329  = cp_load_a;
     end
     if (rst) begin
-      \$329  = 16'h0000;
+      \$329  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$330  = dr_k0;
+    \$330  = dr_load_b;
     if (barrier) begin
-      \$330  = cp_k0;
+      \$330  = cp_load_b;
     end
     if (rst) begin
-      \$330  = 16'h0000;
+      \$330  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$331  = dr_kt;
+    \$331  = dr_first_k;
     if (barrier) begin
-      \$331  = core_k;
+      \$331  = cp_first_k;
     end
     if (rst) begin
-      \$331  = 16'h0000;
+      \$331  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$332  = dr_load_a;
+    \$332  = dr_last_k;
     if (barrier) begin
-      \$332  = cp_load_a;
+      \$332  = cp_last_k;
     end
     if (rst) begin
       \$332  = 1'h0;
@@ -4307,9 +4322,12 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$333  = dr_load_b;
+    \$333  = dr_valid;
     if (barrier) begin
-      \$333  = cp_load_b;
+      \$333  = \$188 ;
+    end
+    if (\$260 ) begin
+      \$333  = 1'h0;
     end
     if (rst) begin
       \$333  = 1'h0;
@@ -4317,9 +4335,11 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$334  = dr_first_k;
+    \$334  = a_active;
     if (barrier) begin
-      \$334  = cp_first_k;
+      if (\$189 ) begin
+        \$334  = \$190 ;
+      end
     end
     if (rst) begin
       \$334  = 1'h0;
@@ -4327,9 +4347,11 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$335  = dr_last_k;
+    \$335  = b_active;
     if (barrier) begin
-      \$335  = cp_last_k;
+      if (\$191 ) begin
+        \$335  = \$192 ;
+      end
     end
     if (rst) begin
       \$335  = 1'h0;
@@ -4337,48 +4359,74 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$336  = dr_valid;
-    if (barrier) begin
-      \$336  = \$190 ;
-    end
-    if (\$262 ) begin
-      \$336  = 1'h0;
-    end
-    if (rst) begin
-      \$336  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$337  = a_active;
-    if (barrier) begin
-      if (\$191 ) begin
-        \$337  = \$192 ;
-      end
-    end
-    if (rst) begin
-      \$337  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$338  = b_active;
+    \$336  = c_active;
     if (barrier) begin
       if (\$193 ) begin
-        \$338  = \$194 ;
+        \$336  = \$194 ;
       end
     end
     if (rst) begin
-      \$338  = 1'h0;
+      \$336  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$339  = c_active;
+    \$337  = next_k0;
     if (barrier) begin
-      if (\$195 ) begin
-        \$339  = \$196 ;
+      if (next_valid) begin
+        (* full_case = 32'd1 *)
+        if (next_last_k) begin
+          \$337  = 17'h00000;
+        end else begin
+          \$337  = \$197 [16:0];
+        end
       end
+    end
+    if (\$260 ) begin
+      \$337  = 17'h00000;
+    end
+    if (rst) begin
+      \$337  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$338  = next_m0;
+    if (barrier) begin
+      if (next_valid) begin
+        if (next_last_k) begin
+          (* full_case = 32'd1 *)
+          if (next_last_m) begin
+            \$338  = 17'h00000;
+          end else begin
+            \$338  = \$196 [16:0];
+          end
+        end
+      end
+    end
+    if (\$260 ) begin
+      \$338  = 17'h00000;
+    end
+    if (rst) begin
+      \$338  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$339  = next_valid;
+    if (barrier) begin
+      if (next_valid) begin
+        if (next_last_k) begin
+          if (next_last_m) begin
+            if (next_last_n) begin
+              \$339  = 1'h0;
+            end
+          end
+        end
+      end
+    end
+    if (\$260 ) begin
+      \$339  = 1'h1;
     end
     if (rst) begin
       \$339  = 1'h0;
@@ -4386,70 +4434,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$340  = next_k0;
-    if (barrier) begin
-      if (next_valid) begin
-        (* full_case = 32'd1 *)
-        if (next_last_k) begin
-          \$340  = 17'h00000;
-        end else begin
-          \$340  = \$199 [16:0];
-        end
-      end
-    end
-    if (\$262 ) begin
-      \$340  = 17'h00000;
-    end
-    if (rst) begin
-      \$340  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$341  = next_m0;
-    if (barrier) begin
-      if (next_valid) begin
-        if (next_last_k) begin
-          (* full_case = 32'd1 *)
-          if (next_last_m) begin
-            \$341  = 17'h00000;
-          end else begin
-            \$341  = \$198 [16:0];
-          end
-        end
-      end
-    end
-    if (\$262 ) begin
-      \$341  = 17'h00000;
-    end
-    if (rst) begin
-      \$341  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$342  = next_valid;
-    if (barrier) begin
-      if (next_valid) begin
-        if (next_last_k) begin
-          if (next_last_m) begin
-            if (next_last_n) begin
-              \$342  = 1'h0;
-            end
-          end
-        end
-      end
-    end
-    if (\$262 ) begin
-      \$342  = 1'h1;
-    end
-    if (rst) begin
-      \$342  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$343  = next_n0;
+    \$340  = next_n0;
     if (barrier) begin
       if (next_valid) begin
         if (next_last_k) begin
@@ -4457,41 +4442,71 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
             (* full_case = 32'd1 *)
             if (next_last_n) begin
             end else begin
-              \$343  = \$197 [16:0];
+              \$340  = \$195 [16:0];
             end
           end
         end
       end
     end
-    if (\$262 ) begin
-      \$343  = 17'h00000;
+    if (\$260 ) begin
+      \$340  = 17'h00000;
     end
     if (rst) begin
-      \$343  = 17'h00000;
+      \$340  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$344  = busy;
+    \$341  = busy;
     if (barrier) begin
       (* full_case = 32'd1 *)
-      if (\$202 ) begin
+      if (\$200 ) begin
       end else begin
-        \$344  = 1'h0;
+        \$341  = 1'h0;
       end
     end
-    if (\$262 ) begin
-      \$344  = 1'h1;
+    if (\$260 ) begin
+      \$341  = 1'h1;
     end
     if (rst) begin
-      \$344  = 1'h0;
+      \$341  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$345  = dim_m_q;
-    if (\$262 ) begin
-      \$345  = dim_m;
+    \$342  = dim_m_q;
+    if (\$260 ) begin
+      \$342  = dim_m;
+    end
+    if (rst) begin
+      \$342  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$343  = tile_m_q;
+    if (\$260 ) begin
+      \$343  = tile_m;
+    end
+    if (rst) begin
+      \$343  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$344  = dim_n_q;
+    if (\$260 ) begin
+      \$344  = dim_n;
+    end
+    if (rst) begin
+      \$344  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$345  = tile_n_q;
+    if (\$260 ) begin
+      \$345  = tile_n;
     end
     if (rst) begin
       \$345  = 16'h0000;
@@ -4499,9 +4514,9 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$346  = tile_m_q;
-    if (\$262 ) begin
-      \$346  = tile_m;
+    \$346  = dim_k_q;
+    if (\$260 ) begin
+      \$346  = dim_k;
     end
     if (rst) begin
       \$346  = 16'h0000;
@@ -4509,42 +4524,12 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$347  = dim_n_q;
-    if (\$262 ) begin
-      \$347  = dim_n;
+    \$347  = tile_k_q;
+    if (\$260 ) begin
+      \$347  = tile_k;
     end
     if (rst) begin
       \$347  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$348  = tile_n_q;
-    if (\$262 ) begin
-      \$348  = tile_n;
-    end
-    if (rst) begin
-      \$348  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$349  = dim_k_q;
-    if (\$262 ) begin
-      \$349  = dim_k;
-    end
-    if (rst) begin
-      \$349  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$350  = tile_k_q;
-    if (\$262 ) begin
-      \$350  = tile_k;
-    end
-    if (rst) begin
-      \$350  = 16'h0000;
     end
   end
   assign rdreq_lane_base = \$10 [16:0];
@@ -4576,17 +4561,16 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   assign dram_wr_valid = wr_valid_q;
   assign wr_addr_q = dram_wr_addr;
   assign dram_wr_data = wr_shifted;
-  assign cp_mt = core_m;
-  assign cp_nt = core_n;
-  assign cp_kt = core_k;
-  assign \cp_first_k$118  = cp_first_k;
-  assign \cp_m0$120  = cp_m0;
-  assign \cp_mt$121  = core_m;
-  assign \cp_n0$123  = cp_n0;
-  assign \cp_nt$124  = core_n;
+  assign core_m = ld_mt;
+  assign core_n = ld_nt;
+  assign \cp_first_k$116  = cp_first_k;
+  assign \cp_m0$118  = cp_m0;
+  assign \cp_mt$120  = cp_mt;
+  assign \cp_n0$122  = cp_n0;
+  assign \cp_nt$124  = cp_nt;
   assign \cp_k0$126  = cp_k0;
-  assign \cp_kt$127  = core_k;
-  assign \port$219$0  = \$45 ;
+  assign \cp_kt$128  = cp_kt;
+  assign \port$233$0  = \$45 ;
   assign fill_a_addr = \$73 [8:0];
   assign drain_rd_addr = \$101 [6:0];
   assign fill_a_data = \$116 [31:0];

@@ -167,14 +167,14 @@ module systolic_top(dim_m, dim_n, dim_k, west_data, north_data, clk, rst, busy, 
     .lane4_2(\$27 ),
     .lane5_1(\$28 ),
     .lane6_0(\$29 ),
-    .\port$207$9 (\$1 ),
-    .\port$208$9 (\$2 ),
-    .\port$209$9 (\$3 ),
-    .\port$210$9 (\$4 ),
-    .\port$211$9 (\$5 ),
-    .\port$212$9 (\$6 ),
-    .\port$213$9 (\$7 ),
-    .\port$214$9 (\$8 ),
+    .\port$223$9 (\$1 ),
+    .\port$224$9 (\$2 ),
+    .\port$225$9 (\$3 ),
+    .\port$226$9 (\$4 ),
+    .\port$227$9 (\$5 ),
+    .\port$228$9 (\$6 ),
+    .\port$229$9 (\$7 ),
+    .\port$230$9 (\$8 ),
     .rst(rst)
   );
   \systolic_top.sequencer  sequencer (
@@ -228,7 +228,7 @@ module systolic_top(dim_m, dim_n, dim_k, west_data, north_data, clk, rst, busy, 
     .lane5_4(\$20 ),
     .lane6_5(\$21 ),
     .lane7_6(\$22 ),
-    .\port$266$0 (west_tag),
+    .\port$290$0 (west_tag),
     .rst(rst)
   );
   assign \start$26  = start;
@@ -2089,7 +2089,7 @@ module \systolic_top.array (rst, pe_0_0__a_in, north, pe_7_0__psum_out, pe_7_1__
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.deskew_south (rst, \port$207$9 , \port$208$9 , \port$209$9 , \port$210$9 , \port$211$9 , \port$212$9 , \port$213$9 , \port$214$9 , lane0_6, lane1_5, lane2_4, lane3_3, lane4_2, lane5_1, lane6_0, clk);
+module \systolic_top.deskew_south (rst, \port$223$9 , \port$224$9 , \port$225$9 , \port$226$9 , \port$227$9 , \port$228$9 , \port$229$9 , \port$230$9 , lane0_6, lane1_5, lane2_4, lane3_3, lane4_2, lane5_1, lane6_0, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   reg [31:0] \$1 ;
   reg [31:0] \$10 ;
@@ -2158,22 +2158,22 @@ module \systolic_top.deskew_south (rst, \port$207$9 , \port$208$9 , \port$209$9 
   output [31:0] lane6_0;
   reg [31:0] lane6_0 = 32'd0;
   wire [255:0] o;
-  input [31:0] \port$207$9 ;
-  wire [31:0] \port$207$9 ;
-  input [31:0] \port$208$9 ;
-  wire [31:0] \port$208$9 ;
-  input [31:0] \port$209$9 ;
-  wire [31:0] \port$209$9 ;
-  input [31:0] \port$210$9 ;
-  wire [31:0] \port$210$9 ;
-  input [31:0] \port$211$9 ;
-  wire [31:0] \port$211$9 ;
-  input [31:0] \port$212$9 ;
-  wire [31:0] \port$212$9 ;
-  input [31:0] \port$213$9 ;
-  wire [31:0] \port$213$9 ;
-  input [31:0] \port$214$9 ;
-  wire [31:0] \port$214$9 ;
+  input [31:0] \port$223$9 ;
+  wire [31:0] \port$223$9 ;
+  input [31:0] \port$224$9 ;
+  wire [31:0] \port$224$9 ;
+  input [31:0] \port$225$9 ;
+  wire [31:0] \port$225$9 ;
+  input [31:0] \port$226$9 ;
+  wire [31:0] \port$226$9 ;
+  input [31:0] \port$227$9 ;
+  wire [31:0] \port$227$9 ;
+  input [31:0] \port$228$9 ;
+  wire [31:0] \port$228$9 ;
+  input [31:0] \port$229$9 ;
+  wire [31:0] \port$229$9 ;
+  input [31:0] \port$230$9 ;
+  wire [31:0] \port$230$9 ;
   input rst;
   wire rst;
   always @(posedge clk)
@@ -2234,7 +2234,7 @@ module \systolic_top.deskew_south (rst, \port$207$9 , \port$208$9 , \port$209$9 
     lane6_0 <= \$28 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1  = \port$207$9 ;
+    \$1  = \port$223$9 ;
     if (rst) begin
       \$1  = 32'd0;
     end
@@ -2283,7 +2283,7 @@ module \systolic_top.deskew_south (rst, \port$207$9 , \port$208$9 , \port$209$9 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$8  = \port$208$9 ;
+    \$8  = \port$224$9 ;
     if (rst) begin
       \$8  = 32'd0;
     end
@@ -2325,7 +2325,7 @@ module \systolic_top.deskew_south (rst, \port$207$9 , \port$208$9 , \port$209$9 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$14  = \port$209$9 ;
+    \$14  = \port$225$9 ;
     if (rst) begin
       \$14  = 32'd0;
     end
@@ -2360,7 +2360,7 @@ module \systolic_top.deskew_south (rst, \port$207$9 , \port$208$9 , \port$209$9 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$19  = \port$210$9 ;
+    \$19  = \port$226$9 ;
     if (rst) begin
       \$19  = 32'd0;
     end
@@ -2388,7 +2388,7 @@ module \systolic_top.deskew_south (rst, \port$207$9 , \port$208$9 , \port$209$9 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$23  = \port$211$9 ;
+    \$23  = \port$227$9 ;
     if (rst) begin
       \$23  = 32'd0;
     end
@@ -2409,7 +2409,7 @@ module \systolic_top.deskew_south (rst, \port$207$9 , \port$208$9 , \port$209$9 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$26  = \port$212$9 ;
+    \$26  = \port$228$9 ;
     if (rst) begin
       \$26  = 32'd0;
     end
@@ -2423,94 +2423,94 @@ module \systolic_top.deskew_south (rst, \port$207$9 , \port$208$9 , \port$209$9 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$28  = \port$213$9 ;
+    \$28  = \port$229$9 ;
     if (rst) begin
       \$28  = 32'd0;
     end
   end
-  assign i = { \port$214$9 , \port$213$9 , \port$212$9 , \port$211$9 , \port$210$9 , \port$209$9 , \port$208$9 , \port$207$9  };
-  assign o = { \port$214$9 , lane6_0, lane5_1, lane4_2, lane3_3, lane2_4, lane1_5, lane0_6 };
+  assign i = { \port$230$9 , \port$229$9 , \port$228$9 , \port$227$9 , \port$226$9 , \port$225$9 , \port$224$9 , \port$223$9  };
+  assign o = { \port$230$9 , lane6_0, lane5_1, lane4_2, lane3_3, lane2_4, lane1_5, lane0_6 };
 endmodule
 
 (* generator = "Amaranth" *)
 module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, ready, west_req, west_lanes, west_row, west_col, west_mask, north_req, north_lanes, north_row, north_col, north_mask, west_tag, ld, ld_bank, south_valid, south_lanes
 , south_first, south_id, south_row, south_col, done, busy, start);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
-  wire [16:0] \$1 ;
-  wire \$10 ;
+  wire \$1 ;
+  wire [16:0] \$10 ;
   wire \$100 ;
   wire \$101 ;
   wire \$102 ;
-  wire \$103 ;
+  wire [3:0] \$103 ;
   wire \$104 ;
   wire \$105 ;
-  wire [15:0] \$106 ;
+  wire \$106 ;
   wire \$107 ;
-  wire [15:0] \$108 ;
-  reg [3:0] \$109 ;
-  wire [17:0] \$11 ;
-  reg [16:0] \$110 ;
-  reg [15:0] \$111 ;
-  reg [15:0] \$112 ;
-  reg \$113 ;
-  reg \$114 ;
-  reg [15:0] \$115 ;
-  reg [15:0] \$116 ;
-  reg [3:0] \$117 ;
-  reg [3:0] \$118 ;
-  reg \$119 ;
+  wire [2:0] \$108 ;
+  wire [3:0] \$109 ;
+  wire [16:0] \$11 ;
+  wire [2:0] \$110 ;
+  wire [3:0] \$111 ;
+  wire \$112 ;
+  wire \$113 ;
+  wire \$114 ;
+  wire \$115 ;
+  wire \$116 ;
+  wire \$117 ;
+  reg [15:0] \$118 ;
+  reg [15:0] \$119 ;
   wire [17:0] \$12 ;
-  reg \$120 ;
-  reg [2:0] \$121 ;
-  reg \$122 ;
-  reg [3:0] \$123 ;
+  reg [15:0] \$120 ;
+  reg \$121 ;
+  reg [3:0] \$122 ;
+  reg [15:0] \$123 ;
   reg [15:0] \$124 ;
-  reg [15:0] \$125 ;
-  reg [7:0] \$126 ;
+  reg [16:0] \$125 ;
+  reg \$126 ;
   reg \$127 ;
-  reg [3:0] \$128 ;
+  reg [15:0] \$128 ;
   reg [15:0] \$129 ;
   wire \$13 ;
-  reg [15:0] \$130 ;
-  reg [7:0] \$131 ;
+  reg [3:0] \$130 ;
+  reg [3:0] \$131 ;
   reg \$132 ;
   reg \$133 ;
-  reg [7:0] \$134 ;
+  reg [2:0] \$134 ;
   reg \$135 ;
-  reg [7:0] \$136 ;
-  reg \$137 ;
-  reg \$138 ;
-  reg \$139 ;
+  reg [3:0] \$136 ;
+  reg [15:0] \$137 ;
+  reg [15:0] \$138 ;
+  reg [7:0] \$139 ;
   wire [17:0] \$14 ;
   reg \$140 ;
-  reg \$141 ;
-  reg \$142 ;
-  reg \$143 ;
-  reg \$144 ;
+  reg [3:0] \$141 ;
+  reg [15:0] \$142 ;
+  reg [15:0] \$143 ;
+  reg [7:0] \$144 ;
   reg \$145 ;
   reg \$146 ;
-  reg \$147 ;
+  reg [7:0] \$147 ;
   reg \$148 ;
-  reg \$149 ;
-  wire \$15 ;
+  reg [7:0] \$149 ;
+  wire [17:0] \$15 ;
   reg \$150 ;
   reg \$151 ;
   reg \$152 ;
   reg \$153 ;
-  reg [15:0] \$154 ;
-  reg [15:0] \$155 ;
-  reg [15:0] \$156 ;
-  reg [15:0] \$157 ;
-  reg [15:0] \$158 ;
-  reg [15:0] \$159 ;
+  reg \$154 ;
+  reg \$155 ;
+  reg \$156 ;
+  reg \$157 ;
+  reg \$158 ;
+  reg \$159 ;
   wire [17:0] \$16 ;
-  reg [15:0] \$160 ;
-  reg [15:0] \$161 ;
-  reg [15:0] \$162 ;
-  reg [15:0] \$163 ;
-  reg [15:0] \$164 ;
-  reg [15:0] \$165 ;
-  reg [15:0] \$166 ;
+  reg \$160 ;
+  reg \$161 ;
+  reg \$162 ;
+  reg \$163 ;
+  reg \$164 ;
+  reg \$165 ;
+  reg \$166 ;
   reg [15:0] \$167 ;
   reg [15:0] \$168 ;
   reg [15:0] \$169 ;
@@ -2532,39 +2532,39 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, ready, west_req, 
   reg [15:0] \$183 ;
   reg [15:0] \$184 ;
   reg [15:0] \$185 ;
-  reg [3:0] \$186 ;
-  reg [3:0] \$187 ;
-  reg [3:0] \$188 ;
-  reg [3:0] \$189 ;
-  wire \$19 ;
-  reg [3:0] \$190 ;
-  reg [3:0] \$191 ;
-  reg [3:0] \$192 ;
-  reg [3:0] \$193 ;
-  reg [3:0] \$194 ;
-  reg [3:0] \$195 ;
-  reg [3:0] \$196 ;
-  reg [3:0] \$197 ;
-  reg [3:0] \$198 ;
+  reg [15:0] \$186 ;
+  reg [15:0] \$187 ;
+  reg [15:0] \$188 ;
+  reg [15:0] \$189 ;
+  wire [17:0] \$19 ;
+  reg [15:0] \$190 ;
+  reg [15:0] \$191 ;
+  reg [15:0] \$192 ;
+  reg [15:0] \$193 ;
+  reg [15:0] \$194 ;
+  reg [15:0] \$195 ;
+  reg [15:0] \$196 ;
+  reg [15:0] \$197 ;
+  reg [15:0] \$198 ;
   reg [3:0] \$199 ;
-  wire [16:0] \$2 ;
-  wire [17:0] \$20 ;
+  wire \$2 ;
+  wire \$20 ;
   reg [3:0] \$200 ;
   reg [3:0] \$201 ;
-  reg \$202 ;
-  reg \$203 ;
-  reg \$204 ;
-  reg \$205 ;
-  reg \$206 ;
-  reg \$207 ;
-  reg \$208 ;
-  reg \$209 ;
-  wire \$21 ;
-  reg \$210 ;
-  reg \$211 ;
-  reg \$212 ;
-  reg \$213 ;
-  reg \$214 ;
+  reg [3:0] \$202 ;
+  reg [3:0] \$203 ;
+  reg [3:0] \$204 ;
+  reg [3:0] \$205 ;
+  reg [3:0] \$206 ;
+  reg [3:0] \$207 ;
+  reg [3:0] \$208 ;
+  reg [3:0] \$209 ;
+  wire [17:0] \$21 ;
+  reg [3:0] \$210 ;
+  reg [3:0] \$211 ;
+  reg [3:0] \$212 ;
+  reg [3:0] \$213 ;
+  reg [3:0] \$214 ;
   reg \$215 ;
   reg \$216 ;
   reg \$217 ;
@@ -2581,7 +2581,7 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, ready, west_req, 
   reg \$227 ;
   reg \$228 ;
   reg \$229 ;
-  wire \$23 ;
+  wire [17:0] \$23 ;
   reg \$230 ;
   reg \$231 ;
   reg \$232 ;
@@ -2603,54 +2603,63 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, ready, west_req, 
   reg \$247 ;
   reg \$248 ;
   reg \$249 ;
-  wire \$25 ;
+  wire [17:0] \$25 ;
   reg \$250 ;
-  reg [3:0] \$251 ;
+  reg \$251 ;
   reg \$252 ;
   reg \$253 ;
   reg \$254 ;
-  reg [15:0] \$255 ;
-  reg [15:0] \$256 ;
+  reg \$255 ;
+  reg \$256 ;
   reg \$257 ;
   reg \$258 ;
   reg \$259 ;
   wire \$26 ;
-  reg [1:0] \$260 ;
+  reg \$260 ;
   reg \$261 ;
-  reg [15:0] \$262 ;
-  reg [15:0] \$263 ;
-  reg [15:0] \$264 ;
+  reg \$262 ;
+  reg \$263 ;
+  reg [3:0] \$264 ;
   reg \$265 ;
-  wire [16:0] \$27 ;
-  wire [16:0] \$28 ;
+  reg \$266 ;
+  reg \$267 ;
+  reg [15:0] \$268 ;
+  reg [15:0] \$269 ;
+  wire [17:0] \$27 ;
+  reg \$270 ;
+  reg \$271 ;
+  reg \$272 ;
+  reg [1:0] \$273 ;
+  reg \$274 ;
+  wire \$28 ;
   wire \$29 ;
-  wire [16:0] \$3 ;
+  wire \$3 ;
   wire \$30 ;
   wire \$31 ;
   wire \$32 ;
   wire \$33 ;
   wire \$34 ;
   wire \$35 ;
-  wire [4:0] \$36 ;
+  wire \$36 ;
   wire \$37 ;
-  wire [17:0] \$38 ;
-  wire [3:0] \$39 ;
-  wire [16:0] \$4 ;
+  wire \$38 ;
+  wire \$39 ;
+  wire \$4 ;
   wire \$40 ;
-  wire [3:0] \$41 ;
-  wire [3:0] \$42 ;
-  wire \$43 ;
-  wire \$44 ;
-  wire \$45 ;
+  wire [2:0] \$41 ;
+  wire [16:0] \$42 ;
+  wire [16:0] \$43 ;
+  wire [16:0] \$44 ;
+  wire [16:0] \$45 ;
   wire \$46 ;
-  wire \$47 ;
-  wire \$48 ;
-  wire \$49 ;
-  wire [17:0] \$5 ;
+  wire [15:0] \$47 ;
+  wire [3:0] \$48 ;
+  wire [15:0] \$49 ;
+  wire \$5 ;
   wire \$50 ;
-  wire [3:0] \$51 ;
-  wire [16:0] \$52 ;
-  wire \$53 ;
+  wire [15:0] \$51 ;
+  wire [3:0] \$52 ;
+  wire [15:0] \$53 ;
   wire \$54 ;
   wire \$55 ;
   wire \$56 ;
@@ -2660,15 +2669,15 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, ready, west_req, 
   wire \$6 ;
   wire \$60 ;
   wire \$61 ;
-  wire \$62 ;
+  wire [4:0] \$62 ;
   wire \$63 ;
-  wire \$64 ;
-  wire \$65 ;
+  wire [17:0] \$64 ;
+  wire [3:0] \$65 ;
   wire \$66 ;
-  wire \$67 ;
-  wire \$68 ;
+  wire [3:0] \$67 ;
+  wire [3:0] \$68 ;
   wire \$69 ;
-  wire [17:0] \$7 ;
+  wire \$7 ;
   wire \$70 ;
   wire \$71 ;
   wire \$72 ;
@@ -2677,20 +2686,20 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, ready, west_req, 
   wire \$75 ;
   wire \$76 ;
   wire [3:0] \$77 ;
-  wire \$78 ;
+  wire [16:0] \$78 ;
   wire \$79 ;
-  wire [17:0] \$8 ;
+  wire [16:0] \$8 ;
   wire \$80 ;
   wire \$81 ;
-  wire [2:0] \$82 ;
-  wire [3:0] \$83 ;
-  wire [2:0] \$84 ;
-  wire [3:0] \$85 ;
+  wire \$82 ;
+  wire \$83 ;
+  wire \$84 ;
+  wire \$85 ;
   wire \$86 ;
   wire \$87 ;
   wire \$88 ;
   wire \$89 ;
-  wire [17:0] \$9 ;
+  wire [16:0] \$9 ;
   wire \$90 ;
   wire \$91 ;
   wire \$92 ;
@@ -2703,6 +2712,7 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, ready, west_req, 
   wire \$99 ;
   wire accept;
   reg active = 1'h0;
+  wire active_now;
   reg [15:0] ann_col_0 = 16'h0000;
   reg [15:0] ann_col_1 = 16'h0000;
   reg [15:0] ann_col_10 = 16'h0000;
@@ -2833,6 +2843,7 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, ready, west_req, 
   reg empty = 1'h0;
   reg empty_q = 1'h0;
   reg gemm_id = 1'h0;
+  wire gemm_id_now;
   wire last_fold;
   wire last_sc;
   wire last_sr;
@@ -2880,8 +2891,11 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, ready, west_req, 
   wire rst;
   wire [3:0] ru;
   reg [16:0] run_u = 17'h00000;
+  wire [16:0] run_u_now;
   reg [15:0] sc_base = 16'h0000;
+  wire [15:0] sc_base_now;
   reg [15:0] sc_dim = 16'h0000;
+  wire [15:0] sc_dim_now;
   wire [16:0] sc_left;
   output [15:0] south_col;
   reg [15:0] south_col = 16'h0000;
@@ -2896,15 +2910,19 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, ready, west_req, 
   output south_valid;
   reg south_valid = 1'h0;
   reg [15:0] sr_base = 16'h0000;
+  wire [15:0] sr_base_now;
   reg [15:0] sr_dim = 16'h0000;
+  wire [15:0] sr_dim_now;
   wire [16:0] sr_left;
   input start;
   wire start;
   wire step_last;
   wire stream_req;
   reg [3:0] stream_wait = 4'h0;
+  wire [3:0] stream_wait_now;
   wire streaming;
   reg [15:0] t_dim = 16'h0000;
+  wire [15:0] t_dim_now;
   output [15:0] west_col;
   reg [15:0] west_col = 16'h0000;
   output [3:0] west_lanes;
@@ -2918,658 +2936,528 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, ready, west_req, 
   output west_tag;
   reg west_tag = 1'h0;
   reg west_tag_q = 1'h0;
-  assign sr_left = sr_dim - sr_base;
-  assign sc_left = sc_dim - sc_base;
+  assign sr_dim_now = accept ? dim_k : sr_dim;
+  assign sc_dim_now = accept ? dim_n : sc_dim;
+  assign t_dim_now = accept ? dim_m : t_dim;
+  assign \$1  = ! dim_m;
+  assign \$2  = ! dim_n;
+  assign \$3  = \$1  | \$2 ;
+  assign \$4  = ! dim_k;
+  assign \$5  = \$3  | \$4 ;
+  assign \$6  = ~ \$5 ;
+  assign active_now = accept ? \$6  : active;
+  assign stream_wait_now = accept ? 4'h1 : stream_wait;
+  assign sr_base_now = accept ? 16'h0000 : sr_base;
+  assign sc_base_now = accept ? 16'h0000 : sc_base;
+  assign run_u_now = accept ? 17'h00000 : run_u;
+  assign \$7  = ~ gemm_id;
+  assign gemm_id_now = accept ? \$7  : gemm_id;
+  assign sr_left = sr_dim_now - sr_base_now;
+  assign sc_left = sc_dim_now - sc_base_now;
   assign last_sr = sr_left <= 4'h8;
   assign last_sc = sc_left <= 4'h8;
-  assign \$1  = last_sr ? sr_left : 17'h00008;
-  assign \$2  = last_sc ? sc_left : 17'h00008;
+  assign \$8  = last_sr ? sr_left : 17'h00008;
+  assign \$9  = last_sc ? sc_left : 17'h00008;
   assign last_fold = last_sr & last_sc;
-  assign \$3  = sr_base + 4'h8;
-  assign next_sr_base = last_sr ? 17'h00000 : \$3 ;
-  assign \$4  = sc_base + 4'h8;
-  assign next_sc_base = last_sr ? \$4  : { 1'h0, sc_base };
-  assign \$5  = sr_dim - next_sr_base;
-  assign \$6  = $signed(\$5 ) < $signed(5'h08);
-  assign \$7  = sr_dim - next_sr_base;
-  assign \$8  = \$6  ? \$7  : 18'h00008;
-  assign \$9  = sc_dim - next_sc_base;
-  assign \$10  = $signed(\$9 ) < $signed(5'h08);
-  assign \$11  = sc_dim - next_sc_base;
-  assign \$12  = \$10  ? \$11  : 18'h00008;
-  assign \$13  = run_u < t_dim;
-  assign stream_req = streaming & \$13 ;
-  assign \$14  = run_u + 1'h1;
-  assign step_last = \$14  == t_dim;
-  assign \$15  = ! stream_wait;
-  assign streaming = active & \$15 ;
-  assign \$16  = run_u + 1'h1;
-  assign \$17  = \$16  >= t_dim;
-  assign \$18  = run_u + 1'h1;
-  assign \$19  = \$18  >= 4'h8;
-  assign \$20  = run_u + 1'h1;
-  assign \$21  = \$20  >= \$8 [3:0];
-  assign \$22  = \$19  & \$21 ;
-  assign \$23  = \$17  & \$22 ;
-  assign period_end = last_fold ? step_last : \$23 ;
-  assign \$24  = run_u == 3'h7;
-  assign \$25  = streaming & \$24 ;
-  assign \$26  = ~ last_fold;
-  assign load_trigger = \$25  & \$26 ;
-  assign load_active_now = load_trigger ? 1'h1 : load_active;
-  assign load_j_now = load_trigger ? 3'h0 : load_j;
-  assign \$27  = load_trigger ? next_sr_base : { 1'h0, load_sr_base };
-  assign \$28  = load_trigger ? next_sc_base : { 1'h0, load_sc_base };
-  assign load_ru_now = load_trigger ? \$8 [3:0] : load_ru;
-  assign load_cu_now = load_trigger ? \$12 [3:0] : load_cu;
-  assign \$29  = ~ bank;
-  assign load_bank_now = load_trigger ? \$29  : load_bank;
+  assign \$10  = sr_base_now + 4'h8;
+  assign next_sr_base = last_sr ? 17'h00000 : \$10 ;
+  assign \$11  = sc_base_now + 4'h8;
+  assign next_sc_base = last_sr ? \$11  : { 1'h0, sc_base_now };
+  assign \$12  = sr_dim_now - next_sr_base;
+  assign \$13  = $signed(\$12 ) < $signed(5'h08);
+  assign \$14  = sr_dim_now - next_sr_base;
+  assign \$15  = \$13  ? \$14  : 18'h00008;
+  assign \$16  = sc_dim_now - next_sc_base;
+  assign \$17  = $signed(\$16 ) < $signed(5'h08);
+  assign \$18  = sc_dim_now - next_sc_base;
+  assign \$19  = \$17  ? \$18  : 18'h00008;
+  assign \$20  = run_u_now < t_dim_now;
+  assign stream_req = streaming & \$20 ;
+  assign \$21  = run_u_now + 1'h1;
+  assign step_last = \$21  == t_dim_now;
+  assign \$22  = ! stream_wait_now;
+  assign streaming = active_now & \$22 ;
+  assign \$23  = run_u_now + 1'h1;
+  assign \$24  = \$23  >= t_dim_now;
+  assign \$25  = run_u_now + 1'h1;
+  assign \$26  = \$25  >= 4'h8;
+  assign \$27  = run_u_now + 1'h1;
+  assign \$28  = \$27  >= \$15 [3:0];
+  assign \$29  = \$26  & \$28 ;
+  assign \$30  = \$24  & \$29 ;
+  assign period_end = last_fold ? step_last : \$30 ;
+  assign \$31  = run_u_now == 3'h7;
+  assign \$32  = streaming & \$31 ;
+  assign \$33  = ~ last_fold;
+  assign load_trigger = \$32  & \$33 ;
+  assign \$34  = ! dim_m;
+  assign \$35  = ! dim_n;
+  assign \$36  = \$34  | \$35 ;
+  assign \$37  = ! dim_k;
+  assign \$38  = \$36  | \$37 ;
+  assign \$39  = ~ \$38 ;
+  assign \$40  = load_trigger ? 1'h1 : load_active;
+  assign load_active_now = accept ? \$39  : \$40 ;
+  assign \$41  = load_trigger ? 3'h0 : load_j;
+  assign load_j_now = accept ? 3'h0 : \$41 ;
+  assign \$42  = load_trigger ? next_sr_base : { 1'h0, load_sr_base };
+  assign \$43  = accept ? 17'h00000 : \$42 ;
+  assign \$44  = load_trigger ? next_sc_base : { 1'h0, load_sc_base };
+  assign \$45  = accept ? 17'h00000 : \$44 ;
+  assign \$46  = dim_k < 4'h8;
+  assign \$47  = \$46  ? dim_k : 16'h0008;
+  assign \$48  = load_trigger ? \$15 [3:0] : load_ru;
+  assign \$49  = accept ? \$47  : { 12'h000, \$48  };
+  assign \$50  = dim_n < 4'h8;
+  assign \$51  = \$50  ? dim_n : 16'h0008;
+  assign \$52  = load_trigger ? \$19 [3:0] : load_cu;
+  assign \$53  = accept ? \$51  : { 12'h000, \$52  };
+  assign \$54  = ~ bank;
+  assign \$55  = load_trigger ? \$54  : load_bank;
+  assign load_bank_now = accept ? bank : \$55 ;
   assign done_now = out_last | empty_q;
-  assign \$30  = ~ active;
-  assign \$31  = ~ load_active;
-  assign ready = \$30  & \$31 ;
-  assign \$32  = ~ active;
-  assign \$33  = ~ load_active;
-  assign \$34  = \$32  & \$33 ;
-  assign accept = start & \$34 ;
-  assign \$35  = | stream_wait;
-  assign \$36  = stream_wait - 1'h1;
-  assign \$37  = ~ bank;
-  assign \$38  = run_u + 1'h1;
-  assign \$39  = load_j_now + 1'h1;
-  assign \$40  = \$39  == load_ru_now;
-  assign \$41  = load_j_now + 1'h1;
-  assign \$42  = stream_req ? \$1 [3:0] : 4'h0;
-  assign \$43  = west_lanes > 1'h0;
-  assign \$44  = west_lanes > 1'h1;
-  assign \$45  = west_lanes > 2'h2;
-  assign \$46  = west_lanes > 2'h3;
-  assign \$47  = west_lanes > 3'h4;
-  assign \$48  = west_lanes > 3'h5;
-  assign \$49  = west_lanes > 3'h6;
-  assign \$50  = west_lanes > 3'h7;
-  assign \$51  = load_active_now ? load_cu_now : 4'h0;
-  assign \$52  = \$27 [15:0] + load_j_now;
-  assign \$53  = north_lanes > 1'h0;
-  assign \$54  = north_lanes > 1'h1;
-  assign \$55  = north_lanes > 2'h2;
-  assign \$56  = north_lanes > 2'h3;
-  assign \$57  = north_lanes > 3'h4;
-  assign \$58  = north_lanes > 3'h5;
-  assign \$59  = north_lanes > 3'h6;
-  assign \$60  = north_lanes > 3'h7;
-  assign \$61  = ! load_j_now;
-  assign \$62  = load_active_now & \$61 ;
-  assign \$63  = load_j_now == 1'h1;
-  assign \$64  = load_active_now & \$63 ;
-  assign \$65  = load_j_now == 2'h2;
-  assign \$66  = load_active_now & \$65 ;
-  assign \$67  = load_j_now == 2'h3;
-  assign \$68  = load_active_now & \$67 ;
-  assign \$69  = load_j_now == 3'h4;
-  assign \$70  = load_active_now & \$69 ;
-  assign \$71  = load_j_now == 3'h5;
-  assign \$72  = load_active_now & \$71 ;
-  assign \$73  = load_j_now == 3'h6;
-  assign \$74  = load_active_now & \$73 ;
-  assign \$75  = load_j_now == 3'h7;
-  assign \$76  = load_active_now & \$75 ;
-  assign \$77  = stream_req ? \$2 [3:0] : 4'h0;
-  assign \$78  = ! sr_base;
-  assign \$79  = stream_req & \$78 ;
-  assign \$80  = stream_req & step_last;
-  assign \$81  = \$80  & last_fold;
-  assign \$82  = pending + accept;
-  assign \$83  = \$82  - done_now;
-  assign \$84  = pending + accept;
-  assign \$85  = \$84  - done_now;
-  assign \$86  = | \$85 ;
-  assign \$87  = ! dim_m;
-  assign \$88  = ! dim_n;
-  assign \$89  = \$87  | \$88 ;
-  assign \$90  = ! dim_k;
-  assign \$91  = \$89  | \$90 ;
-  assign \$92  = ~ \$91 ;
-  assign \$93  = ! dim_m;
-  assign \$94  = ! dim_n;
-  assign \$95  = \$93  | \$94 ;
-  assign \$96  = ! dim_k;
-  assign \$97  = \$95  | \$96 ;
-  assign \$98  = ~ gemm_id;
-  assign \$99  = ! dim_m;
-  assign \$100  = ! dim_n;
-  assign \$101  = \$99  | \$100 ;
-  assign \$102  = ! dim_k;
-  assign \$103  = \$101  | \$102 ;
-  assign \$104  = ~ \$103 ;
-  assign \$105  = dim_k < 4'h8;
-  assign \$106  = \$105  ? dim_k : 16'h0008;
-  assign \$107  = dim_n < 4'h8;
-  assign \$108  = \$107  ? dim_n : 16'h0008;
+  assign \$56  = ~ active;
+  assign \$57  = ~ load_active;
+  assign ready = \$56  & \$57 ;
+  assign \$58  = ~ active;
+  assign \$59  = ~ load_active;
+  assign \$60  = \$58  & \$59 ;
+  assign accept = start & \$60 ;
+  assign \$61  = | stream_wait_now;
+  assign \$62  = stream_wait_now - 1'h1;
+  assign \$63  = ~ bank;
+  assign \$64  = run_u_now + 1'h1;
+  assign \$65  = load_j_now + 1'h1;
+  assign \$66  = \$65  == \$49 [3:0];
+  assign \$67  = load_j_now + 1'h1;
+  assign \$68  = stream_req ? \$8 [3:0] : 4'h0;
+  assign \$69  = west_lanes > 1'h0;
+  assign \$70  = west_lanes > 1'h1;
+  assign \$71  = west_lanes > 2'h2;
+  assign \$72  = west_lanes > 2'h3;
+  assign \$73  = west_lanes > 3'h4;
+  assign \$74  = west_lanes > 3'h5;
+  assign \$75  = west_lanes > 3'h6;
+  assign \$76  = west_lanes > 3'h7;
+  assign \$77  = load_active_now ? \$53 [3:0] : 4'h0;
+  assign \$78  = \$43 [15:0] + load_j_now;
+  assign \$79  = north_lanes > 1'h0;
+  assign \$80  = north_lanes > 1'h1;
+  assign \$81  = north_lanes > 2'h2;
+  assign \$82  = north_lanes > 2'h3;
+  assign \$83  = north_lanes > 3'h4;
+  assign \$84  = north_lanes > 3'h5;
+  assign \$85  = north_lanes > 3'h6;
+  assign \$86  = north_lanes > 3'h7;
+  assign \$87  = ! load_j_now;
+  assign \$88  = load_active_now & \$87 ;
+  assign \$89  = load_j_now == 1'h1;
+  assign \$90  = load_active_now & \$89 ;
+  assign \$91  = load_j_now == 2'h2;
+  assign \$92  = load_active_now & \$91 ;
+  assign \$93  = load_j_now == 2'h3;
+  assign \$94  = load_active_now & \$93 ;
+  assign \$95  = load_j_now == 3'h4;
+  assign \$96  = load_active_now & \$95 ;
+  assign \$97  = load_j_now == 3'h5;
+  assign \$98  = load_active_now & \$97 ;
+  assign \$99  = load_j_now == 3'h6;
+  assign \$100  = load_active_now & \$99 ;
+  assign \$101  = load_j_now == 3'h7;
+  assign \$102  = load_active_now & \$101 ;
+  assign \$103  = stream_req ? \$9 [3:0] : 4'h0;
+  assign \$104  = ! sr_base_now;
+  assign \$105  = stream_req & \$104 ;
+  assign \$106  = stream_req & step_last;
+  assign \$107  = \$106  & last_fold;
+  assign \$108  = pending + accept;
+  assign \$109  = \$108  - done_now;
+  assign \$110  = pending + accept;
+  assign \$111  = \$110  - done_now;
+  assign \$112  = | \$111 ;
+  assign \$113  = ! dim_m;
+  assign \$114  = ! dim_n;
+  assign \$115  = \$113  | \$114 ;
+  assign \$116  = ! dim_k;
+  assign \$117  = \$115  | \$116 ;
   always @(posedge clk)
-    stream_wait <= \$109 ;
+    sr_dim <= \$118 ;
   always @(posedge clk)
-    run_u <= \$110 ;
+    sc_dim <= \$119 ;
   always @(posedge clk)
-    sr_base <= \$111 ;
+    t_dim <= \$120 ;
   always @(posedge clk)
-    sc_base <= \$112 ;
+    active <= \$121 ;
   always @(posedge clk)
-    bank <= \$113 ;
+    stream_wait <= \$122 ;
   always @(posedge clk)
-    active <= \$114 ;
+    sr_base <= \$123 ;
   always @(posedge clk)
-    load_sr_base <= \$115 ;
+    sc_base <= \$124 ;
   always @(posedge clk)
-    load_sc_base <= \$116 ;
+    run_u <= \$125 ;
   always @(posedge clk)
-    load_ru <= \$117 ;
+    gemm_id <= \$126 ;
   always @(posedge clk)
-    load_cu <= \$118 ;
+    bank <= \$127 ;
   always @(posedge clk)
-    load_bank <= \$119 ;
+    load_sr_base <= \$128 ;
   always @(posedge clk)
-    load_active <= \$120 ;
+    load_sc_base <= \$129 ;
   always @(posedge clk)
-    load_j <= \$121 ;
+    load_ru <= \$130 ;
   always @(posedge clk)
-    west_req <= \$122 ;
+    load_cu <= \$131 ;
   always @(posedge clk)
-    west_lanes <= \$123 ;
+    load_bank <= \$132 ;
   always @(posedge clk)
-    west_row <= \$124 ;
+    load_active <= \$133 ;
   always @(posedge clk)
-    west_col <= \$125 ;
+    load_j <= \$134 ;
   always @(posedge clk)
-    west_mask <= \$126 ;
+    west_req <= \$135 ;
   always @(posedge clk)
-    north_req <= \$127 ;
+    west_lanes <= \$136 ;
   always @(posedge clk)
-    north_lanes <= \$128 ;
+    west_row <= \$137 ;
   always @(posedge clk)
-    north_row <= \$129 ;
+    west_col <= \$138 ;
   always @(posedge clk)
-    north_col <= \$130 ;
+    west_mask <= \$139 ;
   always @(posedge clk)
-    north_mask <= \$131 ;
+    north_req <= \$140 ;
   always @(posedge clk)
-    west_tag_q <= \$132 ;
+    north_lanes <= \$141 ;
   always @(posedge clk)
-    west_tag <= \$133 ;
+    north_row <= \$142 ;
   always @(posedge clk)
-    ld_q <= \$134 ;
+    north_col <= \$143 ;
   always @(posedge clk)
-    ld_bank_q <= \$135 ;
+    north_mask <= \$144 ;
   always @(posedge clk)
-    ld <= \$136 ;
+    west_tag_q <= \$145 ;
   always @(posedge clk)
-    ld_bank <= \$137 ;
+    west_tag <= \$146 ;
   always @(posedge clk)
-    ann_valid_0 <= \$138 ;
+    ld_q <= \$147 ;
   always @(posedge clk)
-    ann_valid_1 <= \$139 ;
+    ld_bank_q <= \$148 ;
   always @(posedge clk)
-    ann_valid_2 <= \$140 ;
+    ld <= \$149 ;
   always @(posedge clk)
-    ann_valid_3 <= \$141 ;
+    ld_bank <= \$150 ;
   always @(posedge clk)
-    ann_valid_4 <= \$142 ;
+    ann_valid_0 <= \$151 ;
   always @(posedge clk)
-    ann_valid_5 <= \$143 ;
+    ann_valid_1 <= \$152 ;
   always @(posedge clk)
-    ann_valid_6 <= \$144 ;
+    ann_valid_2 <= \$153 ;
   always @(posedge clk)
-    ann_valid_7 <= \$145 ;
+    ann_valid_3 <= \$154 ;
   always @(posedge clk)
-    ann_valid_8 <= \$146 ;
+    ann_valid_4 <= \$155 ;
   always @(posedge clk)
-    ann_valid_9 <= \$147 ;
+    ann_valid_5 <= \$156 ;
   always @(posedge clk)
-    ann_valid_10 <= \$148 ;
+    ann_valid_6 <= \$157 ;
   always @(posedge clk)
-    ann_valid_11 <= \$149 ;
+    ann_valid_7 <= \$158 ;
   always @(posedge clk)
-    ann_valid_12 <= \$150 ;
+    ann_valid_8 <= \$159 ;
   always @(posedge clk)
-    ann_valid_13 <= \$151 ;
+    ann_valid_9 <= \$160 ;
   always @(posedge clk)
-    ann_valid_14 <= \$152 ;
+    ann_valid_10 <= \$161 ;
   always @(posedge clk)
-    ann_valid_15 <= \$153 ;
+    ann_valid_11 <= \$162 ;
   always @(posedge clk)
-    ann_row_0 <= \$154 ;
+    ann_valid_12 <= \$163 ;
   always @(posedge clk)
-    ann_row_1 <= \$155 ;
+    ann_valid_13 <= \$164 ;
   always @(posedge clk)
-    ann_row_2 <= \$156 ;
+    ann_valid_14 <= \$165 ;
   always @(posedge clk)
-    ann_row_3 <= \$157 ;
+    ann_valid_15 <= \$166 ;
   always @(posedge clk)
-    ann_row_4 <= \$158 ;
+    ann_row_0 <= \$167 ;
   always @(posedge clk)
-    ann_row_5 <= \$159 ;
+    ann_row_1 <= \$168 ;
   always @(posedge clk)
-    ann_row_6 <= \$160 ;
+    ann_row_2 <= \$169 ;
   always @(posedge clk)
-    ann_row_7 <= \$161 ;
+    ann_row_3 <= \$170 ;
   always @(posedge clk)
-    ann_row_8 <= \$162 ;
+    ann_row_4 <= \$171 ;
   always @(posedge clk)
-    ann_row_9 <= \$163 ;
+    ann_row_5 <= \$172 ;
   always @(posedge clk)
-    ann_row_10 <= \$164 ;
+    ann_row_6 <= \$173 ;
   always @(posedge clk)
-    ann_row_11 <= \$165 ;
+    ann_row_7 <= \$174 ;
   always @(posedge clk)
-    ann_row_12 <= \$166 ;
+    ann_row_8 <= \$175 ;
   always @(posedge clk)
-    ann_row_13 <= \$167 ;
+    ann_row_9 <= \$176 ;
   always @(posedge clk)
-    ann_row_14 <= \$168 ;
+    ann_row_10 <= \$177 ;
   always @(posedge clk)
-    ann_row_15 <= \$169 ;
+    ann_row_11 <= \$178 ;
   always @(posedge clk)
-    ann_col_0 <= \$170 ;
+    ann_row_12 <= \$179 ;
   always @(posedge clk)
-    ann_col_1 <= \$171 ;
+    ann_row_13 <= \$180 ;
   always @(posedge clk)
-    ann_col_2 <= \$172 ;
+    ann_row_14 <= \$181 ;
   always @(posedge clk)
-    ann_col_3 <= \$173 ;
+    ann_row_15 <= \$182 ;
   always @(posedge clk)
-    ann_col_4 <= \$174 ;
+    ann_col_0 <= \$183 ;
   always @(posedge clk)
-    ann_col_5 <= \$175 ;
+    ann_col_1 <= \$184 ;
   always @(posedge clk)
-    ann_col_6 <= \$176 ;
+    ann_col_2 <= \$185 ;
   always @(posedge clk)
-    ann_col_7 <= \$177 ;
+    ann_col_3 <= \$186 ;
   always @(posedge clk)
-    ann_col_8 <= \$178 ;
+    ann_col_4 <= \$187 ;
   always @(posedge clk)
-    ann_col_9 <= \$179 ;
+    ann_col_5 <= \$188 ;
   always @(posedge clk)
-    ann_col_10 <= \$180 ;
+    ann_col_6 <= \$189 ;
   always @(posedge clk)
-    ann_col_11 <= \$181 ;
+    ann_col_7 <= \$190 ;
   always @(posedge clk)
-    ann_col_12 <= \$182 ;
+    ann_col_8 <= \$191 ;
   always @(posedge clk)
-    ann_col_13 <= \$183 ;
+    ann_col_9 <= \$192 ;
   always @(posedge clk)
-    ann_col_14 <= \$184 ;
+    ann_col_10 <= \$193 ;
   always @(posedge clk)
-    ann_col_15 <= \$185 ;
+    ann_col_11 <= \$194 ;
   always @(posedge clk)
-    ann_lanes_0 <= \$186 ;
+    ann_col_12 <= \$195 ;
   always @(posedge clk)
-    ann_lanes_1 <= \$187 ;
+    ann_col_13 <= \$196 ;
   always @(posedge clk)
-    ann_lanes_2 <= \$188 ;
+    ann_col_14 <= \$197 ;
   always @(posedge clk)
-    ann_lanes_3 <= \$189 ;
+    ann_col_15 <= \$198 ;
   always @(posedge clk)
-    ann_lanes_4 <= \$190 ;
+    ann_lanes_0 <= \$199 ;
   always @(posedge clk)
-    ann_lanes_5 <= \$191 ;
+    ann_lanes_1 <= \$200 ;
   always @(posedge clk)
-    ann_lanes_6 <= \$192 ;
+    ann_lanes_2 <= \$201 ;
   always @(posedge clk)
-    ann_lanes_7 <= \$193 ;
+    ann_lanes_3 <= \$202 ;
   always @(posedge clk)
-    ann_lanes_8 <= \$194 ;
+    ann_lanes_4 <= \$203 ;
   always @(posedge clk)
-    ann_lanes_9 <= \$195 ;
+    ann_lanes_5 <= \$204 ;
   always @(posedge clk)
-    ann_lanes_10 <= \$196 ;
+    ann_lanes_6 <= \$205 ;
   always @(posedge clk)
-    ann_lanes_11 <= \$197 ;
+    ann_lanes_7 <= \$206 ;
   always @(posedge clk)
-    ann_lanes_12 <= \$198 ;
+    ann_lanes_8 <= \$207 ;
   always @(posedge clk)
-    ann_lanes_13 <= \$199 ;
+    ann_lanes_9 <= \$208 ;
   always @(posedge clk)
-    ann_lanes_14 <= \$200 ;
+    ann_lanes_10 <= \$209 ;
   always @(posedge clk)
-    ann_lanes_15 <= \$201 ;
+    ann_lanes_11 <= \$210 ;
   always @(posedge clk)
-    ann_first_0 <= \$202 ;
+    ann_lanes_12 <= \$211 ;
   always @(posedge clk)
-    ann_first_1 <= \$203 ;
+    ann_lanes_13 <= \$212 ;
   always @(posedge clk)
-    ann_first_2 <= \$204 ;
+    ann_lanes_14 <= \$213 ;
   always @(posedge clk)
-    ann_first_3 <= \$205 ;
+    ann_lanes_15 <= \$214 ;
   always @(posedge clk)
-    ann_first_4 <= \$206 ;
+    ann_first_0 <= \$215 ;
   always @(posedge clk)
-    ann_first_5 <= \$207 ;
+    ann_first_1 <= \$216 ;
   always @(posedge clk)
-    ann_first_6 <= \$208 ;
+    ann_first_2 <= \$217 ;
   always @(posedge clk)
-    ann_first_7 <= \$209 ;
+    ann_first_3 <= \$218 ;
   always @(posedge clk)
-    ann_first_8 <= \$210 ;
+    ann_first_4 <= \$219 ;
   always @(posedge clk)
-    ann_first_9 <= \$211 ;
+    ann_first_5 <= \$220 ;
   always @(posedge clk)
-    ann_first_10 <= \$212 ;
+    ann_first_6 <= \$221 ;
   always @(posedge clk)
-    ann_first_11 <= \$213 ;
+    ann_first_7 <= \$222 ;
   always @(posedge clk)
-    ann_first_12 <= \$214 ;
+    ann_first_8 <= \$223 ;
   always @(posedge clk)
-    ann_first_13 <= \$215 ;
+    ann_first_9 <= \$224 ;
   always @(posedge clk)
-    ann_first_14 <= \$216 ;
+    ann_first_10 <= \$225 ;
   always @(posedge clk)
-    ann_first_15 <= \$217 ;
+    ann_first_11 <= \$226 ;
   always @(posedge clk)
-    ann_last_0 <= \$218 ;
+    ann_first_12 <= \$227 ;
   always @(posedge clk)
-    ann_last_1 <= \$219 ;
+    ann_first_13 <= \$228 ;
   always @(posedge clk)
-    ann_last_2 <= \$220 ;
+    ann_first_14 <= \$229 ;
   always @(posedge clk)
-    ann_last_3 <= \$221 ;
+    ann_first_15 <= \$230 ;
   always @(posedge clk)
-    ann_last_4 <= \$222 ;
+    ann_last_0 <= \$231 ;
   always @(posedge clk)
-    ann_last_5 <= \$223 ;
+    ann_last_1 <= \$232 ;
   always @(posedge clk)
-    ann_last_6 <= \$224 ;
+    ann_last_2 <= \$233 ;
   always @(posedge clk)
-    ann_last_7 <= \$225 ;
+    ann_last_3 <= \$234 ;
   always @(posedge clk)
-    ann_last_8 <= \$226 ;
+    ann_last_4 <= \$235 ;
   always @(posedge clk)
-    ann_last_9 <= \$227 ;
+    ann_last_5 <= \$236 ;
   always @(posedge clk)
-    ann_last_10 <= \$228 ;
+    ann_last_6 <= \$237 ;
   always @(posedge clk)
-    ann_last_11 <= \$229 ;
+    ann_last_7 <= \$238 ;
   always @(posedge clk)
-    ann_last_12 <= \$230 ;
+    ann_last_8 <= \$239 ;
   always @(posedge clk)
-    ann_last_13 <= \$231 ;
+    ann_last_9 <= \$240 ;
   always @(posedge clk)
-    ann_last_14 <= \$232 ;
+    ann_last_10 <= \$241 ;
   always @(posedge clk)
-    ann_last_15 <= \$233 ;
+    ann_last_11 <= \$242 ;
   always @(posedge clk)
-    ann_id_0 <= \$234 ;
+    ann_last_12 <= \$243 ;
   always @(posedge clk)
-    ann_id_1 <= \$235 ;
+    ann_last_13 <= \$244 ;
   always @(posedge clk)
-    ann_id_2 <= \$236 ;
+    ann_last_14 <= \$245 ;
   always @(posedge clk)
-    ann_id_3 <= \$237 ;
+    ann_last_15 <= \$246 ;
   always @(posedge clk)
-    ann_id_4 <= \$238 ;
+    ann_id_0 <= \$247 ;
   always @(posedge clk)
-    ann_id_5 <= \$239 ;
+    ann_id_1 <= \$248 ;
   always @(posedge clk)
-    ann_id_6 <= \$240 ;
+    ann_id_2 <= \$249 ;
   always @(posedge clk)
-    ann_id_7 <= \$241 ;
+    ann_id_3 <= \$250 ;
   always @(posedge clk)
-    ann_id_8 <= \$242 ;
+    ann_id_4 <= \$251 ;
   always @(posedge clk)
-    ann_id_9 <= \$243 ;
+    ann_id_5 <= \$252 ;
   always @(posedge clk)
-    ann_id_10 <= \$244 ;
+    ann_id_6 <= \$253 ;
   always @(posedge clk)
-    ann_id_11 <= \$245 ;
+    ann_id_7 <= \$254 ;
   always @(posedge clk)
-    ann_id_12 <= \$246 ;
+    ann_id_8 <= \$255 ;
   always @(posedge clk)
-    ann_id_13 <= \$247 ;
+    ann_id_9 <= \$256 ;
   always @(posedge clk)
-    ann_id_14 <= \$248 ;
+    ann_id_10 <= \$257 ;
   always @(posedge clk)
-    ann_id_15 <= \$249 ;
+    ann_id_11 <= \$258 ;
   always @(posedge clk)
-    south_valid <= \$250 ;
+    ann_id_12 <= \$259 ;
   always @(posedge clk)
-    south_lanes <= \$251 ;
+    ann_id_13 <= \$260 ;
   always @(posedge clk)
-    south_first <= \$252 ;
+    ann_id_14 <= \$261 ;
   always @(posedge clk)
-    out_last <= \$253 ;
+    ann_id_15 <= \$262 ;
   always @(posedge clk)
-    south_id <= \$254 ;
+    south_valid <= \$263 ;
   always @(posedge clk)
-    south_row <= \$255 ;
+    south_lanes <= \$264 ;
   always @(posedge clk)
-    south_col <= \$256 ;
+    south_first <= \$265 ;
   always @(posedge clk)
-    empty <= \$257 ;
+    out_last <= \$266 ;
   always @(posedge clk)
-    empty_q <= \$258 ;
+    south_id <= \$267 ;
   always @(posedge clk)
-    done <= \$259 ;
+    south_row <= \$268 ;
   always @(posedge clk)
-    pending <= \$260 ;
+    south_col <= \$269 ;
   always @(posedge clk)
-    busy <= \$261 ;
+    empty <= \$270 ;
   always @(posedge clk)
-    sr_dim <= \$262 ;
+    empty_q <= \$271 ;
   always @(posedge clk)
-    sc_dim <= \$263 ;
+    done <= \$272 ;
   always @(posedge clk)
-    t_dim <= \$264 ;
+    pending <= \$273 ;
   always @(posedge clk)
-    gemm_id <= \$265 ;
+    busy <= \$274 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$109  = stream_wait;
-    if (\$35 ) begin
-      \$109  = \$36 [3:0];
-    end
-    if (accept) begin
-      \$109  = 4'h1;
-    end
+    \$118  = sr_dim_now;
     if (rst) begin
-      \$109  = 4'h0;
+      \$118  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$110  = run_u;
-    if (streaming) begin
-      (* full_case = 32'd1 *)
-      if (period_end) begin
-        \$110  = 17'h00000;
-      end else begin
-        \$110  = \$38 [16:0];
-      end
-    end
-    if (accept) begin
-      \$110  = 17'h00000;
-    end
+    \$119  = sc_dim_now;
     if (rst) begin
-      \$110  = 17'h00000;
+      \$119  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$111  = sr_base;
-    if (streaming) begin
-      if (period_end) begin
-        \$111  = next_sr_base[15:0];
-      end
-    end
-    if (accept) begin
-      \$111  = 16'h0000;
-    end
+    \$120  = t_dim_now;
     if (rst) begin
-      \$111  = 16'h0000;
+      \$120  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$112  = sc_base;
-    if (streaming) begin
-      if (period_end) begin
-        \$112  = next_sc_base[15:0];
-      end
-    end
-    if (accept) begin
-      \$112  = 16'h0000;
-    end
-    if (rst) begin
-      \$112  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$113  = bank;
-    if (streaming) begin
-      if (period_end) begin
-        \$113  = \$37 ;
-      end
-    end
-    if (rst) begin
-      \$113  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$114  = active;
+    \$121  = active_now;
     if (streaming) begin
       if (period_end) begin
         if (last_fold) begin
-          \$114  = 1'h0;
+          \$121  = 1'h0;
         end
       end
     end
-    if (accept) begin
-      \$114  = \$92 ;
-    end
     if (rst) begin
-      \$114  = 1'h0;
+      \$121  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$115  = load_sr_base;
-    if (load_active_now) begin
-      \$115  = \$27 [15:0];
-    end
-    if (accept) begin
-      \$115  = 16'h0000;
+    \$122  = stream_wait_now;
+    if (\$61 ) begin
+      \$122  = \$62 [3:0];
     end
     if (rst) begin
-      \$115  = 16'h0000;
+      \$122  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$116  = load_sc_base;
-    if (load_active_now) begin
-      \$116  = \$28 [15:0];
-    end
-    if (accept) begin
-      \$116  = 16'h0000;
-    end
-    if (rst) begin
-      \$116  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$117  = load_ru;
-    if (load_active_now) begin
-      \$117  = load_ru_now;
-    end
-    if (accept) begin
-      \$117  = \$106 [3:0];
-    end
-    if (rst) begin
-      \$117  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$118  = load_cu;
-    if (load_active_now) begin
-      \$118  = load_cu_now;
-    end
-    if (accept) begin
-      \$118  = \$108 [3:0];
-    end
-    if (rst) begin
-      \$118  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$119  = load_bank;
-    if (load_active_now) begin
-      \$119  = load_bank_now;
-    end
-    if (accept) begin
-      \$119  = bank;
-    end
-    if (rst) begin
-      \$119  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$120  = load_active;
-    if (load_active_now) begin
-      (* full_case = 32'd1 *)
-      if (\$40 ) begin
-        \$120  = 1'h0;
-      end else begin
-        \$120  = 1'h1;
+    \$123  = sr_base_now;
+    if (streaming) begin
+      if (period_end) begin
+        \$123  = next_sr_base[15:0];
       end
     end
-    if (accept) begin
-      \$120  = \$104 ;
-    end
     if (rst) begin
-      \$120  = 1'h0;
+      \$123  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$121  = load_j;
-    if (load_active_now) begin
-      (* full_case = 32'd1 *)
-      if (\$40 ) begin
-        \$121  = 3'h0;
-      end else begin
-        \$121  = \$41 [2:0];
+    \$124  = sc_base_now;
+    if (streaming) begin
+      if (period_end) begin
+        \$124  = next_sc_base[15:0];
       end
-    end
-    if (accept) begin
-      \$121  = 3'h0;
-    end
-    if (rst) begin
-      \$121  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$122  = stream_req;
-    if (rst) begin
-      \$122  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$123  = \$42 ;
-    if (rst) begin
-      \$123  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$124  = west_row;
-    if (stream_req) begin
-      \$124  = run_u[15:0];
     end
     if (rst) begin
       \$124  = 16'h0000;
@@ -3577,40 +3465,53 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, ready, west_req, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$125  = west_col;
-    if (stream_req) begin
-      \$125  = sr_base;
+    \$125  = run_u_now;
+    if (streaming) begin
+      (* full_case = 32'd1 *)
+      if (period_end) begin
+        \$125  = 17'h00000;
+      end else begin
+        \$125  = \$64 [16:0];
+      end
     end
     if (rst) begin
-      \$125  = 16'h0000;
+      \$125  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$126  = { \$50 , \$49 , \$48 , \$47 , \$46 , \$45 , \$44 , \$43  };
+    \$126  = gemm_id_now;
     if (rst) begin
-      \$126  = 8'h00;
+      \$126  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$127  = load_active_now;
+    \$127  = bank;
+    if (streaming) begin
+      if (period_end) begin
+        \$127  = \$63 ;
+      end
+    end
     if (rst) begin
       \$127  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$128  = \$51 ;
+    \$128  = load_sr_base;
+    if (load_active_now) begin
+      \$128  = \$43 [15:0];
+    end
     if (rst) begin
-      \$128  = 4'h0;
+      \$128  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$129  = north_row;
+    \$129  = load_sc_base;
     if (load_active_now) begin
-      \$129  = \$52 [15:0];
+      \$129  = \$45 [15:0];
     end
     if (rst) begin
       \$129  = 16'h0000;
@@ -3618,986 +3519,1073 @@ module \systolic_top.sequencer (dim_m, dim_n, dim_k, clk, rst, ready, west_req, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$130  = north_col;
+    \$130  = load_ru;
     if (load_active_now) begin
-      \$130  = \$28 [15:0];
+      \$130  = \$49 [3:0];
     end
     if (rst) begin
-      \$130  = 16'h0000;
+      \$130  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$131  = { \$60 , \$59 , \$58 , \$57 , \$56 , \$55 , \$54 , \$53  };
+    \$131  = load_cu;
+    if (load_active_now) begin
+      \$131  = \$53 [3:0];
+    end
     if (rst) begin
-      \$131  = 8'h00;
+      \$131  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$132  = bank;
+    \$132  = load_bank;
+    if (load_active_now) begin
+      \$132  = load_bank_now;
+    end
     if (rst) begin
       \$132  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$133  = west_tag_q;
+    \$133  = load_active;
+    if (load_active_now) begin
+      (* full_case = 32'd1 *)
+      if (\$66 ) begin
+        \$133  = 1'h0;
+      end else begin
+        \$133  = 1'h1;
+      end
+    end
     if (rst) begin
       \$133  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$134  = { \$76 , \$74 , \$72 , \$70 , \$68 , \$66 , \$64 , \$62  };
+    \$134  = load_j;
+    if (load_active_now) begin
+      (* full_case = 32'd1 *)
+      if (\$66 ) begin
+        \$134  = 3'h0;
+      end else begin
+        \$134  = \$67 [2:0];
+      end
+    end
     if (rst) begin
-      \$134  = 8'h00;
+      \$134  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$135  = load_bank_now;
+    \$135  = stream_req;
     if (rst) begin
       \$135  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$136  = ld_q;
+    \$136  = \$68 ;
     if (rst) begin
-      \$136  = 8'h00;
+      \$136  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$137  = ld_bank_q;
+    \$137  = west_row;
+    if (stream_req) begin
+      \$137  = run_u_now[15:0];
+    end
     if (rst) begin
-      \$137  = 1'h0;
+      \$137  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$138  = stream_req;
+    \$138  = west_col;
+    if (stream_req) begin
+      \$138  = sr_base_now;
+    end
     if (rst) begin
-      \$138  = 1'h0;
+      \$138  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$139  = ann_valid_0;
+    \$139  = { \$76 , \$75 , \$74 , \$73 , \$72 , \$71 , \$70 , \$69  };
     if (rst) begin
-      \$139  = 1'h0;
+      \$139  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$140  = ann_valid_1;
+    \$140  = load_active_now;
     if (rst) begin
       \$140  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$141  = ann_valid_2;
+    \$141  = \$77 ;
     if (rst) begin
-      \$141  = 1'h0;
+      \$141  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$142  = ann_valid_3;
+    \$142  = north_row;
+    if (load_active_now) begin
+      \$142  = \$78 [15:0];
+    end
     if (rst) begin
-      \$142  = 1'h0;
+      \$142  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$143  = ann_valid_4;
+    \$143  = north_col;
+    if (load_active_now) begin
+      \$143  = \$45 [15:0];
+    end
     if (rst) begin
-      \$143  = 1'h0;
+      \$143  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$144  = ann_valid_5;
+    \$144  = { \$86 , \$85 , \$84 , \$83 , \$82 , \$81 , \$80 , \$79  };
     if (rst) begin
-      \$144  = 1'h0;
+      \$144  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$145  = ann_valid_6;
+    \$145  = bank;
     if (rst) begin
       \$145  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$146  = ann_valid_7;
+    \$146  = west_tag_q;
     if (rst) begin
       \$146  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$147  = ann_valid_8;
+    \$147  = { \$102 , \$100 , \$98 , \$96 , \$94 , \$92 , \$90 , \$88  };
     if (rst) begin
-      \$147  = 1'h0;
+      \$147  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$148  = ann_valid_9;
+    \$148  = load_bank_now;
     if (rst) begin
       \$148  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$149  = ann_valid_10;
+    \$149  = ld_q;
     if (rst) begin
-      \$149  = 1'h0;
+      \$149  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$150  = ann_valid_11;
+    \$150  = ld_bank_q;
     if (rst) begin
       \$150  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$151  = ann_valid_12;
+    \$151  = stream_req;
     if (rst) begin
       \$151  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$152  = ann_valid_13;
+    \$152  = ann_valid_0;
     if (rst) begin
       \$152  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$153  = ann_valid_14;
+    \$153  = ann_valid_1;
     if (rst) begin
       \$153  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$154  = run_u[15:0];
+    \$154  = ann_valid_2;
     if (rst) begin
-      \$154  = 16'h0000;
+      \$154  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$155  = ann_row_0;
+    \$155  = ann_valid_3;
     if (rst) begin
-      \$155  = 16'h0000;
+      \$155  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$156  = ann_row_1;
+    \$156  = ann_valid_4;
     if (rst) begin
-      \$156  = 16'h0000;
+      \$156  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$157  = ann_row_2;
+    \$157  = ann_valid_5;
     if (rst) begin
-      \$157  = 16'h0000;
+      \$157  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$158  = ann_row_3;
+    \$158  = ann_valid_6;
     if (rst) begin
-      \$158  = 16'h0000;
+      \$158  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$159  = ann_row_4;
+    \$159  = ann_valid_7;
     if (rst) begin
-      \$159  = 16'h0000;
+      \$159  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$160  = ann_row_5;
+    \$160  = ann_valid_8;
     if (rst) begin
-      \$160  = 16'h0000;
+      \$160  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$161  = ann_row_6;
+    \$161  = ann_valid_9;
     if (rst) begin
-      \$161  = 16'h0000;
+      \$161  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$162  = ann_row_7;
+    \$162  = ann_valid_10;
     if (rst) begin
-      \$162  = 16'h0000;
+      \$162  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$163  = ann_row_8;
+    \$163  = ann_valid_11;
     if (rst) begin
-      \$163  = 16'h0000;
+      \$163  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$164  = ann_row_9;
+    \$164  = ann_valid_12;
     if (rst) begin
-      \$164  = 16'h0000;
+      \$164  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$165  = ann_row_10;
+    \$165  = ann_valid_13;
     if (rst) begin
-      \$165  = 16'h0000;
+      \$165  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$166  = ann_row_11;
+    \$166  = ann_valid_14;
     if (rst) begin
-      \$166  = 16'h0000;
+      \$166  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$167  = ann_row_12;
+    \$167  = run_u_now[15:0];
     if (rst) begin
       \$167  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$168  = ann_row_13;
+    \$168  = ann_row_0;
     if (rst) begin
       \$168  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$169  = ann_row_14;
+    \$169  = ann_row_1;
     if (rst) begin
       \$169  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$170  = sc_base;
+    \$170  = ann_row_2;
     if (rst) begin
       \$170  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$171  = ann_col_0;
+    \$171  = ann_row_3;
     if (rst) begin
       \$171  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$172  = ann_col_1;
+    \$172  = ann_row_4;
     if (rst) begin
       \$172  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$173  = ann_col_2;
+    \$173  = ann_row_5;
     if (rst) begin
       \$173  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$174  = ann_col_3;
+    \$174  = ann_row_6;
     if (rst) begin
       \$174  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$175  = ann_col_4;
+    \$175  = ann_row_7;
     if (rst) begin
       \$175  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$176  = ann_col_5;
+    \$176  = ann_row_8;
     if (rst) begin
       \$176  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$177  = ann_col_6;
+    \$177  = ann_row_9;
     if (rst) begin
       \$177  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$178  = ann_col_7;
+    \$178  = ann_row_10;
     if (rst) begin
       \$178  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$179  = ann_col_8;
+    \$179  = ann_row_11;
     if (rst) begin
       \$179  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$180  = ann_col_9;
+    \$180  = ann_row_12;
     if (rst) begin
       \$180  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$181  = ann_col_10;
+    \$181  = ann_row_13;
     if (rst) begin
       \$181  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$182  = ann_col_11;
+    \$182  = ann_row_14;
     if (rst) begin
       \$182  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$183  = ann_col_12;
+    \$183  = sc_base_now;
     if (rst) begin
       \$183  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$184  = ann_col_13;
+    \$184  = ann_col_0;
     if (rst) begin
       \$184  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$185  = ann_col_14;
+    \$185  = ann_col_1;
     if (rst) begin
       \$185  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$186  = \$77 ;
+    \$186  = ann_col_2;
     if (rst) begin
-      \$186  = 4'h0;
+      \$186  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$187  = ann_lanes_0;
+    \$187  = ann_col_3;
     if (rst) begin
-      \$187  = 4'h0;
+      \$187  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$188  = ann_lanes_1;
+    \$188  = ann_col_4;
     if (rst) begin
-      \$188  = 4'h0;
+      \$188  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$189  = ann_lanes_2;
+    \$189  = ann_col_5;
     if (rst) begin
-      \$189  = 4'h0;
+      \$189  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$190  = ann_lanes_3;
+    \$190  = ann_col_6;
     if (rst) begin
-      \$190  = 4'h0;
+      \$190  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$191  = ann_lanes_4;
+    \$191  = ann_col_7;
     if (rst) begin
-      \$191  = 4'h0;
+      \$191  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$192  = ann_lanes_5;
+    \$192  = ann_col_8;
     if (rst) begin
-      \$192  = 4'h0;
+      \$192  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$193  = ann_lanes_6;
+    \$193  = ann_col_9;
     if (rst) begin
-      \$193  = 4'h0;
+      \$193  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$194  = ann_lanes_7;
+    \$194  = ann_col_10;
     if (rst) begin
-      \$194  = 4'h0;
+      \$194  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$195  = ann_lanes_8;
+    \$195  = ann_col_11;
     if (rst) begin
-      \$195  = 4'h0;
+      \$195  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$196  = ann_lanes_9;
+    \$196  = ann_col_12;
     if (rst) begin
-      \$196  = 4'h0;
+      \$196  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$197  = ann_lanes_10;
+    \$197  = ann_col_13;
     if (rst) begin
-      \$197  = 4'h0;
+      \$197  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$198  = ann_lanes_11;
+    \$198  = ann_col_14;
     if (rst) begin
-      \$198  = 4'h0;
+      \$198  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$199  = ann_lanes_12;
+    \$199  = \$103 ;
     if (rst) begin
       \$199  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$200  = ann_lanes_13;
+    \$200  = ann_lanes_0;
     if (rst) begin
       \$200  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$201  = ann_lanes_14;
+    \$201  = ann_lanes_1;
     if (rst) begin
       \$201  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$202  = \$79 ;
+    \$202  = ann_lanes_2;
     if (rst) begin
-      \$202  = 1'h0;
+      \$202  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$203  = ann_first_0;
+    \$203  = ann_lanes_3;
     if (rst) begin
-      \$203  = 1'h0;
+      \$203  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$204  = ann_first_1;
+    \$204  = ann_lanes_4;
     if (rst) begin
-      \$204  = 1'h0;
+      \$204  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$205  = ann_first_2;
+    \$205  = ann_lanes_5;
     if (rst) begin
-      \$205  = 1'h0;
+      \$205  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$206  = ann_first_3;
+    \$206  = ann_lanes_6;
     if (rst) begin
-      \$206  = 1'h0;
+      \$206  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$207  = ann_first_4;
+    \$207  = ann_lanes_7;
     if (rst) begin
-      \$207  = 1'h0;
+      \$207  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$208  = ann_first_5;
+    \$208  = ann_lanes_8;
     if (rst) begin
-      \$208  = 1'h0;
+      \$208  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$209  = ann_first_6;
+    \$209  = ann_lanes_9;
     if (rst) begin
-      \$209  = 1'h0;
+      \$209  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$210  = ann_first_7;
+    \$210  = ann_lanes_10;
     if (rst) begin
-      \$210  = 1'h0;
+      \$210  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$211  = ann_first_8;
+    \$211  = ann_lanes_11;
     if (rst) begin
-      \$211  = 1'h0;
+      \$211  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$212  = ann_first_9;
+    \$212  = ann_lanes_12;
     if (rst) begin
-      \$212  = 1'h0;
+      \$212  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$213  = ann_first_10;
+    \$213  = ann_lanes_13;
     if (rst) begin
-      \$213  = 1'h0;
+      \$213  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$214  = ann_first_11;
+    \$214  = ann_lanes_14;
     if (rst) begin
-      \$214  = 1'h0;
+      \$214  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$215  = ann_first_12;
+    \$215  = \$105 ;
     if (rst) begin
       \$215  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$216  = ann_first_13;
+    \$216  = ann_first_0;
     if (rst) begin
       \$216  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$217  = ann_first_14;
+    \$217  = ann_first_1;
     if (rst) begin
       \$217  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$218  = \$81 ;
+    \$218  = ann_first_2;
     if (rst) begin
       \$218  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$219  = ann_last_0;
+    \$219  = ann_first_3;
     if (rst) begin
       \$219  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$220  = ann_last_1;
+    \$220  = ann_first_4;
     if (rst) begin
       \$220  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$221  = ann_last_2;
+    \$221  = ann_first_5;
     if (rst) begin
       \$221  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$222  = ann_last_3;
+    \$222  = ann_first_6;
     if (rst) begin
       \$222  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$223  = ann_last_4;
+    \$223  = ann_first_7;
     if (rst) begin
       \$223  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$224  = ann_last_5;
+    \$224  = ann_first_8;
     if (rst) begin
       \$224  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$225  = ann_last_6;
+    \$225  = ann_first_9;
     if (rst) begin
       \$225  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$226  = ann_last_7;
+    \$226  = ann_first_10;
     if (rst) begin
       \$226  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$227  = ann_last_8;
+    \$227  = ann_first_11;
     if (rst) begin
       \$227  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$228  = ann_last_9;
+    \$228  = ann_first_12;
     if (rst) begin
       \$228  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$229  = ann_last_10;
+    \$229  = ann_first_13;
     if (rst) begin
       \$229  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$230  = ann_last_11;
+    \$230  = ann_first_14;
     if (rst) begin
       \$230  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$231  = ann_last_12;
+    \$231  = \$107 ;
     if (rst) begin
       \$231  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$232  = ann_last_13;
+    \$232  = ann_last_0;
     if (rst) begin
       \$232  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$233  = ann_last_14;
+    \$233  = ann_last_1;
     if (rst) begin
       \$233  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$234  = gemm_id;
+    \$234  = ann_last_2;
     if (rst) begin
       \$234  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$235  = ann_id_0;
+    \$235  = ann_last_3;
     if (rst) begin
       \$235  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$236  = ann_id_1;
+    \$236  = ann_last_4;
     if (rst) begin
       \$236  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$237  = ann_id_2;
+    \$237  = ann_last_5;
     if (rst) begin
       \$237  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$238  = ann_id_3;
+    \$238  = ann_last_6;
     if (rst) begin
       \$238  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$239  = ann_id_4;
+    \$239  = ann_last_7;
     if (rst) begin
       \$239  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$240  = ann_id_5;
+    \$240  = ann_last_8;
     if (rst) begin
       \$240  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$241  = ann_id_6;
+    \$241  = ann_last_9;
     if (rst) begin
       \$241  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$242  = ann_id_7;
+    \$242  = ann_last_10;
     if (rst) begin
       \$242  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$243  = ann_id_8;
+    \$243  = ann_last_11;
     if (rst) begin
       \$243  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$244  = ann_id_9;
+    \$244  = ann_last_12;
     if (rst) begin
       \$244  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$245  = ann_id_10;
+    \$245  = ann_last_13;
     if (rst) begin
       \$245  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$246  = ann_id_11;
+    \$246  = ann_last_14;
     if (rst) begin
       \$246  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$247  = ann_id_12;
+    \$247  = gemm_id_now;
     if (rst) begin
       \$247  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$248  = ann_id_13;
+    \$248  = ann_id_0;
     if (rst) begin
       \$248  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$249  = ann_id_14;
+    \$249  = ann_id_1;
     if (rst) begin
       \$249  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$250  = ann_valid_15;
+    \$250  = ann_id_2;
     if (rst) begin
       \$250  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$251  = ann_lanes_15;
+    \$251  = ann_id_3;
     if (rst) begin
-      \$251  = 4'h0;
+      \$251  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$252  = ann_first_15;
+    \$252  = ann_id_4;
     if (rst) begin
       \$252  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$253  = ann_last_15;
+    \$253  = ann_id_5;
     if (rst) begin
       \$253  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$254  = ann_id_15;
+    \$254  = ann_id_6;
     if (rst) begin
       \$254  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$255  = south_row;
-    if (ann_valid_15) begin
-      \$255  = ann_row_15;
-    end
+    \$255  = ann_id_7;
     if (rst) begin
-      \$255  = 16'h0000;
+      \$255  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$256  = south_col;
-    if (ann_valid_15) begin
-      \$256  = ann_col_15;
-    end
+    \$256  = ann_id_8;
     if (rst) begin
-      \$256  = 16'h0000;
+      \$256  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$257  = 1'h0;
-    if (accept) begin
-      \$257  = \$97 ;
-    end
+    \$257  = ann_id_9;
     if (rst) begin
       \$257  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$258  = empty;
+    \$258  = ann_id_10;
     if (rst) begin
       \$258  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$259  = done_now;
+    \$259  = ann_id_11;
     if (rst) begin
       \$259  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$260  = \$83 [1:0];
+    \$260  = ann_id_12;
     if (rst) begin
-      \$260  = 2'h0;
+      \$260  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$261  = \$86 ;
+    \$261  = ann_id_13;
     if (rst) begin
       \$261  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$262  = sr_dim;
-    if (accept) begin
-      \$262  = dim_k;
-    end
+    \$262  = ann_id_14;
     if (rst) begin
-      \$262  = 16'h0000;
+      \$262  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$263  = sc_dim;
-    if (accept) begin
-      \$263  = dim_n;
-    end
+    \$263  = ann_valid_15;
     if (rst) begin
-      \$263  = 16'h0000;
+      \$263  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$264  = t_dim;
-    if (accept) begin
-      \$264  = dim_m;
-    end
+    \$264  = ann_lanes_15;
     if (rst) begin
-      \$264  = 16'h0000;
+      \$264  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$265  = gemm_id;
-    if (accept) begin
-      \$265  = \$98 ;
-    end
+    \$265  = ann_first_15;
     if (rst) begin
       \$265  = 1'h0;
     end
   end
-  assign ru = \$1 [3:0];
-  assign cu = \$2 [3:0];
-  assign next_ru = \$8 [3:0];
-  assign next_cu = \$12 [3:0];
-  assign load_sr_now = \$27 [15:0];
-  assign load_sc_now = \$28 [15:0];
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$266  = ann_last_15;
+    if (rst) begin
+      \$266  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$267  = ann_id_15;
+    if (rst) begin
+      \$267  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$268  = south_row;
+    if (ann_valid_15) begin
+      \$268  = ann_row_15;
+    end
+    if (rst) begin
+      \$268  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$269  = south_col;
+    if (ann_valid_15) begin
+      \$269  = ann_col_15;
+    end
+    if (rst) begin
+      \$269  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$270  = 1'h0;
+    if (accept) begin
+      \$270  = \$117 ;
+    end
+    if (rst) begin
+      \$270  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$271  = empty;
+    if (rst) begin
+      \$271  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$272  = done_now;
+    if (rst) begin
+      \$272  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$273  = \$109 [1:0];
+    if (rst) begin
+      \$273  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$274  = \$112 ;
+    if (rst) begin
+      \$274  = 1'h0;
+    end
+  end
+  assign ru = \$8 [3:0];
+  assign cu = \$9 [3:0];
+  assign next_ru = \$15 [3:0];
+  assign next_cu = \$19 [3:0];
+  assign load_sr_now = \$43 [15:0];
+  assign load_sc_now = \$45 [15:0];
+  assign load_ru_now = \$49 [3:0];
+  assign load_cu_now = \$53 [3:0];
 endmodule
 
 (* generator = "Amaranth" *)
@@ -4929,7 +4917,7 @@ module \systolic_top.skew_west (rst, i, lane1_0, lane2_1, lane3_2, lane4_3, lane
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_top.skew_west_tag (rst, \port$266$0 , lane1_0, lane2_1, lane3_2, lane4_3, lane5_4, lane6_5, lane7_6, clk);
+module \systolic_top.skew_west_tag (rst, \port$290$0 , lane1_0, lane2_1, lane3_2, lane4_3, lane5_4, lane6_5, lane7_6, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   reg \$1 ;
   reg \$10 ;
@@ -4998,8 +4986,8 @@ module \systolic_top.skew_west_tag (rst, \port$266$0 , lane1_0, lane2_1, lane3_2
   output lane7_6;
   reg lane7_6 = 1'h0;
   wire [7:0] o;
-  input \port$266$0 ;
-  wire \port$266$0 ;
+  input \port$290$0 ;
+  wire \port$290$0 ;
   input rst;
   wire rst;
   always @(posedge clk)
@@ -5060,14 +5048,14 @@ module \systolic_top.skew_west_tag (rst, \port$266$0 , lane1_0, lane2_1, lane3_2
     lane7_6 <= \$28 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$1  = \port$266$0 ;
+    \$1  = \port$290$0 ;
     if (rst) begin
       \$1  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$2  = \port$266$0 ;
+    \$2  = \port$290$0 ;
     if (rst) begin
       \$2  = 1'h0;
     end
@@ -5081,7 +5069,7 @@ module \systolic_top.skew_west_tag (rst, \port$266$0 , lane1_0, lane2_1, lane3_2
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$4  = \port$266$0 ;
+    \$4  = \port$290$0 ;
     if (rst) begin
       \$4  = 1'h0;
     end
@@ -5102,7 +5090,7 @@ module \systolic_top.skew_west_tag (rst, \port$266$0 , lane1_0, lane2_1, lane3_2
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$7  = \port$266$0 ;
+    \$7  = \port$290$0 ;
     if (rst) begin
       \$7  = 1'h0;
     end
@@ -5130,7 +5118,7 @@ module \systolic_top.skew_west_tag (rst, \port$266$0 , lane1_0, lane2_1, lane3_2
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$11  = \port$266$0 ;
+    \$11  = \port$290$0 ;
     if (rst) begin
       \$11  = 1'h0;
     end
@@ -5165,7 +5153,7 @@ module \systolic_top.skew_west_tag (rst, \port$266$0 , lane1_0, lane2_1, lane3_2
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$16  = \port$266$0 ;
+    \$16  = \port$290$0 ;
     if (rst) begin
       \$16  = 1'h0;
     end
@@ -5207,7 +5195,7 @@ module \systolic_top.skew_west_tag (rst, \port$266$0 , lane1_0, lane2_1, lane3_2
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$22  = \port$266$0 ;
+    \$22  = \port$290$0 ;
     if (rst) begin
       \$22  = 1'h0;
     end
@@ -5254,8 +5242,8 @@ module \systolic_top.skew_west_tag (rst, \port$266$0 , lane1_0, lane2_1, lane3_2
       \$28  = 1'h0;
     end
   end
-  assign i = { \port$266$0 , \port$266$0 , \port$266$0 , \port$266$0 , \port$266$0 , \port$266$0 , \port$266$0 , \port$266$0  };
-  assign o = { lane7_6, lane6_5, lane5_4, lane4_3, lane3_2, lane2_1, lane1_0, \port$266$0  };
+  assign i = { \port$290$0 , \port$290$0 , \port$290$0 , \port$290$0 , \port$290$0 , \port$290$0 , \port$290$0 , \port$290$0  };
+  assign o = { lane7_6, lane6_5, lane5_4, lane4_3, lane3_2, lane2_1, lane1_0, \port$290$0  };
 endmodule
 /* Generated by Amaranth Yosys 0.50 (PyPI ver 0.50.0.0.post130, git sha1 b5170e139) */
 

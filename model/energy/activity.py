@@ -63,9 +63,11 @@ TOGGLE_FEATURES: dict[str, tuple[str, ...]] = {
         "macs",
     ),
     "fwd": (
-        "b_W (west_hops s_W + 2 west_frames o_W)",  # a_out registers
+        # the west operand's registers: every PE's a_out and the skew's lanes of the rows a fold uses, one
+        # stream (apart they are collinear on the fitted arrays, whose skew-to-PE register ratio barely
+        # changes: the fit split them 0 and 2.9, 12x6 off by 42%)
+        "b_W (west_hops s_W + 2 west_frames o_W + west_skew s_W + 2 west_skew_frames o_W)",
         "b_N (north_hops s_N + 2 north_frames o_N)",  # b_out (OS) or weight registers (WS/IS)
-        "b_W (west_skew s_W + 2 west_skew_frames o_W)",  # skew lane registers of the west operand
         "OS: b_N (north_skew s_N + 2 frames o_N); WS/IS: acc (deskew s_out + 2 frames o_out)",
         "cycles",
     ),
@@ -126,7 +128,7 @@ ACTIVITIES: tuple[str, ...] = ("whole", "compute", "load", "fill", "drain", "res
 FEATURE_ACTIVITY: dict[str, tuple[str, ...]] = {
     "mult": ("compute",) * 3,
     "acc": ("compute",) * 4,
-    "fwd": ("compute", "compute", "compute", "compute", "whole"),
+    "fwd": ("compute", "compute", "compute", "whole"),
     "ifmap_sram": ("compute", "fill", "fill", "compute", "fill", "whole"),
     "filter_sram": ("compute", "fill", "fill", "compute", "fill", "whole"),
     "ofmap_sram": ("results", "drain", "results", "results", "whole"),  # RMW reads: results
@@ -179,6 +181,10 @@ class LayerActivityCounts:
     west_skew: np.ndarray
     other_skew: np.ndarray
     west_skew_frames: np.ndarray
+    west_joined: np.ndarray
+    west_skew_joined: np.ndarray
+    north_joined: np.ndarray
+    other_skew_joined: np.ndarray
     other_skew_frames: np.ndarray
     drain: np.ndarray
     cycles: np.ndarray
@@ -227,7 +233,9 @@ def _array_counts(cfg: ArrayConfig, tiles) -> dict[str, np.ndarray]:
         north_frames = np.zeros_like(folds)
     unused_rows = plan.row_folds * r - plan.spatial_rows
     if os_:
-        other_lanes = folds * (c * (c - 1) // 2)  # the north skew: lane j delays by j
+        # the north skew: lane j delays by j; the lanes of columns a fold leaves unused are masked to zero
+        cu_last = plan.spatial_cols - (plan.col_folds - 1) * c
+        other_lanes = plan.row_folds * ((plan.col_folds - 1) * (c * (c - 1) // 2) + cu_last * (cu_last - 1) // 2)
     else:
         # the output de-skew delays column j by c - 1 - j: lanes of columns a fold leaves unused carry
         # the zeros of its unused PEs, so only the used columns' registers count
@@ -237,6 +245,16 @@ def _array_counts(cfg: ArrayConfig, tiles) -> dict[str, np.ndarray]:
             return cu * (c - 1) - cu * (cu - 1) // 2
 
         other_lanes = plan.row_folds * ((plan.col_folds - 1) * deskew(c) + deskew(cu_last))
+    # the west skew delays lane r by r registers; the lanes of rows a fold leaves unused are masked to zero
+    # in front of it, so only the used rows' registers carry the stream
+    ru_last = plan.spatial_rows - (plan.row_folds - 1) * r  # [tile] rows of the last row fold
+
+    def tri(n):
+        return n * (n - 1) // 2
+
+    west_lanes = plan.col_folds * ((plan.row_folds - 1) * tri(r) + tri(ru_last))
+    joined, skew_joined = _joined_lanes(cfg, plan)
+    north_joined, north_skew_joined = _joined_north_lanes(cfg, plan)
     return {
         "macs": tiles.mt * tiles.nt * tiles.kt,
         "west_hops": west_frames * plan.temporal,
@@ -244,9 +262,13 @@ def _array_counts(cfg: ArrayConfig, tiles) -> dict[str, np.ndarray]:
         "west_frames": west_frames,
         "north_frames": north_frames,
         "pe_frames": plan.spatial_rows * plan.spatial_cols,
-        "west_skew": folds * plan.temporal * (r * (r - 1) // 2),
+        "west_skew": west_lanes * plan.temporal,
         "other_skew": other_lanes * plan.temporal,
-        "west_skew_frames": folds * (r * (r - 1) // 2),
+        "west_skew_frames": west_lanes,
+        "west_joined": joined * c,
+        "west_skew_joined": skew_joined,
+        "north_joined": north_joined * r * os_,
+        "other_skew_joined": north_skew_joined * os_,
         "other_skew_frames": other_lanes,
         "drain": folds * (r * r * c) * os_,
         "tiles": np.ones_like(folds),
@@ -256,6 +278,51 @@ def _array_counts(cfg: ArrayConfig, tiles) -> dict[str, np.ndarray]:
         "south": plan.row_folds * plan.spatial_cols * plan.temporal,
         "south_frames": plan.row_folds * plan.spatial_cols,
     }
+
+
+def _joined_lanes(cfg: ArrayConfig, plan) -> tuple[np.ndarray, np.ndarray]:
+    """West lanes ``[tile]`` whose stream runs from one fold straight into the next (no idle cycle between:
+    the next fold's first operand arrives right after this fold's last, and the lane is used by both), and
+    the west skew's registers on them (lane r has r). Such a lane switches once between the two folds'
+    values instead of falling to zero and rising again. Folds run in walk order, row folds inner (rows
+    r, ..., r, ru_last, then the next column fold's first); WS/IS: a fold's period is max(T, C, ru of the
+    next fold), OS: max(T, R + C - 1), so back to back when that is T."""
+    r, c, t = cfg.rows, cfg.cols, plan.temporal
+    rf, cf = plan.row_folds, plan.col_folds
+    ru_last = plan.spatial_rows - (rf - 1) * r
+    ru_first = np.minimum(r, plan.spatial_rows)
+
+    def tight(ru_next):
+        if cfg.dataflow.value == "os":
+            return t >= r + c - 1
+        return (t >= c) & (t >= ru_next)
+
+    # boundaries (how many per tile, lanes used on both sides, the next fold's rows)
+    bounds = (
+        (cf * np.maximum(rf - 2, 0), r, r),  # between full row folds
+        (cf * (rf >= 2), ru_last, ru_last),  # into a column fold's last row fold
+        (cf - 1, ru_last, ru_first),  # into the next column fold
+    )
+    lanes = sum(n * both * tight(nxt) for n, both, nxt in bounds)
+    skew = sum(n * (both * (both - 1) // 2) * tight(nxt) for n, both, nxt in bounds)
+    return lanes, skew
+
+
+def _joined_north_lanes(cfg: ArrayConfig, plan) -> tuple[np.ndarray, np.ndarray]:
+    """OS: north lanes ``[tile]`` that run from one fold straight into the next (:func:`_joined_lanes`),
+    and the north skew's registers on them. Column folds are the outer loop: a column fold's row folds
+    stream the same columns (cu: C, or the last fold's), and the next column fold uses C or the last."""
+    r, c, t = cfg.rows, cfg.cols, plan.temporal
+    rf, cf = plan.row_folds, plan.col_folds
+    cu_last = plan.spatial_cols - (cf - 1) * c
+    bounds = (
+        ((cf - 1) * (rf - 1) + np.maximum(cf - 2, 0), c),  # within full column folds, and into full ones
+        ((rf - 1) + (cf >= 2), cu_last),  # within the last column fold, and into it
+    )
+    tight = t >= r + c - 1
+    lanes = sum(n * both for n, both in bounds) * tight
+    skew = sum(n * (both * (both - 1) // 2) for n, both in bounds) * tight
+    return lanes, skew
 
 
 def fill_mask_flips(cfg: ArrayConfig, tiles) -> np.ndarray:
@@ -496,9 +563,22 @@ def _array_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, li
     os_ = 1.0 if df == "os" else 0.0
     g = 1.0 if cfg.zero_gating else 0.0
     b = _Widths(cfg)
-    west = b.w * (k.west_hops * v("w_s") + 2 * k.west_frames * v("w_o"))
+    # a lane's T values per fold switch T - 1 times between them and, framed by zeros, rise and fall once;
+    # a lane that runs straight into the next fold switches once to its values instead
+    west = b.w * (
+        (k.west_hops - k.west_frames + k.west_joined) * v("w_s") + 2 * (k.west_frames - k.west_joined) * v("w_o")
+    )
+    west_skew = b.w * (
+        (k.west_skew - k.west_skew_frames + k.west_skew_joined) * v("w_s")
+        + 2 * (k.west_skew_frames - k.west_skew_joined) * v("w_o")
+    )
     banked = df != "os" and cfg.fold_overlap
-    north = b.n * (k.north_hops * v("n_s") + 2 * k.north_frames * v("n_o"))
+    north = b.n * (
+        (k.north_hops - k.north_frames + k.north_joined) * v("n_s")
+        + 2 * (k.north_frames - k.north_joined) * v("n_o")
+    )
+    if df != "os":  # the weight registers: written, not streamed
+        north = b.n * k.north_hops * v("n_s")
     if banked:
         # the multiplier's held operand is the bank the tag selects: it changes with every fold in every
         # PE (the tag passes along all rows and columns), from one bank's value to the other's; and at
@@ -507,8 +587,13 @@ def _array_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, li
         held_mult = b.n * (k.folds + k.tiles) * k.rows * k.cols * v("n_r")
     else:
         held_mult = b.n * k.north_hops * v("n_s")  # WS/IS shifting: the multiplier's input is the register
-    if df == "os":
-        other_skew = b.n * (k.other_skew * v("n_s") + 2 * k.other_skew_frames * v("n_o"))
+    north_skew = np.zeros_like(k.macs)
+    if df == "os":  # the north skew's used lanes, one stream with the b_out registers (see west)
+        north_skew = b.n * (
+            (k.other_skew - k.other_skew_frames + k.other_skew_joined) * v("n_s")
+            + 2 * (k.other_skew_frames - k.other_skew_joined) * v("n_o")
+        )
+        other_skew = np.zeros_like(k.macs)
     else:
         other_skew = b.acc * (k.other_skew * v("out_s") + 2 * k.other_skew_frames * v("out_o"))
     # the held operands' jumps at a fold's first non-zero pair, emulated in the RTL's fold order (per PE
@@ -521,7 +606,10 @@ def _array_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, li
     )
     return {
         "mult": [
-            (1 - g) * west,
+            # the multiplier's west input carries the same stream as a_out; kept as charged before the
+            # frames were counted exactly (T hops and two edges per fold): with the exact stream the fit
+            # moves weight onto the banked held operand, whose n_r over-counts ternary IS layers (mul_b)
+            (1 - g) * b.w * (k.west_hops * v("w_s") + 2 * k.west_frames * v("w_o")),
             (1 - g) * (north if df == "os" else held_mult),
             g * gated,
         ],
@@ -538,9 +626,8 @@ def _array_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, li
             k.macs,
         ],
         "fwd": [
-            west,
-            north,
-            b.w * (k.west_skew * v("w_s") + 2 * k.west_skew_frames * v("w_o")),
+            west + west_skew,
+            north + north_skew,
             other_skew,
             k.cycles,
         ],

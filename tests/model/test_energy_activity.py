@@ -89,7 +89,41 @@ def test_output_deskew_counts_the_used_columns_registers_only():
     k = en.activity_counts(cfg, GemmArrays.of(8, 5, 4))
     assert (k.folds[0], k.tiles[0]) == (2, 1)
     assert (k.other_skew[0], k.other_skew_frames[0]) == (9 * 8, 9)
-    assert _feature(cfg, 8, 5, 4, "fwd", 3, out_s=0.5, out_o=0.25) == 32 * (72 * 0.5 + 2 * 9 * 0.25)
+    assert _feature(cfg, 8, 5, 4, "fwd", 2, out_s=0.5, out_o=0.25) == 32 * (72 * 0.5 + 2 * 9 * 0.25)
+
+
+def test_west_registers_and_the_skews_used_rows_are_one_stream_joined_between_tight_folds():
+    # WS 4x4, K = 6: row folds of 4 and 2 rows, T = M = 8 time steps. a_out: 6 used rows x 4 columns = 24
+    # PE streams of 8 values (7 switches each, framed by zeros: 2 edges); the skew's lanes of used rows:
+    # (0 + 1 + 2 + 3) + (0 + 1) = 7 registers. The folds run back to back (T >= C and >= the next fold's
+    # rows): the 2 rows used by both run from one fold's values straight into the next's, 2 x 4 a_out
+    # streams and 1 skew register switching once there instead of falling to zero and rising again.
+    cfg = _cfg()
+    k = en.activity_counts(cfg, GemmArrays.of(8, 4, 6))
+    assert (k.folds[0], k.tiles[0]) == (2, 1)
+    assert (k.west_frames[0], k.west_hops[0], k.west_joined[0]) == (24, 192, 8)
+    assert (k.west_skew_frames[0], k.west_skew[0], k.west_skew_joined[0]) == (7, 56, 1)
+    a_out = (192 - 24 + 8) * 0.5 + 2 * (24 - 8) * 0.25
+    skew = (56 - 7 + 1) * 0.5 + 2 * (7 - 1) * 0.25
+    assert _feature(cfg, 8, 4, 6, "fwd", 0, w_s=0.5, w_o=0.25) == 8 * (a_out + skew)
+    # T = 3 < C: a gap between the folds, every stream framed by zeros
+    short = en.activity_counts(cfg, GemmArrays.of(3, 4, 6))
+    assert (short.west_joined[0], short.west_skew_joined[0]) == (0, 0)
+
+
+def test_os_north_registers_and_the_skews_used_columns_are_one_stream():
+    # OS 4x4, N = 6: column folds of 4 and 2 columns, T = K = 8 >= R + C - 1 (folds back to back). b_out:
+    # 6 used columns x 4 rows = 24 PE streams; the north skew's lanes of used columns: 6 + 1 = 7; the 2
+    # columns used by both folds join them (2 x 4 b_out streams, 1 skew register)
+    cfg = _cfg(Dataflow.OS)
+    k = en.activity_counts(cfg, GemmArrays.of(4, 6, 8))
+    assert (k.folds[0], k.tiles[0]) == (2, 1)
+    assert (k.north_frames[0], k.north_hops[0], k.north_joined[0]) == (24, 192, 8)
+    assert (k.other_skew_frames[0], k.other_skew[0], k.other_skew_joined[0]) == (7, 56, 1)
+    b_out = (192 - 24 + 8) * 0.5 + 2 * (24 - 8) * 0.25
+    skew = (56 - 7 + 1) * 0.5 + 2 * (7 - 1) * 0.25
+    assert _feature(cfg, 4, 6, 8, "fwd", 1, n_s=0.5, n_o=0.25) == 8 * (b_out + skew)
+    assert _feature(cfg, 4, 6, 8, "fwd", 2, n_s=0.5, n_o=0.25) == 0.0  # OS: no de-skew
 
 
 def test_rows_a_fold_leaves_unused_pass_its_sums_framed_by_zeros():

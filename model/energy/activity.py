@@ -235,7 +235,9 @@ def _array_counts(cfg: ArrayConfig, tiles) -> dict[str, np.ndarray]:
     if os_:
         # the north skew: lane j delays by j; the lanes of columns a fold leaves unused are masked to zero
         cu_last = plan.spatial_cols - (plan.col_folds - 1) * c
-        other_lanes = plan.row_folds * ((plan.col_folds - 1) * (c * (c - 1) // 2) + cu_last * (cu_last - 1) // 2)
+        other_lanes = plan.row_folds * (
+            (plan.col_folds - 1) * (c * (c - 1) // 2) + cu_last * (cu_last - 1) // 2
+        )
     else:
         # the output de-skew delays column j by c - 1 - j: lanes of columns a fold leaves unused carry
         # the zeros of its unused PEs, so only the used columns' registers count
@@ -566,7 +568,8 @@ def _array_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, li
     # a lane's T values per fold switch T - 1 times between them and, framed by zeros, rise and fall once;
     # a lane that runs straight into the next fold switches once to its values instead
     west = b.w * (
-        (k.west_hops - k.west_frames + k.west_joined) * v("w_s") + 2 * (k.west_frames - k.west_joined) * v("w_o")
+        (k.west_hops - k.west_frames + k.west_joined) * v("w_s")
+        + 2 * (k.west_frames - k.west_joined) * v("w_o")
     )
     west_skew = b.w * (
         (k.west_skew - k.west_skew_frames + k.west_skew_joined) * v("w_s")

@@ -183,6 +183,7 @@ class LayerActivityCounts:
     west_skew_frames: np.ndarray
     west_joined: np.ndarray
     west_skew_joined: np.ndarray
+    pe_joined: np.ndarray
     north_joined: np.ndarray
     other_skew_joined: np.ndarray
     other_skew_frames: np.ndarray
@@ -255,7 +256,7 @@ def _array_counts(cfg: ArrayConfig, tiles) -> dict[str, np.ndarray]:
         return n * (n - 1) // 2
 
     west_lanes = plan.col_folds * ((plan.row_folds - 1) * tri(r) + tri(ru_last))
-    joined, skew_joined = _joined_lanes(cfg, plan)
+    joined, skew_joined, pe_joined = _joined_lanes(cfg, plan)
     north_joined, north_skew_joined = _joined_north_lanes(cfg, plan)
     return {
         "macs": tiles.mt * tiles.nt * tiles.kt,
@@ -268,6 +269,7 @@ def _array_counts(cfg: ArrayConfig, tiles) -> dict[str, np.ndarray]:
         "other_skew": other_lanes * plan.temporal,
         "west_skew_frames": west_lanes,
         "west_joined": joined * c,
+        "pe_joined": pe_joined,
         "west_skew_joined": skew_joined,
         "north_joined": north_joined * r * os_,
         "other_skew_joined": north_skew_joined * os_,
@@ -282,13 +284,14 @@ def _array_counts(cfg: ArrayConfig, tiles) -> dict[str, np.ndarray]:
     }
 
 
-def _joined_lanes(cfg: ArrayConfig, plan) -> tuple[np.ndarray, np.ndarray]:
+def _joined_lanes(cfg: ArrayConfig, plan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """West lanes ``[tile]`` whose stream runs from one fold straight into the next (no idle cycle between:
     the next fold's first operand arrives right after this fold's last, and the lane is used by both), and
     the west skew's registers on them (lane r has r). Such a lane switches once between the two folds'
-    values instead of falling to zero and rising again. Folds run in walk order, row folds inner (rows
-    r, ..., r, ru_last, then the next column fold's first); WS/IS: a fold's period is max(T, C, ru of the
-    next fold), OS: max(T, R + C - 1), so back to back when that is T."""
+    values instead of falling to zero and rising again; and the PEs whose products and partial sums do the
+    same (used in both folds: those rows, and the columns both use). Folds run in walk order, row folds
+    inner (rows r, ..., r, ru_last, then the next column fold's first); WS/IS: a fold's period is max(T,
+    C, ru of the next fold), OS: max(T, R + C - 1), so back to back when that is T."""
     r, c, t = cfg.rows, cfg.cols, plan.temporal
     rf, cf = plan.row_folds, plan.col_folds
     ru_last = plan.spatial_rows - (rf - 1) * r
@@ -307,7 +310,11 @@ def _joined_lanes(cfg: ArrayConfig, plan) -> tuple[np.ndarray, np.ndarray]:
     )
     lanes = sum(n * both * tight(nxt) for n, both, nxt in bounds)
     skew = sum(n * (both * (both - 1) // 2) * tight(nxt) for n, both, nxt in bounds)
-    return lanes, skew
+    # the PEs: within a column fold its columns (C, or the last fold's: spatial_cols over the column
+    # folds), into the next column fold that fold's (spatial_cols - C over the boundaries)
+    rows_within = np.maximum(rf - 2, 0) * r * tight(r) + (rf >= 2) * ru_last * tight(ru_last)
+    pes = plan.spatial_cols * rows_within + np.maximum(plan.spatial_cols - c, 0) * ru_last * tight(ru_first)
+    return lanes, skew, pes
 
 
 def _joined_north_lanes(cfg: ArrayConfig, plan) -> tuple[np.ndarray, np.ndarray]:
@@ -559,30 +566,30 @@ class _Widths:
         self.acc = float(cfg.acc_bits)
 
 
+def _framed(bits: float, values, frames, joined, v, stream: str) -> np.ndarray:
+    """Toggles of register streams of ``values`` in all over ``frames`` folds: a stream's T values per
+    fold switch T - 1 times between them (``<stream>_s``) and, framed by zeros, rise and fall once
+    (``<stream>_o``); one of the ``joined`` that runs straight into the next fold switches once to its
+    values instead (``<stream>_j``)."""
+    return bits * (
+        (values - frames) * v(f"{stream}_s")
+        + joined * v(f"{stream}_j")
+        + 2 * (frames - joined) * v(f"{stream}_o")
+    )
+
+
 def _array_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, list[np.ndarray]]:
     """The PE classes' regressors (``v(name)``: a statistic's column)."""
     df = cfg.dataflow.value
     os_ = 1.0 if df == "os" else 0.0
     g = 1.0 if cfg.zero_gating else 0.0
     b = _Widths(cfg)
-    # a lane's T values per fold switch T - 1 times between them and, framed by zeros, rise and fall once;
-    # a lane that runs straight into the next fold switches once to its values instead
-    west = b.w * (
-        (k.west_hops - k.west_frames + k.west_joined) * v("w_s")
-        + 2 * (k.west_frames - k.west_joined) * v("w_o")
-    )
-    west_skew = b.w * (
-        (k.west_skew - k.west_skew_frames + k.west_skew_joined) * v("w_s")
-        + 2 * (k.west_skew_frames - k.west_skew_joined) * v("w_o")
-    )
-    banked = df != "os" and cfg.fold_overlap
-    north = b.n * (
-        (k.north_hops - k.north_frames + k.north_joined) * v("n_s")
-        + 2 * (k.north_frames - k.north_joined) * v("n_o")
-    )
+    west = _framed(b.w, k.west_hops, k.west_frames, k.west_joined, v, "w")
+    west_skew = _framed(b.w, k.west_skew, k.west_skew_frames, k.west_skew_joined, v, "w")
+    north = _framed(b.n, k.north_hops, k.north_frames, k.north_joined, v, "n")
     if df != "os":  # the weight registers: written, not streamed
         north = b.n * k.north_hops * v("n_s")
-    if banked:
+    if df != "os" and cfg.fold_overlap:
         # the multiplier's held operand is the bank the tag selects: it changes with every fold in every
         # PE (the tag passes along all rows and columns), from one bank's value to the other's; and at
         # every tile's end the tag turns to the other bank before the next tile's first fold writes it,
@@ -590,15 +597,17 @@ def _array_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, li
         held_mult = b.n * (k.folds + k.tiles) * k.rows * k.cols * v("n_r")
     else:
         held_mult = b.n * k.north_hops * v("n_s")  # WS/IS shifting: the multiplier's input is the register
-    north_skew = np.zeros_like(k.macs)
     if df == "os":  # the north skew's used lanes, one stream with the b_out registers (see west)
-        north_skew = b.n * (
-            (k.other_skew - k.other_skew_frames + k.other_skew_joined) * v("n_s")
-            + 2 * (k.other_skew_frames - k.other_skew_joined) * v("n_o")
-        )
+        north_skew = _framed(b.n, k.other_skew, k.other_skew_frames, k.other_skew_joined, v, "n")
         other_skew = np.zeros_like(k.macs)
     else:
+        north_skew = np.zeros_like(k.macs)
         other_skew = b.acc * (k.other_skew * v("out_s") + 2 * k.other_skew_frames * v("out_o"))
+    prod = _framed(b.w + b.n, k.macs, k.pe_frames, k.pe_joined, v, "prod")
+    # and the rows a fold leaves unused pass its outputs down, framed by zeros
+    psum = _framed(b.acc, k.macs, k.pe_frames, k.pe_joined, v, "psum") + b.acc * (
+        k.psum_pass * v("pass_s") + 2 * k.psum_pass_frames * v("pass_o")
+    )
     # the held operands' jumps at a fold's first non-zero pair, emulated in the RTL's fold order (per PE
     # stream: PEs that never see a non-zero pair in a fold do not jump)
     gated = (
@@ -617,14 +626,8 @@ def _array_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, li
             g * gated,
         ],
         "acc": [
-            (b.w + b.n) * (k.macs * v("prod_s") + 2 * k.pe_frames * v("prod_o")),
-            b.acc
-            * (
-                k.macs * v("psum_s")
-                + k.psum_pass * v("out_s")
-                + 2 * k.pe_frames * v("psum_o")
-                + 2 * k.psum_pass_frames * v("out_o")
-            ),
+            prod + (1 - os_) * psum,
+            os_ * psum,
             os_ * k.drain * b.acc * v("out_s"),
             k.macs,
         ],

@@ -97,15 +97,16 @@ def test_west_registers_and_the_skews_used_rows_are_one_stream_joined_between_ti
     # PE streams of 8 values (7 switches each, framed by zeros: 2 edges); the skew's lanes of used rows:
     # (0 + 1 + 2 + 3) + (0 + 1) = 7 registers. The folds run back to back (T >= C and >= the next fold's
     # rows): the 2 rows used by both run from one fold's values straight into the next's, 2 x 4 a_out
-    # streams and 1 skew register switching once there instead of falling to zero and rising again.
+    # streams and 1 skew register switching once there (w_j: between two folds' values) instead of
+    # falling to zero and rising again.
     cfg = _cfg()
     k = en.activity_counts(cfg, GemmArrays.of(8, 4, 6))
     assert (k.folds[0], k.tiles[0]) == (2, 1)
     assert (k.west_frames[0], k.west_hops[0], k.west_joined[0]) == (24, 192, 8)
     assert (k.west_skew_frames[0], k.west_skew[0], k.west_skew_joined[0]) == (7, 56, 1)
-    a_out = (192 - 24 + 8) * 0.5 + 2 * (24 - 8) * 0.25
-    skew = (56 - 7 + 1) * 0.5 + 2 * (7 - 1) * 0.25
-    assert _feature(cfg, 8, 4, 6, "fwd", 0, w_s=0.5, w_o=0.25) == 8 * (a_out + skew)
+    a_out = (192 - 24) * 0.5 + 8 * 0.375 + 2 * (24 - 8) * 0.25
+    skew = (56 - 7) * 0.5 + 1 * 0.375 + 2 * (7 - 1) * 0.25
+    assert _feature(cfg, 8, 4, 6, "fwd", 0, w_s=0.5, w_j=0.375, w_o=0.25) == 8 * (a_out + skew)
     # T = 3 < C: a gap between the folds, every stream framed by zeros
     short = en.activity_counts(cfg, GemmArrays.of(3, 4, 6))
     assert (short.west_joined[0], short.west_skew_joined[0]) == (0, 0)
@@ -120,10 +121,29 @@ def test_os_north_registers_and_the_skews_used_columns_are_one_stream():
     assert (k.folds[0], k.tiles[0]) == (2, 1)
     assert (k.north_frames[0], k.north_hops[0], k.north_joined[0]) == (24, 192, 8)
     assert (k.other_skew_frames[0], k.other_skew[0], k.other_skew_joined[0]) == (7, 56, 1)
-    b_out = (192 - 24 + 8) * 0.5 + 2 * (24 - 8) * 0.25
-    skew = (56 - 7 + 1) * 0.5 + 2 * (7 - 1) * 0.25
-    assert _feature(cfg, 4, 6, 8, "fwd", 1, n_s=0.5, n_o=0.25) == 8 * (b_out + skew)
+    b_out = (192 - 24) * 0.5 + 8 * 0.375 + 2 * (24 - 8) * 0.25
+    skew = (56 - 7) * 0.5 + 1 * 0.375 + 2 * (7 - 1) * 0.25
+    assert _feature(cfg, 4, 6, 8, "fwd", 1, n_s=0.5, n_j=0.375, n_o=0.25) == 8 * (b_out + skew)
     assert _feature(cfg, 4, 6, 8, "fwd", 2, n_s=0.5, n_o=0.25) == 0.0  # OS: no de-skew
+
+
+def test_products_and_partial_sums_per_fold_joined_between_tight_folds_one_regressor():
+    # WS 4x4, 8-bit operands, 32-bit sums; K = 6: row folds of 4 and 2 rows, T = M = 8: 6 x 4 = 24 PE
+    # streams of 8 products and sums (7 switches each, two zero edges); back to back, the 2 x 4 PEs of
+    # the rows both folds use switch once into the second fold's values (prod_j, psum_j) instead; the
+    # 2 x 4 PEs the second fold leaves unused pass its outputs down (pass_s, pass_o). WS/IS: the product
+    # and partial-sum registers in one regressor
+    cfg = _cfg(acc_bits=32)
+    k = en.activity_counts(cfg, GemmArrays.of(8, 4, 6))
+    assert (k.macs[0], k.pe_frames[0], k.pe_joined[0]) == (6 * 4 * 8, 24, 8)
+    assert (k.psum_pass[0], k.psum_pass_frames[0]) == (64, 8)
+    stats = dict(prod_s=0.5, prod_j=0.375, prod_o=0.25, psum_s=0.25, psum_j=0.5, psum_o=0.125)
+    prod = 16 * ((192 - 24) * 0.5 + 8 * 0.375 + 2 * (24 - 8) * 0.25)
+    psum = 32 * ((192 - 24) * 0.25 + 8 * 0.5 + 2 * (24 - 8) * 0.125 + 64 * 0.75 + 2 * 8 * 0.0625)
+    assert _feature(cfg, 8, 4, 6, "acc", 0, pass_s=0.75, pass_o=0.0625, **stats) == prod + psum
+    assert _feature(cfg, 8, 4, 6, "acc", 1, **stats) == 0.0
+    # T = 3 < C: no fold runs into the next
+    assert en.activity_counts(cfg, GemmArrays.of(3, 4, 6)).pe_joined[0] == 0
 
 
 def test_rows_a_fold_leaves_unused_pass_its_sums_framed_by_zeros():
@@ -132,7 +152,7 @@ def test_rows_a_fold_leaves_unused_pass_its_sums_framed_by_zeros():
     cfg = _cfg(acc_bits=32)
     k = en.activity_counts(cfg, GemmArrays.of(8, 4, 6))
     assert (k.folds[0], k.psum_pass_frames[0], k.psum_pass[0]) == (2, 8, 8 * 8)
-    assert _feature(cfg, 8, 4, 6, "acc", 1, out_o=0.25) == 32 * 2 * 8 * 0.25
+    assert _feature(cfg, 8, 4, 6, "acc", 0, pass_o=0.25) == 32 * 2 * 8 * 0.25
 
 
 def test_gated_operands_jump_to_each_folds_first_non_zero_pair():

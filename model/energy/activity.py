@@ -257,7 +257,10 @@ def _array_counts(cfg: ArrayConfig, tiles) -> dict[str, np.ndarray]:
 
     west_lanes = plan.col_folds * ((plan.row_folds - 1) * tri(r) + tri(ru_last))
     joined, skew_joined, pe_joined = _joined_lanes(cfg, plan)
-    north_joined, north_skew_joined = _joined_north_lanes(cfg, plan)
+    if os_:
+        north_joined, other_joined = _joined_columns(cfg, plan, tri)
+    else:
+        north_joined, other_joined = _joined_columns(cfg, plan, deskew)
     return {
         "macs": tiles.mt * tiles.nt * tiles.kt,
         "west_hops": west_frames * plan.temporal,
@@ -272,7 +275,7 @@ def _array_counts(cfg: ArrayConfig, tiles) -> dict[str, np.ndarray]:
         "pe_joined": pe_joined,
         "west_skew_joined": skew_joined,
         "north_joined": north_joined * r * os_,
-        "other_skew_joined": north_skew_joined * os_,
+        "other_skew_joined": other_joined,
         "other_skew_frames": other_lanes,
         "drain": folds * (r * r * c) * os_,
         "tiles": np.ones_like(folds),
@@ -317,21 +320,29 @@ def _joined_lanes(cfg: ArrayConfig, plan) -> tuple[np.ndarray, np.ndarray, np.nd
     return lanes, skew, pes
 
 
-def _joined_north_lanes(cfg: ArrayConfig, plan) -> tuple[np.ndarray, np.ndarray]:
-    """OS: north lanes ``[tile]`` that run from one fold straight into the next (:func:`_joined_lanes`),
-    and the north skew's registers on them. Column folds are the outer loop: a column fold's row folds
-    stream the same columns (cu: C, or the last fold's), and the next column fold uses C or the last."""
+def _joined_columns(cfg: ArrayConfig, plan, weight) -> tuple[np.ndarray, np.ndarray]:
+    """Column lanes ``[tile]`` (OS: the north operand's; WS/IS: the outputs') that run from one fold
+    straight into the next (:func:`_joined_lanes`), and the same weighted by ``weight(columns used)``
+    (the skew's or de-skew's registers on them). Column folds are the outer loop: a column fold's row
+    folds use the same columns (C, or the last fold's), and the next column fold C or the last."""
     r, c, t = cfg.rows, cfg.cols, plan.temporal
     rf, cf = plan.row_folds, plan.col_folds
     cu_last = plan.spatial_cols - (cf - 1) * c
-    bounds = (
-        ((cf - 1) * (rf - 1) + np.maximum(cf - 2, 0), c),  # within full column folds, and into full ones
-        ((rf - 1) + (cf >= 2), cu_last),  # within the last column fold, and into it
+    ru_last = plan.spatial_rows - (rf - 1) * r
+    ru_first = np.minimum(r, plan.spatial_rows)
+
+    def tight(ru_next):
+        if cfg.dataflow.value == "os":
+            return t >= r + c - 1
+        return (t >= c) & (t >= ru_next)
+
+    within = np.maximum(rf - 2, 0) * tight(r) + (rf >= 2) * tight(ru_last)  # per column fold
+    into = tight(ru_first) * (cf >= 2)  # into the next column fold
+    lanes = within * ((cf - 1) * c + cu_last) + into * (np.maximum(cf - 2, 0) * c + cu_last)
+    weighted = within * ((cf - 1) * weight(c) + weight(cu_last)) + into * (
+        np.maximum(cf - 2, 0) * weight(c) + weight(cu_last)
     )
-    tight = t >= r + c - 1
-    lanes = sum(n * both for n, both in bounds) * tight
-    skew = sum(n * (both * (both - 1) // 2) for n, both in bounds) * tight
-    return lanes, skew
+    return lanes, weighted
 
 
 def fill_mask_flips(cfg: ArrayConfig, tiles) -> np.ndarray:
@@ -602,7 +613,7 @@ def _array_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, li
         other_skew = np.zeros_like(k.macs)
     else:
         north_skew = np.zeros_like(k.macs)
-        other_skew = b.acc * (k.other_skew * v("out_s") + 2 * k.other_skew_frames * v("out_o"))
+        other_skew = _framed(b.acc, k.other_skew, k.other_skew_frames, k.other_skew_joined, v, "out")
     prod = _framed(b.w + b.n, k.macs, k.pe_frames, k.pe_joined, v, "prod")
     # and the rows a fold leaves unused pass its outputs down, framed by zeros
     psum = _framed(b.acc, k.macs, k.pe_frames, k.pe_joined, v, "psum") + b.acc * (

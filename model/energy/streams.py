@@ -58,9 +58,10 @@ from .switching import _across, _along, _flag_flips, _held_flips, _nonzero_switc
 #: of whole lines in time order (:meth:`_WriteBus.array_side_flips`); gjump_w, gjump_n (zero gating): flips
 #: per PE stream (PE and fold) and bit of a zero-gated PE's held west operand and weight when a fold's
 #: first non-zero pair replaces the last one the PE held, in the RTL's fold order (:func:`_gated_jumps`);
-#: w_j, n_j (OS), prod_j, psum_j: switching per bit where a lane or PE runs from one fold straight into
-#: the next, between its values in consecutive folds (the same time step and position a fold apart: rows
-#: of the array's R apart along the fold's axis; OS's north lanes: a K-run's last value and its first);
+#: w_j, n_j (OS), prod_j, psum_j, out_j (WS/IS: consecutive folds' outputs): switching per bit where a
+#: lane or PE runs from one fold straight into the next, between its values in consecutive folds (the
+#: same time step and position a fold apart: rows of the array's R apart along the fold's axis; OS's
+#: north lanes: a K-run's last value and its first);
 #: pass_s, pass_o (WS/IS): the outputs of folds that leave rows unused (a K-tile's last), which those
 #: rows' partial-sum registers pass down.
 STAT_COLUMNS: tuple[str, ...] = (
@@ -110,6 +111,7 @@ STAT_COLUMNS: tuple[str, ...] = (
     "n_j",
     "prod_j",
     "psum_j",
+    "out_j",
     "pass_s",
     "pass_o",
 )
@@ -206,7 +208,7 @@ def _stationary_stats(
     last = np.r_[fold[1:] != fold[:-1], True]
     base = np.maximum.accumulate(np.where(first, np.arange(k_len), 0))  # [k] first k of its fold
     acc_s = {name: [] for name in ("prod", "psum", "out", "csram")}
-    joined = {"prod_j": [], "psum_j": []}
+    joined = {"prod_j": [], "psum_j": [], "out_j": []}
     acc_o = {name: [] for name in ("prod", "psum", "out", "pass")}
     acc_s["pass"] = []
     size = np.bincount(fold)[fold]  # [k] rows of k's fold
@@ -237,6 +239,7 @@ def _stationary_stats(
             acc_o[name].append((_ones(v, bits), v.shape[0]))
         for key, v, bits in (("prod_j", prod, bp), ("psum_j", psum, acc)):
             joined[key].append((_across(v, cfg.rows, 1, bits), v.shape[0]))
+        joined["out_j"].append((_across(outs, 1, 1, acc), outs.shape[0]))
         acc_s["csram"].append((_along(csram, acc), csram.shape[0] - 1))
     out = {f"{k}_s": _weighted(v) for k, v in acc_s.items()}
     out |= {k: _weighted(v) for k, v in joined.items()}
@@ -282,7 +285,7 @@ def _output_stationary_stats(cfg: ArrayConfig, a: np.ndarray, b: np.ndarray, acc
         stats["out_s"].append((_along(last_tile, acc), len(run) - 1))
         stats["out_o"].append((_ones(last_tile, acc), len(run)))
         stats["csram_s"].append((_along(total[:, -1, :], acc), len(run) - 1))
-    return {k: _weighted(v) for k, v in stats.items()} | {"pass_s": 0.0, "pass_o": 0.0}
+    return {k: _weighted(v) for k, v in stats.items()} | {"pass_s": 0.0, "pass_o": 0.0, "out_j": 0.0}
 
 
 def _within(total: np.ndarray, base: np.ndarray) -> np.ndarray:

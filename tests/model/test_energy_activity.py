@@ -89,7 +89,10 @@ def test_output_deskew_counts_the_used_columns_registers_only():
     k = en.activity_counts(cfg, GemmArrays.of(8, 5, 4))
     assert (k.folds[0], k.tiles[0]) == (2, 1)
     assert (k.other_skew[0], k.other_skew_frames[0]) == (9 * 8, 9)
-    assert _feature(cfg, 8, 5, 4, "fwd", 2, out_s=0.5, out_o=0.25) == 32 * (72 * 0.5 + 2 * 9 * 0.25)
+    # T = 8 >= C: the folds run back to back, the one column both use (3 registers) joins them (out_j)
+    assert k.other_skew_joined[0] == 3
+    want = 32 * ((72 - 9) * 0.5 + 3 * 0.375 + 2 * (9 - 3) * 0.25)
+    assert _feature(cfg, 8, 5, 4, "fwd", 2, out_s=0.5, out_j=0.375, out_o=0.25) == want
 
 
 def test_west_registers_and_the_skews_used_rows_are_one_stream_joined_between_tight_folds():

@@ -605,7 +605,7 @@ def _array_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, li
         # PE (the tag passes along all rows and columns), from one bank's value to the other's; and at
         # every tile's end the tag turns to the other bank before the next tile's first fold writes it,
         # so each PE shows that bank's stale weight (two folds old) until the write: one swap more per tile
-        held_mult = b.n * (k.folds + k.tiles) * k.rows * k.cols * v("n_r")
+        held_mult = b.n * (k.folds + k.tiles) * k.rows * k.cols * v("bank_s")
     else:
         held_mult = b.n * k.north_hops * v("n_s")  # WS/IS shifting: the multiplier's input is the register
     if df == "os":  # the north skew's used lanes, one stream with the b_out registers (see west)
@@ -629,10 +629,7 @@ def _array_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, li
     )
     return {
         "mult": [
-            # the multiplier's west input carries the same stream as a_out; kept as charged before the
-            # frames were counted exactly (T hops and two edges per fold): with the exact stream the fit
-            # moves weight onto the banked held operand, whose n_r over-counts ternary IS layers (mul_b)
-            (1 - g) * b.w * (k.west_hops * v("w_s") + 2 * k.west_frames * v("w_o")),
+            (1 - g) * west,  # the multiplier's west input: the a_out stream
             (1 - g) * (north if df == "os" else held_mult),
             g * gated,
         ],

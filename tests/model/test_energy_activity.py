@@ -26,19 +26,19 @@ def _feature(cfg: ArrayConfig, m: int, n: int, k: int, cls: str, j: int, **stats
 
 
 def test_banked_weight_swaps_once_per_fold_and_once_more_per_tile():
-    # WS 4x4, 8-bit weights, n_r = 0.5: every one of the 16 PEs swaps banks per fold (4 bits each) and
+    # WS 4x4, 8-bit weights, bank_s = 0.5: every one of the 16 PEs swaps banks per fold (4 bits each) and
     # shows the other bank's stale weight once more per tile
     cfg = _cfg()
     one = en.activity_counts(cfg, GemmArrays.of(8, 4, 4))
     assert (one.folds[0], one.tiles[0]) == (1, 1)
-    assert _feature(cfg, 8, 4, 4, "mult", 1, n_r=0.5) == 8 * (1 + 1) * 16 * 0.5
+    assert _feature(cfg, 8, 4, 4, "mult", 1, bank_s=0.5) == 8 * (1 + 1) * 16 * 0.5
     two = en.activity_counts(cfg, GemmArrays.of(8, 4, 8))  # two row folds in one tile
     assert (two.folds[0], two.tiles[0]) == (2, 1)
-    assert _feature(cfg, 8, 4, 8, "mult", 1, n_r=0.5) == 8 * (2 + 1) * 16 * 0.5
+    assert _feature(cfg, 8, 4, 8, "mult", 1, bank_s=0.5) == 8 * (2 + 1) * 16 * 0.5
     # without the banks (serial folds) the multiplier's input is the weight register's shifting stream
     serial = _cfg(fold_overlap=False)
     k = en.activity_counts(serial, GemmArrays.of(8, 4, 8))
-    assert _feature(serial, 8, 4, 8, "mult", 1, n_r=0.5, n_s=0.25) == 8 * k.north_hops[0] * 0.25
+    assert _feature(serial, 8, 4, 8, "mult", 1, bank_s=0.5, n_s=0.25) == 8 * k.north_hops[0] * 0.25
 
 
 def test_ofmap_array_side_is_one_regressor_of_its_emulated_flips():

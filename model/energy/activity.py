@@ -598,7 +598,9 @@ def _array_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, li
     west = _framed(b.w, k.west_hops, k.west_frames, k.west_joined, v, "w")
     west_skew = _framed(b.w, k.west_skew, k.west_skew_frames, k.west_skew_joined, v, "w")
     north = _framed(b.n, k.north_hops, k.north_frames, k.north_joined, v, "n")
-    if df != "os":  # the weight registers: written, not streamed
+    if df != "os" and cfg.fold_overlap:  # the bank registers: one write per fold
+        north = b.n * k.folds * k.rows * k.cols * v("bankw_s")
+    elif df != "os":  # the weight registers: shifted in, not streamed
         north = b.n * k.north_hops * v("n_s")
     if df != "os" and cfg.fold_overlap:
         # the multiplier's held operand is the bank the tag selects: it changes with every fold in every

@@ -64,7 +64,8 @@ from .switching import _across, _along, _flag_flips, _held_flips, _nonzero_switc
 #: north lanes: a K-run's last value and its first);
 #: pass_s, pass_o (WS/IS): the outputs of folds that leave rows unused (a K-tile's last), which those
 #: rows' partial-sum registers pass down; bank_s (WS/IS with fold_overlap): flips per PE, bank swap and bit
-#: of a banked PE's multiplier input, emulated in the RTL's fold order (:func:`.banks.bank_swap_flips`).
+#: of a banked PE's multiplier input, emulated in the RTL's fold order, bankw_s the same per PE, fold and
+#: bit of its bank registers (:func:`.banks.bank_flips`).
 STAT_COLUMNS: tuple[str, ...] = (
     "w_s",
     "w_nz",
@@ -116,6 +117,7 @@ STAT_COLUMNS: tuple[str, ...] = (
     "pass_s",
     "pass_o",
     "bank_s",
+    "bankw_s",
 )
 COLUMN = {name: i for i, name in enumerate(STAT_COLUMNS)}
 #: Most products the output-side sample computes per layer (8 MB of int64).
@@ -359,18 +361,18 @@ def layer_stats(
     out["dram_ab"] = _dram_switch(a, lane_axis[0], bits_b, bw)
     out["dram_ba"] = _dram_switch(b, lane_axis[1], bits_a, bw)
     out["ab_o"], out["ba_o"] = _ones(a, bits_b), _ones(b, bits_a)
-    out["gjump_w"] = out["gjump_n"] = out["bank_s"] = 0.0
+    out["gjump_w"] = out["gjump_n"] = out["bank_s"] = out["bankw_s"] = 0.0
     if cfg.zero_gating or (df != "os" and cfg.fold_overlap):
         from ..cycles import GemmArrays
         from ..memory import memory_cycles
-        from .banks import bank_swap_flips
+        from .banks import bank_flips
 
         sched = memory_cycles(cfg, GemmArrays.of(a.shape[0], b.shape[1], a.shape[1])).schedule
         if cfg.zero_gating:
             out["gjump_w"], out["gjump_n"] = _gated_jumps(cfg, sched, a, b)
         if df != "os" and cfg.fold_overlap:
             st, bits = (b, bits_b) if df == "ws" else (a.T, bits_a)
-            out["bank_s"] = bank_swap_flips(cfg, sched, st, bits, BUS_STEPS)
+            out["bank_s"], out["bankw_s"] = bank_flips(cfg, sched, st, bits, BUS_STEPS)
     bus = _dram_bus(cfg, a, b, acc)
     out["dram_rd"], out["dram_wr"], out["addr_rd"], out["addr_wr"], out["drain_s"], out["array_s"] = bus
     c = _c_sample(a, b, lane_axis[2])

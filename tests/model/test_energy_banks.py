@@ -7,7 +7,7 @@ import numpy as np
 from systolic.config import ArrayConfig
 from systolic.model import energy as en
 from systolic.model.cycles import GemmArrays
-from systolic.model.energy.banks import bank_swap_flips
+from systolic.model.energy.banks import bank_flips
 from systolic.model.energy.streams import COLUMN
 from systolic.model.memory import memory_cycles
 
@@ -21,7 +21,8 @@ def test_banks_show_each_folds_weights_then_the_stale_bank_at_the_tiles_end():
     b = np.array([[1, 2], [3, 0], [1, 2], [3, 1]])
     sched = memory_cycles(cfg, GemmArrays.of(3, 2, 4)).schedule
     assert sched.tiles.layer.size == 1
-    assert bank_swap_flips(cfg, sched, b, 8, 64) == 6 / (8 * 3 * 4)
+    # the bank registers: bank 0 written with B[0:2] (4 bits), bank 1 with B[2:4] (5 bits), per PE and fold
+    assert bank_flips(cfg, sched, b, 8, 64) == (6 / (8 * 3 * 4), 9 / (8 * 2 * 4))
     assert en.layer_stats(cfg, a, b)[COLUMN["bank_s"]] == 6 / (8 * 3 * 4)
     # OS has no banks
     os_cfg = ArrayConfig(rows=2, cols=2, dataflow="os", input_bits=8, weight_bits=8)

@@ -287,24 +287,30 @@ def _array_counts(cfg: ArrayConfig, tiles) -> dict[str, np.ndarray]:
     }
 
 
-def _joined_lanes(cfg: ArrayConfig, plan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """West lanes ``[tile]`` whose stream runs from one fold straight into the next (no idle cycle between:
-    the next fold's first operand arrives right after this fold's last, and the lane is used by both), and
-    the west skew's registers on them (lane r has r). Such a lane switches once between the two folds'
-    values instead of falling to zero and rising again; and the PEs whose products and partial sums do the
-    same (used in both folds: those rows, and the columns both use). Folds run in walk order, row folds
-    inner (rows r, ..., r, ru_last, then the next column fold's first); WS/IS: a fold's period is max(T,
-    C, ru of the next fold), OS: max(T, R + C - 1), so back to back when that is T."""
+def _fold_walk(cfg: ArrayConfig, plan):
+    """A tile's row and column folds, the rows of its last and first row fold, and ``tight(ru_next)``:
+    whether a fold runs straight into the next (WS/IS: a fold's period is max(T, C, ru of the next fold),
+    OS: max(T, R + C - 1); back to back when that is T)."""
     r, c, t = cfg.rows, cfg.cols, plan.temporal
     rf, cf = plan.row_folds, plan.col_folds
-    ru_last = plan.spatial_rows - (rf - 1) * r
-    ru_first = np.minimum(r, plan.spatial_rows)
 
     def tight(ru_next):
         if cfg.dataflow.value == "os":
             return t >= r + c - 1
         return (t >= c) & (t >= ru_next)
 
+    return rf, cf, plan.spatial_rows - (rf - 1) * r, np.minimum(r, plan.spatial_rows), tight
+
+
+def _joined_lanes(cfg: ArrayConfig, plan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """West lanes ``[tile]`` whose stream runs from one fold straight into the next (no idle cycle between:
+    the next fold's first operand arrives right after this fold's last, and the lane is used by both), and
+    the west skew's registers on them (lane r has r). Such a lane switches once between the two folds'
+    values instead of falling to zero and rising again; and the PEs whose products and partial sums do the
+    same (used in both folds: those rows, and the columns both use). Folds run in walk order, row folds
+    inner (rows r, ..., r, ru_last, then the next column fold's first; :func:`_fold_walk`)."""
+    r, c = cfg.rows, cfg.cols
+    rf, cf, ru_last, ru_first, tight = _fold_walk(cfg, plan)
     # boundaries (how many per tile, lanes used on both sides, the next fold's rows)
     bounds = (
         (cf * np.maximum(rf - 2, 0), r, r),  # between full row folds
@@ -325,17 +331,9 @@ def _joined_columns(cfg: ArrayConfig, plan, weight) -> tuple[np.ndarray, np.ndar
     straight into the next (:func:`_joined_lanes`), and the same weighted by ``weight(columns used)``
     (the skew's or de-skew's registers on them). Column folds are the outer loop: a column fold's row
     folds use the same columns (C, or the last fold's), and the next column fold C or the last."""
-    r, c, t = cfg.rows, cfg.cols, plan.temporal
-    rf, cf = plan.row_folds, plan.col_folds
+    r, c = cfg.rows, cfg.cols
+    rf, cf, ru_last, ru_first, tight = _fold_walk(cfg, plan)
     cu_last = plan.spatial_cols - (cf - 1) * c
-    ru_last = plan.spatial_rows - (rf - 1) * r
-    ru_first = np.minimum(r, plan.spatial_rows)
-
-    def tight(ru_next):
-        if cfg.dataflow.value == "os":
-            return t >= r + c - 1
-        return (t >= c) & (t >= ru_next)
-
     within = np.maximum(rf - 2, 0) * tight(r) + (rf >= 2) * tight(ru_last)  # per column fold
     into = tight(ru_first) * (cf >= 2)  # into the next column fold
     lanes = within * ((cf - 1) * c + cu_last) + into * (np.maximum(cf - 2, 0) * c + cu_last)

@@ -14,6 +14,7 @@ from systolic.config import ArrayConfig
 from systolic.errors import InputError
 from systolic.geometry import BUFFER, geometry
 
+from .folds import _joined_columns, _joined_lanes, _result_drain
 from .streams import COLUMN, STAT_COLUMNS
 from .tables import ACTIONS, COMPONENT_CLASSES, _frozen
 
@@ -59,7 +60,7 @@ TOGGLE_FEATURES: dict[str, tuple[str, ...]] = {
         # accumulator / partial-sum register, and (WS/IS) the registers of rows a fold leaves unused, which
         # pass its sums down framed by zeros
         "acc (macs s_psum + pass s_out + 2 pe_frames o_psum + 2 pass_frames o_out)",
-        "drain acc s_out [OS]",  # OS: accumulators shifted out after each fold
+        "drain acc s_out [OS]",  # OS: result registers draining each fold (res_steps, res_frames)
         "macs",
     ),
     "fwd": (
@@ -188,6 +189,8 @@ class LayerActivityCounts:
     other_skew_joined: np.ndarray
     other_skew_frames: np.ndarray
     drain: np.ndarray
+    res_steps: np.ndarray
+    res_frames: np.ndarray
     cycles: np.ndarray
     compute_cycles: np.ndarray
     tiles: np.ndarray
@@ -278,6 +281,7 @@ def _array_counts(cfg: ArrayConfig, tiles) -> dict[str, np.ndarray]:
         "other_skew_joined": other_joined,
         "other_skew_frames": other_lanes,
         "drain": folds * (r * r * c) * os_,
+        **_result_drain(cfg, plan),
         "tiles": np.ones_like(folds),
         "folds": folds,
         "psum_pass": unused_rows * plan.spatial_cols * plan.temporal * (not os_),
@@ -285,62 +289,6 @@ def _array_counts(cfg: ArrayConfig, tiles) -> dict[str, np.ndarray]:
         "south": plan.row_folds * plan.spatial_cols * plan.temporal,
         "south_frames": plan.row_folds * plan.spatial_cols,
     }
-
-
-def _fold_walk(cfg: ArrayConfig, plan):
-    """A tile's row and column folds, the rows of its last and first row fold, and ``tight(ru_next)``:
-    whether a fold runs straight into the next (WS/IS: a fold's period is max(T, C, ru of the next fold),
-    OS: max(T, R + C - 1); back to back when that is T)."""
-    r, c, t = cfg.rows, cfg.cols, plan.temporal
-    rf, cf = plan.row_folds, plan.col_folds
-
-    def tight(ru_next):
-        if cfg.dataflow.value == "os":
-            return t >= r + c - 1
-        return (t >= c) & (t >= ru_next)
-
-    return rf, cf, plan.spatial_rows - (rf - 1) * r, np.minimum(r, plan.spatial_rows), tight
-
-
-def _joined_lanes(cfg: ArrayConfig, plan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """West lanes ``[tile]`` whose stream runs from one fold straight into the next (no idle cycle between:
-    the next fold's first operand arrives right after this fold's last, and the lane is used by both), and
-    the west skew's registers on them (lane r has r). Such a lane switches once between the two folds'
-    values instead of falling to zero and rising again; and the PEs whose products and partial sums do the
-    same (used in both folds: those rows, and the columns both use). Folds run in walk order, row folds
-    inner (rows r, ..., r, ru_last, then the next column fold's first; :func:`_fold_walk`)."""
-    r, c = cfg.rows, cfg.cols
-    rf, cf, ru_last, ru_first, tight = _fold_walk(cfg, plan)
-    # boundaries (how many per tile, lanes used on both sides, the next fold's rows)
-    bounds = (
-        (cf * np.maximum(rf - 2, 0), r, r),  # between full row folds
-        (cf * (rf >= 2), ru_last, ru_last),  # into a column fold's last row fold
-        (cf - 1, ru_last, ru_first),  # into the next column fold
-    )
-    lanes = sum(n * both * tight(nxt) for n, both, nxt in bounds)
-    skew = sum(n * (both * (both - 1) // 2) * tight(nxt) for n, both, nxt in bounds)
-    # the PEs: within a column fold its columns (C, or the last fold's: spatial_cols over the column
-    # folds), into the next column fold that fold's (spatial_cols - C over the boundaries)
-    rows_within = np.maximum(rf - 2, 0) * r * tight(r) + (rf >= 2) * ru_last * tight(ru_last)
-    pes = plan.spatial_cols * rows_within + np.maximum(plan.spatial_cols - c, 0) * ru_last * tight(ru_first)
-    return lanes, skew, pes
-
-
-def _joined_columns(cfg: ArrayConfig, plan, weight) -> tuple[np.ndarray, np.ndarray]:
-    """Column lanes ``[tile]`` (OS: the north operand's; WS/IS: the outputs') that run from one fold
-    straight into the next (:func:`_joined_lanes`), and the same weighted by ``weight(columns used)``
-    (the skew's or de-skew's registers on them). Column folds are the outer loop: a column fold's row
-    folds use the same columns (C, or the last fold's), and the next column fold C or the last."""
-    r, c = cfg.rows, cfg.cols
-    rf, cf, ru_last, ru_first, tight = _fold_walk(cfg, plan)
-    cu_last = plan.spatial_cols - (cf - 1) * c
-    within = np.maximum(rf - 2, 0) * tight(r) + (rf >= 2) * tight(ru_last)  # per column fold
-    into = tight(ru_first) * (cf >= 2)  # into the next column fold
-    lanes = within * ((cf - 1) * c + cu_last) + into * (np.maximum(cf - 2, 0) * c + cu_last)
-    weighted = within * ((cf - 1) * weight(c) + weight(cu_last)) + into * (
-        np.maximum(cf - 2, 0) * weight(c) + weight(cu_last)
-    )
-    return lanes, weighted
 
 
 def fill_mask_flips(cfg: ArrayConfig, tiles) -> np.ndarray:
@@ -619,6 +567,10 @@ def _array_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, li
     psum = _framed(b.acc, k.macs, k.pe_frames, k.pe_joined, v, "psum") + b.acc * (
         k.psum_pass * v("pass_s") + 2 * k.psum_pass_frames * v("pass_o")
     )
+    if df == "os" and cfg.fold_overlap:
+        # the accumulator shows a fold's running sums but its last (that goes to res) and returns to zero:
+        # K - 2 switches and two zero edges per PE and fold, never joined
+        psum = b.acc * ((k.macs - 2 * k.pe_frames) * v("psum_s") + 2 * k.pe_frames * v("psum_o"))
     # the held operands' jumps at a fold's first non-zero pair, emulated in the RTL's fold order (per PE
     # stream: PEs that never see a non-zero pair in a fold do not jump)
     gated = (
@@ -636,7 +588,9 @@ def _array_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, li
         "acc": [
             prod + (1 - os_) * psum,
             os_ * psum,
-            os_ * k.drain * b.acc * v("out_s"),
+            os_ * b.acc * (k.res_steps * v("out_s") + 2 * k.res_frames * v("out_o"))
+            if cfg.fold_overlap
+            else os_ * k.drain * b.acc * v("out_s"),
             k.macs,
         ],
         "fwd": [

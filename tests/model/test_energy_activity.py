@@ -241,3 +241,19 @@ def test_unique_rows_equals_numpys_unique_along_rows():
         want, want_inverse = np.unique(rows, axis=0, return_inverse=True)
         np.testing.assert_array_equal(got, want)
         np.testing.assert_array_equal(inverse, want_inverse.reshape(-1))
+
+
+def test_os_result_registers_drain_and_the_accumulator_returns_to_zero():
+    # OS 4x4 (fold_overlap), M = 6: row folds of 4 and 2 rows, N = 4, K = 8. At a fold's end row r's res
+    # takes its sum, then shows the sums of the rows above in turn and zero: 0 + 1 + 2 + 3 = 6 switches
+    # per column for the full fold; for the 2-row fold 0 + 1 in its rows, and 1 in each of the 2 rows
+    # below (0, ..., 0, row 1's sum, row 0's): 3; two zero edges per register and fold (4 rows x 2 folds)
+    cfg = _cfg(Dataflow.OS, acc_bits=32)
+    k = en.activity_counts(cfg, GemmArrays.of(6, 4, 8))
+    assert (k.folds[0], k.tiles[0]) == (2, 1)
+    assert (k.res_steps[0], k.res_frames[0]) == (4 * (6 + 3), 4 * 2 * 4)
+    assert _feature(cfg, 6, 4, 8, "acc", 2, out_s=0.5, out_o=0.25) == 32 * (36 * 0.5 + 2 * 32 * 0.25)
+    # the accumulator: K - 1 running sums per PE and fold (the last goes to res), K - 2 switches between
+    # them and two zero edges; 6 x 4 used PEs, 2 folds... one PE stream per used PE and fold: 24
+    assert (k.macs[0], k.pe_frames[0]) == (192, 24)
+    assert _feature(cfg, 6, 4, 8, "acc", 1, psum_s=0.5, psum_o=0.25) == 32 * ((192 - 48) * 0.5 + 48 * 0.25)

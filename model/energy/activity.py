@@ -14,6 +14,7 @@ from systolic.config import ArrayConfig
 from systolic.errors import InputError
 from systolic.geometry import BUFFER, geometry
 
+from .folds import _joined_columns, _joined_lanes, _result_drain
 from .streams import COLUMN, STAT_COLUMNS
 from .tables import ACTIONS, COMPONENT_CLASSES, _frozen
 
@@ -59,13 +60,15 @@ TOGGLE_FEATURES: dict[str, tuple[str, ...]] = {
         # accumulator / partial-sum register, and (WS/IS) the registers of rows a fold leaves unused, which
         # pass its sums down framed by zeros
         "acc (macs s_psum + pass s_out + 2 pe_frames o_psum + 2 pass_frames o_out)",
-        "drain acc s_out [OS]",  # OS: accumulators shifted out after each fold
+        "drain acc s_out [OS]",  # OS: result registers draining each fold (res_steps, res_frames)
         "macs",
     ),
     "fwd": (
-        "b_W (west_hops s_W + 2 west_frames o_W)",  # a_out registers
+        # the west operand's registers: every PE's a_out and the skew's lanes of the rows a fold uses, one
+        # stream (apart they are collinear on the fitted arrays, whose skew-to-PE register ratio barely
+        # changes: the fit split them 0 and 2.9, 12x6 off by 42%)
+        "b_W (west_hops s_W + 2 west_frames o_W + west_skew s_W + 2 west_skew_frames o_W)",
         "b_N (north_hops s_N + 2 north_frames o_N)",  # b_out (OS) or weight registers (WS/IS)
-        "b_W (west_skew s_W + 2 west_skew_frames o_W)",  # skew lane registers of the west operand
         "OS: b_N (north_skew s_N + 2 frames o_N); WS/IS: acc (deskew s_out + 2 frames o_out)",
         "cycles",
     ),
@@ -126,7 +129,7 @@ ACTIVITIES: tuple[str, ...] = ("whole", "compute", "load", "fill", "drain", "res
 FEATURE_ACTIVITY: dict[str, tuple[str, ...]] = {
     "mult": ("compute",) * 3,
     "acc": ("compute",) * 4,
-    "fwd": ("compute", "compute", "compute", "compute", "whole"),
+    "fwd": ("compute", "compute", "compute", "whole"),
     "ifmap_sram": ("compute", "fill", "fill", "compute", "fill", "whole"),
     "filter_sram": ("compute", "fill", "fill", "compute", "fill", "whole"),
     "ofmap_sram": ("results", "drain", "results", "results", "whole"),  # RMW reads: results
@@ -179,8 +182,15 @@ class LayerActivityCounts:
     west_skew: np.ndarray
     other_skew: np.ndarray
     west_skew_frames: np.ndarray
+    west_joined: np.ndarray
+    west_skew_joined: np.ndarray
+    pe_joined: np.ndarray
+    north_joined: np.ndarray
+    other_skew_joined: np.ndarray
     other_skew_frames: np.ndarray
     drain: np.ndarray
+    res_steps: np.ndarray
+    res_frames: np.ndarray
     cycles: np.ndarray
     compute_cycles: np.ndarray
     tiles: np.ndarray
@@ -227,7 +237,11 @@ def _array_counts(cfg: ArrayConfig, tiles) -> dict[str, np.ndarray]:
         north_frames = np.zeros_like(folds)
     unused_rows = plan.row_folds * r - plan.spatial_rows
     if os_:
-        other_lanes = folds * (c * (c - 1) // 2)  # the north skew: lane j delays by j
+        # the north skew: lane j delays by j; the lanes of columns a fold leaves unused are masked to zero
+        cu_last = plan.spatial_cols - (plan.col_folds - 1) * c
+        other_lanes = plan.row_folds * (
+            (plan.col_folds - 1) * (c * (c - 1) // 2) + cu_last * (cu_last - 1) // 2
+        )
     else:
         # the output de-skew delays column j by c - 1 - j: lanes of columns a fold leaves unused carry
         # the zeros of its unused PEs, so only the used columns' registers count
@@ -237,6 +251,19 @@ def _array_counts(cfg: ArrayConfig, tiles) -> dict[str, np.ndarray]:
             return cu * (c - 1) - cu * (cu - 1) // 2
 
         other_lanes = plan.row_folds * ((plan.col_folds - 1) * deskew(c) + deskew(cu_last))
+    # the west skew delays lane r by r registers; the lanes of rows a fold leaves unused are masked to zero
+    # in front of it, so only the used rows' registers carry the stream
+    ru_last = plan.spatial_rows - (plan.row_folds - 1) * r  # [tile] rows of the last row fold
+
+    def tri(n):
+        return n * (n - 1) // 2
+
+    west_lanes = plan.col_folds * ((plan.row_folds - 1) * tri(r) + tri(ru_last))
+    joined, skew_joined, pe_joined = _joined_lanes(cfg, plan)
+    if os_:
+        north_joined, other_joined = _joined_columns(cfg, plan, tri)
+    else:
+        north_joined, other_joined = _joined_columns(cfg, plan, deskew)
     return {
         "macs": tiles.mt * tiles.nt * tiles.kt,
         "west_hops": west_frames * plan.temporal,
@@ -244,11 +271,17 @@ def _array_counts(cfg: ArrayConfig, tiles) -> dict[str, np.ndarray]:
         "west_frames": west_frames,
         "north_frames": north_frames,
         "pe_frames": plan.spatial_rows * plan.spatial_cols,
-        "west_skew": folds * plan.temporal * (r * (r - 1) // 2),
+        "west_skew": west_lanes * plan.temporal,
         "other_skew": other_lanes * plan.temporal,
-        "west_skew_frames": folds * (r * (r - 1) // 2),
+        "west_skew_frames": west_lanes,
+        "west_joined": joined * c,
+        "pe_joined": pe_joined,
+        "west_skew_joined": skew_joined,
+        "north_joined": north_joined * r * os_,
+        "other_skew_joined": other_joined,
         "other_skew_frames": other_lanes,
         "drain": folds * (r * r * c) * os_,
+        **_result_drain(cfg, plan),
         "tiles": np.ones_like(folds),
         "folds": folds,
         "psum_pass": unused_rows * plan.spatial_cols * plan.temporal * (not os_),
@@ -402,27 +435,54 @@ class _Widths:
         self.acc = float(cfg.acc_bits)
 
 
+def _framed(bits: float, values, frames, joined, v, stream: str) -> np.ndarray:
+    """Toggles of register streams of ``values`` in all over ``frames`` folds: a stream's T values per
+    fold switch T - 1 times between them (``<stream>_s``) and, framed by zeros, rise and fall once
+    (``<stream>_o``); one of the ``joined`` that runs straight into the next fold switches once to its
+    values instead (``<stream>_j``)."""
+    return bits * (
+        (values - frames) * v(f"{stream}_s")
+        + joined * v(f"{stream}_j")
+        + 2 * (frames - joined) * v(f"{stream}_o")
+    )
+
+
 def _array_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, list[np.ndarray]]:
     """The PE classes' regressors (``v(name)``: a statistic's column)."""
     df = cfg.dataflow.value
     os_ = 1.0 if df == "os" else 0.0
     g = 1.0 if cfg.zero_gating else 0.0
     b = _Widths(cfg)
-    west = b.w * (k.west_hops * v("w_s") + 2 * k.west_frames * v("w_o"))
-    banked = df != "os" and cfg.fold_overlap
-    north = b.n * (k.north_hops * v("n_s") + 2 * k.north_frames * v("n_o"))
-    if banked:
+    west = _framed(b.w, k.west_hops, k.west_frames, k.west_joined, v, "w")
+    west_skew = _framed(b.w, k.west_skew, k.west_skew_frames, k.west_skew_joined, v, "w")
+    north = _framed(b.n, k.north_hops, k.north_frames, k.north_joined, v, "n")
+    if df != "os" and cfg.fold_overlap:  # the bank registers: one write per fold
+        north = b.n * k.folds * k.rows * k.cols * v("bankw_s")
+    elif df != "os":  # the weight registers: shifted in, not streamed
+        north = b.n * k.north_hops * v("n_s")
+    if df != "os" and cfg.fold_overlap:
         # the multiplier's held operand is the bank the tag selects: it changes with every fold in every
         # PE (the tag passes along all rows and columns), from one bank's value to the other's; and at
         # every tile's end the tag turns to the other bank before the next tile's first fold writes it,
         # so each PE shows that bank's stale weight (two folds old) until the write: one swap more per tile
-        held_mult = b.n * (k.folds + k.tiles) * k.rows * k.cols * v("n_r")
+        held_mult = b.n * (k.folds + k.tiles) * k.rows * k.cols * v("bank_s")
     else:
         held_mult = b.n * k.north_hops * v("n_s")  # WS/IS shifting: the multiplier's input is the register
-    if df == "os":
-        other_skew = b.n * (k.other_skew * v("n_s") + 2 * k.other_skew_frames * v("n_o"))
+    if df == "os":  # the north skew's used lanes, one stream with the b_out registers (see west)
+        north_skew = _framed(b.n, k.other_skew, k.other_skew_frames, k.other_skew_joined, v, "n")
+        other_skew = np.zeros_like(k.macs)
     else:
-        other_skew = b.acc * (k.other_skew * v("out_s") + 2 * k.other_skew_frames * v("out_o"))
+        north_skew = np.zeros_like(k.macs)
+        other_skew = _framed(b.acc, k.other_skew, k.other_skew_frames, k.other_skew_joined, v, "out")
+    prod = _framed(b.w + b.n, k.macs, k.pe_frames, k.pe_joined, v, "prod")
+    # and the rows a fold leaves unused pass its outputs down, framed by zeros
+    psum = _framed(b.acc, k.macs, k.pe_frames, k.pe_joined, v, "psum") + b.acc * (
+        k.psum_pass * v("pass_s") + 2 * k.psum_pass_frames * v("pass_o")
+    )
+    if df == "os" and cfg.fold_overlap:
+        # the accumulator shows a fold's running sums but its last (that goes to res) and returns to zero:
+        # K - 2 switches and two zero edges per PE and fold, never joined
+        psum = b.acc * ((k.macs - 2 * k.pe_frames) * v("psum_s") + 2 * k.pe_frames * v("psum_o"))
     # the held operands' jumps at a fold's first non-zero pair, emulated in the RTL's fold order (per PE
     # stream: PEs that never see a non-zero pair in a fold do not jump)
     gated = (
@@ -433,26 +493,21 @@ def _array_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, li
     )
     return {
         "mult": [
-            (1 - g) * west,
+            (1 - g) * west,  # the multiplier's west input: the a_out stream
             (1 - g) * (north if df == "os" else held_mult),
             g * gated,
         ],
         "acc": [
-            (b.w + b.n) * (k.macs * v("prod_s") + 2 * k.pe_frames * v("prod_o")),
-            b.acc
-            * (
-                k.macs * v("psum_s")
-                + k.psum_pass * v("out_s")
-                + 2 * k.pe_frames * v("psum_o")
-                + 2 * k.psum_pass_frames * v("out_o")
-            ),
-            os_ * k.drain * b.acc * v("out_s"),
+            prod + (1 - os_) * psum,
+            os_ * psum,
+            os_ * b.acc * (k.res_steps * v("out_s") + 2 * k.res_frames * v("out_o"))
+            if cfg.fold_overlap
+            else os_ * k.drain * b.acc * v("out_s"),
             k.macs,
         ],
         "fwd": [
-            west,
-            north,
-            b.w * (k.west_skew * v("w_s") + 2 * k.west_skew_frames * v("w_o")),
+            west + west_skew,
+            north + north_skew,
             other_skew,
             k.cycles,
         ],

@@ -33,6 +33,8 @@ from systolic.config import ArrayConfig
 from systolic.errors import InputError
 from systolic.geometry import geometry
 
+from .switching import _across, _along, _flag_flips, _held_flips, _nonzero_switch, _ones, _patterns, _rate
+
 #: The statistics of a layer, in column order of every ``[..., stat]`` array.
 #: w_/n_: the west operand (A; B in IS) and the other one (B; A in IS): s along its stream (for the
 #: stationary operand of WS/IS: along K, the order the load shifts it), nz the same between consecutive
@@ -55,7 +57,15 @@ from systolic.geometry import geometry
 #: ``a_rd_data``, ``a_wr_data``) per lane slot written and bit, from an emulation of the reads and writes
 #: of whole lines in time order (:meth:`_WriteBus.array_side_flips`); gjump_w, gjump_n (zero gating): flips
 #: per PE stream (PE and fold) and bit of a zero-gated PE's held west operand and weight when a fold's
-#: first non-zero pair replaces the last one the PE held, in the RTL's fold order (:func:`_gated_jumps`).
+#: first non-zero pair replaces the last one the PE held, in the RTL's fold order (:func:`_gated_jumps`);
+#: w_j, n_j (OS), prod_j, psum_j, out_j (WS/IS: consecutive folds' outputs): switching per bit where a
+#: lane or PE runs from one fold straight into the next, between its values in consecutive folds (the
+#: same time step and position a fold apart: rows of the array's R apart along the fold's axis; OS's
+#: north lanes: a K-run's last value and its first);
+#: pass_s, pass_o (WS/IS): the outputs of folds that leave rows unused (a K-tile's last), which those
+#: rows' partial-sum registers pass down; bank_s (WS/IS with fold_overlap): flips per PE, bank swap and bit
+#: of a banked PE's multiplier input, emulated in the RTL's fold order, bankw_s the same per PE, fold and
+#: bit of its bank registers (:func:`.banks.bank_flips`).
 STAT_COLUMNS: tuple[str, ...] = (
     "w_s",
     "w_nz",
@@ -99,6 +109,15 @@ STAT_COLUMNS: tuple[str, ...] = (
     "array_s",
     "gjump_w",
     "gjump_n",
+    "w_j",
+    "n_j",
+    "prod_j",
+    "psum_j",
+    "out_j",
+    "pass_s",
+    "pass_o",
+    "bank_s",
+    "bankw_s",
 )
 COLUMN = {name: i for i, name in enumerate(STAT_COLUMNS)}
 #: Most products the output-side sample computes per layer (8 MB of int64).
@@ -115,11 +134,6 @@ BUS_STEPS = 64
 OPERAND_ELEMENTS = 1 << 20
 
 
-def _patterns(values: np.ndarray, bits: int) -> np.ndarray:
-    """Values as unsigned ``bits``-wide patterns (two's complement, wrapped)."""
-    return np.asarray(values).astype(np.int64).astype(np.uint64) & np.uint64((1 << bits) - 1)
-
-
 def check_operand(values: np.ndarray, bits: int, signed: bool, what: str = "operand") -> np.ndarray:
     """``values`` as int64 if they are integers that fit the format, else a one-line :class:`InputError`."""
     v = np.asarray(values)
@@ -130,49 +144,6 @@ def check_operand(values: np.ndarray, bits: int, signed: bool, what: str = "oper
         kind = "signed" if signed else "unsigned"
         raise InputError(f"{what} values must fit {bits}-bit {kind} ({lo}..{hi}), got {v.min()}..{v.max()}")
     return v.astype(np.int64)
-
-
-def _rate(x: np.ndarray, y: np.ndarray, bits: int) -> float:
-    """Mean Hamming distance of ``x`` and ``y`` (same shape) over ``bits``; 0 for empty arrays."""
-    if not x.size:
-        return 0.0
-    return float(np.bitwise_count(_patterns(x, bits) ^ _patterns(y, bits)).mean()) / bits
-
-
-def _ones(x: np.ndarray, bits: int) -> float:
-    return float(np.bitwise_count(_patterns(x, bits)).mean()) / bits if x.size else 0.0
-
-
-def _along(x: np.ndarray, bits: int) -> float:
-    """Switching along axis 0."""
-    return _rate(x[1:], x[:-1], bits)
-
-
-def _nonzero_switch(x: np.ndarray, bits: int) -> float:
-    """Switching between consecutive non-zero values of each lane of ``x[time, lane]``."""
-    lanes = _patterns(x, bits).T.reshape(x.shape[1] if x.ndim > 1 else 1, -1)  # [lane, time]
-    nz = lanes[lanes != 0]
-    lane_of = np.nonzero(lanes != 0)[0]
-    same = lane_of[1:] == lane_of[:-1]
-    if not same.any():
-        return 0.0
-    return float(np.bitwise_count(nz[1:][same] ^ nz[:-1][same]).mean()) / bits
-
-
-def _held_flips(v: np.ndarray, bits: int) -> np.ndarray:
-    """Bit flips per lane ``[lane]`` of zero-gated registers fed ``v[time, lane...]`` (lanes flattened):
-    each takes its lane's non-zero values and holds them through zeros (a zero stands for a gated step)."""
-    lanes = _patterns(v, bits).reshape(v.shape[0], -1).T  # [lane, time]
-    nz = lanes[lanes != 0]
-    lane_of = np.nonzero(lanes != 0)[0]
-    same = lane_of[1:] == lane_of[:-1]
-    flips = np.bitwise_count(nz[1:][same] ^ nz[:-1][same]).astype(float)
-    return np.bincount(lane_of[1:][same], weights=flips, minlength=lanes.shape[0])
-
-
-def _flag_flips(mask: np.ndarray) -> int:
-    """Changes of a one-bit flag ``mask[time, lane...]`` along time."""
-    return int(np.count_nonzero(mask[1:] != mask[:-1]))
 
 
 def _effective(x: np.ndarray, bits: int, signed: bool) -> float:
@@ -226,19 +197,26 @@ def _dram_switch(x: np.ndarray, lane_axis: int, bits: int, bw: int) -> float:
 
 
 def _stationary_stats(
-    cfg: ArrayConfig, xw: np.ndarray, st: np.ndarray, acc: int, bp: int, bits_w: int
+    cfg: ArrayConfig, xw: np.ndarray, st: np.ndarray, acc: int, bp: int, bits_w: int, tk: int
 ) -> dict[str, float]:
     """Output-side statistics of WS (and IS as WS on the transpose): ``xw[time, k]`` streams from the
-    west, ``st[k, col]`` is held; rows of the array run over K in folds of ``cfg.rows``."""
+    west, ``st[k, col]`` is held; rows of the array run over each K-tile of ``tk`` in folds of
+    ``cfg.rows`` (a K-tile's last fold may use fewer rows: the rows it leaves unused pass its outputs)."""
     t_len, k_len = xw.shape
     cols = _spread(st.shape[1], SAMPLE_COLUMNS)
     per_block = max(2, SAMPLE_ELEMENTS // max(k_len * len(cols), 1))
-    fold = np.arange(k_len) // cfg.rows  # [k]
+    k_idx = np.arange(k_len)
+    tk = max(int(tk), 1)
+    fold = (k_idx // tk) * (tk // cfg.rows + 1) + (k_idx % tk) // cfg.rows  # [k]
     first = np.r_[True, fold[1:] != fold[:-1]]
     last = np.r_[fold[1:] != fold[:-1], True]
     base = np.maximum.accumulate(np.where(first, np.arange(k_len), 0))  # [k] first k of its fold
     acc_s = {name: [] for name in ("prod", "psum", "out", "csram")}
-    acc_o = {name: [] for name in ("prod", "psum", "out")}
+    joined = {"prod_j": [], "psum_j": [], "out_j": []}
+    acc_o = {name: [] for name in ("prod", "psum", "out", "pass")}
+    acc_s["pass"] = []
+    size = np.bincount(fold)[fold]  # [k] rows of k's fold
+    partial = last & (size < cfg.rows)  # [k] the last row of a fold that leaves rows unused
     gated = {"gw_s": [], "g_flag": []}
     held = (st[:, cols] != 0).mean(axis=1)  # [k] share of the sampled columns whose weight is non-zero
     for run in _blocks(t_len, block=min(BLOCK_LENGTH, per_block)):
@@ -254,11 +232,21 @@ def _stationary_stats(
         psum = _within(total, base)  # [time, k, col] partial sum within the fold
         outs = psum[:, last, :]  # [time, fold, col] what leaves the array
         csram = total[:, last, :]  # accumulated over the K-folds in the ofmap SRAM
-        for name, v, bits in (("prod", prod, bp), ("psum", psum, acc), ("out", outs, acc)):
+        passed = psum[:, partial, :]  # [time, fold, col] what the unused rows pass down
+        for name, v, bits in (
+            ("prod", prod, bp),
+            ("psum", psum, acc),
+            ("out", outs, acc),
+            ("pass", passed, acc),
+        ):
             acc_s[name].append((_along(v, bits), v.shape[0] - 1))
             acc_o[name].append((_ones(v, bits), v.shape[0]))
+        for key, v, bits in (("prod_j", prod, bp), ("psum_j", psum, acc)):
+            joined[key].append((_across(v, cfg.rows, 1, bits), v.shape[0]))
+        joined["out_j"].append((_across(outs, 1, 1, acc), outs.shape[0]))
         acc_s["csram"].append((_along(csram, acc), csram.shape[0] - 1))
     out = {f"{k}_s": _weighted(v) for k, v in acc_s.items()}
+    out |= {k: _weighted(v) for k, v in joined.items()}
     out |= {f"{k}_o": _weighted(v) for k, v in acc_o.items()}
     out |= {k: _weighted(v) for k, v in gated.items()}
     out["gn_s"] = 0.0  # the held weight changes with the loads only (a count of its own)
@@ -275,6 +263,7 @@ def _output_stationary_stats(cfg: ArrayConfig, a: np.ndarray, b: np.ndarray, acc
     first = np.r_[True, tile[1:] != tile[:-1]]
     base = np.maximum.accumulate(np.where(first, np.arange(k_len), 0))
     names = ("prod_s", "prod_o", "psum_s", "psum_o", "out_s", "out_o", "csram_s", "gw_s", "gn_s", "g_flag")
+    names += ("prod_j", "psum_j")
     stats = {name: [] for name in names}
     bits_a, bits_b = cfg.input_bits, cfg.weight_bits
     for run in _blocks(m_len, block=min(BLOCK_LENGTH, per_block)):
@@ -294,11 +283,13 @@ def _output_stationary_stats(cfg: ArrayConfig, a: np.ndarray, b: np.ndarray, acc
         stats["prod_o"].append((_ones(prod, bp), k_len))
         stats["psum_s"].append((_along(np.moveaxis(psum, 1, 0), acc), k_len - 1))
         stats["psum_o"].append((_ones(psum, acc), k_len))
+        stats["prod_j"].append((_across(prod, cfg.rows, 0, bp), len(run)))  # [m, k, col]: rows of C R apart
+        stats["psum_j"].append((_across(psum, cfg.rows, 0, acc), len(run)))
         last_tile = psum[:, -1, :]  # [m, col] a K-tile's result, drained row after row
         stats["out_s"].append((_along(last_tile, acc), len(run) - 1))
         stats["out_o"].append((_ones(last_tile, acc), len(run)))
         stats["csram_s"].append((_along(total[:, -1, :], acc), len(run) - 1))
-    return {k: _weighted(v) for k, v in stats.items()}
+    return {k: _weighted(v) for k, v in stats.items()} | {"pass_s": 0.0, "pass_o": 0.0, "out_j": 0.0}
 
 
 def _within(total: np.ndarray, base: np.ndarray) -> np.ndarray:
@@ -350,10 +341,17 @@ def layer_stats(
         )
         w = _operand(xw, wb, ws_)  # streams along time
         n = _operand(st, nb, ns)  # shifted in along K
-        out |= _stationary_stats(cfg, xw, st, acc, min(wb + nb, 63), wb)
+        out |= _stationary_stats(cfg, xw, st, acc, min(wb + nb, 63), wb, tile_k or a.shape[1])
         rows = xw[np.concatenate(_blocks(xw.shape[0]))]
         joint = (rows[:, :, None] != 0) & (st[None, :, _spread(st.shape[1], SAMPLE_COLUMNS)] != 0)
     out |= {f"w_{k}": v for k, v in w.items()} | {f"n_{k}": v for k, v in n.items()}
+    # OS: A's rows R apart at the same k; B's columns from a K-run's last k to its first (and the few k
+    # around them: one row alone is too small a sample)
+    wrap = max(1, min(cfg.rows, b.shape[0] // 2))
+    if df == "os":
+        out["w_j"], out["n_j"] = _across(a, cfg.rows, 0, bits_a), _rate(b[::-1][:wrap], b[:wrap], bits_b)
+    else:  # the streamed operand's lanes R apart along K, at the same time step
+        out["w_j"], out["n_j"] = _across(xw, cfg.rows, 1, wb), 0.0
     out["p_nz"] = float(joint.mean())
     bw = cfg.dram_bw_words_per_cycle
     lane_axis = {"os": (0, 1, 1), "ws": (1, 1, 1), "is": (0, 0, 0)}[df]  # A, B, C (systolic.dataflow)
@@ -363,13 +361,18 @@ def layer_stats(
     out["dram_ab"] = _dram_switch(a, lane_axis[0], bits_b, bw)
     out["dram_ba"] = _dram_switch(b, lane_axis[1], bits_a, bw)
     out["ab_o"], out["ba_o"] = _ones(a, bits_b), _ones(b, bits_a)
-    out["gjump_w"] = out["gjump_n"] = 0.0
-    if cfg.zero_gating:
+    out["gjump_w"] = out["gjump_n"] = out["bank_s"] = out["bankw_s"] = 0.0
+    if cfg.zero_gating or (df != "os" and cfg.fold_overlap):
         from ..cycles import GemmArrays
         from ..memory import memory_cycles
+        from .banks import bank_flips
 
         sched = memory_cycles(cfg, GemmArrays.of(a.shape[0], b.shape[1], a.shape[1])).schedule
-        out["gjump_w"], out["gjump_n"] = _gated_jumps(cfg, sched, a, b)
+        if cfg.zero_gating:
+            out["gjump_w"], out["gjump_n"] = _gated_jumps(cfg, sched, a, b)
+        if df != "os" and cfg.fold_overlap:
+            st, bits = (b, bits_b) if df == "ws" else (a.T, bits_a)
+            out["bank_s"], out["bankw_s"] = bank_flips(cfg, sched, st, bits, BUS_STEPS)
     bus = _dram_bus(cfg, a, b, acc)
     out["dram_rd"], out["dram_wr"], out["addr_rd"], out["addr_wr"], out["drain_s"], out["array_s"] = bus
     c = _c_sample(a, b, lane_axis[2])

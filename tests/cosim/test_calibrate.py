@@ -186,3 +186,32 @@ def test_write_bus_statistics_follow_the_rtl(dataflow, size, bw, shape):
     assert stats[en.STAT_COLUMNS.index("array_s")] * cfg.acc_bits * slots == pytest.approx(
         array_side, rel=0.05
     )
+
+
+@pytest.mark.slow
+@pytest.mark.sim
+def test_bank_emulation_gives_the_rtls_flips():
+    """A banked WS PE's multiplier input (``mul_b``) and its bank registers (``w0``, ``w1``): the fold-order
+    emulation of model/energy/banks.py gives the RTL's bit flips exactly (one layer, no warm-up, every
+    step's tiles followed)."""
+    from systolic.cosim.runner import build
+    from systolic.cosim.toggles import count_toggles
+    from systolic.model.energy.banks import bank_flips
+
+    cfg = cal.make_config(4, 4, "ws", 8, False)
+    shape = (15, 12, 24)
+    a, b = data.source_operands(cfg, "digits", *shape, np.random.default_rng(3))
+    cal.simulate(cfg, [(a, b)], root=BUILD, run_name="banks", keep_vcd=True)
+    vcd = build(cfg, "icarus", waves=True, root=BUILD, top="accel") / "runs" / "banks" / "waves.vcd"
+    nets = {n.split("[")[0].replace("\\", ""): v for n, v in count_toggles(vcd).by_name().items()}
+    pes = [f"systolic_accel.core.array.pe_{r}_{c}" for r in range(4) for c in range(4)]
+    gemm = GemmArrays.of(*shape)
+    memory = memory_cycles(cfg, gemm)
+    counts = en.activity_counts(cfg, gemm, memory)
+    swap, write = bank_flips(cfg, memory.schedule, b, cfg.weight_bits, 10**9)
+    per_pe = cfg.weight_bits * cfg.rows * cfg.cols
+    assert swap * per_pe * (counts.folds[0] + counts.tiles[0]) == pytest.approx(
+        sum(nets[f"{p}.mul_b"] for p in pes)
+    )
+    written = sum(nets[f"{p}.w0"] + nets[f"{p}.w1"] for p in pes)
+    assert write * per_pe * counts.folds[0] == pytest.approx(written)

@@ -26,19 +26,19 @@ def _feature(cfg: ArrayConfig, m: int, n: int, k: int, cls: str, j: int, **stats
 
 
 def test_banked_weight_swaps_once_per_fold_and_once_more_per_tile():
-    # WS 4x4, 8-bit weights, n_r = 0.5: every one of the 16 PEs swaps banks per fold (4 bits each) and
+    # WS 4x4, 8-bit weights, bank_s = 0.5: every one of the 16 PEs swaps banks per fold (4 bits each) and
     # shows the other bank's stale weight once more per tile
     cfg = _cfg()
     one = en.activity_counts(cfg, GemmArrays.of(8, 4, 4))
     assert (one.folds[0], one.tiles[0]) == (1, 1)
-    assert _feature(cfg, 8, 4, 4, "mult", 1, n_r=0.5) == 8 * (1 + 1) * 16 * 0.5
+    assert _feature(cfg, 8, 4, 4, "mult", 1, bank_s=0.5) == 8 * (1 + 1) * 16 * 0.5
     two = en.activity_counts(cfg, GemmArrays.of(8, 4, 8))  # two row folds in one tile
     assert (two.folds[0], two.tiles[0]) == (2, 1)
-    assert _feature(cfg, 8, 4, 8, "mult", 1, n_r=0.5) == 8 * (2 + 1) * 16 * 0.5
+    assert _feature(cfg, 8, 4, 8, "mult", 1, bank_s=0.5) == 8 * (2 + 1) * 16 * 0.5
     # without the banks (serial folds) the multiplier's input is the weight register's shifting stream
     serial = _cfg(fold_overlap=False)
     k = en.activity_counts(serial, GemmArrays.of(8, 4, 8))
-    assert _feature(serial, 8, 4, 8, "mult", 1, n_r=0.5, n_s=0.25) == 8 * k.north_hops[0] * 0.25
+    assert _feature(serial, 8, 4, 8, "mult", 1, bank_s=0.5, n_s=0.25) == 8 * k.north_hops[0] * 0.25
 
 
 def test_ofmap_array_side_is_one_regressor_of_its_emulated_flips():
@@ -89,7 +89,64 @@ def test_output_deskew_counts_the_used_columns_registers_only():
     k = en.activity_counts(cfg, GemmArrays.of(8, 5, 4))
     assert (k.folds[0], k.tiles[0]) == (2, 1)
     assert (k.other_skew[0], k.other_skew_frames[0]) == (9 * 8, 9)
-    assert _feature(cfg, 8, 5, 4, "fwd", 3, out_s=0.5, out_o=0.25) == 32 * (72 * 0.5 + 2 * 9 * 0.25)
+    # T = 8 >= C: the folds run back to back, the one column both use (3 registers) joins them (out_j)
+    assert k.other_skew_joined[0] == 3
+    want = 32 * ((72 - 9) * 0.5 + 3 * 0.375 + 2 * (9 - 3) * 0.25)
+    assert _feature(cfg, 8, 5, 4, "fwd", 2, out_s=0.5, out_j=0.375, out_o=0.25) == want
+
+
+def test_west_registers_and_the_skews_used_rows_are_one_stream_joined_between_tight_folds():
+    # WS 4x4, K = 6: row folds of 4 and 2 rows, T = M = 8 time steps. a_out: 6 used rows x 4 columns = 24
+    # PE streams of 8 values (7 switches each, framed by zeros: 2 edges); the skew's lanes of used rows:
+    # (0 + 1 + 2 + 3) + (0 + 1) = 7 registers. The folds run back to back (T >= C and >= the next fold's
+    # rows): the 2 rows used by both run from one fold's values straight into the next's, 2 x 4 a_out
+    # streams and 1 skew register switching once there (w_j: between two folds' values) instead of
+    # falling to zero and rising again.
+    cfg = _cfg()
+    k = en.activity_counts(cfg, GemmArrays.of(8, 4, 6))
+    assert (k.folds[0], k.tiles[0]) == (2, 1)
+    assert (k.west_frames[0], k.west_hops[0], k.west_joined[0]) == (24, 192, 8)
+    assert (k.west_skew_frames[0], k.west_skew[0], k.west_skew_joined[0]) == (7, 56, 1)
+    a_out = (192 - 24) * 0.5 + 8 * 0.375 + 2 * (24 - 8) * 0.25
+    skew = (56 - 7) * 0.5 + 1 * 0.375 + 2 * (7 - 1) * 0.25
+    assert _feature(cfg, 8, 4, 6, "fwd", 0, w_s=0.5, w_j=0.375, w_o=0.25) == 8 * (a_out + skew)
+    # T = 3 < C: a gap between the folds, every stream framed by zeros
+    short = en.activity_counts(cfg, GemmArrays.of(3, 4, 6))
+    assert (short.west_joined[0], short.west_skew_joined[0]) == (0, 0)
+
+
+def test_os_north_registers_and_the_skews_used_columns_are_one_stream():
+    # OS 4x4, N = 6: column folds of 4 and 2 columns, T = K = 8 >= R + C - 1 (folds back to back). b_out:
+    # 6 used columns x 4 rows = 24 PE streams; the north skew's lanes of used columns: 6 + 1 = 7; the 2
+    # columns used by both folds join them (2 x 4 b_out streams, 1 skew register)
+    cfg = _cfg(Dataflow.OS)
+    k = en.activity_counts(cfg, GemmArrays.of(4, 6, 8))
+    assert (k.folds[0], k.tiles[0]) == (2, 1)
+    assert (k.north_frames[0], k.north_hops[0], k.north_joined[0]) == (24, 192, 8)
+    assert (k.other_skew_frames[0], k.other_skew[0], k.other_skew_joined[0]) == (7, 56, 1)
+    b_out = (192 - 24) * 0.5 + 8 * 0.375 + 2 * (24 - 8) * 0.25
+    skew = (56 - 7) * 0.5 + 1 * 0.375 + 2 * (7 - 1) * 0.25
+    assert _feature(cfg, 4, 6, 8, "fwd", 1, n_s=0.5, n_j=0.375, n_o=0.25) == 8 * (b_out + skew)
+    assert _feature(cfg, 4, 6, 8, "fwd", 2, n_s=0.5, n_o=0.25) == 0.0  # OS: no de-skew
+
+
+def test_products_and_partial_sums_per_fold_joined_between_tight_folds_one_regressor():
+    # WS 4x4, 8-bit operands, 32-bit sums; K = 6: row folds of 4 and 2 rows, T = M = 8: 6 x 4 = 24 PE
+    # streams of 8 products and sums (7 switches each, two zero edges); back to back, the 2 x 4 PEs of
+    # the rows both folds use switch once into the second fold's values (prod_j, psum_j) instead; the
+    # 2 x 4 PEs the second fold leaves unused pass its outputs down (pass_s, pass_o). WS/IS: the product
+    # and partial-sum registers in one regressor
+    cfg = _cfg(acc_bits=32)
+    k = en.activity_counts(cfg, GemmArrays.of(8, 4, 6))
+    assert (k.macs[0], k.pe_frames[0], k.pe_joined[0]) == (6 * 4 * 8, 24, 8)
+    assert (k.psum_pass[0], k.psum_pass_frames[0]) == (64, 8)
+    stats = dict(prod_s=0.5, prod_j=0.375, prod_o=0.25, psum_s=0.25, psum_j=0.5, psum_o=0.125)
+    prod = 16 * ((192 - 24) * 0.5 + 8 * 0.375 + 2 * (24 - 8) * 0.25)
+    psum = 32 * ((192 - 24) * 0.25 + 8 * 0.5 + 2 * (24 - 8) * 0.125 + 64 * 0.75 + 2 * 8 * 0.0625)
+    assert _feature(cfg, 8, 4, 6, "acc", 0, pass_s=0.75, pass_o=0.0625, **stats) == prod + psum
+    assert _feature(cfg, 8, 4, 6, "acc", 1, **stats) == 0.0
+    # T = 3 < C: no fold runs into the next
+    assert en.activity_counts(cfg, GemmArrays.of(3, 4, 6)).pe_joined[0] == 0
 
 
 def test_rows_a_fold_leaves_unused_pass_its_sums_framed_by_zeros():
@@ -98,7 +155,7 @@ def test_rows_a_fold_leaves_unused_pass_its_sums_framed_by_zeros():
     cfg = _cfg(acc_bits=32)
     k = en.activity_counts(cfg, GemmArrays.of(8, 4, 6))
     assert (k.folds[0], k.psum_pass_frames[0], k.psum_pass[0]) == (2, 8, 8 * 8)
-    assert _feature(cfg, 8, 4, 6, "acc", 1, out_o=0.25) == 32 * 2 * 8 * 0.25
+    assert _feature(cfg, 8, 4, 6, "acc", 0, pass_o=0.25) == 32 * 2 * 8 * 0.25
 
 
 def test_gated_operands_jump_to_each_folds_first_non_zero_pair():
@@ -156,3 +213,19 @@ def test_unique_rows_equals_numpys_unique_along_rows():
         want, want_inverse = np.unique(rows, axis=0, return_inverse=True)
         np.testing.assert_array_equal(got, want)
         np.testing.assert_array_equal(inverse, want_inverse.reshape(-1))
+
+
+def test_os_result_registers_drain_and_the_accumulator_returns_to_zero():
+    # OS 4x4 (fold_overlap), M = 6: row folds of 4 and 2 rows, N = 4, K = 8. At a fold's end row r's res
+    # takes its sum, then shows the sums of the rows above in turn and zero: 0 + 1 + 2 + 3 = 6 switches
+    # per column for the full fold; for the 2-row fold 0 + 1 in its rows, and 1 in each of the 2 rows
+    # below (0, ..., 0, row 1's sum, row 0's): 3; two zero edges per register and fold (4 rows x 2 folds)
+    cfg = _cfg(Dataflow.OS, acc_bits=32)
+    k = en.activity_counts(cfg, GemmArrays.of(6, 4, 8))
+    assert (k.folds[0], k.tiles[0]) == (2, 1)
+    assert (k.res_steps[0], k.res_frames[0]) == (4 * (6 + 3), 4 * 2 * 4)
+    assert _feature(cfg, 6, 4, 8, "acc", 2, out_s=0.5, out_o=0.25) == 32 * (36 * 0.5 + 2 * 32 * 0.25)
+    # the accumulator: K - 1 running sums per PE and fold (the last goes to res), K - 2 switches between
+    # them and two zero edges; 6 x 4 used PEs, 2 folds... one PE stream per used PE and fold: 24
+    assert (k.macs[0], k.pe_frames[0]) == (192, 24)
+    assert _feature(cfg, 6, 4, 8, "acc", 1, psum_s=0.5, psum_o=0.25) == 32 * ((192 - 48) * 0.5 + 48 * 0.25)

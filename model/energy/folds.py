@@ -1,0 +1,86 @@
+"""Where a tile's folds meet (:func:`~.activity.activity_counts`): which lanes and PEs run from one fold
+straight into the next, and how OS's result registers drain, counted per tile from its fold plan."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from systolic.config import ArrayConfig
+
+
+def _result_drain(cfg: ArrayConfig, plan) -> dict[str, np.ndarray]:
+    """OS with ``fold_overlap``: switches and frames ``[tile]`` of the result registers (hdl/pe.py,
+    ``ShadowPE``). At a fold's end row r's ``res`` takes its sum, then the column shifts down with zeros
+    entering at the top: row r shows its total, the ones of the rows above it in turn and then zero (a
+    row the fold leaves unused starts from zero), so a used column's row r switches between consecutive
+    rows' sums r times (rows below the fold's ru: ru - 1 times) between two zero edges."""
+    if cfg.dataflow.value != "os" or not cfg.fold_overlap:
+        zero = np.zeros_like(plan.row_folds)
+        return {"res_steps": zero, "res_frames": zero}
+    r = cfg.rows
+    rf = plan.row_folds
+    ru_last = plan.spatial_rows - (rf - 1) * r
+
+    def switches(ru):
+        return ru * (ru - 1) // 2 + (r - ru) * np.maximum(ru - 1, 0)
+
+    return {
+        "res_steps": plan.spatial_cols * ((rf - 1) * switches(r) + switches(ru_last)),
+        "res_frames": plan.spatial_cols * rf * r,
+    }
+
+
+def _fold_walk(cfg: ArrayConfig, plan):
+    """A tile's row and column folds, the rows of its last and first row fold, and ``tight(ru_next)``:
+    whether a fold runs straight into the next (WS/IS: a fold's period is max(T, C, ru of the next fold),
+    OS: max(T, R + C - 1); back to back when that is T)."""
+    r, c, t = cfg.rows, cfg.cols, plan.temporal
+    rf, cf = plan.row_folds, plan.col_folds
+
+    def tight(ru_next):
+        if cfg.dataflow.value == "os":
+            return t >= r + c - 1
+        return (t >= c) & (t >= ru_next)
+
+    return rf, cf, plan.spatial_rows - (rf - 1) * r, np.minimum(r, plan.spatial_rows), tight
+
+
+def _joined_lanes(cfg: ArrayConfig, plan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """West lanes ``[tile]`` whose stream runs from one fold straight into the next (no idle cycle between:
+    the next fold's first operand arrives right after this fold's last, and the lane is used by both), and
+    the west skew's registers on them (lane r has r). Such a lane switches once between the two folds'
+    values instead of falling to zero and rising again; and the PEs whose products and partial sums do the
+    same (used in both folds: those rows, and the columns both use). Folds run in walk order, row folds
+    inner (rows r, ..., r, ru_last, then the next column fold's first; :func:`_fold_walk`)."""
+    r, c = cfg.rows, cfg.cols
+    rf, cf, ru_last, ru_first, tight = _fold_walk(cfg, plan)
+    # boundaries (how many per tile, lanes used on both sides, the next fold's rows)
+    bounds = (
+        (cf * np.maximum(rf - 2, 0), r, r),  # between full row folds
+        (cf * (rf >= 2), ru_last, ru_last),  # into a column fold's last row fold
+        (cf - 1, ru_last, ru_first),  # into the next column fold
+    )
+    lanes = sum(n * both * tight(nxt) for n, both, nxt in bounds)
+    skew = sum(n * (both * (both - 1) // 2) * tight(nxt) for n, both, nxt in bounds)
+    # the PEs: within a column fold its columns (C, or the last fold's: spatial_cols over the column
+    # folds), into the next column fold that fold's (spatial_cols - C over the boundaries)
+    rows_within = np.maximum(rf - 2, 0) * r * tight(r) + (rf >= 2) * ru_last * tight(ru_last)
+    pes = plan.spatial_cols * rows_within + np.maximum(plan.spatial_cols - c, 0) * ru_last * tight(ru_first)
+    return lanes, skew, pes
+
+
+def _joined_columns(cfg: ArrayConfig, plan, weight) -> tuple[np.ndarray, np.ndarray]:
+    """Column lanes ``[tile]`` (OS: the north operand's; WS/IS: the outputs') that run from one fold
+    straight into the next (:func:`_joined_lanes`), and the same weighted by ``weight(columns used)``
+    (the skew's or de-skew's registers on them). Column folds are the outer loop: a column fold's row
+    folds use the same columns (C, or the last fold's), and the next column fold C or the last."""
+    r, c = cfg.rows, cfg.cols
+    rf, cf, ru_last, ru_first, tight = _fold_walk(cfg, plan)
+    cu_last = plan.spatial_cols - (cf - 1) * c
+    within = np.maximum(rf - 2, 0) * tight(r) + (rf >= 2) * tight(ru_last)  # per column fold
+    into = tight(ru_first) * (cf >= 2)  # into the next column fold
+    lanes = within * ((cf - 1) * c + cu_last) + into * (np.maximum(cf - 2, 0) * c + cu_last)
+    weighted = within * ((cf - 1) * weight(c) + weight(cu_last)) + into * (
+        np.maximum(cf - 2, 0) * weight(c) + weight(cu_last)
+    )
+    return lanes, weighted

@@ -45,6 +45,7 @@ from .activity import (
     predict_toggles_by_activity,
     toggle_features,
 )
+from .defaults import default_stats
 from .layer import (
     LayerEnergy,
     energy_per_toggle_pj,
@@ -65,7 +66,7 @@ from .leakage import (
     leakage_w,
     pe_gates,
 )
-from .streams import STAT_COLUMNS, check_operand, default_stats, layer_stats
+from .streams import STAT_COLUMNS, check_operand, layer_stats
 from .tables import (
     ACTIONS,
     COMPONENT_CLASSES,

@@ -575,7 +575,7 @@ def toggle_features(cfg: ArrayConfig, counts: LayerActivityCounts, stats: np.nda
     """The regressors of :data:`TOGGLE_FEATURES`, ``[layer, class, feature]`` (bit toggles per coefficient).
 
     ``stats``: ``[layer, stat]`` or ``[stat]`` (:data:`~.streams.STAT_COLUMNS`) from
-    :func:`~.streams.layer_stats` on real tensors, a profile, or :func:`~.streams.default_stats`.
+    :func:`~.streams.layer_stats` on real tensors, a profile, or :func:`~.defaults.default_stats`.
     """
     layers = counts.macs.size
     st = np.broadcast_to(np.asarray(stats, dtype=float), (layers, len(STAT_COLUMNS)))

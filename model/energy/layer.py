@@ -16,8 +16,8 @@ from .activity import (
     predict_toggles,
     predict_toggles_by_activity,
 )
+from .defaults import default_stats
 from .leakage import LEAK_T_REF_K, leakage_w
-from .streams import default_stats
 from .tables import EnergyTable, build_table, scale_activity
 
 
@@ -36,7 +36,7 @@ def energy_per_toggle_pj(
     over that many toggles. Other data, zero gating and stale lanes then cost what their toggles do. The
     RTL's nets give the data dependence; the table gives the energy scale and its growth with width
     (a multiplier's internal switching grows as a*b, which the VCD's operand nets do not show).
-    ``reference_stats`` ``[layer, stat]``: :func:`~.streams.default_stats` of the layers (computed from
+    ``reference_stats`` ``[layer, stat]``: :func:`~.defaults.default_stats` of the layers (computed from
     ``counts`` when not given, with K = MACs / (M N) unknown, so pass them).
     """
     table = table or build_table(cfg)
@@ -132,7 +132,7 @@ def layer_energy(
     stats : array ``[stat]`` or ``[layer, stat]``, optional
         Statistics of the layers' streams (:func:`~.streams.layer_stats` from real tensors, or a data
         profile). Without them: independent uniform operands at the configured widths with a share
-        ``zero_frac`` of zeros in both A and B (:func:`~.streams.default_stats`; B also zero off the
+        ``zero_frac`` of zeros in both A and B (:func:`~.defaults.default_stats`; B also zero off the
         diagonal blocks of a grouped convolution in blocks), the statistics-free default for a network
         without data.
     zero_frac : float or array ``[layer]``
@@ -152,7 +152,8 @@ def layer_energy(
     blocks = gemm.block_counts  # block-diagonal B (group_blocks): its zeros
     if stats is None:
         dense = np.all(np.asarray(zero_frac) == 0) and np.all(np.asarray(blocks) == 1)
-        stats = reference if dense else default_stats(cfg, gemm.k, zero_frac, tile_k, blocks)
+        channels = [1 if c is None else c.channels // c.groups for c in (gemm.conv or [None] * gemm.m.size)]
+        stats = reference if dense else default_stats(cfg, gemm.k, zero_frac, tile_k, blocks, channels)
     by_activity = predict_toggles_by_activity(cfg, counts, stats, calibration)  # [layer, activity, class]
     toggles = by_activity.sum(axis=1)  # [layer, class]
     table = table or build_table(cfg)

@@ -35,9 +35,10 @@ from .activity import (
     fill_mask_flips,
     toggle_features,
 )
+from .defaults import default_stats
 from .layer import energy_per_toggle_pj
 from .side_flips import array_side_flips
-from .streams import COLUMN, STAT_COLUMNS, default_stats, layer_stats
+from .streams import COLUMN, STAT_COLUMNS, layer_stats
 from .tables import COMPONENT_CLASSES, EnergyTable, build_table
 
 #: Statistics of the sums the ofmap SRAM accumulates over a layer's K-tiles (read back, drained, written

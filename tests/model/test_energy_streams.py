@@ -192,7 +192,7 @@ def test_default_statistics_of_a_block_diagonal_b_follow_its_zeros(dataflow):
     a_groups[a_groups == 0], b_groups[b_groups == 0] = 1, 1
     a, b = block_operands(a_groups, b_groups)  # [400, 64], [64, 48] with 3/4 of B zero
     sampled = en.layer_stats(cfg, a, b)
-    blocked = en.default_stats(cfg, 64, 0.0, blocks=4)[0]
+    blocked = en.default_stats(cfg, 64, 0.0, blocks=4, group_channels=16)[0]  # side by side: T = 1
     dense = en.default_stats(cfg, 64, 0.0)[0]
     weight_zeros = COLUMN["n_z" if dataflow != "is" else "w_z"]  # the weights' port (dataflow table)
     assert sampled[weight_zeros] == pytest.approx(0.75) and blocked[weight_zeros] == pytest.approx(0.75)
@@ -264,3 +264,16 @@ def test_joined_and_passed_statistics_of_a_partial_fold():
     assert got[COLUMN["pass_s"]] == pytest.approx(2 / 32)  # 011 -> 110
     # outputs: fold 1 (1 + 2 = 3, 4 + 5 = 9) against fold 2 (3, 6): 0 and 3 bits (1001 vs 0110 -> 4)
     assert got[COLUMN["out_j"]] == pytest.approx((0 + 4) / 2 / 32)
+
+
+@pytest.mark.parametrize(("taps", "cg"), [(9, 1), (9, 3), (1, 4)])
+def test_default_block_diagonal_weights_sit_where_the_lowering_puts_them(taps, cg):
+    """The statistics-free default's block-diagonal B holds its weights where `block_operands` (the
+    lowering, the cosim and the RTL's K order: tap-major, each group's channels innermost) puts them:
+    a depthwise block's weights change group on every K line, not once per group's K_g lines."""
+    from systolic.model.energy.defaults import block_diagonal_mask
+    from systolic.model.functional import block_operands
+
+    blocks, ng = 4, 2
+    a, b = block_operands(np.ones((blocks, 3, taps * cg)), np.ones((blocks, taps * cg, ng)), channels=cg)
+    assert np.array_equal(block_diagonal_mask(*b.shape, blocks, cg), b != 0)

@@ -15,7 +15,9 @@ array sizes (:data:`HELD_OUT_ARRAYS` configurations), whole data sources
 (:data:`~.calibration_data.HELD_OUT_SOURCES`: photographs and their ReLU feature maps) and, on the fitted
 configurations, layer shapes drawn for validation. The split is drawn from a seed, never chosen by hand.
 :func:`error_table` prints the per-layer error distribution (median, 90th percentile and worst of the
-absolute relative error) per class and in total, and the error of sums.
+absolute relative error) per class and in total, and the error of sums. ``systolic calibrate --wide`` adds
+a held-out group outside ``make calibrate``'s default run: 32x32 accelerators on Verilator
+(:data:`WIDE_ARRAYS`, :func:`wide_set`, :func:`wide_text`), which change neither the fit nor the file.
 
 Icarus is the simulator because it is the fastest here for this job (measured on 2 cores): its build
 takes about a second, where Verilator's C++ build takes 25-30 s per configuration (minutes at 16x16), which
@@ -205,7 +207,7 @@ WIDE_SIM = "verilator"
 #: CNN's ReLU maps with its trained weights, the photographs and their ReLU maps) and uniform data.
 WIDE_SOURCES: tuple[str, ...] = ("uniform", "digits", "digits-relu", "photo", "photo-relu")
 #: Inclusive ranges of the wide layers' M, K and N: several folds and tiles on a 32x32 array.
-WIDE_M, WIDE_K, WIDE_N = (200, 500), (64, 256), (32, 96)
+WIDE_M, WIDE_K, WIDE_N = (96, 192), (64, 128), (33, 64)
 
 
 def wide_set(
@@ -225,6 +227,17 @@ def wide_set(
             m, k, n = (int(rng.integers(lo, hi, endpoint=True)) for lo, hi in (WIDE_M, WIDE_K, WIDE_N))
             cases.append(Case(first_config + i, m, n, k, source, int(rng.integers(2**31)), True, "wide"))
     return cases
+
+
+def wide_to_simulate(seed: int = 0, root: Path = Path("build")) -> int:
+    """How many of :data:`WIDE_ARRAYS` have no toggles kept in ``root/calibrate`` for this RTL (what a
+    ``--wide`` run will build and simulate)."""
+    first = len(FITTED_ARRAYS) + len(HELD_OUT_ARRAYS)
+    cases = wide_set(first, seed)
+    return sum(
+        not _cache_path(cfg, [c for c in cases if c.config == first + i], root, WIDE_SIM).exists()
+        for i, cfg in enumerate(WIDE_ARRAYS)
+    )
 
 
 def case_operands(cfg: ArrayConfig, case: Case) -> tuple[np.ndarray, np.ndarray]:

@@ -123,6 +123,17 @@ def test_wide_set_is_32x32_layers_of_several_folds_and_tiles_all_held_out():
     assert not [c for c in cal.calibration_set() if c.why == "wide"]
 
 
+def test_wide_to_simulate_counts_the_configurations_without_kept_toggles(tmp_path):
+    assert cal.wide_to_simulate(0, tmp_path) == len(cal.WIDE_ARRAYS)
+    first = len(cal.FITTED_ARRAYS) + len(cal.HELD_OUT_ARRAYS)
+    mine = [c for c in cal.wide_set(first, 0) if c.config == first + 1]
+    kept = cal._cache_path(cal.WIDE_ARRAYS[1], mine, tmp_path, cal.WIDE_SIM)
+    kept.parent.mkdir(parents=True)
+    kept.write_bytes(b"")
+    assert cal.wide_to_simulate(0, tmp_path) == len(cal.WIDE_ARRAYS) - 1
+    assert cal._cache_path(cal.WIDE_ARRAYS[1], mine, tmp_path) != kept  # the simulator is in the key
+
+
 def _result_with_wide(measured_wide: float) -> cal.CalibrationResult:
     """Three fitted 4x4 configurations (one per dataflow) with random features and toggles, one held-out
     shape each, and a 32x32 wide configuration whose layers measure ``measured_wide`` toggles per class."""

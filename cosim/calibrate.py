@@ -193,8 +193,8 @@ def calibration_set(
 
 #: Held out as a group of its own and never in ``make calibrate``'s default run (``systolic calibrate
 #: --wide``): 32x32 accelerators, twice the side of the largest held-out array and four times that of the
-#: largest fitted one, int8, a DRAM bus of 8 words: WS, OS and WS with zero gating (IS is not in it yet:
-#: each configuration costs a Verilator build with VCD tracing, 200-250 s of CPU). They run on Verilator
+#: largest fitted one, int8, a DRAM bus of 8 words: WS, OS, WS with zero gating and IS (each configuration
+#: costs a Verilator build with VCD tracing, 180-250 s of CPU, once per RTL). They run on Verilator
 #: (:data:`WIDE_SIM`): on Icarus a 32x32 array simulates about ten times slower (README, "Speed"). Their
 #: VCD is 73-80 KB a cycle, most of it nets no class counts (each PE's clock and port copies, Yosys's
 #: intermediate nets), so the layers are kept small: a configuration's five layers (and their warm-ups)
@@ -203,6 +203,7 @@ WIDE_ARRAYS: tuple[ArrayConfig, ...] = (
     make_config(32, 32, "ws", 8, False, 8),
     make_config(32, 32, "os", 8, False, 8),
     make_config(32, 32, "ws", 8, True, 8),
+    make_config(32, 32, "is", 8, False, 8),
 )
 WIDE_SIM = "verilator"
 #: One layer per source on every wide configuration: real data (the digits' im2col rows and the digits

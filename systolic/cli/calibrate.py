@@ -59,7 +59,7 @@ def add(sub: Any) -> None:
     p.add_argument(
         "--wide",
         action="store_true",
-        help="also run the held-out 32x32 accelerators (WS, OS, WS with zero gating; real and uniform "
+        help="also run the held-out 32x32 accelerators (WS, OS, WS with zero gating, IS; real and uniform "
         "data) on Verilator and print their tables; never fitted, not in the file; the toggles are kept in "
         "DIR/calibrate like the others'",
     )

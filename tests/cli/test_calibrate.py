@@ -36,7 +36,7 @@ class _Stop(Exception):
     pass
 
 
-@pytest.mark.parametrize(("flag", "wide"), [([], 0), (["--wide"], 3)])
+@pytest.mark.parametrize(("flag", "wide"), [([], 0), (["--wide"], 4)])
 def test_wide_adds_the_32x32_configurations_and_only_with_the_flag(tmp_path, monkeypatch, flag, wide):
     from systolic.cli import main
     from systolic.cosim import calibrate as cal
@@ -50,7 +50,7 @@ def test_wide_adds_the_32x32_configurations_and_only_with_the_flag(tmp_path, mon
     monkeypatch.setattr(cal, "calibrate", fake)
     with pytest.raises(_Stop):
         main(["calibrate", "-o", str(tmp_path / "c.json"), "--build", str(tmp_path / "b"), "--force", *flag])
-    assert tuple(seen["wide"]) == cal.WIDE_ARRAYS[:wide] and len(cal.WIDE_ARRAYS) == 3
+    assert tuple(seen["wide"]) == cal.WIDE_ARRAYS[:wide] and len(cal.WIDE_ARRAYS) == 4
     assert (
         "fitted" not in seen and "held_arrays" not in seen
     )  # the calibration set itself is make calibrate's

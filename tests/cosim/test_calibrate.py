@@ -110,7 +110,7 @@ def test_wide_set_is_32x32_layers_of_several_folds_and_tiles_all_held_out():
     seen = {(cfg.rows, cfg.cols) for cfg in (*cal.FITTED_ARRAYS, *cal.HELD_OUT_ARRAYS)}
     assert {(cfg.rows, cfg.cols) for cfg in cal.WIDE_ARRAYS} == {(32, 32)} and (32, 32) not in seen
     assert {cfg.input_bits for cfg in cal.WIDE_ARRAYS} == {8}
-    assert {cfg.dataflow.value for cfg in cal.WIDE_ARRAYS} == {"ws", "os"}
+    assert {cfg.dataflow.value for cfg in cal.WIDE_ARRAYS} == {"ws", "os", "is"}
     assert {cfg.zero_gating for cfg in cal.WIDE_ARRAYS} == {True, False}
     for c in cases:
         cfg = cal.WIDE_ARRAYS[c.config - first]

@@ -15,7 +15,9 @@ array sizes (:data:`HELD_OUT_ARRAYS` configurations), whole data sources
 (:data:`~.calibration_data.HELD_OUT_SOURCES`: photographs and their ReLU feature maps) and, on the fitted
 configurations, layer shapes drawn for validation. The split is drawn from a seed, never chosen by hand.
 :func:`error_table` prints the per-layer error distribution (median, 90th percentile and worst of the
-absolute relative error) per class and in total, and the error of sums.
+absolute relative error) per class and in total, and the error of sums. ``systolic calibrate --wide`` adds
+a held-out group outside ``make calibrate``'s default run: 32x32 accelerators on Verilator
+(:data:`WIDE_ARRAYS`, :func:`wide_set`, :func:`wide_text`), which change neither the fit nor the file.
 
 Icarus is the simulator because it is the fastest here for this job (measured on 2 cores): its build
 takes about a second, where Verilator's C++ build takes 25-30 s per configuration (minutes at 16x16), which
@@ -189,6 +191,58 @@ def calibration_set(
     return cases
 
 
+#: Held out as a group of its own and never in ``make calibrate``'s default run (``systolic calibrate
+#: --wide``): 32x32 accelerators, twice the side of the largest held-out array and four times that of the
+#: largest fitted one, int8, a DRAM bus of 8 words: WS, OS, WS with zero gating and IS (each configuration
+#: costs a Verilator build with VCD tracing, 180-250 s of CPU, once per RTL). They run on Verilator
+#: (:data:`WIDE_SIM`): on Icarus a 32x32 array simulates about ten times slower (README, "Speed"). Their
+#: VCD is 73-80 KB a cycle, most of it nets no class counts (each PE's clock and port copies, Yosys's
+#: intermediate nets), so the layers are kept small: a configuration's five layers (and their warm-ups)
+#: are 35,000-41,000 cycles and 2.9-3.0 GB of VCD.
+WIDE_ARRAYS: tuple[ArrayConfig, ...] = (
+    make_config(32, 32, "ws", 8, False, 8),
+    make_config(32, 32, "os", 8, False, 8),
+    make_config(32, 32, "ws", 8, True, 8),
+    make_config(32, 32, "is", 8, False, 8),
+)
+WIDE_SIM = "verilator"
+#: One layer per source on every wide configuration: real data (the digits' im2col rows and the digits
+#: CNN's ReLU maps with its trained weights, the photographs and their ReLU maps) and uniform data.
+WIDE_SOURCES: tuple[str, ...] = ("uniform", "digits", "digits-relu", "photo", "photo-relu")
+#: Inclusive ranges of the wide layers' M, K and N: several folds and tiles on a 32x32 array.
+WIDE_M, WIDE_K, WIDE_N = (96, 192), (64, 128), (33, 64)
+
+
+def wide_set(
+    first_config: int,
+    seed: int = 0,
+    arrays: Sequence[ArrayConfig] = WIDE_ARRAYS,
+    sources: Sequence[str] = WIDE_SOURCES,
+) -> list[Case]:
+    """The wide layers: one per source of ``sources`` on every configuration of ``arrays`` (``Case.config``
+    counts from ``first_config``), shapes drawn from :data:`WIDE_M`, :data:`WIDE_K`, :data:`WIDE_N`; each
+    configuration's draws are seeded by ``seed`` and its place in ``arrays``, so adding a configuration
+    keeps the others' layers (and their kept toggles). Every case is held out, ``why='wide'``."""
+    cases = []
+    for i in range(len(arrays)):
+        rng = np.random.default_rng([seed, 32, i])
+        for source in sources:
+            m, k, n = (int(rng.integers(lo, hi, endpoint=True)) for lo, hi in (WIDE_M, WIDE_K, WIDE_N))
+            cases.append(Case(first_config + i, m, n, k, source, int(rng.integers(2**31)), True, "wide"))
+    return cases
+
+
+def wide_to_simulate(seed: int = 0, root: Path = Path("build")) -> int:
+    """How many of :data:`WIDE_ARRAYS` have no toggles kept in ``root/calibrate`` for this RTL (what a
+    ``--wide`` run will build and simulate)."""
+    first = len(FITTED_ARRAYS) + len(HELD_OUT_ARRAYS)
+    cases = wide_set(first, seed)
+    return sum(
+        not _cache_path(cfg, [c for c in cases if c.config == first + i], root, WIDE_SIM).exists()
+        for i, cfg in enumerate(WIDE_ARRAYS)
+    )
+
+
 def case_operands(cfg: ArrayConfig, case: Case) -> tuple[np.ndarray, np.ndarray]:
     """The operands of one case (seeded)."""
     return source_operands(cfg, case.source, case.m, case.n, case.k, np.random.default_rng(case.seed))
@@ -215,9 +269,11 @@ def simulate(
     per_cycle: bool = False,
     keep_vcd: bool = False,
     check_cycles: bool = True,
+    sim: str = "icarus",
 ) -> tuple[list[Measured], dict]:
-    """Run ``operands`` (one (A, B) pair per layer) on ``cfg``'s accelerator under Icarus with a VCD, and
-    count each layer's toggles (with ``per_cycle``, also per busy cycle).
+    """Run ``operands`` (one (A, B) pair per layer) on ``cfg``'s accelerator under ``sim`` (Icarus, or
+    Verilator for arrays whose Icarus run would take too long) with a VCD, and count each layer's toggles
+    (with ``per_cycle``, also per busy cycle).
 
     Returns the per-layer measurements and run statistics (wall times, VCD size, extraction seconds).
     Raises :class:`InputError` if the build or the run fails, a layer's output is wrong or (with
@@ -230,21 +286,21 @@ def simulate(
     from .toggles import count_toggles, energy_rules
 
     t0 = time.perf_counter()
-    bdir = build(cfg, "icarus", waves=True, root=root, top="accel")
+    bdir = build(cfg, sim, waves=True, root=root, top="accel")
     t_build = time.perf_counter() - t0
     tdir = bdir / "runs" / run_name
     tdir.mkdir(parents=True, exist_ok=True)
-    vcd = tdir / "waves.vcd"
+    vcd = tdir / ("waves.vcd" if sim == "icarus" else "dump.vcd")
     vcd.unlink(missing_ok=True)
     arrays = {f"{x}{i}": v for i, pair in enumerate(operands) for x, v in zip("ab", pair, strict=True)}
     spec = {"config": cfg.to_dict(), "layers": [[f"a{i}", f"b{i}"] for i in range(len(operands))]}
     measured, log, t_sim = run_testbench(
-        cfg, "icarus", bdir, tdir, TB_MODULE, "systolic_accel", ENV_VAR, spec,
+        cfg, sim, bdir, tdir, TB_MODULE, "systolic_accel", ENV_VAR, spec,
         waves=True, what="calibration run", arrays=arrays,
     )  # fmt: skip
     got = measured["layers"]
     if len(got) != len(operands):
-        raise InputError(f"icarus calibration run finished {len(got)} of {len(operands)} layers; see {log}")
+        raise InputError(f"{sim} calibration run finished {len(got)} of {len(operands)} layers; see {log}")
     period_s = CLOCK_NS * 1e-9
     counts = count_toggles(
         vcd, window_cycles=1, clock_period_s=period_s, rules=energy_rules(cfg.dataflow.value)
@@ -291,10 +347,11 @@ def _warmup(cfg: ArrayConfig, source: str, seed: int) -> tuple[np.ndarray, np.nd
     return source_operands(cfg, source, *shape, np.random.default_rng([seed, 7]))
 
 
-def _cache_path(cfg: ArrayConfig, cases: Sequence[Case], root: Path) -> Path:
+def _cache_path(cfg: ArrayConfig, cases: Sequence[Case], root: Path, sim: str = "icarus") -> Path:
     """Where the measured toggles of these layers on this RTL are kept: keyed on the generator's source
-    (hdl/ and the vocabulary), the config, the layers and the counting rules, so any change of the RTL or
-    of what is counted measures anew."""
+    (hdl/ and the vocabulary), the config, the layers, the counting rules and the simulator (named in the
+    key only when it is not Icarus, so the calibration set's keys stay what they were), so any change of
+    the RTL or of what is counted measures anew."""
     import hashlib
     import json
 
@@ -303,11 +360,15 @@ def _cache_path(cfg: ArrayConfig, cases: Sequence[Case], root: Path) -> Path:
 
     rules = [list(r) for r in energy_rules(cfg.dataflow.value)]  # what is counted, as well as what runs
     key = [generator_digest(), cfg.to_json(), [c.__dict__ for c in cases], WARMUP_FOLDS, rules]
+    if sim != "icarus":
+        key.append(sim)
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
     return root / "calibrate" / f"{cfg.slug}-{digest}.npz"
 
 
-def run_config(cfg: ArrayConfig, cases: Sequence[Case], root: Path, fresh: bool = False) -> dict:
+def run_config(
+    cfg: ArrayConfig, cases: Sequence[Case], root: Path, fresh: bool = False, sim: str = "icarus"
+) -> dict:
     """Simulate one configuration's layers (each source's layers after a warm-up layer of that source)
     and return per case the measured toggles, the features and the counts, and the stats of the run.
     Measured toggles are kept in ``root/calibrate`` and reused while the RTL and the layers are the same
@@ -318,7 +379,7 @@ def run_config(cfg: ArrayConfig, cases: Sequence[Case], root: Path, fresh: bool 
     from systolic.model.cycles import GemmArrays
     from systolic.model.memory import memory_cycles
 
-    cache = _cache_path(cfg, cases, root)
+    cache = _cache_path(cfg, cases, root, sim)
     order, operands = [], []
     for source in dict.fromkeys(c.source for c in cases):
         operands.append(_warmup(cfg, source, cases[0].seed))
@@ -335,7 +396,7 @@ def run_config(cfg: ArrayConfig, cases: Sequence[Case], root: Path, fresh: bool 
         stats = {"build_s": 0.0, "sim_s": 0.0, "vcd_bytes": 0, "extract_s": 0.0, "cached": True}
     else:
         run_name = f"calibrate-{cache.stem[-16:]}"
-        got, stats = simulate(cfg, operands, root=root, run_name=run_name, check_cycles=False)
+        got, stats = simulate(cfg, operands, root=root, run_name=run_name, check_cycles=False, sim=sim)
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_suffix(".tmp.npz")
         np.savez(tmp, per_class=np.stack([m.per_class for m in got]), cycles=[m.cycles for m in got])
@@ -385,20 +446,27 @@ class CalibrationResult:
 
     def mask(self, held: bool = True, why: str | None = None, min_macs: int = 0) -> np.ndarray:
         """The cases of a group (held out or fitted, why held out, at least ``min_macs`` MACs), without
-        those whose RTL cycles differ from the model's."""
+        those whose RTL cycles differ from the model's. ``why=None`` is every group of the calibration set
+        proper: the wide layers (``systolic calibrate --wide``) only count when asked for by name."""
         ok = np.ones(len(self.cases), dtype=bool) if self.agree is None else self.agree
         return ok & np.array(
-            [c.held_out == held and (why is None or c.why == why) and c.macs >= min_macs for c in self.cases]
+            [
+                c.held_out == held
+                and (c.why == why or (why is None and c.why != "wide"))
+                and c.macs >= min_macs
+                for c in self.cases
+            ]
         )
 
-    def disagreeing(self) -> list[str]:
-        """``config: MxNxK source`` of every case whose RTL cycles differ from the model's."""
+    def disagreeing(self, why: str | None = None) -> list[str]:
+        """``config: MxNxK source`` of every case whose RTL cycles differ from the model's, of the
+        calibration set proper (``why=None``) or of held-out group ``why``."""
         if self.agree is None:
             return []
         return [
             f"{self.configs[c.config].name}: {c.label}"
             for c, ok in zip(self.cases, self.agree, strict=True)
-            if not ok
+            if not ok and (c.why == why if why is not None else c.why != "wide")
         ]
 
     def layer_errors(self, sel: np.ndarray) -> np.ndarray:
@@ -428,33 +496,23 @@ class CalibrationResult:
         return dict(zip((*COMPONENT_CLASSES, "total"), e.tolist(), strict=True))
 
 
-def calibrate(
-    fitted: Sequence[ArrayConfig] = FITTED_ARRAYS,
-    held_arrays: Sequence[ArrayConfig] = HELD_OUT_ARRAYS,
-    *,
-    seed: int = 0,
-    sources: Sequence[str] = FITTED_SOURCES,
-    held_sources: Sequence[str] = HELD_OUT_SOURCES,
-    held_shapes: int = HELD_OUT_SHAPES,
-    root: Path = Path("build"),
-    jobs: int = 2,
-    fresh: bool = False,
-    progress: Callable[[str], None] | None = None,
-) -> CalibrationResult:
-    """Run the calibration set on the RTL, fit the toggle coefficients on its training layers and predict
-    every layer; ``jobs`` configurations simulate at once, ``fresh`` simulates even layers whose toggles
-    on the same RTL are kept (:func:`run_config`). ``fitted`` must cover every dataflow."""
+def _run_all(
+    configs: Sequence[ArrayConfig],
+    sims: Sequence[str],
+    cases: Sequence[Case],
+    root: Path,
+    jobs: int,
+    fresh: bool,
+    say: Callable[[str], None],
+) -> tuple[np.ndarray, np.ndarray, list, np.ndarray, dict]:
+    """Run every configuration's cases (:func:`run_config`, configuration ``ci`` under ``sims[ci]``): the
+    Icarus ones ``jobs`` at a time, the Verilator ones one at a time beside them (one C++ build at once).
+    Returns ``measured [case, class]``, ``features [case, class, feature]``, the counts and ``agree`` per
+    case, and the run's summed seconds and VCD bytes."""
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     from systolic.model import energy as en
 
-    say = progress or (lambda _msg: None)
-    configs = [*fitted, *held_arrays]
-    missing = [df for df in en.DATAFLOWS if df not in {c.dataflow.value for c in fitted}]
-    if missing:
-        raise InputError(f"the calibration set has no configuration for dataflow(s) {', '.join(missing)}")
-    cases = calibration_set(fitted, held_arrays, seed, sources, held_sources, held_shapes)
-    start = time.perf_counter()
     n = len(en.COMPONENT_CLASSES)
     measured = np.zeros((len(cases), n))
     features = np.zeros((len(cases), n, en.N_TOGGLE_FEATURES))
@@ -464,9 +522,16 @@ def calibrate(
     mine = {ci: [i for i, c in enumerate(cases) if c.config == ci] for ci in range(len(configs))}
     # the largest arrays first, so that the pool's last jobs are short ones
     order = sorted(mine, key=lambda ci: -configs[ci].rows * configs[ci].cols)
-    with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
+    verilator = [ci for ci in order if sims[ci] != "icarus"]
+    icarus_jobs = max(1, jobs - 1) if verilator else max(1, jobs)
+    with (
+        ProcessPoolExecutor(max_workers=icarus_jobs) as pool,
+        ProcessPoolExecutor(max_workers=1) as one,
+    ):
         futures = {
-            pool.submit(run_config, configs[ci], [cases[i] for i in mine[ci]], root, fresh): ci
+            (one if ci in verilator else pool).submit(
+                run_config, configs[ci], [cases[i] for i in mine[ci]], root, fresh, sims[ci]
+            ): ci
             for ci in order
         }
         for done, fut in enumerate(as_completed(futures), 1):
@@ -485,15 +550,66 @@ def calibrate(
             totals["vcd_bytes"] += st["vcd_bytes"]
             kept = " (toggles kept from an earlier run of the same RTL)" if st.get("cached") else ""
             say(
-                f"  [{done}/{len(configs)}] {configs[ci].name}: {len(mine[ci])} layers, "
+                f"  [{done}/{len(configs)}] {configs[ci].name} ({sims[ci]}): {len(mine[ci])} layers, "
                 f"{st['cycles']:,} cycles, VCD {st['vcd_bytes'] / 1e6:.0f} MB, {st['wall_s']:.1f} s{kept}"
             )
+    return measured, features, layer_counts, agree, totals
+
+
+def fit_coefficients(
+    configs: Sequence[ArrayConfig],
+    cases: Sequence[Case],
+    features: np.ndarray,
+    measured: np.ndarray,
+    agree: np.ndarray,
+) -> np.ndarray:
+    """Toggle coefficients ``[dataflow, class, feature]`` fitted per dataflow on the training layers only:
+    no held-out case (of any group, the wide layers too) and no case whose RTL cycles differ from the
+    model's enters the fit."""
+    from systolic.model import energy as en
+
     held = np.array([c.held_out for c in cases])
     df_of = np.array([configs[c.config].dataflow.value for c in cases])
-    coeffs = np.zeros((len(en.DATAFLOWS), n, en.N_TOGGLE_FEATURES))
+    coeffs = np.zeros((len(en.DATAFLOWS), len(en.COMPONENT_CLASSES), en.N_TOGGLE_FEATURES))
     for d, df in enumerate(en.DATAFLOWS):
         train = (df_of == df) & ~held & agree
         coeffs[d] = en.fit_toggles(features[train], measured[train])
+    return coeffs
+
+
+def calibrate(
+    fitted: Sequence[ArrayConfig] = FITTED_ARRAYS,
+    held_arrays: Sequence[ArrayConfig] = HELD_OUT_ARRAYS,
+    *,
+    seed: int = 0,
+    sources: Sequence[str] = FITTED_SOURCES,
+    held_sources: Sequence[str] = HELD_OUT_SOURCES,
+    held_shapes: int = HELD_OUT_SHAPES,
+    wide: Sequence[ArrayConfig] = (),
+    root: Path = Path("build"),
+    jobs: int = 2,
+    fresh: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> CalibrationResult:
+    """Run the calibration set on the RTL, fit the toggle coefficients on its training layers and predict
+    every layer; ``jobs`` configurations simulate at once, ``fresh`` simulates even layers whose toggles
+    on the same RTL are kept (:func:`run_config`). ``fitted`` must cover every dataflow. ``wide``
+    configurations (:data:`WIDE_ARRAYS`) add the held-out group ``'wide'`` (:func:`wide_set`, on
+    :data:`WIDE_SIM`); it changes neither the fit nor the calibration file."""
+    from systolic.model import energy as en
+
+    configs = [*fitted, *held_arrays, *wide]
+    sims = ["icarus"] * (len(fitted) + len(held_arrays)) + [WIDE_SIM] * len(wide)
+    missing = [df for df in en.DATAFLOWS if df not in {c.dataflow.value for c in fitted}]
+    if missing:
+        raise InputError(f"the calibration set has no configuration for dataflow(s) {', '.join(missing)}")
+    cases = calibration_set(fitted, held_arrays, seed, sources, held_sources, held_shapes)
+    cases += wide_set(len(fitted) + len(held_arrays), seed, wide)
+    start = time.perf_counter()
+    say = progress or (lambda _msg: None)
+    measured, features, layer_counts, agree, totals = _run_all(configs, sims, cases, root, jobs, fresh, say)
+    coeffs = fit_coefficients(configs, cases, features, measured, agree)
+    df_of = [configs[c.config].dataflow.value for c in cases]
     predicted = np.einsum("scf,scf->sc", features, coeffs[[en.DATAFLOWS.index(df) for df in df_of]])
     fitted_cal = en.Calibration(coeffs)
     per_toggle = np.concatenate(
@@ -504,6 +620,8 @@ def calibrate(
             for c, k in zip(cases, layer_counts, strict=True)
         ]
     )  # [case, class]: weights of the classes in the total
+    held = np.array([c.held_out and c.why != "wide" for c in cases])
+    train = np.array([not c.held_out for c in cases])
     info = {
         "calibration_set": {
             "seed": seed,
@@ -511,9 +629,9 @@ def calibrate(
             "held_out_configs": [c.name for c in held_arrays],
             "sources": list(sources),
             "held_out_sources": list(held_sources),
-            "layers": int((~held & agree).sum()),
+            "layers": int((train & agree).sum()),
             "held_out_layers": int((held & agree).sum()),
-            "left_out_rtl_cycles_differ": int((~agree).sum()),
+            "left_out_rtl_cycles_differ": int((~agree & (train | held)).sum()),
             "simulator": "icarus",
         },
     }
@@ -578,18 +696,50 @@ def validation_text(result: CalibrationResult) -> str:
     return "\n\n".join(parts)
 
 
+def wide_text(result: CalibrationResult) -> str:
+    """The wide group's tables (``systolic calibrate --wide``): all its layers, each configuration, each
+    source, then one line per layer (its energy-weighted total error, its worst class and the error of
+    every class)."""
+    from systolic.model.energy import COMPONENT_CLASSES
+
+    sel = result.mask(True, "wide", MIN_MACS)
+    names = sorted({result.configs[c.config].name for c, s in zip(result.cases, sel, strict=True) if s})
+    parts = [error_table(result, sel, f"held out: wide arrays ({WIDE_SIM}), >= {MIN_MACS} MACs")]
+    in_config = np.array([result.configs[c.config].name for c in result.cases])
+    parts += [error_table(result, sel & (in_config == name), f"  {name}") for name in names]
+    source = np.array([c.source for c in result.cases])
+    parts += [error_table(result, sel & (source == s), f"  source {s}") for s in WIDE_SOURCES]
+    err = result.layer_errors(sel)  # [layer, class + total]
+    head = f"{'config':<20} {'layer':<24} {'MACs':>10} {'total':>7}  " + " ".join(
+        f"{c[:7]:>7}" for c in COMPONENT_CLASSES
+    )
+    lines = [head]
+    for c, e in zip([c for c, s in zip(result.cases, sel, strict=True) if s], err, strict=True):
+        row = " ".join(f"{100 * v:>+6.1f}%" for v in e[:-1])
+        lines.append(
+            f"{result.configs[c.config].name:<20} {c.label:<24} {c.macs:>10,} {100 * e[-1]:>+6.1f}%  {row}"
+        )
+    parts.append("\n".join(lines))
+    odd = result.disagreeing("wide")
+    if odd:
+        parts.append(
+            f"left out: {len(odd)} wide layers whose RTL cycles differ from the model's: {'; '.join(odd)}"
+        )
+    return "\n\n".join(parts)
+
+
 #: The goals for held-out layers of at least :data:`MIN_MACS` MACs: every layer's total and every class
 #: within these relative errors, and the error of sums of the total.
 GOAL_LAYER_TOTAL, GOAL_LAYER_CLASS, GOAL_SUM = 0.10, 0.15, 0.03
 
 
-def goal_misses(result: CalibrationResult) -> tuple[list[str], list[str]]:
-    """What of the goals the held-out layers miss, one phrase each: ``(total, classes)``, the misses of the
-    totals (every layer's total, the error of sums) and of the classes (every layer's classes); empty lists
-    when met."""
+def goal_misses(result: CalibrationResult, why: str | None = None) -> tuple[list[str], list[str]]:
+    """What of the goals the held-out layers (of group ``why``; None: the calibration set's) miss, one
+    phrase each: ``(total, classes)``, the misses of the totals (every layer's total, the error of sums) and
+    of the classes (every layer's classes); empty lists when met."""
     from systolic.model.energy import COMPONENT_CLASSES
 
-    sel = result.mask(True, min_macs=MIN_MACS)
+    sel = result.mask(True, why, min_macs=MIN_MACS)
     if not sel.any():
         return ["no held-out layers"], []
     err = np.abs(result.layer_errors(sel))
@@ -597,7 +747,7 @@ def goal_misses(result: CalibrationResult) -> tuple[list[str], list[str]]:
     worst_total = float(err[:, -1].max())
     if worst_total > GOAL_LAYER_TOTAL:
         total.append(f"worst layer total {100 * worst_total:.1f}% (goal {100 * GOAL_LAYER_TOTAL:.0f}%)")
-    odd = result.disagreeing()
+    odd = result.disagreeing(why)
     if odd:
         total.append(f"{len(odd)} layers left out: RTL cycles differ from the model's")
     total_sum = float(result.sum_errors(sel)[-1])

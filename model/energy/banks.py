@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from systolic.config import ArrayConfig
-from systolic.dataflow import MAPPINGS
 
+from .folds import computed_tiles
 from .switching import _patterns
 
 
@@ -22,22 +22,11 @@ def bank_flips(cfg: ArrayConfig, sched, st: np.ndarray, bits: int, steps_max: in
     bank (its weights two folds old), and the next tile's first fold is written into that bank. A load
     writes the rows the fold uses, zeros in the columns it leaves unused; the rows it leaves unused keep
     their weights. Swaps per PE: one per fold and one per tile, as the regressor counts them."""
-    from ..memory import tile_record
-    from ..traces import _tile_folds
-
-    mp = MAPPINGS[cfg.dataflow]
     r_all, c_all = cfg.rows, cfg.cols
     banks = np.zeros((2, r_all, c_all), dtype=np.uint64)  # [bank, row, col]
     sel, flips, swaps, writes, folds = 0, 0, 0, 0, 0
     shown = banks[0].copy()
-    steps = sched.steps
-    for s in range(min(steps.layer.size, steps_max)):
-        if steps.compute_tile[s] < 0:
-            continue
-        tile = tile_record(sched.tiles, int(steps.compute_tile[s]))
-        _, sr_base, sc_base, ru, cu, _, _ = _tile_folds(cfg, tile)
-        row0 = tile[f"{mp.spatial_rows}0"] + sr_base
-        col0 = tile[f"{mp.spatial_cols}0"] + sc_base
+    for _, _, row0, col0, ru, cu in computed_tiles(cfg, sched, steps_max):
         for i, (rb, cb, r, c) in enumerate(zip(row0, col0, ru, cu, strict=True)):
             sel = sel if i == 0 else 1 - sel  # the first fold of a tile: the bank the tag turned to
             new = banks[sel].copy()

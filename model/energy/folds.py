@@ -84,3 +84,25 @@ def _joined_columns(cfg: ArrayConfig, plan, weight) -> tuple[np.ndarray, np.ndar
         np.maximum(cf - 2, 0) * weight(c) + weight(cu_last)
     )
     return lanes, weighted
+
+
+def computed_tiles(cfg: ArrayConfig, sched, steps_max: int):
+    """The tiles the first ``steps_max`` steps of ``sched`` compute, in the order they run: per tile
+    ``(t0, t_len, row0, col0, ru, cu)``, its first time index and time steps and, per fold ``[fold]``,
+    the first row and column of the operand it places on the array and the rows and columns it uses
+    (the walk every per-fold emulation of the array follows: hdl/sequencer.py's fold order)."""
+    from systolic.dataflow import MAPPINGS
+
+    from ..memory import tile_record
+    from ..traces import _tile_folds
+
+    mp = MAPPINGS[cfg.dataflow]
+    steps = sched.steps
+    for s in range(min(steps.layer.size, steps_max)):
+        if steps.compute_tile[s] < 0:
+            continue
+        tile = tile_record(sched.tiles, int(steps.compute_tile[s]))
+        t_len, sr_base, sc_base, ru, cu, _, _ = _tile_folds(cfg, tile)
+        row0 = tile[f"{mp.spatial_rows}0"] + sr_base
+        col0 = tile[f"{mp.spatial_cols}0"] + sc_base
+        yield tile[f"{mp.temporal}0"], t_len, row0, col0, ru, cu

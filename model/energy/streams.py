@@ -488,27 +488,15 @@ def _gated_jumps(cfg: ArrayConfig, sched, a: np.ndarray, b: np.ndarray) -> tuple
     Flips of both jumps (the west operand, the other one) per PE stream (one per used PE and fold) and
     bit, over the first :data:`BUS_STEPS` steps' tiles in the order they run; a fold is a stage: the loop
     runs over folds, the PEs of a fold are arrays ``[time, row, col]``."""
-    from systolic.dataflow import MAPPINGS
-
-    from ..memory import tile_record
-    from ..traces import _tile_folds
+    from .folds import computed_tiles
 
     df = cfg.dataflow.value
-    mp = MAPPINGS[cfg.dataflow]
     xw, st = (b.T, a.T) if df == "is" else (a, b)  # IS is WS on the transpose
     bits_w, bits_n = (cfg.weight_bits, cfg.input_bits) if df == "is" else (cfg.input_bits, cfg.weight_bits)
     held_w = np.zeros((cfg.rows, cfg.cols), dtype=np.uint64)  # [row, col] what each PE holds
     held_n = np.zeros((cfg.rows, cfg.cols), dtype=np.uint64)
     flips_w = flips_n = frames = 0
-    steps = sched.steps
-    for s in range(min(steps.layer.size, BUS_STEPS)):
-        if steps.compute_tile[s] < 0:
-            continue
-        tile = tile_record(sched.tiles, int(steps.compute_tile[s]))
-        t_len, sr_base, sc_base, ru, cu, _, _ = _tile_folds(cfg, tile)
-        t0 = tile[f"{mp.temporal}0"]
-        row0 = tile[f"{mp.spatial_rows}0"] + sr_base
-        col0 = tile[f"{mp.spatial_cols}0"] + sc_base
+    for t0, t_len, row0, col0, ru, cu in computed_tiles(cfg, sched, BUS_STEPS):
         for rb, cb, r, c in zip(row0, col0, ru, cu, strict=True):
             if df == "os":  # PE (m, n) takes A[m, k] and B[k, n] along k
                 west = np.broadcast_to(a[rb : rb + r, t0 : t0 + t_len].T[:, :, None], (t_len, r, c))

@@ -13,7 +13,7 @@ import pytest
 from systolic.config import ArrayConfig
 from systolic.geometry import geometry
 from systolic.model.cycles import GemmArrays
-from systolic.model.energy.activity import _unique_rows, fill_mask_flips
+from systolic.model.energy.activity import fill_mask_flips, tile_kind_pairs
 from systolic.model.energy.fills import _counter_bit_flips
 from systolic.model.memory import memory_cycles
 from systolic.model.traces import _ragged
@@ -21,22 +21,10 @@ from systolic.model.traces import _ragged
 
 def _emulated_fill_mask_flips(cfg: ArrayConfig, tiles) -> np.ndarray:
     """``fill_mask_flips`` by emulating every beat of each pair of consecutive tile kinds."""
-    geo = geometry(cfg)
-    kind = np.stack(
-        [tiles.load_a, tiles.load_b, tiles.a_lines]
-        + [tiles.ext(geo[x].lane_dim) for x in ("A", "B")]
-        + [tiles.ext(geo[x].other_dim) for x in ("A", "B")],
-        axis=1,
-    ).astype(np.int64)
-    kind[:, 3:] *= kind[:, [0, 1, 0, 1]] != 0
-    loads = (kind[:, 0] != 0) | (kind[:, 1] != 0)
-    idx = np.where(loads, np.arange(loads.size), -1)
-    prev = np.r_[-1, np.maximum.accumulate(idx)[:-1]]
-    pairs = np.concatenate([np.where((prev >= 0)[:, None], kind[np.maximum(prev, 0)], -1), kind], axis=1)
-    unique, inverse = _unique_rows(pairs)
+    loads, before, kind, inverse = tile_kind_pairs(cfg, tiles)
     memo: dict = {}
-    flips = np.array([_emulated_pair_flips(cfg, row[:7], row[7:], memo) for row in unique])
-    return np.where(loads, flips[inverse.reshape(-1)], 0.0)
+    flips = np.array([_emulated_pair_flips(cfg, b, k, memo) for b, k in zip(before, kind, strict=True)])
+    return np.where(loads, flips[inverse], 0.0)
 
 
 def _emulated_pair_flips(cfg: ArrayConfig, before: np.ndarray, kind: np.ndarray, memo: dict) -> float:

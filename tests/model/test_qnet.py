@@ -103,9 +103,13 @@ def test_training_is_deterministic_and_reproduces_the_shipped_network(shipped, t
     for a, b in zip(again.net.layers, twice.net.layers, strict=True):
         np.testing.assert_array_equal(a.weights, b.weights)
         assert (a.mult, a.shift) == (b.mult, b.shift)
-    equal = sum(int((a.weights == b.weights).sum()) for a, b in zip(again.net.layers, shipped.net.layers))
+    equal = sum(
+        int((a.weights == b.weights).sum()) for a, b in zip(again.net.layers, shipped.net.layers, strict=True)
+    )
     assert equal >= 0.9 * sum(b.weights.size for b in shipped.net.layers)
     for net in (again, shipped):
         assert acc.accuracy(qnet.float_forward(net.float_weights, x), y) >= 0.97
-    digital = [acc.accuracy(acc.digital_logits(n.net, qnet.input_codes(x, 4), 16), y) for n in (again, shipped)]
+    digital = [
+        acc.accuracy(acc.digital_logits(n.net, qnet.input_codes(x, 4), 16), y) for n in (again, shipped)
+    ]
     assert abs(digital[0] - digital[1]) <= 0.01

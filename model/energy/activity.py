@@ -14,6 +14,7 @@ from systolic.config import ArrayConfig
 from systolic.errors import InputError
 from systolic.geometry import BUFFER, geometry
 
+from .announce import announce_flips
 from .folds import _joined_columns, _joined_lanes, _result_drain
 from .streams import COLUMN, STAT_COLUMNS
 from .tables import ACTIONS, COMPONENT_CLASSES, _frozen
@@ -101,12 +102,16 @@ TOGGLE_FEATURES: dict[str, tuple[str, ...]] = {
         "compute_cycles",
         "folds",
         "tiles",
-        "dram_reads",
+        # the walker's own copies of what it announces (its time step and column base, the request
+        # coordinates and the ports the line ends in): once
+        "announce",
         # the controller keeps three copies of each DRAM request address (request, response, port): the
         # bits they flip per beat
         "write_beats a_wr",
         "sram_slots",
-        "folds (rows + cols)",  # lane masks
+        # WS/IS: the output announcement's delay line, rows + cols stages, each showing the walker's
+        # time step, column base, lanes and flags fold by fold (announce); serial sequencer: folds
+        "(rows + cols) announce",
         "read_beats a_rd",
         "fill_masks",  # fill lane masks and enables, the read walker's beat state, beat by beat
     ),
@@ -133,7 +138,10 @@ FEATURE_ACTIVITY: dict[str, tuple[str, ...]] = {
     "ifmap_sram": ("compute", "fill", "fill", "compute", "fill", "whole"),
     "filter_sram": ("compute", "fill", "fill", "compute", "fill", "whole"),
     "ofmap_sram": ("results", "drain", "results", "results", "whole"),  # RMW reads: results
-    "ctrl": ("whole", "compute", "compute", "whole", "load", "drain", "compute", "compute", "load", "fill"),
+    "ctrl": (
+        *("whole", "compute", "compute", "whole", "compute"),
+        *("drain", "compute", "compute", "load", "fill"),
+    ),
     "dram": ("fill", "fill", "drain", "load", "drain"),  # data when it arrives, requests when made
 }
 DATAFLOWS: tuple[str, ...] = ("os", "ws", "is")
@@ -168,6 +176,8 @@ class LayerActivityCounts:
         south_frames: its lanes per fold
     fill_still, fill_moving : ``[port, tensor, layer]`` words of each tensor (A, B) that each fill port
         (ifmap's, filter's) carries in beats that stay at lane 0 (lines of one beat) or move along the line
+    announce : WS/IS with ``fold_overlap``: bit flips of one stage of the sequencer's output announcement
+        line (:func:`~.announce.announce_flips`); without ``fold_overlap``: folds
     fill_masks : bit flips of the controller's fill lane masks and enables and of its read walker's beat
         state (:func:`fill_mask_flips`)
     rows, cols, bw : the array's size and the DRAM bus's words (``[layer]``, for the features)
@@ -211,6 +221,7 @@ class LayerActivityCounts:
     fill_still: np.ndarray
     fill_moving: np.ndarray
     fill_masks: np.ndarray
+    announce: np.ndarray
     rows: np.ndarray
     cols: np.ndarray
     bw: np.ndarray
@@ -288,6 +299,7 @@ def _array_counts(cfg: ArrayConfig, tiles) -> dict[str, np.ndarray]:
         "psum_pass_frames": unused_rows * plan.spatial_cols * (not os_),
         "south": plan.row_folds * plan.spatial_cols * plan.temporal,
         "south_frames": plan.row_folds * plan.spatial_cols,
+        "announce": announce_flips(cfg, plan) if cfg.fold_overlap else folds,
     }
 
 
@@ -563,10 +575,10 @@ def _memory_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, l
         k.compute_cycles,
         k.folds,
         k.tiles,
-        reads,
+        k.announce,
         k.write_beats * v("addr_wr"),
         slots,
-        k.folds * (k.rows + k.cols),
+        (k.rows + k.cols) * k.announce,
         k.read_beats * v("addr_rd"),
         k.fill_masks,
     ]

@@ -228,3 +228,31 @@ def test_fill_flips_cost_is_bounded_by_the_tile_kinds_not_the_beats():
         tracemalloc.stop()
     assert flips.sum() > beats  # every beat flips some lanes
     assert peak < 4_000_000  # measured 1.4 MB: the tiles' kind pairs
+
+
+def _cal(rows: int, cols: int, df: str, bits: int, bw: int, ternary: bool = False) -> ArrayConfig:
+    """cosim/calibrate.py's make_config (no gating)."""
+    lanes, lines, word, acc = max(rows, cols), max(12, rows, cols), -(-bits // 8), min(4 * bits, 48)
+    return ArrayConfig(rows=rows, cols=cols, dataflow=df, input_bits=bits, weight_bits=2 if ternary else bits,
+                       weight_format="ternary" if ternary else "int", acc_bits=acc, word_bytes=word,
+                       ifmap_sram_bytes=2 * lines * lanes * word, filter_sram_bytes=2 * lines * lanes * word,
+                       ofmap_sram_bytes=2 * max(8, rows) * lanes * -(-acc // 8), dram_bw_words_per_cycle=bw,
+                       dram_latency_cycles=4)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "cfg, mnk, rtl",
+    [
+        # calibration layers run on Icarus after their warm-up layer (VCD kept): the ifmap SRAM's
+        # s_wr_addr flips (the filter SRAM's the same: both ports take the walker's line)
+        ((8, 8, "is", 4, 4), (39, 16, 24), 840),
+        ((8, 8, "os", 8, 8, True), (34, 16, 12), 264),
+        ((8, 8, "ws", 8, 8), (25, 15, 23), 572),
+        ((4, 4, "is", 16, 4), (24, 13, 32), 1_632),
+    ],
+)
+def test_fill_address_flips_are_the_rtls(cfg, mnk, rtl):
+    from systolic.model import energy as en
+
+    got = en.activity_counts(_cal(*cfg), GemmArrays.of(*mnk)).fill_addr[:, 0]
+    assert got.tolist() == [rtl, rtl]

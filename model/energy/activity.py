@@ -85,7 +85,7 @@ TOGGLE_FEATURES: dict[str, tuple[str, ...]] = {
             # the fill address on the port and on each memory of the shadow half (one per lane in
             # conv_native's rotating ifmap SRAM, else one: mems), and the array side's addresses
             "(1 + mems) fill_addr",
-            "(1 + mems) read_slots",
+            "(1 + mems) read_slots / lanes",  # the array side's read address, per line read
             # the fill port's lane enables: the controller drives both SRAMs' fill ports with every DRAM
             # beat, of either tensor (per beat, not per lane slot written)
             "read_beats",
@@ -579,7 +579,7 @@ def _memory_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, l
             k.sram_read_slots[i] * (b.a if x == "A" else b.b) * sram_switch[x],
             fills[i],
             (1 + mems[x]) * k.fill_addr[i],
-            (1 + mems[x]) * k.sram_read_slots[i],
+            (1 + mems[x]) * k.sram_read_slots[i] / geometry(cfg)[x].lanes,
             k.read_beats,
             k.cycles,
         ]

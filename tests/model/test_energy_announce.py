@@ -46,14 +46,11 @@ def test_output_stationary_and_serial_sequencers_have_no_line():
     assert en.activity_counts(serial, GemmArrays.of(8, 6, 10)).announce[0] == 6
 
 
-def _cal(rows: int, cols: int, df: str, bits: int, bw: int) -> ArrayConfig:
-    """cosim/calibrate.py's make_config (no gating)."""
-    lanes, lines, word, acc = max(rows, cols), max(12, rows, cols), -(-bits // 8), min(4 * bits, 48)
-    return ArrayConfig(rows=rows, cols=cols, dataflow=Dataflow(df), input_bits=bits, weight_bits=bits,
-                       acc_bits=acc, word_bytes=word, ifmap_sram_bytes=2 * lines * lanes * word,
-                       filter_sram_bytes=2 * lines * lanes * word,
-                       ofmap_sram_bytes=2 * max(8, rows) * lanes * -(-acc // 8), dram_bw_words_per_cycle=bw,
-                       dram_latency_cycles=4)  # fmt: skip
+def _cal(rows: int, cols: int, df: str, bits: int, bw: int, ternary: bool = False) -> ArrayConfig:
+    """A calibration accelerator (cosim/calibrate.py's make_config, no gating)."""
+    from systolic.cosim.calibrate import make_config
+
+    return make_config(rows, cols, df, bits, False, bw, ternary)
 
 
 @pytest.mark.parametrize(

@@ -231,13 +231,10 @@ def test_fill_flips_cost_is_bounded_by_the_tile_kinds_not_the_beats():
 
 
 def _cal(rows: int, cols: int, df: str, bits: int, bw: int, ternary: bool = False) -> ArrayConfig:
-    """cosim/calibrate.py's make_config (no gating)."""
-    lanes, lines, word, acc = max(rows, cols), max(12, rows, cols), -(-bits // 8), min(4 * bits, 48)
-    return ArrayConfig(rows=rows, cols=cols, dataflow=df, input_bits=bits, weight_bits=2 if ternary else bits,
-                       weight_format="ternary" if ternary else "int", acc_bits=acc, word_bytes=word,
-                       ifmap_sram_bytes=2 * lines * lanes * word, filter_sram_bytes=2 * lines * lanes * word,
-                       ofmap_sram_bytes=2 * max(8, rows) * lanes * -(-acc // 8), dram_bw_words_per_cycle=bw,
-                       dram_latency_cycles=4)  # fmt: skip
+    """A calibration accelerator (cosim/calibrate.py's make_config, no gating)."""
+    from systolic.cosim.calibrate import make_config
+
+    return make_config(rows, cols, df, bits, False, bw, ternary)
 
 
 @pytest.mark.parametrize(

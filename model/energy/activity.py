@@ -114,7 +114,7 @@ TOGGLE_FEATURES: dict[str, tuple[str, ...]] = {
         # the controller keeps three copies of each DRAM request address (request, response, port): the
         # bits they flip per beat
         "write_beats a_wr",
-        "sram_slots",
+        "drain_walk",  # the drain walker's lines, blocks, beats, lengths and flags, beat by beat
         # WS/IS: the output announcement's delay line, rows + cols stages, each showing the walker's
         # time step, column base, lanes and flags fold by fold (announce); serial sequencer: folds
         "(rows + cols) announce",
@@ -146,7 +146,7 @@ FEATURE_ACTIVITY: dict[str, tuple[str, ...]] = {
     "ofmap_sram": ("results", "drain", "results", "results", "whole"),  # RMW reads: results
     "ctrl": (
         *("whole", "compute", "compute", "whole", "compute"),
-        *("drain", "compute", "compute", "load", "fill"),
+        *("drain", "drain", "compute", "load", "fill"),
     ),
     "dram": ("fill", "fill", "drain", "load", "drain"),  # data when it arrives, requests when made
 }
@@ -184,6 +184,8 @@ class LayerActivityCounts:
         (ifmap's, filter's) carries in beats that stay at lane 0 (lines of one beat) or move along the line
     fill_addr : ``[port, layer]`` bit flips of the ifmap and filter SRAMs' fill address ports
         (:func:`~.fills.fill_addr_flips`)
+    drain_walk : bit flips of the controller's drain walker and its registered copies
+        (:func:`~.drain_walk.drain_flips`; the addresses apart)
     announce : WS/IS with ``fold_overlap``: bit flips of one stage of the sequencer's output announcement
         line (:func:`~.announce.announce_flips`); without ``fold_overlap``: folds
     fill_masks : bit flips of the controller's fill lane masks and enables and of its read walker's beat
@@ -230,6 +232,7 @@ class LayerActivityCounts:
     fill_moving: np.ndarray
     fill_masks: np.ndarray
     fill_addr: np.ndarray
+    drain_walk: np.ndarray
     announce: np.ndarray
     rows: np.ndarray
     cols: np.ndarray
@@ -312,14 +315,19 @@ def _array_counts(cfg: ArrayConfig, tiles) -> dict[str, np.ndarray]:
     }
 
 
-def fill_counts(cfg: ArrayConfig, tiles) -> dict[str, np.ndarray]:
-    """The fill walk's counts of :class:`LayerActivityCounts` per tile: ``fill_masks``
-    (:func:`fill_mask_flips`) and ``fill_addr`` ``[port, tile]`` (:func:`~.fills.fill_addr_flips`)."""
+def walk_counts(cfg: ArrayConfig, tiles) -> dict[str, np.ndarray]:
+    """The controller's walkers' counts of :class:`LayerActivityCounts` per tile: ``fill_masks``
+    (:func:`fill_mask_flips`), ``fill_addr`` ``[port, tile]`` (:func:`~.fills.fill_addr_flips`) and
+    ``drain_walk`` (:func:`~.drain_walk.drain_flips`)."""
+    from .drain_walk import drain_flips
     from .fills import fill_addr_flips, pair_flips
 
     loads, before, kind, inverse = tile_kind_pairs(cfg, tiles)
-    masks = np.where(loads, pair_flips(cfg, before, kind)[inverse].astype(float), 0.0)
-    return {"fill_masks": masks, "fill_addr": np.where(loads, fill_addr_flips(cfg, kind)[:, inverse], 0.0)}
+    return {
+        "fill_masks": np.where(loads, pair_flips(cfg, before, kind)[inverse].astype(float), 0.0),
+        "fill_addr": np.where(loads, fill_addr_flips(cfg, kind)[:, inverse], 0.0),
+        "drain_walk": drain_flips(cfg, tiles),
+    }
 
 
 def fill_mask_flips(cfg: ArrayConfig, tiles) -> np.ndarray:
@@ -434,7 +442,7 @@ def activity_counts(cfg: ArrayConfig, gemm, memory=None) -> LayerActivityCounts:
             name: np.stack([per_layer(row, tiles.layer) for row in np.atleast_2d(v)]).reshape(
                 np.shape(v)[:-1] + (layers,)
             )
-            for name, v in fill_counts(cfg, tiles).items()
+            for name, v in walk_counts(cfg, tiles).items()
         },
         rows=ones * cfg.rows,
         cols=ones * cfg.cols,
@@ -593,7 +601,6 @@ def _memory_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, l
         k.sram_write_slots[2],
         k.cycles,
     ]
-    slots = k.sram_read_slots.sum(axis=0) + k.sram_write_slots.sum(axis=0)
     rd_bits = max(b.a, b.b)  # the read bus's words: both operands in two's complement of the wider width
     ones_rd = (v("a_o") if b.a >= b.b else v("ab_o"), v("b_o") if b.b >= b.a else v("ba_o"))
     out["ctrl"] = [
@@ -603,7 +610,7 @@ def _memory_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, l
         k.tiles,
         k.announce,
         k.write_beats * v("addr_wr"),
-        slots,
+        k.drain_walk,
         (k.rows + k.cols) * k.announce,
         k.read_beats * v("addr_rd"),
         k.fill_masks,

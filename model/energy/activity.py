@@ -14,6 +14,7 @@ from systolic.config import ArrayConfig
 from systolic.errors import InputError
 from systolic.geometry import BUFFER, geometry
 
+from .announce import announce_flips
 from .folds import _joined_columns, _joined_lanes, _result_drain
 from .streams import COLUMN, STAT_COLUMNS
 from .tables import ACTIONS, COMPONENT_CLASSES, _frozen
@@ -75,12 +76,18 @@ TOGGLE_FEATURES: dict[str, tuple[str, ...]] = {
     **{
         f"{buf}_sram": (
             "read_slots b s",  # the read port's lines along the array's stream
-            # fills: every DRAM beat passes both fill ports (each X seen at the port's width b), in place...
-            "sum_X b still_X d_X",
-            "sum_X b moving_X o_X",  # ... or moved along the line (its words appear and vanish)
-            "read_slots",  # addresses and enables
-            # the fill port's address and lane enables: the controller drives both SRAMs' fill ports
-            # with every DRAM beat, of either tensor (per beat, not per lane slot written)
+            # fills: every DRAM beat passes both fill ports (each X seen at the port's width b, within its
+            # lanes): a word replaces the one bw before it in DRAM order at the same lanes, and a beat
+            # that moves along the line shows its words at the next beat's lanes too, from the edge that
+            # takes it until the next beat arrives (they appear there and vanish); f_p: the emulated
+            # port's flips over these counts' (bursts' edges, tensor junctions, partial lines)
+            "sum_X b ((still_X + moving_X) d_X + 2 moving_X o_X) f_p",
+            # the fill address on the port and on each memory of the shadow half (one per lane in
+            # conv_native's rotating ifmap SRAM, else one: mems), and the array side's addresses
+            "(1 + mems) fill_addr",
+            "(1 + mems) read_slots / lanes",  # the array side's read address, per line read
+            # the fill port's lane enables: the controller drives both SRAMs' fill ports with every DRAM
+            # beat, of either tensor (per beat, not per lane slot written)
             "read_beats",
             "cycles",
         )
@@ -101,12 +108,16 @@ TOGGLE_FEATURES: dict[str, tuple[str, ...]] = {
         "compute_cycles",
         "folds",
         "tiles",
-        "dram_reads",
+        # the walker's own copies of what it announces (its time step and column base, the request
+        # coordinates and the ports the line ends in): once
+        "announce",
         # the controller keeps three copies of each DRAM request address (request, response, port): the
         # bits they flip per beat
         "write_beats a_wr",
-        "sram_slots",
-        "folds (rows + cols)",  # lane masks
+        "drain_walk",  # the drain walker's lines, blocks, beats, lengths and flags, beat by beat
+        # WS/IS: the output announcement's delay line, rows + cols stages, each showing the walker's
+        # time step, column base, lanes and flags fold by fold (announce); serial sequencer: folds
+        "(rows + cols) announce",
         "read_beats a_rd",
         "fill_masks",  # fill lane masks and enables, the read walker's beat state, beat by beat
     ),
@@ -133,7 +144,10 @@ FEATURE_ACTIVITY: dict[str, tuple[str, ...]] = {
     "ifmap_sram": ("compute", "fill", "fill", "compute", "fill", "whole"),
     "filter_sram": ("compute", "fill", "fill", "compute", "fill", "whole"),
     "ofmap_sram": ("results", "drain", "results", "results", "whole"),  # RMW reads: results
-    "ctrl": ("whole", "compute", "compute", "whole", "load", "drain", "compute", "compute", "load", "fill"),
+    "ctrl": (
+        *("whole", "compute", "compute", "whole", "compute"),
+        *("drain", "drain", "compute", "load", "fill"),
+    ),
     "dram": ("fill", "fill", "drain", "load", "drain"),  # data when it arrives, requests when made
 }
 DATAFLOWS: tuple[str, ...] = ("os", "ws", "is")
@@ -168,6 +182,12 @@ class LayerActivityCounts:
         south_frames: its lanes per fold
     fill_still, fill_moving : ``[port, tensor, layer]`` words of each tensor (A, B) that each fill port
         (ifmap's, filter's) carries in beats that stay at lane 0 (lines of one beat) or move along the line
+    fill_addr : ``[port, layer]`` bit flips of the ifmap and filter SRAMs' fill address ports
+        (:func:`~.fills.fill_addr_flips`)
+    drain_walk : bit flips of the controller's drain walker and its registered copies
+        (:func:`~.drain_walk.drain_flips`; the addresses apart)
+    announce : WS/IS with ``fold_overlap``: bit flips of one stage of the sequencer's output announcement
+        line (:func:`~.announce.announce_flips`); without ``fold_overlap``: folds
     fill_masks : bit flips of the controller's fill lane masks and enables and of its read walker's beat
         state (:func:`fill_mask_flips`)
     rows, cols, bw : the array's size and the DRAM bus's words (``[layer]``, for the features)
@@ -211,6 +231,9 @@ class LayerActivityCounts:
     fill_still: np.ndarray
     fill_moving: np.ndarray
     fill_masks: np.ndarray
+    fill_addr: np.ndarray
+    drain_walk: np.ndarray
+    announce: np.ndarray
     rows: np.ndarray
     cols: np.ndarray
     bw: np.ndarray
@@ -288,6 +311,22 @@ def _array_counts(cfg: ArrayConfig, tiles) -> dict[str, np.ndarray]:
         "psum_pass_frames": unused_rows * plan.spatial_cols * (not os_),
         "south": plan.row_folds * plan.spatial_cols * plan.temporal,
         "south_frames": plan.row_folds * plan.spatial_cols,
+        "announce": announce_flips(cfg, plan) if cfg.fold_overlap else folds,
+    }
+
+
+def walk_counts(cfg: ArrayConfig, tiles) -> dict[str, np.ndarray]:
+    """The controller's walkers' counts of :class:`LayerActivityCounts` per tile: ``fill_masks``
+    (:func:`fill_mask_flips`), ``fill_addr`` ``[port, tile]`` (:func:`~.fills.fill_addr_flips`) and
+    ``drain_walk`` (:func:`~.drain_walk.drain_flips`)."""
+    from .drain_walk import drain_flips
+    from .fills import fill_addr_flips, pair_flips
+
+    loads, before, kind, inverse = tile_kind_pairs(cfg, tiles)
+    return {
+        "fill_masks": np.where(loads, pair_flips(cfg, before, kind)[inverse].astype(float), 0.0),
+        "fill_addr": np.where(loads, fill_addr_flips(cfg, kind)[:, inverse], 0.0),
+        "drain_walk": drain_flips(cfg, tiles),
     }
 
 
@@ -399,7 +438,12 @@ def activity_counts(cfg: ArrayConfig, gemm, memory=None) -> LayerActivityCounts:
         fills=per_layer(steps.read_beats > 0, steps.layer),
         fill_still=still,
         fill_moving=moving,
-        fill_masks=per_layer(fill_mask_flips(cfg, tiles), tiles.layer),
+        **{
+            name: np.stack([per_layer(row, tiles.layer) for row in np.atleast_2d(v)]).reshape(
+                np.shape(v)[:-1] + (layers,)
+            )
+            for name, v in walk_counts(cfg, tiles).items()
+        },
         rows=ones * cfg.rows,
         cols=ones * cfg.cols,
         bw=ones * cfg.dram_bw_words_per_cycle,
@@ -530,18 +574,20 @@ def _memory_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, l
     reads = k.dram_reads.sum(axis=0)
     # each fill port (ifmap: A's width, filter: B's) takes its width's low bits of every beat's words
     port_bits = np.array([b.a, b.b])[:, None, None]
-    still_rate = np.stack([[v("dram_a"), v("dram_ba")], [v("dram_ab"), v("dram_b")]]) * port_bits
-    moving_rate = np.stack([[v("a_o"), v("ba_o")], [v("ab_o"), v("b_o")]]) * port_bits  # [port, X, layer]
-    port_still = (k.fill_still * still_rate).sum(axis=1)  # [port, layer]
-    port_moving = (k.fill_moving * moving_rate).sum(axis=1)
+    switch = np.stack([[v("dram_a"), v("dram_ba")], [v("dram_ab"), v("dram_b")]]) * port_bits
+    ones = np.stack([[v("a_o"), v("ba_o")], [v("ab_o"), v("b_o")]]) * port_bits  # [port, X, layer]
+    fills = ((k.fill_still + k.fill_moving) * switch + 2 * k.fill_moving * ones).sum(axis=1)  # [port, layer]
+    fills = fills * np.stack([v("fill_a"), v("fill_b")])
     # the array-side read port of each operand's SRAM sees it along the array's stream
+    # memories per half: conv_native's ifmap SRAM has one per lane (hdl/buffer.py, rotate)
+    mems = {"A": geometry(cfg)["A"].lanes if cfg.convs_native else 1, "B": 1}
     sram_switch = {"A": v("n_s") if df == "is" else v("w_s"), "B": v("w_s") if df == "is" else v("n_s")}
     out = {
         f"{buf}_sram": [
             k.sram_read_slots[i] * (b.a if x == "A" else b.b) * sram_switch[x],
-            port_still[i],
-            port_moving[i],
-            k.sram_read_slots[i],
+            fills[i],
+            (1 + mems[x]) * k.fill_addr[i],
+            (1 + mems[x]) * k.sram_read_slots[i] / geometry(cfg)[x].lanes,
             k.read_beats,
             k.cycles,
         ]
@@ -555,7 +601,6 @@ def _memory_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, l
         k.sram_write_slots[2],
         k.cycles,
     ]
-    slots = k.sram_read_slots.sum(axis=0) + k.sram_write_slots.sum(axis=0)
     rd_bits = max(b.a, b.b)  # the read bus's words: both operands in two's complement of the wider width
     ones_rd = (v("a_o") if b.a >= b.b else v("ab_o"), v("b_o") if b.b >= b.a else v("ba_o"))
     out["ctrl"] = [
@@ -563,10 +608,10 @@ def _memory_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, l
         k.compute_cycles,
         k.folds,
         k.tiles,
-        reads,
+        k.announce,
         k.write_beats * v("addr_wr"),
-        slots,
-        k.folds * (k.rows + k.cols),
+        k.drain_walk,
+        (k.rows + k.cols) * k.announce,
         k.read_beats * v("addr_rd"),
         k.fill_masks,
     ]

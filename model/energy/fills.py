@@ -141,11 +141,9 @@ def _counter_bit_flips(start: np.ndarray, n: np.ndarray, d: np.ndarray | int, bi
     return below(start + n) - below(start)
 
 
-def _walk_flips(fb: FillBeats) -> np.ndarray:
-    """Flips ``[tensor, kind]`` of the walkers' ``(o, lb, line)`` (two copies) and the ports' addresses
-    over each tensor's lines: o counts rows, lb counts each row's lines and returns to zero, and the SRAM
-    line ``lb eo + o`` steps by ``eo`` within a row (x to x + eo for x in ``0 .. (blocks - 1) eo``) and
-    back to ``o + 1`` after it (``D + o`` to ``o + 1``, D = ``(blocks - 1) eo``)."""
+def _line_walk(fb: FillBeats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The walkers' counters' flips per bit ``[tensor, kind, bit]`` over each tensor's lines: ``o``, ``lb``
+    and the SRAM line (:func:`_walk_flips`)."""
     eo, blocks = fb.eo, fb.blocks
     zero, one, d = np.zeros_like(eo), np.ones_like(eo), (blocks - 1) * eo
     start, n, step = (
@@ -156,7 +154,30 @@ def _walk_flips(fb: FillBeats) -> np.ndarray:
     )
     bits = max(int((start + n + np.abs(step)).max(initial=1)).bit_length() + 1, max(fb.addr_bits))
     o, lb, line, row_end = _counter_bit_flips(start, n, step, bits)  # [tensor, kind, bit] each
-    line = line + row_end
+    return o, lb, line + row_end
+
+
+def fill_addr_flips(cfg: ArrayConfig, kinds: np.ndarray) -> np.ndarray:
+    """Flips ``[port, kind]`` of the ifmap and filter SRAMs' fill address ports (``fill_a_addr``,
+    ``fill_b_addr``: the response walker's SRAM line in each port's address bits) while a tile of each
+    kind is loaded: each tensor's walk over its lines from line 0, back to 0 after its last beat."""
+    fb = FillBeats(cfg, kinds)
+    line = _line_walk(fb)[2]  # [tensor, kind, bit]
+    last = (fb.blocks * fb.eo - 1).astype(np.uint64)  # [tensor, kind]
+    out = []
+    for b in fb.addr_bits:
+        walk = line[..., :b].sum(axis=-1) + _pop(last & np.uint64((1 << b) - 1))
+        out.append(np.where(fb.present, walk, 0).sum(axis=0))
+    return np.stack(out)
+
+
+def _walk_flips(fb: FillBeats) -> np.ndarray:
+    """Flips ``[tensor, kind]`` of the walkers' ``(o, lb, line)`` (two copies) and the ports' addresses
+    over each tensor's lines: o counts rows, lb counts each row's lines and returns to zero, and the SRAM
+    line ``lb eo + o`` steps by ``eo`` within a row (x to x + eo for x in ``0 .. (blocks - 1) eo``) and
+    back to ``o + 1`` after it (``D + o`` to ``o + 1``, D = ``(blocks - 1) eo``)."""
+    eo, blocks = fb.eo, fb.blocks
+    o, lb, line = _line_walk(fb)
     lb = eo * lb.sum(axis=-1) + (eo - 1) * _pop(blocks - 1)
     addr = sum(line[..., :b].sum(axis=-1) for b in fb.addr_bits)
     return 2 * (o.sum(axis=-1) + lb + line.sum(axis=-1)) + addr

@@ -43,14 +43,13 @@ from .switching import _across, _along, _flag_flips, _held_flips, _nonzero_switc
 #: hold the last pair of non-zero operands; g_flag: toggles of the non-zero flag per MAC;
 #: p_nz: share of MACs with two non-zero operands; prod, psum, out, csram: the product, the PE
 #: partial-sum register, the array's outputs, the ofmap SRAM's partial sums (s, o per bit); c_o: ones
-#: of the final outputs; dram_a/b/c: lag-bus-width switching in DRAM order; dram_rd, dram_wr: the DRAM
+#: of the final outputs; dram_c: C's lag-bus-width switching in DRAM order; dram_rd, dram_wr: the DRAM
 #: read and write data buses beat after beat, in the controller's order (idle read cycles are zero), per
 #: word and bit moved; addr_rd, addr_wr: bits the read request and write address buses flip per beat;
 #: drain_s: flips of the ofmap SRAM's drain read port (whole lines, the write bus's source) per word
-#: written and bit; a_o, b_o: ones of A and B; dram_ab, ab_o: A's switching in DRAM order and its ones as
-#: the other operand's fill port sees them, at B's width (the controller hands every beat to both SRAMs'
-#: fill ports, each taking the low bits of its own operand's width from the bus's two's-complement
-#: words: A truncated when B is narrower, sign-extended when wider), dram_ba, ba_o: B's at A's width;
+#: written and bit; a_o, b_o: ones of A and B; ab_o: A's ones at B's width (A truncated when B is
+#: narrower, sign-extended when wider, as the read bus's two's-complement words carry it), ba_o: B's at
+#: A's width;
 #: array_s: flips of the ofmap SRAM's array-side data nets (both halves' read and write ports,
 #: ``a_rd_data``, ``a_wr_data``) per lane slot written and bit, from an emulation of the reads and writes
 #: of whole lines in time order (:meth:`_WriteBus.array_side_flips`); gjump_w, gjump_n (zero gating): flips
@@ -63,7 +62,9 @@ from .switching import _across, _along, _flag_flips, _held_flips, _nonzero_switc
 #: pass_s, pass_o (WS/IS): the outputs of folds that leave rows unused (a K-tile's last), which those
 #: rows' partial-sum registers pass down; bank_s (WS/IS with fold_overlap): flips per PE, bank swap and bit
 #: of a banked PE's multiplier input, emulated in the RTL's fold order, bankw_s the same per PE, fold and
-#: bit of its bank registers (:func:`.banks.bank_flips`).
+#: bit of its bank registers (:func:`.banks.bank_flips`); fill_a, fill_b: the ifmap and filter SRAMs'
+#: fill data ports' flips emulated beat by beat (:func:`.fill_ports.port_flips`) over what the counts'
+#: form charges the same beats (:func:`.fill_ports.form_flips`).
 STAT_COLUMNS: tuple[str, ...] = (
     "w_s",
     "w_nz",
@@ -116,6 +117,8 @@ STAT_COLUMNS: tuple[str, ...] = (
     "pass_o",
     "bank_s",
     "bankw_s",
+    "fill_a",
+    "fill_b",
 )
 COLUMN = {name: i for i, name in enumerate(STAT_COLUMNS)}
 #: Most products the output-side sample computes per layer (8 MB of int64).
@@ -371,8 +374,11 @@ def layer_stats(
         if df != "os" and cfg.fold_overlap:
             st, bits = (b, bits_b) if df == "ws" else (a.T, bits_a)
             out["bank_s"], out["bankw_s"] = bank_flips(cfg, sched, st, bits, BUS_STEPS)
-    bus = _dram_bus(cfg, a, b, acc)
-    out["dram_rd"], out["dram_wr"], out["addr_rd"], out["addr_wr"], out["drain_s"], out["array_s"] = bus
+    switch = ((out["dram_a"], out["dram_ba"]), (out["dram_ab"], out["dram_b"]))  # [port][tensor]
+    ones = ((out["a_o"], out["ba_o"]), (out["ab_o"], out["b_o"]))
+    bus = _dram_bus(cfg, a, b, acc, (switch, ones))
+    out["dram_rd"], out["dram_wr"], out["addr_rd"], out["addr_wr"], out["drain_s"], out["array_s"] = bus[:6]
+    out["fill_a"], out["fill_b"] = bus[6:]
     c = _c_sample(a, b, lane_axis[2])
     out["dram_c"] = _rate(c[:, bw:], c[:, :-bw], acc) if c.shape[1] > bw else 0.0
     out["c_o"] = _ones(c, acc)
@@ -710,15 +716,15 @@ def a_wr_events(rc, rl, wc, wl, r_tag=None, w_tag=None) -> tuple[np.ndarray, np.
     return flips, tag[ev]
 
 
-def _dram_bus(
-    cfg: ArrayConfig, a: np.ndarray, b: np.ndarray, acc: int
-) -> tuple[float, float, float, float, float]:
+def _dram_bus(cfg: ArrayConfig, a: np.ndarray, b: np.ndarray, acc: int, fill_rates: tuple) -> tuple:
     """Flips per word and bit of the DRAM read and write data buses, and per beat of their address buses,
     over the layer's first :data:`BUS_STEPS` steps, beat by beat as the controller moves the tiles
-    (model/traces.py); the write data bus as :class:`_WriteBus` says, counted per word written."""
+    (model/traces.py); the write data bus as :class:`_WriteBus` says, counted per word written; the fill
+    ports' data over their counts' form with ``fill_rates`` (:func:`.fill_ports.port_flips`)."""
     from ..cycles import GemmArrays
     from ..memory import memory_cycles, tile_record
     from ..traces import Dims, dram_beats
+    from .fill_ports import beat_lanes, form_flips, port_flips
 
     m, k = a.shape
     n = b.shape[1]
@@ -729,7 +735,9 @@ def _dram_bus(
     rd_bits = max(cfg.input_bits, cfg.weight_bits)
     images = {"A": _dram_image(cfg, a, "A"), "B": _dram_image(cfg, b, "B")}
     lane = np.arange(bw)
-    reads: tuple[list, list, list, list] = ([], [], [], [])  # cycles, words on the bus, words, addresses
+    # cycles, words on the bus, words, addresses, first lanes in the SRAM line, words per beat, tensor
+    # (0: A, 1: B) per beat
+    reads: tuple[list, ...] = ([], [], [], [], [], [], [])
     writes: tuple[list, list] = ([], [])  # words, addresses
     bus = _WriteBus(cfg, dims, sched, a, b)
     for s in range(min(steps.layer.size, BUS_STEPS)):
@@ -746,6 +754,9 @@ def _dram_bus(
                 reads[1].append(_patterns(np.where(valid, images[x][np.where(valid, idx, 0)], 0), rd_bits))
                 reads[2].append(int(count.sum()))
                 reads[3].append(start)
+                reads[4].append(beat_lanes(cfg, dims, x, tile_record(tiles, j)))
+                reads[5].append(count)
+                reads[6].append(np.full(count.size, "AB".index(x)))
                 offset += start.size
         if steps.drain_tile[s] >= 0:
             drained, count = dram_beats(cfg, dims, "C", tile_record(tiles, int(steps.drain_tile[s])))
@@ -774,7 +785,14 @@ def _dram_bus(
     # the ofmap SRAM's array-side read and write data, per lane slot written and bit
     slots = sum(x.size for x in bus.writes[1])  # lane slots
     array_side = sum(bus.array_side_flips()) / (acc * max(slots, 1))
-    return rates[0], rates[1], per_beat[0], per_beat[1], port, array_side
+    fill = (1.0, 1.0)
+    if reads[2]:
+        beats = tuple(np.concatenate(reads[i]) for i in (0, 1, 5, 4, 6))
+        fill = tuple(
+            f / c if c > 0 else 1.0
+            for f, c in zip(port_flips(cfg, beats), form_flips(cfg, beats, fill_rates), strict=True)
+        )
+    return rates[0], rates[1], per_beat[0], per_beat[1], port, array_side, *fill
 
 
 def _c_sample(a: np.ndarray, b: np.ndarray, lane_axis: int) -> np.ndarray:

@@ -32,8 +32,8 @@ from .activity import (
     _fill_words,
     activity_counts,
     feature_activity_matrix,
-    fill_mask_flips,
     toggle_features,
+    walk_counts,
 )
 from .defaults import default_stats
 from .layer import energy_per_toggle_pj
@@ -151,7 +151,7 @@ def tile_activity_counts(cfg: ArrayConfig, memory) -> tuple[LayerActivityCounts,
         fills=(read_beats > 0).astype(float),
         fill_still=still,
         fill_moving=moving,
-        fill_masks=fill_mask_flips(cfg, tiles),
+        **walk_counts(cfg, tiles),
         rows=ones * cfg.rows,
         cols=ones * cfg.cols,
         bw=ones * cfg.dram_bw_words_per_cycle,

@@ -228,3 +228,28 @@ def test_fill_flips_cost_is_bounded_by_the_tile_kinds_not_the_beats():
         tracemalloc.stop()
     assert flips.sum() > beats  # every beat flips some lanes
     assert peak < 4_000_000  # measured 1.4 MB: the tiles' kind pairs
+
+
+def _cal(rows: int, cols: int, df: str, bits: int, bw: int, ternary: bool = False) -> ArrayConfig:
+    """A calibration accelerator (cosim/calibrate.py's make_config, no gating)."""
+    from systolic.cosim.calibrate import make_config
+
+    return make_config(rows, cols, df, bits, False, bw, ternary)
+
+
+@pytest.mark.parametrize(
+    "cfg, mnk, rtl",
+    [
+        # calibration layers run on Icarus after their warm-up layer (VCD kept): the ifmap SRAM's
+        # s_wr_addr flips (the filter SRAM's the same: both ports take the walker's line)
+        ((8, 8, "is", 4, 4), (39, 16, 24), 840),
+        ((8, 8, "os", 8, 8, True), (34, 16, 12), 264),
+        ((8, 8, "ws", 8, 8), (25, 15, 23), 572),
+        ((4, 4, "is", 16, 4), (24, 13, 32), 1_632),
+    ],
+)
+def test_fill_address_flips_are_the_rtls(cfg, mnk, rtl):
+    from systolic.model import energy as en
+
+    got = en.activity_counts(_cal(*cfg), GemmArrays.of(*mnk)).fill_addr[:, 0]
+    assert got.tolist() == [rtl, rtl]

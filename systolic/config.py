@@ -240,7 +240,7 @@ class ArrayConfig:
         """Convolutions read their ifmap natively (``conv_native``; ``auto``: on for WS, the dataflow the
         window generator is built for)."""
         if self.conv_native == "auto":
-            return self.dataflow == Dataflow.WS
+            return self.dataflow in (Dataflow.WS, Dataflow.OS)
         return bool(self.conv_native)
 
     @property
@@ -488,9 +488,9 @@ def _check_relations(cfg: ArrayConfig) -> None:
             f"not {cfg.weight_bits} bits {'signed' if cfg.weight_signed else 'unsigned'}",
             where="weight_format",
         )
-    if cfg.conv_native is True and cfg.dataflow != Dataflow.WS:
+    if cfg.conv_native is True and cfg.dataflow == Dataflow.IS:
         raise InputError(
-            f"conv_native is implemented for the ws dataflow only, not {cfg.dataflow.value}; "
+            f"conv_native is implemented for the ws and os dataflows only, not {cfg.dataflow.value}; "
             'set conv_native = false or "auto"',
             where="conv_native",
         )

@@ -41,7 +41,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .config import ArrayConfig
+from .config import ArrayConfig, Dataflow
 from .dataflow import PORT_MAP, port_lanes, tensor_port
 
 TENSORS: tuple[str, ...] = ("A", "B", "C")
@@ -111,12 +111,23 @@ CONV_PORTS: tuple[str, ...] = (
 
 def native_conv(cfg: ArrayConfig, conv, blocks: int = 1):
     """The convolution a layer lowered from ``conv`` (a :class:`~systolic.workload.ConvShape` or None) in
-    blocks of ``blocks`` groups may read natively on ``cfg`` (``cfg.convs_native``: WS), or None (the
-    layer reads its im2col matrix): ``conv`` itself for one group, else the dense convolution of one
-    block's channel slice (:meth:`~systolic.workload.ConvShape.block`; one group per GEMM: ``blocks = 1``)."""
+    blocks of ``blocks`` groups may read natively on ``cfg`` (``cfg.convs_native``: WS and OS), or None
+    (the layer reads its im2col matrix). WS: ``conv`` itself for one group, else the dense convolution of
+    one block's channel slice (:meth:`~systolic.workload.ConvShape.block`; one group per GEMM: ``blocks =
+    1``). OS: ``conv`` when :func:`pixel_runs` holds and it has one group, else None."""
     if not cfg.convs_native or conv is None:
         return None
+    if cfg.dataflow == Dataflow.OS:
+        return conv if conv.groups == 1 and pixel_runs(conv) else None
     return conv if conv.groups == 1 else conv.block(int(blocks))
+
+
+def pixel_runs(conv) -> bool:
+    """OS reads a convolution natively when consecutive output pixels at one tap are consecutive words of
+    a channel's plane (NCHW): stride 1 and as many output columns as input columns (a 'same' width, or
+    1x1), so that the run goes on across an output row's end. Strided and 'valid' widths would make a
+    vector of P pixels P words with gaps: they keep their im2col matrix."""
+    return conv.stride_h == 1 and conv.stride_w == 1 and conv.ofmap_w == conv.ifmap_w
 
 
 def acc_signed(cfg: ArrayConfig) -> bool:

@@ -391,3 +391,16 @@ def test_group_blocks_round_trips_and_its_default_keeps_old_identities(tmp_path)
     assert SERIAL_OPTIONS["group_blocks"] is False
     with pytest.raises(InputError, match="group_blocks"):
         ArrayConfig(group_blocks="sometimes")
+
+
+def test_conv_native_true_is_refused_on_is_only():
+    """The window generator reads bands on WS (lanes along the taps) and OS (lanes along the output
+    pixels); IS has none yet, so conv_native = true there is one clear error naming the field."""
+    for df in (Dataflow.WS, Dataflow.OS):
+        assert ArrayConfig(dataflow=df, conv_native=True).convs_native
+        assert ArrayConfig(dataflow=df).convs_native  # "auto"
+    assert not ArrayConfig(dataflow=Dataflow.IS).convs_native
+    with pytest.raises(
+        InputError, match="conv_native is implemented for the ws and os dataflows only, not is"
+    ):
+        ArrayConfig(dataflow=Dataflow.IS, conv_native=True)

@@ -15,6 +15,11 @@ changes is the DRAM words of A (the tensor plus the halo rows re-read by neighbo
 when there are several m-tiles, plus the alignment words) and, when C is not a multiple of P, the k-tiles (one
 filter row each, the last k-line of each row partial, so possibly more folds than im2col's).
 
+On OS (A's lanes along the output pixels) the ifmap is NCHW and a band is C runs of ``rows * W`` words, one
+per channel plane (:func:`band_runs`), fetched exactly (no alignment words); any number of filter rows per
+k-tile (K runs in time); only stride-1 convolutions as wide as their input
+(:func:`systolic.geometry.pixel_runs`) read so.
+
 Pure NumPy; the RTL is ``hdl/window.py`` and the controller's band walk (``hdl/controller.py``).
 """
 
@@ -25,6 +30,11 @@ import numpy as np
 from systolic.config import ArrayConfig, Dataflow
 from systolic.geometry import Geometry
 from systolic.workload import ConvShape
+
+
+#: OS: the longest run of a band (rows x W words) the controller's fill walk can take (its extent along the
+#: lanes is a 16-bit tile register, as M, N and K are).
+MAX_RUN_WORDS = (1 << 16) - 1
 
 
 def band_rows(conv: ConvShape, oh0, j: int, r0=0, r1=None):
@@ -74,6 +84,8 @@ def plan_band(
     for j in (d for d in range(1, oh + 1) if oh % d == 0):
         lo, rows = band_rows(conv, np.arange(0, oh, j), j)  # [m-tile]
         if by_pixel:
+            if int(rows.max()) * conv.ifmap_w > MAX_RUN_WORDS:
+                continue
             lines = conv.channels * -(-rows * conv.ifmap_w // lanes)  # [m-tile], the same for every image
             band_words = conv.batch * conv.channels * conv.ifmap_w * int(rows.sum())
         else:

@@ -26,7 +26,9 @@ walked with n outermost, then m, then k. The controller runs *steps* separated b
 A convolution that reads its ifmap natively (``conv_native``, :mod:`systolic.model.band`) has tiles of whole
 output rows and whole filter rows; its A tile is a band of input rows for every filter row
 (``Tiles.a_line0``, ``a_lines``: full lines of P words, so ``a_lines * ceil(P / bw)`` read beats), which
-the k-tiles of an m-tile share (A is loaded when m changes, not when k does), everything else as below.
+the k-tiles of an m-tile share (A is loaded when m changes, not when k does), everything else as below. On
+OS the band is C runs of ``rows * W`` words (``Tiles.a_word0``, ``a_run``, ``a_runs``; beats as for an
+im2col tile of ``a_run`` x ``a_runs``).
 
 DRAM: one read request per cycle, data ``dram_latency_cycles`` later; one write beat per cycle; a beat
 carries at most ``dram_bw_words_per_cycle`` words and never crosses an SRAM line. The engine takes the

@@ -71,7 +71,9 @@ class Dims:
         self.cfg = cfg
         self.geo = geometry(cfg)
         self.full = {"m": m, "n": n, "k": k}
-        self.native = native  # conv_native: the layer's ConvShape (A is its NHWC ifmap), else None
+        self.native = (
+            native  # conv_native: the layer's ConvShape (A is its NHWC, on OS NCHW, ifmap), else None
+        )
 
     def start_address(self, tensor: str, coord: dict[str, np.ndarray]) -> np.ndarray:
         g = self.geo[tensor]

@@ -103,10 +103,12 @@ class ArrayConfig:
         out, so without it tiles run one after the other whatever this says. False: every tile fills
         and empties the array's pipeline (README, "The memory system").
     conv_native : bool or "auto"
-        Convolutions read their ifmap tensor itself from DRAM (NHWC, :mod:`systolic.geometry`), a band of
-        input rows with its halo per tile, and an on-chip window generator feeds the array the operand
-        stream of the im2col matrix (zeros for padding made on chip). Built for WS only so far: ``auto``
-        (the default) is on for WS and off for OS and IS; true on OS or IS is refused. With ``auto`` a
+        Convolutions read their ifmap tensor itself from DRAM (NHWC on WS, NCHW on OS,
+        :mod:`systolic.geometry`), a band of input rows with its halo per tile, and an on-chip window
+        generator feeds the array the operand stream of the im2col matrix (zeros for padding made on
+        chip). Built for WS and OS: ``auto`` (the default) is on for them and off for IS; true on IS is
+        refused. On OS only stride-1 convolutions with as many output as input columns (and one group)
+        read natively; the others read their im2col matrix, with true too. With ``auto`` a
         convolution reads its bands when the model times them faster than its im2col plan (or as fast,
         with no more DRAM words); with true whenever a band fits the ifmap SRAM's half. Layers with
         ``groups > 1``, or whose bands do not fit, read their im2col matrix from DRAM, as every layer
@@ -237,8 +239,8 @@ class ArrayConfig:
 
     @property
     def convs_native(self) -> bool:
-        """Convolutions read their ifmap natively (``conv_native``; ``auto``: on for WS, the dataflow the
-        window generator is built for)."""
+        """Convolutions read their ifmap natively (``conv_native``; ``auto``: on for WS and OS, the
+        dataflows the window generator is built for)."""
         if self.conv_native == "auto":
             return self.dataflow in (Dataflow.WS, Dataflow.OS)
         return bool(self.conv_native)

@@ -23,6 +23,13 @@ half holds a *band*: the input rows ``lo .. lo + rows - 1`` of one image that a 
 (oh * stride_h - pad_h + r, ow * stride_w - pad_w + s), or zero outside the tensor; the taps s * C + c of
 one filter row r are the consecutive words from ``((b * H + h) * W + ow * stride_w - pad_w) * C``.
 
+On OS (A's lanes along M, the output pixels) the ifmap is NCHW instead: element (b, h, w, c) at word
+``offset_A + ((b * C + c) * H + h) * W + w``, and a band (input rows ``lo .. lo + rows - 1`` of image b)
+is C runs of ``rows * W`` words, run c from word ``((b * C + c) * H + lo) * W``; word i of run c is in
+the SRAM half's line ``(i // P) * C + c``, lane ``i % P`` (the fill walk of an im2col tile of
+``rows * W`` x C words with a DRAM pitch of ``H * W``). Only convolutions for which :func:`pixel_runs`
+holds read so (P output pixels at one tap are then P consecutive words of a run).
+
 A grouped or depthwise convolution in blocks of b groups of Cg channels (``group_blocks``) is stored
 channel-blocked, as oneDNN's blocked layouts (``nChw16c``) are: block i's channel slice
 ``[i * b * Cg, (i + 1) * b * Cg)`` is an NHWC tensor of its own of C' = b * Cg channels (the blocks one

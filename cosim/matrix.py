@@ -194,8 +194,8 @@ def conv_cases(rows: int, cols: int) -> list[GemmCase]:
 
 
 def os_conv_cases(rows: int, cols: int) -> list[GemmCase]:
-    """Convolutions OS reads natively (stride 1, as many output columns as input columns; lanes along the
-    output pixels, a run per channel of the NCHW tensor): 3x3 'same' with rows whose width is not a
+    """Convolutions OS and IS read natively (stride 1, as many output columns as input columns; lanes
+    along the output pixels, a run per channel of the NCHW tensor): 3x3 'same' with rows whose width is not a
     multiple of the array's rows (a vector crosses output rows), narrower than the rows (a vector spans
     several), pointwise, a batch of two, 5x5 'same', a 3x1 filter ('valid' height), channels not a
     multiple of the rows in a tall image (bands of a few output rows on the tight memory), deep (k-tiles
@@ -297,11 +297,13 @@ def default_matrix(base: ArrayConfig) -> list[Group]:
         cfg = base.replace(name=f"ws-{name}", dataflow=Dataflow.WS, conv_native=True, **fields)
         groups.append((cfg, conv_cases(cfg.rows, cfg.cols) + native_grouped_cases(cfg), "accel"))
         groups.append((cfg.replace(name=f"{cfg.name}-im2col", conv_native=False), groups[-1][1], "accel"))
-    for name, fields in CONV_MEMORIES.items():  # conv_native on OS: the same memories, OS's own cases
-        cfg = base.replace(name=f"os-{name}", dataflow=Dataflow.OS, conv_native=True, **fields)
-        groups.append((cfg, os_conv_cases(cfg.rows, cfg.cols), "accel"))
-        groups.append((cfg.replace(name=f"{cfg.name}-im2col", conv_native=False), groups[-1][1], "accel"))
-    tight, cases, _ = groups[-4]  # os-mem-conv-tight: the serial pipeline (fold_overlap off) reads its bands
+    for df in (Dataflow.OS, Dataflow.IS):  # conv_native with lanes along the pixels: the same memories
+        for name, fields in CONV_MEMORIES.items():
+            cfg = base.replace(name=f"{df.value}-{name}", dataflow=df, conv_native=True, **fields)
+            groups.append((cfg, os_conv_cases(cfg.rows, cfg.cols), "accel"))
+            groups.append((cfg.replace(name=f"{cfg.name}-im2col", conv_native=False), groups[-1][1], "accel"))
+    # OS's serial pipeline (fold_overlap off) reads the tight memory's bands too (IS's needs the overlap)
+    tight, cases, _ = next(g for g in groups if g[0].name == "os-mem-conv-tight")
     groups.append((tight.replace(name=f"{tight.name}-serial", fold_overlap=False), cases, "accel"))
     plain = {cfg.name: (cfg, cases, top) for cfg, cases, top in groups}
     for label, (options, names) in OPTION_GROUPS.items():

@@ -96,7 +96,7 @@ class LayerHarness:
     conv : ConvShape, optional
         The convolution A is the im2col matrix of; with ``conv_native`` (when the plan says the layer
         reads its ifmap natively) DRAM holds ``ifmap`` [batch, H, W, C] instead of A: NHWC, or NCHW
-        on OS (lanes along the output pixels).
+        on OS and IS (lanes along the output pixels).
     ifmap : numpy.ndarray, optional
 
     Attributes
@@ -143,7 +143,7 @@ class LayerHarness:
         self.tensors = {"A": a, "B": b}
         self.shapes = {"A": (self.m, self.k), "B": (self.k, self.n), "C": (self.m, self.n)}
         self.images = {x: dram_image(cfg, self.tensors[x], x) for x in ("A", "B")}
-        self.by_pixel = self.geo["A"].lane_dim == "m"  # OS: A's lanes along the pixels, NCHW in DRAM
+        self.by_pixel = self.geo["A"].lane_dim == "m"  # OS, IS: A's lanes along the pixels, NCHW in DRAM
         if self.native is not None and self.by_pixel:
             self.images["A"] = np.asarray(ifmap, dtype=np.int64).transpose(0, 3, 1, 2).ravel()
         elif self.native is not None:
@@ -307,7 +307,7 @@ class LayerHarness:
         return [start + i if i < lanes else -1 for i in range(g.lanes)]
 
     def _ifmap_address(self, m: int, k: int) -> int:
-        """conv_native: the NHWC (OS: NCHW) word im2col element (m, k) is, -1 in the padding."""
+        """conv_native: the NHWC (OS, IS: NCHW) word im2col element (m, k) is, -1 in the padding."""
         cv = self.native
         b, pixel = divmod(m, cv.ofmap_h * cv.ofmap_w)
         oh, ow = divmod(pixel, cv.ofmap_w)

@@ -139,8 +139,8 @@ class Accelerator(wiring.Component):
             ]
 
     def _window(self, m: Module, req: Value, row: Value, col: Value, line: Value, data: Value):
-        """conv_native: the window generator (A on the west port; WS: lanes along K, a request is im2col
-        row ``row`` at taps from ``col``; OS: lanes along M, rows from ``row`` at tap ``col``). A request
+        """conv_native: the window generator (WS: lanes along K, a request is im2col row ``row`` at taps
+        from ``col``; OS and IS: lanes along M, rows from ``row`` at tap ``col``). A request
         reads P consecutive words of the band (two lines, rotated) and zeros the lanes in the padding;
         with ``conv_en`` low the im2col line as before."""
         cv, ctrl = self.ctrl.cv, self.ctrl

@@ -368,8 +368,8 @@ class Controller(wiring.Component):
 
     def _band_segment(self, m: Module, rec: dict, seg: dict) -> dict:
         """conv_native: A's fill walk reads the band of the tile ``rec`` when the layer's ``conv_en`` is
-        high. WS: whole lines of P words of the NHWC tensor; OS: C runs of rows x W words, one per plane
-        of the NCHW tensor (SRAM line ``lb C + c`` for word ``lb P ..`` of run c)."""
+        high. WS: whole lines of P words of the NHWC tensor; OS and IS: C runs of rows x W words, one per
+        plane of the NCHW tensor (SRAM line ``lb C + c`` for word ``lb P ..`` of run c)."""
         g, cv, on = self._geo["A"], self.cv, self.cv["conv_en"]
         if g.lane_dim == "m":
             bd = pixel_band(m, cv, rec, "ldband")

@@ -93,10 +93,10 @@ def band(
 
 
 def pixel_band(m: Module, cv: dict[str, Signal], tile: dict[str, Value], prefix: str) -> dict[str, Signal]:
-    """OS (lanes along the output pixels): the band of a tile (``m0``, ``mt``: whole output rows of one
-    image; every filter row) in the NCHW tensor: its image ``b``, first output row ``oh0``, first input
-    row ``lo``, and the fill walk's runs: C runs (``c0 = b C``: the image's first plane) of ``run =
-    rows W`` words from word ``lo W`` of each plane of ``plane = H W`` words."""
+    """OS and IS (A's lanes along the output pixels): the band of a tile (``m0``, ``mt``: whole output rows of
+    one image; every filter row) in the NCHW tensor: its image ``b``, first output row ``oh0``, first input
+    row ``lo``, and the fill walk's runs: C runs (``c0 = b C``: the image's first plane) of ``run = rows W``
+    words from word ``lo W`` of each plane of ``plane = H W`` words."""
     m0, mt = tile["m0"], tile["mt"]
     per_img = _named(m, f"{prefix}_per_img", cv["conv_oh"] * cv["conv_ow"])
     b = _named(m, f"{prefix}_img", m0 // per_img)
@@ -213,21 +213,22 @@ def pixel_window(
     lanes: int,
     depth: int,
 ) -> dict[str, Signal]:
-    """OS (lanes along the output pixels; stride 1 and OW = W, :func:`systolic.geometry.pixel_runs`):
-    the A vector at tile rows ``row ..`` (output pixels ``p0 = oh0 W + row ..`` of the image) and tap
-    ``k0 + col`` = (r, s, c): P consecutive words of channel c's run in the band, from word ``p0 + (r -
-    pad_h - lo) W + s - pad_w``, which may start anywhere in a line; word w of run c is in SRAM line ``(w
-    // P) C + c``, so ``next`` is C lines on. Per lane the tap's pixel must be inside the tensor: rows by
-    two comparisons against per-vector thresholds on the lane (the pixel index is p0 + lane), columns by
-    the lane's output column (ow0 + lane) mod W, a chain of increments wrapping at W from the vector's
-    first column, which changes once per fold (silicon would register it per fold); lanes past the
-    tile's rows are masked too. ``tile``: :func:`pixel_band` of the compute tile plus its ``m0``, ``mt``
+    """OS and IS (A's lanes along the output pixels; stride 1 and OW = W,
+    :func:`~systolic.geometry.pixel_runs`): the A vector at tile rows ``row ..`` (output pixels ``p0 = oh0 W +
+    row ..`` of the image) and tap ``k0 + col`` = (r, s, c): P consecutive words of channel c's run in the
+    band, from word ``p0 + (r - pad_h - lo) W + s - pad_w``, which may start anywhere in a line; word w of run
+    c is in SRAM line ``(w // P) C + c``, so ``next`` is C lines on. Per lane the tap's pixel must be inside
+    the tensor: rows by two comparisons against per-vector thresholds on the lane (the pixel index is p0 +
+    lane), columns by the lane's output column (ow0 + lane) mod W, a chain of increments wrapping at W from
+    the vector's first column, which changes once per fold (silicon would register it per fold); lanes past
+    the tile's rows are masked too. ``tile``: :func:`pixel_band` of the compute tile plus its ``m0``, ``mt``
     and ``k0``.
 
-    No division per request: (r, s, c) are counters stepped with the sequencer's walk, which requests a
-    fold's taps col = 0, 1, 2, ... at one ``row`` (col 0: the tile's first filter row r0 = k0 / (S C),
-    s = c = 0; each next col c + 1, wrapping into s and r), and ow0 steps by P mod W (once per layer)
-    when ``row`` moves on by P (0 when ``row`` is 0: a tile starts on an output row)."""
+    No division per request: (r, s, c) are counters stepped with the sequencer's walk, which requests an
+    m-block's taps col = 0, 1, 2, ... at one ``row`` (OS: a fold's; IS with ``fold_overlap``: the loads of its
+    folds, first row first; col 0: the tile's first filter row r0 = k0 / (S C), s = c = 0; each next col c +
+    1, wrapping into s and r), and ow0 steps by P mod W (once per layer) when ``row`` moves on by P (0 when
+    ``row`` is 0: a tile starts on an output row)."""
     taps_row = Signal(WIDE, name="pwin_row_taps")  # S * C
     r0 = Signal(WIDE, name="pwin_r0")
     r, s, c = (Signal(WIDE, name=f"pwin_{x}") for x in "rsc")

@@ -15,8 +15,8 @@ changes is the DRAM words of A (the tensor plus the halo rows re-read by neighbo
 when there are several m-tiles, plus the alignment words) and, when C is not a multiple of P, the k-tiles (one
 filter row each, the last k-line of each row partial, so possibly more folds than im2col's).
 
-On OS (A's lanes along the output pixels) the ifmap is NCHW and a band is C runs of ``rows * W`` words, one
-per channel plane (:func:`band_runs`), fetched exactly (no alignment words); any number of filter rows per
+On OS and IS (A's lanes along the output pixels) the ifmap is NCHW and a band is C runs of ``rows * W`` words,
+one per channel plane (:func:`band_runs`), fetched exactly (no alignment words); any number of filter rows per
 k-tile (K runs in time); only stride-1 convolutions as wide as their input
 (:func:`systolic.geometry.pixel_runs`) read so.
 
@@ -27,10 +27,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from systolic.config import ArrayConfig, Dataflow
+from systolic.config import ArrayConfig
 from systolic.geometry import Geometry
 from systolic.workload import ConvShape
-
 
 #: OS: the longest run of a band (rows x W words) the controller's fill walk can take (its extent along the
 #: lanes is a 16-bit tile register, as M, N and K are).
@@ -78,7 +77,7 @@ def plan_band(
     tn = np.asarray(tn_candidates, dtype=np.int64)  # [tn]
     count_n = -(-n // tn)
     image = np.arange(conv.batch)[:, None]  # [image, 1]
-    by_pixel = cfg.dataflow == Dataflow.OS  # lanes along the output pixels: a run per channel
+    by_pixel = geo["A"].lane_dim == "m"  # OS, IS: lanes along the output pixels, a run per channel
     q_max = conv.filter_h if by_pixel or conv.channels % lanes == 0 else 1
     best = None
     for j in (d for d in range(1, oh + 1) if oh % d == 0):
@@ -121,11 +120,11 @@ def band_lines(cfg: ArrayConfig, conv: ConvShape, m0: np.ndarray, tm: int) -> tu
 
 
 def band_runs(conv: ConvShape, m0: np.ndarray, tm: int) -> tuple[np.ndarray, np.ndarray]:
-    """OS (lanes along the output pixels, :func:`systolic.geometry.native_conv`): (first word, words per
-    run) of the bands of native tiles (first im2col rows ``m0``, ``tm`` rows: whole output rows of one
-    image; every filter row). DRAM holds the ifmap NCHW, so a band is C runs of ``rows * W`` words, run c
-    from ``first + c * H * W`` (words from A's offset); the ifmap SRAM holds word w of run c in line
-    ``(w // P) * C + c``, lane ``w % P`` (the fill walk of an im2col tile of ``rows * W`` x C)."""
+    """OS and IS (lanes along the output pixels, :func:`systolic.geometry.native_conv`): (first word, words
+    per run) of the bands of native tiles (first im2col rows ``m0``, ``tm`` rows: whole output rows of one
+    image; every filter row). DRAM holds the ifmap NCHW, so a band is C runs of ``rows * W`` words, run c from
+    ``first + c * H * W`` (words from A's offset); the ifmap SRAM holds word w of run c in line ``(w // P) * C
+    + c``, lane ``w % P`` (the fill walk of an im2col tile of ``rows * W`` x C)."""
     per_image = conv.ofmap_h * conv.ofmap_w
     b, oh0 = m0 // per_image, (m0 % per_image) // conv.ofmap_w
     lo, rows = band_rows(conv, oh0, tm // conv.ofmap_w)

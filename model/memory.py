@@ -27,7 +27,7 @@ A convolution that reads its ifmap natively (``conv_native``, :mod:`systolic.mod
 output rows and whole filter rows; its A tile is a band of input rows for every filter row
 (``Tiles.a_line0``, ``a_lines``: full lines of P words, so ``a_lines * ceil(P / bw)`` read beats), which
 the k-tiles of an m-tile share (A is loaded when m changes, not when k does), everything else as below. On
-OS the band is C runs of ``rows * W`` words (``Tiles.a_word0``, ``a_run``, ``a_runs``; beats as for an
+OS and IS the band is C runs of ``rows * W`` words (``Tiles.a_word0``, ``a_run``, ``a_runs``; beats as for an
 im2col tile of ``a_run`` x ``a_runs``).
 
 DRAM: one read request per cycle, data ``dram_latency_cycles`` later; one write beat per cycle; a beat
@@ -57,7 +57,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from systolic.config import ArrayConfig, Dataflow
+from systolic.config import ArrayConfig
 from systolic.dataflow import MAPPINGS, TENSOR_DIMS
 from systolic.errors import InputError
 from systolic.geometry import (
@@ -341,8 +341,8 @@ class Tiles:
     compute_cycles: np.ndarray  # [tile] cc
     a_line0: np.ndarray  # [tile] conv_native: the band's first line (of P words from A's offset), else -1
     a_lines: np.ndarray  # [tile] conv_native: the band's lines, else -1 (A is the im2col tile)
-    # OS bands (lanes along the pixels, :func:`systolic.model.band.band_runs`): a_runs (C) runs of a_run
-    # words, the first from word a_word0 of A's DRAM region, the next H W words on; -1 on other tiles
+    # OS and IS bands (lanes along the pixels, :func:`systolic.model.band.band_runs`): a_runs (C) runs
+    # of a_run words, the first from word a_word0 of A's DRAM region, the next H W words on; -1 on other tiles
     a_word0: np.ndarray  # [tile]
     a_run: np.ndarray  # [tile]
     a_runs: np.ndarray  # [tile]
@@ -372,14 +372,15 @@ def tiles_of(cfg: ArrayConfig, gemm: GemmArrays, plan: TilePlan) -> Tiles:
     load_b = first | (prev[1] != i_n) | (prev[2] != i_k)
     cc = compute_cycles(cfg, GemmArrays.of(mt, nt, kt)).cycles_per_gemm
     line0, lines, word0, run, runs = (np.full_like(m0, -1) for _ in range(5))
+    geo_a = geometry(cfg)["A"]
     for i, conv in enumerate(plan.native):
         if conv is None:
             continue
         mine = layer == i
-        if cfg.dataflow == Dataflow.OS:  # a run per channel, each in whole lines of its own
+        if geo_a.lane_dim == "m":  # OS, IS: a run per channel, each in whole lines of its own
             word0[mine], run[mine] = band_runs(conv, m0[mine], int(plan.tm[i]))
             runs[mine] = conv.channels
-            lines[mine] = conv.channels * -(-run[mine] // cfg.rows)
+            lines[mine] = conv.channels * -(-run[mine] // geo_a.lanes)
         else:
             line0[mine], lines[mine] = band_lines(cfg, conv, m0[mine], int(plan.tm[i]))
     first_k, last_k = i_k == 0, i_k == ck - 1

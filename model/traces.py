@@ -117,7 +117,7 @@ def array_events(cfg: ArrayConfig, dims: Dims, tile: dict, first_data: int) -> d
         width = dims.geo[pm.tensor].lanes
         if pm.tensor == "A" and dims.native is not None:  # the window generator's reads of the band
             m_, k_, n_ = np.broadcast_arrays(coord["m"], coord["k"], lanes)
-            by_pixel = pm.lane_dim == "m"  # OS: lanes along the output pixels, NCHW
+            by_pixel = pm.lane_dim == "m"  # OS, IS: lanes along the output pixels, NCHW
             addr = window_addresses(dims.native, dims.geo["A"].offset, m_, k_, n_, width, by_pixel)
             return np.concatenate([np.broadcast_to(cycle, m_.shape)[:, None], addr], axis=1)
         start = dims.start_address(pm.tensor, coord)
@@ -177,7 +177,7 @@ def dram_beats(cfg: ArrayConfig, dims: Dims, tensor: str, tile: dict) -> tuple[n
         line, j = _ragged(np.full(tile["a_lines"], -(-g.lanes // bw)))
         return g.offset + (tile["a_line0"] + line) * g.lanes + j * bw, np.minimum(bw, g.lanes - j * bw)
     el, eo = tile[f"{g.lane_dim}t"], tile[f"{g.other_dim}t"]
-    if tensor == "A" and tile["a_run"] >= 0:  # conv_native on OS: a run per channel (NCHW)
+    if tensor == "A" and tile["a_run"] >= 0:  # conv_native on OS and IS: a run per channel (NCHW)
         el, eo = tile["a_run"], tile["a_runs"]
     lb = np.arange(-(-el // g.lanes))  # [line block]
     valid = np.minimum(g.lanes, el - lb * g.lanes)

@@ -393,14 +393,15 @@ def test_group_blocks_round_trips_and_its_default_keeps_old_identities(tmp_path)
         ArrayConfig(group_blocks="sometimes")
 
 
-def test_conv_native_true_is_refused_on_is_only():
-    """The window generator reads bands on WS (lanes along the taps) and OS (lanes along the output
-    pixels); IS has none yet, so conv_native = true there is one clear error naming the field."""
-    for df in (Dataflow.WS, Dataflow.OS):
+def test_conv_native_true_is_refused_on_is_with_the_serial_sequencer_only():
+    """The window generator reads bands on WS (lanes along the taps), OS and IS (lanes along the output
+    pixels); on IS it steps its taps with the overlapped sequencer's loads (first row first), so with
+    fold_overlap = false conv_native = true is one clear error naming the field, and "auto" is off."""
+    for df in Dataflow:
         assert ArrayConfig(dataflow=df, conv_native=True).convs_native
         assert ArrayConfig(dataflow=df).convs_native  # "auto"
-    assert not ArrayConfig(dataflow=Dataflow.IS).convs_native
-    with pytest.raises(
-        InputError, match="conv_native is implemented for the ws and os dataflows only, not is"
-    ):
-        ArrayConfig(dataflow=Dataflow.IS, conv_native=True)
+    serial = {"dataflow": Dataflow.IS, "fold_overlap": False, "tile_overlap": False}
+    assert not ArrayConfig(**serial).convs_native
+    assert ArrayConfig(**{**serial, "dataflow": Dataflow.OS}).convs_native
+    with pytest.raises(InputError, match="conv_native on the is dataflow needs fold_overlap = true"):
+        ArrayConfig(**serial, conv_native=True)

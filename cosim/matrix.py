@@ -127,8 +127,8 @@ def native_grouped_cases(cfg: ArrayConfig) -> list[GemmCase]:
     return cases
 
 
-#: Memory systems for convolution-native input (``conv_native``, WS): a small ifmap SRAM (bands of a few
-#: output rows, their halos re-read) and one that holds a whole image (the ifmap read once).
+#: Memory systems for convolution-native input (``conv_native``, WS and OS): a small ifmap SRAM (bands of a
+#: few output rows, their halos re-read) and one that holds a whole image (the ifmap read once).
 CONV_MEMORIES = {
     "mem-conv-tight": dict(
         rows=4,
@@ -191,6 +191,34 @@ def conv_cases(rows: int, cols: int) -> list[GemmCase]:
             for i, (shape, label) in enumerate(odd)
         ),
     ]
+
+
+def os_conv_cases(rows: int, cols: int) -> list[GemmCase]:
+    """Convolutions OS and IS read natively (stride 1, as many output columns as input columns; lanes
+    along the output pixels, a run per channel of the NCHW tensor): 3x3 'same' with rows whose width is not a
+    multiple of the array's rows (a vector crosses output rows), narrower than the rows (a vector spans
+    several), pointwise, a batch of two, 5x5 'same', a 3x1 filter ('valid' height), channels not a
+    multiple of the rows in a tall image (bands of a few output rows on the tight memory), deep (k-tiles
+    of whole filter rows when tight); then a strided conv and a GEMM, read as matrices on the same build."""
+    shapes = [
+        (ConvShape(6, 5, 3, 3, 3, cols - 1, pad_h=1, pad_w=1), "padded 3x3, W = 5"),
+        (ConvShape(4, 3, 3, 3, 2, 3, pad_h=1, pad_w=1), "padded 3x3, W = 3"),
+        (ConvShape(4, 4, 1, 1, rows + 1, cols), "pointwise"),
+        (ConvShape(4, 3, 3, 3, 2, 3, pad_h=1, pad_w=1, batch=2), "batch 2"),
+        (ConvShape(5, 6, 5, 5, 2, 3, pad_h=2, pad_w=2), "5x5 same"),
+        (ConvShape(6, 5, 3, 1, 3, 3, pad_h=0), "3x1 valid"),
+        (ConvShape(8, 5, 3, 3, rows + 1, 3, pad_h=1, pad_w=1), "C = rows + 1, tall"),
+        (ConvShape(6, 3, 3, 3, 4 * rows, 4, pad_h=1, pad_w=1), "deep 3x3"),
+        (
+            ConvShape(7, 6, 3, 3, 2, cols + 1, stride_h=2, stride_w=2, pad_h=1, pad_w=1),
+            "strided 3x3 (im2col)",
+        ),
+    ]
+    cases = [
+        GemmCase.from_conv(shape, seed=600 + i, label=f"{label} conv")
+        for i, (shape, label) in enumerate(shapes)
+    ]
+    return [*cases, GemmCase(7, 5, 3, seed=600 + len(cases), label="primes (7x5x3)")]
 
 
 #: Tiled chips of 4x4 tiles (:data:`~systolic.cosim.chip_harness.CHIP_TILE`), one build each: two tiles
@@ -265,10 +293,18 @@ def default_matrix(base: ArrayConfig) -> list[Group]:
             cfg = base.replace(name=f"{df.value}-{name}", dataflow=df, **fields)
             grouped = grouped_cases(cfg) if name in GROUPED_ON else []
             groups.append((cfg, memory_cases(cfg.rows, cfg.cols) + grouped, "accel"))
-    for name, fields in CONV_MEMORIES.items():  # conv_native (WS only), and the same without it
+    for name, fields in CONV_MEMORIES.items():  # conv_native on WS, and the same without it
         cfg = base.replace(name=f"ws-{name}", dataflow=Dataflow.WS, conv_native=True, **fields)
         groups.append((cfg, conv_cases(cfg.rows, cfg.cols) + native_grouped_cases(cfg), "accel"))
         groups.append((cfg.replace(name=f"{cfg.name}-im2col", conv_native=False), groups[-1][1], "accel"))
+    for df in (Dataflow.OS, Dataflow.IS):  # conv_native with lanes along the pixels: the same memories
+        for name, fields in CONV_MEMORIES.items():
+            cfg = base.replace(name=f"{df.value}-{name}", dataflow=df, conv_native=True, **fields)
+            groups.append((cfg, os_conv_cases(cfg.rows, cfg.cols), "accel"))
+            groups.append((cfg.replace(name=f"{cfg.name}-im2col", conv_native=False), groups[-1][1], "accel"))
+    # OS's serial pipeline (fold_overlap off) reads the tight memory's bands too (IS's needs the overlap)
+    tight, cases, _ = next(g for g in groups if g[0].name == "os-mem-conv-tight")
+    groups.append((tight.replace(name=f"{tight.name}-serial", fold_overlap=False), cases, "accel"))
     plain = {cfg.name: (cfg, cases, top) for cfg, cases, top in groups}
     for label, (options, names) in OPTION_GROUPS.items():
         flipped = {key: not getattr(base, key) for key in options}

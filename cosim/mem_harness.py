@@ -95,7 +95,8 @@ class LayerHarness:
         A[M, K] and B[K, N].
     conv : ConvShape, optional
         The convolution A is the im2col matrix of; with ``conv_native`` (when the plan says the layer
-        reads its ifmap natively) DRAM holds ``ifmap`` [batch, H, W, C] (NHWC) instead of A.
+        reads its ifmap natively) DRAM holds ``ifmap`` [batch, H, W, C] instead of A: NHWC, or NCHW
+        on OS and IS (lanes along the output pixels).
     ifmap : numpy.ndarray, optional
 
     Attributes
@@ -142,7 +143,10 @@ class LayerHarness:
         self.tensors = {"A": a, "B": b}
         self.shapes = {"A": (self.m, self.k), "B": (self.k, self.n), "C": (self.m, self.n)}
         self.images = {x: dram_image(cfg, self.tensors[x], x) for x in ("A", "B")}
-        if self.native is not None:
+        self.by_pixel = self.geo["A"].lane_dim == "m"  # OS, IS: A's lanes along the pixels, NCHW in DRAM
+        if self.native is not None and self.by_pixel:
+            self.images["A"] = np.asarray(ifmap, dtype=np.int64).transpose(0, 3, 1, 2).ravel()
+        elif self.native is not None:
             nhwc = np.asarray(ifmap, dtype=np.int64).ravel()
             lanes = self.geo["A"].lanes  # the region is whole lines of P words (systolic.geometry)
             self.images["A"] = np.concatenate([nhwc, np.zeros(-nhwc.size % lanes, dtype=np.int64)])
@@ -290,6 +294,10 @@ class LayerHarness:
         g = self.geo[tensor]
         dims = TENSOR_DIMS[tensor]
         coord = {dims[0]: row + origin[dims[0]], dims[1]: col + origin[dims[1]]}
+        if tensor == "A" and self.native is not None and self.by_pixel:
+            return [
+                self._ifmap_address(coord["m"] + i, coord["k"]) if i < lanes else -1 for i in range(g.lanes)
+            ]
         if tensor == "A" and self.native is not None:
             return [
                 self._ifmap_address(coord["m"], coord["k"] + i) if i < lanes else -1 for i in range(g.lanes)
@@ -299,7 +307,7 @@ class LayerHarness:
         return [start + i if i < lanes else -1 for i in range(g.lanes)]
 
     def _ifmap_address(self, m: int, k: int) -> int:
-        """conv_native: the NHWC word im2col element (m, k) is, -1 in the padding."""
+        """conv_native: the NHWC (OS, IS: NCHW) word im2col element (m, k) is, -1 in the padding."""
         cv = self.native
         b, pixel = divmod(m, cv.ofmap_h * cv.ofmap_w)
         oh, ow = divmod(pixel, cv.ofmap_w)
@@ -308,6 +316,8 @@ class LayerHarness:
         h, w = oh * cv.stride_h - cv.pad_h + r, ow * cv.stride_w - cv.pad_w + s
         if not (0 <= h < cv.ifmap_h and 0 <= w < cv.ifmap_w):
             return -1
+        if self.by_pixel:
+            return self.geo["A"].offset + ((b * cv.channels + c) * cv.ifmap_h + h) * cv.ifmap_w + w
         return self.geo["A"].offset + ((b * cv.ifmap_h + h) * cv.ifmap_w + w) * cv.channels + c
 
     def _monitor_array(self, rel: int, s: dict[str, int]) -> None:

@@ -14,7 +14,7 @@ from .controller import Controller, controller_ports, div_const
 from .dataflow import check_config
 from .engine import GemmEngine
 from .sequencer import MAX_DIM
-from .window import band, window
+from .window import band, pixel_band, pixel_window, window
 
 #: Submodule name of each tensor's buffer (SCALE-Sim's names: ifmap = A, filter = B, ofmap = C).
 BUFFER_NAMES = {x: f"{name}_sram" for x, name in BUFFER.items()}
@@ -139,17 +139,23 @@ class Accelerator(wiring.Component):
             ]
 
     def _window(self, m: Module, req: Value, row: Value, col: Value, line: Value, data: Value):
-        """conv_native (WS: A on the west port, lanes along K): the window generator. A request of im2col
-        row ``row`` and taps from ``col`` reads P consecutive words of the band (two lines, rotated) and
-        zeros the lanes in the padding; with ``conv_en`` low the im2col line as before."""
+        """conv_native: the window generator (WS: lanes along K, a request is im2col row ``row`` at taps
+        from ``col``; OS and IS: lanes along M, rows from ``row`` at tap ``col``). A request
+        reads P consecutive words of the band (two lines, rotated) and zeros the lanes in the padding;
+        with ``conv_en`` low the im2col line as before."""
         cv, ctrl = self.ctrl.cv, self.ctrl
         g = self._geo["A"]
         buf = self.buffers["A"]
         cp = {key: getattr(ctrl, f"cp_{key}") for key in ("m0", "mt")}
-        tile = band(m, cv, cp, g.lanes, "cpband") | {"m0": ctrl.cp_m0, "k0": ctrl.cp_k0}
         on = cv["conv_en"]
         # held at 0 while the layer is a GEMM, so the generator's logic does not toggle
-        win = window(m, cv, tile, req & on, Mux(on, row, 0), Mux(on, col, 0), g.lanes, max(g.half_lines, 1))
+        args = (req & on, Mux(on, row, 0), Mux(on, col, 0), g.lanes, max(g.half_lines, 1))
+        if g.lane_dim == "m":  # OS: lanes along the output pixels, a run per channel
+            tile = pixel_band(m, cv, cp, "cpband") | {"m0": ctrl.cp_m0, "mt": ctrl.cp_mt, "k0": ctrl.cp_k0}
+            win = pixel_window(m, cv, tile, *args)
+        else:
+            tile = band(m, cv, cp, g.lanes, "cpband") | {"m0": ctrl.cp_m0, "k0": ctrl.cp_k0}
+            win = window(m, cv, tile, *args)
         valid_q = Signal(
             g.lanes, name="win_valid_q", init=(1 << g.lanes) - 1
         )  # the data of a read arrives the next cycle

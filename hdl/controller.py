@@ -23,7 +23,7 @@ from systolic.geometry import ADDR_BITS, geometry, operand_format
 
 from .dataflow import check_config
 from .sequencer import DIM_BITS
-from .window import band, conv_ports, conv_registers
+from .window import band, conv_ports, conv_registers, pixel_band
 from .window import div_const as div_const  # re-exported: the accelerator and its tests use it from here
 
 
@@ -338,16 +338,8 @@ class Controller(wiring.Component):
                     "origin_other": rec[f"{g.other_dim}0"],
                     "pitch": dim[g.lane_dim],
                 }
-                if x == "A" and self.cv is not None:  # conv_native: the band, whole lines of P words
-                    bd = band(m, self.cv, rec, g.lanes, "ldband")
-                    on = self.cv["conv_en"]
-                    seg |= {
-                        "ext_lane": Mux(on, g.lanes, seg["ext_lane"]),
-                        "ext_other": Mux(on, bd["lines"], seg["ext_other"]),
-                        "origin_lane": Mux(on, 0, seg["origin_lane"]),
-                        "origin_other": Mux(on, bd["line0"], seg["origin_other"]),
-                        "pitch": Mux(on, g.lanes, seg["pitch"]),
-                    }
+                if x == "A" and self.cv is not None:
+                    seg = self._band_segment(m, rec, seg)
                 out.append(seg)
             return out
 
@@ -373,6 +365,31 @@ class Controller(wiring.Component):
             drn=drn,
             pipe=pipe,
         )
+
+    def _band_segment(self, m: Module, rec: dict, seg: dict) -> dict:
+        """conv_native: A's fill walk reads the band of the tile ``rec`` when the layer's ``conv_en`` is
+        high. WS: whole lines of P words of the NHWC tensor; OS and IS: C runs of rows x W words, one per
+        plane of the NCHW tensor (SRAM line ``lb C + c`` for word ``lb P ..`` of run c)."""
+        g, cv, on = self._geo["A"], self.cv, self.cv["conv_en"]
+        if g.lane_dim == "m":
+            bd = pixel_band(m, cv, rec, "ldband")
+            band_seg = {
+                "ext_lane": bd["run"],
+                "ext_other": cv["conv_c"],
+                "origin_lane": bd["first"],
+                "origin_other": bd["c0"],
+                "pitch": bd["plane"],
+            }
+        else:
+            bd = band(m, cv, rec, g.lanes, "ldband")
+            band_seg = {
+                "ext_lane": g.lanes,
+                "ext_other": bd["lines"],
+                "origin_lane": 0,
+                "origin_other": bd["line0"],
+                "pitch": g.lanes,
+            }
+        return seg | {key: Mux(on, value, seg[key]) for key, value in band_seg.items()}
 
     def _compute_done(self, m: Module, c_done: Signal) -> Signal:
         """The step's compute is done: noted (``c_done``) or seen this cycle, so that the barrier falls in

@@ -92,6 +92,30 @@ def band(
     }
 
 
+def pixel_band(m: Module, cv: dict[str, Signal], tile: dict[str, Value], prefix: str) -> dict[str, Signal]:
+    """OS and IS (A's lanes along the output pixels): the band of a tile (``m0``, ``mt``: whole output rows of
+    one image; every filter row) in the NCHW tensor: its image ``b``, first output row ``oh0``, first input
+    row ``lo``, and the fill walk's runs: C runs (``c0 = b C``: the image's first plane) of ``run = rows W``
+    words from word ``lo W`` of each plane of ``plane = H W`` words."""
+    m0, mt = tile["m0"], tile["mt"]
+    per_img = _named(m, f"{prefix}_per_img", cv["conv_oh"] * cv["conv_ow"])
+    b = _named(m, f"{prefix}_img", m0 // per_img)
+    oh0 = _named(m, f"{prefix}_oh0", (m0 - b * per_img) // cv["conv_ow"])
+    j = _named(m, f"{prefix}_out_rows", mt // cv["conv_ow"])
+    lo = _named(m, f"{prefix}_lo", Mux(oh0 >= cv["conv_pad_h"], oh0 - cv["conv_pad_h"], 0))
+    top = _named(m, f"{prefix}_top", oh0 + j - 1 + cv["conv_r"] - 1 - cv["conv_pad_h"])
+    hi = _named(m, f"{prefix}_hi", Mux(top >= cv["conv_h"], cv["conv_h"] - 1, top))
+    return {
+        "img": b,
+        "oh0": oh0,
+        "lo": lo,
+        "c0": _named(m, f"{prefix}_c0", b * cv["conv_c"]),
+        "run": _named(m, f"{prefix}_run", (hi + 1 - lo) * cv["conv_w"]),
+        "first": _named(m, f"{prefix}_first", lo * cv["conv_w"]),
+        "plane": _named(m, f"{prefix}_plane", cv["conv_h"] * cv["conv_w"]),
+    }
+
+
 #: The window's word address in the band is biased by this many lines so that it is never negative (a
 #: pixel's run starts up to pad_w * C < 2**32 words before its row, in the left padding).
 BIAS_LINES = 1 << 33
@@ -177,3 +201,108 @@ def window(
 
 def _clamp(line: Value, depth: int) -> Value:
     return Mux(line < 0, 0, Mux(line >= depth, depth - 1, line))
+
+
+def pixel_window(
+    m: Module,
+    cv: dict[str, Signal],
+    tile: dict[str, Value],
+    req: Value,
+    row: Value,
+    col: Value,
+    lanes: int,
+    depth: int,
+) -> dict[str, Signal]:
+    """OS and IS (A's lanes along the output pixels; stride 1 and OW = W,
+    :func:`~systolic.geometry.pixel_runs`): the A vector at tile rows ``row ..`` (output pixels ``p0 = oh0 W +
+    row ..`` of the image) and tap ``k0 + col`` = (r, s, c): P consecutive words of channel c's run in the
+    band, from word ``p0 + (r - pad_h - lo) W + s - pad_w``, which may start anywhere in a line; word w of run
+    c is in SRAM line ``(w // P) C + c``, so ``next`` is C lines on. Per lane the tap's pixel must be inside
+    the tensor: rows by two comparisons against per-vector thresholds on the lane (the pixel index is p0 +
+    lane), columns by the lane's output column (ow0 + lane) mod W, a chain of increments wrapping at W from
+    the vector's first column, which changes once per fold (silicon would register it per fold); lanes past
+    the tile's rows are masked too. ``tile``: :func:`pixel_band` of the compute tile plus its ``m0``, ``mt``
+    and ``k0``.
+
+    No division per request: (r, s, c) are counters stepped with the sequencer's walk, which requests an
+    m-block's taps col = 0, 1, 2, ... at one ``row`` (OS: a fold's; IS with ``fold_overlap``: the loads of its
+    folds, first row first; col 0: the tile's first filter row r0 = k0 / (S C), s = c = 0; each next col c +
+    1, wrapping into s and r), and ow0 steps by P mod W (once per layer) when ``row`` moves on by P (0 when
+    ``row`` is 0: a tile starts on an output row)."""
+    taps_row = Signal(WIDE, name="pwin_row_taps")  # S * C
+    r0 = Signal(WIDE, name="pwin_r0")
+    r, s, c = (Signal(WIDE, name=f"pwin_{x}") for x in "rsc")
+    r_q, s_q, c_q = (Signal(WIDE, name=f"pwin_{x}_q") for x in "rsc")
+    row_q = Signal(DIM_BITS, name="pwin_row_q")
+    ow0, ow0_q = Signal(WIDE, name="pwin_ow0"), Signal(WIDE, name="pwin_ow0_q")
+    step = Signal(WIDE, name="pwin_ow_step")  # P mod W
+    ow_next = Signal(WIDE + 1, name="pwin_ow_next")
+    c_wrap, s_wrap = Signal(name="pwin_c_wrap"), Signal(name="pwin_s_wrap")
+    sw = signed(WIDE + 2)
+    p0 = Signal(sw, name="pwin_p0")
+    word = Signal(sw, name="pwin_word")  # in channel c's run
+    biased = Signal(WIDE + 36, name="pwin_word_biased")
+    line_b = Signal(WIDE + 36, name="pwin_line_biased")
+    line = Signal(sw, name="pwin_line_signed")
+    rot = Signal(range(max(lanes, 2)), name="pwin_rot")
+    m.d.comb += [
+        taps_row.eq(cv["conv_s"] * cv["conv_c"]),
+        r0.eq(tile["k0"] // taps_row),
+        c_wrap.eq(c_q + 1 == cv["conv_c"]),
+        s_wrap.eq(c_wrap & (s_q + 1 == cv["conv_s"])),
+        c.eq(Mux((col == 0) | c_wrap, 0, c_q + 1)),
+        s.eq(Mux((col == 0) | s_wrap, 0, Mux(c_wrap, s_q + 1, s_q))),
+        r.eq(Mux(col == 0, r0, Mux(s_wrap, r_q + 1, r_q))),
+        step.eq(lanes % cv["conv_w"]),
+        ow_next.eq(ow0_q + step),
+        ow0.eq(
+            Mux(
+                row == 0,
+                0,
+                Mux(row == row_q, ow0_q, Mux(ow_next >= cv["conv_w"], ow_next - cv["conv_w"], ow_next)),
+            )
+        ),
+        p0.eq(tile["oh0"] * cv["conv_w"] + row),
+        word.eq(p0 + (r - cv["conv_pad_h"] - tile["lo"]) * cv["conv_w"] + s - cv["conv_pad_w"]),
+        biased.eq(word + BIAS_LINES * lanes),
+        line_b.eq(div_const(biased, lanes, (1 << (WIDE + 36)) - 1)),
+        line.eq(line_b - BIAS_LINES),
+        rot.eq(biased - line_b * lanes),
+    ]
+    valid = _pixel_valid(m, cv, tile, row, p0, ow0, r, s, lanes)
+    with m.If(req):
+        m.d.sync += [row_q.eq(row), ow0_q.eq(ow0), r_q.eq(r), s_q.eq(s), c_q.eq(c)]
+    runs = cv["conv_c"]
+    return {
+        "line": _named(m, "pwin_line", _clamp(line * runs + c, depth), range(max(depth, 2))),
+        "next": _named(m, "pwin_next", _clamp((line + 1) * runs + c, depth), range(max(depth, 2))),
+        "rot": rot,
+        "valid": valid,
+    }
+
+
+def _pixel_valid(
+    m: Module, cv: dict, tile: dict, row: Value, p0: Value, ow0: Value, r: Value, s: Value, lanes: int
+) -> Signal:
+    """Per lane i of an OS vector (pixel p0 + i, output column (ow0 + i) mod W, filter row r and column
+    s): the tap's pixel is inside the tensor and the lane inside the tile's rows."""
+    sw = signed(WIDE + 2)
+    y_lo, y_hi = Signal(sw, name="pwin_y_lo"), Signal(sw, name="pwin_y_hi")  # rows inside: y_lo <= i < y_hi
+    x_lo, x_hi = Signal(sw, name="pwin_x_lo"), Signal(sw, name="pwin_x_hi")  # columns: x_lo <= ow_i < x_hi
+    valid = Signal(lanes, name="pwin_valid")
+    m.d.comb += [
+        y_lo.eq((cv["conv_pad_h"] - r) * cv["conv_w"] - p0),
+        y_hi.eq((cv["conv_h"] + cv["conv_pad_h"] - r) * cv["conv_w"] - p0),
+        x_lo.eq(cv["conv_pad_w"] - s),
+        x_hi.eq(cv["conv_w"] + cv["conv_pad_w"] - s),
+    ]
+    ow = ow0
+    bits = []
+    for i in range(lanes):
+        if i:
+            nxt = Signal(WIDE, name=f"pwin_ow_{i}")
+            m.d.comb += nxt.eq(Mux(ow + 1 == cv["conv_w"], 0, ow + 1))
+            ow = nxt
+        bits.append((y_lo <= i) & (y_hi > i) & (x_lo <= ow) & (x_hi > ow) & (tile["mt"] > row + i))
+    m.d.comb += valid.eq(Cat(*bits))
+    return valid

@@ -15,6 +15,11 @@ changes is the DRAM words of A (the tensor plus the halo rows re-read by neighbo
 when there are several m-tiles, plus the alignment words) and, when C is not a multiple of P, the k-tiles (one
 filter row each, the last k-line of each row partial, so possibly more folds than im2col's).
 
+On OS and IS (A's lanes along the output pixels) the ifmap is NCHW and a band is C runs of ``rows * W`` words,
+one per channel plane (:func:`band_runs`), fetched exactly (no alignment words); any number of filter rows per
+k-tile (K runs in time); only stride-1 convolutions as wide as their input
+(:func:`systolic.geometry.pixel_runs`) read so.
+
 Pure NumPy; the RTL is ``hdl/window.py`` and the controller's band walk (``hdl/controller.py``).
 """
 
@@ -25,6 +30,10 @@ import numpy as np
 from systolic.config import ArrayConfig
 from systolic.geometry import Geometry
 from systolic.workload import ConvShape
+
+#: OS: the longest run of a band (rows x W words) the controller's fill walk can take (its extent along the
+#: lanes is a 16-bit tile register, as M, N and K are).
+MAX_RUN_WORDS = (1 << 16) - 1
 
 
 def band_rows(conv: ConvShape, oh0, j: int, r0=0, r1=None):
@@ -68,17 +77,24 @@ def plan_band(
     tn = np.asarray(tn_candidates, dtype=np.int64)  # [tn]
     count_n = -(-n // tn)
     image = np.arange(conv.batch)[:, None]  # [image, 1]
-    q_max = conv.filter_h if conv.channels % lanes == 0 else 1
+    by_pixel = geo["A"].lane_dim == "m"  # OS, IS: lanes along the output pixels, a run per channel
+    q_max = conv.filter_h if by_pixel or conv.channels % lanes == 0 else 1
     best = None
     for j in (d for d in range(1, oh + 1) if oh % d == 0):
         lo, rows = band_rows(conv, np.arange(0, oh, j), j)  # [m-tile]
-        _, lines = _band_line_range(conv, lanes, image, lo, rows)  # [image, m-tile]
+        if by_pixel:
+            if int(rows.max()) * conv.ifmap_w > MAX_RUN_WORDS:
+                continue
+            lines = conv.channels * -(-rows * conv.ifmap_w // lanes)  # [m-tile], the same for every image
+            band_words = conv.batch * conv.channels * conv.ifmap_w * int(rows.sum())
+        else:
+            _, lines = _band_line_range(conv, lanes, image, lo, rows)  # [image, m-tile]
+            band_words = int(lines.sum()) * lanes
         if int(lines.max()) > geo["A"].half_lines:
             continue
         tm = j * ow
         fit_c = -(-tn // geo["C"].lanes) * tm <= geo["C"].half_lines  # [tn]
         count_m = conv.batch * (oh // j)
-        band_words = int(lines.sum()) * lanes
         for q in range(1, q_max + 1):
             tk = min(k, q * taps_row)
             ok = fit_c & (-(-tn // geo["B"].lanes) * tk <= geo["B"].half_lines)  # [tn]
@@ -103,19 +119,45 @@ def band_lines(cfg: ArrayConfig, conv: ConvShape, m0: np.ndarray, tm: int) -> tu
     return _band_line_range(conv, cfg.rows, b, lo, rows)
 
 
+def band_runs(conv: ConvShape, m0: np.ndarray, tm: int) -> tuple[np.ndarray, np.ndarray]:
+    """OS and IS (lanes along the output pixels, :func:`systolic.geometry.native_conv`): (first word, words
+    per run) of the bands of native tiles (first im2col rows ``m0``, ``tm`` rows: whole output rows of one
+    image; every filter row). DRAM holds the ifmap NCHW, so a band is C runs of ``rows * W`` words, run c from
+    ``first + c * H * W`` (words from A's offset); the ifmap SRAM holds word w of run c in line ``(w // P) * C
+    + c``, lane ``w % P`` (the fill walk of an im2col tile of ``rows * W`` x C)."""
+    per_image = conv.ofmap_h * conv.ofmap_w
+    b, oh0 = m0 // per_image, (m0 % per_image) // conv.ofmap_w
+    lo, rows = band_rows(conv, oh0, tm // conv.ofmap_w)
+    return (b * conv.channels * conv.ifmap_h + lo) * conv.ifmap_w, rows * conv.ifmap_w
+
+
 def window_addresses(
-    conv: ConvShape, offset: int, m: np.ndarray, k0: np.ndarray, lanes: np.ndarray, width: int
+    conv: ConvShape,
+    offset: int,
+    m: np.ndarray,
+    k0: np.ndarray,
+    lanes: np.ndarray,
+    width: int,
+    by_pixel: bool = False,
 ) -> np.ndarray:
     """DRAM addresses ``[event, width]`` of the ifmap words an A vector of im2col row ``m`` and taps
-    ``k0 .. k0 + lanes - 1`` reads (NHWC), -1 for idle lanes and for padding (zeros made on chip)."""
+    ``k0 .. k0 + lanes - 1`` reads (NHWC), -1 for idle lanes and for padding (zeros made on chip). With
+    ``by_pixel`` (OS) the lanes run along the rows instead: rows ``m .. m + lanes - 1`` at tap ``k0``, in
+    the NCHW tensor."""
     lane = np.arange(width)  # [lane]
-    k = k0[:, None] + lane  # [event, lane]
+    if by_pixel:
+        m, k = m[:, None] + lane, np.broadcast_to(k0[:, None], (k0.size, width))  # [event, lane]
+    else:
+        m, k = m[:, None], k0[:, None] + lane  # [event, lane]
     r, rest = np.divmod(k, conv.filter_w * conv.channels)
     s, c = np.divmod(rest, conv.channels)
     b, pix = np.divmod(m, conv.ofmap_h * conv.ofmap_w)
     oh, ow = np.divmod(pix, conv.ofmap_w)
-    h = (oh * conv.stride_h - conv.pad_h)[:, None] + r
-    w = (ow * conv.stride_w - conv.pad_w)[:, None] + s
+    h = oh * conv.stride_h - conv.pad_h + r
+    w = ow * conv.stride_w - conv.pad_w + s
     inside = (h >= 0) & (h < conv.ifmap_h) & (w >= 0) & (w < conv.ifmap_w) & (lane < lanes[:, None])
-    addr = offset + ((b[:, None] * conv.ifmap_h + h) * conv.ifmap_w + w) * conv.channels + c
+    if by_pixel:
+        addr = offset + ((b * conv.channels + c) * conv.ifmap_h + h) * conv.ifmap_w + w
+    else:
+        addr = offset + ((b * conv.ifmap_h + h) * conv.ifmap_w + w) * conv.channels + c
     return np.where(inside, addr, -1)

@@ -36,7 +36,7 @@ import math
 
 import numpy as np
 
-from systolic.config import ArrayConfig
+from systolic.config import ArrayConfig, Dataflow
 from systolic.errors import InputError
 from systolic.workload import ConvShape, Layer, Workload
 
@@ -87,7 +87,7 @@ def group_block(cfg: ArrayConfig, shape: ConvShape) -> int:
     compute = _block_cycles(cfg, one, shape.groups, b, with_memory=False)
     best_before = np.minimum.accumulate(np.concatenate([[compute[0] + 1], compute[:-1]]))
     front = b[compute < best_before]  # b = 1 and every b faster on the array than all smaller ones
-    if cfg.convs_native:
+    if cfg.convs_native and cfg.dataflow == Dataflow.WS:  # OS reads grouped layers as im2col matrices
         front = np.union1d(front, _band_blocks(cfg, shape))
     try:
         total = _block_cycles(cfg, one, shape.groups, front, with_memory=True)

@@ -26,7 +26,9 @@ walked with n outermost, then m, then k. The controller runs *steps* separated b
 A convolution that reads its ifmap natively (``conv_native``, :mod:`systolic.model.band`) has tiles of whole
 output rows and whole filter rows; its A tile is a band of input rows for every filter row
 (``Tiles.a_line0``, ``a_lines``: full lines of P words, so ``a_lines * ceil(P / bw)`` read beats), which
-the k-tiles of an m-tile share (A is loaded when m changes, not when k does), everything else as below.
+the k-tiles of an m-tile share (A is loaded when m changes, not when k does), everything else as below. On
+OS and IS the band is C runs of ``rows * W`` words (``Tiles.a_word0``, ``a_run``, ``a_runs``; beats as for an
+im2col tile of ``a_run`` x ``a_runs``).
 
 DRAM: one read request per cycle, data ``dram_latency_cycles`` later; one write beat per cycle; a beat
 carries at most ``dram_bw_words_per_cycle`` words and never crosses an SRAM line. The engine takes the
@@ -69,7 +71,7 @@ from systolic.geometry import (
     native_conv,
 )
 
-from .band import band_lines, plan_band
+from .band import band_lines, band_runs, plan_band
 from .cycles import GemmArrays, compute_cycles
 from .trail import trail_scan
 
@@ -339,6 +341,11 @@ class Tiles:
     compute_cycles: np.ndarray  # [tile] cc
     a_line0: np.ndarray  # [tile] conv_native: the band's first line (of P words from A's offset), else -1
     a_lines: np.ndarray  # [tile] conv_native: the band's lines, else -1 (A is the im2col tile)
+    # OS and IS bands (lanes along the pixels, :func:`systolic.model.band.band_runs`): a_runs (C) runs
+    # of a_run words, the first from word a_word0 of A's DRAM region, the next H W words on; -1 on other tiles
+    a_word0: np.ndarray  # [tile]
+    a_run: np.ndarray  # [tile]
+    a_runs: np.ndarray  # [tile]
 
     def ext(self, dim: str) -> np.ndarray:
         return {"m": self.mt, "n": self.nt, "k": self.kt}[dim]
@@ -364,12 +371,22 @@ def tiles_of(cfg: ArrayConfig, gemm: GemmArrays, plan: TilePlan) -> Tiles:
     load_a = first | (prev[0] != i_m) | ((prev[2] != i_k) & ~shared)  # a band serves all its k-tiles
     load_b = first | (prev[1] != i_n) | (prev[2] != i_k)
     cc = compute_cycles(cfg, GemmArrays.of(mt, nt, kt)).cycles_per_gemm
-    line0, lines = np.full_like(m0, -1), np.full_like(m0, -1)
+    line0, lines, word0, run, runs = (np.full_like(m0, -1) for _ in range(5))
+    geo_a = geometry(cfg)["A"]
     for i, conv in enumerate(plan.native):
-        if conv is not None:
-            mine = layer == i
+        if conv is None:
+            continue
+        mine = layer == i
+        if geo_a.lane_dim == "m":  # OS, IS: a run per channel, each in whole lines of its own
+            word0[mine], run[mine] = band_runs(conv, m0[mine], int(plan.tm[i]))
+            runs[mine] = conv.channels
+            lines[mine] = conv.channels * -(-run[mine] // geo_a.lanes)
+        else:
             line0[mine], lines[mine] = band_lines(cfg, conv, m0[mine], int(plan.tm[i]))
-    return Tiles(layer, m0, n0, k0, mt, nt, kt, load_a, load_b, i_k == 0, i_k == ck - 1, cc, line0, lines)
+    first_k, last_k = i_k == 0, i_k == ck - 1
+    return Tiles(
+        layer, m0, n0, k0, mt, nt, kt, load_a, load_b, first_k, last_k, cc, line0, lines, word0, run, runs
+    )
 
 
 @dataclass(frozen=True)
@@ -394,8 +411,10 @@ def tile_beats(cfg: ArrayConfig, tiles: Tiles, bw=None) -> dict[str, np.ndarray]
     geo = geometry(cfg)
     bw = cfg.dram_bw_words_per_cycle if bw is None else bw
     out = {x: _beats(tiles.ext(g.lane_dim), tiles.ext(g.other_dim), g.lanes, bw) for x, g in geo.items()}
-    band = tiles.a_lines >= 0  # conv_native: the band's full lines
-    out["A"] = np.where(band, tiles.a_lines * -(-geo["A"].lanes // bw), out["A"])
+    band = tiles.a_lines >= 0  # conv_native: the band's full lines (WS), its runs per channel (OS)
+    runs = _beats(np.maximum(tiles.a_run, 0), tiles.a_runs, geo["A"].lanes, bw)
+    whole = tiles.a_lines * -(-geo["A"].lanes // bw)
+    out["A"] = np.where(band, np.where(tiles.a_run >= 0, runs, whole), out["A"])
     return out
 
 
@@ -646,7 +665,9 @@ def access_counts(cfg: ArrayConfig, tiles: Tiles) -> dict[str, dict[str, np.ndar
         return out
 
     c_writes = size["C"] * passes("C")
-    a_words = np.where(tiles.a_lines >= 0, tiles.a_lines * geometry(cfg)["A"].lanes, size["A"])
+    lanes_a = geometry(cfg)["A"].lanes
+    band_words = np.where(tiles.a_run >= 0, tiles.a_run * tiles.a_runs, tiles.a_lines * lanes_a)
+    a_words = np.where(tiles.a_lines >= 0, band_words, size["A"])
     loaded = {"A": np.where(tiles.load_a, a_words, 0), "B": np.where(tiles.load_b, size["B"], 0)}
     drained = np.where(tiles.last_k, size["C"], 0)
     zero = np.zeros_like(tiles.mt)
@@ -762,4 +783,7 @@ def tile_record(tiles: Tiles, j: int) -> dict:
         **{f"{d}t": int(tiles.ext(d)[j]) for d in "mnk"},
         "a_line0": int(tiles.a_line0[j]),
         "a_lines": int(tiles.a_lines[j]),
+        "a_word0": int(tiles.a_word0[j]),
+        "a_run": int(tiles.a_run[j]),
+        "a_runs": int(tiles.a_runs[j]),
     }

@@ -71,7 +71,9 @@ class Dims:
         self.cfg = cfg
         self.geo = geometry(cfg)
         self.full = {"m": m, "n": n, "k": k}
-        self.native = native  # conv_native: the layer's ConvShape (A is its NHWC ifmap), else None
+        self.native = (
+            native  # conv_native: the layer's ConvShape (A is its NHWC, on OS NCHW, ifmap), else None
+        )
 
     def start_address(self, tensor: str, coord: dict[str, np.ndarray]) -> np.ndarray:
         g = self.geo[tensor]
@@ -115,7 +117,8 @@ def array_events(cfg: ArrayConfig, dims: Dims, tile: dict, first_data: int) -> d
         width = dims.geo[pm.tensor].lanes
         if pm.tensor == "A" and dims.native is not None:  # the window generator's reads of the band
             m_, k_, n_ = np.broadcast_arrays(coord["m"], coord["k"], lanes)
-            addr = window_addresses(dims.native, dims.geo["A"].offset, m_, k_, n_, width)
+            by_pixel = pm.lane_dim == "m"  # OS, IS: lanes along the output pixels, NCHW
+            addr = window_addresses(dims.native, dims.geo["A"].offset, m_, k_, n_, width, by_pixel)
             return np.concatenate([np.broadcast_to(cycle, m_.shape)[:, None], addr], axis=1)
         start = dims.start_address(pm.tensor, coord)
         return _rows(cycle, start, lanes, width)
@@ -170,16 +173,21 @@ def dram_beats(cfg: ArrayConfig, dims: Dims, tensor: str, tile: dict) -> tuple[n
     """(start address, words) of each DRAM beat moving ``tensor``'s tile, in the controller's order."""
     g = dims.geo[tensor]
     bw = cfg.dram_bw_words_per_cycle
-    if tensor == "A" and tile["a_lines"] >= 0:  # conv_native: the band, whole lines of P words
+    if tensor == "A" and tile["a_run"] < 0 <= tile["a_lines"]:  # conv_native: the band, whole lines
         line, j = _ragged(np.full(tile["a_lines"], -(-g.lanes // bw)))
         return g.offset + (tile["a_line0"] + line) * g.lanes + j * bw, np.minimum(bw, g.lanes - j * bw)
     el, eo = tile[f"{g.lane_dim}t"], tile[f"{g.other_dim}t"]
+    if tensor == "A" and tile["a_run"] >= 0:  # conv_native on OS and IS: a run per channel (NCHW)
+        el, eo = tile["a_run"], tile["a_runs"]
     lb = np.arange(-(-el // g.lanes))  # [line block]
     valid = np.minimum(g.lanes, el - lb * g.lanes)
     per_line = -(-valid // bw)  # [line block] beats
     blk, j = _ragged(np.tile(per_line, eo))  # over (o, lb) pairs, o outer
     o, lb_of = np.divmod(blk, lb.size)
     words = np.minimum(bw, valid[lb_of] - j * bw)
+    if tensor == "A" and tile["a_run"] >= 0:
+        plane = dims.native.ifmap_h * dims.native.ifmap_w
+        return g.offset + tile["a_word0"] + o * plane + lb_of * g.lanes + j * bw, words
     coord = {
         g.other_dim: tile[f"{g.other_dim}0"] + o,
         g.lane_dim: tile[f"{g.lane_dim}0"] + lb_of * g.lanes + j * bw,

@@ -103,10 +103,13 @@ class ArrayConfig:
         out, so without it tiles run one after the other whatever this says. False: every tile fills
         and empties the array's pipeline (README, "The memory system").
     conv_native : bool or "auto"
-        Convolutions read their ifmap tensor itself from DRAM (NHWC, :mod:`systolic.geometry`), a band of
-        input rows with its halo per tile, and an on-chip window generator feeds the array the operand
-        stream of the im2col matrix (zeros for padding made on chip). Built for WS only so far: ``auto``
-        (the default) is on for WS and off for OS and IS; true on OS or IS is refused. With ``auto`` a
+        Convolutions read their ifmap tensor itself from DRAM (NHWC on WS, NCHW on OS and IS,
+        :mod:`systolic.geometry`), a band of input rows with its halo per tile, and an on-chip window
+        generator feeds the array the operand stream of the im2col matrix (zeros for padding made on
+        chip). ``auto`` (the default) is on for every dataflow, on IS only with ``fold_overlap``
+        (true on IS without it is refused). On OS and IS only stride-1 convolutions with as many output
+        as input columns (and one group) read natively; the others read their im2col matrix, with true
+        too. With ``auto`` a
         convolution reads its bands when the model times them faster than its im2col plan (or as fast,
         with no more DRAM words); with true whenever a band fits the ifmap SRAM's half. Layers with
         ``groups > 1``, or whose bands do not fit, read their im2col matrix from DRAM, as every layer
@@ -237,10 +240,10 @@ class ArrayConfig:
 
     @property
     def convs_native(self) -> bool:
-        """Convolutions read their ifmap natively (``conv_native``; ``auto``: on for WS, the dataflow the
-        window generator is built for)."""
+        """Convolutions read their ifmap natively (``conv_native``; ``auto``: on, on IS only with
+        ``fold_overlap``, whose loads walk an m-block's taps first to last as the window steps them)."""
         if self.conv_native == "auto":
-            return self.dataflow == Dataflow.WS
+            return self.dataflow != Dataflow.IS or self.fold_overlap
         return bool(self.conv_native)
 
     @property
@@ -488,10 +491,10 @@ def _check_relations(cfg: ArrayConfig) -> None:
             f"not {cfg.weight_bits} bits {'signed' if cfg.weight_signed else 'unsigned'}",
             where="weight_format",
         )
-    if cfg.conv_native is True and cfg.dataflow != Dataflow.WS:
+    if cfg.conv_native is True and cfg.dataflow == Dataflow.IS and not cfg.fold_overlap:
         raise InputError(
-            f"conv_native is implemented for the ws dataflow only, not {cfg.dataflow.value}; "
-            'set conv_native = false or "auto"',
+            "conv_native on the is dataflow needs fold_overlap = true (the serial sequencer loads a "
+            'fold\'s taps last first); set conv_native = false or "auto"',
             where="conv_native",
         )
     if cfg.acc_bits < cfg.product_bits:

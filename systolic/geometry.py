@@ -23,6 +23,13 @@ half holds a *band*: the input rows ``lo .. lo + rows - 1`` of one image that a 
 (oh * stride_h - pad_h + r, ow * stride_w - pad_w + s), or zero outside the tensor; the taps s * C + c of
 one filter row r are the consecutive words from ``((b * H + h) * W + ow * stride_w - pad_w) * C``.
 
+On OS and IS (A's lanes along M, the output pixels) the ifmap is NCHW instead: element (b, h, w, c) at word
+``offset_A + ((b * C + c) * H + h) * W + w``, and a band (input rows ``lo .. lo + rows - 1`` of image b)
+is C runs of ``rows * W`` words, run c from word ``((b * C + c) * H + lo) * W``; word i of run c is in
+the SRAM half's line ``(i // P) * C + c``, lane ``i % P`` (the fill walk of an im2col tile of
+``rows * W`` x C words with a DRAM pitch of ``H * W``). Only convolutions for which :func:`pixel_runs`
+holds read so (P output pixels at one tap are then P consecutive words of a run).
+
 A grouped or depthwise convolution in blocks of b groups of Cg channels (``group_blocks``) is stored
 channel-blocked, as oneDNN's blocked layouts (``nChw16c``) are: block i's channel slice
 ``[i * b * Cg, (i + 1) * b * Cg)`` is an NHWC tensor of its own of C' = b * Cg channels (the blocks one
@@ -41,7 +48,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .config import ArrayConfig
+from .config import ArrayConfig, Dataflow
 from .dataflow import PORT_MAP, port_lanes, tensor_port
 
 TENSORS: tuple[str, ...] = ("A", "B", "C")
@@ -111,12 +118,23 @@ CONV_PORTS: tuple[str, ...] = (
 
 def native_conv(cfg: ArrayConfig, conv, blocks: int = 1):
     """The convolution a layer lowered from ``conv`` (a :class:`~systolic.workload.ConvShape` or None) in
-    blocks of ``blocks`` groups may read natively on ``cfg`` (``cfg.convs_native``: WS), or None (the
-    layer reads its im2col matrix): ``conv`` itself for one group, else the dense convolution of one
-    block's channel slice (:meth:`~systolic.workload.ConvShape.block`; one group per GEMM: ``blocks = 1``)."""
+    blocks of ``blocks`` groups may read natively on ``cfg`` (``cfg.convs_native``: WS and OS), or None
+    (the layer reads its im2col matrix). WS: ``conv`` itself for one group, else the dense convolution of
+    one block's channel slice (:meth:`~systolic.workload.ConvShape.block`; one group per GEMM: ``blocks =
+    1``). OS and IS: ``conv`` when :func:`pixel_runs` holds and it has one group, else None."""
     if not cfg.convs_native or conv is None:
         return None
+    if cfg.dataflow != Dataflow.WS:  # OS, IS: A's lanes along the output pixels
+        return conv if conv.groups == 1 and pixel_runs(conv) else None
     return conv if conv.groups == 1 else conv.block(int(blocks))
+
+
+def pixel_runs(conv) -> bool:
+    """OS and IS read a convolution natively when consecutive output pixels at one tap are consecutive words
+    of a channel's plane (NCHW): stride 1 and as many output columns as input columns (a 'same' width, or
+    1x1), so that the run goes on across an output row's end. Strided and 'valid' widths would make a vector
+    of P pixels P words with gaps: they keep their im2col matrix."""
+    return conv.stride_h == 1 and conv.stride_w == 1 and conv.ofmap_w == conv.ifmap_w
 
 
 def acc_signed(cfg: ArrayConfig) -> bool:

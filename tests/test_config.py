@@ -391,3 +391,17 @@ def test_group_blocks_round_trips_and_its_default_keeps_old_identities(tmp_path)
     assert SERIAL_OPTIONS["group_blocks"] is False
     with pytest.raises(InputError, match="group_blocks"):
         ArrayConfig(group_blocks="sometimes")
+
+
+def test_conv_native_true_is_refused_on_is_with_the_serial_sequencer_only():
+    """The window generator reads bands on WS (lanes along the taps), OS and IS (lanes along the output
+    pixels); on IS it steps its taps with the overlapped sequencer's loads (first row first), so with
+    fold_overlap = false conv_native = true is one clear error naming the field, and "auto" is off."""
+    for df in Dataflow:
+        assert ArrayConfig(dataflow=df, conv_native=True).convs_native
+        assert ArrayConfig(dataflow=df).convs_native  # "auto"
+    serial = {"dataflow": Dataflow.IS, "fold_overlap": False, "tile_overlap": False}
+    assert not ArrayConfig(**serial).convs_native
+    assert ArrayConfig(**{**serial, "dataflow": Dataflow.OS}).convs_native
+    with pytest.raises(InputError, match="conv_native on the is dataflow needs fold_overlap = true"):
+        ArrayConfig(**serial, conv_native=True)

@@ -234,11 +234,12 @@ def test_default_matrix_counts_both_tops():
     base = ArrayConfig(name="matrix")
     groups = default_matrix(base)
     tops = [top for _, _, top in groups]
-    assert tops.count("core") == 9 + 3 + 3 and tops.count("accel") == 6 + 6 + 3 + 4
+    assert tops.count("core") == 9 + 3 + 3 and tops.count("accel") == 6 + 6 + 3 + 4 + 9
     # grouped convolutions as each mem-wide config lowers them (OS 6 GEMMs, WS 7, IS 4), with -tiles
-    # and on the conv memories the native grouped convolutions (tight: 8 GEMMs, ample: 6), with -im2col
+    # and on the conv memories the native grouped convolutions (tight: 8 GEMMs, ample: 6), with -im2col;
+    # OS's and IS's native convolutions (10 cases) on both conv memories, with -im2col, OS tight -serial
     accel = sum(len(cases) for _, cases, top in groups if top == "accel")
-    assert accel == 105 + 4 * 11 + 2 * (6 + 7 + 4) + 2 * (8 + 6)
+    assert accel == 105 + 4 * 11 + 2 * (6 + 7 + 4) + 2 * (8 + 6) + 9 * 10
     for df in ("os", "ws", "is"):
         cases = next(cases for cfg, cases, _ in groups if cfg.name == f"{df}-mem-wide")
         assert {c.conv["groups"] for c in cases if c.blocks} == {8, 2}
@@ -249,10 +250,12 @@ def test_default_matrix_counts_both_tops():
     assert [c.dram_channels for c in chips] == [None, None, 1]
     ternary = [cfg for cfg, _, _ in groups if cfg.weight_format == "ternary"]
     assert {cfg.dataflow.value for cfg in ternary} == {"os", "ws", "is"} and len(ternary) == 6
-    # conv_native: WS convolutions on a tight and an ample memory, read natively and as im2col matrices
-    assert sorted(cfg.conv_native for cfg, _, _ in groups if "conv" in cfg.name) == [False, False, True, True]
+    # conv_native: WS, OS and IS convolutions on a tight and an ample memory, read natively and as
+    # im2col matrices, and OS's tight one with the serial pipeline
+    native = sorted(cfg.conv_native for cfg, _, _ in groups if "conv" in cfg.name)
+    assert native == [False] * 6 + [True] * 7
     # every micro-architecture option runs both ways
-    for option, flipped in (("fold_overlap", 6), ("tile_overlap", 3)):
+    for option, flipped in (("fold_overlap", 7), ("tile_overlap", 3)):
         assert {getattr(cfg, option) for cfg, _, _ in groups} == {True, False}
         assert sum(getattr(cfg, option) != getattr(base, option) for cfg, _, _ in groups) == flipped
 

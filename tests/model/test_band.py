@@ -240,18 +240,111 @@ def test_a_strided_depthwise_block_of_three_channels_reads_its_tensor_and_alignm
     assert int(_run_blocks(cfg.replace(conv_native=False), conv, 3).dram_reads["ifmap"][0]) == 6 * 16 * 9
 
 
-def test_conv_native_is_ws_only_and_on_there_by_default():
+def test_conv_native_is_on_by_default():
     conv = ConvShape(4, 4, 1, 1, 4, 1)
-    assert native_conv(ArrayConfig(**AMPLE), conv) == conv  # "auto" on WS
-    assert native_conv(ArrayConfig(**AMPLE, conv_native=False), conv) is None
-    for df in (Dataflow.OS, Dataflow.IS):
-        assert not ArrayConfig(**{**AMPLE, "dataflow": df}).convs_native  # "auto" elsewhere
-        with pytest.raises(
-            InputError, match=f"conv_native is implemented for the ws dataflow only, not {df.value}"
-        ):
-            ArrayConfig(conv_native=True, **{**AMPLE, "dataflow": df})
+    for df in Dataflow:
+        assert native_conv(ArrayConfig(**{**AMPLE, "dataflow": df}), conv) == conv  # "auto"
+        assert native_conv(ArrayConfig(**{**AMPLE, "dataflow": df}, conv_native=False), conv) is None
+    with pytest.raises(InputError, match="conv_native on the is dataflow needs fold_overlap = true"):
+        ArrayConfig(conv_native=True, fold_overlap=False, **{**AMPLE, "dataflow": Dataflow.IS})
     with pytest.raises(InputError, match="conv_native must be true, false or \"auto\", not 'yes'"):
         ArrayConfig(conv_native="yes", **AMPLE)
+
+
+#: OS and IS: A's lanes along the output pixels
+BY_PIXEL = pytest.mark.parametrize("dataflow", [Dataflow.OS, Dataflow.IS], ids=str)
+
+
+@BY_PIXEL
+def test_os_and_is_read_stride_1_convs_as_wide_as_their_input_natively_and_the_rest_as_im2col(dataflow):
+    """On OS and IS a vector is P output pixels at one tap: consecutive words of a channel's NCHW plane
+    only at stride 1 with OW = W ('same' width, or 1x1). Strided, 'valid'-width and grouped layers keep
+    their im2col matrix, with conv_native = true too (the plan says so: ``native`` None)."""
+    cfg = ArrayConfig(conv_native=True, **{**AMPLE, "dataflow": dataflow})
+    same = ConvShape(6, 5, 3, 3, 4, 3, pad_h=1, pad_w=1)
+    assert native_conv(cfg, same) == same
+    assert native_conv(cfg, ConvShape(6, 5, 1, 1, 4, 3)) is not None
+    assert native_conv(cfg, ConvShape(6, 5, 3, 1, 4, 3)) is not None  # 'valid' height: rows are whole
+    for other in (
+        ConvShape(6, 5, 3, 3, 4, 3),  # 'valid' width: OW = W - 2
+        ConvShape(6, 5, 3, 3, 4, 3, stride_h=2, stride_w=2, pad_h=1, pad_w=1),
+        ConvShape(6, 5, 1, 1, 4, 3, stride_h=2),
+        ConvShape(6, 5, 3, 3, 4, 4, pad_h=1, pad_w=1, groups=2),
+    ):
+        assert native_conv(cfg, other) is None
+        assert _run(cfg, other).plan.native == (None,)
+
+
+pixel_convs = st.builds(
+    lambda h, w, r, s, c, b: ConvShape(h, w, r, s, c, 2, pad_h=r // 2, pad_w=s // 2, batch=b),
+    st.integers(1, 6),
+    st.integers(1, 6),
+    st.sampled_from([1, 3]),
+    st.sampled_from([1, 3, 5]),
+    st.integers(1, 3),
+    st.integers(1, 2),
+)
+
+
+@given(pixel_convs)
+@settings(max_examples=40, deadline=None)
+def test_the_pixel_window_reads_the_words_of_the_im2col_matrix(conv):
+    """OS: an NCHW ifmap whose words hold their own address + 1; the P pixels of a vector at one tap read
+    the words its im2col matrix holds (0 where the window makes a padding zero)."""
+    offset, lanes = 100, 4
+    n = conv.batch * conv.channels * conv.ifmap_h * conv.ifmap_w
+    nchw = (np.arange(n) + 1).reshape(conv.batch, conv.channels, conv.ifmap_h, conv.ifmap_w)
+    zeros = np.zeros((conv.filter_h, conv.filter_w, conv.channels, conv.filters), dtype=np.int64)
+    a, _ = im2col(nchw.transpose(0, 2, 3, 1), zeros, conv)
+    m0, k = (x.ravel() for x in np.meshgrid(np.arange(0, a.shape[0], lanes), np.arange(a.shape[1])))
+    rows = np.minimum(lanes, a.shape[0] - m0)
+    got = window_addresses(conv, offset, m0, k, rows, lanes, by_pixel=True)
+    padded = np.pad(a, ((0, -a.shape[0] % lanes), (0, 0)))  # [m, k]
+    want = padded.reshape(-1, lanes, a.shape[1]).transpose(2, 0, 1).reshape(-1, lanes)
+    np.testing.assert_array_equal(got, np.where(want == 0, -1, want + offset - 1))
+
+
+@pytest.mark.parametrize(
+    "dataflow, want", [(Dataflow.OS, (2723, 2931)), (Dataflow.IS, (2077, 2311))], ids=str
+)
+def test_os_and_is_a_3x3_same_conv_whose_image_fits_reads_its_ifmap_once_pinned_against_the_rtl(
+    dataflow, want
+):
+    """8x8x8 3x3 'same' on a 4x4 OS or IS array: the 512-word tensor once (im2col: 4,608 words); the
+    array's side is the im2col layer's (same SRAM reads). Cycles measured on the RTL (amaranth.sim,
+    ``run_layers``): OS 2,723 native against 2,931 from the im2col matrix, IS 2,077 against 2,311."""
+    conv = ConvShape(8, 8, 3, 3, 8, 6, pad_h=1, pad_w=1)
+    cfg = ArrayConfig(conv_native=True, **{**AMPLE, "dataflow": dataflow})
+    res, old = _run(cfg, conv), _run(cfg.replace(conv_native=False), conv)
+    assert res.plan.native == (conv,)
+    assert int(res.dram_reads["ifmap"][0]) == 8 * 8 * 8
+    assert int(res.dram_reads["filter"][0]) == 3 * 3 * 8 * 6
+    assert int(old.dram_reads["ifmap"][0]) == 64 * 72
+    assert int(res.sram_reads["ifmap"][0]) == int(old.sram_reads["ifmap"][0])
+    assert (int(res.cycles[0]), int(old.cycles[0])) == want
+
+
+@pytest.mark.parametrize("dataflow, want", [(Dataflow.OS, 971), (Dataflow.IS, 972)], ids=str)
+def test_os_and_is_bands_are_c_runs_and_reread_only_their_halo(dataflow, want):
+    """Closed form: on OS and IS a band of j output rows of a 3x3 'same' conv is C runs of rows x W words
+    (an SRAM line per P words of each run); 8 lines a run fit a half of 32 lines, so j = 6 and the 24
+    rows are read as 7 + 8 + 8 + 7 = 24 + 2 (24 / 6 - 1) rows of 4 x 4 words (1.25x the tensor; measured
+    on the RTL: OS 971 cycles, IS 972). The DRAM trace is each band's C runs, channel after channel."""
+    conv = ConvShape(24, 4, 3, 3, 4, 4, pad_h=1, pad_w=1)
+    fields = {**AMPLE, "dataflow": dataflow, "ifmap_sram_bytes": 2 * 4 * 4 * 8}
+    cfg = ArrayConfig(conv_native=True, **fields)
+    res = _run(cfg, conv)
+    assert res.plan.tm[0] == 6 * 4 and res.plan.native == (conv,)
+    assert int(res.dram_reads["ifmap"][0]) == (24 + 2 * (24 // 6 - 1)) * 4 * 4 == 480
+    assert int(res.cycles[0]) == want
+    layer = Layer.from_conv("c", conv)
+    traces = collect(layer_traces(cfg, res.schedule, 0, layer.m, layer.n, layer.k), trace_widths(cfg))
+    addr = traces["IFMAP_DRAM_TRACE"][:, 1:]
+    addr = addr[addr >= 0]
+    plane = np.arange(24 * 4).reshape(24, 4)
+    bands = [(0, 7), (5, 13), (11, 19), (17, 24)]  # input rows [lo, hi) of the 4 bands
+    want = [c * 96 + plane[lo:hi].ravel() for lo, hi in bands for c in range(4)]
+    np.testing.assert_array_equal(addr, np.concatenate(want))
 
 
 def test_pinned_against_the_rtl():

@@ -37,8 +37,13 @@ def _points():
     )
     pts = []
     for df in Dataflow:
+        # IS reads im2col matrices here, so its three DRAM points share one plan (WS and OS, whose
+        # convolutions choose bands or im2col by timing them, plan each point on its own)
+        native = {"conv_native": False} if df is Dataflow.IS else {}
         for bw, lat in ((1, 1), (4, 20), (32, 3)):
-            pts.append(base.replace(dataflow=df, dram_bw_words_per_cycle=bw, dram_latency_cycles=lat))
+            pts.append(
+                base.replace(dataflow=df, dram_bw_words_per_cycle=bw, dram_latency_cycles=lat, **native)
+            )
     pts.append(base.replace(rows=4, cols=32, vdd_v=0.7, tech_node_nm=16))
     pts.append(base.replace(ofmap_sram_bytes=16))  # too small for one fold: infeasible
     return pts

@@ -2,66 +2,283 @@
 
 (* top =  1  *)
 (* generator = "Amaranth" *)
-module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_ready, dram_rd_data_valid, dram_rd_data, dram_wr_ready, clk, rst, busy, done, dram_rd_req_valid, dram_rd_req_addr, dram_rd_req_len, dram_rd_data_ready, dram_wr_valid, dram_wr_addr, dram_wr_len
-, dram_wr_data, start);
+module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, conv_en, conv_h, conv_w, conv_c, conv_r, conv_s, conv_stride_h, conv_stride_w, conv_pad_h, conv_pad_w, conv_oh, conv_ow, dram_rd_req_ready, dram_rd_data_valid, dram_rd_data
+, dram_wr_ready, clk, rst, busy, done, dram_rd_req_valid, dram_rd_req_addr, dram_rd_req_len, dram_rd_data_ready, dram_wr_valid, dram_wr_addr, dram_wr_len, dram_wr_data, start);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire [15:0] \$1 ;
-  wire [32:0] \$10 ;
-  wire [32:0] \$11 ;
-  wire [32:0] \$12 ;
-  wire [32:0] \$13 ;
-  wire [32:0] \$14 ;
-  wire [15:0] \$15 ;
-  wire [31:0] \$16 ;
-  wire [32:0] \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire [31:0] \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  reg \$22 ;
-  reg \$23 ;
-  reg \$24 ;
-  reg [6:0] \$25 ;
-  reg [3:0] \$26 ;
-  reg [127:0] \$27 ;
-  wire [31:0] \$28 ;
-  wire [31:0] \$29 ;
-  wire [32:0] \$3 ;
-  wire [31:0] \$30 ;
-  wire [31:0] \$31 ;
-  wire [36:0] \$32 ;
-  wire [15:0] \$4 ;
-  wire [31:0] \$5 ;
-  wire [32:0] \$6 ;
+  wire [31:0] \$1 ;
+  wire [40:0] \$10 ;
+  wire \$100 ;
+  wire \$101 ;
+  wire \$102 ;
+  wire \$103 ;
+  wire \$104 ;
+  wire \$105 ;
+  wire \$106 ;
+  wire \$107 ;
+  wire [15:0] \$108 ;
+  wire [16:0] \$109 ;
+  wire [41:0] \$11 ;
+  wire \$110 ;
+  wire \$111 ;
+  wire \$112 ;
+  wire \$113 ;
+  wire \$114 ;
+  wire \$115 ;
+  wire \$116 ;
+  wire \$117 ;
+  wire \$118 ;
+  wire [15:0] \$119 ;
+  wire [42:0] \$12 ;
+  wire [16:0] \$120 ;
+  wire \$121 ;
+  wire \$122 ;
+  wire \$123 ;
+  wire \$124 ;
+  wire \$125 ;
+  wire \$126 ;
+  wire \$127 ;
+  wire \$128 ;
+  wire \$129 ;
+  wire [43:0] \$13 ;
+  wire [15:0] \$130 ;
+  wire [16:0] \$131 ;
+  wire \$132 ;
+  wire \$133 ;
+  wire [57:0] \$134 ;
+  wire [58:0] \$135 ;
+  wire \$136 ;
+  wire [57:0] \$137 ;
+  wire [58:0] \$138 ;
+  wire \$139 ;
+  wire [44:0] \$14 ;
+  wire [57:0] \$140 ;
+  wire [58:0] \$141 ;
+  wire [58:0] \$142 ;
+  wire [58:0] \$143 ;
+  wire [42:0] \$144 ;
+  wire [58:0] \$145 ;
+  wire [59:0] \$146 ;
+  wire \$147 ;
+  wire [42:0] \$148 ;
+  wire [58:0] \$149 ;
+  wire \$15 ;
+  wire [59:0] \$150 ;
+  wire \$151 ;
+  wire [42:0] \$152 ;
+  wire [58:0] \$153 ;
+  wire [59:0] \$154 ;
+  wire [59:0] \$155 ;
+  wire [59:0] \$156 ;
+  wire [15:0] \$157 ;
+  wire [31:0] \$158 ;
+  wire [32:0] \$159 ;
+  wire [16:0] \$16 ;
+  wire [32:0] \$160 ;
+  wire [7:0] \$161 ;
+  wire [7:0] \$162 ;
+  wire [7:0] \$163 ;
+  wire [7:0] \$164 ;
+  wire [15:0] \$165 ;
+  wire [31:0] \$166 ;
+  wire [32:0] \$167 ;
+  wire \$168 ;
+  wire [15:0] \$169 ;
+  wire [40:0] \$17 ;
+  wire [31:0] \$170 ;
+  wire [32:0] \$171 ;
+  wire [32:0] \$172 ;
+  wire [32:0] \$173 ;
+  wire [32:0] \$174 ;
+  wire [32:0] \$175 ;
+  wire \$176 ;
+  wire [15:0] \$177 ;
+  wire [3:0] \$178 ;
+  wire [15:0] \$179 ;
+  wire [55:0] \$18 ;
+  wire [31:0] \$180 ;
+  wire [32:0] \$181 ;
+  wire \$182 ;
+  wire \$183 ;
+  wire \$184 ;
+  wire \$185 ;
+  reg [15:0] \$186 ;
+  reg [39:0] \$187 ;
+  reg [39:0] \$188 ;
+  reg [39:0] \$189 ;
+  wire [40:0] \$19 ;
+  reg [39:0] \$190 ;
+  reg [3:0] \$191 ;
+  reg \$192 ;
+  reg \$193 ;
+  reg \$194 ;
+  reg [6:0] \$195 ;
+  reg [3:0] \$196 ;
+  reg [127:0] \$197 ;
+  wire [31:0] \$198 ;
+  wire [31:0] \$199 ;
+  wire [39:0] \$2 ;
+  wire [41:0] \$20 ;
+  wire [31:0] \$200 ;
+  wire [31:0] \$201 ;
+  wire [39:0] \$203 ;
+  wire \$205 ;
+  wire [57:0] \$21 ;
+  wire [80:0] \$210 ;
+  wire \$212 ;
+  wire [15:0] \$215 ;
+  wire \$217 ;
+  wire [55:0] \$22 ;
+  wire [31:0] \$23 ;
+  wire [39:0] \$238 ;
+  wire [31:0] \$24 ;
+  wire \$240 ;
+  wire [39:0] \$25 ;
+  wire [40:0] \$26 ;
+  wire [15:0] \$264 ;
+  wire \$266 ;
+  wire [40:0] \$27 ;
+  wire \$28 ;
+  wire [15:0] \$29 ;
+  wire [79:0] \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire [40:0] \$32 ;
+  wire [40:0] \$33 ;
+  wire [15:0] \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire [40:0] \$37 ;
+  wire [40:0] \$38 ;
+  wire [40:0] \$39 ;
+  wire [80:0] \$4 ;
+  wire [15:0] \$40 ;
+  wire \$41 ;
+  wire [40:0] \$42 ;
+  wire [40:0] \$43 ;
+  wire [40:0] \$44 ;
+  wire [15:0] \$45 ;
+  wire [15:0] \$46 ;
+  wire \$47 ;
+  wire [15:0] \$48 ;
+  wire \$49 ;
+  wire [80:0] \$5 ;
+  wire \$50 ;
+  wire [41:0] \$51 ;
+  wire [41:0] \$52 ;
+  wire [41:0] \$53 ;
+  wire [41:0] \$54 ;
+  wire [55:0] \$55 ;
+  wire [15:0] \$56 ;
+  wire [56:0] \$57 ;
+  wire [40:0] \$58 ;
+  wire [41:0] \$59 ;
+  wire [15:0] \$6 ;
+  wire [57:0] \$60 ;
+  wire [58:0] \$61 ;
+  wire [59:0] \$62 ;
+  wire [60:0] \$63 ;
+  wire [42:0] \$64 ;
+  wire [76:0] \$65 ;
+  wire [78:0] \$66 ;
+  wire [79:0] \$67 ;
+  wire [40:0] \$68 ;
+  wire [56:0] \$69 ;
   wire \$7 ;
-  wire [15:0] \$8 ;
-  wire [31:0] \$9 ;
+  wire [57:0] \$70 ;
+  wire [16:0] \$71 ;
+  wire [40:0] \$72 ;
+  wire [56:0] \$73 ;
+  wire [57:0] \$74 ;
+  wire [40:0] \$75 ;
+  wire [16:0] \$76 ;
+  wire [40:0] \$77 ;
+  wire [40:0] \$78 ;
+  wire \$79 ;
+  wire [40:0] \$8 ;
+  wire [40:0] \$80 ;
+  wire [40:0] \$81 ;
+  wire [40:0] \$82 ;
+  wire \$83 ;
+  wire [40:0] \$84 ;
+  wire [40:0] \$85 ;
+  wire [40:0] \$86 ;
+  wire \$87 ;
+  wire [40:0] \$88 ;
+  wire [40:0] \$89 ;
+  wire [40:0] \$9 ;
+  wire \$90 ;
+  wire \$91 ;
+  wire \$92 ;
+  wire \$93 ;
+  wire \$94 ;
+  wire \$95 ;
+  wire \$96 ;
+  wire [15:0] \$97 ;
+  wire [16:0] \$98 ;
+  wire \$99 ;
   wire a_active;
   wire [8:0] a_rd_addr;
-  wire [6:0] \a_rd_addr$102 ;
-  wire [8:0] \a_rd_addr$92 ;
+  wire [8:0] \a_rd_addr$174 ;
+  wire [6:0] \a_rd_addr$184 ;
   wire [31:0] a_rd_data;
-  wire [127:0] \a_rd_data$117 ;
-  wire [31:0] \a_rd_data$96 ;
+  wire [31:0] \a_rd_data$178 ;
+  wire [127:0] \a_rd_data$199 ;
   wire a_rd_en;
-  wire \a_rd_en$100 ;
-  wire \a_rd_en$90 ;
+  wire \a_rd_en$172 ;
+  wire \a_rd_en$182 ;
   wire a_rd_half;
+  wire [8:0] a_rd_next;
+  wire [1:0] a_rd_rot;
   reg [6:0] a_wr_addr = 7'h00;
   wire [127:0] a_wr_data;
   wire [3:0] a_wr_en;
   reg a_wr_half = 1'h0;
   wire active;
-  wire \active$60 ;
-  wire \active$62 ;
+  wire \active$84 ;
+  wire \active$86 ;
   wire b_active;
   output busy;
   wire busy;
-  wire \busy$30 ;
+  wire \busy$54 ;
   wire c_active;
   input clk;
   wire clk;
+  input [15:0] conv_c;
+  wire [15:0] conv_c;
+  wire [15:0] \conv_c$45 ;
+  input conv_en;
+  wire conv_en;
+  wire \conv_en$42 ;
+  input [15:0] conv_h;
+  wire [15:0] conv_h;
+  wire [15:0] \conv_h$43 ;
+  input [15:0] conv_oh;
+  wire [15:0] conv_oh;
+  wire [15:0] \conv_oh$52 ;
+  input [15:0] conv_ow;
+  wire [15:0] conv_ow;
+  wire [15:0] \conv_ow$53 ;
+  input [15:0] conv_pad_h;
+  wire [15:0] conv_pad_h;
+  wire [15:0] \conv_pad_h$50 ;
+  input [15:0] conv_pad_w;
+  wire [15:0] conv_pad_w;
+  wire [15:0] \conv_pad_w$51 ;
+  input [15:0] conv_r;
+  wire [15:0] conv_r;
+  wire [15:0] \conv_r$46 ;
+  input [15:0] conv_s;
+  wire [15:0] conv_s;
+  wire [15:0] \conv_s$47 ;
+  input [15:0] conv_stride_h;
+  wire [15:0] conv_stride_h;
+  wire [15:0] \conv_stride_h$48 ;
+  input [15:0] conv_stride_w;
+  wire [15:0] conv_stride_w;
+  wire [15:0] \conv_stride_w$49 ;
+  input [15:0] conv_w;
+  wire [15:0] conv_w;
+  wire [15:0] \conv_w$44 ;
   wire core_done;
   wire [15:0] core_k;
   wire [15:0] core_m;
@@ -69,62 +286,86 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_r
   wire core_ready;
   wire core_south_id;
   wire core_start;
+  wire [15:0] cp_k0;
   wire [15:0] cp_kt;
+  wire [15:0] cp_m0;
+  wire [15:0] cp_mt;
+  wire [39:0] cpband_c0;
+  wire [39:0] cpband_first;
+  wire [39:0] cpband_hi;
+  wire [39:0] cpband_img;
+  wire [39:0] cpband_lo;
+  wire [39:0] cpband_oh0;
+  wire [39:0] cpband_out_rows;
+  wire [39:0] cpband_per_img;
+  wire [39:0] cpband_plane;
+  wire [39:0] cpband_run;
+  wire [39:0] cpband_top;
+  wire [15:0] cv_c;
+  wire cv_en;
+  wire [15:0] cv_h;
+  wire [15:0] cv_oh;
+  wire [15:0] cv_ow;
+  wire [15:0] cv_pad_h;
+  wire [15:0] cv_pad_w;
+  wire [15:0] cv_r;
+  wire [15:0] cv_s;
+  wire [15:0] cv_w;
   input [15:0] dim_k;
   wire [15:0] dim_k;
-  wire [15:0] \dim_k$26 ;
-  wire [15:0] \dim_k$50 ;
+  wire [15:0] \dim_k$38 ;
+  wire [15:0] \dim_k$74 ;
   input [15:0] dim_m;
   wire [15:0] dim_m;
-  wire [15:0] \dim_m$24 ;
-  wire [15:0] \dim_m$46 ;
+  wire [15:0] \dim_m$36 ;
+  wire [15:0] \dim_m$70 ;
   input [15:0] dim_n;
   wire [15:0] dim_n;
-  wire [15:0] \dim_n$25 ;
-  wire [15:0] \dim_n$48 ;
+  wire [15:0] \dim_n$37 ;
+  wire [15:0] \dim_n$72 ;
   output done;
   wire done;
-  wire \done$31 ;
-  wire \done$53 ;
+  wire \done$55 ;
+  wire \done$77 ;
   wire [6:0] drain_rd_addr;
   wire [127:0] drain_rd_data;
   wire drain_rd_en;
   input [31:0] dram_rd_data;
   wire [31:0] dram_rd_data;
-  wire [31:0] \dram_rd_data$38 ;
+  wire [31:0] \dram_rd_data$62 ;
   output dram_rd_data_ready;
   wire dram_rd_data_ready;
-  wire \dram_rd_data_ready$37 ;
+  wire \dram_rd_data_ready$61 ;
   input dram_rd_data_valid;
   wire dram_rd_data_valid;
-  wire \dram_rd_data_valid$36 ;
+  wire \dram_rd_data_valid$60 ;
   output [47:0] dram_rd_req_addr;
   wire [47:0] dram_rd_req_addr;
-  wire [47:0] \dram_rd_req_addr$34 ;
+  wire [47:0] \dram_rd_req_addr$58 ;
   output [2:0] dram_rd_req_len;
   wire [2:0] dram_rd_req_len;
-  wire [2:0] \dram_rd_req_len$35 ;
+  wire [2:0] \dram_rd_req_len$59 ;
   input dram_rd_req_ready;
   wire dram_rd_req_ready;
-  wire \dram_rd_req_ready$33 ;
+  wire \dram_rd_req_ready$57 ;
   output dram_rd_req_valid;
   wire dram_rd_req_valid;
-  wire \dram_rd_req_valid$32 ;
+  wire \dram_rd_req_valid$56 ;
   output [47:0] dram_wr_addr;
   wire [47:0] dram_wr_addr;
-  wire [47:0] \dram_wr_addr$41 ;
+  wire [47:0] \dram_wr_addr$65 ;
   output [127:0] dram_wr_data;
   wire [127:0] dram_wr_data;
-  wire [127:0] \dram_wr_data$43 ;
+  wire [127:0] \dram_wr_data$67 ;
   output [2:0] dram_wr_len;
   wire [2:0] dram_wr_len;
-  wire [2:0] \dram_wr_len$42 ;
+  wire [2:0] \dram_wr_len$66 ;
   input dram_wr_ready;
   wire dram_wr_ready;
-  wire \dram_wr_ready$40 ;
+  wire \dram_wr_ready$64 ;
   output dram_wr_valid;
   wire dram_wr_valid;
-  wire \dram_wr_valid$39 ;
+  wire \dram_wr_valid$63 ;
   wire [8:0] fill_a_addr;
   wire [31:0] fill_a_data;
   wire [3:0] fill_a_en;
@@ -147,6 +388,37 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_r
   wire out_c_half;
   wire out_first_k;
   wire [15:0] out_mt;
+  wire [39:0] pwin_c;
+  reg [39:0] pwin_c_q = 40'h0000000000;
+  wire pwin_c_wrap;
+  wire [8:0] pwin_line;
+  wire [75:0] pwin_line_biased;
+  wire [41:0] pwin_line_signed;
+  wire [8:0] pwin_next;
+  wire [39:0] pwin_ow0;
+  reg [39:0] pwin_ow0_q = 40'h0000000000;
+  wire [39:0] pwin_ow_1;
+  wire [39:0] pwin_ow_2;
+  wire [39:0] pwin_ow_3;
+  wire [40:0] pwin_ow_next;
+  wire [39:0] pwin_ow_step;
+  wire [41:0] pwin_p0;
+  wire [39:0] pwin_r;
+  wire [39:0] pwin_r0;
+  reg [39:0] pwin_r_q = 40'h0000000000;
+  wire [1:0] pwin_rot;
+  reg [15:0] pwin_row_q = 16'h0000;
+  wire [39:0] pwin_row_taps;
+  wire [39:0] pwin_s;
+  reg [39:0] pwin_s_q = 40'h0000000000;
+  wire pwin_s_wrap;
+  wire [3:0] pwin_valid;
+  wire [41:0] pwin_word;
+  wire [75:0] pwin_word_biased;
+  wire [41:0] pwin_x_hi;
+  wire [41:0] pwin_x_lo;
+  wire [41:0] pwin_y_hi;
+  wire [41:0] pwin_y_lo;
   wire ready;
   input rst;
   wire rst;
@@ -154,11 +426,11 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_r
   wire [127:0] s_rd_data;
   wire s_rd_en;
   wire [8:0] s_wr_addr;
-  wire [8:0] \s_wr_addr$72 ;
+  wire [8:0] \s_wr_addr$96 ;
   wire [31:0] s_wr_data;
-  wire [31:0] \s_wr_data$74 ;
+  wire [31:0] \s_wr_data$98 ;
   wire [3:0] s_wr_en;
-  wire [3:0] \s_wr_en$70 ;
+  wire [3:0] \s_wr_en$94 ;
   wire [15:0] south_col;
   wire [127:0] south_data;
   wire south_first;
@@ -168,68 +440,267 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_r
   wire south_valid;
   input start;
   wire start;
-  wire \start$23 ;
-  wire \start$44 ;
+  wire \start$35 ;
+  wire \start$68 ;
   input [15:0] tile_k;
   wire [15:0] tile_k;
-  wire [15:0] \tile_k$29 ;
+  wire [15:0] \tile_k$41 ;
   input [15:0] tile_m;
   wire [15:0] tile_m;
-  wire [15:0] \tile_m$27 ;
+  wire [15:0] \tile_m$39 ;
   input [15:0] tile_n;
   wire [15:0] tile_n;
-  wire [15:0] \tile_n$28 ;
+  wire [15:0] \tile_n$40 ;
   wire [15:0] west_col;
   wire [31:0] west_data;
   wire west_req;
   wire [15:0] west_row;
-  assign \$2  = \$1  * cp_kt;
-  assign \$3  = \$2  + west_col;
-  assign \$5  = \$4  * cp_kt;
-  assign \$6  = \$5  + north_row;
+  reg [3:0] win_valid_q = 4'hf;
+  assign \$1  = cv_oh * cv_ow;
+  assign \$203  = cp_m0 / \$1 ;
+  assign \$205  = | \$1 ;
+  assign \$2  = \$205  ? \$203  : 40'h0000000000;
+  assign \$3  = \$2 [15:0] * \$1 ;
+  assign \$4  = cp_m0 - \$3 ;
+  wire [81:0] _0_, _1_, _2_;
+  assign _0_ = $signed(\$4 );
+  assign _1_ = $signed({ 1'h0, cv_ow });
+  assign _2_ = (\$4 [80] == 1'h0) || \$4  == 0 ? _0_ : $signed(_0_ - (1'h0 ? _1_ + 1 : _1_ - 1));
+  assign \$210  = $signed(_2_) / $signed(_1_);
+  assign \$212  = | { 1'h0, cv_ow };
+  assign \$5  = \$212  ? \$210  : 81'h000000000000000000000;
+  assign \$215  = cp_mt / cv_ow;
+  assign \$217  = | cv_ow;
+  assign \$6  = \$217  ? \$215  : 16'h0000;
+  assign \$7  = \$5 [39:0] >= cv_pad_h;
+  assign \$8  = \$5 [39:0] - cv_pad_h;
+  assign \$9  = \$7  ? \$8  : 41'h00000000000;
+  assign \$10  = \$5 [39:0] + \$6 ;
+  assign \$11  = \$10  - 1'h1;
+  assign \$12  = $signed(\$11 ) + $signed({ 1'h0, cv_r });
+  assign \$13  = $signed(\$12 ) - $signed(2'h1);
+  assign \$14  = $signed(\$13 ) - $signed({ 1'h0, cv_pad_h });
+  assign \$15  = \$14 [39:0] >= cv_h;
+  assign \$16  = cv_h - 1'h1;
+  assign \$17  = \$15  ? { \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16  } : { 1'h0, \$14 [39:0] };
+  assign \$18  = \$2 [15:0] * cv_c;
+  assign \$19  = \$17 [39:0] + 1'h1;
+  assign \$20  = \$19  - \$9 [39:0];
+  assign \$21  = $signed(\$20 ) * $signed({ 1'h0, cv_w });
+  assign \$22  = \$9 [39:0] * cv_w;
+  assign \$23  = cv_h * cv_w;
+  assign \$24  = cv_s * cv_c;
+  assign \$238  = cp_k0 / \$24 ;
+  assign \$240  = | \$24 ;
+  assign \$25  = \$240  ? \$238  : 40'h0000000000;
+  assign \$26  = pwin_c_q + 1'h1;
+  assign pwin_c_wrap = \$26  == cv_c;
+  assign \$27  = pwin_s_q + 1'h1;
+  assign \$28  = \$27  == cv_s;
+  assign pwin_s_wrap = pwin_c_wrap & \$28 ;
+  assign \$29  = cv_en ? west_col : 16'h0000;
+  assign \$30  = ! \$29 ;
+  assign \$31  = \$30  | pwin_c_wrap;
+  assign \$32  = pwin_c_q + 1'h1;
+  assign \$33  = \$31  ? 41'h00000000000 : \$32 ;
+  assign \$34  = cv_en ? west_col : 16'h0000;
+  assign \$35  = ! \$34 ;
+  assign \$36  = \$35  | pwin_s_wrap;
+  assign \$37  = pwin_s_q + 1'h1;
+  assign \$38  = pwin_c_wrap ? \$37  : { 1'h0, pwin_s_q };
+  assign \$39  = \$36  ? 41'h00000000000 : \$38 ;
+  assign \$40  = cv_en ? west_col : 16'h0000;
+  assign \$41  = ! \$40 ;
+  assign \$42  = pwin_r_q + 1'h1;
+  assign \$43  = pwin_s_wrap ? \$42  : { 1'h0, pwin_r_q };
+  assign \$44  = \$41  ? { 25'h0000000, \$25 [15:0] } : \$43 ;
+  assign \$264  = 3'h4 % cv_w;
+  assign \$266  = | cv_w;
+  assign \$45  = \$266  ? \$264  : 16'h0000;
+  assign pwin_ow_next = pwin_ow0_q + \$45 ;
+  assign \$46  = cv_en ? west_row : 16'h0000;
+  assign \$47  = ! \$46 ;
+  assign \$48  = cv_en ? west_row : 16'h0000;
+  assign \$49  = \$48  == pwin_row_q;
+  assign \$50  = pwin_ow_next >= cv_w;
+  assign \$51  = pwin_ow_next - cv_w;
+  assign \$52  = \$50  ? \$51  : { 1'h0, pwin_ow_next };
+  assign \$53  = \$49  ? { 2'h0, pwin_ow0_q } : \$52 ;
+  assign \$54  = \$47  ? 42'h00000000000 : \$53 ;
+  assign \$55  = \$5 [39:0] * cv_w;
+  assign \$56  = cv_en ? west_row : 16'h0000;
+  assign \$57  = \$55  + \$56 ;
+  assign \$58  = \$44 [39:0] - cv_pad_h;
+  assign \$59  = $signed(\$58 ) - $signed({ 1'h0, \$9 [39:0] });
+  assign \$60  = $signed(\$59 ) * $signed({ 1'h0, cv_w });
+  assign \$61  = $signed(\$57 [41:0]) + $signed(\$60 );
+  assign \$62  = $signed(\$61 ) + $signed({ 1'h0, \$39 [39:0] });
+  assign \$63  = $signed(\$62 ) - $signed({ 1'h0, cv_pad_w });
+  assign \$64  = $signed(\$63 [41:0]) + $signed(37'h0800000000);
+  assign \$65  = pwin_line_biased - 34'h200000000;
+  assign \$66  = pwin_line_biased * 3'h4;
+  assign \$67  = { \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64  } - \$66 ;
+  assign \$68  = cv_pad_h - \$44 [39:0];
+  assign \$69  = $signed(\$68 ) * $signed({ 1'h0, cv_w });
+  assign \$70  = $signed(\$69 ) - $signed(\$57 [41:0]);
+  assign \$71  = cv_h + cv_pad_h;
+  assign \$72  = \$71  - \$44 [39:0];
+  assign \$73  = $signed(\$72 ) * $signed({ 1'h0, cv_w });
+  assign \$74  = $signed(\$73 ) - $signed(\$57 [41:0]);
+  assign \$75  = cv_pad_w - \$39 [39:0];
+  assign \$76  = cv_w + cv_pad_w;
+  assign \$77  = \$76  - \$39 [39:0];
+  assign \$78  = \$54 [39:0] + 1'h1;
+  assign \$79  = \$78  == cv_w;
+  assign \$80  = \$54 [39:0] + 1'h1;
+  assign \$81  = \$79  ? 41'h00000000000 : \$80 ;
+  assign \$82  = \$81 [39:0] + 1'h1;
+  assign \$83  = \$82  == cv_w;
+  assign \$84  = \$81 [39:0] + 1'h1;
+  assign \$85  = \$83  ? 41'h00000000000 : \$84 ;
+  assign \$86  = \$85 [39:0] + 1'h1;
+  assign \$87  = \$86  == cv_w;
+  assign \$88  = \$85 [39:0] + 1'h1;
+  assign \$89  = \$87  ? 41'h00000000000 : \$88 ;
+  assign \$90  = $signed(\$70 [41:0]) <= $signed(1'h0);
+  assign \$91  = $signed(\$74 [41:0]) > $signed(1'h0);
+  assign \$92  = \$90  & \$91 ;
+  assign \$93  = $signed(\$75 ) <= $signed({ 1'h0, \$54 [39:0] });
+  assign \$94  = \$92  & \$93 ;
+  assign \$95  = $signed(\$77 ) > $signed({ 1'h0, \$54 [39:0] });
+  assign \$96  = \$94  & \$95 ;
+  assign \$97  = cv_en ? west_row : 16'h0000;
+  assign \$98  = \$97  + 1'h0;
+  assign \$99  = cp_mt > \$98 ;
+  assign \$100  = \$96  & \$99 ;
+  assign \$101  = $signed(\$70 [41:0]) <= $signed(2'h1);
+  assign \$102  = $signed(\$74 [41:0]) > $signed(2'h1);
+  assign \$103  = \$101  & \$102 ;
+  assign \$104  = $signed(\$75 ) <= $signed({ 1'h0, \$81 [39:0] });
+  assign \$105  = \$103  & \$104 ;
+  assign \$106  = $signed(\$77 ) > $signed({ 1'h0, \$81 [39:0] });
+  assign \$107  = \$105  & \$106 ;
+  assign \$108  = cv_en ? west_row : 16'h0000;
+  assign \$109  = \$108  + 1'h1;
+  assign \$110  = cp_mt > \$109 ;
+  assign \$111  = \$107  & \$110 ;
+  assign \$112  = $signed(\$70 [41:0]) <= $signed(3'h2);
+  assign \$113  = $signed(\$74 [41:0]) > $signed(3'h2);
+  assign \$114  = \$112  & \$113 ;
+  assign \$115  = $signed(\$75 ) <= $signed({ 1'h0, \$85 [39:0] });
+  assign \$116  = \$114  & \$115 ;
+  assign \$117  = $signed(\$77 ) > $signed({ 1'h0, \$85 [39:0] });
+  assign \$118  = \$116  & \$117 ;
+  assign \$119  = cv_en ? west_row : 16'h0000;
+  assign \$120  = \$119  + 2'h2;
+  assign \$121  = cp_mt > \$120 ;
+  assign \$122  = \$118  & \$121 ;
+  assign \$123  = $signed(\$70 [41:0]) <= $signed(3'h3);
+  assign \$124  = $signed(\$74 [41:0]) > $signed(3'h3);
+  assign \$125  = \$123  & \$124 ;
+  assign \$126  = $signed(\$75 ) <= $signed({ 1'h0, \$89 [39:0] });
+  assign \$127  = \$125  & \$126 ;
+  assign \$128  = $signed(\$77 ) > $signed({ 1'h0, \$89 [39:0] });
+  assign \$129  = \$127  & \$128 ;
+  assign \$130  = cv_en ? west_row : 16'h0000;
+  assign \$131  = \$130  + 2'h3;
+  assign \$132  = cp_mt > \$131 ;
+  assign \$133  = \$129  & \$132 ;
+  assign \$134  = $signed(\$65 [41:0]) * $signed({ 1'h0, cv_c });
+  assign \$135  = $signed(\$134 ) + $signed({ 1'h0, \$33 [39:0] });
+  assign \$136  = $signed(\$135 ) < $signed(1'h0);
+  assign \$137  = $signed(\$65 [41:0]) * $signed({ 1'h0, cv_c });
+  assign \$138  = $signed(\$137 ) + $signed({ 1'h0, \$33 [39:0] });
+  assign \$139  = $signed(\$138 ) >= $signed(11'h200);
+  assign \$140  = $signed(\$65 [41:0]) * $signed({ 1'h0, cv_c });
+  assign \$141  = $signed(\$140 ) + $signed({ 1'h0, \$33 [39:0] });
+  assign \$142  = \$139  ? 59'h0000000000001ff : \$141 ;
+  assign \$143  = \$136  ? 59'h000000000000000 : \$142 ;
+  assign \$144  = $signed(\$65 [41:0]) + $signed(2'h1);
+  assign \$145  = $signed(\$144 ) * $signed({ 1'h0, cv_c });
+  assign \$146  = $signed(\$145 ) + $signed({ 1'h0, \$33 [39:0] });
+  assign \$147  = $signed(\$146 ) < $signed(1'h0);
+  assign \$148  = $signed(\$65 [41:0]) + $signed(2'h1);
+  assign \$149  = $signed(\$148 ) * $signed({ 1'h0, cv_c });
+  assign \$150  = $signed(\$149 ) + $signed({ 1'h0, \$33 [39:0] });
+  assign \$151  = $signed(\$150 ) >= $signed(11'h200);
+  assign \$152  = $signed(\$65 [41:0]) + $signed(2'h1);
+  assign \$153  = $signed(\$152 ) * $signed({ 1'h0, cv_c });
+  assign \$154  = $signed(\$153 ) + $signed({ 1'h0, \$33 [39:0] });
+  assign \$155  = \$151  ? 60'h0000000000001ff : \$154 ;
+  assign \$156  = \$147  ? 60'h000000000000000 : \$155 ;
+  assign a_rd_rot = cv_en ? \$67 [1:0] : 2'h0;
+  assign \$158  = \$157  * cp_kt;
+  assign \$159  = \$158  + west_col;
+  assign \$160  = cv_en ? { 24'h000000, \$143 [8:0] } : \$159 ;
+  assign \$161  = win_valid_q[0] ? a_rd_data[7:0] : 8'h00;
+  assign \$162  = win_valid_q[1] ? a_rd_data[15:8] : 8'h00;
+  assign \$163  = win_valid_q[2] ? a_rd_data[23:16] : 8'h00;
+  assign \$164  = win_valid_q[3] ? a_rd_data[31:24] : 8'h00;
+  assign \$166  = \$165  * cp_kt;
+  assign \$167  = \$166  + north_row;
   assign ofmap_first = south_first & out_first_k;
-  assign \$7  = ~ ofmap_first;
-  assign \a_rd_en$100  = south_valid & \$7 ;
-  assign \$9  = \$8  * out_mt;
-  assign \$10  = \$9  + south_row;
+  assign \$168  = ~ ofmap_first;
+  assign \a_rd_en$182  = south_valid & \$168 ;
+  assign \$170  = \$169  * out_mt;
+  assign \$171  = \$170  + south_row;
   assign a_wr_en = ofmap_w_valid ? ofmap_w_mask : 4'h0;
-  assign \$11  = \a_rd_data$117 [31:0] + ofmap_w_data[31:0];
-  assign \$12  = \a_rd_data$117 [63:32] + ofmap_w_data[63:32];
-  assign \$13  = \a_rd_data$117 [95:64] + ofmap_w_data[95:64];
-  assign \$14  = \a_rd_data$117 [127:96] + ofmap_w_data[127:96];
-  assign a_wr_data = ofmap_w_first ? ofmap_w_data : { \$14 [31:0], \$13 [31:0], \$12 [31:0], \$11 [31:0] };
-  assign \$16  = \$15  * out_mt;
-  assign \$17  = \$16  + south_row;
-  assign \$18  = south_lanes > 1'h0;
-  assign \$19  = south_lanes > 1'h1;
-  assign \$20  = south_lanes > 2'h2;
-  assign \$21  = south_lanes > 2'h3;
+  assign \$172  = \a_rd_data$199 [31:0] + ofmap_w_data[31:0];
+  assign \$173  = \a_rd_data$199 [63:32] + ofmap_w_data[63:32];
+  assign \$174  = \a_rd_data$199 [95:64] + ofmap_w_data[95:64];
+  assign \$175  = \a_rd_data$199 [127:96] + ofmap_w_data[127:96];
+  assign a_wr_data = ofmap_w_first ? ofmap_w_data : { \$175 [31:0], \$174 [31:0], \$173 [31:0], \$172 [31:0] };
+  assign \$176  = a_rd_en & cv_en;
+  assign \$177  = cv_en ? west_row : 16'h0000;
+  assign \$178  = cv_en ? { \$133 , \$122 , \$111 , \$100  } : 4'hf;
+  assign \$180  = \$179  * out_mt;
+  assign \$181  = \$180  + south_row;
+  assign \$182  = south_lanes > 1'h0;
+  assign \$183  = south_lanes > 1'h1;
+  assign \$184  = south_lanes > 2'h2;
+  assign \$185  = south_lanes > 2'h3;
   always @(posedge clk)
-    a_wr_half <= \$22 ;
+    pwin_row_q <= \$186 ;
   always @(posedge clk)
-    ofmap_w_valid <= \$23 ;
+    pwin_ow0_q <= \$187 ;
   always @(posedge clk)
-    ofmap_w_first <= \$24 ;
+    pwin_r_q <= \$188 ;
   always @(posedge clk)
-    a_wr_addr <= \$25 ;
+    pwin_s_q <= \$189 ;
   always @(posedge clk)
-    ofmap_w_mask <= \$26 ;
+    pwin_c_q <= \$190 ;
   always @(posedge clk)
-    ofmap_w_data <= \$27 ;
+    win_valid_q <= \$191 ;
+  always @(posedge clk)
+    a_wr_half <= \$192 ;
+  always @(posedge clk)
+    ofmap_w_valid <= \$193 ;
+  always @(posedge clk)
+    ofmap_w_first <= \$194 ;
+  always @(posedge clk)
+    a_wr_addr <= \$195 ;
+  always @(posedge clk)
+    ofmap_w_mask <= \$196 ;
+  always @(posedge clk)
+    ofmap_w_data <= \$197 ;
   \systolic_accel.core  core (
     .clk(clk),
-    .dim_k(\dim_k$50 ),
-    .dim_m(\dim_m$46 ),
-    .dim_n(\dim_n$48 ),
+    .dim_k(\dim_k$74 ),
+    .dim_m(\dim_m$70 ),
+    .dim_n(\dim_n$72 ),
     .done(core_done),
     .north_col(north_col),
     .north_data(north_data),
-    .north_req(\a_rd_en$90 ),
+    .north_req(\a_rd_en$172 ),
     .north_row(north_row),
-    .\port$176$17 (\$28 ),
-    .\port$177$17 (\$29 ),
-    .\port$178$17 (\$30 ),
-    .\port$179$17 (\$31 ),
+    .\port$166$0 (\$161 ),
+    .\port$167$0 (\$162 ),
+    .\port$168$0 (\$163 ),
+    .\port$169$0 (\$164 ),
+    .\port$349$17 (\$198 ),
+    .\port$350$17 (\$199 ),
+    .\port$351$17 (\$200 ),
+    .\port$352$17 (\$201 ),
     .ready(core_ready),
     .rst(rst),
     .south_col(south_col),
@@ -238,24 +709,48 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_r
     .south_lanes(south_lanes),
     .south_row(south_row),
     .south_valid(south_valid),
-    .start(\start$44 ),
+    .start(\start$68 ),
     .west_col(west_col),
-    .west_data(west_data),
     .west_req(a_rd_en),
     .west_row(west_row)
   );
   \systolic_accel.ctrl  ctrl (
     .a_active(active),
-    .b_active(\active$60 ),
+    .b_active(\active$84 ),
     .busy(busy),
-    .c_active(\active$62 ),
+    .c_active(\active$86 ),
     .clk(clk),
+    .conv_c(conv_c),
+    .conv_en(conv_en),
+    .conv_h(conv_h),
+    .conv_oh(conv_oh),
+    .conv_ow(conv_ow),
+    .conv_pad_h(conv_pad_h),
+    .conv_pad_w(conv_pad_w),
+    .conv_r(conv_r),
+    .conv_s(conv_s),
+    .conv_stride_h(conv_stride_h),
+    .conv_stride_w(conv_stride_w),
+    .conv_w(conv_w),
     .core_done(core_done),
-    .core_k(\dim_k$50 ),
+    .core_k(\dim_k$74 ),
     .core_ready(core_ready),
     .core_south_id(core_south_id),
-    .core_start(\start$44 ),
+    .core_start(\start$68 ),
+    .cp_k0(cp_k0),
     .cp_kt(cp_kt),
+    .cp_m0(cp_m0),
+    .cp_mt(cp_mt),
+    .cv_c(cv_c),
+    .cv_en(cv_en),
+    .cv_h(cv_h),
+    .cv_oh(cv_oh),
+    .cv_ow(cv_ow),
+    .cv_pad_h(cv_pad_h),
+    .cv_pad_w(cv_pad_w),
+    .cv_r(cv_r),
+    .cv_s(cv_s),
+    .cv_w(cv_w),
     .dim_k(dim_k),
     .dim_m(dim_m),
     .dim_n(dim_n),
@@ -274,14 +769,14 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_r
     .fill_a_addr(s_wr_addr),
     .fill_a_data(s_wr_data),
     .fill_a_en(s_wr_en),
-    .fill_b_data(\s_wr_data$74 ),
-    .fill_b_en(\s_wr_en$70 ),
-    .ld_mt(\dim_m$46 ),
-    .ld_nt(\dim_n$48 ),
+    .fill_b_data(\s_wr_data$98 ),
+    .fill_b_en(\s_wr_en$94 ),
+    .ld_mt(\dim_m$70 ),
+    .ld_nt(\dim_n$72 ),
     .out_c_half(a_rd_half),
     .out_first_k(out_first_k),
     .out_mt(out_mt),
-    .\port$233$0 (\$32 ),
+    .rdreq_addr(dram_rd_req_addr),
     .rst(rst),
     .start(start),
     .tile_k(tile_k),
@@ -291,20 +786,22 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_r
     .wr_valid_q(dram_wr_valid)
   );
   \systolic_accel.filter_sram  filter_sram (
-    .a_rd_addr(\$6 [8:0]),
+    .a_rd_addr(\$167 [8:0]),
     .a_rd_data(north_data),
-    .a_rd_en(\a_rd_en$90 ),
-    .active(\active$60 ),
+    .a_rd_en(\a_rd_en$172 ),
+    .active(\active$84 ),
     .clk(clk),
     .rst(rst),
     .s_wr_addr(s_wr_addr),
-    .s_wr_data(\s_wr_data$74 ),
-    .s_wr_en(\s_wr_en$70 )
+    .s_wr_data(\s_wr_data$98 ),
+    .s_wr_en(\s_wr_en$94 )
   );
   \systolic_accel.ifmap_sram  ifmap_sram (
-    .a_rd_addr(\$3 [8:0]),
-    .a_rd_data(west_data),
+    .a_rd_addr(\$160 [8:0]),
+    .a_rd_data(a_rd_data),
     .a_rd_en(a_rd_en),
+    .a_rd_next(\$156 [8:0]),
+    .a_rd_rot(a_rd_rot),
     .active(active),
     .clk(clk),
     .rst(rst),
@@ -313,15 +810,15 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_r
     .s_wr_en(s_wr_en)
   );
   \systolic_accel.ofmap_sram  ofmap_sram (
-    .a_rd_addr(\$10 [6:0]),
-    .a_rd_data(\a_rd_data$117 ),
-    .a_rd_en(\a_rd_en$100 ),
+    .a_rd_addr(\$171 [6:0]),
+    .a_rd_data(\a_rd_data$199 ),
+    .a_rd_en(\a_rd_en$182 ),
     .a_rd_half(a_rd_half),
     .a_wr_addr(a_wr_addr),
     .a_wr_data(a_wr_data),
     .a_wr_en(a_wr_en),
     .a_wr_half(a_wr_half),
-    .active(\active$62 ),
+    .active(\active$86 ),
     .clk(clk),
     .rst(rst),
     .s_rd_addr(s_rd_addr),
@@ -330,109 +827,215 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_r
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$22  = a_rd_half;
+    \$186  = pwin_row_q;
+    if (\$176 ) begin
+      \$186  = \$177 ;
+    end
     if (rst) begin
-      \$22  = 1'h0;
+      \$186  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$23  = south_valid;
+    \$187  = pwin_ow0_q;
+    if (\$176 ) begin
+      \$187  = \$54 [39:0];
+    end
     if (rst) begin
-      \$23  = 1'h0;
+      \$187  = 40'h0000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$24  = ofmap_first;
+    \$188  = pwin_r_q;
+    if (\$176 ) begin
+      \$188  = \$44 [39:0];
+    end
     if (rst) begin
-      \$24  = 1'h0;
+      \$188  = 40'h0000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$25  = \$17 [6:0];
+    \$189  = pwin_s_q;
+    if (\$176 ) begin
+      \$189  = \$39 [39:0];
+    end
     if (rst) begin
-      \$25  = 7'h00;
+      \$189  = 40'h0000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$26  = { \$21 , \$20 , \$19 , \$18  };
+    \$190  = pwin_c_q;
+    if (\$176 ) begin
+      \$190  = \$33 [39:0];
+    end
     if (rst) begin
-      \$26  = 4'h0;
+      \$190  = 40'h0000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$27  = { \$31 , \$30 , \$29 , \$28  };
+    \$191  = win_valid_q;
+    if (a_rd_en) begin
+      \$191  = \$178 ;
+    end
     if (rst) begin
-      \$27  = 128'h00000000000000000000000000000000;
+      \$191  = 4'hf;
     end
   end
-  assign \start$23  = start;
-  assign \dim_m$24  = dim_m;
-  assign \dim_n$25  = dim_n;
-  assign \dim_k$26  = dim_k;
-  assign \tile_m$27  = tile_m;
-  assign \tile_n$28  = tile_n;
-  assign \tile_k$29  = tile_k;
-  assign \busy$30  = busy;
-  assign \done$31  = done;
-  assign \dram_rd_req_valid$32  = dram_rd_req_valid;
-  assign \dram_rd_req_ready$33  = dram_rd_req_ready;
-  assign \dram_rd_req_addr$34  = { 11'h000, \$32  };
-  assign \dram_rd_req_len$35  = dram_rd_req_len;
-  assign \dram_rd_data_valid$36  = dram_rd_data_valid;
-  assign \dram_rd_data_ready$37  = 1'h1;
-  assign \dram_rd_data$38  = dram_rd_data;
-  assign \dram_wr_valid$39  = dram_wr_valid;
-  assign \dram_wr_ready$40  = dram_wr_ready;
-  assign \dram_wr_addr$41  = dram_wr_addr;
-  assign \dram_wr_len$42  = dram_wr_len;
-  assign \dram_wr_data$43  = dram_wr_data;
-  assign core_start = \start$44 ;
-  assign core_m = \dim_m$46 ;
-  assign core_n = \dim_n$48 ;
-  assign core_k = \dim_k$50 ;
-  assign \done$53  = core_done;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$192  = a_rd_half;
+    if (rst) begin
+      \$192  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$193  = south_valid;
+    if (rst) begin
+      \$193  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$194  = ofmap_first;
+    if (rst) begin
+      \$194  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$195  = \$181 [6:0];
+    if (rst) begin
+      \$195  = 7'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$196  = { \$185 , \$184 , \$183 , \$182  };
+    if (rst) begin
+      \$196  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$197  = { \$201 , \$200 , \$199 , \$198  };
+    if (rst) begin
+      \$197  = 128'h00000000000000000000000000000000;
+    end
+  end
+  assign \start$35  = start;
+  assign \dim_m$36  = dim_m;
+  assign \dim_n$37  = dim_n;
+  assign \dim_k$38  = dim_k;
+  assign \tile_m$39  = tile_m;
+  assign \tile_n$40  = tile_n;
+  assign \tile_k$41  = tile_k;
+  assign \conv_en$42  = conv_en;
+  assign \conv_h$43  = conv_h;
+  assign \conv_w$44  = conv_w;
+  assign \conv_c$45  = conv_c;
+  assign \conv_r$46  = conv_r;
+  assign \conv_s$47  = conv_s;
+  assign \conv_stride_h$48  = conv_stride_h;
+  assign \conv_stride_w$49  = conv_stride_w;
+  assign \conv_pad_h$50  = conv_pad_h;
+  assign \conv_pad_w$51  = conv_pad_w;
+  assign \conv_oh$52  = conv_oh;
+  assign \conv_ow$53  = conv_ow;
+  assign \busy$54  = busy;
+  assign \done$55  = done;
+  assign \dram_rd_req_valid$56  = dram_rd_req_valid;
+  assign \dram_rd_req_ready$57  = dram_rd_req_ready;
+  assign \dram_rd_req_addr$58  = dram_rd_req_addr;
+  assign \dram_rd_req_len$59  = dram_rd_req_len;
+  assign \dram_rd_data_valid$60  = dram_rd_data_valid;
+  assign \dram_rd_data_ready$61  = 1'h1;
+  assign \dram_rd_data$62  = dram_rd_data;
+  assign \dram_wr_valid$63  = dram_wr_valid;
+  assign \dram_wr_ready$64  = dram_wr_ready;
+  assign \dram_wr_addr$65  = dram_wr_addr;
+  assign \dram_wr_len$66  = dram_wr_len;
+  assign \dram_wr_data$67  = dram_wr_data;
+  assign core_start = \start$68 ;
+  assign core_m = \dim_m$70 ;
+  assign core_n = \dim_n$72 ;
+  assign core_k = \dim_k$74 ;
+  assign \done$77  = core_done;
   assign ready = core_ready;
   assign south_id = core_south_id;
   assign a_active = active;
-  assign b_active = \active$60 ;
-  assign c_active = \active$62 ;
+  assign b_active = \active$84 ;
+  assign c_active = \active$86 ;
   assign fill_a_en = s_wr_en;
   assign fill_a_addr = s_wr_addr;
   assign fill_a_data = s_wr_data;
-  assign fill_b_en = \s_wr_en$70 ;
-  assign \s_wr_addr$72  = s_wr_addr;
+  assign fill_b_en = \s_wr_en$94 ;
+  assign \s_wr_addr$96  = s_wr_addr;
   assign fill_b_addr = s_wr_addr;
-  assign fill_b_data = \s_wr_data$74 ;
+  assign fill_b_data = \s_wr_data$98 ;
   assign drain_rd_en = s_rd_en;
   assign drain_rd_addr = s_rd_addr;
   assign s_rd_data = drain_rd_data;
+  assign cpband_per_img = { 8'h00, \$1  };
+  assign cpband_img = { 24'h000000, \$2 [15:0] };
+  assign cpband_oh0 = \$5 [39:0];
+  assign cpband_out_rows = { 24'h000000, \$6  };
+  assign cpband_lo = \$9 [39:0];
+  assign cpband_top = \$14 [39:0];
+  assign cpband_hi = \$17 [39:0];
+  assign cpband_c0 = \$18 [39:0];
+  assign cpband_run = \$21 [39:0];
+  assign cpband_first = \$22 [39:0];
+  assign cpband_plane = { 8'h00, \$23  };
+  assign pwin_row_taps = { 8'h00, \$24  };
+  assign pwin_r0 = { 24'h000000, \$25 [15:0] };
+  assign pwin_c = \$33 [39:0];
+  assign pwin_s = \$39 [39:0];
+  assign pwin_r = \$44 [39:0];
+  assign pwin_ow_step = { 24'h000000, \$45  };
+  assign pwin_ow0 = \$54 [39:0];
+  assign pwin_p0 = \$57 [41:0];
+  assign pwin_word = \$63 [41:0];
+  assign pwin_word_biased = { \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64  };
+  assign pwin_line_signed = \$65 [41:0];
+  assign pwin_rot = \$67 [1:0];
+  assign pwin_y_lo = \$70 [41:0];
+  assign pwin_y_hi = \$74 [41:0];
+  assign pwin_x_lo = { \$75 [40], \$75  };
+  assign pwin_x_hi = { \$77 [40], \$77  };
+  assign pwin_ow_1 = \$81 [39:0];
+  assign pwin_ow_2 = \$85 [39:0];
+  assign pwin_ow_3 = \$89 [39:0];
+  assign pwin_valid = { \$133 , \$122 , \$111 , \$100  };
+  assign pwin_line = \$143 [8:0];
+  assign pwin_next = \$156 [8:0];
+  assign a_rd_next = \$156 [8:0];
   assign west_req = a_rd_en;
-  assign a_rd_addr = \$3 [8:0];
-  assign a_rd_data = west_data;
-  assign north_req = \a_rd_en$90 ;
-  assign \a_rd_addr$92  = \$6 [8:0];
-  assign \a_rd_data$96  = north_data;
-  assign \a_rd_addr$102  = \$10 [6:0];
+  assign a_rd_addr = \$160 [8:0];
+  assign west_data = { \$164 , \$163 , \$162 , \$161  };
+  assign north_req = \a_rd_en$172 ;
+  assign \a_rd_addr$174  = \$167 [8:0];
+  assign \a_rd_data$178  = north_data;
+  assign \a_rd_addr$184  = \$171 [6:0];
   assign out_c_half = a_rd_half;
   assign ofmap_w_half = a_wr_half;
   assign ofmap_w_line = a_wr_addr;
-  assign south_data = { \$31 , \$30 , \$29 , \$28  };
-  assign dram_rd_req_addr = { 11'h000, \$32  };
+  assign south_data = { \$201 , \$200 , \$199 , \$198  };
   assign dram_rd_data_ready = 1'h1;
-  assign \$1  = { 2'h0, west_row[15:2] };
-  assign \$4  = { 2'h0, north_col[15:2] };
-  assign \$8  = { 2'h0, south_col[15:2] };
-  assign \$15  = { 2'h0, south_col[15:2] };
+  assign pwin_line_biased = { 2'h0, \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42:2] };
+  assign \$157  = { 2'h0, west_row[15:2] };
+  assign \$165  = { 2'h0, north_col[15:2] };
+  assign \$169  = { 2'h0, south_col[15:2] };
+  assign \$179  = { 2'h0, south_col[15:2] };
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_accel.core (rst, ready, \port$176$17 , \port$177$17 , \port$178$17 , \port$179$17 , start, dim_k, west_data, north_data, west_req, west_row, west_col, north_req, north_row, north_col, south_valid, south_lanes, south_first, south_id, south_row
-, south_col, done, dim_m, dim_n, clk);
+module \systolic_accel.core (rst, \port$166$0 , \port$167$0 , \port$168$0 , \port$169$0 , ready, \port$349$17 , \port$350$17 , \port$351$17 , \port$352$17 , start, dim_k, north_data, west_req, west_row, west_col, north_req, north_row, north_col, south_valid, south_lanes
+, south_first, south_id, south_row, south_col, done, dim_m, dim_n, clk);
   wire [31:0] \$1 ;
   wire \$10 ;
   wire [7:0] \$11 ;
@@ -484,14 +1087,22 @@ module \systolic_accel.core (rst, ready, \port$176$17 , \port$177$17 , \port$178
   wire [31:0] o;
   wire [3:0] \o$54 ;
   wire [31:0] \o$57 ;
-  output [31:0] \port$176$17 ;
-  wire [31:0] \port$176$17 ;
-  output [31:0] \port$177$17 ;
-  wire [31:0] \port$177$17 ;
-  output [31:0] \port$178$17 ;
-  wire [31:0] \port$178$17 ;
-  output [31:0] \port$179$17 ;
-  wire [31:0] \port$179$17 ;
+  input [7:0] \port$166$0 ;
+  wire [7:0] \port$166$0 ;
+  input [7:0] \port$167$0 ;
+  wire [7:0] \port$167$0 ;
+  input [7:0] \port$168$0 ;
+  wire [7:0] \port$168$0 ;
+  input [7:0] \port$169$0 ;
+  wire [7:0] \port$169$0 ;
+  output [31:0] \port$349$17 ;
+  wire [31:0] \port$349$17 ;
+  output [31:0] \port$350$17 ;
+  wire [31:0] \port$350$17 ;
+  output [31:0] \port$351$17 ;
+  wire [31:0] \port$351$17 ;
+  output [31:0] \port$352$17 ;
+  wire [31:0] \port$352$17 ;
   output ready;
   wire ready;
   wire \ready$39 ;
@@ -526,7 +1137,6 @@ module \systolic_accel.core (rst, ready, \port$176$17 , \port$177$17 , \port$178
   output [15:0] west_col;
   wire [15:0] west_col;
   wire [15:0] \west_col$17 ;
-  input [31:0] west_data;
   wire [31:0] west_data;
   wire [2:0] west_lanes;
   wire [2:0] \west_lanes$19 ;
@@ -540,7 +1150,7 @@ module \systolic_accel.core (rst, ready, \port$176$17 , \port$177$17 , \port$178
   wire [15:0] \west_row$15 ;
   wire west_tag;
   wire [3:0] \west_tag$53 ;
-  assign west_masked = west_data & { west_mask[3], west_mask[3], west_mask[3], west_mask[3], west_mask[3], west_mask[3], west_mask[3], west_mask[3:2], west_mask[2], west_mask[2], west_mask[2], west_mask[2], west_mask[2], west_mask[2], west_mask[2:1], west_mask[1], west_mask[1], west_mask[1], west_mask[1], west_mask[1], west_mask[1], west_mask[1:0], west_mask[0], west_mask[0], west_mask[0], west_mask[0], west_mask[0], west_mask[0], west_mask[0] };
+  assign west_masked = { \port$169$0 , \port$168$0 , \port$167$0 , \port$166$0  } & { west_mask[3], west_mask[3], west_mask[3], west_mask[3], west_mask[3], west_mask[3], west_mask[3], west_mask[3:2], west_mask[2], west_mask[2], west_mask[2], west_mask[2], west_mask[2], west_mask[2], west_mask[2:1], west_mask[1], west_mask[1], west_mask[1], west_mask[1], west_mask[1], west_mask[1], west_mask[1:0], west_mask[0], west_mask[0], west_mask[0], west_mask[0], west_mask[0], west_mask[0], west_mask[0] };
   assign north_masked = north_data & { north_mask[3], north_mask[3], north_mask[3], north_mask[3], north_mask[3], north_mask[3], north_mask[3], north_mask[3:2], north_mask[2], north_mask[2], north_mask[2], north_mask[2], north_mask[2], north_mask[2], north_mask[2:1], north_mask[1], north_mask[1], north_mask[1], north_mask[1], north_mask[1], north_mask[1], north_mask[1:0], north_mask[0], north_mask[0], north_mask[0], north_mask[0], north_mask[0], north_mask[0], north_mask[0] };
   \systolic_accel.core.array  array (
     .clk(clk),
@@ -613,7 +1223,7 @@ module \systolic_accel.core (rst, ready, \port$176$17 , \port$177$17 , \port$178
     .lane1_0(\$8 ),
     .lane2_1(\$9 ),
     .lane3_2(\$10 ),
-    .\port$710$0 (west_tag),
+    .\port$1059$0 (west_tag),
     .rst(rst)
   );
   assign \start$1  = start;
@@ -637,6 +1247,7 @@ module \systolic_accel.core (rst, ready, \port$176$17 , \port$177$17 , \port$178
   assign \south_first$37  = south_first;
   assign \ready$39  = ready;
   assign \south_id$41  = south_id;
+  assign west_data = { \port$169$0 , \port$168$0 , \port$167$0 , \port$166$0  };
   assign i = west_masked;
   assign west = { \$7 , \$6 , \$5 , west_masked[7:0] };
   assign o = { \$7 , \$6 , \$5 , west_masked[7:0] };
@@ -649,10 +1260,10 @@ module \systolic_accel.core (rst, ready, \port$176$17 , \port$177$17 , \port$178
   assign \shift$59  = shift;
   assign south_data = { \$4 , \$3 , \$2 , \$1  };
   assign south = { \$4 , \$3 , \$2 , \$1  };
-  assign \port$176$17  = \$1 ;
-  assign \port$177$17  = \$2 ;
-  assign \port$178$17  = \$3 ;
-  assign \port$179$17  = \$4 ;
+  assign \port$349$17  = \$1 ;
+  assign \port$350$17  = \$2 ;
+  assign \port$351$17  = \$3 ;
+  assign \port$352$17  = \$4 ;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -2224,7 +2835,7 @@ module \systolic_accel.core.skew_west (rst, i, lane1_0, lane2_1, lane3_2, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_accel.core.skew_west_tag (rst, \port$710$0 , lane1_0, lane2_1, lane3_2, clk);
+module \systolic_accel.core.skew_west_tag (rst, \port$1059$0 , lane1_0, lane2_1, lane3_2, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   reg \$1 ;
   reg \$2 ;
@@ -2245,8 +2856,8 @@ module \systolic_accel.core.skew_west_tag (rst, \port$710$0 , lane1_0, lane2_1, 
   output lane3_2;
   reg lane3_2 = 1'h0;
   wire [3:0] o;
-  input \port$710$0 ;
-  wire \port$710$0 ;
+  input \port$1059$0 ;
+  wire \port$1059$0 ;
   input rst;
   wire rst;
   always @(posedge clk)
@@ -2270,7 +2881,7 @@ module \systolic_accel.core.skew_west_tag (rst, \port$710$0 , lane1_0, lane2_1, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$4  = \port$710$0 ;
+    \$4  = \port$1059$0 ;
     if (rst) begin
       \$4  = 1'h0;
     end
@@ -2291,164 +2902,165 @@ module \systolic_accel.core.skew_west_tag (rst, \port$710$0 , lane1_0, lane2_1, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$1  = \port$710$0 ;
+    \$1  = \port$1059$0 ;
     if (rst) begin
       \$1  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$2  = \port$710$0 ;
+    \$2  = \port$1059$0 ;
     if (rst) begin
       \$2  = 1'h0;
     end
   end
-  assign i = { \port$710$0 , \port$710$0 , \port$710$0 , \port$710$0  };
-  assign o = { lane3_2, lane2_1, lane1_0, \port$710$0  };
+  assign i = { \port$1059$0 , \port$1059$0 , \port$1059$0 , \port$1059$0  };
+  assign o = { lane3_2, lane2_1, lane1_0, \port$1059$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_rd_req_ready, dram_rd_data_valid, dram_rd_data, dram_wr_ready, clk, rst, core_ready, \port$233$0 , fill_a_addr, drain_rd_addr, dram_rd_req_len, fill_a_data, fill_a_en, fill_b_data, fill_b_en
-, drain_rd_en, wr_shifted, dram_wr_len, core_start, core_k, out_first_k, out_c_half, out_mt, drain_rd_data, core_south_id, core_done, dram_rd_req_valid, wr_valid_q, dram_wr_addr, done, ld_mt, ld_nt, cp_kt, a_active, b_active, c_active
-, busy, start);
+module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, conv_en, conv_h, conv_w, conv_c, conv_r, conv_s, conv_stride_h, conv_stride_w, conv_pad_h, conv_pad_w, conv_oh, conv_ow, dram_rd_req_ready, dram_rd_data_valid, dram_rd_data
+, dram_wr_ready, clk, rst, core_ready, rdreq_addr, fill_a_addr, drain_rd_addr, dram_rd_req_len, fill_a_data, fill_a_en, fill_b_data, fill_b_en, drain_rd_en, wr_shifted, dram_wr_len, core_start, core_k, out_first_k, out_c_half, out_mt, drain_rd_data
+, core_south_id, core_done, dram_rd_req_valid, wr_valid_q, dram_wr_addr, done, ld_mt, ld_nt, cp_m0, cp_mt, cp_k0, cp_kt, a_active, b_active, c_active, busy, cv_en, cv_h, cv_w, cv_c, cv_r
+, cv_s, cv_pad_h, cv_pad_w, cv_oh, cv_ow, start);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire [17:0] \$1 ;
-  wire [18:0] \$10 ;
-  wire [31:0] \$100 ;
-  wire [32:0] \$101 ;
-  wire [16:0] \$102 ;
-  wire [32:0] \$103 ;
-  wire [33:0] \$104 ;
-  wire [34:0] \$105 ;
-  wire [35:0] \$106 ;
-  wire [36:0] \$107 ;
-  wire \$108 ;
+  wire [79:0] \$10 ;
+  wire [57:0] \$100 ;
+  wire [55:0] \$101 ;
+  wire [31:0] \$102 ;
+  wire \$103 ;
+  wire [2:0] \$104 ;
+  wire [18:0] \$105 ;
+  wire \$106 ;
+  wire [2:0] \$107 ;
+  wire [17:0] \$108 ;
   wire \$109 ;
-  wire \$11 ;
-  wire \$110 ;
-  wire \$111 ;
+  wire [80:0] \$11 ;
+  wire [39:0] \$110 ;
+  wire [39:0] \$111 ;
   wire \$112 ;
-  wire \$113 ;
-  wire [18:0] \$114 ;
-  wire [7:0] \$115 ;
-  wire [286:0] \$116 ;
-  wire \$117 ;
-  wire \$118 ;
-  wire \$119 ;
-  wire [2:0] \$12 ;
-  wire \$120 ;
-  wire \$121 ;
-  wire \$122 ;
+  wire [39:0] \$113 ;
+  wire [39:0] \$114 ;
+  wire [40:0] \$115 ;
+  wire \$116 ;
+  wire [2:0] \$117 ;
+  wire [40:0] \$118 ;
+  wire [4:0] \$119 ;
+  wire [80:0] \$12 ;
+  wire [17:0] \$120 ;
+  wire [17:0] \$121 ;
+  wire [16:0] \$122 ;
   wire \$123 ;
-  wire [18:0] \$124 ;
-  wire [7:0] \$125 ;
-  wire [286:0] \$126 ;
-  wire \$127 ;
-  wire \$128 ;
-  wire \$129 ;
-  wire [17:0] \$13 ;
-  wire \$130 ;
+  wire [15:0] \$124 ;
+  wire [15:0] \$125 ;
+  wire \$126 ;
+  wire [15:0] \$127 ;
+  wire [15:0] \$128 ;
+  wire [31:0] \$129 ;
+  wire [15:0] \$13 ;
+  wire [32:0] \$130 ;
   wire \$131 ;
-  wire \$132 ;
+  wire [23:0] \$132 ;
   wire \$133 ;
-  wire [9:0] \$134 ;
-  wire \$135 ;
-  wire \$136 ;
+  wire [39:0] \$134 ;
+  wire [39:0] \$135 ;
+  wire [40:0] \$136 ;
   wire \$137 ;
-  wire \$138 ;
-  wire \$139 ;
+  wire [39:0] \$138 ;
+  wire [39:0] \$139 ;
   wire \$14 ;
-  wire \$140 ;
-  wire \$141 ;
+  wire [80:0] \$140 ;
+  wire [81:0] \$141 ;
   wire \$142 ;
-  wire \$143 ;
-  wire [1:0] \$144 ;
-  wire [16:0] \$145 ;
-  wire [16:0] \$146 ;
-  wire [1:0] \$147 ;
+  wire [39:0] \$143 ;
+  wire [39:0] \$144 ;
+  wire [82:0] \$145 ;
+  wire [83:0] \$146 ;
+  wire [84:0] \$147 ;
   wire \$148 ;
-  wire [1:0] \$149 ;
-  wire [15:0] \$15 ;
-  wire [16:0] \$150 ;
-  wire [16:0] \$151 ;
-  wire [1:0] \$152 ;
-  wire \$153 ;
-  wire \$154 ;
-  wire \$155 ;
-  wire \$156 ;
-  wire \$157 ;
-  wire [1:0] \$158 ;
+  wire \$149 ;
+  wire [40:0] \$15 ;
+  wire \$150 ;
+  wire \$151 ;
+  wire [18:0] \$152 ;
+  wire [17:0] \$153 ;
+  wire [17:0] \$154 ;
+  wire [17:0] \$155 ;
+  wire [4:0] \$156 ;
+  wire [17:0] \$157 ;
+  wire [17:0] \$158 ;
   wire [16:0] \$159 ;
-  wire \$16 ;
-  wire [16:0] \$160 ;
-  wire [1:0] \$161 ;
-  wire \$162 ;
-  wire \$163 ;
-  wire \$164 ;
-  wire \$165 ;
-  wire \$166 ;
-  wire \$167 ;
+  wire [40:0] \$16 ;
+  wire [31:0] \$160 ;
+  wire [32:0] \$161 ;
+  wire [16:0] \$162 ;
+  wire [32:0] \$163 ;
+  wire [33:0] \$164 ;
+  wire [34:0] \$165 ;
+  wire [35:0] \$166 ;
+  wire [36:0] \$167 ;
   wire \$168 ;
   wire \$169 ;
-  wire [15:0] \$17 ;
+  wire [40:0] \$17 ;
   wire \$170 ;
   wire \$171 ;
   wire \$172 ;
   wire \$173 ;
-  wire \$174 ;
-  wire \$175 ;
-  wire \$176 ;
+  wire [18:0] \$174 ;
+  wire [7:0] \$175 ;
+  wire [286:0] \$176 ;
   wire \$177 ;
   wire \$178 ;
   wire \$179 ;
-  wire [17:0] \$18 ;
+  wire [41:0] \$18 ;
   wire \$180 ;
   wire \$181 ;
-  wire [17:0] \$182 ;
-  wire [17:0] \$183 ;
-  wire [17:0] \$184 ;
-  wire [17:0] \$185 ;
-  wire [17:0] \$186 ;
-  wire [17:0] \$187 ;
+  wire \$182 ;
+  wire \$183 ;
+  wire [18:0] \$184 ;
+  wire [7:0] \$185 ;
+  wire [286:0] \$186 ;
+  wire \$187 ;
   wire \$188 ;
   wire \$189 ;
-  wire \$19 ;
+  wire [42:0] \$19 ;
   wire \$190 ;
   wire \$191 ;
   wire \$192 ;
   wire \$193 ;
-  wire \$194 ;
-  wire [17:0] \$195 ;
-  wire [17:0] \$196 ;
-  wire [17:0] \$197 ;
+  wire [9:0] \$194 ;
+  wire \$195 ;
+  wire \$196 ;
+  wire \$197 ;
   wire \$198 ;
   wire \$199 ;
   wire [17:0] \$2 ;
-  wire [2:0] \$20 ;
+  wire [43:0] \$20 ;
   wire \$200 ;
   wire \$201 ;
   wire \$202 ;
   wire \$203 ;
-  wire \$204 ;
-  wire \$205 ;
-  wire \$206 ;
-  wire \$207 ;
+  wire [1:0] \$204 ;
+  wire [16:0] \$205 ;
+  wire [16:0] \$206 ;
+  wire [1:0] \$207 ;
   wire \$208 ;
-  wire \$209 ;
-  wire [17:0] \$21 ;
-  wire \$210 ;
-  wire \$211 ;
-  wire \$212 ;
+  wire [1:0] \$209 ;
+  wire [44:0] \$21 ;
+  wire [16:0] \$210 ;
+  wire [16:0] \$211 ;
+  wire [1:0] \$212 ;
   wire \$213 ;
   wire \$214 ;
   wire \$215 ;
   wire \$216 ;
   wire \$217 ;
-  wire \$218 ;
-  wire \$219 ;
-  wire [4:0] \$22 ;
-  wire \$220 ;
-  wire \$221 ;
+  wire [1:0] \$218 ;
+  wire [16:0] \$219 ;
+  wire \$22 ;
+  wire [16:0] \$220 ;
+  wire [1:0] \$221 ;
   wire \$222 ;
   wire \$223 ;
   wire \$224 ;
@@ -2457,7 +3069,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   wire \$227 ;
   wire \$228 ;
   wire \$229 ;
-  wire [17:0] \$23 ;
+  wire [16:0] \$23 ;
   wire \$230 ;
   wire \$231 ;
   wire \$232 ;
@@ -2468,197 +3080,287 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   wire \$237 ;
   wire \$238 ;
   wire \$239 ;
-  wire [17:0] \$24 ;
+  wire [40:0] \$24 ;
   wire \$240 ;
   wire \$241 ;
   wire \$242 ;
-  wire \$243 ;
-  wire \$244 ;
-  wire \$245 ;
-  wire \$246 ;
-  wire \$247 ;
-  wire \$248 ;
+  wire [17:0] \$243 ;
+  wire [17:0] \$244 ;
+  wire [17:0] \$245 ;
+  wire [17:0] \$246 ;
+  wire [17:0] \$247 ;
+  wire [17:0] \$248 ;
   wire \$249 ;
-  wire [16:0] \$25 ;
+  wire [55:0] \$25 ;
   wire \$250 ;
   wire \$251 ;
   wire \$252 ;
   wire \$253 ;
   wire \$254 ;
   wire \$255 ;
-  wire \$256 ;
-  wire \$257 ;
-  wire \$258 ;
+  wire [17:0] \$256 ;
+  wire [17:0] \$257 ;
+  wire [17:0] \$258 ;
   wire \$259 ;
-  wire \$26 ;
+  wire [40:0] \$26 ;
   wire \$260 ;
-  reg \$261 ;
-  reg [15:0] \$262 ;
-  reg [15:0] \$263 ;
-  reg \$264 ;
-  reg \$265 ;
-  reg \$266 ;
-  reg [15:0] \$267 ;
-  reg [15:0] \$268 ;
-  reg \$269 ;
-  wire [15:0] \$27 ;
-  reg \$270 ;
-  reg \$271 ;
-  reg \$272 ;
-  reg [47:0] \$273 ;
-  reg [2:0] \$274 ;
-  reg [3:0] \$275 ;
-  reg \$276 ;
-  reg \$277 ;
-  reg [15:0] \$278 ;
-  reg [15:0] \$279 ;
-  wire \$28 ;
-  reg \$280 ;
-  reg \$281 ;
-  reg \$282 ;
-  reg \$283 ;
-  reg \$284 ;
-  reg \$285 ;
-  reg \$286 ;
-  reg \$287 ;
-  reg \$288 ;
-  reg [15:0] \$289 ;
-  wire [15:0] \$29 ;
-  reg [15:0] \$290 ;
-  reg [15:0] \$291 ;
-  reg [15:0] \$292 ;
-  reg [15:0] \$293 ;
-  reg [15:0] \$294 ;
-  reg \$295 ;
-  reg \$296 ;
-  reg \$297 ;
-  reg \$298 ;
-  reg \$299 ;
+  wire \$261 ;
+  wire \$262 ;
+  wire \$263 ;
+  wire \$264 ;
+  wire \$265 ;
+  wire \$266 ;
+  wire \$267 ;
+  wire \$268 ;
+  wire \$269 ;
+  wire [41:0] \$27 ;
+  wire \$270 ;
+  wire \$271 ;
+  wire \$272 ;
+  wire \$273 ;
+  wire \$274 ;
+  wire \$275 ;
+  wire \$276 ;
+  wire \$277 ;
+  wire \$278 ;
+  wire \$279 ;
+  wire [57:0] \$28 ;
+  wire \$280 ;
+  wire \$281 ;
+  wire \$282 ;
+  wire \$283 ;
+  wire \$284 ;
+  wire \$285 ;
+  wire \$286 ;
+  wire \$287 ;
+  wire \$288 ;
+  wire \$289 ;
+  wire [55:0] \$29 ;
+  wire \$290 ;
+  wire \$291 ;
+  wire \$292 ;
+  wire \$293 ;
+  wire \$294 ;
+  wire \$295 ;
+  wire \$296 ;
+  wire \$297 ;
+  wire \$298 ;
+  wire \$299 ;
   wire [17:0] \$3 ;
   wire [31:0] \$30 ;
-  reg \$300 ;
-  reg \$301 ;
-  reg \$302 ;
-  reg \$303 ;
-  reg \$304 ;
-  reg \$305 ;
-  reg [15:0] \$306 ;
-  reg [15:0] \$307 ;
-  reg [15:0] \$308 ;
-  reg [15:0] \$309 ;
-  wire [32:0] \$31 ;
-  reg [15:0] \$310 ;
-  reg [15:0] \$311 ;
-  reg \$312 ;
-  reg [15:0] \$313 ;
-  reg [15:0] \$314 ;
-  reg [15:0] \$315 ;
-  reg [15:0] \$316 ;
-  reg [15:0] \$317 ;
-  reg [15:0] \$318 ;
-  reg \$319 ;
-  wire \$32 ;
-  reg \$320 ;
-  reg \$321 ;
-  reg \$322 ;
-  reg [15:0] \$323 ;
-  reg [15:0] \$324 ;
-  reg [15:0] \$325 ;
-  reg [15:0] \$326 ;
-  reg [15:0] \$327 ;
+  wire \$300 ;
+  wire \$301 ;
+  wire \$302 ;
+  wire \$303 ;
+  wire \$304 ;
+  wire \$305 ;
+  wire \$306 ;
+  wire \$307 ;
+  wire \$308 ;
+  wire \$309 ;
+  wire \$31 ;
+  wire \$310 ;
+  wire \$311 ;
+  wire \$312 ;
+  wire \$313 ;
+  wire \$314 ;
+  wire \$315 ;
+  wire \$316 ;
+  wire \$317 ;
+  wire \$318 ;
+  wire \$319 ;
+  wire [2:0] \$32 ;
+  wire \$320 ;
+  wire \$321 ;
+  wire \$322 ;
+  wire \$323 ;
+  wire \$324 ;
+  wire \$325 ;
+  wire \$326 ;
+  reg \$327 ;
   reg [15:0] \$328 ;
-  reg \$329 ;
-  wire [23:0] \$33 ;
+  reg [15:0] \$329 ;
+  wire [18:0] \$33 ;
   reg \$330 ;
   reg \$331 ;
   reg \$332 ;
-  reg \$333 ;
-  reg \$334 ;
+  reg [15:0] \$333 ;
+  reg [15:0] \$334 ;
   reg \$335 ;
   reg \$336 ;
-  reg [16:0] \$337 ;
-  reg [16:0] \$338 ;
-  reg \$339 ;
+  reg \$337 ;
+  reg \$338 ;
+  reg [47:0] \$339 ;
   wire \$34 ;
-  reg [16:0] \$340 ;
-  reg \$341 ;
-  reg [15:0] \$342 ;
-  reg [15:0] \$343 ;
+  reg [2:0] \$340 ;
+  reg [3:0] \$341 ;
+  reg \$342 ;
+  reg \$343 ;
   reg [15:0] \$344 ;
   reg [15:0] \$345 ;
-  reg [15:0] \$346 ;
-  reg [15:0] \$347 ;
-  wire [15:0] \$35 ;
-  wire [16:0] \$36 ;
+  reg \$346 ;
+  reg \$347 ;
+  reg \$348 ;
+  reg \$349 ;
+  wire [2:0] \$35 ;
+  reg \$350 ;
+  reg \$351 ;
+  reg \$352 ;
+  reg \$353 ;
+  reg \$354 ;
+  reg [15:0] \$355 ;
+  reg [15:0] \$356 ;
+  reg [15:0] \$357 ;
+  reg [15:0] \$358 ;
+  reg [15:0] \$359 ;
+  wire [17:0] \$36 ;
+  reg [15:0] \$360 ;
+  reg \$361 ;
+  reg \$362 ;
+  reg \$363 ;
+  reg \$364 ;
+  reg \$365 ;
+  reg \$366 ;
+  reg \$367 ;
+  reg \$368 ;
+  reg \$369 ;
   wire \$37 ;
-  wire [15:0] \$38 ;
-  wire [32:0] \$39 ;
+  reg \$370 ;
+  reg \$371 ;
+  reg [15:0] \$372 ;
+  reg [15:0] \$373 ;
+  reg [15:0] \$374 ;
+  reg [15:0] \$375 ;
+  reg [15:0] \$376 ;
+  reg [15:0] \$377 ;
+  reg \$378 ;
+  reg [15:0] \$379 ;
+  wire [39:0] \$38 ;
+  reg [15:0] \$380 ;
+  reg [15:0] \$381 ;
+  reg [15:0] \$382 ;
+  reg [15:0] \$383 ;
+  reg [15:0] \$384 ;
+  reg \$385 ;
+  reg \$386 ;
+  reg \$387 ;
+  reg \$388 ;
+  reg [15:0] \$389 ;
+  wire [39:0] \$39 ;
+  reg [15:0] \$390 ;
+  reg [15:0] \$391 ;
+  reg [15:0] \$392 ;
+  reg [15:0] \$393 ;
+  reg [15:0] \$394 ;
+  reg \$395 ;
+  reg \$396 ;
+  reg \$397 ;
+  reg \$398 ;
+  reg \$399 ;
   wire \$4 ;
-  wire [33:0] \$40 ;
-  wire \$41 ;
-  wire [15:0] \$42 ;
-  wire [34:0] \$43 ;
-  wire [35:0] \$44 ;
-  wire [36:0] \$45 ;
-  wire \$46 ;
-  wire \$47 ;
-  wire \$48 ;
-  wire \$49 ;
+  wire \$40 ;
+  reg \$400 ;
+  reg \$401 ;
+  reg \$402 ;
+  reg [16:0] \$403 ;
+  reg [16:0] \$404 ;
+  reg \$405 ;
+  reg [16:0] \$406 ;
+  reg \$407 ;
+  reg \$408 ;
+  reg [15:0] \$409 ;
+  wire [39:0] \$41 ;
+  reg [15:0] \$410 ;
+  reg [15:0] \$411 ;
+  reg [15:0] \$412 ;
+  reg [15:0] \$413 ;
+  reg [15:0] \$414 ;
+  reg [15:0] \$415 ;
+  reg [15:0] \$416 ;
+  reg [15:0] \$417 ;
+  reg [15:0] \$418 ;
+  reg [15:0] \$419 ;
+  wire [39:0] \$42 ;
+  reg [15:0] \$420 ;
+  reg [15:0] \$421 ;
+  reg [15:0] \$422 ;
+  reg [15:0] \$423 ;
+  reg [15:0] \$424 ;
+  reg [15:0] \$425 ;
+  wire [40:0] \$43 ;
+  wire [39:0] \$439 ;
+  wire \$44 ;
+  wire \$441 ;
+  wire [80:0] \$446 ;
+  wire \$448 ;
+  wire [2:0] \$45 ;
+  wire [15:0] \$451 ;
+  wire \$453 ;
+  wire [40:0] \$46 ;
+  wire [4:0] \$47 ;
+  wire [17:0] \$48 ;
+  wire [17:0] \$49 ;
   wire \$5 ;
-  wire \$50 ;
-  wire [2:0] \$51 ;
-  wire [18:0] \$52 ;
-  wire \$53 ;
-  wire [2:0] \$54 ;
-  wire [17:0] \$55 ;
-  wire \$56 ;
-  wire [15:0] \$57 ;
-  wire \$58 ;
-  wire [15:0] \$59 ;
+  wire [16:0] \$50 ;
+  wire \$51 ;
+  wire [15:0] \$52 ;
+  wire [39:0] \$529 ;
+  wire [15:0] \$53 ;
+  wire \$531 ;
+  wire [80:0] \$536 ;
+  wire \$538 ;
+  wire \$54 ;
+  wire [15:0] \$541 ;
+  wire \$543 ;
+  wire [15:0] \$55 ;
+  wire [15:0] \$56 ;
+  wire [31:0] \$57 ;
+  wire [32:0] \$58 ;
+  wire \$59 ;
   wire \$6 ;
-  wire [17:0] \$60 ;
+  wire [23:0] \$60 ;
   wire \$61 ;
-  wire [2:0] \$62 ;
-  wire [17:0] \$63 ;
-  wire [4:0] \$64 ;
-  wire [17:0] \$65 ;
-  wire [17:0] \$66 ;
-  wire [16:0] \$67 ;
-  wire \$68 ;
-  wire [15:0] \$69 ;
+  wire [39:0] \$62 ;
+  wire [39:0] \$63 ;
+  wire [40:0] \$64 ;
+  wire \$65 ;
+  wire [39:0] \$66 ;
+  wire [39:0] \$67 ;
+  wire [80:0] \$68 ;
+  wire [81:0] \$69 ;
   wire \$7 ;
   wire \$70 ;
-  wire [15:0] \$71 ;
-  wire [31:0] \$72 ;
-  wire [32:0] \$73 ;
-  wire \$74 ;
-  wire [23:0] \$75 ;
+  wire [39:0] \$71 ;
+  wire [39:0] \$72 ;
+  wire [82:0] \$73 ;
+  wire [83:0] \$74 ;
+  wire [84:0] \$75 ;
   wire \$76 ;
-  wire [15:0] \$77 ;
-  wire [16:0] \$78 ;
+  wire \$77 ;
+  wire \$78 ;
   wire \$79 ;
-  wire \$8 ;
-  wire [15:0] \$80 ;
-  wire [32:0] \$81 ;
-  wire [33:0] \$82 ;
-  wire \$83 ;
-  wire [15:0] \$84 ;
-  wire [34:0] \$85 ;
-  wire [35:0] \$86 ;
-  wire [36:0] \$87 ;
-  wire \$88 ;
-  wire \$89 ;
-  wire [2:0] \$9 ;
-  wire \$90 ;
-  wire \$91 ;
-  wire [18:0] \$92 ;
-  wire [17:0] \$93 ;
-  wire [17:0] \$94 ;
-  wire [17:0] \$95 ;
-  wire [4:0] \$96 ;
-  wire [17:0] \$97 ;
-  wire [17:0] \$98 ;
-  wire [16:0] \$99 ;
+  wire [31:0] \$8 ;
+  wire [31:0] \$80 ;
+  wire [39:0] \$81 ;
+  wire [79:0] \$82 ;
+  wire [80:0] \$83 ;
+  wire [80:0] \$84 ;
+  wire [15:0] \$85 ;
+  wire \$86 ;
+  wire [40:0] \$87 ;
+  wire [40:0] \$88 ;
+  wire [40:0] \$89 ;
+  wire [39:0] \$9 ;
+  wire [41:0] \$90 ;
+  wire [42:0] \$91 ;
+  wire [43:0] \$92 ;
+  wire [44:0] \$93 ;
+  wire \$94 ;
+  wire [16:0] \$95 ;
+  wire [40:0] \$96 ;
+  wire [55:0] \$97 ;
+  wire [40:0] \$98 ;
+  wire [41:0] \$99 ;
   output a_active;
   reg a_active = 1'h0;
   output b_active;
@@ -2672,6 +3374,30 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   wire c_done_now;
   input clk;
   wire clk;
+  input [15:0] conv_c;
+  wire [15:0] conv_c;
+  input conv_en;
+  wire conv_en;
+  input [15:0] conv_h;
+  wire [15:0] conv_h;
+  input [15:0] conv_oh;
+  wire [15:0] conv_oh;
+  input [15:0] conv_ow;
+  wire [15:0] conv_ow;
+  input [15:0] conv_pad_h;
+  wire [15:0] conv_pad_h;
+  input [15:0] conv_pad_w;
+  wire [15:0] conv_pad_w;
+  input [15:0] conv_r;
+  wire [15:0] conv_r;
+  input [15:0] conv_s;
+  wire [15:0] conv_s;
+  input [15:0] conv_stride_h;
+  wire [15:0] conv_stride_h;
+  input [15:0] conv_stride_w;
+  wire [15:0] conv_stride_w;
+  input [15:0] conv_w;
+  wire [15:0] conv_w;
   input core_done;
   wire core_done;
   output [15:0] core_k;
@@ -2689,30 +3415,55 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   reg cp_done = 1'h0;
   reg cp_first_k = 1'h0;
   (* init = 1'h0 *)
-  wire \cp_first_k$116 ;
+  wire \cp_first_k$146 ;
+  output [15:0] cp_k0;
   reg [15:0] cp_k0 = 16'h0000;
   (* init = 16'h0000 *)
-  wire [15:0] \cp_k0$126 ;
+  wire [15:0] \cp_k0$156 ;
   output [15:0] cp_kt;
   reg [15:0] cp_kt = 16'h0000;
   (* init = 16'h0000 *)
-  wire [15:0] \cp_kt$128 ;
+  wire [15:0] \cp_kt$158 ;
   reg cp_last_k = 1'h0;
   reg cp_load_a = 1'h0;
   reg cp_load_b = 1'h0;
+  output [15:0] cp_m0;
   reg [15:0] cp_m0 = 16'h0000;
   (* init = 16'h0000 *)
-  wire [15:0] \cp_m0$118 ;
+  wire [15:0] \cp_m0$148 ;
+  output [15:0] cp_mt;
   reg [15:0] cp_mt = 16'h0000;
   (* init = 16'h0000 *)
-  wire [15:0] \cp_mt$120 ;
+  wire [15:0] \cp_mt$150 ;
   reg [15:0] cp_n0 = 16'h0000;
   (* init = 16'h0000 *)
-  wire [15:0] \cp_n0$122 ;
+  wire [15:0] \cp_n0$152 ;
   reg [15:0] cp_nt = 16'h0000;
   (* init = 16'h0000 *)
-  wire [15:0] \cp_nt$124 ;
+  wire [15:0] \cp_nt$154 ;
   reg cp_valid = 1'h0;
+  output [15:0] cv_c;
+  reg [15:0] cv_c = 16'h0000;
+  output cv_en;
+  reg cv_en = 1'h0;
+  output [15:0] cv_h;
+  reg [15:0] cv_h = 16'h0000;
+  output [15:0] cv_oh;
+  reg [15:0] cv_oh = 16'h0000;
+  output [15:0] cv_ow;
+  reg [15:0] cv_ow = 16'h0000;
+  output [15:0] cv_pad_h;
+  reg [15:0] cv_pad_h = 16'h0000;
+  output [15:0] cv_pad_w;
+  reg [15:0] cv_pad_w = 16'h0000;
+  output [15:0] cv_r;
+  reg [15:0] cv_r = 16'h0000;
+  output [15:0] cv_s;
+  reg [15:0] cv_s = 16'h0000;
+  reg [15:0] cv_stride_h = 16'h0000;
+  reg [15:0] cv_stride_w = 16'h0000;
+  output [15:0] cv_w;
+  reg [15:0] cv_w = 16'h0000;
   reg d_done = 1'h0;
   input [15:0] dim_k;
   wire [15:0] dim_k;
@@ -2809,6 +3560,28 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   output [15:0] ld_nt;
   reg [15:0] ld_nt = 16'h0000;
   reg ld_valid = 1'h0;
+  wire [39:0] ldband_c0;
+  wire [39:0] \ldband_c0$68 ;
+  wire [39:0] ldband_first;
+  wire [39:0] \ldband_first$70 ;
+  wire [39:0] ldband_hi;
+  wire [39:0] \ldband_hi$67 ;
+  wire [39:0] ldband_img;
+  wire [39:0] \ldband_img$62 ;
+  wire [39:0] ldband_lo;
+  wire [39:0] \ldband_lo$65 ;
+  wire [39:0] ldband_oh0;
+  wire [39:0] \ldband_oh0$63 ;
+  wire [39:0] ldband_out_rows;
+  wire [39:0] \ldband_out_rows$64 ;
+  wire [39:0] ldband_per_img;
+  wire [39:0] \ldband_per_img$61 ;
+  wire [39:0] ldband_plane;
+  wire [39:0] \ldband_plane$71 ;
+  wire [39:0] ldband_run;
+  wire [39:0] \ldband_run$69 ;
+  wire [39:0] ldband_top;
+  wire [39:0] \ldband_top$66 ;
   reg [16:0] next_k0 = 17'h00000;
   wire next_last_k;
   wire next_last_m;
@@ -2827,8 +3600,6 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   wire [15:0] out_mt;
   wire [15:0] out_n0;
   wire [15:0] out_nt;
-  output [36:0] \port$233$0 ;
-  wire [36:0] \port$233$0 ;
   reg pv_c_half = 1'h0;
   reg pv_first_k = 1'h0;
   reg pv_id = 1'h0;
@@ -2843,6 +3614,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   reg [15:0] pv_nt = 16'h0000;
   reg pv_valid = 1'h0;
   reg r_done = 1'h0;
+  output [47:0] rdreq_addr;
   wire [47:0] rdreq_addr;
   (* init = 1'h0 *)
   wire rdreq_busy;
@@ -2901,6 +3673,20 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   wire wr_stall;
   output wr_valid_q;
   reg wr_valid_q = 1'h0;
+  always @(posedge clk)
+    cv_ow <= \$419 ;
+  always @(posedge clk)
+    dim_m_q <= \$420 ;
+  always @(posedge clk)
+    tile_m_q <= \$421 ;
+  always @(posedge clk)
+    dim_n_q <= \$422 ;
+  always @(posedge clk)
+    tile_n_q <= \$423 ;
+  always @(posedge clk)
+    dim_k_q <= \$424 ;
+  always @(posedge clk)
+    tile_k_q <= \$425 ;
   assign \$1  = next_m0 + tile_m_q;
   assign next_last_m = \$1  >= dim_m_q;
   assign \$2  = next_n0 + tile_n_q;
@@ -2913,1368 +3699,650 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   assign \$6  = \$5  & d_done;
   assign \$7  = ~ trail;
   assign barrier = \$6  & \$7 ;
-  assign \$8  = ! rdreq_seg;
-  assign \$10  = rdreq_lb * 3'h4;
-  assign \$11  = ! rdreq_seg;
-  assign \$13  = \$10 [16:0] + 3'h4;
-  assign \$14  = ! rdreq_seg;
-  assign \$15  = rdreq_seg ? ld_nt : ld_mt;
-  assign rdreq_last_lb = \$13  >= \$15 ;
-  assign \$16  = ! rdreq_seg;
-  assign \$17  = rdreq_seg ? ld_nt : ld_mt;
-  assign \$18  = \$17  - \$10 [16:0];
-  assign \$19  = ! rdreq_seg;
-  assign \$21  = rdreq_last_lb ? \$18  : 18'h00004;
-  assign rdreq_lane0 = rdreq_j * 3'h4;
-  assign \$22  = rdreq_lane0 + 3'h4;
-  assign rdreq_last_beat = \$22  >= \$21 [16:0];
-  assign \$23  = \$21 [16:0] - rdreq_lane0;
-  assign \$24  = rdreq_last_beat ? \$23  : 18'h00004;
-  assign \$25  = rdreq_o + 1'h1;
-  assign \$26  = ! rdreq_seg;
-  assign rdreq_last_o = \$25  == \$27 ;
-  assign \$28  = ! rdreq_seg;
-  assign \$30  = rdreq_lb * \$29 ;
-  assign \$31  = \$30  + rdreq_o;
-  assign \$32  = ! rdreq_seg;
-  assign \$33  = rdreq_seg ? 24'h989680 : 24'h000000;
+  assign \$8  = cv_oh * cv_ow;
+  assign \$439  = ld_m0 / \$8 ;
+  assign \$441  = | \$8 ;
+  assign \$9  = \$441  ? \$439  : 40'h0000000000;
+  assign \$10  = \$9 [15:0] * \$8 ;
+  assign \$11  = ld_m0 - \$10 ;
+  wire [81:0] _0_, _1_, _2_;
+  assign _0_ = $signed(\$11 );
+  assign _1_ = $signed({ 1'h0, cv_ow });
+  assign _2_ = (\$11 [80] == 1'h0) || \$11  == 0 ? _0_ : $signed(_0_ - (1'h0 ? _1_ + 1 : _1_ - 1));
+  assign \$446  = $signed(_2_) / $signed(_1_);
+  assign \$448  = | { 1'h0, cv_ow };
+  assign \$12  = \$448  ? \$446  : 81'h000000000000000000000;
+  assign \$451  = ld_mt / cv_ow;
+  assign \$453  = | cv_ow;
+  assign \$13  = \$453  ? \$451  : 16'h0000;
+  assign \$14  = \$12 [39:0] >= cv_pad_h;
+  assign \$15  = \$12 [39:0] - cv_pad_h;
+  assign \$16  = \$14  ? \$15  : 41'h00000000000;
+  assign \$17  = \$12 [39:0] + \$13 ;
+  assign \$18  = \$17  - 1'h1;
+  assign \$19  = $signed(\$18 ) + $signed({ 1'h0, cv_r });
+  assign \$20  = $signed(\$19 ) - $signed(2'h1);
+  assign \$21  = $signed(\$20 ) - $signed({ 1'h0, cv_pad_h });
+  assign \$22  = \$21 [39:0] >= cv_h;
+  assign \$23  = cv_h - 1'h1;
+  assign \$24  = \$22  ? { \$23 [16], \$23 [16], \$23 [16], \$23 [16], \$23 [16], \$23 [16], \$23 [16], \$23 [16], \$23 [16], \$23 [16], \$23 [16], \$23 [16], \$23 [16], \$23 [16], \$23 [16], \$23 [16], \$23 [16], \$23 [16], \$23 [16], \$23 [16], \$23 [16], \$23 [16], \$23 [16], \$23 [16], \$23  } : { 1'h0, \$21 [39:0] };
+  assign \$25  = \$9 [15:0] * cv_c;
+  assign \$26  = \$24 [39:0] + 1'h1;
+  assign \$27  = \$26  - \$16 [39:0];
+  assign \$28  = $signed(\$27 ) * $signed({ 1'h0, cv_w });
+  assign \$29  = \$16 [39:0] * cv_w;
+  assign \$30  = cv_h * cv_w;
+  assign \$31  = ! rdreq_seg;
+  assign \$33  = rdreq_lb * 3'h4;
   assign \$34  = ! rdreq_seg;
-  assign \$36  = \$35  + rdreq_o;
+  assign \$36  = \$33 [16:0] + 3'h4;
   assign \$37  = ! rdreq_seg;
-  assign \$38  = rdreq_seg ? dim_n_q : dim_m_q;
-  assign \$39  = \$36  * \$38 ;
-  assign \$40  = \$33  + \$39 ;
-  assign \$41  = ! rdreq_seg;
-  assign \$42  = rdreq_seg ? ld_n0 : ld_m0;
-  assign \$43  = \$40  + \$42 ;
-  assign \$44  = \$43  + \$10 [16:0];
-  assign \$45  = \$44  + rdreq_lane0;
-  assign \$47  = ~ ld_load_b;
-  assign rdreq_last_seg = \$46  | \$47 ;
-  assign \$48  = rdreq_last_beat & rdreq_last_lb;
-  assign \$49  = \$48  & rdreq_last_o;
-  assign rdreq_last = \$49  & rdreq_last_seg;
-  assign \$50  = ! rdrsp_seg;
-  assign \$52  = rdrsp_lb * 3'h4;
-  assign \$53  = ! rdrsp_seg;
-  assign \$55  = \$52 [16:0] + 3'h4;
-  assign \$56  = ! rdrsp_seg;
-  assign \$57  = rdrsp_seg ? ld_nt : ld_mt;
-  assign rdrsp_last_lb = \$55  >= \$57 ;
-  assign \$58  = ! rdrsp_seg;
-  assign \$59  = rdrsp_seg ? ld_nt : ld_mt;
-  assign \$60  = \$59  - \$52 [16:0];
-  assign \$61  = ! rdrsp_seg;
-  assign \$63  = rdrsp_last_lb ? \$60  : 18'h00004;
+  assign \$38  = cv_en ? \$28 [39:0] : { 24'h000000, ld_mt };
+  assign \$39  = rdreq_seg ? { 24'h000000, ld_nt } : \$38 ;
+  assign rdreq_last_lb = \$36  >= \$39 ;
+  assign \$40  = ! rdreq_seg;
+  assign \$41  = cv_en ? \$28 [39:0] : { 24'h000000, ld_mt };
+  assign \$42  = rdreq_seg ? { 24'h000000, ld_nt } : \$41 ;
+  assign \$43  = \$42  - \$33 [16:0];
+  assign \$44  = ! rdreq_seg;
+  assign \$46  = rdreq_last_lb ? \$43  : 41'h00000000004;
+  assign rdreq_lane0 = rdreq_j * 3'h4;
+  assign \$47  = rdreq_lane0 + 3'h4;
+  assign rdreq_last_beat = \$47  >= \$46 [16:0];
+  assign \$48  = \$46 [16:0] - rdreq_lane0;
+  assign \$49  = rdreq_last_beat ? \$48  : 18'h00004;
+  assign \$50  = rdreq_o + 1'h1;
+  assign \$51  = ! rdreq_seg;
+  assign \$52  = cv_en ? cv_c : ld_kt;
+  assign \$53  = rdreq_seg ? ld_kt : \$52 ;
+  assign rdreq_last_o = \$50  == \$53 ;
+  assign \$54  = ! rdreq_seg;
+  assign \$55  = cv_en ? cv_c : ld_kt;
+  assign \$56  = rdreq_seg ? ld_kt : \$55 ;
+  assign \$57  = rdreq_lb * \$56 ;
+  assign \$58  = \$57  + rdreq_o;
+  assign \$59  = ! rdreq_seg;
+  assign \$60  = rdreq_seg ? 24'h989680 : 24'h000000;
+  assign \$61  = ! rdreq_seg;
+  assign \$62  = cv_en ? \$25 [39:0] : { 24'h000000, ld_k0 };
+  assign \$63  = rdreq_seg ? { 24'h000000, ld_k0 } : \$62 ;
+  assign \$64  = \$63  + rdreq_o;
+  assign \$65  = ! rdreq_seg;
+  assign \$66  = cv_en ? { 8'h00, \$30  } : { 24'h000000, dim_m_q };
+  assign \$67  = rdreq_seg ? { 24'h000000, dim_n_q } : \$66 ;
+  assign \$68  = \$64  * \$67 ;
+  assign \$69  = \$60  + \$68 ;
+  assign \$70  = ! rdreq_seg;
+  assign \$71  = cv_en ? \$29 [39:0] : { 24'h000000, ld_m0 };
+  assign \$72  = rdreq_seg ? { 24'h000000, ld_n0 } : \$71 ;
+  assign \$73  = \$69  + \$72 ;
+  assign \$74  = \$73  + \$33 [16:0];
+  assign \$75  = \$74  + rdreq_lane0;
+  assign \$77  = ~ ld_load_b;
+  assign rdreq_last_seg = \$76  | \$77 ;
+  assign \$78  = rdreq_last_beat & rdreq_last_lb;
+  assign \$79  = \$78  & rdreq_last_o;
+  assign rdreq_last = \$79  & rdreq_last_seg;
+  assign \$80  = cv_oh * cv_ow;
+  assign \$529  = ld_m0 / \$80 ;
+  assign \$531  = | \$80 ;
+  assign \$81  = \$531  ? \$529  : 40'h0000000000;
+  assign \$82  = \$81 [15:0] * \$80 ;
+  assign \$83  = ld_m0 - \$82 ;
+  wire [81:0] _3_, _4_, _5_;
+  assign _3_ = $signed(\$83 );
+  assign _4_ = $signed({ 1'h0, cv_ow });
+  assign _5_ = (\$83 [80] == 1'h0) || \$83  == 0 ? _3_ : $signed(_3_ - (1'h0 ? _4_ + 1 : _4_ - 1));
+  assign \$536  = $signed(_5_) / $signed(_4_);
+  assign \$538  = | { 1'h0, cv_ow };
+  assign \$84  = \$538  ? \$536  : 81'h000000000000000000000;
+  assign \$541  = ld_mt / cv_ow;
+  assign \$543  = | cv_ow;
+  assign \$85  = \$543  ? \$541  : 16'h0000;
+  assign \$86  = \$84 [39:0] >= cv_pad_h;
+  assign \$87  = \$84 [39:0] - cv_pad_h;
+  assign \$88  = \$86  ? \$87  : 41'h00000000000;
+  assign \$89  = \$84 [39:0] + \$85 ;
+  assign \$90  = \$89  - 1'h1;
+  assign \$91  = $signed(\$90 ) + $signed({ 1'h0, cv_r });
+  assign \$92  = $signed(\$91 ) - $signed(2'h1);
+  assign \$93  = $signed(\$92 ) - $signed({ 1'h0, cv_pad_h });
+  assign \$94  = \$93 [39:0] >= cv_h;
+  assign \$95  = cv_h - 1'h1;
+  assign \$96  = \$94  ? { \$95 [16], \$95 [16], \$95 [16], \$95 [16], \$95 [16], \$95 [16], \$95 [16], \$95 [16], \$95 [16], \$95 [16], \$95 [16], \$95 [16], \$95 [16], \$95 [16], \$95 [16], \$95 [16], \$95 [16], \$95 [16], \$95 [16], \$95 [16], \$95 [16], \$95 [16], \$95 [16], \$95 [16], \$95  } : { 1'h0, \$93 [39:0] };
+  assign \$97  = \$81 [15:0] * cv_c;
+  assign \$98  = \$96 [39:0] + 1'h1;
+  assign \$99  = \$98  - \$88 [39:0];
+  assign \$100  = $signed(\$99 ) * $signed({ 1'h0, cv_w });
+  assign \$101  = \$88 [39:0] * cv_w;
+  assign \$102  = cv_h * cv_w;
+  assign \$103  = ! rdrsp_seg;
+  assign \$105  = rdrsp_lb * 3'h4;
+  assign \$106  = ! rdrsp_seg;
+  assign \$108  = \$105 [16:0] + 3'h4;
+  assign \$109  = ! rdrsp_seg;
+  assign \$110  = cv_en ? \$100 [39:0] : { 24'h000000, ld_mt };
+  assign \$111  = rdrsp_seg ? { 24'h000000, ld_nt } : \$110 ;
+  assign rdrsp_last_lb = \$108  >= \$111 ;
+  assign \$112  = ! rdrsp_seg;
+  assign \$113  = cv_en ? \$100 [39:0] : { 24'h000000, ld_mt };
+  assign \$114  = rdrsp_seg ? { 24'h000000, ld_nt } : \$113 ;
+  assign \$115  = \$114  - \$105 [16:0];
+  assign \$116  = ! rdrsp_seg;
+  assign \$118  = rdrsp_last_lb ? \$115  : 41'h00000000004;
   assign rdrsp_lane0 = rdrsp_j * 3'h4;
-  assign \$64  = rdrsp_lane0 + 3'h4;
-  assign rdrsp_last_beat = \$64  >= \$63 [16:0];
-  assign \$65  = \$63 [16:0] - rdrsp_lane0;
-  assign \$66  = rdrsp_last_beat ? \$65  : 18'h00004;
-  assign \$67  = rdrsp_o + 1'h1;
-  assign \$68  = ! rdrsp_seg;
-  assign rdrsp_last_o = \$67  == \$69 ;
-  assign \$70  = ! rdrsp_seg;
-  assign \$72  = rdrsp_lb * \$71 ;
-  assign \$73  = \$72  + rdrsp_o;
-  assign \$74  = ! rdrsp_seg;
-  assign \$75  = rdrsp_seg ? 24'h989680 : 24'h000000;
-  assign \$76  = ! rdrsp_seg;
-  assign \$78  = \$77  + rdrsp_o;
-  assign \$79  = ! rdrsp_seg;
-  assign \$80  = rdrsp_seg ? dim_n_q : dim_m_q;
-  assign \$81  = \$78  * \$80 ;
-  assign \$82  = \$75  + \$81 ;
-  assign \$83  = ! rdrsp_seg;
-  assign \$84  = rdrsp_seg ? ld_n0 : ld_m0;
-  assign \$85  = \$82  + \$84 ;
-  assign \$86  = \$85  + \$52 [16:0];
-  assign \$87  = \$86  + rdrsp_lane0;
-  assign \$89  = ~ ld_load_b;
-  assign rdrsp_last_seg = \$88  | \$89 ;
-  assign \$90  = rdrsp_last_beat & rdrsp_last_lb;
-  assign \$91  = \$90  & rdrsp_last_o;
-  assign rdrsp_last = \$91  & rdrsp_last_seg;
-  assign \$92  = drain_lb * 3'h4;
-  assign \$93  = \$92 [16:0] + 3'h4;
-  assign drain_last_lb = \$93  >= dr_nt;
-  assign \$94  = dr_nt - \$92 [16:0];
-  assign \$95  = drain_last_lb ? \$94  : 18'h00004;
+  assign \$119  = rdrsp_lane0 + 3'h4;
+  assign rdrsp_last_beat = \$119  >= \$118 [16:0];
+  assign \$120  = \$118 [16:0] - rdrsp_lane0;
+  assign \$121  = rdrsp_last_beat ? \$120  : 18'h00004;
+  assign \$122  = rdrsp_o + 1'h1;
+  assign \$123  = ! rdrsp_seg;
+  assign \$124  = cv_en ? cv_c : ld_kt;
+  assign \$125  = rdrsp_seg ? ld_kt : \$124 ;
+  assign rdrsp_last_o = \$122  == \$125 ;
+  assign \$126  = ! rdrsp_seg;
+  assign \$127  = cv_en ? cv_c : ld_kt;
+  assign \$128  = rdrsp_seg ? ld_kt : \$127 ;
+  assign \$129  = rdrsp_lb * \$128 ;
+  assign \$130  = \$129  + rdrsp_o;
+  assign \$131  = ! rdrsp_seg;
+  assign \$132  = rdrsp_seg ? 24'h989680 : 24'h000000;
+  assign \$133  = ! rdrsp_seg;
+  assign \$134  = cv_en ? \$97 [39:0] : { 24'h000000, ld_k0 };
+  assign \$135  = rdrsp_seg ? { 24'h000000, ld_k0 } : \$134 ;
+  assign \$136  = \$135  + rdrsp_o;
+  assign \$137  = ! rdrsp_seg;
+  assign \$138  = cv_en ? { 8'h00, \$102  } : { 24'h000000, dim_m_q };
+  assign \$139  = rdrsp_seg ? { 24'h000000, dim_n_q } : \$138 ;
+  assign \$140  = \$136  * \$139 ;
+  assign \$141  = \$132  + \$140 ;
+  assign \$142  = ! rdrsp_seg;
+  assign \$143  = cv_en ? \$101 [39:0] : { 24'h000000, ld_m0 };
+  assign \$144  = rdrsp_seg ? { 24'h000000, ld_n0 } : \$143 ;
+  assign \$145  = \$141  + \$144 ;
+  assign \$146  = \$145  + \$105 [16:0];
+  assign \$147  = \$146  + rdrsp_lane0;
+  assign \$149  = ~ ld_load_b;
+  assign rdrsp_last_seg = \$148  | \$149 ;
+  assign \$150  = rdrsp_last_beat & rdrsp_last_lb;
+  assign \$151  = \$150  & rdrsp_last_o;
+  assign rdrsp_last = \$151  & rdrsp_last_seg;
+  assign \$152  = drain_lb * 3'h4;
+  assign \$153  = \$152 [16:0] + 3'h4;
+  assign drain_last_lb = \$153  >= dr_nt;
+  assign \$154  = dr_nt - \$152 [16:0];
+  assign \$155  = drain_last_lb ? \$154  : 18'h00004;
   assign drain_lane0 = drain_j * 3'h4;
-  assign \$96  = drain_lane0 + 3'h4;
-  assign drain_last_beat = \$96  >= \$95 [16:0];
-  assign \$97  = \$95 [16:0] - drain_lane0;
-  assign \$98  = drain_last_beat ? \$97  : 18'h00004;
-  assign \$99  = drain_o + 1'h1;
-  assign drain_last_o = \$99  == dr_mt;
-  assign \$100  = drain_lb * dr_mt;
-  assign \$101  = \$100  + drain_o;
-  assign \$102  = dr_m0 + drain_o;
-  assign \$103  = \$102  * dim_n_q;
-  assign \$104  = 25'h1312d00 + \$103 ;
-  assign \$105  = \$104  + dr_n0;
-  assign \$106  = \$105  + \$92 [16:0];
-  assign \$107  = \$106  + drain_lane0;
-  assign \$108  = drain_last_beat & drain_last_lb;
-  assign \$109  = \$108  & drain_last_o;
-  assign dram_rd_req_len = dram_rd_req_valid ? \$24 [2:0] : 3'h0;
-  assign \$110  = \$66 [2:0] > 1'h0;
-  assign \$111  = \$66 [2:0] > 1'h1;
-  assign \$112  = \$66 [2:0] > 2'h2;
-  assign \$113  = \$66 [2:0] > 2'h3;
-  assign \$114  = { \$113 , \$112 , \$111 , \$110  } << rdrsp_lane0;
-  assign \$115  = rdrsp_lane0 * 4'h8;
-  assign \$116  = dram_rd_data << \$115 ;
-  assign \$117  = dram_rd_data_valid & rdrsp_busy;
-  assign \$118  = ! rdrsp_seg;
-  assign \$119  = \$117  & \$118 ;
-  assign fill_a_en = \$119  ? \$114 [3:0] : 4'h0;
-  assign \$120  = \$66 [2:0] > 1'h0;
-  assign \$121  = \$66 [2:0] > 1'h1;
-  assign \$122  = \$66 [2:0] > 2'h2;
-  assign \$123  = \$66 [2:0] > 2'h3;
-  assign \$124  = { \$123 , \$122 , \$121 , \$120  } << rdrsp_lane0;
-  assign \$125  = rdrsp_lane0 * 4'h8;
-  assign \$126  = dram_rd_data << \$125 ;
-  assign \$127  = dram_rd_data_valid & rdrsp_busy;
-  assign \$129  = \$127  & \$128 ;
-  assign fill_b_en = \$129  ? \$124 [3:0] : 4'h0;
-  assign \$130  = ~ dram_wr_ready;
-  assign wr_stall = wr_valid_q & \$130 ;
-  assign \$131  = ~ wr_stall;
-  assign \$132  = ~ trail;
-  assign \$133  = drain_busy & \$132 ;
-  assign drain_rd_en = \$131  & \$133 ;
-  assign \$134  = wr_lane0_q * 6'h20;
-  assign wr_shifted = drain_rd_data >> \$134 ;
+  assign \$156  = drain_lane0 + 3'h4;
+  assign drain_last_beat = \$156  >= \$155 [16:0];
+  assign \$157  = \$155 [16:0] - drain_lane0;
+  assign \$158  = drain_last_beat ? \$157  : 18'h00004;
+  assign \$159  = drain_o + 1'h1;
+  assign drain_last_o = \$159  == dr_mt;
+  assign \$160  = drain_lb * dr_mt;
+  assign \$161  = \$160  + drain_o;
+  assign \$162  = dr_m0 + drain_o;
+  assign \$163  = \$162  * dim_n_q;
+  assign \$164  = 25'h1312d00 + \$163 ;
+  assign \$165  = \$164  + dr_n0;
+  assign \$166  = \$165  + \$152 [16:0];
+  assign \$167  = \$166  + drain_lane0;
+  assign \$168  = drain_last_beat & drain_last_lb;
+  assign \$169  = \$168  & drain_last_o;
+  assign dram_rd_req_len = dram_rd_req_valid ? \$49 [2:0] : 3'h0;
+  assign \$170  = \$121 [2:0] > 1'h0;
+  assign \$171  = \$121 [2:0] > 1'h1;
+  assign \$172  = \$121 [2:0] > 2'h2;
+  assign \$173  = \$121 [2:0] > 2'h3;
+  assign \$174  = { \$173 , \$172 , \$171 , \$170  } << rdrsp_lane0;
+  assign \$175  = rdrsp_lane0 * 4'h8;
+  assign \$176  = dram_rd_data << \$175 ;
+  assign \$177  = dram_rd_data_valid & rdrsp_busy;
+  assign \$178  = ! rdrsp_seg;
+  assign \$179  = \$177  & \$178 ;
+  assign fill_a_en = \$179  ? \$174 [3:0] : 4'h0;
+  assign \$180  = \$121 [2:0] > 1'h0;
+  assign \$181  = \$121 [2:0] > 1'h1;
+  assign \$182  = \$121 [2:0] > 2'h2;
+  assign \$183  = \$121 [2:0] > 2'h3;
+  assign \$184  = { \$183 , \$182 , \$181 , \$180  } << rdrsp_lane0;
+  assign \$185  = rdrsp_lane0 * 4'h8;
+  assign \$186  = dram_rd_data << \$185 ;
+  assign \$187  = dram_rd_data_valid & rdrsp_busy;
+  assign \$189  = \$187  & \$188 ;
+  assign fill_b_en = \$189  ? \$184 [3:0] : 4'h0;
+  assign \$190  = ~ dram_wr_ready;
+  assign wr_stall = wr_valid_q & \$190 ;
+  assign \$191  = ~ wr_stall;
+  assign \$192  = ~ trail;
+  assign \$193  = drain_busy & \$192 ;
+  assign drain_rd_en = \$191  & \$193 ;
+  assign \$194  = wr_lane0_q * 6'h20;
+  assign wr_shifted = drain_rd_data >> \$194 ;
   assign dram_wr_len = wr_valid_q ? wr_len_q : 3'h0;
   assign core_start = barrier & ld_valid;
   assign core_k = ld_valid ? ld_kt : 16'hffff;
-  assign \$135  = core_south_id != pv_id;
-  assign out_first_k = \$135  ? cp_first_k : pv_first_k;
-  assign \$136  = core_south_id != pv_id;
-  assign out_c_half = \$136  ? c_active : pv_c_half;
-  assign \$137  = core_south_id != pv_id;
-  assign out_m0 = \$137  ? cp_m0 : pv_m0;
-  assign \$138  = core_south_id != pv_id;
-  assign out_mt = \$138  ? cp_mt : pv_mt;
-  assign \$139  = core_south_id != pv_id;
-  assign out_n0 = \$139  ? cp_n0 : pv_n0;
-  assign \$140  = core_south_id != pv_id;
-  assign out_nt = \$140  ? cp_nt : pv_nt;
-  assign \$141  = core_south_id != pv_id;
-  assign out_k0 = \$141  ? cp_k0 : pv_k0;
-  assign \$142  = core_south_id != pv_id;
-  assign out_kt = \$142  ? cp_kt : pv_kt;
-  assign \$143  = dram_rd_req_valid & dram_rd_req_ready;
-  assign \$144  = rdreq_seg + 1'h1;
-  assign \$145  = rdreq_o + 1'h1;
-  assign \$146  = rdreq_lb + 1'h1;
-  assign \$147  = rdreq_j + 1'h1;
-  assign \$148  = dram_rd_data_valid & rdrsp_busy;
-  assign \$149  = rdrsp_seg + 1'h1;
-  assign \$150  = rdrsp_o + 1'h1;
-  assign \$151  = rdrsp_lb + 1'h1;
-  assign \$152  = rdrsp_j + 1'h1;
-  assign \$153  = ~ wr_stall;
-  assign \$154  = ~ trail;
-  assign \$155  = drain_busy & \$154 ;
-  assign \$156  = ~ trail;
-  assign \$157  = drain_busy & \$156 ;
-  assign \$158  = drain_seg + 1'h1;
-  assign \$159  = drain_o + 1'h1;
-  assign \$160  = drain_lb + 1'h1;
-  assign \$161  = drain_j + 1'h1;
-  assign \$162  = wr_valid_q & dram_wr_ready;
-  assign \$163  = \$162  & wr_last_q;
-  assign \$164  = ~ started_id;
-  assign \$165  = ~ cp_done;
-  assign \$166  = cp_valid & \$165 ;
-  assign \$167  = ~ core_done;
-  assign \$168  = \$166  & \$167 ;
-  assign \$169  = ! next_k0;
-  assign \$170  = ld_m0 == next_m0;
-  assign \$171  = ld_valid & \$170 ;
-  assign \$172  = ld_k0 == next_k0;
-  assign \$173  = \$171  & \$172 ;
-  assign \$174  = ~ \$173 ;
-  assign \$175  = next_valid & \$174 ;
-  assign \$176  = ld_n0 == next_n0;
-  assign \$177  = ld_valid & \$176 ;
-  assign \$178  = ld_k0 == next_k0;
-  assign \$179  = \$177  & \$178 ;
-  assign \$180  = ~ \$179 ;
-  assign \$181  = next_valid & \$180 ;
-  assign \$182  = dim_m_q - next_m0;
-  assign \$183  = next_last_m ? \$182  : { 2'h0, tile_m_q };
-  assign \$184  = dim_n_q - next_n0;
-  assign \$185  = next_last_n ? \$184  : { 2'h0, tile_n_q };
-  assign \$186  = dim_k_q - next_k0;
-  assign \$187  = next_last_k ? \$186  : { 2'h0, tile_k_q };
-  assign \$188  = cp_valid & cp_last_k;
-  assign \$189  = ld_valid & ld_load_a;
-  assign \$190  = ~ a_active;
-  assign \$191  = ld_valid & ld_load_b;
-  assign \$192  = ~ b_active;
-  assign \$193  = cp_valid & cp_last_k;
-  assign \$194  = ~ c_active;
-  assign \$195  = next_n0 + tile_n_q;
-  assign \$196  = next_m0 + tile_m_q;
-  assign \$197  = next_k0 + tile_k_q;
-  assign \$198  = next_valid | ld_valid;
-  assign \$199  = cp_valid & cp_last_k;
-  assign \$200  = \$198  | \$199 ;
-  assign \$201  = ~ ld_valid;
-  assign \$202  = ld_m0 == next_m0;
-  assign \$203  = ld_valid & \$202 ;
-  assign \$204  = ld_k0 == next_k0;
-  assign \$205  = \$203  & \$204 ;
-  assign \$206  = ~ \$205 ;
-  assign \$207  = next_valid & \$206 ;
-  assign \$208  = ld_n0 == next_n0;
-  assign \$209  = ld_valid & \$208 ;
-  assign \$210  = ld_k0 == next_k0;
-  assign \$211  = \$209  & \$210 ;
-  assign \$212  = ~ \$211 ;
-  assign \$213  = next_valid & \$212 ;
-  assign \$214  = \$207  | \$213 ;
-  assign \$215  = ~ \$214 ;
-  assign \$216  = cp_valid & cp_last_k;
-  assign \$217  = ~ \$216 ;
-  assign \$218  = ld_m0 == next_m0;
-  assign \$219  = ld_valid & \$218 ;
-  assign \$220  = ld_k0 == next_k0;
-  assign \$221  = \$219  & \$220 ;
-  assign \$222  = ~ \$221 ;
-  assign \$223  = next_valid & \$222 ;
-  assign \$224  = ld_n0 == next_n0;
-  assign \$225  = ld_valid & \$224 ;
-  assign \$226  = ld_k0 == next_k0;
-  assign \$227  = \$225  & \$226 ;
-  assign \$228  = ~ \$227 ;
-  assign \$229  = next_valid & \$228 ;
-  assign \$230  = \$223  | \$229 ;
-  assign \$231  = ld_m0 == next_m0;
-  assign \$232  = ld_valid & \$231 ;
-  assign \$233  = ld_k0 == next_k0;
-  assign \$234  = \$232  & \$233 ;
+  assign \$195  = core_south_id != pv_id;
+  assign out_first_k = \$195  ? cp_first_k : pv_first_k;
+  assign \$196  = core_south_id != pv_id;
+  assign out_c_half = \$196  ? c_active : pv_c_half;
+  assign \$197  = core_south_id != pv_id;
+  assign out_m0 = \$197  ? cp_m0 : pv_m0;
+  assign \$198  = core_south_id != pv_id;
+  assign out_mt = \$198  ? cp_mt : pv_mt;
+  assign \$199  = core_south_id != pv_id;
+  assign out_n0 = \$199  ? cp_n0 : pv_n0;
+  assign \$200  = core_south_id != pv_id;
+  assign out_nt = \$200  ? cp_nt : pv_nt;
+  assign \$201  = core_south_id != pv_id;
+  assign out_k0 = \$201  ? cp_k0 : pv_k0;
+  assign \$202  = core_south_id != pv_id;
+  assign out_kt = \$202  ? cp_kt : pv_kt;
+  assign \$203  = dram_rd_req_valid & dram_rd_req_ready;
+  assign \$204  = rdreq_seg + 1'h1;
+  assign \$205  = rdreq_o + 1'h1;
+  assign \$206  = rdreq_lb + 1'h1;
+  assign \$207  = rdreq_j + 1'h1;
+  assign \$208  = dram_rd_data_valid & rdrsp_busy;
+  assign \$209  = rdrsp_seg + 1'h1;
+  assign \$210  = rdrsp_o + 1'h1;
+  assign \$211  = rdrsp_lb + 1'h1;
+  assign \$212  = rdrsp_j + 1'h1;
+  assign \$213  = ~ wr_stall;
+  assign \$214  = ~ trail;
+  assign \$215  = drain_busy & \$214 ;
+  assign \$216  = ~ trail;
+  assign \$217  = drain_busy & \$216 ;
+  assign \$218  = drain_seg + 1'h1;
+  assign \$219  = drain_o + 1'h1;
+  assign \$220  = drain_lb + 1'h1;
+  assign \$221  = drain_j + 1'h1;
+  assign \$222  = wr_valid_q & dram_wr_ready;
+  assign \$223  = \$222  & wr_last_q;
+  assign \$224  = ~ started_id;
+  assign \$225  = ~ cp_done;
+  assign \$226  = cp_valid & \$225 ;
+  assign \$227  = ~ core_done;
+  assign \$228  = \$226  & \$227 ;
+  assign \$229  = ! next_k0;
+  assign \$230  = ld_m0 == next_m0;
+  assign \$231  = ld_valid & \$230 ;
+  assign \$232  = ld_k0 == next_k0;
+  assign \$233  = \$232  | cv_en;
+  assign \$234  = \$231  & \$233 ;
   assign \$235  = ~ \$234 ;
   assign \$236  = next_valid & \$235 ;
-  assign \$237  = \$236  ? 1'h0 : 1'h1;
-  assign \$238  = ld_m0 == next_m0;
-  assign \$239  = ld_valid & \$238 ;
-  assign \$240  = ld_k0 == next_k0;
-  assign \$241  = \$239  & \$240 ;
-  assign \$242  = ~ \$241 ;
-  assign \$243  = next_valid & \$242 ;
-  assign \$244  = ld_n0 == next_n0;
-  assign \$245  = ld_valid & \$244 ;
-  assign \$246  = ld_k0 == next_k0;
-  assign \$247  = \$245  & \$246 ;
-  assign \$248  = ~ \$247 ;
-  assign \$249  = next_valid & \$248 ;
-  assign \$250  = \$243  | \$249 ;
-  assign \$251  = ld_m0 == next_m0;
-  assign \$252  = ld_valid & \$251 ;
-  assign \$253  = ld_k0 == next_k0;
-  assign \$254  = \$252  & \$253 ;
-  assign \$255  = ~ \$254 ;
-  assign \$256  = next_valid & \$255 ;
-  assign \$257  = \$256  ? 1'h0 : 1'h1;
-  assign \$258  = cp_valid & cp_last_k;
-  assign \$259  = ~ busy;
-  assign \$260  = start & \$259 ;
+  assign \$237  = ld_n0 == next_n0;
+  assign \$238  = ld_valid & \$237 ;
+  assign \$239  = ld_k0 == next_k0;
+  assign \$240  = \$238  & \$239 ;
+  assign \$241  = ~ \$240 ;
+  assign \$242  = next_valid & \$241 ;
+  assign \$243  = dim_m_q - next_m0;
+  assign \$244  = next_last_m ? \$243  : { 2'h0, tile_m_q };
+  assign \$245  = dim_n_q - next_n0;
+  assign \$246  = next_last_n ? \$245  : { 2'h0, tile_n_q };
+  assign \$247  = dim_k_q - next_k0;
+  assign \$248  = next_last_k ? \$247  : { 2'h0, tile_k_q };
+  assign \$249  = cp_valid & cp_last_k;
+  assign \$250  = ld_valid & ld_load_a;
+  assign \$251  = ~ a_active;
+  assign \$252  = ld_valid & ld_load_b;
+  assign \$253  = ~ b_active;
+  assign \$254  = cp_valid & cp_last_k;
+  assign \$255  = ~ c_active;
+  assign \$256  = next_n0 + tile_n_q;
+  assign \$257  = next_m0 + tile_m_q;
+  assign \$258  = next_k0 + tile_k_q;
+  assign \$259  = next_valid | ld_valid;
+  assign \$260  = cp_valid & cp_last_k;
+  assign \$261  = \$259  | \$260 ;
+  assign \$262  = ~ ld_valid;
+  assign \$263  = ld_m0 == next_m0;
+  assign \$264  = ld_valid & \$263 ;
+  assign \$265  = ld_k0 == next_k0;
+  assign \$266  = \$265  | cv_en;
+  assign \$267  = \$264  & \$266 ;
+  assign \$268  = ~ \$267 ;
+  assign \$269  = next_valid & \$268 ;
+  assign \$270  = ld_n0 == next_n0;
+  assign \$271  = ld_valid & \$270 ;
+  assign \$272  = ld_k0 == next_k0;
+  assign \$273  = \$271  & \$272 ;
+  assign \$274  = ~ \$273 ;
+  assign \$275  = next_valid & \$274 ;
+  assign \$276  = \$269  | \$275 ;
+  assign \$277  = ~ \$276 ;
+  assign \$278  = cp_valid & cp_last_k;
+  assign \$279  = ~ \$278 ;
+  assign \$280  = ld_m0 == next_m0;
+  assign \$281  = ld_valid & \$280 ;
+  assign \$282  = ld_k0 == next_k0;
+  assign \$283  = \$282  | cv_en;
+  assign \$284  = \$281  & \$283 ;
+  assign \$285  = ~ \$284 ;
+  assign \$286  = next_valid & \$285 ;
+  assign \$287  = ld_n0 == next_n0;
+  assign \$288  = ld_valid & \$287 ;
+  assign \$289  = ld_k0 == next_k0;
+  assign \$290  = \$288  & \$289 ;
+  assign \$291  = ~ \$290 ;
+  assign \$292  = next_valid & \$291 ;
+  assign \$293  = \$286  | \$292 ;
+  assign \$294  = ld_m0 == next_m0;
+  assign \$295  = ld_valid & \$294 ;
+  assign \$296  = ld_k0 == next_k0;
+  assign \$297  = \$296  | cv_en;
+  assign \$298  = \$295  & \$297 ;
+  assign \$299  = ~ \$298 ;
+  assign \$300  = next_valid & \$299 ;
+  assign \$301  = \$300  ? 1'h0 : 1'h1;
+  assign \$302  = ld_m0 == next_m0;
+  assign \$303  = ld_valid & \$302 ;
+  assign \$304  = ld_k0 == next_k0;
+  assign \$305  = \$304  | cv_en;
+  assign \$306  = \$303  & \$305 ;
+  assign \$307  = ~ \$306 ;
+  assign \$308  = next_valid & \$307 ;
+  assign \$309  = ld_n0 == next_n0;
+  assign \$310  = ld_valid & \$309 ;
+  assign \$311  = ld_k0 == next_k0;
+  assign \$312  = \$310  & \$311 ;
+  assign \$313  = ~ \$312 ;
+  assign \$314  = next_valid & \$313 ;
+  assign \$315  = \$308  | \$314 ;
+  assign \$316  = ld_m0 == next_m0;
+  assign \$317  = ld_valid & \$316 ;
+  assign \$318  = ld_k0 == next_k0;
+  assign \$319  = \$318  | cv_en;
+  assign \$320  = \$317  & \$319 ;
+  assign \$321  = ~ \$320 ;
+  assign \$322  = next_valid & \$321 ;
+  assign \$323  = \$322  ? 1'h0 : 1'h1;
+  assign \$324  = cp_valid & cp_last_k;
+  assign \$325  = ~ busy;
+  assign \$326  = start & \$325 ;
   always @(posedge clk)
-    rdreq_j <= \$261 ;
+    rdreq_j <= \$327 ;
   always @(posedge clk)
-    rdreq_lb <= \$262 ;
+    rdreq_lb <= \$328 ;
   always @(posedge clk)
-    rdreq_o <= \$263 ;
+    rdreq_o <= \$329 ;
   always @(posedge clk)
-    dram_rd_req_valid <= \$264 ;
+    dram_rd_req_valid <= \$330 ;
   always @(posedge clk)
-    rdreq_seg <= \$265 ;
+    rdreq_seg <= \$331 ;
   always @(posedge clk)
-    rdrsp_j <= \$266 ;
+    rdrsp_j <= \$332 ;
   always @(posedge clk)
-    rdrsp_lb <= \$267 ;
+    rdrsp_lb <= \$333 ;
   always @(posedge clk)
-    rdrsp_o <= \$268 ;
+    rdrsp_o <= \$334 ;
   always @(posedge clk)
-    rdrsp_busy <= \$269 ;
+    rdrsp_busy <= \$335 ;
   always @(posedge clk)
-    rdrsp_seg <= \$270 ;
+    rdrsp_seg <= \$336 ;
   always @(posedge clk)
-    r_done <= \$271 ;
+    r_done <= \$337 ;
   always @(posedge clk)
-    wr_valid_q <= \$272 ;
+    wr_valid_q <= \$338 ;
   always @(posedge clk)
-    dram_wr_addr <= \$273 ;
+    dram_wr_addr <= \$339 ;
   always @(posedge clk)
-    wr_len_q <= \$274 ;
+    wr_len_q <= \$340 ;
   always @(posedge clk)
-    wr_lane0_q <= \$275 ;
+    wr_lane0_q <= \$341 ;
   always @(posedge clk)
-    wr_last_q <= \$276 ;
+    wr_last_q <= \$342 ;
   always @(posedge clk)
-    drain_j <= \$277 ;
+    drain_j <= \$343 ;
   always @(posedge clk)
-    drain_lb <= \$278 ;
+    drain_lb <= \$344 ;
   always @(posedge clk)
-    drain_o <= \$279 ;
+    drain_o <= \$345 ;
   always @(posedge clk)
-    drain_busy <= \$280 ;
+    drain_busy <= \$346 ;
   always @(posedge clk)
-    drain_seg <= \$281 ;
+    drain_seg <= \$347 ;
   always @(posedge clk)
-    d_done <= \$282 ;
+    d_done <= \$348 ;
   always @(posedge clk)
-    c_done <= \$283 ;
+    c_done <= \$349 ;
   always @(posedge clk)
-    started_id <= \$284 ;
+    started_id <= \$350 ;
   always @(posedge clk)
-    trail <= \$285 ;
+    trail <= \$351 ;
   always @(posedge clk)
-    cp_done <= \$286 ;
+    cp_done <= \$352 ;
   always @(posedge clk)
-    done <= \$287 ;
+    done <= \$353 ;
   always @(posedge clk)
-    pv_valid <= \$288 ;
+    pv_valid <= \$354 ;
   always @(posedge clk)
-    pv_m0 <= \$289 ;
+    pv_m0 <= \$355 ;
   always @(posedge clk)
-    pv_mt <= \$290 ;
+    pv_mt <= \$356 ;
   always @(posedge clk)
-    pv_n0 <= \$291 ;
+    pv_n0 <= \$357 ;
   always @(posedge clk)
-    pv_nt <= \$292 ;
+    pv_nt <= \$358 ;
   always @(posedge clk)
-    pv_k0 <= \$293 ;
+    pv_k0 <= \$359 ;
   always @(posedge clk)
-    pv_kt <= \$294 ;
+    pv_kt <= \$360 ;
   always @(posedge clk)
-    pv_load_a <= \$295 ;
+    pv_load_a <= \$361 ;
   always @(posedge clk)
-    pv_load_b <= \$296 ;
+    pv_load_b <= \$362 ;
   always @(posedge clk)
-    pv_first_k <= \$297 ;
+    pv_first_k <= \$363 ;
   always @(posedge clk)
-    pv_last_k <= \$298 ;
+    pv_last_k <= \$364 ;
   always @(posedge clk)
-    pv_c_half <= \$299 ;
+    pv_c_half <= \$365 ;
   always @(posedge clk)
-    pv_id <= \$300 ;
+    pv_id <= \$366 ;
   always @(posedge clk)
-    ld_valid <= \$301 ;
+    ld_valid <= \$367 ;
   always @(posedge clk)
-    ld_first_k <= \$302 ;
+    ld_first_k <= \$368 ;
   always @(posedge clk)
-    ld_last_k <= \$303 ;
+    ld_last_k <= \$369 ;
   always @(posedge clk)
-    ld_load_a <= \$304 ;
+    ld_load_a <= \$370 ;
   always @(posedge clk)
-    ld_load_b <= \$305 ;
+    ld_load_b <= \$371 ;
   always @(posedge clk)
-    ld_m0 <= \$306 ;
+    ld_m0 <= \$372 ;
   always @(posedge clk)
-    ld_mt <= \$307 ;
+    ld_mt <= \$373 ;
   always @(posedge clk)
-    ld_n0 <= \$308 ;
+    ld_n0 <= \$374 ;
   always @(posedge clk)
-    ld_nt <= \$309 ;
+    ld_nt <= \$375 ;
   always @(posedge clk)
-    ld_k0 <= \$310 ;
+    ld_k0 <= \$376 ;
   always @(posedge clk)
-    ld_kt <= \$311 ;
+    ld_kt <= \$377 ;
   always @(posedge clk)
-    cp_valid <= \$312 ;
+    cp_valid <= \$378 ;
   always @(posedge clk)
-    cp_m0 <= \$313 ;
+    cp_m0 <= \$379 ;
   always @(posedge clk)
-    cp_mt <= \$314 ;
+    cp_mt <= \$380 ;
   always @(posedge clk)
-    cp_n0 <= \$315 ;
+    cp_n0 <= \$381 ;
   always @(posedge clk)
-    cp_nt <= \$316 ;
+    cp_nt <= \$382 ;
   always @(posedge clk)
-    cp_k0 <= \$317 ;
+    cp_k0 <= \$383 ;
   always @(posedge clk)
-    cp_kt <= \$318 ;
+    cp_kt <= \$384 ;
   always @(posedge clk)
-    cp_load_a <= \$319 ;
+    cp_load_a <= \$385 ;
   always @(posedge clk)
-    cp_load_b <= \$320 ;
+    cp_load_b <= \$386 ;
   always @(posedge clk)
-    cp_first_k <= \$321 ;
+    cp_first_k <= \$387 ;
   always @(posedge clk)
-    cp_last_k <= \$322 ;
+    cp_last_k <= \$388 ;
   always @(posedge clk)
-    dr_m0 <= \$323 ;
+    dr_m0 <= \$389 ;
   always @(posedge clk)
-    dr_mt <= \$324 ;
+    dr_mt <= \$390 ;
   always @(posedge clk)
-    dr_n0 <= \$325 ;
+    dr_n0 <= \$391 ;
   always @(posedge clk)
-    dr_nt <= \$326 ;
+    dr_nt <= \$392 ;
   always @(posedge clk)
-    dr_k0 <= \$327 ;
+    dr_k0 <= \$393 ;
   always @(posedge clk)
-    dr_kt <= \$328 ;
+    dr_kt <= \$394 ;
   always @(posedge clk)
-    dr_load_a <= \$329 ;
+    dr_load_a <= \$395 ;
   always @(posedge clk)
-    dr_load_b <= \$330 ;
+    dr_load_b <= \$396 ;
   always @(posedge clk)
-    dr_first_k <= \$331 ;
+    dr_first_k <= \$397 ;
   always @(posedge clk)
-    dr_last_k <= \$332 ;
+    dr_last_k <= \$398 ;
   always @(posedge clk)
-    dr_valid <= \$333 ;
+    dr_valid <= \$399 ;
   always @(posedge clk)
-    a_active <= \$334 ;
+    a_active <= \$400 ;
   always @(posedge clk)
-    b_active <= \$335 ;
+    b_active <= \$401 ;
   always @(posedge clk)
-    c_active <= \$336 ;
+    c_active <= \$402 ;
   always @(posedge clk)
-    next_k0 <= \$337 ;
+    next_k0 <= \$403 ;
   always @(posedge clk)
-    next_m0 <= \$338 ;
+    next_m0 <= \$404 ;
   always @(posedge clk)
-    next_valid <= \$339 ;
+    next_valid <= \$405 ;
   always @(posedge clk)
-    next_n0 <= \$340 ;
+    next_n0 <= \$406 ;
   always @(posedge clk)
-    busy <= \$341 ;
+    busy <= \$407 ;
   always @(posedge clk)
-    dim_m_q <= \$342 ;
+    cv_en <= \$408 ;
   always @(posedge clk)
-    tile_m_q <= \$343 ;
+    cv_h <= \$409 ;
   always @(posedge clk)
-    dim_n_q <= \$344 ;
+    cv_w <= \$410 ;
   always @(posedge clk)
-    tile_n_q <= \$345 ;
+    cv_c <= \$411 ;
   always @(posedge clk)
-    dim_k_q <= \$346 ;
+    cv_r <= \$412 ;
   always @(posedge clk)
-    tile_k_q <= \$347 ;
+    cv_s <= \$413 ;
+  always @(posedge clk)
+    cv_stride_h <= \$414 ;
+  always @(posedge clk)
+    cv_stride_w <= \$415 ;
+  always @(posedge clk)
+    cv_pad_h <= \$416 ;
+  always @(posedge clk)
+    cv_pad_w <= \$417 ;
+  always @(posedge clk)
+    cv_oh <= \$418 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$261  = rdreq_j;
-    if (\$143 ) begin
-      (* full_case = 32'd1 *)
-      if (rdreq_last_beat) begin
-        \$261  = 1'h0;
-      end else begin
-        \$261  = \$147 [0];
-      end
-    end
-    if (barrier) begin
-      if (\$200 ) begin
-        \$261  = 1'h0;
-      end
+    \$420  = dim_m_q;
+    if (\$326 ) begin
+      \$420  = dim_m;
     end
     if (rst) begin
-      \$261  = 1'h0;
+      \$420  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$262  = rdreq_lb;
-    if (\$143 ) begin
+    \$421  = tile_m_q;
+    if (\$326 ) begin
+      \$421  = tile_m;
+    end
+    if (rst) begin
+      \$421  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$422  = dim_n_q;
+    if (\$326 ) begin
+      \$422  = dim_n;
+    end
+    if (rst) begin
+      \$422  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$423  = tile_n_q;
+    if (\$326 ) begin
+      \$423  = tile_n;
+    end
+    if (rst) begin
+      \$423  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$424  = dim_k_q;
+    if (\$326 ) begin
+      \$424  = dim_k;
+    end
+    if (rst) begin
+      \$424  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$425  = tile_k_q;
+    if (\$326 ) begin
+      \$425  = tile_k;
+    end
+    if (rst) begin
+      \$425  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$327  = rdreq_j;
+    if (\$203 ) begin
+      (* full_case = 32'd1 *)
+      if (rdreq_last_beat) begin
+        \$327  = 1'h0;
+      end else begin
+        \$327  = \$207 [0];
+      end
+    end
+    if (barrier) begin
+      if (\$261 ) begin
+        \$327  = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$327  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$328  = rdreq_lb;
+    if (\$203 ) begin
       if (rdreq_last_beat) begin
         (* full_case = 32'd1 *)
         if (rdreq_last_lb) begin
-          \$262  = 16'h0000;
+          \$328  = 16'h0000;
         end else begin
-          \$262  = \$146 [15:0];
+          \$328  = \$206 [15:0];
         end
       end
     end
     if (barrier) begin
-      if (\$200 ) begin
-        \$262  = 16'h0000;
+      if (\$261 ) begin
+        \$328  = 16'h0000;
       end
-    end
-    if (rst) begin
-      \$262  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$263  = rdreq_o;
-    if (\$143 ) begin
-      if (rdreq_last_beat) begin
-        if (rdreq_last_lb) begin
-          (* full_case = 32'd1 *)
-          if (rdreq_last_o) begin
-            \$263  = 16'h0000;
-          end else begin
-            \$263  = \$145 [15:0];
-          end
-        end
-      end
-    end
-    if (barrier) begin
-      if (\$200 ) begin
-        \$263  = 16'h0000;
-      end
-    end
-    if (rst) begin
-      \$263  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$264  = dram_rd_req_valid;
-    if (\$143 ) begin
-      if (rdreq_last_beat) begin
-        if (rdreq_last_lb) begin
-          if (rdreq_last_o) begin
-            if (rdreq_last_seg) begin
-              \$264  = 1'h0;
-            end
-          end
-        end
-      end
-    end
-    if (barrier) begin
-      if (\$200 ) begin
-        \$264  = \$230 ;
-      end
-    end
-    if (\$260 ) begin
-      \$264  = 1'h0;
-    end
-    if (rst) begin
-      \$264  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$265  = rdreq_seg;
-    if (\$143 ) begin
-      if (rdreq_last_beat) begin
-        if (rdreq_last_lb) begin
-          if (rdreq_last_o) begin
-            (* full_case = 32'd1 *)
-            if (rdreq_last_seg) begin
-            end else begin
-              \$265  = \$144 [0];
-            end
-          end
-        end
-      end
-    end
-    if (barrier) begin
-      if (\$200 ) begin
-        \$265  = \$237 ;
-      end
-    end
-    if (rst) begin
-      \$265  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$266  = rdrsp_j;
-    if (\$148 ) begin
-      (* full_case = 32'd1 *)
-      if (rdrsp_last_beat) begin
-        \$266  = 1'h0;
-      end else begin
-        \$266  = \$152 [0];
-      end
-    end
-    if (barrier) begin
-      if (\$200 ) begin
-        \$266  = 1'h0;
-      end
-    end
-    if (rst) begin
-      \$266  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$267  = rdrsp_lb;
-    if (\$148 ) begin
-      if (rdrsp_last_beat) begin
-        (* full_case = 32'd1 *)
-        if (rdrsp_last_lb) begin
-          \$267  = 16'h0000;
-        end else begin
-          \$267  = \$151 [15:0];
-        end
-      end
-    end
-    if (barrier) begin
-      if (\$200 ) begin
-        \$267  = 16'h0000;
-      end
-    end
-    if (rst) begin
-      \$267  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$268  = rdrsp_o;
-    if (\$148 ) begin
-      if (rdrsp_last_beat) begin
-        if (rdrsp_last_lb) begin
-          (* full_case = 32'd1 *)
-          if (rdrsp_last_o) begin
-            \$268  = 16'h0000;
-          end else begin
-            \$268  = \$150 [15:0];
-          end
-        end
-      end
-    end
-    if (barrier) begin
-      if (\$200 ) begin
-        \$268  = 16'h0000;
-      end
-    end
-    if (rst) begin
-      \$268  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$269  = rdrsp_busy;
-    if (\$148 ) begin
-      if (rdrsp_last_beat) begin
-        if (rdrsp_last_lb) begin
-          if (rdrsp_last_o) begin
-            if (rdrsp_last_seg) begin
-              \$269  = 1'h0;
-            end
-          end
-        end
-      end
-    end
-    if (barrier) begin
-      if (\$200 ) begin
-        \$269  = \$250 ;
-      end
-    end
-    if (\$260 ) begin
-      \$269  = 1'h0;
-    end
-    if (rst) begin
-      \$269  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$270  = rdrsp_seg;
-    if (\$148 ) begin
-      if (rdrsp_last_beat) begin
-        if (rdrsp_last_lb) begin
-          if (rdrsp_last_o) begin
-            (* full_case = 32'd1 *)
-            if (rdrsp_last_seg) begin
-            end else begin
-              \$270  = \$149 [0];
-            end
-          end
-        end
-      end
-    end
-    if (barrier) begin
-      if (\$200 ) begin
-        \$270  = \$257 ;
-      end
-    end
-    if (rst) begin
-      \$270  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$271  = r_done;
-    if (\$148 ) begin
-      if (rdrsp_last) begin
-        \$271  = 1'h1;
-      end
-    end
-    if (barrier) begin
-      if (\$200 ) begin
-        \$271  = \$215 ;
-      end
-    end
-    if (\$260 ) begin
-      \$271  = 1'h1;
-    end
-    if (rst) begin
-      \$271  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$272  = wr_valid_q;
-    if (\$153 ) begin
-      \$272  = \$155 ;
-    end
-    if (rst) begin
-      \$272  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$273  = dram_wr_addr;
-    if (\$153 ) begin
-      \$273  = { 11'h000, \$107  };
-    end
-    if (rst) begin
-      \$273  = 48'h000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$274  = wr_len_q;
-    if (\$153 ) begin
-      \$274  = \$98 [2:0];
-    end
-    if (rst) begin
-      \$274  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$275  = wr_lane0_q;
-    if (\$153 ) begin
-      \$275  = drain_lane0;
-    end
-    if (rst) begin
-      \$275  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$276  = wr_last_q;
-    if (\$153 ) begin
-      \$276  = drain_last;
-    end
-    if (rst) begin
-      \$276  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$277  = drain_j;
-    if (\$153 ) begin
-      if (\$157 ) begin
-        (* full_case = 32'd1 *)
-        if (drain_last_beat) begin
-          \$277  = 1'h0;
-        end else begin
-          \$277  = \$161 [0];
-        end
-      end
-    end
-    if (barrier) begin
-      if (\$200 ) begin
-        \$277  = 1'h0;
-      end
-    end
-    if (rst) begin
-      \$277  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$278  = drain_lb;
-    if (\$153 ) begin
-      if (\$157 ) begin
-        if (drain_last_beat) begin
-          (* full_case = 32'd1 *)
-          if (drain_last_lb) begin
-            \$278  = 16'h0000;
-          end else begin
-            \$278  = \$160 [15:0];
-          end
-        end
-      end
-    end
-    if (barrier) begin
-      if (\$200 ) begin
-        \$278  = 16'h0000;
-      end
-    end
-    if (rst) begin
-      \$278  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$279  = drain_o;
-    if (\$153 ) begin
-      if (\$157 ) begin
-        if (drain_last_beat) begin
-          if (drain_last_lb) begin
-            (* full_case = 32'd1 *)
-            if (drain_last_o) begin
-              \$279  = 16'h0000;
-            end else begin
-              \$279  = \$159 [15:0];
-            end
-          end
-        end
-      end
-    end
-    if (barrier) begin
-      if (\$200 ) begin
-        \$279  = 16'h0000;
-      end
-    end
-    if (rst) begin
-      \$279  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$280  = drain_busy;
-    if (\$153 ) begin
-      if (\$157 ) begin
-        if (drain_last_beat) begin
-          if (drain_last_lb) begin
-            if (drain_last_o) begin
-              \$280  = 1'h0;
-            end
-          end
-        end
-      end
-    end
-    if (barrier) begin
-      if (\$200 ) begin
-        \$280  = \$258 ;
-      end
-    end
-    if (\$260 ) begin
-      \$280  = 1'h0;
-    end
-    if (rst) begin
-      \$280  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$281  = drain_seg;
-    if (barrier) begin
-      if (\$200 ) begin
-        \$281  = 1'h0;
-      end
-    end
-    if (rst) begin
-      \$281  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$282  = d_done;
-    if (\$163 ) begin
-      \$282  = 1'h1;
-    end
-    if (barrier) begin
-      if (\$200 ) begin
-        \$282  = \$217 ;
-      end
-    end
-    if (\$260 ) begin
-      \$282  = 1'h1;
-    end
-    if (rst) begin
-      \$282  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$283  = c_done;
-    if (core_ready) begin
-      \$283  = 1'h1;
-    end
-    if (barrier) begin
-      if (\$200 ) begin
-        \$283  = \$201 ;
-      end
-    end
-    if (\$260 ) begin
-      \$283  = 1'h1;
-    end
-    if (rst) begin
-      \$283  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$284  = started_id;
-    if (core_start) begin
-      \$284  = \$164 ;
-    end
-    if (rst) begin
-      \$284  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$285  = trail;
-    if (core_done) begin
-      if (trail) begin
-        \$285  = 1'h0;
-      end
-    end
-    if (barrier) begin
-      \$285  = \$168 ;
-    end
-    if (rst) begin
-      \$285  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$286  = cp_done;
-    if (core_done) begin
-      (* full_case = 32'd1 *)
-      if (trail) begin
-      end else begin
-        \$286  = 1'h1;
-      end
-    end
-    if (barrier) begin
-      \$286  = 1'h0;
-    end
-    if (rst) begin
-      \$286  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$287  = 1'h0;
-    if (barrier) begin
-      (* full_case = 32'd1 *)
-      if (\$200 ) begin
-      end else begin
-        \$287  = 1'h1;
-      end
-    end
-    if (rst) begin
-      \$287  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$288  = pv_valid;
-    if (barrier) begin
-      \$288  = cp_valid;
-    end
-    if (rst) begin
-      \$288  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$289  = pv_m0;
-    if (barrier) begin
-      \$289  = cp_m0;
-    end
-    if (rst) begin
-      \$289  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$290  = pv_mt;
-    if (barrier) begin
-      \$290  = cp_mt;
-    end
-    if (rst) begin
-      \$290  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$291  = pv_n0;
-    if (barrier) begin
-      \$291  = cp_n0;
-    end
-    if (rst) begin
-      \$291  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$292  = pv_nt;
-    if (barrier) begin
-      \$292  = cp_nt;
-    end
-    if (rst) begin
-      \$292  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$293  = pv_k0;
-    if (barrier) begin
-      \$293  = cp_k0;
-    end
-    if (rst) begin
-      \$293  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$294  = pv_kt;
-    if (barrier) begin
-      \$294  = cp_kt;
-    end
-    if (rst) begin
-      \$294  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$295  = pv_load_a;
-    if (barrier) begin
-      \$295  = cp_load_a;
-    end
-    if (rst) begin
-      \$295  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$296  = pv_load_b;
-    if (barrier) begin
-      \$296  = cp_load_b;
-    end
-    if (rst) begin
-      \$296  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$297  = pv_first_k;
-    if (barrier) begin
-      \$297  = cp_first_k;
-    end
-    if (rst) begin
-      \$297  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$298  = pv_last_k;
-    if (barrier) begin
-      \$298  = cp_last_k;
-    end
-    if (rst) begin
-      \$298  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$299  = pv_c_half;
-    if (barrier) begin
-      \$299  = c_active;
-    end
-    if (rst) begin
-      \$299  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$300  = pv_id;
-    if (barrier) begin
-      \$300  = started_id;
-    end
-    if (rst) begin
-      \$300  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$301  = ld_valid;
-    if (barrier) begin
-      \$301  = next_valid;
-    end
-    if (\$260 ) begin
-      \$301  = 1'h0;
-    end
-    if (rst) begin
-      \$301  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$302  = ld_first_k;
-    if (barrier) begin
-      \$302  = \$169 ;
-    end
-    if (rst) begin
-      \$302  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$303  = ld_last_k;
-    if (barrier) begin
-      \$303  = next_last_k;
-    end
-    if (rst) begin
-      \$303  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$304  = ld_load_a;
-    if (barrier) begin
-      \$304  = \$175 ;
-    end
-    if (rst) begin
-      \$304  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$305  = ld_load_b;
-    if (barrier) begin
-      \$305  = \$181 ;
-    end
-    if (rst) begin
-      \$305  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$306  = ld_m0;
-    if (barrier) begin
-      \$306  = next_m0[15:0];
-    end
-    if (rst) begin
-      \$306  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$307  = ld_mt;
-    if (barrier) begin
-      \$307  = \$183 [15:0];
-    end
-    if (rst) begin
-      \$307  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$308  = ld_n0;
-    if (barrier) begin
-      \$308  = next_n0[15:0];
-    end
-    if (rst) begin
-      \$308  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$309  = ld_nt;
-    if (barrier) begin
-      \$309  = \$185 [15:0];
-    end
-    if (rst) begin
-      \$309  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$310  = ld_k0;
-    if (barrier) begin
-      \$310  = next_k0[15:0];
-    end
-    if (rst) begin
-      \$310  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$311  = ld_kt;
-    if (barrier) begin
-      \$311  = \$187 [15:0];
-    end
-    if (rst) begin
-      \$311  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$312  = cp_valid;
-    if (barrier) begin
-      \$312  = ld_valid;
-    end
-    if (\$260 ) begin
-      \$312  = 1'h0;
-    end
-    if (rst) begin
-      \$312  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$313  = cp_m0;
-    if (barrier) begin
-      \$313  = ld_m0;
-    end
-    if (rst) begin
-      \$313  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$314  = cp_mt;
-    if (barrier) begin
-      \$314  = ld_mt;
-    end
-    if (rst) begin
-      \$314  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$315  = cp_n0;
-    if (barrier) begin
-      \$315  = ld_n0;
-    end
-    if (rst) begin
-      \$315  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$316  = cp_nt;
-    if (barrier) begin
-      \$316  = ld_nt;
-    end
-    if (rst) begin
-      \$316  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$317  = cp_k0;
-    if (barrier) begin
-      \$317  = ld_k0;
-    end
-    if (rst) begin
-      \$317  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$318  = cp_kt;
-    if (barrier) begin
-      \$318  = ld_kt;
-    end
-    if (rst) begin
-      \$318  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$319  = cp_load_a;
-    if (barrier) begin
-      \$319  = ld_load_a;
-    end
-    if (rst) begin
-      \$319  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$320  = cp_load_b;
-    if (barrier) begin
-      \$320  = ld_load_b;
-    end
-    if (rst) begin
-      \$320  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$321  = cp_first_k;
-    if (barrier) begin
-      \$321  = ld_first_k;
-    end
-    if (rst) begin
-      \$321  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$322  = cp_last_k;
-    if (barrier) begin
-      \$322  = ld_last_k;
-    end
-    if (rst) begin
-      \$322  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$323  = dr_m0;
-    if (barrier) begin
-      \$323  = cp_m0;
-    end
-    if (rst) begin
-      \$323  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$324  = dr_mt;
-    if (barrier) begin
-      \$324  = cp_mt;
-    end
-    if (rst) begin
-      \$324  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$325  = dr_n0;
-    if (barrier) begin
-      \$325  = cp_n0;
-    end
-    if (rst) begin
-      \$325  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$326  = dr_nt;
-    if (barrier) begin
-      \$326  = cp_nt;
-    end
-    if (rst) begin
-      \$326  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$327  = dr_k0;
-    if (barrier) begin
-      \$327  = cp_k0;
-    end
-    if (rst) begin
-      \$327  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$328  = dr_kt;
-    if (barrier) begin
-      \$328  = cp_kt;
     end
     if (rst) begin
       \$328  = 16'h0000;
@@ -4282,19 +4350,49 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$329  = dr_load_a;
+    \$329  = rdreq_o;
+    if (\$203 ) begin
+      if (rdreq_last_beat) begin
+        if (rdreq_last_lb) begin
+          (* full_case = 32'd1 *)
+          if (rdreq_last_o) begin
+            \$329  = 16'h0000;
+          end else begin
+            \$329  = \$205 [15:0];
+          end
+        end
+      end
+    end
     if (barrier) begin
-      \$329  = cp_load_a;
+      if (\$261 ) begin
+        \$329  = 16'h0000;
+      end
     end
     if (rst) begin
-      \$329  = 1'h0;
+      \$329  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$330  = dr_load_b;
+    \$330  = dram_rd_req_valid;
+    if (\$203 ) begin
+      if (rdreq_last_beat) begin
+        if (rdreq_last_lb) begin
+          if (rdreq_last_o) begin
+            if (rdreq_last_seg) begin
+              \$330  = 1'h0;
+            end
+          end
+        end
+      end
+    end
     if (barrier) begin
-      \$330  = cp_load_b;
+      if (\$261 ) begin
+        \$330  = \$293 ;
+      end
+    end
+    if (\$326 ) begin
+      \$330  = 1'h0;
     end
     if (rst) begin
       \$330  = 1'h0;
@@ -4302,9 +4400,24 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$331  = dr_first_k;
+    \$331  = rdreq_seg;
+    if (\$203 ) begin
+      if (rdreq_last_beat) begin
+        if (rdreq_last_lb) begin
+          if (rdreq_last_o) begin
+            (* full_case = 32'd1 *)
+            if (rdreq_last_seg) begin
+            end else begin
+              \$331  = \$204 [0];
+            end
+          end
+        end
+      end
+    end
     if (barrier) begin
-      \$331  = cp_first_k;
+      if (\$261 ) begin
+        \$331  = \$301 ;
+      end
     end
     if (rst) begin
       \$331  = 1'h0;
@@ -4312,9 +4425,19 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$332  = dr_last_k;
+    \$332  = rdrsp_j;
+    if (\$208 ) begin
+      (* full_case = 32'd1 *)
+      if (rdrsp_last_beat) begin
+        \$332  = 1'h0;
+      end else begin
+        \$332  = \$212 [0];
+      end
+    end
     if (barrier) begin
-      \$332  = cp_last_k;
+      if (\$261 ) begin
+        \$332  = 1'h0;
+      end
     end
     if (rst) begin
       \$332  = 1'h0;
@@ -4322,36 +4445,71 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$333  = dr_valid;
-    if (barrier) begin
-      \$333  = \$188 ;
+    \$333  = rdrsp_lb;
+    if (\$208 ) begin
+      if (rdrsp_last_beat) begin
+        (* full_case = 32'd1 *)
+        if (rdrsp_last_lb) begin
+          \$333  = 16'h0000;
+        end else begin
+          \$333  = \$211 [15:0];
+        end
+      end
     end
-    if (\$260 ) begin
-      \$333  = 1'h0;
+    if (barrier) begin
+      if (\$261 ) begin
+        \$333  = 16'h0000;
+      end
     end
     if (rst) begin
-      \$333  = 1'h0;
+      \$333  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$334  = a_active;
+    \$334  = rdrsp_o;
+    if (\$208 ) begin
+      if (rdrsp_last_beat) begin
+        if (rdrsp_last_lb) begin
+          (* full_case = 32'd1 *)
+          if (rdrsp_last_o) begin
+            \$334  = 16'h0000;
+          end else begin
+            \$334  = \$210 [15:0];
+          end
+        end
+      end
+    end
     if (barrier) begin
-      if (\$189 ) begin
-        \$334  = \$190 ;
+      if (\$261 ) begin
+        \$334  = 16'h0000;
       end
     end
     if (rst) begin
-      \$334  = 1'h0;
+      \$334  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$335  = b_active;
-    if (barrier) begin
-      if (\$191 ) begin
-        \$335  = \$192 ;
+    \$335  = rdrsp_busy;
+    if (\$208 ) begin
+      if (rdrsp_last_beat) begin
+        if (rdrsp_last_lb) begin
+          if (rdrsp_last_o) begin
+            if (rdrsp_last_seg) begin
+              \$335  = 1'h0;
+            end
+          end
+        end
       end
+    end
+    if (barrier) begin
+      if (\$261 ) begin
+        \$335  = \$315 ;
+      end
+    end
+    if (\$326 ) begin
+      \$335  = 1'h0;
     end
     if (rst) begin
       \$335  = 1'h0;
@@ -4359,10 +4517,23 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$336  = c_active;
+    \$336  = rdrsp_seg;
+    if (\$208 ) begin
+      if (rdrsp_last_beat) begin
+        if (rdrsp_last_lb) begin
+          if (rdrsp_last_o) begin
+            (* full_case = 32'd1 *)
+            if (rdrsp_last_seg) begin
+            end else begin
+              \$336  = \$209 [0];
+            end
+          end
+        end
+      end
+    end
     if (barrier) begin
-      if (\$193 ) begin
-        \$336  = \$194 ;
+      if (\$261 ) begin
+        \$336  = \$323 ;
       end
     end
     if (rst) begin
@@ -4371,132 +4542,115 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$337  = next_k0;
+    \$337  = r_done;
+    if (\$208 ) begin
+      if (rdrsp_last) begin
+        \$337  = 1'h1;
+      end
+    end
     if (barrier) begin
-      if (next_valid) begin
+      if (\$261 ) begin
+        \$337  = \$277 ;
+      end
+    end
+    if (\$326 ) begin
+      \$337  = 1'h1;
+    end
+    if (rst) begin
+      \$337  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$338  = wr_valid_q;
+    if (\$213 ) begin
+      \$338  = \$215 ;
+    end
+    if (rst) begin
+      \$338  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$339  = dram_wr_addr;
+    if (\$213 ) begin
+      \$339  = { 11'h000, \$167  };
+    end
+    if (rst) begin
+      \$339  = 48'h000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$340  = wr_len_q;
+    if (\$213 ) begin
+      \$340  = \$158 [2:0];
+    end
+    if (rst) begin
+      \$340  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$341  = wr_lane0_q;
+    if (\$213 ) begin
+      \$341  = drain_lane0;
+    end
+    if (rst) begin
+      \$341  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$342  = wr_last_q;
+    if (\$213 ) begin
+      \$342  = drain_last;
+    end
+    if (rst) begin
+      \$342  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$343  = drain_j;
+    if (\$213 ) begin
+      if (\$217 ) begin
         (* full_case = 32'd1 *)
-        if (next_last_k) begin
-          \$337  = 17'h00000;
+        if (drain_last_beat) begin
+          \$343  = 1'h0;
         end else begin
-          \$337  = \$197 [16:0];
+          \$343  = \$221 [0];
         end
       end
     end
-    if (\$260 ) begin
-      \$337  = 17'h00000;
+    if (barrier) begin
+      if (\$261 ) begin
+        \$343  = 1'h0;
+      end
     end
     if (rst) begin
-      \$337  = 17'h00000;
+      \$343  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$338  = next_m0;
-    if (barrier) begin
-      if (next_valid) begin
-        if (next_last_k) begin
+    \$344  = drain_lb;
+    if (\$213 ) begin
+      if (\$217 ) begin
+        if (drain_last_beat) begin
           (* full_case = 32'd1 *)
-          if (next_last_m) begin
-            \$338  = 17'h00000;
+          if (drain_last_lb) begin
+            \$344  = 16'h0000;
           end else begin
-            \$338  = \$196 [16:0];
+            \$344  = \$220 [15:0];
           end
         end
       end
     end
-    if (\$260 ) begin
-      \$338  = 17'h00000;
-    end
-    if (rst) begin
-      \$338  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$339  = next_valid;
     if (barrier) begin
-      if (next_valid) begin
-        if (next_last_k) begin
-          if (next_last_m) begin
-            if (next_last_n) begin
-              \$339  = 1'h0;
-            end
-          end
-        end
+      if (\$261 ) begin
+        \$344  = 16'h0000;
       end
-    end
-    if (\$260 ) begin
-      \$339  = 1'h1;
-    end
-    if (rst) begin
-      \$339  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$340  = next_n0;
-    if (barrier) begin
-      if (next_valid) begin
-        if (next_last_k) begin
-          if (next_last_m) begin
-            (* full_case = 32'd1 *)
-            if (next_last_n) begin
-            end else begin
-              \$340  = \$195 [16:0];
-            end
-          end
-        end
-      end
-    end
-    if (\$260 ) begin
-      \$340  = 17'h00000;
-    end
-    if (rst) begin
-      \$340  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$341  = busy;
-    if (barrier) begin
-      (* full_case = 32'd1 *)
-      if (\$200 ) begin
-      end else begin
-        \$341  = 1'h0;
-      end
-    end
-    if (\$260 ) begin
-      \$341  = 1'h1;
-    end
-    if (rst) begin
-      \$341  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$342  = dim_m_q;
-    if (\$260 ) begin
-      \$342  = dim_m;
-    end
-    if (rst) begin
-      \$342  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$343  = tile_m_q;
-    if (\$260 ) begin
-      \$343  = tile_m;
-    end
-    if (rst) begin
-      \$343  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$344  = dim_n_q;
-    if (\$260 ) begin
-      \$344  = dim_n;
     end
     if (rst) begin
       \$344  = 16'h0000;
@@ -4504,9 +4658,25 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$345  = tile_n_q;
-    if (\$260 ) begin
-      \$345  = tile_n;
+    \$345  = drain_o;
+    if (\$213 ) begin
+      if (\$217 ) begin
+        if (drain_last_beat) begin
+          if (drain_last_lb) begin
+            (* full_case = 32'd1 *)
+            if (drain_last_o) begin
+              \$345  = 16'h0000;
+            end else begin
+              \$345  = \$219 [15:0];
+            end
+          end
+        end
+      end
+    end
+    if (barrier) begin
+      if (\$261 ) begin
+        \$345  = 16'h0000;
+      end
     end
     if (rst) begin
       \$345  = 16'h0000;
@@ -4514,83 +4684,936 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, dram_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$346  = dim_k_q;
-    if (\$260 ) begin
-      \$346  = dim_k;
+    \$346  = drain_busy;
+    if (\$213 ) begin
+      if (\$217 ) begin
+        if (drain_last_beat) begin
+          if (drain_last_lb) begin
+            if (drain_last_o) begin
+              \$346  = 1'h0;
+            end
+          end
+        end
+      end
+    end
+    if (barrier) begin
+      if (\$261 ) begin
+        \$346  = \$324 ;
+      end
+    end
+    if (\$326 ) begin
+      \$346  = 1'h0;
     end
     if (rst) begin
-      \$346  = 16'h0000;
+      \$346  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$347  = tile_k_q;
-    if (\$260 ) begin
-      \$347  = tile_k;
+    \$347  = drain_seg;
+    if (barrier) begin
+      if (\$261 ) begin
+        \$347  = 1'h0;
+      end
     end
     if (rst) begin
-      \$347  = 16'h0000;
+      \$347  = 1'h0;
     end
   end
-  assign rdreq_lane_base = \$10 [16:0];
-  assign rdreq_valid_lanes = \$21 [16:0];
-  assign rdreq_len = \$24 [2:0];
-  assign rdreq_line = \$31 [31:0];
-  assign rdreq_addr = { 11'h000, \$45  };
-  assign rdrsp_lane_base = \$52 [16:0];
-  assign rdrsp_valid_lanes = \$63 [16:0];
-  assign rdrsp_len = \$66 [2:0];
-  assign rdrsp_line = \$73 [31:0];
-  assign rdrsp_addr = { 11'h000, \$87  };
-  assign drain_lane_base = \$92 [16:0];
-  assign drain_valid_lanes = \$95 [16:0];
-  assign drain_len = \$98 [2:0];
-  assign drain_line = \$101 [31:0];
-  assign drain_addr = { 11'h000, \$107  };
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$348  = d_done;
+    if (\$223 ) begin
+      \$348  = 1'h1;
+    end
+    if (barrier) begin
+      if (\$261 ) begin
+        \$348  = \$279 ;
+      end
+    end
+    if (\$326 ) begin
+      \$348  = 1'h1;
+    end
+    if (rst) begin
+      \$348  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$349  = c_done;
+    if (core_ready) begin
+      \$349  = 1'h1;
+    end
+    if (barrier) begin
+      if (\$261 ) begin
+        \$349  = \$262 ;
+      end
+    end
+    if (\$326 ) begin
+      \$349  = 1'h1;
+    end
+    if (rst) begin
+      \$349  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$350  = started_id;
+    if (core_start) begin
+      \$350  = \$224 ;
+    end
+    if (rst) begin
+      \$350  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$351  = trail;
+    if (core_done) begin
+      if (trail) begin
+        \$351  = 1'h0;
+      end
+    end
+    if (barrier) begin
+      \$351  = \$228 ;
+    end
+    if (rst) begin
+      \$351  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$352  = cp_done;
+    if (core_done) begin
+      (* full_case = 32'd1 *)
+      if (trail) begin
+      end else begin
+        \$352  = 1'h1;
+      end
+    end
+    if (barrier) begin
+      \$352  = 1'h0;
+    end
+    if (rst) begin
+      \$352  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$353  = 1'h0;
+    if (barrier) begin
+      (* full_case = 32'd1 *)
+      if (\$261 ) begin
+      end else begin
+        \$353  = 1'h1;
+      end
+    end
+    if (rst) begin
+      \$353  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$354  = pv_valid;
+    if (barrier) begin
+      \$354  = cp_valid;
+    end
+    if (rst) begin
+      \$354  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$355  = pv_m0;
+    if (barrier) begin
+      \$355  = cp_m0;
+    end
+    if (rst) begin
+      \$355  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$356  = pv_mt;
+    if (barrier) begin
+      \$356  = cp_mt;
+    end
+    if (rst) begin
+      \$356  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$357  = pv_n0;
+    if (barrier) begin
+      \$357  = cp_n0;
+    end
+    if (rst) begin
+      \$357  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$358  = pv_nt;
+    if (barrier) begin
+      \$358  = cp_nt;
+    end
+    if (rst) begin
+      \$358  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$359  = pv_k0;
+    if (barrier) begin
+      \$359  = cp_k0;
+    end
+    if (rst) begin
+      \$359  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$360  = pv_kt;
+    if (barrier) begin
+      \$360  = cp_kt;
+    end
+    if (rst) begin
+      \$360  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$361  = pv_load_a;
+    if (barrier) begin
+      \$361  = cp_load_a;
+    end
+    if (rst) begin
+      \$361  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$362  = pv_load_b;
+    if (barrier) begin
+      \$362  = cp_load_b;
+    end
+    if (rst) begin
+      \$362  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$363  = pv_first_k;
+    if (barrier) begin
+      \$363  = cp_first_k;
+    end
+    if (rst) begin
+      \$363  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$364  = pv_last_k;
+    if (barrier) begin
+      \$364  = cp_last_k;
+    end
+    if (rst) begin
+      \$364  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$365  = pv_c_half;
+    if (barrier) begin
+      \$365  = c_active;
+    end
+    if (rst) begin
+      \$365  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$366  = pv_id;
+    if (barrier) begin
+      \$366  = started_id;
+    end
+    if (rst) begin
+      \$366  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$367  = ld_valid;
+    if (barrier) begin
+      \$367  = next_valid;
+    end
+    if (\$326 ) begin
+      \$367  = 1'h0;
+    end
+    if (rst) begin
+      \$367  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$368  = ld_first_k;
+    if (barrier) begin
+      \$368  = \$229 ;
+    end
+    if (rst) begin
+      \$368  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$369  = ld_last_k;
+    if (barrier) begin
+      \$369  = next_last_k;
+    end
+    if (rst) begin
+      \$369  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$370  = ld_load_a;
+    if (barrier) begin
+      \$370  = \$236 ;
+    end
+    if (rst) begin
+      \$370  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$371  = ld_load_b;
+    if (barrier) begin
+      \$371  = \$242 ;
+    end
+    if (rst) begin
+      \$371  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$372  = ld_m0;
+    if (barrier) begin
+      \$372  = next_m0[15:0];
+    end
+    if (rst) begin
+      \$372  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$373  = ld_mt;
+    if (barrier) begin
+      \$373  = \$244 [15:0];
+    end
+    if (rst) begin
+      \$373  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$374  = ld_n0;
+    if (barrier) begin
+      \$374  = next_n0[15:0];
+    end
+    if (rst) begin
+      \$374  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$375  = ld_nt;
+    if (barrier) begin
+      \$375  = \$246 [15:0];
+    end
+    if (rst) begin
+      \$375  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$376  = ld_k0;
+    if (barrier) begin
+      \$376  = next_k0[15:0];
+    end
+    if (rst) begin
+      \$376  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$377  = ld_kt;
+    if (barrier) begin
+      \$377  = \$248 [15:0];
+    end
+    if (rst) begin
+      \$377  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$378  = cp_valid;
+    if (barrier) begin
+      \$378  = ld_valid;
+    end
+    if (\$326 ) begin
+      \$378  = 1'h0;
+    end
+    if (rst) begin
+      \$378  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$379  = cp_m0;
+    if (barrier) begin
+      \$379  = ld_m0;
+    end
+    if (rst) begin
+      \$379  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$380  = cp_mt;
+    if (barrier) begin
+      \$380  = ld_mt;
+    end
+    if (rst) begin
+      \$380  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$381  = cp_n0;
+    if (barrier) begin
+      \$381  = ld_n0;
+    end
+    if (rst) begin
+      \$381  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$382  = cp_nt;
+    if (barrier) begin
+      \$382  = ld_nt;
+    end
+    if (rst) begin
+      \$382  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$383  = cp_k0;
+    if (barrier) begin
+      \$383  = ld_k0;
+    end
+    if (rst) begin
+      \$383  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$384  = cp_kt;
+    if (barrier) begin
+      \$384  = ld_kt;
+    end
+    if (rst) begin
+      \$384  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$385  = cp_load_a;
+    if (barrier) begin
+      \$385  = ld_load_a;
+    end
+    if (rst) begin
+      \$385  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$386  = cp_load_b;
+    if (barrier) begin
+      \$386  = ld_load_b;
+    end
+    if (rst) begin
+      \$386  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$387  = cp_first_k;
+    if (barrier) begin
+      \$387  = ld_first_k;
+    end
+    if (rst) begin
+      \$387  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$388  = cp_last_k;
+    if (barrier) begin
+      \$388  = ld_last_k;
+    end
+    if (rst) begin
+      \$388  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$389  = dr_m0;
+    if (barrier) begin
+      \$389  = cp_m0;
+    end
+    if (rst) begin
+      \$389  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$390  = dr_mt;
+    if (barrier) begin
+      \$390  = cp_mt;
+    end
+    if (rst) begin
+      \$390  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$391  = dr_n0;
+    if (barrier) begin
+      \$391  = cp_n0;
+    end
+    if (rst) begin
+      \$391  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$392  = dr_nt;
+    if (barrier) begin
+      \$392  = cp_nt;
+    end
+    if (rst) begin
+      \$392  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$393  = dr_k0;
+    if (barrier) begin
+      \$393  = cp_k0;
+    end
+    if (rst) begin
+      \$393  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$394  = dr_kt;
+    if (barrier) begin
+      \$394  = cp_kt;
+    end
+    if (rst) begin
+      \$394  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$395  = dr_load_a;
+    if (barrier) begin
+      \$395  = cp_load_a;
+    end
+    if (rst) begin
+      \$395  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$396  = dr_load_b;
+    if (barrier) begin
+      \$396  = cp_load_b;
+    end
+    if (rst) begin
+      \$396  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$397  = dr_first_k;
+    if (barrier) begin
+      \$397  = cp_first_k;
+    end
+    if (rst) begin
+      \$397  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$398  = dr_last_k;
+    if (barrier) begin
+      \$398  = cp_last_k;
+    end
+    if (rst) begin
+      \$398  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$399  = dr_valid;
+    if (barrier) begin
+      \$399  = \$249 ;
+    end
+    if (\$326 ) begin
+      \$399  = 1'h0;
+    end
+    if (rst) begin
+      \$399  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$400  = a_active;
+    if (barrier) begin
+      if (\$250 ) begin
+        \$400  = \$251 ;
+      end
+    end
+    if (rst) begin
+      \$400  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$401  = b_active;
+    if (barrier) begin
+      if (\$252 ) begin
+        \$401  = \$253 ;
+      end
+    end
+    if (rst) begin
+      \$401  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$402  = c_active;
+    if (barrier) begin
+      if (\$254 ) begin
+        \$402  = \$255 ;
+      end
+    end
+    if (rst) begin
+      \$402  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$403  = next_k0;
+    if (barrier) begin
+      if (next_valid) begin
+        (* full_case = 32'd1 *)
+        if (next_last_k) begin
+          \$403  = 17'h00000;
+        end else begin
+          \$403  = \$258 [16:0];
+        end
+      end
+    end
+    if (\$326 ) begin
+      \$403  = 17'h00000;
+    end
+    if (rst) begin
+      \$403  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$404  = next_m0;
+    if (barrier) begin
+      if (next_valid) begin
+        if (next_last_k) begin
+          (* full_case = 32'd1 *)
+          if (next_last_m) begin
+            \$404  = 17'h00000;
+          end else begin
+            \$404  = \$257 [16:0];
+          end
+        end
+      end
+    end
+    if (\$326 ) begin
+      \$404  = 17'h00000;
+    end
+    if (rst) begin
+      \$404  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$405  = next_valid;
+    if (barrier) begin
+      if (next_valid) begin
+        if (next_last_k) begin
+          if (next_last_m) begin
+            if (next_last_n) begin
+              \$405  = 1'h0;
+            end
+          end
+        end
+      end
+    end
+    if (\$326 ) begin
+      \$405  = 1'h1;
+    end
+    if (rst) begin
+      \$405  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$406  = next_n0;
+    if (barrier) begin
+      if (next_valid) begin
+        if (next_last_k) begin
+          if (next_last_m) begin
+            (* full_case = 32'd1 *)
+            if (next_last_n) begin
+            end else begin
+              \$406  = \$256 [16:0];
+            end
+          end
+        end
+      end
+    end
+    if (\$326 ) begin
+      \$406  = 17'h00000;
+    end
+    if (rst) begin
+      \$406  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$407  = busy;
+    if (barrier) begin
+      (* full_case = 32'd1 *)
+      if (\$261 ) begin
+      end else begin
+        \$407  = 1'h0;
+      end
+    end
+    if (\$326 ) begin
+      \$407  = 1'h1;
+    end
+    if (rst) begin
+      \$407  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$408  = cv_en;
+    if (\$326 ) begin
+      \$408  = conv_en;
+    end
+    if (rst) begin
+      \$408  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$409  = cv_h;
+    if (\$326 ) begin
+      \$409  = conv_h;
+    end
+    if (rst) begin
+      \$409  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$410  = cv_w;
+    if (\$326 ) begin
+      \$410  = conv_w;
+    end
+    if (rst) begin
+      \$410  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$411  = cv_c;
+    if (\$326 ) begin
+      \$411  = conv_c;
+    end
+    if (rst) begin
+      \$411  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$412  = cv_r;
+    if (\$326 ) begin
+      \$412  = conv_r;
+    end
+    if (rst) begin
+      \$412  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$413  = cv_s;
+    if (\$326 ) begin
+      \$413  = conv_s;
+    end
+    if (rst) begin
+      \$413  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$414  = cv_stride_h;
+    if (\$326 ) begin
+      \$414  = conv_stride_h;
+    end
+    if (rst) begin
+      \$414  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$415  = cv_stride_w;
+    if (\$326 ) begin
+      \$415  = conv_stride_w;
+    end
+    if (rst) begin
+      \$415  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$416  = cv_pad_h;
+    if (\$326 ) begin
+      \$416  = conv_pad_h;
+    end
+    if (rst) begin
+      \$416  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$417  = cv_pad_w;
+    if (\$326 ) begin
+      \$417  = conv_pad_w;
+    end
+    if (rst) begin
+      \$417  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$418  = cv_oh;
+    if (\$326 ) begin
+      \$418  = conv_oh;
+    end
+    if (rst) begin
+      \$418  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$419  = cv_ow;
+    if (\$326 ) begin
+      \$419  = conv_ow;
+    end
+    if (rst) begin
+      \$419  = 16'h0000;
+    end
+  end
+  assign ldband_per_img = { 8'h00, \$8  };
+  assign ldband_img = { 24'h000000, \$9 [15:0] };
+  assign ldband_oh0 = \$12 [39:0];
+  assign ldband_out_rows = { 24'h000000, \$13  };
+  assign ldband_lo = \$16 [39:0];
+  assign ldband_top = \$21 [39:0];
+  assign ldband_hi = \$24 [39:0];
+  assign ldband_c0 = \$25 [39:0];
+  assign ldband_run = \$28 [39:0];
+  assign ldband_first = \$29 [39:0];
+  assign ldband_plane = { 8'h00, \$30  };
+  assign rdreq_lane_base = \$33 [16:0];
+  assign rdreq_valid_lanes = \$46 [16:0];
+  assign rdreq_len = \$49 [2:0];
+  assign rdreq_line = \$58 [31:0];
+  assign \ldband_per_img$61  = { 8'h00, \$80  };
+  assign \ldband_img$62  = { 24'h000000, \$81 [15:0] };
+  assign \ldband_oh0$63  = \$84 [39:0];
+  assign \ldband_out_rows$64  = { 24'h000000, \$85  };
+  assign \ldband_lo$65  = \$88 [39:0];
+  assign \ldband_top$66  = \$93 [39:0];
+  assign \ldband_hi$67  = \$96 [39:0];
+  assign \ldband_c0$68  = \$97 [39:0];
+  assign \ldband_run$69  = \$100 [39:0];
+  assign \ldband_first$70  = \$101 [39:0];
+  assign \ldband_plane$71  = { 8'h00, \$102  };
+  assign rdrsp_lane_base = \$105 [16:0];
+  assign rdrsp_valid_lanes = \$118 [16:0];
+  assign rdrsp_len = \$121 [2:0];
+  assign rdrsp_line = \$130 [31:0];
+  assign rdrsp_addr = \$147 [47:0];
+  assign drain_lane_base = \$152 [16:0];
+  assign drain_valid_lanes = \$155 [16:0];
+  assign drain_len = \$158 [2:0];
+  assign drain_line = \$161 [31:0];
+  assign drain_addr = { 11'h000, \$167  };
   assign drain_last_seg = 1'h1;
   assign rdreq_busy = dram_rd_req_valid;
-  assign dram_rd_req_addr = { 11'h000, \$45  };
+  assign dram_rd_req_addr = \$75 [47:0];
   assign dram_rd_data_ready = 1'h1;
-  assign fill_a_beat_mask = { \$113 , \$112 , \$111 , \$110  };
-  assign fill_a_wide_mask = \$114 [7:0];
-  assign fill_a_wide_data = \$116 [63:0];
-  assign fill_b_beat_mask = { \$123 , \$122 , \$121 , \$120  };
-  assign fill_b_wide_mask = \$124 [7:0];
-  assign fill_b_wide_data = \$126 [63:0];
-  assign fill_b_addr = \$73 [8:0];
+  assign fill_a_beat_mask = { \$173 , \$172 , \$171 , \$170  };
+  assign fill_a_wide_mask = \$174 [7:0];
+  assign fill_a_wide_data = \$176 [63:0];
+  assign fill_b_beat_mask = { \$183 , \$182 , \$181 , \$180  };
+  assign fill_b_wide_mask = \$184 [7:0];
+  assign fill_b_wide_data = \$186 [63:0];
+  assign fill_b_addr = \$130 [8:0];
   assign dram_wr_valid = wr_valid_q;
   assign wr_addr_q = dram_wr_addr;
   assign dram_wr_data = wr_shifted;
   assign core_m = ld_mt;
   assign core_n = ld_nt;
-  assign \cp_first_k$116  = cp_first_k;
-  assign \cp_m0$118  = cp_m0;
-  assign \cp_mt$120  = cp_mt;
-  assign \cp_n0$122  = cp_n0;
-  assign \cp_nt$124  = cp_nt;
-  assign \cp_k0$126  = cp_k0;
-  assign \cp_kt$128  = cp_kt;
-  assign \port$233$0  = \$45 ;
-  assign fill_a_addr = \$73 [8:0];
-  assign drain_rd_addr = \$101 [6:0];
-  assign fill_a_data = \$116 [31:0];
-  assign fill_b_data = \$126 [31:0];
-  assign \$9  = 3'h4;
-  assign \$12  = 3'h4;
-  assign \$20  = 3'h4;
-  assign \$27  = ld_kt;
-  assign \$29  = ld_kt;
-  assign \$35  = ld_k0;
-  assign \$46  = rdreq_seg;
-  assign \$51  = 3'h4;
-  assign \$54  = 3'h4;
-  assign \$62  = 3'h4;
-  assign \$69  = ld_kt;
-  assign \$71  = ld_kt;
-  assign \$77  = ld_k0;
-  assign \$88  = rdrsp_seg;
-  assign drain_last = \$109 ;
-  assign \$128  = rdrsp_seg;
+  assign \cp_first_k$146  = cp_first_k;
+  assign \cp_m0$148  = cp_m0;
+  assign \cp_mt$150  = cp_mt;
+  assign \cp_n0$152  = cp_n0;
+  assign \cp_nt$154  = cp_nt;
+  assign \cp_k0$156  = cp_k0;
+  assign \cp_kt$158  = cp_kt;
+  assign rdreq_addr = \$75 [47:0];
+  assign fill_a_addr = \$130 [8:0];
+  assign drain_rd_addr = \$161 [6:0];
+  assign fill_a_data = \$176 [31:0];
+  assign fill_b_data = \$186 [31:0];
+  assign \$32  = 3'h4;
+  assign \$35  = 3'h4;
+  assign \$45  = 3'h4;
+  assign \$76  = rdreq_seg;
+  assign \$104  = 3'h4;
+  assign \$107  = 3'h4;
+  assign \$117  = 3'h4;
+  assign \$148  = rdrsp_seg;
+  assign drain_last = \$169 ;
+  assign \$188  = rdrsp_seg;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -5747,18 +6770,74 @@ module \systolic_accel.filter_sram (rst, a_rd_addr, s_wr_addr, s_wr_data, s_wr_e
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_accel.ifmap_sram (rst, a_rd_addr, s_wr_addr, s_wr_data, s_wr_en, a_rd_data, a_rd_en, active, clk);
+module \systolic_accel.ifmap_sram (rst, a_rd_next, a_rd_rot, a_rd_addr, s_wr_addr, s_wr_data, s_wr_en, a_rd_data, a_rd_en, active, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
   wire \$1 ;
   wire \$10 ;
-  reg \$11 ;
+  wire \$11 ;
+  wire [8:0] \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire [31:0] \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
   wire \$2 ;
+  wire [8:0] \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire [31:0] \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire [8:0] \$28 ;
+  wire \$29 ;
   wire \$3 ;
-  wire \$4 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire [31:0] \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire [8:0] \$36 ;
+  wire \$37 ;
+  wire \$38 ;
+  wire \$39 ;
+  wire [8:0] \$4 ;
+  wire [31:0] \$40 ;
+  wire \$41 ;
+  wire \$42 ;
+  wire \$43 ;
+  wire [8:0] \$44 ;
+  wire \$45 ;
+  wire \$46 ;
+  wire \$47 ;
+  wire [31:0] \$48 ;
+  wire \$49 ;
   wire \$5 ;
+  wire \$50 ;
+  wire \$51 ;
+  wire [8:0] \$52 ;
+  wire \$53 ;
+  wire \$54 ;
+  wire \$55 ;
+  wire [31:0] \$56 ;
+  wire \$57 ;
+  wire \$58 ;
+  wire \$59 ;
   wire \$6 ;
+  wire [8:0] \$60 ;
+  wire \$61 ;
+  wire \$62 ;
+  wire \$63 ;
+  wire [31:0] \$64 ;
+  wire [5:0] \$65 ;
+  reg \$66 ;
+  reg [1:0] \$67 ;
   wire \$7 ;
-  wire \$8 ;
+  wire [31:0] \$8 ;
   wire \$9 ;
   input [8:0] a_rd_addr;
   wire [8:0] a_rd_addr;
@@ -5766,6 +6845,12 @@ module \systolic_accel.ifmap_sram (rst, a_rd_addr, s_wr_addr, s_wr_data, s_wr_en
   wire [31:0] a_rd_data;
   input a_rd_en;
   wire a_rd_en;
+  wire [31:0] a_rd_lanes;
+  input [8:0] a_rd_next;
+  wire [8:0] a_rd_next;
+  input [1:0] a_rd_rot;
+  wire [1:0] a_rd_rot;
+  reg [1:0] a_rd_rot_q = 2'h0;
   wire [8:0] a_wr_addr;
   wire [31:0] a_wr_data;
   wire [3:0] a_wr_en;
@@ -5775,11 +6860,29 @@ module \systolic_accel.ifmap_sram (rst, a_rd_addr, s_wr_addr, s_wr_data, s_wr_en
   input clk;
   wire clk;
   wire [8:0] rd__addr;
-  wire [8:0] \rd__addr$20 ;
-  wire [31:0] rd__data;
-  wire [31:0] \rd__data$26 ;
+  wire [8:0] \rd__addr$23 ;
+  wire [8:0] \rd__addr$28 ;
+  wire [8:0] \rd__addr$33 ;
+  wire [8:0] \rd__addr$38 ;
+  wire [8:0] \rd__addr$43 ;
+  wire [8:0] \rd__addr$48 ;
+  wire [8:0] \rd__addr$53 ;
+  wire [7:0] rd__data;
+  wire [7:0] \rd__data$59 ;
+  wire [7:0] \rd__data$60 ;
+  wire [7:0] \rd__data$61 ;
+  wire [7:0] \rd__data$62 ;
+  wire [7:0] \rd__data$63 ;
+  wire [7:0] \rd__data$64 ;
+  wire [7:0] \rd__data$65 ;
   wire rd__en;
-  wire \rd__en$19 ;
+  wire \rd__en$22 ;
+  wire \rd__en$27 ;
+  wire \rd__en$32 ;
+  wire \rd__en$37 ;
+  wire \rd__en$42 ;
+  wire \rd__en$47 ;
+  wire \rd__en$52 ;
   input rst;
   wire rst;
   wire [8:0] s_rd_addr;
@@ -5792,1111 +6895,4371 @@ module \systolic_accel.ifmap_sram (rst, a_rd_addr, s_wr_addr, s_wr_data, s_wr_en
   input [3:0] s_wr_en;
   wire [3:0] s_wr_en;
   wire [8:0] wr__addr;
-  wire [8:0] \wr__addr$22 ;
-  wire [31:0] wr__data;
-  wire [31:0] \wr__data$23 ;
-  wire [3:0] wr__en;
-  wire [3:0] \wr__en$21 ;
-  reg [31:0] half0 [511:0];
+  wire [8:0] \wr__addr$25 ;
+  wire [8:0] \wr__addr$30 ;
+  wire [8:0] \wr__addr$35 ;
+  wire [8:0] \wr__addr$40 ;
+  wire [8:0] \wr__addr$45 ;
+  wire [8:0] \wr__addr$50 ;
+  wire [8:0] \wr__addr$55 ;
+  wire [7:0] wr__data;
+  wire [7:0] \wr__data$26 ;
+  wire [7:0] \wr__data$31 ;
+  wire [7:0] \wr__data$36 ;
+  wire [7:0] \wr__data$41 ;
+  wire [7:0] \wr__data$46 ;
+  wire [7:0] \wr__data$51 ;
+  wire [7:0] \wr__data$56 ;
+  wire wr__en;
+  wire \wr__en$24 ;
+  wire \wr__en$29 ;
+  wire \wr__en$34 ;
+  wire \wr__en$39 ;
+  wire \wr__en$44 ;
+  wire \wr__en$49 ;
+  wire \wr__en$54 ;
+  reg [7:0] half0_lane0 [511:0];
   initial begin
-    half0[0] = 32'd0;
-    half0[1] = 32'd0;
-    half0[2] = 32'd0;
-    half0[3] = 32'd0;
-    half0[4] = 32'd0;
-    half0[5] = 32'd0;
-    half0[6] = 32'd0;
-    half0[7] = 32'd0;
-    half0[8] = 32'd0;
-    half0[9] = 32'd0;
-    half0[10] = 32'd0;
-    half0[11] = 32'd0;
-    half0[12] = 32'd0;
-    half0[13] = 32'd0;
-    half0[14] = 32'd0;
-    half0[15] = 32'd0;
-    half0[16] = 32'd0;
-    half0[17] = 32'd0;
-    half0[18] = 32'd0;
-    half0[19] = 32'd0;
-    half0[20] = 32'd0;
-    half0[21] = 32'd0;
-    half0[22] = 32'd0;
-    half0[23] = 32'd0;
-    half0[24] = 32'd0;
-    half0[25] = 32'd0;
-    half0[26] = 32'd0;
-    half0[27] = 32'd0;
-    half0[28] = 32'd0;
-    half0[29] = 32'd0;
-    half0[30] = 32'd0;
-    half0[31] = 32'd0;
-    half0[32] = 32'd0;
-    half0[33] = 32'd0;
-    half0[34] = 32'd0;
-    half0[35] = 32'd0;
-    half0[36] = 32'd0;
-    half0[37] = 32'd0;
-    half0[38] = 32'd0;
-    half0[39] = 32'd0;
-    half0[40] = 32'd0;
-    half0[41] = 32'd0;
-    half0[42] = 32'd0;
-    half0[43] = 32'd0;
-    half0[44] = 32'd0;
-    half0[45] = 32'd0;
-    half0[46] = 32'd0;
-    half0[47] = 32'd0;
-    half0[48] = 32'd0;
-    half0[49] = 32'd0;
-    half0[50] = 32'd0;
-    half0[51] = 32'd0;
-    half0[52] = 32'd0;
-    half0[53] = 32'd0;
-    half0[54] = 32'd0;
-    half0[55] = 32'd0;
-    half0[56] = 32'd0;
-    half0[57] = 32'd0;
-    half0[58] = 32'd0;
-    half0[59] = 32'd0;
-    half0[60] = 32'd0;
-    half0[61] = 32'd0;
-    half0[62] = 32'd0;
-    half0[63] = 32'd0;
-    half0[64] = 32'd0;
-    half0[65] = 32'd0;
-    half0[66] = 32'd0;
-    half0[67] = 32'd0;
-    half0[68] = 32'd0;
-    half0[69] = 32'd0;
-    half0[70] = 32'd0;
-    half0[71] = 32'd0;
-    half0[72] = 32'd0;
-    half0[73] = 32'd0;
-    half0[74] = 32'd0;
-    half0[75] = 32'd0;
-    half0[76] = 32'd0;
-    half0[77] = 32'd0;
-    half0[78] = 32'd0;
-    half0[79] = 32'd0;
-    half0[80] = 32'd0;
-    half0[81] = 32'd0;
-    half0[82] = 32'd0;
-    half0[83] = 32'd0;
-    half0[84] = 32'd0;
-    half0[85] = 32'd0;
-    half0[86] = 32'd0;
-    half0[87] = 32'd0;
-    half0[88] = 32'd0;
-    half0[89] = 32'd0;
-    half0[90] = 32'd0;
-    half0[91] = 32'd0;
-    half0[92] = 32'd0;
-    half0[93] = 32'd0;
-    half0[94] = 32'd0;
-    half0[95] = 32'd0;
-    half0[96] = 32'd0;
-    half0[97] = 32'd0;
-    half0[98] = 32'd0;
-    half0[99] = 32'd0;
-    half0[100] = 32'd0;
-    half0[101] = 32'd0;
-    half0[102] = 32'd0;
-    half0[103] = 32'd0;
-    half0[104] = 32'd0;
-    half0[105] = 32'd0;
-    half0[106] = 32'd0;
-    half0[107] = 32'd0;
-    half0[108] = 32'd0;
-    half0[109] = 32'd0;
-    half0[110] = 32'd0;
-    half0[111] = 32'd0;
-    half0[112] = 32'd0;
-    half0[113] = 32'd0;
-    half0[114] = 32'd0;
-    half0[115] = 32'd0;
-    half0[116] = 32'd0;
-    half0[117] = 32'd0;
-    half0[118] = 32'd0;
-    half0[119] = 32'd0;
-    half0[120] = 32'd0;
-    half0[121] = 32'd0;
-    half0[122] = 32'd0;
-    half0[123] = 32'd0;
-    half0[124] = 32'd0;
-    half0[125] = 32'd0;
-    half0[126] = 32'd0;
-    half0[127] = 32'd0;
-    half0[128] = 32'd0;
-    half0[129] = 32'd0;
-    half0[130] = 32'd0;
-    half0[131] = 32'd0;
-    half0[132] = 32'd0;
-    half0[133] = 32'd0;
-    half0[134] = 32'd0;
-    half0[135] = 32'd0;
-    half0[136] = 32'd0;
-    half0[137] = 32'd0;
-    half0[138] = 32'd0;
-    half0[139] = 32'd0;
-    half0[140] = 32'd0;
-    half0[141] = 32'd0;
-    half0[142] = 32'd0;
-    half0[143] = 32'd0;
-    half0[144] = 32'd0;
-    half0[145] = 32'd0;
-    half0[146] = 32'd0;
-    half0[147] = 32'd0;
-    half0[148] = 32'd0;
-    half0[149] = 32'd0;
-    half0[150] = 32'd0;
-    half0[151] = 32'd0;
-    half0[152] = 32'd0;
-    half0[153] = 32'd0;
-    half0[154] = 32'd0;
-    half0[155] = 32'd0;
-    half0[156] = 32'd0;
-    half0[157] = 32'd0;
-    half0[158] = 32'd0;
-    half0[159] = 32'd0;
-    half0[160] = 32'd0;
-    half0[161] = 32'd0;
-    half0[162] = 32'd0;
-    half0[163] = 32'd0;
-    half0[164] = 32'd0;
-    half0[165] = 32'd0;
-    half0[166] = 32'd0;
-    half0[167] = 32'd0;
-    half0[168] = 32'd0;
-    half0[169] = 32'd0;
-    half0[170] = 32'd0;
-    half0[171] = 32'd0;
-    half0[172] = 32'd0;
-    half0[173] = 32'd0;
-    half0[174] = 32'd0;
-    half0[175] = 32'd0;
-    half0[176] = 32'd0;
-    half0[177] = 32'd0;
-    half0[178] = 32'd0;
-    half0[179] = 32'd0;
-    half0[180] = 32'd0;
-    half0[181] = 32'd0;
-    half0[182] = 32'd0;
-    half0[183] = 32'd0;
-    half0[184] = 32'd0;
-    half0[185] = 32'd0;
-    half0[186] = 32'd0;
-    half0[187] = 32'd0;
-    half0[188] = 32'd0;
-    half0[189] = 32'd0;
-    half0[190] = 32'd0;
-    half0[191] = 32'd0;
-    half0[192] = 32'd0;
-    half0[193] = 32'd0;
-    half0[194] = 32'd0;
-    half0[195] = 32'd0;
-    half0[196] = 32'd0;
-    half0[197] = 32'd0;
-    half0[198] = 32'd0;
-    half0[199] = 32'd0;
-    half0[200] = 32'd0;
-    half0[201] = 32'd0;
-    half0[202] = 32'd0;
-    half0[203] = 32'd0;
-    half0[204] = 32'd0;
-    half0[205] = 32'd0;
-    half0[206] = 32'd0;
-    half0[207] = 32'd0;
-    half0[208] = 32'd0;
-    half0[209] = 32'd0;
-    half0[210] = 32'd0;
-    half0[211] = 32'd0;
-    half0[212] = 32'd0;
-    half0[213] = 32'd0;
-    half0[214] = 32'd0;
-    half0[215] = 32'd0;
-    half0[216] = 32'd0;
-    half0[217] = 32'd0;
-    half0[218] = 32'd0;
-    half0[219] = 32'd0;
-    half0[220] = 32'd0;
-    half0[221] = 32'd0;
-    half0[222] = 32'd0;
-    half0[223] = 32'd0;
-    half0[224] = 32'd0;
-    half0[225] = 32'd0;
-    half0[226] = 32'd0;
-    half0[227] = 32'd0;
-    half0[228] = 32'd0;
-    half0[229] = 32'd0;
-    half0[230] = 32'd0;
-    half0[231] = 32'd0;
-    half0[232] = 32'd0;
-    half0[233] = 32'd0;
-    half0[234] = 32'd0;
-    half0[235] = 32'd0;
-    half0[236] = 32'd0;
-    half0[237] = 32'd0;
-    half0[238] = 32'd0;
-    half0[239] = 32'd0;
-    half0[240] = 32'd0;
-    half0[241] = 32'd0;
-    half0[242] = 32'd0;
-    half0[243] = 32'd0;
-    half0[244] = 32'd0;
-    half0[245] = 32'd0;
-    half0[246] = 32'd0;
-    half0[247] = 32'd0;
-    half0[248] = 32'd0;
-    half0[249] = 32'd0;
-    half0[250] = 32'd0;
-    half0[251] = 32'd0;
-    half0[252] = 32'd0;
-    half0[253] = 32'd0;
-    half0[254] = 32'd0;
-    half0[255] = 32'd0;
-    half0[256] = 32'd0;
-    half0[257] = 32'd0;
-    half0[258] = 32'd0;
-    half0[259] = 32'd0;
-    half0[260] = 32'd0;
-    half0[261] = 32'd0;
-    half0[262] = 32'd0;
-    half0[263] = 32'd0;
-    half0[264] = 32'd0;
-    half0[265] = 32'd0;
-    half0[266] = 32'd0;
-    half0[267] = 32'd0;
-    half0[268] = 32'd0;
-    half0[269] = 32'd0;
-    half0[270] = 32'd0;
-    half0[271] = 32'd0;
-    half0[272] = 32'd0;
-    half0[273] = 32'd0;
-    half0[274] = 32'd0;
-    half0[275] = 32'd0;
-    half0[276] = 32'd0;
-    half0[277] = 32'd0;
-    half0[278] = 32'd0;
-    half0[279] = 32'd0;
-    half0[280] = 32'd0;
-    half0[281] = 32'd0;
-    half0[282] = 32'd0;
-    half0[283] = 32'd0;
-    half0[284] = 32'd0;
-    half0[285] = 32'd0;
-    half0[286] = 32'd0;
-    half0[287] = 32'd0;
-    half0[288] = 32'd0;
-    half0[289] = 32'd0;
-    half0[290] = 32'd0;
-    half0[291] = 32'd0;
-    half0[292] = 32'd0;
-    half0[293] = 32'd0;
-    half0[294] = 32'd0;
-    half0[295] = 32'd0;
-    half0[296] = 32'd0;
-    half0[297] = 32'd0;
-    half0[298] = 32'd0;
-    half0[299] = 32'd0;
-    half0[300] = 32'd0;
-    half0[301] = 32'd0;
-    half0[302] = 32'd0;
-    half0[303] = 32'd0;
-    half0[304] = 32'd0;
-    half0[305] = 32'd0;
-    half0[306] = 32'd0;
-    half0[307] = 32'd0;
-    half0[308] = 32'd0;
-    half0[309] = 32'd0;
-    half0[310] = 32'd0;
-    half0[311] = 32'd0;
-    half0[312] = 32'd0;
-    half0[313] = 32'd0;
-    half0[314] = 32'd0;
-    half0[315] = 32'd0;
-    half0[316] = 32'd0;
-    half0[317] = 32'd0;
-    half0[318] = 32'd0;
-    half0[319] = 32'd0;
-    half0[320] = 32'd0;
-    half0[321] = 32'd0;
-    half0[322] = 32'd0;
-    half0[323] = 32'd0;
-    half0[324] = 32'd0;
-    half0[325] = 32'd0;
-    half0[326] = 32'd0;
-    half0[327] = 32'd0;
-    half0[328] = 32'd0;
-    half0[329] = 32'd0;
-    half0[330] = 32'd0;
-    half0[331] = 32'd0;
-    half0[332] = 32'd0;
-    half0[333] = 32'd0;
-    half0[334] = 32'd0;
-    half0[335] = 32'd0;
-    half0[336] = 32'd0;
-    half0[337] = 32'd0;
-    half0[338] = 32'd0;
-    half0[339] = 32'd0;
-    half0[340] = 32'd0;
-    half0[341] = 32'd0;
-    half0[342] = 32'd0;
-    half0[343] = 32'd0;
-    half0[344] = 32'd0;
-    half0[345] = 32'd0;
-    half0[346] = 32'd0;
-    half0[347] = 32'd0;
-    half0[348] = 32'd0;
-    half0[349] = 32'd0;
-    half0[350] = 32'd0;
-    half0[351] = 32'd0;
-    half0[352] = 32'd0;
-    half0[353] = 32'd0;
-    half0[354] = 32'd0;
-    half0[355] = 32'd0;
-    half0[356] = 32'd0;
-    half0[357] = 32'd0;
-    half0[358] = 32'd0;
-    half0[359] = 32'd0;
-    half0[360] = 32'd0;
-    half0[361] = 32'd0;
-    half0[362] = 32'd0;
-    half0[363] = 32'd0;
-    half0[364] = 32'd0;
-    half0[365] = 32'd0;
-    half0[366] = 32'd0;
-    half0[367] = 32'd0;
-    half0[368] = 32'd0;
-    half0[369] = 32'd0;
-    half0[370] = 32'd0;
-    half0[371] = 32'd0;
-    half0[372] = 32'd0;
-    half0[373] = 32'd0;
-    half0[374] = 32'd0;
-    half0[375] = 32'd0;
-    half0[376] = 32'd0;
-    half0[377] = 32'd0;
-    half0[378] = 32'd0;
-    half0[379] = 32'd0;
-    half0[380] = 32'd0;
-    half0[381] = 32'd0;
-    half0[382] = 32'd0;
-    half0[383] = 32'd0;
-    half0[384] = 32'd0;
-    half0[385] = 32'd0;
-    half0[386] = 32'd0;
-    half0[387] = 32'd0;
-    half0[388] = 32'd0;
-    half0[389] = 32'd0;
-    half0[390] = 32'd0;
-    half0[391] = 32'd0;
-    half0[392] = 32'd0;
-    half0[393] = 32'd0;
-    half0[394] = 32'd0;
-    half0[395] = 32'd0;
-    half0[396] = 32'd0;
-    half0[397] = 32'd0;
-    half0[398] = 32'd0;
-    half0[399] = 32'd0;
-    half0[400] = 32'd0;
-    half0[401] = 32'd0;
-    half0[402] = 32'd0;
-    half0[403] = 32'd0;
-    half0[404] = 32'd0;
-    half0[405] = 32'd0;
-    half0[406] = 32'd0;
-    half0[407] = 32'd0;
-    half0[408] = 32'd0;
-    half0[409] = 32'd0;
-    half0[410] = 32'd0;
-    half0[411] = 32'd0;
-    half0[412] = 32'd0;
-    half0[413] = 32'd0;
-    half0[414] = 32'd0;
-    half0[415] = 32'd0;
-    half0[416] = 32'd0;
-    half0[417] = 32'd0;
-    half0[418] = 32'd0;
-    half0[419] = 32'd0;
-    half0[420] = 32'd0;
-    half0[421] = 32'd0;
-    half0[422] = 32'd0;
-    half0[423] = 32'd0;
-    half0[424] = 32'd0;
-    half0[425] = 32'd0;
-    half0[426] = 32'd0;
-    half0[427] = 32'd0;
-    half0[428] = 32'd0;
-    half0[429] = 32'd0;
-    half0[430] = 32'd0;
-    half0[431] = 32'd0;
-    half0[432] = 32'd0;
-    half0[433] = 32'd0;
-    half0[434] = 32'd0;
-    half0[435] = 32'd0;
-    half0[436] = 32'd0;
-    half0[437] = 32'd0;
-    half0[438] = 32'd0;
-    half0[439] = 32'd0;
-    half0[440] = 32'd0;
-    half0[441] = 32'd0;
-    half0[442] = 32'd0;
-    half0[443] = 32'd0;
-    half0[444] = 32'd0;
-    half0[445] = 32'd0;
-    half0[446] = 32'd0;
-    half0[447] = 32'd0;
-    half0[448] = 32'd0;
-    half0[449] = 32'd0;
-    half0[450] = 32'd0;
-    half0[451] = 32'd0;
-    half0[452] = 32'd0;
-    half0[453] = 32'd0;
-    half0[454] = 32'd0;
-    half0[455] = 32'd0;
-    half0[456] = 32'd0;
-    half0[457] = 32'd0;
-    half0[458] = 32'd0;
-    half0[459] = 32'd0;
-    half0[460] = 32'd0;
-    half0[461] = 32'd0;
-    half0[462] = 32'd0;
-    half0[463] = 32'd0;
-    half0[464] = 32'd0;
-    half0[465] = 32'd0;
-    half0[466] = 32'd0;
-    half0[467] = 32'd0;
-    half0[468] = 32'd0;
-    half0[469] = 32'd0;
-    half0[470] = 32'd0;
-    half0[471] = 32'd0;
-    half0[472] = 32'd0;
-    half0[473] = 32'd0;
-    half0[474] = 32'd0;
-    half0[475] = 32'd0;
-    half0[476] = 32'd0;
-    half0[477] = 32'd0;
-    half0[478] = 32'd0;
-    half0[479] = 32'd0;
-    half0[480] = 32'd0;
-    half0[481] = 32'd0;
-    half0[482] = 32'd0;
-    half0[483] = 32'd0;
-    half0[484] = 32'd0;
-    half0[485] = 32'd0;
-    half0[486] = 32'd0;
-    half0[487] = 32'd0;
-    half0[488] = 32'd0;
-    half0[489] = 32'd0;
-    half0[490] = 32'd0;
-    half0[491] = 32'd0;
-    half0[492] = 32'd0;
-    half0[493] = 32'd0;
-    half0[494] = 32'd0;
-    half0[495] = 32'd0;
-    half0[496] = 32'd0;
-    half0[497] = 32'd0;
-    half0[498] = 32'd0;
-    half0[499] = 32'd0;
-    half0[500] = 32'd0;
-    half0[501] = 32'd0;
-    half0[502] = 32'd0;
-    half0[503] = 32'd0;
-    half0[504] = 32'd0;
-    half0[505] = 32'd0;
-    half0[506] = 32'd0;
-    half0[507] = 32'd0;
-    half0[508] = 32'd0;
-    half0[509] = 32'd0;
-    half0[510] = 32'd0;
-    half0[511] = 32'd0;
+    half0_lane0[0] = 8'h00;
+    half0_lane0[1] = 8'h00;
+    half0_lane0[2] = 8'h00;
+    half0_lane0[3] = 8'h00;
+    half0_lane0[4] = 8'h00;
+    half0_lane0[5] = 8'h00;
+    half0_lane0[6] = 8'h00;
+    half0_lane0[7] = 8'h00;
+    half0_lane0[8] = 8'h00;
+    half0_lane0[9] = 8'h00;
+    half0_lane0[10] = 8'h00;
+    half0_lane0[11] = 8'h00;
+    half0_lane0[12] = 8'h00;
+    half0_lane0[13] = 8'h00;
+    half0_lane0[14] = 8'h00;
+    half0_lane0[15] = 8'h00;
+    half0_lane0[16] = 8'h00;
+    half0_lane0[17] = 8'h00;
+    half0_lane0[18] = 8'h00;
+    half0_lane0[19] = 8'h00;
+    half0_lane0[20] = 8'h00;
+    half0_lane0[21] = 8'h00;
+    half0_lane0[22] = 8'h00;
+    half0_lane0[23] = 8'h00;
+    half0_lane0[24] = 8'h00;
+    half0_lane0[25] = 8'h00;
+    half0_lane0[26] = 8'h00;
+    half0_lane0[27] = 8'h00;
+    half0_lane0[28] = 8'h00;
+    half0_lane0[29] = 8'h00;
+    half0_lane0[30] = 8'h00;
+    half0_lane0[31] = 8'h00;
+    half0_lane0[32] = 8'h00;
+    half0_lane0[33] = 8'h00;
+    half0_lane0[34] = 8'h00;
+    half0_lane0[35] = 8'h00;
+    half0_lane0[36] = 8'h00;
+    half0_lane0[37] = 8'h00;
+    half0_lane0[38] = 8'h00;
+    half0_lane0[39] = 8'h00;
+    half0_lane0[40] = 8'h00;
+    half0_lane0[41] = 8'h00;
+    half0_lane0[42] = 8'h00;
+    half0_lane0[43] = 8'h00;
+    half0_lane0[44] = 8'h00;
+    half0_lane0[45] = 8'h00;
+    half0_lane0[46] = 8'h00;
+    half0_lane0[47] = 8'h00;
+    half0_lane0[48] = 8'h00;
+    half0_lane0[49] = 8'h00;
+    half0_lane0[50] = 8'h00;
+    half0_lane0[51] = 8'h00;
+    half0_lane0[52] = 8'h00;
+    half0_lane0[53] = 8'h00;
+    half0_lane0[54] = 8'h00;
+    half0_lane0[55] = 8'h00;
+    half0_lane0[56] = 8'h00;
+    half0_lane0[57] = 8'h00;
+    half0_lane0[58] = 8'h00;
+    half0_lane0[59] = 8'h00;
+    half0_lane0[60] = 8'h00;
+    half0_lane0[61] = 8'h00;
+    half0_lane0[62] = 8'h00;
+    half0_lane0[63] = 8'h00;
+    half0_lane0[64] = 8'h00;
+    half0_lane0[65] = 8'h00;
+    half0_lane0[66] = 8'h00;
+    half0_lane0[67] = 8'h00;
+    half0_lane0[68] = 8'h00;
+    half0_lane0[69] = 8'h00;
+    half0_lane0[70] = 8'h00;
+    half0_lane0[71] = 8'h00;
+    half0_lane0[72] = 8'h00;
+    half0_lane0[73] = 8'h00;
+    half0_lane0[74] = 8'h00;
+    half0_lane0[75] = 8'h00;
+    half0_lane0[76] = 8'h00;
+    half0_lane0[77] = 8'h00;
+    half0_lane0[78] = 8'h00;
+    half0_lane0[79] = 8'h00;
+    half0_lane0[80] = 8'h00;
+    half0_lane0[81] = 8'h00;
+    half0_lane0[82] = 8'h00;
+    half0_lane0[83] = 8'h00;
+    half0_lane0[84] = 8'h00;
+    half0_lane0[85] = 8'h00;
+    half0_lane0[86] = 8'h00;
+    half0_lane0[87] = 8'h00;
+    half0_lane0[88] = 8'h00;
+    half0_lane0[89] = 8'h00;
+    half0_lane0[90] = 8'h00;
+    half0_lane0[91] = 8'h00;
+    half0_lane0[92] = 8'h00;
+    half0_lane0[93] = 8'h00;
+    half0_lane0[94] = 8'h00;
+    half0_lane0[95] = 8'h00;
+    half0_lane0[96] = 8'h00;
+    half0_lane0[97] = 8'h00;
+    half0_lane0[98] = 8'h00;
+    half0_lane0[99] = 8'h00;
+    half0_lane0[100] = 8'h00;
+    half0_lane0[101] = 8'h00;
+    half0_lane0[102] = 8'h00;
+    half0_lane0[103] = 8'h00;
+    half0_lane0[104] = 8'h00;
+    half0_lane0[105] = 8'h00;
+    half0_lane0[106] = 8'h00;
+    half0_lane0[107] = 8'h00;
+    half0_lane0[108] = 8'h00;
+    half0_lane0[109] = 8'h00;
+    half0_lane0[110] = 8'h00;
+    half0_lane0[111] = 8'h00;
+    half0_lane0[112] = 8'h00;
+    half0_lane0[113] = 8'h00;
+    half0_lane0[114] = 8'h00;
+    half0_lane0[115] = 8'h00;
+    half0_lane0[116] = 8'h00;
+    half0_lane0[117] = 8'h00;
+    half0_lane0[118] = 8'h00;
+    half0_lane0[119] = 8'h00;
+    half0_lane0[120] = 8'h00;
+    half0_lane0[121] = 8'h00;
+    half0_lane0[122] = 8'h00;
+    half0_lane0[123] = 8'h00;
+    half0_lane0[124] = 8'h00;
+    half0_lane0[125] = 8'h00;
+    half0_lane0[126] = 8'h00;
+    half0_lane0[127] = 8'h00;
+    half0_lane0[128] = 8'h00;
+    half0_lane0[129] = 8'h00;
+    half0_lane0[130] = 8'h00;
+    half0_lane0[131] = 8'h00;
+    half0_lane0[132] = 8'h00;
+    half0_lane0[133] = 8'h00;
+    half0_lane0[134] = 8'h00;
+    half0_lane0[135] = 8'h00;
+    half0_lane0[136] = 8'h00;
+    half0_lane0[137] = 8'h00;
+    half0_lane0[138] = 8'h00;
+    half0_lane0[139] = 8'h00;
+    half0_lane0[140] = 8'h00;
+    half0_lane0[141] = 8'h00;
+    half0_lane0[142] = 8'h00;
+    half0_lane0[143] = 8'h00;
+    half0_lane0[144] = 8'h00;
+    half0_lane0[145] = 8'h00;
+    half0_lane0[146] = 8'h00;
+    half0_lane0[147] = 8'h00;
+    half0_lane0[148] = 8'h00;
+    half0_lane0[149] = 8'h00;
+    half0_lane0[150] = 8'h00;
+    half0_lane0[151] = 8'h00;
+    half0_lane0[152] = 8'h00;
+    half0_lane0[153] = 8'h00;
+    half0_lane0[154] = 8'h00;
+    half0_lane0[155] = 8'h00;
+    half0_lane0[156] = 8'h00;
+    half0_lane0[157] = 8'h00;
+    half0_lane0[158] = 8'h00;
+    half0_lane0[159] = 8'h00;
+    half0_lane0[160] = 8'h00;
+    half0_lane0[161] = 8'h00;
+    half0_lane0[162] = 8'h00;
+    half0_lane0[163] = 8'h00;
+    half0_lane0[164] = 8'h00;
+    half0_lane0[165] = 8'h00;
+    half0_lane0[166] = 8'h00;
+    half0_lane0[167] = 8'h00;
+    half0_lane0[168] = 8'h00;
+    half0_lane0[169] = 8'h00;
+    half0_lane0[170] = 8'h00;
+    half0_lane0[171] = 8'h00;
+    half0_lane0[172] = 8'h00;
+    half0_lane0[173] = 8'h00;
+    half0_lane0[174] = 8'h00;
+    half0_lane0[175] = 8'h00;
+    half0_lane0[176] = 8'h00;
+    half0_lane0[177] = 8'h00;
+    half0_lane0[178] = 8'h00;
+    half0_lane0[179] = 8'h00;
+    half0_lane0[180] = 8'h00;
+    half0_lane0[181] = 8'h00;
+    half0_lane0[182] = 8'h00;
+    half0_lane0[183] = 8'h00;
+    half0_lane0[184] = 8'h00;
+    half0_lane0[185] = 8'h00;
+    half0_lane0[186] = 8'h00;
+    half0_lane0[187] = 8'h00;
+    half0_lane0[188] = 8'h00;
+    half0_lane0[189] = 8'h00;
+    half0_lane0[190] = 8'h00;
+    half0_lane0[191] = 8'h00;
+    half0_lane0[192] = 8'h00;
+    half0_lane0[193] = 8'h00;
+    half0_lane0[194] = 8'h00;
+    half0_lane0[195] = 8'h00;
+    half0_lane0[196] = 8'h00;
+    half0_lane0[197] = 8'h00;
+    half0_lane0[198] = 8'h00;
+    half0_lane0[199] = 8'h00;
+    half0_lane0[200] = 8'h00;
+    half0_lane0[201] = 8'h00;
+    half0_lane0[202] = 8'h00;
+    half0_lane0[203] = 8'h00;
+    half0_lane0[204] = 8'h00;
+    half0_lane0[205] = 8'h00;
+    half0_lane0[206] = 8'h00;
+    half0_lane0[207] = 8'h00;
+    half0_lane0[208] = 8'h00;
+    half0_lane0[209] = 8'h00;
+    half0_lane0[210] = 8'h00;
+    half0_lane0[211] = 8'h00;
+    half0_lane0[212] = 8'h00;
+    half0_lane0[213] = 8'h00;
+    half0_lane0[214] = 8'h00;
+    half0_lane0[215] = 8'h00;
+    half0_lane0[216] = 8'h00;
+    half0_lane0[217] = 8'h00;
+    half0_lane0[218] = 8'h00;
+    half0_lane0[219] = 8'h00;
+    half0_lane0[220] = 8'h00;
+    half0_lane0[221] = 8'h00;
+    half0_lane0[222] = 8'h00;
+    half0_lane0[223] = 8'h00;
+    half0_lane0[224] = 8'h00;
+    half0_lane0[225] = 8'h00;
+    half0_lane0[226] = 8'h00;
+    half0_lane0[227] = 8'h00;
+    half0_lane0[228] = 8'h00;
+    half0_lane0[229] = 8'h00;
+    half0_lane0[230] = 8'h00;
+    half0_lane0[231] = 8'h00;
+    half0_lane0[232] = 8'h00;
+    half0_lane0[233] = 8'h00;
+    half0_lane0[234] = 8'h00;
+    half0_lane0[235] = 8'h00;
+    half0_lane0[236] = 8'h00;
+    half0_lane0[237] = 8'h00;
+    half0_lane0[238] = 8'h00;
+    half0_lane0[239] = 8'h00;
+    half0_lane0[240] = 8'h00;
+    half0_lane0[241] = 8'h00;
+    half0_lane0[242] = 8'h00;
+    half0_lane0[243] = 8'h00;
+    half0_lane0[244] = 8'h00;
+    half0_lane0[245] = 8'h00;
+    half0_lane0[246] = 8'h00;
+    half0_lane0[247] = 8'h00;
+    half0_lane0[248] = 8'h00;
+    half0_lane0[249] = 8'h00;
+    half0_lane0[250] = 8'h00;
+    half0_lane0[251] = 8'h00;
+    half0_lane0[252] = 8'h00;
+    half0_lane0[253] = 8'h00;
+    half0_lane0[254] = 8'h00;
+    half0_lane0[255] = 8'h00;
+    half0_lane0[256] = 8'h00;
+    half0_lane0[257] = 8'h00;
+    half0_lane0[258] = 8'h00;
+    half0_lane0[259] = 8'h00;
+    half0_lane0[260] = 8'h00;
+    half0_lane0[261] = 8'h00;
+    half0_lane0[262] = 8'h00;
+    half0_lane0[263] = 8'h00;
+    half0_lane0[264] = 8'h00;
+    half0_lane0[265] = 8'h00;
+    half0_lane0[266] = 8'h00;
+    half0_lane0[267] = 8'h00;
+    half0_lane0[268] = 8'h00;
+    half0_lane0[269] = 8'h00;
+    half0_lane0[270] = 8'h00;
+    half0_lane0[271] = 8'h00;
+    half0_lane0[272] = 8'h00;
+    half0_lane0[273] = 8'h00;
+    half0_lane0[274] = 8'h00;
+    half0_lane0[275] = 8'h00;
+    half0_lane0[276] = 8'h00;
+    half0_lane0[277] = 8'h00;
+    half0_lane0[278] = 8'h00;
+    half0_lane0[279] = 8'h00;
+    half0_lane0[280] = 8'h00;
+    half0_lane0[281] = 8'h00;
+    half0_lane0[282] = 8'h00;
+    half0_lane0[283] = 8'h00;
+    half0_lane0[284] = 8'h00;
+    half0_lane0[285] = 8'h00;
+    half0_lane0[286] = 8'h00;
+    half0_lane0[287] = 8'h00;
+    half0_lane0[288] = 8'h00;
+    half0_lane0[289] = 8'h00;
+    half0_lane0[290] = 8'h00;
+    half0_lane0[291] = 8'h00;
+    half0_lane0[292] = 8'h00;
+    half0_lane0[293] = 8'h00;
+    half0_lane0[294] = 8'h00;
+    half0_lane0[295] = 8'h00;
+    half0_lane0[296] = 8'h00;
+    half0_lane0[297] = 8'h00;
+    half0_lane0[298] = 8'h00;
+    half0_lane0[299] = 8'h00;
+    half0_lane0[300] = 8'h00;
+    half0_lane0[301] = 8'h00;
+    half0_lane0[302] = 8'h00;
+    half0_lane0[303] = 8'h00;
+    half0_lane0[304] = 8'h00;
+    half0_lane0[305] = 8'h00;
+    half0_lane0[306] = 8'h00;
+    half0_lane0[307] = 8'h00;
+    half0_lane0[308] = 8'h00;
+    half0_lane0[309] = 8'h00;
+    half0_lane0[310] = 8'h00;
+    half0_lane0[311] = 8'h00;
+    half0_lane0[312] = 8'h00;
+    half0_lane0[313] = 8'h00;
+    half0_lane0[314] = 8'h00;
+    half0_lane0[315] = 8'h00;
+    half0_lane0[316] = 8'h00;
+    half0_lane0[317] = 8'h00;
+    half0_lane0[318] = 8'h00;
+    half0_lane0[319] = 8'h00;
+    half0_lane0[320] = 8'h00;
+    half0_lane0[321] = 8'h00;
+    half0_lane0[322] = 8'h00;
+    half0_lane0[323] = 8'h00;
+    half0_lane0[324] = 8'h00;
+    half0_lane0[325] = 8'h00;
+    half0_lane0[326] = 8'h00;
+    half0_lane0[327] = 8'h00;
+    half0_lane0[328] = 8'h00;
+    half0_lane0[329] = 8'h00;
+    half0_lane0[330] = 8'h00;
+    half0_lane0[331] = 8'h00;
+    half0_lane0[332] = 8'h00;
+    half0_lane0[333] = 8'h00;
+    half0_lane0[334] = 8'h00;
+    half0_lane0[335] = 8'h00;
+    half0_lane0[336] = 8'h00;
+    half0_lane0[337] = 8'h00;
+    half0_lane0[338] = 8'h00;
+    half0_lane0[339] = 8'h00;
+    half0_lane0[340] = 8'h00;
+    half0_lane0[341] = 8'h00;
+    half0_lane0[342] = 8'h00;
+    half0_lane0[343] = 8'h00;
+    half0_lane0[344] = 8'h00;
+    half0_lane0[345] = 8'h00;
+    half0_lane0[346] = 8'h00;
+    half0_lane0[347] = 8'h00;
+    half0_lane0[348] = 8'h00;
+    half0_lane0[349] = 8'h00;
+    half0_lane0[350] = 8'h00;
+    half0_lane0[351] = 8'h00;
+    half0_lane0[352] = 8'h00;
+    half0_lane0[353] = 8'h00;
+    half0_lane0[354] = 8'h00;
+    half0_lane0[355] = 8'h00;
+    half0_lane0[356] = 8'h00;
+    half0_lane0[357] = 8'h00;
+    half0_lane0[358] = 8'h00;
+    half0_lane0[359] = 8'h00;
+    half0_lane0[360] = 8'h00;
+    half0_lane0[361] = 8'h00;
+    half0_lane0[362] = 8'h00;
+    half0_lane0[363] = 8'h00;
+    half0_lane0[364] = 8'h00;
+    half0_lane0[365] = 8'h00;
+    half0_lane0[366] = 8'h00;
+    half0_lane0[367] = 8'h00;
+    half0_lane0[368] = 8'h00;
+    half0_lane0[369] = 8'h00;
+    half0_lane0[370] = 8'h00;
+    half0_lane0[371] = 8'h00;
+    half0_lane0[372] = 8'h00;
+    half0_lane0[373] = 8'h00;
+    half0_lane0[374] = 8'h00;
+    half0_lane0[375] = 8'h00;
+    half0_lane0[376] = 8'h00;
+    half0_lane0[377] = 8'h00;
+    half0_lane0[378] = 8'h00;
+    half0_lane0[379] = 8'h00;
+    half0_lane0[380] = 8'h00;
+    half0_lane0[381] = 8'h00;
+    half0_lane0[382] = 8'h00;
+    half0_lane0[383] = 8'h00;
+    half0_lane0[384] = 8'h00;
+    half0_lane0[385] = 8'h00;
+    half0_lane0[386] = 8'h00;
+    half0_lane0[387] = 8'h00;
+    half0_lane0[388] = 8'h00;
+    half0_lane0[389] = 8'h00;
+    half0_lane0[390] = 8'h00;
+    half0_lane0[391] = 8'h00;
+    half0_lane0[392] = 8'h00;
+    half0_lane0[393] = 8'h00;
+    half0_lane0[394] = 8'h00;
+    half0_lane0[395] = 8'h00;
+    half0_lane0[396] = 8'h00;
+    half0_lane0[397] = 8'h00;
+    half0_lane0[398] = 8'h00;
+    half0_lane0[399] = 8'h00;
+    half0_lane0[400] = 8'h00;
+    half0_lane0[401] = 8'h00;
+    half0_lane0[402] = 8'h00;
+    half0_lane0[403] = 8'h00;
+    half0_lane0[404] = 8'h00;
+    half0_lane0[405] = 8'h00;
+    half0_lane0[406] = 8'h00;
+    half0_lane0[407] = 8'h00;
+    half0_lane0[408] = 8'h00;
+    half0_lane0[409] = 8'h00;
+    half0_lane0[410] = 8'h00;
+    half0_lane0[411] = 8'h00;
+    half0_lane0[412] = 8'h00;
+    half0_lane0[413] = 8'h00;
+    half0_lane0[414] = 8'h00;
+    half0_lane0[415] = 8'h00;
+    half0_lane0[416] = 8'h00;
+    half0_lane0[417] = 8'h00;
+    half0_lane0[418] = 8'h00;
+    half0_lane0[419] = 8'h00;
+    half0_lane0[420] = 8'h00;
+    half0_lane0[421] = 8'h00;
+    half0_lane0[422] = 8'h00;
+    half0_lane0[423] = 8'h00;
+    half0_lane0[424] = 8'h00;
+    half0_lane0[425] = 8'h00;
+    half0_lane0[426] = 8'h00;
+    half0_lane0[427] = 8'h00;
+    half0_lane0[428] = 8'h00;
+    half0_lane0[429] = 8'h00;
+    half0_lane0[430] = 8'h00;
+    half0_lane0[431] = 8'h00;
+    half0_lane0[432] = 8'h00;
+    half0_lane0[433] = 8'h00;
+    half0_lane0[434] = 8'h00;
+    half0_lane0[435] = 8'h00;
+    half0_lane0[436] = 8'h00;
+    half0_lane0[437] = 8'h00;
+    half0_lane0[438] = 8'h00;
+    half0_lane0[439] = 8'h00;
+    half0_lane0[440] = 8'h00;
+    half0_lane0[441] = 8'h00;
+    half0_lane0[442] = 8'h00;
+    half0_lane0[443] = 8'h00;
+    half0_lane0[444] = 8'h00;
+    half0_lane0[445] = 8'h00;
+    half0_lane0[446] = 8'h00;
+    half0_lane0[447] = 8'h00;
+    half0_lane0[448] = 8'h00;
+    half0_lane0[449] = 8'h00;
+    half0_lane0[450] = 8'h00;
+    half0_lane0[451] = 8'h00;
+    half0_lane0[452] = 8'h00;
+    half0_lane0[453] = 8'h00;
+    half0_lane0[454] = 8'h00;
+    half0_lane0[455] = 8'h00;
+    half0_lane0[456] = 8'h00;
+    half0_lane0[457] = 8'h00;
+    half0_lane0[458] = 8'h00;
+    half0_lane0[459] = 8'h00;
+    half0_lane0[460] = 8'h00;
+    half0_lane0[461] = 8'h00;
+    half0_lane0[462] = 8'h00;
+    half0_lane0[463] = 8'h00;
+    half0_lane0[464] = 8'h00;
+    half0_lane0[465] = 8'h00;
+    half0_lane0[466] = 8'h00;
+    half0_lane0[467] = 8'h00;
+    half0_lane0[468] = 8'h00;
+    half0_lane0[469] = 8'h00;
+    half0_lane0[470] = 8'h00;
+    half0_lane0[471] = 8'h00;
+    half0_lane0[472] = 8'h00;
+    half0_lane0[473] = 8'h00;
+    half0_lane0[474] = 8'h00;
+    half0_lane0[475] = 8'h00;
+    half0_lane0[476] = 8'h00;
+    half0_lane0[477] = 8'h00;
+    half0_lane0[478] = 8'h00;
+    half0_lane0[479] = 8'h00;
+    half0_lane0[480] = 8'h00;
+    half0_lane0[481] = 8'h00;
+    half0_lane0[482] = 8'h00;
+    half0_lane0[483] = 8'h00;
+    half0_lane0[484] = 8'h00;
+    half0_lane0[485] = 8'h00;
+    half0_lane0[486] = 8'h00;
+    half0_lane0[487] = 8'h00;
+    half0_lane0[488] = 8'h00;
+    half0_lane0[489] = 8'h00;
+    half0_lane0[490] = 8'h00;
+    half0_lane0[491] = 8'h00;
+    half0_lane0[492] = 8'h00;
+    half0_lane0[493] = 8'h00;
+    half0_lane0[494] = 8'h00;
+    half0_lane0[495] = 8'h00;
+    half0_lane0[496] = 8'h00;
+    half0_lane0[497] = 8'h00;
+    half0_lane0[498] = 8'h00;
+    half0_lane0[499] = 8'h00;
+    half0_lane0[500] = 8'h00;
+    half0_lane0[501] = 8'h00;
+    half0_lane0[502] = 8'h00;
+    half0_lane0[503] = 8'h00;
+    half0_lane0[504] = 8'h00;
+    half0_lane0[505] = 8'h00;
+    half0_lane0[506] = 8'h00;
+    half0_lane0[507] = 8'h00;
+    half0_lane0[508] = 8'h00;
+    half0_lane0[509] = 8'h00;
+    half0_lane0[510] = 8'h00;
+    half0_lane0[511] = 8'h00;
   end
   always @(posedge clk) begin
-    if (wr__en[0])
-      half0[wr__addr][7:0] <= wr__data[7:0];
-    if (wr__en[1])
-      half0[wr__addr][15:8] <= wr__data[15:8];
-    if (wr__en[2])
-      half0[wr__addr][23:16] <= wr__data[23:16];
-    if (wr__en[3])
-      half0[wr__addr][31:24] <= wr__data[31:24];
+    if (wr__en)
+      half0_lane0[wr__addr] <= \$8 [7:0];
   end
-  reg [31:0] _0_;
+  reg [7:0] _0_;
   always @(posedge clk) begin
     if (rd__en) begin
-      _0_ <= half0[rd__addr];
+      _0_ <= half0_lane0[rd__addr];
     end
   end
   assign rd__data = _0_;
-  reg [31:0] half1 [511:0];
+  reg [7:0] half0_lane1 [511:0];
   initial begin
-    half1[0] = 32'd0;
-    half1[1] = 32'd0;
-    half1[2] = 32'd0;
-    half1[3] = 32'd0;
-    half1[4] = 32'd0;
-    half1[5] = 32'd0;
-    half1[6] = 32'd0;
-    half1[7] = 32'd0;
-    half1[8] = 32'd0;
-    half1[9] = 32'd0;
-    half1[10] = 32'd0;
-    half1[11] = 32'd0;
-    half1[12] = 32'd0;
-    half1[13] = 32'd0;
-    half1[14] = 32'd0;
-    half1[15] = 32'd0;
-    half1[16] = 32'd0;
-    half1[17] = 32'd0;
-    half1[18] = 32'd0;
-    half1[19] = 32'd0;
-    half1[20] = 32'd0;
-    half1[21] = 32'd0;
-    half1[22] = 32'd0;
-    half1[23] = 32'd0;
-    half1[24] = 32'd0;
-    half1[25] = 32'd0;
-    half1[26] = 32'd0;
-    half1[27] = 32'd0;
-    half1[28] = 32'd0;
-    half1[29] = 32'd0;
-    half1[30] = 32'd0;
-    half1[31] = 32'd0;
-    half1[32] = 32'd0;
-    half1[33] = 32'd0;
-    half1[34] = 32'd0;
-    half1[35] = 32'd0;
-    half1[36] = 32'd0;
-    half1[37] = 32'd0;
-    half1[38] = 32'd0;
-    half1[39] = 32'd0;
-    half1[40] = 32'd0;
-    half1[41] = 32'd0;
-    half1[42] = 32'd0;
-    half1[43] = 32'd0;
-    half1[44] = 32'd0;
-    half1[45] = 32'd0;
-    half1[46] = 32'd0;
-    half1[47] = 32'd0;
-    half1[48] = 32'd0;
-    half1[49] = 32'd0;
-    half1[50] = 32'd0;
-    half1[51] = 32'd0;
-    half1[52] = 32'd0;
-    half1[53] = 32'd0;
-    half1[54] = 32'd0;
-    half1[55] = 32'd0;
-    half1[56] = 32'd0;
-    half1[57] = 32'd0;
-    half1[58] = 32'd0;
-    half1[59] = 32'd0;
-    half1[60] = 32'd0;
-    half1[61] = 32'd0;
-    half1[62] = 32'd0;
-    half1[63] = 32'd0;
-    half1[64] = 32'd0;
-    half1[65] = 32'd0;
-    half1[66] = 32'd0;
-    half1[67] = 32'd0;
-    half1[68] = 32'd0;
-    half1[69] = 32'd0;
-    half1[70] = 32'd0;
-    half1[71] = 32'd0;
-    half1[72] = 32'd0;
-    half1[73] = 32'd0;
-    half1[74] = 32'd0;
-    half1[75] = 32'd0;
-    half1[76] = 32'd0;
-    half1[77] = 32'd0;
-    half1[78] = 32'd0;
-    half1[79] = 32'd0;
-    half1[80] = 32'd0;
-    half1[81] = 32'd0;
-    half1[82] = 32'd0;
-    half1[83] = 32'd0;
-    half1[84] = 32'd0;
-    half1[85] = 32'd0;
-    half1[86] = 32'd0;
-    half1[87] = 32'd0;
-    half1[88] = 32'd0;
-    half1[89] = 32'd0;
-    half1[90] = 32'd0;
-    half1[91] = 32'd0;
-    half1[92] = 32'd0;
-    half1[93] = 32'd0;
-    half1[94] = 32'd0;
-    half1[95] = 32'd0;
-    half1[96] = 32'd0;
-    half1[97] = 32'd0;
-    half1[98] = 32'd0;
-    half1[99] = 32'd0;
-    half1[100] = 32'd0;
-    half1[101] = 32'd0;
-    half1[102] = 32'd0;
-    half1[103] = 32'd0;
-    half1[104] = 32'd0;
-    half1[105] = 32'd0;
-    half1[106] = 32'd0;
-    half1[107] = 32'd0;
-    half1[108] = 32'd0;
-    half1[109] = 32'd0;
-    half1[110] = 32'd0;
-    half1[111] = 32'd0;
-    half1[112] = 32'd0;
-    half1[113] = 32'd0;
-    half1[114] = 32'd0;
-    half1[115] = 32'd0;
-    half1[116] = 32'd0;
-    half1[117] = 32'd0;
-    half1[118] = 32'd0;
-    half1[119] = 32'd0;
-    half1[120] = 32'd0;
-    half1[121] = 32'd0;
-    half1[122] = 32'd0;
-    half1[123] = 32'd0;
-    half1[124] = 32'd0;
-    half1[125] = 32'd0;
-    half1[126] = 32'd0;
-    half1[127] = 32'd0;
-    half1[128] = 32'd0;
-    half1[129] = 32'd0;
-    half1[130] = 32'd0;
-    half1[131] = 32'd0;
-    half1[132] = 32'd0;
-    half1[133] = 32'd0;
-    half1[134] = 32'd0;
-    half1[135] = 32'd0;
-    half1[136] = 32'd0;
-    half1[137] = 32'd0;
-    half1[138] = 32'd0;
-    half1[139] = 32'd0;
-    half1[140] = 32'd0;
-    half1[141] = 32'd0;
-    half1[142] = 32'd0;
-    half1[143] = 32'd0;
-    half1[144] = 32'd0;
-    half1[145] = 32'd0;
-    half1[146] = 32'd0;
-    half1[147] = 32'd0;
-    half1[148] = 32'd0;
-    half1[149] = 32'd0;
-    half1[150] = 32'd0;
-    half1[151] = 32'd0;
-    half1[152] = 32'd0;
-    half1[153] = 32'd0;
-    half1[154] = 32'd0;
-    half1[155] = 32'd0;
-    half1[156] = 32'd0;
-    half1[157] = 32'd0;
-    half1[158] = 32'd0;
-    half1[159] = 32'd0;
-    half1[160] = 32'd0;
-    half1[161] = 32'd0;
-    half1[162] = 32'd0;
-    half1[163] = 32'd0;
-    half1[164] = 32'd0;
-    half1[165] = 32'd0;
-    half1[166] = 32'd0;
-    half1[167] = 32'd0;
-    half1[168] = 32'd0;
-    half1[169] = 32'd0;
-    half1[170] = 32'd0;
-    half1[171] = 32'd0;
-    half1[172] = 32'd0;
-    half1[173] = 32'd0;
-    half1[174] = 32'd0;
-    half1[175] = 32'd0;
-    half1[176] = 32'd0;
-    half1[177] = 32'd0;
-    half1[178] = 32'd0;
-    half1[179] = 32'd0;
-    half1[180] = 32'd0;
-    half1[181] = 32'd0;
-    half1[182] = 32'd0;
-    half1[183] = 32'd0;
-    half1[184] = 32'd0;
-    half1[185] = 32'd0;
-    half1[186] = 32'd0;
-    half1[187] = 32'd0;
-    half1[188] = 32'd0;
-    half1[189] = 32'd0;
-    half1[190] = 32'd0;
-    half1[191] = 32'd0;
-    half1[192] = 32'd0;
-    half1[193] = 32'd0;
-    half1[194] = 32'd0;
-    half1[195] = 32'd0;
-    half1[196] = 32'd0;
-    half1[197] = 32'd0;
-    half1[198] = 32'd0;
-    half1[199] = 32'd0;
-    half1[200] = 32'd0;
-    half1[201] = 32'd0;
-    half1[202] = 32'd0;
-    half1[203] = 32'd0;
-    half1[204] = 32'd0;
-    half1[205] = 32'd0;
-    half1[206] = 32'd0;
-    half1[207] = 32'd0;
-    half1[208] = 32'd0;
-    half1[209] = 32'd0;
-    half1[210] = 32'd0;
-    half1[211] = 32'd0;
-    half1[212] = 32'd0;
-    half1[213] = 32'd0;
-    half1[214] = 32'd0;
-    half1[215] = 32'd0;
-    half1[216] = 32'd0;
-    half1[217] = 32'd0;
-    half1[218] = 32'd0;
-    half1[219] = 32'd0;
-    half1[220] = 32'd0;
-    half1[221] = 32'd0;
-    half1[222] = 32'd0;
-    half1[223] = 32'd0;
-    half1[224] = 32'd0;
-    half1[225] = 32'd0;
-    half1[226] = 32'd0;
-    half1[227] = 32'd0;
-    half1[228] = 32'd0;
-    half1[229] = 32'd0;
-    half1[230] = 32'd0;
-    half1[231] = 32'd0;
-    half1[232] = 32'd0;
-    half1[233] = 32'd0;
-    half1[234] = 32'd0;
-    half1[235] = 32'd0;
-    half1[236] = 32'd0;
-    half1[237] = 32'd0;
-    half1[238] = 32'd0;
-    half1[239] = 32'd0;
-    half1[240] = 32'd0;
-    half1[241] = 32'd0;
-    half1[242] = 32'd0;
-    half1[243] = 32'd0;
-    half1[244] = 32'd0;
-    half1[245] = 32'd0;
-    half1[246] = 32'd0;
-    half1[247] = 32'd0;
-    half1[248] = 32'd0;
-    half1[249] = 32'd0;
-    half1[250] = 32'd0;
-    half1[251] = 32'd0;
-    half1[252] = 32'd0;
-    half1[253] = 32'd0;
-    half1[254] = 32'd0;
-    half1[255] = 32'd0;
-    half1[256] = 32'd0;
-    half1[257] = 32'd0;
-    half1[258] = 32'd0;
-    half1[259] = 32'd0;
-    half1[260] = 32'd0;
-    half1[261] = 32'd0;
-    half1[262] = 32'd0;
-    half1[263] = 32'd0;
-    half1[264] = 32'd0;
-    half1[265] = 32'd0;
-    half1[266] = 32'd0;
-    half1[267] = 32'd0;
-    half1[268] = 32'd0;
-    half1[269] = 32'd0;
-    half1[270] = 32'd0;
-    half1[271] = 32'd0;
-    half1[272] = 32'd0;
-    half1[273] = 32'd0;
-    half1[274] = 32'd0;
-    half1[275] = 32'd0;
-    half1[276] = 32'd0;
-    half1[277] = 32'd0;
-    half1[278] = 32'd0;
-    half1[279] = 32'd0;
-    half1[280] = 32'd0;
-    half1[281] = 32'd0;
-    half1[282] = 32'd0;
-    half1[283] = 32'd0;
-    half1[284] = 32'd0;
-    half1[285] = 32'd0;
-    half1[286] = 32'd0;
-    half1[287] = 32'd0;
-    half1[288] = 32'd0;
-    half1[289] = 32'd0;
-    half1[290] = 32'd0;
-    half1[291] = 32'd0;
-    half1[292] = 32'd0;
-    half1[293] = 32'd0;
-    half1[294] = 32'd0;
-    half1[295] = 32'd0;
-    half1[296] = 32'd0;
-    half1[297] = 32'd0;
-    half1[298] = 32'd0;
-    half1[299] = 32'd0;
-    half1[300] = 32'd0;
-    half1[301] = 32'd0;
-    half1[302] = 32'd0;
-    half1[303] = 32'd0;
-    half1[304] = 32'd0;
-    half1[305] = 32'd0;
-    half1[306] = 32'd0;
-    half1[307] = 32'd0;
-    half1[308] = 32'd0;
-    half1[309] = 32'd0;
-    half1[310] = 32'd0;
-    half1[311] = 32'd0;
-    half1[312] = 32'd0;
-    half1[313] = 32'd0;
-    half1[314] = 32'd0;
-    half1[315] = 32'd0;
-    half1[316] = 32'd0;
-    half1[317] = 32'd0;
-    half1[318] = 32'd0;
-    half1[319] = 32'd0;
-    half1[320] = 32'd0;
-    half1[321] = 32'd0;
-    half1[322] = 32'd0;
-    half1[323] = 32'd0;
-    half1[324] = 32'd0;
-    half1[325] = 32'd0;
-    half1[326] = 32'd0;
-    half1[327] = 32'd0;
-    half1[328] = 32'd0;
-    half1[329] = 32'd0;
-    half1[330] = 32'd0;
-    half1[331] = 32'd0;
-    half1[332] = 32'd0;
-    half1[333] = 32'd0;
-    half1[334] = 32'd0;
-    half1[335] = 32'd0;
-    half1[336] = 32'd0;
-    half1[337] = 32'd0;
-    half1[338] = 32'd0;
-    half1[339] = 32'd0;
-    half1[340] = 32'd0;
-    half1[341] = 32'd0;
-    half1[342] = 32'd0;
-    half1[343] = 32'd0;
-    half1[344] = 32'd0;
-    half1[345] = 32'd0;
-    half1[346] = 32'd0;
-    half1[347] = 32'd0;
-    half1[348] = 32'd0;
-    half1[349] = 32'd0;
-    half1[350] = 32'd0;
-    half1[351] = 32'd0;
-    half1[352] = 32'd0;
-    half1[353] = 32'd0;
-    half1[354] = 32'd0;
-    half1[355] = 32'd0;
-    half1[356] = 32'd0;
-    half1[357] = 32'd0;
-    half1[358] = 32'd0;
-    half1[359] = 32'd0;
-    half1[360] = 32'd0;
-    half1[361] = 32'd0;
-    half1[362] = 32'd0;
-    half1[363] = 32'd0;
-    half1[364] = 32'd0;
-    half1[365] = 32'd0;
-    half1[366] = 32'd0;
-    half1[367] = 32'd0;
-    half1[368] = 32'd0;
-    half1[369] = 32'd0;
-    half1[370] = 32'd0;
-    half1[371] = 32'd0;
-    half1[372] = 32'd0;
-    half1[373] = 32'd0;
-    half1[374] = 32'd0;
-    half1[375] = 32'd0;
-    half1[376] = 32'd0;
-    half1[377] = 32'd0;
-    half1[378] = 32'd0;
-    half1[379] = 32'd0;
-    half1[380] = 32'd0;
-    half1[381] = 32'd0;
-    half1[382] = 32'd0;
-    half1[383] = 32'd0;
-    half1[384] = 32'd0;
-    half1[385] = 32'd0;
-    half1[386] = 32'd0;
-    half1[387] = 32'd0;
-    half1[388] = 32'd0;
-    half1[389] = 32'd0;
-    half1[390] = 32'd0;
-    half1[391] = 32'd0;
-    half1[392] = 32'd0;
-    half1[393] = 32'd0;
-    half1[394] = 32'd0;
-    half1[395] = 32'd0;
-    half1[396] = 32'd0;
-    half1[397] = 32'd0;
-    half1[398] = 32'd0;
-    half1[399] = 32'd0;
-    half1[400] = 32'd0;
-    half1[401] = 32'd0;
-    half1[402] = 32'd0;
-    half1[403] = 32'd0;
-    half1[404] = 32'd0;
-    half1[405] = 32'd0;
-    half1[406] = 32'd0;
-    half1[407] = 32'd0;
-    half1[408] = 32'd0;
-    half1[409] = 32'd0;
-    half1[410] = 32'd0;
-    half1[411] = 32'd0;
-    half1[412] = 32'd0;
-    half1[413] = 32'd0;
-    half1[414] = 32'd0;
-    half1[415] = 32'd0;
-    half1[416] = 32'd0;
-    half1[417] = 32'd0;
-    half1[418] = 32'd0;
-    half1[419] = 32'd0;
-    half1[420] = 32'd0;
-    half1[421] = 32'd0;
-    half1[422] = 32'd0;
-    half1[423] = 32'd0;
-    half1[424] = 32'd0;
-    half1[425] = 32'd0;
-    half1[426] = 32'd0;
-    half1[427] = 32'd0;
-    half1[428] = 32'd0;
-    half1[429] = 32'd0;
-    half1[430] = 32'd0;
-    half1[431] = 32'd0;
-    half1[432] = 32'd0;
-    half1[433] = 32'd0;
-    half1[434] = 32'd0;
-    half1[435] = 32'd0;
-    half1[436] = 32'd0;
-    half1[437] = 32'd0;
-    half1[438] = 32'd0;
-    half1[439] = 32'd0;
-    half1[440] = 32'd0;
-    half1[441] = 32'd0;
-    half1[442] = 32'd0;
-    half1[443] = 32'd0;
-    half1[444] = 32'd0;
-    half1[445] = 32'd0;
-    half1[446] = 32'd0;
-    half1[447] = 32'd0;
-    half1[448] = 32'd0;
-    half1[449] = 32'd0;
-    half1[450] = 32'd0;
-    half1[451] = 32'd0;
-    half1[452] = 32'd0;
-    half1[453] = 32'd0;
-    half1[454] = 32'd0;
-    half1[455] = 32'd0;
-    half1[456] = 32'd0;
-    half1[457] = 32'd0;
-    half1[458] = 32'd0;
-    half1[459] = 32'd0;
-    half1[460] = 32'd0;
-    half1[461] = 32'd0;
-    half1[462] = 32'd0;
-    half1[463] = 32'd0;
-    half1[464] = 32'd0;
-    half1[465] = 32'd0;
-    half1[466] = 32'd0;
-    half1[467] = 32'd0;
-    half1[468] = 32'd0;
-    half1[469] = 32'd0;
-    half1[470] = 32'd0;
-    half1[471] = 32'd0;
-    half1[472] = 32'd0;
-    half1[473] = 32'd0;
-    half1[474] = 32'd0;
-    half1[475] = 32'd0;
-    half1[476] = 32'd0;
-    half1[477] = 32'd0;
-    half1[478] = 32'd0;
-    half1[479] = 32'd0;
-    half1[480] = 32'd0;
-    half1[481] = 32'd0;
-    half1[482] = 32'd0;
-    half1[483] = 32'd0;
-    half1[484] = 32'd0;
-    half1[485] = 32'd0;
-    half1[486] = 32'd0;
-    half1[487] = 32'd0;
-    half1[488] = 32'd0;
-    half1[489] = 32'd0;
-    half1[490] = 32'd0;
-    half1[491] = 32'd0;
-    half1[492] = 32'd0;
-    half1[493] = 32'd0;
-    half1[494] = 32'd0;
-    half1[495] = 32'd0;
-    half1[496] = 32'd0;
-    half1[497] = 32'd0;
-    half1[498] = 32'd0;
-    half1[499] = 32'd0;
-    half1[500] = 32'd0;
-    half1[501] = 32'd0;
-    half1[502] = 32'd0;
-    half1[503] = 32'd0;
-    half1[504] = 32'd0;
-    half1[505] = 32'd0;
-    half1[506] = 32'd0;
-    half1[507] = 32'd0;
-    half1[508] = 32'd0;
-    half1[509] = 32'd0;
-    half1[510] = 32'd0;
-    half1[511] = 32'd0;
+    half0_lane1[0] = 8'h00;
+    half0_lane1[1] = 8'h00;
+    half0_lane1[2] = 8'h00;
+    half0_lane1[3] = 8'h00;
+    half0_lane1[4] = 8'h00;
+    half0_lane1[5] = 8'h00;
+    half0_lane1[6] = 8'h00;
+    half0_lane1[7] = 8'h00;
+    half0_lane1[8] = 8'h00;
+    half0_lane1[9] = 8'h00;
+    half0_lane1[10] = 8'h00;
+    half0_lane1[11] = 8'h00;
+    half0_lane1[12] = 8'h00;
+    half0_lane1[13] = 8'h00;
+    half0_lane1[14] = 8'h00;
+    half0_lane1[15] = 8'h00;
+    half0_lane1[16] = 8'h00;
+    half0_lane1[17] = 8'h00;
+    half0_lane1[18] = 8'h00;
+    half0_lane1[19] = 8'h00;
+    half0_lane1[20] = 8'h00;
+    half0_lane1[21] = 8'h00;
+    half0_lane1[22] = 8'h00;
+    half0_lane1[23] = 8'h00;
+    half0_lane1[24] = 8'h00;
+    half0_lane1[25] = 8'h00;
+    half0_lane1[26] = 8'h00;
+    half0_lane1[27] = 8'h00;
+    half0_lane1[28] = 8'h00;
+    half0_lane1[29] = 8'h00;
+    half0_lane1[30] = 8'h00;
+    half0_lane1[31] = 8'h00;
+    half0_lane1[32] = 8'h00;
+    half0_lane1[33] = 8'h00;
+    half0_lane1[34] = 8'h00;
+    half0_lane1[35] = 8'h00;
+    half0_lane1[36] = 8'h00;
+    half0_lane1[37] = 8'h00;
+    half0_lane1[38] = 8'h00;
+    half0_lane1[39] = 8'h00;
+    half0_lane1[40] = 8'h00;
+    half0_lane1[41] = 8'h00;
+    half0_lane1[42] = 8'h00;
+    half0_lane1[43] = 8'h00;
+    half0_lane1[44] = 8'h00;
+    half0_lane1[45] = 8'h00;
+    half0_lane1[46] = 8'h00;
+    half0_lane1[47] = 8'h00;
+    half0_lane1[48] = 8'h00;
+    half0_lane1[49] = 8'h00;
+    half0_lane1[50] = 8'h00;
+    half0_lane1[51] = 8'h00;
+    half0_lane1[52] = 8'h00;
+    half0_lane1[53] = 8'h00;
+    half0_lane1[54] = 8'h00;
+    half0_lane1[55] = 8'h00;
+    half0_lane1[56] = 8'h00;
+    half0_lane1[57] = 8'h00;
+    half0_lane1[58] = 8'h00;
+    half0_lane1[59] = 8'h00;
+    half0_lane1[60] = 8'h00;
+    half0_lane1[61] = 8'h00;
+    half0_lane1[62] = 8'h00;
+    half0_lane1[63] = 8'h00;
+    half0_lane1[64] = 8'h00;
+    half0_lane1[65] = 8'h00;
+    half0_lane1[66] = 8'h00;
+    half0_lane1[67] = 8'h00;
+    half0_lane1[68] = 8'h00;
+    half0_lane1[69] = 8'h00;
+    half0_lane1[70] = 8'h00;
+    half0_lane1[71] = 8'h00;
+    half0_lane1[72] = 8'h00;
+    half0_lane1[73] = 8'h00;
+    half0_lane1[74] = 8'h00;
+    half0_lane1[75] = 8'h00;
+    half0_lane1[76] = 8'h00;
+    half0_lane1[77] = 8'h00;
+    half0_lane1[78] = 8'h00;
+    half0_lane1[79] = 8'h00;
+    half0_lane1[80] = 8'h00;
+    half0_lane1[81] = 8'h00;
+    half0_lane1[82] = 8'h00;
+    half0_lane1[83] = 8'h00;
+    half0_lane1[84] = 8'h00;
+    half0_lane1[85] = 8'h00;
+    half0_lane1[86] = 8'h00;
+    half0_lane1[87] = 8'h00;
+    half0_lane1[88] = 8'h00;
+    half0_lane1[89] = 8'h00;
+    half0_lane1[90] = 8'h00;
+    half0_lane1[91] = 8'h00;
+    half0_lane1[92] = 8'h00;
+    half0_lane1[93] = 8'h00;
+    half0_lane1[94] = 8'h00;
+    half0_lane1[95] = 8'h00;
+    half0_lane1[96] = 8'h00;
+    half0_lane1[97] = 8'h00;
+    half0_lane1[98] = 8'h00;
+    half0_lane1[99] = 8'h00;
+    half0_lane1[100] = 8'h00;
+    half0_lane1[101] = 8'h00;
+    half0_lane1[102] = 8'h00;
+    half0_lane1[103] = 8'h00;
+    half0_lane1[104] = 8'h00;
+    half0_lane1[105] = 8'h00;
+    half0_lane1[106] = 8'h00;
+    half0_lane1[107] = 8'h00;
+    half0_lane1[108] = 8'h00;
+    half0_lane1[109] = 8'h00;
+    half0_lane1[110] = 8'h00;
+    half0_lane1[111] = 8'h00;
+    half0_lane1[112] = 8'h00;
+    half0_lane1[113] = 8'h00;
+    half0_lane1[114] = 8'h00;
+    half0_lane1[115] = 8'h00;
+    half0_lane1[116] = 8'h00;
+    half0_lane1[117] = 8'h00;
+    half0_lane1[118] = 8'h00;
+    half0_lane1[119] = 8'h00;
+    half0_lane1[120] = 8'h00;
+    half0_lane1[121] = 8'h00;
+    half0_lane1[122] = 8'h00;
+    half0_lane1[123] = 8'h00;
+    half0_lane1[124] = 8'h00;
+    half0_lane1[125] = 8'h00;
+    half0_lane1[126] = 8'h00;
+    half0_lane1[127] = 8'h00;
+    half0_lane1[128] = 8'h00;
+    half0_lane1[129] = 8'h00;
+    half0_lane1[130] = 8'h00;
+    half0_lane1[131] = 8'h00;
+    half0_lane1[132] = 8'h00;
+    half0_lane1[133] = 8'h00;
+    half0_lane1[134] = 8'h00;
+    half0_lane1[135] = 8'h00;
+    half0_lane1[136] = 8'h00;
+    half0_lane1[137] = 8'h00;
+    half0_lane1[138] = 8'h00;
+    half0_lane1[139] = 8'h00;
+    half0_lane1[140] = 8'h00;
+    half0_lane1[141] = 8'h00;
+    half0_lane1[142] = 8'h00;
+    half0_lane1[143] = 8'h00;
+    half0_lane1[144] = 8'h00;
+    half0_lane1[145] = 8'h00;
+    half0_lane1[146] = 8'h00;
+    half0_lane1[147] = 8'h00;
+    half0_lane1[148] = 8'h00;
+    half0_lane1[149] = 8'h00;
+    half0_lane1[150] = 8'h00;
+    half0_lane1[151] = 8'h00;
+    half0_lane1[152] = 8'h00;
+    half0_lane1[153] = 8'h00;
+    half0_lane1[154] = 8'h00;
+    half0_lane1[155] = 8'h00;
+    half0_lane1[156] = 8'h00;
+    half0_lane1[157] = 8'h00;
+    half0_lane1[158] = 8'h00;
+    half0_lane1[159] = 8'h00;
+    half0_lane1[160] = 8'h00;
+    half0_lane1[161] = 8'h00;
+    half0_lane1[162] = 8'h00;
+    half0_lane1[163] = 8'h00;
+    half0_lane1[164] = 8'h00;
+    half0_lane1[165] = 8'h00;
+    half0_lane1[166] = 8'h00;
+    half0_lane1[167] = 8'h00;
+    half0_lane1[168] = 8'h00;
+    half0_lane1[169] = 8'h00;
+    half0_lane1[170] = 8'h00;
+    half0_lane1[171] = 8'h00;
+    half0_lane1[172] = 8'h00;
+    half0_lane1[173] = 8'h00;
+    half0_lane1[174] = 8'h00;
+    half0_lane1[175] = 8'h00;
+    half0_lane1[176] = 8'h00;
+    half0_lane1[177] = 8'h00;
+    half0_lane1[178] = 8'h00;
+    half0_lane1[179] = 8'h00;
+    half0_lane1[180] = 8'h00;
+    half0_lane1[181] = 8'h00;
+    half0_lane1[182] = 8'h00;
+    half0_lane1[183] = 8'h00;
+    half0_lane1[184] = 8'h00;
+    half0_lane1[185] = 8'h00;
+    half0_lane1[186] = 8'h00;
+    half0_lane1[187] = 8'h00;
+    half0_lane1[188] = 8'h00;
+    half0_lane1[189] = 8'h00;
+    half0_lane1[190] = 8'h00;
+    half0_lane1[191] = 8'h00;
+    half0_lane1[192] = 8'h00;
+    half0_lane1[193] = 8'h00;
+    half0_lane1[194] = 8'h00;
+    half0_lane1[195] = 8'h00;
+    half0_lane1[196] = 8'h00;
+    half0_lane1[197] = 8'h00;
+    half0_lane1[198] = 8'h00;
+    half0_lane1[199] = 8'h00;
+    half0_lane1[200] = 8'h00;
+    half0_lane1[201] = 8'h00;
+    half0_lane1[202] = 8'h00;
+    half0_lane1[203] = 8'h00;
+    half0_lane1[204] = 8'h00;
+    half0_lane1[205] = 8'h00;
+    half0_lane1[206] = 8'h00;
+    half0_lane1[207] = 8'h00;
+    half0_lane1[208] = 8'h00;
+    half0_lane1[209] = 8'h00;
+    half0_lane1[210] = 8'h00;
+    half0_lane1[211] = 8'h00;
+    half0_lane1[212] = 8'h00;
+    half0_lane1[213] = 8'h00;
+    half0_lane1[214] = 8'h00;
+    half0_lane1[215] = 8'h00;
+    half0_lane1[216] = 8'h00;
+    half0_lane1[217] = 8'h00;
+    half0_lane1[218] = 8'h00;
+    half0_lane1[219] = 8'h00;
+    half0_lane1[220] = 8'h00;
+    half0_lane1[221] = 8'h00;
+    half0_lane1[222] = 8'h00;
+    half0_lane1[223] = 8'h00;
+    half0_lane1[224] = 8'h00;
+    half0_lane1[225] = 8'h00;
+    half0_lane1[226] = 8'h00;
+    half0_lane1[227] = 8'h00;
+    half0_lane1[228] = 8'h00;
+    half0_lane1[229] = 8'h00;
+    half0_lane1[230] = 8'h00;
+    half0_lane1[231] = 8'h00;
+    half0_lane1[232] = 8'h00;
+    half0_lane1[233] = 8'h00;
+    half0_lane1[234] = 8'h00;
+    half0_lane1[235] = 8'h00;
+    half0_lane1[236] = 8'h00;
+    half0_lane1[237] = 8'h00;
+    half0_lane1[238] = 8'h00;
+    half0_lane1[239] = 8'h00;
+    half0_lane1[240] = 8'h00;
+    half0_lane1[241] = 8'h00;
+    half0_lane1[242] = 8'h00;
+    half0_lane1[243] = 8'h00;
+    half0_lane1[244] = 8'h00;
+    half0_lane1[245] = 8'h00;
+    half0_lane1[246] = 8'h00;
+    half0_lane1[247] = 8'h00;
+    half0_lane1[248] = 8'h00;
+    half0_lane1[249] = 8'h00;
+    half0_lane1[250] = 8'h00;
+    half0_lane1[251] = 8'h00;
+    half0_lane1[252] = 8'h00;
+    half0_lane1[253] = 8'h00;
+    half0_lane1[254] = 8'h00;
+    half0_lane1[255] = 8'h00;
+    half0_lane1[256] = 8'h00;
+    half0_lane1[257] = 8'h00;
+    half0_lane1[258] = 8'h00;
+    half0_lane1[259] = 8'h00;
+    half0_lane1[260] = 8'h00;
+    half0_lane1[261] = 8'h00;
+    half0_lane1[262] = 8'h00;
+    half0_lane1[263] = 8'h00;
+    half0_lane1[264] = 8'h00;
+    half0_lane1[265] = 8'h00;
+    half0_lane1[266] = 8'h00;
+    half0_lane1[267] = 8'h00;
+    half0_lane1[268] = 8'h00;
+    half0_lane1[269] = 8'h00;
+    half0_lane1[270] = 8'h00;
+    half0_lane1[271] = 8'h00;
+    half0_lane1[272] = 8'h00;
+    half0_lane1[273] = 8'h00;
+    half0_lane1[274] = 8'h00;
+    half0_lane1[275] = 8'h00;
+    half0_lane1[276] = 8'h00;
+    half0_lane1[277] = 8'h00;
+    half0_lane1[278] = 8'h00;
+    half0_lane1[279] = 8'h00;
+    half0_lane1[280] = 8'h00;
+    half0_lane1[281] = 8'h00;
+    half0_lane1[282] = 8'h00;
+    half0_lane1[283] = 8'h00;
+    half0_lane1[284] = 8'h00;
+    half0_lane1[285] = 8'h00;
+    half0_lane1[286] = 8'h00;
+    half0_lane1[287] = 8'h00;
+    half0_lane1[288] = 8'h00;
+    half0_lane1[289] = 8'h00;
+    half0_lane1[290] = 8'h00;
+    half0_lane1[291] = 8'h00;
+    half0_lane1[292] = 8'h00;
+    half0_lane1[293] = 8'h00;
+    half0_lane1[294] = 8'h00;
+    half0_lane1[295] = 8'h00;
+    half0_lane1[296] = 8'h00;
+    half0_lane1[297] = 8'h00;
+    half0_lane1[298] = 8'h00;
+    half0_lane1[299] = 8'h00;
+    half0_lane1[300] = 8'h00;
+    half0_lane1[301] = 8'h00;
+    half0_lane1[302] = 8'h00;
+    half0_lane1[303] = 8'h00;
+    half0_lane1[304] = 8'h00;
+    half0_lane1[305] = 8'h00;
+    half0_lane1[306] = 8'h00;
+    half0_lane1[307] = 8'h00;
+    half0_lane1[308] = 8'h00;
+    half0_lane1[309] = 8'h00;
+    half0_lane1[310] = 8'h00;
+    half0_lane1[311] = 8'h00;
+    half0_lane1[312] = 8'h00;
+    half0_lane1[313] = 8'h00;
+    half0_lane1[314] = 8'h00;
+    half0_lane1[315] = 8'h00;
+    half0_lane1[316] = 8'h00;
+    half0_lane1[317] = 8'h00;
+    half0_lane1[318] = 8'h00;
+    half0_lane1[319] = 8'h00;
+    half0_lane1[320] = 8'h00;
+    half0_lane1[321] = 8'h00;
+    half0_lane1[322] = 8'h00;
+    half0_lane1[323] = 8'h00;
+    half0_lane1[324] = 8'h00;
+    half0_lane1[325] = 8'h00;
+    half0_lane1[326] = 8'h00;
+    half0_lane1[327] = 8'h00;
+    half0_lane1[328] = 8'h00;
+    half0_lane1[329] = 8'h00;
+    half0_lane1[330] = 8'h00;
+    half0_lane1[331] = 8'h00;
+    half0_lane1[332] = 8'h00;
+    half0_lane1[333] = 8'h00;
+    half0_lane1[334] = 8'h00;
+    half0_lane1[335] = 8'h00;
+    half0_lane1[336] = 8'h00;
+    half0_lane1[337] = 8'h00;
+    half0_lane1[338] = 8'h00;
+    half0_lane1[339] = 8'h00;
+    half0_lane1[340] = 8'h00;
+    half0_lane1[341] = 8'h00;
+    half0_lane1[342] = 8'h00;
+    half0_lane1[343] = 8'h00;
+    half0_lane1[344] = 8'h00;
+    half0_lane1[345] = 8'h00;
+    half0_lane1[346] = 8'h00;
+    half0_lane1[347] = 8'h00;
+    half0_lane1[348] = 8'h00;
+    half0_lane1[349] = 8'h00;
+    half0_lane1[350] = 8'h00;
+    half0_lane1[351] = 8'h00;
+    half0_lane1[352] = 8'h00;
+    half0_lane1[353] = 8'h00;
+    half0_lane1[354] = 8'h00;
+    half0_lane1[355] = 8'h00;
+    half0_lane1[356] = 8'h00;
+    half0_lane1[357] = 8'h00;
+    half0_lane1[358] = 8'h00;
+    half0_lane1[359] = 8'h00;
+    half0_lane1[360] = 8'h00;
+    half0_lane1[361] = 8'h00;
+    half0_lane1[362] = 8'h00;
+    half0_lane1[363] = 8'h00;
+    half0_lane1[364] = 8'h00;
+    half0_lane1[365] = 8'h00;
+    half0_lane1[366] = 8'h00;
+    half0_lane1[367] = 8'h00;
+    half0_lane1[368] = 8'h00;
+    half0_lane1[369] = 8'h00;
+    half0_lane1[370] = 8'h00;
+    half0_lane1[371] = 8'h00;
+    half0_lane1[372] = 8'h00;
+    half0_lane1[373] = 8'h00;
+    half0_lane1[374] = 8'h00;
+    half0_lane1[375] = 8'h00;
+    half0_lane1[376] = 8'h00;
+    half0_lane1[377] = 8'h00;
+    half0_lane1[378] = 8'h00;
+    half0_lane1[379] = 8'h00;
+    half0_lane1[380] = 8'h00;
+    half0_lane1[381] = 8'h00;
+    half0_lane1[382] = 8'h00;
+    half0_lane1[383] = 8'h00;
+    half0_lane1[384] = 8'h00;
+    half0_lane1[385] = 8'h00;
+    half0_lane1[386] = 8'h00;
+    half0_lane1[387] = 8'h00;
+    half0_lane1[388] = 8'h00;
+    half0_lane1[389] = 8'h00;
+    half0_lane1[390] = 8'h00;
+    half0_lane1[391] = 8'h00;
+    half0_lane1[392] = 8'h00;
+    half0_lane1[393] = 8'h00;
+    half0_lane1[394] = 8'h00;
+    half0_lane1[395] = 8'h00;
+    half0_lane1[396] = 8'h00;
+    half0_lane1[397] = 8'h00;
+    half0_lane1[398] = 8'h00;
+    half0_lane1[399] = 8'h00;
+    half0_lane1[400] = 8'h00;
+    half0_lane1[401] = 8'h00;
+    half0_lane1[402] = 8'h00;
+    half0_lane1[403] = 8'h00;
+    half0_lane1[404] = 8'h00;
+    half0_lane1[405] = 8'h00;
+    half0_lane1[406] = 8'h00;
+    half0_lane1[407] = 8'h00;
+    half0_lane1[408] = 8'h00;
+    half0_lane1[409] = 8'h00;
+    half0_lane1[410] = 8'h00;
+    half0_lane1[411] = 8'h00;
+    half0_lane1[412] = 8'h00;
+    half0_lane1[413] = 8'h00;
+    half0_lane1[414] = 8'h00;
+    half0_lane1[415] = 8'h00;
+    half0_lane1[416] = 8'h00;
+    half0_lane1[417] = 8'h00;
+    half0_lane1[418] = 8'h00;
+    half0_lane1[419] = 8'h00;
+    half0_lane1[420] = 8'h00;
+    half0_lane1[421] = 8'h00;
+    half0_lane1[422] = 8'h00;
+    half0_lane1[423] = 8'h00;
+    half0_lane1[424] = 8'h00;
+    half0_lane1[425] = 8'h00;
+    half0_lane1[426] = 8'h00;
+    half0_lane1[427] = 8'h00;
+    half0_lane1[428] = 8'h00;
+    half0_lane1[429] = 8'h00;
+    half0_lane1[430] = 8'h00;
+    half0_lane1[431] = 8'h00;
+    half0_lane1[432] = 8'h00;
+    half0_lane1[433] = 8'h00;
+    half0_lane1[434] = 8'h00;
+    half0_lane1[435] = 8'h00;
+    half0_lane1[436] = 8'h00;
+    half0_lane1[437] = 8'h00;
+    half0_lane1[438] = 8'h00;
+    half0_lane1[439] = 8'h00;
+    half0_lane1[440] = 8'h00;
+    half0_lane1[441] = 8'h00;
+    half0_lane1[442] = 8'h00;
+    half0_lane1[443] = 8'h00;
+    half0_lane1[444] = 8'h00;
+    half0_lane1[445] = 8'h00;
+    half0_lane1[446] = 8'h00;
+    half0_lane1[447] = 8'h00;
+    half0_lane1[448] = 8'h00;
+    half0_lane1[449] = 8'h00;
+    half0_lane1[450] = 8'h00;
+    half0_lane1[451] = 8'h00;
+    half0_lane1[452] = 8'h00;
+    half0_lane1[453] = 8'h00;
+    half0_lane1[454] = 8'h00;
+    half0_lane1[455] = 8'h00;
+    half0_lane1[456] = 8'h00;
+    half0_lane1[457] = 8'h00;
+    half0_lane1[458] = 8'h00;
+    half0_lane1[459] = 8'h00;
+    half0_lane1[460] = 8'h00;
+    half0_lane1[461] = 8'h00;
+    half0_lane1[462] = 8'h00;
+    half0_lane1[463] = 8'h00;
+    half0_lane1[464] = 8'h00;
+    half0_lane1[465] = 8'h00;
+    half0_lane1[466] = 8'h00;
+    half0_lane1[467] = 8'h00;
+    half0_lane1[468] = 8'h00;
+    half0_lane1[469] = 8'h00;
+    half0_lane1[470] = 8'h00;
+    half0_lane1[471] = 8'h00;
+    half0_lane1[472] = 8'h00;
+    half0_lane1[473] = 8'h00;
+    half0_lane1[474] = 8'h00;
+    half0_lane1[475] = 8'h00;
+    half0_lane1[476] = 8'h00;
+    half0_lane1[477] = 8'h00;
+    half0_lane1[478] = 8'h00;
+    half0_lane1[479] = 8'h00;
+    half0_lane1[480] = 8'h00;
+    half0_lane1[481] = 8'h00;
+    half0_lane1[482] = 8'h00;
+    half0_lane1[483] = 8'h00;
+    half0_lane1[484] = 8'h00;
+    half0_lane1[485] = 8'h00;
+    half0_lane1[486] = 8'h00;
+    half0_lane1[487] = 8'h00;
+    half0_lane1[488] = 8'h00;
+    half0_lane1[489] = 8'h00;
+    half0_lane1[490] = 8'h00;
+    half0_lane1[491] = 8'h00;
+    half0_lane1[492] = 8'h00;
+    half0_lane1[493] = 8'h00;
+    half0_lane1[494] = 8'h00;
+    half0_lane1[495] = 8'h00;
+    half0_lane1[496] = 8'h00;
+    half0_lane1[497] = 8'h00;
+    half0_lane1[498] = 8'h00;
+    half0_lane1[499] = 8'h00;
+    half0_lane1[500] = 8'h00;
+    half0_lane1[501] = 8'h00;
+    half0_lane1[502] = 8'h00;
+    half0_lane1[503] = 8'h00;
+    half0_lane1[504] = 8'h00;
+    half0_lane1[505] = 8'h00;
+    half0_lane1[506] = 8'h00;
+    half0_lane1[507] = 8'h00;
+    half0_lane1[508] = 8'h00;
+    half0_lane1[509] = 8'h00;
+    half0_lane1[510] = 8'h00;
+    half0_lane1[511] = 8'h00;
   end
   always @(posedge clk) begin
-    if (\wr__en$21 [0])
-      half1[\wr__addr$22 ][7:0] <= \wr__data$23 [7:0];
-    if (\wr__en$21 [1])
-      half1[\wr__addr$22 ][15:8] <= \wr__data$23 [15:8];
-    if (\wr__en$21 [2])
-      half1[\wr__addr$22 ][23:16] <= \wr__data$23 [23:16];
-    if (\wr__en$21 [3])
-      half1[\wr__addr$22 ][31:24] <= \wr__data$23 [31:24];
+    if (\wr__en$24 )
+      half0_lane1[\wr__addr$25 ] <= \$16 [15:8];
   end
-  reg [31:0] _1_;
+  reg [7:0] _1_;
   always @(posedge clk) begin
-    if (\rd__en$19 ) begin
-      _1_ <= half1[\rd__addr$20 ];
+    if (\rd__en$22 ) begin
+      _1_ <= half0_lane1[\rd__addr$23 ];
     end
   end
-  assign \rd__data$26  = _1_;
+  assign \rd__data$59  = _1_;
+  reg [7:0] half0_lane2 [511:0];
+  initial begin
+    half0_lane2[0] = 8'h00;
+    half0_lane2[1] = 8'h00;
+    half0_lane2[2] = 8'h00;
+    half0_lane2[3] = 8'h00;
+    half0_lane2[4] = 8'h00;
+    half0_lane2[5] = 8'h00;
+    half0_lane2[6] = 8'h00;
+    half0_lane2[7] = 8'h00;
+    half0_lane2[8] = 8'h00;
+    half0_lane2[9] = 8'h00;
+    half0_lane2[10] = 8'h00;
+    half0_lane2[11] = 8'h00;
+    half0_lane2[12] = 8'h00;
+    half0_lane2[13] = 8'h00;
+    half0_lane2[14] = 8'h00;
+    half0_lane2[15] = 8'h00;
+    half0_lane2[16] = 8'h00;
+    half0_lane2[17] = 8'h00;
+    half0_lane2[18] = 8'h00;
+    half0_lane2[19] = 8'h00;
+    half0_lane2[20] = 8'h00;
+    half0_lane2[21] = 8'h00;
+    half0_lane2[22] = 8'h00;
+    half0_lane2[23] = 8'h00;
+    half0_lane2[24] = 8'h00;
+    half0_lane2[25] = 8'h00;
+    half0_lane2[26] = 8'h00;
+    half0_lane2[27] = 8'h00;
+    half0_lane2[28] = 8'h00;
+    half0_lane2[29] = 8'h00;
+    half0_lane2[30] = 8'h00;
+    half0_lane2[31] = 8'h00;
+    half0_lane2[32] = 8'h00;
+    half0_lane2[33] = 8'h00;
+    half0_lane2[34] = 8'h00;
+    half0_lane2[35] = 8'h00;
+    half0_lane2[36] = 8'h00;
+    half0_lane2[37] = 8'h00;
+    half0_lane2[38] = 8'h00;
+    half0_lane2[39] = 8'h00;
+    half0_lane2[40] = 8'h00;
+    half0_lane2[41] = 8'h00;
+    half0_lane2[42] = 8'h00;
+    half0_lane2[43] = 8'h00;
+    half0_lane2[44] = 8'h00;
+    half0_lane2[45] = 8'h00;
+    half0_lane2[46] = 8'h00;
+    half0_lane2[47] = 8'h00;
+    half0_lane2[48] = 8'h00;
+    half0_lane2[49] = 8'h00;
+    half0_lane2[50] = 8'h00;
+    half0_lane2[51] = 8'h00;
+    half0_lane2[52] = 8'h00;
+    half0_lane2[53] = 8'h00;
+    half0_lane2[54] = 8'h00;
+    half0_lane2[55] = 8'h00;
+    half0_lane2[56] = 8'h00;
+    half0_lane2[57] = 8'h00;
+    half0_lane2[58] = 8'h00;
+    half0_lane2[59] = 8'h00;
+    half0_lane2[60] = 8'h00;
+    half0_lane2[61] = 8'h00;
+    half0_lane2[62] = 8'h00;
+    half0_lane2[63] = 8'h00;
+    half0_lane2[64] = 8'h00;
+    half0_lane2[65] = 8'h00;
+    half0_lane2[66] = 8'h00;
+    half0_lane2[67] = 8'h00;
+    half0_lane2[68] = 8'h00;
+    half0_lane2[69] = 8'h00;
+    half0_lane2[70] = 8'h00;
+    half0_lane2[71] = 8'h00;
+    half0_lane2[72] = 8'h00;
+    half0_lane2[73] = 8'h00;
+    half0_lane2[74] = 8'h00;
+    half0_lane2[75] = 8'h00;
+    half0_lane2[76] = 8'h00;
+    half0_lane2[77] = 8'h00;
+    half0_lane2[78] = 8'h00;
+    half0_lane2[79] = 8'h00;
+    half0_lane2[80] = 8'h00;
+    half0_lane2[81] = 8'h00;
+    half0_lane2[82] = 8'h00;
+    half0_lane2[83] = 8'h00;
+    half0_lane2[84] = 8'h00;
+    half0_lane2[85] = 8'h00;
+    half0_lane2[86] = 8'h00;
+    half0_lane2[87] = 8'h00;
+    half0_lane2[88] = 8'h00;
+    half0_lane2[89] = 8'h00;
+    half0_lane2[90] = 8'h00;
+    half0_lane2[91] = 8'h00;
+    half0_lane2[92] = 8'h00;
+    half0_lane2[93] = 8'h00;
+    half0_lane2[94] = 8'h00;
+    half0_lane2[95] = 8'h00;
+    half0_lane2[96] = 8'h00;
+    half0_lane2[97] = 8'h00;
+    half0_lane2[98] = 8'h00;
+    half0_lane2[99] = 8'h00;
+    half0_lane2[100] = 8'h00;
+    half0_lane2[101] = 8'h00;
+    half0_lane2[102] = 8'h00;
+    half0_lane2[103] = 8'h00;
+    half0_lane2[104] = 8'h00;
+    half0_lane2[105] = 8'h00;
+    half0_lane2[106] = 8'h00;
+    half0_lane2[107] = 8'h00;
+    half0_lane2[108] = 8'h00;
+    half0_lane2[109] = 8'h00;
+    half0_lane2[110] = 8'h00;
+    half0_lane2[111] = 8'h00;
+    half0_lane2[112] = 8'h00;
+    half0_lane2[113] = 8'h00;
+    half0_lane2[114] = 8'h00;
+    half0_lane2[115] = 8'h00;
+    half0_lane2[116] = 8'h00;
+    half0_lane2[117] = 8'h00;
+    half0_lane2[118] = 8'h00;
+    half0_lane2[119] = 8'h00;
+    half0_lane2[120] = 8'h00;
+    half0_lane2[121] = 8'h00;
+    half0_lane2[122] = 8'h00;
+    half0_lane2[123] = 8'h00;
+    half0_lane2[124] = 8'h00;
+    half0_lane2[125] = 8'h00;
+    half0_lane2[126] = 8'h00;
+    half0_lane2[127] = 8'h00;
+    half0_lane2[128] = 8'h00;
+    half0_lane2[129] = 8'h00;
+    half0_lane2[130] = 8'h00;
+    half0_lane2[131] = 8'h00;
+    half0_lane2[132] = 8'h00;
+    half0_lane2[133] = 8'h00;
+    half0_lane2[134] = 8'h00;
+    half0_lane2[135] = 8'h00;
+    half0_lane2[136] = 8'h00;
+    half0_lane2[137] = 8'h00;
+    half0_lane2[138] = 8'h00;
+    half0_lane2[139] = 8'h00;
+    half0_lane2[140] = 8'h00;
+    half0_lane2[141] = 8'h00;
+    half0_lane2[142] = 8'h00;
+    half0_lane2[143] = 8'h00;
+    half0_lane2[144] = 8'h00;
+    half0_lane2[145] = 8'h00;
+    half0_lane2[146] = 8'h00;
+    half0_lane2[147] = 8'h00;
+    half0_lane2[148] = 8'h00;
+    half0_lane2[149] = 8'h00;
+    half0_lane2[150] = 8'h00;
+    half0_lane2[151] = 8'h00;
+    half0_lane2[152] = 8'h00;
+    half0_lane2[153] = 8'h00;
+    half0_lane2[154] = 8'h00;
+    half0_lane2[155] = 8'h00;
+    half0_lane2[156] = 8'h00;
+    half0_lane2[157] = 8'h00;
+    half0_lane2[158] = 8'h00;
+    half0_lane2[159] = 8'h00;
+    half0_lane2[160] = 8'h00;
+    half0_lane2[161] = 8'h00;
+    half0_lane2[162] = 8'h00;
+    half0_lane2[163] = 8'h00;
+    half0_lane2[164] = 8'h00;
+    half0_lane2[165] = 8'h00;
+    half0_lane2[166] = 8'h00;
+    half0_lane2[167] = 8'h00;
+    half0_lane2[168] = 8'h00;
+    half0_lane2[169] = 8'h00;
+    half0_lane2[170] = 8'h00;
+    half0_lane2[171] = 8'h00;
+    half0_lane2[172] = 8'h00;
+    half0_lane2[173] = 8'h00;
+    half0_lane2[174] = 8'h00;
+    half0_lane2[175] = 8'h00;
+    half0_lane2[176] = 8'h00;
+    half0_lane2[177] = 8'h00;
+    half0_lane2[178] = 8'h00;
+    half0_lane2[179] = 8'h00;
+    half0_lane2[180] = 8'h00;
+    half0_lane2[181] = 8'h00;
+    half0_lane2[182] = 8'h00;
+    half0_lane2[183] = 8'h00;
+    half0_lane2[184] = 8'h00;
+    half0_lane2[185] = 8'h00;
+    half0_lane2[186] = 8'h00;
+    half0_lane2[187] = 8'h00;
+    half0_lane2[188] = 8'h00;
+    half0_lane2[189] = 8'h00;
+    half0_lane2[190] = 8'h00;
+    half0_lane2[191] = 8'h00;
+    half0_lane2[192] = 8'h00;
+    half0_lane2[193] = 8'h00;
+    half0_lane2[194] = 8'h00;
+    half0_lane2[195] = 8'h00;
+    half0_lane2[196] = 8'h00;
+    half0_lane2[197] = 8'h00;
+    half0_lane2[198] = 8'h00;
+    half0_lane2[199] = 8'h00;
+    half0_lane2[200] = 8'h00;
+    half0_lane2[201] = 8'h00;
+    half0_lane2[202] = 8'h00;
+    half0_lane2[203] = 8'h00;
+    half0_lane2[204] = 8'h00;
+    half0_lane2[205] = 8'h00;
+    half0_lane2[206] = 8'h00;
+    half0_lane2[207] = 8'h00;
+    half0_lane2[208] = 8'h00;
+    half0_lane2[209] = 8'h00;
+    half0_lane2[210] = 8'h00;
+    half0_lane2[211] = 8'h00;
+    half0_lane2[212] = 8'h00;
+    half0_lane2[213] = 8'h00;
+    half0_lane2[214] = 8'h00;
+    half0_lane2[215] = 8'h00;
+    half0_lane2[216] = 8'h00;
+    half0_lane2[217] = 8'h00;
+    half0_lane2[218] = 8'h00;
+    half0_lane2[219] = 8'h00;
+    half0_lane2[220] = 8'h00;
+    half0_lane2[221] = 8'h00;
+    half0_lane2[222] = 8'h00;
+    half0_lane2[223] = 8'h00;
+    half0_lane2[224] = 8'h00;
+    half0_lane2[225] = 8'h00;
+    half0_lane2[226] = 8'h00;
+    half0_lane2[227] = 8'h00;
+    half0_lane2[228] = 8'h00;
+    half0_lane2[229] = 8'h00;
+    half0_lane2[230] = 8'h00;
+    half0_lane2[231] = 8'h00;
+    half0_lane2[232] = 8'h00;
+    half0_lane2[233] = 8'h00;
+    half0_lane2[234] = 8'h00;
+    half0_lane2[235] = 8'h00;
+    half0_lane2[236] = 8'h00;
+    half0_lane2[237] = 8'h00;
+    half0_lane2[238] = 8'h00;
+    half0_lane2[239] = 8'h00;
+    half0_lane2[240] = 8'h00;
+    half0_lane2[241] = 8'h00;
+    half0_lane2[242] = 8'h00;
+    half0_lane2[243] = 8'h00;
+    half0_lane2[244] = 8'h00;
+    half0_lane2[245] = 8'h00;
+    half0_lane2[246] = 8'h00;
+    half0_lane2[247] = 8'h00;
+    half0_lane2[248] = 8'h00;
+    half0_lane2[249] = 8'h00;
+    half0_lane2[250] = 8'h00;
+    half0_lane2[251] = 8'h00;
+    half0_lane2[252] = 8'h00;
+    half0_lane2[253] = 8'h00;
+    half0_lane2[254] = 8'h00;
+    half0_lane2[255] = 8'h00;
+    half0_lane2[256] = 8'h00;
+    half0_lane2[257] = 8'h00;
+    half0_lane2[258] = 8'h00;
+    half0_lane2[259] = 8'h00;
+    half0_lane2[260] = 8'h00;
+    half0_lane2[261] = 8'h00;
+    half0_lane2[262] = 8'h00;
+    half0_lane2[263] = 8'h00;
+    half0_lane2[264] = 8'h00;
+    half0_lane2[265] = 8'h00;
+    half0_lane2[266] = 8'h00;
+    half0_lane2[267] = 8'h00;
+    half0_lane2[268] = 8'h00;
+    half0_lane2[269] = 8'h00;
+    half0_lane2[270] = 8'h00;
+    half0_lane2[271] = 8'h00;
+    half0_lane2[272] = 8'h00;
+    half0_lane2[273] = 8'h00;
+    half0_lane2[274] = 8'h00;
+    half0_lane2[275] = 8'h00;
+    half0_lane2[276] = 8'h00;
+    half0_lane2[277] = 8'h00;
+    half0_lane2[278] = 8'h00;
+    half0_lane2[279] = 8'h00;
+    half0_lane2[280] = 8'h00;
+    half0_lane2[281] = 8'h00;
+    half0_lane2[282] = 8'h00;
+    half0_lane2[283] = 8'h00;
+    half0_lane2[284] = 8'h00;
+    half0_lane2[285] = 8'h00;
+    half0_lane2[286] = 8'h00;
+    half0_lane2[287] = 8'h00;
+    half0_lane2[288] = 8'h00;
+    half0_lane2[289] = 8'h00;
+    half0_lane2[290] = 8'h00;
+    half0_lane2[291] = 8'h00;
+    half0_lane2[292] = 8'h00;
+    half0_lane2[293] = 8'h00;
+    half0_lane2[294] = 8'h00;
+    half0_lane2[295] = 8'h00;
+    half0_lane2[296] = 8'h00;
+    half0_lane2[297] = 8'h00;
+    half0_lane2[298] = 8'h00;
+    half0_lane2[299] = 8'h00;
+    half0_lane2[300] = 8'h00;
+    half0_lane2[301] = 8'h00;
+    half0_lane2[302] = 8'h00;
+    half0_lane2[303] = 8'h00;
+    half0_lane2[304] = 8'h00;
+    half0_lane2[305] = 8'h00;
+    half0_lane2[306] = 8'h00;
+    half0_lane2[307] = 8'h00;
+    half0_lane2[308] = 8'h00;
+    half0_lane2[309] = 8'h00;
+    half0_lane2[310] = 8'h00;
+    half0_lane2[311] = 8'h00;
+    half0_lane2[312] = 8'h00;
+    half0_lane2[313] = 8'h00;
+    half0_lane2[314] = 8'h00;
+    half0_lane2[315] = 8'h00;
+    half0_lane2[316] = 8'h00;
+    half0_lane2[317] = 8'h00;
+    half0_lane2[318] = 8'h00;
+    half0_lane2[319] = 8'h00;
+    half0_lane2[320] = 8'h00;
+    half0_lane2[321] = 8'h00;
+    half0_lane2[322] = 8'h00;
+    half0_lane2[323] = 8'h00;
+    half0_lane2[324] = 8'h00;
+    half0_lane2[325] = 8'h00;
+    half0_lane2[326] = 8'h00;
+    half0_lane2[327] = 8'h00;
+    half0_lane2[328] = 8'h00;
+    half0_lane2[329] = 8'h00;
+    half0_lane2[330] = 8'h00;
+    half0_lane2[331] = 8'h00;
+    half0_lane2[332] = 8'h00;
+    half0_lane2[333] = 8'h00;
+    half0_lane2[334] = 8'h00;
+    half0_lane2[335] = 8'h00;
+    half0_lane2[336] = 8'h00;
+    half0_lane2[337] = 8'h00;
+    half0_lane2[338] = 8'h00;
+    half0_lane2[339] = 8'h00;
+    half0_lane2[340] = 8'h00;
+    half0_lane2[341] = 8'h00;
+    half0_lane2[342] = 8'h00;
+    half0_lane2[343] = 8'h00;
+    half0_lane2[344] = 8'h00;
+    half0_lane2[345] = 8'h00;
+    half0_lane2[346] = 8'h00;
+    half0_lane2[347] = 8'h00;
+    half0_lane2[348] = 8'h00;
+    half0_lane2[349] = 8'h00;
+    half0_lane2[350] = 8'h00;
+    half0_lane2[351] = 8'h00;
+    half0_lane2[352] = 8'h00;
+    half0_lane2[353] = 8'h00;
+    half0_lane2[354] = 8'h00;
+    half0_lane2[355] = 8'h00;
+    half0_lane2[356] = 8'h00;
+    half0_lane2[357] = 8'h00;
+    half0_lane2[358] = 8'h00;
+    half0_lane2[359] = 8'h00;
+    half0_lane2[360] = 8'h00;
+    half0_lane2[361] = 8'h00;
+    half0_lane2[362] = 8'h00;
+    half0_lane2[363] = 8'h00;
+    half0_lane2[364] = 8'h00;
+    half0_lane2[365] = 8'h00;
+    half0_lane2[366] = 8'h00;
+    half0_lane2[367] = 8'h00;
+    half0_lane2[368] = 8'h00;
+    half0_lane2[369] = 8'h00;
+    half0_lane2[370] = 8'h00;
+    half0_lane2[371] = 8'h00;
+    half0_lane2[372] = 8'h00;
+    half0_lane2[373] = 8'h00;
+    half0_lane2[374] = 8'h00;
+    half0_lane2[375] = 8'h00;
+    half0_lane2[376] = 8'h00;
+    half0_lane2[377] = 8'h00;
+    half0_lane2[378] = 8'h00;
+    half0_lane2[379] = 8'h00;
+    half0_lane2[380] = 8'h00;
+    half0_lane2[381] = 8'h00;
+    half0_lane2[382] = 8'h00;
+    half0_lane2[383] = 8'h00;
+    half0_lane2[384] = 8'h00;
+    half0_lane2[385] = 8'h00;
+    half0_lane2[386] = 8'h00;
+    half0_lane2[387] = 8'h00;
+    half0_lane2[388] = 8'h00;
+    half0_lane2[389] = 8'h00;
+    half0_lane2[390] = 8'h00;
+    half0_lane2[391] = 8'h00;
+    half0_lane2[392] = 8'h00;
+    half0_lane2[393] = 8'h00;
+    half0_lane2[394] = 8'h00;
+    half0_lane2[395] = 8'h00;
+    half0_lane2[396] = 8'h00;
+    half0_lane2[397] = 8'h00;
+    half0_lane2[398] = 8'h00;
+    half0_lane2[399] = 8'h00;
+    half0_lane2[400] = 8'h00;
+    half0_lane2[401] = 8'h00;
+    half0_lane2[402] = 8'h00;
+    half0_lane2[403] = 8'h00;
+    half0_lane2[404] = 8'h00;
+    half0_lane2[405] = 8'h00;
+    half0_lane2[406] = 8'h00;
+    half0_lane2[407] = 8'h00;
+    half0_lane2[408] = 8'h00;
+    half0_lane2[409] = 8'h00;
+    half0_lane2[410] = 8'h00;
+    half0_lane2[411] = 8'h00;
+    half0_lane2[412] = 8'h00;
+    half0_lane2[413] = 8'h00;
+    half0_lane2[414] = 8'h00;
+    half0_lane2[415] = 8'h00;
+    half0_lane2[416] = 8'h00;
+    half0_lane2[417] = 8'h00;
+    half0_lane2[418] = 8'h00;
+    half0_lane2[419] = 8'h00;
+    half0_lane2[420] = 8'h00;
+    half0_lane2[421] = 8'h00;
+    half0_lane2[422] = 8'h00;
+    half0_lane2[423] = 8'h00;
+    half0_lane2[424] = 8'h00;
+    half0_lane2[425] = 8'h00;
+    half0_lane2[426] = 8'h00;
+    half0_lane2[427] = 8'h00;
+    half0_lane2[428] = 8'h00;
+    half0_lane2[429] = 8'h00;
+    half0_lane2[430] = 8'h00;
+    half0_lane2[431] = 8'h00;
+    half0_lane2[432] = 8'h00;
+    half0_lane2[433] = 8'h00;
+    half0_lane2[434] = 8'h00;
+    half0_lane2[435] = 8'h00;
+    half0_lane2[436] = 8'h00;
+    half0_lane2[437] = 8'h00;
+    half0_lane2[438] = 8'h00;
+    half0_lane2[439] = 8'h00;
+    half0_lane2[440] = 8'h00;
+    half0_lane2[441] = 8'h00;
+    half0_lane2[442] = 8'h00;
+    half0_lane2[443] = 8'h00;
+    half0_lane2[444] = 8'h00;
+    half0_lane2[445] = 8'h00;
+    half0_lane2[446] = 8'h00;
+    half0_lane2[447] = 8'h00;
+    half0_lane2[448] = 8'h00;
+    half0_lane2[449] = 8'h00;
+    half0_lane2[450] = 8'h00;
+    half0_lane2[451] = 8'h00;
+    half0_lane2[452] = 8'h00;
+    half0_lane2[453] = 8'h00;
+    half0_lane2[454] = 8'h00;
+    half0_lane2[455] = 8'h00;
+    half0_lane2[456] = 8'h00;
+    half0_lane2[457] = 8'h00;
+    half0_lane2[458] = 8'h00;
+    half0_lane2[459] = 8'h00;
+    half0_lane2[460] = 8'h00;
+    half0_lane2[461] = 8'h00;
+    half0_lane2[462] = 8'h00;
+    half0_lane2[463] = 8'h00;
+    half0_lane2[464] = 8'h00;
+    half0_lane2[465] = 8'h00;
+    half0_lane2[466] = 8'h00;
+    half0_lane2[467] = 8'h00;
+    half0_lane2[468] = 8'h00;
+    half0_lane2[469] = 8'h00;
+    half0_lane2[470] = 8'h00;
+    half0_lane2[471] = 8'h00;
+    half0_lane2[472] = 8'h00;
+    half0_lane2[473] = 8'h00;
+    half0_lane2[474] = 8'h00;
+    half0_lane2[475] = 8'h00;
+    half0_lane2[476] = 8'h00;
+    half0_lane2[477] = 8'h00;
+    half0_lane2[478] = 8'h00;
+    half0_lane2[479] = 8'h00;
+    half0_lane2[480] = 8'h00;
+    half0_lane2[481] = 8'h00;
+    half0_lane2[482] = 8'h00;
+    half0_lane2[483] = 8'h00;
+    half0_lane2[484] = 8'h00;
+    half0_lane2[485] = 8'h00;
+    half0_lane2[486] = 8'h00;
+    half0_lane2[487] = 8'h00;
+    half0_lane2[488] = 8'h00;
+    half0_lane2[489] = 8'h00;
+    half0_lane2[490] = 8'h00;
+    half0_lane2[491] = 8'h00;
+    half0_lane2[492] = 8'h00;
+    half0_lane2[493] = 8'h00;
+    half0_lane2[494] = 8'h00;
+    half0_lane2[495] = 8'h00;
+    half0_lane2[496] = 8'h00;
+    half0_lane2[497] = 8'h00;
+    half0_lane2[498] = 8'h00;
+    half0_lane2[499] = 8'h00;
+    half0_lane2[500] = 8'h00;
+    half0_lane2[501] = 8'h00;
+    half0_lane2[502] = 8'h00;
+    half0_lane2[503] = 8'h00;
+    half0_lane2[504] = 8'h00;
+    half0_lane2[505] = 8'h00;
+    half0_lane2[506] = 8'h00;
+    half0_lane2[507] = 8'h00;
+    half0_lane2[508] = 8'h00;
+    half0_lane2[509] = 8'h00;
+    half0_lane2[510] = 8'h00;
+    half0_lane2[511] = 8'h00;
+  end
+  always @(posedge clk) begin
+    if (\wr__en$29 )
+      half0_lane2[\wr__addr$30 ] <= \$24 [23:16];
+  end
+  reg [7:0] _2_;
+  always @(posedge clk) begin
+    if (\rd__en$27 ) begin
+      _2_ <= half0_lane2[\rd__addr$28 ];
+    end
+  end
+  assign \rd__data$60  = _2_;
+  reg [7:0] half0_lane3 [511:0];
+  initial begin
+    half0_lane3[0] = 8'h00;
+    half0_lane3[1] = 8'h00;
+    half0_lane3[2] = 8'h00;
+    half0_lane3[3] = 8'h00;
+    half0_lane3[4] = 8'h00;
+    half0_lane3[5] = 8'h00;
+    half0_lane3[6] = 8'h00;
+    half0_lane3[7] = 8'h00;
+    half0_lane3[8] = 8'h00;
+    half0_lane3[9] = 8'h00;
+    half0_lane3[10] = 8'h00;
+    half0_lane3[11] = 8'h00;
+    half0_lane3[12] = 8'h00;
+    half0_lane3[13] = 8'h00;
+    half0_lane3[14] = 8'h00;
+    half0_lane3[15] = 8'h00;
+    half0_lane3[16] = 8'h00;
+    half0_lane3[17] = 8'h00;
+    half0_lane3[18] = 8'h00;
+    half0_lane3[19] = 8'h00;
+    half0_lane3[20] = 8'h00;
+    half0_lane3[21] = 8'h00;
+    half0_lane3[22] = 8'h00;
+    half0_lane3[23] = 8'h00;
+    half0_lane3[24] = 8'h00;
+    half0_lane3[25] = 8'h00;
+    half0_lane3[26] = 8'h00;
+    half0_lane3[27] = 8'h00;
+    half0_lane3[28] = 8'h00;
+    half0_lane3[29] = 8'h00;
+    half0_lane3[30] = 8'h00;
+    half0_lane3[31] = 8'h00;
+    half0_lane3[32] = 8'h00;
+    half0_lane3[33] = 8'h00;
+    half0_lane3[34] = 8'h00;
+    half0_lane3[35] = 8'h00;
+    half0_lane3[36] = 8'h00;
+    half0_lane3[37] = 8'h00;
+    half0_lane3[38] = 8'h00;
+    half0_lane3[39] = 8'h00;
+    half0_lane3[40] = 8'h00;
+    half0_lane3[41] = 8'h00;
+    half0_lane3[42] = 8'h00;
+    half0_lane3[43] = 8'h00;
+    half0_lane3[44] = 8'h00;
+    half0_lane3[45] = 8'h00;
+    half0_lane3[46] = 8'h00;
+    half0_lane3[47] = 8'h00;
+    half0_lane3[48] = 8'h00;
+    half0_lane3[49] = 8'h00;
+    half0_lane3[50] = 8'h00;
+    half0_lane3[51] = 8'h00;
+    half0_lane3[52] = 8'h00;
+    half0_lane3[53] = 8'h00;
+    half0_lane3[54] = 8'h00;
+    half0_lane3[55] = 8'h00;
+    half0_lane3[56] = 8'h00;
+    half0_lane3[57] = 8'h00;
+    half0_lane3[58] = 8'h00;
+    half0_lane3[59] = 8'h00;
+    half0_lane3[60] = 8'h00;
+    half0_lane3[61] = 8'h00;
+    half0_lane3[62] = 8'h00;
+    half0_lane3[63] = 8'h00;
+    half0_lane3[64] = 8'h00;
+    half0_lane3[65] = 8'h00;
+    half0_lane3[66] = 8'h00;
+    half0_lane3[67] = 8'h00;
+    half0_lane3[68] = 8'h00;
+    half0_lane3[69] = 8'h00;
+    half0_lane3[70] = 8'h00;
+    half0_lane3[71] = 8'h00;
+    half0_lane3[72] = 8'h00;
+    half0_lane3[73] = 8'h00;
+    half0_lane3[74] = 8'h00;
+    half0_lane3[75] = 8'h00;
+    half0_lane3[76] = 8'h00;
+    half0_lane3[77] = 8'h00;
+    half0_lane3[78] = 8'h00;
+    half0_lane3[79] = 8'h00;
+    half0_lane3[80] = 8'h00;
+    half0_lane3[81] = 8'h00;
+    half0_lane3[82] = 8'h00;
+    half0_lane3[83] = 8'h00;
+    half0_lane3[84] = 8'h00;
+    half0_lane3[85] = 8'h00;
+    half0_lane3[86] = 8'h00;
+    half0_lane3[87] = 8'h00;
+    half0_lane3[88] = 8'h00;
+    half0_lane3[89] = 8'h00;
+    half0_lane3[90] = 8'h00;
+    half0_lane3[91] = 8'h00;
+    half0_lane3[92] = 8'h00;
+    half0_lane3[93] = 8'h00;
+    half0_lane3[94] = 8'h00;
+    half0_lane3[95] = 8'h00;
+    half0_lane3[96] = 8'h00;
+    half0_lane3[97] = 8'h00;
+    half0_lane3[98] = 8'h00;
+    half0_lane3[99] = 8'h00;
+    half0_lane3[100] = 8'h00;
+    half0_lane3[101] = 8'h00;
+    half0_lane3[102] = 8'h00;
+    half0_lane3[103] = 8'h00;
+    half0_lane3[104] = 8'h00;
+    half0_lane3[105] = 8'h00;
+    half0_lane3[106] = 8'h00;
+    half0_lane3[107] = 8'h00;
+    half0_lane3[108] = 8'h00;
+    half0_lane3[109] = 8'h00;
+    half0_lane3[110] = 8'h00;
+    half0_lane3[111] = 8'h00;
+    half0_lane3[112] = 8'h00;
+    half0_lane3[113] = 8'h00;
+    half0_lane3[114] = 8'h00;
+    half0_lane3[115] = 8'h00;
+    half0_lane3[116] = 8'h00;
+    half0_lane3[117] = 8'h00;
+    half0_lane3[118] = 8'h00;
+    half0_lane3[119] = 8'h00;
+    half0_lane3[120] = 8'h00;
+    half0_lane3[121] = 8'h00;
+    half0_lane3[122] = 8'h00;
+    half0_lane3[123] = 8'h00;
+    half0_lane3[124] = 8'h00;
+    half0_lane3[125] = 8'h00;
+    half0_lane3[126] = 8'h00;
+    half0_lane3[127] = 8'h00;
+    half0_lane3[128] = 8'h00;
+    half0_lane3[129] = 8'h00;
+    half0_lane3[130] = 8'h00;
+    half0_lane3[131] = 8'h00;
+    half0_lane3[132] = 8'h00;
+    half0_lane3[133] = 8'h00;
+    half0_lane3[134] = 8'h00;
+    half0_lane3[135] = 8'h00;
+    half0_lane3[136] = 8'h00;
+    half0_lane3[137] = 8'h00;
+    half0_lane3[138] = 8'h00;
+    half0_lane3[139] = 8'h00;
+    half0_lane3[140] = 8'h00;
+    half0_lane3[141] = 8'h00;
+    half0_lane3[142] = 8'h00;
+    half0_lane3[143] = 8'h00;
+    half0_lane3[144] = 8'h00;
+    half0_lane3[145] = 8'h00;
+    half0_lane3[146] = 8'h00;
+    half0_lane3[147] = 8'h00;
+    half0_lane3[148] = 8'h00;
+    half0_lane3[149] = 8'h00;
+    half0_lane3[150] = 8'h00;
+    half0_lane3[151] = 8'h00;
+    half0_lane3[152] = 8'h00;
+    half0_lane3[153] = 8'h00;
+    half0_lane3[154] = 8'h00;
+    half0_lane3[155] = 8'h00;
+    half0_lane3[156] = 8'h00;
+    half0_lane3[157] = 8'h00;
+    half0_lane3[158] = 8'h00;
+    half0_lane3[159] = 8'h00;
+    half0_lane3[160] = 8'h00;
+    half0_lane3[161] = 8'h00;
+    half0_lane3[162] = 8'h00;
+    half0_lane3[163] = 8'h00;
+    half0_lane3[164] = 8'h00;
+    half0_lane3[165] = 8'h00;
+    half0_lane3[166] = 8'h00;
+    half0_lane3[167] = 8'h00;
+    half0_lane3[168] = 8'h00;
+    half0_lane3[169] = 8'h00;
+    half0_lane3[170] = 8'h00;
+    half0_lane3[171] = 8'h00;
+    half0_lane3[172] = 8'h00;
+    half0_lane3[173] = 8'h00;
+    half0_lane3[174] = 8'h00;
+    half0_lane3[175] = 8'h00;
+    half0_lane3[176] = 8'h00;
+    half0_lane3[177] = 8'h00;
+    half0_lane3[178] = 8'h00;
+    half0_lane3[179] = 8'h00;
+    half0_lane3[180] = 8'h00;
+    half0_lane3[181] = 8'h00;
+    half0_lane3[182] = 8'h00;
+    half0_lane3[183] = 8'h00;
+    half0_lane3[184] = 8'h00;
+    half0_lane3[185] = 8'h00;
+    half0_lane3[186] = 8'h00;
+    half0_lane3[187] = 8'h00;
+    half0_lane3[188] = 8'h00;
+    half0_lane3[189] = 8'h00;
+    half0_lane3[190] = 8'h00;
+    half0_lane3[191] = 8'h00;
+    half0_lane3[192] = 8'h00;
+    half0_lane3[193] = 8'h00;
+    half0_lane3[194] = 8'h00;
+    half0_lane3[195] = 8'h00;
+    half0_lane3[196] = 8'h00;
+    half0_lane3[197] = 8'h00;
+    half0_lane3[198] = 8'h00;
+    half0_lane3[199] = 8'h00;
+    half0_lane3[200] = 8'h00;
+    half0_lane3[201] = 8'h00;
+    half0_lane3[202] = 8'h00;
+    half0_lane3[203] = 8'h00;
+    half0_lane3[204] = 8'h00;
+    half0_lane3[205] = 8'h00;
+    half0_lane3[206] = 8'h00;
+    half0_lane3[207] = 8'h00;
+    half0_lane3[208] = 8'h00;
+    half0_lane3[209] = 8'h00;
+    half0_lane3[210] = 8'h00;
+    half0_lane3[211] = 8'h00;
+    half0_lane3[212] = 8'h00;
+    half0_lane3[213] = 8'h00;
+    half0_lane3[214] = 8'h00;
+    half0_lane3[215] = 8'h00;
+    half0_lane3[216] = 8'h00;
+    half0_lane3[217] = 8'h00;
+    half0_lane3[218] = 8'h00;
+    half0_lane3[219] = 8'h00;
+    half0_lane3[220] = 8'h00;
+    half0_lane3[221] = 8'h00;
+    half0_lane3[222] = 8'h00;
+    half0_lane3[223] = 8'h00;
+    half0_lane3[224] = 8'h00;
+    half0_lane3[225] = 8'h00;
+    half0_lane3[226] = 8'h00;
+    half0_lane3[227] = 8'h00;
+    half0_lane3[228] = 8'h00;
+    half0_lane3[229] = 8'h00;
+    half0_lane3[230] = 8'h00;
+    half0_lane3[231] = 8'h00;
+    half0_lane3[232] = 8'h00;
+    half0_lane3[233] = 8'h00;
+    half0_lane3[234] = 8'h00;
+    half0_lane3[235] = 8'h00;
+    half0_lane3[236] = 8'h00;
+    half0_lane3[237] = 8'h00;
+    half0_lane3[238] = 8'h00;
+    half0_lane3[239] = 8'h00;
+    half0_lane3[240] = 8'h00;
+    half0_lane3[241] = 8'h00;
+    half0_lane3[242] = 8'h00;
+    half0_lane3[243] = 8'h00;
+    half0_lane3[244] = 8'h00;
+    half0_lane3[245] = 8'h00;
+    half0_lane3[246] = 8'h00;
+    half0_lane3[247] = 8'h00;
+    half0_lane3[248] = 8'h00;
+    half0_lane3[249] = 8'h00;
+    half0_lane3[250] = 8'h00;
+    half0_lane3[251] = 8'h00;
+    half0_lane3[252] = 8'h00;
+    half0_lane3[253] = 8'h00;
+    half0_lane3[254] = 8'h00;
+    half0_lane3[255] = 8'h00;
+    half0_lane3[256] = 8'h00;
+    half0_lane3[257] = 8'h00;
+    half0_lane3[258] = 8'h00;
+    half0_lane3[259] = 8'h00;
+    half0_lane3[260] = 8'h00;
+    half0_lane3[261] = 8'h00;
+    half0_lane3[262] = 8'h00;
+    half0_lane3[263] = 8'h00;
+    half0_lane3[264] = 8'h00;
+    half0_lane3[265] = 8'h00;
+    half0_lane3[266] = 8'h00;
+    half0_lane3[267] = 8'h00;
+    half0_lane3[268] = 8'h00;
+    half0_lane3[269] = 8'h00;
+    half0_lane3[270] = 8'h00;
+    half0_lane3[271] = 8'h00;
+    half0_lane3[272] = 8'h00;
+    half0_lane3[273] = 8'h00;
+    half0_lane3[274] = 8'h00;
+    half0_lane3[275] = 8'h00;
+    half0_lane3[276] = 8'h00;
+    half0_lane3[277] = 8'h00;
+    half0_lane3[278] = 8'h00;
+    half0_lane3[279] = 8'h00;
+    half0_lane3[280] = 8'h00;
+    half0_lane3[281] = 8'h00;
+    half0_lane3[282] = 8'h00;
+    half0_lane3[283] = 8'h00;
+    half0_lane3[284] = 8'h00;
+    half0_lane3[285] = 8'h00;
+    half0_lane3[286] = 8'h00;
+    half0_lane3[287] = 8'h00;
+    half0_lane3[288] = 8'h00;
+    half0_lane3[289] = 8'h00;
+    half0_lane3[290] = 8'h00;
+    half0_lane3[291] = 8'h00;
+    half0_lane3[292] = 8'h00;
+    half0_lane3[293] = 8'h00;
+    half0_lane3[294] = 8'h00;
+    half0_lane3[295] = 8'h00;
+    half0_lane3[296] = 8'h00;
+    half0_lane3[297] = 8'h00;
+    half0_lane3[298] = 8'h00;
+    half0_lane3[299] = 8'h00;
+    half0_lane3[300] = 8'h00;
+    half0_lane3[301] = 8'h00;
+    half0_lane3[302] = 8'h00;
+    half0_lane3[303] = 8'h00;
+    half0_lane3[304] = 8'h00;
+    half0_lane3[305] = 8'h00;
+    half0_lane3[306] = 8'h00;
+    half0_lane3[307] = 8'h00;
+    half0_lane3[308] = 8'h00;
+    half0_lane3[309] = 8'h00;
+    half0_lane3[310] = 8'h00;
+    half0_lane3[311] = 8'h00;
+    half0_lane3[312] = 8'h00;
+    half0_lane3[313] = 8'h00;
+    half0_lane3[314] = 8'h00;
+    half0_lane3[315] = 8'h00;
+    half0_lane3[316] = 8'h00;
+    half0_lane3[317] = 8'h00;
+    half0_lane3[318] = 8'h00;
+    half0_lane3[319] = 8'h00;
+    half0_lane3[320] = 8'h00;
+    half0_lane3[321] = 8'h00;
+    half0_lane3[322] = 8'h00;
+    half0_lane3[323] = 8'h00;
+    half0_lane3[324] = 8'h00;
+    half0_lane3[325] = 8'h00;
+    half0_lane3[326] = 8'h00;
+    half0_lane3[327] = 8'h00;
+    half0_lane3[328] = 8'h00;
+    half0_lane3[329] = 8'h00;
+    half0_lane3[330] = 8'h00;
+    half0_lane3[331] = 8'h00;
+    half0_lane3[332] = 8'h00;
+    half0_lane3[333] = 8'h00;
+    half0_lane3[334] = 8'h00;
+    half0_lane3[335] = 8'h00;
+    half0_lane3[336] = 8'h00;
+    half0_lane3[337] = 8'h00;
+    half0_lane3[338] = 8'h00;
+    half0_lane3[339] = 8'h00;
+    half0_lane3[340] = 8'h00;
+    half0_lane3[341] = 8'h00;
+    half0_lane3[342] = 8'h00;
+    half0_lane3[343] = 8'h00;
+    half0_lane3[344] = 8'h00;
+    half0_lane3[345] = 8'h00;
+    half0_lane3[346] = 8'h00;
+    half0_lane3[347] = 8'h00;
+    half0_lane3[348] = 8'h00;
+    half0_lane3[349] = 8'h00;
+    half0_lane3[350] = 8'h00;
+    half0_lane3[351] = 8'h00;
+    half0_lane3[352] = 8'h00;
+    half0_lane3[353] = 8'h00;
+    half0_lane3[354] = 8'h00;
+    half0_lane3[355] = 8'h00;
+    half0_lane3[356] = 8'h00;
+    half0_lane3[357] = 8'h00;
+    half0_lane3[358] = 8'h00;
+    half0_lane3[359] = 8'h00;
+    half0_lane3[360] = 8'h00;
+    half0_lane3[361] = 8'h00;
+    half0_lane3[362] = 8'h00;
+    half0_lane3[363] = 8'h00;
+    half0_lane3[364] = 8'h00;
+    half0_lane3[365] = 8'h00;
+    half0_lane3[366] = 8'h00;
+    half0_lane3[367] = 8'h00;
+    half0_lane3[368] = 8'h00;
+    half0_lane3[369] = 8'h00;
+    half0_lane3[370] = 8'h00;
+    half0_lane3[371] = 8'h00;
+    half0_lane3[372] = 8'h00;
+    half0_lane3[373] = 8'h00;
+    half0_lane3[374] = 8'h00;
+    half0_lane3[375] = 8'h00;
+    half0_lane3[376] = 8'h00;
+    half0_lane3[377] = 8'h00;
+    half0_lane3[378] = 8'h00;
+    half0_lane3[379] = 8'h00;
+    half0_lane3[380] = 8'h00;
+    half0_lane3[381] = 8'h00;
+    half0_lane3[382] = 8'h00;
+    half0_lane3[383] = 8'h00;
+    half0_lane3[384] = 8'h00;
+    half0_lane3[385] = 8'h00;
+    half0_lane3[386] = 8'h00;
+    half0_lane3[387] = 8'h00;
+    half0_lane3[388] = 8'h00;
+    half0_lane3[389] = 8'h00;
+    half0_lane3[390] = 8'h00;
+    half0_lane3[391] = 8'h00;
+    half0_lane3[392] = 8'h00;
+    half0_lane3[393] = 8'h00;
+    half0_lane3[394] = 8'h00;
+    half0_lane3[395] = 8'h00;
+    half0_lane3[396] = 8'h00;
+    half0_lane3[397] = 8'h00;
+    half0_lane3[398] = 8'h00;
+    half0_lane3[399] = 8'h00;
+    half0_lane3[400] = 8'h00;
+    half0_lane3[401] = 8'h00;
+    half0_lane3[402] = 8'h00;
+    half0_lane3[403] = 8'h00;
+    half0_lane3[404] = 8'h00;
+    half0_lane3[405] = 8'h00;
+    half0_lane3[406] = 8'h00;
+    half0_lane3[407] = 8'h00;
+    half0_lane3[408] = 8'h00;
+    half0_lane3[409] = 8'h00;
+    half0_lane3[410] = 8'h00;
+    half0_lane3[411] = 8'h00;
+    half0_lane3[412] = 8'h00;
+    half0_lane3[413] = 8'h00;
+    half0_lane3[414] = 8'h00;
+    half0_lane3[415] = 8'h00;
+    half0_lane3[416] = 8'h00;
+    half0_lane3[417] = 8'h00;
+    half0_lane3[418] = 8'h00;
+    half0_lane3[419] = 8'h00;
+    half0_lane3[420] = 8'h00;
+    half0_lane3[421] = 8'h00;
+    half0_lane3[422] = 8'h00;
+    half0_lane3[423] = 8'h00;
+    half0_lane3[424] = 8'h00;
+    half0_lane3[425] = 8'h00;
+    half0_lane3[426] = 8'h00;
+    half0_lane3[427] = 8'h00;
+    half0_lane3[428] = 8'h00;
+    half0_lane3[429] = 8'h00;
+    half0_lane3[430] = 8'h00;
+    half0_lane3[431] = 8'h00;
+    half0_lane3[432] = 8'h00;
+    half0_lane3[433] = 8'h00;
+    half0_lane3[434] = 8'h00;
+    half0_lane3[435] = 8'h00;
+    half0_lane3[436] = 8'h00;
+    half0_lane3[437] = 8'h00;
+    half0_lane3[438] = 8'h00;
+    half0_lane3[439] = 8'h00;
+    half0_lane3[440] = 8'h00;
+    half0_lane3[441] = 8'h00;
+    half0_lane3[442] = 8'h00;
+    half0_lane3[443] = 8'h00;
+    half0_lane3[444] = 8'h00;
+    half0_lane3[445] = 8'h00;
+    half0_lane3[446] = 8'h00;
+    half0_lane3[447] = 8'h00;
+    half0_lane3[448] = 8'h00;
+    half0_lane3[449] = 8'h00;
+    half0_lane3[450] = 8'h00;
+    half0_lane3[451] = 8'h00;
+    half0_lane3[452] = 8'h00;
+    half0_lane3[453] = 8'h00;
+    half0_lane3[454] = 8'h00;
+    half0_lane3[455] = 8'h00;
+    half0_lane3[456] = 8'h00;
+    half0_lane3[457] = 8'h00;
+    half0_lane3[458] = 8'h00;
+    half0_lane3[459] = 8'h00;
+    half0_lane3[460] = 8'h00;
+    half0_lane3[461] = 8'h00;
+    half0_lane3[462] = 8'h00;
+    half0_lane3[463] = 8'h00;
+    half0_lane3[464] = 8'h00;
+    half0_lane3[465] = 8'h00;
+    half0_lane3[466] = 8'h00;
+    half0_lane3[467] = 8'h00;
+    half0_lane3[468] = 8'h00;
+    half0_lane3[469] = 8'h00;
+    half0_lane3[470] = 8'h00;
+    half0_lane3[471] = 8'h00;
+    half0_lane3[472] = 8'h00;
+    half0_lane3[473] = 8'h00;
+    half0_lane3[474] = 8'h00;
+    half0_lane3[475] = 8'h00;
+    half0_lane3[476] = 8'h00;
+    half0_lane3[477] = 8'h00;
+    half0_lane3[478] = 8'h00;
+    half0_lane3[479] = 8'h00;
+    half0_lane3[480] = 8'h00;
+    half0_lane3[481] = 8'h00;
+    half0_lane3[482] = 8'h00;
+    half0_lane3[483] = 8'h00;
+    half0_lane3[484] = 8'h00;
+    half0_lane3[485] = 8'h00;
+    half0_lane3[486] = 8'h00;
+    half0_lane3[487] = 8'h00;
+    half0_lane3[488] = 8'h00;
+    half0_lane3[489] = 8'h00;
+    half0_lane3[490] = 8'h00;
+    half0_lane3[491] = 8'h00;
+    half0_lane3[492] = 8'h00;
+    half0_lane3[493] = 8'h00;
+    half0_lane3[494] = 8'h00;
+    half0_lane3[495] = 8'h00;
+    half0_lane3[496] = 8'h00;
+    half0_lane3[497] = 8'h00;
+    half0_lane3[498] = 8'h00;
+    half0_lane3[499] = 8'h00;
+    half0_lane3[500] = 8'h00;
+    half0_lane3[501] = 8'h00;
+    half0_lane3[502] = 8'h00;
+    half0_lane3[503] = 8'h00;
+    half0_lane3[504] = 8'h00;
+    half0_lane3[505] = 8'h00;
+    half0_lane3[506] = 8'h00;
+    half0_lane3[507] = 8'h00;
+    half0_lane3[508] = 8'h00;
+    half0_lane3[509] = 8'h00;
+    half0_lane3[510] = 8'h00;
+    half0_lane3[511] = 8'h00;
+  end
+  always @(posedge clk) begin
+    if (\wr__en$34 )
+      half0_lane3[\wr__addr$35 ] <= \$32 [31:24];
+  end
+  reg [7:0] _3_;
+  always @(posedge clk) begin
+    if (\rd__en$32 ) begin
+      _3_ <= half0_lane3[\rd__addr$33 ];
+    end
+  end
+  assign \rd__data$61  = _3_;
+  reg [7:0] half1_lane0 [511:0];
+  initial begin
+    half1_lane0[0] = 8'h00;
+    half1_lane0[1] = 8'h00;
+    half1_lane0[2] = 8'h00;
+    half1_lane0[3] = 8'h00;
+    half1_lane0[4] = 8'h00;
+    half1_lane0[5] = 8'h00;
+    half1_lane0[6] = 8'h00;
+    half1_lane0[7] = 8'h00;
+    half1_lane0[8] = 8'h00;
+    half1_lane0[9] = 8'h00;
+    half1_lane0[10] = 8'h00;
+    half1_lane0[11] = 8'h00;
+    half1_lane0[12] = 8'h00;
+    half1_lane0[13] = 8'h00;
+    half1_lane0[14] = 8'h00;
+    half1_lane0[15] = 8'h00;
+    half1_lane0[16] = 8'h00;
+    half1_lane0[17] = 8'h00;
+    half1_lane0[18] = 8'h00;
+    half1_lane0[19] = 8'h00;
+    half1_lane0[20] = 8'h00;
+    half1_lane0[21] = 8'h00;
+    half1_lane0[22] = 8'h00;
+    half1_lane0[23] = 8'h00;
+    half1_lane0[24] = 8'h00;
+    half1_lane0[25] = 8'h00;
+    half1_lane0[26] = 8'h00;
+    half1_lane0[27] = 8'h00;
+    half1_lane0[28] = 8'h00;
+    half1_lane0[29] = 8'h00;
+    half1_lane0[30] = 8'h00;
+    half1_lane0[31] = 8'h00;
+    half1_lane0[32] = 8'h00;
+    half1_lane0[33] = 8'h00;
+    half1_lane0[34] = 8'h00;
+    half1_lane0[35] = 8'h00;
+    half1_lane0[36] = 8'h00;
+    half1_lane0[37] = 8'h00;
+    half1_lane0[38] = 8'h00;
+    half1_lane0[39] = 8'h00;
+    half1_lane0[40] = 8'h00;
+    half1_lane0[41] = 8'h00;
+    half1_lane0[42] = 8'h00;
+    half1_lane0[43] = 8'h00;
+    half1_lane0[44] = 8'h00;
+    half1_lane0[45] = 8'h00;
+    half1_lane0[46] = 8'h00;
+    half1_lane0[47] = 8'h00;
+    half1_lane0[48] = 8'h00;
+    half1_lane0[49] = 8'h00;
+    half1_lane0[50] = 8'h00;
+    half1_lane0[51] = 8'h00;
+    half1_lane0[52] = 8'h00;
+    half1_lane0[53] = 8'h00;
+    half1_lane0[54] = 8'h00;
+    half1_lane0[55] = 8'h00;
+    half1_lane0[56] = 8'h00;
+    half1_lane0[57] = 8'h00;
+    half1_lane0[58] = 8'h00;
+    half1_lane0[59] = 8'h00;
+    half1_lane0[60] = 8'h00;
+    half1_lane0[61] = 8'h00;
+    half1_lane0[62] = 8'h00;
+    half1_lane0[63] = 8'h00;
+    half1_lane0[64] = 8'h00;
+    half1_lane0[65] = 8'h00;
+    half1_lane0[66] = 8'h00;
+    half1_lane0[67] = 8'h00;
+    half1_lane0[68] = 8'h00;
+    half1_lane0[69] = 8'h00;
+    half1_lane0[70] = 8'h00;
+    half1_lane0[71] = 8'h00;
+    half1_lane0[72] = 8'h00;
+    half1_lane0[73] = 8'h00;
+    half1_lane0[74] = 8'h00;
+    half1_lane0[75] = 8'h00;
+    half1_lane0[76] = 8'h00;
+    half1_lane0[77] = 8'h00;
+    half1_lane0[78] = 8'h00;
+    half1_lane0[79] = 8'h00;
+    half1_lane0[80] = 8'h00;
+    half1_lane0[81] = 8'h00;
+    half1_lane0[82] = 8'h00;
+    half1_lane0[83] = 8'h00;
+    half1_lane0[84] = 8'h00;
+    half1_lane0[85] = 8'h00;
+    half1_lane0[86] = 8'h00;
+    half1_lane0[87] = 8'h00;
+    half1_lane0[88] = 8'h00;
+    half1_lane0[89] = 8'h00;
+    half1_lane0[90] = 8'h00;
+    half1_lane0[91] = 8'h00;
+    half1_lane0[92] = 8'h00;
+    half1_lane0[93] = 8'h00;
+    half1_lane0[94] = 8'h00;
+    half1_lane0[95] = 8'h00;
+    half1_lane0[96] = 8'h00;
+    half1_lane0[97] = 8'h00;
+    half1_lane0[98] = 8'h00;
+    half1_lane0[99] = 8'h00;
+    half1_lane0[100] = 8'h00;
+    half1_lane0[101] = 8'h00;
+    half1_lane0[102] = 8'h00;
+    half1_lane0[103] = 8'h00;
+    half1_lane0[104] = 8'h00;
+    half1_lane0[105] = 8'h00;
+    half1_lane0[106] = 8'h00;
+    half1_lane0[107] = 8'h00;
+    half1_lane0[108] = 8'h00;
+    half1_lane0[109] = 8'h00;
+    half1_lane0[110] = 8'h00;
+    half1_lane0[111] = 8'h00;
+    half1_lane0[112] = 8'h00;
+    half1_lane0[113] = 8'h00;
+    half1_lane0[114] = 8'h00;
+    half1_lane0[115] = 8'h00;
+    half1_lane0[116] = 8'h00;
+    half1_lane0[117] = 8'h00;
+    half1_lane0[118] = 8'h00;
+    half1_lane0[119] = 8'h00;
+    half1_lane0[120] = 8'h00;
+    half1_lane0[121] = 8'h00;
+    half1_lane0[122] = 8'h00;
+    half1_lane0[123] = 8'h00;
+    half1_lane0[124] = 8'h00;
+    half1_lane0[125] = 8'h00;
+    half1_lane0[126] = 8'h00;
+    half1_lane0[127] = 8'h00;
+    half1_lane0[128] = 8'h00;
+    half1_lane0[129] = 8'h00;
+    half1_lane0[130] = 8'h00;
+    half1_lane0[131] = 8'h00;
+    half1_lane0[132] = 8'h00;
+    half1_lane0[133] = 8'h00;
+    half1_lane0[134] = 8'h00;
+    half1_lane0[135] = 8'h00;
+    half1_lane0[136] = 8'h00;
+    half1_lane0[137] = 8'h00;
+    half1_lane0[138] = 8'h00;
+    half1_lane0[139] = 8'h00;
+    half1_lane0[140] = 8'h00;
+    half1_lane0[141] = 8'h00;
+    half1_lane0[142] = 8'h00;
+    half1_lane0[143] = 8'h00;
+    half1_lane0[144] = 8'h00;
+    half1_lane0[145] = 8'h00;
+    half1_lane0[146] = 8'h00;
+    half1_lane0[147] = 8'h00;
+    half1_lane0[148] = 8'h00;
+    half1_lane0[149] = 8'h00;
+    half1_lane0[150] = 8'h00;
+    half1_lane0[151] = 8'h00;
+    half1_lane0[152] = 8'h00;
+    half1_lane0[153] = 8'h00;
+    half1_lane0[154] = 8'h00;
+    half1_lane0[155] = 8'h00;
+    half1_lane0[156] = 8'h00;
+    half1_lane0[157] = 8'h00;
+    half1_lane0[158] = 8'h00;
+    half1_lane0[159] = 8'h00;
+    half1_lane0[160] = 8'h00;
+    half1_lane0[161] = 8'h00;
+    half1_lane0[162] = 8'h00;
+    half1_lane0[163] = 8'h00;
+    half1_lane0[164] = 8'h00;
+    half1_lane0[165] = 8'h00;
+    half1_lane0[166] = 8'h00;
+    half1_lane0[167] = 8'h00;
+    half1_lane0[168] = 8'h00;
+    half1_lane0[169] = 8'h00;
+    half1_lane0[170] = 8'h00;
+    half1_lane0[171] = 8'h00;
+    half1_lane0[172] = 8'h00;
+    half1_lane0[173] = 8'h00;
+    half1_lane0[174] = 8'h00;
+    half1_lane0[175] = 8'h00;
+    half1_lane0[176] = 8'h00;
+    half1_lane0[177] = 8'h00;
+    half1_lane0[178] = 8'h00;
+    half1_lane0[179] = 8'h00;
+    half1_lane0[180] = 8'h00;
+    half1_lane0[181] = 8'h00;
+    half1_lane0[182] = 8'h00;
+    half1_lane0[183] = 8'h00;
+    half1_lane0[184] = 8'h00;
+    half1_lane0[185] = 8'h00;
+    half1_lane0[186] = 8'h00;
+    half1_lane0[187] = 8'h00;
+    half1_lane0[188] = 8'h00;
+    half1_lane0[189] = 8'h00;
+    half1_lane0[190] = 8'h00;
+    half1_lane0[191] = 8'h00;
+    half1_lane0[192] = 8'h00;
+    half1_lane0[193] = 8'h00;
+    half1_lane0[194] = 8'h00;
+    half1_lane0[195] = 8'h00;
+    half1_lane0[196] = 8'h00;
+    half1_lane0[197] = 8'h00;
+    half1_lane0[198] = 8'h00;
+    half1_lane0[199] = 8'h00;
+    half1_lane0[200] = 8'h00;
+    half1_lane0[201] = 8'h00;
+    half1_lane0[202] = 8'h00;
+    half1_lane0[203] = 8'h00;
+    half1_lane0[204] = 8'h00;
+    half1_lane0[205] = 8'h00;
+    half1_lane0[206] = 8'h00;
+    half1_lane0[207] = 8'h00;
+    half1_lane0[208] = 8'h00;
+    half1_lane0[209] = 8'h00;
+    half1_lane0[210] = 8'h00;
+    half1_lane0[211] = 8'h00;
+    half1_lane0[212] = 8'h00;
+    half1_lane0[213] = 8'h00;
+    half1_lane0[214] = 8'h00;
+    half1_lane0[215] = 8'h00;
+    half1_lane0[216] = 8'h00;
+    half1_lane0[217] = 8'h00;
+    half1_lane0[218] = 8'h00;
+    half1_lane0[219] = 8'h00;
+    half1_lane0[220] = 8'h00;
+    half1_lane0[221] = 8'h00;
+    half1_lane0[222] = 8'h00;
+    half1_lane0[223] = 8'h00;
+    half1_lane0[224] = 8'h00;
+    half1_lane0[225] = 8'h00;
+    half1_lane0[226] = 8'h00;
+    half1_lane0[227] = 8'h00;
+    half1_lane0[228] = 8'h00;
+    half1_lane0[229] = 8'h00;
+    half1_lane0[230] = 8'h00;
+    half1_lane0[231] = 8'h00;
+    half1_lane0[232] = 8'h00;
+    half1_lane0[233] = 8'h00;
+    half1_lane0[234] = 8'h00;
+    half1_lane0[235] = 8'h00;
+    half1_lane0[236] = 8'h00;
+    half1_lane0[237] = 8'h00;
+    half1_lane0[238] = 8'h00;
+    half1_lane0[239] = 8'h00;
+    half1_lane0[240] = 8'h00;
+    half1_lane0[241] = 8'h00;
+    half1_lane0[242] = 8'h00;
+    half1_lane0[243] = 8'h00;
+    half1_lane0[244] = 8'h00;
+    half1_lane0[245] = 8'h00;
+    half1_lane0[246] = 8'h00;
+    half1_lane0[247] = 8'h00;
+    half1_lane0[248] = 8'h00;
+    half1_lane0[249] = 8'h00;
+    half1_lane0[250] = 8'h00;
+    half1_lane0[251] = 8'h00;
+    half1_lane0[252] = 8'h00;
+    half1_lane0[253] = 8'h00;
+    half1_lane0[254] = 8'h00;
+    half1_lane0[255] = 8'h00;
+    half1_lane0[256] = 8'h00;
+    half1_lane0[257] = 8'h00;
+    half1_lane0[258] = 8'h00;
+    half1_lane0[259] = 8'h00;
+    half1_lane0[260] = 8'h00;
+    half1_lane0[261] = 8'h00;
+    half1_lane0[262] = 8'h00;
+    half1_lane0[263] = 8'h00;
+    half1_lane0[264] = 8'h00;
+    half1_lane0[265] = 8'h00;
+    half1_lane0[266] = 8'h00;
+    half1_lane0[267] = 8'h00;
+    half1_lane0[268] = 8'h00;
+    half1_lane0[269] = 8'h00;
+    half1_lane0[270] = 8'h00;
+    half1_lane0[271] = 8'h00;
+    half1_lane0[272] = 8'h00;
+    half1_lane0[273] = 8'h00;
+    half1_lane0[274] = 8'h00;
+    half1_lane0[275] = 8'h00;
+    half1_lane0[276] = 8'h00;
+    half1_lane0[277] = 8'h00;
+    half1_lane0[278] = 8'h00;
+    half1_lane0[279] = 8'h00;
+    half1_lane0[280] = 8'h00;
+    half1_lane0[281] = 8'h00;
+    half1_lane0[282] = 8'h00;
+    half1_lane0[283] = 8'h00;
+    half1_lane0[284] = 8'h00;
+    half1_lane0[285] = 8'h00;
+    half1_lane0[286] = 8'h00;
+    half1_lane0[287] = 8'h00;
+    half1_lane0[288] = 8'h00;
+    half1_lane0[289] = 8'h00;
+    half1_lane0[290] = 8'h00;
+    half1_lane0[291] = 8'h00;
+    half1_lane0[292] = 8'h00;
+    half1_lane0[293] = 8'h00;
+    half1_lane0[294] = 8'h00;
+    half1_lane0[295] = 8'h00;
+    half1_lane0[296] = 8'h00;
+    half1_lane0[297] = 8'h00;
+    half1_lane0[298] = 8'h00;
+    half1_lane0[299] = 8'h00;
+    half1_lane0[300] = 8'h00;
+    half1_lane0[301] = 8'h00;
+    half1_lane0[302] = 8'h00;
+    half1_lane0[303] = 8'h00;
+    half1_lane0[304] = 8'h00;
+    half1_lane0[305] = 8'h00;
+    half1_lane0[306] = 8'h00;
+    half1_lane0[307] = 8'h00;
+    half1_lane0[308] = 8'h00;
+    half1_lane0[309] = 8'h00;
+    half1_lane0[310] = 8'h00;
+    half1_lane0[311] = 8'h00;
+    half1_lane0[312] = 8'h00;
+    half1_lane0[313] = 8'h00;
+    half1_lane0[314] = 8'h00;
+    half1_lane0[315] = 8'h00;
+    half1_lane0[316] = 8'h00;
+    half1_lane0[317] = 8'h00;
+    half1_lane0[318] = 8'h00;
+    half1_lane0[319] = 8'h00;
+    half1_lane0[320] = 8'h00;
+    half1_lane0[321] = 8'h00;
+    half1_lane0[322] = 8'h00;
+    half1_lane0[323] = 8'h00;
+    half1_lane0[324] = 8'h00;
+    half1_lane0[325] = 8'h00;
+    half1_lane0[326] = 8'h00;
+    half1_lane0[327] = 8'h00;
+    half1_lane0[328] = 8'h00;
+    half1_lane0[329] = 8'h00;
+    half1_lane0[330] = 8'h00;
+    half1_lane0[331] = 8'h00;
+    half1_lane0[332] = 8'h00;
+    half1_lane0[333] = 8'h00;
+    half1_lane0[334] = 8'h00;
+    half1_lane0[335] = 8'h00;
+    half1_lane0[336] = 8'h00;
+    half1_lane0[337] = 8'h00;
+    half1_lane0[338] = 8'h00;
+    half1_lane0[339] = 8'h00;
+    half1_lane0[340] = 8'h00;
+    half1_lane0[341] = 8'h00;
+    half1_lane0[342] = 8'h00;
+    half1_lane0[343] = 8'h00;
+    half1_lane0[344] = 8'h00;
+    half1_lane0[345] = 8'h00;
+    half1_lane0[346] = 8'h00;
+    half1_lane0[347] = 8'h00;
+    half1_lane0[348] = 8'h00;
+    half1_lane0[349] = 8'h00;
+    half1_lane0[350] = 8'h00;
+    half1_lane0[351] = 8'h00;
+    half1_lane0[352] = 8'h00;
+    half1_lane0[353] = 8'h00;
+    half1_lane0[354] = 8'h00;
+    half1_lane0[355] = 8'h00;
+    half1_lane0[356] = 8'h00;
+    half1_lane0[357] = 8'h00;
+    half1_lane0[358] = 8'h00;
+    half1_lane0[359] = 8'h00;
+    half1_lane0[360] = 8'h00;
+    half1_lane0[361] = 8'h00;
+    half1_lane0[362] = 8'h00;
+    half1_lane0[363] = 8'h00;
+    half1_lane0[364] = 8'h00;
+    half1_lane0[365] = 8'h00;
+    half1_lane0[366] = 8'h00;
+    half1_lane0[367] = 8'h00;
+    half1_lane0[368] = 8'h00;
+    half1_lane0[369] = 8'h00;
+    half1_lane0[370] = 8'h00;
+    half1_lane0[371] = 8'h00;
+    half1_lane0[372] = 8'h00;
+    half1_lane0[373] = 8'h00;
+    half1_lane0[374] = 8'h00;
+    half1_lane0[375] = 8'h00;
+    half1_lane0[376] = 8'h00;
+    half1_lane0[377] = 8'h00;
+    half1_lane0[378] = 8'h00;
+    half1_lane0[379] = 8'h00;
+    half1_lane0[380] = 8'h00;
+    half1_lane0[381] = 8'h00;
+    half1_lane0[382] = 8'h00;
+    half1_lane0[383] = 8'h00;
+    half1_lane0[384] = 8'h00;
+    half1_lane0[385] = 8'h00;
+    half1_lane0[386] = 8'h00;
+    half1_lane0[387] = 8'h00;
+    half1_lane0[388] = 8'h00;
+    half1_lane0[389] = 8'h00;
+    half1_lane0[390] = 8'h00;
+    half1_lane0[391] = 8'h00;
+    half1_lane0[392] = 8'h00;
+    half1_lane0[393] = 8'h00;
+    half1_lane0[394] = 8'h00;
+    half1_lane0[395] = 8'h00;
+    half1_lane0[396] = 8'h00;
+    half1_lane0[397] = 8'h00;
+    half1_lane0[398] = 8'h00;
+    half1_lane0[399] = 8'h00;
+    half1_lane0[400] = 8'h00;
+    half1_lane0[401] = 8'h00;
+    half1_lane0[402] = 8'h00;
+    half1_lane0[403] = 8'h00;
+    half1_lane0[404] = 8'h00;
+    half1_lane0[405] = 8'h00;
+    half1_lane0[406] = 8'h00;
+    half1_lane0[407] = 8'h00;
+    half1_lane0[408] = 8'h00;
+    half1_lane0[409] = 8'h00;
+    half1_lane0[410] = 8'h00;
+    half1_lane0[411] = 8'h00;
+    half1_lane0[412] = 8'h00;
+    half1_lane0[413] = 8'h00;
+    half1_lane0[414] = 8'h00;
+    half1_lane0[415] = 8'h00;
+    half1_lane0[416] = 8'h00;
+    half1_lane0[417] = 8'h00;
+    half1_lane0[418] = 8'h00;
+    half1_lane0[419] = 8'h00;
+    half1_lane0[420] = 8'h00;
+    half1_lane0[421] = 8'h00;
+    half1_lane0[422] = 8'h00;
+    half1_lane0[423] = 8'h00;
+    half1_lane0[424] = 8'h00;
+    half1_lane0[425] = 8'h00;
+    half1_lane0[426] = 8'h00;
+    half1_lane0[427] = 8'h00;
+    half1_lane0[428] = 8'h00;
+    half1_lane0[429] = 8'h00;
+    half1_lane0[430] = 8'h00;
+    half1_lane0[431] = 8'h00;
+    half1_lane0[432] = 8'h00;
+    half1_lane0[433] = 8'h00;
+    half1_lane0[434] = 8'h00;
+    half1_lane0[435] = 8'h00;
+    half1_lane0[436] = 8'h00;
+    half1_lane0[437] = 8'h00;
+    half1_lane0[438] = 8'h00;
+    half1_lane0[439] = 8'h00;
+    half1_lane0[440] = 8'h00;
+    half1_lane0[441] = 8'h00;
+    half1_lane0[442] = 8'h00;
+    half1_lane0[443] = 8'h00;
+    half1_lane0[444] = 8'h00;
+    half1_lane0[445] = 8'h00;
+    half1_lane0[446] = 8'h00;
+    half1_lane0[447] = 8'h00;
+    half1_lane0[448] = 8'h00;
+    half1_lane0[449] = 8'h00;
+    half1_lane0[450] = 8'h00;
+    half1_lane0[451] = 8'h00;
+    half1_lane0[452] = 8'h00;
+    half1_lane0[453] = 8'h00;
+    half1_lane0[454] = 8'h00;
+    half1_lane0[455] = 8'h00;
+    half1_lane0[456] = 8'h00;
+    half1_lane0[457] = 8'h00;
+    half1_lane0[458] = 8'h00;
+    half1_lane0[459] = 8'h00;
+    half1_lane0[460] = 8'h00;
+    half1_lane0[461] = 8'h00;
+    half1_lane0[462] = 8'h00;
+    half1_lane0[463] = 8'h00;
+    half1_lane0[464] = 8'h00;
+    half1_lane0[465] = 8'h00;
+    half1_lane0[466] = 8'h00;
+    half1_lane0[467] = 8'h00;
+    half1_lane0[468] = 8'h00;
+    half1_lane0[469] = 8'h00;
+    half1_lane0[470] = 8'h00;
+    half1_lane0[471] = 8'h00;
+    half1_lane0[472] = 8'h00;
+    half1_lane0[473] = 8'h00;
+    half1_lane0[474] = 8'h00;
+    half1_lane0[475] = 8'h00;
+    half1_lane0[476] = 8'h00;
+    half1_lane0[477] = 8'h00;
+    half1_lane0[478] = 8'h00;
+    half1_lane0[479] = 8'h00;
+    half1_lane0[480] = 8'h00;
+    half1_lane0[481] = 8'h00;
+    half1_lane0[482] = 8'h00;
+    half1_lane0[483] = 8'h00;
+    half1_lane0[484] = 8'h00;
+    half1_lane0[485] = 8'h00;
+    half1_lane0[486] = 8'h00;
+    half1_lane0[487] = 8'h00;
+    half1_lane0[488] = 8'h00;
+    half1_lane0[489] = 8'h00;
+    half1_lane0[490] = 8'h00;
+    half1_lane0[491] = 8'h00;
+    half1_lane0[492] = 8'h00;
+    half1_lane0[493] = 8'h00;
+    half1_lane0[494] = 8'h00;
+    half1_lane0[495] = 8'h00;
+    half1_lane0[496] = 8'h00;
+    half1_lane0[497] = 8'h00;
+    half1_lane0[498] = 8'h00;
+    half1_lane0[499] = 8'h00;
+    half1_lane0[500] = 8'h00;
+    half1_lane0[501] = 8'h00;
+    half1_lane0[502] = 8'h00;
+    half1_lane0[503] = 8'h00;
+    half1_lane0[504] = 8'h00;
+    half1_lane0[505] = 8'h00;
+    half1_lane0[506] = 8'h00;
+    half1_lane0[507] = 8'h00;
+    half1_lane0[508] = 8'h00;
+    half1_lane0[509] = 8'h00;
+    half1_lane0[510] = 8'h00;
+    half1_lane0[511] = 8'h00;
+  end
+  always @(posedge clk) begin
+    if (\wr__en$39 )
+      half1_lane0[\wr__addr$40 ] <= \$40 [7:0];
+  end
+  reg [7:0] _4_;
+  always @(posedge clk) begin
+    if (\rd__en$37 ) begin
+      _4_ <= half1_lane0[\rd__addr$38 ];
+    end
+  end
+  assign \rd__data$62  = _4_;
+  reg [7:0] half1_lane1 [511:0];
+  initial begin
+    half1_lane1[0] = 8'h00;
+    half1_lane1[1] = 8'h00;
+    half1_lane1[2] = 8'h00;
+    half1_lane1[3] = 8'h00;
+    half1_lane1[4] = 8'h00;
+    half1_lane1[5] = 8'h00;
+    half1_lane1[6] = 8'h00;
+    half1_lane1[7] = 8'h00;
+    half1_lane1[8] = 8'h00;
+    half1_lane1[9] = 8'h00;
+    half1_lane1[10] = 8'h00;
+    half1_lane1[11] = 8'h00;
+    half1_lane1[12] = 8'h00;
+    half1_lane1[13] = 8'h00;
+    half1_lane1[14] = 8'h00;
+    half1_lane1[15] = 8'h00;
+    half1_lane1[16] = 8'h00;
+    half1_lane1[17] = 8'h00;
+    half1_lane1[18] = 8'h00;
+    half1_lane1[19] = 8'h00;
+    half1_lane1[20] = 8'h00;
+    half1_lane1[21] = 8'h00;
+    half1_lane1[22] = 8'h00;
+    half1_lane1[23] = 8'h00;
+    half1_lane1[24] = 8'h00;
+    half1_lane1[25] = 8'h00;
+    half1_lane1[26] = 8'h00;
+    half1_lane1[27] = 8'h00;
+    half1_lane1[28] = 8'h00;
+    half1_lane1[29] = 8'h00;
+    half1_lane1[30] = 8'h00;
+    half1_lane1[31] = 8'h00;
+    half1_lane1[32] = 8'h00;
+    half1_lane1[33] = 8'h00;
+    half1_lane1[34] = 8'h00;
+    half1_lane1[35] = 8'h00;
+    half1_lane1[36] = 8'h00;
+    half1_lane1[37] = 8'h00;
+    half1_lane1[38] = 8'h00;
+    half1_lane1[39] = 8'h00;
+    half1_lane1[40] = 8'h00;
+    half1_lane1[41] = 8'h00;
+    half1_lane1[42] = 8'h00;
+    half1_lane1[43] = 8'h00;
+    half1_lane1[44] = 8'h00;
+    half1_lane1[45] = 8'h00;
+    half1_lane1[46] = 8'h00;
+    half1_lane1[47] = 8'h00;
+    half1_lane1[48] = 8'h00;
+    half1_lane1[49] = 8'h00;
+    half1_lane1[50] = 8'h00;
+    half1_lane1[51] = 8'h00;
+    half1_lane1[52] = 8'h00;
+    half1_lane1[53] = 8'h00;
+    half1_lane1[54] = 8'h00;
+    half1_lane1[55] = 8'h00;
+    half1_lane1[56] = 8'h00;
+    half1_lane1[57] = 8'h00;
+    half1_lane1[58] = 8'h00;
+    half1_lane1[59] = 8'h00;
+    half1_lane1[60] = 8'h00;
+    half1_lane1[61] = 8'h00;
+    half1_lane1[62] = 8'h00;
+    half1_lane1[63] = 8'h00;
+    half1_lane1[64] = 8'h00;
+    half1_lane1[65] = 8'h00;
+    half1_lane1[66] = 8'h00;
+    half1_lane1[67] = 8'h00;
+    half1_lane1[68] = 8'h00;
+    half1_lane1[69] = 8'h00;
+    half1_lane1[70] = 8'h00;
+    half1_lane1[71] = 8'h00;
+    half1_lane1[72] = 8'h00;
+    half1_lane1[73] = 8'h00;
+    half1_lane1[74] = 8'h00;
+    half1_lane1[75] = 8'h00;
+    half1_lane1[76] = 8'h00;
+    half1_lane1[77] = 8'h00;
+    half1_lane1[78] = 8'h00;
+    half1_lane1[79] = 8'h00;
+    half1_lane1[80] = 8'h00;
+    half1_lane1[81] = 8'h00;
+    half1_lane1[82] = 8'h00;
+    half1_lane1[83] = 8'h00;
+    half1_lane1[84] = 8'h00;
+    half1_lane1[85] = 8'h00;
+    half1_lane1[86] = 8'h00;
+    half1_lane1[87] = 8'h00;
+    half1_lane1[88] = 8'h00;
+    half1_lane1[89] = 8'h00;
+    half1_lane1[90] = 8'h00;
+    half1_lane1[91] = 8'h00;
+    half1_lane1[92] = 8'h00;
+    half1_lane1[93] = 8'h00;
+    half1_lane1[94] = 8'h00;
+    half1_lane1[95] = 8'h00;
+    half1_lane1[96] = 8'h00;
+    half1_lane1[97] = 8'h00;
+    half1_lane1[98] = 8'h00;
+    half1_lane1[99] = 8'h00;
+    half1_lane1[100] = 8'h00;
+    half1_lane1[101] = 8'h00;
+    half1_lane1[102] = 8'h00;
+    half1_lane1[103] = 8'h00;
+    half1_lane1[104] = 8'h00;
+    half1_lane1[105] = 8'h00;
+    half1_lane1[106] = 8'h00;
+    half1_lane1[107] = 8'h00;
+    half1_lane1[108] = 8'h00;
+    half1_lane1[109] = 8'h00;
+    half1_lane1[110] = 8'h00;
+    half1_lane1[111] = 8'h00;
+    half1_lane1[112] = 8'h00;
+    half1_lane1[113] = 8'h00;
+    half1_lane1[114] = 8'h00;
+    half1_lane1[115] = 8'h00;
+    half1_lane1[116] = 8'h00;
+    half1_lane1[117] = 8'h00;
+    half1_lane1[118] = 8'h00;
+    half1_lane1[119] = 8'h00;
+    half1_lane1[120] = 8'h00;
+    half1_lane1[121] = 8'h00;
+    half1_lane1[122] = 8'h00;
+    half1_lane1[123] = 8'h00;
+    half1_lane1[124] = 8'h00;
+    half1_lane1[125] = 8'h00;
+    half1_lane1[126] = 8'h00;
+    half1_lane1[127] = 8'h00;
+    half1_lane1[128] = 8'h00;
+    half1_lane1[129] = 8'h00;
+    half1_lane1[130] = 8'h00;
+    half1_lane1[131] = 8'h00;
+    half1_lane1[132] = 8'h00;
+    half1_lane1[133] = 8'h00;
+    half1_lane1[134] = 8'h00;
+    half1_lane1[135] = 8'h00;
+    half1_lane1[136] = 8'h00;
+    half1_lane1[137] = 8'h00;
+    half1_lane1[138] = 8'h00;
+    half1_lane1[139] = 8'h00;
+    half1_lane1[140] = 8'h00;
+    half1_lane1[141] = 8'h00;
+    half1_lane1[142] = 8'h00;
+    half1_lane1[143] = 8'h00;
+    half1_lane1[144] = 8'h00;
+    half1_lane1[145] = 8'h00;
+    half1_lane1[146] = 8'h00;
+    half1_lane1[147] = 8'h00;
+    half1_lane1[148] = 8'h00;
+    half1_lane1[149] = 8'h00;
+    half1_lane1[150] = 8'h00;
+    half1_lane1[151] = 8'h00;
+    half1_lane1[152] = 8'h00;
+    half1_lane1[153] = 8'h00;
+    half1_lane1[154] = 8'h00;
+    half1_lane1[155] = 8'h00;
+    half1_lane1[156] = 8'h00;
+    half1_lane1[157] = 8'h00;
+    half1_lane1[158] = 8'h00;
+    half1_lane1[159] = 8'h00;
+    half1_lane1[160] = 8'h00;
+    half1_lane1[161] = 8'h00;
+    half1_lane1[162] = 8'h00;
+    half1_lane1[163] = 8'h00;
+    half1_lane1[164] = 8'h00;
+    half1_lane1[165] = 8'h00;
+    half1_lane1[166] = 8'h00;
+    half1_lane1[167] = 8'h00;
+    half1_lane1[168] = 8'h00;
+    half1_lane1[169] = 8'h00;
+    half1_lane1[170] = 8'h00;
+    half1_lane1[171] = 8'h00;
+    half1_lane1[172] = 8'h00;
+    half1_lane1[173] = 8'h00;
+    half1_lane1[174] = 8'h00;
+    half1_lane1[175] = 8'h00;
+    half1_lane1[176] = 8'h00;
+    half1_lane1[177] = 8'h00;
+    half1_lane1[178] = 8'h00;
+    half1_lane1[179] = 8'h00;
+    half1_lane1[180] = 8'h00;
+    half1_lane1[181] = 8'h00;
+    half1_lane1[182] = 8'h00;
+    half1_lane1[183] = 8'h00;
+    half1_lane1[184] = 8'h00;
+    half1_lane1[185] = 8'h00;
+    half1_lane1[186] = 8'h00;
+    half1_lane1[187] = 8'h00;
+    half1_lane1[188] = 8'h00;
+    half1_lane1[189] = 8'h00;
+    half1_lane1[190] = 8'h00;
+    half1_lane1[191] = 8'h00;
+    half1_lane1[192] = 8'h00;
+    half1_lane1[193] = 8'h00;
+    half1_lane1[194] = 8'h00;
+    half1_lane1[195] = 8'h00;
+    half1_lane1[196] = 8'h00;
+    half1_lane1[197] = 8'h00;
+    half1_lane1[198] = 8'h00;
+    half1_lane1[199] = 8'h00;
+    half1_lane1[200] = 8'h00;
+    half1_lane1[201] = 8'h00;
+    half1_lane1[202] = 8'h00;
+    half1_lane1[203] = 8'h00;
+    half1_lane1[204] = 8'h00;
+    half1_lane1[205] = 8'h00;
+    half1_lane1[206] = 8'h00;
+    half1_lane1[207] = 8'h00;
+    half1_lane1[208] = 8'h00;
+    half1_lane1[209] = 8'h00;
+    half1_lane1[210] = 8'h00;
+    half1_lane1[211] = 8'h00;
+    half1_lane1[212] = 8'h00;
+    half1_lane1[213] = 8'h00;
+    half1_lane1[214] = 8'h00;
+    half1_lane1[215] = 8'h00;
+    half1_lane1[216] = 8'h00;
+    half1_lane1[217] = 8'h00;
+    half1_lane1[218] = 8'h00;
+    half1_lane1[219] = 8'h00;
+    half1_lane1[220] = 8'h00;
+    half1_lane1[221] = 8'h00;
+    half1_lane1[222] = 8'h00;
+    half1_lane1[223] = 8'h00;
+    half1_lane1[224] = 8'h00;
+    half1_lane1[225] = 8'h00;
+    half1_lane1[226] = 8'h00;
+    half1_lane1[227] = 8'h00;
+    half1_lane1[228] = 8'h00;
+    half1_lane1[229] = 8'h00;
+    half1_lane1[230] = 8'h00;
+    half1_lane1[231] = 8'h00;
+    half1_lane1[232] = 8'h00;
+    half1_lane1[233] = 8'h00;
+    half1_lane1[234] = 8'h00;
+    half1_lane1[235] = 8'h00;
+    half1_lane1[236] = 8'h00;
+    half1_lane1[237] = 8'h00;
+    half1_lane1[238] = 8'h00;
+    half1_lane1[239] = 8'h00;
+    half1_lane1[240] = 8'h00;
+    half1_lane1[241] = 8'h00;
+    half1_lane1[242] = 8'h00;
+    half1_lane1[243] = 8'h00;
+    half1_lane1[244] = 8'h00;
+    half1_lane1[245] = 8'h00;
+    half1_lane1[246] = 8'h00;
+    half1_lane1[247] = 8'h00;
+    half1_lane1[248] = 8'h00;
+    half1_lane1[249] = 8'h00;
+    half1_lane1[250] = 8'h00;
+    half1_lane1[251] = 8'h00;
+    half1_lane1[252] = 8'h00;
+    half1_lane1[253] = 8'h00;
+    half1_lane1[254] = 8'h00;
+    half1_lane1[255] = 8'h00;
+    half1_lane1[256] = 8'h00;
+    half1_lane1[257] = 8'h00;
+    half1_lane1[258] = 8'h00;
+    half1_lane1[259] = 8'h00;
+    half1_lane1[260] = 8'h00;
+    half1_lane1[261] = 8'h00;
+    half1_lane1[262] = 8'h00;
+    half1_lane1[263] = 8'h00;
+    half1_lane1[264] = 8'h00;
+    half1_lane1[265] = 8'h00;
+    half1_lane1[266] = 8'h00;
+    half1_lane1[267] = 8'h00;
+    half1_lane1[268] = 8'h00;
+    half1_lane1[269] = 8'h00;
+    half1_lane1[270] = 8'h00;
+    half1_lane1[271] = 8'h00;
+    half1_lane1[272] = 8'h00;
+    half1_lane1[273] = 8'h00;
+    half1_lane1[274] = 8'h00;
+    half1_lane1[275] = 8'h00;
+    half1_lane1[276] = 8'h00;
+    half1_lane1[277] = 8'h00;
+    half1_lane1[278] = 8'h00;
+    half1_lane1[279] = 8'h00;
+    half1_lane1[280] = 8'h00;
+    half1_lane1[281] = 8'h00;
+    half1_lane1[282] = 8'h00;
+    half1_lane1[283] = 8'h00;
+    half1_lane1[284] = 8'h00;
+    half1_lane1[285] = 8'h00;
+    half1_lane1[286] = 8'h00;
+    half1_lane1[287] = 8'h00;
+    half1_lane1[288] = 8'h00;
+    half1_lane1[289] = 8'h00;
+    half1_lane1[290] = 8'h00;
+    half1_lane1[291] = 8'h00;
+    half1_lane1[292] = 8'h00;
+    half1_lane1[293] = 8'h00;
+    half1_lane1[294] = 8'h00;
+    half1_lane1[295] = 8'h00;
+    half1_lane1[296] = 8'h00;
+    half1_lane1[297] = 8'h00;
+    half1_lane1[298] = 8'h00;
+    half1_lane1[299] = 8'h00;
+    half1_lane1[300] = 8'h00;
+    half1_lane1[301] = 8'h00;
+    half1_lane1[302] = 8'h00;
+    half1_lane1[303] = 8'h00;
+    half1_lane1[304] = 8'h00;
+    half1_lane1[305] = 8'h00;
+    half1_lane1[306] = 8'h00;
+    half1_lane1[307] = 8'h00;
+    half1_lane1[308] = 8'h00;
+    half1_lane1[309] = 8'h00;
+    half1_lane1[310] = 8'h00;
+    half1_lane1[311] = 8'h00;
+    half1_lane1[312] = 8'h00;
+    half1_lane1[313] = 8'h00;
+    half1_lane1[314] = 8'h00;
+    half1_lane1[315] = 8'h00;
+    half1_lane1[316] = 8'h00;
+    half1_lane1[317] = 8'h00;
+    half1_lane1[318] = 8'h00;
+    half1_lane1[319] = 8'h00;
+    half1_lane1[320] = 8'h00;
+    half1_lane1[321] = 8'h00;
+    half1_lane1[322] = 8'h00;
+    half1_lane1[323] = 8'h00;
+    half1_lane1[324] = 8'h00;
+    half1_lane1[325] = 8'h00;
+    half1_lane1[326] = 8'h00;
+    half1_lane1[327] = 8'h00;
+    half1_lane1[328] = 8'h00;
+    half1_lane1[329] = 8'h00;
+    half1_lane1[330] = 8'h00;
+    half1_lane1[331] = 8'h00;
+    half1_lane1[332] = 8'h00;
+    half1_lane1[333] = 8'h00;
+    half1_lane1[334] = 8'h00;
+    half1_lane1[335] = 8'h00;
+    half1_lane1[336] = 8'h00;
+    half1_lane1[337] = 8'h00;
+    half1_lane1[338] = 8'h00;
+    half1_lane1[339] = 8'h00;
+    half1_lane1[340] = 8'h00;
+    half1_lane1[341] = 8'h00;
+    half1_lane1[342] = 8'h00;
+    half1_lane1[343] = 8'h00;
+    half1_lane1[344] = 8'h00;
+    half1_lane1[345] = 8'h00;
+    half1_lane1[346] = 8'h00;
+    half1_lane1[347] = 8'h00;
+    half1_lane1[348] = 8'h00;
+    half1_lane1[349] = 8'h00;
+    half1_lane1[350] = 8'h00;
+    half1_lane1[351] = 8'h00;
+    half1_lane1[352] = 8'h00;
+    half1_lane1[353] = 8'h00;
+    half1_lane1[354] = 8'h00;
+    half1_lane1[355] = 8'h00;
+    half1_lane1[356] = 8'h00;
+    half1_lane1[357] = 8'h00;
+    half1_lane1[358] = 8'h00;
+    half1_lane1[359] = 8'h00;
+    half1_lane1[360] = 8'h00;
+    half1_lane1[361] = 8'h00;
+    half1_lane1[362] = 8'h00;
+    half1_lane1[363] = 8'h00;
+    half1_lane1[364] = 8'h00;
+    half1_lane1[365] = 8'h00;
+    half1_lane1[366] = 8'h00;
+    half1_lane1[367] = 8'h00;
+    half1_lane1[368] = 8'h00;
+    half1_lane1[369] = 8'h00;
+    half1_lane1[370] = 8'h00;
+    half1_lane1[371] = 8'h00;
+    half1_lane1[372] = 8'h00;
+    half1_lane1[373] = 8'h00;
+    half1_lane1[374] = 8'h00;
+    half1_lane1[375] = 8'h00;
+    half1_lane1[376] = 8'h00;
+    half1_lane1[377] = 8'h00;
+    half1_lane1[378] = 8'h00;
+    half1_lane1[379] = 8'h00;
+    half1_lane1[380] = 8'h00;
+    half1_lane1[381] = 8'h00;
+    half1_lane1[382] = 8'h00;
+    half1_lane1[383] = 8'h00;
+    half1_lane1[384] = 8'h00;
+    half1_lane1[385] = 8'h00;
+    half1_lane1[386] = 8'h00;
+    half1_lane1[387] = 8'h00;
+    half1_lane1[388] = 8'h00;
+    half1_lane1[389] = 8'h00;
+    half1_lane1[390] = 8'h00;
+    half1_lane1[391] = 8'h00;
+    half1_lane1[392] = 8'h00;
+    half1_lane1[393] = 8'h00;
+    half1_lane1[394] = 8'h00;
+    half1_lane1[395] = 8'h00;
+    half1_lane1[396] = 8'h00;
+    half1_lane1[397] = 8'h00;
+    half1_lane1[398] = 8'h00;
+    half1_lane1[399] = 8'h00;
+    half1_lane1[400] = 8'h00;
+    half1_lane1[401] = 8'h00;
+    half1_lane1[402] = 8'h00;
+    half1_lane1[403] = 8'h00;
+    half1_lane1[404] = 8'h00;
+    half1_lane1[405] = 8'h00;
+    half1_lane1[406] = 8'h00;
+    half1_lane1[407] = 8'h00;
+    half1_lane1[408] = 8'h00;
+    half1_lane1[409] = 8'h00;
+    half1_lane1[410] = 8'h00;
+    half1_lane1[411] = 8'h00;
+    half1_lane1[412] = 8'h00;
+    half1_lane1[413] = 8'h00;
+    half1_lane1[414] = 8'h00;
+    half1_lane1[415] = 8'h00;
+    half1_lane1[416] = 8'h00;
+    half1_lane1[417] = 8'h00;
+    half1_lane1[418] = 8'h00;
+    half1_lane1[419] = 8'h00;
+    half1_lane1[420] = 8'h00;
+    half1_lane1[421] = 8'h00;
+    half1_lane1[422] = 8'h00;
+    half1_lane1[423] = 8'h00;
+    half1_lane1[424] = 8'h00;
+    half1_lane1[425] = 8'h00;
+    half1_lane1[426] = 8'h00;
+    half1_lane1[427] = 8'h00;
+    half1_lane1[428] = 8'h00;
+    half1_lane1[429] = 8'h00;
+    half1_lane1[430] = 8'h00;
+    half1_lane1[431] = 8'h00;
+    half1_lane1[432] = 8'h00;
+    half1_lane1[433] = 8'h00;
+    half1_lane1[434] = 8'h00;
+    half1_lane1[435] = 8'h00;
+    half1_lane1[436] = 8'h00;
+    half1_lane1[437] = 8'h00;
+    half1_lane1[438] = 8'h00;
+    half1_lane1[439] = 8'h00;
+    half1_lane1[440] = 8'h00;
+    half1_lane1[441] = 8'h00;
+    half1_lane1[442] = 8'h00;
+    half1_lane1[443] = 8'h00;
+    half1_lane1[444] = 8'h00;
+    half1_lane1[445] = 8'h00;
+    half1_lane1[446] = 8'h00;
+    half1_lane1[447] = 8'h00;
+    half1_lane1[448] = 8'h00;
+    half1_lane1[449] = 8'h00;
+    half1_lane1[450] = 8'h00;
+    half1_lane1[451] = 8'h00;
+    half1_lane1[452] = 8'h00;
+    half1_lane1[453] = 8'h00;
+    half1_lane1[454] = 8'h00;
+    half1_lane1[455] = 8'h00;
+    half1_lane1[456] = 8'h00;
+    half1_lane1[457] = 8'h00;
+    half1_lane1[458] = 8'h00;
+    half1_lane1[459] = 8'h00;
+    half1_lane1[460] = 8'h00;
+    half1_lane1[461] = 8'h00;
+    half1_lane1[462] = 8'h00;
+    half1_lane1[463] = 8'h00;
+    half1_lane1[464] = 8'h00;
+    half1_lane1[465] = 8'h00;
+    half1_lane1[466] = 8'h00;
+    half1_lane1[467] = 8'h00;
+    half1_lane1[468] = 8'h00;
+    half1_lane1[469] = 8'h00;
+    half1_lane1[470] = 8'h00;
+    half1_lane1[471] = 8'h00;
+    half1_lane1[472] = 8'h00;
+    half1_lane1[473] = 8'h00;
+    half1_lane1[474] = 8'h00;
+    half1_lane1[475] = 8'h00;
+    half1_lane1[476] = 8'h00;
+    half1_lane1[477] = 8'h00;
+    half1_lane1[478] = 8'h00;
+    half1_lane1[479] = 8'h00;
+    half1_lane1[480] = 8'h00;
+    half1_lane1[481] = 8'h00;
+    half1_lane1[482] = 8'h00;
+    half1_lane1[483] = 8'h00;
+    half1_lane1[484] = 8'h00;
+    half1_lane1[485] = 8'h00;
+    half1_lane1[486] = 8'h00;
+    half1_lane1[487] = 8'h00;
+    half1_lane1[488] = 8'h00;
+    half1_lane1[489] = 8'h00;
+    half1_lane1[490] = 8'h00;
+    half1_lane1[491] = 8'h00;
+    half1_lane1[492] = 8'h00;
+    half1_lane1[493] = 8'h00;
+    half1_lane1[494] = 8'h00;
+    half1_lane1[495] = 8'h00;
+    half1_lane1[496] = 8'h00;
+    half1_lane1[497] = 8'h00;
+    half1_lane1[498] = 8'h00;
+    half1_lane1[499] = 8'h00;
+    half1_lane1[500] = 8'h00;
+    half1_lane1[501] = 8'h00;
+    half1_lane1[502] = 8'h00;
+    half1_lane1[503] = 8'h00;
+    half1_lane1[504] = 8'h00;
+    half1_lane1[505] = 8'h00;
+    half1_lane1[506] = 8'h00;
+    half1_lane1[507] = 8'h00;
+    half1_lane1[508] = 8'h00;
+    half1_lane1[509] = 8'h00;
+    half1_lane1[510] = 8'h00;
+    half1_lane1[511] = 8'h00;
+  end
+  always @(posedge clk) begin
+    if (\wr__en$44 )
+      half1_lane1[\wr__addr$45 ] <= \$48 [15:8];
+  end
+  reg [7:0] _5_;
+  always @(posedge clk) begin
+    if (\rd__en$42 ) begin
+      _5_ <= half1_lane1[\rd__addr$43 ];
+    end
+  end
+  assign \rd__data$63  = _5_;
+  reg [7:0] half1_lane2 [511:0];
+  initial begin
+    half1_lane2[0] = 8'h00;
+    half1_lane2[1] = 8'h00;
+    half1_lane2[2] = 8'h00;
+    half1_lane2[3] = 8'h00;
+    half1_lane2[4] = 8'h00;
+    half1_lane2[5] = 8'h00;
+    half1_lane2[6] = 8'h00;
+    half1_lane2[7] = 8'h00;
+    half1_lane2[8] = 8'h00;
+    half1_lane2[9] = 8'h00;
+    half1_lane2[10] = 8'h00;
+    half1_lane2[11] = 8'h00;
+    half1_lane2[12] = 8'h00;
+    half1_lane2[13] = 8'h00;
+    half1_lane2[14] = 8'h00;
+    half1_lane2[15] = 8'h00;
+    half1_lane2[16] = 8'h00;
+    half1_lane2[17] = 8'h00;
+    half1_lane2[18] = 8'h00;
+    half1_lane2[19] = 8'h00;
+    half1_lane2[20] = 8'h00;
+    half1_lane2[21] = 8'h00;
+    half1_lane2[22] = 8'h00;
+    half1_lane2[23] = 8'h00;
+    half1_lane2[24] = 8'h00;
+    half1_lane2[25] = 8'h00;
+    half1_lane2[26] = 8'h00;
+    half1_lane2[27] = 8'h00;
+    half1_lane2[28] = 8'h00;
+    half1_lane2[29] = 8'h00;
+    half1_lane2[30] = 8'h00;
+    half1_lane2[31] = 8'h00;
+    half1_lane2[32] = 8'h00;
+    half1_lane2[33] = 8'h00;
+    half1_lane2[34] = 8'h00;
+    half1_lane2[35] = 8'h00;
+    half1_lane2[36] = 8'h00;
+    half1_lane2[37] = 8'h00;
+    half1_lane2[38] = 8'h00;
+    half1_lane2[39] = 8'h00;
+    half1_lane2[40] = 8'h00;
+    half1_lane2[41] = 8'h00;
+    half1_lane2[42] = 8'h00;
+    half1_lane2[43] = 8'h00;
+    half1_lane2[44] = 8'h00;
+    half1_lane2[45] = 8'h00;
+    half1_lane2[46] = 8'h00;
+    half1_lane2[47] = 8'h00;
+    half1_lane2[48] = 8'h00;
+    half1_lane2[49] = 8'h00;
+    half1_lane2[50] = 8'h00;
+    half1_lane2[51] = 8'h00;
+    half1_lane2[52] = 8'h00;
+    half1_lane2[53] = 8'h00;
+    half1_lane2[54] = 8'h00;
+    half1_lane2[55] = 8'h00;
+    half1_lane2[56] = 8'h00;
+    half1_lane2[57] = 8'h00;
+    half1_lane2[58] = 8'h00;
+    half1_lane2[59] = 8'h00;
+    half1_lane2[60] = 8'h00;
+    half1_lane2[61] = 8'h00;
+    half1_lane2[62] = 8'h00;
+    half1_lane2[63] = 8'h00;
+    half1_lane2[64] = 8'h00;
+    half1_lane2[65] = 8'h00;
+    half1_lane2[66] = 8'h00;
+    half1_lane2[67] = 8'h00;
+    half1_lane2[68] = 8'h00;
+    half1_lane2[69] = 8'h00;
+    half1_lane2[70] = 8'h00;
+    half1_lane2[71] = 8'h00;
+    half1_lane2[72] = 8'h00;
+    half1_lane2[73] = 8'h00;
+    half1_lane2[74] = 8'h00;
+    half1_lane2[75] = 8'h00;
+    half1_lane2[76] = 8'h00;
+    half1_lane2[77] = 8'h00;
+    half1_lane2[78] = 8'h00;
+    half1_lane2[79] = 8'h00;
+    half1_lane2[80] = 8'h00;
+    half1_lane2[81] = 8'h00;
+    half1_lane2[82] = 8'h00;
+    half1_lane2[83] = 8'h00;
+    half1_lane2[84] = 8'h00;
+    half1_lane2[85] = 8'h00;
+    half1_lane2[86] = 8'h00;
+    half1_lane2[87] = 8'h00;
+    half1_lane2[88] = 8'h00;
+    half1_lane2[89] = 8'h00;
+    half1_lane2[90] = 8'h00;
+    half1_lane2[91] = 8'h00;
+    half1_lane2[92] = 8'h00;
+    half1_lane2[93] = 8'h00;
+    half1_lane2[94] = 8'h00;
+    half1_lane2[95] = 8'h00;
+    half1_lane2[96] = 8'h00;
+    half1_lane2[97] = 8'h00;
+    half1_lane2[98] = 8'h00;
+    half1_lane2[99] = 8'h00;
+    half1_lane2[100] = 8'h00;
+    half1_lane2[101] = 8'h00;
+    half1_lane2[102] = 8'h00;
+    half1_lane2[103] = 8'h00;
+    half1_lane2[104] = 8'h00;
+    half1_lane2[105] = 8'h00;
+    half1_lane2[106] = 8'h00;
+    half1_lane2[107] = 8'h00;
+    half1_lane2[108] = 8'h00;
+    half1_lane2[109] = 8'h00;
+    half1_lane2[110] = 8'h00;
+    half1_lane2[111] = 8'h00;
+    half1_lane2[112] = 8'h00;
+    half1_lane2[113] = 8'h00;
+    half1_lane2[114] = 8'h00;
+    half1_lane2[115] = 8'h00;
+    half1_lane2[116] = 8'h00;
+    half1_lane2[117] = 8'h00;
+    half1_lane2[118] = 8'h00;
+    half1_lane2[119] = 8'h00;
+    half1_lane2[120] = 8'h00;
+    half1_lane2[121] = 8'h00;
+    half1_lane2[122] = 8'h00;
+    half1_lane2[123] = 8'h00;
+    half1_lane2[124] = 8'h00;
+    half1_lane2[125] = 8'h00;
+    half1_lane2[126] = 8'h00;
+    half1_lane2[127] = 8'h00;
+    half1_lane2[128] = 8'h00;
+    half1_lane2[129] = 8'h00;
+    half1_lane2[130] = 8'h00;
+    half1_lane2[131] = 8'h00;
+    half1_lane2[132] = 8'h00;
+    half1_lane2[133] = 8'h00;
+    half1_lane2[134] = 8'h00;
+    half1_lane2[135] = 8'h00;
+    half1_lane2[136] = 8'h00;
+    half1_lane2[137] = 8'h00;
+    half1_lane2[138] = 8'h00;
+    half1_lane2[139] = 8'h00;
+    half1_lane2[140] = 8'h00;
+    half1_lane2[141] = 8'h00;
+    half1_lane2[142] = 8'h00;
+    half1_lane2[143] = 8'h00;
+    half1_lane2[144] = 8'h00;
+    half1_lane2[145] = 8'h00;
+    half1_lane2[146] = 8'h00;
+    half1_lane2[147] = 8'h00;
+    half1_lane2[148] = 8'h00;
+    half1_lane2[149] = 8'h00;
+    half1_lane2[150] = 8'h00;
+    half1_lane2[151] = 8'h00;
+    half1_lane2[152] = 8'h00;
+    half1_lane2[153] = 8'h00;
+    half1_lane2[154] = 8'h00;
+    half1_lane2[155] = 8'h00;
+    half1_lane2[156] = 8'h00;
+    half1_lane2[157] = 8'h00;
+    half1_lane2[158] = 8'h00;
+    half1_lane2[159] = 8'h00;
+    half1_lane2[160] = 8'h00;
+    half1_lane2[161] = 8'h00;
+    half1_lane2[162] = 8'h00;
+    half1_lane2[163] = 8'h00;
+    half1_lane2[164] = 8'h00;
+    half1_lane2[165] = 8'h00;
+    half1_lane2[166] = 8'h00;
+    half1_lane2[167] = 8'h00;
+    half1_lane2[168] = 8'h00;
+    half1_lane2[169] = 8'h00;
+    half1_lane2[170] = 8'h00;
+    half1_lane2[171] = 8'h00;
+    half1_lane2[172] = 8'h00;
+    half1_lane2[173] = 8'h00;
+    half1_lane2[174] = 8'h00;
+    half1_lane2[175] = 8'h00;
+    half1_lane2[176] = 8'h00;
+    half1_lane2[177] = 8'h00;
+    half1_lane2[178] = 8'h00;
+    half1_lane2[179] = 8'h00;
+    half1_lane2[180] = 8'h00;
+    half1_lane2[181] = 8'h00;
+    half1_lane2[182] = 8'h00;
+    half1_lane2[183] = 8'h00;
+    half1_lane2[184] = 8'h00;
+    half1_lane2[185] = 8'h00;
+    half1_lane2[186] = 8'h00;
+    half1_lane2[187] = 8'h00;
+    half1_lane2[188] = 8'h00;
+    half1_lane2[189] = 8'h00;
+    half1_lane2[190] = 8'h00;
+    half1_lane2[191] = 8'h00;
+    half1_lane2[192] = 8'h00;
+    half1_lane2[193] = 8'h00;
+    half1_lane2[194] = 8'h00;
+    half1_lane2[195] = 8'h00;
+    half1_lane2[196] = 8'h00;
+    half1_lane2[197] = 8'h00;
+    half1_lane2[198] = 8'h00;
+    half1_lane2[199] = 8'h00;
+    half1_lane2[200] = 8'h00;
+    half1_lane2[201] = 8'h00;
+    half1_lane2[202] = 8'h00;
+    half1_lane2[203] = 8'h00;
+    half1_lane2[204] = 8'h00;
+    half1_lane2[205] = 8'h00;
+    half1_lane2[206] = 8'h00;
+    half1_lane2[207] = 8'h00;
+    half1_lane2[208] = 8'h00;
+    half1_lane2[209] = 8'h00;
+    half1_lane2[210] = 8'h00;
+    half1_lane2[211] = 8'h00;
+    half1_lane2[212] = 8'h00;
+    half1_lane2[213] = 8'h00;
+    half1_lane2[214] = 8'h00;
+    half1_lane2[215] = 8'h00;
+    half1_lane2[216] = 8'h00;
+    half1_lane2[217] = 8'h00;
+    half1_lane2[218] = 8'h00;
+    half1_lane2[219] = 8'h00;
+    half1_lane2[220] = 8'h00;
+    half1_lane2[221] = 8'h00;
+    half1_lane2[222] = 8'h00;
+    half1_lane2[223] = 8'h00;
+    half1_lane2[224] = 8'h00;
+    half1_lane2[225] = 8'h00;
+    half1_lane2[226] = 8'h00;
+    half1_lane2[227] = 8'h00;
+    half1_lane2[228] = 8'h00;
+    half1_lane2[229] = 8'h00;
+    half1_lane2[230] = 8'h00;
+    half1_lane2[231] = 8'h00;
+    half1_lane2[232] = 8'h00;
+    half1_lane2[233] = 8'h00;
+    half1_lane2[234] = 8'h00;
+    half1_lane2[235] = 8'h00;
+    half1_lane2[236] = 8'h00;
+    half1_lane2[237] = 8'h00;
+    half1_lane2[238] = 8'h00;
+    half1_lane2[239] = 8'h00;
+    half1_lane2[240] = 8'h00;
+    half1_lane2[241] = 8'h00;
+    half1_lane2[242] = 8'h00;
+    half1_lane2[243] = 8'h00;
+    half1_lane2[244] = 8'h00;
+    half1_lane2[245] = 8'h00;
+    half1_lane2[246] = 8'h00;
+    half1_lane2[247] = 8'h00;
+    half1_lane2[248] = 8'h00;
+    half1_lane2[249] = 8'h00;
+    half1_lane2[250] = 8'h00;
+    half1_lane2[251] = 8'h00;
+    half1_lane2[252] = 8'h00;
+    half1_lane2[253] = 8'h00;
+    half1_lane2[254] = 8'h00;
+    half1_lane2[255] = 8'h00;
+    half1_lane2[256] = 8'h00;
+    half1_lane2[257] = 8'h00;
+    half1_lane2[258] = 8'h00;
+    half1_lane2[259] = 8'h00;
+    half1_lane2[260] = 8'h00;
+    half1_lane2[261] = 8'h00;
+    half1_lane2[262] = 8'h00;
+    half1_lane2[263] = 8'h00;
+    half1_lane2[264] = 8'h00;
+    half1_lane2[265] = 8'h00;
+    half1_lane2[266] = 8'h00;
+    half1_lane2[267] = 8'h00;
+    half1_lane2[268] = 8'h00;
+    half1_lane2[269] = 8'h00;
+    half1_lane2[270] = 8'h00;
+    half1_lane2[271] = 8'h00;
+    half1_lane2[272] = 8'h00;
+    half1_lane2[273] = 8'h00;
+    half1_lane2[274] = 8'h00;
+    half1_lane2[275] = 8'h00;
+    half1_lane2[276] = 8'h00;
+    half1_lane2[277] = 8'h00;
+    half1_lane2[278] = 8'h00;
+    half1_lane2[279] = 8'h00;
+    half1_lane2[280] = 8'h00;
+    half1_lane2[281] = 8'h00;
+    half1_lane2[282] = 8'h00;
+    half1_lane2[283] = 8'h00;
+    half1_lane2[284] = 8'h00;
+    half1_lane2[285] = 8'h00;
+    half1_lane2[286] = 8'h00;
+    half1_lane2[287] = 8'h00;
+    half1_lane2[288] = 8'h00;
+    half1_lane2[289] = 8'h00;
+    half1_lane2[290] = 8'h00;
+    half1_lane2[291] = 8'h00;
+    half1_lane2[292] = 8'h00;
+    half1_lane2[293] = 8'h00;
+    half1_lane2[294] = 8'h00;
+    half1_lane2[295] = 8'h00;
+    half1_lane2[296] = 8'h00;
+    half1_lane2[297] = 8'h00;
+    half1_lane2[298] = 8'h00;
+    half1_lane2[299] = 8'h00;
+    half1_lane2[300] = 8'h00;
+    half1_lane2[301] = 8'h00;
+    half1_lane2[302] = 8'h00;
+    half1_lane2[303] = 8'h00;
+    half1_lane2[304] = 8'h00;
+    half1_lane2[305] = 8'h00;
+    half1_lane2[306] = 8'h00;
+    half1_lane2[307] = 8'h00;
+    half1_lane2[308] = 8'h00;
+    half1_lane2[309] = 8'h00;
+    half1_lane2[310] = 8'h00;
+    half1_lane2[311] = 8'h00;
+    half1_lane2[312] = 8'h00;
+    half1_lane2[313] = 8'h00;
+    half1_lane2[314] = 8'h00;
+    half1_lane2[315] = 8'h00;
+    half1_lane2[316] = 8'h00;
+    half1_lane2[317] = 8'h00;
+    half1_lane2[318] = 8'h00;
+    half1_lane2[319] = 8'h00;
+    half1_lane2[320] = 8'h00;
+    half1_lane2[321] = 8'h00;
+    half1_lane2[322] = 8'h00;
+    half1_lane2[323] = 8'h00;
+    half1_lane2[324] = 8'h00;
+    half1_lane2[325] = 8'h00;
+    half1_lane2[326] = 8'h00;
+    half1_lane2[327] = 8'h00;
+    half1_lane2[328] = 8'h00;
+    half1_lane2[329] = 8'h00;
+    half1_lane2[330] = 8'h00;
+    half1_lane2[331] = 8'h00;
+    half1_lane2[332] = 8'h00;
+    half1_lane2[333] = 8'h00;
+    half1_lane2[334] = 8'h00;
+    half1_lane2[335] = 8'h00;
+    half1_lane2[336] = 8'h00;
+    half1_lane2[337] = 8'h00;
+    half1_lane2[338] = 8'h00;
+    half1_lane2[339] = 8'h00;
+    half1_lane2[340] = 8'h00;
+    half1_lane2[341] = 8'h00;
+    half1_lane2[342] = 8'h00;
+    half1_lane2[343] = 8'h00;
+    half1_lane2[344] = 8'h00;
+    half1_lane2[345] = 8'h00;
+    half1_lane2[346] = 8'h00;
+    half1_lane2[347] = 8'h00;
+    half1_lane2[348] = 8'h00;
+    half1_lane2[349] = 8'h00;
+    half1_lane2[350] = 8'h00;
+    half1_lane2[351] = 8'h00;
+    half1_lane2[352] = 8'h00;
+    half1_lane2[353] = 8'h00;
+    half1_lane2[354] = 8'h00;
+    half1_lane2[355] = 8'h00;
+    half1_lane2[356] = 8'h00;
+    half1_lane2[357] = 8'h00;
+    half1_lane2[358] = 8'h00;
+    half1_lane2[359] = 8'h00;
+    half1_lane2[360] = 8'h00;
+    half1_lane2[361] = 8'h00;
+    half1_lane2[362] = 8'h00;
+    half1_lane2[363] = 8'h00;
+    half1_lane2[364] = 8'h00;
+    half1_lane2[365] = 8'h00;
+    half1_lane2[366] = 8'h00;
+    half1_lane2[367] = 8'h00;
+    half1_lane2[368] = 8'h00;
+    half1_lane2[369] = 8'h00;
+    half1_lane2[370] = 8'h00;
+    half1_lane2[371] = 8'h00;
+    half1_lane2[372] = 8'h00;
+    half1_lane2[373] = 8'h00;
+    half1_lane2[374] = 8'h00;
+    half1_lane2[375] = 8'h00;
+    half1_lane2[376] = 8'h00;
+    half1_lane2[377] = 8'h00;
+    half1_lane2[378] = 8'h00;
+    half1_lane2[379] = 8'h00;
+    half1_lane2[380] = 8'h00;
+    half1_lane2[381] = 8'h00;
+    half1_lane2[382] = 8'h00;
+    half1_lane2[383] = 8'h00;
+    half1_lane2[384] = 8'h00;
+    half1_lane2[385] = 8'h00;
+    half1_lane2[386] = 8'h00;
+    half1_lane2[387] = 8'h00;
+    half1_lane2[388] = 8'h00;
+    half1_lane2[389] = 8'h00;
+    half1_lane2[390] = 8'h00;
+    half1_lane2[391] = 8'h00;
+    half1_lane2[392] = 8'h00;
+    half1_lane2[393] = 8'h00;
+    half1_lane2[394] = 8'h00;
+    half1_lane2[395] = 8'h00;
+    half1_lane2[396] = 8'h00;
+    half1_lane2[397] = 8'h00;
+    half1_lane2[398] = 8'h00;
+    half1_lane2[399] = 8'h00;
+    half1_lane2[400] = 8'h00;
+    half1_lane2[401] = 8'h00;
+    half1_lane2[402] = 8'h00;
+    half1_lane2[403] = 8'h00;
+    half1_lane2[404] = 8'h00;
+    half1_lane2[405] = 8'h00;
+    half1_lane2[406] = 8'h00;
+    half1_lane2[407] = 8'h00;
+    half1_lane2[408] = 8'h00;
+    half1_lane2[409] = 8'h00;
+    half1_lane2[410] = 8'h00;
+    half1_lane2[411] = 8'h00;
+    half1_lane2[412] = 8'h00;
+    half1_lane2[413] = 8'h00;
+    half1_lane2[414] = 8'h00;
+    half1_lane2[415] = 8'h00;
+    half1_lane2[416] = 8'h00;
+    half1_lane2[417] = 8'h00;
+    half1_lane2[418] = 8'h00;
+    half1_lane2[419] = 8'h00;
+    half1_lane2[420] = 8'h00;
+    half1_lane2[421] = 8'h00;
+    half1_lane2[422] = 8'h00;
+    half1_lane2[423] = 8'h00;
+    half1_lane2[424] = 8'h00;
+    half1_lane2[425] = 8'h00;
+    half1_lane2[426] = 8'h00;
+    half1_lane2[427] = 8'h00;
+    half1_lane2[428] = 8'h00;
+    half1_lane2[429] = 8'h00;
+    half1_lane2[430] = 8'h00;
+    half1_lane2[431] = 8'h00;
+    half1_lane2[432] = 8'h00;
+    half1_lane2[433] = 8'h00;
+    half1_lane2[434] = 8'h00;
+    half1_lane2[435] = 8'h00;
+    half1_lane2[436] = 8'h00;
+    half1_lane2[437] = 8'h00;
+    half1_lane2[438] = 8'h00;
+    half1_lane2[439] = 8'h00;
+    half1_lane2[440] = 8'h00;
+    half1_lane2[441] = 8'h00;
+    half1_lane2[442] = 8'h00;
+    half1_lane2[443] = 8'h00;
+    half1_lane2[444] = 8'h00;
+    half1_lane2[445] = 8'h00;
+    half1_lane2[446] = 8'h00;
+    half1_lane2[447] = 8'h00;
+    half1_lane2[448] = 8'h00;
+    half1_lane2[449] = 8'h00;
+    half1_lane2[450] = 8'h00;
+    half1_lane2[451] = 8'h00;
+    half1_lane2[452] = 8'h00;
+    half1_lane2[453] = 8'h00;
+    half1_lane2[454] = 8'h00;
+    half1_lane2[455] = 8'h00;
+    half1_lane2[456] = 8'h00;
+    half1_lane2[457] = 8'h00;
+    half1_lane2[458] = 8'h00;
+    half1_lane2[459] = 8'h00;
+    half1_lane2[460] = 8'h00;
+    half1_lane2[461] = 8'h00;
+    half1_lane2[462] = 8'h00;
+    half1_lane2[463] = 8'h00;
+    half1_lane2[464] = 8'h00;
+    half1_lane2[465] = 8'h00;
+    half1_lane2[466] = 8'h00;
+    half1_lane2[467] = 8'h00;
+    half1_lane2[468] = 8'h00;
+    half1_lane2[469] = 8'h00;
+    half1_lane2[470] = 8'h00;
+    half1_lane2[471] = 8'h00;
+    half1_lane2[472] = 8'h00;
+    half1_lane2[473] = 8'h00;
+    half1_lane2[474] = 8'h00;
+    half1_lane2[475] = 8'h00;
+    half1_lane2[476] = 8'h00;
+    half1_lane2[477] = 8'h00;
+    half1_lane2[478] = 8'h00;
+    half1_lane2[479] = 8'h00;
+    half1_lane2[480] = 8'h00;
+    half1_lane2[481] = 8'h00;
+    half1_lane2[482] = 8'h00;
+    half1_lane2[483] = 8'h00;
+    half1_lane2[484] = 8'h00;
+    half1_lane2[485] = 8'h00;
+    half1_lane2[486] = 8'h00;
+    half1_lane2[487] = 8'h00;
+    half1_lane2[488] = 8'h00;
+    half1_lane2[489] = 8'h00;
+    half1_lane2[490] = 8'h00;
+    half1_lane2[491] = 8'h00;
+    half1_lane2[492] = 8'h00;
+    half1_lane2[493] = 8'h00;
+    half1_lane2[494] = 8'h00;
+    half1_lane2[495] = 8'h00;
+    half1_lane2[496] = 8'h00;
+    half1_lane2[497] = 8'h00;
+    half1_lane2[498] = 8'h00;
+    half1_lane2[499] = 8'h00;
+    half1_lane2[500] = 8'h00;
+    half1_lane2[501] = 8'h00;
+    half1_lane2[502] = 8'h00;
+    half1_lane2[503] = 8'h00;
+    half1_lane2[504] = 8'h00;
+    half1_lane2[505] = 8'h00;
+    half1_lane2[506] = 8'h00;
+    half1_lane2[507] = 8'h00;
+    half1_lane2[508] = 8'h00;
+    half1_lane2[509] = 8'h00;
+    half1_lane2[510] = 8'h00;
+    half1_lane2[511] = 8'h00;
+  end
+  always @(posedge clk) begin
+    if (\wr__en$49 )
+      half1_lane2[\wr__addr$50 ] <= \$56 [23:16];
+  end
+  reg [7:0] _6_;
+  always @(posedge clk) begin
+    if (\rd__en$47 ) begin
+      _6_ <= half1_lane2[\rd__addr$48 ];
+    end
+  end
+  assign \rd__data$64  = _6_;
+  reg [7:0] half1_lane3 [511:0];
+  initial begin
+    half1_lane3[0] = 8'h00;
+    half1_lane3[1] = 8'h00;
+    half1_lane3[2] = 8'h00;
+    half1_lane3[3] = 8'h00;
+    half1_lane3[4] = 8'h00;
+    half1_lane3[5] = 8'h00;
+    half1_lane3[6] = 8'h00;
+    half1_lane3[7] = 8'h00;
+    half1_lane3[8] = 8'h00;
+    half1_lane3[9] = 8'h00;
+    half1_lane3[10] = 8'h00;
+    half1_lane3[11] = 8'h00;
+    half1_lane3[12] = 8'h00;
+    half1_lane3[13] = 8'h00;
+    half1_lane3[14] = 8'h00;
+    half1_lane3[15] = 8'h00;
+    half1_lane3[16] = 8'h00;
+    half1_lane3[17] = 8'h00;
+    half1_lane3[18] = 8'h00;
+    half1_lane3[19] = 8'h00;
+    half1_lane3[20] = 8'h00;
+    half1_lane3[21] = 8'h00;
+    half1_lane3[22] = 8'h00;
+    half1_lane3[23] = 8'h00;
+    half1_lane3[24] = 8'h00;
+    half1_lane3[25] = 8'h00;
+    half1_lane3[26] = 8'h00;
+    half1_lane3[27] = 8'h00;
+    half1_lane3[28] = 8'h00;
+    half1_lane3[29] = 8'h00;
+    half1_lane3[30] = 8'h00;
+    half1_lane3[31] = 8'h00;
+    half1_lane3[32] = 8'h00;
+    half1_lane3[33] = 8'h00;
+    half1_lane3[34] = 8'h00;
+    half1_lane3[35] = 8'h00;
+    half1_lane3[36] = 8'h00;
+    half1_lane3[37] = 8'h00;
+    half1_lane3[38] = 8'h00;
+    half1_lane3[39] = 8'h00;
+    half1_lane3[40] = 8'h00;
+    half1_lane3[41] = 8'h00;
+    half1_lane3[42] = 8'h00;
+    half1_lane3[43] = 8'h00;
+    half1_lane3[44] = 8'h00;
+    half1_lane3[45] = 8'h00;
+    half1_lane3[46] = 8'h00;
+    half1_lane3[47] = 8'h00;
+    half1_lane3[48] = 8'h00;
+    half1_lane3[49] = 8'h00;
+    half1_lane3[50] = 8'h00;
+    half1_lane3[51] = 8'h00;
+    half1_lane3[52] = 8'h00;
+    half1_lane3[53] = 8'h00;
+    half1_lane3[54] = 8'h00;
+    half1_lane3[55] = 8'h00;
+    half1_lane3[56] = 8'h00;
+    half1_lane3[57] = 8'h00;
+    half1_lane3[58] = 8'h00;
+    half1_lane3[59] = 8'h00;
+    half1_lane3[60] = 8'h00;
+    half1_lane3[61] = 8'h00;
+    half1_lane3[62] = 8'h00;
+    half1_lane3[63] = 8'h00;
+    half1_lane3[64] = 8'h00;
+    half1_lane3[65] = 8'h00;
+    half1_lane3[66] = 8'h00;
+    half1_lane3[67] = 8'h00;
+    half1_lane3[68] = 8'h00;
+    half1_lane3[69] = 8'h00;
+    half1_lane3[70] = 8'h00;
+    half1_lane3[71] = 8'h00;
+    half1_lane3[72] = 8'h00;
+    half1_lane3[73] = 8'h00;
+    half1_lane3[74] = 8'h00;
+    half1_lane3[75] = 8'h00;
+    half1_lane3[76] = 8'h00;
+    half1_lane3[77] = 8'h00;
+    half1_lane3[78] = 8'h00;
+    half1_lane3[79] = 8'h00;
+    half1_lane3[80] = 8'h00;
+    half1_lane3[81] = 8'h00;
+    half1_lane3[82] = 8'h00;
+    half1_lane3[83] = 8'h00;
+    half1_lane3[84] = 8'h00;
+    half1_lane3[85] = 8'h00;
+    half1_lane3[86] = 8'h00;
+    half1_lane3[87] = 8'h00;
+    half1_lane3[88] = 8'h00;
+    half1_lane3[89] = 8'h00;
+    half1_lane3[90] = 8'h00;
+    half1_lane3[91] = 8'h00;
+    half1_lane3[92] = 8'h00;
+    half1_lane3[93] = 8'h00;
+    half1_lane3[94] = 8'h00;
+    half1_lane3[95] = 8'h00;
+    half1_lane3[96] = 8'h00;
+    half1_lane3[97] = 8'h00;
+    half1_lane3[98] = 8'h00;
+    half1_lane3[99] = 8'h00;
+    half1_lane3[100] = 8'h00;
+    half1_lane3[101] = 8'h00;
+    half1_lane3[102] = 8'h00;
+    half1_lane3[103] = 8'h00;
+    half1_lane3[104] = 8'h00;
+    half1_lane3[105] = 8'h00;
+    half1_lane3[106] = 8'h00;
+    half1_lane3[107] = 8'h00;
+    half1_lane3[108] = 8'h00;
+    half1_lane3[109] = 8'h00;
+    half1_lane3[110] = 8'h00;
+    half1_lane3[111] = 8'h00;
+    half1_lane3[112] = 8'h00;
+    half1_lane3[113] = 8'h00;
+    half1_lane3[114] = 8'h00;
+    half1_lane3[115] = 8'h00;
+    half1_lane3[116] = 8'h00;
+    half1_lane3[117] = 8'h00;
+    half1_lane3[118] = 8'h00;
+    half1_lane3[119] = 8'h00;
+    half1_lane3[120] = 8'h00;
+    half1_lane3[121] = 8'h00;
+    half1_lane3[122] = 8'h00;
+    half1_lane3[123] = 8'h00;
+    half1_lane3[124] = 8'h00;
+    half1_lane3[125] = 8'h00;
+    half1_lane3[126] = 8'h00;
+    half1_lane3[127] = 8'h00;
+    half1_lane3[128] = 8'h00;
+    half1_lane3[129] = 8'h00;
+    half1_lane3[130] = 8'h00;
+    half1_lane3[131] = 8'h00;
+    half1_lane3[132] = 8'h00;
+    half1_lane3[133] = 8'h00;
+    half1_lane3[134] = 8'h00;
+    half1_lane3[135] = 8'h00;
+    half1_lane3[136] = 8'h00;
+    half1_lane3[137] = 8'h00;
+    half1_lane3[138] = 8'h00;
+    half1_lane3[139] = 8'h00;
+    half1_lane3[140] = 8'h00;
+    half1_lane3[141] = 8'h00;
+    half1_lane3[142] = 8'h00;
+    half1_lane3[143] = 8'h00;
+    half1_lane3[144] = 8'h00;
+    half1_lane3[145] = 8'h00;
+    half1_lane3[146] = 8'h00;
+    half1_lane3[147] = 8'h00;
+    half1_lane3[148] = 8'h00;
+    half1_lane3[149] = 8'h00;
+    half1_lane3[150] = 8'h00;
+    half1_lane3[151] = 8'h00;
+    half1_lane3[152] = 8'h00;
+    half1_lane3[153] = 8'h00;
+    half1_lane3[154] = 8'h00;
+    half1_lane3[155] = 8'h00;
+    half1_lane3[156] = 8'h00;
+    half1_lane3[157] = 8'h00;
+    half1_lane3[158] = 8'h00;
+    half1_lane3[159] = 8'h00;
+    half1_lane3[160] = 8'h00;
+    half1_lane3[161] = 8'h00;
+    half1_lane3[162] = 8'h00;
+    half1_lane3[163] = 8'h00;
+    half1_lane3[164] = 8'h00;
+    half1_lane3[165] = 8'h00;
+    half1_lane3[166] = 8'h00;
+    half1_lane3[167] = 8'h00;
+    half1_lane3[168] = 8'h00;
+    half1_lane3[169] = 8'h00;
+    half1_lane3[170] = 8'h00;
+    half1_lane3[171] = 8'h00;
+    half1_lane3[172] = 8'h00;
+    half1_lane3[173] = 8'h00;
+    half1_lane3[174] = 8'h00;
+    half1_lane3[175] = 8'h00;
+    half1_lane3[176] = 8'h00;
+    half1_lane3[177] = 8'h00;
+    half1_lane3[178] = 8'h00;
+    half1_lane3[179] = 8'h00;
+    half1_lane3[180] = 8'h00;
+    half1_lane3[181] = 8'h00;
+    half1_lane3[182] = 8'h00;
+    half1_lane3[183] = 8'h00;
+    half1_lane3[184] = 8'h00;
+    half1_lane3[185] = 8'h00;
+    half1_lane3[186] = 8'h00;
+    half1_lane3[187] = 8'h00;
+    half1_lane3[188] = 8'h00;
+    half1_lane3[189] = 8'h00;
+    half1_lane3[190] = 8'h00;
+    half1_lane3[191] = 8'h00;
+    half1_lane3[192] = 8'h00;
+    half1_lane3[193] = 8'h00;
+    half1_lane3[194] = 8'h00;
+    half1_lane3[195] = 8'h00;
+    half1_lane3[196] = 8'h00;
+    half1_lane3[197] = 8'h00;
+    half1_lane3[198] = 8'h00;
+    half1_lane3[199] = 8'h00;
+    half1_lane3[200] = 8'h00;
+    half1_lane3[201] = 8'h00;
+    half1_lane3[202] = 8'h00;
+    half1_lane3[203] = 8'h00;
+    half1_lane3[204] = 8'h00;
+    half1_lane3[205] = 8'h00;
+    half1_lane3[206] = 8'h00;
+    half1_lane3[207] = 8'h00;
+    half1_lane3[208] = 8'h00;
+    half1_lane3[209] = 8'h00;
+    half1_lane3[210] = 8'h00;
+    half1_lane3[211] = 8'h00;
+    half1_lane3[212] = 8'h00;
+    half1_lane3[213] = 8'h00;
+    half1_lane3[214] = 8'h00;
+    half1_lane3[215] = 8'h00;
+    half1_lane3[216] = 8'h00;
+    half1_lane3[217] = 8'h00;
+    half1_lane3[218] = 8'h00;
+    half1_lane3[219] = 8'h00;
+    half1_lane3[220] = 8'h00;
+    half1_lane3[221] = 8'h00;
+    half1_lane3[222] = 8'h00;
+    half1_lane3[223] = 8'h00;
+    half1_lane3[224] = 8'h00;
+    half1_lane3[225] = 8'h00;
+    half1_lane3[226] = 8'h00;
+    half1_lane3[227] = 8'h00;
+    half1_lane3[228] = 8'h00;
+    half1_lane3[229] = 8'h00;
+    half1_lane3[230] = 8'h00;
+    half1_lane3[231] = 8'h00;
+    half1_lane3[232] = 8'h00;
+    half1_lane3[233] = 8'h00;
+    half1_lane3[234] = 8'h00;
+    half1_lane3[235] = 8'h00;
+    half1_lane3[236] = 8'h00;
+    half1_lane3[237] = 8'h00;
+    half1_lane3[238] = 8'h00;
+    half1_lane3[239] = 8'h00;
+    half1_lane3[240] = 8'h00;
+    half1_lane3[241] = 8'h00;
+    half1_lane3[242] = 8'h00;
+    half1_lane3[243] = 8'h00;
+    half1_lane3[244] = 8'h00;
+    half1_lane3[245] = 8'h00;
+    half1_lane3[246] = 8'h00;
+    half1_lane3[247] = 8'h00;
+    half1_lane3[248] = 8'h00;
+    half1_lane3[249] = 8'h00;
+    half1_lane3[250] = 8'h00;
+    half1_lane3[251] = 8'h00;
+    half1_lane3[252] = 8'h00;
+    half1_lane3[253] = 8'h00;
+    half1_lane3[254] = 8'h00;
+    half1_lane3[255] = 8'h00;
+    half1_lane3[256] = 8'h00;
+    half1_lane3[257] = 8'h00;
+    half1_lane3[258] = 8'h00;
+    half1_lane3[259] = 8'h00;
+    half1_lane3[260] = 8'h00;
+    half1_lane3[261] = 8'h00;
+    half1_lane3[262] = 8'h00;
+    half1_lane3[263] = 8'h00;
+    half1_lane3[264] = 8'h00;
+    half1_lane3[265] = 8'h00;
+    half1_lane3[266] = 8'h00;
+    half1_lane3[267] = 8'h00;
+    half1_lane3[268] = 8'h00;
+    half1_lane3[269] = 8'h00;
+    half1_lane3[270] = 8'h00;
+    half1_lane3[271] = 8'h00;
+    half1_lane3[272] = 8'h00;
+    half1_lane3[273] = 8'h00;
+    half1_lane3[274] = 8'h00;
+    half1_lane3[275] = 8'h00;
+    half1_lane3[276] = 8'h00;
+    half1_lane3[277] = 8'h00;
+    half1_lane3[278] = 8'h00;
+    half1_lane3[279] = 8'h00;
+    half1_lane3[280] = 8'h00;
+    half1_lane3[281] = 8'h00;
+    half1_lane3[282] = 8'h00;
+    half1_lane3[283] = 8'h00;
+    half1_lane3[284] = 8'h00;
+    half1_lane3[285] = 8'h00;
+    half1_lane3[286] = 8'h00;
+    half1_lane3[287] = 8'h00;
+    half1_lane3[288] = 8'h00;
+    half1_lane3[289] = 8'h00;
+    half1_lane3[290] = 8'h00;
+    half1_lane3[291] = 8'h00;
+    half1_lane3[292] = 8'h00;
+    half1_lane3[293] = 8'h00;
+    half1_lane3[294] = 8'h00;
+    half1_lane3[295] = 8'h00;
+    half1_lane3[296] = 8'h00;
+    half1_lane3[297] = 8'h00;
+    half1_lane3[298] = 8'h00;
+    half1_lane3[299] = 8'h00;
+    half1_lane3[300] = 8'h00;
+    half1_lane3[301] = 8'h00;
+    half1_lane3[302] = 8'h00;
+    half1_lane3[303] = 8'h00;
+    half1_lane3[304] = 8'h00;
+    half1_lane3[305] = 8'h00;
+    half1_lane3[306] = 8'h00;
+    half1_lane3[307] = 8'h00;
+    half1_lane3[308] = 8'h00;
+    half1_lane3[309] = 8'h00;
+    half1_lane3[310] = 8'h00;
+    half1_lane3[311] = 8'h00;
+    half1_lane3[312] = 8'h00;
+    half1_lane3[313] = 8'h00;
+    half1_lane3[314] = 8'h00;
+    half1_lane3[315] = 8'h00;
+    half1_lane3[316] = 8'h00;
+    half1_lane3[317] = 8'h00;
+    half1_lane3[318] = 8'h00;
+    half1_lane3[319] = 8'h00;
+    half1_lane3[320] = 8'h00;
+    half1_lane3[321] = 8'h00;
+    half1_lane3[322] = 8'h00;
+    half1_lane3[323] = 8'h00;
+    half1_lane3[324] = 8'h00;
+    half1_lane3[325] = 8'h00;
+    half1_lane3[326] = 8'h00;
+    half1_lane3[327] = 8'h00;
+    half1_lane3[328] = 8'h00;
+    half1_lane3[329] = 8'h00;
+    half1_lane3[330] = 8'h00;
+    half1_lane3[331] = 8'h00;
+    half1_lane3[332] = 8'h00;
+    half1_lane3[333] = 8'h00;
+    half1_lane3[334] = 8'h00;
+    half1_lane3[335] = 8'h00;
+    half1_lane3[336] = 8'h00;
+    half1_lane3[337] = 8'h00;
+    half1_lane3[338] = 8'h00;
+    half1_lane3[339] = 8'h00;
+    half1_lane3[340] = 8'h00;
+    half1_lane3[341] = 8'h00;
+    half1_lane3[342] = 8'h00;
+    half1_lane3[343] = 8'h00;
+    half1_lane3[344] = 8'h00;
+    half1_lane3[345] = 8'h00;
+    half1_lane3[346] = 8'h00;
+    half1_lane3[347] = 8'h00;
+    half1_lane3[348] = 8'h00;
+    half1_lane3[349] = 8'h00;
+    half1_lane3[350] = 8'h00;
+    half1_lane3[351] = 8'h00;
+    half1_lane3[352] = 8'h00;
+    half1_lane3[353] = 8'h00;
+    half1_lane3[354] = 8'h00;
+    half1_lane3[355] = 8'h00;
+    half1_lane3[356] = 8'h00;
+    half1_lane3[357] = 8'h00;
+    half1_lane3[358] = 8'h00;
+    half1_lane3[359] = 8'h00;
+    half1_lane3[360] = 8'h00;
+    half1_lane3[361] = 8'h00;
+    half1_lane3[362] = 8'h00;
+    half1_lane3[363] = 8'h00;
+    half1_lane3[364] = 8'h00;
+    half1_lane3[365] = 8'h00;
+    half1_lane3[366] = 8'h00;
+    half1_lane3[367] = 8'h00;
+    half1_lane3[368] = 8'h00;
+    half1_lane3[369] = 8'h00;
+    half1_lane3[370] = 8'h00;
+    half1_lane3[371] = 8'h00;
+    half1_lane3[372] = 8'h00;
+    half1_lane3[373] = 8'h00;
+    half1_lane3[374] = 8'h00;
+    half1_lane3[375] = 8'h00;
+    half1_lane3[376] = 8'h00;
+    half1_lane3[377] = 8'h00;
+    half1_lane3[378] = 8'h00;
+    half1_lane3[379] = 8'h00;
+    half1_lane3[380] = 8'h00;
+    half1_lane3[381] = 8'h00;
+    half1_lane3[382] = 8'h00;
+    half1_lane3[383] = 8'h00;
+    half1_lane3[384] = 8'h00;
+    half1_lane3[385] = 8'h00;
+    half1_lane3[386] = 8'h00;
+    half1_lane3[387] = 8'h00;
+    half1_lane3[388] = 8'h00;
+    half1_lane3[389] = 8'h00;
+    half1_lane3[390] = 8'h00;
+    half1_lane3[391] = 8'h00;
+    half1_lane3[392] = 8'h00;
+    half1_lane3[393] = 8'h00;
+    half1_lane3[394] = 8'h00;
+    half1_lane3[395] = 8'h00;
+    half1_lane3[396] = 8'h00;
+    half1_lane3[397] = 8'h00;
+    half1_lane3[398] = 8'h00;
+    half1_lane3[399] = 8'h00;
+    half1_lane3[400] = 8'h00;
+    half1_lane3[401] = 8'h00;
+    half1_lane3[402] = 8'h00;
+    half1_lane3[403] = 8'h00;
+    half1_lane3[404] = 8'h00;
+    half1_lane3[405] = 8'h00;
+    half1_lane3[406] = 8'h00;
+    half1_lane3[407] = 8'h00;
+    half1_lane3[408] = 8'h00;
+    half1_lane3[409] = 8'h00;
+    half1_lane3[410] = 8'h00;
+    half1_lane3[411] = 8'h00;
+    half1_lane3[412] = 8'h00;
+    half1_lane3[413] = 8'h00;
+    half1_lane3[414] = 8'h00;
+    half1_lane3[415] = 8'h00;
+    half1_lane3[416] = 8'h00;
+    half1_lane3[417] = 8'h00;
+    half1_lane3[418] = 8'h00;
+    half1_lane3[419] = 8'h00;
+    half1_lane3[420] = 8'h00;
+    half1_lane3[421] = 8'h00;
+    half1_lane3[422] = 8'h00;
+    half1_lane3[423] = 8'h00;
+    half1_lane3[424] = 8'h00;
+    half1_lane3[425] = 8'h00;
+    half1_lane3[426] = 8'h00;
+    half1_lane3[427] = 8'h00;
+    half1_lane3[428] = 8'h00;
+    half1_lane3[429] = 8'h00;
+    half1_lane3[430] = 8'h00;
+    half1_lane3[431] = 8'h00;
+    half1_lane3[432] = 8'h00;
+    half1_lane3[433] = 8'h00;
+    half1_lane3[434] = 8'h00;
+    half1_lane3[435] = 8'h00;
+    half1_lane3[436] = 8'h00;
+    half1_lane3[437] = 8'h00;
+    half1_lane3[438] = 8'h00;
+    half1_lane3[439] = 8'h00;
+    half1_lane3[440] = 8'h00;
+    half1_lane3[441] = 8'h00;
+    half1_lane3[442] = 8'h00;
+    half1_lane3[443] = 8'h00;
+    half1_lane3[444] = 8'h00;
+    half1_lane3[445] = 8'h00;
+    half1_lane3[446] = 8'h00;
+    half1_lane3[447] = 8'h00;
+    half1_lane3[448] = 8'h00;
+    half1_lane3[449] = 8'h00;
+    half1_lane3[450] = 8'h00;
+    half1_lane3[451] = 8'h00;
+    half1_lane3[452] = 8'h00;
+    half1_lane3[453] = 8'h00;
+    half1_lane3[454] = 8'h00;
+    half1_lane3[455] = 8'h00;
+    half1_lane3[456] = 8'h00;
+    half1_lane3[457] = 8'h00;
+    half1_lane3[458] = 8'h00;
+    half1_lane3[459] = 8'h00;
+    half1_lane3[460] = 8'h00;
+    half1_lane3[461] = 8'h00;
+    half1_lane3[462] = 8'h00;
+    half1_lane3[463] = 8'h00;
+    half1_lane3[464] = 8'h00;
+    half1_lane3[465] = 8'h00;
+    half1_lane3[466] = 8'h00;
+    half1_lane3[467] = 8'h00;
+    half1_lane3[468] = 8'h00;
+    half1_lane3[469] = 8'h00;
+    half1_lane3[470] = 8'h00;
+    half1_lane3[471] = 8'h00;
+    half1_lane3[472] = 8'h00;
+    half1_lane3[473] = 8'h00;
+    half1_lane3[474] = 8'h00;
+    half1_lane3[475] = 8'h00;
+    half1_lane3[476] = 8'h00;
+    half1_lane3[477] = 8'h00;
+    half1_lane3[478] = 8'h00;
+    half1_lane3[479] = 8'h00;
+    half1_lane3[480] = 8'h00;
+    half1_lane3[481] = 8'h00;
+    half1_lane3[482] = 8'h00;
+    half1_lane3[483] = 8'h00;
+    half1_lane3[484] = 8'h00;
+    half1_lane3[485] = 8'h00;
+    half1_lane3[486] = 8'h00;
+    half1_lane3[487] = 8'h00;
+    half1_lane3[488] = 8'h00;
+    half1_lane3[489] = 8'h00;
+    half1_lane3[490] = 8'h00;
+    half1_lane3[491] = 8'h00;
+    half1_lane3[492] = 8'h00;
+    half1_lane3[493] = 8'h00;
+    half1_lane3[494] = 8'h00;
+    half1_lane3[495] = 8'h00;
+    half1_lane3[496] = 8'h00;
+    half1_lane3[497] = 8'h00;
+    half1_lane3[498] = 8'h00;
+    half1_lane3[499] = 8'h00;
+    half1_lane3[500] = 8'h00;
+    half1_lane3[501] = 8'h00;
+    half1_lane3[502] = 8'h00;
+    half1_lane3[503] = 8'h00;
+    half1_lane3[504] = 8'h00;
+    half1_lane3[505] = 8'h00;
+    half1_lane3[506] = 8'h00;
+    half1_lane3[507] = 8'h00;
+    half1_lane3[508] = 8'h00;
+    half1_lane3[509] = 8'h00;
+    half1_lane3[510] = 8'h00;
+    half1_lane3[511] = 8'h00;
+  end
+  always @(posedge clk) begin
+    if (\wr__en$54 )
+      half1_lane3[\wr__addr$55 ] <= \$64 [31:24];
+  end
+  reg [7:0] _7_;
+  always @(posedge clk) begin
+    if (\rd__en$52 ) begin
+      _7_ <= half1_lane3[\rd__addr$53 ];
+    end
+  end
+  assign \rd__data$65  = _7_;
+  assign \$22  = ! active;
+  assign \wr__addr$30  = active ? s_wr_addr : 9'h000;
+  assign \$23  = ! active;
+  assign \$24  = active ? s_wr_data : 32'd0;
+  assign \$25  = ! active;
+  assign \rd__en$32  = active ? 1'h0 : a_rd_en;
+  assign \$26  = ! active;
+  assign \$27  = a_rd_rot > 2'h3;
+  assign \$28  = \$27  ? a_rd_next : a_rd_addr;
+  assign \rd__addr$33  = active ? 9'h000 : \$28 ;
+  assign \$29  = ! active;
+  assign \wr__en$34  = active ? s_wr_en[3] : 1'h0;
+  assign \$30  = ! active;
+  assign \wr__addr$35  = active ? s_wr_addr : 9'h000;
+  assign \$31  = ! active;
+  assign \$32  = active ? s_wr_data : 32'd0;
+  assign \rd__en$37  = \$33  ? a_rd_en : 1'h0;
+  assign \$35  = a_rd_rot > 1'h0;
+  assign \$36  = \$35  ? a_rd_next : a_rd_addr;
+  assign \rd__addr$38  = \$34  ? \$36  : 9'h000;
+  assign \wr__en$39  = \$37  ? 1'h0 : s_wr_en[0];
+  assign \wr__addr$40  = \$38  ? 9'h000 : s_wr_addr;
+  assign \$40  = \$39  ? 32'd0 : s_wr_data;
+  assign \rd__en$42  = \$41  ? a_rd_en : 1'h0;
+  assign \$43  = a_rd_rot > 1'h1;
+  assign \$44  = \$43  ? a_rd_next : a_rd_addr;
+  assign \rd__addr$43  = \$42  ? \$44  : 9'h000;
+  assign \wr__en$44  = \$45  ? 1'h0 : s_wr_en[1];
+  assign \wr__addr$45  = \$46  ? 9'h000 : s_wr_addr;
+  assign \$48  = \$47  ? 32'd0 : s_wr_data;
+  assign \rd__en$47  = \$49  ? a_rd_en : 1'h0;
+  assign \$51  = a_rd_rot > 2'h2;
+  assign \$52  = \$51  ? a_rd_next : a_rd_addr;
+  assign \rd__addr$48  = \$50  ? \$52  : 9'h000;
+  assign \wr__en$49  = \$53  ? 1'h0 : s_wr_en[2];
+  assign \wr__addr$50  = \$54  ? 9'h000 : s_wr_addr;
+  assign \$56  = \$55  ? 32'd0 : s_wr_data;
+  assign \rd__en$52  = \$57  ? a_rd_en : 1'h0;
+  assign \$59  = a_rd_rot > 2'h3;
+  assign \$60  = \$59  ? a_rd_next : a_rd_addr;
+  assign \rd__addr$53  = \$58  ? \$60  : 9'h000;
+  assign \wr__en$54  = \$61  ? 1'h0 : s_wr_en[3];
+  assign \wr__addr$55  = \$62  ? 9'h000 : s_wr_addr;
+  assign \$64  = \$63  ? 32'd0 : s_wr_data;
+  assign a_rd_lanes = active_q ? { \rd__data$65 , \rd__data$64 , \rd__data$63 , \rd__data$62  } : { \rd__data$61 , \rd__data$60 , \rd__data$59 , rd__data };
+  assign \$65  = a_rd_rot_q * 4'h8;
+  assign a_rd_data = { a_rd_lanes, a_rd_lanes } >> \$65 ;
+  assign s_rd_data = active_q ? { \rd__data$61 , \rd__data$60 , \rd__data$59 , rd__data } : { \rd__data$65 , \rd__data$64 , \rd__data$63 , \rd__data$62  };
+  always @(posedge clk)
+    active_q <= \$66 ;
+  always @(posedge clk)
+    a_rd_rot_q <= \$67 ;
   assign \$1  = ! active;
   assign rd__en = active ? 1'h0 : a_rd_en;
   assign \$2  = ! active;
-  assign rd__addr = active ? 9'h000 : a_rd_addr;
-  assign \$3  = ! active;
-  assign wr__en = active ? s_wr_en : 4'h0;
-  assign \$4  = ! active;
-  assign wr__addr = active ? s_wr_addr : 9'h000;
+  assign \$3  = a_rd_rot > 1'h0;
+  assign \$4  = \$3  ? a_rd_next : a_rd_addr;
+  assign rd__addr = active ? 9'h000 : \$4 ;
   assign \$5  = ! active;
-  assign wr__data = active ? s_wr_data : 32'd0;
-  assign \rd__en$19  = \$6  ? a_rd_en : 1'h0;
-  assign \rd__addr$20  = \$7  ? a_rd_addr : 9'h000;
-  assign \wr__en$21  = \$8  ? 4'h0 : s_wr_en;
-  assign \wr__addr$22  = \$9  ? 9'h000 : s_wr_addr;
-  assign \wr__data$23  = \$10  ? 32'd0 : s_wr_data;
-  assign a_rd_data = active_q ? \rd__data$26  : rd__data;
-  assign s_rd_data = active_q ? rd__data : \rd__data$26 ;
-  always @(posedge clk)
-    active_q <= \$11 ;
+  assign wr__en = active ? s_wr_en[0] : 1'h0;
+  assign \$6  = ! active;
+  assign wr__addr = active ? s_wr_addr : 9'h000;
+  assign \$7  = ! active;
+  assign \$8  = active ? s_wr_data : 32'd0;
+  assign \$9  = ! active;
+  assign \rd__en$22  = active ? 1'h0 : a_rd_en;
+  assign \$10  = ! active;
+  assign \$11  = a_rd_rot > 1'h1;
+  assign \$12  = \$11  ? a_rd_next : a_rd_addr;
+  assign \rd__addr$23  = active ? 9'h000 : \$12 ;
+  assign \$13  = ! active;
+  assign \wr__en$24  = active ? s_wr_en[1] : 1'h0;
+  assign \$14  = ! active;
+  assign \wr__addr$25  = active ? s_wr_addr : 9'h000;
+  assign \$15  = ! active;
+  assign \$16  = active ? s_wr_data : 32'd0;
+  assign \$17  = ! active;
+  assign \rd__en$27  = active ? 1'h0 : a_rd_en;
+  assign \$18  = ! active;
+  assign \$19  = a_rd_rot > 2'h2;
+  assign \$20  = \$19  ? a_rd_next : a_rd_addr;
+  assign \rd__addr$28  = active ? 9'h000 : \$20 ;
+  assign \$21  = ! active;
+  assign \wr__en$29  = active ? s_wr_en[2] : 1'h0;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$11  = active;
+    \$66  = active;
     if (rst) begin
-      \$11  = 1'h0;
+      \$66  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$67  = a_rd_rot_q;
+    if (a_rd_en) begin
+      \$67  = a_rd_rot;
+    end
+    if (rst) begin
+      \$67  = 2'h0;
     end
   end
   assign s_rd_en = 1'h0;
   assign s_rd_addr = 9'h000;
   assign a_wr_en = 4'h0;
   assign a_wr_addr = 9'h000;
+  assign wr__data = \$8 [7:0];
   assign a_wr_data = 32'd0;
-  assign \$6  = active;
-  assign \$7  = active;
-  assign \$8  = active;
-  assign \$9  = active;
-  assign \$10  = active;
+  assign \wr__data$26  = \$16 [15:8];
+  assign \wr__data$31  = \$24 [23:16];
+  assign \wr__data$36  = \$32 [31:24];
+  assign \wr__data$41  = \$40 [7:0];
+  assign \wr__data$46  = \$48 [15:8];
+  assign \wr__data$51  = \$56 [23:16];
+  assign \wr__data$56  = \$64 [31:24];
+  assign \$33  = active;
+  assign \$34  = active;
+  assign \$37  = active;
+  assign \$38  = active;
+  assign \$39  = active;
+  assign \$41  = active;
+  assign \$42  = active;
+  assign \$45  = active;
+  assign \$46  = active;
+  assign \$47  = active;
+  assign \$49  = active;
+  assign \$50  = active;
+  assign \$53  = active;
+  assign \$54  = active;
+  assign \$55  = active;
+  assign \$57  = active;
+  assign \$58  = active;
+  assign \$61  = active;
+  assign \$62  = active;
+  assign \$63  = active;
 endmodule
 
 (* generator = "Amaranth" *)

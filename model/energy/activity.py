@@ -444,15 +444,16 @@ class _Widths:
         self.acc = float(cfg.acc_bits)
 
 
-def _framed(bits: float, values, frames, joined, v, stream: str) -> np.ndarray:
+def _framed(bits: float, values, frames, joined, v, stream: str, edge: str = "o") -> np.ndarray:
     """Toggles of register streams of ``values`` in all over ``frames`` folds: a stream's T values per
     fold switch T - 1 times between them (``<stream>_s``) and, framed by zeros, rise and fall once
-    (``<stream>_o``); one of the ``joined`` that runs straight into the next fold switches once to its
-    values instead (``<stream>_j``)."""
+    (``<stream>_<edge>``: the ones of the stream's values, or ``edge``, of those at the fold's edges);
+    one of the ``joined`` that runs straight into the next fold switches once to its values instead
+    (``<stream>_j``)."""
     return bits * (
         (values - frames) * v(f"{stream}_s")
         + joined * v(f"{stream}_j")
-        + 2 * (frames - joined) * v(f"{stream}_o")
+        + 2 * (frames - joined) * v(f"{stream}_{edge}")
     )
 
 
@@ -482,16 +483,17 @@ def _array_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, li
         other_skew = np.zeros_like(k.macs)
     else:
         north_skew = np.zeros_like(k.macs)
-        other_skew = _framed(b.acc, k.other_skew, k.other_skew_frames, k.other_skew_joined, v, "out")
-    prod = _framed(b.w + b.n, k.macs, k.pe_frames, k.pe_joined, v, "prod")
+        # the de-skew's lanes rise to a fold's first output and fall from its last (the edges' values)
+        other_skew = _framed(b.acc, k.other_skew, k.other_skew_frames, k.other_skew_joined, v, "out", "edge")
+    prod = _framed(b.w + b.n, k.macs, k.pe_frames, k.pe_joined, v, "prod", "edge")
     # and the rows a fold leaves unused pass its outputs down, framed by zeros
-    psum = _framed(b.acc, k.macs, k.pe_frames, k.pe_joined, v, "psum") + b.acc * (
+    psum = _framed(b.acc, k.macs, k.pe_frames, k.pe_joined, v, "psum", "edge") + b.acc * (
         k.psum_pass * v("pass_s") + 2 * k.psum_pass_frames * v("pass_o")
     )
     if df == "os" and cfg.fold_overlap:
         # the accumulator shows a fold's running sums but its last (that goes to res) and returns to zero:
         # K - 2 switches and two zero edges per PE and fold, never joined
-        psum = b.acc * ((k.macs - 2 * k.pe_frames) * v("psum_s") + 2 * k.pe_frames * v("psum_o"))
+        psum = b.acc * ((k.macs - 2 * k.pe_frames) * v("psum_s") + 2 * k.pe_frames * v("psum_edge"))
     # the held operands' jumps at a fold's first non-zero pair, emulated in the RTL's fold order (per PE
     # stream: PEs that never see a non-zero pair in a fold do not jump)
     gated = (
@@ -509,7 +511,7 @@ def _array_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, li
         "acc": [
             prod + (1 - os_) * psum,
             os_ * psum,
-            os_ * b.acc * (k.res_steps * v("out_s") + 2 * k.res_frames * v("out_o"))
+            os_ * b.acc * (k.res_steps * v("out_s") + 2 * k.res_frames * v("res_edge"))
             if cfg.fold_overlap
             else os_ * k.drain * b.acc * v("out_s"),
             k.macs,

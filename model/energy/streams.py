@@ -31,6 +31,7 @@ from systolic.config import ArrayConfig
 from systolic.errors import InputError
 from systolic.geometry import geometry
 
+from .edges import EDGE_COLUMNS, edge_ones
 from .switching import _across, _along, _flag_flips, _held_flips, _nonzero_switch, _ones, _patterns, _rate
 
 #: The statistics of a layer, in column order of every ``[..., stat]`` array.
@@ -63,7 +64,9 @@ from .switching import _across, _along, _flag_flips, _held_flips, _nonzero_switc
 #: pass_s, pass_o (WS/IS): the outputs of folds that leave rows unused (a K-tile's last), which those
 #: rows' partial-sum registers pass down; bank_s (WS/IS with fold_overlap): flips per PE, bank swap and bit
 #: of a banked PE's multiplier input, emulated in the RTL's fold order, bankw_s the same per PE, fold and
-#: bit of its bank registers (:func:`.banks.bank_flips`).
+#: bit of its bank registers (:func:`.banks.bank_flips`); prod_edge, psum_edge, out_edge, res_edge: ones
+#: per bit of the values at the zero edges of each fold's product, partial-sum (OS: accumulator), output
+#: de-skew (WS/IS) and result (OS) register streams (:func:`.edges.edge_ones`).
 STAT_COLUMNS: tuple[str, ...] = (
     "w_s",
     "w_nz",
@@ -116,6 +119,7 @@ STAT_COLUMNS: tuple[str, ...] = (
     "pass_o",
     "bank_s",
     "bankw_s",
+    *EDGE_COLUMNS,
 )
 COLUMN = {name: i for i, name in enumerate(STAT_COLUMNS)}
 #: Most products the output-side sample computes per layer (8 MB of int64).
@@ -360,12 +364,14 @@ def layer_stats(
     out["dram_ba"] = _dram_switch(b, lane_axis[1], bits_a, bw)
     out["ab_o"], out["ba_o"] = _ones(a, bits_b), _ones(b, bits_a)
     out["gjump_w"] = out["gjump_n"] = out["bank_s"] = out["bankw_s"] = 0.0
+    from ..cycles import GemmArrays
+    from ..memory import memory_cycles
+
+    sched = memory_cycles(cfg, GemmArrays.of(a.shape[0], b.shape[1], a.shape[1])).schedule
+    out |= edge_ones(cfg, sched, a, b, BUS_STEPS)
     if cfg.zero_gating or (df != "os" and cfg.fold_overlap):
-        from ..cycles import GemmArrays
-        from ..memory import memory_cycles
         from .banks import bank_flips
 
-        sched = memory_cycles(cfg, GemmArrays.of(a.shape[0], b.shape[1], a.shape[1])).schedule
         if cfg.zero_gating:
             out["gjump_w"], out["gjump_n"] = _gated_jumps(cfg, sched, a, b)
         if df != "os" and cfg.fold_overlap:

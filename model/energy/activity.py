@@ -511,7 +511,7 @@ def _array_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, li
         "acc": [
             prod + (1 - os_) * psum,
             os_ * psum,
-            os_ * b.acc * (k.res_steps * v("out_s") + 2 * k.res_frames * v("res_edge"))
+            os_ * b.acc * k.folds * k.rows * k.cols * v("res_s")
             if cfg.fold_overlap
             else os_ * k.drain * b.acc * v("out_s"),
             k.macs,

@@ -18,10 +18,12 @@ from systolic.config import ArrayConfig
 
 from .switching import _patterns
 
-#: Most folds whose edges :func:`edge_ones` computes (spread evenly over the walk).
+#: Most folds :func:`edge_ones` follows (the first ones of the walk).
 EDGE_FOLDS = 256
 #: The statistics :func:`edge_ones` returns (ones per bit of the edge values, see there).
-EDGE_COLUMNS: tuple[str, ...] = ("prod_edge", "psum_edge", "out_edge", "res_edge")
+EDGE_COLUMNS: tuple[str, ...] = ("prod_edge", "psum_edge", "out_edge", "res_s")
+#: Array columns whose result registers OS's emulation follows.
+SAMPLE_COLUMNS = 16
 
 
 def _ones(x: np.ndarray, bits: int) -> int:
@@ -30,54 +32,68 @@ def _ones(x: np.ndarray, bits: int) -> int:
 
 def _folds(cfg: ArrayConfig, sched, steps_max: int) -> list[tuple[int, int, int, int, int, int]]:
     """``(t0, t_len, row0, col0, ru, cu)`` per fold of the first ``steps_max`` steps' tiles in the walk's
-    order, at most :data:`EDGE_FOLDS` of them spread evenly over it."""
+    order, the first :data:`EDGE_FOLDS` of them (consecutive: OS's result registers carry a fold's state
+    into the next)."""
     from .folds import computed_tiles
 
-    folds = [
-        (int(t0), int(t_len), int(rb), int(cb), int(r), int(c))
-        for t0, t_len, row0, col0, ru, cu in computed_tiles(cfg, sched, steps_max)
-        for rb, cb, r, c in zip(row0, col0, ru, cu, strict=True)
-    ]
-    if len(folds) <= EDGE_FOLDS:
-        return folds
-    pick = np.unique(np.linspace(0, len(folds) - 1, EDGE_FOLDS).round().astype(int))
-    return [folds[i] for i in pick.tolist()]
+    folds = []
+    for t0, t_len, row0, col0, ru, cu in computed_tiles(cfg, sched, steps_max):
+        folds += [
+            (int(t0), int(t_len), int(rb), int(cb), int(r), int(c))
+            for rb, cb, r, c in zip(row0, col0, ru, cu, strict=True)
+        ]
+        if len(folds) >= EDGE_FOLDS:
+            return folds[:EDGE_FOLDS]
+    return folds
 
 
 def edge_ones(cfg: ArrayConfig, sched, a: np.ndarray, b: np.ndarray, steps_max: int) -> dict[str, float]:
-    """Ones per bit of the values at the zero edges of each fold's register streams, over the folds of
-    the first ``steps_max`` steps' tiles (:data:`EDGE_COLUMNS`; a value's rise and fall count one each):
+    """Ones per bit of the values at the zero edges of each fold's register streams, over the first
+    :data:`EDGE_FOLDS` folds of the first ``steps_max`` steps' tiles (:data:`EDGE_COLUMNS`; a value's
+    rise and fall count one each), and OS's result registers' flips:
 
     * ``prod_edge``: each used PE's first and last product of the fold (the operands' widths summed);
     * ``psum_edge``: WS/IS: each used PE's first and last partial sum (the sum over the fold's rows down
       to it); OS: the accumulator's first running sum and its last before the fold's sum goes to ``res``
       (it shows the fold's K - 1 first running sums);
     * ``out_edge`` (WS/IS): each used column's first and last output of the fold (the de-skew's lanes);
-    * ``res_edge`` (OS with ``fold_overlap``): per result register and fold, its rise to the sum it takes
-      (a row the fold leaves unused: the fold's last row's, the first to reach it) and its fall from the
-      fold's first row's sum (every register shows it last), over two.
+    * ``res_s`` (OS with ``fold_overlap``): flips per result register, fold and bit (hdl/pe.py
+      ``ShadowPE``, hdl/fold_pipeline.py's drain): the fold's last operands' tag reaches every row and
+      column, so every ``res`` takes its PE's sum (zero where the fold leaves the row or column unused),
+      then row r shifts r times (``j < r``), showing the sums of the rows above in turn, and holds row
+      0's sum until the next fold's. Emulated per register along :data:`~.streams.SAMPLE_COLUMNS`
+      columns of the array (a column's registers depend on that column's sums only).
     """
     df = cfg.dataflow.value
     acc, bp = cfg.acc_bits, min(cfg.input_bits + cfg.weight_bits, 63)
     ones = dict.fromkeys(EDGE_COLUMNS, 0)
     counts = dict.fromkeys(EDGE_COLUMNS, 0)
     xw, st = (b.T, a.T) if df == "is" else (a, b)  # WS/IS: xw[time, k] streams, st[k, col] is held
+    cols = np.unique(np.linspace(0, cfg.cols - 1, min(SAMPLE_COLUMNS, cfg.cols)).round().astype(int))
+    held = np.zeros((cfg.rows, cols.size), dtype=np.uint64)  # [row, sampled col] OS: what res holds
+    below = cfg.rows - np.arange(1, cfg.rows)  # [i] rows that show the switch from row i's sum to i - 1's
     for t0, t_len, rb, cb, r, c in _folds(cfg, sched, steps_max):
-        ends = np.array([t0, t0 + t_len - 1])  # [edge] the fold's first and last time step
+        ends = np.array([0, t_len - 1])  # [edge] the fold's first and last time step
         if df == "os":  # PE (m, n) accumulates A[m, k] B[k, n] along k = t0 ..
-            aa, bb = a[rb : rb + r, t0 : t0 + t_len], b[t0 : t0 + t_len, cb : cb + c]
-            prod = aa.T[ends - t0][:, :, None] * bb[ends - t0][:, None, :]  # [edge, row, col]
-            total = np.einsum("mk,kn->mn", aa, bb)  # [row, col] the fold's sums (int64, no BLAS)
+            use = cols[cols < c]
+            aa, bb = a[rb : rb + r, t0 : t0 + t_len], b[t0 : t0 + t_len, cb + use]
+            prod = aa.T[ends][:, :, None] * bb[ends][:, None, :]  # [edge, row, col]
+            total = np.zeros((cfg.rows, cols.size), dtype=np.int64)  # [row, sampled col]
+            total[:r, : use.size] = np.einsum("mk,kn->mn", aa, bb)  # the fold's sums (int64, no BLAS)
             if t_len >= 2:  # the running sums k = t0 .. t0 + t_len - 2
-                last = total - aa[:, -1:] * bb[-1:, :]
+                last = total[:r, : use.size] - aa[:, -1:] * bb[-1:, :]
                 ones["psum_edge"] += _ones(prod[0], acc) + _ones(last, acc)
-                counts["psum_edge"] += 2 * r * c
-            if cfg.fold_overlap:  # R result registers per used column: rise to its sum, fall from row 0's
-                rise = total[np.minimum(np.arange(cfg.rows), r - 1)]  # [row of the array, col]
-                ones["res_edge"] += _ones(rise, acc) + cfg.rows * _ones(total[0], acc)
-                counts["res_edge"] += 2 * cfg.rows * c
+                counts["psum_edge"] += 2 * last.size
+            if cfg.fold_overlap:
+                p = _patterns(total, acc)
+                steps = np.bitwise_count(p[1:] ^ p[:-1]).sum(axis=1)  # [i] row i's sum to row i - 1's
+                ones["res_s"] += int(np.bitwise_count(held ^ p).sum()) + int((below * steps).sum())
+                counts["res_s"] += held.size
+                held = np.broadcast_to(p[:1], held.shape).copy()
         else:  # PE (k, col) multiplies xw[t, k] by st[k, col] and adds the rows above
-            prod = xw[ends][:, rb : rb + r, None] * st[rb : rb + r, cb : cb + c][None]  # [edge, row, col]
+            prod = (
+                xw[t0 + ends][:, rb : rb + r, None] * st[rb : rb + r, cb : cb + c][None]
+            )  # [edge, row, col]
             psum = np.cumsum(prod, axis=1)
             ones["psum_edge"] += _ones(psum, acc)
             counts["psum_edge"] += psum.size
@@ -85,5 +101,5 @@ def edge_ones(cfg: ArrayConfig, sched, a: np.ndarray, b: np.ndarray, steps_max: 
             counts["out_edge"] += 2 * c
         ones["prod_edge"] += _ones(prod, bp)
         counts["prod_edge"] += prod.size
-    bits = {"prod_edge": bp, "psum_edge": acc, "out_edge": acc, "res_edge": acc}
+    bits = {"prod_edge": bp, "psum_edge": acc, "out_edge": acc, "res_s": acc}
     return {k: ones[k] / (bits[k] * counts[k]) if counts[k] else 0.0 for k in EDGE_COLUMNS}

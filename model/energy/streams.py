@@ -64,9 +64,10 @@ from .switching import _across, _along, _flag_flips, _held_flips, _nonzero_switc
 #: pass_s, pass_o (WS/IS): the outputs of folds that leave rows unused (a K-tile's last), which those
 #: rows' partial-sum registers pass down; bank_s (WS/IS with fold_overlap): flips per PE, bank swap and bit
 #: of a banked PE's multiplier input, emulated in the RTL's fold order, bankw_s the same per PE, fold and
-#: bit of its bank registers (:func:`.banks.bank_flips`); prod_edge, psum_edge, out_edge, res_edge: ones
-#: per bit of the values at the zero edges of each fold's product, partial-sum (OS: accumulator), output
-#: de-skew (WS/IS) and result (OS) register streams (:func:`.edges.edge_ones`).
+#: bit of its bank registers (:func:`.banks.bank_flips`); prod_edge, psum_edge, out_edge: ones
+#: per bit of the values at the zero edges of each fold's product, partial-sum (OS: accumulator) and output
+#: de-skew (WS/IS) register streams; res_s: flips per OS result register, fold and bit, emulated in the
+#: fold order (:func:`.edges.edge_ones`).
 STAT_COLUMNS: tuple[str, ...] = (
     "w_s",
     "w_nz",

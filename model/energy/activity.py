@@ -14,7 +14,7 @@ from systolic.config import ArrayConfig
 from systolic.errors import InputError
 from systolic.geometry import BUFFER, geometry
 
-from .folds import _joined_columns, _joined_lanes, _result_drain
+from .folds import _joined_columns, _joined_lanes
 from .streams import COLUMN, STAT_COLUMNS
 from .tables import ACTIONS, COMPONENT_CLASSES, _frozen
 
@@ -56,11 +56,14 @@ TOGGLE_FEATURES: dict[str, tuple[str, ...]] = {
         "+ 2 pe_frames p), j: the held operands' jumps at a fold's first non-zero pair, per PE stream",
     ),
     "acc": (
-        "bP (macs s_prod + 2 pe_frames o_prod)",  # the product
+        # the product: its zero edges at each fold's first and last product (e: ones of the edge values)
+        "bP (macs s_prod + 2 pe_frames e_prod)",
         # accumulator / partial-sum register, and (WS/IS) the registers of rows a fold leaves unused, which
         # pass its sums down framed by zeros
-        "acc (macs s_psum + pass s_out + 2 pe_frames o_psum + 2 pass_frames o_out)",
-        "drain acc s_out [OS]",  # OS: result registers draining each fold (res_steps, res_frames)
+        "acc (macs s_psum + pass s_out + 2 pe_frames e_psum + 2 pass_frames o_out)",
+        # OS: the result registers, emulated per register in the fold order (without fold_overlap: the
+        # accumulators' drain)
+        "OS: folds R C acc res_s (drain acc s_out)",
         "macs",
     ),
     "fwd": (
@@ -69,7 +72,7 @@ TOGGLE_FEATURES: dict[str, tuple[str, ...]] = {
         # changes: the fit split them 0 and 2.9, 12x6 off by 42%)
         "b_W (west_hops s_W + 2 west_frames o_W + west_skew s_W + 2 west_skew_frames o_W)",
         "b_N (north_hops s_N + 2 north_frames o_N)",  # b_out (OS) or weight registers (WS/IS)
-        "OS: b_N (north_skew s_N + 2 frames o_N); WS/IS: acc (deskew s_out + 2 frames o_out)",
+        "OS: b_N (north_skew s_N + 2 frames o_N); WS/IS: acc (deskew s_out + 2 frames e_out)",
         "cycles",
     ),
     **{
@@ -189,8 +192,6 @@ class LayerActivityCounts:
     other_skew_joined: np.ndarray
     other_skew_frames: np.ndarray
     drain: np.ndarray
-    res_steps: np.ndarray
-    res_frames: np.ndarray
     cycles: np.ndarray
     compute_cycles: np.ndarray
     tiles: np.ndarray
@@ -281,7 +282,6 @@ def _array_counts(cfg: ArrayConfig, tiles) -> dict[str, np.ndarray]:
         "other_skew_joined": other_joined,
         "other_skew_frames": other_lanes,
         "drain": folds * (r * r * c) * os_,
-        **_result_drain(cfg, plan),
         "tiles": np.ones_like(folds),
         "folds": folds,
         "psum_pass": unused_rows * plan.spatial_cols * plan.temporal * (not os_),

@@ -378,7 +378,7 @@ def layer_stats(
         if df != "os" and cfg.fold_overlap:
             st, bits = (b, bits_b) if df == "ws" else (a.T, bits_a)
             out["bank_s"], out["bankw_s"] = bank_flips(cfg, sched, st, bits, BUS_STEPS)
-    bus = _dram_bus(cfg, a, b, acc)
+    bus = _dram_bus(cfg, a, b, acc, sched)
     out["dram_rd"], out["dram_wr"], out["addr_rd"], out["addr_wr"], out["drain_s"], out["array_s"] = bus
     c = _c_sample(a, b, lane_axis[2])
     out["dram_c"] = _rate(c[:, bw:], c[:, :-bw], acc) if c.shape[1] > bw else 0.0
@@ -718,18 +718,17 @@ def a_wr_events(rc, rl, wc, wl, r_tag=None, w_tag=None) -> tuple[np.ndarray, np.
 
 
 def _dram_bus(
-    cfg: ArrayConfig, a: np.ndarray, b: np.ndarray, acc: int
+    cfg: ArrayConfig, a: np.ndarray, b: np.ndarray, acc: int, sched
 ) -> tuple[float, float, float, float, float]:
     """Flips per word and bit of the DRAM read and write data buses, and per beat of their address buses,
     over the layer's first :data:`BUS_STEPS` steps, beat by beat as the controller moves the tiles
-    (model/traces.py); the write data bus as :class:`_WriteBus` says, counted per word written."""
-    from ..cycles import GemmArrays
-    from ..memory import memory_cycles, tile_record
+    (model/traces.py, ``sched``: the layer's memory schedule); the write data bus as :class:`_WriteBus`
+    says, counted per word written."""
+    from ..memory import tile_record
     from ..traces import Dims, dram_beats
 
     m, k = a.shape
     n = b.shape[1]
-    sched = memory_cycles(cfg, GemmArrays.of(m, n, k)).schedule
     tiles, steps = sched.tiles, sched.steps
     dims = Dims(cfg, m, n, k)
     bw = cfg.dram_bw_words_per_cycle

@@ -69,8 +69,10 @@ TOGGLE_FEATURES: dict[str, tuple[str, ...]] = {
     "fwd": (
         # the west operand's registers: every PE's a_out and the skew's lanes of the rows a fold uses, one
         # stream (apart they are collinear on the fitted arrays, whose skew-to-PE register ratio barely
-        # changes: the fit split them 0 and 2.9, 12x6 off by 42%)
-        "b_W (west_hops s_W + 2 west_frames o_W + west_skew s_W + 2 west_skew_frames o_W)",
+        # changes: the fit split them 0 and 2.9, 12x6 off by 42%), and the fold tag that travels with it
+        # (fold_overlap: every PE's a_tag_out and the tag skew's lanes, R C + R (R - 1) / 2 registers, a
+        # pulse per fold in OS, the bank select in WS/IS: 2 or 1 toggles per register and fold)
+        "b_W (west_hops s_W + 2 west_frames o_W + west_skew s_W + 2 west_skew_frames o_W) + tags",
         "b_N (north_hops s_N + 2 north_frames o_N)",  # b_out (OS) or weight registers (WS/IS)
         "OS: b_N (north_skew s_N + 2 frames o_N); WS/IS: acc (deskew s_out + 2 frames e_out)",
         "cycles",
@@ -457,6 +459,18 @@ def _framed(bits: float, values, frames, joined, v, stream: str, edge: str = "o"
     )
 
 
+def _tag_toggles(cfg: ArrayConfig, k: LayerActivityCounts) -> np.ndarray:
+    """Toggles ``[layer]`` of the fold tag (``fold_overlap``): it travels with the west operand through
+    the tag skew's lanes (R (R - 1) / 2 registers) and every PE's ``a_tag_out`` (R C), all of them in
+    every fold whatever rows and columns it uses; in OS it marks a fold's last operands (a pulse: two
+    toggles per register and fold), in WS/IS it is the bank select (one; a tile's end turns it once more,
+    and the next tile's first fold keeps it). An 8x8 IS layer of 18 folds: 1,152 + 504, the RTL's."""
+    if not cfg.fold_overlap:
+        return np.zeros_like(k.folds)
+    per_fold = 2.0 if cfg.dataflow.value == "os" else 1.0
+    return per_fold * k.folds * (k.rows * k.cols + k.rows * (k.rows - 1) / 2)
+
+
 def _array_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, list[np.ndarray]]:
     """The PE classes' regressors (``v(name)``: a statistic's column)."""
     df = cfg.dataflow.value
@@ -517,7 +531,7 @@ def _array_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, li
             k.macs,
         ],
         "fwd": [
-            west + west_skew,
+            west + west_skew + _tag_toggles(cfg, k),
             north + north_skew,
             other_skew,
             k.cycles,

@@ -74,7 +74,7 @@ TOGGLE_FEATURES: dict[str, tuple[str, ...]] = {
         # pulse per fold in OS, the bank select in WS/IS: 2 or 1 toggles per register and fold)
         "b_W (west_hops s_W + 2 west_frames o_W + west_skew s_W + 2 west_skew_frames o_W) + tags",
         "b_N (north_hops s_N + 2 north_frames o_N)",  # b_out (OS) or weight registers (WS/IS)
-        "OS: b_N (north_skew s_N + 2 frames o_N); WS/IS: acc (deskew s_out + 2 frames e_out)",
+        "OS: b_N (north_skew s_N + 2 frames o_N); WS/IS: acc (deskew s_deskew + 2 frames e_out)",
         "cycles",
     ),
     **{
@@ -497,8 +497,13 @@ def _array_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, li
         other_skew = np.zeros_like(k.macs)
     else:
         north_skew = np.zeros_like(k.macs)
-        # the de-skew's lanes rise to a fold's first output and fall from its last (the edges' values)
-        other_skew = _framed(b.acc, k.other_skew, k.other_skew_frames, k.other_skew_joined, v, "out", "edge")
+        # the de-skew's lanes rise to a fold's first output and fall from its last (the edges' values),
+        # and switch along its outputs as the de-skew weights the columns (deskew_s: column j's lane has
+        # C - 1 - j registers)
+        skew, frames, joined = k.other_skew, k.other_skew_frames, k.other_skew_joined
+        other_skew = b.acc * (
+            (skew - frames) * v("deskew_s") + joined * v("out_j") + 2 * (frames - joined) * v("out_edge")
+        )
     prod = _framed(b.w + b.n, k.macs, k.pe_frames, k.pe_joined, v, "prod", "edge")
     # and the rows a fold leaves unused pass its outputs down, framed by zeros
     psum = _framed(b.acc, k.macs, k.pe_frames, k.pe_joined, v, "psum", "edge") + b.acc * (

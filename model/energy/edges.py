@@ -21,9 +21,11 @@ from .switching import _patterns
 #: Most folds :func:`edge_ones` follows (the first ones of the walk).
 EDGE_FOLDS = 256
 #: The statistics :func:`edge_ones` returns (ones per bit of the edge values, see there).
-EDGE_COLUMNS: tuple[str, ...] = ("prod_edge", "psum_edge", "out_edge", "res_s")
+EDGE_COLUMNS: tuple[str, ...] = ("prod_edge", "psum_edge", "out_edge", "deskew_s", "res_s")
 #: Array columns whose result registers OS's emulation follows.
 SAMPLE_COLUMNS = 16
+#: Time steps per fold, and products in all, that the de-skew's switching follows (WS/IS).
+DESKEW_STEPS, DESKEW_ELEMENTS = 64, 1 << 22
 
 
 def _ones(x: np.ndarray, bits: int) -> int:
@@ -48,58 +50,93 @@ def _folds(cfg: ArrayConfig, sched, steps_max: int) -> list[tuple[int, int, int,
 
 
 def edge_ones(cfg: ArrayConfig, sched, a: np.ndarray, b: np.ndarray, steps_max: int) -> dict[str, float]:
-    """Ones per bit of the values at the zero edges of each fold's register streams, over the first
-    :data:`EDGE_FOLDS` folds of the first ``steps_max`` steps' tiles (:data:`EDGE_COLUMNS`; a value's
-    rise and fall count one each), and OS's result registers' flips:
+    """The statistics of :data:`EDGE_COLUMNS` over the first :data:`EDGE_FOLDS` folds of the first
+    ``steps_max`` steps' tiles: ones per bit of the values at the zero edges of each fold's register
+    streams (a value's rise and fall count one each), the de-skew's switching (WS/IS) and OS's result
+    registers' flips:
 
     * ``prod_edge``: each used PE's first and last product of the fold (the operands' widths summed);
     * ``psum_edge``: WS/IS: each used PE's first and last partial sum (the sum over the fold's rows down
       to it); OS: the accumulator's first running sum and its last before the fold's sum goes to ``res``
       (it shows the fold's K - 1 first running sums);
-    * ``out_edge`` (WS/IS): each used column's first and last output of the fold (the de-skew's lanes);
-    * ``res_s`` (OS with ``fold_overlap``): flips per result register, fold and bit (hdl/pe.py
-      ``ShadowPE``, hdl/fold_pipeline.py's drain): the fold's last operands' tag reaches every row and
-      column, so every ``res`` takes its PE's sum (zero where the fold leaves the row or column unused),
-      then row r shifts r times (``j < r``), showing the sums of the rows above in turn, and holds row
-      0's sum until the next fold's. Emulated per register along :data:`~.streams.SAMPLE_COLUMNS`
-      columns of the array (a column's registers depend on that column's sums only).
+    * ``out_edge``, ``deskew_s`` (WS/IS): the output de-skew's lanes (:func:`_stationary_edges`);
+    * ``res_s`` (OS with ``fold_overlap``): flips per result register, fold and bit (:func:`_os_edges`).
     """
-    df = cfg.dataflow.value
+    folds = _folds(cfg, sched, steps_max)
+    if cfg.dataflow.value == "os":
+        got = _os_edges(cfg, folds, a, b)
+    else:
+        got = _stationary_edges(cfg, folds, *((b.T, a.T) if cfg.dataflow.value == "is" else (a, b)))
+    return {k: float(got.get(k, 0.0)) for k in EDGE_COLUMNS}
+
+
+def _rates(ones: dict[str, int], counts: dict[str, int], bits: dict[str, int]) -> dict[str, float]:
+    return {k: ones[k] / (bits[k] * counts[k]) if counts[k] else 0.0 for k in ones}
+
+
+def _os_edges(cfg: ArrayConfig, folds, a: np.ndarray, b: np.ndarray) -> dict[str, float]:
+    """OS: PE (m, n) accumulates A[m, k] B[k, n] along k. The result registers (hdl/pe.py ``ShadowPE``,
+    hdl/fold_pipeline.py's drain): the fold's last operands' tag reaches every row and column, so every
+    ``res`` takes its PE's sum (zero where the fold leaves the row or column unused), then row r shifts r
+    times (``j < r``), showing the sums of the rows above in turn, and holds row 0's sum until the next
+    fold's; emulated per register along :data:`SAMPLE_COLUMNS` columns of the array (a column's registers
+    depend on that column's sums only), as are the edges."""
     acc, bp = cfg.acc_bits, min(cfg.input_bits + cfg.weight_bits, 63)
-    ones = dict.fromkeys(EDGE_COLUMNS, 0)
-    counts = dict.fromkeys(EDGE_COLUMNS, 0)
-    xw, st = (b.T, a.T) if df == "is" else (a, b)  # WS/IS: xw[time, k] streams, st[k, col] is held
+    keys = ("prod_edge", "psum_edge", "res_s")
+    ones, counts = dict.fromkeys(keys, 0), dict.fromkeys(keys, 0)
     cols = np.unique(np.linspace(0, cfg.cols - 1, min(SAMPLE_COLUMNS, cfg.cols)).round().astype(int))
-    held = np.zeros((cfg.rows, cols.size), dtype=np.uint64)  # [row, sampled col] OS: what res holds
+    held = np.zeros((cfg.rows, cols.size), dtype=np.uint64)  # [row, sampled col] what res holds
     below = cfg.rows - np.arange(1, cfg.rows)  # [i] rows that show the switch from row i's sum to i - 1's
-    for t0, t_len, rb, cb, r, c in _folds(cfg, sched, steps_max):
-        ends = np.array([0, t_len - 1])  # [edge] the fold's first and last time step
-        if df == "os":  # PE (m, n) accumulates A[m, k] B[k, n] along k = t0 ..
-            use = cols[cols < c]
-            aa, bb = a[rb : rb + r, t0 : t0 + t_len], b[t0 : t0 + t_len, cb + use]
-            prod = aa.T[ends][:, :, None] * bb[ends][:, None, :]  # [edge, row, col]
-            total = np.zeros((cfg.rows, cols.size), dtype=np.int64)  # [row, sampled col]
-            total[:r, : use.size] = np.einsum("mk,kn->mn", aa, bb)  # the fold's sums (int64, no BLAS)
-            if t_len >= 2:  # the running sums k = t0 .. t0 + t_len - 2
-                last = total[:r, : use.size] - aa[:, -1:] * bb[-1:, :]
-                ones["psum_edge"] += _ones(prod[0], acc) + _ones(last, acc)
-                counts["psum_edge"] += 2 * last.size
-            if cfg.fold_overlap:
-                p = _patterns(total, acc)
-                steps = np.bitwise_count(p[1:] ^ p[:-1]).sum(axis=1)  # [i] row i's sum to row i - 1's
-                ones["res_s"] += int(np.bitwise_count(held ^ p).sum()) + int((below * steps).sum())
-                counts["res_s"] += held.size
-                held = np.broadcast_to(p[:1], held.shape).copy()
-        else:  # PE (k, col) multiplies xw[t, k] by st[k, col] and adds the rows above
-            prod = (
-                xw[t0 + ends][:, rb : rb + r, None] * st[rb : rb + r, cb : cb + c][None]
-            )  # [edge, row, col]
-            psum = np.cumsum(prod, axis=1)
-            ones["psum_edge"] += _ones(psum, acc)
-            counts["psum_edge"] += psum.size
-            ones["out_edge"] += _ones(psum[:, -1], acc)
-            counts["out_edge"] += 2 * c
+    for t0, t_len, rb, cb, r, c in folds:
+        use = cols[cols < c]
+        aa, bb = a[rb : rb + r, t0 : t0 + t_len], b[t0 : t0 + t_len, cb + use]
+        ends = np.array([0, t_len - 1])  # [edge] the fold's first and last k
+        prod = aa.T[ends][:, :, None] * bb[ends][:, None, :]  # [edge, row, col]
         ones["prod_edge"] += _ones(prod, bp)
         counts["prod_edge"] += prod.size
-    bits = {"prod_edge": bp, "psum_edge": acc, "out_edge": acc, "res_s": acc}
-    return {k: ones[k] / (bits[k] * counts[k]) if counts[k] else 0.0 for k in EDGE_COLUMNS}
+        total = np.zeros((cfg.rows, cols.size), dtype=np.int64)  # [row, sampled col]
+        total[:r, : use.size] = np.einsum("mk,kn->mn", aa, bb)  # the fold's sums (int64, no BLAS)
+        if t_len >= 2:  # the running sums k = t0 .. t0 + t_len - 2
+            last = total[:r, : use.size] - aa[:, -1:] * bb[-1:, :]
+            ones["psum_edge"] += _ones(prod[0], acc) + _ones(last, acc)
+            counts["psum_edge"] += 2 * last.size
+        if cfg.fold_overlap:
+            p = _patterns(total, acc)
+            steps = np.bitwise_count(p[1:] ^ p[:-1]).sum(axis=1)  # [i] row i's sum to row i - 1's
+            ones["res_s"] += int(np.bitwise_count(held ^ p).sum()) + int((below * steps).sum())
+            counts["res_s"] += held.size
+            held = np.broadcast_to(p[:1], held.shape).copy()
+    return _rates(ones, counts, {"prod_edge": bp, "psum_edge": acc, "res_s": acc})
+
+
+def _stationary_edges(cfg: ArrayConfig, folds, xw: np.ndarray, st: np.ndarray) -> dict[str, float]:
+    """WS/IS: PE (k, col) multiplies ``xw[t, k]`` by the held ``st[k, col]`` and adds the rows above.
+    The output de-skew delays the fold's column j by C - 1 - j registers, so its lanes see the columns'
+    outputs weighted by that: ``out_edge`` is the ones of each column's first and last output of the fold
+    and ``deskew_s`` its outputs' switching along the first :data:`DESKEW_STEPS` time steps, both
+    weighted by the column's registers (the switching over as many folds as :data:`DESKEW_ELEMENTS`
+    products allow, spread evenly)."""
+    acc, bp = cfg.acc_bits, min(cfg.input_bits + cfg.weight_bits, 63)
+    keys = ("prod_edge", "psum_edge", "out_edge", "deskew_s")
+    ones, counts = dict.fromkeys(keys, 0), dict.fromkeys(keys, 0)
+    regs = cfg.cols - 1 - np.arange(cfg.cols)  # [j] the de-skew's registers on column j's lane
+    cost = sum(min(t_len, DESKEW_STEPS) * r * c for _, t_len, _, _, r, c in folds)
+    stride = max(1, -(-cost // DESKEW_ELEMENTS))
+    for f, (t0, t_len, rb, cb, r, c) in enumerate(folds):
+        w = st[rb : rb + r, cb : cb + c]  # [row, col] the fold's held operand
+        prod = xw[[t0, t0 + t_len - 1]][:, rb : rb + r, None] * w[None]  # [edge, row, col]
+        psum = np.cumsum(prod, axis=1)
+        ones["prod_edge"] += _ones(prod, bp)
+        counts["prod_edge"] += prod.size
+        ones["psum_edge"] += _ones(psum, acc)
+        counts["psum_edge"] += psum.size
+        edge = np.bitwise_count(_patterns(psum[:, -1], acc)).sum(axis=0)  # [col] both edges' ones
+        ones["out_edge"] += int((regs[:c] * edge).sum())
+        counts["out_edge"] += 2 * int(regs[:c].sum())
+        if f % stride == 0 and t_len >= 2:
+            ts = min(t_len, DESKEW_STEPS)
+            out = _patterns(np.einsum("tk,kc->tc", xw[t0 : t0 + ts, rb : rb + r], w), acc)  # [time, col]
+            flips = np.bitwise_count(out[1:] ^ out[:-1]).sum(axis=0)  # [col]
+            ones["deskew_s"] += int((regs[:c] * flips).sum())
+            counts["deskew_s"] += (ts - 1) * int(regs[:c].sum())
+    return _rates(ones, counts, {"prod_edge": bp, "psum_edge": acc, "out_edge": acc, "deskew_s": acc})

@@ -92,7 +92,7 @@ def test_output_deskew_counts_the_used_columns_registers_only():
     # T = 8 >= C: the folds run back to back, the one column both use (3 registers) joins them (out_j)
     assert k.other_skew_joined[0] == 3
     want = 32 * ((72 - 9) * 0.5 + 3 * 0.375 + 2 * (9 - 3) * 0.25)
-    assert _feature(cfg, 8, 5, 4, "fwd", 2, out_s=0.5, out_j=0.375, out_edge=0.25) == want
+    assert _feature(cfg, 8, 5, 4, "fwd", 2, deskew_s=0.5, out_j=0.375, out_edge=0.25, out_s=1.0) == want
 
 
 def test_west_registers_and_the_skews_used_rows_are_one_stream_joined_between_tight_folds():
@@ -109,7 +109,12 @@ def test_west_registers_and_the_skews_used_rows_are_one_stream_joined_between_ti
     assert (k.west_skew_frames[0], k.west_skew[0], k.west_skew_joined[0]) == (7, 56, 1)
     a_out = (192 - 24) * 0.5 + 8 * 0.375 + 2 * (24 - 8) * 0.25
     skew = (56 - 7) * 0.5 + 1 * 0.375 + 2 * (7 - 1) * 0.25
-    assert _feature(cfg, 8, 4, 6, "fwd", 0, w_s=0.5, w_j=0.375, w_o=0.25) == 8 * (a_out + skew)
+    # and the fold tag (the bank select): 2 folds x (16 a_tag_out + 6 tag skew registers), one toggle each
+    tags = 2 * (16 + 6)
+    assert _feature(cfg, 8, 4, 6, "fwd", 0, w_s=0.5, w_j=0.375, w_o=0.25) == 8 * (a_out + skew) + tags
+    assert _feature(cfg.replace(fold_overlap=False), 8, 4, 6, "fwd", 0, w_s=0.5, w_j=0.375, w_o=0.25) == 8 * (
+        a_out + skew
+    )
     # T = 3 < C: a gap between the folds, every stream framed by zeros
     short = en.activity_counts(cfg, GemmArrays.of(3, 4, 6))
     assert (short.west_joined[0], short.west_skew_joined[0]) == (0, 0)

@@ -18,11 +18,12 @@ def _ones(v: int, bits: int) -> int:
 
 
 def _brute(cfg: ArrayConfig, a: np.ndarray, b: np.ndarray) -> dict[str, float]:
-    """Each fold's register streams walked value by value: their first and last values, and each OS
-    result register's values (load, then row r shifts r times from the row above, zeros at the top)."""
+    """Each fold's register streams walked value by value: their first and last values (the output
+    de-skew's: its lanes' outputs, each column's times its C - 1 - j registers), and each OS result
+    register's values (load, then row r shifts r times from the row above, zeros at the top)."""
     sched = memory_cycles(cfg, GemmArrays.of(a.shape[0], b.shape[1], a.shape[1])).schedule
     acc, bp, rr, cc = cfg.acc_bits, cfg.input_bits + cfg.weight_bits, cfg.rows, cfg.cols
-    got = {key: [0, 0] for key in ("prod_edge", "psum_edge", "out_edge", "res_s")}
+    got = {key: [0, 0] for key in ("prod_edge", "psum_edge", "out_edge", "deskew_s", "res_s")}
     xw, st = (b.T, a.T) if cfg.dataflow == Dataflow.IS else (a, b)
     res = [[0] * cc for _ in range(rr)]
     for t0, t_len, row0, col0, ru, cu in computed_tiles(cfg, sched, 10**9):
@@ -46,7 +47,7 @@ def _brute(cfg: ArrayConfig, a: np.ndarray, b: np.ndarray) -> dict[str, float]:
                         shown[i] += [total[i - s][j] for s in range(1, i + 1)]  # r shifts from above
                     for i in range(rr):
                         seq = [column[i], *shown[i]]
-                        got["res_s"][0] += sum(_ones(x ^ y, acc) for x, y in zip(seq[1:], seq[:-1]))
+                        got["res_s"][0] += sum(_ones(x ^ y, acc) for x, y in zip(seq[1:], seq[:-1], strict=True))
                         got["res_s"][1] += acc
                         res[i][j] = shown[i][-1]
             else:
@@ -60,8 +61,16 @@ def _brute(cfg: ArrayConfig, a: np.ndarray, b: np.ndarray) -> dict[str, float]:
                             got["psum_edge"][0] += _ones(running, acc)
                             got["prod_edge"][1] += bp
                             got["psum_edge"][1] += acc
-                        got["out_edge"][0] += _ones(running, acc)
-                        got["out_edge"][1] += acc
+                        got["out_edge"][0] += (cc - 1 - j) * _ones(running, acc)  # the de-skew's registers
+                        got["out_edge"][1] += (cc - 1 - j) * acc
+                    outs = [
+                        sum(int(xw[t, rb + i]) * int(st[rb + i, cb + j]) for i in range(r))
+                        for t in range(t0, t0 + t_len)
+                    ]
+                    got["deskew_s"][0] += (cc - 1 - j) * sum(
+                        _ones(x ^ y, acc) for x, y in zip(outs[1:], outs[:-1], strict=True)
+                    )
+                    got["deskew_s"][1] += (cc - 1 - j) * acc * (t_len - 1)
     return {key: n / d if d else 0.0 for key, (n, d) in got.items()}
 
 

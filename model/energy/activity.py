@@ -60,7 +60,8 @@ TOGGLE_FEATURES: dict[str, tuple[str, ...]] = {
         "bP (macs s_prod + 2 pe_frames e_prod)",
         # accumulator / partial-sum register, and (WS/IS) the registers of rows a fold leaves unused, which
         # pass its sums down framed by zeros
-        "acc (macs s_psum + pass s_out + 2 pe_frames e_psum + 2 pass_frames o_out)",
+        "acc (macs s_psum + pass s_pass + 2 pe_frames e_psum + 2 pass_frames e_pass), "
+        "T - 1 switches per fold",
         # OS: the result registers, emulated per register in the fold order (without fold_overlap: the
         # accumulators' drain)
         "OS: folds R C acc res_s (drain acc s_out)",
@@ -446,14 +447,16 @@ class _Widths:
         self.acc = float(cfg.acc_bits)
 
 
-def _framed(bits: float, values, frames, joined, v, stream: str, edge: str = "o") -> np.ndarray:
+def _framed(
+    bits: float, values, frames, joined, v, stream: str, edge: str = "o", switch: str = "s"
+) -> np.ndarray:
     """Toggles of register streams of ``values`` in all over ``frames`` folds: a stream's T values per
-    fold switch T - 1 times between them (``<stream>_s``) and, framed by zeros, rise and fall once
+    fold switch T - 1 times between them (``<stream>_<switch>``) and, framed by zeros, rise and fall once
     (``<stream>_<edge>``: the ones of the stream's values, or ``edge``, of those at the fold's edges);
     one of the ``joined`` that runs straight into the next fold switches once to its values instead
     (``<stream>_j``)."""
     return bits * (
-        (values - frames) * v(f"{stream}_s")
+        (values - frames) * v(f"{stream}_{switch}")
         + joined * v(f"{stream}_j")
         + 2 * (frames - joined) * v(f"{stream}_{edge}")
     )
@@ -504,10 +507,12 @@ def _array_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, li
         other_skew = b.acc * (
             (skew - frames) * v("deskew_s") + joined * v("out_j") + 2 * (frames - joined) * v("out_edge")
         )
-    prod = _framed(b.w + b.n, k.macs, k.pe_frames, k.pe_joined, v, "prod", "edge")
+    # WS/IS: the switching along each fold's time steps from the fold walk (prod_f, psum_f)
+    within = "s" if df == "os" else "f"
+    prod = _framed(b.w + b.n, k.macs, k.pe_frames, k.pe_joined, v, "prod", "edge", within)
     # and the rows a fold leaves unused pass its outputs down, framed by zeros
-    psum = _framed(b.acc, k.macs, k.pe_frames, k.pe_joined, v, "psum", "edge") + b.acc * (
-        k.psum_pass * v("pass_s") + 2 * k.psum_pass_frames * v("pass_o")
+    psum = _framed(b.acc, k.macs, k.pe_frames, k.pe_joined, v, "psum", "edge", within) + b.acc * (
+        (k.psum_pass - k.psum_pass_frames) * v("pass_f") + 2 * k.psum_pass_frames * v("pass_edge")
     )
     if df == "os" and cfg.fold_overlap:
         # the accumulator shows a fold's running sums but its last (that goes to res) and returns to zero:

@@ -64,8 +64,8 @@ def _joined_columns(cfg: ArrayConfig, plan, weight) -> tuple[np.ndarray, np.ndar
     return lanes, weighted
 
 
-def computed_tiles(cfg: ArrayConfig, sched, steps_max: int):
-    """The tiles the first ``steps_max`` steps of ``sched`` compute, in the order they run: per tile
+def computed_tiles(cfg: ArrayConfig, sched, steps_max: int, first: int = 0):
+    """The tiles steps ``first`` .. ``steps_max`` - 1 of ``sched`` compute, in the order they run: per tile
     ``(t0, t_len, row0, col0, ru, cu)``, its first time index and time steps and, per fold ``[fold]``,
     the first row and column of the operand it places on the array and the rows and columns it uses
     (the walk every per-fold emulation of the array follows: hdl/sequencer.py's fold order)."""
@@ -76,7 +76,7 @@ def computed_tiles(cfg: ArrayConfig, sched, steps_max: int):
 
     mp = MAPPINGS[cfg.dataflow]
     steps = sched.steps
-    for s in range(min(steps.layer.size, steps_max)):
+    for s in range(max(first, 0), min(steps.layer.size, steps_max)):
         if steps.compute_tile[s] < 0:
             continue
         tile = tile_record(sched.tiles, int(steps.compute_tile[s]))

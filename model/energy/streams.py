@@ -61,8 +61,7 @@ from .switching import _across, _along, _flag_flips, _held_flips, _nonzero_switc
 #: lane or PE runs from one fold straight into the next, between its values in consecutive folds (the
 #: same time step and position a fold apart: rows of the array's R apart along the fold's axis; OS's
 #: north lanes: a K-run's last value and its first);
-#: pass_s, pass_o (WS/IS): the outputs of folds that leave rows unused (a K-tile's last), which those
-#: rows' partial-sum registers pass down; bank_s (WS/IS with fold_overlap): flips per PE, bank swap and bit
+#: bank_s (WS/IS with fold_overlap): flips per PE, bank swap and bit
 #: of a banked PE's multiplier input, emulated in the RTL's fold order, bankw_s the same per PE, fold and
 #: bit of its bank registers (:func:`.banks.bank_flips`); prod_edge, psum_edge, out_edge: ones
 #: per bit of the values at the zero edges of each fold's product, partial-sum (OS: accumulator) and output
@@ -116,8 +115,6 @@ STAT_COLUMNS: tuple[str, ...] = (
     "prod_j",
     "psum_j",
     "out_j",
-    "pass_s",
-    "pass_o",
     "bank_s",
     "bankw_s",
     *EDGE_COLUMNS,
@@ -216,10 +213,7 @@ def _stationary_stats(
     base = np.maximum.accumulate(np.where(first, np.arange(k_len), 0))  # [k] first k of its fold
     acc_s = {name: [] for name in ("prod", "psum", "out", "csram")}
     joined = {"prod_j": [], "psum_j": [], "out_j": []}
-    acc_o = {name: [] for name in ("prod", "psum", "out", "pass")}
-    acc_s["pass"] = []
-    size = np.bincount(fold)[fold]  # [k] rows of k's fold
-    partial = last & (size < cfg.rows)  # [k] the last row of a fold that leaves rows unused
+    acc_o = {name: [] for name in ("prod", "psum", "out")}
     gated = {"gw_s": [], "g_flag": []}
     held = (st[:, cols] != 0).mean(axis=1)  # [k] share of the sampled columns whose weight is non-zero
     for run in _blocks(t_len, block=min(BLOCK_LENGTH, per_block)):
@@ -235,12 +229,10 @@ def _stationary_stats(
         psum = _within(total, base)  # [time, k, col] partial sum within the fold
         outs = psum[:, last, :]  # [time, fold, col] what leaves the array
         csram = total[:, last, :]  # accumulated over the K-folds in the ofmap SRAM
-        passed = psum[:, partial, :]  # [time, fold, col] what the unused rows pass down
         for name, v, bits in (
             ("prod", prod, bp),
             ("psum", psum, acc),
             ("out", outs, acc),
-            ("pass", passed, acc),
         ):
             acc_s[name].append((_along(v, bits), v.shape[0] - 1))
             acc_o[name].append((_ones(v, bits), v.shape[0]))
@@ -292,7 +284,7 @@ def _output_stationary_stats(cfg: ArrayConfig, a: np.ndarray, b: np.ndarray, acc
         stats["out_s"].append((_along(last_tile, acc), len(run) - 1))
         stats["out_o"].append((_ones(last_tile, acc), len(run)))
         stats["csram_s"].append((_along(total[:, -1, :], acc), len(run) - 1))
-    return {k: _weighted(v) for k, v in stats.items()} | {"pass_s": 0.0, "pass_o": 0.0, "out_j": 0.0}
+    return {k: _weighted(v) for k, v in stats.items()} | {"out_j": 0.0}
 
 
 def _within(total: np.ndarray, base: np.ndarray) -> np.ndarray:

@@ -315,7 +315,8 @@ def test_fold_edge_emulations_give_the_rtls_flips(dataflow, shape):
     """8x8, digits' ReLU maps with the trained CNN's weights, one layer, no warm-up: OS's result registers
     (``res``, the fold-order emulation of model/energy/edges.py), the WS/IS output de-skew's lanes (its
     registers per column weighting the outputs' switching and edges) and the fold tag's registers
-    (``a_tag_out`` and the tag skew's lanes, a count) give the RTL's bit flips exactly."""
+    (``a_tag_out`` and the tag skew's lanes, a count) give the RTL's bit flips exactly; WS/IS products
+    and partial sums within 2%."""
     from systolic.model.energy.activity import _tag_toggles
     from systolic.model.energy.streams import COLUMN
 
@@ -333,5 +334,10 @@ def test_fold_edge_emulations_give_the_rtls_flips(dataflow, shape):
         assert res == pytest.approx(_group(nets, r"pe_\d+_\d+\.res$"), rel=1e-9)
     else:
         assert k.other_skew_joined[0] == 0  # no fold runs into the next: edges and switching only
-        fwd = en.toggle_features(cfg, k, stats)[0, en.COMPONENT_CLASSES.index("fwd"), 2]
+        features = en.toggle_features(cfg, k, stats)[0]
+        fwd = features[en.COMPONENT_CLASSES.index("fwd"), 2]
         assert fwd == pytest.approx(_group(nets, r"deskew_south\.lane\w*$"), rel=1e-9)
+        # the products and partial sums along each fold's time steps (the fold walk), their edges' values
+        # and the rows a partial fold leaves unused (its sampled outputs: within 2%)
+        acc = features[en.COMPONENT_CLASSES.index("acc"), 0]
+        assert acc == pytest.approx(_group(nets, r"pe_\d+_\d+\.(?:product|psum_out)$"), rel=0.02)

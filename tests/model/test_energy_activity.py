@@ -139,16 +139,16 @@ def test_products_and_partial_sums_per_fold_joined_between_tight_folds_one_regre
     # WS 4x4, 8-bit operands, 32-bit sums; K = 6: row folds of 4 and 2 rows, T = M = 8: 6 x 4 = 24 PE
     # streams of 8 products and sums (7 switches each, two zero edges); back to back, the 2 x 4 PEs of
     # the rows both folds use switch once into the second fold's values (prod_j, psum_j) instead; the
-    # 2 x 4 PEs the second fold leaves unused pass its outputs down (pass_s, pass_o). WS/IS: the product
+    # 2 x 4 PEs the second fold leaves unused pass its outputs down (pass_f, pass_edge). WS/IS: the product
     # and partial-sum registers in one regressor
     cfg = _cfg(acc_bits=32)
     k = en.activity_counts(cfg, GemmArrays.of(8, 4, 6))
     assert (k.macs[0], k.pe_frames[0], k.pe_joined[0]) == (6 * 4 * 8, 24, 8)
     assert (k.psum_pass[0], k.psum_pass_frames[0]) == (64, 8)
-    stats = dict(prod_s=0.5, prod_j=0.375, prod_edge=0.25, psum_s=0.25, psum_j=0.5, psum_edge=0.125)
+    stats = dict(prod_f=0.5, prod_j=0.375, prod_edge=0.25, psum_f=0.25, psum_j=0.5, psum_edge=0.125)
     prod = 16 * ((192 - 24) * 0.5 + 8 * 0.375 + 2 * (24 - 8) * 0.25)
-    psum = 32 * ((192 - 24) * 0.25 + 8 * 0.5 + 2 * (24 - 8) * 0.125 + 64 * 0.75 + 2 * 8 * 0.0625)
-    assert _feature(cfg, 8, 4, 6, "acc", 0, pass_s=0.75, pass_o=0.0625, **stats) == prod + psum
+    psum = 32 * ((192 - 24) * 0.25 + 8 * 0.5 + 2 * (24 - 8) * 0.125 + (64 - 8) * 0.75 + 2 * 8 * 0.0625)
+    assert _feature(cfg, 8, 4, 6, "acc", 0, pass_f=0.75, pass_edge=0.0625, **stats) == prod + psum
     assert _feature(cfg, 8, 4, 6, "acc", 1, **stats) == 0.0
     # T = 3 < C: no fold runs into the next
     assert en.activity_counts(cfg, GemmArrays.of(3, 4, 6)).pe_joined[0] == 0
@@ -160,7 +160,7 @@ def test_rows_a_fold_leaves_unused_pass_its_sums_framed_by_zeros():
     cfg = _cfg(acc_bits=32)
     k = en.activity_counts(cfg, GemmArrays.of(8, 4, 6))
     assert (k.folds[0], k.psum_pass_frames[0], k.psum_pass[0]) == (2, 8, 8 * 8)
-    assert _feature(cfg, 8, 4, 6, "acc", 0, pass_o=0.25) == 32 * 2 * 8 * 0.25
+    assert _feature(cfg, 8, 4, 6, "acc", 0, pass_edge=0.25) == 32 * 2 * 8 * 0.25
 
 
 def test_gated_operands_jump_to_each_folds_first_non_zero_pair():

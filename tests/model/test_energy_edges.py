@@ -23,7 +23,20 @@ def _brute(cfg: ArrayConfig, a: np.ndarray, b: np.ndarray) -> dict[str, float]:
     register's values (load, then row r shifts r times from the row above, zeros at the top)."""
     sched = memory_cycles(cfg, GemmArrays.of(a.shape[0], b.shape[1], a.shape[1])).schedule
     acc, bp, rr, cc = cfg.acc_bits, cfg.input_bits + cfg.weight_bits, cfg.rows, cfg.cols
-    got = {key: [0, 0] for key in ("prod_edge", "psum_edge", "out_edge", "deskew_s", "res_s")}
+    got = {
+        key: [0, 0]
+        for key in (
+            "prod_edge",
+            "psum_edge",
+            "out_edge",
+            "deskew_s",
+            "prod_f",
+            "psum_f",
+            "pass_f",
+            "pass_edge",
+            "res_s",
+        )
+    }
     xw, st = (b.T, a.T) if cfg.dataflow == Dataflow.IS else (a, b)
     res = [[0] * cc for _ in range(rr)]
     for t0, t_len, row0, col0, ru, cu in computed_tiles(cfg, sched, 10**9):
@@ -47,11 +60,35 @@ def _brute(cfg: ArrayConfig, a: np.ndarray, b: np.ndarray) -> dict[str, float]:
                         shown[i] += [total[i - s][j] for s in range(1, i + 1)]  # r shifts from above
                     for i in range(rr):
                         seq = [column[i], *shown[i]]
-                        got["res_s"][0] += sum(_ones(x ^ y, acc) for x, y in zip(seq[1:], seq[:-1], strict=True))
+                        got["res_s"][0] += sum(
+                            _ones(x ^ y, acc) for x, y in zip(seq[1:], seq[:-1], strict=True)
+                        )
                         got["res_s"][1] += acc
                         res[i][j] = shown[i][-1]
             else:
                 for j in range(c):
+                    for i in range(r):  # each used PE's products and partial sums along the fold
+                        ps = [int(xw[t, rb + i]) * int(st[rb + i, cb + j]) for t in range(t0, t0 + t_len)]
+                        ss = [
+                            sum(int(xw[t, rb + q]) * int(st[rb + q, cb + j]) for q in range(i + 1))
+                            for t in range(t0, t0 + t_len)
+                        ]
+                        for key, seq, bits in (("prod_f", ps, bp), ("psum_f", ss, acc)):
+                            got[key][0] += sum(
+                                _ones(x ^ y, bits) for x, y in zip(seq[1:], seq[:-1], strict=True)
+                            )
+                            got[key][1] += bits * (t_len - 1)
+                    outs_j = [
+                        sum(int(xw[t, rb + q]) * int(st[rb + q, cb + j]) for q in range(r))
+                        for t in range(t0, t0 + t_len)
+                    ]
+                    # the rows the fold leaves unused pass its outputs down
+                    got["pass_f"][0] += (rr - r) * sum(
+                        _ones(x ^ y, acc) for x, y in zip(outs_j[1:], outs_j[:-1], strict=True)
+                    )
+                    got["pass_f"][1] += (rr - r) * acc * (t_len - 1)
+                    got["pass_edge"][0] += (rr - r) * (_ones(outs_j[0], acc) + _ones(outs_j[-1], acc))
+                    got["pass_edge"][1] += (rr - r) * 2 * acc
                     for t in (t0, t0 + t_len - 1):
                         running = 0
                         for i in range(r):

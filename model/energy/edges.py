@@ -20,7 +20,7 @@ from .switching import _patterns
 
 #: Folds :func:`edge_ones` counts at most: EDGE_PES PEs' worth (at least EDGE_FOLDS), from at most
 #: EDGE_RUNS runs of consecutive steps.
-EDGE_FOLDS, EDGE_PES, EDGE_RUNS = 256, 1 << 18, 4
+EDGE_FOLDS, EDGE_PES, EDGE_RUNS = 256, 1 << 16, 4
 #: The statistics :func:`edge_ones` returns (ones per bit of the edge values, see there).
 EDGE_COLUMNS: tuple[str, ...] = (
     "prod_edge",
@@ -35,8 +35,14 @@ EDGE_COLUMNS: tuple[str, ...] = (
 )
 #: Array columns whose result registers OS's emulation follows.
 SAMPLE_COLUMNS = 16
-#: Time steps per fold, and products in all, that the de-skew's switching follows (WS/IS).
-DESKEW_STEPS, DESKEW_ELEMENTS = 64, 1 << 22
+#: Time steps per fold, and products per fold and in all, whose switching the fold walk follows (WS/IS).
+DESKEW_STEPS, DESKEW_ELEMENTS = 64, 1 << 17
+
+
+def _steps(t_len: int, r: int, c: int) -> int:
+    """Time steps of a fold of ``r`` x ``c`` PEs whose switching the walk follows: at most
+    :data:`DESKEW_STEPS`, and :data:`DESKEW_ELEMENTS` products (at least two steps)."""
+    return min(t_len, max(2, min(DESKEW_STEPS, DESKEW_ELEMENTS // max(r * c, 1))))
 
 
 def _ones(x: np.ndarray, bits: int) -> int:
@@ -139,7 +145,7 @@ def _stationary_edges(cfg: ArrayConfig, folds, xw: np.ndarray, st: np.ndarray) -
     """WS/IS: PE (k, col) multiplies ``xw[t, k]`` by the held ``st[k, col]`` and adds the rows above.
     The output de-skew delays the fold's column j by C - 1 - j registers, so its lanes see the columns'
     outputs weighted by that: ``out_edge`` is the ones of each column's first and last output of the fold
-    and ``deskew_s`` its outputs' switching along the first :data:`DESKEW_STEPS` time steps, both
+    and ``deskew_s`` its outputs' switching along the fold's first time steps (:func:`_steps`), both
     weighted by the column's registers; ``prod_f``, ``psum_f`` the switching of each used PE's products
     and partial sums along the same time steps, within the fold (a time tile's edge is a zero edge, not
     a switch). The switching over as many folds as :data:`DESKEW_ELEMENTS` products allow, spread
@@ -149,7 +155,7 @@ def _stationary_edges(cfg: ArrayConfig, folds, xw: np.ndarray, st: np.ndarray) -
     ones, counts = dict.fromkeys(keys, 0), dict.fromkeys(keys, 0)
     regs = cfg.cols - 1 - np.arange(cfg.cols)  # [j] the de-skew's registers on column j's lane
     folds = [fold[1:] for fold in folds if fold[0]]  # WS/IS: no state between folds
-    cost = sum(min(t_len, DESKEW_STEPS) * r * c for _, t_len, _, _, r, c in folds)
+    cost = sum(_steps(t_len, r, c) * r * c for _, t_len, _, _, r, c in folds)
     stride = max(1, -(-cost // DESKEW_ELEMENTS))
     for f, (t0, t_len, rb, cb, r, c) in enumerate(folds):
         w = st[rb : rb + r, cb : cb + c]  # [row, col] the fold's held operand
@@ -163,7 +169,7 @@ def _stationary_edges(cfg: ArrayConfig, folds, xw: np.ndarray, st: np.ndarray) -
         ones["out_edge"] += int((regs[:c] * edge).sum())
         counts["out_edge"] += 2 * int(regs[:c].sum())
         if f % stride == 0 and t_len >= 2:
-            ts = min(t_len, DESKEW_STEPS)
+            ts = _steps(t_len, r, c)
             steps = xw[t0 : t0 + ts, rb : rb + r, None] * w[None]  # [time, row, col] the fold's products
             sums = np.cumsum(steps, axis=1)  # [time, row, col] each PE's partial sum
             for key, v, bits in (("prod_f", steps, bp), ("psum_f", sums, acc)):
@@ -181,12 +187,12 @@ def _stationary_edges(cfg: ArrayConfig, folds, xw: np.ndarray, st: np.ndarray) -
 def _passing_rows(cfg: ArrayConfig, folds, xw: np.ndarray, st: np.ndarray) -> dict[str, float]:
     """WS/IS: the R - r rows a fold of r < R rows leaves unused pass its outputs down (each partial-sum
     register adds a zero product): ``pass_f`` their switching along the fold's first
-    :data:`DESKEW_STEPS` time steps, ``pass_edge`` the ones of the fold's first and last outputs, both per
+    time steps (:func:`_steps`), ``pass_edge`` the ones of the fold's first and last outputs, both per
     passing register (over as many of those folds as :data:`DESKEW_ELEMENTS` products allow)."""
     acc, rows = cfg.acc_bits, cfg.rows
     ones, counts = {"pass_f": 0, "pass_edge": 0}, {"pass_f": 0, "pass_edge": 0}
     partial = [fold for fold in folds if fold[4] < rows]
-    cost = sum(min(t_len, DESKEW_STEPS) * r * c for _, t_len, _, _, r, c in partial)
+    cost = sum(_steps(t_len, r, c) * r * c for _, t_len, _, _, r, c in partial)
     stride = max(1, -(-cost // DESKEW_ELEMENTS))
     for f, (t0, t_len, rb, cb, r, c) in enumerate(partial):
         w = st[rb : rb + r, cb : cb + c]  # [row, col]
@@ -194,7 +200,7 @@ def _passing_rows(cfg: ArrayConfig, folds, xw: np.ndarray, st: np.ndarray) -> di
         ones["pass_edge"] += (rows - r) * int(np.bitwise_count(edge).sum())
         counts["pass_edge"] += (rows - r) * edge.size
         if f % stride == 0 and t_len >= 2:
-            ts = min(t_len, DESKEW_STEPS)
+            ts = _steps(t_len, r, c)
             out = _patterns(np.einsum("tk,kc->tc", xw[t0 : t0 + ts, rb : rb + r], w), acc)  # [time, col]
             ones["pass_f"] += (rows - r) * int(np.bitwise_count(out[1:] ^ out[:-1]).sum())
             counts["pass_f"] += (rows - r) * out[1:].size

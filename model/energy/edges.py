@@ -36,13 +36,13 @@ EDGE_COLUMNS: tuple[str, ...] = (
 #: Array columns whose result registers OS's emulation follows.
 SAMPLE_COLUMNS = 16
 #: Time steps per fold, and products per fold and in all, whose switching the fold walk follows (WS/IS).
-DESKEW_STEPS, DESKEW_ELEMENTS = 64, 1 << 17
+DESKEW_STEPS, DESKEW_FOLD_ELEMENTS, DESKEW_ELEMENTS = 64, 1 << 17, 1 << 21
 
 
 def _steps(t_len: int, r: int, c: int) -> int:
     """Time steps of a fold of ``r`` x ``c`` PEs whose switching the walk follows: at most
-    :data:`DESKEW_STEPS`, and :data:`DESKEW_ELEMENTS` products (at least two steps)."""
-    return min(t_len, max(2, min(DESKEW_STEPS, DESKEW_ELEMENTS // max(r * c, 1))))
+    :data:`DESKEW_STEPS`, and :data:`DESKEW_FOLD_ELEMENTS` products (at least two steps)."""
+    return min(t_len, max(2, min(DESKEW_STEPS, DESKEW_FOLD_ELEMENTS // max(r * c, 1))))
 
 
 def _ones(x: np.ndarray, bits: int) -> int:

@@ -8,7 +8,7 @@ import pytest
 
 from systolic.config import ArrayConfig, Dataflow
 from systolic.model.cycles import GemmArrays
-from systolic.model.energy.edges import edge_ones
+from systolic.model.energy.edges import EDGE_COLUMNS, edge_ones
 from systolic.model.energy.folds import computed_tiles
 from systolic.model.memory import memory_cycles
 
@@ -23,20 +23,7 @@ def _brute(cfg: ArrayConfig, a: np.ndarray, b: np.ndarray) -> dict[str, float]:
     register's values (load, then row r shifts r times from the row above, zeros at the top)."""
     sched = memory_cycles(cfg, GemmArrays.of(a.shape[0], b.shape[1], a.shape[1])).schedule
     acc, bp, rr, cc = cfg.acc_bits, cfg.input_bits + cfg.weight_bits, cfg.rows, cfg.cols
-    got = {
-        key: [0, 0]
-        for key in (
-            "prod_edge",
-            "psum_edge",
-            "out_edge",
-            "deskew_s",
-            "prod_f",
-            "psum_f",
-            "pass_f",
-            "pass_edge",
-            "res_s",
-        )
-    }
+    got = {key: [0, 0] for key in EDGE_COLUMNS}  # [ones or flips, bits]
     xw, st = (b.T, a.T) if cfg.dataflow == Dataflow.IS else (a, b)
     res = [[0] * cc for _ in range(rr)]
     for t0, t_len, row0, col0, ru, cu in computed_tiles(cfg, sched, 10**9):

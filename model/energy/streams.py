@@ -63,10 +63,11 @@ from .switching import _across, _along, _flag_flips, _held_flips, _nonzero_switc
 #: north lanes: a K-run's last value and its first);
 #: bank_s (WS/IS with fold_overlap): flips per PE, bank swap and bit
 #: of a banked PE's multiplier input, emulated in the RTL's fold order, bankw_s the same per PE, fold and
-#: bit of its bank registers (:func:`.banks.bank_flips`); prod_edge, psum_edge, out_edge: ones
-#: per bit of the values at the zero edges of each fold's product, partial-sum (OS: accumulator) and output
-#: de-skew (WS/IS) register streams; res_s: flips per OS result register, fold and bit, emulated in the
-#: fold order (:func:`.edges.edge_ones`).
+#: bit of its bank registers (:func:`.banks.bank_flips`); from a walk of the folds in the RTL's order
+#: (:func:`.edges.edge_ones`): prod_edge, psum_edge, out_edge, pass_edge: ones per bit of the values at
+#: the zero edges of each fold's product, partial-sum (OS: accumulator), output de-skew (WS/IS, weighted
+#: by its registers per column) and passing-row register streams; prod_f, psum_f, pass_f, deskew_s
+#: (WS/IS): their switching within each fold; res_s: flips per OS result register, fold and bit.
 STAT_COLUMNS: tuple[str, ...] = (
     "w_s",
     "w_nz",

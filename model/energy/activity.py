@@ -15,7 +15,7 @@ from systolic.errors import InputError
 from systolic.geometry import BUFFER, geometry
 
 from .announce import announce_flips
-from .folds import _joined_columns, _joined_lanes, _result_drain
+from .folds import _joined_columns, _joined_lanes
 from .streams import COLUMN, STAT_COLUMNS
 from .tables import ACTIONS, COMPONENT_CLASSES, _frozen
 
@@ -57,20 +57,26 @@ TOGGLE_FEATURES: dict[str, tuple[str, ...]] = {
         "+ 2 pe_frames p), j: the held operands' jumps at a fold's first non-zero pair, per PE stream",
     ),
     "acc": (
-        "bP (macs s_prod + 2 pe_frames o_prod)",  # the product
+        # the product: its zero edges at each fold's first and last product (e: ones of the edge values)
+        "bP (macs s_prod + 2 pe_frames e_prod)",
         # accumulator / partial-sum register, and (WS/IS) the registers of rows a fold leaves unused, which
         # pass its sums down framed by zeros
-        "acc (macs s_psum + pass s_out + 2 pe_frames o_psum + 2 pass_frames o_out)",
-        "drain acc s_out [OS]",  # OS: result registers draining each fold (res_steps, res_frames)
+        "acc (macs s_psum + pass s_pass + 2 pe_frames e_psum + 2 pass_frames e_pass), "
+        "T - 1 switches per fold",
+        # OS: the result registers, emulated per register in the fold order (without fold_overlap: the
+        # accumulators' drain)
+        "OS: folds R C acc res_s (drain acc s_out)",
         "macs",
     ),
     "fwd": (
         # the west operand's registers: every PE's a_out and the skew's lanes of the rows a fold uses, one
         # stream (apart they are collinear on the fitted arrays, whose skew-to-PE register ratio barely
-        # changes: the fit split them 0 and 2.9, 12x6 off by 42%)
-        "b_W (west_hops s_W + 2 west_frames o_W + west_skew s_W + 2 west_skew_frames o_W)",
+        # changes: the fit split them 0 and 2.9, 12x6 off by 42%), and the fold tag that travels with it
+        # (fold_overlap: every PE's a_tag_out and the tag skew's lanes, R C + R (R - 1) / 2 registers, a
+        # pulse per fold in OS, the bank select in WS/IS: 2 or 1 toggles per register and fold)
+        "b_W (west_hops s_W + 2 west_frames o_W + west_skew s_W + 2 west_skew_frames o_W) + tags",
         "b_N (north_hops s_N + 2 north_frames o_N)",  # b_out (OS) or weight registers (WS/IS)
-        "OS: b_N (north_skew s_N + 2 frames o_N); WS/IS: acc (deskew s_out + 2 frames o_out)",
+        "OS: b_N (north_skew s_N + 2 frames o_N); WS/IS: acc (deskew s_deskew + 2 frames e_out)",
         "cycles",
     ),
     **{
@@ -209,8 +215,6 @@ class LayerActivityCounts:
     other_skew_joined: np.ndarray
     other_skew_frames: np.ndarray
     drain: np.ndarray
-    res_steps: np.ndarray
-    res_frames: np.ndarray
     cycles: np.ndarray
     compute_cycles: np.ndarray
     tiles: np.ndarray
@@ -304,7 +308,6 @@ def _array_counts(cfg: ArrayConfig, tiles) -> dict[str, np.ndarray]:
         "other_skew_joined": other_joined,
         "other_skew_frames": other_lanes,
         "drain": folds * (r * r * c) * os_,
-        **_result_drain(cfg, plan),
         "tiles": np.ones_like(folds),
         "folds": folds,
         "psum_pass": unused_rows * plan.spatial_cols * plan.temporal * (not os_),
@@ -488,16 +491,31 @@ class _Widths:
         self.acc = float(cfg.acc_bits)
 
 
-def _framed(bits: float, values, frames, joined, v, stream: str) -> np.ndarray:
+def _framed(
+    bits: float, values, frames, joined, v, stream: str, edge: str = "o", switch: str = "s"
+) -> np.ndarray:
     """Toggles of register streams of ``values`` in all over ``frames`` folds: a stream's T values per
-    fold switch T - 1 times between them (``<stream>_s``) and, framed by zeros, rise and fall once
-    (``<stream>_o``); one of the ``joined`` that runs straight into the next fold switches once to its
-    values instead (``<stream>_j``)."""
+    fold switch T - 1 times between them (``<stream>_<switch>``) and, framed by zeros, rise and fall once
+    (``<stream>_<edge>``: the ones of the stream's values, or ``edge``, of those at the fold's edges);
+    one of the ``joined`` that runs straight into the next fold switches once to its values instead
+    (``<stream>_j``)."""
     return bits * (
-        (values - frames) * v(f"{stream}_s")
+        (values - frames) * v(f"{stream}_{switch}")
         + joined * v(f"{stream}_j")
-        + 2 * (frames - joined) * v(f"{stream}_o")
+        + 2 * (frames - joined) * v(f"{stream}_{edge}")
     )
+
+
+def _tag_toggles(cfg: ArrayConfig, k: LayerActivityCounts) -> np.ndarray:
+    """Toggles ``[layer]`` of the fold tag (``fold_overlap``): it travels with the west operand through
+    the tag skew's lanes (R (R - 1) / 2 registers) and every PE's ``a_tag_out`` (R C), all of them in
+    every fold whatever rows and columns it uses; in OS it marks a fold's last operands (a pulse: two
+    toggles per register and fold), in WS/IS it is the bank select (one; a tile's end turns it once more,
+    and the next tile's first fold keeps it). An 8x8 IS layer of 18 folds: 1,152 + 504, the RTL's."""
+    if not cfg.fold_overlap:
+        return np.zeros_like(k.folds)
+    per_fold = 2.0 if cfg.dataflow.value == "os" else 1.0
+    return per_fold * k.folds * (k.rows * k.cols + k.rows * (k.rows - 1) / 2)
 
 
 def _array_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, list[np.ndarray]]:
@@ -526,16 +544,24 @@ def _array_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, li
         other_skew = np.zeros_like(k.macs)
     else:
         north_skew = np.zeros_like(k.macs)
-        other_skew = _framed(b.acc, k.other_skew, k.other_skew_frames, k.other_skew_joined, v, "out")
-    prod = _framed(b.w + b.n, k.macs, k.pe_frames, k.pe_joined, v, "prod")
+        # the de-skew's lanes rise to a fold's first output and fall from its last (the edges' values),
+        # and switch along its outputs as the de-skew weights the columns (deskew_s: column j's lane has
+        # C - 1 - j registers)
+        skew, frames, joined = k.other_skew, k.other_skew_frames, k.other_skew_joined
+        other_skew = b.acc * (
+            (skew - frames) * v("deskew_s") + joined * v("out_j") + 2 * (frames - joined) * v("out_edge")
+        )
+    # WS/IS: the switching along each fold's time steps from the fold walk (prod_f, psum_f)
+    within = "s" if df == "os" else "f"
+    prod = _framed(b.w + b.n, k.macs, k.pe_frames, k.pe_joined, v, "prod", "edge", within)
     # and the rows a fold leaves unused pass its outputs down, framed by zeros
-    psum = _framed(b.acc, k.macs, k.pe_frames, k.pe_joined, v, "psum") + b.acc * (
-        k.psum_pass * v("pass_s") + 2 * k.psum_pass_frames * v("pass_o")
+    psum = _framed(b.acc, k.macs, k.pe_frames, k.pe_joined, v, "psum", "edge", within) + b.acc * (
+        (k.psum_pass - k.psum_pass_frames) * v("pass_f") + 2 * k.psum_pass_frames * v("pass_edge")
     )
     if df == "os" and cfg.fold_overlap:
         # the accumulator shows a fold's running sums but its last (that goes to res) and returns to zero:
         # K - 2 switches and two zero edges per PE and fold, never joined
-        psum = b.acc * ((k.macs - 2 * k.pe_frames) * v("psum_s") + 2 * k.pe_frames * v("psum_o"))
+        psum = b.acc * ((k.macs - 2 * k.pe_frames) * v("psum_s") + 2 * k.pe_frames * v("psum_edge"))
     # the held operands' jumps at a fold's first non-zero pair, emulated in the RTL's fold order (per PE
     # stream: PEs that never see a non-zero pair in a fold do not jump)
     gated = (
@@ -553,13 +579,13 @@ def _array_features(cfg: ArrayConfig, k: LayerActivityCounts, v) -> dict[str, li
         "acc": [
             prod + (1 - os_) * psum,
             os_ * psum,
-            os_ * b.acc * (k.res_steps * v("out_s") + 2 * k.res_frames * v("out_o"))
+            os_ * b.acc * k.folds * k.rows * k.cols * v("res_s")
             if cfg.fold_overlap
             else os_ * k.drain * b.acc * v("out_s"),
             k.macs,
         ],
         "fwd": [
-            west + west_skew,
+            west + west_skew + _tag_toggles(cfg, k),
             north + north_skew,
             other_skew,
             k.cycles,

@@ -1,33 +1,11 @@
 """Where a tile's folds meet (:func:`~.activity.activity_counts`): which lanes and PEs run from one fold
-straight into the next, and how OS's result registers drain, counted per tile from its fold plan."""
+straight into the next, counted per tile from its fold plan, and the walk of the first steps' folds."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from systolic.config import ArrayConfig
-
-
-def _result_drain(cfg: ArrayConfig, plan) -> dict[str, np.ndarray]:
-    """OS with ``fold_overlap``: switches and frames ``[tile]`` of the result registers (hdl/pe.py,
-    ``ShadowPE``). At a fold's end row r's ``res`` takes its sum, then the column shifts down with zeros
-    entering at the top: row r shows its total, the ones of the rows above it in turn and then zero (a
-    row the fold leaves unused starts from zero), so a used column's row r switches between consecutive
-    rows' sums r times (rows below the fold's ru: ru - 1 times) between two zero edges."""
-    if cfg.dataflow.value != "os" or not cfg.fold_overlap:
-        zero = np.zeros_like(plan.row_folds)
-        return {"res_steps": zero, "res_frames": zero}
-    r = cfg.rows
-    rf = plan.row_folds
-    ru_last = plan.spatial_rows - (rf - 1) * r
-
-    def switches(ru):
-        return ru * (ru - 1) // 2 + (r - ru) * np.maximum(ru - 1, 0)
-
-    return {
-        "res_steps": plan.spatial_cols * ((rf - 1) * switches(r) + switches(ru_last)),
-        "res_frames": plan.spatial_cols * rf * r,
-    }
 
 
 def _fold_walk(cfg: ArrayConfig, plan):
@@ -86,8 +64,8 @@ def _joined_columns(cfg: ArrayConfig, plan, weight) -> tuple[np.ndarray, np.ndar
     return lanes, weighted
 
 
-def computed_tiles(cfg: ArrayConfig, sched, steps_max: int):
-    """The tiles the first ``steps_max`` steps of ``sched`` compute, in the order they run: per tile
+def computed_tiles(cfg: ArrayConfig, sched, steps_max: int, first: int = 0):
+    """The tiles steps ``first`` .. ``steps_max`` - 1 of ``sched`` compute, in the order they run: per tile
     ``(t0, t_len, row0, col0, ru, cu)``, its first time index and time steps and, per fold ``[fold]``,
     the first row and column of the operand it places on the array and the rows and columns it uses
     (the walk every per-fold emulation of the array follows: hdl/sequencer.py's fold order)."""
@@ -98,7 +76,7 @@ def computed_tiles(cfg: ArrayConfig, sched, steps_max: int):
 
     mp = MAPPINGS[cfg.dataflow]
     steps = sched.steps
-    for s in range(min(steps.layer.size, steps_max)):
+    for s in range(max(first, 0), min(steps.layer.size, steps_max)):
         if steps.compute_tile[s] < 0:
             continue
         tile = tile_record(sched.tiles, int(steps.compute_tile[s]))

@@ -31,6 +31,7 @@ from systolic.config import ArrayConfig
 from systolic.errors import InputError
 from systolic.geometry import geometry
 
+from .edges import EDGE_COLUMNS, edge_ones
 from .switching import _across, _along, _flag_flips, _held_flips, _nonzero_switch, _ones, _patterns, _rate
 
 #: The statistics of a layer, in column order of every ``[..., stat]`` array.
@@ -59,12 +60,15 @@ from .switching import _across, _along, _flag_flips, _held_flips, _nonzero_switc
 #: lane or PE runs from one fold straight into the next, between its values in consecutive folds (the
 #: same time step and position a fold apart: rows of the array's R apart along the fold's axis; OS's
 #: north lanes: a K-run's last value and its first);
-#: pass_s, pass_o (WS/IS): the outputs of folds that leave rows unused (a K-tile's last), which those
-#: rows' partial-sum registers pass down; bank_s (WS/IS with fold_overlap): flips per PE, bank swap and bit
+#: bank_s (WS/IS with fold_overlap): flips per PE, bank swap and bit
 #: of a banked PE's multiplier input, emulated in the RTL's fold order, bankw_s the same per PE, fold and
 #: bit of its bank registers (:func:`.banks.bank_flips`); fill_a, fill_b: the ifmap and filter SRAMs'
 #: fill data ports' flips emulated beat by beat (:func:`.fill_ports.port_flips`) over what the counts'
-#: form charges the same beats (:func:`.fill_ports.form_flips`).
+#: form charges the same beats (:func:`.fill_ports.form_flips`); from a walk of the folds in the RTL's
+#: order (:func:`.edges.edge_ones`): prod_edge, psum_edge, out_edge, pass_edge: ones per bit of the values at
+#: the zero edges of each fold's product, partial-sum (OS: accumulator), output de-skew (WS/IS, weighted
+#: by its registers per column) and passing-row register streams; prod_f, psum_f, pass_f, deskew_s
+#: (WS/IS): their switching within each fold; res_s: flips per OS result register, fold and bit.
 STAT_COLUMNS: tuple[str, ...] = (
     "w_s",
     "w_nz",
@@ -113,12 +117,11 @@ STAT_COLUMNS: tuple[str, ...] = (
     "prod_j",
     "psum_j",
     "out_j",
-    "pass_s",
-    "pass_o",
     "bank_s",
     "bankw_s",
     "fill_a",
     "fill_b",
+    *EDGE_COLUMNS,
 )
 COLUMN = {name: i for i, name in enumerate(STAT_COLUMNS)}
 #: Most products the output-side sample computes per layer (8 MB of int64).
@@ -214,10 +217,7 @@ def _stationary_stats(
     base = np.maximum.accumulate(np.where(first, np.arange(k_len), 0))  # [k] first k of its fold
     acc_s = {name: [] for name in ("prod", "psum", "out", "csram")}
     joined = {"prod_j": [], "psum_j": [], "out_j": []}
-    acc_o = {name: [] for name in ("prod", "psum", "out", "pass")}
-    acc_s["pass"] = []
-    size = np.bincount(fold)[fold]  # [k] rows of k's fold
-    partial = last & (size < cfg.rows)  # [k] the last row of a fold that leaves rows unused
+    acc_o = {name: [] for name in ("prod", "psum", "out")}
     gated = {"gw_s": [], "g_flag": []}
     held = (st[:, cols] != 0).mean(axis=1)  # [k] share of the sampled columns whose weight is non-zero
     for run in _blocks(t_len, block=min(BLOCK_LENGTH, per_block)):
@@ -233,12 +233,10 @@ def _stationary_stats(
         psum = _within(total, base)  # [time, k, col] partial sum within the fold
         outs = psum[:, last, :]  # [time, fold, col] what leaves the array
         csram = total[:, last, :]  # accumulated over the K-folds in the ofmap SRAM
-        passed = psum[:, partial, :]  # [time, fold, col] what the unused rows pass down
         for name, v, bits in (
             ("prod", prod, bp),
             ("psum", psum, acc),
             ("out", outs, acc),
-            ("pass", passed, acc),
         ):
             acc_s[name].append((_along(v, bits), v.shape[0] - 1))
             acc_o[name].append((_ones(v, bits), v.shape[0]))
@@ -290,7 +288,7 @@ def _output_stationary_stats(cfg: ArrayConfig, a: np.ndarray, b: np.ndarray, acc
         stats["out_s"].append((_along(last_tile, acc), len(run) - 1))
         stats["out_o"].append((_ones(last_tile, acc), len(run)))
         stats["csram_s"].append((_along(total[:, -1, :], acc), len(run) - 1))
-    return {k: _weighted(v) for k, v in stats.items()} | {"pass_s": 0.0, "pass_o": 0.0, "out_j": 0.0}
+    return {k: _weighted(v) for k, v in stats.items()} | {"out_j": 0.0}
 
 
 def _within(total: np.ndarray, base: np.ndarray) -> np.ndarray:
@@ -363,12 +361,14 @@ def layer_stats(
     out["dram_ba"] = _dram_switch(b, lane_axis[1], bits_a, bw)
     out["ab_o"], out["ba_o"] = _ones(a, bits_b), _ones(b, bits_a)
     out["gjump_w"] = out["gjump_n"] = out["bank_s"] = out["bankw_s"] = 0.0
+    from ..cycles import GemmArrays
+    from ..memory import memory_cycles
+
+    sched = memory_cycles(cfg, GemmArrays.of(a.shape[0], b.shape[1], a.shape[1])).schedule
+    out |= edge_ones(cfg, sched, a, b, BUS_STEPS)
     if cfg.zero_gating or (df != "os" and cfg.fold_overlap):
-        from ..cycles import GemmArrays
-        from ..memory import memory_cycles
         from .banks import bank_flips
 
-        sched = memory_cycles(cfg, GemmArrays.of(a.shape[0], b.shape[1], a.shape[1])).schedule
         if cfg.zero_gating:
             out["gjump_w"], out["gjump_n"] = _gated_jumps(cfg, sched, a, b)
         if df != "os" and cfg.fold_overlap:
@@ -376,7 +376,7 @@ def layer_stats(
             out["bank_s"], out["bankw_s"] = bank_flips(cfg, sched, st, bits, BUS_STEPS)
     switch = ((out["dram_a"], out["dram_ba"]), (out["dram_ab"], out["dram_b"]))  # [port][tensor]
     ones = ((out["a_o"], out["ba_o"]), (out["ab_o"], out["b_o"]))
-    bus = _dram_bus(cfg, a, b, acc, (switch, ones))
+    bus = _dram_bus(cfg, a, b, acc, sched, (switch, ones))
     out["dram_rd"], out["dram_wr"], out["addr_rd"], out["addr_wr"], out["drain_s"], out["array_s"] = bus[:6]
     out["fill_a"], out["fill_b"] = bus[6:]
     c = _c_sample(a, b, lane_axis[2])
@@ -716,19 +716,18 @@ def a_wr_events(rc, rl, wc, wl, r_tag=None, w_tag=None) -> tuple[np.ndarray, np.
     return flips, tag[ev]
 
 
-def _dram_bus(cfg: ArrayConfig, a: np.ndarray, b: np.ndarray, acc: int, fill_rates: tuple) -> tuple:
+def _dram_bus(cfg: ArrayConfig, a: np.ndarray, b: np.ndarray, acc: int, sched, fill_rates: tuple) -> tuple:
     """Flips per word and bit of the DRAM read and write data buses, and per beat of their address buses,
     over the layer's first :data:`BUS_STEPS` steps, beat by beat as the controller moves the tiles
-    (model/traces.py); the write data bus as :class:`_WriteBus` says, counted per word written; the fill
-    ports' data over their counts' form with ``fill_rates`` (:func:`.fill_ports.port_flips`)."""
-    from ..cycles import GemmArrays
-    from ..memory import memory_cycles, tile_record
+    (model/traces.py, ``sched``: the layer's memory schedule); the write data bus as :class:`_WriteBus`
+    says, counted per word written; the fill ports' data over their counts' form with ``fill_rates``
+    (:func:`.fill_ports.port_flips`)."""
+    from ..memory import tile_record
     from ..traces import Dims, dram_beats
     from .fill_ports import beat_lanes, form_flips, port_flips
 
     m, k = a.shape
     n = b.shape[1]
-    sched = memory_cycles(cfg, GemmArrays.of(m, n, k)).schedule
     tiles, steps = sched.tiles, sched.steps
     dims = Dims(cfg, m, n, k)
     bw = cfg.dram_bw_words_per_cycle

@@ -1,9 +1,11 @@
 """cosim/calibrate.py and cosim/calibration_data.py: the data sources fit their formats, the split holds out
 whole arrays, sources and shapes by seed; on Icarus, a small calibration fits and predicts held-out layers,
-and the shipped calibration follows the RTL on sparsity and precision."""
+the shipped calibration follows the RTL on sparsity and precision, and the emulations of per-net flips
+(write bus, banks, fold edges) give the RTL's."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -289,3 +291,53 @@ def test_bank_emulation_gives_the_rtls_flips():
     )
     written = sum(nets[f"{p}.w0"] + nets[f"{p}.w1"] for p in pes)
     assert write * per_pe * counts.folds[0] == pytest.approx(written)
+
+
+def _nets(cfg, a, b, run):
+    from systolic.cosim.runner import build
+    from systolic.cosim.toggles import count_toggles
+
+    cal.simulate(cfg, [(a, b)], root=BUILD, run_name=run, keep_vcd=True)
+    vcd = build(cfg, "icarus", waves=True, root=BUILD, top="accel") / "runs" / run / "waves.vcd"
+    return {n.split("[")[0].replace("\\", ""): v for n, v in count_toggles(vcd).by_name().items()}
+
+
+def _group(nets, pattern):
+    return sum(v for n, v in nets.items() if re.search(pattern, n))
+
+
+@pytest.mark.slow
+@pytest.mark.sim
+@pytest.mark.parametrize(
+    ("dataflow", "shape"), [("os", (34, 16, 12)), ("ws", (20, 16, 14)), ("is", (23, 14, 17))]
+)
+def test_fold_edge_emulations_give_the_rtls_flips(dataflow, shape):
+    """8x8, digits' ReLU maps with the trained CNN's weights, one layer, no warm-up: OS's result registers
+    (``res``, the fold-order emulation of model/energy/edges.py), the WS/IS output de-skew's lanes (its
+    registers per column weighting the outputs' switching and edges) and the fold tag's registers
+    (``a_tag_out`` and the tag skew's lanes, a count) and the WS/IS products and partial sums (the fold
+    walk's switching and edges) give the RTL's bit flips exactly."""
+    from systolic.model.energy.activity import _tag_toggles
+    from systolic.model.energy.streams import COLUMN
+
+    cfg = cal.make_config(8, 8, dataflow, 8, False)
+    a, b = data.source_operands(cfg, "digits-relu", *shape, np.random.default_rng(3))
+    nets = _nets(cfg, a, b, f"edges-{dataflow}")
+    gemm = GemmArrays.of(*shape)
+    memory = memory_cycles(cfg, gemm)
+    k = en.activity_counts(cfg, gemm, memory)
+    stats = en.layer_stats(cfg, a, b, tile_k=int(memory.schedule.plan.tk[0]))
+    tags = _group(nets, r"pe_\d+_\d+\.a_tag_out$") + _group(nets, r"skew_west_tag\.lane\w*$")
+    assert _tag_toggles(cfg, k)[0] == tags
+    if dataflow == "os":
+        res = stats[COLUMN["res_s"]] * cfg.acc_bits * k.folds[0] * cfg.rows * cfg.cols
+        assert res == pytest.approx(_group(nets, r"pe_\d+_\d+\.res$"), rel=1e-9)
+    else:
+        assert k.other_skew_joined[0] == 0  # no fold runs into the next: edges and switching only
+        features = en.toggle_features(cfg, k, stats)[0]
+        fwd = features[en.COMPONENT_CLASSES.index("fwd"), 2]
+        assert fwd == pytest.approx(_group(nets, r"deskew_south\.lane\w*$"), rel=1e-9)
+        # the products and partial sums along each fold's time steps (the fold walk), their edges' values
+        # and the rows a partial fold leaves unused passing its outputs
+        acc = features[en.COMPONENT_CLASSES.index("acc"), 0]
+        assert acc == pytest.approx(_group(nets, r"pe_\d+_\d+\.(?:product|psum_out)$"), rel=1e-9)

@@ -92,7 +92,7 @@ def test_output_deskew_counts_the_used_columns_registers_only():
     # T = 8 >= C: the folds run back to back, the one column both use (3 registers) joins them (out_j)
     assert k.other_skew_joined[0] == 3
     want = 32 * ((72 - 9) * 0.5 + 3 * 0.375 + 2 * (9 - 3) * 0.25)
-    assert _feature(cfg, 8, 5, 4, "fwd", 2, out_s=0.5, out_j=0.375, out_o=0.25) == want
+    assert _feature(cfg, 8, 5, 4, "fwd", 2, deskew_s=0.5, out_j=0.375, out_edge=0.25, out_s=1.0) == want
 
 
 def test_west_registers_and_the_skews_used_rows_are_one_stream_joined_between_tight_folds():
@@ -109,7 +109,12 @@ def test_west_registers_and_the_skews_used_rows_are_one_stream_joined_between_ti
     assert (k.west_skew_frames[0], k.west_skew[0], k.west_skew_joined[0]) == (7, 56, 1)
     a_out = (192 - 24) * 0.5 + 8 * 0.375 + 2 * (24 - 8) * 0.25
     skew = (56 - 7) * 0.5 + 1 * 0.375 + 2 * (7 - 1) * 0.25
-    assert _feature(cfg, 8, 4, 6, "fwd", 0, w_s=0.5, w_j=0.375, w_o=0.25) == 8 * (a_out + skew)
+    # and the fold tag (the bank select): 2 folds x (16 a_tag_out + 6 tag skew registers), one toggle each
+    tags = 2 * (16 + 6)
+    assert _feature(cfg, 8, 4, 6, "fwd", 0, w_s=0.5, w_j=0.375, w_o=0.25) == 8 * (a_out + skew) + tags
+    assert _feature(cfg.replace(fold_overlap=False), 8, 4, 6, "fwd", 0, w_s=0.5, w_j=0.375, w_o=0.25) == 8 * (
+        a_out + skew
+    )
     # T = 3 < C: a gap between the folds, every stream framed by zeros
     short = en.activity_counts(cfg, GemmArrays.of(3, 4, 6))
     assert (short.west_joined[0], short.west_skew_joined[0]) == (0, 0)
@@ -134,16 +139,16 @@ def test_products_and_partial_sums_per_fold_joined_between_tight_folds_one_regre
     # WS 4x4, 8-bit operands, 32-bit sums; K = 6: row folds of 4 and 2 rows, T = M = 8: 6 x 4 = 24 PE
     # streams of 8 products and sums (7 switches each, two zero edges); back to back, the 2 x 4 PEs of
     # the rows both folds use switch once into the second fold's values (prod_j, psum_j) instead; the
-    # 2 x 4 PEs the second fold leaves unused pass its outputs down (pass_s, pass_o). WS/IS: the product
+    # 2 x 4 PEs the second fold leaves unused pass its outputs down (pass_f, pass_edge). WS/IS: the product
     # and partial-sum registers in one regressor
     cfg = _cfg(acc_bits=32)
     k = en.activity_counts(cfg, GemmArrays.of(8, 4, 6))
     assert (k.macs[0], k.pe_frames[0], k.pe_joined[0]) == (6 * 4 * 8, 24, 8)
     assert (k.psum_pass[0], k.psum_pass_frames[0]) == (64, 8)
-    stats = dict(prod_s=0.5, prod_j=0.375, prod_o=0.25, psum_s=0.25, psum_j=0.5, psum_o=0.125)
+    stats = dict(prod_f=0.5, prod_j=0.375, prod_edge=0.25, psum_f=0.25, psum_j=0.5, psum_edge=0.125)
     prod = 16 * ((192 - 24) * 0.5 + 8 * 0.375 + 2 * (24 - 8) * 0.25)
-    psum = 32 * ((192 - 24) * 0.25 + 8 * 0.5 + 2 * (24 - 8) * 0.125 + 64 * 0.75 + 2 * 8 * 0.0625)
-    assert _feature(cfg, 8, 4, 6, "acc", 0, pass_s=0.75, pass_o=0.0625, **stats) == prod + psum
+    psum = 32 * ((192 - 24) * 0.25 + 8 * 0.5 + 2 * (24 - 8) * 0.125 + (64 - 8) * 0.75 + 2 * 8 * 0.0625)
+    assert _feature(cfg, 8, 4, 6, "acc", 0, pass_f=0.75, pass_edge=0.0625, **stats) == prod + psum
     assert _feature(cfg, 8, 4, 6, "acc", 1, **stats) == 0.0
     # T = 3 < C: no fold runs into the next
     assert en.activity_counts(cfg, GemmArrays.of(3, 4, 6)).pe_joined[0] == 0
@@ -155,7 +160,7 @@ def test_rows_a_fold_leaves_unused_pass_its_sums_framed_by_zeros():
     cfg = _cfg(acc_bits=32)
     k = en.activity_counts(cfg, GemmArrays.of(8, 4, 6))
     assert (k.folds[0], k.psum_pass_frames[0], k.psum_pass[0]) == (2, 8, 8 * 8)
-    assert _feature(cfg, 8, 4, 6, "acc", 0, pass_o=0.25) == 32 * 2 * 8 * 0.25
+    assert _feature(cfg, 8, 4, 6, "acc", 0, pass_edge=0.25) == 32 * 2 * 8 * 0.25
 
 
 def test_gated_operands_jump_to_each_folds_first_non_zero_pair():
@@ -215,17 +220,34 @@ def test_unique_rows_equals_numpys_unique_along_rows():
         np.testing.assert_array_equal(inverse, want_inverse.reshape(-1))
 
 
-def test_os_result_registers_drain_and_the_accumulator_returns_to_zero():
-    # OS 4x4 (fold_overlap), M = 6: row folds of 4 and 2 rows, N = 4, K = 8. At a fold's end row r's res
-    # takes its sum, then shows the sums of the rows above in turn and zero: 0 + 1 + 2 + 3 = 6 switches
-    # per column for the full fold; for the 2-row fold 0 + 1 in its rows, and 1 in each of the 2 rows
-    # below (0, ..., 0, row 1's sum, row 0's): 3; two zero edges per register and fold (4 rows x 2 folds)
+def test_os_result_registers_and_the_accumulator_returns_to_zero():
+    # OS 4x4 (fold_overlap), M = 6: row folds of 4 and 2 rows, N = 4, K = 8. The result registers: every
+    # one of the 4 x 4 per fold, res_s flips per register, fold and bit (emulated, model/energy/edges.py)
     cfg = _cfg(Dataflow.OS, acc_bits=32)
     k = en.activity_counts(cfg, GemmArrays.of(6, 4, 8))
     assert (k.folds[0], k.tiles[0]) == (2, 1)
-    assert (k.res_steps[0], k.res_frames[0]) == (4 * (6 + 3), 4 * 2 * 4)
-    assert _feature(cfg, 6, 4, 8, "acc", 2, out_s=0.5, out_o=0.25) == 32 * (36 * 0.5 + 2 * 32 * 0.25)
+    assert _feature(cfg, 6, 4, 8, "acc", 2, res_s=0.25, out_s=0.5, out_o=0.5) == 32 * 2 * 16 * 0.25
     # the accumulator: K - 1 running sums per PE and fold (the last goes to res), K - 2 switches between
-    # them and two zero edges; 6 x 4 used PEs, 2 folds... one PE stream per used PE and fold: 24
+    # them and two zero edges at the values there (psum_edge, not the mean ones psum_o); one PE stream
+    # per used PE and fold: 6 x 4
     assert (k.macs[0], k.pe_frames[0]) == (192, 24)
-    assert _feature(cfg, 6, 4, 8, "acc", 1, psum_s=0.5, psum_o=0.25) == 32 * ((192 - 48) * 0.5 + 48 * 0.25)
+    assert _feature(cfg, 6, 4, 8, "acc", 1, psum_s=0.5, psum_edge=0.25, psum_o=1.0) == 32 * (
+        (192 - 48) * 0.5 + 48 * 0.25
+    )
+
+
+def test_fold_edges_are_charged_the_values_at_the_edges():
+    # WS 4x4, K = 6, M = 8: 24 PE streams of products and sums, 8 of them joined into the next fold, and
+    # the de-skew's lanes: their zero edges take the ones of the values at the folds' edges (prod_edge,
+    # psum_edge, out_edge), never the streams' mean ones
+    cfg = _cfg(acc_bits=32)
+    k = en.activity_counts(cfg, GemmArrays.of(8, 4, 6))
+    mean_only = dict(prod_o=1.0, psum_o=1.0, out_o=1.0)
+    assert _feature(cfg, 8, 4, 6, "acc", 0, **mean_only) == 0.0
+    assert _feature(cfg, 8, 4, 6, "fwd", 2, **mean_only) == 0.0
+    prod = 16 * 2 * (24 - 8) * 0.25
+    psum = 32 * 2 * (24 - 8) * 0.125
+    assert _feature(cfg, 8, 4, 6, "acc", 0, prod_edge=0.25, psum_edge=0.125) == prod + psum
+    frames, joined = k.other_skew_frames[0], k.other_skew_joined[0]
+    assert frames > joined
+    assert _feature(cfg, 8, 4, 6, "fwd", 2, out_edge=0.5) == 32 * 2 * (frames - joined) * 0.5

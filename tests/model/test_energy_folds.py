@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from systolic.config import ArrayConfig, Dataflow
 from systolic.model.cycles import GemmArrays, compute_cycles
-from systolic.model.energy.folds import _joined_columns, _joined_lanes, _result_drain
+from systolic.model.energy.folds import _joined_columns, _joined_lanes
 
 
 def _plan(cfg: ArrayConfig, m: int, n: int, k: int):
@@ -30,13 +30,3 @@ def test_joined_columns_weight_the_skews_registers():
     lanes, weighted = _joined_columns(cfg, _plan(cfg, 8, 6, 8), lambda cu: cu * (cu - 1) // 2)
     # within each column fold one boundary (its columns: 4, then 2); into the second fold its 2 columns
     assert (lanes[0], weighted[0]) == (4 + 2 + 2, 6 + 1 + 1)
-
-
-def test_result_drain_of_a_partial_fold():
-    # OS 4x4, M = 5: row folds of 4 and 1 rows, N = 3 columns: res switches 0 + 1 + 2 + 3 per column for
-    # the full fold; for the 1-row fold none (each row shows one sum between its two zero edges)
-    cfg = ArrayConfig(rows=4, cols=4, dataflow=Dataflow.OS)
-    got = _result_drain(cfg, _plan(cfg, 5, 3, 8))
-    assert (got["res_steps"][0], got["res_frames"][0]) == (3 * 6, 3 * 2 * 4)
-    ws = ArrayConfig(rows=4, cols=4, dataflow=Dataflow.WS)
-    assert _result_drain(ws, _plan(ws, 5, 3, 8))["res_steps"][0] == 0

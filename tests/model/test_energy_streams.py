@@ -241,15 +241,16 @@ def test_layer_statistics_memory_is_bounded_on_a_large_layer():
 
 def test_joined_and_passed_statistics_of_a_partial_fold():
     """WS on 2 rows, K = 3: folds k = 0..1 and k = 2 (one row used, the other passes its outputs down).
-    prod_j: products a fold apart (k and k + 2) at the same time step; pass_s, pass_o: the partial fold's
-    outputs A[t, 2] B[2, 0] = 3, 6 along time; out_j: consecutive folds' outputs at the same time step."""
+    prod_j: products a fold apart (k and k + 2) at the same time step; pass_f, pass_edge (the fold walk,
+    model/energy/edges.py): the partial fold's outputs A[t, 2] B[2, 0] = 3, 6 along time; out_j:
+    consecutive folds' outputs at the same time step."""
     cfg = ArrayConfig(rows=2, cols=2, dataflow="ws", input_bits=8, weight_bits=8, acc_bits=32)
     a = np.array([[1, 2, 3], [4, 5, 6]])
     b = np.array([[1], [1], [1]])
     got = en.layer_stats(cfg, a, b, tile_k=3)
     assert got[COLUMN["prod_j"]] == pytest.approx((1 + 1) / 2 / 16)  # 1 vs 3, 4 vs 6: one bit each
-    assert got[COLUMN["pass_o"]] == pytest.approx((2 + 2) / 2 / 32)  # 3 = 011, 6 = 110
-    assert got[COLUMN["pass_s"]] == pytest.approx(2 / 32)  # 011 -> 110
+    assert got[COLUMN["pass_edge"]] == pytest.approx((2 + 2) / 2 / 32)  # 3 = 011, 6 = 110
+    assert got[COLUMN["pass_f"]] == pytest.approx(2 / 32)  # 011 -> 110
     # outputs: fold 1 (1 + 2 = 3, 4 + 5 = 9) against fold 2 (3, 6): 0 and 3 bits (1001 vs 0110 -> 4)
     assert got[COLUMN["out_j"]] == pytest.approx((0 + 4) / 2 / 32)
 

@@ -245,8 +245,10 @@ def tile_count(cfg: ArrayConfig, gemm: GemmArrays, names: list[str] | None = Non
 def plan_tiles(cfg: ArrayConfig, gemm: GemmArrays, names: list[str] | None = None) -> TilePlan:
     """Tile sizes of every layer (each distinct shape planned once): the im2col plan, or the band plan of
     a convolution read natively: with ``conv_native = true`` wherever a band fits, with ``auto`` where it
-    takes no more cycles in total and no more steady cycles (:func:`_layer_cycles`: a compute-bound layer
-    does not trade array time for a shorter first fill), fewer in one of them or else no more DRAM words.
+    takes no more cycles in total and no more with the first fill and last drain hidden
+    (:func:`_layer_cycles`: the steady cycles, but at least the DRAM port's busy cycles; a compute-bound
+    layer does not trade array time for a shorter first fill, a DRAM-bound one takes the fewer words),
+    fewer in one of them or else no more DRAM words.
     Both plans are timed at once for all layers (the whole memory model: steps, DRAM bandwidth and
     latency; up to :data:`TIMED_PLAN_TILES` tiles a layer); larger layers choose on DRAM words alone."""
     layers = gemm.m.size
@@ -290,18 +292,25 @@ def _tiles(key: tuple, *plans: tuple[int, int, int]) -> bool:
 
 
 def _layer_cycles(cfg: ArrayConfig, gemm: GemmArrays, sizes: np.ndarray, native: tuple) -> np.ndarray:
-    """[layer, 2] (total, steady) cycles of one GEMM of each layer with tiles of ``sizes`` [layer, 3]
+    """[layer, 2] (total, hidden-fill) cycles of one GEMM of each layer with tiles of ``sizes`` [layer, 3]
     (``native``: per layer the ConvShape read in bands, or None), stalls included, so the choice depends
-    on the DRAM's bandwidth and latency (``model/sweep.py: plan_key`` has them). Steady: without the
-    prologue, the first step (the first fill alone) and the last (the last drain), which a network that
-    prefetched its next layer would hide and SCALE-Sim's cycles leave out."""
+    on the DRAM's bandwidth and latency (``model/sweep.py: plan_key`` has them).
+
+    Hidden-fill: the cycles the layer would take if its first fill and last drain overlapped its
+    neighbours' work (a network prefetching its next layer; SCALE-Sim's cycles leave them out): the
+    steady cycles (without the prologue, the first step, which is the first fill alone, and the last
+    step's drain), but at least the DRAM port's busy cycles (read requests or write beats, whichever
+    are more), which hiding the fill does not remove."""
     tm, tn, tk = sizes.T
     plan = TilePlan(tm, tn, tk, -(-gemm.m // tm), -(-gemm.n // tn), -(-gemm.k // tk), native)
     steps = steps_of(cfg, tiles_of(cfg, gemm, plan), gemm.m.size)
+    layers = gemm.m.size
     last = np.r_[steps.layer[1:] != steps.layer[:-1], True]  # [step] each layer's drain-only step
     exposed = np.where(steps.index == 0, steps.cycles, 0) + np.where(last, steps.cycles - steps.trail, 0)
-    total = _per_layer(steps.cycles, steps.layer, gemm.m.size) + PROLOGUE_CYCLES
-    return np.stack([total, total - PROLOGUE_CYCLES - _per_layer(exposed, steps.layer, gemm.m.size)], axis=1)
+    total = _per_layer(steps.cycles, steps.layer, layers) + PROLOGUE_CYCLES
+    steady = total - PROLOGUE_CYCLES - _per_layer(exposed, steps.layer, layers)
+    port = np.maximum(*(_per_layer(b, steps.layer, layers) for b in (steps.read_beats, steps.write_beats)))
+    return np.stack([total, np.maximum(steady, port)], axis=1)
 
 
 def _compute_per_layer(cfg: ArrayConfig, tiles: Tiles, layers: int) -> np.ndarray:

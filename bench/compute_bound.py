@@ -5,8 +5,9 @@ Usage:
     python bench/compute_bound.py [--topology resnet50 mobilenetv2] [--size 32 128] [--md FILE]
 
 Every layer of each network runs on an R x R array in OS, WS and IS with 16 MiB ifmap and filter SRAMs, a
-64 MiB ofmap SRAM and 256 DRAM words per cycle (every layer is one tile). SCALE-Sim's compute cycles
-("Total Cycles" in CALC mode, which reports 0 stall cycles) follow a closed form that
+64 MiB ofmap SRAM and 256 DRAM words per cycle (every layer is one tile in im2col; a convolution the
+planner reads in bands, ``conv_native = "auto"``, can have a k-tile per filter row). SCALE-Sim's compute
+cycles ("Total Cycles" in CALC mode, which reports 0 stall cycles) follow a closed form that
 bench/scalesim_compare.py checks against its measured reports on every layer it runs:
     OS:     F (T + R + C - 2) - 1
     WS, IS: F (T + 2R + C - 2) - 1
@@ -23,7 +24,11 @@ the closed form per layer (0 = every layer within 1 % or below), and the goal is
 most R + C (one pipeline's fill or drain). "Stalls" are ours w/o fill+drain less the
 layer's compute cycles (model/memory.py: the array's cycles with operands always ready, from the first
 operands' SRAM read to the last result's write into the ofmap SRAM): SCALE-Sim reports 0 for all these
-layers, and so do we (4 per GEMM before the engine took its tiles in the barrier cycle).
+layers, and so do we (4 per GEMM before the engine took its tiles in the barrier cycle), except where
+the planner takes bands whose k-tiles need their filter rows faster than the port delivers them (at most
+128 words a beat on 128 rows: MobileNet-V2's depthwise blocks on 7x7 images on 128x128 WS, 42 cycles per
+GEMM), which it does because im2col's matrix would keep the port busier still (model/memory.py:
+plan_tiles).
 """
 
 from __future__ import annotations

@@ -247,10 +247,23 @@ def tile_count(cfg: ArrayConfig, gemm: GemmArrays, names: list[str] | None = Non
 def plan_tiles(cfg: ArrayConfig, gemm: GemmArrays, names: list[str] | None = None) -> TilePlan:
     """Tile sizes of every layer (each distinct shape planned once): the im2col plan, or the band plan of
     a convolution read natively: with ``conv_native = true`` wherever a band fits, with ``auto`` where it
-    takes no more cycles in total and no more steady cycles (:func:`_layer_cycles`: a compute-bound layer
-    does not trade array time for a shorter first fill), fewer in one of them or else no more DRAM words.
+    takes no more cycles in total and no more with the first fill and last drain hidden
+    (:func:`_layer_cycles`: the steady cycles, but at least the DRAM port's busy cycles; a compute-bound
+    layer does not trade array time for a shorter first fill, a DRAM-bound one takes the fewer words),
+    fewer in one of them or else no more DRAM words.
     Both plans are timed at once for all layers (the whole memory model: steps, DRAM bandwidth and
     latency; up to :data:`TIMED_PLAN_TILES` tiles a layer); larger layers choose on DRAM words alone."""
+    plans, _ = plan_tiles_for(cfg, gemm, names, [cfg.dram_bw_words_per_cycle], [cfg.dram_latency_cycles])
+    return plans[0]
+
+
+def plan_tiles_for(
+    cfg: ArrayConfig, gemm: GemmArrays, names: list[str] | None, bw, latency
+) -> tuple[list[TilePlan], np.ndarray]:
+    """:func:`plan_tiles` of design points that differ from ``cfg`` only in DRAM bandwidth and latency
+    (``bw``, ``latency``: ``[point]``): each shape's two candidate plans are made once and the choice
+    between them is timed for all points at once. Returns the distinct plans and ``[point]`` the index of
+    each point's (the same plan as :func:`plan_tiles` of that point alone)."""
     layers = gemm.m.size
     blocks = gemm.block_counts
     convs = [native_conv(cfg, gemm.conv_of(i), int(blocks[i])) for i in range(layers)]
@@ -259,25 +272,33 @@ def plan_tiles(cfg: ArrayConfig, gemm: GemmArrays, names: list[str] | None = Non
     for i, key in enumerate(keys):
         if key not in options:
             options[key] = _plan_options(cfg, *key[:3], names[i] if names else f"layer {i}", key[3])
-    if cfg.conv_native is True:  # bands wherever they fit
-        native = {key: o[1] is not None for key, o in options.items()}
-        both = []
-    else:  # (cycles, DRAM words) of each plan; layers too large to time compare words only
-        native = {key: o[1] is not None and o[3] <= o[2] for key, o in options.items()}
-        both = [key for key, o in options.items() if o[1] is not None and _tiles(key, o[0], o[1])]
-    if both:
-        shapes = GemmArrays.of(*np.array([key[:3] for key in both]).T)
-        plans = [np.array([options[key][j] for key in both], dtype=np.int64) for j in (0, 1)]  # [key, 3]
-        im2col = _layer_cycles(cfg, shapes, plans[0], (None,) * len(both))
-        band = _layer_cycles(cfg, shapes, plans[1], tuple(key[3] for key in both))
-        native |= {
-            key: bool((b <= a).all()) and (b.tolist(), options[key][3]) <= (a.tolist(), options[key][2])
-            for key, a, b in zip(both, im2col, band, strict=True)
-        }
-    sizes = np.array([options[key][1] if native[key] else options[key][0] for key in keys], dtype=np.int64)
-    tm, tn, tk = sizes.reshape(-1, 3).T
-    chosen = tuple(key[3] if native[key] else None for key in keys)
-    return TilePlan(tm, tn, tk, -(-gemm.m // tm), -(-gemm.n // tn), -(-gemm.k // tk), chosen)
+    uniq = list(options)
+    opts = [options[key] for key in uniq]
+    band = np.array([o[1] is not None for o in opts], dtype=bool)  # [key]
+    if cfg.conv_native is not True:  # bands read no more words; layers small enough to time are timed
+        band &= np.array([o[1] is not None and o[3] <= o[2] for o in opts], dtype=bool)
+    native = np.repeat(band[None, :], len(bw), axis=0)  # [point, key]
+    both = [i for i, o in enumerate(opts) if o[1] is not None and _tiles(uniq[i], o[0], o[1])]
+    if both and cfg.conv_native is not True:
+        shapes = GemmArrays.of(*np.array([uniq[i][:3] for i in both]).T)
+        sizes = [np.array([opts[i][j] for i in both], dtype=np.int64) for j in (0, 1)]  # [key, 3]
+        im2col = _layer_cycles(cfg, shapes, sizes[0], (None,) * len(both), bw, latency)  # [point, key, 2]
+        bands = _layer_cycles(cfg, shapes, sizes[1], tuple(uniq[i][3] for i in both), bw, latency)
+        words = np.array([opts[i][3] <= opts[i][2] for i in both])  # [key]
+        fewer = (bands < im2col).any(axis=2) | words  # else equal cycles: no more words
+        native[:, both] = (bands <= im2col).all(axis=2) & fewer
+    pos = {key: i for i, key in enumerate(uniq)}
+    col = np.array([pos[key] for key in keys], dtype=np.int64)  # [layer]
+    choices, which = np.unique(native[:, col], axis=0, return_inverse=True)  # [plan, layer], [point]
+    plans = []
+    for chosen in choices:
+        sizes = np.array(
+            [opts[c][1] if n else opts[c][0] for c, n in zip(col, chosen, strict=True)], dtype=np.int64
+        )
+        tm, tn, tk = sizes.reshape(-1, 3).T
+        conv = tuple(key[3] if n else None for key, n in zip(keys, chosen, strict=True))
+        plans.append(TilePlan(tm, tn, tk, -(-gemm.m // tm), -(-gemm.n // tn), -(-gemm.k // tk), conv))
+    return plans, which.reshape(-1)
 
 
 #: Layers with more tiles than this (in either plan) choose between bands and im2col on DRAM words only.
@@ -291,19 +312,37 @@ def _tiles(key: tuple, *plans: tuple[int, int, int]) -> bool:
     )
 
 
-def _layer_cycles(cfg: ArrayConfig, gemm: GemmArrays, sizes: np.ndarray, native: tuple) -> np.ndarray:
-    """[layer, 2] (total, steady) cycles of one GEMM of each layer with tiles of ``sizes`` [layer, 3]
-    (``native``: per layer the ConvShape read in bands, or None), stalls included, so the choice depends
-    on the DRAM's bandwidth and latency (``model/sweep.py: plan_key`` has them). Steady: without the
-    prologue, the first step (the first fill alone) and the last (the last drain), which a network that
-    prefetched its next layer would hide and SCALE-Sim's cycles leave out."""
+def _layer_cycles(
+    cfg: ArrayConfig, gemm: GemmArrays, sizes: np.ndarray, native: tuple, bw, latency
+) -> np.ndarray:
+    """[point, layer, 2] (total, hidden-fill) cycles of one GEMM of each layer with tiles of ``sizes``
+    [layer, 3] (``native``: per layer the ConvShape read in bands, or None), stalls included, at each
+    point's DRAM bandwidth and latency (``bw``, ``latency``: ``[point]``; the tiles are laid out once).
+
+    Hidden-fill: the cycles the layer would take if its first fill and last drain overlapped its
+    neighbours' work (a network prefetching its next layer; SCALE-Sim's cycles leave them out): the
+    steady cycles (without the prologue, the first step, which is the first fill alone, and the last
+    step's drain), but at least the DRAM port's busy cycles (read requests or write beats, whichever
+    are more), which hiding the fill does not remove."""
     tm, tn, tk = sizes.T
     plan = TilePlan(tm, tn, tk, -(-gemm.m // tm), -(-gemm.n // tn), -(-gemm.k // tk), native)
-    steps = steps_of(cfg, tiles_of(cfg, gemm, plan), gemm.m.size)
-    last = np.r_[steps.layer[1:] != steps.layer[:-1], True]  # [step] each layer's drain-only step
-    exposed = np.where(steps.index == 0, steps.cycles, 0) + np.where(last, steps.cycles - steps.trail, 0)
-    total = _per_layer(steps.cycles, steps.layer, gemm.m.size) + PROLOGUE_CYCLES
-    return np.stack([total, total - PROLOGUE_CYCLES - _per_layer(exposed, steps.layer, gemm.m.size)], axis=1)
+    tiles = tiles_of(cfg, gemm, plan)
+    lay = step_layout(tiles, gemm.m.size)
+    last = np.append(lay.first[1:], lay.layer.size) - 1  # [layer] each layer's drain-only step
+    bw, latency = (np.asarray(x, dtype=np.int64)[:, None] for x in (bw, latency))  # [point, 1]
+    chunk = max(1, (1 << 21) // lay.layer.size)  # points timed at once: bounded [point, step] arrays
+    out = []
+    for s in range(0, bw.shape[0], chunk):
+        read, write = step_beats(cfg, tiles, lay, bw[s : s + chunk])  # [point, step]
+        timing = step_timing(cfg, tiles, lay, read, write, latency[s : s + chunk])
+        cycles = timing.cycles  # [point, step]
+        total = np.add.reduceat(cycles, lay.first, axis=1) + PROLOGUE_CYCLES  # [point, layer]
+        exposed = cycles[:, lay.first] + (cycles - timing.trail)[:, last]
+        port = np.maximum(
+            *(np.add.reduceat(np.broadcast_to(b, cycles.shape), lay.first, axis=1) for b in (read, write))
+        )
+        out.append(np.stack([total, np.maximum(total - PROLOGUE_CYCLES - exposed, port)], axis=2))
+    return np.concatenate(out)
 
 
 def _compute_per_layer(cfg: ArrayConfig, tiles: Tiles, layers: int) -> np.ndarray:
@@ -692,16 +731,21 @@ class Schedule:
     steps: Steps
 
 
-def schedule(cfg: ArrayConfig, gemm: GemmArrays, names: list[str] | None = None) -> Schedule:
-    """Plan, tile and time every layer."""
-    plan = plan_tiles(cfg, gemm, names)
+def schedule(
+    cfg: ArrayConfig, gemm: GemmArrays, names: list[str] | None = None, plan: TilePlan | None = None
+) -> Schedule:
+    """Plan (unless ``plan`` is given: :func:`plan_tiles_for`'s), tile and time every layer."""
+    plan = plan_tiles(cfg, gemm, names) if plan is None else plan
     tiles = tiles_of(cfg, gemm, plan)
     return Schedule(plan, tiles, steps_of(cfg, tiles, gemm.m.size))
 
 
-def memory_cycles(cfg: ArrayConfig, gemm: GemmArrays, names: list[str] | None = None) -> MemoryResult:
-    """Cycles with stalls and access counts of every layer on the accelerator with its memory system."""
-    sched = schedule(cfg, gemm, names)
+def memory_cycles(
+    cfg: ArrayConfig, gemm: GemmArrays, names: list[str] | None = None, plan: TilePlan | None = None
+) -> MemoryResult:
+    """Cycles with stalls and access counts of every layer on the accelerator with its memory system
+    (``plan``: the tile plan, if already made for ``cfg``)."""
+    sched = schedule(cfg, gemm, names, plan)
     layers = gemm.m.size
     tiles, steps = sched.tiles, sched.steps
     per_gemm = _per_layer(steps.cycles, steps.layer, layers) + PROLOGUE_CYCLES

@@ -1,15 +1,16 @@
 """Design points evaluated in bulk: latency, energy and area of many configs on the same networks.
 
 A sweep's points differ in a few config fields. Points that agree on every field that shapes the tiles
-(:func:`plan_key`: array, dataflow, widths, buffer sizes, pipeline options, and on WS the DRAM bandwidth
-and latency, which time a convolution's choice between bands and im2col) share their tile plan,
-tiles and access counts, which are computed once per group; the step timing is vectorised across the
-group's points (:func:`~systolic.model.memory.cycles_per_gemm_for`), and the
-calibrated energy model runs per point on the shared counts with the point's own cycles. Networks given
-as workloads have their grouped convolutions lowered per point (``group_blocks``,
-:func:`~systolic.model.grouped.lower_groups`, as ``systolic run`` does), and points share a group only if
-their lowerings agree too. The numbers are the same as ``systolic run``'s for each point on its own (a
-test checks that).
+(:func:`plan_key`: array, dataflow, widths, buffer sizes, pipeline options) share their candidate tile
+plans, which are made once per group; a convolution's choice between bands and im2col (``conv_native =
+"auto"``) depends on the DRAM bandwidth and latency, so it is timed for all the group's points at once
+(:func:`~systolic.model.memory.plan_tiles_for`), and the points that choose alike share their tiles and
+access counts, computed once. The step timing is vectorised across those points
+(:func:`~systolic.model.memory.cycles_per_gemm_for`), and the calibrated energy model runs per point on
+the shared counts with the point's own cycles. Networks given as workloads have their grouped
+convolutions lowered per point (``group_blocks``, :func:`~systolic.model.grouped.lower_groups`, as
+``systolic run`` does), and points share a group only if their lowerings agree too. The numbers are the
+same as ``systolic run``'s for each point on its own (a test checks that).
 
 A point whose buffers cannot hold one fold of some layer is *infeasible*: it gets NaN metrics and the
 reason, and the sweep goes on.
@@ -30,7 +31,7 @@ from . import energy as en
 from .cycles import GemmArrays
 from .floorplan import floorplan_for
 from .grouped import lower_groups
-from .memory import MemoryResult, cycles_per_gemm_for, memory_cycles, step_beats, step_layout
+from .memory import MemoryResult, cycles_per_gemm_for, memory_cycles, plan_tiles_for, step_beats, step_layout
 
 #: Config fields that determine the tile plan, the tiles and the access counts (not their timing).
 PLAN_FIELDS: tuple[str, ...] = (
@@ -49,18 +50,14 @@ PLAN_FIELDS: tuple[str, ...] = (
     "fold_overlap",
     "tile_overlap",
 )
-#: Fields that also shape the plan when a convolution chooses between bands and im2col by timing them
-#: (``conv_native = "auto"`` on WS, :func:`systolic.model.memory.plan_tiles`).
-TIMED_PLAN_FIELDS: tuple[str, ...] = ("dram_bw_words_per_cycle", "dram_latency_cycles")
-
 #: The metrics every point gets, per network and in total (``<metric>`` and ``<network>.<metric>``).
 METRICS: tuple[str, ...] = ("cycles", "stall_cycles", "latency_s", "energy_j", "dram_words", "utilisation")
 
 
 def plan_key(cfg: ArrayConfig) -> tuple:
-    """The values of :data:`PLAN_FIELDS`: points with equal keys share tiles and counts."""
-    timed = TIMED_PLAN_FIELDS if cfg.convs_native and cfg.conv_native is not True else ()
-    return tuple(getattr(cfg, f) for f in PLAN_FIELDS + timed)
+    """The values of :data:`PLAN_FIELDS` (and whether the DRAM latency is one the memory system takes):
+    points with equal keys share their candidate tile plans."""
+    return (*(getattr(cfg, f) for f in PLAN_FIELDS), cfg.dram_latency_cycles >= 1)
 
 
 def _at(mem: MemoryResult, per_gemm: np.ndarray, repeat: np.ndarray, beats: tuple) -> MemoryResult:
@@ -76,6 +73,26 @@ def _at(mem: MemoryResult, per_gemm: np.ndarray, repeat: np.ndarray, beats: tupl
         cycles_per_gemm=per_gemm,
         stall_cycles=(per_gemm - compute_per_gemm) * repeat,
     )
+
+
+def _group_runs(pts: list[ArrayConfig], gemm: GemmArrays, names: list[str]) -> list[tuple]:
+    """The memory model of points with equal :func:`plan_key` on one network: their tile plans made at
+    once (:func:`~systolic.model.memory.plan_tiles_for`), and per distinct plan ``(points, MemoryResult
+    of the first, [point, layer] cycles per GEMM, (read requests, write beats) [point, step])``, the
+    cycles and beats of every point of the plan timed at once."""
+    bw = np.array([c.dram_bw_words_per_cycle for c in pts])
+    lat = np.array([c.dram_latency_cycles for c in pts])
+    plans, which = plan_tiles_for(pts[0], gemm, names, bw, lat)
+    out = []
+    for p, plan in enumerate(plans):
+        js = np.flatnonzero(which == p)
+        first = pts[js[0]]  # its tiles and access counts hold for every point of the plan
+        mem = memory_cycles(first, gemm, names, plan)
+        per_gemm = cycles_per_gemm_for(first, mem.schedule.tiles, gemm.m.size, bw[js], lat[js])
+        lay = step_layout(mem.schedule.tiles, gemm.m.size)
+        beats = step_beats(first, mem.schedule.tiles, lay, bw[js][:, None])  # [point, step] each
+        out.append((js.tolist(), mem, per_gemm, beats))
+    return out
 
 
 def area_m2(cfg: ArrayConfig) -> float:
@@ -111,39 +128,34 @@ def evaluate(
             lowered[key] = {net: GemmArrays.from_workload(w) for net, w in wls.items()}
         groups.setdefault(key, []).append(i)
     for key, idx in groups.items():
-        first = configs[idx[0]]
         pts = [configs[i] for i in idx]
-        bw = np.array([c.dram_bw_words_per_cycle for c in pts])
-        lat = np.array([c.dram_latency_cycles for c in pts])
         gemms = {net: lowered[key].get(net, g) for net, g in networks.items()}
         label = {net: [ly.name for ly in w] for net, w in zip(lowered[key], key[1], strict=True)}
-        try:  # the group's first point: its tiles and access counts hold for the whole group
-            shared = {
-                net: memory_cycles(first, g, label.get(net, (names or {}).get(net, [])))
+        try:
+            runs = {
+                net: _group_runs(pts, g, label.get(net, (names or {}).get(net, [])))
                 for net, g in gemms.items()
             }
         except InputError as err:
             errors[idx] = str(err)
             continue
         for net, g in gemms.items():
-            mem = shared[net]
-            per_gemm = cycles_per_gemm_for(first, mem.schedule.tiles, g.m.size, bw, lat)  # [point, layer]
-            lay = step_layout(mem.schedule.tiles, g.m.size)
-            read_beats, write_beats = step_beats(first, mem.schedule.tiles, lay, bw[:, None])  # [point, step]
             col = per_net[net]
-            dram = sum(int(v.sum()) for v in mem.dram_reads.values()) + sum(
-                int(v.sum()) for v in mem.dram_writes.values()
-            )
-            for j, (i, cfg) in enumerate(zip(idx, pts, strict=True)):
-                m = _at(mem, per_gemm[j], g.repeat, (read_beats[j], write_beats[j]))
-                e = en.layer_energy(cfg, g, m, calibration=calibration)
-                cycles = int(m.cycles.sum())
-                col["cycles"][i] = cycles
-                col["stall_cycles"][i] = int(m.stall_cycles.sum())
-                col["latency_s"][i] = cycles / cfg.clock_hz
-                col["energy_j"][i] = float(e.energy_pj.sum()) * 1e-12
-                col["dram_words"][i] = dram
-                col["utilisation"][i] = float(m.macs.sum()) / (cycles * cfg.rows * cfg.cols)
+            for js, mem, per_gemm, (reads, writes) in runs[net]:
+                dram = sum(int(v.sum()) for v in mem.dram_reads.values()) + sum(
+                    int(v.sum()) for v in mem.dram_writes.values()
+                )
+                for r, j in enumerate(js):
+                    i, cfg = idx[j], pts[j]
+                    m = _at(mem, per_gemm[r], g.repeat, (reads[r], writes[r]))
+                    e = en.layer_energy(cfg, g, m, calibration=calibration)
+                    cycles = int(m.cycles.sum())
+                    col["cycles"][i] = cycles
+                    col["stall_cycles"][i] = int(m.stall_cycles.sum())
+                    col["latency_s"][i] = cycles / cfg.clock_hz
+                    col["energy_j"][i] = float(e.energy_pj.sum()) * 1e-12
+                    col["dram_words"][i] = dram
+                    col["utilisation"][i] = float(m.macs.sum()) / (cycles * cfg.rows * cfg.cols)
     for m in METRICS:
         out[m] = sum(per_net[net][m] for net in networks)
     macs = sum(

@@ -759,11 +759,15 @@ def feature_activity_matrix() -> np.ndarray:
 
 
 def predict_toggles_by_activity(
-    cfg: ArrayConfig, counts: LayerActivityCounts, stats: np.ndarray, calibration: Calibration
+    cfg: ArrayConfig,
+    counts: LayerActivityCounts,
+    stats: np.ndarray,
+    calibration: Calibration,
+    features: np.ndarray | None = None,
 ) -> np.ndarray:
     """Bit toggles ``[layer, activity, class]`` (:data:`ACTIVITIES`); summed over activities they are
-    :func:`predict_toggles`."""
-    x = toggle_features(cfg, counts, stats)  # [layer, class, feature]
+    :func:`predict_toggles` (``features``: :func:`toggle_features` of the same arguments, if at hand)."""
+    x = toggle_features(cfg, counts, stats) if features is None else features  # [layer, class, feature]
     beta = calibration.coeffs[DATAFLOWS.index(cfg.dataflow.value)]  # [class, feature]
     return np.einsum("lcf,cf,cfa->lac", x, beta, feature_activity_matrix())
 
@@ -773,9 +777,11 @@ def predict_toggles(
     counts: LayerActivityCounts,
     stats: np.ndarray,
     calibration: Calibration,
+    features: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Bit toggles ``[layer, class]``: the regressors times the coefficients of the dataflow."""
-    x = toggle_features(cfg, counts, stats)  # [layer, class, feature]
+    """Bit toggles ``[layer, class]``: the regressors times the coefficients of the dataflow
+    (``features``: :func:`toggle_features` of the same arguments, if at hand)."""
+    x = toggle_features(cfg, counts, stats) if features is None else features  # [layer, class, feature]
     beta = calibration.coeffs[DATAFLOWS.index(cfg.dataflow.value)]  # [class, feature]
     return np.einsum("lcf,cf->lc", x, beta)
 

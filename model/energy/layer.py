@@ -15,6 +15,7 @@ from .activity import (
     activity_counts,
     predict_toggles,
     predict_toggles_by_activity,
+    toggle_features,
 )
 from .defaults import default_stats
 from .leakage import LEAK_T_REF_K, leakage_w
@@ -27,6 +28,7 @@ def energy_per_toggle_pj(
     calibration: Calibration,
     table: EnergyTable | None = None,
     reference_stats: np.ndarray | None = None,
+    reference_features: np.ndarray | None = None,
 ) -> np.ndarray:
     """Energy per predicted bit toggle of each class in each layer ``[layer, class]`` (pJ).
 
@@ -37,15 +39,15 @@ def energy_per_toggle_pj(
     RTL's nets give the data dependence; the table gives the energy scale and its growth with width
     (a multiplier's internal switching grows as a*b, which the VCD's operand nets do not show).
     ``reference_stats`` ``[layer, stat]``: :func:`~.defaults.default_stats` of the layers (computed from
-    ``counts`` when not given, with K = MACs / (M N) unknown, so pass them).
+    ``counts`` when not given, with K = MACs / (M N) unknown, so pass them); ``reference_features``:
+    their :func:`~.activity.toggle_features` without zero gating, if at hand.
     """
     table = table or build_table(cfg)
     e_ref = scale_activity(table).energy_by_class(action_counts(cfg, counts))  # [layer, class]
     if reference_stats is None:
         reference_stats = default_stats(cfg, np.full(counts.macs.size, cfg.rows))
-    ref = predict_toggles(
-        cfg.replace(zero_gating=False), counts, reference_stats, calibration
-    )  # [layer, class]
+    ungated = cfg.replace(zero_gating=False) if cfg.zero_gating else cfg  # replace validates: skip it
+    ref = predict_toggles(ungated, counts, reference_stats, calibration, reference_features)  # [layer, class]
     return np.divide(e_ref, ref, out=np.zeros_like(e_ref), where=ref > 0)
 
 
@@ -154,10 +156,14 @@ def layer_energy(
         dense = np.all(np.asarray(zero_frac) == 0) and np.all(np.asarray(blocks) == 1)
         channels = [1 if c is None else c.channels // c.groups for c in (gemm.conv or [None] * gemm.m.size)]
         stats = reference if dense else default_stats(cfg, gemm.k, zero_frac, tile_k, blocks, channels)
-    by_activity = predict_toggles_by_activity(cfg, counts, stats, calibration)  # [layer, activity, class]
+    features = toggle_features(cfg, counts, stats)  # [layer, class, feature]
+    by_activity = predict_toggles_by_activity(cfg, counts, stats, calibration, features)
     toggles = by_activity.sum(axis=1)  # [layer, class]
     table = table or build_table(cfg)
-    per_toggle = energy_per_toggle_pj(cfg, counts, calibration, table, reference)  # [layer, class]
+    same = stats is reference and not cfg.zero_gating  # the reference's features are these
+    per_toggle = energy_per_toggle_pj(
+        cfg, counts, calibration, table, reference, features if same else None
+    )  # [layer, class]
     dynamic = toggles * per_toggle
     full = table.energy_by_class(action_counts(cfg, counts))  # [layer, class] at full swing
     activity = np.divide(dynamic, full, out=np.zeros_like(dynamic), where=full > 0)

@@ -15,8 +15,9 @@ The spec (TOML)::
     dataflow = ["os", "ws", "is"]
     dram_bw_words_per_cycle = {min = 4, max = 128, log = true}   # random mode: a range (ints stay ints)
 
-Points are numbered in spec order (grid: the last field varies fastest). Points that share a tile plan
-(:func:`systolic.model.sweep.plan_key`) go into the same batch, so the model evaluates them together.
+Points are numbered in spec order (grid: the last field varies fastest). Points that share their tile
+candidates (:func:`systolic.model.sweep.plan_key`) go into the same batch, so the model evaluates them
+together.
 Each finished batch is written at once, atomically, as ``OUT/parts/part-<batch>.parquet``; a rerun of
 the same spec into the same ``OUT`` skips the batches already there, so a killed sweep resumes without
 redoing finished points and ends with the same bytes. At the end ``points.parquet`` and ``points.csv``

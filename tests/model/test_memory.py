@@ -282,3 +282,39 @@ def test_compute_bound_layer_within_scalesim_closed_form(df, sram_kib):
     assert inner == pinned and inner - mem.compute_cycles[0] == 0 and inner < closed
     serial = memory_cycles(cfg.replace(fold_overlap=False, tile_overlap=False), gemm)
     assert _without_fill_drain(serial) > closed
+
+
+def _depthwise_net(cfg: ArrayConfig) -> GemmArrays:
+    """MobileNet-V2's 3x3 convolutions as ``cfg`` lowers them: the layers whose bands-or-im2col choice
+    turns with the DRAM's bandwidth and latency."""
+    from systolic.formats.network import load_workload
+    from systolic.model.grouped import lower_groups
+    from systolic.workload import Workload
+
+    wl = lower_groups(cfg, load_workload("mobilenetv2"))
+    return GemmArrays.from_workload(
+        Workload("3x3", tuple(ly for ly in wl if ly.conv and ly.conv.filter_h > 1))
+    )
+
+
+def test_plans_for_many_points_are_each_points_own_plan():
+    """plan_tiles_for times the bands-or-im2col choice of random bandwidths and latencies at once; each
+    point gets exactly the plan plan_tiles makes for it alone, and the points do not all choose alike."""
+    from systolic.model.memory import plan_tiles, plan_tiles_for
+
+    rng = np.random.default_rng(15)
+    base = ArrayConfig(
+        rows=16, cols=8, ifmap_sram_bytes=32768, filter_sram_bytes=16384, ofmap_sram_bytes=65536
+    )
+    gemm = _depthwise_net(base)
+    bw, lat = rng.integers(1, 65, 24), rng.integers(1, 60, 24)
+    plans, which = plan_tiles_for(base, gemm, None, bw, lat)
+    assert len(plans) > 2 and which.shape == (24,)
+    for p in range(24):
+        alone = plan_tiles(
+            base.replace(dram_bw_words_per_cycle=int(bw[p]), dram_latency_cycles=int(lat[p])), gemm
+        )
+        bulk = plans[which[p]]
+        for f in ("tm", "tn", "tk", "count_m", "count_n", "count_k"):
+            assert np.array_equal(getattr(bulk, f), getattr(alone, f))
+        assert bulk.native == alone.native

@@ -105,3 +105,34 @@ def test_pareto_front_is_the_non_dominated_set(obj):
 def test_pareto_front_ignores_nan():
     obj = np.array([[1.0, 1.0], [np.nan, 0.0], [2.0, 0.5]])
     assert pareto_front(obj).tolist() == [True, False, True]
+
+
+def test_points_planned_together_equal_each_point_alone(workloads):
+    """Random DRAM bandwidths and latencies on WS and OS: the points of a plan group are planned and timed
+    together (model/sweep.py: _group_runs), several plans per WS group, and every point's cycles, DRAM
+    beats per step, DRAM words and compute cycles equal those of memory_cycles on the point alone."""
+    from systolic.model.sweep import _group_runs
+
+    rng = np.random.default_rng(8)
+    base = ArrayConfig(
+        rows=16, cols=8, ifmap_sram_bytes=32768, filter_sram_bytes=16384, ofmap_sram_bytes=65536
+    )
+    gemm = GemmArrays.from_workload(lower_groups(base, workloads["mobilenetv2"]))
+    for df in (Dataflow.WS, Dataflow.OS):
+        pts = [
+            base.replace(dataflow=df, dram_bw_words_per_cycle=int(b), dram_latency_cycles=int(lat))
+            for b, lat in zip(rng.integers(1, 65, 12), rng.integers(1, 60, 12), strict=True)
+        ]
+        runs = _group_runs(pts, gemm, [])
+        assert (len(runs) > 1) == (df is Dataflow.WS)  # OS reads im2col matrices: one plan
+        assert sorted(j for run in runs for j in run[0]) == list(range(len(pts)))
+        for js, mem, per_gemm, (reads, writes) in runs:
+            for r, j in enumerate(js):
+                alone = memory_cycles(pts[j], gemm)
+                assert np.array_equal(per_gemm[r], alone.cycles_per_gemm)
+                assert np.array_equal(reads[r], alone.schedule.steps.read_beats)
+                assert np.array_equal(writes[r], alone.schedule.steps.write_beats)
+                assert np.array_equal(mem.compute_cycles, alone.compute_cycles)
+                for kind in ("dram_reads", "dram_writes"):
+                    for b, v in getattr(alone, kind).items():
+                        assert np.array_equal(getattr(mem, kind)[b], v)

@@ -374,15 +374,21 @@ def layer_stats(
         if df != "os" and cfg.fold_overlap:
             st, bits = (b, bits_b) if df == "ws" else (a.T, bits_a)
             out["bank_s"], out["bankw_s"] = bank_flips(cfg, sched, st, bits, BUS_STEPS)
-    switch = ((out["dram_a"], out["dram_ba"]), (out["dram_ab"], out["dram_b"]))  # [port][tensor]
-    ones = ((out["a_o"], out["ba_o"]), (out["ab_o"], out["b_o"]))
-    bus = _dram_bus(cfg, a, b, acc, sched, (switch, ones))
+    bus = _dram_bus(cfg, a, b, acc, sched, _fill_rates(out))
     out["dram_rd"], out["dram_wr"], out["addr_rd"], out["addr_wr"], out["drain_s"], out["array_s"] = bus[:6]
     out["fill_a"], out["fill_b"] = bus[6:]
     c = _c_sample(a, b, lane_axis[2])
     out["dram_c"] = _rate(c[:, bw:], c[:, :-bw], acc) if c.shape[1] > bw else 0.0
     out["c_o"] = _ones(c, acc)
     return np.array([out[name] for name in STAT_COLUMNS])
+
+
+def _fill_rates(out: dict) -> tuple:
+    """The fill ports' switching and ones per word, ``[port][tensor]`` (port 0 the ifmap SRAM's, tensor 0
+    A), from the DRAM statistics of :func:`layer_stats`."""
+    switch = ((out["dram_a"], out["dram_ba"]), (out["dram_ab"], out["dram_b"]))
+    ones = ((out["a_o"], out["ba_o"]), (out["ab_o"], out["b_o"]))
+    return switch, ones
 
 
 def _dram_image(cfg: ArrayConfig, x: np.ndarray, tensor: str) -> np.ndarray:

@@ -17,7 +17,7 @@ import numpy as np
 
 from systolic.config import ArrayConfig
 
-from .streams import _WriteBus, a_wr_events
+from .streams import _WriteBus, a_rd_events, a_wr_events
 
 #: Where a flip goes: the results of the tile being computed or the drain of the tile being drained.
 RESULTS, DRAIN = 0, 1
@@ -54,13 +54,8 @@ def _owners(lists: list[np.ndarray], tiles: np.ndarray) -> np.ndarray:
     return np.repeat(tiles, sizes)
 
 
-def array_side_flips(cfg: ArrayConfig, sched, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Flips ``[tile, (results, drain)]`` of the ofmap SRAM's array-side data nets over the whole layer
-    ``C = a @ b`` run as ``sched`` (``memory_cycles(...).schedule`` of one GEMM layer): the emulation
-    :func:`~.streams._WriteBus.array_side_flips` counts, summed over tiles, each flip given to the access
-    that makes it: a read-modify-write read or a write to the results of the tile being computed (so are
-    the write data's falls back to the read data after an output burst), a drain read to the drain of the
-    tile being drained."""
+def write_bus(cfg: ArrayConfig, sched, a: np.ndarray, b: np.ndarray) -> _WriteBus:
+    """:class:`~.streams._WriteBus` run over every step of the layer ``C = a @ b`` run as ``sched``."""
     from ..memory import tile_record
     from ..traces import Dims, dram_beats
 
@@ -73,6 +68,18 @@ def array_side_flips(cfg: ArrayConfig, sched, a: np.ndarray, b: np.ndarray) -> n
         if steps.drain_tile[s] >= 0:
             drained = dram_beats(cfg, dims, "C", tile_record(tiles, int(steps.drain_tile[s])))[0]
         bus.step(s, drained)
+    return bus
+
+
+def array_side_flips(cfg: ArrayConfig, sched, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Flips ``[tile, (results, drain)]`` of the ofmap SRAM's array-side data nets over the whole layer
+    ``C = a @ b`` run as ``sched`` (``memory_cycles(...).schedule`` of one GEMM layer): the emulation
+    :func:`~.streams._WriteBus.array_side_flips` counts, summed over tiles, each flip given to the access
+    that makes it: a read-modify-write read or a write to the results of the tile being computed (so are
+    the write data's falls back to the read data after an output burst), a drain read to the drain of the
+    tile being drained."""
+    steps, tiles = sched.steps, sched.tiles
+    bus = write_bus(cfg, sched, a, b)
     computed = steps.compute_tile[steps.compute_tile >= 0]
     # reads: read-modify-write (the computed tile's results), then the drains (the drained tile's drain)
     r_cyc = np.concatenate(bus.rmw[0] + bus.drains[0])
@@ -92,8 +99,16 @@ def array_side_flips(cfg: ArrayConfig, sched, a: np.ndarray, b: np.ndarray) -> n
     def add(flips: np.ndarray, tile: np.ndarray, kind: np.ndarray) -> None:
         np.add.at(out, (tile, kind), flips)
 
-    f, o = _per_event(r_cyc, r_lines, idle_zero=False)  # a_rd_data: both halves' reads in time order
-    add(f, r_tile[o], r_kind[o])
+    r_tag = np.stack([r_tile, r_kind], axis=1)
+    if cfg.tiles_overlap:  # a_rd_data: the south port's tile's half (a switch: that tile's results)
+        s_cyc, s_half = (np.concatenate(x) for x in bus.switches)
+        s_tile = _owners(bus.switches[0], computed)
+        s_tag = np.stack([s_tile, np.full(s_tile.size, RESULTS)], axis=1)
+        f, tag = a_rd_events(r_cyc, r_lines, r_half, s_cyc, s_half, r_tag, s_tag)
+        add(f, tag[:, 0], tag[:, 1])
+    else:  # a_rd_data: both halves' reads in time order
+        f, o = _per_event(r_cyc, r_lines, idle_zero=False)
+        add(f, r_tile[o], r_kind[o])
     for h in (0, 1):
         sel = np.flatnonzero(r_half == h)
         f, o = _per_event(r_cyc[sel], r_lines[sel], idle_zero=False)  # the half's read port
@@ -102,6 +117,6 @@ def array_side_flips(cfg: ArrayConfig, sched, a: np.ndarray, b: np.ndarray) -> n
         f, o = _per_event(w_cyc[sel], w_lines[sel], idle_zero=True)  # the half's write port
         add(f, w_tile[sel][o], np.full(o.size, RESULTS))
     w_tag = np.stack([w_tile, np.full(w_tile.size, RESULTS)], axis=1)  # outputs: the written tile's results
-    f, tag = a_wr_events(r_cyc, r_lines, w_cyc, w_lines, np.stack([r_tile, r_kind], axis=1), w_tag)
+    f, tag = a_wr_events(r_cyc, r_lines, w_cyc, w_lines, r_tag, w_tag)
     add(f, tag[:, 0], tag[:, 1])
     return out

@@ -579,6 +579,9 @@ class _WriteBus:
             ([np.zeros(0)], [np.zeros((0, self.lanes), dtype=np.uint64)], [np.zeros(0, dtype=int)])
             for _ in range(3)
         )
+        # the cycles the south port's tile changes, and its half: ``a_rd_data`` shows that half's read
+        # port from then on (``a_rd_half``, hdl/accel.py)
+        self.switches: tuple[list, list] = ([np.zeros(0)], [np.zeros(0, dtype=int)])
 
     def _show(self, cycles: np.ndarray, lines: np.ndarray, lane0: np.ndarray | int) -> None:
         """Lines ``[row, lane]`` on the bus in ``cycles``, each from its lane offset ``lane0``."""
@@ -647,6 +650,12 @@ class _WriteBus:
         new = old + _output_lines(self.cfg, self.a, self.b, tile, sc_base, cu, other, fold, k_new, k_end)[1]
         stale = self.content[half][np.minimum(line, self.content.shape[1] - 1)]
         rmw = k_end > 0
+        # the south port names the tile (``south_id``, registered every cycle) one cycle before its first
+        # output (a_rd_half_q in the VCD of a WS 8x8 layer: every switch one cycle before its tile's first
+        # output's read data)
+        first = cycle[:1] if cycle.size == 0 else np.array([float(np.min(cycle)) - 1])  # one per tile or none
+        self.switches[0].append(first.astype(float))
+        self.switches[1].append(np.full(first.size, half))
         self._record(self.rmw, cycle[rmw], np.where(used, old, stale)[rmw], half)
         self._record(self.writes, cycle, np.where(used, new, np.where(rmw[:, None], stale, 0)), half)
 
@@ -666,11 +675,24 @@ class _WriteBus:
         between outputs (``w_data`` zero, ``first`` low) what ``a_rd_data`` shows, the drain's lines too."""
         rc, rl, rh = (np.concatenate(x + y) for x, y in zip(self.rmw, self.drains, strict=True))
         wc, wl, wh = (np.concatenate(x) for x in self.writes)
-        read = _bus_flips(rc, rl, idle_zero=False) + sum(
+        read = self._a_rd_flips(rc, rl, rh) + sum(
             _bus_flips(rc[rh == h], rl[rh == h], idle_zero=False) for h in (0, 1)
         )
         write = sum(_bus_flips(wc[wh == h], wl[wh == h], idle_zero=True) for h in (0, 1))
         return read, write + self._a_wr_flips(rc, rl, wc, wl)
+
+    def a_rd_flips(self) -> int:
+        """Bit flips of ``a_rd_data`` alone (:meth:`array_side_flips` counts them with the reads)."""
+        rc, rl, rh = (np.concatenate(x + y) for x, y in zip(self.rmw, self.drains, strict=True))
+        return self._a_rd_flips(rc, rl, rh)
+
+    def _a_rd_flips(self, rc, rl, rh) -> int:
+        """Flips of ``a_rd_data``: with ``tile_overlap`` the read port of the half of the tile whose
+        outputs the south port shows last (:func:`a_rd_events`), else every read in time order."""
+        if not self.cfg.tiles_overlap:
+            return _bus_flips(rc, rl, idle_zero=False)
+        sc, sh = (np.concatenate(x) for x in self.switches)
+        return int(a_rd_events(rc, rl, rh, sc, sh)[0].sum())
 
     @staticmethod
     def _a_wr_flips(rc, rl, wc, wl) -> int:
@@ -691,6 +713,42 @@ class _WriteBus:
         value = _partial_sums(self.a, self.b, m_idx, n_idx, np.full(o.size, tile["k0"] + tile["kt"]))
         line = np.minimum(blk * eo + o, self.content.shape[1] - 1)
         self.content[half][line] = np.where(lane < el, value, self.content[half][line])
+
+
+def a_rd_events(rc, rl, rh, sc, sh, r_tag=None, s_tag=None) -> tuple[np.ndarray, np.ndarray]:
+    """``a_rd_data`` with ``tile_overlap`` (``Mux(a_rd_half_q, data[1], data[0])``, hdl/buffer.py): it shows
+    the read port of the half of the tile whose outputs last reached the south port (``out_c_half``), so
+    the shadow half's drain reads show on it only until the next tile's first output, and from then on
+    it holds that tile's half's last read. Reads ``rl[read, lane]`` of half ``rh`` in cycles ``rc``; the
+    south port turns to half ``sh`` in cycles ``sc``. Returns the flips ``[value]`` of the value it holds
+    at the end of each cycle with a read or a switch against the one before, and the tag ``[value, j]``
+    of the read or switch that made it (``r_tag[read, j]``, ``s_tag[switch, j]``; default: none). The
+    first value counts from zero, as the halves' ports (:func:`_bus_flips` without ``idle_zero``) do not."""
+    r_tag = np.zeros((rc.size, 0), dtype=np.int64) if r_tag is None else r_tag
+    s_tag = np.zeros((sc.size, 0), dtype=np.int64) if s_tag is None else s_tag
+    if not rc.size:
+        return np.zeros(0, dtype=np.int64), r_tag[:0]
+    cyc = np.concatenate([sc, rc])
+    is_read = np.r_[np.zeros(sc.size, bool), np.ones(rc.size, bool)]
+    ev = np.lexsort((is_read, cyc))  # [event] by cycle, a switch before the reads of its cycle
+    cyc, is_read = cyc[ev], is_read[ev]
+    src = np.where(is_read, ev - sc.size, ev)  # [event] index into the reads or the switches
+    pos = np.arange(ev.size)
+    last_switch = np.maximum.accumulate(np.where(is_read, -1, pos))  # [event]
+    sel = np.where(last_switch >= 0, sh[src[np.maximum(last_switch, 0)]], 0)  # [event] the half shown
+    held = np.full(ev.size, -1)
+    for h in (0, 1):  # each half's port: its last read so far
+        mine = np.maximum.accumulate(np.where(is_read & (rh[np.where(is_read, src, 0)] == h), pos, -1))
+        held = np.where(sel == h, mine, held)
+    end = np.r_[cyc[1:] != cyc[:-1], True]  # [event] the last event of its cycle
+    held, src, is_read = held[end], src[end], is_read[end]
+    zero = np.zeros((1, rl.shape[1]), dtype=rl.dtype)
+    read = ev[np.maximum(held, 0)] - sc.size  # [value] the read it shows
+    val = np.where((held >= 0)[:, None], rl[np.maximum(read, 0)], zero)  # [value, lane]
+    flips = np.bitwise_count(val ^ np.concatenate([zero, val[:-1]])).sum(axis=1).astype(np.int64)
+    s_tag = s_tag if s_tag.shape[0] else np.zeros((1, r_tag.shape[1]), dtype=r_tag.dtype)
+    tag = np.where(is_read[:, None], r_tag[np.where(is_read, src, 0)], s_tag[np.where(is_read, 0, src)])
+    return flips, tag
 
 
 def a_wr_events(rc, rl, wc, wl, r_tag=None, w_tag=None) -> tuple[np.ndarray, np.ndarray]:

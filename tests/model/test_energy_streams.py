@@ -147,8 +147,9 @@ def test_default_statistics_are_those_of_uniform_random_operands(dataflow, bits,
     rates = np.arange(len(en.STAT_COLUMNS)) != COLUMN["array_s"]
     np.testing.assert_allclose(default[rates], sampled[rates], atol=0.03)
     # array_s sums six nets' flips per slot (up to ~3) and follows the layer's tile walk, which the
-    # default's synthetic layer shares only in kind: within 8%
-    assert default[COLUMN["array_s"]] == pytest.approx(sampled[COLUMN["array_s"]], rel=0.08)
+    # default's synthetic layer shares only in kind (a_rd_data hides the drain reads that come after the
+    # next tile's first output, a share set by the tiles' timing: OS here 8.2% apart): within 10%
+    assert default[COLUMN["array_s"]] == pytest.approx(sampled[COLUMN["array_s"]], rel=0.10)
     assert np.array_equal(default, en.default_stats(cfg, [64], zeros)[0])  # deterministic, memoised
 
 
@@ -266,3 +267,22 @@ def test_default_block_diagonal_weights_sit_where_the_lowering_puts_them(taps, c
     blocks, ng = 4, 2
     a, b = block_operands(np.ones((blocks, 3, taps * cg)), np.ones((blocks, taps * cg, ng)), channels=cg)
     assert np.array_equal(block_diagonal_mask(*b.shape, blocks, cg), b != 0)
+
+
+def test_a_rd_data_shows_only_the_south_ports_half():
+    """``a_rd_data`` (tile_overlap) is the read port of the half of the tile on the south port: a drain
+    read of the other half after the switch does not show on it, and the switch shows the selected half's
+    last read."""
+    from systolic.model.energy.streams import a_rd_events
+
+    lines = np.array([[1], [3], [7], [15]], dtype=np.uint64)  # [read, lane] bit patterns
+    rc = np.array([0.0, 1.0, 5.0, 6.0])
+    rh = np.array([0, 1, 0, 0])  # half 1's read at 1, then half 0's drain reads at 5 and 6
+    flips, _ = a_rd_events(rc, lines, rh, np.array([0.0, 3.0]), np.array([0, 1]))
+    # one value per cycle with an event (0, 1, 3, 5, 6): 0 -> 1 (half 0's read), half 1's read unseen,
+    # the switch at 3 to half 1 (holding 3: one flip), half 0's drain reads unseen; all reads in time
+    # order would flip 1 + 1 + 2 + 1 = 5 bits
+    assert flips.tolist() == [1, 0, 1, 0, 0]
+    tagged, tag = a_rd_events(rc, lines, rh, np.array([0.0, 3.0]), np.array([0, 1]),
+                              np.arange(4)[:, None], np.array([[10], [11]]))  # fmt: skip
+    assert tagged.sum() == 2 and tag[:, 0].tolist() == [0, 1, 11, 2, 3]  # the switch carries its flip

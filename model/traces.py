@@ -171,11 +171,20 @@ def array_windows(cfg: ArrayConfig, tile: dict, first_data: int) -> dict[str, tu
 
 def dram_beats(cfg: ArrayConfig, dims: Dims, tensor: str, tile: dict) -> tuple[np.ndarray, np.ndarray]:
     """(start address, words) of each DRAM beat moving ``tensor``'s tile, in the controller's order."""
+    return beat_walk(cfg, dims, tensor, tile)[:2]
+
+
+def beat_walk(
+    cfg: ArrayConfig, dims: Dims, tensor: str, tile: dict
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`dram_beats`' (start address, words) and each beat's first lane ``j bw`` within its SRAM
+    line (where the fill walker puts its words)."""
     g = dims.geo[tensor]
     bw = cfg.dram_bw_words_per_cycle
     if tensor == "A" and tile["a_run"] < 0 <= tile["a_lines"]:  # conv_native: the band, whole lines
         line, j = _ragged(np.full(tile["a_lines"], -(-g.lanes // bw)))
-        return g.offset + (tile["a_line0"] + line) * g.lanes + j * bw, np.minimum(bw, g.lanes - j * bw)
+        start = g.offset + (tile["a_line0"] + line) * g.lanes + j * bw
+        return start, np.minimum(bw, g.lanes - j * bw), j * bw
     el, eo = tile[f"{g.lane_dim}t"], tile[f"{g.other_dim}t"]
     if tensor == "A" and tile["a_run"] >= 0:  # conv_native on OS and IS: a run per channel (NCHW)
         el, eo = tile["a_run"], tile["a_runs"]
@@ -187,12 +196,12 @@ def dram_beats(cfg: ArrayConfig, dims: Dims, tensor: str, tile: dict) -> tuple[n
     words = np.minimum(bw, valid[lb_of] - j * bw)
     if tensor == "A" and tile["a_run"] >= 0:
         plane = dims.native.ifmap_h * dims.native.ifmap_w
-        return g.offset + tile["a_word0"] + o * plane + lb_of * g.lanes + j * bw, words
+        return g.offset + tile["a_word0"] + o * plane + lb_of * g.lanes + j * bw, words, j * bw
     coord = {
         g.other_dim: tile[f"{g.other_dim}0"] + o,
         g.lane_dim: tile[f"{g.lane_dim}0"] + lb_of * g.lanes + j * bw,
     }
-    return dims.start_address(tensor, coord), words
+    return dims.start_address(tensor, coord), words, j * bw
 
 
 def layer_traces(

@@ -12,23 +12,6 @@ from systolic.config import ArrayConfig
 from systolic.geometry import geometry, operand_format
 
 
-def beat_lanes(cfg: ArrayConfig, dims, tensor: str, tile: dict) -> np.ndarray:
-    """The first lane ``j bw`` of each of :func:`~systolic.model.traces.dram_beats`' beats within its
-    SRAM line, in the same order."""
-    from ..traces import _ragged
-
-    g = dims.geo[tensor]
-    bw = cfg.dram_bw_words_per_cycle
-    if tensor == "A" and tile["a_lines"] >= 0:  # conv_native: whole lines of P words
-        _, j = _ragged(np.full(tile["a_lines"], -(-g.lanes // bw)))
-        return j * bw
-    el, eo = tile[f"{g.lane_dim}t"], tile[f"{g.other_dim}t"]
-    lb = np.arange(-(-el // g.lanes))
-    per_line = -(-np.minimum(g.lanes, el - lb * g.lanes) // bw)
-    _, j = _ragged(np.tile(per_line, eo))
-    return j * bw
-
-
 def _seen(cfg: ArrayConfig, beats: tuple):
     """Per port (A's, B's): its operand's bits and lanes and the beats as it sees them, ``(cycle, words,
     count, lane0, tensor)`` in time order."""

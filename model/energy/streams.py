@@ -787,8 +787,8 @@ def _dram_bus(cfg: ArrayConfig, a: np.ndarray, b: np.ndarray, acc: int, sched, f
     says, counted per word written; the fill ports' data over their counts' form with ``fill_rates``
     (:func:`.fill_ports.port_flips`)."""
     from ..memory import tile_record
-    from ..traces import Dims, dram_beats
-    from .fill_ports import beat_lanes, form_flips, port_flips
+    from ..traces import Dims, beat_walk, dram_beats
+    from .fill_ports import form_flips, port_flips
 
     m, k = a.shape
     n = b.shape[1]
@@ -810,14 +810,14 @@ def _dram_bus(cfg: ArrayConfig, a: np.ndarray, b: np.ndarray, acc: int, sched, f
             for x, load in (("A", tiles.load_a[j]), ("B", tiles.load_b[j])):
                 if not load:
                     continue
-                start, count = dram_beats(cfg, dims, x, tile_record(tiles, j))
+                start, count, lane0 = beat_walk(cfg, dims, x, tile_record(tiles, j))
                 idx = np.minimum(start[:, None] - dims.geo[x].offset + lane, images[x].size - 1)
                 valid = lane < count[:, None]  # [beat, lane]
                 reads[0].append(t0 + offset + np.arange(start.size))
                 reads[1].append(_patterns(np.where(valid, images[x][np.where(valid, idx, 0)], 0), rd_bits))
                 reads[2].append(int(count.sum()))
                 reads[3].append(start)
-                reads[4].append(beat_lanes(cfg, dims, x, tile_record(tiles, j)))
+                reads[4].append(lane0)
                 reads[5].append(count)
                 reads[6].append(np.full(count.size, "AB".index(x)))
                 offset += start.size

@@ -9,11 +9,8 @@ import numpy as np
 
 from systolic.config import ArrayConfig
 
+from .fills import _pop
 from .folds import _fold_walk
-
-
-def _pop(x: np.ndarray) -> np.ndarray:
-    return np.bitwise_count(np.asarray(x, dtype=np.int64))
 
 
 def _column_base_flips(cf: np.ndarray, cols: int) -> np.ndarray:

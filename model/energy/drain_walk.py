@@ -8,9 +8,7 @@ import numpy as np
 from systolic.config import ArrayConfig
 from systolic.geometry import geometry
 
-
-def _pop(x: np.ndarray) -> np.ndarray:
-    return np.bitwise_count(np.asarray(x).astype(np.uint64)).astype(np.int64)
+from .fills import _pop
 
 
 def _walk_state(lanes: int, bw: int, el: int, eo: int, port_bits: int) -> dict[str, np.ndarray]:

@@ -3,7 +3,7 @@
 the 128x128 generation measured).
 
 Usage:
-    python bench/rtl_build.py [--hdl-arch tpu-v1-128] [--build-size 32]
+    python bench/rtl_build.py [--hdl-arch tpu-v1-128] [--build-size 32] [--dataflow ws os is]
                               [--only hdl hdl_per_pe accel build build_per_pe]
 
 Each measurement runs as a child process; wall time, CPU time (user + system of the child and everything
@@ -15,8 +15,8 @@ the load: the CPU time is the figure to compare.
    the PE written once and instantiated ``rows x cols`` times; ``hdl_per_pe``: the same with
    ``shared_pe=False``, Amaranth writing a module per PE (the generator before the shared PE). ``accel``:
    the whole accelerator (``systolic_accel``) through :func:`systolic.hdl.generate.verilog_text`.
-2. ``build``: a 32x32 WS accelerator (``top='accel'``, what ``make cosim``'s layer cases build) from an
-   empty build directory with :func:`systolic.cosim.runner.build`, its phases timed apart: generating the
+2. ``build``: a 32x32 accelerator per ``--dataflow`` (WS by default; ``top='accel'``, what ``make
+   cosim``'s layer cases build) from an empty build directory with :func:`systolic.cosim.runner.build`, its phases timed apart: generating the
    Verilog, verilating, compiling the C++ (``make``). ``build_per_pe``: the same as before the change (a
    module per PE, Verilator free to inline it, ``--output-split-cfuncs 200``).
 
@@ -41,7 +41,7 @@ OUT = ROOT / "build" / "bench" / "rtl"
 STEPS = ("hdl", "hdl_per_pe", "accel", "build", "build_per_pe")
 
 #: Builds the accelerator under Verilator from scratch, printing each phase's wall and CPU seconds;
-#: argv: size, build root, "shared" or "per_pe".
+#: argv: size, build root, "shared" or "per_pe", dataflow.
 BUILD_CHILD = """
 import json, resource, subprocess, sys, time
 from pathlib import Path
@@ -49,7 +49,7 @@ import cocotb_tools.runner
 from systolic.config import ArrayConfig
 from systolic.cosim import runner
 import systolic.hdl.generate as generate
-size, root, variant = int(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+size, root, variant, dataflow = int(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], sys.argv[4]
 phases = {}
 verilog_text = generate.verilog_text
 if variant == "per_pe":  # the build before the shared PE module
@@ -76,7 +76,7 @@ def timed_run(cmd, *args, **kwargs):
 generate.verilog_text = timed_text
 run = subprocess.run
 cocotb_tools.runner.subprocess.run = timed_run
-cfg = ArrayConfig(name=f"rtlbench{size}", rows=size, cols=size, dataflow="ws")
+cfg = ArrayConfig(name=f"rtlbench{size}", rows=size, cols=size, dataflow=dataflow)
 runner.build(cfg, "verilator", root=root, top="accel")
 bdir = next((root / "sim" / "verilator").iterdir())
 phases["cxx_files"] = len(list(bdir.glob("*.cpp")))
@@ -132,6 +132,13 @@ def main(argv=None) -> int:
     ap.add_argument("--hdl-arch", default="tpu-v1-128")
     ap.add_argument("--build-size", type=int, default=32)
     ap.add_argument(
+        "--dataflow",
+        nargs="+",
+        choices=("ws", "os", "is"),
+        default=["ws"],
+        help="build the accelerator of each of these dataflows (JSON keys verilator_accel[_os|_is])",
+    )
+    ap.add_argument(
         "--only",
         nargs="+",
         choices=STEPS,
@@ -168,20 +175,18 @@ def main(argv=None) -> int:
             path = OUT / f"{arch}-{name}.v"
             r = measured([*cmd, str(path), *extra[step]])
             save(key, {k: v for k, v in r.items() if k != "stdout"} | _file(path), what)
-    for step, variant, key in (
-        ("build", "shared", "verilator_accel"),
-        ("build_per_pe", "per_pe", "verilator_accel_per_pe"),
-    ):
+    builds = (("build", "shared", "verilator_accel"), ("build_per_pe", "per_pe", "verilator_accel_per_pe"))
+    for (step, variant, key), dataflow in ((b, d) for b in builds for d in args.dataflow):
         if step not in args.only:
             continue
-        root = OUT / f"fresh-{variant}"
+        key += "" if dataflow == "ws" else f"_{dataflow}"
+        root = OUT / f"fresh-{variant}-{dataflow}"
         shutil.rmtree(root, ignore_errors=True)
-        r = measured([py, "-c", BUILD_CHILD, str(args.build_size), str(root), variant])
+        r = measured([py, "-c", BUILD_CHILD, str(args.build_size), str(root), variant, dataflow])
         phases = json.loads(r.pop("stdout").strip().splitlines()[-1])
         size = args.build_size
-        save(
-            key, r | _rounded(phases), f"Verilator build, {size}x{size} accelerator, from scratch ({variant})"
-        )
+        what = f"Verilator build, {size}x{size} {dataflow.upper()} accelerator, from scratch ({variant})"
+        save(key, r | _rounded(phases), what)
     return 0
 
 

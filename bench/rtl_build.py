@@ -16,9 +16,10 @@ the load: the CPU time is the figure to compare.
    ``shared_pe=False``, Amaranth writing a module per PE (the generator before the shared PE). ``accel``:
    the whole accelerator (``systolic_accel``) through :func:`systolic.hdl.generate.verilog_text`.
 2. ``build``: a 32x32 accelerator per ``--dataflow`` (WS by default; ``top='accel'``, what ``make
-   cosim``'s layer cases build) from an empty build directory with :func:`systolic.cosim.runner.build`, its phases timed apart: generating the
-   Verilog, verilating, compiling the C++ (``make``). ``build_per_pe``: the same as before the change (a
-   module per PE, Verilator free to inline it, ``--output-split-cfuncs 200``).
+   cosim``'s layer cases build) from an empty build directory with :func:`systolic.cosim.runner.build`,
+   its phases timed apart: generating the Verilog, verilating, compiling the C++ (``make``).
+   ``build_per_pe``: the same as before the change (a module per PE, Verilator free to inline it,
+   ``--output-split-cfuncs 200``).
 
 Results go to ``bench/results/rtl_build.json`` (committed; the README quotes them).
 """

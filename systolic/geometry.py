@@ -39,10 +39,10 @@ tensor each GEMM of the layer sees starts at ``offset_A``. The layer that produc
 to write it in that layout (each layer's tensors are laid out for its own ports: systolic does not model
 the producer's side). On OS and IS (NCHW) no other layout is needed for one image: a block's channel
 slice is C' consecutive planes of the tensor, an NCHW tensor of C' channels from word ``i * C' * H * W``
-(block i), read as above from the GEMM's A base (each block GEMM's tensor starts at its own base; the
-model and the cosim harness put it at ``offset_A``, as on WS). With a batch of several images a slice is
-not contiguous: the blocks are then stored one after another, each an NCHW tensor of its own (images
-outermost within the block), as on WS.
+(block i), read as above from the GEMM's A base (the model and the cosim harness put each GEMM's tensor
+at ``offset_A``, as on WS; the RTL's tensor bases are generation constants: a per-GEMM base is not
+built). With a batch of several images a slice is not contiguous: the blocks are then stored one after
+another, each an NCHW tensor of its own (images outermost within the block), as on WS.
 
 Elements: A has the input format, B the weight format, C (partial sums, accumulators) ``acc_bits``, two's
 complement when either operand is signed.

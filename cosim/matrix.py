@@ -100,12 +100,18 @@ GROUPED_CONVS = (
 GROUPED_ON = ("mem-wide",)
 
 
+def _lowered(cfg: ArrayConfig, convs: tuple, seed: int) -> list[GemmCase]:
+    """The GEMMs of the grouped convolutions ``convs`` ((shape, label) pairs) as ``cfg`` lowers them,
+    seeded from ``seed`` on."""
+    cases: list[GemmCase] = []
+    for shape, label in convs:
+        cases += GemmCase.conv_blocks(cfg, shape, seed=seed + len(cases), label=label)
+    return cases
+
+
 def grouped_cases(cfg: ArrayConfig) -> list[GemmCase]:
     """The GEMMs of :data:`GROUPED_CONVS` as ``cfg`` lowers them."""
-    cases: list[GemmCase] = []
-    for shape, label in GROUPED_CONVS:
-        cases += GemmCase.conv_blocks(cfg, shape, seed=400 + len(cases), label=label)
-    return cases
+    return _lowered(cfg, GROUPED_CONVS, 400)
 
 
 #: Grouped and depthwise convolutions read natively (``conv_native``: each block of groups the dense
@@ -121,10 +127,7 @@ NATIVE_GROUPED_CONVS = (
 
 def native_grouped_cases(cfg: ArrayConfig) -> list[GemmCase]:
     """The GEMMs of :data:`NATIVE_GROUPED_CONVS` as ``cfg`` lowers them."""
-    cases: list[GemmCase] = []
-    for shape, label in NATIVE_GROUPED_CONVS:
-        cases += GemmCase.conv_blocks(cfg, shape, seed=500 + len(cases), label=label)
-    return cases
+    return _lowered(cfg, NATIVE_GROUPED_CONVS, 500)
 
 
 #: Memory systems for convolution-native input (``conv_native``, WS and OS): a small ifmap SRAM (bands of a
@@ -236,10 +239,7 @@ PIXEL_GROUPED_CONVS = (
 
 def pixel_grouped_cases(cfg: ArrayConfig) -> list[GemmCase]:
     """The GEMMs of :data:`PIXEL_GROUPED_CONVS` as ``cfg`` lowers them."""
-    cases: list[GemmCase] = []
-    for shape, label in PIXEL_GROUPED_CONVS:
-        cases += GemmCase.conv_blocks(cfg, shape, seed=700 + len(cases), label=label)
-    return cases
+    return _lowered(cfg, PIXEL_GROUPED_CONVS, 700)
 
 
 #: Tiled chips of 4x4 tiles (:data:`~systolic.cosim.chip_harness.CHIP_TILE`), one build each: two tiles

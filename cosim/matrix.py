@@ -100,12 +100,18 @@ GROUPED_CONVS = (
 GROUPED_ON = ("mem-wide",)
 
 
+def _lowered(cfg: ArrayConfig, convs: tuple, seed: int) -> list[GemmCase]:
+    """The GEMMs of the grouped convolutions ``convs`` ((shape, label) pairs) as ``cfg`` lowers them,
+    seeded from ``seed`` on."""
+    cases: list[GemmCase] = []
+    for shape, label in convs:
+        cases += GemmCase.conv_blocks(cfg, shape, seed=seed + len(cases), label=label)
+    return cases
+
+
 def grouped_cases(cfg: ArrayConfig) -> list[GemmCase]:
     """The GEMMs of :data:`GROUPED_CONVS` as ``cfg`` lowers them."""
-    cases: list[GemmCase] = []
-    for shape, label in GROUPED_CONVS:
-        cases += GemmCase.conv_blocks(cfg, shape, seed=400 + len(cases), label=label)
-    return cases
+    return _lowered(cfg, GROUPED_CONVS, 400)
 
 
 #: Grouped and depthwise convolutions read natively (``conv_native``: each block of groups the dense
@@ -121,10 +127,7 @@ NATIVE_GROUPED_CONVS = (
 
 def native_grouped_cases(cfg: ArrayConfig) -> list[GemmCase]:
     """The GEMMs of :data:`NATIVE_GROUPED_CONVS` as ``cfg`` lowers them."""
-    cases: list[GemmCase] = []
-    for shape, label in NATIVE_GROUPED_CONVS:
-        cases += GemmCase.conv_blocks(cfg, shape, seed=500 + len(cases), label=label)
-    return cases
+    return _lowered(cfg, NATIVE_GROUPED_CONVS, 500)
 
 
 #: Memory systems for convolution-native input (``conv_native``, WS and OS): a small ifmap SRAM (bands of a
@@ -221,6 +224,24 @@ def os_conv_cases(rows: int, cols: int) -> list[GemmCase]:
     return [*cases, GemmCase(7, 5, 3, seed=600 + len(cases), label="primes (7x5x3)")]
 
 
+#: Grouped and depthwise convolutions OS and IS read natively (stride 1, 'same' widths: a block of groups is
+#: the dense convolution of its channel slice, C' consecutive planes of the NCHW tensor), on
+#: :data:`CONV_MEMORIES`: depthwise 3x3 of 7 channels (no block size the planner takes divides 7, so every
+#: config runs a tail block), 2 groups of 3 channels (C_g not a multiple of the lanes), a grouped 1x1, and
+#: a tall depthwise image (several tiles a block where the ifmap SRAM is tight).
+PIXEL_GROUPED_CONVS = (
+    (ConvShape(5, 5, 3, 3, 7, 7, pad_h=1, pad_w=1, groups=7), "depthwise 3x3 C = g = 7"),
+    (ConvShape(6, 5, 3, 3, 6, 4, pad_h=1, pad_w=1, groups=2), "2 groups of 3 channels"),
+    (ConvShape(4, 4, 1, 1, 8, 8, groups=4), "4 groups 1x1"),
+    (ConvShape(16, 4, 3, 3, 4, 4, pad_h=1, pad_w=1, groups=4), "depthwise 3x3 tall"),
+)
+
+
+def pixel_grouped_cases(cfg: ArrayConfig) -> list[GemmCase]:
+    """The GEMMs of :data:`PIXEL_GROUPED_CONVS` as ``cfg`` lowers them."""
+    return _lowered(cfg, PIXEL_GROUPED_CONVS, 700)
+
+
 #: Tiled chips of 4x4 tiles (:data:`~systolic.cosim.chip_harness.CHIP_TILE`), one build each: two tiles
 #: of one layer each; and three stages on a 2x2 grid (a slow middle stage of two layers: its FIFO fills,
 #: the link holds its item, the first stage blocks, the last one starves between items), links of one and
@@ -300,8 +321,12 @@ def default_matrix(base: ArrayConfig) -> list[Group]:
     for df in (Dataflow.OS, Dataflow.IS):  # conv_native with lanes along the pixels: the same memories
         for name, fields in CONV_MEMORIES.items():
             cfg = base.replace(name=f"{df.value}-{name}", dataflow=df, conv_native=True, **fields)
-            groups.append((cfg, os_conv_cases(cfg.rows, cfg.cols), "accel"))
+            groups.append((cfg, os_conv_cases(cfg.rows, cfg.cols) + pixel_grouped_cases(cfg), "accel"))
             groups.append((cfg.replace(name=f"{cfg.name}-im2col", conv_native=False), groups[-1][1], "accel"))
+        # one GEMM per group (group_blocks off), natively, on the tight memory
+        cfg = base.replace(name=f"{df.value}-mem-conv-tight-pergroup", dataflow=df, conv_native=True,
+                           group_blocks=False, **CONV_MEMORIES["mem-conv-tight"])  # fmt: skip
+        groups.append((cfg, pixel_grouped_cases(cfg), "accel"))
     # OS's serial pipeline (fold_overlap off) reads the tight memory's bands too (IS's needs the overlap)
     tight, cases, _ = next(g for g in groups if g[0].name == "os-mem-conv-tight")
     groups.append((tight.replace(name=f"{tight.name}-serial", fold_overlap=False), cases, "accel"))

@@ -18,7 +18,8 @@ filter row each, the last k-line of each row partial, so possibly more folds tha
 On OS and IS (A's lanes along the output pixels) the ifmap is NCHW and a band is C runs of ``rows * W`` words,
 one per channel plane (:func:`band_runs`), fetched exactly (no alignment words); any number of filter rows per
 k-tile (K runs in time); only stride-1 convolutions as wide as their input
-(:func:`systolic.geometry.pixel_runs`) read so.
+(:func:`systolic.geometry.pixel_runs`) read so, grouped ones too (a block of groups: the dense convolution
+of its C' consecutive planes).
 
 Pure NumPy; the RTL is ``hdl/window.py`` and the controller's band walk (``hdl/controller.py``).
 """

@@ -23,10 +23,11 @@ its extra weights only if it saves cycles on the array); those few through the m
 (:func:`~.memory.memory_cycles`), and the fewest cycles win, the smallest b among equals. b = 1 is always
 a candidate, so the blocks never take more cycles than one GEMM per group (both as the model counts them).
 
-With ``conv_native`` (WS) a block is a dense convolution of its channel slice
-(:meth:`~systolic.workload.ConvShape.block`, stored channel-blocked: :mod:`systolic.geometry`) and the
-memory model times each candidate with the plan it will run: bands of the slice where the planner takes
-them (:func:`~.memory.plan_tiles`, the same rule as an ungrouped convolution), else its im2col matrix.
+With ``conv_native`` a block is a dense convolution of its channel slice
+(:meth:`~systolic.workload.ConvShape.block`; WS: stored channel-blocked, OS and IS: C' consecutive planes
+of the NCHW tensor, stride-1 'same' widths only: :mod:`systolic.geometry`) and the memory model times each
+candidate with the plan it will run: bands of the slice where the planner takes them
+(:func:`~.memory.plan_tiles`, the same rule as an ungrouped convolution), else its im2col matrix.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def group_block(cfg: ArrayConfig, shape: ConvShape) -> int:
     compute = _block_cycles(cfg, one, shape.groups, b, with_memory=False)
     best_before = np.minimum.accumulate(np.concatenate([[compute[0] + 1], compute[:-1]]))
     front = b[compute < best_before]  # b = 1 and every b faster on the array than all smaller ones
-    if cfg.convs_native and cfg.dataflow == Dataflow.WS:  # OS reads grouped layers as im2col matrices
+    if cfg.convs_native and cfg.dataflow == Dataflow.WS:  # OS, IS: any filter rows per k-tile (K in time)
         front = np.union1d(front, _band_blocks(cfg, shape))
     try:
         total = _block_cycles(cfg, one, shape.groups, front, with_memory=True)

@@ -108,12 +108,12 @@ class ArrayConfig:
         generator feeds the array the operand stream of the im2col matrix (zeros for padding made on
         chip). ``auto`` (the default) is on for every dataflow, on IS only with ``fold_overlap``
         (true on IS without it is refused). On OS and IS only stride-1 convolutions with as many output
-        as input columns (and one group) read natively; the others read their im2col matrix, with true
-        too. With ``auto`` a
+        as input columns (grouped ones too, a block of groups as its channel slice) read natively; the
+        others read their im2col matrix, with true too. With ``auto`` a
         convolution reads its bands when the model times them faster than its im2col plan (or as fast,
-        with no more DRAM words); with true whenever a band fits the ifmap SRAM's half. Layers with
-        ``groups > 1``, or whose bands do not fit, read their im2col matrix from DRAM, as every layer
-        does with false (README, "The memory system").
+        with no more DRAM words); with true whenever a band fits the ifmap SRAM's half. Layers whose
+        bands do not fit read their im2col matrix from DRAM, as every layer does with false (README,
+        "The memory system").
     group_blocks : bool
         Lower a grouped or depthwise convolution's ``groups`` groups in blocks of b groups, each block ONE
         GEMM with a block-diagonal weight matrix (K = b x taps per group, N = b x filters per group, zeros

@@ -37,7 +37,12 @@ after another, each from a whole line), so a block is a dense convolution of C' 
 (its B block-diagonal in the same (r, s, c') order, :meth:`~systolic.workload.ConvShape.block`); the
 tensor each GEMM of the layer sees starts at ``offset_A``. The layer that produced the tensor is assumed
 to write it in that layout (each layer's tensors are laid out for its own ports: systolic does not model
-the producer's side).
+the producer's side). On OS and IS (NCHW) no other layout is needed for one image: a block's channel
+slice is C' consecutive planes of the tensor, an NCHW tensor of C' channels from word ``i * C' * H * W``
+(block i), read as above from the GEMM's A base (the model and the cosim harness put each GEMM's tensor
+at ``offset_A``, as on WS; the RTL's tensor bases are generation constants: a per-GEMM base is not
+built). With a batch of several images a slice is not contiguous: the blocks are then stored one after
+another, each an NCHW tensor of its own (images outermost within the block), as on WS.
 
 Elements: A has the input format, B the weight format, C (partial sums, accumulators) ``acc_bits``, two's
 complement when either operand is signed.
@@ -118,14 +123,14 @@ CONV_PORTS: tuple[str, ...] = (
 
 def native_conv(cfg: ArrayConfig, conv, blocks: int = 1):
     """The convolution a layer lowered from ``conv`` (a :class:`~systolic.workload.ConvShape` or None) in
-    blocks of ``blocks`` groups may read natively on ``cfg`` (``cfg.convs_native``: WS and OS), or None
-    (the layer reads its im2col matrix). WS: ``conv`` itself for one group, else the dense convolution of
-    one block's channel slice (:meth:`~systolic.workload.ConvShape.block`; one group per GEMM: ``blocks =
-    1``). OS and IS: ``conv`` when :func:`pixel_runs` holds and it has one group, else None."""
+    blocks of ``blocks`` groups may read natively on ``cfg`` (``cfg.convs_native``), or None (the layer
+    reads its im2col matrix): ``conv`` itself for one group, else the dense convolution of one block's
+    channel slice (:meth:`~systolic.workload.ConvShape.block`; one group per GEMM: ``blocks = 1``). OS and
+    IS: only when :func:`pixel_runs` holds (for the block too: it has the layer's strides and widths)."""
     if not cfg.convs_native or conv is None:
         return None
-    if cfg.dataflow != Dataflow.WS:  # OS, IS: A's lanes along the output pixels
-        return conv if conv.groups == 1 and pixel_runs(conv) else None
+    if cfg.dataflow != Dataflow.WS and not pixel_runs(conv):  # OS, IS: A's lanes along the output pixels
+        return None
     return conv if conv.groups == 1 else conv.block(int(blocks))
 
 

@@ -229,17 +229,22 @@ def test_traces_need_out(net, capsys):
 
 def test_default_matrix_counts_both_tops():
     from systolic.config import ArrayConfig
-    from systolic.cosim.matrix import default_matrix
+    from systolic.cosim.matrix import CHIP_CASES, default_matrix
 
     base = ArrayConfig(name="matrix")
     groups = default_matrix(base)
     tops = [top for _, _, top in groups]
-    assert tops.count("core") == 9 + 3 + 3 and tops.count("accel") == 6 + 6 + 3 + 4 + 9
-    # grouped convolutions as each mem-wide config lowers them (OS 6 GEMMs, WS 6, IS 4), with -tiles
+    assert tops.count("core") == 9 + 3 + 3 and tops.count("accel") == 6 + 6 + 3 + 4 + 9 + 2
+    # grouped convolutions as each mem-wide config lowers them (OS 6 GEMMs, WS 6, IS 5), with -tiles
     # and on the conv memories the native grouped convolutions (tight: 8 GEMMs, ample: 6), with -im2col;
-    # OS's and IS's native convolutions (10 cases) on both conv memories, with -im2col, OS tight -serial
+    # OS's and IS's native convolutions (10 cases) on both conv memories, with -im2col, OS tight -serial,
+    # and their native grouped ones (OS tight 10 GEMMs, ample 6; IS 7 and 5), and one GEMM per group on
+    # the tight memory (-pergroup, 17 GEMMs each)
     accel = sum(len(cases) for _, cases, top in groups if top == "accel")
-    assert accel == 105 + 4 * 11 + 2 * (6 + 6 + 4) + 2 * (8 + 6) + 9 * 10
+    assert accel == 105 + 4 * 11 + 2 * (6 + 6 + 5) + 2 * (8 + 6) + 9 * 10 + 3 * 10 + 2 * (6 + 7 + 5) + 2 * 17
+    # the whole matrix: both simulators, and the 6 tiled-chip cases
+    core = sum(len(cases) for _, cases, top in groups if top == "core")
+    assert 2 * (core + accel) + 2 * len(CHIP_CASES) == 1048
     for df in ("os", "ws", "is"):
         cases = next(cases for cfg, cases, _ in groups if cfg.name == f"{df}-mem-wide")
         assert {c.conv["groups"] for c in cases if c.blocks} == {8, 2}
@@ -253,7 +258,7 @@ def test_default_matrix_counts_both_tops():
     # conv_native: WS, OS and IS convolutions on a tight and an ample memory, read natively and as
     # im2col matrices, and OS's tight one with the serial pipeline
     native = sorted(cfg.conv_native for cfg, _, _ in groups if "conv" in cfg.name)
-    assert native == [False] * 6 + [True] * 7
+    assert native == [False] * 6 + [True] * 9
     # every micro-architecture option runs both ways
     for option, flipped in (("fold_overlap", 7), ("tile_overlap", 3)):
         assert {getattr(cfg, option) for cfg, _, _ in groups} == {True, False}

@@ -257,16 +257,17 @@ def test_small_layers_take_the_models_cycles(dataflow, shapes, bw):
     assert rtl == model
 
 
-def test_a_depthwise_block_reads_its_channel_slice_natively():
-    """A block of 2 depthwise channels (conv_native, WS) is the dense convolution of its channel slice:
-    DRAM holds the 5x5x2 slice, the RTL reads it in bands (the slice plus halo rows, never the im2col
-    matrix), its output is the block's channels of the grouped convolution computed directly, and its
-    cycles are the model's."""
+@pytest.mark.parametrize("dataflow", list(Dataflow), ids=str)
+def test_a_depthwise_block_reads_its_channel_slice_natively(dataflow):
+    """A block of 2 depthwise channels (conv_native) is the dense convolution of its channel slice:
+    DRAM holds the 5x5x2 slice (WS: NHWC; OS and IS: its 2 NCHW planes), the RTL reads it in bands (the
+    slice plus halo rows, never the im2col matrix), its output is the block's channels of the grouped
+    convolution computed directly, and its cycles are the model's."""
     from systolic.cosim.conv import block_tensors, conv_tensors, direct_conv, im2col
     from systolic.workload import ConvShape
 
     fields = {**SMALL, "rows": 4, "cols": 4, "ifmap_sram_bytes": 128, "ofmap_sram_bytes": 256}
-    cfg = ArrayConfig(dataflow=Dataflow.WS, conv_native=True, **fields)
+    cfg = ArrayConfig(dataflow=dataflow, conv_native=True, **fields)
     shape = ConvShape(5, 5, 3, 3, 4, 4, pad_h=1, pad_w=1, groups=4)
     ifmap, filters = conv_tensors(cfg, shape, np.random.default_rng(5))
     block = shape.block(2)

@@ -14,6 +14,7 @@ from systolic.errors import InputError
 from systolic.geometry import native_conv
 from systolic.model.band import band_rows, window_addresses
 from systolic.model.cycles import GemmArrays
+from systolic.model.grouped import group_block
 from systolic.model.memory import memory_cycles, plan_conv_layer
 from systolic.model.traces import collect, layer_traces, trace_widths
 from systolic.workload import ConvShape, Layer
@@ -258,18 +259,24 @@ BY_PIXEL = pytest.mark.parametrize("dataflow", [Dataflow.OS, Dataflow.IS], ids=s
 @BY_PIXEL
 def test_os_and_is_read_stride_1_convs_as_wide_as_their_input_natively_and_the_rest_as_im2col(dataflow):
     """On OS and IS a vector is P output pixels at one tap: consecutive words of a channel's NCHW plane
-    only at stride 1 with OW = W ('same' width, or 1x1). Strided, 'valid'-width and grouped layers keep
-    their im2col matrix, with conv_native = true too (the plan says so: ``native`` None)."""
+    only at stride 1 with OW = W ('same' width, or 1x1). Grouped layers too, a block of groups as the
+    dense convolution of its channel slice. Strided and 'valid'-width layers, grouped or not, keep their
+    im2col matrix, with conv_native = true too (the plan says so: ``native`` None)."""
     cfg = ArrayConfig(conv_native=True, **{**AMPLE, "dataflow": dataflow})
     same = ConvShape(6, 5, 3, 3, 4, 3, pad_h=1, pad_w=1)
     assert native_conv(cfg, same) == same
     assert native_conv(cfg, ConvShape(6, 5, 1, 1, 4, 3)) is not None
     assert native_conv(cfg, ConvShape(6, 5, 3, 1, 4, 3)) is not None  # 'valid' height: rows are whole
+    grouped = ConvShape(6, 5, 3, 3, 4, 4, pad_h=1, pad_w=1, groups=2)
+    assert native_conv(cfg, grouped, 2) == grouped.block(2) == ConvShape(6, 5, 3, 3, 4, 4, pad_h=1, pad_w=1)
+    assert native_conv(cfg, grouped) == ConvShape(6, 5, 3, 3, 2, 2, pad_h=1, pad_w=1)  # a GEMM per group
+    assert native_conv(cfg.replace(conv_native=False), grouped, 2) is None
     for other in (
         ConvShape(6, 5, 3, 3, 4, 3),  # 'valid' width: OW = W - 2
         ConvShape(6, 5, 3, 3, 4, 3, stride_h=2, stride_w=2, pad_h=1, pad_w=1),
         ConvShape(6, 5, 1, 1, 4, 3, stride_h=2),
-        ConvShape(6, 5, 3, 3, 4, 4, pad_h=1, pad_w=1, groups=2),
+        ConvShape(6, 5, 3, 3, 4, 4, stride_h=2, stride_w=2, pad_h=1, pad_w=1, groups=4),
+        ConvShape(6, 5, 3, 3, 4, 4, groups=2),
     ):
         assert native_conv(cfg, other) is None
         assert _run(cfg, other).plan.native == (None,)
@@ -345,6 +352,40 @@ def test_os_and_is_bands_are_c_runs_and_reread_only_their_halo(dataflow, want):
     bands = [(0, 7), (5, 13), (11, 19), (17, 24)]  # input rows [lo, hi) of the 4 bands
     want = [c * 96 + plane[lo:hi].ravel() for lo, hi in bands for c in range(4)]
     np.testing.assert_array_equal(addr, np.concatenate(want))
+
+
+@pytest.mark.parametrize(
+    "dataflow, want",
+    [(Dataflow.OS, ((262, 210), (486, 378))), (Dataflow.IS, ((319, 245), (607, 461)))],
+    ids=str,
+)
+def test_os_and_is_a_depthwise_layer_reads_each_blocks_planes_once_pinned_against_the_rtl(dataflow, want):
+    """Closed form: make cosim's 'depthwise 3x3 C = g = 7' (5x5 'same') on the ample conv memory runs in
+    a block of 4 channels and a tail of 3; each block is the dense convolution of its C' consecutive NCHW
+    planes and reads them once (4 x 25 and 3 x 25 words: the 175-word tensor), against 9 words per
+    output pixel and channel from im2col; B is block-diagonal (b^2 R S words). Cycles (block, tail) pinned
+    as measured on the RTL (Icarus and Verilator), native and from im2col."""
+    from systolic.cosim.matrix import CONV_MEMORIES
+
+    conv = ConvShape(5, 5, 3, 3, 7, 7, pad_h=1, pad_w=1, groups=7)
+    cfg = ArrayConfig(dataflow=dataflow, conv_native=True, **CONV_MEMORIES["mem-conv-ample"])
+    assert group_block(cfg, conv) == 4
+    layers = Layer.conv_blocks("dw", conv, 4)
+    gemm = GemmArrays.of(
+        [ly.m for ly in layers], [ly.n for ly in layers], [ly.k for ly in layers], [1, 1], [conv] * 2, [4, 3]
+    )
+    res, old = memory_cycles(cfg, gemm), memory_cycles(cfg.replace(conv_native=False), gemm)
+    assert res.plan.native == (conv.block(4), conv.block(3)) and old.plan.native == (None, None)
+    assert res.dram_reads["ifmap"].tolist() == [4 * 25, 3 * 25]
+    assert res.dram_reads["filter"].tolist() == [16 * 9, 9 * 9]
+    assert old.dram_reads["ifmap"].tolist() == [25 * 9 * 4, 25 * 9 * 3]
+    assert (tuple(res.cycles.tolist()), tuple(old.cycles.tolist())) == want
+    # each GEMM's DRAM trace: its planes in order, from A's offset (the GEMM's slice of the NCHW tensor)
+    traces = collect(
+        layer_traces(cfg, res.schedule, 0, layers[0].m, layers[0].n, layers[0].k), trace_widths(cfg)
+    )
+    addr = traces["IFMAP_DRAM_TRACE"][:, 1:]
+    np.testing.assert_array_equal(addr[addr >= 0], cfg.ifmap_offset + np.arange(100))
 
 
 def test_pinned_against_the_rtl():

@@ -492,3 +492,28 @@ def test_os_and_is_strided_bands_read_their_phase_planes(dataflow, conv, sram, j
     # every tensor element a tap reads is fetched (the SRAM trace's addresses are among the DRAM trace's)
     sram = traces["IFMAP_SRAM_TRACE"][:, 1:]
     assert set(sram[sram >= 0].tolist()) <= set(addr[addr >= 0].tolist())
+
+
+@pytest.mark.parametrize(
+    "dataflow, want",
+    [
+        (Dataflow.OS, {"3x3": (131, 171), "7x7": (864, 1539)}),
+        (Dataflow.IS, {"3x3": (156, 206), "7x7": (971, 1916)}),
+    ],
+    ids=str,
+)
+def test_os_and_is_strided_convs_pinned_against_the_rtl(dataflow, want):
+    """make cosim's '3x3 stride 2, 8x8' (C = 2) and 'C = 3, 7x7 stride 2 pad 3' (9x8x3) convs on the ample
+    conv memory, measured on Icarus and Verilator (cycles native, from the im2col matrix); "auto" takes the
+    phase-plane bands for both."""
+    from systolic.cosim.matrix import CONV_MEMORIES
+
+    cfg = ArrayConfig(dataflow=dataflow, conv_native=True, **CONV_MEMORIES["mem-conv-ample"])
+    convs = {
+        "3x3": ConvShape(8, 8, 3, 3, 2, 3, stride_h=2, stride_w=2, pad_h=1, pad_w=1),
+        "7x7": ConvShape(9, 8, 7, 7, 3, cfg.cols, stride_h=2, stride_w=2, pad_h=3, pad_w=3),
+    }
+    for name, conv in convs.items():
+        got = (int(_run(cfg, conv).cycles[0]), int(_run(cfg.replace(conv_native=False), conv).cycles[0]))
+        assert got == want[name], name
+        assert _run(cfg.replace(conv_native="auto"), conv).plan.native == (conv,)

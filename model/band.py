@@ -33,8 +33,8 @@ from systolic.config import ArrayConfig
 from systolic.geometry import Geometry, phase_layout, pixel_address
 from systolic.workload import ConvShape
 
-#: OS: the longest run of a band (rows x W words) the controller's fill walk can take (its extent along the
-#: lanes is a 16-bit tile register, as M, N and K are).
+#: OS and IS: the longest run of a band (rows x W' words) and the most runs (C x phases read) the
+#: controller's fill walk can take (its extents are 16-bit tile registers, as M, N and K are).
 MAX_RUN_WORDS = (1 << 16) - 1
 
 
@@ -101,6 +101,8 @@ def plan_band(
             if int(rows.max()) * lay.plane_w > MAX_RUN_WORDS:
                 continue
             runs = conv.channels * lay.read
+            if runs > MAX_RUN_WORDS:  # the fill walk's count of runs is a 16-bit tile register too
+                return None
             lines = runs * -(-rows * lay.plane_w // lanes)  # [m-tile], the same for every image
             band_words = conv.batch * runs * lay.plane_w * int(rows.sum())
         else:

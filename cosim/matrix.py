@@ -197,12 +197,15 @@ def conv_cases(rows: int, cols: int) -> list[GemmCase]:
 
 
 def os_conv_cases(rows: int, cols: int) -> list[GemmCase]:
-    """Convolutions OS and IS read natively (stride 1, as many output columns as input columns; lanes
-    along the output pixels, a run per channel of the NCHW tensor): 3x3 'same' with rows whose width is not a
-    multiple of the array's rows (a vector crosses output rows), narrower than the rows (a vector spans
-    several), pointwise, a batch of two, 5x5 'same', a 3x1 filter ('valid' height), channels not a
-    multiple of the rows in a tall image (bands of a few output rows on the tight memory), deep (k-tiles
-    of whole filter rows when tight); then a strided conv and a GEMM, read as matrices on the same build."""
+    """Convolutions OS and IS read natively (as many output columns as the ifmap's phase planes have; lanes
+    along the output pixels, a run per channel and phase, :func:`systolic.geometry.phase_layout`): 3x3
+    'same' with rows whose width is not a multiple of the array's rows (a vector crosses output rows),
+    narrower than the rows (a vector spans several), pointwise, a batch of two, 5x5 'same', a 3x1 filter
+    ('valid' height), channels not a multiple of the rows in a tall image (bands of a few output rows on
+    the tight memory), deep (k-tiles of whole filter rows when tight); strided: 3x3 stride 2 pad 1 on an
+    even and two odd widths (phases of different sizes; bands of a few output rows on the tight memory),
+    1x1 stride 2 (phase (0, 0) only), 7x7 stride 2 pad 3 with C = 3, a batch of two; then a strided
+    'valid' conv and a GEMM, read as matrices on the same build."""
     shapes = [
         (ConvShape(6, 5, 3, 3, 3, cols - 1, pad_h=1, pad_w=1), "padded 3x3, W = 5"),
         (ConvShape(4, 3, 3, 3, 2, 3, pad_h=1, pad_w=1), "padded 3x3, W = 3"),
@@ -214,8 +217,17 @@ def os_conv_cases(rows: int, cols: int) -> list[GemmCase]:
         (ConvShape(6, 3, 3, 3, 4 * rows, 4, pad_h=1, pad_w=1), "deep 3x3"),
         (
             ConvShape(7, 6, 3, 3, 2, cols + 1, stride_h=2, stride_w=2, pad_h=1, pad_w=1),
-            "strided 3x3 (im2col)",
+            "strided 3x3, W = 6",
         ),
+        (ConvShape(8, 8, 3, 3, 2, 3, stride_h=2, stride_w=2, pad_h=1, pad_w=1), "3x3 stride 2, 8x8"),
+        (ConvShape(9, 7, 3, 3, 3, 3, stride_h=2, stride_w=2, pad_h=1, pad_w=1), "3x3 stride 2, 9x7, tall"),
+        (ConvShape(8, 6, 1, 1, rows + 1, cols, stride_h=2, stride_w=2), "1x1 stride 2"),
+        (
+            ConvShape(9, 8, 7, 7, 3, cols, stride_h=2, stride_w=2, pad_h=3, pad_w=3),
+            "C = 3, 7x7 stride 2 pad 3",
+        ),
+        (ConvShape(7, 6, 3, 3, 2, 3, stride_h=2, stride_w=2, pad_h=1, pad_w=1, batch=2), "stride 2, batch 2"),
+        (ConvShape(7, 6, 3, 3, 2, cols + 1, stride_h=2, stride_w=2), "strided 3x3 valid (im2col)"),
     ]
     cases = [
         GemmCase.from_conv(shape, seed=600 + i, label=f"{label} conv")

@@ -19,7 +19,7 @@ import numpy as np
 
 from systolic.config import ArrayConfig
 from systolic.dataflow import PORT_MAP, TENSOR_DIMS
-from systolic.geometry import BUFFER, CONV_PORTS, acc_signed, geometry
+from systolic.geometry import BUFFER, CONV_PORTS, acc_signed, geometry, phase_layout, pixel_address
 from systolic.model.memory import plan_conv_layer
 from systolic.model.traces import TRACE_NAMES
 from systolic.workload import ConvShape
@@ -84,6 +84,18 @@ def from_dram_image(cfg: ArrayConfig, flat: np.ndarray, tensor: str, shape: tupl
     return flat.reshape(shape) if lane_axis == 1 else flat.reshape(shape[::-1]).T
 
 
+def _phase_image(conv: ConvShape, nhwc: np.ndarray) -> np.ndarray:
+    """An OS or IS native layer's ifmap in DRAM (:func:`systolic.geometry.phase_layout`): per image and
+    channel, the stride's phase planes of H' x W' words (at stride 1 the NCHW tensor), zeros in the padding
+    words of a smaller phase."""
+    lay = phase_layout(conv)
+    sh, sw = conv.stride_h, conv.stride_w
+    planes = np.zeros((conv.batch, conv.channels, lay.plane_h * sh, lay.plane_w * sw), dtype=np.int64)
+    planes[:, :, : conv.ifmap_h, : conv.ifmap_w] = nhwc.transpose(0, 3, 1, 2)
+    shape = (conv.batch, conv.channels, lay.plane_h, sh, lay.plane_w, sw)
+    return planes.reshape(shape).transpose(0, 1, 3, 5, 2, 4).ravel()
+
+
 class LayerHarness:
     """DRAM, monitors and checks around ``systolic_accel`` for one layer C = A @ B.
 
@@ -145,7 +157,7 @@ class LayerHarness:
         self.images = {x: dram_image(cfg, self.tensors[x], x) for x in ("A", "B")}
         self.by_pixel = self.geo["A"].lane_dim == "m"  # OS, IS: A's lanes along the pixels, NCHW in DRAM
         if self.native is not None and self.by_pixel:
-            self.images["A"] = np.asarray(ifmap, dtype=np.int64).transpose(0, 3, 1, 2).ravel()
+            self.images["A"] = _phase_image(conv, np.asarray(ifmap, dtype=np.int64))
         elif self.native is not None:
             nhwc = np.asarray(ifmap, dtype=np.int64).ravel()
             lanes = self.geo["A"].lanes  # the region is whole lines of P words (systolic.geometry)
@@ -317,7 +329,7 @@ class LayerHarness:
         if not (0 <= h < cv.ifmap_h and 0 <= w < cv.ifmap_w):
             return -1
         if self.by_pixel:
-            return self.geo["A"].offset + ((b * cv.channels + c) * cv.ifmap_h + h) * cv.ifmap_w + w
+            return self.geo["A"].offset + int(pixel_address(cv, b, c, h, w))
         return self.geo["A"].offset + ((b * cv.ifmap_h + h) * cv.ifmap_w + w) * cv.channels + c
 
     def _monitor_array(self, rel: int, s: dict[str, int]) -> None:

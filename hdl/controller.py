@@ -368,14 +368,14 @@ class Controller(wiring.Component):
 
     def _band_segment(self, m: Module, rec: dict, seg: dict) -> dict:
         """conv_native: A's fill walk reads the band of the tile ``rec`` when the layer's ``conv_en`` is
-        high. WS: whole lines of P words of the NHWC tensor; OS and IS: C runs of rows x W words, one per
-        plane of the NCHW tensor (SRAM line ``lb C + c`` for word ``lb P ..`` of run c)."""
+        high. WS: whole lines of P words of the NHWC tensor; OS and IS: runs of rows x W' words, one per
+        channel and phase plane read (SRAM line ``lb runs + i`` for word ``lb P ..`` of run i)."""
         g, cv, on = self._geo["A"], self.cv, self.cv["conv_en"]
         if g.lane_dim == "m":
             bd = pixel_band(m, cv, rec, "ldband")
             band_seg = {
                 "ext_lane": bd["run"],
-                "ext_other": cv["conv_c"],
+                "ext_other": bd["runs"],
                 "origin_lane": bd["first"],
                 "origin_other": bd["c0"],
                 "pitch": bd["plane"],

@@ -92,27 +92,72 @@ def band(
     }
 
 
+def phase_registers(m: Module, cv: dict[str, Signal], prefix: str) -> dict[str, Signal]:
+    """OS and IS: the layer's phase layout (:func:`systolic.geometry.phase_layout`), from its registers
+    (divisions by the strides once per layer, as inputs latched at ``start``): plane rows ``plane_h`` = H'
+    = ceil(H / sh) and words a row ``plane_w`` = OW (= W', :func:`~systolic.geometry.pixel_runs`); ``one``
+    (a band reads one phase of a channel, ``first``, else all ``phases``), ``read`` (phases read per
+    channel) and ``pitch`` (words between runs); ``dy_neg`` = ceil(pad_h / sh) (plane rows a band reaches
+    above its first output row) and ``dy_hi`` (its last filter row's dy, floor((R - 1 - pad_h) / sh));
+    ``py0`` = (-pad_h) mod sh, and ``px0``, ``dx0`` (tap column 0's phase and offset); ``rem_h``,
+    ``rem_w`` (phases of H' rows, of W' columns: the others hold one fewer)."""
+    sh, sw, pad_h, pad_w = cv["conv_stride_h"], cv["conv_stride_w"], cv["conv_pad_h"], cv["conv_pad_w"]
+    sg = signed(WIDE + 2)
+    plane_h = _named(m, f"{prefix}_plane_h", (cv["conv_h"] + sh - 1) // sh)
+    plane_w = _named(m, f"{prefix}_plane_w", cv["conv_ow"])
+    dy_neg = _named(m, f"{prefix}_dy_neg", (pad_h + sh - 1) // sh)
+    dx_neg = _named(m, f"{prefix}_dx_neg", (pad_w + sw - 1) // sw)
+    py0 = _named(m, f"{prefix}_py0", dy_neg * sh - pad_h)
+    px0 = _named(m, f"{prefix}_px0", dx_neg * sw - pad_w)
+    one = _named(m, f"{prefix}_one", ((cv["conv_r"] == 1) | (sh == 1)) & ((cv["conv_s"] == 1) | (sw == 1)), 1)
+    phases = _named(m, f"{prefix}_phases", sh * sw)
+    words = _named(m, f"{prefix}_plane_words", plane_h * plane_w)
+    return {
+        "plane_h": plane_h,
+        "plane_w": plane_w,
+        "one": one,
+        "phases": phases,
+        "read": _named(m, f"{prefix}_read", Mux(one, 1, phases)),
+        "first": _named(m, f"{prefix}_first_phase", Mux(one, py0 * sw + px0, 0)),
+        "pitch": _named(m, f"{prefix}_pitch", Mux(one, phases * words, words)),
+        "dy_neg": dy_neg,
+        "dy_hi": _named(m, f"{prefix}_dy_hi", (cv["conv_r"] - 1 + py0) // sh - dy_neg, sg),
+        "py0": py0,
+        "px0": px0,
+        "dx0": _named(m, f"{prefix}_dx0", -dx_neg, sg),
+        "rem_h": _named(m, f"{prefix}_rem_h", cv["conv_h"] - (plane_h - 1) * sh),
+        "rem_w": _named(m, f"{prefix}_rem_w", cv["conv_w"] - (plane_w - 1) * sw),
+    }
+
+
 def pixel_band(m: Module, cv: dict[str, Signal], tile: dict[str, Value], prefix: str) -> dict[str, Signal]:
     """OS and IS (A's lanes along the output pixels): the band of a tile (``m0``, ``mt``: whole output rows of
-    one image; every filter row) in the NCHW tensor: its image ``b``, first output row ``oh0``, first input
-    row ``lo``, and the fill walk's runs: C runs (``c0 = b C``: the image's first plane) of ``run = rows W``
-    words from word ``lo W`` of each plane of ``plane = H W`` words."""
+    one image; every filter row) in the phase planes (:func:`phase_registers`; stride 1: the NCHW channel
+    planes): its image ``b``, first output row ``oh0``, first plane row ``lo``, and the fill walk's runs:
+    ``runs`` = C ``read`` runs (``c0 = b C read``: the image's first run) of ``run = rows W'`` words from word
+    ``first`` of each run's slot of ``pitch`` words, ``ph`` the phase layout."""
     m0, mt = tile["m0"], tile["mt"]
+    ph = phase_registers(m, cv, prefix)
+    sg = signed(WIDE + 2)
     per_img = _named(m, f"{prefix}_per_img", cv["conv_oh"] * cv["conv_ow"])
     b = _named(m, f"{prefix}_img", m0 // per_img)
     oh0 = _named(m, f"{prefix}_oh0", (m0 - b * per_img) // cv["conv_ow"])
     j = _named(m, f"{prefix}_out_rows", mt // cv["conv_ow"])
-    lo = _named(m, f"{prefix}_lo", Mux(oh0 >= cv["conv_pad_h"], oh0 - cv["conv_pad_h"], 0))
-    top = _named(m, f"{prefix}_top", oh0 + j - 1 + cv["conv_r"] - 1 - cv["conv_pad_h"])
-    hi = _named(m, f"{prefix}_hi", Mux(top >= cv["conv_h"], cv["conv_h"] - 1, top))
+    lo = _named(m, f"{prefix}_lo", Mux(oh0 >= ph["dy_neg"], oh0 - ph["dy_neg"], 0))
+    top = _named(m, f"{prefix}_top", oh0 + j - 1 + ph["dy_hi"], sg)
+    hi = _named(m, f"{prefix}_hi", Mux(top >= ph["plane_h"], ph["plane_h"] - 1, top), sg)
+    rows = _named(m, f"{prefix}_rows", Mux(hi + 1 > lo, hi + 1 - lo, 0))
+    words = ph["plane_h"] * ph["plane_w"]
     return {
         "img": b,
         "oh0": oh0,
         "lo": lo,
-        "c0": _named(m, f"{prefix}_c0", b * cv["conv_c"]),
-        "run": _named(m, f"{prefix}_run", (hi + 1 - lo) * cv["conv_w"]),
-        "first": _named(m, f"{prefix}_first", lo * cv["conv_w"]),
-        "plane": _named(m, f"{prefix}_plane", cv["conv_h"] * cv["conv_w"]),
+        "ph": ph,
+        "c0": _named(m, f"{prefix}_c0", b * cv["conv_c"] * ph["read"]),
+        "runs": _named(m, f"{prefix}_runs", cv["conv_c"] * ph["read"]),
+        "run": _named(m, f"{prefix}_run", rows * ph["plane_w"]),
+        "first": _named(m, f"{prefix}_first", Mux(ph["one"], ph["first"] * words, 0) + lo * ph["plane_w"]),
+        "plane": ph["pitch"],
     }
 
 
@@ -213,95 +258,138 @@ def pixel_window(
     lanes: int,
     depth: int,
 ) -> dict[str, Signal]:
-    """OS and IS (A's lanes along the output pixels; stride 1 and OW = W,
-    :func:`~systolic.geometry.pixel_runs`): the A vector at tile rows ``row ..`` (output pixels ``p0 = oh0 W +
-    row ..`` of the image) and tap ``k0 + col`` = (r, s, c): P consecutive words of channel c's run in the
-    band, from word ``p0 + (r - pad_h - lo) W + s - pad_w``, which may start anywhere in a line; word w of run
-    c is in SRAM line ``(w // P) C + c``, so ``next`` is C lines on. Per lane the tap's pixel must be inside
-    the tensor: rows by two comparisons against per-vector thresholds on the lane (the pixel index is p0 +
-    lane), columns by the lane's output column (ow0 + lane) mod W, a chain of increments wrapping at W from
-    the vector's first column, which changes once per fold (silicon would register it per fold); lanes past
-    the tile's rows are masked too. ``tile``: :func:`pixel_band` of the compute tile plus its ``m0``, ``mt``
-    and ``k0``.
+    """OS and IS (A's lanes along the output pixels; OW = W', :func:`~systolic.geometry.pixel_runs`): the A
+    vector at tile rows ``row ..`` (output pixels ``p0 = oh0 W' + row ..`` of the image) and tap ``k0 +
+    col`` = (r, s, c): P consecutive words of the run of channel c and phase (py, px) = ((r - pad_h) mod sh,
+    (s - pad_w) mod sw) in the band, from word ``p0 + (dy - lo) W' + dx`` ((dy, dx) = (floor((r - pad_h) /
+    sh), floor((s - pad_w) / sw))), which may start anywhere in a line; word w of run i is in SRAM line
+    ``(w // P) runs + i`` (i = c read + the phase when the band reads every phase), so ``next`` is runs
+    lines on. Per lane the tap's pixel must be inside the tensor: plane rows by two comparisons against
+    per-vector thresholds on the lane (the pixel index is p0 + lane; the phase's rows: H', or one fewer),
+    columns by the lane's output column (ow0 + lane) mod W', a chain of increments wrapping at W' from the
+    vector's first column, which changes once per fold (silicon would register it per fold), against the
+    phase's columns; lanes past the tile's rows are masked too. ``tile``: :func:`pixel_band` of the compute
+    tile plus its ``m0``, ``mt`` and ``k0``.
 
-    No division per request: (r, s, c) are counters stepped with the sequencer's walk, which requests an
-    m-block's taps col = 0, 1, 2, ... at one ``row`` (OS: a fold's; IS with ``fold_overlap``: the loads of its
-    folds, first row first; col 0: the tile's first filter row r0 = k0 / (S C), s = c = 0; each next col c +
-    1, wrapping into s and r), and ow0 steps by P mod W (once per layer) when ``row`` moves on by P (0 when
-    ``row`` is 0: a tile starts on an output row)."""
-    taps_row = Signal(WIDE, name="pwin_row_taps")  # S * C
-    r0 = Signal(WIDE, name="pwin_r0")
-    r, s, c = (Signal(WIDE, name=f"pwin_{x}") for x in "rsc")
-    r_q, s_q, c_q = (Signal(WIDE, name=f"pwin_{x}_q") for x in "rsc")
+    No division per request: (r, s, c) and the phases and offsets (py, dy), (px, dx) are counters stepped
+    with the sequencer's walk, which requests an m-block's taps col = 0, 1, 2, ... at one ``row`` (OS: a
+    fold's; IS with ``fold_overlap``: the loads of its folds, first row first; col 0: the tile's first
+    filter row r0 = k0 / (S C), its (dy, py) = divmod(r0 - pad_h, sh) once per tile, s = c = 0; each next
+    col c + 1, wrapping into s (px + 1, wrapping into dx) and r (py + 1, wrapping into dy)), and ow0 steps
+    by P mod W' (once per layer) when ``row`` moves on by P (0 when ``row`` is 0: a tile starts on an output
+    row)."""
+    ph = tile["ph"]
+    c, py, dy, px, dx = _pixel_taps(m, cv, tile, req, col)
+    sw_ = signed(WIDE + 2)
     row_q = Signal(DIM_BITS, name="pwin_row_q")
     ow0, ow0_q = Signal(WIDE, name="pwin_ow0"), Signal(WIDE, name="pwin_ow0_q")
-    step = Signal(WIDE, name="pwin_ow_step")  # P mod W
+    step = Signal(WIDE, name="pwin_ow_step")  # P mod W'
     ow_next = Signal(WIDE + 1, name="pwin_ow_next")
-    c_wrap, s_wrap = Signal(name="pwin_c_wrap"), Signal(name="pwin_s_wrap")
-    sw = signed(WIDE + 2)
-    p0 = Signal(sw, name="pwin_p0")
-    word = Signal(sw, name="pwin_word")  # in channel c's run
+    p0 = Signal(sw_, name="pwin_p0")
+    word = Signal(sw_, name="pwin_word")  # in the run of channel c and phase (py, px)
     biased = Signal(WIDE + 36, name="pwin_word_biased")
     line_b = Signal(WIDE + 36, name="pwin_line_biased")
-    line = Signal(sw, name="pwin_line_signed")
+    line = Signal(sw_, name="pwin_line_signed")
     rot = Signal(range(max(lanes, 2)), name="pwin_rot")
+    run = Signal(WIDE, name="pwin_run_index")
+    plane_w = ph["plane_w"]
     m.d.comb += [
-        taps_row.eq(cv["conv_s"] * cv["conv_c"]),
-        r0.eq(tile["k0"] // taps_row),
-        c_wrap.eq(c_q + 1 == cv["conv_c"]),
-        s_wrap.eq(c_wrap & (s_q + 1 == cv["conv_s"])),
-        c.eq(Mux((col == 0) | c_wrap, 0, c_q + 1)),
-        s.eq(Mux((col == 0) | s_wrap, 0, Mux(c_wrap, s_q + 1, s_q))),
-        r.eq(Mux(col == 0, r0, Mux(s_wrap, r_q + 1, r_q))),
-        step.eq(lanes % cv["conv_w"]),
+        step.eq(lanes % plane_w),
         ow_next.eq(ow0_q + step),
         ow0.eq(
             Mux(
                 row == 0,
                 0,
-                Mux(row == row_q, ow0_q, Mux(ow_next >= cv["conv_w"], ow_next - cv["conv_w"], ow_next)),
+                Mux(row == row_q, ow0_q, Mux(ow_next >= plane_w, ow_next - plane_w, ow_next)),
             )
         ),
-        p0.eq(tile["oh0"] * cv["conv_w"] + row),
-        word.eq(p0 + (r - cv["conv_pad_h"] - tile["lo"]) * cv["conv_w"] + s - cv["conv_pad_w"]),
+        p0.eq(tile["oh0"] * plane_w + row),
+        word.eq(p0 + (dy - tile["lo"]) * plane_w + dx),
         biased.eq(word + BIAS_LINES * lanes),
         line_b.eq(div_const(biased, lanes, (1 << (WIDE + 36)) - 1)),
         line.eq(line_b - BIAS_LINES),
         rot.eq(biased - line_b * lanes),
+        run.eq(c * ph["read"] + Mux(ph["one"], 0, py * cv["conv_stride_w"] + px)),
     ]
-    valid = _pixel_valid(m, cv, tile, row, p0, ow0, r, s, lanes)
+    valid = _pixel_valid(m, cv, tile, row, p0, ow0, (py, dy, px, dx), lanes)
     with m.If(req):
-        m.d.sync += [row_q.eq(row), ow0_q.eq(ow0), r_q.eq(r), s_q.eq(s), c_q.eq(c)]
-    runs = cv["conv_c"]
+        m.d.sync += [row_q.eq(row), ow0_q.eq(ow0)]
+    runs = tile["runs"]
     return {
-        "line": _named(m, "pwin_line", _clamp(line * runs + c, depth), range(max(depth, 2))),
-        "next": _named(m, "pwin_next", _clamp((line + 1) * runs + c, depth), range(max(depth, 2))),
+        "line": _named(m, "pwin_line", _clamp(line * runs + run, depth), range(max(depth, 2))),
+        "next": _named(m, "pwin_next", _clamp((line + 1) * runs + run, depth), range(max(depth, 2))),
         "rot": rot,
         "valid": valid,
     }
 
 
+def _pixel_taps(m: Module, cv: dict, tile: dict, req: Value, col: Value) -> tuple[Signal, ...]:
+    """The tap (r, s, c) of a request at ``col`` of :func:`pixel_window`'s walk, as counters (c, then s,
+    then r), and its phases and plane offsets (py, dy), (px, dx), stepped with s and r: returns (c, py,
+    dy, px, dx)."""
+    ph = tile["ph"]
+    sh, sw = cv["conv_stride_h"], cv["conv_stride_w"]
+    taps_row = Signal(WIDE, name="pwin_row_taps")  # S * C
+    r0 = Signal(WIDE, name="pwin_r0")
+    e0 = Signal(WIDE, name="pwin_e0")  # r0 - pad_h + dy_neg sh >= 0
+    r, s, c = (Signal(WIDE, name=f"pwin_{x}") for x in "rsc")
+    r_q, s_q, c_q = (Signal(WIDE, name=f"pwin_{x}_q") for x in "rsc")
+    sg = signed(WIDE + 2)
+    py, px = Signal(WIDE, name="pwin_py"), Signal(WIDE, name="pwin_px")
+    dy, dx = Signal(sg, name="pwin_dy"), Signal(sg, name="pwin_dx")
+    py_q, px_q = Signal(WIDE, name="pwin_py_q"), Signal(WIDE, name="pwin_px_q")
+    dy_q, dx_q = Signal(sg, name="pwin_dy_q"), Signal(sg, name="pwin_dx_q")
+    c_wrap, s_wrap = Signal(name="pwin_c_wrap"), Signal(name="pwin_s_wrap")
+    px_wrap, py_wrap = Signal(name="pwin_px_wrap"), Signal(name="pwin_py_wrap")
+    first = col == 0
+    m.d.comb += [
+        taps_row.eq(cv["conv_s"] * cv["conv_c"]),
+        r0.eq(tile["k0"] // taps_row),
+        e0.eq(r0 + ph["py0"]),
+        c_wrap.eq(c_q + 1 == cv["conv_c"]),
+        s_wrap.eq(c_wrap & (s_q + 1 == cv["conv_s"])),
+        px_wrap.eq(px_q + 1 == sw),
+        py_wrap.eq(py_q + 1 == sh),
+        c.eq(Mux(first | c_wrap, 0, c_q + 1)),
+        s.eq(Mux(first | s_wrap, 0, Mux(c_wrap, s_q + 1, s_q))),
+        r.eq(Mux(first, r0, Mux(s_wrap, r_q + 1, r_q))),
+        px.eq(Mux(first | s_wrap, ph["px0"], Mux(c_wrap, Mux(px_wrap, 0, px_q + 1), px_q))),
+        dx.eq(Mux(first | s_wrap, ph["dx0"], Mux(c_wrap & px_wrap, dx_q + 1, dx_q))),
+        py.eq(Mux(first, e0 % sh, Mux(s_wrap, Mux(py_wrap, 0, py_q + 1), py_q))),
+        dy.eq(Mux(first, e0 // sh - ph["dy_neg"], Mux(s_wrap & py_wrap, dy_q + 1, dy_q))),
+    ]
+    with m.If(req):
+        m.d.sync += [r_q.eq(r), s_q.eq(s), c_q.eq(c), py_q.eq(py), dy_q.eq(dy), px_q.eq(px), dx_q.eq(dx)]
+    return c, py, dy, px, dx
+
+
 def _pixel_valid(
-    m: Module, cv: dict, tile: dict, row: Value, p0: Value, ow0: Value, r: Value, s: Value, lanes: int
+    m: Module, cv: dict, tile: dict, row: Value, p0: Value, ow0: Value, tap: tuple, lanes: int
 ) -> Signal:
-    """Per lane i of an OS vector (pixel p0 + i, output column (ow0 + i) mod W, filter row r and column
-    s): the tap's pixel is inside the tensor and the lane inside the tile's rows."""
+    """Per lane i of an OS vector (pixel p0 + i, output column (ow0 + i) mod W', tap ``(py, dy, px, dx)``):
+    the tap's pixel is inside the tensor (plane row oh + dy among its phase's H' or H' - 1 rows, plane
+    column ow + dx among its W' or W' - 1) and the lane inside the tile's rows."""
+    py, dy, px, dx = tap
+    ph = tile["ph"]
+    plane_w = ph["plane_w"]
     sw = signed(WIDE + 2)
     y_lo, y_hi = Signal(sw, name="pwin_y_lo"), Signal(sw, name="pwin_y_hi")  # rows inside: y_lo <= i < y_hi
     x_lo, x_hi = Signal(sw, name="pwin_x_lo"), Signal(sw, name="pwin_x_hi")  # columns: x_lo <= ow_i < x_hi
     valid = Signal(lanes, name="pwin_valid")
+    rows = Mux(py < ph["rem_h"], ph["plane_h"], ph["plane_h"] - 1)
+    cols = Mux(px < ph["rem_w"], plane_w, plane_w - 1)
     m.d.comb += [
-        y_lo.eq((cv["conv_pad_h"] - r) * cv["conv_w"] - p0),
-        y_hi.eq((cv["conv_h"] + cv["conv_pad_h"] - r) * cv["conv_w"] - p0),
-        x_lo.eq(cv["conv_pad_w"] - s),
-        x_hi.eq(cv["conv_w"] + cv["conv_pad_w"] - s),
+        y_lo.eq(-dy * plane_w - p0),
+        y_hi.eq((rows - dy) * plane_w - p0),
+        x_lo.eq(-dx),
+        x_hi.eq(cols - dx),
     ]
     ow = ow0
     bits = []
     for i in range(lanes):
         if i:
             nxt = Signal(WIDE, name=f"pwin_ow_{i}")
-            m.d.comb += nxt.eq(Mux(ow + 1 == cv["conv_w"], 0, ow + 1))
+            m.d.comb += nxt.eq(Mux(ow + 1 == plane_w, 0, ow + 1))
             ow = nxt
         bits.append((y_lo <= i) & (y_hi > i) & (x_lo <= ow) & (x_hi > ow) & (tile["mt"] > row + i))
     m.d.comb += valid.eq(Cat(*bits))

@@ -15,11 +15,13 @@ changes is the DRAM words of A (the tensor plus the halo rows re-read by neighbo
 when there are several m-tiles, plus the alignment words) and, when C is not a multiple of P, the k-tiles (one
 filter row each, the last k-line of each row partial, so possibly more folds than im2col's).
 
-On OS and IS (A's lanes along the output pixels) the ifmap is NCHW and a band is C runs of ``rows * W`` words,
-one per channel plane (:func:`band_runs`), fetched exactly (no alignment words); any number of filter rows per
-k-tile (K runs in time); only stride-1 convolutions as wide as their input
+On OS and IS (A's lanes along the output pixels) the ifmap is NCHW split into the stride's phase planes
+(:func:`systolic.geometry.phase_layout`; stride 1: the channel planes) and a band is ``runs`` runs of ``rows *
+W'`` words, one per channel and phase read (:func:`band_runs`), fetched exactly (no alignment words; the
+padding words of a smaller phase's last row or column are read with its plane rows); any number of filter
+rows per k-tile (K runs in time); only convolutions as wide as their phase planes
 (:func:`systolic.geometry.pixel_runs`) read so, grouped ones too (a block of groups: the dense convolution
-of its C' consecutive planes).
+of its C' consecutive channels' planes).
 
 Pure NumPy; the RTL is ``hdl/window.py`` and the controller's band walk (``hdl/controller.py``).
 """
@@ -29,11 +31,11 @@ from __future__ import annotations
 import numpy as np
 
 from systolic.config import ArrayConfig
-from systolic.geometry import Geometry
+from systolic.geometry import Geometry, phase_layout, pixel_address
 from systolic.workload import ConvShape
 
-#: OS: the longest run of a band (rows x W words) the controller's fill walk can take (its extent along the
-#: lanes is a 16-bit tile register, as M, N and K are).
+#: OS and IS: the longest run of a band (rows x W' words) and the most runs (C x phases read) the
+#: controller's fill walk can take (its extents are 16-bit tile registers, as M, N and K are).
 MAX_RUN_WORDS = (1 << 16) - 1
 
 
@@ -45,6 +47,18 @@ def band_rows(conv: ConvShape, oh0, j: int, r0=0, r1=None):
     r1 = conv.filter_h if r1 is None else r1
     lo = np.maximum(0, oh0 * conv.stride_h - conv.pad_h + r0)
     hi = np.minimum(conv.ifmap_h - 1, (oh0 + j - 1) * conv.stride_h - conv.pad_h + r1 - 1)
+    return lo, np.maximum(0, hi - lo + 1)
+
+
+def plane_rows(conv: ConvShape, oh0, j: int):
+    """OS and IS: (first plane row, rows) of the band of output rows ``oh0 .. oh0 + j - 1`` (vectorised over
+    oh0): the phase-plane rows every filter row reads, oh + dy for dy from ``row_lo`` to ``row_hi``
+    (:func:`systolic.geometry.phase_layout`), rows outside the plane left out; the same rows of every phase
+    read."""
+    lay = phase_layout(conv)
+    oh0 = np.asarray(oh0, dtype=np.int64)
+    lo = np.maximum(0, oh0 + lay.row_lo)
+    hi = np.minimum(lay.plane_h - 1, oh0 + j - 1 + lay.row_hi)
     return lo, np.maximum(0, hi - lo + 1)
 
 
@@ -80,15 +94,20 @@ def plan_band(
     image = np.arange(conv.batch)[:, None]  # [image, 1]
     by_pixel = geo["A"].lane_dim == "m"  # OS, IS: lanes along the output pixels, a run per channel
     q_max = conv.filter_h if by_pixel or conv.channels % lanes == 0 else 1
+    lay = phase_layout(conv) if by_pixel else None
     best = None
     for j in (d for d in range(1, oh + 1) if oh % d == 0):
-        lo, rows = band_rows(conv, np.arange(0, oh, j), j)  # [m-tile]
         if by_pixel:
-            if int(rows.max()) * conv.ifmap_w > MAX_RUN_WORDS:
+            _, rows = plane_rows(conv, np.arange(0, oh, j), j)  # [m-tile]
+            if int(rows.max()) * lay.plane_w > MAX_RUN_WORDS:
                 continue
-            lines = conv.channels * -(-rows * conv.ifmap_w // lanes)  # [m-tile], the same for every image
-            band_words = conv.batch * conv.channels * conv.ifmap_w * int(rows.sum())
+            runs = conv.channels * lay.read
+            if runs > MAX_RUN_WORDS:  # the fill walk's count of runs is a 16-bit tile register too
+                return None
+            lines = runs * -(-rows * lay.plane_w // lanes)  # [m-tile], the same for every image
+            band_words = conv.batch * runs * lay.plane_w * int(rows.sum())
         else:
+            lo, rows = band_rows(conv, np.arange(0, oh, j), j)  # [m-tile]
             _, lines = _band_line_range(conv, lanes, image, lo, rows)  # [image, m-tile]
             band_words = int(lines.sum()) * lanes
         if int(lines.max()) > geo["A"].half_lines:
@@ -123,13 +142,16 @@ def band_lines(cfg: ArrayConfig, conv: ConvShape, m0: np.ndarray, tm: int) -> tu
 def band_runs(conv: ConvShape, m0: np.ndarray, tm: int) -> tuple[np.ndarray, np.ndarray]:
     """OS and IS (lanes along the output pixels, :func:`systolic.geometry.native_conv`): (first word, words
     per run) of the bands of native tiles (first im2col rows ``m0``, ``tm`` rows: whole output rows of one
-    image; every filter row). DRAM holds the ifmap NCHW, so a band is C runs of ``rows * W`` words, run c from
-    ``first + c * H * W`` (words from A's offset); the ifmap SRAM holds word w of run c in line ``(w // P) * C
-    + c``, lane ``w % P`` (the fill walk of an im2col tile of ``rows * W`` x C)."""
+    image; every filter row). DRAM holds the ifmap in phase planes (:func:`systolic.geometry.phase_layout`),
+    so a band is C ``read`` runs of ``rows * W'`` words (:func:`plane_rows`), run i from ``first + i *
+    pitch`` (words from A's offset); the ifmap SRAM holds word w of run i in line ``(w // P) * runs + i``,
+    lane ``w % P`` (the fill walk of an im2col tile of ``rows * W'`` x runs)."""
+    lay = phase_layout(conv)
     per_image = conv.ofmap_h * conv.ofmap_w
     b, oh0 = m0 // per_image, (m0 % per_image) // conv.ofmap_w
-    lo, rows = band_rows(conv, oh0, tm // conv.ofmap_w)
-    return (b * conv.channels * conv.ifmap_h + lo) * conv.ifmap_w, rows * conv.ifmap_w
+    lo, rows = plane_rows(conv, oh0, tm // conv.ofmap_w)
+    image = b * conv.channels * lay.phases + lay.first
+    return image * lay.plane_words + lo * lay.plane_w, rows * lay.plane_w
 
 
 def window_addresses(
@@ -144,7 +166,7 @@ def window_addresses(
     """DRAM addresses ``[event, width]`` of the ifmap words an A vector of im2col row ``m`` and taps
     ``k0 .. k0 + lanes - 1`` reads (NHWC), -1 for idle lanes and for padding (zeros made on chip). With
     ``by_pixel`` (OS) the lanes run along the rows instead: rows ``m .. m + lanes - 1`` at tap ``k0``, in
-    the NCHW tensor."""
+    the phase planes (:func:`systolic.geometry.pixel_address`)."""
     lane = np.arange(width)  # [lane]
     if by_pixel:
         m, k = m[:, None] + lane, np.broadcast_to(k0[:, None], (k0.size, width))  # [event, lane]
@@ -158,7 +180,7 @@ def window_addresses(
     w = ow * conv.stride_w - conv.pad_w + s
     inside = (h >= 0) & (h < conv.ifmap_h) & (w >= 0) & (w < conv.ifmap_w) & (lane < lanes[:, None])
     if by_pixel:
-        addr = offset + ((b * conv.channels + c) * conv.ifmap_h + h) * conv.ifmap_w + w
+        addr = offset + pixel_address(conv, b, c, np.maximum(h, 0), np.maximum(w, 0))
     else:
         addr = offset + ((b * conv.ifmap_h + h) * conv.ifmap_w + w) * conv.channels + c
     return np.where(inside, addr, -1)

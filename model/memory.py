@@ -27,8 +27,8 @@ A convolution that reads its ifmap natively (``conv_native``, :mod:`systolic.mod
 output rows and whole filter rows; its A tile is a band of input rows for every filter row
 (``Tiles.a_line0``, ``a_lines``: full lines of P words, so ``a_lines * ceil(P / bw)`` read beats), which
 the k-tiles of an m-tile share (A is loaded when m changes, not when k does), everything else as below. On
-OS and IS the band is C runs of ``rows * W`` words (``Tiles.a_word0``, ``a_run``, ``a_runs``; beats as for an
-im2col tile of ``a_run`` x ``a_runs``).
+OS and IS the band is runs of ``rows * W'`` words of phase planes (``Tiles.a_word0``, ``a_run``, ``a_runs``;
+beats as for an im2col tile of ``a_run`` x ``a_runs``).
 
 DRAM: one read request per cycle, data ``dram_latency_cycles`` later; one write beat per cycle; a beat
 carries at most ``dram_bw_words_per_cycle`` words and never crosses an SRAM line. The engine takes the
@@ -69,6 +69,7 @@ from systolic.geometry import (
     Geometry,
     geometry,
     native_conv,
+    phase_layout,
 )
 
 from .band import band_lines, band_runs, plan_band
@@ -380,8 +381,9 @@ class Tiles:
     compute_cycles: np.ndarray  # [tile] cc
     a_line0: np.ndarray  # [tile] conv_native: the band's first line (of P words from A's offset), else -1
     a_lines: np.ndarray  # [tile] conv_native: the band's lines, else -1 (A is the im2col tile)
-    # OS and IS bands (lanes along the pixels, :func:`systolic.model.band.band_runs`): a_runs (C) runs
-    # of a_run words, the first from word a_word0 of A's DRAM region, the next H W words on; -1 on other tiles
+    # OS and IS bands (lanes along the pixels, :func:`systolic.model.band.band_runs`): a_runs (C times the
+    # phases read) runs of a_run words, the first from word a_word0 of A's DRAM region, each next one the
+    # phase layout's pitch on (:func:`systolic.geometry.phase_layout`); -1 on other tiles
     a_word0: np.ndarray  # [tile]
     a_run: np.ndarray  # [tile]
     a_runs: np.ndarray  # [tile]
@@ -418,7 +420,7 @@ def tiles_of(cfg: ArrayConfig, gemm: GemmArrays, plan: TilePlan) -> Tiles:
         mine = layer == i
         if geo_a.lane_dim == "m":  # OS, IS: a run per channel, each in whole lines of its own
             word0[mine], run[mine] = band_runs(conv, m0[mine], int(plan.tm[i]))
-            runs[mine] = conv.channels
+            runs[mine] = conv.channels * phase_layout(conv).read
             lines[mine] = conv.channels * -(-run[mine] // geo_a.lanes)
         else:
             line0[mine], lines[mine] = band_lines(cfg, conv, m0[mine], int(plan.tm[i]))

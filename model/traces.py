@@ -21,7 +21,7 @@ import numpy as np
 
 from systolic.config import ArrayConfig
 from systolic.dataflow import MAPPINGS, PORT_MAP, ROLES
-from systolic.geometry import BUFFER, geometry
+from systolic.geometry import BUFFER, geometry, phase_layout
 from systolic.model.band import window_addresses
 from systolic.model.cycles import fold_starts
 from systolic.model.memory import Schedule, array_start_cycles, tile_record
@@ -195,8 +195,8 @@ def beat_walk(
     o, lb_of = np.divmod(blk, lb.size)
     words = np.minimum(bw, valid[lb_of] - j * bw)
     if tensor == "A" and tile["a_run"] >= 0:
-        plane = dims.native.ifmap_h * dims.native.ifmap_w
-        return g.offset + tile["a_word0"] + o * plane + lb_of * g.lanes + j * bw, words, j * bw
+        pitch = phase_layout(dims.native).pitch
+        return g.offset + tile["a_word0"] + o * pitch + lb_of * g.lanes + j * bw, words, j * bw
     coord = {
         g.other_dim: tile[f"{g.other_dim}0"] + o,
         g.lane_dim: tile[f"{g.lane_dim}0"] + lb_of * g.lanes + j * bw,

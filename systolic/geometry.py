@@ -23,12 +23,17 @@ half holds a *band*: the input rows ``lo .. lo + rows - 1`` of one image that a 
 (oh * stride_h - pad_h + r, ow * stride_w - pad_w + s), or zero outside the tensor; the taps s * C + c of
 one filter row r are the consecutive words from ``((b * H + h) * W + ow * stride_w - pad_w) * C``.
 
-On OS and IS (A's lanes along M, the output pixels) the ifmap is NCHW instead: element (b, h, w, c) at word
-``offset_A + ((b * C + c) * H + h) * W + w``, and a band (input rows ``lo .. lo + rows - 1`` of image b)
-is C runs of ``rows * W`` words, run c from word ``((b * C + c) * H + lo) * W``; word i of run c is in
-the SRAM half's line ``(i // P) * C + c``, lane ``i % P`` (the fill walk of an im2col tile of
-``rows * W`` x C words with a DRAM pitch of ``H * W``). Only convolutions for which :func:`pixel_runs`
-holds read so (P output pixels at one tap are then P consecutive words of a run).
+On OS and IS (A's lanes along M, the output pixels) the ifmap is NCHW instead, each channel plane split
+into the stride's sh * sw *phase planes* (space-to-depth; :func:`phase_layout`): phase (py, px) of channel c
+holds the pixels (y' sh + py, x' sw + px) as a plane of H' x W' words (H' = ceil(H / sh), W' = ceil(W /
+sw); the words past the tensor in a smaller phase are stored, never read as data), element (b, h, w, c) at
+word ``offset_A + (((b * C + c) * sh + h % sh) * sw + w % sw) * H' W' + (h // sh) * W' + w // sw``
+(:func:`pixel_address`; at stride 1 the NCHW tensor itself). A band (plane rows ``lo .. lo + rows - 1`` of
+image b) is ``runs`` runs of ``rows * W'`` words, one per channel and phase some tap reads (every phase,
+or the one phase of a 1x1-like filter), run i from word ``word0 + i * pitch``; word w of run i is in the
+SRAM half's line ``(w // P) * runs + i``, lane ``w % P`` (the fill walk of an im2col tile of ``rows * W'``
+x runs words with a DRAM pitch of ``pitch``). Only convolutions for which :func:`pixel_runs` holds read
+so (P output pixels at one tap are then P consecutive words of a run).
 
 A grouped or depthwise convolution in blocks of b groups of Cg channels (``group_blocks``) is stored
 channel-blocked, as oneDNN's blocked layouts (``nChw16c``) are: block i's channel slice
@@ -136,10 +141,72 @@ def native_conv(cfg: ArrayConfig, conv, blocks: int = 1):
 
 def pixel_runs(conv) -> bool:
     """OS and IS read a convolution natively when consecutive output pixels at one tap are consecutive words
-    of a channel's plane (NCHW): stride 1 and as many output columns as input columns (a 'same' width, or
-    1x1), so that the run goes on across an output row's end. Strided and 'valid' widths would make a vector
-    of P pixels P words with gaps: they keep their im2col matrix."""
-    return conv.stride_h == 1 and conv.stride_w == 1 and conv.ofmap_w == conv.ifmap_w
+    of one phase plane (:func:`phase_layout`): as many output columns as the plane has (OW = W' = ceil(W /
+    sw): a 'same' width, or 1x1, at any stride), so that the run goes on across an output row's end, and a
+    band reads either every phase of a channel (R >= sh and S >= sw) or one (a filter of one row where sh >
+    1, one column where sw > 1), so that its runs are evenly spaced in DRAM. Other widths ('valid') would
+    make a vector of P pixels P words with gaps, and other phase subsets runs with two pitches: they keep
+    their im2col matrix."""
+    if conv.ofmap_w != -(-conv.ifmap_w // conv.stride_w):
+        return False
+    every = conv.filter_h >= conv.stride_h and conv.filter_w >= conv.stride_w
+    one = min(conv.filter_h, conv.stride_h) == 1 and min(conv.filter_w, conv.stride_w) == 1
+    return every or one
+
+
+@dataclass(frozen=True)
+class PhaseLayout:
+    """How an OS or IS native layer's ifmap is split into phase planes (:func:`phase_layout`)."""
+
+    plane_h: int  # H' = ceil(H / sh): rows of a phase plane
+    plane_w: int  # W' = ceil(W / sw): words of a plane row
+    phases: int  # sh * sw: phase planes per channel in DRAM
+    read: int  # phase planes per channel a band reads: ``phases``, or 1
+    first: int  # the phase plane a one-phase band reads (py sw + px), else 0
+    pitch: int  # words between a band's consecutive runs in DRAM
+    row_lo: int  # dy of the first filter row (floor(-pad_h / sh)): plane rows from output row oh + row_lo
+    row_hi: int  # dy of the last filter row (floor((R - 1 - pad_h) / sh))
+
+    @property
+    def plane_words(self) -> int:
+        return self.plane_h * self.plane_w
+
+
+def phase_layout(conv) -> PhaseLayout:
+    """The phase planes of ``conv``'s ifmap on OS and IS (:func:`pixel_runs`; stride 1: one plane, the NCHW
+    channel plane). Tap (r, s) reads phase (py, px) = ((r - pad_h) mod sh, (s - pad_w) mod sw) at plane
+    offset (dy, dx) = (floor((r - pad_h) / sh), floor((s - pad_w) / sw)): output pixel (oh, ow) reads plane
+    word (oh + dy) W' + ow + dx."""
+    sh, sw = conv.stride_h, conv.stride_w
+    plane_h, plane_w = -(-conv.ifmap_h // sh), -(-conv.ifmap_w // sw)
+    one = min(conv.filter_h, sh) == 1 and min(conv.filter_w, sw) == 1
+    first = (-conv.pad_h % sh) * sw + (-conv.pad_w % sw) if one else 0
+    words = plane_h * plane_w
+    return PhaseLayout(
+        plane_h=plane_h,
+        plane_w=plane_w,
+        phases=sh * sw,
+        read=1 if one else sh * sw,
+        first=first,
+        pitch=words * (sh * sw if one else 1),
+        row_lo=-conv.pad_h // sh,
+        row_hi=(conv.filter_h - 1 - conv.pad_h) // sh,
+    )
+
+
+def pixel_address(conv, b, c, h, w):
+    """Word of element (b, h, w, c) of an OS or IS native layer's ifmap from A's offset (vectorised; any
+    (h, w) inside the tensor)."""
+    sh, sw = conv.stride_h, conv.stride_w
+    plane_h, plane_w = -(-conv.ifmap_h // sh), -(-conv.ifmap_w // sw)
+    phase = ((b * conv.channels + c) * sh + h % sh) * sw + w % sw
+    return phase * plane_h * plane_w + (h // sh) * plane_w + w // sw
+
+
+def pixel_words(conv) -> int:
+    """Words of an OS or IS native layer's ifmap in DRAM: the phase planes, padding words included."""
+    lay = phase_layout(conv)
+    return conv.batch * conv.channels * lay.phases * lay.plane_words
 
 
 def acc_signed(cfg: ArrayConfig) -> bool:

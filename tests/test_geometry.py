@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from systolic.config import ArrayConfig, Dataflow
-from systolic.geometry import ADDR_BITS, BUFFER, geometry, operand_format, port_format
+from systolic.geometry import (
+    ADDR_BITS,
+    BUFFER,
+    geometry,
+    operand_format,
+    phase_layout,
+    pixel_address,
+    pixel_runs,
+    pixel_words,
+    port_format,
+)
+from systolic.workload import ConvShape
 
 # (port, lanes, lane_dim, other_dim) per tensor on a 4-row, 3-column array, from the port table.
 EXPECTED = {
@@ -57,3 +69,40 @@ def test_operand_formats_follow_the_tensor():
     assert port_format(cfg.replace(dataflow="ws"), "west") == (3, False)
     with pytest.raises(ValueError, match="tensor must be A, B or C, not 'D'"):
         operand_format(cfg, "D")
+
+
+@pytest.mark.parametrize(
+    "conv, want",
+    [
+        # ResNet-50's strided layers (PyTorch 'same' arithmetic): OW = W' = ceil(W / sw)
+        (ConvShape(224, 224, 7, 7, 3, 64, stride_h=2, stride_w=2, pad_h=3, pad_w=3), (112, 112, 4, 4, 0)),
+        (ConvShape(112, 112, 3, 3, 64, 64, stride_h=2, stride_w=2, pad_h=1, pad_w=1), (56, 56, 4, 4, 0)),
+        (ConvShape(56, 56, 1, 1, 256, 512, stride_h=2, stride_w=2), (28, 28, 4, 1, 0)),
+        # odd width: phases of 4 and 3 columns, stored as 4; a 1x3 filter at stride (2, 1), pad 1: the
+        # band reads the one phase of odd rows
+        (ConvShape(7, 7, 3, 3, 2, 2, stride_h=2, stride_w=2, pad_h=1, pad_w=1), (4, 4, 4, 4, 0)),
+        (ConvShape(8, 6, 1, 3, 2, 2, stride_h=2, pad_h=1, pad_w=1), (4, 6, 2, 1, 1)),
+        # stride 1: one phase, the NCHW channel plane
+        (ConvShape(6, 5, 3, 3, 2, 2, pad_h=1, pad_w=1), (6, 5, 1, 1, 0)),
+    ],
+)
+def test_phase_layout_of_strided_convs(conv, want):
+    """(H', W', phases, phases a band reads, the one phase it reads) of OS and IS native layers."""
+    lay = phase_layout(conv)
+    assert pixel_runs(conv)
+    assert (lay.plane_h, lay.plane_w, lay.phases, lay.read, lay.first) == want
+    assert lay.pitch == lay.plane_words * (lay.phases if lay.read == 1 else 1)
+
+
+def test_pixel_address_puts_every_element_at_its_own_word_and_stride_1_is_nchw():
+    conv = ConvShape(7, 5, 3, 3, 3, 2, stride_h=2, stride_w=3, pad_h=1, pad_w=1, batch=2)
+    b, h, w, c = np.meshgrid(*(np.arange(n) for n in (2, 7, 5, 3)), indexing="ij")
+    addr = pixel_address(conv, b, c, h, w)
+    assert np.unique(addr).size == addr.size and addr.max() < pixel_words(conv) == 2 * 3 * 6 * 4 * 2
+    flat = ConvShape(7, 5, 3, 3, 3, 2, pad_h=1, pad_w=1, batch=2)
+    np.testing.assert_array_equal(pixel_address(flat, b, c, h, w), ((b * 3 + c) * 7 + h) * 5 + w)
+
+
+def test_valid_widths_and_partial_phase_sets_are_not_pixel_runs():
+    assert not pixel_runs(ConvShape(6, 5, 3, 3, 4, 3, stride_h=2, stride_w=2))  # OW = 2, W' = 3
+    assert not pixel_runs(ConvShape(6, 5, 1, 3, 4, 3, stride_h=2, stride_w=2, pad_w=1))  # 2 of 4 phases

@@ -101,3 +101,53 @@ def test_three_channels_on_four_rows_is_exact():
 )
 def test_channels_not_a_multiple_of_rows_are_exact(conv, changes):
     _check(ArrayConfig(**{**TIGHT, **changes}), conv)
+
+
+STRIDED = [
+    (ConvShape(8, 8, 3, 3, 2, 3, stride_h=2, stride_w=2, pad_h=1, pad_w=1), "mem-conv-ample"),
+    (ConvShape(7, 7, 3, 3, 2, 3, stride_h=2, stride_w=2, pad_h=1, pad_w=1), "mem-conv-tight"),
+    (ConvShape(8, 6, 1, 1, 3, 4, stride_h=2, stride_w=2), "mem-conv-tight"),
+    pytest.param(
+        ConvShape(7, 6, 3, 3, 2, 5, stride_h=2, stride_w=2, pad_h=1, pad_w=1, batch=2),
+        "mem-conv-ample",
+        marks=pytest.mark.slow,
+    ),
+    (ConvShape(8, 6, 1, 3, 2, 3, stride_h=2, pad_h=1, pad_w=1), "mem-conv-tight"),
+    pytest.param(
+        ConvShape(9, 9, 3, 3, 2, 3, stride_h=3, stride_w=3, pad_h=1, pad_w=1, extra_h=1),
+        "mem-conv-ample",
+        marks=pytest.mark.slow,
+    ),
+]
+
+
+@pytest.mark.parametrize("dataflow", [Dataflow.OS, Dataflow.IS], ids=str)
+@pytest.mark.parametrize(
+    "conv, memory",
+    STRIDED,
+    ids=[
+        "3x3s2 even",
+        "3x3s2 odd width, bands",
+        "1x1s2 bands",
+        "3x3s2 batch 2",
+        "1x3 s(2,1) odd rows",
+        "3x3s3",
+    ],
+)
+def test_os_and_is_read_strided_convs_from_their_phase_planes_exactly(dataflow, conv, memory):
+    """OS and IS: a strided conv read from its ifmap's phase planes (every phase of a 3x3, phase (0, 0) of
+    a 1x1, the odd rows' phase of a 1x3 at stride (2, 1) with pad 1; an odd width, whose phases differ in
+    size and whose padding words the window masks; stride 3 with end padding) gives the direct
+    convolution in the model's cycles, counts and traces."""
+    from systolic.cosim.matrix import CONV_MEMORIES
+
+    _check(ArrayConfig(dataflow=dataflow, conv_native=True, **CONV_MEMORIES[memory]), conv)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dataflow", [Dataflow.OS, Dataflow.IS], ids=str)
+def test_os_and_is_read_a_7x7_stride_2_conv_of_three_channels_in_bands_exactly(dataflow):
+    from systolic.cosim.matrix import CONV_MEMORIES
+
+    conv = ConvShape(9, 8, 7, 7, 3, 4, stride_h=2, stride_w=2, pad_h=3, pad_w=3)
+    _check(ArrayConfig(dataflow=dataflow, conv_native=True, **CONV_MEMORIES["mem-conv-tight"]), conv)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from systolic.config import ArrayConfig, Dataflow
 from systolic.cosim.conv import im2col
 from systolic.errors import InputError
-from systolic.geometry import native_conv
+from systolic.geometry import native_conv, pixel_address, pixel_words
 from systolic.model.band import band_rows, window_addresses
 from systolic.model.cycles import GemmArrays
 from systolic.model.grouped import group_block
@@ -257,58 +257,77 @@ BY_PIXEL = pytest.mark.parametrize("dataflow", [Dataflow.OS, Dataflow.IS], ids=s
 
 
 @BY_PIXEL
-def test_os_and_is_read_stride_1_convs_as_wide_as_their_input_natively_and_the_rest_as_im2col(dataflow):
-    """On OS and IS a vector is P output pixels at one tap: consecutive words of a channel's NCHW plane
-    only at stride 1 with OW = W ('same' width, or 1x1). Grouped layers too, a block of groups as the
-    dense convolution of its channel slice. Strided and 'valid'-width layers, grouped or not, keep their
-    im2col matrix, with conv_native = true too (the plan says so: ``native`` None)."""
+def test_os_and_is_read_convs_as_wide_as_their_phase_planes_natively_and_the_rest_as_im2col(dataflow):
+    """On OS and IS a vector is P output pixels at one tap: consecutive words of one phase plane (W' =
+    ceil(W / sw) words a row) when OW = W' ('same' width, or 1x1, at any stride) and a band reads every
+    phase of a channel or one. Grouped layers too, a block of groups as the dense convolution of its
+    channel slice. 'Valid' widths and filters that read some phases but not all (1x3 at stride 2), grouped
+    or not, keep their im2col matrix, with conv_native = true too (the plan says so: ``native`` None)."""
     cfg = ArrayConfig(conv_native=True, **{**AMPLE, "dataflow": dataflow})
-    same = ConvShape(6, 5, 3, 3, 4, 3, pad_h=1, pad_w=1)
-    assert native_conv(cfg, same) == same
-    assert native_conv(cfg, ConvShape(6, 5, 1, 1, 4, 3)) is not None
-    assert native_conv(cfg, ConvShape(6, 5, 3, 1, 4, 3)) is not None  # 'valid' height: rows are whole
+    for conv in (
+        ConvShape(6, 5, 3, 3, 4, 3, pad_h=1, pad_w=1),
+        ConvShape(6, 5, 1, 1, 4, 3),
+        ConvShape(6, 5, 3, 1, 4, 3),  # 'valid' height: rows are whole
+        ConvShape(6, 5, 3, 3, 4, 3, stride_h=2, stride_w=2, pad_h=1, pad_w=1),  # OW = 3 = ceil(5 / 2)
+        ConvShape(6, 5, 1, 1, 4, 3, stride_h=2),
+        ConvShape(6, 5, 1, 1, 4, 3, stride_h=2, stride_w=2),
+        ConvShape(9, 8, 7, 7, 3, 3, stride_h=2, stride_w=2, pad_h=3, pad_w=3),
+    ):
+        assert native_conv(cfg, conv) == conv
+        assert _run(cfg, conv).plan.native == (conv,)
     grouped = ConvShape(6, 5, 3, 3, 4, 4, pad_h=1, pad_w=1, groups=2)
     assert native_conv(cfg, grouped, 2) == grouped.block(2) == ConvShape(6, 5, 3, 3, 4, 4, pad_h=1, pad_w=1)
     assert native_conv(cfg, grouped) == ConvShape(6, 5, 3, 3, 2, 2, pad_h=1, pad_w=1)  # a GEMM per group
     assert native_conv(cfg.replace(conv_native=False), grouped, 2) is None
+    depthwise = ConvShape(7, 7, 3, 3, 4, 4, stride_h=2, stride_w=2, pad_h=1, pad_w=1, groups=4)
+    assert native_conv(cfg, depthwise, 4) == depthwise.block(4)  # strided blocks: phase planes of C' channels
     for other in (
         ConvShape(6, 5, 3, 3, 4, 3),  # 'valid' width: OW = W - 2
-        ConvShape(6, 5, 3, 3, 4, 3, stride_h=2, stride_w=2, pad_h=1, pad_w=1),
-        ConvShape(6, 5, 1, 1, 4, 3, stride_h=2),
-        ConvShape(6, 5, 3, 3, 4, 4, stride_h=2, stride_w=2, pad_h=1, pad_w=1, groups=4),
-        ConvShape(6, 5, 3, 3, 4, 4, groups=2),
+        ConvShape(6, 5, 3, 3, 4, 3, stride_h=2, stride_w=2),  # 'valid' width: OW = 2, W' = 3
+        ConvShape(6, 5, 1, 3, 4, 3, stride_h=2, stride_w=2, pad_w=1),  # phases (0, 0) and (0, 1) of 4
+        ConvShape(6, 5, 3, 3, 4, 4, groups=2),  # grouped, 'valid' width
     ):
         assert native_conv(cfg, other) is None
         assert _run(cfg, other).plan.native == (None,)
 
 
 pixel_convs = st.builds(
-    lambda h, w, r, s, c, b: ConvShape(h, w, r, s, c, 2, pad_h=r // 2, pad_w=s // 2, batch=b),
-    st.integers(1, 6),
-    st.integers(1, 6),
+    lambda h, w, r, s, c, b, sh, sw: ConvShape(
+        h, w, r, s, c, 2, stride_h=sh, stride_w=sw, pad_h=r // 2, pad_w=s // 2, batch=b
+    ),
+    st.integers(1, 7),
+    st.integers(1, 7),
     st.sampled_from([1, 3]),
     st.sampled_from([1, 3, 5]),
     st.integers(1, 3),
     st.integers(1, 2),
+    st.integers(1, 3),
+    st.integers(1, 3),
 )
 
 
 @given(pixel_convs)
 @settings(max_examples=40, deadline=None)
 def test_the_pixel_window_reads_the_words_of_the_im2col_matrix(conv):
-    """OS: an NCHW ifmap whose words hold their own address + 1; the P pixels of a vector at one tap read
-    the words its im2col matrix holds (0 where the window makes a padding zero)."""
+    """OS: a tensor of distinct nonzero words stored in phase planes (stride 1: NCHW); the P pixels of a
+    vector at one tap read the words its im2col matrix holds (none where the window makes a padding
+    zero), and the phase layout puts every element at a word of its own."""
     offset, lanes = 100, 4
-    n = conv.batch * conv.channels * conv.ifmap_h * conv.ifmap_w
-    nchw = (np.arange(n) + 1).reshape(conv.batch, conv.channels, conv.ifmap_h, conv.ifmap_w)
+    shape = (conv.batch, conv.ifmap_h, conv.ifmap_w, conv.channels)
+    nhwc = np.arange(1, np.prod(shape) + 1).reshape(shape)
+    b, h, w, c = np.meshgrid(*(np.arange(n) for n in shape), indexing="ij")
+    image = np.zeros(pixel_words(conv), dtype=np.int64)
+    image[pixel_address(conv, b, c, h, w)] = nhwc
+    assert np.count_nonzero(image) == nhwc.size
     zeros = np.zeros((conv.filter_h, conv.filter_w, conv.channels, conv.filters), dtype=np.int64)
-    a, _ = im2col(nchw.transpose(0, 2, 3, 1), zeros, conv)
+    a, _ = im2col(nhwc, zeros, conv)
     m0, k = (x.ravel() for x in np.meshgrid(np.arange(0, a.shape[0], lanes), np.arange(a.shape[1])))
     rows = np.minimum(lanes, a.shape[0] - m0)
     got = window_addresses(conv, offset, m0, k, rows, lanes, by_pixel=True)
     padded = np.pad(a, ((0, -a.shape[0] % lanes), (0, 0)))  # [m, k]
     want = padded.reshape(-1, lanes, a.shape[1]).transpose(2, 0, 1).reshape(-1, lanes)
-    np.testing.assert_array_equal(got, np.where(want == 0, -1, want + offset - 1))
+    np.testing.assert_array_equal(got < 0, want == 0)
+    np.testing.assert_array_equal(image[np.maximum(got - offset, 0)] * (got >= 0), want)
 
 
 @pytest.mark.parametrize(
@@ -467,3 +486,75 @@ def test_auto_keeps_im2col_for_a_compute_bound_layer_whose_bands_win_only_the_fi
         assert (int(runs[True].cycles[0]), int(runs[False].cycles[0])) == want
         assert runs["auto"].plan.native == ((conv,) if bands else (None,))
         assert int(runs["auto"].cycles[0]) == want[0 if bands else 1]
+
+
+def _phase_band_words(conv: ConvShape, j: int, read: int) -> int:
+    """Brute force: each band of j output rows reads, for every channel and phase read, the phase-plane
+    rows some tap of some of its output rows falls on (oh + floor((r - pad_h) / sh)), W' words each."""
+    plane_h, plane_w = -(-conv.ifmap_h // conv.stride_h), -(-conv.ifmap_w // conv.stride_w)
+    rows = 0
+    for oh0 in range(0, conv.ofmap_h, j):
+        dys = {(r - conv.pad_h) // conv.stride_h for r in range(conv.filter_h)}
+        rows += len({oh + dy for oh in range(oh0, oh0 + j) for dy in dys} & set(range(plane_h)))
+    return conv.batch * conv.channels * read * rows * plane_w
+
+
+@BY_PIXEL
+@pytest.mark.parametrize(
+    "conv, sram, j, words",
+    [
+        # the 256-word tensor once
+        (ConvShape(8, 8, 3, 3, 4, 4, stride_h=2, stride_w=2, pad_h=1, pad_w=1), 4096, 4, 256),
+        # odd width: phases of 4x4, 4x3, 3x4, 3x3 pixels stored as 4x4 planes (196 words + 60 padding)
+        (ConvShape(7, 7, 3, 3, 4, 4, stride_h=2, stride_w=2, pad_h=1, pad_w=1), 4096, 4, 256),
+        # 1x1 stride 2 reads phase (0, 0): a quarter of the tensor
+        (ConvShape(8, 8, 1, 1, 4, 4, stride_h=2, stride_w=2), 4096, 4, 64),
+        # 7x7 stride 2 pad 3, C = 3, batch 2: the 9x8x3 tensors in 5x4 phase planes
+        (ConvShape(9, 8, 7, 7, 3, 4, stride_h=2, stride_w=2, pad_h=3, pad_w=3, batch=2), 4096, 5, 480),
+        # bands of 2 output rows over 16 input rows: plane rows 0-1, 1-3, 3-5, 5-7 (each re-reads 1 row)
+        (ConvShape(16, 8, 3, 3, 4, 4, stride_h=2, stride_w=2, pad_h=1, pad_w=1), 2 * 48 * 4, 2, 704),
+    ],
+    ids=["3x3s2", "3x3s2-odd", "1x1s2", "7x7s2-c3-b2", "3x3s2-bands"],
+)
+def test_os_and_is_strided_bands_read_their_phase_planes(dataflow, conv, sram, j, words):
+    """Closed form: on OS and IS a strided conv as wide as its phase planes reads, per band, the plane rows
+    its output rows' taps fall on, for every channel and phase read (every phase, or phase (0, 0) of a 1x1
+    stride 2), padding words of the smaller phases included; the DRAM trace is those rows' words, run
+    after run, at the phase layout's addresses."""
+    cfg = ArrayConfig(conv_native=True, **{**AMPLE, "dataflow": dataflow, "ifmap_sram_bytes": sram})
+    res = _run(cfg, conv)
+    assert res.plan.native == (conv,) and int(res.plan.tm[0]) == j * conv.ofmap_w
+    read = 1 if conv.filter_h == 1 else 4
+    assert int(res.dram_reads["ifmap"][0]) == _phase_band_words(conv, j, read) == words
+    layer = Layer.from_conv("c", conv)
+    traces = collect(layer_traces(cfg, res.schedule, 0, layer.m, layer.n, layer.k), trace_widths(cfg))
+    addr = traces["IFMAP_DRAM_TRACE"][:, 1:]
+    assert addr[addr >= 0].size == words and addr.max() < pixel_words(conv)
+    # every tensor element a tap reads is fetched (the SRAM trace's addresses are among the DRAM trace's)
+    sram = traces["IFMAP_SRAM_TRACE"][:, 1:]
+    assert set(sram[sram >= 0].tolist()) <= set(addr[addr >= 0].tolist())
+
+
+@pytest.mark.parametrize(
+    "dataflow, want",
+    [
+        (Dataflow.OS, {"3x3": (131, 171), "7x7": (864, 1539)}),
+        (Dataflow.IS, {"3x3": (156, 206), "7x7": (971, 1916)}),
+    ],
+    ids=str,
+)
+def test_os_and_is_strided_convs_pinned_against_the_rtl(dataflow, want):
+    """make cosim's '3x3 stride 2, 8x8' (C = 2) and 'C = 3, 7x7 stride 2 pad 3' (9x8x3) convs on the ample
+    conv memory, measured on Icarus and Verilator (cycles native, from the im2col matrix); "auto" takes the
+    phase-plane bands for both."""
+    from systolic.cosim.matrix import CONV_MEMORIES
+
+    cfg = ArrayConfig(dataflow=dataflow, conv_native=True, **CONV_MEMORIES["mem-conv-ample"])
+    convs = {
+        "3x3": ConvShape(8, 8, 3, 3, 2, 3, stride_h=2, stride_w=2, pad_h=1, pad_w=1),
+        "7x7": ConvShape(9, 8, 7, 7, 3, cfg.cols, stride_h=2, stride_w=2, pad_h=3, pad_w=3),
+    }
+    for name, conv in convs.items():
+        got = (int(_run(cfg, conv).cycles[0]), int(_run(cfg.replace(conv_native=False), conv).cycles[0]))
+        assert got == want[name], name
+        assert _run(cfg.replace(conv_native="auto"), conv).plan.native == (conv,)

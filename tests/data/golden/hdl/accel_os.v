@@ -5,227 +5,324 @@
 module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, conv_en, conv_h, conv_w, conv_c, conv_r, conv_s, conv_stride_h, conv_stride_w, conv_pad_h, conv_pad_w, conv_oh, conv_ow, dram_rd_req_ready, dram_rd_data_valid, dram_rd_data
 , dram_wr_ready, clk, rst, busy, done, dram_rd_req_valid, dram_rd_req_addr, dram_rd_req_len, dram_rd_data_ready, dram_wr_valid, dram_wr_addr, dram_wr_len, dram_wr_data, start);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire [31:0] \$1 ;
-  wire [40:0] \$10 ;
+  wire [16:0] \$1 ;
+  wire [55:0] \$10 ;
   wire \$100 ;
-  wire \$101 ;
-  wire \$102 ;
-  wire \$103 ;
-  wire \$104 ;
+  wire [42:0] \$101 ;
+  wire [42:0] \$102 ;
+  wire [42:0] \$103 ;
+  wire [15:0] \$104 ;
   wire \$105 ;
-  wire \$106 ;
-  wire \$107 ;
-  wire [15:0] \$108 ;
-  wire [16:0] \$109 ;
-  wire [41:0] \$11 ;
-  wire \$110 ;
-  wire \$111 ;
+  wire [39:0] \$106 ;
+  wire [40:0] \$107 ;
+  wire [40:0] \$108 ;
+  wire [40:0] \$109 ;
+  wire [56:0] \$11 ;
+  wire [40:0] \$110 ;
+  wire [15:0] \$111 ;
   wire \$112 ;
-  wire \$113 ;
-  wire \$114 ;
+  wire [39:0] \$113 ;
+  wire [40:0] \$114 ;
   wire \$115 ;
-  wire \$116 ;
-  wire \$117 ;
-  wire \$118 ;
+  wire [42:0] \$116 ;
+  wire [42:0] \$117 ;
+  wire [42:0] \$118 ;
   wire [15:0] \$119 ;
-  wire [42:0] \$12 ;
-  wire [16:0] \$120 ;
-  wire \$121 ;
+  wire [55:0] \$12 ;
+  wire \$120 ;
+  wire [15:0] \$121 ;
   wire \$122 ;
   wire \$123 ;
-  wire \$124 ;
-  wire \$125 ;
-  wire \$126 ;
-  wire \$127 ;
-  wire \$128 ;
-  wire \$129 ;
-  wire [43:0] \$13 ;
-  wire [15:0] \$130 ;
-  wire [16:0] \$131 ;
-  wire \$132 ;
-  wire \$133 ;
-  wire [57:0] \$134 ;
-  wire [58:0] \$135 ;
-  wire \$136 ;
-  wire [57:0] \$137 ;
-  wire [58:0] \$138 ;
-  wire \$139 ;
-  wire [44:0] \$14 ;
-  wire [57:0] \$140 ;
-  wire [58:0] \$141 ;
-  wire [58:0] \$142 ;
-  wire [58:0] \$143 ;
+  wire [41:0] \$124 ;
+  wire [41:0] \$125 ;
+  wire [41:0] \$126 ;
+  wire [41:0] \$127 ;
+  wire [79:0] \$128 ;
+  wire [15:0] \$129 ;
+  wire [56:0] \$13 ;
+  wire [80:0] \$130 ;
+  wire [42:0] \$131 ;
+  wire [82:0] \$132 ;
+  wire [83:0] \$133 ;
+  wire [84:0] \$134 ;
+  wire [42:0] \$135 ;
+  wire [76:0] \$136 ;
+  wire [78:0] \$137 ;
+  wire [79:0] \$138 ;
+  wire [79:0] \$139 ;
+  wire \$14 ;
+  wire [55:0] \$140 ;
+  wire [56:0] \$141 ;
+  wire [56:0] \$142 ;
+  wire [80:0] \$143 ;
   wire [42:0] \$144 ;
-  wire [58:0] \$145 ;
-  wire [59:0] \$146 ;
+  wire [82:0] \$145 ;
+  wire [83:0] \$146 ;
   wire \$147 ;
-  wire [42:0] \$148 ;
-  wire [58:0] \$149 ;
+  wire [40:0] \$148 ;
+  wire [40:0] \$149 ;
   wire \$15 ;
-  wire [59:0] \$150 ;
-  wire \$151 ;
-  wire [42:0] \$152 ;
-  wire [58:0] \$153 ;
-  wire [59:0] \$154 ;
-  wire [59:0] \$155 ;
-  wire [59:0] \$156 ;
-  wire [15:0] \$157 ;
-  wire [31:0] \$158 ;
-  wire [32:0] \$159 ;
-  wire [16:0] \$16 ;
-  wire [32:0] \$160 ;
-  wire [7:0] \$161 ;
-  wire [7:0] \$162 ;
-  wire [7:0] \$163 ;
-  wire [7:0] \$164 ;
-  wire [15:0] \$165 ;
-  wire [31:0] \$166 ;
-  wire [32:0] \$167 ;
-  wire \$168 ;
-  wire [15:0] \$169 ;
-  wire [40:0] \$17 ;
-  wire [31:0] \$170 ;
-  wire [32:0] \$171 ;
-  wire [32:0] \$172 ;
-  wire [32:0] \$173 ;
-  wire [32:0] \$174 ;
-  wire [32:0] \$175 ;
+  wire [42:0] \$150 ;
+  wire [82:0] \$151 ;
+  wire [83:0] \$152 ;
+  wire [42:0] \$153 ;
+  wire \$154 ;
+  wire [40:0] \$155 ;
+  wire [40:0] \$156 ;
+  wire [42:0] \$157 ;
+  wire [40:0] \$158 ;
+  wire \$159 ;
+  wire \$16 ;
+  wire [40:0] \$160 ;
+  wire [40:0] \$161 ;
+  wire [40:0] \$162 ;
+  wire \$163 ;
+  wire [40:0] \$164 ;
+  wire [40:0] \$165 ;
+  wire [40:0] \$166 ;
+  wire \$167 ;
+  wire [40:0] \$168 ;
+  wire [40:0] \$169 ;
+  wire \$17 ;
+  wire \$170 ;
+  wire \$171 ;
+  wire \$172 ;
+  wire \$173 ;
+  wire \$174 ;
+  wire \$175 ;
   wire \$176 ;
   wire [15:0] \$177 ;
-  wire [3:0] \$178 ;
-  wire [15:0] \$179 ;
-  wire [55:0] \$18 ;
-  wire [31:0] \$180 ;
-  wire [32:0] \$181 ;
+  wire [16:0] \$178 ;
+  wire \$179 ;
+  wire \$18 ;
+  wire \$180 ;
+  wire \$181 ;
   wire \$182 ;
   wire \$183 ;
   wire \$184 ;
   wire \$185 ;
-  reg [15:0] \$186 ;
-  reg [39:0] \$187 ;
-  reg [39:0] \$188 ;
-  reg [39:0] \$189 ;
-  wire [40:0] \$19 ;
-  reg [39:0] \$190 ;
-  reg [3:0] \$191 ;
-  reg \$192 ;
-  reg \$193 ;
-  reg \$194 ;
-  reg [6:0] \$195 ;
-  reg [3:0] \$196 ;
-  reg [127:0] \$197 ;
-  wire [31:0] \$198 ;
-  wire [31:0] \$199 ;
-  wire [39:0] \$2 ;
-  wire [41:0] \$20 ;
-  wire [31:0] \$200 ;
-  wire [31:0] \$201 ;
-  wire [39:0] \$203 ;
+  wire \$186 ;
+  wire \$187 ;
+  wire [15:0] \$188 ;
+  wire [16:0] \$189 ;
+  wire \$19 ;
+  wire \$190 ;
+  wire \$191 ;
+  wire \$192 ;
+  wire \$193 ;
+  wire \$194 ;
+  wire \$195 ;
+  wire \$196 ;
+  wire \$197 ;
+  wire \$198 ;
+  wire [15:0] \$199 ;
+  wire [17:0] \$2 ;
+  wire [31:0] \$20 ;
+  wire [16:0] \$200 ;
+  wire \$201 ;
+  wire \$202 ;
+  wire \$203 ;
+  wire \$204 ;
   wire \$205 ;
-  wire [57:0] \$21 ;
-  wire [80:0] \$210 ;
+  wire \$206 ;
+  wire \$207 ;
+  wire \$208 ;
+  wire \$209 ;
+  wire [79:0] \$21 ;
+  wire [15:0] \$210 ;
+  wire [16:0] \$211 ;
   wire \$212 ;
-  wire [15:0] \$215 ;
-  wire \$217 ;
+  wire \$213 ;
+  wire [81:0] \$214 ;
+  wire [82:0] \$215 ;
+  wire \$216 ;
+  wire [81:0] \$217 ;
+  wire [82:0] \$218 ;
+  wire \$219 ;
   wire [55:0] \$22 ;
-  wire [31:0] \$23 ;
-  wire [39:0] \$238 ;
-  wire [31:0] \$24 ;
-  wire \$240 ;
-  wire [39:0] \$25 ;
-  wire [40:0] \$26 ;
-  wire [15:0] \$264 ;
+  wire [81:0] \$220 ;
+  wire [82:0] \$221 ;
+  wire [82:0] \$222 ;
+  wire [82:0] \$223 ;
+  wire [42:0] \$224 ;
+  wire [82:0] \$225 ;
+  wire [83:0] \$226 ;
+  wire \$227 ;
+  wire [42:0] \$228 ;
+  wire [82:0] \$229 ;
+  wire [56:0] \$23 ;
+  wire [83:0] \$230 ;
+  wire \$231 ;
+  wire [42:0] \$232 ;
+  wire [82:0] \$233 ;
+  wire [83:0] \$234 ;
+  wire [83:0] \$235 ;
+  wire [83:0] \$236 ;
+  wire [15:0] \$237 ;
+  wire [31:0] \$238 ;
+  wire [32:0] \$239 ;
+  wire [56:0] \$24 ;
+  wire [32:0] \$240 ;
+  wire [7:0] \$241 ;
+  wire [7:0] \$242 ;
+  wire [7:0] \$243 ;
+  wire [7:0] \$244 ;
+  wire [15:0] \$245 ;
+  wire [31:0] \$246 ;
+  wire [32:0] \$247 ;
+  wire \$248 ;
+  wire [15:0] \$249 ;
+  wire [79:0] \$25 ;
+  wire [31:0] \$250 ;
+  wire [32:0] \$251 ;
+  wire [32:0] \$252 ;
+  wire [32:0] \$253 ;
+  wire [32:0] \$254 ;
+  wire [32:0] \$255 ;
+  wire \$256 ;
+  wire \$257 ;
+  wire [15:0] \$258 ;
+  wire [3:0] \$259 ;
+  wire [79:0] \$26 ;
+  wire [15:0] \$260 ;
+  wire [31:0] \$261 ;
+  wire [32:0] \$262 ;
+  wire \$263 ;
+  wire \$264 ;
+  wire \$265 ;
   wire \$266 ;
-  wire [40:0] \$27 ;
-  wire \$28 ;
-  wire [15:0] \$29 ;
-  wire [79:0] \$3 ;
-  wire \$30 ;
-  wire \$31 ;
+  reg [39:0] \$267 ;
+  reg [39:0] \$268 ;
+  reg [39:0] \$269 ;
+  wire [16:0] \$27 ;
+  reg [39:0] \$270 ;
+  reg [41:0] \$271 ;
+  reg [39:0] \$272 ;
+  reg [41:0] \$273 ;
+  reg [15:0] \$274 ;
+  reg [39:0] \$275 ;
+  reg [3:0] \$276 ;
+  reg \$277 ;
+  reg \$278 ;
+  reg \$279 ;
+  wire [41:0] \$28 ;
+  reg [6:0] \$280 ;
+  reg [3:0] \$281 ;
+  reg [127:0] \$282 ;
+  wire [31:0] \$283 ;
+  wire [31:0] \$284 ;
+  wire [31:0] \$285 ;
+  wire [31:0] \$286 ;
+  wire [17:0] \$289 ;
+  wire [41:0] \$29 ;
+  wire \$291 ;
+  wire [17:0] \$296 ;
+  wire \$298 ;
+  wire [17:0] \$3 ;
+  wire [42:0] \$30 ;
+  wire [17:0] \$303 ;
+  wire \$305 ;
+  wire [40:0] \$31 ;
   wire [40:0] \$32 ;
-  wire [40:0] \$33 ;
-  wire [15:0] \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire [40:0] \$37 ;
-  wire [40:0] \$38 ;
-  wire [40:0] \$39 ;
-  wire [80:0] \$4 ;
-  wire [15:0] \$40 ;
-  wire \$41 ;
-  wire [40:0] \$42 ;
-  wire [40:0] \$43 ;
-  wire [40:0] \$44 ;
-  wire [15:0] \$45 ;
-  wire [15:0] \$46 ;
-  wire \$47 ;
-  wire [15:0] \$48 ;
-  wire \$49 ;
-  wire [80:0] \$5 ;
+  wire [41:0] \$329 ;
+  wire [56:0] \$33 ;
+  wire \$331 ;
+  wire [57:0] \$34 ;
+  wire [39:0] \$343 ;
+  wire \$345 ;
+  wire [40:0] \$35 ;
+  wire [80:0] \$350 ;
+  wire \$352 ;
+  wire [15:0] \$355 ;
+  wire \$357 ;
+  wire [56:0] \$36 ;
+  wire [57:0] \$37 ;
+  wire [31:0] \$38 ;
+  wire [39:0] \$384 ;
+  wire \$386 ;
+  wire [39:0] \$39 ;
+  wire [16:0] \$4 ;
+  wire [79:0] \$40 ;
+  wire [80:0] \$41 ;
+  wire [80:0] \$42 ;
+  wire [15:0] \$43 ;
+  wire [39:0] \$431 ;
+  wire \$433 ;
+  wire \$44 ;
+  wire [39:0] \$442 ;
+  wire \$444 ;
+  wire [40:0] \$45 ;
+  wire [39:0] \$452 ;
+  wire \$454 ;
+  wire [40:0] \$46 ;
+  wire [40:0] \$47 ;
+  wire [41:0] \$48 ;
+  wire [42:0] \$49 ;
+  wire [17:0] \$5 ;
   wire \$50 ;
-  wire [41:0] \$51 ;
-  wire [41:0] \$52 ;
-  wire [41:0] \$53 ;
-  wire [41:0] \$54 ;
-  wire [55:0] \$55 ;
-  wire [15:0] \$56 ;
-  wire [56:0] \$57 ;
-  wire [40:0] \$58 ;
-  wire [41:0] \$59 ;
-  wire [15:0] \$6 ;
-  wire [57:0] \$60 ;
-  wire [58:0] \$61 ;
-  wire [59:0] \$62 ;
-  wire [60:0] \$63 ;
-  wire [42:0] \$64 ;
-  wire [76:0] \$65 ;
-  wire [78:0] \$66 ;
-  wire [79:0] \$67 ;
+  wire [40:0] \$51 ;
+  wire [42:0] \$52 ;
+  wire \$53 ;
+  wire [42:0] \$54 ;
+  wire [43:0] \$55 ;
+  wire [43:0] \$56 ;
+  wire [55:0] \$57 ;
+  wire [95:0] \$58 ;
+  wire [55:0] \$59 ;
+  wire [17:0] \$6 ;
+  wire [79:0] \$60 ;
+  wire [79:0] \$61 ;
+  wire [119:0] \$62 ;
+  wire [119:0] \$63 ;
+  wire [79:0] \$64 ;
+  wire [120:0] \$65 ;
+  wire [31:0] \$66 ;
+  wire [39:0] \$67 ;
   wire [40:0] \$68 ;
-  wire [56:0] \$69 ;
-  wire \$7 ;
-  wire [57:0] \$70 ;
-  wire [16:0] \$71 ;
+  wire [40:0] \$69 ;
+  wire [16:0] \$7 ;
+  wire [40:0] \$70 ;
+  wire \$71 ;
   wire [40:0] \$72 ;
-  wire [56:0] \$73 ;
-  wire [57:0] \$74 ;
-  wire [40:0] \$75 ;
-  wire [16:0] \$76 ;
+  wire [40:0] \$73 ;
+  wire [15:0] \$74 ;
+  wire \$75 ;
+  wire \$76 ;
   wire [40:0] \$77 ;
   wire [40:0] \$78 ;
-  wire \$79 ;
-  wire [40:0] \$8 ;
-  wire [40:0] \$80 ;
-  wire [40:0] \$81 ;
+  wire [15:0] \$79 ;
+  wire [17:0] \$8 ;
+  wire \$80 ;
+  wire \$81 ;
   wire [40:0] \$82 ;
-  wire \$83 ;
+  wire [40:0] \$83 ;
   wire [40:0] \$84 ;
-  wire [40:0] \$85 ;
-  wire [40:0] \$86 ;
-  wire \$87 ;
+  wire [15:0] \$85 ;
+  wire \$86 ;
+  wire [40:0] \$87 ;
   wire [40:0] \$88 ;
   wire [40:0] \$89 ;
-  wire [40:0] \$9 ;
-  wire \$90 ;
+  wire [17:0] \$9 ;
+  wire [15:0] \$90 ;
   wire \$91 ;
   wire \$92 ;
-  wire \$93 ;
-  wire \$94 ;
-  wire \$95 ;
-  wire \$96 ;
+  wire [40:0] \$93 ;
+  wire [40:0] \$94 ;
+  wire [40:0] \$95 ;
+  wire [40:0] \$96 ;
   wire [15:0] \$97 ;
-  wire [16:0] \$98 ;
+  wire \$98 ;
   wire \$99 ;
   wire a_active;
   wire [8:0] a_rd_addr;
-  wire [8:0] \a_rd_addr$174 ;
-  wire [6:0] \a_rd_addr$184 ;
+  wire [8:0] \a_rd_addr$205 ;
+  wire [6:0] \a_rd_addr$215 ;
   wire [31:0] a_rd_data;
-  wire [31:0] \a_rd_data$178 ;
-  wire [127:0] \a_rd_data$199 ;
+  wire [31:0] \a_rd_data$209 ;
+  wire [127:0] \a_rd_data$230 ;
   wire a_rd_en;
-  wire \a_rd_en$172 ;
-  wire \a_rd_en$182 ;
+  wire \a_rd_en$203 ;
+  wire \a_rd_en$213 ;
   wire a_rd_half;
   wire [8:0] a_rd_next;
   wire [1:0] a_rd_rot;
@@ -291,16 +388,33 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, conv_en, conv
   wire [15:0] cp_m0;
   wire [15:0] cp_mt;
   wire [39:0] cpband_c0;
+  wire [41:0] cpband_dx0;
+  wire [39:0] cpband_dx_neg;
+  wire [41:0] cpband_dy_hi;
+  wire [39:0] cpband_dy_neg;
   wire [39:0] cpband_first;
-  wire [39:0] cpband_hi;
+  wire [39:0] cpband_first_phase;
+  wire [41:0] cpband_hi;
   wire [39:0] cpband_img;
   wire [39:0] cpband_lo;
   wire [39:0] cpband_oh0;
+  wire cpband_one;
   wire [39:0] cpband_out_rows;
   wire [39:0] cpband_per_img;
-  wire [39:0] cpband_plane;
+  wire [39:0] cpband_phases;
+  wire [39:0] cpband_pitch;
+  wire [39:0] cpband_plane_h;
+  wire [39:0] cpband_plane_w;
+  wire [39:0] cpband_plane_words;
+  wire [39:0] cpband_px0;
+  wire [39:0] cpband_py0;
+  wire [39:0] cpband_read;
+  wire [39:0] cpband_rem_h;
+  wire [39:0] cpband_rem_w;
+  wire [39:0] cpband_rows;
   wire [39:0] cpband_run;
-  wire [39:0] cpband_top;
+  wire [39:0] cpband_runs;
+  wire [41:0] cpband_top;
   wire [15:0] cv_c;
   wire cv_en;
   wire [15:0] cv_h;
@@ -310,6 +424,8 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, conv_en, conv
   wire [15:0] cv_pad_w;
   wire [15:0] cv_r;
   wire [15:0] cv_s;
+  wire [15:0] cv_stride_h;
+  wire [15:0] cv_stride_w;
   wire [15:0] cv_w;
   input [15:0] dim_k;
   wire [15:0] dim_k;
@@ -391,6 +507,11 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, conv_en, conv
   wire [39:0] pwin_c;
   reg [39:0] pwin_c_q = 40'h0000000000;
   wire pwin_c_wrap;
+  wire [41:0] pwin_dx;
+  reg [41:0] pwin_dx_q = 42'h00000000000;
+  wire [41:0] pwin_dy;
+  reg [41:0] pwin_dy_q = 42'h00000000000;
+  wire [39:0] pwin_e0;
   wire [8:0] pwin_line;
   wire [75:0] pwin_line_biased;
   wire [41:0] pwin_line_signed;
@@ -403,12 +524,19 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, conv_en, conv
   wire [40:0] pwin_ow_next;
   wire [39:0] pwin_ow_step;
   wire [41:0] pwin_p0;
+  wire [39:0] pwin_px;
+  reg [39:0] pwin_px_q = 40'h0000000000;
+  wire pwin_px_wrap;
+  wire [39:0] pwin_py;
+  reg [39:0] pwin_py_q = 40'h0000000000;
+  wire pwin_py_wrap;
   wire [39:0] pwin_r;
   wire [39:0] pwin_r0;
   reg [39:0] pwin_r_q = 40'h0000000000;
   wire [1:0] pwin_rot;
   reg [15:0] pwin_row_q = 16'h0000;
   wire [39:0] pwin_row_taps;
+  wire [39:0] pwin_run_index;
   wire [39:0] pwin_s;
   reg [39:0] pwin_s_q = 40'h0000000000;
   wire pwin_s_wrap;
@@ -456,233 +584,356 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, conv_en, conv
   wire west_req;
   wire [15:0] west_row;
   reg [3:0] win_valid_q = 4'hf;
-  assign \$1  = cv_oh * cv_ow;
-  assign \$203  = cp_m0 / \$1 ;
-  assign \$205  = | \$1 ;
-  assign \$2  = \$205  ? \$203  : 40'h0000000000;
-  assign \$3  = \$2 [15:0] * \$1 ;
-  assign \$4  = cp_m0 - \$3 ;
-  wire [81:0] _0_, _1_, _2_;
-  assign _0_ = $signed(\$4 );
-  assign _1_ = $signed({ 1'h0, cv_ow });
-  assign _2_ = (\$4 [80] == 1'h0) || \$4  == 0 ? _0_ : $signed(_0_ - (1'h0 ? _1_ + 1 : _1_ - 1));
-  assign \$210  = $signed(_2_) / $signed(_1_);
-  assign \$212  = | { 1'h0, cv_ow };
-  assign \$5  = \$212  ? \$210  : 81'h000000000000000000000;
-  assign \$215  = cp_mt / cv_ow;
-  assign \$217  = | cv_ow;
-  assign \$6  = \$217  ? \$215  : 16'h0000;
-  assign \$7  = \$5 [39:0] >= cv_pad_h;
-  assign \$8  = \$5 [39:0] - cv_pad_h;
-  assign \$9  = \$7  ? \$8  : 41'h00000000000;
-  assign \$10  = \$5 [39:0] + \$6 ;
-  assign \$11  = \$10  - 1'h1;
-  assign \$12  = $signed(\$11 ) + $signed({ 1'h0, cv_r });
-  assign \$13  = $signed(\$12 ) - $signed(2'h1);
-  assign \$14  = $signed(\$13 ) - $signed({ 1'h0, cv_pad_h });
-  assign \$15  = \$14 [39:0] >= cv_h;
-  assign \$16  = cv_h - 1'h1;
-  assign \$17  = \$15  ? { \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16  } : { 1'h0, \$14 [39:0] };
-  assign \$18  = \$2 [15:0] * cv_c;
-  assign \$19  = \$17 [39:0] + 1'h1;
-  assign \$20  = \$19  - \$9 [39:0];
-  assign \$21  = $signed(\$20 ) * $signed({ 1'h0, cv_w });
-  assign \$22  = \$9 [39:0] * cv_w;
-  assign \$23  = cv_h * cv_w;
-  assign \$24  = cv_s * cv_c;
-  assign \$238  = cp_k0 / \$24 ;
-  assign \$240  = | \$24 ;
-  assign \$25  = \$240  ? \$238  : 40'h0000000000;
-  assign \$26  = pwin_c_q + 1'h1;
-  assign pwin_c_wrap = \$26  == cv_c;
-  assign \$27  = pwin_s_q + 1'h1;
-  assign \$28  = \$27  == cv_s;
-  assign pwin_s_wrap = pwin_c_wrap & \$28 ;
-  assign \$29  = cv_en ? west_col : 16'h0000;
-  assign \$30  = ! \$29 ;
-  assign \$31  = \$30  | pwin_c_wrap;
-  assign \$32  = pwin_c_q + 1'h1;
-  assign \$33  = \$31  ? 41'h00000000000 : \$32 ;
-  assign \$34  = cv_en ? west_col : 16'h0000;
-  assign \$35  = ! \$34 ;
-  assign \$36  = \$35  | pwin_s_wrap;
-  assign \$37  = pwin_s_q + 1'h1;
-  assign \$38  = pwin_c_wrap ? \$37  : { 1'h0, pwin_s_q };
-  assign \$39  = \$36  ? 41'h00000000000 : \$38 ;
-  assign \$40  = cv_en ? west_col : 16'h0000;
-  assign \$41  = ! \$40 ;
-  assign \$42  = pwin_r_q + 1'h1;
-  assign \$43  = pwin_s_wrap ? \$42  : { 1'h0, pwin_r_q };
-  assign \$44  = \$41  ? { 25'h0000000, \$25 [15:0] } : \$43 ;
-  assign \$264  = 3'h4 % cv_w;
-  assign \$266  = | cv_w;
-  assign \$45  = \$266  ? \$264  : 16'h0000;
-  assign pwin_ow_next = pwin_ow0_q + \$45 ;
-  assign \$46  = cv_en ? west_row : 16'h0000;
-  assign \$47  = ! \$46 ;
-  assign \$48  = cv_en ? west_row : 16'h0000;
-  assign \$49  = \$48  == pwin_row_q;
-  assign \$50  = pwin_ow_next >= cv_w;
-  assign \$51  = pwin_ow_next - cv_w;
-  assign \$52  = \$50  ? \$51  : { 1'h0, pwin_ow_next };
-  assign \$53  = \$49  ? { 2'h0, pwin_ow0_q } : \$52 ;
-  assign \$54  = \$47  ? 42'h00000000000 : \$53 ;
-  assign \$55  = \$5 [39:0] * cv_w;
-  assign \$56  = cv_en ? west_row : 16'h0000;
-  assign \$57  = \$55  + \$56 ;
-  assign \$58  = \$44 [39:0] - cv_pad_h;
-  assign \$59  = $signed(\$58 ) - $signed({ 1'h0, \$9 [39:0] });
-  assign \$60  = $signed(\$59 ) * $signed({ 1'h0, cv_w });
-  assign \$61  = $signed(\$57 [41:0]) + $signed(\$60 );
-  assign \$62  = $signed(\$61 ) + $signed({ 1'h0, \$39 [39:0] });
-  assign \$63  = $signed(\$62 ) - $signed({ 1'h0, cv_pad_w });
-  assign \$64  = $signed(\$63 [41:0]) + $signed(37'h0800000000);
-  assign \$65  = pwin_line_biased - 34'h200000000;
-  assign \$66  = pwin_line_biased * 3'h4;
-  assign \$67  = { \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64  } - \$66 ;
-  assign \$68  = cv_pad_h - \$44 [39:0];
-  assign \$69  = $signed(\$68 ) * $signed({ 1'h0, cv_w });
-  assign \$70  = $signed(\$69 ) - $signed(\$57 [41:0]);
-  assign \$71  = cv_h + cv_pad_h;
-  assign \$72  = \$71  - \$44 [39:0];
-  assign \$73  = $signed(\$72 ) * $signed({ 1'h0, cv_w });
-  assign \$74  = $signed(\$73 ) - $signed(\$57 [41:0]);
-  assign \$75  = cv_pad_w - \$39 [39:0];
-  assign \$76  = cv_w + cv_pad_w;
-  assign \$77  = \$76  - \$39 [39:0];
-  assign \$78  = \$54 [39:0] + 1'h1;
-  assign \$79  = \$78  == cv_w;
-  assign \$80  = \$54 [39:0] + 1'h1;
-  assign \$81  = \$79  ? 41'h00000000000 : \$80 ;
-  assign \$82  = \$81 [39:0] + 1'h1;
-  assign \$83  = \$82  == cv_w;
-  assign \$84  = \$81 [39:0] + 1'h1;
-  assign \$85  = \$83  ? 41'h00000000000 : \$84 ;
-  assign \$86  = \$85 [39:0] + 1'h1;
-  assign \$87  = \$86  == cv_w;
-  assign \$88  = \$85 [39:0] + 1'h1;
-  assign \$89  = \$87  ? 41'h00000000000 : \$88 ;
-  assign \$90  = $signed(\$70 [41:0]) <= $signed(1'h0);
-  assign \$91  = $signed(\$74 [41:0]) > $signed(1'h0);
-  assign \$92  = \$90  & \$91 ;
-  assign \$93  = $signed(\$75 ) <= $signed({ 1'h0, \$54 [39:0] });
-  assign \$94  = \$92  & \$93 ;
-  assign \$95  = $signed(\$77 ) > $signed({ 1'h0, \$54 [39:0] });
-  assign \$96  = \$94  & \$95 ;
-  assign \$97  = cv_en ? west_row : 16'h0000;
-  assign \$98  = \$97  + 1'h0;
-  assign \$99  = cp_mt > \$98 ;
-  assign \$100  = \$96  & \$99 ;
-  assign \$101  = $signed(\$70 [41:0]) <= $signed(2'h1);
-  assign \$102  = $signed(\$74 [41:0]) > $signed(2'h1);
-  assign \$103  = \$101  & \$102 ;
-  assign \$104  = $signed(\$75 ) <= $signed({ 1'h0, \$81 [39:0] });
-  assign \$105  = \$103  & \$104 ;
-  assign \$106  = $signed(\$77 ) > $signed({ 1'h0, \$81 [39:0] });
-  assign \$107  = \$105  & \$106 ;
-  assign \$108  = cv_en ? west_row : 16'h0000;
-  assign \$109  = \$108  + 1'h1;
-  assign \$110  = cp_mt > \$109 ;
-  assign \$111  = \$107  & \$110 ;
-  assign \$112  = $signed(\$70 [41:0]) <= $signed(3'h2);
-  assign \$113  = $signed(\$74 [41:0]) > $signed(3'h2);
-  assign \$114  = \$112  & \$113 ;
-  assign \$115  = $signed(\$75 ) <= $signed({ 1'h0, \$85 [39:0] });
-  assign \$116  = \$114  & \$115 ;
-  assign \$117  = $signed(\$77 ) > $signed({ 1'h0, \$85 [39:0] });
-  assign \$118  = \$116  & \$117 ;
+  assign \$1  = cv_h + cv_stride_h;
+  assign \$2  = \$1  - 1'h1;
+  wire [18:0] _0_, _1_, _2_;
+  assign _0_ = $signed(\$2 );
+  assign _1_ = $signed({ 1'h0, cv_stride_h });
+  assign _2_ = (\$2 [17] == 1'h0) || \$2  == 0 ? _0_ : $signed(_0_ - (1'h0 ? _1_ + 1 : _1_ - 1));
+  assign \$289  = $signed(_2_) / $signed(_1_);
+  assign \$291  = | { 1'h0, cv_stride_h };
+  assign \$3  = \$291  ? \$289  : 18'h00000;
+  assign \$4  = cv_pad_h + cv_stride_h;
+  assign \$5  = \$4  - 1'h1;
+  wire [18:0] _3_, _4_, _5_;
+  assign _3_ = $signed(\$5 );
+  assign _4_ = $signed({ 1'h0, cv_stride_h });
+  assign _5_ = (\$5 [17] == 1'h0) || \$5  == 0 ? _3_ : $signed(_3_ - (1'h0 ? _4_ + 1 : _4_ - 1));
+  assign \$296  = $signed(_5_) / $signed(_4_);
+  assign \$298  = | { 1'h0, cv_stride_h };
+  assign \$6  = \$298  ? \$296  : 18'h00000;
+  assign \$7  = cv_pad_w + cv_stride_w;
+  assign \$8  = \$7  - 1'h1;
+  wire [18:0] _6_, _7_, _8_;
+  assign _6_ = $signed(\$8 );
+  assign _7_ = $signed({ 1'h0, cv_stride_w });
+  assign _8_ = (\$8 [17] == 1'h0) || \$8  == 0 ? _6_ : $signed(_6_ - (1'h0 ? _7_ + 1 : _7_ - 1));
+  assign \$303  = $signed(_8_) / $signed(_7_);
+  assign \$305  = | { 1'h0, cv_stride_w };
+  assign \$9  = \$305  ? \$303  : 18'h00000;
+  assign \$10  = { \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6  } * cv_stride_h;
+  assign \$11  = \$10  - cv_pad_h;
+  assign \$12  = { \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9  } * cv_stride_w;
+  assign \$13  = \$12  - cv_pad_w;
+  assign \$14  = cv_r == 1'h1;
+  assign \$15  = cv_stride_h == 1'h1;
+  assign \$16  = \$14  | \$15 ;
+  assign \$17  = cv_s == 1'h1;
+  assign \$18  = cv_stride_w == 1'h1;
+  assign \$19  = \$17  | \$18 ;
+  assign cpband_one = \$16  & \$19 ;
+  assign \$20  = cv_stride_h * cv_stride_w;
+  assign \$21  = { \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3  } * cv_ow;
+  assign cpband_read = cpband_one ? 40'h0000000001 : { 8'h00, \$20  };
+  assign \$22  = \$11 [39:0] * cv_stride_w;
+  assign \$23  = \$22  + \$13 [39:0];
+  assign \$24  = cpband_one ? \$23  : 57'h000000000000000;
+  assign \$25  = \$20  * \$21 [39:0];
+  assign \$26  = cpband_one ? \$25  : { 40'h0000000000, \$21 [39:0] };
+  assign \$27  = cv_r - 1'h1;
+  assign \$28  = $signed(\$27 ) + $signed({ 1'h0, \$11 [39:0] });
+  wire [42:0] _9_, _10_, _11_;
+  assign _9_ = $signed(\$28 );
+  assign _10_ = $signed({ 1'h0, cv_stride_h });
+  assign _11_ = (\$28 [41] == 1'h0) || \$28  == 0 ? _9_ : $signed(_9_ - (1'h0 ? _10_ + 1 : _10_ - 1));
+  assign \$329  = $signed(_11_) / $signed(_10_);
+  assign \$331  = | { 1'h0, cv_stride_h };
+  assign \$29  = \$331  ? \$329  : 42'h00000000000;
+  assign \$30  = $signed(\$29 ) - $signed({ 1'h0, \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6  });
+  assign \$31  = - { \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9  };
+  assign \$32  = { \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3  } - 1'h1;
+  assign \$33  = $signed(\$32 ) * $signed({ 1'h0, cv_stride_h });
+  assign \$34  = $signed({ 1'h0, cv_h }) - $signed(\$33 );
+  assign \$35  = cv_ow - 1'h1;
+  assign \$36  = $signed(\$35 ) * $signed({ 1'h0, cv_stride_w });
+  assign \$37  = $signed({ 1'h0, cv_w }) - $signed(\$36 );
+  assign \$38  = cv_oh * cv_ow;
+  assign \$343  = cp_m0 / \$38 ;
+  assign \$345  = | \$38 ;
+  assign \$39  = \$345  ? \$343  : 40'h0000000000;
+  assign \$40  = \$39 [15:0] * \$38 ;
+  assign \$41  = cp_m0 - \$40 ;
+  wire [81:0] _12_, _13_, _14_;
+  assign _12_ = $signed(\$41 );
+  assign _13_ = $signed({ 1'h0, cv_ow });
+  assign _14_ = (\$41 [80] == 1'h0) || \$41  == 0 ? _12_ : $signed(_12_ - (1'h0 ? _13_ + 1 : _13_ - 1));
+  assign \$350  = $signed(_14_) / $signed(_13_);
+  assign \$352  = | { 1'h0, cv_ow };
+  assign \$42  = \$352  ? \$350  : 81'h000000000000000000000;
+  assign \$355  = cp_mt / cv_ow;
+  assign \$357  = | cv_ow;
+  assign \$43  = \$357  ? \$355  : 16'h0000;
+  assign \$44  = \$42 [39:0] >= { \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6  };
+  assign \$45  = \$42 [39:0] - { \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6  };
+  assign \$46  = \$44  ? \$45  : 41'h00000000000;
+  assign \$47  = \$42 [39:0] + \$43 ;
+  assign \$48  = \$47  - 1'h1;
+  assign \$49  = $signed(\$48 ) + $signed(\$30 [41:0]);
+  assign \$50  = $signed(\$49 [41:0]) >= $signed({ 1'h0, \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3  });
+  assign \$51  = { \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3  } - 1'h1;
+  assign cpband_hi = \$50  ? { \$51 [40], \$51  } : \$49 [41:0];
+  assign \$52  = $signed(cpband_hi) + $signed(2'h1);
+  assign \$53  = $signed(\$52 ) > $signed({ 1'h0, \$46 [39:0] });
+  assign \$54  = $signed(cpband_hi) + $signed(2'h1);
+  assign \$55  = $signed(\$54 ) - $signed({ 1'h0, \$46 [39:0] });
+  assign \$56  = \$53  ? \$55  : 44'h00000000000;
+  assign \$57  = \$39 [15:0] * cv_c;
+  assign \$58  = \$57  * cpband_read;
+  assign \$59  = cv_c * cpband_read;
+  assign \$60  = \$56 [39:0] * cv_ow;
+  assign \$61  = { \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3  } * cv_ow;
+  assign \$62  = \$24 [39:0] * \$61 ;
+  assign \$63  = cpband_one ? \$62  : 120'h000000000000000000000000000000;
+  assign \$64  = \$46 [39:0] * cv_ow;
+  assign \$65  = \$63  + \$64 ;
+  assign \$66  = cv_s * cv_c;
+  assign \$384  = cp_k0 / \$66 ;
+  assign \$386  = | \$66 ;
+  assign \$67  = \$386  ? \$384  : 40'h0000000000;
+  assign \$68  = \$67 [15:0] + \$11 [39:0];
+  assign \$69  = pwin_c_q + 1'h1;
+  assign pwin_c_wrap = \$69  == cv_c;
+  assign \$70  = pwin_s_q + 1'h1;
+  assign \$71  = \$70  == cv_s;
+  assign pwin_s_wrap = pwin_c_wrap & \$71 ;
+  assign \$72  = pwin_px_q + 1'h1;
+  assign pwin_px_wrap = \$72  == cv_stride_w;
+  assign \$73  = pwin_py_q + 1'h1;
+  assign pwin_py_wrap = \$73  == cv_stride_h;
+  assign \$74  = cv_en ? west_col : 16'h0000;
+  assign \$75  = ! \$74 ;
+  assign \$76  = \$75  | pwin_c_wrap;
+  assign \$77  = pwin_c_q + 1'h1;
+  assign \$78  = \$76  ? 41'h00000000000 : \$77 ;
+  assign \$79  = cv_en ? west_col : 16'h0000;
+  assign \$80  = ! \$79 ;
+  assign \$81  = \$80  | pwin_s_wrap;
+  assign \$82  = pwin_s_q + 1'h1;
+  assign \$83  = pwin_c_wrap ? \$82  : { 1'h0, pwin_s_q };
+  assign \$84  = \$81  ? 41'h00000000000 : \$83 ;
+  assign \$85  = cv_en ? west_col : 16'h0000;
+  assign \$86  = ! \$85 ;
+  assign \$87  = pwin_r_q + 1'h1;
+  assign \$88  = pwin_s_wrap ? \$87  : { 1'h0, pwin_r_q };
+  assign \$89  = \$86  ? { 25'h0000000, \$67 [15:0] } : \$88 ;
+  assign \$90  = cv_en ? west_col : 16'h0000;
+  assign \$91  = ! \$90 ;
+  assign \$92  = \$91  | pwin_s_wrap;
+  assign \$93  = pwin_px_q + 1'h1;
+  assign \$94  = pwin_px_wrap ? 41'h00000000000 : \$93 ;
+  assign \$95  = pwin_c_wrap ? \$94  : { 1'h0, pwin_px_q };
+  assign \$96  = \$92  ? { 1'h0, \$13 [39:0] } : \$95 ;
+  assign \$97  = cv_en ? west_col : 16'h0000;
+  assign \$98  = ! \$97 ;
+  assign \$99  = \$98  | pwin_s_wrap;
+  assign \$100  = pwin_c_wrap & pwin_px_wrap;
+  assign \$101  = $signed(pwin_dx_q) + $signed(2'h1);
+  assign \$102  = \$100  ? \$101  : { pwin_dx_q[41], pwin_dx_q };
+  assign \$103  = \$99  ? { \$31 [40], \$31 [40], \$31  } : \$102 ;
+  assign \$104  = cv_en ? west_col : 16'h0000;
+  assign \$105  = ! \$104 ;
+  assign \$431  = \$68 [39:0] % cv_stride_h;
+  assign \$433  = | cv_stride_h;
+  assign \$106  = \$433  ? \$431  : 40'h0000000000;
+  assign \$107  = pwin_py_q + 1'h1;
+  assign \$108  = pwin_py_wrap ? 41'h00000000000 : \$107 ;
+  assign \$109  = pwin_s_wrap ? \$108  : { 1'h0, pwin_py_q };
+  assign \$110  = \$105  ? { 25'h0000000, \$106 [15:0] } : \$109 ;
+  assign \$111  = cv_en ? west_col : 16'h0000;
+  assign \$112  = ! \$111 ;
+  assign \$442  = \$68 [39:0] / cv_stride_h;
+  assign \$444  = | cv_stride_h;
+  assign \$113  = \$444  ? \$442  : 40'h0000000000;
+  assign \$114  = \$113  - { \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6  };
+  assign \$115  = pwin_s_wrap & pwin_py_wrap;
+  assign \$116  = $signed(pwin_dy_q) + $signed(2'h1);
+  assign \$117  = \$115  ? \$116  : { pwin_dy_q[41], pwin_dy_q };
+  assign \$118  = \$112  ? { \$114 [40], \$114 [40], \$114  } : \$117 ;
+  assign \$452  = 3'h4 % cv_ow;
+  assign \$454  = | cv_ow;
+  assign pwin_ow_step = \$454  ? \$452  : 40'h0000000000;
+  assign pwin_ow_next = pwin_ow0_q + pwin_ow_step;
   assign \$119  = cv_en ? west_row : 16'h0000;
-  assign \$120  = \$119  + 2'h2;
-  assign \$121  = cp_mt > \$120 ;
-  assign \$122  = \$118  & \$121 ;
-  assign \$123  = $signed(\$70 [41:0]) <= $signed(3'h3);
-  assign \$124  = $signed(\$74 [41:0]) > $signed(3'h3);
-  assign \$125  = \$123  & \$124 ;
-  assign \$126  = $signed(\$75 ) <= $signed({ 1'h0, \$89 [39:0] });
-  assign \$127  = \$125  & \$126 ;
-  assign \$128  = $signed(\$77 ) > $signed({ 1'h0, \$89 [39:0] });
-  assign \$129  = \$127  & \$128 ;
-  assign \$130  = cv_en ? west_row : 16'h0000;
-  assign \$131  = \$130  + 2'h3;
-  assign \$132  = cp_mt > \$131 ;
-  assign \$133  = \$129  & \$132 ;
-  assign \$134  = $signed(\$65 [41:0]) * $signed({ 1'h0, cv_c });
-  assign \$135  = $signed(\$134 ) + $signed({ 1'h0, \$33 [39:0] });
-  assign \$136  = $signed(\$135 ) < $signed(1'h0);
-  assign \$137  = $signed(\$65 [41:0]) * $signed({ 1'h0, cv_c });
-  assign \$138  = $signed(\$137 ) + $signed({ 1'h0, \$33 [39:0] });
-  assign \$139  = $signed(\$138 ) >= $signed(11'h200);
-  assign \$140  = $signed(\$65 [41:0]) * $signed({ 1'h0, cv_c });
-  assign \$141  = $signed(\$140 ) + $signed({ 1'h0, \$33 [39:0] });
-  assign \$142  = \$139  ? 59'h0000000000001ff : \$141 ;
-  assign \$143  = \$136  ? 59'h000000000000000 : \$142 ;
-  assign \$144  = $signed(\$65 [41:0]) + $signed(2'h1);
-  assign \$145  = $signed(\$144 ) * $signed({ 1'h0, cv_c });
-  assign \$146  = $signed(\$145 ) + $signed({ 1'h0, \$33 [39:0] });
-  assign \$147  = $signed(\$146 ) < $signed(1'h0);
-  assign \$148  = $signed(\$65 [41:0]) + $signed(2'h1);
-  assign \$149  = $signed(\$148 ) * $signed({ 1'h0, cv_c });
-  assign \$150  = $signed(\$149 ) + $signed({ 1'h0, \$33 [39:0] });
-  assign \$151  = $signed(\$150 ) >= $signed(11'h200);
-  assign \$152  = $signed(\$65 [41:0]) + $signed(2'h1);
-  assign \$153  = $signed(\$152 ) * $signed({ 1'h0, cv_c });
-  assign \$154  = $signed(\$153 ) + $signed({ 1'h0, \$33 [39:0] });
-  assign \$155  = \$151  ? 60'h0000000000001ff : \$154 ;
-  assign \$156  = \$147  ? 60'h000000000000000 : \$155 ;
-  assign a_rd_rot = cv_en ? \$67 [1:0] : 2'h0;
-  assign \$158  = \$157  * cp_kt;
-  assign \$159  = \$158  + west_col;
-  assign \$160  = cv_en ? { 24'h000000, \$143 [8:0] } : \$159 ;
-  assign \$161  = win_valid_q[0] ? a_rd_data[7:0] : 8'h00;
-  assign \$162  = win_valid_q[1] ? a_rd_data[15:8] : 8'h00;
-  assign \$163  = win_valid_q[2] ? a_rd_data[23:16] : 8'h00;
-  assign \$164  = win_valid_q[3] ? a_rd_data[31:24] : 8'h00;
-  assign \$166  = \$165  * cp_kt;
-  assign \$167  = \$166  + north_row;
-  assign ofmap_first = south_first & out_first_k;
-  assign \$168  = ~ ofmap_first;
-  assign \a_rd_en$182  = south_valid & \$168 ;
-  assign \$170  = \$169  * out_mt;
-  assign \$171  = \$170  + south_row;
-  assign a_wr_en = ofmap_w_valid ? ofmap_w_mask : 4'h0;
-  assign \$172  = \a_rd_data$199 [31:0] + ofmap_w_data[31:0];
-  assign \$173  = \a_rd_data$199 [63:32] + ofmap_w_data[63:32];
-  assign \$174  = \a_rd_data$199 [95:64] + ofmap_w_data[95:64];
-  assign \$175  = \a_rd_data$199 [127:96] + ofmap_w_data[127:96];
-  assign a_wr_data = ofmap_w_first ? ofmap_w_data : { \$175 [31:0], \$174 [31:0], \$173 [31:0], \$172 [31:0] };
-  assign \$176  = a_rd_en & cv_en;
+  assign \$120  = ! \$119 ;
+  assign \$121  = cv_en ? west_row : 16'h0000;
+  assign \$122  = \$121  == pwin_row_q;
+  assign \$123  = pwin_ow_next >= cv_ow;
+  assign \$124  = pwin_ow_next - cv_ow;
+  assign \$125  = \$123  ? \$124  : { 1'h0, pwin_ow_next };
+  assign \$126  = \$122  ? { 2'h0, pwin_ow0_q } : \$125 ;
+  assign \$127  = \$120  ? 42'h00000000000 : \$126 ;
+  assign \$128  = \$42 [39:0] * cv_ow;
+  assign \$129  = cv_en ? west_row : 16'h0000;
+  assign \$130  = \$128  + \$129 ;
+  assign \$131  = $signed(\$118 [41:0]) - $signed({ 1'h0, \$46 [39:0] });
+  assign \$132  = $signed(\$131 ) * $signed({ 1'h0, cv_ow });
+  assign \$133  = $signed(\$130 [41:0]) + $signed(\$132 );
+  assign \$134  = $signed(\$133 ) + $signed(\$103 [41:0]);
+  assign \$135  = $signed(\$134 [41:0]) + $signed(37'h0800000000);
+  assign \$136  = pwin_line_biased - 34'h200000000;
+  assign \$137  = pwin_line_biased * 3'h4;
+  assign \$138  = { \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135  } - \$137 ;
+  assign \$139  = \$78 [39:0] * cpband_read;
+  assign \$140  = \$110 [39:0] * cv_stride_w;
+  assign \$141  = \$140  + \$96 [39:0];
+  assign \$142  = cpband_one ? 57'h000000000000000 : \$141 ;
+  assign \$143  = \$139  + \$142 ;
+  assign \$144  = - $signed(\$118 [41:0]);
+  assign \$145  = $signed(\$144 ) * $signed({ 1'h0, cv_ow });
+  assign \$146  = $signed(\$145 ) - $signed(\$130 [41:0]);
+  assign \$147  = \$110 [39:0] < \$34 [39:0];
+  assign \$148  = { \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3  } - 1'h1;
+  assign \$149  = \$147  ? { 1'h0, \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3  } : \$148 ;
+  assign \$150  = $signed(\$149 ) - $signed(\$118 [41:0]);
+  assign \$151  = $signed(\$150 ) * $signed({ 1'h0, cv_ow });
+  assign \$152  = $signed(\$151 ) - $signed(\$130 [41:0]);
+  assign \$153  = - $signed(\$103 [41:0]);
+  assign \$154  = \$96 [39:0] < \$37 [39:0];
+  assign \$155  = cv_ow - 1'h1;
+  assign \$156  = \$154  ? { 25'h0000000, cv_ow } : \$155 ;
+  assign \$157  = $signed(\$156 ) - $signed(\$103 [41:0]);
+  assign \$158  = \$127 [39:0] + 1'h1;
+  assign \$159  = \$158  == cv_ow;
+  assign \$160  = \$127 [39:0] + 1'h1;
+  assign \$161  = \$159  ? 41'h00000000000 : \$160 ;
+  assign \$162  = \$161 [39:0] + 1'h1;
+  assign \$163  = \$162  == cv_ow;
+  assign \$164  = \$161 [39:0] + 1'h1;
+  assign \$165  = \$163  ? 41'h00000000000 : \$164 ;
+  assign \$166  = \$165 [39:0] + 1'h1;
+  assign \$167  = \$166  == cv_ow;
+  assign \$168  = \$165 [39:0] + 1'h1;
+  assign \$169  = \$167  ? 41'h00000000000 : \$168 ;
+  assign \$170  = $signed(\$146 [41:0]) <= $signed(1'h0);
+  assign \$171  = $signed(\$152 [41:0]) > $signed(1'h0);
+  assign \$172  = \$170  & \$171 ;
+  assign \$173  = $signed(\$153 [41:0]) <= $signed({ 1'h0, \$127 [39:0] });
+  assign \$174  = \$172  & \$173 ;
+  assign \$175  = $signed(\$157 [41:0]) > $signed({ 1'h0, \$127 [39:0] });
+  assign \$176  = \$174  & \$175 ;
   assign \$177  = cv_en ? west_row : 16'h0000;
-  assign \$178  = cv_en ? { \$133 , \$122 , \$111 , \$100  } : 4'hf;
-  assign \$180  = \$179  * out_mt;
-  assign \$181  = \$180  + south_row;
-  assign \$182  = south_lanes > 1'h0;
-  assign \$183  = south_lanes > 1'h1;
-  assign \$184  = south_lanes > 2'h2;
-  assign \$185  = south_lanes > 2'h3;
+  assign \$178  = \$177  + 1'h0;
+  assign \$179  = cp_mt > \$178 ;
+  assign \$180  = \$176  & \$179 ;
+  assign \$181  = $signed(\$146 [41:0]) <= $signed(2'h1);
+  assign \$182  = $signed(\$152 [41:0]) > $signed(2'h1);
+  assign \$183  = \$181  & \$182 ;
+  assign \$184  = $signed(\$153 [41:0]) <= $signed({ 1'h0, \$161 [39:0] });
+  assign \$185  = \$183  & \$184 ;
+  assign \$186  = $signed(\$157 [41:0]) > $signed({ 1'h0, \$161 [39:0] });
+  assign \$187  = \$185  & \$186 ;
+  assign \$188  = cv_en ? west_row : 16'h0000;
+  assign \$189  = \$188  + 1'h1;
+  assign \$190  = cp_mt > \$189 ;
+  assign \$191  = \$187  & \$190 ;
+  assign \$192  = $signed(\$146 [41:0]) <= $signed(3'h2);
+  assign \$193  = $signed(\$152 [41:0]) > $signed(3'h2);
+  assign \$194  = \$192  & \$193 ;
+  assign \$195  = $signed(\$153 [41:0]) <= $signed({ 1'h0, \$165 [39:0] });
+  assign \$196  = \$194  & \$195 ;
+  assign \$197  = $signed(\$157 [41:0]) > $signed({ 1'h0, \$165 [39:0] });
+  assign \$198  = \$196  & \$197 ;
+  assign \$199  = cv_en ? west_row : 16'h0000;
+  assign \$200  = \$199  + 2'h2;
+  assign \$201  = cp_mt > \$200 ;
+  assign \$202  = \$198  & \$201 ;
+  assign \$203  = $signed(\$146 [41:0]) <= $signed(3'h3);
+  assign \$204  = $signed(\$152 [41:0]) > $signed(3'h3);
+  assign \$205  = \$203  & \$204 ;
+  assign \$206  = $signed(\$153 [41:0]) <= $signed({ 1'h0, \$169 [39:0] });
+  assign \$207  = \$205  & \$206 ;
+  assign \$208  = $signed(\$157 [41:0]) > $signed({ 1'h0, \$169 [39:0] });
+  assign \$209  = \$207  & \$208 ;
+  assign \$210  = cv_en ? west_row : 16'h0000;
+  assign \$211  = \$210  + 2'h3;
+  assign \$212  = cp_mt > \$211 ;
+  assign \$213  = \$209  & \$212 ;
+  assign \$214  = $signed(\$136 [41:0]) * $signed({ 1'h0, \$59 [39:0] });
+  assign \$215  = $signed(\$214 ) + $signed({ 1'h0, \$143 [39:0] });
+  assign \$216  = $signed(\$215 ) < $signed(1'h0);
+  assign \$217  = $signed(\$136 [41:0]) * $signed({ 1'h0, \$59 [39:0] });
+  assign \$218  = $signed(\$217 ) + $signed({ 1'h0, \$143 [39:0] });
+  assign \$219  = $signed(\$218 ) >= $signed(11'h200);
+  assign \$220  = $signed(\$136 [41:0]) * $signed({ 1'h0, \$59 [39:0] });
+  assign \$221  = $signed(\$220 ) + $signed({ 1'h0, \$143 [39:0] });
+  assign \$222  = \$219  ? 83'h0000000000000000001ff : \$221 ;
+  assign \$223  = \$216  ? 83'h000000000000000000000 : \$222 ;
+  assign \$224  = $signed(\$136 [41:0]) + $signed(2'h1);
+  assign \$225  = $signed(\$224 ) * $signed({ 1'h0, \$59 [39:0] });
+  assign \$226  = $signed(\$225 ) + $signed({ 1'h0, \$143 [39:0] });
+  assign \$227  = $signed(\$226 ) < $signed(1'h0);
+  assign \$228  = $signed(\$136 [41:0]) + $signed(2'h1);
+  assign \$229  = $signed(\$228 ) * $signed({ 1'h0, \$59 [39:0] });
+  assign \$230  = $signed(\$229 ) + $signed({ 1'h0, \$143 [39:0] });
+  assign \$231  = $signed(\$230 ) >= $signed(11'h200);
+  assign \$232  = $signed(\$136 [41:0]) + $signed(2'h1);
+  assign \$233  = $signed(\$232 ) * $signed({ 1'h0, \$59 [39:0] });
+  assign \$234  = $signed(\$233 ) + $signed({ 1'h0, \$143 [39:0] });
+  assign \$235  = \$231  ? 84'h0000000000000000001ff : \$234 ;
+  assign \$236  = \$227  ? 84'h000000000000000000000 : \$235 ;
+  assign a_rd_rot = cv_en ? \$138 [1:0] : 2'h0;
+  assign \$238  = \$237  * cp_kt;
+  assign \$239  = \$238  + west_col;
+  assign \$240  = cv_en ? { 24'h000000, \$223 [8:0] } : \$239 ;
+  assign \$241  = win_valid_q[0] ? a_rd_data[7:0] : 8'h00;
+  assign \$242  = win_valid_q[1] ? a_rd_data[15:8] : 8'h00;
+  assign \$243  = win_valid_q[2] ? a_rd_data[23:16] : 8'h00;
+  assign \$244  = win_valid_q[3] ? a_rd_data[31:24] : 8'h00;
+  assign \$246  = \$245  * cp_kt;
+  assign \$247  = \$246  + north_row;
+  assign ofmap_first = south_first & out_first_k;
+  assign \$248  = ~ ofmap_first;
+  assign \a_rd_en$213  = south_valid & \$248 ;
+  assign \$250  = \$249  * out_mt;
+  assign \$251  = \$250  + south_row;
+  assign a_wr_en = ofmap_w_valid ? ofmap_w_mask : 4'h0;
+  assign \$252  = \a_rd_data$230 [31:0] + ofmap_w_data[31:0];
+  assign \$253  = \a_rd_data$230 [63:32] + ofmap_w_data[63:32];
+  assign \$254  = \a_rd_data$230 [95:64] + ofmap_w_data[95:64];
+  assign \$255  = \a_rd_data$230 [127:96] + ofmap_w_data[127:96];
+  assign a_wr_data = ofmap_w_first ? ofmap_w_data : { \$255 [31:0], \$254 [31:0], \$253 [31:0], \$252 [31:0] };
+  assign \$256  = a_rd_en & cv_en;
+  assign \$257  = a_rd_en & cv_en;
+  assign \$258  = cv_en ? west_row : 16'h0000;
+  assign \$259  = cv_en ? { \$213 , \$202 , \$191 , \$180  } : 4'hf;
+  assign \$261  = \$260  * out_mt;
+  assign \$262  = \$261  + south_row;
+  assign \$263  = south_lanes > 1'h0;
+  assign \$264  = south_lanes > 1'h1;
+  assign \$265  = south_lanes > 2'h2;
+  assign \$266  = south_lanes > 2'h3;
   always @(posedge clk)
-    pwin_row_q <= \$186 ;
+    pwin_r_q <= \$267 ;
   always @(posedge clk)
-    pwin_ow0_q <= \$187 ;
+    pwin_s_q <= \$268 ;
   always @(posedge clk)
-    pwin_r_q <= \$188 ;
+    pwin_c_q <= \$269 ;
   always @(posedge clk)
-    pwin_s_q <= \$189 ;
+    pwin_py_q <= \$270 ;
   always @(posedge clk)
-    pwin_c_q <= \$190 ;
+    pwin_dy_q <= \$271 ;
   always @(posedge clk)
-    win_valid_q <= \$191 ;
+    pwin_px_q <= \$272 ;
   always @(posedge clk)
-    a_wr_half <= \$192 ;
+    pwin_dx_q <= \$273 ;
   always @(posedge clk)
-    ofmap_w_valid <= \$193 ;
+    pwin_row_q <= \$274 ;
   always @(posedge clk)
-    ofmap_w_first <= \$194 ;
+    pwin_ow0_q <= \$275 ;
   always @(posedge clk)
-    a_wr_addr <= \$195 ;
+    win_valid_q <= \$276 ;
   always @(posedge clk)
-    ofmap_w_mask <= \$196 ;
+    a_wr_half <= \$277 ;
   always @(posedge clk)
-    ofmap_w_data <= \$197 ;
+    ofmap_w_valid <= \$278 ;
+  always @(posedge clk)
+    ofmap_w_first <= \$279 ;
+  always @(posedge clk)
+    a_wr_addr <= \$280 ;
+  always @(posedge clk)
+    ofmap_w_mask <= \$281 ;
+  always @(posedge clk)
+    ofmap_w_data <= \$282 ;
   \systolic_accel.core  core (
     .clk(clk),
     .dim_k(\dim_k$74 ),
@@ -691,16 +942,16 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, conv_en, conv
     .done(core_done),
     .north_col(north_col),
     .north_data(north_data),
-    .north_req(\a_rd_en$172 ),
+    .north_req(\a_rd_en$203 ),
     .north_row(north_row),
-    .\port$166$0 (\$161 ),
-    .\port$167$0 (\$162 ),
-    .\port$168$0 (\$163 ),
-    .\port$169$0 (\$164 ),
-    .\port$349$17 (\$198 ),
-    .\port$350$17 (\$199 ),
-    .\port$351$17 (\$200 ),
-    .\port$352$17 (\$201 ),
+    .\port$252$0 (\$241 ),
+    .\port$253$0 (\$242 ),
+    .\port$254$0 (\$243 ),
+    .\port$255$0 (\$244 ),
+    .\port$438$17 (\$283 ),
+    .\port$439$17 (\$284 ),
+    .\port$440$17 (\$285 ),
+    .\port$441$17 (\$286 ),
     .ready(core_ready),
     .rst(rst),
     .south_col(south_col),
@@ -750,6 +1001,8 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, conv_en, conv
     .cv_pad_w(cv_pad_w),
     .cv_r(cv_r),
     .cv_s(cv_s),
+    .cv_stride_h(cv_stride_h),
+    .cv_stride_w(cv_stride_w),
     .cv_w(cv_w),
     .dim_k(dim_k),
     .dim_m(dim_m),
@@ -786,9 +1039,9 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, conv_en, conv
     .wr_valid_q(dram_wr_valid)
   );
   \systolic_accel.filter_sram  filter_sram (
-    .a_rd_addr(\$167 [8:0]),
+    .a_rd_addr(\$247 [8:0]),
     .a_rd_data(north_data),
-    .a_rd_en(\a_rd_en$172 ),
+    .a_rd_en(\a_rd_en$203 ),
     .active(\active$84 ),
     .clk(clk),
     .rst(rst),
@@ -797,10 +1050,10 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, conv_en, conv
     .s_wr_en(\s_wr_en$94 )
   );
   \systolic_accel.ifmap_sram  ifmap_sram (
-    .a_rd_addr(\$160 [8:0]),
+    .a_rd_addr(\$240 [8:0]),
     .a_rd_data(a_rd_data),
     .a_rd_en(a_rd_en),
-    .a_rd_next(\$156 [8:0]),
+    .a_rd_next(\$236 [8:0]),
     .a_rd_rot(a_rd_rot),
     .active(active),
     .clk(clk),
@@ -810,9 +1063,9 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, conv_en, conv
     .s_wr_en(s_wr_en)
   );
   \systolic_accel.ofmap_sram  ofmap_sram (
-    .a_rd_addr(\$171 [6:0]),
-    .a_rd_data(\a_rd_data$199 ),
-    .a_rd_en(\a_rd_en$182 ),
+    .a_rd_addr(\$251 [6:0]),
+    .a_rd_data(\a_rd_data$230 ),
+    .a_rd_en(\a_rd_en$213 ),
     .a_rd_half(a_rd_half),
     .a_wr_addr(a_wr_addr),
     .a_wr_data(a_wr_data),
@@ -827,104 +1080,144 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, conv_en, conv
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$186  = pwin_row_q;
-    if (\$176 ) begin
-      \$186  = \$177 ;
+    \$267  = pwin_r_q;
+    if (\$256 ) begin
+      \$267  = \$89 [39:0];
     end
     if (rst) begin
-      \$186  = 16'h0000;
+      \$267  = 40'h0000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$187  = pwin_ow0_q;
-    if (\$176 ) begin
-      \$187  = \$54 [39:0];
+    \$268  = pwin_s_q;
+    if (\$256 ) begin
+      \$268  = \$84 [39:0];
     end
     if (rst) begin
-      \$187  = 40'h0000000000;
+      \$268  = 40'h0000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$188  = pwin_r_q;
-    if (\$176 ) begin
-      \$188  = \$44 [39:0];
+    \$269  = pwin_c_q;
+    if (\$256 ) begin
+      \$269  = \$78 [39:0];
     end
     if (rst) begin
-      \$188  = 40'h0000000000;
+      \$269  = 40'h0000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$189  = pwin_s_q;
-    if (\$176 ) begin
-      \$189  = \$39 [39:0];
+    \$270  = pwin_py_q;
+    if (\$256 ) begin
+      \$270  = \$110 [39:0];
     end
     if (rst) begin
-      \$189  = 40'h0000000000;
+      \$270  = 40'h0000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$190  = pwin_c_q;
-    if (\$176 ) begin
-      \$190  = \$33 [39:0];
+    \$271  = pwin_dy_q;
+    if (\$256 ) begin
+      \$271  = \$118 [41:0];
     end
     if (rst) begin
-      \$190  = 40'h0000000000;
+      \$271  = 42'h00000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$191  = win_valid_q;
+    \$272  = pwin_px_q;
+    if (\$256 ) begin
+      \$272  = \$96 [39:0];
+    end
+    if (rst) begin
+      \$272  = 40'h0000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$273  = pwin_dx_q;
+    if (\$256 ) begin
+      \$273  = \$103 [41:0];
+    end
+    if (rst) begin
+      \$273  = 42'h00000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$274  = pwin_row_q;
+    if (\$257 ) begin
+      \$274  = \$258 ;
+    end
+    if (rst) begin
+      \$274  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$275  = pwin_ow0_q;
+    if (\$257 ) begin
+      \$275  = \$127 [39:0];
+    end
+    if (rst) begin
+      \$275  = 40'h0000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$276  = win_valid_q;
     if (a_rd_en) begin
-      \$191  = \$178 ;
+      \$276  = \$259 ;
     end
     if (rst) begin
-      \$191  = 4'hf;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$192  = a_rd_half;
-    if (rst) begin
-      \$192  = 1'h0;
+      \$276  = 4'hf;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$193  = south_valid;
+    \$277  = a_rd_half;
     if (rst) begin
-      \$193  = 1'h0;
+      \$277  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$194  = ofmap_first;
+    \$278  = south_valid;
     if (rst) begin
-      \$194  = 1'h0;
+      \$278  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$195  = \$181 [6:0];
+    \$279  = ofmap_first;
     if (rst) begin
-      \$195  = 7'h00;
+      \$279  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$196  = { \$185 , \$184 , \$183 , \$182  };
+    \$280  = \$262 [6:0];
     if (rst) begin
-      \$196  = 4'h0;
+      \$280  = 7'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$197  = { \$201 , \$200 , \$199 , \$198  };
+    \$281  = { \$266 , \$265 , \$264 , \$263  };
     if (rst) begin
-      \$197  = 128'h00000000000000000000000000000000;
+      \$281  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$282  = { \$286 , \$285 , \$284 , \$283  };
+    if (rst) begin
+      \$282  = 128'h00000000000000000000000000000000;
     end
   end
   assign \start$35  = start;
@@ -980,61 +1273,80 @@ module systolic_accel(dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, conv_en, conv
   assign drain_rd_en = s_rd_en;
   assign drain_rd_addr = s_rd_addr;
   assign s_rd_data = drain_rd_data;
-  assign cpband_per_img = { 8'h00, \$1  };
-  assign cpband_img = { 24'h000000, \$2 [15:0] };
-  assign cpband_oh0 = \$5 [39:0];
-  assign cpband_out_rows = { 24'h000000, \$6  };
-  assign cpband_lo = \$9 [39:0];
-  assign cpband_top = \$14 [39:0];
-  assign cpband_hi = \$17 [39:0];
-  assign cpband_c0 = \$18 [39:0];
-  assign cpband_run = \$21 [39:0];
-  assign cpband_first = \$22 [39:0];
-  assign cpband_plane = { 8'h00, \$23  };
-  assign pwin_row_taps = { 8'h00, \$24  };
-  assign pwin_r0 = { 24'h000000, \$25 [15:0] };
-  assign pwin_c = \$33 [39:0];
-  assign pwin_s = \$39 [39:0];
-  assign pwin_r = \$44 [39:0];
-  assign pwin_ow_step = { 24'h000000, \$45  };
-  assign pwin_ow0 = \$54 [39:0];
-  assign pwin_p0 = \$57 [41:0];
-  assign pwin_word = \$63 [41:0];
-  assign pwin_word_biased = { \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64  };
-  assign pwin_line_signed = \$65 [41:0];
-  assign pwin_rot = \$67 [1:0];
-  assign pwin_y_lo = \$70 [41:0];
-  assign pwin_y_hi = \$74 [41:0];
-  assign pwin_x_lo = { \$75 [40], \$75  };
-  assign pwin_x_hi = { \$77 [40], \$77  };
-  assign pwin_ow_1 = \$81 [39:0];
-  assign pwin_ow_2 = \$85 [39:0];
-  assign pwin_ow_3 = \$89 [39:0];
-  assign pwin_valid = { \$133 , \$122 , \$111 , \$100  };
-  assign pwin_line = \$143 [8:0];
-  assign pwin_next = \$156 [8:0];
-  assign a_rd_next = \$156 [8:0];
+  assign cpband_plane_h = { \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3 [17], \$3  };
+  assign cpband_plane_w = { 24'h000000, cv_ow };
+  assign cpband_dy_neg = { \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6 [17], \$6  };
+  assign cpband_dx_neg = { \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9 [17], \$9  };
+  assign cpband_py0 = \$11 [39:0];
+  assign cpband_px0 = \$13 [39:0];
+  assign cpband_phases = { 8'h00, \$20  };
+  assign cpband_plane_words = \$21 [39:0];
+  assign cpband_first_phase = \$24 [39:0];
+  assign cpband_pitch = \$26 [39:0];
+  assign cpband_dy_hi = \$30 [41:0];
+  assign cpband_dx0 = { \$31 [40], \$31  };
+  assign cpband_rem_h = \$34 [39:0];
+  assign cpband_rem_w = \$37 [39:0];
+  assign cpband_per_img = { 8'h00, \$38  };
+  assign cpband_img = { 24'h000000, \$39 [15:0] };
+  assign cpband_oh0 = \$42 [39:0];
+  assign cpband_out_rows = { 24'h000000, \$43  };
+  assign cpband_lo = \$46 [39:0];
+  assign cpband_top = \$49 [41:0];
+  assign cpband_rows = \$56 [39:0];
+  assign cpband_c0 = \$58 [39:0];
+  assign cpband_runs = \$59 [39:0];
+  assign cpband_run = \$60 [39:0];
+  assign cpband_first = \$65 [39:0];
+  assign pwin_row_taps = { 8'h00, \$66  };
+  assign pwin_r0 = { 24'h000000, \$67 [15:0] };
+  assign pwin_e0 = \$68 [39:0];
+  assign pwin_c = \$78 [39:0];
+  assign pwin_s = \$84 [39:0];
+  assign pwin_r = \$89 [39:0];
+  assign pwin_px = \$96 [39:0];
+  assign pwin_dx = \$103 [41:0];
+  assign pwin_py = \$110 [39:0];
+  assign pwin_dy = \$118 [41:0];
+  assign pwin_ow0 = \$127 [39:0];
+  assign pwin_p0 = \$130 [41:0];
+  assign pwin_word = \$134 [41:0];
+  assign pwin_word_biased = { \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135  };
+  assign pwin_line_signed = \$136 [41:0];
+  assign pwin_rot = \$138 [1:0];
+  assign pwin_run_index = \$143 [39:0];
+  assign pwin_y_lo = \$146 [41:0];
+  assign pwin_y_hi = \$152 [41:0];
+  assign pwin_x_lo = \$153 [41:0];
+  assign pwin_x_hi = \$157 [41:0];
+  assign pwin_ow_1 = \$161 [39:0];
+  assign pwin_ow_2 = \$165 [39:0];
+  assign pwin_ow_3 = \$169 [39:0];
+  assign pwin_valid = { \$213 , \$202 , \$191 , \$180  };
+  assign pwin_line = \$223 [8:0];
+  assign pwin_next = \$236 [8:0];
+  assign a_rd_next = \$236 [8:0];
   assign west_req = a_rd_en;
-  assign a_rd_addr = \$160 [8:0];
-  assign west_data = { \$164 , \$163 , \$162 , \$161  };
-  assign north_req = \a_rd_en$172 ;
-  assign \a_rd_addr$174  = \$167 [8:0];
-  assign \a_rd_data$178  = north_data;
-  assign \a_rd_addr$184  = \$171 [6:0];
+  assign a_rd_addr = \$240 [8:0];
+  assign west_data = { \$244 , \$243 , \$242 , \$241  };
+  assign north_req = \a_rd_en$203 ;
+  assign \a_rd_addr$205  = \$247 [8:0];
+  assign \a_rd_data$209  = north_data;
+  assign \a_rd_addr$215  = \$251 [6:0];
   assign out_c_half = a_rd_half;
   assign ofmap_w_half = a_wr_half;
   assign ofmap_w_line = a_wr_addr;
-  assign south_data = { \$201 , \$200 , \$199 , \$198  };
+  assign south_data = { \$286 , \$285 , \$284 , \$283  };
   assign dram_rd_data_ready = 1'h1;
-  assign pwin_line_biased = { 2'h0, \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42], \$64 [42:2] };
-  assign \$157  = { 2'h0, west_row[15:2] };
-  assign \$165  = { 2'h0, north_col[15:2] };
-  assign \$169  = { 2'h0, south_col[15:2] };
-  assign \$179  = { 2'h0, south_col[15:2] };
+  assign pwin_line_biased = { 2'h0, \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42], \$135 [42:2] };
+  assign \$237  = { 2'h0, west_row[15:2] };
+  assign \$245  = { 2'h0, north_col[15:2] };
+  assign \$249  = { 2'h0, south_col[15:2] };
+  assign \$260  = { 2'h0, south_col[15:2] };
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_accel.core (rst, \port$166$0 , \port$167$0 , \port$168$0 , \port$169$0 , ready, \port$349$17 , \port$350$17 , \port$351$17 , \port$352$17 , start, dim_k, north_data, west_req, west_row, west_col, north_req, north_row, north_col, south_valid, south_lanes
+module \systolic_accel.core (rst, \port$252$0 , \port$253$0 , \port$254$0 , \port$255$0 , ready, \port$438$17 , \port$439$17 , \port$440$17 , \port$441$17 , start, dim_k, north_data, west_req, west_row, west_col, north_req, north_row, north_col, south_valid, south_lanes
 , south_first, south_id, south_row, south_col, done, dim_m, dim_n, clk);
   wire [31:0] \$1 ;
   wire \$10 ;
@@ -1087,22 +1399,22 @@ module \systolic_accel.core (rst, \port$166$0 , \port$167$0 , \port$168$0 , \por
   wire [31:0] o;
   wire [3:0] \o$54 ;
   wire [31:0] \o$57 ;
-  input [7:0] \port$166$0 ;
-  wire [7:0] \port$166$0 ;
-  input [7:0] \port$167$0 ;
-  wire [7:0] \port$167$0 ;
-  input [7:0] \port$168$0 ;
-  wire [7:0] \port$168$0 ;
-  input [7:0] \port$169$0 ;
-  wire [7:0] \port$169$0 ;
-  output [31:0] \port$349$17 ;
-  wire [31:0] \port$349$17 ;
-  output [31:0] \port$350$17 ;
-  wire [31:0] \port$350$17 ;
-  output [31:0] \port$351$17 ;
-  wire [31:0] \port$351$17 ;
-  output [31:0] \port$352$17 ;
-  wire [31:0] \port$352$17 ;
+  input [7:0] \port$252$0 ;
+  wire [7:0] \port$252$0 ;
+  input [7:0] \port$253$0 ;
+  wire [7:0] \port$253$0 ;
+  input [7:0] \port$254$0 ;
+  wire [7:0] \port$254$0 ;
+  input [7:0] \port$255$0 ;
+  wire [7:0] \port$255$0 ;
+  output [31:0] \port$438$17 ;
+  wire [31:0] \port$438$17 ;
+  output [31:0] \port$439$17 ;
+  wire [31:0] \port$439$17 ;
+  output [31:0] \port$440$17 ;
+  wire [31:0] \port$440$17 ;
+  output [31:0] \port$441$17 ;
+  wire [31:0] \port$441$17 ;
   output ready;
   wire ready;
   wire \ready$39 ;
@@ -1150,7 +1462,7 @@ module \systolic_accel.core (rst, \port$166$0 , \port$167$0 , \port$168$0 , \por
   wire [15:0] \west_row$15 ;
   wire west_tag;
   wire [3:0] \west_tag$53 ;
-  assign west_masked = { \port$169$0 , \port$168$0 , \port$167$0 , \port$166$0  } & { west_mask[3], west_mask[3], west_mask[3], west_mask[3], west_mask[3], west_mask[3], west_mask[3], west_mask[3:2], west_mask[2], west_mask[2], west_mask[2], west_mask[2], west_mask[2], west_mask[2], west_mask[2:1], west_mask[1], west_mask[1], west_mask[1], west_mask[1], west_mask[1], west_mask[1], west_mask[1:0], west_mask[0], west_mask[0], west_mask[0], west_mask[0], west_mask[0], west_mask[0], west_mask[0] };
+  assign west_masked = { \port$255$0 , \port$254$0 , \port$253$0 , \port$252$0  } & { west_mask[3], west_mask[3], west_mask[3], west_mask[3], west_mask[3], west_mask[3], west_mask[3], west_mask[3:2], west_mask[2], west_mask[2], west_mask[2], west_mask[2], west_mask[2], west_mask[2], west_mask[2:1], west_mask[1], west_mask[1], west_mask[1], west_mask[1], west_mask[1], west_mask[1], west_mask[1:0], west_mask[0], west_mask[0], west_mask[0], west_mask[0], west_mask[0], west_mask[0], west_mask[0] };
   assign north_masked = north_data & { north_mask[3], north_mask[3], north_mask[3], north_mask[3], north_mask[3], north_mask[3], north_mask[3], north_mask[3:2], north_mask[2], north_mask[2], north_mask[2], north_mask[2], north_mask[2], north_mask[2], north_mask[2:1], north_mask[1], north_mask[1], north_mask[1], north_mask[1], north_mask[1], north_mask[1], north_mask[1:0], north_mask[0], north_mask[0], north_mask[0], north_mask[0], north_mask[0], north_mask[0], north_mask[0] };
   \systolic_accel.core.array  array (
     .clk(clk),
@@ -1223,7 +1535,7 @@ module \systolic_accel.core (rst, \port$166$0 , \port$167$0 , \port$168$0 , \por
     .lane1_0(\$8 ),
     .lane2_1(\$9 ),
     .lane3_2(\$10 ),
-    .\port$1059$0 (west_tag),
+    .\port$1246$0 (west_tag),
     .rst(rst)
   );
   assign \start$1  = start;
@@ -1247,7 +1559,7 @@ module \systolic_accel.core (rst, \port$166$0 , \port$167$0 , \port$168$0 , \por
   assign \south_first$37  = south_first;
   assign \ready$39  = ready;
   assign \south_id$41  = south_id;
-  assign west_data = { \port$169$0 , \port$168$0 , \port$167$0 , \port$166$0  };
+  assign west_data = { \port$255$0 , \port$254$0 , \port$253$0 , \port$252$0  };
   assign i = west_masked;
   assign west = { \$7 , \$6 , \$5 , west_masked[7:0] };
   assign o = { \$7 , \$6 , \$5 , west_masked[7:0] };
@@ -1260,10 +1572,10 @@ module \systolic_accel.core (rst, \port$166$0 , \port$167$0 , \port$168$0 , \por
   assign \shift$59  = shift;
   assign south_data = { \$4 , \$3 , \$2 , \$1  };
   assign south = { \$4 , \$3 , \$2 , \$1  };
-  assign \port$349$17  = \$1 ;
-  assign \port$350$17  = \$2 ;
-  assign \port$351$17  = \$3 ;
-  assign \port$352$17  = \$4 ;
+  assign \port$438$17  = \$1 ;
+  assign \port$439$17  = \$2 ;
+  assign \port$440$17  = \$3 ;
+  assign \port$441$17  = \$4 ;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -2835,7 +3147,7 @@ module \systolic_accel.core.skew_west (rst, i, lane1_0, lane2_1, lane3_2, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \systolic_accel.core.skew_west_tag (rst, \port$1059$0 , lane1_0, lane2_1, lane3_2, clk);
+module \systolic_accel.core.skew_west_tag (rst, \port$1246$0 , lane1_0, lane2_1, lane3_2, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   reg \$1 ;
   reg \$2 ;
@@ -2856,8 +3168,8 @@ module \systolic_accel.core.skew_west_tag (rst, \port$1059$0 , lane1_0, lane2_1,
   output lane3_2;
   reg lane3_2 = 1'h0;
   wire [3:0] o;
-  input \port$1059$0 ;
-  wire \port$1059$0 ;
+  input \port$1246$0 ;
+  wire \port$1246$0 ;
   input rst;
   wire rst;
   always @(posedge clk)
@@ -2881,7 +3193,7 @@ module \systolic_accel.core.skew_west_tag (rst, \port$1059$0 , lane1_0, lane2_1,
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$4  = \port$1059$0 ;
+    \$4  = \port$1246$0 ;
     if (rst) begin
       \$4  = 1'h0;
     end
@@ -2902,208 +3214,208 @@ module \systolic_accel.core.skew_west_tag (rst, \port$1059$0 , lane1_0, lane2_1,
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$1  = \port$1059$0 ;
+    \$1  = \port$1246$0 ;
     if (rst) begin
       \$1  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$2  = \port$1059$0 ;
+    \$2  = \port$1246$0 ;
     if (rst) begin
       \$2  = 1'h0;
     end
   end
-  assign i = { \port$1059$0 , \port$1059$0 , \port$1059$0 , \port$1059$0  };
-  assign o = { lane3_2, lane2_1, lane1_0, \port$1059$0  };
+  assign i = { \port$1246$0 , \port$1246$0 , \port$1246$0 , \port$1246$0  };
+  assign o = { lane3_2, lane2_1, lane1_0, \port$1246$0  };
 endmodule
 
 (* generator = "Amaranth" *)
 module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, conv_en, conv_h, conv_w, conv_c, conv_r, conv_s, conv_stride_h, conv_stride_w, conv_pad_h, conv_pad_w, conv_oh, conv_ow, dram_rd_req_ready, dram_rd_data_valid, dram_rd_data
 , dram_wr_ready, clk, rst, core_ready, rdreq_addr, fill_a_addr, drain_rd_addr, dram_rd_req_len, fill_a_data, fill_a_en, fill_b_data, fill_b_en, drain_rd_en, wr_shifted, dram_wr_len, core_start, core_k, out_first_k, out_c_half, out_mt, drain_rd_data
 , core_south_id, core_done, dram_rd_req_valid, wr_valid_q, dram_wr_addr, done, ld_mt, ld_nt, cp_m0, cp_mt, cp_k0, cp_kt, a_active, b_active, c_active, busy, cv_en, cv_h, cv_w, cv_c, cv_r
-, cv_s, cv_pad_h, cv_pad_w, cv_oh, cv_ow, start);
+, cv_s, cv_stride_h, cv_stride_w, cv_pad_h, cv_pad_w, cv_oh, cv_ow, start);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire [17:0] \$1 ;
-  wire [79:0] \$10 ;
-  wire [57:0] \$100 ;
-  wire [55:0] \$101 ;
-  wire [31:0] \$102 ;
+  wire [17:0] \$10 ;
+  wire [56:0] \$100 ;
+  wire \$101 ;
+  wire [23:0] \$102 ;
   wire \$103 ;
-  wire [2:0] \$104 ;
-  wire [18:0] \$105 ;
-  wire \$106 ;
-  wire [2:0] \$107 ;
-  wire [17:0] \$108 ;
-  wire \$109 ;
-  wire [80:0] \$11 ;
-  wire [39:0] \$110 ;
-  wire [39:0] \$111 ;
+  wire [39:0] \$104 ;
+  wire [39:0] \$105 ;
+  wire [40:0] \$106 ;
+  wire \$107 ;
+  wire [39:0] \$108 ;
+  wire [39:0] \$109 ;
+  wire [16:0] \$11 ;
+  wire [80:0] \$110 ;
+  wire [81:0] \$111 ;
   wire \$112 ;
   wire [39:0] \$113 ;
   wire [39:0] \$114 ;
-  wire [40:0] \$115 ;
-  wire \$116 ;
-  wire [2:0] \$117 ;
-  wire [40:0] \$118 ;
-  wire [4:0] \$119 ;
-  wire [80:0] \$12 ;
-  wire [17:0] \$120 ;
-  wire [17:0] \$121 ;
+  wire [82:0] \$115 ;
+  wire [83:0] \$116 ;
+  wire [84:0] \$117 ;
+  wire \$118 ;
+  wire \$119 ;
+  wire [17:0] \$12 ;
+  wire \$120 ;
+  wire \$121 ;
   wire [16:0] \$122 ;
-  wire \$123 ;
-  wire [15:0] \$124 ;
-  wire [15:0] \$125 ;
-  wire \$126 ;
-  wire [15:0] \$127 ;
-  wire [15:0] \$128 ;
-  wire [31:0] \$129 ;
-  wire [15:0] \$13 ;
-  wire [32:0] \$130 ;
-  wire \$131 ;
-  wire [23:0] \$132 ;
-  wire \$133 ;
-  wire [39:0] \$134 ;
-  wire [39:0] \$135 ;
-  wire [40:0] \$136 ;
+  wire [17:0] \$123 ;
+  wire [17:0] \$124 ;
+  wire [16:0] \$125 ;
+  wire [17:0] \$126 ;
+  wire [17:0] \$127 ;
+  wire [16:0] \$128 ;
+  wire [17:0] \$129 ;
+  wire [17:0] \$13 ;
+  wire [17:0] \$130 ;
+  wire [55:0] \$131 ;
+  wire [56:0] \$132 ;
+  wire [55:0] \$133 ;
+  wire [56:0] \$134 ;
+  wire \$135 ;
+  wire \$136 ;
   wire \$137 ;
-  wire [39:0] \$138 ;
-  wire [39:0] \$139 ;
-  wire \$14 ;
-  wire [80:0] \$140 ;
-  wire [81:0] \$141 ;
-  wire \$142 ;
-  wire [39:0] \$143 ;
-  wire [39:0] \$144 ;
-  wire [82:0] \$145 ;
-  wire [83:0] \$146 ;
-  wire [84:0] \$147 ;
-  wire \$148 ;
-  wire \$149 ;
-  wire [40:0] \$15 ;
-  wire \$150 ;
-  wire \$151 ;
-  wire [18:0] \$152 ;
-  wire [17:0] \$153 ;
-  wire [17:0] \$154 ;
-  wire [17:0] \$155 ;
-  wire [4:0] \$156 ;
-  wire [17:0] \$157 ;
-  wire [17:0] \$158 ;
-  wire [16:0] \$159 ;
-  wire [40:0] \$16 ;
-  wire [31:0] \$160 ;
-  wire [32:0] \$161 ;
-  wire [16:0] \$162 ;
-  wire [32:0] \$163 ;
-  wire [33:0] \$164 ;
-  wire [34:0] \$165 ;
-  wire [35:0] \$166 ;
-  wire [36:0] \$167 ;
-  wire \$168 ;
-  wire \$169 ;
-  wire [40:0] \$17 ;
-  wire \$170 ;
+  wire \$138 ;
+  wire \$139 ;
+  wire [16:0] \$14 ;
+  wire \$140 ;
+  wire [31:0] \$141 ;
+  wire [79:0] \$142 ;
+  wire [55:0] \$143 ;
+  wire [56:0] \$144 ;
+  wire [56:0] \$145 ;
+  wire [79:0] \$146 ;
+  wire [79:0] \$147 ;
+  wire [16:0] \$148 ;
+  wire [41:0] \$149 ;
+  wire [17:0] \$15 ;
+  wire [41:0] \$150 ;
+  wire [42:0] \$151 ;
+  wire [40:0] \$152 ;
+  wire [40:0] \$153 ;
+  wire [56:0] \$154 ;
+  wire [57:0] \$155 ;
+  wire [40:0] \$156 ;
+  wire [56:0] \$157 ;
+  wire [57:0] \$158 ;
+  wire [31:0] \$159 ;
+  wire [17:0] \$16 ;
+  wire [39:0] \$160 ;
+  wire [79:0] \$161 ;
+  wire [80:0] \$162 ;
+  wire [80:0] \$163 ;
+  wire [15:0] \$164 ;
+  wire \$165 ;
+  wire [40:0] \$166 ;
+  wire [40:0] \$167 ;
+  wire [40:0] \$168 ;
+  wire [41:0] \$169 ;
+  wire [55:0] \$17 ;
+  wire [42:0] \$170 ;
   wire \$171 ;
-  wire \$172 ;
-  wire \$173 ;
-  wire [18:0] \$174 ;
-  wire [7:0] \$175 ;
-  wire [286:0] \$176 ;
-  wire \$177 ;
-  wire \$178 ;
-  wire \$179 ;
-  wire [41:0] \$18 ;
-  wire \$180 ;
-  wire \$181 ;
-  wire \$182 ;
-  wire \$183 ;
-  wire [18:0] \$184 ;
-  wire [7:0] \$185 ;
-  wire [286:0] \$186 ;
+  wire [40:0] \$172 ;
+  wire [42:0] \$173 ;
+  wire \$174 ;
+  wire [42:0] \$175 ;
+  wire [43:0] \$176 ;
+  wire [43:0] \$177 ;
+  wire [55:0] \$178 ;
+  wire [95:0] \$179 ;
+  wire [56:0] \$18 ;
+  wire [55:0] \$180 ;
+  wire [79:0] \$181 ;
+  wire [79:0] \$182 ;
+  wire [119:0] \$183 ;
+  wire [119:0] \$184 ;
+  wire [79:0] \$185 ;
+  wire [120:0] \$186 ;
   wire \$187 ;
-  wire \$188 ;
-  wire \$189 ;
-  wire [42:0] \$19 ;
+  wire [2:0] \$188 ;
+  wire [18:0] \$189 ;
+  wire [55:0] \$19 ;
   wire \$190 ;
-  wire \$191 ;
-  wire \$192 ;
+  wire [2:0] \$191 ;
+  wire [17:0] \$192 ;
   wire \$193 ;
-  wire [9:0] \$194 ;
-  wire \$195 ;
+  wire [39:0] \$194 ;
+  wire [39:0] \$195 ;
   wire \$196 ;
-  wire \$197 ;
-  wire \$198 ;
-  wire \$199 ;
+  wire [39:0] \$197 ;
+  wire [39:0] \$198 ;
+  wire [40:0] \$199 ;
   wire [17:0] \$2 ;
-  wire [43:0] \$20 ;
+  wire [56:0] \$20 ;
   wire \$200 ;
-  wire \$201 ;
-  wire \$202 ;
-  wire \$203 ;
-  wire [1:0] \$204 ;
-  wire [16:0] \$205 ;
+  wire [2:0] \$201 ;
+  wire [40:0] \$202 ;
+  wire [4:0] \$203 ;
+  wire [17:0] \$204 ;
+  wire [17:0] \$205 ;
   wire [16:0] \$206 ;
-  wire [1:0] \$207 ;
-  wire \$208 ;
-  wire [1:0] \$209 ;
-  wire [44:0] \$21 ;
-  wire [16:0] \$210 ;
-  wire [16:0] \$211 ;
-  wire [1:0] \$212 ;
-  wire \$213 ;
-  wire \$214 ;
+  wire \$207 ;
+  wire [39:0] \$208 ;
+  wire [39:0] \$209 ;
+  wire \$21 ;
+  wire \$210 ;
+  wire [39:0] \$211 ;
+  wire [39:0] \$212 ;
+  wire [55:0] \$213 ;
+  wire [56:0] \$214 ;
   wire \$215 ;
-  wire \$216 ;
+  wire [23:0] \$216 ;
   wire \$217 ;
-  wire [1:0] \$218 ;
-  wire [16:0] \$219 ;
+  wire [39:0] \$218 ;
+  wire [39:0] \$219 ;
   wire \$22 ;
-  wire [16:0] \$220 ;
-  wire [1:0] \$221 ;
-  wire \$222 ;
-  wire \$223 ;
-  wire \$224 ;
-  wire \$225 ;
+  wire [40:0] \$220 ;
+  wire \$221 ;
+  wire [39:0] \$222 ;
+  wire [39:0] \$223 ;
+  wire [80:0] \$224 ;
+  wire [81:0] \$225 ;
   wire \$226 ;
-  wire \$227 ;
-  wire \$228 ;
-  wire \$229 ;
-  wire [16:0] \$23 ;
-  wire \$230 ;
-  wire \$231 ;
+  wire [39:0] \$227 ;
+  wire [39:0] \$228 ;
+  wire [82:0] \$229 ;
+  wire \$23 ;
+  wire [83:0] \$230 ;
+  wire [84:0] \$231 ;
   wire \$232 ;
   wire \$233 ;
   wire \$234 ;
   wire \$235 ;
-  wire \$236 ;
-  wire \$237 ;
-  wire \$238 ;
-  wire \$239 ;
-  wire [40:0] \$24 ;
-  wire \$240 ;
-  wire \$241 ;
-  wire \$242 ;
-  wire [17:0] \$243 ;
-  wire [17:0] \$244 ;
-  wire [17:0] \$245 ;
-  wire [17:0] \$246 ;
-  wire [17:0] \$247 ;
-  wire [17:0] \$248 ;
-  wire \$249 ;
-  wire [55:0] \$25 ;
-  wire \$250 ;
-  wire \$251 ;
+  wire [18:0] \$236 ;
+  wire [17:0] \$237 ;
+  wire [17:0] \$238 ;
+  wire [17:0] \$239 ;
+  wire \$24 ;
+  wire [4:0] \$240 ;
+  wire [17:0] \$241 ;
+  wire [17:0] \$242 ;
+  wire [16:0] \$243 ;
+  wire [31:0] \$244 ;
+  wire [32:0] \$245 ;
+  wire [16:0] \$246 ;
+  wire [32:0] \$247 ;
+  wire [33:0] \$248 ;
+  wire [34:0] \$249 ;
+  wire \$25 ;
+  wire [35:0] \$250 ;
+  wire [36:0] \$251 ;
   wire \$252 ;
   wire \$253 ;
   wire \$254 ;
   wire \$255 ;
-  wire [17:0] \$256 ;
-  wire [17:0] \$257 ;
-  wire [17:0] \$258 ;
-  wire \$259 ;
-  wire [40:0] \$26 ;
-  wire \$260 ;
+  wire \$256 ;
+  wire \$257 ;
+  wire [18:0] \$258 ;
+  wire [7:0] \$259 ;
+  wire \$26 ;
+  wire [286:0] \$260 ;
   wire \$261 ;
   wire \$262 ;
   wire \$263 ;
@@ -3111,10 +3423,10 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, conv_e
   wire \$265 ;
   wire \$266 ;
   wire \$267 ;
-  wire \$268 ;
-  wire \$269 ;
-  wire [41:0] \$27 ;
-  wire \$270 ;
+  wire [18:0] \$268 ;
+  wire [7:0] \$269 ;
+  wire [31:0] \$27 ;
+  wire [286:0] \$270 ;
   wire \$271 ;
   wire \$272 ;
   wire \$273 ;
@@ -3122,9 +3434,9 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, conv_e
   wire \$275 ;
   wire \$276 ;
   wire \$277 ;
-  wire \$278 ;
+  wire [9:0] \$278 ;
   wire \$279 ;
-  wire [57:0] \$28 ;
+  wire [79:0] \$28 ;
   wire \$280 ;
   wire \$281 ;
   wire \$282 ;
@@ -3133,32 +3445,32 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, conv_e
   wire \$285 ;
   wire \$286 ;
   wire \$287 ;
-  wire \$288 ;
-  wire \$289 ;
+  wire [1:0] \$288 ;
+  wire [16:0] \$289 ;
   wire [55:0] \$29 ;
-  wire \$290 ;
-  wire \$291 ;
+  wire [16:0] \$290 ;
+  wire [1:0] \$291 ;
   wire \$292 ;
-  wire \$293 ;
-  wire \$294 ;
-  wire \$295 ;
-  wire \$296 ;
+  wire [1:0] \$293 ;
+  wire [16:0] \$294 ;
+  wire [16:0] \$295 ;
+  wire [1:0] \$296 ;
   wire \$297 ;
   wire \$298 ;
   wire \$299 ;
   wire [17:0] \$3 ;
-  wire [31:0] \$30 ;
+  wire [56:0] \$30 ;
   wire \$300 ;
   wire \$301 ;
-  wire \$302 ;
-  wire \$303 ;
-  wire \$304 ;
-  wire \$305 ;
+  wire [1:0] \$302 ;
+  wire [16:0] \$303 ;
+  wire [16:0] \$304 ;
+  wire [1:0] \$305 ;
   wire \$306 ;
   wire \$307 ;
   wire \$308 ;
   wire \$309 ;
-  wire \$31 ;
+  wire [56:0] \$31 ;
   wire \$310 ;
   wire \$311 ;
   wire \$312 ;
@@ -3169,7 +3481,7 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, conv_e
   wire \$317 ;
   wire \$318 ;
   wire \$319 ;
-  wire [2:0] \$32 ;
+  wire [79:0] \$32 ;
   wire \$320 ;
   wire \$321 ;
   wire \$322 ;
@@ -3177,190 +3489,290 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, conv_e
   wire \$324 ;
   wire \$325 ;
   wire \$326 ;
-  reg \$327 ;
-  reg [15:0] \$328 ;
-  reg [15:0] \$329 ;
-  wire [18:0] \$33 ;
-  reg \$330 ;
-  reg \$331 ;
-  reg \$332 ;
-  reg [15:0] \$333 ;
-  reg [15:0] \$334 ;
-  reg \$335 ;
-  reg \$336 ;
-  reg \$337 ;
-  reg \$338 ;
-  reg [47:0] \$339 ;
-  wire \$34 ;
-  reg [2:0] \$340 ;
-  reg [3:0] \$341 ;
-  reg \$342 ;
-  reg \$343 ;
-  reg [15:0] \$344 ;
-  reg [15:0] \$345 ;
-  reg \$346 ;
-  reg \$347 ;
-  reg \$348 ;
-  reg \$349 ;
-  wire [2:0] \$35 ;
-  reg \$350 ;
-  reg \$351 ;
-  reg \$352 ;
-  reg \$353 ;
-  reg \$354 ;
-  reg [15:0] \$355 ;
-  reg [15:0] \$356 ;
-  reg [15:0] \$357 ;
-  reg [15:0] \$358 ;
-  reg [15:0] \$359 ;
-  wire [17:0] \$36 ;
-  reg [15:0] \$360 ;
-  reg \$361 ;
-  reg \$362 ;
-  reg \$363 ;
-  reg \$364 ;
-  reg \$365 ;
-  reg \$366 ;
-  reg \$367 ;
-  reg \$368 ;
-  reg \$369 ;
-  wire \$37 ;
-  reg \$370 ;
-  reg \$371 ;
-  reg [15:0] \$372 ;
-  reg [15:0] \$373 ;
-  reg [15:0] \$374 ;
-  reg [15:0] \$375 ;
-  reg [15:0] \$376 ;
-  reg [15:0] \$377 ;
-  reg \$378 ;
-  reg [15:0] \$379 ;
-  wire [39:0] \$38 ;
-  reg [15:0] \$380 ;
-  reg [15:0] \$381 ;
-  reg [15:0] \$382 ;
-  reg [15:0] \$383 ;
-  reg [15:0] \$384 ;
-  reg \$385 ;
-  reg \$386 ;
-  reg \$387 ;
-  reg \$388 ;
-  reg [15:0] \$389 ;
-  wire [39:0] \$39 ;
-  reg [15:0] \$390 ;
-  reg [15:0] \$391 ;
-  reg [15:0] \$392 ;
-  reg [15:0] \$393 ;
-  reg [15:0] \$394 ;
-  reg \$395 ;
-  reg \$396 ;
-  reg \$397 ;
-  reg \$398 ;
-  reg \$399 ;
+  wire [17:0] \$327 ;
+  wire [17:0] \$328 ;
+  wire [17:0] \$329 ;
+  wire [79:0] \$33 ;
+  wire [17:0] \$330 ;
+  wire [17:0] \$331 ;
+  wire [17:0] \$332 ;
+  wire \$333 ;
+  wire \$334 ;
+  wire \$335 ;
+  wire \$336 ;
+  wire \$337 ;
+  wire \$338 ;
+  wire \$339 ;
+  wire [16:0] \$34 ;
+  wire [17:0] \$340 ;
+  wire [17:0] \$341 ;
+  wire [17:0] \$342 ;
+  wire \$343 ;
+  wire \$344 ;
+  wire \$345 ;
+  wire \$346 ;
+  wire \$347 ;
+  wire \$348 ;
+  wire \$349 ;
+  wire [41:0] \$35 ;
+  wire \$350 ;
+  wire \$351 ;
+  wire \$352 ;
+  wire \$353 ;
+  wire \$354 ;
+  wire \$355 ;
+  wire \$356 ;
+  wire \$357 ;
+  wire \$358 ;
+  wire \$359 ;
+  wire [41:0] \$36 ;
+  wire \$360 ;
+  wire \$361 ;
+  wire \$362 ;
+  wire \$363 ;
+  wire \$364 ;
+  wire \$365 ;
+  wire \$366 ;
+  wire \$367 ;
+  wire \$368 ;
+  wire \$369 ;
+  wire [42:0] \$37 ;
+  wire \$370 ;
+  wire \$371 ;
+  wire \$372 ;
+  wire \$373 ;
+  wire \$374 ;
+  wire \$375 ;
+  wire \$376 ;
+  wire \$377 ;
+  wire \$378 ;
+  wire \$379 ;
+  wire [40:0] \$38 ;
+  wire \$380 ;
+  wire \$381 ;
+  wire \$382 ;
+  wire \$383 ;
+  wire \$384 ;
+  wire \$385 ;
+  wire \$386 ;
+  wire \$387 ;
+  wire \$388 ;
+  wire \$389 ;
+  wire [40:0] \$39 ;
+  wire \$390 ;
+  wire \$391 ;
+  wire \$392 ;
+  wire \$393 ;
+  wire \$394 ;
+  wire \$395 ;
+  wire \$396 ;
+  wire \$397 ;
+  wire \$398 ;
+  wire \$399 ;
   wire \$4 ;
-  wire \$40 ;
-  reg \$400 ;
-  reg \$401 ;
-  reg \$402 ;
-  reg [16:0] \$403 ;
-  reg [16:0] \$404 ;
-  reg \$405 ;
-  reg [16:0] \$406 ;
-  reg \$407 ;
-  reg \$408 ;
-  reg [15:0] \$409 ;
-  wire [39:0] \$41 ;
-  reg [15:0] \$410 ;
-  reg [15:0] \$411 ;
+  wire [56:0] \$40 ;
+  wire \$400 ;
+  wire \$401 ;
+  wire \$402 ;
+  wire \$403 ;
+  wire \$404 ;
+  wire \$405 ;
+  wire \$406 ;
+  wire \$407 ;
+  wire \$408 ;
+  wire \$409 ;
+  wire [57:0] \$41 ;
+  wire \$410 ;
+  reg \$411 ;
   reg [15:0] \$412 ;
   reg [15:0] \$413 ;
-  reg [15:0] \$414 ;
-  reg [15:0] \$415 ;
-  reg [15:0] \$416 ;
+  reg \$414 ;
+  reg \$415 ;
+  reg \$416 ;
   reg [15:0] \$417 ;
   reg [15:0] \$418 ;
-  reg [15:0] \$419 ;
-  wire [39:0] \$42 ;
-  reg [15:0] \$420 ;
-  reg [15:0] \$421 ;
-  reg [15:0] \$422 ;
-  reg [15:0] \$423 ;
-  reg [15:0] \$424 ;
-  reg [15:0] \$425 ;
-  wire [40:0] \$43 ;
-  wire [39:0] \$439 ;
-  wire \$44 ;
-  wire \$441 ;
-  wire [80:0] \$446 ;
-  wire \$448 ;
-  wire [2:0] \$45 ;
-  wire [15:0] \$451 ;
-  wire \$453 ;
-  wire [40:0] \$46 ;
-  wire [4:0] \$47 ;
-  wire [17:0] \$48 ;
-  wire [17:0] \$49 ;
+  reg \$419 ;
+  wire [40:0] \$42 ;
+  reg \$420 ;
+  reg \$421 ;
+  reg \$422 ;
+  reg [47:0] \$423 ;
+  reg [2:0] \$424 ;
+  reg [3:0] \$425 ;
+  reg \$426 ;
+  reg \$427 ;
+  reg [15:0] \$428 ;
+  reg [15:0] \$429 ;
+  wire [56:0] \$43 ;
+  reg \$430 ;
+  reg \$431 ;
+  reg \$432 ;
+  reg \$433 ;
+  reg \$434 ;
+  reg \$435 ;
+  reg \$436 ;
+  reg \$437 ;
+  reg \$438 ;
+  reg [15:0] \$439 ;
+  wire [57:0] \$44 ;
+  reg [15:0] \$440 ;
+  reg [15:0] \$441 ;
+  reg [15:0] \$442 ;
+  reg [15:0] \$443 ;
+  reg [15:0] \$444 ;
+  reg \$445 ;
+  reg \$446 ;
+  reg \$447 ;
+  reg \$448 ;
+  reg \$449 ;
+  wire [31:0] \$45 ;
+  reg \$450 ;
+  reg \$451 ;
+  reg \$452 ;
+  reg \$453 ;
+  reg \$454 ;
+  reg \$455 ;
+  reg [15:0] \$456 ;
+  reg [15:0] \$457 ;
+  reg [15:0] \$458 ;
+  reg [15:0] \$459 ;
+  wire [39:0] \$46 ;
+  reg [15:0] \$460 ;
+  reg [15:0] \$461 ;
+  reg \$462 ;
+  reg [15:0] \$463 ;
+  reg [15:0] \$464 ;
+  reg [15:0] \$465 ;
+  reg [15:0] \$466 ;
+  reg [15:0] \$467 ;
+  reg [15:0] \$468 ;
+  reg \$469 ;
+  wire [79:0] \$47 ;
+  reg \$470 ;
+  reg \$471 ;
+  reg \$472 ;
+  reg [15:0] \$473 ;
+  reg [15:0] \$474 ;
+  reg [15:0] \$475 ;
+  reg [15:0] \$476 ;
+  reg [15:0] \$477 ;
+  reg [15:0] \$478 ;
+  reg \$479 ;
+  wire [80:0] \$48 ;
+  reg \$480 ;
+  reg \$481 ;
+  reg \$482 ;
+  reg \$483 ;
+  reg \$484 ;
+  reg \$485 ;
+  reg \$486 ;
+  reg [16:0] \$487 ;
+  reg [16:0] \$488 ;
+  reg \$489 ;
+  wire [80:0] \$49 ;
+  reg [16:0] \$490 ;
+  reg \$491 ;
+  reg \$492 ;
+  reg [15:0] \$493 ;
+  reg [15:0] \$494 ;
+  reg [15:0] \$495 ;
+  reg [15:0] \$496 ;
+  reg [15:0] \$497 ;
+  reg [15:0] \$498 ;
+  reg [15:0] \$499 ;
   wire \$5 ;
-  wire [16:0] \$50 ;
+  wire [15:0] \$50 ;
+  reg [15:0] \$500 ;
+  reg [15:0] \$501 ;
+  reg [15:0] \$502 ;
+  reg [15:0] \$503 ;
+  reg [15:0] \$504 ;
+  reg [15:0] \$505 ;
+  reg [15:0] \$506 ;
+  reg [15:0] \$507 ;
+  reg [15:0] \$508 ;
+  reg [15:0] \$509 ;
   wire \$51 ;
-  wire [15:0] \$52 ;
-  wire [39:0] \$529 ;
-  wire [15:0] \$53 ;
-  wire \$531 ;
-  wire [80:0] \$536 ;
-  wire \$538 ;
-  wire \$54 ;
-  wire [15:0] \$541 ;
-  wire \$543 ;
-  wire [15:0] \$55 ;
-  wire [15:0] \$56 ;
-  wire [31:0] \$57 ;
-  wire [32:0] \$58 ;
-  wire \$59 ;
+  wire [40:0] \$52 ;
+  wire [17:0] \$524 ;
+  wire \$526 ;
+  wire [40:0] \$53 ;
+  wire [17:0] \$531 ;
+  wire \$533 ;
+  wire [17:0] \$538 ;
+  wire [40:0] \$54 ;
+  wire \$540 ;
+  wire [41:0] \$55 ;
+  wire [42:0] \$56 ;
+  wire [41:0] \$564 ;
+  wire \$566 ;
+  wire \$57 ;
+  wire [39:0] \$578 ;
+  wire [40:0] \$58 ;
+  wire \$580 ;
+  wire [80:0] \$585 ;
+  wire \$587 ;
+  wire [42:0] \$59 ;
+  wire [15:0] \$590 ;
+  wire \$592 ;
   wire \$6 ;
-  wire [23:0] \$60 ;
-  wire \$61 ;
-  wire [39:0] \$62 ;
-  wire [39:0] \$63 ;
-  wire [40:0] \$64 ;
-  wire \$65 ;
-  wire [39:0] \$66 ;
-  wire [39:0] \$67 ;
-  wire [80:0] \$68 ;
-  wire [81:0] \$69 ;
+  wire \$60 ;
+  wire [42:0] \$61 ;
+  wire [43:0] \$62 ;
+  wire [43:0] \$63 ;
+  wire [55:0] \$64 ;
+  wire [95:0] \$65 ;
+  wire [55:0] \$66 ;
+  wire [79:0] \$67 ;
+  wire [17:0] \$675 ;
+  wire \$677 ;
+  wire [79:0] \$68 ;
+  wire [17:0] \$682 ;
+  wire \$684 ;
+  wire [17:0] \$689 ;
+  wire [119:0] \$69 ;
+  wire \$691 ;
   wire \$7 ;
-  wire \$70 ;
-  wire [39:0] \$71 ;
-  wire [39:0] \$72 ;
-  wire [82:0] \$73 ;
-  wire [83:0] \$74 ;
-  wire [84:0] \$75 ;
+  wire [119:0] \$70 ;
+  wire [79:0] \$71 ;
+  wire [41:0] \$715 ;
+  wire \$717 ;
+  wire [120:0] \$72 ;
+  wire [39:0] \$729 ;
+  wire \$73 ;
+  wire \$731 ;
+  wire [80:0] \$736 ;
+  wire \$738 ;
+  wire [2:0] \$74 ;
+  wire [15:0] \$741 ;
+  wire \$743 ;
+  wire [18:0] \$75 ;
   wire \$76 ;
-  wire \$77 ;
-  wire \$78 ;
+  wire [2:0] \$77 ;
+  wire [17:0] \$78 ;
   wire \$79 ;
-  wire [31:0] \$8 ;
-  wire [31:0] \$80 ;
+  wire [16:0] \$8 ;
+  wire [39:0] \$80 ;
   wire [39:0] \$81 ;
-  wire [79:0] \$82 ;
-  wire [80:0] \$83 ;
-  wire [80:0] \$84 ;
-  wire [15:0] \$85 ;
+  wire \$82 ;
+  wire [39:0] \$83 ;
+  wire [39:0] \$84 ;
+  wire [40:0] \$85 ;
   wire \$86 ;
-  wire [40:0] \$87 ;
+  wire [2:0] \$87 ;
   wire [40:0] \$88 ;
-  wire [40:0] \$89 ;
-  wire [39:0] \$9 ;
-  wire [41:0] \$90 ;
-  wire [42:0] \$91 ;
-  wire [43:0] \$92 ;
-  wire [44:0] \$93 ;
-  wire \$94 ;
-  wire [16:0] \$95 ;
-  wire [40:0] \$96 ;
-  wire [55:0] \$97 ;
-  wire [40:0] \$98 ;
-  wire [41:0] \$99 ;
+  wire [4:0] \$89 ;
+  wire [17:0] \$9 ;
+  wire [17:0] \$90 ;
+  wire [17:0] \$91 ;
+  wire [16:0] \$92 ;
+  wire \$93 ;
+  wire [39:0] \$94 ;
+  wire [39:0] \$95 ;
+  wire \$96 ;
+  wire [39:0] \$97 ;
+  wire [39:0] \$98 ;
+  wire [55:0] \$99 ;
   output a_active;
   reg a_active = 1'h0;
   output b_active;
@@ -3415,32 +3827,32 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, conv_e
   reg cp_done = 1'h0;
   reg cp_first_k = 1'h0;
   (* init = 1'h0 *)
-  wire \cp_first_k$146 ;
+  wire \cp_first_k$184 ;
   output [15:0] cp_k0;
   reg [15:0] cp_k0 = 16'h0000;
   (* init = 16'h0000 *)
-  wire [15:0] \cp_k0$156 ;
+  wire [15:0] \cp_k0$194 ;
   output [15:0] cp_kt;
   reg [15:0] cp_kt = 16'h0000;
   (* init = 16'h0000 *)
-  wire [15:0] \cp_kt$158 ;
+  wire [15:0] \cp_kt$196 ;
   reg cp_last_k = 1'h0;
   reg cp_load_a = 1'h0;
   reg cp_load_b = 1'h0;
   output [15:0] cp_m0;
   reg [15:0] cp_m0 = 16'h0000;
   (* init = 16'h0000 *)
-  wire [15:0] \cp_m0$148 ;
+  wire [15:0] \cp_m0$186 ;
   output [15:0] cp_mt;
   reg [15:0] cp_mt = 16'h0000;
   (* init = 16'h0000 *)
-  wire [15:0] \cp_mt$150 ;
+  wire [15:0] \cp_mt$188 ;
   reg [15:0] cp_n0 = 16'h0000;
   (* init = 16'h0000 *)
-  wire [15:0] \cp_n0$152 ;
+  wire [15:0] \cp_n0$190 ;
   reg [15:0] cp_nt = 16'h0000;
   (* init = 16'h0000 *)
-  wire [15:0] \cp_nt$154 ;
+  wire [15:0] \cp_nt$192 ;
   reg cp_valid = 1'h0;
   output [15:0] cv_c;
   reg [15:0] cv_c = 16'h0000;
@@ -3460,7 +3872,9 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, conv_e
   reg [15:0] cv_r = 16'h0000;
   output [15:0] cv_s;
   reg [15:0] cv_s = 16'h0000;
+  output [15:0] cv_stride_h;
   reg [15:0] cv_stride_h = 16'h0000;
+  output [15:0] cv_stride_w;
   reg [15:0] cv_stride_w = 16'h0000;
   output [15:0] cv_w;
   reg [15:0] cv_w = 16'h0000;
@@ -3561,27 +3975,61 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, conv_e
   reg [15:0] ld_nt = 16'h0000;
   reg ld_valid = 1'h0;
   wire [39:0] ldband_c0;
-  wire [39:0] \ldband_c0$68 ;
+  wire [39:0] \ldband_c0$106 ;
+  wire [41:0] ldband_dx0;
+  wire [41:0] \ldband_dx0$95 ;
+  wire [39:0] ldband_dx_neg;
+  wire [39:0] \ldband_dx_neg$85 ;
+  wire [41:0] ldband_dy_hi;
+  wire [41:0] \ldband_dy_hi$94 ;
+  wire [39:0] ldband_dy_neg;
+  wire [39:0] \ldband_dy_neg$84 ;
   wire [39:0] ldband_first;
-  wire [39:0] \ldband_first$70 ;
-  wire [39:0] ldband_hi;
-  wire [39:0] \ldband_hi$67 ;
+  wire [39:0] \ldband_first$109 ;
+  wire [39:0] ldband_first_phase;
+  wire [39:0] \ldband_first_phase$92 ;
+  wire [41:0] ldband_hi;
+  wire [41:0] \ldband_hi$104 ;
   wire [39:0] ldband_img;
-  wire [39:0] \ldband_img$62 ;
+  wire [39:0] \ldband_img$99 ;
   wire [39:0] ldband_lo;
-  wire [39:0] \ldband_lo$65 ;
+  wire [39:0] \ldband_lo$102 ;
   wire [39:0] ldband_oh0;
-  wire [39:0] \ldband_oh0$63 ;
+  wire [39:0] \ldband_oh0$100 ;
+  wire ldband_one;
+  wire \ldband_one$88 ;
   wire [39:0] ldband_out_rows;
-  wire [39:0] \ldband_out_rows$64 ;
+  wire [39:0] \ldband_out_rows$101 ;
   wire [39:0] ldband_per_img;
-  wire [39:0] \ldband_per_img$61 ;
-  wire [39:0] ldband_plane;
-  wire [39:0] \ldband_plane$71 ;
+  wire [39:0] \ldband_per_img$98 ;
+  wire [39:0] ldband_phases;
+  wire [39:0] \ldband_phases$89 ;
+  wire [39:0] ldband_pitch;
+  wire [39:0] \ldband_pitch$93 ;
+  wire [39:0] ldband_plane_h;
+  wire [39:0] \ldband_plane_h$82 ;
+  wire [39:0] ldband_plane_w;
+  wire [39:0] \ldband_plane_w$83 ;
+  wire [39:0] ldband_plane_words;
+  wire [39:0] \ldband_plane_words$90 ;
+  wire [39:0] ldband_px0;
+  wire [39:0] \ldband_px0$87 ;
+  wire [39:0] ldband_py0;
+  wire [39:0] \ldband_py0$86 ;
+  wire [39:0] ldband_read;
+  wire [39:0] \ldband_read$91 ;
+  wire [39:0] ldband_rem_h;
+  wire [39:0] \ldband_rem_h$96 ;
+  wire [39:0] ldband_rem_w;
+  wire [39:0] \ldband_rem_w$97 ;
+  wire [39:0] ldband_rows;
+  wire [39:0] \ldband_rows$105 ;
   wire [39:0] ldband_run;
-  wire [39:0] \ldband_run$69 ;
-  wire [39:0] ldband_top;
-  wire [39:0] \ldband_top$66 ;
+  wire [39:0] \ldband_run$108 ;
+  wire [39:0] ldband_runs;
+  wire [39:0] \ldband_runs$107 ;
+  wire [41:0] ldband_top;
+  wire [41:0] \ldband_top$103 ;
   reg [16:0] next_k0 = 17'h00000;
   wire next_last_k;
   wire next_last_m;
@@ -3673,20 +4121,225 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, conv_e
   wire wr_stall;
   output wr_valid_q;
   reg wr_valid_q = 1'h0;
+  assign \$390  = \$387  & \$389 ;
+  assign \$391  = ~ \$390 ;
+  assign \$392  = next_valid & \$391 ;
+  assign \$393  = ld_n0 == next_n0;
+  assign \$394  = ld_valid & \$393 ;
+  assign \$395  = ld_k0 == next_k0;
+  assign \$396  = \$394  & \$395 ;
+  assign \$397  = ~ \$396 ;
+  assign \$398  = next_valid & \$397 ;
+  assign \$399  = \$392  | \$398 ;
+  assign \$400  = ld_m0 == next_m0;
+  assign \$401  = ld_valid & \$400 ;
+  assign \$402  = ld_k0 == next_k0;
+  assign \$403  = \$402  | cv_en;
+  assign \$404  = \$401  & \$403 ;
+  assign \$405  = ~ \$404 ;
+  assign \$406  = next_valid & \$405 ;
+  assign \$407  = \$406  ? 1'h0 : 1'h1;
+  assign \$408  = cp_valid & cp_last_k;
+  assign \$409  = ~ busy;
+  assign \$410  = start & \$409 ;
   always @(posedge clk)
-    cv_ow <= \$419 ;
+    rdreq_j <= \$411 ;
   always @(posedge clk)
-    dim_m_q <= \$420 ;
+    rdreq_lb <= \$412 ;
   always @(posedge clk)
-    tile_m_q <= \$421 ;
+    rdreq_o <= \$413 ;
   always @(posedge clk)
-    dim_n_q <= \$422 ;
+    dram_rd_req_valid <= \$414 ;
   always @(posedge clk)
-    tile_n_q <= \$423 ;
+    rdreq_seg <= \$415 ;
   always @(posedge clk)
-    dim_k_q <= \$424 ;
+    rdrsp_j <= \$416 ;
   always @(posedge clk)
-    tile_k_q <= \$425 ;
+    rdrsp_lb <= \$417 ;
+  always @(posedge clk)
+    rdrsp_o <= \$418 ;
+  always @(posedge clk)
+    rdrsp_busy <= \$419 ;
+  always @(posedge clk)
+    rdrsp_seg <= \$420 ;
+  always @(posedge clk)
+    r_done <= \$421 ;
+  always @(posedge clk)
+    wr_valid_q <= \$422 ;
+  always @(posedge clk)
+    dram_wr_addr <= \$423 ;
+  always @(posedge clk)
+    wr_len_q <= \$424 ;
+  always @(posedge clk)
+    wr_lane0_q <= \$425 ;
+  always @(posedge clk)
+    wr_last_q <= \$426 ;
+  always @(posedge clk)
+    drain_j <= \$427 ;
+  always @(posedge clk)
+    drain_lb <= \$428 ;
+  always @(posedge clk)
+    drain_o <= \$429 ;
+  always @(posedge clk)
+    drain_busy <= \$430 ;
+  always @(posedge clk)
+    drain_seg <= \$431 ;
+  always @(posedge clk)
+    d_done <= \$432 ;
+  always @(posedge clk)
+    c_done <= \$433 ;
+  always @(posedge clk)
+    started_id <= \$434 ;
+  always @(posedge clk)
+    trail <= \$435 ;
+  always @(posedge clk)
+    cp_done <= \$436 ;
+  always @(posedge clk)
+    done <= \$437 ;
+  always @(posedge clk)
+    pv_valid <= \$438 ;
+  always @(posedge clk)
+    pv_m0 <= \$439 ;
+  always @(posedge clk)
+    pv_mt <= \$440 ;
+  always @(posedge clk)
+    pv_n0 <= \$441 ;
+  always @(posedge clk)
+    pv_nt <= \$442 ;
+  always @(posedge clk)
+    pv_k0 <= \$443 ;
+  always @(posedge clk)
+    pv_kt <= \$444 ;
+  always @(posedge clk)
+    pv_load_a <= \$445 ;
+  always @(posedge clk)
+    pv_load_b <= \$446 ;
+  always @(posedge clk)
+    pv_first_k <= \$447 ;
+  always @(posedge clk)
+    pv_last_k <= \$448 ;
+  always @(posedge clk)
+    pv_c_half <= \$449 ;
+  always @(posedge clk)
+    pv_id <= \$450 ;
+  always @(posedge clk)
+    ld_valid <= \$451 ;
+  always @(posedge clk)
+    ld_first_k <= \$452 ;
+  always @(posedge clk)
+    ld_last_k <= \$453 ;
+  always @(posedge clk)
+    ld_load_a <= \$454 ;
+  always @(posedge clk)
+    ld_load_b <= \$455 ;
+  always @(posedge clk)
+    ld_m0 <= \$456 ;
+  always @(posedge clk)
+    ld_mt <= \$457 ;
+  always @(posedge clk)
+    ld_n0 <= \$458 ;
+  always @(posedge clk)
+    ld_nt <= \$459 ;
+  always @(posedge clk)
+    ld_k0 <= \$460 ;
+  always @(posedge clk)
+    ld_kt <= \$461 ;
+  always @(posedge clk)
+    cp_valid <= \$462 ;
+  always @(posedge clk)
+    cp_m0 <= \$463 ;
+  always @(posedge clk)
+    cp_mt <= \$464 ;
+  always @(posedge clk)
+    cp_n0 <= \$465 ;
+  always @(posedge clk)
+    cp_nt <= \$466 ;
+  always @(posedge clk)
+    cp_k0 <= \$467 ;
+  always @(posedge clk)
+    cp_kt <= \$468 ;
+  always @(posedge clk)
+    cp_load_a <= \$469 ;
+  always @(posedge clk)
+    cp_load_b <= \$470 ;
+  always @(posedge clk)
+    cp_first_k <= \$471 ;
+  always @(posedge clk)
+    cp_last_k <= \$472 ;
+  always @(posedge clk)
+    dr_m0 <= \$473 ;
+  always @(posedge clk)
+    dr_mt <= \$474 ;
+  always @(posedge clk)
+    dr_n0 <= \$475 ;
+  always @(posedge clk)
+    dr_nt <= \$476 ;
+  always @(posedge clk)
+    dr_k0 <= \$477 ;
+  always @(posedge clk)
+    dr_kt <= \$478 ;
+  always @(posedge clk)
+    dr_load_a <= \$479 ;
+  always @(posedge clk)
+    dr_load_b <= \$480 ;
+  always @(posedge clk)
+    dr_first_k <= \$481 ;
+  always @(posedge clk)
+    dr_last_k <= \$482 ;
+  always @(posedge clk)
+    dr_valid <= \$483 ;
+  always @(posedge clk)
+    a_active <= \$484 ;
+  always @(posedge clk)
+    b_active <= \$485 ;
+  always @(posedge clk)
+    c_active <= \$486 ;
+  always @(posedge clk)
+    next_k0 <= \$487 ;
+  always @(posedge clk)
+    next_m0 <= \$488 ;
+  always @(posedge clk)
+    next_valid <= \$489 ;
+  always @(posedge clk)
+    next_n0 <= \$490 ;
+  always @(posedge clk)
+    busy <= \$491 ;
+  always @(posedge clk)
+    cv_en <= \$492 ;
+  always @(posedge clk)
+    cv_h <= \$493 ;
+  always @(posedge clk)
+    cv_w <= \$494 ;
+  always @(posedge clk)
+    cv_c <= \$495 ;
+  always @(posedge clk)
+    cv_r <= \$496 ;
+  always @(posedge clk)
+    cv_s <= \$497 ;
+  always @(posedge clk)
+    cv_stride_h <= \$498 ;
+  always @(posedge clk)
+    cv_stride_w <= \$499 ;
+  always @(posedge clk)
+    cv_pad_h <= \$500 ;
+  always @(posedge clk)
+    cv_pad_w <= \$501 ;
+  always @(posedge clk)
+    cv_oh <= \$502 ;
+  always @(posedge clk)
+    cv_ow <= \$503 ;
+  always @(posedge clk)
+    dim_m_q <= \$504 ;
+  always @(posedge clk)
+    tile_m_q <= \$505 ;
+  always @(posedge clk)
+    dim_n_q <= \$506 ;
+  always @(posedge clk)
+    tile_n_q <= \$507 ;
+  always @(posedge clk)
+    dim_k_q <= \$508 ;
+  always @(posedge clk)
+    tile_k_q <= \$509 ;
   assign \$1  = next_m0 + tile_m_q;
   assign next_last_m = \$1  >= dim_m_q;
   assign \$2  = next_n0 + tile_n_q;
@@ -3699,1772 +4352,523 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, conv_e
   assign \$6  = \$5  & d_done;
   assign \$7  = ~ trail;
   assign barrier = \$6  & \$7 ;
-  assign \$8  = cv_oh * cv_ow;
-  assign \$439  = ld_m0 / \$8 ;
-  assign \$441  = | \$8 ;
-  assign \$9  = \$441  ? \$439  : 40'h0000000000;
-  assign \$10  = \$9 [15:0] * \$8 ;
-  assign \$11  = ld_m0 - \$10 ;
-  wire [81:0] _0_, _1_, _2_;
-  assign _0_ = $signed(\$11 );
-  assign _1_ = $signed({ 1'h0, cv_ow });
-  assign _2_ = (\$11 [80] == 1'h0) || \$11  == 0 ? _0_ : $signed(_0_ - (1'h0 ? _1_ + 1 : _1_ - 1));
-  assign \$446  = $signed(_2_) / $signed(_1_);
-  assign \$448  = | { 1'h0, cv_ow };
-  assign \$12  = \$448  ? \$446  : 81'h000000000000000000000;
-  assign \$451  = ld_mt / cv_ow;
-  assign \$453  = | cv_ow;
-  assign \$13  = \$453  ? \$451  : 16'h0000;
-  assign \$14  = \$12 [39:0] >= cv_pad_h;
-  assign \$15  = \$12 [39:0] - cv_pad_h;
-  assign \$16  = \$14  ? \$15  : 41'h00000000000;
-  assign \$17  = \$12 [39:0] + \$13 ;
-  assign \$18  = \$17  - 1'h1;
-  assign \$19  = $signed(\$18 ) + $signed({ 1'h0, cv_r });
-  assign \$20  = $signed(\$19 ) - $signed(2'h1);
-  assign \$21  = $signed(\$20 ) - $signed({ 1'h0, cv_pad_h });
-  assign \$22  = \$21 [39:0] >= cv_h;
-  assign \$23  = cv_h - 1'h1;
-  assign \$24  = \$22  ? { \$23 [16], \$23 [16], \$23 [16], \$23 [16], \$23 [16], \$23 [16], \$23 [16], \$23 [16], \$23 [16], \$23 [16], \$23 [16], \$23 [16], \$23 [16], \$23 [16], \$23 [16], \$23 [16], \$23 [16], \$23 [16], \$23 [16], \$23 [16], \$23 [16], \$23 [16], \$23 [16], \$23 [16], \$23  } : { 1'h0, \$21 [39:0] };
-  assign \$25  = \$9 [15:0] * cv_c;
-  assign \$26  = \$24 [39:0] + 1'h1;
-  assign \$27  = \$26  - \$16 [39:0];
-  assign \$28  = $signed(\$27 ) * $signed({ 1'h0, cv_w });
-  assign \$29  = \$16 [39:0] * cv_w;
-  assign \$30  = cv_h * cv_w;
-  assign \$31  = ! rdreq_seg;
-  assign \$33  = rdreq_lb * 3'h4;
-  assign \$34  = ! rdreq_seg;
-  assign \$36  = \$33 [16:0] + 3'h4;
-  assign \$37  = ! rdreq_seg;
-  assign \$38  = cv_en ? \$28 [39:0] : { 24'h000000, ld_mt };
-  assign \$39  = rdreq_seg ? { 24'h000000, ld_nt } : \$38 ;
-  assign rdreq_last_lb = \$36  >= \$39 ;
-  assign \$40  = ! rdreq_seg;
-  assign \$41  = cv_en ? \$28 [39:0] : { 24'h000000, ld_mt };
-  assign \$42  = rdreq_seg ? { 24'h000000, ld_nt } : \$41 ;
-  assign \$43  = \$42  - \$33 [16:0];
-  assign \$44  = ! rdreq_seg;
-  assign \$46  = rdreq_last_lb ? \$43  : 41'h00000000004;
+  assign \$8  = cv_h + cv_stride_h;
+  assign \$9  = \$8  - 1'h1;
+  wire [18:0] _0_, _1_, _2_;
+  assign _0_ = $signed(\$9 );
+  assign _1_ = $signed({ 1'h0, cv_stride_h });
+  assign _2_ = (\$9 [17] == 1'h0) || \$9  == 0 ? _0_ : $signed(_0_ - (1'h0 ? _1_ + 1 : _1_ - 1));
+  assign \$524  = $signed(_2_) / $signed(_1_);
+  assign \$526  = | { 1'h0, cv_stride_h };
+  assign \$10  = \$526  ? \$524  : 18'h00000;
+  assign \$11  = cv_pad_h + cv_stride_h;
+  assign \$12  = \$11  - 1'h1;
+  wire [18:0] _3_, _4_, _5_;
+  assign _3_ = $signed(\$12 );
+  assign _4_ = $signed({ 1'h0, cv_stride_h });
+  assign _5_ = (\$12 [17] == 1'h0) || \$12  == 0 ? _3_ : $signed(_3_ - (1'h0 ? _4_ + 1 : _4_ - 1));
+  assign \$531  = $signed(_5_) / $signed(_4_);
+  assign \$533  = | { 1'h0, cv_stride_h };
+  assign \$13  = \$533  ? \$531  : 18'h00000;
+  assign \$14  = cv_pad_w + cv_stride_w;
+  assign \$15  = \$14  - 1'h1;
+  wire [18:0] _6_, _7_, _8_;
+  assign _6_ = $signed(\$15 );
+  assign _7_ = $signed({ 1'h0, cv_stride_w });
+  assign _8_ = (\$15 [17] == 1'h0) || \$15  == 0 ? _6_ : $signed(_6_ - (1'h0 ? _7_ + 1 : _7_ - 1));
+  assign \$538  = $signed(_8_) / $signed(_7_);
+  assign \$540  = | { 1'h0, cv_stride_w };
+  assign \$16  = \$540  ? \$538  : 18'h00000;
+  assign \$17  = { \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13  } * cv_stride_h;
+  assign \$18  = \$17  - cv_pad_h;
+  assign \$19  = { \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16  } * cv_stride_w;
+  assign \$20  = \$19  - cv_pad_w;
+  assign \$21  = cv_r == 1'h1;
+  assign \$22  = cv_stride_h == 1'h1;
+  assign \$23  = \$21  | \$22 ;
+  assign \$24  = cv_s == 1'h1;
+  assign \$25  = cv_stride_w == 1'h1;
+  assign \$26  = \$24  | \$25 ;
+  assign ldband_one = \$23  & \$26 ;
+  assign \$27  = cv_stride_h * cv_stride_w;
+  assign \$28  = { \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10  } * cv_ow;
+  assign ldband_read = ldband_one ? 40'h0000000001 : { 8'h00, \$27  };
+  assign \$29  = \$18 [39:0] * cv_stride_w;
+  assign \$30  = \$29  + \$20 [39:0];
+  assign \$31  = ldband_one ? \$30  : 57'h000000000000000;
+  assign \$32  = \$27  * \$28 [39:0];
+  assign \$33  = ldband_one ? \$32  : { 40'h0000000000, \$28 [39:0] };
+  assign \$34  = cv_r - 1'h1;
+  assign \$35  = $signed(\$34 ) + $signed({ 1'h0, \$18 [39:0] });
+  wire [42:0] _9_, _10_, _11_;
+  assign _9_ = $signed(\$35 );
+  assign _10_ = $signed({ 1'h0, cv_stride_h });
+  assign _11_ = (\$35 [41] == 1'h0) || \$35  == 0 ? _9_ : $signed(_9_ - (1'h0 ? _10_ + 1 : _10_ - 1));
+  assign \$564  = $signed(_11_) / $signed(_10_);
+  assign \$566  = | { 1'h0, cv_stride_h };
+  assign \$36  = \$566  ? \$564  : 42'h00000000000;
+  assign \$37  = $signed(\$36 ) - $signed({ 1'h0, \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13  });
+  assign \$38  = - { \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16  };
+  assign \$39  = { \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10  } - 1'h1;
+  assign \$40  = $signed(\$39 ) * $signed({ 1'h0, cv_stride_h });
+  assign \$41  = $signed({ 1'h0, cv_h }) - $signed(\$40 );
+  assign \$42  = cv_ow - 1'h1;
+  assign \$43  = $signed(\$42 ) * $signed({ 1'h0, cv_stride_w });
+  assign \$44  = $signed({ 1'h0, cv_w }) - $signed(\$43 );
+  assign \$45  = cv_oh * cv_ow;
+  assign \$578  = ld_m0 / \$45 ;
+  assign \$580  = | \$45 ;
+  assign \$46  = \$580  ? \$578  : 40'h0000000000;
+  assign \$47  = \$46 [15:0] * \$45 ;
+  assign \$48  = ld_m0 - \$47 ;
+  wire [81:0] _12_, _13_, _14_;
+  assign _12_ = $signed(\$48 );
+  assign _13_ = $signed({ 1'h0, cv_ow });
+  assign _14_ = (\$48 [80] == 1'h0) || \$48  == 0 ? _12_ : $signed(_12_ - (1'h0 ? _13_ + 1 : _13_ - 1));
+  assign \$585  = $signed(_14_) / $signed(_13_);
+  assign \$587  = | { 1'h0, cv_ow };
+  assign \$49  = \$587  ? \$585  : 81'h000000000000000000000;
+  assign \$590  = ld_mt / cv_ow;
+  assign \$592  = | cv_ow;
+  assign \$50  = \$592  ? \$590  : 16'h0000;
+  assign \$51  = \$49 [39:0] >= { \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13  };
+  assign \$52  = \$49 [39:0] - { \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13  };
+  assign \$53  = \$51  ? \$52  : 41'h00000000000;
+  assign \$54  = \$49 [39:0] + \$50 ;
+  assign \$55  = \$54  - 1'h1;
+  assign \$56  = $signed(\$55 ) + $signed(\$37 [41:0]);
+  assign \$57  = $signed(\$56 [41:0]) >= $signed({ 1'h0, \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10  });
+  assign \$58  = { \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10  } - 1'h1;
+  assign ldband_hi = \$57  ? { \$58 [40], \$58  } : \$56 [41:0];
+  assign \$59  = $signed(ldband_hi) + $signed(2'h1);
+  assign \$60  = $signed(\$59 ) > $signed({ 1'h0, \$53 [39:0] });
+  assign \$61  = $signed(ldband_hi) + $signed(2'h1);
+  assign \$62  = $signed(\$61 ) - $signed({ 1'h0, \$53 [39:0] });
+  assign \$63  = \$60  ? \$62  : 44'h00000000000;
+  assign \$64  = \$46 [15:0] * cv_c;
+  assign \$65  = \$64  * ldband_read;
+  assign \$66  = cv_c * ldband_read;
+  assign \$67  = \$63 [39:0] * cv_ow;
+  assign \$68  = { \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10  } * cv_ow;
+  assign \$69  = \$31 [39:0] * \$68 ;
+  assign \$70  = ldband_one ? \$69  : 120'h000000000000000000000000000000;
+  assign \$71  = \$53 [39:0] * cv_ow;
+  assign \$72  = \$70  + \$71 ;
+  assign \$73  = ! rdreq_seg;
+  assign \$75  = rdreq_lb * 3'h4;
+  assign \$76  = ! rdreq_seg;
+  assign \$78  = \$75 [16:0] + 3'h4;
+  assign \$79  = ! rdreq_seg;
+  assign \$80  = cv_en ? \$67 [39:0] : { 24'h000000, ld_mt };
+  assign \$81  = rdreq_seg ? { 24'h000000, ld_nt } : \$80 ;
+  assign rdreq_last_lb = \$78  >= \$81 ;
+  assign \$82  = ! rdreq_seg;
+  assign \$83  = cv_en ? \$67 [39:0] : { 24'h000000, ld_mt };
+  assign \$84  = rdreq_seg ? { 24'h000000, ld_nt } : \$83 ;
+  assign \$85  = \$84  - \$75 [16:0];
+  assign \$86  = ! rdreq_seg;
+  assign \$88  = rdreq_last_lb ? \$85  : 41'h00000000004;
   assign rdreq_lane0 = rdreq_j * 3'h4;
-  assign \$47  = rdreq_lane0 + 3'h4;
-  assign rdreq_last_beat = \$47  >= \$46 [16:0];
-  assign \$48  = \$46 [16:0] - rdreq_lane0;
-  assign \$49  = rdreq_last_beat ? \$48  : 18'h00004;
-  assign \$50  = rdreq_o + 1'h1;
-  assign \$51  = ! rdreq_seg;
-  assign \$52  = cv_en ? cv_c : ld_kt;
-  assign \$53  = rdreq_seg ? ld_kt : \$52 ;
-  assign rdreq_last_o = \$50  == \$53 ;
-  assign \$54  = ! rdreq_seg;
-  assign \$55  = cv_en ? cv_c : ld_kt;
-  assign \$56  = rdreq_seg ? ld_kt : \$55 ;
-  assign \$57  = rdreq_lb * \$56 ;
-  assign \$58  = \$57  + rdreq_o;
-  assign \$59  = ! rdreq_seg;
-  assign \$60  = rdreq_seg ? 24'h989680 : 24'h000000;
-  assign \$61  = ! rdreq_seg;
-  assign \$62  = cv_en ? \$25 [39:0] : { 24'h000000, ld_k0 };
-  assign \$63  = rdreq_seg ? { 24'h000000, ld_k0 } : \$62 ;
-  assign \$64  = \$63  + rdreq_o;
-  assign \$65  = ! rdreq_seg;
-  assign \$66  = cv_en ? { 8'h00, \$30  } : { 24'h000000, dim_m_q };
-  assign \$67  = rdreq_seg ? { 24'h000000, dim_n_q } : \$66 ;
-  assign \$68  = \$64  * \$67 ;
-  assign \$69  = \$60  + \$68 ;
-  assign \$70  = ! rdreq_seg;
-  assign \$71  = cv_en ? \$29 [39:0] : { 24'h000000, ld_m0 };
-  assign \$72  = rdreq_seg ? { 24'h000000, ld_n0 } : \$71 ;
-  assign \$73  = \$69  + \$72 ;
-  assign \$74  = \$73  + \$33 [16:0];
-  assign \$75  = \$74  + rdreq_lane0;
-  assign \$77  = ~ ld_load_b;
-  assign rdreq_last_seg = \$76  | \$77 ;
-  assign \$78  = rdreq_last_beat & rdreq_last_lb;
-  assign \$79  = \$78  & rdreq_last_o;
-  assign rdreq_last = \$79  & rdreq_last_seg;
-  assign \$80  = cv_oh * cv_ow;
-  assign \$529  = ld_m0 / \$80 ;
-  assign \$531  = | \$80 ;
-  assign \$81  = \$531  ? \$529  : 40'h0000000000;
-  assign \$82  = \$81 [15:0] * \$80 ;
-  assign \$83  = ld_m0 - \$82 ;
-  wire [81:0] _3_, _4_, _5_;
-  assign _3_ = $signed(\$83 );
-  assign _4_ = $signed({ 1'h0, cv_ow });
-  assign _5_ = (\$83 [80] == 1'h0) || \$83  == 0 ? _3_ : $signed(_3_ - (1'h0 ? _4_ + 1 : _4_ - 1));
-  assign \$536  = $signed(_5_) / $signed(_4_);
-  assign \$538  = | { 1'h0, cv_ow };
-  assign \$84  = \$538  ? \$536  : 81'h000000000000000000000;
-  assign \$541  = ld_mt / cv_ow;
-  assign \$543  = | cv_ow;
-  assign \$85  = \$543  ? \$541  : 16'h0000;
-  assign \$86  = \$84 [39:0] >= cv_pad_h;
-  assign \$87  = \$84 [39:0] - cv_pad_h;
-  assign \$88  = \$86  ? \$87  : 41'h00000000000;
-  assign \$89  = \$84 [39:0] + \$85 ;
-  assign \$90  = \$89  - 1'h1;
-  assign \$91  = $signed(\$90 ) + $signed({ 1'h0, cv_r });
-  assign \$92  = $signed(\$91 ) - $signed(2'h1);
-  assign \$93  = $signed(\$92 ) - $signed({ 1'h0, cv_pad_h });
-  assign \$94  = \$93 [39:0] >= cv_h;
-  assign \$95  = cv_h - 1'h1;
-  assign \$96  = \$94  ? { \$95 [16], \$95 [16], \$95 [16], \$95 [16], \$95 [16], \$95 [16], \$95 [16], \$95 [16], \$95 [16], \$95 [16], \$95 [16], \$95 [16], \$95 [16], \$95 [16], \$95 [16], \$95 [16], \$95 [16], \$95 [16], \$95 [16], \$95 [16], \$95 [16], \$95 [16], \$95 [16], \$95 [16], \$95  } : { 1'h0, \$93 [39:0] };
-  assign \$97  = \$81 [15:0] * cv_c;
-  assign \$98  = \$96 [39:0] + 1'h1;
-  assign \$99  = \$98  - \$88 [39:0];
-  assign \$100  = $signed(\$99 ) * $signed({ 1'h0, cv_w });
-  assign \$101  = \$88 [39:0] * cv_w;
-  assign \$102  = cv_h * cv_w;
-  assign \$103  = ! rdrsp_seg;
-  assign \$105  = rdrsp_lb * 3'h4;
-  assign \$106  = ! rdrsp_seg;
-  assign \$108  = \$105 [16:0] + 3'h4;
-  assign \$109  = ! rdrsp_seg;
-  assign \$110  = cv_en ? \$100 [39:0] : { 24'h000000, ld_mt };
-  assign \$111  = rdrsp_seg ? { 24'h000000, ld_nt } : \$110 ;
-  assign rdrsp_last_lb = \$108  >= \$111 ;
-  assign \$112  = ! rdrsp_seg;
-  assign \$113  = cv_en ? \$100 [39:0] : { 24'h000000, ld_mt };
-  assign \$114  = rdrsp_seg ? { 24'h000000, ld_nt } : \$113 ;
-  assign \$115  = \$114  - \$105 [16:0];
-  assign \$116  = ! rdrsp_seg;
-  assign \$118  = rdrsp_last_lb ? \$115  : 41'h00000000004;
+  assign \$89  = rdreq_lane0 + 3'h4;
+  assign rdreq_last_beat = \$89  >= \$88 [16:0];
+  assign \$90  = \$88 [16:0] - rdreq_lane0;
+  assign \$91  = rdreq_last_beat ? \$90  : 18'h00004;
+  assign \$92  = rdreq_o + 1'h1;
+  assign \$93  = ! rdreq_seg;
+  assign \$94  = cv_en ? \$66 [39:0] : { 24'h000000, ld_kt };
+  assign \$95  = rdreq_seg ? { 24'h000000, ld_kt } : \$94 ;
+  assign rdreq_last_o = \$92  == \$95 ;
+  assign \$96  = ! rdreq_seg;
+  assign \$97  = cv_en ? \$66 [39:0] : { 24'h000000, ld_kt };
+  assign \$98  = rdreq_seg ? { 24'h000000, ld_kt } : \$97 ;
+  assign \$99  = rdreq_lb * \$98 ;
+  assign \$100  = \$99  + rdreq_o;
+  assign \$101  = ! rdreq_seg;
+  assign \$102  = rdreq_seg ? 24'h989680 : 24'h000000;
+  assign \$103  = ! rdreq_seg;
+  assign \$104  = cv_en ? \$65 [39:0] : { 24'h000000, ld_k0 };
+  assign \$105  = rdreq_seg ? { 24'h000000, ld_k0 } : \$104 ;
+  assign \$106  = \$105  + rdreq_o;
+  assign \$107  = ! rdreq_seg;
+  assign \$108  = cv_en ? \$33 [39:0] : { 24'h000000, dim_m_q };
+  assign \$109  = rdreq_seg ? { 24'h000000, dim_n_q } : \$108 ;
+  assign \$110  = \$106  * \$109 ;
+  assign \$111  = \$102  + \$110 ;
+  assign \$112  = ! rdreq_seg;
+  assign \$113  = cv_en ? \$72 [39:0] : { 24'h000000, ld_m0 };
+  assign \$114  = rdreq_seg ? { 24'h000000, ld_n0 } : \$113 ;
+  assign \$115  = \$111  + \$114 ;
+  assign \$116  = \$115  + \$75 [16:0];
+  assign \$117  = \$116  + rdreq_lane0;
+  assign \$119  = ~ ld_load_b;
+  assign rdreq_last_seg = \$118  | \$119 ;
+  assign \$120  = rdreq_last_beat & rdreq_last_lb;
+  assign \$121  = \$120  & rdreq_last_o;
+  assign rdreq_last = \$121  & rdreq_last_seg;
+  assign \$122  = cv_h + cv_stride_h;
+  assign \$123  = \$122  - 1'h1;
+  wire [18:0] _15_, _16_, _17_;
+  assign _15_ = $signed(\$123 );
+  assign _16_ = $signed({ 1'h0, cv_stride_h });
+  assign _17_ = (\$123 [17] == 1'h0) || \$123  == 0 ? _15_ : $signed(_15_ - (1'h0 ? _16_ + 1 : _16_ - 1));
+  assign \$675  = $signed(_17_) / $signed(_16_);
+  assign \$677  = | { 1'h0, cv_stride_h };
+  assign \$124  = \$677  ? \$675  : 18'h00000;
+  assign \$125  = cv_pad_h + cv_stride_h;
+  assign \$126  = \$125  - 1'h1;
+  wire [18:0] _18_, _19_, _20_;
+  assign _18_ = $signed(\$126 );
+  assign _19_ = $signed({ 1'h0, cv_stride_h });
+  assign _20_ = (\$126 [17] == 1'h0) || \$126  == 0 ? _18_ : $signed(_18_ - (1'h0 ? _19_ + 1 : _19_ - 1));
+  assign \$682  = $signed(_20_) / $signed(_19_);
+  assign \$684  = | { 1'h0, cv_stride_h };
+  assign \$127  = \$684  ? \$682  : 18'h00000;
+  assign \$128  = cv_pad_w + cv_stride_w;
+  assign \$129  = \$128  - 1'h1;
+  wire [18:0] _21_, _22_, _23_;
+  assign _21_ = $signed(\$129 );
+  assign _22_ = $signed({ 1'h0, cv_stride_w });
+  assign _23_ = (\$129 [17] == 1'h0) || \$129  == 0 ? _21_ : $signed(_21_ - (1'h0 ? _22_ + 1 : _22_ - 1));
+  assign \$689  = $signed(_23_) / $signed(_22_);
+  assign \$691  = | { 1'h0, cv_stride_w };
+  assign \$130  = \$691  ? \$689  : 18'h00000;
+  assign \$131  = { \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127  } * cv_stride_h;
+  assign \$132  = \$131  - cv_pad_h;
+  assign \$133  = { \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130  } * cv_stride_w;
+  assign \$134  = \$133  - cv_pad_w;
+  assign \$135  = cv_r == 1'h1;
+  assign \$136  = cv_stride_h == 1'h1;
+  assign \$137  = \$135  | \$136 ;
+  assign \$138  = cv_s == 1'h1;
+  assign \$139  = cv_stride_w == 1'h1;
+  assign \$140  = \$138  | \$139 ;
+  assign \ldband_one$88  = \$137  & \$140 ;
+  assign \$141  = cv_stride_h * cv_stride_w;
+  assign \$142  = { \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124  } * cv_ow;
+  assign \ldband_read$91  = \ldband_one$88  ? 40'h0000000001 : { 8'h00, \$141  };
+  assign \$143  = \$132 [39:0] * cv_stride_w;
+  assign \$144  = \$143  + \$134 [39:0];
+  assign \$145  = \ldband_one$88  ? \$144  : 57'h000000000000000;
+  assign \$146  = \$141  * \$142 [39:0];
+  assign \$147  = \ldband_one$88  ? \$146  : { 40'h0000000000, \$142 [39:0] };
+  assign \$148  = cv_r - 1'h1;
+  assign \$149  = $signed(\$148 ) + $signed({ 1'h0, \$132 [39:0] });
+  wire [42:0] _24_, _25_, _26_;
+  assign _24_ = $signed(\$149 );
+  assign _25_ = $signed({ 1'h0, cv_stride_h });
+  assign _26_ = (\$149 [41] == 1'h0) || \$149  == 0 ? _24_ : $signed(_24_ - (1'h0 ? _25_ + 1 : _25_ - 1));
+  assign \$715  = $signed(_26_) / $signed(_25_);
+  assign \$717  = | { 1'h0, cv_stride_h };
+  assign \$150  = \$717  ? \$715  : 42'h00000000000;
+  assign \$151  = $signed(\$150 ) - $signed({ 1'h0, \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127  });
+  assign \$152  = - { \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130  };
+  assign \$153  = { \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124  } - 1'h1;
+  assign \$154  = $signed(\$153 ) * $signed({ 1'h0, cv_stride_h });
+  assign \$155  = $signed({ 1'h0, cv_h }) - $signed(\$154 );
+  assign \$156  = cv_ow - 1'h1;
+  assign \$157  = $signed(\$156 ) * $signed({ 1'h0, cv_stride_w });
+  assign \$158  = $signed({ 1'h0, cv_w }) - $signed(\$157 );
+  assign \$159  = cv_oh * cv_ow;
+  assign \$729  = ld_m0 / \$159 ;
+  assign \$731  = | \$159 ;
+  assign \$160  = \$731  ? \$729  : 40'h0000000000;
+  assign \$161  = \$160 [15:0] * \$159 ;
+  assign \$162  = ld_m0 - \$161 ;
+  wire [81:0] _27_, _28_, _29_;
+  assign _27_ = $signed(\$162 );
+  assign _28_ = $signed({ 1'h0, cv_ow });
+  assign _29_ = (\$162 [80] == 1'h0) || \$162  == 0 ? _27_ : $signed(_27_ - (1'h0 ? _28_ + 1 : _28_ - 1));
+  assign \$736  = $signed(_29_) / $signed(_28_);
+  assign \$738  = | { 1'h0, cv_ow };
+  assign \$163  = \$738  ? \$736  : 81'h000000000000000000000;
+  assign \$741  = ld_mt / cv_ow;
+  assign \$743  = | cv_ow;
+  assign \$164  = \$743  ? \$741  : 16'h0000;
+  assign \$165  = \$163 [39:0] >= { \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127  };
+  assign \$166  = \$163 [39:0] - { \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127  };
+  assign \$167  = \$165  ? \$166  : 41'h00000000000;
+  assign \$168  = \$163 [39:0] + \$164 ;
+  assign \$169  = \$168  - 1'h1;
+  assign \$170  = $signed(\$169 ) + $signed(\$151 [41:0]);
+  assign \$171  = $signed(\$170 [41:0]) >= $signed({ 1'h0, \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124  });
+  assign \$172  = { \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124  } - 1'h1;
+  assign \ldband_hi$104  = \$171  ? { \$172 [40], \$172  } : \$170 [41:0];
+  assign \$173  = $signed(\ldband_hi$104 ) + $signed(2'h1);
+  assign \$174  = $signed(\$173 ) > $signed({ 1'h0, \$167 [39:0] });
+  assign \$175  = $signed(\ldband_hi$104 ) + $signed(2'h1);
+  assign \$176  = $signed(\$175 ) - $signed({ 1'h0, \$167 [39:0] });
+  assign \$177  = \$174  ? \$176  : 44'h00000000000;
+  assign \$178  = \$160 [15:0] * cv_c;
+  assign \$179  = \$178  * \ldband_read$91 ;
+  assign \$180  = cv_c * \ldband_read$91 ;
+  assign \$181  = \$177 [39:0] * cv_ow;
+  assign \$182  = { \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124  } * cv_ow;
+  assign \$183  = \$145 [39:0] * \$182 ;
+  assign \$184  = \ldband_one$88  ? \$183  : 120'h000000000000000000000000000000;
+  assign \$185  = \$167 [39:0] * cv_ow;
+  assign \$186  = \$184  + \$185 ;
+  assign \$187  = ! rdrsp_seg;
+  assign \$189  = rdrsp_lb * 3'h4;
+  assign \$190  = ! rdrsp_seg;
+  assign \$192  = \$189 [16:0] + 3'h4;
+  assign \$193  = ! rdrsp_seg;
+  assign \$194  = cv_en ? \$181 [39:0] : { 24'h000000, ld_mt };
+  assign \$195  = rdrsp_seg ? { 24'h000000, ld_nt } : \$194 ;
+  assign rdrsp_last_lb = \$192  >= \$195 ;
+  assign \$196  = ! rdrsp_seg;
+  assign \$197  = cv_en ? \$181 [39:0] : { 24'h000000, ld_mt };
+  assign \$198  = rdrsp_seg ? { 24'h000000, ld_nt } : \$197 ;
+  assign \$199  = \$198  - \$189 [16:0];
+  assign \$200  = ! rdrsp_seg;
+  assign \$202  = rdrsp_last_lb ? \$199  : 41'h00000000004;
   assign rdrsp_lane0 = rdrsp_j * 3'h4;
-  assign \$119  = rdrsp_lane0 + 3'h4;
-  assign rdrsp_last_beat = \$119  >= \$118 [16:0];
-  assign \$120  = \$118 [16:0] - rdrsp_lane0;
-  assign \$121  = rdrsp_last_beat ? \$120  : 18'h00004;
-  assign \$122  = rdrsp_o + 1'h1;
-  assign \$123  = ! rdrsp_seg;
-  assign \$124  = cv_en ? cv_c : ld_kt;
-  assign \$125  = rdrsp_seg ? ld_kt : \$124 ;
-  assign rdrsp_last_o = \$122  == \$125 ;
-  assign \$126  = ! rdrsp_seg;
-  assign \$127  = cv_en ? cv_c : ld_kt;
-  assign \$128  = rdrsp_seg ? ld_kt : \$127 ;
-  assign \$129  = rdrsp_lb * \$128 ;
-  assign \$130  = \$129  + rdrsp_o;
-  assign \$131  = ! rdrsp_seg;
-  assign \$132  = rdrsp_seg ? 24'h989680 : 24'h000000;
-  assign \$133  = ! rdrsp_seg;
-  assign \$134  = cv_en ? \$97 [39:0] : { 24'h000000, ld_k0 };
-  assign \$135  = rdrsp_seg ? { 24'h000000, ld_k0 } : \$134 ;
-  assign \$136  = \$135  + rdrsp_o;
-  assign \$137  = ! rdrsp_seg;
-  assign \$138  = cv_en ? { 8'h00, \$102  } : { 24'h000000, dim_m_q };
-  assign \$139  = rdrsp_seg ? { 24'h000000, dim_n_q } : \$138 ;
-  assign \$140  = \$136  * \$139 ;
-  assign \$141  = \$132  + \$140 ;
-  assign \$142  = ! rdrsp_seg;
-  assign \$143  = cv_en ? \$101 [39:0] : { 24'h000000, ld_m0 };
-  assign \$144  = rdrsp_seg ? { 24'h000000, ld_n0 } : \$143 ;
-  assign \$145  = \$141  + \$144 ;
-  assign \$146  = \$145  + \$105 [16:0];
-  assign \$147  = \$146  + rdrsp_lane0;
-  assign \$149  = ~ ld_load_b;
-  assign rdrsp_last_seg = \$148  | \$149 ;
-  assign \$150  = rdrsp_last_beat & rdrsp_last_lb;
-  assign \$151  = \$150  & rdrsp_last_o;
-  assign rdrsp_last = \$151  & rdrsp_last_seg;
-  assign \$152  = drain_lb * 3'h4;
-  assign \$153  = \$152 [16:0] + 3'h4;
-  assign drain_last_lb = \$153  >= dr_nt;
-  assign \$154  = dr_nt - \$152 [16:0];
-  assign \$155  = drain_last_lb ? \$154  : 18'h00004;
+  assign \$203  = rdrsp_lane0 + 3'h4;
+  assign rdrsp_last_beat = \$203  >= \$202 [16:0];
+  assign \$204  = \$202 [16:0] - rdrsp_lane0;
+  assign \$205  = rdrsp_last_beat ? \$204  : 18'h00004;
+  assign \$206  = rdrsp_o + 1'h1;
+  assign \$207  = ! rdrsp_seg;
+  assign \$208  = cv_en ? \$180 [39:0] : { 24'h000000, ld_kt };
+  assign \$209  = rdrsp_seg ? { 24'h000000, ld_kt } : \$208 ;
+  assign rdrsp_last_o = \$206  == \$209 ;
+  assign \$210  = ! rdrsp_seg;
+  assign \$211  = cv_en ? \$180 [39:0] : { 24'h000000, ld_kt };
+  assign \$212  = rdrsp_seg ? { 24'h000000, ld_kt } : \$211 ;
+  assign \$213  = rdrsp_lb * \$212 ;
+  assign \$214  = \$213  + rdrsp_o;
+  assign \$215  = ! rdrsp_seg;
+  assign \$216  = rdrsp_seg ? 24'h989680 : 24'h000000;
+  assign \$217  = ! rdrsp_seg;
+  assign \$218  = cv_en ? \$179 [39:0] : { 24'h000000, ld_k0 };
+  assign \$219  = rdrsp_seg ? { 24'h000000, ld_k0 } : \$218 ;
+  assign \$220  = \$219  + rdrsp_o;
+  assign \$221  = ! rdrsp_seg;
+  assign \$222  = cv_en ? \$147 [39:0] : { 24'h000000, dim_m_q };
+  assign \$223  = rdrsp_seg ? { 24'h000000, dim_n_q } : \$222 ;
+  assign \$224  = \$220  * \$223 ;
+  assign \$225  = \$216  + \$224 ;
+  assign \$226  = ! rdrsp_seg;
+  assign \$227  = cv_en ? \$186 [39:0] : { 24'h000000, ld_m0 };
+  assign \$228  = rdrsp_seg ? { 24'h000000, ld_n0 } : \$227 ;
+  assign \$229  = \$225  + \$228 ;
+  assign \$230  = \$229  + \$189 [16:0];
+  assign \$231  = \$230  + rdrsp_lane0;
+  assign \$233  = ~ ld_load_b;
+  assign rdrsp_last_seg = \$232  | \$233 ;
+  assign \$234  = rdrsp_last_beat & rdrsp_last_lb;
+  assign \$235  = \$234  & rdrsp_last_o;
+  assign rdrsp_last = \$235  & rdrsp_last_seg;
+  assign \$236  = drain_lb * 3'h4;
+  assign \$237  = \$236 [16:0] + 3'h4;
+  assign drain_last_lb = \$237  >= dr_nt;
+  assign \$238  = dr_nt - \$236 [16:0];
+  assign \$239  = drain_last_lb ? \$238  : 18'h00004;
   assign drain_lane0 = drain_j * 3'h4;
-  assign \$156  = drain_lane0 + 3'h4;
-  assign drain_last_beat = \$156  >= \$155 [16:0];
-  assign \$157  = \$155 [16:0] - drain_lane0;
-  assign \$158  = drain_last_beat ? \$157  : 18'h00004;
-  assign \$159  = drain_o + 1'h1;
-  assign drain_last_o = \$159  == dr_mt;
-  assign \$160  = drain_lb * dr_mt;
-  assign \$161  = \$160  + drain_o;
-  assign \$162  = dr_m0 + drain_o;
-  assign \$163  = \$162  * dim_n_q;
-  assign \$164  = 25'h1312d00 + \$163 ;
-  assign \$165  = \$164  + dr_n0;
-  assign \$166  = \$165  + \$152 [16:0];
-  assign \$167  = \$166  + drain_lane0;
-  assign \$168  = drain_last_beat & drain_last_lb;
-  assign \$169  = \$168  & drain_last_o;
-  assign dram_rd_req_len = dram_rd_req_valid ? \$49 [2:0] : 3'h0;
-  assign \$170  = \$121 [2:0] > 1'h0;
-  assign \$171  = \$121 [2:0] > 1'h1;
-  assign \$172  = \$121 [2:0] > 2'h2;
-  assign \$173  = \$121 [2:0] > 2'h3;
-  assign \$174  = { \$173 , \$172 , \$171 , \$170  } << rdrsp_lane0;
-  assign \$175  = rdrsp_lane0 * 4'h8;
-  assign \$176  = dram_rd_data << \$175 ;
-  assign \$177  = dram_rd_data_valid & rdrsp_busy;
-  assign \$178  = ! rdrsp_seg;
-  assign \$179  = \$177  & \$178 ;
-  assign fill_a_en = \$179  ? \$174 [3:0] : 4'h0;
-  assign \$180  = \$121 [2:0] > 1'h0;
-  assign \$181  = \$121 [2:0] > 1'h1;
-  assign \$182  = \$121 [2:0] > 2'h2;
-  assign \$183  = \$121 [2:0] > 2'h3;
-  assign \$184  = { \$183 , \$182 , \$181 , \$180  } << rdrsp_lane0;
-  assign \$185  = rdrsp_lane0 * 4'h8;
-  assign \$186  = dram_rd_data << \$185 ;
-  assign \$187  = dram_rd_data_valid & rdrsp_busy;
-  assign \$189  = \$187  & \$188 ;
-  assign fill_b_en = \$189  ? \$184 [3:0] : 4'h0;
-  assign \$190  = ~ dram_wr_ready;
-  assign wr_stall = wr_valid_q & \$190 ;
-  assign \$191  = ~ wr_stall;
-  assign \$192  = ~ trail;
-  assign \$193  = drain_busy & \$192 ;
-  assign drain_rd_en = \$191  & \$193 ;
-  assign \$194  = wr_lane0_q * 6'h20;
-  assign wr_shifted = drain_rd_data >> \$194 ;
+  assign \$240  = drain_lane0 + 3'h4;
+  assign drain_last_beat = \$240  >= \$239 [16:0];
+  assign \$241  = \$239 [16:0] - drain_lane0;
+  assign \$242  = drain_last_beat ? \$241  : 18'h00004;
+  assign \$243  = drain_o + 1'h1;
+  assign drain_last_o = \$243  == dr_mt;
+  assign \$244  = drain_lb * dr_mt;
+  assign \$245  = \$244  + drain_o;
+  assign \$246  = dr_m0 + drain_o;
+  assign \$247  = \$246  * dim_n_q;
+  assign \$248  = 25'h1312d00 + \$247 ;
+  assign \$249  = \$248  + dr_n0;
+  assign \$250  = \$249  + \$236 [16:0];
+  assign \$251  = \$250  + drain_lane0;
+  assign \$252  = drain_last_beat & drain_last_lb;
+  assign \$253  = \$252  & drain_last_o;
+  assign dram_rd_req_len = dram_rd_req_valid ? \$91 [2:0] : 3'h0;
+  assign \$254  = \$205 [2:0] > 1'h0;
+  assign \$255  = \$205 [2:0] > 1'h1;
+  assign \$256  = \$205 [2:0] > 2'h2;
+  assign \$257  = \$205 [2:0] > 2'h3;
+  assign \$258  = { \$257 , \$256 , \$255 , \$254  } << rdrsp_lane0;
+  assign \$259  = rdrsp_lane0 * 4'h8;
+  assign \$260  = dram_rd_data << \$259 ;
+  assign \$261  = dram_rd_data_valid & rdrsp_busy;
+  assign \$262  = ! rdrsp_seg;
+  assign \$263  = \$261  & \$262 ;
+  assign fill_a_en = \$263  ? \$258 [3:0] : 4'h0;
+  assign \$264  = \$205 [2:0] > 1'h0;
+  assign \$265  = \$205 [2:0] > 1'h1;
+  assign \$266  = \$205 [2:0] > 2'h2;
+  assign \$267  = \$205 [2:0] > 2'h3;
+  assign \$268  = { \$267 , \$266 , \$265 , \$264  } << rdrsp_lane0;
+  assign \$269  = rdrsp_lane0 * 4'h8;
+  assign \$270  = dram_rd_data << \$269 ;
+  assign \$271  = dram_rd_data_valid & rdrsp_busy;
+  assign \$273  = \$271  & \$272 ;
+  assign fill_b_en = \$273  ? \$268 [3:0] : 4'h0;
+  assign \$274  = ~ dram_wr_ready;
+  assign wr_stall = wr_valid_q & \$274 ;
+  assign \$275  = ~ wr_stall;
+  assign \$276  = ~ trail;
+  assign \$277  = drain_busy & \$276 ;
+  assign drain_rd_en = \$275  & \$277 ;
+  assign \$278  = wr_lane0_q * 6'h20;
+  assign wr_shifted = drain_rd_data >> \$278 ;
   assign dram_wr_len = wr_valid_q ? wr_len_q : 3'h0;
   assign core_start = barrier & ld_valid;
   assign core_k = ld_valid ? ld_kt : 16'hffff;
-  assign \$195  = core_south_id != pv_id;
-  assign out_first_k = \$195  ? cp_first_k : pv_first_k;
-  assign \$196  = core_south_id != pv_id;
-  assign out_c_half = \$196  ? c_active : pv_c_half;
-  assign \$197  = core_south_id != pv_id;
-  assign out_m0 = \$197  ? cp_m0 : pv_m0;
-  assign \$198  = core_south_id != pv_id;
-  assign out_mt = \$198  ? cp_mt : pv_mt;
-  assign \$199  = core_south_id != pv_id;
-  assign out_n0 = \$199  ? cp_n0 : pv_n0;
-  assign \$200  = core_south_id != pv_id;
-  assign out_nt = \$200  ? cp_nt : pv_nt;
-  assign \$201  = core_south_id != pv_id;
-  assign out_k0 = \$201  ? cp_k0 : pv_k0;
-  assign \$202  = core_south_id != pv_id;
-  assign out_kt = \$202  ? cp_kt : pv_kt;
-  assign \$203  = dram_rd_req_valid & dram_rd_req_ready;
-  assign \$204  = rdreq_seg + 1'h1;
-  assign \$205  = rdreq_o + 1'h1;
-  assign \$206  = rdreq_lb + 1'h1;
-  assign \$207  = rdreq_j + 1'h1;
-  assign \$208  = dram_rd_data_valid & rdrsp_busy;
-  assign \$209  = rdrsp_seg + 1'h1;
-  assign \$210  = rdrsp_o + 1'h1;
-  assign \$211  = rdrsp_lb + 1'h1;
-  assign \$212  = rdrsp_j + 1'h1;
-  assign \$213  = ~ wr_stall;
-  assign \$214  = ~ trail;
-  assign \$215  = drain_busy & \$214 ;
-  assign \$216  = ~ trail;
-  assign \$217  = drain_busy & \$216 ;
-  assign \$218  = drain_seg + 1'h1;
-  assign \$219  = drain_o + 1'h1;
-  assign \$220  = drain_lb + 1'h1;
-  assign \$221  = drain_j + 1'h1;
-  assign \$222  = wr_valid_q & dram_wr_ready;
-  assign \$223  = \$222  & wr_last_q;
-  assign \$224  = ~ started_id;
-  assign \$225  = ~ cp_done;
-  assign \$226  = cp_valid & \$225 ;
-  assign \$227  = ~ core_done;
-  assign \$228  = \$226  & \$227 ;
-  assign \$229  = ! next_k0;
-  assign \$230  = ld_m0 == next_m0;
-  assign \$231  = ld_valid & \$230 ;
-  assign \$232  = ld_k0 == next_k0;
-  assign \$233  = \$232  | cv_en;
-  assign \$234  = \$231  & \$233 ;
-  assign \$235  = ~ \$234 ;
-  assign \$236  = next_valid & \$235 ;
-  assign \$237  = ld_n0 == next_n0;
-  assign \$238  = ld_valid & \$237 ;
-  assign \$239  = ld_k0 == next_k0;
-  assign \$240  = \$238  & \$239 ;
-  assign \$241  = ~ \$240 ;
-  assign \$242  = next_valid & \$241 ;
-  assign \$243  = dim_m_q - next_m0;
-  assign \$244  = next_last_m ? \$243  : { 2'h0, tile_m_q };
-  assign \$245  = dim_n_q - next_n0;
-  assign \$246  = next_last_n ? \$245  : { 2'h0, tile_n_q };
-  assign \$247  = dim_k_q - next_k0;
-  assign \$248  = next_last_k ? \$247  : { 2'h0, tile_k_q };
-  assign \$249  = cp_valid & cp_last_k;
-  assign \$250  = ld_valid & ld_load_a;
-  assign \$251  = ~ a_active;
-  assign \$252  = ld_valid & ld_load_b;
-  assign \$253  = ~ b_active;
-  assign \$254  = cp_valid & cp_last_k;
-  assign \$255  = ~ c_active;
-  assign \$256  = next_n0 + tile_n_q;
-  assign \$257  = next_m0 + tile_m_q;
-  assign \$258  = next_k0 + tile_k_q;
-  assign \$259  = next_valid | ld_valid;
-  assign \$260  = cp_valid & cp_last_k;
-  assign \$261  = \$259  | \$260 ;
-  assign \$262  = ~ ld_valid;
-  assign \$263  = ld_m0 == next_m0;
-  assign \$264  = ld_valid & \$263 ;
-  assign \$265  = ld_k0 == next_k0;
-  assign \$266  = \$265  | cv_en;
-  assign \$267  = \$264  & \$266 ;
-  assign \$268  = ~ \$267 ;
-  assign \$269  = next_valid & \$268 ;
-  assign \$270  = ld_n0 == next_n0;
-  assign \$271  = ld_valid & \$270 ;
-  assign \$272  = ld_k0 == next_k0;
-  assign \$273  = \$271  & \$272 ;
-  assign \$274  = ~ \$273 ;
-  assign \$275  = next_valid & \$274 ;
-  assign \$276  = \$269  | \$275 ;
-  assign \$277  = ~ \$276 ;
-  assign \$278  = cp_valid & cp_last_k;
-  assign \$279  = ~ \$278 ;
-  assign \$280  = ld_m0 == next_m0;
-  assign \$281  = ld_valid & \$280 ;
-  assign \$282  = ld_k0 == next_k0;
-  assign \$283  = \$282  | cv_en;
-  assign \$284  = \$281  & \$283 ;
-  assign \$285  = ~ \$284 ;
-  assign \$286  = next_valid & \$285 ;
-  assign \$287  = ld_n0 == next_n0;
-  assign \$288  = ld_valid & \$287 ;
-  assign \$289  = ld_k0 == next_k0;
-  assign \$290  = \$288  & \$289 ;
-  assign \$291  = ~ \$290 ;
-  assign \$292  = next_valid & \$291 ;
-  assign \$293  = \$286  | \$292 ;
-  assign \$294  = ld_m0 == next_m0;
-  assign \$295  = ld_valid & \$294 ;
-  assign \$296  = ld_k0 == next_k0;
-  assign \$297  = \$296  | cv_en;
-  assign \$298  = \$295  & \$297 ;
-  assign \$299  = ~ \$298 ;
-  assign \$300  = next_valid & \$299 ;
-  assign \$301  = \$300  ? 1'h0 : 1'h1;
-  assign \$302  = ld_m0 == next_m0;
-  assign \$303  = ld_valid & \$302 ;
-  assign \$304  = ld_k0 == next_k0;
-  assign \$305  = \$304  | cv_en;
-  assign \$306  = \$303  & \$305 ;
-  assign \$307  = ~ \$306 ;
-  assign \$308  = next_valid & \$307 ;
-  assign \$309  = ld_n0 == next_n0;
-  assign \$310  = ld_valid & \$309 ;
-  assign \$311  = ld_k0 == next_k0;
+  assign \$279  = core_south_id != pv_id;
+  assign out_first_k = \$279  ? cp_first_k : pv_first_k;
+  assign \$280  = core_south_id != pv_id;
+  assign out_c_half = \$280  ? c_active : pv_c_half;
+  assign \$281  = core_south_id != pv_id;
+  assign out_m0 = \$281  ? cp_m0 : pv_m0;
+  assign \$282  = core_south_id != pv_id;
+  assign out_mt = \$282  ? cp_mt : pv_mt;
+  assign \$283  = core_south_id != pv_id;
+  assign out_n0 = \$283  ? cp_n0 : pv_n0;
+  assign \$284  = core_south_id != pv_id;
+  assign out_nt = \$284  ? cp_nt : pv_nt;
+  assign \$285  = core_south_id != pv_id;
+  assign out_k0 = \$285  ? cp_k0 : pv_k0;
+  assign \$286  = core_south_id != pv_id;
+  assign out_kt = \$286  ? cp_kt : pv_kt;
+  assign \$287  = dram_rd_req_valid & dram_rd_req_ready;
+  assign \$288  = rdreq_seg + 1'h1;
+  assign \$289  = rdreq_o + 1'h1;
+  assign \$290  = rdreq_lb + 1'h1;
+  assign \$291  = rdreq_j + 1'h1;
+  assign \$292  = dram_rd_data_valid & rdrsp_busy;
+  assign \$293  = rdrsp_seg + 1'h1;
+  assign \$294  = rdrsp_o + 1'h1;
+  assign \$295  = rdrsp_lb + 1'h1;
+  assign \$296  = rdrsp_j + 1'h1;
+  assign \$297  = ~ wr_stall;
+  assign \$298  = ~ trail;
+  assign \$299  = drain_busy & \$298 ;
+  assign \$300  = ~ trail;
+  assign \$301  = drain_busy & \$300 ;
+  assign \$302  = drain_seg + 1'h1;
+  assign \$303  = drain_o + 1'h1;
+  assign \$304  = drain_lb + 1'h1;
+  assign \$305  = drain_j + 1'h1;
+  assign \$306  = wr_valid_q & dram_wr_ready;
+  assign \$307  = \$306  & wr_last_q;
+  assign \$308  = ~ started_id;
+  assign \$309  = ~ cp_done;
+  assign \$310  = cp_valid & \$309 ;
+  assign \$311  = ~ core_done;
   assign \$312  = \$310  & \$311 ;
-  assign \$313  = ~ \$312 ;
-  assign \$314  = next_valid & \$313 ;
-  assign \$315  = \$308  | \$314 ;
-  assign \$316  = ld_m0 == next_m0;
-  assign \$317  = ld_valid & \$316 ;
-  assign \$318  = ld_k0 == next_k0;
-  assign \$319  = \$318  | cv_en;
-  assign \$320  = \$317  & \$319 ;
-  assign \$321  = ~ \$320 ;
-  assign \$322  = next_valid & \$321 ;
-  assign \$323  = \$322  ? 1'h0 : 1'h1;
-  assign \$324  = cp_valid & cp_last_k;
-  assign \$325  = ~ busy;
-  assign \$326  = start & \$325 ;
-  always @(posedge clk)
-    rdreq_j <= \$327 ;
-  always @(posedge clk)
-    rdreq_lb <= \$328 ;
-  always @(posedge clk)
-    rdreq_o <= \$329 ;
-  always @(posedge clk)
-    dram_rd_req_valid <= \$330 ;
-  always @(posedge clk)
-    rdreq_seg <= \$331 ;
-  always @(posedge clk)
-    rdrsp_j <= \$332 ;
-  always @(posedge clk)
-    rdrsp_lb <= \$333 ;
-  always @(posedge clk)
-    rdrsp_o <= \$334 ;
-  always @(posedge clk)
-    rdrsp_busy <= \$335 ;
-  always @(posedge clk)
-    rdrsp_seg <= \$336 ;
-  always @(posedge clk)
-    r_done <= \$337 ;
-  always @(posedge clk)
-    wr_valid_q <= \$338 ;
-  always @(posedge clk)
-    dram_wr_addr <= \$339 ;
-  always @(posedge clk)
-    wr_len_q <= \$340 ;
-  always @(posedge clk)
-    wr_lane0_q <= \$341 ;
-  always @(posedge clk)
-    wr_last_q <= \$342 ;
-  always @(posedge clk)
-    drain_j <= \$343 ;
-  always @(posedge clk)
-    drain_lb <= \$344 ;
-  always @(posedge clk)
-    drain_o <= \$345 ;
-  always @(posedge clk)
-    drain_busy <= \$346 ;
-  always @(posedge clk)
-    drain_seg <= \$347 ;
-  always @(posedge clk)
-    d_done <= \$348 ;
-  always @(posedge clk)
-    c_done <= \$349 ;
-  always @(posedge clk)
-    started_id <= \$350 ;
-  always @(posedge clk)
-    trail <= \$351 ;
-  always @(posedge clk)
-    cp_done <= \$352 ;
-  always @(posedge clk)
-    done <= \$353 ;
-  always @(posedge clk)
-    pv_valid <= \$354 ;
-  always @(posedge clk)
-    pv_m0 <= \$355 ;
-  always @(posedge clk)
-    pv_mt <= \$356 ;
-  always @(posedge clk)
-    pv_n0 <= \$357 ;
-  always @(posedge clk)
-    pv_nt <= \$358 ;
-  always @(posedge clk)
-    pv_k0 <= \$359 ;
-  always @(posedge clk)
-    pv_kt <= \$360 ;
-  always @(posedge clk)
-    pv_load_a <= \$361 ;
-  always @(posedge clk)
-    pv_load_b <= \$362 ;
-  always @(posedge clk)
-    pv_first_k <= \$363 ;
-  always @(posedge clk)
-    pv_last_k <= \$364 ;
-  always @(posedge clk)
-    pv_c_half <= \$365 ;
-  always @(posedge clk)
-    pv_id <= \$366 ;
-  always @(posedge clk)
-    ld_valid <= \$367 ;
-  always @(posedge clk)
-    ld_first_k <= \$368 ;
-  always @(posedge clk)
-    ld_last_k <= \$369 ;
-  always @(posedge clk)
-    ld_load_a <= \$370 ;
-  always @(posedge clk)
-    ld_load_b <= \$371 ;
-  always @(posedge clk)
-    ld_m0 <= \$372 ;
-  always @(posedge clk)
-    ld_mt <= \$373 ;
-  always @(posedge clk)
-    ld_n0 <= \$374 ;
-  always @(posedge clk)
-    ld_nt <= \$375 ;
-  always @(posedge clk)
-    ld_k0 <= \$376 ;
-  always @(posedge clk)
-    ld_kt <= \$377 ;
-  always @(posedge clk)
-    cp_valid <= \$378 ;
-  always @(posedge clk)
-    cp_m0 <= \$379 ;
-  always @(posedge clk)
-    cp_mt <= \$380 ;
-  always @(posedge clk)
-    cp_n0 <= \$381 ;
-  always @(posedge clk)
-    cp_nt <= \$382 ;
-  always @(posedge clk)
-    cp_k0 <= \$383 ;
-  always @(posedge clk)
-    cp_kt <= \$384 ;
-  always @(posedge clk)
-    cp_load_a <= \$385 ;
-  always @(posedge clk)
-    cp_load_b <= \$386 ;
-  always @(posedge clk)
-    cp_first_k <= \$387 ;
-  always @(posedge clk)
-    cp_last_k <= \$388 ;
-  always @(posedge clk)
-    dr_m0 <= \$389 ;
-  always @(posedge clk)
-    dr_mt <= \$390 ;
-  always @(posedge clk)
-    dr_n0 <= \$391 ;
-  always @(posedge clk)
-    dr_nt <= \$392 ;
-  always @(posedge clk)
-    dr_k0 <= \$393 ;
-  always @(posedge clk)
-    dr_kt <= \$394 ;
-  always @(posedge clk)
-    dr_load_a <= \$395 ;
-  always @(posedge clk)
-    dr_load_b <= \$396 ;
-  always @(posedge clk)
-    dr_first_k <= \$397 ;
-  always @(posedge clk)
-    dr_last_k <= \$398 ;
-  always @(posedge clk)
-    dr_valid <= \$399 ;
-  always @(posedge clk)
-    a_active <= \$400 ;
-  always @(posedge clk)
-    b_active <= \$401 ;
-  always @(posedge clk)
-    c_active <= \$402 ;
-  always @(posedge clk)
-    next_k0 <= \$403 ;
-  always @(posedge clk)
-    next_m0 <= \$404 ;
-  always @(posedge clk)
-    next_valid <= \$405 ;
-  always @(posedge clk)
-    next_n0 <= \$406 ;
-  always @(posedge clk)
-    busy <= \$407 ;
-  always @(posedge clk)
-    cv_en <= \$408 ;
-  always @(posedge clk)
-    cv_h <= \$409 ;
-  always @(posedge clk)
-    cv_w <= \$410 ;
-  always @(posedge clk)
-    cv_c <= \$411 ;
-  always @(posedge clk)
-    cv_r <= \$412 ;
-  always @(posedge clk)
-    cv_s <= \$413 ;
-  always @(posedge clk)
-    cv_stride_h <= \$414 ;
-  always @(posedge clk)
-    cv_stride_w <= \$415 ;
-  always @(posedge clk)
-    cv_pad_h <= \$416 ;
-  always @(posedge clk)
-    cv_pad_w <= \$417 ;
-  always @(posedge clk)
-    cv_oh <= \$418 ;
+  assign \$313  = ! next_k0;
+  assign \$314  = ld_m0 == next_m0;
+  assign \$315  = ld_valid & \$314 ;
+  assign \$316  = ld_k0 == next_k0;
+  assign \$317  = \$316  | cv_en;
+  assign \$318  = \$315  & \$317 ;
+  assign \$319  = ~ \$318 ;
+  assign \$320  = next_valid & \$319 ;
+  assign \$321  = ld_n0 == next_n0;
+  assign \$322  = ld_valid & \$321 ;
+  assign \$323  = ld_k0 == next_k0;
+  assign \$324  = \$322  & \$323 ;
+  assign \$325  = ~ \$324 ;
+  assign \$326  = next_valid & \$325 ;
+  assign \$327  = dim_m_q - next_m0;
+  assign \$328  = next_last_m ? \$327  : { 2'h0, tile_m_q };
+  assign \$329  = dim_n_q - next_n0;
+  assign \$330  = next_last_n ? \$329  : { 2'h0, tile_n_q };
+  assign \$331  = dim_k_q - next_k0;
+  assign \$332  = next_last_k ? \$331  : { 2'h0, tile_k_q };
+  assign \$333  = cp_valid & cp_last_k;
+  assign \$334  = ld_valid & ld_load_a;
+  assign \$335  = ~ a_active;
+  assign \$336  = ld_valid & ld_load_b;
+  assign \$337  = ~ b_active;
+  assign \$338  = cp_valid & cp_last_k;
+  assign \$339  = ~ c_active;
+  assign \$340  = next_n0 + tile_n_q;
+  assign \$341  = next_m0 + tile_m_q;
+  assign \$342  = next_k0 + tile_k_q;
+  assign \$343  = next_valid | ld_valid;
+  assign \$344  = cp_valid & cp_last_k;
+  assign \$345  = \$343  | \$344 ;
+  assign \$346  = ~ ld_valid;
+  assign \$347  = ld_m0 == next_m0;
+  assign \$348  = ld_valid & \$347 ;
+  assign \$349  = ld_k0 == next_k0;
+  assign \$350  = \$349  | cv_en;
+  assign \$351  = \$348  & \$350 ;
+  assign \$352  = ~ \$351 ;
+  assign \$353  = next_valid & \$352 ;
+  assign \$354  = ld_n0 == next_n0;
+  assign \$355  = ld_valid & \$354 ;
+  assign \$356  = ld_k0 == next_k0;
+  assign \$357  = \$355  & \$356 ;
+  assign \$358  = ~ \$357 ;
+  assign \$359  = next_valid & \$358 ;
+  assign \$360  = \$353  | \$359 ;
+  assign \$361  = ~ \$360 ;
+  assign \$362  = cp_valid & cp_last_k;
+  assign \$363  = ~ \$362 ;
+  assign \$364  = ld_m0 == next_m0;
+  assign \$365  = ld_valid & \$364 ;
+  assign \$366  = ld_k0 == next_k0;
+  assign \$367  = \$366  | cv_en;
+  assign \$368  = \$365  & \$367 ;
+  assign \$369  = ~ \$368 ;
+  assign \$370  = next_valid & \$369 ;
+  assign \$371  = ld_n0 == next_n0;
+  assign \$372  = ld_valid & \$371 ;
+  assign \$373  = ld_k0 == next_k0;
+  assign \$374  = \$372  & \$373 ;
+  assign \$375  = ~ \$374 ;
+  assign \$376  = next_valid & \$375 ;
+  assign \$377  = \$370  | \$376 ;
+  assign \$378  = ld_m0 == next_m0;
+  assign \$379  = ld_valid & \$378 ;
+  assign \$380  = ld_k0 == next_k0;
+  assign \$381  = \$380  | cv_en;
+  assign \$382  = \$379  & \$381 ;
+  assign \$383  = ~ \$382 ;
+  assign \$384  = next_valid & \$383 ;
+  assign \$385  = \$384  ? 1'h0 : 1'h1;
+  assign \$386  = ld_m0 == next_m0;
+  assign \$387  = ld_valid & \$386 ;
+  assign \$388  = ld_k0 == next_k0;
+  assign \$389  = \$388  | cv_en;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$420  = dim_m_q;
-    if (\$326 ) begin
-      \$420  = dim_m;
-    end
-    if (rst) begin
-      \$420  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$421  = tile_m_q;
-    if (\$326 ) begin
-      \$421  = tile_m;
-    end
-    if (rst) begin
-      \$421  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$422  = dim_n_q;
-    if (\$326 ) begin
-      \$422  = dim_n;
-    end
-    if (rst) begin
-      \$422  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$423  = tile_n_q;
-    if (\$326 ) begin
-      \$423  = tile_n;
-    end
-    if (rst) begin
-      \$423  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$424  = dim_k_q;
-    if (\$326 ) begin
-      \$424  = dim_k;
-    end
-    if (rst) begin
-      \$424  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$425  = tile_k_q;
-    if (\$326 ) begin
-      \$425  = tile_k;
-    end
-    if (rst) begin
-      \$425  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$327  = rdreq_j;
-    if (\$203 ) begin
+    \$411  = rdreq_j;
+    if (\$287 ) begin
       (* full_case = 32'd1 *)
       if (rdreq_last_beat) begin
-        \$327  = 1'h0;
+        \$411  = 1'h0;
       end else begin
-        \$327  = \$207 [0];
+        \$411  = \$291 [0];
       end
     end
     if (barrier) begin
-      if (\$261 ) begin
-        \$327  = 1'h0;
+      if (\$345 ) begin
+        \$411  = 1'h0;
       end
     end
     if (rst) begin
-      \$327  = 1'h0;
+      \$411  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$328  = rdreq_lb;
-    if (\$203 ) begin
+    \$412  = rdreq_lb;
+    if (\$287 ) begin
       if (rdreq_last_beat) begin
         (* full_case = 32'd1 *)
         if (rdreq_last_lb) begin
-          \$328  = 16'h0000;
+          \$412  = 16'h0000;
         end else begin
-          \$328  = \$206 [15:0];
+          \$412  = \$290 [15:0];
         end
       end
     end
     if (barrier) begin
-      if (\$261 ) begin
-        \$328  = 16'h0000;
+      if (\$345 ) begin
+        \$412  = 16'h0000;
       end
-    end
-    if (rst) begin
-      \$328  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$329  = rdreq_o;
-    if (\$203 ) begin
-      if (rdreq_last_beat) begin
-        if (rdreq_last_lb) begin
-          (* full_case = 32'd1 *)
-          if (rdreq_last_o) begin
-            \$329  = 16'h0000;
-          end else begin
-            \$329  = \$205 [15:0];
-          end
-        end
-      end
-    end
-    if (barrier) begin
-      if (\$261 ) begin
-        \$329  = 16'h0000;
-      end
-    end
-    if (rst) begin
-      \$329  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$330  = dram_rd_req_valid;
-    if (\$203 ) begin
-      if (rdreq_last_beat) begin
-        if (rdreq_last_lb) begin
-          if (rdreq_last_o) begin
-            if (rdreq_last_seg) begin
-              \$330  = 1'h0;
-            end
-          end
-        end
-      end
-    end
-    if (barrier) begin
-      if (\$261 ) begin
-        \$330  = \$293 ;
-      end
-    end
-    if (\$326 ) begin
-      \$330  = 1'h0;
-    end
-    if (rst) begin
-      \$330  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$331  = rdreq_seg;
-    if (\$203 ) begin
-      if (rdreq_last_beat) begin
-        if (rdreq_last_lb) begin
-          if (rdreq_last_o) begin
-            (* full_case = 32'd1 *)
-            if (rdreq_last_seg) begin
-            end else begin
-              \$331  = \$204 [0];
-            end
-          end
-        end
-      end
-    end
-    if (barrier) begin
-      if (\$261 ) begin
-        \$331  = \$301 ;
-      end
-    end
-    if (rst) begin
-      \$331  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$332  = rdrsp_j;
-    if (\$208 ) begin
-      (* full_case = 32'd1 *)
-      if (rdrsp_last_beat) begin
-        \$332  = 1'h0;
-      end else begin
-        \$332  = \$212 [0];
-      end
-    end
-    if (barrier) begin
-      if (\$261 ) begin
-        \$332  = 1'h0;
-      end
-    end
-    if (rst) begin
-      \$332  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$333  = rdrsp_lb;
-    if (\$208 ) begin
-      if (rdrsp_last_beat) begin
-        (* full_case = 32'd1 *)
-        if (rdrsp_last_lb) begin
-          \$333  = 16'h0000;
-        end else begin
-          \$333  = \$211 [15:0];
-        end
-      end
-    end
-    if (barrier) begin
-      if (\$261 ) begin
-        \$333  = 16'h0000;
-      end
-    end
-    if (rst) begin
-      \$333  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$334  = rdrsp_o;
-    if (\$208 ) begin
-      if (rdrsp_last_beat) begin
-        if (rdrsp_last_lb) begin
-          (* full_case = 32'd1 *)
-          if (rdrsp_last_o) begin
-            \$334  = 16'h0000;
-          end else begin
-            \$334  = \$210 [15:0];
-          end
-        end
-      end
-    end
-    if (barrier) begin
-      if (\$261 ) begin
-        \$334  = 16'h0000;
-      end
-    end
-    if (rst) begin
-      \$334  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$335  = rdrsp_busy;
-    if (\$208 ) begin
-      if (rdrsp_last_beat) begin
-        if (rdrsp_last_lb) begin
-          if (rdrsp_last_o) begin
-            if (rdrsp_last_seg) begin
-              \$335  = 1'h0;
-            end
-          end
-        end
-      end
-    end
-    if (barrier) begin
-      if (\$261 ) begin
-        \$335  = \$315 ;
-      end
-    end
-    if (\$326 ) begin
-      \$335  = 1'h0;
-    end
-    if (rst) begin
-      \$335  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$336  = rdrsp_seg;
-    if (\$208 ) begin
-      if (rdrsp_last_beat) begin
-        if (rdrsp_last_lb) begin
-          if (rdrsp_last_o) begin
-            (* full_case = 32'd1 *)
-            if (rdrsp_last_seg) begin
-            end else begin
-              \$336  = \$209 [0];
-            end
-          end
-        end
-      end
-    end
-    if (barrier) begin
-      if (\$261 ) begin
-        \$336  = \$323 ;
-      end
-    end
-    if (rst) begin
-      \$336  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$337  = r_done;
-    if (\$208 ) begin
-      if (rdrsp_last) begin
-        \$337  = 1'h1;
-      end
-    end
-    if (barrier) begin
-      if (\$261 ) begin
-        \$337  = \$277 ;
-      end
-    end
-    if (\$326 ) begin
-      \$337  = 1'h1;
-    end
-    if (rst) begin
-      \$337  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$338  = wr_valid_q;
-    if (\$213 ) begin
-      \$338  = \$215 ;
-    end
-    if (rst) begin
-      \$338  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$339  = dram_wr_addr;
-    if (\$213 ) begin
-      \$339  = { 11'h000, \$167  };
-    end
-    if (rst) begin
-      \$339  = 48'h000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$340  = wr_len_q;
-    if (\$213 ) begin
-      \$340  = \$158 [2:0];
-    end
-    if (rst) begin
-      \$340  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$341  = wr_lane0_q;
-    if (\$213 ) begin
-      \$341  = drain_lane0;
-    end
-    if (rst) begin
-      \$341  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$342  = wr_last_q;
-    if (\$213 ) begin
-      \$342  = drain_last;
-    end
-    if (rst) begin
-      \$342  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$343  = drain_j;
-    if (\$213 ) begin
-      if (\$217 ) begin
-        (* full_case = 32'd1 *)
-        if (drain_last_beat) begin
-          \$343  = 1'h0;
-        end else begin
-          \$343  = \$221 [0];
-        end
-      end
-    end
-    if (barrier) begin
-      if (\$261 ) begin
-        \$343  = 1'h0;
-      end
-    end
-    if (rst) begin
-      \$343  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$344  = drain_lb;
-    if (\$213 ) begin
-      if (\$217 ) begin
-        if (drain_last_beat) begin
-          (* full_case = 32'd1 *)
-          if (drain_last_lb) begin
-            \$344  = 16'h0000;
-          end else begin
-            \$344  = \$220 [15:0];
-          end
-        end
-      end
-    end
-    if (barrier) begin
-      if (\$261 ) begin
-        \$344  = 16'h0000;
-      end
-    end
-    if (rst) begin
-      \$344  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$345  = drain_o;
-    if (\$213 ) begin
-      if (\$217 ) begin
-        if (drain_last_beat) begin
-          if (drain_last_lb) begin
-            (* full_case = 32'd1 *)
-            if (drain_last_o) begin
-              \$345  = 16'h0000;
-            end else begin
-              \$345  = \$219 [15:0];
-            end
-          end
-        end
-      end
-    end
-    if (barrier) begin
-      if (\$261 ) begin
-        \$345  = 16'h0000;
-      end
-    end
-    if (rst) begin
-      \$345  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$346  = drain_busy;
-    if (\$213 ) begin
-      if (\$217 ) begin
-        if (drain_last_beat) begin
-          if (drain_last_lb) begin
-            if (drain_last_o) begin
-              \$346  = 1'h0;
-            end
-          end
-        end
-      end
-    end
-    if (barrier) begin
-      if (\$261 ) begin
-        \$346  = \$324 ;
-      end
-    end
-    if (\$326 ) begin
-      \$346  = 1'h0;
-    end
-    if (rst) begin
-      \$346  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$347  = drain_seg;
-    if (barrier) begin
-      if (\$261 ) begin
-        \$347  = 1'h0;
-      end
-    end
-    if (rst) begin
-      \$347  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$348  = d_done;
-    if (\$223 ) begin
-      \$348  = 1'h1;
-    end
-    if (barrier) begin
-      if (\$261 ) begin
-        \$348  = \$279 ;
-      end
-    end
-    if (\$326 ) begin
-      \$348  = 1'h1;
-    end
-    if (rst) begin
-      \$348  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$349  = c_done;
-    if (core_ready) begin
-      \$349  = 1'h1;
-    end
-    if (barrier) begin
-      if (\$261 ) begin
-        \$349  = \$262 ;
-      end
-    end
-    if (\$326 ) begin
-      \$349  = 1'h1;
-    end
-    if (rst) begin
-      \$349  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$350  = started_id;
-    if (core_start) begin
-      \$350  = \$224 ;
-    end
-    if (rst) begin
-      \$350  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$351  = trail;
-    if (core_done) begin
-      if (trail) begin
-        \$351  = 1'h0;
-      end
-    end
-    if (barrier) begin
-      \$351  = \$228 ;
-    end
-    if (rst) begin
-      \$351  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$352  = cp_done;
-    if (core_done) begin
-      (* full_case = 32'd1 *)
-      if (trail) begin
-      end else begin
-        \$352  = 1'h1;
-      end
-    end
-    if (barrier) begin
-      \$352  = 1'h0;
-    end
-    if (rst) begin
-      \$352  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$353  = 1'h0;
-    if (barrier) begin
-      (* full_case = 32'd1 *)
-      if (\$261 ) begin
-      end else begin
-        \$353  = 1'h1;
-      end
-    end
-    if (rst) begin
-      \$353  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$354  = pv_valid;
-    if (barrier) begin
-      \$354  = cp_valid;
-    end
-    if (rst) begin
-      \$354  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$355  = pv_m0;
-    if (barrier) begin
-      \$355  = cp_m0;
-    end
-    if (rst) begin
-      \$355  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$356  = pv_mt;
-    if (barrier) begin
-      \$356  = cp_mt;
-    end
-    if (rst) begin
-      \$356  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$357  = pv_n0;
-    if (barrier) begin
-      \$357  = cp_n0;
-    end
-    if (rst) begin
-      \$357  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$358  = pv_nt;
-    if (barrier) begin
-      \$358  = cp_nt;
-    end
-    if (rst) begin
-      \$358  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$359  = pv_k0;
-    if (barrier) begin
-      \$359  = cp_k0;
-    end
-    if (rst) begin
-      \$359  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$360  = pv_kt;
-    if (barrier) begin
-      \$360  = cp_kt;
-    end
-    if (rst) begin
-      \$360  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$361  = pv_load_a;
-    if (barrier) begin
-      \$361  = cp_load_a;
-    end
-    if (rst) begin
-      \$361  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$362  = pv_load_b;
-    if (barrier) begin
-      \$362  = cp_load_b;
-    end
-    if (rst) begin
-      \$362  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$363  = pv_first_k;
-    if (barrier) begin
-      \$363  = cp_first_k;
-    end
-    if (rst) begin
-      \$363  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$364  = pv_last_k;
-    if (barrier) begin
-      \$364  = cp_last_k;
-    end
-    if (rst) begin
-      \$364  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$365  = pv_c_half;
-    if (barrier) begin
-      \$365  = c_active;
-    end
-    if (rst) begin
-      \$365  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$366  = pv_id;
-    if (barrier) begin
-      \$366  = started_id;
-    end
-    if (rst) begin
-      \$366  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$367  = ld_valid;
-    if (barrier) begin
-      \$367  = next_valid;
-    end
-    if (\$326 ) begin
-      \$367  = 1'h0;
-    end
-    if (rst) begin
-      \$367  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$368  = ld_first_k;
-    if (barrier) begin
-      \$368  = \$229 ;
-    end
-    if (rst) begin
-      \$368  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$369  = ld_last_k;
-    if (barrier) begin
-      \$369  = next_last_k;
-    end
-    if (rst) begin
-      \$369  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$370  = ld_load_a;
-    if (barrier) begin
-      \$370  = \$236 ;
-    end
-    if (rst) begin
-      \$370  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$371  = ld_load_b;
-    if (barrier) begin
-      \$371  = \$242 ;
-    end
-    if (rst) begin
-      \$371  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$372  = ld_m0;
-    if (barrier) begin
-      \$372  = next_m0[15:0];
-    end
-    if (rst) begin
-      \$372  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$373  = ld_mt;
-    if (barrier) begin
-      \$373  = \$244 [15:0];
-    end
-    if (rst) begin
-      \$373  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$374  = ld_n0;
-    if (barrier) begin
-      \$374  = next_n0[15:0];
-    end
-    if (rst) begin
-      \$374  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$375  = ld_nt;
-    if (barrier) begin
-      \$375  = \$246 [15:0];
-    end
-    if (rst) begin
-      \$375  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$376  = ld_k0;
-    if (barrier) begin
-      \$376  = next_k0[15:0];
-    end
-    if (rst) begin
-      \$376  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$377  = ld_kt;
-    if (barrier) begin
-      \$377  = \$248 [15:0];
-    end
-    if (rst) begin
-      \$377  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$378  = cp_valid;
-    if (barrier) begin
-      \$378  = ld_valid;
-    end
-    if (\$326 ) begin
-      \$378  = 1'h0;
-    end
-    if (rst) begin
-      \$378  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$379  = cp_m0;
-    if (barrier) begin
-      \$379  = ld_m0;
-    end
-    if (rst) begin
-      \$379  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$380  = cp_mt;
-    if (barrier) begin
-      \$380  = ld_mt;
-    end
-    if (rst) begin
-      \$380  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$381  = cp_n0;
-    if (barrier) begin
-      \$381  = ld_n0;
-    end
-    if (rst) begin
-      \$381  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$382  = cp_nt;
-    if (barrier) begin
-      \$382  = ld_nt;
-    end
-    if (rst) begin
-      \$382  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$383  = cp_k0;
-    if (barrier) begin
-      \$383  = ld_k0;
-    end
-    if (rst) begin
-      \$383  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$384  = cp_kt;
-    if (barrier) begin
-      \$384  = ld_kt;
-    end
-    if (rst) begin
-      \$384  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$385  = cp_load_a;
-    if (barrier) begin
-      \$385  = ld_load_a;
-    end
-    if (rst) begin
-      \$385  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$386  = cp_load_b;
-    if (barrier) begin
-      \$386  = ld_load_b;
-    end
-    if (rst) begin
-      \$386  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$387  = cp_first_k;
-    if (barrier) begin
-      \$387  = ld_first_k;
-    end
-    if (rst) begin
-      \$387  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$388  = cp_last_k;
-    if (barrier) begin
-      \$388  = ld_last_k;
-    end
-    if (rst) begin
-      \$388  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$389  = dr_m0;
-    if (barrier) begin
-      \$389  = cp_m0;
-    end
-    if (rst) begin
-      \$389  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$390  = dr_mt;
-    if (barrier) begin
-      \$390  = cp_mt;
-    end
-    if (rst) begin
-      \$390  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$391  = dr_n0;
-    if (barrier) begin
-      \$391  = cp_n0;
-    end
-    if (rst) begin
-      \$391  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$392  = dr_nt;
-    if (barrier) begin
-      \$392  = cp_nt;
-    end
-    if (rst) begin
-      \$392  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$393  = dr_k0;
-    if (barrier) begin
-      \$393  = cp_k0;
-    end
-    if (rst) begin
-      \$393  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$394  = dr_kt;
-    if (barrier) begin
-      \$394  = cp_kt;
-    end
-    if (rst) begin
-      \$394  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$395  = dr_load_a;
-    if (barrier) begin
-      \$395  = cp_load_a;
-    end
-    if (rst) begin
-      \$395  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$396  = dr_load_b;
-    if (barrier) begin
-      \$396  = cp_load_b;
-    end
-    if (rst) begin
-      \$396  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$397  = dr_first_k;
-    if (barrier) begin
-      \$397  = cp_first_k;
-    end
-    if (rst) begin
-      \$397  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$398  = dr_last_k;
-    if (barrier) begin
-      \$398  = cp_last_k;
-    end
-    if (rst) begin
-      \$398  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$399  = dr_valid;
-    if (barrier) begin
-      \$399  = \$249 ;
-    end
-    if (\$326 ) begin
-      \$399  = 1'h0;
-    end
-    if (rst) begin
-      \$399  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$400  = a_active;
-    if (barrier) begin
-      if (\$250 ) begin
-        \$400  = \$251 ;
-      end
-    end
-    if (rst) begin
-      \$400  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$401  = b_active;
-    if (barrier) begin
-      if (\$252 ) begin
-        \$401  = \$253 ;
-      end
-    end
-    if (rst) begin
-      \$401  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$402  = c_active;
-    if (barrier) begin
-      if (\$254 ) begin
-        \$402  = \$255 ;
-      end
-    end
-    if (rst) begin
-      \$402  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$403  = next_k0;
-    if (barrier) begin
-      if (next_valid) begin
-        (* full_case = 32'd1 *)
-        if (next_last_k) begin
-          \$403  = 17'h00000;
-        end else begin
-          \$403  = \$258 [16:0];
-        end
-      end
-    end
-    if (\$326 ) begin
-      \$403  = 17'h00000;
-    end
-    if (rst) begin
-      \$403  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$404  = next_m0;
-    if (barrier) begin
-      if (next_valid) begin
-        if (next_last_k) begin
-          (* full_case = 32'd1 *)
-          if (next_last_m) begin
-            \$404  = 17'h00000;
-          end else begin
-            \$404  = \$257 [16:0];
-          end
-        end
-      end
-    end
-    if (\$326 ) begin
-      \$404  = 17'h00000;
-    end
-    if (rst) begin
-      \$404  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$405  = next_valid;
-    if (barrier) begin
-      if (next_valid) begin
-        if (next_last_k) begin
-          if (next_last_m) begin
-            if (next_last_n) begin
-              \$405  = 1'h0;
-            end
-          end
-        end
-      end
-    end
-    if (\$326 ) begin
-      \$405  = 1'h1;
-    end
-    if (rst) begin
-      \$405  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$406  = next_n0;
-    if (barrier) begin
-      if (next_valid) begin
-        if (next_last_k) begin
-          if (next_last_m) begin
-            (* full_case = 32'd1 *)
-            if (next_last_n) begin
-            end else begin
-              \$406  = \$256 [16:0];
-            end
-          end
-        end
-      end
-    end
-    if (\$326 ) begin
-      \$406  = 17'h00000;
-    end
-    if (rst) begin
-      \$406  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$407  = busy;
-    if (barrier) begin
-      (* full_case = 32'd1 *)
-      if (\$261 ) begin
-      end else begin
-        \$407  = 1'h0;
-      end
-    end
-    if (\$326 ) begin
-      \$407  = 1'h1;
-    end
-    if (rst) begin
-      \$407  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$408  = cv_en;
-    if (\$326 ) begin
-      \$408  = conv_en;
-    end
-    if (rst) begin
-      \$408  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$409  = cv_h;
-    if (\$326 ) begin
-      \$409  = conv_h;
-    end
-    if (rst) begin
-      \$409  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$410  = cv_w;
-    if (\$326 ) begin
-      \$410  = conv_w;
-    end
-    if (rst) begin
-      \$410  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$411  = cv_c;
-    if (\$326 ) begin
-      \$411  = conv_c;
-    end
-    if (rst) begin
-      \$411  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$412  = cv_r;
-    if (\$326 ) begin
-      \$412  = conv_r;
     end
     if (rst) begin
       \$412  = 16'h0000;
@@ -5472,9 +4876,23 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, conv_e
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$413  = cv_s;
-    if (\$326 ) begin
-      \$413  = conv_s;
+    \$413  = rdreq_o;
+    if (\$287 ) begin
+      if (rdreq_last_beat) begin
+        if (rdreq_last_lb) begin
+          (* full_case = 32'd1 *)
+          if (rdreq_last_o) begin
+            \$413  = 16'h0000;
+          end else begin
+            \$413  = \$289 [15:0];
+          end
+        end
+      end
+    end
+    if (barrier) begin
+      if (\$345 ) begin
+        \$413  = 16'h0000;
+      end
     end
     if (rst) begin
       \$413  = 16'h0000;
@@ -5482,39 +4900,92 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, conv_e
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$414  = cv_stride_h;
-    if (\$326 ) begin
-      \$414  = conv_stride_h;
+    \$414  = dram_rd_req_valid;
+    if (\$287 ) begin
+      if (rdreq_last_beat) begin
+        if (rdreq_last_lb) begin
+          if (rdreq_last_o) begin
+            if (rdreq_last_seg) begin
+              \$414  = 1'h0;
+            end
+          end
+        end
+      end
+    end
+    if (barrier) begin
+      if (\$345 ) begin
+        \$414  = \$377 ;
+      end
+    end
+    if (\$410 ) begin
+      \$414  = 1'h0;
     end
     if (rst) begin
-      \$414  = 16'h0000;
+      \$414  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$415  = cv_stride_w;
-    if (\$326 ) begin
-      \$415  = conv_stride_w;
+    \$415  = rdreq_seg;
+    if (\$287 ) begin
+      if (rdreq_last_beat) begin
+        if (rdreq_last_lb) begin
+          if (rdreq_last_o) begin
+            (* full_case = 32'd1 *)
+            if (rdreq_last_seg) begin
+            end else begin
+              \$415  = \$288 [0];
+            end
+          end
+        end
+      end
+    end
+    if (barrier) begin
+      if (\$345 ) begin
+        \$415  = \$385 ;
+      end
     end
     if (rst) begin
-      \$415  = 16'h0000;
+      \$415  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$416  = cv_pad_h;
-    if (\$326 ) begin
-      \$416  = conv_pad_h;
+    \$416  = rdrsp_j;
+    if (\$292 ) begin
+      (* full_case = 32'd1 *)
+      if (rdrsp_last_beat) begin
+        \$416  = 1'h0;
+      end else begin
+        \$416  = \$296 [0];
+      end
+    end
+    if (barrier) begin
+      if (\$345 ) begin
+        \$416  = 1'h0;
+      end
     end
     if (rst) begin
-      \$416  = 16'h0000;
+      \$416  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$417  = cv_pad_w;
-    if (\$326 ) begin
-      \$417  = conv_pad_w;
+    \$417  = rdrsp_lb;
+    if (\$292 ) begin
+      if (rdrsp_last_beat) begin
+        (* full_case = 32'd1 *)
+        if (rdrsp_last_lb) begin
+          \$417  = 16'h0000;
+        end else begin
+          \$417  = \$295 [15:0];
+        end
+      end
+    end
+    if (barrier) begin
+      if (\$345 ) begin
+        \$417  = 16'h0000;
+      end
     end
     if (rst) begin
       \$417  = 16'h0000;
@@ -5522,9 +4993,23 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, conv_e
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$418  = cv_oh;
-    if (\$326 ) begin
-      \$418  = conv_oh;
+    \$418  = rdrsp_o;
+    if (\$292 ) begin
+      if (rdrsp_last_beat) begin
+        if (rdrsp_last_lb) begin
+          (* full_case = 32'd1 *)
+          if (rdrsp_last_o) begin
+            \$418  = 16'h0000;
+          end else begin
+            \$418  = \$294 [15:0];
+          end
+        end
+      end
+    end
+    if (barrier) begin
+      if (\$345 ) begin
+        \$418  = 16'h0000;
+      end
     end
     if (rst) begin
       \$418  = 16'h0000;
@@ -5532,88 +5017,1217 @@ module \systolic_accel.ctrl (dim_m, dim_n, dim_k, tile_m, tile_n, tile_k, conv_e
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$419  = cv_ow;
-    if (\$326 ) begin
-      \$419  = conv_ow;
+    \$419  = rdrsp_busy;
+    if (\$292 ) begin
+      if (rdrsp_last_beat) begin
+        if (rdrsp_last_lb) begin
+          if (rdrsp_last_o) begin
+            if (rdrsp_last_seg) begin
+              \$419  = 1'h0;
+            end
+          end
+        end
+      end
+    end
+    if (barrier) begin
+      if (\$345 ) begin
+        \$419  = \$399 ;
+      end
+    end
+    if (\$410 ) begin
+      \$419  = 1'h0;
     end
     if (rst) begin
-      \$419  = 16'h0000;
+      \$419  = 1'h0;
     end
   end
-  assign ldband_per_img = { 8'h00, \$8  };
-  assign ldband_img = { 24'h000000, \$9 [15:0] };
-  assign ldband_oh0 = \$12 [39:0];
-  assign ldband_out_rows = { 24'h000000, \$13  };
-  assign ldband_lo = \$16 [39:0];
-  assign ldband_top = \$21 [39:0];
-  assign ldband_hi = \$24 [39:0];
-  assign ldband_c0 = \$25 [39:0];
-  assign ldband_run = \$28 [39:0];
-  assign ldband_first = \$29 [39:0];
-  assign ldband_plane = { 8'h00, \$30  };
-  assign rdreq_lane_base = \$33 [16:0];
-  assign rdreq_valid_lanes = \$46 [16:0];
-  assign rdreq_len = \$49 [2:0];
-  assign rdreq_line = \$58 [31:0];
-  assign \ldband_per_img$61  = { 8'h00, \$80  };
-  assign \ldband_img$62  = { 24'h000000, \$81 [15:0] };
-  assign \ldband_oh0$63  = \$84 [39:0];
-  assign \ldband_out_rows$64  = { 24'h000000, \$85  };
-  assign \ldband_lo$65  = \$88 [39:0];
-  assign \ldband_top$66  = \$93 [39:0];
-  assign \ldband_hi$67  = \$96 [39:0];
-  assign \ldband_c0$68  = \$97 [39:0];
-  assign \ldband_run$69  = \$100 [39:0];
-  assign \ldband_first$70  = \$101 [39:0];
-  assign \ldband_plane$71  = { 8'h00, \$102  };
-  assign rdrsp_lane_base = \$105 [16:0];
-  assign rdrsp_valid_lanes = \$118 [16:0];
-  assign rdrsp_len = \$121 [2:0];
-  assign rdrsp_line = \$130 [31:0];
-  assign rdrsp_addr = \$147 [47:0];
-  assign drain_lane_base = \$152 [16:0];
-  assign drain_valid_lanes = \$155 [16:0];
-  assign drain_len = \$158 [2:0];
-  assign drain_line = \$161 [31:0];
-  assign drain_addr = { 11'h000, \$167  };
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$420  = rdrsp_seg;
+    if (\$292 ) begin
+      if (rdrsp_last_beat) begin
+        if (rdrsp_last_lb) begin
+          if (rdrsp_last_o) begin
+            (* full_case = 32'd1 *)
+            if (rdrsp_last_seg) begin
+            end else begin
+              \$420  = \$293 [0];
+            end
+          end
+        end
+      end
+    end
+    if (barrier) begin
+      if (\$345 ) begin
+        \$420  = \$407 ;
+      end
+    end
+    if (rst) begin
+      \$420  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$421  = r_done;
+    if (\$292 ) begin
+      if (rdrsp_last) begin
+        \$421  = 1'h1;
+      end
+    end
+    if (barrier) begin
+      if (\$345 ) begin
+        \$421  = \$361 ;
+      end
+    end
+    if (\$410 ) begin
+      \$421  = 1'h1;
+    end
+    if (rst) begin
+      \$421  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$422  = wr_valid_q;
+    if (\$297 ) begin
+      \$422  = \$299 ;
+    end
+    if (rst) begin
+      \$422  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$423  = dram_wr_addr;
+    if (\$297 ) begin
+      \$423  = { 11'h000, \$251  };
+    end
+    if (rst) begin
+      \$423  = 48'h000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$424  = wr_len_q;
+    if (\$297 ) begin
+      \$424  = \$242 [2:0];
+    end
+    if (rst) begin
+      \$424  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$425  = wr_lane0_q;
+    if (\$297 ) begin
+      \$425  = drain_lane0;
+    end
+    if (rst) begin
+      \$425  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$426  = wr_last_q;
+    if (\$297 ) begin
+      \$426  = drain_last;
+    end
+    if (rst) begin
+      \$426  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$427  = drain_j;
+    if (\$297 ) begin
+      if (\$301 ) begin
+        (* full_case = 32'd1 *)
+        if (drain_last_beat) begin
+          \$427  = 1'h0;
+        end else begin
+          \$427  = \$305 [0];
+        end
+      end
+    end
+    if (barrier) begin
+      if (\$345 ) begin
+        \$427  = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$427  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$428  = drain_lb;
+    if (\$297 ) begin
+      if (\$301 ) begin
+        if (drain_last_beat) begin
+          (* full_case = 32'd1 *)
+          if (drain_last_lb) begin
+            \$428  = 16'h0000;
+          end else begin
+            \$428  = \$304 [15:0];
+          end
+        end
+      end
+    end
+    if (barrier) begin
+      if (\$345 ) begin
+        \$428  = 16'h0000;
+      end
+    end
+    if (rst) begin
+      \$428  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$429  = drain_o;
+    if (\$297 ) begin
+      if (\$301 ) begin
+        if (drain_last_beat) begin
+          if (drain_last_lb) begin
+            (* full_case = 32'd1 *)
+            if (drain_last_o) begin
+              \$429  = 16'h0000;
+            end else begin
+              \$429  = \$303 [15:0];
+            end
+          end
+        end
+      end
+    end
+    if (barrier) begin
+      if (\$345 ) begin
+        \$429  = 16'h0000;
+      end
+    end
+    if (rst) begin
+      \$429  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$430  = drain_busy;
+    if (\$297 ) begin
+      if (\$301 ) begin
+        if (drain_last_beat) begin
+          if (drain_last_lb) begin
+            if (drain_last_o) begin
+              \$430  = 1'h0;
+            end
+          end
+        end
+      end
+    end
+    if (barrier) begin
+      if (\$345 ) begin
+        \$430  = \$408 ;
+      end
+    end
+    if (\$410 ) begin
+      \$430  = 1'h0;
+    end
+    if (rst) begin
+      \$430  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$431  = drain_seg;
+    if (barrier) begin
+      if (\$345 ) begin
+        \$431  = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$431  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$432  = d_done;
+    if (\$307 ) begin
+      \$432  = 1'h1;
+    end
+    if (barrier) begin
+      if (\$345 ) begin
+        \$432  = \$363 ;
+      end
+    end
+    if (\$410 ) begin
+      \$432  = 1'h1;
+    end
+    if (rst) begin
+      \$432  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$433  = c_done;
+    if (core_ready) begin
+      \$433  = 1'h1;
+    end
+    if (barrier) begin
+      if (\$345 ) begin
+        \$433  = \$346 ;
+      end
+    end
+    if (\$410 ) begin
+      \$433  = 1'h1;
+    end
+    if (rst) begin
+      \$433  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$434  = started_id;
+    if (core_start) begin
+      \$434  = \$308 ;
+    end
+    if (rst) begin
+      \$434  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$435  = trail;
+    if (core_done) begin
+      if (trail) begin
+        \$435  = 1'h0;
+      end
+    end
+    if (barrier) begin
+      \$435  = \$312 ;
+    end
+    if (rst) begin
+      \$435  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$436  = cp_done;
+    if (core_done) begin
+      (* full_case = 32'd1 *)
+      if (trail) begin
+      end else begin
+        \$436  = 1'h1;
+      end
+    end
+    if (barrier) begin
+      \$436  = 1'h0;
+    end
+    if (rst) begin
+      \$436  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$437  = 1'h0;
+    if (barrier) begin
+      (* full_case = 32'd1 *)
+      if (\$345 ) begin
+      end else begin
+        \$437  = 1'h1;
+      end
+    end
+    if (rst) begin
+      \$437  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$438  = pv_valid;
+    if (barrier) begin
+      \$438  = cp_valid;
+    end
+    if (rst) begin
+      \$438  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$439  = pv_m0;
+    if (barrier) begin
+      \$439  = cp_m0;
+    end
+    if (rst) begin
+      \$439  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$440  = pv_mt;
+    if (barrier) begin
+      \$440  = cp_mt;
+    end
+    if (rst) begin
+      \$440  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$441  = pv_n0;
+    if (barrier) begin
+      \$441  = cp_n0;
+    end
+    if (rst) begin
+      \$441  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$442  = pv_nt;
+    if (barrier) begin
+      \$442  = cp_nt;
+    end
+    if (rst) begin
+      \$442  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$443  = pv_k0;
+    if (barrier) begin
+      \$443  = cp_k0;
+    end
+    if (rst) begin
+      \$443  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$444  = pv_kt;
+    if (barrier) begin
+      \$444  = cp_kt;
+    end
+    if (rst) begin
+      \$444  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$445  = pv_load_a;
+    if (barrier) begin
+      \$445  = cp_load_a;
+    end
+    if (rst) begin
+      \$445  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$446  = pv_load_b;
+    if (barrier) begin
+      \$446  = cp_load_b;
+    end
+    if (rst) begin
+      \$446  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$447  = pv_first_k;
+    if (barrier) begin
+      \$447  = cp_first_k;
+    end
+    if (rst) begin
+      \$447  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$448  = pv_last_k;
+    if (barrier) begin
+      \$448  = cp_last_k;
+    end
+    if (rst) begin
+      \$448  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$449  = pv_c_half;
+    if (barrier) begin
+      \$449  = c_active;
+    end
+    if (rst) begin
+      \$449  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$450  = pv_id;
+    if (barrier) begin
+      \$450  = started_id;
+    end
+    if (rst) begin
+      \$450  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$451  = ld_valid;
+    if (barrier) begin
+      \$451  = next_valid;
+    end
+    if (\$410 ) begin
+      \$451  = 1'h0;
+    end
+    if (rst) begin
+      \$451  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$452  = ld_first_k;
+    if (barrier) begin
+      \$452  = \$313 ;
+    end
+    if (rst) begin
+      \$452  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$453  = ld_last_k;
+    if (barrier) begin
+      \$453  = next_last_k;
+    end
+    if (rst) begin
+      \$453  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$454  = ld_load_a;
+    if (barrier) begin
+      \$454  = \$320 ;
+    end
+    if (rst) begin
+      \$454  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$455  = ld_load_b;
+    if (barrier) begin
+      \$455  = \$326 ;
+    end
+    if (rst) begin
+      \$455  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$456  = ld_m0;
+    if (barrier) begin
+      \$456  = next_m0[15:0];
+    end
+    if (rst) begin
+      \$456  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$457  = ld_mt;
+    if (barrier) begin
+      \$457  = \$328 [15:0];
+    end
+    if (rst) begin
+      \$457  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$458  = ld_n0;
+    if (barrier) begin
+      \$458  = next_n0[15:0];
+    end
+    if (rst) begin
+      \$458  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$459  = ld_nt;
+    if (barrier) begin
+      \$459  = \$330 [15:0];
+    end
+    if (rst) begin
+      \$459  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$460  = ld_k0;
+    if (barrier) begin
+      \$460  = next_k0[15:0];
+    end
+    if (rst) begin
+      \$460  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$461  = ld_kt;
+    if (barrier) begin
+      \$461  = \$332 [15:0];
+    end
+    if (rst) begin
+      \$461  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$462  = cp_valid;
+    if (barrier) begin
+      \$462  = ld_valid;
+    end
+    if (\$410 ) begin
+      \$462  = 1'h0;
+    end
+    if (rst) begin
+      \$462  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$463  = cp_m0;
+    if (barrier) begin
+      \$463  = ld_m0;
+    end
+    if (rst) begin
+      \$463  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$464  = cp_mt;
+    if (barrier) begin
+      \$464  = ld_mt;
+    end
+    if (rst) begin
+      \$464  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$465  = cp_n0;
+    if (barrier) begin
+      \$465  = ld_n0;
+    end
+    if (rst) begin
+      \$465  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$466  = cp_nt;
+    if (barrier) begin
+      \$466  = ld_nt;
+    end
+    if (rst) begin
+      \$466  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$467  = cp_k0;
+    if (barrier) begin
+      \$467  = ld_k0;
+    end
+    if (rst) begin
+      \$467  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$468  = cp_kt;
+    if (barrier) begin
+      \$468  = ld_kt;
+    end
+    if (rst) begin
+      \$468  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$469  = cp_load_a;
+    if (barrier) begin
+      \$469  = ld_load_a;
+    end
+    if (rst) begin
+      \$469  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$470  = cp_load_b;
+    if (barrier) begin
+      \$470  = ld_load_b;
+    end
+    if (rst) begin
+      \$470  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$471  = cp_first_k;
+    if (barrier) begin
+      \$471  = ld_first_k;
+    end
+    if (rst) begin
+      \$471  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$472  = cp_last_k;
+    if (barrier) begin
+      \$472  = ld_last_k;
+    end
+    if (rst) begin
+      \$472  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$473  = dr_m0;
+    if (barrier) begin
+      \$473  = cp_m0;
+    end
+    if (rst) begin
+      \$473  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$474  = dr_mt;
+    if (barrier) begin
+      \$474  = cp_mt;
+    end
+    if (rst) begin
+      \$474  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$475  = dr_n0;
+    if (barrier) begin
+      \$475  = cp_n0;
+    end
+    if (rst) begin
+      \$475  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$476  = dr_nt;
+    if (barrier) begin
+      \$476  = cp_nt;
+    end
+    if (rst) begin
+      \$476  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$477  = dr_k0;
+    if (barrier) begin
+      \$477  = cp_k0;
+    end
+    if (rst) begin
+      \$477  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$478  = dr_kt;
+    if (barrier) begin
+      \$478  = cp_kt;
+    end
+    if (rst) begin
+      \$478  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$479  = dr_load_a;
+    if (barrier) begin
+      \$479  = cp_load_a;
+    end
+    if (rst) begin
+      \$479  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$480  = dr_load_b;
+    if (barrier) begin
+      \$480  = cp_load_b;
+    end
+    if (rst) begin
+      \$480  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$481  = dr_first_k;
+    if (barrier) begin
+      \$481  = cp_first_k;
+    end
+    if (rst) begin
+      \$481  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$482  = dr_last_k;
+    if (barrier) begin
+      \$482  = cp_last_k;
+    end
+    if (rst) begin
+      \$482  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$483  = dr_valid;
+    if (barrier) begin
+      \$483  = \$333 ;
+    end
+    if (\$410 ) begin
+      \$483  = 1'h0;
+    end
+    if (rst) begin
+      \$483  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$484  = a_active;
+    if (barrier) begin
+      if (\$334 ) begin
+        \$484  = \$335 ;
+      end
+    end
+    if (rst) begin
+      \$484  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$485  = b_active;
+    if (barrier) begin
+      if (\$336 ) begin
+        \$485  = \$337 ;
+      end
+    end
+    if (rst) begin
+      \$485  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$486  = c_active;
+    if (barrier) begin
+      if (\$338 ) begin
+        \$486  = \$339 ;
+      end
+    end
+    if (rst) begin
+      \$486  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$487  = next_k0;
+    if (barrier) begin
+      if (next_valid) begin
+        (* full_case = 32'd1 *)
+        if (next_last_k) begin
+          \$487  = 17'h00000;
+        end else begin
+          \$487  = \$342 [16:0];
+        end
+      end
+    end
+    if (\$410 ) begin
+      \$487  = 17'h00000;
+    end
+    if (rst) begin
+      \$487  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$488  = next_m0;
+    if (barrier) begin
+      if (next_valid) begin
+        if (next_last_k) begin
+          (* full_case = 32'd1 *)
+          if (next_last_m) begin
+            \$488  = 17'h00000;
+          end else begin
+            \$488  = \$341 [16:0];
+          end
+        end
+      end
+    end
+    if (\$410 ) begin
+      \$488  = 17'h00000;
+    end
+    if (rst) begin
+      \$488  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$489  = next_valid;
+    if (barrier) begin
+      if (next_valid) begin
+        if (next_last_k) begin
+          if (next_last_m) begin
+            if (next_last_n) begin
+              \$489  = 1'h0;
+            end
+          end
+        end
+      end
+    end
+    if (\$410 ) begin
+      \$489  = 1'h1;
+    end
+    if (rst) begin
+      \$489  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$490  = next_n0;
+    if (barrier) begin
+      if (next_valid) begin
+        if (next_last_k) begin
+          if (next_last_m) begin
+            (* full_case = 32'd1 *)
+            if (next_last_n) begin
+            end else begin
+              \$490  = \$340 [16:0];
+            end
+          end
+        end
+      end
+    end
+    if (\$410 ) begin
+      \$490  = 17'h00000;
+    end
+    if (rst) begin
+      \$490  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$491  = busy;
+    if (barrier) begin
+      (* full_case = 32'd1 *)
+      if (\$345 ) begin
+      end else begin
+        \$491  = 1'h0;
+      end
+    end
+    if (\$410 ) begin
+      \$491  = 1'h1;
+    end
+    if (rst) begin
+      \$491  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$492  = cv_en;
+    if (\$410 ) begin
+      \$492  = conv_en;
+    end
+    if (rst) begin
+      \$492  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$493  = cv_h;
+    if (\$410 ) begin
+      \$493  = conv_h;
+    end
+    if (rst) begin
+      \$493  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$494  = cv_w;
+    if (\$410 ) begin
+      \$494  = conv_w;
+    end
+    if (rst) begin
+      \$494  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$495  = cv_c;
+    if (\$410 ) begin
+      \$495  = conv_c;
+    end
+    if (rst) begin
+      \$495  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$496  = cv_r;
+    if (\$410 ) begin
+      \$496  = conv_r;
+    end
+    if (rst) begin
+      \$496  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$497  = cv_s;
+    if (\$410 ) begin
+      \$497  = conv_s;
+    end
+    if (rst) begin
+      \$497  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$498  = cv_stride_h;
+    if (\$410 ) begin
+      \$498  = conv_stride_h;
+    end
+    if (rst) begin
+      \$498  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$499  = cv_stride_w;
+    if (\$410 ) begin
+      \$499  = conv_stride_w;
+    end
+    if (rst) begin
+      \$499  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$500  = cv_pad_h;
+    if (\$410 ) begin
+      \$500  = conv_pad_h;
+    end
+    if (rst) begin
+      \$500  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$501  = cv_pad_w;
+    if (\$410 ) begin
+      \$501  = conv_pad_w;
+    end
+    if (rst) begin
+      \$501  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$502  = cv_oh;
+    if (\$410 ) begin
+      \$502  = conv_oh;
+    end
+    if (rst) begin
+      \$502  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$503  = cv_ow;
+    if (\$410 ) begin
+      \$503  = conv_ow;
+    end
+    if (rst) begin
+      \$503  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$504  = dim_m_q;
+    if (\$410 ) begin
+      \$504  = dim_m;
+    end
+    if (rst) begin
+      \$504  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$505  = tile_m_q;
+    if (\$410 ) begin
+      \$505  = tile_m;
+    end
+    if (rst) begin
+      \$505  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$506  = dim_n_q;
+    if (\$410 ) begin
+      \$506  = dim_n;
+    end
+    if (rst) begin
+      \$506  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$507  = tile_n_q;
+    if (\$410 ) begin
+      \$507  = tile_n;
+    end
+    if (rst) begin
+      \$507  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$508  = dim_k_q;
+    if (\$410 ) begin
+      \$508  = dim_k;
+    end
+    if (rst) begin
+      \$508  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$509  = tile_k_q;
+    if (\$410 ) begin
+      \$509  = tile_k;
+    end
+    if (rst) begin
+      \$509  = 16'h0000;
+    end
+  end
+  assign ldband_plane_h = { \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10 [17], \$10  };
+  assign ldband_plane_w = { 24'h000000, cv_ow };
+  assign ldband_dy_neg = { \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13 [17], \$13  };
+  assign ldband_dx_neg = { \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16 [17], \$16  };
+  assign ldband_py0 = \$18 [39:0];
+  assign ldband_px0 = \$20 [39:0];
+  assign ldband_phases = { 8'h00, \$27  };
+  assign ldband_plane_words = \$28 [39:0];
+  assign ldband_first_phase = \$31 [39:0];
+  assign ldband_pitch = \$33 [39:0];
+  assign ldband_dy_hi = \$37 [41:0];
+  assign ldband_dx0 = { \$38 [40], \$38  };
+  assign ldband_rem_h = \$41 [39:0];
+  assign ldband_rem_w = \$44 [39:0];
+  assign ldband_per_img = { 8'h00, \$45  };
+  assign ldband_img = { 24'h000000, \$46 [15:0] };
+  assign ldband_oh0 = \$49 [39:0];
+  assign ldband_out_rows = { 24'h000000, \$50  };
+  assign ldband_lo = \$53 [39:0];
+  assign ldband_top = \$56 [41:0];
+  assign ldband_rows = \$63 [39:0];
+  assign ldband_c0 = \$65 [39:0];
+  assign ldband_runs = \$66 [39:0];
+  assign ldband_run = \$67 [39:0];
+  assign ldband_first = \$72 [39:0];
+  assign rdreq_lane_base = \$75 [16:0];
+  assign rdreq_valid_lanes = \$88 [16:0];
+  assign rdreq_len = \$91 [2:0];
+  assign rdreq_line = \$100 [31:0];
+  assign \ldband_plane_h$82  = { \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124 [17], \$124  };
+  assign \ldband_plane_w$83  = { 24'h000000, cv_ow };
+  assign \ldband_dy_neg$84  = { \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127 [17], \$127  };
+  assign \ldband_dx_neg$85  = { \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130 [17], \$130  };
+  assign \ldband_py0$86  = \$132 [39:0];
+  assign \ldband_px0$87  = \$134 [39:0];
+  assign \ldband_phases$89  = { 8'h00, \$141  };
+  assign \ldband_plane_words$90  = \$142 [39:0];
+  assign \ldband_first_phase$92  = \$145 [39:0];
+  assign \ldband_pitch$93  = \$147 [39:0];
+  assign \ldband_dy_hi$94  = \$151 [41:0];
+  assign \ldband_dx0$95  = { \$152 [40], \$152  };
+  assign \ldband_rem_h$96  = \$155 [39:0];
+  assign \ldband_rem_w$97  = \$158 [39:0];
+  assign \ldband_per_img$98  = { 8'h00, \$159  };
+  assign \ldband_img$99  = { 24'h000000, \$160 [15:0] };
+  assign \ldband_oh0$100  = \$163 [39:0];
+  assign \ldband_out_rows$101  = { 24'h000000, \$164  };
+  assign \ldband_lo$102  = \$167 [39:0];
+  assign \ldband_top$103  = \$170 [41:0];
+  assign \ldband_rows$105  = \$177 [39:0];
+  assign \ldband_c0$106  = \$179 [39:0];
+  assign \ldband_runs$107  = \$180 [39:0];
+  assign \ldband_run$108  = \$181 [39:0];
+  assign \ldband_first$109  = \$186 [39:0];
+  assign rdrsp_lane_base = \$189 [16:0];
+  assign rdrsp_valid_lanes = \$202 [16:0];
+  assign rdrsp_len = \$205 [2:0];
+  assign rdrsp_line = \$214 [31:0];
+  assign rdrsp_addr = \$231 [47:0];
+  assign drain_lane_base = \$236 [16:0];
+  assign drain_valid_lanes = \$239 [16:0];
+  assign drain_len = \$242 [2:0];
+  assign drain_line = \$245 [31:0];
+  assign drain_addr = { 11'h000, \$251  };
   assign drain_last_seg = 1'h1;
   assign rdreq_busy = dram_rd_req_valid;
-  assign dram_rd_req_addr = \$75 [47:0];
+  assign dram_rd_req_addr = \$117 [47:0];
   assign dram_rd_data_ready = 1'h1;
-  assign fill_a_beat_mask = { \$173 , \$172 , \$171 , \$170  };
-  assign fill_a_wide_mask = \$174 [7:0];
-  assign fill_a_wide_data = \$176 [63:0];
-  assign fill_b_beat_mask = { \$183 , \$182 , \$181 , \$180  };
-  assign fill_b_wide_mask = \$184 [7:0];
-  assign fill_b_wide_data = \$186 [63:0];
-  assign fill_b_addr = \$130 [8:0];
+  assign fill_a_beat_mask = { \$257 , \$256 , \$255 , \$254  };
+  assign fill_a_wide_mask = \$258 [7:0];
+  assign fill_a_wide_data = \$260 [63:0];
+  assign fill_b_beat_mask = { \$267 , \$266 , \$265 , \$264  };
+  assign fill_b_wide_mask = \$268 [7:0];
+  assign fill_b_wide_data = \$270 [63:0];
+  assign fill_b_addr = \$214 [8:0];
   assign dram_wr_valid = wr_valid_q;
   assign wr_addr_q = dram_wr_addr;
   assign dram_wr_data = wr_shifted;
   assign core_m = ld_mt;
   assign core_n = ld_nt;
-  assign \cp_first_k$146  = cp_first_k;
-  assign \cp_m0$148  = cp_m0;
-  assign \cp_mt$150  = cp_mt;
-  assign \cp_n0$152  = cp_n0;
-  assign \cp_nt$154  = cp_nt;
-  assign \cp_k0$156  = cp_k0;
-  assign \cp_kt$158  = cp_kt;
-  assign rdreq_addr = \$75 [47:0];
-  assign fill_a_addr = \$130 [8:0];
-  assign drain_rd_addr = \$161 [6:0];
-  assign fill_a_data = \$176 [31:0];
-  assign fill_b_data = \$186 [31:0];
-  assign \$32  = 3'h4;
-  assign \$35  = 3'h4;
-  assign \$45  = 3'h4;
-  assign \$76  = rdreq_seg;
-  assign \$104  = 3'h4;
-  assign \$107  = 3'h4;
-  assign \$117  = 3'h4;
-  assign \$148  = rdrsp_seg;
-  assign drain_last = \$169 ;
-  assign \$188  = rdrsp_seg;
+  assign \cp_first_k$184  = cp_first_k;
+  assign \cp_m0$186  = cp_m0;
+  assign \cp_mt$188  = cp_mt;
+  assign \cp_n0$190  = cp_n0;
+  assign \cp_nt$192  = cp_nt;
+  assign \cp_k0$194  = cp_k0;
+  assign \cp_kt$196  = cp_kt;
+  assign rdreq_addr = \$117 [47:0];
+  assign fill_a_addr = \$214 [8:0];
+  assign drain_rd_addr = \$245 [6:0];
+  assign fill_a_data = \$260 [31:0];
+  assign fill_b_data = \$270 [31:0];
+  assign \$74  = 3'h4;
+  assign \$77  = 3'h4;
+  assign \$87  = 3'h4;
+  assign \$118  = rdreq_seg;
+  assign \$188  = 3'h4;
+  assign \$191  = 3'h4;
+  assign \$201  = 3'h4;
+  assign \$232  = rdrsp_seg;
+  assign drain_last = \$253 ;
+  assign \$272  = rdrsp_seg;
 endmodule
 
 (* generator = "Amaranth" *)

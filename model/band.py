@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from systolic.config import ArrayConfig
-from systolic.geometry import Geometry
+from systolic.geometry import Geometry, band_row_pitch
 from systolic.workload import ConvShape
 
 #: OS: the longest run of a band (rows x W words) the controller's fill walk can take (its extent along the
@@ -161,3 +161,67 @@ def window_addresses(
     else:
         addr = offset + ((b * conv.ifmap_h + h) * conv.ifmap_w + w) * conv.channels + c
     return np.where(inside, addr, -1)
+
+
+def pitched_band_lines(conv: ConvShape, lanes: int, rows) -> np.ndarray:
+    """WS bands with k-lines across filter rows (designed, not built: see
+    :func:`systolic.geometry.band_row_pitch`): SRAM lines of a band of ``rows`` input rows (vectorised),
+    row y at SRAM words ``y * L .. y * L + W * C - 1`` from line 0, lane 0: ``ceil(((rows - 1) L + W C) /
+    P)``, 0 for no rows. Its DRAM words are the rows' ``rows * W * C`` words (each row fetched as its own
+    run, the gap words never fetched)."""
+    pitch = band_row_pitch(conv.ifmap_w, conv.channels, conv.filter_w, lanes)
+    rows = np.asarray(rows, dtype=np.int64)
+    span = (rows - 1) * pitch + conv.ifmap_w * conv.channels  # [..] words from line 0, lane 0
+    return np.where(rows > 0, -(-span // lanes), 0)
+
+
+def pitched_fill_beats(conv: ConvShape, lanes: int, bw: int, rows: int) -> int:
+    """DRAM read requests that fill a pitched band of ``rows`` input rows (designed, not built): row y is
+    the DRAM run of W * C words from its first, written from SRAM word ``y * L`` (lane ``y L mod P``), in
+    beats of at most ``bw`` words that do not cross an SRAM line: per row its part of its first line, its
+    whole lines and its part of its last line, each ``ceil(words / bw)`` beats (vectorised over rows)."""
+    pitch = band_row_pitch(conv.ifmap_w, conv.channels, conv.filter_w, lanes)
+    words = conv.ifmap_w * conv.channels
+    phase = (np.arange(rows, dtype=np.int64) * pitch) % lanes  # [row] first lane of the row
+    first = np.minimum(words, lanes - phase)  # [row] words in the row's first line
+    whole, last = np.divmod(words - first, lanes)  # [row]
+    per_line = -(-lanes // bw)
+    return int((-(-first // bw) + whole * per_line + -(-last // bw)).sum())
+
+
+def pitched_window(
+    conv: ConvShape, lanes: int, lo: np.ndarray, m: np.ndarray, k0: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """WS k-lines across filter rows from a pitched band (designed, not built): for A vectors of im2col
+    row ``m`` and taps ``k0 .. k0 + P - 1`` (any k0, P = ``lanes``) of a band whose first input row is
+    ``lo`` (``[event]`` each), per vector lane i ``(line, memory lane, inside)`` ``[event, lane]``, as the
+    window generator would compute them without a division per lane: ``rot = (V + k0) mod P`` and lines
+    ``(V + k0 + i) // P`` (the two lines of a rotated read, V = (h0 - lo) L + w0 C the word of the pixel's
+    tap (0, 0, 0), h0 = oh stride_h - pad_h, w0 = ow stride_w - pad_w), plus ``j_i (L - S C) / P`` for
+    the j_i-th filter row past the vector's first (a chain of increments wrapping at S C along the lanes,
+    from the first tap's place t0 in its filter row: j_i = (t0 + i) // (S C)); ``inside``: the tap's pixel
+    is in the tensor (per lane its row h0 + r_i and its place t_i in the filter row against the
+    vector's thresholds)."""
+    taps_row = conv.filter_w * conv.channels
+    pitch = band_row_pitch(conv.ifmap_w, conv.channels, conv.filter_w, lanes)
+    step = (pitch - taps_row) // lanes  # lines per filter row, past the lanes' rotation
+    b, pix = np.divmod(np.asarray(m, dtype=np.int64), conv.ofmap_h * conv.ofmap_w)
+    oh, ow = np.divmod(pix, conv.ofmap_w)
+    h0 = oh * conv.stride_h - conv.pad_h  # [event]
+    w0 = ow * conv.stride_w - conv.pad_w
+    k0 = np.asarray(k0, dtype=np.int64)
+    r0, t0 = np.divmod(k0, taps_row)  # [event] once per vector (the RTL: counters, as today)
+    virt = (h0 - np.asarray(lo)) * pitch + w0 * conv.channels + k0 + r0 * (pitch - taps_row)  # [event]
+    lane = np.arange(lanes)  # [lane]
+    j, t = np.divmod(t0[:, None] + lane, taps_row)  # [event, lane]
+    line = (virt[:, None] + lane) // lanes + j * step  # [event, lane]
+    mem_lane = (virt[:, None] + lane) % lanes  # [event, lane]: (rot + i) mod P
+    h = h0[:, None] + r0[:, None] + j  # [event, lane]
+    inside = (
+        (h >= 0)
+        & (h < conv.ifmap_h)
+        & (r0[:, None] + j < conv.filter_h)
+        & (t >= -w0[:, None] * conv.channels)
+        & (t < (conv.ifmap_w - w0[:, None]) * conv.channels)
+    )
+    return line, mem_lane, inside

@@ -129,6 +129,20 @@ def native_conv(cfg: ArrayConfig, conv, blocks: int = 1):
     return conv if conv.groups == 1 else conv.block(int(blocks))
 
 
+def band_row_pitch(ifmap_w: int, channels: int, filter_w: int, lanes: int) -> int:
+    """WS bands with k-lines across filter rows (designed, not built: the RTL and the planner still take one
+    filter row per k-tile when C is not a multiple of P): the ifmap SRAM's row pitch L in words, input row
+    y of a band at SRAM words ``y * L .. y * L + W * C - 1`` (the gap words never written or read).
+
+    The taps k = (r S + s) C + c of one output pixel are at SRAM word ``base + k + r * (L - S * C)``; with
+    ``L - S * C`` a multiple of P = ``lanes`` a k-line's P consecutive taps fall on P distinct lanes (lane
+    ``(base + k) mod P``) however many filter rows it spans, each lane's line ``(base + k) // P`` plus
+    ``(L - S * C) / P`` per filter row past the vector's first. L is the smallest such pitch of at least
+    W * C words: W * C itself when C (or (W - S) * C) is a multiple of P, so those bands do not move."""
+    row = ifmap_w * channels
+    return row + (filter_w * channels - row) % lanes
+
+
 def pixel_runs(conv) -> bool:
     """OS and IS read a convolution natively when consecutive output pixels at one tap are consecutive words
     of a channel's plane (NCHW): stride 1 and as many output columns as input columns (a 'same' width, or

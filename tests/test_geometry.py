@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from systolic.config import ArrayConfig, Dataflow
-from systolic.geometry import ADDR_BITS, BUFFER, geometry, operand_format, port_format
+from systolic.geometry import ADDR_BITS, BUFFER, band_row_pitch, geometry, operand_format, port_format
 
 # (port, lanes, lane_dim, other_dim) per tensor on a 4-row, 3-column array, from the port table.
 EXPECTED = {
@@ -57,3 +59,14 @@ def test_operand_formats_follow_the_tensor():
     assert port_format(cfg.replace(dataflow="ws"), "west") == (3, False)
     with pytest.raises(ValueError, match="tensor must be A, B or C, not 'D'"):
         operand_format(cfg, "D")
+
+
+@given(st.integers(1, 300), st.integers(1, 9), st.integers(1, 11), st.sampled_from([1, 3, 4, 8, 128]))
+def test_the_band_pitch_is_the_smallest_that_keeps_k_lines_on_distinct_lanes(w, c, s, lanes):
+    """WS bands with k-lines across filter rows: row pitch L >= W C with L - S C a multiple of P, the
+    smallest; W C when C is a multiple of P (those bands do not move). ResNet-50 conv1 on 128 rows: 789."""
+    pitch = band_row_pitch(w, c, s, lanes)
+    assert pitch == next(p for p in range(w * c, w * c + lanes) if (p - s * c) % lanes == 0)
+    if c % lanes == 0:
+        assert pitch == w * c
+    assert band_row_pitch(224, 3, 7, 128) == 789

@@ -11,8 +11,14 @@ from hypothesis import strategies as st
 from systolic.config import ArrayConfig, Dataflow
 from systolic.cosim.conv import im2col
 from systolic.errors import InputError
-from systolic.geometry import native_conv
-from systolic.model.band import band_rows, window_addresses
+from systolic.geometry import band_row_pitch, native_conv
+from systolic.model.band import (
+    band_rows,
+    pitched_band_lines,
+    pitched_fill_beats,
+    pitched_window,
+    window_addresses,
+)
 from systolic.model.cycles import GemmArrays
 from systolic.model.memory import memory_cycles, plan_conv_layer
 from systolic.model.traces import collect, layer_traces, trace_widths
@@ -426,3 +432,86 @@ def test_auto_keeps_im2col_for_a_compute_bound_layer_whose_bands_win_only_the_fi
         assert (int(runs[True].cycles[0]), int(runs[False].cycles[0])) == want
         assert runs["auto"].plan.native == ((conv,) if bands else (None,))
         assert int(runs["auto"].cycles[0]) == want[0 if bands else 1]
+
+
+# WS k-lines across filter rows from a pitched band (designed, not built: systolic.geometry.band_row_pitch)
+
+pitched_convs = st.builds(
+    lambda h, w, r, s, c, sh, sw, ph, pw, b: ConvShape(
+        max(h, r),
+        max(w, s),
+        r,
+        s,
+        c,
+        2,
+        stride_h=sh,
+        stride_w=sw,
+        pad_h=min(ph, r - 1),
+        pad_w=min(pw, s - 1),
+        batch=b,
+    ),
+    *(st.integers(3, 8), st.integers(3, 8), st.integers(1, 5), st.integers(1, 5), st.integers(1, 6)),
+    *(st.integers(1, 2), st.integers(1, 2), st.integers(0, 3), st.integers(0, 3), st.integers(1, 2)),
+)
+
+
+@given(pitched_convs, st.sampled_from([3, 4, 8]), st.data())
+@settings(max_examples=80, deadline=None)
+def test_a_k_line_across_filter_rows_reads_its_taps_from_distinct_lanes(conv, lanes, data):
+    """Every vector of P taps from any k0 (across filter rows): its lanes are P distinct memory lanes, each
+    inside tap's (line, lane) is the SRAM word of its pixel in the pitched band (input row h - lo at y L,
+    column w at w C + c), inside the band's lines; the mask is the im2col matrix's padding."""
+    pitch = band_row_pitch(conv.ifmap_w, conv.channels, conv.filter_w, lanes)
+    taps_row, k = conv.filter_w * conv.channels, conv.filter_h * conv.filter_w * conv.channels
+    j = data.draw(st.sampled_from([d for d in range(1, conv.ofmap_h + 1) if conv.ofmap_h % d == 0]))
+    per_image = conv.ofmap_h * conv.ofmap_w
+    m = np.arange(conv.batch * per_image)
+    m, k0 = (
+        x.ravel() for x in np.meshgrid(m, np.arange(k), indexing="ij")
+    )  # every start, not only multiples
+    oh = (m % per_image) // conv.ofmap_w
+    lo, rows = band_rows(conv, oh - oh % j, j)
+    line, mem_lane, inside = pitched_window(conv, lanes, lo, m, k0)
+    assert (np.sort(mem_lane, axis=1) == np.arange(lanes)).all()
+    kk = k0[:, None] + np.arange(lanes)
+    r, rest = np.divmod(kk, taps_row)
+    s, c = np.divmod(rest, conv.channels)
+    h = (oh * conv.stride_h - conv.pad_h)[:, None] + r
+    w = ((m % per_image) % conv.ofmap_w * conv.stride_w - conv.pad_w)[:, None] + s
+    want_inside = (kk < k) & (h >= 0) & (h < conv.ifmap_h) & (w >= 0) & (w < conv.ifmap_w)
+    np.testing.assert_array_equal(inside, want_inside)
+    word = (h - lo[:, None]) * pitch + w * conv.channels + c
+    np.testing.assert_array_equal((line * lanes + mem_lane)[inside], word[inside])
+    assert (line[inside] >= 0).all()
+    assert (line < pitched_band_lines(conv, lanes, rows)[:, None])[inside].all()
+
+
+@given(pitched_convs, st.sampled_from([3, 4, 8]), st.integers(1, 9), st.integers(0, 9))
+@settings(max_examples=80, deadline=None)
+def test_pitched_band_lines_and_fill_beats_against_a_walk_of_the_rows(conv, lanes, bw, rows):
+    pitch = band_row_pitch(conv.ifmap_w, conv.channels, conv.filter_w, lanes)
+    w_c = conv.ifmap_w * conv.channels
+    words = [y * pitch + x for y in range(rows) for x in range(w_c)]  # SRAM words written
+    assert int(pitched_band_lines(conv, lanes, rows)) == (max(words) // lanes + 1 if words else 0)
+    beats = 0
+    for y in range(rows):  # beats of at most bw words, none crossing an SRAM line
+        x = 0
+        while x < w_c:
+            a = y * pitch + x
+            x += min(bw, w_c - x, lanes - a % lanes)
+            beats += 1
+    assert pitched_fill_beats(conv, lanes, bw, rows) == beats
+
+
+def test_resnet50_conv1_on_128_rows_folds_k_densely_from_a_pitched_band():
+    """conv1 (224x224x3, 7x7 stride 2 pad 3) on P = 128 lanes: pitch 672 + 117 = 789 words (6 lines more than
+    a filter row's 21 taps per input row), K = 147 in 2 k-lines of 128 and 19 taps (not 7 of 21); the
+    whole image's band takes 1,380 lines (against 1,176 packed: 150,528 / 128) and its 150,528 words."""
+    conv = ConvShape(224, 224, 7, 7, 3, 64, stride_h=2, stride_w=2, pad_h=3, pad_w=3)
+    assert band_row_pitch(224, 3, 7, 128) == 789
+    assert int(pitched_band_lines(conv, 128, 224)) == -(-(223 * 789 + 672) // 128) == 1380
+    m = np.array([conv.ofmap_w * 40 + 50])  # an output pixel away from the padding
+    line, mem_lane, inside = pitched_window(conv, 128, np.array([0]), m, np.array([0]))
+    assert inside.all()  # taps 0..127: filter rows 0..6, all inside the image
+    assert (np.sort(mem_lane[0]) == np.arange(128)).all()
+    assert np.unique(line[0]).size > 2  # more than the two lines of one rotated read

@@ -16,10 +16,11 @@ Convolution-native input (``conv_native``, :func:`native_conv`): A of a convolut
 matrix but the ifmap tensor itself, NHWC: element (b, h, w, c) at word
 ``offset_A + ((b * H + h) * W + w) * C + c`` (the region rounded up to whole lines of P words). Its SRAM
 half holds a *band*: the input rows ``lo .. lo + rows - 1`` of one image that a tile's output rows need
-(their halo included, rows outside the tensor left out: padding is made on chip), the words
-``((b * H + lo) * W) * C`` to ``((b * H + lo + rows) * W) * C - 1`` widened to whole lines of P words
-(line i holds words ``i * P .. i * P + P - 1`` from the offset; the band starts at line
-``floor(first word / P)``). An im2col row m = (b, oh, ow) and tap k = (r, s, c) read the pixel
+(their halo included, rows outside the tensor left out: padding is made on chip), each row the W * C
+words from ``((b * H + h) * W) * C`` fetched as a run of its own and written from SRAM word ``(h - lo) *
+L`` of the half (:func:`band_row_pitch`: L = W * C when C is a multiple of P, else a little more, the gap
+words never written or read), so that a k-line's P taps fall on P distinct lanes across filter rows. An
+im2col row m = (b, oh, ow) and tap k = (r, s, c) read the pixel
 (oh * stride_h - pad_h + r, ow * stride_w - pad_w + s), or zero outside the tensor; the taps s * C + c of
 one filter row r are the consecutive words from ``((b * H + h) * W + ow * stride_w - pad_w) * C``.
 
@@ -130,9 +131,8 @@ def native_conv(cfg: ArrayConfig, conv, blocks: int = 1):
 
 
 def band_row_pitch(ifmap_w: int, channels: int, filter_w: int, lanes: int) -> int:
-    """WS bands with k-lines across filter rows (designed, not built: the RTL and the planner still take one
-    filter row per k-tile when C is not a multiple of P): the ifmap SRAM's row pitch L in words, input row
-    y of a band at SRAM words ``y * L .. y * L + W * C - 1`` (the gap words never written or read).
+    """WS bands (k-lines across filter rows): the ifmap SRAM's row pitch L in words, input row y of a band at
+    SRAM words ``y * L .. y * L + W * C - 1`` (the gap words never written or read).
 
     The taps k = (r S + s) C + c of one output pixel are at SRAM word ``base + k + r * (L - S * C)``; with
     ``L - S * C`` a multiple of P = ``lanes`` a k-line's P consecutive taps fall on P distinct lanes (lane

@@ -236,10 +236,10 @@ def test_default_matrix_counts_both_tops():
     tops = [top for _, _, top in groups]
     assert tops.count("core") == 9 + 3 + 3 and tops.count("accel") == 6 + 6 + 3 + 4 + 9
     # grouped convolutions as each mem-wide config lowers them (OS 6 GEMMs, WS 6, IS 4), with -tiles
-    # and on the conv memories the native grouped convolutions (tight: 8 GEMMs, ample: 6), with -im2col;
+    # and on the conv memories the native grouped convolutions (tight: 9 GEMMs, ample: 8), with -im2col;
     # OS's and IS's native convolutions (10 cases) on both conv memories, with -im2col, OS tight -serial
     accel = sum(len(cases) for _, cases, top in groups if top == "accel")
-    assert accel == 105 + 4 * 11 + 2 * (6 + 6 + 4) + 2 * (8 + 6) + 9 * 10
+    assert accel == 105 + 4 * 13 + 2 * (6 + 6 + 4) + 2 * (9 + 8) + 9 * 10
     for df in ("os", "ws", "is"):
         cases = next(cases for cfg, cases, _ in groups if cfg.name == f"{df}-mem-wide")
         assert {c.conv["groups"] for c in cases if c.blocks} == {8, 2}

@@ -57,23 +57,55 @@ class _Walker:
         self._rowed = any(not isinstance(sg["rows"], int) for sg in segments)
         sel = self._pick
         lanes_p = sel("lanes")
-        ext_other = sel("ext_other")
+        ext_lane, ext_other = sel("ext_lane"), sel("ext_other")
         lane_base = Signal(DIM_BITS + 1, name=f"{name}_lane_base")
         valid = Signal(DIM_BITS + 1, name=f"{name}_valid_lanes")
-        phase = Value.cast(0)
-        if self._rowed:  # a rowed segment: its row's first SRAM line and lane, stepped per line o
-            self.row_line = Signal(2 * DIM_BITS, name=f"{name}_row_line")
-            self.row_lane = Signal(range(max(most, 2)), name=f"{name}_row_lane")
-            self.rows_on = Signal(name=f"{name}_rows")
-            m.d.comb += self.rows_on.eq(sel("rows"))
-            phase = Mux(self.rows_on, self.row_lane, 0)
-            self._steps = (sel("step_lines"), sel("step_lanes"), lanes_p)
-        ext_lane = sel("ext_lane") + phase
         self.last_beat = Signal(name=f"{name}_last_beat")
         self.last_lb = Signal(name=f"{name}_last_lb")
         self.last_o = Signal(name=f"{name}_last_o")
         self.last_seg = Signal(name=f"{name}_last_seg")
+        if self._rowed:
+            self._rowed_walk(m, name, most, bw, lane_base, valid)
+        else:
+            m.d.comb += [
+                lane_base.eq(self.lb * lanes_p),
+                self.last_lb.eq(lane_base + lanes_p >= ext_lane),
+                valid.eq(Mux(self.last_lb, ext_lane - lane_base, lanes_p)),
+                self.lane0.eq(self.j * bw),
+                self.last_beat.eq(self.lane0 + bw >= valid),
+                self.length.eq(Mux(self.last_beat, valid - self.lane0, bw)),
+                self.last_o.eq(self.o + 1 == ext_other),
+                self.line.eq(self.lb * ext_other + self.o),
+                self.addr.eq(
+                    sel("base")
+                    + (sel("origin_other") + self.o) * sel("pitch")
+                    + sel("origin_lane")
+                    + lane_base
+                    + self.lane0
+                ),
+            ]
+        if len(segments) == 1:
+            m.d.comb += self.last_seg.eq(1)
+        else:  # two segments: the first is the last one when the second is not enabled
+            m.d.comb += self.last_seg.eq((self.seg == 1) | ~segments[1]["enable"])
+        m.d.comb += self.last.eq(self.last_beat & self.last_lb & self.last_o & self.last_seg)
+
+    def _rowed_walk(self, m: Module, name: str, most: int, bw: int, lane_base: Signal, valid: Signal) -> None:
+        """The beats of a walk with a rowed segment (a WS band): its row o's words from lane ``row_lane``
+        of SRAM line ``row_line`` (registers stepped per row), so the first block's beats start there
+        and its DRAM address is ``phase`` lanes behind the lane."""
+        sel = self._pick
+        lanes_p, ext_other = sel("lanes"), sel("ext_other")
+        self.row_line = Signal(2 * DIM_BITS, name=f"{name}_row_line")
+        self.row_lane = Signal(range(max(most, 2)), name=f"{name}_row_lane")
+        rows_on = Signal(name=f"{name}_rows")
+        phase = Signal(range(max(most, 2)), name=f"{name}_phase")
+        ext_lane = Signal(DIM_BITS + 1, name=f"{name}_row_end")  # the row's end, in lanes from its first line
+        self._steps = (sel("step_lines"), sel("step_lanes"), lanes_p)
         m.d.comb += [
+            rows_on.eq(sel("rows")),
+            phase.eq(Mux(rows_on, self.row_lane, 0)),
+            ext_lane.eq(sel("ext_lane") + phase),
             lane_base.eq(self.lb * lanes_p),
             self.last_lb.eq(lane_base + lanes_p >= ext_lane),
             valid.eq(Mux(self.last_lb, ext_lane - lane_base, lanes_p)),
@@ -81,6 +113,7 @@ class _Walker:
             self.last_beat.eq(self.lane0 + bw >= valid),
             self.length.eq(Mux(self.last_beat, valid - self.lane0, bw)),
             self.last_o.eq(self.o + 1 == ext_other),
+            self.line.eq(Mux(rows_on, self.row_line + self.lb, self.lb * ext_other + self.o)),
             self.addr.eq(
                 sel("base")
                 + (sel("origin_other") + self.o) * sel("pitch")
@@ -90,15 +123,6 @@ class _Walker:
                 - phase
             ),
         ]
-        if self._rowed:
-            m.d.comb += self.line.eq(Mux(self.rows_on, self.row_line + self.lb, self.lb * ext_other + self.o))
-        else:
-            m.d.comb += self.line.eq(self.lb * ext_other + self.o)
-        if len(segments) == 1:
-            m.d.comb += self.last_seg.eq(1)
-        else:  # two segments: the first is the last one when the second is not enabled
-            m.d.comb += self.last_seg.eq((self.seg == 1) | ~segments[1]["enable"])
-        m.d.comb += self.last.eq(self.last_beat & self.last_lb & self.last_o & self.last_seg)
 
     def _pick(self, key: str) -> Value:
         values = [Value.cast(s[key]) for s in self._segments]

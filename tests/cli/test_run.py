@@ -366,8 +366,8 @@ def test_out_holding_the_inputs_is_refused(tmp_path, capsys):
         (
             ["--arch", "tpu-v1-128", "--topology", "resnet50", "--interval", "1cycles"],
             {},
-            "--interval: power and temperature over 1,796,014 intervals of 1.429e-09 s and 69 blocks needs about "
-            "11.6 GiB of memory (limit 4 GiB); --force to run anyway",
+            "--interval: power and temperature over 1,746,811 intervals of 1.429e-09 s and 69 blocks needs about "
+            "11.3 GiB of memory (limit 4 GiB); --force to run anyway",
         ),
         (
             ["--arch", "tpu-v1-128", "--topology", "big.csv", "--memory-only", "--traces", "--out", "o"],

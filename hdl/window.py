@@ -2,18 +2,19 @@
 tile reads, and the window generator that turns the array's im2col operand requests into band lines.
 
 The storage is :mod:`systolic.geometry`'s (NHWC ifmap in DRAM; in the ifmap SRAM a band of whole input
-rows, widened to whole lines of P words); the timing is the im2col layer's (one read per request, data
-the next cycle), so the array and its sequencer do not change. A k-line's P taps are P consecutive words
-of the band at any word address: the ifmap SRAM has a memory per lane (``DoubleBuffer(rotate=True)``),
-lanes below the address's lane read the next line, and the data comes out rotated. The model is
-:mod:`systolic.model.band`.
+rows at a row pitch of L words, :func:`band_pitch`); the timing is the im2col layer's (one read per
+request, data the next cycle), so the array and its sequencer do not change. WS (:func:`window`): a
+k-line's P taps, across filter rows too, lie on P distinct lanes of the band: the ifmap SRAM has a memory
+per lane (``DoubleBuffer(rotate=True, lane_addr=True)``), each reading its own line, and the data comes
+out rotated. OS and IS (:func:`pixel_window`): P consecutive words of a channel's run, lanes below the
+address's lane reading the next line. The model is :mod:`systolic.model.band`.
 
-The window divides by no layer register per request: the output pixel and the filter row and tap of a
-request are counters stepped along the sequencer's walk (as Gemmini's im2col unit does), the lane masks
-two comparisons per lane against per-vector thresholds. What still divides by the layer's registers is
-once per tile (a tile's band, :func:`band`: its image and first output row, ``m0 / (OH OW)``, ``/ OW``,
-and its output rows, ``mt / OW``; its first filter row ``k0 / (S C)``): inputs that change at a step's
-barrier, which silicon could also step with the controller's tile walk.
+The window divides by no layer register per request: the output pixel and the first tap of a request
+are counters stepped along the sequencer's walk (as Gemmini's im2col unit does), per lane chains of
+increments and comparisons against per-vector thresholds. What still divides by the layer's registers
+is once per tile (a tile's band, :func:`band`: its image and first output row, ``m0 / (OH OW)``, ``/
+OW``, and its output rows, ``mt / OW``; its first tap ``divmod(k0, S C)``): inputs that change at a
+step's barrier, which silicon could also step with the controller's tile walk.
 """
 
 from __future__ import annotations
@@ -198,7 +199,7 @@ def window(
     line_b = Signal(WIDE + 36, name="win_line_biased")
     line = Signal(sw, name="win_line_signed")
     rot = Signal(range(max(lanes, 2)), name="win_rot")
-    same = Mux(col == col_q, 1, 0)
+    same = col == col_q
     m.d.comb += [
         r0.eq(tile["k0"] // taps_row),
         t0.eq(tile["k0"] - r0 * taps_row),

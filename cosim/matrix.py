@@ -158,8 +158,9 @@ def conv_cases(rows: int, cols: int) -> list[GemmCase]:
     """Convolutions with channels a multiple of ``rows`` (natively read), padded, strided, pointwise,
     with SCALE-Sim's end padding, a batch of two, an R x S = 5 x 3 filter, deep (k-tiles of whole
     filter rows when the filter SRAM is small); then a GEMM (read as a matrix on the same build) and
-    convolutions whose channels are not a multiple of ``rows`` (natively read too: C = rows + 1, C = 3
-    with a 7x7 filter, stride 2 and padding 3, C = 1.5 rows in bands of a few output rows)."""
+    convolutions whose channels are not a multiple of ``rows`` (natively read too, k-lines across filter
+    rows: C = rows + 1, C = 3 with a 7x7 filter, stride 2 and padding 3, C = 1.5 rows in bands of a few
+    output rows, C = 3 with a 5x3 filter, C = 3 in a batch of 2)."""
     c = 2 * rows
     shapes = [
         (ConvShape(6, 5, 3, 3, c, 5, pad_h=1, pad_w=1), "padded 3x3"),
@@ -177,7 +178,7 @@ def conv_cases(rows: int, cols: int) -> list[GemmCase]:
         GemmCase.from_conv(shape, seed=200 + i, label=f"{label} conv")
         for i, (shape, label) in enumerate(shapes)
     ]
-    # channels not a multiple of rows: one filter row per k-tile, k-lines at any word address
+    # channels not a multiple of rows: k-lines across filter rows from a pitched band
     odd = [
         (ConvShape(5, 5, 3, 3, rows + 1, 3, pad_h=1, pad_w=1), "C = rows + 1, padded 3x3"),
         (
@@ -185,6 +186,8 @@ def conv_cases(rows: int, cols: int) -> list[GemmCase]:
             "C = 3, 7x7 stride 2 pad 3",
         ),
         (ConvShape(8, 5, 3, 3, rows + rows // 2, 3, pad_h=1, pad_w=1), "C = 1.5 rows, padded 3x3, tall"),
+        (ConvShape(7, 5, 5, 3, 3, 4, stride_h=2, pad_h=2, pad_w=1), "C = 3, 5x3 filter"),
+        (ConvShape(5, 5, 3, 3, 3, 3, pad_h=1, pad_w=1, batch=2), "C = 3, padded 3x3, batch 2"),
     ]
     return [
         *cases,

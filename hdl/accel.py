@@ -14,7 +14,7 @@ from .controller import Controller, controller_ports, div_const
 from .dataflow import check_config
 from .engine import GemmEngine
 from .sequencer import MAX_DIM
-from .window import band, pixel_band, pixel_window, window
+from .window import band, band_pitch, pixel_band, pixel_window, window
 
 #: Submodule name of each tensor's buffer (SCALE-Sim's names: ifmap = A, filter = B, ofmap = C).
 BUFFER_NAMES = {x: f"{name}_sram" for x, name in BUFFER.items()}
@@ -63,7 +63,13 @@ class Accelerator(wiring.Component):
             split = x == "C" and cfg.tiles_overlap  # a tile's last results follow the next tile's start
             rotate = x == "A" and cfg.convs_native  # the window reads P words from any word address
             self.buffers[x] = DoubleBuffer(
-                g.lanes, bits, max(g.half_lines, 1), transparent=transparent, split=split, rotate=rotate
+                g.lanes,
+                bits,
+                max(g.half_lines, 1),
+                transparent=transparent,
+                split=split,
+                rotate=rotate,
+                lane_addr=rotate and g.lane_dim != "m",  # WS: k-lines across filter rows, a line per lane
             )
 
     def elaborate(self, platform) -> Module:
@@ -155,16 +161,23 @@ class Accelerator(wiring.Component):
             win = pixel_window(m, cv, tile, *args)
         else:
             tile = band(m, cv, cp, g.lanes, "cpband") | {"m0": ctrl.cp_m0, "k0": ctrl.cp_k0}
+            tile |= band_pitch(m, cv, g.lanes, "cppitch")
             win = window(m, cv, tile, *args)
         valid_q = Signal(
             g.lanes, name="win_valid_q", init=(1 << g.lanes) - 1
         )  # the data of a read arrives the next cycle
         with m.If(req):
             m.d.sync += valid_q.eq(Mux(on, win["valid"], (1 << g.lanes) - 1))
-        m.d.comb += [buf.a_rd_next.eq(win["next"]), buf.a_rd_rot.eq(Mux(on, win["rot"], 0))]
+        m.d.comb += buf.a_rd_rot.eq(Mux(on, win["rot"], 0))
+        if g.lane_dim == "m":
+            m.d.comb += buf.a_rd_next.eq(win["next"])
+            line = Mux(on, win["line"], line)
+        else:  # WS: a line per memory lane (the im2col line for every lane when the layer is a GEMM)
+            abits = len(buf.a_rd_lines) // g.lanes
+            m.d.comb += buf.a_rd_lines.eq(Cat(*(Mux(on, q, line)[:abits] for q in win["lines"])))
         bits = operand_format(self._cfg, "A")[0]
         masked = Cat(*(Mux(valid_q[i], data[i * bits : (i + 1) * bits], 0) for i in range(g.lanes)))
-        return Mux(on, win["line"], line), masked
+        return line, masked
 
     def _ofmap_accumulate(self, m: Module) -> None:
         """Array results into the active ofmap half: overwrite on the first pass over an output, else

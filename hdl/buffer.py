@@ -38,6 +38,10 @@ class DoubleBuffer(wiring.Component):
         any element address (``conv_native``'s window generator): lanes ``j < a_rd_rot`` read line
         ``a_rd_next``, the others line ``a_rd_addr``, and lane i of ``a_rd_data`` is memory lane
         ``(i + rot) mod P`` (rot as it was at the read). With ``a_rd_rot`` = 0 an ordinary line read.
+    lane_addr : bool
+        ``rotate`` with a line per memory lane (``a_rd_lines``, the WS window's k-lines across filter
+        rows, whose lanes read lines further apart than the next) instead of ``a_rd_addr`` and
+        ``a_rd_next``.
 
     Ports
     -----
@@ -48,6 +52,8 @@ class DoubleBuffer(wiring.Component):
     a_rd_data : Out(lanes * bits)
     a_rd_next : In, a_rd_rot : In(range(lanes))
         ``rotate`` only: the line the low ``a_rd_rot`` memory lanes read.
+    a_rd_lines : In(lanes * addr)
+        ``lane_addr`` only: the line each memory lane reads (``a_rd_next`` is not used).
     a_wr_en : In(lanes), a_wr_addr, a_wr_data : In
         Write the lanes whose enable bit is set into a line of the active half.
     s_rd_en, s_rd_addr, s_rd_data, s_wr_en, s_wr_addr, s_wr_data
@@ -62,6 +68,7 @@ class DoubleBuffer(wiring.Component):
         transparent: bool = False,
         split: bool = False,
         rotate: bool = False,
+        lane_addr: bool = False,
     ):
         for name, value in (("lanes", lanes), ("bits", bits), ("depth", depth)):
             if not isinstance(value, int) or value < 1:
@@ -70,6 +77,9 @@ class DoubleBuffer(wiring.Component):
         self._transparent = transparent
         self._split = split
         self._rotate = rotate
+        self._lane_addr = lane_addr
+        if lane_addr and not rotate:
+            raise ValueError("a buffer with a line per lane is a rotating buffer")
         if rotate and (split or transparent):
             raise ValueError("a rotating buffer is neither split nor transparent")
         addr = range(max(depth, 2))
@@ -87,6 +97,8 @@ class DoubleBuffer(wiring.Component):
             ports |= {"a_rd_half": In(1), "a_wr_half": In(1)}
         if rotate:
             ports |= {"a_rd_next": In(addr), "a_rd_rot": In(range(max(lanes, 2)))}
+        if lane_addr:
+            ports |= {"a_rd_lines": In(lanes * (max(depth, 2) - 1).bit_length())}
         super().__init__(ports)
 
     def elaborate(self, platform) -> Module:
@@ -173,7 +185,11 @@ class DoubleBuffer(wiring.Component):
                 m.submodules[f"half{half}_lane{j}"] = mem
                 rd = mem.read_port()
                 wr = mem.write_port()
-                a_addr = Mux(self.a_rd_rot > j, self.a_rd_next, self.a_rd_addr)
+                if self._lane_addr:
+                    abits = (max(self._depth, 2) - 1).bit_length()
+                    a_addr = self.a_rd_lines[j * abits : (j + 1) * abits]
+                else:
+                    a_addr = Mux(self.a_rd_rot > j, self.a_rd_next, self.a_rd_addr)
                 m.d.comb += [
                     rd.en.eq(Mux(is_active, self.a_rd_en, self.s_rd_en)),
                     rd.addr.eq(Mux(is_active, a_addr, self.s_rd_addr)),

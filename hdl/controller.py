@@ -23,7 +23,7 @@ from systolic.geometry import ADDR_BITS, geometry, operand_format
 
 from .dataflow import check_config
 from .sequencer import DIM_BITS
-from .window import band, conv_ports, conv_registers, pixel_band
+from .window import band, band_pitch, conv_ports, conv_registers, pixel_band
 from .window import div_const as div_const  # re-exported: the accelerator and its tests use it from here
 
 
@@ -32,9 +32,13 @@ class _Walker:
 
     ``segments``: list of dicts with ``enable`` (Value), ``lanes`` (int P), ``ext_lane``, ``ext_other``
     (Values), ``base`` (int), ``origin_lane``, ``origin_other``, ``pitch`` (Values: the tensor's extent
-    along its lane axis). Provides ``busy``, ``seg``, ``line``, ``lane0`` (first lane of the beat within
-    the line), ``length``, ``addr``, ``last`` (the beat is the walk's last) and ``init``/``advance``
-    statements.
+    along its lane axis) and optionally ``rows``, ``step_lines``, ``step_lanes`` (Values): with ``rows``
+    high the segment's lines o (a WS band's input rows) are written from SRAM word ``o * L`` (L =
+    ``step_lines * P + step_lanes``: row o's first line and lane are registers stepped per line o),
+    line block lb being SRAM line ``first + lb`` and the first block's beats starting at the row's lane,
+    so that no beat crosses an SRAM line; else line o's block lb is SRAM line ``lb * ext_other + o``.
+    Provides ``busy``, ``seg``, ``line``, ``lane0`` (first lane of the beat within the line),
+    ``length``, ``addr``, ``last`` (the beat is the walk's last) and ``init``/``advance`` statements.
     """
 
     def __init__(self, m: Module, name: str, segments: list[dict], bw: int):
@@ -49,7 +53,8 @@ class _Walker:
         self.length = Signal(range(bw + 1), name=f"{name}_len")
         self.addr = Signal(ADDR_BITS, name=f"{name}_addr")
         self.last = Signal(name=f"{name}_last")
-        self._segments = segments
+        self._segments = segments = [{"rows": 0, "step_lines": 0, "step_lanes": 0} | sg for sg in segments]
+        self._rowed = any(not isinstance(sg["rows"], int) for sg in segments)
         sel = self._pick
         lanes_p = sel("lanes")
         ext_lane, ext_other = sel("ext_lane"), sel("ext_other")
@@ -59,28 +64,65 @@ class _Walker:
         self.last_lb = Signal(name=f"{name}_last_lb")
         self.last_o = Signal(name=f"{name}_last_o")
         self.last_seg = Signal(name=f"{name}_last_seg")
+        if self._rowed:
+            self._rowed_walk(m, name, most, bw, lane_base, valid)
+        else:
+            m.d.comb += [
+                lane_base.eq(self.lb * lanes_p),
+                self.last_lb.eq(lane_base + lanes_p >= ext_lane),
+                valid.eq(Mux(self.last_lb, ext_lane - lane_base, lanes_p)),
+                self.lane0.eq(self.j * bw),
+                self.last_beat.eq(self.lane0 + bw >= valid),
+                self.length.eq(Mux(self.last_beat, valid - self.lane0, bw)),
+                self.last_o.eq(self.o + 1 == ext_other),
+                self.line.eq(self.lb * ext_other + self.o),
+                self.addr.eq(
+                    sel("base")
+                    + (sel("origin_other") + self.o) * sel("pitch")
+                    + sel("origin_lane")
+                    + lane_base
+                    + self.lane0
+                ),
+            ]
+        if len(segments) == 1:
+            m.d.comb += self.last_seg.eq(1)
+        else:  # two segments: the first is the last one when the second is not enabled
+            m.d.comb += self.last_seg.eq((self.seg == 1) | ~segments[1]["enable"])
+        m.d.comb += self.last.eq(self.last_beat & self.last_lb & self.last_o & self.last_seg)
+
+    def _rowed_walk(self, m: Module, name: str, most: int, bw: int, lane_base: Signal, valid: Signal) -> None:
+        """The beats of a walk with a rowed segment (a WS band): its row o's words from lane ``row_lane``
+        of SRAM line ``row_line`` (registers stepped per row), so the first block's beats start there
+        and its DRAM address is ``phase`` lanes behind the lane."""
+        sel = self._pick
+        lanes_p, ext_other = sel("lanes"), sel("ext_other")
+        self.row_line = Signal(2 * DIM_BITS, name=f"{name}_row_line")
+        self.row_lane = Signal(range(max(most, 2)), name=f"{name}_row_lane")
+        rows_on = Signal(name=f"{name}_rows")
+        phase = Signal(range(max(most, 2)), name=f"{name}_phase")
+        ext_lane = Signal(DIM_BITS + 1, name=f"{name}_row_end")  # the row's end, in lanes from its first line
+        self._steps = (sel("step_lines"), sel("step_lanes"), lanes_p)
         m.d.comb += [
+            rows_on.eq(sel("rows")),
+            phase.eq(Mux(rows_on, self.row_lane, 0)),
+            ext_lane.eq(sel("ext_lane") + phase),
             lane_base.eq(self.lb * lanes_p),
             self.last_lb.eq(lane_base + lanes_p >= ext_lane),
             valid.eq(Mux(self.last_lb, ext_lane - lane_base, lanes_p)),
-            self.lane0.eq(self.j * bw),
+            self.lane0.eq(Mux(self.lb == 0, phase, 0) + self.j * bw),
             self.last_beat.eq(self.lane0 + bw >= valid),
             self.length.eq(Mux(self.last_beat, valid - self.lane0, bw)),
             self.last_o.eq(self.o + 1 == ext_other),
-            self.line.eq(self.lb * ext_other + self.o),
+            self.line.eq(Mux(rows_on, self.row_line + self.lb, self.lb * ext_other + self.o)),
             self.addr.eq(
                 sel("base")
                 + (sel("origin_other") + self.o) * sel("pitch")
                 + sel("origin_lane")
                 + lane_base
                 + self.lane0
+                - phase
             ),
         ]
-        if len(segments) == 1:
-            m.d.comb += self.last_seg.eq(1)
-        else:  # two segments: the first is the last one when the second is not enabled
-            m.d.comb += self.last_seg.eq((self.seg == 1) | ~segments[1]["enable"])
-        m.d.comb += self.last.eq(self.last_beat & self.last_lb & self.last_o & self.last_seg)
 
     def _pick(self, key: str) -> Value:
         values = [Value.cast(s[key]) for s in self._segments]
@@ -93,7 +135,15 @@ class _Walker:
         """Statements that (re)start the walk at the first enabled segment."""
         first = 0 if len(enables) == 1 else Mux(enables[0], 0, 1)
         any_enabled = enables[0] if len(enables) == 1 else enables[0] | enables[1]
-        return [self.busy.eq(any_enabled), self.seg.eq(first), self.o.eq(0), self.lb.eq(0), self.j.eq(0)]
+        rows = [self.row_line.eq(0), self.row_lane.eq(0)] if self._rowed else []
+        return [
+            self.busy.eq(any_enabled),
+            self.seg.eq(first),
+            self.o.eq(0),
+            self.lb.eq(0),
+            self.j.eq(0),
+            *rows,
+        ]
 
     def advance(self, m: Module) -> None:
         """Move to the next beat (call inside the condition that consumes the current one)."""
@@ -103,12 +153,22 @@ class _Walker:
                 m.d.sync += self.lb.eq(0)
                 with m.If(self.last_o):
                     m.d.sync += self.o.eq(0)
+                    if self._rowed:
+                        m.d.sync += [self.row_line.eq(0), self.row_lane.eq(0)]
                     with m.If(self.last_seg):
                         m.d.sync += self.busy.eq(0)
                     with m.Else():
                         m.d.sync += self.seg.eq(self.seg + 1)
                 with m.Else():
                     m.d.sync += self.o.eq(self.o + 1)
+                    if self._rowed:  # the next row starts L words on
+                        step_lines, step_lanes, lanes_p = self._steps
+                        lane = self.row_lane + step_lanes
+                        carry = lane >= lanes_p
+                        m.d.sync += [
+                            self.row_lane.eq(Mux(carry, lane - lanes_p, lane)),
+                            self.row_line.eq(self.row_line + step_lines + carry),
+                        ]
             with m.Else():
                 m.d.sync += self.lb.eq(self.lb + 1)
         with m.Else():
@@ -382,13 +442,15 @@ class Controller(wiring.Component):
             }
         else:
             bd = band(m, cv, rec, g.lanes, "ldband")
+            pt = band_pitch(m, cv, g.lanes, "ldpitch")
             band_seg = {
-                "ext_lane": g.lanes,
-                "ext_other": bd["lines"],
+                "ext_lane": pt["row_words"],
+                "ext_other": bd["rows"],
                 "origin_lane": 0,
-                "origin_other": bd["line0"],
-                "pitch": g.lanes,
+                "origin_other": bd["row0"],
+                "pitch": pt["row_words"],
             }
+            seg = seg | {"rows": on, "step_lines": pt["step_lines"], "step_lanes": pt["step_lanes"]}
         return seg | {key: Mux(on, value, seg[key]) for key, value in band_seg.items()}
 
     def _compute_done(self, m: Module, c_done: Signal) -> Signal:

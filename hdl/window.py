@@ -2,23 +2,24 @@
 tile reads, and the window generator that turns the array's im2col operand requests into band lines.
 
 The storage is :mod:`systolic.geometry`'s (NHWC ifmap in DRAM; in the ifmap SRAM a band of whole input
-rows, widened to whole lines of P words); the timing is the im2col layer's (one read per request, data
-the next cycle), so the array and its sequencer do not change. A k-line's P taps are P consecutive words
-of the band at any word address: the ifmap SRAM has a memory per lane (``DoubleBuffer(rotate=True)``),
-lanes below the address's lane read the next line, and the data comes out rotated. The model is
-:mod:`systolic.model.band`.
+rows at a row pitch of L words, :func:`band_pitch`); the timing is the im2col layer's (one read per
+request, data the next cycle), so the array and its sequencer do not change. WS (:func:`window`): a
+k-line's P taps, across filter rows too, lie on P distinct lanes of the band: the ifmap SRAM has a memory
+per lane (``DoubleBuffer(rotate=True, lane_addr=True)``), each reading its own line, and the data comes
+out rotated. OS and IS (:func:`pixel_window`): P consecutive words of a channel's run, lanes below the
+address's lane reading the next line. The model is :mod:`systolic.model.band`.
 
-The window divides by no layer register per request: the output pixel and the filter row and tap of a
-request are counters stepped along the sequencer's walk (as Gemmini's im2col unit does), the lane masks
-two comparisons per lane against per-vector thresholds. What still divides by the layer's registers is
-once per tile (a tile's band, :func:`band`: its image and first output row, ``m0 / (OH OW)``, ``/ OW``,
-and its output rows, ``mt / OW``; its first filter row ``k0 / (S C)``): inputs that change at a step's
-barrier, which silicon could also step with the controller's tile walk.
+The window divides by no layer register per request: the output pixel and the first tap of a request
+are counters stepped along the sequencer's walk (as Gemmini's im2col unit does), per lane chains of
+increments and comparisons against per-vector thresholds. What still divides by the layer's registers
+is once per tile (a tile's band, :func:`band`: its image and first output row, ``m0 / (OH OW)``, ``/
+OW``, and its output rows, ``mt / OW``; its first tap ``divmod(k0, S C)``): inputs that change at a
+step's barrier, which silicon could also step with the controller's tile walk.
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Signal, Value, signed
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
 from amaranth.lib.wiring import In
 
 from systolic.geometry import CONV_PORTS
@@ -64,9 +65,10 @@ def band(
     m: Module, cv: dict[str, Signal], tile: dict[str, Value], lanes: int, prefix: str
 ) -> dict[str, Signal]:
     """The band of a tile (``m0``, ``mt``: im2col rows, whole output rows of one image; every filter
-    row, so the k-tiles of an m-tile share it; P = ``lanes``): its image ``b``, first input row ``lo``
-    and, in lines of P words from A's DRAM offset, ``line0`` and ``lines`` (the band's words widened to
-    whole lines), and ``skew``, the band's first word less ``line0 * P``."""
+    row, so the k-tiles of an m-tile share it; P = ``lanes``): its image ``b``, first output row ``oh0``,
+    first input row ``lo``, its input ``rows`` and ``row0 = b H + lo``, the first row's index in the NHWC
+    tensor (the fill walk reads row ``row0 + y`` as a run of W C words into SRAM word ``y L``,
+    :func:`band_pitch`)."""
     m0, mt = tile["m0"], tile["mt"]
     per_img = _named(m, f"{prefix}_per_img", cv["conv_oh"] * cv["conv_ow"])
     b = _named(m, f"{prefix}_img", m0 // per_img)
@@ -78,17 +80,42 @@ def band(
         m, f"{prefix}_top", (oh0 + j - 1) * cv["conv_stride_h"] + cv["conv_r"] - 1 - cv["conv_pad_h"]
     )
     hi = _named(m, f"{prefix}_hi", Mux(top >= cv["conv_h"], cv["conv_h"] - 1, top))
-    row_words = _named(m, f"{prefix}_row_words", cv["conv_w"] * cv["conv_c"])
-    word0 = _named(m, f"{prefix}_word0", (b * cv["conv_h"] + lo) * row_words)
-    end = _named(m, f"{prefix}_word_end", (b * cv["conv_h"] + hi + 1) * row_words + lanes - 1)
-    line0 = _named(m, f"{prefix}_line0", div_const(word0, lanes, (1 << WIDE) - 1))
     return {
         "img": b,
         "oh0": oh0,
         "lo": lo,
-        "line0": line0,
-        "lines": _named(m, f"{prefix}_lines", div_const(end, lanes, (1 << WIDE) - 1) - line0),
-        "skew": _named(m, f"{prefix}_skew", word0 - line0 * lanes, range(max(lanes, 2))),
+        "rows": _named(m, f"{prefix}_rows", Mux(hi >= lo, hi + 1 - lo, 0)),
+        "row0": _named(m, f"{prefix}_row0", b * cv["conv_h"] + lo),
+    }
+
+
+def band_pitch(m: Module, cv: dict[str, Signal], lanes: int, prefix: str) -> dict[str, Signal]:
+    """The layer's band row pitch in the ifmap SRAM (:func:`systolic.geometry.band_row_pitch`: L = W C + ((S
+    C - W C) mod P), the smallest L >= W C with L - S C a multiple of P; P = ``lanes``): ``row_words`` (W
+    C), ``taps_row`` (S C), ``pitch`` L, and ``step_lines``, ``step_lanes`` (L = step_lines P + step_lanes:
+    how the fill walk's row start moves per row), ``row_lines`` ((L - S C) / P, signed: the lines a
+    k-line's lane moves per filter row past the vector's first). Constants of the layer (its registers
+    and P: divisions by P only)."""
+    row_words = _named(m, f"{prefix}_row_words", cv["conv_w"] * cv["conv_c"])
+    taps_row = _named(m, f"{prefix}_taps_row", cv["conv_s"] * cv["conv_c"])
+    big = lanes << 33  # a multiple of P above any W C (< 2**32): the mod of a non-negative value
+    gap_b = _named(m, f"{prefix}_gap_biased", taps_row + big - row_words, WIDE + 12)
+    gap = _named(m, f"{prefix}_gap", gap_b - div_const(gap_b, lanes, (1 << (WIDE + 12)) - 1) * lanes)
+    pitch = _named(m, f"{prefix}_pitch", row_words + gap)
+    step_lines = _named(m, f"{prefix}_step_lines", div_const(pitch, lanes, (1 << WIDE) - 1))
+    d_b = _named(m, f"{prefix}_row_lines_biased", pitch + big - taps_row, WIDE + 12)
+    return {
+        "row_words": row_words,
+        "taps_row": taps_row,
+        "pitch": pitch,
+        "step_lines": step_lines,
+        "step_lanes": _named(m, f"{prefix}_step_lanes", pitch - step_lines * lanes, range(max(lanes, 2))),
+        "row_lines": _named(
+            m,
+            f"{prefix}_row_lines",
+            div_const(d_b, lanes, (1 << (WIDE + 12)) - 1) - (1 << 33),
+            signed(WIDE + 2),
+        ),
     }
 
 
@@ -166,6 +193,11 @@ def pixel_band(m: Module, cv: dict[str, Signal], tile: dict[str, Value], prefix:
 BIAS_LINES = 1 << 33
 
 
+#: WS: the window's word address in the band is biased by this many lines so that it is never negative
+#: (a vector's first tap may lie pad_h rows of L < 2**33 words above the band, pad_h < 2**16).
+WS_BIAS_LINES = 1 << 49
+
+
 def window(
     m: Module,
     cv: dict[str, Signal],
@@ -177,71 +209,131 @@ def window(
     depth: int,
 ) -> dict[str, Signal]:
     """The A vector at tile row ``row`` (im2col row ``m0 + row``) and taps ``k0 + col ..`` (P = ``lanes``
-    of them, within one filter row r): P consecutive words of the band from the word of its first tap,
-    ``((h - lo) * W + w0) * C + t + skew`` (h = oh * stride_h - pad_h + r, w0 = ow * stride_w - pad_w, t
-    the tap within the row), which may start anywhere in a line. Returns ``line`` and ``next`` (the lines
-    holding them, clamped to the half's ``depth`` lines: a line outside the band holds only lanes that
-    are masked), ``rot`` (the first word's lane) and ``valid`` (per lane: the tap's pixel is inside the
-    tensor, two comparisons per lane against thresholds computed once per vector). ``tile``: ``band()``
-    of the compute tile plus its ``m0`` and ``k0``.
+    of them, across filter rows): tap k = (r, t) (t = s C + c, its place in filter row r) of pixel (oh,
+    ow) is SRAM word ``(h - lo) L + w0 C + t`` of the band (h = oh stride_h - pad_h + r, w0 = ow stride_w
+    - pad_w, L the band's row pitch, :func:`band_pitch`), and so ``V + i + j_i (L - S C)`` for lane i of
+    a vector whose first tap is at word V, j_i its filter row past the first: with L - S C a multiple of
+    P the P lanes read P distinct memory lanes, lane i memory lane ``(V + i) mod P`` (``rot`` = V mod
+    P), line ``(V + i) // P`` (the first tap's line or the next) plus ``j_i (L - S C) / P``. Returns
+    ``lines`` (per *memory* lane, clamped to the half's ``depth`` lines: a line outside the band holds
+    only lanes that are masked), ``rot`` and ``valid`` (per vector lane: the tap's pixel is inside the
+    tensor). ``tile``: ``band()`` and ``band_pitch()`` of the compute tile plus its ``m0`` and ``k0``.
 
-    No division per request: the output pixel (oh, ow) and the filter row and tap (r, t) are counters
-    stepped with the sequencer's walk, which requests (``req``) a fold's rows 0, 1, 2, ... at one ``col``
-    and moves ``col`` by at most P between folds (back to 0 for the next column fold or tile): row 0 is
-    the tile's first output row (``oh0``), each next row one output pixel on (wrapping at OW); col 0 is
-    the tile's first filter row (r0 = k0 / (S C), k0 a multiple of S C: once per tile), the same col the
-    same (r, t), a larger one t + (col - col before), wrapped once at S C."""
-    taps_row = Signal(WIDE, name="win_row_taps")  # S * C
-    r0 = Signal(WIDE, name="win_r0")  # the tile's first filter row: k0 / (S C), once per tile
+    No division per request: the output pixel (oh, ow) and the first tap's (r, t) are counters stepped
+    with the sequencer's walk, which requests (``req``) a fold's rows 0, 1, 2, ... at one ``col`` and
+    moves ``col`` on by P between folds (back to 0 for the next column fold or tile): row 0 is the tile's
+    first output row (``oh0``), each next row one output pixel on (wrapping at OW); col 0 is the tile's
+    first tap (r0, t0) = divmod(k0, S C) (once per tile), the same col the same (r, t), the next the
+    chain's lane P. Along the lanes (t_i, j_i) is a chain of increments wrapping at S C, and the line
+    offsets a chain of additions of (L - S C) / P, rotated into memory-lane order like the data."""
+    taps_row, pitch, row_lines = tile["taps_row"], tile["pitch"], tile["row_lines"]
+    r0 = Signal(WIDE, name="win_r0")  # the tile's first tap: divmod(k0, S C), once per tile
+    t0 = Signal(WIDE, name="win_t0")
     oh, ow = Signal(WIDE, name="win_oh"), Signal(WIDE, name="win_ow")
     r, t = Signal(WIDE, name="win_r"), Signal(WIDE, name="win_t")
-    # the last request's col and counters
+    # the last request's col and counters, and the next fold's first tap
     col_q = Signal(DIM_BITS, name="win_col_q")
     oh_q, ow_q = Signal(WIDE, name="win_oh_q"), Signal(WIDE, name="win_ow_q")
     r_q, t_q = Signal(WIDE, name="win_r_q"), Signal(WIDE, name="win_t_q")
+    rn_q, tn_q = Signal(WIDE, name="win_r_next_q"), Signal(WIDE, name="win_t_next_q")
     ow_wrap = Signal(name="win_ow_wrap")
-    t_step = Signal(WIDE + 1, name="win_t_step")
     sw = signed(WIDE + 2)
     h, w0 = Signal(sw, name="win_h"), Signal(sw, name="win_w0")
-    h_in, h_rel = Signal(name="win_h_in"), Signal(sw, name="win_h_rel")
-    word = Signal(sw, name="win_word")  # in the band, from its first line
+    word = Signal(signed(WIDE + 36), name="win_word")  # in the band, from its first line
     biased = Signal(WIDE + 36, name="win_word_biased")
     line_b = Signal(WIDE + 36, name="win_line_biased")
     line = Signal(sw, name="win_line_signed")
     rot = Signal(range(max(lanes, 2)), name="win_rot")
-    t_lo, t_hi = Signal(sw, name="win_t_lo"), Signal(sw, name="win_t_hi")  # lanes i inside: t_lo <= i < t_hi
-    valid = Signal(lanes, name="win_valid")
-    out_line, out_next = (
-        Signal(range(max(depth, 2)), name="win_line"),
-        Signal(range(max(depth, 2)), name="win_next"),
-    )
+    same = col == col_q
     m.d.comb += [
-        taps_row.eq(cv["conv_s"] * cv["conv_c"]),
         r0.eq(tile["k0"] // taps_row),
+        t0.eq(tile["k0"] - r0 * taps_row),
         ow_wrap.eq(ow_q + 1 == cv["conv_ow"]),
         oh.eq(Mux(row == 0, tile["oh0"], Mux(ow_wrap, oh_q + 1, oh_q))),
         ow.eq(Mux((row == 0) | ow_wrap, 0, ow_q + 1)),
-        t_step.eq(t_q + (col - col_q)),
-        r.eq(Mux(col == 0, r0, Mux(t_step >= taps_row, r_q + 1, r_q))),
-        t.eq(Mux(col == 0, 0, Mux(t_step >= taps_row, t_step - taps_row, t_step))),
+        r.eq(Mux(col == 0, r0, Mux(same, r_q, rn_q))),
+        t.eq(Mux(col == 0, t0, Mux(same, t_q, tn_q))),
         h.eq(oh * cv["conv_stride_h"] + r - cv["conv_pad_h"]),
         w0.eq(ow * cv["conv_stride_w"] - cv["conv_pad_w"]),
-        h_in.eq((h >= 0) & (h < cv["conv_h"])),
-        h_rel.eq(Mux(h_in, h - tile["lo"], 0)),  # a row outside the tensor: every lane masked
-        word.eq((h_rel * cv["conv_w"] + w0) * cv["conv_c"] + t + tile["skew"]),
-        biased.eq(word + BIAS_LINES * lanes),
+        word.eq((h - tile["lo"]) * pitch + w0 * cv["conv_c"] + t),
+        biased.eq(word + WS_BIAS_LINES * lanes),
         line_b.eq(div_const(biased, lanes, (1 << (WIDE + 36)) - 1)),
-        line.eq(line_b - BIAS_LINES),
+        line.eq(line_b - WS_BIAS_LINES),
         rot.eq(biased - line_b * lanes),
-        t_lo.eq(Mux(w0 < 0, -w0 * cv["conv_c"], 0) - t),
-        t_hi.eq((cv["conv_w"] - w0) * cv["conv_c"] - t),
-        valid.eq(Cat(*((t_lo <= i) & (t_hi > i) & h_in for i in range(lanes)))),
-        out_line.eq(_clamp(line, depth)),
-        out_next.eq(_clamp(line + 1, depth)),
     ]
+    ts, js, offs = _tap_chain(m, t, taps_row, row_lines, lanes)
+    valid = _lane_valid(m, cv, h, w0, ts[:lanes], js[:lanes])
+    lines = _lane_lines(m, offs[:lanes], line, rot, depth)
     with m.If(req):
-        m.d.sync += [col_q.eq(col), oh_q.eq(oh), ow_q.eq(ow), r_q.eq(r), t_q.eq(t)]
-    return {"line": out_line, "next": out_next, "rot": rot, "valid": valid}
+        m.d.sync += [
+            col_q.eq(col),
+            oh_q.eq(oh),
+            ow_q.eq(ow),
+            r_q.eq(r),
+            t_q.eq(t),
+            rn_q.eq(r + js[lanes]),
+            tn_q.eq(ts[lanes]),
+        ]
+    return {"lines": lines, "rot": rot, "valid": valid}
+
+
+def _lane_valid(m: Module, cv: dict, h: Value, w0: Value, ts: list, js: list) -> Signal:
+    """Per vector lane i: its tap's pixel is inside the tensor, its place t_i in its filter row and its
+    rows past the first j_i against thresholds computed once per vector (h, w0: the first tap's row and
+    the pixel's first column)."""
+    sw = signed(WIDE + 2)
+    t_lo, t_hi = Signal(sw, name="win_t_lo"), Signal(sw, name="win_t_hi")  # t_i inside: t_lo <= t_i < t_hi
+    j_lo, j_hi = Signal(sw, name="win_j_lo"), Signal(sw, name="win_j_hi")  # rows inside: j_lo <= j_i < j_hi
+    valid = Signal(len(ts), name="win_valid")
+    m.d.comb += [
+        t_lo.eq(Mux(w0 < 0, -w0 * cv["conv_c"], 0)),
+        t_hi.eq((cv["conv_w"] - w0) * cv["conv_c"]),
+        j_lo.eq(-h),
+        j_hi.eq(cv["conv_h"] - h),
+        valid.eq(
+            Cat(*((t_lo <= t) & (t_hi > t) & (j_lo <= j) & (j_hi > j) for t, j in zip(ts, js, strict=True)))
+        ),
+    ]
+    return valid
+
+
+def _lane_lines(m: Module, offs: list, line: Value, rot: Value, depth: int) -> list[Signal]:
+    """The line each memory lane q reads: the first tap's line (or the next, below ``rot``) plus the line
+    offset of the vector lane it holds, (q - rot) mod P (the offsets rotated like the data)."""
+    lanes, width = len(offs), len(offs[0])
+    both = Cat(*offs, *offs)
+    rotated = Signal(lanes * width, name="win_offsets_mem")
+    unrot = Signal(range(lanes + 1), name="win_unrot")  # P - rot: vector lane 0 is memory lane rot
+    m.d.comb += [unrot.eq(lanes - rot), rotated.eq(both.bit_select(unrot * width, lanes * width))]
+    lines = []
+    for q in range(lanes):
+        base = Mux(rot > q, line + 1, line)
+        out = Signal(range(max(depth, 2)), name=f"win_line_{q}")
+        m.d.comb += out.eq(_clamp(base + rotated[q * width : (q + 1) * width].as_signed(), depth))
+        lines.append(out)
+    return lines
+
+
+def _tap_chain(m: Module, t: Value, taps_row: Value, row_lines: Value, lanes: int):
+    """Per lane i = 0 .. P of a vector whose first tap is at place ``t`` of its filter row: its place t_i
+    (wrapping at S C = ``taps_row``), its filter rows past the first j_i, and its line offset j_i *
+    ``row_lines``, as chains of increments (no multiply or divide per lane)."""
+    ts, js, offs = [t], [Const(0, range(lanes + 2))], [Const(0, signed(WIDE + 2))]
+    for i in range(1, lanes + 1):
+        wrap = Signal(name=f"win_wrap_{i}")
+        ti = Signal(WIDE, name=f"win_t_{i}")
+        ji = Signal(range(lanes + 2), name=f"win_j_{i}")
+        oi = Signal(signed(WIDE + 2), name=f"win_off_{i}")
+        m.d.comb += [
+            wrap.eq(ts[-1] + 1 == taps_row),
+            ti.eq(Mux(wrap, 0, ts[-1] + 1)),
+            ji.eq(js[-1] + wrap),
+            oi.eq(Mux(wrap, offs[-1] + row_lines, offs[-1])),
+        ]
+        ts.append(ti)
+        js.append(ji)
+        offs.append(oi)
+    return ts, js, offs
 
 
 def _clamp(line: Value, depth: int) -> Value:

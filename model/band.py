@@ -2,18 +2,19 @@
 
 A convolution that runs natively (:func:`systolic.geometry.native_conv`; for a block of groups, the dense
 convolution of its channel slice) keeps its ifmap in DRAM as the NHWC tensor. Its tiles hold ``j`` whole
-output rows of one image (``tm = j * OW``, j dividing OH) and the taps of ``q`` whole filter rows (``tk = q *
-S * C``; q = 1 when C is not a multiple of P, the array's rows); a tile's A is the *band* of input rows those
-output rows read with those filter rows, halo included, rows outside the tensor left out (:func:`band_rows`):
-``rows * W * C`` words, one contiguous run of the NHWC tensor, widened to whole SRAM lines of P consecutive
-words (at most P - 1 words more at each end when C is not a multiple of P, none when it is). An on-chip window
-generator gives the array the im2col operand stream from it (zeros for padding): the taps of one output pixel
-and one filter row are one contiguous run of the band, so a k-line's P taps are P consecutive words at any
-word address, read with one word per lane (each lane of the SRAM its own column, addressed on its own) and
-rotated into place. The array's timing and its SRAM reads (words per lane) are those of the im2col layer; what
-changes is the DRAM words of A (the tensor plus the halo rows re-read by neighbouring bands, times the n-tiles
-when there are several m-tiles, plus the alignment words) and, when C is not a multiple of P, the k-tiles (one
-filter row each, the last k-line of each row partial, so possibly more folds than im2col's).
+output rows of one image (``tm = j * OW``, j dividing OH) and either ``q`` whole filter rows of taps (``tk = q
+* S * C``, C a multiple of P, the array's rows) or, when C is not a multiple of P, any whole number of k-lines
+(``tk`` a multiple of P, or K); a tile's A is the *band* of input rows those output rows read with every
+filter row, halo included, rows outside the tensor left out (:func:`band_rows`): ``rows`` DRAM runs of
+``W * C`` words (:func:`band_fill`), each fetched exactly, written to the ifmap SRAM at a row pitch of L words
+(:func:`systolic.geometry.band_row_pitch`: the smallest L >= W C with L - S C a multiple of P; W C when C is
+a multiple of P). An on-chip window generator gives the array the im2col operand stream from it (zeros for
+padding): the taps k = (r S + s) C + c of one output pixel are at SRAM word ``V + k + r (L - S C)``, so a
+k-line's P taps, across filter rows too, fall on P distinct lanes (each lane of the SRAM its own column,
+addressed on its own: :func:`pitched_window`) and are rotated into place. The array's timing and its SRAM
+reads (words per lane) are those of the im2col layer with these tiles; what changes is the DRAM words of A
+(the tensor plus the halo rows re-read by neighbouring bands, times the n-tiles when there are several
+m-tiles) and the fill's beats (none crosses an SRAM line: :func:`pitched_fill_beats`).
 
 On OS and IS (A's lanes along the output pixels) the ifmap is NCHW split into the stride's phase planes
 (:func:`systolic.geometry.phase_layout`; stride 1: the channel planes) and a band is ``runs`` runs of ``rows *
@@ -31,11 +32,12 @@ from __future__ import annotations
 import numpy as np
 
 from systolic.config import ArrayConfig
-from systolic.geometry import Geometry, phase_layout, pixel_address
+from systolic.geometry import Geometry, band_row_pitch, phase_layout, pixel_address
 from systolic.workload import ConvShape
 
-#: OS and IS: the longest run of a band (rows x W' words) and the most runs (C x phases read) the
-#: controller's fill walk can take (its extents are 16-bit tile registers, as M, N and K are).
+#: The longest run of a band (OS and IS: rows x W' words; WS: a row's W x C words, plus up to P lanes of its
+#: start in its first SRAM line) and the most runs (OS and IS: C x phases read) the controller's fill walk can
+#: take (its extents are 16-bit tile registers, as M, N and K are).
 MAX_RUN_WORDS = (1 << 16) - 1
 
 
@@ -62,17 +64,6 @@ def plane_rows(conv: ConvShape, oh0, j: int):
     return lo, np.maximum(0, hi - lo + 1)
 
 
-def _band_line_range(conv: ConvShape, lanes: int, b, lo, rows):
-    """(first line, lines) of the bands of image ``b``, input rows ``lo .. lo + rows - 1`` (vectorised):
-    the NHWC words ``((b * H + lo) * W) * C`` up to the band's last, widened to whole lines of P =
-    ``lanes`` words (line ``i``: words ``i * P .. i * P + P - 1`` from A's offset). When C is a multiple
-    of P the band is whole lines already; otherwise each end adds at most P - 1 words of the rows around."""
-    row_words = conv.ifmap_w * conv.channels
-    first = (b * conv.ifmap_h + lo) * row_words
-    line0 = first // lanes
-    return line0, -(-(first + rows * row_words) // lanes) - line0
-
-
 def plan_band(
     cfg: ArrayConfig, geo: dict[str, Geometry], conv: ConvShape, n: int, k: int, tn_candidates: np.ndarray
 ) -> tuple[tuple[int, int, int], int] | None:
@@ -80,20 +71,23 @@ def plan_band(
     tiling fits.
 
     tm = j whole output rows (j divides OH); tk = q whole filter rows (q * S * C taps, the last k-tile
-    shorter; q = 1 when C is not a multiple of P, so that a k-line never spans two filter rows); tn among
-    ``tn_candidates``. A tile's band holds the input rows of its output rows for every filter row, so the
-    k-tiles of an m-tile share it (loaded when m changes). Every half must hold its tile (A: the tallest
-    band, in whole lines). The least DRAM traffic wins (the bands, times the n-tiles when a layer has
-    several m-tiles; the filters, times the m-tiles when there are several k-tiles), then the fewest
+    shorter) when C is a multiple of P or on OS and IS, else any multiple of P (k-lines across filter rows
+    from a pitched band, :func:`systolic.geometry.band_row_pitch`) up to K; tn among ``tn_candidates``. A
+    tile's band holds the input rows of its output rows for every filter row, so the k-tiles of an m-tile
+    share it (loaded when m changes). Every half must hold its tile (A: the tallest band, in SRAM lines:
+    :func:`pitched_band_lines` on WS). The least DRAM traffic wins (the bands, times the n-tiles when a
+    layer has several m-tiles; the filters, times the m-tiles when there are several k-tiles), then the fewest
     tiles, then the largest tk, tm and tn.
     """
     oh, ow, taps_row = conv.ofmap_h, conv.ofmap_w, conv.filter_w * conv.channels
     lanes = geo["A"].lanes
     tn = np.asarray(tn_candidates, dtype=np.int64)  # [tn]
     count_n = -(-n // tn)
-    image = np.arange(conv.batch)[:, None]  # [image, 1]
     by_pixel = geo["A"].lane_dim == "m"  # OS, IS: lanes along the output pixels, a run per channel
-    q_max = conv.filter_h if by_pixel or conv.channels % lanes == 0 else 1
+    if by_pixel or conv.channels % lanes == 0:  # whole filter rows: tk = q S C
+        tks = [min(k, q * taps_row) for q in range(1, conv.filter_h + 1)]
+    else:  # k-lines across filter rows: any tk, in whole k-lines
+        tks = [min(k, i * lanes) for i in range(1, -(-k // lanes) + 1)]
     lay = phase_layout(conv) if by_pixel else None
     best = None
     for j in (d for d in range(1, oh + 1) if oh % d == 0):
@@ -108,35 +102,43 @@ def plan_band(
             band_words = conv.batch * runs * lay.plane_w * int(rows.sum())
         else:
             lo, rows = band_rows(conv, np.arange(0, oh, j), j)  # [m-tile]
-            _, lines = _band_line_range(conv, lanes, image, lo, rows)  # [image, m-tile]
-            band_words = int(lines.sum()) * lanes
+            if conv.ifmap_w * conv.channels + lanes > MAX_RUN_WORDS:  # a row is the fill walk's run
+                continue
+            lines = pitched_band_lines(conv, lanes, rows)  # [m-tile], each row its own DRAM run, in SRAM
+            band_words = conv.batch * conv.ifmap_w * conv.channels * int(rows.sum())  # at the row pitch
         if int(lines.max()) > geo["A"].half_lines:
             continue
         tm = j * ow
         fit_c = -(-tn // geo["C"].lanes) * tm <= geo["C"].half_lines  # [tn]
         count_m = conv.batch * (oh // j)
-        for q in range(1, q_max + 1):
-            tk = min(k, q * taps_row)
+        for tk in tks:
             ok = fit_c & (-(-tn // geo["B"].lanes) * tk <= geo["B"].half_lines)  # [tn]
-            count_k = -(-conv.filter_h // q)
+            count_k = -(-k // tk)
             traffic = band_words * np.where(count_m > 1, count_n, 1) + k * n * (
                 count_m if count_k > 1 else 1
             )  # [tn]
             tiles = count_m * count_k * count_n
             for i in np.flatnonzero(ok):
-                key = (int(traffic[i]), int(tiles[i]), -q, -tm, -int(tn[i]))
+                key = (int(traffic[i]), int(tiles[i]), -tk, -tm, -int(tn[i]))
                 if best is None or key < best[0]:
                     best = (key, (tm, int(tn[i]), tk))
     return None if best is None else (best[1], best[0][0])
 
 
-def band_lines(cfg: ArrayConfig, conv: ConvShape, m0: np.ndarray, tm: int) -> tuple[np.ndarray, np.ndarray]:
-    """(first line, lines) of the bands of native tiles (first im2col rows ``m0``, ``tm`` rows: whole
-    output rows of one image; every filter row), in lines of P words counted from A's DRAM offset."""
+def band_fill(conv: ConvShape, lanes: int, m0: np.ndarray, tm: int) -> dict[str, np.ndarray]:
+    """WS: the bands of native tiles (first im2col rows ``m0``, ``tm`` rows: whole output rows of one image;
+    every filter row) as the fill walk reads them: ``rows`` DRAM runs of ``W C`` words, the first from word
+    ``word0`` of A's DRAM region (NHWC: the next ``W C`` words on), row y written from SRAM word ``y *
+    pitch`` (:func:`systolic.geometry.band_row_pitch`), ``lines`` SRAM lines in all (``[tile]`` each)."""
     per_image = conv.ofmap_h * conv.ofmap_w
     b, oh0 = m0 // per_image, (m0 % per_image) // conv.ofmap_w
     lo, rows = band_rows(conv, oh0, tm // conv.ofmap_w)
-    return _band_line_range(conv, cfg.rows, b, lo, rows)
+    return {
+        "word0": (b * conv.ifmap_h + lo) * conv.ifmap_w * conv.channels,
+        "rows": rows,
+        "lines": pitched_band_lines(conv, lanes, rows),
+        "pitch": np.full_like(rows, band_row_pitch(conv.ifmap_w, conv.channels, conv.filter_w, lanes)),
+    }
 
 
 def band_runs(conv: ConvShape, m0: np.ndarray, tm: int) -> tuple[np.ndarray, np.ndarray]:
@@ -184,3 +186,68 @@ def window_addresses(
     else:
         addr = offset + ((b * conv.ifmap_h + h) * conv.ifmap_w + w) * conv.channels + c
     return np.where(inside, addr, -1)
+
+
+def pitched_band_lines(conv: ConvShape, lanes: int, rows) -> np.ndarray:
+    """WS bands (:func:`systolic.geometry.band_row_pitch`): SRAM lines of a band of ``rows`` input rows
+    (vectorised), row y at SRAM words ``y * L .. y * L + W * C - 1`` from line 0, lane 0: ``ceil(((rows -
+    1) L + W C) / P)``, 0 for no rows. Its DRAM words are the rows' ``rows * W * C`` words (each row
+    fetched as its own run, the gap words never fetched)."""
+    pitch = band_row_pitch(conv.ifmap_w, conv.channels, conv.filter_w, lanes)
+    rows = np.asarray(rows, dtype=np.int64)
+    span = (rows - 1) * pitch + conv.ifmap_w * conv.channels  # [..] words from line 0, lane 0
+    return np.where(rows > 0, -(-span // lanes), 0)
+
+
+def pitched_fill_beats(pitch, row_words, rows, lanes: int, bw) -> np.ndarray:
+    """DRAM read requests that fill pitched bands (``[tile]`` arrays: the row pitch L, ``W C`` words a row,
+    rows; ``bw``: a scalar or a ``[point, 1]`` column, giving ``[point, tile]``): row y is the DRAM run of
+    W C words from its first, written from SRAM word ``y * L`` (lane ``y L mod P``), in beats of at most
+    ``bw`` words that do not cross an SRAM line: per row its part of its first line, its whole lines and
+    its part of its last line, each ``ceil(words / bw)`` beats (as the controller's fill walk)."""
+    pitch, row_words, rows = (np.asarray(v, dtype=np.int64)[:, None] for v in (pitch, row_words, rows))
+    y = np.arange(max(int(rows.max(initial=0)), 0))  # [row]
+    phase = (y * pitch) % lanes  # [tile, row] first lane of the row
+    first = np.minimum(row_words, lanes - phase)  # [tile, row] words in the row's first line
+    whole, last = np.divmod(row_words - first, lanes)  # [tile, row]
+    bw = np.asarray(bw, dtype=np.int64)[..., None]  # [(point,) 1, 1] or [1]
+    per_row = -(-first // bw) + whole * -(-lanes // bw) + -(-last // bw)  # [(point,) tile, row]
+    return np.where(y < rows, per_row, 0).sum(axis=-1)
+
+
+def pitched_window(
+    conv: ConvShape, lanes: int, lo: np.ndarray, m: np.ndarray, k0: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """WS k-lines across filter rows from a pitched band (the window generator's reads): for A vectors of
+    im2col row ``m`` and taps ``k0 .. k0 + P - 1`` (any k0, P = ``lanes``) of a band whose first input row is
+    ``lo`` (``[event]`` each), per vector lane i ``(line, memory lane, inside)`` ``[event, lane]``, as the
+    window generator would compute them without a division per lane: ``rot = (V + k0) mod P`` and lines
+    ``(V + k0 + i) // P`` (the two lines of a rotated read, V = (h0 - lo) L + w0 C the word of the pixel's
+    tap (0, 0, 0), h0 = oh stride_h - pad_h, w0 = ow stride_w - pad_w), plus ``j_i (L - S C) / P`` for
+    the j_i-th filter row past the vector's first (a chain of increments wrapping at S C along the lanes,
+    from the first tap's place t0 in its filter row: j_i = (t0 + i) // (S C)); ``inside``: the tap's pixel
+    is in the tensor (per lane its row h0 + r_i and its place t_i in the filter row against the
+    vector's thresholds)."""
+    taps_row = conv.filter_w * conv.channels
+    pitch = band_row_pitch(conv.ifmap_w, conv.channels, conv.filter_w, lanes)
+    step = (pitch - taps_row) // lanes  # lines per filter row, past the lanes' rotation
+    b, pix = np.divmod(np.asarray(m, dtype=np.int64), conv.ofmap_h * conv.ofmap_w)
+    oh, ow = np.divmod(pix, conv.ofmap_w)
+    h0 = oh * conv.stride_h - conv.pad_h  # [event]
+    w0 = ow * conv.stride_w - conv.pad_w
+    k0 = np.asarray(k0, dtype=np.int64)
+    r0, t0 = np.divmod(k0, taps_row)  # [event] once per vector (the RTL: counters, as today)
+    virt = (h0 - np.asarray(lo)) * pitch + w0 * conv.channels + k0 + r0 * (pitch - taps_row)  # [event]
+    lane = np.arange(lanes)  # [lane]
+    j, t = np.divmod(t0[:, None] + lane, taps_row)  # [event, lane]
+    line = (virt[:, None] + lane) // lanes + j * step  # [event, lane]
+    mem_lane = (virt[:, None] + lane) % lanes  # [event, lane]: (rot + i) mod P
+    h = h0[:, None] + r0[:, None] + j  # [event, lane]
+    inside = (
+        (h >= 0)
+        & (h < conv.ifmap_h)
+        & (r0[:, None] + j < conv.filter_h)
+        & (t >= -w0[:, None] * conv.channels)
+        & (t < (conv.ifmap_w - w0[:, None]) * conv.channels)
+    )
+    return line, mem_lane, inside

@@ -68,10 +68,10 @@ def _block_cycles(cfg: ArrayConfig, one: Layer, groups: int, b: np.ndarray, with
 
 
 def _band_blocks(cfg: ArrayConfig, shape: ConvShape) -> np.ndarray:
-    """The blocks whose bands take the fewest folds (``conv_native``): the largest b whose filter row
-    of S b C_g taps fits the rows in one fold (bands of C' = b C_g channels not a multiple of the rows
-    take one filter row per k-tile), and the smallest b whose C' is a multiple of the rows (k-tiles of
-    whole filter rows, as many folds as im2col's). The im2col front can miss both."""
+    """Band candidates (``conv_native``): the largest b whose filter row of S b C_g taps fits the rows in
+    one fold, and the smallest b whose C' = b C_g is a multiple of the rows (k-tiles of whole filter
+    rows). Bands of any C' now fold K as densely as im2col (k-lines across filter rows), so the im2col
+    front covers the rest; these two are kept as candidates (their fills differ)."""
     cg = shape.channels // shape.groups
     fit = cfg.rows // (shape.filter_w * cg)
     whole = cfg.rows // math.gcd(cfg.rows, cg)

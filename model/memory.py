@@ -24,11 +24,12 @@ walked with n outermost, then m, then k. The controller runs *steps* separated b
   k-tile).
 
 A convolution that reads its ifmap natively (``conv_native``, :mod:`systolic.model.band`) has tiles of whole
-output rows and whole filter rows; its A tile is a band of input rows for every filter row
-(``Tiles.a_line0``, ``a_lines``: full lines of P words, so ``a_lines * ceil(P / bw)`` read beats), which
-the k-tiles of an m-tile share (A is loaded when m changes, not when k does), everything else as below. On
-OS and IS the band is runs of ``rows * W'`` words of phase planes (``Tiles.a_word0``, ``a_run``, ``a_runs``;
-beats as for an im2col tile of ``a_run`` x ``a_runs``).
+output rows (and whole filter rows, or whole k-lines across them); its A tile is a band of input rows for
+every filter row, which the k-tiles of an m-tile share (A is loaded when m changes, not when k does),
+everything else as below. On WS the band is ``a_runs`` input rows of ``a_run`` = W C words from word
+``a_word0`` (``Tiles.a_pitch``: their SRAM row pitch, ``a_lines`` SRAM lines; beats
+:func:`~systolic.model.band.pitched_fill_beats`); on OS and IS runs of ``rows * W'`` words of phase planes
+(``a_word0``, ``a_run``, ``a_runs``; beats as for an im2col tile of ``a_run`` x ``a_runs``).
 
 DRAM: one read request per cycle, data ``dram_latency_cycles`` later; one write beat per cycle; a beat
 carries at most ``dram_bw_words_per_cycle`` words and never crosses an SRAM line. The engine takes the
@@ -72,7 +73,7 @@ from systolic.geometry import (
     phase_layout,
 )
 
-from .band import band_lines, band_runs, plan_band
+from .band import band_fill, band_runs, pitched_fill_beats, plan_band
 from .cycles import GemmArrays, compute_cycles
 from .trail import trail_scan
 
@@ -379,11 +380,12 @@ class Tiles:
     first_k: np.ndarray  # [tile] bool: first k-tile of its output tile
     last_k: np.ndarray  # [tile] bool: last k-tile: C is drained after it
     compute_cycles: np.ndarray  # [tile] cc
-    a_line0: np.ndarray  # [tile] conv_native: the band's first line (of P words from A's offset), else -1
-    a_lines: np.ndarray  # [tile] conv_native: the band's lines, else -1 (A is the im2col tile)
-    # OS and IS bands (lanes along the pixels, :func:`systolic.model.band.band_runs`): a_runs (C times the
-    # phases read) runs of a_run words, the first from word a_word0 of A's DRAM region, each next one the
-    # phase layout's pitch on (:func:`systolic.geometry.phase_layout`); -1 on other tiles
+    a_pitch: np.ndarray  # [tile] conv_native WS: the band's SRAM row pitch in words, else -1
+    a_lines: np.ndarray  # [tile] conv_native: the band's SRAM lines, else -1 (A is the im2col tile)
+    # bands: a_runs runs of a_run words, the first from word a_word0 of A's DRAM region; -1 on other tiles.
+    # WS (:func:`systolic.model.band.band_fill`): input rows of W C words, the next W C words on; OS and IS
+    # (lanes along the pixels, :func:`systolic.model.band.band_runs`): C times the phases read runs of rows
+    # W' words, each next one the phase layout's pitch on (:func:`systolic.geometry.phase_layout`)
     a_word0: np.ndarray  # [tile]
     a_run: np.ndarray  # [tile]
     a_runs: np.ndarray  # [tile]
@@ -412,21 +414,28 @@ def tiles_of(cfg: ArrayConfig, gemm: GemmArrays, plan: TilePlan) -> Tiles:
     load_a = first | (prev[0] != i_m) | ((prev[2] != i_k) & ~shared)  # a band serves all its k-tiles
     load_b = first | (prev[1] != i_n) | (prev[2] != i_k)
     cc = compute_cycles(cfg, GemmArrays.of(mt, nt, kt)).cycles_per_gemm
-    line0, lines, word0, run, runs = (np.full_like(m0, -1) for _ in range(5))
+    pitch, lines, word0, run, runs = (np.full_like(m0, -1) for _ in range(5))
     geo_a = geometry(cfg)["A"]
     for i, conv in enumerate(plan.native):
         if conv is None:
             continue
         mine = layer == i
-        if geo_a.lane_dim == "m":  # OS, IS: a run per channel, each in whole lines of its own
+        if geo_a.lane_dim == "m":  # OS, IS: a run per channel and phase read, each in whole lines of its own
             word0[mine], run[mine] = band_runs(conv, m0[mine], int(plan.tm[i]))
             runs[mine] = conv.channels * phase_layout(conv).read
-            lines[mine] = conv.channels * -(-run[mine] // geo_a.lanes)
+            lines[mine] = runs[mine] * -(-run[mine] // geo_a.lanes)
         else:
-            line0[mine], lines[mine] = band_lines(cfg, conv, m0[mine], int(plan.tm[i]))
+            fill = band_fill(conv, geo_a.lanes, m0[mine], int(plan.tm[i]))
+            word0[mine], runs[mine], lines[mine], pitch[mine] = (
+                fill["word0"],
+                fill["rows"],
+                fill["lines"],
+                fill["pitch"],
+            )
+            run[mine] = conv.ifmap_w * conv.channels
     first_k, last_k = i_k == 0, i_k == ck - 1
     return Tiles(
-        layer, m0, n0, k0, mt, nt, kt, load_a, load_b, first_k, last_k, cc, line0, lines, word0, run, runs
+        layer, m0, n0, k0, mt, nt, kt, load_a, load_b, first_k, last_k, cc, pitch, lines, word0, run, runs
     )
 
 
@@ -452,10 +461,12 @@ def tile_beats(cfg: ArrayConfig, tiles: Tiles, bw=None) -> dict[str, np.ndarray]
     geo = geometry(cfg)
     bw = cfg.dram_bw_words_per_cycle if bw is None else bw
     out = {x: _beats(tiles.ext(g.lane_dim), tiles.ext(g.other_dim), g.lanes, bw) for x, g in geo.items()}
-    band = tiles.a_lines >= 0  # conv_native: the band's full lines (WS), its runs per channel (OS)
-    runs = _beats(np.maximum(tiles.a_run, 0), tiles.a_runs, geo["A"].lanes, bw)
-    whole = tiles.a_lines * -(-geo["A"].lanes // bw)
-    out["A"] = np.where(band, np.where(tiles.a_run >= 0, runs, whole), out["A"])
+    band = tiles.a_lines >= 0  # conv_native: the band's rows (WS), its runs per channel (OS)
+    if geo["A"].lane_dim == "m":
+        runs = _beats(np.maximum(tiles.a_run, 0), tiles.a_runs, geo["A"].lanes, bw)
+    else:
+        runs = pitched_fill_beats(tiles.a_pitch, tiles.a_run, np.maximum(tiles.a_runs, 0), geo["A"].lanes, bw)
+    out["A"] = np.where(band, runs, out["A"])
     return out
 
 
@@ -706,9 +717,7 @@ def access_counts(cfg: ArrayConfig, tiles: Tiles) -> dict[str, dict[str, np.ndar
         return out
 
     c_writes = size["C"] * passes("C")
-    lanes_a = geometry(cfg)["A"].lanes
-    band_words = np.where(tiles.a_run >= 0, tiles.a_run * tiles.a_runs, tiles.a_lines * lanes_a)
-    a_words = np.where(tiles.a_lines >= 0, band_words, size["A"])
+    a_words = np.where(tiles.a_lines >= 0, tiles.a_run * tiles.a_runs, size["A"])
     loaded = {"A": np.where(tiles.load_a, a_words, 0), "B": np.where(tiles.load_b, size["B"], 0)}
     drained = np.where(tiles.last_k, size["C"], 0)
     zero = np.zeros_like(tiles.mt)
@@ -822,12 +831,12 @@ def access_windows(cfg: ArrayConfig, gemm: GemmArrays, sched: Schedule) -> dict[
 
 
 def tile_record(tiles: Tiles, j: int) -> dict:
-    """Origins and extents of tile ``j`` as plain ints (``m0``, ``mt``, ...; ``a_line0``, ``a_lines``: its
-    conv_native band, -1 for an im2col tile)."""
+    """Origins and extents of tile ``j`` as plain ints (``m0``, ``mt``, ...; ``a_pitch``, ``a_lines``,
+    ``a_word0``, ``a_run``, ``a_runs``: its conv_native band, -1 for an im2col tile)."""
     return {
         **{f"{d}0": int(tiles.origin(d)[j]) for d in "mnk"},
         **{f"{d}t": int(tiles.ext(d)[j]) for d in "mnk"},
-        "a_line0": int(tiles.a_line0[j]),
+        "a_pitch": int(tiles.a_pitch[j]),
         "a_lines": int(tiles.a_lines[j]),
         "a_word0": int(tiles.a_word0[j]),
         "a_run": int(tiles.a_run[j]),

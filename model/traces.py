@@ -181,10 +181,8 @@ def beat_walk(
     line (where the fill walker puts its words)."""
     g = dims.geo[tensor]
     bw = cfg.dram_bw_words_per_cycle
-    if tensor == "A" and tile["a_run"] < 0 <= tile["a_lines"]:  # conv_native: the band, whole lines
-        line, j = _ragged(np.full(tile["a_lines"], -(-g.lanes // bw)))
-        start = g.offset + (tile["a_line0"] + line) * g.lanes + j * bw
-        return start, np.minimum(bw, g.lanes - j * bw), j * bw
+    if tensor == "A" and tile["a_pitch"] >= 0:  # conv_native WS: the band's rows at its SRAM row pitch
+        return _pitched_beats(g.offset, g.lanes, bw, tile)
     el, eo = tile[f"{g.lane_dim}t"], tile[f"{g.other_dim}t"]
     if tensor == "A" and tile["a_run"] >= 0:  # conv_native on OS and IS: a run per channel (NCHW)
         el, eo = tile["a_run"], tile["a_runs"]
@@ -202,6 +200,24 @@ def beat_walk(
         g.lane_dim: tile[f"{g.lane_dim}0"] + lb_of * g.lanes + j * bw,
     }
     return dims.start_address(tensor, coord), words, j * bw
+
+
+def _pitched_beats(offset: int, lanes: int, bw: int, tile: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A WS band's beats (:func:`systolic.model.band.pitched_fill_beats`): row y's ``a_run`` words from its
+    SRAM lane ``y L mod P``, the row's part of each SRAM line in beats of at most ``bw`` (row outer, line,
+    beat): (DRAM start address, words, first lane within the SRAM line)."""
+    words, rows = tile["a_run"], tile["a_runs"]
+    phase = (np.arange(rows) * tile["a_pitch"]) % lanes  # [row]
+    end = phase + words  # [row] the row's end, in lanes from its first line's lane 0
+    blocks = -(-end // lanes)  # [row] SRAM lines it touches
+    row, lb = _ragged(blocks)  # [row line]
+    lo = np.where(lb == 0, phase[row], 0)  # its first lane in that line
+    hi = np.minimum(lanes, end[row] - lb * lanes)
+    blk, j = _ragged(-(-(hi - lo) // bw))  # [beat]
+    lane0 = lo[blk] + j * bw
+    count = np.minimum(bw, hi[blk] - lane0)
+    start = offset + tile["a_word0"] + row[blk] * words + lb[blk] * lanes + lane0 - phase[row[blk]]
+    return start, count, lane0
 
 
 def layer_traces(

@@ -16,10 +16,11 @@ Convolution-native input (``conv_native``, :func:`native_conv`): A of a convolut
 matrix but the ifmap tensor itself, NHWC: element (b, h, w, c) at word
 ``offset_A + ((b * H + h) * W + w) * C + c`` (the region rounded up to whole lines of P words). Its SRAM
 half holds a *band*: the input rows ``lo .. lo + rows - 1`` of one image that a tile's output rows need
-(their halo included, rows outside the tensor left out: padding is made on chip), the words
-``((b * H + lo) * W) * C`` to ``((b * H + lo + rows) * W) * C - 1`` widened to whole lines of P words
-(line i holds words ``i * P .. i * P + P - 1`` from the offset; the band starts at line
-``floor(first word / P)``). An im2col row m = (b, oh, ow) and tap k = (r, s, c) read the pixel
+(their halo included, rows outside the tensor left out: padding is made on chip), each row the W * C
+words from ``((b * H + h) * W) * C`` fetched as a run of its own and written from SRAM word ``(h - lo) *
+L`` of the half (:func:`band_row_pitch`: L = W * C when C is a multiple of P, else a little more, the gap
+words never written or read), so that a k-line's P taps fall on P distinct lanes across filter rows. An
+im2col row m = (b, oh, ow) and tap k = (r, s, c) read the pixel
 (oh * stride_h - pad_h + r, ow * stride_w - pad_w + s), or zero outside the tensor; the taps s * C + c of
 one filter row r are the consecutive words from ``((b * H + h) * W + ow * stride_w - pad_w) * C``.
 
@@ -137,6 +138,19 @@ def native_conv(cfg: ArrayConfig, conv, blocks: int = 1):
     if cfg.dataflow != Dataflow.WS and not pixel_runs(conv):  # OS, IS: A's lanes along the output pixels
         return None
     return conv if conv.groups == 1 else conv.block(int(blocks))
+
+
+def band_row_pitch(ifmap_w: int, channels: int, filter_w: int, lanes: int) -> int:
+    """WS bands (k-lines across filter rows): the ifmap SRAM's row pitch L in words, input row y of a band at
+    SRAM words ``y * L .. y * L + W * C - 1`` (the gap words never written or read).
+
+    The taps k = (r S + s) C + c of one output pixel are at SRAM word ``base + k + r * (L - S * C)``; with
+    ``L - S * C`` a multiple of P = ``lanes`` a k-line's P consecutive taps fall on P distinct lanes (lane
+    ``(base + k) mod P``) however many filter rows it spans, each lane's line ``(base + k) // P`` plus
+    ``(L - S * C) / P`` per filter row past the vector's first. L is the smallest such pitch of at least
+    W * C words: W * C itself when C (or (W - S) * C) is a multiple of P, so those bands do not move."""
+    row = ifmap_w * channels
+    return row + (filter_w * channels - row) % lanes
 
 
 def pixel_runs(conv) -> bool:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from systolic.config import ArrayConfig, Dataflow
 from systolic.geometry import (
     ADDR_BITS,
     BUFFER,
+    band_row_pitch,
     geometry,
     operand_format,
     phase_layout,
@@ -106,3 +109,14 @@ def test_pixel_address_puts_every_element_at_its_own_word_and_stride_1_is_nchw()
 def test_valid_widths_and_partial_phase_sets_are_not_pixel_runs():
     assert not pixel_runs(ConvShape(6, 5, 3, 3, 4, 3, stride_h=2, stride_w=2))  # OW = 2, W' = 3
     assert not pixel_runs(ConvShape(6, 5, 1, 3, 4, 3, stride_h=2, stride_w=2, pad_w=1))  # 2 of 4 phases
+
+
+@given(st.integers(1, 300), st.integers(1, 9), st.integers(1, 11), st.sampled_from([1, 3, 4, 8, 128]))
+def test_the_band_pitch_is_the_smallest_that_keeps_k_lines_on_distinct_lanes(w, c, s, lanes):
+    """WS bands with k-lines across filter rows: row pitch L >= W C with L - S C a multiple of P, the
+    smallest; W C when C is a multiple of P (those bands do not move). ResNet-50 conv1 on 128 rows: 789."""
+    pitch = band_row_pitch(w, c, s, lanes)
+    assert pitch == next(p for p in range(w * c, w * c + lanes) if (p - s * c) % lanes == 0)
+    if c % lanes == 0:
+        assert pitch == w * c
+    assert band_row_pitch(224, 3, 7, 128) == 789

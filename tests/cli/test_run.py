@@ -236,15 +236,15 @@ def test_default_matrix_counts_both_tops():
     tops = [top for _, _, top in groups]
     assert tops.count("core") == 9 + 3 + 3 and tops.count("accel") == 6 + 6 + 3 + 4 + 9 + 2
     # grouped convolutions as each mem-wide config lowers them (OS 6 GEMMs, WS 6, IS 6), with -tiles
-    # and on the conv memories the native grouped convolutions (tight: 8 GEMMs, ample: 6), with -im2col;
+    # and on the conv memories the native grouped convolutions (tight: 9 GEMMs, ample: 8), with -im2col;
     # OS's and IS's native convolutions (16 cases, 6 of them strided from phase planes) on both conv
     # memories, with -im2col, OS tight -serial, and their native grouped ones (OS tight 10 GEMMs, ample 6;
     # IS 7 and 5), and one GEMM per group on the tight memory (-pergroup, 17 GEMMs each)
     accel = sum(len(cases) for _, cases, top in groups if top == "accel")
-    assert accel == 105 + 4 * 11 + 2 * (6 + 6 + 6) + 2 * (8 + 6) + 9 * 16 + 3 * 10 + 2 * (6 + 7 + 5) + 2 * 17
+    assert accel == 105 + 4 * 13 + 2 * (6 + 6 + 6) + 2 * (9 + 8) + 9 * 16 + 3 * 10 + 2 * (6 + 7 + 5) + 2 * 17
     # the whole matrix: both simulators, and the 6 tiled-chip cases
     core = sum(len(cases) for _, cases, top in groups if top == "core")
-    assert 2 * (core + accel) + 2 * len(CHIP_CASES) == 1160
+    assert 2 * (core + accel) + 2 * len(CHIP_CASES) == 1188
     for df in ("os", "ws", "is"):
         cases = next(cases for cfg, cases, _ in groups if cfg.name == f"{df}-mem-wide")
         assert {c.conv["groups"] for c in cases if c.blocks} == {8, 2}
@@ -371,8 +371,8 @@ def test_out_holding_the_inputs_is_refused(tmp_path, capsys):
         (
             ["--arch", "tpu-v1-128", "--topology", "resnet50", "--interval", "1cycles"],
             {},
-            "--interval: power and temperature over 1,796,014 intervals of 1.429e-09 s and 69 blocks needs about "
-            "11.6 GiB of memory (limit 4 GiB); --force to run anyway",
+            "--interval: power and temperature over 1,746,811 intervals of 1.429e-09 s and 69 blocks needs about "
+            "11.3 GiB of memory (limit 4 GiB); --force to run anyway",
         ),
         (
             ["--arch", "tpu-v1-128", "--topology", "big.csv", "--memory-only", "--traces", "--out", "o"],

@@ -167,3 +167,41 @@ def test_a_rotating_buffer_reads_lanes_consecutive_elements_from_any_element():
 def test_a_rotating_buffer_is_neither_split_nor_transparent():
     with pytest.raises(ValueError, match="a rotating buffer is neither split nor transparent"):
         DoubleBuffer(LANES, BITS, DEPTH, split=True, rotate=True)
+
+
+def test_a_rotating_buffer_with_a_line_per_lane_reads_each_memory_lane_from_its_own_line():
+    """``lane_addr``: memory lane q reads line ``a_rd_lines[q]`` (the WS window's k-lines across filter
+    rows); the data comes out rotated by ``a_rd_rot`` as with one line and the next."""
+    lanes = 4
+    abits = (DEPTH - 1).bit_length()
+    dut = DoubleBuffer(lanes, BITS, DEPTH, rotate=True, lane_addr=True)
+    seen = {}
+
+    async def bench(ctx):
+        ctx.set(dut.active, 1)  # fill half 0 from the shadow side: line l holds 4l .. 4l + 3
+        for line in range(DEPTH):
+            ctx.set(dut.s_wr_en, 0b1111)
+            ctx.set(dut.s_wr_addr, line)
+            ctx.set(dut.s_wr_data, pack([4 * line + j for j in range(lanes)], BITS))
+            await ctx.tick()
+        ctx.set(dut.s_wr_en, 0)
+        ctx.set(dut.active, 0)
+        for lines, rot in (((0, 3, 1, 2), 0), ((2, 0, 3, 1), 1), ((3, 3, 0, 0), 3)):
+            ctx.set(dut.a_rd_en, 1)
+            ctx.set(dut.a_rd_lines, sum(line << (q * abits) for q, line in enumerate(lines)))
+            ctx.set(dut.a_rd_rot, rot)
+            await ctx.tick()
+            ctx.set(dut.a_rd_en, 0)
+            seen[(lines, rot)] = unpack(ctx.get(dut.a_rd_data), BITS, lanes, False)
+
+    simulate(dut, bench)
+    want = {
+        (lines, rot): [4 * lines[(i + rot) % lanes] + (i + rot) % lanes for i in range(lanes)]
+        for lines, rot in seen
+    }
+    assert seen == want and len(seen) == 3
+
+
+def test_a_buffer_with_a_line_per_lane_rotates():
+    with pytest.raises(ValueError, match="a buffer with a line per lane is a rotating buffer"):
+        DoubleBuffer(LANES, BITS, DEPTH, lane_addr=True)

@@ -79,13 +79,14 @@ def test_without_tile_overlap_too():
 
 
 def test_three_channels_on_four_rows_is_exact():
-    """C = 3 < P = 4, 7x7 filter, stride 2, padding 3: one filter row per k-tile (21 taps, the last
-    k-line of each row partial), k-lines at any word address (rotated reads), left/right padding masked
-    per lane; the whole image in one band shared by the 7 k-tiles."""
+    """C = 3 < P = 4, 7x7 filter, stride 2, padding 3: k-tiles of 8 k-lines across filter rows (32 taps:
+    k-tiles starting inside a filter row), each k-line's lanes on distinct memory lanes of the pitched band
+    (row pitch 20 words for 18), left/right and top/bottom padding masked per lane; the whole image in one
+    band shared by the 5 k-tiles."""
     conv = ConvShape(7, 6, 7, 7, 3, 3, stride_h=2, stride_w=2, pad_h=3, pad_w=3)
     cfg = ArrayConfig(**{**TIGHT, "ifmap_sram_bytes": 256, "filter_sram_bytes": 256})
     plan = memory_cycles(cfg, GemmArrays.of(16, 3, 147, conv=[conv])).plan
-    assert int(plan.tk[0]) == 21
+    assert int(plan.tk[0]) == 32
     _check(cfg, conv)
 
 
@@ -151,3 +152,60 @@ def test_os_and_is_read_a_7x7_stride_2_conv_of_three_channels_in_bands_exactly(d
 
     conv = ConvShape(9, 8, 7, 7, 3, 4, stride_h=2, stride_w=2, pad_h=3, pad_w=3)
     _check(ArrayConfig(dataflow=dataflow, conv_native=True, **CONV_MEMORIES["mem-conv-tight"]), conv)
+
+
+def _memory(name: str, **changes) -> ArrayConfig:
+    from systolic.cosim.matrix import CONV_MEMORIES
+
+    return ArrayConfig(**{**CONV_MEMORIES[name], "dataflow": Dataflow.WS, "conv_native": True, **changes})
+
+
+@pytest.mark.parametrize(
+    "memory, conv",
+    [
+        ("mem-conv-tight", ConvShape(9, 8, 7, 7, 3, 4, stride_h=2, stride_w=2, pad_h=3, pad_w=3)),
+        ("mem-conv-ample", ConvShape(9, 8, 7, 7, 3, 6, stride_h=2, stride_w=2, pad_h=3, pad_w=3)),
+        ("mem-conv-tight", ConvShape(5, 5, 3, 3, 5, 3, pad_h=1, pad_w=1)),
+        ("mem-conv-tight", ConvShape(7, 5, 5, 3, 3, 4, stride_h=2, pad_h=2, pad_w=1)),
+        ("mem-conv-ample", ConvShape(5, 5, 3, 3, 3, 3, pad_h=1, pad_w=1, batch=2)),
+    ],
+    ids=[
+        "C=3 7x7 s2 p3 tight",
+        "C=3 7x7 s2 p3 ample",
+        "C=5 3x3 p1 on 4 rows",
+        "C=3 5x3",
+        "C=3 batch 2 on 8 rows",
+    ],
+)
+def test_k_lines_across_filter_rows_are_exact(memory, conv):
+    """C not a multiple of P: k-tiles of whole k-lines across filter rows (tk a multiple of P or K), the
+    band's rows at the SRAM row pitch, each lane's line from its filter row; exact against the direct
+    convolution and the model (cycles, counts, traces)."""
+    cfg = _memory(memory)
+    m, k = conv.batch * conv.ofmap_h * conv.ofmap_w, conv.filter_h * conv.filter_w * conv.channels
+    gemm = GemmArrays.of(m, conv.filters, k, conv=[conv])
+    tk = int(memory_cycles(cfg, gemm).plan.tk[0])
+    assert tk % cfg.rows == 0 or tk == k
+    assert conv.filter_w * conv.channels % tk != 0 or tk == k  # not one filter row per k-tile
+    _check(cfg, conv)
+
+
+def test_a_grouped_block_whose_channels_are_not_a_multiple_of_the_rows_is_exact():
+    """3 groups of 3 channels on 4 rows: a block is a dense convolution of C' = 3 b channels (not a
+    multiple of P), read from its channel slice through a pitched band, k-lines across filter rows."""
+    from systolic.cosim.conv import block_tensors
+
+    cfg = _memory("mem-conv-tight")
+    shape = ConvShape(5, 5, 3, 3, 9, 6, pad_h=1, pad_w=1, groups=3)
+    ifmap, filters = conv_tensors(cfg, shape, np.random.default_rng(3))
+    want = direct_conv(cfg, ifmap, filters, shape)
+    block = shape.block(1)
+    assert block.channels % cfg.rows != 0
+    for g in range(3):
+        tensors = block_tensors(ifmap, filters, shape, g, 1)
+        (h,) = run_layers(cfg, [im2col(*tensors, block)], convs=[(block, tensors[0])])
+        assert h.problems == [] and h.native == block
+        model = memory_cycles(cfg, GemmArrays.of(h.m, h.n, h.k, conv=[block]))
+        assert h.cycles == int(model.cycles[0])
+        assert h.counts["dram_reads"]["ifmap"] == int(model.dram_reads["ifmap"][0])
+        np.testing.assert_array_equal(h.result.reshape(1, 5, 5, 2), want[..., 2 * g : 2 * g + 2])

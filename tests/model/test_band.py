@@ -11,8 +11,14 @@ from hypothesis import strategies as st
 from systolic.config import ArrayConfig, Dataflow
 from systolic.cosim.conv import im2col
 from systolic.errors import InputError
-from systolic.geometry import native_conv, pixel_address, pixel_words
-from systolic.model.band import band_rows, window_addresses
+from systolic.geometry import band_row_pitch, native_conv, pixel_address, pixel_words
+from systolic.model.band import (
+    band_rows,
+    pitched_band_lines,
+    pitched_fill_beats,
+    pitched_window,
+    window_addresses,
+)
 from systolic.model.cycles import GemmArrays
 from systolic.model.grouped import group_block
 from systolic.model.memory import memory_cycles, plan_conv_layer
@@ -145,7 +151,7 @@ def _closed_form_words(conv: ConvShape, lanes: int, j: int) -> int:
     last rounded up to a line)."""
     row = conv.ifmap_w * conv.channels
     words = 0
-    for b in range(conv.batch):
+    for _ in range(conv.batch):
         for oh0 in range(0, conv.ofmap_h, j):
             read = [
                 h
@@ -153,28 +159,28 @@ def _closed_form_words(conv: ConvShape, lanes: int, j: int) -> int:
                 for r in range(conv.filter_h)
                 if 0 <= (h := oh * conv.stride_h - conv.pad_h + r) < conv.ifmap_h
             ]
-            first, end = (b * conv.ifmap_h + min(read)) * row, (b * conv.ifmap_h + max(read) + 1) * row
-            words += (-(-end // lanes) - first // lanes) * lanes
+            words += (max(read) - min(read) + 1) * row  # each row its own run: no alignment words
     return words
 
 
 @pytest.mark.parametrize(
     "conv, sram, j, extra",
     [
-        # C = 3 < P = 4: the whole 9x9x3 image in one band, 243 words and 1 alignment word
-        (ConvShape(9, 9, 7, 7, 3, 4, stride_h=2, stride_w=2, pad_h=3, pad_w=3), 4096, 5, 1),
-        # C = 6, P < C < 2P, in bands of 2 output rows of a 'same' 3x3 conv: halo rows + alignment
+        # C = 3 < P = 4: the whole 9x9x3 image in one band, its 243 words
+        (ConvShape(9, 9, 7, 7, 3, 4, stride_h=2, stride_w=2, pad_h=3, pad_w=3), 4096, 5, 0),
+        # C = 6, P < C < 2P, in bands of 2 output rows of a 'same' 3x3 conv: halo rows
         (ConvShape(8, 5, 3, 3, 6, 4, pad_h=1, pad_w=1), 2 * 4 * 4 * 8, 2, None),
     ],
     ids=["C=3 7x7 s2 p3", "C=6 3x3 bands"],
 )
 def test_channels_not_a_multiple_of_rows_read_the_tensor_in_bands(conv, sram, j, extra):
-    """C not a multiple of P: one filter row per k-tile (tk = S * C), the layer native (it must not fall
-    back to its im2col matrix), DRAM words of A = tensor + halo rows + alignment words (closed form)."""
+    """C not a multiple of P: k-tiles of whole k-lines across filter rows (here all of K at once), the layer
+    native (it must not fall back to its im2col matrix), DRAM words of A = tensor + halo rows (closed
+    form: each input row fetched as its own run, no alignment words)."""
     cfg = ArrayConfig(conv_native=True, **{**AMPLE, "ifmap_sram_bytes": sram})
     res = _run(cfg, conv)
     assert res.plan.native == (conv,)
-    assert int(res.plan.tk[0]) == conv.filter_w * conv.channels
+    assert int(res.plan.tk[0]) == conv.filter_h * conv.filter_w * conv.channels
     assert int(res.plan.tm[0]) == j * conv.ofmap_w
     words = int(res.dram_reads["ifmap"][0])
     assert words == _closed_form_words(conv, 4, j)
@@ -230,14 +236,16 @@ def test_a_depthwise_block_reads_its_channel_slice_in_bands_with_their_halo():
     assert int(im2col.dram_reads["ifmap"][0]) == 8 * 8 * 9 * 8
 
 
-def test_a_strided_depthwise_block_of_three_channels_reads_its_tensor_and_alignment_words():
+def test_a_strided_depthwise_block_of_three_channels_reads_its_tensor():
     """Closed form: 3 depthwise channels of a 7x7 image (stride 2, pad 1) are a 147-word tensor; on 4
-    rows the band is whole lines of 4 words: 37 lines, 148 words (one alignment word)."""
+    rows each of its 7 input rows is fetched as a run of 21 words, at a row pitch of 21 words in the SRAM
+    (21 - 9 = 12 is a multiple of 4: no gap words): 147 words, no alignment words."""
     conv = ConvShape(7, 7, 3, 3, 6, 6, stride_h=2, stride_w=2, pad_h=1, pad_w=1, groups=6)
     cfg = ArrayConfig(conv_native=True, **AMPLE)
     res = _run_blocks(cfg, conv, 3)
     assert res.plan.native == (conv.block(3),)
-    assert int(res.dram_reads["ifmap"][0]) == 2 * 148
+    assert band_row_pitch(7, 3, 3, 4) == 21
+    assert int(res.dram_reads["ifmap"][0]) == 2 * 147
     assert int(_run_blocks(cfg.replace(conv_native=False), conv, 3).dram_reads["ifmap"][0]) == 6 * 16 * 9
 
 
@@ -439,17 +447,16 @@ def test_bands_that_would_cost_cycles_are_refused_unless_the_layer_is_too_large_
 
 
 def test_three_channels_pinned_against_the_rtl_and_auto_taking_bands_where_they_are_faster():
-    """make cosim's 'C = 3, 7x7 stride 2 pad 3' conv (9x8x3 image), measured on Icarus with conv_native =
-    true: on the ample memory 599 cycles reading the 216-word tensor once, against 1,479 cycles and 2,940
-    words from its im2col matrix; on the tight one (bands of a few output rows, 7 k-tiles of 21 taps)
-    2,049 cycles and 648 words against 1,961 and 2,940. "auto" takes the bands when they are no slower in
-    total and no slower with the first fill and last drain hidden (the steady cycles, but at least the
-    DRAM port's busy cycles): on the ample memory their 7 k-tiles keep the array busier (456 steady
-    cycles against 398), but im2col's matrix keeps the port busy 1,034 cycles, so the bands win both
-    ways; on the tight memory they are slower in total and im2col stays."""
+    """make cosim's 'C = 3, 7x7 stride 2 pad 3' conv (9x8x3 image), measured on the RTL (amaranth.sim,
+    ``tests/hdl/test_window.py``) with conv_native = true: on the ample memory 799 cycles reading the
+    216-word tensor once (one k-tile of all 147 taps: 398 compute cycles, im2col's), against 1,479 cycles
+    and 2,940 words from its im2col matrix; on the tight one (bands of a few output rows, k-tiles of 32
+    taps across filter rows) 2,333 cycles and 648 words against 1,961 and 2,940. "auto" takes the bands
+    when they are no slower in total and no slower with the first fill and last drain hidden: on the
+    ample memory they are, on the tight one they are slower in total and im2col stays."""
     from systolic.cosim.matrix import CONV_MEMORIES
 
-    want = {"mem-conv-ample": ((599, 216), (1479, 2940)), "mem-conv-tight": ((2049, 648), (1961, 2940))}
+    want = {"mem-conv-ample": ((799, 216), (1479, 2940)), "mem-conv-tight": ((2333, 648), (1961, 2940))}
     for name, (native_want, im2col_want) in want.items():
         cfg = ArrayConfig(dataflow=Dataflow.WS, conv_native=True, **CONV_MEMORIES[name])
         conv = ConvShape(9, 8, 7, 7, 3, cfg.cols, stride_h=2, stride_w=2, pad_h=3, pad_w=3)  # F = cols
@@ -462,30 +469,28 @@ def test_three_channels_pinned_against_the_rtl_and_auto_taking_bands_where_they_
         assert auto.plan.native == ((conv,) if name == "mem-conv-ample" else (None,))
 
 
-def test_auto_keeps_im2col_for_a_compute_bound_layer_whose_bands_win_only_the_first_fill():
-    """A 13x12x3 image, 12 filters of 7x7 at stride 2 on mem-conv-ample: the bands (7 k-tiles of 21 taps,
-    3 k-folds each: 42 folds against im2col's 38) take 1,800 compute cycles against 1,617. At 8 DRAM words
-    per cycle they are faster in total (1,992 against 2,359 cycles) only because im2col's first fill is
-    longer; its port is busy fewer cycles than its array, so with the fill hidden im2col is faster and
-    "auto" keeps it. At 4 words per cycle im2col's port is the bottleneck (3,073 cycles) and "auto" takes
-    the bands (2,177)."""
+def test_k_lines_across_filter_rows_fold_a_7x7_stride_2_conv_as_densely_as_im2col():
+    """A 13x12x3 image, 12 filters of 7x7 at stride 2 on mem-conv-ample (8 rows): K = 147 folds as 19
+    k-lines across filter rows (1,614 compute cycles; im2col 1,617), not 7 filter rows of 3 k-lines
+    each (1,800 with one filter row per k-tile, before), so "auto" takes the bands at 8 and 4 DRAM
+    words per cycle (2,069 against 2,359 cycles, 2,503 against 3,073)."""
     from systolic.cosim.matrix import CONV_MEMORIES
 
     conv = ConvShape(13, 12, 7, 7, 3, 12, stride_h=2, stride_w=2, pad_h=3, pad_w=3)
-    for bw, bands in ((8, False), (4, True)):
+    for bw in (8, 4):
         cfg = ArrayConfig(
             dataflow=Dataflow.WS, **{**CONV_MEMORIES["mem-conv-ample"], "dram_bw_words_per_cycle": bw}
         )
         runs = {cn: _run(cfg.replace(conv_native=cn), conv) for cn in (True, False, "auto")}
         assert {cn: int(r.compute_cycles[0]) for cn, r in runs.items()} == {
-            True: 1800,
+            True: 1614,
             False: 1617,
-            "auto": 1800 if bands else 1617,
+            "auto": 1614,
         }
-        want = {8: (1992, 2359), 4: (2177, 3073)}[bw]
+        want = {8: (2069, 2359), 4: (2503, 3073)}[bw]
         assert (int(runs[True].cycles[0]), int(runs[False].cycles[0])) == want
-        assert runs["auto"].plan.native == ((conv,) if bands else (None,))
-        assert int(runs["auto"].cycles[0]) == want[0 if bands else 1]
+        assert runs["auto"].plan.native == (conv,)
+        assert int(runs["auto"].cycles[0]) == want[0]
 
 
 def _phase_band_words(conv: ConvShape, j: int, read: int) -> int:
@@ -558,3 +563,91 @@ def test_os_and_is_strided_convs_pinned_against_the_rtl(dataflow, want):
         got = (int(_run(cfg, conv).cycles[0]), int(_run(cfg.replace(conv_native=False), conv).cycles[0]))
         assert got == want[name], name
         assert _run(cfg.replace(conv_native="auto"), conv).plan.native == (conv,)
+
+
+# WS k-lines across filter rows from a pitched band (systolic.geometry.band_row_pitch)
+
+pitched_convs = st.builds(
+    lambda h, w, r, s, c, sh, sw, ph, pw, b: ConvShape(
+        max(h, r),
+        max(w, s),
+        r,
+        s,
+        c,
+        2,
+        stride_h=sh,
+        stride_w=sw,
+        pad_h=min(ph, r - 1),
+        pad_w=min(pw, s - 1),
+        batch=b,
+    ),
+    *(st.integers(3, 8), st.integers(3, 8), st.integers(1, 5), st.integers(1, 5), st.integers(1, 6)),
+    *(st.integers(1, 2), st.integers(1, 2), st.integers(0, 3), st.integers(0, 3), st.integers(1, 2)),
+)
+
+
+@given(pitched_convs, st.sampled_from([3, 4, 8]), st.data())
+@settings(max_examples=80, deadline=None)
+def test_a_k_line_across_filter_rows_reads_its_taps_from_distinct_lanes(conv, lanes, data):
+    """Every vector of P taps from any k0 (across filter rows): its lanes are P distinct memory lanes, each
+    inside tap's (line, lane) is the SRAM word of its pixel in the pitched band (input row h - lo at y L,
+    column w at w C + c), inside the band's lines; the mask is the im2col matrix's padding."""
+    pitch = band_row_pitch(conv.ifmap_w, conv.channels, conv.filter_w, lanes)
+    taps_row, k = conv.filter_w * conv.channels, conv.filter_h * conv.filter_w * conv.channels
+    j = data.draw(st.sampled_from([d for d in range(1, conv.ofmap_h + 1) if conv.ofmap_h % d == 0]))
+    per_image = conv.ofmap_h * conv.ofmap_w
+    m = np.arange(conv.batch * per_image)
+    m, k0 = (
+        x.ravel() for x in np.meshgrid(m, np.arange(k), indexing="ij")
+    )  # every start, not only multiples
+    oh = (m % per_image) // conv.ofmap_w
+    lo, rows = band_rows(conv, oh - oh % j, j)
+    line, mem_lane, inside = pitched_window(conv, lanes, lo, m, k0)
+    assert (np.sort(mem_lane, axis=1) == np.arange(lanes)).all()
+    kk = k0[:, None] + np.arange(lanes)
+    r, rest = np.divmod(kk, taps_row)
+    s, c = np.divmod(rest, conv.channels)
+    h = (oh * conv.stride_h - conv.pad_h)[:, None] + r
+    w = ((m % per_image) % conv.ofmap_w * conv.stride_w - conv.pad_w)[:, None] + s
+    want_inside = (kk < k) & (h >= 0) & (h < conv.ifmap_h) & (w >= 0) & (w < conv.ifmap_w)
+    np.testing.assert_array_equal(inside, want_inside)
+    word = (h - lo[:, None]) * pitch + w * conv.channels + c
+    np.testing.assert_array_equal((line * lanes + mem_lane)[inside], word[inside])
+    assert (line[inside] >= 0).all()
+    assert (line < pitched_band_lines(conv, lanes, rows)[:, None])[inside].all()
+
+
+@given(pitched_convs, st.sampled_from([3, 4, 8]), st.integers(1, 9), st.integers(0, 9))
+@settings(max_examples=80, deadline=None)
+def test_pitched_band_lines_and_fill_beats_against_a_walk_of_the_rows(conv, lanes, bw, rows):
+    pitch = band_row_pitch(conv.ifmap_w, conv.channels, conv.filter_w, lanes)
+    w_c = conv.ifmap_w * conv.channels
+    words = [y * pitch + x for y in range(rows) for x in range(w_c)]  # SRAM words written
+    assert int(pitched_band_lines(conv, lanes, rows)) == (max(words) // lanes + 1 if words else 0)
+    beats = 0
+    for y in range(rows):  # beats of at most bw words, none crossing an SRAM line
+        x = 0
+        while x < w_c:
+            a = y * pitch + x
+            x += min(bw, w_c - x, lanes - a % lanes)
+            beats += 1
+    got = pitched_fill_beats(np.array([pitch]), np.array([w_c]), np.array([rows]), lanes, bw)
+    assert got.tolist() == [beats]
+    points = pitched_fill_beats(
+        np.array([pitch]), np.array([w_c]), np.array([rows]), lanes, np.array([[bw], [1]])
+    )
+    assert points.shape == (2, 1) and int(points[0, 0]) == beats  # a [point, 1] column of bandwidths
+
+
+def test_resnet50_conv1_on_128_rows_folds_k_densely_from_a_pitched_band():
+    """conv1 (224x224x3, 7x7 stride 2 pad 3) on P = 128 lanes: pitch 672 + 117 = 789 words (6 lines more than
+    a filter row's 21 taps per input row), K = 147 in 2 k-lines of 128 and 19 taps (not 7 of 21); the
+    whole image's band takes 1,380 lines (against 1,176 packed: 150,528 / 128) and its 150,528 words."""
+    conv = ConvShape(224, 224, 7, 7, 3, 64, stride_h=2, stride_w=2, pad_h=3, pad_w=3)
+    assert band_row_pitch(224, 3, 7, 128) == 789
+    assert int(pitched_band_lines(conv, 128, 224)) == -(-(223 * 789 + 672) // 128) == 1380
+    m = np.array([conv.ofmap_w * 40 + 50])  # an output pixel away from the padding
+    line, mem_lane, inside = pitched_window(conv, 128, np.array([0]), m, np.array([0]))
+    assert inside.all()  # taps 0..127: filter rows 0..6, all inside the image
+    assert (np.sort(mem_lane[0]) == np.arange(128)).all()
+    assert np.unique(line[0]).size > 2  # more than the two lines of one rotated read

@@ -133,6 +133,19 @@ def test_bad_arguments_are_named(args, message):
         DoubleBuffer(*args)
 
 
+async def _fill_counting(ctx, dut, lanes: int) -> None:
+    """Fill half 0 of ``dut`` from the shadow side (line l holds 4l .. 4l + 3), then ``active`` back to 0:
+    the array side reads it."""
+    ctx.set(dut.active, 1)
+    for line in range(DEPTH):
+        ctx.set(dut.s_wr_en, 0b1111)
+        ctx.set(dut.s_wr_addr, line)
+        ctx.set(dut.s_wr_data, pack([4 * line + j for j in range(lanes)], BITS))
+        await ctx.tick()
+    ctx.set(dut.s_wr_en, 0)
+    ctx.set(dut.active, 0)
+
+
 def test_a_rotating_buffer_reads_lanes_consecutive_elements_from_any_element():
     """``rotate``: lanes below ``a_rd_rot`` read ``a_rd_next``; lane i of the data is memory lane
     (i + rot) mod P of the read, so lines L and L + 1 give the P elements from L * P + rot."""
@@ -141,14 +154,7 @@ def test_a_rotating_buffer_reads_lanes_consecutive_elements_from_any_element():
     seen = {}
 
     async def bench(ctx):
-        ctx.set(dut.active, 1)  # fill half 0 from the shadow side: line l holds 4l .. 4l + 3
-        for line in range(DEPTH):
-            ctx.set(dut.s_wr_en, 0b1111)
-            ctx.set(dut.s_wr_addr, line)
-            ctx.set(dut.s_wr_data, pack([4 * line + j for j in range(lanes)], BITS))
-            await ctx.tick()
-        ctx.set(dut.s_wr_en, 0)
-        ctx.set(dut.active, 0)
+        await _fill_counting(ctx, dut, lanes)
         for line, rot in ((1, 0), (1, 1), (1, 3), (2, 2)):
             ctx.set(dut.a_rd_en, 1)
             ctx.set(dut.a_rd_addr, line)
@@ -178,14 +184,7 @@ def test_a_rotating_buffer_with_a_line_per_lane_reads_each_memory_lane_from_its_
     seen = {}
 
     async def bench(ctx):
-        ctx.set(dut.active, 1)  # fill half 0 from the shadow side: line l holds 4l .. 4l + 3
-        for line in range(DEPTH):
-            ctx.set(dut.s_wr_en, 0b1111)
-            ctx.set(dut.s_wr_addr, line)
-            ctx.set(dut.s_wr_data, pack([4 * line + j for j in range(lanes)], BITS))
-            await ctx.tick()
-        ctx.set(dut.s_wr_en, 0)
-        ctx.set(dut.active, 0)
+        await _fill_counting(ctx, dut, lanes)
         for lines, rot in (((0, 3, 1, 2), 0), ((2, 0, 3, 1), 1), ((3, 3, 0, 0), 3)):
             ctx.set(dut.a_rd_en, 1)
             ctx.set(dut.a_rd_lines, sum(line << (q * abits) for q, line in enumerate(lines)))

@@ -65,63 +65,71 @@ class _Walker:
         self.last_o = Signal(name=f"{name}_last_o")
         self.last_seg = Signal(name=f"{name}_last_seg")
         if self._rowed:
-            self._rowed_walk(m, name, most, bw, lane_base, valid)
+            ext_lane, phase, line = self._rowed_walk(m, name, most, lanes_p, ext_lane, ext_other)
         else:
-            m.d.comb += [
-                lane_base.eq(self.lb * lanes_p),
-                self.last_lb.eq(lane_base + lanes_p >= ext_lane),
-                valid.eq(Mux(self.last_lb, ext_lane - lane_base, lanes_p)),
-                self.lane0.eq(self.j * bw),
-                self.last_beat.eq(self.lane0 + bw >= valid),
-                self.length.eq(Mux(self.last_beat, valid - self.lane0, bw)),
-                self.last_o.eq(self.o + 1 == ext_other),
-                self.line.eq(self.lb * ext_other + self.o),
-                self.addr.eq(
-                    sel("base")
-                    + (sel("origin_other") + self.o) * sel("pitch")
-                    + sel("origin_lane")
-                    + lane_base
-                    + self.lane0
-                ),
-            ]
+            phase, line = None, self.lb * ext_other + self.o
+        self._beats(m, bw, lanes_p, ext_lane, ext_other, lane_base, valid, line, phase)
         if len(segments) == 1:
             m.d.comb += self.last_seg.eq(1)
         else:  # two segments: the first is the last one when the second is not enabled
             m.d.comb += self.last_seg.eq((self.seg == 1) | ~segments[1]["enable"])
         m.d.comb += self.last.eq(self.last_beat & self.last_lb & self.last_o & self.last_seg)
 
-    def _rowed_walk(self, m: Module, name: str, most: int, bw: int, lane_base: Signal, valid: Signal) -> None:
-        """The beats of a walk with a rowed segment (a WS band): its row o's words from lane ``row_lane``
-        of SRAM line ``row_line`` (registers stepped per row), so the first block's beats start there
-        and its DRAM address is ``phase`` lanes behind the lane."""
+    def _rowed_walk(
+        self, m: Module, name: str, most: int, lanes_p: Value, ext_lane: Value, ext_other: Value
+    ) -> tuple[Signal, Signal, Value]:
+        """A walk with a rowed segment (a WS band): its row o's words from lane ``row_lane`` of SRAM line
+        ``row_line`` (registers stepped per row), so the first block's beats start there and its DRAM
+        address is ``phase`` lanes behind the lane. Returns the row's end in lanes from its first line,
+        ``phase`` and the beat's SRAM line, for :meth:`_beats`."""
         sel = self._pick
-        lanes_p, ext_other = sel("lanes"), sel("ext_other")
         self.row_line = Signal(2 * DIM_BITS, name=f"{name}_row_line")
         self.row_lane = Signal(range(max(most, 2)), name=f"{name}_row_lane")
         rows_on = Signal(name=f"{name}_rows")
         phase = Signal(range(max(most, 2)), name=f"{name}_phase")
-        ext_lane = Signal(DIM_BITS + 1, name=f"{name}_row_end")  # the row's end, in lanes from its first line
+        row_end = Signal(DIM_BITS + 1, name=f"{name}_row_end")  # the row's end, in lanes from its first line
         self._steps = (sel("step_lines"), sel("step_lanes"), lanes_p)
         m.d.comb += [
             rows_on.eq(sel("rows")),
             phase.eq(Mux(rows_on, self.row_lane, 0)),
-            ext_lane.eq(sel("ext_lane") + phase),
+            row_end.eq(ext_lane + phase),
+        ]
+        return row_end, phase, Mux(rows_on, self.row_line + self.lb, self.lb * ext_other + self.o)
+
+    def _beats(
+        self,
+        m: Module,
+        bw: int,
+        lanes_p: Value,
+        ext_lane: Value,
+        ext_other: Value,
+        lane_base: Signal,
+        valid: Signal,
+        line: Value,
+        phase: Signal | None,
+    ) -> None:
+        """The beat of line o, block lb, beat j: its SRAM ``line``, first lane, length, DRAM address and
+        the last-of flags; with ``phase`` (a rowed walk, :meth:`_rowed_walk`) the first block's beats start
+        ``phase`` lanes into the line and the address is that many words behind the lane."""
+        sel = self._pick
+        lane0 = self.j * bw if phase is None else Mux(self.lb == 0, phase, 0) + self.j * bw
+        addr = (
+            sel("base")
+            + (sel("origin_other") + self.o) * sel("pitch")
+            + sel("origin_lane")
+            + lane_base
+            + self.lane0
+        )
+        m.d.comb += [
             lane_base.eq(self.lb * lanes_p),
             self.last_lb.eq(lane_base + lanes_p >= ext_lane),
             valid.eq(Mux(self.last_lb, ext_lane - lane_base, lanes_p)),
-            self.lane0.eq(Mux(self.lb == 0, phase, 0) + self.j * bw),
+            self.lane0.eq(lane0),
             self.last_beat.eq(self.lane0 + bw >= valid),
             self.length.eq(Mux(self.last_beat, valid - self.lane0, bw)),
             self.last_o.eq(self.o + 1 == ext_other),
-            self.line.eq(Mux(rows_on, self.row_line + self.lb, self.lb * ext_other + self.o)),
-            self.addr.eq(
-                sel("base")
-                + (sel("origin_other") + self.o) * sel("pitch")
-                + sel("origin_lane")
-                + lane_base
-                + self.lane0
-                - phase
-            ),
+            self.line.eq(line),
+            self.addr.eq(addr if phase is None else addr - phase),
         ]
 
     def _pick(self, key: str) -> Value:

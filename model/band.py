@@ -98,7 +98,7 @@ def plan_band(
             runs = conv.channels * lay.read
             if runs > MAX_RUN_WORDS:  # the fill walk's count of runs is a 16-bit tile register too
                 return None
-            lines = runs * -(-rows * lay.plane_w // lanes)  # [m-tile], the same for every image
+            lines = pixel_band_lines(conv, lanes, rows)  # [m-tile], the same for every image
             band_words = conv.batch * runs * lay.plane_w * int(rows.sum())
         else:
             lo, rows = band_rows(conv, np.arange(0, oh, j), j)  # [m-tile]
@@ -127,33 +127,48 @@ def plan_band(
 
 def band_fill(conv: ConvShape, lanes: int, m0: np.ndarray, tm: int) -> dict[str, np.ndarray]:
     """WS: the bands of native tiles (first im2col rows ``m0``, ``tm`` rows: whole output rows of one image;
-    every filter row) as the fill walk reads them: ``rows`` DRAM runs of ``W C`` words, the first from word
-    ``word0`` of A's DRAM region (NHWC: the next ``W C`` words on), row y written from SRAM word ``y *
-    pitch`` (:func:`systolic.geometry.band_row_pitch`), ``lines`` SRAM lines in all (``[tile]`` each)."""
+    every filter row) as the fill walk reads them: ``runs`` input rows, DRAM runs of ``run`` = W C words,
+    the first from word ``word0`` of A's DRAM region (NHWC: the next ``W C`` words on), row y written from
+    SRAM word ``y * pitch`` (:func:`systolic.geometry.band_row_pitch`), ``lines`` SRAM lines in all
+    (``[tile]`` each but ``run``)."""
     per_image = conv.ofmap_h * conv.ofmap_w
     b, oh0 = m0 // per_image, (m0 % per_image) // conv.ofmap_w
     lo, rows = band_rows(conv, oh0, tm // conv.ofmap_w)
     return {
         "word0": (b * conv.ifmap_h + lo) * conv.ifmap_w * conv.channels,
-        "rows": rows,
+        "run": conv.ifmap_w * conv.channels,
+        "runs": rows,
         "lines": pitched_band_lines(conv, lanes, rows),
         "pitch": np.full_like(rows, band_row_pitch(conv.ifmap_w, conv.channels, conv.filter_w, lanes)),
     }
 
 
-def band_runs(conv: ConvShape, m0: np.ndarray, tm: int) -> tuple[np.ndarray, np.ndarray]:
-    """OS and IS (lanes along the output pixels, :func:`systolic.geometry.native_conv`): (first word, words
-    per run) of the bands of native tiles (first im2col rows ``m0``, ``tm`` rows: whole output rows of one
-    image; every filter row). DRAM holds the ifmap in phase planes (:func:`systolic.geometry.phase_layout`),
-    so a band is C ``read`` runs of ``rows * W'`` words (:func:`plane_rows`), run i from ``first + i *
-    pitch`` (words from A's offset); the ifmap SRAM holds word w of run i in line ``(w // P) * runs + i``,
-    lane ``w % P`` (the fill walk of an im2col tile of ``rows * W'`` x runs)."""
+def band_runs(conv: ConvShape, lanes: int, m0: np.ndarray, tm: int) -> dict[str, np.ndarray]:
+    """OS and IS (lanes along the output pixels, :func:`systolic.geometry.native_conv`): the bands of native
+    tiles (first im2col rows ``m0``, ``tm`` rows: whole output rows of one image; every filter row) as the
+    fill walk reads them. DRAM holds the ifmap in phase planes (:func:`systolic.geometry.phase_layout`), so
+    a band is ``runs`` = C ``read`` runs of ``run`` = ``rows * W'`` words (:func:`plane_rows`), run i from
+    ``word0 + i * pitch`` (words from A's offset); the ifmap SRAM holds word w of run i in line ``(w // P)
+    * runs + i``, lane ``w % P`` (the fill walk of an im2col tile of ``rows * W'`` x runs), ``lines``
+    (:func:`pixel_band_lines`) in all (``[tile]`` each but ``runs``)."""
     lay = phase_layout(conv)
     per_image = conv.ofmap_h * conv.ofmap_w
     b, oh0 = m0 // per_image, (m0 % per_image) // conv.ofmap_w
     lo, rows = plane_rows(conv, oh0, tm // conv.ofmap_w)
     image = b * conv.channels * lay.phases + lay.first
-    return image * lay.plane_words + lo * lay.plane_w, rows * lay.plane_w
+    return {
+        "word0": image * lay.plane_words + lo * lay.plane_w,
+        "run": rows * lay.plane_w,
+        "runs": conv.channels * lay.read,
+        "lines": pixel_band_lines(conv, lanes, rows),
+    }
+
+
+def pixel_band_lines(conv: ConvShape, lanes: int, rows) -> np.ndarray:
+    """OS and IS bands (:func:`band_runs`): SRAM lines of a band of ``rows`` plane rows (vectorised): its C
+    ``read`` runs of ``rows * W'`` words, each in whole lines of P = ``lanes`` words of its own."""
+    lay = phase_layout(conv)
+    return conv.channels * lay.read * -(-np.asarray(rows, dtype=np.int64) * lay.plane_w // lanes)
 
 
 def window_addresses(

@@ -70,7 +70,6 @@ from systolic.geometry import (
     Geometry,
     geometry,
     native_conv,
-    phase_layout,
 )
 
 from .band import band_fill, band_runs, pitched_fill_beats, plan_band
@@ -420,19 +419,10 @@ def tiles_of(cfg: ArrayConfig, gemm: GemmArrays, plan: TilePlan) -> Tiles:
         if conv is None:
             continue
         mine = layer == i
-        if geo_a.lane_dim == "m":  # OS, IS: a run per channel and phase read, each in whole lines of its own
-            word0[mine], run[mine] = band_runs(conv, m0[mine], int(plan.tm[i]))
-            runs[mine] = conv.channels * phase_layout(conv).read
-            lines[mine] = runs[mine] * -(-run[mine] // geo_a.lanes)
-        else:
-            fill = band_fill(conv, geo_a.lanes, m0[mine], int(plan.tm[i]))
-            word0[mine], runs[mine], lines[mine], pitch[mine] = (
-                fill["word0"],
-                fill["rows"],
-                fill["lines"],
-                fill["pitch"],
-            )
-            run[mine] = conv.ifmap_w * conv.channels
+        walk = band_runs if geo_a.lane_dim == "m" else band_fill  # OS, IS: a run per channel and phase read
+        fill = walk(conv, geo_a.lanes, m0[mine], int(plan.tm[i]))
+        for out, key in ((word0, "word0"), (run, "run"), (runs, "runs"), (lines, "lines"), (pitch, "pitch")):
+            out[mine] = fill.get(key, -1)  # pitch: WS only
     first_k, last_k = i_k == 0, i_k == ck - 1
     return Tiles(
         layer, m0, n0, k0, mt, nt, kt, load_a, load_b, first_k, last_k, cc, pitch, lines, word0, run, runs

@@ -161,11 +161,9 @@ def pixel_runs(conv) -> bool:
     1, one column where sw > 1), so that its runs are evenly spaced in DRAM. Other widths ('valid') would
     make a vector of P pixels P words with gaps, and other phase subsets runs with two pitches: they keep
     their im2col matrix."""
-    if conv.ofmap_w != -(-conv.ifmap_w // conv.stride_w):
-        return False
+    lay = phase_layout(conv)
     every = conv.filter_h >= conv.stride_h and conv.filter_w >= conv.stride_w
-    one = min(conv.filter_h, conv.stride_h) == 1 and min(conv.filter_w, conv.stride_w) == 1
-    return every or one
+    return conv.ofmap_w == lay.plane_w and (every or lay.read == 1)
 
 
 @dataclass(frozen=True)
@@ -212,9 +210,9 @@ def pixel_address(conv, b, c, h, w):
     """Word of element (b, h, w, c) of an OS or IS native layer's ifmap from A's offset (vectorised; any
     (h, w) inside the tensor)."""
     sh, sw = conv.stride_h, conv.stride_w
-    plane_h, plane_w = -(-conv.ifmap_h // sh), -(-conv.ifmap_w // sw)
+    lay = phase_layout(conv)
     phase = ((b * conv.channels + c) * sh + h % sh) * sw + w % sw
-    return phase * plane_h * plane_w + (h // sh) * plane_w + w // sw
+    return phase * lay.plane_words + (h // sh) * lay.plane_w + w // sw
 
 
 def pixel_words(conv) -> int:

@@ -19,7 +19,7 @@ import numpy as np
 
 from systolic.config import ArrayConfig
 from systolic.dataflow import PORT_MAP, TENSOR_DIMS
-from systolic.geometry import BUFFER, CONV_PORTS, acc_signed, geometry, phase_layout, pixel_address
+from systolic.geometry import BUFFER, CONV_PORTS, acc_signed, geometry, pixel_address, pixel_words
 from systolic.model.memory import plan_conv_layer
 from systolic.model.traces import TRACE_NAMES
 from systolic.workload import ConvShape
@@ -85,15 +85,13 @@ def from_dram_image(cfg: ArrayConfig, flat: np.ndarray, tensor: str, shape: tupl
 
 
 def _phase_image(conv: ConvShape, nhwc: np.ndarray) -> np.ndarray:
-    """An OS or IS native layer's ifmap in DRAM (:func:`systolic.geometry.phase_layout`): per image and
-    channel, the stride's phase planes of H' x W' words (at stride 1 the NCHW tensor), zeros in the padding
-    words of a smaller phase."""
-    lay = phase_layout(conv)
-    sh, sw = conv.stride_h, conv.stride_w
-    planes = np.zeros((conv.batch, conv.channels, lay.plane_h * sh, lay.plane_w * sw), dtype=np.int64)
-    planes[:, :, : conv.ifmap_h, : conv.ifmap_w] = nhwc.transpose(0, 3, 1, 2)
-    shape = (conv.batch, conv.channels, lay.plane_h, sh, lay.plane_w, sw)
-    return planes.reshape(shape).transpose(0, 1, 3, 5, 2, 4).ravel()
+    """An OS or IS native layer's ifmap in DRAM, every element at :func:`systolic.geometry.pixel_address`
+    (the stride's phase planes of H' x W' words per image and channel; at stride 1 the NCHW tensor), zeros
+    in the padding words of a smaller phase."""
+    image = np.zeros(pixel_words(conv), dtype=np.int64)
+    b, h, w, c = np.indices(nhwc.shape)
+    image[pixel_address(conv, b, c, h, w)] = nhwc
+    return image
 
 
 class LayerHarness:

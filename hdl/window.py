@@ -240,10 +240,6 @@ def window(
     sw = signed(WIDE + 2)
     h, w0 = Signal(sw, name="win_h"), Signal(sw, name="win_w0")
     word = Signal(signed(WIDE + 36), name="win_word")  # in the band, from its first line
-    biased = Signal(WIDE + 36, name="win_word_biased")
-    line_b = Signal(WIDE + 36, name="win_line_biased")
-    line = Signal(sw, name="win_line_signed")
-    rot = Signal(range(max(lanes, 2)), name="win_rot")
     same = col == col_q
     m.d.comb += [
         r0.eq(tile["k0"] // taps_row),
@@ -256,11 +252,8 @@ def window(
         h.eq(oh * cv["conv_stride_h"] + r - cv["conv_pad_h"]),
         w0.eq(ow * cv["conv_stride_w"] - cv["conv_pad_w"]),
         word.eq((h - tile["lo"]) * pitch + w0 * cv["conv_c"] + t),
-        biased.eq(word + WS_BIAS_LINES * lanes),
-        line_b.eq(div_const(biased, lanes, (1 << (WIDE + 36)) - 1)),
-        line.eq(line_b - WS_BIAS_LINES),
-        rot.eq(biased - line_b * lanes),
     ]
+    line, rot = _line_and_lane(m, word, lanes, WS_BIAS_LINES, "win")
     ts, js, offs = _tap_chain(m, t, taps_row, row_lines, lanes)
     valid = _lane_valid(m, cv, h, w0, ts[:lanes], js[:lanes])
     lines = _lane_lines(m, offs[:lanes], line, rot, depth)
@@ -275,6 +268,23 @@ def window(
             tn_q.eq(ts[lanes]),
         ]
     return {"lines": lines, "rot": rot, "valid": valid}
+
+
+def _line_and_lane(m: Module, word: Value, lanes: int, bias: int, prefix: str) -> tuple[Signal, Signal]:
+    """(line, lane) of band word ``word`` (P = ``lanes`` words a line; the line signed, from the band's
+    first: ``word`` may be negative, in the padding above or left of the band), by one division by the
+    constant P of the word biased by ``bias`` lines."""
+    biased = Signal(WIDE + 36, name=f"{prefix}_word_biased")
+    line_b = Signal(WIDE + 36, name=f"{prefix}_line_biased")
+    line = Signal(signed(WIDE + 2), name=f"{prefix}_line_signed")
+    rot = Signal(range(max(lanes, 2)), name=f"{prefix}_rot")
+    m.d.comb += [
+        biased.eq(word + bias * lanes),
+        line_b.eq(div_const(biased, lanes, (1 << (WIDE + 36)) - 1)),
+        line.eq(line_b - bias),
+        rot.eq(biased - line_b * lanes),
+    ]
+    return line, rot
 
 
 def _lane_valid(m: Module, cv: dict, h: Value, w0: Value, ts: list, js: list) -> Signal:
@@ -379,10 +389,6 @@ def pixel_window(
     ow_next = Signal(WIDE + 1, name="pwin_ow_next")
     p0 = Signal(sw_, name="pwin_p0")
     word = Signal(sw_, name="pwin_word")  # in the run of channel c and phase (py, px)
-    biased = Signal(WIDE + 36, name="pwin_word_biased")
-    line_b = Signal(WIDE + 36, name="pwin_line_biased")
-    line = Signal(sw_, name="pwin_line_signed")
-    rot = Signal(range(max(lanes, 2)), name="pwin_rot")
     run = Signal(WIDE, name="pwin_run_index")
     plane_w = ph["plane_w"]
     m.d.comb += [
@@ -397,12 +403,9 @@ def pixel_window(
         ),
         p0.eq(tile["oh0"] * plane_w + row),
         word.eq(p0 + (dy - tile["lo"]) * plane_w + dx),
-        biased.eq(word + BIAS_LINES * lanes),
-        line_b.eq(div_const(biased, lanes, (1 << (WIDE + 36)) - 1)),
-        line.eq(line_b - BIAS_LINES),
-        rot.eq(biased - line_b * lanes),
-        run.eq(c * ph["read"] + Mux(ph["one"], 0, py * cv["conv_stride_w"] + px)),
     ]
+    line, rot = _line_and_lane(m, word, lanes, BIAS_LINES, "pwin")
+    m.d.comb += run.eq(c * ph["read"] + Mux(ph["one"], 0, py * cv["conv_stride_w"] + px))
     valid = _pixel_valid(m, cv, tile, row, p0, ow0, (py, dy, px, dx), lanes)
     with m.If(req):
         m.d.sync += [row_q.eq(row), ow0_q.eq(ow0)]

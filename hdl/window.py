@@ -61,6 +61,15 @@ def _named(m: Module, name: str, value: Value, shape=WIDE) -> Signal:
     return sig
 
 
+def _tile_rows(m: Module, cv: dict[str, Signal], m0: Value, mt: Value, prefix: str) -> tuple[Signal, ...]:
+    """A tile of whole output rows of one image (im2col rows ``m0`` .. ``m0 + mt - 1``): its image, first
+    output row and output rows (divisions by the layer's registers, once per tile)."""
+    per_img = _named(m, f"{prefix}_per_img", cv["conv_oh"] * cv["conv_ow"])
+    b = _named(m, f"{prefix}_img", m0 // per_img)
+    oh0 = _named(m, f"{prefix}_oh0", (m0 - b * per_img) // cv["conv_ow"])
+    return b, oh0, _named(m, f"{prefix}_out_rows", mt // cv["conv_ow"])
+
+
 def band(
     m: Module, cv: dict[str, Signal], tile: dict[str, Value], lanes: int, prefix: str
 ) -> dict[str, Signal]:
@@ -70,10 +79,7 @@ def band(
     tensor (the fill walk reads row ``row0 + y`` as a run of W C words into SRAM word ``y L``,
     :func:`band_pitch`)."""
     m0, mt = tile["m0"], tile["mt"]
-    per_img = _named(m, f"{prefix}_per_img", cv["conv_oh"] * cv["conv_ow"])
-    b = _named(m, f"{prefix}_img", m0 // per_img)
-    oh0 = _named(m, f"{prefix}_oh0", (m0 - b * per_img) // cv["conv_ow"])
-    j = _named(m, f"{prefix}_out_rows", mt // cv["conv_ow"])
+    b, oh0, j = _tile_rows(m, cv, m0, mt, prefix)
     first = _named(m, f"{prefix}_first_tap", oh0 * cv["conv_stride_h"])
     lo = _named(m, f"{prefix}_lo", Mux(first >= cv["conv_pad_h"], first - cv["conv_pad_h"], 0))
     top = _named(
@@ -166,10 +172,7 @@ def pixel_band(m: Module, cv: dict[str, Signal], tile: dict[str, Value], prefix:
     m0, mt = tile["m0"], tile["mt"]
     ph = phase_registers(m, cv, prefix)
     sg = signed(WIDE + 2)
-    per_img = _named(m, f"{prefix}_per_img", cv["conv_oh"] * cv["conv_ow"])
-    b = _named(m, f"{prefix}_img", m0 // per_img)
-    oh0 = _named(m, f"{prefix}_oh0", (m0 - b * per_img) // cv["conv_ow"])
-    j = _named(m, f"{prefix}_out_rows", mt // cv["conv_ow"])
+    b, oh0, j = _tile_rows(m, cv, m0, mt, prefix)
     lo = _named(m, f"{prefix}_lo", Mux(oh0 >= ph["dy_neg"], oh0 - ph["dy_neg"], 0))
     top = _named(m, f"{prefix}_top", oh0 + j - 1 + ph["dy_hi"], sg)
     hi = _named(m, f"{prefix}_hi", Mux(top >= ph["plane_h"], ph["plane_h"] - 1, top), sg)

@@ -29,12 +29,24 @@ dataflow = ["os", "ws", "is"]
 dram_bw_words_per_cycle = [1, 4]
 ofmap_sram_bytes = [16, 65536]
 """
+#: A two-layer network for the tests that run sweeps: what they check (outputs, determinism, resume, the
+#: spec stamp) does not depend on the network, and AlexNet's eight layers cost each Dask worker about 7 s
+#: of the statistics-free default's synthetic layers (``model/energy/defaults.py``, memoised per process).
+#: ``tests/test_golden.py`` sweeps AlexNet by its zoo name.
+NET = "Layer,M,N,K,\nfc1,40,20,30,\nfc2,7,5,9,\n"
 
 
 def write(tmp_path: Path, text: str, name: str = "s.toml") -> Path:
     p = tmp_path / name
     p.write_text(text)
     return p
+
+
+def small(tmp_path: Path, batch: int, name: str = "s.toml", bandwidths: str = "1, 4") -> Path:
+    """GRID over :data:`NET` (written beside the spec as net.csv), DRAM bandwidths ``bandwidths``."""
+    (tmp_path / "net.csv").write_text(NET)
+    text = GRID.format(batch=batch).replace('"alexnet"', '"net.csv"')
+    return write(tmp_path, text.replace("[1, 4]", f"[{bandwidths}]"), name)
 
 
 @pytest.mark.parametrize(
@@ -94,10 +106,10 @@ def test_random_points_are_seeded_and_in_range(tmp_path):
 
 
 def test_sweep_writes_points_front_and_is_deterministic(tmp_path, capsys):
-    spec = write(tmp_path, GRID.format(batch=5))
+    spec = small(tmp_path, 5)
     assert main(["sweep", str(spec), "--out", str(tmp_path / "a"), "--quiet", "--workers", "1"]) == 0
     out = capsys.readouterr().out
-    assert "24 points x 1 network(s) (alexnet)" in out
+    assert "24 points x 1 network(s) (net)" in out
     import pyarrow.parquet as pq
 
     t = pq.read_table(tmp_path / "a" / "points.parquet")
@@ -115,22 +127,24 @@ def test_sweep_writes_points_front_and_is_deterministic(tmp_path, capsys):
 def test_existing_scheduler(tmp_path):
     from dask.distributed import LocalCluster
 
-    spec = load_spec(write(tmp_path, GRID.format(batch=12)))
+    spec = load_spec(small(tmp_path, 12))
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
         s = run_sweep(spec, tmp_path / "c", scheduler=cluster.scheduler_address, progress=False)
     assert s["points"] == 24 and s["batches"] == 2
 
 
 def test_other_spec_into_same_folder_is_refused(tmp_path, capsys):
-    spec = write(tmp_path, GRID.format(batch=12))
+    spec = small(tmp_path, 12)
     assert main(["sweep", str(spec), "--out", str(tmp_path / "d"), "--quiet", "--workers", "1"]) == 0
-    other = write(tmp_path, GRID.format(batch=6), "t.toml")
+    other = small(tmp_path, 6, "t.toml")
     assert main(["sweep", str(other), "--out", str(tmp_path / "d"), "--quiet"]) == 2
     assert "holds a sweep of a different spec" in capsys.readouterr().err
 
 
 def test_killed_sweep_resumes_to_the_same_result(tmp_path):
-    spec = write(tmp_path, GRID.format(batch=1))
+    # 72 one-point batches of about 30 ms each: after the 10th part the driver has 2 s of work left, ample
+    # time for the kill below (polled every 50 ms) to land mid-sweep
+    spec = small(tmp_path, 1, bandwidths="1, 2, 3, 4, 6, 8")
     cmd = [sys.executable, "-m", "systolic.cli", "sweep", str(spec), "--quiet", "--workers", "1"]
     subprocess.run([*cmd, "--out", str(tmp_path / "whole")], check=True, capture_output=True)
     parts = tmp_path / "cut" / "parts"
@@ -141,9 +155,9 @@ def test_killed_sweep_resumes_to_the_same_result(tmp_path):
     os.killpg(proc.pid, signal.SIGKILL)  # the driver and its Dask workers, mid-sweep
     proc.wait()
     done = len(list(parts.glob("part-*.parquet")))
-    assert 10 <= done < 24 and not (tmp_path / "cut" / "points.parquet").exists()
+    assert 10 <= done < 72 and not (tmp_path / "cut" / "points.parquet").exists()
     res = subprocess.run([*cmd, "--out", str(tmp_path / "cut")], check=True, capture_output=True, text=True)
-    assert f"{done} of 24 batches resumed" in res.stdout
+    assert f"{done} of 72 batches resumed" in res.stdout
     for name in ("points.parquet", "points.csv", "pareto.csv", "summary.json"):
         assert (tmp_path / "cut" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
 
@@ -194,7 +208,7 @@ def test_spec_nonsense(tmp_path, capsys, extra, message):
 
 @pytest.mark.slow
 def test_corrupt_part_is_recomputed_with_a_warning(tmp_path, capsys):
-    spec = write(tmp_path, GRID.format(batch=12))
+    spec = small(tmp_path, 12)
     argv = ["sweep", str(spec), "--out", str(tmp_path / "o"), "--quiet", "--workers", "1"]
     assert main(argv) == 0
     before = {p.name: p.read_bytes() for p in (tmp_path / "o").glob("points.*")}

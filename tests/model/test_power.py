@@ -48,6 +48,23 @@ def test_nominal_timeline_has_the_memory_models_cycles(df, tile_overlap):
     assert tl.end_s * cfg.clock_hz == pytest.approx(mem.total_cycles, rel=1e-12)
 
 
+@pytest.mark.parametrize("block", [1, 7, 10**9])
+def test_step_times_in_blocks_of_rows_are_the_rows_one_by_one(monkeypatch, block):
+    cfg = _cfg(Dataflow.WS, tile_overlap=True)
+    gemm = GemmArrays.of([40, 64, 9], [20, 64, 33], [30, 64, 17])
+    work = power.step_work(cfg, gemm, memory_cycles(cfg, gemm).schedule)
+    assert np.any(work.result_cycles)  # the tile_overlap scan runs
+    steps = work.layer.size
+    rng = np.random.default_rng(5)
+    f = cfg.clock_hz * rng.uniform(0.3, 1.0, (2, 5, steps, 3))  # [.., choice, step, part]
+    monkeypatch.setattr(power, "STEP_BLOCK_ELEMENTS", block * steps)
+    t = power.step_times_s(work, f)
+    assert t.shape == (2, 5, steps)
+    for i in range(2):
+        for c in range(5):
+            assert np.array_equal(t[i, c], power.step_times_s(work, f[i, c]))
+
+
 def test_nominal_resnet50_on_a_128x128_array_has_the_memory_models_cycles():
     """Tiles back to back on a big array: the busiest SRAM port's lines outlast the compute activity (the
     ofmap writes trail it), and must still fit before the tile's last result."""

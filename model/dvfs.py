@@ -167,10 +167,12 @@ class Costs:
         return 0
 
 
-#: What :func:`costs` holds per choice and step while it times every step at every choice (measured: 126
-#: choices x 32,770 steps, 644 MB and 2.9 s).
-BYTES_PER_CHOICE_STEP = 160
-SECONDS_PER_CHOICE_STEP = 0.7e-6
+#: What :func:`costs` holds per choice and step while it times every step at every choice (measured with
+#: tracemalloc, nice 10 at a load average of 3.6: 126 choices x 49,792 steps (AlexNet on small-8x8), 105 MB
+#: and 0.60-0.65 s; x 62,858 steps (ResNet-18), 132 MB and 0.81-1.05 s; it was 288 B and 0.6-1.5 us before
+#: :func:`~.power.step_times_s` took the choices in blocks).
+BYTES_PER_CHOICE_STEP = 20
+SECONDS_PER_CHOICE_STEP = 0.15e-6
 
 
 def choice_count(cfg: ArrayConfig) -> int:

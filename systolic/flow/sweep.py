@@ -578,17 +578,23 @@ def _compute(
     workers: int,
 ) -> None:
     """Run ``task`` on the batches ``todo`` on Dask (a local cluster, or ``scheduler``), ``finish`` each."""
+    import dask
     from dask.distributed import Client, LocalCluster, as_completed
 
     cluster = None
     if scheduler is None:
-        cluster = LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=logging.CRITICAL,
-        )
+        # Dask starts its workers with MALLOC_TRIM_THRESHOLD_=65536 (and writes it into this process's
+        # environment, where every later subprocess inherits it): setting it turns off glibc's adaptive
+        # mmap threshold, so each of the model's large temporaries is mapped and faulted in afresh. AlexNet's
+        # 4-point golden sweep evaluated 14.5 s with it and 5.6 s without (measured in one process).
+        with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+            cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.CRITICAL,
+            )
         client = Client(cluster)
     else:
         try:

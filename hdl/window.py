@@ -6,8 +6,9 @@ rows at a row pitch of L words, :func:`band_pitch`); the timing is the im2col la
 request, data the next cycle), so the array and its sequencer do not change. WS (:func:`window`): a
 k-line's P taps, across filter rows too, lie on P distinct lanes of the band: the ifmap SRAM has a memory
 per lane (``DoubleBuffer(rotate=True, lane_addr=True)``), each reading its own line, and the data comes
-out rotated. OS and IS (:func:`pixel_window`): P consecutive words of a channel's run, lanes below the
-address's lane reading the next line. The model is :mod:`systolic.model.band`.
+out rotated. OS and IS (:func:`pixel_window`): P consecutive output pixels of a channel's run, their plane
+rows at a row pitch L in the band (:func:`phase_registers`) so that they too lie on P distinct lanes, each
+reading its own line, the same buffer. The model is :mod:`systolic.model.band`.
 
 The window divides by no layer register per request: the output pixel and the first tap of a request
 are counters stepped along the sequencer's walk (as Gemmini's im2col unit does), per lane chains of

@@ -200,15 +200,18 @@ def conv_cases(rows: int, cols: int) -> list[GemmCase]:
 
 
 def os_conv_cases(rows: int, cols: int) -> list[GemmCase]:
-    """Convolutions OS and IS read natively (as many output columns as the ifmap's phase planes have; lanes
-    along the output pixels, a run per channel and phase, :func:`systolic.geometry.phase_layout`): 3x3
+    """Convolutions OS and IS read natively (lanes along the output pixels, a run per channel and phase,
+    :func:`systolic.geometry.phase_layout`, plane rows at a row pitch in the SRAM when OW != W',
+    :func:`systolic.geometry.pixel_row_pitch`): 3x3
     'same' with rows whose width is not a multiple of the array's rows (a vector crosses output rows),
     narrower than the rows (a vector spans several), pointwise, a batch of two, 5x5 'same', a 3x1 filter
     ('valid' height), channels not a multiple of the rows in a tall image (bands of a few output rows on
     the tight memory), deep (k-tiles of whole filter rows when tight); strided: 3x3 stride 2 pad 1 on an
     even and two odd widths (phases of different sizes; bands of a few output rows on the tight memory),
-    1x1 stride 2 (phase (0, 0) only), 7x7 stride 2 pad 3 with C = 3, a batch of two; then a strided
-    'valid' conv and a GEMM, read as matrices on the same build."""
+    1x1 stride 2 (phase (0, 0) only), 7x7 stride 2 pad 3 with C = 3, a batch of two; 'valid' widths: a
+    strided 3x3 (OW < W'), a 3x3 on 9 columns whose vectors span output rows in a tall image (bands of a
+    few output rows on the tight memory), a 3x3 on a batch of two, a 1x1 with padding 1 (OW > W'); then a
+    GEMM, read as a matrix on the same build."""
     shapes = [
         (ConvShape(6, 5, 3, 3, 3, cols - 1, pad_h=1, pad_w=1), "padded 3x3, W = 5"),
         (ConvShape(4, 3, 3, 3, 2, 3, pad_h=1, pad_w=1), "padded 3x3, W = 3"),
@@ -230,7 +233,10 @@ def os_conv_cases(rows: int, cols: int) -> list[GemmCase]:
             "C = 3, 7x7 stride 2 pad 3",
         ),
         (ConvShape(7, 6, 3, 3, 2, 3, stride_h=2, stride_w=2, pad_h=1, pad_w=1, batch=2), "stride 2, batch 2"),
-        (ConvShape(7, 6, 3, 3, 2, cols + 1, stride_h=2, stride_w=2), "strided 3x3 valid (im2col)"),
+        (ConvShape(7, 6, 3, 3, 2, cols + 1, stride_h=2, stride_w=2), "strided 3x3 valid, OW < W'"),
+        (ConvShape(12, 9, 3, 3, 2, 5), "3x3 valid, W = 9, tall"),
+        (ConvShape(6, 7, 3, 3, 2, 3, batch=2), "3x3 valid, batch 2"),
+        (ConvShape(5, 5, 1, 1, 3, 3, pad_h=1, pad_w=1), "1x1 pad 1, OW > W'"),
     ]
     cases = [
         GemmCase.from_conv(shape, seed=600 + i, label=f"{label} conv")

@@ -69,7 +69,7 @@ class Accelerator(wiring.Component):
                 transparent=transparent,
                 split=split,
                 rotate=rotate,
-                lane_addr=rotate and g.lane_dim != "m",  # WS: k-lines across filter rows, a line per lane
+                lane_addr=rotate,  # a line per lane: WS k-lines across filter rows, OS/IS pixels across rows
             )
 
     def elaborate(self, platform) -> Module:
@@ -147,8 +147,8 @@ class Accelerator(wiring.Component):
     def _window(self, m: Module, req: Value, row: Value, col: Value, line: Value, data: Value):
         """conv_native: the window generator (WS: lanes along K, a request is im2col row ``row`` at taps
         from ``col``; OS and IS: lanes along M, rows from ``row`` at tap ``col``). A request
-        reads P consecutive words of the band (two lines, rotated) and zeros the lanes in the padding;
-        with ``conv_en`` low the im2col line as before."""
+        reads P words of the band on P distinct memory lanes (a line per lane, rotated) and zeros the
+        lanes in the padding; with ``conv_en`` low the im2col line as before."""
         cv, ctrl = self.ctrl.cv, self.ctrl
         g = self._geo["A"]
         buf = self.buffers["A"]
@@ -157,7 +157,8 @@ class Accelerator(wiring.Component):
         # held at 0 while the layer is a GEMM, so the generator's logic does not toggle
         args = (req & on, Mux(on, row, 0), Mux(on, col, 0), g.lanes, max(g.half_lines, 1))
         if g.lane_dim == "m":  # OS: lanes along the output pixels, a run per channel
-            tile = pixel_band(m, cv, cp, "cpband") | {"m0": ctrl.cp_m0, "mt": ctrl.cp_mt, "k0": ctrl.cp_k0}
+            tile = pixel_band(m, cv, cp, g.lanes, "cpband")
+            tile |= {"m0": ctrl.cp_m0, "mt": ctrl.cp_mt, "k0": ctrl.cp_k0}
             win = pixel_window(m, cv, tile, *args)
         else:
             tile = band(m, cv, cp, g.lanes, "cpband") | {"m0": ctrl.cp_m0, "k0": ctrl.cp_k0}
@@ -169,12 +170,9 @@ class Accelerator(wiring.Component):
         with m.If(req):
             m.d.sync += valid_q.eq(Mux(on, win["valid"], (1 << g.lanes) - 1))
         m.d.comb += buf.a_rd_rot.eq(Mux(on, win["rot"], 0))
-        if g.lane_dim == "m":
-            m.d.comb += buf.a_rd_next.eq(win["next"])
-            line = Mux(on, win["line"], line)
-        else:  # WS: a line per memory lane (the im2col line for every lane when the layer is a GEMM)
-            abits = len(buf.a_rd_lines) // g.lanes
-            m.d.comb += buf.a_rd_lines.eq(Cat(*(Mux(on, q, line)[:abits] for q in win["lines"])))
+        # a line per memory lane (the im2col line for every lane when the layer is a GEMM)
+        abits = len(buf.a_rd_lines) // g.lanes
+        m.d.comb += buf.a_rd_lines.eq(Cat(*(Mux(on, q, line)[:abits] for q in win["lines"])))
         bits = operand_format(self._cfg, "A")[0]
         masked = Cat(*(Mux(valid_q[i], data[i * bits : (i + 1) * bits], 0) for i in range(g.lanes)))
         return line, masked

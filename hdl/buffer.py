@@ -39,9 +39,9 @@ class DoubleBuffer(wiring.Component):
         ``a_rd_next``, the others line ``a_rd_addr``, and lane i of ``a_rd_data`` is memory lane
         ``(i + rot) mod P`` (rot as it was at the read). With ``a_rd_rot`` = 0 an ordinary line read.
     lane_addr : bool
-        ``rotate`` with a line per memory lane (``a_rd_lines``, the WS window's k-lines across filter
-        rows, whose lanes read lines further apart than the next) instead of ``a_rd_addr`` and
-        ``a_rd_next``.
+        ``rotate`` with a line per memory lane (``a_rd_lines``: the WS window's k-lines across filter
+        rows, the OS/IS window's pixels across output rows of a band at a row pitch, whose lanes read
+        lines further apart than the next) instead of ``a_rd_addr`` and ``a_rd_next``.
 
     Ports
     -----

@@ -36,7 +36,11 @@ class _Walker:
     high the segment's lines o (a WS band's input rows) are written from SRAM word ``o * L`` (L =
     ``step_lines * P + step_lanes``: row o's first line and lane are registers stepped per line o),
     line block lb being SRAM line ``first + lb`` and the first block's beats starting at the row's lane,
-    so that no beat crosses an SRAM line; else line o's block lb is SRAM line ``lb * ext_other + o``.
+    so that no beat crosses an SRAM line; else line o's block lb is SRAM line ``lb * ext_other + o``. With
+    ``sub`` high (an OS or IS band whose plane rows sit at a row pitch L in the SRAM: ``sub_rows`` rows of
+    ``ext_lane`` words a run, the next ``sub_words`` words on in DRAM) each line o (a run) is walked as its
+    rows y, row y from the run's word ``y * L`` (L = ``step_lines * P + step_lanes``): its block lb is SRAM
+    line ``(first + lb) * ext_other + o``, first and the row's lane registers stepped per row.
     Provides ``busy``, ``seg``, ``line``, ``lane0`` (first lane of the beat within the line),
     ``length``, ``addr``, ``last`` (the beat is the walk's last) and ``init``/``advance`` statements.
     """
@@ -53,8 +57,10 @@ class _Walker:
         self.length = Signal(range(bw + 1), name=f"{name}_len")
         self.addr = Signal(ADDR_BITS, name=f"{name}_addr")
         self.last = Signal(name=f"{name}_last")
-        self._segments = segments = [{"rows": 0, "step_lines": 0, "step_lanes": 0} | sg for sg in segments]
+        default = {"rows": 0, "sub": 0, "sub_rows": 0, "sub_words": 0, "step_lines": 0, "step_lanes": 0}
+        self._segments = segments = [default | sg for sg in segments]
         self._rowed = any(not isinstance(sg["rows"], int) for sg in segments)
+        self._sub = any(not isinstance(sg["sub"], int) for sg in segments)
         sel = self._pick
         lanes_p = sel("lanes")
         ext_lane, ext_other = sel("ext_lane"), sel("ext_other")
@@ -64,16 +70,20 @@ class _Walker:
         self.last_lb = Signal(name=f"{name}_last_lb")
         self.last_o = Signal(name=f"{name}_last_o")
         self.last_seg = Signal(name=f"{name}_last_seg")
+        extra = None
         if self._rowed:
             ext_lane, phase, line = self._rowed_walk(m, name, most, lanes_p, ext_lane, ext_other)
+        elif self._sub:
+            ext_lane, phase, line, extra = self._sub_walk(m, name, most, lanes_p, ext_lane, ext_other)
         else:
             phase, line = None, self.lb * ext_other + self.o
-        self._beats(m, bw, lanes_p, ext_lane, ext_other, lane_base, valid, line, phase)
+        self._beats(m, bw, lanes_p, ext_lane, ext_other, lane_base, valid, line, phase, extra)
         if len(segments) == 1:
             m.d.comb += self.last_seg.eq(1)
         else:  # two segments: the first is the last one when the second is not enabled
             m.d.comb += self.last_seg.eq((self.seg == 1) | ~segments[1]["enable"])
-        m.d.comb += self.last.eq(self.last_beat & self.last_lb & self.last_o & self.last_seg)
+        last = self.last_beat & self.last_lb & self.last_o & self.last_seg
+        m.d.comb += self.last.eq(last & self.last_y if self._sub else last)
 
     def _rowed_walk(
         self, m: Module, name: str, most: int, lanes_p: Value, ext_lane: Value, ext_other: Value
@@ -96,6 +106,33 @@ class _Walker:
         ]
         return row_end, phase, Mux(rows_on, self.row_line + self.lb, self.lb * ext_other + self.o)
 
+    def _sub_walk(
+        self, m: Module, name: str, most: int, lanes_p: Value, ext_lane: Value, ext_other: Value
+    ) -> tuple[Signal, Signal, Value, Value]:
+        """A walk with a segment of runs in rows (an OS or IS band at a row pitch): row y of run o from lane
+        ``row_lane`` of the run's line ``row_line`` and DRAM word ``row_addr`` of the run (registers stepped
+        per row), so the first block's beats start there and its DRAM address is ``phase`` lanes behind the
+        lane. Returns the row's end in lanes from its first line, ``phase``, the beat's SRAM line and the
+        row's DRAM offset, for :meth:`_beats`."""
+        sel = self._pick
+        self.y = Signal(DIM_BITS, name=f"{name}_y")
+        self.row_line = Signal(2 * DIM_BITS, name=f"{name}_row_line")
+        self.row_lane = Signal(range(max(most, 2)), name=f"{name}_row_lane")
+        self.row_addr = Signal(ADDR_BITS, name=f"{name}_row_addr")
+        self.last_y = Signal(name=f"{name}_last_y")
+        sub_on = Signal(name=f"{name}_sub")
+        phase = Signal(range(max(most, 2)), name=f"{name}_phase")
+        row_end = Signal(DIM_BITS + 1, name=f"{name}_row_end")  # the row's end, in lanes from its first line
+        self._steps = (sel("step_lines"), sel("step_lanes"), lanes_p, sel("sub_words"))
+        m.d.comb += [
+            sub_on.eq(sel("sub")),
+            phase.eq(Mux(sub_on, self.row_lane, 0)),
+            row_end.eq(ext_lane + phase),
+            self.last_y.eq(~sub_on | (self.y + 1 >= sel("sub_rows"))),
+        ]
+        line = (Mux(sub_on, self.row_line, 0) + self.lb) * ext_other + self.o
+        return row_end, phase, line, Mux(sub_on, self.row_addr, 0)
+
     def _beats(
         self,
         m: Module,
@@ -107,10 +144,12 @@ class _Walker:
         valid: Signal,
         line: Value,
         phase: Signal | None,
+        extra: Value | None = None,
     ) -> None:
         """The beat of line o, block lb, beat j: its SRAM ``line``, first lane, length, DRAM address and
         the last-of flags; with ``phase`` (a rowed walk, :meth:`_rowed_walk`) the first block's beats start
-        ``phase`` lanes into the line and the address is that many words behind the lane."""
+        ``phase`` lanes into the line and the address is that many words behind the lane (plus ``extra``:
+        a sub-row walk's row offset, :meth:`_sub_walk`)."""
         sel = self._pick
         lane0 = self.j * bw if phase is None else Mux(self.lb == 0, phase, 0) + self.j * bw
         addr = (
@@ -120,6 +159,8 @@ class _Walker:
             + lane_base
             + self.lane0
         )
+        if extra is not None:
+            addr = addr + extra
         m.d.comb += [
             lane_base.eq(self.lb * lanes_p),
             self.last_lb.eq(lane_base + lanes_p >= ext_lane),
@@ -143,7 +184,9 @@ class _Walker:
         """Statements that (re)start the walk at the first enabled segment."""
         first = 0 if len(enables) == 1 else Mux(enables[0], 0, 1)
         any_enabled = enables[0] if len(enables) == 1 else enables[0] | enables[1]
-        rows = [self.row_line.eq(0), self.row_lane.eq(0)] if self._rowed else []
+        rows = [self.row_line.eq(0), self.row_lane.eq(0)] if self._rowed or self._sub else []
+        if self._sub:
+            rows += [self.y.eq(0), self.row_addr.eq(0)]
         return [
             self.busy.eq(any_enabled),
             self.seg.eq(first),
@@ -159,28 +202,52 @@ class _Walker:
             m.d.sync += self.j.eq(0)
             with m.If(self.last_lb):
                 m.d.sync += self.lb.eq(0)
-                with m.If(self.last_o):
-                    m.d.sync += self.o.eq(0)
-                    if self._rowed:
-                        m.d.sync += [self.row_line.eq(0), self.row_lane.eq(0)]
-                    with m.If(self.last_seg):
-                        m.d.sync += self.busy.eq(0)
-                    with m.Else():
-                        m.d.sync += self.seg.eq(self.seg + 1)
-                with m.Else():
-                    m.d.sync += self.o.eq(self.o + 1)
-                    if self._rowed:  # the next row starts L words on
-                        step_lines, step_lanes, lanes_p = self._steps
+                if self._sub:
+                    step_lines, step_lanes, lanes_p, sub_words = self._steps
+                    with m.If(~self.last_y):  # the run's next row: L words on in the SRAM, W' in DRAM
                         lane = self.row_lane + step_lanes
                         carry = lane >= lanes_p
                         m.d.sync += [
+                            self.y.eq(self.y + 1),
                             self.row_lane.eq(Mux(carry, lane - lanes_p, lane)),
                             self.row_line.eq(self.row_line + step_lines + carry),
+                            self.row_addr.eq(self.row_addr + sub_words),
                         ]
+                    with m.Else():
+                        m.d.sync += [
+                            self.y.eq(0),
+                            self.row_line.eq(0),
+                            self.row_lane.eq(0),
+                            self.row_addr.eq(0),
+                        ]
+                        self._next_line(m)
+                else:
+                    self._next_line(m)
             with m.Else():
                 m.d.sync += self.lb.eq(self.lb + 1)
         with m.Else():
             m.d.sync += self.j.eq(self.j + 1)
+
+    def _next_line(self, m: Module) -> None:
+        """The walk's next line o (or segment, or the end), past the last block of line o."""
+        with m.If(self.last_o):
+            m.d.sync += self.o.eq(0)
+            if self._rowed:
+                m.d.sync += [self.row_line.eq(0), self.row_lane.eq(0)]
+            with m.If(self.last_seg):
+                m.d.sync += self.busy.eq(0)
+            with m.Else():
+                m.d.sync += self.seg.eq(self.seg + 1)
+        with m.Else():
+            m.d.sync += self.o.eq(self.o + 1)
+            if self._rowed:  # the next row starts L words on
+                step_lines, step_lanes, lanes_p = self._steps
+                lane = self.row_lane + step_lanes
+                carry = lane >= lanes_p
+                m.d.sync += [
+                    self.row_lane.eq(Mux(carry, lane - lanes_p, lane)),
+                    self.row_line.eq(self.row_line + step_lines + carry),
+                ]
 
 
 def controller_ports(cfg: ArrayConfig) -> dict:
@@ -437,16 +504,25 @@ class Controller(wiring.Component):
     def _band_segment(self, m: Module, rec: dict, seg: dict) -> dict:
         """conv_native: A's fill walk reads the band of the tile ``rec`` when the layer's ``conv_en`` is
         high. WS: whole lines of P words of the NHWC tensor; OS and IS: runs of rows x W' words, one per
-        channel and phase plane read (SRAM line ``lb runs + i`` for word ``lb P ..`` of run i)."""
+        channel and phase plane read (SRAM line ``lb runs + i`` for word ``lb P ..`` of run i), each plane
+        row from its own SRAM start when the band's row pitch is not W' (``window.phase_registers``)."""
         g, cv, on = self._geo["A"], self.cv, self.cv["conv_en"]
         if g.lane_dim == "m":
-            bd = pixel_band(m, cv, rec, "ldband")
+            bd = pixel_band(m, cv, rec, g.lanes, "ldband")
+            ph = bd["ph"]
             band_seg = {
-                "ext_lane": bd["run"],
+                "ext_lane": Mux(ph["split"], ph["plane_w"], bd["run"]),
                 "ext_other": bd["runs"],
                 "origin_lane": bd["first"],
                 "origin_other": bd["c0"],
                 "pitch": bd["plane"],
+            }
+            seg = seg | {
+                "sub": on & ph["split"],
+                "sub_rows": bd["rows"],
+                "sub_words": ph["plane_w"],
+                "step_lines": ph["step_lines"],
+                "step_lanes": ph["step_lanes"],
             }
         else:
             bd = band(m, cv, rec, g.lanes, "ldband")

@@ -6,8 +6,9 @@ rows at a row pitch of L words, :func:`band_pitch`); the timing is the im2col la
 request, data the next cycle), so the array and its sequencer do not change. WS (:func:`window`): a
 k-line's P taps, across filter rows too, lie on P distinct lanes of the band: the ifmap SRAM has a memory
 per lane (``DoubleBuffer(rotate=True, lane_addr=True)``), each reading its own line, and the data comes
-out rotated. OS and IS (:func:`pixel_window`): P consecutive words of a channel's run, lanes below the
-address's lane reading the next line. The model is :mod:`systolic.model.band`.
+out rotated. OS and IS (:func:`pixel_window`): P consecutive output pixels of a channel's run, their plane
+rows at a row pitch L in the band (:func:`phase_registers`) so that they too lie on P distinct lanes, each
+reading its own line, the same buffer. The model is :mod:`systolic.model.band`.
 
 The window divides by no layer register per request: the output pixel and the first tap of a request
 are counters stepped along the sequencer's walk (as Gemmini's im2col unit does), per lane chains of
@@ -125,19 +126,23 @@ def band_pitch(m: Module, cv: dict[str, Signal], lanes: int, prefix: str) -> dic
     }
 
 
-def phase_registers(m: Module, cv: dict[str, Signal], prefix: str) -> dict[str, Signal]:
+def phase_registers(m: Module, cv: dict[str, Signal], lanes: int, prefix: str) -> dict[str, Signal]:
     """OS and IS: the layer's phase layout (:func:`systolic.geometry.phase_layout`), from its registers
     (divisions by the strides once per layer, as inputs latched at ``start``): plane rows ``plane_h`` = H'
-    = ceil(H / sh) and words a row ``plane_w`` = OW (= W', :func:`~systolic.geometry.pixel_runs`); ``one``
-    (a band reads one phase of a channel, ``first``, else all ``phases``), ``read`` (phases read per
-    channel) and ``pitch`` (words between runs); ``dy_neg`` = ceil(pad_h / sh) (plane rows a band reaches
-    above its first output row) and ``dy_hi`` (its last filter row's dy, floor((R - 1 - pad_h) / sh));
-    ``py0`` = (-pad_h) mod sh, and ``px0``, ``dx0`` (tap column 0's phase and offset); ``rem_h``,
-    ``rem_w`` (phases of H' rows, of W' columns: the others hold one fewer)."""
+    = ceil(H / sh) and words a row ``plane_w`` = W' = ceil(W / sw); ``one`` (a band reads one phase of a
+    channel, ``first``, else all ``phases``), ``read`` (phases read per channel) and ``pitch`` (words
+    between runs); ``dy_neg`` = ceil(pad_h / sh) (plane rows a band reaches above its first output row) and
+    ``dy_hi`` (its last filter row's dy, floor((R - 1 - pad_h) / sh)); ``py0`` = (-pad_h) mod sh, and
+    ``px0``, ``dx0`` (tap column 0's phase and offset); ``rem_h``, ``rem_w`` (phases of H' rows, of W'
+    columns: the others hold one fewer); and the band's row pitch in the SRAM
+    (:func:`systolic.geometry.pixel_row_pitch`, P = ``lanes``): ``row_pitch`` L = W' + ((OW - W') mod P),
+    ``split`` (L != W': the fill walk writes each plane row from its own SRAM start), ``step_lines``,
+    ``step_lanes`` (L = step_lines P + step_lanes) and ``row_lines`` ((L - OW) / P, signed: the lines a
+    vector's lane moves per output row past the vector's first)."""
     sh, sw, pad_h, pad_w = cv["conv_stride_h"], cv["conv_stride_w"], cv["conv_pad_h"], cv["conv_pad_w"]
     sg = signed(WIDE + 2)
     plane_h = _named(m, f"{prefix}_plane_h", (cv["conv_h"] + sh - 1) // sh)
-    plane_w = _named(m, f"{prefix}_plane_w", cv["conv_ow"])
+    plane_w = _named(m, f"{prefix}_plane_w", (cv["conv_w"] + sw - 1) // sw)
     dy_neg = _named(m, f"{prefix}_dy_neg", (pad_h + sh - 1) // sh)
     dx_neg = _named(m, f"{prefix}_dx_neg", (pad_w + sw - 1) // sw)
     py0 = _named(m, f"{prefix}_py0", dy_neg * sh - pad_h)
@@ -145,6 +150,12 @@ def phase_registers(m: Module, cv: dict[str, Signal], prefix: str) -> dict[str, 
     one = _named(m, f"{prefix}_one", ((cv["conv_r"] == 1) | (sh == 1)) & ((cv["conv_s"] == 1) | (sw == 1)), 1)
     phases = _named(m, f"{prefix}_phases", sh * sw)
     words = _named(m, f"{prefix}_plane_words", plane_h * plane_w)
+    big = lanes << 33  # a multiple of P above any W' (< 2**16): the mod of a non-negative value
+    gap_b = _named(m, f"{prefix}_gap_biased", cv["conv_ow"] + big - plane_w, WIDE + 12)
+    gap = _named(m, f"{prefix}_gap", gap_b - div_const(gap_b, lanes, (1 << (WIDE + 12)) - 1) * lanes)
+    row_pitch = _named(m, f"{prefix}_row_pitch", plane_w + gap)
+    step_lines = _named(m, f"{prefix}_step_lines", div_const(row_pitch, lanes, (1 << WIDE) - 1))
+    d_b = _named(m, f"{prefix}_row_lines_biased", row_pitch + big - cv["conv_ow"], WIDE + 12)
     return {
         "plane_h": plane_h,
         "plane_w": plane_w,
@@ -160,17 +171,27 @@ def phase_registers(m: Module, cv: dict[str, Signal], prefix: str) -> dict[str, 
         "dx0": _named(m, f"{prefix}_dx0", -dx_neg, sg),
         "rem_h": _named(m, f"{prefix}_rem_h", cv["conv_h"] - (plane_h - 1) * sh),
         "rem_w": _named(m, f"{prefix}_rem_w", cv["conv_w"] - (plane_w - 1) * sw),
+        "row_pitch": row_pitch,
+        "split": _named(m, f"{prefix}_split", gap != 0, 1),
+        "step_lines": step_lines,
+        "step_lanes": _named(m, f"{prefix}_step_lanes", row_pitch - step_lines * lanes, range(max(lanes, 2))),
+        "row_lines": _named(
+            m, f"{prefix}_row_lines", div_const(d_b, lanes, (1 << (WIDE + 12)) - 1) - (1 << 33), sg
+        ),
     }
 
 
-def pixel_band(m: Module, cv: dict[str, Signal], tile: dict[str, Value], prefix: str) -> dict[str, Signal]:
+def pixel_band(
+    m: Module, cv: dict[str, Signal], tile: dict[str, Value], lanes: int, prefix: str
+) -> dict[str, Signal]:
     """OS and IS (A's lanes along the output pixels): the band of a tile (``m0``, ``mt``: whole output rows of
     one image; every filter row) in the phase planes (:func:`phase_registers`; stride 1: the NCHW channel
-    planes): its image ``b``, first output row ``oh0``, first plane row ``lo``, and the fill walk's runs:
-    ``runs`` = C ``read`` runs (``c0 = b C read``: the image's first run) of ``run = rows W'`` words from word
-    ``first`` of each run's slot of ``pitch`` words, ``ph`` the phase layout."""
+    planes): its image ``b``, first output row ``oh0``, first plane row ``lo``, plane ``rows``, and the fill
+    walk's runs: ``runs`` = C ``read`` runs (``c0 = b C read``: the image's first run) of ``run = rows W'``
+    words from word ``first`` of each run's slot of ``pitch`` words, ``ph`` the phase layout (its
+    ``row_pitch``: plane row y of a run from the run's SRAM word y L)."""
     m0, mt = tile["m0"], tile["mt"]
-    ph = phase_registers(m, cv, prefix)
+    ph = phase_registers(m, cv, lanes, prefix)
     sg = signed(WIDE + 2)
     b, oh0, j = _tile_rows(m, cv, m0, mt, prefix)
     lo = _named(m, f"{prefix}_lo", Mux(oh0 >= ph["dy_neg"], oh0 - ph["dy_neg"], 0))
@@ -182,6 +203,7 @@ def pixel_band(m: Module, cv: dict[str, Signal], tile: dict[str, Value], prefix:
         "img": b,
         "oh0": oh0,
         "lo": lo,
+        "rows": rows,
         "ph": ph,
         "c0": _named(m, f"{prefix}_c0", b * cv["conv_c"] * ph["read"]),
         "runs": _named(m, f"{prefix}_runs", cv["conv_c"] * ph["read"]),
@@ -310,18 +332,21 @@ def _lane_valid(m: Module, cv: dict, h: Value, w0: Value, ts: list, js: list) ->
     return valid
 
 
-def _lane_lines(m: Module, offs: list, line: Value, rot: Value, depth: int) -> list[Signal]:
-    """The line each memory lane q reads: the first tap's line (or the next, below ``rot``) plus the line
-    offset of the vector lane it holds, (q - rot) mod P (the offsets rotated like the data)."""
+def _lane_lines(
+    m: Module, offs: list, line: Value, rot: Value, depth: int, nxt: Value | None = None, prefix: str = "win"
+) -> list[Signal]:
+    """The line each memory lane q reads: the first tap's line (or the next, ``nxt``, by default ``line +
+    1``, below ``rot``) plus the line offset of the vector lane it holds, (q - rot) mod P (the offsets
+    rotated like the data)."""
     lanes, width = len(offs), len(offs[0])
     both = Cat(*offs, *offs)
-    rotated = Signal(lanes * width, name="win_offsets_mem")
-    unrot = Signal(range(lanes + 1), name="win_unrot")  # P - rot: vector lane 0 is memory lane rot
+    rotated = Signal(lanes * width, name=f"{prefix}_offsets_mem")
+    unrot = Signal(range(lanes + 1), name=f"{prefix}_unrot")  # P - rot: vector lane 0 is memory lane rot
     m.d.comb += [unrot.eq(lanes - rot), rotated.eq(both.bit_select(unrot * width, lanes * width))]
     lines = []
     for q in range(lanes):
-        base = Mux(rot > q, line + 1, line)
-        out = Signal(range(max(depth, 2)), name=f"win_line_{q}")
+        base = Mux(rot > q, line + 1 if nxt is None else nxt, line)
+        out = Signal(range(max(depth, 2)), name=f"{prefix}_line_{q}")
         m.d.comb += out.eq(_clamp(base + rotated[q * width : (q + 1) * width].as_signed(), depth))
         lines.append(out)
     return lines
@@ -363,62 +388,80 @@ def pixel_window(
     lanes: int,
     depth: int,
 ) -> dict[str, Signal]:
-    """OS and IS (A's lanes along the output pixels; OW = W', :func:`~systolic.geometry.pixel_runs`): the A
-    vector at tile rows ``row ..`` (output pixels ``p0 = oh0 W' + row ..`` of the image) and tap ``k0 +
-    col`` = (r, s, c): P consecutive words of the run of channel c and phase (py, px) = ((r - pad_h) mod sh,
-    (s - pad_w) mod sw) in the band, from word ``p0 + (dy - lo) W' + dx`` ((dy, dx) = (floor((r - pad_h) /
-    sh), floor((s - pad_w) / sw))), which may start anywhere in a line; word w of run i is in SRAM line
-    ``(w // P) runs + i`` (i = c read + the phase when the band reads every phase), so ``next`` is runs
-    lines on. Per lane the tap's pixel must be inside the tensor: plane rows by two comparisons against
-    per-vector thresholds on the lane (the pixel index is p0 + lane; the phase's rows: H', or one fewer),
-    columns by the lane's output column (ow0 + lane) mod W', a chain of increments wrapping at W' from the
-    vector's first column, which changes once per fold (silicon would register it per fold), against the
-    phase's columns; lanes past the tile's rows are masked too. ``tile``: :func:`pixel_band` of the compute
+    """OS and IS (A's lanes along the output pixels): the A vector at tile rows ``row ..`` (output pixels ``p0
+    = oh0 OW + row ..`` of the image) and tap ``k0 + col`` = (r, s, c), read from the run of channel c and
+    phase (py, px) = ((r - pad_h) mod sh, (s - pad_w) mod sw) in the band, its plane rows at the row pitch
+    L (:func:`phase_registers`, :func:`systolic.geometry.pixel_row_pitch`): pixel (oh, ow) at run word ``(oh
+    - lo + dy) L + ow + dx`` ((dy, dx) = (floor((r - pad_h) / sh), floor((s - pad_w) / sw))), so lane i at
+    ``V + i + k_i (L - OW)`` (V the first pixel's word, k_i its output rows past the first): with L - OW a
+    multiple of P the P lanes read P distinct memory lanes, lane i memory lane ``(V + i) mod P`` (``rot``
+    = V mod P), run line ``(V + i) // P`` (V's line or the next) plus ``k_i (L - OW) / P``; run line l of
+    run i is SRAM line ``l runs + i`` (i = c read + the phase when the band reads every phase). Returns
+    ``lines`` (per *memory* lane, clamped to the half's ``depth`` lines: a line outside the band holds
+    only lanes that are masked), ``rot`` and ``valid`` (per vector lane: the tap's pixel is inside the
+    tensor: plane rows by two comparisons against per-vector thresholds on the lane (the pixel index is p0
+    + lane; the phase's rows: H', or one fewer), columns by the lane's output column (ow0 + lane) mod OW, a
+    chain of increments wrapping at OW from the vector's first column, which changes once per fold
+    (silicon would register it per fold), against the phase's W' or W' - 1 columns; lanes past the tile's
+    rows are masked too). The same chain's wraps give k_i. ``tile``: :func:`pixel_band` of the compute
     tile plus its ``m0``, ``mt`` and ``k0``.
 
     No division per request: (r, s, c) and the phases and offsets (py, dy), (px, dx) are counters stepped
     with the sequencer's walk, which requests an m-block's taps col = 0, 1, 2, ... at one ``row`` (OS: a
     fold's; IS with ``fold_overlap``: the loads of its folds, first row first; col 0: the tile's first
     filter row r0 = k0 / (S C), its (dy, py) = divmod(r0 - pad_h, sh) once per tile, s = c = 0; each next
-    col c + 1, wrapping into s (px + 1, wrapping into dx) and r (py + 1, wrapping into dy)), and ow0 steps
-    by P mod W' (once per layer) when ``row`` moves on by P (0 when ``row`` is 0: a tile starts on an output
-    row)."""
+    col c + 1, wrapping into s (px + 1, wrapping into dx) and r (py + 1, wrapping into dy)), and the
+    vector's first output pixel (oh, ow0) steps by divmod(P, OW) (once per layer) when ``row`` moves on
+    by P ((oh0, 0) when ``row`` is 0: a tile starts on an output row)."""
     ph = tile["ph"]
     c, py, dy, px, dx = _pixel_taps(m, cv, tile, req, col)
     sw_ = signed(WIDE + 2)
+    out_w = cv["conv_ow"]
     row_q = Signal(DIM_BITS, name="pwin_row_q")
     ow0, ow0_q = Signal(WIDE, name="pwin_ow0"), Signal(WIDE, name="pwin_ow0_q")
-    step = Signal(WIDE, name="pwin_ow_step")  # P mod W'
+    oh, oh_q = Signal(WIDE, name="pwin_oh"), Signal(WIDE, name="pwin_oh_q")
+    step = Signal(WIDE, name="pwin_ow_step")  # P mod OW
+    step_rows = Signal(WIDE, name="pwin_oh_step")  # P // OW
     ow_next = Signal(WIDE + 1, name="pwin_ow_next")
     p0 = Signal(sw_, name="pwin_p0")
     word = Signal(sw_, name="pwin_word")  # in the run of channel c and phase (py, px)
     run = Signal(WIDE, name="pwin_run_index")
-    plane_w = ph["plane_w"]
     m.d.comb += [
-        step.eq(lanes % plane_w),
+        step_rows.eq(lanes // out_w),
+        step.eq(lanes - step_rows * out_w),
         ow_next.eq(ow0_q + step),
         ow0.eq(
             Mux(
                 row == 0,
                 0,
-                Mux(row == row_q, ow0_q, Mux(ow_next >= plane_w, ow_next - plane_w, ow_next)),
+                Mux(row == row_q, ow0_q, Mux(ow_next >= out_w, ow_next - out_w, ow_next)),
             )
         ),
-        p0.eq(tile["oh0"] * plane_w + row),
-        word.eq(p0 + (dy - tile["lo"]) * plane_w + dx),
+        oh.eq(
+            Mux(
+                row == 0,
+                tile["oh0"],
+                Mux(row == row_q, oh_q, oh_q + step_rows + (ow_next >= out_w)),
+            )
+        ),
+        p0.eq(tile["oh0"] * out_w + row),
+        word.eq((dy + oh - tile["lo"]) * ph["row_pitch"] + ow0 + dx),  # dy first: signed
     ]
     line, rot = _line_and_lane(m, word, lanes, BIAS_LINES, "pwin")
     m.d.comb += run.eq(c * ph["read"] + Mux(ph["one"], 0, py * cv["conv_stride_w"] + px))
-    valid = _pixel_valid(m, cv, tile, row, p0, ow0, (py, dy, px, dx), lanes)
-    with m.If(req):
-        m.d.sync += [row_q.eq(row), ow0_q.eq(ow0)]
     runs = tile["runs"]
-    return {
-        "line": _named(m, "pwin_line", _clamp(line * runs + run, depth), range(max(depth, 2))),
-        "next": _named(m, "pwin_next", _clamp((line + 1) * runs + run, depth), range(max(depth, 2))),
-        "rot": rot,
-        "valid": valid,
-    }
+    valid, wraps = _pixel_valid(m, cv, tile, row, p0, ow0, (py, dy, px, dx), lanes)
+    row_step = _named(m, "pwin_row_step", ph["row_lines"] * runs, sw_)  # SRAM lines per output row
+    offs = [Const(0, sw_)]
+    for i, wrap in enumerate(wraps, start=1):
+        oi = Signal(sw_, name=f"pwin_off_{i}")
+        m.d.comb += oi.eq(Mux(wrap, offs[-1] + row_step, offs[-1]))
+        offs.append(oi)
+    with m.If(req):
+        m.d.sync += [row_q.eq(row), ow0_q.eq(ow0), oh_q.eq(oh)]
+    first = _named(m, "pwin_line", line * runs + run, sw_)
+    lines = _lane_lines(m, offs, first, rot, depth, nxt=first + runs, prefix="pwin")
+    return {"lines": lines, "rot": rot, "valid": valid}
 
 
 def _pixel_taps(m: Module, cv: dict, tile: dict, req: Value, col: Value) -> tuple[Signal, ...]:
@@ -463,32 +506,35 @@ def _pixel_taps(m: Module, cv: dict, tile: dict, req: Value, col: Value) -> tupl
 
 def _pixel_valid(
     m: Module, cv: dict, tile: dict, row: Value, p0: Value, ow0: Value, tap: tuple, lanes: int
-) -> Signal:
-    """Per lane i of an OS vector (pixel p0 + i, output column (ow0 + i) mod W', tap ``(py, dy, px, dx)``):
+) -> tuple[Signal, list[Signal]]:
+    """Per lane i of an OS vector (pixel p0 + i, output column (ow0 + i) mod OW, tap ``(py, dy, px, dx)``):
     the tap's pixel is inside the tensor (plane row oh + dy among its phase's H' or H' - 1 rows, plane
-    column ow + dx among its W' or W' - 1) and the lane inside the tile's rows."""
+    column ow + dx among its W' or W' - 1) and the lane inside the tile's rows. Returns the mask and, per
+    lane i = 1 .. P - 1, whether its output column wrapped to 0 (lane i starts an output row)."""
     py, dy, px, dx = tap
     ph = tile["ph"]
-    plane_w = ph["plane_w"]
+    out_w = cv["conv_ow"]
     sw = signed(WIDE + 2)
     y_lo, y_hi = Signal(sw, name="pwin_y_lo"), Signal(sw, name="pwin_y_hi")  # rows inside: y_lo <= i < y_hi
     x_lo, x_hi = Signal(sw, name="pwin_x_lo"), Signal(sw, name="pwin_x_hi")  # columns: x_lo <= ow_i < x_hi
     valid = Signal(lanes, name="pwin_valid")
     rows = Mux(py < ph["rem_h"], ph["plane_h"], ph["plane_h"] - 1)
-    cols = Mux(px < ph["rem_w"], plane_w, plane_w - 1)
+    cols = Mux(px < ph["rem_w"], ph["plane_w"], ph["plane_w"] - 1)
     m.d.comb += [
-        y_lo.eq(-dy * plane_w - p0),
-        y_hi.eq((rows - dy) * plane_w - p0),
+        y_lo.eq(-dy * out_w - p0),
+        y_hi.eq((rows - dy) * out_w - p0),
         x_lo.eq(-dx),
         x_hi.eq(cols - dx),
     ]
     ow = ow0
-    bits = []
+    bits, wraps = [], []
     for i in range(lanes):
         if i:
             nxt = Signal(WIDE, name=f"pwin_ow_{i}")
-            m.d.comb += nxt.eq(Mux(ow + 1 == plane_w, 0, ow + 1))
+            wrap = Signal(name=f"pwin_wrap_{i}")
+            m.d.comb += [wrap.eq(ow + 1 == out_w), nxt.eq(Mux(wrap, 0, ow + 1))]
             ow = nxt
+            wraps.append(wrap)
         bits.append((y_lo <= i) & (y_hi > i) & (x_lo <= ow) & (x_hi > ow) & (tile["mt"] > row + i))
     m.d.comb += valid.eq(Cat(*bits))
-    return valid
+    return valid, wraps

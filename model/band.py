@@ -19,10 +19,12 @@ m-tiles) and the fill's beats (none crosses an SRAM line: :func:`pitched_fill_be
 On OS and IS (A's lanes along the output pixels) the ifmap is NCHW split into the stride's phase planes
 (:func:`systolic.geometry.phase_layout`; stride 1: the channel planes) and a band is ``runs`` runs of ``rows *
 W'`` words, one per channel and phase read (:func:`band_runs`), fetched exactly (no alignment words; the
-padding words of a smaller phase's last row or column are read with its plane rows); any number of filter
-rows per k-tile (K runs in time); only convolutions as wide as their phase planes
-(:func:`systolic.geometry.pixel_runs`) read so, grouped ones too (a block of groups: the dense convolution
-of its C' consecutive channels' planes).
+padding words of a smaller phase's last row or column are read with its plane rows), its plane rows at a
+row pitch L in the SRAM (:func:`systolic.geometry.pixel_row_pitch`: W' for 'same' widths, OW = W', else
+the smallest L >= W' with L - OW a multiple of P, so that a vector of P output pixels spanning output
+rows reads P distinct lanes); any number of filter rows per k-tile (K runs in time); any output width
+(:func:`systolic.geometry.pixel_runs`: every phase of a channel or one), grouped ones too (a block of
+groups: the dense convolution of its C' consecutive channels' planes).
 
 Pure NumPy; the RTL is ``hdl/window.py`` and the controller's band walk (``hdl/controller.py``).
 """
@@ -32,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from systolic.config import ArrayConfig
-from systolic.geometry import Geometry, band_row_pitch, phase_layout, pixel_address
+from systolic.geometry import Geometry, band_row_pitch, phase_layout, pixel_address, pixel_row_pitch
 from systolic.workload import ConvShape
 
 #: The longest run of a band (OS and IS: rows x W' words; WS: a row's W x C words, plus up to P lanes of its
@@ -93,8 +95,8 @@ def plan_band(
     for j in (d for d in range(1, oh + 1) if oh % d == 0):
         if by_pixel:
             _, rows = plane_rows(conv, np.arange(0, oh, j), j)  # [m-tile]
-            if int(rows.max()) * lay.plane_w > MAX_RUN_WORDS:
-                continue
+            if int(rows.max()) * lay.plane_w > MAX_RUN_WORDS or int(rows.min()) == 0:
+                continue  # a band of no plane rows (output rows all padding): the fill walk has no empty run
             runs = conv.channels * lay.read
             if runs > MAX_RUN_WORDS:  # the fill walk's count of runs is a 16-bit tile register too
                 return None
@@ -147,28 +149,40 @@ def band_runs(conv: ConvShape, lanes: int, m0: np.ndarray, tm: int) -> dict[str,
     """OS and IS (lanes along the output pixels, :func:`systolic.geometry.native_conv`): the bands of native
     tiles (first im2col rows ``m0``, ``tm`` rows: whole output rows of one image; every filter row) as the
     fill walk reads them. DRAM holds the ifmap in phase planes (:func:`systolic.geometry.phase_layout`), so
-    a band is ``runs`` = C ``read`` runs of ``run`` = ``rows * W'`` words (:func:`plane_rows`), run i from
-    ``word0 + i * pitch`` (words from A's offset); the ifmap SRAM holds word w of run i in line ``(w // P)
-    * runs + i``, lane ``w % P`` (the fill walk of an im2col tile of ``rows * W'`` x runs), ``lines``
-    (:func:`pixel_band_lines`) in all (``[tile]`` each but ``runs``)."""
+    a band is ``runs`` = C ``read`` runs of ``rows * W'`` words (:func:`plane_rows`), run i from ``word0 +
+    i * pitch_dram`` (words from A's offset); the ifmap SRAM holds run word w of run i in line ``(w // P) *
+    runs + i``, lane ``w % P``, plane row y from run word ``y * L``
+    (:func:`systolic.geometry.pixel_row_pitch`), ``lines`` (:func:`pixel_band_lines`) in all (``[tile]``
+    each but ``runs``). When L = W' ('same' widths) a run is one DRAM run of ``run`` = rows W' words,
+    ``rows`` 1 and ``pitch`` -1 (the fill walk of an im2col tile of ``run`` x ``runs``); else each plane
+    row is a DRAM run of ``run`` = W' words of its own, ``rows`` of them per run at SRAM row pitch
+    ``pitch`` = L (:func:`pitched_fill_beats` per run)."""
     lay = phase_layout(conv)
     per_image = conv.ofmap_h * conv.ofmap_w
     b, oh0 = m0 // per_image, (m0 % per_image) // conv.ofmap_w
     lo, rows = plane_rows(conv, oh0, tm // conv.ofmap_w)
     image = b * conv.channels * lay.phases + lay.first
+    pitch = pixel_row_pitch(conv, lanes)
+    split = pitch != lay.plane_w
     return {
         "word0": image * lay.plane_words + lo * lay.plane_w,
-        "run": rows * lay.plane_w,
+        "run": np.full_like(rows, lay.plane_w) if split else rows * lay.plane_w,
         "runs": conv.channels * lay.read,
+        "rows": rows if split else np.ones_like(rows),
         "lines": pixel_band_lines(conv, lanes, rows),
+        "pitch": np.full_like(rows, pitch if split else -1),
     }
 
 
 def pixel_band_lines(conv: ConvShape, lanes: int, rows) -> np.ndarray:
     """OS and IS bands (:func:`band_runs`): SRAM lines of a band of ``rows`` plane rows (vectorised): its C
-    ``read`` runs of ``rows * W'`` words, each in whole lines of P = ``lanes`` words of its own."""
+    ``read`` runs, each in whole lines of P = ``lanes`` words of its own, plane row y at run words ``y L ..
+    y L + W' - 1`` (:func:`systolic.geometry.pixel_row_pitch`): ``ceil(((rows - 1) L + W') / P)`` lines a
+    run (``rows W'`` words when L = W'), 0 for no rows."""
     lay = phase_layout(conv)
-    return conv.channels * lay.read * -(-np.asarray(rows, dtype=np.int64) * lay.plane_w // lanes)
+    rows = np.asarray(rows, dtype=np.int64)
+    span = (rows - 1) * pixel_row_pitch(conv, lanes) + lay.plane_w  # [..] run words from line 0, lane 0
+    return conv.channels * lay.read * np.where(rows > 0, -(-span // lanes), 0)
 
 
 def window_addresses(

@@ -25,7 +25,7 @@ a candidate, so the blocks never take more cycles than one GEMM per group (both 
 
 With ``conv_native`` a block is a dense convolution of its channel slice
 (:meth:`~systolic.workload.ConvShape.block`; WS: stored channel-blocked, OS and IS: C' consecutive planes
-of the NCHW tensor or its phase planes, 'same' widths only: :mod:`systolic.geometry`) and the memory
+of the NCHW tensor or its phase planes, any width: :mod:`systolic.geometry`) and the memory
 model times each candidate with the plan it will run: bands of the slice where the planner takes them
 (:func:`~.memory.plan_tiles`, the same rule as an ungrouped convolution), else its im2col matrix.
 """

@@ -29,7 +29,10 @@ every filter row, which the k-tiles of an m-tile share (A is loaded when m chang
 everything else as below. On WS the band is ``a_runs`` input rows of ``a_run`` = W C words from word
 ``a_word0`` (``Tiles.a_pitch``: their SRAM row pitch, ``a_lines`` SRAM lines; beats
 :func:`~systolic.model.band.pitched_fill_beats`); on OS and IS runs of ``rows * W'`` words of phase planes
-(``a_word0``, ``a_run``, ``a_runs``; beats as for an im2col tile of ``a_run`` x ``a_runs``).
+(``a_word0``, ``a_run``, ``a_runs``; beats as for an im2col tile of ``a_run`` x ``a_runs``), or, when
+the band's plane rows sit at a row pitch in the SRAM (OW != W', :func:`systolic.geometry.pixel_row_pitch`),
+``a_rows`` plane rows of ``a_run`` = W' words a run (beats :func:`~systolic.model.band.pitched_fill_beats`
+per run).
 
 DRAM: one read request per cycle, data ``dram_latency_cycles`` later; one write beat per cycle; a beat
 carries at most ``dram_bw_words_per_cycle`` words and never crosses an SRAM line. The engine takes the
@@ -384,10 +387,13 @@ class Tiles:
     # bands: a_runs runs of a_run words, the first from word a_word0 of A's DRAM region; -1 on other tiles.
     # WS (:func:`systolic.model.band.band_fill`): input rows of W C words, the next W C words on; OS and IS
     # (lanes along the pixels, :func:`systolic.model.band.band_runs`): C times the phases read runs of rows
-    # W' words, each next one the phase layout's pitch on (:func:`systolic.geometry.phase_layout`)
+    # W' words, each next one the phase layout's pitch on (:func:`systolic.geometry.phase_layout`); with a
+    # row pitch (OW != W', ``a_pitch`` >= 0) each run is ``a_rows`` DRAM runs of ``a_run`` = W' words, the
+    # next W' words on, plane row y from run word ``y * a_pitch`` in the SRAM
     a_word0: np.ndarray  # [tile]
     a_run: np.ndarray  # [tile]
     a_runs: np.ndarray  # [tile]
+    a_rows: np.ndarray  # [tile] OS, IS pitched bands: plane rows a run; 1 on other bands, -1 on other tiles
 
     def ext(self, dim: str) -> np.ndarray:
         return {"m": self.mt, "n": self.nt, "k": self.kt}[dim]
@@ -413,7 +419,7 @@ def tiles_of(cfg: ArrayConfig, gemm: GemmArrays, plan: TilePlan) -> Tiles:
     load_a = first | (prev[0] != i_m) | ((prev[2] != i_k) & ~shared)  # a band serves all its k-tiles
     load_b = first | (prev[1] != i_n) | (prev[2] != i_k)
     cc = compute_cycles(cfg, GemmArrays.of(mt, nt, kt)).cycles_per_gemm
-    pitch, lines, word0, run, runs = (np.full_like(m0, -1) for _ in range(5))
+    pitch, lines, word0, run, runs, rows = (np.full_like(m0, -1) for _ in range(6))
     geo_a = geometry(cfg)["A"]
     for i, conv in enumerate(plan.native):
         if conv is None:
@@ -421,11 +427,36 @@ def tiles_of(cfg: ArrayConfig, gemm: GemmArrays, plan: TilePlan) -> Tiles:
         mine = layer == i
         walk = band_runs if geo_a.lane_dim == "m" else band_fill  # OS, IS: a run per channel and phase read
         fill = walk(conv, geo_a.lanes, m0[mine], int(plan.tm[i]))
-        for out, key in ((word0, "word0"), (run, "run"), (runs, "runs"), (lines, "lines"), (pitch, "pitch")):
-            out[mine] = fill.get(key, -1)  # pitch: WS only
+        fill = {"rows": 1} | fill  # OS and IS: plane rows a run (W' words each) when pitched
+        for out, key in (
+            (word0, "word0"),
+            (run, "run"),
+            (runs, "runs"),
+            (lines, "lines"),
+            (pitch, "pitch"),
+            (rows, "rows"),
+        ):
+            out[mine] = fill[key]
     first_k, last_k = i_k == 0, i_k == ck - 1
     return Tiles(
-        layer, m0, n0, k0, mt, nt, kt, load_a, load_b, first_k, last_k, cc, pitch, lines, word0, run, runs
+        layer,
+        m0,
+        n0,
+        k0,
+        mt,
+        nt,
+        kt,
+        load_a,
+        load_b,
+        first_k,
+        last_k,
+        cc,
+        pitch,
+        lines,
+        word0,
+        run,
+        runs,
+        rows,
     )
 
 
@@ -452,8 +483,11 @@ def tile_beats(cfg: ArrayConfig, tiles: Tiles, bw=None) -> dict[str, np.ndarray]
     bw = cfg.dram_bw_words_per_cycle if bw is None else bw
     out = {x: _beats(tiles.ext(g.lane_dim), tiles.ext(g.other_dim), g.lanes, bw) for x, g in geo.items()}
     band = tiles.a_lines >= 0  # conv_native: the band's rows (WS), its runs per channel (OS)
-    if geo["A"].lane_dim == "m":
-        runs = _beats(np.maximum(tiles.a_run, 0), tiles.a_runs, geo["A"].lanes, bw)
+    if geo["A"].lane_dim == "m":  # a run per channel and phase, in plane rows at a row pitch or whole
+        rows = np.maximum(tiles.a_rows, 0)
+        pitched = tiles.a_runs * pitched_fill_beats(tiles.a_pitch, tiles.a_run, rows, geo["A"].lanes, bw)
+        whole = _beats(np.maximum(tiles.a_run, 0), tiles.a_runs, geo["A"].lanes, bw)
+        runs = np.where(tiles.a_pitch >= 0, pitched, whole)
     else:
         runs = pitched_fill_beats(tiles.a_pitch, tiles.a_run, np.maximum(tiles.a_runs, 0), geo["A"].lanes, bw)
     out["A"] = np.where(band, runs, out["A"])
@@ -707,7 +741,7 @@ def access_counts(cfg: ArrayConfig, tiles: Tiles) -> dict[str, dict[str, np.ndar
         return out
 
     c_writes = size["C"] * passes("C")
-    a_words = np.where(tiles.a_lines >= 0, tiles.a_run * tiles.a_runs, size["A"])
+    a_words = np.where(tiles.a_lines >= 0, tiles.a_run * tiles.a_runs * tiles.a_rows, size["A"])
     loaded = {"A": np.where(tiles.load_a, a_words, 0), "B": np.where(tiles.load_b, size["B"], 0)}
     drained = np.where(tiles.last_k, size["C"], 0)
     zero = np.zeros_like(tiles.mt)
@@ -822,7 +856,7 @@ def access_windows(cfg: ArrayConfig, gemm: GemmArrays, sched: Schedule) -> dict[
 
 def tile_record(tiles: Tiles, j: int) -> dict:
     """Origins and extents of tile ``j`` as plain ints (``m0``, ``mt``, ...; ``a_pitch``, ``a_lines``,
-    ``a_word0``, ``a_run``, ``a_runs``: its conv_native band, -1 for an im2col tile)."""
+    ``a_word0``, ``a_run``, ``a_runs``, ``a_rows``: its conv_native band, -1 for an im2col tile)."""
     return {
         **{f"{d}0": int(tiles.origin(d)[j]) for d in "mnk"},
         **{f"{d}t": int(tiles.ext(d)[j]) for d in "mnk"},
@@ -831,4 +865,5 @@ def tile_record(tiles: Tiles, j: int) -> dict:
         "a_word0": int(tiles.a_word0[j]),
         "a_run": int(tiles.a_run[j]),
         "a_runs": int(tiles.a_runs[j]),
+        "a_rows": int(tiles.a_rows[j]),
     }

@@ -181,6 +181,10 @@ def beat_walk(
     line (where the fill walker puts its words)."""
     g = dims.geo[tensor]
     bw = cfg.dram_bw_words_per_cycle
+    if tensor == "A" and tile["a_pitch"] >= 0 and g.lane_dim == "m":  # OS, IS: pitched plane rows a run
+        start, count, lane0 = _pitched_beats(g.offset, g.lanes, bw, tile | {"a_runs": tile["a_rows"]})
+        runs = np.arange(tile["a_runs"])[:, None] * phase_layout(dims.native).pitch  # [run, 1]
+        return (start + runs).ravel(), np.tile(count, runs.size), np.tile(lane0, runs.size)
     if tensor == "A" and tile["a_pitch"] >= 0:  # conv_native WS: the band's rows at its SRAM row pitch
         return _pitched_beats(g.offset, g.lanes, bw, tile)
     el, eo = tile[f"{g.lane_dim}t"], tile[f"{g.other_dim}t"]

@@ -31,10 +31,12 @@ sw); the words past the tensor in a smaller phase are stored, never read as data
 word ``offset_A + (((b * C + c) * sh + h % sh) * sw + w % sw) * H' W' + (h // sh) * W' + w // sw``
 (:func:`pixel_address`; at stride 1 the NCHW tensor itself). A band (plane rows ``lo .. lo + rows - 1`` of
 image b) is ``runs`` runs of ``rows * W'`` words, one per channel and phase some tap reads (every phase,
-or the one phase of a 1x1-like filter), run i from word ``word0 + i * pitch``; word w of run i is in the
-SRAM half's line ``(w // P) * runs + i``, lane ``w % P`` (the fill walk of an im2col tile of ``rows * W'``
-x runs words with a DRAM pitch of ``pitch``). Only convolutions for which :func:`pixel_runs` holds read
-so (P output pixels at one tap are then P consecutive words of a run).
+or the one phase of a 1x1-like filter), run i from word ``word0 + i * pitch``; in the SRAM half plane row
+y of a run is at the run's words ``y * L ..`` (:func:`pixel_row_pitch`: L = W' when OW = W', else a pitch
+that puts P consecutive output pixels on P distinct lanes), run word w of run i in line ``(w // P) * runs
++ i``, lane ``w % P`` (when L = W' the fill walk of an im2col tile of ``rows * W'`` x runs words with a
+DRAM pitch of ``pitch``; else each plane row a DRAM run of W' words of its own). Only convolutions for
+which :func:`pixel_runs` holds read so.
 
 A grouped or depthwise convolution in blocks of b groups of Cg channels (``group_blocks``) is stored
 channel-blocked, as oneDNN's blocked layouts (``nChw16c``) are: block i's channel slice
@@ -132,7 +134,7 @@ def native_conv(cfg: ArrayConfig, conv, blocks: int = 1):
     blocks of ``blocks`` groups may read natively on ``cfg`` (``cfg.convs_native``), or None (the layer
     reads its im2col matrix): ``conv`` itself for one group, else the dense convolution of one block's
     channel slice (:meth:`~systolic.workload.ConvShape.block`; one group per GEMM: ``blocks = 1``). OS and
-    IS: only when :func:`pixel_runs` holds (for the block too: it has the layer's strides and widths)."""
+    IS: only when :func:`pixel_runs` holds (for the block too: it has the layer's strides and filter)."""
     if not cfg.convs_native or conv is None:
         return None
     if cfg.dataflow != Dataflow.WS and not pixel_runs(conv):  # OS, IS: A's lanes along the output pixels
@@ -154,16 +156,28 @@ def band_row_pitch(ifmap_w: int, channels: int, filter_w: int, lanes: int) -> in
 
 
 def pixel_runs(conv) -> bool:
-    """OS and IS read a convolution natively when consecutive output pixels at one tap are consecutive words
-    of one phase plane (:func:`phase_layout`): as many output columns as the plane has (OW = W' = ceil(W /
-    sw): a 'same' width, or 1x1, at any stride), so that the run goes on across an output row's end, and a
-    band reads either every phase of a channel (R >= sh and S >= sw) or one (a filter of one row where sh >
-    1, one column where sw > 1), so that its runs are evenly spaced in DRAM. Other widths ('valid') would
-    make a vector of P pixels P words with gaps, and other phase subsets runs with two pitches: they keep
-    their im2col matrix."""
+    """OS and IS read a convolution natively when its band reads either every phase of a channel (R >= sh and
+    S >= sw) or one (a filter of one row where sh > 1, one column where sw > 1), so that its runs are evenly
+    spaced in DRAM; other phase subsets (1x3 at stride 2) would make runs with two pitches and keep their
+    im2col matrix. Any output width: the band's plane rows sit at the row pitch :func:`pixel_row_pitch` in
+    the ifmap SRAM."""
     lay = phase_layout(conv)
     every = conv.filter_h >= conv.stride_h and conv.filter_w >= conv.stride_w
-    return conv.ofmap_w == lay.plane_w and (every or lay.read == 1)
+    return every or lay.read == 1
+
+
+def pixel_row_pitch(conv, lanes: int) -> int:
+    """OS and IS bands: the ifmap SRAM's row pitch L in words of a run (plane row y of a band at words ``y *
+    L .. y * L + W' - 1`` of its run, the gap words never written, read only by masked lanes).
+
+    Output pixel p = oh OW + ow at a tap of plane offset (dy, dx) is at run word ``(oh - oh0 + dy - lo) L + ow
+    + dx = p + const + (oh - oh0) (L - OW)``; with ``L - OW`` a multiple of P = ``lanes`` a vector's P
+    consecutive pixels fall on P distinct lanes (lane ``(word0 + i) mod P``) however many output rows it
+    spans, lane i's line the first word's line (or the next) plus ``k_i (L - OW) / P``, k_i the output rows
+    past the vector's first. L is the smallest such pitch of at least W' words: ``W' + ((OW - W') mod P)``,
+    W' itself when OW = W' ('same' widths, whose bands do not move)."""
+    plane_w = -(-conv.ifmap_w // conv.stride_w)
+    return plane_w + (conv.ofmap_w - plane_w) % lanes
 
 
 @dataclass(frozen=True)

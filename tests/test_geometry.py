@@ -16,6 +16,7 @@ from systolic.geometry import (
     operand_format,
     phase_layout,
     pixel_address,
+    pixel_row_pitch,
     pixel_runs,
     pixel_words,
     port_format,
@@ -106,9 +107,31 @@ def test_pixel_address_puts_every_element_at_its_own_word_and_stride_1_is_nchw()
     np.testing.assert_array_equal(pixel_address(flat, b, c, h, w), ((b * 3 + c) * 7 + h) * 5 + w)
 
 
-def test_valid_widths_and_partial_phase_sets_are_not_pixel_runs():
-    assert not pixel_runs(ConvShape(6, 5, 3, 3, 4, 3, stride_h=2, stride_w=2))  # OW = 2, W' = 3
+def test_partial_phase_sets_are_not_pixel_runs_and_valid_widths_are():
     assert not pixel_runs(ConvShape(6, 5, 1, 3, 4, 3, stride_h=2, stride_w=2, pad_w=1))  # 2 of 4 phases
+    assert pixel_runs(ConvShape(6, 5, 3, 3, 4, 3, stride_h=2, stride_w=2))  # OW = 2, W' = 3
+    assert pixel_runs(ConvShape(6, 5, 3, 3, 4, 3))  # OW = 3, W' = 5
+    assert pixel_runs(ConvShape(6, 5, 1, 1, 4, 3, pad_h=1, pad_w=1))  # OW = 7 > W' = 5
+
+
+@given(
+    st.integers(1, 300),
+    st.integers(1, 7),
+    st.integers(0, 3),
+    st.integers(1, 3),
+    st.sampled_from([1, 3, 4, 8, 128]),
+)
+def test_the_pixel_row_pitch_is_the_smallest_that_keeps_pixel_vectors_on_distinct_lanes(w, s, pad, sw, lanes):
+    """OS and IS bands: row pitch L >= W' with L - OW a multiple of P, the smallest; W' when OW = W' ('same'
+    widths: those bands do not move). A 3x3 'valid' conv on 56 columns and 128 lanes: 56 + 126 = 182."""
+    conv = ConvShape(8, max(w, s), 3, s, 2, 2, stride_w=sw, pad_w=min(pad, s - 1))
+    plane_w = -(-conv.ifmap_w // sw)
+    pitch = pixel_row_pitch(conv, lanes)
+    assert pitch == next(p for p in range(plane_w, plane_w + lanes) if (p - conv.ofmap_w) % lanes == 0)
+    if conv.ofmap_w == plane_w:
+        assert pitch == plane_w
+    assert pixel_row_pitch(ConvShape(56, 56, 3, 3, 64, 64), 128) == 182
+    assert pixel_row_pitch(ConvShape(56, 56, 3, 3, 64, 64, pad_h=1, pad_w=1), 128) == 56
 
 
 @given(st.integers(1, 300), st.integers(1, 9), st.integers(1, 11), st.sampled_from([1, 3, 4, 8, 128]))

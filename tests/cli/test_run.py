@@ -237,14 +237,14 @@ def test_default_matrix_counts_both_tops():
     assert tops.count("core") == 9 + 3 + 3 and tops.count("accel") == 6 + 6 + 3 + 4 + 9 + 2
     # grouped convolutions as each mem-wide config lowers them (OS 6 GEMMs, WS 6, IS 6), with -tiles
     # and on the conv memories the native grouped convolutions (tight: 9 GEMMs, ample: 8), with -im2col;
-    # OS's and IS's native convolutions (16 cases, 6 of them strided from phase planes) on both conv
-    # memories, with -im2col, OS tight -serial, and their native grouped ones (OS tight 10 GEMMs, ample 6;
+    # OS's and IS's native convolutions (19 cases, 6 of them strided from phase planes, 4 'valid' widths)
+    # on both conv memories, with -im2col, OS tight -serial, and their native grouped ones (OS tight 10 GEMMs, ample 6;
     # IS 7 and 5), and one GEMM per group on the tight memory (-pergroup, 17 GEMMs each)
     accel = sum(len(cases) for _, cases, top in groups if top == "accel")
-    assert accel == 105 + 4 * 13 + 2 * (6 + 6 + 6) + 2 * (9 + 8) + 9 * 16 + 3 * 10 + 2 * (6 + 7 + 5) + 2 * 17
+    assert accel == 105 + 4 * 13 + 2 * (6 + 6 + 6) + 2 * (9 + 8) + 9 * 19 + 3 * 10 + 2 * (6 + 7 + 5) + 2 * 17
     # the whole matrix: both simulators, and the 6 tiled-chip cases
     core = sum(len(cases) for _, cases, top in groups if top == "core")
-    assert 2 * (core + accel) + 2 * len(CHIP_CASES) == 1188
+    assert 2 * (core + accel) + 2 * len(CHIP_CASES) == 1242
     for df in ("os", "ws", "is"):
         cases = next(cases for cfg, cases, _ in groups if cfg.name == f"{df}-mem-wide")
         assert {c.conv["groups"] for c in cases if c.blocks} == {8, 2}

@@ -154,6 +154,31 @@ def test_os_and_is_read_a_7x7_stride_2_conv_of_three_channels_in_bands_exactly(d
     _check(ArrayConfig(dataflow=dataflow, conv_native=True, **CONV_MEMORIES["mem-conv-tight"]), conv)
 
 
+VALID = [
+    (ConvShape(12, 9, 3, 3, 2, 5), "mem-conv-tight"),
+    (ConvShape(13, 12, 3, 3, 2, 3, stride_h=2, stride_w=2), "mem-conv-tight"),
+    (ConvShape(5, 5, 1, 1, 3, 3, pad_h=1, pad_w=1), "mem-conv-ample"),
+    pytest.param(ConvShape(6, 7, 3, 3, 2, 3, batch=2), "mem-conv-ample", marks=pytest.mark.slow),
+]
+
+
+@pytest.mark.parametrize("dataflow", [Dataflow.OS, Dataflow.IS], ids=str)
+@pytest.mark.parametrize(
+    "conv, memory",
+    VALID,
+    ids=["3x3 valid W=9 bands", "3x3s2 valid OW<W' bands", "1x1 pad 1 OW>W'", "batch 2"],
+)
+def test_os_and_is_read_valid_widths_from_a_pitched_band_exactly(dataflow, conv, memory):
+    """OS and IS: 'valid' widths (OW != W') read from bands whose plane rows sit at the SRAM row pitch L
+    (:func:`systolic.geometry.pixel_row_pitch`; 9 columns, OW = 7 on 4 lanes: L = 11, vectors across output
+    rows on distinct lanes; stride 2, OW = 5 < W' = 6: L = 9; 1x1 pad 1, OW = 7 > W' = 5: L = 7), a
+    plane row per DRAM run, in several bands on the tight memory: the direct convolution in the model's
+    cycles, counts and traces."""
+    from systolic.cosim.matrix import CONV_MEMORIES
+
+    _check(ArrayConfig(dataflow=dataflow, conv_native=True, **CONV_MEMORIES[memory]), conv)
+
+
 def _memory(name: str, **changes) -> ArrayConfig:
     from systolic.cosim.matrix import CONV_MEMORIES
 

@@ -11,12 +11,22 @@ from hypothesis import strategies as st
 from systolic.config import ArrayConfig, Dataflow
 from systolic.cosim.conv import im2col
 from systolic.errors import InputError
-from systolic.geometry import band_row_pitch, native_conv, pixel_address, pixel_words
+from systolic.geometry import (
+    band_row_pitch,
+    native_conv,
+    phase_layout,
+    pixel_address,
+    pixel_row_pitch,
+    pixel_words,
+)
 from systolic.model.band import (
     band_rows,
+    band_runs,
     pitched_band_lines,
     pitched_fill_beats,
     pitched_window,
+    pixel_band_lines,
+    plane_rows,
     window_addresses,
 )
 from systolic.model.cycles import GemmArrays
@@ -265,12 +275,13 @@ BY_PIXEL = pytest.mark.parametrize("dataflow", [Dataflow.OS, Dataflow.IS], ids=s
 
 
 @BY_PIXEL
-def test_os_and_is_read_convs_as_wide_as_their_phase_planes_natively_and_the_rest_as_im2col(dataflow):
-    """On OS and IS a vector is P output pixels at one tap: consecutive words of one phase plane (W' =
-    ceil(W / sw) words a row) when OW = W' ('same' width, or 1x1, at any stride) and a band reads every
-    phase of a channel or one. Grouped layers too, a block of groups as the dense convolution of its
-    channel slice. 'Valid' widths and filters that read some phases but not all (1x3 at stride 2), grouped
-    or not, keep their im2col matrix, with conv_native = true too (the plan says so: ``native`` None)."""
+def test_os_and_is_read_convs_of_any_width_natively_and_partial_phase_sets_as_im2col(dataflow):
+    """OS and IS read a conv natively from its phase planes (stride 1: NCHW) whether it is as wide as its
+    planes (OW = W' = ceil(W / sw): 'same', or 1x1, at any stride) or not ('valid' widths, OW < W', and
+    1x1 with padding, OW > W': the band's plane rows at a row pitch, :func:`pixel_row_pitch`), when a band
+    reads every phase of a channel or one. Grouped layers too, a block of groups as the dense convolution
+    of its channel slice. Filters that read some phases but not all (1x3 at stride 2) keep their im2col
+    matrix, with conv_native = true too (the plan says so: ``native`` None)."""
     cfg = ArrayConfig(conv_native=True, **{**AMPLE, "dataflow": dataflow})
     for conv in (
         ConvShape(6, 5, 3, 3, 4, 3, pad_h=1, pad_w=1),
@@ -280,6 +291,9 @@ def test_os_and_is_read_convs_as_wide_as_their_phase_planes_natively_and_the_res
         ConvShape(6, 5, 1, 1, 4, 3, stride_h=2),
         ConvShape(6, 5, 1, 1, 4, 3, stride_h=2, stride_w=2),
         ConvShape(9, 8, 7, 7, 3, 3, stride_h=2, stride_w=2, pad_h=3, pad_w=3),
+        ConvShape(6, 5, 3, 3, 4, 3),  # 'valid' width: OW = W - 2
+        ConvShape(6, 5, 3, 3, 4, 3, stride_h=2, stride_w=2),  # 'valid' width: OW = 2, W' = 3
+        ConvShape(6, 5, 1, 1, 4, 3, pad_h=1, pad_w=1),  # OW = 7 > W' = 5
     ):
         assert native_conv(cfg, conv) == conv
         assert _run(cfg, conv).plan.native == (conv,)
@@ -289,14 +303,103 @@ def test_os_and_is_read_convs_as_wide_as_their_phase_planes_natively_and_the_res
     assert native_conv(cfg.replace(conv_native=False), grouped, 2) is None
     depthwise = ConvShape(7, 7, 3, 3, 4, 4, stride_h=2, stride_w=2, pad_h=1, pad_w=1, groups=4)
     assert native_conv(cfg, depthwise, 4) == depthwise.block(4)  # strided blocks: phase planes of C' channels
+    valid_grouped = ConvShape(6, 5, 3, 3, 4, 4, groups=2)
+    assert native_conv(cfg, valid_grouped, 2) == valid_grouped.block(2)
     for other in (
-        ConvShape(6, 5, 3, 3, 4, 3),  # 'valid' width: OW = W - 2
-        ConvShape(6, 5, 3, 3, 4, 3, stride_h=2, stride_w=2),  # 'valid' width: OW = 2, W' = 3
         ConvShape(6, 5, 1, 3, 4, 3, stride_h=2, stride_w=2, pad_w=1),  # phases (0, 0) and (0, 1) of 4
-        ConvShape(6, 5, 3, 3, 4, 4, groups=2),  # grouped, 'valid' width
+        ConvShape(6, 5, 1, 3, 4, 3, stride_h=2, stride_w=2),  # 'valid', phases (0, 0) and (0, 1) of 4
     ):
         assert native_conv(cfg, other) is None
         assert _run(cfg, other).plan.native == (None,)
+
+
+valid_convs = st.builds(
+    lambda h, w, r, s, sh, sw, ph, pw, c: ConvShape(
+        max(h, r), max(w, s), r, s, c, 2, stride_h=sh, stride_w=sw, pad_h=min(ph, r - 1), pad_w=pw
+    ),
+    *(st.integers(1, 9), st.integers(1, 12), st.sampled_from([1, 3]), st.sampled_from([1, 2, 3, 5])),
+    *(st.integers(1, 2), st.integers(1, 3), st.integers(0, 2), st.integers(0, 2), st.integers(1, 3)),
+).filter(lambda conv: phase_layout(conv).read in (1, conv.stride_h * conv.stride_w))
+
+
+@given(valid_convs, st.sampled_from([1, 3, 4, 8]), st.data())
+@settings(max_examples=80, deadline=None)
+def test_a_pixel_vector_reads_its_pixels_from_distinct_lanes_of_the_pitched_band(conv, lanes, data):
+    """OS and IS, any output width: the band's plane row y at run words y L .. y L + W' - 1 (L =
+    :func:`pixel_row_pitch`); a vector of P consecutive output pixels from any pixel of a band's tile at
+    any tap (dy, dx) reads run words ``V + i + k_i (L - OW)`` (k_i the output rows past its first: what the
+    window's lane chain computes), P distinct lanes mod P however many output rows it spans; every pixel
+    inside the tensor is the band's word of its plane row and column, inside the band's lines
+    (:func:`pixel_band_lines`), which brute force over the band's words gives too."""
+    lay, pitch = phase_layout(conv), pixel_row_pitch(conv, lanes)
+    oh_n, ow_n = conv.ofmap_h, conv.ofmap_w
+    j = data.draw(st.sampled_from([d for d in range(1, oh_n + 1) if oh_n % d == 0]))
+    p = np.arange(oh_n * ow_n)  # [start] the vector's first pixel
+    oh0 = (p // ow_n) // j * j  # [start] its tile's first output row
+    lo, rows = plane_rows(conv, oh0, j)
+    pix = p[:, None] + np.arange(lanes)  # [start, lane]
+    oh, ow = np.divmod(pix, ow_n)
+    for r in range(conv.filter_h):
+        for s in range(conv.filter_w):
+            dy, dx = (r - conv.pad_h) // conv.stride_h, (s - conv.pad_w) // conv.stride_w
+            py, px = (r - conv.pad_h) % conv.stride_h, (s - conv.pad_w) % conv.stride_w
+            word = (oh - lo[:, None] + dy) * pitch + ow + dx  # [start, lane]
+            k = oh - oh[:, :1]
+            np.testing.assert_array_equal(word, word[:, :1] + np.arange(lanes) + k * (pitch - ow_n))
+            assert (np.sort(word % lanes, axis=1) == np.sort(np.arange(lanes) % lanes)).all()
+            h, w = oh * conv.stride_h - conv.pad_h + r, ow * conv.stride_w - conv.pad_w + s
+            inside = (h >= 0) & (h < conv.ifmap_h) & (w >= 0) & (w < conv.ifmap_w) & (oh < oh0[:, None] + j)
+            y, x = h // conv.stride_h - lo[:, None], w // conv.stride_w
+            assert (h % conv.stride_h == py)[inside].all() and (w % conv.stride_w == px)[inside].all()
+            assert ((y >= 0) & (y < rows[:, None]) & (x < lay.plane_w))[inside].all()
+            np.testing.assert_array_equal(word[inside], (y * pitch + x)[inside])
+    for n in range(1, lay.plane_h + 1):  # every band height: the lines its words take, brute force
+        used = (np.arange(n)[:, None] * pitch + np.arange(lay.plane_w)).max() // lanes + 1
+        assert int(pixel_band_lines(conv, lanes, n)) == conv.channels * lay.read * used
+
+
+@BY_PIXEL
+def test_os_and_is_a_3x3_valid_conv_reads_its_tensor_plus_halo_and_auto_takes_the_band(dataflow):
+    """The issue's goal on OS and IS: a 56x56x64 3x3 'valid' conv on tpu-v1-128 reads its ifmap in bands of
+    plane rows at the row pitch 182 (56 + 126, :func:`pixel_row_pitch`): 207,872 words, 1.036x the
+    200,704-word tensor (each band its rows, the halo of 2 rows re-read), against 1,679,616 (8.37x) from its
+    im2col matrix; ``auto`` takes the band, in 22,668 cycles against 63,829 on OS, 23,979 against 75,050
+    on IS (model; the RTL is exact on the cosim's valid-width cases)."""
+    from systolic.config import load_arch
+
+    conv = ConvShape(56, 56, 3, 3, 64, 64)
+    cfg = load_arch("tpu-v1-128").replace(dataflow=dataflow)
+    res, old = _run(cfg, conv), _run(cfg.replace(conv_native=False), conv)
+    assert res.plan.native == (conv,) and old.plan.native == (None,)
+    j = int(res.plan.tm[0]) // conv.ofmap_w
+    _, rows = plane_rows(conv, np.arange(0, conv.ofmap_h, j), j)
+    assert int(res.dram_reads["ifmap"][0]) == 56 * 64 * int(rows.sum()) == 207_872 <= 1.2 * 56 * 56 * 64
+    assert int(old.dram_reads["ifmap"][0]) == 54 * 54 * 9 * 64
+    want = {Dataflow.OS: (22_668, 63_829), Dataflow.IS: (23_979, 75_050)}[dataflow]
+    assert (int(res.cycles[0]), int(old.cycles[0])) == want
+
+
+@BY_PIXEL
+def test_os_and_is_the_dram_trace_of_a_pitched_band_is_its_plane_rows_in_order(dataflow):
+    """A 'valid' band (OW = 3, W' = 5, L = 7 on 4 lanes) is fetched a plane row at a time (each row's own
+    DRAM run: the fill walk writes it from run word y L), channel after channel: its words are the
+    tensor's rows lo .. hi of every channel, and the tiles' fill beats are the trace's."""
+    conv = ConvShape(6, 5, 3, 3, 2, 3)
+    cfg = ArrayConfig(conv_native=True, **{**AMPLE, "dataflow": dataflow, "ifmap_sram_bytes": 2 * 2 * 7 * 4})
+    res = _run(cfg, conv)
+    assert pixel_row_pitch(conv, 4) == 7 and res.plan.native == (conv,)
+    j = int(res.plan.tm[0]) // conv.ofmap_w
+    assert j < conv.ofmap_h  # several bands
+    fill = band_runs(conv, 4, np.arange(0, conv.ofmap_h, j) * conv.ofmap_w, j * conv.ofmap_w)
+    assert (fill["pitch"] == 7).all() and (fill["run"] == 5).all()
+    layer = Layer.from_conv("c", conv)
+    traces = collect(layer_traces(cfg, res.schedule, 0, layer.m, layer.n, layer.k), trace_widths(cfg))
+    addr = traces["IFMAP_DRAM_TRACE"][:, 1:]
+    lo, rows = plane_rows(conv, np.arange(0, conv.ofmap_h, j), j)
+    plane = np.arange(6 * 5).reshape(6, 5)
+    want = [c * 30 + plane[a : a + n].ravel() for a, n in zip(lo, rows, strict=True) for c in range(2)]
+    np.testing.assert_array_equal(addr[addr >= 0], cfg.ifmap_offset + np.concatenate(want))
+    assert int(res.dram_reads["ifmap"][0]) == 5 * 2 * int(rows.sum())
 
 
 pixel_convs = st.builds(

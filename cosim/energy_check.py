@@ -18,12 +18,19 @@ from systolic.config import ArrayConfig
 
 
 def energy_check(
-    cfg: ArrayConfig, a: np.ndarray, b: np.ndarray, vcd: str | Path, calibration, calibration_name: str
+    cfg: ArrayConfig,
+    a: np.ndarray,
+    b: np.ndarray,
+    vcd: str | Path,
+    calibration,
+    calibration_name: str,
+    conv=None,
 ) -> dict:
     """``{"classes": {class: {measured_pj, predicted_pj, error, measured_toggles, predicted_toggles}},
     "total": {measured_pj, predicted_pj, error}, "calibration": name}`` of one layer C = A @ B whose run
     on the RTL dumped ``vcd`` (one layer: the whole file is the layer, reset and idle cycles toggle next
-    to nothing)."""
+    to nothing). ``conv``: the :class:`~systolic.workload.ConvShape` whose im2col matrix A is, when the
+    run read it as a convolution (the model then plans its bands as the RTL did), else None."""
     from systolic.model import energy as en
     from systolic.model.cycles import GemmArrays
     from systolic.model.memory import memory_cycles
@@ -33,7 +40,7 @@ def energy_check(
     counts = count_toggles(vcd, rules=energy_rules(cfg.dataflow.value))
     n = len(en.COMPONENT_CLASSES)
     measured = counts.per_class[:n].astype(float)
-    gemm = GemmArrays.of(a.shape[0], b.shape[1], a.shape[1])
+    gemm = GemmArrays.of(a.shape[0], b.shape[1], a.shape[1], conv=[conv])
     memory = memory_cycles(cfg, gemm)
     tile_k = memory.schedule.plan.tk
     stats = en.layer_stats(cfg, a, b, tile_k=int(tile_k[0]))

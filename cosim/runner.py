@@ -112,6 +112,14 @@ class GemmCase:
         )
         return cls(layer.m, layer.n, layer.k, seed=seed, label=conv_label, conv=asdict(shape))
 
+    def gemm_conv(self) -> ConvShape | None:
+        """The convolution the model plans this GEMM from (None: a plain GEMM): the case's, or for a
+        block of a grouped convolution the dense convolution of its channel slice."""
+        if not self.conv:
+            return None
+        shape = ConvShape(**self.conv)
+        return shape.block(self.blocks) if self.blocks else shape
+
     def __post_init__(self) -> None:
         for name in ("m", "n", "k"):
             value = getattr(self, name)
@@ -335,12 +343,7 @@ def run_cases(
     """
     # The model first: a layer the memory system cannot run (a buffer too small for one fold, a tensor
     # beyond the address space) is reported before anything is built or simulated.
-    convs = [  # a grouped convolution's block: the dense convolution of its channel slice
-        (ConvShape(**c.conv).block(c.blocks) if c.blocks else ConvShape(**c.conv))
-        if c.conv and not (operands and i in operands)
-        else None
-        for i, c in enumerate(cases)
-    ]
+    convs = [None if operands and i in operands else c.gemm_conv() for i, c in enumerate(cases)]
     gemm = GemmArrays.of([c.m for c in cases], [c.n for c in cases], [c.k for c in cases], conv=convs)
     if top == "accel":
         memory = memory_cycles(cfg, gemm, [c.label or c.shape for c in cases])

@@ -144,15 +144,22 @@ def _energy(cfg: ArrayConfig, case, operands, rows: list, args: argparse.Namespa
 
         rng = np.random.default_rng(case.seed)
         if case.conv:
-            from systolic.cosim.conv import conv_tensors, im2col
+            from systolic.cosim.conv import conv_tensors, group_block_im2col, im2col
             from systolic.workload import ConvShape
 
             shape = ConvShape(**case.conv)
-            operands = im2col(*conv_tensors(cfg, shape, rng), shape)
+            x, w = conv_tensors(cfg, shape, rng)
+            if case.blocks:  # a block of a grouped convolution (--topology-layer)
+                operands = group_block_im2col(x, w, shape, case.first_group, case.blocks)
+            else:
+                operands = im2col(x, w, shape)
         else:
             operands = random_operands(cfg, case.m, case.n, case.k, rng)
+    conv = case.gemm_conv()  # the run read it natively where cfg lets it: the model plans the same
     for r in rows:
-        r.extra["energy"] = energy_check(cfg, *operands, r.waves, calibration, calibration_label(path))
+        r.extra["energy"] = energy_check(
+            cfg, *operands, r.waves, calibration, calibration_label(path), conv=conv
+        )
         print(f"energy on {r.simulator} ({r.extra['energy']['calibration']}): dynamic, per component class")
         print(energy_table(r.extra["energy"]))
 

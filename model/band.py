@@ -64,11 +64,15 @@ def plane_rows(conv: ConvShape, oh0, j: int):
     return lo, np.maximum(0, hi - lo + 1)
 
 
+#: The most k-tile sizes :func:`plan_band` offers for timing (each with the least DRAM traffic).
+TIMED_BAND_TKS = 5
+
+
 def plan_band(
     cfg: ArrayConfig, geo: dict[str, Geometry], conv: ConvShape, n: int, k: int, tn_candidates: np.ndarray
-) -> tuple[tuple[int, int, int], int] | None:
-    """Tile sizes (tm, tn, tk) of a native convolution and its DRAM words read (A and B), or None when no
-    tiling fits.
+) -> list[tuple[tuple[int, int, int], int]]:
+    """Candidate tile sizes (tm, tn, tk) of a native convolution, each with its DRAM words read (A and B),
+    best first; empty when no tiling fits.
 
     tm = j whole output rows (j divides OH); tk = q whole filter rows (q * S * C taps, the last k-tile
     shorter) when C is a multiple of P or on OS and IS, else any multiple of P (k-lines across filter rows
@@ -77,7 +81,11 @@ def plan_band(
     share it (loaded when m changes). Every half must hold its tile (A: the tallest band, in SRAM lines:
     :func:`pitched_band_lines` on WS). The least DRAM traffic wins (the bands, times the n-tiles when a
     layer has several m-tiles; the filters, times the m-tiles when there are several k-tiles), then the fewest
-    tiles, then the largest tk, tm and tn.
+    tiles, then the largest tk, tm and tn: that is the first candidate. The others are the best plans of
+    other tk with the same least traffic, at most :data:`TIMED_BAND_TKS` in all, their k-tile counts spread
+    geometrically from the first's to the most (the smallest tk): traffic does not tell them apart, but
+    their timing does (several k-tiles let the filters' fill overlap the array's work, one does not), so the
+    memory model times them (:func:`systolic.model.memory.plan_tiles_for`).
     """
     oh, ow, taps_row = conv.ofmap_h, conv.ofmap_w, conv.filter_w * conv.channels
     lanes = geo["A"].lanes
@@ -89,7 +97,7 @@ def plan_band(
     else:  # k-lines across filter rows: any tk, in whole k-lines
         tks = [min(k, i * lanes) for i in range(1, -(-k // lanes) + 1)]
     lay = phase_layout(conv) if by_pixel else None
-    best = None
+    best: dict[int, tuple] = {}  # tk -> (key, sizes): the best plan of each k-tile size
     for j in (d for d in range(1, oh + 1) if oh % d == 0):
         if by_pixel:
             _, rows = plane_rows(conv, np.arange(0, oh, j), j)  # [m-tile]
@@ -97,7 +105,7 @@ def plan_band(
                 continue
             runs = conv.channels * lay.read
             if runs > MAX_RUN_WORDS:  # the fill walk's count of runs is a 16-bit tile register too
-                return None
+                return []
             lines = pixel_band_lines(conv, lanes, rows)  # [m-tile], the same for every image
             band_words = conv.batch * runs * lay.plane_w * int(rows.sum())
         else:
@@ -120,9 +128,18 @@ def plan_band(
             tiles = count_m * count_k * count_n
             for i in np.flatnonzero(ok):
                 key = (int(traffic[i]), int(tiles[i]), -tk, -tm, -int(tn[i]))
-                if best is None or key < best[0]:
-                    best = (key, (tm, int(tn[i]), tk))
-    return None if best is None else (best[1], best[0][0])
+                if tk not in best or key < best[tk][0]:
+                    best[tk] = (key, (tm, int(tn[i]), tk))
+    plans = sorted(best.values())  # [(key, sizes)]
+    if not plans:
+        return []
+    tied = [p for p in plans if p[0][0] == plans[0][0][0]]
+    counts = np.array([-(-k // p[1][2]) for p in tied])  # k-tiles of each, the first's the fewest
+    order = np.argsort(counts, kind="stable")
+    want = np.geomspace(counts[0], counts.max(), TIMED_BAND_TKS)  # k-tile counts to offer
+    pick = np.unique(np.searchsorted(counts[order], want, side="left").clip(0, len(tied) - 1))
+    chosen = [0] + [int(order[i]) for i in pick if order[i] != 0]
+    return [(tied[i][1], tied[i][0][0]) for i in chosen]
 
 
 def band_fill(conv: ConvShape, lanes: int, m0: np.ndarray, tm: int) -> dict[str, np.ndarray]:

@@ -29,6 +29,8 @@ Pure NumPy; the RTL is ``hdl/window.py`` and the controller's band walk (``hdl/c
 
 from __future__ import annotations
 
+import bisect
+
 import numpy as np
 
 from systolic.config import ArrayConfig
@@ -131,15 +133,20 @@ def plan_band(
                 if tk not in best or key < best[tk][0]:
                     best[tk] = (key, (tm, int(tn[i]), tk))
     plans = sorted(best.values())  # [(key, sizes)]
-    if not plans:
-        return []
-    tied = [p for p in plans if p[0][0] == plans[0][0][0]]
-    counts = np.array([-(-k // p[1][2]) for p in tied])  # k-tiles of each, the first's the fewest
-    order = np.argsort(counts, kind="stable")
-    want = np.geomspace(counts[0], counts.max(), TIMED_BAND_TKS)  # k-tile counts to offer
-    pick = np.unique(np.searchsorted(counts[order], want, side="left").clip(0, len(tied) - 1))
-    chosen = [0] + [int(order[i]) for i in pick if order[i] != 0]
-    return [(tied[i][1], tied[i][0][0]) for i in chosen]
+    tied = [(sizes, key[0]) for key, sizes in plans if key[0] == plans[0][0][0]]
+    if len(tied) <= TIMED_BAND_TKS:
+        return tied
+    # the first (fewest tiles), then the fewest k-tiles at or above counts spread geometrically to the most
+    by_count = sorted(range(1, len(tied)), key=lambda i: -(-k // tied[i][0][2]))  # stable: best key first
+    counts = [-(-k // tied[i][0][2]) for i in by_count]
+    lo, hi = -(-k // tied[0][0][2]), counts[-1]
+    pick = [0]
+    for step in range(1, TIMED_BAND_TKS):
+        want = lo * (hi / lo) ** (step / (TIMED_BAND_TKS - 1))
+        i = by_count[min(bisect.bisect_left(counts, want - 1e-9), len(counts) - 1)]
+        if i not in pick:
+            pick.append(i)
+    return [tied[i] for i in pick]
 
 
 def band_fill(conv: ConvShape, lanes: int, m0: np.ndarray, tm: int) -> dict[str, np.ndarray]:

@@ -300,19 +300,20 @@ def plan_tiles_for(
         sizes = np.array([opts[i][1][c] if c >= 0 else opts[i][0] for i, c in rows], dtype=np.int64)
         native = tuple(uniq[i][3] if c >= 0 else None for i, c in rows)
         cycles = _layer_cycles(cfg, shapes, sizes, native, bw, latency)  # [point, row, 2]
-        for i in np.unique(key_of):
-            at = np.flatnonzero(key_of == i)  # this key's rows: im2col first under auto, then bands
-            b = at[cand[at] >= 0]
-            took = cycles[:, b]  # [point, band, 2]
-            ok = np.ones(took.shape[:2], dtype=bool)  # [point, band] the bands it may take
-            if auto:  # those no slower than im2col, faster in total or hidden or else no more words
-                im2col = cycles[:, at[:1]]  # [point, 1, 2]
-                fewer = (took < im2col).any(axis=2) | (opts[i][3] <= opts[i][2])
-                ok = (took <= im2col).all(axis=2) & fewer
-            # [point] of those, the fastest: fewest cycles in total, then with the fill hidden, then first
-            order = np.arange(b.size)[None, :].repeat(took.shape[0], axis=0)  # [point, band]
-            best = np.lexsort((order, took[..., 1], took[..., 0], ~ok), axis=1)[:, 0]  # [point]
-            choice[:, i] = np.where(ok[np.arange(ok.shape[0]), best], cand[b[best]], -1)
+        timed, at = np.unique(key_of, return_inverse=True)  # [timed key], [row] its timed key
+        b = cand >= 0  # [row] the band rows
+        took = np.full((len(bw), timed.size, int(cand.max()) + 1, 2), np.iinfo(np.int64).max)
+        took[:, at[b], cand[b]] = cycles[:, b]  # [point, timed key, band, 2]; absent candidates never win
+        ok = took[..., 0] < np.iinfo(np.int64).max  # [point, timed key, band] the bands it may take
+        if auto:  # those no slower than im2col, faster in total or hidden or else no more words
+            im2col = np.zeros((len(bw), timed.size, 1, 2), dtype=np.int64)
+            im2col[:, at[~b], 0] = cycles[:, ~b]
+            words = np.array([opts[i][3] <= opts[i][2] for i in timed])[None, :, None]
+            ok &= (took <= im2col).all(axis=3) & ((took < im2col).any(axis=3) | words)
+        # of those, the fastest: fewest cycles in total, then with the fill hidden, then offered first
+        order = np.broadcast_to(np.arange(took.shape[2]), ok.shape)
+        best = np.lexsort((order, took[..., 1], took[..., 0], ~ok), axis=2)[..., :1]  # [point, timed key, 1]
+        choice[:, timed] = np.where(np.take_along_axis(ok, best, axis=2), best, -1)[..., 0]
     pos = {key: i for i, key in enumerate(uniq)}
     col = np.array([pos[key] for key in keys], dtype=np.int64)  # [layer]
     choices, which = np.unique(choice[:, col], axis=0, return_inverse=True)  # [plan, layer], [point]

@@ -31,6 +31,8 @@ Pure NumPy; the RTL is ``hdl/window.py`` and the controller's band walk (``hdl/c
 
 from __future__ import annotations
 
+import bisect
+
 import numpy as np
 
 from systolic.config import ArrayConfig
@@ -66,11 +68,15 @@ def plane_rows(conv: ConvShape, oh0, j: int):
     return lo, np.maximum(0, hi - lo + 1)
 
 
+#: The most k-tile sizes :func:`plan_band` offers for timing (each with the least DRAM traffic).
+TIMED_BAND_TKS = 5
+
+
 def plan_band(
     cfg: ArrayConfig, geo: dict[str, Geometry], conv: ConvShape, n: int, k: int, tn_candidates: np.ndarray
-) -> tuple[tuple[int, int, int], int] | None:
-    """Tile sizes (tm, tn, tk) of a native convolution and its DRAM words read (A and B), or None when no
-    tiling fits.
+) -> list[tuple[tuple[int, int, int], int]]:
+    """Candidate tile sizes (tm, tn, tk) of a native convolution, each with its DRAM words read (A and B),
+    best first; empty when no tiling fits.
 
     tm = j whole output rows (j divides OH); tk = q whole filter rows (q * S * C taps, the last k-tile
     shorter) when C is a multiple of P or on OS and IS, else any multiple of P (k-lines across filter rows
@@ -79,7 +85,11 @@ def plan_band(
     share it (loaded when m changes). Every half must hold its tile (A: the tallest band, in SRAM lines:
     :func:`pitched_band_lines` on WS). The least DRAM traffic wins (the bands, times the n-tiles when a
     layer has several m-tiles; the filters, times the m-tiles when there are several k-tiles), then the fewest
-    tiles, then the largest tk, tm and tn.
+    tiles, then the largest tk, tm and tn: that is the first candidate. The others are the best plans of
+    other tk with the same least traffic, at most :data:`TIMED_BAND_TKS` in all, their k-tile counts spread
+    geometrically from the first's to the most (the smallest tk): traffic does not tell them apart, but
+    their timing does (several k-tiles let the filters' fill overlap the array's work, one does not), so the
+    memory model times them (:func:`systolic.model.memory.plan_tiles_for`).
     """
     oh, ow, taps_row = conv.ofmap_h, conv.ofmap_w, conv.filter_w * conv.channels
     lanes = geo["A"].lanes
@@ -91,7 +101,7 @@ def plan_band(
     else:  # k-lines across filter rows: any tk, in whole k-lines
         tks = [min(k, i * lanes) for i in range(1, -(-k // lanes) + 1)]
     lay = phase_layout(conv) if by_pixel else None
-    best = None
+    best: dict[int, tuple] = {}  # tk -> (key, sizes): the best plan of each k-tile size
     for j in (d for d in range(1, oh + 1) if oh % d == 0):
         if by_pixel:
             _, rows = plane_rows(conv, np.arange(0, oh, j), j)  # [m-tile]
@@ -99,7 +109,7 @@ def plan_band(
                 continue  # a band of no plane rows (output rows all padding): the fill walk has no empty run
             runs = conv.channels * lay.read
             if runs > MAX_RUN_WORDS:  # the fill walk's count of runs is a 16-bit tile register too
-                return None
+                return []
             lines = pixel_band_lines(conv, lanes, rows)  # [m-tile], the same for every image
             band_words = conv.batch * runs * lay.plane_w * int(rows.sum())
         else:
@@ -122,9 +132,23 @@ def plan_band(
             tiles = count_m * count_k * count_n
             for i in np.flatnonzero(ok):
                 key = (int(traffic[i]), int(tiles[i]), -tk, -tm, -int(tn[i]))
-                if best is None or key < best[0]:
-                    best = (key, (tm, int(tn[i]), tk))
-    return None if best is None else (best[1], best[0][0])
+                if tk not in best or key < best[tk][0]:
+                    best[tk] = (key, (tm, int(tn[i]), tk))
+    plans = sorted(best.values())  # [(key, sizes)]
+    tied = [(sizes, key[0]) for key, sizes in plans if key[0] == plans[0][0][0]]
+    if len(tied) <= TIMED_BAND_TKS:
+        return tied
+    # the first (fewest tiles), then the fewest k-tiles at or above counts spread geometrically to the most
+    by_count = sorted(range(1, len(tied)), key=lambda i: -(-k // tied[i][0][2]))  # stable: best key first
+    counts = [-(-k // tied[i][0][2]) for i in by_count]
+    lo, hi = -(-k // tied[0][0][2]), counts[-1]
+    pick = [0]
+    for step in range(1, TIMED_BAND_TKS):
+        want = lo * (hi / lo) ** (step / (TIMED_BAND_TKS - 1))
+        i = by_count[min(bisect.bisect_left(counts, want - 1e-9), len(counts) - 1)]
+        if i not in pick:
+            pick.append(i)
+    return [tied[i] for i in pick]
 
 
 def band_fill(conv: ConvShape, lanes: int, m0: np.ndarray, tm: int) -> dict[str, np.ndarray]:

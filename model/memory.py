@@ -155,9 +155,10 @@ def plan_conv_layer(
 
 
 def _plan_options(cfg: ArrayConfig, m: int, n: int, k: int, layer: str, conv) -> tuple:
-    """(im2col tile sizes, band tile sizes, im2col DRAM words, band DRAM words) of one M x N x K layer:
-    the band plan (:func:`systolic.model.band.plan_band`) of ``conv`` (the convolution the layer may read
-    natively, :func:`~systolic.geometry.native_conv`, or None) when a band fits, else None and None.
+    """(im2col tile sizes, band candidates, im2col DRAM words, band DRAM words) of one M x N x K layer:
+    the band plans (:func:`systolic.model.band.plan_band`: tile sizes, best first, all of the least
+    traffic) of ``conv`` (the convolution the layer may read natively,
+    :func:`~systolic.geometry.native_conv`, or None) when a band fits, else () and None.
 
     Every tensor's tile must fit one half of its buffer. Among the tile sizes that fit, the plan takes
     the one with the least DRAM traffic for the n, m, k walk (an operand tile is reloaded whenever it
@@ -193,10 +194,10 @@ def _plan_options(cfg: ArrayConfig, m: int, n: int, k: int, layer: str, conv) ->
             )
     sizes = _best_tile(geo, dims, {d: _candidates(dims[d], gran[d]) for d in "mnk"})
     if conv is not None:
-        band = plan_band(cfg, geo, conv, n, k, _candidates(n, gran["n"]))
-        if band is not None:
-            return sizes, band[0], _traffic(dims, sizes), band[1]
-    return sizes, None, _traffic(dims, sizes), None
+        bands = plan_band(cfg, geo, conv, n, k, _candidates(n, gran["n"]))
+        if bands:
+            return sizes, tuple(b[0] for b in bands), _traffic(dims, sizes), bands[0][1]
+    return sizes, (), _traffic(dims, sizes), None
 
 
 def _traffic(dims: dict[str, int], sizes: tuple[int, int, int]) -> int:
@@ -249,14 +250,18 @@ def tile_count(cfg: ArrayConfig, gemm: GemmArrays, names: list[str] | None = Non
 
 
 def plan_tiles(cfg: ArrayConfig, gemm: GemmArrays, names: list[str] | None = None) -> TilePlan:
-    """Tile sizes of every layer (each distinct shape planned once): the im2col plan, or the band plan of
+    """Tile sizes of every layer (each distinct shape planned once): the im2col plan, or a band plan of
     a convolution read natively: with ``conv_native = true`` wherever a band fits, with ``auto`` where it
     takes no more cycles in total and no more with the first fill and last drain hidden
     (:func:`_layer_cycles`: the steady cycles, but at least the DRAM port's busy cycles; a compute-bound
     layer does not trade array time for a shorter first fill, a DRAM-bound one takes the fewer words),
     fewer in one of them or else no more DRAM words.
-    Both plans are timed at once for all layers (the whole memory model: steps, DRAM bandwidth and
-    latency; up to :data:`TIMED_PLAN_TILES` tiles a layer); larger layers choose on DRAM words alone."""
+    The band plan is the fastest (fewest cycles in total, then with the first fill hidden, then the
+    first offered) of :func:`~systolic.model.band.plan_band`'s candidates: k-tile sizes of the same
+    least DRAM traffic. All candidates are timed at once for all layers (the whole memory model: steps,
+    DRAM bandwidth and latency; up to :data:`TIMED_PLAN_TILES` tiles a candidate); a layer whose first
+    candidates are larger chooses untimed: the first band candidate, and under ``auto`` bands or im2col on
+    DRAM words alone."""
     plans, _ = plan_tiles_for(cfg, gemm, names, [cfg.dram_bw_words_per_cycle], [cfg.dram_latency_cycles])
     return plans[0]
 
@@ -265,9 +270,9 @@ def plan_tiles_for(
     cfg: ArrayConfig, gemm: GemmArrays, names: list[str] | None, bw, latency
 ) -> tuple[list[TilePlan], np.ndarray]:
     """:func:`plan_tiles` of design points that differ from ``cfg`` only in DRAM bandwidth and latency
-    (``bw``, ``latency``: ``[point]``): each shape's two candidate plans are made once and the choice
-    between them is timed for all points at once. Returns the distinct plans and ``[point]`` the index of
-    each point's (the same plan as :func:`plan_tiles` of that point alone)."""
+    (``bw``, ``latency``: ``[point]``): each shape's candidate plans are made once and timed for all
+    points at once. Returns the distinct plans and ``[point]`` the index of each point's (the same plan
+    as :func:`plan_tiles` of that point alone)."""
     layers = gemm.m.size
     blocks = gemm.block_counts
     convs = [native_conv(cfg, gemm.conv_of(i), int(blocks[i])) for i in range(layers)]
@@ -278,34 +283,58 @@ def plan_tiles_for(
             options[key] = _plan_options(cfg, *key[:3], names[i] if names else f"layer {i}", key[3])
     uniq = list(options)
     opts = [options[key] for key in uniq]
-    band = np.array([o[1] is not None for o in opts], dtype=bool)  # [key]
-    if cfg.conv_native is not True:  # bands read no more words; layers small enough to time are timed
-        band &= np.array([o[1] is not None and o[3] <= o[2] for o in opts], dtype=bool)
-    native = np.repeat(band[None, :], len(bw), axis=0)  # [point, key]
-    both = [i for i, o in enumerate(opts) if o[1] is not None and _tiles(uniq[i], o[0], o[1])]
-    if both and cfg.conv_native is not True:
-        shapes = GemmArrays.of(*np.array([uniq[i][:3] for i in both]).T)
-        sizes = [np.array([opts[i][j] for i in both], dtype=np.int64) for j in (0, 1)]  # [key, 3]
-        im2col = _layer_cycles(cfg, shapes, sizes[0], (None,) * len(both), bw, latency)  # [point, key, 2]
-        bands = _layer_cycles(cfg, shapes, sizes[1], tuple(uniq[i][3] for i in both), bw, latency)
-        words = np.array([opts[i][3] <= opts[i][2] for i in both])  # [key]
-        fewer = (bands < im2col).any(axis=2) | words  # else equal cycles: no more words
-        native[:, both] = (bands <= im2col).all(axis=2) & fewer
+    # [point, key] the chosen band candidate, -1: im2col; untimed: the first band where bands are taken
+    band = np.array([bool(o[1]) for o in opts], dtype=bool)  # [key]
+    if cfg.conv_native is not True:  # bands read no more words
+        band &= np.array([bool(o[1]) and o[3] <= o[2] for o in opts], dtype=bool)
+    choice = np.repeat(np.where(band, 0, -1)[None, :], len(bw), axis=0)  # [point, key]
+    auto = cfg.conv_native is not True
+    # the timed keys' candidates: (key, band candidate or -1 for im2col) of each timed row
+    rows = []
+    for i, o in enumerate(opts):
+        if not o[1] or not _tiles(uniq[i], o[0] if auto else o[1][0], o[1][0]):
+            continue
+        bands = [c for c, sizes in enumerate(o[1]) if c == 0 or _tiles(uniq[i], sizes)]
+        if auto or len(bands) > 1:
+            rows += [(i, -1)] * auto + [(i, c) for c in bands]
+    if rows:
+        key_of, cand = np.array(rows, dtype=np.int64).T  # [row]
+        shapes = GemmArrays.of(*np.array([uniq[i][:3] for i in key_of]).T)
+        sizes = np.array([opts[i][1][c] if c >= 0 else opts[i][0] for i, c in rows], dtype=np.int64)
+        native = tuple(uniq[i][3] if c >= 0 else None for i, c in rows)
+        cycles = _layer_cycles(cfg, shapes, sizes, native, bw, latency)  # [point, row, 2]
+        timed, at = np.unique(key_of, return_inverse=True)  # [timed key], [row] its timed key
+        b = cand >= 0  # [row] the band rows
+        took = np.full((len(bw), timed.size, int(cand.max()) + 1, 2), np.iinfo(np.int64).max)
+        took[:, at[b], cand[b]] = cycles[:, b]  # [point, timed key, band, 2]; absent candidates never win
+        ok = took[..., 0] < np.iinfo(np.int64).max  # [point, timed key, band] the bands it may take
+        if auto:  # those no slower than im2col, faster in total or hidden or else no more words
+            im2col = np.zeros((len(bw), timed.size, 1, 2), dtype=np.int64)
+            im2col[:, at[~b], 0] = cycles[:, ~b]
+            words = np.array([opts[i][3] <= opts[i][2] for i in timed])[None, :, None]
+            ok &= (took <= im2col).all(axis=3) & ((took < im2col).any(axis=3) | words)
+        # of those, the fastest: fewest cycles in total, then with the fill hidden, then offered first
+        order = np.broadcast_to(np.arange(took.shape[2]), ok.shape)
+        best = np.lexsort((order, took[..., 1], took[..., 0], ~ok), axis=2)[..., :1]  # [point, timed key, 1]
+        choice[:, timed] = np.where(np.take_along_axis(ok, best, axis=2), best, -1)[..., 0]
     pos = {key: i for i, key in enumerate(uniq)}
     col = np.array([pos[key] for key in keys], dtype=np.int64)  # [layer]
-    choices, which = np.unique(native[:, col], axis=0, return_inverse=True)  # [plan, layer], [point]
+    choices, which = np.unique(choice[:, col], axis=0, return_inverse=True)  # [plan, layer], [point]
     plans = []
     for chosen in choices:
         sizes = np.array(
-            [opts[c][1] if n else opts[c][0] for c, n in zip(col, chosen, strict=True)], dtype=np.int64
+            [opts[c][1][b] if b >= 0 else opts[c][0] for c, b in zip(col, chosen, strict=True)],
+            dtype=np.int64,
         )
         tm, tn, tk = sizes.reshape(-1, 3).T
-        conv = tuple(key[3] if n else None for key, n in zip(keys, chosen, strict=True))
+        conv = tuple(key[3] if b >= 0 else None for key, b in zip(keys, chosen, strict=True))
         plans.append(TilePlan(tm, tn, tk, -(-gemm.m // tm), -(-gemm.n // tn), -(-gemm.k // tk), conv))
     return plans, which.reshape(-1)
 
 
-#: Layers with more tiles than this (in either plan) choose between bands and im2col on DRAM words only.
+#: Layers with more tiles than this (in the im2col plan or the first band candidate) choose between bands
+#: and im2col on DRAM words only and take the first band candidate; other band candidates with more are not
+#: timed (nor taken).
 TIMED_PLAN_TILES = 4096
 
 

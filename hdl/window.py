@@ -417,33 +417,11 @@ def pixel_window(
     c, py, dy, px, dx = _pixel_taps(m, cv, tile, req, col)
     sw_ = signed(WIDE + 2)
     out_w = cv["conv_ow"]
-    row_q = Signal(DIM_BITS, name="pwin_row_q")
-    ow0, ow0_q = Signal(WIDE, name="pwin_ow0"), Signal(WIDE, name="pwin_ow0_q")
-    oh, oh_q = Signal(WIDE, name="pwin_oh"), Signal(WIDE, name="pwin_oh_q")
-    step = Signal(WIDE, name="pwin_ow_step")  # P mod OW
-    step_rows = Signal(WIDE, name="pwin_oh_step")  # P // OW
-    ow_next = Signal(WIDE + 1, name="pwin_ow_next")
     p0 = Signal(sw_, name="pwin_p0")
     word = Signal(sw_, name="pwin_word")  # in the run of channel c and phase (py, px)
     run = Signal(WIDE, name="pwin_run_index")
+    oh, ow0 = _pixel_start(m, tile, req, row, out_w, lanes)
     m.d.comb += [
-        step_rows.eq(lanes // out_w),
-        step.eq(lanes - step_rows * out_w),
-        ow_next.eq(ow0_q + step),
-        ow0.eq(
-            Mux(
-                row == 0,
-                0,
-                Mux(row == row_q, ow0_q, Mux(ow_next >= out_w, ow_next - out_w, ow_next)),
-            )
-        ),
-        oh.eq(
-            Mux(
-                row == 0,
-                tile["oh0"],
-                Mux(row == row_q, oh_q, oh_q + step_rows + (ow_next >= out_w)),
-            )
-        ),
         p0.eq(tile["oh0"] * out_w + row),
         word.eq((dy + oh - tile["lo"]) * ph["row_pitch"] + ow0 + dx),  # dy first: signed
     ]
@@ -457,11 +435,34 @@ def pixel_window(
         oi = Signal(sw_, name=f"pwin_off_{i}")
         m.d.comb += oi.eq(Mux(wrap, offs[-1] + row_step, offs[-1]))
         offs.append(oi)
-    with m.If(req):
-        m.d.sync += [row_q.eq(row), ow0_q.eq(ow0), oh_q.eq(oh)]
     first = _named(m, "pwin_line", line * runs + run, sw_)
     lines = _lane_lines(m, offs, first, rot, depth, nxt=first + runs, prefix="pwin")
     return {"lines": lines, "rot": rot, "valid": valid}
+
+
+def _pixel_start(
+    m: Module, tile: dict, req: Value, row: Value, out_w: Value, lanes: int
+) -> tuple[Signal, Signal]:
+    """The output pixel (oh, ow0) of :func:`pixel_window`'s vector at tile row ``row``, as counters: (oh0,
+    0) at row 0 (a tile starts on an output row), the last request's at the same row, else that one
+    stepped by divmod(P, OW) (P mod OW wrapping into oh): no division per request."""
+    row_q = Signal(DIM_BITS, name="pwin_row_q")
+    ow0, ow0_q = Signal(WIDE, name="pwin_ow0"), Signal(WIDE, name="pwin_ow0_q")
+    oh, oh_q = Signal(WIDE, name="pwin_oh"), Signal(WIDE, name="pwin_oh_q")
+    step = Signal(WIDE, name="pwin_ow_step")  # P mod OW
+    step_rows = Signal(WIDE, name="pwin_oh_step")  # P // OW
+    ow_next = Signal(WIDE + 1, name="pwin_ow_next")
+    same = row == row_q
+    m.d.comb += [
+        step_rows.eq(lanes // out_w),
+        step.eq(lanes - step_rows * out_w),
+        ow_next.eq(ow0_q + step),
+        ow0.eq(Mux(row == 0, 0, Mux(same, ow0_q, Mux(ow_next >= out_w, ow_next - out_w, ow_next)))),
+        oh.eq(Mux(row == 0, tile["oh0"], Mux(same, oh_q, oh_q + step_rows + (ow_next >= out_w)))),
+    ]
+    with m.If(req):
+        m.d.sync += [row_q.eq(row), ow0_q.eq(ow0), oh_q.eq(oh)]
+    return oh, ow0
 
 
 def _pixel_taps(m: Module, cv: dict, tile: dict, req: Value, col: Value) -> tuple[Signal, ...]:

@@ -94,11 +94,13 @@ def measure(cfg, case: GemmCase) -> dict:
 
 
 def operands(cfg, case: GemmCase):
-    """The testbench's seeded random operands of ``case`` (as ``systolic cosim --energy`` draws them)."""
+    """The testbench's seeded random ifmap and im2col operands of ``case`` (as ``systolic cosim --energy``
+    draws them)."""
     from systolic.cosim.conv import conv_tensors, im2col
 
     shape = ConvShape(**case.conv)
-    return im2col(*conv_tensors(cfg, shape, np.random.default_rng(case.seed)), shape)
+    x, w = conv_tensors(cfg, shape, np.random.default_rng(case.seed))
+    return x, *im2col(x, w, shape)
 
 
 def run_case(arch, overrides, dataflow, conv, calibration, label) -> dict | None:
@@ -111,11 +113,13 @@ def run_case(arch, overrides, dataflow, conv, calibration, label) -> dict | None
     if plan.native[0] is None:
         return None
     got = measure(cfg, case)
-    a, b = operands(cfg, case)
-    e = energy_check(cfg, a, b, None, calibration, label, conv=shape, measured=np.array(got["per_class"]))
+    x, a, b = operands(cfg, case)
+    e = energy_check(
+        cfg, a, b, None, calibration, label, conv=shape, measured=np.array(got["per_class"]), ifmap=x
+    )
     # the model's toggles per feature (features x coefficients): what a diagnosis holds against the groups
     memory = memory_cycles(cfg, gemm)
-    stats = en.layer_stats(cfg, a, b, tile_k=int(plan.tk[0]))
+    stats = en.layer_stats(cfg, a, b, tile_k=int(plan.tk[0]), conv=shape, ifmap=x)
     x = en.toggle_features(cfg, en.activity_counts(cfg, gemm, memory), stats)[0]  # [class, feature]
     beta = calibration.coeffs[en.DATAFLOWS.index(dataflow)]
     features = {
@@ -163,7 +167,8 @@ def markdown(result: dict) -> str:
             cells = ["-" if row[k] is None else f"{100 * row[k]:.1f}%" for k in ("median_abs", "worst_abs")]
             total = "-" if row["sum"] is None else f"{100 * row['sum']:+.1f}%"
             lines.append(f"| {df} | {cls} | {cells[0]} | {cells[1]} | {total} |")
-    lines += ["", "| case | tiles m,n,k | ifmap | filter | ofmap | ctrl | dram | total |", "|---|---|" + "--:|" * 6]
+    head = "| case | tiles m,n,k | ifmap | filter | ofmap | ctrl | dram | total |"
+    lines += ["", head, "|---|---|" + "--:|" * 6]
     for c in result["cases"]:
         e = c["energy"]
         errs = [e["classes"][k]["error"] for k in ("ifmap_sram", "filter_sram", "ofmap_sram", "ctrl", "dram")]

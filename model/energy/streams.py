@@ -303,7 +303,13 @@ def _weighted(parts: list[tuple[float, int]]) -> float:
 
 
 def layer_stats(
-    cfg: ArrayConfig, a: np.ndarray, b: np.ndarray, tile_k: int | None = None, where: str = ""
+    cfg: ArrayConfig,
+    a: np.ndarray,
+    b: np.ndarray,
+    tile_k: int | None = None,
+    where: str = "",
+    conv=None,
+    ifmap: np.ndarray | None = None,
 ) -> np.ndarray:
     """Statistics ``[stat]`` (:data:`STAT_COLUMNS`) of one layer C = A @ B on ``cfg``'s accelerator.
 
@@ -315,6 +321,13 @@ def layer_stats(
         K extent of the memory system's tiles (OS accumulators restart every K-tile); default K.
     where : str
         Prefix of error messages (the file the operands came from).
+    conv : ConvShape, optional
+        The convolution whose im2col matrix A is: the layer is then scheduled as ``cfg`` plans it (bands
+        when it reads its ifmap natively), so the DRAM buses carry what the RTL's do (the band's NHWC or
+        phase-plane rows, the drains of its tiles). Default: a GEMM.
+    ifmap : np.ndarray, optional
+        With ``conv``: its ifmap [batch, H, W, C]; the DRAM words a band fetches but no window reads
+        (stride and 'valid' edges) are its values. Default: rebuilt from A, those words zero.
     """
     pre = f"{where}: " if where else ""
     a = check_operand(a, cfg.input_bits, cfg.input_signed, f"{pre}A")
@@ -364,7 +377,8 @@ def layer_stats(
     from ..cycles import GemmArrays
     from ..memory import memory_cycles
 
-    sched = memory_cycles(cfg, GemmArrays.of(a.shape[0], b.shape[1], a.shape[1])).schedule
+    gemm = GemmArrays.of(a.shape[0], b.shape[1], a.shape[1], conv=None if conv is None else [conv])
+    sched = memory_cycles(cfg, gemm).schedule
     out |= edge_ones(cfg, sched, a, b, BUS_STEPS)
     if cfg.zero_gating or (df != "os" and cfg.fold_overlap):
         from .banks import bank_flips
@@ -374,7 +388,8 @@ def layer_stats(
         if df != "os" and cfg.fold_overlap:
             st, bits = (b, bits_b) if df == "ws" else (a.T, bits_a)
             out["bank_s"], out["bankw_s"] = bank_flips(cfg, sched, st, bits, BUS_STEPS)
-    bus = _dram_bus(cfg, a, b, acc, sched, _fill_rates(out))
+    native = sched.plan.native[0] if sched.plan.native else None
+    bus = _dram_bus(cfg, a, b, acc, sched, _fill_rates(out), native, ifmap)
     out["dram_rd"], out["dram_wr"], out["addr_rd"], out["addr_wr"], out["drain_s"], out["array_s"] = bus[:6]
     out["fill_a"], out["fill_b"] = bus[6:]
     c = _c_sample(a, b, lane_axis[2])
@@ -780,12 +795,22 @@ def a_wr_events(rc, rl, wc, wl, r_tag=None, w_tag=None) -> tuple[np.ndarray, np.
     return flips, tag[ev]
 
 
-def _dram_bus(cfg: ArrayConfig, a: np.ndarray, b: np.ndarray, acc: int, sched, fill_rates: tuple) -> tuple:
+def _dram_bus(
+    cfg: ArrayConfig,
+    a: np.ndarray,
+    b: np.ndarray,
+    acc: int,
+    sched,
+    fill_rates: tuple,
+    native=None,
+    ifmap: np.ndarray | None = None,
+) -> tuple:
     """Flips per word and bit of the DRAM read and write data buses, and per beat of their address buses,
     over the layer's first :data:`BUS_STEPS` steps, beat by beat as the controller moves the tiles
     (model/traces.py, ``sched``: the layer's memory schedule); the write data bus as :class:`_WriteBus`
     says, counted per word written; the fill ports' data over their counts' form with ``fill_rates``
-    (:func:`.fill_ports.port_flips`)."""
+    (:func:`.fill_ports.port_flips`). ``native``: the ConvShape of a layer read natively (A's beats are
+    then its bands' rows of the ifmap in DRAM, :func:`_native_image`), else None."""
     from ..memory import tile_record
     from ..traces import Dims, beat_walk, dram_beats
     from .fill_ports import form_flips, port_flips
@@ -793,10 +818,11 @@ def _dram_bus(cfg: ArrayConfig, a: np.ndarray, b: np.ndarray, acc: int, sched, f
     m, k = a.shape
     n = b.shape[1]
     tiles, steps = sched.tiles, sched.steps
-    dims = Dims(cfg, m, n, k)
+    dims = Dims(cfg, m, n, k, native)
     bw = cfg.dram_bw_words_per_cycle
     rd_bits = max(cfg.input_bits, cfg.weight_bits)
-    images = {"A": _dram_image(cfg, a, "A"), "B": _dram_image(cfg, b, "B")}
+    image_a = _dram_image(cfg, a, "A") if native is None else _native_image(cfg, native, a, ifmap)
+    images = {"A": image_a, "B": _dram_image(cfg, b, "B")}
     lane = np.arange(bw)
     # cycles, words on the bus, words, addresses, first lanes in the SRAM line, words per beat, tensor
     # (0: A, 1: B) per beat
@@ -856,6 +882,36 @@ def _dram_bus(cfg: ArrayConfig, a: np.ndarray, b: np.ndarray, acc: int, sched, f
             for f, c in zip(port_flips(cfg, beats), form_flips(cfg, beats, fill_rates), strict=True)
         )
     return rates[0], rates[1], per_beat[0], per_beat[1], port, array_side, *fill
+
+
+def _native_image(cfg: ArrayConfig, conv, a: np.ndarray, ifmap: np.ndarray | None) -> np.ndarray:
+    """The ifmap of a layer read natively as it lies in DRAM from A's offset: NHWC on WS, the phase planes
+    on OS and IS (:func:`systolic.geometry.pixel_address`, padding words zero); ``ifmap`` [batch, H, W, C]
+    or, without it, the words A holds (im2col rows in (b, oh, ow) order, taps in (r, s, c) order), the
+    others zero."""
+    from systolic.config import Dataflow
+    from systolic.geometry import pixel_address, pixel_words
+
+    shape = (conv.batch, conv.ifmap_h, conv.ifmap_w, conv.channels)
+    if ifmap is None:
+        m = np.arange(a.shape[0])[:, None]  # [m, 1]
+        r, rest = np.divmod(np.arange(a.shape[1]), conv.filter_w * conv.channels)  # [k]
+        s, c = np.divmod(rest, conv.channels)
+        bb, pix = np.divmod(m, conv.ofmap_h * conv.ofmap_w)
+        oh, ow = np.divmod(pix, conv.ofmap_w)
+        h, w = oh * conv.stride_h - conv.pad_h + r, ow * conv.stride_w - conv.pad_w + s  # [m, k]
+        inside = (h >= 0) & (h < conv.ifmap_h) & (w >= 0) & (w < conv.ifmap_w)
+        x = np.zeros(shape, dtype=np.int64)
+        bb, c = np.broadcast_to(bb, h.shape), np.broadcast_to(c, h.shape)
+        x[bb[inside], h[inside], w[inside], c[inside]] = a[inside]
+    else:
+        x = np.asarray(ifmap, dtype=np.int64).reshape(shape)
+    if cfg.dataflow == Dataflow.WS:
+        return x.ravel()
+    bb, h, w, c = np.indices(shape).reshape(4, -1)
+    out = np.zeros(pixel_words(conv), dtype=np.int64)
+    out[pixel_address(conv, bb, c, h, w)] = x.ravel()
+    return out
 
 
 def _c_sample(a: np.ndarray, b: np.ndarray, lane_axis: int) -> np.ndarray:

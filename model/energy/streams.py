@@ -321,13 +321,10 @@ def layer_stats(
         K extent of the memory system's tiles (OS accumulators restart every K-tile); default K.
     where : str
         Prefix of error messages (the file the operands came from).
-    conv : ConvShape, optional
-        The convolution whose im2col matrix A is: the layer is then scheduled as ``cfg`` plans it (bands
-        when it reads its ifmap natively), so the DRAM buses carry what the RTL's do (the band's NHWC or
-        phase-plane rows, the drains of its tiles). Default: a GEMM.
-    ifmap : np.ndarray, optional
-        With ``conv``: its ifmap [batch, H, W, C]; the DRAM words a band fetches but no window reads
-        (stride and 'valid' edges) are its values. Default: rebuilt from A, those words zero.
+    conv, ifmap : ConvShape and np.ndarray [batch, H, W, C], optional
+        The convolution A is the im2col matrix of, scheduled as ``cfg`` plans it (its bands: the DRAM
+        buses carry their ifmap rows and its tiles' drains, as the RTL's do), and its ifmap (else the
+        words A holds; the others, fetched but read by no window, zero). Default: a GEMM.
     """
     pre = f"{where}: " if where else ""
     a = check_operand(a, cfg.input_bits, cfg.input_signed, f"{pre}A")
@@ -367,35 +364,48 @@ def layer_stats(
     out["p_nz"] = float(joint.mean())
     bw = cfg.dram_bw_words_per_cycle
     lane_axis = {"os": (0, 1, 1), "ws": (1, 1, 1), "is": (0, 0, 0)}[df]  # A, B, C (systolic.dataflow)
-    out["dram_a"] = _dram_switch(a, lane_axis[0], bits_a, bw)
-    out["dram_b"] = _dram_switch(b, lane_axis[1], bits_b, bw)
-    out["a_o"], out["b_o"] = _ones(a, bits_a), _ones(b, bits_b)
-    out["dram_ab"] = _dram_switch(a, lane_axis[0], bits_b, bw)
-    out["dram_ba"] = _dram_switch(b, lane_axis[1], bits_a, bw)
-    out["ab_o"], out["ba_o"] = _ones(a, bits_b), _ones(b, bits_a)
-    out["gjump_w"] = out["gjump_n"] = out["bank_s"] = out["bankw_s"] = 0.0
+    out |= _dram_words(a, b, lane_axis, bits_a, bits_b, bw)
     from ..cycles import GemmArrays
     from ..memory import memory_cycles
 
     gemm = GemmArrays.of(a.shape[0], b.shape[1], a.shape[1], conv=None if conv is None else [conv])
     sched = memory_cycles(cfg, gemm).schedule
-    out |= edge_ones(cfg, sched, a, b, BUS_STEPS)
-    if cfg.zero_gating or (df != "os" and cfg.fold_overlap):
-        from .banks import bank_flips
-
-        if cfg.zero_gating:
-            out["gjump_w"], out["gjump_n"] = _gated_jumps(cfg, sched, a, b)
-        if df != "os" and cfg.fold_overlap:
-            st, bits = (b, bits_b) if df == "ws" else (a.T, bits_a)
-            out["bank_s"], out["bankw_s"] = bank_flips(cfg, sched, st, bits, BUS_STEPS)
-    native = sched.plan.native[0] if sched.plan.native else None
-    bus = _dram_bus(cfg, a, b, acc, sched, _fill_rates(out), native, ifmap)
+    out |= edge_ones(cfg, sched, a, b, BUS_STEPS) | _held_jumps(cfg, sched, a, b)
+    bus = _dram_bus(cfg, a, b, acc, sched, _fill_rates(out), ifmap)
     out["dram_rd"], out["dram_wr"], out["addr_rd"], out["addr_wr"], out["drain_s"], out["array_s"] = bus[:6]
     out["fill_a"], out["fill_b"] = bus[6:]
     c = _c_sample(a, b, lane_axis[2])
     out["dram_c"] = _rate(c[:, bw:], c[:, :-bw], acc) if c.shape[1] > bw else 0.0
     out["c_o"] = _ones(c, acc)
     return np.array([out[name] for name in STAT_COLUMNS])
+
+
+def _dram_words(a: np.ndarray, b: np.ndarray, lane_axis: tuple, bits_a: int, bits_b: int, bw: int) -> dict:
+    """A's and B's switching along DRAM and ones, each at its own width and at the other's."""
+    return {
+        "dram_a": _dram_switch(a, lane_axis[0], bits_a, bw),
+        "dram_b": _dram_switch(b, lane_axis[1], bits_b, bw),
+        "a_o": _ones(a, bits_a),
+        "b_o": _ones(b, bits_b),
+        "dram_ab": _dram_switch(a, lane_axis[0], bits_b, bw),
+        "dram_ba": _dram_switch(b, lane_axis[1], bits_a, bw),
+        "ab_o": _ones(a, bits_b),
+        "ba_o": _ones(b, bits_a),
+    }
+
+
+def _held_jumps(cfg: ArrayConfig, sched, a: np.ndarray, b: np.ndarray) -> dict:
+    """The gated operands' fold jumps (zero gating) and the WS/IS weight banks' flips (fold_overlap)."""
+    df = cfg.dataflow.value
+    out = {"gjump_w": 0.0, "gjump_n": 0.0, "bank_s": 0.0, "bankw_s": 0.0}
+    if cfg.zero_gating:
+        out["gjump_w"], out["gjump_n"] = _gated_jumps(cfg, sched, a, b)
+    if df != "os" and cfg.fold_overlap:
+        from .banks import bank_flips
+
+        st, bits = (b, cfg.weight_bits) if df == "ws" else (a.T, cfg.input_bits)
+        out["bank_s"], out["bankw_s"] = bank_flips(cfg, sched, st, bits, BUS_STEPS)
+    return out
 
 
 def _fill_rates(out: dict) -> tuple:
@@ -406,11 +416,16 @@ def _fill_rates(out: dict) -> tuple:
     return switch, ones
 
 
-def _dram_image(cfg: ArrayConfig, x: np.ndarray, tensor: str) -> np.ndarray:
-    """``x`` flattened as it lies in DRAM: contiguous along the lane axis of the port that carries it."""
+def _dram_image(cfg: ArrayConfig, x: np.ndarray, tensor: str, native=None, ifmap=None) -> np.ndarray:
+    """``x`` flattened as it lies in DRAM: contiguous along the lane axis of the port that carries it;
+    A of a layer read natively (``native``: its ConvShape): the ifmap it is the im2col matrix of."""
     from systolic.dataflow import TENSOR_DIMS
     from systolic.geometry import geometry
 
+    if native is not None:
+        from ..band import native_dram_image
+
+        return native_dram_image(native, cfg.dataflow.value == "ws", x, ifmap)
     g = geometry(cfg)[tensor]
     return np.ascontiguousarray(x if TENSOR_DIMS[tensor].index(g.lane_dim) == 1 else x.T).ravel()
 
@@ -796,21 +811,14 @@ def a_wr_events(rc, rl, wc, wl, r_tag=None, w_tag=None) -> tuple[np.ndarray, np.
 
 
 def _dram_bus(
-    cfg: ArrayConfig,
-    a: np.ndarray,
-    b: np.ndarray,
-    acc: int,
-    sched,
-    fill_rates: tuple,
-    native=None,
-    ifmap: np.ndarray | None = None,
+    cfg: ArrayConfig, a: np.ndarray, b: np.ndarray, acc: int, sched, fill_rates: tuple, ifmap=None
 ) -> tuple:
     """Flips per word and bit of the DRAM read and write data buses, and per beat of their address buses,
     over the layer's first :data:`BUS_STEPS` steps, beat by beat as the controller moves the tiles
     (model/traces.py, ``sched``: the layer's memory schedule); the write data bus as :class:`_WriteBus`
     says, counted per word written; the fill ports' data over their counts' form with ``fill_rates``
-    (:func:`.fill_ports.port_flips`). ``native``: the ConvShape of a layer read natively (A's beats are
-    then its bands' rows of the ifmap in DRAM, :func:`_native_image`), else None."""
+    (:func:`.fill_ports.port_flips`). A layer read natively fetches its bands' rows of the ifmap
+    (:func:`~systolic.model.band.native_dram_image`; ``ifmap``: its values, else those A holds)."""
     from ..memory import tile_record
     from ..traces import Dims, beat_walk, dram_beats
     from .fill_ports import form_flips, port_flips
@@ -818,11 +826,11 @@ def _dram_bus(
     m, k = a.shape
     n = b.shape[1]
     tiles, steps = sched.tiles, sched.steps
+    native = sched.plan.native[0] if sched.plan.native else None
     dims = Dims(cfg, m, n, k, native)
     bw = cfg.dram_bw_words_per_cycle
     rd_bits = max(cfg.input_bits, cfg.weight_bits)
-    image_a = _dram_image(cfg, a, "A") if native is None else _native_image(cfg, native, a, ifmap)
-    images = {"A": image_a, "B": _dram_image(cfg, b, "B")}
+    images = {"A": _dram_image(cfg, a, "A", native, ifmap), "B": _dram_image(cfg, b, "B")}
     lane = np.arange(bw)
     # cycles, words on the bus, words, addresses, first lanes in the SRAM line, words per beat, tensor
     # (0: A, 1: B) per beat
@@ -882,36 +890,6 @@ def _dram_bus(
             for f, c in zip(port_flips(cfg, beats), form_flips(cfg, beats, fill_rates), strict=True)
         )
     return rates[0], rates[1], per_beat[0], per_beat[1], port, array_side, *fill
-
-
-def _native_image(cfg: ArrayConfig, conv, a: np.ndarray, ifmap: np.ndarray | None) -> np.ndarray:
-    """The ifmap of a layer read natively as it lies in DRAM from A's offset: NHWC on WS, the phase planes
-    on OS and IS (:func:`systolic.geometry.pixel_address`, padding words zero); ``ifmap`` [batch, H, W, C]
-    or, without it, the words A holds (im2col rows in (b, oh, ow) order, taps in (r, s, c) order), the
-    others zero."""
-    from systolic.config import Dataflow
-    from systolic.geometry import pixel_address, pixel_words
-
-    shape = (conv.batch, conv.ifmap_h, conv.ifmap_w, conv.channels)
-    if ifmap is None:
-        m = np.arange(a.shape[0])[:, None]  # [m, 1]
-        r, rest = np.divmod(np.arange(a.shape[1]), conv.filter_w * conv.channels)  # [k]
-        s, c = np.divmod(rest, conv.channels)
-        bb, pix = np.divmod(m, conv.ofmap_h * conv.ofmap_w)
-        oh, ow = np.divmod(pix, conv.ofmap_w)
-        h, w = oh * conv.stride_h - conv.pad_h + r, ow * conv.stride_w - conv.pad_w + s  # [m, k]
-        inside = (h >= 0) & (h < conv.ifmap_h) & (w >= 0) & (w < conv.ifmap_w)
-        x = np.zeros(shape, dtype=np.int64)
-        bb, c = np.broadcast_to(bb, h.shape), np.broadcast_to(c, h.shape)
-        x[bb[inside], h[inside], w[inside], c[inside]] = a[inside]
-    else:
-        x = np.asarray(ifmap, dtype=np.int64).reshape(shape)
-    if cfg.dataflow == Dataflow.WS:
-        return x.ravel()
-    bb, h, w, c = np.indices(shape).reshape(4, -1)
-    out = np.zeros(pixel_words(conv), dtype=np.int64)
-    out[pixel_address(conv, bb, c, h, w)] = x.ravel()
-    return out
 
 
 def _c_sample(a: np.ndarray, b: np.ndarray, lane_axis: int) -> np.ndarray:

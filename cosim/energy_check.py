@@ -25,25 +25,30 @@ def energy_check(
     calibration,
     calibration_name: str,
     conv=None,
+    measured: np.ndarray | None = None,
+    ifmap: np.ndarray | None = None,
 ) -> dict:
     """``{"classes": {class: {measured_pj, predicted_pj, error, measured_toggles, predicted_toggles}},
     "total": {measured_pj, predicted_pj, error}, "calibration": name}`` of one layer C = A @ B whose run
     on the RTL dumped ``vcd`` (one layer: the whole file is the layer, reset and idle cycles toggle next
     to nothing). ``conv``: the :class:`~systolic.workload.ConvShape` whose im2col matrix A is, when the
-    run read it as a convolution (the model then plans its bands as the RTL did), else None."""
+    run read it as a convolution (the model then plans its bands as the RTL did), else None.
+    ``measured``: the VCD's toggles per component class if already counted (``vcd`` is then not read);
+    ``ifmap``: the convolution's ifmap [batch, H, W, C] (the words its bands fetch that A does not hold)."""
     from systolic.model import energy as en
     from systolic.model.cycles import GemmArrays
     from systolic.model.memory import memory_cycles
 
     from .toggles import count_toggles, energy_rules
 
-    counts = count_toggles(vcd, rules=energy_rules(cfg.dataflow.value))
     n = len(en.COMPONENT_CLASSES)
-    measured = counts.per_class[:n].astype(float)
+    if measured is None:
+        measured = count_toggles(vcd, rules=energy_rules(cfg.dataflow.value)).per_class[:n]
+    measured = np.asarray(measured, dtype=float)
     gemm = GemmArrays.of(a.shape[0], b.shape[1], a.shape[1], conv=[conv])
     memory = memory_cycles(cfg, gemm)
     tile_k = memory.schedule.plan.tk
-    stats = en.layer_stats(cfg, a, b, tile_k=int(tile_k[0]))
+    stats = en.layer_stats(cfg, a, b, tile_k=int(tile_k[0]), conv=conv, ifmap=ifmap)
     e = en.layer_energy(cfg, gemm, memory, calibration=calibration, stats=stats)
     layer_counts = en.activity_counts(cfg, gemm, memory)
     per_toggle = en.energy_per_toggle_pj(

@@ -36,7 +36,14 @@ import bisect
 import numpy as np
 
 from systolic.config import ArrayConfig
-from systolic.geometry import Geometry, band_row_pitch, phase_layout, pixel_address, pixel_row_pitch
+from systolic.geometry import (
+    Geometry,
+    band_row_pitch,
+    phase_layout,
+    pixel_address,
+    pixel_row_pitch,
+    pixel_words,
+)
 from systolic.workload import ConvShape
 
 #: The longest run of a band (OS and IS: rows x W' words; WS: a row's W x C words, plus up to P lanes of its
@@ -304,3 +311,31 @@ def pitched_window(
         & (t < (conv.ifmap_w - w0[:, None]) * conv.channels)
     )
     return line, mem_lane, inside
+
+
+def native_dram_image(conv: ConvShape, nhwc: bool, a: np.ndarray, ifmap: np.ndarray | None) -> np.ndarray:
+    """The ifmap of a layer read natively as it lies in DRAM from A's offset: NHWC (``nhwc``: WS) or the
+    phase planes (OS and IS: :func:`systolic.geometry.pixel_address`, padding words zero) of ``ifmap``
+    [batch, H, W, C] or, without it, of the words im2col matrix A holds (rows in (b, oh, ow) order, taps in
+    (r, s, c) order), the others zero (fetched by a band, read by no window: the energy model's DRAM bus
+    sees them, :mod:`systolic.model.energy.streams`)."""
+    shape = (conv.batch, conv.ifmap_h, conv.ifmap_w, conv.channels)
+    if ifmap is None:
+        m = np.arange(a.shape[0])[:, None]  # [m, 1]
+        r, rest = np.divmod(np.arange(a.shape[1]), conv.filter_w * conv.channels)  # [k]
+        s, c = np.divmod(rest, conv.channels)
+        bb, pix = np.divmod(m, conv.ofmap_h * conv.ofmap_w)
+        oh, ow = np.divmod(pix, conv.ofmap_w)
+        h, w = oh * conv.stride_h - conv.pad_h + r, ow * conv.stride_w - conv.pad_w + s  # [m, k]
+        inside = (h >= 0) & (h < conv.ifmap_h) & (w >= 0) & (w < conv.ifmap_w)
+        x = np.zeros(shape, dtype=np.int64)
+        bb, c = np.broadcast_to(bb, h.shape), np.broadcast_to(c, h.shape)
+        x[bb[inside], h[inside], w[inside], c[inside]] = a[inside]
+    else:
+        x = np.asarray(ifmap, dtype=np.int64).reshape(shape)
+    if nhwc:
+        return x.ravel()
+    bb, h, w, c = np.indices(shape).reshape(4, -1)
+    out = np.zeros(pixel_words(conv), dtype=np.int64)
+    out[pixel_address(conv, bb, c, h, w)] = x.ravel()
+    return out

@@ -303,7 +303,13 @@ def _weighted(parts: list[tuple[float, int]]) -> float:
 
 
 def layer_stats(
-    cfg: ArrayConfig, a: np.ndarray, b: np.ndarray, tile_k: int | None = None, where: str = ""
+    cfg: ArrayConfig,
+    a: np.ndarray,
+    b: np.ndarray,
+    tile_k: int | None = None,
+    where: str = "",
+    conv=None,
+    ifmap: np.ndarray | None = None,
 ) -> np.ndarray:
     """Statistics ``[stat]`` (:data:`STAT_COLUMNS`) of one layer C = A @ B on ``cfg``'s accelerator.
 
@@ -315,6 +321,10 @@ def layer_stats(
         K extent of the memory system's tiles (OS accumulators restart every K-tile); default K.
     where : str
         Prefix of error messages (the file the operands came from).
+    conv, ifmap : ConvShape and np.ndarray [batch, H, W, C], optional
+        The convolution A is the im2col matrix of, scheduled as ``cfg`` plans it (its bands: the DRAM
+        buses carry their ifmap rows and its tiles' drains, as the RTL's do), and its ifmap (else the
+        words A holds; the others, fetched but read by no window, zero). Default: a GEMM.
     """
     pre = f"{where}: " if where else ""
     a = check_operand(a, cfg.input_bits, cfg.input_signed, f"{pre}A")
@@ -354,33 +364,48 @@ def layer_stats(
     out["p_nz"] = float(joint.mean())
     bw = cfg.dram_bw_words_per_cycle
     lane_axis = {"os": (0, 1, 1), "ws": (1, 1, 1), "is": (0, 0, 0)}[df]  # A, B, C (systolic.dataflow)
-    out["dram_a"] = _dram_switch(a, lane_axis[0], bits_a, bw)
-    out["dram_b"] = _dram_switch(b, lane_axis[1], bits_b, bw)
-    out["a_o"], out["b_o"] = _ones(a, bits_a), _ones(b, bits_b)
-    out["dram_ab"] = _dram_switch(a, lane_axis[0], bits_b, bw)
-    out["dram_ba"] = _dram_switch(b, lane_axis[1], bits_a, bw)
-    out["ab_o"], out["ba_o"] = _ones(a, bits_b), _ones(b, bits_a)
-    out["gjump_w"] = out["gjump_n"] = out["bank_s"] = out["bankw_s"] = 0.0
+    out |= _dram_words(a, b, lane_axis, bits_a, bits_b, bw)
     from ..cycles import GemmArrays
     from ..memory import memory_cycles
 
-    sched = memory_cycles(cfg, GemmArrays.of(a.shape[0], b.shape[1], a.shape[1])).schedule
-    out |= edge_ones(cfg, sched, a, b, BUS_STEPS)
-    if cfg.zero_gating or (df != "os" and cfg.fold_overlap):
-        from .banks import bank_flips
-
-        if cfg.zero_gating:
-            out["gjump_w"], out["gjump_n"] = _gated_jumps(cfg, sched, a, b)
-        if df != "os" and cfg.fold_overlap:
-            st, bits = (b, bits_b) if df == "ws" else (a.T, bits_a)
-            out["bank_s"], out["bankw_s"] = bank_flips(cfg, sched, st, bits, BUS_STEPS)
-    bus = _dram_bus(cfg, a, b, acc, sched, _fill_rates(out))
+    gemm = GemmArrays.of(a.shape[0], b.shape[1], a.shape[1], conv=None if conv is None else [conv])
+    sched = memory_cycles(cfg, gemm).schedule
+    out |= edge_ones(cfg, sched, a, b, BUS_STEPS) | _held_jumps(cfg, sched, a, b)
+    bus = _dram_bus(cfg, a, b, acc, sched, _fill_rates(out), ifmap)
     out["dram_rd"], out["dram_wr"], out["addr_rd"], out["addr_wr"], out["drain_s"], out["array_s"] = bus[:6]
     out["fill_a"], out["fill_b"] = bus[6:]
     c = _c_sample(a, b, lane_axis[2])
     out["dram_c"] = _rate(c[:, bw:], c[:, :-bw], acc) if c.shape[1] > bw else 0.0
     out["c_o"] = _ones(c, acc)
     return np.array([out[name] for name in STAT_COLUMNS])
+
+
+def _dram_words(a: np.ndarray, b: np.ndarray, lane_axis: tuple, bits_a: int, bits_b: int, bw: int) -> dict:
+    """A's and B's switching along DRAM and ones, each at its own width and at the other's."""
+    return {
+        "dram_a": _dram_switch(a, lane_axis[0], bits_a, bw),
+        "dram_b": _dram_switch(b, lane_axis[1], bits_b, bw),
+        "a_o": _ones(a, bits_a),
+        "b_o": _ones(b, bits_b),
+        "dram_ab": _dram_switch(a, lane_axis[0], bits_b, bw),
+        "dram_ba": _dram_switch(b, lane_axis[1], bits_a, bw),
+        "ab_o": _ones(a, bits_b),
+        "ba_o": _ones(b, bits_a),
+    }
+
+
+def _held_jumps(cfg: ArrayConfig, sched, a: np.ndarray, b: np.ndarray) -> dict:
+    """The gated operands' fold jumps (zero gating) and the WS/IS weight banks' flips (fold_overlap)."""
+    df = cfg.dataflow.value
+    out = {"gjump_w": 0.0, "gjump_n": 0.0, "bank_s": 0.0, "bankw_s": 0.0}
+    if cfg.zero_gating:
+        out["gjump_w"], out["gjump_n"] = _gated_jumps(cfg, sched, a, b)
+    if df != "os" and cfg.fold_overlap:
+        from .banks import bank_flips
+
+        st, bits = (b, cfg.weight_bits) if df == "ws" else (a.T, cfg.input_bits)
+        out["bank_s"], out["bankw_s"] = bank_flips(cfg, sched, st, bits, BUS_STEPS)
+    return out
 
 
 def _fill_rates(out: dict) -> tuple:
@@ -391,11 +416,16 @@ def _fill_rates(out: dict) -> tuple:
     return switch, ones
 
 
-def _dram_image(cfg: ArrayConfig, x: np.ndarray, tensor: str) -> np.ndarray:
-    """``x`` flattened as it lies in DRAM: contiguous along the lane axis of the port that carries it."""
+def _dram_image(cfg: ArrayConfig, x: np.ndarray, tensor: str, native=None, ifmap=None) -> np.ndarray:
+    """``x`` flattened as it lies in DRAM: contiguous along the lane axis of the port that carries it;
+    A of a layer read natively (``native``: its ConvShape): the ifmap it is the im2col matrix of."""
     from systolic.dataflow import TENSOR_DIMS
     from systolic.geometry import geometry
 
+    if native is not None:
+        from ..band import native_dram_image
+
+        return native_dram_image(native, cfg.dataflow.value == "ws", x, ifmap)
     g = geometry(cfg)[tensor]
     return np.ascontiguousarray(x if TENSOR_DIMS[tensor].index(g.lane_dim) == 1 else x.T).ravel()
 
@@ -780,12 +810,15 @@ def a_wr_events(rc, rl, wc, wl, r_tag=None, w_tag=None) -> tuple[np.ndarray, np.
     return flips, tag[ev]
 
 
-def _dram_bus(cfg: ArrayConfig, a: np.ndarray, b: np.ndarray, acc: int, sched, fill_rates: tuple) -> tuple:
+def _dram_bus(
+    cfg: ArrayConfig, a: np.ndarray, b: np.ndarray, acc: int, sched, fill_rates: tuple, ifmap=None
+) -> tuple:
     """Flips per word and bit of the DRAM read and write data buses, and per beat of their address buses,
     over the layer's first :data:`BUS_STEPS` steps, beat by beat as the controller moves the tiles
     (model/traces.py, ``sched``: the layer's memory schedule); the write data bus as :class:`_WriteBus`
     says, counted per word written; the fill ports' data over their counts' form with ``fill_rates``
-    (:func:`.fill_ports.port_flips`)."""
+    (:func:`.fill_ports.port_flips`). A layer read natively fetches its bands' rows of the ifmap
+    (:func:`~systolic.model.band.native_dram_image`; ``ifmap``: its values, else those A holds)."""
     from ..memory import tile_record
     from ..traces import Dims, beat_walk, dram_beats
     from .fill_ports import form_flips, port_flips
@@ -793,10 +826,11 @@ def _dram_bus(cfg: ArrayConfig, a: np.ndarray, b: np.ndarray, acc: int, sched, f
     m, k = a.shape
     n = b.shape[1]
     tiles, steps = sched.tiles, sched.steps
-    dims = Dims(cfg, m, n, k)
+    native = sched.plan.native[0] if sched.plan.native else None
+    dims = Dims(cfg, m, n, k, native)
     bw = cfg.dram_bw_words_per_cycle
     rd_bits = max(cfg.input_bits, cfg.weight_bits)
-    images = {"A": _dram_image(cfg, a, "A"), "B": _dram_image(cfg, b, "B")}
+    images = {"A": _dram_image(cfg, a, "A", native, ifmap), "B": _dram_image(cfg, b, "B")}
     lane = np.arange(bw)
     # cycles, words on the bus, words, addresses, first lanes in the SRAM line, words per beat, tensor
     # (0: A, 1: B) per beat

@@ -139,6 +139,7 @@ def _energy(cfg: ArrayConfig, case, operands, rows: list, args: argparse.Namespa
     from systolic.formats.calibration import calibration_label, load_calibration
 
     calibration, path = load_calibration(args.calibration)
+    ifmap = None  # a convolution's ifmap: the words its bands fetch that A does not hold
     if operands is None:  # the seeded random operands the testbench drew (cosim/tb_common.case_operands)
         import numpy as np
 
@@ -152,13 +153,13 @@ def _energy(cfg: ArrayConfig, case, operands, rows: list, args: argparse.Namespa
             if case.blocks:  # a block of a grouped convolution (--topology-layer)
                 operands = group_block_im2col(x, w, shape, case.first_group, case.blocks)
             else:
-                operands = im2col(x, w, shape)
+                operands, ifmap = im2col(x, w, shape), x
         else:
             operands = random_operands(cfg, case.m, case.n, case.k, rng)
     conv = case.gemm_conv()  # the run read it natively where cfg lets it: the model plans the same
     for r in rows:
         r.extra["energy"] = energy_check(
-            cfg, *operands, r.waves, calibration, calibration_label(path), conv=conv
+            cfg, *operands, r.waves, calibration, calibration_label(path), conv=conv, ifmap=ifmap
         )
         print(f"energy on {r.simulator} ({r.extra['energy']['calibration']}): dynamic, per component class")
         print(energy_table(r.extra["energy"]))

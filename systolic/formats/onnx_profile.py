@@ -174,5 +174,8 @@ def profile_stats(
         where = f"node '{layer.name}'"
         qa = _codes(np.asarray(a), cfg.input_bits, cfg.input_signed, f"{where} input")
         qb = _codes(np.asarray(b), cfg.weight_bits, cfg.weight_signed, f"{where} weight")
-        rows.append(layer_stats(cfg, qa, qb, tile_k=int(tile_k[i]), where=f"{path}: {where}"))
+        # A dense convolution's statistics follow the schedule cfg plans for it (its bands when read
+        # natively); a grouped layer's block GEMMs keep the GEMM's (their A is not the block's im2col order).
+        conv = layer.conv if layer.conv is not None and layer.conv.groups == 1 else None
+        rows.append(layer_stats(cfg, qa, qb, tile_k=int(tile_k[i]), where=f"{path}: {where}", conv=conv))
     return np.stack(rows)

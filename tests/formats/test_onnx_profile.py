@@ -114,3 +114,18 @@ def test_bad_sample_inputs(tmp_path):
     (tmp_path / "junk.npy").write_text("not numpy")
     with pytest.raises(InputError, match=r"junk.npy: not a NumPy .npy array"):
         profile_operands(path, tmp_path / "junk.npy", wl)
+
+
+def test_a_conv_read_natively_profiles_the_schedule_it_runs(tmp_path):
+    """A dense convolution's statistics come from the plan the config runs (its bands, their NHWC words on
+    the DRAM read bus), as :func:`layer_stats` with the convolution gives them, not the im2col GEMM's."""
+    path = model(tmp_path)
+    x = RNG.normal(size=(1, 2, 6, 6)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    wl = load_onnx(path)
+    (a1, b1), _ = profile_operands(path, tmp_path / "x.npy", wl)
+    cfg = ArrayConfig(rows=4, cols=4, input_signed=False, conv_native=True)
+    got = profile_stats(cfg, path, tmp_path / "x.npy", wl, np.array([18, 144]))
+    qa, qb = quantize(a1, 8, False), quantize(b1, 8, True)
+    np.testing.assert_allclose(got[0], layer_stats(cfg, qa, qb, tile_k=18, conv=next(iter(wl)).conv))
+    assert not np.allclose(got[0], layer_stats(cfg, qa, qb, tile_k=18))

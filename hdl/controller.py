@@ -203,15 +203,11 @@ class _Walker:
             with m.If(self.last_lb):
                 m.d.sync += self.lb.eq(0)
                 if self._sub:
-                    step_lines, step_lanes, lanes_p, sub_words = self._steps
                     with m.If(~self.last_y):  # the run's next row: L words on in the SRAM, W' in DRAM
-                        lane = self.row_lane + step_lanes
-                        carry = lane >= lanes_p
                         m.d.sync += [
                             self.y.eq(self.y + 1),
-                            self.row_lane.eq(Mux(carry, lane - lanes_p, lane)),
-                            self.row_line.eq(self.row_line + step_lines + carry),
-                            self.row_addr.eq(self.row_addr + sub_words),
+                            *self._next_row(),
+                            self.row_addr.eq(self.row_addr + self._steps[3]),
                         ]
                     with m.Else():
                         m.d.sync += [
@@ -241,13 +237,18 @@ class _Walker:
         with m.Else():
             m.d.sync += self.o.eq(self.o + 1)
             if self._rowed:  # the next row starts L words on
-                step_lines, step_lanes, lanes_p = self._steps
-                lane = self.row_lane + step_lanes
-                carry = lane >= lanes_p
-                m.d.sync += [
-                    self.row_lane.eq(Mux(carry, lane - lanes_p, lane)),
-                    self.row_line.eq(self.row_line + step_lines + carry),
-                ]
+                m.d.sync += self._next_row()
+
+    def _next_row(self) -> list:
+        """The row registers' step to the next row, L = ``step_lines * P + step_lanes`` words on in the
+        SRAM (a WS band's next input row, an OS or IS pitched run's next plane row)."""
+        step_lines, step_lanes, lanes_p = self._steps[:3]
+        lane = self.row_lane + step_lanes
+        carry = lane >= lanes_p
+        return [
+            self.row_lane.eq(Mux(carry, lane - lanes_p, lane)),
+            self.row_line.eq(self.row_line + step_lines + carry),
+        ]
 
 
 def controller_ports(cfg: ArrayConfig) -> dict:
